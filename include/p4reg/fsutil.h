@@ -1,0 +1,34 @@
+/* Small durable file-system helpers shared by every module that writes. */
+#ifndef P4REG_FSUTIL_H
+#define P4REG_FSUTIL_H
+
+#include <stddef.h>
+#include <stdbool.h>
+
+/* fsyncs the folder at PATH so a rename inside it is durable. */
+int p4r_fsync_dir(const char *path);
+/* fsyncs the folder that contains PATH. */
+int p4r_fsync_parent(const char *path);
+
+/* Writes LEN bytes to PATH atomically: a temporary file in the same folder,
+ * fsync, rename over PATH, fsync of the folder. MODE is the new file's mode. */
+int p4r_write_file_atomic(const char *path, const void *data, size_t len, int mode);
+
+/* Reads the whole file at PATH (at most MAX bytes, else P4R_EUSAGE "too large")
+ * into a NUL-terminated malloc'd buffer owned by the caller. */
+int p4r_read_file(char **out, size_t *len, const char *path, size_t max);
+
+/* mkdir -p with MODE; existing folders are fine. */
+int p4r_mkdir_p(const char *path, int mode);
+
+/* Writes all of BUF to FD, retrying short writes and EINTR. */
+int p4r_write_all(int fd, const void *buf, size_t len);
+
+/* Joins A and B with one '/' into a malloc'd string owned by the caller. */
+char *p4r_path_join(const char *a, const char *b);
+
+/* Creates a unique temporary file "DIR/.PREFIX.XXXXXX" opened O_RDWR|O_CLOEXEC;
+ * its malloc'd path goes to *PATH_OUT. */
+int p4r_mkstemp_in(int *fd_out, char **path_out, const char *dir, const char *prefix);
+
+#endif

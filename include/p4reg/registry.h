@@ -1,0 +1,167 @@
+/* The registry: models, versions, stages, events, metrics and the stat cache
+ * in one SQLite database (.p4reg/registry.db). All SQL of p4reg lives in the
+ * registry*.c files; every statement binds its parameters. Each mutating call
+ * is one BEGIN IMMEDIATE transaction (or joins the caller's, see _begin). */
+#ifndef P4REG_REGISTRY_H
+#define P4REG_REGISTRY_H
+
+#include <stdint.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include "p4reg/hash.h"
+
+#define P4R_APPLICATION_ID 0x50345247 /* "P4RG" */
+#define P4R_MODEL_NAME_MAX 128
+
+/* Lifecycle stages, in promotion order; archived is off the line. */
+typedef enum p4r_stage {
+	P4R_STAGE_DEVELOPMENT = 0,
+	P4R_STAGE_VALIDATION,
+	P4R_STAGE_STAGING,
+	P4R_STAGE_PRODUCTION,
+	P4R_STAGE_ARCHIVED,
+	P4R_STAGE_COUNT
+} p4r_stage;
+
+/* "development", ...; NULL for an out-of-range value. */
+const char *p4r_stage_name(p4r_stage s);
+/* Parses a stage name (exact, lowercase); P4R_EUSAGE when unknown. */
+int p4r_stage_parse(p4r_stage *out, const char *name);
+
+/* True when NAME is a valid model name: 1..128 of [A-Za-z0-9_.-], not
+ * starting with '.' or '-'. So no '/', no "..", no spaces. */
+bool p4r_model_name_valid(const char *name);
+
+typedef struct p4r_registry p4r_registry;
+
+/* Opens (CREATE: creates and migrates) the database at PATH: WAL, busy
+ * timeout, foreign keys, application_id checked. A file that is not a p4reg
+ * registry, or one from a newer p4reg (user_version above ours), is refused
+ * with P4R_EINTEGRITY / P4R_ERROR and a clear message. */
+int p4r_registry_open(p4r_registry **out, const char *path, bool create);
+void p4r_registry_free(p4r_registry *reg);
+
+/* Transactions nest through a counter: the outermost _begin issues BEGIN
+ * IMMEDIATE, the matching _commit COMMIT; _rollback at any depth rolls the
+ * whole transaction back (later _commit calls then fail). */
+int p4r_registry_begin(p4r_registry *reg);
+int p4r_registry_commit(p4r_registry *reg);
+void p4r_registry_rollback(p4r_registry *reg);
+
+/* A model: a name bound to one workspace path. */
+typedef struct p4r_model {
+	int64_t id;
+	char name[P4R_MODEL_NAME_MAX + 1];
+	char *path;             /* repository-relative, '/'-separated; owned */
+	int64_t created_ms;
+	int64_t version_count;
+	int64_t latest;         /* highest version number, 0 when none */
+	int64_t production;     /* version number in production, 0 when none */
+	int64_t staging;        /* version number in staging, 0 when none */
+} p4r_model;
+
+void p4r_model_clear(p4r_model *m);
+
+/* A version: an immutable record plus its current stage. */
+typedef struct p4r_version {
+	int64_t id;
+	char model[P4R_MODEL_NAME_MAX + 1];
+	int64_t number;
+	p4r_oid oid;
+	int64_t size;
+	char *author;       /* owned */
+	int64_t created_ms; /* milliseconds since the epoch, UTC */
+	char *message;      /* owned, "" when none */
+	char *source_path;  /* owned, repository-relative */
+	char *git_commit;   /* owned, NULL outside git */
+	char *git_branch;   /* owned, NULL when detached or outside git */
+	int git_dirty;      /* 1, 0, or -1 when unknown */
+	p4r_stage stage;
+	bool rolled_back;
+} p4r_version;
+
+void p4r_version_clear(p4r_version *v);
+void p4r_version_array_free(p4r_version *v, size_t n);
+void p4r_model_array_free(p4r_model *m, size_t n);
+
+/* What `add` registers. */
+typedef struct p4r_version_input {
+	const char *model;
+	const char *path;        /* workspace path the model is bound to */
+	p4r_oid oid;
+	int64_t size;
+	const char *author;
+	const char *message;     /* may be NULL */
+	const char *git_commit;  /* may be NULL */
+	const char *git_branch;  /* may be NULL */
+	int git_dirty;           /* -1 unknown */
+	int64_t now_ms;          /* 0: the current time */
+} p4r_version_input;
+
+/* Registers IN as the next version of its model (creating the model bound to
+ * IN->path on first use) and records a "register" event, in one transaction.
+ * When the model's latest version already has IN->oid nothing is written,
+ * *UNCHANGED is set and OUT describes that latest version. A model bound to
+ * another path is P4R_EEXISTS naming both paths. OUT may be NULL. */
+int p4r_registry_add_version(p4r_registry *reg, const p4r_version_input *in,
+			     p4r_version *out, bool *unchanged);
+
+int p4r_registry_model_get(p4r_registry *reg, const char *name, p4r_model *out);
+/* The model bound to workspace PATH; P4R_ENOTFOUND when none. */
+int p4r_registry_model_by_path(p4r_registry *reg, const char *path, p4r_model *out);
+/* All models by name; *OUT is owned by the caller (p4r_model_array_free). */
+int p4r_registry_model_list(p4r_registry *reg, p4r_model **out, size_t *n);
+
+/* P4R_ENOTFOUND "unknown model 'x'" / "model 'x' has no version 9". */
+int p4r_registry_version_get(p4r_registry *reg, const char *model, int64_t number, p4r_version *out);
+int p4r_registry_version_latest(p4r_registry *reg, const char *model, p4r_version *out);
+/* The version of MODEL currently in STAGE (staging/production: at most one;
+ * other stages: the highest number); P4R_ENOTFOUND when none. */
+int p4r_registry_version_in_stage(p4r_registry *reg, const char *model, p4r_stage stage, p4r_version *out);
+/* All versions of MODEL, highest number first. */
+int p4r_registry_version_list(p4r_registry *reg, const char *model, p4r_version **out, size_t *n);
+/* True when any version (of any model, any stage) references OID. */
+int p4r_registry_oid_referenced(p4r_registry *reg, const p4r_oid *oid, bool *out);
+
+/* The stat cache: what a file looked like when it was last hashed. */
+typedef struct p4r_stat_key {
+	int64_t dev, ino, size, mtime_ns, ctime_ns;
+} p4r_stat_key;
+
+/* Looks PATH up; *FOUND is false unless every field of KEY matches. */
+int p4r_registry_statcache_get(p4r_registry *reg, const char *path, const p4r_stat_key *key,
+			       p4r_oid *out, bool *found);
+int p4r_registry_statcache_put(p4r_registry *reg, const char *path, const p4r_stat_key *key,
+			       const p4r_oid *oid);
+
+/* The audit trail. KIND is one of "register", "promote", "rollback",
+ * "hook", ...; DETAIL is a JSON text or NULL. */
+typedef struct p4r_event {
+	int64_t id;
+	char model[P4R_MODEL_NAME_MAX + 1];
+	int64_t version;     /* 0 when the event is about the model */
+	char kind[32];
+	char from_stage[16]; /* "" when none */
+	char to_stage[16];   /* "" when none */
+	bool forced;
+	char *actor;         /* owned */
+	int64_t at_ms;
+	char *reason;        /* owned, "" when none */
+	char *detail;        /* owned JSON text or NULL */
+} p4r_event;
+
+void p4r_event_array_free(p4r_event *e, size_t n);
+
+/* Appends an event (joins the caller's transaction if any). */
+int p4r_registry_event_add(p4r_registry *reg, const p4r_event *ev);
+/* Events, oldest first; MODEL NULL for all; SINCE_MS 0 for all time. */
+int p4r_registry_event_list(p4r_registry *reg, const char *model, int64_t since_ms,
+			    p4r_event **out, size_t *n);
+
+/* The raw handle, for the registry_* siblings only. */
+struct sqlite3 *p4r_registry_db(p4r_registry *reg);
+
+/* Milliseconds since the epoch. */
+int64_t p4r_now_ms(void);
+
+#endif

@@ -1,0 +1,79 @@
+/* The content-addressed object store: .p4reg/objects/ab/cd/<oid>, Git LFS
+ * layout. Objects are written to tmp/, fsynced, renamed into place and their
+ * folder fsynced; once in place they are read-only (0444) and immutable. */
+#ifndef P4REG_STORE_H
+#define P4REG_STORE_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <stdbool.h>
+#include "p4reg/hash.h"
+
+/* How bytes get from one place to another, tried in the order configured
+ * (cache.type, default "reflink,copy"). */
+typedef enum p4r_link_type {
+	P4R_LINK_REFLINK, /* FICLONE: shares blocks, O(1), needs btrfs/xfs */
+	P4R_LINK_HARDLINK, /* link(2): O(1); the work tree file becomes read-only */
+	P4R_LINK_COPY,     /* plain copy */
+} p4r_link_type;
+
+#define P4R_LINK_MAX 3
+
+/* Parses "reflink,copy" style lists into ORDER (at most P4R_LINK_MAX);
+ * P4R_EUSAGE on an unknown name. */
+int p4r_link_parse(p4r_link_type *order, size_t *n, const char *spec);
+const char *p4r_link_name(p4r_link_type t);
+
+/* Called now and then during long work; TOTAL may be 0 when unknown. */
+typedef void (*p4r_progress_fn)(uint64_t done, uint64_t total, void *payload);
+
+typedef struct p4r_store p4r_store;
+
+/* Opens the store under META_DIR (the .p4reg folder). Does not create it. */
+int p4r_store_open(p4r_store **out, const char *meta_dir);
+void p4r_store_free(p4r_store *store);
+
+/* Creates objects/ and tmp/ under META_DIR (used by init). */
+int p4r_store_init(const char *meta_dir);
+
+/* Writes the absolute path of OID's object into BUF. */
+int p4r_store_object_path(const p4r_store *store, const p4r_oid *oid, char *buf, size_t bufsz);
+bool p4r_store_has(const p4r_store *store, const p4r_oid *oid);
+
+/* Result of inserting a file. */
+typedef struct p4r_insert_result {
+	p4r_oid oid;
+	uint64_t size;
+	bool existed;            /* the object was already in the store */
+	p4r_link_type used;      /* how it got there (meaningless when existed) */
+} p4r_insert_result;
+
+/* Stores the file at PATH: reads it once, hashing while the bytes go to a
+ * temporary object (copy) or after a reflink; hardlink hashes then links.
+ * When the object already exists nothing is written. On failure nothing is
+ * left under a final name. */
+int p4r_store_insert_file(p4r_store *store, const char *path,
+			  const p4r_link_type *order, size_t n,
+			  p4r_insert_result *out, p4r_progress_fn progress, void *payload);
+
+/* Stores a buffer already in memory (small objects, filters). */
+int p4r_store_insert_buffer(p4r_store *store, const void *buf, size_t len, p4r_oid *out);
+
+/* Puts OID's bytes at DEST: through a temporary file beside DEST, fsynced
+ * and renamed over it, so DEST is either the old file or the complete new
+ * one. A copy is hashed while it is written and a mismatch (P4R_EINTEGRITY)
+ * leaves DEST untouched. Reflink and hardlink are O(1) and trust the store
+ * (fsck re-hashes it). USED (nullable) gets the method that worked. */
+int p4r_store_checkout(p4r_store *store, const p4r_oid *oid, const char *dest,
+		       const p4r_link_type *order, size_t n, p4r_link_type *used,
+		       p4r_progress_fn progress, void *payload);
+
+/* Streams OID's bytes to FD while hashing them; P4R_EINTEGRITY after the last
+ * byte when they do not match (the caller cannot take back what was written). */
+int p4r_store_write_to_fd(p4r_store *store, const p4r_oid *oid, int fd);
+
+/* Re-hashes OID's object: 0 when it matches, P4R_EINTEGRITY when not,
+ * P4R_ENOTFOUND when absent. */
+int p4r_store_verify(p4r_store *store, const p4r_oid *oid);
+
+#endif
