@@ -1,0 +1,43 @@
+/* Configuration in git-config format through libgit2's config API.
+ * Three files, later ones winning: the user's own ($XDG_CONFIG_HOME/p4reg/config
+ * or ~/.config/p4reg/config), .p4reg/config (committed, shared) and
+ * .p4reg/config.local (never committed: credentials, hooks). */
+#ifndef P4REG_CONFIG_H
+#define P4REG_CONFIG_H
+
+#include <stdbool.h>
+
+typedef struct p4r_config p4r_config;
+
+/* Which files a lookup may read. Trusted excludes the committed config:
+ * commands that would run a program (hooks) read only trusted values. */
+typedef enum p4r_config_scope {
+	P4R_CONFIG_ALL,
+	P4R_CONFIG_TRUSTED,
+} p4r_config_scope;
+
+/* Opens the configuration of the repository whose metadata is META_DIR. */
+int p4r_config_open(p4r_config **out, const char *meta_dir);
+void p4r_config_free(p4r_config *cfg);
+
+/* Copies the value of KEY into a malloc'd *OUT; P4R_ENOTFOUND when unset. */
+int p4r_config_get(p4r_config *cfg, p4r_config_scope scope, const char *key, char **out);
+/* Boolean KEY (true/false/yes/no/on/off/1/0); DEFLT when unset; P4R_EUSAGE
+ * when set to something else. */
+int p4r_config_get_bool(p4r_config *cfg, const char *key, bool deflt, bool *out);
+
+/* Calls FN for every value of multi-valued KEY, lowest priority first;
+ * a non-zero return from FN stops and is returned. */
+int p4r_config_foreach_value(p4r_config *cfg, const char *key,
+			     int (*fn)(const char *value, void *payload), void *payload);
+
+/* Sets KEY in .p4reg/config (LOCAL_FILE false) or .p4reg/config.local. */
+int p4r_config_set(p4r_config *cfg, bool local_file, const char *key, const char *value);
+/* Removes KEY from that file; P4R_ENOTFOUND when it is not there. */
+int p4r_config_unset(p4r_config *cfg, bool local_file, const char *key);
+
+/* Calls FN(name, value) for every entry, in file order, later files last. */
+int p4r_config_foreach(p4r_config *cfg, int (*fn)(const char *name, const char *value, void *payload),
+		       void *payload);
+
+#endif

@@ -1,0 +1,17 @@
+/* The .gitignore lines `add` writes beside a model so git never sees its
+ * bytes: an anchored "/name" with gitignore's special characters escaped. */
+#ifndef P4REG_IGNORE_H
+#define P4REG_IGNORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Writes the anchored, escaped pattern for file NAME into BUF ("/x.onnx"). */
+int p4r_ignore_pattern(char *buf, size_t bufsz, const char *name);
+
+/* Makes sure DIR/.gitignore has the line for NAME, appending it (atomically,
+ * keeping every existing byte; a missing final newline is added) when
+ * absent. *ADDED (nullable) says whether the file changed. */
+int p4r_ignore_ensure(const char *dir, const char *name, bool *added);
+
+#endif

@@ -1,0 +1,49 @@
+/* Pointer files (DVC semantics): models/x.onnx.p4reg names the version whose
+ * bytes belong at models/x.onnx. Small UTF-8 text, one "key value" per line,
+ * fixed key order, one canonical encoding (docs/formats.md):
+ *
+ *   p4reg-pointer 1
+ *   model x
+ *   version 3
+ *   oid sha256:<64 lowercase hex>
+ *   size 81234567
+ */
+#ifndef P4REG_POINTER_H
+#define P4REG_POINTER_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include "p4reg/hash.h"
+#include "p4reg/registry.h"
+
+#define P4R_POINTER_SUFFIX ".p4reg"
+#define P4R_POINTER_FORMAT 1
+#define P4R_POINTER_MAX_BYTES 1024
+/* Larger than any file system holds; anything above is hostile. */
+#define P4R_POINTER_MAX_SIZE (INT64_C(1) << 50)
+#define P4R_POINTER_MAX_VERSION INT64_C(2147483647)
+
+typedef struct p4r_pointer {
+	char model[P4R_MODEL_NAME_MAX + 1];
+	int64_t version;
+	p4r_oid oid;
+	int64_t size;
+} p4r_pointer;
+
+/* Parses BUF strictly: exact keys in order, canonical numbers, final newline,
+ * nothing else. A bad pointer is P4R_EINTEGRITY naming FILE and the line:
+ * "invalid pointer 'models/x.onnx.p4reg' line 3: malformed version". */
+int p4r_pointer_parse(p4r_pointer *out, const char *buf, size_t len, const char *file);
+
+/* Writes the canonical text into BUF (NUL-terminated); *LEN gets its length. */
+int p4r_pointer_format(const p4r_pointer *p, char *buf, size_t bufsz, size_t *len);
+
+/* Reads and parses the pointer at PATH (bounded to P4R_POINTER_MAX_BYTES). */
+int p4r_pointer_read(p4r_pointer *out, const char *path, const char *display);
+/* Writes P to PATH atomically (temp, fsync, rename, folder fsync), mode 0644. */
+int p4r_pointer_write(const p4r_pointer *p, const char *path);
+
+/* True when PATH ends in ".p4reg" (and is more than the suffix). */
+int p4r_pointer_is_pointer_path(const char *path);
+
+#endif

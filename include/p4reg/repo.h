@@ -1,0 +1,52 @@
+/* A p4reg repository: a work tree folder holding .p4reg/. Found like git
+ * finds .git (walk up from the working directory); P4REG_DIR names the
+ * repository folder directly. */
+#ifndef P4REG_REPO_H
+#define P4REG_REPO_H
+
+#include "p4reg/config.h"
+#include "p4reg/registry.h"
+#include "p4reg/store.h"
+
+#define P4R_META_DIR ".p4reg"
+
+typedef struct p4r_repo p4r_repo;
+
+/* Finds the repository containing START (P4REG_DIR wins when set): *ROOT_OUT
+ * gets its absolute, symlink-free path (malloc'd). P4R_ENOTFOUND "not a p4reg
+ * repository (or any parent up to /)" when there is none. */
+int p4r_repo_discover(char **root_out, const char *start);
+
+/* Creates .p4reg/ in DIR: config, registry.db, objects/, tmp/, .gitignore.
+ * Refuses (P4R_EEXISTS) when DIR or a parent already is a repository;
+ * nothing is touched then. *ROOT_OUT (nullable) gets the absolute path. */
+int p4r_repo_init(const char *dir, char **root_out);
+
+/* Discovers and opens the repository containing START. */
+int p4r_repo_open(p4r_repo **out, const char *start);
+void p4r_repo_free(p4r_repo *repo);
+
+const char *p4r_repo_root(const p4r_repo *repo);
+const char *p4r_repo_meta(const p4r_repo *repo);
+p4r_registry *p4r_repo_registry(p4r_repo *repo);
+p4r_store *p4r_repo_store(p4r_repo *repo);
+p4r_config *p4r_repo_config(p4r_repo *repo);
+
+/* Turns USER_PATH (relative to the working directory, or absolute) into a
+ * repository-relative path with '/' separators (malloc'd into *OUT).
+ * Refuses (P4R_EUSAGE) paths outside the repository, inside .p4reg/, the
+ * root itself, and symbolic links that resolve outside the repository. The
+ * file itself need not exist. */
+int p4r_repo_relpath(p4r_repo *repo, const char *user_path, char **out);
+
+/* ROOT/REL as a malloc'd absolute path. */
+char *p4r_repo_abspath(const p4r_repo *repo, const char *rel);
+
+/* The link methods from cache.type (default "reflink,copy"). */
+int p4r_repo_link_order(p4r_repo *repo, p4r_link_type *order, size_t *n);
+
+/* Who is acting: P4REG_AUTHOR, else git's user.name <user.email>, else the
+ * login name. Malloc'd. */
+char *p4r_repo_actor(p4r_repo *repo);
+
+#endif

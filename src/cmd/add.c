@@ -1,0 +1,339 @@
+/* p4reg add: store files, register new versions, write pointers. */
+#include "cmd.h"
+#include "p4reg/gitio.h"
+#include "p4reg/ignore.h"
+#include "p4reg/output.h"
+#include "p4reg/pointer.h"
+#include "p4reg/worktree.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+const char cmd_add_usage[] =
+	"usage: p4reg add [-n NAME] [-m MSG] [--no-stage] PATH...\n"
+	"\n"
+	"Hashes each file, stores it in .p4reg/objects, registers it as the next\n"
+	"version of its model (or reports it unchanged), writes PATH.p4reg and an\n"
+	"entry in the .gitignore beside it, and stages both in git when inside a\n"
+	"git work tree (config core.autostage, default true).\n"
+	"\n"
+	"  -n, --name NAME     model name (default: the file name without extension)\n"
+	"  -m, --message MSG   describe the version\n"
+	"      --no-stage      do not stage the pointer and .gitignore in git\n";
+
+enum { OPT_NAME = 1, OPT_MESSAGE, OPT_NO_STAGE };
+
+static const p4r_option options[] = {
+	{ "name", 'n', true, OPT_NAME },
+	{ "message", 'm', true, OPT_MESSAGE },
+	{ "no-stage", 0, false, OPT_NO_STAGE },
+	{ NULL, 0, false, 0 },
+};
+
+/* One file being added. */
+struct item {
+	const char *arg;        /* as the user typed it */
+	char *rel;              /* repository-relative path */
+	char *abs;              /* absolute path */
+	char model[P4R_MODEL_NAME_MAX + 1];
+	p4r_stat_key key;       /* the file as first seen */
+	bool cached;            /* oid known from the stat cache: no read */
+	bool cacheable;         /* stat unchanged across the read */
+	p4r_insert_result ins;
+	int rc;                 /* result of the store step */
+	char err[512];          /* its message (errors are per thread) */
+	p4r_version version;    /* what the registry now holds */
+	bool unchanged;
+};
+
+struct job {
+	p4r_repo *repo;
+	struct item *items;
+	size_t n;
+	atomic_size_t next;
+	p4r_link_type order[P4R_LINK_MAX];
+	size_t norder;
+	cmd_progress *progress; /* only with one file: bars would interleave */
+};
+
+static int prepare_item(p4r_repo *repo, struct item *it, const char *name)
+{
+	struct stat st;
+	int rc;
+
+	if (p4r_pointer_is_pointer_path(it->arg))
+		return p4r_error_set(P4R_EUSAGE, "'%s' is a pointer file; add the file it points to", it->arg);
+	if ((rc = p4r_repo_relpath(repo, it->arg, &it->rel)) < 0)
+		return rc;
+	if (!(it->abs = p4r_repo_abspath(repo, it->rel)))
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	if (stat(it->abs, &st) < 0)
+		return p4r_error_errno("cannot open '%s'", it->arg);
+	if (S_ISDIR(st.st_mode))
+		return p4r_error_set(P4R_EUSAGE, "'%s' is a directory; add the files in it one by one", it->arg);
+	if (!S_ISREG(st.st_mode))
+		return p4r_error_set(P4R_EUSAGE, "'%s' is not a regular file", it->arg);
+	p4r_worktree_stat_key(&st, &it->key);
+	if (name) {
+		if (!p4r_model_name_valid(name))
+			return p4r_error_set(P4R_EUSAGE, "invalid model name '%s' (use letters, digits, '_', '.', '-')", name);
+		snprintf(it->model, sizeof(it->model), "%s", name);
+	} else if ((rc = p4r_worktree_default_name(it->model, sizeof(it->model), it->rel)) < 0) {
+		return rc;
+	}
+	return p4r_worktree_check_binding(p4r_repo_registry(repo), it->model, it->rel);
+}
+
+/* Where the stat cache already knows the bytes and the store has them, the
+ * file is not read again: this is what makes re-adding 3 GB instant. */
+static int lookup_cache(p4r_repo *repo, struct item *it)
+{
+	bool found = false;
+	int rc;
+
+	rc = p4r_registry_statcache_get(p4r_repo_registry(repo), it->rel, &it->key, &it->ins.oid, &found);
+	if (rc < 0)
+		return rc;
+	if (found && p4r_store_has(p4r_repo_store(repo), &it->ins.oid)) {
+		it->cached = it->cacheable = true;
+		it->ins.existed = true;
+		it->ins.size = (uint64_t)it->key.size;
+	}
+	return 0;
+}
+
+static void store_item(struct job *job, struct item *it)
+{
+	struct stat st;
+
+	it->rc = p4r_store_insert_file(p4r_repo_store(job->repo), it->abs, job->order, job->norder,
+				       &it->ins, job->progress ? cmd_progress_update : NULL, job->progress);
+	if (it->rc < 0) {
+		snprintf(it->err, sizeof(it->err), "%s", p4r_error_message());
+		return;
+	}
+	/* a hardlink changes ctime (chmod 0444); re-read the stat either way
+	 * and cache only when nothing but that moved during the read */
+	if (stat(it->abs, &st) == 0) {
+		p4r_stat_key after;
+
+		p4r_worktree_stat_key(&st, &after);
+		it->cacheable = after.size == it->key.size && after.mtime_ns == it->key.mtime_ns &&
+				after.ino == it->key.ino && after.dev == it->key.dev;
+		it->key = after;
+	}
+}
+
+static void *store_worker(void *arg)
+{
+	struct job *job = arg;
+	size_t i;
+
+	while ((i = atomic_fetch_add(&job->next, 1)) < job->n)
+		if (!job->items[i].cached)
+			store_item(job, &job->items[i]);
+	return NULL;
+}
+
+/* Hashes and stores the files not known from the cache, one thread per core. */
+static int store_all(struct job *job)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t nthreads = job->n < (size_t)(cores > 0 ? cores : 1) ? job->n : (size_t)cores;
+	pthread_t threads[64];
+	size_t started = 0, i;
+
+	if (nthreads > 64)
+		nthreads = 64;
+	for (i = 1; i < nthreads; i++)
+		if (pthread_create(&threads[started], NULL, store_worker, job) == 0)
+			started++;
+	store_worker(job);
+	for (i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+	for (i = 0; i < job->n; i++)
+		if (job->items[i].rc < 0)
+			return p4r_error_set(job->items[i].rc, "%s", job->items[i].err);
+	return 0;
+}
+
+/* All registrations (and stat cache rows) in one transaction. */
+static int register_all(p4r_repo *repo, struct item *items, size_t n, const char *message)
+{
+	p4r_registry *reg = p4r_repo_registry(repo);
+	p4r_git_provenance prov = { .dirty = -1 };
+	p4r_git *git = NULL;
+	char *actor = p4r_repo_actor(repo);
+	size_t i;
+	int rc;
+
+	if ((rc = p4r_git_open(&git, p4r_repo_root(repo))) < 0)
+		goto done;
+	if (git && (rc = p4r_git_provenance_get(git, &prov)) < 0)
+		goto done;
+	if ((rc = p4r_registry_begin(reg)) < 0)
+		goto done;
+	for (i = 0; i < n && rc == 0; i++) {
+		p4r_version_input in = {
+			.model = items[i].model, .path = items[i].rel, .oid = items[i].ins.oid,
+			.size = (int64_t)items[i].ins.size, .author = actor ? actor : "unknown",
+			.message = message, .git_commit = prov.commit, .git_branch = prov.branch,
+			.git_dirty = prov.dirty,
+		};
+
+		rc = p4r_registry_add_version(reg, &in, &items[i].version, &items[i].unchanged);
+		if (rc == 0 && items[i].cacheable)
+			rc = p4r_registry_statcache_put(reg, items[i].rel, &items[i].key, &items[i].ins.oid);
+	}
+	if (rc == 0)
+		rc = p4r_registry_commit(reg);
+	else
+		p4r_registry_rollback(reg);
+done:
+	p4r_git_provenance_clear(&prov);
+	p4r_git_free(git);
+	free(actor);
+	return rc;
+}
+
+/* Pointer and .gitignore beside each file, then one staging in git. */
+static int write_pointers(p4r_cli *cli, p4r_repo *repo, struct item *items, size_t n, bool stage)
+{
+	const char **paths = calloc(2 * n + 1, sizeof(*paths));
+	char **owned = calloc(2 * n + 1, sizeof(*owned));
+	size_t i, np = 0;
+	p4r_git *git = NULL;
+	int rc = 0;
+
+	if (!paths || !owned) {
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+		goto done;
+	}
+	for (i = 0; i < n && rc == 0; i++) {
+		char *ptr = NULL, *dir = NULL;
+
+		rc = p4r_worktree_write_pointer(repo, &items[i].version, items[i].rel, &ptr);
+		if (rc == 0)
+			rc = p4r_worktree_ignore(repo, items[i].rel, &dir);
+		owned[np] = ptr;
+		paths[np++] = ptr;
+		owned[np] = dir;
+		paths[np++] = dir;
+	}
+	if (rc < 0 || !stage)
+		goto done;
+	if ((rc = p4r_git_open(&git, p4r_repo_root(repo))) < 0)
+		goto done;
+	if (!git) {
+		cmd_note(cli, "note: not inside a git work tree; nothing staged");
+		goto done;
+	}
+	rc = p4r_git_stage(git, paths, np);
+done:
+	for (i = 0; owned && i < np; i++)
+		free(owned[i]);
+	free(owned);
+	free(paths);
+	p4r_git_free(git);
+	return rc;
+}
+
+static int print_result(p4r_cli *cli, struct item *items, size_t n)
+{
+	cJSON *doc, *arr;
+	char size[32];
+	size_t i;
+
+	if (cli->json) {
+		doc = cJSON_CreateObject();
+		arr = cJSON_AddArrayToObject(doc, "added");
+		for (i = 0; i < n; i++) {
+			cJSON *o = p4r_json_version(&items[i].version);
+
+			cJSON_AddStringToObject(o, "file", items[i].rel);
+			cJSON_AddBoolToObject(o, "unchanged", items[i].unchanged);
+			cJSON_AddItemToArray(arr, o);
+		}
+		return cmd_print_json(doc);
+	}
+	if (cli->quiet)
+		return 0;
+	for (i = 0; i < n; i++) {
+		p4r_format_size(size, sizeof(size), (uint64_t)items[i].version.size);
+		if (items[i].unchanged)
+			printf("unchanged %s (%s@%lld)\n", items[i].rel, items[i].version.model,
+			       (long long)items[i].version.number);
+		else
+			printf("added %s as %s@%lld (%.12s, %s)\n", items[i].rel, items[i].version.model,
+			       (long long)items[i].version.number, items[i].version.oid.hex, size);
+	}
+	return 0;
+}
+
+int cmd_add(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
+{
+	const char *name = NULL, *message = NULL, *value;
+	struct item *items = NULL;
+	cmd_progress progress = { .cli = cli, .label = "hashing" };
+	struct job job = { .repo = repo };
+	bool stage = true;
+	p4r_opts o;
+	size_t n = 0, i;
+	int id, rc;
+
+	if (!(items = calloc((size_t)argc, sizeof(*items))))
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	p4r_opts_init(&o, argc - 1, argv + 1, options);
+	while ((rc = cmd_next_opt(&o, &id, &value)) == 0 && id != P4R_OPT_DONE) {
+		if (id == OPT_NAME)
+			name = value;
+		else if (id == OPT_MESSAGE)
+			message = value;
+		else if (id == OPT_NO_STAGE)
+			stage = false;
+		else
+			items[n++].arg = value;
+	}
+	if (rc < 0)
+		goto done;
+	if (n == 0) {
+		rc = cmd_usage_error(cli, "nothing to add: name at least one file");
+		goto done;
+	}
+	if (name && n > 1) {
+		rc = cmd_usage_error(cli, "--name applies to one file, not %zu", n);
+		goto done;
+	}
+	if (stage && (rc = p4r_config_get_bool(p4r_repo_config(repo), "core.autostage", true, &stage)) < 0)
+		goto done;
+	for (i = 0; i < n && rc == 0; i++)
+		rc = prepare_item(repo, &items[i], name);
+	for (i = 0; i < n && rc == 0; i++)
+		rc = lookup_cache(repo, &items[i]);
+	if (rc < 0)
+		goto done;
+	job.items = items;
+	job.n = n;
+	job.progress = n == 1 ? &progress : NULL;
+	if ((rc = p4r_repo_link_order(repo, job.order, &job.norder)) < 0 ||
+	    (rc = store_all(&job)) < 0)
+		goto done;
+	cmd_progress_done(&progress);
+	if ((rc = register_all(repo, items, n, message)) < 0 ||
+	    (rc = write_pointers(cli, repo, items, n, stage)) < 0)
+		goto done;
+	rc = print_result(cli, items, n);
+done:
+	cmd_progress_done(&progress);
+	for (i = 0; i < n; i++) {
+		free(items[i].rel);
+		free(items[i].abs);
+		p4r_version_clear(&items[i].version);
+	}
+	free(items);
+	return rc;
+}

@@ -1,0 +1,70 @@
+/* What every command shares: the global options, the command signature and
+ * the printing helpers. Commands parse their arguments, call the core and
+ * print; they never exit. */
+#ifndef P4REG_CMD_H
+#define P4REG_CMD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <cjson/cJSON.h>
+
+#include "p4reg/error.h"
+#include "p4reg/opts.h"
+#include "p4reg/repo.h"
+#include "p4reg/store.h"
+
+/* Global state of one invocation. */
+typedef struct p4r_cli {
+	bool json;      /* --json: stdout is exactly one JSON document */
+	bool quiet;     /* -q: nothing but errors and requested data */
+	bool progress;  /* stderr is a terminal and not quiet/json */
+	bool reported;  /* the command already printed its own error output */
+	const char *usage; /* the running command's usage text */
+} p4r_cli;
+
+/* A command: ARGV[0] is the command name. REPO is NULL for commands that do
+ * not need one. Returns 0 or a p4r code (main prints the error). */
+typedef int (*p4r_cmd_fn)(p4r_cli *cli, p4r_repo *repo, int argc, char **argv);
+
+#define DECLARE_COMMAND(name) \
+	int cmd_##name(p4r_cli *cli, p4r_repo *repo, int argc, char **argv); \
+	extern const char cmd_##name##_usage[]
+
+DECLARE_COMMAND(init);
+DECLARE_COMMAND(add);
+DECLARE_COMMAND(checkout);
+DECLARE_COMMAND(status);
+DECLARE_COMMAND(list);
+DECLARE_COMMAND(log);
+DECLARE_COMMAND(show);
+DECLARE_COMMAND(cat);
+DECLARE_COMMAND(config);
+
+/* Prints DOC as the one JSON document on stdout and frees it. */
+int cmd_print_json(cJSON *doc);
+
+/* Prints a usage error (message, then the usage text) and returns P4R_EUSAGE. */
+int cmd_usage_error(p4r_cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Informational line on stderr unless quiet or json. */
+void cmd_note(p4r_cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A warning on stderr, always (stderr is not part of the JSON contract). */
+void cmd_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Progress drawn on stderr for long work, only when cli->progress. */
+typedef struct cmd_progress {
+	p4r_cli *cli;
+	const char *label;
+	int64_t last_ms;
+	bool drawn;
+} cmd_progress;
+
+void cmd_progress_update(uint64_t done, uint64_t total, void *payload);
+void cmd_progress_done(cmd_progress *p);
+
+/* Loops p4r_opts_next and rejects help (main handles it before); returns
+ * the same as p4r_opts_next. */
+int cmd_next_opt(p4r_opts *o, int *id, const char **value);
+
+#endif

@@ -1,0 +1,95 @@
+/* Printing helpers shared by the commands (see cmd.h). */
+#include "cmd.h"
+#include "p4reg/registry.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+
+int cmd_print_json(cJSON *doc)
+{
+	char *text;
+	int rc = 0;
+
+	if (!doc)
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	text = cJSON_PrintUnformatted(doc);
+	cJSON_Delete(doc);
+	if (!text)
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	if (fputs(text, stdout) == EOF || fputc('\n', stdout) == EOF)
+		rc = p4r_error_errno("cannot write to standard output");
+	cJSON_free(text);
+	return rc;
+}
+
+int cmd_usage_error(p4r_cli *cli, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	(void)cli;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return p4r_error_set(P4R_EUSAGE, "%s", msg);
+}
+
+void cmd_note(p4r_cli *cli, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (cli->quiet || cli->json)
+		return;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void cmd_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("p4reg: warning: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void cmd_progress_update(uint64_t done, uint64_t total, void *payload)
+{
+	cmd_progress *p = payload;
+	int64_t now;
+
+	if (!p || !p->cli->progress)
+		return;
+	now = p4r_now_ms();
+	if (p->drawn && now - p->last_ms < 100 && done != total)
+		return;
+	p->last_ms = now;
+	p->drawn = true;
+	if (total)
+		fprintf(stderr, "\r%s: %3d%% (%llu/%llu MiB)", p->label,
+			(int)(done * 100 / total), (unsigned long long)(done >> 20),
+			(unsigned long long)(total >> 20));
+	else
+		fprintf(stderr, "\r%s: %llu MiB", p->label, (unsigned long long)(done >> 20));
+}
+
+void cmd_progress_done(cmd_progress *p)
+{
+	if (p && p->drawn)
+		fputs("\r\033[K", stderr);
+	if (p)
+		p->drawn = false;
+}
+
+int cmd_next_opt(p4r_opts *o, int *id, const char **value)
+{
+	int rc = p4r_opts_next(o, id, value);
+
+	if (rc == 0 && *id == P4R_OPT_HELP)
+		return p4r_error_set(P4R_EUSAGE, "-h/--help must come before '--'");
+	return rc;
+}

@@ -1,0 +1,115 @@
+/* p4reg config: read and write .p4reg/config (or config.local). */
+#include "cmd.h"
+
+#include <stdlib.h>
+
+const char cmd_config_usage[] =
+	"usage: p4reg config [--local] KEY [VALUE]\n"
+	"       p4reg config [--local] --unset KEY\n"
+	"       p4reg config --list\n"
+	"\n"
+	"Reads KEY (exit 1 when unset) or sets it to VALUE in .p4reg/config, the\n"
+	"committed, shared file. --local uses .p4reg/config.local instead: never\n"
+	"committed, the place for credentials and hooks. Reads see the user's\n"
+	"~/.config/p4reg/config, then config, then config.local (last wins).\n"
+	"\n"
+	"      --local   write or unset in .p4reg/config.local\n"
+	"      --unset   remove KEY\n"
+	"  -l, --list    print every setting as key=value\n";
+
+enum { OPT_LOCAL = 1, OPT_UNSET, OPT_LIST };
+
+static const p4r_option options[] = {
+	{ "local", 0, false, OPT_LOCAL },
+	{ "unset", 0, false, OPT_UNSET },
+	{ "list", 'l', false, OPT_LIST },
+	{ NULL, 0, false, 0 },
+};
+
+static int list_entry(const char *name, const char *value, void *payload)
+{
+	cJSON *obj = payload;
+
+	if (obj)
+		cJSON_AddStringToObject(obj, name, value);
+	else
+		printf("%s=%s\n", name, value);
+	return 0;
+}
+
+static int do_list(p4r_cli *cli, p4r_config *cfg)
+{
+	cJSON *doc = cli->json ? cJSON_CreateObject() : NULL;
+	int rc = p4r_config_foreach(cfg, list_entry, doc);
+
+	if (rc < 0) {
+		cJSON_Delete(doc);
+		return rc;
+	}
+	return doc ? cmd_print_json(doc) : 0;
+}
+
+static int do_get(p4r_cli *cli, p4r_config *cfg, const char *key)
+{
+	char *value = NULL;
+	int rc = p4r_config_get(cfg, P4R_CONFIG_ALL, key, &value);
+
+	if (rc < 0)
+		return rc;
+	if (cli->json) {
+		cJSON *doc = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(doc, "key", key);
+		cJSON_AddStringToObject(doc, "value", value);
+		rc = cmd_print_json(doc);
+	} else {
+		printf("%s\n", value);
+	}
+	free(value);
+	return rc;
+}
+
+int cmd_config(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
+{
+	p4r_config *cfg = p4r_repo_config(repo);
+	const char *args[3] = { 0 }, *value;
+	bool local = false, unset = false, list = false;
+	size_t nargs = 0;
+	p4r_opts o;
+	int id, rc;
+
+	p4r_opts_init(&o, argc - 1, argv + 1, options);
+	while ((rc = cmd_next_opt(&o, &id, &value)) == 0 && id != P4R_OPT_DONE) {
+		if (id == OPT_LOCAL)
+			local = true;
+		else if (id == OPT_UNSET)
+			unset = true;
+		else if (id == OPT_LIST)
+			list = true;
+		else if (nargs < 3)
+			args[nargs++] = value;
+		else
+			return cmd_usage_error(cli, "too many arguments");
+	}
+	if (rc < 0)
+		return rc;
+	if (list)
+		return nargs ? cmd_usage_error(cli, "--list takes no KEY") : do_list(cli, cfg);
+	if (nargs == 0 || nargs > 2 || (unset && nargs != 1))
+		return cmd_usage_error(cli, "expected KEY [VALUE]");
+	if (unset)
+		return p4r_config_unset(cfg, local, args[0]);
+	if (nargs == 1)
+		return do_get(cli, cfg, args[0]);
+	if ((rc = p4r_config_set(cfg, local, args[0], args[1])) < 0)
+		return rc;
+	if (cli->json) {
+		cJSON *doc = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(doc, "key", args[0]);
+		cJSON_AddStringToObject(doc, "value", args[1]);
+		cJSON_AddStringToObject(doc, "file", local ? ".p4reg/config.local" : ".p4reg/config");
+		return cmd_print_json(doc);
+	}
+	return 0;
+}

@@ -1,0 +1,54 @@
+/* p4reg show REF: one version in full. */
+#include "cmd.h"
+#include "p4reg/output.h"
+#include "p4reg/ref.h"
+
+const char cmd_show_usage[] =
+	"usage: p4reg show REF\n"
+	"\n"
+	"Shows one version: REF is name@3, name@v3, name@latest, name@STAGE, a\n"
+	"model name (its latest version) or a path with a pointer.\n";
+
+static void print_version(const p4r_version *v, bool stored)
+{
+	char when[32], size[32];
+
+	p4r_format_time(when, sizeof(when), v->created_ms);
+	p4r_format_size(size, sizeof(size), (uint64_t)v->size);
+	printf("model:    %s\n", v->model);
+	printf("version:  %lld\n", (long long)v->number);
+	printf("stage:    %s%s\n", p4r_stage_name(v->stage), v->rolled_back ? " (rolled back)" : "");
+	printf("oid:      sha256:%s%s\n", v->oid.hex, stored ? "" : " (not in the local store)");
+	printf("size:     %lld (%s)\n", (long long)v->size, size);
+	printf("path:     %s\n", v->source_path ? v->source_path : "");
+	printf("author:   %s\n", v->author ? v->author : "");
+	printf("created:  %s\n", when);
+	if (v->git_commit)
+		printf("git:      %s%s%s%s\n", v->git_commit, v->git_branch ? " on " : "",
+		       v->git_branch ? v->git_branch : "", v->git_dirty == 1 ? " (dirty)" : "");
+	if (v->message && *v->message)
+		printf("message:  %s\n", v->message);
+}
+
+int cmd_show(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
+{
+	p4r_version v = { 0 };
+	bool stored;
+	int rc;
+
+	if (argc != 2 || argv[1][0] == '-')
+		return cmd_usage_error(cli, argc < 2 ? "show needs a REF" : "show takes one REF");
+	if ((rc = p4r_ref_resolve(repo, argv[1], &v)) < 0)
+		return rc;
+	stored = p4r_store_has(p4r_repo_store(repo), &v.oid);
+	if (cli->json) {
+		cJSON *doc = p4r_json_version(&v);
+
+		cJSON_AddBoolToObject(doc, "stored", stored);
+		rc = cmd_print_json(doc);
+	} else {
+		print_version(&v, stored);
+	}
+	p4r_version_clear(&v);
+	return rc;
+}

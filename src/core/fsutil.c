@@ -1,0 +1,311 @@
+/* Durable file-system helpers: temp file, fsync, rename, fsync the folder. */
+#include "p4reg/fsutil.h"
+#include "p4reg/error.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Keeps ".PREFIX.XXXXXX" within NAME_MAX even for a 255-byte file name. */
+#define TEMP_PREFIX_MAX 200
+
+/* Splits PATH into a malloc'd folder name ("." or "/" when PATH has none). */
+static char *parent_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	size_t len;
+	char *dir;
+
+	if (!slash)
+		return strdup(".");
+	len = (size_t)(slash - path);
+	while (len > 0 && path[len - 1] == '/')
+		len--;
+	if (len == 0)
+		return strdup("/");
+	dir = malloc(len + 1);
+	if (!dir)
+		return NULL;
+	memcpy(dir, path, len);
+	dir[len] = '\0';
+	return dir;
+}
+
+int p4r_fsync_dir(const char *path)
+{
+	int fd, rc = 0;
+
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return p4r_error_errno("cannot open folder '%s'", path);
+	/* some file systems cannot fsync a folder (EINVAL): nothing to make durable */
+	if (fsync(fd) < 0 && errno != EINVAL)
+		rc = p4r_error_errno("cannot fsync folder '%s'", path);
+	close(fd);
+	return rc;
+}
+
+int p4r_fsync_parent(const char *path)
+{
+	char *dir = parent_of(path);
+	int rc;
+
+	if (!dir)
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	rc = p4r_fsync_dir(dir);
+	free(dir);
+	return rc;
+}
+
+/* Returns -1 with errno set; the caller knows the name for the message. */
+static int write_full(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0) {
+			/* a write that makes no progress would loop forever */
+			errno = ENOSPC;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int p4r_write_all(int fd, const void *buf, size_t len)
+{
+	if (write_full(fd, buf, len) < 0)
+		return p4r_error_errno("cannot write to file descriptor %d", fd);
+	return 0;
+}
+
+char *p4r_path_join(const char *a, const char *b)
+{
+	size_t alen = strlen(a), blen, len;
+	char *out;
+
+	while (alen > 1 && a[alen - 1] == '/')
+		alen--;
+	while (*b == '/')
+		b++;
+	blen = strlen(b);
+	/* "/" + "x" must give "/x", not "//x" */
+	len = alen + (alen == 1 && a[0] == '/' ? 0 : 1) + blen;
+	out = malloc(len + 1);
+	if (!out)
+		return NULL;
+	memcpy(out, a, alen);
+	if (!(alen == 1 && a[0] == '/'))
+		out[alen++] = '/';
+	memcpy(out + alen, b, blen);
+	out[len] = '\0';
+	return out;
+}
+
+int p4r_mkstemp_in(int *fd_out, char **path_out, const char *dir, const char *prefix)
+{
+	size_t plen = strlen(prefix), dlen = strlen(dir), len;
+	char *path;
+	int fd;
+
+	*fd_out = -1;
+	*path_out = NULL;
+	if (plen > TEMP_PREFIX_MAX)
+		plen = TEMP_PREFIX_MAX;
+	len = dlen + 2 + plen + 7; /* "DIR" "/." "PREFIX" ".XXXXXX" */
+	path = malloc(len + 1);
+	if (!path)
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	snprintf(path, len + 1, "%s/.%.*s.XXXXXX", dir, (int)plen, prefix);
+	fd = mkostemp(path, O_CLOEXEC);
+	if (fd < 0) {
+		int rc = p4r_error_errno("cannot create a temporary file in '%s'", dir);
+
+		free(path);
+		return rc;
+	}
+	*fd_out = fd;
+	*path_out = path;
+	return 0;
+}
+
+int p4r_write_file_atomic(const char *path, const void *data, size_t len, int mode)
+{
+	char *dir = parent_of(path), *tmp = NULL;
+	const char *base = strrchr(path, '/');
+	int fd = -1, rc;
+
+	base = base ? base + 1 : path;
+	if (!dir)
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	if ((rc = p4r_mkstemp_in(&fd, &tmp, dir, base)) < 0)
+		goto done;
+	if (write_full(fd, data, len) < 0) {
+		rc = p4r_error_errno("cannot write '%s'", tmp);
+		goto done;
+	}
+	/* mkstemp made it 0600 */
+	if (fchmod(fd, (mode_t)mode) < 0) {
+		rc = p4r_error_errno("cannot change the mode of '%s'", tmp);
+		goto done;
+	}
+	if (fsync(fd) < 0) {
+		rc = p4r_error_errno("cannot fsync '%s'", tmp);
+		goto done;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		rc = p4r_error_errno("cannot write '%s'", tmp);
+		goto done;
+	}
+	fd = -1;
+	if (rename(tmp, path) < 0) {
+		rc = p4r_error_errno("cannot rename '%s' to '%s'", tmp, path);
+		goto done;
+	}
+	free(tmp);
+	tmp = NULL;
+	rc = p4r_fsync_dir(dir);
+done:
+	if (fd >= 0)
+		close(fd);
+	if (tmp) {
+		unlink(tmp);
+		free(tmp);
+	}
+	free(dir);
+	return rc;
+}
+
+int p4r_read_file(char **out, size_t *len, const char *path, size_t max)
+{
+	char *buf = NULL, *grown;
+	size_t cap, used = 0;
+	struct stat st;
+	ssize_t n;
+	int fd, rc = 0;
+
+	*out = NULL;
+	if (len)
+		*len = 0;
+	/* MAX + 1 (room to notice a file past the bound) must not wrap */
+	if (max > SIZE_MAX / 2)
+		max = SIZE_MAX / 2;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return p4r_error_errno("cannot open '%s'", path);
+	if (fstat(fd, &st) < 0) {
+		rc = p4r_error_errno("cannot stat '%s'", path);
+		goto done;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		rc = p4r_error_set(P4R_EUSAGE, "'%s' is a directory", path);
+		goto done;
+	}
+	if (st.st_size > 0 && (uint64_t)st.st_size > max) {
+		rc = p4r_error_set(P4R_EUSAGE, "'%s' is too large (more than %zu bytes)", path, max);
+		goto done;
+	}
+	/* st_size is a hint only (pipes, /proc, a file still growing) */
+	cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 4096;
+	if (cap > max + 1)
+		cap = max + 1;
+	if (!(buf = malloc(cap + 1))) {
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+		goto done;
+	}
+	for (;;) {
+		if (used == cap) {
+			if (cap > max) {
+				rc = p4r_error_set(P4R_EUSAGE, "'%s' is too large (more than %zu bytes)",
+						   path, max);
+				goto done;
+			}
+			cap = cap > max / 2 ? max + 1 : cap * 2;
+			if (!(grown = realloc(buf, cap + 1))) {
+				rc = p4r_error_set(P4R_ERROR, "out of memory");
+				goto done;
+			}
+			buf = grown;
+		}
+		n = read(fd, buf + used, cap - used);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = p4r_error_errno("cannot read '%s'", path);
+			goto done;
+		}
+		if (n == 0)
+			break;
+		used += (size_t)n;
+	}
+	if (used > max) {
+		rc = p4r_error_set(P4R_EUSAGE, "'%s' is too large (more than %zu bytes)", path, max);
+		goto done;
+	}
+	buf[used] = '\0';
+	*out = buf;
+	buf = NULL;
+	if (len)
+		*len = used;
+done:
+	free(buf);
+	close(fd);
+	return rc;
+}
+
+int p4r_mkdir_p(const char *path, int mode)
+{
+	char *copy, *p, saved;
+	struct stat st;
+	int rc = 0;
+
+	if (!*path)
+		return p4r_error_set(P4R_EUSAGE, "cannot create folder ''");
+	if (!(copy = strdup(path)))
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	/* walk every prefix ending before a '/', then the whole path */
+	for (p = copy + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		saved = *p;
+		*p = '\0';
+		if (mkdir(copy, (mode_t)mode) < 0 && errno != EEXIST) {
+			rc = p4r_error_errno("cannot create folder '%s'", copy);
+			goto done;
+		}
+		if (stat(copy, &st) < 0) {
+			rc = p4r_error_errno("cannot create folder '%s'", copy);
+			goto done;
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			rc = p4r_error_set(P4R_ERROR, "cannot create folder '%s': a file is in the way",
+					   copy);
+			goto done;
+		}
+		*p = saved;
+		if (saved == '\0')
+			break;
+		while (p[1] == '/')
+			p++;
+		if (p[1] == '\0')
+			break;
+	}
+done:
+	free(copy);
+	return rc;
+}

@@ -1,0 +1,92 @@
+/* .gitignore entries for tracked model files (see ignore.h). */
+#include "p4reg/ignore.h"
+#include "p4reg/error.h"
+#include "p4reg/fsutil.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define GITIGNORE_MAX (4u << 20)
+
+int p4r_ignore_pattern(char *buf, size_t bufsz, const char *name)
+{
+	size_t n = 0, len = strlen(name), i, trailing = len;
+
+	while (trailing > 0 && name[trailing - 1] == ' ')
+		trailing--;
+	if (bufsz < 2)
+		return p4r_error_set(P4R_ERROR, "pattern buffer too small");
+	buf[n++] = '/';
+	for (i = 0; i < len; i++) {
+		/* glob characters and the escape itself match literally only when
+		 * escaped; trailing spaces are stripped by git unless escaped */
+		bool esc = strchr("\\*?[", name[i]) != NULL || (name[i] == ' ' && i >= trailing);
+
+		if (n + 3 >= bufsz)
+			return p4r_error_set(P4R_ERROR, "file name '%s' is too long", name);
+		if (esc)
+			buf[n++] = '\\';
+		buf[n++] = name[i];
+	}
+	buf[n] = '\0';
+	return 0;
+}
+
+/* True when TEXT has LINE as a whole line (LF or CRLF ended). */
+static bool has_line(const char *text, size_t len, const char *line)
+{
+	size_t llen = strlen(line);
+	const char *p = text, *end = text + len;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = (size_t)((nl ? nl : end) - p);
+
+		if (n > 0 && p[n - 1] == '\r')
+			n--;
+		if (n == llen && !memcmp(p, line, n))
+			return true;
+		p = nl ? nl + 1 : end;
+	}
+	return false;
+}
+
+int p4r_ignore_ensure(const char *dir, const char *name, bool *added)
+{
+	char pattern[4200], *path = p4r_path_join(dir, ".gitignore"), *text = NULL, *out = NULL;
+	size_t len = 0, olen;
+	int rc;
+
+	if (added)
+		*added = false;
+	if (!path)
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	if ((rc = p4r_ignore_pattern(pattern, sizeof(pattern), name)) < 0)
+		goto done;
+	rc = p4r_read_file(&text, &len, path, GITIGNORE_MAX);
+	if (rc == P4R_ENOTFOUND) {
+		p4r_error_clear();
+		rc = 0;
+	}
+	if (rc < 0 || has_line(text ? text : "", len, pattern))
+		goto done;
+	if (!(out = malloc(len + strlen(pattern) + 3))) {
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+		goto done;
+	}
+	if (len)
+		memcpy(out, text, len);
+	olen = len;
+	if (len && text[len - 1] != '\n')
+		out[olen++] = '\n';
+	memcpy(out + olen, pattern, strlen(pattern));
+	olen += strlen(pattern);
+	out[olen++] = '\n';
+	if ((rc = p4r_write_file_atomic(path, out, olen, 0644)) == 0 && added)
+		*added = true;
+done:
+	free(out);
+	free(text);
+	free(path);
+	return rc;
+}

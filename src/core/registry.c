@@ -1,0 +1,1378 @@
+/* The registry database: opening and migrating it, nested transactions, and
+ * the models, versions, events and stat cache queries (see registry.h). */
+#include "p4reg/registry.h"
+#include "p4reg/error.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sqlite3.h>
+
+/* Eight CI jobs committing at once queue behind one writer; each commit is a
+ * few fsyncs, so waiting this long only happens on a badly stalled disk. */
+#define BUSY_TIMEOUT_MS 30000
+
+/*
+ * Migration i brings user_version from i to i+1. Append only: a shipped
+ * entry is never edited, because databases in the field already ran it.
+ */
+static const char *const migrations[] = {
+	/* 1: the full schema of p4reg 0.1 */
+	"CREATE TABLE models ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  path TEXT NOT NULL UNIQUE,"
+	"  created_ms INTEGER NOT NULL);"
+	"CREATE TABLE versions ("
+	"  id INTEGER PRIMARY KEY,"
+	"  model_id INTEGER NOT NULL REFERENCES models(id),"
+	"  number INTEGER NOT NULL,"
+	"  oid TEXT NOT NULL,"
+	"  size INTEGER NOT NULL,"
+	"  author TEXT NOT NULL,"
+	"  created_ms INTEGER NOT NULL,"
+	"  message TEXT NOT NULL DEFAULT '',"
+	"  source_path TEXT NOT NULL,"
+	"  git_commit TEXT,"
+	"  git_branch TEXT,"
+	"  git_dirty INTEGER NOT NULL DEFAULT -1,"
+	"  stage TEXT NOT NULL DEFAULT 'development' CHECK(stage IN"
+	"    ('development','validation','staging','production','archived')),"
+	"  rolled_back INTEGER NOT NULL DEFAULT 0,"
+	"  UNIQUE(model_id, number));"
+	"CREATE INDEX versions_oid ON versions(oid);"
+	"CREATE UNIQUE INDEX one_production ON versions(model_id) WHERE stage='production';"
+	"CREATE UNIQUE INDEX one_staging ON versions(model_id) WHERE stage='staging';"
+	"CREATE TABLE events ("
+	"  id INTEGER PRIMARY KEY,"
+	"  model_id INTEGER NOT NULL REFERENCES models(id),"
+	"  version_id INTEGER REFERENCES versions(id),"
+	"  kind TEXT NOT NULL,"
+	"  from_stage TEXT,"
+	"  to_stage TEXT,"
+	"  forced INTEGER NOT NULL DEFAULT 0,"
+	"  actor TEXT NOT NULL,"
+	"  at_ms INTEGER NOT NULL,"
+	"  reason TEXT NOT NULL DEFAULT '',"
+	"  detail TEXT);"
+	"CREATE INDEX events_model_at ON events(model_id, at_ms);"
+	"CREATE TRIGGER events_no_update BEFORE UPDATE ON events"
+	"  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
+	"CREATE TRIGGER events_no_delete BEFORE DELETE ON events"
+	"  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
+	"CREATE TABLE stat_cache ("
+	"  path TEXT PRIMARY KEY,"
+	"  dev INTEGER NOT NULL,"
+	"  ino INTEGER NOT NULL,"
+	"  size INTEGER NOT NULL,"
+	"  mtime_ns INTEGER NOT NULL,"
+	"  ctime_ns INTEGER NOT NULL,"
+	"  oid TEXT NOT NULL);"
+	"CREATE TABLE runs ("
+	"  id INTEGER PRIMARY KEY,"
+	"  version_id INTEGER NOT NULL REFERENCES versions(id),"
+	"  name TEXT NOT NULL,"
+	"  experiment TEXT NOT NULL DEFAULT '',"
+	"  created_ms INTEGER NOT NULL,"
+	"  UNIQUE(version_id, name));"
+	"CREATE TABLE params ("
+	"  run_id INTEGER NOT NULL REFERENCES runs(id),"
+	"  key TEXT NOT NULL,"
+	"  value TEXT NOT NULL,"
+	"  PRIMARY KEY(run_id, key));"
+	"CREATE TABLE metrics ("
+	"  id INTEGER PRIMARY KEY,"
+	"  version_id INTEGER NOT NULL REFERENCES versions(id),"
+	"  run_id INTEGER REFERENCES runs(id),"
+	"  key TEXT NOT NULL,"
+	"  value REAL NOT NULL,"
+	"  step INTEGER NOT NULL DEFAULT 0,"
+	"  at_ms INTEGER NOT NULL);"
+	"CREATE INDEX metrics_latest ON metrics(version_id, key, step, at_ms, id);",
+};
+
+#define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+/* The columns read_model expects; the counts come from correlated
+ * subqueries over versions' (model_id, number) index and the partial
+ * one_production / one_staging indexes, so one row costs a few lookups. */
+#define MODEL_SELECT \
+	"SELECT m.id, m.name, m.path, m.created_ms," \
+	" (SELECT count(*) FROM versions v WHERE v.model_id = m.id)," \
+	" (SELECT coalesce(max(v.number), 0) FROM versions v WHERE v.model_id = m.id)," \
+	" (SELECT coalesce(max(v.number), 0) FROM versions v" \
+	"   WHERE v.model_id = m.id AND v.stage = 'production')," \
+	" (SELECT coalesce(max(v.number), 0) FROM versions v" \
+	"   WHERE v.model_id = m.id AND v.stage = 'staging')" \
+	" FROM models m"
+
+/* The columns read_version expects. */
+#define VERSION_SELECT \
+	"SELECT v.id, m.name, v.number, v.oid, v.size, v.author, v.created_ms," \
+	" v.message, v.source_path, v.git_commit, v.git_branch, v.git_dirty," \
+	" v.stage, v.rolled_back" \
+	" FROM versions v JOIN models m ON m.id = v.model_id"
+
+/* The columns read_event expects. */
+#define EVENT_SELECT \
+	"SELECT e.id, m.name, coalesce(v.number, 0), e.kind, e.from_stage," \
+	" e.to_stage, e.forced, e.actor, e.at_ms, e.reason, e.detail" \
+	" FROM events e JOIN models m ON m.id = e.model_id" \
+	" LEFT JOIN versions v ON v.id = e.version_id"
+
+/* Hot statements, prepared on first use and kept until the registry is freed. */
+enum stmt_id {
+	ST_MODEL_BY_NAME,
+	ST_MODEL_BY_PATH,
+	ST_MODEL_LIST,
+	ST_MODEL_ID,
+	ST_MODEL_NAME_BY_PATH,
+	ST_MODEL_INSERT,
+	ST_LATEST_OF,
+	ST_VERSION_INSERT,
+	ST_VERSION_ID,
+	ST_VERSION_BY_ID,
+	ST_VERSION_GET,
+	ST_VERSION_LATEST,
+	ST_VERSION_IN_STAGE,
+	ST_VERSION_LIST,
+	ST_OID_REFERENCED,
+	ST_EVENT_INSERT,
+	ST_EVENT_LIST_ALL,
+	ST_EVENT_LIST_MODEL,
+	ST_STAT_GET,
+	ST_STAT_PUT,
+	ST_COUNT
+};
+
+static const char *const stmt_sql[ST_COUNT] = {
+	[ST_MODEL_BY_NAME] = MODEL_SELECT " WHERE m.name = ?1",
+	[ST_MODEL_BY_PATH] = MODEL_SELECT " WHERE m.path = ?1",
+	[ST_MODEL_LIST] = MODEL_SELECT " ORDER BY m.name",
+	[ST_MODEL_ID] = "SELECT id, path FROM models WHERE name = ?1",
+	[ST_MODEL_NAME_BY_PATH] = "SELECT name FROM models WHERE path = ?1",
+	[ST_MODEL_INSERT] = "INSERT INTO models(name, path, created_ms) VALUES (?1, ?2, ?3)",
+	[ST_LATEST_OF] = "SELECT id, oid FROM versions WHERE model_id = ?1"
+			 " ORDER BY number DESC LIMIT 1",
+	[ST_VERSION_INSERT] =
+		"INSERT INTO versions(model_id, number, oid, size, author, created_ms,"
+		" message, source_path, git_commit, git_branch, git_dirty, stage)"
+		" VALUES (?1, (SELECT coalesce(max(number), 0) + 1 FROM versions"
+		" WHERE model_id = ?1), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'development')",
+	[ST_VERSION_ID] = "SELECT id FROM versions WHERE model_id = ?1 AND number = ?2",
+	[ST_VERSION_BY_ID] = VERSION_SELECT " WHERE v.id = ?1",
+	[ST_VERSION_GET] = VERSION_SELECT " WHERE m.name = ?1 AND v.number = ?2",
+	[ST_VERSION_LATEST] = VERSION_SELECT " WHERE m.name = ?1 ORDER BY v.number DESC LIMIT 1",
+	[ST_VERSION_IN_STAGE] = VERSION_SELECT " WHERE m.name = ?1 AND v.stage = ?2"
+				" ORDER BY v.number DESC LIMIT 1",
+	[ST_VERSION_LIST] = VERSION_SELECT " WHERE m.name = ?1 ORDER BY v.number DESC",
+	[ST_OID_REFERENCED] = "SELECT EXISTS(SELECT 1 FROM versions WHERE oid = ?1)",
+	[ST_EVENT_INSERT] =
+		"INSERT INTO events(model_id, version_id, kind, from_stage, to_stage,"
+		" forced, actor, at_ms, reason, detail)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	[ST_EVENT_LIST_ALL] = EVENT_SELECT " WHERE e.at_ms >= ?1 ORDER BY e.id",
+	[ST_EVENT_LIST_MODEL] = EVENT_SELECT " WHERE m.name = ?1 AND e.at_ms >= ?2 ORDER BY e.id",
+	[ST_STAT_GET] = "SELECT dev, ino, size, mtime_ns, ctime_ns, oid FROM stat_cache"
+			" WHERE path = ?1",
+	[ST_STAT_PUT] = "INSERT OR REPLACE INTO stat_cache(path, dev, ino, size, mtime_ns,"
+			" ctime_ns, oid) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+};
+
+struct p4r_registry {
+	sqlite3 *db;                   /* owned; sqlite3_close_v2 */
+	char *path;                    /* the database file, for messages; owned */
+	int depth;                     /* nesting of p4r_registry_begin */
+	bool failed;                   /* rolled back; commits fail until depth 0 */
+	sqlite3_stmt *stmts[ST_COUNT]; /* cached statements; NULL until first use */
+};
+
+static const char *const stage_names[P4R_STAGE_COUNT] = {
+	[P4R_STAGE_DEVELOPMENT] = "development",
+	[P4R_STAGE_VALIDATION] = "validation",
+	[P4R_STAGE_STAGING] = "staging",
+	[P4R_STAGE_PRODUCTION] = "production",
+	[P4R_STAGE_ARCHIVED] = "archived",
+};
+
+const char *p4r_stage_name(p4r_stage s)
+{
+	if ((int)s < 0 || s >= P4R_STAGE_COUNT)
+		return NULL;
+	return stage_names[s];
+}
+
+/* Like p4r_stage_parse without touching the error: a miss is not always one. */
+static bool stage_lookup(p4r_stage *out, const char *name)
+{
+	int i;
+
+	for (i = 0; name && i < P4R_STAGE_COUNT; i++) {
+		if (!strcmp(name, stage_names[i])) {
+			*out = (p4r_stage)i;
+			return true;
+		}
+	}
+	return false;
+}
+
+int p4r_stage_parse(p4r_stage *out, const char *name)
+{
+	if (stage_lookup(out, name))
+		return 0;
+	return p4r_error_set(P4R_EUSAGE, "unknown stage '%s'", name ? name : "");
+}
+
+bool p4r_model_name_valid(const char *name)
+{
+	size_t i;
+
+	if (!name || !name[0] || name[0] == '.' || name[0] == '-')
+		return false;
+	/* Explicit ASCII ranges: isalnum() would follow the locale. */
+	for (i = 0; name[i]; i++) {
+		char c = name[i];
+
+		if (i >= P4R_MODEL_NAME_MAX)
+			return false;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+int64_t p4r_now_ms(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) < 0)
+		return 0;
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct sqlite3 *p4r_registry_db(p4r_registry *reg)
+{
+	return reg ? reg->db : NULL;
+}
+
+/* hash.c has p4r_oid_valid, but the registry must also stand alone (it is
+ * the one module every other module's tests link), so it checks for itself. */
+static bool oid_hex_valid(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len != P4R_OID_HEXLEN)
+		return false;
+	for (i = 0; i < len; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+/* Sets the error from the connection's last SQLite error. */
+static int db_error(sqlite3 *db)
+{
+	int primary = sqlite3_errcode(db) & 0xff;
+	int code = (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB) ?
+		   P4R_EINTEGRITY : P4R_ERROR;
+
+	return p4r_error_set(code, "registry: %s", sqlite3_errmsg(db));
+}
+
+/* Returns statement ID reset and unbound, preparing it on first use. */
+static int stmt_get(sqlite3_stmt **out, p4r_registry *reg, enum stmt_id id)
+{
+	if (!reg->stmts[id] &&
+	    sqlite3_prepare_v3(reg->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+			       &reg->stmts[id], NULL) != SQLITE_OK) {
+		reg->stmts[id] = NULL;
+		return db_error(reg->db);
+	}
+	sqlite3_reset(reg->stmts[id]);
+	sqlite3_clear_bindings(reg->stmts[id]);
+	*out = reg->stmts[id];
+	return 0;
+}
+
+/* Ends a statement's use: a statement left mid-step would pin a WAL read
+ * snapshot, and its bindings may point at the caller's strings. */
+static void stmt_release(sqlite3_stmt *st)
+{
+	if (st) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+	}
+}
+
+/* Steps ST once: *ROW tells whether a row came back. */
+static int step(p4r_registry *reg, sqlite3_stmt *st, bool *row)
+{
+	int rc = sqlite3_step(st);
+
+	*row = rc == SQLITE_ROW;
+	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		return 0;
+	return db_error(reg->db);
+}
+
+/* Runs a statement that returns no rows. */
+static int step_done(p4r_registry *reg, sqlite3_stmt *st)
+{
+	bool row;
+
+	return step(reg, st, &row);
+}
+
+static int bind_text(p4r_registry *reg, sqlite3_stmt *st, int i, const char *s)
+{
+	int rc = s ? sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
+
+	return rc == SQLITE_OK ? 0 : db_error(reg->db);
+}
+
+static int bind_int(p4r_registry *reg, sqlite3_stmt *st, int i, int64_t v)
+{
+	return sqlite3_bind_int64(st, i, v) == SQLITE_OK ? 0 : db_error(reg->db);
+}
+
+/* Copies text column I into a fresh string; NULL stays NULL. */
+static int col_strdup(char **out, sqlite3_stmt *st, int i)
+{
+	const unsigned char *s = sqlite3_column_text(st, i);
+	size_t len;
+
+	*out = NULL;
+	if (!s)
+		return sqlite3_column_type(st, i) == SQLITE_NULL ? 0 :
+		       p4r_error_set(P4R_ERROR, "out of memory");
+	len = (size_t)sqlite3_column_bytes(st, i);
+	if (!(*out = malloc(len + 1)))
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	memcpy(*out, s, len);
+	(*out)[len] = '\0';
+	return 0;
+}
+
+/* Copies text column I into a fixed buffer; the database may come from a
+ * remote, so a value that does not fit is corruption, not truncation. */
+static int col_copy(char *buf, size_t size, sqlite3_stmt *st, int i, const char *what)
+{
+	const unsigned char *s = sqlite3_column_text(st, i);
+	size_t len = (size_t)sqlite3_column_bytes(st, i);
+
+	if (!s) {
+		buf[0] = '\0';
+		return 0;
+	}
+	if (len >= size || memchr(s, '\0', len))
+		return p4r_error_set(P4R_EINTEGRITY, "registry: malformed %s in the database", what);
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	return 0;
+}
+
+static int col_oid(p4r_oid *out, sqlite3_stmt *st, int i)
+{
+	const char *s = (const char *)sqlite3_column_text(st, i);
+	size_t len = (size_t)sqlite3_column_bytes(st, i);
+
+	if (!s || !oid_hex_valid(s, len))
+		return p4r_error_set(P4R_EINTEGRITY, "registry: malformed oid in the database");
+	memcpy(out->hex, s, P4R_OID_HEXLEN);
+	out->hex[P4R_OID_HEXLEN] = '\0';
+	return 0;
+}
+
+static int col_stage(p4r_stage *out, sqlite3_stmt *st, int i)
+{
+	const char *s = (const char *)sqlite3_column_text(st, i);
+
+	if (stage_lookup(out, s))
+		return 0;
+	return p4r_error_set(P4R_EINTEGRITY, "registry: unknown stage '%s' in the database",
+			     s ? s : "");
+}
+
+/* Returns ARR (of *CAP elements of SIZE bytes, N used) with room for one
+ * more, zeroed; NULL with the error set when out of memory (ARR stays valid). */
+static void *grow(void *arr, size_t *cap, size_t n, size_t size)
+{
+	size_t ncap;
+	void *p;
+
+	if (n < *cap)
+		return arr;
+	ncap = *cap ? *cap * 2 : 16;
+	if (ncap > SIZE_MAX / size || !(p = realloc(arr, ncap * size))) {
+		p4r_error_set(P4R_ERROR, "out of memory");
+		return NULL;
+	}
+	memset((char *)p + *cap * size, 0, (ncap - *cap) * size);
+	*cap = ncap;
+	return p;
+}
+
+void p4r_model_clear(p4r_model *m)
+{
+	if (!m)
+		return;
+	free(m->path);
+	memset(m, 0, sizeof(*m));
+}
+
+void p4r_version_clear(p4r_version *v)
+{
+	if (!v)
+		return;
+	free(v->author);
+	free(v->message);
+	free(v->source_path);
+	free(v->git_commit);
+	free(v->git_branch);
+	memset(v, 0, sizeof(*v));
+}
+
+void p4r_version_array_free(p4r_version *v, size_t n)
+{
+	size_t i;
+
+	if (!v)
+		return;
+	for (i = 0; i < n; i++)
+		p4r_version_clear(&v[i]);
+	free(v);
+}
+
+void p4r_model_array_free(p4r_model *m, size_t n)
+{
+	size_t i;
+
+	if (!m)
+		return;
+	for (i = 0; i < n; i++)
+		p4r_model_clear(&m[i]);
+	free(m);
+}
+
+void p4r_event_array_free(p4r_event *e, size_t n)
+{
+	size_t i;
+
+	if (!e)
+		return;
+	for (i = 0; i < n; i++) {
+		free(e[i].actor);
+		free(e[i].reason);
+		free(e[i].detail);
+	}
+	free(e);
+}
+
+/* Fills OUT from a row of MODEL_SELECT; OUT is cleared on failure. */
+static int read_model(p4r_model *out, sqlite3_stmt *st)
+{
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	out->id = sqlite3_column_int64(st, 0);
+	if ((rc = col_copy(out->name, sizeof(out->name), st, 1, "model name")) < 0 ||
+	    (rc = col_strdup(&out->path, st, 2)) < 0)
+		goto done;
+	if (!out->path) {
+		rc = p4r_error_set(P4R_EINTEGRITY, "registry: model '%s' has no path", out->name);
+		goto done;
+	}
+	out->created_ms = sqlite3_column_int64(st, 3);
+	out->version_count = sqlite3_column_int64(st, 4);
+	out->latest = sqlite3_column_int64(st, 5);
+	out->production = sqlite3_column_int64(st, 6);
+	out->staging = sqlite3_column_int64(st, 7);
+done:
+	if (rc < 0)
+		p4r_model_clear(out);
+	return rc;
+}
+
+/* Fills OUT from a row of VERSION_SELECT; OUT is cleared on failure. */
+static int read_version(p4r_version *out, sqlite3_stmt *st)
+{
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	out->id = sqlite3_column_int64(st, 0);
+	out->number = sqlite3_column_int64(st, 2);
+	out->size = sqlite3_column_int64(st, 4);
+	out->created_ms = sqlite3_column_int64(st, 6);
+	out->git_dirty = sqlite3_column_int(st, 11);
+	out->rolled_back = sqlite3_column_int(st, 13) != 0;
+	if ((rc = col_copy(out->model, sizeof(out->model), st, 1, "model name")) < 0 ||
+	    (rc = col_oid(&out->oid, st, 3)) < 0 ||
+	    (rc = col_strdup(&out->author, st, 5)) < 0 ||
+	    (rc = col_strdup(&out->message, st, 7)) < 0 ||
+	    (rc = col_strdup(&out->source_path, st, 8)) < 0 ||
+	    (rc = col_strdup(&out->git_commit, st, 9)) < 0 ||
+	    (rc = col_strdup(&out->git_branch, st, 10)) < 0 ||
+	    (rc = col_stage(&out->stage, st, 12)) < 0)
+		goto done;
+	if (!out->author || !out->message || !out->source_path)
+		rc = p4r_error_set(P4R_EINTEGRITY, "registry: version %lld of '%s' is incomplete",
+				   (long long)out->number, out->model);
+done:
+	if (rc < 0)
+		p4r_version_clear(out);
+	return rc;
+}
+
+/* Fills OUT from a row of EVENT_SELECT; frees what it took on failure. */
+static int read_event(p4r_event *out, sqlite3_stmt *st)
+{
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	out->id = sqlite3_column_int64(st, 0);
+	out->version = sqlite3_column_int64(st, 2);
+	out->forced = sqlite3_column_int(st, 6) != 0;
+	out->at_ms = sqlite3_column_int64(st, 8);
+	if ((rc = col_copy(out->model, sizeof(out->model), st, 1, "model name")) < 0 ||
+	    (rc = col_copy(out->kind, sizeof(out->kind), st, 3, "event kind")) < 0 ||
+	    (rc = col_copy(out->from_stage, sizeof(out->from_stage), st, 4, "stage")) < 0 ||
+	    (rc = col_copy(out->to_stage, sizeof(out->to_stage), st, 5, "stage")) < 0 ||
+	    (rc = col_strdup(&out->actor, st, 7)) < 0 ||
+	    (rc = col_strdup(&out->reason, st, 9)) < 0 ||
+	    (rc = col_strdup(&out->detail, st, 10)) < 0)
+		goto done;
+	if (!out->actor || !out->reason)
+		rc = p4r_error_set(P4R_EINTEGRITY, "registry: event %lld is incomplete",
+				   (long long)out->id);
+done:
+	if (rc < 0) {
+		free(out->actor);
+		free(out->reason);
+		free(out->detail);
+		memset(out, 0, sizeof(*out));
+	}
+	return rc;
+}
+
+/* ---- opening and migrating ---- */
+
+/* Errors while the file's identity is unknown: SQLite's "file is not a
+ * database" means someone else's file, which is an integrity failure. */
+static int open_error(sqlite3 *db, const char *path)
+{
+	if ((sqlite3_errcode(db) & 0xff) == SQLITE_NOTADB)
+		return p4r_error_set(P4R_EINTEGRITY,
+				     "'%s' is not a p4reg registry (file is not a database)", path);
+	return db_error(db);
+}
+
+/* Runs SQL that takes no values: pragmas and migration texts. */
+static int exec(sqlite3 *db, const char *path, const char *sql)
+{
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return open_error(db, path);
+	return 0;
+}
+
+/* The file's identity: application_id, user_version and the number of
+ * schema objects, read by one statement so that they come from one snapshot
+ * (a process migrating the same fresh file may commit between two reads). */
+static int read_identity(sqlite3 *db, const char *path, int64_t *app_id, int64_t *version,
+			 int64_t *objects)
+{
+	static const char sql[] =
+		"SELECT (SELECT application_id FROM pragma_application_id),"
+		" (SELECT user_version FROM pragma_user_version),"
+		" (SELECT count(*) FROM sqlite_master)";
+	sqlite3_stmt *st = NULL;
+	int rc = 0, s;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		rc = open_error(db, path);
+		goto done;
+	}
+	s = sqlite3_step(st);
+	if (s != SQLITE_ROW) {
+		rc = s == SQLITE_DONE ? p4r_error_set(P4R_ERROR, "registry: no identity row") :
+		     open_error(db, path);
+		goto done;
+	}
+	*app_id = sqlite3_column_int64(st, 0);
+	*version = sqlite3_column_int64(st, 1);
+	*objects = sqlite3_column_int64(st, 2);
+done:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Switching a fresh file to WAL needs an exclusive lock, and SQLite skips
+ * the busy handler when it must upgrade a read lock (to avoid deadlock), so
+ * processes racing to open a new registry wait for each other here. */
+static int set_wal(sqlite3 *db, const char *path)
+{
+	int waited = 0, rc;
+
+	for (;;) {
+		rc = sqlite3_exec(db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
+		if ((rc & 0xff) != SQLITE_BUSY || waited >= BUSY_TIMEOUT_MS)
+			break;
+		sqlite3_sleep(10);
+		waited += 10;
+	}
+	return rc == SQLITE_OK ? 0 : open_error(db, path);
+}
+
+/* Refuses files that are not ours or are newer than this binary;
+ * *VERSION gets the schema version. */
+static int check_identity(sqlite3 *db, const char *path, int64_t *version)
+{
+	int64_t app_id, objects;
+	int rc;
+
+	if ((rc = read_identity(db, path, &app_id, version, &objects)) < 0)
+		return rc;
+	/* Migration 1 sets application_id in the transaction that creates the
+	 * tables, so a zero id is only ours while the file is still empty. */
+	if (app_id != P4R_APPLICATION_ID && (app_id != 0 || *version != 0 || objects != 0))
+		return p4r_error_set(P4R_EINTEGRITY, "'%s' is not a p4reg registry", path);
+	if (*version > MIGRATION_COUNT)
+		return p4r_error_set(P4R_ERROR,
+				     "registry '%s' was written by a newer p4reg (schema %lld, this binary knows %d)",
+				     path, (long long)*version, MIGRATION_COUNT);
+	return 0;
+}
+
+/* Brings the schema up to MIGRATION_COUNT. Another process may be doing the
+ * same on a fresh file, so the version is read again under the write lock. */
+static int migrate(sqlite3 *db, const char *path)
+{
+	char sql[64];
+	int64_t version;
+	int i, rc;
+
+	if ((rc = exec(db, path, "BEGIN IMMEDIATE")) < 0)
+		return rc;
+	if ((rc = check_identity(db, path, &version)) < 0)
+		goto done;
+	for (i = (int)version; i < MIGRATION_COUNT; i++) {
+		if ((rc = exec(db, path, migrations[i])) < 0)
+			goto done;
+		/* PRAGMA takes no bound parameters; these are our own integers. */
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", i + 1);
+		if ((rc = exec(db, path, sql)) < 0)
+			goto done;
+	}
+	if (version == 0) {
+		snprintf(sql, sizeof(sql), "PRAGMA application_id = %d", (int)P4R_APPLICATION_ID);
+		if ((rc = exec(db, path, sql)) < 0)
+			goto done;
+	}
+	rc = exec(db, path, "COMMIT");
+done:
+	if (rc < 0 && !sqlite3_get_autocommit(db))
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+int p4r_registry_open(p4r_registry **out, const char *path, bool create)
+{
+	int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
+	p4r_registry *reg = NULL;
+	int64_t version;
+	int rc;
+
+	*out = NULL;
+	if (!(reg = calloc(1, sizeof(*reg))) || !(reg->path = strdup(path))) {
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+		goto done;
+	}
+	if (sqlite3_open_v2(path, &reg->db, flags, NULL) != SQLITE_OK) {
+		rc = reg->db ? p4r_error_set(P4R_ERROR, "cannot open registry '%s': %s",
+					     path, sqlite3_errmsg(reg->db)) :
+			       p4r_error_set(P4R_ERROR, "out of memory");
+		goto done;
+	}
+	sqlite3_busy_timeout(reg->db, BUSY_TIMEOUT_MS);
+	/* Identity first: switching a stranger's database to WAL would modify it. */
+	if ((rc = check_identity(reg->db, path, &version)) < 0)
+		goto done;
+	/* FULL: in WAL mode NORMAL may lose the last commits on power loss,
+	 * and `add` must not report a version that a crash can take back. */
+	if ((rc = set_wal(reg->db, path)) < 0 ||
+	    (rc = exec(reg->db, path, "PRAGMA synchronous = FULL")) < 0 ||
+	    (rc = exec(reg->db, path, "PRAGMA foreign_keys = ON")) < 0)
+		goto done;
+	if (version < MIGRATION_COUNT && (rc = migrate(reg->db, path)) < 0)
+		goto done;
+	*out = reg;
+	reg = NULL;
+done:
+	p4r_registry_free(reg);
+	return rc;
+}
+
+void p4r_registry_free(p4r_registry *reg)
+{
+	int i;
+
+	if (!reg)
+		return;
+	if (reg->db && !sqlite3_get_autocommit(reg->db))
+		sqlite3_exec(reg->db, "ROLLBACK", NULL, NULL, NULL);
+	for (i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(reg->stmts[i]);
+	sqlite3_close_v2(reg->db);
+	free(reg->path);
+	free(reg);
+}
+
+/* ---- transactions ---- */
+
+int p4r_registry_begin(p4r_registry *reg)
+{
+	/* Work begun inside a rolled-back transaction would run in autocommit
+	 * mode and survive the caller's rollback; refuse it instead. */
+	if (reg->failed)
+		return p4r_error_set(P4R_ERROR, "registry: transaction was rolled back");
+	if (reg->depth == 0 && sqlite3_exec(reg->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return db_error(reg->db);
+	reg->depth++;
+	return 0;
+}
+
+int p4r_registry_commit(p4r_registry *reg)
+{
+	int rc;
+
+	if (reg->depth == 0)
+		return p4r_error_set(P4R_ERROR, "registry: commit without a transaction");
+	if (reg->failed) {
+		if (--reg->depth == 0)
+			reg->failed = false;
+		return p4r_error_set(P4R_ERROR, "registry: transaction was rolled back");
+	}
+	if (reg->depth > 1) {
+		reg->depth--;
+		return 0;
+	}
+	reg->depth = 0;
+	if (sqlite3_exec(reg->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
+		return 0;
+	rc = db_error(reg->db);
+	if (!sqlite3_get_autocommit(reg->db))
+		sqlite3_exec(reg->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+void p4r_registry_rollback(p4r_registry *reg)
+{
+	if (!reg || reg->depth == 0)
+		return;
+	/* SQLite may already have rolled back (SQLITE_FULL, IOERR, ...); the
+	 * caller's error message is the one worth keeping, so errors are ignored. */
+	if (!reg->failed && !sqlite3_get_autocommit(reg->db))
+		sqlite3_exec(reg->db, "ROLLBACK", NULL, NULL, NULL);
+	reg->failed = true;
+	if (--reg->depth == 0)
+		reg->failed = false;
+}
+
+/* Writes outside _begin still belong to the caller's transaction, if any;
+ * after a rollback they would escape it into autocommit. */
+static int txn_usable(p4r_registry *reg)
+{
+	if (reg->failed)
+		return p4r_error_set(P4R_ERROR, "registry: transaction was rolled back");
+	return 0;
+}
+
+/* ---- models ---- */
+
+/* *ID (and *PATH, nullable, malloc'd) of model NAME; *FOUND false if none. */
+static int model_lookup(p4r_registry *reg, const char *name, int64_t *id, char **path, bool *found)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	*id = 0;
+	if (path)
+		*path = NULL;
+	if ((rc = stmt_get(&st, reg, ST_MODEL_ID)) < 0 ||
+	    (rc = bind_text(reg, st, 1, name)) < 0 ||
+	    (rc = step(reg, st, found)) < 0 || !*found)
+		goto done;
+	*id = sqlite3_column_int64(st, 0);
+	if (path)
+		rc = col_strdup(path, st, 1);
+done:
+	stmt_release(st);
+	return rc;
+}
+
+/* One model row through statement ID bound to KEY. */
+static int model_one(p4r_registry *reg, enum stmt_id id, const char *key, p4r_model *out, bool *found)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = stmt_get(&st, reg, id)) < 0 ||
+	    (rc = bind_text(reg, st, 1, key)) < 0 ||
+	    (rc = step(reg, st, found)) < 0 || !*found)
+		goto done;
+	rc = read_model(out, st);
+done:
+	stmt_release(st);
+	return rc;
+}
+
+int p4r_registry_model_get(p4r_registry *reg, const char *name, p4r_model *out)
+{
+	bool found = false;
+	int rc = model_one(reg, ST_MODEL_BY_NAME, name, out, &found);
+
+	if (rc == 0 && !found)
+		rc = p4r_error_set(P4R_ENOTFOUND, "unknown model '%s'", name);
+	return rc;
+}
+
+int p4r_registry_model_by_path(p4r_registry *reg, const char *path, p4r_model *out)
+{
+	bool found = false;
+	int rc = model_one(reg, ST_MODEL_BY_PATH, path, out, &found);
+
+	if (rc == 0 && !found)
+		rc = p4r_error_set(P4R_ENOTFOUND, "no model is bound to '%s'", path);
+	return rc;
+}
+
+int p4r_registry_model_list(p4r_registry *reg, p4r_model **out, size_t *n)
+{
+	sqlite3_stmt *st = NULL;
+	p4r_model *arr = NULL;
+	size_t cap = 0, count = 0;
+	bool row = false;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = stmt_get(&st, reg, ST_MODEL_LIST)) < 0)
+		goto done;
+	while ((rc = step(reg, st, &row)) == 0 && row) {
+		void *p = grow(arr, &cap, count, sizeof(*arr));
+
+		if (!p) {
+			rc = P4R_ERROR;
+			break;
+		}
+		arr = p;
+		if ((rc = read_model(&arr[count], st)) < 0)
+			break;
+		count++;
+	}
+done:
+	stmt_release(st);
+	if (rc < 0) {
+		p4r_model_array_free(arr, count);
+		return rc;
+	}
+	*out = arr;
+	*n = count;
+	return 0;
+}
+
+/* ---- versions ---- */
+
+/* The error for a version query that found nothing: the model's absence
+ * is the more useful message when that is the cause. */
+static int version_missing(p4r_registry *reg, const char *model, const char *what)
+{
+	int64_t id;
+	bool found = false;
+	int rc = model_lookup(reg, model, &id, NULL, &found);
+
+	if (rc < 0)
+		return rc;
+	if (!found)
+		return p4r_error_set(P4R_ENOTFOUND, "unknown model '%s'", model);
+	return p4r_error_set(P4R_ENOTFOUND, "model '%s' has %s", model, what);
+}
+
+/* Runs a version statement already bound by the caller, reading one row. */
+static int version_one(p4r_registry *reg, sqlite3_stmt *st, p4r_version *out, bool *found)
+{
+	int rc = step(reg, st, found);
+
+	if (rc == 0 && *found)
+		rc = read_version(out, st);
+	stmt_release(st);
+	return rc;
+}
+
+static int version_by_id(p4r_registry *reg, int64_t id, p4r_version *out)
+{
+	sqlite3_stmt *st = NULL;
+	bool found = false;
+	int rc;
+
+	if ((rc = stmt_get(&st, reg, ST_VERSION_BY_ID)) < 0 ||
+	    (rc = bind_int(reg, st, 1, id)) < 0) {
+		stmt_release(st);
+		return rc;
+	}
+	if ((rc = version_one(reg, st, out, &found)) == 0 && !found)
+		rc = p4r_error_set(P4R_ERROR, "registry: version row %lld vanished", (long long)id);
+	return rc;
+}
+
+int p4r_registry_version_get(p4r_registry *reg, const char *model, int64_t number, p4r_version *out)
+{
+	sqlite3_stmt *st = NULL;
+	char what[48];
+	bool found = false;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = stmt_get(&st, reg, ST_VERSION_GET)) < 0 ||
+	    (rc = bind_text(reg, st, 1, model)) < 0 ||
+	    (rc = bind_int(reg, st, 2, number)) < 0) {
+		stmt_release(st);
+		return rc;
+	}
+	if ((rc = version_one(reg, st, out, &found)) < 0 || found)
+		return rc;
+	snprintf(what, sizeof(what), "no version %lld", (long long)number);
+	return version_missing(reg, model, what);
+}
+
+int p4r_registry_version_latest(p4r_registry *reg, const char *model, p4r_version *out)
+{
+	sqlite3_stmt *st = NULL;
+	bool found = false;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = stmt_get(&st, reg, ST_VERSION_LATEST)) < 0 ||
+	    (rc = bind_text(reg, st, 1, model)) < 0) {
+		stmt_release(st);
+		return rc;
+	}
+	if ((rc = version_one(reg, st, out, &found)) < 0 || found)
+		return rc;
+	return version_missing(reg, model, "no versions");
+}
+
+int p4r_registry_version_in_stage(p4r_registry *reg, const char *model, p4r_stage stage, p4r_version *out)
+{
+	sqlite3_stmt *st = NULL;
+	const char *name = p4r_stage_name(stage);
+	char what[48];
+	bool found = false;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!name)
+		return p4r_error_set(P4R_EUSAGE, "unknown stage %d", (int)stage);
+	if ((rc = stmt_get(&st, reg, ST_VERSION_IN_STAGE)) < 0 ||
+	    (rc = bind_text(reg, st, 1, model)) < 0 ||
+	    (rc = bind_text(reg, st, 2, name)) < 0) {
+		stmt_release(st);
+		return rc;
+	}
+	if ((rc = version_one(reg, st, out, &found)) < 0 || found)
+		return rc;
+	snprintf(what, sizeof(what), "no version in %s", name);
+	return version_missing(reg, model, what);
+}
+
+int p4r_registry_version_list(p4r_registry *reg, const char *model, p4r_version **out, size_t *n)
+{
+	sqlite3_stmt *st = NULL;
+	p4r_version *arr = NULL;
+	size_t cap = 0, count = 0;
+	int64_t id;
+	bool row = false;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = stmt_get(&st, reg, ST_VERSION_LIST)) < 0 ||
+	    (rc = bind_text(reg, st, 1, model)) < 0)
+		goto done;
+	while ((rc = step(reg, st, &row)) == 0 && row) {
+		void *p = grow(arr, &cap, count, sizeof(*arr));
+
+		if (!p) {
+			rc = P4R_ERROR;
+			break;
+		}
+		arr = p;
+		if ((rc = read_version(&arr[count], st)) < 0)
+			break;
+		count++;
+	}
+	stmt_release(st);
+	st = NULL;
+	/* An empty list is fine for a model without versions, not for no model. */
+	if (rc == 0 && count == 0 && (rc = model_lookup(reg, model, &id, NULL, &row)) == 0 && !row)
+		rc = p4r_error_set(P4R_ENOTFOUND, "unknown model '%s'", model);
+done:
+	stmt_release(st);
+	if (rc < 0) {
+		p4r_version_array_free(arr, count);
+		return rc;
+	}
+	*out = arr;
+	*n = count;
+	return 0;
+}
+
+int p4r_registry_oid_referenced(p4r_registry *reg, const p4r_oid *oid, bool *out)
+{
+	sqlite3_stmt *st = NULL;
+	bool row = false;
+	int rc;
+
+	*out = false;
+	if ((rc = stmt_get(&st, reg, ST_OID_REFERENCED)) < 0 ||
+	    (rc = bind_text(reg, st, 1, oid->hex)) < 0 ||
+	    (rc = step(reg, st, &row)) < 0)
+		goto done;
+	*out = row && sqlite3_column_int(st, 0) != 0;
+done:
+	stmt_release(st);
+	return rc;
+}
+
+/* Validates what `add` passes in, before any transaction starts. */
+static int check_input(const p4r_version_input *in)
+{
+	if (!p4r_model_name_valid(in->model))
+		return p4r_error_set(P4R_EUSAGE, "invalid model name '%s'", in->model ? in->model : "");
+	if (!in->path || !in->path[0])
+		return p4r_error_set(P4R_EUSAGE, "model '%s' needs a workspace path", in->model);
+	if (!oid_hex_valid(in->oid.hex, strnlen(in->oid.hex, sizeof(in->oid.hex))))
+		return p4r_error_set(P4R_EUSAGE, "malformed oid for model '%s'", in->model);
+	if (in->size < 0)
+		return p4r_error_set(P4R_EUSAGE, "negative size for model '%s'", in->model);
+	if (!in->author)
+		return p4r_error_set(P4R_EUSAGE, "version of model '%s' has no author", in->model);
+	return 0;
+}
+
+/* The body of add_version, inside the transaction. */
+static int add_version_txn(p4r_registry *reg, const p4r_version_input *in, int64_t now,
+			   p4r_version *out, bool *unchanged)
+{
+	sqlite3_stmt *st = NULL;
+	char *bound = NULL, *other = NULL;
+	const char *latest_oid;
+	int64_t model_id = 0, version_id;
+	bool found = false;
+	int rc;
+
+	if ((rc = model_lookup(reg, in->model, &model_id, &bound, &found)) < 0)
+		goto done;
+	if (found && strcmp(bound, in->path)) {
+		rc = p4r_error_set(P4R_EEXISTS, "model '%s' is bound to '%s', not '%s'",
+				   in->model, bound, in->path);
+		goto done;
+	}
+	if ((rc = stmt_get(&st, reg, ST_MODEL_NAME_BY_PATH)) < 0 ||
+	    (rc = bind_text(reg, st, 1, in->path)) < 0 ||
+	    (rc = step(reg, st, &found)) < 0)
+		goto done;
+	if (found && (rc = col_strdup(&other, st, 0)) < 0)
+		goto done;
+	stmt_release(st);
+	st = NULL;
+	if (other && strcmp(other, in->model)) {
+		rc = p4r_error_set(P4R_EEXISTS, "'%s' is already registered as model '%s'",
+				   in->path, other);
+		goto done;
+	}
+
+	if (!bound) {
+		if ((rc = stmt_get(&st, reg, ST_MODEL_INSERT)) < 0 ||
+		    (rc = bind_text(reg, st, 1, in->model)) < 0 ||
+		    (rc = bind_text(reg, st, 2, in->path)) < 0 ||
+		    (rc = bind_int(reg, st, 3, now)) < 0 ||
+		    (rc = step_done(reg, st)) < 0)
+			goto done;
+		model_id = sqlite3_last_insert_rowid(reg->db);
+		stmt_release(st);
+		st = NULL;
+	} else {
+		if ((rc = stmt_get(&st, reg, ST_LATEST_OF)) < 0 ||
+		    (rc = bind_int(reg, st, 1, model_id)) < 0 ||
+		    (rc = step(reg, st, &found)) < 0)
+			goto done;
+		latest_oid = (const char *)sqlite3_column_text(st, 1);
+		if (found && latest_oid && !strcmp(latest_oid, in->oid.hex)) {
+			version_id = sqlite3_column_int64(st, 0);
+			stmt_release(st);
+			st = NULL;
+			*unchanged = true;
+			if (out)
+				rc = version_by_id(reg, version_id, out);
+			goto done;
+		}
+		stmt_release(st);
+		st = NULL;
+	}
+
+	/* The number is computed by the INSERT itself, under BEGIN IMMEDIATE's
+	 * write lock, so concurrent processes get dense, unique numbers. */
+	if ((rc = stmt_get(&st, reg, ST_VERSION_INSERT)) < 0 ||
+	    (rc = bind_int(reg, st, 1, model_id)) < 0 ||
+	    (rc = bind_text(reg, st, 2, in->oid.hex)) < 0 ||
+	    (rc = bind_int(reg, st, 3, in->size)) < 0 ||
+	    (rc = bind_text(reg, st, 4, in->author)) < 0 ||
+	    (rc = bind_int(reg, st, 5, now)) < 0 ||
+	    (rc = bind_text(reg, st, 6, in->message ? in->message : "")) < 0 ||
+	    (rc = bind_text(reg, st, 7, in->path)) < 0 ||
+	    (rc = bind_text(reg, st, 8, in->git_commit)) < 0 ||
+	    (rc = bind_text(reg, st, 9, in->git_branch)) < 0 ||
+	    (rc = bind_int(reg, st, 10, in->git_dirty)) < 0 ||
+	    (rc = step_done(reg, st)) < 0)
+		goto done;
+	version_id = sqlite3_last_insert_rowid(reg->db);
+	stmt_release(st);
+	st = NULL;
+
+	if ((rc = stmt_get(&st, reg, ST_EVENT_INSERT)) < 0 ||
+	    (rc = bind_int(reg, st, 1, model_id)) < 0 ||
+	    (rc = bind_int(reg, st, 2, version_id)) < 0 ||
+	    (rc = bind_text(reg, st, 3, "register")) < 0 ||
+	    (rc = bind_text(reg, st, 4, NULL)) < 0 ||
+	    (rc = bind_text(reg, st, 5, stage_names[P4R_STAGE_DEVELOPMENT])) < 0 ||
+	    (rc = bind_int(reg, st, 6, 0)) < 0 ||
+	    (rc = bind_text(reg, st, 7, in->author)) < 0 ||
+	    (rc = bind_int(reg, st, 8, now)) < 0 ||
+	    (rc = bind_text(reg, st, 9, in->message ? in->message : "")) < 0 ||
+	    (rc = bind_text(reg, st, 10, NULL)) < 0 ||
+	    (rc = step_done(reg, st)) < 0)
+		goto done;
+	stmt_release(st);
+	st = NULL;
+	if (out)
+		rc = version_by_id(reg, version_id, out);
+done:
+	stmt_release(st);
+	free(bound);
+	free(other);
+	return rc;
+}
+
+int p4r_registry_add_version(p4r_registry *reg, const p4r_version_input *in,
+			     p4r_version *out, bool *unchanged)
+{
+	bool same = false;
+	int rc;
+
+	if (out)
+		memset(out, 0, sizeof(*out));
+	if (unchanged)
+		*unchanged = false;
+	if ((rc = check_input(in)) < 0 || (rc = p4r_registry_begin(reg)) < 0)
+		return rc;
+	rc = add_version_txn(reg, in, in->now_ms ? in->now_ms : p4r_now_ms(), out, &same);
+	if (rc < 0)
+		p4r_registry_rollback(reg);
+	else
+		rc = p4r_registry_commit(reg);
+	if (rc < 0) {
+		p4r_version_clear(out);
+		return rc;
+	}
+	if (unchanged)
+		*unchanged = same;
+	return 0;
+}
+
+/* ---- stat cache ---- */
+
+int p4r_registry_statcache_get(p4r_registry *reg, const char *path, const p4r_stat_key *key,
+			       p4r_oid *out, bool *found)
+{
+	sqlite3_stmt *st = NULL;
+	const char *oid;
+	bool row = false;
+	int rc;
+
+	*found = false;
+	if ((rc = stmt_get(&st, reg, ST_STAT_GET)) < 0 ||
+	    (rc = bind_text(reg, st, 1, path)) < 0 ||
+	    (rc = step(reg, st, &row)) < 0 || !row)
+		goto done;
+	if (sqlite3_column_int64(st, 0) != key->dev ||
+	    sqlite3_column_int64(st, 1) != key->ino ||
+	    sqlite3_column_int64(st, 2) != key->size ||
+	    sqlite3_column_int64(st, 3) != key->mtime_ns ||
+	    sqlite3_column_int64(st, 4) != key->ctime_ns)
+		goto done;
+	/* A damaged cache row only costs a rehash, so it is a miss, not an error. */
+	oid = (const char *)sqlite3_column_text(st, 5);
+	if (!oid || !oid_hex_valid(oid, (size_t)sqlite3_column_bytes(st, 5)))
+		goto done;
+	memcpy(out->hex, oid, P4R_OID_HEXLEN);
+	out->hex[P4R_OID_HEXLEN] = '\0';
+	*found = true;
+done:
+	stmt_release(st);
+	return rc;
+}
+
+int p4r_registry_statcache_put(p4r_registry *reg, const char *path, const p4r_stat_key *key,
+			       const p4r_oid *oid)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (!oid_hex_valid(oid->hex, strnlen(oid->hex, sizeof(oid->hex))))
+		return p4r_error_set(P4R_EUSAGE, "malformed oid for '%s'", path);
+	if ((rc = txn_usable(reg)) < 0 ||
+	    (rc = stmt_get(&st, reg, ST_STAT_PUT)) < 0 ||
+	    (rc = bind_text(reg, st, 1, path)) < 0 ||
+	    (rc = bind_int(reg, st, 2, key->dev)) < 0 ||
+	    (rc = bind_int(reg, st, 3, key->ino)) < 0 ||
+	    (rc = bind_int(reg, st, 4, key->size)) < 0 ||
+	    (rc = bind_int(reg, st, 5, key->mtime_ns)) < 0 ||
+	    (rc = bind_int(reg, st, 6, key->ctime_ns)) < 0 ||
+	    (rc = bind_text(reg, st, 7, oid->hex)) < 0)
+		goto done;
+	rc = step_done(reg, st);
+done:
+	stmt_release(st);
+	return rc;
+}
+
+/* ---- events ---- */
+
+/* True when S is "" or a stage name: events may arrive from remotes. */
+static bool stage_text_valid(const char *s)
+{
+	p4r_stage stage;
+
+	return !s[0] || stage_lookup(&stage, s);
+}
+
+static int event_add_txn(p4r_registry *reg, const p4r_event *ev)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t model_id, version_id = 0;
+	bool found = false;
+	int rc;
+
+	if ((rc = model_lookup(reg, ev->model, &model_id, NULL, &found)) < 0)
+		goto done;
+	if (!found) {
+		rc = p4r_error_set(P4R_ENOTFOUND, "unknown model '%s'", ev->model);
+		goto done;
+	}
+	if (ev->version > 0) {
+		if ((rc = stmt_get(&st, reg, ST_VERSION_ID)) < 0 ||
+		    (rc = bind_int(reg, st, 1, model_id)) < 0 ||
+		    (rc = bind_int(reg, st, 2, ev->version)) < 0 ||
+		    (rc = step(reg, st, &found)) < 0)
+			goto done;
+		if (!found) {
+			rc = p4r_error_set(P4R_ENOTFOUND, "model '%s' has no version %lld",
+					   ev->model, (long long)ev->version);
+			goto done;
+		}
+		version_id = sqlite3_column_int64(st, 0);
+		stmt_release(st);
+		st = NULL;
+	}
+	if ((rc = stmt_get(&st, reg, ST_EVENT_INSERT)) < 0 ||
+	    (rc = bind_int(reg, st, 1, model_id)) < 0 ||
+	    (rc = (version_id ? bind_int(reg, st, 2, version_id) : bind_text(reg, st, 2, NULL))) < 0 ||
+	    (rc = bind_text(reg, st, 3, ev->kind)) < 0 ||
+	    (rc = bind_text(reg, st, 4, ev->from_stage[0] ? ev->from_stage : NULL)) < 0 ||
+	    (rc = bind_text(reg, st, 5, ev->to_stage[0] ? ev->to_stage : NULL)) < 0 ||
+	    (rc = bind_int(reg, st, 6, ev->forced ? 1 : 0)) < 0 ||
+	    (rc = bind_text(reg, st, 7, ev->actor ? ev->actor : "")) < 0 ||
+	    (rc = bind_int(reg, st, 8, ev->at_ms ? ev->at_ms : p4r_now_ms())) < 0 ||
+	    (rc = bind_text(reg, st, 9, ev->reason ? ev->reason : "")) < 0 ||
+	    (rc = bind_text(reg, st, 10, ev->detail)) < 0)
+		goto done;
+	rc = step_done(reg, st);
+done:
+	stmt_release(st);
+	return rc;
+}
+
+int p4r_registry_event_add(p4r_registry *reg, const p4r_event *ev)
+{
+	int rc;
+
+	/* The struct's fixed arrays may arrive unterminated from a careless caller. */
+	if (!memchr(ev->model, '\0', sizeof(ev->model)) || !p4r_model_name_valid(ev->model))
+		return p4r_error_set(P4R_EUSAGE, "event names an invalid model");
+	if (!memchr(ev->kind, '\0', sizeof(ev->kind)) || !ev->kind[0])
+		return p4r_error_set(P4R_EUSAGE, "event for model '%s' has no kind", ev->model);
+	if (!memchr(ev->from_stage, '\0', sizeof(ev->from_stage)) ||
+	    !memchr(ev->to_stage, '\0', sizeof(ev->to_stage)) ||
+	    !stage_text_valid(ev->from_stage) || !stage_text_valid(ev->to_stage))
+		return p4r_error_set(P4R_EUSAGE, "event for model '%s' names an unknown stage", ev->model);
+	if ((rc = p4r_registry_begin(reg)) < 0)
+		return rc;
+	if ((rc = event_add_txn(reg, ev)) < 0) {
+		p4r_registry_rollback(reg);
+		return rc;
+	}
+	return p4r_registry_commit(reg);
+}
+
+int p4r_registry_event_list(p4r_registry *reg, const char *model, int64_t since_ms,
+			    p4r_event **out, size_t *n)
+{
+	sqlite3_stmt *st = NULL;
+	p4r_event *arr = NULL;
+	size_t cap = 0, count = 0;
+	int64_t id;
+	bool row = false;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (model) {
+		if ((rc = stmt_get(&st, reg, ST_EVENT_LIST_MODEL)) < 0 ||
+		    (rc = bind_text(reg, st, 1, model)) < 0 ||
+		    (rc = bind_int(reg, st, 2, since_ms)) < 0)
+			goto done;
+	} else if ((rc = stmt_get(&st, reg, ST_EVENT_LIST_ALL)) < 0 ||
+		   (rc = bind_int(reg, st, 1, since_ms)) < 0) {
+		goto done;
+	}
+	while ((rc = step(reg, st, &row)) == 0 && row) {
+		void *p = grow(arr, &cap, count, sizeof(*arr));
+
+		if (!p) {
+			rc = P4R_ERROR;
+			break;
+		}
+		arr = p;
+		if ((rc = read_event(&arr[count], st)) < 0)
+			break;
+		count++;
+	}
+	stmt_release(st);
+	st = NULL;
+	if (rc == 0 && count == 0 && model &&
+	    (rc = model_lookup(reg, model, &id, NULL, &row)) == 0 && !row)
+		rc = p4r_error_set(P4R_ENOTFOUND, "unknown model '%s'", model);
+done:
+	stmt_release(st);
+	if (rc < 0) {
+		p4r_event_array_free(arr, count);
+		return rc;
+	}
+	*out = arr;
+	*n = count;
+	return 0;
+}

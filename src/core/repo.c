@@ -1,0 +1,372 @@
+/* Repository discovery, creation and the handles a command works with. */
+#include "p4reg/repo.h"
+#include "p4reg/error.h"
+#include "p4reg/fsutil.h"
+
+#include <errno.h>
+#include <git2.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct p4r_repo {
+	char *root;          /* absolute, symlink-free work tree root */
+	char *meta;          /* root/.p4reg */
+	p4r_registry *reg;
+	p4r_store *store;
+	p4r_config *config;
+};
+
+static const char META_GITIGNORE[] =
+	"# Written by p4reg init: local state that is never committed.\n"
+	"/registry.db\n/registry.db-*\n/objects/\n/tmp/\n/quarantine/\n/config.local\n";
+
+static const char DEFAULT_CONFIG[] =
+	"[core]\n"
+	"\t# how add and checkout place bytes: reflink, hardlink, copy (tried in order)\n"
+	"\tcacheType = reflink,copy\n";
+
+static bool is_meta_dir(const char *dir)
+{
+	struct stat st;
+	char *meta = p4r_path_join(dir, P4R_META_DIR);
+	bool yes = meta && stat(meta, &st) == 0 && S_ISDIR(st.st_mode);
+
+	free(meta);
+	return yes;
+}
+
+/* Walks from ABS (absolute, resolved) up to / looking for .p4reg/. */
+static char *find_upwards(const char *abs)
+{
+	char *dir = strdup(abs), *slash;
+
+	while (dir) {
+		if (is_meta_dir(dir))
+			return dir;
+		slash = strrchr(dir, '/');
+		if (!slash || dir[1] == '\0')
+			break;
+		if (slash == dir)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+	}
+	free(dir);
+	return NULL;
+}
+
+int p4r_repo_discover(char **root_out, const char *start)
+{
+	const char *env = getenv("P4REG_DIR");
+	char *abs;
+
+	*root_out = NULL;
+	if (env && *env) {
+		abs = realpath(env, NULL);
+		if (!abs || !is_meta_dir(abs)) {
+			free(abs);
+			return p4r_error_set(P4R_ENOTFOUND, "P4REG_DIR '%s' is not a p4reg repository", env);
+		}
+		*root_out = abs;
+		return 0;
+	}
+	abs = realpath(start ? start : ".", NULL);
+	if (!abs)
+		return p4r_error_errno("cannot open '%s'", start ? start : ".");
+	*root_out = find_upwards(abs);
+	free(abs);
+	if (!*root_out)
+		return p4r_error_set(P4R_ENOTFOUND, "not a p4reg repository (or any parent up to /)");
+	return 0;
+}
+
+static int write_new_file(const char *dir, const char *name, const char *text)
+{
+	char *path = p4r_path_join(dir, name);
+	int rc = path ? p4r_write_file_atomic(path, text, strlen(text), 0644) : P4R_ERROR;
+
+	free(path);
+	return rc;
+}
+
+static int create_meta(const char *root, const char *meta)
+{
+	p4r_registry *reg = NULL;
+	char *db = NULL;
+	int rc;
+
+	if (mkdir(meta, 0755) < 0)
+		return p4r_error_errno("cannot create '%s'", meta);
+	if ((rc = p4r_store_init(meta)) < 0 ||
+	    (rc = write_new_file(meta, "config", DEFAULT_CONFIG)) < 0 ||
+	    (rc = write_new_file(meta, ".gitignore", META_GITIGNORE)) < 0)
+		return rc;
+	if (!(db = p4r_path_join(meta, "registry.db")))
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	rc = p4r_registry_open(&reg, db, true);
+	p4r_registry_free(reg);
+	free(db);
+	if (rc == 0)
+		rc = p4r_fsync_dir(meta);
+	if (rc == 0)
+		rc = p4r_fsync_dir(root);
+	return rc;
+}
+
+/* Removes what a failed init created so a retry starts clean. */
+static void remove_partial_meta(const char *meta)
+{
+	static const char *const files[] = { "config", ".gitignore", "registry.db",
+					     "registry.db-wal", "registry.db-shm" };
+	static const char *const dirs[] = { "objects", "tmp" };
+	size_t i;
+	char *p;
+
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		if ((p = p4r_path_join(meta, files[i])))
+			unlink(p);
+		free(p);
+	}
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		if ((p = p4r_path_join(meta, dirs[i])))
+			rmdir(p);
+		free(p);
+	}
+	rmdir(meta);
+}
+
+int p4r_repo_init(const char *dir, char **root_out)
+{
+	char *abs = realpath(dir ? dir : ".", NULL), *existing = NULL, *meta = NULL;
+	int rc;
+
+	if (root_out)
+		*root_out = NULL;
+	if (!abs)
+		return p4r_error_errno("cannot open '%s'", dir ? dir : ".");
+	if ((existing = find_upwards(abs))) {
+		rc = strcmp(existing, abs)
+			? p4r_error_set(P4R_EEXISTS, "'%s' is inside the p4reg repository at '%s'; repositories do not nest", abs, existing)
+			: p4r_error_set(P4R_EEXISTS, "'%s' is already a p4reg repository", abs);
+		goto done;
+	}
+	meta = p4r_path_join(abs, P4R_META_DIR);
+	if ((rc = create_meta(abs, meta)) < 0) {
+		int saved = p4r_error_code();
+		char msg[1024];
+
+		snprintf(msg, sizeof(msg), "%s", p4r_error_message());
+		remove_partial_meta(meta);
+		p4r_error_set(saved, "%s", msg);
+		goto done;
+	}
+	if (root_out) {
+		*root_out = abs;
+		abs = NULL;
+	}
+done:
+	free(existing);
+	free(meta);
+	free(abs);
+	return rc;
+}
+
+int p4r_repo_open(p4r_repo **out, const char *start)
+{
+	p4r_repo *repo = calloc(1, sizeof(*repo));
+	char *db = NULL;
+	int rc;
+
+	*out = NULL;
+	if (!repo)
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	if ((rc = p4r_repo_discover(&repo->root, start)) < 0)
+		goto done;
+	repo->meta = p4r_path_join(repo->root, P4R_META_DIR);
+	db = p4r_path_join(repo->meta, "registry.db");
+	if (!repo->meta || !db) {
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+		goto done;
+	}
+	if ((rc = p4r_config_open(&repo->config, repo->meta)) < 0 ||
+	    (rc = p4r_store_open(&repo->store, repo->meta)) < 0 ||
+	    (rc = p4r_registry_open(&repo->reg, db, false)) < 0)
+		goto done;
+	*out = repo;
+	repo = NULL;
+done:
+	free(db);
+	p4r_repo_free(repo);
+	return rc;
+}
+
+void p4r_repo_free(p4r_repo *repo)
+{
+	if (!repo)
+		return;
+	p4r_registry_free(repo->reg);
+	p4r_store_free(repo->store);
+	p4r_config_free(repo->config);
+	free(repo->root);
+	free(repo->meta);
+	free(repo);
+}
+
+const char *p4r_repo_root(const p4r_repo *repo) { return repo->root; }
+const char *p4r_repo_meta(const p4r_repo *repo) { return repo->meta; }
+p4r_registry *p4r_repo_registry(p4r_repo *repo) { return repo->reg; }
+p4r_store *p4r_repo_store(p4r_repo *repo) { return repo->store; }
+p4r_config *p4r_repo_config(p4r_repo *repo) { return repo->config; }
+
+/* ABS is under ROOT (or equal to it when ALLOW_ROOT). */
+static bool is_under(const char *abs, const char *root)
+{
+	size_t n = strlen(root);
+
+	if (!strcmp(root, "/"))
+		return abs[0] == '/';
+	return !strncmp(abs, root, n) && (abs[n] == '/' || abs[n] == '\0');
+}
+
+/* Makes a lexical absolute path of USER_PATH: no symlink resolution of the
+ * last component, so a file that does not exist yet still has a path. The
+ * folder part is resolved with realpath so "a/../b" and symlinked folders
+ * land where the kernel would put them. */
+static int absolute_path(char **out, const char *user_path)
+{
+	char *copy = strdup(user_path), *slash, *dir_abs = NULL;
+	const char *base;
+	int rc = 0;
+
+	*out = NULL;
+	if (!copy)
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	while (strlen(copy) > 1 && copy[strlen(copy) - 1] == '/')
+		copy[strlen(copy) - 1] = '\0';
+	slash = strrchr(copy, '/');
+	if (slash) {
+		*slash = '\0';
+		base = slash + 1;
+		dir_abs = realpath(*copy ? copy : "/", NULL);
+	} else {
+		base = copy;
+		dir_abs = realpath(".", NULL);
+	}
+	if (!dir_abs) {
+		rc = p4r_error_errno("cannot open '%s'", user_path);
+		goto done;
+	}
+	if (!strcmp(base, "..") || !strcmp(base, ".") || !*base) {
+		*out = realpath(user_path, NULL);
+		if (!*out)
+			rc = p4r_error_errno("cannot open '%s'", user_path);
+		goto done;
+	}
+	*out = p4r_path_join(dir_abs, base);
+	if (!*out)
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+done:
+	free(dir_abs);
+	free(copy);
+	return rc;
+}
+
+int p4r_repo_relpath(p4r_repo *repo, const char *user_path, char **out)
+{
+	char *abs = NULL, *target = NULL;
+	size_t rootlen = strlen(repo->root);
+	const char *rel;
+	struct stat st;
+	int rc;
+
+	*out = NULL;
+	if ((rc = absolute_path(&abs, user_path)) < 0)
+		return rc;
+	if (!is_under(abs, repo->root) || !strcmp(abs, repo->root)) {
+		rc = p4r_error_set(P4R_EUSAGE, "'%s' is outside the repository '%s'", user_path, repo->root);
+		goto done;
+	}
+	rel = abs + rootlen + (strcmp(repo->root, "/") ? 1 : 0);
+	if (!strcmp(rel, P4R_META_DIR) || !strncmp(rel, P4R_META_DIR "/", strlen(P4R_META_DIR) + 1)) {
+		rc = p4r_error_set(P4R_EUSAGE, "'%s' is inside .p4reg/, which p4reg manages itself", user_path);
+		goto done;
+	}
+	if (lstat(abs, &st) == 0 && S_ISLNK(st.st_mode)) {
+		target = realpath(abs, NULL);
+		if (target && !is_under(target, repo->root)) {
+			rc = p4r_error_set(P4R_EUSAGE, "'%s' is a symbolic link that leads outside the repository", user_path);
+			goto done;
+		}
+	}
+	if (!(*out = strdup(rel)))
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+done:
+	free(target);
+	free(abs);
+	return rc;
+}
+
+char *p4r_repo_abspath(const p4r_repo *repo, const char *rel)
+{
+	return p4r_path_join(repo->root, rel);
+}
+
+int p4r_repo_link_order(p4r_repo *repo, p4r_link_type *order, size_t *n)
+{
+	char *spec = NULL;
+	int rc = p4r_config_get(repo->config, P4R_CONFIG_ALL, "core.cacheType", &spec);
+
+	if (rc == P4R_ENOTFOUND) {
+		p4r_error_clear();
+		return p4r_link_parse(order, n, "reflink,copy");
+	}
+	if (rc < 0)
+		return rc;
+	rc = p4r_link_parse(order, n, spec);
+	free(spec);
+	return rc;
+}
+
+static char *git_identity(void)
+{
+	git_config *cfg = NULL;
+	git_buf name = GIT_BUF_INIT, email = GIT_BUF_INIT;
+	char *who = NULL;
+	size_t sz;
+
+	if (git_config_open_default(&cfg) < 0)
+		return NULL;
+	if (git_config_get_string_buf(&name, cfg, "user.name") == 0 && name.size) {
+		if (git_config_get_string_buf(&email, cfg, "user.email") == 0 && email.size) {
+			sz = name.size + email.size + 4;
+			if ((who = malloc(sz)))
+				snprintf(who, sz, "%s <%s>", name.ptr, email.ptr);
+		} else {
+			who = strdup(name.ptr);
+		}
+	}
+	git_buf_dispose(&name);
+	git_buf_dispose(&email);
+	git_config_free(cfg);
+	return who;
+}
+
+char *p4r_repo_actor(p4r_repo *repo)
+{
+	const char *env = getenv("P4REG_AUTHOR");
+	struct passwd *pw;
+	char *who;
+
+	(void)repo;
+	if (env && *env)
+		return strdup(env);
+	if ((who = git_identity()))
+		return who;
+	pw = getpwuid(geteuid());
+	return strdup(pw && pw->pw_name ? pw->pw_name : "unknown");
+}

@@ -1,0 +1,1051 @@
+/* The content-addressed object store: insert (reflink, hardlink or a
+ * hashed copy through tmp/), checkout beside the destination, verify. */
+#include "p4reg/store.h"
+#include "p4reg/error.h"
+#include "p4reg/fsutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <linux/fs.h>
+
+/* One read, one hash update and one write per block; 4 MiB keeps syscalls
+ * rare while RING_SLOTS of them stay far below the 32 MiB budget. */
+#define COPY_BLOCK ((size_t)4 << 20)
+#define RING_SLOTS 4
+/* Progress every 16 MiB: often enough for a bar, rare enough to be free. */
+#define PROGRESS_BLOCKS 4
+#define OBJECT_MODE 0444
+#define CHECKOUT_MODE 0644
+#define DIR_MODE 0755
+/* Attempts at a fresh temporary name for link(2) before giving up. */
+#define LINK_NAME_TRIES 8
+
+struct p4r_store {
+	char *meta;    /* the .p4reg folder */
+	char *objects; /* META/objects: ab/cd/<oid>, read-only files */
+	char *tmp;     /* META/tmp: objects being written (same file system) */
+};
+
+/* What one pass over a file does: read SRC once, hash it, and copy it to
+ * DST when DST >= 0. Names are only for messages. */
+struct stream {
+	int src;
+	const char *src_name;
+	int dst;
+	const char *dst_name;      /* NULL: "output" (a caller's descriptor) */
+	bool writeback;            /* DST is a file to be fsynced: flush early */
+	uint64_t total;            /* expected size for progress, 0 if unknown */
+	p4r_progress_fn progress;  /* nullable */
+	void *payload;
+};
+
+/* The copy pipeline: the reader hashes block N while the writer writes
+ * block N-1; slots are reused once written. */
+struct ring {
+	pthread_mutex_t lock;
+	pthread_cond_t filled;     /* reader -> writer: a slot has data, or the end */
+	pthread_cond_t drained;    /* writer -> reader: a slot is free, or an error */
+	unsigned char *buf[RING_SLOTS];
+	size_t len[RING_SLOTS];
+	uint64_t head;             /* slots filled so far; only the reader moves it */
+	uint64_t tail;             /* slots written so far; only the writer moves it */
+	bool end;                  /* no more slots will be filled */
+	bool stop;                 /* the reader failed: write nothing more */
+	int werr;                  /* the writer's errno (errors are per thread) */
+	const struct stream *s;
+};
+
+static const char *const link_names[] = {
+	[P4R_LINK_REFLINK] = "reflink",
+	[P4R_LINK_HARDLINK] = "hardlink",
+	[P4R_LINK_COPY] = "copy",
+};
+
+const char *p4r_link_name(p4r_link_type t)
+{
+	if ((size_t)t < sizeof(link_names) / sizeof(link_names[0]))
+		return link_names[t];
+	return "unknown";
+}
+
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+int p4r_link_parse(p4r_link_type *order, size_t *n, const char *spec)
+{
+	const char *p = spec, *start, *end;
+	size_t count = 0, len, i, t;
+	bool known, dup;
+
+	*n = 0;
+	for (;;) {
+		while (is_space(*p))
+			p++;
+		start = p;
+		while (*p && *p != ',')
+			p++;
+		end = p;
+		while (end > start && is_space(end[-1]))
+			end--;
+		len = (size_t)(end - start);
+		known = false;
+		for (t = 0; t < sizeof(link_names) / sizeof(link_names[0]); t++) {
+			if (strlen(link_names[t]) != len || memcmp(link_names[t], start, len))
+				continue;
+			known = true;
+			dup = false;
+			for (i = 0; i < count; i++)
+				dup = dup || order[i] == (p4r_link_type)t;
+			if (!dup && count < P4R_LINK_MAX)
+				order[count++] = (p4r_link_type)t;
+		}
+		if (!known)
+			return p4r_error_set(P4R_EUSAGE, "unknown cache type '%.*s'",
+					     len > 64 ? 64 : (int)len, start);
+		if (!*p)
+			break;
+		p++;
+	}
+	*n = count;
+	return 0;
+}
+
+int p4r_store_open(p4r_store **out, const char *meta_dir)
+{
+	p4r_store *store;
+
+	*out = NULL;
+	if (!(store = calloc(1, sizeof(*store))))
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	store->meta = strdup(meta_dir);
+	store->objects = p4r_path_join(meta_dir, "objects");
+	store->tmp = p4r_path_join(meta_dir, "tmp");
+	if (!store->meta || !store->objects || !store->tmp) {
+		p4r_store_free(store);
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	}
+	*out = store;
+	return 0;
+}
+
+void p4r_store_free(p4r_store *store)
+{
+	if (!store)
+		return;
+	free(store->meta);
+	free(store->objects);
+	free(store->tmp);
+	free(store);
+}
+
+int p4r_store_init(const char *meta_dir)
+{
+	char *objects = p4r_path_join(meta_dir, "objects");
+	char *tmp = p4r_path_join(meta_dir, "tmp");
+	int rc;
+
+	if (!objects || !tmp) {
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+		goto done;
+	}
+	if ((rc = p4r_mkdir_p(objects, DIR_MODE)) < 0 || (rc = p4r_mkdir_p(tmp, DIR_MODE)) < 0)
+		goto done;
+	rc = p4r_fsync_dir(meta_dir);
+done:
+	free(objects);
+	free(tmp);
+	return rc;
+}
+
+int p4r_store_object_path(const p4r_store *store, const p4r_oid *oid, char *buf, size_t bufsz)
+{
+	int len;
+
+	/* the oid becomes a path: nothing but 64 hex digits may get there */
+	if (!p4r_oid_valid(oid->hex))
+		return p4r_error_set(P4R_EUSAGE, "malformed oid '%.64s'", oid->hex);
+	len = snprintf(buf, bufsz, "%s/%.2s/%.2s/%s", store->objects, oid->hex, oid->hex + 2,
+		       oid->hex);
+	if (len < 0 || (size_t)len >= bufsz)
+		return p4r_error_set(P4R_ERROR, "path of object %s is too long", oid->hex);
+	return 0;
+}
+
+bool p4r_store_has(const p4r_store *store, const p4r_oid *oid)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (p4r_store_object_path(store, oid, path, sizeof(path)) < 0)
+		return false;
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Returns -1 with errno set; callers name the file in the message. */
+static int write_full(int fd, const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0) {
+			errno = ENOSPC;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Fills BUF unless the file ends first: a short block means end of file. */
+static int read_block(int fd, unsigned char *buf, size_t cap, size_t *got)
+{
+	ssize_t n;
+
+	*got = 0;
+	while (*got < cap) {
+		n = read(fd, buf + *got, cap - *got);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0)
+			break;
+		*got += (size_t)n;
+	}
+	return 0;
+}
+
+static int read_error(const struct stream *s)
+{
+	return p4r_error_errno("cannot read '%s'", s->src_name);
+}
+
+static int write_error(const struct stream *s, int err)
+{
+	errno = err;
+	if (!s->dst_name)
+		return p4r_error_errno("cannot write output");
+	return p4r_error_errno("cannot write '%s'", s->dst_name);
+}
+
+/* Starts writeback of what was just written, so the final fsync finds
+ * little left to do and the disk works while the CPU hashes. */
+static void start_writeback(const struct stream *s, uint64_t off, size_t len)
+{
+	if (s->writeback)
+		(void)sync_file_range(s->dst, (off_t)off, (off_t)len, SYNC_FILE_RANGE_WRITE);
+}
+
+static void report(const struct stream *s, uint64_t done)
+{
+	if (s->progress)
+		s->progress(done, s->total > done ? s->total : done, s->payload);
+}
+
+/* Small files and hash-only passes: one buffer, no thread. */
+static int pump_serial(p4r_hasher *h, uint64_t *size, const struct stream *s, size_t bufsz)
+{
+	unsigned char *buf = malloc(bufsz);
+	uint64_t done = 0;
+	unsigned blocks = 0;
+	size_t got;
+	int rc = 0;
+
+	if (!buf)
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	for (;;) {
+		if (read_block(s->src, buf, bufsz, &got) < 0) {
+			rc = read_error(s);
+			goto done;
+		}
+		if (got == 0)
+			break;
+		if ((rc = p4r_hasher_update(h, buf, got)) < 0)
+			goto done;
+		if (s->dst >= 0) {
+			if (write_full(s->dst, buf, got) < 0) {
+				rc = write_error(s, errno);
+				goto done;
+			}
+			start_writeback(s, done, got);
+		}
+		done += got;
+		if (++blocks % PROGRESS_BLOCKS == 0)
+			report(s, done);
+		if (got < bufsz)
+			break;
+	}
+	*size = done;
+done:
+	free(buf);
+	return rc;
+}
+
+static void *ring_writer(void *arg)
+{
+	struct ring *r = arg;
+	uint64_t off = 0;
+	size_t slot, len;
+	int err;
+
+	pthread_mutex_lock(&r->lock);
+	for (;;) {
+		while (r->head == r->tail && !r->end && !r->stop)
+			pthread_cond_wait(&r->filled, &r->lock);
+		/* with head == tail here, the reader has ended */
+		if (r->stop || r->head == r->tail)
+			break;
+		slot = (size_t)(r->tail % RING_SLOTS);
+		len = r->len[slot];
+		pthread_mutex_unlock(&r->lock);
+
+		err = write_full(r->s->dst, r->buf[slot], len) < 0 ? errno : 0;
+		if (!err)
+			start_writeback(r->s, off, len);
+		off += len;
+
+		pthread_mutex_lock(&r->lock);
+		if (err) {
+			r->werr = err;
+			pthread_cond_signal(&r->drained);
+			break;
+		}
+		r->tail++;
+		pthread_cond_signal(&r->drained);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return NULL;
+}
+
+/* Large copies: this thread reads and hashes, a second one writes. */
+static int pump_threaded(p4r_hasher *h, uint64_t *size, const struct stream *s, bool *no_thread)
+{
+	struct ring r;
+	pthread_t writer;
+	uint64_t done = 0;
+	unsigned blocks = 0;
+	size_t slot, got, i;
+	int rc = 0, werr = 0;
+
+	*no_thread = false;
+	memset(&r, 0, sizeof(r));
+	r.s = s;
+	for (i = 0; i < RING_SLOTS; i++) {
+		if (!(r.buf[i] = malloc(COPY_BLOCK))) {
+			rc = p4r_error_set(P4R_ERROR, "out of memory");
+			goto free_bufs;
+		}
+	}
+	pthread_mutex_init(&r.lock, NULL);
+	pthread_cond_init(&r.filled, NULL);
+	pthread_cond_init(&r.drained, NULL);
+	if (pthread_create(&writer, NULL, ring_writer, &r) != 0) {
+		*no_thread = true;
+		goto destroy;
+	}
+
+	for (;;) {
+		pthread_mutex_lock(&r.lock);
+		while (r.head - r.tail == RING_SLOTS && !r.werr)
+			pthread_cond_wait(&r.drained, &r.lock);
+		werr = r.werr;
+		pthread_mutex_unlock(&r.lock);
+		if (werr)
+			break;
+
+		slot = (size_t)(r.head % RING_SLOTS);
+		if (read_block(s->src, r.buf[slot], COPY_BLOCK, &got) < 0) {
+			rc = read_error(s);
+			break;
+		}
+		if (got == 0)
+			break;
+		if ((rc = p4r_hasher_update(h, r.buf[slot], got)) < 0)
+			break;
+
+		pthread_mutex_lock(&r.lock);
+		r.len[slot] = got;
+		r.head++;
+		pthread_cond_signal(&r.filled);
+		pthread_mutex_unlock(&r.lock);
+
+		done += got;
+		if (++blocks % PROGRESS_BLOCKS == 0)
+			report(s, done);
+		if (got < COPY_BLOCK)
+			break;
+	}
+
+	pthread_mutex_lock(&r.lock);
+	r.end = true;
+	r.stop = rc < 0;
+	pthread_cond_signal(&r.filled);
+	pthread_mutex_unlock(&r.lock);
+	pthread_join(writer, NULL);
+	if (rc == 0 && r.werr)
+		rc = write_error(s, r.werr);
+	if (rc == 0)
+		*size = done;
+destroy:
+	pthread_cond_destroy(&r.drained);
+	pthread_cond_destroy(&r.filled);
+	pthread_mutex_destroy(&r.lock);
+free_bufs:
+	for (i = 0; i < RING_SLOTS; i++)
+		free(r.buf[i]);
+	return rc;
+}
+
+/* Reads S->src once from its current offset: OID and SIZE of its bytes,
+ * copied to S->dst on the way when there is one. */
+static int pump(p4r_oid *oid, uint64_t *size, const struct stream *s)
+{
+	p4r_hasher *h = NULL;
+	size_t bufsz = COPY_BLOCK;
+	bool no_thread = false;
+	uint64_t got = 0;
+	int rc;
+
+	(void)posix_fadvise(s->src, 0, 0, POSIX_FADV_SEQUENTIAL);
+	if ((rc = p4r_hasher_new(&h)) < 0)
+		return rc;
+	/* one more byte than expected finds the end in a single read */
+	if (s->total < COPY_BLOCK)
+		bufsz = s->total < 65536 ? 65536 : (size_t)s->total + 1;
+	if (s->dst >= 0 && s->total >= COPY_BLOCK) {
+		rc = pump_threaded(h, &got, s, &no_thread);
+		if (rc == 0 && no_thread)
+			rc = pump_serial(h, &got, s, bufsz);
+	} else {
+		rc = pump_serial(h, &got, s, bufsz);
+	}
+	if (rc == 0)
+		rc = p4r_hasher_final(h, oid);
+	if (rc == 0) {
+		*size = got;
+		report(s, got);
+	}
+	p4r_hasher_free(h);
+	return rc;
+}
+
+/* Creates FOLDER if missing and makes its entry in the parent durable. */
+static int make_dir(const char *folder)
+{
+	if (mkdir(folder, DIR_MODE) == 0)
+		return p4r_fsync_parent(folder);
+	if (errno == EEXIST)
+		return 0;
+	return p4r_error_errno("cannot create folder '%s'", folder);
+}
+
+static int make_object_dirs(const p4r_store *store, const p4r_oid *oid)
+{
+	char dir[PATH_MAX];
+	int rc, len;
+
+	len = snprintf(dir, sizeof(dir), "%s/%.2s", store->objects, oid->hex);
+	if (len < 0 || (size_t)len >= sizeof(dir))
+		return p4r_error_set(P4R_ERROR, "path of object %s is too long", oid->hex);
+	if ((rc = make_dir(dir)) < 0)
+		return rc;
+	len = snprintf(dir, sizeof(dir), "%s/%.2s/%.2s", store->objects, oid->hex, oid->hex + 2);
+	if (len < 0 || (size_t)len >= sizeof(dir))
+		return p4r_error_set(P4R_ERROR, "path of object %s is too long", oid->hex);
+	return make_dir(dir);
+}
+
+/* Moves the finished temporary object *TMP into place: nothing is synced
+ * when the store already has it. On success *TMP is consumed (freed and
+ * NULL); otherwise the caller still unlinks it. *FD is closed either way. */
+static int place_object(p4r_store *store, int *fd, char **tmp, const p4r_oid *oid,
+			bool *existed)
+{
+	char path[PATH_MAX];
+	int rc;
+
+	*existed = false;
+	if ((rc = p4r_store_object_path(store, oid, path, sizeof(path))) < 0)
+		return rc;
+	if (p4r_store_has(store, oid)) {
+		*existed = true;
+		return 0;
+	}
+	if (fsync(*fd) < 0)
+		return p4r_error_errno("cannot fsync '%s'", *tmp);
+	if (fchmod(*fd, OBJECT_MODE) < 0)
+		return p4r_error_errno("cannot change the mode of '%s'", *tmp);
+	rc = close(*fd);
+	*fd = -1;
+	if (rc < 0)
+		return p4r_error_errno("cannot write '%s'", *tmp);
+	if ((rc = make_object_dirs(store, oid)) < 0)
+		return rc;
+	/* a concurrent insert of the same bytes may win: same content, harmless */
+	if (rename(*tmp, path) < 0)
+		return p4r_error_errno("cannot rename '%s' to '%s'", *tmp, path);
+	free(*tmp);
+	*tmp = NULL;
+	return p4r_fsync_parent(path);
+}
+
+/* Errors after which the next method in the order is worth a try. */
+static bool reflink_unsupported(int err)
+{
+	return err == EOPNOTSUPP || err == EXDEV || err == EINVAL || err == ENOTTY ||
+	       err == ENOSYS || err == EBADF;
+}
+
+static bool hardlink_unsupported(int err)
+{
+	return err == EXDEV || err == EPERM || err == EMLINK || err == EOPNOTSUPP;
+}
+
+/* A fresh unused name in DIR for link(2), which will not overwrite. */
+static int reserve_name(char **out, const char *dir, const char *prefix)
+{
+	int fd, rc;
+
+	if ((rc = p4r_mkstemp_in(&fd, out, dir, prefix)) < 0)
+		return rc;
+	close(fd);
+	if (unlink(*out) < 0) {
+		rc = p4r_error_errno("cannot remove '%s'", *out);
+		free(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+/* link(TARGET, fresh name in DIR): *UNSUPPORTED when the file system says no. */
+static int link_temp(char **out, const char *target, const char *dir, const char *prefix,
+		     bool *unsupported)
+{
+	int tries, rc;
+
+	*out = NULL;
+	for (tries = 0; tries < LINK_NAME_TRIES; tries++) {
+		if ((rc = reserve_name(out, dir, prefix)) < 0)
+			return rc;
+		if (link(target, *out) == 0)
+			return 0;
+		rc = errno;
+		free(*out);
+		*out = NULL;
+		if (hardlink_unsupported(rc)) {
+			*unsupported = true;
+			return 0;
+		}
+		if (rc != EEXIST) {
+			errno = rc;
+			return p4r_error_errno("cannot link '%s' into '%s'", target, dir);
+		}
+	}
+	return p4r_error_set(P4R_ERROR, "cannot find a free temporary name in '%s'", dir);
+}
+
+static int insert_copy(p4r_store *store, int src, const char *path, uint64_t total,
+		       p4r_insert_result *out, p4r_progress_fn progress, void *payload)
+{
+	struct stream s = { src, path, -1, NULL, true, total, progress, payload };
+	char *tmp = NULL;
+	int fd = -1, rc;
+
+	if ((rc = p4r_mkstemp_in(&fd, &tmp, store->tmp, "object")) < 0)
+		return rc;
+	s.dst = fd;
+	s.dst_name = tmp;
+	if ((rc = pump(&out->oid, &out->size, &s)) < 0)
+		goto done;
+	if ((rc = place_object(store, &fd, &tmp, &out->oid, &out->existed)) < 0)
+		goto done;
+	out->used = P4R_LINK_COPY;
+done:
+	if (fd >= 0)
+		close(fd);
+	if (tmp) {
+		unlink(tmp);
+		free(tmp);
+	}
+	return rc;
+}
+
+static int insert_reflink(p4r_store *store, int src, const char *path, uint64_t total,
+			  p4r_insert_result *out, p4r_progress_fn progress, void *payload,
+			  bool *unsupported)
+{
+	struct stream s = { -1, NULL, -1, NULL, false, total, progress, payload };
+	char *tmp = NULL;
+	int fd = -1, rc;
+
+	if ((rc = p4r_mkstemp_in(&fd, &tmp, store->tmp, "object")) < 0)
+		return rc;
+	if (ioctl(fd, FICLONE, src) < 0) {
+		if (reflink_unsupported(errno))
+			*unsupported = true;
+		else
+			rc = p4r_error_errno("cannot reflink '%s' to '%s'", path, tmp);
+		goto done;
+	}
+	/* hash the clone, not the source: it is what the store keeps */
+	s.src = fd;
+	s.src_name = tmp;
+	if ((rc = pump(&out->oid, &out->size, &s)) < 0)
+		goto done;
+	if ((rc = place_object(store, &fd, &tmp, &out->oid, &out->existed)) < 0)
+		goto done;
+	out->used = P4R_LINK_REFLINK;
+done:
+	if (fd >= 0)
+		close(fd);
+	if (tmp) {
+		unlink(tmp);
+		free(tmp);
+	}
+	return rc;
+}
+
+static bool same_file_state(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+static int insert_hardlink(p4r_store *store, int src, const char *path, const struct stat *before,
+			   p4r_insert_result *out, p4r_progress_fn progress, void *payload,
+			   bool *unsupported)
+{
+	struct stream s = { src, path, -1, NULL, false, (uint64_t)before->st_size, progress, payload };
+	char obj[PATH_MAX], *tmp = NULL;
+	struct stat linked;
+	int rc;
+
+	if ((rc = pump(&out->oid, &out->size, &s)) < 0)
+		return rc;
+	if (p4r_store_has(store, &out->oid)) {
+		out->existed = true;
+		return 0;
+	}
+	if ((rc = p4r_store_object_path(store, &out->oid, obj, sizeof(obj))) < 0)
+		return rc;
+	if ((rc = link_temp(&tmp, path, store->tmp, "link", unsupported)) < 0 || *unsupported)
+		return rc;
+	/* the path names the bytes that were hashed only if nothing moved */
+	if (lstat(tmp, &linked) < 0) {
+		rc = p4r_error_errno("cannot stat '%s'", tmp);
+		goto done;
+	}
+	if (!same_file_state(before, &linked)) {
+		rc = p4r_error_set(P4R_ERROR, "'%s' changed while it was being added", path);
+		goto done;
+	}
+	if (fchmod(src, OBJECT_MODE) < 0) {
+		if (hardlink_unsupported(errno))
+			*unsupported = true;
+		else
+			rc = p4r_error_errno("cannot change the mode of '%s'", path);
+		goto done;
+	}
+	/* the work tree file's data was never synced; the object needs it */
+	if (fsync(src) < 0) {
+		rc = p4r_error_errno("cannot fsync '%s'", path);
+		goto done;
+	}
+	if ((rc = make_object_dirs(store, &out->oid)) < 0)
+		goto done;
+	if (rename(tmp, obj) < 0) {
+		rc = p4r_error_errno("cannot rename '%s' to '%s'", tmp, obj);
+		goto done;
+	}
+	/* rename() between two links of one inode does nothing: drop ours */
+	if (unlink(tmp) < 0 && errno != ENOENT) {
+		rc = p4r_error_errno("cannot remove '%s'", tmp);
+		goto done;
+	}
+	free(tmp);
+	tmp = NULL;
+	if ((rc = p4r_fsync_parent(obj)) < 0)
+		goto done;
+	out->used = P4R_LINK_HARDLINK;
+done:
+	if (tmp) {
+		unlink(tmp);
+		free(tmp);
+	}
+	return rc;
+}
+
+static int all_unsupported(const char *what, const p4r_link_type *order, size_t n)
+{
+	char list[64] = "";
+	size_t i, used = 0;
+	int len;
+
+	for (i = 0; i < n && used < sizeof(list); i++) {
+		len = snprintf(list + used, sizeof(list) - used, "%s%s", i ? "," : "",
+			       p4r_link_name(order[i]));
+		if (len < 0)
+			break;
+		used += (size_t)len;
+	}
+	return p4r_error_set(P4R_ERROR, "cannot %s: no cache type in '%s' works on this file system",
+			     what, list);
+}
+
+int p4r_store_insert_file(p4r_store *store, const char *path,
+			  const p4r_link_type *order, size_t n,
+			  p4r_insert_result *out, p4r_progress_fn progress, void *payload)
+{
+	static const p4r_link_type copy_only = P4R_LINK_COPY;
+	bool unsupported = true;
+	struct stat st;
+	size_t i;
+	int fd, rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!order || n == 0) {
+		order = &copy_only;
+		n = 1;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return p4r_error_errno("cannot open '%s'", path);
+	if (fstat(fd, &st) < 0) {
+		rc = p4r_error_errno("cannot stat '%s'", path);
+		goto done;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = p4r_error_set(P4R_EUSAGE, "'%s' is not a regular file", path);
+		goto done;
+	}
+	for (i = 0; i < n && unsupported; i++) {
+		unsupported = false;
+		/* an earlier attempt may have read the source */
+		if (lseek(fd, 0, SEEK_SET) < 0) {
+			rc = p4r_error_errno("cannot seek in '%s'", path);
+			goto done;
+		}
+		memset(out, 0, sizeof(*out));
+		switch (order[i]) {
+		case P4R_LINK_REFLINK:
+			rc = insert_reflink(store, fd, path, (uint64_t)st.st_size, out, progress,
+					    payload, &unsupported);
+			break;
+		case P4R_LINK_HARDLINK:
+			rc = insert_hardlink(store, fd, path, &st, out, progress, payload,
+					     &unsupported);
+			break;
+		case P4R_LINK_COPY:
+			rc = insert_copy(store, fd, path, (uint64_t)st.st_size, out, progress,
+					 payload);
+			break;
+		default:
+			rc = p4r_error_set(P4R_EUSAGE, "unknown cache type %d", (int)order[i]);
+			break;
+		}
+		if (rc < 0)
+			goto done;
+	}
+	if (unsupported)
+		rc = all_unsupported("store an object", order, n);
+done:
+	close(fd);
+	return rc;
+}
+
+int p4r_store_insert_buffer(p4r_store *store, const void *buf, size_t len, p4r_oid *out)
+{
+	bool existed;
+	char *tmp = NULL;
+	int fd = -1, rc;
+
+	if ((rc = p4r_hash_buffer(out, buf, len)) < 0)
+		return rc;
+	if (p4r_store_has(store, out))
+		return 0;
+	if ((rc = p4r_mkstemp_in(&fd, &tmp, store->tmp, "object")) < 0)
+		return rc;
+	if (write_full(fd, buf, len) < 0) {
+		rc = p4r_error_errno("cannot write '%s'", tmp);
+		goto done;
+	}
+	rc = place_object(store, &fd, &tmp, out, &existed);
+done:
+	if (fd >= 0)
+		close(fd);
+	if (tmp) {
+		unlink(tmp);
+		free(tmp);
+	}
+	return rc;
+}
+
+/* Opens OID's object; a missing one is P4R_ENOTFOUND with its own words. */
+static int open_object(int *fd, struct stat *st, char *path, size_t pathsz,
+		       const p4r_store *store, const p4r_oid *oid)
+{
+	int rc;
+
+	*fd = -1;
+	if ((rc = p4r_store_object_path(store, oid, path, pathsz)) < 0)
+		return rc;
+	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (*fd < 0) {
+		if (errno == ENOENT)
+			return p4r_error_set(P4R_ENOTFOUND, "object %s is missing from the store",
+					     oid->hex);
+		return p4r_error_errno("cannot open '%s'", path);
+	}
+	if (fstat(*fd, st) < 0) {
+		rc = p4r_error_errno("cannot stat '%s'", path);
+		close(*fd);
+		*fd = -1;
+	}
+	return rc;
+}
+
+static int corrupt(const p4r_oid *want, const p4r_oid *got)
+{
+	return p4r_error_set(P4R_EINTEGRITY, "object %s is corrupt: its bytes hash to %s",
+			     want->hex, got->hex);
+}
+
+/* What a checkout attempt shares: the object, and where DEST's temp goes. */
+struct checkout {
+	const p4r_oid *oid;
+	int obj_fd;
+	const char *obj_path;
+	uint64_t size;
+	const char *dest;
+	char *dir;                 /* DEST's folder */
+	char *prefix;              /* "<basename>.p4reg-tmp" */
+	p4r_progress_fn progress;
+	void *payload;
+};
+
+/* Renames the finished *TMP over DEST and makes that durable; *FD (if
+ * open) gets its mode and an fsync first. *TMP is consumed on success. */
+static int replace_dest(const struct checkout *c, int *fd, char **tmp)
+{
+	int rc;
+
+	if (*fd >= 0) {
+		if (fchmod(*fd, CHECKOUT_MODE) < 0)
+			return p4r_error_errno("cannot change the mode of '%s'", *tmp);
+		if (fsync(*fd) < 0)
+			return p4r_error_errno("cannot fsync '%s'", *tmp);
+		rc = close(*fd);
+		*fd = -1;
+		if (rc < 0)
+			return p4r_error_errno("cannot write '%s'", *tmp);
+	}
+	if (rename(*tmp, c->dest) < 0)
+		return p4r_error_errno("cannot rename '%s' to '%s'", *tmp, c->dest);
+	/* DEST may already be a hardlink of the object: rename() then keeps *TMP */
+	if (unlink(*tmp) < 0 && errno != ENOENT)
+		return p4r_error_errno("cannot remove '%s'", *tmp);
+	free(*tmp);
+	*tmp = NULL;
+	return p4r_fsync_dir(c->dir);
+}
+
+static int checkout_copy(const struct checkout *c)
+{
+	struct stream s = { c->obj_fd, c->obj_path, -1, NULL, true, c->size, c->progress,
+			    c->payload };
+	char *tmp = NULL;
+	p4r_oid got;
+	uint64_t size;
+	int fd = -1, rc;
+
+	if (lseek(c->obj_fd, 0, SEEK_SET) < 0)
+		return p4r_error_errno("cannot seek in '%s'", c->obj_path);
+	if ((rc = p4r_mkstemp_in(&fd, &tmp, c->dir, c->prefix)) < 0)
+		return rc;
+	s.dst = fd;
+	s.dst_name = tmp;
+	if ((rc = pump(&got, &size, &s)) < 0)
+		goto done;
+	if (!p4r_oid_equal(&got, c->oid)) {
+		rc = corrupt(c->oid, &got);
+		goto done;
+	}
+	rc = replace_dest(c, &fd, &tmp);
+done:
+	if (fd >= 0)
+		close(fd);
+	if (tmp) {
+		unlink(tmp);
+		free(tmp);
+	}
+	return rc;
+}
+
+static int checkout_reflink(const struct checkout *c, bool *unsupported)
+{
+	char *tmp = NULL;
+	int fd = -1, rc;
+
+	if ((rc = p4r_mkstemp_in(&fd, &tmp, c->dir, c->prefix)) < 0)
+		return rc;
+	if (ioctl(fd, FICLONE, c->obj_fd) < 0) {
+		if (reflink_unsupported(errno))
+			*unsupported = true;
+		else
+			rc = p4r_error_errno("cannot reflink '%s' to '%s'", c->obj_path, tmp);
+		goto done;
+	}
+	rc = replace_dest(c, &fd, &tmp);
+done:
+	if (fd >= 0)
+		close(fd);
+	if (tmp) {
+		unlink(tmp);
+		free(tmp);
+	}
+	return rc;
+}
+
+static int checkout_hardlink(const struct checkout *c, bool *unsupported)
+{
+	char *tmp = NULL;
+	int fd = -1, rc;
+
+	if ((rc = link_temp(&tmp, c->obj_path, c->dir, c->prefix, unsupported)) < 0 ||
+	    *unsupported)
+		return rc;
+	rc = replace_dest(c, &fd, &tmp);
+	if (tmp) {
+		unlink(tmp);
+		free(tmp);
+	}
+	return rc;
+}
+
+int p4r_store_checkout(p4r_store *store, const p4r_oid *oid, const char *dest,
+		       const p4r_link_type *order, size_t n, p4r_link_type *used,
+		       p4r_progress_fn progress, void *payload)
+{
+	static const p4r_link_type copy_only = P4R_LINK_COPY;
+	struct checkout c = { oid, -1, NULL, 0, dest, NULL, NULL, progress, payload };
+	const char *slash = strrchr(dest, '/'), *base;
+	char obj[PATH_MAX];
+	bool unsupported = true;
+	struct stat st;
+	size_t i, len;
+	int rc;
+
+	if (!order || n == 0) {
+		order = &copy_only;
+		n = 1;
+	}
+	if ((rc = open_object(&c.obj_fd, &st, obj, sizeof(obj), store, oid)) < 0)
+		return rc;
+	c.obj_path = obj;
+	c.size = (uint64_t)st.st_size;
+	base = slash ? slash + 1 : dest;
+	if (!*base) {
+		rc = p4r_error_set(P4R_EUSAGE, "'%s' is not a file name", dest);
+		goto done;
+	}
+	if (!slash)
+		c.dir = strdup(".");
+	else if (slash == dest)
+		c.dir = strdup("/");
+	else
+		c.dir = strndup(dest, (size_t)(slash - dest));
+	len = strlen(base) + sizeof(".p4reg-tmp");
+	if (!c.dir || !(c.prefix = malloc(len))) {
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+		goto done;
+	}
+	snprintf(c.prefix, len, "%s.p4reg-tmp", base);
+
+	for (i = 0; i < n && unsupported; i++) {
+		unsupported = false;
+		switch (order[i]) {
+		case P4R_LINK_REFLINK:
+			rc = checkout_reflink(&c, &unsupported);
+			break;
+		case P4R_LINK_HARDLINK:
+			rc = checkout_hardlink(&c, &unsupported);
+			break;
+		case P4R_LINK_COPY:
+			rc = checkout_copy(&c);
+			break;
+		default:
+			rc = p4r_error_set(P4R_EUSAGE, "unknown cache type %d", (int)order[i]);
+			break;
+		}
+		if (rc < 0)
+			goto done;
+		if (!unsupported && used)
+			*used = order[i];
+	}
+	if (unsupported)
+		rc = all_unsupported("check out a file", order, n);
+done:
+	close(c.obj_fd);
+	free(c.dir);
+	free(c.prefix);
+	return rc;
+}
+
+int p4r_store_write_to_fd(p4r_store *store, const p4r_oid *oid, int fd)
+{
+	struct stream s = { -1, NULL, fd, NULL, false, 0, NULL, NULL };
+	char obj[PATH_MAX];
+	struct stat st;
+	p4r_oid got;
+	uint64_t size;
+	int obj_fd, rc;
+
+	if ((rc = open_object(&obj_fd, &st, obj, sizeof(obj), store, oid)) < 0)
+		return rc;
+	s.src = obj_fd;
+	s.src_name = obj;
+	s.total = (uint64_t)st.st_size;
+	if ((rc = pump(&got, &size, &s)) == 0 && !p4r_oid_equal(&got, oid))
+		rc = corrupt(oid, &got);
+	close(obj_fd);
+	return rc;
+}
+
+int p4r_store_verify(p4r_store *store, const p4r_oid *oid)
+{
+	struct stream s = { -1, NULL, -1, NULL, false, 0, NULL, NULL };
+	char obj[PATH_MAX];
+	struct stat st;
+	p4r_oid got;
+	uint64_t size;
+	int obj_fd, rc;
+
+	if ((rc = open_object(&obj_fd, &st, obj, sizeof(obj), store, oid)) < 0)
+		return rc;
+	s.src = obj_fd;
+	s.src_name = obj;
+	s.total = (uint64_t)st.st_size;
+	if ((rc = pump(&got, &size, &s)) == 0 && !p4r_oid_equal(&got, oid))
+		rc = corrupt(oid, &got);
+	close(obj_fd);
+	return rc;
+}

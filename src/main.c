@@ -1,0 +1,228 @@
+/* p4reg: global options and the command table (like git.c). Everything a
+ * command does lives in src/cmd/<name>.c; this file only dispatches. */
+#include "cmd/cmd.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum { NEED_REPO = 1 };
+
+static int cmd_help(p4r_cli *cli, p4r_repo *repo, int argc, char **argv);
+static int cmd_version(p4r_cli *cli, p4r_repo *repo, int argc, char **argv);
+static const char cmd_help_usage[] = "usage: p4reg help [COMMAND]\n";
+static const char cmd_version_usage[] = "usage: p4reg version\n";
+
+static const struct command {
+	const char *name;
+	p4r_cmd_fn fn;
+	const char *usage;
+	int flags;
+	const char *summary;
+} commands[] = {
+	{ "init", cmd_init, cmd_init_usage, 0, "create a p4reg repository here (or at the git root)" },
+	{ "add", cmd_add, cmd_add_usage, NEED_REPO, "store files and register new versions" },
+	{ "checkout", cmd_checkout, cmd_checkout_usage, NEED_REPO, "put a version's bytes in the work tree" },
+	{ "status", cmd_status, cmd_status_usage, NEED_REPO, "show tracked files: clean, modified, missing" },
+	{ "list", cmd_list, cmd_list_usage, NEED_REPO, "list models" },
+	{ "log", cmd_log, cmd_log_usage, NEED_REPO, "list a model's versions" },
+	{ "show", cmd_show, cmd_show_usage, NEED_REPO, "show one version in full" },
+	{ "cat", cmd_cat, cmd_cat_usage, NEED_REPO, "write a version's bytes to stdout" },
+	{ "config", cmd_config, cmd_config_usage, NEED_REPO, "read or write .p4reg/config" },
+	{ "help", cmd_help, cmd_help_usage, 0, "show help for p4reg or a command" },
+	{ "version", cmd_version, cmd_version_usage, 0, "print the version" },
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const char main_usage[] =
+	"usage: p4reg [-C DIR] [--json] [-q|--quiet] [--version] COMMAND [ARGS]\n";
+
+static const struct command *find_command(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NCOMMANDS; i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+static void print_main_help(FILE *out)
+{
+	size_t i;
+
+	fputs(main_usage, out);
+	fputs("\nCommands:\n", out);
+	for (i = 0; i < NCOMMANDS; i++)
+		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fputs("\nGlobal options:\n"
+	      "  -C DIR       run as if started in DIR\n"
+	      "  --json       print exactly one JSON document on stdout\n"
+	      "  -q, --quiet  print only errors and requested data\n"
+	      "  --version    print the version\n"
+	      "\nExit codes: 0 ok, 1 error, 2 usage, 3 refused by a rule or gate, 4 integrity failure.\n"
+	      "'p4reg help COMMAND' or 'p4reg COMMAND --help' shows a command's options.\n", out);
+}
+
+static int cmd_help(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
+{
+	const struct command *c;
+
+	(void)cli; (void)repo;
+	if (argc < 2) {
+		print_main_help(stdout);
+		return 0;
+	}
+	if (argc > 2)
+		return p4r_error_set(P4R_EUSAGE, "help takes at most one command");
+	if (!(c = find_command(argv[1])))
+		return p4r_error_set(P4R_EUSAGE, "'%s' is not a p4reg command; see 'p4reg help'", argv[1]);
+	fputs(c->usage, stdout);
+	return 0;
+}
+
+static int cmd_version(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
+{
+	(void)repo; (void)argv;
+	if (argc > 1)
+		return p4r_error_set(P4R_EUSAGE, "version takes no arguments");
+	if (cli->json) {
+		cJSON *doc = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(doc, "version", P4REG_VERSION);
+		return cmd_print_json(doc);
+	}
+	printf("p4reg %s\n", P4REG_VERSION);
+	return 0;
+}
+
+/* True when ARGV asks for help before any "--". */
+static bool wants_help(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			return false;
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+			return true;
+	}
+	return false;
+}
+
+/* --json and -q/--quiet are global but also accepted after the command
+ * name (before any "--"), as users type `p4reg add -q x`; they are removed
+ * from ARGV so commands never see them. Returns the new ARGC. */
+static int take_late_globals(p4r_cli *cli, int argc, char **argv)
+{
+	int i, out = 1;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--")) {
+			while (i < argc)
+				argv[out++] = argv[i++];
+			break;
+		}
+		if (!strcmp(argv[i], "--json"))
+			cli->json = true;
+		else if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet"))
+			cli->quiet = true;
+		else
+			argv[out++] = argv[i];
+	}
+	return out;
+}
+
+static void report_error(p4r_cli *cli, int rc, const char *usage)
+{
+	const char *msg = p4r_error_message();
+
+	if (!*msg)
+		msg = "unknown error";
+	if (cli->json) {
+		cJSON *doc = cJSON_CreateObject(), *err = cJSON_AddObjectToObject(doc, "error");
+
+		cJSON_AddStringToObject(err, "code", p4r_error_name(rc));
+		cJSON_AddStringToObject(err, "message", msg);
+		cmd_print_json(doc);
+		return;
+	}
+	fprintf(stderr, "p4reg: %s\n", msg);
+	if (rc == P4R_EUSAGE && usage)
+		fputs(usage, stderr);
+}
+
+static int finish(p4r_cli *cli, int rc, const char *usage)
+{
+	if (rc == 0 && (fflush(stdout) == EOF || ferror(stdout)))
+		rc = p4r_error_errno("cannot write to standard output");
+	if (rc < 0 && !cli->reported)
+		report_error(cli, rc, usage);
+	fflush(stdout);
+	return p4r_exit_status(rc);
+}
+
+/* Global options come before the command name. */
+static int parse_globals(p4r_cli *cli, int argc, char **argv, int *first)
+{
+	int i;
+
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "--json")) {
+			cli->json = true;
+		} else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+			cli->quiet = true;
+		} else if (!strcmp(a, "-C")) {
+			if (++i >= argc)
+				return p4r_error_set(P4R_EUSAGE, "option '-C' needs a value");
+			if (chdir(argv[i]) < 0)
+				return p4r_error_errno("cannot change to '%s'", argv[i]);
+		} else if (!strcmp(a, "--version")) {
+			*first = -1;
+			return 0;
+		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			*first = -2;
+			return 0;
+		} else {
+			return p4r_error_set(P4R_EUSAGE, "unknown option '%s'", a);
+		}
+	}
+	*first = i;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	p4r_cli cli = { 0 };
+	const struct command *cmd;
+	p4r_repo *repo = NULL;
+	int first = 0, rc;
+
+	if ((rc = parse_globals(&cli, argc, argv, &first)) < 0)
+		return finish(&cli, rc, main_usage);
+	if (first == -1)
+		return finish(&cli, cmd_version(&cli, NULL, 1, argv), NULL);
+	if (first == -2 || first >= argc) {
+		print_main_help(first == -2 ? stdout : stderr);
+		return first == -2 ? 0 : 2;
+	}
+	argc = first + take_late_globals(&cli, argc - first, argv + first);
+	cli.progress = !cli.quiet && !cli.json && isatty(STDERR_FILENO);
+	if (!(cmd = find_command(argv[first]))) {
+		rc = p4r_error_set(P4R_EUSAGE, "'%s' is not a p4reg command; see 'p4reg help'", argv[first]);
+		return finish(&cli, rc, NULL);
+	}
+	cli.usage = cmd->usage;
+	if (wants_help(argc - first, argv + first)) {
+		fputs(cmd->usage, stdout);
+		return finish(&cli, 0, NULL);
+	}
+	if ((cmd->flags & NEED_REPO) && (rc = p4r_repo_open(&repo, ".")) < 0)
+		return finish(&cli, rc, NULL);
+	rc = cmd->fn(&cli, repo, argc - first, argv + first);
+	p4r_repo_free(repo);
+	return finish(&cli, rc, cmd->usage);
+}

@@ -1,0 +1,99 @@
+# Shared helpers for the end-to-end tests: each t_*.sh sources this, runs the
+# real p4reg binary ($P4REG_BIN) in fresh temporary folders and asserts exact
+# exit codes, output and files. A test file exits non-zero on any failure.
+set -u
+
+: "${P4REG_BIN:?P4REG_BIN must name the p4reg binary}"
+P4REG_SRC=${P4REG_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+export P4REG_AUTHOR="Test Runner <test@example.com>"
+export HOME=${TEST_HOME:-$(mktemp -d)}
+export XDG_CONFIG_HOME="$HOME/.config"
+export GIT_CONFIG_NOSYSTEM=1
+export GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@example.com GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@example.com
+unset P4REG_DIR NO_COLOR
+
+TEST_NAME=$(basename "$0" .sh)
+TESTS_RUN=0
+TESTS_FAILED=0
+ROOT_TMP=$(mktemp -d "${TMPDIR:-/tmp}/p4reg-cli-XXXXXX")
+trap 'chmod -R u+w "$ROOT_TMP" 2>/dev/null; rm -rf "$ROOT_TMP" "$HOME"' EXIT
+
+p4reg() { "$P4REG_BIN" "$@"; }
+
+# fresh_repo: a new empty folder with `p4reg init` run in it; cd into it.
+fresh_repo() {
+	local d
+	d=$(mktemp -d "$ROOT_TMP/repo-XXXXXX")
+	cd "$d" || exit 1
+	p4reg init >/dev/null || fail "init failed in $d"
+}
+
+# fresh_git_repo: same, inside a new git work tree.
+fresh_git_repo() {
+	local d
+	d=$(mktemp -d "$ROOT_TMP/git-XXXXXX")
+	cd "$d" || exit 1
+	git init -q . && git config user.name t && git config user.email t@example.com
+	p4reg init >/dev/null || fail "init failed in $d"
+}
+
+LAST_FAILED=""
+fail() {
+	echo "FAIL [$TEST_NAME:${CURRENT:-?}] $*" >&2
+	if [ "${CURRENT:-?}" != "$LAST_FAILED" ]; then
+		TESTS_FAILED=$((TESTS_FAILED + 1))
+		LAST_FAILED=${CURRENT:-?}
+	fi
+}
+
+# run CODE CMD...: runs CMD, captures $OUT and $ERR, checks the exit code.
+run() {
+	local want=$1
+	shift
+	"$@" >"$ROOT_TMP/out" 2>"$ROOT_TMP/err"
+	CODE=$?
+	OUT=$(cat "$ROOT_TMP/out")
+	ERR=$(cat "$ROOT_TMP/err")
+	if [ "$CODE" != "$want" ]; then
+		fail "'$*' exited $CODE, expected $want; stdout: $OUT; stderr: $ERR"
+		return 1
+	fi
+	return 0
+}
+
+assert_eq() { [ "$1" = "$2" ] || fail "${3:-values differ}: got '$1', expected '$2'"; }
+assert_contains() { case "$1" in *"$2"*) ;; *) fail "${3:-missing text}: '$2' not in '$1'" ;; esac; }
+assert_not_contains() { case "$1" in *"$2"*) fail "${3:-unexpected text}: '$2' in '$1'" ;; *) ;; esac; }
+assert_file() { [ -f "$1" ] || fail "file '$1' does not exist"; }
+assert_no_file() { [ ! -e "$1" ] || fail "'$1' exists but should not"; }
+assert_same_bytes() { cmp -s "$1" "$2" || fail "'$1' and '$2' differ"; }
+# One line on stderr, starting "p4reg: ".
+assert_one_line_error() {
+	local n
+	n=$(printf '%s\n' "$ERR" | grep -c '^p4reg: ')
+	[ "$n" -ge 1 ] || fail "expected a 'p4reg: ' error line, got '$ERR'"
+	assert_contains "$ERR" "$1" "error message"
+}
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+# db QUERY: runs a read-only query on the registry.
+db() { sqlite3 -readonly .p4reg/registry.db "$1"; }
+# snapshot: a fingerprint of everything p4reg owns, to prove nothing changed.
+snapshot() {
+	{
+		sqlite3 -readonly .p4reg/registry.db 'SELECT * FROM versions; SELECT * FROM models; SELECT * FROM events;' 2>/dev/null
+		find . -path ./.git -prune -o -path ./.p4reg/tmp -prune -o -type f -print 2>/dev/null | grep -v 'registry.db' | sort | xargs -r sha256sum
+	} | sha256sum | cut -d' ' -f1
+}
+# random_file PATH KIB: pseudo-random bytes (fast, reproducible per name).
+random_file() {
+	mkdir -p "$(dirname "$1")"
+	head -c "$(( $2 * 1024 ))" /dev/urandom >"$1"
+}
+
+# test NAME: starts a named case.
+begin() { CURRENT=$1; TESTS_RUN=$((TESTS_RUN + 1)); }
+
+finish() {
+	echo "$TEST_NAME: $((TESTS_RUN - TESTS_FAILED)) passed, $TESTS_FAILED failed"
+	[ "$TESTS_FAILED" -eq 0 ]
+}

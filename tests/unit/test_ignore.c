@@ -1,0 +1,65 @@
+/* Unit tests for .gitignore entries. */
+#include "testutil.h"
+#include "p4reg/ignore.h"
+
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+static void test_pattern_escaping(void **state)
+{
+	char buf[128];
+
+	(void)state;
+	assert_int_equal(p4r_ignore_pattern(buf, sizeof(buf), "x.onnx"), 0);
+	assert_string_equal(buf, "/x.onnx");
+	assert_int_equal(p4r_ignore_pattern(buf, sizeof(buf), "a*b?[c]\\d"), 0);
+	assert_string_equal(buf, "/a\\*b\\?\\[c]\\\\d");
+	assert_int_equal(p4r_ignore_pattern(buf, sizeof(buf), "#x !y"), 0);
+	assert_string_equal(buf, "/#x !y");
+	assert_int_equal(p4r_ignore_pattern(buf, sizeof(buf), "trail  "), 0);
+	assert_string_equal(buf, "/trail\\ \\ ");
+}
+
+static void test_ensure_appends_once_and_keeps_bytes(void **state)
+{
+	char *dir = tu_mkdtemp(), *path, *text;
+	bool added;
+
+	(void)state;
+	path = tu_write(dir, ".gitignore", "*.log\r\nno-newline", 17);
+	assert_int_equal(p4r_ignore_ensure(dir, "m.onnx", &added), 0);
+	assert_true(added);
+	text = tu_slurp(path, NULL);
+	assert_string_equal(text, "*.log\r\nno-newline\n/m.onnx\n");
+	free(text);
+	assert_int_equal(p4r_ignore_ensure(dir, "m.onnx", &added), 0);
+	assert_false(added);
+	free(path);
+	tu_rmtree_free(dir);
+}
+
+static void test_ensure_creates(void **state)
+{
+	char *dir = tu_mkdtemp(), *path, *text;
+
+	(void)state;
+	assert_int_equal(p4r_ignore_ensure(dir, "w.bin", NULL), 0);
+	path = malloc(strlen(dir) + 16);
+	snprintf(path, strlen(dir) + 16, "%s/.gitignore", dir);
+	text = tu_slurp(path, NULL);
+	assert_string_equal(text, "/w.bin\n");
+	free(text);
+	free(path);
+	tu_rmtree_free(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pattern_escaping),
+		cmocka_unit_test(test_ensure_appends_once_and_keeps_bytes),
+		cmocka_unit_test(test_ensure_creates),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

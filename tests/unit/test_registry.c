@@ -1,0 +1,908 @@
+/* Unit tests for registry.c against real SQLite files in temporary folders:
+ * opening and refusing files, migrations, versions, events, the stat cache,
+ * nested transactions and eight processes adding at once. */
+#include "testutil.h"
+#include "p4reg/error.h"
+#include "p4reg/registry.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <sqlite3.h>
+
+#define NCHILD 8
+#define PER_CHILD 20
+
+/* One registry per test, in its own temporary folder. */
+struct fx {
+	char *dir;         /* the temporary folder */
+	char *db;          /* DIR/registry.db */
+	p4r_registry *reg; /* open on DB, or NULL after a test closed it */
+};
+
+static char *join(const char *a, const char *b)
+{
+	size_t sz = strlen(a) + strlen(b) + 2;
+	char *p = malloc(sz);
+
+	assert_non_null(p);
+	snprintf(p, sz, "%s/%s", a, b);
+	return p;
+}
+
+static int setup(void **state)
+{
+	struct fx *fx = calloc(1, sizeof(*fx));
+
+	assert_non_null(fx);
+	fx->dir = tu_mkdtemp();
+	fx->db = join(fx->dir, "registry.db");
+	assert_int_equal(p4r_registry_open(&fx->reg, fx->db, true), 0);
+	*state = fx;
+	return 0;
+}
+
+/* Like setup, without creating the database. */
+static int setup_empty(void **state)
+{
+	struct fx *fx = calloc(1, sizeof(*fx));
+
+	assert_non_null(fx);
+	fx->dir = tu_mkdtemp();
+	fx->db = join(fx->dir, "registry.db");
+	*state = fx;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *fx = *state;
+
+	p4r_registry_free(fx->reg);
+	free(fx->db);
+	tu_rmtree_free(fx->dir);
+	free(fx);
+	return 0;
+}
+
+/* A distinct, valid oid per (A, B). */
+static void make_oid(p4r_oid *out, unsigned a, unsigned b)
+{
+	snprintf(out->hex, sizeof(out->hex), "%056x%08x", a, b);
+}
+
+static p4r_version_input input(const char *model, const char *path, unsigned seed)
+{
+	p4r_version_input in = {
+		.model = model, .path = path, .size = 1000 + seed, .author = "alice",
+		.message = "trained", .git_dirty = -1,
+	};
+
+	make_oid(&in.oid, 7, seed);
+	return in;
+}
+
+/* Adds version SEED of MODEL at PATH; returns its number (asserting success). */
+static int64_t add(p4r_registry *reg, const char *model, const char *path, unsigned seed)
+{
+	p4r_version_input in = input(model, path, seed);
+	p4r_version v = { 0 };
+	bool unchanged = true;
+	int64_t n;
+
+	assert_int_equal(p4r_registry_add_version(reg, &in, &v, &unchanged), 0);
+	assert_false(unchanged);
+	n = v.number;
+	p4r_version_clear(&v);
+	return n;
+}
+
+/* The integer answer of SQL through the registry's own connection. */
+static int64_t db_int(p4r_registry *reg, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t v;
+
+	assert_int_equal(sqlite3_prepare_v2(p4r_registry_db(reg), sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* Runs SQL on a plain SQLite connection to PATH (creating it). */
+static void raw_exec(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static void assert_error(int rc, int code, const char *message)
+{
+	assert_int_equal(rc, code);
+	assert_int_equal(p4r_error_code(), code);
+	assert_string_equal(p4r_error_message(), message);
+}
+
+static bool exists(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0;
+}
+
+static void test_stage_names(void **state)
+{
+	p4r_stage s;
+	int i;
+
+	(void)state;
+	for (i = 0; i < P4R_STAGE_COUNT; i++) {
+		assert_non_null(p4r_stage_name((p4r_stage)i));
+		assert_int_equal(p4r_stage_parse(&s, p4r_stage_name((p4r_stage)i)), 0);
+		assert_int_equal(s, i);
+	}
+	assert_string_equal(p4r_stage_name(P4R_STAGE_PRODUCTION), "production");
+	assert_null(p4r_stage_name(P4R_STAGE_COUNT));
+	assert_error(p4r_stage_parse(&s, "Production"), P4R_EUSAGE, "unknown stage 'Production'");
+	assert_error(p4r_stage_parse(&s, "prod"), P4R_EUSAGE, "unknown stage 'prod'");
+	assert_error(p4r_stage_parse(&s, ""), P4R_EUSAGE, "unknown stage ''");
+}
+
+static void test_model_name_valid(void **state)
+{
+	char name[P4R_MODEL_NAME_MAX + 2];
+
+	(void)state;
+	assert_true(p4r_model_name_valid("x"));
+	assert_true(p4r_model_name_valid("all-MiniLM-L6-v2"));
+	assert_true(p4r_model_name_valid("Pleias_RAG.1B"));
+	assert_false(p4r_model_name_valid(NULL));
+	assert_false(p4r_model_name_valid(""));
+	assert_false(p4r_model_name_valid("a/b"));
+	assert_false(p4r_model_name_valid(".."));
+	assert_false(p4r_model_name_valid(".x"));
+	assert_false(p4r_model_name_valid("-x"));
+	assert_false(p4r_model_name_valid("a b"));
+	assert_false(p4r_model_name_valid("a@1"));
+	assert_false(p4r_model_name_valid("caf\xc3\xa9"));
+	memset(name, 'm', sizeof(name));
+	name[P4R_MODEL_NAME_MAX] = '\0';
+	assert_true(p4r_model_name_valid(name));
+	name[P4R_MODEL_NAME_MAX] = 'm';
+	name[P4R_MODEL_NAME_MAX + 1] = '\0';
+	assert_false(p4r_model_name_valid(name));
+}
+
+static void test_open_fresh(void **state)
+{
+	struct fx *fx = *state;
+	sqlite3_stmt *st = NULL;
+
+	assert_int_equal(db_int(fx->reg, "PRAGMA application_id"), P4R_APPLICATION_ID);
+	assert_int_equal(db_int(fx->reg, "PRAGMA user_version"), 1);
+	assert_int_equal(db_int(fx->reg, "PRAGMA foreign_keys"), 1);
+	assert_int_equal(db_int(fx->reg, "PRAGMA synchronous"), 2); /* FULL */
+	assert_int_equal(sqlite3_prepare_v2(p4r_registry_db(fx->reg), "PRAGMA journal_mode",
+					    -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
+	sqlite3_finalize(st);
+	assert_int_equal(db_int(fx->reg, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+				" AND name IN ('models','versions','events','stat_cache','runs',"
+				"'params','metrics')"), 7);
+	assert_int_equal(db_int(fx->reg, "SELECT count(*) FROM sqlite_master WHERE name IN"
+				" ('versions_oid','one_production','one_staging','metrics_latest')"), 4);
+
+	/* Reopening, without create, finds the same registry and its data. */
+	assert_int_equal(add(fx->reg, "x", "models/x.onnx", 1), 1);
+	p4r_registry_free(fx->reg);
+	fx->reg = NULL;
+	assert_int_equal(p4r_registry_open(&fx->reg, fx->db, false), 0);
+	assert_int_equal(db_int(fx->reg, "PRAGMA user_version"), 1);
+	assert_int_equal(add(fx->reg, "x", "models/x.onnx", 2), 2);
+	p4r_registry_free(fx->reg);
+	fx->reg = NULL;
+	assert_int_equal(p4r_registry_open(&fx->reg, fx->db, true), 0);
+	assert_int_equal(db_int(fx->reg, "SELECT count(*) FROM versions"), 2);
+}
+
+static void test_open_missing(void **state)
+{
+	struct fx *fx = *state;
+
+	assert_int_equal(p4r_registry_open(&fx->reg, fx->db, false), P4R_ERROR);
+	assert_null(fx->reg);
+	assert_non_null(strstr(p4r_error_message(), fx->db));
+	assert_false(exists(fx->db));
+}
+
+static void test_open_garbage(void **state)
+{
+	struct fx *fx = *state;
+	char garbage[4096], msg[1024], *path, *after;
+	size_t len;
+
+	memset(garbage, 'g', sizeof(garbage));
+	memcpy(garbage, "not a database, just bytes\n", 27);
+	path = tu_write(fx->dir, "garbage.db", garbage, sizeof(garbage));
+	snprintf(msg, sizeof(msg), "'%s' is not a p4reg registry (file is not a database)", path);
+	assert_error(p4r_registry_open(&fx->reg, path, false), P4R_EINTEGRITY, msg);
+	assert_null(fx->reg);
+	assert_error(p4r_registry_open(&fx->reg, path, true), P4R_EINTEGRITY, msg);
+	/* Refused means untouched. */
+	after = tu_slurp(path, &len);
+	assert_int_equal(len, sizeof(garbage));
+	assert_memory_equal(after, garbage, sizeof(garbage));
+	free(after);
+	free(path);
+}
+
+static void test_open_foreign_application(void **state)
+{
+	struct fx *fx = *state;
+	char msg[1024], *wal;
+
+	raw_exec(fx->db, "PRAGMA application_id = 42; CREATE TABLE t(x); INSERT INTO t VALUES (1);");
+	snprintf(msg, sizeof(msg), "'%s' is not a p4reg registry", fx->db);
+	assert_error(p4r_registry_open(&fx->reg, fx->db, true), P4R_EINTEGRITY, msg);
+	assert_null(fx->reg);
+	/* The stranger's file was not switched to WAL. */
+	wal = join(fx->dir, "registry.db-wal");
+	assert_false(exists(wal));
+	free(wal);
+
+	/* An unmarked database with tables is not ours either. */
+	raw_exec(fx->db, "PRAGMA application_id = 0;");
+	assert_error(p4r_registry_open(&fx->reg, fx->db, true), P4R_EINTEGRITY, msg);
+	assert_null(fx->reg);
+}
+
+static void test_open_newer(void **state)
+{
+	struct fx *fx = *state;
+	char msg[1024];
+
+	p4r_registry_free(fx->reg);
+	fx->reg = NULL;
+	raw_exec(fx->db, "PRAGMA user_version = 999;");
+	snprintf(msg, sizeof(msg), "registry '%s' was written by a newer p4reg"
+		 " (schema 999, this binary knows 1)", fx->db);
+	assert_error(p4r_registry_open(&fx->reg, fx->db, false), P4R_ERROR, msg);
+	assert_null(fx->reg);
+	assert_error(p4r_registry_open(&fx->reg, fx->db, true), P4R_ERROR, msg);
+}
+
+static void test_open_empty_file(void **state)
+{
+	struct fx *fx = *state;
+	char *path = tu_write(fx->dir, "empty.db", "", 0);
+
+	/* A zero-byte file is an empty database: it becomes a registry. */
+	assert_int_equal(p4r_registry_open(&fx->reg, path, false), 0);
+	assert_int_equal(db_int(fx->reg, "PRAGMA application_id"), P4R_APPLICATION_ID);
+	free(path);
+}
+
+static void test_add_numbering(void **state)
+{
+	struct fx *fx = *state;
+	p4r_version_input in = input("x", "models/x.onnx", 1);
+	p4r_version v = { 0 };
+	bool unchanged = true;
+
+	in.git_commit = "0123456789abcdef0123456789abcdef01234567";
+	in.git_branch = "main";
+	in.git_dirty = 1;
+	in.now_ms = 1771400000000;
+	assert_int_equal(p4r_registry_add_version(fx->reg, &in, &v, &unchanged), 0);
+	assert_false(unchanged);
+	assert_int_equal(v.number, 1);
+	assert_true(v.id > 0);
+	assert_string_equal(v.model, "x");
+	assert_string_equal(v.oid.hex, in.oid.hex);
+	assert_int_equal(v.size, 1001);
+	assert_string_equal(v.author, "alice");
+	assert_string_equal(v.message, "trained");
+	assert_string_equal(v.source_path, "models/x.onnx");
+	assert_string_equal(v.git_commit, in.git_commit);
+	assert_string_equal(v.git_branch, "main");
+	assert_int_equal(v.git_dirty, 1);
+	assert_int_equal(v.created_ms, 1771400000000);
+	assert_int_equal(v.stage, P4R_STAGE_DEVELOPMENT);
+	assert_false(v.rolled_back);
+	p4r_version_clear(&v);
+	p4r_version_clear(&v); /* clearing twice is harmless */
+
+	/* No message, no git, the current time. */
+	in = input("x", "models/x.onnx", 2);
+	in.message = NULL;
+	assert_int_equal(p4r_registry_add_version(fx->reg, &in, &v, NULL), 0);
+	assert_int_equal(v.number, 2);
+	assert_string_equal(v.message, "");
+	assert_null(v.git_commit);
+	assert_null(v.git_branch);
+	assert_int_equal(v.git_dirty, -1);
+	assert_true(v.created_ms > 1700000000000 && v.created_ms <= p4r_now_ms());
+	p4r_version_clear(&v);
+
+	/* OUT may be NULL. */
+	in = input("x", "models/x.onnx", 3);
+	assert_int_equal(p4r_registry_add_version(fx->reg, &in, NULL, &unchanged), 0);
+	assert_false(unchanged);
+	assert_int_equal(p4r_registry_version_latest(fx->reg, "x", &v), 0);
+	assert_int_equal(v.number, 3);
+	p4r_version_clear(&v);
+
+	/* Numbers are per model. */
+	assert_int_equal(add(fx->reg, "y", "models/y.onnx", 4), 1);
+	assert_int_equal(add(fx->reg, "x", "models/x.onnx", 5), 4);
+	/* Each version got its "register" event. */
+	assert_int_equal(db_int(fx->reg, "SELECT count(*) FROM events WHERE kind = 'register'"
+				" AND to_stage = 'development' AND from_stage IS NULL"), 5);
+}
+
+static void test_add_unchanged(void **state)
+{
+	struct fx *fx = *state;
+	p4r_version_input in = input("x", "models/x.onnx", 1);
+	p4r_version v = { 0 };
+	bool unchanged = false;
+
+	assert_int_equal(add(fx->reg, "x", "models/x.onnx", 1), 1);
+	in.message = "again";
+	in.author = "bob";
+	assert_int_equal(p4r_registry_add_version(fx->reg, &in, &v, &unchanged), 0);
+	assert_true(unchanged);
+	assert_int_equal(v.number, 1);
+	assert_string_equal(v.author, "alice");
+	assert_string_equal(v.message, "trained");
+	p4r_version_clear(&v);
+	assert_int_equal(db_int(fx->reg, "SELECT count(*) FROM versions"), 1);
+	assert_int_equal(db_int(fx->reg, "SELECT count(*) FROM events"), 1);
+
+	/* Only the latest counts: going back to old bytes is a new version. */
+	assert_int_equal(add(fx->reg, "x", "models/x.onnx", 2), 2);
+	assert_int_equal(add(fx->reg, "x", "models/x.onnx", 1), 3);
+	assert_int_equal(p4r_registry_add_version(fx->reg, &in, NULL, &unchanged), 0);
+	assert_true(unchanged);
+	assert_int_equal(db_int(fx->reg, "SELECT count(*) FROM versions"), 3);
+}
+
+static void test_add_path_conflicts(void **state)
+{
+	struct fx *fx = *state;
+	p4r_version_input in;
+	p4r_version v = { 0 };
+	bool unchanged = true;
+
+	assert_int_equal(add(fx->reg, "x", "a/x.onnx", 1), 1);
+
+	in = input("x", "b/x.onnx", 2);
+	assert_error(p4r_registry_add_version(fx->reg, &in, &v, &unchanged), P4R_EEXISTS,
+		     "model 'x' is bound to 'a/x.onnx', not 'b/x.onnx'");
+	assert_false(unchanged);
+	assert_int_equal(v.number, 0);
+	assert_null(v.author);
+
+	in = input("y", "a/x.onnx", 3);
+	assert_error(p4r_registry_add_version(fx->reg, &in, &v, &unchanged), P4R_EEXISTS,
+		     "'a/x.onnx' is already registered as model 'x'");
+
+	/* Nothing was written by either refusal. */
+	assert_int_equal(db_int(fx->reg, "SELECT count(*) FROM models"), 1);
+	assert_int_equal(db_int(fx->reg, "SELECT count(*) FROM versions"), 1);
+	assert_int_equal(db_int(fx->reg, "SELECT count(*) FROM events"), 1);
+	/* And the registry is usable afterwards. */
+	assert_int_equal(add(fx->reg, "x", "a/x.onnx", 4), 2);
+}
+
+static void test_add_invalid_input(void **state)
+{
+	struct fx *fx = *state;
+	static const char *const bad[] = { "a/b", "..", "", ".x", "-x", "a b" };
+	char long_name[P4R_MODEL_NAME_MAX + 2], msg[512];
+	p4r_version_input in;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		in = input(bad[i], "models/m.onnx", 1);
+		snprintf(msg, sizeof(msg), "invalid model name '%s'", bad[i]);
+		assert_error(p4r_registry_add_version(fx->reg, &in, NULL, NULL), P4R_EUSAGE, msg);
+	}
+	memset(long_name, 'n', sizeof(long_name) - 1);
+	long_name[sizeof(long_name) - 1] = '\0'; /* 129 characters */
+	in = input(long_name, "models/m.onnx", 1);
+	assert_int_equal(p4r_registry_add_version(fx->reg, &in, NULL, NULL), P4R_EUSAGE);
+
+	in = input("m", "models/m.onnx", 1);
+	memcpy(in.oid.hex, "ABCDEF", 6); /* uppercase is not an oid */
+	assert_int_equal(p4r_registry_add_version(fx->reg, &in, NULL, NULL), P4R_EUSAGE);
+	in = input("m", "", 1);
+	assert_int_equal(p4r_registry_add_version(fx->reg, &in, NULL, NULL), P4R_EUSAGE);
+
+	assert_int_equal(db_int(fx->reg, "SELECT count(*) FROM models"), 0);
+	assert_int_equal(db_int(fx->reg, "SELECT count(*) FROM versions"), 0);
+	assert_int_equal(db_int(fx->reg, "SELECT count(*) FROM events"), 0);
+}
+
+static void test_version_errors(void **state)
+{
+	struct fx *fx = *state;
+	p4r_version v = { 0 };
+
+	assert_error(p4r_registry_version_get(fx->reg, "nope", 1, &v), P4R_ENOTFOUND,
+		     "unknown model 'nope'");
+	assert_error(p4r_registry_version_latest(fx->reg, "nope", &v), P4R_ENOTFOUND,
+		     "unknown model 'nope'");
+	assert_error(p4r_registry_version_in_stage(fx->reg, "nope", P4R_STAGE_PRODUCTION, &v),
+		     P4R_ENOTFOUND, "unknown model 'nope'");
+
+	assert_int_equal(add(fx->reg, "x", "models/x.onnx", 1), 1);
+	assert_error(p4r_registry_version_get(fx->reg, "x", 9, &v), P4R_ENOTFOUND,
+		     "model 'x' has no version 9");
+	assert_error(p4r_registry_version_in_stage(fx->reg, "x", P4R_STAGE_PRODUCTION, &v),
+		     P4R_ENOTFOUND, "model 'x' has no version in production");
+	assert_null(v.author);
+
+	/* A model without versions (only reachable through SQL, as after a
+	 * partial sync) is a model, but has no latest. */
+	assert_int_equal(sqlite3_exec(p4r_registry_db(fx->reg), "INSERT INTO models(name, path,"
+				      " created_ms) VALUES ('empty', 'e.bin', 1)", NULL, NULL, NULL),
+			 SQLITE_OK);
+	assert_error(p4r_registry_version_latest(fx->reg, "empty", &v), P4R_ENOTFOUND,
+		     "model 'empty' has no versions");
+
+	assert_int_equal(p4r_registry_version_get(fx->reg, "x", 1, &v), 0);
+	assert_int_equal(v.number, 1);
+	p4r_version_clear(&v);
+	assert_int_equal(p4r_registry_version_in_stage(fx->reg, "x", P4R_STAGE_DEVELOPMENT, &v), 0);
+	assert_int_equal(v.number, 1);
+	p4r_version_clear(&v);
+}
+
+static void test_models(void **state)
+{
+	struct fx *fx = *state;
+	sqlite3 *db = p4r_registry_db(fx->reg);
+	p4r_model *models = NULL, m = { 0 };
+	p4r_version v = { 0 };
+	size_t n = 1;
+
+	assert_int_equal(p4r_registry_model_list(fx->reg, &models, &n), 0);
+	assert_int_equal(n, 0);
+	assert_null(models);
+
+	add(fx->reg, "zeta", "models/zeta.onnx", 1);
+	add(fx->reg, "alpha", "models/alpha.onnx", 2);
+	add(fx->reg, "alpha", "models/alpha.onnx", 3);
+	add(fx->reg, "alpha", "models/alpha.onnx", 4);
+	add(fx->reg, "mid", "models/mid.onnx", 5);
+	assert_int_equal(sqlite3_exec(db, "UPDATE versions SET stage = 'production' WHERE number = 2"
+				      " AND model_id = (SELECT id FROM models WHERE name = 'alpha');"
+				      "UPDATE versions SET stage = 'staging' WHERE number = 3"
+				      " AND model_id = (SELECT id FROM models WHERE name = 'alpha');",
+				      NULL, NULL, NULL), SQLITE_OK);
+	/* The partial unique indexes hold one production per model. */
+	assert_int_not_equal(sqlite3_exec(db, "UPDATE versions SET stage = 'production' WHERE number = 1"
+					  " AND model_id = (SELECT id FROM models WHERE name = 'alpha')",
+					  NULL, NULL, NULL), SQLITE_OK);
+
+	assert_int_equal(p4r_registry_model_list(fx->reg, &models, &n), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(models[0].name, "alpha");
+	assert_string_equal(models[1].name, "mid");
+	assert_string_equal(models[2].name, "zeta");
+	assert_string_equal(models[0].path, "models/alpha.onnx");
+	assert_int_equal(models[0].version_count, 3);
+	assert_int_equal(models[0].latest, 3);
+	assert_int_equal(models[0].production, 2);
+	assert_int_equal(models[0].staging, 3);
+	assert_int_equal(models[2].version_count, 1);
+	assert_int_equal(models[2].latest, 1);
+	assert_int_equal(models[2].production, 0);
+	assert_int_equal(models[2].staging, 0);
+	assert_true(models[1].created_ms > 0);
+	p4r_model_array_free(models, n);
+	p4r_model_array_free(NULL, 0);
+
+	assert_int_equal(p4r_registry_model_get(fx->reg, "alpha", &m), 0);
+	assert_int_equal(m.latest, 3);
+	assert_int_equal(m.production, 2);
+	p4r_model_clear(&m);
+	p4r_model_clear(&m);
+	assert_int_equal(p4r_registry_model_by_path(fx->reg, "models/mid.onnx", &m), 0);
+	assert_string_equal(m.name, "mid");
+	p4r_model_clear(&m);
+	assert_error(p4r_registry_model_get(fx->reg, "nope", &m), P4R_ENOTFOUND, "unknown model 'nope'");
+	assert_int_equal(p4r_registry_model_by_path(fx->reg, "models/nope.onnx", &m), P4R_ENOTFOUND);
+	assert_null(m.path);
+
+	assert_int_equal(p4r_registry_version_in_stage(fx->reg, "alpha", P4R_STAGE_PRODUCTION, &v), 0);
+	assert_int_equal(v.number, 2);
+	assert_int_equal(v.stage, P4R_STAGE_PRODUCTION);
+	p4r_version_clear(&v);
+	assert_int_equal(p4r_registry_version_in_stage(fx->reg, "alpha", P4R_STAGE_STAGING, &v), 0);
+	assert_int_equal(v.number, 3);
+	p4r_version_clear(&v);
+}
+
+static void test_version_list_and_oids(void **state)
+{
+	struct fx *fx = *state;
+	p4r_version *vs = NULL;
+	p4r_oid oid;
+	bool ref = true;
+	size_t n = 0;
+
+	add(fx->reg, "x", "models/x.onnx", 1);
+	add(fx->reg, "x", "models/x.onnx", 2);
+	add(fx->reg, "x", "models/x.onnx", 3);
+	add(fx->reg, "y", "models/y.onnx", 4);
+	assert_int_equal(p4r_registry_version_list(fx->reg, "x", &vs, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(vs[0].number, 3);
+	assert_int_equal(vs[1].number, 2);
+	assert_int_equal(vs[2].number, 1);
+	make_oid(&oid, 7, 1);
+	assert_string_equal(vs[2].oid.hex, oid.hex);
+	p4r_version_array_free(vs, n);
+
+	assert_error(p4r_registry_version_list(fx->reg, "nope", &vs, &n), P4R_ENOTFOUND,
+		     "unknown model 'nope'");
+	assert_null(vs);
+	assert_int_equal(n, 0);
+
+	assert_int_equal(p4r_registry_oid_referenced(fx->reg, &oid, &ref), 0);
+	assert_true(ref);
+	make_oid(&oid, 7, 4);
+	assert_int_equal(p4r_registry_oid_referenced(fx->reg, &oid, &ref), 0);
+	assert_true(ref);
+	make_oid(&oid, 8, 1);
+	assert_int_equal(p4r_registry_oid_referenced(fx->reg, &oid, &ref), 0);
+	assert_false(ref);
+}
+
+static void test_events(void **state)
+{
+	struct fx *fx = *state;
+	p4r_event ev = { .version = 2, .forced = true, .at_ms = 5000, .actor = "ci",
+			 .reason = "gate passed", .detail = "{\"f1\":0.9}" };
+	p4r_event *evs = NULL;
+	size_t n = 0;
+
+	add(fx->reg, "x", "models/x.onnx", 1);
+	add(fx->reg, "x", "models/x.onnx", 2);
+	add(fx->reg, "y", "models/y.onnx", 3);
+	snprintf(ev.model, sizeof(ev.model), "x");
+	snprintf(ev.kind, sizeof(ev.kind), "promote");
+	snprintf(ev.from_stage, sizeof(ev.from_stage), "development");
+	snprintf(ev.to_stage, sizeof(ev.to_stage), "production");
+	assert_int_equal(p4r_registry_event_add(fx->reg, &ev), 0);
+
+	/* A model-level event with no stages, reason or detail. */
+	memset(&ev, 0, sizeof(ev));
+	snprintf(ev.model, sizeof(ev.model), "y");
+	snprintf(ev.kind, sizeof(ev.kind), "hook");
+	ev.actor = "ops";
+	assert_int_equal(p4r_registry_event_add(fx->reg, &ev), 0);
+
+	assert_int_equal(p4r_registry_event_list(fx->reg, NULL, 0, &evs, &n), 0);
+	assert_int_equal(n, 5);
+	assert_string_equal(evs[0].kind, "register");
+	assert_string_equal(evs[0].model, "x");
+	assert_int_equal(evs[0].version, 1);
+	assert_string_equal(evs[0].from_stage, "");
+	assert_string_equal(evs[0].to_stage, "development");
+	assert_string_equal(evs[0].actor, "alice");
+	assert_string_equal(evs[0].reason, "trained");
+	assert_null(evs[0].detail);
+	assert_true(evs[0].id < evs[1].id && evs[1].id < evs[2].id);
+	assert_string_equal(evs[3].kind, "promote");
+	assert_int_equal(evs[3].version, 2);
+	assert_true(evs[3].forced);
+	assert_int_equal(evs[3].at_ms, 5000);
+	assert_string_equal(evs[3].from_stage, "development");
+	assert_string_equal(evs[3].to_stage, "production");
+	assert_string_equal(evs[3].reason, "gate passed");
+	assert_string_equal(evs[3].detail, "{\"f1\":0.9}");
+	assert_string_equal(evs[4].model, "y");
+	assert_int_equal(evs[4].version, 0);
+	assert_string_equal(evs[4].reason, "");
+	assert_true(evs[4].at_ms > 5000);
+	p4r_event_array_free(evs, n);
+
+	assert_int_equal(p4r_registry_event_list(fx->reg, "x", 0, &evs, &n), 0);
+	assert_int_equal(n, 3);
+	p4r_event_array_free(evs, n);
+	/* Oldest first, filtered by time: the promote at 5000 is too old. */
+	assert_int_equal(p4r_registry_event_list(fx->reg, "x", 6000, &evs, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(evs[0].kind, "register");
+	p4r_event_array_free(evs, n);
+	assert_int_equal(p4r_registry_event_list(fx->reg, "nope", 0, &evs, &n), P4R_ENOTFOUND);
+
+	/* Events about things that do not exist are refused. */
+	snprintf(ev.model, sizeof(ev.model), "x");
+	ev.version = 9;
+	assert_error(p4r_registry_event_add(fx->reg, &ev), P4R_ENOTFOUND, "model 'x' has no version 9");
+	snprintf(ev.model, sizeof(ev.model), "nope");
+	ev.version = 0;
+	assert_error(p4r_registry_event_add(fx->reg, &ev), P4R_ENOTFOUND, "unknown model 'nope'");
+	snprintf(ev.model, sizeof(ev.model), "x");
+	snprintf(ev.to_stage, sizeof(ev.to_stage), "prod");
+	assert_int_equal(p4r_registry_event_add(fx->reg, &ev), P4R_EUSAGE);
+	assert_int_equal(db_int(fx->reg, "SELECT count(*) FROM events"), 5);
+}
+
+static void test_events_append_only(void **state)
+{
+	struct fx *fx = *state;
+	sqlite3 *db = p4r_registry_db(fx->reg);
+
+	add(fx->reg, "x", "models/x.onnx", 1);
+	assert_int_not_equal(sqlite3_exec(db, "UPDATE events SET reason = 'rewritten'",
+					  NULL, NULL, NULL), SQLITE_OK);
+	assert_non_null(strstr(sqlite3_errmsg(db), "events are append-only"));
+	assert_int_not_equal(sqlite3_exec(db, "DELETE FROM events", NULL, NULL, NULL), SQLITE_OK);
+	assert_non_null(strstr(sqlite3_errmsg(db), "events are append-only"));
+	assert_int_equal(db_int(fx->reg, "SELECT count(*) FROM events WHERE reason = 'trained'"), 1);
+	/* Foreign keys are enforced on this connection. */
+	assert_int_not_equal(sqlite3_exec(db, "INSERT INTO versions(model_id, number, oid, size,"
+					  " author, created_ms, source_path) VALUES"
+					  " (999, 1, 'x', 1, 'a', 1, 'p')", NULL, NULL, NULL), SQLITE_OK);
+}
+
+static void test_statcache(void **state)
+{
+	struct fx *fx = *state;
+	const p4r_stat_key key = { .dev = 2049, .ino = 1234567, .size = 3000000000LL,
+				   .mtime_ns = 1771400000123456789LL, .ctime_ns = 1771400000987654321LL };
+	p4r_stat_key k;
+	p4r_oid oid, got, other;
+	bool found = true;
+	int field;
+
+	make_oid(&oid, 1, 1);
+	make_oid(&other, 2, 2);
+	assert_int_equal(p4r_registry_statcache_get(fx->reg, "m/x.onnx", &key, &got, &found), 0);
+	assert_false(found);
+	assert_int_equal(p4r_registry_statcache_put(fx->reg, "m/x.onnx", &key, &oid), 0);
+	assert_int_equal(p4r_registry_statcache_get(fx->reg, "m/x.onnx", &key, &got, &found), 0);
+	assert_true(found);
+	assert_string_equal(got.hex, oid.hex);
+	assert_int_equal(p4r_registry_statcache_get(fx->reg, "m/y.onnx", &key, &got, &found), 0);
+	assert_false(found);
+
+	/* Any changed field is a miss. */
+	for (field = 0; field < 5; field++) {
+		k = key;
+		switch (field) {
+		case 0: k.dev++; break;
+		case 1: k.ino++; break;
+		case 2: k.size--; break;
+		case 3: k.mtime_ns++; break;
+		default: k.ctime_ns++; break;
+		}
+		assert_int_equal(p4r_registry_statcache_get(fx->reg, "m/x.onnx", &k, &got, &found), 0);
+		assert_false(found);
+	}
+
+	/* Put replaces. */
+	k = key;
+	k.mtime_ns += 1000;
+	assert_int_equal(p4r_registry_statcache_put(fx->reg, "m/x.onnx", &k, &other), 0);
+	assert_int_equal(p4r_registry_statcache_get(fx->reg, "m/x.onnx", &key, &got, &found), 0);
+	assert_false(found);
+	assert_int_equal(p4r_registry_statcache_get(fx->reg, "m/x.onnx", &k, &got, &found), 0);
+	assert_true(found);
+	assert_string_equal(got.hex, other.hex);
+	assert_int_equal(db_int(fx->reg, "SELECT count(*) FROM stat_cache"), 1);
+
+	/* Inside a transaction it goes with the transaction. */
+	assert_int_equal(p4r_registry_begin(fx->reg), 0);
+	assert_int_equal(p4r_registry_statcache_put(fx->reg, "m/z.onnx", &key, &oid), 0);
+	p4r_registry_rollback(fx->reg);
+	assert_int_equal(p4r_registry_statcache_get(fx->reg, "m/z.onnx", &key, &got, &found), 0);
+	assert_false(found);
+}
+
+static void test_nested_commit(void **state)
+{
+	struct fx *fx = *state;
+
+	assert_int_equal(p4r_registry_begin(fx->reg), 0);
+	assert_int_equal(p4r_registry_begin(fx->reg), 0);
+	add(fx->reg, "x", "models/x.onnx", 1);
+	assert_int_equal(p4r_registry_commit(fx->reg), 0);
+	add(fx->reg, "y", "models/y.onnx", 2);
+	/* Still inside the outer transaction: SQLite is not in autocommit. */
+	assert_int_equal(sqlite3_get_autocommit(p4r_registry_db(fx->reg)), 0);
+	assert_int_equal(p4r_registry_commit(fx->reg), 0);
+	assert_int_not_equal(sqlite3_get_autocommit(p4r_registry_db(fx->reg)), 0);
+	assert_int_equal(db_int(fx->reg, "SELECT count(*) FROM versions"), 2);
+
+	/* A commit without a begin is a mistake, reported. */
+	assert_int_equal(p4r_registry_commit(fx->reg), P4R_ERROR);
+	p4r_registry_rollback(fx->reg); /* and a stray rollback is harmless */
+
+	/* A second connection sees the committed rows. */
+	p4r_registry_free(fx->reg);
+	fx->reg = NULL;
+	assert_int_equal(p4r_registry_open(&fx->reg, fx->db, false), 0);
+	assert_int_equal(db_int(fx->reg, "SELECT count(*) FROM versions"), 2);
+}
+
+static void test_nested_rollback(void **state)
+{
+	struct fx *fx = *state;
+	p4r_version_input in = input("z", "models/z.onnx", 9);
+
+	add(fx->reg, "x", "models/x.onnx", 1);
+
+	assert_int_equal(p4r_registry_begin(fx->reg), 0);
+	add(fx->reg, "x", "models/x.onnx", 2);
+	assert_int_equal(p4r_registry_begin(fx->reg), 0);
+	add(fx->reg, "y", "models/y.onnx", 3);
+	p4r_registry_rollback(fx->reg);
+	/* Everything since the outer begin is gone, and nothing more can join. */
+	assert_int_not_equal(sqlite3_get_autocommit(p4r_registry_db(fx->reg)), 0);
+	assert_int_equal(db_int(fx->reg, "SELECT count(*) FROM versions"), 1);
+	assert_int_equal(p4r_registry_begin(fx->reg), P4R_ERROR);
+	assert_int_equal(p4r_registry_add_version(fx->reg, &in, NULL, NULL), P4R_ERROR);
+	assert_int_equal(p4r_registry_commit(fx->reg), P4R_ERROR);
+	assert_int_equal(db_int(fx->reg, "SELECT count(*) FROM versions"), 1);
+	assert_int_equal(db_int(fx->reg, "SELECT count(*) FROM models"), 1);
+
+	/* A failed add inside the caller's transaction takes it down too. */
+	assert_int_equal(p4r_registry_begin(fx->reg), 0);
+	add(fx->reg, "y", "models/y.onnx", 4);
+	in = input("y", "models/other.onnx", 5);
+	assert_int_equal(p4r_registry_add_version(fx->reg, &in, NULL, NULL), P4R_EEXISTS);
+	p4r_registry_rollback(fx->reg);
+	assert_int_equal(db_int(fx->reg, "SELECT count(*) FROM models"), 1);
+
+	/* Afterwards transactions work again. */
+	assert_int_equal(p4r_registry_begin(fx->reg), 0);
+	add(fx->reg, "x", "models/x.onnx", 6);
+	assert_int_equal(p4r_registry_commit(fx->reg), 0);
+	assert_int_equal(db_int(fx->reg, "SELECT max(number) FROM versions"), 2);
+}
+
+/* A child's work: N adds of MODEL with oids unique to CHILD; exits 0 on success. */
+static void child_adds(const char *db, bool create, unsigned child, const char *model,
+		       const char *path, int n)
+{
+	p4r_registry *reg = NULL;
+	int i, status = 0;
+
+	if (p4r_registry_open(&reg, db, create) < 0) {
+		fprintf(stderr, "child %u: %s\n", child, p4r_error_message());
+		_exit(10);
+	}
+	for (i = 0; i < n && status == 0; i++) {
+		p4r_version_input in = input(model, path, 0);
+		bool unchanged = true;
+
+		make_oid(&in.oid, child + 1, (unsigned)i);
+		if (p4r_registry_add_version(reg, &in, NULL, &unchanged) < 0 || unchanged)
+			status = 11;
+	}
+	if (status) {
+		/* The parent shows stderr when the test fails. */
+		fprintf(stderr, "child %u: %s\n", child, p4r_error_message());
+	}
+	p4r_registry_free(reg);
+	_exit(status);
+}
+
+static void wait_all(pid_t *pids, int n)
+{
+	int i, status;
+
+	for (i = 0; i < n; i++) {
+		assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
+}
+
+static void test_concurrent_adds(void **state)
+{
+	struct fx *fx = *state;
+	p4r_version *vs = NULL;
+	pid_t pids[NCHILD];
+	p4r_model m = { 0 };
+	size_t n = 0, i;
+	int c;
+
+	/* No connection may cross fork(). */
+	p4r_registry_free(fx->reg);
+	fx->reg = NULL;
+	for (c = 0; c < NCHILD; c++) {
+		pids[c] = fork();
+		assert_true(pids[c] >= 0);
+		if (pids[c] == 0)
+			child_adds(fx->db, false, (unsigned)c, "shared", "models/shared.onnx", PER_CHILD);
+	}
+	wait_all(pids, NCHILD);
+
+	assert_int_equal(p4r_registry_open(&fx->reg, fx->db, false), 0);
+	assert_int_equal(p4r_registry_version_list(fx->reg, "shared", &vs, &n), 0);
+	assert_int_equal(n, NCHILD * PER_CHILD);
+	for (i = 0; i < n; i++)
+		assert_int_equal(vs[i].number, (int64_t)(n - i)); /* exactly n..1 */
+	p4r_version_array_free(vs, n);
+	assert_int_equal(db_int(fx->reg, "SELECT count(DISTINCT oid) FROM versions"), NCHILD * PER_CHILD);
+	assert_int_equal(db_int(fx->reg, "SELECT count(*) FROM events"), NCHILD * PER_CHILD);
+	assert_int_equal(p4r_registry_model_get(fx->reg, "shared", &m), 0);
+	assert_int_equal(m.version_count, NCHILD * PER_CHILD);
+	assert_int_equal(m.latest, NCHILD * PER_CHILD);
+	p4r_model_clear(&m);
+}
+
+static void test_concurrent_create(void **state)
+{
+	struct fx *fx = *state;
+	char name[16], path[32];
+	pid_t pids[NCHILD];
+	int c;
+
+	/* Eight processes race to create and migrate the same fresh file. */
+	for (c = 0; c < NCHILD; c++) {
+		pids[c] = fork();
+		assert_true(pids[c] >= 0);
+		if (pids[c] == 0) {
+			snprintf(name, sizeof(name), "m%d", c);
+			snprintf(path, sizeof(path), "models/m%d.onnx", c);
+			child_adds(fx->db, true, (unsigned)c, name, path, 3);
+		}
+	}
+	wait_all(pids, NCHILD);
+
+	assert_int_equal(p4r_registry_open(&fx->reg, fx->db, false), 0);
+	assert_int_equal(db_int(fx->reg, "PRAGMA user_version"), 1);
+	assert_int_equal(db_int(fx->reg, "PRAGMA application_id"), P4R_APPLICATION_ID);
+	assert_int_equal(db_int(fx->reg, "SELECT count(*) FROM models"), NCHILD);
+	assert_int_equal(db_int(fx->reg, "SELECT count(*) FROM versions"), NCHILD * 3);
+	assert_int_equal(db_int(fx->reg, "SELECT max(number) FROM versions"), 3);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define TE(fn) cmocka_unit_test_setup_teardown(fn, setup_empty, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_stage_names),
+		cmocka_unit_test(test_model_name_valid),
+		T(test_open_fresh),
+		TE(test_open_missing),
+		TE(test_open_garbage),
+		TE(test_open_foreign_application),
+		T(test_open_newer),
+		TE(test_open_empty_file),
+		T(test_add_numbering),
+		T(test_add_unchanged),
+		T(test_add_path_conflicts),
+		T(test_add_invalid_input),
+		T(test_version_errors),
+		T(test_models),
+		T(test_version_list_and_oids),
+		T(test_events),
+		T(test_events_append_only),
+		T(test_statcache),
+		T(test_nested_commit),
+		T(test_nested_rollback),
+		T(test_concurrent_adds),
+		TE(test_concurrent_create),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
