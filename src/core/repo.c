@@ -332,16 +332,24 @@ int p4r_repo_link_order(p4r_repo *repo, p4r_link_type *order, size_t *n)
 	return rc;
 }
 
-static char *git_identity(void)
+/* user.name <user.email> as git would commit here: the work tree's own
+ * config first (libgit2 layers local over global), else the user's. */
+static char *git_identity(const char *dir)
 {
+	git_repository *grepo = NULL;
 	git_config *cfg = NULL;
 	git_buf name = GIT_BUF_INIT, email = GIT_BUF_INIT;
 	char *who = NULL;
 	size_t sz;
 
-	if (git_config_open_default(&cfg) < 0)
-		return NULL;
-	if (git_config_get_string_buf(&name, cfg, "user.name") == 0 && name.size) {
+	if (git_repository_open_ext(&grepo, dir, 0, NULL) == 0) {
+		if (git_repository_config_snapshot(&cfg, grepo) < 0)
+			cfg = NULL;
+	}
+	if (!cfg && git_config_open_default(&cfg) < 0)
+		cfg = NULL;
+	git_error_clear();
+	if (cfg && git_config_get_string_buf(&name, cfg, "user.name") == 0 && name.size) {
 		if (git_config_get_string_buf(&email, cfg, "user.email") == 0 && email.size) {
 			sz = name.size + email.size + 4;
 			if ((who = malloc(sz)))
@@ -350,9 +358,11 @@ static char *git_identity(void)
 			who = strdup(name.ptr);
 		}
 	}
+	git_error_clear();
 	git_buf_dispose(&name);
 	git_buf_dispose(&email);
 	git_config_free(cfg);
+	git_repository_free(grepo);
 	return who;
 }
 
@@ -362,10 +372,9 @@ char *p4r_repo_actor(p4r_repo *repo)
 	struct passwd *pw;
 	char *who;
 
-	(void)repo;
 	if (env && *env)
 		return strdup(env);
-	if ((who = git_identity()))
+	if ((who = git_identity(repo->root)))
 		return who;
 	pw = getpwuid(geteuid());
 	return strdup(pw && pw->pw_name ? pw->pw_name : "unknown");
