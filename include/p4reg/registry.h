@@ -29,13 +29,15 @@ const char *p4r_stage_name(p4r_stage s);
 int p4r_stage_parse(p4r_stage *out, const char *name);
 
 /* True when NAME is a valid model name: 1..128 of [A-Za-z0-9_.-], not
- * starting with '.' or '-'. So no '/', no "..", no spaces. */
+ * starting with '.' or '-'. So no '/', no spaces, and never "." or "..":
+ * a name is always safe as one path component. */
 bool p4r_model_name_valid(const char *name);
 
 typedef struct p4r_registry p4r_registry;
 
-/* Opens (CREATE: creates and migrates) the database at PATH: WAL, busy
- * timeout, foreign keys, application_id checked. A file that is not a p4reg
+/* Opens the database at PATH (CREATE: creating the file when missing):
+ * WAL, busy timeout, foreign keys, application_id checked, and every open
+ * applies the migrations an older file lacks. A file that is not a p4reg
  * registry, or one from a newer p4reg (user_version above ours), is refused
  * with P4R_EINTEGRITY / P4R_ERROR and a clear message. */
 int p4r_registry_open(p4r_registry **out, const char *path, bool create);
@@ -43,7 +45,10 @@ void p4r_registry_free(p4r_registry *reg);
 
 /* Transactions nest through a counter: the outermost _begin issues BEGIN
  * IMMEDIATE, the matching _commit COMMIT; _rollback at any depth rolls the
- * whole transaction back (later _commit calls then fail). */
+ * whole transaction back (later _commit calls then fail, and _begin is
+ * refused until the depth is back to 0). A mutating call that fails inside
+ * a caller's transaction rolls the whole transaction back. Output structs
+ * are zeroed on entry, not cleared: clear a reused one first. */
 int p4r_registry_begin(p4r_registry *reg);
 int p4r_registry_commit(p4r_registry *reg);
 void p4r_registry_rollback(p4r_registry *reg);
@@ -107,7 +112,7 @@ int p4r_registry_add_version(p4r_registry *reg, const p4r_version_input *in,
 			     p4r_version *out, bool *unchanged);
 
 int p4r_registry_model_get(p4r_registry *reg, const char *name, p4r_model *out);
-/* The model bound to workspace PATH; P4R_ENOTFOUND when none. */
+/* The model bound to workspace PATH; P4R_ENOTFOUND "no model is bound to 'p'". */
 int p4r_registry_model_by_path(p4r_registry *reg, const char *path, p4r_model *out);
 /* All models by name; *OUT is owned by the caller (p4r_model_array_free). */
 int p4r_registry_model_list(p4r_registry *reg, p4r_model **out, size_t *n);
@@ -118,7 +123,8 @@ int p4r_registry_version_latest(p4r_registry *reg, const char *model, p4r_versio
 /* The version of MODEL currently in STAGE (staging/production: at most one;
  * other stages: the highest number); P4R_ENOTFOUND when none. */
 int p4r_registry_version_in_stage(p4r_registry *reg, const char *model, p4r_stage stage, p4r_version *out);
-/* All versions of MODEL, highest number first. */
+/* All versions of MODEL, highest number first (an empty list for a model
+ * with none; P4R_ENOTFOUND for an unknown model). */
 int p4r_registry_version_list(p4r_registry *reg, const char *model, p4r_version **out, size_t *n);
 /* True when any version (of any model, any stage) references OID. */
 int p4r_registry_oid_referenced(p4r_registry *reg, const p4r_oid *oid, bool *out);
@@ -128,7 +134,8 @@ typedef struct p4r_stat_key {
 	int64_t dev, ino, size, mtime_ns, ctime_ns;
 } p4r_stat_key;
 
-/* Looks PATH up; *FOUND is false unless every field of KEY matches. */
+/* Looks PATH up; *FOUND is false unless every field of KEY matches (a
+ * malformed row is a miss, not an error). */
 int p4r_registry_statcache_get(p4r_registry *reg, const char *path, const p4r_stat_key *key,
 			       p4r_oid *out, bool *found);
 int p4r_registry_statcache_put(p4r_registry *reg, const char *path, const p4r_stat_key *key,

@@ -183,7 +183,6 @@ static const char *const stmt_sql[ST_COUNT] = {
 
 struct p4r_registry {
 	sqlite3 *db;                   /* owned; sqlite3_close_v2 */
-	char *path;                    /* the database file, for messages; owned */
 	int depth;                     /* nesting of p4r_registry_begin */
 	bool failed;                   /* rolled back; commits fail until depth 0 */
 	sqlite3_stmt *stmts[ST_COUNT]; /* cached statements; NULL until first use */
@@ -685,7 +684,7 @@ int p4r_registry_open(p4r_registry **out, const char *path, bool create)
 	int rc;
 
 	*out = NULL;
-	if (!(reg = calloc(1, sizeof(*reg))) || !(reg->path = strdup(path))) {
+	if (!(reg = calloc(1, sizeof(*reg)))) {
 		rc = p4r_error_set(P4R_ERROR, "out of memory");
 		goto done;
 	}
@@ -725,7 +724,6 @@ void p4r_registry_free(p4r_registry *reg)
 	for (i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(reg->stmts[i]);
 	sqlite3_close_v2(reg->db);
-	free(reg->path);
 	free(reg);
 }
 
