@@ -138,6 +138,9 @@ typedef struct p4r_stat_key {
  * malformed row is a miss, not an error). */
 int p4r_registry_statcache_get(p4r_registry *reg, const char *path, const p4r_stat_key *key,
 			       p4r_oid *out, bool *found);
+/* Records KEY -> OID for PATH, except for a file changed in the last two
+ * seconds: its next change could keep the same stat (racily clean), so it
+ * is left to be hashed again. */
 int p4r_registry_statcache_put(p4r_registry *reg, const char *path, const p4r_stat_key *key,
 			       const p4r_oid *oid);
 

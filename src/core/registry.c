@@ -1224,12 +1224,21 @@ done:
 	return rc;
 }
 
+/* A file changed within this window of "now" may change again within the
+ * same timestamp tick without its stat moving ("racily clean", as git calls
+ * it); such files are not cached, so they are hashed again next time. */
+#define RACY_WINDOW_NS INT64_C(2000000000)
+
 int p4r_registry_statcache_put(p4r_registry *reg, const char *path, const p4r_stat_key *key,
 			       const p4r_oid *oid)
 {
+	int64_t now_ns = p4r_now_ms() * INT64_C(1000000);
+	int64_t changed_ns = key->mtime_ns > key->ctime_ns ? key->mtime_ns : key->ctime_ns;
 	sqlite3_stmt *st = NULL;
 	int rc;
 
+	if (now_ns - changed_ns < RACY_WINDOW_NS)
+		return 0;
 	if (!oid_hex_valid(oid->hex, strnlen(oid->hex, sizeof(oid->hex))))
 		return p4r_error_set(P4R_EUSAGE, "malformed oid for '%s'", path);
 	if ((rc = txn_usable(reg)) < 0 ||

@@ -659,6 +659,21 @@ static void test_events_append_only(void **state)
 					  " (999, 1, 'x', 1, 'a', 1, 'p')", NULL, NULL, NULL), SQLITE_OK);
 }
 
+static void test_statcache_skips_racy_files(void **state)
+{
+	struct fx *fx = *state;
+	int64_t now_ns = p4r_now_ms() * 1000000LL;
+	const p4r_stat_key key = { .dev = 1, .ino = 2, .size = 3, .mtime_ns = now_ns - 1000000,
+				   .ctime_ns = now_ns - 1000000 };
+	p4r_oid oid, got;
+	bool found = true;
+
+	make_oid(&oid, 3, 3);
+	assert_int_equal(p4r_registry_statcache_put(fx->reg, "fresh.bin", &key, &oid), 0);
+	assert_int_equal(p4r_registry_statcache_get(fx->reg, "fresh.bin", &key, &got, &found), 0);
+	assert_false(found);
+}
+
 static void test_statcache(void **state)
 {
 	struct fx *fx = *state;
@@ -898,6 +913,7 @@ int main(void)
 		T(test_events),
 		T(test_events_append_only),
 		T(test_statcache),
+		T(test_statcache_skips_racy_files),
 		T(test_nested_commit),
 		T(test_nested_rollback),
 		T(test_concurrent_adds),
