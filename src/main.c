@@ -29,6 +29,12 @@ static const struct command {
 	{ "show", cmd_show, cmd_show_usage, NEED_REPO, "show one version in full" },
 	{ "cat", cmd_cat, cmd_cat_usage, NEED_REPO, "write a version's bytes to stdout" },
 	{ "config", cmd_config, cmd_config_usage, NEED_REPO, "read or write .p4reg/config" },
+	{ "log-metric", cmd_log_metric, cmd_log_metric_usage, NEED_REPO, "record metrics and params of a version in a run" },
+	{ "metrics", cmd_metrics, cmd_metrics_usage, NEED_REPO, "versions x metrics table, comparison, history" },
+	{ "runs", cmd_runs, cmd_runs_usage, NEED_REPO, "list experiment runs with params and metrics" },
+	{ "promote", cmd_promote, cmd_promote_usage, NEED_REPO, "move a version along the lifecycle, enforcing gates" },
+	{ "rollback", cmd_rollback, cmd_rollback_usage, NEED_REPO, "put the previous production version back" },
+	{ "history", cmd_history, cmd_history_usage, NEED_REPO, "the audit trail of events" },
 	{ "help", cmd_help, cmd_help_usage, 0, "show help for p4reg or a command" },
 	{ "version", cmd_version, cmd_version_usage, 0, "print the version" },
 };

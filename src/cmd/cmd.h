@@ -40,6 +40,12 @@ DECLARE_COMMAND(log);
 DECLARE_COMMAND(show);
 DECLARE_COMMAND(cat);
 DECLARE_COMMAND(config);
+DECLARE_COMMAND(log_metric);
+DECLARE_COMMAND(metrics);
+DECLARE_COMMAND(runs);
+DECLARE_COMMAND(promote);
+DECLARE_COMMAND(rollback);
+DECLARE_COMMAND(history);
 
 /* Prints DOC as the one JSON document on stdout and frees it. */
 int cmd_print_json(cJSON *doc);

@@ -1,13 +1,17 @@
 /* p4reg show REF: one version in full. */
 #include "cmd.h"
+#include "p4reg/metrics.h"
 #include "p4reg/output.h"
 #include "p4reg/ref.h"
+
+#include <string.h>
 
 const char cmd_show_usage[] =
 	"usage: p4reg show REF\n"
 	"\n"
 	"Shows one version: REF is name@3, name@v3, name@latest, name@STAGE, a\n"
-	"model name (its latest version) or a path with a pointer.\n";
+	"model name (its latest version) or a path with a pointer. Includes the\n"
+	"latest value of each of its metrics.\n";
 
 static void print_version(const p4r_version *v, bool stored)
 {
@@ -30,9 +34,32 @@ static void print_version(const p4r_version *v, bool stored)
 		printf("message:  %s\n", v->message);
 }
 
+/* The latest value of each metric, keys aligned. */
+static void print_metrics(const p4r_metric_table *t)
+{
+	size_t k, width = 0;
+	char num[32];
+
+	if (t->nkeys == 0)
+		return;
+	for (k = 0; k < t->nkeys; k++)
+		if (strlen(t->keys[k]) > width)
+			width = strlen(t->keys[k]);
+	printf("metrics:\n");
+	for (k = 0; k < t->nkeys; k++) {
+		const p4r_metric_cell *c = p4r_metric_table_get(t, 0, k);
+
+		if (!c)
+			continue;
+		p4r_metric_format(num, sizeof(num), c->value);
+		printf("  %-*s  %s\n", (int)width, t->keys[k], num);
+	}
+}
+
 int cmd_show(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 {
 	p4r_version v = { 0 };
+	p4r_metric_table t = { 0 };
 	bool stored;
 	int rc;
 
@@ -41,14 +68,20 @@ int cmd_show(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 	if ((rc = p4r_ref_resolve(repo, argv[1], &v)) < 0)
 		return rc;
 	stored = p4r_store_has(p4r_repo_store(repo), &v.oid);
+	if ((rc = p4r_metrics_table(p4r_repo_registry(repo), &v, 1, &t)) < 0)
+		goto done;
 	if (cli->json) {
 		cJSON *doc = p4r_json_version(&v);
 
 		cJSON_AddBoolToObject(doc, "stored", stored);
+		cJSON_AddItemToObject(doc, "metrics", p4r_json_metric_row(&t, 0));
 		rc = cmd_print_json(doc);
 	} else {
 		print_version(&v, stored);
+		print_metrics(&t);
 	}
+done:
+	p4r_metric_table_clear(&t);
 	p4r_version_clear(&v);
 	return rc;
 }

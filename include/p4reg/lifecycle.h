@@ -1,0 +1,193 @@
+/* The model lifecycle: which stage moves are allowed, the metric gates a
+ * promotion must pass, promotion and rollback as single registry
+ * transactions, and the post-rollback hook. The SQL these need lives in
+ * registry_stage.c (declared at the end of this header). */
+#ifndef P4REG_LIFECYCLE_H
+#define P4REG_LIFECYCLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cjson/cJSON.h>
+#include "p4reg/config.h"
+#include "p4reg/metrics.h"
+#include "p4reg/registry.h"
+#include "p4reg/store.h"
+
+/* ---- rules ---- */
+
+/* Decides whether a version in FROM may move to TO. Forward one step along
+ * development -> validation -> staging -> production is allowed; so is
+ * archiving from any stage. Skipping a step, going backward or leaving
+ * archived needs FORCE, and *FORCED (nullable) is then set. Moving to the
+ * stage a version already holds is refused even with FORCE. Returns 0 or
+ * P4R_EREFUSED with a message ("cannot skip from development to staging
+ * without --force"); an invalid stage is P4R_EUSAGE. */
+int p4r_lifecycle_check_move(p4r_stage from, p4r_stage to, bool force, bool *forced);
+
+/* ---- gates ---- */
+
+#define P4R_GATE_TEXT_MAX 336  /* key (64) + operator (2) + right side (256) */
+
+typedef enum p4r_gate_op {
+	P4R_GATE_LT,
+	P4R_GATE_LE,
+	P4R_GATE_GT,
+	P4R_GATE_GE,
+	P4R_GATE_EQ,
+	P4R_GATE_NE,
+} p4r_gate_op;
+
+/* One parsed condition: "KEY OP NUMBER" or "KEY OP STAGE". */
+typedef struct p4r_gate {
+	char key[P4R_METRIC_KEY_MAX + 1];
+	p4r_gate_op op;
+	bool vs_stage;                 /* the right side is a stage's holder */
+	p4r_stage stage;               /* staging or production, when vs_stage */
+	double number;                 /* the right side, when !vs_stage */
+	char text[P4R_GATE_TEXT_MAX];  /* normalised, no spaces: "f1>=0.8" */
+	char origin[64];               /* "--require" or "stage.production.require" */
+} p4r_gate;
+
+/* Parses EXPR: a metric key, an operator (< <= > >= == !=) and either a
+ * finite decimal number or the stage name staging or production, with
+ * optional blanks around each token. ORIGIN (nullable) is copied into
+ * OUT->origin for messages. Anything else is P4R_EUSAGE naming EXPR. */
+int p4r_gate_parse(p4r_gate *out, const char *expr, const char *origin);
+
+/* "<", "<=", ...; NULL for an invalid value. */
+const char *p4r_gate_op_name(p4r_gate_op op);
+
+/* LEFT OP RIGHT. */
+bool p4r_gate_holds(double left, p4r_gate_op op, double right);
+
+/* The gates of a promotion into TO: REQUIRE[0..NREQUIRE) (from --require)
+ * followed by the config policy stage.<TO>.require of CFG (nullable), each
+ * text once. *OUT is malloc'd (free()). A malformed expression is
+ * P4R_EUSAGE naming where it came from. */
+int p4r_lifecycle_gates(p4r_gate **out, size_t *n, p4r_config *cfg, p4r_stage to,
+			const char *const *require, size_t nrequire);
+
+/* A gate evaluated against one version. */
+typedef struct p4r_condition {
+	p4r_gate gate;
+	bool has_left;           /* the promoted version has the metric */
+	double left;
+	bool has_right;          /* a number, or the stage holder has the metric */
+	double right;
+	char right_source[64];   /* "0.8", "production v3" or "production (none)" */
+	bool pass;
+} p4r_condition;
+
+/* {"expr","key","op","left","right","right_source","pass","origin"}, with
+ * null for a missing value; owned by the caller; NULL when out of memory. */
+cJSON *p4r_json_condition(const p4r_condition *c);
+
+/* Evaluates GATES[0..N) on version VERSION_ID of MODEL into OUT (N
+ * entries, caller-allocated); *ALL_PASS tells whether every one passed.
+ * Metric values come from p4r_metrics_latest. */
+int p4r_lifecycle_evaluate(p4r_registry *reg, const char *model, int64_t version_id,
+			   const p4r_gate *gates, size_t n, p4r_condition *out, bool *all_pass);
+
+/* ---- promotion ---- */
+
+typedef struct p4r_promote_req {
+	const char *model;
+	int64_t number;           /* the version to move */
+	p4r_stage to;
+	bool force;               /* allow skips, backward moves, leaving archived */
+	const p4r_gate *gates;    /* checked even with FORCE */
+	size_t ngates;
+	const char *actor;
+	const char *reason;       /* -m; NULL or "" for none */
+	int64_t now_ms;           /* 0: now */
+} p4r_promote_req;
+
+typedef struct p4r_promotion {
+	p4r_version version;      /* as it is afterwards (before, when refused) */
+	p4r_stage from;
+	p4r_stage to;
+	bool forced;              /* the move needed --force */
+	bool promoted;
+	int64_t replaced;         /* the previous holder of TO now archived, 0: none */
+	p4r_condition *conds;     /* one per gate, in order; owned */
+	size_t nconds;
+	char refusal[256];        /* why it was refused, "" otherwise */
+} p4r_promotion;
+
+void p4r_promotion_clear(p4r_promotion *p);
+
+/* Moves a version in one BEGIN IMMEDIATE transaction: the rules and gates
+ * are checked against the registry as it is under the write lock; the
+ * previous staging/production holder is archived (its own "promote" event,
+ * reason "replaced by vN"); the version's "promote" event records whether
+ * it was forced and the evaluated conditions in its detail. A rule or gate
+ * saying no is P4R_EREFUSED with OUT filled and nothing written. OUT must
+ * be cleared with p4r_promotion_clear whatever the result. */
+int p4r_lifecycle_promote(p4r_registry *reg, const p4r_promote_req *req, p4r_promotion *out);
+
+/* ---- rollback ---- */
+
+/* A version that entered production, newest entry first. */
+typedef struct p4r_prod_entry {
+	int64_t number;
+	bool rolled_back;
+} p4r_prod_entry;
+
+/* Chooses the rollback target of a model whose production version is
+ * CURRENT, from its production history HIST (newest entry first). WANT 0:
+ * the newest earlier holder that is neither CURRENT nor rolled back. WANT
+ * N: N itself, which must be in HIST and not rolled back unless FORCE
+ * (then *FORCED is set when that mattered). P4R_EREFUSED when there is no
+ * target or WANT is CURRENT. */
+int p4r_rollback_plan(int64_t *target, bool *forced, const char *model, int64_t current,
+		      const p4r_prod_entry *hist, size_t n, int64_t want, bool force);
+
+typedef struct p4r_rollback_req {
+	const char *model;
+	int64_t to;               /* 0: the version production replaced */
+	bool force;               /* --to may name any version that is not current */
+	const char *actor;
+	const char *reason;       /* -m; NULL or "" for none */
+	const p4r_store *store;   /* nullable: when set, the target's object must be in it */
+	int64_t now_ms;           /* 0: now */
+} p4r_rollback_req;
+
+typedef struct p4r_rollback_result {
+	p4r_version restored;     /* now in production */
+	p4r_version rolled_back;  /* now archived and marked rolled back */
+	bool forced;
+} p4r_rollback_result;
+
+void p4r_rollback_result_clear(p4r_rollback_result *r);
+
+/* In one transaction: the production version of REQ->model is archived and
+ * marked rolled back, the target becomes production again (and loses any
+ * rolled-back mark), and both get a "rollback" event with the reason. No
+ * production version, no target, or a target whose object is missing from
+ * REQ->store: P4R_EREFUSED / P4R_ENOTFOUND and nothing written. An unknown
+ * model is P4R_ENOTFOUND. */
+int p4r_lifecycle_rollback(p4r_registry *reg, const p4r_rollback_req *req, p4r_rollback_result *out);
+
+/* Runs HOOK with /bin/sh -c in folder CWD, its stdout sent to stderr (so a
+ * command's stdout stays one document), with the NULL-terminated "NAME"
+ * "VALUE" pairs of ENV added to the environment. *STATUS gets the exit
+ * status (128 + N for a signal). Returns P4R_ERROR only when it could not
+ * be started. */
+int p4r_lifecycle_run_hook(const char *hook, const char *cwd, const char *const *env, int *status);
+
+/* ---- registry_stage.c: the SQL of stage changes ---- */
+
+/* Sets the stage of the version with registry id VERSION_ID (and its
+ * rolled-back mark: 1, 0, or -1 to keep it). Joins the caller's
+ * transaction; the one_staging/one_production indexes refuse a second
+ * holder (P4R_ERROR). */
+int p4r_registry_stage_set(p4r_registry *reg, int64_t version_id, p4r_stage stage, int rolled_back);
+
+/* The versions of MODEL that ever entered production (a promote or
+ * rollback event with to_stage production), each once, the most recent
+ * entry first. *OUT is malloc'd (free()). */
+int p4r_registry_production_history(p4r_registry *reg, const char *model,
+				    p4r_prod_entry **out, size_t *n);
+
+#endif

@@ -1,0 +1,214 @@
+/* Experiment tracking: metrics per version (grouped in runs), params per
+ * run. Gates and tables read the latest value of a key on a version: the one
+ * with the highest step, then the latest time, then the last logged. */
+#ifndef P4REG_METRICS_H
+#define P4REG_METRICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "p4reg/config.h"
+#include "p4reg/registry.h"
+
+#define P4R_METRIC_KEY_MAX 64
+
+/* True when KEY is 1..64 of letters, digits and "_ . - / @". */
+bool p4r_metric_key_valid(const char *key);
+
+/* Parses a finite decimal number ("0.83", "-1e-3"); P4R_EUSAGE otherwise
+ * (nan, inf, hex, empty, trailing text). */
+int p4r_metric_parse_value(double *out, const char *text);
+
+typedef struct p4r_metric_kv {
+	const char *key;
+	double value;
+} p4r_metric_kv;
+
+typedef struct p4r_param_kv {
+	const char *key;
+	const char *value;
+} p4r_param_kv;
+
+/* One log-metric call. */
+typedef struct p4r_metric_log {
+	const p4r_version *version; /* the version the metrics describe */
+	const char *run;            /* NULL: the default name {date}_{model}_{experiment}_v{N} */
+	const char *experiment;     /* NULL or "": "default" */
+	int64_t step;               /* 0 unless given */
+	int64_t at_ms;              /* 0: now */
+	const p4r_metric_kv *metrics;
+	size_t nmetrics;
+	const p4r_param_kv *params;
+	size_t nparams;
+	const char *actor;          /* who logs, for the "log-metric" event; NULL: "" */
+} p4r_metric_log;
+
+/* Records everything in LOG in one transaction, creating or appending to its
+ * run: all or nothing. A param whose key the run already holds with another
+ * value is P4R_EREFUSED ("param 'lr' of run 'x' is 0.1; params are
+ * immutable"). *RUN_OUT (nullable) gets the run's name, malloc'd. */
+int p4r_metrics_log(p4r_registry *reg, const p4r_metric_log *log, char **run_out);
+
+/* The latest value of KEY on the version with registry id VERSION_ID;
+ * *FOUND false (and 0 returned) when it has none. */
+int p4r_metrics_latest(p4r_registry *reg, int64_t version_id, const char *key,
+		       double *value, bool *found);
+
+/* ---- names, values and times (metrics.c) ---- */
+
+#define P4R_RUN_NAME_MAX 256
+#define P4R_EXPERIMENT_MAX 64
+#define P4R_PARAM_VALUE_MAX 1024
+#define P4R_METRICS_PER_CALL_MAX 10000
+#define P4R_PARAMS_PER_CALL_MAX 1000
+#define P4R_METRICS_FILE_MAX ((size_t)16 << 20)
+/* Steps stay exact in JSON (2^53 - 1). */
+#define P4R_STEP_MAX 9007199254740991LL
+
+/* True when NAME is 1..P4R_RUN_NAME_MAX of the key characters. */
+bool p4r_run_name_valid(const char *name);
+/* True when NAME is 1..P4R_EXPERIMENT_MAX of the key characters. */
+bool p4r_experiment_valid(const char *name);
+/* 0, or P4R_EUSAGE naming the param when KEY or VALUE is invalid (value:
+ * at most P4R_PARAM_VALUE_MAX bytes of UTF-8 without control characters). */
+int p4r_param_check(const char *key, const char *value);
+
+/* Checks everything in LOG without touching the registry: keys, finite
+ * values, params, run and experiment names, the step, no key given twice,
+ * at least one metric or param. P4R_EUSAGE naming the first problem. */
+int p4r_metric_log_check(const p4r_metric_log *log);
+
+/* Parses "KEY=VALUE" into *KEY (malloc'd) and *VALUE; P4R_EUSAGE naming the
+ * pair when either side is invalid. */
+int p4r_metric_parse_pair(char **key, double *value, const char *pair);
+/* Same for "--param KEY=VALUE": *KEY and *VALUE point into a malloc'd copy
+ * returned in *KEY (free only *KEY). */
+int p4r_param_parse_pair(char **key, const char **value, const char *pair);
+
+/* The default run name {YYYYMMDD}_{model}_{experiment}_v{N}, the date being
+ * AT_MS's in UTC; EXPERIMENT NULL or "" is "default". Malloc'd into *OUT. */
+int p4r_metrics_run_name(char **out, const char *model, const char *experiment,
+			 int64_t number, int64_t at_ms);
+
+/* Parses an ISO 8601 UTC time: "2026-02-18", "2026-02-18T09:30:00Z",
+ * fractions of a second and "+01:00"-style offsets allowed; P4R_EUSAGE
+ * otherwise. Years 1970..9999. */
+int p4r_metrics_parse_time(int64_t *out_ms, const char *text);
+
+/* The shortest text that reads back as V (at most 17 significant digits),
+ * e.g. "0.83", "12", "1e-07". BUF should hold 32 bytes. */
+void p4r_metric_format(char *buf, size_t bufsz, double v);
+
+/* What an evaluation script's JSON file holds: {"f1": 0.8, ...} or
+ * {"metrics": {...}, "params": {...}, "step": 3}. Strings point into PRIV. */
+typedef struct p4r_metrics_file {
+	p4r_metric_kv *metrics;
+	size_t nmetrics;
+	p4r_param_kv *params;
+	size_t nparams;
+	bool has_step;
+	int64_t step;
+	void *priv;             /* the parsed document and converted values */
+} p4r_metrics_file;
+
+/* Parses LEN bytes of TEXT; NAME is for messages. Malformed JSON, a value
+ * that is not a finite number, nested objects where numbers belong, unknown
+ * top-level keys in the structured form: P4R_EUSAGE naming the file and what
+ * is wrong. Free with p4r_metrics_file_clear even on failure. */
+int p4r_metrics_file_parse(p4r_metrics_file *out, const char *text, size_t len, const char *name);
+/* Reads PATH (at most P4R_METRICS_FILE_MAX bytes) and parses it. */
+int p4r_metrics_file_read(p4r_metrics_file *out, const char *path);
+void p4r_metrics_file_clear(p4r_metrics_file *f);
+
+/* Which way is better for a metric. */
+typedef enum p4r_metric_goal {
+	P4R_GOAL_UNKNOWN = 0,
+	P4R_GOAL_MAX,
+	P4R_GOAL_MIN,
+} p4r_metric_goal;
+
+/* The built-in direction of KEY (case-insensitive; also tried on the part
+ * after the last '/' and without an "@k" suffix): latency*, *loss*, error*,
+ * *_ms, mae, mse, rmse are min; accuracy, precision*, recall*, f1, spearman,
+ * cosine*, ndcg*, tokens/sec, quality* are max. */
+p4r_metric_goal p4r_metric_default_goal(const char *key);
+/* "max", "min" or NULL. */
+const char *p4r_metric_goal_name(p4r_metric_goal g);
+
+/* Config metric.<KEY>.goal (max|min) when set in CFG (nullable), else the
+ * default. A value other than max or min is P4R_EUSAGE. */
+int p4r_metric_goal_get(p4r_metric_goal *out, p4r_config *cfg, const char *key);
+
+/* ---- reading back (registry_metric.c) ---- */
+
+/* The latest value of one key on one version, with where it came from. */
+typedef struct p4r_metric_cell {
+	double value;
+	int64_t step;
+	int64_t at_ms;
+	int64_t id;   /* metrics row id; 0 when the version has no such key */
+} p4r_metric_cell;
+
+/* Versions x keys: the latest value of every key on every version. */
+typedef struct p4r_metric_table {
+	char **keys;            /* sorted (strcmp); owned */
+	size_t nkeys;
+	size_t nrows;           /* one per version asked for, in that order */
+	p4r_metric_cell **columns; /* columns[key][row]; owned */
+} p4r_metric_table;
+
+/* Fills OUT with the latest metrics of VERSIONS[0..N) (any models). Versions
+ * of one model are read with a single query. Free with _clear. */
+int p4r_metrics_table(p4r_registry *reg, const p4r_version *versions, size_t n,
+		      p4r_metric_table *out);
+void p4r_metric_table_clear(p4r_metric_table *t);
+/* The cell of ROW and column COL; NULL when absent. */
+const p4r_metric_cell *p4r_metric_table_get(const p4r_metric_table *t, size_t row, size_t col);
+
+struct cJSON;
+/* {"key": value, ...} of ROW's present cells, numbers in their shortest
+ * exact form; a new object owned by the caller (cJSON_Delete), NULL when
+ * out of memory. */
+struct cJSON *p4r_json_metric_row(const p4r_metric_table *t, size_t row);
+/* A cJSON number item printed as p4r_metric_format text (exact, cheap). */
+struct cJSON *p4r_json_metric_value(double v);
+
+/* One logged value of a key. */
+typedef struct p4r_metric_point {
+	int64_t id;
+	int64_t step;
+	int64_t at_ms;
+	double value;
+	char *run;              /* owned; NULL when logged outside a run */
+} p4r_metric_point;
+
+/* Every value of KEY on VERSION_ID ordered by step, time, id. */
+int p4r_metrics_history(p4r_registry *reg, int64_t version_id, const char *key,
+			p4r_metric_point **out, size_t *n);
+void p4r_metric_points_free(p4r_metric_point *p, size_t n);
+
+/* A run with its params and the latest value of each key logged in it. */
+typedef struct p4r_run_info {
+	int64_t id;
+	char model[P4R_MODEL_NAME_MAX + 1];
+	int64_t version;        /* version number */
+	char *name;             /* owned */
+	char *experiment;       /* owned */
+	int64_t created_ms;
+	p4r_param_kv *params;   /* keys and values owned; sorted by key */
+	size_t nparams;
+	p4r_metric_kv *metrics; /* keys owned; sorted by key */
+	size_t nmetrics;
+} p4r_run_info;
+
+/* Runs, newest first; MODEL NULL for all models (P4R_ENOTFOUND for an
+ * unknown one), EXPERIMENT NULL for all. Three queries however many runs. */
+int p4r_metrics_runs(p4r_registry *reg, const char *model, const char *experiment,
+		     p4r_run_info **out, size_t *n);
+/* The run NAME of VERSION_ID into OUT (params and metrics filled too);
+ * P4R_ENOTFOUND when none. */
+int p4r_metrics_run_get(p4r_registry *reg, int64_t version_id, const char *name, p4r_run_info *out);
+void p4r_run_info_clear(p4r_run_info *r);
+void p4r_run_array_free(p4r_run_info *r, size_t n);
+
+#endif

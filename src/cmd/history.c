@@ -1,0 +1,82 @@
+/* p4reg history [MODEL]: the audit trail of registrations, stage changes,
+ * rollbacks and hook results, oldest first. */
+#include "cmd.h"
+#include "p4reg/metrics.h"
+#include "p4reg/output.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const char cmd_history_usage[] =
+	"usage: p4reg history [MODEL] [--since DATE]\n"
+	"\n"
+	"Lists events, oldest first: time, model@version, kind (register,\n"
+	"promote, rollback, hook, ...), from -> to stage, whether it was forced,\n"
+	"who did it and why. Events are append-only: never rewritten or deleted.\n"
+	"\n"
+	"      --since DATE  only events at or after DATE: 2026-02-18 (midnight UTC)\n"
+	"                    or ISO 8601 with a zone, 2026-02-18T09:30:00Z\n";
+
+enum { OPT_SINCE = 1 };
+
+static const p4r_option options[] = {
+	{ "since", 0, true, OPT_SINCE },
+	{ NULL, 0, false, 0 },
+};
+
+static void print_event(const p4r_event *e)
+{
+	char when[32], who[P4R_MODEL_NAME_MAX + 24], move[40] = "";
+
+	p4r_format_time(when, sizeof(when), e->at_ms);
+	if (e->version > 0)
+		snprintf(who, sizeof(who), "%s@%lld", e->model, (long long)e->version);
+	else
+		snprintf(who, sizeof(who), "%s", e->model);
+	if (e->from_stage[0] || e->to_stage[0])
+		snprintf(move, sizeof(move), "%s -> %s", e->from_stage[0] ? e->from_stage : "-",
+			 e->to_stage[0] ? e->to_stage : "-");
+	printf("%s  %-16s %-10s %-26s %-6s  %s%s%s\n", when, who, e->kind, move,
+	       e->forced ? "forced" : "", e->actor ? e->actor : "",
+	       e->reason && *e->reason ? "  " : "", e->reason ? e->reason : "");
+}
+
+int cmd_history(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
+{
+	const char *model = NULL, *value;
+	p4r_event *events = NULL;
+	int64_t since = 0;
+	size_t n = 0, i;
+	p4r_opts o;
+	int id, rc;
+
+	p4r_opts_init(&o, argc - 1, argv + 1, options);
+	while ((rc = cmd_next_opt(&o, &id, &value)) == 0 && id != P4R_OPT_DONE) {
+		if (id == OPT_SINCE)
+			rc = p4r_metrics_parse_time(&since, value);
+		else if (model)
+			rc = cmd_usage_error(cli, "history takes at most one MODEL");
+		else if (!p4r_model_name_valid(value))
+			rc = cmd_usage_error(cli, "invalid model name '%s'", value);
+		else
+			model = value;
+		if (rc < 0)
+			return rc;
+	}
+	if (rc < 0)
+		return rc;
+	if ((rc = p4r_registry_event_list(p4r_repo_registry(repo), model, since, &events, &n)) < 0)
+		return rc;
+	if (cli->json) {
+		cJSON *doc = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(doc, "events");
+
+		for (i = 0; i < n; i++)
+			cJSON_AddItemToArray(arr, p4r_json_event(&events[i]));
+		rc = cmd_print_json(doc);
+	} else {
+		for (i = 0; i < n; i++)
+			print_event(&events[i]);
+	}
+	p4r_event_array_free(events, n);
+	return rc;
+}

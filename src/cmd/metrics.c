@@ -1,0 +1,493 @@
+/* p4reg metrics: a model's versions x metrics table, two versions side by
+ * side with deltas, or one key's history on one version. */
+#include "cmd.h"
+#include "p4reg/metrics.h"
+#include "p4reg/output.h"
+#include "p4reg/ref.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char cmd_metrics_usage[] =
+	"usage: p4reg metrics [--csv] MODEL\n"
+	"   or: p4reg metrics [--csv] REF REF\n"
+	"   or: p4reg metrics [--csv] REF --history KEY\n"
+	"\n"
+	"MODEL: every version (newest first) with its stage and the latest value\n"
+	"of each metric (highest step, then latest time).\n"
+	"REF REF: the two versions side by side with the difference (second minus\n"
+	"first), the relative change, and which side is better where the metric's\n"
+	"direction is known (config metric.<key>.goal = max|min, or the built-in\n"
+	"defaults: latency*, *loss*, error*, *_ms, mae, mse, rmse are min;\n"
+	"accuracy, precision*, recall*, f1, spearman, cosine*, ndcg*, tokens/sec,\n"
+	"quality* are max).\n"
+	"--history KEY: every value of KEY on REF ordered by step, time.\n"
+	"\n"
+	"      --csv            comma-separated values for spreadsheets\n"
+	"      --history KEY    every logged value of KEY on one version\n";
+
+enum { OPT_CSV = 1, OPT_HISTORY };
+
+static const p4r_option options[] = {
+	{ "csv", 0, false, OPT_CSV },
+	{ "history", 0, true, OPT_HISTORY },
+	{ NULL, 0, false, 0 },
+};
+
+/* ---- MODEL ---- */
+
+static void print_padded(const char *s, size_t width, bool last)
+{
+	size_t len = strlen(s);
+
+	fputs(s, stdout);
+	if (last) {
+		putchar('\n');
+		return;
+	}
+	for (; len < width + 2; len++)
+		putchar(' ');
+}
+
+static int table_text(const p4r_version *vs, size_t n, const p4r_metric_table *t)
+{
+	size_t *width = calloc(t->nkeys + 2, sizeof(*width)), r, k;
+	char buf[32];
+
+	if (!width)
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	width[0] = strlen("version");
+	width[1] = strlen("stage");
+	for (k = 0; k < t->nkeys; k++)
+		width[k + 2] = strlen(t->keys[k]);
+	for (r = 0; r < n; r++) {
+		snprintf(buf, sizeof(buf), "%lld", (long long)vs[r].number);
+		if (strlen(buf) > width[0])
+			width[0] = strlen(buf);
+		if (strlen(p4r_stage_name(vs[r].stage)) > width[1])
+			width[1] = strlen(p4r_stage_name(vs[r].stage));
+		for (k = 0; k < t->nkeys; k++) {
+			const p4r_metric_cell *c = p4r_metric_table_get(t, r, k);
+
+			if (c) {
+				p4r_metric_format(buf, sizeof(buf), c->value);
+				if (strlen(buf) > width[k + 2])
+					width[k + 2] = strlen(buf);
+			}
+		}
+	}
+	print_padded("version", width[0], false);
+	print_padded("stage", width[1], t->nkeys == 0);
+	for (k = 0; k < t->nkeys; k++)
+		print_padded(t->keys[k], width[k + 2], k + 1 == t->nkeys);
+	for (r = 0; r < n; r++) {
+		snprintf(buf, sizeof(buf), "%lld", (long long)vs[r].number);
+		print_padded(buf, width[0], false);
+		print_padded(p4r_stage_name(vs[r].stage), width[1], t->nkeys == 0);
+		for (k = 0; k < t->nkeys; k++) {
+			const p4r_metric_cell *c = p4r_metric_table_get(t, r, k);
+
+			if (c)
+				p4r_metric_format(buf, sizeof(buf), c->value);
+			print_padded(c ? buf : "-", width[k + 2], k + 1 == t->nkeys);
+		}
+	}
+	free(width);
+	return 0;
+}
+
+static void table_csv(const p4r_version *vs, size_t n, const p4r_metric_table *t)
+{
+	char buf[32];
+	size_t r, k;
+
+	fputs("version,stage", stdout);
+	for (k = 0; k < t->nkeys; k++) {
+		putchar(',');
+		fputs(t->keys[k], stdout);
+	}
+	putchar('\n');
+	for (r = 0; r < n; r++) {
+		printf("%lld,%s", (long long)vs[r].number, p4r_stage_name(vs[r].stage));
+		for (k = 0; k < t->nkeys; k++) {
+			const p4r_metric_cell *c = p4r_metric_table_get(t, r, k);
+
+			putchar(',');
+			if (c) {
+				p4r_metric_format(buf, sizeof(buf), c->value);
+				fputs(buf, stdout);
+			}
+		}
+		putchar('\n');
+	}
+}
+
+static int table_json(const char *model, const p4r_version *vs, size_t n, const p4r_metric_table *t)
+{
+	cJSON *doc = cJSON_CreateObject(), *keys, *arr;
+	size_t r, k;
+
+	cJSON_AddStringToObject(doc, "model", model);
+	keys = cJSON_AddArrayToObject(doc, "keys");
+	for (k = 0; k < t->nkeys; k++)
+		cJSON_AddItemToArray(keys, cJSON_CreateString(t->keys[k]));
+	arr = cJSON_AddArrayToObject(doc, "versions");
+	for (r = 0; r < n; r++) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddNumberToObject(o, "version", (double)vs[r].number);
+		cJSON_AddStringToObject(o, "stage", p4r_stage_name(vs[r].stage));
+		cJSON_AddItemToObject(o, "metrics", p4r_json_metric_row(t, r));
+		cJSON_AddItemToArray(arr, o);
+	}
+	return cmd_print_json(doc);
+}
+
+/* MODEL may also be a path whose pointer names the model. */
+static int find_model(p4r_repo *repo, const char *arg, char *model, size_t size)
+{
+	p4r_version v = { 0 };
+	p4r_model m = { 0 };
+	int rc;
+
+	if (strchr(arg, '@'))
+		return p4r_error_set(P4R_EUSAGE, "'%s' names a version: give a MODEL, two REFs, or "
+				     "a REF with --history KEY", arg);
+	if (p4r_model_name_valid(arg)) {
+		rc = p4r_registry_model_get(p4r_repo_registry(repo), arg, &m);
+		if (rc == 0)
+			snprintf(model, size, "%s", m.name);
+		p4r_model_clear(&m);
+		if (rc != P4R_ENOTFOUND)
+			return rc;
+	}
+	if ((rc = p4r_ref_resolve(repo, arg, &v)) == 0)
+		snprintf(model, size, "%s", v.model);
+	p4r_version_clear(&v);
+	return rc;
+}
+
+static int show_model(p4r_cli *cli, p4r_repo *repo, const char *arg, bool csv)
+{
+	char model[P4R_MODEL_NAME_MAX + 1];
+	p4r_version *vs = NULL;
+	p4r_metric_table t = { 0 };
+	size_t n = 0;
+	int rc;
+
+	if ((rc = find_model(repo, arg, model, sizeof(model))) < 0)
+		return rc;
+	if ((rc = p4r_registry_version_list(p4r_repo_registry(repo), model, &vs, &n)) < 0 ||
+	    (rc = p4r_metrics_table(p4r_repo_registry(repo), vs, n, &t)) < 0)
+		goto done;
+	if (cli->json)
+		rc = table_json(model, vs, n, &t);
+	else if (csv)
+		table_csv(vs, n, &t);
+	else
+		rc = table_text(vs, n, &t);
+done:
+	p4r_metric_table_clear(&t);
+	p4r_version_array_free(vs, n);
+	return rc;
+}
+
+/* ---- REF REF ---- */
+
+struct row {
+	const char *key;
+	const p4r_metric_cell *a, *b;
+	p4r_metric_goal goal;
+	const char *better;     /* "a", "b", "equal" or NULL */
+};
+
+static void label(char *buf, size_t size, const p4r_version *v)
+{
+	snprintf(buf, size, "%s@%lld", v->model, (long long)v->number);
+}
+
+static void side_json(cJSON *doc, const char *name, const p4r_version *v)
+{
+	cJSON *o = cJSON_AddObjectToObject(doc, name);
+
+	cJSON_AddStringToObject(o, "model", v->model);
+	cJSON_AddNumberToObject(o, "version", (double)v->number);
+	cJSON_AddStringToObject(o, "stage", p4r_stage_name(v->stage));
+}
+
+static int compare_json(const p4r_version *v, const struct row *rows, size_t n)
+{
+	cJSON *doc = cJSON_CreateObject(), *arr;
+	size_t i;
+
+	side_json(doc, "a", &v[0]);
+	side_json(doc, "b", &v[1]);
+	arr = cJSON_AddArrayToObject(doc, "metrics");
+	for (i = 0; i < n; i++) {
+		const struct row *r = &rows[i];
+		cJSON *o = cJSON_CreateObject();
+		const char *goal = p4r_metric_goal_name(r->goal);
+
+		cJSON_AddStringToObject(o, "key", r->key);
+		cJSON_AddItemToObject(o, "a", r->a ? p4r_json_metric_value(r->a->value) : cJSON_CreateNull());
+		cJSON_AddItemToObject(o, "b", r->b ? p4r_json_metric_value(r->b->value) : cJSON_CreateNull());
+		if (r->a && r->b) {
+			cJSON_AddNumberToObject(o, "delta", r->b->value - r->a->value);
+			if (r->a->value != 0)
+				cJSON_AddNumberToObject(o, "relative", (r->b->value - r->a->value) / fabs(r->a->value));
+			else
+				cJSON_AddNullToObject(o, "relative");
+		} else {
+			cJSON_AddNullToObject(o, "delta");
+			cJSON_AddNullToObject(o, "relative");
+		}
+		if (goal)
+			cJSON_AddStringToObject(o, "goal", goal);
+		else
+			cJSON_AddNullToObject(o, "goal");
+		if (r->better)
+			cJSON_AddStringToObject(o, "better", r->better);
+		else
+			cJSON_AddNullToObject(o, "better");
+		cJSON_AddItemToArray(arr, o);
+	}
+	return cmd_print_json(doc);
+}
+
+static void compare_csv(const p4r_version *v, const struct row *rows, size_t n)
+{
+	char la[160], lb[160], a[32], b[32];
+	size_t i;
+
+	label(la, sizeof(la), &v[0]);
+	label(lb, sizeof(lb), &v[1]);
+	printf("metric,%s,%s,delta,relative,goal,better\n", la, lb);
+	for (i = 0; i < n; i++) {
+		const struct row *r = &rows[i];
+		const char *goal = p4r_metric_goal_name(r->goal);
+
+		a[0] = b[0] = '\0';
+		if (r->a)
+			p4r_metric_format(a, sizeof(a), r->a->value);
+		if (r->b)
+			p4r_metric_format(b, sizeof(b), r->b->value);
+		printf("%s,%s,%s,", r->key, a, b);
+		if (r->a && r->b) {
+			printf("%.10g,", r->b->value - r->a->value);
+			if (r->a->value != 0)
+				printf("%.10g", (r->b->value - r->a->value) / fabs(r->a->value));
+		} else {
+			putchar(',');
+		}
+		printf(",%s,%s\n", goal ? goal : "",
+		       !r->better ? "" : !strcmp(r->better, "a") ? la : !strcmp(r->better, "b") ? lb : "equal");
+	}
+}
+
+static int compare_text(const p4r_version *v, const struct row *rows, size_t n)
+{
+	char la[160], lb[160];
+	char (*cells)[6][160];
+	size_t width[6] = { 0 }, i, c;
+	static const char *const head[6] = { "metric", NULL, NULL, "delta", "change", "better" };
+
+	label(la, sizeof(la), &v[0]);
+	label(lb, sizeof(lb), &v[1]);
+	if (!(cells = calloc(n + 1, sizeof(*cells))))
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	for (c = 0; c < 6; c++)
+		snprintf(cells[0][c], sizeof(cells[0][c]), "%s", c == 1 ? la : c == 2 ? lb : head[c]);
+	for (i = 0; i < n; i++) {
+		const struct row *r = &rows[i];
+		char (*row)[160] = cells[i + 1];
+
+		snprintf(row[0], sizeof(row[0]), "%s", r->key);
+		if (r->a)
+			p4r_metric_format(row[1], sizeof(row[1]), r->a->value);
+		else
+			snprintf(row[1], sizeof(row[1]), "-");
+		if (r->b)
+			p4r_metric_format(row[2], sizeof(row[2]), r->b->value);
+		else
+			snprintf(row[2], sizeof(row[2]), "-");
+		if (r->a && r->b) {
+			double d = r->b->value - r->a->value;
+
+			snprintf(row[3], sizeof(row[3]), "%+.6g", d);
+			if (r->a->value != 0)
+				snprintf(row[4], sizeof(row[4]), "%+.2f%%", 100 * d / fabs(r->a->value));
+			else
+				snprintf(row[4], sizeof(row[4]), "-");
+		} else {
+			snprintf(row[3], sizeof(row[3]), "-");
+			snprintf(row[4], sizeof(row[4]), "-");
+		}
+		snprintf(row[5], sizeof(row[5]), "%s", !r->better ? "" : !strcmp(r->better, "a") ? la :
+			 !strcmp(r->better, "b") ? lb : "=");
+	}
+	for (i = 0; i <= n; i++)
+		for (c = 0; c < 6; c++)
+			if (strlen(cells[i][c]) > width[c])
+				width[c] = strlen(cells[i][c]);
+	for (i = 0; i <= n; i++) {
+		/* The last column is often empty: no trailing blanks then. */
+		size_t last = cells[i][5][0] ? 5 : 4;
+
+		for (c = 0; c <= last; c++)
+			print_padded(cells[i][c], width[c], c == last);
+	}
+	free(cells);
+	return 0;
+}
+
+static int compare(p4r_cli *cli, p4r_repo *repo, const char *ra, const char *rb, bool csv)
+{
+	p4r_version v[2] = { { 0 }, { 0 } };
+	p4r_metric_table t = { 0 };
+	struct row *rows = NULL;
+	size_t k;
+	int rc;
+
+	if ((rc = p4r_ref_resolve(repo, ra, &v[0])) < 0 || (rc = p4r_ref_resolve(repo, rb, &v[1])) < 0 ||
+	    (rc = p4r_metrics_table(p4r_repo_registry(repo), v, 2, &t)) < 0)
+		goto done;
+	if (t.nkeys && !(rows = calloc(t.nkeys, sizeof(*rows)))) {
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+		goto done;
+	}
+	for (k = 0; k < t.nkeys; k++) {
+		struct row *r = &rows[k];
+
+		r->key = t.keys[k];
+		r->a = p4r_metric_table_get(&t, 0, k);
+		r->b = p4r_metric_table_get(&t, 1, k);
+		if ((rc = p4r_metric_goal_get(&r->goal, p4r_repo_config(repo), r->key)) < 0)
+			goto done;
+		if (r->a && r->b && r->goal != P4R_GOAL_UNKNOWN) {
+			if (r->a->value == r->b->value)
+				r->better = "equal";
+			else if ((r->b->value > r->a->value) == (r->goal == P4R_GOAL_MAX))
+				r->better = "b";
+			else
+				r->better = "a";
+		}
+	}
+	if (cli->json)
+		rc = compare_json(v, rows, t.nkeys);
+	else if (csv)
+		compare_csv(v, rows, t.nkeys);
+	else
+		rc = compare_text(v, rows, t.nkeys);
+done:
+	free(rows);
+	p4r_metric_table_clear(&t);
+	p4r_version_clear(&v[0]);
+	p4r_version_clear(&v[1]);
+	return rc;
+}
+
+/* ---- REF --history KEY ---- */
+
+static int history(p4r_cli *cli, p4r_repo *repo, const char *ref, const char *key, bool csv)
+{
+	p4r_metric_point *pts = NULL;
+	p4r_version v = { 0 };
+	char when[32], num[32];
+	size_t n = 0, i, wrun = 3;
+	int rc;
+
+	if (!p4r_metric_key_valid(key))
+		return p4r_error_set(P4R_EUSAGE, "invalid metric key '%s': use 1..%d letters, digits "
+				     "and '_ . - / @'", key, P4R_METRIC_KEY_MAX);
+	if ((rc = p4r_ref_resolve(repo, ref, &v)) < 0 ||
+	    (rc = p4r_metrics_history(p4r_repo_registry(repo), v.id, key, &pts, &n)) < 0)
+		goto done;
+	if (n == 0) {
+		rc = p4r_error_set(P4R_ENOTFOUND, "%s@%lld has no metric '%s'", v.model,
+				   (long long)v.number, key);
+		goto done;
+	}
+	if (cli->json) {
+		cJSON *doc = cJSON_CreateObject(), *arr;
+
+		cJSON_AddStringToObject(doc, "model", v.model);
+		cJSON_AddNumberToObject(doc, "version", (double)v.number);
+		cJSON_AddStringToObject(doc, "key", key);
+		arr = cJSON_AddArrayToObject(doc, "history");
+		for (i = 0; i < n; i++) {
+			cJSON *o = cJSON_CreateObject();
+
+			p4r_format_time(when, sizeof(when), pts[i].at_ms);
+			cJSON_AddNumberToObject(o, "step", (double)pts[i].step);
+			cJSON_AddStringToObject(o, "time", when);
+			cJSON_AddItemToObject(o, "value", p4r_json_metric_value(pts[i].value));
+			if (pts[i].run)
+				cJSON_AddStringToObject(o, "run", pts[i].run);
+			else
+				cJSON_AddNullToObject(o, "run");
+			cJSON_AddItemToArray(arr, o);
+		}
+		rc = cmd_print_json(doc);
+		goto done;
+	}
+	if (csv)
+		puts("step,time,value,run");
+	else
+		for (i = 0; i < n; i++)
+			if (pts[i].run && strlen(pts[i].run) > wrun)
+				wrun = strlen(pts[i].run);
+	if (!csv)
+		printf("%-10s %-20s %-24s %s\n", "step", "time", "value", "run");
+	for (i = 0; i < n; i++) {
+		p4r_format_time(when, sizeof(when), pts[i].at_ms);
+		p4r_metric_format(num, sizeof(num), pts[i].value);
+		if (csv)
+			printf("%lld,%s,%s,%s\n", (long long)pts[i].step, when, num, pts[i].run ? pts[i].run : "");
+		else
+			printf("%-10lld %-20s %-24s %s\n", (long long)pts[i].step, when, num,
+			       pts[i].run ? pts[i].run : "-");
+	}
+done:
+	p4r_metric_points_free(pts, n);
+	p4r_version_clear(&v);
+	return rc;
+}
+
+int cmd_metrics(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
+{
+	const char *args[2] = { NULL, NULL }, *key = NULL, *value;
+	size_t nargs = 0;
+	bool csv = false;
+	p4r_opts o;
+	int id, rc;
+
+	p4r_opts_init(&o, argc - 1, argv + 1, options);
+	while ((rc = cmd_next_opt(&o, &id, &value)) == 0 && id != P4R_OPT_DONE) {
+		if (id == OPT_CSV) {
+			csv = true;
+		} else if (id == OPT_HISTORY) {
+			if (key)
+				return cmd_usage_error(cli, "--history given twice");
+			key = value;
+		} else {
+			if (nargs == 2)
+				return cmd_usage_error(cli, "metrics takes a MODEL or two REFs");
+			args[nargs++] = value;
+		}
+	}
+	if (rc < 0)
+		return rc;
+	if (csv && cli->json)
+		return cmd_usage_error(cli, "--csv and --json exclude each other");
+	if (key) {
+		if (nargs != 1)
+			return cmd_usage_error(cli, "--history needs exactly one REF");
+		return history(cli, repo, args[0], key, csv);
+	}
+	if (nargs == 0)
+		return cmd_usage_error(cli, "metrics needs a MODEL or two REFs");
+	if (nargs == 1)
+		return show_model(cli, repo, args[0], csv);
+	return compare(cli, repo, args[0], args[1], csv);
+}

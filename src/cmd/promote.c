@@ -1,0 +1,203 @@
+/* p4reg promote REF --to STAGE: move a version along the lifecycle,
+ * enforcing the step rules and the metric gates. */
+#include "cmd.h"
+#include "p4reg/lifecycle.h"
+#include "p4reg/metrics.h"
+#include "p4reg/ref.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const char cmd_promote_usage[] =
+	"usage: p4reg promote REF --to STAGE [--require EXPR]... [--force] [-m REASON]\n"
+	"\n"
+	"Moves a version to STAGE: development -> validation -> staging ->\n"
+	"production, one step at a time; archived from anywhere. Promoting into\n"
+	"staging or production archives the version that held it. Skipping a step,\n"
+	"moving backward or leaving archived needs --force (recorded as forced).\n"
+	"\n"
+	"Each --require is a gate on the version's latest metric values:\n"
+	"  'f1>=0.80'            compare with a number\n"
+	"  'f1>=production'      compare with the version in production (or staging)\n"
+	"with one of < <= > >= == !=. A missing metric fails its gate. Config\n"
+	"stage.<STAGE>.require (multi-valued) adds gates to every promotion into\n"
+	"STAGE. --force never skips gates. A refusal exits 3 and changes nothing.\n"
+	"\n"
+	"      --to STAGE      development, validation, staging, production, archived\n"
+	"      --require EXPR  a gate; may be given several times\n"
+	"  -f, --force         allow skipping a step, moving backward, leaving archived\n"
+	"  -m, --message TEXT  the reason, recorded in the history\n";
+
+enum { OPT_TO = 1, OPT_REQUIRE, OPT_FORCE, OPT_MESSAGE };
+
+static const p4r_option options[] = {
+	{ "to", 0, true, OPT_TO },
+	{ "require", 0, true, OPT_REQUIRE },
+	{ "force", 'f', false, OPT_FORCE },
+	{ "message", 'm', true, OPT_MESSAGE },
+	{ NULL, 0, false, 0 },
+};
+
+#define REASON_MAX 4096
+
+static void print_condition(const p4r_condition *c)
+{
+	char left[32] = "missing", right[32] = "missing", where[80] = "";
+
+	if (c->has_left)
+		p4r_metric_format(left, sizeof(left), c->left);
+	if (c->has_right)
+		p4r_metric_format(right, sizeof(right), c->right);
+	if (c->gate.vs_stage) {
+		if (strstr(c->right_source, "(none)")) {
+			snprintf(right, sizeof(right), "-");
+			snprintf(where, sizeof(where), " (no version in %s)", p4r_stage_name(c->gate.stage));
+		} else {
+			snprintf(where, sizeof(where), " (%s)", c->right_source);
+		}
+	}
+	printf("  %s  %s: %s %s %s%s\n", c->pass ? "pass" : "FAIL", c->gate.text, left,
+	       p4r_gate_op_name(c->gate.op), right, where);
+}
+
+static cJSON *json_result(const p4r_promotion *p, const char *reason)
+{
+	cJSON *doc = cJSON_CreateObject(), *arr;
+	size_t i;
+
+	if (!doc)
+		return NULL;
+	cJSON_AddBoolToObject(doc, "promoted", p->promoted);
+	cJSON_AddStringToObject(doc, "model", p->version.model);
+	cJSON_AddNumberToObject(doc, "version", (double)p->version.number);
+	cJSON_AddStringToObject(doc, "from", p4r_stage_name(p->from));
+	cJSON_AddStringToObject(doc, "to", p4r_stage_name(p->to));
+	cJSON_AddBoolToObject(doc, "forced", p->forced);
+	if (p->replaced)
+		cJSON_AddNumberToObject(doc, "replaced", (double)p->replaced);
+	else
+		cJSON_AddNullToObject(doc, "replaced");
+	arr = cJSON_AddArrayToObject(doc, "conditions");
+	for (i = 0; i < p->nconds; i++)
+		cJSON_AddItemToArray(arr, p4r_json_condition(&p->conds[i]));
+	cJSON_AddStringToObject(doc, "reason", reason ? reason : "");
+	return doc;
+}
+
+static int report(p4r_cli *cli, const p4r_promotion *p, const char *message)
+{
+	size_t i;
+
+	if (cli->json)
+		return cmd_print_json(json_result(p, message));
+	if (cli->quiet)
+		return 0;
+	printf("promoted %s@%lld from %s to %s%s\n", p->version.model, (long long)p->version.number,
+	       p4r_stage_name(p->from), p4r_stage_name(p->to), p->forced ? " (forced)" : "");
+	if (p->replaced)
+		printf("archived %s@%lld (replaced by v%lld)\n", p->version.model,
+		       (long long)p->replaced, (long long)p->version.number);
+	for (i = 0; i < p->nconds; i++)
+		print_condition(&p->conds[i]);
+	return 0;
+}
+
+/* A refusal: the conditions on stdout (or the JSON document), the reason
+ * as the error; the exit code stays 3. */
+static int report_refusal(p4r_cli *cli, const p4r_promotion *p)
+{
+	int rc;
+	size_t i;
+
+	if (cli->json) {
+		if ((rc = cmd_print_json(json_result(p, p->refusal))) < 0)
+			return rc;
+		cli->reported = true;
+		return p4r_error_set(P4R_EREFUSED, "%s", p->refusal);
+	}
+	if (!cli->quiet && p->nconds) {
+		printf("refused: %s@%lld %s -> %s\n", p->version.model, (long long)p->version.number,
+		       p4r_stage_name(p->from), p4r_stage_name(p->to));
+		for (i = 0; i < p->nconds; i++)
+			print_condition(&p->conds[i]);
+		fflush(stdout);  /* the conditions before the reason, also in a pipe */
+	}
+	return p4r_error_set(P4R_EREFUSED, "%s", p->refusal);
+}
+
+int cmd_promote(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
+{
+	p4r_registry *reg = p4r_repo_registry(repo);
+	const char **require = calloc((size_t)argc, sizeof(*require));
+	const char *ref = NULL, *to = NULL, *message = NULL, *value;
+	p4r_promote_req req = { 0 };
+	p4r_promotion result = { 0 };
+	p4r_version v = { 0 };
+	p4r_gate *gates = NULL;
+	size_t nrequire = 0, ngates = 0;
+	char *actor = NULL;
+	p4r_opts o;
+	int id, rc;
+
+	if (!require)
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	p4r_opts_init(&o, argc - 1, argv + 1, options);
+	while ((rc = cmd_next_opt(&o, &id, &value)) == 0 && id != P4R_OPT_DONE) {
+		if (id == OPT_TO)
+			to = value;
+		else if (id == OPT_REQUIRE)
+			require[nrequire++] = value;
+		else if (id == OPT_FORCE)
+			req.force = true;
+		else if (id == OPT_MESSAGE)
+			message = value;
+		else if (ref)
+			rc = cmd_usage_error(cli, "promote takes one REF");
+		else
+			ref = value;
+		if (rc < 0)
+			goto done;
+	}
+	if (rc < 0)
+		goto done;
+	if (!ref) {
+		rc = cmd_usage_error(cli, "promote needs a REF");
+		goto done;
+	}
+	if (!to) {
+		rc = cmd_usage_error(cli, "promote needs --to STAGE");
+		goto done;
+	}
+	if (message && strlen(message) > REASON_MAX) {
+		rc = cmd_usage_error(cli, "the reason is longer than %d bytes", REASON_MAX);
+		goto done;
+	}
+	/* Everything the user typed is checked before the registry is read. */
+	if ((rc = p4r_stage_parse(&req.to, to)) < 0 ||
+	    (rc = p4r_lifecycle_gates(&gates, &ngates, p4r_repo_config(repo), req.to,
+				      require, nrequire)) < 0 ||
+	    (rc = p4r_ref_resolve(repo, ref, &v)) < 0)
+		goto done;
+	if (!(actor = p4r_repo_actor(repo))) {
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+		goto done;
+	}
+	req.model = v.model;
+	req.number = v.number;
+	req.gates = gates;
+	req.ngates = ngates;
+	req.actor = actor;
+	req.reason = message;
+	rc = p4r_lifecycle_promote(reg, &req, &result);
+	if (rc == P4R_EREFUSED && result.refusal[0])
+		rc = report_refusal(cli, &result);
+	else if (rc == 0)
+		rc = report(cli, &result, message);
+done:
+	p4r_promotion_clear(&result);
+	p4r_version_clear(&v);
+	free(gates);
+	free(actor);
+	free(require);
+	return rc;
+}

@@ -1,0 +1,989 @@
+/* The SQL of experiment tracking: logging metrics and params into runs, and
+ * reading back latest values, tables, histories and runs (see metrics.h).
+ * Every statement binds its parameters; every mutation is one BEGIN
+ * IMMEDIATE transaction through p4r_registry_begin. */
+#include "p4reg/metrics.h"
+#include "p4reg/error.h"
+#include "p4reg/output.h"
+
+#include <cjson/cJSON.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* "The latest value" everywhere: highest step, then latest time, then the
+ * last logged. metrics_latest(version_id, key, step, at_ms, id) serves it. */
+#define LATEST_ORDER "step DESC, at_ms DESC, id DESC"
+
+/* ---- statement helpers ---- */
+
+static int db_error(sqlite3 *db)
+{
+	int primary = sqlite3_errcode(db) & 0xff;
+	int code = (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB) ?
+		   P4R_EINTEGRITY : P4R_ERROR;
+
+	return p4r_error_set(code, "registry: %s", sqlite3_errmsg(db));
+}
+
+static int prepare(sqlite3 *db, sqlite3_stmt **st, const char *sql)
+{
+	if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK) {
+		*st = NULL;
+		return db_error(db);
+	}
+	return 0;
+}
+
+/* Steps ST: 1 for a row, 0 when done, an error code otherwise. */
+static int step(sqlite3 *db, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return db_error(db);
+}
+
+static int bind_text(sqlite3 *db, sqlite3_stmt *st, int i, const char *s)
+{
+	int rc = s ? sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
+
+	return rc == SQLITE_OK ? 0 : db_error(db);
+}
+
+static int bind_int(sqlite3 *db, sqlite3_stmt *st, int i, int64_t v)
+{
+	return sqlite3_bind_int64(st, i, v) == SQLITE_OK ? 0 : db_error(db);
+}
+
+/* A copy of text column I ("" for NULL); NULL only when out of memory. */
+static char *col_dup(sqlite3_stmt *st, int i)
+{
+	const char *s = (const char *)sqlite3_column_text(st, i);
+
+	return strdup(s ? s : "");
+}
+
+/* A metric key read back must still be one: tables and CSV rely on it. */
+static const char *col_key(sqlite3_stmt *st, int i, int *rc)
+{
+	const char *s = (const char *)sqlite3_column_text(st, i);
+
+	if (!s || !p4r_metric_key_valid(s)) {
+		*rc = p4r_error_set(P4R_EINTEGRITY, "registry: malformed metric key in the database");
+		return NULL;
+	}
+	return s;
+}
+
+/* ---- logging ---- */
+
+/* The event's detail: what the call recorded, so the trail alone can
+ * rebuild it. Owned by the caller (cJSON_free). */
+static char *event_detail(const p4r_metric_log *log, const char *run, const char *experiment,
+			  int64_t at_ms)
+{
+	cJSON *doc = cJSON_CreateObject(), *m, *p;
+	char when[32], *text;
+	size_t i;
+
+	if (!doc)
+		return NULL;
+	p4r_format_time(when, sizeof(when), at_ms);
+	cJSON_AddStringToObject(doc, "run", run);
+	cJSON_AddStringToObject(doc, "experiment", experiment);
+	cJSON_AddNumberToObject(doc, "step", (double)log->step);
+	cJSON_AddStringToObject(doc, "time", when);
+	m = cJSON_AddObjectToObject(doc, "metrics");
+	for (i = 0; m && i < log->nmetrics; i++)
+		cJSON_AddNumberToObject(m, log->metrics[i].key, log->metrics[i].value);
+	p = cJSON_AddObjectToObject(doc, "params");
+	for (i = 0; p && i < log->nparams; i++)
+		cJSON_AddStringToObject(p, log->params[i].key, log->params[i].value);
+	text = cJSON_PrintUnformatted(doc);
+	cJSON_Delete(doc);
+	return text;
+}
+
+/* Finds run NAME of the version or creates it; *EXPERIMENT gets its
+ * experiment (malloc'd). */
+static int run_find_or_create(sqlite3 *db, const p4r_metric_log *log, const char *name,
+			      int64_t at_ms, int64_t *run_id, char **experiment)
+{
+	const char *want = log->experiment && *log->experiment ? log->experiment : NULL;
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if ((rc = prepare(db, &st, "SELECT id, experiment FROM runs WHERE version_id = ?1 AND name = ?2")) < 0 ||
+	    (rc = bind_int(db, st, 1, log->version->id)) < 0 ||
+	    (rc = bind_text(db, st, 2, name)) < 0 ||
+	    (rc = step(db, st)) < 0)
+		goto done;
+	if (rc == 1) {
+		*run_id = sqlite3_column_int64(st, 0);
+		if (!(*experiment = col_dup(st, 1))) {
+			rc = p4r_error_set(P4R_ERROR, "out of memory");
+			goto done;
+		}
+		rc = 0;
+		if (want && strcmp(want, *experiment))
+			rc = p4r_error_set(P4R_EREFUSED, "run '%s' of %s@%lld belongs to experiment '%s', "
+					   "not '%s'", name, log->version->model,
+					   (long long)log->version->number, *experiment, want);
+		goto done;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (!(*experiment = strdup(want ? want : "default"))) {
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+		goto done;
+	}
+	if ((rc = prepare(db, &st, "INSERT INTO runs(version_id, name, experiment, created_ms)"
+			  " VALUES (?1, ?2, ?3, ?4)")) < 0 ||
+	    (rc = bind_int(db, st, 1, log->version->id)) < 0 ||
+	    (rc = bind_text(db, st, 2, name)) < 0 ||
+	    (rc = bind_text(db, st, 3, *experiment)) < 0 ||
+	    (rc = bind_int(db, st, 4, at_ms)) < 0 ||
+	    (rc = step(db, st)) < 0)
+		goto done;
+	*run_id = sqlite3_last_insert_rowid(db);
+	rc = 0;
+done:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Params are immutable: a key already held with the same value is fine,
+ * with another value refused. */
+static int params_put(sqlite3 *db, const p4r_metric_log *log, int64_t run_id, const char *run)
+{
+	sqlite3_stmt *get = NULL, *put = NULL;
+	size_t i;
+	int rc;
+
+	if (log->nparams == 0)
+		return 0;
+	if ((rc = prepare(db, &get, "SELECT value FROM params WHERE run_id = ?1 AND key = ?2")) < 0 ||
+	    (rc = prepare(db, &put, "INSERT INTO params(run_id, key, value) VALUES (?1, ?2, ?3)")) < 0)
+		goto done;
+	for (i = 0; i < log->nparams; i++) {
+		const p4r_param_kv *p = &log->params[i];
+
+		sqlite3_reset(get);
+		if ((rc = bind_int(db, get, 1, run_id)) < 0 || (rc = bind_text(db, get, 2, p->key)) < 0 ||
+		    (rc = step(db, get)) < 0)
+			goto done;
+		if (rc == 1) {
+			const char *old = (const char *)sqlite3_column_text(get, 0);
+
+			if (!old || strcmp(old, p->value)) {
+				rc = p4r_error_set(P4R_EREFUSED, "param '%s' of run '%s' is '%s', not '%s'; "
+						   "params are immutable (log to a new --run)",
+						   p->key, run, old ? old : "", p->value);
+				goto done;
+			}
+			continue;
+		}
+		sqlite3_reset(put);
+		if ((rc = bind_int(db, put, 1, run_id)) < 0 || (rc = bind_text(db, put, 2, p->key)) < 0 ||
+		    (rc = bind_text(db, put, 3, p->value)) < 0 || (rc = step(db, put)) < 0)
+			goto done;
+	}
+	rc = 0;
+done:
+	sqlite3_finalize(get);
+	sqlite3_finalize(put);
+	return rc;
+}
+
+static int metrics_put(sqlite3 *db, const p4r_metric_log *log, int64_t run_id, int64_t at_ms)
+{
+	sqlite3_stmt *st = NULL;
+	size_t i;
+	int rc;
+
+	if (log->nmetrics == 0)
+		return 0;
+	if ((rc = prepare(db, &st, "INSERT INTO metrics(version_id, run_id, key, value, step, at_ms)"
+			  " VALUES (?1, ?2, ?3, ?4, ?5, ?6)")) < 0 ||
+	    (rc = bind_int(db, st, 1, log->version->id)) < 0 ||
+	    (rc = bind_int(db, st, 2, run_id)) < 0 ||
+	    (rc = bind_int(db, st, 5, log->step)) < 0 ||
+	    (rc = bind_int(db, st, 6, at_ms)) < 0)
+		goto done;
+	for (i = 0; i < log->nmetrics; i++) {
+		sqlite3_reset(st);
+		if ((rc = bind_text(db, st, 3, log->metrics[i].key)) < 0 ||
+		    sqlite3_bind_double(st, 4, log->metrics[i].value) != SQLITE_OK ||
+		    (rc = step(db, st)) < 0) {
+			if (rc >= 0)
+				rc = db_error(db);
+			goto done;
+		}
+	}
+	rc = 0;
+done:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int log_txn(p4r_registry *reg, const p4r_metric_log *log, const char *run, int64_t at_ms)
+{
+	sqlite3 *db = p4r_registry_db(reg);
+	p4r_event ev = { 0 };
+	char *experiment = NULL, *detail = NULL;
+	int64_t run_id = 0;
+	int rc;
+
+	if ((rc = run_find_or_create(db, log, run, at_ms, &run_id, &experiment)) < 0 ||
+	    (rc = params_put(db, log, run_id, run)) < 0 ||
+	    (rc = metrics_put(db, log, run_id, at_ms)) < 0)
+		goto done;
+	if (!(detail = event_detail(log, run, experiment, at_ms))) {
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+		goto done;
+	}
+	snprintf(ev.model, sizeof(ev.model), "%s", log->version->model);
+	ev.version = log->version->number;
+	snprintf(ev.kind, sizeof(ev.kind), "log-metric");
+	ev.actor = (char *)(log->actor ? log->actor : "");
+	ev.at_ms = p4r_now_ms();
+	ev.reason = "";
+	ev.detail = detail;
+	rc = p4r_registry_event_add(reg, &ev);
+done:
+	cJSON_free(detail);
+	free(experiment);
+	return rc;
+}
+
+int p4r_metrics_log(p4r_registry *reg, const p4r_metric_log *log, char **run_out)
+{
+	int64_t at_ms;
+	char *run = NULL;
+	int rc;
+
+	if (run_out)
+		*run_out = NULL;
+	if ((rc = p4r_metric_log_check(log)) < 0)
+		return rc;
+	at_ms = log->at_ms ? log->at_ms : p4r_now_ms();
+	if (log->run)
+		run = strdup(log->run);
+	else if ((rc = p4r_metrics_run_name(&run, log->version->model, log->experiment,
+					    log->version->number, at_ms)) < 0)
+		return rc;
+	if (!run)
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	if ((rc = p4r_registry_begin(reg)) < 0)
+		goto done;
+	if ((rc = log_txn(reg, log, run, at_ms)) < 0) {
+		p4r_registry_rollback(reg);
+		goto done;
+	}
+	if ((rc = p4r_registry_commit(reg)) < 0)
+		goto done;
+	if (run_out) {
+		*run_out = run;
+		run = NULL;
+	}
+done:
+	free(run);
+	return rc;
+}
+
+/* ---- latest values ---- */
+
+int p4r_metrics_latest(p4r_registry *reg, int64_t version_id, const char *key,
+		       double *value, bool *found)
+{
+	sqlite3 *db = p4r_registry_db(reg);
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	*found = false;
+	*value = 0;
+	if ((rc = prepare(db, &st, "SELECT value FROM metrics WHERE version_id = ?1 AND key = ?2"
+			  " ORDER BY " LATEST_ORDER " LIMIT 1")) < 0 ||
+	    (rc = bind_int(db, st, 1, version_id)) < 0 ||
+	    (rc = bind_text(db, st, 2, key)) < 0 ||
+	    (rc = step(db, st)) < 0)
+		goto done;
+	if (rc == 1) {
+		*found = true;
+		*value = sqlite3_column_double(st, 0);
+	}
+	rc = 0;
+done:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Builds a metric table from rows (version_id, key, value, step, at_ms, id)
+ * in any order: keys are interned in a hash, each new key gets a column of
+ * NROWS cells (so nothing is copied as keys appear), and each cell keeps
+ * the latest row. */
+struct collector {
+	struct idrow { int64_t id; size_t row; } *map; /* sorted by id */
+	size_t nrows;
+	char **keys;
+	p4r_metric_cell **columns; /* columns[key][row] */
+	size_t nkeys, cap;
+	size_t *slots;           /* open addressing: key index + 1, 0 empty */
+	size_t nslots;
+	int64_t last_vid;        /* the previous row's version and its range */
+	size_t last_lo, last_hi; /* in MAP: rows come grouped by version */
+};
+
+static int cmp_idrow(const void *a, const void *b)
+{
+	const struct idrow *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static uint64_t hash_key(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+static int collector_init(struct collector *c, const p4r_version *versions, size_t n)
+{
+	size_t i;
+
+	memset(c, 0, sizeof(*c));
+	c->nrows = n;
+	if (n && !(c->map = malloc(n * sizeof(*c->map))))
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	for (i = 0; i < n; i++) {
+		c->map[i].id = versions[i].id;
+		c->map[i].row = i;
+	}
+	qsort(c->map, n, sizeof(*c->map), cmp_idrow);
+	return 0;
+}
+
+static void collector_free(struct collector *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nkeys; i++) {
+		free(c->keys[i]);
+		free(c->columns[i]);
+	}
+	free(c->keys);
+	free(c->columns);
+	free(c->slots);
+	free(c->map);
+}
+
+/* Doubles the key arrays and rebuilds the hash. */
+static int collector_grow(struct collector *c)
+{
+	size_t ncap = c->cap ? c->cap * 2 : 64, nslots = ncap * 2, i;
+	p4r_metric_cell **columns;
+	size_t *slots;
+	char **keys;
+
+	if (!(keys = realloc(c->keys, ncap * sizeof(*keys))))
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	c->keys = keys;
+	if (!(columns = realloc(c->columns, ncap * sizeof(*columns))))
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	c->columns = columns;
+	if (!(slots = calloc(nslots, sizeof(*slots))))
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	for (i = 0; i < c->nkeys; i++) {
+		size_t h = (size_t)hash_key(c->keys[i]) & (nslots - 1);
+
+		while (slots[h])
+			h = (h + 1) & (nslots - 1);
+		slots[h] = i + 1;
+	}
+	free(c->slots);
+	c->slots = slots;
+	c->nslots = nslots;
+	c->cap = ncap;
+	return 0;
+}
+
+/* *COL gets KEY's column, adding it on first sight. */
+static int collector_key(struct collector *c, const char *key, size_t *col)
+{
+	size_t h;
+	int rc;
+
+	if (c->nslots) {
+		for (h = (size_t)hash_key(key) & (c->nslots - 1); c->slots[h];
+		     h = (h + 1) & (c->nslots - 1)) {
+			if (!strcmp(c->keys[c->slots[h] - 1], key)) {
+				*col = c->slots[h] - 1;
+				return 0;
+			}
+		}
+	}
+	/* Checked once per key, not per row: tables and CSV rely on it. */
+	if (!p4r_metric_key_valid(key))
+		return p4r_error_set(P4R_EINTEGRITY, "registry: malformed metric key in the database");
+	if (c->nkeys == c->cap && (rc = collector_grow(c)) < 0)
+		return rc;
+	if (!(c->columns[c->nkeys] = calloc(c->nrows, sizeof(**c->columns))))
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	if (!(c->keys[c->nkeys] = strdup(key))) {
+		free(c->columns[c->nkeys]);
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	}
+	for (h = (size_t)hash_key(key) & (c->nslots - 1); c->slots[h]; h = (h + 1) & (c->nslots - 1))
+		;
+	c->slots[h] = c->nkeys + 1;
+	*col = c->nkeys++;
+	return 0;
+}
+
+static bool cell_newer(const p4r_metric_cell *a, const p4r_metric_cell *b)
+{
+	if (a->step != b->step)
+		return a->step > b->step;
+	if (a->at_ms != b->at_ms)
+		return a->at_ms > b->at_ms;
+	return a->id > b->id;
+}
+
+/* Sets C's cached range of MAP rows holding version VID (empty if none). */
+static void collector_find(struct collector *c, int64_t vid)
+{
+	struct idrow want = { .id = vid }, *hit;
+	size_t lo, hi;
+
+	c->last_vid = vid;
+	c->last_lo = c->last_hi = 0;
+	hit = bsearch(&want, c->map, c->nrows, sizeof(*c->map), cmp_idrow);
+	if (!hit)
+		return;
+	/* The same version may be asked for twice ("metrics x@1 x@1"). */
+	for (lo = (size_t)(hit - c->map); lo > 0 && c->map[lo - 1].id == vid; lo--)
+		;
+	for (hi = (size_t)(hit - c->map) + 1; hi < c->nrows && c->map[hi].id == vid; hi++)
+		;
+	c->last_lo = lo;
+	c->last_hi = hi;
+}
+
+/* Takes one row (version_id, key, value, step, at_ms, id) of ST. */
+static int collector_row(struct collector *c, sqlite3_stmt *st)
+{
+	int64_t vid = sqlite3_column_int64(st, 0);
+	const char *key;
+	p4r_metric_cell cell;
+	size_t col = 0, i;
+	int rc;
+
+	if (vid != c->last_vid || c->last_vid == 0)
+		collector_find(c, vid);
+	if (c->last_lo == c->last_hi)
+		return 0;
+	key = (const char *)sqlite3_column_text(st, 1);
+	if (!key)
+		return p4r_error_set(P4R_EINTEGRITY, "registry: malformed metric key in the database");
+	if ((rc = collector_key(c, key, &col)) < 0)
+		return rc;
+	cell.value = sqlite3_column_double(st, 2);
+	cell.step = sqlite3_column_int64(st, 3);
+	cell.at_ms = sqlite3_column_int64(st, 4);
+	cell.id = sqlite3_column_int64(st, 5);
+	for (i = c->last_lo; i < c->last_hi; i++) {
+		p4r_metric_cell *cur = &c->columns[col][c->map[i].row];
+
+		if (cur->id == 0 || cell_newer(&cell, cur))
+			*cur = cell;
+	}
+	return 0;
+}
+
+static int collector_run(struct collector *c, sqlite3 *db, sqlite3_stmt *st)
+{
+	int rc;
+
+	while ((rc = step(db, st)) == 1)
+		if ((rc = collector_row(c, st)) < 0)
+			return rc;
+	return rc;
+}
+
+static int cmp_colkey(const void *a, const void *b, void *keys)
+{
+	char **k = keys;
+
+	return strcmp(k[*(const size_t *)a], k[*(const size_t *)b]);
+}
+
+/* Moves the collected columns into T with the keys sorted. */
+static int collector_finish(struct collector *c, p4r_metric_table *t)
+{
+	p4r_metric_cell **columns = NULL;
+	size_t *order = NULL, i;
+	char **keys = NULL;
+
+	t->nrows = c->nrows;
+	if (c->nkeys == 0)
+		return 0;
+	order = malloc(c->nkeys * sizeof(*order));
+	keys = malloc(c->nkeys * sizeof(*keys));
+	columns = malloc(c->nkeys * sizeof(*columns));
+	if (!order || !keys || !columns) {
+		free(order);
+		free(keys);
+		free(columns);
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	}
+	for (i = 0; i < c->nkeys; i++)
+		order[i] = i;
+	qsort_r(order, c->nkeys, sizeof(*order), cmp_colkey, c->keys);
+	for (i = 0; i < c->nkeys; i++) {
+		keys[i] = c->keys[order[i]];
+		columns[i] = c->columns[order[i]];
+	}
+	t->keys = keys;
+	t->columns = columns;
+	t->nkeys = c->nkeys;
+	c->nkeys = 0;
+	free(order);
+	return 0;
+}
+
+static bool one_model(const p4r_version *versions, size_t n)
+{
+	size_t i;
+
+	for (i = 1; i < n; i++)
+		if (strcmp(versions[i].model, versions[0].model))
+			return false;
+	return true;
+}
+
+int p4r_metrics_table(p4r_registry *reg, const p4r_version *versions, size_t n,
+		      p4r_metric_table *out)
+{
+	sqlite3 *db = p4r_registry_db(reg);
+	sqlite3_stmt *st = NULL;
+	struct collector c;
+	int64_t total = 0;
+	size_t i;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = collector_init(&c, versions, n)) < 0)
+		goto done;
+	if (n == 0)
+		goto finish;
+	if (n > 4) {
+		if ((rc = prepare(db, &st, "SELECT count(*) FROM versions")) < 0 || (rc = step(db, st)) < 0)
+			goto done;
+		total = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	if (n > 4 && (int64_t)n * 4 >= total) {
+		/* Most of the registry: one sequential pass over the table beats
+		 * an index walk that fetches every row by id (3x here). */
+		if ((rc = prepare(db, &st, "SELECT version_id, key, value, step, at_ms, id FROM metrics")) < 0 ||
+		    (rc = collector_run(&c, db, st)) < 0)
+			goto done;
+	} else if (n > 4 && one_model(versions, n)) {
+		if ((rc = prepare(db, &st, "SELECT m.version_id, m.key, m.value, m.step, m.at_ms, m.id"
+				  " FROM models mo JOIN versions v ON v.model_id = mo.id"
+				  " JOIN metrics m ON m.version_id = v.id WHERE mo.name = ?1")) < 0 ||
+		    (rc = bind_text(db, st, 1, versions[0].model)) < 0 ||
+		    (rc = collector_run(&c, db, st)) < 0)
+			goto done;
+	} else {
+		if ((rc = prepare(db, &st, "SELECT version_id, key, value, step, at_ms, id FROM metrics"
+				  " WHERE version_id = ?1")) < 0)
+			goto done;
+		for (i = 0; i < n; i++) {
+			sqlite3_reset(st);
+			if ((rc = bind_int(db, st, 1, versions[i].id)) < 0 ||
+			    (rc = collector_run(&c, db, st)) < 0)
+				goto done;
+		}
+	}
+finish:
+	rc = collector_finish(&c, out);
+done:
+	sqlite3_finalize(st);
+	collector_free(&c);
+	if (rc < 0)
+		p4r_metric_table_clear(out);
+	return rc;
+}
+
+void p4r_metric_table_clear(p4r_metric_table *t)
+{
+	size_t i;
+
+	if (!t)
+		return;
+	for (i = 0; i < t->nkeys; i++) {
+		free(t->keys[i]);
+		free(t->columns[i]);
+	}
+	free(t->keys);
+	free(t->columns);
+	memset(t, 0, sizeof(*t));
+}
+
+const p4r_metric_cell *p4r_metric_table_get(const p4r_metric_table *t, size_t row, size_t col)
+{
+	const p4r_metric_cell *c;
+
+	if (!t || row >= t->nrows || col >= t->nkeys)
+		return NULL;
+	c = &t->columns[col][row];
+	return c->id ? c : NULL;
+}
+
+/* ---- history ---- */
+
+void p4r_metric_points_free(p4r_metric_point *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; p && i < n; i++)
+		free(p[i].run);
+	free(p);
+}
+
+int p4r_metrics_history(p4r_registry *reg, int64_t version_id, const char *key,
+			p4r_metric_point **out, size_t *n)
+{
+	sqlite3 *db = p4r_registry_db(reg);
+	sqlite3_stmt *st = NULL;
+	p4r_metric_point *arr = NULL, *p;
+	size_t cap = 0, count = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = prepare(db, &st, "SELECT m.id, m.step, m.at_ms, m.value, r.name FROM metrics m"
+			  " LEFT JOIN runs r ON r.id = m.run_id"
+			  " WHERE m.version_id = ?1 AND m.key = ?2 ORDER BY m.step, m.at_ms, m.id")) < 0 ||
+	    (rc = bind_int(db, st, 1, version_id)) < 0 ||
+	    (rc = bind_text(db, st, 2, key)) < 0)
+		goto done;
+	while ((rc = step(db, st)) == 1) {
+		if (count == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+
+			if (!(p = realloc(arr, ncap * sizeof(*arr)))) {
+				rc = p4r_error_set(P4R_ERROR, "out of memory");
+				goto done;
+			}
+			arr = p;
+			cap = ncap;
+		}
+		p = &arr[count];
+		p->id = sqlite3_column_int64(st, 0);
+		p->step = sqlite3_column_int64(st, 1);
+		p->at_ms = sqlite3_column_int64(st, 2);
+		p->value = sqlite3_column_double(st, 3);
+		p->run = NULL;
+		if (sqlite3_column_type(st, 4) != SQLITE_NULL && !(p->run = col_dup(st, 4))) {
+			rc = p4r_error_set(P4R_ERROR, "out of memory");
+			goto done;
+		}
+		count++;
+	}
+done:
+	sqlite3_finalize(st);
+	if (rc < 0) {
+		p4r_metric_points_free(arr, count);
+		return rc;
+	}
+	*out = arr;
+	*n = count;
+	return 0;
+}
+
+/* ---- runs ---- */
+
+void p4r_run_info_clear(p4r_run_info *r)
+{
+	size_t i;
+
+	if (!r)
+		return;
+	free(r->name);
+	free(r->experiment);
+	for (i = 0; i < r->nparams; i++) {
+		free((char *)r->params[i].key);
+		free((char *)r->params[i].value);
+	}
+	free(r->params);
+	for (i = 0; i < r->nmetrics; i++)
+		free((char *)r->metrics[i].key);
+	free(r->metrics);
+	memset(r, 0, sizeof(*r));
+}
+
+void p4r_run_array_free(p4r_run_info *r, size_t n)
+{
+	size_t i;
+
+	for (i = 0; r && i < n; i++)
+		p4r_run_info_clear(&r[i]);
+	free(r);
+}
+
+/* The filter every runs query shares; NULL parameters match everything. */
+#define RUN_FROM \
+	" FROM runs r JOIN versions v ON v.id = r.version_id JOIN models mo ON mo.id = v.model_id"
+#define RUN_WHERE \
+	" WHERE (?1 IS NULL OR mo.name = ?1) AND (?2 IS NULL OR r.experiment = ?2)" \
+	" AND (?3 IS NULL OR r.version_id = ?3) AND (?4 IS NULL OR r.name = ?4)"
+
+struct run_filter {
+	const char *model, *experiment, *name;
+	int64_t version_id;     /* 0: any */
+};
+
+static int bind_filter(sqlite3 *db, sqlite3_stmt *st, const struct run_filter *f)
+{
+	int rc;
+
+	if ((rc = bind_text(db, st, 1, f->model)) < 0 || (rc = bind_text(db, st, 2, f->experiment)) < 0 ||
+	    (rc = (f->version_id ? bind_int(db, st, 3, f->version_id) : bind_text(db, st, 3, NULL))) < 0 ||
+	    (rc = bind_text(db, st, 4, f->name)) < 0)
+		return rc;
+	return 0;
+}
+
+struct runidx { int64_t id; size_t at; };
+
+static int cmp_runidx(const void *a, const void *b)
+{
+	const struct runidx *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static p4r_run_info *run_by_id(p4r_run_info *runs, const struct runidx *idx, size_t n, int64_t id)
+{
+	struct runidx want = { .id = id };
+	const struct runidx *hit = bsearch(&want, idx, n, sizeof(*idx), cmp_runidx);
+
+	return hit ? &runs[hit->at] : NULL;
+}
+
+static int runs_main(sqlite3 *db, const struct run_filter *f, p4r_run_info **out, size_t *n)
+{
+	sqlite3_stmt *st = NULL;
+	p4r_run_info *arr = NULL, *r;
+	size_t cap = 0, count = 0;
+	int rc;
+
+	if ((rc = prepare(db, &st, "SELECT r.id, mo.name, v.number, r.name, r.experiment, r.created_ms"
+			  RUN_FROM RUN_WHERE " ORDER BY r.created_ms DESC, r.id DESC")) < 0 ||
+	    (rc = bind_filter(db, st, f)) < 0)
+		goto done;
+	while ((rc = step(db, st)) == 1) {
+		const char *model = (const char *)sqlite3_column_text(st, 1);
+
+		if (count == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+
+			if (!(r = realloc(arr, ncap * sizeof(*arr)))) {
+				rc = p4r_error_set(P4R_ERROR, "out of memory");
+				goto done;
+			}
+			arr = r;
+			cap = ncap;
+		}
+		r = &arr[count];
+		memset(r, 0, sizeof(*r));
+		count++;
+		r->id = sqlite3_column_int64(st, 0);
+		snprintf(r->model, sizeof(r->model), "%s", model ? model : "");
+		r->version = sqlite3_column_int64(st, 2);
+		r->created_ms = sqlite3_column_int64(st, 5);
+		if (!(r->name = col_dup(st, 3)) || !(r->experiment = col_dup(st, 4))) {
+			rc = p4r_error_set(P4R_ERROR, "out of memory");
+			goto done;
+		}
+	}
+done:
+	sqlite3_finalize(st);
+	*out = arr;
+	*n = count;
+	return rc;
+}
+
+/* Appends to R's params (PARAM true) or metrics, growing by one. */
+static int run_append(p4r_run_info *r, bool param, char *key, char *value, double v)
+{
+	if (param) {
+		p4r_param_kv *p = realloc(r->params, (r->nparams + 1) * sizeof(*p));
+
+		if (!p)
+			return p4r_error_set(P4R_ERROR, "out of memory");
+		r->params = p;
+		p[r->nparams].key = key;
+		p[r->nparams++].value = value;
+	} else {
+		p4r_metric_kv *m = realloc(r->metrics, (r->nmetrics + 1) * sizeof(*m));
+
+		if (!m)
+			return p4r_error_set(P4R_ERROR, "out of memory");
+		r->metrics = m;
+		m[r->nmetrics].key = key;
+		m[r->nmetrics++].value = v;
+	}
+	return 0;
+}
+
+static int runs_params(sqlite3 *db, const struct run_filter *f, p4r_run_info *runs,
+		       const struct runidx *idx, size_t n)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if ((rc = prepare(db, &st, "SELECT p.run_id, p.key, p.value" RUN_FROM
+			  " JOIN params p ON p.run_id = r.id" RUN_WHERE " ORDER BY p.run_id, p.key")) < 0 ||
+	    (rc = bind_filter(db, st, f)) < 0)
+		goto done;
+	while ((rc = step(db, st)) == 1) {
+		p4r_run_info *r = run_by_id(runs, idx, n, sqlite3_column_int64(st, 0));
+		char *key, *value;
+
+		if (!r)
+			continue;
+		key = col_dup(st, 1);
+		value = col_dup(st, 2);
+		if (!key || !value || (rc = run_append(r, true, key, value, 0)) < 0) {
+			free(key);
+			free(value);
+			rc = p4r_error_set(P4R_ERROR, "out of memory");
+			goto done;
+		}
+	}
+done:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Rows come ordered so the last of each (run, key) is its latest value. */
+static int runs_metrics(sqlite3 *db, const struct run_filter *f, p4r_run_info *runs,
+			const struct runidx *idx, size_t n)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if ((rc = prepare(db, &st, "SELECT m.run_id, m.key, m.value" RUN_FROM
+			  " JOIN metrics m ON m.version_id = r.version_id AND m.run_id = r.id" RUN_WHERE
+			  " ORDER BY m.run_id, m.key, m.step, m.at_ms, m.id")) < 0 ||
+	    (rc = bind_filter(db, st, f)) < 0)
+		goto done;
+	while ((rc = step(db, st)) == 1) {
+		p4r_run_info *r = run_by_id(runs, idx, n, sqlite3_column_int64(st, 0));
+		const char *key = col_key(st, 1, &rc);
+		char *copy;
+
+		if (!key)
+			goto done;
+		if (!r)
+			continue;
+		if (r->nmetrics && !strcmp(r->metrics[r->nmetrics - 1].key, key)) {
+			r->metrics[r->nmetrics - 1].value = sqlite3_column_double(st, 2);
+			continue;
+		}
+		if (!(copy = strdup(key)) || (rc = run_append(r, false, copy, NULL, sqlite3_column_double(st, 2))) < 0) {
+			free(copy);
+			rc = p4r_error_set(P4R_ERROR, "out of memory");
+			goto done;
+		}
+	}
+done:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int runs_query(p4r_registry *reg, const struct run_filter *f, p4r_run_info **out, size_t *n)
+{
+	sqlite3 *db = p4r_registry_db(reg);
+	struct runidx *idx = NULL;
+	p4r_run_info *runs = NULL;
+	size_t count = 0, i;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = runs_main(db, f, &runs, &count)) < 0)
+		goto done;
+	if (count == 0)
+		goto done;
+	if (!(idx = malloc(count * sizeof(*idx)))) {
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+		goto done;
+	}
+	for (i = 0; i < count; i++) {
+		idx[i].id = runs[i].id;
+		idx[i].at = i;
+	}
+	qsort(idx, count, sizeof(*idx), cmp_runidx);
+	if ((rc = runs_params(db, f, runs, idx, count)) < 0 ||
+	    (rc = runs_metrics(db, f, runs, idx, count)) < 0)
+		goto done;
+done:
+	free(idx);
+	if (rc < 0) {
+		p4r_run_array_free(runs, count);
+		return rc;
+	}
+	*out = runs;
+	*n = count;
+	return 0;
+}
+
+int p4r_metrics_runs(p4r_registry *reg, const char *model, const char *experiment,
+		     p4r_run_info **out, size_t *n)
+{
+	struct run_filter f = { .model = model, .experiment = experiment };
+	p4r_model m = { 0 };
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (model) {
+		if ((rc = p4r_registry_model_get(reg, model, &m)) < 0)
+			return rc;
+		p4r_model_clear(&m);
+	}
+	return runs_query(reg, &f, out, n);
+}
+
+int p4r_metrics_run_get(p4r_registry *reg, int64_t version_id, const char *name, p4r_run_info *out)
+{
+	struct run_filter f = { .version_id = version_id, .name = name };
+	p4r_run_info *runs = NULL;
+	size_t n = 0;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = runs_query(reg, &f, &runs, &n)) < 0)
+		return rc;
+	if (n == 0) {
+		free(runs);
+		return p4r_error_set(P4R_ENOTFOUND, "no run '%s' on that version", name);
+	}
+	*out = runs[0];
+	memset(&runs[0], 0, sizeof(runs[0]));
+	p4r_run_array_free(runs, n);
+	return 0;
+}

@@ -1,0 +1,629 @@
+/* Unit tests for lifecycle.c and registry_stage.c: the stage-move rules,
+ * gate parsing and evaluation, config policies, rollback planning, and
+ * promotions and rollbacks against a real registry in a temporary repository,
+ * plus the hook runner. */
+#include "testutil.h"
+#include "p4reg/error.h"
+#include "p4reg/lifecycle.h"
+#include "p4reg/metrics.h"
+#include "p4reg/repo.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- rules ---- */
+
+static void test_check_move_table(void **state)
+{
+	enum { OK, FORCE, NEVER };
+	/* [from][to]: development, validation, staging, production, archived */
+	static const int want[P4R_STAGE_COUNT][P4R_STAGE_COUNT] = {
+		{ NEVER, OK, FORCE, FORCE, OK },
+		{ FORCE, NEVER, OK, FORCE, OK },
+		{ FORCE, FORCE, NEVER, OK, OK },
+		{ FORCE, FORCE, FORCE, NEVER, OK },
+		{ FORCE, FORCE, FORCE, FORCE, NEVER },
+	};
+	int f, t;
+
+	(void)state;
+	for (f = 0; f < P4R_STAGE_COUNT; f++) {
+		for (t = 0; t < P4R_STAGE_COUNT; t++) {
+			bool forced = true;
+			int rc = p4r_lifecycle_check_move((p4r_stage)f, (p4r_stage)t, false, &forced);
+
+			assert_int_equal(rc, want[f][t] == OK ? 0 : P4R_EREFUSED);
+			assert_false(forced);
+			rc = p4r_lifecycle_check_move((p4r_stage)f, (p4r_stage)t, true, &forced);
+			assert_int_equal(rc, want[f][t] == NEVER ? P4R_EREFUSED : 0);
+			assert_int_equal(forced, want[f][t] == FORCE);
+		}
+	}
+	assert_int_equal(p4r_lifecycle_check_move(P4R_STAGE_DEVELOPMENT, P4R_STAGE_STAGING, false, NULL),
+			 P4R_EREFUSED);
+	assert_non_null(strstr(p4r_error_message(), "needs --force"));
+	assert_int_equal(p4r_lifecycle_check_move(P4R_STAGE_PRODUCTION, P4R_STAGE_PRODUCTION, true, NULL),
+			 P4R_EREFUSED);
+	assert_string_equal(p4r_error_message(), "already in production");
+	assert_int_equal(p4r_lifecycle_check_move(P4R_STAGE_COUNT, P4R_STAGE_STAGING, true, NULL),
+			 P4R_EUSAGE);
+}
+
+/* ---- gates ---- */
+
+static void test_gate_parse_good(void **state)
+{
+	static const struct {
+		const char *expr, *text, *key;
+		p4r_gate_op op;
+		bool vs_stage;
+		p4r_stage stage;
+		double number;
+	} cases[] = {
+		{ "f1>=0.8", "f1>=0.8", "f1", P4R_GATE_GE, false, 0, 0.8 },
+		{ "  f1 \t>=  0.80 ", "f1>=0.80", "f1", P4R_GATE_GE, false, 0, 0.8 },
+		{ "loss<-1e-3", "loss<-1e-3", "loss", P4R_GATE_LT, false, 0, -1e-3 },
+		{ "latency_ms <= 12", "latency_ms<=12", "latency_ms", P4R_GATE_LE, false, 0, 12 },
+		{ "acc>0", "acc>0", "acc", P4R_GATE_GT, false, 0, 0 },
+		{ "ndcg@10==1", "ndcg@10==1", "ndcg@10", P4R_GATE_EQ, false, 0, 1 },
+		{ "eval/f1 != +2.5", "eval/f1!=+2.5", "eval/f1", P4R_GATE_NE, false, 0, 2.5 },
+		{ "spearman>=production", "spearman>=production", "spearman", P4R_GATE_GE, true,
+		  P4R_STAGE_PRODUCTION, 0 },
+		{ "f1 > staging", "f1>staging", "f1", P4R_GATE_GT, true, P4R_STAGE_STAGING, 0 },
+		{ "tokens/sec>=production", "tokens/sec>=production", "tokens/sec", P4R_GATE_GE, true,
+		  P4R_STAGE_PRODUCTION, 0 },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		p4r_gate g;
+
+		assert_int_equal(p4r_gate_parse(&g, cases[i].expr, NULL), 0);
+		assert_string_equal(g.text, cases[i].text);
+		assert_string_equal(g.key, cases[i].key);
+		assert_int_equal(g.op, cases[i].op);
+		assert_int_equal(g.vs_stage, cases[i].vs_stage);
+		if (g.vs_stage)
+			assert_int_equal(g.stage, cases[i].stage);
+		else
+			assert_true(g.number == cases[i].number);
+		assert_string_equal(g.origin, "--require");
+	}
+}
+
+static void test_gate_parse_bad(void **state)
+{
+	static const char *const bad[] = {
+		"", "   ", "f1", "f1>=", "f1 >=  ", ">=0.8", "f1=0.8", "f1=>0.8", "f1>>0.8",
+		"f1<=>0.8", "f1===1", "f1>=abc", "f1>=validation", "f1>=development",
+		"f1>=archived", "f1>=nan", "f1>=inf", "f1>=0x10", "f1>=1e999", "f 1>=0.8",
+		"f1>=0.8 x", "f1>=0.8;rm -rf /", "f1>=Production", "f1 ≥ 0.8", "f$1>=1",
+		"f1>=0.8>=0.9",
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa>=1",
+	};
+	char huge[400];
+	p4r_gate g;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (p4r_gate_parse(&g, bad[i], NULL) != P4R_EUSAGE)
+			fail_msg("gate '%s' was accepted", bad[i]);
+	}
+	memset(huge, '1', sizeof(huge) - 1);
+	huge[sizeof(huge) - 1] = '\0';
+	memcpy(huge, "f1>=", 4);
+	assert_int_equal(p4r_gate_parse(&g, huge, NULL), P4R_EUSAGE);
+	assert_int_equal(p4r_gate_parse(&g, NULL, NULL), P4R_EUSAGE);
+	assert_int_equal(p4r_gate_parse(&g, "f1>=abc", "stage.production.require"), P4R_EUSAGE);
+	assert_non_null(strstr(p4r_error_message(), "stage.production.require"));
+	assert_non_null(strstr(p4r_error_message(), "'f1>=abc'"));
+}
+
+static void test_gate_holds(void **state)
+{
+	(void)state;
+	assert_true(p4r_gate_holds(0.8, P4R_GATE_GE, 0.8));
+	assert_false(p4r_gate_holds(0.79, P4R_GATE_GE, 0.8));
+	assert_true(p4r_gate_holds(0.81, P4R_GATE_GT, 0.8));
+	assert_false(p4r_gate_holds(0.8, P4R_GATE_GT, 0.8));
+	assert_true(p4r_gate_holds(0.8, P4R_GATE_LE, 0.8));
+	assert_false(p4r_gate_holds(0.8, P4R_GATE_LT, 0.8));
+	assert_true(p4r_gate_holds(-1, P4R_GATE_LT, 0));
+	assert_true(p4r_gate_holds(1, P4R_GATE_EQ, 1));
+	assert_false(p4r_gate_holds(1, P4R_GATE_NE, 1));
+	assert_true(p4r_gate_holds(1, P4R_GATE_NE, 2));
+	assert_string_equal(p4r_gate_op_name(P4R_GATE_NE), "!=");
+	assert_null(p4r_gate_op_name((p4r_gate_op)42));
+}
+
+/* ---- a real repository ---- */
+
+struct fx {
+	char *dir;
+	p4r_repo *repo;
+	p4r_registry *reg;
+};
+
+static int setup_repo(void **state)
+{
+	struct fx *fx = calloc(1, sizeof(*fx));
+
+	assert_non_null(fx);
+	fx->dir = tu_mkdtemp();
+	/* The user's own config must not leak into the test. */
+	setenv("XDG_CONFIG_HOME", fx->dir, 1);
+	assert_int_equal(p4r_repo_init(fx->dir, NULL), 0);
+	assert_int_equal(p4r_repo_open(&fx->repo, fx->dir), 0);
+	fx->reg = p4r_repo_registry(fx->repo);
+	*state = fx;
+	return 0;
+}
+
+static int teardown_repo(void **state)
+{
+	struct fx *fx = *state;
+
+	p4r_repo_free(fx->repo);
+	tu_rmtree_free(fx->dir);
+	free(fx);
+	return 0;
+}
+
+/* Registers version N of model "m" with a distinct fake oid. */
+static void add_version(struct fx *fx, int n)
+{
+	p4r_version_input in = { 0 };
+	p4r_version out;
+	bool unchanged;
+
+	in.model = "m";
+	in.path = "models/m.bin";
+	snprintf(in.oid.hex, sizeof(in.oid.hex), "%064x", n);
+	in.size = n;
+	in.author = "tester";
+	in.git_dirty = -1;
+	assert_int_equal(p4r_registry_add_version(fx->reg, &in, &out, &unchanged), 0);
+	assert_false(unchanged);
+	assert_int_equal(out.number, n);
+	p4r_version_clear(&out);
+}
+
+static void log_metric(struct fx *fx, int number, const char *key, double value)
+{
+	p4r_metric_kv kv = { key, value };
+	p4r_metric_log log = { 0 };
+	p4r_version v;
+
+	assert_int_equal(p4r_registry_version_get(fx->reg, "m", number, &v), 0);
+	log.version = &v;
+	log.metrics = &kv;
+	log.nmetrics = 1;
+	log.actor = "tester";
+	assert_int_equal(p4r_metrics_log(fx->reg, &log, NULL), 0);
+	p4r_version_clear(&v);
+}
+
+static p4r_stage stage_of(struct fx *fx, int number)
+{
+	p4r_version v;
+	p4r_stage s;
+
+	assert_int_equal(p4r_registry_version_get(fx->reg, "m", number, &v), 0);
+	s = v.stage;
+	p4r_version_clear(&v);
+	return s;
+}
+
+static bool rolled_back(struct fx *fx, int number)
+{
+	p4r_version v;
+	bool rb;
+
+	assert_int_equal(p4r_registry_version_get(fx->reg, "m", number, &v), 0);
+	rb = v.rolled_back;
+	p4r_version_clear(&v);
+	return rb;
+}
+
+static size_t event_count(struct fx *fx)
+{
+	p4r_event *ev;
+	size_t n;
+
+	assert_int_equal(p4r_registry_event_list(fx->reg, "m", 0, &ev, &n), 0);
+	p4r_event_array_free(ev, n);
+	return n;
+}
+
+/* Promotes; returns the result code and leaves the outcome in *OUT. */
+static int promote(struct fx *fx, int number, p4r_stage to, bool force, const char *const *exprs,
+		   size_t nexprs, p4r_promotion *out)
+{
+	p4r_promote_req req = { 0 };
+	p4r_gate *gates = NULL;
+	size_t ngates = 0;
+	int rc;
+
+	assert_int_equal(p4r_lifecycle_gates(&gates, &ngates, p4r_repo_config(fx->repo), to,
+					     exprs, nexprs), 0);
+	req.model = "m";
+	req.number = number;
+	req.to = to;
+	req.force = force;
+	req.gates = gates;
+	req.ngates = ngates;
+	req.actor = "tester";
+	req.reason = "test";
+	rc = p4r_lifecycle_promote(fx->reg, &req, out);
+	free(gates);
+	return rc;
+}
+
+static int promote_plain(struct fx *fx, int number, p4r_stage to, bool force)
+{
+	p4r_promotion p;
+	int rc = promote(fx, number, to, force, NULL, 0, &p);
+
+	p4r_promotion_clear(&p);
+	return rc;
+}
+
+static void test_promote_walk_and_refusals(void **state)
+{
+	struct fx *fx = *state;
+	p4r_promotion p;
+	p4r_event *ev;
+	size_t n, before;
+
+	add_version(fx, 1);
+	add_version(fx, 2);
+	assert_int_equal(promote_plain(fx, 1, P4R_STAGE_VALIDATION, false), 0);
+	assert_int_equal(promote_plain(fx, 1, P4R_STAGE_STAGING, false), 0);
+	assert_int_equal(promote_plain(fx, 1, P4R_STAGE_PRODUCTION, false), 0);
+	assert_int_equal(stage_of(fx, 1), P4R_STAGE_PRODUCTION);
+
+	/* Refusals change nothing, not even the events. */
+	before = event_count(fx);
+	assert_int_equal(promote(fx, 2, P4R_STAGE_STAGING, false, NULL, 0, &p), P4R_EREFUSED);
+	assert_non_null(strstr(p.refusal, "skipping a stage"));
+	assert_false(p.promoted);
+	p4r_promotion_clear(&p);
+	assert_int_equal(promote(fx, 1, P4R_STAGE_STAGING, false, NULL, 0, &p), P4R_EREFUSED);
+	assert_non_null(strstr(p.refusal, "moving backward"));
+	p4r_promotion_clear(&p);
+	assert_int_equal(promote(fx, 1, P4R_STAGE_PRODUCTION, true, NULL, 0, &p), P4R_EREFUSED);
+	assert_string_equal(p.refusal, "'m@1' is already in production");
+	p4r_promotion_clear(&p);
+	assert_int_equal(event_count(fx), before);
+	assert_int_equal(stage_of(fx, 2), P4R_STAGE_DEVELOPMENT);
+
+	/* Forced skip into production archives the holder in the same step. */
+	assert_int_equal(promote(fx, 2, P4R_STAGE_PRODUCTION, true, NULL, 0, &p), 0);
+	assert_true(p.promoted);
+	assert_true(p.forced);
+	assert_int_equal(p.replaced, 1);
+	assert_int_equal(p.version.stage, P4R_STAGE_PRODUCTION);
+	p4r_promotion_clear(&p);
+	assert_int_equal(stage_of(fx, 1), P4R_STAGE_ARCHIVED);
+	assert_int_equal(stage_of(fx, 2), P4R_STAGE_PRODUCTION);
+
+	assert_int_equal(p4r_registry_event_list(fx->reg, "m", 0, &ev, &n), 0);
+	assert_int_equal(n, before + 2);
+	assert_string_equal(ev[n - 2].kind, "promote");
+	assert_int_equal(ev[n - 2].version, 1);
+	assert_string_equal(ev[n - 2].from_stage, "production");
+	assert_string_equal(ev[n - 2].to_stage, "archived");
+	assert_string_equal(ev[n - 2].reason, "replaced by v2");
+	assert_false(ev[n - 2].forced);
+	assert_int_equal(ev[n - 1].version, 2);
+	assert_true(ev[n - 1].forced);
+	assert_string_equal(ev[n - 1].from_stage, "development");
+	assert_string_equal(ev[n - 1].actor, "tester");
+	assert_string_equal(ev[n - 1].reason, "test");
+	assert_non_null(strstr(ev[n - 1].detail, "\"conditions\":[]"));
+	p4r_event_array_free(ev, n);
+
+	/* Leaving archived needs force; archiving never does. */
+	assert_int_equal(promote_plain(fx, 1, P4R_STAGE_VALIDATION, false), P4R_EREFUSED);
+	assert_int_equal(promote_plain(fx, 2, P4R_STAGE_ARCHIVED, false), 0);
+	assert_int_equal(promote_plain(fx, 1, P4R_STAGE_VALIDATION, true), 0);
+	assert_int_equal(stage_of(fx, 1), P4R_STAGE_VALIDATION);
+}
+
+static void test_promote_gates(void **state)
+{
+	struct fx *fx = *state;
+	const char *const above[] = { "f1>=0.8" };
+	const char *const vs_prod[] = { "f1 >= production", "recall>0.5" };
+	p4r_promotion p;
+	p4r_event *ev;
+	size_t n, before;
+
+	add_version(fx, 1);
+	add_version(fx, 2);
+	log_metric(fx, 1, "f1", 0.75);
+	log_metric(fx, 1, "f1", 0.85);  /* the latest value counts */
+
+	assert_int_equal(promote(fx, 1, P4R_STAGE_VALIDATION, false, above, 1, &p), 0);
+	assert_int_equal(p.nconds, 1);
+	assert_true(p.conds[0].pass);
+	assert_true(p.conds[0].left == 0.85);
+	assert_string_equal(p.conds[0].right_source, "0.8");
+	p4r_promotion_clear(&p);
+
+	/* Missing metric fails, and --force does not skip gates. */
+	before = event_count(fx);
+	assert_int_equal(promote(fx, 2, P4R_STAGE_VALIDATION, true, above, 1, &p), P4R_EREFUSED);
+	assert_false(p.conds[0].has_left);
+	assert_false(p.conds[0].pass);
+	assert_non_null(strstr(p.refusal, "1 of 1 conditions failed (f1>=0.8)"));
+	p4r_promotion_clear(&p);
+
+	/* Against production with no production version: fails. */
+	assert_int_equal(promote(fx, 1, P4R_STAGE_STAGING, false, vs_prod, 1, &p), P4R_EREFUSED);
+	assert_string_equal(p.conds[0].right_source, "production (none)");
+	assert_false(p.conds[0].has_right);
+	p4r_promotion_clear(&p);
+	assert_int_equal(event_count(fx), before);
+
+	assert_int_equal(promote_plain(fx, 1, P4R_STAGE_STAGING, false), 0);
+	assert_int_equal(promote_plain(fx, 1, P4R_STAGE_PRODUCTION, false), 0);
+	log_metric(fx, 2, "f1", 0.84);
+	log_metric(fx, 2, "recall", 0.6);
+	assert_int_equal(promote_plain(fx, 2, P4R_STAGE_VALIDATION, false), 0);
+	assert_int_equal(promote(fx, 2, P4R_STAGE_STAGING, false, vs_prod, 2, &p), P4R_EREFUSED);
+	assert_true(p.conds[0].left == 0.84);
+	assert_true(p.conds[0].right == 0.85);
+	assert_string_equal(p.conds[0].right_source, "production v1");
+	assert_false(p.conds[0].pass);
+	assert_true(p.conds[1].pass);
+	assert_non_null(strstr(p.refusal, "1 of 2 conditions failed (f1>=production)"));
+	p4r_promotion_clear(&p);
+	assert_int_equal(stage_of(fx, 2), P4R_STAGE_VALIDATION);
+
+	log_metric(fx, 2, "f1", 0.9);
+	assert_int_equal(promote(fx, 2, P4R_STAGE_STAGING, false, vs_prod, 2, &p), 0);
+	p4r_promotion_clear(&p);
+	assert_int_equal(p4r_registry_event_list(fx->reg, "m", 0, &ev, &n), 0);
+	assert_non_null(strstr(ev[n - 1].detail, "\"expr\":\"f1>=production\""));
+	assert_non_null(strstr(ev[n - 1].detail, "\"right_source\":\"production v1\""));
+	assert_non_null(strstr(ev[n - 1].detail, "\"pass\":true"));
+	p4r_event_array_free(ev, n);
+}
+
+static void test_config_policy(void **state)
+{
+	struct fx *fx = *state;
+	const char *const req[] = { "f1>=production", "recall > 0.5" };
+	char *path = malloc(strlen(fx->dir) + 32);
+	p4r_gate *gates;
+	size_t n;
+	FILE *f;
+
+	assert_non_null(path);
+	snprintf(path, strlen(fx->dir) + 32, "%s/.p4reg/config", fx->dir);
+	f = fopen(path, "a");
+	assert_non_null(f);
+	fputs("[stage \"production\"]\n\trequire = f1 >= production\n\trequire = latency_ms<=20\n", f);
+	fclose(f);
+	free(path);
+	/* Reopen: the policy is read from the file. */
+	p4r_repo_free(fx->repo);
+	assert_int_equal(p4r_repo_open(&fx->repo, fx->dir), 0);
+	fx->reg = p4r_repo_registry(fx->repo);
+
+	assert_int_equal(p4r_lifecycle_gates(&gates, &n, p4r_repo_config(fx->repo),
+					     P4R_STAGE_PRODUCTION, req, 2), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(gates[0].text, "f1>=production");
+	assert_string_equal(gates[0].origin, "--require");
+	assert_string_equal(gates[1].text, "recall>0.5");
+	assert_string_equal(gates[2].text, "latency_ms<=20");
+	assert_string_equal(gates[2].origin, "stage.production.require");
+	free(gates);
+	/* Other stages do not get production's policy. */
+	assert_int_equal(p4r_lifecycle_gates(&gates, &n, p4r_repo_config(fx->repo),
+					     P4R_STAGE_STAGING, NULL, 0), 0);
+	assert_int_equal(n, 0);
+	free(gates);
+	/* A bad --require is a usage error before anything else. */
+	assert_int_equal(p4r_lifecycle_gates(&gates, &n, NULL, P4R_STAGE_STAGING,
+					     (const char *const[]){ "f1=0.8" }, 1), P4R_EUSAGE);
+	assert_null(gates);
+}
+
+static void test_config_policy_bad(void **state)
+{
+	struct fx *fx = *state;
+	char *path = malloc(strlen(fx->dir) + 32);
+	p4r_gate *gates;
+	size_t n;
+	FILE *f;
+
+	assert_non_null(path);
+	snprintf(path, strlen(fx->dir) + 32, "%s/.p4reg/config", fx->dir);
+	f = fopen(path, "a");
+	assert_non_null(f);
+	fputs("[stage \"staging\"]\n\trequire = f1 >> 1\n", f);
+	fclose(f);
+	free(path);
+	p4r_repo_free(fx->repo);
+	assert_int_equal(p4r_repo_open(&fx->repo, fx->dir), 0);
+	fx->reg = p4r_repo_registry(fx->repo);
+	assert_int_equal(p4r_lifecycle_gates(&gates, &n, p4r_repo_config(fx->repo),
+					     P4R_STAGE_STAGING, NULL, 0), P4R_EUSAGE);
+	assert_non_null(strstr(p4r_error_message(), "stage.staging.require"));
+}
+
+/* ---- rollback ---- */
+
+static void test_rollback_plan(void **state)
+{
+	const p4r_prod_entry hist[] = {
+		{ 5, false }, { 4, true }, { 3, false }, { 2, false }, { 1, true },
+	};
+	int64_t t;
+	bool forced;
+
+	(void)state;
+	assert_int_equal(p4r_rollback_plan(&t, &forced, "m", 5, hist, 5, 0, false), 0);
+	assert_int_equal(t, 3);
+	assert_false(forced);
+	assert_int_equal(p4r_rollback_plan(&t, &forced, "m", 3, hist + 2, 3, 0, false), 0);
+	assert_int_equal(t, 2);
+	assert_int_equal(p4r_rollback_plan(&t, &forced, "m", 2, hist + 3, 2, 0, false), P4R_EREFUSED);
+	assert_int_equal(p4r_rollback_plan(&t, &forced, "m", 5, hist, 1, 0, false), P4R_EREFUSED);
+	assert_int_equal(p4r_rollback_plan(&t, &forced, "m", 5, NULL, 0, 0, false), P4R_EREFUSED);
+	/* --to N */
+	assert_int_equal(p4r_rollback_plan(&t, &forced, "m", 5, hist, 5, 2, false), 0);
+	assert_int_equal(t, 2);
+	assert_false(forced);
+	assert_int_equal(p4r_rollback_plan(&t, &forced, "m", 5, hist, 5, 5, true), P4R_EREFUSED);
+	assert_non_null(strstr(p4r_error_message(), "already in production"));
+	assert_int_equal(p4r_rollback_plan(&t, &forced, "m", 5, hist, 5, 4, false), P4R_EREFUSED);
+	assert_non_null(strstr(p4r_error_message(), "rolled back before"));
+	assert_int_equal(p4r_rollback_plan(&t, &forced, "m", 5, hist, 5, 4, true), 0);
+	assert_int_equal(t, 4);
+	assert_true(forced);
+	assert_int_equal(p4r_rollback_plan(&t, &forced, "m", 5, hist, 5, 9, false), P4R_EREFUSED);
+	assert_non_null(strstr(p4r_error_message(), "never held production"));
+	assert_int_equal(p4r_rollback_plan(&t, &forced, "m", 5, hist, 5, 9, true), 0);
+	assert_true(forced);
+}
+
+static int rollback(struct fx *fx, int64_t to, bool force, p4r_rollback_result *r)
+{
+	p4r_rollback_req req = { .model = "m", .to = to, .force = force, .actor = "op",
+				 .reason = "broken" };
+
+	return p4r_lifecycle_rollback(fx->reg, &req, r);
+}
+
+static void test_rollback_walks_back(void **state)
+{
+	struct fx *fx = *state;
+	p4r_rollback_result r;
+	p4r_event *ev;
+	size_t n, before;
+	int i;
+
+	for (i = 1; i <= 4; i++)
+		add_version(fx, i);
+	assert_int_equal(rollback(fx, 0, false, &r), P4R_EREFUSED);
+	assert_non_null(strstr(p4r_error_message(), "no production version"));
+	for (i = 1; i <= 3; i++)
+		assert_int_equal(promote_plain(fx, i, P4R_STAGE_PRODUCTION, true), 0);
+	assert_int_equal(promote_plain(fx, 4, P4R_STAGE_VALIDATION, false), 0);
+
+	before = event_count(fx);
+	assert_int_equal(rollback(fx, 0, false, &r), 0);
+	assert_int_equal(r.restored.number, 2);
+	assert_int_equal(r.restored.stage, P4R_STAGE_PRODUCTION);
+	assert_int_equal(r.rolled_back.number, 3);
+	assert_int_equal(r.rolled_back.stage, P4R_STAGE_ARCHIVED);
+	assert_true(r.rolled_back.rolled_back);
+	p4r_rollback_result_clear(&r);
+	assert_int_equal(p4r_registry_event_list(fx->reg, "m", 0, &ev, &n), 0);
+	assert_int_equal(n, before + 2);
+	assert_string_equal(ev[n - 2].kind, "rollback");
+	assert_int_equal(ev[n - 2].version, 3);
+	assert_string_equal(ev[n - 2].to_stage, "archived");
+	assert_string_equal(ev[n - 2].reason, "broken");
+	assert_int_equal(ev[n - 1].version, 2);
+	assert_string_equal(ev[n - 1].from_stage, "archived");
+	assert_string_equal(ev[n - 1].to_stage, "production");
+	p4r_event_array_free(ev, n);
+
+	/* Further back, never onto 3. */
+	assert_int_equal(rollback(fx, 0, false, &r), 0);
+	assert_int_equal(r.restored.number, 1);
+	assert_int_equal(r.rolled_back.number, 2);
+	p4r_rollback_result_clear(&r);
+	before = event_count(fx);
+	assert_int_equal(rollback(fx, 0, false, &r), P4R_EREFUSED);
+	assert_int_equal(event_count(fx), before);
+	assert_int_equal(stage_of(fx, 1), P4R_STAGE_PRODUCTION);
+
+	/* --to: a rolled-back version needs --force, one never in production too. */
+	assert_int_equal(rollback(fx, 3, false, &r), P4R_EREFUSED);
+	assert_int_equal(rollback(fx, 4, false, &r), P4R_EREFUSED);
+	assert_int_equal(rollback(fx, 9, true, &r), P4R_ENOTFOUND);
+	assert_int_equal(event_count(fx), before);
+	assert_int_equal(rollback(fx, 3, true, &r), 0);
+	assert_true(r.forced);
+	assert_int_equal(r.restored.number, 3);
+	assert_false(r.restored.rolled_back);  /* re-approved by hand */
+	p4r_rollback_result_clear(&r);
+	assert_true(rolled_back(fx, 1));
+	assert_int_equal(stage_of(fx, 4), P4R_STAGE_VALIDATION);
+}
+
+static void test_rollback_needs_object(void **state)
+{
+	struct fx *fx = *state;
+	p4r_rollback_req req = { .model = "m", .actor = "op" };
+	p4r_rollback_result r;
+
+	add_version(fx, 1);
+	add_version(fx, 2);
+	assert_int_equal(promote_plain(fx, 1, P4R_STAGE_PRODUCTION, true), 0);
+	assert_int_equal(promote_plain(fx, 2, P4R_STAGE_PRODUCTION, true), 0);
+	req.store = p4r_repo_store(fx->repo);
+	assert_int_equal(p4r_lifecycle_rollback(fx->reg, &req, &r), P4R_ENOTFOUND);
+	assert_non_null(strstr(p4r_error_message(), "missing from the local store"));
+	assert_int_equal(stage_of(fx, 2), P4R_STAGE_PRODUCTION);
+	assert_false(rolled_back(fx, 2));
+	req.model = "nope";
+	req.store = NULL;
+	assert_int_equal(p4r_lifecycle_rollback(fx->reg, &req, &r), P4R_ENOTFOUND);
+}
+
+/* ---- hooks ---- */
+
+static void test_run_hook(void **state)
+{
+	char *dir = tu_mkdtemp(), *path, *text;
+	const char *const env[] = { "P4REG_MODEL", "m", "P4REG_VERSION", "7", NULL };
+	int status;
+
+	(void)state;
+	assert_int_equal(p4r_lifecycle_run_hook("echo \"$P4REG_MODEL@$P4REG_VERSION\" >out; pwd >>out",
+						dir, env, &status), 0);
+	assert_int_equal(status, 0);
+	path = malloc(strlen(dir) + 8);
+	assert_non_null(path);
+	snprintf(path, strlen(dir) + 8, "%s/out", dir);
+	text = tu_slurp(path, NULL);
+	assert_non_null(strstr(text, "m@7\n"));
+	assert_non_null(strstr(text, "p4reg-unit-"));
+	free(text);
+	free(path);
+	assert_int_equal(p4r_lifecycle_run_hook("exit 3", dir, NULL, &status), 0);
+	assert_int_equal(status, 3);
+	assert_int_equal(p4r_lifecycle_run_hook("kill -9 $$", dir, NULL, &status), 0);
+	assert_int_equal(status, 128 + 9);
+	tu_rmtree_free(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_check_move_table),
+		cmocka_unit_test(test_gate_parse_good),
+		cmocka_unit_test(test_gate_parse_bad),
+		cmocka_unit_test(test_gate_holds),
+		cmocka_unit_test(test_rollback_plan),
+		cmocka_unit_test(test_run_hook),
+		cmocka_unit_test_setup_teardown(test_promote_walk_and_refusals, setup_repo, teardown_repo),
+		cmocka_unit_test_setup_teardown(test_promote_gates, setup_repo, teardown_repo),
+		cmocka_unit_test_setup_teardown(test_config_policy, setup_repo, teardown_repo),
+		cmocka_unit_test_setup_teardown(test_config_policy_bad, setup_repo, teardown_repo),
+		cmocka_unit_test_setup_teardown(test_rollback_walks_back, setup_repo, teardown_repo),
+		cmocka_unit_test_setup_teardown(test_rollback_needs_object, setup_repo, teardown_repo),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
