@@ -35,6 +35,10 @@ static const struct command {
 	{ "promote", cmd_promote, cmd_promote_usage, NEED_REPO, "move a version along the lifecycle, enforcing gates" },
 	{ "rollback", cmd_rollback, cmd_rollback_usage, NEED_REPO, "put the previous production version back" },
 	{ "history", cmd_history, cmd_history_usage, NEED_REPO, "the audit trail of events" },
+	{ "remote", cmd_remote, cmd_remote_usage, NEED_REPO, "add, list, remove or check remotes" },
+	{ "push", cmd_push, cmd_push_usage, NEED_REPO, "upload objects and registry events to a remote" },
+	{ "fetch", cmd_fetch, cmd_fetch_usage, NEED_REPO, "download registry events (and objects) from a remote" },
+	{ "pull", cmd_pull, cmd_pull_usage, NEED_REPO, "fetch, then check out the work tree's pointers" },
 	{ "help", cmd_help, cmd_help_usage, 0, "show help for p4reg or a command" },
 	{ "version", cmd_version, cmd_version_usage, 0, "print the version" },
 };

@@ -1,5 +1,6 @@
 /* p4reg init: create .p4reg/ here, or at the root of the git work tree. */
 #include "cmd.h"
+#include "p4reg/fsutil.h"
 #include "p4reg/gitio.h"
 
 #include <stdlib.h>
@@ -20,6 +21,22 @@ static const p4r_option options[] = {
 	{ "here", 0, false, OPT_HERE },
 	{ NULL, 0, false, 0 },
 };
+
+/* Like `dvc init`: the shared files go into the git index at once, so the
+ * first commit makes the repository usable by every clone. */
+static int stage_shared_files(p4r_git *git, const char *root)
+{
+	char *meta = p4r_path_join(root, P4R_META_DIR);
+	char *config = meta ? p4r_path_join(meta, "config") : NULL;
+	char *ignore = meta ? p4r_path_join(meta, ".gitignore") : NULL;
+	const char *paths[2] = { config, ignore };
+	int rc = config && ignore ? p4r_git_stage(git, paths, 2) : p4r_error_set(P4R_ERROR, "out of memory");
+
+	free(config);
+	free(ignore);
+	free(meta);
+	return rc;
+}
 
 int cmd_init(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 {
@@ -43,9 +60,11 @@ int cmd_init(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 	if (!here && (rc = p4r_git_open(&git, ".")) < 0)
 		return rc;
 	rc = p4r_repo_init(git ? p4r_git_workdir(git) : ".", &root);
+	if (rc == 0 && git)
+		rc = stage_shared_files(git, root);
 	p4r_git_free(git);
 	if (rc < 0)
-		return rc;
+		goto done;
 	if (cli->json) {
 		cJSON *doc = cJSON_CreateObject();
 
@@ -54,6 +73,7 @@ int cmd_init(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 	} else if (!cli->quiet) {
 		printf("Initialized empty p4reg repository in %s/%s/\n", root, P4R_META_DIR);
 	}
+done:
 	free(root);
 	return rc;
 }

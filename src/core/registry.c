@@ -91,6 +91,20 @@ static const char *const migrations[] = {
 	"  step INTEGER NOT NULL DEFAULT 0,"
 	"  at_ms INTEGER NOT NULL);"
 	"CREATE INDEX metrics_latest ON metrics(version_id, key, step, at_ms, id);",
+	/* 2: remote sync (registry_sync.c, docs/remotes.md). Events stay
+	 * append-only; their global identity and log position live beside them. */
+	"CREATE TABLE event_sync ("
+	"  event_id INTEGER PRIMARY KEY REFERENCES events(id),"
+	"  uuid TEXT NOT NULL UNIQUE,"
+	"  seq INTEGER,"
+	"  idx INTEGER);"
+	"CREATE TABLE remote_state ("
+	"  url TEXT PRIMARY KEY,"
+	"  applied_seq INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE remote_published ("
+	"  url TEXT NOT NULL,"
+	"  event_id INTEGER NOT NULL REFERENCES events(id),"
+	"  PRIMARY KEY(url, event_id)) WITHOUT ROWID;",
 };
 
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -193,9 +193,14 @@ int p4r_repo_open(p4r_repo **out, const char *start)
 		rc = p4r_error_set(P4R_ERROR, "out of memory");
 		goto done;
 	}
+	/* a git clone carries .p4reg/config but none of the local state (it is
+	 * gitignored): the first command creates an empty registry and store,
+	 * which `p4reg pull` then fills */
+	if (access(db, F_OK) < 0 && errno == ENOENT && (rc = p4r_store_init(repo->meta)) < 0)
+		goto done;
 	if ((rc = p4r_config_open(&repo->config, repo->meta)) < 0 ||
 	    (rc = p4r_store_open(&repo->store, repo->meta)) < 0 ||
-	    (rc = p4r_registry_open(&repo->reg, db, false)) < 0)
+	    (rc = p4r_registry_open(&repo->reg, db, true)) < 0)
 		goto done;
 	*out = repo;
 	repo = NULL;

@@ -1,0 +1,113 @@
+/* Remotes: where objects and registry event batches are pushed to and
+ * fetched from. One interface (a table of operations) over two backends:
+ * a folder (local disk, NAS mount, file:// URL) and an S3-compatible bucket
+ * (s3://BUCKET/PREFIX). Layout on every remote (docs/remotes.md):
+ *
+ *   objects/ab/cd/<oid>        the objects, Git LFS layout
+ *   log/<seq, 10 digits>.json  append-only batches of registry events
+ *
+ * Every operation may be called from several threads at once on one remote. */
+#ifndef P4REG_REMOTE_H
+#define P4REG_REMOTE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "p4reg/config.h"
+#include "p4reg/hash.h"
+#include "p4reg/store.h"
+
+#define P4R_REMOTE_NAME_MAX 64
+/* A batch file larger than this is hostile (a batch holds one push). */
+#define P4R_REMOTE_BATCH_MAX ((size_t)16 << 20)
+
+typedef enum p4r_remote_kind {
+	P4R_REMOTE_DIR,
+	P4R_REMOTE_S3,
+} p4r_remote_kind;
+
+/* A parsed remote URL. */
+typedef struct p4r_remote_url {
+	p4r_remote_kind kind;
+	char *path;   /* DIR: absolute folder path; owned */
+	char *bucket; /* S3: bucket name; owned */
+	char *prefix; /* S3: key prefix without leading/trailing '/', maybe ""; owned */
+} p4r_remote_url;
+
+/* Parses URL: "s3://bucket[/prefix]", "file:///abs/path", or a folder path
+ * (relative paths are made absolute against the working directory).
+ * P4R_EUSAGE on anything malformed. */
+int p4r_remote_url_parse(p4r_remote_url *out, const char *url);
+void p4r_remote_url_clear(p4r_remote_url *u);
+
+/* True when NAME is a valid remote name: 1..64 of [A-Za-z0-9_-], not
+ * starting with '-'. */
+bool p4r_remote_name_valid(const char *name);
+
+typedef struct p4r_remote p4r_remote;
+
+/* Settings of one remote, read from the configuration (see remote.c). */
+typedef struct p4r_remote_opts {
+	int jobs;                     /* parallel transfers (remote.NAME.jobs, default 4) */
+	uint64_t multipart_threshold; /* S3: objects above go multipart (default 64 MiB) */
+	uint64_t part_size;           /* S3: part size (default 16 MiB) */
+} p4r_remote_opts;
+
+/* The operations of a backend. Keys are relative to the remote's root
+ * ("objects/ab/cd/<oid>", "log/0000000001.json"). */
+typedef struct p4r_remote_ops {
+	/* *OUT true when KEY exists. */
+	int (*exists)(p4r_remote *r, const char *key, bool *out);
+	/* Uploads the SIZE bytes of the local file PATH as KEY, so that KEY
+	 * is either absent or complete. WANT (nullable) is the oid the bytes
+	 * must have: a mismatch is P4R_EINTEGRITY and nothing is left. */
+	int (*put_file)(p4r_remote *r, const char *key, const char *path, uint64_t size,
+			const p4r_oid *want, p4r_progress_fn progress, void *payload);
+	/* Writes KEY's bytes to FD (from offset 0); feeds them to H in order
+	 * when H is non-NULL and sets *HASHED, else leaves *HASHED false (the
+	 * caller hashes the file). SIZE is the expected size (0: unknown).
+	 * P4R_ENOTFOUND when KEY is absent. */
+	int (*get_file)(p4r_remote *r, const char *key, uint64_t size, int fd, p4r_hasher *h,
+			bool *hashed, p4r_progress_fn progress, void *payload);
+	/* Reads KEY (at most MAX bytes, else P4R_EINTEGRITY) into a malloc'd,
+	 * NUL-terminated *OUT; P4R_ENOTFOUND when absent. */
+	int (*get_small)(p4r_remote *r, const char *key, size_t max, char **out, size_t *len);
+	/* Creates KEY with BUF atomically, only if it does not exist:
+	 * P4R_EEXISTS when it does (another writer won). */
+	int (*create_excl)(p4r_remote *r, const char *key, const void *buf, size_t len);
+	/* Removes KEY (absent is fine). */
+	int (*remove)(p4r_remote *r, const char *key);
+	/* Backend specific state. */
+	void (*free)(p4r_remote *r);
+} p4r_remote_ops;
+
+struct p4r_remote {
+	const p4r_remote_ops *ops;
+	char name[P4R_REMOTE_NAME_MAX + 1];
+	char *url;               /* as configured; owned */
+	p4r_remote_url parsed;
+	p4r_remote_opts opts;
+	char *tmp_dir;           /* the local .p4reg/tmp (downloads); owned */
+	void *impl;              /* backend state */
+};
+
+/* Opens remote NAME from CFG (NULL or "": core.remote, else the only
+ * remote). META_DIR is the local .p4reg folder. P4R_ENOTFOUND "no remote
+ * named 'x'" / "no remote configured; see 'p4reg remote add'". */
+int p4r_remote_open(p4r_remote **out, p4r_config *cfg, const char *meta_dir, const char *name);
+void p4r_remote_free(p4r_remote *r);
+
+/* Backend constructors (remote_dir.c, remote_s3.c): fill R->ops / R->impl. */
+int p4r_remote_dir_init(p4r_remote *r);
+int p4r_remote_s3_init(p4r_remote *r, p4r_config *cfg);
+
+/* "objects/ab/cd/<oid>" into BUF. */
+void p4r_remote_object_key(char *buf, size_t bufsz, const p4r_oid *oid);
+/* "log/0000000042.json" into BUF. */
+void p4r_remote_log_key(char *buf, size_t bufsz, int64_t seq);
+
+/* Checks that the remote refuses a second atomic create of one key (the
+ * guarantee concurrent pushes rely on): *SAFE false when it accepted it. */
+int p4r_remote_probe(p4r_remote *r, bool *safe);
+
+#endif

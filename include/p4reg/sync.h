@@ -1,0 +1,115 @@
+/* Synchronising a repository with a remote: objects both ways, and the
+ * registry's events through the remote's append-only log of batches
+ * (docs/remotes.md). registry_sync.c holds the SQL, sync.c the protocol. */
+#ifndef P4REG_SYNC_H
+#define P4REG_SYNC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "p4reg/hash.h"
+#include "p4reg/registry.h"
+#include "p4reg/remote.h"
+#include "p4reg/repo.h"
+
+#define P4R_UUID_LEN 36
+/* Bounds on what a batch may carry (hostile input). */
+#define P4R_SYNC_MAX_EVENTS 100000
+#define P4R_SYNC_MAX_TEXT 65536
+#define P4R_SYNC_MAX_PATH 4096
+
+/* One event as it travels in a batch. Register events also carry the
+ * version's record (HAS_VERSION). Strings are owned (free). */
+typedef struct p4r_sync_event {
+	char uuid[P4R_UUID_LEN + 1];
+	int64_t event_id;          /* local row (export only) */
+	char model[P4R_MODEL_NAME_MAX + 1];
+	int64_t version;           /* 0: about the model */
+	char kind[32];
+	char from_stage[16];
+	char to_stage[16];
+	bool forced;
+	char *actor;
+	int64_t at_ms;
+	char *reason;
+	char *detail;              /* JSON text or NULL */
+	bool has_version;
+	p4r_oid oid;
+	int64_t size;
+	char *author;
+	int64_t created_ms;
+	char *message;
+	char *path;                /* the version's source path (the model's path) */
+	char *git_commit;
+	char *git_branch;
+	int git_dirty;
+} p4r_sync_event;
+
+void p4r_sync_event_clear(p4r_sync_event *e);
+void p4r_sync_event_array_free(p4r_sync_event *e, size_t n);
+
+/* A local version that got a new number because the remote took its old one. */
+typedef struct p4r_renumber {
+	char model[P4R_MODEL_NAME_MAX + 1];
+	int64_t from, to;
+} p4r_renumber;
+
+/* ---- registry side (registry_sync.c) ---- */
+
+/* The last log sequence number applied from the remote at URL (0: none). */
+int p4r_registry_sync_applied(p4r_registry *reg, const char *url, int64_t *seq);
+/* Events not yet published to URL, oldest first, giving each a uuid the
+ * first time (one transaction). MODELS (N_MODELS, may be 0) filters. */
+int p4r_registry_sync_unpublished(p4r_registry *reg, const char *url, char *const *models,
+				  size_t n_models, p4r_sync_event **out, size_t *n);
+/* Records that EV[0..N) went out as batch SEQ of URL (one transaction). */
+int p4r_registry_sync_mark(p4r_registry *reg, const char *url, int64_t seq,
+			   const p4r_sync_event *ev, size_t n);
+/* Applies batch SEQ of URL (already validated field by field) in one
+ * transaction: new events are inserted, versions created, local unpublished
+ * versions whose numbers the batch takes are renumbered (*REN, malloc'd),
+ * stages replayed in log order. Nothing changes on failure. *APPLIED gets
+ * the number of events new to this registry. */
+int p4r_registry_sync_apply(p4r_registry *reg, const char *url, int64_t seq,
+			    const p4r_sync_event *ev, size_t n,
+			    p4r_renumber **ren, size_t *nren, size_t *applied);
+/* Forgets the state kept for URL (remote remove). */
+int p4r_registry_sync_forget(p4r_registry *reg, const char *url);
+/* Distinct (oid, size) of every version, or of MODELS' versions. */
+int p4r_registry_sync_objects(p4r_registry *reg, char *const *models, size_t n_models,
+			      p4r_oid **oids, int64_t **sizes, size_t *n);
+
+/* ---- protocol (sync.c) ---- */
+
+/* Called with byte increments from any thread (serialised by sync.c). */
+typedef struct p4r_sync_progress {
+	void (*fn)(uint64_t done, uint64_t total, void *payload);
+	void *payload;
+} p4r_sync_progress;
+
+typedef struct p4r_sync_result {
+	size_t objects_sent, objects_received, objects_present;
+	uint64_t bytes_sent, bytes_received;
+	size_t events_applied, batches_applied;
+	size_t events_published;
+	int64_t batch_seq;        /* the batch this push created, 0 when none */
+	p4r_renumber *renumbered; /* owned */
+	size_t nrenumbered;
+	char **rewritten;         /* pointer files rewritten after renumbering; owned */
+	size_t nrewritten;
+} p4r_sync_result;
+
+void p4r_sync_result_clear(p4r_sync_result *r);
+
+/* Downloads and applies every batch after the last applied one. */
+int p4r_sync_fetch_events(p4r_repo *repo, p4r_remote *remote, p4r_sync_result *res);
+/* Downloads OIDS missing locally (parallel, verified). */
+int p4r_sync_fetch_objects(p4r_repo *repo, p4r_remote *remote, const p4r_oid *oids,
+			   const int64_t *sizes, size_t n, const p4r_sync_progress *prog,
+			   p4r_sync_result *res);
+/* push: objects first, then events (fetch, rebase, atomic append, retry).
+ * UNSAFE allows a remote whose conditional writes failed the probe. */
+int p4r_sync_push(p4r_repo *repo, p4r_remote *remote, char *const *models, size_t n_models,
+		  bool unsafe, const p4r_sync_progress *prog, p4r_sync_result *res);
+
+#endif

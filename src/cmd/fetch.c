@@ -1,0 +1,110 @@
+/* p4reg fetch: download registry events (and objects on request). */
+#include "cmd.h"
+#include "p4reg/output.h"
+#include "p4reg/ref.h"
+#include "p4reg/remote.h"
+#include "p4reg/sync.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const char cmd_fetch_usage[] =
+	"usage: p4reg fetch [-r NAME] [--objects] [REF...]\n"
+	"\n"
+	"Downloads and applies the registry events the remote has and this\n"
+	"registry lacks. With --objects, also downloads the object of every\n"
+	"version; with REFs (name@3, name@production, name), those versions'\n"
+	"objects. Objects are hashed while written to .p4reg/tmp and enter the\n"
+	"store only when they match their oid (a mismatch exits 4).\n"
+	"\n"
+	"  -r, --remote NAME  the remote (default: core.remote, or the only one)\n"
+	"      --objects      download every version's object\n";
+
+enum { OPT_REMOTE = 1, OPT_OBJECTS };
+
+static const p4r_option options[] = {
+	{ "remote", 'r', true, OPT_REMOTE },
+	{ "objects", 0, false, OPT_OBJECTS },
+	{ NULL, 0, false, 0 },
+};
+
+int cmd_fetch(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
+{
+	cmd_progress progress = { .cli = cli, .label = "fetch" };
+	p4r_sync_progress prog = { .fn = cmd_progress_update, .payload = &progress };
+	p4r_sync_result res = { 0 };
+	p4r_remote *r = NULL;
+	const char *name = NULL, *value;
+	char **refs = calloc((size_t)argc, sizeof(*refs));
+	p4r_oid *oids = NULL;
+	int64_t *sizes = NULL;
+	size_t nrefs = 0, n = 0, i;
+	bool all = false;
+	p4r_opts o;
+	int id, rc;
+
+	if (!refs)
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	p4r_opts_init(&o, argc - 1, argv + 1, options);
+	while ((rc = cmd_next_opt(&o, &id, &value)) == 0 && id != P4R_OPT_DONE) {
+		if (id == OPT_REMOTE)
+			name = value;
+		else if (id == OPT_OBJECTS)
+			all = true;
+		else
+			refs[nrefs++] = (char *)value;
+	}
+	if (rc < 0)
+		goto done;
+	if (all && nrefs) {
+		rc = cmd_usage_error(cli, "--objects fetches every object; give it no REF");
+		goto done;
+	}
+	if ((rc = p4r_remote_open(&r, p4r_repo_config(repo), p4r_repo_meta(repo), name)) < 0 ||
+	    (rc = p4r_sync_fetch_events(repo, r, &res)) < 0)
+		goto done;
+	if (all) {
+		rc = p4r_registry_sync_objects(p4r_repo_registry(repo), NULL, 0, &oids, &sizes, &n);
+	} else if (nrefs) {
+		oids = calloc(nrefs, sizeof(*oids));
+		sizes = calloc(nrefs, sizeof(*sizes));
+		if (!oids || !sizes)
+			rc = p4r_error_set(P4R_ERROR, "out of memory");
+		for (i = 0; rc == 0 && i < nrefs; i++) {
+			p4r_version v = { 0 };
+
+			if ((rc = p4r_ref_resolve(repo, refs[i], &v)) < 0)
+				break;
+			oids[n] = v.oid;
+			sizes[n++] = v.size;
+			p4r_version_clear(&v);
+		}
+	}
+	if (rc < 0 || (rc = p4r_sync_fetch_objects(repo, r, oids, sizes, n, &prog, &res)) < 0) {
+		cmd_progress_done(&progress);
+		goto done;
+	}
+	cmd_progress_done(&progress);
+	if (cli->json) {
+		cJSON *doc = cJSON_CreateObject();
+
+		cmd_sync_json(doc, r, &res);
+		rc = cmd_print_json(doc);
+	} else if (!cli->quiet) {
+		char size[32];
+
+		cmd_sync_print_renumbered(cli, &res);
+		p4r_format_size(size, sizeof(size), res.bytes_received);
+		printf("fetched from '%s': %zu event%s in %zu batch%s, %zu object%s (%s)\n", r->name,
+		       res.events_applied, res.events_applied == 1 ? "" : "s", res.batches_applied,
+		       res.batches_applied == 1 ? "" : "es", res.objects_received,
+		       res.objects_received == 1 ? "" : "s", size);
+	}
+done:
+	p4r_sync_result_clear(&res);
+	p4r_remote_free(r);
+	free(oids);
+	free(sizes);
+	free(refs);
+	return rc;
+}

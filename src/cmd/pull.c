@@ -1,0 +1,135 @@
+/* p4reg pull: fetch events, download the objects the work tree's pointers
+ * name, then check every pointer out (verified). */
+#include "cmd.h"
+#include "p4reg/output.h"
+#include "p4reg/pointer.h"
+#include "p4reg/remote.h"
+#include "p4reg/sync.h"
+#include "p4reg/worktree.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const char cmd_pull_usage[] =
+	"usage: p4reg pull [-r NAME] [--force]\n"
+	"\n"
+	"Fetches the remote's registry events, downloads the objects named by the\n"
+	"work tree's pointer files (hashed into .p4reg/tmp, stored only when they\n"
+	"match) and checks every pointer out. A corrupt remote object exits 4 and\n"
+	"leaves the work tree untouched.\n"
+	"\n"
+	"  -r, --remote NAME  the remote (default: core.remote, or the only one)\n"
+	"  -f, --force        overwrite files whose bytes are in no version\n";
+
+enum { OPT_REMOTE = 1, OPT_FORCE };
+
+static const p4r_option options[] = {
+	{ "remote", 'r', true, OPT_REMOTE },
+	{ "force", 'f', false, OPT_FORCE },
+	{ NULL, 0, false, 0 },
+};
+
+int cmd_pull(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
+{
+	cmd_progress progress = { .cli = cli, .label = "pull" };
+	p4r_sync_progress prog = { .fn = cmd_progress_update, .payload = &progress };
+	p4r_sync_result res = { 0 };
+	p4r_remote *r = NULL;
+	const char *name = NULL, *value;
+	char **rels = NULL;
+	p4r_pointer *ptrs = NULL;
+	p4r_oid *oids = NULL;
+	int64_t *sizes = NULL;
+	size_t nrels = 0, i;
+	cJSON *files = NULL;
+	bool force = false;
+	p4r_opts o;
+	int id, rc;
+
+	p4r_opts_init(&o, argc - 1, argv + 1, options);
+	while ((rc = cmd_next_opt(&o, &id, &value)) == 0 && id != P4R_OPT_DONE) {
+		if (id == OPT_REMOTE)
+			name = value;
+		else if (id == OPT_FORCE)
+			force = true;
+		else
+			return cmd_usage_error(cli, "pull takes no arguments");
+	}
+	if (rc < 0)
+		return rc;
+	if ((rc = p4r_remote_open(&r, p4r_repo_config(repo), p4r_repo_meta(repo), name)) < 0 ||
+	    (rc = p4r_sync_fetch_events(repo, r, &res)) < 0 ||
+	    (rc = p4r_worktree_list_pointers(repo, &rels, &nrels)) < 0)
+		goto done;
+	ptrs = calloc(nrels + 1, sizeof(*ptrs));
+	oids = calloc(nrels + 1, sizeof(*oids));
+	sizes = calloc(nrels + 1, sizeof(*sizes));
+	if (!ptrs || !oids || !sizes) {
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+		goto done;
+	}
+	for (i = 0; i < nrels; i++) {
+		char *path = p4r_worktree_pointer_path(repo, rels[i]);
+
+		rc = path ? p4r_pointer_read(&ptrs[i], path, rels[i]) : p4r_error_set(P4R_ERROR, "out of memory");
+		free(path);
+		if (rc < 0)
+			goto done;
+		oids[i] = ptrs[i].oid;
+		sizes[i] = ptrs[i].size;
+	}
+	/* Everything is downloaded and verified before the work tree changes. */
+	rc = p4r_sync_fetch_objects(repo, r, oids, sizes, nrels, &prog, &res);
+	cmd_progress_done(&progress);
+	if (rc < 0)
+		goto done;
+	files = cJSON_CreateArray();
+	for (i = 0; i < nrels; i++) {
+		cmd_progress cp = { .cli = cli, .label = rels[i] };
+		bool already = false;
+
+		rc = p4r_worktree_materialize(repo, rels[i], &ptrs[i].oid, NULL, 0, force, &already,
+					      cmd_progress_update, &cp);
+		cmd_progress_done(&cp);
+		if (rc < 0)
+			goto done;
+		if (cli->json) {
+			cJSON *f = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(f, "file", rels[i]);
+			cJSON_AddStringToObject(f, "model", ptrs[i].model);
+			cJSON_AddNumberToObject(f, "version", (double)ptrs[i].version);
+			cJSON_AddStringToObject(f, "oid", ptrs[i].oid.hex);
+			cJSON_AddStringToObject(f, "action", already ? "unchanged" : "written");
+			cJSON_AddItemToArray(files, f);
+		} else if (!cli->quiet) {
+			printf("%s %s (%s@%lld)\n", already ? "up to date" : "checked out", rels[i],
+			       ptrs[i].model, (long long)ptrs[i].version);
+		}
+	}
+	if (cli->json) {
+		cJSON *doc = cJSON_CreateObject();
+
+		cmd_sync_json(doc, r, &res);
+		cJSON_AddItemToObject(doc, "checked_out", files);
+		files = NULL;
+		rc = cmd_print_json(doc);
+	} else if (!cli->quiet) {
+		char size[32];
+
+		cmd_sync_print_renumbered(cli, &res);
+		p4r_format_size(size, sizeof(size), res.bytes_received);
+		printf("pulled from '%s': %zu event%s, %zu object%s (%s)\n", r->name, res.events_applied,
+		       res.events_applied == 1 ? "" : "s", res.objects_received,
+		       res.objects_received == 1 ? "" : "s", size);
+	}
+done:
+	cJSON_Delete(files);
+	p4r_strv_free(rels, nrels);
+	free(ptrs);
+	free(oids);
+	free(sizes);
+	p4r_sync_result_clear(&res);
+	p4r_remote_free(r);
+	return rc;
+}

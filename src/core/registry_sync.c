@@ -1,0 +1,833 @@
+/* The registry side of remote sync (see sync.h and docs/remotes.md):
+ * event identities (uuid) and log positions, what is unpublished, applying
+ * a fetched batch with renumbering and the stage replay. Every statement
+ * binds its parameters; each mutation is one transaction. */
+#include "p4reg/sync.h"
+#include "p4reg/error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sqlite3.h>
+#include <openssl/rand.h>
+
+static int db_error(sqlite3 *db)
+{
+	return p4r_error_set(P4R_ERROR, "registry: %s", sqlite3_errmsg(db));
+}
+
+static int prepare(sqlite3 *db, sqlite3_stmt **st, const char *sql)
+{
+	*st = NULL;
+	if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK)
+		return db_error(db);
+	return 0;
+}
+
+static int bind_text(sqlite3 *db, sqlite3_stmt *st, int i, const char *s)
+{
+	int rc = s ? sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
+
+	return rc == SQLITE_OK ? 0 : db_error(db);
+}
+
+static int bind_int(sqlite3 *db, sqlite3_stmt *st, int i, int64_t v)
+{
+	return sqlite3_bind_int64(st, i, v) == SQLITE_OK ? 0 : db_error(db);
+}
+
+/* Steps once: 1 for a row, 0 when done, negative on error. */
+static int step(sqlite3 *db, sqlite3_stmt *st)
+{
+	int s = sqlite3_step(st);
+
+	if (s == SQLITE_ROW)
+		return 1;
+	if (s == SQLITE_DONE)
+		return 0;
+	return db_error(db);
+}
+
+/* Runs one statement with up to three integer/text parameters. */
+static int exec_sql(sqlite3 *db, const char *sql, const char *t1, int64_t i2, int64_t i3)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if ((rc = prepare(db, &st, sql)) < 0)
+		return rc;
+	if (sqlite3_bind_parameter_count(st) >= 1 && (rc = bind_text(db, st, 1, t1)) < 0)
+		goto done;
+	if (sqlite3_bind_parameter_count(st) >= 2 && (rc = bind_int(db, st, 2, i2)) < 0)
+		goto done;
+	if (sqlite3_bind_parameter_count(st) >= 3 && (rc = bind_int(db, st, 3, i3)) < 0)
+		goto done;
+	rc = step(db, st);
+	if (rc > 0)
+		rc = 0;
+done:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static char *col_dup(sqlite3_stmt *st, int i)
+{
+	const unsigned char *s = sqlite3_column_text(st, i);
+
+	return s ? strdup((const char *)s) : NULL;
+}
+
+static void col_copy(char *buf, size_t size, sqlite3_stmt *st, int i)
+{
+	const unsigned char *s = sqlite3_column_text(st, i);
+
+	snprintf(buf, size, "%s", s ? (const char *)s : "");
+}
+
+void p4r_sync_event_clear(p4r_sync_event *e)
+{
+	if (!e)
+		return;
+	free(e->actor);
+	free(e->reason);
+	free(e->detail);
+	free(e->author);
+	free(e->message);
+	free(e->path);
+	free(e->git_commit);
+	free(e->git_branch);
+	memset(e, 0, sizeof(*e));
+}
+
+void p4r_sync_event_array_free(p4r_sync_event *e, size_t n)
+{
+	size_t i;
+
+	if (!e)
+		return;
+	for (i = 0; i < n; i++)
+		p4r_sync_event_clear(&e[i]);
+	free(e);
+}
+
+/* A random (version 4) uuid. */
+static int new_uuid(char out[P4R_UUID_LEN + 1])
+{
+	unsigned char b[16];
+
+	if (RAND_bytes(b, sizeof(b)) != 1)
+		return p4r_error_set(P4R_ERROR, "cannot get random bytes for an event id");
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+	snprintf(out, P4R_UUID_LEN + 1,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11],
+		 b[12], b[13], b[14], b[15]);
+	return 0;
+}
+
+int p4r_registry_sync_applied(p4r_registry *reg, const char *url, int64_t *seq)
+{
+	sqlite3 *db = p4r_registry_db(reg);
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	*seq = 0;
+	if ((rc = prepare(db, &st, "SELECT applied_seq FROM remote_state WHERE url = ?1")) < 0 ||
+	    (rc = bind_text(db, st, 1, url)) < 0 ||
+	    (rc = step(db, st)) < 0)
+		goto done;
+	if (rc == 1)
+		*seq = sqlite3_column_int64(st, 0);
+	rc = 0;
+done:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int set_applied(sqlite3 *db, const char *url, int64_t seq)
+{
+	return exec_sql(db, "INSERT INTO remote_state(url, applied_seq) VALUES (?1, ?2)"
+			" ON CONFLICT(url) DO UPDATE SET applied_seq = excluded.applied_seq",
+			url, seq, 0);
+}
+
+/* Gives every event without an identity a fresh uuid. */
+static int assign_uuids(sqlite3 *db)
+{
+	sqlite3_stmt *sel = NULL, *ins = NULL;
+	char uuid[P4R_UUID_LEN + 1];
+	int rc;
+
+	if ((rc = prepare(db, &sel, "SELECT e.id FROM events e WHERE NOT EXISTS"
+			  " (SELECT 1 FROM event_sync s WHERE s.event_id = e.id) ORDER BY e.id")) < 0 ||
+	    (rc = prepare(db, &ins, "INSERT INTO event_sync(event_id, uuid) VALUES (?1, ?2)")) < 0)
+		goto done;
+	while ((rc = step(db, sel)) == 1) {
+		sqlite3_reset(ins);
+		if ((rc = new_uuid(uuid)) < 0 ||
+		    (rc = bind_int(db, ins, 1, sqlite3_column_int64(sel, 0))) < 0 ||
+		    (rc = bind_text(db, ins, 2, uuid)) < 0 ||
+		    (rc = step(db, ins)) < 0)
+			break;
+	}
+done:
+	sqlite3_finalize(sel);
+	sqlite3_finalize(ins);
+	return rc < 0 ? rc : 0;
+}
+
+static bool model_selected(const char *name, char *const *models, size_t n)
+{
+	size_t i;
+
+	if (n == 0)
+		return true;
+	for (i = 0; i < n; i++)
+		if (!strcmp(models[i], name))
+			return true;
+	return false;
+}
+
+#define EXPORT_SELECT \
+	"SELECT e.id, s.uuid, m.name, coalesce(v.number, 0), e.kind, e.from_stage, e.to_stage," \
+	" e.forced, e.actor, e.at_ms, e.reason, e.detail," \
+	" v.oid, v.size, v.author, v.created_ms, v.message, v.source_path, v.git_commit," \
+	" v.git_branch, v.git_dirty" \
+	" FROM events e JOIN models m ON m.id = e.model_id" \
+	" JOIN event_sync s ON s.event_id = e.id" \
+	" LEFT JOIN versions v ON v.id = e.version_id"
+
+static int read_export(p4r_sync_event *e, sqlite3_stmt *st)
+{
+	const char *oid;
+
+	memset(e, 0, sizeof(*e));
+	e->event_id = sqlite3_column_int64(st, 0);
+	col_copy(e->uuid, sizeof(e->uuid), st, 1);
+	col_copy(e->model, sizeof(e->model), st, 2);
+	e->version = sqlite3_column_int64(st, 3);
+	col_copy(e->kind, sizeof(e->kind), st, 4);
+	col_copy(e->from_stage, sizeof(e->from_stage), st, 5);
+	col_copy(e->to_stage, sizeof(e->to_stage), st, 6);
+	e->forced = sqlite3_column_int(st, 7) != 0;
+	e->actor = col_dup(st, 8);
+	e->at_ms = sqlite3_column_int64(st, 9);
+	e->reason = col_dup(st, 10);
+	e->detail = col_dup(st, 11);
+	if (!e->actor || !e->reason)
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	if (!strcmp(e->kind, "register") && e->version > 0) {
+		oid = (const char *)sqlite3_column_text(st, 12);
+		if (!oid || p4r_oid_parse(&e->oid, oid) < 0)
+			return p4r_error_set(P4R_EINTEGRITY, "registry: malformed oid of %s@%lld",
+					     e->model, (long long)e->version);
+		e->has_version = true;
+		e->size = sqlite3_column_int64(st, 13);
+		e->author = col_dup(st, 14);
+		e->created_ms = sqlite3_column_int64(st, 15);
+		e->message = col_dup(st, 16);
+		e->path = col_dup(st, 17);
+		e->git_commit = col_dup(st, 18);
+		e->git_branch = col_dup(st, 19);
+		e->git_dirty = sqlite3_column_int(st, 20);
+		if (!e->author || !e->message || !e->path)
+			return p4r_error_set(P4R_ERROR, "out of memory");
+	}
+	return 0;
+}
+
+int p4r_registry_sync_unpublished(p4r_registry *reg, const char *url, char *const *models,
+				  size_t n_models, p4r_sync_event **out, size_t *n)
+{
+	sqlite3 *db = p4r_registry_db(reg);
+	sqlite3_stmt *st = NULL;
+	p4r_sync_event *arr = NULL;
+	size_t count = 0, cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = p4r_registry_begin(reg)) < 0)
+		return rc;
+	if ((rc = assign_uuids(db)) < 0 ||
+	    (rc = prepare(db, &st, EXPORT_SELECT " WHERE NOT EXISTS (SELECT 1 FROM remote_published p"
+			  " WHERE p.url = ?1 AND p.event_id = e.id) ORDER BY e.id")) < 0 ||
+	    (rc = bind_text(db, st, 1, url)) < 0)
+		goto done;
+	while ((rc = step(db, st)) == 1) {
+		if (!model_selected((const char *)sqlite3_column_text(st, 2), models, n_models))
+			continue;
+		if (count == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			void *p = realloc(arr, ncap * sizeof(*arr));
+
+			if (!p) {
+				rc = p4r_error_set(P4R_ERROR, "out of memory");
+				goto done;
+			}
+			arr = p;
+			cap = ncap;
+		}
+		rc = read_export(&arr[count], st);
+		count++;
+		if (rc < 0)
+			goto done;
+	}
+done:
+	sqlite3_finalize(st);
+	if (rc < 0) {
+		p4r_registry_rollback(reg);
+		p4r_sync_event_array_free(arr, count);
+		return rc;
+	}
+	if ((rc = p4r_registry_commit(reg)) < 0) {
+		p4r_sync_event_array_free(arr, count);
+		return rc;
+	}
+	*out = arr;
+	*n = count;
+	return 0;
+}
+
+static int mark_pos(sqlite3 *db, int64_t event_id, int64_t seq, int64_t idx)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if ((rc = prepare(db, &st, "UPDATE event_sync SET seq = ?1, idx = ?2"
+			  " WHERE event_id = ?3 AND seq IS NULL")) < 0 ||
+	    (rc = bind_int(db, st, 1, seq)) < 0 ||
+	    (rc = bind_int(db, st, 2, idx)) < 0 ||
+	    (rc = bind_int(db, st, 3, event_id)) < 0)
+		goto done;
+	rc = step(db, st);
+done:
+	sqlite3_finalize(st);
+	return rc < 0 ? rc : 0;
+}
+
+static int mark_published(sqlite3 *db, const char *url, int64_t event_id, int64_t seq, int64_t idx)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if ((rc = prepare(db, &st, "INSERT OR IGNORE INTO remote_published(url, event_id) VALUES (?1, ?2)")) < 0 ||
+	    (rc = bind_text(db, st, 1, url)) < 0 ||
+	    (rc = bind_int(db, st, 2, event_id)) < 0 ||
+	    (rc = step(db, st)) < 0)
+		goto done;
+	rc = mark_pos(db, event_id, seq, idx);
+done:
+	sqlite3_finalize(st);
+	return rc < 0 ? rc : 0;
+}
+
+int p4r_registry_sync_mark(p4r_registry *reg, const char *url, int64_t seq,
+			   const p4r_sync_event *ev, size_t n)
+{
+	sqlite3 *db = p4r_registry_db(reg);
+	size_t i;
+	int rc;
+
+	if ((rc = p4r_registry_begin(reg)) < 0)
+		return rc;
+	for (i = 0; i < n; i++)
+		if ((rc = mark_published(db, url, ev[i].event_id, seq, (int64_t)i)) < 0)
+			goto fail;
+	if ((rc = set_applied(db, url, seq)) < 0)
+		goto fail;
+	return p4r_registry_commit(reg);
+fail:
+	p4r_registry_rollback(reg);
+	return rc;
+}
+
+int p4r_registry_sync_forget(p4r_registry *reg, const char *url)
+{
+	sqlite3 *db = p4r_registry_db(reg);
+	int rc;
+
+	if ((rc = p4r_registry_begin(reg)) < 0)
+		return rc;
+	if ((rc = exec_sql(db, "DELETE FROM remote_state WHERE url = ?1", url, 0, 0)) < 0 ||
+	    (rc = exec_sql(db, "DELETE FROM remote_published WHERE url = ?1", url, 0, 0)) < 0) {
+		p4r_registry_rollback(reg);
+		return rc;
+	}
+	return p4r_registry_commit(reg);
+}
+
+/* ---- applying a batch ---- */
+
+/* Model id of NAME (0 when unknown) and its path (malloc'd, nullable out). */
+static int model_find(sqlite3 *db, const char *name, int64_t *id, char **path)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	*id = 0;
+	if (path)
+		*path = NULL;
+	if ((rc = prepare(db, &st, "SELECT id, path FROM models WHERE name = ?1")) < 0 ||
+	    (rc = bind_text(db, st, 1, name)) < 0 ||
+	    (rc = step(db, st)) < 0)
+		goto done;
+	if (rc == 1) {
+		*id = sqlite3_column_int64(st, 0);
+		if (path)
+			*path = col_dup(st, 1);
+	}
+	rc = 0;
+done:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* A single integer from SQL with (text ?1, int ?2); DEFLT when no row. */
+static int query_int(sqlite3 *db, const char *sql, const char *t1, int64_t i2, int64_t deflt,
+		     int64_t *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	*out = deflt;
+	if ((rc = prepare(db, &st, sql)) < 0)
+		return rc;
+	if (sqlite3_bind_parameter_count(st) >= 1 && (rc = bind_text(db, st, 1, t1)) < 0)
+		goto done;
+	if (sqlite3_bind_parameter_count(st) >= 2 && (rc = bind_int(db, st, 2, i2)) < 0)
+		goto done;
+	if ((rc = step(db, st)) == 1 && sqlite3_column_type(st, 0) != SQLITE_NULL)
+		*out = sqlite3_column_int64(st, 0);
+done:
+	sqlite3_finalize(st);
+	return rc < 0 ? rc : 0;
+}
+
+/* The local event row of UUID (0 when unknown) and its log position. */
+static int event_by_uuid(sqlite3 *db, const char *uuid, int64_t *event_id)
+{
+	return query_int(db, "SELECT event_id FROM event_sync WHERE uuid = ?1", uuid, 0, 0, event_id);
+}
+
+struct moved {
+	int64_t version_id;
+	int64_t model_id;
+	p4r_renumber r;
+};
+
+struct apply_ctx {
+	sqlite3 *db;
+	const char *url;
+	int64_t seq;
+	struct moved *moved;
+	size_t nmoved, capmoved;
+	int64_t *models;     /* model ids whose stages are replayed */
+	size_t nmodels, capmodels;
+	size_t applied;
+};
+
+static int note_model(struct apply_ctx *c, int64_t model_id)
+{
+	size_t i;
+
+	for (i = 0; i < c->nmodels; i++)
+		if (c->models[i] == model_id)
+			return 0;
+	if (c->nmodels == c->capmodels) {
+		size_t ncap = c->capmodels ? c->capmodels * 2 : 16;
+		void *p = realloc(c->models, ncap * sizeof(*c->models));
+
+		if (!p)
+			return p4r_error_set(P4R_ERROR, "out of memory");
+		c->models = p;
+		c->capmodels = ncap;
+	}
+	c->models[c->nmodels++] = model_id;
+	return 0;
+}
+
+/* The local version MODEL_ID@NUMBER is in the way of a remote register:
+ * it must be ours and unpublished; it moves to a negative placeholder and
+ * gets its final number once the whole batch is in. */
+static int move_aside(struct apply_ctx *c, const p4r_sync_event *e, int64_t model_id)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t vid = 0, published = 0;
+	int rc;
+
+	if ((rc = prepare(c->db, &st, "SELECT v.id, (SELECT count(*) FROM events x JOIN event_sync s"
+			  " ON s.event_id = x.id WHERE x.version_id = v.id AND x.kind = 'register'"
+			  " AND s.seq IS NOT NULL) FROM versions v WHERE v.model_id = ?1 AND v.number = ?2")) < 0 ||
+	    (rc = bind_int(c->db, st, 1, model_id)) < 0 ||
+	    (rc = bind_int(c->db, st, 2, e->version)) < 0 ||
+	    (rc = step(c->db, st)) < 0)
+		goto done;
+	if (rc == 0)
+		goto done;
+	vid = sqlite3_column_int64(st, 0);
+	published = sqlite3_column_int64(st, 1);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (published) {
+		rc = p4r_error_set(P4R_EINTEGRITY, "remote log batch %lld registers %s@%lld, which this "
+				   "registry already has from the log with other content; the remote has diverged",
+				   (long long)c->seq, e->model, (long long)e->version);
+		goto done;
+	}
+	if (c->nmoved == c->capmoved) {
+		size_t ncap = c->capmoved ? c->capmoved * 2 : 8;
+		void *p = realloc(c->moved, ncap * sizeof(*c->moved));
+
+		if (!p) {
+			rc = p4r_error_set(P4R_ERROR, "out of memory");
+			goto done;
+		}
+		c->moved = p;
+		c->capmoved = ncap;
+	}
+	c->moved[c->nmoved].version_id = vid;
+	c->moved[c->nmoved].model_id = model_id;
+	snprintf(c->moved[c->nmoved].r.model, sizeof(c->moved[c->nmoved].r.model), "%s", e->model);
+	c->moved[c->nmoved].r.from = e->version;
+	c->nmoved++;
+	if ((rc = prepare(c->db, &st, "UPDATE versions SET number = -id WHERE id = ?1")) < 0 ||
+	    (rc = bind_int(c->db, st, 1, vid)) < 0)
+		goto done;
+	rc = step(c->db, st);
+done:
+	sqlite3_finalize(st);
+	return rc < 0 ? rc : 0;
+}
+
+static int insert_model(struct apply_ctx *c, const p4r_sync_event *e, int64_t *model_id)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t other = 0;
+	int rc;
+
+	if ((rc = query_int(c->db, "SELECT id FROM models WHERE path = ?1", e->path, 0, 0, &other)) < 0)
+		return rc;
+	if (other)
+		return p4r_error_set(P4R_EEXISTS, "remote model '%s' is bound to '%s', which another local "
+				     "model already uses", e->model, e->path);
+	if ((rc = prepare(c->db, &st, "INSERT INTO models(name, path, created_ms) VALUES (?1, ?2, ?3)")) < 0 ||
+	    (rc = bind_text(c->db, st, 1, e->model)) < 0 ||
+	    (rc = bind_text(c->db, st, 2, e->path)) < 0 ||
+	    (rc = bind_int(c->db, st, 3, e->created_ms)) < 0 ||
+	    (rc = step(c->db, st)) < 0)
+		goto done;
+	*model_id = sqlite3_last_insert_rowid(c->db);
+	rc = 0;
+done:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int insert_version(struct apply_ctx *c, const p4r_sync_event *e, int64_t model_id,
+			  int64_t *version_id)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if ((rc = prepare(c->db, &st, "INSERT INTO versions(model_id, number, oid, size, author,"
+			  " created_ms, message, source_path, git_commit, git_branch, git_dirty, stage)"
+			  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'development')")) < 0 ||
+	    (rc = bind_int(c->db, st, 1, model_id)) < 0 ||
+	    (rc = bind_int(c->db, st, 2, e->version)) < 0 ||
+	    (rc = bind_text(c->db, st, 3, e->oid.hex)) < 0 ||
+	    (rc = bind_int(c->db, st, 4, e->size)) < 0 ||
+	    (rc = bind_text(c->db, st, 5, e->author)) < 0 ||
+	    (rc = bind_int(c->db, st, 6, e->created_ms)) < 0 ||
+	    (rc = bind_text(c->db, st, 7, e->message)) < 0 ||
+	    (rc = bind_text(c->db, st, 8, e->path)) < 0 ||
+	    (rc = bind_text(c->db, st, 9, e->git_commit)) < 0 ||
+	    (rc = bind_text(c->db, st, 10, e->git_branch)) < 0 ||
+	    (rc = bind_int(c->db, st, 11, e->git_dirty)) < 0 ||
+	    (rc = step(c->db, st)) < 0)
+		goto done;
+	*version_id = sqlite3_last_insert_rowid(c->db);
+	rc = 0;
+done:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int insert_event(struct apply_ctx *c, const p4r_sync_event *e, int64_t model_id,
+			int64_t version_id, int64_t idx)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t event_id;
+	int rc;
+
+	if ((rc = prepare(c->db, &st, "INSERT INTO events(model_id, version_id, kind, from_stage,"
+			  " to_stage, forced, actor, at_ms, reason, detail)"
+			  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")) < 0 ||
+	    (rc = bind_int(c->db, st, 1, model_id)) < 0 ||
+	    (rc = (version_id ? bind_int(c->db, st, 2, version_id) : bind_text(c->db, st, 2, NULL))) < 0 ||
+	    (rc = bind_text(c->db, st, 3, e->kind)) < 0 ||
+	    (rc = bind_text(c->db, st, 4, e->from_stage[0] ? e->from_stage : NULL)) < 0 ||
+	    (rc = bind_text(c->db, st, 5, e->to_stage[0] ? e->to_stage : NULL)) < 0 ||
+	    (rc = bind_int(c->db, st, 6, e->forced)) < 0 ||
+	    (rc = bind_text(c->db, st, 7, e->actor)) < 0 ||
+	    (rc = bind_int(c->db, st, 8, e->at_ms)) < 0 ||
+	    (rc = bind_text(c->db, st, 9, e->reason)) < 0 ||
+	    (rc = bind_text(c->db, st, 10, e->detail)) < 0 ||
+	    (rc = step(c->db, st)) < 0)
+		goto done;
+	event_id = sqlite3_last_insert_rowid(c->db);
+	sqlite3_finalize(st);
+	st = NULL;
+	if ((rc = prepare(c->db, &st, "INSERT INTO event_sync(event_id, uuid, seq, idx) VALUES (?1, ?2, ?3, ?4)")) < 0 ||
+	    (rc = bind_int(c->db, st, 1, event_id)) < 0 ||
+	    (rc = bind_text(c->db, st, 2, e->uuid)) < 0 ||
+	    (rc = bind_int(c->db, st, 3, c->seq)) < 0 ||
+	    (rc = bind_int(c->db, st, 4, idx)) < 0 ||
+	    (rc = step(c->db, st)) < 0)
+		goto done;
+	rc = mark_published(c->db, c->url, event_id, c->seq, idx);
+done:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int apply_one(struct apply_ctx *c, const p4r_sync_event *e, int64_t idx)
+{
+	int64_t model_id, version_id = 0, known;
+	int rc;
+
+	if ((rc = event_by_uuid(c->db, e->uuid, &known)) < 0)
+		return rc;
+	if (known)  /* ours, published before a crash, or met through another remote */
+		return mark_published(c->db, c->url, known, c->seq, idx);
+	if ((rc = model_find(c->db, e->model, &model_id, NULL)) < 0)
+		return rc;
+	if (e->has_version) {
+		if (!model_id && (rc = insert_model(c, e, &model_id)) < 0)
+			return rc;
+		if ((rc = move_aside(c, e, model_id)) < 0 ||
+		    (rc = insert_version(c, e, model_id, &version_id)) < 0)
+			return rc;
+	} else {
+		if (!model_id)
+			return p4r_error_set(P4R_EINTEGRITY, "remote log batch %lld has an event for unknown model '%s'",
+					     (long long)c->seq, e->model);
+		if (e->version > 0) {
+			{
+				sqlite3_stmt *st = NULL;
+
+				if ((rc = prepare(c->db, &st, "SELECT id FROM versions WHERE model_id = ?1 AND number = ?2")) < 0)
+					return rc;
+				if ((rc = bind_int(c->db, st, 1, model_id)) == 0 &&
+				    (rc = bind_int(c->db, st, 2, e->version)) == 0 &&
+				    (rc = step(c->db, st)) == 1)
+					version_id = sqlite3_column_int64(st, 0);
+				sqlite3_finalize(st);
+				if (rc < 0)
+					return rc;
+			}
+			if (!version_id)
+				return p4r_error_set(P4R_EINTEGRITY, "remote log batch %lld has an event for unknown version %s@%lld",
+						     (long long)c->seq, e->model, (long long)e->version);
+		}
+	}
+	if ((rc = insert_event(c, e, model_id, version_id, idx)) < 0 ||
+	    (rc = note_model(c, model_id)) < 0)
+		return rc;
+	c->applied++;
+	return 0;
+}
+
+/* Gives the versions moved aside the next free numbers, in their old order. */
+static int renumber(struct apply_ctx *c)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t next;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < c->nmoved; i++) {
+		struct moved *m = &c->moved[i];
+
+		if ((rc = query_int(c->db, "SELECT coalesce(max(number), 0) + 1 FROM versions"
+				    " WHERE model_id = ?2", NULL, m->model_id, 1, &next)) < 0 ||
+		    (rc = prepare(c->db, &st, "UPDATE versions SET number = ?1 WHERE id = ?2")) < 0 ||
+		    (rc = bind_int(c->db, st, 1, next)) < 0 ||
+		    (rc = bind_int(c->db, st, 2, m->version_id)) < 0 ||
+		    (rc = step(c->db, st)) < 0)
+			break;
+		sqlite3_finalize(st);
+		st = NULL;
+		m->r.to = next;
+		if ((rc = note_model(c, m->model_id)) < 0)
+			break;
+	}
+	sqlite3_finalize(st);
+	return rc < 0 ? rc : 0;
+}
+
+/* Rebuilds the stages of MODEL_ID from its events in log order (published
+ * events by position, then local unpublished ones): every machine that has
+ * the same log ends with the same holders. */
+static int replay(struct apply_ctx *c, int64_t model_id)
+{
+	sqlite3_stmt *sel = NULL, *evict = NULL, *set = NULL;
+	int rc;
+
+	if ((rc = exec_sql(c->db, "UPDATE versions SET stage = 'development', rolled_back = 0"
+			   " WHERE model_id = ?2", NULL, model_id, 0)) < 0)
+		return rc;
+	if ((rc = prepare(c->db, &sel, "SELECT e.version_id, e.kind, e.to_stage FROM events e"
+			  " LEFT JOIN event_sync s ON s.event_id = e.id"
+			  " WHERE e.model_id = ?1 AND e.version_id IS NOT NULL AND e.to_stage IS NOT NULL"
+			  " ORDER BY s.seq IS NULL, s.seq, s.idx, e.id")) < 0 ||
+	    (rc = bind_int(c->db, sel, 1, model_id)) < 0 ||
+	    (rc = prepare(c->db, &evict, "UPDATE versions SET stage = 'archived'"
+			  " WHERE model_id = ?1 AND stage = ?2 AND id != ?3")) < 0 ||
+	    (rc = prepare(c->db, &set, "UPDATE versions SET stage = ?1, rolled_back ="
+			  " CASE WHEN ?1 = 'production' THEN 0 WHEN ?3 THEN 1 ELSE rolled_back END"
+			  " WHERE id = ?2")) < 0)
+		goto done;
+	while ((rc = step(c->db, sel)) == 1) {
+		int64_t vid = sqlite3_column_int64(sel, 0);
+		const char *kind = (const char *)sqlite3_column_text(sel, 1);
+		const char *to = (const char *)sqlite3_column_text(sel, 2);
+		p4r_stage stage;
+		bool rolled;
+
+		if (!to || p4r_stage_parse(&stage, to) < 0) {
+			p4r_error_clear();
+			continue;
+		}
+		rolled = kind && !strcmp(kind, "rollback") && stage == P4R_STAGE_ARCHIVED;
+		if (stage == P4R_STAGE_STAGING || stage == P4R_STAGE_PRODUCTION) {
+			sqlite3_reset(evict);
+			if ((rc = bind_int(c->db, evict, 1, model_id)) < 0 ||
+			    (rc = bind_text(c->db, evict, 2, to)) < 0 ||
+			    (rc = bind_int(c->db, evict, 3, vid)) < 0 ||
+			    (rc = step(c->db, evict)) < 0)
+				break;
+		}
+		sqlite3_reset(set);
+		if ((rc = bind_text(c->db, set, 1, to)) < 0 ||
+		    (rc = bind_int(c->db, set, 2, vid)) < 0 ||
+		    (rc = bind_int(c->db, set, 3, rolled)) < 0 ||
+		    (rc = step(c->db, set)) < 0)
+			break;
+	}
+done:
+	sqlite3_finalize(sel);
+	sqlite3_finalize(evict);
+	sqlite3_finalize(set);
+	return rc < 0 ? rc : 0;
+}
+
+int p4r_registry_sync_apply(p4r_registry *reg, const char *url, int64_t seq,
+			    const p4r_sync_event *ev, size_t n,
+			    p4r_renumber **ren, size_t *nren, size_t *applied)
+{
+	struct apply_ctx c = { .db = p4r_registry_db(reg), .url = url, .seq = seq };
+	p4r_renumber *out = NULL;
+	size_t i;
+	int rc;
+
+	*ren = NULL;
+	*nren = 0;
+	*applied = 0;
+	if ((rc = p4r_registry_begin(reg)) < 0)
+		return rc;
+	for (i = 0; i < n; i++)
+		if ((rc = apply_one(&c, &ev[i], (int64_t)i)) < 0)
+			goto fail;
+	if ((rc = renumber(&c)) < 0)
+		goto fail;
+	for (i = 0; i < c.nmodels; i++)
+		if ((rc = replay(&c, c.models[i])) < 0)
+			goto fail;
+	if ((rc = set_applied(c.db, url, seq)) < 0)
+		goto fail;
+	if (c.nmoved && !(out = calloc(c.nmoved, sizeof(*out)))) {
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+		goto fail;
+	}
+	if ((rc = p4r_registry_commit(reg)) < 0)
+		goto done;
+	for (i = 0; i < c.nmoved; i++)
+		out[i] = c.moved[i].r;
+	*ren = out;
+	out = NULL;
+	*nren = c.nmoved;
+	*applied = c.applied;
+	goto done;
+fail:
+	p4r_registry_rollback(reg);
+done:
+	free(out);
+	free(c.moved);
+	free(c.models);
+	return rc;
+}
+
+int p4r_registry_sync_objects(p4r_registry *reg, char *const *models, size_t n_models,
+			      p4r_oid **oids, int64_t **sizes, size_t *n)
+{
+	sqlite3 *db = p4r_registry_db(reg);
+	sqlite3_stmt *st = NULL;
+	p4r_oid *o = NULL;
+	int64_t *s = NULL;
+	size_t count = 0, cap = 0;
+	int rc;
+
+	*oids = NULL;
+	*sizes = NULL;
+	*n = 0;
+	/* Without a filter one row per oid; with one, duplicates across the
+	 * named models are few and skipped below. */
+	if ((rc = prepare(db, &st, n_models ?
+			  "SELECT m.name, v.oid, max(v.size) FROM versions v"
+			  " JOIN models m ON m.id = v.model_id GROUP BY m.name, v.oid ORDER BY v.oid" :
+			  "SELECT '', oid, max(size) FROM versions GROUP BY oid ORDER BY oid")) < 0)
+		return rc;
+	while ((rc = step(db, st)) == 1) {
+		const char *oid = (const char *)sqlite3_column_text(st, 1);
+		size_t i;
+		bool dup = false;
+
+		if (!model_selected((const char *)sqlite3_column_text(st, 0), models, n_models))
+			continue;
+		for (i = 0; n_models && oid && i < count; i++)
+			dup = dup || !strcmp(o[i].hex, oid);
+		if (dup)
+			continue;
+		if (count == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			void *p1 = realloc(o, ncap * sizeof(*o)), *p2;
+
+			if (p1)
+				o = p1;
+			p2 = p1 ? realloc(s, ncap * sizeof(*s)) : NULL;
+			if (!p1 || !p2) {
+				rc = p4r_error_set(P4R_ERROR, "out of memory");
+				break;
+			}
+			s = p2;
+			cap = ncap;
+		}
+		if (!oid || p4r_oid_parse(&o[count], oid) < 0) {
+			rc = p4r_error_set(P4R_EINTEGRITY, "registry: malformed oid in the database");
+			break;
+		}
+		s[count++] = sqlite3_column_int64(st, 2);
+	}
+	sqlite3_finalize(st);
+	if (rc < 0) {
+		free(o);
+		free(s);
+		return rc;
+	}
+	*oids = o;
+	*sizes = s;
+	*n = count;
+	return 0;
+}

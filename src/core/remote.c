@@ -1,0 +1,382 @@
+/* Remotes: URL parsing, names, settings from the configuration, key layout
+ * and the conditional-write probe; the backends are remote_dir.c and
+ * remote_s3.c. */
+#include "p4reg/remote.h"
+#include "p4reg/error.h"
+#include "p4reg/fsutil.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <openssl/rand.h>
+
+#define DEFAULT_JOBS 4
+#define MAX_JOBS 64
+#define DEFAULT_MULTIPART_THRESHOLD ((uint64_t)64 << 20)
+#define DEFAULT_PART_SIZE ((uint64_t)16 << 20)
+/* S3 limits: parts of at least 5 MiB (except the last), at most 5 GiB. */
+#define MIN_PART_SIZE ((uint64_t)5 << 20)
+#define MAX_PART_SIZE ((uint64_t)5 << 30)
+
+bool p4r_remote_name_valid(const char *name)
+{
+	size_t i;
+
+	if (!name || !name[0] || name[0] == '-')
+		return false;
+	for (i = 0; name[i]; i++) {
+		char c = name[i];
+
+		if (i >= P4R_REMOTE_NAME_MAX)
+			return false;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '_' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+void p4r_remote_url_clear(p4r_remote_url *u)
+{
+	if (!u)
+		return;
+	free(u->path);
+	free(u->bucket);
+	free(u->prefix);
+	memset(u, 0, sizeof(*u));
+}
+
+/* S3 bucket names: 3..63 of [a-z0-9.-], starting and ending alphanumeric. */
+static bool bucket_valid(const char *b, size_t len)
+{
+	size_t i;
+
+	if (len < 3 || len > 63)
+		return false;
+	for (i = 0; i < len; i++) {
+		char c = b[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-'))
+			return false;
+	}
+	return b[0] != '.' && b[0] != '-' && b[len - 1] != '.' && b[len - 1] != '-';
+}
+
+/* A key prefix: printable ASCII without spaces, no empty, "." or ".."
+ * component (S3 would accept them; a folder mirror of the bucket would not). */
+static bool prefix_valid(const char *p)
+{
+	const char *seg = p;
+	size_t i;
+
+	for (i = 0;; i++) {
+		if (p[i] == '/' || p[i] == '\0') {
+			size_t n = (size_t)(p + i - seg);
+
+			if (n == 0 || (n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
+				return false;
+			if (p[i] == '\0')
+				return true;
+			seg = p + i + 1;
+			continue;
+		}
+		if (p[i] <= ' ' || p[i] > '~' || p[i] == '\\')
+			return false;
+	}
+}
+
+static int parse_s3(p4r_remote_url *out, const char *url)
+{
+	const char *rest = url + 5, *slash = strchr(rest, '/');
+	size_t blen = slash ? (size_t)(slash - rest) : strlen(rest);
+	char *prefix;
+	size_t n;
+
+	if (!bucket_valid(rest, blen))
+		return p4r_error_set(P4R_EUSAGE, "invalid bucket name in '%s'", url);
+	out->kind = P4R_REMOTE_S3;
+	out->bucket = strndup(rest, blen);
+	prefix = strdup(slash ? slash + 1 : "");
+	if (!out->bucket || !prefix) {
+		free(prefix);
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	}
+	n = strlen(prefix);
+	while (n > 0 && prefix[n - 1] == '/')
+		prefix[--n] = '\0';
+	out->prefix = prefix;
+	if (n > 512 || (n > 0 && !prefix_valid(prefix)))
+		return p4r_error_set(P4R_EUSAGE, "invalid key prefix in '%s'", url);
+	return 0;
+}
+
+static int parse_dir(p4r_remote_url *out, const char *path, const char *url)
+{
+	char cwd[PATH_MAX];
+	size_t n;
+
+	if (!path[0])
+		return p4r_error_set(P4R_EUSAGE, "empty remote path in '%s'", url);
+	out->kind = P4R_REMOTE_DIR;
+	if (path[0] == '/') {
+		out->path = strdup(path);
+	} else {
+		if (!getcwd(cwd, sizeof(cwd)))
+			return p4r_error_errno("cannot read the working directory");
+		out->path = p4r_path_join(cwd, path);
+	}
+	if (!out->path)
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	n = strlen(out->path);
+	while (n > 1 && out->path[n - 1] == '/')
+		out->path[--n] = '\0';
+	return 0;
+}
+
+int p4r_remote_url_parse(p4r_remote_url *out, const char *url)
+{
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!url || !url[0])
+		return p4r_error_set(P4R_EUSAGE, "empty remote URL");
+	if (strlen(url) > 4096 || strchr(url, '\n'))
+		return p4r_error_set(P4R_EUSAGE, "invalid remote URL");
+	if (!strncmp(url, "s3://", 5))
+		rc = parse_s3(out, url);
+	else if (!strncmp(url, "file://", 7))
+		rc = url[7] == '/' ? parse_dir(out, url + 7, url) :
+		     p4r_error_set(P4R_EUSAGE, "file:// URL '%s' needs an absolute path", url);
+	else if (strstr(url, "://"))
+		rc = p4r_error_set(P4R_EUSAGE, "unsupported remote URL '%s' (use a folder, file:// or s3://)", url);
+	else
+		rc = parse_dir(out, url, url);
+	if (rc < 0)
+		p4r_remote_url_clear(out);
+	return rc;
+}
+
+void p4r_remote_object_key(char *buf, size_t bufsz, const p4r_oid *oid)
+{
+	snprintf(buf, bufsz, "objects/%.2s/%.2s/%s", oid->hex, oid->hex + 2, oid->hex);
+}
+
+void p4r_remote_log_key(char *buf, size_t bufsz, int64_t seq)
+{
+	snprintf(buf, bufsz, "log/%010lld.json", (long long)seq);
+}
+
+/* Reads remote.NAME.KEY into *OUT (malloc'd) or leaves it NULL when unset. */
+static int remote_setting(p4r_config *cfg, const char *name, const char *key, char **out)
+{
+	char full[160];
+	int rc;
+
+	*out = NULL;
+	snprintf(full, sizeof(full), "remote.%s.%s", name, key);
+	rc = p4r_config_get(cfg, P4R_CONFIG_ALL, full, out);
+	if (rc == P4R_ENOTFOUND) {
+		p4r_error_clear();
+		return 0;
+	}
+	return rc;
+}
+
+/* Sizes: a decimal number with an optional k/m/g suffix (powers of 1024). */
+static int parse_size(uint64_t *out, const char *text, const char *what)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	if (!text[0] || text[0] == '-')
+		goto bad;
+	v = strtoull(text, &end, 10);
+	if (errno || end == text)
+		goto bad;
+	switch (*end) {
+	case 'k': case 'K': v <<= 10; end++; break;
+	case 'm': case 'M': v <<= 20; end++; break;
+	case 'g': case 'G': v <<= 30; end++; break;
+	default: break;
+	}
+	if (*end || v > (1ULL << 50))
+		goto bad;
+	*out = v;
+	return 0;
+bad:
+	return p4r_error_set(P4R_EUSAGE, "invalid %s '%s'", what, text);
+}
+
+static int read_opts(p4r_remote *r, p4r_config *cfg)
+{
+	char *v = NULL;
+	uint64_t n;
+	int rc = 0;
+
+	r->opts.jobs = DEFAULT_JOBS;
+	r->opts.multipart_threshold = DEFAULT_MULTIPART_THRESHOLD;
+	r->opts.part_size = DEFAULT_PART_SIZE;
+	if ((rc = remote_setting(cfg, r->name, "jobs", &v)) < 0)
+		return rc;
+	if (v) {
+		rc = parse_size(&n, v, "remote jobs");
+		if (rc == 0 && (n < 1 || n > MAX_JOBS))
+			rc = p4r_error_set(P4R_EUSAGE, "remote.%s.jobs must be 1..%d", r->name, MAX_JOBS);
+		r->opts.jobs = (int)n;
+		free(v);
+		if (rc < 0)
+			return rc;
+	}
+	if ((rc = remote_setting(cfg, r->name, "multipartThreshold", &v)) < 0)
+		return rc;
+	if (v) {
+		rc = parse_size(&r->opts.multipart_threshold, v, "multipart threshold");
+		free(v);
+		if (rc < 0)
+			return rc;
+	}
+	if ((rc = remote_setting(cfg, r->name, "partSize", &v)) < 0)
+		return rc;
+	if (v) {
+		rc = parse_size(&r->opts.part_size, v, "part size");
+		free(v);
+		if (rc < 0)
+			return rc;
+		if (r->opts.part_size < MIN_PART_SIZE || r->opts.part_size > MAX_PART_SIZE)
+			return p4r_error_set(P4R_EUSAGE, "remote.%s.partSize must be 5 MiB..5 GiB", r->name);
+	}
+	return 0;
+}
+
+/* The only remote, when exactly one is configured. */
+struct only_remote {
+	char name[P4R_REMOTE_NAME_MAX + 1];
+	int count;
+};
+
+static int find_only(const char *key, const char *value, void *payload)
+{
+	struct only_remote *o = payload;
+	size_t n = strlen(key);
+	char name[P4R_REMOTE_NAME_MAX + 1];
+
+	(void)value;
+	if (strncmp(key, "remote.", 7) || n < 12 || strcmp(key + n - 4, ".url"))
+		return 0;
+	if (n - 11 > P4R_REMOTE_NAME_MAX)
+		return 0;
+	memcpy(name, key + 7, n - 11);
+	name[n - 11] = '\0';
+	if (o->count == 0 || strcmp(o->name, name)) {
+		snprintf(o->name, sizeof(o->name), "%s", name);
+		o->count++;
+	}
+	return 0;
+}
+
+int p4r_remote_open(p4r_remote **out, p4r_config *cfg, const char *meta_dir, const char *name)
+{
+	p4r_remote *r = NULL;
+	char *deflt = NULL, *url = NULL;
+	struct only_remote only = { .count = 0 };
+	int rc;
+
+	*out = NULL;
+	if (!name || !name[0]) {
+		rc = p4r_config_get(cfg, P4R_CONFIG_ALL, "core.remote", &deflt);
+		if (rc == P4R_ENOTFOUND) {
+			p4r_error_clear();
+			if ((rc = p4r_config_foreach(cfg, find_only, &only)) < 0)
+				goto done;
+			if (only.count == 0) {
+				rc = p4r_error_set(P4R_ENOTFOUND, "no remote configured; see 'p4reg remote add'");
+				goto done;
+			}
+			if (only.count > 1) {
+				rc = p4r_error_set(P4R_EUSAGE, "several remotes and no default: name one, or set one with 'p4reg remote add -d'");
+				goto done;
+			}
+			name = only.name;
+		} else if (rc < 0) {
+			goto done;
+		} else {
+			name = deflt;
+		}
+	}
+	if (!p4r_remote_name_valid(name)) {
+		rc = p4r_error_set(P4R_EUSAGE, "invalid remote name '%s'", name);
+		goto done;
+	}
+	if (!(r = calloc(1, sizeof(*r)))) {
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+		goto done;
+	}
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	if ((rc = remote_setting(cfg, name, "url", &url)) < 0)
+		goto done;
+	if (!url) {
+		rc = p4r_error_set(P4R_ENOTFOUND, "no remote named '%s'", name);
+		goto done;
+	}
+	r->url = url;
+	url = NULL;
+	if ((rc = p4r_remote_url_parse(&r->parsed, r->url)) < 0 ||
+	    (rc = read_opts(r, cfg)) < 0)
+		goto done;
+	if (!(r->tmp_dir = p4r_path_join(meta_dir, "tmp"))) {
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+		goto done;
+	}
+	rc = r->parsed.kind == P4R_REMOTE_DIR ? p4r_remote_dir_init(r) : p4r_remote_s3_init(r, cfg);
+	if (rc < 0)
+		goto done;
+	*out = r;
+	r = NULL;
+done:
+	free(deflt);
+	free(url);
+	p4r_remote_free(r);
+	return rc;
+}
+
+void p4r_remote_free(p4r_remote *r)
+{
+	if (!r)
+		return;
+	if (r->ops && r->ops->free)
+		r->ops->free(r);
+	p4r_remote_url_clear(&r->parsed);
+	free(r->url);
+	free(r->tmp_dir);
+	free(r);
+}
+
+int p4r_remote_probe(p4r_remote *r, bool *safe)
+{
+	unsigned char rnd[12];
+	char key[96];
+	int rc, second;
+	size_t i;
+
+	*safe = false;
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		return p4r_error_set(P4R_ERROR, "cannot get random bytes for the probe");
+	i = (size_t)snprintf(key, sizeof(key), "probe/p4reg-");
+	for (size_t j = 0; j < sizeof(rnd); j++)
+		i += (size_t)snprintf(key + i, sizeof(key) - i, "%02x", rnd[j]);
+	if ((rc = r->ops->create_excl(r, key, "1", 1)) < 0)
+		return rc;
+	second = r->ops->create_excl(r, key, "2", 1);
+	if (second == P4R_EEXISTS) {
+		p4r_error_clear();
+		*safe = true;
+	} else if (second < 0) {
+		r->ops->remove(r, key);
+		return second;
+	}
+	return r->ops->remove(r, key);
+}

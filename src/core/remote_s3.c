@@ -1,0 +1,932 @@
+/* The S3 remote: an S3-compatible bucket (AWS S3, MinIO, Ceph RGW) through
+ * libcurl, every request signed with SigV4 (sigv4.c). The payload hash of
+ * an object PUT is its oid, so the server itself checks the bytes; event
+ * batches are created with If-None-Match: * (412 when the key exists).
+ * Objects above remote.NAME.multipartThreshold go up as multipart uploads
+ * (parallel parts, Content-MD5 and the part's SHA-256 signed, aborted on
+ * failure) and come down as parallel ranged GETs, hashed at the end. */
+#include "p4reg/remote.h"
+#include "p4reg/error.h"
+#include "p4reg/fsutil.h"
+#include "p4reg/sigv4.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <curl/curl.h>
+#include <openssl/evp.h>
+
+#define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+#define MAX_PARTS 10000
+#define ERRBODY_MAX 4096
+
+struct s3 {
+	char *endpoint;   /* scheme://host[:port], no trailing '/' */
+	char *host;       /* the Host header */
+	bool path_style;
+	char *region;
+	char *access, *secret, *token; /* secret and token never printed */
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static void curl_init_once(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
+
+/* One request's response. */
+struct resp {
+	long status;
+	char *body;           /* small bodies (errors, XML), NUL-terminated */
+	size_t len, max;
+	int fd;               /* GET to a file: where 2xx bytes go (-1: body) */
+	off_t off;            /* next pwrite offset */
+	p4r_hasher *h;        /* fed in order (single GET) */
+	char etag[128];
+	int werr;
+	bool overflow;        /* the body was larger than MAX */
+	p4r_progress_fn progress;
+	void *payload;
+	uint64_t pending;     /* progress not yet reported */
+	CURL *curl;
+};
+
+static size_t on_header(char *buf, size_t size, size_t n, void *arg)
+{
+	struct resp *r = arg;
+	size_t len = size * n, i = 5;
+
+	if (len > 5 && !strncasecmp(buf, "etag:", 5)) {
+		while (i < len && (buf[i] == ' ' || buf[i] == '\t'))
+			i++;
+		snprintf(r->etag, sizeof(r->etag), "%.*s", (int)(len - i), buf + i);
+		r->etag[strcspn(r->etag, "\r\n")] = '\0';
+	}
+	return len;
+}
+
+static size_t on_body(char *buf, size_t size, size_t n, void *arg)
+{
+	struct resp *r = arg;
+	size_t len = size * n;
+	long status = 0;
+
+	curl_easy_getinfo(r->curl, CURLINFO_RESPONSE_CODE, &status);
+	if (r->fd >= 0 && status >= 200 && status < 300) {
+		size_t done = 0;
+
+		while (done < len) {
+			ssize_t w = pwrite(r->fd, buf + done, len - done, r->off);
+
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0) {
+				r->werr = w < 0 ? errno : ENOSPC;
+				return 0;
+			}
+			done += (size_t)w;
+			r->off += w;
+		}
+		if (r->h && p4r_hasher_update(r->h, buf, len) < 0)
+			return 0;
+		r->pending += len;
+		if (r->progress && r->pending >= ((uint64_t)8 << 20)) {
+			r->progress(r->pending, 0, r->payload);
+			r->pending = 0;
+		}
+		return len;
+	}
+	if (r->len + len > r->max) {
+		r->overflow = true;
+		return 0;
+	}
+	{
+		char *p = realloc(r->body, r->len + len + 1);
+
+		if (!p)
+			return 0;
+		r->body = p;
+	}
+	memcpy(r->body + r->len, buf, len);
+	r->len += len;
+	r->body[r->len] = '\0';
+	return len;
+}
+
+/* An upload body: a file region (pread) or a memory buffer. */
+struct src {
+	int fd;
+	off_t off, end;
+	const char *mem;
+	size_t mlen, mpos;
+	p4r_hasher *h;
+	p4r_progress_fn progress;
+	void *payload;
+	uint64_t pending;
+	int rerr;
+};
+
+static size_t on_read(char *buf, size_t size, size_t n, void *arg)
+{
+	struct src *s = arg;
+	size_t want = size * n;
+	ssize_t got;
+
+	if (s->mem) {
+		if (want > s->mlen - s->mpos)
+			want = s->mlen - s->mpos;
+		memcpy(buf, s->mem + s->mpos, want);
+		s->mpos += want;
+		return want;
+	}
+	if ((off_t)want > s->end - s->off)
+		want = (size_t)(s->end - s->off);
+	if (want == 0)
+		return 0;
+	do
+		got = pread(s->fd, buf, want, s->off);
+	while (got < 0 && errno == EINTR);
+	if (got <= 0) {
+		s->rerr = got < 0 ? errno : EIO;
+		return CURL_READFUNC_ABORT;
+	}
+	s->off += got;
+	if (s->h)
+		p4r_hasher_update(s->h, buf, (size_t)got);
+	s->pending += (uint64_t)got;
+	if (s->progress && s->pending >= ((uint64_t)8 << 20)) {
+		s->progress(s->pending, 0, s->payload);
+		s->pending = 0;
+	}
+	return (size_t)got;
+}
+
+/* The request to make. */
+struct req {
+	const char *method;
+	const char *key;        /* relative to the prefix; NULL: the bucket */
+	const char *query;      /* canonical (sorted, encoded), "" when none */
+	const char *payload_hash;
+	const char *content_md5;   /* nullable */
+	bool if_none_match;
+	const char *range;      /* nullable: "bytes=a-b" */
+	struct src *body;       /* nullable */
+	uint64_t body_len;
+};
+
+/* "/bucket/prefix/key" or "/prefix/key", encoded. */
+static int object_path(char *out, size_t outsz, const p4r_remote *r, const char *key)
+{
+	const struct s3 *s = r->impl;
+	char raw[2048];
+	int n;
+
+	n = snprintf(raw, sizeof(raw), "%s%s%s%s%s%s", s->path_style ? "/" : "",
+		     s->path_style ? r->parsed.bucket : "", "/", r->parsed.prefix,
+		     r->parsed.prefix[0] && key ? "/" : "", key ? key : "");
+	if (n < 0 || (size_t)n >= sizeof(raw))
+		return p4r_error_set(P4R_ERROR, "S3 key too long");
+	return p4r_sigv4_uri_encode(out, outsz, raw, false);
+}
+
+static int s3_error(const p4r_remote *r, const struct req *q, struct resp *rs)
+{
+	char code[128] = "";
+	const char *a, *b;
+
+	if (rs->body && (a = strstr(rs->body, "<Code>")) && (b = strstr(a, "</Code>")) && b - a - 6 < 120)
+		snprintf(code, sizeof(code), ": %.*s", (int)(b - a - 6), a + 6);
+	if (rs->status == 403)
+		return p4r_error_set(P4R_ERROR, "S3 %s '%s' on remote '%s' was refused (HTTP 403%s); check the credentials",
+				     q->method, q->key ? q->key : "", r->name, code);
+	return p4r_error_set(P4R_ERROR, "S3 %s '%s' on remote '%s' failed: HTTP %ld%s", q->method,
+			     q->key ? q->key : "", r->name, rs->status, code);
+}
+
+/* Performs Q; RS gets the status and the small body. Only transport
+ * failures are errors here; callers judge the status. */
+static int perform(p4r_remote *r, const struct req *q, struct resp *rs)
+{
+	struct s3 *s = r->impl;
+	char path[2600], url[3200], auth[512], date[20], hdr[6][700];
+	p4r_sigv4_header sh[6];
+	p4r_sigv4_key sk = { s->access, s->secret, s->region, "s3" };
+	struct curl_slist *list = NULL;
+	struct tm tm;
+	time_t now = time(NULL);
+	size_t nh = 0, i;
+	CURL *c;
+	CURLcode cc;
+	int rc;
+
+	pthread_once(&curl_once, curl_init_once);
+	if ((rc = object_path(path, sizeof(path), r, q->key)) < 0)
+		return rc;
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%Y%m%dT%H%M%SZ", &tm);
+	sh[nh++] = (p4r_sigv4_header){ "host", s->host };
+	sh[nh++] = (p4r_sigv4_header){ "x-amz-content-sha256", q->payload_hash };
+	sh[nh++] = (p4r_sigv4_header){ "x-amz-date", date };
+	if (s->token)
+		sh[nh++] = (p4r_sigv4_header){ "x-amz-security-token", s->token };
+	if (q->content_md5)
+		sh[nh++] = (p4r_sigv4_header){ "content-md5", q->content_md5 };
+	if (q->if_none_match)
+		sh[nh++] = (p4r_sigv4_header){ "if-none-match", "*" };
+	if ((rc = p4r_sigv4_authorization(auth, sizeof(auth), &sk, q->method, path, q->query, sh, nh,
+					  q->payload_hash, date)) < 0)
+		return rc;
+	snprintf(url, sizeof(url), "%s%s%s%s", s->endpoint, path, q->query[0] ? "?" : "", q->query);
+	if (!(c = curl_easy_init()))
+		return p4r_error_set(P4R_ERROR, "cannot start an HTTP request");
+	rs->curl = c;
+	for (i = 0; i < nh; i++) {
+		snprintf(hdr[i], sizeof(hdr[i]), "%s: %s", sh[i].name, sh[i].value);
+		list = curl_slist_append(list, hdr[i]);
+	}
+	{
+		char a[600], rg[80];
+
+		snprintf(a, sizeof(a), "Authorization: %s", auth);
+		list = curl_slist_append(list, a);
+		if (q->range) {
+			snprintf(rg, sizeof(rg), "Range: %s", q->range);
+			list = curl_slist_append(list, rg);
+		}
+		list = curl_slist_append(list, "Expect:");
+		curl_easy_setopt(c, CURLOPT_URL, url);
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
+		curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+		curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 20L);
+		curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+		curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
+		curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+		curl_easy_setopt(c, CURLOPT_HEADERDATA, rs);
+		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+		curl_easy_setopt(c, CURLOPT_WRITEDATA, rs);
+		if (!strcmp(q->method, "HEAD")) {
+			curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+		} else if (!strcmp(q->method, "PUT")) {
+			curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+			curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+			curl_easy_setopt(c, CURLOPT_READDATA, q->body);
+			curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)q->body_len);
+		} else if (!strcmp(q->method, "POST")) {
+			curl_easy_setopt(c, CURLOPT_POST, 1L);
+			curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+			curl_easy_setopt(c, CURLOPT_READDATA, q->body);
+			curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)q->body_len);
+		} else if (strcmp(q->method, "GET")) {
+			curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, q->method);
+		}
+		cc = curl_easy_perform(c);
+	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &rs->status);
+	curl_slist_free_all(list);
+	curl_easy_cleanup(c);
+	rs->curl = NULL;
+	if (rs->progress && rs->pending)
+		rs->progress(rs->pending, 0, rs->payload);
+	rs->pending = 0;
+	if (q->body && q->body->progress && q->body->pending) {
+		q->body->progress(q->body->pending, 0, q->body->payload);
+		q->body->pending = 0;
+	}
+	if (rs->werr) {
+		errno = rs->werr;
+		return p4r_error_errno("cannot write the download of '%s'", q->key);
+	}
+	if (q->body && q->body->rerr) {
+		errno = q->body->rerr;
+		return p4r_error_errno("cannot read the upload of '%s'", q->key);
+	}
+	if (cc != CURLE_OK)
+		return p4r_error_set(P4R_ERROR, "S3 %s '%s' on remote '%s': %s", q->method,
+				     q->key ? q->key : "", r->name, curl_easy_strerror(cc));
+	return 0;
+}
+
+static void resp_init(struct resp *rs)
+{
+	memset(rs, 0, sizeof(*rs));
+	rs->fd = -1;
+	rs->max = ERRBODY_MAX;
+}
+
+static int s3_exists(p4r_remote *r, const char *key, bool *out)
+{
+	struct req q = { .method = "HEAD", .key = key, .query = "", .payload_hash = EMPTY_SHA256 };
+	struct resp rs;
+	int rc;
+
+	resp_init(&rs);
+	*out = false;
+	if ((rc = perform(r, &q, &rs)) == 0) {
+		if (rs.status == 200)
+			*out = true;
+		else if (rs.status != 404)
+			rc = s3_error(r, &q, &rs);
+	}
+	free(rs.body);
+	return rc;
+}
+
+static int s3_remove(p4r_remote *r, const char *key)
+{
+	struct req q = { .method = "DELETE", .key = key, .query = "", .payload_hash = EMPTY_SHA256 };
+	struct resp rs;
+	int rc;
+
+	resp_init(&rs);
+	if ((rc = perform(r, &q, &rs)) == 0 && rs.status != 204 && rs.status != 200 && rs.status != 404)
+		rc = s3_error(r, &q, &rs);
+	free(rs.body);
+	return rc;
+}
+
+static void hex_sha256(char out[65], const void *buf, size_t len)
+{
+	unsigned char md[32];
+	unsigned int n = 0;
+	int i;
+
+	EVP_Digest(buf, len, md, &n, EVP_sha256(), NULL);
+	for (i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+static void b64_md5(char out[32], const void *buf, size_t len)
+{
+	unsigned char md[16];
+	unsigned int n = 0;
+
+	EVP_Digest(buf, len, md, &n, EVP_md5(), NULL);
+	EVP_EncodeBlock((unsigned char *)out, md, 16);
+}
+
+static int s3_create_excl(p4r_remote *r, const char *key, const void *buf, size_t len)
+{
+	struct src body = { .fd = -1, .mem = buf, .mlen = len };
+	char hash[65], md5[32];
+	struct req q = { .method = "PUT", .key = key, .query = "", .payload_hash = hash,
+			 .content_md5 = md5, .if_none_match = true, .body = &body, .body_len = len };
+	struct resp rs;
+	int rc;
+
+	hex_sha256(hash, buf, len);
+	b64_md5(md5, buf, len);
+	resp_init(&rs);
+	if ((rc = perform(r, &q, &rs)) == 0) {
+		if (rs.status == 412 || rs.status == 409)
+			rc = p4r_error_set(P4R_EEXISTS, "'%s' already exists on remote '%s'", key, r->name);
+		else if (rs.status != 200)
+			rc = s3_error(r, &q, &rs);
+	}
+	free(rs.body);
+	return rc;
+}
+
+static int s3_get_small(p4r_remote *r, const char *key, size_t max, char **out, size_t *len)
+{
+	struct req q = { .method = "GET", .key = key, .query = "", .payload_hash = EMPTY_SHA256 };
+	struct resp rs;
+	int rc;
+
+	*out = NULL;
+	*len = 0;
+	resp_init(&rs);
+	rs.max = max;
+	rc = perform(r, &q, &rs);
+	if (rc < 0 && rs.status == 200 && rs.overflow)
+		rc = p4r_error_set(P4R_EINTEGRITY, "'%s' on remote '%s' is too large (more than %zu bytes)",
+				   key, r->name, max);
+	if (rc == 0) {
+		if (rs.status == 404) {
+			rc = p4r_error_set(P4R_ENOTFOUND, "'%s' is not on remote '%s'", key, r->name);
+		} else if (rs.status != 200) {
+			rc = s3_error(r, &q, &rs);
+		} else {
+			if (!rs.body && !(rs.body = calloc(1, 1)))
+				rc = p4r_error_set(P4R_ERROR, "out of memory");
+			*out = rs.body;
+			*len = rs.len;
+			rs.body = NULL;
+		}
+	}
+	free(rs.body);
+	return rc;
+}
+
+/* ---- single and multipart uploads ---- */
+
+static int put_single(p4r_remote *r, const char *key, int fd, uint64_t size, const p4r_oid *want,
+		      p4r_progress_fn progress, void *payload)
+{
+	char hash[65];
+	struct src body = { .fd = fd, .off = 0, .end = (off_t)size, .progress = progress, .payload = payload };
+	struct req q = { .method = "PUT", .key = key, .query = "", .payload_hash = hash,
+			 .body = &body, .body_len = size };
+	struct resp rs;
+	int rc;
+
+	/* The signed payload hash is the oid: the server rejects other bytes. */
+	if (want) {
+		snprintf(hash, sizeof(hash), "%s", want->hex);
+	} else {
+		p4r_oid o;
+		uint64_t n;
+
+		if ((rc = p4r_hash_fd(&o, &n, fd)) < 0)
+			return rc;
+		snprintf(hash, sizeof(hash), "%s", o.hex);
+	}
+	resp_init(&rs);
+	if ((rc = perform(r, &q, &rs)) == 0 && rs.status != 200)
+		rc = rs.status == 400 && rs.body && strstr(rs.body, "SHA256Mismatch") ?
+		     p4r_error_set(P4R_EINTEGRITY, "the server refused object %s: its bytes do not match", key) :
+		     s3_error(r, &q, &rs);
+	free(rs.body);
+	return rc;
+}
+
+struct multipart {
+	p4r_remote *r;
+	const char *key;
+	const char *upload_id;
+	int fd;
+	uint64_t size, part_size;
+	int nparts;
+	char (*etags)[128];
+	pthread_mutex_t lock;
+	int next;
+	int code;
+	char msg[512];
+	p4r_progress_fn progress;
+	void *payload;
+};
+
+static int upload_part(struct multipart *m, int part)
+{
+	uint64_t off = (uint64_t)(part - 1) * m->part_size;
+	uint64_t len = m->size - off < m->part_size ? m->size - off : m->part_size;
+	unsigned char *buf = malloc(len ? len : 1);
+	char hash[65], md5[32], query[1300];
+	struct src body = { .fd = -1 };
+	struct req q = { .method = "PUT", .key = m->key, .query = query, .payload_hash = hash,
+			 .content_md5 = md5, .body = &body, .body_len = len };
+	struct resp rs;
+	size_t got = 0;
+	ssize_t n;
+	int rc;
+
+	if (!buf)
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	if (getenv("P4REG_TEST_TRANSFER_DELAY_MS")) {
+		/* test-only: widen the window in which a test kills the push */
+		long ms = strtol(getenv("P4REG_TEST_TRANSFER_DELAY_MS"), NULL, 10);
+		struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+		nanosleep(&ts, NULL);
+	}
+	while (got < len) {
+		n = pread(m->fd, buf + got, len - got, (off_t)(off + got));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			free(buf);
+			return p4r_error_errno("cannot read part %d of '%s'", part, m->key);
+		}
+		got += (size_t)n;
+	}
+	hex_sha256(hash, buf, len);
+	b64_md5(md5, buf, len);
+	body.mem = (const char *)buf;
+	body.mlen = len;
+	snprintf(query, sizeof(query), "partNumber=%d&uploadId=%s", part, m->upload_id);
+	resp_init(&rs);
+	if ((rc = perform(m->r, &q, &rs)) == 0 && rs.status != 200)
+		rc = s3_error(m->r, &q, &rs);
+	if (rc == 0 && !rs.etag[0])
+		rc = p4r_error_set(P4R_ERROR, "S3 part %d of '%s' came back without an ETag", part, m->key);
+	if (rc == 0) {
+		snprintf(m->etags[part - 1], sizeof(m->etags[0]), "%s", rs.etag);
+		if (m->progress) {
+			pthread_mutex_lock(&m->lock);
+			m->progress(len, 0, m->payload);
+			pthread_mutex_unlock(&m->lock);
+		}
+	}
+	free(rs.body);
+	free(buf);
+	return rc;
+}
+
+static void *part_worker(void *arg)
+{
+	struct multipart *m = arg;
+	int part, rc;
+
+	for (;;) {
+		pthread_mutex_lock(&m->lock);
+		if (m->code < 0 || m->next > m->nparts) {
+			pthread_mutex_unlock(&m->lock);
+			return NULL;
+		}
+		part = m->next++;
+		pthread_mutex_unlock(&m->lock);
+		if ((rc = upload_part(m, part)) < 0) {
+			pthread_mutex_lock(&m->lock);
+			if (m->code == 0) {
+				m->code = rc;
+				snprintf(m->msg, sizeof(m->msg), "%s", p4r_error_message());
+			}
+			pthread_mutex_unlock(&m->lock);
+		}
+	}
+}
+
+/* Upload ids are opaque server text: only URL-safe characters are passed on. */
+static int xml_value(char *out, size_t outsz, const char *body, const char *tag)
+{
+	char open[64], close[64];
+	const char *a, *b;
+
+	snprintf(open, sizeof(open), "<%s>", tag);
+	snprintf(close, sizeof(close), "</%s>", tag);
+	if (!body || !(a = strstr(body, open)) || !(b = strstr(a, close)))
+		return -1;
+	a += strlen(open);
+	if ((size_t)(b - a) >= outsz)
+		return -1;
+	memcpy(out, a, (size_t)(b - a));
+	out[b - a] = '\0';
+	return 0;
+}
+
+static int put_multipart(p4r_remote *r, const char *key, int fd, uint64_t size,
+			 p4r_progress_fn progress, void *payload)
+{
+	struct multipart m = { .r = r, .key = key, .fd = fd, .size = size,
+			       .part_size = r->opts.part_size, .next = 1,
+			       .progress = progress, .payload = payload };
+	char upload_id[512], query[1300], enc[1200];
+	struct req q = { .method = "POST", .key = key, .query = "uploads=", .payload_hash = EMPTY_SHA256 };
+	struct src empty = { .fd = -1, .mem = "", .mlen = 0 };
+	struct resp rs;
+	pthread_t threads[64];
+	char *xml = NULL;
+	size_t xcap, xlen = 0;
+	int started = 0, jobs, i, rc;
+
+	while ((size + m.part_size - 1) / m.part_size > MAX_PARTS)
+		m.part_size *= 2;
+	m.nparts = (int)((size + m.part_size - 1) / m.part_size);
+	q.body = &empty;
+	resp_init(&rs);
+	if ((rc = perform(r, &q, &rs)) == 0 && rs.status != 200)
+		rc = s3_error(r, &q, &rs);
+	if (rc == 0 && xml_value(upload_id, sizeof(upload_id), rs.body, "UploadId") < 0)
+		rc = p4r_error_set(P4R_ERROR, "S3 did not return an upload id for '%s'", key);
+	free(rs.body);
+	if (rc < 0)
+		return rc;
+	if ((rc = p4r_sigv4_uri_encode(enc, sizeof(enc), upload_id, true)) < 0)
+		return rc;
+	m.upload_id = enc;
+	if (!(m.etags = calloc((size_t)m.nparts, sizeof(*m.etags))) || pthread_mutex_init(&m.lock, NULL)) {
+		free(m.etags);
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	}
+	jobs = r->opts.jobs < m.nparts ? r->opts.jobs : m.nparts;
+	for (i = 1; i < jobs && i < 64; i++)
+		if (pthread_create(&threads[started], NULL, part_worker, &m) == 0)
+			started++;
+	part_worker(&m);
+	for (i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+	rc = m.code < 0 ? p4r_error_set(m.code, "%s", m.msg) : 0;
+	if (rc == 0) {
+		xcap = (size_t)m.nparts * 200 + 128;
+		if (!(xml = malloc(xcap))) {
+			rc = p4r_error_set(P4R_ERROR, "out of memory");
+		} else {
+			xlen = (size_t)snprintf(xml, xcap, "<CompleteMultipartUpload>");
+			for (i = 0; i < m.nparts; i++)
+				xlen += (size_t)snprintf(xml + xlen, xcap - xlen,
+							 "<Part><PartNumber>%d</PartNumber><ETag>%s</ETag></Part>",
+							 i + 1, m.etags[i]);
+			xlen += (size_t)snprintf(xml + xlen, xcap - xlen, "</CompleteMultipartUpload>");
+		}
+	}
+	if (rc == 0) {
+		char hash[65];
+		struct src body = { .fd = -1, .mem = xml, .mlen = xlen };
+		struct req cq = { .method = "POST", .key = key, .query = query, .payload_hash = hash,
+				  .body = &body, .body_len = xlen };
+
+		hex_sha256(hash, xml, xlen);
+		snprintf(query, sizeof(query), "uploadId=%s", enc);
+		resp_init(&rs);
+		/* A 200 may still carry an <Error> (the server failed while completing). */
+		if ((rc = perform(r, &cq, &rs)) == 0 &&
+		    (rs.status != 200 || (rs.body && strstr(rs.body, "<Error>"))))
+			rc = s3_error(r, &cq, &rs);
+		free(rs.body);
+	}
+	if (rc < 0) {
+		/* Abort: the parts stored so far are dropped, nothing becomes visible. */
+		int saved = p4r_error_code();
+		char msg[600];
+		struct req aq = { .method = "DELETE", .key = key, .query = query, .payload_hash = EMPTY_SHA256 };
+
+		snprintf(msg, sizeof(msg), "%s", p4r_error_message());
+		snprintf(query, sizeof(query), "uploadId=%s", enc);
+		resp_init(&rs);
+		perform(r, &aq, &rs);
+		free(rs.body);
+		rc = p4r_error_set(saved, "%s", msg);
+	}
+	pthread_mutex_destroy(&m.lock);
+	free(m.etags);
+	free(xml);
+	return rc;
+}
+
+static int s3_put_file(p4r_remote *r, const char *key, const char *path, uint64_t size,
+		       const p4r_oid *want, p4r_progress_fn progress, void *payload)
+{
+	struct stat st;
+	int fd, rc;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return p4r_error_errno("cannot open '%s'", path);
+	if (fstat(fd, &st) < 0) {
+		rc = p4r_error_errno("cannot read '%s'", path);
+		goto done;
+	}
+	size = (uint64_t)st.st_size;
+	if (size > r->opts.multipart_threshold) {
+		/* Parts are signed with their own hashes: check the whole first. */
+		if (want) {
+			p4r_oid got;
+			uint64_t n;
+
+			if ((rc = p4r_hash_fd(&got, &n, fd)) < 0)
+				goto done;
+			if (!p4r_oid_equal(&got, want)) {
+				rc = p4r_error_set(P4R_EINTEGRITY, "object %s is corrupt in the local store; not pushed",
+						   want->hex);
+				goto done;
+			}
+		}
+		rc = put_multipart(r, key, fd, size, progress, payload);
+	} else {
+		rc = put_single(r, key, fd, size, want, progress, payload);
+	}
+done:
+	close(fd);
+	return rc;
+}
+
+/* ---- downloads ---- */
+
+struct ranged {
+	p4r_remote *r;
+	const char *key;
+	int fd;
+	uint64_t size, chunk;
+	uint64_t next;
+	pthread_mutex_t lock;
+	int code;
+	char msg[512];
+	p4r_progress_fn progress;
+	void *payload;
+};
+
+static int get_range(struct ranged *g, uint64_t off)
+{
+	uint64_t end = off + g->chunk > g->size ? g->size : off + g->chunk;
+	char range[80];
+	struct req q = { .method = "GET", .key = g->key, .query = "", .payload_hash = EMPTY_SHA256,
+			 .range = range };
+	struct resp rs;
+	int rc;
+
+	snprintf(range, sizeof(range), "bytes=%llu-%llu", (unsigned long long)off, (unsigned long long)end - 1);
+	resp_init(&rs);
+	rs.fd = g->fd;
+	rs.off = (off_t)off;
+	rc = perform(g->r, &q, &rs);
+	if (rc == 0 && rs.status != 206)
+		rc = rs.status == 404 ? p4r_error_set(P4R_ENOTFOUND, "'%s' is not on remote '%s'", g->key, g->r->name) :
+		     s3_error(g->r, &q, &rs);
+	if (rc == 0 && (uint64_t)rs.off != end)
+		rc = p4r_error_set(P4R_EINTEGRITY, "short ranged read of '%s' on remote '%s'", g->key, g->r->name);
+	if (rc == 0 && g->progress) {
+		pthread_mutex_lock(&g->lock);
+		g->progress(end - off, 0, g->payload);
+		pthread_mutex_unlock(&g->lock);
+	}
+	free(rs.body);
+	return rc;
+}
+
+static void *range_worker(void *arg)
+{
+	struct ranged *g = arg;
+	uint64_t off;
+	int rc;
+
+	for (;;) {
+		pthread_mutex_lock(&g->lock);
+		if (g->code < 0 || g->next >= g->size) {
+			pthread_mutex_unlock(&g->lock);
+			return NULL;
+		}
+		off = g->next;
+		g->next += g->chunk;
+		pthread_mutex_unlock(&g->lock);
+		if ((rc = get_range(g, off)) < 0) {
+			pthread_mutex_lock(&g->lock);
+			if (g->code == 0) {
+				g->code = rc;
+				snprintf(g->msg, sizeof(g->msg), "%s", p4r_error_message());
+			}
+			pthread_mutex_unlock(&g->lock);
+		}
+	}
+}
+
+static int s3_get_file(p4r_remote *r, const char *key, uint64_t size, int fd, p4r_hasher *h,
+		       bool *hashed, p4r_progress_fn progress, void *payload)
+{
+	struct req q = { .method = "GET", .key = key, .query = "", .payload_hash = EMPTY_SHA256 };
+	struct resp rs;
+	int rc;
+
+	*hashed = false;
+	if (size > r->opts.multipart_threshold) {
+		struct ranged g = { .r = r, .key = key, .fd = fd, .size = size, .chunk = r->opts.part_size,
+				    .progress = progress, .payload = payload };
+		pthread_t threads[64];
+		int jobs = r->opts.jobs, started = 0, i;
+
+		if (ftruncate(fd, (off_t)size) < 0)
+			return p4r_error_errno("cannot size the download of '%s'", key);
+		if (pthread_mutex_init(&g.lock, NULL))
+			return p4r_error_set(P4R_ERROR, "cannot create a lock");
+		for (i = 1; i < jobs && i < 64; i++)
+			if (pthread_create(&threads[started], NULL, range_worker, &g) == 0)
+				started++;
+		range_worker(&g);
+		for (i = 0; i < started; i++)
+			pthread_join(threads[i], NULL);
+		pthread_mutex_destroy(&g.lock);
+		return g.code < 0 ? p4r_error_set(g.code, "%s", g.msg) : 0;
+	}
+	resp_init(&rs);
+	rs.fd = fd;
+	rs.h = h;
+	rs.progress = progress;
+	rs.payload = payload;
+	rc = perform(r, &q, &rs);
+	if (rc == 0 && rs.status == 404)
+		rc = p4r_error_set(P4R_ENOTFOUND, "'%s' is not on remote '%s'", key, r->name);
+	else if (rc == 0 && rs.status != 200)
+		rc = s3_error(r, &q, &rs);
+	if (rc == 0)
+		*hashed = h != NULL;
+	free(rs.body);
+	return rc;
+}
+
+/* ---- setup ---- */
+
+static void s3_free(p4r_remote *r)
+{
+	struct s3 *s = r->impl;
+
+	if (!s)
+		return;
+	free(s->endpoint);
+	free(s->host);
+	free(s->region);
+	free(s->access);
+	if (s->secret) {
+		memset(s->secret, 0, strlen(s->secret));
+		free(s->secret);
+	}
+	free(s->token);
+	free(s);
+	r->impl = NULL;
+}
+
+static const p4r_remote_ops s3_ops = {
+	.exists = s3_exists,
+	.put_file = s3_put_file,
+	.get_file = s3_get_file,
+	.get_small = s3_get_small,
+	.create_excl = s3_create_excl,
+	.remove = s3_remove,
+	.free = s3_free,
+};
+
+static char *setting(p4r_config *cfg, p4r_config_scope scope, const char *name, const char *key)
+{
+	char full[160];
+	char *v = NULL;
+
+	snprintf(full, sizeof(full), "remote.%s.%s", name, key);
+	if (p4r_config_get(cfg, scope, full, &v) < 0) {
+		p4r_error_clear();
+		return NULL;
+	}
+	return v;
+}
+
+/* A credential: the environment first, then trusted configuration only. */
+static char *credential(p4r_config *cfg, const char *name, const char *env, const char *key)
+{
+	const char *e = getenv(env);
+
+	if (e && *e)
+		return strdup(e);
+	return setting(cfg, P4R_CONFIG_TRUSTED, name, key);
+}
+
+int p4r_remote_s3_init(p4r_remote *r, p4r_config *cfg)
+{
+	struct s3 *s = calloc(1, sizeof(*s));
+	char *endpoint = NULL, *ps = NULL, *host_start;
+	size_t n;
+	int rc = 0;
+
+	if (!s)
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	r->impl = s;
+	r->ops = &s3_ops;
+	s->region = setting(cfg, P4R_CONFIG_ALL, r->name, "region");
+	if (!s->region && !(s->region = strdup("us-east-1")))
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	ps = setting(cfg, P4R_CONFIG_ALL, r->name, "path-style");
+	s->path_style = ps && (!strcmp(ps, "true") || !strcmp(ps, "yes") || !strcmp(ps, "1") || !strcmp(ps, "on"));
+	free(ps);
+	endpoint = setting(cfg, P4R_CONFIG_ALL, r->name, "endpoint");
+	if (endpoint) {
+		if (strncmp(endpoint, "http://", 7) && strncmp(endpoint, "https://", 8)) {
+			rc = p4r_error_set(P4R_EUSAGE, "remote.%s.endpoint must start with http:// or https://", r->name);
+			goto done;
+		}
+		n = strlen(endpoint);
+		while (n > 8 && endpoint[n - 1] == '/')
+			endpoint[--n] = '\0';
+		host_start = strstr(endpoint, "://") + 3;
+		if (strchr(host_start, '/')) {
+			rc = p4r_error_set(P4R_EUSAGE, "remote.%s.endpoint must not have a path", r->name);
+			goto done;
+		}
+		if (s->path_style) {
+			s->endpoint = strdup(endpoint);
+			s->host = strdup(host_start);
+		} else {
+			size_t len = strlen(endpoint) + strlen(r->parsed.bucket) + 2;
+
+			s->endpoint = malloc(len);
+			s->host = malloc(len);
+			if (s->endpoint && s->host) {
+				snprintf(s->endpoint, len, "%.*s%s.%s", (int)(host_start - endpoint), endpoint,
+					 r->parsed.bucket, host_start);
+				snprintf(s->host, len, "%s.%s", r->parsed.bucket, host_start);
+			}
+		}
+	} else {
+		size_t len = strlen(r->parsed.bucket) + strlen(s->region) + 64;
+
+		s->endpoint = malloc(len);
+		s->host = malloc(len);
+		if (s->endpoint && s->host) {
+			if (s->path_style)
+				snprintf(s->host, len, "s3.%s.amazonaws.com", s->region);
+			else
+				snprintf(s->host, len, "%s.s3.%s.amazonaws.com", r->parsed.bucket, s->region);
+			snprintf(s->endpoint, len, "https://%s", s->host);
+		}
+	}
+	if (!s->endpoint || !s->host) {
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+		goto done;
+	}
+	s->access = credential(cfg, r->name, "AWS_ACCESS_KEY_ID", "accessKeyId");
+	s->secret = credential(cfg, r->name, "AWS_SECRET_ACCESS_KEY", "secretAccessKey");
+	s->token = credential(cfg, r->name, "AWS_SESSION_TOKEN", "sessionToken");
+	if (!s->access || !s->secret)
+		rc = p4r_error_set(P4R_ERROR, "no S3 credentials for remote '%s': set AWS_ACCESS_KEY_ID and "
+				   "AWS_SECRET_ACCESS_KEY, or remote.%s.accessKeyId and secretAccessKey "
+				   "with 'p4reg config --local'", r->name, r->name);
+done:
+	free(endpoint);
+	return rc;
+}
