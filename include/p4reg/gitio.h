@@ -1,11 +1,14 @@
 /* Everything p4reg asks of git, through libgit2 (never a git process):
- * provenance of a version and staging pointer files in the index. Outside a
+ * provenance of a version, staging pointer files and Git LFS pointer blobs
+ * in the index, attributes, and the filter.lfs configuration. Outside a
  * git work tree these report "no git" and p4reg works without git features. */
 #ifndef P4REG_GITIO_H
 #define P4REG_GITIO_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include "p4reg/hash.h"
 
 typedef struct p4r_git p4r_git;
 
@@ -13,6 +16,10 @@ typedef struct p4r_git p4r_git;
  * there is none or the repository is bare: git features are then skipped. */
 int p4r_git_open(p4r_git **out, const char *dir);
 void p4r_git_free(p4r_git *git);
+/* Like p4r_git_open; when *OUT is NULL, *WHY (nullable) says why in words
+ * fit for a notice ("not inside a git work tree", "the git repository is
+ * bare"). */
+int p4r_git_open_why(p4r_git **out, const char *dir, const char **why);
 
 /* Absolute path of the work tree root (with no trailing slash). */
 const char *p4r_git_workdir(const p4r_git *git);
@@ -33,5 +40,64 @@ void p4r_git_provenance_clear(p4r_git_provenance *p);
  * and writes it, all or nothing. A locked index (index.lock) is an error
  * naming the lock file; nothing is staged then. */
 int p4r_git_stage(p4r_git *git, const char *const *abs_paths, size_t n);
+
+/* The git folder (.git, or the worktree's git dir), no trailing slash. */
+const char *p4r_git_dir(const p4r_git *git);
+
+/* ABS_PATH relative to the work tree root ('/'-separated), malloc'd; NULL
+ * when it is not inside the work tree (or out of memory). */
+char *p4r_git_relpath(const p4r_git *git, const char *abs_path);
+
+/* Whether the "filter" attribute of ABS_PATH is "lfs" (.gitattributes of the
+ * work tree, then the index; system attributes are not read). */
+int p4r_git_is_lfs_path(p4r_git *git, const char *abs_path, bool *out);
+
+/* Git LFS's local storage: lfs.storage when set (relative to the git
+ * folder), else <common git dir>/lfs. Malloc'd; NULL when out of memory. */
+char *p4r_git_lfs_dir(p4r_git *git);
+
+/* A file to stage as a Git LFS pointer blob (p4r_lfs_pointer_format). */
+typedef struct p4r_git_lfs_entry {
+	const char *abs_path; /* the work tree file: its stat goes in the index */
+	p4r_oid oid;
+	uint64_t size;
+} p4r_git_lfs_entry;
+
+/* p4r_git_stage plus LFS[0..NLFS): each gets the canonical pointer blob as
+ * its index entry, with the work tree file's stat (so git sees it clean).
+ * One index write for all; a failure stages nothing. */
+int p4r_git_stage_lfs(p4r_git *git, const char *const *abs_paths, size_t n,
+		      const p4r_git_lfs_entry *lfs, size_t nlfs);
+
+/* Reads the index entry of ABS_PATH: *FOUND is true when it is a Git LFS
+ * pointer blob, whose oid and size are returned. */
+int p4r_git_index_lfs_pointer(p4r_git *git, const char *abs_path, p4r_oid *oid, uint64_t *size,
+			      bool *found);
+
+/* True when an executable git-lfs is on PATH (nothing is run). */
+bool p4r_git_lfs_on_path(void);
+
+/* Which program serves filter=lfs. */
+typedef enum p4r_git_filter {
+	P4R_GIT_FILTER_GIT_LFS, /* git-lfs, as `git lfs install` configures it */
+	P4R_GIT_FILTER_P4REG,   /* `p4reg filter-process` */
+} p4r_git_filter;
+
+/* What p4r_git_lfs_install did. */
+typedef struct p4r_git_install {
+	bool config_written;   /* filter.lfs.* set in the repository's .git/config */
+	int hooks_written;     /* git-lfs hooks newly installed */
+	int hooks_kept;        /* hooks left alone because they already had other content */
+} p4r_git_install;
+
+/* Makes filter=lfs work for plain git in this repository. With WHICH git-lfs:
+ * unless the effective config already has them, writes the four
+ * filter.lfs.{clean,smudge,process,required} values `git lfs install`
+ * writes (to the repository config, as `git lfs install --local`) and the
+ * pre-push, post-checkout, post-commit and post-merge hooks it installs
+ * (an existing hook with other content is left alone). With WHICH p4reg:
+ * filter.lfs.process = "p4reg filter-process" and filter.lfs.required =
+ * true in the repository config, unless already in effect. */
+int p4r_git_lfs_install(p4r_git *git, p4r_git_filter which, p4r_git_install *out);
 
 #endif

@@ -2,6 +2,7 @@
 #include "cmd.h"
 #include "p4reg/gitio.h"
 #include "p4reg/ignore.h"
+#include "p4reg/lfs.h"
 #include "p4reg/output.h"
 #include "p4reg/pointer.h"
 #include "p4reg/worktree.h"
@@ -10,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,6 +22,9 @@ const char cmd_add_usage[] =
 	"version of its model (or reports it unchanged), writes PATH.p4reg and an\n"
 	"entry in the .gitignore beside it, and stages both in git when inside a\n"
 	"git work tree (config core.autostage, default true).\n"
+	"A file git sends to Git LFS (filter=lfs in .gitattributes, see 'p4reg\n"
+	"track') gets no pointer file: its Git LFS pointer is staged instead and\n"
+	"the object is also placed in .git/lfs/objects.\n"
 	"\n"
 	"  -n, --name NAME     model name (default: the file name without extension)\n"
 	"  -m, --message MSG   describe the version\n"
@@ -48,6 +53,7 @@ struct item {
 	char err[512];          /* its message (errors are per thread) */
 	p4r_version version;    /* what the registry now holds */
 	bool unchanged;
+	bool lfs;               /* git sends the path to Git LFS: no pointer file */
 };
 
 struct job {
@@ -60,7 +66,7 @@ struct job {
 	cmd_progress *progress; /* only with one file: bars would interleave */
 };
 
-static int prepare_item(p4r_repo *repo, struct item *it, const char *name)
+static int prepare_item(p4r_repo *repo, p4r_git *git, struct item *it, const char *name)
 {
 	struct stat st;
 	int rc;
@@ -78,6 +84,17 @@ static int prepare_item(p4r_repo *repo, struct item *it, const char *name)
 	if (!S_ISREG(st.st_mode))
 		return p4r_error_set(P4R_EUSAGE, "'%s' is not a regular file", it->arg);
 	p4r_worktree_stat_key(&st, &it->key);
+	if (git && (rc = p4r_git_is_lfs_path(git, it->abs, &it->lfs)) < 0)
+		return rc;
+	if (it->lfs) {
+		/* a path already kept by a pointer file stays a pointer path */
+		char *ptr = p4r_worktree_pointer_path(repo, it->rel);
+
+		if (!ptr)
+			return p4r_error_set(P4R_ERROR, "out of memory");
+		it->lfs = access(ptr, F_OK) != 0;
+		free(ptr);
+	}
 	if (name) {
 		if (!p4r_model_name_valid(name))
 			return p4r_error_set(P4R_EUSAGE, "invalid model name '%s' (use letters, digits, '_', '.', '-')", name);
@@ -162,17 +179,14 @@ static int store_all(struct job *job)
 }
 
 /* All registrations (and stat cache rows) in one transaction. */
-static int register_all(p4r_repo *repo, struct item *items, size_t n, const char *message)
+static int register_all(p4r_repo *repo, p4r_git *git, struct item *items, size_t n, const char *message)
 {
 	p4r_registry *reg = p4r_repo_registry(repo);
 	p4r_git_provenance prov = { .dirty = -1 };
-	p4r_git *git = NULL;
 	char *actor = p4r_repo_actor(repo);
 	size_t i;
-	int rc;
+	int rc = 0;
 
-	if ((rc = p4r_git_open(&git, p4r_repo_root(repo))) < 0)
-		goto done;
 	if (git && (rc = p4r_git_provenance_get(git, &prov)) < 0)
 		goto done;
 	if ((rc = p4r_registry_begin(reg)) < 0)
@@ -186,7 +200,9 @@ static int register_all(p4r_repo *repo, struct item *items, size_t n, const char
 		};
 
 		rc = p4r_registry_add_version(reg, &in, &items[i].version, &items[i].unchanged);
-		if (rc == 0 && items[i].cacheable)
+		/* a cache hit's row already says exactly this: rewriting it would
+		 * make an unchanged add pay a WAL commit (two fsyncs) for nothing */
+		if (rc == 0 && items[i].cacheable && !items[i].cached)
 			rc = p4r_registry_statcache_put(reg, items[i].rel, &items[i].key, &items[i].ins.oid);
 	}
 	if (rc == 0)
@@ -195,26 +211,48 @@ static int register_all(p4r_repo *repo, struct item *items, size_t n, const char
 		p4r_registry_rollback(reg);
 done:
 	p4r_git_provenance_clear(&prov);
-	p4r_git_free(git);
 	free(actor);
 	return rc;
 }
 
-/* Pointer and .gitignore beside each file, then one staging in git. */
-static int write_pointers(p4r_cli *cli, p4r_repo *repo, struct item *items, size_t n, bool stage)
+/* An LFS-tracked file's object also goes to .git/lfs/objects, where git-lfs
+ * (push, fsck, checkout) expects it; a hard link to the store's copy. */
+static int place_lfs_object(p4r_repo *repo, const char *lfs_dir, const struct item *it)
+{
+	char obj[PATH_MAX];
+	int rc;
+
+	if ((rc = p4r_store_object_path(p4r_repo_store(repo), &it->version.oid, obj, sizeof(obj))) < 0)
+		return rc;
+	return p4r_lfs_place(lfs_dir, &it->version.oid, obj, NULL);
+}
+
+/* Pointer and .gitignore beside each file (the Git LFS object for an
+ * LFS-tracked one), then one staging in git. */
+static int write_pointers(p4r_cli *cli, p4r_repo *repo, p4r_git *git, const char *why,
+			  struct item *items, size_t n, bool stage)
 {
 	const char **paths = calloc(2 * n + 1, sizeof(*paths));
 	char **owned = calloc(2 * n + 1, sizeof(*owned));
-	size_t i, np = 0;
-	p4r_git *git = NULL;
+	p4r_git_lfs_entry *lfs = calloc(n + 1, sizeof(*lfs));
+	char *lfs_dir = NULL;
+	size_t i, np = 0, nlfs = 0;
 	int rc = 0;
 
-	if (!paths || !owned) {
+	if (!paths || !owned || !lfs || (git && !(lfs_dir = p4r_git_lfs_dir(git)))) {
 		rc = p4r_error_set(P4R_ERROR, "out of memory");
 		goto done;
 	}
 	for (i = 0; i < n && rc == 0; i++) {
 		char *ptr = NULL, *dir = NULL;
+
+		if (items[i].lfs) {
+			lfs[nlfs].abs_path = items[i].abs;
+			lfs[nlfs].oid = items[i].version.oid;
+			lfs[nlfs++].size = (uint64_t)items[i].version.size;
+			rc = place_lfs_object(repo, lfs_dir, &items[i]);
+			continue;
+		}
 
 		rc = p4r_worktree_write_pointer(repo, &items[i].version, items[i].rel, &ptr);
 		if (rc == 0)
@@ -226,19 +264,19 @@ static int write_pointers(p4r_cli *cli, p4r_repo *repo, struct item *items, size
 	}
 	if (rc < 0 || !stage)
 		goto done;
-	if ((rc = p4r_git_open(&git, p4r_repo_root(repo))) < 0)
-		goto done;
 	if (!git) {
-		cmd_note(cli, "note: not inside a git work tree; nothing staged");
+		cmd_note(cli, "note: %s; git features skipped, nothing staged",
+			 why ? why : "not inside a git work tree");
 		goto done;
 	}
-	rc = p4r_git_stage(git, paths, np);
+	rc = p4r_git_stage_lfs(git, paths, np, lfs, nlfs);
 done:
 	for (i = 0; owned && i < np; i++)
 		free(owned[i]);
 	free(owned);
 	free(paths);
-	p4r_git_free(git);
+	free(lfs);
+	free(lfs_dir);
 	return rc;
 }
 
@@ -256,6 +294,7 @@ static int print_result(p4r_cli *cli, struct item *items, size_t n)
 
 			cJSON_AddStringToObject(o, "file", items[i].rel);
 			cJSON_AddBoolToObject(o, "unchanged", items[i].unchanged);
+			cJSON_AddBoolToObject(o, "lfs", items[i].lfs);
 			cJSON_AddItemToArray(arr, o);
 		}
 		return cmd_print_json(doc);
@@ -280,6 +319,8 @@ int cmd_add(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 	struct item *items = NULL;
 	cmd_progress progress = { .cli = cli, .label = "hashing" };
 	struct job job = { .repo = repo };
+	const char *why = NULL;
+	p4r_git *git = NULL;
 	bool stage = true;
 	p4r_opts o;
 	size_t n = 0, i;
@@ -310,8 +351,10 @@ int cmd_add(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 	}
 	if (stage && (rc = p4r_config_get_bool(p4r_repo_config(repo), "core.autostage", true, &stage)) < 0)
 		goto done;
+	if ((rc = p4r_git_open_why(&git, p4r_repo_root(repo), &why)) < 0)
+		goto done;
 	for (i = 0; i < n && rc == 0; i++)
-		rc = prepare_item(repo, &items[i], name);
+		rc = prepare_item(repo, git, &items[i], name);
 	for (i = 0; i < n && rc == 0; i++)
 		rc = lookup_cache(repo, &items[i]);
 	if (rc < 0)
@@ -323,8 +366,8 @@ int cmd_add(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 	    (rc = store_all(&job)) < 0)
 		goto done;
 	cmd_progress_done(&progress);
-	if ((rc = register_all(repo, items, n, message)) < 0 ||
-	    (rc = write_pointers(cli, repo, items, n, stage)) < 0)
+	if ((rc = register_all(repo, git, items, n, message)) < 0 ||
+	    (rc = write_pointers(cli, repo, git, why, items, n, stage)) < 0)
 		goto done;
 	rc = print_result(cli, items, n);
 done:
@@ -335,5 +378,6 @@ done:
 		p4r_version_clear(&items[i].version);
 	}
 	free(items);
+	p4r_git_free(git);
 	return rc;
 }

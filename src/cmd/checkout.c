@@ -1,8 +1,11 @@
 /* p4reg checkout: put versions' bytes in the work tree, verified. */
 #include "cmd.h"
+#include "p4reg/gitio.h"
+#include "p4reg/lfs.h"
 #include "p4reg/ref.h"
 #include "p4reg/worktree.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,9 +15,14 @@ const char cmd_checkout_usage[] =
 	"\n"
 	"Writes each version's bytes to its path, verified against its oid. A path\n"
 	"takes the version its pointer names; a reference (name@3, name@production,\n"
-	"name@latest) checks out that version and updates the pointer. With no\n"
+	"name@latest) checks out that version and updates the pointer (for a Git\n"
+	"LFS path: stages its Git LFS pointer, core.autostage). With no\n"
 	"argument every pointer in the repository is checked out. A file whose\n"
 	"bytes are in no version is never overwritten without --force.\n"
+	"A path git sends to Git LFS (see 'p4reg track') has no pointer file: it\n"
+	"takes the Git LFS pointer staged in the git index (else its model's latest\n"
+	"version), from .p4reg/objects or .git/lfs/objects; with no argument every\n"
+	"registered LFS path is checked out too.\n"
 	"\n"
 	"  -f, --force       overwrite files whose bytes are not in the store\n"
 	"      --link TYPE   copy, reflink or hardlink (default: config core.cacheType)\n";
@@ -32,6 +40,8 @@ struct target {
 	char *rel;
 	p4r_pointer want;       /* what the pointer must say afterwards */
 	bool update_pointer;
+	bool lfs;               /* a Git LFS path: no pointer file to write */
+	bool stage;             /* a Git LFS path checked out by reference */
 };
 
 struct ctx {
@@ -41,6 +51,8 @@ struct ctx {
 	p4r_link_type order[P4R_LINK_MAX];
 	size_t norder;          /* 0: configured order */
 	cJSON *results;
+	p4r_git *git;           /* NULL outside a git work tree */
+	char *lfs_dir;          /* .git/lfs, NULL outside git */
 };
 
 static void want_from_version(p4r_pointer *p, const p4r_version *v)
@@ -51,11 +63,16 @@ static void want_from_version(p4r_pointer *p, const p4r_version *v)
 	p->size = v->size;
 }
 
-/* A registry reference: the model's bound path, pointer updated. */
-static int target_from_ref(p4r_repo *repo, const char *arg, struct target *t)
+/* A registry reference: the model's bound path, pointer updated (for a
+ * Git LFS path, the pointer staged in the index, as `git checkout REV --
+ * PATH` updates the index). */
+static int target_from_ref(struct ctx *c, const char *arg, struct target *t)
 {
+	p4r_repo *repo = c->repo;
 	p4r_version v = { 0 };
 	p4r_model m = { 0 };
+	p4r_pointer ignored;
+	bool found;
 	int rc;
 
 	if ((rc = p4r_ref_resolve(repo, arg, &v)) < 0)
@@ -63,7 +80,9 @@ static int target_from_ref(p4r_repo *repo, const char *arg, struct target *t)
 	if ((rc = p4r_registry_model_get(p4r_repo_registry(repo), v.model, &m)) == 0) {
 		t->rel = strdup(m.path);
 		want_from_version(&t->want, &v);
-		t->update_pointer = true;
+		rc = p4r_lfs_expected(repo, c->git, m.path, &t->lfs, &ignored, &found);
+		t->update_pointer = !t->lfs;
+		t->stage = t->lfs;
 	}
 	p4r_model_clear(&m);
 	p4r_version_clear(&v);
@@ -80,6 +99,23 @@ static int target_from_path(p4r_repo *repo, const char *rel, struct target *t)
 		t->rel = strdup(rel);
 	free(ptr);
 	return rc;
+}
+
+/* A Git LFS path: the version its staged pointer (or model) names. */
+static int target_from_lfs(struct ctx *c, const char *rel, struct target *t, bool *is_lfs)
+{
+	bool found = false;
+	int rc = p4r_lfs_expected(c->repo, c->git, rel, is_lfs, &t->want, &found);
+
+	if (rc < 0 || !*is_lfs)
+		return rc;
+	if (!found)
+		return p4r_error_set(P4R_ENOTFOUND, "'%s' is tracked by Git LFS but neither the git "
+				     "index nor the registry names its bytes", rel);
+	t->lfs = true;
+	if (!(t->rel = strdup(rel)))
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	return 0;
 }
 
 /* *REL gets the repository path of ARG when a pointer exists for it. */
@@ -101,20 +137,47 @@ static bool find_pointer(p4r_repo *repo, const char *arg, char **rel)
 	return yes;
 }
 
-static int target_from_arg(p4r_repo *repo, const char *arg, struct target *t)
+static int target_from_arg(struct ctx *c, const char *arg, struct target *t)
 {
+	p4r_repo *repo = c->repo;
 	char *rel = NULL;
+	bool lfs = false;
 	int rc;
 
 	if (strchr(arg, '@'))
-		return target_from_ref(repo, arg, t);
+		return target_from_ref(c, arg, t);
 	if (find_pointer(repo, arg, &rel))
 		rc = target_from_path(repo, rel, t);
+	else if ((rc = rel ? target_from_lfs(c, rel, t, &lfs) : 0) < 0 || lfs)
+		; /* a Git LFS path, or an error finding out */
 	else if (p4r_model_name_valid(arg))
-		rc = target_from_ref(repo, arg, t);
+		rc = target_from_ref(c, arg, t);
 	else
 		rc = p4r_error_set(P4R_ENOTFOUND, "'%s' has no pointer and names no model", arg);
 	free(rel);
+	return rc;
+}
+
+/* Stages T's Git LFS pointer (core.autostage) and places its object in
+ * .git/lfs/objects, so git sees the version checked out. */
+static int stage_lfs(struct ctx *c, struct target *t)
+{
+	p4r_git_lfs_entry e = { .oid = t->want.oid, .size = (uint64_t)t->want.size };
+	char obj[PATH_MAX], *abs;
+	bool autostage = true;
+	int rc;
+
+	if ((rc = p4r_config_get_bool(p4r_repo_config(c->repo), "core.autostage", true, &autostage)) < 0 ||
+	    !autostage)
+		return rc;
+	if ((rc = p4r_store_object_path(p4r_repo_store(c->repo), &t->want.oid, obj, sizeof(obj))) < 0 ||
+	    (rc = p4r_lfs_place(c->lfs_dir, &t->want.oid, obj, NULL)) < 0)
+		return rc;
+	if (!(abs = p4r_repo_abspath(c->repo, t->rel)))
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	e.abs_path = abs;
+	rc = p4r_git_stage_lfs(c->git, NULL, 0, &e, 1);
+	free(abs);
 	return rc;
 }
 
@@ -126,6 +189,11 @@ static int checkout_one(struct ctx *c, struct target *t)
 	cJSON *o;
 	int rc;
 
+	/* an object git-lfs fetched is taken into the store, verified */
+	if (!p4r_store_has(p4r_repo_store(c->repo), &t->want.oid) && t->lfs && c->lfs_dir &&
+	    p4r_lfs_has(c->lfs_dir, &t->want.oid) &&
+	    (rc = p4r_lfs_import(p4r_repo_store(c->repo), c->lfs_dir, &t->want.oid)) < 0)
+		return rc;
 	if (!p4r_store_has(p4r_repo_store(c->repo), &t->want.oid))
 		return p4r_error_set(P4R_ENOTFOUND, "object %.12s of '%s' (%s@%lld) is missing from the store",
 				     t->want.oid.hex, t->rel, t->want.model, (long long)t->want.version);
@@ -137,19 +205,54 @@ static int checkout_one(struct ctx *c, struct target *t)
 	snprintf(v.model, sizeof(v.model), "%s", t->want.model);
 	if (t->update_pointer && (rc = p4r_worktree_write_pointer(c->repo, &v, t->rel, NULL)) < 0)
 		return rc;
+	if (t->lfs && t->stage && (rc = stage_lfs(c, t)) < 0)
+		return rc;
 	if (c->cli->json) {
 		o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "file", t->rel);
-		cJSON_AddStringToObject(o, "model", t->want.model);
-		cJSON_AddNumberToObject(o, "version", (double)t->want.version);
+		if (t->want.version) {
+			cJSON_AddStringToObject(o, "model", t->want.model);
+			cJSON_AddNumberToObject(o, "version", (double)t->want.version);
+		} else {
+			cJSON_AddNullToObject(o, "model");
+			cJSON_AddNullToObject(o, "version");
+		}
 		cJSON_AddStringToObject(o, "oid", t->want.oid.hex);
 		cJSON_AddStringToObject(o, "action", already ? "unchanged" : "written");
+		if (t->lfs)
+			cJSON_AddBoolToObject(o, "lfs", true);
 		cJSON_AddItemToArray(c->results, o);
+	} else if (!c->cli->quiet && !t->want.version) {
+		printf("%s %s (Git LFS %.12s)\n", already ? "up to date" : "checked out", t->rel,
+		       t->want.oid.hex);
 	} else if (!c->cli->quiet) {
 		printf("%s %s (%s@%lld)\n", already ? "up to date" : "checked out", t->rel,
 		       t->want.model, (long long)t->want.version);
 	}
 	return 0;
+}
+
+/* Every registered model's path that is a Git LFS path (no pointer file). */
+static int checkout_lfs_models(struct ctx *c)
+{
+	p4r_model *models = NULL;
+	size_t n = 0, i;
+	int rc;
+
+	if (!c->git)
+		return 0;
+	if ((rc = p4r_registry_model_list(p4r_repo_registry(c->repo), &models, &n)) < 0)
+		return rc;
+	for (i = 0; rc == 0 && i < n; i++) {
+		struct target t = { 0 };
+		bool lfs = false;
+
+		if ((rc = target_from_lfs(c, models[i].path, &t, &lfs)) == 0 && lfs)
+			rc = checkout_one(c, &t);
+		free(t.rel);
+	}
+	p4r_model_array_free(models, n);
+	return rc;
 }
 
 static int run_targets(struct ctx *c, char **args, size_t nargs, bool all)
@@ -163,7 +266,7 @@ static int run_targets(struct ctx *c, char **args, size_t nargs, bool all)
 	for (i = 0; rc == 0 && i < (all ? n : nargs); i++) {
 		struct target t = { 0 };
 
-		rc = all ? target_from_path(c->repo, rels[i], &t) : target_from_arg(c->repo, args[i], &t);
+		rc = all ? target_from_path(c->repo, rels[i], &t) : target_from_arg(c, args[i], &t);
 		if (rc == 0 && !t.rel)
 			rc = p4r_error_set(P4R_ERROR, "out of memory");
 		if (rc == 0)
@@ -171,6 +274,8 @@ static int run_targets(struct ctx *c, char **args, size_t nargs, bool all)
 		free(t.rel);
 	}
 	p4r_strv_free(rels, n);
+	if (rc == 0 && all)
+		rc = checkout_lfs_models(c);
 	return rc;
 }
 
@@ -198,6 +303,12 @@ int cmd_checkout(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 	}
 	if (rc < 0)
 		goto done;
+	if ((rc = p4r_git_open(&c.git, p4r_repo_root(repo))) < 0)
+		goto done;
+	if (c.git && !(c.lfs_dir = p4r_git_lfs_dir(c.git))) {
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+		goto done;
+	}
 	c.results = cJSON_CreateArray();
 	rc = run_targets(&c, args, nargs, nargs == 0);
 	if (rc == 0 && cli->json) {
@@ -209,6 +320,8 @@ int cmd_checkout(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 	}
 done:
 	cJSON_Delete(c.results);
+	p4r_git_free(c.git);
+	free(c.lfs_dir);
 	free(args);
 	return rc;
 }

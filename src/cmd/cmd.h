@@ -56,6 +56,9 @@ struct p4r_sync_result;
 struct p4r_remote;
 void cmd_sync_print_renumbered(p4r_cli *cli, const struct p4r_sync_result *res);
 void cmd_sync_json(cJSON *doc, const struct p4r_remote *r, const struct p4r_sync_result *res);
+DECLARE_COMMAND(track);
+DECLARE_COMMAND(untrack);
+DECLARE_COMMAND(filter_process);
 
 /* Prints DOC as the one JSON document on stdout and frees it. */
 int cmd_print_json(cJSON *doc);

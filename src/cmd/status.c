@@ -1,6 +1,8 @@
 /* p4reg status: each tracked file as clean, modified, missing or
  * object-missing. The stat cache answers for files that did not change. */
 #include "cmd.h"
+#include "p4reg/gitio.h"
+#include "p4reg/lfs.h"
 #include "p4reg/worktree.h"
 
 #include <stdlib.h>
@@ -13,7 +15,10 @@ const char cmd_status_usage[] =
 	"  modified        the bytes differ: 'p4reg add' makes a new version\n"
 	"  missing         no file: 'p4reg checkout' restores it\n"
 	"  object-missing  the store lacks the version's bytes\n"
-	"  invalid         the pointer file cannot be parsed\n";
+	"  invalid         the pointer file cannot be parsed\n"
+	"Then every registered model whose path git sends to Git LFS (no pointer\n"
+	"file), against the Git LFS pointer staged in the git index (else the\n"
+	"model's latest version); its object may also be in .git/lfs/objects.\n";
 
 static int status_one(p4r_cli *cli, p4r_repo *repo, const char *rel, cJSON *arr)
 {
@@ -58,11 +63,82 @@ static int status_one(p4r_cli *cli, p4r_repo *repo, const char *rel, cJSON *arr)
 	return 0;
 }
 
+/* One registered Git LFS path (no pointer file). */
+static int status_lfs(p4r_cli *cli, p4r_repo *repo, const char *lfs_dir, const char *rel,
+		      const p4r_pointer *want, cJSON *arr)
+{
+	p4r_oid oid;
+	bool exists;
+	const char *name;
+	cJSON *o;
+	int rc;
+
+	if ((rc = p4r_worktree_file_oid(repo, rel, &oid, &exists)) < 0)
+		return rc;
+	if (exists && !p4r_oid_equal(&oid, &want->oid))
+		name = p4r_file_state_name(P4R_FILE_MODIFIED);
+	else if (!p4r_store_has(p4r_repo_store(repo), &want->oid) && !p4r_lfs_has(lfs_dir, &want->oid))
+		name = p4r_file_state_name(P4R_FILE_OBJECT_MISSING);
+	else
+		name = p4r_file_state_name(exists ? P4R_FILE_CLEAN : P4R_FILE_MISSING);
+	if (cli->json) {
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "file", rel);
+		cJSON_AddStringToObject(o, "state", name);
+		if (want->version) {
+			cJSON_AddStringToObject(o, "model", want->model);
+			cJSON_AddNumberToObject(o, "version", (double)want->version);
+		}
+		cJSON_AddBoolToObject(o, "lfs", true);
+		cJSON_AddStringToObject(o, "oid", want->oid.hex);
+		cJSON_AddItemToArray(arr, o);
+	} else if (want->version) {
+		printf("%-14s %s (%s@%lld, Git LFS)\n", name, rel, want->model, (long long)want->version);
+	} else {
+		printf("%-14s %s (Git LFS %.12s)\n", name, rel, want->oid.hex);
+	}
+	return 0;
+}
+
+/* Registered models at Git LFS paths; *N counts the ones shown. */
+static int status_lfs_models(p4r_cli *cli, p4r_repo *repo, cJSON *arr, size_t *shown)
+{
+	p4r_model *models = NULL;
+	p4r_git *git = NULL;
+	char *lfs_dir = NULL;
+	size_t n = 0, i;
+	int rc;
+
+	if ((rc = p4r_git_open(&git, p4r_repo_root(repo))) < 0 || !git)
+		return rc;
+	if (!(lfs_dir = p4r_git_lfs_dir(git))) {
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+		goto done;
+	}
+	if ((rc = p4r_registry_model_list(p4r_repo_registry(repo), &models, &n)) < 0)
+		goto done;
+	for (i = 0; i < n && rc == 0; i++) {
+		p4r_pointer want;
+		bool lfs = false, found = false;
+
+		rc = p4r_lfs_expected(repo, git, models[i].path, &lfs, &want, &found);
+		if (rc == 0 && lfs && found) {
+			rc = status_lfs(cli, repo, lfs_dir, models[i].path, &want, arr);
+			(*shown)++;
+		}
+	}
+done:
+	p4r_model_array_free(models, n);
+	free(lfs_dir);
+	p4r_git_free(git);
+	return rc;
+}
+
 int cmd_status(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 {
 	cJSON *doc = NULL, *arr = NULL;
 	char **rels = NULL;
-	size_t n = 0, i;
+	size_t n = 0, nlfs = 0, i;
 	int rc;
 
 	(void)argv;
@@ -76,10 +152,12 @@ int cmd_status(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 	}
 	for (i = 0; i < n && rc == 0; i++)
 		rc = status_one(cli, repo, rels[i], arr);
+	if (rc == 0)
+		rc = status_lfs_models(cli, repo, arr, &nlfs);
 	if (rc == 0 && doc) {
 		rc = cmd_print_json(doc);
 		doc = NULL;
-	} else if (rc == 0 && n == 0 && !cli->quiet) {
+	} else if (rc == 0 && n + nlfs == 0 && !cli->quiet) {
 		fputs("no tracked files\n", stderr);
 	}
 	cJSON_Delete(doc);

@@ -2,43 +2,70 @@
 #include "p4reg/gitio.h"
 #include "p4reg/error.h"
 #include "p4reg/fsutil.h"
+#include "p4reg/lfs.h"
 
+#include <errno.h>
 #include <git2.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 struct p4r_git {
 	git_repository *repo;
 	char *workdir; /* no trailing slash */
+	char *gitdir;  /* no trailing slash */
 };
 
-int p4r_git_open(p4r_git **out, const char *dir)
+static char *strip_slash(const char *path)
+{
+	char *s = strdup(path);
+	size_t n = s ? strlen(s) : 0;
+
+	if (n > 1 && s[n - 1] == '/')
+		s[n - 1] = '\0';
+	return s;
+}
+
+int p4r_git_open_why(p4r_git **out, const char *dir, const char **why)
 {
 	git_repository *repo = NULL;
 	p4r_git *git;
-	size_t n;
 
 	*out = NULL;
+	if (why)
+		*why = NULL;
 	git_libgit2_init();
-	if (git_repository_open_ext(&repo, dir, 0, NULL) < 0 || git_repository_is_bare(repo)) {
+	if (git_repository_open_ext(&repo, dir, 0, NULL) < 0 || git_repository_is_bare(repo) ||
+	    !git_repository_workdir(repo)) {
+		if (why)
+			*why = repo ? "the git repository is bare (it has no work tree)"
+				    : "not inside a git work tree";
 		git_repository_free(repo);
 		git_error_clear();
 		git_libgit2_shutdown();
 		return 0;
 	}
-	if (!(git = calloc(1, sizeof(*git))) || !(git->workdir = strdup(git_repository_workdir(repo)))) {
+	if (!(git = calloc(1, sizeof(*git))) || !(git->workdir = strip_slash(git_repository_workdir(repo))) ||
+	    !(git->gitdir = strip_slash(git_repository_path(repo)))) {
+		if (git)
+			free(git->workdir);
 		free(git);
 		git_repository_free(repo);
 		git_libgit2_shutdown();
 		return p4r_error_set(P4R_ERROR, "out of memory");
 	}
-	n = strlen(git->workdir);
-	if (n > 1 && git->workdir[n - 1] == '/')
-		git->workdir[n - 1] = '\0';
 	git->repo = repo;
 	*out = git;
 	return 0;
+}
+
+int p4r_git_open(p4r_git **out, const char *dir)
+{
+	return p4r_git_open_why(out, dir, NULL);
 }
 
 void p4r_git_free(p4r_git *git)
@@ -47,6 +74,7 @@ void p4r_git_free(p4r_git *git)
 		return;
 	git_repository_free(git->repo);
 	free(git->workdir);
+	free(git->gitdir);
 	free(git);
 	git_libgit2_shutdown();
 }
@@ -107,7 +135,313 @@ void p4r_git_provenance_clear(p4r_git_provenance *p)
 	p->dirty = -1;
 }
 
+const char *p4r_git_dir(const p4r_git *git)
+{
+	return git->gitdir;
+}
+
+char *p4r_git_relpath(const p4r_git *git, const char *abs_path)
+{
+	size_t wlen = strlen(git->workdir);
+
+	if (!strcmp(git->workdir, "/"))
+		return abs_path[0] == '/' && abs_path[1] ? strdup(abs_path + 1) : NULL;
+	if (strncmp(abs_path, git->workdir, wlen) || abs_path[wlen] != '/' || !abs_path[wlen + 1])
+		return NULL;
+	return strdup(abs_path + wlen + 1);
+}
+
+int p4r_git_is_lfs_path(p4r_git *git, const char *abs_path, bool *out)
+{
+	char *rel = p4r_git_relpath(git, abs_path);
+	const char *value = NULL;
+	int rc = 0;
+
+	*out = false;
+	if (!rel)
+		return p4r_error_set(P4R_ERROR, "'%s' is outside the git work tree", abs_path);
+	if (git_attr_get(&value, git->repo, GIT_ATTR_CHECK_FILE_THEN_INDEX | GIT_ATTR_CHECK_NO_SYSTEM,
+			 rel, "filter") < 0)
+		rc = p4r_error_git(P4R_ERROR, "cannot read the git attributes of '%s'", rel);
+	else
+		*out = git_attr_value(value) == GIT_ATTR_VALUE_STRING && !strcmp(value, "lfs");
+	free(rel);
+	return rc;
+}
+
+char *p4r_git_lfs_dir(p4r_git *git)
+{
+	git_config *cfg = NULL;
+	git_buf buf = { 0 };
+	char *out = NULL, *common;
+
+	if (git_repository_config_snapshot(&cfg, git->repo) == 0 &&
+	    git_config_get_string_buf(&buf, cfg, "lfs.storage") == 0 && buf.size > 0) {
+		out = buf.ptr[0] == '/' ? strip_slash(buf.ptr) : p4r_path_join(git->gitdir, buf.ptr);
+		git_buf_dispose(&buf);
+		git_config_free(cfg);
+		return out;
+	}
+	git_error_clear();
+	git_buf_dispose(&buf);
+	git_config_free(cfg);
+	if (!(common = strip_slash(git_repository_commondir(git->repo))))
+		return NULL;
+	out = p4r_path_join(common, "lfs");
+	free(common);
+	return out;
+}
+
+/* Adds the pointer blob of E to INDEX with the stat of its work tree file. */
+static int add_lfs_entry(p4r_git *git, git_index *index, const p4r_git_lfs_entry *e)
+{
+	char text[P4R_LFS_POINTER_MAX + 1], *rel = p4r_git_relpath(git, e->abs_path);
+	git_index_entry ie;
+	struct stat st;
+	size_t len;
+	int rc;
+
+	if (!rel)
+		return p4r_error_set(P4R_ERROR, "'%s' is outside the git work tree", e->abs_path);
+	if ((rc = p4r_lfs_pointer_format(text, sizeof(text), &len, &e->oid, e->size)) < 0)
+		goto done;
+	if (stat(e->abs_path, &st) < 0) {
+		rc = p4r_error_errno("cannot stage '%s'", rel);
+		goto done;
+	}
+	memset(&ie, 0, sizeof(ie));
+	ie.ctime.seconds = (int32_t)st.st_ctim.tv_sec;
+	ie.ctime.nanoseconds = (uint32_t)st.st_ctim.tv_nsec;
+	ie.mtime.seconds = (int32_t)st.st_mtim.tv_sec;
+	ie.mtime.nanoseconds = (uint32_t)st.st_mtim.tv_nsec;
+	ie.dev = (uint32_t)st.st_dev;
+	ie.ino = (uint32_t)st.st_ino;
+	ie.uid = (uint32_t)st.st_uid;
+	ie.gid = (uint32_t)st.st_gid;
+	/* git keeps the work tree file's size (truncated to 32 bits), not the blob's */
+	ie.file_size = (uint32_t)st.st_size;
+	ie.mode = (st.st_mode & 0100) ? GIT_FILEMODE_BLOB_EXECUTABLE : GIT_FILEMODE_BLOB;
+	ie.path = rel;
+	if (git_blob_create_from_buffer(&ie.id, git->repo, text, len) < 0) {
+		rc = p4r_error_git(P4R_ERROR, "cannot write the Git LFS pointer of '%s'", rel);
+		goto done;
+	}
+	if (git_index_add(index, &ie) < 0)
+		rc = p4r_error_git(P4R_ERROR, "cannot stage '%s'", rel);
+done:
+	free(rel);
+	return rc;
+}
+
+int p4r_git_index_lfs_pointer(p4r_git *git, const char *abs_path, p4r_oid *oid, uint64_t *size,
+			      bool *found)
+{
+	char *rel = p4r_git_relpath(git, abs_path);
+	const git_index_entry *e;
+	git_index *index = NULL;
+	git_blob *blob = NULL;
+	int rc = 0;
+
+	*found = false;
+	if (!rel)
+		return p4r_error_set(P4R_ERROR, "'%s' is outside the git work tree", abs_path);
+	if (git_repository_index(&index, git->repo) < 0 || git_index_read(index, 0) < 0) {
+		rc = p4r_error_git(P4R_ERROR, "cannot read the git index");
+		goto done;
+	}
+	if (!(e = git_index_get_bypath(index, rel, 0)))
+		goto done;
+	if (git_blob_lookup(&blob, git->repo, &e->id) < 0) {
+		rc = p4r_error_git(P4R_ERROR, "cannot read the staged blob of '%s'", rel);
+		goto done;
+	}
+	if (git_blob_rawsize(blob) <= P4R_LFS_POINTER_MAX &&
+	    p4r_lfs_pointer_parse(oid, size, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob)) == 0)
+		*found = true;
+	else
+		p4r_error_clear();
+done:
+	git_blob_free(blob);
+	git_index_free(index);
+	free(rel);
+	return rc;
+}
+
+bool p4r_git_lfs_on_path(void)
+{
+	const char *path = getenv("PATH"), *p, *end;
+	char buf[PATH_MAX];
+	struct stat st;
+
+	for (p = path; p && *p; p = *end ? end + 1 : end) {
+		size_t len;
+
+		end = strchr(p, ':');
+		if (!end)
+			end = p + strlen(p);
+		len = (size_t)(end - p);
+		if (len == 0 || len + sizeof("/git-lfs") > sizeof(buf))
+			continue;
+		memcpy(buf, p, len);
+		memcpy(buf + len, "/git-lfs", sizeof("/git-lfs"));
+		if (stat(buf, &st) == 0 && S_ISREG(st.st_mode) && access(buf, X_OK) == 0)
+			return true;
+	}
+	return false;
+}
+
+struct filter_setting {
+	const char *key;
+	const char *value; /* NULL: boolean true */
+};
+
+static const struct filter_setting git_lfs_settings[] = {
+	{ "filter.lfs.clean", "git-lfs clean -- %f" },
+	{ "filter.lfs.smudge", "git-lfs smudge -- %f" },
+	{ "filter.lfs.process", "git-lfs filter-process" },
+	{ "filter.lfs.required", NULL },
+};
+
+static const struct filter_setting p4reg_settings[] = {
+	{ "filter.lfs.process", "p4reg filter-process" },
+	{ "filter.lfs.required", NULL },
+};
+
+/* The value git itself would see, from the highest-priority level that sets
+ * it. libgit2 always reads the system file; git skips it when
+ * GIT_CONFIG_NOSYSTEM is set, and what matters is what git will do. */
+static bool setting_in_effect(git_config *snap, const struct filter_setting *s)
+{
+	static const git_config_level_t levels[] = {
+		GIT_CONFIG_LEVEL_APP, GIT_CONFIG_LEVEL_LOCAL,
+		GIT_CONFIG_LEVEL_GLOBAL, GIT_CONFIG_LEVEL_XDG, GIT_CONFIG_LEVEL_SYSTEM,
+		GIT_CONFIG_LEVEL_PROGRAMDATA,
+	};
+	const char *nosys = getenv("GIT_CONFIG_NOSYSTEM");
+	bool skip_system = nosys && *nosys && strcmp(nosys, "0") && strcasecmp(nosys, "false");
+	size_t i;
+
+	for (i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
+		git_config *lvl = NULL;
+		const char *value = NULL;
+		int b = 0, found;
+		bool yes = false;
+
+		if (skip_system && (levels[i] == GIT_CONFIG_LEVEL_SYSTEM || levels[i] == GIT_CONFIG_LEVEL_PROGRAMDATA))
+			continue;
+		if (git_config_open_level(&lvl, snap, levels[i]) < 0) {
+			git_error_clear();
+			continue;
+		}
+		if (!s->value) {
+			found = git_config_get_bool(&b, lvl, s->key) == 0;
+			yes = found && b;
+		} else {
+			found = git_config_get_string(&value, lvl, s->key) == 0;
+			yes = found && !strcmp(value, s->value);
+		}
+		git_error_clear();
+		git_config_free(lvl);
+		if (found)
+			return yes;
+	}
+	return false;
+}
+
+/* The hooks `git lfs install` writes, byte for byte. */
+static const char *const lfs_hooks[] = { "pre-push", "post-checkout", "post-commit", "post-merge" };
+
+static int install_hook(const char *dir, const char *name, p4r_git_install *out)
+{
+	char text[1024], *path = p4r_path_join(dir, name), *have = NULL;
+	size_t havelen = 0;
+	int n, rc = 0;
+
+	if (!path)
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	n = snprintf(text, sizeof(text),
+		     "#!/bin/sh\n"
+		     "command -v git-lfs >/dev/null 2>&1 || { echo >&2 \"\\nThis repository is configured "
+		     "for Git LFS but 'git-lfs' was not found on your path. If you no longer wish to use "
+		     "Git LFS, remove this hook by deleting '.git/hooks/%s'.\\n\"; exit 2; }\n"
+		     "git lfs %s \"$@\"\n", name, name);
+	if (n < 0 || (size_t)n >= sizeof(text)) {
+		rc = p4r_error_set(P4R_ERROR, "hook text too long");
+		goto done;
+	}
+	if (access(path, F_OK) == 0) {
+		if (p4r_read_file(&have, &havelen, path, 65536) < 0 || havelen != (size_t)n ||
+		    memcmp(have, text, havelen))
+			out->hooks_kept++;
+		p4r_error_clear();
+		goto done;
+	}
+	if ((rc = p4r_mkdir_p(dir, 0755)) == 0 &&
+	    (rc = p4r_write_file_atomic(path, text, (size_t)n, 0755)) == 0)
+		out->hooks_written++;
+done:
+	free(have);
+	free(path);
+	return rc;
+}
+
+int p4r_git_lfs_install(p4r_git *git, p4r_git_filter which, p4r_git_install *out)
+{
+	const struct filter_setting *set = which == P4R_GIT_FILTER_GIT_LFS ? git_lfs_settings : p4reg_settings;
+	size_t nset = which == P4R_GIT_FILTER_GIT_LFS ? 4 : 2, i;
+	git_config *cfg = NULL, *snap = NULL, *local = NULL;
+	char *common = NULL, *hooks = NULL;
+	bool all = true;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (git_repository_config(&cfg, git->repo) < 0 || git_config_snapshot(&snap, cfg) < 0) {
+		rc = p4r_error_git(P4R_ERROR, "cannot read the git configuration");
+		goto done;
+	}
+	for (i = 0; i < nset; i++)
+		all = all && setting_in_effect(snap, &set[i]);
+	if (!all) {
+		if (git_config_open_level(&local, cfg, GIT_CONFIG_LEVEL_LOCAL) < 0) {
+			rc = p4r_error_git(P4R_ERROR, "cannot open the repository's git configuration");
+			goto done;
+		}
+		for (i = 0; i < nset && rc == 0; i++) {
+			int e = set[i].value ? git_config_set_string(local, set[i].key, set[i].value)
+					     : git_config_set_bool(local, set[i].key, 1);
+
+			if (e < 0)
+				rc = p4r_error_git(P4R_ERROR, "cannot set '%s' in the git configuration", set[i].key);
+		}
+		if (rc < 0)
+			goto done;
+		out->config_written = true;
+	}
+	if (which != P4R_GIT_FILTER_GIT_LFS)
+		goto done;
+	if (!(common = strip_slash(git_repository_commondir(git->repo))) ||
+	    !(hooks = p4r_path_join(common, "hooks"))) {
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+		goto done;
+	}
+	for (i = 0; i < sizeof(lfs_hooks) / sizeof(lfs_hooks[0]) && rc == 0; i++)
+		rc = install_hook(hooks, lfs_hooks[i], out);
+done:
+	free(hooks);
+	free(common);
+	git_config_free(local);
+	git_config_free(snap);
+	git_config_free(cfg);
+	return rc;
+}
+
 int p4r_git_stage(p4r_git *git, const char *const *abs_paths, size_t n)
+{
+	return p4r_git_stage_lfs(git, abs_paths, n, NULL, 0);
+}
+
+int p4r_git_stage_lfs(p4r_git *git, const char *const *abs_paths, size_t n,
+		      const p4r_git_lfs_entry *lfs, size_t nlfs)
 {
 	git_index *index = NULL;
 	size_t wlen = strlen(git->workdir), i;
@@ -137,6 +471,9 @@ int p4r_git_stage(p4r_git *git, const char *const *abs_paths, size_t n)
 			goto done;
 		}
 	}
+	for (i = 0; i < nlfs; i++)
+		if ((rc = add_lfs_entry(git, index, &lfs[i])) < 0)
+			goto done;
 	if (git_index_write(index) < 0)
 		rc = p4r_error_git(P4R_ERROR, "cannot write the git index");
 done:

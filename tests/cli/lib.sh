@@ -28,13 +28,15 @@ fresh_repo() {
 	p4reg init >/dev/null || fail "init failed in $d"
 }
 
-# fresh_git_repo: same, inside a new git work tree.
+# fresh_git_repo [--unborn]: same, inside a new git work tree, with the
+# .p4reg files init staged committed (as a user would), unless --unborn.
 fresh_git_repo() {
 	local d
 	d=$(mktemp -d "$ROOT_TMP/git-XXXXXX")
 	cd "$d" || exit 1
 	git init -q . && git config user.name t && git config user.email t@example.com
 	p4reg init >/dev/null || fail "init failed in $d"
+	[ "${1:-}" = "--unborn" ] || git commit -qm "p4reg init" || fail "commit of init failed in $d"
 }
 
 LAST_FAILED=""

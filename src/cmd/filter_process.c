@@ -1,0 +1,569 @@
+/* p4reg filter-process: git's long-running filter protocol (pkt-line,
+ * version 2, capabilities clean and smudge) serving filter=lfs where git-lfs
+ * is not installed. clean turns a file into the same pointer blob git-lfs
+ * writes and keeps the bytes in the p4reg store and .git/lfs/objects;
+ * smudge turns a pointer back into the bytes from either place. stdout
+ * carries only the protocol; messages go to stderr. */
+#include "cmd.h"
+#include "p4reg/fsutil.h"
+#include "p4reg/gitio.h"
+#include "p4reg/hash.h"
+#include "p4reg/lfs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const char cmd_filter_process_usage[] =
+	"usage: p4reg filter-process\n"
+	"\n"
+	"Git's long-running filter for paths with filter=lfs, speaking git's\n"
+	"filter protocol on stdin/stdout. 'p4reg track' configures it as\n"
+	"filter.lfs.process when git-lfs is not installed; git starts it, people\n"
+	"do not. clean stores the file's bytes in .p4reg/objects and\n"
+	".git/lfs/objects and gives git the Git LFS pointer; smudge gives back\n"
+	"the bytes of a pointer (a pointer whose object is in neither place is\n"
+	"left as it is, with a warning).\n";
+
+#define PKT_MAX 65520
+#define PKT_DATA_MAX (PKT_MAX - 4)
+#define BLOCK ((size_t)1 << 20)
+
+/* The filter's view of the repository; either place may be missing. */
+struct filter {
+	p4r_store *store;  /* nullable: no p4reg repository here */
+	char *meta;        /* the .p4reg folder, nullable */
+	char *lfs_dir;     /* nullable: not in a git work tree */
+	char *tmp_dir;     /* where incoming content is spooled */
+	unsigned char pkt[PKT_MAX + 1];
+};
+
+/* ---- pkt-line ---- */
+
+static int read_exact(int fd, void *buf, size_t len, bool *eof)
+{
+	unsigned char *p = buf;
+	size_t got = 0;
+	ssize_t n;
+
+	*eof = false;
+	while (got < len) {
+		n = read(fd, p + got, len - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return p4r_error_errno("cannot read from git");
+		if (n == 0) {
+			if (got == 0) {
+				*eof = true;
+				return 0;
+			}
+			return p4r_error_set(P4R_ERROR, "git closed the filter pipe mid-packet");
+		}
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+/* Reads one packet into F->pkt: *LEN its payload size, *FLUSH for "0000",
+ * *EOF when git closed the pipe between packets. */
+static int pkt_read(struct filter *f, size_t *len, bool *flush, bool *eof)
+{
+	char hdr[5] = { 0 };
+	unsigned long n;
+	char *end;
+	int rc;
+
+	*len = 0;
+	*flush = false;
+	if ((rc = read_exact(STDIN_FILENO, hdr, 4, eof)) < 0 || *eof)
+		return rc;
+	n = strtoul(hdr, &end, 16);
+	if (end != hdr + 4)
+		return p4r_error_set(P4R_ERROR, "malformed packet header '%.4s' from git", hdr);
+	if (n == 0) {
+		*flush = true;
+		return 0;
+	}
+	if (n < 4 || n > PKT_MAX)
+		return p4r_error_set(P4R_ERROR, "bad packet length %lu from git", n);
+	*len = n - 4;
+	if ((rc = read_exact(STDIN_FILENO, f->pkt, *len, eof)) < 0)
+		return rc;
+	if (*eof)
+		return p4r_error_set(P4R_ERROR, "git closed the filter pipe mid-packet");
+	f->pkt[*len] = '\0';
+	return 0;
+}
+
+static int pkt_write(const void *data, size_t len)
+{
+	char hdr[5];
+
+	snprintf(hdr, sizeof(hdr), "%04x", (unsigned)(len + 4));
+	if (p4r_write_all(STDOUT_FILENO, hdr, 4) < 0)
+		return P4R_ERROR;
+	return p4r_write_all(STDOUT_FILENO, data, len);
+}
+
+static int pkt_text(const char *line)
+{
+	char buf[256];
+	int n = snprintf(buf, sizeof(buf), "%s\n", line);
+
+	return pkt_write(buf, (size_t)n);
+}
+
+static int pkt_flush(void)
+{
+	return p4r_write_all(STDOUT_FILENO, "0000", 4);
+}
+
+/* Streams LEN bytes of DATA as packets. */
+static int pkt_data(const unsigned char *data, size_t len)
+{
+	int rc = 0;
+
+	while (len > 0 && rc == 0) {
+		size_t n = len < PKT_DATA_MAX ? len : PKT_DATA_MAX;
+
+		rc = pkt_write(data, n);
+		data += n;
+		len -= n;
+	}
+	return rc;
+}
+
+/* The payload of a text packet without its final "\n". */
+static const char *pkt_line(struct filter *f, size_t len)
+{
+	if (len > 0 && f->pkt[len - 1] == '\n')
+		f->pkt[len - 1] = '\0';
+	return (const char *)f->pkt;
+}
+
+/* Reads text packets up to a flush, expecting each of WANT (NULL-ended)
+ * in order. */
+static int expect_lines(struct filter *f, const char *const *want)
+{
+	size_t len, i = 0;
+	bool flush, eof;
+	int rc;
+
+	for (;;) {
+		if ((rc = pkt_read(f, &len, &flush, &eof)) < 0)
+			return rc;
+		if (eof)
+			return p4r_error_set(P4R_ERROR, "git closed the filter pipe during the handshake");
+		if (flush)
+			break;
+		if (want[i] && !strcmp(pkt_line(f, len), want[i]))
+			i++;
+	}
+	if (want[i])
+		return p4r_error_set(P4R_ERROR, "git did not offer '%s'", want[i]);
+	return 0;
+}
+
+static int handshake(struct filter *f)
+{
+	static const char *const hello[] = { "git-filter-client", "version=2", NULL };
+	static const char *const caps[] = { NULL };
+	int rc;
+
+	if ((rc = expect_lines(f, hello)) < 0 ||
+	    (rc = pkt_text("git-filter-server")) < 0 || (rc = pkt_text("version=2")) < 0 ||
+	    (rc = pkt_flush()) < 0 || (rc = expect_lines(f, caps)) < 0 ||
+	    (rc = pkt_text("capability=clean")) < 0 || (rc = pkt_text("capability=smudge")) < 0)
+		return rc;
+	return pkt_flush();
+}
+
+/* ---- spooling the content git sends ---- */
+
+/* The content of one request: the first bytes in memory (enough to tell a
+ * pointer), everything in a temporary file once it grows past that. */
+struct spool {
+	unsigned char head[P4R_LFS_POINTER_MAX + 1];
+	size_t head_len;
+	uint64_t size;
+	int fd;            /* -1 while everything fits in HEAD */
+	char *path;        /* the temporary file, malloc'd */
+	p4r_hasher *hasher;
+	p4r_oid oid;
+	int err;           /* first failure while spooling (0: none); input is still drained */
+	char msg[512];
+};
+
+static void spool_fail(struct spool *s, int rc)
+{
+	if (s->err == 0) {
+		s->err = rc;
+		snprintf(s->msg, sizeof(s->msg), "%s", p4r_error_message());
+	}
+}
+
+static void spool_add(struct filter *f, struct spool *s, const unsigned char *data, size_t len)
+{
+	int rc;
+
+	if (s->err)
+		return;
+	if (s->hasher && (rc = p4r_hasher_update(s->hasher, data, len)) < 0)
+		return spool_fail(s, rc);
+	s->size += len;
+	if (s->fd < 0 && s->head_len + len <= sizeof(s->head)) {
+		memcpy(s->head + s->head_len, data, len);
+		s->head_len += len;
+		return;
+	}
+	if (s->fd < 0) {
+		if (!f->tmp_dir) {
+			spool_fail(s, p4r_error_set(P4R_ERROR, "no p4reg repository or git folder to keep the file in"));
+			return;
+		}
+		if ((rc = p4r_mkdir_p(f->tmp_dir, 0755)) < 0 ||
+		    (rc = p4r_mkstemp_in(&s->fd, &s->path, f->tmp_dir, "filter")) < 0 ||
+		    (rc = p4r_write_all(s->fd, s->head, s->head_len)) < 0)
+			return spool_fail(s, rc);
+	}
+	if ((rc = p4r_write_all(s->fd, data, len)) < 0)
+		spool_fail(s, rc);
+}
+
+/* Reads content packets up to the flush into S. */
+static int spool_read(struct filter *f, struct spool *s, bool hash)
+{
+	size_t len;
+	bool flush, eof;
+	int rc;
+
+	s->fd = -1;
+	if (hash && (rc = p4r_hasher_new(&s->hasher)) < 0)
+		spool_fail(s, rc);
+	for (;;) {
+		if ((rc = pkt_read(f, &len, &flush, &eof)) < 0)
+			return rc;
+		if (eof)
+			return p4r_error_set(P4R_ERROR, "git closed the filter pipe mid-file");
+		if (flush)
+			break;
+		spool_add(f, s, f->pkt, len);
+	}
+	if (s->hasher && !s->err && (rc = p4r_hasher_final(s->hasher, &s->oid)) < 0)
+		spool_fail(s, rc);
+	return 0;
+}
+
+static void spool_free(struct spool *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	if (s->path) {
+		unlink(s->path);
+		free(s->path);
+	}
+	p4r_hasher_free(s->hasher);
+}
+
+/* Streams the file at PATH back to git as packets; *OID gets the hash of
+ * what was sent and *SENT its size. */
+static int send_file(const char *path, p4r_oid *oid, uint64_t *sent)
+{
+	unsigned char *buf = malloc(BLOCK);
+	p4r_hasher *h = NULL;
+	ssize_t n;
+	int fd = -1, rc;
+
+	*sent = 0;
+	if (!buf)
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	if ((rc = p4r_hasher_new(&h)) < 0)
+		goto done;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		rc = p4r_error_errno("cannot open '%s'", path);
+		goto done;
+	}
+	for (;;) {
+		n = read(fd, buf, BLOCK);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = p4r_error_errno("cannot read '%s'", path);
+			goto done;
+		}
+		if (n == 0)
+			break;
+		*sent += (uint64_t)n;
+		if ((rc = p4r_hasher_update(h, buf, (size_t)n)) < 0 || (rc = pkt_data(buf, (size_t)n)) < 0)
+			goto done;
+	}
+	rc = p4r_hasher_final(h, oid);
+done:
+	if (fd >= 0)
+		close(fd);
+	p4r_hasher_free(h);
+	free(buf);
+	return rc;
+}
+
+/* Replays the spooled content unchanged. */
+static int send_spool(struct spool *s)
+{
+	p4r_oid ignored;
+	uint64_t sent;
+
+	if (s->fd < 0)
+		return pkt_data(s->head, s->head_len);
+	return send_file(s->path, &ignored, &sent);
+}
+
+/* ---- commands ---- */
+
+static int respond_error(const char *path, const char *msg)
+{
+	int rc;
+
+	fprintf(stderr, "p4reg: filter-process: %s: %s\n", path, msg);
+	if ((rc = pkt_text("status=error")) < 0)
+		return rc;
+	return pkt_flush();
+}
+
+static int respond_success_head(void)
+{
+	int rc = pkt_text("status=success");
+
+	return rc < 0 ? rc : pkt_flush();
+}
+
+static int respond_success_tail(void)
+{
+	int rc = pkt_flush();
+
+	return rc < 0 ? rc : pkt_flush(); /* an empty list keeps status=success */
+}
+
+/* Keeps the spooled bytes of S in the store and .git/lfs/objects. */
+static int keep_object(struct filter *f, struct spool *s)
+{
+	p4r_link_type order[] = { P4R_LINK_HARDLINK, P4R_LINK_COPY };
+	char obj[PATH_MAX];
+	const char *src;
+	int rc;
+
+	if (s->fd < 0) {
+		/* small: straight from memory */
+		if (f->store) {
+			p4r_oid got;
+
+			if ((rc = p4r_store_insert_buffer(f->store, s->head, s->head_len, &got)) < 0)
+				return rc;
+		} else {
+			if ((rc = p4r_mkdir_p(f->tmp_dir, 0755)) < 0 ||
+			    (rc = p4r_mkstemp_in(&s->fd, &s->path, f->tmp_dir, "filter")) < 0 ||
+			    (rc = p4r_write_all(s->fd, s->head, s->head_len)) < 0)
+				return rc;
+		}
+	} else if (f->store) {
+		p4r_insert_result ins;
+
+		if ((rc = p4r_store_insert_file(f->store, s->path, order, 2, &ins, NULL, NULL)) < 0)
+			return rc;
+		if (!p4r_oid_equal(&ins.oid, &s->oid))
+			return p4r_error_set(P4R_EINTEGRITY, "'%s' changed while it was stored", s->path);
+	}
+	if (!f->lfs_dir)
+		return 0;
+	if (f->store) {
+		if ((rc = p4r_store_object_path(f->store, &s->oid, obj, sizeof(obj))) < 0)
+			return rc;
+		src = obj;
+	} else {
+		src = s->path;
+	}
+	return p4r_lfs_place(f->lfs_dir, &s->oid, src, NULL);
+}
+
+static int do_clean(struct filter *f, const char *path)
+{
+	struct spool s = { .fd = -1 };
+	char ptr[P4R_LFS_POINTER_MAX + 1];
+	p4r_oid oid;
+	uint64_t size;
+	size_t len;
+	int rc;
+
+	if ((rc = spool_read(f, &s, true)) < 0)
+		goto done;
+	if (s.err) {
+		rc = respond_error(path, s.msg);
+		goto done;
+	}
+	/* a pointer (or an empty file) is already clean: git-lfs passes it through */
+	if (s.fd < 0 && (s.head_len == 0 || p4r_lfs_pointer_parse(&oid, &size, (char *)s.head, s.head_len) == 0)) {
+		if ((rc = respond_success_head()) == 0 && (rc = pkt_data(s.head, s.head_len)) == 0)
+			rc = respond_success_tail();
+		goto done;
+	}
+	p4r_error_clear();
+	if ((rc = keep_object(f, &s)) < 0 ||
+	    (rc = p4r_lfs_pointer_format(ptr, sizeof(ptr), &len, &s.oid, s.size)) < 0) {
+		rc = respond_error(path, p4r_error_message());
+		goto done;
+	}
+	if ((rc = respond_success_head()) == 0 && (rc = pkt_data((unsigned char *)ptr, len)) == 0)
+		rc = respond_success_tail();
+done:
+	spool_free(&s);
+	return rc;
+}
+
+/* Where OID's bytes are: the p4reg store first, then .git/lfs/objects. */
+static bool find_object(struct filter *f, const p4r_oid *oid, char *path, size_t pathsz)
+{
+	if (f->store && p4r_store_has(f->store, oid) &&
+	    p4r_store_object_path(f->store, oid, path, pathsz) == 0)
+		return true;
+	if (f->lfs_dir && p4r_lfs_has(f->lfs_dir, oid) &&
+	    p4r_lfs_object_path(path, pathsz, f->lfs_dir, oid) == 0)
+		return true;
+	p4r_error_clear();
+	return false;
+}
+
+static int do_smudge(struct filter *f, const char *path)
+{
+	struct spool s = { .fd = -1 };
+	char obj[PATH_MAX];
+	p4r_oid oid, got;
+	uint64_t size, sent;
+	int rc;
+
+	if ((rc = spool_read(f, &s, false)) < 0)
+		goto done;
+	if (s.err) {
+		rc = respond_error(path, s.msg);
+		goto done;
+	}
+	if (s.fd >= 0 || s.head_len == 0 || p4r_lfs_pointer_parse(&oid, &size, (char *)s.head, s.head_len) < 0) {
+		/* not a pointer: git-lfs hands such content back unchanged */
+		p4r_error_clear();
+		if ((rc = respond_success_head()) == 0 && (rc = send_spool(&s)) == 0)
+			rc = respond_success_tail();
+		goto done;
+	}
+	if (!find_object(f, &oid, obj, sizeof(obj))) {
+		fprintf(stderr, "p4reg: warning: object %.12s of '%s' is in neither .p4reg/objects nor "
+			".git/lfs/objects; the pointer is left in its place\n", oid.hex, path);
+		if ((rc = respond_success_head()) == 0 && (rc = send_spool(&s)) == 0)
+			rc = respond_success_tail();
+		goto done;
+	}
+	if ((rc = respond_success_head()) < 0)
+		goto done;
+	if ((rc = send_file(obj, &got, &sent)) < 0) {
+		/* the bytes already sent cannot be taken back: end with an error status */
+		fprintf(stderr, "p4reg: filter-process: %s: %s\n", path, p4r_error_message());
+		if ((rc = pkt_flush()) == 0 && (rc = pkt_text("status=error")) == 0)
+			rc = pkt_flush();
+		goto done;
+	}
+	if (!p4r_oid_equal(&got, &oid) || sent != size) {
+		fprintf(stderr, "p4reg: filter-process: %s: object '%s' is corrupt (hashes to %.12s, "
+			"expected %.12s)\n", path, obj, got.hex, oid.hex);
+		if ((rc = pkt_flush()) == 0 && (rc = pkt_text("status=error")) == 0)
+			rc = pkt_flush();
+		goto done;
+	}
+	rc = respond_success_tail();
+done:
+	spool_free(&s);
+	return rc;
+}
+
+/* Reads one request's header lines; *EOF when git is done with us. */
+static int serve_one(struct filter *f, bool *eof)
+{
+	char command[32] = "", path[PATH_MAX] = "";
+	size_t len;
+	bool flush;
+	int rc;
+
+	for (;;) {
+		if ((rc = pkt_read(f, &len, &flush, eof)) < 0 || *eof)
+			return rc;
+		if (flush)
+			break;
+		pkt_line(f, len);
+		if (!strncmp((char *)f->pkt, "command=", 8))
+			snprintf(command, sizeof(command), "%s", (char *)f->pkt + 8);
+		else if (!strncmp((char *)f->pkt, "pathname=", 9))
+			snprintf(path, sizeof(path), "%s", (char *)f->pkt + 9);
+	}
+	if (!strcmp(command, "clean"))
+		return do_clean(f, path);
+	if (!strcmp(command, "smudge"))
+		return do_smudge(f, path);
+	/* nothing else was offered; drain its content (if any) and say no */
+	{
+		struct spool s = { .fd = -1 };
+
+		rc = spool_read(f, &s, false);
+		spool_free(&s);
+		return rc < 0 ? rc : respond_error(path, "unsupported command");
+	}
+}
+
+/* The p4reg store and Git LFS folder of the repository git runs us in. */
+static int open_filter(struct filter *f)
+{
+	p4r_git *git = NULL;
+	char *root = NULL;
+	int rc = 0;
+
+	if (p4r_repo_discover(&root, ".") == 0) {
+		if (!(f->meta = p4r_path_join(root, P4R_META_DIR)))
+			rc = p4r_error_set(P4R_ERROR, "out of memory");
+		else if ((rc = p4r_store_open(&f->store, f->meta)) == 0)
+			f->tmp_dir = p4r_path_join(f->meta, "tmp");
+	}
+	p4r_error_clear();
+	free(root);
+	if (rc < 0)
+		return rc;
+	if ((rc = p4r_git_open(&git, ".")) < 0)
+		return rc;
+	if (git) {
+		f->lfs_dir = p4r_git_lfs_dir(git);
+		if (!f->tmp_dir && f->lfs_dir)
+			f->tmp_dir = p4r_path_join(f->lfs_dir, "tmp");
+	}
+	p4r_git_free(git);
+	return 0;
+}
+
+int cmd_filter_process(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
+{
+	struct filter *f;
+	bool eof = false;
+	int rc;
+
+	(void)cli; (void)repo; (void)argv;
+	if (argc > 1)
+		return p4r_error_set(P4R_EUSAGE, "filter-process takes no arguments");
+	if (!(f = calloc(1, sizeof(*f))))
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	if ((rc = open_filter(f)) == 0 && (rc = handshake(f)) == 0)
+		while (rc == 0 && !eof)
+			rc = serve_one(f, &eof);
+	p4r_store_free(f->store);
+	free(f->meta);
+	free(f->lfs_dir);
+	free(f->tmp_dir);
+	free(f);
+	return rc;
+}
