@@ -13,10 +13,13 @@
 #define LEVEL_PRIVATE GIT_CONFIG_LEVEL_APP
 
 struct p4r_config {
-	git_config *all;       /* every level */
-	git_config *trusted;   /* user + private only */
+	git_config *all;       /* every level; NULL until first used */
+	git_config *trusted;   /* user + private only; NULL until first used */
+	char *user_path;       /* the user's file, NULL without a home */
 	char *shared_path;     /* .p4reg/config */
 	char *private_path;    /* .p4reg/config.local */
+	bool loaded;           /* load() ran (libgit2 is initialised) */
+	int load_rc;           /* and its result */
 };
 
 static char *user_config_path(void)
@@ -42,38 +45,45 @@ static int add_file(git_config *cfg, const char *path, git_config_level_t level)
 	return 0;
 }
 
+/* libgit2 is initialised on first use, not at open: its global init loads
+ * the system's TLS certificates, a cost commands that never read config
+ * (status, list, log, show) should not pay. */
+static int load(p4r_config *cfg)
+{
+	const char *user = cfg->user_path;
+	int rc;
+
+	if (cfg->loaded)
+		return cfg->load_rc < 0 ? p4r_error_set(P4R_ERROR, "cannot read config '%s'", cfg->shared_path) : 0;
+	git_libgit2_init();
+	cfg->loaded = true;
+	rc = git_config_new(&cfg->all) < 0 || git_config_new(&cfg->trusted) < 0
+		? p4r_error_git(P4R_ERROR, "cannot create config") : 0;
+	if (rc == 0 && user && (rc = add_file(cfg->all, user, LEVEL_USER)) == 0)
+		rc = add_file(cfg->trusted, user, LEVEL_USER);
+	if (rc == 0 && (rc = add_file(cfg->all, cfg->shared_path, LEVEL_SHARED)) == 0 &&
+	    (rc = add_file(cfg->all, cfg->private_path, LEVEL_PRIVATE)) == 0)
+		rc = add_file(cfg->trusted, cfg->private_path, LEVEL_PRIVATE);
+	cfg->load_rc = rc;
+	return rc;
+}
+
 int p4r_config_open(p4r_config **out, const char *meta_dir)
 {
 	p4r_config *cfg = calloc(1, sizeof(*cfg));
-	char *user = user_config_path();
-	int rc = P4R_ERROR;
 
 	*out = NULL;
 	if (!cfg)
-		goto done;
-	git_libgit2_init();
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	cfg->user_path = user_config_path();
 	cfg->shared_path = p4r_path_join(meta_dir, "config");
 	cfg->private_path = p4r_path_join(meta_dir, "config.local");
-	if (!cfg->shared_path || !cfg->private_path)
-		goto done;
-	if (git_config_new(&cfg->all) < 0 || git_config_new(&cfg->trusted) < 0) {
-		rc = p4r_error_git(P4R_ERROR, "cannot create config");
-		goto done;
+	if (!cfg->shared_path || !cfg->private_path) {
+		p4r_config_free(cfg);
+		return p4r_error_set(P4R_ERROR, "out of memory");
 	}
-	if (user && ((rc = add_file(cfg->all, user, LEVEL_USER)) < 0 ||
-		     (rc = add_file(cfg->trusted, user, LEVEL_USER)) < 0))
-		goto done;
-	if ((rc = add_file(cfg->all, cfg->shared_path, LEVEL_SHARED)) < 0 ||
-	    (rc = add_file(cfg->all, cfg->private_path, LEVEL_PRIVATE)) < 0 ||
-	    (rc = add_file(cfg->trusted, cfg->private_path, LEVEL_PRIVATE)) < 0)
-		goto done;
 	*out = cfg;
-	cfg = NULL;
-	rc = 0;
-done:
-	p4r_config_free(cfg);
-	free(user);
-	return rc;
+	return 0;
 }
 
 void p4r_config_free(p4r_config *cfg)
@@ -82,19 +92,24 @@ void p4r_config_free(p4r_config *cfg)
 		return;
 	git_config_free(cfg->all);
 	git_config_free(cfg->trusted);
+	free(cfg->user_path);
 	free(cfg->shared_path);
 	free(cfg->private_path);
+	if (cfg->loaded)
+		git_libgit2_shutdown();
 	free(cfg);
-	git_libgit2_shutdown();
 }
 
 int p4r_config_get(p4r_config *cfg, p4r_config_scope scope, const char *key, char **out)
 {
-	git_config *c = scope == P4R_CONFIG_TRUSTED ? cfg->trusted : cfg->all;
 	git_buf buf = GIT_BUF_INIT;
+	git_config *c;
 	int err;
 
 	*out = NULL;
+	if ((err = load(cfg)) < 0)
+		return err;
+	c = scope == P4R_CONFIG_TRUSTED ? cfg->trusted : cfg->all;
 	err = git_config_get_string_buf(&buf, c, key);
 	if (err == GIT_ENOTFOUND)
 		return p4r_error_set(P4R_ENOTFOUND, "config key '%s' is not set", key);
@@ -107,7 +122,11 @@ int p4r_config_get(p4r_config *cfg, p4r_config_scope scope, const char *key, cha
 
 int p4r_config_get_bool(p4r_config *cfg, const char *key, bool deflt, bool *out)
 {
-	int v = 0, err = git_config_get_bool(&v, cfg->all, key);
+	int v = 0, err = load(cfg);
+
+	if (err < 0)
+		return err;
+	err = git_config_get_bool(&v, cfg->all, key);
 
 	if (err == GIT_ENOTFOUND) {
 		*out = deflt;
@@ -124,8 +143,10 @@ int p4r_config_foreach_value(p4r_config *cfg, const char *key,
 {
 	git_config_iterator *it = NULL;
 	git_config_entry *entry;
-	int err, rc = 0;
+	int err, rc = load(cfg);
 
+	if (rc < 0)
+		return rc;
 	if (git_config_multivar_iterator_new(&it, cfg->all, key, NULL) < 0)
 		return p4r_error_git(P4R_EUSAGE, "invalid config key '%s'", key);
 	while ((err = git_config_next(&entry, it)) == 0) {
@@ -140,6 +161,10 @@ int p4r_config_foreach_value(p4r_config *cfg, const char *key,
 
 static int open_one(git_config **out, p4r_config *cfg, bool local_file)
 {
+	int rc = load(cfg);
+
+	if (rc < 0)
+		return rc;
 	if (git_config_open_ondisk(out, local_file ? cfg->private_path : cfg->shared_path) < 0)
 		return p4r_error_git(P4R_ERROR, "cannot open config");
 	return 0;
@@ -179,8 +204,10 @@ int p4r_config_foreach(p4r_config *cfg, int (*fn)(const char *name, const char *
 {
 	git_config_iterator *it = NULL;
 	git_config_entry *entry;
-	int err, rc = 0;
+	int err, rc = load(cfg);
 
+	if (rc < 0)
+		return rc;
 	if (git_config_iterator_new(&it, cfg->all) < 0)
 		return p4r_error_git(P4R_ERROR, "cannot read config");
 	while ((err = git_config_next(&entry, it)) == 0)

@@ -347,6 +347,7 @@ static char *git_identity(const char *dir)
 	char *who = NULL;
 	size_t sz;
 
+	git_libgit2_init();
 	if (git_repository_open_ext(&grepo, dir, 0, NULL) == 0) {
 		if (git_repository_config_snapshot(&cfg, grepo) < 0)
 			cfg = NULL;
@@ -368,6 +369,7 @@ static char *git_identity(const char *dir)
 	git_buf_dispose(&email);
 	git_config_free(cfg);
 	git_repository_free(grepo);
+	git_libgit2_shutdown();
 	return who;
 }
 

@@ -20,6 +20,9 @@
  * rare while RING_SLOTS of them stay far below the 32 MiB budget. */
 #define COPY_BLOCK ((size_t)4 << 20)
 #define RING_SLOTS 4
+/* O_DIRECT wants buffers, offsets and lengths on the device's logical block
+ * size; 4 KiB covers every common one (a refusal falls back anyway). */
+#define DIRECT_ALIGN 4096
 /* Progress every 16 MiB: often enough for a bar, rare enough to be free. */
 #define PROGRESS_BLOCKS 4
 #define OBJECT_MODE 0444
@@ -45,21 +48,25 @@ struct stream {
 	uint64_t total;            /* expected size for progress, 0 if unknown */
 	p4r_progress_fn progress;  /* nullable */
 	void *payload;
+	bool direct;               /* DST is an object opened O_DIRECT: write by offset */
 };
 
-/* The copy pipeline: the reader hashes block N while the writer writes
- * block N-1; slots are reused once written. */
+/* The pipeline for large files: an I/O thread reads block N (and writes it
+ * to DST when there is one) while this thread hashes it, so the copy costs
+ * no time next to SHA-256, which is the limit. A slot is reused once it has
+ * been hashed; the I/O thread wrote it before reading the next one. */
 struct ring {
 	pthread_mutex_t lock;
-	pthread_cond_t filled;     /* reader -> writer: a slot has data, or the end */
-	pthread_cond_t drained;    /* writer -> reader: a slot is free, or an error */
+	pthread_cond_t filled;     /* I/O -> hasher: a slot has data, or the end */
+	pthread_cond_t drained;    /* hasher -> I/O: a slot is hashed, or stop */
 	unsigned char *buf[RING_SLOTS];
 	size_t len[RING_SLOTS];
-	uint64_t head;             /* slots filled so far; only the reader moves it */
-	uint64_t tail;             /* slots written so far; only the writer moves it */
+	uint64_t head;             /* slots filled so far; only the I/O thread moves it */
+	uint64_t hashed;           /* slots hashed so far; only the hasher moves it */
 	bool end;                  /* no more slots will be filled */
-	bool stop;                 /* the reader failed: write nothing more */
-	int werr;                  /* the writer's errno (errors are per thread) */
+	bool stop;                 /* the hasher failed: read and write nothing more */
+	int rerr;                  /* the I/O thread's errno on read (errors are per thread) */
+	int werr;                  /* ... and on write */
 	const struct stream *s;
 };
 
@@ -214,6 +221,37 @@ static int write_full(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+static int pwrite_full(int fd, const unsigned char *p, size_t len, uint64_t off)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		n = pwrite(fd, p, len, (off_t)off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0) {
+			errno = ENOSPC;
+			return -1;
+		}
+		p += n;
+		off += (uint64_t)n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int set_direct(int fd, bool on)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0)
+		return -1;
+	return fcntl(fd, F_SETFL, on ? fl | O_DIRECT : fl & ~O_DIRECT);
+}
+
 /* Fills BUF unless the file ends first: a short block means end of file. */
 static int read_block(int fd, unsigned char *buf, size_t cap, size_t *got)
 {
@@ -255,6 +293,30 @@ static void start_writeback(const struct stream *s, uint64_t off, size_t len)
 		(void)sync_file_range(s->dst, (off_t)off, (off_t)len, SYNC_FILE_RANGE_WRITE);
 }
 
+/* Writes block OFF..OFF+LEN of S's output; -1 with errno set. A new object
+ * is written around the page cache (O_DIRECT): nobody reads it soon, and
+ * the kernel neither copies it into the cache nor leaves the fsync 1 GiB of
+ * dirty pages to flush. The unaligned tail, or a file system that refuses
+ * (EINVAL), goes through the cache; offsets make that retry exact. */
+static int write_out(const struct stream *s, bool *direct, const unsigned char *buf, size_t len,
+		     uint64_t off)
+{
+	if (!s->direct)
+		return write_full(s->dst, buf, len);
+	if (*direct && len % DIRECT_ALIGN == 0 && off % DIRECT_ALIGN == 0) {
+		if (pwrite_full(s->dst, buf, len, off) == 0)
+			return 0;
+		if (errno != EINVAL)
+			return -1;
+	}
+	if (*direct) {
+		*direct = false;
+		if (set_direct(s->dst, false) < 0)
+			return -1;
+	}
+	return pwrite_full(s->dst, buf, len, off);
+}
+
 static void report(const struct stream *s, uint64_t done)
 {
 	if (s->progress)
@@ -264,13 +326,14 @@ static void report(const struct stream *s, uint64_t done)
 /* Small files and hash-only passes: one buffer, no thread. */
 static int pump_serial(p4r_hasher *h, uint64_t *size, const struct stream *s, size_t bufsz)
 {
-	unsigned char *buf = malloc(bufsz);
+	unsigned char *buf = NULL;
 	uint64_t done = 0;
 	unsigned blocks = 0;
+	bool direct = s->direct;
 	size_t got;
 	int rc = 0;
 
-	if (!buf)
+	if (posix_memalign((void **)&buf, DIRECT_ALIGN, bufsz) != 0)
 		return p4r_error_set(P4R_ERROR, "out of memory");
 	for (;;) {
 		if (read_block(s->src, buf, bufsz, &got) < 0) {
@@ -282,7 +345,7 @@ static int pump_serial(p4r_hasher *h, uint64_t *size, const struct stream *s, si
 		if ((rc = p4r_hasher_update(h, buf, got)) < 0)
 			goto done;
 		if (s->dst >= 0) {
-			if (write_full(s->dst, buf, got) < 0) {
+			if (write_out(s, &direct, buf, got, done) < 0) {
 				rc = write_error(s, errno);
 				goto done;
 			}
@@ -300,57 +363,73 @@ done:
 	return rc;
 }
 
-static void *ring_writer(void *arg)
+static void *ring_io(void *arg)
 {
 	struct ring *r = arg;
-	uint64_t off = 0;
-	size_t slot, len;
-	int err;
+	const struct stream *s = r->s;
+	uint64_t k = 0, off = 0;
+	size_t slot, got;
+	bool stop, direct = s->direct;
 
-	pthread_mutex_lock(&r->lock);
 	for (;;) {
-		while (r->head == r->tail && !r->end && !r->stop)
-			pthread_cond_wait(&r->filled, &r->lock);
-		/* with head == tail here, the reader has ended */
-		if (r->stop || r->head == r->tail)
-			break;
-		slot = (size_t)(r->tail % RING_SLOTS);
-		len = r->len[slot];
-		pthread_mutex_unlock(&r->lock);
-
-		err = write_full(r->s->dst, r->buf[slot], len) < 0 ? errno : 0;
-		if (!err)
-			start_writeback(r->s, off, len);
-		off += len;
-
 		pthread_mutex_lock(&r->lock);
-		if (err) {
-			r->werr = err;
-			pthread_cond_signal(&r->drained);
+		while (k - r->hashed >= RING_SLOTS && !r->stop)
+			pthread_cond_wait(&r->drained, &r->lock);
+		stop = r->stop;
+		pthread_mutex_unlock(&r->lock);
+		if (stop)
+			break;
+
+		slot = (size_t)(k % RING_SLOTS);
+		if (read_block(s->src, r->buf[slot], COPY_BLOCK, &got) < 0) {
+			r->rerr = errno;
 			break;
 		}
-		r->tail++;
-		pthread_cond_signal(&r->drained);
+		if (got == 0)
+			break;
+		pthread_mutex_lock(&r->lock);
+		r->len[slot] = got;
+		r->head++;
+		pthread_cond_signal(&r->filled);
+		pthread_mutex_unlock(&r->lock);
+
+		/* the hasher reads the slot meanwhile; both only read it */
+		if (s->dst >= 0) {
+			if (write_out(s, &direct, r->buf[slot], got, off) < 0) {
+				r->werr = errno;
+				break;
+			}
+			start_writeback(s, off, got);
+		}
+		off += got;
+		k++;
+		if (got < COPY_BLOCK)
+			break;
 	}
+	pthread_mutex_lock(&r->lock);
+	r->end = true;
+	pthread_cond_signal(&r->filled);
 	pthread_mutex_unlock(&r->lock);
 	return NULL;
 }
 
-/* Large copies: this thread reads and hashes, a second one writes. */
+/* Large files: a second thread reads (and writes), this one hashes. */
 static int pump_threaded(p4r_hasher *h, uint64_t *size, const struct stream *s, bool *no_thread)
 {
 	struct ring r;
-	pthread_t writer;
-	uint64_t done = 0;
+	pthread_t io;
+	uint64_t done = 0, k = 0;
 	unsigned blocks = 0;
-	size_t slot, got, i;
-	int rc = 0, werr = 0;
+	size_t slot, len, i;
+	bool more;
+	int rc = 0;
 
 	*no_thread = false;
 	memset(&r, 0, sizeof(r));
 	r.s = s;
 	for (i = 0; i < RING_SLOTS; i++) {
-		if (!(r.buf[i] = malloc(COPY_BLOCK))) {
+		if (posix_memalign((void **)&r.buf[i], DIRECT_ALIGN, COPY_BLOCK) != 0) {
+			r.buf[i] = NULL;
 			rc = p4r_error_set(P4R_ERROR, "out of memory");
 			goto free_bufs;
 		}
@@ -358,49 +437,43 @@ static int pump_threaded(p4r_hasher *h, uint64_t *size, const struct stream *s, 
 	pthread_mutex_init(&r.lock, NULL);
 	pthread_cond_init(&r.filled, NULL);
 	pthread_cond_init(&r.drained, NULL);
-	if (pthread_create(&writer, NULL, ring_writer, &r) != 0) {
+	if (pthread_create(&io, NULL, ring_io, &r) != 0) {
 		*no_thread = true;
 		goto destroy;
 	}
 
 	for (;;) {
 		pthread_mutex_lock(&r.lock);
-		while (r.head - r.tail == RING_SLOTS && !r.werr)
-			pthread_cond_wait(&r.drained, &r.lock);
-		werr = r.werr;
+		while (r.head == k && !r.end)
+			pthread_cond_wait(&r.filled, &r.lock);
+		more = r.head > k;
 		pthread_mutex_unlock(&r.lock);
-		if (werr)
+		if (!more)
 			break;
 
-		slot = (size_t)(r.head % RING_SLOTS);
-		if (read_block(s->src, r.buf[slot], COPY_BLOCK, &got) < 0) {
-			rc = read_error(s);
+		slot = (size_t)(k % RING_SLOTS);
+		len = r.len[slot];
+		if ((rc = p4r_hasher_update(h, r.buf[slot], len)) < 0)
 			break;
-		}
-		if (got == 0)
-			break;
-		if ((rc = p4r_hasher_update(h, r.buf[slot], got)) < 0)
-			break;
-
 		pthread_mutex_lock(&r.lock);
-		r.len[slot] = got;
-		r.head++;
-		pthread_cond_signal(&r.filled);
+		r.hashed = ++k;
+		pthread_cond_signal(&r.drained);
 		pthread_mutex_unlock(&r.lock);
 
-		done += got;
+		done += len;
 		if (++blocks % PROGRESS_BLOCKS == 0)
 			report(s, done);
-		if (got < COPY_BLOCK)
-			break;
 	}
 
 	pthread_mutex_lock(&r.lock);
-	r.end = true;
-	r.stop = rc < 0;
-	pthread_cond_signal(&r.filled);
+	r.stop = true;
+	pthread_cond_signal(&r.drained);
 	pthread_mutex_unlock(&r.lock);
-	pthread_join(writer, NULL);
+	pthread_join(io, NULL);
+	if (rc == 0 && r.rerr) {
+		errno = r.rerr;
+		rc = read_error(s);
+	}
 	if (rc == 0 && r.werr)
 		rc = write_error(s, r.werr);
 	if (rc == 0)
@@ -431,7 +504,7 @@ static int pump(p4r_oid *oid, uint64_t *size, const struct stream *s)
 	/* one more byte than expected finds the end in a single read */
 	if (s->total < COPY_BLOCK)
 		bufsz = s->total < 65536 ? 65536 : (size_t)s->total + 1;
-	if (s->dst >= 0 && s->total >= COPY_BLOCK) {
+	if (s->total >= COPY_BLOCK) {
 		rc = pump_threaded(h, &got, s, &no_thread);
 		if (rc == 0 && no_thread)
 			rc = pump_serial(h, &got, s, bufsz);
@@ -566,7 +639,7 @@ static int link_temp(char **out, const char *target, const char *dir, const char
 static int insert_copy(p4r_store *store, int src, const char *path, uint64_t total,
 		       p4r_insert_result *out, p4r_progress_fn progress, void *payload)
 {
-	struct stream s = { src, path, -1, NULL, true, total, progress, payload };
+	struct stream s = { src, path, -1, NULL, true, total, progress, payload, false };
 	char *tmp = NULL;
 	int fd = -1, rc;
 
@@ -574,6 +647,8 @@ static int insert_copy(p4r_store *store, int src, const char *path, uint64_t tot
 		return rc;
 	s.dst = fd;
 	s.dst_name = tmp;
+	/* large objects only: the ring's blocks are aligned, small writes not */
+	s.direct = total >= COPY_BLOCK && set_direct(fd, true) == 0;
 	if ((rc = pump(&out->oid, &out->size, &s)) < 0)
 		goto done;
 	if ((rc = place_object(store, &fd, &tmp, &out->oid, &out->existed)) < 0)
@@ -593,7 +668,7 @@ static int insert_reflink(p4r_store *store, int src, const char *path, uint64_t 
 			  p4r_insert_result *out, p4r_progress_fn progress, void *payload,
 			  bool *unsupported)
 {
-	struct stream s = { -1, NULL, -1, NULL, false, total, progress, payload };
+	struct stream s = { -1, NULL, -1, NULL, false, total, progress, payload, false };
 	char *tmp = NULL;
 	int fd = -1, rc;
 
@@ -634,7 +709,8 @@ static int insert_hardlink(p4r_store *store, int src, const char *path, const st
 			   p4r_insert_result *out, p4r_progress_fn progress, void *payload,
 			   bool *unsupported)
 {
-	struct stream s = { src, path, -1, NULL, false, (uint64_t)before->st_size, progress, payload };
+	struct stream s = { src, path, -1, NULL, false, (uint64_t)before->st_size, progress, payload,
+			    false };
 	char obj[PATH_MAX], *tmp = NULL;
 	struct stat linked;
 	int rc;
@@ -871,7 +947,7 @@ static int replace_dest(const struct checkout *c, int *fd, char **tmp)
 static int checkout_copy(const struct checkout *c)
 {
 	struct stream s = { c->obj_fd, c->obj_path, -1, NULL, true, c->size, c->progress,
-			    c->payload };
+			    c->payload, false };
 	char *tmp = NULL;
 	p4r_oid got;
 	uint64_t size;
@@ -883,6 +959,11 @@ static int checkout_copy(const struct checkout *c)
 		return rc;
 	s.dst = fd;
 	s.dst_name = tmp;
+	/* the copy must reach the disk before the rename anyway; around the
+	 * page cache it costs a third of the CPU and no flush of dirty pages
+	 * (bench: 4.4-5.4 s instead of 7-20 s for 1 GiB on a loaded VM); the
+	 * price is that the first read of the new file comes from the disk */
+	s.direct = c->size >= COPY_BLOCK && set_direct(fd, true) == 0;
 	if ((rc = pump(&got, &size, &s)) < 0)
 		goto done;
 	if (!p4r_oid_equal(&got, c->oid)) {
@@ -1012,7 +1093,7 @@ done:
 
 int p4r_store_write_to_fd(p4r_store *store, const p4r_oid *oid, int fd)
 {
-	struct stream s = { -1, NULL, fd, NULL, false, 0, NULL, NULL };
+	struct stream s = { -1, NULL, fd, NULL, false, 0, NULL, NULL, false };
 	char obj[PATH_MAX];
 	struct stat st;
 	p4r_oid got;
@@ -1032,7 +1113,7 @@ int p4r_store_write_to_fd(p4r_store *store, const p4r_oid *oid, int fd)
 
 int p4r_store_verify(p4r_store *store, const p4r_oid *oid)
 {
-	struct stream s = { -1, NULL, -1, NULL, false, 0, NULL, NULL };
+	struct stream s = { -1, NULL, -1, NULL, false, 0, NULL, NULL, false };
 	char obj[PATH_MAX];
 	struct stat st;
 	p4r_oid got;
