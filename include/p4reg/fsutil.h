@@ -21,7 +21,12 @@ int p4r_read_file(char **out, size_t *len, const char *path, size_t max);
 /* mkdir -p with MODE; existing folders are fine. */
 int p4r_mkdir_p(const char *path, int mode);
 
-/* Writes all of BUF to FD, retrying short writes and EINTR. */
+/* Writes all of BUF to FD, retrying short writes and EINTR; returns 0, or
+ * -1 with errno set (ENOSPC for a write that makes no progress) and no
+ * error message, for callers that name the file themselves. */
+int p4r_write_full(int fd, const void *buf, size_t len);
+
+/* p4r_write_full with the error set ("cannot write to file descriptor N"). */
 int p4r_write_all(int fd, const void *buf, size_t len);
 
 /* Joins A and B with one '/' into a malloc'd string owned by the caller. */

@@ -62,8 +62,7 @@ int p4r_fsync_parent(const char *path)
 	return rc;
 }
 
-/* Returns -1 with errno set; the caller knows the name for the message. */
-static int write_full(int fd, const void *buf, size_t len)
+int p4r_write_full(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;
 	ssize_t n;
@@ -88,7 +87,7 @@ static int write_full(int fd, const void *buf, size_t len)
 
 int p4r_write_all(int fd, const void *buf, size_t len)
 {
-	if (write_full(fd, buf, len) < 0)
+	if (p4r_write_full(fd, buf, len) < 0)
 		return p4r_error_errno("cannot write to file descriptor %d", fd);
 	return 0;
 }
@@ -154,7 +153,7 @@ int p4r_write_file_atomic(const char *path, const void *data, size_t len, int mo
 		return p4r_error_set(P4R_ERROR, "out of memory");
 	if ((rc = p4r_mkstemp_in(&fd, &tmp, dir, base)) < 0)
 		goto done;
-	if (write_full(fd, data, len) < 0) {
+	if (p4r_write_full(fd, data, len) < 0) {
 		rc = p4r_error_errno("cannot write '%s'", tmp);
 		goto done;
 	}

@@ -198,29 +198,6 @@ bool p4r_store_has(const p4r_store *store, const p4r_oid *oid)
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-/* Returns -1 with errno set; callers name the file in the message. */
-static int write_full(int fd, const void *buf, size_t len)
-{
-	const unsigned char *p = buf;
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (n == 0) {
-			errno = ENOSPC;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int pwrite_full(int fd, const unsigned char *p, size_t len, uint64_t off)
 {
 	ssize_t n;
@@ -302,7 +279,7 @@ static int write_out(const struct stream *s, bool *direct, const unsigned char *
 		     uint64_t off)
 {
 	if (!s->direct)
-		return write_full(s->dst, buf, len);
+		return p4r_write_full(s->dst, buf, len);
 	if (*direct && len % DIRECT_ALIGN == 0 && off % DIRECT_ALIGN == 0) {
 		if (pwrite_full(s->dst, buf, len, off) == 0)
 			return 0;
@@ -860,7 +837,7 @@ int p4r_store_insert_buffer(p4r_store *store, const void *buf, size_t len, p4r_o
 		return 0;
 	if ((rc = p4r_mkstemp_in(&fd, &tmp, store->tmp, "object")) < 0)
 		return rc;
-	if (write_full(fd, buf, len) < 0) {
+	if (p4r_write_full(fd, buf, len) < 0) {
 		rc = p4r_error_errno("cannot write '%s'", tmp);
 		goto done;
 	}
