@@ -1,6 +1,6 @@
 # Sourced by setup.sh and test.sh: installs the Debian packages p4reg needs
 # when missing (as root through apt-get), or prints the exact apt-get line.
-P4REG_PACKAGES="gcc make cmake pkg-config libsqlite3-dev libgit2-dev libssl-dev libcjson-dev libcmocka-dev libcurl4-openssl-dev git sqlite3 python3"
+P4REG_PACKAGES="gcc make cmake pkg-config libsqlite3-dev libgit2-dev libssl-dev libcjson-dev libcmocka-dev libcurl4-openssl-dev git sqlite3 python3 clang"
 
 p4reg_install_deps() {
 	local missing="" p

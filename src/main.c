@@ -28,20 +28,22 @@ static const struct command {
 	{ "log", cmd_log, cmd_log_usage, NEED_REPO, "list a model's versions" },
 	{ "show", cmd_show, cmd_show_usage, NEED_REPO, "show one version in full" },
 	{ "cat", cmd_cat, cmd_cat_usage, NEED_REPO, "write a version's bytes to stdout" },
-	{ "config", cmd_config, cmd_config_usage, NEED_REPO, "read or write .p4reg/config" },
-	{ "log-metric", cmd_log_metric, cmd_log_metric_usage, NEED_REPO, "record metrics and params of a version in a run" },
-	{ "metrics", cmd_metrics, cmd_metrics_usage, NEED_REPO, "versions x metrics table, comparison, history" },
-	{ "runs", cmd_runs, cmd_runs_usage, NEED_REPO, "list experiment runs with params and metrics" },
 	{ "promote", cmd_promote, cmd_promote_usage, NEED_REPO, "move a version along the lifecycle, enforcing gates" },
 	{ "rollback", cmd_rollback, cmd_rollback_usage, NEED_REPO, "put the previous production version back" },
 	{ "history", cmd_history, cmd_history_usage, NEED_REPO, "the audit trail of events" },
-	{ "track", cmd_track, cmd_track_usage, NEED_REPO, "mark file patterns for Git LFS in .gitattributes" },
-	{ "untrack", cmd_untrack, cmd_untrack_usage, NEED_REPO, "remove Git LFS patterns from .gitattributes" },
-	{ "filter-process", cmd_filter_process, cmd_filter_process_usage, 0, "git's filter=lfs process (run by git)" },
+	{ "log-metric", cmd_log_metric, cmd_log_metric_usage, NEED_REPO, "record metrics and params of a version in a run" },
+	{ "metrics", cmd_metrics, cmd_metrics_usage, NEED_REPO, "versions x metrics table, comparison, history" },
+	{ "runs", cmd_runs, cmd_runs_usage, NEED_REPO, "list experiment runs with params and metrics" },
 	{ "remote", cmd_remote, cmd_remote_usage, NEED_REPO, "add, list, remove or check remotes" },
 	{ "push", cmd_push, cmd_push_usage, NEED_REPO, "upload objects and registry events to a remote" },
 	{ "fetch", cmd_fetch, cmd_fetch_usage, NEED_REPO, "download registry events (and objects) from a remote" },
 	{ "pull", cmd_pull, cmd_pull_usage, NEED_REPO, "fetch, then check out the work tree's pointers" },
+	{ "track", cmd_track, cmd_track_usage, NEED_REPO, "mark file patterns for Git LFS in .gitattributes" },
+	{ "untrack", cmd_untrack, cmd_untrack_usage, NEED_REPO, "remove Git LFS patterns from .gitattributes" },
+	{ "fsck", cmd_fsck, cmd_fsck_usage, NEED_REPO, "re-hash objects, check registry, store and pointers" },
+	{ "gc", cmd_gc, cmd_gc_usage, NEED_REPO, "delete unreferenced objects and stale temporary files" },
+	{ "config", cmd_config, cmd_config_usage, NEED_REPO, "read or write .p4reg/config" },
+	{ "filter-process", cmd_filter_process, cmd_filter_process_usage, 0, "git's filter=lfs process (run by git)" },
 	{ "help", cmd_help, cmd_help_usage, 0, "show help for p4reg or a command" },
 	{ "version", cmd_version, cmd_version_usage, 0, "print the version" },
 };
@@ -68,7 +70,7 @@ static void print_main_help(FILE *out)
 	fputs(main_usage, out);
 	fputs("\nCommands:\n", out);
 	for (i = 0; i < NCOMMANDS; i++)
-		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+		fprintf(out, "  %-15s %s\n", commands[i].name, commands[i].summary);
 	fputs("\nGlobal options:\n"
 	      "  -C DIR       run as if started in DIR\n"
 	      "  --json       print exactly one JSON document on stdout\n"

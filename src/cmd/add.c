@@ -191,6 +191,12 @@ static int register_all(p4r_repo *repo, p4r_git *git, struct item *items, size_t
 		goto done;
 	if ((rc = p4r_registry_begin(reg)) < 0)
 		goto done;
+	/* gc deletes only under the registry's write lock, which we now hold:
+	 * an object still here cannot go before its version row commits */
+	for (i = 0; i < n && rc == 0; i++)
+		if (!p4r_store_has(p4r_repo_store(repo), &items[i].ins.oid))
+			rc = p4r_error_set(P4R_ERROR, "object %.12s of '%s' left the store while it was "
+					   "being added (gc?); run add again", items[i].ins.oid.hex, items[i].rel);
 	for (i = 0; i < n && rc == 0; i++) {
 		p4r_version_input in = {
 			.model = items[i].model, .path = items[i].rel, .oid = items[i].ins.oid,

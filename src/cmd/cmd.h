@@ -39,26 +39,29 @@ DECLARE_COMMAND(list);
 DECLARE_COMMAND(log);
 DECLARE_COMMAND(show);
 DECLARE_COMMAND(cat);
-DECLARE_COMMAND(config);
-DECLARE_COMMAND(log_metric);
-DECLARE_COMMAND(metrics);
-DECLARE_COMMAND(runs);
 DECLARE_COMMAND(promote);
 DECLARE_COMMAND(rollback);
 DECLARE_COMMAND(history);
+DECLARE_COMMAND(log_metric);
+DECLARE_COMMAND(metrics);
+DECLARE_COMMAND(runs);
 DECLARE_COMMAND(remote);
 DECLARE_COMMAND(push);
 DECLARE_COMMAND(fetch);
 DECLARE_COMMAND(pull);
+DECLARE_COMMAND(track);
+DECLARE_COMMAND(untrack);
+DECLARE_COMMAND(fsck);
+DECLARE_COMMAND(gc);
+DECLARE_COMMAND(config);
+DECLARE_COMMAND(filter_process);
+
 /* Shared by push, fetch and pull (src/cmd/remote.c): the renumbering and
  * pointer rewrite lines, and the common keys of their JSON documents. */
 struct p4r_sync_result;
 struct p4r_remote;
 void cmd_sync_print_renumbered(p4r_cli *cli, const struct p4r_sync_result *res);
 void cmd_sync_json(cJSON *doc, const struct p4r_remote *r, const struct p4r_sync_result *res);
-DECLARE_COMMAND(track);
-DECLARE_COMMAND(untrack);
-DECLARE_COMMAND(filter_process);
 
 /* Prints DOC as the one JSON document on stdout and frees it. */
 int cmd_print_json(cJSON *doc);

@@ -1,0 +1,101 @@
+/* fsck: proves the repository whole. Re-hashes every object, checks that
+ * every version's object is in the store, that every pointer in the work
+ * tree names a registered version with the same oid and size, and that the
+ * registry passes SQLite's integrity check and p4reg's own invariants. A
+ * corrupt object is moved to .p4reg/quarantine/ so that nothing serves its
+ * bytes again. The checks only read, except for that move. */
+#ifndef P4REG_FSCK_H
+#define P4REG_FSCK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "p4reg/registry.h"
+#include "p4reg/repo.h"
+#include "p4reg/store.h"
+
+/* One thing found wrong. Strings are malloc'd and owned by the report;
+ * OBJECT, PATH and MODEL are NULL when they do not apply (at least one is
+ * set, except for problems of the registry as a whole). */
+typedef struct p4r_fsck_problem {
+	const char *kind;   /* static: "corrupt-object", "missing-object", ... */
+	char *object;       /* the oid concerned */
+	char *path;         /* a repository-relative path (pointer file, stray file) */
+	char *model;        /* the model concerned */
+	char *message;      /* what is wrong, one line */
+	char *fix;          /* what to do about it, one line */
+} p4r_fsck_problem;
+
+typedef struct p4r_fsck_report {
+	p4r_fsck_problem *problems;
+	size_t nproblems;
+	size_t cap;
+	uint64_t objects_checked; /* objects re-hashed */
+	uint64_t bytes_checked;
+	uint64_t pointers_checked;
+	uint64_t versions_checked;
+	uint64_t quarantined;     /* objects moved to .p4reg/quarantine/ */
+	uint64_t repaired;        /* objects fetched back from a remote */
+} p4r_fsck_report;
+
+typedef struct p4r_fsck_opts {
+	bool repair;              /* fetch a good copy of bad/missing objects from a remote */
+	p4r_progress_fn progress; /* nullable: bytes hashed so far of the total */
+	void *payload;
+} p4r_fsck_opts;
+
+/* Runs every check on REPO and fills OUT (zeroed on entry). Returns 0 when
+ * the checks ran, whatever they found (OUT->nproblems says); a negative code
+ * only when fsck itself could not run (cannot read the store folder, the
+ * registry cannot be opened). A registry too damaged to query is reported as
+ * a problem, not returned. Free OUT with p4r_fsck_report_clear. */
+int p4r_fsck_run(p4r_repo *repo, const p4r_fsck_opts *opts, p4r_fsck_report *out);
+void p4r_fsck_report_clear(p4r_fsck_report *r);
+
+/* Moves the object file at PATH (named OID) into META/quarantine/, created
+ * on demand, under its oid (or oid.N when that is taken). *DEST (nullable)
+ * gets the new path, malloc'd. */
+int p4r_fsck_quarantine(const char *meta, const char *path, const p4r_oid *oid, char **dest);
+
+/* ---- registry_fsck.c: the SQL fsck and gc need ---- */
+
+/* Calls FN for every problem SQLite's PRAGMA integrity_check and
+ * foreign_key_check report ("ok" is not reported). */
+int p4r_registry_fsck_integrity(p4r_registry *reg,
+				void (*fn)(const char *message, void *payload), void *payload);
+
+/* A broken invariant of the registry. */
+typedef struct p4r_invariant_issue {
+	const char *kind;                  /* static: "invariant" sub-kind for messages */
+	char model[P4R_MODEL_NAME_MAX + 1];
+	char message[512];
+	char fix[256];
+} p4r_invariant_issue;
+
+/* Checks the registry's own rules: at most one production and one staging
+ * version per model, version numbers 1..N without gaps, well-formed oids,
+ * each version's stage equal to the stage its latest stage event moved it
+ * to, events about versions of their own model, and the append-only
+ * triggers in place. Calls FN for each issue. */
+int p4r_registry_fsck_invariants(p4r_registry *reg,
+				 void (*fn)(const p4r_invariant_issue *issue, void *payload),
+				 void *payload);
+
+/* Every distinct oid any version references (any model, any stage,
+ * archived and rolled-back included), sorted; *OUT is malloc'd (free()).
+ * *SIZES (nullable; malloc'd) gets each one's size in bytes. Rows whose oid
+ * is malformed are skipped (the invariants report them). */
+int p4r_registry_referenced_oids(p4r_registry *reg, p4r_oid **out, int64_t **sizes, size_t *n);
+
+/* The versions that reference OID as "model@N" strings, for messages;
+ * at most MAX of them, in a malloc'd array of malloc'd strings
+ * (p4r_strv_free in worktree.h, or free each then the array). */
+int p4r_registry_oid_users(p4r_registry *reg, const p4r_oid *oid, size_t max,
+			   char ***out, size_t *n);
+
+/* Starts and ends a read transaction: every query between sees one
+ * snapshot. Writers are not blocked (WAL). */
+int p4r_registry_read_begin(p4r_registry *reg);
+void p4r_registry_read_end(p4r_registry *reg);
+
+#endif

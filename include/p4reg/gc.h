@@ -1,0 +1,50 @@
+/* gc: deletes objects that no version references and stale leftovers in
+ * tmp/. Safe beside a running `add`: an object is written into the store
+ * before the version row that names it, so an unreferenced object may be
+ * one that is being added; gc therefore never touches an object or a tmp/
+ * file changed (mtime or ctime) within the grace period, and it decides
+ * and deletes under the registry's write lock, so no version can be
+ * registered between the check and the unlink (docs/durability.md). */
+#ifndef P4REG_GC_H
+#define P4REG_GC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "p4reg/repo.h"
+
+/* The default grace period: an hour, far longer than any add takes
+ * between writing an object and registering it. */
+#define P4R_GC_GRACE_DEFAULT_S 3600
+
+typedef struct p4r_gc_opts {
+	bool dry_run;       /* decide, report, delete nothing */
+	int64_t grace_s;    /* keep anything changed within this many seconds; >= 0 */
+	int64_t now_s;      /* 0: the current time (tests pass their own) */
+} p4r_gc_opts;
+
+/* One thing gc removed (or would remove). */
+typedef struct p4r_gc_item {
+	char *path;         /* repository-relative ("" when unknown); malloc'd */
+	char oid[65];       /* "" for tmp/ files */
+	uint64_t bytes;
+} p4r_gc_item;
+
+typedef struct p4r_gc_result {
+	p4r_gc_item *items; /* objects first, then tmp/ files */
+	size_t nitems;
+	size_t cap;
+	size_t objects;      /* unreferenced objects removed */
+	uint64_t object_bytes;
+	size_t tmp_files;    /* stale tmp/ files removed */
+	uint64_t tmp_bytes;
+	size_t kept_recent;  /* unreferenced objects or tmp/ files kept: too young */
+	size_t referenced;   /* objects kept because a version needs them */
+} p4r_gc_result;
+
+/* Collects garbage in REPO per OPTS into OUT (zeroed on entry; free with
+ * p4r_gc_result_clear even on failure). */
+int p4r_gc_run(p4r_repo *repo, const p4r_gc_opts *opts, p4r_gc_result *out);
+void p4r_gc_result_clear(p4r_gc_result *r);
+
+#endif

@@ -1,0 +1,347 @@
+/* The SQL of fsck and gc: SQLite's own integrity checks, p4reg's invariants
+ * over models, versions and events, and the set of oids versions reference
+ * (see fsck.h). Read-only; every value is bound. */
+#include "p4reg/fsck.h"
+#include "p4reg/error.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sqlite3.h>
+
+static int db_error(sqlite3 *db)
+{
+	int primary = sqlite3_errcode(db) & 0xff;
+	int code = (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB) ?
+		   P4R_EINTEGRITY : P4R_ERROR;
+
+	return p4r_error_set(code, "registry: %s", sqlite3_errmsg(db));
+}
+
+static int prepare(sqlite3 *db, sqlite3_stmt **st, const char *sql)
+{
+	if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK) {
+		*st = NULL;
+		return db_error(db);
+	}
+	return 0;
+}
+
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+	const char *s = (const char *)sqlite3_column_text(st, i);
+
+	return s ? s : "";
+}
+
+int p4r_registry_read_begin(p4r_registry *reg)
+{
+	sqlite3 *db = p4r_registry_db(reg);
+
+	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+		return db_error(db);
+	return 0;
+}
+
+void p4r_registry_read_end(p4r_registry *reg)
+{
+	sqlite3 *db = p4r_registry_db(reg);
+
+	if (!sqlite3_get_autocommit(db))
+		sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+}
+
+int p4r_registry_fsck_integrity(p4r_registry *reg,
+				void (*fn)(const char *message, void *payload), void *payload)
+{
+	sqlite3 *db = p4r_registry_db(reg);
+	sqlite3_stmt *st = NULL;
+	char msg[512];
+	int rc, s;
+
+	/* Bounded: a badly damaged file can produce a line per page. */
+	if ((rc = prepare(db, &st, "PRAGMA integrity_check(50)")) < 0)
+		return rc;
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *line = col_text(st, 0);
+
+		if (strcmp(line, "ok"))
+			fn(line, payload);
+	}
+	if (s != SQLITE_DONE) {
+		snprintf(msg, sizeof(msg), "integrity check failed: %s", sqlite3_errmsg(db));
+		fn(msg, payload);
+	}
+	sqlite3_finalize(st);
+	if ((rc = prepare(db, &st, "PRAGMA foreign_key_check")) < 0)
+		return rc;
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		snprintf(msg, sizeof(msg), "row %lld of table '%s' refers to a missing row of '%s'",
+			 (long long)sqlite3_column_int64(st, 1), col_text(st, 0), col_text(st, 2));
+		fn(msg, payload);
+	}
+	if (s != SQLITE_DONE) {
+		snprintf(msg, sizeof(msg), "foreign key check failed: %s", sqlite3_errmsg(db));
+		fn(msg, payload);
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+/* One invariant: a query whose every row is an issue, and how to word it. */
+struct invariant {
+	const char *kind;
+	const char *sql;
+	void (*describe)(p4r_invariant_issue *issue, sqlite3_stmt *st);
+};
+
+static void copy_model(p4r_invariant_issue *issue, sqlite3_stmt *st)
+{
+	snprintf(issue->model, sizeof(issue->model), "%s", col_text(st, 0));
+}
+
+static void describe_holders(p4r_invariant_issue *issue, sqlite3_stmt *st)
+{
+	copy_model(issue, st);
+	snprintf(issue->message, sizeof(issue->message),
+		 "model '%s' has %lld versions in %s (v%s); at most one may hold it",
+		 issue->model, (long long)sqlite3_column_int64(st, 2), col_text(st, 1),
+		 col_text(st, 3));
+	snprintf(issue->fix, sizeof(issue->fix),
+		 "archive all but one: p4reg promote %s@N --to archived", issue->model);
+}
+
+static void describe_dense(p4r_invariant_issue *issue, sqlite3_stmt *st)
+{
+	copy_model(issue, st);
+	snprintf(issue->message, sizeof(issue->message),
+		 "versions of model '%s' are not numbered 1..%lld (lowest %lld, highest %lld)",
+		 issue->model, (long long)sqlite3_column_int64(st, 1),
+		 (long long)sqlite3_column_int64(st, 2), (long long)sqlite3_column_int64(st, 3));
+	snprintf(issue->fix, sizeof(issue->fix),
+		 "versions were deleted outside p4reg: restore registry.db from a backup or pull it from a remote");
+}
+
+static void describe_bad_row(p4r_invariant_issue *issue, sqlite3_stmt *st)
+{
+	copy_model(issue, st);
+	snprintf(issue->message, sizeof(issue->message),
+		 "version %lld of model '%s' has a malformed oid or size",
+		 (long long)sqlite3_column_int64(st, 1), issue->model);
+	snprintf(issue->fix, sizeof(issue->fix),
+		 "the row was edited outside p4reg: restore registry.db from a backup");
+}
+
+static void describe_stage(p4r_invariant_issue *issue, sqlite3_stmt *st)
+{
+	copy_model(issue, st);
+	if (sqlite3_column_type(st, 3) == SQLITE_NULL)
+		snprintf(issue->message, sizeof(issue->message),
+			 "version %lld of model '%s' is in %s but no event ever moved it to a stage",
+			 (long long)sqlite3_column_int64(st, 1), issue->model, col_text(st, 2));
+	else
+		snprintf(issue->message, sizeof(issue->message),
+			 "version %lld of model '%s' is in %s but its latest stage event moved it to %s",
+			 (long long)sqlite3_column_int64(st, 1), issue->model, col_text(st, 2),
+			 col_text(st, 3));
+	snprintf(issue->fix, sizeof(issue->fix),
+		 "the stage was changed outside p4reg: move it with p4reg promote %s@%lld --to STAGE --force",
+		 issue->model, (long long)sqlite3_column_int64(st, 1));
+}
+
+static void describe_event_model(p4r_invariant_issue *issue, sqlite3_stmt *st)
+{
+	copy_model(issue, st);
+	snprintf(issue->message, sizeof(issue->message),
+		 "event %lld of model '%s' is about a version of another model",
+		 (long long)sqlite3_column_int64(st, 1), issue->model);
+	snprintf(issue->fix, sizeof(issue->fix),
+		 "the history was edited outside p4reg: restore registry.db from a backup");
+}
+
+static void describe_triggers(p4r_invariant_issue *issue, sqlite3_stmt *st)
+{
+	(void)st;
+	snprintf(issue->message, sizeof(issue->message),
+		 "the triggers that keep events append-only are missing");
+	snprintf(issue->fix, sizeof(issue->fix),
+		 "the schema was edited outside p4reg: restore registry.db from a backup");
+}
+
+static const struct invariant invariants[] = {
+	{ "stage-holders",
+	  "SELECT m.name, v.stage, count(*), group_concat(v.number, ', v')"
+	  " FROM versions v JOIN models m ON m.id = v.model_id"
+	  " WHERE v.stage IN ('staging', 'production')"
+	  " GROUP BY v.model_id, v.stage HAVING count(*) > 1 ORDER BY m.name",
+	  describe_holders },
+	/* UNIQUE(model_id, number): min 1 and max == count means 1..N */
+	{ "version-numbers",
+	  "SELECT m.name, count(*), min(v.number), max(v.number)"
+	  " FROM versions v JOIN models m ON m.id = v.model_id"
+	  " GROUP BY v.model_id HAVING min(v.number) != 1 OR max(v.number) != count(*)"
+	  " ORDER BY m.name",
+	  describe_dense },
+	{ "version-row",
+	  "SELECT m.name, v.number FROM versions v JOIN models m ON m.id = v.model_id"
+	  " WHERE typeof(v.oid) != 'text' OR length(v.oid) != 64"
+	  " OR v.oid GLOB '*[^0-9a-f]*' OR typeof(v.size) != 'integer' OR v.size < 0"
+	  " ORDER BY m.name, v.number",
+	  describe_bad_row },
+	/* one pass over events (grouped), not one lookup per version */
+	{ "stage-history",
+	  "SELECT m.name, v.number, v.stage, l.to_stage"
+	  " FROM versions v JOIN models m ON m.id = v.model_id"
+	  " LEFT JOIN (SELECT version_id, to_stage FROM events WHERE id IN"
+	  "   (SELECT max(id) FROM events WHERE to_stage IS NOT NULL"
+	  "    AND version_id IS NOT NULL GROUP BY version_id)) l ON l.version_id = v.id"
+	  " WHERE l.to_stage IS NULL OR l.to_stage != v.stage"
+	  " ORDER BY m.name, v.number",
+	  describe_stage },
+	{ "event-model",
+	  "SELECT m.name, e.id FROM events e JOIN versions v ON v.id = e.version_id"
+	  " JOIN models m ON m.id = e.model_id WHERE v.model_id != e.model_id ORDER BY e.id",
+	  describe_event_model },
+	{ "append-only",
+	  "SELECT 1 WHERE (SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"
+	  " AND tbl_name = 'events' AND name IN ('events_no_update', 'events_no_delete')) != 2",
+	  describe_triggers },
+};
+
+int p4r_registry_fsck_invariants(p4r_registry *reg,
+				 void (*fn)(const p4r_invariant_issue *issue, void *payload),
+				 void *payload)
+{
+	sqlite3 *db = p4r_registry_db(reg);
+	size_t i;
+	int rc, s;
+
+	for (i = 0; i < sizeof(invariants) / sizeof(invariants[0]); i++) {
+		sqlite3_stmt *st = NULL;
+
+		if ((rc = prepare(db, &st, invariants[i].sql)) < 0)
+			return rc;
+		while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+			p4r_invariant_issue issue;
+
+			memset(&issue, 0, sizeof(issue));
+			issue.kind = invariants[i].kind;
+			invariants[i].describe(&issue, st);
+			fn(&issue, payload);
+		}
+		rc = s == SQLITE_DONE ? 0 : db_error(db);
+		sqlite3_finalize(st);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+int p4r_registry_referenced_oids(p4r_registry *reg, p4r_oid **out, int64_t **sizes, size_t *n)
+{
+	sqlite3 *db = p4r_registry_db(reg);
+	sqlite3_stmt *st = NULL;
+	p4r_oid *arr = NULL;
+	int64_t *sz = NULL;
+	size_t cap = 0, count = 0;
+	int rc, s;
+
+	*out = NULL;
+	if (sizes)
+		*sizes = NULL;
+	*n = 0;
+	if ((rc = prepare(db, &st, "SELECT oid, max(size) FROM versions WHERE typeof(oid) = 'text'"
+			  " AND length(oid) = 64 AND oid NOT GLOB '*[^0-9a-f]*'"
+			  " GROUP BY oid ORDER BY oid")) < 0)
+		return rc;
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *hex = col_text(st, 0);
+
+		if (count == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			void *p = ncap < SIZE_MAX / sizeof(*arr) ? realloc(arr, ncap * sizeof(*arr)) : NULL;
+			void *q;
+
+			if (!p) {
+				rc = p4r_error_set(P4R_ERROR, "out of memory");
+				goto done;
+			}
+			arr = p;
+			if (!(q = realloc(sz, ncap * sizeof(*sz)))) {
+				rc = p4r_error_set(P4R_ERROR, "out of memory");
+				goto done;
+			}
+			sz = q;
+			cap = ncap;
+		}
+		sz[count] = sqlite3_column_int64(st, 1);
+		memcpy(arr[count].hex, hex, P4R_OID_HEXLEN);
+		arr[count].hex[P4R_OID_HEXLEN] = '\0';
+		count++;
+	}
+	if (s != SQLITE_DONE)
+		rc = db_error(db);
+done:
+	sqlite3_finalize(st);
+	if (rc < 0) {
+		free(arr);
+		free(sz);
+		return rc;
+	}
+	*out = arr;
+	if (sizes)
+		*sizes = sz;
+	else
+		free(sz);
+	*n = count;
+	return 0;
+}
+
+int p4r_registry_oid_users(p4r_registry *reg, const p4r_oid *oid, size_t max,
+			   char ***out, size_t *n)
+{
+	sqlite3 *db = p4r_registry_db(reg);
+	sqlite3_stmt *st = NULL;
+	char **arr = NULL, buf[P4R_MODEL_NAME_MAX + 32];
+	size_t count = 0;
+	int rc, s = SQLITE_DONE;
+
+	*out = NULL;
+	*n = 0;
+	if (max == 0)
+		return 0;
+	if (!(arr = calloc(max, sizeof(*arr))))
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	if ((rc = prepare(db, &st, "SELECT m.name, v.number FROM versions v"
+			  " JOIN models m ON m.id = v.model_id WHERE v.oid = ?1"
+			  " ORDER BY m.name, v.number LIMIT ?2")) < 0)
+		goto done;
+	if (sqlite3_bind_text(st, 1, oid->hex, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 2, (sqlite3_int64)max) != SQLITE_OK) {
+		rc = db_error(db);
+		goto done;
+	}
+	while (count < max && (s = sqlite3_step(st)) == SQLITE_ROW) {
+		snprintf(buf, sizeof(buf), "%s@%lld", col_text(st, 0),
+			 (long long)sqlite3_column_int64(st, 1));
+		if (!(arr[count] = strdup(buf))) {
+			rc = p4r_error_set(P4R_ERROR, "out of memory");
+			goto done;
+		}
+		count++;
+	}
+	if (count < max && s != SQLITE_DONE)
+		rc = db_error(db);
+done:
+	sqlite3_finalize(st);
+	if (rc < 0) {
+		while (count > 0)
+			free(arr[--count]);
+		free(arr);
+		return rc;
+	}
+	*out = arr;
+	*n = count;
+	return 0;
+}

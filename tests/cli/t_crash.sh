@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Crash safety: SIGKILL p4reg before the Nth write, fsync or rename (an
+# LD_PRELOAD shim, tests/fault/faultshim.c) during add, promote, rollback and
+# log-metric, and at random moments. After every kill: fsck is clean, the
+# registry holds exactly the old or the new state, no partial object sits
+# under a final name (fsck re-hashes every object), and running the command
+# again (or, when it had committed, finishing its work-tree step) succeeds.
+#
+# Every fsync and rename point is visited; writes every P4REG_CRASH_STRIDE-th
+# (default 8; 1 visits all). P4REG_CRASH_RANDOM sets the random-kill rounds.
+. "$(dirname "$0")/lib.sh"
+. "$P4REG_SRC/tests/fault/lib.sh"
+
+STRIDE=${P4REG_CRASH_STRIDE:-8}
+RANDOM_ROUNDS=${P4REG_CRASH_RANDOM:-4}
+
+# scenario NAME SETUP FINISH CMD...: SETUP builds the "before" repository in
+# the current folder; FINISH (a function name or ":") completes the work-tree
+# side after a kill that came after the commit.
+scenario() {
+	local name=$1 setup=$2 finish=$3
+	shift 3
+	local tpl="$ROOT_TMP/tpl-$name" ref="$ROOT_TMP/ref-$name" old new op n st got killed=0
+	mkdir -p "$tpl" && cd "$tpl" && p4reg init >/dev/null && "$setup" || { fail "setup of $name"; return; }
+	old=$(state)
+	rm -rf "$ref" && cp -a "$tpl" "$ref" && cd "$ref"
+	count_points "$@"
+	new=$(state)
+	[ "$old" != "$new" ] || fail "$name: the command changed nothing"
+	for op in fsync rename write; do
+		local total_var="POINTS_$op" stride=1
+		[ "$op" = write ] && stride=$STRIDE
+		for n in $(points "${!total_var}" "$stride"); do
+			CURRENT="$name kill:$op:$n"
+			rm -rf "$ROOT_TMP/w" && cp -a "$tpl" "$ROOT_TMP/w" && cd "$ROOT_TMP/w"
+			faulty "kill:$op:$n" "$@" >/dev/null 2>&1
+			st=$?
+			[ "$st" = 137 ] && killed=$((killed + 1))
+			[ "$st" = 137 ] || [ "$st" = 0 ] || fail "exit $st, expected a kill (137) or success"
+			check_after_kill "$old" "$new" "$finish" "$@"
+		done
+	done
+	CURRENT=$name
+	[ "$killed" -gt 0 ] || fail "$name: no kill point was reached"
+	echo "$name: $killed kills ($POINTS_write writes, $POINTS_fsync fsyncs, $POINTS_rename renames)"
+}
+
+# check_after_kill OLD NEW FINISH CMD...
+check_after_kill() {
+	local old=$1 new=$2 finish=$3 got
+	shift 3
+	run 0 p4reg fsck || return
+	got=$(state)
+	if [ "$got" = "$old" ]; then
+		run 0 p4reg "$@" || return
+		assert_eq "$(state)" "$new" "rerun after the kill did not reach the new state"
+	elif [ "$got" = "$new" ]; then
+		"$finish" "$@"
+	else
+		fail "registry is neither the old nor the new state"
+	fi
+}
+
+# ---- the scenarios ----
+
+setup_add_new() { random_file big.bin 6144; }        # > 4 MiB: the threaded copy
+finish_add() { run 0 p4reg "$@"; }
+setup_add_v2() { random_file m.bin 64 && p4reg add -q m.bin && random_file m.bin 80; }
+setup_promote() {
+	random_file m.bin 32 && p4reg add -q m.bin && random_file m.bin 33 && p4reg add -q m.bin &&
+	p4reg promote -q m@1 --to production --force && p4reg promote -q m@2 --to staging --force
+}
+setup_rollback() {
+	random_file m.bin 32 && p4reg add -q m.bin && random_file m.bin 33 && p4reg add -q m.bin &&
+	p4reg promote -q m@1 --to production --force && p4reg promote -q m@2 --to production --force
+}
+# committed before the kill: the work tree must be brought to production
+finish_rollback() {
+	run 0 p4reg checkout m@production || return
+	assert_eq "$(sha m.bin)" "$(db "SELECT oid FROM versions WHERE stage='production'")" "work tree after rollback"
+}
+setup_metric() { random_file m.bin 16 && p4reg add -q m.bin; }
+
+begin "crash during add of a new model"
+scenario add-new setup_add_new finish_add add -q big.bin
+begin "crash during add of a second version"
+scenario add-v2 setup_add_v2 finish_add add -q m.bin
+begin "crash during promote"
+scenario promote setup_promote : promote -q m@2 --to production
+begin "crash during rollback"
+scenario rollback setup_rollback finish_rollback rollback -q m
+begin "crash during log-metric"
+scenario log-metric setup_metric : log-metric -q m@1 f1=0.91 loss=0.2 --step 3
+
+begin "kills at random moments during add"
+tpl="$ROOT_TMP/tpl-random"
+mkdir -p "$tpl" && cd "$tpl" && p4reg init >/dev/null && random_file m.bin 64 && p4reg add -q m.bin &&
+	random_file m.bin 24576
+old=$(state)
+rm -rf "$ROOT_TMP/ref" && cp -a "$tpl" "$ROOT_TMP/ref" && cd "$ROOT_TMP/ref" && p4reg add -q m.bin
+new=$(state)
+for ((round = 1; round <= RANDOM_ROUNDS; round++)); do
+	CURRENT="random kill $round"
+	rm -rf "$ROOT_TMP/w" && cp -a "$tpl" "$ROOT_TMP/w" && cd "$ROOT_TMP/w"
+	"$P4REG_BIN" add -q m.bin >/dev/null 2>&1 &
+	pid=$!
+	sleep "0.$(printf '%03d' $(( RANDOM % 400 )))"
+	kill -9 "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	check_after_kill "$old" "$new" finish_add add -q m.bin
+done
+
+finish
