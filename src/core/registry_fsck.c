@@ -10,23 +10,7 @@
 #include <string.h>
 #include <sqlite3.h>
 
-static int db_error(sqlite3 *db)
-{
-	int primary = sqlite3_errcode(db) & 0xff;
-	int code = (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB) ?
-		   P4R_EINTEGRITY : P4R_ERROR;
-
-	return p4r_error_set(code, "registry: %s", sqlite3_errmsg(db));
-}
-
-static int prepare(sqlite3 *db, sqlite3_stmt **st, const char *sql)
-{
-	if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK) {
-		*st = NULL;
-		return db_error(db);
-	}
-	return 0;
-}
+#include "registry_sql.h"
 
 static const char *col_text(sqlite3_stmt *st, int i)
 {
@@ -40,7 +24,7 @@ int p4r_registry_read_begin(p4r_registry *reg)
 	sqlite3 *db = p4r_registry_db(reg);
 
 	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
-		return db_error(db);
+		return p4r_sql_error(db);
 	return 0;
 }
 
@@ -61,7 +45,7 @@ int p4r_registry_fsck_integrity(p4r_registry *reg,
 	int rc, s;
 
 	/* Bounded: a badly damaged file can produce a line per page. */
-	if ((rc = prepare(db, &st, "PRAGMA integrity_check(50)")) < 0)
+	if ((rc = p4r_sql_prepare(db, &st, "PRAGMA integrity_check(50)")) < 0)
 		return rc;
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *line = col_text(st, 0);
@@ -74,7 +58,7 @@ int p4r_registry_fsck_integrity(p4r_registry *reg,
 		fn(msg, payload);
 	}
 	sqlite3_finalize(st);
-	if ((rc = prepare(db, &st, "PRAGMA foreign_key_check")) < 0)
+	if ((rc = p4r_sql_prepare(db, &st, "PRAGMA foreign_key_check")) < 0)
 		return rc;
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 		snprintf(msg, sizeof(msg), "row %lld of table '%s' refers to a missing row of '%s'",
@@ -220,7 +204,7 @@ int p4r_registry_fsck_invariants(p4r_registry *reg,
 	for (i = 0; i < sizeof(invariants) / sizeof(invariants[0]); i++) {
 		sqlite3_stmt *st = NULL;
 
-		if ((rc = prepare(db, &st, invariants[i].sql)) < 0)
+		if ((rc = p4r_sql_prepare(db, &st, invariants[i].sql)) < 0)
 			return rc;
 		while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 			p4r_invariant_issue issue;
@@ -230,7 +214,7 @@ int p4r_registry_fsck_invariants(p4r_registry *reg,
 			invariants[i].describe(&issue, st);
 			fn(&issue, payload);
 		}
-		rc = s == SQLITE_DONE ? 0 : db_error(db);
+		rc = s == SQLITE_DONE ? 0 : p4r_sql_error(db);
 		sqlite3_finalize(st);
 		if (rc < 0)
 			return rc;
@@ -251,7 +235,7 @@ int p4r_registry_referenced_oids(p4r_registry *reg, p4r_oid **out, int64_t **siz
 	if (sizes)
 		*sizes = NULL;
 	*n = 0;
-	if ((rc = prepare(db, &st, "SELECT oid, max(size) FROM versions WHERE typeof(oid) = 'text'"
+	if ((rc = p4r_sql_prepare(db, &st, "SELECT oid, max(size) FROM versions WHERE typeof(oid) = 'text'"
 			  " AND length(oid) = 64 AND oid NOT GLOB '*[^0-9a-f]*'"
 			  " GROUP BY oid ORDER BY oid")) < 0)
 		return rc;
@@ -281,7 +265,7 @@ int p4r_registry_referenced_oids(p4r_registry *reg, p4r_oid **out, int64_t **siz
 		count++;
 	}
 	if (s != SQLITE_DONE)
-		rc = db_error(db);
+		rc = p4r_sql_error(db);
 done:
 	sqlite3_finalize(st);
 	if (rc < 0) {
@@ -313,13 +297,13 @@ int p4r_registry_oid_users(p4r_registry *reg, const p4r_oid *oid, size_t max,
 		return 0;
 	if (!(arr = calloc(max, sizeof(*arr))))
 		return p4r_error_set(P4R_ERROR, "out of memory");
-	if ((rc = prepare(db, &st, "SELECT m.name, v.number FROM versions v"
+	if ((rc = p4r_sql_prepare(db, &st, "SELECT m.name, v.number FROM versions v"
 			  " JOIN models m ON m.id = v.model_id WHERE v.oid = ?1"
 			  " ORDER BY m.name, v.number LIMIT ?2")) < 0)
 		goto done;
 	if (sqlite3_bind_text(st, 1, oid->hex, -1, SQLITE_STATIC) != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 2, (sqlite3_int64)max) != SQLITE_OK) {
-		rc = db_error(db);
+		rc = p4r_sql_error(db);
 		goto done;
 	}
 	while (count < max && (s = sqlite3_step(st)) == SQLITE_ROW) {
@@ -332,7 +316,7 @@ int p4r_registry_oid_users(p4r_registry *reg, const p4r_oid *oid, size_t max,
 		count++;
 	}
 	if (count < max && s != SQLITE_DONE)
-		rc = db_error(db);
+		rc = p4r_sql_error(db);
 done:
 	sqlite3_finalize(st);
 	if (rc < 0) {

@@ -8,6 +8,8 @@
 
 #include <cjson/cJSON.h>
 #include <sqlite3.h>
+
+#include "registry_sql.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,24 +20,6 @@
 
 /* ---- statement helpers ---- */
 
-static int db_error(sqlite3 *db)
-{
-	int primary = sqlite3_errcode(db) & 0xff;
-	int code = (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB) ?
-		   P4R_EINTEGRITY : P4R_ERROR;
-
-	return p4r_error_set(code, "registry: %s", sqlite3_errmsg(db));
-}
-
-static int prepare(sqlite3 *db, sqlite3_stmt **st, const char *sql)
-{
-	if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK) {
-		*st = NULL;
-		return db_error(db);
-	}
-	return 0;
-}
-
 /* Steps ST: 1 for a row, 0 when done, an error code otherwise. */
 static int step(sqlite3 *db, sqlite3_stmt *st)
 {
@@ -45,19 +29,19 @@ static int step(sqlite3 *db, sqlite3_stmt *st)
 		return 1;
 	if (rc == SQLITE_DONE)
 		return 0;
-	return db_error(db);
+	return p4r_sql_error(db);
 }
 
 static int bind_text(sqlite3 *db, sqlite3_stmt *st, int i, const char *s)
 {
 	int rc = s ? sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
 
-	return rc == SQLITE_OK ? 0 : db_error(db);
+	return rc == SQLITE_OK ? 0 : p4r_sql_error(db);
 }
 
 static int bind_int(sqlite3 *db, sqlite3_stmt *st, int i, int64_t v)
 {
-	return sqlite3_bind_int64(st, i, v) == SQLITE_OK ? 0 : db_error(db);
+	return sqlite3_bind_int64(st, i, v) == SQLITE_OK ? 0 : p4r_sql_error(db);
 }
 
 /* A copy of text column I ("" for NULL); NULL only when out of memory. */
@@ -118,7 +102,7 @@ static int run_find_or_create(sqlite3 *db, const p4r_metric_log *log, const char
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if ((rc = prepare(db, &st, "SELECT id, experiment FROM runs WHERE version_id = ?1 AND name = ?2")) < 0 ||
+	if ((rc = p4r_sql_prepare(db, &st, "SELECT id, experiment FROM runs WHERE version_id = ?1 AND name = ?2")) < 0 ||
 	    (rc = bind_int(db, st, 1, log->version->id)) < 0 ||
 	    (rc = bind_text(db, st, 2, name)) < 0 ||
 	    (rc = step(db, st)) < 0)
@@ -142,7 +126,7 @@ static int run_find_or_create(sqlite3 *db, const p4r_metric_log *log, const char
 		rc = p4r_error_set(P4R_ERROR, "out of memory");
 		goto done;
 	}
-	if ((rc = prepare(db, &st, "INSERT INTO runs(version_id, name, experiment, created_ms)"
+	if ((rc = p4r_sql_prepare(db, &st, "INSERT INTO runs(version_id, name, experiment, created_ms)"
 			  " VALUES (?1, ?2, ?3, ?4)")) < 0 ||
 	    (rc = bind_int(db, st, 1, log->version->id)) < 0 ||
 	    (rc = bind_text(db, st, 2, name)) < 0 ||
@@ -167,8 +151,8 @@ static int params_put(sqlite3 *db, const p4r_metric_log *log, int64_t run_id, co
 
 	if (log->nparams == 0)
 		return 0;
-	if ((rc = prepare(db, &get, "SELECT value FROM params WHERE run_id = ?1 AND key = ?2")) < 0 ||
-	    (rc = prepare(db, &put, "INSERT INTO params(run_id, key, value) VALUES (?1, ?2, ?3)")) < 0)
+	if ((rc = p4r_sql_prepare(db, &get, "SELECT value FROM params WHERE run_id = ?1 AND key = ?2")) < 0 ||
+	    (rc = p4r_sql_prepare(db, &put, "INSERT INTO params(run_id, key, value) VALUES (?1, ?2, ?3)")) < 0)
 		goto done;
 	for (i = 0; i < log->nparams; i++) {
 		const p4r_param_kv *p = &log->params[i];
@@ -208,7 +192,7 @@ static int metrics_put(sqlite3 *db, const p4r_metric_log *log, int64_t run_id, i
 
 	if (log->nmetrics == 0)
 		return 0;
-	if ((rc = prepare(db, &st, "INSERT INTO metrics(version_id, run_id, key, value, step, at_ms)"
+	if ((rc = p4r_sql_prepare(db, &st, "INSERT INTO metrics(version_id, run_id, key, value, step, at_ms)"
 			  " VALUES (?1, ?2, ?3, ?4, ?5, ?6)")) < 0 ||
 	    (rc = bind_int(db, st, 1, log->version->id)) < 0 ||
 	    (rc = bind_int(db, st, 2, run_id)) < 0 ||
@@ -221,7 +205,7 @@ static int metrics_put(sqlite3 *db, const p4r_metric_log *log, int64_t run_id, i
 		    sqlite3_bind_double(st, 4, log->metrics[i].value) != SQLITE_OK ||
 		    (rc = step(db, st)) < 0) {
 			if (rc >= 0)
-				rc = db_error(db);
+				rc = p4r_sql_error(db);
 			goto done;
 		}
 	}
@@ -307,7 +291,7 @@ int p4r_metrics_latest(p4r_registry *reg, int64_t version_id, const char *key,
 
 	*found = false;
 	*value = 0;
-	if ((rc = prepare(db, &st, "SELECT value FROM metrics WHERE version_id = ?1 AND key = ?2"
+	if ((rc = p4r_sql_prepare(db, &st, "SELECT value FROM metrics WHERE version_id = ?1 AND key = ?2"
 			  " ORDER BY " LATEST_ORDER " LIMIT 1")) < 0 ||
 	    (rc = bind_int(db, st, 1, version_id)) < 0 ||
 	    (rc = bind_text(db, st, 2, key)) < 0 ||
@@ -585,7 +569,7 @@ int p4r_metrics_table(p4r_registry *reg, const p4r_version *versions, size_t n,
 	if (n == 0)
 		goto finish;
 	if (n > 4) {
-		if ((rc = prepare(db, &st, "SELECT count(*) FROM versions")) < 0 || (rc = step(db, st)) < 0)
+		if ((rc = p4r_sql_prepare(db, &st, "SELECT count(*) FROM versions")) < 0 || (rc = step(db, st)) < 0)
 			goto done;
 		total = sqlite3_column_int64(st, 0);
 		sqlite3_finalize(st);
@@ -594,18 +578,18 @@ int p4r_metrics_table(p4r_registry *reg, const p4r_version *versions, size_t n,
 	if (n > 4 && (int64_t)n * 4 >= total) {
 		/* Most of the registry: one sequential pass over the table beats
 		 * an index walk that fetches every row by id (3x here). */
-		if ((rc = prepare(db, &st, "SELECT version_id, key, value, step, at_ms, id FROM metrics")) < 0 ||
+		if ((rc = p4r_sql_prepare(db, &st, "SELECT version_id, key, value, step, at_ms, id FROM metrics")) < 0 ||
 		    (rc = collector_run(&c, db, st)) < 0)
 			goto done;
 	} else if (n > 4 && one_model(versions, n)) {
-		if ((rc = prepare(db, &st, "SELECT m.version_id, m.key, m.value, m.step, m.at_ms, m.id"
+		if ((rc = p4r_sql_prepare(db, &st, "SELECT m.version_id, m.key, m.value, m.step, m.at_ms, m.id"
 				  " FROM models mo JOIN versions v ON v.model_id = mo.id"
 				  " JOIN metrics m ON m.version_id = v.id WHERE mo.name = ?1")) < 0 ||
 		    (rc = bind_text(db, st, 1, versions[0].model)) < 0 ||
 		    (rc = collector_run(&c, db, st)) < 0)
 			goto done;
 	} else {
-		if ((rc = prepare(db, &st, "SELECT version_id, key, value, step, at_ms, id FROM metrics"
+		if ((rc = p4r_sql_prepare(db, &st, "SELECT version_id, key, value, step, at_ms, id FROM metrics"
 				  " WHERE version_id = ?1")) < 0)
 			goto done;
 		for (i = 0; i < n; i++) {
@@ -672,7 +656,7 @@ int p4r_metrics_history(p4r_registry *reg, int64_t version_id, const char *key,
 
 	*out = NULL;
 	*n = 0;
-	if ((rc = prepare(db, &st, "SELECT m.id, m.step, m.at_ms, m.value, r.name FROM metrics m"
+	if ((rc = p4r_sql_prepare(db, &st, "SELECT m.id, m.step, m.at_ms, m.value, r.name FROM metrics m"
 			  " LEFT JOIN runs r ON r.id = m.run_id"
 			  " WHERE m.version_id = ?1 AND m.key = ?2 ORDER BY m.step, m.at_ms, m.id")) < 0 ||
 	    (rc = bind_int(db, st, 1, version_id)) < 0 ||
@@ -789,7 +773,7 @@ static int runs_main(sqlite3 *db, const struct run_filter *f, p4r_run_info **out
 	size_t cap = 0, count = 0;
 	int rc;
 
-	if ((rc = prepare(db, &st, "SELECT r.id, mo.name, v.number, r.name, r.experiment, r.created_ms"
+	if ((rc = p4r_sql_prepare(db, &st, "SELECT r.id, mo.name, v.number, r.name, r.experiment, r.created_ms"
 			  RUN_FROM RUN_WHERE " ORDER BY r.created_ms DESC, r.id DESC")) < 0 ||
 	    (rc = bind_filter(db, st, f)) < 0)
 		goto done;
@@ -854,7 +838,7 @@ static int runs_params(sqlite3 *db, const struct run_filter *f, p4r_run_info *ru
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if ((rc = prepare(db, &st, "SELECT p.run_id, p.key, p.value" RUN_FROM
+	if ((rc = p4r_sql_prepare(db, &st, "SELECT p.run_id, p.key, p.value" RUN_FROM
 			  " JOIN params p ON p.run_id = r.id" RUN_WHERE " ORDER BY p.run_id, p.key")) < 0 ||
 	    (rc = bind_filter(db, st, f)) < 0)
 		goto done;
@@ -885,7 +869,7 @@ static int runs_metrics(sqlite3 *db, const struct run_filter *f, p4r_run_info *r
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if ((rc = prepare(db, &st, "SELECT m.run_id, m.key, m.value" RUN_FROM
+	if ((rc = p4r_sql_prepare(db, &st, "SELECT m.run_id, m.key, m.value" RUN_FROM
 			  " JOIN metrics m ON m.version_id = r.version_id AND m.run_id = r.id" RUN_WHERE
 			  " ORDER BY m.run_id, m.key, m.step, m.at_ms, m.id")) < 0 ||
 	    (rc = bind_filter(db, st, f)) < 0)

@@ -9,23 +9,7 @@
 #include <string.h>
 #include <sqlite3.h>
 
-static int db_error(sqlite3 *db)
-{
-	int primary = sqlite3_errcode(db) & 0xff;
-	int code = (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB) ?
-		   P4R_EINTEGRITY : P4R_ERROR;
-
-	return p4r_error_set(code, "registry: %s", sqlite3_errmsg(db));
-}
-
-static int prepare(sqlite3 *db, sqlite3_stmt **st, const char *sql)
-{
-	if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK) {
-		*st = NULL;
-		return db_error(db);
-	}
-	return 0;
-}
+#include "registry_sql.h"
 
 int p4r_registry_stage_set(p4r_registry *reg, int64_t version_id, p4r_stage stage, int rolled_back)
 {
@@ -36,18 +20,18 @@ int p4r_registry_stage_set(p4r_registry *reg, int64_t version_id, p4r_stage stag
 
 	if (!name)
 		return p4r_error_set(P4R_EUSAGE, "unknown stage %d", (int)stage);
-	if ((rc = prepare(db, &st, "UPDATE versions SET stage = ?1,"
+	if ((rc = p4r_sql_prepare(db, &st, "UPDATE versions SET stage = ?1,"
 			  " rolled_back = CASE WHEN ?2 < 0 THEN rolled_back ELSE ?2 END"
 			  " WHERE id = ?3")) < 0)
 		return rc;
 	if (sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC) != SQLITE_OK ||
 	    sqlite3_bind_int(st, 2, rolled_back < 0 ? -1 : rolled_back ? 1 : 0) != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 3, version_id) != SQLITE_OK) {
-		rc = db_error(db);
+		rc = p4r_sql_error(db);
 		goto done;
 	}
 	if (sqlite3_step(st) != SQLITE_DONE) {
-		rc = db_error(db);
+		rc = p4r_sql_error(db);
 		goto done;
 	}
 	if (sqlite3_changes(db) != 1)
@@ -70,7 +54,7 @@ int p4r_registry_production_history(p4r_registry *reg, const char *model,
 	*n = 0;
 	/* Event ids grow with time (append-only table), so max(e.id) is each
 	 * version's most recent entry into production. */
-	if ((rc = prepare(db, &st, "SELECT v.number, v.rolled_back, max(e.id) AS last"
+	if ((rc = p4r_sql_prepare(db, &st, "SELECT v.number, v.rolled_back, max(e.id) AS last"
 			  " FROM events e JOIN versions v ON v.id = e.version_id"
 			  " JOIN models m ON m.id = e.model_id"
 			  " WHERE m.name = ?1 AND e.to_stage = 'production'"
@@ -78,7 +62,7 @@ int p4r_registry_production_history(p4r_registry *reg, const char *model,
 			  " GROUP BY v.id ORDER BY last DESC")) < 0)
 		return rc;
 	if (sqlite3_bind_text(st, 1, model, -1, SQLITE_STATIC) != SQLITE_OK) {
-		rc = db_error(db);
+		rc = p4r_sql_error(db);
 		goto done;
 	}
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
@@ -98,7 +82,7 @@ int p4r_registry_production_history(p4r_registry *reg, const char *model,
 		count++;
 	}
 	if (s != SQLITE_DONE)
-		rc = db_error(db);
+		rc = p4r_sql_error(db);
 done:
 	sqlite3_finalize(st);
 	if (rc < 0) {

@@ -9,31 +9,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sqlite3.h>
+
+#include "registry_sql.h"
 #include <openssl/rand.h>
-
-static int db_error(sqlite3 *db)
-{
-	return p4r_error_set(P4R_ERROR, "registry: %s", sqlite3_errmsg(db));
-}
-
-static int prepare(sqlite3 *db, sqlite3_stmt **st, const char *sql)
-{
-	*st = NULL;
-	if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK)
-		return db_error(db);
-	return 0;
-}
 
 static int bind_text(sqlite3 *db, sqlite3_stmt *st, int i, const char *s)
 {
 	int rc = s ? sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
 
-	return rc == SQLITE_OK ? 0 : db_error(db);
+	return rc == SQLITE_OK ? 0 : p4r_sql_error(db);
 }
 
 static int bind_int(sqlite3 *db, sqlite3_stmt *st, int i, int64_t v)
 {
-	return sqlite3_bind_int64(st, i, v) == SQLITE_OK ? 0 : db_error(db);
+	return sqlite3_bind_int64(st, i, v) == SQLITE_OK ? 0 : p4r_sql_error(db);
 }
 
 /* Steps once: 1 for a row, 0 when done, negative on error. */
@@ -45,7 +34,7 @@ static int step(sqlite3 *db, sqlite3_stmt *st)
 		return 1;
 	if (s == SQLITE_DONE)
 		return 0;
-	return db_error(db);
+	return p4r_sql_error(db);
 }
 
 /* Runs one statement with up to three integer/text parameters. */
@@ -54,7 +43,7 @@ static int exec_sql(sqlite3 *db, const char *sql, const char *t1, int64_t i2, in
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if ((rc = prepare(db, &st, sql)) < 0)
+	if ((rc = p4r_sql_prepare(db, &st, sql)) < 0)
 		return rc;
 	if (sqlite3_bind_parameter_count(st) >= 1 && (rc = bind_text(db, st, 1, t1)) < 0)
 		goto done;
@@ -133,7 +122,7 @@ int p4r_registry_sync_applied(p4r_registry *reg, const char *url, int64_t *seq)
 	int rc;
 
 	*seq = 0;
-	if ((rc = prepare(db, &st, "SELECT applied_seq FROM remote_state WHERE url = ?1")) < 0 ||
+	if ((rc = p4r_sql_prepare(db, &st, "SELECT applied_seq FROM remote_state WHERE url = ?1")) < 0 ||
 	    (rc = bind_text(db, st, 1, url)) < 0 ||
 	    (rc = step(db, st)) < 0)
 		goto done;
@@ -159,9 +148,9 @@ static int assign_uuids(sqlite3 *db)
 	char uuid[P4R_UUID_LEN + 1];
 	int rc;
 
-	if ((rc = prepare(db, &sel, "SELECT e.id FROM events e WHERE NOT EXISTS"
+	if ((rc = p4r_sql_prepare(db, &sel, "SELECT e.id FROM events e WHERE NOT EXISTS"
 			  " (SELECT 1 FROM event_sync s WHERE s.event_id = e.id) ORDER BY e.id")) < 0 ||
-	    (rc = prepare(db, &ins, "INSERT INTO event_sync(event_id, uuid) VALUES (?1, ?2)")) < 0)
+	    (rc = p4r_sql_prepare(db, &ins, "INSERT INTO event_sync(event_id, uuid) VALUES (?1, ?2)")) < 0)
 		goto done;
 	while ((rc = step(db, sel)) == 1) {
 		sqlite3_reset(ins);
@@ -251,7 +240,7 @@ int p4r_registry_sync_unpublished(p4r_registry *reg, const char *url, char *cons
 	if ((rc = p4r_registry_begin(reg)) < 0)
 		return rc;
 	if ((rc = assign_uuids(db)) < 0 ||
-	    (rc = prepare(db, &st, EXPORT_SELECT " WHERE NOT EXISTS (SELECT 1 FROM remote_published p"
+	    (rc = p4r_sql_prepare(db, &st, EXPORT_SELECT " WHERE NOT EXISTS (SELECT 1 FROM remote_published p"
 			  " WHERE p.url = ?1 AND p.event_id = e.id) ORDER BY e.id")) < 0 ||
 	    (rc = bind_text(db, st, 1, url)) < 0)
 		goto done;
@@ -295,7 +284,7 @@ static int mark_pos(sqlite3 *db, int64_t event_id, int64_t seq, int64_t idx)
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if ((rc = prepare(db, &st, "UPDATE event_sync SET seq = ?1, idx = ?2"
+	if ((rc = p4r_sql_prepare(db, &st, "UPDATE event_sync SET seq = ?1, idx = ?2"
 			  " WHERE event_id = ?3 AND seq IS NULL")) < 0 ||
 	    (rc = bind_int(db, st, 1, seq)) < 0 ||
 	    (rc = bind_int(db, st, 2, idx)) < 0 ||
@@ -312,7 +301,7 @@ static int mark_published(sqlite3 *db, const char *url, int64_t event_id, int64_
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if ((rc = prepare(db, &st, "INSERT OR IGNORE INTO remote_published(url, event_id) VALUES (?1, ?2)")) < 0 ||
+	if ((rc = p4r_sql_prepare(db, &st, "INSERT OR IGNORE INTO remote_published(url, event_id) VALUES (?1, ?2)")) < 0 ||
 	    (rc = bind_text(db, st, 1, url)) < 0 ||
 	    (rc = bind_int(db, st, 2, event_id)) < 0 ||
 	    (rc = step(db, st)) < 0)
@@ -369,7 +358,7 @@ static int model_find(sqlite3 *db, const char *name, int64_t *id, char **path)
 	*id = 0;
 	if (path)
 		*path = NULL;
-	if ((rc = prepare(db, &st, "SELECT id, path FROM models WHERE name = ?1")) < 0 ||
+	if ((rc = p4r_sql_prepare(db, &st, "SELECT id, path FROM models WHERE name = ?1")) < 0 ||
 	    (rc = bind_text(db, st, 1, name)) < 0 ||
 	    (rc = step(db, st)) < 0)
 		goto done;
@@ -392,7 +381,7 @@ static int query_int(sqlite3 *db, const char *sql, const char *t1, int64_t i2, i
 	int rc;
 
 	*out = deflt;
-	if ((rc = prepare(db, &st, sql)) < 0)
+	if ((rc = p4r_sql_prepare(db, &st, sql)) < 0)
 		return rc;
 	if (sqlite3_bind_parameter_count(st) >= 1 && (rc = bind_text(db, st, 1, t1)) < 0)
 		goto done;
@@ -457,7 +446,7 @@ static int move_aside(struct apply_ctx *c, const p4r_sync_event *e, int64_t mode
 	int64_t vid = 0, published = 0;
 	int rc;
 
-	if ((rc = prepare(c->db, &st, "SELECT v.id, (SELECT count(*) FROM events x JOIN event_sync s"
+	if ((rc = p4r_sql_prepare(c->db, &st, "SELECT v.id, (SELECT count(*) FROM events x JOIN event_sync s"
 			  " ON s.event_id = x.id WHERE x.version_id = v.id AND x.kind = 'register'"
 			  " AND s.seq IS NOT NULL) FROM versions v WHERE v.model_id = ?1 AND v.number = ?2")) < 0 ||
 	    (rc = bind_int(c->db, st, 1, model_id)) < 0 ||
@@ -492,7 +481,7 @@ static int move_aside(struct apply_ctx *c, const p4r_sync_event *e, int64_t mode
 	snprintf(c->moved[c->nmoved].r.model, sizeof(c->moved[c->nmoved].r.model), "%s", e->model);
 	c->moved[c->nmoved].r.from = e->version;
 	c->nmoved++;
-	if ((rc = prepare(c->db, &st, "UPDATE versions SET number = -id WHERE id = ?1")) < 0 ||
+	if ((rc = p4r_sql_prepare(c->db, &st, "UPDATE versions SET number = -id WHERE id = ?1")) < 0 ||
 	    (rc = bind_int(c->db, st, 1, vid)) < 0)
 		goto done;
 	rc = step(c->db, st);
@@ -512,7 +501,7 @@ static int insert_model(struct apply_ctx *c, const p4r_sync_event *e, int64_t *m
 	if (other)
 		return p4r_error_set(P4R_EEXISTS, "remote model '%s' is bound to '%s', which another local "
 				     "model already uses", e->model, e->path);
-	if ((rc = prepare(c->db, &st, "INSERT INTO models(name, path, created_ms) VALUES (?1, ?2, ?3)")) < 0 ||
+	if ((rc = p4r_sql_prepare(c->db, &st, "INSERT INTO models(name, path, created_ms) VALUES (?1, ?2, ?3)")) < 0 ||
 	    (rc = bind_text(c->db, st, 1, e->model)) < 0 ||
 	    (rc = bind_text(c->db, st, 2, e->path)) < 0 ||
 	    (rc = bind_int(c->db, st, 3, e->created_ms)) < 0 ||
@@ -531,7 +520,7 @@ static int insert_version(struct apply_ctx *c, const p4r_sync_event *e, int64_t 
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if ((rc = prepare(c->db, &st, "INSERT INTO versions(model_id, number, oid, size, author,"
+	if ((rc = p4r_sql_prepare(c->db, &st, "INSERT INTO versions(model_id, number, oid, size, author,"
 			  " created_ms, message, source_path, git_commit, git_branch, git_dirty, stage)"
 			  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'development')")) < 0 ||
 	    (rc = bind_int(c->db, st, 1, model_id)) < 0 ||
@@ -561,7 +550,7 @@ static int insert_event(struct apply_ctx *c, const p4r_sync_event *e, int64_t mo
 	int64_t event_id;
 	int rc;
 
-	if ((rc = prepare(c->db, &st, "INSERT INTO events(model_id, version_id, kind, from_stage,"
+	if ((rc = p4r_sql_prepare(c->db, &st, "INSERT INTO events(model_id, version_id, kind, from_stage,"
 			  " to_stage, forced, actor, at_ms, reason, detail)"
 			  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")) < 0 ||
 	    (rc = bind_int(c->db, st, 1, model_id)) < 0 ||
@@ -579,7 +568,7 @@ static int insert_event(struct apply_ctx *c, const p4r_sync_event *e, int64_t mo
 	event_id = sqlite3_last_insert_rowid(c->db);
 	sqlite3_finalize(st);
 	st = NULL;
-	if ((rc = prepare(c->db, &st, "INSERT INTO event_sync(event_id, uuid, seq, idx) VALUES (?1, ?2, ?3, ?4)")) < 0 ||
+	if ((rc = p4r_sql_prepare(c->db, &st, "INSERT INTO event_sync(event_id, uuid, seq, idx) VALUES (?1, ?2, ?3, ?4)")) < 0 ||
 	    (rc = bind_int(c->db, st, 1, event_id)) < 0 ||
 	    (rc = bind_text(c->db, st, 2, e->uuid)) < 0 ||
 	    (rc = bind_int(c->db, st, 3, c->seq)) < 0 ||
@@ -617,7 +606,7 @@ static int apply_one(struct apply_ctx *c, const p4r_sync_event *e, int64_t idx)
 			{
 				sqlite3_stmt *st = NULL;
 
-				if ((rc = prepare(c->db, &st, "SELECT id FROM versions WHERE model_id = ?1 AND number = ?2")) < 0)
+				if ((rc = p4r_sql_prepare(c->db, &st, "SELECT id FROM versions WHERE model_id = ?1 AND number = ?2")) < 0)
 					return rc;
 				if ((rc = bind_int(c->db, st, 1, model_id)) == 0 &&
 				    (rc = bind_int(c->db, st, 2, e->version)) == 0 &&
@@ -652,7 +641,7 @@ static int renumber(struct apply_ctx *c)
 
 		if ((rc = query_int(c->db, "SELECT coalesce(max(number), 0) + 1 FROM versions"
 				    " WHERE model_id = ?2", NULL, m->model_id, 1, &next)) < 0 ||
-		    (rc = prepare(c->db, &st, "UPDATE versions SET number = ?1 WHERE id = ?2")) < 0 ||
+		    (rc = p4r_sql_prepare(c->db, &st, "UPDATE versions SET number = ?1 WHERE id = ?2")) < 0 ||
 		    (rc = bind_int(c->db, st, 1, next)) < 0 ||
 		    (rc = bind_int(c->db, st, 2, m->version_id)) < 0 ||
 		    (rc = step(c->db, st)) < 0)
@@ -678,14 +667,14 @@ static int replay(struct apply_ctx *c, int64_t model_id)
 	if ((rc = exec_sql(c->db, "UPDATE versions SET stage = 'development', rolled_back = 0"
 			   " WHERE model_id = ?2", NULL, model_id, 0)) < 0)
 		return rc;
-	if ((rc = prepare(c->db, &sel, "SELECT e.version_id, e.kind, e.to_stage FROM events e"
+	if ((rc = p4r_sql_prepare(c->db, &sel, "SELECT e.version_id, e.kind, e.to_stage FROM events e"
 			  " LEFT JOIN event_sync s ON s.event_id = e.id"
 			  " WHERE e.model_id = ?1 AND e.version_id IS NOT NULL AND e.to_stage IS NOT NULL"
 			  " ORDER BY s.seq IS NULL, s.seq, s.idx, e.id")) < 0 ||
 	    (rc = bind_int(c->db, sel, 1, model_id)) < 0 ||
-	    (rc = prepare(c->db, &evict, "UPDATE versions SET stage = 'archived'"
+	    (rc = p4r_sql_prepare(c->db, &evict, "UPDATE versions SET stage = 'archived'"
 			  " WHERE model_id = ?1 AND stage = ?2 AND id != ?3")) < 0 ||
-	    (rc = prepare(c->db, &set, "UPDATE versions SET stage = ?1, rolled_back ="
+	    (rc = p4r_sql_prepare(c->db, &set, "UPDATE versions SET stage = ?1, rolled_back ="
 			  " CASE WHEN ?1 = 'production' THEN 0 WHEN ?3 THEN 1 ELSE rolled_back END"
 			  " WHERE id = ?2")) < 0)
 		goto done;
@@ -784,7 +773,7 @@ int p4r_registry_sync_objects(p4r_registry *reg, char *const *models, size_t n_m
 	*n = 0;
 	/* Without a filter one row per oid; with one, duplicates across the
 	 * named models are few and skipped below. */
-	if ((rc = prepare(db, &st, n_models ?
+	if ((rc = p4r_sql_prepare(db, &st, n_models ?
 			  "SELECT m.name, v.oid, max(v.size) FROM versions v"
 			  " JOIN models m ON m.id = v.model_id GROUP BY m.name, v.oid ORDER BY v.oid" :
 			  "SELECT '', oid, max(size) FROM versions GROUP BY oid ORDER BY oid")) < 0)
