@@ -49,6 +49,14 @@ typedef struct p4r_metric_log {
  * immutable"). *RUN_OUT (nullable) gets the run's name, malloc'd. */
 int p4r_metrics_log(p4r_registry *reg, const p4r_metric_log *log, char **run_out);
 
+/* Records again, on VERSION (id, model, number set), what a "log-metric"
+ * event's DETAIL says was logged: the run, its params and metrics. For events
+ * arriving from a remote; joins the caller's transaction and records no new
+ * event. Where the run already holds a param with another value, or another
+ * experiment, the first one stays (a remote's history must always apply).
+ * A detail that does not validate is P4R_EINTEGRITY. */
+int p4r_metrics_replay(p4r_registry *reg, const p4r_version *version, const char *detail);
+
 /* The latest value of KEY on the version with registry id VERSION_ID;
  * *FOUND false (and 0 returned) when it has none. */
 int p4r_metrics_latest(p4r_registry *reg, int64_t version_id, const char *key,

@@ -8,11 +8,11 @@
 
 #include <cjson/cJSON.h>
 #include <sqlite3.h>
-
-#include "registry_sql.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "registry_sql.h"
 
 /* "The latest value" everywhere: highest step, then latest time, then the
  * last logged. metrics_latest(version_id, key, step, at_ms, id) serves it. */
@@ -82,6 +82,7 @@ static char *event_detail(const p4r_metric_log *log, const char *run, const char
 	cJSON_AddStringToObject(doc, "experiment", experiment);
 	cJSON_AddNumberToObject(doc, "step", (double)log->step);
 	cJSON_AddStringToObject(doc, "time", when);
+	cJSON_AddNumberToObject(doc, "at_ms", (double)at_ms);
 	m = cJSON_AddObjectToObject(doc, "metrics");
 	for (i = 0; m && i < log->nmetrics; i++)
 		cJSON_AddNumberToObject(m, log->metrics[i].key, log->metrics[i].value);
@@ -143,7 +144,8 @@ done:
 
 /* Params are immutable: a key already held with the same value is fine,
  * with another value refused. */
-static int params_put(sqlite3 *db, const p4r_metric_log *log, int64_t run_id, const char *run)
+static int params_put(sqlite3 *db, const p4r_metric_log *log, int64_t run_id, const char *run,
+		      bool first_wins)
 {
 	sqlite3_stmt *get = NULL, *put = NULL;
 	size_t i;
@@ -164,7 +166,7 @@ static int params_put(sqlite3 *db, const p4r_metric_log *log, int64_t run_id, co
 		if (rc == 1) {
 			const char *old = (const char *)sqlite3_column_text(get, 0);
 
-			if (!old || strcmp(old, p->value)) {
+			if (!first_wins && (!old || strcmp(old, p->value))) {
 				rc = p4r_error_set(P4R_EREFUSED, "param '%s' of run '%s' is '%s', not '%s'; "
 						   "params are immutable (log to a new --run)",
 						   p->key, run, old ? old : "", p->value);
@@ -224,7 +226,7 @@ static int log_txn(p4r_registry *reg, const p4r_metric_log *log, const char *run
 	int rc;
 
 	if ((rc = run_find_or_create(db, log, run, at_ms, &run_id, &experiment)) < 0 ||
-	    (rc = params_put(db, log, run_id, run)) < 0 ||
+	    (rc = params_put(db, log, run_id, run, false)) < 0 ||
 	    (rc = metrics_put(db, log, run_id, at_ms)) < 0)
 		goto done;
 	if (!(detail = event_detail(log, run, experiment, at_ms))) {
@@ -242,6 +244,96 @@ static int log_txn(p4r_registry *reg, const p4r_metric_log *log, const char *run
 done:
 	cJSON_free(detail);
 	free(experiment);
+	return rc;
+}
+
+/* ---- replaying events from a remote ---- */
+
+/* Fills the arrays of LOG from the "metrics"/"params" objects of DOC; the
+ * arrays point into DOC. */
+static int replay_parse(p4r_metric_log *log, p4r_metric_kv **metrics, p4r_param_kv **params,
+			const cJSON *doc)
+{
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(doc, "metrics");
+	const cJSON *p = cJSON_GetObjectItemCaseSensitive(doc, "params");
+	const cJSON *step = cJSON_GetObjectItemCaseSensitive(doc, "step");
+	const cJSON *at = cJSON_GetObjectItemCaseSensitive(doc, "at_ms");
+	const cJSON *run = cJSON_GetObjectItemCaseSensitive(doc, "run");
+	const cJSON *exp = cJSON_GetObjectItemCaseSensitive(doc, "experiment");
+	const cJSON *it;
+	size_t nm = 0, np = 0;
+
+	if (!cJSON_IsString(run) || !cJSON_IsNumber(step) || !cJSON_IsNumber(at) ||
+	    (m && !cJSON_IsObject(m)) || (p && !cJSON_IsObject(p)) || (exp && !cJSON_IsString(exp)) ||
+	    step->valuedouble != (double)(int64_t)step->valuedouble ||
+	    at->valuedouble != (double)(int64_t)at->valuedouble)
+		return P4R_EUSAGE;
+	log->run = run->valuestring;
+	log->experiment = exp ? exp->valuestring : NULL;
+	log->step = (int64_t)step->valuedouble;
+	log->at_ms = (int64_t)at->valuedouble;
+	*metrics = calloc((size_t)cJSON_GetArraySize(m) + 1, sizeof(**metrics));
+	*params = calloc((size_t)cJSON_GetArraySize(p) + 1, sizeof(**params));
+	if (!*metrics || !*params)
+		return P4R_ERROR;
+	cJSON_ArrayForEach(it, m) {
+		if (!cJSON_IsNumber(it) || !it->string)
+			return P4R_EUSAGE;
+		(*metrics)[nm].key = it->string;
+		(*metrics)[nm++].value = it->valuedouble;
+	}
+	cJSON_ArrayForEach(it, p) {
+		if (!cJSON_IsString(it) || !it->string)
+			return P4R_EUSAGE;
+		(*params)[np].key = it->string;
+		(*params)[np++].value = it->valuestring;
+	}
+	log->metrics = *metrics;
+	log->nmetrics = nm;
+	log->params = *params;
+	log->nparams = np;
+	return 0;
+}
+
+int p4r_metrics_replay(p4r_registry *reg, const p4r_version *version, const char *detail)
+{
+	sqlite3 *db = p4r_registry_db(reg);
+	cJSON *doc = detail ? cJSON_Parse(detail) : NULL;
+	p4r_metric_log log = { .version = version };
+	p4r_metric_kv *metrics = NULL;
+	p4r_param_kv *params = NULL;
+	char *experiment = NULL;
+	int64_t run_id = 0;
+	int rc;
+
+	rc = doc ? replay_parse(&log, &metrics, &params, doc) : P4R_EUSAGE;
+	if (rc == 0)
+		rc = p4r_metric_log_check(&log);
+	if (rc == P4R_ERROR) {
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+		goto done;
+	}
+	if (rc < 0) {
+		rc = p4r_error_set(P4R_EINTEGRITY, "invalid log-metric event for %s@%lld from the remote",
+				   version->model, (long long)version->number);
+		goto done;
+	}
+	/* two machines that named one run differently keep the first's
+	 * experiment and params: a remote's history must always apply */
+	rc = run_find_or_create(db, &log, log.run, log.at_ms, &run_id, &experiment);
+	if (rc == P4R_EREFUSED) {
+		p4r_error_clear();
+		rc = 0;
+	}
+	if (rc == 0)
+		rc = params_put(db, &log, run_id, log.run, true);
+	if (rc == 0)
+		rc = metrics_put(db, &log, run_id, log.at_ms);
+done:
+	free(experiment);
+	free(metrics);
+	free(params);
+	cJSON_Delete(doc);
 	return rc;
 }
 

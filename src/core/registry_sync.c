@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sqlite3.h>
 
+#include "p4reg/metrics.h"
 #include "registry_sql.h"
 #include <openssl/rand.h>
 
@@ -407,6 +408,7 @@ struct moved {
 };
 
 struct apply_ctx {
+	p4r_registry *reg;
 	sqlite3 *db;
 	const char *url;
 	int64_t seq;
@@ -581,6 +583,18 @@ done:
 	return rc;
 }
 
+/* Metrics travel as the detail of "log-metric" events: applying one
+ * records its values here too, so gates on this machine see them. */
+static int replay_metrics(struct apply_ctx *c, const p4r_sync_event *e, int64_t version_id)
+{
+	p4r_version v = { .id = version_id, .number = e->version };
+
+	if (strcmp(e->kind, "log-metric") || !version_id)
+		return 0;
+	snprintf(v.model, sizeof(v.model), "%s", e->model);
+	return p4r_metrics_replay(c->reg, &v, e->detail);
+}
+
 static int apply_one(struct apply_ctx *c, const p4r_sync_event *e, int64_t idx)
 {
 	int64_t model_id, version_id = 0, known;
@@ -622,7 +636,8 @@ static int apply_one(struct apply_ctx *c, const p4r_sync_event *e, int64_t idx)
 		}
 	}
 	if ((rc = insert_event(c, e, model_id, version_id, idx)) < 0 ||
-	    (rc = note_model(c, model_id)) < 0)
+	    (rc = note_model(c, model_id)) < 0 ||
+	    (rc = replay_metrics(c, e, version_id)) < 0)
 		return rc;
 	c->applied++;
 	return 0;
@@ -716,7 +731,7 @@ int p4r_registry_sync_apply(p4r_registry *reg, const char *url, int64_t seq,
 			    const p4r_sync_event *ev, size_t n,
 			    p4r_renumber **ren, size_t *nren, size_t *applied)
 {
-	struct apply_ctx c = { .db = p4r_registry_db(reg), .url = url, .seq = seq };
+	struct apply_ctx c = { .reg = reg, .db = p4r_registry_db(reg), .url = url, .seq = seq };
 	p4r_renumber *out = NULL;
 	size_t i;
 	int rc;

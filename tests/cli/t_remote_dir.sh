@@ -94,6 +94,19 @@ assert_contains "$OUT" "rollback"
 assert_eq "$(db "SELECT count(*) FROM events")" "$(cd "$A" && db "SELECT count(*) FROM events")" "event counts differ"
 fi
 
+begin "metrics logged on A reach B's registry and gates through the remote"
+cd "$A"
+run 0 p4reg log-metric emb@2 spearman=0.91 --step 2 --run r1 --param lr=0.1
+run 0 p4reg push
+cd "$B"
+run 0 p4reg fetch
+assert_eq "$(db "SELECT r.name, m.key, m.value, m.step, p.value FROM metrics m JOIN runs r ON r.id = m.run_id JOIN params p ON p.run_id = r.id JOIN versions v ON v.id = m.version_id WHERE v.number = 2")" "r1|spearman|0.91|2|0.1"
+run 3 p4reg --json promote emb@2 --to production --force --require 'spearman>=0.95'
+assert_contains "$OUT" '"left":0.91'
+cd "$A"
+run 0 p4reg fetch
+assert_eq "$(db "SELECT count(*) FROM metrics")" "1" "A's own metric replayed twice"
+
 begin "concurrent adds on A and B: renumbered, pointers rewritten, no loss"
 cd "$A"; random_file models/new.bin 64; p4reg add models/new.bin -m "from A" >/dev/null
 cd "$B"; random_file models/new.bin 64; p4reg add models/new.bin -m "from B" >/dev/null
@@ -176,6 +189,13 @@ head -c $((17 * 1024 * 1024)) /dev/zero >"$M/log/0000000001.json"
 run 4 p4reg fetch && assert_one_line_error "too large"
 printf '%s' '{"format":1,"seq":1,"parent":0,"events":['"$good"']}' >"$M/log/0000000001.json"
 run 0 p4reg fetch && assert_eq "$(db "SELECT name FROM models")" "x"
+before=$(snapshot)
+lm='{"id":"0a0b0c0d-0000-4000-8000-000000000003","model":"x","version":1,"kind":"log-metric","from":"","to":"","forced":false,"actor":"m","time":2,"reason":"","detail":"{\"run\":\"r\",\"step\":0,\"at_ms\":2,\"metrics\":{\"bad key\":1}}"}'
+printf '%s' '{"format":1,"seq":2,"parent":1,"events":['"$lm"']}' >"$M/log/0000000002.json"
+run 4 p4reg fetch && assert_one_line_error "invalid log-metric event for x@1"
+assert_eq "$(snapshot)" "$before" "registry changed by a bad log-metric event"
+printf '%s' '{"format":1,"seq":2,"parent":1,"events":['"${lm/bad key/f1}"']}' >"$M/log/0000000002.json"
+run 0 p4reg fetch && assert_eq "$(db "SELECT key, value FROM metrics")" "f1|1.0"
 
 begin "the remote folder disappears mid-push: clear error, rerun works"
 E="$ROOT_TMP/E"; mkdir -p "$E"; cd "$E"; p4reg init >/dev/null
