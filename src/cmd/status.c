@@ -6,6 +6,7 @@
 #include "p4reg/worktree.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 const char cmd_status_usage[] =
 	"usage: p4reg status\n"
@@ -100,6 +101,21 @@ static int status_lfs(p4r_cli *cli, p4r_repo *repo, const char *lfs_dir, const c
 	return 0;
 }
 
+static bool any_model_without_pointer(p4r_repo *repo, const p4r_model *models, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		char *ptr = p4r_worktree_pointer_path(repo, models[i].path);
+		bool missing = !ptr || access(ptr, F_OK) < 0;
+
+		free(ptr);
+		if (missing)
+			return true;
+	}
+	return false;
+}
+
 /* Registered models at Git LFS paths; *N counts the ones shown. */
 static int status_lfs_models(p4r_cli *cli, p4r_repo *repo, cJSON *arr, size_t *shown)
 {
@@ -109,14 +125,19 @@ static int status_lfs_models(p4r_cli *cli, p4r_repo *repo, cJSON *arr, size_t *s
 	size_t n = 0, i;
 	int rc;
 
-	if ((rc = p4r_git_open(&git, p4r_repo_root(repo))) < 0 || !git)
+	if ((rc = p4r_registry_model_list(p4r_repo_registry(repo), &models, &n)) < 0)
 		return rc;
+	/* a model with a pointer file is never an LFS path: when all have one,
+	 * git (whose library start-up costs more than the rest of status) is
+	 * not opened at all */
+	if (!any_model_without_pointer(repo, models, n))
+		goto done;
+	if ((rc = p4r_git_open(&git, p4r_repo_root(repo))) < 0 || !git)
+		goto done;
 	if (!(lfs_dir = p4r_git_lfs_dir(git))) {
 		rc = p4r_error_set(P4R_ERROR, "out of memory");
 		goto done;
 	}
-	if ((rc = p4r_registry_model_list(p4r_repo_registry(repo), &models, &n)) < 0)
-		goto done;
 	for (i = 0; i < n && rc == 0; i++) {
 		p4r_pointer want;
 		bool lfs = false, found = false;
