@@ -68,6 +68,15 @@ int p4r_store_checkout(p4r_store *store, const p4r_oid *oid, const char *dest,
 		       const p4r_link_type *order, size_t n, p4r_link_type *used,
 		       p4r_progress_fn progress, void *payload);
 
+/* Copies everything readable from SRC into DST (a regular file the caller
+ * fsyncs) through the store's pipeline: one thread reads and writes while
+ * this one hashes. *OID and *SIZE get the hash and count of the bytes
+ * copied; TOTAL is the expected size, for PROGRESS (done, total). The names
+ * are for messages. */
+int p4r_store_copy_hashed(p4r_oid *oid, uint64_t *size, int src, const char *src_name,
+			  int dst, const char *dst_name, uint64_t total,
+			  p4r_progress_fn progress, void *payload);
+
 /* Streams OID's bytes to FD while hashing them; P4R_EINTEGRITY after the last
  * byte when they do not match (the caller cannot take back what was written). */
 int p4r_store_write_to_fd(p4r_store *store, const p4r_oid *oid, int fd);

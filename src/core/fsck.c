@@ -241,7 +241,7 @@ static int scan_level(struct run *r, struct scan *s, const char *dir, const char
 				stray(r, crel, "does not belong to the layout objects/ab/cd/<oid>");
 				continue;
 			}
-			snprintf(nprefix, sizeof(nprefix), "%s%s", prefix, name);
+			snprintf(nprefix, sizeof(nprefix), "%s%.2s", prefix, name); /* name is two hex digits */
 			rc = scan_level(r, s, path, crel, depth + 1, nprefix);
 		} else {
 			p4r_oid oid;

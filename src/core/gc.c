@@ -131,7 +131,7 @@ static int walk_objects(struct walk *w, const char *dir, int depth, const char *
 		if (depth < 2) {
 			if (!is_hex2(name))
 				continue;
-			snprintf(nprefix, sizeof(nprefix), "%s%s", prefix, name);
+			snprintf(nprefix, sizeof(nprefix), "%s%.2s", prefix, name); /* name is two hex digits */
 			rc = walk_objects(w, path, depth + 1, nprefix);
 			continue;
 		}

@@ -5,6 +5,7 @@
  * writer got there first. The root itself is never created here: a missing
  * mount must fail, not fill the local disk. */
 #include "p4reg/remote.h"
+#include "p4reg/store.h"
 #include "p4reg/error.h"
 #include "p4reg/fsutil.h"
 
@@ -93,6 +94,29 @@ static void test_delay(const p4r_remote *r)
 	nanosleep(&ts, NULL);
 }
 
+static bool test_delayed(const p4r_remote *r)
+{
+	const struct dir_remote *d = r->impl;
+
+	return d->delay_ms > 0;
+}
+
+/* The store reports bytes done so far; remote progress counts deltas. */
+struct delta_progress {
+	p4r_progress_fn fn;
+	void *payload;
+	uint64_t last;
+};
+
+static void delta_progress(uint64_t done, uint64_t total, void *payload)
+{
+	struct delta_progress *dp = payload;
+
+	if (done > dp->last)
+		dp->fn(done - dp->last, total, dp->payload);
+	dp->last = done;
+}
+
 static int dir_exists(p4r_remote *r, const char *key, bool *out)
 {
 	char path[PATH_MAX];
@@ -171,13 +195,21 @@ static int dir_put_file(p4r_remote *r, const char *key, const char *path, uint64
 		goto done;
 	}
 	if ((rc = mkdirs_below(r, "tmp")) < 0 ||
-	    (rc = p4r_mkstemp_in(&dst, &tmp, tmpdir, "push")) < 0 ||
-	    (want && (rc = p4r_hasher_new(&h)) < 0) ||
-	    (rc = copy_fd(r, src, path, dst, tmp, h, size, &copied, progress, payload)) < 0)
+	    (rc = p4r_mkstemp_in(&dst, &tmp, tmpdir, "push")) < 0)
 		goto done;
-	if (h) {
-		if ((rc = p4r_hasher_final(h, &got)) < 0)
-			goto done;
+	if (want && !test_delayed(r)) {
+		/* the store's pipeline: reads and writes overlap the hash */
+		struct delta_progress dp = { .fn = progress, .payload = payload };
+
+		rc = p4r_store_copy_hashed(&got, &copied, src, path, dst, tmp, size,
+					   progress ? delta_progress : NULL, &dp);
+	} else if ((rc = want ? p4r_hasher_new(&h) : 0) == 0 &&
+		   (rc = copy_fd(r, src, path, dst, tmp, h, size, &copied, progress, payload)) == 0 && h) {
+		rc = p4r_hasher_final(h, &got);
+	}
+	if (rc < 0)
+		goto done;
+	if (want) {
 		if (!p4r_oid_equal(&got, want) || (size && copied != size)) {
 			rc = p4r_error_set(P4R_EINTEGRITY, "object %s is corrupt in the local store "
 					   "(its bytes hash to %s); not pushed; run 'p4reg fsck'",

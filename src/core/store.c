@@ -1068,6 +1068,18 @@ done:
 	return rc;
 }
 
+int p4r_store_copy_hashed(p4r_oid *oid, uint64_t *size, int src, const char *src_name,
+			  int dst, const char *dst_name, uint64_t total,
+			  p4r_progress_fn progress, void *payload)
+{
+	struct stream s = {
+		.src = src, .src_name = src_name, .dst = dst, .dst_name = dst_name,
+		.writeback = true, .total = total, .progress = progress, .payload = payload,
+	};
+
+	return pump(oid, size, &s);
+}
+
 int p4r_store_write_to_fd(p4r_store *store, const p4r_oid *oid, int fd)
 {
 	struct stream s = { -1, NULL, fd, NULL, false, 0, NULL, NULL, false };
