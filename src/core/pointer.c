@@ -148,7 +148,7 @@ done:
 int p4r_pointer_write(const p4r_pointer *p, const char *path)
 {
 	char buf[P4R_POINTER_MAX_BYTES];
-	size_t len;
+	size_t len = 0;
 	int rc;
 
 	if ((rc = p4r_pointer_format(p, buf, sizeof(buf), &len)) < 0)

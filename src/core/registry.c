@@ -642,7 +642,7 @@ static int set_wal(sqlite3 *db, const char *path)
  * *VERSION gets the schema version. */
 static int check_identity(sqlite3 *db, const char *path, int64_t *version)
 {
-	int64_t app_id, objects;
+	int64_t app_id = 0, objects = 0;
 	int rc;
 
 	if ((rc = read_identity(db, path, &app_id, version, &objects)) < 0)
