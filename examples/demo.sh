@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main p4reg workflow on an example model, in a throw-away git repository:
 # init, add, commit the pointer, retrain (new bytes), add again, inspect,
-# check out the old version and back. Run by scripts/setup.sh.
+# check out the old version and back, log metrics, promote through a gate,
+# roll back. Run by scripts/setup.sh.
 set -euo pipefail
 P4REG=${P4REG:-p4reg}
 p4reg() { "$P4REG" "$@"; }
@@ -33,6 +34,22 @@ say p4reg log all-MiniLM-L6-v2;                   p4reg log all-MiniLM-L6-v2
 say p4reg show all-MiniLM-L6-v2@1;                p4reg show all-MiniLM-L6-v2@1
 say p4reg checkout all-MiniLM-L6-v2@1;            p4reg checkout all-MiniLM-L6-v2@1
 say p4reg checkout all-MiniLM-L6-v2@latest;       p4reg checkout all-MiniLM-L6-v2@latest
-say p4reg --json show all-MiniLM-L6-v2;           p4reg --json show all-MiniLM-L6-v2
+
+# Experiment tracking, then the release process with a gate and a rollback.
+M=all-MiniLM-L6-v2
+say p4reg log-metric $M@1 spearman=0.81 --experiment embedding_quality
+p4reg log-metric $M@1 spearman=0.81 --experiment embedding_quality
+say p4reg log-metric $M@2 spearman=0.84 --experiment embedding_quality
+p4reg log-metric $M@2 spearman=0.84 --experiment embedding_quality
+for s in validation staging production; do p4reg -q promote $M@1 --to $s -m "baseline release"; done
+say p4reg promote $M@2 --to validation;           p4reg promote $M@2 --to validation
+say p4reg promote $M@2 --to staging;              p4reg promote $M@2 --to staging
+say "p4reg promote $M@2 --to production --require 'spearman>=production'"
+p4reg promote $M@2 --to production --require 'spearman>=production'
+say p4reg metrics $M@1 $M@2;                      p4reg metrics $M@1 $M@2
+say p4reg rollback $M -m "latency regression in A/B"
+p4reg rollback $M -m "latency regression in A/B"
+say p4reg history $M;                             p4reg history $M
+say p4reg --json show $M@production;              p4reg --json show $M@production
 echo
 echo "demo finished in $work (removed on exit)"
