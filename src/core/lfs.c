@@ -18,7 +18,6 @@
 
 /* git-lfs's pointer spec before it was renamed; still read by git-lfs. */
 #define LFS_LEGACY_SPEC "https://hawser.github.com/spec/v1"
-#define COPY_BLOCK ((size_t)1 << 20)
 /* Larger than any file system holds: such a size is hostile, not real. */
 #define LFS_MAX_SIZE (UINT64_C(1) << 50)
 
@@ -135,51 +134,25 @@ bool p4r_lfs_has(const char *lfs_dir, const p4r_oid *oid)
 	       S_ISREG(st.st_mode);
 }
 
-/* Copies SRC to the open temporary TMP_FD while hashing; P4R_EINTEGRITY
- * when the bytes are not OID's. */
+/* Copies SRC to the open temporary TMP_FD through the store's pipeline
+ * (the hash overlaps the I/O); P4R_EINTEGRITY when the bytes are not OID's. */
 static int copy_hashed(int tmp_fd, const char *tmp, const char *src, const p4r_oid *oid)
 {
-	unsigned char *buf = malloc(COPY_BLOCK);
-	p4r_hasher *h = NULL;
+	struct stat st;
 	p4r_oid got;
-	ssize_t n;
-	int fd = -1, rc;
+	uint64_t size;
+	int fd, rc;
 
-	if (!buf)
-		return p4r_error_set(P4R_ERROR, "out of memory");
-	if ((rc = p4r_hasher_new(&h)) < 0)
-		goto done;
-	if ((fd = open(src, O_RDONLY | O_CLOEXEC)) < 0) {
-		rc = p4r_error_errno("cannot open '%s'", src);
-		goto done;
-	}
-	for (;;) {
-		n = read(fd, buf, COPY_BLOCK);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = p4r_error_errno("cannot read '%s'", src);
-			goto done;
-		}
-		if (n == 0)
-			break;
-		if ((rc = p4r_hasher_update(h, buf, (size_t)n)) < 0 ||
-		    (rc = p4r_write_all(tmp_fd, buf, (size_t)n)) < 0)
-			goto done;
-	}
-	if ((rc = p4r_hasher_final(h, &got)) < 0)
-		goto done;
-	if (!p4r_oid_equal(&got, oid)) {
+	if ((fd = open(src, O_RDONLY | O_CLOEXEC)) < 0)
+		return p4r_error_errno("cannot open '%s'", src);
+	/* the size picks the pipeline (large) or a single buffer (small) */
+	rc = fstat(fd, &st) < 0 ? p4r_error_errno("cannot stat '%s'", src)
+		: p4r_store_copy_hashed(&got, &size, fd, src, tmp_fd, tmp, (uint64_t)st.st_size, NULL, NULL);
+	close(fd);
+	if (rc == 0 && !p4r_oid_equal(&got, oid))
 		rc = p4r_error_set(P4R_EINTEGRITY, "'%s' hashes to %s, not %s", src, got.hex, oid->hex);
-		goto done;
-	}
-	if (fsync(tmp_fd) < 0)
+	if (rc == 0 && fsync(tmp_fd) < 0)
 		rc = p4r_error_errno("cannot fsync '%s'", tmp);
-done:
-	if (fd >= 0)
-		close(fd);
-	p4r_hasher_free(h);
-	free(buf);
 	return rc;
 }
 
