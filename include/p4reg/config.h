@@ -40,4 +40,9 @@ int p4r_config_unset(p4r_config *cfg, bool local_file, const char *key);
 int p4r_config_foreach(p4r_config *cfg, int (*fn)(const char *name, const char *value, void *payload),
 		       void *payload);
 
+/* Whether the user's own config file (never a repository's) lists ROOT,
+ * or "*", under safe.directory: a repository someone else owns is then
+ * trusted, as git's safe.directory does. */
+bool p4r_config_safe_directory(const char *root);
+
 #endif

@@ -14,9 +14,21 @@ int p4r_fsync_parent(const char *path);
  * fsync, rename over PATH, fsync of the folder. MODE is the new file's mode. */
 int p4r_write_file_atomic(const char *path, const void *data, size_t len, int mode);
 
+/* p4r_write_file_atomic for the name BASE in the open folder DIRFD: the
+ * temporary file is made beside it, BASE is replaced even when it is a
+ * symbolic link (never written through). DISPLAY names it in messages. */
+int p4r_write_file_atomic_at(int dirfd, const char *base, const void *data, size_t len, int mode,
+			     const char *display);
+
 /* Reads the whole file at PATH (at most MAX bytes, else P4R_EUSAGE "too large")
  * into a NUL-terminated malloc'd buffer owned by the caller. */
 int p4r_read_file(char **out, size_t *len, const char *path, size_t max);
+
+/* p4r_read_file for BASE in the open folder DIRFD, for files a repository
+ * delivers: a symbolic link (P4R_EUSAGE), a FIFO or a device is refused,
+ * never followed or blocked on. DISPLAY names it in messages. */
+int p4r_read_file_at(char **out, size_t *len, int dirfd, const char *base, size_t max,
+		     const char *display);
 
 /* mkdir -p with MODE; existing folders are fine. */
 int p4r_mkdir_p(const char *path, int mode);
@@ -35,5 +47,9 @@ char *p4r_path_join(const char *a, const char *b);
 /* Creates a unique temporary file "DIR/.PREFIX.XXXXXX" opened O_RDWR|O_CLOEXEC;
  * its malloc'd path goes to *PATH_OUT. */
 int p4r_mkstemp_in(int *fd_out, char **path_out, const char *dir, const char *prefix);
+
+/* A new temporary file ".PREFIX.XXXXXX" in the open folder DIRFD (0600,
+ * O_EXCL, never through a link); its malloc'd name goes to *NAME_OUT. */
+int p4r_mkstemp_at(int *fd_out, char **name_out, int dirfd, const char *prefix);
 
 #endif

@@ -100,4 +100,10 @@ typedef struct p4r_git_install {
  * true in the repository config, unless already in effect. */
 int p4r_git_lfs_install(p4r_git *git, p4r_git_filter which, p4r_git_install *out);
 
+/* The first path git's index tracks below ABS_DIR other than the names
+ * in EXCEPT (NULL-terminated, relative to ABS_DIR), malloc'd into *OUT
+ * relative to the git work tree; *OUT is NULL when there is none. */
+int p4r_git_first_tracked_under(p4r_git *git, const char *abs_dir, const char *const *except,
+				char **out);
+
 #endif

@@ -14,4 +14,9 @@ int p4r_ignore_pattern(char *buf, size_t bufsz, const char *name);
  * absent. *ADDED (nullable) says whether the file changed. */
 int p4r_ignore_ensure(const char *dir, const char *name, bool *added);
 
+/* The same in the open folder DIRFD; a .gitignore there that is a
+ * symbolic link or not a regular file is refused (P4R_EUSAGE), never read
+ * or written through. DISPLAY names it in messages. */
+int p4r_ignore_ensure_at(int dirfd, const char *name, bool *added, const char *display);
+
 #endif

@@ -46,4 +46,9 @@ int p4r_pointer_write(const p4r_pointer *p, const char *path);
 /* True when PATH ends in ".p4reg" (and is more than the suffix). */
 int p4r_pointer_is_pointer_path(const char *path);
 
+/* The same for BASE in the open folder DIRFD, never through a symbolic
+ * link (see p4r_read_file_at); DISPLAY names the file in messages. */
+int p4r_pointer_read_at(p4r_pointer *out, int dirfd, const char *base, const char *display);
+int p4r_pointer_write_at(const p4r_pointer *p, int dirfd, const char *base, const char *display);
+
 #endif

@@ -22,7 +22,10 @@ int p4r_repo_discover(char **root_out, const char *start);
  * nothing is touched then. *ROOT_OUT (nullable) gets the absolute path. */
 int p4r_repo_init(const char *dir, char **root_out);
 
-/* Discovers and opens the repository containing START. */
+/* Discovers and opens the repository containing START. Private state in
+ * .p4reg/ that is a symbolic link, the wrong kind of file, tracked by git,
+ * or (config.local) not the user's own is refused: P4R_EREFUSED with the
+ * repair in the message (docs/security.md). */
 int p4r_repo_open(p4r_repo **out, const char *start);
 void p4r_repo_free(p4r_repo *repo);
 
@@ -31,6 +34,8 @@ const char *p4r_repo_meta(const p4r_repo *repo);
 p4r_registry *p4r_repo_registry(p4r_repo *repo);
 p4r_store *p4r_repo_store(p4r_repo *repo);
 p4r_config *p4r_repo_config(p4r_repo *repo);
+/* The work tree root, open for the *at() calls of beneath.h. */
+int p4r_repo_root_fd(const p4r_repo *repo);
 
 /* Turns USER_PATH (relative to the working directory, or absolute) into a
  * repository-relative path with '/' separators (malloc'd into *OUT).

@@ -5,6 +5,7 @@
 #define P4REG_STORE_H
 
 #include <stdint.h>
+#include <sys/stat.h>
 #include <stddef.h>
 #include <stdbool.h>
 #include "p4reg/hash.h"
@@ -56,17 +57,26 @@ int p4r_store_insert_file(p4r_store *store, const char *path,
 			  const p4r_link_type *order, size_t n,
 			  p4r_insert_result *out, p4r_progress_fn progress, void *payload);
 
+/* The same for the work-tree file BASE in the open folder DIRFD: a
+ * symbolic link, a FIFO or a device there is refused (P4R_EUSAGE), never
+ * followed or blocked on. *ST gets the file's stat as it was opened;
+ * DISPLAY names it in messages. */
+int p4r_store_insert_at(p4r_store *store, int dirfd, const char *base, const char *display,
+			const p4r_link_type *order, size_t n, p4r_insert_result *out,
+			struct stat *st, p4r_progress_fn progress, void *payload);
+
 /* Stores a buffer already in memory (small objects, filters). */
 int p4r_store_insert_buffer(p4r_store *store, const void *buf, size_t len, p4r_oid *out);
 
-/* Puts OID's bytes at DEST: through a temporary file beside DEST, fsynced
- * and renamed over it, so DEST is either the old file or the complete new
- * one. A copy is hashed while it is written and a mismatch (P4R_EINTEGRITY)
+/* Puts OID's bytes at BASE in the open folder DIRFD (DISPLAY in messages):
+ * through a temporary file beside it, fsynced and renamed over it, so BASE
+ * is either the old file or the complete new one; a symbolic link at BASE
+ * is replaced, never written through. A copy is hashed while it is written and a mismatch (P4R_EINTEGRITY)
  * leaves DEST untouched. Reflink and hardlink are O(1) and trust the store
  * (fsck re-hashes it). USED (nullable) gets the method that worked. */
-int p4r_store_checkout(p4r_store *store, const p4r_oid *oid, const char *dest,
-		       const p4r_link_type *order, size_t n, p4r_link_type *used,
-		       p4r_progress_fn progress, void *payload);
+int p4r_store_checkout(p4r_store *store, const p4r_oid *oid, int dirfd, const char *base,
+		       const char *display, const p4r_link_type *order, size_t n,
+		       p4r_link_type *used, p4r_progress_fn progress, void *payload);
 
 /* Copies everything readable from SRC into DST (a regular file the caller
  * fsyncs) through the store's pipeline: one thread reads and writes while

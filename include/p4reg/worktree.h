@@ -10,6 +10,20 @@
 #include "p4reg/registry.h"
 #include "p4reg/repo.h"
 
+/* The longest repository-relative path p4reg accepts. */
+#define P4R_WORKTREE_PATH_MAX 4000
+
+/* Checks REL before any use, wherever it came from (the user, a pointer,
+ * the registry, a remote's events): relative, no empty, '.' or '..' part,
+ * nothing in .git/ or .p4reg/, no control character (a newline would
+ * inject a .gitignore line), each part within NAME_MAX with room for the
+ * ".p4reg" of its pointer. P4R_EUSAGE naming it. */
+int p4r_worktree_path_check(const char *rel);
+
+/* Reads REL's pointer (REL.p4reg) below the root, never through a link;
+ * P4R_ENOTFOUND when there is none. */
+int p4r_worktree_read_pointer(p4r_repo *repo, const char *rel, p4r_pointer *out);
+
 /* The stat cache key of ST. */
 void p4r_worktree_stat_key(const struct stat *st, p4r_stat_key *key);
 
@@ -45,6 +59,8 @@ typedef enum p4r_file_state {
 	P4R_FILE_MODIFIED,       /* bytes differ: `add` would make a new version */
 	P4R_FILE_MISSING,        /* the file is not there: `checkout` restores it */
 	P4R_FILE_OBJECT_MISSING, /* clean or missing, but the store lacks the object */
+	P4R_FILE_UNKNOWN_VERSION,/* the pointer names a version the registry lacks */
+	P4R_FILE_INVALID,        /* the pointer disagrees with the registry */
 } p4r_file_state;
 
 const char *p4r_file_state_name(p4r_file_state s);
@@ -54,7 +70,14 @@ const char *p4r_file_state_name(p4r_file_state s);
  * returned) when there is no file. */
 int p4r_worktree_file_oid(p4r_repo *repo, const char *rel, p4r_oid *out, bool *exists);
 
-/* Compares REL with its pointer PTR. */
+/* Cross-checks a pointer (read from DISPLAY) with the registry: 0 when
+ * the registry has that version with the same oid and size, P4R_ENOTFOUND
+ * when it lacks the version (fetch first), P4R_EINTEGRITY when they
+ * disagree. A pointer is repository content: it proves nothing alone. */
+int p4r_worktree_pointer_check(p4r_repo *repo, const char *display, const p4r_pointer *ptr);
+
+/* Compares REL with its pointer PTR, after p4r_worktree_pointer_check
+ * (UNKNOWN_VERSION or INVALID, with the message left set, when it fails). */
 int p4r_worktree_file_state(p4r_repo *repo, const char *rel, const p4r_pointer *ptr, p4r_file_state *out);
 
 /* Puts the bytes of OID (SIZE bytes) at REL, verified, through the link

@@ -1,5 +1,6 @@
 /* p4reg add: store files, register new versions, write pointers. */
 #include "cmd.h"
+#include "p4reg/beneath.h"
 #include "p4reg/gitio.h"
 #include "p4reg/ignore.h"
 #include "p4reg/lfs.h"
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <limits.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -43,7 +45,11 @@ static const p4r_option options[] = {
 struct item {
 	const char *arg;        /* as the user typed it */
 	char *rel;              /* repository-relative path */
-	char *abs;              /* absolute path */
+	char *abs;              /* absolute path (for git, which matches it as text) */
+	int dir;                /* its folder, opened below the root: the file is
+				 * read and linked by name in there, never through a
+				 * link planted later */
+	const char *base;       /* its name in DIR (points into REL) */
 	char model[P4R_MODEL_NAME_MAX + 1];
 	p4r_stat_key key;       /* the file as first seen */
 	bool cached;            /* oid known from the stat cache: no read */
@@ -77,8 +83,12 @@ static int prepare_item(p4r_repo *repo, p4r_git *git, struct item *it, const cha
 		return rc;
 	if (!(it->abs = p4r_repo_abspath(repo, it->rel)))
 		return p4r_error_set(P4R_ERROR, "out of memory");
-	if (stat(it->abs, &st) < 0)
+	if ((rc = p4r_beneath_parent(&it->dir, &it->base, p4r_repo_root_fd(repo), it->rel, false)) < 0)
+		return rc;
+	if (fstatat(it->dir, it->base, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return p4r_error_errno("cannot open '%s'", it->arg);
+	if (S_ISLNK(st.st_mode))
+		return p4r_error_set(P4R_EUSAGE, "'%s' is a symbolic link; add the file it points to", it->arg);
 	if (S_ISDIR(st.st_mode))
 		return p4r_error_set(P4R_EUSAGE, "'%s' is a directory; add the files in it one by one", it->arg);
 	if (!S_ISREG(st.st_mode))
@@ -88,12 +98,10 @@ static int prepare_item(p4r_repo *repo, p4r_git *git, struct item *it, const cha
 		return rc;
 	if (it->lfs) {
 		/* a path already kept by a pointer file stays a pointer path */
-		char *ptr = p4r_worktree_pointer_path(repo, it->rel);
+		p4r_pointer ptr;
 
-		if (!ptr)
-			return p4r_error_set(P4R_ERROR, "out of memory");
-		it->lfs = access(ptr, F_OK) != 0;
-		free(ptr);
+		it->lfs = p4r_worktree_read_pointer(repo, it->rel, &ptr) == P4R_ENOTFOUND;
+		p4r_error_clear();
 	}
 	if (name) {
 		if (!p4r_model_name_valid(name))
@@ -127,15 +135,16 @@ static void store_item(struct job *job, struct item *it)
 {
 	struct stat st;
 
-	it->rc = p4r_store_insert_file(p4r_repo_store(job->repo), it->abs, job->order, job->norder,
-				       &it->ins, job->progress ? cmd_progress_update : NULL, job->progress);
+	it->rc = p4r_store_insert_at(p4r_repo_store(job->repo), it->dir, it->base, it->rel, job->order,
+				     job->norder, &it->ins, &st, job->progress ? cmd_progress_update : NULL,
+				     job->progress);
 	if (it->rc < 0) {
 		snprintf(it->err, sizeof(it->err), "%s", p4r_error_message());
 		return;
 	}
 	/* a hardlink changes ctime (chmod 0444); re-read the stat either way
 	 * and cache only when nothing but that moved during the read */
-	if (stat(it->abs, &st) == 0) {
+	if (fstatat(it->dir, it->base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		p4r_stat_key after;
 
 		p4r_worktree_stat_key(&st, &after);
@@ -334,6 +343,8 @@ int cmd_add(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 
 	if (!(items = calloc((size_t)argc, sizeof(*items))))
 		return p4r_error_set(P4R_ERROR, "out of memory");
+	for (i = 0; i < (size_t)argc; i++)
+		items[i].dir = -1;
 	p4r_opts_init(&o, argc - 1, argv + 1, options);
 	while ((rc = cmd_next_opt(&o, &id, &value)) == 0 && id != P4R_OPT_DONE) {
 		if (id == OPT_NAME)
@@ -379,6 +390,8 @@ int cmd_add(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 done:
 	cmd_progress_done(&progress);
 	for (i = 0; i < n; i++) {
+		if (items[i].dir >= 0)
+			close(items[i].dir);
 		free(items[i].rel);
 		free(items[i].abs);
 		p4r_version_clear(&items[i].version);

@@ -92,12 +92,13 @@ static int target_from_ref(struct ctx *c, const char *arg, struct target *t)
 /* A path with a pointer: the pointer's version. */
 static int target_from_path(p4r_repo *repo, const char *rel, struct target *t)
 {
-	char *ptr = p4r_worktree_pointer_path(repo, rel);
-	int rc = ptr ? p4r_pointer_read(&t->want, ptr, rel) : p4r_error_set(P4R_ERROR, "out of memory");
+	int rc = p4r_worktree_read_pointer(repo, rel, &t->want);
 
+	/* the pointer came with the clone: only the registry's word counts */
 	if (rc == 0)
-		t->rel = strdup(rel);
-	free(ptr);
+		rc = p4r_worktree_pointer_check(repo, rel, &t->want);
+	if (rc == 0 && !(t->rel = strdup(rel)))
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
 	return rc;
 }
 
@@ -121,7 +122,7 @@ static int target_from_lfs(struct ctx *c, const char *rel, struct target *t, boo
 /* *REL gets the repository path of ARG when a pointer exists for it. */
 static bool find_pointer(p4r_repo *repo, const char *arg, char **rel)
 {
-	char *ptr;
+	p4r_pointer ptr;
 	bool yes;
 
 	*rel = NULL;
@@ -131,9 +132,9 @@ static bool find_pointer(p4r_repo *repo, const char *arg, char **rel)
 	}
 	if (p4r_pointer_is_pointer_path(*rel))
 		(*rel)[strlen(*rel) - strlen(P4R_POINTER_SUFFIX)] = '\0';
-	ptr = p4r_worktree_pointer_path(repo, *rel);
-	yes = ptr && access(ptr, F_OK) == 0;
-	free(ptr);
+	/* any pointer that exists, readable or not: reading it reports why */
+	yes = p4r_worktree_read_pointer(repo, *rel, &ptr) != P4R_ENOTFOUND;
+	p4r_error_clear();
 	return yes;
 }
 

@@ -69,11 +69,10 @@ int cmd_pull(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 		goto done;
 	}
 	for (i = 0; i < nrels; i++) {
-		char *path = p4r_worktree_pointer_path(repo, rels[i]);
-
-		rc = path ? p4r_pointer_read(&ptrs[i], path, rels[i]) : p4r_error_set(P4R_ERROR, "out of memory");
-		free(path);
-		if (rc < 0)
+		/* a pointer is repository content: only a version the registry
+		 * (just fetched) has, with that oid and size, is downloaded */
+		if ((rc = p4r_worktree_read_pointer(repo, rels[i], &ptrs[i])) < 0 ||
+		    (rc = p4r_worktree_pointer_check(repo, rels[i], &ptrs[i])) < 0)
 			goto done;
 		oids[i] = ptrs[i].oid;
 		sizes[i] = ptrs[i].size;

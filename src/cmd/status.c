@@ -16,36 +16,38 @@ const char cmd_status_usage[] =
 	"  modified        the bytes differ: 'p4reg add' makes a new version\n"
 	"  missing         no file: 'p4reg checkout' restores it\n"
 	"  object-missing  the store lacks the version's bytes\n"
-	"  invalid         the pointer file cannot be parsed\n"
+	"  unknown-version the pointer names a version the registry lacks:\n"
+	"                  'p4reg fetch' brings the registry up to date\n"
+	"  invalid         the pointer cannot be read or parsed, disagrees with the\n"
+	"                  registry, or the file is not a regular file\n"
 	"Then every registered model whose path git sends to Git LFS (no pointer\n"
 	"file), against the Git LFS pointer staged in the git index (else the\n"
 	"model's latest version); its object may also be in .git/lfs/objects.\n";
 
 static int status_one(p4r_cli *cli, p4r_repo *repo, const char *rel, cJSON *arr)
 {
-	char *ptr_path = p4r_worktree_pointer_path(repo, rel);
 	p4r_file_state state = P4R_FILE_CLEAN;
 	p4r_pointer ptr;
 	const char *name;
 	cJSON *o;
 	int rc;
 
-	if (!ptr_path)
-		return p4r_error_set(P4R_ERROR, "out of memory");
-	rc = p4r_pointer_read(&ptr, ptr_path, rel);
-	free(ptr_path);
-	if (rc == P4R_EINTEGRITY) {
-		/* one bad pointer must not hide the state of the others */
-		cmd_warn("%s", p4r_error_message());
-		name = "invalid";
-		ptr.model[0] = '\0';
-		ptr.version = 0;
-	} else if (rc < 0) {
-		return rc;
-	} else {
-		if ((rc = p4r_worktree_file_state(repo, rel, &ptr, &state)) < 0)
+	rc = p4r_worktree_read_pointer(repo, rel, &ptr);
+	if (rc == 0)
+		rc = p4r_worktree_file_state(repo, rel, &ptr, &state);
+	if (rc == P4R_ERROR || (rc == 0 && state < P4R_FILE_UNKNOWN_VERSION)) {
+		if (rc < 0)
 			return rc;
 		name = p4r_file_state_name(state);
+	} else {
+		/* one bad pointer or file (a link, a FIFO, a version the registry
+		 * lacks) must not hide the state of the others */
+		cmd_warn("%s", p4r_error_message());
+		name = rc == 0 ? p4r_file_state_name(state) : "invalid";
+		if (rc < 0) {
+			ptr.model[0] = '\0';
+			ptr.version = 0;
+		}
 	}
 	if (cli->json) {
 		o = cJSON_CreateObject();
@@ -106,10 +108,10 @@ static bool any_model_without_pointer(p4r_repo *repo, const p4r_model *models, s
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		char *ptr = p4r_worktree_pointer_path(repo, models[i].path);
-		bool missing = !ptr || access(ptr, F_OK) < 0;
+		p4r_pointer ptr;
+		bool missing = p4r_worktree_read_pointer(repo, models[i].path, &ptr) == P4R_ENOTFOUND;
 
-		free(ptr);
+		p4r_error_clear();
 		if (missing)
 			return true;
 	}

@@ -216,3 +216,27 @@ int p4r_config_foreach(p4r_config *cfg, int (*fn)(const char *name, const char *
 	git_config_iterator_free(it);
 	return rc;
 }
+
+bool p4r_config_safe_directory(const char *root)
+{
+	char *path = user_config_path();
+	git_config *cfg = NULL;
+	git_config_iterator *it = NULL;
+	git_config_entry *entry;
+	bool safe = false;
+
+	if (!path)
+		return false;
+	git_libgit2_init();
+	if (git_config_open_ondisk(&cfg, path) == 0 &&
+	    git_config_multivar_iterator_new(&it, cfg, "safe.directory", NULL) == 0) {
+		while (!safe && git_config_next(&entry, it) == 0)
+			safe = !strcmp(entry->value, "*") || !strcmp(entry->value, root);
+	}
+	git_error_clear();
+	git_config_iterator_free(it);
+	git_config_free(cfg);
+	git_libgit2_shutdown();
+	free(path);
+	return safe;
+}

@@ -527,7 +527,7 @@ done:
 static void check_pointers(struct run *r)
 {
 	p4r_registry *reg = p4r_repo_registry(r->repo);
-	char **rels = NULL, *abs, display[PATH_MAX];
+	char **rels = NULL, display[PATH_MAX];
 	size_t n = 0, i;
 	int rc;
 
@@ -541,12 +541,7 @@ static void check_pointers(struct run *r)
 		p4r_version v;
 
 		snprintf(display, sizeof(display), "%s%s", rels[i], P4R_POINTER_SUFFIX);
-		if (!(abs = p4r_repo_abspath(r->repo, display))) {
-			r->oom = 1;
-			break;
-		}
-		rc = p4r_pointer_read(&ptr, abs, display);
-		free(abs);
+		rc = p4r_worktree_read_pointer(r->repo, rels[i], &ptr);
 		r->rep->pointers_checked++;
 		if (rc < 0) {
 			add_problem(r, "bad-pointer", NULL, display, NULL,

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 /* Keeps ".PREFIX.XXXXXX" within NAME_MAX even for a 255-byte file name. */
@@ -142,61 +143,131 @@ int p4r_mkstemp_in(int *fd_out, char **path_out, const char *dir, const char *pr
 	return 0;
 }
 
-int p4r_write_file_atomic(const char *path, const void *data, size_t len, int mode)
+/* Six characters of the kind mkstemp uses, so gc recognises the name. */
+static void random_suffix(char out[7])
 {
-	char *dir = parent_of(path), *tmp = NULL;
-	const char *base = strrchr(path, '/');
+	static const char set[] =
+		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	unsigned char r[6];
+	size_t i;
+
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
+		static _Atomic unsigned counter;
+		unsigned v = (unsigned)getpid() * 2654435761u + counter++;
+
+		for (i = 0; i < sizeof(r); i++, v = v * 1103515245u + 12345u)
+			r[i] = (unsigned char)(v >> 16);
+	}
+	for (i = 0; i < sizeof(r); i++)
+		out[i] = set[r[i] % (sizeof(set) - 1)];
+	out[6] = '\0';
+}
+
+int p4r_mkstemp_at(int *fd_out, char **name_out, int dirfd, const char *prefix)
+{
+	size_t plen = strlen(prefix), len;
+	char suffix[7], *name;
+	int tries;
+
+	*fd_out = -1;
+	*name_out = NULL;
+	if (plen > TEMP_PREFIX_MAX)
+		plen = TEMP_PREFIX_MAX;
+	len = 1 + plen + 7; /* "." "PREFIX" ".XXXXXX" */
+	if (!(name = malloc(len + 1)))
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	for (tries = 0; tries < 100; tries++) {
+		random_suffix(suffix);
+		snprintf(name, len + 1, ".%.*s.%s", (int)plen, prefix, suffix);
+		*fd_out = openat(dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (*fd_out >= 0) {
+			*name_out = name;
+			return 0;
+		}
+		if (errno != EEXIST)
+			break;
+	}
+	free(name);
+	return p4r_error_errno("cannot create a temporary file for '%s'", prefix);
+}
+
+int p4r_write_file_atomic_at(int dirfd, const char *base, const void *data, size_t len, int mode,
+			     const char *display)
+{
+	char *tmp = NULL;
 	int fd = -1, rc;
 
-	base = base ? base + 1 : path;
-	if (!dir)
-		return p4r_error_set(P4R_ERROR, "out of memory");
-	if ((rc = p4r_mkstemp_in(&fd, &tmp, dir, base)) < 0)
-		goto done;
+	if ((rc = p4r_mkstemp_at(&fd, &tmp, dirfd, base)) < 0)
+		return rc;
 	if (p4r_write_full(fd, data, len) < 0) {
-		rc = p4r_error_errno("cannot write '%s'", tmp);
+		rc = p4r_error_errno("cannot write '%s'", display);
 		goto done;
 	}
 	/* mkstemp made it 0600 */
 	if (fchmod(fd, (mode_t)mode) < 0) {
-		rc = p4r_error_errno("cannot change the mode of '%s'", tmp);
+		rc = p4r_error_errno("cannot change the mode of '%s'", display);
 		goto done;
 	}
 	if (fsync(fd) < 0) {
-		rc = p4r_error_errno("cannot fsync '%s'", tmp);
+		rc = p4r_error_errno("cannot fsync '%s'", display);
 		goto done;
 	}
 	if (close(fd) < 0) {
 		fd = -1;
-		rc = p4r_error_errno("cannot write '%s'", tmp);
+		rc = p4r_error_errno("cannot write '%s'", display);
 		goto done;
 	}
 	fd = -1;
-	if (rename(tmp, path) < 0) {
-		rc = p4r_error_errno("cannot rename '%s' to '%s'", tmp, path);
+	/* renameat replaces whatever BASE is, a symbolic link included: it
+	 * never writes through one */
+	if (renameat(dirfd, tmp, dirfd, base) < 0) {
+		rc = p4r_error_errno("cannot replace '%s'", display);
 		goto done;
 	}
 	free(tmp);
 	tmp = NULL;
-	rc = p4r_fsync_dir(dir);
+	if (fsync(dirfd) < 0 && errno != EINVAL)
+		rc = p4r_error_errno("cannot fsync the folder of '%s'", display);
 done:
 	if (fd >= 0)
 		close(fd);
 	if (tmp) {
-		unlink(tmp);
+		unlinkat(dirfd, tmp, 0);
 		free(tmp);
+	}
+	return rc;
+}
+
+int p4r_write_file_atomic(const char *path, const void *data, size_t len, int mode)
+{
+	char *dir = parent_of(path);
+	const char *base = strrchr(path, '/');
+	int dirfd, rc;
+
+	base = base ? base + 1 : path;
+	if (!dir)
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0) {
+		rc = p4r_error_errno("cannot open folder '%s'", dir);
+	} else {
+		rc = p4r_write_file_atomic_at(dirfd, base, data, len, mode, path);
+		close(dirfd);
 	}
 	free(dir);
 	return rc;
 }
 
-int p4r_read_file(char **out, size_t *len, const char *path, size_t max)
+/* Reads all of FD (named PATH in messages) into *OUT; closes FD. FD was
+ * opened O_NONBLOCK: with REGULAR_ONLY anything but a regular file is
+ * refused before a read can block on it. */
+static int read_all(char **out, size_t *len, int fd, const char *path, size_t max, bool regular_only)
 {
 	char *buf = NULL, *grown;
 	size_t cap, used = 0;
 	struct stat st;
 	ssize_t n;
-	int fd, rc = 0;
+	int rc = 0;
 
 	*out = NULL;
 	if (len)
@@ -204,15 +275,21 @@ int p4r_read_file(char **out, size_t *len, const char *path, size_t max)
 	/* MAX + 1 (room to notice a file past the bound) must not wrap */
 	if (max > SIZE_MAX / 2)
 		max = SIZE_MAX / 2;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return p4r_error_errno("cannot open '%s'", path);
 	if (fstat(fd, &st) < 0) {
 		rc = p4r_error_errno("cannot stat '%s'", path);
 		goto done;
 	}
 	if (S_ISDIR(st.st_mode)) {
 		rc = p4r_error_set(P4R_EUSAGE, "'%s' is a directory", path);
+		goto done;
+	}
+	/* a FIFO or a device would block or never end */
+	if (regular_only && !S_ISREG(st.st_mode)) {
+		rc = p4r_error_set(P4R_EUSAGE, "'%s' is not a regular file", path);
+		goto done;
+	}
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) {
+		rc = p4r_error_errno("cannot read '%s'", path);
 		goto done;
 	}
 	if (st.st_size > 0 && (uint64_t)st.st_size > max) {
@@ -265,6 +342,31 @@ done:
 	free(buf);
 	close(fd);
 	return rc;
+}
+
+int p4r_read_file(char **out, size_t *len, const char *path, size_t max)
+{
+	/* the user may name a pipe (--file /dev/stdin): it is read, blocking */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+
+	*out = NULL;
+	if (fd < 0)
+		return p4r_error_errno("cannot open '%s'", path);
+	return read_all(out, len, fd, path, max, false);
+}
+
+int p4r_read_file_at(char **out, size_t *len, int dirfd, const char *base, size_t max,
+		     const char *display)
+{
+	int fd = openat(dirfd, base, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW);
+
+	*out = NULL;
+	if (fd < 0 && errno == ELOOP)
+		return p4r_error_set(P4R_EUSAGE, "'%s' is a symbolic link; p4reg does not follow it here",
+				     display);
+	if (fd < 0)
+		return p4r_error_errno("cannot open '%s'", display);
+	return read_all(out, len, fd, display, max, true);
 }
 
 int p4r_mkdir_p(const char *path, int mode)

@@ -483,3 +483,37 @@ done:
 	free(lock);
 	return rc;
 }
+
+int p4r_git_first_tracked_under(p4r_git *git, const char *abs_dir, const char *const *except,
+				char **out)
+{
+	git_index *index = NULL;
+	const git_index_entry *e;
+	char *prefix = p4r_git_relpath(git, abs_dir);
+	size_t plen, i, k;
+	int rc = 0;
+
+	*out = NULL;
+	if (!prefix)
+		return 0; /* outside this work tree: git tracks nothing there */
+	plen = strlen(prefix);
+	if (git_repository_index(&index, git->repo) < 0) {
+		rc = p4r_error_git(P4R_ERROR, "cannot read the git index");
+		goto done;
+	}
+	for (i = 0; i < git_index_entrycount(index) && !*out; i++) {
+		bool allowed = false;
+
+		e = git_index_get_byindex(index, i);
+		if (!e || strncmp(e->path, prefix, plen) || e->path[plen] != '/')
+			continue;
+		for (k = 0; except && except[k]; k++)
+			allowed |= !strcmp(e->path + plen + 1, except[k]);
+		if (!allowed && !(*out = strdup(e->path)))
+			rc = p4r_error_set(P4R_ERROR, "out of memory");
+	}
+done:
+	git_index_free(index);
+	free(prefix);
+	return rc;
+}

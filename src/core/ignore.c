@@ -3,8 +3,10 @@
 #include "p4reg/error.h"
 #include "p4reg/fsutil.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define GITIGNORE_MAX (4u << 20)
 
@@ -16,6 +18,11 @@ int p4r_ignore_pattern(char *buf, size_t bufsz, const char *name)
 		trailing--;
 	if (bufsz < 2)
 		return p4r_error_set(P4R_ERROR, "pattern buffer too small");
+	/* a newline would end the line and start one the name chose */
+	for (i = 0; i < len; i++)
+		if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
+			return p4r_error_set(P4R_EUSAGE, "a file name with control characters cannot "
+					     "be written to .gitignore");
 	buf[n++] = '/';
 	for (i = 0; i < len; i++) {
 		/* glob characters and the escape itself match literally only when
@@ -53,17 +60,34 @@ static bool has_line(const char *text, size_t len, const char *line)
 
 int p4r_ignore_ensure(const char *dir, const char *name, bool *added)
 {
-	char pattern[4200], *path = p4r_path_join(dir, ".gitignore"), *text = NULL, *out = NULL;
+	int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
+	char *display = p4r_path_join(dir, ".gitignore");
+
+	if (dirfd < 0)
+		rc = p4r_error_errno("cannot open folder '%s'", dir);
+	else if (!display)
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+	else
+		rc = p4r_ignore_ensure_at(dirfd, name, added, display);
+	if (dirfd >= 0)
+		close(dirfd);
+	free(display);
+	return rc;
+}
+
+int p4r_ignore_ensure_at(int dirfd, const char *name, bool *added, const char *display)
+{
+	char pattern[4200], *text = NULL, *out = NULL;
 	size_t len = 0, olen;
 	int rc;
 
 	if (added)
 		*added = false;
-	if (!path)
-		return p4r_error_set(P4R_ERROR, "out of memory");
 	if ((rc = p4r_ignore_pattern(pattern, sizeof(pattern), name)) < 0)
 		goto done;
-	rc = p4r_read_file(&text, &len, path, GITIGNORE_MAX);
+	/* a .gitignore that is a symbolic link is refused, never read through:
+	 * it could name a secret that would be copied here and staged */
+	rc = p4r_read_file_at(&text, &len, dirfd, ".gitignore", GITIGNORE_MAX, display);
 	if (rc == P4R_ENOTFOUND) {
 		p4r_error_clear();
 		rc = 0;
@@ -82,11 +106,10 @@ int p4r_ignore_ensure(const char *dir, const char *name, bool *added)
 	memcpy(out + olen, pattern, strlen(pattern));
 	olen += strlen(pattern);
 	out[olen++] = '\n';
-	if ((rc = p4r_write_file_atomic(path, out, olen, 0644)) == 0 && added)
+	if ((rc = p4r_write_file_atomic_at(dirfd, ".gitignore", out, olen, 0644, display)) == 0 && added)
 		*added = true;
 done:
 	free(out);
 	free(text);
-	free(path);
 	return rc;
 }

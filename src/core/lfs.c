@@ -256,8 +256,13 @@ int p4r_lfs_expected(p4r_repo *repo, p4r_git *git, const char *rel, bool *is_lfs
 		rc = p4r_error_set(P4R_ERROR, "out of memory");
 		goto done;
 	}
-	if (access(ptr, F_OK) == 0)
+	/* a path kept by a pointer file (even a bad one) is not a Git LFS path */
+	if (p4r_worktree_read_pointer(repo, rel, out) != P4R_ENOTFOUND) {
+		p4r_error_clear();
+		memset(out, 0, sizeof(*out));
 		goto done;
+	}
+	p4r_error_clear();
 	if ((rc = p4r_git_is_lfs_path(git, abs, is_lfs)) < 0 || !*is_lfs)
 		goto done;
 	if ((rc = p4r_git_index_lfs_pointer(git, abs, &out->oid, &size, &staged)) < 0)

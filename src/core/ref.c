@@ -1,5 +1,6 @@
 /* Parsing and resolving version references (see ref.h). */
 #include "p4reg/ref.h"
+#include "p4reg/worktree.h"
 #include "p4reg/error.h"
 #include "p4reg/pointer.h"
 
@@ -66,11 +67,12 @@ int p4r_ref_lookup(p4r_registry *reg, const p4r_ref *ref, p4r_version *out)
 	}
 }
 
-/* The pointer for workspace path TEXT, if one exists: *FOUND says. */
+/* The pointer for workspace path TEXT (the file or its pointer), if one
+ * exists: *FOUND says. */
 static int read_pointer_for(p4r_repo *repo, const char *text, p4r_pointer *ptr, bool *found)
 {
-	char *rel = NULL, *abs = NULL, *ptr_abs = NULL;
-	size_t sz;
+	char *rel = NULL;
+	size_t len;
 	int rc;
 
 	*found = false;
@@ -78,24 +80,16 @@ static int read_pointer_for(p4r_repo *repo, const char *text, p4r_pointer *ptr, 
 		p4r_error_clear();
 		return 0;
 	}
-	abs = p4r_repo_abspath(repo, rel);
-	sz = strlen(abs) + sizeof(P4R_POINTER_SUFFIX);
-	if (!(ptr_abs = malloc(sz))) {
-		rc = p4r_error_set(P4R_ERROR, "out of memory");
-		goto done;
-	}
-	if (p4r_pointer_is_pointer_path(abs))
-		snprintf(ptr_abs, sz, "%s", abs);
-	else
-		snprintf(ptr_abs, sz, "%s%s", abs, P4R_POINTER_SUFFIX);
-	rc = 0;
-	if (access(ptr_abs, F_OK) == 0) {
+	len = strlen(rel);
+	if (p4r_pointer_is_pointer_path(rel))
+		rel[len - strlen(P4R_POINTER_SUFFIX)] = '\0';
+	rc = p4r_worktree_read_pointer(repo, rel, ptr);
+	if (rc == P4R_ENOTFOUND) {
+		p4r_error_clear();
+		rc = 0;
+	} else if (rc == 0) {
 		*found = true;
-		rc = p4r_pointer_read(ptr, ptr_abs, text);
 	}
-done:
-	free(ptr_abs);
-	free(abs);
 	free(rel);
 	return rc;
 }
@@ -113,10 +107,10 @@ int p4r_ref_resolve(p4r_repo *repo, const char *text, p4r_version *out)
 			return rc;
 		if (found) {
 			rc = p4r_registry_version_get(reg, ptr.model, ptr.version, out);
-			if (rc == 0 && !p4r_oid_equal(&out->oid, &ptr.oid)) {
+			if (rc == 0 && (!p4r_oid_equal(&out->oid, &ptr.oid) || out->size != ptr.size)) {
 				p4r_version_clear(out);
 				return p4r_error_set(P4R_EINTEGRITY, "pointer '%s' names %s@%lld with oid %.12s, "
-						     "but the registry has another oid for it", text,
+						     "but the registry has another oid or size for it", text,
 						     ptr.model, (long long)ptr.version, ptr.oid.hex);
 			}
 			return rc;

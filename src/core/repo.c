@@ -2,8 +2,11 @@
 #include "p4reg/repo.h"
 #include "p4reg/error.h"
 #include "p4reg/fsutil.h"
+#include "p4reg/gitio.h"
+#include "p4reg/worktree.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <git2.h>
 #include <limits.h>
 #include <pwd.h>
@@ -15,6 +18,8 @@
 
 struct p4r_repo {
 	char *root;          /* absolute, symlink-free work tree root */
+	int root_fd;         /* the root, opened once: every work-tree path is
+			      * resolved below it (beneath.h) */
 	char *meta;          /* root/.p4reg */
 	p4r_registry *reg;
 	p4r_store *store;
@@ -30,11 +35,13 @@ static const char DEFAULT_CONFIG[] =
 	"\t# how add and checkout place bytes: reflink, hardlink, copy (tried in order)\n"
 	"\tcacheType = reflink,copy\n";
 
+/* DIR has a .p4reg entry. It is not followed: a symbolic link there is
+ * found here and refused when the repository is opened. */
 static bool is_meta_dir(const char *dir)
 {
 	struct stat st;
 	char *meta = p4r_path_join(dir, P4R_META_DIR);
-	bool yes = meta && stat(meta, &st) == 0 && S_ISDIR(st.st_mode);
+	bool yes = meta && lstat(meta, &st) == 0 && (S_ISDIR(st.st_mode) || S_ISLNK(st.st_mode));
 
 	free(meta);
 	return yes;
@@ -176,6 +183,127 @@ done:
 	return rc;
 }
 
+/* ---- the trust boundary of .p4reg/ (docs/security.md) ----
+ *
+ * .p4reg/config and .p4reg/.gitignore are shared through git; everything
+ * else in .p4reg/ is this machine's own state. A clone can deliver any of
+ * it (force-added, or as a symbolic link that relocates it), so each piece
+ * is checked where it is opened: never a link, the right kind of file, and
+ * never tracked by git. */
+
+/* The pieces of private state, and what each must be. */
+static const struct private_piece {
+	const char *name;
+	bool dir;
+} private_pieces[] = {
+	{ "registry.db", false }, { "registry.db-wal", false }, { "registry.db-shm", false },
+	{ "objects", true }, { "tmp", true }, { "quarantine", true }, { "config.local", false },
+	{ "config", false },
+};
+
+/* What git may track in .p4reg/. */
+static const char *const shared_pieces[] = { "config", ".gitignore", NULL };
+
+static int refuse_piece(const char *name, const char *why, const char *repair)
+{
+	return p4r_error_set(P4R_EREFUSED, "'%s/%s' %s; p4reg does not trust it: %s", P4R_META_DIR,
+			     name, why, repair);
+}
+
+static bool user_allows_owner(const char *root)
+{
+	return p4r_config_safe_directory(root);
+}
+
+/* The checks on .p4reg itself: a real folder, owned by this user (like
+ * git's safe.directory: a folder someone else owns needs the user's own
+ * "safe.directory" setting). */
+static int check_meta_dir(int meta_fd, const char *root)
+{
+	struct stat st;
+
+	if (fstat(meta_fd, &st) < 0)
+		return p4r_error_errno("cannot stat '%s'", P4R_META_DIR);
+	if (st.st_uid != geteuid() && !user_allows_owner(root))
+		return p4r_error_set(P4R_EREFUSED, "'%s/%s' is owned by someone else (uid %u); if you "
+				     "trust it, add 'safe.directory = %s' to ~/.config/p4reg/config",
+				     root, P4R_META_DIR, (unsigned)st.st_uid, root);
+	return 0;
+}
+
+static int check_piece(int meta_fd, const struct private_piece *p)
+{
+	struct stat st;
+
+	if (fstatat(meta_fd, p->name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : p4r_error_errno("cannot stat '%s/%s'", P4R_META_DIR, p->name);
+	if (S_ISLNK(st.st_mode))
+		return refuse_piece(p->name, "is a symbolic link",
+				    "remove the link (and 'git rm --cached' it if git tracks it)");
+	if (p->dir && !S_ISDIR(st.st_mode))
+		return refuse_piece(p->name, "is not a folder", "move it away");
+	if (!p->dir && !S_ISREG(st.st_mode))
+		return refuse_piece(p->name, "is not a regular file", "move it away");
+	/* config.local holds credentials and hooks: only the user's own */
+	if (!strcmp(p->name, "config.local")) {
+		if (st.st_uid != geteuid())
+			return refuse_piece(p->name, "is owned by someone else",
+					    "check its content, then 'chown' it to yourself");
+		if (st.st_mode & (S_IWGRP | S_IWOTH))
+			return refuse_piece(p->name, "is writable by others",
+					    "check its content, then 'chmod 600' it");
+	}
+	return 0;
+}
+
+/* Refuses private state that git tracks: a clone delivered it. */
+static int check_untracked(const char *root, const char *meta)
+{
+	p4r_git *git = NULL;
+	char *tracked = NULL;
+	int rc;
+
+	if ((rc = p4r_git_open(&git, root)) < 0 || !git)
+		return rc;
+	rc = p4r_git_first_tracked_under(git, meta, shared_pieces, &tracked);
+	if (rc == 0 && tracked)
+		rc = p4r_error_set(P4R_EREFUSED, "'%s' is tracked by git, but only %s/config and "
+				   "%s/.gitignore are shared; p4reg does not trust it: run "
+				   "'git rm -r --cached %s' and check that file", tracked,
+				   P4R_META_DIR, P4R_META_DIR, tracked);
+	free(tracked);
+	p4r_git_free(git);
+	return rc;
+}
+
+/* Opens ROOT and its .p4reg without following links; checks every piece. */
+static int open_trusted(p4r_repo *repo)
+{
+	size_t i;
+	int meta_fd, rc = 0;
+
+	repo->root_fd = open(repo->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (repo->root_fd < 0)
+		return p4r_error_errno("cannot open '%s'", repo->root);
+	meta_fd = openat(repo->root_fd, P4R_META_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (meta_fd < 0 && (errno == ELOOP || errno == ENOTDIR))
+		return p4r_error_set(P4R_EREFUSED, "'%s/%s' is a symbolic link or not a folder; p4reg "
+				     "keeps its state in a real folder: remove it and run 'p4reg init' "
+				     "(and 'git rm --cached %s' if git tracks it)", repo->root,
+				     P4R_META_DIR, P4R_META_DIR);
+	if (meta_fd < 0)
+		return p4r_error_errno("cannot open '%s/%s'", repo->root, P4R_META_DIR);
+	rc = check_meta_dir(meta_fd, repo->root);
+	for (i = 0; rc == 0 && i < sizeof(private_pieces) / sizeof(private_pieces[0]); i++)
+		rc = check_piece(meta_fd, &private_pieces[i]);
+	close(meta_fd);
+	if (rc == 0)
+		rc = check_untracked(repo->root, repo->meta);
+	return rc;
+}
+
+int p4r_repo_root_fd(const p4r_repo *repo) { return repo->root_fd; }
+
 int p4r_repo_open(p4r_repo **out, const char *start)
 {
 	p4r_repo *repo = calloc(1, sizeof(*repo));
@@ -185,6 +313,7 @@ int p4r_repo_open(p4r_repo **out, const char *start)
 	*out = NULL;
 	if (!repo)
 		return p4r_error_set(P4R_ERROR, "out of memory");
+	repo->root_fd = -1;
 	if ((rc = p4r_repo_discover(&repo->root, start)) < 0)
 		goto done;
 	repo->meta = p4r_path_join(repo->root, P4R_META_DIR);
@@ -193,6 +322,8 @@ int p4r_repo_open(p4r_repo **out, const char *start)
 		rc = p4r_error_set(P4R_ERROR, "out of memory");
 		goto done;
 	}
+	if ((rc = open_trusted(repo)) < 0)
+		goto done;
 	/* a git clone carries .p4reg/config but none of the local state (it is
 	 * gitignored): the first command creates an empty registry and store,
 	 * which `p4reg pull` then fills */
@@ -217,6 +348,8 @@ void p4r_repo_free(p4r_repo *repo)
 	p4r_registry_free(repo->reg);
 	p4r_store_free(repo->store);
 	p4r_config_free(repo->config);
+	if (repo->root_fd >= 0)
+		close(repo->root_fd);
 	free(repo->root);
 	free(repo->meta);
 	free(repo);
@@ -308,6 +441,8 @@ int p4r_repo_relpath(p4r_repo *repo, const char *user_path, char **out)
 			goto done;
 		}
 	}
+	if ((rc = p4r_worktree_path_check(rel)) < 0)
+		goto done;
 	if (!(*out = strdup(rel)))
 		rc = p4r_error_set(P4R_ERROR, "out of memory");
 done:

@@ -1,14 +1,17 @@
 /* Model files, pointers, .gitignore entries and the stat cache (worktree.h). */
 #include "p4reg/worktree.h"
+#include "p4reg/beneath.h"
 #include "p4reg/error.h"
 #include "p4reg/fsutil.h"
 #include "p4reg/ignore.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 void p4r_worktree_stat_key(const struct stat *st, p4r_stat_key *key)
@@ -61,6 +64,74 @@ int p4r_worktree_check_binding(p4r_registry *reg, const char *model, const char 
 	return rc;
 }
 
+/* NAME_MAX for one component: the pointer adds ".p4reg" to the file's. */
+#define COMPONENT_MAX 255
+
+int p4r_worktree_path_check(const char *rel)
+{
+	const char *p = rel, *slash;
+	size_t len;
+
+	if (!*rel || rel[0] == '/')
+		return p4r_error_set(P4R_EUSAGE, "'%s' is not a path inside the repository", rel);
+	if (strlen(rel) > P4R_WORKTREE_PATH_MAX)
+		return p4r_error_set(P4R_EUSAGE, "path '%.64s...' is too long", rel);
+	for (; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return p4r_error_set(P4R_EUSAGE, "path '%s' has a control character (a newline, "
+					     "tab or escape); rename the file", rel);
+	for (p = rel;; p = slash + 1) {
+		slash = strchr(p, '/');
+		len = slash ? (size_t)(slash - p) : strlen(p);
+		if (len == 0 || (len == 1 && p[0] == '.') || (len == 2 && !strncmp(p, "..", 2)))
+			return p4r_error_set(P4R_EUSAGE, "path '%s' has an empty, '.' or '..' part", rel);
+		/* git keeps its own state in .git (any case, on case-insensitive disks) */
+		if (len == 4 && !strncasecmp(p, ".git", 4))
+			return p4r_error_set(P4R_EUSAGE, "'%s' is inside .git/, which git manages itself", rel);
+		if (p == rel && len == strlen(P4R_META_DIR) && !strncmp(p, P4R_META_DIR, len))
+			return p4r_error_set(P4R_EUSAGE, "'%s' is inside .p4reg/, which p4reg manages itself", rel);
+		if (!slash)
+			break;
+		if (len > COMPONENT_MAX)
+			return p4r_error_set(P4R_EUSAGE, "path '%s' has a folder name over %d bytes",
+					     rel, COMPONENT_MAX);
+	}
+	if (len + strlen(P4R_POINTER_SUFFIX) > COMPONENT_MAX)
+		return p4r_error_set(P4R_EUSAGE, "file name '%s' is too long: its pointer '%s%s' would "
+				     "pass the %d-byte limit; rename it", p, p, P4R_POINTER_SUFFIX,
+				     COMPONENT_MAX);
+	return 0;
+}
+
+/* REL + ".p4reg", malloc'd. */
+static char *pointer_rel(const char *rel)
+{
+	size_t sz = strlen(rel) + sizeof(P4R_POINTER_SUFFIX);
+	char *out = malloc(sz);
+
+	if (out)
+		snprintf(out, sz, "%s%s", rel, P4R_POINTER_SUFFIX);
+	return out;
+}
+
+int p4r_worktree_read_pointer(p4r_repo *repo, const char *rel, p4r_pointer *out)
+{
+	char *ptr = NULL;
+	const char *base;
+	int dir = -1, rc;
+
+	if ((rc = p4r_worktree_path_check(rel)) < 0)
+		return rc;
+	if (!(ptr = pointer_rel(rel)))
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	if ((rc = p4r_beneath_parent(&dir, &base, p4r_repo_root_fd(repo), ptr, false)) == 0)
+		rc = p4r_pointer_read_at(out, dir, base, ptr);
+	if (dir >= 0)
+		close(dir);
+	free(ptr);
+	return rc;
+}
+
 char *p4r_worktree_pointer_path(const p4r_repo *repo, const char *rel)
 {
 	char *abs = p4r_repo_abspath(repo, rel), *out;
@@ -78,21 +149,30 @@ char *p4r_worktree_pointer_path(const p4r_repo *repo, const char *rel)
 int p4r_worktree_write_pointer(p4r_repo *repo, const p4r_version *v, const char *rel, char **ptr_abs)
 {
 	p4r_pointer want = { .version = v->number, .oid = v->oid, .size = v->size }, have;
-	char *path = p4r_worktree_pointer_path(repo, rel);
-	int rc = 0;
+	char *path = p4r_worktree_pointer_path(repo, rel), *ptr = pointer_rel(rel);
+	const char *base;
+	int dir = -1, rc;
 
 	if (ptr_abs)
 		*ptr_abs = NULL;
-	if (!path)
-		return p4r_error_set(P4R_ERROR, "out of memory");
+	if (!path || !ptr) {
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+		goto done;
+	}
+	if ((rc = p4r_worktree_path_check(rel)) < 0 ||
+	    (rc = p4r_beneath_parent(&dir, &base, p4r_repo_root_fd(repo), ptr, true)) < 0)
+		goto done;
 	snprintf(want.model, sizeof(want.model), "%s", v->model);
 	/* an identical pointer is left alone so its mtime (and git's view) stays */
-	if (p4r_pointer_read(&have, path, rel) == 0 && !strcmp(have.model, want.model) &&
+	if (p4r_pointer_read_at(&have, dir, base, ptr) == 0 && !strcmp(have.model, want.model) &&
 	    have.version == want.version && p4r_oid_equal(&have.oid, &want.oid) && have.size == want.size)
 		goto done;
 	p4r_error_clear();
-	rc = p4r_pointer_write(&want, path);
+	rc = p4r_pointer_write_at(&want, dir, base, ptr);
 done:
+	if (dir >= 0)
+		close(dir);
+	free(ptr);
 	if (rc == 0 && ptr_abs)
 		*ptr_abs = path;
 	else
@@ -102,18 +182,32 @@ done:
 
 int p4r_worktree_ignore(p4r_repo *repo, const char *rel, char **gitignore_abs)
 {
-	char *abs = p4r_repo_abspath(repo, rel), *slash;
-	int rc;
+	char *abs = p4r_repo_abspath(repo, rel), *slash, *display = NULL;
+	const char *base;
+	int dir = -1, rc;
 
 	if (gitignore_abs)
 		*gitignore_abs = NULL;
 	if (!abs)
 		return p4r_error_set(P4R_ERROR, "out of memory");
+	if ((rc = p4r_worktree_path_check(rel)) < 0 ||
+	    (rc = p4r_beneath_parent(&dir, &base, p4r_repo_root_fd(repo), rel, true)) < 0)
+		goto done;
 	slash = strrchr(abs, '/');
 	*slash = '\0';
-	rc = p4r_ignore_ensure(abs, slash + 1, NULL);
-	if (rc == 0 && gitignore_abs)
-		*gitignore_abs = p4r_path_join(abs, ".gitignore");
+	if (!(display = p4r_path_join(abs, ".gitignore"))) {
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+		goto done;
+	}
+	rc = p4r_ignore_ensure_at(dir, base, NULL, display);
+	if (rc == 0 && gitignore_abs) {
+		*gitignore_abs = display;
+		display = NULL;
+	}
+done:
+	if (dir >= 0)
+		close(dir);
+	free(display);
 	free(abs);
 	return rc;
 }
@@ -151,37 +245,58 @@ static int strv_push(struct strv *s, char *str)
 	return 0;
 }
 
-/* Depth-first walk of ROOT/REL collecting pointer files; symlinked folders
- * are not followed (they could lead outside the repository or loop). */
-static int scan_dir(const char *root, const char *rel, struct strv *out, int depth)
+/* The kind of entry DE in the folder DIRFD; file systems that do not
+ * fill d_type (DT_UNKNOWN) are asked with fstatat, never following. */
+static unsigned char entry_type(int dirfd, const struct dirent *de)
 {
-	char *abs = *rel ? p4r_path_join(root, rel) : strdup(root);
+	struct stat st;
+
+	if (de->d_type != DT_UNKNOWN)
+		return de->d_type;
+	if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return DT_UNKNOWN;
+	if (S_ISDIR(st.st_mode))
+		return DT_DIR;
+	if (S_ISREG(st.st_mode))
+		return DT_REG;
+	return S_ISLNK(st.st_mode) ? DT_LNK : DT_UNKNOWN;
+}
+
+/* Depth-first walk of the open folder FD (REL in the repository) collecting
+ * pointer files; FD is consumed. Symbolic links are never followed (they
+ * could lead outside the repository or loop). */
+static int scan_dir(int fd, const char *rel, struct strv *out, int depth)
+{
 	struct dirent *de;
 	DIR *dir;
 	int rc = 0;
 
-	if (!abs)
-		return p4r_error_set(P4R_ERROR, "out of memory");
-	if (depth > 64 || !(dir = opendir(abs))) {
-		free(abs);
+	if (depth > 64 || !(dir = fdopendir(fd))) {
+		close(fd);
 		return 0; /* unreadable folders hold nothing we track */
 	}
 	while (rc == 0 && (de = readdir(dir))) {
 		const char *name = de->d_name;
+		unsigned char type;
 		char *child;
+		int sub;
 
 		if (!strcmp(name, ".") || !strcmp(name, "..") || !strcmp(name, ".git") ||
 		    !strcmp(name, ".p4reg"))
+			continue;
+		type = entry_type(dirfd(dir), de);
+		if (type != DT_DIR && !(type == DT_REG && p4r_pointer_is_pointer_path(name)))
 			continue;
 		child = *rel ? p4r_path_join(rel, name) : strdup(name);
 		if (!child) {
 			rc = p4r_error_set(P4R_ERROR, "out of memory");
 			break;
 		}
-		if (de->d_type == DT_DIR) {
-			rc = scan_dir(root, child, out, depth + 1);
-		} else if ((de->d_type == DT_REG || de->d_type == DT_UNKNOWN) &&
-			   p4r_pointer_is_pointer_path(child)) {
+		if (type == DT_DIR) {
+			sub = openat(dirfd(dir), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub >= 0)
+				rc = scan_dir(sub, child, out, depth + 1);
+		} else {
 			child[strlen(child) - strlen(P4R_POINTER_SUFFIX)] = '\0';
 			rc = strv_push(out, child);
 			child = NULL;
@@ -189,7 +304,6 @@ static int scan_dir(const char *root, const char *rel, struct strv *out, int dep
 		free(child);
 	}
 	closedir(dir);
-	free(abs);
 	return rc;
 }
 
@@ -201,7 +315,8 @@ static int cmp_str(const void *a, const void *b)
 int p4r_worktree_list_pointers(p4r_repo *repo, char ***out, size_t *n)
 {
 	struct strv s = { 0 };
-	int rc = scan_dir(p4r_repo_root(repo), "", &s, 0);
+	int fd = fcntl(p4r_repo_root_fd(repo), F_DUPFD_CLOEXEC, 0);
+	int rc = fd < 0 ? p4r_error_errno("cannot open the repository folder") : scan_dir(fd, "", &s, 0);
 
 	if (rc < 0) {
 		p4r_strv_free(s.v, s.n);
@@ -220,6 +335,8 @@ const char *p4r_file_state_name(p4r_file_state s)
 	case P4R_FILE_CLEAN: return "clean";
 	case P4R_FILE_MODIFIED: return "modified";
 	case P4R_FILE_MISSING: return "missing";
+	case P4R_FILE_UNKNOWN_VERSION: return "unknown-version";
+	case P4R_FILE_INVALID: return "invalid";
 	default: return "object-missing";
 	}
 }
@@ -227,33 +344,53 @@ const char *p4r_file_state_name(p4r_file_state s)
 int p4r_worktree_file_oid(p4r_repo *repo, const char *rel, p4r_oid *out, bool *exists)
 {
 	p4r_registry *reg = p4r_repo_registry(repo);
-	char *abs = p4r_repo_abspath(repo, rel);
 	p4r_stat_key key, after;
 	struct stat st;
 	uint64_t size;
 	bool found = false;
-	int rc;
+	int fd = -1, rc;
 
 	*exists = false;
-	if (!abs)
-		return p4r_error_set(P4R_ERROR, "out of memory");
-	if (stat(abs, &st) < 0) {
-		rc = errno == ENOENT ? 0 : p4r_error_errno("cannot open '%s'", rel);
-		goto done;
+	if ((rc = p4r_worktree_path_check(rel)) < 0)
+		return rc;
+	rc = p4r_beneath_open_regular(&fd, &st, p4r_repo_root_fd(repo), rel, false);
+	if (rc == P4R_ENOTFOUND) {
+		p4r_error_clear();
+		return 0;
 	}
+	if (rc < 0)
+		return rc;
 	*exists = true;
 	p4r_worktree_stat_key(&st, &key);
 	if ((rc = p4r_registry_statcache_get(reg, rel, &key, out, &found)) < 0 || found)
 		goto done;
-	if ((rc = p4r_hash_file(out, &size, abs)) < 0)
+	if ((rc = p4r_hash_fd(out, &size, fd)) < 0)
 		goto done;
-	if (stat(abs, &st) == 0) {
+	if (fstat(fd, &st) == 0) {
 		p4r_worktree_stat_key(&st, &after);
 		if (!memcmp(&after, &key, sizeof(key)))
 			rc = p4r_registry_statcache_put(reg, rel, &key, out);
 	}
 done:
-	free(abs);
+	close(fd);
+	return rc;
+}
+
+int p4r_worktree_pointer_check(p4r_repo *repo, const char *display, const p4r_pointer *ptr)
+{
+	p4r_version v = { 0 };
+	int rc = p4r_registry_version_get(p4r_repo_registry(repo), ptr->model, ptr->version, &v);
+
+	if (rc == P4R_ENOTFOUND)
+		rc = p4r_error_set(P4R_ENOTFOUND, "pointer '%s' names %s@%lld, which the registry does not "
+				   "know; run 'p4reg fetch' (or 'p4reg pull') first", display, ptr->model,
+				   (long long)ptr->version);
+	else if (rc == 0 && (!p4r_oid_equal(&v.oid, &ptr->oid) || v.size != ptr->size))
+		rc = p4r_error_set(P4R_EINTEGRITY, "pointer '%s' names %s@%lld as %.12s (%lld bytes), but "
+				   "the registry has %.12s (%lld bytes); check out a version by name to "
+				   "repair it", display, ptr->model, (long long)ptr->version, ptr->oid.hex,
+				   (long long)ptr->size, v.oid.hex, (long long)v.size);
+	p4r_version_clear(&v);
 	return rc;
 }
 
@@ -261,9 +398,13 @@ int p4r_worktree_file_state(p4r_repo *repo, const char *rel, const p4r_pointer *
 {
 	p4r_oid oid;
 	bool exists;
-	int rc = p4r_worktree_file_oid(repo, rel, &oid, &exists);
+	int rc = p4r_worktree_pointer_check(repo, rel, ptr);
 
-	if (rc < 0)
+	if (rc == P4R_ENOTFOUND || rc == P4R_EINTEGRITY) {
+		*out = rc == P4R_ENOTFOUND ? P4R_FILE_UNKNOWN_VERSION : P4R_FILE_INVALID;
+		return 0; /* the message stays set for the caller to show */
+	}
+	if (rc < 0 || (rc = p4r_worktree_file_oid(repo, rel, &oid, &exists)) < 0)
 		return rc;
 	if (exists && !p4r_oid_equal(&oid, &ptr->oid))
 		*out = P4R_FILE_MODIFIED;
@@ -279,17 +420,17 @@ int p4r_worktree_materialize(p4r_repo *repo, const char *rel, const p4r_oid *oid
 			     p4r_progress_fn progress, void *payload)
 {
 	p4r_link_type cfg_order[P4R_LINK_MAX];
-	char *abs = p4r_repo_abspath(repo, rel), *slash;
+	const char *base;
 	p4r_stat_key key;
 	p4r_oid current;
 	struct stat st;
 	bool exists;
-	int rc;
+	int dir = -1, rc;
 
 	if (already)
 		*already = false;
-	if (!abs)
-		return p4r_error_set(P4R_ERROR, "out of memory");
+	if ((rc = p4r_worktree_path_check(rel)) < 0)
+		return rc;
 	if ((rc = p4r_worktree_file_oid(repo, rel, &current, &exists)) < 0)
 		goto done;
 	if (exists && p4r_oid_equal(&current, oid)) {
@@ -307,19 +448,19 @@ int p4r_worktree_materialize(p4r_repo *repo, const char *rel, const p4r_oid *oid
 			goto done;
 		order = cfg_order;
 	}
-	slash = strrchr(abs, '/');
-	*slash = '\0';
-	rc = p4r_mkdir_p(abs, 0755);
-	*slash = '/';
-	if (rc < 0)
+	/* the folder is opened (made) below the root now, and the file is
+	 * written by name inside it: a link planted on the way cannot lead out */
+	if ((rc = p4r_beneath_parent(&dir, &base, p4r_repo_root_fd(repo), rel, true)) < 0)
 		goto done;
-	if ((rc = p4r_store_checkout(p4r_repo_store(repo), oid, abs, order, n, NULL, progress, payload)) < 0)
+	if ((rc = p4r_store_checkout(p4r_repo_store(repo), oid, dir, base, rel, order, n, NULL,
+				     progress, payload)) < 0)
 		goto done;
-	if (stat(abs, &st) == 0) {
+	if (fstatat(dir, base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		p4r_worktree_stat_key(&st, &key);
 		rc = p4r_registry_statcache_put(p4r_repo_registry(repo), rel, &key, oid);
 	}
 done:
-	free(abs);
+	if (dir >= 0)
+		close(dir);
 	return rc;
 }

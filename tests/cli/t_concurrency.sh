@@ -9,11 +9,14 @@ ROUNDS=${P4REG_CONCURRENCY_ROUNDS:-3}
 
 begin "8 writers at once, $ROUNDS rounds"
 fresh_repo
-# a shared model with one version per worker, to promote concurrently
-for i in $(seq 1 $PROCS); do random_file shared.bin 8; p4reg add -q shared.bin; done
+# a shared model with one version per worker and round, to promote
+# concurrently: every promotion names a version not yet in production (a
+# version already there would be a no-op with no event, and whether that
+# happens would depend on which worker of the last round came last)
+for i in $(seq 1 $(( PROCS * ROUNDS ))); do random_file shared.bin 8; p4reg add -q shared.bin; done
 
 # worker I ROUND: a new version of its own model, metrics on it and on the
-# shared model, and a forced promotion of shared@I to production.
+# shared model, and a forced promotion of its own shared version to production.
 worker() {
 	local i=$1 r=$2 log="$ROOT_TMP/w$1.$2.log"
 	{
@@ -21,7 +24,7 @@ worker() {
 		p4reg add -q "own$i.bin" &&
 		p4reg log-metric -q "own$i@latest" f1=0.$i$r loss=0.$r --step "$r" &&
 		p4reg log-metric -q shared@1 "w$i=$r" --step "$r" &&
-		p4reg promote -q "shared@$i" --to production --force -m "worker $i round $r"
+		p4reg promote -q "shared@$(( (r - 1) * PROCS + i ))" --to production --force -m "worker $i round $r"
 	} >"$log" 2>&1
 	echo $? >>"$log.rc"
 }

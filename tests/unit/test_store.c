@@ -24,6 +24,24 @@
 
 /* Fault injection: these definitions win over libc's for the whole test
  * binary, the core library included. 0 = normal; else fail with it. */
+/* p4r_store_checkout to a path: opens its folder as the work tree code does. */
+static int checkout_path(p4r_store *store, const p4r_oid *oid, const char *dest,
+			 const p4r_link_type *order, size_t n, p4r_link_type *used,
+			 p4r_progress_fn progress, void *payload)
+{
+	char *dir = strdup(dest), *slash = strrchr(dir, '/');
+	int fd, rc;
+
+	*slash = '\0';
+	fd = open(dir, O_RDONLY | O_DIRECTORY);
+	rc = fd < 0 ? -1 : p4r_store_checkout(store, oid, fd, slash + 1, dest, order, n, used,
+					       progress, payload);
+	if (fd >= 0)
+		close(fd);
+	free(dir);
+	return rc;
+}
+
 static int fail_fsync_errno;
 static int fail_rename_errno;
 
@@ -425,7 +443,7 @@ static void test_checkout_copy(void **state)
 
 	insert_data(fx, "src.bin", data, len, &res);
 	assert_int_equal(mkdir(sub, 0755), 0);
-	assert_int_equal(p4r_store_checkout(fx->store, &res.oid, dest, COPY, 1, &used, NULL,
+	assert_int_equal(checkout_path(fx->store, &res.oid, dest, COPY, 1, &used, NULL,
 					    NULL), 0);
 	assert_int_equal(used, P4R_LINK_COPY);
 	assert_file_bytes(dest, data, len);
@@ -436,7 +454,7 @@ static void test_checkout_copy(void **state)
 
 	/* an existing, different file is replaced whole */
 	old = tu_write(sub, "small.bin", "old bytes", 9);
-	assert_int_equal(p4r_store_checkout(fx->store, &res.oid, old, COPY, 1, NULL, NULL, NULL),
+	assert_int_equal(checkout_path(fx->store, &res.oid, old, COPY, 1, NULL, NULL, NULL),
 			 0);
 	assert_file_bytes(old, data, len);
 	assert_int_equal(count_entries(sub), 2);
@@ -455,7 +473,7 @@ static void test_checkout_hardlink(void **state)
 	struct stat a, b;
 
 	insert_data(fx, "src.bin", "shared bytes", 12, &res);
-	assert_int_equal(p4r_store_checkout(fx->store, &res.oid, dest, HARDLINK, 1, &used, NULL,
+	assert_int_equal(checkout_path(fx->store, &res.oid, dest, HARDLINK, 1, &used, NULL,
 					    NULL), 0);
 	assert_int_equal(used, P4R_LINK_HARDLINK);
 	object_path(fx, &res.oid, obj, sizeof(obj));
@@ -465,7 +483,7 @@ static void test_checkout_hardlink(void **state)
 	assert_file_bytes(dest, "shared bytes", 12);
 
 	/* DEST is already that inode: rename() is a no-op, no temp may stay */
-	assert_int_equal(p4r_store_checkout(fx->store, &res.oid, dest, HARDLINK, 1, &used, NULL,
+	assert_int_equal(checkout_path(fx->store, &res.oid, dest, HARDLINK, 1, &used, NULL,
 					    NULL), 0);
 	assert_int_equal(count_entries(fx->dir), 3); /* .p4reg, src.bin, linked.bin */
 	assert_int_equal(stat(obj, &a), 0);
@@ -481,7 +499,7 @@ static void test_checkout_reflink_or_copy(void **state)
 	p4r_insert_result res;
 
 	insert_data(fx, "src.bin", "clone me", 8, &res);
-	assert_int_equal(p4r_store_checkout(fx->store, &res.oid, dest, REFLINK_COPY, 2, &used,
+	assert_int_equal(checkout_path(fx->store, &res.oid, dest, REFLINK_COPY, 2, &used,
 					    NULL, NULL), 0);
 	assert_true(used == P4R_LINK_REFLINK || used == P4R_LINK_COPY);
 	assert_file_bytes(dest, "clone me", 8);
@@ -502,7 +520,7 @@ static void test_checkout_corrupt_keeps_dest(void **state)
 	assert_int_equal(mkdir(sub, 0755), 0);
 	dest = tu_write(sub, "model.bin", "precious local bytes", 20);
 
-	assert_int_equal(p4r_store_checkout(fx->store, &res.oid, dest, COPY, 1, NULL, NULL, NULL),
+	assert_int_equal(checkout_path(fx->store, &res.oid, dest, COPY, 1, NULL, NULL, NULL),
 			 P4R_EINTEGRITY);
 	assert_non_null(strstr(p4r_error_message(), res.oid.hex));
 	assert_non_null(strstr(p4r_error_message(), "is corrupt: its bytes hash to"));
@@ -521,7 +539,7 @@ static void test_checkout_missing(void **state)
 	struct stat st;
 
 	assert_int_equal(p4r_oid_parse(&oid, EMPTY_SHA), 0);
-	assert_int_equal(p4r_store_checkout(fx->store, &oid, dest, COPY, 1, NULL, NULL, NULL),
+	assert_int_equal(checkout_path(fx->store, &oid, dest, COPY, 1, NULL, NULL, NULL),
 			 P4R_ENOTFOUND);
 	snprintf(want, sizeof(want), "object %s is missing from the store", EMPTY_SHA);
 	assert_string_equal(p4r_error_message(), want);
@@ -538,7 +556,7 @@ static void test_checkout_fsync_fails(void **state)
 
 	insert_data(fx, "src.bin", "new bytes", 9, &res);
 	fail_fsync_errno = EIO;
-	assert_int_equal(p4r_store_checkout(fx->store, &res.oid, dest, COPY, 1, NULL, NULL, NULL),
+	assert_int_equal(checkout_path(fx->store, &res.oid, dest, COPY, 1, NULL, NULL, NULL),
 			 P4R_ERROR);
 	fail_fsync_errno = 0;
 	assert_non_null(strstr(p4r_error_message(), "cannot fsync"));
