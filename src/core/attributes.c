@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -442,17 +443,17 @@ static int read_attributes(char **text, size_t *len, int *mode, const char *path
 	int rc;
 
 	*mode = 0644;
-	if (lstat(path, &st) < 0) {
-		if (errno != ENOENT)
-			return p4r_error_errno("cannot open '%s'", path);
+	/* the file is opened, not checked and then followed: a symbolic link
+	 * (which could name a secret to be copied and staged) is refused */
+	rc = p4r_read_file_at(text, len, AT_FDCWD, path, P4R_ATTR_FILE_MAX, path);
+	if (rc == P4R_ENOTFOUND) {
+		p4r_error_clear();
 		*text = strdup("");
 		*len = 0;
 		return *text ? 0 : p4r_error_set(P4R_ERROR, "out of memory");
 	}
-	if (!S_ISREG(st.st_mode))
-		return p4r_error_set(P4R_EUSAGE, "'%s' is not a regular file", path);
-	*mode = (int)(st.st_mode & 0777);
-	rc = p4r_read_file(text, len, path, P4R_ATTR_FILE_MAX);
+	if (rc == 0 && lstat(path, &st) == 0)
+		*mode = (int)(st.st_mode & 0777);
 	if (rc == 0 && memchr(*text, '\0', *len)) {
 		free(*text);
 		*text = NULL;

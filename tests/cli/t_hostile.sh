@@ -107,6 +107,17 @@ assert_not_contains "$(git show :models/.gitignore 2>/dev/null; cat models/*.p4r
 assert_eq "$(db "SELECT count(*) FROM versions")" "1" "no version registered"
 assert_victim_untouched
 
+begin "track never reads or rewrites a .gitattributes that is a symlink to a secret"
+attacker_repo
+ln -s "$VICTIM/.ssh/id_rsa" .gitattributes
+git add .gitattributes 2>/dev/null && git commit -qm "attributes" 2>/dev/null
+victim_clone
+run 2 p4reg track '*.onnx'
+assert_one_line_error "'$VICTIM_REPO/.gitattributes' is a symbolic link"
+[ -L .gitattributes ] || fail "the symlink was replaced"
+run 2 p4reg track
+assert_victim_untouched
+
 begin "a folder on a model's path replaced by a symlink: checkout and rollback stay inside"
 attacker_repo
 printf 'weights v2' >models/m.bin && p4reg add -q models/m.bin
