@@ -226,8 +226,8 @@ static int check_meta_dir(int meta_fd, const char *root)
 		return p4r_error_errno("cannot stat '%s'", P4R_META_DIR);
 	if (st.st_uid != geteuid() && !user_allows_owner(root))
 		return p4r_error_set(P4R_EREFUSED, "'%s/%s' is owned by someone else (uid %u); if you "
-				     "trust it, add 'safe.directory = %s' to ~/.config/p4reg/config",
-				     root, P4R_META_DIR, (unsigned)st.st_uid, root);
+				     "trust it, run 'git config --file ~/.config/p4reg/config --add "
+				     "safe.directory %s'", root, P4R_META_DIR, (unsigned)st.st_uid, root);
 	return 0;
 }
 

@@ -85,6 +85,22 @@ assert_one_line_error "is writable by others"
 chmod 600 .p4reg/config.local
 run 0 p4reg list
 
+begin "a .p4reg owned by someone else needs the user's safe.directory"
+if [ "$(id -u)" = 0 ]; then
+	fresh_repo
+	chown 12345 .p4reg
+	run 3 p4reg list
+	assert_one_line_error "is owned by someone else (uid 12345)"
+	assert_contains "$ERR" "safe.directory $PWD"
+	mkdir -p "$XDG_CONFIG_HOME/p4reg"
+	git config --file "$XDG_CONFIG_HOME/p4reg/config" --add safe.directory "$PWD"
+	run 0 p4reg list
+	rm "$XDG_CONFIG_HOME/p4reg/config"
+	chown 0 .p4reg
+else
+	echo "skip: changing a folder's owner needs root" >&2
+fi
+
 begin "a git-tracked registry.db is refused with the repair named"
 attacker_repo
 git add -f .p4reg/registry.db && git commit -qm "registry"
