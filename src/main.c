@@ -1,6 +1,7 @@
 /* p4reg: global options and the command table (like git.c). Everything a
  * command does lives in src/cmd/<name>.c; this file only dispatches. */
 #include "cmd/cmd.h"
+#include "p4reg/output.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -163,7 +164,9 @@ static void report_error(p4r_cli *cli, int rc, const char *usage)
 		cmd_print_json(doc);
 		return;
 	}
-	fprintf(stderr, "p4reg: %s\n", msg);
+	/* A message quotes names from anywhere (paths, messages, a remote's
+	 * text): escaped, it stays one line and cannot drive the terminal. */
+	fprintf(stderr, "p4reg: %s\n", p4r_escape(msg));
 	if (rc == P4R_EUSAGE && usage)
 		fputs(usage, stderr);
 }

@@ -31,9 +31,19 @@ int p4r_config_get_bool(p4r_config *cfg, const char *key, bool deflt, bool *out)
 int p4r_config_foreach_value(p4r_config *cfg, const char *key,
 			     int (*fn)(const char *value, void *payload), void *payload);
 
-/* Sets KEY in .p4reg/config (LOCAL_FILE false) or .p4reg/config.local. */
+/* True when KEY names a credential: its variable name (after the last '.')
+ * contains secret, password, passwd, token, credential, privatekey, apikey
+ * or accesskeyid, ignoring case, '-' and '_'. Such values are masked when
+ * printed and never written to the committed config. */
+bool p4r_config_key_is_secret(const char *key);
+
+/* Sets KEY in .p4reg/config (LOCAL_FILE false) or .p4reg/config.local. A
+ * credential (p4r_config_key_is_secret) in .p4reg/config is P4R_EUSAGE.
+ * config.local is created 0600 and keeps its mode when rewritten; a
+ * config.local that is not a regular file is P4R_EREFUSED. */
 int p4r_config_set(p4r_config *cfg, bool local_file, const char *key, const char *value);
-/* Removes KEY from that file; P4R_ENOTFOUND when it is not there. */
+/* Removes KEY from that file (same rules for config.local); P4R_ENOTFOUND
+ * when it is not there. */
 int p4r_config_unset(p4r_config *cfg, bool local_file, const char *key);
 
 /* Calls FN(name, value) for every entry, in file order, later files last. */

@@ -16,8 +16,16 @@
 bool p4r_metric_key_valid(const char *key);
 
 /* Parses a finite decimal number ("0.83", "-1e-3"); P4R_EUSAGE otherwise
- * (nan, inf, hex, empty, trailing text). */
+ * (nan, inf, hex, empty, trailing text), and for a number no double holds:
+ * a magnitude above 1.7976931348623157e308 ("1e400") or a non-zero value
+ * that rounds to 0 ("1e-400"; the smallest is 4.9e-324). Subnormals
+ * ("1e-310") are kept, with the fewer digits they have. */
 int p4r_metric_parse_value(double *out, const char *text);
+
+/* 0 when every number in the LEN bytes of JSON TEXT (already accepted by
+ * cJSON, which converts out-of-range numbers to 0 or inf without a word)
+ * passes p4r_metric_parse_value; P4R_EUSAGE naming the first that does not. */
+int p4r_metric_json_numbers_check(const char *text, size_t len);
 
 typedef struct p4r_metric_kv {
 	const char *key;

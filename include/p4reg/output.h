@@ -1,9 +1,12 @@
 /* Shapes shared by every command's output: the JSON objects for models,
- * versions and events (docs/json.md), sizes and times for people. The core
- * builds these; only src/cmd/ prints them. */
+ * versions and events (docs/json.md), sizes and times for people, and the
+ * two guards on text that came from elsewhere (messages, paths, names from a
+ * clone or a remote): escaping for terminals, valid UTF-8 for JSON. The
+ * core builds these; only src/cmd/ prints them. */
 #ifndef P4REG_OUTPUT_H
 #define P4REG_OUTPUT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cjson/cJSON.h>
@@ -18,5 +21,32 @@ cJSON *p4r_json_event(const p4r_event *e);
 void p4r_format_time(char *buf, size_t bufsz, int64_t ms);
 /* "80.0 MiB", "3.0 GiB", "512 B". */
 void p4r_format_size(char *buf, size_t bufsz, uint64_t bytes);
+
+/* S made safe to print for people (docs/commands.md, "Escaped output"): the
+ * control characters C0 and DEL, C1 (U+0080..U+009F), the bidirectional
+ * overrides (U+200E, U+200F, U+202A..U+202E, U+2066..U+2069), U+2028,
+ * U+2029 and every byte that is not part of valid UTF-8 are written as
+ * \t, \n, \r or \xHH per byte, so a value can neither move the cursor,
+ * recolour the terminal nor start a new line. Returns S itself when nothing
+ * needs escaping; otherwise a string in one of P4R_ESCAPE_SLOTS rotating
+ * buffers, valid until that many more calls: enough for every argument of
+ * one printf. NULL gives "". Not thread-safe: commands print from one
+ * thread. Out of memory gives "?". */
+#define P4R_ESCAPE_SLOTS 8
+const char *p4r_escape(const char *s);
+
+/* True when the LEN bytes at S are valid UTF-8 (shortest forms, no
+ * surrogates, at most U+10FFFF). */
+bool p4r_utf8_valid(const char *s, size_t len);
+
+/* A malloc'd copy of S where each byte that does not start a valid UTF-8
+ * sequence is replaced by U+FFFD; NULL when out of memory. */
+char *p4r_utf8_sanitize(const char *s);
+
+/* Makes every string value and key in DOC valid UTF-8 (p4r_utf8_sanitize),
+ * so the printed document is valid JSON text whatever the registry, a
+ * clone or a remote held; cJSON escapes the control characters itself.
+ * 0, or P4R_ERROR when out of memory (DOC then partly sanitized). */
+int p4r_json_sanitize(cJSON *doc);
 
 #endif

@@ -319,10 +319,10 @@ static int print_result(p4r_cli *cli, struct item *items, size_t n)
 	for (i = 0; i < n; i++) {
 		p4r_format_size(size, sizeof(size), (uint64_t)items[i].version.size);
 		if (items[i].unchanged)
-			printf("unchanged %s (%s@%lld)\n", items[i].rel, items[i].version.model,
+			printf("unchanged %s (%s@%lld)\n", p4r_escape(items[i].rel), items[i].version.model,
 			       (long long)items[i].version.number);
 		else
-			printf("added %s as %s@%lld (%.12s, %s)\n", items[i].rel, items[i].version.model,
+			printf("added %s as %s@%lld (%.12s, %s)\n", p4r_escape(items[i].rel), items[i].version.model,
 			       (long long)items[i].version.number, items[i].version.oid.hex, size);
 	}
 	return 0;

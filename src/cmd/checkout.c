@@ -224,10 +224,10 @@ static int checkout_one(struct ctx *c, struct target *t)
 			cJSON_AddBoolToObject(o, "lfs", true);
 		cJSON_AddItemToArray(c->results, o);
 	} else if (!c->cli->quiet && !t->want.version) {
-		printf("%s %s (Git LFS %.12s)\n", already ? "up to date" : "checked out", t->rel,
+		printf("%s %s (Git LFS %.12s)\n", already ? "up to date" : "checked out", p4r_escape(t->rel),
 		       t->want.oid.hex);
 	} else if (!c->cli->quiet) {
-		printf("%s %s (%s@%lld)\n", already ? "up to date" : "checked out", t->rel,
+		printf("%s %s (%s@%lld)\n", already ? "up to date" : "checked out", p4r_escape(t->rel),
 		       t->want.model, (long long)t->want.version);
 	}
 	return 0;

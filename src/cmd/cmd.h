@@ -11,6 +11,7 @@
 
 #include "p4reg/error.h"
 #include "p4reg/opts.h"
+#include "p4reg/output.h"
 #include "p4reg/repo.h"
 #include "p4reg/store.h"
 
@@ -63,11 +64,18 @@ struct p4r_remote;
 void cmd_sync_print_renumbered(p4r_cli *cli, const struct p4r_sync_result *res);
 void cmd_sync_json(cJSON *doc, const struct p4r_remote *r, const struct p4r_sync_result *res);
 
-/* Prints DOC as the one JSON document on stdout and frees it. */
+/* Prints DOC as the one JSON document on stdout and frees it; every string
+ * in it is made valid UTF-8 first (p4r_json_sanitize). */
 int cmd_print_json(cJSON *doc);
 
 /* Prints a usage error (message, then the usage text) and returns P4R_EUSAGE. */
 int cmd_usage_error(p4r_cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Human output: every argument that is not p4reg's own text (a message,
+ * path, name, URL, config value, anything from the registry, a clone or a
+ * remote) goes through p4r_escape (p4reg/output.h) in printf calls.
+ * cmd_note and cmd_warn escape their whole line themselves: give them the
+ * raw values. */
 
 /* Informational line on stderr unless quiet or json. */
 void cmd_note(p4r_cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

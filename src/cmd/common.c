@@ -12,6 +12,10 @@ int cmd_print_json(cJSON *doc)
 
 	if (!doc)
 		return p4r_error_set(P4R_ERROR, "out of memory");
+	if ((rc = p4r_json_sanitize(doc)) < 0) {
+		cJSON_Delete(doc);
+		return rc;
+	}
 	text = cJSON_PrintUnformatted(doc);
 	cJSON_Delete(doc);
 	if (!text)
@@ -34,6 +38,18 @@ int cmd_usage_error(p4r_cli *cli, const char *fmt, ...)
 	return p4r_error_set(P4R_EUSAGE, "%s", msg);
 }
 
+/* One line on stderr: PREFIX, then FMT formatted and escaped whole, so
+ * its arguments cannot break the line or drive the terminal. */
+static void print_line(const char *prefix, const char *fmt, va_list ap)
+{
+	char *text = NULL;
+
+	if (vasprintf(&text, fmt, ap) < 0)
+		text = NULL;
+	fprintf(stderr, "%s%s\n", prefix, text ? p4r_escape(text) : "out of memory");
+	free(text);
+}
+
 void cmd_note(p4r_cli *cli, const char *fmt, ...)
 {
 	va_list ap;
@@ -41,20 +57,17 @@ void cmd_note(p4r_cli *cli, const char *fmt, ...)
 	if (cli->quiet || cli->json)
 		return;
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	print_line("", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 void cmd_warn(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("p4reg: warning: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	print_line("p4reg: warning: ", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 void cmd_progress_update(uint64_t done, uint64_t total, void *payload)

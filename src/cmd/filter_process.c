@@ -9,6 +9,7 @@
 #include "p4reg/gitio.h"
 #include "p4reg/hash.h"
 #include "p4reg/lfs.h"
+#include "p4reg/pktline.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,7 +29,7 @@ const char cmd_filter_process_usage[] =
 	"the bytes of a pointer (a pointer whose object is in neither place is\n"
 	"left as it is, with a warning).\n";
 
-#define PKT_MAX 65520
+#define PKT_MAX P4R_PKT_MAX
 #define PKT_DATA_MAX (PKT_MAX - 4)
 #define BLOCK ((size_t)1 << 20)
 
@@ -73,23 +74,22 @@ static int read_exact(int fd, void *buf, size_t len, bool *eof)
 static int pkt_read(struct filter *f, size_t *len, bool *flush, bool *eof)
 {
 	char hdr[5] = { 0 };
-	unsigned long n;
-	char *end;
+	size_t n;
 	int rc;
 
 	*len = 0;
 	*flush = false;
 	if ((rc = read_exact(STDIN_FILENO, hdr, 4, eof)) < 0 || *eof)
 		return rc;
-	n = strtoul(hdr, &end, 16);
-	if (end != hdr + 4)
-		return p4r_error_set(P4R_ERROR, "malformed packet header '%.4s' from git", hdr);
-	if (n == 0) {
+	if ((rc = p4r_pkt_length_decode(&n, hdr)) < 0)
+		return rc;
+	if (n == P4R_PKT_FLUSH) {
 		*flush = true;
 		return 0;
 	}
-	if (n < 4 || n > PKT_MAX)
-		return p4r_error_set(P4R_ERROR, "bad packet length %lu from git", n);
+	/* The filter protocol has flushes only (gitattributes(5)). */
+	if (n == P4R_PKT_DELIM || n == P4R_PKT_RESPONSE_END)
+		return p4r_error_set(P4R_ERROR, "unexpected packet '%.4s' from git in the filter protocol", hdr);
 	*len = n - 4;
 	if ((rc = read_exact(STDIN_FILENO, f->pkt, *len, eof)) < 0)
 		return rc;
@@ -327,7 +327,7 @@ static int respond_error(const char *path, const char *msg)
 {
 	int rc;
 
-	fprintf(stderr, "p4reg: filter-process: %s: %s\n", path, msg);
+	fprintf(stderr, "p4reg: filter-process: %s: %s\n", p4r_escape(path), p4r_escape(msg));
 	if ((rc = pkt_text("status=error")) < 0)
 		return rc;
 	return pkt_flush();
@@ -458,7 +458,7 @@ static int do_smudge(struct filter *f, const char *path)
 	}
 	if (!find_object(f, &oid, obj, sizeof(obj))) {
 		fprintf(stderr, "p4reg: warning: object %.12s of '%s' is in neither .p4reg/objects nor "
-			".git/lfs/objects; the pointer is left in its place\n", oid.hex, path);
+			".git/lfs/objects; the pointer is left in its place\n", oid.hex, p4r_escape(path));
 		if ((rc = respond_success_head()) == 0 && (rc = send_spool(&s)) == 0)
 			rc = respond_success_tail();
 		goto done;
@@ -467,14 +467,14 @@ static int do_smudge(struct filter *f, const char *path)
 		goto done;
 	if ((rc = send_file(obj, &got, &sent)) < 0) {
 		/* the bytes already sent cannot be taken back: end with an error status */
-		fprintf(stderr, "p4reg: filter-process: %s: %s\n", path, p4r_error_message());
+		fprintf(stderr, "p4reg: filter-process: %s: %s\n", p4r_escape(path), p4r_escape(p4r_error_message()));
 		if ((rc = pkt_flush()) == 0 && (rc = pkt_text("status=error")) == 0)
 			rc = pkt_flush();
 		goto done;
 	}
 	if (!p4r_oid_equal(&got, &oid) || sent != size) {
 		fprintf(stderr, "p4reg: filter-process: %s: object '%s' is corrupt (hashes to %.12s, "
-			"expected %.12s)\n", path, obj, got.hex, oid.hex);
+			"expected %.12s)\n", p4r_escape(path), p4r_escape(obj), got.hex, oid.hex);
 		if ((rc = pkt_flush()) == 0 && (rc = pkt_text("status=error")) == 0)
 			rc = pkt_flush();
 		goto done;

@@ -65,9 +65,9 @@ static void print_text(p4r_cli *cli, const p4r_fsck_report *rep)
 	size_t i;
 
 	for (i = 0; i < rep->nproblems; i++) {
-		printf("%s: %s\n", rep->problems[i].kind, rep->problems[i].message);
+		printf("%s: %s\n", p4r_escape(rep->problems[i].kind), p4r_escape(rep->problems[i].message));
 		if (rep->problems[i].fix)
-			printf("  fix: %s\n", rep->problems[i].fix);
+			printf("  fix: %s\n", p4r_escape(rep->problems[i].fix));
 	}
 	if (rep->repaired)
 		printf("repaired: %llu object%s fetched from the remote and verified\n",

@@ -63,9 +63,9 @@ static void print_text(p4r_cli *cli, const p4r_gc_opts *opts, const p4r_gc_resul
 	for (i = 0; i < r->nitems; i++) {
 		p4r_format_size(a, sizeof(a), r->items[i].bytes);
 		if (r->items[i].oid[0])
-			printf("%s object %s (%s)\n", verb, r->items[i].oid, a);
+			printf("%s object %s (%s)\n", verb, p4r_escape(r->items[i].oid), a);
 		else
-			printf("%s %s (%s)\n", verb, r->items[i].path, a);
+			printf("%s %s (%s)\n", verb, p4r_escape(r->items[i].path), a);
 	}
 	p4r_format_size(a, sizeof(a), r->object_bytes);
 	p4r_format_size(b, sizeof(b), r->tmp_bytes);

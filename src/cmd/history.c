@@ -30,15 +30,15 @@ static void print_event(const p4r_event *e)
 
 	p4r_format_time(when, sizeof(when), e->at_ms);
 	if (e->version > 0)
-		snprintf(who, sizeof(who), "%s@%lld", e->model, (long long)e->version);
+		snprintf(who, sizeof(who), "%s@%lld", p4r_escape(e->model), (long long)e->version);
 	else
-		snprintf(who, sizeof(who), "%s", e->model);
+		snprintf(who, sizeof(who), "%s", p4r_escape(e->model));
 	if (e->from_stage[0] || e->to_stage[0])
 		snprintf(move, sizeof(move), "%s -> %s", e->from_stage[0] ? e->from_stage : "-",
 			 e->to_stage[0] ? e->to_stage : "-");
-	printf("%s  %-16s %-10s %-26s %-6s  %s%s%s\n", when, who, e->kind, move,
-	       e->forced ? "forced" : "", e->actor ? e->actor : "",
-	       e->reason && *e->reason ? "  " : "", e->reason ? e->reason : "");
+	printf("%s  %-16s %-10s %-26s %-6s  %s%s%s\n", when, who, p4r_escape(e->kind), p4r_escape(move),
+	       e->forced ? "forced" : "", p4r_escape(e->actor),
+	       e->reason && *e->reason ? "  " : "", p4r_escape(e->reason));
 }
 
 int cmd_history(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)

@@ -71,7 +71,7 @@ int cmd_init(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 		cJSON_AddStringToObject(doc, "root", root);
 		rc = cmd_print_json(doc);
 	} else if (!cli->quiet) {
-		printf("Initialized empty p4reg repository in %s/%s/\n", root, P4R_META_DIR);
+		printf("Initialized empty p4reg repository in %s/%s/\n", p4r_escape(root), P4R_META_DIR);
 	}
 done:
 	free(root);

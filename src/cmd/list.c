@@ -44,10 +44,10 @@ int cmd_list(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 		for (i = 0; i < n; i++) {
 			char a[24], b[24], c[24];
 
-			printf("%-24s %-8lld %-7s %-7s %-10s %s\n", models[i].name,
+			printf("%-24s %-8lld %-7s %-7s %-10s %s\n", p4r_escape(models[i].name),
 			       (long long)models[i].version_count, num(a, sizeof(a), models[i].latest),
 			       num(b, sizeof(b), models[i].staging), num(c, sizeof(c), models[i].production),
-			       models[i].path);
+			       p4r_escape(models[i].path));
 		}
 	}
 	p4r_model_array_free(models, n);

@@ -15,9 +15,9 @@ static void print_version_line(const p4r_version *v)
 
 	p4r_format_time(when, sizeof(when), v->created_ms);
 	p4r_format_size(size, sizeof(size), (uint64_t)v->size);
-	printf("%s@%-4lld %-11s %.12s %10s  %s  %s%s%s\n", v->model, (long long)v->number,
-	       p4r_stage_name(v->stage), v->oid.hex, size, when, v->author ? v->author : "",
-	       v->message && *v->message ? "  " : "", v->message ? v->message : "");
+	printf("%s@%-4lld %-11s %.12s %10s  %s  %s%s%s\n", p4r_escape(v->model), (long long)v->number,
+	       p4r_stage_name(v->stage), v->oid.hex, size, when, p4r_escape(v->author),
+	       v->message && *v->message ? "  " : "", p4r_escape(v->message));
 }
 
 /* "    f1=0.86 spearman=0.83" under a version that has metrics. */
@@ -33,7 +33,7 @@ static void print_metrics_line(const p4r_metric_table *t, size_t row)
 			continue;
 		p4r_metric_format(num, sizeof(num), c->value);
 		fputs(any ? " " : "    ", stdout);
-		fputs(t->keys[k], stdout);
+		fputs(p4r_escape(t->keys[k]), stdout);
 		putchar('=');
 		fputs(num, stdout);
 		any = true;

@@ -206,14 +206,15 @@ static int print_result(p4r_cli *cli, const p4r_version *v, const p4r_metric_log
 		return 0;
 	printf("logged %zu metric%s and %zu param%s on %s@%lld\n", log->nmetrics,
 	       log->nmetrics == 1 ? "" : "s", log->nparams, log->nparams == 1 ? "" : "s",
-	       v->model, (long long)v->number);
-	printf("run %s (experiment %s, step %lld, %s)\n", run, experiment, (long long)log->step, when);
+	       p4r_escape(v->model), (long long)v->number);
+	printf("run %s (experiment %s, step %lld, %s)\n", p4r_escape(run), p4r_escape(experiment),
+	       (long long)log->step, when);
 	for (i = 0; i < log->nmetrics; i++) {
 		p4r_metric_format(num, sizeof(num), log->metrics[i].value);
-		printf("  %s = %s\n", log->metrics[i].key, num);
+		printf("  %s = %s\n", p4r_escape(log->metrics[i].key), num);
 	}
 	for (i = 0; i < log->nparams; i++)
-		printf("  param %s = %s\n", log->params[i].key, log->params[i].value);
+		printf("  param %s = %s\n", p4r_escape(log->params[i].key), p4r_escape(log->params[i].value));
 	return 0;
 }
 

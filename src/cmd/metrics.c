@@ -37,10 +37,14 @@ static const p4r_option options[] = {
 
 /* ---- MODEL ---- */
 
+/* S escaped (p4r_escape), then blanks up to WIDTH + 2; WIDTH counts the
+ * escaped text. */
 static void print_padded(const char *s, size_t width, bool last)
 {
-	size_t len = strlen(s);
+	size_t len;
 
+	s = p4r_escape(s);
+	len = strlen(s);
 	fputs(s, stdout);
 	if (last) {
 		putchar('\n');
@@ -60,7 +64,7 @@ static int table_text(const p4r_version *vs, size_t n, const p4r_metric_table *t
 	width[0] = strlen("version");
 	width[1] = strlen("stage");
 	for (k = 0; k < t->nkeys; k++)
-		width[k + 2] = strlen(t->keys[k]);
+		width[k + 2] = strlen(p4r_escape(t->keys[k]));
 	for (r = 0; r < n; r++) {
 		snprintf(buf, sizeof(buf), "%lld", (long long)vs[r].number);
 		if (strlen(buf) > width[0])
@@ -105,7 +109,7 @@ static void table_csv(const p4r_version *vs, size_t n, const p4r_metric_table *t
 	fputs("version,stage", stdout);
 	for (k = 0; k < t->nkeys; k++) {
 		putchar(',');
-		fputs(t->keys[k], stdout);
+		fputs(p4r_escape(t->keys[k]), stdout);
 	}
 	putchar('\n');
 	for (r = 0; r < n; r++) {
@@ -202,9 +206,10 @@ struct row {
 	const char *better;     /* "a", "b", "equal" or NULL */
 };
 
+/* "model@3", escaped for people. */
 static void label(char *buf, size_t size, const p4r_version *v)
 {
-	snprintf(buf, size, "%s@%lld", v->model, (long long)v->number);
+	snprintf(buf, size, "%s@%lld", p4r_escape(v->model), (long long)v->number);
 }
 
 static void side_json(cJSON *doc, const char *name, const p4r_version *v)
@@ -272,7 +277,7 @@ static void compare_csv(const p4r_version *v, const struct row *rows, size_t n)
 			p4r_metric_format(a, sizeof(a), r->a->value);
 		if (r->b)
 			p4r_metric_format(b, sizeof(b), r->b->value);
-		printf("%s,%s,%s,", r->key, a, b);
+		printf("%s,%s,%s,", p4r_escape(r->key), a, b);
 		if (r->a && r->b) {
 			printf("%.10g,", r->b->value - r->a->value);
 			if (r->a->value != 0)
@@ -302,7 +307,7 @@ static int compare_text(const p4r_version *v, const struct row *rows, size_t n)
 		const struct row *r = &rows[i];
 		char (*row)[160] = cells[i + 1];
 
-		snprintf(row[0], sizeof(row[0]), "%s", r->key);
+		snprintf(row[0], sizeof(row[0]), "%s", p4r_escape(r->key));
 		if (r->a)
 			p4r_metric_format(row[1], sizeof(row[1]), r->a->value);
 		else
@@ -435,18 +440,18 @@ static int history(p4r_cli *cli, p4r_repo *repo, const char *ref, const char *ke
 		puts("step,time,value,run");
 	else
 		for (i = 0; i < n; i++)
-			if (pts[i].run && strlen(pts[i].run) > wrun)
-				wrun = strlen(pts[i].run);
+			if (pts[i].run && strlen(p4r_escape(pts[i].run)) > wrun)
+				wrun = strlen(p4r_escape(pts[i].run));
 	if (!csv)
 		printf("%-10s %-20s %-24s %s\n", "step", "time", "value", "run");
 	for (i = 0; i < n; i++) {
 		p4r_format_time(when, sizeof(when), pts[i].at_ms);
 		p4r_metric_format(num, sizeof(num), pts[i].value);
 		if (csv)
-			printf("%lld,%s,%s,%s\n", (long long)pts[i].step, when, num, pts[i].run ? pts[i].run : "");
+			printf("%lld,%s,%s,%s\n", (long long)pts[i].step, when, num, p4r_escape(pts[i].run));
 		else
 			printf("%-10lld %-20s %-24s %s\n", (long long)pts[i].step, when, num,
-			       pts[i].run ? pts[i].run : "-");
+			       pts[i].run ? p4r_escape(pts[i].run) : "-");
 	}
 done:
 	p4r_metric_points_free(pts, n);

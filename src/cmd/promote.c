@@ -56,8 +56,8 @@ static void print_condition(const p4r_condition *c)
 			snprintf(where, sizeof(where), " (%s)", c->right_source);
 		}
 	}
-	printf("  %s  %s: %s %s %s%s\n", c->pass ? "pass" : "FAIL", c->gate.text, left,
-	       p4r_gate_op_name(c->gate.op), right, where);
+	printf("  %s  %s: %s %s %s%s\n", c->pass ? "pass" : "FAIL", p4r_escape(c->gate.text), left,
+	       p4r_gate_op_name(c->gate.op), right, p4r_escape(where));
 }
 
 static cJSON *json_result(const p4r_promotion *p, const char *reason)
@@ -92,10 +92,10 @@ static int report(p4r_cli *cli, const p4r_promotion *p, const char *message)
 		return cmd_print_json(json_result(p, message));
 	if (cli->quiet)
 		return 0;
-	printf("promoted %s@%lld from %s to %s%s\n", p->version.model, (long long)p->version.number,
+	printf("promoted %s@%lld from %s to %s%s\n", p4r_escape(p->version.model), (long long)p->version.number,
 	       p4r_stage_name(p->from), p4r_stage_name(p->to), p->forced ? " (forced)" : "");
 	if (p->replaced)
-		printf("archived %s@%lld (replaced by v%lld)\n", p->version.model,
+		printf("archived %s@%lld (replaced by v%lld)\n", p4r_escape(p->version.model),
 		       (long long)p->replaced, (long long)p->version.number);
 	for (i = 0; i < p->nconds; i++)
 		print_condition(&p->conds[i]);
@@ -116,7 +116,7 @@ static int report_refusal(p4r_cli *cli, const p4r_promotion *p)
 		return p4r_error_set(P4R_EREFUSED, "%s", p->refusal);
 	}
 	if (!cli->quiet && p->nconds) {
-		printf("refused: %s@%lld %s -> %s\n", p->version.model, (long long)p->version.number,
+		printf("refused: %s@%lld %s -> %s\n", p4r_escape(p->version.model), (long long)p->version.number,
 		       p4r_stage_name(p->from), p4r_stage_name(p->to));
 		for (i = 0; i < p->nconds; i++)
 			print_condition(&p->conds[i]);

@@ -102,7 +102,7 @@ int cmd_pull(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 			cJSON_AddStringToObject(f, "action", already ? "unchanged" : "written");
 			cJSON_AddItemToArray(files, f);
 		} else if (!cli->quiet) {
-			printf("%s %s (%s@%lld)\n", already ? "up to date" : "checked out", rels[i],
+			printf("%s %s (%s@%lld)\n", already ? "up to date" : "checked out", p4r_escape(rels[i]),
 			       ptrs[i].model, (long long)ptrs[i].version);
 		}
 	}

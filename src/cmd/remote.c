@@ -132,7 +132,8 @@ static int do_add(p4r_cli *cli, p4r_repo *repo, bool deflt, const char *endpoint
 		cJSON_AddBoolToObject(doc, "conditional_writes", safe);
 		rc = cmd_print_json(doc);
 	} else if (!cli->quiet) {
-		printf("added remote '%s' (%s)%s\n", name, stored, deflt ? " as the default" : "");
+		printf("added remote '%s' (%s)%s\n", p4r_escape(name), p4r_escape(stored),
+		       deflt ? " as the default" : "");
 	}
 done:
 	free(resolved);
@@ -210,7 +211,7 @@ static int do_list(p4r_cli *cli, p4r_repo *repo)
 		goto done;
 	}
 	for (i = 0; i < l.n; i++)
-		printf("%s\t%s%s\n", l.names[i], l.urls[i] ? l.urls[i] : "",
+		printf("%s\t%s%s\n", p4r_escape(l.names[i]), p4r_escape(l.urls[i]),
 		       deflt && !strcmp(deflt, l.names[i]) ? " (default)" : "");
 done:
 	for (i = 0; i < l.n; i++) {
@@ -278,7 +279,7 @@ static int do_remove(p4r_cli *cli, p4r_repo *repo, const char *name)
 		cJSON_AddStringToObject(doc, "removed", name);
 		rc = cmd_print_json(doc);
 	} else if (!cli->quiet) {
-		printf("removed remote '%s'\n", name);
+		printf("removed remote '%s'\n", p4r_escape(name));
 	}
 done:
 	for (i = 0; i < k.n; i++)
@@ -307,7 +308,7 @@ static int do_check(p4r_cli *cli, p4r_repo *repo, const char *name)
 		cJSON_AddBoolToObject(doc, "conditional_writes", safe);
 		rc = cmd_print_json(doc);
 	} else if (!cli->quiet) {
-		printf("%s: %s\n", r->name, safe ? "ok" : "unsafe for concurrent pushes");
+		printf("%s: %s\n", p4r_escape(r->name), safe ? "ok" : "unsafe for concurrent pushes");
 	}
 	if (rc == 0 && !safe) {
 		cli->reported = true;
@@ -371,10 +372,10 @@ void cmd_sync_print_renumbered(p4r_cli *cli, const p4r_sync_result *res)
 		return;
 	for (i = 0; i < res->nrenumbered; i++)
 		printf("renumbered %s@%lld -> %s@%lld (the remote had taken its number)\n",
-		       res->renumbered[i].model, (long long)res->renumbered[i].from,
-		       res->renumbered[i].model, (long long)res->renumbered[i].to);
+		       p4r_escape(res->renumbered[i].model), (long long)res->renumbered[i].from,
+		       p4r_escape(res->renumbered[i].model), (long long)res->renumbered[i].to);
 	for (i = 0; i < res->nrewritten; i++)
-		printf("rewrote pointer %s%s\n", res->rewritten[i], P4R_POINTER_SUFFIX);
+		printf("rewrote pointer %s%s\n", p4r_escape(res->rewritten[i]), P4R_POINTER_SUFFIX);
 }
 
 void cmd_sync_json(cJSON *doc, const p4r_remote *r, const p4r_sync_result *res)

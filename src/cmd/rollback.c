@@ -179,14 +179,14 @@ static void print_result(const p4r_rollback_result *r, const char *path,
 	size_t k, width = 6;
 
 	printf("rolled back %s: production is now v%lld (v%lld archived, marked rolled back)%s\n",
-	       r->restored.model, (long long)r->restored.number, (long long)r->rolled_back.number,
+	       p4r_escape(r->restored.model), (long long)r->restored.number, (long long)r->rolled_back.number,
 	       r->forced ? " (forced)" : "");
 	if (!strcmp(oc->checkout, "skipped"))
-		printf("work tree left alone: %s (--no-checkout)\n", path);
+		printf("work tree left alone: %s (--no-checkout)\n", p4r_escape(path));
 	else
 		printf("%s %s (%s@%lld, sha256:%.12s)\n",
-		       !strcmp(oc->checkout, "written") ? "restored" : "up to date", path,
-		       r->restored.model, (long long)r->restored.number, r->restored.oid.hex);
+		       !strcmp(oc->checkout, "written") ? "restored" : "up to date", p4r_escape(path),
+		       p4r_escape(r->restored.model), (long long)r->restored.number, r->restored.oid.hex);
 	if (t->nkeys) {
 		for (k = 0; k < t->nkeys; k++)
 			if (strlen(t->keys[k]) > width)
@@ -299,7 +299,7 @@ int cmd_rollback(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 					   "rollback to v%lld is recorded", oc.hook, oc.hook_status,
 					   (long long)r.restored.number);
 		if (cli->json)
-			fprintf(stderr, "p4reg: %s\n", p4r_error_message());
+			fprintf(stderr, "p4reg: %s\n", p4r_escape(p4r_error_message()));
 	}
 done:
 	p4r_metric_table_clear(&table);

@@ -48,18 +48,19 @@ static void run_text(const p4r_run_info *r)
 	size_t i;
 
 	p4r_format_time(when, sizeof(when), r->created_ms);
-	printf("%s  %s@%lld  %s  %s\n", r->name, r->model, (long long)r->version, r->experiment, when);
+	printf("%s  %s@%lld  %s  %s\n", p4r_escape(r->name), p4r_escape(r->model), (long long)r->version,
+	       p4r_escape(r->experiment), when);
 	if (r->nparams) {
 		fputs("  params: ", stdout);
 		for (i = 0; i < r->nparams; i++)
-			printf("%s%s=%s", i ? " " : "", r->params[i].key, r->params[i].value);
+			printf("%s%s=%s", i ? " " : "", p4r_escape(r->params[i].key), p4r_escape(r->params[i].value));
 		putchar('\n');
 	}
 	if (r->nmetrics) {
 		fputs("  metrics:", stdout);
 		for (i = 0; i < r->nmetrics; i++) {
 			p4r_metric_format(num, sizeof(num), r->metrics[i].value);
-			printf(" %s=%s", r->metrics[i].key, num);
+			printf(" %s=%s", p4r_escape(r->metrics[i].key), num);
 		}
 		putchar('\n');
 	}

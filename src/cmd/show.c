@@ -19,19 +19,19 @@ static void print_version(const p4r_version *v, bool stored)
 
 	p4r_format_time(when, sizeof(when), v->created_ms);
 	p4r_format_size(size, sizeof(size), (uint64_t)v->size);
-	printf("model:    %s\n", v->model);
+	printf("model:    %s\n", p4r_escape(v->model));
 	printf("version:  %lld\n", (long long)v->number);
 	printf("stage:    %s%s\n", p4r_stage_name(v->stage), v->rolled_back ? " (rolled back)" : "");
 	printf("oid:      sha256:%s%s\n", v->oid.hex, stored ? "" : " (not in the local store)");
 	printf("size:     %lld (%s)\n", (long long)v->size, size);
-	printf("path:     %s\n", v->source_path ? v->source_path : "");
-	printf("author:   %s\n", v->author ? v->author : "");
+	printf("path:     %s\n", p4r_escape(v->source_path));
+	printf("author:   %s\n", p4r_escape(v->author));
 	printf("created:  %s\n", when);
 	if (v->git_commit)
-		printf("git:      %s%s%s%s\n", v->git_commit, v->git_branch ? " on " : "",
-		       v->git_branch ? v->git_branch : "", v->git_dirty == 1 ? " (dirty)" : "");
+		printf("git:      %s%s%s%s\n", p4r_escape(v->git_commit), v->git_branch ? " on " : "",
+		       p4r_escape(v->git_branch), v->git_dirty == 1 ? " (dirty)" : "");
 	if (v->message && *v->message)
-		printf("message:  %s\n", v->message);
+		printf("message:  %s\n", p4r_escape(v->message));
 }
 
 /* The latest value of each metric, keys aligned. */
@@ -52,7 +52,7 @@ static void print_metrics(const p4r_metric_table *t)
 		if (!c)
 			continue;
 		p4r_metric_format(num, sizeof(num), c->value);
-		printf("  %-*s  %s\n", (int)width, t->keys[k], num);
+		printf("  %-*s  %s\n", (int)width, p4r_escape(t->keys[k]), num);
 	}
 }
 

@@ -59,9 +59,9 @@ static int status_one(p4r_cli *cli, p4r_repo *repo, const char *rel, cJSON *arr)
 		}
 		cJSON_AddItemToArray(arr, o);
 	} else if (ptr.version) {
-		printf("%-14s %s (%s@%lld)\n", name, rel, ptr.model, (long long)ptr.version);
+		printf("%-14s %s (%s@%lld)\n", name, p4r_escape(rel), ptr.model, (long long)ptr.version);
 	} else {
-		printf("%-14s %s\n", name, rel);
+		printf("%-14s %s\n", name, p4r_escape(rel));
 	}
 	return 0;
 }
@@ -96,9 +96,9 @@ static int status_lfs(p4r_cli *cli, p4r_repo *repo, const char *lfs_dir, const c
 		cJSON_AddStringToObject(o, "oid", want->oid.hex);
 		cJSON_AddItemToArray(arr, o);
 	} else if (want->version) {
-		printf("%-14s %s (%s@%lld, Git LFS)\n", name, rel, want->model, (long long)want->version);
+		printf("%-14s %s (%s@%lld, Git LFS)\n", name, p4r_escape(rel), want->model, (long long)want->version);
 	} else {
-		printf("%-14s %s (Git LFS %.12s)\n", name, rel, want->oid.hex);
+		printf("%-14s %s (Git LFS %.12s)\n", name, p4r_escape(rel), want->oid.hex);
 	}
 	return 0;
 }

@@ -68,7 +68,7 @@ static int list_patterns(p4r_cli *cli, const char *attr_path)
 		rc = cmd_print_json(doc);
 	} else {
 		for (i = 0; i < n; i++)
-			printf("%s\n", pats[i]);
+			printf("%s\n", p4r_escape(pats[i]));
 		if (n == 0 && !cli->quiet)
 			fputs("no Git LFS patterns in .gitattributes\n", stderr);
 	}
@@ -165,9 +165,9 @@ int cmd_track(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 	}
 	for (i = 0; i < n && !cli->quiet; i++) {
 		if (actions[i] == P4R_ATTR_ALREADY)
-			printf("\"%s\" already supported\n", display(pats[i]));
+			printf("\"%s\" already supported\n", p4r_escape(display(pats[i])));
 		else
-			printf("Tracking \"%s\"\n", display(pats[i]));
+			printf("Tracking \"%s\"\n", p4r_escape(display(pats[i])));
 	}
 	report_filter(cli, which, &inst);
 done:
@@ -222,7 +222,7 @@ int cmd_untrack(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 	}
 	for (i = 0; i < n; i++) {
 		if (actions[i] == P4R_ATTR_REMOVED && !cli->quiet)
-			printf("Untracking \"%s\"\n", display(pats[i]));
+			printf("Untracking \"%s\"\n", p4r_escape(display(pats[i])));
 		else if (actions[i] != P4R_ATTR_REMOVED)
 			cmd_note(cli, "\"%s\" was not tracked", display(pats[i]));
 	}

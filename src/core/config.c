@@ -3,9 +3,14 @@
 #include "p4reg/error.h"
 #include "p4reg/fsutil.h"
 
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <git2.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* Our three files mapped onto libgit2 levels so priorities come for free. */
 #define LEVEL_USER GIT_CONFIG_LEVEL_GLOBAL
@@ -159,6 +164,37 @@ int p4r_config_foreach_value(p4r_config *cfg, const char *key,
 	return rc;
 }
 
+/* ---- credentials ---- */
+
+/* Words that make a variable a credential, matched in its name (the part
+ * after the last '.') lowercased with '-' and '_' removed: the S3 remote's
+ * accessKeyId, secretAccessKey and sessionToken (remote_s3.c), and the
+ * usual names of anything else secret. */
+static const char *const secret_words[] = {
+	"secret", "password", "passwd", "token", "credential", "privatekey", "apikey", "accesskeyid",
+};
+
+bool p4r_config_key_is_secret(const char *key)
+{
+	const char *var = key ? strrchr(key, '.') : NULL;
+	char low[128];
+	size_t i, n = 0;
+
+	var = var ? var + 1 : key;
+	if (!var)
+		return false;
+	for (i = 0; var[i] && n < sizeof(low) - 1; i++)
+		if (var[i] != '-' && var[i] != '_')
+			low[n++] = (char)tolower((unsigned char)var[i]);
+	low[n] = '\0';
+	for (i = 0; i < sizeof(secret_words) / sizeof(secret_words[0]); i++)
+		if (strstr(low, secret_words[i]))
+			return true;
+	return false;
+}
+
+/* ---- writing ---- */
+
 static int open_one(git_config **out, p4r_config *cfg, bool local_file)
 {
 	int rc = load(cfg);
@@ -170,33 +206,103 @@ static int open_one(git_config **out, p4r_config *cfg, bool local_file)
 	return 0;
 }
 
-int p4r_config_set(p4r_config *cfg, bool local_file, const char *key, const char *value)
+/* The mode config.local must keep: the file's own when it exists (a
+ * rewrite keeps what the user chose, as git does for .git/config), else
+ * 0600. Anything but a regular file is refused, never followed. */
+static int private_mode(const char *path, mode_t *mode)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0) {
+		if (errno != ENOENT)
+			return p4r_error_errno("cannot stat '%s'", path);
+		*mode = 0600;
+		return 0;
+	}
+	if (!S_ISREG(st.st_mode))
+		return p4r_error_set(P4R_EREFUSED, "refusing to write '%s': it is not a regular file "
+				     "(a symbolic link?); remove it and set the values again with "
+				     "'p4reg config --local'", path);
+	*mode = st.st_mode & 07777;
+	return 0;
+}
+
+/* After libgit2 renamed its lock file over PATH: the file gets MODE back
+ * (the lock file was created 0666 & ~umask), and the file and its folder
+ * are fsynced, which libgit2 does not do for config files. */
+static int private_finish(const char *path, mode_t mode)
+{
+	struct stat st;
+	int fd, rc = 0;
+
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return p4r_error_errno("cannot open '%s'", path);
+	if (fstat(fd, &st) < 0 || ((st.st_mode & 07777) != mode && fchmod(fd, mode) < 0))
+		rc = p4r_error_errno("cannot set the mode of '%s'", path);
+	else if (fsync(fd) < 0)
+		rc = p4r_error_errno("cannot fsync '%s'", path);
+	close(fd);
+	return rc == 0 ? p4r_fsync_parent(path) : rc;
+}
+
+/* Runs FN on the one file (config.local when LOCAL_FILE): for config.local,
+ * under umask 077 so the secrets are never in a file others can read, not
+ * even libgit2's lock file while it is written. The umask is process-wide:
+ * commands write config from their one thread. */
+static int write_one(p4r_config *cfg, bool local_file,
+		     int (*fn)(git_config *one, const char *key, const char *value),
+		     const char *key, const char *value)
 {
 	git_config *one = NULL;
+	mode_t mode = 0, old_mask = 0;
 	int rc;
 
+	if (local_file && (rc = private_mode(cfg->private_path, &mode)) < 0)
+		return rc;
 	if ((rc = open_one(&one, cfg, local_file)) < 0)
 		return rc;
-	if (git_config_set_string(one, key, value) < 0)
-		rc = p4r_error_git(P4R_EUSAGE, "cannot set config '%s'", key);
+	if (local_file)
+		old_mask = umask(077);
+	rc = fn(one, key, value);
+	if (local_file)
+		umask(old_mask);
 	git_config_free(one);
+	if (rc == 0 && local_file)
+		rc = private_finish(cfg->private_path, mode);
 	return rc;
+}
+
+static int set_fn(git_config *one, const char *key, const char *value)
+{
+	if (git_config_set_string(one, key, value) < 0)
+		return p4r_error_git(P4R_EUSAGE, "cannot set config '%s'", key);
+	return 0;
+}
+
+static int unset_fn(git_config *one, const char *key, const char *value)
+{
+	int err = git_config_delete_entry(one, key);
+
+	(void)value;
+	if (err == GIT_ENOTFOUND)
+		return p4r_error_set(P4R_ENOTFOUND, "config key '%s' is not set", key);
+	if (err < 0)
+		return p4r_error_git(P4R_EUSAGE, "cannot unset config '%s'", key);
+	return 0;
+}
+
+int p4r_config_set(p4r_config *cfg, bool local_file, const char *key, const char *value)
+{
+	if (!local_file && p4r_config_key_is_secret(key))
+		return p4r_error_set(P4R_EUSAGE, "refusing to store credential '%s' in the committed "
+				     ".p4reg/config: use 'p4reg config --local %s VALUE' "
+				     "(.p4reg/config.local is never committed)", key, key);
+	return write_one(cfg, local_file, set_fn, key, value);
 }
 
 int p4r_config_unset(p4r_config *cfg, bool local_file, const char *key)
 {
-	git_config *one = NULL;
-	int rc, err;
-
-	if ((rc = open_one(&one, cfg, local_file)) < 0)
-		return rc;
-	err = git_config_delete_entry(one, key);
-	if (err == GIT_ENOTFOUND)
-		rc = p4r_error_set(P4R_ENOTFOUND, "config key '%s' is not set", key);
-	else if (err < 0)
-		rc = p4r_error_git(P4R_EUSAGE, "cannot unset config '%s'", key);
-	git_config_free(one);
-	return rc;
+	return write_one(cfg, local_file, unset_fn, key, NULL);
 }
 
 int p4r_config_foreach(p4r_config *cfg, int (*fn)(const char *name, const char *value, void *payload),

@@ -13,15 +13,44 @@ static _Thread_local struct {
 	char message[1024];
 } last;
 
+/* The length of the first END bytes of BUF without a UTF-8 character cut
+ * short at the end: a message truncated to the buffer's size never ends in
+ * half a character. */
+static size_t utf8_boundary(const char *buf, size_t end)
+{
+	size_t start = end, want;
+	unsigned char lead;
+
+	while (start > 0 && end - start < 3 && ((unsigned char)buf[start - 1] & 0xc0) == 0x80)
+		start--;
+	if (start == 0 || (lead = (unsigned char)buf[start - 1]) < 0xc0)
+		return end;
+	want = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
+	return end - (start - 1) < want ? start - 1 : end;
+}
+
+/* Formats into a local buffer first: callers may pass p4r_error_message()
+ * as an argument ("'%s': %s", name, p4r_error_message()). */
 static int vset(int code, const char *suffix, const char *fmt, va_list ap)
 {
-	size_t used;
+	char buf[sizeof(last.message)];
+	size_t used, full;
+	int n;
 
-	vsnprintf(last.message, sizeof(last.message), fmt, ap);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	if (n < 0)
+		buf[0] = '\0';
+	full = n < 0 ? 0 : (size_t)n;
+	used = strlen(buf);
 	if (suffix && *suffix) {
-		used = strlen(last.message);
-		snprintf(last.message + used, sizeof(last.message) - used, ": %s", suffix);
+		snprintf(buf + used, sizeof(buf) - used, ": %s", suffix);
+		full += 2 + strlen(suffix);
+		used = strlen(buf);
 	}
+	if (full > used)
+		used = utf8_boundary(buf, used);
+	memcpy(last.message, buf, used);
+	last.message[used] = '\0';
 	last.code = code;
 	return code;
 }

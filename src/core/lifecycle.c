@@ -156,6 +156,8 @@ int p4r_gate_parse(p4r_gate *out, const char *expr, const char *origin)
 		return p4r_error_set(P4R_EUSAGE, "invalid gate '%s'%s: only staging and production "
 				     "have one version to compare with", expr, where);
 	} else if (p4r_metric_parse_value(&out->number, rhs) < 0) {
+		if (rhs[0] && strchr("+-.0123456789", rhs[0]))  /* a number, but a bad one: say why */
+			return p4r_error_set(P4R_EUSAGE, "invalid gate '%s'%s: %s", expr, where, p4r_error_message());
 		return p4r_error_set(P4R_EUSAGE, "invalid gate '%s'%s: '%s' is neither a number nor "
 				     "staging or production", expr, where, rhs);
 	}

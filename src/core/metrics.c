@@ -103,11 +103,14 @@ int p4r_param_check(const char *key, const char *value)
 
 /* ---- values ---- */
 
+/* The smallest magnitude a double holds: 2^-1074, a subnormal. */
+#define SUBNORMAL_MIN "4.9e-324"
+
 int p4r_metric_parse_value(double *out, const char *text)
 {
 	const char *s = text;
 	char *end;
-	bool digits = false;
+	bool digits = false, nonzero = false;
 	double v;
 
 	/* Grammar first, so strtod's extras (hex, inf, nan, spaces) never pass. */
@@ -115,15 +118,14 @@ int p4r_metric_parse_value(double *out, const char *text)
 		goto bad;
 	if (*s == '+' || *s == '-')
 		s++;
-	while (isdigit((unsigned char)*s)) {
-		s++;
+	for (; isdigit((unsigned char)*s); s++) {
 		digits = true;
+		nonzero |= *s != '0';
 	}
 	if (*s == '.') {
-		s++;
-		while (isdigit((unsigned char)*s)) {
-			s++;
+		for (s++; isdigit((unsigned char)*s); s++) {
 			digits = true;
+			nonzero |= *s != '0';
 		}
 	}
 	if (!digits)
@@ -139,10 +141,18 @@ int p4r_metric_parse_value(double *out, const char *text)
 	}
 	if (*s)
 		goto bad;
-	errno = 0;
 	v = strtod(text, &end);
-	if (*end || !isfinite(v))
+	if (*end)
 		goto bad;
+	/* strtod gives ERANGE for subnormals too, which are kept: 1e-310 is a
+	 * double (with fewer significant digits). What is refused is a value
+	 * that no double holds: too large, or not zero but rounding to zero. */
+	if (!isfinite(v))
+		return p4r_error_set(P4R_EUSAGE, "'%s' is out of range: the largest magnitude is "
+				     "1.7976931348623157e308", text);
+	if (v == 0 && nonzero)
+		return p4r_error_set(P4R_EUSAGE, "'%s' is out of range: it is not 0 but rounds to 0 "
+				     "(the smallest magnitude is " SUBNORMAL_MIN ")", text);
 	*out = v;
 	return 0;
 bad:
@@ -168,8 +178,41 @@ int p4r_metric_parse_pair(char **key, double *value, const char *pair)
 	if (p4r_metric_parse_value(value, eq + 1) < 0) {
 		free(*key);
 		*key = NULL;
-		return p4r_error_set(P4R_EUSAGE, "invalid metric '%s': value '%s' is not a finite "
-				     "decimal number", pair, eq + 1);
+		return p4r_error_set(P4R_EUSAGE, "invalid metric '%s': value %s", pair, p4r_error_message());
+	}
+	return 0;
+}
+
+/* cJSON reads numbers with strtod and drops its ERANGE: 1e-400 arrives as
+ * 0, 1e400 as inf. After cJSON accepted TEXT, each number token (outside
+ * strings) is read again with p4r_metric_parse_value's rules. */
+int p4r_metric_json_numbers_check(const char *text, size_t len)
+{
+	char tok[72];
+	size_t i = 0, j;
+	double v;
+
+	while (i < len) {
+		if (text[i] == '"') {
+			for (i++; i < len && text[i] != '"'; i++)
+				if (text[i] == '\\')
+					i++;
+			i++;
+			continue;
+		}
+		if (text[i] != '-' && !isdigit((unsigned char)text[i])) {
+			i++;
+			continue;
+		}
+		for (j = i; j < len && (isdigit((unsigned char)text[j]) || (text[j] && strchr("+-.eE", text[j]))); j++)
+			;
+		if (j - i >= sizeof(tok))
+			return p4r_error_set(P4R_EUSAGE, "number '%.20s...' is too long", text + i);
+		memcpy(tok, text + i, j - i);
+		tok[j - i] = '\0';
+		if (p4r_metric_parse_value(&v, tok) < 0)
+			return P4R_EUSAGE;
+		i = j;
 	}
 	return 0;
 }
@@ -522,6 +565,7 @@ int p4r_metrics_file_parse(p4r_metrics_file *out, const char *text, size_t len, 
 	struct file_priv *priv;
 	const cJSON *m;
 	const char *end = NULL;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if (!(priv = calloc(1, sizeof(*priv))))
@@ -552,9 +596,10 @@ int p4r_metrics_file_parse(p4r_metrics_file *out, const char *text, size_t len, 
 	if (!cJSON_IsObject(priv->doc))
 		return p4r_error_set(P4R_EUSAGE, "'%s' must hold a JSON object of metrics", name);
 	m = cJSON_GetObjectItemCaseSensitive(priv->doc, "metrics");
-	if (cJSON_IsObject(m))
-		return file_structured(out, priv->doc, name);
-	return file_metrics(out, priv->doc, name);
+	rc = cJSON_IsObject(m) ? file_structured(out, priv->doc, name) : file_metrics(out, priv->doc, name);
+	if (rc == 0 && p4r_metric_json_numbers_check(text, len) < 0)
+		rc = p4r_error_set(P4R_EUSAGE, "'%s': %s", name, p4r_error_message());
+	return rc;
 }
 
 int p4r_metrics_file_read(p4r_metrics_file *out, const char *path)

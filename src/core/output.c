@@ -1,8 +1,220 @@
 /* JSON shapes and human formats shared by the commands (see output.h). */
 #include "p4reg/output.h"
+#include "p4reg/error.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
+
+/* ---- UTF-8 and escaping ---- */
+
+/* The length of the valid UTF-8 sequence that starts the LEN bytes at S,
+ * its code point in *CP; 0 for a byte that starts none (stray continuation,
+ * overlong form, surrogate, above U+10FFFF, cut short). */
+static size_t utf8_next(const unsigned char *s, size_t len, uint32_t *cp)
+{
+	size_t need, i;
+	uint32_t c = s[0];
+
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	if (c >= 0xc2 && c <= 0xdf) { need = 1; c &= 0x1f; }
+	else if (c >= 0xe0 && c <= 0xef) { need = 2; c &= 0x0f; }
+	else if (c >= 0xf0 && c <= 0xf4) { need = 3; c &= 0x07; }
+	else return 0;
+	if (len <= need)
+		return 0;
+	for (i = 1; i <= need; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = (c << 6) | (s[i] & 0x3f);
+	}
+	if ((need == 2 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff))) ||
+	    (need == 3 && (c < 0x10000 || c > 0x10ffff)))
+		return 0;
+	*cp = c;
+	return need + 1;
+}
+
+bool p4r_utf8_valid(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	uint32_t cp;
+	size_t n;
+
+	while (len > 0) {
+		if (!(n = utf8_next(p, len, &cp)))
+			return false;
+		p += n;
+		len -= n;
+	}
+	return true;
+}
+
+/* Characters a terminal acts on rather than shows, or that reorder or break
+ * the line around them. */
+static bool cp_hidden(uint32_t cp)
+{
+	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x200e || cp == 0x200f ||
+	       (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) ||
+	       cp == 0x2028 || cp == 0x2029;
+}
+
+/* Writes the escape of the N bytes at S (one character, or one bad byte)
+ * at OUT when OUT is not NULL; returns its length. */
+static size_t escape_one(char *out, const unsigned char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	const char *named = n != 1 ? NULL : s[0] == '\n' ? "\\n" : s[0] == '\t' ? "\\t" :
+			    s[0] == '\r' ? "\\r" : NULL;
+	size_t i;
+
+	if (named) {
+		if (out)
+			memcpy(out, named, 2);
+		return 2;
+	}
+	for (i = 0; out && i < n; i++) {
+		out[4 * i] = '\\';
+		out[4 * i + 1] = 'x';
+		out[4 * i + 2] = hex[s[i] >> 4];
+		out[4 * i + 3] = hex[s[i] & 0xf];
+	}
+	return 4 * n;
+}
+
+/* Escapes S into OUT (NULL: only measures); returns the length written,
+ * without the NUL OUT then gets. */
+static size_t escape_into(char *out, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t len = strlen(s), used = 0, n;
+	uint32_t cp = 0;
+
+	while (len > 0) {
+		n = utf8_next(p, len, &cp);
+		if (n == 0 || cp_hidden(cp)) {
+			n = n ? n : 1;
+			used += escape_one(out ? out + used : NULL, p, n);
+		} else {
+			if (out)
+				memcpy(out + used, p, n);
+			used += n;
+		}
+		p += n;
+		len -= n;
+	}
+	if (out)
+		out[used] = '\0';
+	return used;
+}
+
+const char *p4r_escape(const char *s)
+{
+	static struct {
+		char *buf;
+		size_t cap;
+	} slots[P4R_ESCAPE_SLOTS];
+	static unsigned next;
+	size_t need;
+	char *grown;
+	unsigned i;
+
+	if (!s)
+		return "";
+	need = escape_into(NULL, s);
+	if (need == strlen(s))
+		return s;
+	i = next++ % P4R_ESCAPE_SLOTS;
+	if (slots[i].cap < need + 1) {
+		if (!(grown = realloc(slots[i].buf, need + 1)))
+			return "?";
+		slots[i].buf = grown;
+		slots[i].cap = need + 1;
+	}
+	escape_into(slots[i].buf, s);
+	return slots[i].buf;
+}
+
+char *p4r_utf8_sanitize(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t len = strlen(s), used = 0, n;
+	uint32_t cp;
+	char *out;
+
+	/* Each bad byte grows from 1 to 3 bytes (U+FFFD is EF BF BD). */
+	if (!(out = malloc(3 * len + 1)))
+		return NULL;
+	while (len > 0) {
+		if ((n = utf8_next(p, len, &cp)) > 0) {
+			memcpy(out + used, p, n);
+			used += n;
+		} else {
+			memcpy(out + used, "\xef\xbf\xbd", 3);
+			used += 3;
+			n = 1;
+		}
+		p += n;
+		len -= n;
+	}
+	out[used] = '\0';
+	return out;
+}
+
+/* Replaces *FIELD (owned by cJSON unless BORROWED) by its sanitized copy
+ * allocated with cJSON's allocator, so cJSON_Delete frees it; returns 1
+ * when it did, 0 when *FIELD was already valid. */
+static int sanitize_field(char **field, bool borrowed)
+{
+	char *fixed, *copy;
+	size_t len;
+
+	if (!*field || p4r_utf8_valid(*field, strlen(*field)))
+		return 0;
+	if (!(fixed = p4r_utf8_sanitize(*field)))
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	len = strlen(fixed) + 1;
+	if (!(copy = cJSON_malloc(len))) {
+		free(fixed);
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	}
+	memcpy(copy, fixed, len);
+	free(fixed);
+	if (!borrowed)
+		cJSON_free(*field);
+	*field = copy;
+	return 1;
+}
+
+int p4r_json_sanitize(cJSON *doc)
+{
+	cJSON *it;
+	int rc;
+
+	if (!doc)
+		return 0;
+	if ((rc = sanitize_field(&doc->string, doc->type & cJSON_StringIsConst)) < 0)
+		return rc;
+	if (rc == 1)
+		doc->type &= ~cJSON_StringIsConst;
+	if (cJSON_IsString(doc)) {
+		if ((rc = sanitize_field(&doc->valuestring, doc->type & cJSON_IsReference)) < 0)
+			return rc;
+		if (rc == 1)
+			doc->type &= ~cJSON_IsReference;
+	}
+	/* Depth is bounded: cJSON parses at most CJSON_NESTING_LIMIT levels. */
+	for (it = doc->child; it; it = it->next)
+		if ((rc = p4r_json_sanitize(it)) < 0)
+			return rc;
+	return 0;
+}
+
+/* ---- times and sizes ---- */
 
 void p4r_format_time(char *buf, size_t bufsz, int64_t ms)
 {

@@ -7,6 +7,7 @@
 #include "p4reg/output.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -249,6 +250,13 @@ done:
 
 /* ---- replaying events from a remote ---- */
 
+/* True when V is a whole number an int64_t holds exactly: the check comes
+ * before the cast, which is undefined for NaN and out-of-range values. */
+static bool whole_in_range(double v)
+{
+	return v >= -9007199254740991.0 && v <= 9007199254740991.0 && floor(v) == v;
+}
+
 /* Fills the arrays of LOG from the "metrics"/"params" objects of DOC; the
  * arrays point into DOC. */
 static int replay_parse(p4r_metric_log *log, p4r_metric_kv **metrics, p4r_param_kv **params,
@@ -265,8 +273,7 @@ static int replay_parse(p4r_metric_log *log, p4r_metric_kv **metrics, p4r_param_
 
 	if (!cJSON_IsString(run) || !cJSON_IsNumber(step) || !cJSON_IsNumber(at) ||
 	    (m && !cJSON_IsObject(m)) || (p && !cJSON_IsObject(p)) || (exp && !cJSON_IsString(exp)) ||
-	    step->valuedouble != (double)(int64_t)step->valuedouble ||
-	    at->valuedouble != (double)(int64_t)at->valuedouble)
+	    !whole_in_range(step->valuedouble) || !whole_in_range(at->valuedouble))
 		return P4R_EUSAGE;
 	log->run = run->valuestring;
 	log->experiment = exp ? exp->valuestring : NULL;
@@ -307,6 +314,8 @@ int p4r_metrics_replay(p4r_registry *reg, const p4r_version *version, const char
 	int rc;
 
 	rc = doc ? replay_parse(&log, &metrics, &params, doc) : P4R_EUSAGE;
+	if (rc == 0 && p4r_metric_json_numbers_check(detail, strlen(detail)) < 0)
+		rc = P4R_EUSAGE;
 	if (rc == 0)
 		rc = p4r_metric_log_check(&log);
 	if (rc == P4R_ERROR) {

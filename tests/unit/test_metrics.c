@@ -66,6 +66,66 @@ static void test_parse_value(void **state)
 			fail_msg("'%s' was accepted", bad[i]);
 }
 
+/* Numbers no double holds are refused, not turned into 0 or inf; zeros
+ * written any way and subnormals are kept. */
+static void test_parse_value_range(void **state)
+{
+	static const char *const under[] = { "1e-400", "-1e-400", "2e-324", "0.1e-323", "1e-99999" };
+	static const char *const over[] = { "1e400", "-1e309", "1.8e308", "1e99999" };
+	double v;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(under) / sizeof(under[0]); i++) {
+		v = 42;
+		if (p4r_metric_parse_value(&v, under[i]) != P4R_EUSAGE)
+			fail_msg("'%s' was accepted as %g", under[i], v);
+		assert_true(v == 42);
+		assert_non_null(strstr(p4r_error_message(), "rounds to 0"));
+		assert_non_null(strstr(p4r_error_message(), under[i]));
+	}
+	for (i = 0; i < sizeof(over) / sizeof(over[0]); i++) {
+		if (p4r_metric_parse_value(&v, over[i]) != P4R_EUSAGE)
+			fail_msg("'%s' was accepted as %g", over[i], v);
+		assert_non_null(strstr(p4r_error_message(), "out of range"));
+	}
+	assert_int_equal(p4r_metric_parse_value(&v, "1e-310"), 0);
+	assert_true(v > 0 && v < 2.2250738585072014e-308);
+	assert_int_equal(p4r_metric_parse_value(&v, "4.9e-324"), 0);
+	assert_true(v > 0);
+	assert_int_equal(p4r_metric_parse_value(&v, "-3e-324"), 0);
+	assert_true(v < 0);
+	assert_int_equal(p4r_metric_parse_value(&v, "1.7976931348623157e308"), 0);
+	assert_true(isfinite(v));
+	assert_int_equal(p4r_metric_parse_value(&v, "0e-400"), 0);
+	assert_true(v == 0);
+	assert_int_equal(p4r_metric_parse_value(&v, "0.000e999"), 0);
+	assert_true(v == 0);
+	assert_int_equal(p4r_metric_parse_value(&v, "0x1p-3"), P4R_EUSAGE);
+	assert_non_null(strstr(p4r_error_message(), "not a finite decimal number"));
+}
+
+/* The re-check of numbers cJSON accepted: strings and keys are skipped. */
+static void test_json_numbers_check(void **state)
+{
+	static const char *const good[] = {
+		"{\"f1\": 0.8, \"n\": -1E+5, \"z\": 0e-400}", "{\"k\": \"1e-400\"}",
+		"{\"1e-400\": 1}", "{\"a\": \"x\\\"1e-400\"}", "[true, false, null, 1e-310]",
+	};
+	static const char *const bad[] = {
+		"{\"f1\": 1e-400}", "[1, 2, -1e-400]", "{\"a\": \"\\\\\", \"b\": 1e400}",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		if (p4r_metric_json_numbers_check(good[i], strlen(good[i])) != 0)
+			fail_msg("'%s' was refused: %s", good[i], p4r_error_message());
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (p4r_metric_json_numbers_check(bad[i], strlen(bad[i])) != P4R_EUSAGE)
+			fail_msg("'%s' was accepted", bad[i]);
+}
+
 static void test_parse_pair(void **state)
 {
 	const char *pv;
@@ -83,6 +143,9 @@ static void test_parse_pair(void **state)
 	assert_int_equal(p4r_metric_parse_pair(&key, &v, "=1"), P4R_EUSAGE);
 	assert_int_equal(p4r_metric_parse_pair(&key, &v, "f1=abc"), P4R_EUSAGE);
 	assert_non_null(strstr(p4r_error_message(), "'f1=abc'"));
+	assert_int_equal(p4r_metric_parse_pair(&key, &v, "f1=1e-400"), P4R_EUSAGE);
+	assert_string_equal(p4r_error_message(), "invalid metric 'f1=1e-400': value '1e-400' is out of "
+			    "range: it is not 0 but rounds to 0 (the smallest magnitude is 4.9e-324)");
 	assert_int_equal(p4r_metric_parse_pair(&key, &v, "f 1=2"), P4R_EUSAGE);
 	assert_non_null(strstr(p4r_error_message(), "'f 1=2'"));
 	assert_int_equal(p4r_param_parse_pair(&key, &pv, "lr=0.001=x"), 0);
@@ -252,6 +315,13 @@ static void test_file_parse(void **state)
 	expect_file_bad("{\"metrics\": {\"f1\": 1}, \"step\": -1}", "\"step\"");
 	expect_file_bad("{\"metrics\": {\"f1\": 1}, \"step\": \"3\"}", "\"step\"");
 	expect_file_bad("{\"metrics\": {\"f1\": 1}, \"step\": 1, \"step\": 2}", "given twice");
+	/* cJSON reads 1e-400 as 0 without a word: refused, wherever it is. */
+	expect_file_bad("{\"f1\": 1e-400}", "'1e-400' is out of range");
+	expect_file_bad("{\"metrics\": {\"f1\": 0.5}, \"params\": {\"lr\": 1e-400}}", "out of range");
+	expect_file_bad("{\"metrics\": {\"f1\": 0.5}, \"step\": 1e-400}", "out of range");
+	assert_int_equal(parse_file(&f, "{\"f1\": 1e-310, \"note\": 0}"), 0);
+	assert_true(f.metrics[0].value > 0);
+	p4r_metrics_file_clear(&f);
 
 	/* An embedded NUL and a file over the bound. */
 	assert_int_equal(p4r_metrics_file_parse(&f, "{\"f1\": 1}\0x", 11, "eval.json"), P4R_EUSAGE);
@@ -705,6 +775,28 @@ static void test_goal_config(void **state)
 	assert_int_equal(g, P4R_GOAL_MIN);
 }
 
+/* Events from a remote: an out-of-range number or a step no int64 holds
+ * is an invalid event (the cast would be undefined), and nothing is logged. */
+static void test_replay_range(void **state)
+{
+	struct fx *fx = *state;
+	static const char *const bad[] = {
+		"{\"run\":\"r1\",\"step\":0,\"at_ms\":1771407000000,\"metrics\":{\"f1\":1e-400}}",
+		"{\"run\":\"r1\",\"step\":1e300,\"at_ms\":1771407000000,\"metrics\":{\"f1\":1}}",
+		"{\"run\":\"r1\",\"step\":0,\"at_ms\":-1e300,\"metrics\":{\"f1\":1}}",
+		"{\"run\":\"r1\",\"step\":0,\"at_ms\":1e400,\"metrics\":{\"f1\":1}}",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (p4r_metrics_replay(fx->reg, &fx->v1, bad[i]) != P4R_EINTEGRITY)
+			fail_msg("'%s' was replayed", bad[i]);
+	assert_int_equal(count(fx, "SELECT count(*) FROM metrics"), 0);
+	assert_int_equal(p4r_metrics_replay(fx->reg, &fx->v1, "{\"run\":\"r1\",\"step\":0,"
+					    "\"at_ms\":1771407000000,\"metrics\":{\"f1\":1e-310}}"), 0);
+	assert_int_equal(count(fx, "SELECT count(*) FROM metrics"), 1);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -712,6 +804,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_key_valid),
 		cmocka_unit_test(test_parse_value),
+		cmocka_unit_test(test_parse_value_range),
+		cmocka_unit_test(test_json_numbers_check),
 		cmocka_unit_test(test_parse_pair),
 		cmocka_unit_test(test_run_name),
 		cmocka_unit_test(test_parse_time),
@@ -728,6 +822,7 @@ int main(void)
 		T(test_history),
 		T(test_runs),
 		T(test_goal_config),
+		T(test_replay_range),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
