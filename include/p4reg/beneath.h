@@ -1,14 +1,15 @@
 /* Opening paths below a folder so that nothing a repository can contain —
- * a symlinked folder, "..", a magic link in /proc — leads out of it.
+ * a symlinked folder, "..", a magic link in /proc — leads out of it, or
+ * into .git/ or .p4reg/ under another name.
  *
  * A work-tree path is never checked as text and then followed: it is
  * resolved by the kernel at the moment of use, relative to a descriptor of
- * the repository root, with openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS).
- * Where the kernel lacks openat2 (before Linux 5.6, or a seccomp filter that
- * refuses it) every component is opened with O_NOFOLLOW instead, which is
- * stricter: no symbolic link is followed at all. Callers then work on the
- * returned folder descriptor with the *at() calls (one final component,
- * never followed). */
+ * the repository root, with openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+ * RESOLVE_NO_MAGICLINKS): no symbolic link is followed at all, as git never
+ * writes beyond one. Where the kernel lacks openat2 (before Linux 5.6, or a
+ * seccomp filter that refuses it) every component is opened with O_NOFOLLOW
+ * instead: the same rule. Callers then work on the returned folder
+ * descriptor with the *at() calls (one final component, never followed). */
 #ifndef P4REG_BENEATH_H
 #define P4REG_BENEATH_H
 
@@ -28,12 +29,11 @@ int p4r_beneath_open(int *out, int root, const char *rel, int flags, mode_t mode
  * one below the last opened. */
 int p4r_beneath_parent(int *out, const char **base, int root, const char *rel, bool create);
 
-/* Opens REL for reading only when it is a regular file, without ever
- * blocking on a FIFO or a device (O_NONBLOCK until it is known regular).
- * FOLLOW_LAST lets the last component be a symbolic link that stays below
- * ROOT. *ST (nullable) gets its fstat. Anything else is P4R_EUSAGE. */
-int p4r_beneath_open_regular(int *out, struct stat *st, int root, const char *rel,
-			     bool follow_last);
+/* Opens REL for reading only when it is a regular file (not a link),
+ * without ever blocking on a FIFO or a device (O_NONBLOCK until it is
+ * known regular). *ST (nullable) gets its fstat. Anything else is
+ * P4R_EUSAGE. */
+int p4r_beneath_open_regular(int *out, struct stat *st, int root, const char *rel);
 
 /* fstatat of REL below ROOT without following the last component. */
 int p4r_beneath_lstat(int root, const char *rel, struct stat *st);

@@ -100,10 +100,11 @@ typedef struct p4r_git_install {
  * true in the repository config, unless already in effect. */
 int p4r_git_lfs_install(p4r_git *git, p4r_git_filter which, p4r_git_install *out);
 
-/* The first path git's index tracks below ABS_DIR other than the names
- * in EXCEPT (NULL-terminated, relative to ABS_DIR), malloc'd into *OUT
- * relative to the git work tree; *OUT is NULL when there is none. */
-int p4r_git_first_tracked_under(p4r_git *git, const char *abs_dir, const char *const *except,
-				char **out);
+/* The pieces of the folder NAME (relative to ROOT, e.g. ".p4reg") that
+ * git tracks, other than the names in EXCEPT (NULL-terminated): their
+ * first path components, "NAME/x NAME/y", malloc'd into *OUT (NULL when
+ * none). Asks libgit2, else git itself when libgit2 cannot open the
+ * repository (an extension it lacks); P4R_EREFUSED when neither can say. */
+int p4r_git_tracked_pieces(const char *root, const char *name, const char *const *except, char **out);
 
 #endif

@@ -34,8 +34,8 @@ static int open_failed(const char *rel, int err)
 	if (err == EXDEV)
 		return outside(rel);
 	if (err == ELOOP)
-		return p4r_error_set(P4R_EUSAGE, "'%s' is or passes through a symbolic link, which "
-				     "p4reg does not follow here", rel);
+		return p4r_error_set(P4R_EUSAGE, "'%s' is or passes through a symbolic link; p4reg "
+				     "follows no link in the work tree", rel);
 	if (err == ENOTDIR)
 		return p4r_error_set(P4R_EUSAGE, "'%s': a file is in the way of a folder on its path", rel);
 	return p4r_error_errno("cannot open '%s'", rel);
@@ -48,7 +48,10 @@ static int try_openat2(int root, const char *rel, int flags, mode_t mode)
 	struct open_how how = {
 		.flags = (unsigned long long)(flags | O_CLOEXEC),
 		.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+		/* no symbolic link at all, even one that stays inside: a link
+		 * to .git/ or .p4reg/ inside the clone would otherwise let a
+		 * checkout write git's or p4reg's own files (config.local) */
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
 	};
 	long fd;
 
@@ -88,7 +91,8 @@ static const char *next_component(const char **p, size_t *len)
 	return s;
 }
 
-/* The fallback: every component opened with O_NOFOLLOW, ".." refused. */
+/* The fallback: every component opened with O_NOFOLLOW, ".." refused:
+ * the same rule as openat2 with RESOLVE_NO_SYMLINKS. */
 static int walk_open(int root, const char *rel, int flags, mode_t mode)
 {
 	const char *p = rel, *comp, *next;
@@ -239,11 +243,10 @@ done:
 	return rc;
 }
 
-int p4r_beneath_open_regular(int *out, struct stat *st, int root, const char *rel,
-			     bool follow_last)
+int p4r_beneath_open_regular(int *out, struct stat *st, int root, const char *rel)
 {
 	struct stat local;
-	int flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | (follow_last ? 0 : O_NOFOLLOW);
+	int flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW;
 	int rc;
 
 	if (!st)

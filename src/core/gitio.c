@@ -13,6 +13,11 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+extern char **environ;
 
 struct p4r_git {
 	git_repository *repo;
@@ -484,36 +489,152 @@ done:
 	return rc;
 }
 
-int p4r_git_first_tracked_under(p4r_git *git, const char *abs_dir, const char *const *except,
-				char **out)
+/* Adds the first component of NAME (a path below the folder) to the
+ * space-separated LIST unless it is in EXCEPT or already there. */
+static int note_piece(char **list, const char *prefix, const char *name, const char *const *except)
 {
+	size_t len = strcspn(name, "/"), k, old, need;
+	char piece[512], *grown;
+
+	if (!len || len >= sizeof(piece) - strlen(prefix) - 2)
+		return 0;
+	for (k = 0; except && except[k]; k++)
+		if (strlen(except[k]) == len && !strncmp(name, except[k], len))
+			return 0;
+	snprintf(piece, sizeof(piece), "%s/%.*s", prefix, (int)len, name);
+	if (*list) {
+		const char *p = *list;
+
+		while ((p = strstr(p, piece))) {
+			if ((p == *list || p[-1] == ' ') && (p[strlen(piece)] == ' ' || !p[strlen(piece)]))
+				return 0;
+			p++;
+		}
+	}
+	old = *list ? strlen(*list) : 0;
+	need = old + strlen(piece) + 2;
+	if (!(grown = realloc(*list, need)))
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	snprintf(grown + old, need - old, "%s%s", old ? " " : "", piece);
+	*list = grown;
+	return 0;
+}
+
+/* What libgit2's index says; *UNREADABLE when it cannot open the
+ * repository at all (an extension it lacks, say) although one is there. */
+static int tracked_by_libgit2(char **list, const char *root, const char *name,
+			      const char *const *except, bool *unreadable)
+{
+	git_repository *repo = NULL;
 	git_index *index = NULL;
 	const git_index_entry *e;
-	char *prefix = p4r_git_relpath(git, abs_dir);
-	size_t plen, i, k;
-	int rc = 0;
+	char *abs = p4r_path_join(root, name), *prefix = NULL;
+	const char *workdir;
+	size_t plen, i;
+	int err, rc = 0;
 
-	*out = NULL;
-	if (!prefix)
-		return 0; /* outside this work tree: git tracks nothing there */
-	plen = strlen(prefix);
-	if (git_repository_index(&index, git->repo) < 0) {
-		rc = p4r_error_git(P4R_ERROR, "cannot read the git index");
+	*unreadable = false;
+	if (!abs)
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	git_libgit2_init();
+	err = git_repository_open_ext(&repo, root, 0, NULL);
+	if (err == GIT_ENOTFOUND)
+		goto done; /* not in a git work tree: git tracks nothing */
+	if (err < 0 || git_repository_index(&index, repo) < 0) {
+		*unreadable = true;
 		goto done;
 	}
-	for (i = 0; i < git_index_entrycount(index) && !*out; i++) {
-		bool allowed = false;
-
+	if (git_repository_is_bare(repo) || !(workdir = git_repository_workdir(repo)))
+		goto done;
+	plen = strlen(workdir);
+	/* the index names paths relative to the work tree (which ends in '/');
+	 * a root libgit2 spells differently is left to git itself */
+	if (strncmp(abs, workdir, plen)) {
+		*unreadable = true;
+		goto done;
+	}
+	if (!(prefix = strdup(abs + plen))) {
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+		goto done;
+	}
+	plen = strlen(prefix);
+	for (i = 0; rc == 0 && i < git_index_entrycount(index); i++) {
 		e = git_index_get_byindex(index, i);
-		if (!e || strncmp(e->path, prefix, plen) || e->path[plen] != '/')
-			continue;
-		for (k = 0; except && except[k]; k++)
-			allowed |= !strcmp(e->path + plen + 1, except[k]);
-		if (!allowed && !(*out = strdup(e->path)))
-			rc = p4r_error_set(P4R_ERROR, "out of memory");
+		if (e && !strncmp(e->path, prefix, plen) && e->path[plen] == '/')
+			rc = note_piece(list, name, e->path + plen + 1, except);
 	}
 done:
+	git_error_clear();
 	git_index_free(index);
+	git_repository_free(repo);
+	git_libgit2_shutdown();
 	free(prefix);
+	free(abs);
+	return rc;
+}
+
+/* The same asked of git itself (no shell), for repositories libgit2
+ * cannot open: `git -C ROOT ls-files -z -- NAME`. */
+static int tracked_by_git(char **list, const char *root, const char *name, const char *const *except)
+{
+	char *argv[] = { "git", "-C", (char *)root, "ls-files", "-z", "--", (char *)name, NULL };
+	posix_spawn_file_actions_t fa;
+	char buf[65536], *out = NULL, *p, *grown;
+	size_t used = 0, nlen = strlen(name);
+	int fds[2], status = 0, rc = 0;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return p4r_error_errno("cannot start git");
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
+	rc = posix_spawnp(&pid, "git", &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(fds[1]);
+	if (rc != 0) {
+		close(fds[0]);
+		errno = rc;
+		return p4r_error_errno("cannot run git to see what it tracks in '%s'", root);
+	}
+	while ((n = read(fds[0], buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || used + (size_t)n > (16u << 20) || !(grown = realloc(out, used + (size_t)n + 1))) {
+			rc = p4r_error_set(P4R_ERROR, "cannot read what git tracks in '%s'", root);
+			break;
+		}
+		out = grown;
+		memcpy(out + used, buf, (size_t)n);
+		used += (size_t)n;
+	}
+	close(fds[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (rc == 0 && (!WIFEXITED(status) || WEXITSTATUS(status) != 0))
+		rc = p4r_error_set(P4R_ERROR, "git cannot list what it tracks in '%s'", root);
+	for (p = out; rc == 0 && p && p < out + used; p += strlen(p) + 1) {
+		out[used] = '\0';
+		if (!strncmp(p, name, nlen) && p[nlen] == '/')
+			rc = note_piece(list, name, p + nlen + 1, except);
+	}
+	free(out);
+	return rc;
+}
+
+int p4r_git_tracked_pieces(const char *root, const char *name, const char *const *except, char **out)
+{
+	bool unreadable;
+	int rc;
+
+	*out = NULL;
+	rc = tracked_by_libgit2(out, root, name, except, &unreadable);
+	if (rc == 0 && unreadable && (rc = tracked_by_git(out, root, name, except)) < 0)
+		rc = p4r_error_set(P4R_EREFUSED, "%s; p4reg cannot tell whether git tracks private state "
+				   "in '%s/%s', so it does not trust it", p4r_error_message(), root, name);
+	if (rc < 0) {
+		free(*out);
+		*out = NULL;
+	}
 	return rc;
 }

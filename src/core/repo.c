@@ -28,7 +28,7 @@ struct p4r_repo {
 
 static const char META_GITIGNORE[] =
 	"# Written by p4reg init: local state that is never committed.\n"
-	"/registry.db\n/registry.db-*\n/objects/\n/tmp/\n/quarantine/\n/config.local\n";
+	"/registry.db\n/registry.db-*\n/objects/\n/tmp/\n/quarantine/\n/untrusted/\n/config.local\n";
 
 static const char DEFAULT_CONFIG[] =
 	"[core]\n"
@@ -197,7 +197,8 @@ static const struct private_piece {
 	bool dir;
 } private_pieces[] = {
 	{ "registry.db", false }, { "registry.db-wal", false }, { "registry.db-shm", false },
-	{ "objects", true }, { "tmp", true }, { "quarantine", true }, { "config.local", false },
+	{ "objects", true }, { "tmp", true }, { "quarantine", true }, { "untrusted", true },
+	{ "config.local", false },
 	{ "config", false },
 };
 
@@ -256,23 +257,21 @@ static int check_piece(int meta_fd, const struct private_piece *p)
 	return 0;
 }
 
-/* Refuses private state that git tracks: a clone delivered it. */
-static int check_untracked(const char *root, const char *meta)
+/* Refuses private state that git tracks: a clone delivered it. The
+ * repair keeps the files (they may be the user's own, force-added by
+ * mistake) but moves them where p4reg never reads them. */
+static int check_untracked(const char *root)
 {
-	p4r_git *git = NULL;
 	char *tracked = NULL;
-	int rc;
+	int rc = p4r_git_tracked_pieces(root, P4R_META_DIR, shared_pieces, &tracked);
 
-	if ((rc = p4r_git_open(&git, root)) < 0 || !git)
-		return rc;
-	rc = p4r_git_first_tracked_under(git, meta, shared_pieces, &tracked);
 	if (rc == 0 && tracked)
-		rc = p4r_error_set(P4R_EREFUSED, "'%s' is tracked by git, but only %s/config and "
-				   "%s/.gitignore are shared; p4reg does not trust it: run "
-				   "'git rm -r --cached %s' and check that file", tracked,
-				   P4R_META_DIR, P4R_META_DIR, tracked);
+		rc = p4r_error_set(P4R_EREFUSED, "git tracks '%s' in '%s', but only %s/config and "
+				   "%s/.gitignore are shared; p4reg does not trust it: run 'git rm -r -q "
+				   "--cached %s && mkdir -p %s/untrusted && mv %s %s/untrusted/' there, "
+				   "then check those files", tracked, root, P4R_META_DIR, P4R_META_DIR,
+				   tracked, P4R_META_DIR, tracked, P4R_META_DIR);
 	free(tracked);
-	p4r_git_free(git);
 	return rc;
 }
 
@@ -298,7 +297,7 @@ static int open_trusted(p4r_repo *repo)
 		rc = check_piece(meta_fd, &private_pieces[i]);
 	close(meta_fd);
 	if (rc == 0)
-		rc = check_untracked(repo->root, repo->meta);
+		rc = check_untracked(repo->root);
 	return rc;
 }
 

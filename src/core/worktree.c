@@ -353,7 +353,7 @@ int p4r_worktree_file_oid(p4r_repo *repo, const char *rel, p4r_oid *out, bool *e
 	*exists = false;
 	if ((rc = p4r_worktree_path_check(rel)) < 0)
 		return rc;
-	rc = p4r_beneath_open_regular(&fd, &st, p4r_repo_root_fd(repo), rel, false);
+	rc = p4r_beneath_open_regular(&fd, &st, p4r_repo_root_fd(repo), rel);
 	if (rc == P4R_ENOTFOUND) {
 		p4r_error_clear();
 		return 0;

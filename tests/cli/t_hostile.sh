@@ -63,14 +63,47 @@ begin "a force-added config.local with a post-rollback hook never runs"
 attacker_repo
 printf '[hooks]\n\tpost-rollback = touch %s/pwned\n' "$ROOT_TMP" >.p4reg/config.local
 chmod 600 .p4reg/config.local
-git add -f .p4reg/config.local && git commit -qm "hook"
+p4reg promote -q m@1 --to production --force
+printf 'weights v2' >models/m.bin && p4reg add -q models/m.bin && p4reg promote -q m@2 --to production --force
+git add -A && git add -f .p4reg/config.local .p4reg/registry.db .p4reg/objects && git commit -qm "hook"
 victim_clone
 run 3 p4reg rollback m -m "incident"
-assert_one_line_error "'.p4reg/config.local' is tracked by git"
-assert_contains "$ERR" "git rm -r --cached .p4reg/config.local"
-# the repair the message names works
-git rm -q --cached .p4reg/config.local && rm .p4reg/config.local
-run 0 p4reg list
+assert_one_line_error "git tracks '.p4reg/config.local .p4reg/objects .p4reg/registry.db'"
+# the repair, followed exactly as printed, leaves nothing trusted behind
+repair=${ERR#*run \'}
+repair=${repair%%\' there*}
+assert_contains "$repair" "git rm -r -q --cached"
+eval "$repair" || fail "the repair failed: $repair"
+assert_no_file .p4reg/config.local
+run 1 p4reg rollback m -m "incident"
+assert_one_line_error "unknown model 'm'"
+assert_victim_untouched
+
+begin "a repository libgit2 cannot open is still checked (git ls-files)"
+A=$(mktemp -d "$ROOT_TMP/sha256-XXXXXX")
+git init -q --object-format=sha256 "$A" && cd "$A" && git config user.name a && git config user.email a@e
+p4reg init >/dev/null
+printf '[hooks]\n\tpost-rollback = touch %s/pwned\n' "$ROOT_TMP" >.p4reg/config.local
+chmod 600 .p4reg/config.local
+git add -A && git add -f .p4reg/config.local && git commit -qm "hook"
+run 3 p4reg list
+assert_one_line_error "git tracks '.p4reg/config.local'"
+assert_victim_untouched
+
+begin "a link inside the clone to .p4reg or .git is never written through"
+fresh_git_repo
+mkdir lnk g && printf '[hooks]\n\tpost-rollback = touch %s/pwned\n' "$ROOT_TMP" >lnk/config.local
+p4reg add -q --name hook lnk/config.local
+printf '../evil' >g/commondir && p4reg add -q --name gd g/commondir
+# a later pull turns the folders into links that stay inside the clone
+rm -rf lnk g && ln -s .p4reg lnk && ln -s .git g
+run 2 p4reg checkout hook@1
+assert_one_line_error "'lnk/config.local' is or passes through a symbolic link"
+assert_no_file .p4reg/config.local
+run 2 p4reg checkout gd@1
+assert_no_file .git/commondir
+run 0 p4reg checkout
+assert_no_file .p4reg/config.local
 assert_victim_untouched
 
 begin "config.local that is a symlink, someone else's, or group-writable is refused"
@@ -106,7 +139,7 @@ attacker_repo
 git add -f .p4reg/registry.db && git commit -qm "registry"
 victim_clone
 run 3 p4reg log m
-assert_one_line_error "'.p4reg/registry.db' is tracked by git"
+assert_one_line_error "git tracks '.p4reg/registry.db'"
 assert_victim_untouched
 
 begin "add never reads or stages a .gitignore that is a symlink to a secret"
@@ -141,9 +174,9 @@ p4reg promote -q m@1 --to production --force && p4reg promote -q m@2 --to produc
 # the attacker (or a later git pull) turns models/ into a link to the victim's folder
 mv models models.real && ln -s "$VICTIM/docs" models
 run 2 p4reg checkout m@1
-assert_one_line_error "leads outside the repository"
+assert_one_line_error "'models/m.bin' is or passes through a symbolic link"
 run 2 p4reg rollback m -m "incident"
-assert_one_line_error "leads outside the repository"
+assert_one_line_error "passes through a symbolic link"
 # a bare checkout finds the pointers where they really are (models.real/)
 # and never walks into the link
 run 0 p4reg checkout

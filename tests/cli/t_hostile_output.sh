@@ -154,7 +154,7 @@ assert_eq "$(stat -c %a .p4reg/config.local)" "640"
 rm .p4reg/config.local
 ln -s "$ROOT_TMP/elsewhere" .p4reg/config.local
 run 3 p4reg config --local remote.s3.secretAccessKey S3CR3T
-assert_one_line_error "it is not a regular file"
+assert_one_line_error "is a symbolic link"
 assert_no_file "$ROOT_TMP/elsewhere"
 rm .p4reg/config.local
 
