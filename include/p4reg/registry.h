@@ -13,6 +13,12 @@
 #define P4R_APPLICATION_ID 0x50345247 /* "P4RG" */
 #define P4R_MODEL_NAME_MAX 128
 
+/* How every refusal of the registry file ends: what the user can do. */
+#define P4R_REGISTRY_RESTORE_HINT \
+	"run 'p4reg fsck' for a full report; restore the file from a backup, or replace it" \
+	" with an empty registry (p4reg fsck --new-registry) and refill that from a remote" \
+	" (p4reg pull)"
+
 /* Lifecycle stages, in promotion order; archived is off the line. */
 typedef enum p4r_stage {
 	P4R_STAGE_DEVELOPMENT = 0,

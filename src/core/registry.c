@@ -586,10 +586,7 @@ done:
 
 /* Said whenever the registry cannot be used as it is: it is never
  * re-created silently, since the history it held would be gone. */
-#define RESTORE_HINT \
-	"run 'p4reg fsck' for a full report; restore the file from a backup, or replace it" \
-	" with an empty registry (p4reg fsck --new-registry) and refill that from a remote" \
-	" (p4reg pull)"
+#define RESTORE_HINT P4R_REGISTRY_RESTORE_HINT
 
 /* The start of every SQLite file (https://www.sqlite.org/fileformat.html). */
 #define SQLITE_MAGIC "SQLite format 3"

@@ -176,7 +176,9 @@ done:
 	return rc;
 }
 
-int p4r_repo_open(p4r_repo **out, const char *start)
+/* DAMAGED: a registry refused as damaged (P4R_EINTEGRITY) leaves the
+ * repository open without one, for fsck. */
+static int repo_open(p4r_repo **out, const char *start, bool damaged)
 {
 	p4r_repo *repo = calloc(1, sizeof(*repo));
 	char *db = NULL;
@@ -199,8 +201,11 @@ int p4r_repo_open(p4r_repo **out, const char *start)
 	if (access(db, F_OK) < 0 && errno == ENOENT && (rc = p4r_store_init(repo->meta)) < 0)
 		goto done;
 	if ((rc = p4r_config_open(&repo->config, repo->meta)) < 0 ||
-	    (rc = p4r_store_open(&repo->store, repo->meta)) < 0 ||
-	    (rc = p4r_registry_open(&repo->reg, db, true)) < 0)
+	    (rc = p4r_store_open(&repo->store, repo->meta)) < 0)
+		goto done;
+	if ((rc = p4r_registry_open(&repo->reg, db, true)) == P4R_EINTEGRITY && damaged)
+		rc = 0;
+	if (rc < 0)
 		goto done;
 	*out = repo;
 	repo = NULL;
@@ -208,6 +213,16 @@ done:
 	free(db);
 	p4r_repo_free(repo);
 	return rc;
+}
+
+int p4r_repo_open(p4r_repo **out, const char *start)
+{
+	return repo_open(out, start, false);
+}
+
+int p4r_repo_open_damaged(p4r_repo **out, const char *start)
+{
+	return repo_open(out, start, true);
 }
 
 void p4r_repo_free(p4r_repo *repo)
