@@ -148,7 +148,7 @@ static void registry_unusable(struct run *r)
 		r->oom = 1;
 		return;
 	}
-	if (p4r_registry_open(&reg, db, false) == 0) {
+	if (p4r_registry_open(&reg, db, true) == 0) {
 		/* repaired meanwhile; the next fsck sees it whole */
 		snprintf(msg, sizeof(msg), "the registry could not be opened when fsck started");
 	} else {
@@ -456,9 +456,9 @@ static const char *rel_to_root(const p4r_repo *repo, const char *abs)
 	return abs;
 }
 
-/* True when .p4reg/NAME is a folder or absent; a symbolic link or a file
- * in its place is reported and not entered. */
-static bool store_folder_ok(struct run *r, const char *name)
+/* Opens folder .p4reg/NAME without following a link: -1 when it is absent
+ * or, reported as a problem, a symbolic link or a file in its place. */
+static int open_store_folder(struct run *r, const char *name)
 {
 	char rel[64];
 	int meta, fd = -1, rc;
@@ -469,35 +469,26 @@ static bool store_folder_ok(struct run *r, const char *name)
 	     p4r_gc_open_dir(&fd, meta, name, rel);
 	if (meta >= 0)
 		close(meta);
-	if (fd >= 0)
-		close(fd);
-	if (rc == 0)
-		return true;
-	add_problem(r, "stray-file", NULL, rel, NULL,
-		    "remove it; p4reg creates the folder again on its next command", "%s",
-		    p4r_error_message());
-	return false;
+	if (rc < 0)
+		add_problem(r, "stray-file", NULL, rel, NULL,
+			    "remove it; p4reg creates the folder again on its next command", "%s",
+			    p4r_error_message());
+	return fd;
 }
 
 /* .p4reg/tmp/ holds p4reg's unfinished writes and sync.lock; anything else
  * there (which gc leaves alone) is reported. */
 static void check_tmp(struct run *r)
 {
+	int fd = open_store_folder(r, "tmp");
 	char rel[PATH_MAX];
 	struct dirent *de;
 	DIR *d;
-	int meta, fd = -1;
 
-	if (!store_folder_ok(r, "tmp"))
+	if (fd < 0)
 		return;
-	meta = open(p4r_repo_meta(r->repo), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (meta >= 0) {
-		fd = openat(meta, "tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		close(meta);
-	}
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
+	if (!(d = fdopendir(fd))) {
+		close(fd);
 		return;
 	}
 	while ((de = readdir(d))) {
@@ -522,11 +513,13 @@ static int check_objects(struct run *r)
 	struct scan s = { 0 };
 	char objects[PATH_MAX];
 	size_t i;
-	int rc;
+	int fd, rc = 0;
 
 	snprintf(objects, sizeof(objects), "%s/objects", meta);
-	if (!store_folder_ok(r, "objects"))
+	/* a link in its place is reported, never walked */
+	if ((fd = open_store_folder(r, "objects")) < 0)
 		goto done;
+	close(fd);
 	if ((rc = scan_level(r, &s, objects, ".p4reg/objects", 0, "")) < 0)
 		goto done;
 	r->total = s.bytes;

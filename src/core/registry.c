@@ -1114,6 +1114,13 @@ int p4r_registry_open(p4r_registry **out, const char *path, bool create)
 		return p4r_error_set(P4R_ERROR, "out of memory");
 	if ((rc = connect_checked(reg, path, &version)) < 0)
 		goto done;
+	/* create_file publishes only migrated files: an empty database is a
+	 * registry emptied (or replaced) after check_file looked, not a new one */
+	if (version == 0) {
+		rc = p4r_error_set(P4R_EINTEGRITY, "registry '%s' is an empty database: its history is"
+				   " lost; " RESTORE_HINT, path);
+		goto done;
+	}
 	if (reg->readonly) {
 		if (version < MIGRATION_COUNT) {
 			rc = p4r_error_set(P4R_ERROR, "registry '%s' needs an upgrade (schema %lld to %d)"

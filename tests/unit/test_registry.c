@@ -302,6 +302,14 @@ static void test_open_empty_file(void **state)
 	wal = join(fx->dir, "registry.db-wal");
 	assert_false(exists(wal));
 	free(wal);
+
+	/* a SQLite file with nothing in it: emptied, not new (p4reg creates
+	 * registries whole), so refused too and left as it is */
+	raw_exec(path, "CREATE TABLE t(x); DROP TABLE t;");
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(st.st_size > 0);
+	snprintf(msg, sizeof(msg), "registry '%s' is an empty database: its history is lost; " HINT, path);
+	assert_error(p4r_registry_open(&fx->reg, path, true), P4R_EINTEGRITY, msg);
 	free(path);
 }
 
