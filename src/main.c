@@ -7,7 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
-enum { NEED_REPO = 1 };
+/* NEED_REPO: opened before the command runs. OPEN_DAMAGED: also when the
+ * registry is refused as damaged (the command gets no registry then). */
+enum { NEED_REPO = 1, OPEN_DAMAGED = 2 };
 
 static int cmd_help(p4r_cli *cli, p4r_repo *repo, int argc, char **argv);
 static int cmd_version(p4r_cli *cli, p4r_repo *repo, int argc, char **argv);
@@ -41,7 +43,7 @@ static const struct command {
 	{ "pull", cmd_pull, cmd_pull_usage, NEED_REPO, "fetch, then check out the work tree's pointers" },
 	{ "track", cmd_track, cmd_track_usage, NEED_REPO, "mark file patterns for Git LFS in .gitattributes" },
 	{ "untrack", cmd_untrack, cmd_untrack_usage, NEED_REPO, "remove Git LFS patterns from .gitattributes" },
-	{ "fsck", cmd_fsck, cmd_fsck_usage, NEED_REPO, "re-hash objects, check registry, store and pointers" },
+	{ "fsck", cmd_fsck, cmd_fsck_usage, NEED_REPO | OPEN_DAMAGED, "re-hash objects, check registry, store and pointers" },
 	{ "gc", cmd_gc, cmd_gc_usage, NEED_REPO, "delete unreferenced objects and stale temporary files" },
 	{ "config", cmd_config, cmd_config_usage, NEED_REPO, "read or write .p4reg/config" },
 	{ "filter-process", cmd_filter_process, cmd_filter_process_usage, 0, "git's filter=lfs process (run by git)" },
@@ -238,7 +240,9 @@ int main(int argc, char **argv)
 		fputs(cmd->usage, stdout);
 		return finish(&cli, 0, NULL);
 	}
-	if ((cmd->flags & NEED_REPO) && (rc = p4r_repo_open(&repo, ".")) < 0)
+	if ((cmd->flags & NEED_REPO) &&
+	    (rc = (cmd->flags & OPEN_DAMAGED) ? p4r_repo_open_damaged(&repo, ".") :
+		  p4r_repo_open(&repo, ".")) < 0)
 		return finish(&cli, rc, NULL);
 	rc = cmd->fn(&cli, repo, argc - first, argv + first);
 	p4r_repo_free(repo);

@@ -46,9 +46,13 @@ typedef struct p4r_fsck_opts {
 
 /* Runs every check on REPO and fills OUT (zeroed on entry). Returns 0 when
  * the checks ran, whatever they found (OUT->nproblems says); a negative code
- * only when fsck itself could not run (cannot read the store folder, the
- * registry cannot be opened). A registry too damaged to query is reported as
- * a problem, not returned. Free OUT with p4r_fsck_report_clear. */
+ * only when fsck itself could not run (cannot read the store folder). A
+ * registry too damaged to query, or one that cannot be opened at all (REPO
+ * from p4r_repo_open_damaged without a registry), is reported as a problem
+ * and every other check still runs: objects are re-hashed, pointers parsed.
+ * Entries of .p4reg/tmp/ that p4reg does not make, and a symbolic link in
+ * place of .p4reg/objects or .p4reg/tmp, are reported as stray.
+ * Free OUT with p4r_fsck_report_clear. */
 int p4r_fsck_run(p4r_repo *repo, const p4r_fsck_opts *opts, p4r_fsck_report *out);
 void p4r_fsck_report_clear(p4r_fsck_report *r);
 
@@ -56,6 +60,14 @@ void p4r_fsck_report_clear(p4r_fsck_report *r);
  * on demand, under its oid (or oid.N when that is taken). *DEST (nullable)
  * gets the new path, malloc'd. */
 int p4r_fsck_quarantine(const char *meta, const char *path, const p4r_oid *oid, char **dest);
+
+/* Starts an empty registry in place of one that cannot be opened (REPO was
+ * opened with p4r_repo_open_damaged and has no registry): the old file,
+ * with its -wal and -shm, is moved to .p4reg/quarantine/registry.db (or
+ * registry.db.N), never deleted, and an empty registry is created. *MOVED
+ * gets the quarantine path (malloc'd), NULL when there was no file.
+ * P4R_EREFUSED when the registry opens: there is nothing to replace. */
+int p4r_fsck_new_registry(p4r_repo *repo, char **moved);
 
 /* ---- registry_fsck.c: the SQL fsck and gc need ---- */
 

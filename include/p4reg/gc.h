@@ -4,7 +4,10 @@
  * one that is being added; gc therefore never touches an object or a tmp/
  * file changed (mtime or ctime) within the grace period, and it decides
  * and deletes under the registry's write lock, so no version can be
- * registered between the check and the unlink (docs/durability.md). */
+ * registered between the check and the unlink (docs/durability.md). It
+ * opens every folder without following symbolic links and removes files
+ * relative to their folder's descriptor: whatever was planted in .p4reg/,
+ * nothing outside it is touched. */
 #ifndef P4REG_GC_H
 #define P4REG_GC_H
 
@@ -40,11 +43,33 @@ typedef struct p4r_gc_result {
 	uint64_t tmp_bytes;
 	size_t kept_recent;  /* unreferenced objects or tmp/ files kept: too young */
 	size_t referenced;   /* objects kept because a version needs them */
+	size_t foreign;      /* tmp/ entries p4reg does not make: left alone (fsck lists them) */
 } p4r_gc_result;
 
 /* Collects garbage in REPO per OPTS into OUT (zeroed on entry; free with
- * p4r_gc_result_clear even on failure). */
+ * p4r_gc_result_clear even on failure). Never follows a symbolic link:
+ * .p4reg/, objects/ and tmp/ that are links (or not folders) are refused
+ * with P4R_EINTEGRITY before anything is deleted; links and other
+ * strangers inside them are left alone. Deletes only files named by a
+ * valid oid in their objects/ab/cd/ folder and, in tmp/, only the names
+ * p4reg writes (p4r_gc_classify_tmp), never sync.lock. */
 int p4r_gc_run(p4r_repo *repo, const p4r_gc_opts *opts, p4r_gc_result *out);
 void p4r_gc_result_clear(p4r_gc_result *r);
+
+/* What a name in .p4reg/tmp/ is to gc (and to fsck, which reports the
+ * foreign ones). */
+typedef enum p4r_tmp_name {
+	P4R_TMP_PARTIAL, /* ".object.XXXXXX" and the like: p4reg's unfinished writes */
+	P4R_TMP_LOCK,    /* sync.lock: held by push and fetch; never deleted */
+	P4R_TMP_FOREIGN, /* any other name: not p4reg's */
+} p4r_tmp_name;
+
+p4r_tmp_name p4r_gc_classify_tmp(const char *name);
+
+/* Opens folder NAME below DIRFD (O_NOFOLLOW|O_DIRECTORY) into *OUT, -1 when
+ * it does not exist. A symbolic link or a file in its place is
+ * P4R_EINTEGRITY, with REL (its repository-relative name) in the message
+ * and how to repair it. */
+int p4r_gc_open_dir(int *out, int dirfd, const char *name, const char *rel);
 
 #endif

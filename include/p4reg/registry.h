@@ -13,6 +13,12 @@
 #define P4R_APPLICATION_ID 0x50345247 /* "P4RG" */
 #define P4R_MODEL_NAME_MAX 128
 
+/* How every refusal of the registry file ends: what the user can do. */
+#define P4R_REGISTRY_RESTORE_HINT \
+	"run 'p4reg fsck' for a full report; restore the file from a backup, or replace it" \
+	" with an empty registry (p4reg fsck --new-registry) and refill that from a remote" \
+	" (p4reg pull)"
+
 /* Lifecycle stages, in promotion order; archived is off the line. */
 typedef enum p4r_stage {
 	P4R_STAGE_DEVELOPMENT = 0,
@@ -35,13 +41,31 @@ bool p4r_model_name_valid(const char *name);
 
 typedef struct p4r_registry p4r_registry;
 
-/* Opens the database at PATH (CREATE: creating the file when missing):
- * WAL, busy timeout, foreign keys, application_id checked, and every open
- * applies the migrations an older file lacks. A file that is not a p4reg
- * registry, or one from a newer p4reg (user_version above ours), is refused
- * with P4R_EINTEGRITY / P4R_ERROR and a clear message. */
+/* Opens the database at PATH: WAL, busy timeout, foreign keys, and every
+ * open applies the migrations an older file lacks. The file may come from
+ * elsewhere, so each connection is hardened (defensive mode, untrusted
+ * schema, no views) and checked before use. Refused with P4R_EINTEGRITY and
+ * a message that names the file and points to fsck: a file that is empty,
+ * not SQLite, damaged, a symbolic link, another application's database, or
+ * one holding a trigger, view or virtual table p4reg did not create. A file
+ * from a newer p4reg (user_version above ours) is P4R_ERROR.
+ * A missing file is created only when CREATE is set and its folder holds no
+ * objects/ entries, quarantine/ or write-ahead log (a fresh clone): where
+ * those are, the registry was lost (P4R_EINTEGRITY). Creation is atomic:
+ * built beside PATH and renamed into place.
+ * When the repository cannot be written (read-only mount, no permission),
+ * the registry opens read-only: queries work, changes fail with P4R_ERROR
+ * "cannot change registry ...: the repository is read-only". */
 int p4r_registry_open(p4r_registry **out, const char *path, bool create);
 void p4r_registry_free(p4r_registry *reg);
+
+/* Creates an empty registry at PATH, which must not exist (P4R_EEXISTS):
+ * the explicit way to start over after a registry was lost (fsck
+ * --new-registry); p4r_registry_open never does it where history was. */
+int p4r_registry_create(const char *path);
+
+/* True when REG was opened read-only (see p4r_registry_open). */
+bool p4r_registry_readonly(const p4r_registry *reg);
 
 /* Transactions nest through a counter: the outermost _begin issues BEGIN
  * IMMEDIATE, the matching _commit COMMIT; _rollback at any depth rolls the

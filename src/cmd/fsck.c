@@ -3,10 +3,11 @@
 #include "p4reg/fsck.h"
 #include "p4reg/output.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 const char cmd_fsck_usage[] =
-	"usage: p4reg fsck [--repair]\n"
+	"usage: p4reg fsck [--repair | --new-registry]\n"
 	"\n"
 	"Re-hashes every object in .p4reg/objects, checks that every version's\n"
 	"object is in the store, that every pointer file in the work tree names a\n"
@@ -14,18 +15,58 @@ const char cmd_fsck_usage[] =
 	"passes SQLite's integrity check and p4reg's invariants (one staging and\n"
 	"one production version per model, versions numbered 1..N, stages agreeing\n"
 	"with the event history). A corrupt object is moved to .p4reg/quarantine/.\n"
-	"Each problem is printed with its fix. Exit 0 when all is well, 4 when\n"
-	"anything is wrong.\n"
+	"Each problem is printed with its fix. A registry that cannot be opened\n"
+	"is reported and everything else is still checked. Exit 0 when all is\n"
+	"well, 4 when anything is wrong.\n"
 	"\n"
-	"      --repair   fetch a good copy of corrupt or missing objects from a\n"
-	"                 remote (needs a configured remote)\n";
+	"      --repair        fetch a good copy of corrupt or missing objects from\n"
+	"                      a remote (needs a configured remote)\n"
+	"      --new-registry  when the registry is missing or cannot be opened:\n"
+	"                      move it to .p4reg/quarantine/ and start an empty one,\n"
+	"                      to refill with p4reg pull (its history is not kept)\n";
 
-enum { OPT_REPAIR = 1 };
+enum { OPT_REPAIR = 1, OPT_NEW_REGISTRY };
 
 static const p4r_option options[] = {
 	{ "repair", 0, false, OPT_REPAIR },
+	{ "new-registry", 0, false, OPT_NEW_REGISTRY },
 	{ NULL, 0, false, 0 },
 };
+
+/* fsck --new-registry: replace, say where the old file went, check nothing. */
+static int new_registry(p4r_cli *cli, p4r_repo *repo)
+{
+	const char *root = p4r_repo_root(repo);
+	size_t rootlen = strlen(root);
+	char *moved = NULL;
+	const char *rel;
+	cJSON *doc;
+	int rc;
+
+	if ((rc = p4r_fsck_new_registry(repo, &moved)) < 0)
+		return rc;
+	rel = moved && !strncmp(moved, root, rootlen) && moved[rootlen] == '/' ?
+	      moved + rootlen + 1 : moved;
+	if (cli->json) {
+		if (!(doc = cJSON_CreateObject())) {
+			free(moved);
+			return p4r_error_set(P4R_ERROR, "out of memory");
+		}
+		cJSON_AddStringToObject(doc, "created", P4R_META_DIR "/registry.db");
+		if (rel)
+			cJSON_AddStringToObject(doc, "quarantined", rel);
+		else
+			cJSON_AddNullToObject(doc, "quarantined");
+		rc = cmd_print_json(doc);
+	} else if (!cli->quiet) {
+		if (rel)
+			printf("moved the old registry to '%s'\n", rel);
+		printf("created an empty registry: refill it from a remote with p4reg pull,"
+		       " then run p4reg fsck\n");
+	}
+	free(moved);
+	return rc;
+}
 
 static int print_json(const p4r_fsck_report *rep)
 {
@@ -92,6 +133,7 @@ int cmd_fsck(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 	p4r_fsck_opts opts = { .progress = cmd_progress_update, .payload = &progress };
 	p4r_fsck_report rep;
 	const char *value;
+	bool fresh = false;
 	p4r_opts o;
 	int id, rc;
 
@@ -99,11 +141,17 @@ int cmd_fsck(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 	while ((rc = cmd_next_opt(&o, &id, &value)) == 0 && id != P4R_OPT_DONE) {
 		if (id == OPT_REPAIR)
 			opts.repair = true;
+		else if (id == OPT_NEW_REGISTRY)
+			fresh = true;
 		else
 			return cmd_usage_error(cli, "fsck takes no arguments");
 	}
 	if (rc < 0)
 		return rc;
+	if (fresh && opts.repair)
+		return cmd_usage_error(cli, "--new-registry and --repair cannot be combined");
+	if (fresh)
+		return new_registry(cli, repo);
 	rc = p4r_fsck_run(repo, &opts, &rep);
 	cmd_progress_done(&progress);
 	if (rc < 0) {

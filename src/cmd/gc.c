@@ -10,7 +10,8 @@ const char cmd_gc_usage[] =
 	"versions keep theirs, so rollback always works) and files left in\n"
 	".p4reg/tmp/ by interrupted commands. Anything changed within the grace\n"
 	"period (default 3600 seconds) is kept: it may belong to an add that is\n"
-	"still running. Prints what it frees.\n"
+	"still running. Only names p4reg itself writes are deleted, never\n"
+	"sync.lock, and no symbolic link is followed. Prints what it frees.\n"
 	"\n"
 	"  -n, --dry-run          report what would be deleted, delete nothing\n"
 	"      --grace SECONDS    keep what changed within SECONDS (0: no grace;\n"
@@ -46,6 +47,7 @@ static int print_json(const p4r_gc_opts *opts, const p4r_gc_result *r)
 	for (i = 0; i < r->nitems; i++)
 		if (!r->items[i].oid[0])
 			cJSON_AddItemToArray(list, cJSON_CreateString(r->items[i].path));
+	cJSON_AddNumberToObject(tmp, "foreign", (double)r->foreign);
 	cJSON_AddNumberToObject(doc, "referenced", (double)r->referenced);
 	cJSON_AddNumberToObject(doc, "kept_recent", (double)r->kept_recent);
 	cJSON_AddNumberToObject(doc, "grace_seconds", (double)opts->grace_s);
@@ -75,6 +77,9 @@ static void print_text(p4r_cli *cli, const p4r_gc_opts *opts, const p4r_gc_resul
 		cmd_note(cli, "kept %zu unreferenced file%s changed in the last %lld seconds "
 			 "(they may belong to a running add)", r->kept_recent,
 			 r->kept_recent == 1 ? "" : "s", (long long)opts->grace_s);
+	if (r->foreign)
+		cmd_note(cli, "kept %zu entr%s in .p4reg/tmp/ that p4reg did not make"
+			 " (see p4reg fsck)", r->foreign, r->foreign == 1 ? "y" : "ies");
 }
 
 int cmd_gc(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)

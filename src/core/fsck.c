@@ -3,6 +3,7 @@
 #include "p4reg/fsck.h"
 #include "p4reg/error.h"
 #include "p4reg/fsutil.h"
+#include "p4reg/gc.h"
 #include "p4reg/hash.h"
 #include "p4reg/pointer.h"
 #include "p4reg/remote.h"
@@ -124,11 +125,41 @@ void p4r_fsck_report_clear(p4r_fsck_report *r)
 
 /* ---- the registry ---- */
 
+#define REGISTRY_FIX \
+	"restore .p4reg/registry.db from a backup, or replace it with an empty registry" \
+	" (p4reg fsck --new-registry) and refill that from a remote (p4reg pull)"
+
 static void on_integrity(const char *message, void *payload)
 {
-	add_problem(payload, "registry-corrupt", NULL, ".p4reg/registry.db", NULL,
-		    "restore .p4reg/registry.db from a backup, or re-create it from a remote with p4reg pull",
+	add_problem(payload, "registry-corrupt", NULL, ".p4reg/registry.db", NULL, REGISTRY_FIX,
 		    "registry: %s", message);
+}
+
+/* The registry could not be opened (the repository was opened without it):
+ * the reason, less the advice to run fsck, is the problem. */
+static void registry_unusable(struct run *r)
+{
+	char *db = p4r_path_join(p4r_repo_meta(r->repo), "registry.db");
+	p4r_registry *reg = NULL;
+	char msg[1024];
+	size_t len, hint = strlen(P4R_REGISTRY_RESTORE_HINT);
+
+	if (!db) {
+		r->oom = 1;
+		return;
+	}
+	if (p4r_registry_open(&reg, db, true) == 0) {
+		/* repaired meanwhile; the next fsck sees it whole */
+		snprintf(msg, sizeof(msg), "the registry could not be opened when fsck started");
+	} else {
+		snprintf(msg, sizeof(msg), "%s", p4r_error_message());
+		len = strlen(msg);
+		if (len > hint + 2 && !strcmp(msg + len - hint, P4R_REGISTRY_RESTORE_HINT))
+			msg[len - hint - 2] = '\0'; /* and its "; " */
+	}
+	p4r_registry_free(reg);
+	free(db);
+	add_problem(r, "registry-corrupt", NULL, ".p4reg/registry.db", NULL, REGISTRY_FIX, "%s", msg);
 }
 
 static void on_invariant(const p4r_invariant_issue *issue, void *payload)
@@ -146,6 +177,10 @@ static void check_registry(struct run *r, p4r_oid **refs, int64_t **sizes, size_
 
 	*refs = NULL;
 	*nrefs = 0;
+	if (!reg) {
+		registry_unusable(r);
+		return;
+	}
 	if ((rc = p4r_registry_read_begin(reg)) == 0 &&
 	    (rc = p4r_registry_fsck_integrity(reg, on_integrity, r)) == 0 &&
 	    (rc = p4r_registry_fsck_invariants(reg, on_invariant, r)) == 0)
@@ -271,7 +306,8 @@ static int hash_object(struct run *r, const char *path, p4r_oid *out, bool *gone
 	int fd, rc;
 
 	*gone = false;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* the walk saw a regular file; one swapped in since is not followed */
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ENOENT) {
 			*gone = true;
@@ -311,7 +347,10 @@ done:
 	return rc;
 }
 
-int p4r_fsck_quarantine(const char *meta, const char *path, const p4r_oid *oid, char **dest)
+/* Moves the file at PATH into META/quarantine/ as NAME (NAME.N when that is
+ * taken: an earlier quarantined copy may be the evidence, it is never
+ * overwritten); *DEST (nullable) gets the new path, malloc'd. */
+static int quarantine_move(const char *meta, const char *path, const char *name, char **dest)
 {
 	char qdir[PATH_MAX], target[PATH_MAX];
 	int i, rc;
@@ -326,10 +365,9 @@ int p4r_fsck_quarantine(const char *meta, const char *path, const p4r_oid *oid, 
 	} else if (errno != EEXIST) {
 		return p4r_error_errno("cannot create folder '%s'", qdir);
 	}
-	/* never overwrite an earlier quarantined copy: it may be the evidence */
 	for (i = 0; i < 1000; i++) {
-		int len = i == 0 ? snprintf(target, sizeof(target), "%s/%s", qdir, oid->hex) :
-			  snprintf(target, sizeof(target), "%s/%s.%d", qdir, oid->hex, i);
+		int len = i == 0 ? snprintf(target, sizeof(target), "%s/%s", qdir, name) :
+			  snprintf(target, sizeof(target), "%s/%s.%d", qdir, name, i);
 
 		if (len < 0 || (size_t)len >= sizeof(target))
 			return p4r_error_set(P4R_ERROR, "path of the quarantine is too long");
@@ -350,12 +388,61 @@ int p4r_fsck_quarantine(const char *meta, const char *path, const p4r_oid *oid, 
 		return p4r_error_errno("cannot move '%s' to '%s'", path, target);
 	}
 	if (i == 1000)
-		return p4r_error_set(P4R_ERROR, "too many quarantined copies of %s", oid->hex);
+		return p4r_error_set(P4R_ERROR, "too many quarantined copies of %s", name);
 	if ((rc = p4r_fsync_dir(qdir)) < 0 || (rc = p4r_fsync_parent(path)) < 0)
 		return rc;
 	if (dest && !(*dest = strdup(target)))
 		return p4r_error_set(P4R_ERROR, "out of memory");
 	return 0;
+}
+
+int p4r_fsck_quarantine(const char *meta, const char *path, const p4r_oid *oid, char **dest)
+{
+	return quarantine_move(meta, path, oid->hex, dest);
+}
+
+/* Moves PATH's SUFFIX companion (-wal, -shm) next to its quarantined DEST,
+ * where SQLite looks for it if someone opens the copy to rescue rows. */
+static int quarantine_companion(const char *path, const char *dest, const char *suffix)
+{
+	char from[PATH_MAX], to[PATH_MAX];
+
+	if (snprintf(from, sizeof(from), "%s%s", path, suffix) >= (int)sizeof(from) ||
+	    snprintf(to, sizeof(to), "%s%s", dest, suffix) >= (int)sizeof(to))
+		return p4r_error_set(P4R_ERROR, "path of the quarantine is too long");
+	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0 || errno == ENOENT)
+		return 0;
+	return p4r_error_errno("cannot move '%s' to '%s'", from, to);
+}
+
+int p4r_fsck_new_registry(p4r_repo *repo, char **moved)
+{
+	const char *meta = p4r_repo_meta(repo);
+	char *db = p4r_path_join(meta, "registry.db"), *dest = NULL;
+	struct stat st;
+	int rc = 0;
+
+	*moved = NULL;
+	if (!db)
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	if (p4r_repo_registry(repo)) {
+		rc = p4r_error_set(P4R_EREFUSED, "registry '%s' opens and is not replaced: --new-registry"
+				   " is for a registry that is missing or cannot be opened", db);
+		goto done;
+	}
+	if (lstat(db, &st) == 0 &&
+	    ((rc = quarantine_move(meta, db, "registry.db", &dest)) < 0 ||
+	     (rc = quarantine_companion(db, dest, "-wal")) < 0 ||
+	     (rc = quarantine_companion(db, dest, "-shm")) < 0))
+		goto done;
+	if ((rc = p4r_registry_create(db)) < 0)
+		goto done;
+	*moved = dest;
+	dest = NULL;
+done:
+	free(dest);
+	free(db);
+	return rc;
 }
 
 /* ABS inside the repository as a root-relative path (ABS itself otherwise). */
@@ -369,15 +456,70 @@ static const char *rel_to_root(const p4r_repo *repo, const char *abs)
 	return abs;
 }
 
+/* Opens folder .p4reg/NAME without following a link: -1 when it is absent
+ * or, reported as a problem, a symbolic link or a file in its place. */
+static int open_store_folder(struct run *r, const char *name)
+{
+	char rel[64];
+	int meta, fd = -1, rc;
+
+	snprintf(rel, sizeof(rel), P4R_META_DIR "/%s", name);
+	meta = open(p4r_repo_meta(r->repo), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	rc = meta < 0 ? p4r_error_errno("cannot open folder '%s'", p4r_repo_meta(r->repo)) :
+	     p4r_gc_open_dir(&fd, meta, name, rel);
+	if (meta >= 0)
+		close(meta);
+	if (rc < 0)
+		add_problem(r, "stray-file", NULL, rel, NULL,
+			    "remove it; p4reg creates the folder again on its next command", "%s",
+			    p4r_error_message());
+	return fd;
+}
+
+/* .p4reg/tmp/ holds p4reg's unfinished writes and sync.lock; anything else
+ * there (which gc leaves alone) is reported. */
+static void check_tmp(struct run *r)
+{
+	int fd = open_store_folder(r, "tmp");
+	char rel[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+
+	if (fd < 0)
+		return;
+	if (!(d = fdopendir(fd))) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(d))) {
+		struct stat st;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (p4r_gc_classify_tmp(de->d_name) != P4R_TMP_FOREIGN &&
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+			continue;
+		snprintf(rel, sizeof(rel), P4R_META_DIR "/tmp/%s", de->d_name);
+		add_problem(r, "stray-file", NULL, rel, NULL,
+			    "p4reg never writes such an entry: move it out of .p4reg/tmp",
+			    "'%s' is not a temporary file of p4reg (gc leaves it alone)", rel);
+	}
+	closedir(d);
+}
+
 static int check_objects(struct run *r)
 {
 	const char *meta = p4r_repo_meta(r->repo);
 	struct scan s = { 0 };
 	char objects[PATH_MAX];
 	size_t i;
-	int rc;
+	int fd, rc = 0;
 
 	snprintf(objects, sizeof(objects), "%s/objects", meta);
+	/* a link in its place is reported, never walked */
+	if ((fd = open_store_folder(r, "objects")) < 0)
+		goto done;
+	close(fd);
 	if ((rc = scan_level(r, &s, objects, ".p4reg/objects", 0, "")) < 0)
 		goto done;
 	r->total = s.bytes;
@@ -549,6 +691,9 @@ static void check_pointers(struct run *r)
 				    "%s", p4r_error_message());
 			continue;
 		}
+		/* without a registry, parsing is all that can be checked */
+		if (!reg)
+			continue;
 		rc = p4r_registry_version_get(reg, ptr.model, ptr.version, &v);
 		if (rc == P4R_ENOTFOUND) {
 			add_problem(r, "unknown-version", NULL, display, ptr.model,
@@ -586,6 +731,7 @@ int p4r_fsck_run(p4r_repo *repo, const p4r_fsck_opts *opts, p4r_fsck_report *out
 	 * missing for the versions that need it */
 	if ((rc = check_objects(&r)) < 0)
 		goto done;
+	check_tmp(&r);
 	check_references(&r, refs, sizes, nrefs);
 	check_pointers(&r);
 	if (r.oom)

@@ -1,5 +1,8 @@
 /* gc: removes objects no version references and stale tmp/ leftovers,
- * never anything changed within the grace period (see gc.h). */
+ * never anything changed within the grace period (see gc.h). Every folder
+ * is opened without following a symbolic link and every file is removed
+ * relative to its folder's descriptor, so nothing outside .p4reg/ can be
+ * reached, whatever was committed or planted there. */
 #include "p4reg/gc.h"
 #include "p4reg/error.h"
 #include "p4reg/fsck.h"
@@ -8,6 +11,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,9 +20,19 @@
 #include <time.h>
 #include <unistd.h>
 
+/* The names p4reg gives its files in .p4reg/tmp/: p4r_mkstemp_in's
+ * ".PREFIX.XXXXXX" with these prefixes (store.c: object, link; sync.c:
+ * fetch; filter_process.c: filter). A new p4r_mkstemp_in caller writing
+ * into tmp/ adds its prefix here, or gc leaves its leftovers alone and
+ * fsck reports them. */
+static const char *const tmp_prefixes[] = { "object", "link", "fetch", "filter" };
+#define TMP_SUFFIX_LEN 6 /* mkstemp's XXXXXX: letters and digits */
+
+/* The lock sync.c holds (flock) for a whole push or fetch. */
+#define SYNC_LOCK "sync.lock"
+
 /* An unreferenced object, old enough to go. */
 struct cand {
-	char path[PATH_MAX];
 	p4r_oid oid;
 	uint64_t size;
 };
@@ -45,6 +59,63 @@ static bool is_hex2(const char *s)
 	return strlen(s) == 2 &&
 	       ((s[0] >= '0' && s[0] <= '9') || (s[0] >= 'a' && s[0] <= 'f')) &&
 	       ((s[1] >= '0' && s[1] <= '9') || (s[1] >= 'a' && s[1] <= 'f'));
+}
+
+static bool is_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+p4r_tmp_name p4r_gc_classify_tmp(const char *name)
+{
+	size_t i, j, len;
+
+	if (!strcmp(name, SYNC_LOCK))
+		return P4R_TMP_LOCK;
+	for (i = 0; i < sizeof(tmp_prefixes) / sizeof(tmp_prefixes[0]); i++) {
+		len = strlen(tmp_prefixes[i]);
+		if (name[0] != '.' || strncmp(name + 1, tmp_prefixes[i], len) || name[1 + len] != '.' ||
+		    strlen(name + 2 + len) != TMP_SUFFIX_LEN)
+			continue;
+		for (j = 0; j < TMP_SUFFIX_LEN && is_alnum(name[2 + len + j]); j++)
+			;
+		if (j == TMP_SUFFIX_LEN)
+			return P4R_TMP_PARTIAL;
+	}
+	return P4R_TMP_FOREIGN;
+}
+
+int p4r_gc_open_dir(int *out, int dirfd, const char *name, const char *rel)
+{
+	struct stat st;
+
+	*out = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (*out >= 0 || errno == ENOENT)
+		return 0;
+	if (errno != ELOOP && errno != ENOTDIR)
+		return p4r_error_errno("cannot open folder '%s'", rel);
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+		return p4r_error_set(P4R_EINTEGRITY, "'%s' is a symbolic link, not a folder: p4reg does not"
+				     " follow it; remove the link (p4reg creates the folder again)", rel);
+	return p4r_error_set(P4R_EINTEGRITY, "'%s' is not a folder: move it away (p4reg creates the"
+			     " folder again)", rel);
+}
+
+/* Lists folder FD, which stays open and the caller's; NULL with errno set. */
+static DIR *list_dir(int fd)
+{
+	int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	DIR *d;
+
+	if (copy < 0)
+		return NULL;
+	if (!(d = fdopendir(copy))) {
+		close(copy);
+		return NULL;
+	}
+	/* a dup shares the offset: start from the top whatever read it before */
+	rewinddir(d);
+	return d;
 }
 
 static int add_item(p4r_gc_result *r, const char *rel, const char *oid, uint64_t bytes)
@@ -82,7 +153,7 @@ void p4r_gc_result_clear(p4r_gc_result *r)
 	memset(r, 0, sizeof(*r));
 }
 
-static int cand_push(struct cands *c, const char *path, const p4r_oid *oid, uint64_t size)
+static int cand_push(struct cands *c, const p4r_oid *oid, uint64_t size)
 {
 	if (c->n == c->cap) {
 		size_t ncap = c->cap ? c->cap * 2 : 16;
@@ -93,7 +164,6 @@ static int cand_push(struct cands *c, const char *path, const p4r_oid *oid, uint
 		c->v = p;
 		c->cap = ncap;
 	}
-	snprintf(c->v[c->n].path, sizeof(c->v[c->n].path), "%s", path);
 	c->v[c->n].oid = *oid;
 	c->v[c->n].size = size;
 	c->n++;
@@ -108,59 +178,120 @@ struct walk {
 	p4r_gc_result *out;
 };
 
-/* Walks objects/ab/cd/<oid>; files that do not follow the layout are
- * left alone (fsck reports them). */
-static int walk_objects(struct walk *w, const char *dir, int depth, const char *prefix)
+/* Judges the file NAME in objects/ab/cd (folder DIRFD, oid prefix PREFIX). */
+static int judge_object(struct walk *w, int dirfd, const char *name, const char *prefix)
 {
-	DIR *d = opendir(dir);
+	struct stat st;
+	p4r_oid oid;
+
+	if (!p4r_oid_valid(name) || strncmp(name, prefix, 4) ||
+	    fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+		return 0;
+	memcpy(oid.hex, name, sizeof(oid.hex));
+	if (w->nrefs && bsearch(&oid, w->refs, w->nrefs, sizeof(*w->refs), oid_cmp)) {
+		w->out->referenced++;
+		return 0;
+	}
+	if (changed_s(&st) > w->cutoff) {
+		w->out->kept_recent++;
+		return 0;
+	}
+	return cand_push(w->cands, &oid, (uint64_t)st.st_size);
+}
+
+/* Walks objects/ab/cd/<oid> from folder DIRFD at DEPTH (0: objects/).
+ * Anything that does not follow the layout, symbolic links included, is
+ * neither entered nor touched (fsck reports it). */
+static int walk_objects(struct walk *w, int dirfd, int depth, const char *prefix)
+{
+	DIR *d = list_dir(dirfd);
 	struct dirent *de;
 	int rc = 0;
 
 	if (!d)
-		return errno == ENOENT ? 0 : p4r_error_errno("cannot read folder '%s'", dir);
+		return p4r_error_errno("cannot read the store folder");
 	while (rc == 0 && (de = readdir(d))) {
-		const char *name = de->d_name;
-		char path[PATH_MAX], nprefix[8];
-		struct stat st;
-		p4r_oid oid;
+		char nprefix[8];
+		int sub;
 
-		if (!strcmp(name, ".") || !strcmp(name, ".."))
-			continue;
-		if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
-			continue;
-		if (depth < 2) {
-			if (!is_hex2(name))
-				continue;
-			snprintf(nprefix, sizeof(nprefix), "%s%.2s", prefix, name); /* name is two hex digits */
-			rc = walk_objects(w, path, depth + 1, nprefix);
+		if (depth == 2) {
+			rc = judge_object(w, dirfd, de->d_name, prefix);
 			continue;
 		}
-		if (!p4r_oid_valid(name) || strncmp(name, prefix, 4) || lstat(path, &st) < 0 ||
-		    !S_ISREG(st.st_mode))
+		if (!is_hex2(de->d_name))
 			continue;
-		memcpy(oid.hex, name, sizeof(oid.hex));
-		if (bsearch(&oid, w->refs, w->nrefs, sizeof(*w->refs), oid_cmp)) {
-			w->out->referenced++;
+		sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sub < 0)
 			continue;
-		}
-		if (changed_s(&st) > w->cutoff) {
-			w->out->kept_recent++;
-			continue;
-		}
-		rc = cand_push(w->cands, path, &oid, (uint64_t)st.st_size);
+		snprintf(nprefix, sizeof(nprefix), "%s%.2s", prefix, de->d_name); /* two hex digits */
+		rc = walk_objects(w, sub, depth + 1, nprefix);
+		close(sub);
 	}
 	closedir(d);
 	return rc;
 }
 
+/* Opens objects/ab/cd of OID below OBJFD without following links; -1 when
+ * it is gone or not a folder any more. */
+static int object_dir(int objfd, const p4r_oid *oid)
+{
+	char part[3] = { oid->hex[0], oid->hex[1], '\0' };
+	int ab, cd;
+
+	ab = openat(objfd, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (ab < 0)
+		return -1;
+	part[0] = oid->hex[2];
+	part[1] = oid->hex[3];
+	cd = openat(ab, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	close(ab);
+	return cd;
+}
+
+/* Deletes candidate K if it is still unreferenced, old and a regular file;
+ * *GONE tells whether it was removed (or would be, in a dry run). */
+static int remove_one(p4r_registry *reg, int objfd, const p4r_gc_opts *opts, const struct cand *k,
+		      int64_t cutoff, p4r_gc_result *out, bool *gone)
+{
+	struct stat st;
+	bool used = false;
+	int cd, rc = 0;
+
+	*gone = opts->dry_run;
+	if (opts->dry_run)
+		return 0;
+	if ((rc = p4r_registry_oid_referenced(reg, &k->oid, &used)) < 0)
+		return rc;
+	/* registered, or rewritten/freshened by an add since the walk */
+	if (used) {
+		out->referenced++;
+		return 0;
+	}
+	if ((cd = object_dir(objfd, &k->oid)) < 0)
+		return 0;
+	if (fstatat(cd, k->oid.hex, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+		goto done;
+	if (changed_s(&st) > cutoff) {
+		out->kept_recent++;
+		goto done;
+	}
+	/* the removal need not be durable: a crash only brings it back */
+	if (unlinkat(cd, k->oid.hex, 0) == 0)
+		*gone = true;
+	else if (errno != ENOENT)
+		rc = p4r_error_errno("cannot remove object '%s'", k->oid.hex);
+done:
+	close(cd);
+	return rc;
+}
+
 /* Deletes the candidates under the registry's write lock: no version can be
  * registered between the last look at the registry and the unlink. */
-static int remove_objects(p4r_repo *repo, const p4r_gc_opts *opts, struct cands *c,
+static int remove_objects(p4r_registry *reg, int objfd, const p4r_gc_opts *opts, struct cands *c,
 			  int64_t cutoff, p4r_gc_result *out)
 {
-	p4r_registry *reg = p4r_repo_registry(repo);
-	const char *root = p4r_repo_root(repo);
-	size_t i, rootlen = strlen(root);
+	char rel[128];
+	size_t i;
 	int rc = 0;
 
 	if (c->n == 0)
@@ -169,33 +300,12 @@ static int remove_objects(p4r_repo *repo, const p4r_gc_opts *opts, struct cands 
 		return rc;
 	for (i = 0; i < c->n && rc == 0; i++) {
 		struct cand *k = &c->v[i];
-		const char *rel = !strncmp(k->path, root, rootlen) && k->path[rootlen] == '/' ?
-				  k->path + rootlen + 1 : k->path;
-		struct stat st;
-		bool used = false;
+		bool gone;
 
-		if (!opts->dry_run) {
-			if ((rc = p4r_registry_oid_referenced(reg, &k->oid, &used)) < 0)
-				break;
-			/* registered, or rewritten/freshened by an add since the walk */
-			if (used) {
-				out->referenced++;
-				continue;
-			}
-			if (lstat(k->path, &st) < 0)
-				continue;
-			if (changed_s(&st) > cutoff) {
-				out->kept_recent++;
-				continue;
-			}
-			if (unlink(k->path) < 0) {
-				if (errno == ENOENT)
-					continue;
-				rc = p4r_error_errno("cannot remove '%s'", k->path);
-				break;
-			}
-			/* the removal need not be durable: a crash only brings it back */
-		}
+		if ((rc = remove_one(reg, objfd, opts, k, cutoff, out, &gone)) < 0 || !gone)
+			continue;
+		snprintf(rel, sizeof(rel), P4R_META_DIR "/objects/%.2s/%.2s/%s", k->oid.hex,
+			 k->oid.hex + 2, k->oid.hex);
 		if ((rc = add_item(out, rel, k->oid.hex, k->size)) < 0)
 			break;
 		out->objects++;
@@ -211,37 +321,42 @@ static int remove_objects(p4r_repo *repo, const p4r_gc_opts *opts, struct cands 
 	return rc;
 }
 
-/* tmp/ holds only unfinished writes: anything there that has not changed
- * within the grace period belongs to a process that is gone. */
-static int clean_tmp(p4r_repo *repo, const p4r_gc_opts *opts, int64_t cutoff, p4r_gc_result *out)
+/* tmp/ holds unfinished writes: a file there under a name p4reg makes that
+ * has not changed within the grace period belongs to a process that is
+ * gone. Other names are not p4reg's to delete, and sync.lock never goes:
+ * a push or fetch may hold it, and removing a held flock file lets the
+ * next one lock a new file beside the holder. */
+static int clean_tmp(int tmpfd, const p4r_gc_opts *opts, int64_t cutoff, p4r_gc_result *out)
 {
-	char dir[PATH_MAX], path[PATH_MAX], rel[PATH_MAX];
+	char rel[PATH_MAX];
 	struct dirent *de;
 	DIR *d;
 	int rc = 0;
 
-	snprintf(dir, sizeof(dir), "%s/tmp", p4r_repo_meta(repo));
-	if (!(d = opendir(dir)))
-		return errno == ENOENT ? 0 : p4r_error_errno("cannot read folder '%s'", dir);
+	if (!(d = list_dir(tmpfd)))
+		return p4r_error_errno("cannot read folder '" P4R_META_DIR "/tmp'");
 	while (rc == 0 && (de = readdir(d))) {
+		p4r_tmp_name kind = p4r_gc_classify_tmp(de->d_name);
 		struct stat st;
 
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") || kind == P4R_TMP_LOCK ||
+		    fstatat(tmpfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
-		if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= (int)sizeof(path) ||
-		    lstat(path, &st) < 0 || S_ISDIR(st.st_mode))
+		if (kind == P4R_TMP_FOREIGN || !S_ISREG(st.st_mode)) {
+			out->foreign++;
 			continue;
+		}
 		if (changed_s(&st) > cutoff) {
 			out->kept_recent++;
 			continue;
 		}
-		if (!opts->dry_run && unlink(path) < 0) {
+		if (!opts->dry_run && unlinkat(tmpfd, de->d_name, 0) < 0) {
 			if (errno == ENOENT)
 				continue;
-			rc = p4r_error_errno("cannot remove '%s'", path);
+			rc = p4r_error_errno("cannot remove '" P4R_META_DIR "/tmp/%s'", de->d_name);
 			break;
 		}
-		snprintf(rel, sizeof(rel), ".p4reg/tmp/%s", de->d_name);
+		snprintf(rel, sizeof(rel), P4R_META_DIR "/tmp/%s", de->d_name);
 		if ((rc = add_item(out, rel, NULL, (uint64_t)st.st_size)) < 0)
 			break;
 		out->tmp_files++;
@@ -251,13 +366,30 @@ static int clean_tmp(p4r_repo *repo, const p4r_gc_opts *opts, int64_t cutoff, p4
 	return rc;
 }
 
+/* Opens .p4reg/ and its objects/ and tmp/ (each -1 when absent), refusing
+ * symbolic links before anything is deleted. */
+static int open_folders(p4r_repo *repo, int *meta, int *objects, int *tmp)
+{
+	int rc;
+
+	*meta = open(p4r_repo_meta(repo), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (*meta < 0)
+		return errno == ELOOP ?
+		       p4r_error_set(P4R_EINTEGRITY, "'%s' is a symbolic link, not a folder: p4reg does"
+				     " not follow it", p4r_repo_meta(repo)) :
+		       p4r_error_errno("cannot open folder '%s'", p4r_repo_meta(repo));
+	if ((rc = p4r_gc_open_dir(objects, *meta, "objects", P4R_META_DIR "/objects")) < 0)
+		return rc;
+	return p4r_gc_open_dir(tmp, *meta, "tmp", P4R_META_DIR "/tmp");
+}
+
 int p4r_gc_run(p4r_repo *repo, const p4r_gc_opts *opts, p4r_gc_result *out)
 {
 	p4r_registry *reg = p4r_repo_registry(repo);
+	int metafd = -1, objfd = -1, tmpfd = -1;
 	struct cands c = { 0 };
 	p4r_oid *refs = NULL;
 	size_t nrefs = 0;
-	char objects[PATH_MAX];
 	int64_t now, cutoff;
 	struct walk w;
 	int rc;
@@ -268,18 +400,26 @@ int p4r_gc_run(p4r_repo *repo, const p4r_gc_opts *opts, p4r_gc_result *out)
 	now = opts->now_s ? opts->now_s : (int64_t)time(NULL);
 	/* changed after the cutoff: too young to judge */
 	cutoff = now - opts->grace_s;
+	if ((rc = open_folders(repo, &metafd, &objfd, &tmpfd)) < 0)
+		goto done;
 	if ((rc = p4r_registry_read_begin(reg)) == 0)
 		rc = p4r_registry_referenced_oids(reg, &refs, NULL, &nrefs);
 	p4r_registry_read_end(reg);
 	if (rc < 0)
 		goto done;
 	w = (struct walk){ refs, nrefs, cutoff, &c, out };
-	snprintf(objects, sizeof(objects), "%s/objects", p4r_repo_meta(repo));
-	if ((rc = walk_objects(&w, objects, 0, "")) < 0 ||
-	    (rc = remove_objects(repo, opts, &c, cutoff, out)) < 0)
+	if (objfd >= 0 && ((rc = walk_objects(&w, objfd, 0, "")) < 0 ||
+			   (rc = remove_objects(reg, objfd, opts, &c, cutoff, out)) < 0))
 		goto done;
-	rc = clean_tmp(repo, opts, cutoff, out);
+	if (tmpfd >= 0)
+		rc = clean_tmp(tmpfd, opts, cutoff, out);
 done:
+	if (tmpfd >= 0)
+		close(tmpfd);
+	if (objfd >= 0)
+		close(objfd);
+	if (metafd >= 0)
+		close(metafd);
 	free(refs);
 	free(c.v);
 	return rc;

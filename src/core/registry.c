@@ -2,17 +2,34 @@
  * the models, versions, events and stat cache queries (see registry.h). */
 #include "p4reg/registry.h"
 #include "p4reg/error.h"
+#include "p4reg/fsutil.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "registry_sql.h"
 
 /* Eight CI jobs committing at once queue behind one writer; each commit is a
  * few fsyncs, so waiting this long only happens on a badly stalled disk. */
 #define BUSY_TIMEOUT_MS 30000
+
+/* The only triggers a registry may hold, as migration 1 writes them; the
+ * open check compares a file's triggers with these (see check_schema). */
+#define TRIGGER_NO_UPDATE \
+	"CREATE TRIGGER events_no_update BEFORE UPDATE ON events" \
+	"  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END"
+#define TRIGGER_NO_DELETE \
+	"CREATE TRIGGER events_no_delete BEFORE DELETE ON events" \
+	"  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END"
 
 /*
  * Migration i brings user_version from i to i+1. Append only: a shipped
@@ -58,10 +75,8 @@ static const char *const migrations[] = {
 	"  reason TEXT NOT NULL DEFAULT '',"
 	"  detail TEXT);"
 	"CREATE INDEX events_model_at ON events(model_id, at_ms);"
-	"CREATE TRIGGER events_no_update BEFORE UPDATE ON events"
-	"  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
-	"CREATE TRIGGER events_no_delete BEFORE DELETE ON events"
-	"  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;"
+	TRIGGER_NO_UPDATE ";"
+	TRIGGER_NO_DELETE ";"
 	"CREATE TABLE stat_cache ("
 	"  path TEXT PRIMARY KEY,"
 	"  dev INTEGER NOT NULL,"
@@ -199,6 +214,7 @@ struct p4r_registry {
 	sqlite3 *db;                   /* owned; sqlite3_close_v2 */
 	int depth;                     /* nesting of p4r_registry_begin */
 	bool failed;                   /* rolled back; commits fail until depth 0 */
+	bool readonly;                 /* the file cannot be written: reads only */
 	sqlite3_stmt *stmts[ST_COUNT]; /* cached statements; NULL until first use */
 };
 
@@ -288,11 +304,7 @@ static bool oid_hex_valid(const char *s, size_t len)
 /* Sets the error from the connection's last SQLite error. */
 static int db_error(sqlite3 *db)
 {
-	int primary = sqlite3_errcode(db) & 0xff;
-	int code = (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB) ?
-		   P4R_EINTEGRITY : P4R_ERROR;
-
-	return p4r_error_set(code, "registry: %s", sqlite3_errmsg(db));
+	return p4r_sql_error(db);
 }
 
 /* Returns statement ID reset and unbound, preparing it on first use. */
@@ -572,14 +584,33 @@ done:
 
 /* ---- opening and migrating ---- */
 
-/* Errors while the file's identity is unknown: SQLite's "file is not a
- * database" means someone else's file, which is an integrity failure. */
+/* Said whenever the registry cannot be used as it is: it is never
+ * re-created silently, since the history it held would be gone. */
+#define RESTORE_HINT P4R_REGISTRY_RESTORE_HINT
+
+/* The start of every SQLite file (https://www.sqlite.org/fileformat.html). */
+#define SQLITE_MAGIC "SQLite format 3"
+#define SQLITE_HEADER_SIZE 100
+
+/* The largest string or blob SQLite hands back: far above anything p4reg
+ * writes, low enough that a hostile file cannot make p4reg allocate
+ * gigabytes for one value. */
+#define VALUE_LIMIT (64 * 1024 * 1024)
+
+/* Errors while the file's identity is unknown: a file that is not a
+ * database, or a damaged one, is an integrity failure that fsck explains. */
 static int open_error(sqlite3 *db, const char *path)
 {
-	if ((sqlite3_errcode(db) & 0xff) == SQLITE_NOTADB)
+	int primary = sqlite3_errcode(db) & 0xff;
+
+	if (primary == SQLITE_NOTADB)
 		return p4r_error_set(P4R_EINTEGRITY,
-				     "'%s' is not a p4reg registry (file is not a database)", path);
-	return db_error(db);
+				     "'%s' is not a p4reg registry (not a SQLite database): " RESTORE_HINT,
+				     path);
+	if (primary == SQLITE_CORRUPT)
+		return p4r_error_set(P4R_EINTEGRITY, "registry '%s' is damaged (%s): " RESTORE_HINT,
+				     path, sqlite3_errmsg(db));
+	return p4r_error_set(P4R_ERROR, "cannot open registry '%s': %s", path, sqlite3_errmsg(db));
 }
 
 /* Runs SQL that takes no values: pragmas and migration texts. */
@@ -590,11 +621,103 @@ static int exec(sqlite3 *db, const char *path, const char *sql)
 	return 0;
 }
 
+/* Looks at PATH before SQLite does: SQLite takes a zero-byte file for a new
+ * database and would give it an empty schema, so an emptied, truncated to
+ * nothing or replaced registry is caught here. *MISSING: there is no file. */
+static int check_file(const char *path, bool *missing)
+{
+	unsigned char head[SQLITE_HEADER_SIZE];
+	struct stat st;
+	ssize_t got;
+	int fd, rc = 0;
+
+	*missing = false;
+	/* O_NONBLOCK: a FIFO planted in its place must not hang the open */
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT) {
+			*missing = true;
+			return 0;
+		}
+		if (errno == ELOOP)
+			return p4r_error_set(P4R_EINTEGRITY, "registry '%s' is a symbolic link, which p4reg"
+					     " does not follow: " RESTORE_HINT, path);
+		return p4r_error_errno("cannot open registry '%s'", path);
+	}
+	if (fstat(fd, &st) < 0) {
+		rc = p4r_error_errno("cannot stat registry '%s'", path);
+	} else if (!S_ISREG(st.st_mode)) {
+		rc = p4r_error_set(P4R_EINTEGRITY, "registry '%s' is not a regular file: " RESTORE_HINT,
+				   path);
+	} else if (st.st_size == 0) {
+		rc = p4r_error_set(P4R_EINTEGRITY, "registry '%s' is empty (0 bytes): its history is"
+				   " lost; " RESTORE_HINT, path);
+	} else if ((got = pread(fd, head, sizeof(head), 0)) < 0) {
+		rc = p4r_error_errno("cannot read registry '%s'", path);
+	} else if (got < SQLITE_HEADER_SIZE || memcmp(head, SQLITE_MAGIC, sizeof(SQLITE_MAGIC))) {
+		rc = p4r_error_set(P4R_EINTEGRITY, "'%s' is not a p4reg registry (not a SQLite"
+				   " database): " RESTORE_HINT, path);
+	}
+	close(fd);
+	return rc;
+}
+
+/* True when the folder of PATH holds what only a registry's use leaves
+ * behind: objects, a quarantine, or PATH's write-ahead log. A registry
+ * missing there was lost, and a new empty one would hide that. */
+static bool has_local_state(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	int dirlen = slash ? (int)(slash - path) : 1;
+	const char *dir = slash ? path : ".";
+	char buf[PATH_MAX];
+	struct dirent *de;
+	struct stat st;
+	bool found = false;
+	DIR *d;
+	int fd;
+
+	if (snprintf(buf, sizeof(buf), "%s-wal", path) >= (int)sizeof(buf) || lstat(buf, &st) == 0)
+		return true;
+	if (snprintf(buf, sizeof(buf), "%.*s/quarantine", dirlen, dir) >= (int)sizeof(buf) ||
+	    lstat(buf, &st) == 0)
+		return true;
+	snprintf(buf, sizeof(buf), "%.*s/objects", dirlen, dir);
+	/* unreadable, or a link: not provably empty, so it counts */
+	if ((fd = open(buf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return errno != ENOENT;
+	if (!(d = fdopendir(fd))) {
+		close(fd);
+		return true;
+	}
+	while (!found && (de = readdir(d)))
+		found = strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+	closedir(d);
+	return found;
+}
+
+/* Hardening for a file that may come from elsewhere (SQLite's "Defense
+ * Against the Dark Arts"): ordinary SQL cannot corrupt the file
+ * (DEFENSIVE); functions with side effects never run from the schema
+ * (trusted_schema off); no views, p4reg has none; cells are checked as
+ * pages are read; no memory mapping; bounded values. */
+static int harden(sqlite3 *db, const char *path)
+{
+	if (sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL) != SQLITE_OK ||
+	    sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, (int *)NULL) != SQLITE_OK ||
+	    sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_VIEW, 0, (int *)NULL) != SQLITE_OK)
+		return open_error(db, path);
+	sqlite3_limit(db, SQLITE_LIMIT_LENGTH, VALUE_LIMIT);
+	return exec(db, path, "PRAGMA trusted_schema = OFF; PRAGMA cell_size_check = ON;"
+			      " PRAGMA mmap_size = 0");
+}
+
 /* The file's identity: application_id, user_version and the number of
  * schema objects, read by one statement so that they come from one snapshot
- * (a process migrating the same fresh file may commit between two reads). */
+ * (a process migrating the same fresh file may commit between two reads).
+ * *SQLERR (nullable) gets SQLite's extended code when the read fails. */
 static int read_identity(sqlite3 *db, const char *path, int64_t *app_id, int64_t *version,
-			 int64_t *objects)
+			 int64_t *objects, int *sqlerr)
 {
 	static const char sql[] =
 		"SELECT (SELECT application_id FROM pragma_application_id),"
@@ -617,6 +740,8 @@ static int read_identity(sqlite3 *db, const char *path, int64_t *app_id, int64_t
 	*version = sqlite3_column_int64(st, 1);
 	*objects = sqlite3_column_int64(st, 2);
 done:
+	if (rc < 0 && sqlerr)
+		*sqlerr = sqlite3_extended_errcode(db);
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -639,13 +764,13 @@ static int set_wal(sqlite3 *db, const char *path)
 }
 
 /* Refuses files that are not ours or are newer than this binary;
- * *VERSION gets the schema version. */
-static int check_identity(sqlite3 *db, const char *path, int64_t *version)
+ * *VERSION gets the schema version, *SQLERR (nullable) as in read_identity. */
+static int check_identity(sqlite3 *db, const char *path, int64_t *version, int *sqlerr)
 {
 	int64_t app_id = 0, objects = 0;
 	int rc;
 
-	if ((rc = read_identity(db, path, &app_id, version, &objects)) < 0)
+	if ((rc = read_identity(db, path, &app_id, version, &objects, sqlerr)) < 0)
 		return rc;
 	/* Migration 1 sets application_id in the transaction that creates the
 	 * tables, so a zero id is only ours while the file is still empty. */
@@ -658,6 +783,89 @@ static int check_identity(sqlite3 *db, const char *path, int64_t *version)
 	return 0;
 }
 
+static const struct {
+	const char *name;
+	const char *sql;
+} known_triggers[] = {
+	{ "events_no_update", TRIGGER_NO_UPDATE },
+	{ "events_no_delete", TRIGGER_NO_DELETE },
+};
+
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+/* A and B are equal up to the length of runs of white space: a trigger
+ * re-created by hand (sqlite3 shell, fsck's advice) with other spacing is
+ * still ours. */
+static bool same_sql(const char *a, const char *b)
+{
+	for (;;) {
+		if (is_blank(*a) && is_blank(*b)) {
+			while (is_blank(*a))
+				a++;
+			while (is_blank(*b))
+				b++;
+			continue;
+		}
+		if (*a != *b)
+			return false;
+		if (!*a)
+			return true;
+		a++;
+		b++;
+	}
+}
+
+static bool trigger_known(const char *name, const char *sql)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(known_triggers) / sizeof(known_triggers[0]); i++)
+		if (!strcmp(name, known_triggers[i].name))
+			return same_sql(sql, known_triggers[i].sql);
+	return false;
+}
+
+/* Refuses schema objects that run code or answer queries and that p4reg
+ * did not create: a foreign trigger would run inside p4reg's transactions
+ * (with its privileges over the file), a view or virtual table would answer
+ * in place of a table. Checked before anything else reads or writes. */
+static int check_schema(sqlite3 *db, const char *path)
+{
+	static const char sql[] =
+		"SELECT type, name, coalesce(sql, '') FROM sqlite_master"
+		" WHERE type IN ('trigger', 'view')"
+		" OR (type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%')";
+	sqlite3_stmt *st = NULL;
+	int rc = 0, s;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		rc = open_error(db, path);
+		goto done;
+	}
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *type = (const char *)sqlite3_column_text(st, 0);
+		const char *name = (const char *)sqlite3_column_text(st, 1);
+		const char *text = (const char *)sqlite3_column_text(st, 2);
+
+		if (!type || !name || !text)
+			continue;
+		if (!strcmp(type, "trigger") && trigger_known(name, text))
+			continue;
+		rc = p4r_error_set(P4R_EINTEGRITY, "registry '%s' holds a %s '%.64s' that p4reg did"
+				   " not create, refused: it could run or answer in p4reg's place; "
+				   RESTORE_HINT, path, strcmp(type, "table") ? type : "virtual table", name);
+		goto done;
+	}
+	if (s != SQLITE_DONE)
+		rc = open_error(db, path);
+done:
+	sqlite3_finalize(st);
+	return rc;
+}
+
 /* Brings the schema up to MIGRATION_COUNT. Another process may be doing the
  * same on a fresh file, so the version is read again under the write lock. */
 static int migrate(sqlite3 *db, const char *path)
@@ -668,7 +876,7 @@ static int migrate(sqlite3 *db, const char *path)
 
 	if ((rc = exec(db, path, "BEGIN IMMEDIATE")) < 0)
 		return rc;
-	if ((rc = check_identity(db, path, &version)) < 0)
+	if ((rc = check_identity(db, path, &version, NULL)) < 0)
 		goto done;
 	for (i = (int)version; i < MIGRATION_COUNT; i++) {
 		if ((rc = exec(db, path, migrations[i])) < 0)
@@ -690,41 +898,258 @@ done:
 	return rc;
 }
 
+/* Moves the finished TMP to PATH without replacing anything there; when
+ * PATH appeared meanwhile, EXCLUSIVE makes that P4R_EEXISTS, else the other
+ * file wins (a process racing to create the same registry). */
+static int publish(const char *tmp, const char *path, bool exclusive)
+{
+	int rc = renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE);
+
+	/* no RENAME_NOREPLACE here: link() refuses to overwrite too */
+	if (rc < 0 && (errno == EINVAL || errno == ENOSYS))
+		rc = link(tmp, path);
+	if (rc < 0 && errno == EEXIST)
+		return exclusive ? p4r_error_set(P4R_EEXISTS, "registry '%s' already exists", path) : 0;
+	if (rc < 0)
+		return p4r_error_errno("cannot create registry '%s'", path);
+	return p4r_fsync_parent(path);
+}
+
+/* Removes what create_file leaves under TMP's name. */
+static void remove_temp(const char *tmp)
+{
+	static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
+	char buf[PATH_MAX];
+	size_t i;
+
+	for (i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++)
+		if (snprintf(buf, sizeof(buf), "%s%s", tmp, suffixes[i]) < (int)sizeof(buf))
+			unlink(buf);
+}
+
+/* Creates a complete, empty registry at PATH: built under a temporary name
+ * beside it, fsynced and put in place without replacing anything, so PATH
+ * never exists half-made and a zero-byte registry.db is always damage.
+ * EXCLUSIVE as in publish. */
+static int create_file(const char *path, bool exclusive)
+{
+	size_t len = strlen(path) + sizeof("-new-XXXXXX");
+	char *tmp = malloc(len);
+	sqlite3 *db = NULL;
+	int fd = -1, rc;
+
+	if (!tmp)
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	/* "registry.db-*": what .p4reg/.gitignore already keeps out of git */
+	snprintf(tmp, len, "%s-new-XXXXXX", path);
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
+		rc = p4r_error_errno("cannot create registry '%s'", path);
+		free(tmp);
+		return rc;
+	}
+	if (fchmod(fd, 0644) < 0) {
+		rc = p4r_error_errno("cannot change the mode of '%s'", tmp);
+		goto done;
+	}
+	if (sqlite3_open_v2(tmp, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK) {
+		rc = db ? open_error(db, path) : p4r_error_set(P4R_ERROR, "out of memory");
+		goto done;
+	}
+	if ((rc = harden(db, path)) < 0 || (rc = exec(db, path, "PRAGMA journal_mode = WAL")) < 0 ||
+	    (rc = migrate(db, path)) < 0)
+		goto done;
+	/* closing the last connection checkpoints the WAL into the file */
+	if (sqlite3_close(db) != SQLITE_OK) {
+		rc = open_error(db, path);
+		goto done;
+	}
+	db = NULL;
+	if (fsync(fd) < 0) {
+		rc = p4r_error_errno("cannot fsync '%s'", tmp);
+		goto done;
+	}
+	rc = publish(tmp, path, exclusive);
+done:
+	sqlite3_close(db);
+	if (fd >= 0)
+		close(fd);
+	remove_temp(tmp);
+	free(tmp);
+	return rc;
+}
+
+int p4r_registry_create(const char *path)
+{
+	return create_file(path, true);
+}
+
+/* PATH does not exist: creates it when CREATE and nothing beside it says a
+ * registry was lost there. */
+static int create_missing(const char *path, bool create)
+{
+	struct stat st;
+
+	if (!create)
+		return p4r_error_set(P4R_ERROR, "cannot open registry '%s': No such file or directory",
+				     path);
+	if (has_local_state(path)) {
+		/* a process creating it right now stores objects only after it exists */
+		if (lstat(path, &st) == 0)
+			return 0;
+		return p4r_error_set(P4R_EINTEGRITY, "registry '%s' is missing but its folder still holds"
+				     " objects or a write-ahead log: an empty one would hide the lost"
+				     " history; " RESTORE_HINT, path);
+	}
+	return create_file(path, false);
+}
+
+/* True when PATH and its folder can be written (access(2) also says no on a
+ * read-only mount). */
+static bool writable(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[PATH_MAX];
+
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) + 1 : 1, slash ? path : ".");
+	return access(path, W_OK) == 0 && access(dir, W_OK) == 0;
+}
+
+/* "file:PATH?mode=ro&immutable=1" with every byte of PATH that a URI could
+ * read as syntax percent-encoded; malloc'd, NULL when out of memory. */
+static char *immutable_uri(const char *path)
+{
+	static const char hex[] = "0123456789ABCDEF", query[] = "?mode=ro&immutable=1";
+	size_t n = strlen(path), i, o = 5;
+	char *uri = malloc(5 + 3 * n + sizeof(query));
+
+	if (!uri)
+		return NULL;
+	memcpy(uri, "file:", 5);
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)path[i];
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    strchr("/-._~", c)) {
+			uri[o++] = (char)c;
+		} else {
+			uri[o++] = '%';
+			uri[o++] = hex[c >> 4];
+			uri[o++] = hex[c & 15];
+		}
+	}
+	memcpy(uri + o, query, sizeof(query));
+	return uri;
+}
+
+static int connect_to(p4r_registry *reg, const char *name, int flags, const char *path)
+{
+	if (sqlite3_open_v2(name, &reg->db, flags | SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK)
+		return reg->db ? open_error(reg->db, path) : p4r_error_set(P4R_ERROR, "out of memory");
+	/* SQLite opens a file it may not write read-only, even when asked for more */
+	reg->readonly = sqlite3_db_readonly(reg->db, "main") == 1;
+	sqlite3_busy_timeout(reg->db, BUSY_TIMEOUT_MS);
+	return harden(reg->db, path);
+}
+
+/* Reconnects read-only to a registry in a repository nobody may write (a
+ * read-only mount, chmod -R a-w): WAL needs its -shm index beside the file
+ * and it cannot be created there. With no -wal, or an empty one, the file
+ * holds every commit and nobody can add one, so SQLite may read it as
+ * immutable (https://www.sqlite.org/wal.html#readonly). Frames in the -wal
+ * would be ignored that way, so that case is refused instead. */
+static int connect_readonly(p4r_registry *reg, const char *path)
+{
+	char wal[PATH_MAX], *uri;
+	struct stat st;
+	int rc;
+
+	if (snprintf(wal, sizeof(wal), "%s-wal", path) < (int)sizeof(wal) && lstat(wal, &st) == 0 &&
+	    st.st_size > 0)
+		return p4r_error_set(P4R_ERROR, "cannot read registry '%s' in a read-only repository:"
+				     " '%s' holds commits not yet in the file; run any p4reg command once"
+				     " with write access", path, wal);
+	if (!(uri = immutable_uri(path)))
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	sqlite3_close_v2(reg->db);
+	reg->db = NULL;
+	rc = connect_to(reg, uri, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, path);
+	reg->readonly = true;
+	free(uri);
+	return rc;
+}
+
+/* Connects REG to PATH, falling back to connect_readonly when SQLite cannot
+ * read for want of write access; checks the identity (*VERSION) and the
+ * schema before anything else uses the file. */
+static int connect_checked(p4r_registry *reg, const char *path, int64_t *version)
+{
+	int sqlerr = 0, rc;
+
+	if ((rc = connect_to(reg, path, SQLITE_OPEN_READWRITE, path)) < 0)
+		return rc;
+	rc = check_identity(reg->db, path, version, &sqlerr);
+	if (rc < 0 && ((sqlerr & 0xff) == SQLITE_READONLY || (sqlerr & 0xff) == SQLITE_CANTOPEN) &&
+	    !writable(path)) {
+		if ((rc = connect_readonly(reg, path)) < 0)
+			return rc;
+		rc = check_identity(reg->db, path, version, NULL);
+	}
+	if (rc < 0)
+		return rc;
+	return check_schema(reg->db, path);
+}
+
 int p4r_registry_open(p4r_registry **out, const char *path, bool create)
 {
-	int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
 	p4r_registry *reg = NULL;
 	int64_t version;
+	bool missing;
 	int rc;
 
 	*out = NULL;
-	if (!(reg = calloc(1, sizeof(*reg)))) {
-		rc = p4r_error_set(P4R_ERROR, "out of memory");
+	if ((rc = check_file(path, &missing)) < 0 ||
+	    (missing && (rc = create_missing(path, create)) < 0))
+		return rc;
+	if (!(reg = calloc(1, sizeof(*reg))))
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	if ((rc = connect_checked(reg, path, &version)) < 0)
+		goto done;
+	/* create_file publishes only migrated files: an empty database is a
+	 * registry emptied (or replaced) after check_file looked, not a new one */
+	if (version == 0) {
+		rc = p4r_error_set(P4R_EINTEGRITY, "registry '%s' is an empty database: its history is"
+				   " lost; " RESTORE_HINT, path);
 		goto done;
 	}
-	if (sqlite3_open_v2(path, &reg->db, flags, NULL) != SQLITE_OK) {
-		rc = reg->db ? p4r_error_set(P4R_ERROR, "cannot open registry '%s': %s",
-					     path, sqlite3_errmsg(reg->db)) :
-			       p4r_error_set(P4R_ERROR, "out of memory");
-		goto done;
+	if (reg->readonly) {
+		if (version < MIGRATION_COUNT) {
+			rc = p4r_error_set(P4R_ERROR, "registry '%s' needs an upgrade (schema %lld to %d)"
+					   " but is read-only: run p4reg once with write access",
+					   path, (long long)version, MIGRATION_COUNT);
+			goto done;
+		}
+	} else {
+		/* Identity first: switching a stranger's database to WAL would modify
+		 * it. FULL: in WAL mode NORMAL may lose the last commits on power
+		 * loss, and `add` must not report a version that a crash can take back. */
+		if ((rc = set_wal(reg->db, path)) < 0 ||
+		    (rc = exec(reg->db, path, "PRAGMA synchronous = FULL")) < 0)
+			goto done;
 	}
-	sqlite3_busy_timeout(reg->db, BUSY_TIMEOUT_MS);
-	/* Identity first: switching a stranger's database to WAL would modify it. */
-	if ((rc = check_identity(reg->db, path, &version)) < 0)
+	if ((rc = exec(reg->db, path, "PRAGMA foreign_keys = ON")) < 0)
 		goto done;
-	/* FULL: in WAL mode NORMAL may lose the last commits on power loss,
-	 * and `add` must not report a version that a crash can take back. */
-	if ((rc = set_wal(reg->db, path)) < 0 ||
-	    (rc = exec(reg->db, path, "PRAGMA synchronous = FULL")) < 0 ||
-	    (rc = exec(reg->db, path, "PRAGMA foreign_keys = ON")) < 0)
-		goto done;
-	if (version < MIGRATION_COUNT && (rc = migrate(reg->db, path)) < 0)
+	if (!reg->readonly && version < MIGRATION_COUNT && (rc = migrate(reg->db, path)) < 0)
 		goto done;
 	*out = reg;
 	reg = NULL;
 done:
 	p4r_registry_free(reg);
 	return rc;
+}
+
+bool p4r_registry_readonly(const p4r_registry *reg)
+{
+	return reg && reg->readonly;
 }
 
 void p4r_registry_free(p4r_registry *reg)
@@ -749,6 +1174,9 @@ int p4r_registry_begin(p4r_registry *reg)
 	 * mode and survive the caller's rollback; refuse it instead. */
 	if (reg->failed)
 		return p4r_error_set(P4R_ERROR, "registry: transaction was rolled back");
+	if (reg->depth == 0 && reg->readonly)
+		return p4r_error_set(P4R_ERROR, "cannot change registry '%s': the repository is read-only",
+				     sqlite3_db_filename(reg->db, "main"));
 	if (reg->depth == 0 && sqlite3_exec(reg->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return db_error(reg->db);
 	reg->depth++;
@@ -1251,7 +1679,8 @@ int p4r_registry_statcache_put(p4r_registry *reg, const char *path, const p4r_st
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if (now_ns - changed_ns < RACY_WINDOW_NS)
+	/* the cache only saves a rehash: a read-only repository answers without it */
+	if (now_ns - changed_ns < RACY_WINDOW_NS || reg->readonly)
 		return 0;
 	if (!oid_hex_valid(oid->hex, strnlen(oid->hex, sizeof(oid->hex))))
 		return p4r_error_set(P4R_EUSAGE, "malformed oid for '%s'", path);

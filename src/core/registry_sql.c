@@ -6,11 +6,20 @@
 
 int p4r_sql_error(sqlite3 *db)
 {
+	const char *path = sqlite3_db_filename(db, "main");
 	int primary = sqlite3_errcode(db) & 0xff;
-	int code = (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB) ?
-		   P4R_EINTEGRITY : P4R_ERROR;
 
-	return p4r_error_set(code, "registry: %s", sqlite3_errmsg(db));
+	if (!path || !*path)
+		path = "registry.db";
+	/* damage found mid-command: the file is named and fsck is the next step */
+	if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB)
+		return p4r_error_set(P4R_EINTEGRITY, "registry '%s' is damaged (%s): run 'p4reg fsck'",
+				     path, sqlite3_errmsg(db));
+	/* a read-only repository answers questions but takes no changes */
+	if (primary == SQLITE_READONLY)
+		return p4r_error_set(P4R_ERROR, "cannot change registry '%s': it is read-only (%s)",
+				     path, sqlite3_errmsg(db));
+	return p4r_error_set(P4R_ERROR, "registry: %s", sqlite3_errmsg(db));
 }
 
 int p4r_sql_prepare(sqlite3 *db, sqlite3_stmt **st, const char *sql)

@@ -5,8 +5,10 @@
 
 #include <sqlite3.h>
 
-/* Sets "registry: <sqlite message>" and returns P4R_EINTEGRITY for a corrupt
- * database or a file that is not one, P4R_ERROR otherwise. */
+/* Sets the error from DB's last failure and returns its code: P4R_EINTEGRITY
+ * "registry 'PATH' is damaged (...)" for a corrupt database or a file that
+ * is not one, P4R_ERROR "cannot change registry 'PATH': it is read-only"
+ * for a write to a read-only one, P4R_ERROR "registry: <message>" otherwise. */
 int p4r_sql_error(sqlite3 *db);
 
 /* Prepares SQL into *ST (NULL on failure, with the error set). */

@@ -303,7 +303,9 @@ static int open_trusted(p4r_repo *repo)
 
 int p4r_repo_root_fd(const p4r_repo *repo) { return repo->root_fd; }
 
-int p4r_repo_open(p4r_repo **out, const char *start)
+/* DAMAGED: a registry refused as damaged (P4R_EINTEGRITY) leaves the
+ * repository open without one, for fsck. */
+static int repo_open(p4r_repo **out, const char *start, bool damaged)
 {
 	p4r_repo *repo = calloc(1, sizeof(*repo));
 	char *db = NULL;
@@ -329,8 +331,11 @@ int p4r_repo_open(p4r_repo **out, const char *start)
 	if (access(db, F_OK) < 0 && errno == ENOENT && (rc = p4r_store_init(repo->meta)) < 0)
 		goto done;
 	if ((rc = p4r_config_open(&repo->config, repo->meta)) < 0 ||
-	    (rc = p4r_store_open(&repo->store, repo->meta)) < 0 ||
-	    (rc = p4r_registry_open(&repo->reg, db, true)) < 0)
+	    (rc = p4r_store_open(&repo->store, repo->meta)) < 0)
+		goto done;
+	if ((rc = p4r_registry_open(&repo->reg, db, true)) == P4R_EINTEGRITY && damaged)
+		rc = 0;
+	if (rc < 0)
 		goto done;
 	*out = repo;
 	repo = NULL;
@@ -338,6 +343,16 @@ done:
 	free(db);
 	p4r_repo_free(repo);
 	return rc;
+}
+
+int p4r_repo_open(p4r_repo **out, const char *start)
+{
+	return repo_open(out, start, false);
+}
+
+int p4r_repo_open_damaged(p4r_repo **out, const char *start)
+{
+	return repo_open(out, start, true);
 }
 
 void p4r_repo_free(p4r_repo *repo)

@@ -123,8 +123,15 @@ size=$(stat -c %s .p4reg/registry.db)
 rm -f .p4reg/registry.db-wal .p4reg/registry.db-shm
 dd if=/dev/urandom of=.p4reg/registry.db bs=1024 seek=2 count=$(( size / 1024 - 2 )) conv=notrunc 2>/dev/null
 run 4 p4reg fsck
+assert_contains "$OUT" "registry-corrupt: "
+# a file that is not a database at all: still a report on everything else
 printf 'not a database at all, just text padding it out............' >.p4reg/registry.db
-run 4 p4reg fsck && assert_one_line_error "registry"
+run 4 p4reg fsck
+assert_contains "$OUT" "registry-corrupt: '$PWD/.p4reg/registry.db' is not a p4reg registry (not a SQLite database)"
+assert_contains "$OUT" "fix: restore .p4reg/registry.db from a backup, or replace it with an empty registry (p4reg fsck --new-registry)"
+assert_contains "$OUT" "1 problem found: 3 objects"
+assert_contains "$OUT" "2 pointers checked"
+assert_eq "$ERR" "" "fsck printed an error besides its report"
 
 begin "--repair fetches a good copy from the remote"
 setup

@@ -126,6 +126,174 @@ static void test_gc_grace(void **state)
 	p4r_gc_result_clear(&res);
 }
 
+/* Writes "victim" files into DIR, as a user's files outside the repository. */
+static void plant(const char *dir, const char *name)
+{
+	free(tu_write(dir, name, "precious", 8));
+}
+
+static bool present(const char *dir, const char *name)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return access(path, F_OK) == 0;
+}
+
+/* gc two hours from now, so that everything is old enough to go. */
+static int gc_later(struct fixture *f, p4r_gc_result *res)
+{
+	p4r_gc_opts opts = { .grace_s = 0, .now_s = (int64_t)time(NULL) + 7200 };
+
+	return p4r_gc_run(f->repo, &opts, res);
+}
+
+/* A .p4reg/tmp that became a symbolic link after the repository was opened
+ * (a committed one is refused at open): gc refuses before deleting anything
+ * and never reaches the files it points to. */
+static void test_gc_symlinked_tmp(void **state)
+{
+	struct fixture *f = *state;
+	char *victim = tu_mkdtemp(), tmp[4096], path[4096], msg[256];
+	p4r_gc_result res;
+
+	plant(victim, ".object.Ab12Cd");  /* a name gc would delete in a real tmp/ */
+	plant(victim, "id_rsa");
+	snprintf(tmp, sizeof(tmp), "%s/.p4reg/tmp", f->dir);
+	assert_int_equal(rmdir(tmp), 0);
+	assert_int_equal(symlink(victim, tmp), 0);
+	snprintf(msg, sizeof(msg), "'.p4reg/tmp' is a symbolic link, not a folder: p4reg does not"
+		 " follow it; remove the link (p4reg creates the folder again)");
+	assert_int_equal(gc_later(f, &res), P4R_EINTEGRITY);
+	assert_string_equal(p4r_error_message(), msg);
+	p4r_gc_result_clear(&res);
+	assert_true(present(victim, ".object.Ab12Cd"));
+	assert_true(present(victim, "id_rsa"));
+	/* refused before the store was touched: the orphan is still there */
+	object_path(f, &f->orphan, path, sizeof(path));
+	assert_int_equal(access(path, F_OK), 0);
+	/* fsck reports it */
+	{
+		p4r_fsck_report rep;
+		size_t i;
+		bool seen = false;
+
+		assert_int_equal(p4r_fsck_run(f->repo, NULL, &rep), 0);
+		for (i = 0; i < rep.nproblems; i++)
+			seen |= !strcmp(rep.problems[i].kind, "stray-file") &&
+				!strcmp(rep.problems[i].path, ".p4reg/tmp") &&
+				!strcmp(rep.problems[i].message, msg);
+		assert_true(seen);
+		p4r_fsck_report_clear(&rep);
+	}
+	tu_rmtree_free(victim);
+}
+
+/* A symbolic link inside the store (objects/ab -> elsewhere) is neither
+ * entered nor deleted, even when the files behind it look like objects. */
+static void test_gc_symlinked_object_folder(void **state)
+{
+	struct fixture *f = *state;
+	char *victim = tu_mkdtemp(), cd[4096], ab[4096], oid[65];
+	p4r_gc_result res;
+
+	memset(oid, 'e', 64);
+	memcpy(oid, "abcd", 4);
+	oid[64] = '\0';
+	snprintf(cd, sizeof(cd), "%s/cd", victim);
+	assert_int_equal(mkdir(cd, 0755), 0);
+	plant(cd, oid);
+	snprintf(ab, sizeof(ab), "%s/.p4reg/objects/ab", f->dir);
+	assert_int_equal(symlink(victim, ab), 0);
+	assert_int_equal(gc_later(f, &res), 0);
+	assert_int_equal(res.objects, 1); /* the real orphan only */
+	assert_string_equal(res.items[0].oid, f->orphan.hex);
+	p4r_gc_result_clear(&res);
+	assert_true(present(cd, oid));
+	tu_rmtree_free(victim);
+}
+
+/* gc deletes only the names p4reg writes into tmp/, never sync.lock, and
+ * does not descend into folders there; fsck lists the strangers. */
+static void test_gc_tmp_names(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const ours[] = { ".object.Ab12Cd", ".link.x9Y8z7", ".fetch.000000",
+					    ".filter.abcdef" };
+	static const char *const foreign[] = { "notes.txt", ".object.short", ".object.Ab12Cd.bak",
+					       ".objectAb12Cd", "object.Ab12Cd", ".other.Ab12Cd" };
+	char tmp[4096], sub[4200];
+	p4r_gc_result res;
+	p4r_fsck_report rep;
+	size_t i, stray = 0;
+
+	snprintf(tmp, sizeof(tmp), "%s/.p4reg/tmp", f->dir);
+	snprintf(sub, sizeof(sub), "%s/sub", tmp);
+	for (i = 0; i < sizeof(ours) / sizeof(ours[0]); i++)
+		plant(tmp, ours[i]);
+	for (i = 0; i < sizeof(foreign) / sizeof(foreign[0]); i++)
+		plant(tmp, foreign[i]);
+	plant(tmp, "sync.lock");
+	assert_int_equal(mkdir(sub, 0755), 0);
+	plant(sub, ".object.Ab12Cd");
+	assert_int_equal(p4r_gc_classify_tmp("sync.lock"), P4R_TMP_LOCK);
+	assert_int_equal(p4r_gc_classify_tmp(".object.Ab12Cd"), P4R_TMP_PARTIAL);
+	assert_int_equal(p4r_gc_classify_tmp(".object.Ab1-Cd"), P4R_TMP_FOREIGN);
+
+	assert_int_equal(gc_later(f, &res), 0);
+	assert_int_equal(res.tmp_files, sizeof(ours) / sizeof(ours[0]));
+	assert_int_equal(res.foreign, sizeof(foreign) / sizeof(foreign[0]) + 1); /* + sub */
+	p4r_gc_result_clear(&res);
+	for (i = 0; i < sizeof(ours) / sizeof(ours[0]); i++)
+		assert_false(present(tmp, ours[i]));
+	for (i = 0; i < sizeof(foreign) / sizeof(foreign[0]); i++)
+		assert_true(present(tmp, foreign[i]));
+	assert_true(present(tmp, "sync.lock"));
+	assert_true(present(sub, ".object.Ab12Cd"));
+
+	assert_int_equal(p4r_fsck_run(f->repo, NULL, &rep), 0);
+	for (i = 0; i < rep.nproblems; i++)
+		stray += !strcmp(rep.problems[i].kind, "stray-file");
+	assert_int_equal(stray, sizeof(foreign) / sizeof(foreign[0]) + 1);
+	assert_int_equal(rep.nproblems, stray);
+	p4r_fsck_report_clear(&rep);
+}
+
+/* fsck on a repository whose registry cannot be opened still re-hashes
+ * the store and reports the registry as one problem. */
+static void test_fsck_damaged_registry(void **state)
+{
+	struct fixture *f = *state;
+	char db[4096], *fresh = NULL;
+	p4r_repo *repo = NULL;
+	p4r_fsck_report rep;
+
+	p4r_repo_free(f->repo);
+	f->repo = NULL;
+	snprintf(db, sizeof(db), "%s/.p4reg/registry.db", f->dir);
+	assert_int_equal(truncate(db, 0), 0);
+	assert_int_equal(p4r_repo_open(&repo, f->dir), P4R_EINTEGRITY);
+	assert_int_equal(p4r_repo_open_damaged(&f->repo, f->dir), 0);
+	assert_null(p4r_repo_registry(f->repo));
+	assert_int_equal(p4r_fsck_run(f->repo, NULL, &rep), 0);
+	assert_int_equal(rep.objects_checked, 2);
+	assert_int_equal(rep.nproblems, 1);
+	assert_string_equal(rep.problems[0].kind, "registry-corrupt");
+	assert_non_null(strstr(rep.problems[0].message, "is empty (0 bytes): its history is lost"));
+	assert_null(strstr(rep.problems[0].message, "p4reg fsck'")); /* no advice to run itself */
+	p4r_fsck_report_clear(&rep);
+
+	/* the explicit way out: the old file kept in quarantine, a new registry */
+	assert_int_equal(p4r_fsck_new_registry(f->repo, &fresh), 0);
+	assert_non_null(strstr(fresh, "/.p4reg/quarantine/registry.db"));
+	free(fresh);
+	p4r_repo_free(f->repo);
+	f->repo = NULL;
+	assert_int_equal(p4r_repo_open(&f->repo, f->dir), 0);
+	assert_int_equal(p4r_fsck_new_registry(f->repo, &fresh), P4R_EREFUSED);
+	assert_null(fresh);
+}
+
 static void test_referenced_oids(void **state)
 {
 	struct fixture *f = *state;
@@ -151,6 +319,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_corrupt_is_quarantined, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gc_grace, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_referenced_oids, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gc_symlinked_tmp, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gc_symlinked_object_folder, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gc_tmp_names, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fsck_damaged_registry, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

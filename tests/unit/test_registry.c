@@ -8,12 +8,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <sqlite3.h>
 
 #define NCHILD 8
+/* What every refusal of the registry file ends with. */
+#define HINT "run 'p4reg fsck' for a full report; restore the file from a backup, or replace it" \
+	" with an empty registry (p4reg fsck --new-registry) and refill that from a remote (p4reg pull)"
 #define PER_CHILD 20
 
 /* One registry per test, in its own temporary folder. */
@@ -232,7 +237,7 @@ static void test_open_garbage(void **state)
 	memset(garbage, 'g', sizeof(garbage));
 	memcpy(garbage, "not a database, just bytes\n", 27);
 	path = tu_write(fx->dir, "garbage.db", garbage, sizeof(garbage));
-	snprintf(msg, sizeof(msg), "'%s' is not a p4reg registry (file is not a database)", path);
+	snprintf(msg, sizeof(msg), "'%s' is not a p4reg registry (not a SQLite database): " HINT, path);
 	assert_error(p4r_registry_open(&fx->reg, path, false), P4R_EINTEGRITY, msg);
 	assert_null(fx->reg);
 	assert_error(p4r_registry_open(&fx->reg, path, true), P4R_EINTEGRITY, msg);
@@ -279,15 +284,297 @@ static void test_open_newer(void **state)
 	assert_error(p4r_registry_open(&fx->reg, fx->db, true), P4R_ERROR, msg);
 }
 
+/* A registry emptied by accident or truncated to nothing: SQLite would take
+ * it for a new database, so p4reg must refuse it before SQLite sees it. */
 static void test_open_empty_file(void **state)
 {
 	struct fx *fx = *state;
-	char *path = tu_write(fx->dir, "empty.db", "", 0);
+	char *path = tu_write(fx->dir, "registry.db", "", 0), msg[1024], *wal;
+	struct stat st;
 
-	/* A zero-byte file is an empty database: it becomes a registry. */
-	assert_int_equal(p4r_registry_open(&fx->reg, path, false), 0);
-	assert_int_equal(db_int(fx->reg, "PRAGMA application_id"), P4R_APPLICATION_ID);
+	snprintf(msg, sizeof(msg), "registry '%s' is empty (0 bytes): its history is lost; " HINT, path);
+	assert_error(p4r_registry_open(&fx->reg, path, false), P4R_EINTEGRITY, msg);
+	assert_error(p4r_registry_open(&fx->reg, path, true), P4R_EINTEGRITY, msg);
+	assert_null(fx->reg);
+	/* nothing was written: still zero bytes, no WAL beside it */
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, 0);
+	wal = join(fx->dir, "registry.db-wal");
+	assert_false(exists(wal));
+	free(wal);
+
+	/* a SQLite file with nothing in it: emptied, not new (p4reg creates
+	 * registries whole), so refused too and left as it is */
+	raw_exec(path, "CREATE TABLE t(x); DROP TABLE t;");
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(st.st_size > 0);
+	snprintf(msg, sizeof(msg), "registry '%s' is an empty database: its history is lost; " HINT, path);
+	assert_error(p4r_registry_open(&fx->reg, path, true), P4R_EINTEGRITY, msg);
 	free(path);
+}
+
+/* A registry cut short keeps a valid header; SQLite finds the pages missing. */
+static void test_open_truncated(void **state)
+{
+	struct fx *fx = *state;
+	char prefix[1024];
+	int i;
+
+	for (i = 1; i <= 200; i++)
+		add(fx->reg, "x", "models/x.onnx", (unsigned)i);
+	p4r_registry_free(fx->reg);
+	fx->reg = NULL;
+	assert_int_equal(truncate(fx->db, 8192), 0);
+	snprintf(prefix, sizeof(prefix), "registry '%s' is damaged (", fx->db);
+	assert_int_equal(p4r_registry_open(&fx->reg, fx->db, true), P4R_EINTEGRITY);
+	assert_null(fx->reg);
+	assert_memory_equal(p4r_error_message(), prefix, strlen(prefix));
+	assert_non_null(strstr(p4r_error_message(), "run 'p4reg fsck'"));
+}
+
+/* Only a folder with nothing to lose (a fresh clone) gets a new registry. */
+static void test_open_missing_beside_state(void **state)
+{
+	struct fx *fx = *state;
+	char msg[1024], *objects, *ab, *wal;
+
+	snprintf(msg, sizeof(msg), "registry '%s' is missing but its folder still holds objects or a"
+		 " write-ahead log: an empty one would hide the lost history; " HINT, fx->db);
+	objects = join(fx->dir, "objects");
+	ab = join(objects, "ab");
+	assert_int_equal(mkdir(objects, 0755), 0);
+	/* an empty objects/ is what a first command made before it failed */
+	assert_int_equal(p4r_registry_open(&fx->reg, fx->db, true), 0);
+	p4r_registry_free(fx->reg);
+	fx->reg = NULL;
+	assert_int_equal(unlink(fx->db), 0);
+	assert_int_equal(mkdir(ab, 0755), 0);
+	assert_error(p4r_registry_open(&fx->reg, fx->db, true), P4R_EINTEGRITY, msg);
+	assert_false(exists(fx->db));
+	assert_int_equal(rmdir(ab), 0);
+	/* a write-ahead log without its registry */
+	wal = tu_write(fx->dir, "registry.db-wal", "frames", 6);
+	assert_error(p4r_registry_open(&fx->reg, fx->db, true), P4R_EINTEGRITY, msg);
+	assert_false(exists(fx->db));
+	/* the explicit way to start over */
+	assert_int_equal(unlink(wal), 0);
+	assert_int_equal(mkdir(ab, 0755), 0);
+	assert_int_equal(p4r_registry_create(fx->db), 0);
+	assert_int_equal(p4r_registry_create(fx->db), P4R_EEXISTS);
+	assert_int_equal(p4r_registry_open(&fx->reg, fx->db, false), 0);
+	assert_int_equal(db_int(fx->reg, "PRAGMA user_version"), 2);
+	assert_int_equal(db_int(fx->reg, "PRAGMA application_id"), P4R_APPLICATION_ID);
+	free(wal);
+	free(ab);
+	free(objects);
+}
+
+/* Creating leaves no temporary file behind and a file already in WAL mode. */
+static void test_create_is_atomic(void **state)
+{
+	struct fx *fx = *state;
+	sqlite3_stmt *st = NULL;
+
+	assert_int_equal(p4r_registry_open(&fx->reg, fx->db, true), 0);
+	assert_int_equal(sqlite3_prepare_v2(p4r_registry_db(fx->reg), "PRAGMA journal_mode",
+					    -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
+	sqlite3_finalize(st);
+	p4r_registry_free(fx->reg);
+	fx->reg = NULL;
+	/* only registry.db: no registry.db-new-* left over */
+	{
+		char cmd[1200];
+		FILE *p;
+		char line[256];
+		int n = 0;
+
+		snprintf(cmd, sizeof(cmd), "ls -A '%s'", fx->dir);
+		assert_non_null(p = popen(cmd, "r"));
+		while (fgets(line, sizeof(line), p)) {
+			assert_string_equal(line, "registry.db\n");
+			n++;
+		}
+		pclose(p);
+		assert_int_equal(n, 1);
+	}
+}
+
+/* Every connection is hardened for a file that may be hostile. */
+static void test_open_hardened(void **state)
+{
+	struct fx *fx = *state;
+	sqlite3 *db = p4r_registry_db(fx->reg);
+	int on = -1;
+
+	assert_int_equal(sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, -1, &on), SQLITE_OK);
+	assert_int_equal(on, 1);
+	assert_int_equal(sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, -1, &on), SQLITE_OK);
+	assert_int_equal(on, 0);
+	assert_int_equal(sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_VIEW, -1, &on), SQLITE_OK);
+	assert_int_equal(on, 0);
+	assert_int_equal(db_int(fx->reg, "PRAGMA trusted_schema"), 0);
+	assert_int_equal(db_int(fx->reg, "PRAGMA cell_size_check"), 1);
+	/* defensive: the schema cannot be written behind SQLite's back */
+	assert_int_not_equal(sqlite3_exec(db, "PRAGMA writable_schema = ON;"
+					  " UPDATE sqlite_master SET sql = 'x' WHERE name = 'models'",
+					  NULL, NULL, NULL), SQLITE_OK);
+}
+
+/* A trigger, view or virtual table p4reg did not create is refused before
+ * anything runs; one of ours re-created with other spacing is accepted. */
+static void test_open_foreign_schema(void **state)
+{
+	struct fx *fx = *state;
+	char msg[1024];
+
+	add(fx->reg, "x", "models/x.onnx", 1);
+	p4r_registry_free(fx->reg);
+	fx->reg = NULL;
+	raw_exec(fx->db, "CREATE TRIGGER evil AFTER INSERT ON versions"
+		 " BEGIN UPDATE models SET path = '../../pwned'; END;");
+	snprintf(msg, sizeof(msg), "registry '%s' holds a trigger 'evil' that p4reg did not create,"
+		 " refused: it could run or answer in p4reg's place; " HINT, fx->db);
+	assert_error(p4r_registry_open(&fx->reg, fx->db, true), P4R_EINTEGRITY, msg);
+	assert_null(fx->reg);
+
+	/* same name as ours, another body */
+	raw_exec(fx->db, "DROP TRIGGER evil; DROP TRIGGER events_no_delete;"
+		 " CREATE TRIGGER events_no_delete BEFORE DELETE ON events BEGIN DELETE FROM models; END;");
+	snprintf(msg, sizeof(msg), "registry '%s' holds a trigger 'events_no_delete' that p4reg did not"
+		 " create, refused: it could run or answer in p4reg's place; " HINT, fx->db);
+	assert_error(p4r_registry_open(&fx->reg, fx->db, true), P4R_EINTEGRITY, msg);
+
+	/* ours, typed again by hand */
+	raw_exec(fx->db, "DROP TRIGGER events_no_delete; CREATE TRIGGER events_no_delete BEFORE DELETE"
+		 " ON events\n BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;");
+	assert_int_equal(p4r_registry_open(&fx->reg, fx->db, true), 0);
+	assert_int_equal(db_int(fx->reg, "SELECT count(*) FROM models WHERE path = 'models/x.onnx'"), 1);
+	p4r_registry_free(fx->reg);
+	fx->reg = NULL;
+
+	raw_exec(fx->db, "CREATE VIEW shadow AS SELECT * FROM versions;");
+	snprintf(msg, sizeof(msg), "registry '%s' holds a view 'shadow' that p4reg did not create,"
+		 " refused: it could run or answer in p4reg's place; " HINT, fx->db);
+	assert_error(p4r_registry_open(&fx->reg, fx->db, true), P4R_EINTEGRITY, msg);
+}
+
+/* Makes DIR read-only for this process: a read-only bind mount in a
+ * private mount namespace when running as root (permission bits do not
+ * bind root), else chmod -R a-w (the caller restores it). False when
+ * neither is possible here. */
+static bool make_read_only(const char *dir)
+{
+	char cmd[1200];
+
+	if (geteuid() != 0) {
+		snprintf(cmd, sizeof(cmd), "chmod -R a-w '%s'", dir);
+		return system(cmd) == 0;
+	}
+	return unshare(CLONE_NEWNS) == 0 &&
+	       mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 &&
+	       mount(dir, dir, NULL, MS_BIND, NULL) == 0 &&
+	       mount(NULL, dir, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) == 0;
+}
+
+/* Runs FN in a child for which DIR is read-only; returns its exit status,
+ * or skips the test when this system cannot make a folder read-only. */
+static int as_reader(const char *dir, const char *db, void (*fn)(const char *db))
+{
+	char cmd[1200];
+	pid_t pid;
+	int status;
+
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (!make_read_only(dir))
+			_exit(77);
+		fn(db);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	snprintf(cmd, sizeof(cmd), "chmod -R u+w '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 77) {
+		fprintf(stderr, "skipped: cannot make a folder read-only here (root without unshare)\n");
+		skip();
+	}
+	return WEXITSTATUS(status);
+}
+
+/* The child's side of test_open_readonly; exit codes name the failed step. */
+static void read_only_child(const char *db)
+{
+	p4r_registry *reg = NULL;
+	p4r_version v = { 0 };
+	char msg[1024];
+
+	if (p4r_registry_open(&reg, db, true) < 0) {
+		fprintf(stderr, "%s\n", p4r_error_message());
+		_exit(10);
+	}
+	if (!p4r_registry_readonly(reg))
+		_exit(11);
+	if (p4r_registry_version_get(reg, "x", 2, &v) < 0 || v.number != 2)
+		_exit(12);
+	p4r_version_clear(&v);
+	snprintf(msg, sizeof(msg), "cannot change registry '%s': the repository is read-only", db);
+	if (p4r_registry_begin(reg) != P4R_ERROR || strcmp(p4r_error_message(), msg))
+		_exit(13);
+	p4r_registry_free(reg);
+}
+
+static void wal_child(const char *db)
+{
+	p4r_registry *reg = NULL;
+	char msg[1024];
+
+	snprintf(msg, sizeof(msg), "cannot read registry '%s' in a read-only repository: '%s-wal' holds"
+		 " commits not yet in the file; run any p4reg command once with write access", db, db);
+	if (p4r_registry_open(&reg, db, true) != P4R_ERROR || strcmp(p4r_error_message(), msg)) {
+		fprintf(stderr, "%s\n", p4r_error_message());
+		_exit(20);
+	}
+}
+
+/* A repository nobody may write: WAL cannot create its -shm index there,
+ * yet reads must work (the file is read as immutable) and writes fail with
+ * a clear error. A -wal holding commits cannot be read that way: refused. */
+static void test_open_readonly(void **state)
+{
+	struct fx *fx = *state;
+	char *shm;
+	pid_t pid;
+	int status;
+
+	add(fx->reg, "x", "models/x.onnx", 1);
+	add(fx->reg, "x", "models/x.onnx", 2);
+	p4r_registry_free(fx->reg);
+	fx->reg = NULL;
+	assert_int_equal(as_reader(fx->dir, fx->db, read_only_child), 0);
+
+	/* a writer that died before its checkpoint leaves frames in the -wal */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		p4r_registry *reg = NULL;
+
+		if (p4r_registry_open(&reg, fx->db, false) < 0 ||
+		    sqlite3_exec(p4r_registry_db(reg), "PRAGMA wal_autocheckpoint = 0", NULL, NULL,
+				 NULL) != SQLITE_OK)
+			_exit(1);
+		add(reg, "x", "models/x.onnx", 3);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	shm = join(fx->dir, "registry.db-shm");
+	assert_int_equal(unlink(shm), 0);
+	free(shm);
+	assert_int_equal(as_reader(fx->dir, fx->db, wal_child), 0);
 }
 
 static void test_add_numbering(void **state)
@@ -903,6 +1190,12 @@ int main(void)
 		TE(test_open_foreign_application),
 		T(test_open_newer),
 		TE(test_open_empty_file),
+		T(test_open_truncated),
+		TE(test_open_missing_beside_state),
+		TE(test_create_is_atomic),
+		T(test_open_hardened),
+		T(test_open_foreign_schema),
+		T(test_open_readonly),
 		T(test_add_numbering),
 		T(test_add_unchanged),
 		T(test_add_path_conflicts),
