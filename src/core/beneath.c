@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -126,6 +127,15 @@ static int walk_open(int root, const char *rel, int flags, mode_t mode)
 			return fd;
 		}
 		fd = openat(cur, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 && errno == ENOTDIR) {
+			/* O_DIRECTORY|O_NOFOLLOW says ENOTDIR for a link: say which */
+			struct stat st;
+
+			if (fstatat(cur, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+				errno = ELOOP;
+			else
+				errno = ENOTDIR;
+		}
 		close(cur);
 		if (fd < 0)
 			return -1;
