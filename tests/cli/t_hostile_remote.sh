@@ -147,4 +147,52 @@ v 1 push && assert_one_line_error "invalid ETag"
 mode honest
 v 0 push
 
+# ---- folder remotes ----
+R="$ROOT_TMP/remote"; FA="$ROOT_TMP/FA"; FV="$ROOT_TMP/FV"; mkdir -p "$FA" "$FV"
+(cd "$FA" && p4reg init >/dev/null && p4reg remote add -d origin "$R" >/dev/null 2>&1) || fail "setup FA"
+(cd "$FV" && p4reg init >/dev/null && p4reg remote add -d origin "$R" >/dev/null 2>&1) || fail "setup FV"
+cd "$FA"; printf 'hello' >w.bin; p4reg add w.bin >/dev/null 2>&1; p4reg push -q || fail "push to the folder"
+w=$(sha w.bin); wkey="$R/objects/${w:0:2}/${w:2:2}/$w"
+cp w.bin.p4reg "$FV/"
+
+begin "folder: a FIFO at an object's key is refused, never waited on"
+cd "$FV"; v 0 fetch
+mv "$wkey" "$ROOT_TMP/w.saved"; mkfifo "$wkey"
+v 4 fetch w@1 && assert_one_line_error "$wkey' is not a regular file"
+v 4 pull && assert_one_line_error "is not a regular file"
+assert_no_file w.bin
+no_leftovers
+rm "$wkey"; ln -s /dev/zero "$wkey"
+v 4 fetch w@1 && assert_one_line_error "is not a regular file"
+rm "$wkey"; mv "$ROOT_TMP/w.saved" "$wkey"
+v 0 pull && assert_same_bytes w.bin "$FA/w.bin"
+
+begin "folder: a FIFO at a batch's key is refused, registry unchanged"
+before=$(snapshot)
+mkfifo "$R/log/0000000002.json"
+v 4 fetch && assert_one_line_error "0000000002.json' is not a regular file"
+assert_eq "$(snapshot)" "$before" "the registry changed"
+rm "$R/log/0000000002.json"
+
+begin "folder: a FIFO planted at the key of an object being pushed is replaced"
+cd "$FA"; printf 'new' >n.bin; p4reg add n.bin >/dev/null 2>&1
+o=$(sha n.bin); mkdir -p "$R/objects/${o:0:2}/${o:2:2}"; mkfifo "$R/objects/${o:0:2}/${o:2:2}/$o"
+v 0 push && assert_same_bytes "$R/objects/${o:0:2}/${o:2:2}/$o" n.bin
+
+begin "folder: symlinked folders inside the remote never lead writes or reads outside it"
+cd "$FA"; printf 'more' >x.bin; p4reg add x.bin >/dev/null 2>&1
+x=$(sha x.bin); mkdir -p "$R/objects/${x:0:2}"
+for dir in "objects/${x:0:2}" objects tmp; do
+	mv "$R/$dir" "$ROOT_TMP/saved"; ln -s "$OUTSIDE" "$R/$dir"
+	v 4 push && assert_one_line_error "has a symlink or a file at '$dir' where a folder belongs"
+	assert_eq "$(find "$OUTSIDE" -mindepth 1 | wc -l)" "0" "push wrote outside the remote through '$dir'"
+	rm "$R/$dir"; mv "$ROOT_TMP/saved" "$R/$dir"
+done
+cp -r "$R/log" "$OUTSIDE/log"; mv "$R/log" "$ROOT_TMP/saved"; ln -s "$OUTSIDE/log" "$R/log"
+cd "$FV"; before=$(snapshot)
+v 4 fetch && assert_one_line_error "has a symlink or a file at 'log'"
+assert_eq "$(snapshot)" "$before" "the registry changed"
+rm "$R/log"; mv "$ROOT_TMP/saved" "$R/log"; rm -rf "$OUTSIDE/log"
+cd "$FA"; v 0 push && assert_contains "$OUT" "published as batch"
+
 finish
