@@ -6,7 +6,10 @@
  *   objects/ab/cd/<oid>        the objects, Git LFS layout
  *   log/<seq, 10 digits>.json  append-only batches of registry events
  *
- * Every operation may be called from several threads at once on one remote. */
+ * Every operation may be called from several threads at once on one remote.
+ * What a remote returns is not trusted: every backend bounds what it reads
+ * by what was asked for and refuses anything but a regular file or a
+ * well-formed answer (remote_dir.c, remote_s3.c). */
 #ifndef P4REG_REMOTE_H
 #define P4REG_REMOTE_H
 
@@ -65,12 +68,15 @@ typedef struct p4r_remote_ops {
 			const p4r_oid *want, p4r_progress_fn progress, void *payload);
 	/* Writes KEY's bytes to FD (from offset 0); feeds them to H in order
 	 * when H is non-NULL and sets *HASHED, else leaves *HASHED false (the
-	 * caller hashes the file). SIZE is the expected size (0: unknown).
-	 * P4R_ENOTFOUND when KEY is absent. */
+	 * caller hashes the file). SIZE is the object's recorded size: never
+	 * more than SIZE bytes reach FD, and a KEY of another size is
+	 * P4R_EINTEGRITY (a server breaking the protocol, e.g. more bytes than
+	 * a range asked for, is P4R_ERROR). P4R_ENOTFOUND when KEY is absent. */
 	int (*get_file)(p4r_remote *r, const char *key, uint64_t size, int fd, p4r_hasher *h,
 			bool *hashed, p4r_progress_fn progress, void *payload);
-	/* Reads KEY (at most MAX bytes, else P4R_EINTEGRITY) into a malloc'd,
-	 * NUL-terminated *OUT; P4R_ENOTFOUND when absent. */
+	/* Reads KEY (at most MAX bytes, else P4R_EINTEGRITY; reading stops
+	 * there) into a malloc'd, NUL-terminated *OUT; P4R_ENOTFOUND when
+	 * absent. */
 	int (*get_small)(p4r_remote *r, const char *key, size_t max, char **out, size_t *len);
 	/* Creates KEY with BUF atomically, only if it does not exist:
 	 * P4R_EEXISTS when it does (another writer won). */

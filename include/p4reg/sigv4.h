@@ -23,7 +23,9 @@ typedef struct p4r_sigv4_key {
  * path, QUERY the already encoded and sorted query ("" when none), HEADERS
  * every header to sign (host and x-amz-date included), PAYLOAD_HASH the
  * lowercase hex SHA-256 of the body, AMZ_DATE "YYYYMMDDTHHMMSSZ".
- * P4R_ERROR when OUT is too small or libcrypto fails. */
+ * Header values of any length are signed whole (never cut short); a value
+ * with a line break is refused. P4R_ERROR when OUT is too small, a value
+ * is refused or libcrypto fails. */
 int p4r_sigv4_authorization(char *out, size_t outsz, const p4r_sigv4_key *key,
 			    const char *method, const char *uri, const char *query,
 			    const p4r_sigv4_header *headers, size_t nheaders,

@@ -3,7 +3,13 @@
  * rename, so a final name only ever holds complete, verified bytes; event
  * batches are created with link(2), which fails with EEXIST when another
  * writer got there first. The root itself is never created here: a missing
- * mount must fail, not fill the local disk. */
+ * mount must fail, not fill the local disk.
+ *
+ * What is inside the root is not trusted (another clone, or whoever can
+ * write the share, put it there): every key is resolved one folder at a
+ * time from the root with O_NOFOLLOW, so a symlinked folder never leads a
+ * read or a write elsewhere, and only regular files are opened, without
+ * blocking (a FIFO or a device at a key is refused, never waited on). */
 #include "p4reg/remote.h"
 #include "p4reg/store.h"
 #include "p4reg/error.h"
@@ -18,67 +24,104 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <openssl/rand.h>
 
 #define BLOCK ((size_t)4 << 20)
 #define PROGRESS_EVERY ((uint64_t)16 << 20)
+#define KEY_MAX 512
+#define DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
 
 struct dir_remote {
 	long delay_ms; /* P4REG_TEST_TRANSFER_DELAY_MS: test-only pause per block */
 };
 
-/* ROOT/KEY into BUF; KEY is ours, but is still refused when it could
- * leave the root. */
-static int key_path(char *buf, size_t bufsz, const p4r_remote *r, const char *key)
+/* Keys are ours ("objects/ab/cd/<oid>", "log/<n>.json", "probe/...",
+ * "tmp/..."): [A-Za-z0-9._-] components, none empty, "." or "..". */
+static int key_check(const char *key)
 {
-	int n;
+	const char *seg = key;
+	size_t i;
 
-	if (!key[0] || key[0] == '/' || strstr(key, ".."))
-		return p4r_error_set(P4R_EUSAGE, "invalid remote key '%s'", key);
-	n = snprintf(buf, bufsz, "%s/%s", r->parsed.path, key);
-	if (n < 0 || (size_t)n >= bufsz)
-		return p4r_error_set(P4R_ERROR, "remote path of '%s' is too long", key);
-	return 0;
-}
+	for (i = 0;; i++) {
+		char c = key[i];
 
-static int root_check(const p4r_remote *r)
-{
-	struct stat st;
+		if (c == '/' || c == '\0') {
+			size_t n = (size_t)(key + i - seg);
 
-	if (stat(r->parsed.path, &st) < 0) {
-		if (errno == ENOENT)
-			return p4r_error_set(P4R_ERROR, "remote folder '%s' does not exist", r->parsed.path);
-		return p4r_error_errno("cannot open remote folder '%s'", r->parsed.path);
-	}
-	if (!S_ISDIR(st.st_mode))
-		return p4r_error_set(P4R_ERROR, "remote '%s' is not a folder", r->parsed.path);
-	return 0;
-}
-
-/* mkdir -p of ROOT/REL without ever creating ROOT itself. */
-static int mkdirs_below(const p4r_remote *r, const char *rel)
-{
-	char path[PATH_MAX];
-	size_t base = strlen(r->parsed.path), i;
-	int n = snprintf(path, sizeof(path), "%s/%s", r->parsed.path, rel);
-
-	if (n < 0 || (size_t)n >= sizeof(path))
-		return p4r_error_set(P4R_ERROR, "remote path '%s' is too long", rel);
-	for (i = base + 1; ; i++) {
-		if (path[i] == '/' || path[i] == '\0') {
-			char c = path[i];
-
-			path[i] = '\0';
-			if (mkdir(path, 0755) < 0 && errno != EEXIST) {
-				if (errno == ENOENT)
-					return p4r_error_set(P4R_ERROR, "remote folder '%s' does not exist",
-							     r->parsed.path);
-				return p4r_error_errno("cannot create '%s'", path);
-			}
-			path[i] = c;
-			if (!c)
+			if (n == 0 || (n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
 				break;
+			if (c == '\0')
+				return 0;
+			seg = key + i + 1;
+			continue;
 		}
+		if (i >= KEY_MAX || !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+				      (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+			break;
 	}
+	return p4r_error_set(P4R_EUSAGE, "invalid remote key '%.*s'", KEY_MAX, key);
+}
+
+/* Opens the root folder. It may itself be a symlink (the user named it);
+ * nothing below it may. */
+static int root_open(const p4r_remote *r, int *out)
+{
+	*out = open(r->parsed.path, O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC);
+	if (*out >= 0)
+		return 0;
+	if (errno == ENOENT)
+		return p4r_error_set(P4R_ERROR, "remote folder '%s' does not exist", r->parsed.path);
+	if (errno == ENOTDIR)
+		return p4r_error_set(P4R_ERROR, "remote '%s' is not a folder", r->parsed.path);
+	return p4r_error_errno("cannot open remote folder '%s'", r->parsed.path);
+}
+
+/* The folder that holds KEY, opened by walking its components from the
+ * root with O_NOFOLLOW (created when CREATE); *BASE points at the key's
+ * last component. P4R_ENOTFOUND (no message) when a folder is missing and
+ * CREATE is false; P4R_EINTEGRITY when one is a symlink or not a folder. */
+static int key_parent(const p4r_remote *r, const char *key, bool create, int *out, const char **base)
+{
+	char comp[KEY_MAX + 1];
+	const char *p = key, *slash;
+	int fd, next, rc;
+
+	*out = -1;
+	if ((rc = key_check(key)) < 0 || (rc = root_open(r, &fd)) < 0)
+		return rc;
+	while ((slash = strchr(p, '/'))) {
+		memcpy(comp, p, (size_t)(slash - p));
+		comp[slash - p] = '\0';
+		next = openat(fd, comp, DIR_FLAGS);
+		if (next < 0 && errno == ENOENT && create) {
+			if (mkdirat(fd, comp, 0755) < 0 && errno != EEXIST) {
+				rc = errno == ENOENT ? p4r_error_set(P4R_ERROR, "remote folder '%s' vanished",
+								     r->parsed.path) :
+				     p4r_error_errno("cannot create '%s/%.*s'", r->parsed.path, (int)(slash - key), key);
+				close(fd);
+				return rc;
+			}
+			next = openat(fd, comp, DIR_FLAGS);
+		}
+		if (next < 0) {
+			if (errno == ENOENT)
+				rc = create ? p4r_error_set(P4R_ERROR, "remote folder '%s' vanished", r->parsed.path) :
+				     P4R_ENOTFOUND;
+			else if (errno == ELOOP || errno == ENOTDIR)
+				rc = p4r_error_set(P4R_EINTEGRITY, "remote '%s' has a symlink or a file at '%.*s' where "
+						   "a folder belongs; refusing to follow it (remove it from '%s')",
+						   r->name, (int)(slash - key), key, r->parsed.path);
+			else
+				rc = p4r_error_errno("cannot open '%s/%.*s'", r->parsed.path, (int)(slash - key), key);
+			close(fd);
+			return rc;
+		}
+		close(fd);
+		fd = next;
+		p = slash + 1;
+	}
+	*out = fd;
+	*base = p;
 	return 0;
 }
 
@@ -119,25 +162,67 @@ static void delta_progress(uint64_t done, uint64_t total, void *payload)
 
 static int dir_exists(p4r_remote *r, const char *key, bool *out)
 {
-	char path[PATH_MAX];
+	const char *base;
 	struct stat st;
-	int rc;
+	int dfd, rc;
 
 	*out = false;
-	if ((rc = key_path(path, sizeof(path), r, key)) < 0)
-		return rc;
-	if (stat(path, &st) == 0) {
-		*out = S_ISREG(st.st_mode);
+	if ((rc = key_parent(r, key, false, &dfd, &base)) == P4R_ENOTFOUND)
 		return 0;
-	}
-	if (errno == ENOENT || errno == ENOTDIR)
-		return root_check(r);
-	return p4r_error_errno("cannot read '%s'", path);
+	if (rc < 0)
+		return rc;
+	/* a symlink or a FIFO at the key is not the object: a push replaces it */
+	if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		*out = S_ISREG(st.st_mode);
+	else if (errno != ENOENT)
+		rc = p4r_error_errno("cannot read '%s/%s'", r->parsed.path, key);
+	close(dfd);
+	return rc;
 }
 
-/* Copies SRC to DST (both open), hashing into H when non-NULL. */
+/* Opens NAME in DFD for reading, only when it is a regular file, without
+ * ever blocking (O_NONBLOCK until it is known to be one) or following a
+ * symlink. WHAT names it in messages. P4R_ENOTFOUND (no message) when
+ * absent; P4R_EINTEGRITY when it is anything but a regular file. */
+static int open_regular(int dfd, const char *name, const char *what, int *fd, struct stat *st)
+{
+	struct stat pre;
+	int flags;
+
+	*fd = -1;
+	if (fstatat(dfd, name, &pre, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? P4R_ENOTFOUND : p4r_error_errno("cannot read '%s'", what);
+	if (!S_ISREG(pre.st_mode))
+		goto not_regular;
+	if ((*fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0) {
+		if (errno == ENOENT)
+			return P4R_ENOTFOUND;
+		if (errno == ELOOP)
+			goto not_regular;
+		return p4r_error_errno("cannot open '%s'", what);
+	}
+	/* swapped between the two looks: judge what was opened */
+	if (fstat(*fd, st) < 0 || !S_ISREG(st->st_mode) || st->st_ino != pre.st_ino || st->st_dev != pre.st_dev)
+		goto not_regular;
+	if ((flags = fcntl(*fd, F_GETFL)) < 0 || fcntl(*fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
+		int rc = p4r_error_errno("cannot open '%s'", what);
+
+		close(*fd);
+		*fd = -1;
+		return rc;
+	}
+	return 0;
+not_regular:
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+	return p4r_error_set(P4R_EINTEGRITY, "'%s' is not a regular file; refusing to read it", what);
+}
+
+/* Copies at most LIMIT bytes of SRC to DST (both open), hashing into H
+ * when non-NULL; more than LIMIT is P4R_EINTEGRITY. */
 static int copy_fd(p4r_remote *r, int src, const char *src_name, int dst, const char *dst_name,
-		   p4r_hasher *h, uint64_t size, uint64_t *copied,
+		   p4r_hasher *h, uint64_t size, uint64_t limit, uint64_t *copied,
 		   p4r_progress_fn progress, void *payload)
 {
 	unsigned char *buf = malloc(BLOCK);
@@ -157,6 +242,11 @@ static int copy_fd(p4r_remote *r, int src, const char *src_name, int dst, const 
 		}
 		if (n == 0)
 			break;
+		if ((uint64_t)n > limit - done) {
+			rc = p4r_error_set(P4R_EINTEGRITY, "'%s' grew past its recorded size (%llu bytes) while it was read",
+					   src_name, (unsigned long long)limit);
+			break;
+		}
 		if (h && (rc = p4r_hasher_update(h, buf, (size_t)n)) < 0)
 			break;
 		if (p4r_write_all(dst, buf, (size_t)n) < 0) {
@@ -177,26 +267,44 @@ static int copy_fd(p4r_remote *r, int src, const char *src_name, int dst, const 
 	return rc;
 }
 
-static int dir_put_file(p4r_remote *r, const char *key, const char *path, uint64_t size,
-			const p4r_oid *want, p4r_progress_fn progress, void *payload)
+/* A new file in ROOT/tmp (opened as *TFD, the folder as *DIRFD) named
+ * PREFIX-<random> into NAME; never follows a symlink. */
+static int tmp_create(const p4r_remote *r, const char *prefix, int *dirfd, char name[64], int *tfd)
 {
-	char final[PATH_MAX], parent[PATH_MAX], *tmp = NULL, *tmpdir = NULL, *slash;
+	unsigned char rnd[8];
+	const char *base;
+	int rc, tries;
+	size_t i;
+
+	*tfd = -1;
+	if ((rc = key_parent(r, "tmp/x", true, dirfd, &base)) < 0)
+		return rc;
+	for (tries = 0; tries < 16; tries++) {
+		if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+			return p4r_error_set(P4R_ERROR, "cannot get random bytes for a temporary name");
+		i = (size_t)snprintf(name, 64, "%s-", prefix);
+		for (size_t j = 0; j < sizeof(rnd); j++)
+			i += (size_t)snprintf(name + i, 64 - i, "%02x", rnd[j]);
+		*tfd = openat(*dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (*tfd >= 0)
+			return 0;
+		if (errno != EEXIST)
+			break;
+	}
+	if (errno == ENOENT)
+		return p4r_error_set(P4R_ERROR, "remote folder '%s' vanished", r->parsed.path);
+	return p4r_error_errno("cannot create a temporary file in '%s/tmp'", r->parsed.path);
+}
+
+/* Hashes and copies the local file SRC into the temporary DST. */
+static int copy_upload(p4r_remote *r, int src, const char *path, int dst, const char *tmp, uint64_t size,
+		       const p4r_oid *want, p4r_progress_fn progress, void *payload)
+{
 	p4r_hasher *h = NULL;
 	p4r_oid got;
 	uint64_t copied = 0;
-	int src = -1, dst = -1, rc;
+	int rc;
 
-	if ((rc = key_path(final, sizeof(final), r, key)) < 0 || (rc = root_check(r)) < 0)
-		return rc;
-	if ((src = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return p4r_error_errno("cannot open '%s'", path);
-	if (!(tmpdir = p4r_path_join(r->parsed.path, "tmp"))) {
-		rc = p4r_error_set(P4R_ERROR, "out of memory");
-		goto done;
-	}
-	if ((rc = mkdirs_below(r, "tmp")) < 0 ||
-	    (rc = p4r_mkstemp_in(&dst, &tmp, tmpdir, "push")) < 0)
-		goto done;
 	if (want && !test_delayed(r)) {
 		/* the store's pipeline: reads and writes overlap the hash */
 		struct delta_progress dp = { .fn = progress, .payload = payload };
@@ -204,73 +312,96 @@ static int dir_put_file(p4r_remote *r, const char *key, const char *path, uint64
 		rc = p4r_store_copy_hashed(&got, &copied, src, path, dst, tmp, size,
 					   progress ? delta_progress : NULL, &dp);
 	} else if ((rc = want ? p4r_hasher_new(&h) : 0) == 0 &&
-		   (rc = copy_fd(r, src, path, dst, tmp, h, size, &copied, progress, payload)) == 0 && h) {
+		   (rc = copy_fd(r, src, path, dst, tmp, h, size, UINT64_MAX, &copied, progress, payload)) == 0 && h) {
 		rc = p4r_hasher_final(h, &got);
 	}
-	if (rc < 0)
-		goto done;
-	if (want) {
-		if (!p4r_oid_equal(&got, want) || (size && copied != size)) {
-			rc = p4r_error_set(P4R_EINTEGRITY, "object %s is corrupt in the local store "
-					   "(its bytes hash to %s); not pushed; run 'p4reg fsck'",
-					   want->hex, got.hex);
-			goto done;
-		}
-	}
-	if (fchmod(dst, 0444) < 0 || fsync(dst) < 0) {
+	p4r_hasher_free(h);
+	if (rc == 0 && want && (!p4r_oid_equal(&got, want) || (size && copied != size)))
+		rc = p4r_error_set(P4R_EINTEGRITY, "object %s is corrupt in the local store "
+				   "(its bytes hash to %s); not pushed; run 'p4reg fsck'", want->hex, got.hex);
+	if (rc == 0 && (fchmod(dst, 0444) < 0 || fsync(dst) < 0))
 		rc = p4r_error_errno("cannot write '%s'", tmp);
-		goto done;
+	return rc;
+}
+
+/* Opens the local file PATH (the store's object) for reading, regular
+ * files only, never blocking. */
+static int open_local(const char *path, int *fd)
+{
+	struct stat st;
+	int flags;
+
+	if ((*fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
+		return p4r_error_errno("cannot open '%s'", path);
+	if (fstat(*fd, &st) < 0 || !S_ISREG(st.st_mode) || (flags = fcntl(*fd, F_GETFL)) < 0 ||
+	    fcntl(*fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
+		close(*fd);
+		*fd = -1;
+		return p4r_error_set(P4R_EINTEGRITY, "'%s' is not a regular file; not pushed", path);
 	}
-	snprintf(parent, sizeof(parent), "%s", key);
-	if ((slash = strrchr(parent, '/')))
-		*slash = '\0';
-	if (slash && (rc = mkdirs_below(r, parent)) < 0)
+	return 0;
+}
+
+static int dir_put_file(p4r_remote *r, const char *key, const char *path, uint64_t size,
+			const p4r_oid *want, p4r_progress_fn progress, void *payload)
+{
+	char tmp[64], shown[PATH_MAX];
+	const char *base;
+	int src = -1, dst = -1, tdir = -1, dfd = -1, rc;
+	bool made = false;
+
+	if ((rc = key_check(key)) < 0 || (rc = open_local(path, &src)) < 0 ||
+	    (rc = tmp_create(r, "push", &tdir, tmp, &dst)) < 0)
 		goto done;
-	if (rename(tmp, final) < 0) {
+	made = true;
+	snprintf(shown, sizeof(shown), "%s/tmp/%s", r->parsed.path, tmp);
+	if ((rc = copy_upload(r, src, path, dst, shown, size, want, progress, payload)) < 0 ||
+	    (rc = key_parent(r, key, true, &dfd, &base)) < 0)
+		goto done;
+	if (renameat(tdir, tmp, dfd, base) < 0) {
 		rc = errno == ENOENT ? p4r_error_set(P4R_ERROR, "remote folder '%s' vanished during the upload",
 						     r->parsed.path) :
-		     p4r_error_errno("cannot rename '%s' to '%s'", tmp, final);
+		     p4r_error_errno("cannot rename '%s' to '%s/%s'", shown, r->parsed.path, key);
 		goto done;
 	}
-	free(tmp);
-	tmp = NULL;
-	rc = p4r_fsync_parent(final);
+	made = false;
+	if (fsync(dfd) < 0)
+		rc = p4r_error_errno("cannot sync '%s/%s'", r->parsed.path, key);
 done:
+	if (made)
+		unlinkat(tdir, tmp, 0);
 	if (dst >= 0)
 		close(dst);
 	if (src >= 0)
 		close(src);
-	if (tmp)
-		unlink(tmp);
-	free(tmp);
-	free(tmpdir);
-	p4r_hasher_free(h);
+	if (tdir >= 0)
+		close(tdir);
+	if (dfd >= 0)
+		close(dfd);
 	return rc;
 }
 
 /* Opens ROOT/KEY for reading: regular files only; P4R_ENOTFOUND when absent. */
 static int open_key(p4r_remote *r, const char *key, int *fd, struct stat *st, char *path, size_t pathsz)
 {
-	int rc;
+	const char *base;
+	int dfd, rc;
 
-	if ((rc = key_path(path, pathsz, r, key)) < 0)
-		return rc;
-	if ((*fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
-		if (errno == ENOENT || errno == ENOTDIR) {
-			if ((rc = root_check(r)) < 0)
-				return rc;
-			return p4r_error_set(P4R_ENOTFOUND, "'%s' is not on remote '%s'", key, r->name);
-		}
-		return p4r_error_errno("cannot open '%s'", path);
+	*fd = -1;
+	snprintf(path, pathsz, "%s/%s", r->parsed.path, key);
+	rc = key_parent(r, key, false, &dfd, &base);
+	if (rc == 0) {
+		rc = open_regular(dfd, base, path, fd, st);
+		close(dfd);
 	}
-	if (fstat(*fd, st) < 0 || !S_ISREG(st->st_mode)) {
-		close(*fd);
-		*fd = -1;
-		return p4r_error_set(P4R_EINTEGRITY, "'%s' on remote '%s' is not a regular file", key, r->name);
-	}
-	return 0;
+	if (rc == P4R_ENOTFOUND)
+		return p4r_error_set(P4R_ENOTFOUND, "'%s' is not on remote '%s'", key, r->name);
+	return rc;
 }
 
+/* SIZE is the object's recorded size: the file must have exactly that
+ * many bytes, and no more than that are ever copied (a file that grows
+ * while it is read is refused). */
 static int dir_get_file(p4r_remote *r, const char *key, uint64_t size, int fd, p4r_hasher *h,
 			bool *hashed, p4r_progress_fn progress, void *payload)
 {
@@ -282,12 +413,16 @@ static int dir_get_file(p4r_remote *r, const char *key, uint64_t size, int fd, p
 	*hashed = false;
 	if ((rc = open_key(r, key, &src, &st, path, sizeof(path))) < 0)
 		return rc;
-	if (size && (uint64_t)st.st_size != size) {
-		rc = p4r_error_set(P4R_EINTEGRITY, "'%s' on remote '%s' has %lld bytes, expected %llu",
-				   key, r->name, (long long)st.st_size, (unsigned long long)size);
+	if ((uint64_t)st.st_size != size) {
+		rc = p4r_error_set(P4R_EINTEGRITY, "object '%s' on remote '%s' is corrupt: it has %lld bytes, "
+				   "expected %llu; not stored", key, r->name, (long long)st.st_size,
+				   (unsigned long long)size);
 		goto done;
 	}
-	rc = copy_fd(r, src, path, fd, "download", h, size, &copied, progress, payload);
+	rc = copy_fd(r, src, path, fd, "download", h, size, size, &copied, progress, payload);
+	if (rc == 0 && copied != size)
+		rc = p4r_error_set(P4R_EINTEGRITY, "object '%s' on remote '%s' is corrupt: it shrank while it was "
+				   "read; not stored", key, r->name);
 	*hashed = h != NULL;
 done:
 	close(src);
@@ -339,53 +474,55 @@ done:
 
 static int dir_create_excl(p4r_remote *r, const char *key, const void *data, size_t len)
 {
-	char final[PATH_MAX], parent[PATH_MAX], *tmp = NULL, *tmpdir = NULL, *slash;
-	int fd = -1, rc;
+	char tmp[64];
+	const char *base;
+	int fd = -1, tdir = -1, dfd = -1, rc;
+	bool made = false;
 
-	if ((rc = key_path(final, sizeof(final), r, key)) < 0 || (rc = root_check(r)) < 0)
-		return rc;
-	snprintf(parent, sizeof(parent), "%s", key);
-	if ((slash = strrchr(parent, '/')))
-		*slash = '\0';
-	if (!(tmpdir = p4r_path_join(r->parsed.path, "tmp")))
-		return p4r_error_set(P4R_ERROR, "out of memory");
-	if ((rc = mkdirs_below(r, "tmp")) < 0 ||
-	    (slash && (rc = mkdirs_below(r, parent)) < 0) ||
-	    (rc = p4r_mkstemp_in(&fd, &tmp, tmpdir, "log")) < 0)
+	if ((rc = key_check(key)) < 0 || (rc = tmp_create(r, "log", &tdir, tmp, &fd)) < 0)
 		goto done;
+	made = true;
 	if (p4r_write_all(fd, data, len) < 0 || fchmod(fd, 0444) < 0 || fsync(fd) < 0) {
-		rc = p4r_error_errno("cannot write '%s'", tmp);
+		rc = p4r_error_errno("cannot write '%s/tmp/%s'", r->parsed.path, tmp);
 		goto done;
 	}
+	if ((rc = key_parent(r, key, true, &dfd, &base)) < 0)
+		goto done;
 	/* link(2) never replaces: of two writers of one name exactly one wins. */
-	if (link(tmp, final) < 0) {
+	if (linkat(tdir, tmp, dfd, base, 0) < 0) {
 		if (errno == EEXIST)
 			rc = p4r_error_set(P4R_EEXISTS, "'%s' already exists on remote '%s'", key, r->name);
 		else
-			rc = p4r_error_errno("cannot create '%s'", final);
+			rc = p4r_error_errno("cannot create '%s/%s'", r->parsed.path, key);
 		goto done;
 	}
-	rc = p4r_fsync_parent(final);
+	if (fsync(dfd) < 0)
+		rc = p4r_error_errno("cannot sync '%s/%s'", r->parsed.path, key);
 done:
+	if (made)
+		unlinkat(tdir, tmp, 0);
 	if (fd >= 0)
 		close(fd);
-	if (tmp)
-		unlink(tmp);
-	free(tmp);
-	free(tmpdir);
+	if (tdir >= 0)
+		close(tdir);
+	if (dfd >= 0)
+		close(dfd);
 	return rc;
 }
 
 static int dir_remove(p4r_remote *r, const char *key)
 {
-	char path[PATH_MAX];
-	int rc;
+	const char *base;
+	int dfd, rc;
 
-	if ((rc = key_path(path, sizeof(path), r, key)) < 0)
+	if ((rc = key_parent(r, key, false, &dfd, &base)) == P4R_ENOTFOUND)
+		return 0;
+	if (rc < 0)
 		return rc;
-	if (unlink(path) < 0 && errno != ENOENT)
-		return p4r_error_errno("cannot remove '%s'", path);
-	return 0;
+	if (unlinkat(dfd, base, 0) < 0 && errno != ENOENT)
+		rc = p4r_error_errno("cannot remove '%s/%s'", r->parsed.path, key);
+	close(dfd);
+	return rc;
 }
 
 static void dir_free(p4r_remote *r)

@@ -4,7 +4,13 @@
  * batches are created with If-None-Match: * (412 when the key exists).
  * Objects above remote.NAME.multipartThreshold go up as multipart uploads
  * (parallel parts, Content-MD5 and the part's SHA-256 signed, aborted on
- * failure) and come down as parallel ranged GETs, hashed at the end. */
+ * failure) and come down as parallel ranged GETs, hashed at the end.
+ *
+ * The server is not trusted: every body is bounded by what was asked for
+ * (the object's recorded size, the range, the batch limit), headers and
+ * XML are bounded, server text reaches a message only when it looks like
+ * an S3 error code, credentials go over plain http only to loopback
+ * unless the user's own config allows it, and redirects are never followed. */
 #include "p4reg/remote.h"
 #include "p4reg/error.h"
 #include "p4reg/fsutil.h"
@@ -13,22 +19,36 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 #include <sys/stat.h>
 #include <curl/curl.h>
+#include <git2.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 #define MAX_PARTS 10000
 #define ERRBODY_MAX 4096
+/* All the header bytes of one response; S3 sends well under 8 KiB. */
+#define HEADERS_MAX ((size_t)64 << 10)
+#define ETAG_MAX 127
+/* STS session tokens run to a few KiB; AWS access key ids to 128. */
+#define TOKEN_MAX 8192
+#define ACCESS_KEY_MAX 128
+#define SECRET_MAX 1024
+#define ENDPOINT_MAX 300
+#define REGION_MAX 64
 
 struct s3 {
 	char *endpoint;   /* scheme://host[:port], no trailing '/' */
 	char *host;       /* the Host header */
+	bool https;       /* the endpoint's scheme: the only protocol curl may use */
 	bool path_style;
 	char *region;
 	char *access, *secret, *token; /* secret and token never printed */
@@ -41,29 +61,173 @@ static void curl_init_once(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
 struct resp {
 	long status;
 	char *body;           /* small bodies (errors, XML), NUL-terminated */
-	size_t len, max;
+	size_t len, max;      /* MAX: the largest 2xx body kept in memory */
+	int max_code;         /* a 2xx body over MAX: P4R_ERROR, or P4R_EINTEGRITY for a batch */
 	int fd;               /* GET to a file: where 2xx bytes go (-1: body) */
 	off_t off;            /* next pwrite offset */
+	uint64_t want;        /* GET to a file: exactly this many bytes */
+	bool ranged;          /* WANT is a range's length (else the object's size) */
+	uint64_t got;         /* 2xx bytes written to FD so far */
+	int64_t clen;         /* Content-Length of the response, -1 when absent */
+	size_t header_bytes;
 	p4r_hasher *h;        /* fed in order (single GET) */
-	char etag[128];
+	char etag[ETAG_MAX + 1];
 	int werr;
-	bool overflow;        /* the body was larger than MAX */
+	int fail;             /* a callback refused the response: the code (message set) */
+	bool truncated;       /* an error body was cut at ERRBODY_MAX */
+	const char *key;      /* for messages */
+	const char *remote;
 	p4r_progress_fn progress;
 	void *payload;
 	uint64_t pending;     /* progress not yet reported */
 	CURL *curl;
 };
 
+/* Records why a callback stops the transfer; 0 makes curl abort. */
+static size_t refuse(struct resp *r, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static size_t refuse(struct resp *r, int code, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (!r->fail)
+		r->fail = p4r_error_set(code, "%s", msg);
+	return 0;
+}
+
+/* Where the body of the response being received goes: 1 the download
+ * file (a 200, or the 206 of a ranged GET), 0 memory (a 2xx of a request
+ * without a file), -1 the bounded error body. */
+static int body_kind(const struct resp *r)
+{
+	long status = 0;
+	bool ok;
+
+	curl_easy_getinfo(r->curl, CURLINFO_RESPONSE_CODE, &status);
+	ok = status >= 200 && status < 300;
+	if (r->fd >= 0)
+		return ok && (status == 206) == r->ranged ? 1 : -1;
+	return ok ? 0 : -1;
+}
+
+/* An ETag goes back into the CompleteMultipartUpload XML: printable, no
+ * markup, bounded. */
+static bool etag_valid(const char *v, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len > ETAG_MAX)
+		return false;
+	for (i = 0; i < len; i++)
+		if (v[i] < 0x21 || v[i] > 0x7e || v[i] == '<' || v[i] == '>' || v[i] == '&')
+			return false;
+	return true;
+}
+
+/* The value of header line BUF (LEN bytes) when its name is NAME. */
+static bool header_value(const char *buf, size_t len, const char *name, const char **v, size_t *vlen)
+{
+	size_t n = strlen(name);
+
+	if (len <= n || strncasecmp(buf, name, n) || buf[n] != ':')
+		return false;
+	buf += n + 1;
+	len -= n + 1;
+	while (len && (*buf == ' ' || *buf == '\t'))
+		buf++, len--;
+	while (len && (buf[len - 1] == '\r' || buf[len - 1] == '\n' || buf[len - 1] == ' '))
+		len--;
+	*v = buf;
+	*vlen = len;
+	return true;
+}
+
+/* At the end of a 2xx response's headers: a download whose announced
+ * length is not what was asked for stops before its first byte. */
+static size_t check_length(struct resp *r, size_t len)
+{
+	if (r->clen < 0 || body_kind(r) != 1 || (uint64_t)r->clen == r->want)
+		return len;
+	if (r->ranged)
+		return refuse(r, P4R_ERROR, "S3 server answered a ranged GET of %llu bytes of '%s' on remote '%s' "
+			      "with %lld bytes", (unsigned long long)r->want, r->key, r->remote, (long long)r->clen);
+	return refuse(r, P4R_EINTEGRITY, "object '%s' on remote '%s' is corrupt: the server announces %lld bytes, "
+		      "expected %llu; not stored", r->key, r->remote, (long long)r->clen, (unsigned long long)r->want);
+}
+
 static size_t on_header(char *buf, size_t size, size_t n, void *arg)
 {
 	struct resp *r = arg;
-	size_t len = size * n, i = 5;
+	size_t len = size * n, vlen;
+	const char *v;
 
-	if (len > 5 && !strncasecmp(buf, "etag:", 5)) {
-		while (i < len && (buf[i] == ' ' || buf[i] == '\t'))
-			i++;
-		snprintf(r->etag, sizeof(r->etag), "%.*s", (int)(len - i), buf + i);
-		r->etag[strcspn(r->etag, "\r\n")] = '\0';
+	r->header_bytes += len;
+	if (r->header_bytes > HEADERS_MAX)
+		return refuse(r, P4R_ERROR, "S3 server sent more than %zu bytes of headers for '%s' on remote '%s'",
+			      HEADERS_MAX, r->key, r->remote);
+	if (len >= 5 && !strncmp(buf, "HTTP/", 5)) {
+		/* a new response (after a 100 Continue): forget the last one's */
+		r->etag[0] = '\0';
+		r->clen = -1;
+	} else if (header_value(buf, len, "etag", &v, &vlen)) {
+		if (!etag_valid(v, vlen))
+			return refuse(r, P4R_ERROR, "S3 server sent an invalid ETag for '%s' on remote '%s'",
+				      r->key, r->remote);
+		memcpy(r->etag, v, vlen);
+		r->etag[vlen] = '\0';
+	} else if (header_value(buf, len, "content-length", &v, &vlen)) {
+		char num[24], *end;
+
+		if (vlen == 0 || vlen >= sizeof(num) || v[0] < '0' || v[0] > '9')
+			return refuse(r, P4R_ERROR, "S3 server sent an invalid Content-Length for '%s' on remote '%s'",
+				      r->key, r->remote);
+		memcpy(num, v, vlen);
+		num[vlen] = '\0';
+		errno = 0;
+		r->clen = (int64_t)strtoll(num, &end, 10);
+		if (errno || *end)
+			return refuse(r, P4R_ERROR, "S3 server sent an invalid Content-Length for '%s' on remote '%s'",
+				      r->key, r->remote);
+	} else if ((len == 2 && buf[0] == '\r') || (len == 1 && buf[0] == '\n')) {
+		return check_length(r, len);
+	}
+	return len;
+}
+
+/* A 2xx download body: never more than was asked for reaches the file. */
+static size_t body_to_file(struct resp *r, const char *buf, size_t len)
+{
+	size_t done = 0;
+
+	if (len > r->want - r->got) {
+		if (r->ranged)
+			return refuse(r, P4R_ERROR, "S3 server sent more than the %llu bytes asked for of '%s' "
+				      "on remote '%s'", (unsigned long long)r->want, r->key, r->remote);
+		return refuse(r, P4R_EINTEGRITY, "object '%s' on remote '%s' is corrupt: larger than its recorded "
+			      "size (%llu bytes); not stored", r->key, r->remote, (unsigned long long)r->want);
+	}
+	r->got += len;
+	while (done < len) {
+		ssize_t w = pwrite(r->fd, buf + done, len - done, r->off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			r->werr = w < 0 ? errno : ENOSPC;
+			return 0;
+		}
+		done += (size_t)w;
+		r->off += w;
+	}
+	if (r->h && p4r_hasher_update(r->h, buf, len) < 0)
+		return refuse(r, P4R_ERROR, "cannot hash the download of '%s'", r->key);
+	r->pending += len;
+	if (r->progress && r->pending >= ((uint64_t)8 << 20)) {
+		r->progress(r->pending, 0, r->payload);
+		r->pending = 0;
 	}
 	return len;
 }
@@ -72,37 +236,18 @@ static size_t on_body(char *buf, size_t size, size_t n, void *arg)
 {
 	struct resp *r = arg;
 	size_t len = size * n;
-	long status = 0;
+	int kind = body_kind(r);
 
-	curl_easy_getinfo(r->curl, CURLINFO_RESPONSE_CODE, &status);
-	if (r->fd >= 0 && status >= 200 && status < 300) {
-		size_t done = 0;
-
-		while (done < len) {
-			ssize_t w = pwrite(r->fd, buf + done, len - done, r->off);
-
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w <= 0) {
-				r->werr = w < 0 ? errno : ENOSPC;
-				return 0;
-			}
-			done += (size_t)w;
-			r->off += w;
-		}
-		if (r->h && p4r_hasher_update(r->h, buf, len) < 0)
-			return 0;
-		r->pending += len;
-		if (r->progress && r->pending >= ((uint64_t)8 << 20)) {
-			r->progress(r->pending, 0, r->payload);
-			r->pending = 0;
-		}
-		return len;
-	}
-	if (r->len + len > r->max) {
-		r->overflow = true;
+	if (kind == 1)
+		return body_to_file(r, buf, len);
+	if (kind < 0 && r->len + len > ERRBODY_MAX) {
+		/* enough of an error body to find its code; stop reading */
+		r->truncated = true;
 		return 0;
 	}
+	if (kind == 0 && r->len + len > r->max)
+		return refuse(r, r->max_code, "'%s' on remote '%s' is too large (more than %zu bytes)",
+			      r->key, r->remote, r->max);
 	{
 		char *p = realloc(r->body, r->len + len + 1);
 
@@ -192,41 +337,105 @@ static int object_path(char *out, size_t outsz, const p4r_remote *r, const char 
 	return p4r_sigv4_uri_encode(out, outsz, raw, false);
 }
 
-static int s3_error(const p4r_remote *r, const struct req *q, struct resp *rs)
+/* The text between <TAG> and </TAG> in BODY (bounded by OUTSZ); -1 when
+ * absent or too long. Upload ids are opaque server text: they are
+ * URI-encoded before use. */
+static int xml_value(char *out, size_t outsz, const char *body, const char *tag)
 {
-	char code[128] = "";
+	char open[64], close[64];
 	const char *a, *b;
 
-	if (rs->body && (a = strstr(rs->body, "<Code>")) && (b = strstr(a, "</Code>")) && b - a - 6 < 120)
-		snprintf(code, sizeof(code), ": %.*s", (int)(b - a - 6), a + 6);
+	snprintf(open, sizeof(open), "<%s>", tag);
+	snprintf(close, sizeof(close), "</%s>", tag);
+	if (!body || !(a = strstr(body, open)) || !(b = strstr(a, close)))
+		return -1;
+	a += strlen(open);
+	if ((size_t)(b - a) >= outsz)
+		return -1;
+	memcpy(out, a, (size_t)(b - a));
+	out[b - a] = '\0';
+	return 0;
+}
+
+/* ": <Code>" of an S3 error body, only when it looks like one (letters and
+ * digits): server text never reaches a message raw, so it can neither
+ * carry terminal escapes nor echo a credential back. */
+static void error_code(char *out, size_t outsz, const char *body)
+{
+	char code[65];
+	size_t i;
+
+	out[0] = '\0';
+	if (xml_value(code, sizeof(code), body, "Code") < 0 || !code[0])
+		return;
+	for (i = 0; code[i]; i++)
+		if (!((code[i] >= 'A' && code[i] <= 'Z') || (code[i] >= 'a' && code[i] <= 'z') ||
+		      (code[i] >= '0' && code[i] <= '9')))
+			return;
+	snprintf(out, outsz, ": %s", code);
+}
+
+static int s3_error(const p4r_remote *r, const struct req *q, struct resp *rs)
+{
+	char code[80];
+
+	error_code(code, sizeof(code), rs->body);
 	if (rs->status == 403)
 		return p4r_error_set(P4R_ERROR, "S3 %s '%s' on remote '%s' was refused (HTTP 403%s); check the credentials",
 				     q->method, q->key ? q->key : "", r->name, code);
+	if (rs->status >= 300 && rs->status < 400)
+		return p4r_error_set(P4R_ERROR, "S3 %s '%s' on remote '%s' was redirected (HTTP %ld); redirects are "
+				     "not followed: set remote.%s.endpoint to the bucket's own endpoint",
+				     q->method, q->key ? q->key : "", r->name, rs->status, r->name);
 	return p4r_error_set(P4R_ERROR, "S3 %s '%s' on remote '%s' failed: HTTP %ld%s", q->method,
 			     q->key ? q->key : "", r->name, rs->status, code);
 }
 
-/* Performs Q; RS gets the status and the small body. Only transport
- * failures are errors here; callers judge the status. */
-static int perform(p4r_remote *r, const struct req *q, struct resp *rs)
+/* "NAME: VALUE" appended to LIST, of any length; NULL (LIST freed) when
+ * out of memory. */
+static struct curl_slist *add_header(struct curl_slist *list, const char *name, const char *value)
 {
-	struct s3 *s = r->impl;
-	char path[2600], url[3200], auth[512], date[20], hdr[6][700];
-	p4r_sigv4_header sh[6];
-	p4r_sigv4_key sk = { s->access, s->secret, s->region, "s3" };
-	struct curl_slist *list = NULL;
-	struct tm tm;
-	time_t now = time(NULL);
-	size_t nh = 0, i;
-	CURL *c;
-	CURLcode cc;
-	int rc;
+	size_t n = strlen(name) + strlen(value) + 3;
+	struct curl_slist *out;
+	char *line = malloc(n);
 
-	pthread_once(&curl_once, curl_init_once);
-	if ((rc = object_path(path, sizeof(path), r, q->key)) < 0)
-		return rc;
-	gmtime_r(&now, &tm);
-	strftime(date, sizeof(date), "%Y%m%dT%H%M%SZ", &tm);
+	if (!line) {
+		curl_slist_free_all(list);
+		return NULL;
+	}
+	snprintf(line, n, "%s: %s", name, value);
+	out = curl_slist_append(list, line);
+	OPENSSL_cleanse(line, n);
+	free(line);
+	if (!out)
+		curl_slist_free_all(list);
+	return out;
+}
+
+/* Curl may speak only the endpoint's protocol and never follows a
+ * redirect: signed requests and tokens go to the configured host alone. */
+static void restrict_transfer(CURL *c, const struct s3 *s)
+{
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_MAXREDIRS, 0L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, s->https ? "https" : "http");
+	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, s->https ? "https" : "http");
+#else
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS, s->https ? CURLPROTO_HTTPS : CURLPROTO_HTTP);
+	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS, s->https ? CURLPROTO_HTTPS : CURLPROTO_HTTP);
+#endif
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 20L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
+}
+
+/* The signed headers of Q at DATE into SH; returns how many. */
+static size_t signed_headers(p4r_sigv4_header sh[6], const struct s3 *s, const struct req *q, const char *date)
+{
+	size_t nh = 0;
+
 	sh[nh++] = (p4r_sigv4_header){ "host", s->host };
 	sh[nh++] = (p4r_sigv4_header){ "x-amz-content-sha256", q->payload_hash };
 	sh[nh++] = (p4r_sigv4_header){ "x-amz-date", date };
@@ -236,58 +445,52 @@ static int perform(p4r_remote *r, const struct req *q, struct resp *rs)
 		sh[nh++] = (p4r_sigv4_header){ "content-md5", q->content_md5 };
 	if (q->if_none_match)
 		sh[nh++] = (p4r_sigv4_header){ "if-none-match", "*" };
-	if ((rc = p4r_sigv4_authorization(auth, sizeof(auth), &sk, q->method, path, q->query, sh, nh,
-					  q->payload_hash, date)) < 0)
-		return rc;
-	snprintf(url, sizeof(url), "%s%s%s%s", s->endpoint, path, q->query[0] ? "?" : "", q->query);
-	if (!(c = curl_easy_init()))
-		return p4r_error_set(P4R_ERROR, "cannot start an HTTP request");
-	rs->curl = c;
-	for (i = 0; i < nh; i++) {
-		snprintf(hdr[i], sizeof(hdr[i]), "%s: %s", sh[i].name, sh[i].value);
-		list = curl_slist_append(list, hdr[i]);
-	}
-	{
-		char a[600], rg[80];
+	return nh;
+}
 
-		snprintf(a, sizeof(a), "Authorization: %s", auth);
-		list = curl_slist_append(list, a);
-		if (q->range) {
-			snprintf(rg, sizeof(rg), "Range: %s", q->range);
-			list = curl_slist_append(list, rg);
-		}
-		list = curl_slist_append(list, "Expect:");
-		curl_easy_setopt(c, CURLOPT_URL, url);
-		curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
-		curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-		curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 20L);
-		curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-		curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
-		curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-		curl_easy_setopt(c, CURLOPT_HEADERDATA, rs);
-		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-		curl_easy_setopt(c, CURLOPT_WRITEDATA, rs);
-		if (!strcmp(q->method, "HEAD")) {
-			curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-		} else if (!strcmp(q->method, "PUT")) {
-			curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-			curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
-			curl_easy_setopt(c, CURLOPT_READDATA, q->body);
-			curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)q->body_len);
-		} else if (!strcmp(q->method, "POST")) {
-			curl_easy_setopt(c, CURLOPT_POST, 1L);
-			curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
-			curl_easy_setopt(c, CURLOPT_READDATA, q->body);
-			curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)q->body_len);
-		} else if (strcmp(q->method, "GET")) {
-			curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, q->method);
-		}
-		cc = curl_easy_perform(c);
+/* The request's header list: exactly the signed values (whole), the
+ * Authorization, the Range. NULL when out of memory. */
+static struct curl_slist *header_list(const p4r_sigv4_header *sh, size_t nh, const char *auth,
+				      const struct req *q)
+{
+	struct curl_slist *list = NULL, *out;
+	size_t i;
+
+	for (i = 0; i < nh; i++)
+		if (!(list = add_header(list, sh[i].name, sh[i].value)))
+			return NULL;
+	if (!(list = add_header(list, "Authorization", auth)))
+		return NULL;
+	if (q->range && !(list = add_header(list, "Range", q->range)))
+		return NULL;
+	/* "Expect:" with nothing after the colon removes curl's own header */
+	if (!(out = curl_slist_append(list, "Expect:")))
+		curl_slist_free_all(list);
+	return out;
+}
+
+static void set_method(CURL *c, const struct req *q)
+{
+	if (!strcmp(q->method, "HEAD")) {
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	} else if (!strcmp(q->method, "PUT")) {
+		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+		curl_easy_setopt(c, CURLOPT_READDATA, q->body);
+		curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)q->body_len);
+	} else if (!strcmp(q->method, "POST")) {
+		curl_easy_setopt(c, CURLOPT_POST, 1L);
+		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+		curl_easy_setopt(c, CURLOPT_READDATA, q->body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)q->body_len);
+	} else if (strcmp(q->method, "GET")) {
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, q->method);
 	}
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &rs->status);
-	curl_slist_free_all(list);
-	curl_easy_cleanup(c);
-	rs->curl = NULL;
+}
+
+/* Reports the progress still pending on both sides of a finished request. */
+static void flush_progress(const struct req *q, struct resp *rs)
+{
 	if (rs->progress && rs->pending)
 		rs->progress(rs->pending, 0, rs->payload);
 	rs->pending = 0;
@@ -295,6 +498,64 @@ static int perform(p4r_remote *r, const struct req *q, struct resp *rs)
 		q->body->progress(q->body->pending, 0, q->body->payload);
 		q->body->pending = 0;
 	}
+}
+
+/* Performs Q; RS gets the status and the small body. Transport failures
+ * and responses the callbacks refused are errors here; callers judge the
+ * status. */
+static int perform(p4r_remote *r, const struct req *q, struct resp *rs)
+{
+	struct s3 *s = r->impl;
+	char path[2600], url[4200], auth[1024], date[20];
+	p4r_sigv4_header sh[6];
+	p4r_sigv4_key sk = { s->access, s->secret, s->region, "s3" };
+	struct curl_slist *list = NULL;
+	struct tm tm;
+	time_t now = time(NULL);
+	size_t nh;
+	CURL *c;
+	CURLcode cc;
+	int n, rc;
+
+	pthread_once(&curl_once, curl_init_once);
+	if ((rc = object_path(path, sizeof(path), r, q->key)) < 0)
+		return rc;
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%Y%m%dT%H%M%SZ", &tm);
+	nh = signed_headers(sh, s, q, date);
+	if ((rc = p4r_sigv4_authorization(auth, sizeof(auth), &sk, q->method, path, q->query, sh, nh,
+					  q->payload_hash, date)) < 0)
+		return rc;
+	n = snprintf(url, sizeof(url), "%s%s%s%s", s->endpoint, path, q->query[0] ? "?" : "", q->query);
+	if (n < 0 || (size_t)n >= sizeof(url))
+		return p4r_error_set(P4R_ERROR, "S3 URL of '%s' is too long", q->key ? q->key : "");
+	if (!(list = header_list(sh, nh, auth, q)))
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	if (!(c = curl_easy_init())) {
+		curl_slist_free_all(list);
+		return p4r_error_set(P4R_ERROR, "cannot start an HTTP request");
+	}
+	rs->curl = c;
+	rs->key = q->key ? q->key : "";
+	rs->remote = r->name;
+	rs->clen = -1;
+	restrict_transfer(c, s);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, rs);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, rs);
+	set_method(c, q);
+	cc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &rs->status);
+	curl_slist_free_all(list);
+	curl_easy_cleanup(c);
+	rs->curl = NULL;
+	OPENSSL_cleanse(auth, sizeof(auth));
+	flush_progress(q, rs);
+	if (rs->fail)
+		return rs->fail;
 	if (rs->werr) {
 		errno = rs->werr;
 		return p4r_error_errno("cannot write the download of '%s'", q->key);
@@ -303,6 +564,9 @@ static int perform(p4r_remote *r, const struct req *q, struct resp *rs)
 		errno = q->body->rerr;
 		return p4r_error_errno("cannot read the upload of '%s'", q->key);
 	}
+	/* an error body cut short still carries its status */
+	if (cc == CURLE_WRITE_ERROR && rs->truncated)
+		return 0;
 	if (cc != CURLE_OK)
 		return p4r_error_set(P4R_ERROR, "S3 %s '%s' on remote '%s': %s", q->method,
 				     q->key ? q->key : "", r->name, curl_easy_strerror(cc));
@@ -314,6 +578,8 @@ static void resp_init(struct resp *rs)
 	memset(rs, 0, sizeof(*rs));
 	rs->fd = -1;
 	rs->max = ERRBODY_MAX;
+	rs->max_code = P4R_ERROR;
+	rs->clen = -1;
 }
 
 static int s3_exists(p4r_remote *r, const char *key, bool *out)
@@ -399,10 +665,8 @@ static int s3_get_small(p4r_remote *r, const char *key, size_t max, char **out, 
 	*len = 0;
 	resp_init(&rs);
 	rs.max = max;
+	rs.max_code = P4R_EINTEGRITY;
 	rc = perform(r, &q, &rs);
-	if (rc < 0 && rs.status == 200 && rs.overflow)
-		rc = p4r_error_set(P4R_EINTEGRITY, "'%s' on remote '%s' is too large (more than %zu bytes)",
-				   key, r->name, max);
 	if (rc == 0) {
 		if (rs.status == 404) {
 			rc = p4r_error_set(P4R_ENOTFOUND, "'%s' is not on remote '%s'", key, r->name);
@@ -546,24 +810,6 @@ static void *part_worker(void *arg)
 			pthread_mutex_unlock(&m->lock);
 		}
 	}
-}
-
-/* Upload ids are opaque server text: only URL-safe characters are passed on. */
-static int xml_value(char *out, size_t outsz, const char *body, const char *tag)
-{
-	char open[64], close[64];
-	const char *a, *b;
-
-	snprintf(open, sizeof(open), "<%s>", tag);
-	snprintf(close, sizeof(close), "</%s>", tag);
-	if (!body || !(a = strstr(body, open)) || !(b = strstr(a, close)))
-		return -1;
-	a += strlen(open);
-	if ((size_t)(b - a) >= outsz)
-		return -1;
-	memcpy(out, a, (size_t)(b - a));
-	out[b - a] = '\0';
-	return 0;
 }
 
 static int put_multipart(p4r_remote *r, const char *key, int fd, uint64_t size,
@@ -719,6 +965,8 @@ static int get_range(struct ranged *g, uint64_t off)
 	resp_init(&rs);
 	rs.fd = g->fd;
 	rs.off = (off_t)off;
+	rs.want = end - off;
+	rs.ranged = true;
 	rc = perform(g->r, &q, &rs);
 	if (rc == 0 && rs.status != 206)
 		rc = rs.status == 404 ? p4r_error_set(P4R_ENOTFOUND, "'%s' is not on remote '%s'", g->key, g->r->name) :
@@ -789,6 +1037,7 @@ static int s3_get_file(p4r_remote *r, const char *key, uint64_t size, int fd, p4
 	}
 	resp_init(&rs);
 	rs.fd = fd;
+	rs.want = size;
 	rs.h = h;
 	rs.progress = progress;
 	rs.payload = payload;
@@ -797,6 +1046,10 @@ static int s3_get_file(p4r_remote *r, const char *key, uint64_t size, int fd, p4
 		rc = p4r_error_set(P4R_ENOTFOUND, "'%s' is not on remote '%s'", key, r->name);
 	else if (rc == 0 && rs.status != 200)
 		rc = s3_error(r, &q, &rs);
+	else if (rc == 0 && rs.got != size)
+		rc = p4r_error_set(P4R_EINTEGRITY, "object '%s' on remote '%s' is corrupt: shorter than its recorded "
+				   "size (%llu of %llu bytes); not stored", key, r->name,
+				   (unsigned long long)rs.got, (unsigned long long)size);
 	if (rc == 0)
 		*hashed = h != NULL;
 	free(rs.body);
@@ -816,10 +1069,13 @@ static void s3_free(p4r_remote *r)
 	free(s->region);
 	free(s->access);
 	if (s->secret) {
-		memset(s->secret, 0, strlen(s->secret));
+		OPENSSL_cleanse(s->secret, strlen(s->secret));
 		free(s->secret);
 	}
-	free(s->token);
+	if (s->token) {
+		OPENSSL_cleanse(s->token, strlen(s->token));
+		free(s->token);
+	}
 	free(s);
 	r->impl = NULL;
 }
@@ -857,12 +1113,212 @@ static char *credential(p4r_config *cfg, const char *name, const char *env, cons
 	return setting(cfg, P4R_CONFIG_TRUSTED, name, key);
 }
 
+static bool is_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* A region goes into the signing scope and the default AWS host name:
+ * letters, digits, '-' and '_' only, so it cannot name another host. */
+static bool region_valid(const char *v)
+{
+	size_t i;
+
+	for (i = 0; v[i]; i++)
+		if (i >= REGION_MAX || !(is_alnum(v[i]) || v[i] == '-' || v[i] == '_'))
+			return false;
+	return i > 0;
+}
+
+/* HOST[:PORT] of an endpoint: a DNS name, an IPv4 address or [IPv6], and
+ * nothing curl could read as user info, a path or a second host. */
+static bool authority_valid(const char *a)
+{
+	const char *port = NULL, *p;
+	size_t n;
+
+	if (a[0] == '[') {
+		const char *close = strchr(a, ']');
+
+		if (!close || close == a + 1)
+			return false;
+		for (p = a + 1; p < close; p++)
+			if (!(is_alnum(*p) || *p == ':' || *p == '.'))
+				return false;
+		if (close[1] && close[1] != ':')
+			return false;
+		port = close[1] ? close + 2 : NULL;
+	} else {
+		n = strcspn(a, ":");
+		if (n == 0)
+			return false;
+		for (p = a; p < a + n; p++)
+			if (!(is_alnum(*p) || *p == '.' || *p == '-'))
+				return false;
+		port = a[n] ? a + n + 1 : NULL;
+	}
+	if (port) {
+		long v = 0;
+
+		for (p = port; *p; p++) {
+			if (*p < '0' || *p > '9' || p - port >= 5)
+				return false;
+			v = v * 10 + (*p - '0');
+		}
+		return p > port && v >= 1 && v <= 65535;
+	}
+	return true;
+}
+
+/* True when the host of AUTHORITY (HOST[:PORT]) is this machine:
+ * localhost (and *.localhost), 127.0.0.0/8 or [::1]. */
+static bool host_is_loopback(const char *authority)
+{
+	char host[256];
+	struct in_addr a4;
+	struct in6_addr a6;
+	size_t n;
+
+	if (authority[0] == '[') {
+		n = strcspn(authority + 1, "]");
+		if (n >= sizeof(host))
+			return false;
+		memcpy(host, authority + 1, n);
+		host[n] = '\0';
+		return inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+	}
+	n = strcspn(authority, ":");
+	if (n >= sizeof(host))
+		return false;
+	memcpy(host, authority, n);
+	host[n] = '\0';
+	if (!strcasecmp(host, "localhost") || (n > 10 && !strcasecmp(host + n - 10, ".localhost")))
+		return true;
+	return inet_pton(AF_INET, host, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127;
+}
+
+/* remote.NAME.allowHttp, read only from the user's own files (their
+ * config and config.local): the committed config cannot lower the bar. */
+static int allow_http(p4r_config *cfg, const char *name, bool *out)
+{
+	char *v = setting(cfg, P4R_CONFIG_TRUSTED, name, "allowHttp");
+	int b = 0, rc = 0;
+
+	*out = false;
+	if (!v)
+		return 0;
+	if (git_config_parse_bool(&b, v) < 0)
+		rc = p4r_error_set(P4R_EUSAGE, "invalid boolean for config 'remote.%s.allowHttp'", name);
+	*out = b != 0;
+	free(v);
+	return rc;
+}
+
+/* The endpoint from remote.NAME.endpoint (NULL: AWS for the region) into
+ * S->endpoint and S->host, validated; plain http only to loopback or with
+ * the user's own allowHttp. */
+static int set_endpoint(struct s3 *s, p4r_remote *r, p4r_config *cfg, char *endpoint)
+{
+	const char *authority;
+	size_t len, n;
+	bool allowed;
+	int rc;
+
+	if (!endpoint) {
+		len = strlen(r->parsed.bucket) + strlen(s->region) + 64;
+		s->endpoint = malloc(len);
+		s->host = malloc(len);
+		if (!s->endpoint || !s->host)
+			return p4r_error_set(P4R_ERROR, "out of memory");
+		if (s->path_style)
+			snprintf(s->host, len, "s3.%s.amazonaws.com", s->region);
+		else
+			snprintf(s->host, len, "%s.s3.%s.amazonaws.com", r->parsed.bucket, s->region);
+		snprintf(s->endpoint, len, "https://%s", s->host);
+		s->https = true;
+		return 0;
+	}
+	if (strncmp(endpoint, "http://", 7) && strncmp(endpoint, "https://", 8))
+		return p4r_error_set(P4R_EUSAGE, "remote.%s.endpoint must start with http:// or https://", r->name);
+	s->https = endpoint[4] == 's';
+	n = strlen(endpoint);
+	while (n > 8 && endpoint[n - 1] == '/')
+		endpoint[--n] = '\0';
+	authority = strstr(endpoint, "://") + 3;
+	if (strchr(authority, '/'))
+		return p4r_error_set(P4R_EUSAGE, "remote.%s.endpoint must not have a path", r->name);
+	if (n > ENDPOINT_MAX || !authority_valid(authority))
+		return p4r_error_set(P4R_EUSAGE, "invalid host in remote.%s.endpoint (HOST[:PORT], letters, digits, "
+				     "'.' and '-')", r->name);
+	len = n + strlen(r->parsed.bucket) + 2;
+	s->endpoint = malloc(len);
+	s->host = malloc(len);
+	if (!s->endpoint || !s->host)
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	if (s->path_style) {
+		snprintf(s->endpoint, len, "%s", endpoint);
+		snprintf(s->host, len, "%s", authority);
+	} else {
+		snprintf(s->endpoint, len, "%.*s%s.%s", (int)(authority - endpoint), endpoint,
+			 r->parsed.bucket, authority);
+		snprintf(s->host, len, "%s.%s", r->parsed.bucket, authority);
+	}
+	if (s->https || host_is_loopback(s->host))
+		return 0;
+	if ((rc = allow_http(cfg, r->name, &allowed)) < 0)
+		return rc;
+	if (!allowed)
+		return p4r_error_set(P4R_EUSAGE, "remote '%s' would send credentials over plain http to '%s'; use "
+				     "an https:// endpoint, or allow it in your own config with 'p4reg config "
+				     "--local remote.%s.allowHttp true'", r->name, s->host, r->name);
+	return 0;
+}
+
+/* True when V is 1..MAX characters an HTTP header can carry as they are
+ * (printable ASCII, no space), none of them in FORBIDDEN. */
+static bool header_safe(const char *v, size_t max, const char *forbidden)
+{
+	size_t i;
+
+	for (i = 0; v[i]; i++)
+		if (i >= max || v[i] < 0x21 || v[i] > 0x7e || strchr(forbidden, v[i]))
+			return false;
+	return i > 0;
+}
+
+/* Credentials from the environment or the user's own config; checked so
+ * that what is signed is exactly what is sent, and never printed. */
+static int set_credentials(struct s3 *s, p4r_remote *r, p4r_config *cfg)
+{
+	s->access = credential(cfg, r->name, "AWS_ACCESS_KEY_ID", "accessKeyId");
+	s->secret = credential(cfg, r->name, "AWS_SECRET_ACCESS_KEY", "secretAccessKey");
+	s->token = credential(cfg, r->name, "AWS_SESSION_TOKEN", "sessionToken");
+	if (!s->access || !s->secret)
+		return p4r_error_set(P4R_ERROR, "no S3 credentials for remote '%s': set AWS_ACCESS_KEY_ID and "
+				     "AWS_SECRET_ACCESS_KEY, or remote.%s.accessKeyId and secretAccessKey "
+				     "with 'p4reg config --local'", r->name, r->name);
+	if (!header_safe(s->access, ACCESS_KEY_MAX, "/,;="))
+		return p4r_error_set(P4R_EUSAGE, "invalid S3 access key id for remote '%s' (AWS_ACCESS_KEY_ID or "
+				     "remote.%s.accessKeyId): at most %d letters and digits", r->name, r->name,
+				     ACCESS_KEY_MAX);
+	if (!s->secret[0] || strlen(s->secret) > SECRET_MAX)
+		return p4r_error_set(P4R_EUSAGE, "invalid S3 secret access key for remote '%s' (AWS_SECRET_ACCESS_KEY "
+				     "or remote.%s.secretAccessKey): 1 to %d bytes", r->name, r->name, SECRET_MAX);
+	if (s->token && strlen(s->token) > TOKEN_MAX)
+		return p4r_error_set(P4R_EUSAGE, "the S3 session token for remote '%s' (AWS_SESSION_TOKEN or "
+				     "remote.%s.sessionToken) is longer than %d bytes", r->name, r->name, TOKEN_MAX);
+	if (s->token && !header_safe(s->token, TOKEN_MAX, ""))
+		return p4r_error_set(P4R_EUSAGE, "the S3 session token for remote '%s' (AWS_SESSION_TOKEN or "
+				     "remote.%s.sessionToken) holds characters an HTTP header cannot carry",
+				     r->name, r->name);
+	return 0;
+}
+
 int p4r_remote_s3_init(p4r_remote *r, p4r_config *cfg)
 {
 	struct s3 *s = calloc(1, sizeof(*s));
-	char *endpoint = NULL, *ps = NULL, *host_start;
-	size_t n;
-	int rc = 0;
+	char *endpoint = NULL, *ps = NULL;
+	int rc;
 
 	if (!s)
 		return p4r_error_set(P4R_ERROR, "out of memory");
@@ -871,62 +1327,14 @@ int p4r_remote_s3_init(p4r_remote *r, p4r_config *cfg)
 	s->region = setting(cfg, P4R_CONFIG_ALL, r->name, "region");
 	if (!s->region && !(s->region = strdup("us-east-1")))
 		return p4r_error_set(P4R_ERROR, "out of memory");
+	if (!region_valid(s->region))
+		return p4r_error_set(P4R_EUSAGE, "invalid remote.%s.region (letters, digits, '-' and '_')", r->name);
 	ps = setting(cfg, P4R_CONFIG_ALL, r->name, "path-style");
 	s->path_style = ps && (!strcmp(ps, "true") || !strcmp(ps, "yes") || !strcmp(ps, "1") || !strcmp(ps, "on"));
 	free(ps);
 	endpoint = setting(cfg, P4R_CONFIG_ALL, r->name, "endpoint");
-	if (endpoint) {
-		if (strncmp(endpoint, "http://", 7) && strncmp(endpoint, "https://", 8)) {
-			rc = p4r_error_set(P4R_EUSAGE, "remote.%s.endpoint must start with http:// or https://", r->name);
-			goto done;
-		}
-		n = strlen(endpoint);
-		while (n > 8 && endpoint[n - 1] == '/')
-			endpoint[--n] = '\0';
-		host_start = strstr(endpoint, "://") + 3;
-		if (strchr(host_start, '/')) {
-			rc = p4r_error_set(P4R_EUSAGE, "remote.%s.endpoint must not have a path", r->name);
-			goto done;
-		}
-		if (s->path_style) {
-			s->endpoint = strdup(endpoint);
-			s->host = strdup(host_start);
-		} else {
-			size_t len = strlen(endpoint) + strlen(r->parsed.bucket) + 2;
-
-			s->endpoint = malloc(len);
-			s->host = malloc(len);
-			if (s->endpoint && s->host) {
-				snprintf(s->endpoint, len, "%.*s%s.%s", (int)(host_start - endpoint), endpoint,
-					 r->parsed.bucket, host_start);
-				snprintf(s->host, len, "%s.%s", r->parsed.bucket, host_start);
-			}
-		}
-	} else {
-		size_t len = strlen(r->parsed.bucket) + strlen(s->region) + 64;
-
-		s->endpoint = malloc(len);
-		s->host = malloc(len);
-		if (s->endpoint && s->host) {
-			if (s->path_style)
-				snprintf(s->host, len, "s3.%s.amazonaws.com", s->region);
-			else
-				snprintf(s->host, len, "%s.s3.%s.amazonaws.com", r->parsed.bucket, s->region);
-			snprintf(s->endpoint, len, "https://%s", s->host);
-		}
-	}
-	if (!s->endpoint || !s->host) {
-		rc = p4r_error_set(P4R_ERROR, "out of memory");
-		goto done;
-	}
-	s->access = credential(cfg, r->name, "AWS_ACCESS_KEY_ID", "accessKeyId");
-	s->secret = credential(cfg, r->name, "AWS_SECRET_ACCESS_KEY", "secretAccessKey");
-	s->token = credential(cfg, r->name, "AWS_SESSION_TOKEN", "sessionToken");
-	if (!s->access || !s->secret)
-		rc = p4r_error_set(P4R_ERROR, "no S3 credentials for remote '%s': set AWS_ACCESS_KEY_ID and "
-				   "AWS_SECRET_ACCESS_KEY, or remote.%s.accessKeyId and secretAccessKey "
-				   "with 'p4reg config --local'", r->name, r->name);
-done:
+	if ((rc = set_endpoint(s, r, cfg, endpoint)) == 0)
+		rc = set_credentials(s, r, cfg);
 	free(endpoint);
 	return rc;
 }

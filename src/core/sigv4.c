@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 #include <openssl/core_names.h>
 #include <openssl/params.h>
+#include <openssl/crypto.h>
 
 #define MAX_HEADERS 32
 
@@ -78,8 +79,43 @@ static int hdr_cmp(const void *a, const void *b)
 	return strcmp(((const struct hdr *)a)->name, ((const struct hdr *)b)->name);
 }
 
+/* A growing string: the canonical request holds header values of any
+ * length (a session token is several KiB), never cut short. */
+struct buf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+static void buf_add(struct buf *b, const char *s, size_t n)
+{
+	if (b->oom)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 1024;
+		char *p;
+
+		while (b->len + n + 1 > cap)
+			cap *= 2;
+		if (!(p = realloc(b->p, cap))) {
+			b->oom = true;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void buf_str(struct buf *b, const char *s)
+{
+	buf_add(b, s, strlen(s));
+}
+
 /* Appends VALUE trimmed, with inner runs of spaces folded to one. */
-static void append_trimmed(char *buf, size_t bufsz, size_t *len, const char *v)
+static void buf_trimmed(struct buf *b, const char *v)
 {
 	bool space = false;
 
@@ -90,13 +126,83 @@ static void append_trimmed(char *buf, size_t bufsz, size_t *len, const char *v)
 			space = true;
 			continue;
 		}
-		if (space && *len + 1 < bufsz)
-			buf[(*len)++] = ' ';
+		if (space)
+			buf_add(b, " ", 1);
 		space = false;
-		if (*len + 1 < bufsz)
-			buf[(*len)++] = *v;
+		buf_add(b, v, 1);
 	}
-	buf[*len] = '\0';
+}
+
+/* Lowercased, sorted copies of the header names; P4R_ERROR on a name
+ * that does not fit or a value that cannot be one header line (either
+ * would be signed other than sent). */
+static int sorted_headers(struct hdr *h, const p4r_sigv4_header *headers, size_t nheaders)
+{
+	size_t i, j;
+
+	for (i = 0; i < nheaders; i++) {
+		for (j = 0; headers[i].name[j]; j++) {
+			char c = headers[i].name[j];
+
+			if (j >= sizeof(h[i].name) - 1)
+				return p4r_error_set(P4R_ERROR, "cannot sign: header name too long");
+			h[i].name[j] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+		}
+		h[i].name[j] = '\0';
+		h[i].value = headers[i].value;
+		if (strpbrk(h[i].value, "\r\n"))
+			return p4r_error_set(P4R_ERROR, "cannot sign: header '%s' holds a line break", h[i].name);
+	}
+	qsort(h, nheaders, sizeof(h[0]), hdr_cmp);
+	return 0;
+}
+
+/* The canonical request and the signed header list, per the SigV4 spec. */
+static int canonical_request(struct buf *creq, struct buf *names, const char *method, const char *uri,
+			     const char *query, const struct hdr *h, size_t nheaders, const char *payload_hash)
+{
+	size_t i;
+
+	buf_str(creq, method);
+	buf_str(creq, "\n");
+	buf_str(creq, uri);
+	buf_str(creq, "\n");
+	buf_str(creq, query ? query : "");
+	buf_str(creq, "\n");
+	buf_str(names, "");
+	for (i = 0; i < nheaders; i++) {
+		buf_str(creq, h[i].name);
+		buf_str(creq, ":");
+		buf_trimmed(creq, h[i].value);
+		buf_str(creq, "\n");
+		if (i)
+			buf_str(names, ";");
+		buf_str(names, h[i].name);
+	}
+	buf_str(creq, "\n");
+	buf_str(creq, names->p ? names->p : "");
+	buf_str(creq, "\n");
+	buf_str(creq, payload_hash);
+	return creq->oom || names->oom ? p4r_error_set(P4R_ERROR, "out of memory") : 0;
+}
+
+/* The signing key: HMAC chain over date, region, service, "aws4_request". */
+static int signing_key(unsigned char k[32], const p4r_sigv4_key *key, const char *date)
+{
+	size_t n = strlen(key->secret_key) + 5;
+	char *secret = malloc(n);
+	int rc;
+
+	if (!secret)
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	snprintf(secret, n, "AWS4%s", key->secret_key);
+	if ((rc = hmac(k, secret, n - 1, date, strlen(date))) == 0 &&
+	    (rc = hmac(k, k, 32, key->region, strlen(key->region))) == 0 &&
+	    (rc = hmac(k, k, 32, key->service, strlen(key->service))) == 0)
+		rc = hmac(k, k, 32, "aws4_request", 12);
+	OPENSSL_cleanse(secret, n);
+	free(secret);
+	return rc;
 }
 
 int p4r_sigv4_authorization(char *out, size_t outsz, const p4r_sigv4_key *key,
@@ -105,68 +211,30 @@ int p4r_sigv4_authorization(char *out, size_t outsz, const p4r_sigv4_key *key,
 			    const char *payload_hash, const char *amz_date)
 {
 	struct hdr h[MAX_HEADERS];
-	char *creq = NULL, signed_names[1024], scope[128], sts[512], creq_hash[65], date[9];
+	struct buf creq = { 0 }, names = { 0 };
+	char scope[256], sts[512], creq_hash[65], date[9];
 	unsigned char k[32], sig[32];
-	size_t cap = 8192, len = 0, slen = 0, i, j;
-	char *secret = NULL;
-	int n, rc = 0;
+	size_t i;
+	int n, rc;
 
 	if (nheaders > MAX_HEADERS || strlen(amz_date) != 16)
 		return p4r_error_set(P4R_ERROR, "cannot sign: bad request shape");
-	for (i = 0; i < nheaders; i++) {
-		for (j = 0; headers[i].name[j] && j < sizeof(h[i].name) - 1; j++) {
-			char c = headers[i].name[j];
-
-			h[i].name[j] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
-		}
-		h[i].name[j] = '\0';
-		h[i].value = headers[i].value;
-	}
-	qsort(h, nheaders, sizeof(h[0]), hdr_cmp);
-	if (!(creq = malloc(cap)))
-		return p4r_error_set(P4R_ERROR, "out of memory");
-	n = snprintf(creq, cap, "%s\n%s\n%s\n", method, uri, query ? query : "");
-	if (n < 0 || (size_t)n >= cap)
-		goto too_long;
-	len = (size_t)n;
-	signed_names[0] = '\0';
-	for (i = 0; i < nheaders; i++) {
-		n = snprintf(creq + len, cap - len, "%s:", h[i].name);
-		if (n < 0 || (size_t)n >= cap - len)
-			goto too_long;
-		len += (size_t)n;
-		append_trimmed(creq, cap - 1, &len, h[i].value);
-		creq[len++] = '\n';
-		creq[len] = '\0';
-		n = snprintf(signed_names + slen, sizeof(signed_names) - slen, "%s%s", i ? ";" : "", h[i].name);
-		if (n < 0 || (size_t)n >= sizeof(signed_names) - slen)
-			goto too_long;
-		slen += (size_t)n;
-	}
-	n = snprintf(creq + len, cap - len, "\n%s\n%s", signed_names, payload_hash);
-	if (n < 0 || (size_t)n >= cap - len)
-		goto too_long;
-	len += (size_t)n;
+	if ((rc = sorted_headers(h, headers, nheaders)) < 0 ||
+	    (rc = canonical_request(&creq, &names, method, uri, query, h, nheaders, payload_hash)) < 0 ||
+	    (rc = sha256_hex(creq_hash, creq.p, creq.len)) < 0)
+		goto done;
 	memcpy(date, amz_date, 8);
 	date[8] = '\0';
-	snprintf(scope, sizeof(scope), "%s/%s/%s/aws4_request", date, key->region, key->service);
-	if ((rc = sha256_hex(creq_hash, creq, len)) < 0)
-		goto done;
-	snprintf(sts, sizeof(sts), "AWS4-HMAC-SHA256\n%s\n%s\n%s", amz_date, scope, creq_hash);
-	n = (int)strlen(key->secret_key) + 5;
-	if (!(secret = malloc((size_t)n))) {
-		rc = p4r_error_set(P4R_ERROR, "out of memory");
-		goto done;
-	}
-	snprintf(secret, (size_t)n, "AWS4%s", key->secret_key);
-	if ((rc = hmac(k, secret, strlen(secret), date, strlen(date))) < 0 ||
-	    (rc = hmac(k, k, 32, key->region, strlen(key->region))) < 0 ||
-	    (rc = hmac(k, k, 32, key->service, strlen(key->service))) < 0 ||
-	    (rc = hmac(k, k, 32, "aws4_request", 12)) < 0 ||
-	    (rc = hmac(sig, k, 32, sts, strlen(sts))) < 0)
+	n = snprintf(scope, sizeof(scope), "%s/%s/%s/aws4_request", date, key->region, key->service);
+	if (n < 0 || (size_t)n >= sizeof(scope))
+		goto too_long;
+	n = snprintf(sts, sizeof(sts), "AWS4-HMAC-SHA256\n%s\n%s\n%s", amz_date, scope, creq_hash);
+	if (n < 0 || (size_t)n >= sizeof(sts))
+		goto too_long;
+	if ((rc = signing_key(k, key, date)) < 0 || (rc = hmac(sig, k, 32, sts, (size_t)n)) < 0)
 		goto done;
 	n = snprintf(out, outsz, "AWS4-HMAC-SHA256 Credential=%s/%s,SignedHeaders=%s,Signature=",
-		     key->access_key, scope, signed_names);
+		     key->access_key, scope, names.p);
 	if (n < 0 || (size_t)n + 65 > outsz)
 		goto too_long;
 	for (i = 0; i < 32; i++)
@@ -175,11 +243,8 @@ int p4r_sigv4_authorization(char *out, size_t outsz, const p4r_sigv4_key *key,
 too_long:
 	rc = p4r_error_set(P4R_ERROR, "request too large to sign");
 done:
-	if (secret) {
-		memset(secret, 0, strlen(secret));
-		free(secret);
-	}
-	memset(k, 0, sizeof(k));
-	free(creq);
+	OPENSSL_cleanse(k, sizeof(k));
+	free(creq.p);
+	free(names.p);
 	return rc;
 }
