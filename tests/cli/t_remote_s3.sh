@@ -50,14 +50,16 @@ assert_same_bytes "$ROOT_TMP/via-boto" models/emb.onnx
 cd "$B"; mkdir -p models; cp "$A/models/emb.onnx.p4reg" models/
 run 0 p4reg pull && assert_same_bytes models/emb.onnx "$A/models/emb.onnx"
 
-begin "an object uploaded by boto3 is fetched and verified by p4reg"
+begin "a hand-written pointer is not enough: an object boto3 uploaded is fetched only for a registered version"
 random_file "$ROOT_TMP/other.bin" 100
 o2=$(sha "$ROOT_TMP/other.bin")
 BOTO='s3.upload_file("'$ROOT_TMP/other.bin'", "models", "team/objects/'${o2:0:2}/${o2:2:2}/$o2'")'; boto || fail "boto upload"
 cd "$B"
 printf 'p4reg-pointer 1\nmodel other\nversion 1\noid sha256:%s\nsize 102400\n' "$o2" >other.bin.p4reg
-run 0 p4reg pull && assert_same_bytes other.bin "$ROOT_TMP/other.bin"
-rm other.bin other.bin.p4reg
+# a pointer is repository content: no version in the shared registry backs it
+run 1 p4reg pull && assert_one_line_error "names other@1, which the registry does not know"
+assert_no_file other.bin
+rm other.bin.p4reg
 
 begin "a remote object altered behind p4reg's back: pull exits 4, work tree untouched"
 C="$ROOT_TMP/C"; mkdir -p "$C"; cd "$C"; setup; mkdir -p models; cp "$A/models/emb.onnx.p4reg" models/
