@@ -27,6 +27,10 @@ int p4r_repo_init(const char *dir, char **root_out);
  * or (config.local) not the user's own is refused: P4R_EREFUSED with the
  * repair in the message (docs/security.md). */
 int p4r_repo_open(p4r_repo **out, const char *start);
+
+/* The checks p4r_repo_open makes on ROOT/.p4reg, for code that uses the
+ * store without opening the whole repository (git's filter). */
+int p4r_repo_check_trust(const char *root);
 /* Like p4r_repo_open, but a registry refused as damaged, foreign or lost
  * (P4R_EINTEGRITY) leaves p4r_repo_registry() NULL instead of failing:
  * fsck reports on everything else. */

@@ -526,12 +526,17 @@ static int open_filter(struct filter *f)
 	int rc = 0;
 
 	if (p4r_repo_discover(&root, ".") == 0) {
-		if (!(f->meta = p4r_path_join(root, P4R_META_DIR)))
+		/* the same trust boundary as every command: a clone's .p4reg
+		 * must not relocate the objects git hands us */
+		if ((rc = p4r_repo_check_trust(root)) < 0)
+			;
+		else if (!(f->meta = p4r_path_join(root, P4R_META_DIR)))
 			rc = p4r_error_set(P4R_ERROR, "out of memory");
 		else if ((rc = p4r_store_open(&f->store, f->meta)) == 0)
 			f->tmp_dir = p4r_path_join(f->meta, "tmp");
+	} else {
+		p4r_error_clear();
 	}
-	p4r_error_clear();
 	free(root);
 	if (rc < 0)
 		return rc;

@@ -275,29 +275,48 @@ static int check_untracked(const char *root)
 	return rc;
 }
 
-/* Opens ROOT and its .p4reg without following links; checks every piece. */
-static int open_trusted(p4r_repo *repo)
+/* Checks ROOT's .p4reg, opened below ROOT_FD without following a link,
+ * and every piece in it. */
+static int check_trust(int root_fd, const char *root)
 {
 	size_t i;
 	int meta_fd, rc = 0;
 
-	repo->root_fd = open(repo->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (repo->root_fd < 0)
-		return p4r_error_errno("cannot open '%s'", repo->root);
-	meta_fd = openat(repo->root_fd, P4R_META_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	meta_fd = openat(root_fd, P4R_META_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (meta_fd < 0 && (errno == ELOOP || errno == ENOTDIR))
 		return p4r_error_set(P4R_EREFUSED, "'%s/%s' is a symbolic link or not a folder; p4reg "
 				     "keeps its state in a real folder: remove it and run 'p4reg init' "
-				     "(and 'git rm --cached %s' if git tracks it)", repo->root,
+				     "(and 'git rm --cached %s' if git tracks it)", root,
 				     P4R_META_DIR, P4R_META_DIR);
 	if (meta_fd < 0)
-		return p4r_error_errno("cannot open '%s/%s'", repo->root, P4R_META_DIR);
-	rc = check_meta_dir(meta_fd, repo->root);
+		return p4r_error_errno("cannot open '%s/%s'", root, P4R_META_DIR);
+	rc = check_meta_dir(meta_fd, root);
 	for (i = 0; rc == 0 && i < sizeof(private_pieces) / sizeof(private_pieces[0]); i++)
 		rc = check_piece(meta_fd, &private_pieces[i]);
 	close(meta_fd);
 	if (rc == 0)
-		rc = check_untracked(repo->root);
+		rc = check_untracked(root);
+	return rc;
+}
+
+/* Opens ROOT once (every work-tree path is resolved below it) and checks
+ * the trust boundary of its .p4reg. */
+static int open_trusted(p4r_repo *repo)
+{
+	repo->root_fd = open(repo->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (repo->root_fd < 0)
+		return p4r_error_errno("cannot open '%s'", repo->root);
+	return check_trust(repo->root_fd, repo->root);
+}
+
+int p4r_repo_check_trust(const char *root)
+{
+	int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return p4r_error_errno("cannot open '%s'", root);
+	rc = check_trust(fd, root);
+	close(fd);
 	return rc;
 }
 

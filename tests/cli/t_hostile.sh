@@ -118,6 +118,18 @@ assert_one_line_error "is writable by others"
 chmod 600 .p4reg/config.local
 run 0 p4reg list
 
+begin "git's filter (filter-process) keeps the same trust boundary"
+attacker_repo
+rm -rf .p4reg/objects && ln -s "$VICTIM/docs" .p4reg/objects
+echo '*.bin filter=lfs diff=lfs merge=lfs -text' >.gitattributes
+git add -A && git add -f .p4reg/objects && git commit -qm "objects"
+victim_clone
+git config filter.lfs.process "$P4REG_BIN filter-process" && git config filter.lfs.required true
+head -c 300000 /dev/urandom >new.bin
+git add new.bin >"$ROOT_TMP/out" 2>&1 && fail "git add through the filter succeeded: $(cat "$ROOT_TMP/out")"
+assert_contains "$(cat "$ROOT_TMP/out")" "'.p4reg/objects' is a symbolic link"
+assert_victim_untouched
+
 begin "a .p4reg owned by someone else needs the user's safe.directory"
 if [ "$(id -u)" = 0 ]; then
 	fresh_repo
