@@ -282,12 +282,33 @@ int p4r_sync_fetch_events(p4r_repo *repo, p4r_remote *remote, p4r_sync_result *r
 
 /* ---- skipping a batch that cannot apply ---- */
 
-static int skip_locked(p4r_repo *repo, p4r_remote *remote, int64_t seq, p4r_skip_result *out)
+/* Why batch SEQ does not apply here, for the audit row: "" when it would.
+ * The apply runs inside a transaction that is always rolled back. */
+static void why_not(p4r_repo *repo, p4r_remote *remote, const char *key, const char *text,
+		    size_t len, int64_t seq, char *why, size_t size)
 {
 	p4r_registry *reg = p4r_repo_registry(repo);
 	p4r_sync_event *ev = NULL;
+	p4r_renumber *ren = NULL;
+	size_t n = 0, nren = 0, applied;
+
+	if (p4r_batch_decode(&ev, &n, key, text, len, seq) == 0 &&
+	    check_local_sizes(repo, key, ev, n) == 0 && p4r_registry_begin(reg) == 0) {
+		if (p4r_registry_sync_apply(reg, remote->url, seq, ev, n, &ren, &nren, &applied) == 0)
+			p4r_error_clear();
+		p4r_registry_rollback(reg);
+	}
+	snprintf(why, size, "%s", p4r_error_message());
+	p4r_error_clear();
+	free(ren);
+	p4r_sync_event_array_free(ev, n);
+}
+
+static int skip_locked(p4r_repo *repo, p4r_remote *remote, int64_t seq, p4r_skip_result *out)
+{
+	p4r_registry *reg = p4r_repo_registry(repo);
 	char key[64], *text = NULL, *actor = NULL;
-	size_t len = 0, n = 0;
+	size_t len = 0;
 	int64_t applied;
 	p4r_oid sum;
 	int rc;
@@ -309,11 +330,14 @@ static int skip_locked(p4r_repo *repo, p4r_remote *remote, int64_t seq, p4r_skip
 		goto done;
 	if (rc == 0 && (rc = p4r_hash_buffer(&sum, text, len)) < 0)
 		goto done;
-	if (rc == 0)
+	if (rc == 0) {
 		snprintf(out->sha256, sizeof(out->sha256), "%s", sum.hex);
-	if (rc < 0 || p4r_batch_decode(&ev, &n, key, text, len, seq) < 0)
+		p4r_error_clear();
+		why_not(repo, remote, key, text, len, seq, out->error, sizeof(out->error));
+	} else {
 		snprintf(out->error, sizeof(out->error), "%s", p4r_error_message());
-	p4r_error_clear();
+		p4r_error_clear();
+	}
 	if (!(actor = p4r_repo_actor(repo))) {
 		rc = p4r_error_set(P4R_ERROR, "out of memory");
 		goto done;
@@ -321,7 +345,6 @@ static int skip_locked(p4r_repo *repo, p4r_remote *remote, int64_t seq, p4r_skip
 	rc = p4r_registry_sync_skip(reg, remote->url, seq, out->sha256[0] ? out->sha256 : NULL, actor,
 				    out->error);
 done:
-	p4r_sync_event_array_free(ev, n);
 	free(text);
 	free(actor);
 	return rc;
