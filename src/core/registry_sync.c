@@ -667,6 +667,15 @@ static int replay_metrics(struct apply_ctx *c, const p4r_sync_event *e, int64_t 
 	return p4r_metrics_replay(c->reg, &v, e->detail);
 }
 
+/* The highest number of MODEL_ID's versions in the log (0: none). The
+ * walk goes down the (model_id, number) index and stops at the first one,
+ * past only this registry's few unpublished versions. */
+static int last_logged(struct apply_ctx *c, int64_t model_id, int64_t *out)
+{
+	return query_int(c->db, "SELECT v.number FROM versions v WHERE v.model_id = ?2 AND v.number > 0"
+			 " AND " IN_LOG("v") " ORDER BY v.number DESC LIMIT 1", NULL, model_id, 0, out);
+}
+
 /* A remote register must continue its model's sequence in the log, and
  * agree on the size with any version that already names its object. */
 static int check_register(struct apply_ctx *c, const p4r_sync_event *e, int64_t model_id)
@@ -674,9 +683,7 @@ static int check_register(struct apply_ctx *c, const p4r_sync_event *e, int64_t 
 	int64_t last, other;
 	int rc;
 
-	if ((rc = query_int(c->db, "SELECT coalesce(max(v.number), 0) FROM versions v"
-			    " WHERE v.model_id = ?2 AND v.number > 0 AND " IN_LOG("v"),
-			    NULL, model_id, 0, &last)) < 0 ||
+	if ((rc = last_logged(c, model_id, &last)) < 0 ||
 	    (rc = query_int(c->db, "SELECT size FROM versions WHERE oid = ?1 AND size != ?2 LIMIT 1",
 			    e->oid.hex, e->size, -1, &other)) < 0)
 		return rc;
@@ -816,11 +823,10 @@ static int renumber_model(struct apply_ctx *c, int64_t model_id)
 	size_t n = 0, i;
 	int rc;
 
-	if ((rc = query_int(c->db, "SELECT coalesce(max(v.number), 0) + 1 FROM versions v"
-			    " WHERE v.model_id = ?2 AND v.number > 0 AND " IN_LOG("v"),
-			    NULL, model_id, 1, &next)) < 0 ||
+	if ((rc = last_logged(c, model_id, &next)) < 0 ||
 	    (rc = local_versions(c, model_id, &local, &n)) < 0)
 		goto done;
+	next++;
 	if (n && (rc = model_name(c->db, model_id, &name)) < 0)
 		goto done;
 	for (i = 0; i < n; i++, next++)
