@@ -13,13 +13,10 @@
 #include "p4reg/repo.h"
 
 #define P4R_UUID_LEN 36
-/* Bounds on what a batch may carry (hostile input). */
-#define P4R_SYNC_MAX_EVENTS 100000
-#define P4R_SYNC_MAX_TEXT 65536
-#define P4R_SYNC_MAX_PATH 4096
 
-/* One event as it travels in a batch. Register events also carry the
- * version's record (HAS_VERSION). Strings are owned (free). */
+/* One event as it travels in a batch (batch.h holds the codec and the
+ * bounds). Register events also carry the version's record (HAS_VERSION).
+ * Strings are owned (free). */
 typedef struct p4r_sync_event {
 	char uuid[P4R_UUID_LEN + 1];
 	int64_t event_id;          /* local row (export only) */
@@ -73,6 +70,12 @@ int p4r_registry_sync_mark(p4r_registry *reg, const char *url, int64_t seq,
 int p4r_registry_sync_apply(p4r_registry *reg, const char *url, int64_t seq,
 			    const p4r_sync_event *ev, size_t n,
 			    p4r_renumber **ren, size_t *nren, size_t *applied);
+/* Records that batch SEQ of URL was skipped on request (the audit row of
+ * remote_skipped: SHA256 of its bytes or NULL, ACTOR, ERROR: why it did not
+ * apply, "" when it did not fail) and moves past it, in one transaction.
+ * SEQ must be the next batch to apply (P4R_EUSAGE otherwise). */
+int p4r_registry_sync_skip(p4r_registry *reg, const char *url, int64_t seq, const char *sha256,
+			   const char *actor, const char *error);
 /* Forgets the state kept for URL (remote remove). */
 int p4r_registry_sync_forget(p4r_registry *reg, const char *url);
 /* Distinct (oid, size) of every version, or of MODELS' versions. */
@@ -92,24 +95,51 @@ typedef struct p4r_sync_result {
 	uint64_t bytes_sent, bytes_received;
 	size_t events_applied, batches_applied;
 	size_t events_published;
-	int64_t batch_seq;        /* the batch this push created, 0 when none */
+	size_t batches_published; /* a push larger than one batch takes several */
+	int64_t batch_seq;        /* the last batch this push created, 0 when none */
 	p4r_renumber *renumbered; /* owned */
 	size_t nrenumbered;
 	char **rewritten;         /* pointer files rewritten after renumbering; owned */
 	size_t nrewritten;
+	char **missing;           /* push --allow-missing: "model@N sha256:OID" published
+				   * without the object anywhere; owned */
+	size_t nmissing;
 } p4r_sync_result;
 
 void p4r_sync_result_clear(p4r_sync_result *r);
 
-/* Downloads and applies every batch after the last applied one. */
+/* Downloads and applies every batch after the last applied one. A batch
+ * that cannot apply stops the fetch with a message naming
+ * p4r_sync_skip_batch's command (p4reg fetch --skip-batch SEQ). */
 int p4r_sync_fetch_events(p4r_repo *repo, p4r_remote *remote, p4r_sync_result *res);
+
+/* What p4r_sync_skip_batch skipped. */
+typedef struct p4r_skip_result {
+	int64_t seq;
+	char sha256[P4R_OID_HEXLEN + 1]; /* of the batch's bytes; "" when unreadable */
+	char error[512];                 /* why it did not decode, "" when it did */
+} p4r_skip_result;
+
+/* Skips batch SEQ of REMOTE, which must be the next one to apply: its
+ * events are never applied here, and the skip is recorded (who, when, the
+ * batch's SHA-256 and why it failed) in the registry. */
+int p4r_sync_skip_batch(p4r_repo *repo, p4r_remote *remote, int64_t seq, p4r_skip_result *out);
 /* Downloads OIDS missing locally (parallel, verified). */
 int p4r_sync_fetch_objects(p4r_repo *repo, p4r_remote *remote, const p4r_oid *oids,
 			   const int64_t *sizes, size_t n, const p4r_sync_progress *prog,
 			   p4r_sync_result *res);
-/* push: objects first, then events (fetch, rebase, atomic append, retry).
- * UNSAFE allows a remote whose conditional writes failed the probe. */
-int p4r_sync_push(p4r_repo *repo, p4r_remote *remote, char *const *models, size_t n_models,
-		  bool unsafe, const p4r_sync_progress *prog, p4r_sync_result *res);
+typedef struct p4r_push_opts {
+	char *const *models;  /* only these models' versions and events (N_MODELS 0: all) */
+	size_t n_models;
+	bool unsafe;          /* allow a remote whose conditional writes failed the probe */
+	bool allow_missing;   /* publish versions whose object is nowhere (res->missing) */
+} p4r_push_opts;
+
+/* push: fetch and rebase first; refuse (P4R_ERROR, nothing changed on the
+ * remote) when a version to publish has its object neither here nor on the
+ * remote, unless OPTS->allow_missing; then the objects, then the events in
+ * batches that fit (atomic append, retried after a rebase). */
+int p4r_sync_push(p4r_repo *repo, p4r_remote *remote, const p4r_push_opts *opts,
+		  const p4r_sync_progress *prog, p4r_sync_result *res);
 
 #endif

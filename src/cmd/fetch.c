@@ -5,28 +5,59 @@
 #include "p4reg/remote.h"
 #include "p4reg/sync.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 const char cmd_fetch_usage[] =
-	"usage: p4reg fetch [-r NAME] [--objects] [REF...]\n"
+	"usage: p4reg fetch [-r NAME] [--skip-batch SEQ] [--objects] [REF...]\n"
 	"\n"
 	"Downloads and applies the registry events the remote has and this\n"
 	"registry lacks. With --objects, also downloads the object of every\n"
 	"version; with REFs (name@3, name@production, name), those versions'\n"
 	"objects. Objects are hashed while written to .p4reg/tmp and enter the\n"
-	"store only when they match their oid (a mismatch exits 4).\n"
+	"store only when they match their oid and size (a mismatch exits 4).\n"
+	"A batch that cannot apply stops the fetch (exit 4); --skip-batch SEQ\n"
+	"skips it for good (never applied here, recorded with its SHA-256, who\n"
+	"and why), then fetches the rest.\n"
 	"\n"
-	"  -r, --remote NAME  the remote (default: core.remote, or the only one)\n"
-	"      --objects      download every version's object\n";
+	"  -r, --remote NAME     the remote (default: core.remote, or the only one)\n"
+	"      --skip-batch SEQ  skip batch SEQ, the one a fetch stops at\n"
+	"      --objects         download every version's object\n";
 
-enum { OPT_REMOTE = 1, OPT_OBJECTS };
+enum { OPT_REMOTE = 1, OPT_OBJECTS, OPT_SKIP };
 
 static const p4r_option options[] = {
 	{ "remote", 'r', true, OPT_REMOTE },
 	{ "objects", 0, false, OPT_OBJECTS },
+	{ "skip-batch", 0, true, OPT_SKIP },
 	{ NULL, 0, false, 0 },
 };
+
+static void print_skip(p4r_cli *cli, const p4r_remote *r, const p4r_skip_result *skip)
+{
+	if (cli->json || cli->quiet)
+		return;
+	printf("skipped batch %lld of '%s' (%s%s); recorded\n", (long long)skip->seq, r->name,
+	       skip->sha256[0] ? "sha256:" : "unreadable", skip->sha256);
+}
+
+static void json_skip(cJSON *doc, const p4r_skip_result *skip)
+{
+	cJSON *o;
+
+	if (!skip->seq) {
+		cJSON_AddNullToObject(doc, "skipped");
+		return;
+	}
+	o = cJSON_AddObjectToObject(doc, "skipped");
+	cJSON_AddNumberToObject(o, "batch", (double)skip->seq);
+	if (skip->sha256[0])
+		cJSON_AddStringToObject(o, "sha256", skip->sha256);
+	else
+		cJSON_AddNullToObject(o, "sha256");
+	cJSON_AddStringToObject(o, "error", skip->error);
+}
 
 int cmd_fetch(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 {
@@ -39,6 +70,8 @@ int cmd_fetch(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 	p4r_oid *oids = NULL;
 	int64_t *sizes = NULL;
 	size_t nrefs = 0, n = 0, i;
+	p4r_skip_result skip = { 0 };
+	long long skip_seq = 0;
 	bool all = false;
 	p4r_opts o;
 	int id, rc;
@@ -51,8 +84,12 @@ int cmd_fetch(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 			name = value;
 		else if (id == OPT_OBJECTS)
 			all = true;
+		else if (id == OPT_SKIP)
+			rc = p4r_parse_int64(&skip_seq, value, 1, INT64_MAX, "--skip-batch");
 		else
 			refs[nrefs++] = (char *)value;
+		if (rc < 0)
+			goto done;
 	}
 	if (rc < 0)
 		goto done;
@@ -61,7 +98,10 @@ int cmd_fetch(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 		goto done;
 	}
 	if ((rc = p4r_remote_open(&r, p4r_repo_config(repo), p4r_repo_meta(repo), name)) < 0 ||
-	    (rc = p4r_sync_fetch_events(repo, r, &res)) < 0)
+	    (skip_seq && (rc = p4r_sync_skip_batch(repo, r, skip_seq, &skip)) < 0))
+		goto done;
+	print_skip(cli, r, &skip);
+	if ((rc = p4r_sync_fetch_events(repo, r, &res)) < 0)
 		goto done;
 	if (all) {
 		rc = p4r_registry_sync_objects(p4r_repo_registry(repo), NULL, 0, &oids, &sizes, &n);
@@ -89,6 +129,7 @@ int cmd_fetch(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 		cJSON *doc = cJSON_CreateObject();
 
 		cmd_sync_json(doc, r, &res);
+		json_skip(doc, &skip);
 		rc = cmd_print_json(doc);
 	} else if (!cli->quiet) {
 		char size[32];

@@ -14,9 +14,10 @@ const char cmd_pull_usage[] =
 	"usage: p4reg pull [-r NAME] [--force]\n"
 	"\n"
 	"Fetches the remote's registry events, downloads the objects named by the\n"
-	"work tree's pointer files (hashed into .p4reg/tmp, stored only when they\n"
-	"match) and checks every pointer out. A corrupt remote object exits 4 and\n"
-	"leaves the work tree untouched.\n"
+	"work tree's pointer files (hashed into .p4reg/tmp, stored only when their\n"
+	"oid and size match) and checks every pointer out. A corrupt remote object\n"
+	"exits 4 and leaves the work tree untouched; so does a batch of events\n"
+	"that cannot apply (see 'p4reg fetch --skip-batch').\n"
 	"\n"
 	"  -r, --remote NAME  the remote (default: core.remote, or the only one)\n"
 	"  -f, --force        overwrite files whose bytes are in no version\n";

@@ -8,25 +8,48 @@
 #include <string.h>
 
 const char cmd_push_usage[] =
-	"usage: p4reg push [-r NAME] [--unsafe-concurrent] [MODEL...]\n"
+	"usage: p4reg push [-r NAME] [--allow-missing] [--unsafe-concurrent] [MODEL...]\n"
 	"\n"
 	"Uploads the objects of every version (or of the MODELs named) that the\n"
 	"remote lacks, verified, then appends the registry events the remote lacks\n"
-	"to its log. When another push got there first, its events are fetched,\n"
-	"local versions whose numbers it took are renumbered (pointers follow)\n"
-	"and the push is retried.\n"
+	"to its log (in several batches when they do not fit one). When another\n"
+	"push got there first, its events are fetched, local versions whose\n"
+	"numbers it took are renumbered (pointers follow) and the push is retried.\n"
+	"A version whose object is neither here nor on the remote is refused\n"
+	"(exit 1, nothing pushed) unless --allow-missing.\n"
 	"\n"
 	"  -r, --remote NAME      the remote (default: core.remote, or the only one)\n"
+	"      --allow-missing    publish versions whose object is nowhere (warned)\n"
 	"      --unsafe-concurrent  push to an S3 server that ignores If-None-Match;\n"
 	"                         concurrent pushes from two machines can then lose events\n";
 
-enum { OPT_REMOTE = 1, OPT_UNSAFE };
+enum { OPT_REMOTE = 1, OPT_UNSAFE, OPT_ALLOW_MISSING };
 
 static const p4r_option options[] = {
 	{ "remote", 'r', true, OPT_REMOTE },
 	{ "unsafe-concurrent", 0, false, OPT_UNSAFE },
+	{ "allow-missing", 0, false, OPT_ALLOW_MISSING },
 	{ NULL, 0, false, 0 },
 };
+
+static void print_result(p4r_cli *cli, const p4r_remote *r, const p4r_sync_result *res)
+{
+	char size[32];
+
+	cmd_sync_print_renumbered(cli, res);
+	p4r_format_size(size, sizeof(size), res->bytes_sent);
+	printf("pushed to '%s': %zu object%s (%s) uploaded, %zu already there; ",
+	       r->name, res->objects_sent, res->objects_sent == 1 ? "" : "s", size, res->objects_present);
+	if (res->batches_published > 1)
+		printf("%zu events published as batches %lld-%lld\n", res->events_published,
+		       (long long)(res->batch_seq - (int64_t)res->batches_published + 1),
+		       (long long)res->batch_seq);
+	else if (res->batch_seq)
+		printf("%zu event%s published as batch %lld\n", res->events_published,
+		       res->events_published == 1 ? "" : "s", (long long)res->batch_seq);
+	else
+		printf("no events to publish\n");
+}
 
 int cmd_push(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 {
@@ -37,7 +60,7 @@ int cmd_push(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 	const char *name = NULL, *value;
 	char **models = calloc((size_t)argc, sizeof(*models));
 	size_t nmodels = 0, i;
-	bool unsafe = false;
+	p4r_push_opts popts = { 0 };
 	p4r_opts o;
 	int id, rc;
 
@@ -48,7 +71,9 @@ int cmd_push(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 		if (id == OPT_REMOTE)
 			name = value;
 		else if (id == OPT_UNSAFE)
-			unsafe = true;
+			popts.unsafe = true;
+		else if (id == OPT_ALLOW_MISSING)
+			popts.allow_missing = true;
 		else
 			models[nmodels++] = (char *)value;
 	}
@@ -63,27 +88,25 @@ int cmd_push(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 	}
 	if ((rc = p4r_remote_open(&r, p4r_repo_config(repo), p4r_repo_meta(repo), name)) < 0)
 		goto done;
-	rc = p4r_sync_push(repo, r, models, nmodels, unsafe, &prog, &res);
+	popts.models = models;
+	popts.n_models = nmodels;
+	rc = p4r_sync_push(repo, r, &popts, &prog, &res);
 	cmd_progress_done(&progress);
 	if (rc < 0)
 		goto done;
+	for (i = 0; i < res.nmissing; i++)
+		cmd_warn("published %s without its object: it is neither here nor on remote '%s'",
+			 res.missing[i], r->name);
 	if (cli->json) {
-		cJSON *doc = cJSON_CreateObject();
+		cJSON *doc = cJSON_CreateObject(), *missing;
 
 		cmd_sync_json(doc, r, &res);
+		missing = cJSON_AddArrayToObject(doc, "missing");
+		for (i = 0; missing && i < res.nmissing; i++)
+			cJSON_AddItemToArray(missing, cJSON_CreateString(res.missing[i]));
 		rc = cmd_print_json(doc);
 	} else if (!cli->quiet) {
-		char size[32];
-
-		cmd_sync_print_renumbered(cli, &res);
-		p4r_format_size(size, sizeof(size), res.bytes_sent);
-		printf("pushed to '%s': %zu object%s (%s) uploaded, %zu already there; ",
-		       r->name, res.objects_sent, res.objects_sent == 1 ? "" : "s", size, res.objects_present);
-		if (res.batch_seq)
-			printf("%zu event%s published as batch %lld\n", res.events_published,
-			       res.events_published == 1 ? "" : "s", (long long)res.batch_seq);
-		else
-			printf("no events to publish\n");
+		print_result(cli, r, &res);
 	}
 done:
 	p4r_sync_result_clear(&res);

@@ -5,6 +5,7 @@
 #include "p4reg/lifecycle.h"
 #include "p4reg/metrics.h"
 #include "p4reg/output.h"
+#include "p4reg/relpath.h"
 #include "p4reg/worktree.h"
 
 #include <stdlib.h>
@@ -44,7 +45,8 @@ static const p4r_option options[] = {
 /* What happened after the registry transaction. */
 struct outcome {
 	const char *checkout;  /* "written", "unchanged", "skipped" */
-	char *hook;            /* the command run, NULL when none; owned */
+	char *hook;            /* the command run, NULL when none; owned; never printed
+				* or recorded (it may hold a token) */
 	int hook_status;       /* its exit status, -1 when it could not start */
 	char hook_error[256];  /* why it could not start */
 };
@@ -108,9 +110,10 @@ static int run_hook(p4r_repo *repo, const char *path, const p4r_rollback_result 
 	else
 		snprintf(reason, sizeof(reason), "post-rollback hook exited with status %d", oc->hook_status);
 	ev.reason = reason;
+	/* The event travels to remotes: it says that the hook ran and how it
+	 * ended, never the command, its environment or its output. */
 	detail = cJSON_CreateObject();
 	cJSON_AddStringToObject(detail, "hook", "post-rollback");
-	cJSON_AddStringToObject(detail, "command", oc->hook);
 	cJSON_AddNumberToObject(detail, "status", oc->hook_status);
 	text = cJSON_PrintUnformatted(detail);
 	cJSON_Delete(detail);
@@ -165,7 +168,7 @@ static cJSON *json_result(const p4r_rollback_result *r, const char *path, const 
 		cJSON_AddNullToObject(doc, "hook");
 	} else {
 		hook = cJSON_AddObjectToObject(doc, "hook");
-		cJSON_AddStringToObject(hook, "command", oc->hook);
+		cJSON_AddStringToObject(hook, "name", "post-rollback");
 		cJSON_AddNumberToObject(hook, "status", oc->hook_status);
 		cJSON_AddBoolToObject(hook, "ok", oc->hook_status == 0);
 	}
@@ -250,6 +253,12 @@ int cmd_rollback(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 		return cmd_usage_error(cli, "the reason is longer than %d bytes", REASON_MAX);
 	if ((rc = p4r_registry_model_get(reg, name, &m)) < 0)
 		return rc;
+	/* The path may have come from a remote event or a shipped registry. */
+	if (!p4r_relpath_valid(m.path)) {
+		rc = p4r_error_set(P4R_EINTEGRITY, "model '%s' is bound to an unsafe path in the registry; "
+				   "nothing was rolled back (run 'p4reg fsck')", name);
+		goto done;
+	}
 	if (!(actor = p4r_repo_actor(repo))) {
 		rc = p4r_error_set(P4R_ERROR, "out of memory");
 		goto done;
@@ -291,12 +300,12 @@ int cmd_rollback(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 	}
 	if (hook_failed) {
 		if (oc.hook_status < 0)
-			rc = p4r_error_set(P4R_ERROR, "post-rollback hook '%s' could not run: %s; the "
-					   "rollback to v%lld is recorded", oc.hook, oc.hook_error,
+			rc = p4r_error_set(P4R_ERROR, "the post-rollback hook could not run: %s; the "
+					   "rollback to v%lld is recorded", oc.hook_error,
 					   (long long)r.restored.number);
 		else
-			rc = p4r_error_set(P4R_ERROR, "post-rollback hook '%s' exited with status %d; the "
-					   "rollback to v%lld is recorded", oc.hook, oc.hook_status,
+			rc = p4r_error_set(P4R_ERROR, "the post-rollback hook exited with status %d; the "
+					   "rollback to v%lld is recorded", oc.hook_status,
 					   (long long)r.restored.number);
 		if (cli->json)
 			fprintf(stderr, "p4reg: %s\n", p4r_escape(p4r_error_message()));

@@ -651,7 +651,7 @@ int p4r_lifecycle_run_hook(const char *hook, const char *cwd, const char *const 
 	fflush(stderr);
 	pid = fork();
 	if (pid < 0)
-		return p4r_error_errno("cannot start hook '%s'", hook);
+		return p4r_error_errno("cannot start the hook");
 	if (pid == 0) {
 		size_t i;
 
@@ -671,7 +671,7 @@ int p4r_lifecycle_run_hook(const char *hook, const char *cwd, const char *const 
 		w = waitpid(pid, &st, 0);
 	} while (w < 0 && errno == EINTR);
 	if (w < 0)
-		return p4r_error_errno("cannot wait for hook '%s'", hook);
+		return p4r_error_errno("cannot wait for the hook");
 	if (WIFEXITED(st))
 		*status = WEXITSTATUS(st);
 	else if (WIFSIGNALED(st))

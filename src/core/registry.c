@@ -1,6 +1,7 @@
 /* The registry database: opening and migrating it, nested transactions, and
  * the models, versions, events and stat cache queries (see registry.h). */
 #include "p4reg/registry.h"
+#include "p4reg/batch.h"
 #include "p4reg/error.h"
 #include "p4reg/fsutil.h"
 
@@ -120,6 +121,18 @@ static const char *const migrations[] = {
 	"  url TEXT NOT NULL,"
 	"  event_id INTEGER NOT NULL REFERENCES events(id),"
 	"  PRIMARY KEY(url, event_id)) WITHOUT ROWID;",
+	/* 3: batches skipped on request (p4reg fetch --skip-batch): the audit
+	 * of what this registry never applied, and why. Applying a batch asks
+	 * which versions' register events are in the log: by version. */
+	"CREATE INDEX events_version ON events(version_id);"
+	"CREATE TABLE remote_skipped ("
+	"  id INTEGER PRIMARY KEY,"
+	"  url TEXT NOT NULL,"
+	"  seq INTEGER NOT NULL,"
+	"  sha256 TEXT,"
+	"  actor TEXT NOT NULL,"
+	"  at_ms INTEGER NOT NULL,"
+	"  error TEXT NOT NULL DEFAULT '');",
 };
 
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -1500,7 +1513,9 @@ static int check_input(const p4r_version_input *in)
 		return p4r_error_set(P4R_EUSAGE, "negative size for model '%s'", in->model);
 	if (!in->author)
 		return p4r_error_set(P4R_EUSAGE, "version of model '%s' has no author", in->model);
-	return 0;
+	/* What a remote would refuse must not be recorded: it would stop
+	 * every other clone's fetch once pushed. */
+	return p4r_version_input_check(in);
 }
 
 /* The body of add_version, inside the transaction. */
@@ -1769,6 +1784,8 @@ int p4r_registry_event_add(p4r_registry *reg, const p4r_event *ev)
 	    !memchr(ev->to_stage, '\0', sizeof(ev->to_stage)) ||
 	    !stage_text_valid(ev->from_stage) || !stage_text_valid(ev->to_stage))
 		return p4r_error_set(P4R_EUSAGE, "event for model '%s' names an unknown stage", ev->model);
+	if ((rc = p4r_event_check(ev)) < 0)
+		return rc;
 	if ((rc = p4r_registry_begin(reg)) < 0)
 		return rc;
 	if ((rc = event_add_txn(reg, ev)) < 0) {

@@ -3,6 +3,7 @@
  * Every statement binds its parameters; every mutation is one BEGIN
  * IMMEDIATE transaction through p4r_registry_begin. */
 #include "p4reg/metrics.h"
+#include "p4reg/batch.h"
 #include "p4reg/error.h"
 #include "p4reg/output.h"
 
@@ -232,6 +233,13 @@ static int log_txn(p4r_registry *reg, const p4r_metric_log *log, const char *run
 		goto done;
 	if (!(detail = event_detail(log, run, experiment, at_ms))) {
 		rc = p4r_error_set(P4R_ERROR, "out of memory");
+		goto done;
+	}
+	/* The event travels to remotes whole; one they refuse blocks every clone. */
+	if (strlen(detail) > P4R_EVENT_DETAIL_MAX) {
+		rc = p4r_error_set(P4R_EUSAGE, "these metrics and params are too large for one event (%zu "
+				   "bytes as JSON; a remote accepts at most %d): log them in several calls",
+				   strlen(detail), P4R_EVENT_DETAIL_MAX);
 		goto done;
 	}
 	snprintf(ev.model, sizeof(ev.model), "%s", log->version->model);

@@ -333,6 +333,42 @@ fail:
 	return rc;
 }
 
+int p4r_registry_sync_skip(p4r_registry *reg, const char *url, int64_t seq, const char *sha256,
+			   const char *actor, const char *error)
+{
+	sqlite3 *db = p4r_registry_db(reg);
+	sqlite3_stmt *st = NULL;
+	int64_t applied;
+	int rc;
+
+	if ((rc = p4r_registry_begin(reg)) < 0)
+		return rc;
+	if ((rc = p4r_registry_sync_applied(reg, url, &applied)) < 0)
+		goto fail;
+	if (seq != applied + 1) {
+		rc = p4r_error_set(P4R_EUSAGE, "batch %lld is not the next batch to apply (the next is %lld)",
+				   (long long)seq, (long long)(applied + 1));
+		goto fail;
+	}
+	if ((rc = p4r_sql_prepare(db, &st, "INSERT INTO remote_skipped(url, seq, sha256, actor, at_ms, error)"
+			  " VALUES (?1, ?2, ?3, ?4, ?5, ?6)")) < 0 ||
+	    (rc = bind_text(db, st, 1, url)) < 0 ||
+	    (rc = bind_int(db, st, 2, seq)) < 0 ||
+	    (rc = bind_text(db, st, 3, sha256)) < 0 ||
+	    (rc = bind_text(db, st, 4, actor)) < 0 ||
+	    (rc = bind_int(db, st, 5, p4r_now_ms())) < 0 ||
+	    (rc = bind_text(db, st, 6, error ? error : "")) < 0 ||
+	    (rc = step(db, st)) < 0 ||
+	    (rc = set_applied(db, url, seq)) < 0)
+		goto fail;
+	sqlite3_finalize(st);
+	return p4r_registry_commit(reg);
+fail:
+	sqlite3_finalize(st);
+	p4r_registry_rollback(reg);
+	return rc;
+}
+
 int p4r_registry_sync_forget(p4r_registry *reg, const char *url)
 {
 	sqlite3 *db = p4r_registry_db(reg);
@@ -374,6 +410,26 @@ done:
 	return rc;
 }
 
+/* The name of model ID (malloc'd). */
+static int model_name(sqlite3 *db, int64_t id, char **out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	*out = NULL;
+	if ((rc = p4r_sql_prepare(db, &st, "SELECT name FROM models WHERE id = ?1")) < 0 ||
+	    (rc = bind_int(db, st, 1, id)) < 0 ||
+	    (rc = step(db, st)) < 0)
+		goto done;
+	if (rc == 0 || !(*out = col_dup(st, 0)))
+		rc = p4r_error_set(P4R_ERROR, "registry: model %lld vanished", (long long)id);
+	else
+		rc = 0;
+done:
+	sqlite3_finalize(st);
+	return rc;
+}
+
 /* A single integer from SQL with (text ?1, int ?2); DEFLT when no row. */
 static int query_int(sqlite3 *db, const char *sql, const char *t1, int64_t i2, int64_t deflt,
 		     int64_t *out)
@@ -401,10 +457,22 @@ static int event_by_uuid(sqlite3 *db, const char *uuid, int64_t *event_id)
 	return query_int(db, "SELECT event_id FROM event_sync WHERE uuid = ?1", uuid, 0, 0, event_id);
 }
 
+/* A version's register event is in the remote's log: it came from there,
+ * or this registry published it. Versions of a model in the log are
+ * numbered 1, 2, ... in log order, without gaps. */
+#define IN_LOG(v) \
+	"EXISTS (SELECT 1 FROM events x JOIN event_sync s ON s.event_id = x.id" \
+	" WHERE x.version_id = " v ".id AND x.kind = 'register' AND s.seq IS NOT NULL)"
+
 struct moved {
 	int64_t version_id;
-	int64_t model_id;
-	p4r_renumber r;
+	int64_t from;        /* its number before it was moved aside */
+};
+
+/* A growing list of model ids. */
+struct ids {
+	int64_t *v;
+	size_t n, cap;
 };
 
 struct apply_ctx {
@@ -414,29 +482,44 @@ struct apply_ctx {
 	int64_t seq;
 	struct moved *moved;
 	size_t nmoved, capmoved;
-	int64_t *models;     /* model ids whose stages are replayed */
-	size_t nmodels, capmodels;
+	struct ids models;     /* models whose stages are replayed */
+	struct ids registered; /* models that got a version from the log */
+	p4r_renumber *ren;     /* local versions whose number changed */
+	size_t nren, capren;
 	size_t applied;
 };
 
-static int note_model(struct apply_ctx *c, int64_t model_id)
+static int grow(void **arr, size_t *cap, size_t n, size_t size)
+{
+	size_t ncap = *cap ? *cap * 2 : 16;
+	void *p;
+
+	if (n < *cap)
+		return 0;
+	if (!(p = realloc(*arr, ncap * size)))
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	*arr = p;
+	*cap = ncap;
+	return 0;
+}
+
+static int note_id(struct ids *s, int64_t id)
 {
 	size_t i;
+	int rc;
 
-	for (i = 0; i < c->nmodels; i++)
-		if (c->models[i] == model_id)
+	for (i = 0; i < s->n; i++)
+		if (s->v[i] == id)
 			return 0;
-	if (c->nmodels == c->capmodels) {
-		size_t ncap = c->capmodels ? c->capmodels * 2 : 16;
-		void *p = realloc(c->models, ncap * sizeof(*c->models));
-
-		if (!p)
-			return p4r_error_set(P4R_ERROR, "out of memory");
-		c->models = p;
-		c->capmodels = ncap;
-	}
-	c->models[c->nmodels++] = model_id;
+	if ((rc = grow((void **)&s->v, &s->cap, s->n, sizeof(*s->v))) < 0)
+		return rc;
+	s->v[s->n++] = id;
 	return 0;
+}
+
+static int note_model(struct apply_ctx *c, int64_t model_id)
+{
+	return note_id(&c->models, model_id);
 }
 
 /* The local version MODEL_ID@NUMBER is in the way of a remote register:
@@ -467,21 +550,10 @@ static int move_aside(struct apply_ctx *c, const p4r_sync_event *e, int64_t mode
 				   (long long)c->seq, e->model, (long long)e->version);
 		goto done;
 	}
-	if (c->nmoved == c->capmoved) {
-		size_t ncap = c->capmoved ? c->capmoved * 2 : 8;
-		void *p = realloc(c->moved, ncap * sizeof(*c->moved));
-
-		if (!p) {
-			rc = p4r_error_set(P4R_ERROR, "out of memory");
-			goto done;
-		}
-		c->moved = p;
-		c->capmoved = ncap;
-	}
+	if ((rc = grow((void **)&c->moved, &c->capmoved, c->nmoved, sizeof(*c->moved))) < 0)
+		goto done;
 	c->moved[c->nmoved].version_id = vid;
-	c->moved[c->nmoved].model_id = model_id;
-	snprintf(c->moved[c->nmoved].r.model, sizeof(c->moved[c->nmoved].r.model), "%s", e->model);
-	c->moved[c->nmoved].r.from = e->version;
+	c->moved[c->nmoved].from = e->version;
 	c->nmoved++;
 	if ((rc = p4r_sql_prepare(c->db, &st, "UPDATE versions SET number = -id WHERE id = ?1")) < 0 ||
 	    (rc = bind_int(c->db, st, 1, vid)) < 0)
@@ -595,6 +667,64 @@ static int replay_metrics(struct apply_ctx *c, const p4r_sync_event *e, int64_t 
 	return p4r_metrics_replay(c->reg, &v, e->detail);
 }
 
+/* The highest number of MODEL_ID's versions in the log (0: none). The
+ * walk goes down the (model_id, number) index and stops at the first one,
+ * past only this registry's few unpublished versions. */
+static int last_logged(struct apply_ctx *c, int64_t model_id, int64_t *out)
+{
+	return query_int(c->db, "SELECT v.number FROM versions v WHERE v.model_id = ?2 AND v.number > 0"
+			 " AND " IN_LOG("v") " ORDER BY v.number DESC LIMIT 1", NULL, model_id, 0, out);
+}
+
+/* A remote register must continue its model's sequence in the log, and
+ * agree on the size with any version that already names its object. */
+static int check_register(struct apply_ctx *c, const p4r_sync_event *e, int64_t model_id)
+{
+	int64_t last, other;
+	int rc;
+
+	if ((rc = last_logged(c, model_id, &last)) < 0 ||
+	    (rc = query_int(c->db, "SELECT size FROM versions WHERE oid = ?1 AND size != ?2 LIMIT 1",
+			    e->oid.hex, e->size, -1, &other)) < 0)
+		return rc;
+	if (e->version != last + 1)
+		return p4r_error_set(P4R_EINTEGRITY, "remote log batch %lld registers %s@%lld, but the log's "
+				     "next version of '%s' is %lld (a gap or a repeated number)",
+				     (long long)c->seq, e->model, (long long)e->version, e->model,
+				     (long long)(last + 1));
+	if (other >= 0)
+		return p4r_error_set(P4R_EINTEGRITY, "remote log batch %lld says object %s of %s@%lld is "
+				     "%lld bytes; this registry knows it as %lld bytes", (long long)c->seq,
+				     e->oid.hex, e->model, (long long)e->version, (long long)e->size,
+				     (long long)other);
+	return 0;
+}
+
+/* The version an event from the log is about: it must be in the log too
+ * (a local unpublished version is nothing the remote can talk about). */
+static int logged_version(struct apply_ctx *c, const p4r_sync_event *e, int64_t model_id,
+			  int64_t *version_id)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	*version_id = 0;
+	if ((rc = p4r_sql_prepare(c->db, &st, "SELECT v.id FROM versions v WHERE v.model_id = ?1"
+			  " AND v.number = ?2 AND " IN_LOG("v"))) < 0 ||
+	    (rc = bind_int(c->db, st, 1, model_id)) < 0 ||
+	    (rc = bind_int(c->db, st, 2, e->version)) < 0 ||
+	    (rc = step(c->db, st)) < 0)
+		goto done;
+	if (rc == 1)
+		*version_id = sqlite3_column_int64(st, 0);
+	rc = *version_id ? 0 : p4r_error_set(P4R_EINTEGRITY, "remote log batch %lld has a %s event for "
+					     "%s@%lld, which the log never registered", (long long)c->seq,
+					     e->kind, e->model, (long long)e->version);
+done:
+	sqlite3_finalize(st);
+	return rc;
+}
+
 static int apply_one(struct apply_ctx *c, const p4r_sync_event *e, int64_t idx)
 {
 	int64_t model_id, version_id = 0, known;
@@ -607,33 +737,17 @@ static int apply_one(struct apply_ctx *c, const p4r_sync_event *e, int64_t idx)
 	if ((rc = model_find(c->db, e->model, &model_id, NULL)) < 0)
 		return rc;
 	if (e->has_version) {
-		if (!model_id && (rc = insert_model(c, e, &model_id)) < 0)
+		if ((!model_id && (rc = insert_model(c, e, &model_id)) < 0) ||
+		    (rc = check_register(c, e, model_id)) < 0 ||
+		    (rc = move_aside(c, e, model_id)) < 0 ||
+		    (rc = insert_version(c, e, model_id, &version_id)) < 0 ||
+		    (rc = note_id(&c->registered, model_id)) < 0)
 			return rc;
-		if ((rc = move_aside(c, e, model_id)) < 0 ||
-		    (rc = insert_version(c, e, model_id, &version_id)) < 0)
-			return rc;
-	} else {
-		if (!model_id)
-			return p4r_error_set(P4R_EINTEGRITY, "remote log batch %lld has an event for unknown model '%s'",
-					     (long long)c->seq, e->model);
-		if (e->version > 0) {
-			{
-				sqlite3_stmt *st = NULL;
-
-				if ((rc = p4r_sql_prepare(c->db, &st, "SELECT id FROM versions WHERE model_id = ?1 AND number = ?2")) < 0)
-					return rc;
-				if ((rc = bind_int(c->db, st, 1, model_id)) == 0 &&
-				    (rc = bind_int(c->db, st, 2, e->version)) == 0 &&
-				    (rc = step(c->db, st)) == 1)
-					version_id = sqlite3_column_int64(st, 0);
-				sqlite3_finalize(st);
-				if (rc < 0)
-					return rc;
-			}
-			if (!version_id)
-				return p4r_error_set(P4R_EINTEGRITY, "remote log batch %lld has an event for unknown version %s@%lld",
-						     (long long)c->seq, e->model, (long long)e->version);
-		}
+	} else if (!model_id) {
+		return p4r_error_set(P4R_EINTEGRITY, "remote log batch %lld has an event for unknown model '%s'",
+				     (long long)c->seq, e->model);
+	} else if (e->version > 0 && (rc = logged_version(c, e, model_id, &version_id)) < 0) {
+		return rc;
 	}
 	if ((rc = insert_event(c, e, model_id, version_id, idx)) < 0 ||
 	    (rc = note_model(c, model_id)) < 0 ||
@@ -643,32 +757,87 @@ static int apply_one(struct apply_ctx *c, const p4r_sync_event *e, int64_t idx)
 	return 0;
 }
 
-/* Gives the versions moved aside the next free numbers, in their old order. */
-static int renumber(struct apply_ctx *c)
+/* The number VERSION_ID had before this batch (moved aside or not). */
+static int64_t old_number(const struct apply_ctx *c, int64_t version_id, int64_t number)
+{
+	size_t i;
+
+	for (i = 0; i < c->nmoved; i++)
+		if (c->moved[i].version_id == version_id)
+			return c->moved[i].from;
+	return number;
+}
+
+static int note_renumber(struct apply_ctx *c, const char *model, int64_t from, int64_t to)
+{
+	int rc;
+
+	if (from == to)
+		return 0;
+	if ((rc = grow((void **)&c->ren, &c->capren, c->nren, sizeof(*c->ren))) < 0)
+		return rc;
+	snprintf(c->ren[c->nren].model, sizeof(c->ren[c->nren].model), "%s", model);
+	c->ren[c->nren].from = from;
+	c->ren[c->nren].to = to;
+	c->nren++;
+	return 0;
+}
+
+/* This registry's versions of MODEL_ID that are not in the log, oldest
+ * first, each moved aside to -id (so renumbering cannot collide). */
+static int local_versions(struct apply_ctx *c, int64_t model_id, struct moved **out, size_t *n)
 {
 	sqlite3_stmt *st = NULL;
-	int64_t next;
-	size_t i;
-	int rc = 0;
+	size_t cap = 0;
+	int rc;
 
-	for (i = 0; i < c->nmoved; i++) {
-		struct moved *m = &c->moved[i];
-
-		if ((rc = query_int(c->db, "SELECT coalesce(max(number), 0) + 1 FROM versions"
-				    " WHERE model_id = ?2", NULL, m->model_id, 1, &next)) < 0 ||
-		    (rc = p4r_sql_prepare(c->db, &st, "UPDATE versions SET number = ?1 WHERE id = ?2")) < 0 ||
-		    (rc = bind_int(c->db, st, 1, next)) < 0 ||
-		    (rc = bind_int(c->db, st, 2, m->version_id)) < 0 ||
-		    (rc = step(c->db, st)) < 0)
-			break;
-		sqlite3_finalize(st);
-		st = NULL;
-		m->r.to = next;
-		if ((rc = note_model(c, m->model_id)) < 0)
-			break;
+	*out = NULL;
+	*n = 0;
+	if ((rc = p4r_sql_prepare(c->db, &st, "SELECT v.id, v.number FROM versions v WHERE v.model_id = ?1"
+			  " AND NOT " IN_LOG("v") " ORDER BY (SELECT min(x.id) FROM events x"
+			  " WHERE x.version_id = v.id AND x.kind = 'register'), v.id")) < 0 ||
+	    (rc = bind_int(c->db, st, 1, model_id)) < 0)
+		goto done;
+	while ((rc = step(c->db, st)) == 1) {
+		if ((rc = grow((void **)out, &cap, *n, sizeof(**out))) < 0)
+			goto done;
+		(*out)[*n].version_id = sqlite3_column_int64(st, 0);
+		(*out)[*n].from = old_number(c, (*out)[*n].version_id, sqlite3_column_int64(st, 1));
+		(*n)++;
 	}
+	if (rc == 0)
+		rc = exec_sql(c->db, "UPDATE versions SET number = -id WHERE model_id = ?2 AND number > 0"
+			      " AND NOT " IN_LOG("versions"), NULL, model_id, 0);
+done:
 	sqlite3_finalize(st);
 	return rc < 0 ? rc : 0;
+}
+
+/* The local versions of MODEL_ID follow the log's, in the order they were
+ * made, so this registry's next push continues the sequence without a gap. */
+static int renumber_model(struct apply_ctx *c, int64_t model_id)
+{
+	struct moved *local = NULL;
+	char *name = NULL;
+	int64_t next;
+	size_t n = 0, i;
+	int rc;
+
+	if ((rc = last_logged(c, model_id, &next)) < 0 ||
+	    (rc = local_versions(c, model_id, &local, &n)) < 0)
+		goto done;
+	next++;
+	if (n && (rc = model_name(c->db, model_id, &name)) < 0)
+		goto done;
+	for (i = 0; i < n; i++, next++)
+		if ((rc = exec_sql(c->db, "UPDATE versions SET number = ?2 WHERE id = ?3", NULL, next,
+				   local[i].version_id)) < 0 ||
+		    (rc = note_renumber(c, name, local[i].from, next)) < 0)
+			goto done;
+done:
+	free(local);
+	free(name);
+	return rc;
 }
 
 /* Rebuilds the stages of MODEL_ID from its events in log order (published
@@ -732,7 +901,6 @@ int p4r_registry_sync_apply(p4r_registry *reg, const char *url, int64_t seq,
 			    p4r_renumber **ren, size_t *nren, size_t *applied)
 {
 	struct apply_ctx c = { .reg = reg, .db = p4r_registry_db(reg), .url = url, .seq = seq };
-	p4r_renumber *out = NULL;
 	size_t i;
 	int rc;
 
@@ -744,32 +912,28 @@ int p4r_registry_sync_apply(p4r_registry *reg, const char *url, int64_t seq,
 	for (i = 0; i < n; i++)
 		if ((rc = apply_one(&c, &ev[i], (int64_t)i)) < 0)
 			goto fail;
-	if ((rc = renumber(&c)) < 0)
-		goto fail;
-	for (i = 0; i < c.nmodels; i++)
-		if ((rc = replay(&c, c.models[i])) < 0)
+	for (i = 0; i < c.registered.n; i++)
+		if ((rc = renumber_model(&c, c.registered.v[i])) < 0)
+			goto fail;
+	for (i = 0; i < c.models.n; i++)
+		if ((rc = replay(&c, c.models.v[i])) < 0)
 			goto fail;
 	if ((rc = set_applied(c.db, url, seq)) < 0)
 		goto fail;
-	if (c.nmoved && !(out = calloc(c.nmoved, sizeof(*out)))) {
-		rc = p4r_error_set(P4R_ERROR, "out of memory");
-		goto fail;
-	}
 	if ((rc = p4r_registry_commit(reg)) < 0)
 		goto done;
-	for (i = 0; i < c.nmoved; i++)
-		out[i] = c.moved[i].r;
-	*ren = out;
-	out = NULL;
-	*nren = c.nmoved;
+	*ren = c.ren;
+	c.ren = NULL;
+	*nren = c.nren;
 	*applied = c.applied;
 	goto done;
 fail:
 	p4r_registry_rollback(reg);
 done:
-	free(out);
+	free(c.ren);
 	free(c.moved);
-	free(c.models);
+	free(c.models.v);
+	free(c.registered.v);
 	return rc;
 }
 

@@ -1,17 +1,19 @@
-/* The sync protocol over any remote (docs/remotes.md): batches of events
- * encoded and strictly decoded with cJSON, fetch (apply + rebase + pointer
- * rewrite), verified parallel object transfers, and push (objects, then an
- * atomic append to the log, retried after a rebase when another writer won). */
+/* The sync protocol over any remote (docs/remotes.md): fetch (decode with
+ * batch.c, check against the store, apply + rebase + pointer rewrite, or
+ * skip a batch on request), verified parallel object transfers, and push
+ * (refuse versions whose bytes are nowhere, objects, then atomic appends of
+ * batches to the log, retried after a rebase when another writer won). */
 #include "p4reg/sync.h"
+#include "p4reg/batch.h"
 #include "p4reg/error.h"
 #include "p4reg/fsutil.h"
 #include "p4reg/pointer.h"
+#include "p4reg/relpath.h"
 #include "p4reg/worktree.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,11 +25,9 @@
 #include <cjson/cJSON.h>
 #include <openssl/rand.h>
 
-#define BATCH_FORMAT 1
 #define MAX_PUSH_ATTEMPTS 50
-#define MAX_SIZE (INT64_C(1) << 50)
-#define MAX_TIME (INT64_C(1) << 53)
-#define MAX_VERSION INT64_C(2147483647)
+/* Versions named in a refusal's message; the rest are counted. */
+#define MISSING_NAMED 3
 
 void p4r_sync_result_clear(p4r_sync_result *r)
 {
@@ -39,6 +39,9 @@ void p4r_sync_result_clear(p4r_sync_result *r)
 	for (i = 0; i < r->nrewritten; i++)
 		free(r->rewritten[i]);
 	free(r->rewritten);
+	for (i = 0; i < r->nmissing; i++)
+		free(r->missing[i]);
+	free(r->missing);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -80,376 +83,44 @@ static void lock_release(int fd)
 		close(fd);
 }
 
-/* ---- batches: encoding ---- */
-
-static cJSON *event_json(const p4r_sync_event *e)
-{
-	cJSON *o = cJSON_CreateObject();
-
-	if (!o)
-		return NULL;
-	cJSON_AddStringToObject(o, "id", e->uuid);
-	cJSON_AddStringToObject(o, "model", e->model);
-	cJSON_AddNumberToObject(o, "version", (double)e->version);
-	cJSON_AddStringToObject(o, "kind", e->kind);
-	cJSON_AddStringToObject(o, "from", e->from_stage);
-	cJSON_AddStringToObject(o, "to", e->to_stage);
-	cJSON_AddBoolToObject(o, "forced", e->forced);
-	cJSON_AddStringToObject(o, "actor", e->actor ? e->actor : "");
-	cJSON_AddNumberToObject(o, "time", (double)e->at_ms);
-	cJSON_AddStringToObject(o, "reason", e->reason ? e->reason : "");
-	if (e->detail)
-		cJSON_AddStringToObject(o, "detail", e->detail);
-	else
-		cJSON_AddNullToObject(o, "detail");
-	if (e->has_version) {
-		cJSON_AddStringToObject(o, "oid", e->oid.hex);
-		cJSON_AddNumberToObject(o, "size", (double)e->size);
-		cJSON_AddStringToObject(o, "author", e->author);
-		cJSON_AddNumberToObject(o, "created", (double)e->created_ms);
-		cJSON_AddStringToObject(o, "message", e->message);
-		cJSON_AddStringToObject(o, "path", e->path);
-		if (e->git_commit)
-			cJSON_AddStringToObject(o, "git_commit", e->git_commit);
-		if (e->git_branch)
-			cJSON_AddStringToObject(o, "git_branch", e->git_branch);
-		cJSON_AddNumberToObject(o, "git_dirty", e->git_dirty);
-	}
-	return o;
-}
-
-/* The batch text (malloc'd by cJSON: cJSON_free). */
-static char *batch_encode(int64_t seq, const p4r_sync_event *ev, size_t n, const char *actor)
-{
-	cJSON *doc = cJSON_CreateObject(), *arr;
-	char *text = NULL;
-	size_t i;
-
-	if (!doc)
-		return NULL;
-	cJSON_AddNumberToObject(doc, "format", BATCH_FORMAT);
-	cJSON_AddNumberToObject(doc, "seq", (double)seq);
-	cJSON_AddNumberToObject(doc, "parent", (double)(seq - 1));
-	cJSON_AddStringToObject(doc, "pushed_by", actor ? actor : "");
-	cJSON_AddNumberToObject(doc, "time", (double)p4r_now_ms());
-	arr = cJSON_AddArrayToObject(doc, "events");
-	for (i = 0; arr && i < n; i++) {
-		cJSON *o = event_json(&ev[i]);
-
-		if (!o)
-			goto done;
-		cJSON_AddItemToArray(arr, o);
-	}
-	if (arr)
-		text = cJSON_PrintUnformatted(doc);
-done:
-	cJSON_Delete(doc);
-	return text;
-}
-
-/* ---- batches: strict decoding (hostile input) ---- */
-
-struct decoder {
-	const char *key;   /* the batch's key, for messages */
-	size_t index;      /* the event being read */
-};
-
-static int bad(const struct decoder *d, const char *what)
-{
-	return p4r_error_set(P4R_EINTEGRITY, "invalid event batch '%s': event %zu: %s",
-			     d->key, d->index, what);
-}
-
-static bool int_value(const cJSON *j, int64_t min, int64_t max, int64_t *out)
-{
-	double v;
-
-	if (!cJSON_IsNumber(j))
-		return false;
-	v = j->valuedouble;
-	if (!(v >= (double)min && v <= (double)max) || floor(v) != v)
-		return false;
-	*out = (int64_t)v;
-	return true;
-}
-
-/* A string with no NUL, at most MAX bytes; NULL when absent or wrong. */
-static const char *str_value(const cJSON *j, size_t max)
-{
-	if (!cJSON_IsString(j) || !j->valuestring || strlen(j->valuestring) > max)
-		return NULL;
-	return j->valuestring;
-}
-
-static bool uuid_valid(const char *s)
-{
-	size_t i;
-
-	if (!s || strlen(s) != P4R_UUID_LEN)
-		return false;
-	for (i = 0; i < P4R_UUID_LEN; i++) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (s[i] != '-')
-				return false;
-		} else if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) {
-			return false;
-		}
-	}
-	return true;
-}
-
-static bool kind_valid(const char *s)
-{
-	size_t i;
-
-	if (!s || !s[0] || strlen(s) >= 32)
-		return false;
-	for (i = 0; s[i]; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || s[i] == '-' || s[i] == '_'))
-			return false;
-	return true;
-}
-
-/* A repository-relative path: '/'-separated, no empty, "." or ".."
- * component, nothing inside .p4reg or .git, no control characters. */
-static bool relpath_valid(const char *p)
-{
-	const char *seg = p;
-	size_t i, n;
-
-	if (!p || !p[0] || p[0] == '/' || strlen(p) > P4R_SYNC_MAX_PATH)
-		return false;
-	for (i = 0;; i++) {
-		unsigned char c = (unsigned char)p[i];
-
-		if (c == '/' || c == '\0') {
-			n = (size_t)(p + i - seg);
-			if (n == 0 || (n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
-				return false;
-			if (seg == p && ((n == 6 && !memcmp(seg, ".p4reg", 6)) || (n == 4 && !memcmp(seg, ".git", 4))))
-				return false;
-			if (!c)
-				return true;
-			seg = p + i + 1;
-			continue;
-		}
-		if (c < 0x20 || c == 0x7f || c == '\\')
-			return false;
-	}
-}
-
-static bool stage_ok(const char *s)
-{
-	p4r_stage st;
-
-	if (!s[0])
-		return true;
-	if (p4r_stage_parse(&st, s) < 0) {
-		p4r_error_clear();
-		return false;
-	}
-	return true;
-}
-
-static int dup_str(char **out, const char *s)
-{
-	*out = NULL;
-	if (!s)
-		return 0;
-	if (!(*out = strdup(s)))
-		return p4r_error_set(P4R_ERROR, "out of memory");
-	return 0;
-}
-
-static const char *const event_keys[] = {
-	"id", "model", "version", "kind", "from", "to", "forced", "actor", "time", "reason",
-	"detail", "oid", "size", "author", "created", "message", "path", "git_commit",
-	"git_branch", "git_dirty", NULL
-};
-
-static int decode_event(const struct decoder *d, const cJSON *o, p4r_sync_event *e)
-{
-	const cJSON *j;
-	const char *s, *from, *to;
-	int64_t v;
-	size_t i;
-
-	memset(e, 0, sizeof(*e));
-	if (!cJSON_IsObject(o))
-		return bad(d, "not an object");
-	for (j = o->child; j; j = j->next) {
-		bool known = false;
-
-		for (i = 0; event_keys[i]; i++)
-			known = known || (j->string && !strcmp(j->string, event_keys[i]));
-		if (!known)
-			return bad(d, "unknown field");
-	}
-	s = str_value(cJSON_GetObjectItemCaseSensitive(o, "id"), P4R_UUID_LEN);
-	if (!uuid_valid(s))
-		return bad(d, "malformed id");
-	memcpy(e->uuid, s, P4R_UUID_LEN + 1);
-	s = str_value(cJSON_GetObjectItemCaseSensitive(o, "model"), P4R_MODEL_NAME_MAX);
-	if (!s || !p4r_model_name_valid(s))
-		return bad(d, "invalid model name");
-	snprintf(e->model, sizeof(e->model), "%s", s);
-	if (!int_value(cJSON_GetObjectItemCaseSensitive(o, "version"), 0, MAX_VERSION, &e->version))
-		return bad(d, "invalid version number");
-	s = str_value(cJSON_GetObjectItemCaseSensitive(o, "kind"), 31);
-	if (!kind_valid(s))
-		return bad(d, "invalid kind");
-	snprintf(e->kind, sizeof(e->kind), "%s", s);
-	from = str_value(cJSON_GetObjectItemCaseSensitive(o, "from"), 15);
-	to = str_value(cJSON_GetObjectItemCaseSensitive(o, "to"), 15);
-	if (!from || !to || !stage_ok(from) || !stage_ok(to))
-		return bad(d, "invalid stage");
-	snprintf(e->from_stage, sizeof(e->from_stage), "%s", from);
-	snprintf(e->to_stage, sizeof(e->to_stage), "%s", to);
-	j = cJSON_GetObjectItemCaseSensitive(o, "forced");
-	if (!cJSON_IsBool(j))
-		return bad(d, "invalid forced flag");
-	e->forced = cJSON_IsTrue(j);
-	if (!int_value(cJSON_GetObjectItemCaseSensitive(o, "time"), 0, MAX_TIME, &e->at_ms))
-		return bad(d, "invalid time");
-	if (!(s = str_value(cJSON_GetObjectItemCaseSensitive(o, "actor"), P4R_SYNC_MAX_TEXT)) ||
-	    dup_str(&e->actor, s) < 0)
-		return bad(d, "invalid actor");
-	if (!(s = str_value(cJSON_GetObjectItemCaseSensitive(o, "reason"), P4R_SYNC_MAX_TEXT)) ||
-	    dup_str(&e->reason, s) < 0)
-		return bad(d, "invalid reason");
-	j = cJSON_GetObjectItemCaseSensitive(o, "detail");
-	if (j && !cJSON_IsNull(j)) {
-		cJSON *parsed;
-
-		if (!(s = str_value(j, P4R_SYNC_MAX_TEXT)))
-			return bad(d, "invalid detail");
-		if (!(parsed = cJSON_Parse(s)))
-			return bad(d, "detail is not JSON");
-		cJSON_Delete(parsed);
-		if (dup_str(&e->detail, s) < 0)
-			return P4R_ERROR;
-	}
-	if (strcmp(e->kind, "register"))
-		return 0;
-	/* A register carries the version record. */
-	if (e->version < 1)
-		return bad(d, "register without a version number");
-	e->has_version = true;
-	s = str_value(cJSON_GetObjectItemCaseSensitive(o, "oid"), P4R_OID_HEXLEN);
-	if (!s || !p4r_oid_valid(s))
-		return bad(d, "malformed oid");
-	memcpy(e->oid.hex, s, P4R_OID_HEXLEN + 1);
-	if (!int_value(cJSON_GetObjectItemCaseSensitive(o, "size"), 0, MAX_SIZE, &e->size))
-		return bad(d, "invalid size");
-	if (!int_value(cJSON_GetObjectItemCaseSensitive(o, "created"), 0, MAX_TIME, &e->created_ms))
-		return bad(d, "invalid creation time");
-	if (!(s = str_value(cJSON_GetObjectItemCaseSensitive(o, "author"), P4R_SYNC_MAX_TEXT)) ||
-	    dup_str(&e->author, s) < 0)
-		return bad(d, "invalid author");
-	if (!(s = str_value(cJSON_GetObjectItemCaseSensitive(o, "message"), P4R_SYNC_MAX_TEXT)) ||
-	    dup_str(&e->message, s) < 0)
-		return bad(d, "invalid message");
-	s = str_value(cJSON_GetObjectItemCaseSensitive(o, "path"), P4R_SYNC_MAX_PATH);
-	if (!relpath_valid(s) || dup_str(&e->path, s) < 0)
-		return bad(d, "invalid path");
-	j = cJSON_GetObjectItemCaseSensitive(o, "git_commit");
-	if (j && (!(s = str_value(j, 64)) || dup_str(&e->git_commit, s) < 0))
-		return bad(d, "invalid git commit");
-	j = cJSON_GetObjectItemCaseSensitive(o, "git_branch");
-	if (j && (!(s = str_value(j, 1024)) || dup_str(&e->git_branch, s) < 0))
-		return bad(d, "invalid git branch");
-	if (!int_value(cJSON_GetObjectItemCaseSensitive(o, "git_dirty"), -1, 1, &v))
-		return bad(d, "invalid git_dirty");
-	e->git_dirty = (int)v;
-	return 0;
-}
-
-/* Decodes batch SEQ from TEXT; every field checked before anything is used. */
-static int batch_decode(const char *key, const char *text, size_t len, int64_t seq,
-			p4r_sync_event **out, size_t *n)
-{
-	struct decoder d = { .key = key };
-	cJSON *doc = NULL, *events, *j;
-	p4r_sync_event *arr = NULL;
-	size_t count = 0, total, i, k;
-	int64_t v;
-	int rc = 0;
-
-	*out = NULL;
-	*n = 0;
-	if (!(doc = cJSON_ParseWithLength(text, len)) || !cJSON_IsObject(doc)) {
-		rc = p4r_error_set(P4R_EINTEGRITY, "invalid event batch '%s': not a JSON object", key);
-		goto done;
-	}
-	for (j = doc->child; j; j = j->next)
-		if (!j->string || (strcmp(j->string, "format") && strcmp(j->string, "seq") &&
-				   strcmp(j->string, "parent") && strcmp(j->string, "events") &&
-				   strcmp(j->string, "pushed_by") && strcmp(j->string, "time"))) {
-			rc = p4r_error_set(P4R_EINTEGRITY, "invalid event batch '%s': unknown field", key);
-			goto done;
-		}
-	if (!int_value(cJSON_GetObjectItemCaseSensitive(doc, "format"), 0, 1000, &v) || v != BATCH_FORMAT) {
-		rc = p4r_error_set(P4R_EINTEGRITY, "event batch '%s' has an unknown format (upgrade p4reg?)", key);
-		goto done;
-	}
-	if (!int_value(cJSON_GetObjectItemCaseSensitive(doc, "seq"), 1, MAX_TIME, &v) || v != seq ||
-	    !int_value(cJSON_GetObjectItemCaseSensitive(doc, "parent"), 0, MAX_TIME, &v) || v != seq - 1) {
-		rc = p4r_error_set(P4R_EINTEGRITY, "invalid event batch '%s': wrong sequence number", key);
-		goto done;
-	}
-	events = cJSON_GetObjectItemCaseSensitive(doc, "events");
-	if (!cJSON_IsArray(events) || (total = (size_t)cJSON_GetArraySize(events)) == 0 ||
-	    total > P4R_SYNC_MAX_EVENTS) {
-		rc = p4r_error_set(P4R_EINTEGRITY, "invalid event batch '%s': bad events list", key);
-		goto done;
-	}
-	if (!(arr = calloc(total, sizeof(*arr)))) {
-		rc = p4r_error_set(P4R_ERROR, "out of memory");
-		goto done;
-	}
-	for (j = events->child; j; j = j->next) {
-		d.index = count;
-		rc = decode_event(&d, j, &arr[count]);
-		count++;
-		if (rc < 0)
-			goto done;
-	}
-	/* One event, one id: a repeated id inside a batch is forged. */
-	for (i = 0; i < count; i++)
-		for (k = i + 1; k < count && count <= 4096; k++)
-			if (!strcmp(arr[i].uuid, arr[k].uuid)) {
-				d.index = k;
-				rc = bad(&d, "duplicate id");
-				goto done;
-			}
-done:
-	cJSON_Delete(doc);
-	if (rc < 0) {
-		p4r_sync_event_array_free(arr, count);
-		return rc;
-	}
-	*out = arr;
-	*n = count;
-	return 0;
-}
-
 /* ---- fetch: events ---- */
 
-static int add_rewritten(p4r_sync_result *res, const char *rel)
+static int add_string(char ***v, size_t *n, const char *s)
 {
-	char **p = realloc(res->rewritten, (res->nrewritten + 1) * sizeof(*p));
+	char **p = realloc(*v, (*n + 1) * sizeof(*p));
 
 	if (!p)
 		return p4r_error_set(P4R_ERROR, "out of memory");
-	res->rewritten = p;
-	if (!(p[res->nrewritten] = strdup(rel)))
+	*v = p;
+	if (!(p[*n] = strdup(s)))
 		return p4r_error_set(P4R_ERROR, "out of memory");
-	res->nrewritten++;
+	(*n)++;
 	return 0;
 }
 
+/* Rewrites the pointer file of REL (a pointer listed in the work tree) to
+ * version TO when it names the renumbered version's bytes. */
+static int rewrite_one(p4r_repo *repo, const char *rel, p4r_pointer *ptr, const p4r_renumber *ren,
+		       const char *path, p4r_sync_result *res)
+{
+	p4r_version v = { 0 };
+	int rc = 0;
+
+	if (p4r_registry_version_get(p4r_repo_registry(repo), ren->model, ren->to, &v) < 0) {
+		p4r_error_clear();
+		return 0;
+	}
+	if (p4r_oid_equal(&v.oid, &ptr->oid)) {
+		ptr->version = ren->to;
+		if ((rc = p4r_pointer_write(ptr, path)) == 0)
+			rc = add_string(&res->rewritten, &res->nrewritten, rel);
+	}
+	p4r_version_clear(&v);
+	return rc;
+}
+
 /* Pointer files that named a renumbered version (with its bytes) now name
- * its new number. */
+ * its new number. Only paths that pass p4r_relpath_valid are written. */
 static int rewrite_pointers(p4r_repo *repo, const p4r_renumber *ren, size_t nren, p4r_sync_result *res)
 {
 	char **rels = NULL;
@@ -461,11 +132,13 @@ static int rewrite_pointers(p4r_repo *repo, const p4r_renumber *ren, size_t nren
 	if ((rc = p4r_worktree_list_pointers(repo, &rels, &n)) < 0)
 		return rc;
 	for (i = 0; rc == 0 && i < n; i++) {
-		char *path = p4r_worktree_pointer_path(repo, rels[i]);
+		char *path;
 		p4r_pointer ptr;
-		p4r_version v = { 0 };
 
-		if (!path || p4r_pointer_read(&ptr, path, rels[i]) < 0) {
+		if (!p4r_relpath_valid(rels[i]))
+			continue;
+		if (!(path = p4r_worktree_pointer_path(repo, rels[i])) ||
+		    p4r_pointer_read(&ptr, path, rels[i]) < 0) {
 			p4r_error_clear();
 			free(path);
 			continue;
@@ -473,16 +146,7 @@ static int rewrite_pointers(p4r_repo *repo, const p4r_renumber *ren, size_t nren
 		for (k = 0; k < nren; k++) {
 			if (strcmp(ptr.model, ren[k].model) || ptr.version != ren[k].from)
 				continue;
-			if (p4r_registry_version_get(p4r_repo_registry(repo), ren[k].model, ren[k].to, &v) < 0) {
-				p4r_error_clear();
-				break;
-			}
-			if (p4r_oid_equal(&v.oid, &ptr.oid)) {
-				ptr.version = ren[k].to;
-				if ((rc = p4r_pointer_write(&ptr, path)) == 0)
-					rc = add_rewritten(res, rels[i]);
-			}
-			p4r_version_clear(&v);
+			rc = rewrite_one(repo, rels[i], &ptr, &ren[k], path, res);
 			break;
 		}
 		free(path);
@@ -505,19 +169,90 @@ static int add_renumbered(p4r_sync_result *res, const p4r_renumber *ren, size_t 
 	return 0;
 }
 
-static int fetch_events_locked(p4r_repo *repo, p4r_remote *remote, p4r_sync_result *res)
+/* A register whose object is already here must agree with it on the size:
+ * the bytes are the proof, the event only a claim. */
+static int check_local_sizes(p4r_repo *repo, const char *key, const p4r_sync_event *ev, size_t n)
+{
+	p4r_store *store = p4r_repo_store(repo);
+	char path[PATH_MAX];
+	struct stat st;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!ev[i].has_version || !p4r_store_has(store, &ev[i].oid) ||
+		    p4r_store_object_path(store, &ev[i].oid, path, sizeof(path)) < 0 ||
+		    lstat(path, &st) < 0) {
+			p4r_error_clear();
+			continue;
+		}
+		if (!S_ISREG(st.st_mode) || (int64_t)st.st_size != ev[i].size)
+			return p4r_error_set(P4R_EINTEGRITY, "invalid event batch '%s': event %zu: %s@%lld "
+					     "says its object %s is %lld bytes, but it is %lld", key, i,
+					     ev[i].model, (long long)ev[i].version, ev[i].oid.hex,
+					     (long long)ev[i].size, (long long)st.st_size);
+	}
+	return 0;
+}
+
+/* A batch that cannot apply blocks every later one: say how to move on. */
+static int stuck(const p4r_remote *remote, int64_t seq, int rc)
+{
+	char msg[640];
+
+	if (rc != P4R_EINTEGRITY && rc != P4R_EEXISTS)
+		return rc;
+	snprintf(msg, sizeof(msg), "%s", p4r_error_message());
+	return p4r_error_set(rc, "%s; if the remote cannot be repaired, skip this batch with "
+			     "'p4reg fetch -r %s --skip-batch %lld' (the skip is recorded)", msg,
+			     remote->name, (long long)seq);
+}
+
+/* Fetches, checks and applies batch SEQ; *FOUND false when it does not exist. */
+static int fetch_batch(p4r_repo *repo, p4r_remote *remote, int64_t seq, bool *found,
+		       p4r_sync_result *res)
 {
 	p4r_registry *reg = p4r_repo_registry(repo);
 	p4r_sync_event *ev = NULL;
 	p4r_renumber *ren = NULL;
-	size_t n = 0, nren = 0, applied;
-	int64_t seq;
+	size_t n = 0, nren = 0, applied = 0, len = 0;
 	char key[64], *text = NULL;
-	size_t len;
+	int rc;
+
+	*found = true;
+	p4r_remote_log_key(key, sizeof(key), seq);
+	rc = remote->ops->get_small(remote, key, P4R_BATCH_MAX_BYTES, &text, &len);
+	if (rc == P4R_ENOTFOUND) {
+		p4r_error_clear();
+		*found = false;
+		return 0;
+	}
+	if (rc < 0 ||
+	    (rc = p4r_batch_decode(&ev, &n, key, text, len, seq)) < 0 ||
+	    (rc = check_local_sizes(repo, key, ev, n)) < 0 ||
+	    (rc = p4r_registry_sync_apply(reg, remote->url, seq, ev, n, &ren, &nren, &applied)) < 0) {
+		rc = stuck(remote, seq, rc);
+		goto done;
+	}
+	res->batches_applied++;
+	res->events_applied += applied;
+	if ((rc = add_renumbered(res, ren, nren)) < 0)
+		goto done;
+	rc = rewrite_pointers(repo, ren, nren, res);
+done:
+	free(ren);
+	p4r_sync_event_array_free(ev, n);
+	free(text);
+	return rc;
+}
+
+static int fetch_events_locked(p4r_repo *repo, p4r_remote *remote, p4r_sync_result *res)
+{
+	int64_t seq;
+	char key[64];
 	bool there;
 	int rc;
 
-	if ((rc = p4r_registry_sync_applied(reg, remote->url, &seq)) < 0)
+	if ((rc = p4r_registry_sync_applied(p4r_repo_registry(repo), remote->url, &seq)) < 0)
 		return rc;
 	/* A remote that lost batches we already applied would fork the history. */
 	if (seq > 0) {
@@ -528,35 +263,10 @@ static int fetch_events_locked(p4r_repo *repo, p4r_remote *remote, p4r_sync_resu
 			return p4r_error_set(P4R_EINTEGRITY, "remote '%s' lost its event log (batch %lld, "
 					     "already applied here, is missing)", remote->name, (long long)seq);
 	}
-	for (;;) {
-		seq++;
-		p4r_remote_log_key(key, sizeof(key), seq);
-		rc = remote->ops->get_small(remote, key, P4R_REMOTE_BATCH_MAX, &text, &len);
-		if (rc == P4R_ENOTFOUND) {
-			p4r_error_clear();
-			rc = 0;
-			break;
-		}
-		if (rc < 0 ||
-		    (rc = batch_decode(key, text, len, seq, &ev, &n)) < 0 ||
-		    (rc = p4r_registry_sync_apply(reg, remote->url, seq, ev, n, &ren, &nren, &applied)) < 0)
-			break;
-		res->batches_applied++;
-		res->events_applied += applied;
-		if ((rc = add_renumbered(res, ren, nren)) < 0 ||
-		    (rc = rewrite_pointers(repo, ren, nren, res)) < 0)
-			break;
-		free(ren);
-		ren = NULL;
-		p4r_sync_event_array_free(ev, n);
-		ev = NULL;
-		free(text);
-		text = NULL;
-	}
-	free(ren);
-	p4r_sync_event_array_free(ev, n);
-	free(text);
-	return rc;
+	for (there = true; there;)
+		if ((rc = fetch_batch(repo, remote, ++seq, &there, res)) < 0)
+			return rc;
+	return 0;
 }
 
 int p4r_sync_fetch_events(p4r_repo *repo, p4r_remote *remote, p4r_sync_result *res)
@@ -566,6 +276,89 @@ int p4r_sync_fetch_events(p4r_repo *repo, p4r_remote *remote, p4r_sync_result *r
 	if ((rc = lock_take(repo, &fd)) < 0)
 		return rc;
 	rc = fetch_events_locked(repo, remote, res);
+	lock_release(fd);
+	return rc;
+}
+
+/* ---- skipping a batch that cannot apply ---- */
+
+/* Why batch SEQ does not apply here, for the audit row: "" when it would.
+ * The apply runs inside a transaction that is always rolled back. */
+static void why_not(p4r_repo *repo, p4r_remote *remote, const char *key, const char *text,
+		    size_t len, int64_t seq, char *why, size_t size)
+{
+	p4r_registry *reg = p4r_repo_registry(repo);
+	p4r_sync_event *ev = NULL;
+	p4r_renumber *ren = NULL;
+	size_t n = 0, nren = 0, applied;
+
+	if (p4r_batch_decode(&ev, &n, key, text, len, seq) == 0 &&
+	    check_local_sizes(repo, key, ev, n) == 0 && p4r_registry_begin(reg) == 0) {
+		if (p4r_registry_sync_apply(reg, remote->url, seq, ev, n, &ren, &nren, &applied) == 0)
+			p4r_error_clear();
+		p4r_registry_rollback(reg);
+	}
+	snprintf(why, size, "%s", p4r_error_message());
+	p4r_error_clear();
+	free(ren);
+	p4r_sync_event_array_free(ev, n);
+}
+
+static int skip_locked(p4r_repo *repo, p4r_remote *remote, int64_t seq, p4r_skip_result *out)
+{
+	p4r_registry *reg = p4r_repo_registry(repo);
+	char key[64], *text = NULL, *actor = NULL;
+	size_t len = 0;
+	int64_t applied;
+	p4r_oid sum;
+	int rc;
+
+	if ((rc = p4r_registry_sync_applied(reg, remote->url, &applied)) < 0)
+		return rc;
+	if (seq != applied + 1)
+		return p4r_error_set(P4R_EUSAGE, "batch %lld is not the next batch of remote '%s' (the next "
+				     "is %lld): only the batch a fetch stops at can be skipped",
+				     (long long)seq, remote->name, (long long)(applied + 1));
+	p4r_remote_log_key(key, sizeof(key), seq);
+	rc = remote->ops->get_small(remote, key, P4R_BATCH_MAX_BYTES, &text, &len);
+	if (rc == P4R_ENOTFOUND) {
+		rc = p4r_error_set(P4R_ENOTFOUND, "remote '%s' has no batch %lld", remote->name, (long long)seq);
+		goto done;
+	}
+	/* Too large to read is a reason to skip; a failing remote is not. */
+	if (rc < 0 && rc != P4R_EINTEGRITY)
+		goto done;
+	if (rc == 0 && (rc = p4r_hash_buffer(&sum, text, len)) < 0)
+		goto done;
+	if (rc == 0) {
+		snprintf(out->sha256, sizeof(out->sha256), "%s", sum.hex);
+		p4r_error_clear();
+		why_not(repo, remote, key, text, len, seq, out->error, sizeof(out->error));
+	} else {
+		snprintf(out->error, sizeof(out->error), "%s", p4r_error_message());
+		p4r_error_clear();
+	}
+	if (!(actor = p4r_repo_actor(repo))) {
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+		goto done;
+	}
+	rc = p4r_registry_sync_skip(reg, remote->url, seq, out->sha256[0] ? out->sha256 : NULL, actor,
+				    out->error);
+done:
+	free(text);
+	free(actor);
+	return rc;
+}
+
+int p4r_sync_skip_batch(p4r_repo *repo, p4r_remote *remote, int64_t seq, p4r_skip_result *out)
+{
+	int fd, rc;
+
+	memset(out, 0, sizeof(*out));
+	out->seq = seq;
+	if ((rc = lock_take(repo, &fd)) < 0)
+		return rc;
+	rc = skip_locked(repo, remote, seq, out);
 	lock_release(fd);
 	return rc;
 }
@@ -654,8 +447,24 @@ static int pool_run(struct pool *p, int jobs)
 	return 0;
 }
 
+/* The bytes matched the oid; the size the version record (or pointer)
+ * claims must match them too, or that record is forged. */
+static int check_size(const struct pool *p, size_t i, int fd, const char *tmp)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return p4r_error_errno("cannot stat '%s'", tmp);
+	if ((int64_t)st.st_size != p->sizes[i])
+		return p4r_error_set(P4R_EINTEGRITY, "object %s on remote '%s' is %lld bytes, but its "
+				     "version record says %lld (the event that registered it is wrong); "
+				     "not stored", p->oids[i].hex, p->remote->name, (long long)st.st_size,
+				     (long long)p->sizes[i]);
+	return 0;
+}
+
 /* Downloads one object: to tmp/, hashed, renamed into the store only when
- * its oid matches. */
+ * its oid and size match. */
 static int download_one(struct pool *p, size_t i)
 {
 	p4r_store *store = p4r_repo_store(p->repo);
@@ -695,6 +504,8 @@ static int download_one(struct pool *p, size_t i)
 				   "not stored", oid->hex, p->remote->name, got.hex);
 		goto done;
 	}
+	if ((rc = check_size(p, i, fd, tmp)) < 0)
+		goto done;
 	if (fchmod(fd, 0444) < 0 || fsync(fd) < 0) {
 		rc = p4r_error_errno("cannot write '%s'", tmp);
 		goto done;
@@ -828,58 +639,142 @@ static void backoff(int attempt)
 	nanosleep(&ts, NULL);
 }
 
-static int push_locked(p4r_repo *repo, p4r_remote *remote, char *const *models, size_t n_models,
+/* Versions among EV whose object is neither in the store nor on the
+ * remote, as "model@N sha256:OID" (appended to *NAMES, deduplicated). */
+static int find_missing(p4r_repo *repo, p4r_remote *remote, const p4r_sync_event *ev, size_t n,
+			char ***names, size_t *nnames)
+{
+	char key[128], name[P4R_MODEL_NAME_MAX + P4R_OID_HEXLEN + 40];
+	size_t i, k;
+	bool there, seen;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		if (!ev[i].has_version || p4r_store_has(p4r_repo_store(repo), &ev[i].oid))
+			continue;
+		p4r_remote_object_key(key, sizeof(key), &ev[i].oid);
+		if ((rc = remote->ops->exists(remote, key, &there)) < 0)
+			return rc;
+		if (there)
+			continue;
+		snprintf(name, sizeof(name), "%s@%lld sha256:%s", ev[i].model, (long long)ev[i].version,
+			 ev[i].oid.hex);
+		for (k = 0, seen = false; k < *nnames && !seen; k++)
+			seen = !strcmp((*names)[k], name);
+		if (!seen && (rc = add_string(names, nnames, name)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Refuses to publish versions whose bytes nobody could ever download,
+ * unless the user allowed it (then RES->missing names them). */
+static int check_missing(p4r_repo *repo, p4r_remote *remote, const p4r_sync_event *ev, size_t n,
+			 bool allow, p4r_sync_result *res)
+{
+	char **names = NULL, list[768] = "";
+	size_t nnames = 0, i, used = 0;
+	int rc;
+
+	if ((rc = find_missing(repo, remote, ev, n, allow ? &res->missing : &names,
+			       allow ? &res->nmissing : &nnames)) < 0 || allow || nnames == 0)
+		goto done;
+	for (i = 0; i < nnames && i < MISSING_NAMED && used < sizeof(list); i++)
+		used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "", names[i]);
+	if (nnames > MISSING_NAMED && used < sizeof(list))
+		snprintf(list + used, sizeof(list) - used, " and %zu more", nnames - MISSING_NAMED);
+	rc = p4r_error_set(P4R_ERROR, "cannot push to '%s': the object of %s is neither in the local "
+			   "store nor on the remote; nothing was pushed. Restore the bytes (p4reg add the "
+			   "file again, or fetch them from where they are) or push with --allow-missing",
+			   remote->name, list);
+done:
+	p4r_strv_free(names, nnames);
+	return rc;
+}
+
+/* Publishes the first events of EV as batch SEQ: *USED of them when the
+ * atomic create won, 0 (and no error) when another push took SEQ. */
+static int publish(p4r_repo *repo, p4r_remote *remote, int64_t seq, const p4r_sync_event *ev,
+		   size_t n, const char *actor, size_t *used)
+{
+	char key[64], *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	if ((rc = p4r_batch_encode(&text, &len, used, seq, ev, n, actor, p4r_now_ms())) < 0)
+		return rc;
+	p4r_remote_log_key(key, sizeof(key), seq);
+	rc = remote->ops->create_excl(remote, key, text, len);
+	cJSON_free(text);
+	if (rc == P4R_EEXISTS) {
+		p4r_error_clear();
+		*used = 0;
+		return 0;
+	}
+	if (rc < 0)
+		return rc;
+	return p4r_registry_sync_mark(p4r_repo_registry(repo), remote->url, seq, ev, *used);
+}
+
+/* Rebase, then the unpublished events of OPTS' models, whose objects must
+ * exist somewhere. */
+static int collect(p4r_repo *repo, p4r_remote *remote, const p4r_push_opts *opts,
+		   p4r_sync_result *res, p4r_sync_event **ev, size_t *n)
+{
+	int rc;
+
+	if ((rc = fetch_events_locked(repo, remote, res)) < 0 ||
+	    (rc = p4r_registry_sync_unpublished(p4r_repo_registry(repo), remote->url, opts->models,
+						opts->n_models, ev, n)) < 0)
+		return rc;
+	return check_missing(repo, remote, *ev, *n, opts->allow_missing, res);
+}
+
+static int push_locked(p4r_repo *repo, p4r_remote *remote, const p4r_push_opts *opts,
 		       const p4r_sync_progress *prog, p4r_sync_result *res)
 {
 	p4r_registry *reg = p4r_repo_registry(repo);
 	p4r_oid *oids = NULL;
 	int64_t *sizes = NULL, seq;
 	p4r_sync_event *ev = NULL;
-	size_t noids = 0, n = 0;
-	char key[64], *text = NULL, *actor = NULL;
-	int attempt, rc;
+	size_t noids = 0, n = 0, used;
+	char *actor = NULL;
+	int attempt = 0, rc;
 
-	if ((rc = p4r_registry_sync_objects(reg, models, n_models, &oids, &sizes, &noids)) < 0 ||
+	/* Refusals come before the first byte reaches the remote. */
+	if ((rc = collect(repo, remote, opts, res, &ev, &n)) < 0 ||
+	    (rc = p4r_registry_sync_objects(reg, opts->models, opts->n_models, &oids, &sizes, &noids)) < 0 ||
 	    (rc = upload_objects(repo, remote, oids, sizes, noids, prog, res)) < 0)
 		goto done;
-	actor = p4r_repo_actor(repo);
-	for (attempt = 0; attempt < MAX_PUSH_ATTEMPTS; attempt++) {
-		if ((rc = fetch_events_locked(repo, remote, res)) < 0 ||
-		    (rc = p4r_registry_sync_unpublished(reg, remote->url, models, n_models, &ev, &n)) < 0)
-			goto done;
-		if (n == 0)
-			goto done;
-		if ((rc = upload_stragglers(repo, remote, ev, n, oids, noids, res)) < 0 ||
-		    (rc = p4r_registry_sync_applied(reg, remote->url, &seq)) < 0)
-			goto done;
-		seq++;
-		if (!(text = batch_encode(seq, ev, n, actor))) {
-			rc = p4r_error_set(P4R_ERROR, "out of memory");
-			goto done;
-		}
-		p4r_remote_log_key(key, sizeof(key), seq);
-		rc = remote->ops->create_excl(remote, key, text, strlen(text));
-		cJSON_free(text);
-		text = NULL;
-		if (rc == P4R_EEXISTS) {
-			/* Another push won this number: fetch it, rebase, try again. */
-			p4r_error_clear();
-			p4r_sync_event_array_free(ev, n);
-			ev = NULL;
-			n = 0;
-			backoff(attempt);
-			continue;
-		}
-		if (rc < 0 || (rc = p4r_registry_sync_mark(reg, remote->url, seq, ev, n)) < 0)
-			goto done;
-		res->events_published += n;
-		res->batch_seq = seq;
+	if (!(actor = p4r_repo_actor(repo))) {
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
 		goto done;
 	}
-	rc = p4r_error_set(P4R_ERROR, "gave up after %d attempts: the remote's log keeps moving; try again",
-			   MAX_PUSH_ATTEMPTS);
+	/* One batch per round; a push larger than a batch takes several. */
+	while (n > 0) {
+		if ((rc = upload_stragglers(repo, remote, ev, n, oids, noids, res)) < 0 ||
+		    (rc = p4r_registry_sync_applied(reg, remote->url, &seq)) < 0 ||
+		    (rc = publish(repo, remote, ++seq, ev, n, actor, &used)) < 0)
+			goto done;
+		if (used) {
+			res->events_published += used;
+			res->batches_published++;
+			res->batch_seq = seq;
+		} else if (++attempt >= MAX_PUSH_ATTEMPTS) {
+			rc = p4r_error_set(P4R_ERROR, "gave up after %d attempts: the remote's log keeps "
+					   "moving; try again", MAX_PUSH_ATTEMPTS);
+			goto done;
+		} else {
+			/* Another push won this number: fetch it, rebase, try again. */
+			backoff(attempt);
+		}
+		p4r_sync_event_array_free(ev, n);
+		ev = NULL;
+		n = 0;
+		if ((rc = collect(repo, remote, opts, res, &ev, &n)) < 0)
+			goto done;
+	}
 done:
-	cJSON_free(text);
 	free(actor);
 	free(oids);
 	free(sizes);
@@ -887,15 +782,15 @@ done:
 	return rc;
 }
 
-int p4r_sync_push(p4r_repo *repo, p4r_remote *remote, char *const *models, size_t n_models,
-		  bool unsafe, const p4r_sync_progress *prog, p4r_sync_result *res)
+int p4r_sync_push(p4r_repo *repo, p4r_remote *remote, const p4r_push_opts *opts,
+		  const p4r_sync_progress *prog, p4r_sync_result *res)
 {
 	bool safe = true;
 	int fd, rc;
 
 	/* A server that ignores If-None-Match would let two pushes take one
 	 * batch number, and one of them would be lost. */
-	if (remote->parsed.kind == P4R_REMOTE_S3 && !unsafe) {
+	if (remote->parsed.kind == P4R_REMOTE_S3 && !opts->unsafe) {
 		if ((rc = p4r_remote_probe(remote, &safe)) < 0)
 			return rc;
 		if (!safe)
@@ -905,7 +800,7 @@ int p4r_sync_push(p4r_repo *repo, p4r_remote *remote, char *const *models, size_
 	}
 	if ((rc = lock_take(repo, &fd)) < 0)
 		return rc;
-	rc = push_locked(repo, remote, models, n_models, prog, res);
+	rc = push_locked(repo, remote, opts, prog, res);
 	lock_release(fd);
 	return rc;
 }

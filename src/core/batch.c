@@ -1,0 +1,687 @@
+/* The remote batch codec and the bounds of an event (see batch.h): the
+ * creators' checks, the encoder that splits a push into batches that fit,
+ * and the strict decoder of what a remote delivers. */
+#include "p4reg/batch.h"
+#include "p4reg/error.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cjson/cJSON.h>
+
+/* SHA-256 of no bytes: the only object of size 0. */
+#define EMPTY_OID "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+/* ---- field checks shared by the creators, the encoder and the decoder ---- */
+
+static bool text_ok(const char *s, size_t max)
+{
+	return s && strnlen(s, max + 1) <= max;
+}
+
+static bool no_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return false;
+	return true;
+}
+
+static bool kind_valid(const char *s)
+{
+	size_t i;
+
+	if (!s || !s[0] || !text_ok(s, P4R_EVENT_KIND_MAX))
+		return false;
+	for (i = 0; s[i]; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || s[i] == '-' || s[i] == '_'))
+			return false;
+	return true;
+}
+
+static bool stage_ok(const char *s)
+{
+	static const char *const names[] = {
+		"", "development", "validation", "staging", "production", "archived", NULL
+	};
+	size_t i;
+
+	for (i = 0; names[i]; i++)
+		if (!strcmp(s, names[i]))
+			return true;
+	return false;
+}
+
+static bool uuid_valid(const char *s)
+{
+	size_t i;
+
+	if (!s || strnlen(s, P4R_UUID_LEN + 1) != P4R_UUID_LEN)
+		return false;
+	for (i = 0; i < P4R_UUID_LEN; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return false;
+		} else if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool git_commit_ok(const char *s)
+{
+	size_t i;
+
+	if (!s)
+		return true;
+	if (!s[0] || !text_ok(s, P4R_EVENT_GIT_COMMIT_MAX))
+		return false;
+	for (i = 0; s[i]; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+static bool git_branch_ok(const char *s)
+{
+	return !s || (text_ok(s, P4R_EVENT_GIT_BRANCH_MAX) && no_control(s));
+}
+
+/* A detail is the text of one JSON object (what the creators write). */
+static bool detail_ok(const char *s)
+{
+	cJSON *doc;
+	bool ok;
+
+	if (!s)
+		return true;
+	if (!text_ok(s, P4R_EVENT_DETAIL_MAX))
+		return false;
+	doc = cJSON_Parse(s);
+	ok = cJSON_IsObject(doc);
+	cJSON_Delete(doc);
+	return ok;
+}
+
+static bool in_range(int64_t v, int64_t min, int64_t max)
+{
+	return v >= min && v <= max;
+}
+
+/* ---- the creators' side ---- */
+
+static int too_long(const char *what, const char *s, size_t max)
+{
+	return p4r_error_set(P4R_EUSAGE, "the %s is too long (%zu bytes; an event that travels to "
+			     "a remote holds at most %zu)", what, strlen(s), max);
+}
+
+int p4r_event_check(const p4r_event *ev)
+{
+	const char *actor = ev->actor ? ev->actor : "", *reason = ev->reason ? ev->reason : "";
+
+	if (!memchr(ev->kind, '\0', sizeof(ev->kind)) || !kind_valid(ev->kind))
+		return p4r_error_set(P4R_EUSAGE, "invalid event kind (1..%d of a-z, '-', '_')",
+				     P4R_EVENT_KIND_MAX);
+	if (!in_range(ev->version, 0, P4R_EVENT_VERSION_MAX) || !in_range(ev->at_ms, 0, P4R_EVENT_TIME_MAX))
+		return p4r_error_set(P4R_EUSAGE, "event for model '%s' has an out-of-range number", ev->model);
+	if (!text_ok(actor, P4R_EVENT_TEXT_MAX))
+		return too_long("actor", actor, P4R_EVENT_TEXT_MAX);
+	if (!text_ok(reason, P4R_EVENT_TEXT_MAX))
+		return too_long("reason", reason, P4R_EVENT_TEXT_MAX);
+	if (ev->detail && !text_ok(ev->detail, P4R_EVENT_DETAIL_MAX))
+		return too_long("event detail", ev->detail, P4R_EVENT_DETAIL_MAX);
+	if (!detail_ok(ev->detail))
+		return p4r_error_set(P4R_EUSAGE, "event detail for model '%s' is not a JSON object", ev->model);
+	return 0;
+}
+
+int p4r_version_input_check(const p4r_version_input *in)
+{
+	if (!p4r_relpath_valid(in->path))
+		return p4r_error_set(P4R_EUSAGE, "invalid model path '%s': it must be relative, inside the "
+				     "work tree and outside .git and .p4reg, with no control character and "
+				     "components of at most %d bytes", in->path ? in->path : "",
+				     P4R_RELPATH_LAST_MAX);
+	if (!in_range(in->size, 0, P4R_EVENT_SIZE_MAX) || !in_range(in->now_ms, 0, P4R_EVENT_TIME_MAX))
+		return p4r_error_set(P4R_EUSAGE, "version of model '%s' has an out-of-range size or time",
+				     in->model);
+	if (in->author && !text_ok(in->author, P4R_EVENT_TEXT_MAX))
+		return too_long("author", in->author, P4R_EVENT_TEXT_MAX);
+	if (in->message && !text_ok(in->message, P4R_EVENT_TEXT_MAX))
+		return too_long("message", in->message, P4R_EVENT_TEXT_MAX);
+	if (!git_commit_ok(in->git_commit))
+		return p4r_error_set(P4R_EUSAGE, "invalid git commit id for model '%s'", in->model);
+	if (!git_branch_ok(in->git_branch))
+		return p4r_error_set(P4R_EUSAGE, "the git branch name is too long or has control characters "
+				     "(at most %d bytes)", P4R_EVENT_GIT_BRANCH_MAX);
+	return 0;
+}
+
+/* ---- one event, whichever side it comes from ---- */
+
+static const char *register_problem(const p4r_sync_event *e)
+{
+	if (!e->has_version || e->version < 1)
+		return "register without a version number";
+	if (e->from_stage[0] || strcmp(e->to_stage, "development"))
+		return "a register must go from no stage to development";
+	if (!p4r_oid_valid(e->oid.hex))
+		return "malformed oid";
+	if (!in_range(e->size, 0, P4R_EVENT_SIZE_MAX))
+		return "invalid size";
+	/* The one size a batch can prove wrong without the object's bytes. */
+	if ((e->size == 0) != !strcmp(e->oid.hex, EMPTY_OID))
+		return "size disagrees with the oid";
+	if (!in_range(e->created_ms, 0, P4R_EVENT_TIME_MAX))
+		return "invalid creation time";
+	if (!text_ok(e->author, P4R_EVENT_TEXT_MAX))
+		return "invalid or too long author";
+	if (!text_ok(e->message, P4R_EVENT_TEXT_MAX))
+		return "invalid or too long message";
+	if (!p4r_relpath_valid(e->path))
+		return "invalid path";
+	if (!git_commit_ok(e->git_commit))
+		return "invalid git commit";
+	if (!git_branch_ok(e->git_branch))
+		return "invalid git branch";
+	if (!in_range(e->git_dirty, -1, 1))
+		return "invalid git_dirty";
+	return NULL;
+}
+
+const char *p4r_batch_event_problem(const p4r_sync_event *e)
+{
+	if (!memchr(e->uuid, '\0', sizeof(e->uuid)) || !uuid_valid(e->uuid))
+		return "malformed id";
+	if (!memchr(e->model, '\0', sizeof(e->model)) || !p4r_model_name_valid(e->model))
+		return "invalid model name";
+	if (!in_range(e->version, 0, P4R_EVENT_VERSION_MAX))
+		return "invalid version number";
+	if (!memchr(e->kind, '\0', sizeof(e->kind)) || !kind_valid(e->kind))
+		return "invalid kind";
+	if (!memchr(e->from_stage, '\0', sizeof(e->from_stage)) ||
+	    !memchr(e->to_stage, '\0', sizeof(e->to_stage)) ||
+	    !stage_ok(e->from_stage) || !stage_ok(e->to_stage))
+		return "invalid stage";
+	if (!in_range(e->at_ms, 0, P4R_EVENT_TIME_MAX))
+		return "invalid time";
+	if (!text_ok(e->actor, P4R_EVENT_TEXT_MAX))
+		return "invalid or too long actor";
+	if (!text_ok(e->reason, P4R_EVENT_TEXT_MAX))
+		return "invalid or too long reason";
+	if (!detail_ok(e->detail))
+		return "detail is not a JSON object of at most 1 MiB";
+	if (!strcmp(e->kind, "register"))
+		return register_problem(e);
+	if (e->has_version)
+		return "only a register carries a version record";
+	return NULL;
+}
+
+/* ---- encoding ---- */
+
+/* What a hook event publishes: that the hook ran and how it ended. The
+ * command, its environment and output stay on the machine that ran it. */
+static cJSON *hook_detail(const char *detail)
+{
+	cJSON *in = cJSON_Parse(detail), *out = cJSON_CreateObject();
+	const cJSON *hook = cJSON_GetObjectItemCaseSensitive(in, "hook");
+	const cJSON *status = cJSON_GetObjectItemCaseSensitive(in, "status");
+
+	if (out && cJSON_IsString(hook))
+		cJSON_AddStringToObject(out, "hook", hook->valuestring);
+	if (out && cJSON_IsNumber(status))
+		cJSON_AddNumberToObject(out, "status", status->valuedouble);
+	cJSON_Delete(in);
+	return out;
+}
+
+static bool add_detail(cJSON *o, const p4r_sync_event *e)
+{
+	cJSON *d;
+	char *text;
+	bool ok;
+
+	if (!e->detail)
+		return cJSON_AddNullToObject(o, "detail") != NULL;
+	if (strcmp(e->kind, "hook"))
+		return cJSON_AddStringToObject(o, "detail", e->detail) != NULL;
+	if (!(d = hook_detail(e->detail)))
+		return false;
+	text = cJSON_PrintUnformatted(d);
+	cJSON_Delete(d);
+	ok = text && cJSON_AddStringToObject(o, "detail", text) != NULL;
+	cJSON_free(text);
+	return ok;
+}
+
+static bool add_version_record(cJSON *o, const p4r_sync_event *e)
+{
+	if (!cJSON_AddStringToObject(o, "oid", e->oid.hex) ||
+	    !cJSON_AddNumberToObject(o, "size", (double)e->size) ||
+	    !cJSON_AddStringToObject(o, "author", e->author) ||
+	    !cJSON_AddNumberToObject(o, "created", (double)e->created_ms) ||
+	    !cJSON_AddStringToObject(o, "message", e->message) ||
+	    !cJSON_AddStringToObject(o, "path", e->path))
+		return false;
+	if (e->git_commit && !cJSON_AddStringToObject(o, "git_commit", e->git_commit))
+		return false;
+	if (e->git_branch && !cJSON_AddStringToObject(o, "git_branch", e->git_branch))
+		return false;
+	return cJSON_AddNumberToObject(o, "git_dirty", e->git_dirty) != NULL;
+}
+
+static cJSON *event_json(const p4r_sync_event *e)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (!o || !cJSON_AddStringToObject(o, "id", e->uuid) ||
+	    !cJSON_AddStringToObject(o, "model", e->model) ||
+	    !cJSON_AddNumberToObject(o, "version", (double)e->version) ||
+	    !cJSON_AddStringToObject(o, "kind", e->kind) ||
+	    !cJSON_AddStringToObject(o, "from", e->from_stage) ||
+	    !cJSON_AddStringToObject(o, "to", e->to_stage) ||
+	    !cJSON_AddBoolToObject(o, "forced", e->forced) ||
+	    !cJSON_AddStringToObject(o, "actor", e->actor) ||
+	    !cJSON_AddNumberToObject(o, "time", (double)e->at_ms) ||
+	    !cJSON_AddStringToObject(o, "reason", e->reason) ||
+	    !add_detail(o, e) ||
+	    (e->has_version && !add_version_record(o, e))) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* Refuses to publish any event a decoder would reject: it would stop every
+ * other clone's fetch at this batch. */
+static int check_all(const p4r_sync_event *ev, size_t n, const char *pushed_by)
+{
+	const char *why;
+	size_t i;
+
+	if (!text_ok(pushed_by, P4R_EVENT_TEXT_MAX))
+		return p4r_error_set(P4R_ERROR, "cannot push: the actor name is longer than %d bytes",
+				     P4R_EVENT_TEXT_MAX);
+	for (i = 0; i < n; i++)
+		if ((why = p4r_batch_event_problem(&ev[i])))
+			return p4r_error_set(P4R_ERROR, "cannot publish the %.31s event %.36s of '%.128s' "
+					     "(version %lld): %s; no remote would accept it (it was recorded "
+					     "by an older p4reg or the registry was edited)", ev[i].kind,
+					     ev[i].uuid, ev[i].model, (long long)ev[i].version, why);
+	return 0;
+}
+
+/* The document without events and its printed length. */
+static cJSON *batch_head(int64_t seq, const char *pushed_by, int64_t time_ms, size_t *len)
+{
+	cJSON *doc = cJSON_CreateObject();
+	char *text;
+
+	if (!doc || !cJSON_AddNumberToObject(doc, "format", P4R_BATCH_FORMAT) ||
+	    !cJSON_AddNumberToObject(doc, "seq", (double)seq) ||
+	    !cJSON_AddNumberToObject(doc, "parent", (double)(seq - 1)) ||
+	    !cJSON_AddStringToObject(doc, "pushed_by", pushed_by) ||
+	    !cJSON_AddNumberToObject(doc, "time", (double)time_ms) ||
+	    !cJSON_AddArrayToObject(doc, "events") || !(text = cJSON_PrintUnformatted(doc))) {
+		cJSON_Delete(doc);
+		return NULL;
+	}
+	*len = strlen(text);
+	cJSON_free(text);
+	return doc;
+}
+
+/* Appends events to DOC's array while the batch stays within its bounds. */
+static int fill(cJSON *doc, size_t head_len, const p4r_sync_event *ev, size_t n, size_t *used)
+{
+	cJSON *arr = cJSON_GetObjectItemCaseSensitive(doc, "events");
+	size_t total = head_len, i;
+
+	for (i = 0; i < n && i < P4R_BATCH_MAX_EVENTS; i++) {
+		cJSON *o = event_json(&ev[i]);
+		char *text = o ? cJSON_PrintUnformatted(o) : NULL;
+		size_t add;
+
+		if (!text) {
+			cJSON_Delete(o);
+			return p4r_error_set(P4R_ERROR, "out of memory");
+		}
+		add = strlen(text) + (i ? 1 : 0);
+		cJSON_free(text);
+		if (total + add > P4R_BATCH_MAX_BYTES) {
+			cJSON_Delete(o);
+			break;
+		}
+		total += add;
+		cJSON_AddItemToArray(arr, o);
+	}
+	if (i == 0)
+		return p4r_error_set(P4R_ERROR, "event %.36s does not fit in a batch", ev[0].uuid);
+	*used = i;
+	return 0;
+}
+
+int p4r_batch_encode(char **out, size_t *len, size_t *used, int64_t seq,
+		     const p4r_sync_event *ev, size_t n, const char *pushed_by, int64_t time_ms)
+{
+	cJSON *doc = NULL;
+	size_t head_len = 0;
+	int rc;
+
+	*out = NULL;
+	*len = 0;
+	*used = 0;
+	if (!pushed_by)
+		pushed_by = "";
+	if (n == 0 || seq < 1 || !in_range(time_ms, 0, P4R_EVENT_TIME_MAX))
+		return p4r_error_set(P4R_ERROR, "nothing to encode in batch %lld", (long long)seq);
+	if ((rc = check_all(ev, n, pushed_by)) < 0)
+		return rc;
+	if (!(doc = batch_head(seq, pushed_by, time_ms, &head_len))) {
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+		goto done;
+	}
+	if ((rc = fill(doc, head_len, ev, n, used)) < 0)
+		goto done;
+	if (!(*out = cJSON_PrintUnformatted(doc))) {
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+		goto done;
+	}
+	*len = strlen(*out);
+done:
+	cJSON_Delete(doc);
+	if (rc < 0)
+		*used = 0;
+	return rc;
+}
+
+/* ---- strict decoding (hostile input) ---- */
+
+struct decoder {
+	const char *key;   /* the batch's key, for messages */
+	size_t index;      /* the event being read */
+};
+
+static int bad(const struct decoder *d, const char *what)
+{
+	return p4r_error_set(P4R_EINTEGRITY, "invalid event batch '%s': event %zu: %s",
+			     d->key, d->index, what);
+}
+
+static int bad_batch(const char *key, const char *what)
+{
+	return p4r_error_set(P4R_EINTEGRITY, "invalid event batch '%s': %s", key, what);
+}
+
+/* Every member of O is one of KNOWN (at most 32 names), none twice: a
+ * repeated key would mean one thing here and another to another parser. */
+static bool keys_ok(const cJSON *o, const char *const *known)
+{
+	uint32_t seen = 0;
+	const cJSON *j;
+	size_t i;
+
+	for (j = o->child; j; j = j->next) {
+		for (i = 0; known[i]; i++)
+			if (j->string && !strcmp(j->string, known[i]))
+				break;
+		if (!known[i] || (seen & (UINT32_C(1) << i)))
+			return false;
+		seen |= UINT32_C(1) << i;
+	}
+	return true;
+}
+
+static bool int_value(const cJSON *j, int64_t min, int64_t max, int64_t *out)
+{
+	double v;
+
+	if (!cJSON_IsNumber(j))
+		return false;
+	v = j->valuedouble;
+	if (!(v >= (double)min && v <= (double)max) || floor(v) != v)
+		return false;
+	*out = (int64_t)v;
+	return true;
+}
+
+/* The string member NAME of O, or NULL when absent or not a string. */
+static const char *str_member(const cJSON *o, const char *name)
+{
+	const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	return cJSON_IsString(j) && j->valuestring ? j->valuestring : NULL;
+}
+
+/* Copies S into a fixed field of SIZE bytes; false when it does not fit
+ * (a cut name would silently mean another one). */
+static bool copy_fixed(char *dst, size_t size, const char *s)
+{
+	size_t n;
+
+	if (!s || (n = strnlen(s, size)) >= size)
+		return false;
+	memcpy(dst, s, n + 1);
+	return true;
+}
+
+/* Duplicates the string member NAME (absent allowed when OPTIONAL). */
+static int dup_member(char **out, const cJSON *o, const char *name, bool optional, bool *ok)
+{
+	const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	*out = NULL;
+	*ok = true;
+	if (!j && optional)
+		return 0;
+	if (!cJSON_IsString(j) || !j->valuestring) {
+		*ok = false;
+		return 0;
+	}
+	if (!(*out = strdup(j->valuestring)))
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	return 0;
+}
+
+static const char *const event_keys[] = {
+	"id", "model", "version", "kind", "from", "to", "forced", "actor", "time", "reason",
+	"detail", "oid", "size", "author", "created", "message", "path", "git_commit",
+	"git_branch", "git_dirty", NULL
+};
+#define FIRST_RECORD_KEY 11 /* "oid": the members only a register has start here */
+
+/* True when O has any member of a version record. */
+static bool has_record_member(const cJSON *o)
+{
+	size_t i;
+
+	for (i = FIRST_RECORD_KEY; event_keys[i]; i++)
+		if (cJSON_GetObjectItemCaseSensitive(o, event_keys[i]))
+			return true;
+	return false;
+}
+
+/* The version record of a register event. */
+static int decode_record(const struct decoder *d, const cJSON *o, p4r_sync_event *e)
+{
+	int64_t v;
+	bool ok;
+	int rc;
+
+	e->has_version = true;
+	if (!copy_fixed(e->oid.hex, sizeof(e->oid.hex), str_member(o, "oid")))
+		return bad(d, "malformed oid");
+	if (!int_value(cJSON_GetObjectItemCaseSensitive(o, "size"), 0, P4R_EVENT_SIZE_MAX, &e->size))
+		return bad(d, "invalid size");
+	if (!int_value(cJSON_GetObjectItemCaseSensitive(o, "created"), 0, P4R_EVENT_TIME_MAX, &e->created_ms))
+		return bad(d, "invalid creation time");
+	if (!int_value(cJSON_GetObjectItemCaseSensitive(o, "git_dirty"), -1, 1, &v))
+		return bad(d, "invalid git_dirty");
+	e->git_dirty = (int)v;
+	if ((rc = dup_member(&e->author, o, "author", false, &ok)) < 0 || !ok)
+		return rc < 0 ? rc : bad(d, "invalid author");
+	if ((rc = dup_member(&e->message, o, "message", false, &ok)) < 0 || !ok)
+		return rc < 0 ? rc : bad(d, "invalid message");
+	if ((rc = dup_member(&e->path, o, "path", false, &ok)) < 0 || !ok)
+		return rc < 0 ? rc : bad(d, "invalid path");
+	if ((rc = dup_member(&e->git_commit, o, "git_commit", true, &ok)) < 0 || !ok)
+		return rc < 0 ? rc : bad(d, "invalid git commit");
+	if ((rc = dup_member(&e->git_branch, o, "git_branch", true, &ok)) < 0 || !ok)
+		return rc < 0 ? rc : bad(d, "invalid git branch");
+	return 0;
+}
+
+/* Reads the members of O by type into E; the bounds come after, from
+ * p4r_batch_event_problem, the same check the encoder applies. */
+static int decode_event(const struct decoder *d, const cJSON *o, p4r_sync_event *e)
+{
+	const cJSON *j;
+	const char *why;
+	bool ok;
+	int rc;
+
+	if (!cJSON_IsObject(o))
+		return bad(d, "not an object");
+	if (!keys_ok(o, event_keys))
+		return bad(d, "unknown or repeated field");
+	if (!copy_fixed(e->uuid, sizeof(e->uuid), str_member(o, "id")))
+		return bad(d, "malformed id");
+	if (!copy_fixed(e->model, sizeof(e->model), str_member(o, "model")))
+		return bad(d, "invalid model name");
+	if (!int_value(cJSON_GetObjectItemCaseSensitive(o, "version"), 0, P4R_EVENT_VERSION_MAX, &e->version))
+		return bad(d, "invalid version number");
+	if (!copy_fixed(e->kind, sizeof(e->kind), str_member(o, "kind")) || !kind_valid(e->kind))
+		return bad(d, "invalid kind");
+	if (!copy_fixed(e->from_stage, sizeof(e->from_stage), str_member(o, "from")) ||
+	    !copy_fixed(e->to_stage, sizeof(e->to_stage), str_member(o, "to")))
+		return bad(d, "invalid stage");
+	j = cJSON_GetObjectItemCaseSensitive(o, "forced");
+	if (!cJSON_IsBool(j))
+		return bad(d, "invalid forced flag");
+	e->forced = cJSON_IsTrue(j);
+	if (!int_value(cJSON_GetObjectItemCaseSensitive(o, "time"), 0, P4R_EVENT_TIME_MAX, &e->at_ms))
+		return bad(d, "invalid time");
+	if ((rc = dup_member(&e->actor, o, "actor", false, &ok)) < 0 || !ok)
+		return rc < 0 ? rc : bad(d, "invalid actor");
+	if ((rc = dup_member(&e->reason, o, "reason", false, &ok)) < 0 || !ok)
+		return rc < 0 ? rc : bad(d, "invalid reason");
+	j = cJSON_GetObjectItemCaseSensitive(o, "detail");
+	if (j && !cJSON_IsNull(j) && ((rc = dup_member(&e->detail, o, "detail", false, &ok)) < 0 || !ok))
+		return rc < 0 ? rc : bad(d, "invalid detail");
+	if (!strcmp(e->kind, "register")) {
+		if ((rc = decode_record(d, o, e)) < 0)
+			return rc;
+	} else if (has_record_member(o)) {
+		return bad(d, "only a register carries a version record");
+	}
+	if ((why = p4r_batch_event_problem(e)))
+		return bad(d, why);
+	return 0;
+}
+
+static int cmp_uuid(const void *a, const void *b)
+{
+	return strcmp((*(const p4r_sync_event *const *)a)->uuid, (*(const p4r_sync_event *const *)b)->uuid);
+}
+
+/* One event, one id: a repeated id inside a batch is forged. */
+static int check_unique(const char *key, const p4r_sync_event *arr, size_t n)
+{
+	const p4r_sync_event **v = malloc(n * sizeof(*v));
+	size_t i;
+	int rc = 0;
+
+	if (!v)
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	for (i = 0; i < n; i++)
+		v[i] = &arr[i];
+	qsort(v, n, sizeof(*v), cmp_uuid);
+	for (i = 1; i < n && rc == 0; i++)
+		if (!strcmp(v[i - 1]->uuid, v[i]->uuid))
+			rc = p4r_error_set(P4R_EINTEGRITY, "invalid event batch '%s': event id %s appears "
+					   "twice", key, v[i]->uuid);
+	free(v);
+	return rc;
+}
+
+static const char *const batch_keys[] = {
+	"format", "seq", "parent", "pushed_by", "time", "events", NULL
+};
+
+/* The batch's own members; *EVENTS gets its (non-empty, bounded) list. */
+static int decode_head(const char *key, const cJSON *doc, int64_t seq, const cJSON **events,
+		       size_t *total)
+{
+	const cJSON *j;
+	int64_t v;
+	int count;
+
+	if (!cJSON_IsObject(doc))
+		return bad_batch(key, "not a JSON object");
+	if (!keys_ok(doc, batch_keys))
+		return bad_batch(key, "unknown or repeated field");
+	if (!int_value(cJSON_GetObjectItemCaseSensitive(doc, "format"), 0, 1000, &v) || v != P4R_BATCH_FORMAT)
+		return p4r_error_set(P4R_EINTEGRITY, "event batch '%s' has an unknown format (upgrade p4reg?)", key);
+	if (!int_value(cJSON_GetObjectItemCaseSensitive(doc, "seq"), 1, P4R_EVENT_TIME_MAX, &v) || v != seq ||
+	    !int_value(cJSON_GetObjectItemCaseSensitive(doc, "parent"), 0, P4R_EVENT_TIME_MAX, &v) || v != seq - 1)
+		return bad_batch(key, "wrong sequence number");
+	j = cJSON_GetObjectItemCaseSensitive(doc, "pushed_by");
+	if (j && (!cJSON_IsString(j) || !text_ok(j->valuestring, P4R_EVENT_TEXT_MAX)))
+		return bad_batch(key, "invalid pushed_by");
+	j = cJSON_GetObjectItemCaseSensitive(doc, "time");
+	if (j && !int_value(j, 0, P4R_EVENT_TIME_MAX, &v))
+		return bad_batch(key, "invalid time");
+	*events = cJSON_GetObjectItemCaseSensitive(doc, "events");
+	if (!cJSON_IsArray(*events) || (count = cJSON_GetArraySize(*events)) <= 0 ||
+	    count > P4R_BATCH_MAX_EVENTS)
+		return bad_batch(key, "bad events list");
+	*total = (size_t)count;
+	return 0;
+}
+
+int p4r_batch_decode(p4r_sync_event **out, size_t *n, const char *key, const char *text,
+		     size_t len, int64_t seq)
+{
+	struct decoder d = { .key = key };
+	const cJSON *events = NULL, *j;
+	cJSON *doc = NULL;
+	p4r_sync_event *arr = NULL;
+	size_t count = 0, total = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (len > P4R_BATCH_MAX_BYTES)
+		return bad_batch(key, "too large");
+	if (!(doc = cJSON_ParseWithLength(text, len))) {
+		rc = bad_batch(key, "not a JSON object");
+		goto done;
+	}
+	if ((rc = decode_head(key, doc, seq, &events, &total)) < 0)
+		goto done;
+	if (!(arr = calloc(total, sizeof(*arr)))) {
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+		goto done;
+	}
+	for (j = events->child; j && count < total; j = j->next) {
+		d.index = count;
+		rc = decode_event(&d, j, &arr[count]);
+		count++;
+		if (rc < 0)
+			goto done;
+	}
+	rc = check_unique(key, arr, count);
+done:
+	cJSON_Delete(doc);
+	if (rc < 0) {
+		p4r_sync_event_array_free(arr, count);
+		return rc;
+	}
+	*out = arr;
+	*n = count;
+	return 0;
+}

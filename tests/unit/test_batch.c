@@ -1,0 +1,556 @@
+/* Unit tests for the remote batch codec (batch.c), the bounds creators
+ * share with it, and p4r_relpath_valid (relpath.c). */
+#include "testutil.h"
+#include "p4reg/batch.h"
+#include "p4reg/error.h"
+#include "p4reg/relpath.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cjson/cJSON.h>
+
+#define OID "5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef"
+#define EMPTY "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+#define UUID1 "0a0b0c0d-0000-4000-8000-000000000001"
+#define UUID2 "0a0b0c0d-0000-4000-8000-000000000002"
+#define UUID3 "0a0b0c0d-0000-4000-8000-000000000003"
+
+#define REGISTER \
+	"{\"id\":\"" UUID1 "\",\"model\":\"emb\",\"version\":1,\"kind\":\"register\",\"from\":\"\"," \
+	"\"to\":\"development\",\"forced\":false,\"actor\":\"ann\",\"time\":1000,\"reason\":\"\"," \
+	"\"detail\":null,\"oid\":\"" OID "\",\"size\":3,\"author\":\"ann\",\"created\":999," \
+	"\"message\":\"first\",\"path\":\"models/emb.onnx\",\"git_commit\":\"abc123\"," \
+	"\"git_branch\":\"main\",\"git_dirty\":0}"
+#define PROMOTE \
+	"{\"id\":\"" UUID2 "\",\"model\":\"emb\",\"version\":1,\"kind\":\"promote\"," \
+	"\"from\":\"development\",\"to\":\"validation\",\"forced\":true,\"actor\":\"bob\"," \
+	"\"time\":2000,\"reason\":\"looks good\",\"detail\":\"{\\\"gates\\\":[]}\"}"
+
+static char *batch_text(int64_t seq, const char *events)
+{
+	size_t size = strlen(events) + 128;
+	char *s = malloc(size);
+
+	assert_non_null(s);
+	snprintf(s, size, "{\"format\":1,\"seq\":%lld,\"parent\":%lld,\"events\":[%s]}",
+		 (long long)seq, (long long)(seq - 1), events);
+	return s;
+}
+
+static int decode(const char *text, p4r_sync_event **ev, size_t *n)
+{
+	return p4r_batch_decode(ev, n, "log/0000000001.json", text, strlen(text), 1);
+}
+
+static void expect_bad_text(const char *text, const char *msg)
+{
+	p4r_sync_event *ev = NULL;
+	size_t n = 7;
+
+	assert_int_equal(decode(text, &ev, &n), P4R_EINTEGRITY);
+	assert_null(ev);
+	assert_int_equal(n, 0);
+	if (!strstr(p4r_error_message(), msg))
+		fail_msg("'%s' does not contain '%s' (input %.200s)", p4r_error_message(), msg, text);
+}
+
+/* The good register event with member KEY replaced by the JSON VALUE
+ * (NULL: removed), decoded as a batch. */
+static void expect_bad_field(const char *base, const char *key, const char *value, const char *msg)
+{
+	cJSON *o = cJSON_Parse(base);
+	char *ev, *text;
+
+	assert_non_null(o);
+	cJSON_DeleteItemFromObjectCaseSensitive(o, key);
+	if (value) {
+		cJSON *v = cJSON_Parse(value);
+
+		assert_non_null(v);
+		cJSON_AddItemToObject(o, key, v);
+	}
+	ev = cJSON_PrintUnformatted(o);
+	text = batch_text(1, ev);
+	expect_bad_text(text, msg);
+	free(text);
+	cJSON_free(ev);
+	cJSON_Delete(o);
+}
+
+static void test_decode_good(void **state)
+{
+	char *text = batch_text(1, REGISTER "," PROMOTE);
+	p4r_sync_event *ev = NULL;
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(decode(text, &ev, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(ev[0].uuid, UUID1);
+	assert_string_equal(ev[0].model, "emb");
+	assert_int_equal(ev[0].version, 1);
+	assert_true(ev[0].has_version);
+	assert_string_equal(ev[0].oid.hex, OID);
+	assert_int_equal(ev[0].size, 3);
+	assert_string_equal(ev[0].path, "models/emb.onnx");
+	assert_string_equal(ev[0].message, "first");
+	assert_string_equal(ev[0].git_commit, "abc123");
+	assert_string_equal(ev[0].git_branch, "main");
+	assert_int_equal(ev[0].created_ms, 999);
+	assert_null(ev[0].detail);
+	assert_false(ev[1].has_version);
+	assert_true(ev[1].forced);
+	assert_string_equal(ev[1].from_stage, "development");
+	assert_string_equal(ev[1].to_stage, "validation");
+	assert_string_equal(ev[1].reason, "looks good");
+	assert_string_equal(ev[1].detail, "{\"gates\":[]}");
+	assert_int_equal(ev[1].at_ms, 2000);
+	p4r_sync_event_array_free(ev, n);
+	free(text);
+}
+
+static void test_round_trip(void **state)
+{
+	char *text = batch_text(1, REGISTER "," PROMOTE), *out = NULL;
+	p4r_sync_event *ev = NULL, *again = NULL;
+	size_t n = 0, m = 0, len = 0, used = 0, i;
+
+	(void)state;
+	assert_int_equal(decode(text, &ev, &n), 0);
+	assert_int_equal(p4r_batch_encode(&out, &len, &used, 7, ev, n, "ci", 5), 0);
+	assert_int_equal(used, 2);
+	assert_int_equal(len, strlen(out));
+	assert_non_null(strstr(out, "\"seq\":7,\"parent\":6,\"pushed_by\":\"ci\",\"time\":5"));
+	assert_int_equal(p4r_batch_decode(&again, &m, "k", out, len, 7), 0);
+	assert_int_equal(m, n);
+	for (i = 0; i < n; i++) {
+		assert_string_equal(again[i].uuid, ev[i].uuid);
+		assert_string_equal(again[i].kind, ev[i].kind);
+		assert_int_equal(again[i].version, ev[i].version);
+		assert_string_equal(again[i].actor, ev[i].actor);
+		assert_string_equal(again[i].reason, ev[i].reason);
+		assert_int_equal(again[i].has_version, ev[i].has_version);
+	}
+	assert_string_equal(again[0].path, ev[0].path);
+	assert_string_equal(again[1].detail, ev[1].detail);
+	p4r_sync_event_array_free(again, m);
+	/* The same batch under another number is refused. */
+	assert_int_equal(p4r_batch_decode(&again, &m, "k", out, len, 8), P4R_EINTEGRITY);
+	assert_non_null(strstr(p4r_error_message(), "wrong sequence number"));
+	p4r_sync_event_array_free(ev, n);
+	cJSON_free(out);
+	free(text);
+}
+
+static void test_malformed_fields(void **state)
+{
+	char id_upper[] = "\"0A0B0C0D-0000-4000-8000-000000000001\"";
+
+	(void)state;
+	expect_bad_field(REGISTER, "id", NULL, "malformed id");
+	expect_bad_field(REGISTER, "id", id_upper, "malformed id");
+	expect_bad_field(REGISTER, "id", "\"0a0b0c0d-0000-4000-8000-0000000000011\"", "malformed id");
+	expect_bad_field(REGISTER, "id", "7", "malformed id");
+	expect_bad_field(REGISTER, "model", "\"..\"", "invalid model name");
+	expect_bad_field(REGISTER, "model", "\"a/b\"", "invalid model name");
+	expect_bad_field(REGISTER, "model", "\"\"", "invalid model name");
+	expect_bad_field(REGISTER, "version", "1.5", "invalid version number");
+	expect_bad_field(REGISTER, "version", "-1", "invalid version number");
+	expect_bad_field(REGISTER, "version", "2147483648", "invalid version number");
+	expect_bad_field(REGISTER, "version", "\"1\"", "invalid version number");
+	expect_bad_field(REGISTER, "version", "0", "register without a version number");
+	expect_bad_field(REGISTER, "kind", "\"Register\"", "invalid kind");
+	expect_bad_field(REGISTER, "kind", "\"\"", "invalid kind");
+	expect_bad_field(REGISTER, "to", "\"production\"", "from no stage to development");
+	expect_bad_field(REGISTER, "from", "\"staging\"", "from no stage to development");
+	expect_bad_field(PROMOTE, "to", "\"prod\"", "invalid stage");
+	expect_bad_field(PROMOTE, "from", "null", "invalid stage");
+	expect_bad_field(REGISTER, "forced", "0", "invalid forced flag");
+	expect_bad_field(REGISTER, "time", "-1", "invalid time");
+	expect_bad_field(REGISTER, "time", "1e300", "invalid time");
+	expect_bad_field(REGISTER, "actor", "null", "invalid actor");
+	expect_bad_field(REGISTER, "reason", "[]", "invalid reason");
+	expect_bad_field(PROMOTE, "detail", "\"{not json\"", "detail is not a JSON object");
+	expect_bad_field(PROMOTE, "detail", "\"[1,2]\"", "detail is not a JSON object");
+	expect_bad_field(PROMOTE, "detail", "{}", "invalid detail");
+	expect_bad_field(REGISTER, "oid", "\"" OID "0\"", "malformed oid");
+	expect_bad_field(REGISTER, "oid", "\"5F70BF18A086007016E948B04AED3B82103A36BEA41755B6CDDFAF10ACE3C6EF\"",
+			 "malformed oid");
+	expect_bad_field(REGISTER, "size", "1e300", "invalid size");
+	expect_bad_field(REGISTER, "size", "1125899906842625", "invalid size");
+	expect_bad_field(REGISTER, "size", "0", "size disagrees with the oid");
+	expect_bad_field(REGISTER, "oid", "\"" EMPTY "\"", "size disagrees with the oid");
+	expect_bad_field(REGISTER, "created", "-5", "invalid creation time");
+	expect_bad_field(REGISTER, "author", NULL, "invalid author");
+	expect_bad_field(REGISTER, "message", "3", "invalid message");
+	expect_bad_field(REGISTER, "path", "\"../x\"", "invalid path");
+	expect_bad_field(REGISTER, "path", "\"/etc/passwd\"", "invalid path");
+	expect_bad_field(REGISTER, "path", "\".git/hooks/pre-commit\"", "invalid path");
+	expect_bad_field(REGISTER, "path", "\"models/.P4REG/x\"", "invalid path");
+	expect_bad_field(REGISTER, "path", "\"models/x\\nline\"", "invalid path");
+	expect_bad_field(REGISTER, "path", "\"models/emb.onnx.p4reg\"", "invalid path");
+	expect_bad_field(REGISTER, "git_commit", "\"xyz\"", "invalid git commit");
+	expect_bad_field(REGISTER, "git_branch", "\"a\\u0001b\"", "invalid git branch");
+	expect_bad_field(REGISTER, "git_dirty", "2", "invalid git_dirty");
+	expect_bad_field(REGISTER, "bogus", "1", "unknown or repeated field");
+	expect_bad_field(PROMOTE, "oid", "\"" OID "\"", "only a register carries a version record");
+	expect_bad_field(PROMOTE, "path", "\"x\"", "only a register carries a version record");
+}
+
+static void test_malformed_batches(void **state)
+{
+	char *text;
+
+	(void)state;
+	expect_bad_text("", "not a JSON object");
+	expect_bad_text("[]", "not a JSON object");
+	expect_bad_text("{\"format\":1,\"seq\":1,\"parent\":0,\"events\":[" REGISTER "]", "not a JSON object");
+	expect_bad_text("{\"format\":2,\"seq\":1,\"parent\":0,\"events\":[" REGISTER "]}", "unknown format");
+	expect_bad_text("{\"format\":1,\"seq\":2,\"parent\":1,\"events\":[" REGISTER "]}", "wrong sequence number");
+	expect_bad_text("{\"format\":1,\"seq\":1,\"parent\":5,\"events\":[" REGISTER "]}", "wrong sequence number");
+	expect_bad_text("{\"format\":1,\"seq\":1,\"parent\":0,\"events\":[]}", "bad events list");
+	expect_bad_text("{\"format\":1,\"seq\":1,\"parent\":0,\"events\":{}}", "bad events list");
+	expect_bad_text("{\"format\":1,\"seq\":1,\"parent\":0,\"x\":1,\"events\":[" REGISTER "]}",
+			"unknown or repeated field");
+	expect_bad_text("{\"format\":1,\"seq\":1,\"seq\":1,\"parent\":0,\"events\":[" REGISTER "]}",
+			"unknown or repeated field");
+	expect_bad_text("{\"format\":1,\"seq\":1,\"parent\":0,\"pushed_by\":7,\"events\":[" REGISTER "]}",
+			"invalid pushed_by");
+	expect_bad_text("{\"format\":1,\"seq\":1,\"parent\":0,\"time\":-1,\"events\":[" REGISTER "]}",
+			"invalid time");
+	expect_bad_text("{\"format\":1,\"seq\":1,\"parent\":0,\"events\":[1]}", "event 0: not an object");
+	/* A repeated member inside an event means two things to two parsers. */
+	text = batch_text(1, "{\"id\":\"" UUID1 "\",\"id\":\"" UUID2 "\"}");
+	expect_bad_text(text, "event 0: unknown or repeated field");
+	free(text);
+	text = batch_text(1, REGISTER "," PROMOTE "," REGISTER);
+	expect_bad_text(text, "event id " UUID1 " appears twice");
+	free(text);
+	text = batch_text(1, PROMOTE ",{}");
+	expect_bad_text(text, "event 1: malformed id");
+	free(text);
+}
+
+/* A model-level event (no version record) with text fields of LEN bytes. */
+static void small_event(p4r_sync_event *e, unsigned k, char *text)
+{
+	memset(e, 0, sizeof(*e));
+	snprintf(e->uuid, sizeof(e->uuid), "0a0b0c0d-0000-4000-8000-%012x", k);
+	snprintf(e->model, sizeof(e->model), "m");
+	snprintf(e->kind, sizeof(e->kind), "note");
+	e->actor = text;
+	e->reason = text;
+}
+
+static void test_limits_text(void **state)
+{
+	char *big = malloc(P4R_EVENT_TEXT_MAX + 2), *out = NULL, *ev_text, *text;
+	p4r_sync_event e, *back = NULL;
+	size_t len, used, n;
+	cJSON *o;
+
+	(void)state;
+	memset(big, 'a', P4R_EVENT_TEXT_MAX);
+	big[P4R_EVENT_TEXT_MAX] = '\0';
+	small_event(&e, 1, big);
+	assert_null(p4r_batch_event_problem(&e));
+	assert_int_equal(p4r_batch_encode(&out, &len, &used, 1, &e, 1, "", 0), 0);
+	assert_int_equal(p4r_batch_decode(&back, &n, "k", out, len, 1), 0);
+	assert_int_equal(strlen(back[0].reason), P4R_EVENT_TEXT_MAX);
+	p4r_sync_event_array_free(back, n);
+	cJSON_free(out);
+	/* One byte more: the encoder refuses to publish it, the decoder to read it. */
+	big[P4R_EVENT_TEXT_MAX] = 'a';
+	big[P4R_EVENT_TEXT_MAX + 1] = '\0';
+	assert_string_equal(p4r_batch_event_problem(&e), "invalid or too long actor");
+	assert_int_equal(p4r_batch_encode(&out, &len, &used, 1, &e, 1, "", 0), P4R_ERROR);
+	assert_null(out);
+	assert_non_null(strstr(p4r_error_message(), "cannot publish the note event"));
+	o = cJSON_Parse(REGISTER);
+	cJSON_ReplaceItemInObjectCaseSensitive(o, "message", cJSON_CreateString(big));
+	ev_text = cJSON_PrintUnformatted(o);
+	text = batch_text(1, ev_text);
+	expect_bad_text(text, "event 0: invalid or too long message");
+	free(text);
+	cJSON_free(ev_text);
+	cJSON_Delete(o);
+	free(big);
+}
+
+/* A batch of N model-level events, written by hand. */
+static char *many_events(size_t n)
+{
+	size_t size = n * 160 + 128, used, i;
+	char *s = malloc(size);
+
+	assert_non_null(s);
+	used = (size_t)snprintf(s, size, "{\"format\":1,\"seq\":1,\"parent\":0,\"events\":[");
+	for (i = 0; i < n; i++)
+		used += (size_t)snprintf(s + used, size - used, "%s{\"id\":\"0a0b0c0d-0000-4000-8000-%012zx\","
+					 "\"model\":\"m\",\"version\":0,\"kind\":\"note\",\"from\":\"\","
+					 "\"to\":\"\",\"forced\":false,\"actor\":\"\",\"time\":0,"
+					 "\"reason\":\"\"}", i ? "," : "", i);
+	snprintf(s + used, size - used, "]}");
+	return s;
+}
+
+static void test_limits_count(void **state)
+{
+	size_t n = P4R_BATCH_MAX_EVENTS + 1, len = 0, used = 0, got = 0, i;
+	p4r_sync_event *ev = calloc(n, sizeof(*ev)), *back = NULL;
+	char *out = NULL, *text;
+
+	(void)state;
+	assert_non_null(ev);
+	for (i = 0; i < n; i++)
+		small_event(&ev[i], (unsigned)i, "");
+	assert_int_equal(p4r_batch_encode(&out, &len, &used, 1, ev, n, "", 0), 0);
+	assert_int_equal(used, P4R_BATCH_MAX_EVENTS);
+	assert_true(len <= P4R_BATCH_MAX_BYTES);
+	assert_int_equal(p4r_batch_decode(&back, &got, "k", out, len, 1), 0);
+	assert_int_equal(got, P4R_BATCH_MAX_EVENTS);
+	p4r_sync_event_array_free(back, got);
+	cJSON_free(out);
+	free(ev);
+	text = many_events(P4R_BATCH_MAX_EVENTS + 1);
+	assert_true(strlen(text) <= P4R_BATCH_MAX_BYTES);
+	expect_bad_text(text, "bad events list");
+	free(text);
+}
+
+static void test_limits_bytes(void **state)
+{
+	size_t n = 300, len = 0, used = 0, got = 0, i;
+	char *text = malloc(60000), *out = NULL;
+	p4r_sync_event *ev = calloc(n, sizeof(*ev)), *back = NULL;
+
+	(void)state;
+	assert_non_null(text);
+	assert_non_null(ev);
+	memset(text, 'x', 59999);
+	text[59999] = '\0';
+	for (i = 0; i < n; i++)
+		small_event(&ev[i], (unsigned)i, text);
+	/* 300 events of 120 KB do not fit 16 MiB: the push takes two batches. */
+	assert_int_equal(p4r_batch_encode(&out, &len, &used, 1, ev, n, "", 0), 0);
+	assert_true(used > 100 && used < n);
+	assert_true(len <= P4R_BATCH_MAX_BYTES);
+	assert_int_equal(p4r_batch_decode(&back, &got, "k", out, len, 1), 0);
+	assert_int_equal(got, used);
+	p4r_sync_event_array_free(back, got);
+	cJSON_free(out);
+	assert_int_equal(p4r_batch_decode(&back, &got, "k", text, P4R_BATCH_MAX_BYTES + 1, 1), P4R_EINTEGRITY);
+	assert_non_null(strstr(p4r_error_message(), "too large"));
+	free(ev);
+	free(text);
+}
+
+/* The largest event the bounds allow, escaped at worst, fits one batch:
+ * an event recorded here can always be pushed. */
+static void test_largest_event_fits(void **state)
+{
+	char *text = malloc(P4R_EVENT_TEXT_MAX + 1), *path = malloc(P4R_RELPATH_MAX + 1);
+	char *detail = malloc(P4R_EVENT_DETAIL_MAX + 1), *branch = malloc(P4R_EVENT_GIT_BRANCH_MAX + 1);
+	char *out = NULL;
+	p4r_sync_event e;
+	size_t len = 0, used = 0, i;
+
+	(void)state;
+	memset(text, 1, P4R_EVENT_TEXT_MAX);
+	text[P4R_EVENT_TEXT_MAX] = '\0';
+	for (i = 0; i + 2 <= P4R_RELPATH_MAX; i += 2)
+		memcpy(path + i, "a/", 2);
+	path[i - 1] = 'b';
+	path[i] = '\0';
+	memcpy(detail, "{\"a\":\"", 6);
+	for (i = 6; i + 2 + 2 <= P4R_EVENT_DETAIL_MAX; i += 2)
+		memcpy(detail + i, "\\\"", 2);
+	memcpy(detail + i, "\"}", 3);
+	memset(branch, '"', P4R_EVENT_GIT_BRANCH_MAX);
+	branch[P4R_EVENT_GIT_BRANCH_MAX] = '\0';
+	small_event(&e, 1, text);
+	snprintf(e.kind, sizeof(e.kind), "register");
+	snprintf(e.to_stage, sizeof(e.to_stage), "development");
+	snprintf(e.oid.hex, sizeof(e.oid.hex), "%s", OID);
+	e.version = P4R_EVENT_VERSION_MAX;
+	e.has_version = true;
+	e.size = P4R_EVENT_SIZE_MAX;
+	e.author = text;
+	e.message = text;
+	e.path = path;
+	e.detail = detail;
+	e.git_branch = branch;
+	e.git_dirty = -1;
+	assert_null(p4r_batch_event_problem(&e));
+	assert_int_equal(p4r_batch_encode(&out, &len, &used, 1, &e, 1, text, 0), 0);
+	assert_int_equal(used, 1);
+	assert_true(len <= P4R_BATCH_MAX_BYTES);
+	cJSON_free(out);
+	free(text);
+	free(path);
+	free(detail);
+	free(branch);
+}
+
+static void test_encode_hook_detail(void **state)
+{
+	p4r_sync_event e, *back = NULL;
+	char *out = NULL;
+	size_t len, used, n;
+
+	(void)state;
+	small_event(&e, 9, "");
+	snprintf(e.kind, sizeof(e.kind), "hook");
+	e.version = 1;
+	e.detail = "{\"hook\":\"post-rollback\",\"command\":\"curl -H 'token: s3cret' x\",\"status\":7}";
+	assert_int_equal(p4r_batch_encode(&out, &len, &used, 1, &e, 1, "", 0), 0);
+	assert_null(strstr(out, "s3cret"));
+	assert_null(strstr(out, "command"));
+	assert_int_equal(p4r_batch_decode(&back, &n, "k", out, len, 1), 0);
+	assert_string_equal(back[0].detail, "{\"hook\":\"post-rollback\",\"status\":7}");
+	p4r_sync_event_array_free(back, n);
+	cJSON_free(out);
+}
+
+static void test_encode_refuses(void **state)
+{
+	p4r_sync_event e;
+	char *out = NULL;
+	size_t len = 1, used = 1;
+
+	(void)state;
+	small_event(&e, 1, "");
+	snprintf(e.kind, sizeof(e.kind), "register");
+	snprintf(e.to_stage, sizeof(e.to_stage), "development");
+	snprintf(e.oid.hex, sizeof(e.oid.hex), "%s", OID);
+	e.version = 1;
+	e.size = 3;
+	e.has_version = true;
+	e.author = "";
+	e.message = "";
+	e.path = "../outside";
+	assert_int_equal(p4r_batch_encode(&out, &len, &used, 1, &e, 1, "", 0), P4R_ERROR);
+	assert_null(out);
+	assert_int_equal(used, 0);
+	assert_non_null(strstr(p4r_error_message(), "invalid path; no remote would accept it"));
+	assert_int_equal(p4r_batch_encode(&out, &len, &used, 1, &e, 0, "", 0), P4R_ERROR);
+}
+
+static void test_creation_checks(void **state)
+{
+	char *big = malloc(P4R_EVENT_TEXT_MAX + 2);
+	p4r_event ev;
+	p4r_version_input in = { .model = "m", .path = "models/m.bin", .author = "a", .size = 1 };
+
+	(void)state;
+	memset(big, 'r', P4R_EVENT_TEXT_MAX);
+	big[P4R_EVENT_TEXT_MAX] = '\0';
+	memset(&ev, 0, sizeof(ev));
+	snprintf(ev.model, sizeof(ev.model), "m");
+	snprintf(ev.kind, sizeof(ev.kind), "promote");
+	ev.reason = big;
+	assert_int_equal(p4r_event_check(&ev), 0);
+	big[P4R_EVENT_TEXT_MAX] = 'r';
+	big[P4R_EVENT_TEXT_MAX + 1] = '\0';
+	assert_int_equal(p4r_event_check(&ev), P4R_EUSAGE);
+	assert_string_equal(p4r_error_message(), "the reason is too long (65537 bytes; an event that "
+			    "travels to a remote holds at most 65536)");
+	ev.reason = "";
+	ev.actor = big;
+	assert_int_equal(p4r_event_check(&ev), P4R_EUSAGE);
+	assert_non_null(strstr(p4r_error_message(), "the actor is too long"));
+	ev.actor = NULL;
+	ev.detail = "[1]";
+	assert_int_equal(p4r_event_check(&ev), P4R_EUSAGE);
+	ev.detail = "{\"a\":1}";
+	assert_int_equal(p4r_event_check(&ev), 0);
+	snprintf(ev.kind, sizeof(ev.kind), "Bad kind");
+	assert_int_equal(p4r_event_check(&ev), P4R_EUSAGE);
+
+	assert_int_equal(p4r_version_input_check(&in), 0);
+	in.message = big;
+	assert_int_equal(p4r_version_input_check(&in), P4R_EUSAGE);
+	assert_non_null(strstr(p4r_error_message(), "the message is too long (65537 bytes"));
+	in.message = NULL;
+	in.author = big;
+	assert_int_equal(p4r_version_input_check(&in), P4R_EUSAGE);
+	in.author = "a";
+	in.path = "../x";
+	assert_int_equal(p4r_version_input_check(&in), P4R_EUSAGE);
+	assert_non_null(strstr(p4r_error_message(), "invalid model path '../x'"));
+	in.path = "m";
+	big[P4R_EVENT_GIT_BRANCH_MAX + 1] = '\0';
+	in.git_branch = big;
+	assert_int_equal(p4r_version_input_check(&in), P4R_EUSAGE);
+	in.git_branch = NULL;
+	in.git_commit = "not-hex";
+	assert_int_equal(p4r_version_input_check(&in), P4R_EUSAGE);
+	free(big);
+}
+
+static void test_relpath(void **state)
+{
+	static const char *const good[] = {
+		"x", "models/emb.onnx", "a/b/c.bin", ".hidden", "models/.gitkeep.bin", "models/x.p4reg.bin",
+		"with space/ü.bin", "a..b", "...", NULL
+	};
+	static const char *const bad[] = {
+		"", "/abs", "../x", "a/../x", "a/./b", "./a", "a//b", "a/", ".git", ".git/config",
+		".GIT/hooks/x", "models/.git/x", ".p4reg/config.local", "a/.P4Reg/x", ".gitignore",
+		"models/.gitattributes", ".gitmodules", "models/x.p4reg", "models/X.P4REG", "a\\b",
+		"a\nb", "a\tb", "a\x7f" "b", "..", ".", NULL
+	};
+	char long_name[300], long_path[P4R_RELPATH_MAX + 2];
+	size_t i;
+
+	(void)state;
+	for (i = 0; good[i]; i++)
+		if (!p4r_relpath_valid(good[i]))
+			fail_msg("'%s' should be valid", good[i]);
+	for (i = 0; bad[i]; i++)
+		if (p4r_relpath_valid(bad[i]))
+			fail_msg("'%s' should be invalid", bad[i]);
+	assert_false(p4r_relpath_valid(NULL));
+	memset(long_name, 'n', sizeof(long_name));
+	long_name[P4R_RELPATH_LAST_MAX] = '\0';
+	assert_true(p4r_relpath_valid(long_name));
+	long_name[P4R_RELPATH_LAST_MAX] = 'n';
+	long_name[P4R_RELPATH_LAST_MAX + 1] = '\0';
+	assert_false(p4r_relpath_valid(long_name));           /* its pointer name would not fit */
+	memcpy(long_name + P4R_RELPATH_LAST_MAX + 1, "/x", 3);
+	assert_true(p4r_relpath_valid(long_name));            /* fine as a folder */
+	memset(long_name, 'n', P4R_RELPATH_COMPONENT_MAX);
+	memcpy(long_name + P4R_RELPATH_COMPONENT_MAX, "/x", 3);
+	assert_true(p4r_relpath_valid(long_name));            /* 255 bytes: NAME_MAX */
+	memcpy(long_name + P4R_RELPATH_COMPONENT_MAX, "n/x", 4);
+	assert_false(p4r_relpath_valid(long_name));           /* 256 bytes: over it */
+	for (i = 0; i + 2 <= P4R_RELPATH_MAX; i += 2)
+		memcpy(long_path + i, "a/", 2);
+	long_path[i - 1] = '\0';
+	assert_true(p4r_relpath_valid(long_path));
+	long_path[i - 1] = 'b';
+	long_path[i] = 'c';
+	long_path[i + 1] = '\0';
+	assert_false(p4r_relpath_valid(long_path));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_decode_good),
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_malformed_fields),
+		cmocka_unit_test(test_malformed_batches),
+		cmocka_unit_test(test_limits_text),
+		cmocka_unit_test(test_limits_count),
+		cmocka_unit_test(test_limits_bytes),
+		cmocka_unit_test(test_largest_event_fits),
+		cmocka_unit_test(test_encode_hook_detail),
+		cmocka_unit_test(test_encode_refuses),
+		cmocka_unit_test(test_creation_checks),
+		cmocka_unit_test(test_relpath),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
