@@ -13,6 +13,11 @@
 #define P4R_RELPATH_COMPONENT_MAX 255
 #define P4R_RELPATH_LAST_MAX (P4R_RELPATH_COMPONENT_MAX - 6)
 
+/* Checks that P can be a path in the work tree: 0, or P4R_EUSAGE with a
+ * message naming P and the rule it breaks. The rules are those of
+ * p4r_relpath_valid but the last one (P may name a pointer file). */
+int p4r_relpath_check(const char *p);
+
 /* True when P can name a model in the work tree: 1..P4R_RELPATH_MAX bytes,
  * '/'-separated, not absolute; no empty, "." or ".." component; no
  * component longer than P4R_RELPATH_COMPONENT_MAX (the last one at most

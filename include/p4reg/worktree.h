@@ -10,16 +10,6 @@
 #include "p4reg/registry.h"
 #include "p4reg/repo.h"
 
-/* The longest repository-relative path p4reg accepts. */
-#define P4R_WORKTREE_PATH_MAX 4000
-
-/* Checks REL before any use, wherever it came from (the user, a pointer,
- * the registry, a remote's events): relative, no empty, '.' or '..' part,
- * nothing in .git/ or .p4reg/, no control character (a newline would
- * inject a .gitignore line), each part within NAME_MAX with room for the
- * ".p4reg" of its pointer. P4R_EUSAGE naming it. */
-int p4r_worktree_path_check(const char *rel);
-
 /* Reads REL's pointer (REL.p4reg) below the root, never through a link;
  * P4R_ENOTFOUND when there is none. */
 int p4r_worktree_read_pointer(p4r_repo *repo, const char *rel, p4r_pointer *out);

@@ -558,7 +558,8 @@ static void collector_find(struct collector *c, int64_t vid)
 
 	c->last_vid = vid;
 	c->last_lo = c->last_hi = 0;
-	hit = bsearch(&want, c->map, c->nrows, sizeof(*c->map), cmp_idrow);
+	/* bsearch with a NULL array is undefined even when empty */
+	hit = c->nrows ? bsearch(&want, c->map, c->nrows, sizeof(*c->map), cmp_idrow) : NULL;
 	if (!hit)
 		return;
 	/* The same version may be asked for twice ("metrics x@1 x@1"). */
@@ -870,7 +871,7 @@ static int cmp_runidx(const void *a, const void *b)
 static p4r_run_info *run_by_id(p4r_run_info *runs, const struct runidx *idx, size_t n, int64_t id)
 {
 	struct runidx want = { .id = id };
-	const struct runidx *hit = bsearch(&want, idx, n, sizeof(*idx), cmp_runidx);
+	const struct runidx *hit = n ? bsearch(&want, idx, n, sizeof(*idx), cmp_runidx) : NULL;
 
 	return hit ? &runs[hit->at] : NULL;
 }

@@ -1,6 +1,6 @@
-/* p4r_relpath_valid: the strict text check of an untrusted model path
- * (see relpath.h). */
+/* The strict text check of a repository-relative path (see relpath.h). */
 #include "p4reg/relpath.h"
+#include "p4reg/error.h"
 
 #include <stddef.h>
 #include <string.h>
@@ -12,46 +12,67 @@ static const char *const reserved[] = {
 	".git", ".p4reg", ".gitignore", ".gitattributes", ".gitmodules", NULL
 };
 
-static bool component_valid(const char *seg, size_t n, bool last)
+static int component_check(const char *p, const char *seg, size_t n, bool last)
 {
 	size_t i;
 
 	if (n == 0 || (n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
-		return false;
-	if (n > (last ? P4R_RELPATH_LAST_MAX : P4R_RELPATH_COMPONENT_MAX))
-		return false;
+		return p4r_error_set(P4R_EUSAGE, "path '%s' has an empty, '.' or '..' part", p);
 	for (i = 0; reserved[i]; i++)
 		if (strlen(reserved[i]) == n && !strncasecmp(seg, reserved[i], n))
-			return false;
-	if (last && n >= 6 && !strncasecmp(seg + n - 6, ".p4reg", 6))
-		return false;
-	return true;
+			return p4r_error_set(P4R_EUSAGE, "path '%s' goes through '%s', which git or "
+					     "p4reg manages itself", p, reserved[i]);
+	if (last && n > P4R_RELPATH_LAST_MAX)
+		return p4r_error_set(P4R_EUSAGE, "file name in '%s' is too long: its pointer "
+				     "(NAME.p4reg) would pass the %d-byte limit; rename it", p,
+				     P4R_RELPATH_COMPONENT_MAX);
+	if (n > P4R_RELPATH_COMPONENT_MAX)
+		return p4r_error_set(P4R_EUSAGE, "path '%s' has a folder name over %d bytes", p,
+				     P4R_RELPATH_COMPONENT_MAX);
+	return 0;
 }
 
-bool p4r_relpath_valid(const char *p)
+int p4r_relpath_check(const char *p)
 {
 	const char *seg;
 	size_t i, len;
+	int rc;
 
 	if (!p || !p[0] || p[0] == '/')
-		return false;
+		return p4r_error_set(P4R_EUSAGE, "'%s' is not a path inside the repository", p ? p : "");
 	len = strnlen(p, P4R_RELPATH_MAX + 1);
 	if (len > P4R_RELPATH_MAX)
-		return false;
+		return p4r_error_set(P4R_EUSAGE, "path '%.64s...' is longer than %d bytes", p,
+				     P4R_RELPATH_MAX);
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)p[i];
 
-		if (c < 0x20 || c == 0x7f || c == '\\')
-			return false;
+		/* a newline would end a .gitignore line and start one the name chose */
+		if (c < 0x20 || c == 0x7f)
+			return p4r_error_set(P4R_EUSAGE, "path '%s' has a control character (a newline, "
+					     "tab or escape); rename the file", p);
+		if (c == '\\')
+			return p4r_error_set(P4R_EUSAGE, "path '%s' has a backslash, which git on other "
+					     "systems reads as a folder separator; rename the file", p);
 	}
 	for (seg = p;;) {
 		const char *slash = strchr(seg, '/');
 		size_t n = slash ? (size_t)(slash - seg) : strlen(seg);
 
-		if (!component_valid(seg, n, !slash))
-			return false;
+		if ((rc = component_check(p, seg, n, !slash)) < 0)
+			return rc;
 		if (!slash)
-			return true;
+			return 0;
 		seg = slash + 1;
 	}
+}
+
+bool p4r_relpath_valid(const char *p)
+{
+	size_t n = p ? strlen(p) : 0;
+	bool ok = p4r_relpath_check(p) == 0 && !(n >= 6 && !strncasecmp(p + n - 6, ".p4reg", 6));
+
+	if (!ok)
+		p4r_error_clear();
+	return ok;
 }

@@ -4,6 +4,7 @@
 #include "p4reg/fsutil.h"
 #include "p4reg/gitio.h"
 #include "p4reg/worktree.h"
+#include "p4reg/relpath.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -474,7 +475,7 @@ int p4r_repo_relpath(p4r_repo *repo, const char *user_path, char **out)
 			goto done;
 		}
 	}
-	if ((rc = p4r_worktree_path_check(rel)) < 0)
+	if ((rc = p4r_relpath_check(rel)) < 0)
 		goto done;
 	if (!(*out = strdup(rel)))
 		rc = p4r_error_set(P4R_ERROR, "out of memory");

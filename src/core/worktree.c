@@ -1,6 +1,7 @@
 /* Model files, pointers, .gitignore entries and the stat cache (worktree.h). */
 #include "p4reg/worktree.h"
 #include "p4reg/beneath.h"
+#include "p4reg/relpath.h"
 #include "p4reg/error.h"
 #include "p4reg/fsutil.h"
 #include "p4reg/ignore.h"
@@ -11,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 void p4r_worktree_stat_key(const struct stat *st, p4r_stat_key *key)
@@ -64,45 +64,6 @@ int p4r_worktree_check_binding(p4r_registry *reg, const char *model, const char 
 	return rc;
 }
 
-/* NAME_MAX for one component: the pointer adds ".p4reg" to the file's. */
-#define COMPONENT_MAX 255
-
-int p4r_worktree_path_check(const char *rel)
-{
-	const char *p = rel, *slash;
-	size_t len;
-
-	if (!*rel || rel[0] == '/')
-		return p4r_error_set(P4R_EUSAGE, "'%s' is not a path inside the repository", rel);
-	if (strlen(rel) > P4R_WORKTREE_PATH_MAX)
-		return p4r_error_set(P4R_EUSAGE, "path '%.64s...' is too long", rel);
-	for (; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			return p4r_error_set(P4R_EUSAGE, "path '%s' has a control character (a newline, "
-					     "tab or escape); rename the file", rel);
-	for (p = rel;; p = slash + 1) {
-		slash = strchr(p, '/');
-		len = slash ? (size_t)(slash - p) : strlen(p);
-		if (len == 0 || (len == 1 && p[0] == '.') || (len == 2 && !strncmp(p, "..", 2)))
-			return p4r_error_set(P4R_EUSAGE, "path '%s' has an empty, '.' or '..' part", rel);
-		/* git keeps its own state in .git (any case, on case-insensitive disks) */
-		if (len == 4 && !strncasecmp(p, ".git", 4))
-			return p4r_error_set(P4R_EUSAGE, "'%s' is inside .git/, which git manages itself", rel);
-		if (p == rel && len == strlen(P4R_META_DIR) && !strncmp(p, P4R_META_DIR, len))
-			return p4r_error_set(P4R_EUSAGE, "'%s' is inside .p4reg/, which p4reg manages itself", rel);
-		if (!slash)
-			break;
-		if (len > COMPONENT_MAX)
-			return p4r_error_set(P4R_EUSAGE, "path '%s' has a folder name over %d bytes",
-					     rel, COMPONENT_MAX);
-	}
-	if (len + strlen(P4R_POINTER_SUFFIX) > COMPONENT_MAX)
-		return p4r_error_set(P4R_EUSAGE, "file name '%s' is too long: its pointer '%s%s' would "
-				     "pass the %d-byte limit; rename it", p, p, P4R_POINTER_SUFFIX,
-				     COMPONENT_MAX);
-	return 0;
-}
-
 /* REL + ".p4reg", malloc'd. */
 static char *pointer_rel(const char *rel)
 {
@@ -120,7 +81,7 @@ int p4r_worktree_read_pointer(p4r_repo *repo, const char *rel, p4r_pointer *out)
 	const char *base;
 	int dir = -1, rc;
 
-	if ((rc = p4r_worktree_path_check(rel)) < 0)
+	if ((rc = p4r_relpath_check(rel)) < 0)
 		return rc;
 	if (!(ptr = pointer_rel(rel)))
 		return p4r_error_set(P4R_ERROR, "out of memory");
@@ -159,7 +120,7 @@ int p4r_worktree_write_pointer(p4r_repo *repo, const p4r_version *v, const char 
 		rc = p4r_error_set(P4R_ERROR, "out of memory");
 		goto done;
 	}
-	if ((rc = p4r_worktree_path_check(rel)) < 0 ||
+	if ((rc = p4r_relpath_check(rel)) < 0 ||
 	    (rc = p4r_beneath_parent(&dir, &base, p4r_repo_root_fd(repo), ptr, true)) < 0)
 		goto done;
 	snprintf(want.model, sizeof(want.model), "%s", v->model);
@@ -190,7 +151,7 @@ int p4r_worktree_ignore(p4r_repo *repo, const char *rel, char **gitignore_abs)
 		*gitignore_abs = NULL;
 	if (!abs)
 		return p4r_error_set(P4R_ERROR, "out of memory");
-	if ((rc = p4r_worktree_path_check(rel)) < 0 ||
+	if ((rc = p4r_relpath_check(rel)) < 0 ||
 	    (rc = p4r_beneath_parent(&dir, &base, p4r_repo_root_fd(repo), rel, true)) < 0)
 		goto done;
 	slash = strrchr(abs, '/');
@@ -351,7 +312,7 @@ int p4r_worktree_file_oid(p4r_repo *repo, const char *rel, p4r_oid *out, bool *e
 	int fd = -1, rc;
 
 	*exists = false;
-	if ((rc = p4r_worktree_path_check(rel)) < 0)
+	if ((rc = p4r_relpath_check(rel)) < 0)
 		return rc;
 	rc = p4r_beneath_open_regular(&fd, &st, p4r_repo_root_fd(repo), rel);
 	if (rc == P4R_ENOTFOUND) {
@@ -429,7 +390,7 @@ int p4r_worktree_materialize(p4r_repo *repo, const char *rel, const p4r_oid *oid
 
 	if (already)
 		*already = false;
-	if ((rc = p4r_worktree_path_check(rel)) < 0)
+	if ((rc = p4r_relpath_check(rel)) < 0)
 		return rc;
 	if ((rc = p4r_worktree_file_oid(repo, rel, &current, &exists)) < 0)
 		goto done;

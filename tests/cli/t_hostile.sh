@@ -209,7 +209,7 @@ assert_no_file /tmp/escaped.bin
 begin "add refuses .git/, control characters and names whose pointer cannot exist"
 fresh_git_repo
 run 2 p4reg add .git/config
-assert_one_line_error "'.git/config' is inside .git/"
+assert_one_line_error "path '.git/config' goes through '.git'"
 printf 'x' >"$(printf 'evil\nvictim.bin')"
 run 2 p4reg add "$(printf 'evil\nvictim.bin')"
 assert_one_line_error "has a control character"

@@ -4,6 +4,7 @@
 #include "p4reg/beneath.h"
 #include "p4reg/error.h"
 #include "p4reg/worktree.h"
+#include "p4reg/relpath.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -155,25 +156,25 @@ static void test_path_check(void **state)
 	char long_name[300];
 
 	(void)state;
-	assert_int_equal(p4r_worktree_path_check("models/x.onnx"), 0);
-	assert_int_equal(p4r_worktree_path_check("a/.gitx/b"), 0);
-	assert_int_equal(p4r_worktree_path_check("../x"), P4R_EUSAGE);
-	assert_int_equal(p4r_worktree_path_check("a/../../x"), P4R_EUSAGE);
-	assert_int_equal(p4r_worktree_path_check("/etc/passwd"), P4R_EUSAGE);
-	assert_int_equal(p4r_worktree_path_check("a//b"), P4R_EUSAGE);
-	assert_int_equal(p4r_worktree_path_check("./a"), P4R_EUSAGE);
-	assert_int_equal(p4r_worktree_path_check(".git/config"), P4R_EUSAGE);
-	assert_int_equal(p4r_worktree_path_check("sub/.GIT/hooks/x"), P4R_EUSAGE);
-	assert_int_equal(p4r_worktree_path_check(".p4reg/registry.db"), P4R_EUSAGE);
-	assert_int_equal(p4r_worktree_path_check("a\nb"), P4R_EUSAGE);
-	assert_int_equal(p4r_worktree_path_check("a\033[31mb"), P4R_EUSAGE);
-	assert_int_equal(p4r_worktree_path_check(""), P4R_EUSAGE);
+	assert_int_equal(p4r_relpath_check("models/x.onnx"), 0);
+	assert_int_equal(p4r_relpath_check("a/.gitx/b"), 0);
+	assert_int_equal(p4r_relpath_check("../x"), P4R_EUSAGE);
+	assert_int_equal(p4r_relpath_check("a/../../x"), P4R_EUSAGE);
+	assert_int_equal(p4r_relpath_check("/etc/passwd"), P4R_EUSAGE);
+	assert_int_equal(p4r_relpath_check("a//b"), P4R_EUSAGE);
+	assert_int_equal(p4r_relpath_check("./a"), P4R_EUSAGE);
+	assert_int_equal(p4r_relpath_check(".git/config"), P4R_EUSAGE);
+	assert_int_equal(p4r_relpath_check("sub/.GIT/hooks/x"), P4R_EUSAGE);
+	assert_int_equal(p4r_relpath_check(".p4reg/registry.db"), P4R_EUSAGE);
+	assert_int_equal(p4r_relpath_check("a\nb"), P4R_EUSAGE);
+	assert_int_equal(p4r_relpath_check("a\033[31mb"), P4R_EUSAGE);
+	assert_int_equal(p4r_relpath_check(""), P4R_EUSAGE);
 	memset(long_name, 'a', 249);
 	long_name[249] = '\0';
-	assert_int_equal(p4r_worktree_path_check(long_name), 0); /* + ".p4reg" = 255 */
+	assert_int_equal(p4r_relpath_check(long_name), 0); /* + ".p4reg" = 255 */
 	memset(long_name, 'a', 250);
 	long_name[250] = '\0';
-	assert_int_equal(p4r_worktree_path_check(long_name), P4R_EUSAGE);
+	assert_int_equal(p4r_relpath_check(long_name), P4R_EUSAGE);
 	assert_non_null(strstr(p4r_error_message(), "too long"));
 }
 

@@ -362,7 +362,7 @@ static void test_open_missing_beside_state(void **state)
 	assert_int_equal(p4r_registry_create(fx->db), 0);
 	assert_int_equal(p4r_registry_create(fx->db), P4R_EEXISTS);
 	assert_int_equal(p4r_registry_open(&fx->reg, fx->db, false), 0);
-	assert_int_equal(db_int(fx->reg, "PRAGMA user_version"), 2);
+	assert_int_equal(db_int(fx->reg, "PRAGMA user_version"), 3);
 	assert_int_equal(db_int(fx->reg, "PRAGMA application_id"), P4R_APPLICATION_ID);
 	free(wal);
 	free(ab);
