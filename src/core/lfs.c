@@ -242,7 +242,7 @@ int p4r_lfs_expected(p4r_repo *repo, p4r_git *git, const char *rel, bool *is_lfs
 		     p4r_pointer *out, bool *found)
 {
 	p4r_registry *reg = p4r_repo_registry(repo);
-	char *abs = p4r_repo_abspath(repo, rel), *ptr = NULL;
+	char *abs = p4r_repo_abspath(repo, rel);
 	p4r_model m = { 0 };
 	bool staged = false;
 	uint64_t size = 0;
@@ -252,7 +252,7 @@ int p4r_lfs_expected(p4r_repo *repo, p4r_git *git, const char *rel, bool *is_lfs
 	memset(out, 0, sizeof(*out));
 	if (!git)
 		goto done;
-	if (!abs || !(ptr = p4r_worktree_pointer_path(repo, rel))) {
+	if (!abs) {
 		rc = p4r_error_set(P4R_ERROR, "out of memory");
 		goto done;
 	}
@@ -297,7 +297,6 @@ int p4r_lfs_expected(p4r_repo *repo, p4r_git *git, const char *rel, bool *is_lfs
 	rc = name_version(reg, m.name, &out->oid, out);
 done:
 	p4r_model_clear(&m);
-	free(ptr);
 	free(abs);
 	return rc;
 }

@@ -99,9 +99,10 @@ static int add_string(char ***v, size_t *n, const char *s)
 }
 
 /* Rewrites the pointer file of REL (a pointer listed in the work tree) to
- * version TO when it names the renumbered version's bytes. */
-static int rewrite_one(p4r_repo *repo, const char *rel, p4r_pointer *ptr, const p4r_renumber *ren,
-		       const char *path, p4r_sync_result *res)
+ * version TO when it names the renumbered version's bytes; the pointer is
+ * written below the root like every other (worktree.h). */
+static int rewrite_one(p4r_repo *repo, const char *rel, const p4r_pointer *ptr,
+		       const p4r_renumber *ren, p4r_sync_result *res)
 {
 	p4r_version v = { 0 };
 	int rc = 0;
@@ -110,17 +111,16 @@ static int rewrite_one(p4r_repo *repo, const char *rel, p4r_pointer *ptr, const 
 		p4r_error_clear();
 		return 0;
 	}
-	if (p4r_oid_equal(&v.oid, &ptr->oid)) {
-		ptr->version = ren->to;
-		if ((rc = p4r_pointer_write(ptr, path)) == 0)
-			rc = add_string(&res->rewritten, &res->nrewritten, rel);
-	}
+	if (p4r_oid_equal(&v.oid, &ptr->oid) && v.size == ptr->size &&
+	    (rc = p4r_worktree_write_pointer(repo, &v, rel, NULL)) == 0)
+		rc = add_string(&res->rewritten, &res->nrewritten, rel);
 	p4r_version_clear(&v);
 	return rc;
 }
 
 /* Pointer files that named a renumbered version (with its bytes) now name
- * its new number. Only paths that pass p4r_relpath_valid are written. */
+ * its new number. Only paths that pass p4r_relpath_valid are written, and
+ * only through the work tree's descriptors (never through a link). */
 static int rewrite_pointers(p4r_repo *repo, const p4r_renumber *ren, size_t nren, p4r_sync_result *res)
 {
 	char **rels = NULL;
@@ -132,24 +132,18 @@ static int rewrite_pointers(p4r_repo *repo, const p4r_renumber *ren, size_t nren
 	if ((rc = p4r_worktree_list_pointers(repo, &rels, &n)) < 0)
 		return rc;
 	for (i = 0; rc == 0 && i < n; i++) {
-		char *path;
 		p4r_pointer ptr;
 
-		if (!p4r_relpath_valid(rels[i]))
-			continue;
-		if (!(path = p4r_worktree_pointer_path(repo, rels[i])) ||
-		    p4r_pointer_read(&ptr, path, rels[i]) < 0) {
+		if (!p4r_relpath_valid(rels[i]) || p4r_worktree_read_pointer(repo, rels[i], &ptr) < 0) {
 			p4r_error_clear();
-			free(path);
 			continue;
 		}
 		for (k = 0; k < nren; k++) {
 			if (strcmp(ptr.model, ren[k].model) || ptr.version != ren[k].from)
 				continue;
-			rc = rewrite_one(repo, rels[i], &ptr, &ren[k], path, res);
+			rc = rewrite_one(repo, rels[i], &ptr, &ren[k], res);
 			break;
 		}
-		free(path);
 	}
 	p4r_strv_free(rels, n);
 	return rc;
