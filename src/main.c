@@ -169,7 +169,7 @@ static void report_error(p4r_cli *cli, int rc, const char *usage)
 	/* A message quotes names from anywhere (paths, messages, a remote's
 	 * text): escaped, it stays one line and cannot drive the terminal. */
 	fprintf(stderr, "p4reg: %s\n", p4r_escape(msg));
-	if (rc == P4R_EUSAGE && usage)
+	if (rc == P4R_EUSAGE && usage && p4r_error_is_usage())
 		fputs(usage, stderr);
 }
 
@@ -221,8 +221,10 @@ int main(int argc, char **argv)
 	p4r_repo *repo = NULL;
 	int first = 0, rc;
 
-	if ((rc = parse_globals(&cli, argc, argv, &first)) < 0)
+	if ((rc = parse_globals(&cli, argc, argv, &first)) < 0) {
+		p4r_error_mark_usage();
 		return finish(&cli, rc, main_usage);
+	}
 	if (first == -1)
 		return finish(&cli, cmd_version(&cli, NULL, 1, argv), NULL);
 	if (first == -2 || first >= argc) {

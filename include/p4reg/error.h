@@ -3,6 +3,8 @@
 #ifndef P4REG_ERROR_H
 #define P4REG_ERROR_H
 
+#include <stdbool.h>
+
 /* Return codes of every core function that can fail: 0 or one of these. */
 enum p4r_code {
 	P4R_OK = 0,
@@ -30,6 +32,12 @@ int p4r_error_git(int code, const char *fmt, ...) __attribute__((format(printf, 
 const char *p4r_error_message(void);
 int p4r_error_code(void);
 void p4r_error_clear(void);
+
+/* Marks the last error as one about how the command was called (an
+ * unknown option, a missing argument): the command's usage follows it.
+ * Bad input (an invalid name or path) is not marked: one line says it. */
+void p4r_error_mark_usage(void);
+bool p4r_error_is_usage(void);
 
 /* Process exit status for a code: 0, 1, 2, 3 or 4 (docs/exit-codes.md). */
 int p4r_exit_status(int code);

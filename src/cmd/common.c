@@ -35,7 +35,9 @@ int cmd_usage_error(p4r_cli *cli, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return p4r_error_set(P4R_EUSAGE, "%s", msg);
+	p4r_error_set(P4R_EUSAGE, "%s", msg);
+	p4r_error_mark_usage();
+	return P4R_EUSAGE;
 }
 
 /* One line on stderr: PREFIX, then FMT formatted and escaped whole, so
@@ -103,6 +105,8 @@ int cmd_next_opt(p4r_opts *o, int *id, const char **value)
 	int rc = p4r_opts_next(o, id, value);
 
 	if (rc == 0 && *id == P4R_OPT_HELP)
-		return p4r_error_set(P4R_EUSAGE, "-h/--help must come before '--'");
+		rc = p4r_error_set(P4R_EUSAGE, "-h/--help must come before '--'");
+	if (rc < 0)
+		p4r_error_mark_usage();
 	return rc;
 }

@@ -5,12 +5,14 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdbool.h>
 #include <string.h>
 #include <git2.h>
 
 static _Thread_local struct {
 	int code;
 	char message[1024];
+	bool usage; /* about how the command was called: show its usage */
 } last;
 
 /* The length of the first END bytes of BUF without a UTF-8 character cut
@@ -52,6 +54,7 @@ static int vset(int code, const char *suffix, const char *fmt, va_list ap)
 	memcpy(last.message, buf, used);
 	last.message[used] = '\0';
 	last.code = code;
+	last.usage = false;
 	return code;
 }
 
@@ -103,6 +106,17 @@ void p4r_error_clear(void)
 {
 	last.code = 0;
 	last.message[0] = '\0';
+	last.usage = false;
+}
+
+void p4r_error_mark_usage(void)
+{
+	last.usage = true;
+}
+
+bool p4r_error_is_usage(void)
+{
+	return last.usage;
 }
 
 int p4r_exit_status(int code)

@@ -213,6 +213,9 @@ assert_one_line_error "path '.git/config' goes through '.git'"
 printf 'x' >"$(printf 'evil\nvictim.bin')"
 run 2 p4reg add "$(printf 'evil\nvictim.bin')"
 assert_one_line_error "has a control character"
+assert_eq "$(printf '%s\n' "$ERR" | wc -l)" "1" "bad input is one line, with no usage text after it"
+run 2 p4reg add --no-such-option x
+assert_contains "$ERR" "usage: p4reg add"
 long=$(printf 'a%.0s' $(seq 1 250)).bin
 printf 'x' >"$long"
 run 2 p4reg add -n longname "$long"

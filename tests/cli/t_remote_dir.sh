@@ -204,7 +204,9 @@ for i in 1 2 3 4; do random_file "m$i.bin" 2048; p4reg add "m$i.bin" >/dev/null 
 p4reg config remote.origin.jobs 1
 P4REG_TEST_TRANSFER_DELAY_MS=150 "$P4REG_BIN" push >"$ROOT_TMP/vout" 2>"$ROOT_TMP/verr" &
 pid=$!
-sleep 0.5; rm -rf "$F"
+# moved away in one step (an unmounted NAS): rm -rf would race the push,
+# which can recreate folders behind it, and leave half a remote
+sleep 0.5; mv "$F" "$ROOT_TMP/vanish.moved"
 wait $pid; code=$?
 assert_eq "$code" "1" "push exit code"
 assert_contains "$(cat "$ROOT_TMP/verr")" "remote folder '$F'"
