@@ -15,6 +15,7 @@
 #include "p4reg/error.h"
 #include "p4reg/fsutil.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -76,6 +77,40 @@ static int root_open(const p4r_remote *r, int *out)
 	return p4r_error_errno("cannot open remote folder '%s'", r->parsed.path);
 }
 
+/* The folders p4reg makes in a remote's root. */
+static bool own_top_name(const char *name)
+{
+	return !strcmp(name, "objects") || !strcmp(name, "log") || !strcmp(name, "tmp") ||
+	       !strcmp(name, "probe");
+}
+
+/* Before the first folder is made in the root: the root must be empty or
+ * already hold a p4reg remote. A committed config names the folder, so a
+ * clone could otherwise aim a push at any folder the user can write (their
+ * home, ~/.ssh) and fill it. */
+static int root_is_ours(const p4r_remote *r, int root)
+{
+	int fd = fcntl(root, F_DUPFD_CLOEXEC, 0);
+	bool ours = false, foreign = false;
+	struct dirent *de;
+	DIR *dir;
+
+	if (fd < 0 || !(dir = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return p4r_error_errno("cannot read remote folder '%s'", r->parsed.path);
+	}
+	while ((de = readdir(dir)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			*(own_top_name(de->d_name) ? &ours : &foreign) = true;
+	closedir(dir);
+	if (foreign && !ours)
+		return p4r_error_set(P4R_ERROR, "remote folder '%s' holds other files and no p4reg "
+				     "remote; point remote.%s.url at an empty folder of its own",
+				     r->parsed.path, r->name);
+	return 0;
+}
+
 /* The folder that holds KEY, opened by walking its components from the
  * root with O_NOFOLLOW (created when CREATE); *BASE points at the key's
  * last component. P4R_ENOTFOUND (no message) when a folder is missing and
@@ -94,6 +129,10 @@ static int key_parent(const p4r_remote *r, const char *key, bool create, int *ou
 		comp[slash - p] = '\0';
 		next = openat(fd, comp, DIR_FLAGS);
 		if (next < 0 && errno == ENOENT && create) {
+			if (p == key && (rc = root_is_ours(r, fd)) < 0) {
+				close(fd);
+				return rc;
+			}
 			if (mkdirat(fd, comp, 0755) < 0 && errno != EEXIST) {
 				rc = errno == ENOENT ? p4r_error_set(P4R_ERROR, "remote folder '%s' vanished",
 								     r->parsed.path) :

@@ -130,6 +130,16 @@ git add new.bin >"$ROOT_TMP/out" 2>&1 && fail "git add through the filter succee
 assert_contains "$(cat "$ROOT_TMP/out")" "'.p4reg/objects' is a symbolic link"
 assert_victim_untouched
 
+begin "a committed folder remote cannot aim a push at the victim's own folders"
+attacker_repo
+git config -f .p4reg/config remote.origin.url "$VICTIM/docs"
+git add -A && git commit -qm "remote"
+victim_clone
+printf 'my weights' >mine.bin && p4reg add -q mine.bin
+run 1 p4reg push
+assert_one_line_error "remote folder '$VICTIM/docs' holds other files and no p4reg remote"
+assert_victim_untouched
+
 begin "a .p4reg owned by someone else needs the user's safe.directory"
 if [ "$(id -u)" = 0 ]; then
 	fresh_repo
