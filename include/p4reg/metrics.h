@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include "p4reg/config.h"
 #include "p4reg/registry.h"
+#include "p4reg/repo.h"
 
 #define P4R_METRIC_KEY_MAX 64
 
@@ -132,8 +133,9 @@ typedef struct p4r_metrics_file {
  * top-level keys in the structured form: P4R_EUSAGE naming the file and what
  * is wrong. Free with p4r_metrics_file_clear even on failure. */
 int p4r_metrics_file_parse(p4r_metrics_file *out, const char *text, size_t len, const char *name);
-/* Reads PATH (at most P4R_METRICS_FILE_MAX bytes) and parses it. */
-int p4r_metrics_file_read(p4r_metrics_file *out, const char *path);
+/* Reads PATH (at most P4R_METRICS_FILE_MAX bytes; inside REPO's work
+ * tree never through a link, see p4r_repo_read_user_file) and parses it. */
+int p4r_metrics_file_read(p4r_metrics_file *out, p4r_repo *repo, const char *path);
 void p4r_metrics_file_clear(p4r_metrics_file *f);
 
 /* Which way is better for a metric. */

@@ -62,4 +62,11 @@ int p4r_repo_link_order(p4r_repo *repo, p4r_link_type *order, size_t *n);
  * login name. Malloc'd. */
 char *p4r_repo_actor(p4r_repo *repo);
 
+/* Reads a file the user named (USER_PATH, at most MAX bytes) into a
+ * malloc'd NUL-terminated *OUT. A path that lies inside the repository
+ * (as text, from the working directory) is repository content: it is read
+ * below the root, never through a symbolic link, only as a regular file.
+ * Anything else is the user's own and read as it is (a pipe included). */
+int p4r_repo_read_user_file(p4r_repo *repo, const char *user_path, size_t max, char **out, size_t *len);
+
 #endif

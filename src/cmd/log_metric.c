@@ -149,13 +149,13 @@ static int parse_args(p4r_cli *cli, struct args *a, int argc, char **argv)
 }
 
 /* Appends the file's metrics and params after the command line's. */
-static int add_file(struct args *a)
+static int add_file(p4r_repo *repo, struct args *a)
 {
 	p4r_metric_kv *m;
 	p4r_param_kv *p;
 	int rc;
 
-	if ((rc = p4r_metrics_file_read(&a->f, a->file)) < 0)
+	if ((rc = p4r_metrics_file_read(&a->f, repo, a->file)) < 0)
 		return rc;
 	if (a->f.nmetrics) {
 		if (!(m = realloc(a->metrics, (a->nmetrics + a->f.nmetrics) * sizeof(*m))))
@@ -229,7 +229,7 @@ int cmd_log_metric(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 
 	if ((rc = parse_args(cli, &a, argc, argv)) < 0)
 		goto done;
-	if (a.file && (rc = add_file(&a)) < 0)
+	if (a.file && (rc = add_file(repo, &a)) < 0)
 		goto done;
 	log.version = &v;
 	log.run = a.run;

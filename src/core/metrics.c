@@ -602,15 +602,17 @@ int p4r_metrics_file_parse(p4r_metrics_file *out, const char *text, size_t len, 
 	return rc;
 }
 
-int p4r_metrics_file_read(p4r_metrics_file *out, const char *path)
+int p4r_metrics_file_read(p4r_metrics_file *out, p4r_repo *repo, const char *path)
 {
 	char *text = NULL;
 	size_t len = 0;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = p4r_read_file(&text, &len, path, P4R_METRICS_FILE_MAX)) < 0) {
-		if (rc == P4R_EUSAGE)
+	/* a file in the work tree may be a link a clone delivered (to a
+	 * secret that would be logged as a param and pushed) */
+	if ((rc = p4r_repo_read_user_file(repo, path, P4R_METRICS_FILE_MAX, &text, &len)) < 0) {
+		if (rc == P4R_EUSAGE && strstr(p4r_error_message(), "too large"))
 			return p4r_error_set(P4R_EUSAGE, "'%s' is larger than %zu bytes", path,
 					     P4R_METRICS_FILE_MAX);
 		return rc;

@@ -1,6 +1,7 @@
 /* Repository discovery, creation and the handles a command works with. */
 #include "p4reg/repo.h"
 #include "p4reg/error.h"
+#include "p4reg/beneath.h"
 #include "p4reg/fsutil.h"
 #include "p4reg/gitio.h"
 #include "p4reg/worktree.h"
@@ -554,4 +555,74 @@ char *p4r_repo_actor(p4r_repo *repo)
 		return who;
 	pw = getpwuid(geteuid());
 	return strdup(pw && pw->pw_name ? pw->pw_name : "unknown");
+}
+
+/* USER_PATH made absolute against the working directory, "." and ".."
+ * folded as text (nothing is followed), malloc'd. */
+static char *lexical_absolute(const char *user_path)
+{
+	char *cwd = user_path[0] == '/' ? strdup("") : getcwd(NULL, 0), *joined, *out;
+	const char *p, *seg;
+	size_t len, used = 0, n;
+
+	if (!cwd)
+		return NULL;
+	len = strlen(cwd) + strlen(user_path) + 2;
+	joined = malloc(len);
+	out = malloc(len + 1);
+	if (joined && out) {
+		snprintf(joined, len, "%s/%s", cwd, user_path);
+		for (p = joined; *p;) {
+			while (*p == '/')
+				p++;
+			seg = p;
+			n = strcspn(seg, "/");
+			p += n;
+			if (n == 0 || (n == 1 && seg[0] == '.'))
+				continue;
+			if (n == 2 && seg[0] == '.' && seg[1] == '.') {
+				while (used > 0 && out[--used] != '/')
+					;
+				continue;
+			}
+			out[used++] = '/';
+			memcpy(out + used, seg, n);
+			used += n;
+		}
+		if (used == 0)
+			out[used++] = '/';
+		out[used] = '\0';
+	} else {
+		free(out);
+		out = NULL;
+	}
+	free(cwd);
+	free(joined);
+	return out;
+}
+
+int p4r_repo_read_user_file(p4r_repo *repo, const char *user_path, size_t max, char **out, size_t *len)
+{
+	char *abs = lexical_absolute(user_path);
+	size_t rootlen = strlen(repo->root);
+	const char *rel, *base;
+	int dir, rc;
+
+	*out = NULL;
+	if (!abs)
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	/* outside the repository: the user's own file, a pipe included */
+	if (strncmp(abs, repo->root, rootlen) || abs[rootlen] != '/') {
+		free(abs);
+		return p4r_read_file(out, len, user_path, max);
+	}
+	/* inside, it may be a link a clone delivered: read it like any
+	 * repository file, below the root and through no link */
+	rel = abs + rootlen + 1;
+	if ((rc = p4r_beneath_parent(&dir, &base, repo->root_fd, rel, false)) == 0) {
+		rc = p4r_read_file_at(out, len, dir, base, max, user_path);
+		close(dir);
+	}
+	free(abs);
+	return rc;
 }

@@ -130,6 +130,23 @@ git add new.bin >"$ROOT_TMP/out" 2>&1 && fail "git add through the filter succee
 assert_contains "$(cat "$ROOT_TMP/out")" "'.p4reg/objects' is a symbolic link"
 assert_victim_untouched
 
+begin "log-metric --file never reads a committed link to the victim's secrets"
+printf '{"params": {"token": "PRIVATE"}}' >"$VICTIM/.ssh/token.json"
+VICTIM_BEFORE=$(victim_state)
+attacker_repo
+ln -s "$VICTIM/.ssh/token.json" eval.json
+git add eval.json && git commit -qm "eval"
+victim_clone
+printf 'weights' >w.bin && p4reg add -q w.bin
+run 2 p4reg log-metric w@1 --file eval.json
+assert_one_line_error "'eval.json' is a symbolic link"
+assert_eq "$(db "SELECT count(*) FROM params")" "0" "no param logged"
+run 2 p4reg log-metric w@1 --file "$VICTIM_REPO/./sub/../eval.json"
+# the user's own file outside the clone is read as it is
+printf '{"f1": 0.9}' >"$ROOT_TMP/mine.json"
+run 0 p4reg log-metric w@1 --file "$ROOT_TMP/mine.json"
+assert_victim_untouched
+
 begin "a committed folder remote cannot aim a push at the victim's own folders"
 attacker_repo
 git config -f .p4reg/config remote.origin.url "$VICTIM/docs"

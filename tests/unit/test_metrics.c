@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define T_20260218_0930 1771407000000LL /* 2026-02-18T09:30:00Z */
 
@@ -331,18 +332,38 @@ static void test_file_parse(void **state)
 	p4r_metrics_file_clear(&f);
 }
 
+#define SECRET_JSON "{\"params\": {\"token\": \"s3cret\"}}"
+
 static void test_file_read_bounds(void **state)
 {
-	char *dir = tu_mkdtemp(), *path;
+	char *dir = tu_mkdtemp(), *outside = tu_mkdtemp(), *path, *secret, *link;
+	p4r_repo *repo = NULL;
 	p4r_metrics_file f;
 	char *big;
 	FILE *fp;
 
 	(void)state;
+	assert_int_equal(p4r_repo_init(dir, NULL), 0);
+	assert_int_equal(p4r_repo_open(&repo, dir), 0);
 	path = tu_write(dir, "ok.json", "{\"f1\": 0.5}", 11);
-	assert_int_equal(p4r_metrics_file_read(&f, path), 0);
+	assert_int_equal(p4r_metrics_file_read(&f, repo, path), 0);
 	assert_int_equal(f.nmetrics, 1);
 	p4r_metrics_file_clear(&f);
+	free(path);
+	/* outside the work tree: the user's own file, read as it is */
+	path = tu_write(outside, "mine.json", "{\"f1\": 0.5}", 11);
+	assert_int_equal(p4r_metrics_file_read(&f, repo, path), 0);
+	p4r_metrics_file_clear(&f);
+	/* inside: a link a clone delivered is never followed */
+	secret = tu_write(outside, "secret.json", SECRET_JSON, strlen(SECRET_JSON));
+	link = malloc(strlen(dir) + 16);
+	sprintf(link, "%s/eval.json", dir);
+	assert_int_equal(symlink(secret, link), 0);
+	assert_int_equal(p4r_metrics_file_read(&f, repo, link), P4R_EUSAGE);
+	assert_non_null(strstr(p4r_error_message(), "symbolic link"));
+	p4r_metrics_file_clear(&f);
+	free(link);
+	free(secret);
 	free(path);
 	/* One byte over the bound: refused before parsing. */
 	big = malloc(strlen(dir) + 16);
@@ -352,12 +373,14 @@ static void test_file_read_bounds(void **state)
 	assert_int_equal(fseek(fp, (long)P4R_METRICS_FILE_MAX, SEEK_SET), 0);
 	assert_int_equal(fputc(' ', fp), ' ');
 	fclose(fp);
-	assert_int_equal(p4r_metrics_file_read(&f, big), P4R_EUSAGE);
+	assert_int_equal(p4r_metrics_file_read(&f, repo, big), P4R_EUSAGE);
 	p4r_metrics_file_clear(&f);
-	assert_int_equal(p4r_metrics_file_read(&f, "/nonexistent/x.json"), P4R_ENOTFOUND);
+	assert_int_equal(p4r_metrics_file_read(&f, repo, "/nonexistent/x.json"), P4R_ENOTFOUND);
 	p4r_metrics_file_clear(&f);
 	free(big);
+	p4r_repo_free(repo);
 	tu_rmtree_free(dir);
+	tu_rmtree_free(outside);
 }
 
 /* ---- against a repository ---- */
