@@ -169,6 +169,10 @@ void p4r_rollback_result_clear(p4r_rollback_result *r);
  * model is P4R_ENOTFOUND. */
 int p4r_lifecycle_rollback(p4r_registry *reg, const p4r_rollback_req *req, p4r_rollback_result *out);
 
+/* The version a rollback of REQ would restore, into *OUT (caller clears),
+ * changing nothing: a command fetches its bytes before the transaction. */
+int p4r_lifecycle_rollback_target(p4r_registry *reg, const p4r_rollback_req *req, p4r_version *out);
+
 /* Runs HOOK with /bin/sh -c in folder CWD, its stdout sent to stderr (so a
  * command's stdout stays one document), with the NULL-terminated "NAME"
  * "VALUE" pairs of ENV added to the environment. *STATUS gets the exit

@@ -2,6 +2,7 @@
 #include "cmd.h"
 #include "p4reg/gitio.h"
 #include "p4reg/lfs.h"
+#include "p4reg/ondemand.h"
 #include "p4reg/ref.h"
 #include "p4reg/worktree.h"
 
@@ -23,15 +24,21 @@ const char cmd_checkout_usage[] =
 	"takes the Git LFS pointer staged in the git index (else its model's latest\n"
 	"version), from .p4reg/objects or .git/lfs/objects; with no argument every\n"
 	"registered LFS path is checked out too.\n"
+	"A version whose bytes are not in the local store (a fresh clone) is\n"
+	"downloaded from the remote first, verified, before any file changes.\n"
 	"\n"
-	"  -f, --force       overwrite files whose bytes are not in the store\n"
-	"      --link TYPE   copy, reflink or hardlink (default: config core.cacheType)\n";
+	"  -f, --force         overwrite files whose bytes are not in the store\n"
+	"      --link TYPE     copy, reflink or hardlink (default: config core.cacheType)\n"
+	"  -r, --remote NAME   download missing objects from NAME (default: core.remote)\n"
+	"      --offline       download nothing (also: config core.offline)\n";
 
-enum { OPT_FORCE = 1, OPT_LINK };
+enum { OPT_FORCE = 1, OPT_LINK, OPT_REMOTE, OPT_OFFLINE };
 
 static const p4r_option options[] = {
 	{ "force", 'f', false, OPT_FORCE },
 	{ "link", 0, true, OPT_LINK },
+	{ "remote", 'r', true, OPT_REMOTE },
+	{ "offline", 0, false, OPT_OFFLINE },
 	{ NULL, 0, false, 0 },
 };
 
@@ -51,6 +58,8 @@ struct ctx {
 	p4r_link_type order[P4R_LINK_MAX];
 	size_t norder;          /* 0: configured order */
 	cJSON *results;
+	p4r_ondemand fetch;     /* where missing objects come from */
+	p4r_sync_result *got;   /* nullable: counts what was downloaded */
 	p4r_git *git;           /* NULL outside a git work tree */
 	char *lfs_dir;          /* .git/lfs, NULL outside git */
 };
@@ -196,8 +205,9 @@ static int checkout_one(struct ctx *c, struct target *t)
 	    (rc = p4r_lfs_import(p4r_repo_store(c->repo), c->lfs_dir, &t->want.oid)) < 0)
 		return rc;
 	if (!p4r_store_has(p4r_repo_store(c->repo), &t->want.oid))
-		return p4r_error_set(P4R_ENOTFOUND, "object %.12s of '%s' (%s@%lld) is missing from the store",
-				     t->want.oid.hex, t->rel, t->want.model, (long long)t->want.version);
+		return p4r_error_set(P4R_ENOTFOUND, "object %.12s of '%s' is in no store: git-lfs does "
+				     "not have it either; run 'git lfs fetch' or 'p4reg pull %s'",
+				     t->want.oid.hex, t->rel, t->rel);
 	rc = p4r_worktree_materialize(c->repo, t->rel, &t->want.oid, c->order, c->norder, c->force,
 				      &already, cmd_progress_update, &progress);
 	cmd_progress_done(&progress);
@@ -233,8 +243,38 @@ static int checkout_one(struct ctx *c, struct target *t)
 	return 0;
 }
 
+struct targets {
+	struct target *v;
+	size_t n, cap;
+};
+
+static int targets_push(struct targets *ts, struct target *t)
+{
+	if (ts->n == ts->cap) {
+		size_t cap = ts->cap ? ts->cap * 2 : 8;
+		struct target *v = realloc(ts->v, cap * sizeof(*v));
+
+		if (!v)
+			return p4r_error_set(P4R_ERROR, "out of memory");
+		ts->v = v;
+		ts->cap = cap;
+	}
+	ts->v[ts->n++] = *t;
+	memset(t, 0, sizeof(*t));
+	return 0;
+}
+
+static void targets_free(struct targets *ts)
+{
+	size_t i;
+
+	for (i = 0; i < ts->n; i++)
+		free(ts->v[i].rel);
+	free(ts->v);
+}
+
 /* Every registered model's path that is a Git LFS path (no pointer file). */
-static int checkout_lfs_models(struct ctx *c)
+static int collect_lfs_models(struct ctx *c, struct targets *ts)
 {
 	p4r_model *models = NULL;
 	size_t n = 0, i;
@@ -249,14 +289,14 @@ static int checkout_lfs_models(struct ctx *c)
 		bool lfs = false;
 
 		if ((rc = target_from_lfs(c, models[i].path, &t, &lfs)) == 0 && lfs)
-			rc = checkout_one(c, &t);
+			rc = targets_push(ts, &t);
 		free(t.rel);
 	}
 	p4r_model_array_free(models, n);
 	return rc;
 }
 
-static int run_targets(struct ctx *c, char **args, size_t nargs, bool all)
+static int collect(struct ctx *c, char **args, size_t nargs, bool all, struct targets *ts)
 {
 	char **rels = NULL;
 	size_t n = 0, i;
@@ -271,12 +311,76 @@ static int run_targets(struct ctx *c, char **args, size_t nargs, bool all)
 		if (rc == 0 && !t.rel)
 			rc = p4r_error_set(P4R_ERROR, "out of memory");
 		if (rc == 0)
-			rc = checkout_one(c, &t);
+			rc = targets_push(ts, &t);
 		free(t.rel);
 	}
 	p4r_strv_free(rels, n);
 	if (rc == 0 && all)
-		rc = checkout_lfs_models(c);
+		rc = collect_lfs_models(c, ts);
+	return rc;
+}
+
+/* Downloads every object the targets need that no local store has, in
+ * one parallel, verified pass, before any file changes. */
+static int fetch_missing(struct ctx *c, const struct targets *ts)
+{
+	cmd_progress progress = { .cli = c->cli, .label = "downloading" };
+	p4r_sync_progress prog = { cmd_progress_update, &progress };
+	p4r_version *need = calloc(ts->n + 1, sizeof(*need));
+	size_t i, n = 0;
+	int rc;
+
+	if (!need)
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	for (i = 0; i < ts->n; i++) {
+		const struct target *t = &ts->v[i];
+
+		/* a Git LFS path without a version is git-lfs's to fetch */
+		if (!t->want.version || p4r_store_has(p4r_repo_store(c->repo), &t->want.oid) ||
+		    (t->lfs && c->lfs_dir && p4r_lfs_has(c->lfs_dir, &t->want.oid)))
+			continue;
+		snprintf(need[n].model, sizeof(need[n].model), "%s", t->want.model);
+		need[n].number = t->want.version;
+		need[n].oid = t->want.oid;
+		need[n++].size = t->want.size;
+	}
+	c->fetch.progress = &prog;
+	rc = p4r_ondemand_fetch(c->repo, &c->fetch, need, n, c->got);
+	c->fetch.progress = NULL;
+	cmd_progress_done(&progress);
+	free(need);
+	return rc;
+}
+
+static int run_targets(struct ctx *c, char **args, size_t nargs, bool all)
+{
+	struct targets ts = { 0 };
+	size_t i;
+	int rc;
+
+	rc = collect(c, args, nargs, all, &ts);
+	if (rc == 0)
+		rc = fetch_missing(c, &ts);
+	for (i = 0; rc == 0 && i < ts.n; i++)
+		rc = checkout_one(c, &ts.v[i]);
+	targets_free(&ts);
+	return rc;
+}
+
+int cmd_checkout_args(p4r_cli *cli, p4r_repo *repo, char **args, size_t nargs,
+		      const p4r_ondemand *fetch, bool force, cJSON *results, p4r_sync_result *got)
+{
+	struct ctx c = { .cli = cli, .repo = repo, .force = force, .fetch = *fetch,
+			 .results = results, .got = got };
+	int rc;
+
+	if ((rc = p4r_git_open(&c.git, p4r_repo_root(repo))) == 0 && c.git &&
+	    !(c.lfs_dir = p4r_git_lfs_dir(c.git)))
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+	if (rc == 0)
+		rc = run_targets(&c, args, nargs, nargs == 0);
+	p4r_git_free(c.git);
+	free(c.lfs_dir);
 	return rc;
 }
 
@@ -297,12 +401,16 @@ int cmd_checkout(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 			c.force = true;
 		else if (id == OPT_LINK)
 			rc = p4r_link_parse(c.order, &c.norder, value);
+		else if (id == OPT_REMOTE)
+			c.fetch.remote = value;
+		else if (id == OPT_OFFLINE)
+			c.fetch.offline = true;
 		else
 			args[nargs++] = (char *)value;
 		if (rc < 0)
 			break;
 	}
-	if (rc < 0)
+	if (rc < 0 || (rc = p4r_ondemand_config(repo, &c.fetch)) < 0)
 		goto done;
 	if ((rc = p4r_git_open(&c.git, p4r_repo_root(repo))) < 0)
 		goto done;

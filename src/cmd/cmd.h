@@ -97,4 +97,14 @@ void cmd_progress_done(cmd_progress *p);
  * the same as p4r_opts_next. */
 int cmd_next_opt(p4r_opts *o, int *id, const char **value);
 
+/* checkout.c, shared with pull: checks out ARGS (REFs or paths; every
+ * pointer when NARGS is 0), downloading missing objects per FETCH first;
+ * one JSON object per file goes to RESULTS when it is not NULL (JSON mode),
+ * else a line per file is printed. GOT (nullable) counts the downloads. */
+struct p4r_ondemand;
+struct p4r_sync_result;
+int cmd_checkout_args(p4r_cli *cli, p4r_repo *repo, char **args, size_t nargs,
+		      const struct p4r_ondemand *fetch, bool force, cJSON *results,
+		      struct p4r_sync_result *got);
+
 #endif

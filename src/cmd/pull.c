@@ -1,6 +1,8 @@
-/* p4reg pull: fetch events, download the objects the work tree's pointers
- * name, then check every pointer out (verified). */
+/* p4reg pull [REF|PATH...]: fetch events, download the objects the named
+ * versions (else the work tree's pointers) need, then check them out
+ * (verified). */
 #include "cmd.h"
+#include "p4reg/ondemand.h"
 #include "p4reg/output.h"
 #include "p4reg/pointer.h"
 #include "p4reg/remote.h"
@@ -11,13 +13,15 @@
 #include <string.h>
 
 const char cmd_pull_usage[] =
-	"usage: p4reg pull [-r NAME] [--force]\n"
+	"usage: p4reg pull [-r NAME] [--force] [REF|PATH...]\n"
 	"\n"
 	"Fetches the remote's registry events, downloads the objects named by the\n"
 	"work tree's pointer files (hashed into .p4reg/tmp, stored only when their\n"
-	"oid and size match) and checks every pointer out. A corrupt remote object\n"
-	"exits 4 and leaves the work tree untouched; so does a batch of events\n"
-	"that cannot apply (see 'p4reg fetch --skip-batch').\n"
+	"oid and size match) and checks every pointer out. With REFs (name@3,\n"
+	"name@production) or paths, downloads exactly those versions and checks\n"
+	"them out, as 'p4reg checkout' would. A corrupt remote object exits 4 and\n"
+	"leaves the work tree untouched; so does a batch of events that cannot\n"
+	"apply (see 'p4reg fetch --skip-batch').\n"
 	"\n"
 	"  -r, --remote NAME  the remote (default: core.remote, or the only one)\n"
 	"  -f, --force        overwrite files whose bytes are in no version\n";
@@ -30,6 +34,46 @@ static const p4r_option options[] = {
 	{ NULL, 0, false, 0 },
 };
 
+/* What was pulled, after the files (JSON: the one document). */
+static int print_summary(p4r_cli *cli, const p4r_remote *r, const p4r_sync_result *res,
+			 cJSON *files)
+{
+	if (cli->json) {
+		cJSON *doc = cJSON_CreateObject();
+
+		cmd_sync_json(doc, r, res);
+		cJSON_AddItemToObject(doc, "checked_out", files);
+		return cmd_print_json(doc);
+	}
+	cJSON_Delete(files);
+	if (!cli->quiet) {
+		char size[32];
+
+		cmd_sync_print_renumbered(cli, res);
+		p4r_format_size(size, sizeof(size), res->bytes_received);
+		printf("pulled from '%s': %zu event%s, %zu object%s (%s)\n", r->name, res->events_applied,
+		       res->events_applied == 1 ? "" : "s", res->objects_received,
+		       res->objects_received == 1 ? "" : "s", size);
+	}
+	return 0;
+}
+
+/* pull REF|PATH...: the events are fetched; now exactly those versions. */
+static int pull_args(p4r_cli *cli, p4r_repo *repo, p4r_remote *r, char **args, size_t nargs,
+		     bool force, p4r_sync_result *res)
+{
+	p4r_ondemand fetch = { .remote = r->name };
+	cJSON *files = cli->json ? cJSON_CreateArray() : NULL;
+	int rc;
+
+	rc = cmd_checkout_args(cli, repo, args, nargs, &fetch, force, files, res);
+	if (rc < 0) {
+		cJSON_Delete(files);
+		return rc;
+	}
+	return print_summary(cli, r, res, files);
+}
+
 int cmd_pull(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 {
 	cmd_progress progress = { .cli = cli, .label = "pull" };
@@ -37,7 +81,8 @@ int cmd_pull(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 	p4r_sync_result res = { 0 };
 	p4r_remote *r = NULL;
 	const char *name = NULL, *value;
-	char **rels = NULL;
+	char **rels = NULL, **args = calloc((size_t)argc + 1, sizeof(*args));
+	size_t nargs = 0;
 	p4r_pointer *ptrs = NULL;
 	p4r_oid *oids = NULL;
 	int64_t *sizes = NULL;
@@ -53,14 +98,21 @@ int cmd_pull(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 			name = value;
 		else if (id == OPT_FORCE)
 			force = true;
-		else
-			return cmd_usage_error(cli, "pull takes no arguments");
+		else if (args)
+			args[nargs++] = (char *)value;
 	}
-	if (rc < 0)
-		return rc;
+	if (rc < 0 || !args) {
+		free(args);
+		return rc < 0 ? rc : p4r_error_set(P4R_ERROR, "out of memory");
+	}
 	if ((rc = p4r_remote_open(&r, p4r_repo_config(repo), p4r_repo_meta(repo), name)) < 0 ||
-	    (rc = p4r_sync_fetch_events(repo, r, &res)) < 0 ||
-	    (rc = p4r_worktree_list_pointers(repo, &rels, &nrels)) < 0)
+	    (rc = p4r_sync_fetch_events(repo, r, &res)) < 0)
+		goto done;
+	if (nargs) {
+		rc = pull_args(cli, repo, r, args, nargs, force, &res);
+		goto done;
+	}
+	if ((rc = p4r_worktree_list_pointers(repo, &rels, &nrels)) < 0)
 		goto done;
 	ptrs = calloc(nrels + 1, sizeof(*ptrs));
 	oids = calloc(nrels + 1, sizeof(*oids));
@@ -107,23 +159,10 @@ int cmd_pull(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 			       ptrs[i].model, (long long)ptrs[i].version);
 		}
 	}
-	if (cli->json) {
-		cJSON *doc = cJSON_CreateObject();
-
-		cmd_sync_json(doc, r, &res);
-		cJSON_AddItemToObject(doc, "checked_out", files);
-		files = NULL;
-		rc = cmd_print_json(doc);
-	} else if (!cli->quiet) {
-		char size[32];
-
-		cmd_sync_print_renumbered(cli, &res);
-		p4r_format_size(size, sizeof(size), res.bytes_received);
-		printf("pulled from '%s': %zu event%s, %zu object%s (%s)\n", r->name, res.events_applied,
-		       res.events_applied == 1 ? "" : "s", res.objects_received,
-		       res.objects_received == 1 ? "" : "s", size);
-	}
+	rc = print_summary(cli, r, &res, files);
+	files = NULL;
 done:
+	free(args);
 	cJSON_Delete(files);
 	p4r_strv_free(rels, nrels);
 	free(ptrs);

@@ -4,8 +4,11 @@
 #include "cmd.h"
 #include "p4reg/lifecycle.h"
 #include "p4reg/metrics.h"
+#include "p4reg/ondemand.h"
 #include "p4reg/output.h"
 #include "p4reg/relpath.h"
+#include "p4reg/remote.h"
+#include "p4reg/sync.h"
 #include "p4reg/worktree.h"
 
 #include <stdlib.h>
@@ -13,6 +16,7 @@
 
 const char cmd_rollback_usage[] =
 	"usage: p4reg rollback MODEL [--to N] [-m REASON] [--force] [--no-checkout]\n"
+	"                      [--push] [-r NAME] [--offline]\n"
 	"\n"
 	"In one transaction, archives MODEL's production version, marks it rolled\n"
 	"back with REASON, and puts back the version that held production before\n"
@@ -22,20 +26,30 @@ const char cmd_rollback_usage[] =
 	"(never from the committed .p4reg/config) with P4REG_MODEL, P4REG_VERSION,\n"
 	"P4REG_PATH and P4REG_ROLLED_BACK set. Prints both versions' metrics.\n"
 	"Nothing to roll back to exits 3; a failing hook exits 1, the rollback\n"
-	"stays recorded.\n"
+	"stays recorded. The restored version's bytes are downloaded from the\n"
+	"remote first when the local store lacks them (a fresh clone). The\n"
+	"rollback is recorded here: 'p4reg push' (or --push) shares it.\n"
 	"\n"
 	"      --to N          restore version N (it must have held production)\n"
 	"  -f, --force         with --to: any version, even one rolled back before\n"
 	"  -m, --message TEXT  the reason, recorded in the history\n"
-	"      --no-checkout   change the registry only; leave the work tree alone\n";
+	"      --no-checkout   change the registry only; leave the work tree alone\n"
+	"                      (the hook does not run: the file did not change)\n"
+	"      --push          push this model's events to the remote afterwards\n"
+	"  -r, --remote NAME   the remote to download from and push to (default:\n"
+	"                      core.remote)\n"
+	"      --offline       download nothing (also: config core.offline)\n";
 
-enum { OPT_TO = 1, OPT_FORCE, OPT_MESSAGE, OPT_NO_CHECKOUT };
+enum { OPT_TO = 1, OPT_FORCE, OPT_MESSAGE, OPT_NO_CHECKOUT, OPT_PUSH, OPT_REMOTE, OPT_OFFLINE };
 
 static const p4r_option options[] = {
 	{ "to", 0, true, OPT_TO },
 	{ "force", 'f', false, OPT_FORCE },
 	{ "message", 'm', true, OPT_MESSAGE },
 	{ "no-checkout", 0, false, OPT_NO_CHECKOUT },
+	{ "push", 0, false, OPT_PUSH },
+	{ "remote", 'r', true, OPT_REMOTE },
+	{ "offline", 0, false, OPT_OFFLINE },
 	{ NULL, 0, false, 0 },
 };
 
@@ -210,6 +224,56 @@ static void print_result(const p4r_rollback_result *r, const char *path,
 		printf("hook post-rollback exited with status %d\n", oc->hook_status);
 }
 
+/* The bytes of the version the rollback will restore, downloaded before
+ * the registry changes: a rollback that cannot restore the file is not
+ * recorded. */
+static int fetch_target(p4r_cli *cli, p4r_repo *repo, const p4r_rollback_req *req,
+			p4r_ondemand *fetch)
+{
+	cmd_progress progress = { .cli = cli, .label = "downloading" };
+	p4r_sync_progress prog = { cmd_progress_update, &progress };
+	p4r_version target = { 0 };
+	int rc;
+
+	if ((rc = p4r_lifecycle_rollback_target(p4r_repo_registry(repo), req, &target)) < 0)
+		return rc;
+	fetch->progress = &prog;
+	rc = p4r_ondemand_fetch(repo, fetch, &target, 1, NULL);
+	fetch->progress = NULL;
+	cmd_progress_done(&progress);
+	p4r_version_clear(&target);
+	return rc;
+}
+
+/* --push: this model's events go to the remote; else a note says how. */
+static int share(p4r_cli *cli, p4r_repo *repo, const char *model, const char *remote, bool push)
+{
+	char *const models[] = { (char *)model };
+	p4r_push_opts popts = { .models = models, .n_models = 1 };
+	p4r_sync_result res = { 0 };
+	p4r_remote *r = NULL;
+	int rc = p4r_remote_open(&r, p4r_repo_config(repo), p4r_repo_meta(repo), remote);
+
+	if (rc == P4R_ENOTFOUND && !push) {
+		p4r_error_clear();
+		return 0; /* no remote: nothing to share with */
+	}
+	if (rc < 0)
+		return rc;
+	if (push) {
+		rc = p4r_sync_push(repo, r, &popts, NULL, &res);
+		if (rc == 0)
+			cmd_note(cli, "pushed the rollback to '%s' (%zu events)", r->name,
+				 res.events_published);
+	} else {
+		cmd_note(cli, "the rollback is recorded here only: run 'p4reg push' to share it "
+			 "with '%s'", r->name);
+	}
+	p4r_sync_result_clear(&res);
+	p4r_remote_free(r);
+	return rc;
+}
+
 int cmd_rollback(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 {
 	p4r_registry *reg = p4r_repo_registry(repo);
@@ -220,7 +284,8 @@ int cmd_rollback(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 	p4r_metric_table table = { 0 };
 	p4r_version pair[2];
 	p4r_model m = { 0 };
-	bool no_checkout = false, hook_failed;
+	bool no_checkout = false, push = false, hook_failed;
+	p4r_ondemand fetch = { 0 };
 	char *actor = NULL;
 	long long to = 0;
 	p4r_opts o;
@@ -236,6 +301,12 @@ int cmd_rollback(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 			message = value;
 		else if (id == OPT_NO_CHECKOUT)
 			no_checkout = true;
+		else if (id == OPT_PUSH)
+			push = true;
+		else if (id == OPT_REMOTE)
+			fetch.remote = value;
+		else if (id == OPT_OFFLINE)
+			fetch.offline = true;
 		else if (name)
 			rc = cmd_usage_error(cli, "rollback takes one MODEL");
 		else
@@ -268,6 +339,9 @@ int cmd_rollback(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 	req.actor = actor;
 	req.reason = message;
 	req.store = no_checkout ? NULL : p4r_repo_store(repo);
+	if (!no_checkout && ((rc = p4r_ondemand_config(repo, &fetch)) < 0 ||
+			     (rc = fetch_target(cli, repo, &req, &fetch)) < 0))
+		goto done;
 	if ((rc = p4r_lifecycle_rollback(reg, &req, &r)) < 0)
 		goto done;
 
@@ -282,7 +356,8 @@ int cmd_rollback(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 				   (long long)r.restored.number, m.path, msg, name);
 		goto done;
 	}
-	if ((rc = run_hook(repo, m.path, &r, actor, &oc)) < 0)
+	/* the hook restarts a service on the file: no new file, no restart */
+	if (!no_checkout && (rc = run_hook(repo, m.path, &r, actor, &oc)) < 0)
 		goto done;
 	hook_failed = oc.hook && oc.hook_status != 0;
 
@@ -297,6 +372,14 @@ int cmd_rollback(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 			cli->reported = true;
 	} else if (!cli->quiet) {
 		print_result(&r, m.path, &table, &oc);
+	}
+	if ((rc = share(cli, repo, name, fetch.remote, push)) < 0) {
+		char msg[512];
+
+		snprintf(msg, sizeof(msg), "%s", p4r_error_message());
+		rc = p4r_error_set(rc, "the rollback to v%lld is recorded here, but it was not pushed "
+				   "(%s); run 'p4reg push' to share it", (long long)r.restored.number, msg);
+		goto done;
 	}
 	if (hook_failed) {
 		if (oc.hook_status < 0)

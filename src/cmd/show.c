@@ -1,17 +1,33 @@
 /* p4reg show REF: one version in full. */
 #include "cmd.h"
 #include "p4reg/metrics.h"
+#include "p4reg/ondemand.h"
 #include "p4reg/output.h"
 #include "p4reg/ref.h"
 
 #include <string.h>
 
 const char cmd_show_usage[] =
-	"usage: p4reg show REF\n"
+	"usage: p4reg show [--verify [-r NAME] [--offline]] REF\n"
 	"\n"
 	"Shows one version: REF is name@3, name@v3, name@latest, name@STAGE, a\n"
 	"model name (its latest version) or a path with a pointer. Includes the\n"
-	"latest value of each of its metrics.\n";
+	"latest value of each of its metrics.\n"
+	"\n"
+	"      --verify        re-hash the version's bytes (downloading them from the\n"
+	"                      remote when the local store lacks them); exit 4 when\n"
+	"                      they do not match its oid\n"
+	"  -r, --remote NAME   with --verify: download from NAME (default: core.remote)\n"
+	"      --offline       with --verify: download nothing (also: core.offline)\n";
+
+enum { OPT_VERIFY = 1, OPT_REMOTE, OPT_OFFLINE };
+
+static const p4r_option options[] = {
+	{ "verify", 0, false, OPT_VERIFY },
+	{ "remote", 'r', true, OPT_REMOTE },
+	{ "offline", 0, false, OPT_OFFLINE },
+	{ NULL, 0, false, 0 },
+};
 
 static void print_version(const p4r_version *v, bool stored)
 {
@@ -56,17 +72,53 @@ static void print_metrics(const p4r_metric_table *t)
 	}
 }
 
-int cmd_show(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
+/* --verify: the bytes, downloaded when missing, re-hashed. */
+static int verify(p4r_cli *cli, p4r_repo *repo, p4r_ondemand *fetch, const p4r_version *v)
 {
-	p4r_version v = { 0 };
-	p4r_metric_table t = { 0 };
-	bool stored;
+	cmd_progress progress = { .cli = cli, .label = "downloading" };
+	p4r_sync_progress prog = { cmd_progress_update, &progress };
 	int rc;
 
-	if (argc != 2 || argv[1][0] == '-')
-		return cmd_usage_error(cli, argc < 2 ? "show needs a REF" : "show takes one REF");
-	if ((rc = p4r_ref_resolve(repo, argv[1], &v)) < 0)
+	fetch->progress = &prog;
+	rc = p4r_ondemand_fetch(repo, fetch, v, 1, NULL);
+	cmd_progress_done(&progress);
+	return rc < 0 ? rc : p4r_store_verify(p4r_repo_store(repo), &v->oid);
+}
+
+int cmd_show(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
+{
+	p4r_ondemand fetch = { 0 };
+	p4r_version v = { 0 };
+	p4r_metric_table t = { 0 };
+	const char *ref = NULL, *value;
+	bool stored, check = false;
+	p4r_opts o;
+	int id, rc;
+
+	p4r_opts_init(&o, argc - 1, argv + 1, options);
+	while ((rc = cmd_next_opt(&o, &id, &value)) == 0 && id != P4R_OPT_DONE) {
+		if (id == OPT_VERIFY)
+			check = true;
+		else if (id == OPT_REMOTE)
+			fetch.remote = value;
+		else if (id == OPT_OFFLINE)
+			fetch.offline = true;
+		else if (ref)
+			return cmd_usage_error(cli, "show takes one REF");
+		else
+			ref = value;
+	}
+	if (rc < 0)
 		return rc;
+	if (!ref)
+		return cmd_usage_error(cli, "show needs a REF");
+	if ((fetch.remote || fetch.offline) && !check)
+		return cmd_usage_error(cli, "--remote and --offline apply to --verify");
+	if ((rc = p4r_ondemand_config(repo, &fetch)) < 0 ||
+	    (rc = p4r_ref_resolve(repo, ref, &v)) < 0)
+		return rc;
+	if (check && (rc = verify(cli, repo, &fetch, &v)) < 0)
+		goto done;
 	stored = p4r_store_has(p4r_repo_store(repo), &v.oid);
 	if ((rc = p4r_metrics_table(p4r_repo_registry(repo), &v, 1, &t)) < 0)
 		goto done;
@@ -74,10 +126,14 @@ int cmd_show(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 		cJSON *doc = p4r_json_version(&v);
 
 		cJSON_AddBoolToObject(doc, "stored", stored);
+		if (check)
+			cJSON_AddBoolToObject(doc, "verified", true);
 		cJSON_AddItemToObject(doc, "metrics", p4r_json_metric_row(&t, 0));
 		rc = cmd_print_json(doc);
 	} else {
 		print_version(&v, stored);
+		if (check)
+			printf("verified: the bytes hash to its oid\n");
 		print_metrics(&t);
 	}
 done:

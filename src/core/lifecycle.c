@@ -553,17 +553,16 @@ void p4r_rollback_result_clear(p4r_rollback_result *r)
 	memset(r, 0, sizeof(*r));
 }
 
-static int rollback_txn(p4r_registry *reg, const p4r_rollback_req *req, p4r_rollback_result *out,
-			int64_t now)
+/* Finds what a rollback of REQ->model would do: *CUR the production
+ * version, *TGT the version that goes back (nothing is changed). */
+static int rollback_find(p4r_registry *reg, const p4r_rollback_req *req, p4r_version *cur,
+			 p4r_version *tgt, bool *forced)
 {
 	const char *model = req->model;
 	p4r_prod_entry *hist = NULL;
-	p4r_version *cur = &out->rolled_back, *tgt = &out->restored;
 	p4r_model m = { 0 };
-	p4r_stage from;
 	int64_t target = 0;
 	size_t n = 0;
-	cJSON *detail;
 	int rc;
 
 	if ((rc = p4r_registry_model_get(reg, model, &m)) < 0)
@@ -579,16 +578,45 @@ static int rollback_txn(p4r_registry *reg, const p4r_rollback_req *req, p4r_roll
 	}
 	if (rc < 0 ||
 	    (rc = p4r_registry_production_history(reg, model, &hist, &n)) < 0 ||
-	    (rc = p4r_rollback_plan(&target, &out->forced, model, cur->number, hist, n,
-				    req->to, req->force)) < 0 ||
-	    (rc = p4r_registry_version_get(reg, model, target, tgt)) < 0)
+	    (rc = p4r_rollback_plan(&target, forced, model, cur->number, hist, n,
+				    req->to, req->force)) < 0)
 		goto done;
-	if (req->store && !p4r_store_has(req->store, &tgt->oid)) {
-		rc = p4r_error_set(P4R_ENOTFOUND, "object %.12s of '%s@%lld' is missing from the local "
-				   "store; pull it first (or roll back with --no-checkout)",
-				   tgt->oid.hex, model, (long long)target);
-		goto done;
-	}
+	rc = p4r_registry_version_get(reg, model, target, tgt);
+done:
+	free(hist);
+	p4r_model_clear(&m);
+	return rc;
+}
+
+int p4r_lifecycle_rollback_target(p4r_registry *reg, const p4r_rollback_req *req, p4r_version *out)
+{
+	p4r_version cur = { 0 };
+	bool forced = false;
+	int rc = rollback_find(reg, req, &cur, out, &forced);
+
+	p4r_version_clear(&cur);
+	if (rc < 0)
+		p4r_version_clear(out);
+	return rc;
+}
+
+static int rollback_txn(p4r_registry *reg, const p4r_rollback_req *req, p4r_rollback_result *out,
+			int64_t now)
+{
+	const char *model = req->model;
+	p4r_version *cur = &out->rolled_back, *tgt = &out->restored;
+	int64_t target;
+	p4r_stage from;
+	cJSON *detail;
+	int rc;
+
+	if ((rc = rollback_find(reg, req, cur, tgt, &out->forced)) < 0)
+		return rc;
+	target = tgt->number;
+	if (req->store && !p4r_store_has(req->store, &tgt->oid))
+		return p4r_error_set(P4R_ENOTFOUND, "object %.12s of '%s@%lld' is not in the local "
+				     "store: run 'p4reg pull %s@%lld' (or roll back with --no-checkout)",
+				     tgt->oid.hex, model, (long long)target, model, (long long)target);
 	from = tgt->stage;
 
 	detail = cJSON_CreateObject();
@@ -596,17 +624,14 @@ static int rollback_txn(p4r_registry *reg, const p4r_rollback_req *req, p4r_roll
 	if ((rc = p4r_registry_stage_set(reg, cur->id, P4R_STAGE_ARCHIVED, 1)) < 0 ||
 	    (rc = add_event(reg, model, cur->number, "rollback", P4R_STAGE_PRODUCTION,
 			    P4R_STAGE_ARCHIVED, false, req->actor, req->reason, now, detail)) < 0)
-		goto done;
+		return rc;
 	detail = cJSON_CreateObject();
 	cJSON_AddNumberToObject(detail, "rolled_back", (double)cur->number);
 	if ((rc = p4r_registry_stage_set(reg, tgt->id, P4R_STAGE_PRODUCTION, 0)) < 0 ||
 	    (rc = add_event(reg, model, target, "rollback", from, P4R_STAGE_PRODUCTION,
 			    out->forced, req->actor, req->reason, now, detail)) < 0)
-		goto done;
-done:
-	free(hist);
-	p4r_model_clear(&m);
-	return rc;
+		return rc;
+	return 0;
 }
 
 int p4r_lifecycle_rollback(p4r_registry *reg, const p4r_rollback_req *req, p4r_rollback_result *out)

@@ -53,7 +53,7 @@ assert_no_file "$o"
 assert_file ".p4reg/quarantine/$oid1"
 # the quarantine is outside the store: checkout of that version now fails
 # cleanly instead of serving bad bytes
-run 1 p4reg checkout emb@1 && assert_contains "$ERR" "missing"
+run 1 p4reg checkout emb@1 && assert_contains "$ERR" "is not in the local store and cannot be downloaded: no remote is configured"
 run 4 p4reg --json fsck
 assert_eq "$(json_get 'd["ok"], [(p["kind"], p.get("object"), p.get("model")) for p in d["problems"]]')" \
 	"False [('missing-object', '$oid1', 'emb')]"

@@ -188,7 +188,7 @@ run 0 p4reg promote m@1 --to production --force
 run 0 p4reg promote m@2 --to production --force
 chmod -R u+w .p4reg/objects && rm -f ".p4reg/objects/${SHA_1:0:2}/${SHA_1:2:2}/$SHA_1"
 before=$(snapshot)
-run 1 p4reg rollback m && assert_one_line_error "missing from the local store"
+run 1 p4reg rollback m && assert_one_line_error "is not in the local store"
 assert_eq "$(snapshot)" "$before"
 run 0 p4reg rollback m --no-checkout
 assert_eq "$(stage 1)" "production"

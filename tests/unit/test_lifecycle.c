@@ -574,7 +574,7 @@ static void test_rollback_needs_object(void **state)
 	assert_int_equal(promote_plain(fx, 2, P4R_STAGE_PRODUCTION, true), 0);
 	req.store = p4r_repo_store(fx->repo);
 	assert_int_equal(p4r_lifecycle_rollback(fx->reg, &req, &r), P4R_ENOTFOUND);
-	assert_non_null(strstr(p4r_error_message(), "missing from the local store"));
+	assert_non_null(strstr(p4r_error_message(), "is not in the local store"));
 	assert_int_equal(stage_of(fx, 2), P4R_STAGE_PRODUCTION);
 	assert_false(rolled_back(fx, 2));
 	req.model = "nope";

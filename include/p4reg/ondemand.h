@@ -1,0 +1,33 @@
+/* Bytes come to the command that needs them: a version whose object is
+ * not in the local store (a fresh clone, a version never checked out
+ * here) is downloaded from a remote, verified while written, before the
+ * command changes anything (docs/remotes.md, "Objects on demand"). */
+#ifndef P4REG_ONDEMAND_H
+#define P4REG_ONDEMAND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "p4reg/registry.h"
+#include "p4reg/repo.h"
+#include "p4reg/sync.h"
+
+typedef struct p4r_ondemand {
+	const char *remote;               /* -r NAME; NULL: the default remote */
+	bool offline;                     /* never contact a remote */
+	const p4r_sync_progress *progress; /* nullable: bytes downloaded */
+} p4r_ondemand;
+
+/* Sets O->offline when the config says core.offline = true (--offline,
+ * already in O, wins). */
+int p4r_ondemand_config(p4r_repo *repo, p4r_ondemand *o);
+
+/* Makes sure the store holds the objects of the N versions V: those it
+ * lacks are downloaded from the remote, in parallel, verified (a corrupt
+ * one is P4R_EINTEGRITY and nothing is stored). Offline, with no remote,
+ * or when the remote lacks one, the error names the version, what was
+ * tried and the command that fixes it. GOT (nullable) adds the objects
+ * and bytes downloaded to its objects_received and bytes_received. */
+int p4r_ondemand_fetch(p4r_repo *repo, const p4r_ondemand *o, const p4r_version *v, size_t n,
+		       p4r_sync_result *got);
+
+#endif

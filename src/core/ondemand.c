@@ -1,0 +1,115 @@
+/* Objects on demand: download what a command needs (see ondemand.h). */
+#include "p4reg/ondemand.h"
+#include "p4reg/error.h"
+#include "p4reg/remote.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int p4r_ondemand_config(p4r_repo *repo, p4r_ondemand *o)
+{
+	bool offline = false;
+	int rc;
+
+	if (o->offline)
+		return 0;
+	if ((rc = p4r_config_get_bool(p4r_repo_config(repo), "core.offline", false, &offline)) < 0)
+		return rc;
+	o->offline = offline;
+	return 0;
+}
+
+/* The first of V the store lacks, or NULL. */
+static const p4r_version *first_missing(p4r_repo *repo, const p4r_version *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!p4r_store_has(p4r_repo_store(repo), &v[i].oid))
+			return &v[i];
+	return NULL;
+}
+
+static int refuse_offline(const p4r_version *v)
+{
+	return p4r_error_set(P4R_ENOTFOUND, "object %.12s of '%s@%lld' is not in the local store, "
+			     "and offline (--offline or core.offline) nothing is downloaded; run "
+			     "'p4reg pull %s@%lld' when the remote can be reached", v->oid.hex, v->model,
+			     (long long)v->number, v->model, (long long)v->number);
+}
+
+static int no_remote(const p4r_version *v, const char *name)
+{
+	char why[128];
+
+	if (name)
+		snprintf(why, sizeof(why), "there is no remote named '%s'", name);
+	else
+		snprintf(why, sizeof(why), "no remote is configured");
+	return p4r_error_set(P4R_ENOTFOUND, "object %.12s of '%s@%lld' is not in the local store and "
+			     "cannot be downloaded: %s; add the remote that has it ('p4reg remote add "
+			     "NAME URL'), or run 'p4reg push' on the machine that added %s@%lld",
+			     v->oid.hex, v->model, (long long)v->number, why, v->model,
+			     (long long)v->number);
+}
+
+/* After a download that stopped: the message names the version the remote
+ * lacks, when that is why. */
+static int explain(p4r_repo *repo, const p4r_remote *r, const p4r_version *v, size_t n, int rc)
+{
+	const p4r_version *m;
+
+	if (rc != P4R_ENOTFOUND || !(m = first_missing(repo, v, n)))
+		return rc;
+	return p4r_error_set(P4R_ENOTFOUND, "object %.12s of '%s@%lld' is neither in the local store "
+			     "nor on remote '%s' (%s); run 'p4reg push' on the machine that added "
+			     "%s@%lld", m->oid.hex, m->model, (long long)m->number, r->name, r->url,
+			     m->model, (long long)m->number);
+}
+
+int p4r_ondemand_fetch(p4r_repo *repo, const p4r_ondemand *o, const p4r_version *v, size_t n,
+		       p4r_sync_result *got)
+{
+	const p4r_version *missing = first_missing(repo, v, n);
+	p4r_sync_result res = { 0 };
+	p4r_remote *r = NULL;
+	p4r_oid *oids = NULL;
+	int64_t *sizes = NULL;
+	size_t i, k = 0;
+	int rc;
+
+	if (!missing)
+		return 0;
+	if (o->offline)
+		return refuse_offline(missing);
+	rc = p4r_remote_open(&r, p4r_repo_config(repo), p4r_repo_meta(repo), o->remote);
+	if (rc == P4R_ENOTFOUND)
+		return no_remote(missing, o->remote);
+	if (rc < 0)
+		return rc;
+	oids = calloc(n, sizeof(*oids));
+	sizes = calloc(n, sizeof(*sizes));
+	if (!oids || !sizes) {
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+		goto done;
+	}
+	for (i = 0; i < n; i++) {
+		if (p4r_store_has(p4r_repo_store(repo), &v[i].oid))
+			continue;
+		oids[k] = v[i].oid;
+		sizes[k++] = v[i].size;
+	}
+	rc = p4r_sync_fetch_objects(repo, r, oids, sizes, k, o->progress, &res);
+	rc = explain(repo, r, v, n, rc);
+	if (rc == 0 && got) {
+		got->objects_received += res.objects_received;
+		got->bytes_received += res.bytes_received;
+	}
+done:
+	p4r_sync_result_clear(&res);
+	free(oids);
+	free(sizes);
+	p4r_remote_free(r);
+	return rc;
+}
