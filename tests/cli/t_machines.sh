@@ -3,6 +3,7 @@
 # promotes, an operator's box rolls back, each in its own clone sharing one
 # folder remote. Bytes come to the command that needs them.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/runbook.sh"
 
 REMOTE=$ROOT_TMP/remote
 mkdir -p "$REMOTE"
@@ -133,5 +134,12 @@ assert_file "$ROOT_TMP/hook-ran"
 assert_contains "$ERR" "pushed the rollback to 'origin'"
 cd "$ROOT_TMP/ci" && p4reg fetch -q
 assert_eq "$(db "SELECT count(*) FROM events WHERE kind = 'rollback' AND reason = 'shared'")" "2" "CI has the pushed rollback"
+
+begin "the rollback runbook, run as written on a fresh clone (folder remote)"
+RB_REMOTE=$ROOT_TMP/rb-remote
+mkdir -p "$RB_REMOTE"
+runbook_fixture origin "$RB_REMOTE"
+run_runbook
+check_runbook
 
 finish

@@ -4,6 +4,7 @@
 # when Ceph cannot be installed or started here.
 . "$(dirname "$0")/lib.sh"
 . "$P4REG_SRC/tests/s3/ceph.sh"
+. "$P4REG_SRC/tests/cli/runbook.sh"
 
 trap 'ceph_stop; chmod -R u+w "$ROOT_TMP" 2>/dev/null; rm -rf "$ROOT_TMP" "$HOME"' EXIT
 
@@ -140,6 +141,11 @@ assert_eq "$code" "1" "push exit code with the gateway down"
 assert_contains "$(cat "$ROOT_TMP/kerr")" "p4reg: "
 rgw_start || fail "radosgw restart"
 run 0 p4reg push && assert_contains "$OUT" "published as batch"
+
+begin "the rollback runbook, run as written on a fresh clone (S3 remote)"
+runbook_fixture -d --endpoint "$RGW_ENDPOINT" --path-style origin s3://models/runbook
+run_runbook
+check_runbook
 
 begin "credentials: missing ones are a clear error and are never printed"
 cd "$A"
