@@ -932,7 +932,8 @@ static int open_object(int *fd, struct stat *st, char *path, size_t pathsz,
 	*fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (*fd < 0) {
 		if (errno == ENOENT)
-			return p4r_error_set(P4R_ENOTFOUND, "object %s is missing from the store",
+			return p4r_error_set(P4R_ENOTFOUND, "object %s is missing from the store; "
+					     "'p4reg pull' downloads it, 'p4reg fsck' checks the rest",
 					     oid->hex);
 		return p4r_error_errno("cannot open '%s'", path);
 	}

@@ -541,7 +541,8 @@ static void test_checkout_missing(void **state)
 	assert_int_equal(p4r_oid_parse(&oid, EMPTY_SHA), 0);
 	assert_int_equal(checkout_path(fx->store, &oid, dest, COPY, 1, NULL, NULL, NULL),
 			 P4R_ENOTFOUND);
-	snprintf(want, sizeof(want), "object %s is missing from the store", EMPTY_SHA);
+	snprintf(want, sizeof(want), "object %s is missing from the store; 'p4reg pull' downloads "
+		 "it, 'p4reg fsck' checks the rest", EMPTY_SHA);
 	assert_string_equal(p4r_error_message(), want);
 	assert_int_equal(stat(dest, &st), -1);
 	free(dest);
