@@ -107,4 +107,8 @@ int p4r_git_lfs_install(p4r_git *git, p4r_git_filter which, p4r_git_install *out
  * repository (an extension it lacks); P4R_EREFUSED when neither can say. */
 int p4r_git_tracked_pieces(const char *root, const char *name, const char *const *except, char **out);
 
+/* "user.name <user.email>" as git would commit in DIR's work tree (its
+ * config over the user's), or just the name; NULL when unset. Malloc'd. */
+char *p4r_git_identity(const char *dir);
+
 #endif

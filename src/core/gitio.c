@@ -35,24 +35,113 @@ static char *strip_slash(const char *path)
 	return s;
 }
 
+/* ---- finding the git work tree ----
+ *
+ * libgit2's own search (git_repository_open_ext) takes any folder that
+ * looks like a git directory (HEAD, objects/, refs/) for one, and honours
+ * its core.worktree: a clone can commit such a folder around .p4reg and so
+ * choose the index p4reg trusts, the config git runs (core.fsmonitor) and
+ * where files are written. p4reg looks only for what git's work trees
+ * have: a ".git" folder or gitfile in DIR or a folder above it, and then
+ * requires that repository's work tree to be that folder. */
+
+/* The first folder from DIR up holding a ".git" entry, malloc'd; NULL
+ * when there is none (or out of memory). */
+static char *find_toplevel(const char *dir)
+{
+	char *cur = realpath(dir, NULL), *git, *slash;
+	struct stat st;
+
+	while (cur) {
+		git = p4r_path_join(cur, ".git");
+		if (git && lstat(git, &st) == 0 && (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode))) {
+			free(git);
+			return cur;
+		}
+		free(git);
+		slash = strrchr(cur, '/');
+		if (!slash || (slash == cur && !cur[1]))
+			break;
+		slash[slash == cur ? 1 : 0] = '\0';
+	}
+	free(cur);
+	return NULL;
+}
+
+/* Opens the git repository whose work tree holds DIR: *OUT NULL (and 0)
+ * when DIR is in none; P4R_EREFUSED when its work tree is elsewhere
+ * (core.worktree) or it is bare; *UNREADABLE (nullable) and P4R_ERROR
+ * when libgit2 cannot open it (an extension it lacks); *TOP (nullable)
+ * gets the work tree, malloc'd. */
+static int open_worktree_repo(git_repository **out, const char *dir, char **top_out,
+			      bool *unreadable)
+{
+	char *top = find_toplevel(dir), *dotgit = NULL, *wd = NULL;
+	const char *workdir;
+	int rc = 0;
+
+	*out = NULL;
+	if (unreadable)
+		*unreadable = false;
+	if (top_out)
+		*top_out = NULL;
+	if (!top)
+		return 0;
+	if (!(dotgit = p4r_path_join(top, ".git"))) {
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+		goto done;
+	}
+	if (git_repository_open_ext(out, dotgit, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0) {
+		if (unreadable)
+			*unreadable = true;
+		rc = p4r_error_git(P4R_ERROR, "cannot open the git repository '%s'", dotgit);
+		goto done;
+	}
+	workdir = git_repository_workdir(*out);
+	wd = workdir ? realpath(workdir, NULL) : NULL;
+	if (git_repository_is_bare(*out) || !wd || strcmp(wd, top)) {
+		rc = p4r_error_set(P4R_EREFUSED, "the git repository '%s' names another work tree "
+				   "(core.worktree or core.bare); p4reg does not trust it", dotgit);
+		git_repository_free(*out);
+		*out = NULL;
+		goto done;
+	}
+	if (top_out) {
+		*top_out = top;
+		top = NULL;
+	}
+done:
+	free(wd);
+	free(dotgit);
+	free(top);
+	return rc;
+}
+
 int p4r_git_open_why(p4r_git **out, const char *dir, const char **why)
 {
 	git_repository *repo = NULL;
+	bool unreadable = false;
 	p4r_git *git;
+	int rc;
 
 	*out = NULL;
 	if (why)
 		*why = NULL;
 	git_libgit2_init();
-	if (git_repository_open_ext(&repo, dir, 0, NULL) < 0 || git_repository_is_bare(repo) ||
-	    !git_repository_workdir(repo)) {
+	rc = open_worktree_repo(&repo, dir, NULL, &unreadable);
+	if (rc < 0 && unreadable) {
+		/* git's features are skipped; the trust check asks git itself */
+		p4r_error_clear();
+		rc = 0;
 		if (why)
-			*why = repo ? "the git repository is bare (it has no work tree)"
-				    : "not inside a git work tree";
-		git_repository_free(repo);
+			*why = "libgit2 cannot open this git repository (an extension it lacks?)";
+	} else if (rc == 0 && !repo && why) {
+		*why = "not inside a git work tree";
+	}
+	if (rc < 0 || !repo) {
 		git_error_clear();
 		git_libgit2_shutdown();
-		return 0;
+		return rc;
 	}
 	if (!(git = calloc(1, sizeof(*git))) || !(git->workdir = strip_slash(git_repository_workdir(repo))) ||
 	    !(git->gitdir = strip_slash(git_repository_path(repo)))) {
@@ -520,43 +609,40 @@ static int note_piece(char **list, const char *prefix, const char *name, const c
 	return 0;
 }
 
-/* What libgit2's index says; *UNREADABLE when it cannot open the
- * repository at all (an extension it lacks, say) although one is there. */
+/* What libgit2's index says about NAME below ROOT; *UNREADABLE when it
+ * cannot open the repository at all (an extension it lacks, say) although
+ * one is there; *TOP gets the work tree (NULL outside git). */
 static int tracked_by_libgit2(char **list, const char *root, const char *name,
-			      const char *const *except, bool *unreadable)
+			      const char *const *except, bool *unreadable, char **top)
 {
 	git_repository *repo = NULL;
 	git_index *index = NULL;
 	const git_index_entry *e;
-	char *abs = p4r_path_join(root, name), *prefix = NULL;
-	const char *workdir;
+	char *abs = p4r_path_join(root, name);
+	const char *prefix;
 	size_t plen, i;
-	int err, rc = 0;
+	int rc = 0;
 
-	*unreadable = false;
+	*top = NULL;
 	if (!abs)
 		return p4r_error_set(P4R_ERROR, "out of memory");
 	git_libgit2_init();
-	err = git_repository_open_ext(&repo, root, 0, NULL);
-	if (err == GIT_ENOTFOUND)
-		goto done; /* not in a git work tree: git tracks nothing */
-	if (err < 0 || git_repository_index(&index, repo) < 0) {
+	rc = open_worktree_repo(&repo, root, top, unreadable);
+	if (rc < 0 && *unreadable) {
+		/* the caller asks git itself; it needs the work tree */
+		*top = find_toplevel(root);
+		rc = 0;
+		goto done;
+	}
+	if (rc < 0 || !repo)
+		goto done;
+	if (git_repository_index(&index, repo) < 0) {
 		*unreadable = true;
 		goto done;
 	}
-	if (git_repository_is_bare(repo) || !(workdir = git_repository_workdir(repo)))
-		goto done;
-	plen = strlen(workdir);
-	/* the index names paths relative to the work tree (which ends in '/');
-	 * a root libgit2 spells differently is left to git itself */
-	if (strncmp(abs, workdir, plen)) {
-		*unreadable = true;
-		goto done;
-	}
-	if (!(prefix = strdup(abs + plen))) {
-		rc = p4r_error_set(P4R_ERROR, "out of memory");
-		goto done;
-	}
+	/* the index names paths relative to the work tree */
+	plen = strlen(*top);
+	prefix = abs + plen + (strcmp(*top, "/") ? 1 : 0);
 	plen = strlen(prefix);
 	for (i = 0; rc == 0 && i < git_index_entrycount(index); i++) {
 		e = git_index_get_byindex(index, i);
@@ -568,25 +654,42 @@ done:
 	git_index_free(index);
 	git_repository_free(repo);
 	git_libgit2_shutdown();
-	free(prefix);
 	free(abs);
 	return rc;
 }
 
 /* The same asked of git itself (no shell), for repositories libgit2
- * cannot open: `git -C ROOT ls-files -z -- NAME`. */
-static int tracked_by_git(char **list, const char *root, const char *name, const char *const *except)
+ * cannot open: `git ls-files -z -- PATH` with the git directory and work
+ * tree named (never searched for) and nothing run on the way. TOP is the
+ * work tree, PATH is ROOT/NAME relative to it. */
+static int tracked_by_git(char **list, const char *top, const char *root, const char *name,
+			  const char *const *except)
 {
-	char *argv[] = { "git", "-C", (char *)root, "ls-files", "-z", "--", (char *)name, NULL };
+	char *gitdir = p4r_path_join(top, ".git"), *abs = p4r_path_join(root, name), gd[PATH_MAX + 16],
+	     wt[PATH_MAX + 16];
+	const char *rel = abs ? abs + strlen(top) + (strcmp(top, "/") ? 1 : 0) : "";
+	char *argv[] = { "git", gd, wt, "-c", "core.fsmonitor=false", "-c", "core.hooksPath=/dev/null",
+			 "-C", (char *)top, "ls-files", "-z", "--full-name", "--", (char *)rel, NULL };
 	posix_spawn_file_actions_t fa;
 	char buf[65536], *out = NULL, *p, *grown;
-	size_t used = 0, nlen = strlen(name);
+	size_t used = 0, nlen;
 	int fds[2], status = 0, rc = 0;
 	ssize_t n;
 	pid_t pid;
 
-	if (pipe2(fds, O_CLOEXEC) < 0)
+	if (!gitdir || !abs) {
+		free(gitdir);
+		free(abs);
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	}
+	snprintf(gd, sizeof(gd), "--git-dir=%s", gitdir);
+	snprintf(wt, sizeof(wt), "--work-tree=%s", top);
+	nlen = strlen(rel);
+	free(gitdir);
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		free(abs);
 		return p4r_error_errno("cannot start git");
+	}
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
 	rc = posix_spawnp(&pid, "git", &fa, NULL, argv, environ);
@@ -594,6 +697,7 @@ static int tracked_by_git(char **list, const char *root, const char *name, const
 	close(fds[1]);
 	if (rc != 0) {
 		close(fds[0]);
+		free(abs);
 		errno = rc;
 		return p4r_error_errno("cannot run git to see what it tracks in '%s'", root);
 	}
@@ -615,26 +719,65 @@ static int tracked_by_git(char **list, const char *root, const char *name, const
 		rc = p4r_error_set(P4R_ERROR, "git cannot list what it tracks in '%s'", root);
 	for (p = out; rc == 0 && p && p < out + used; p += strlen(p) + 1) {
 		out[used] = '\0';
-		if (!strncmp(p, name, nlen) && p[nlen] == '/')
+		if (!strncmp(p, rel, nlen) && p[nlen] == '/')
 			rc = note_piece(list, name, p + nlen + 1, except);
 	}
 	free(out);
+	free(abs);
 	return rc;
 }
 
 int p4r_git_tracked_pieces(const char *root, const char *name, const char *const *except, char **out)
 {
-	bool unreadable;
+	bool unreadable = false;
+	char *top = NULL;
 	int rc;
 
 	*out = NULL;
-	rc = tracked_by_libgit2(out, root, name, except, &unreadable);
-	if (rc == 0 && unreadable && (rc = tracked_by_git(out, root, name, except)) < 0)
+	rc = tracked_by_libgit2(out, root, name, except, &unreadable, &top);
+	if (rc == 0 && unreadable && top && (rc = tracked_by_git(out, top, root, name, except)) < 0)
 		rc = p4r_error_set(P4R_EREFUSED, "%s; p4reg cannot tell whether git tracks private state "
 				   "in '%s/%s', so it does not trust it", p4r_error_message(), root, name);
+	free(top);
 	if (rc < 0) {
 		free(*out);
 		*out = NULL;
 	}
 	return rc;
+}
+
+/* user.name <user.email> as git would commit here: the work tree's own
+ * config first (libgit2 layers local over global), else the user's. */
+char *p4r_git_identity(const char *dir)
+{
+	git_repository *grepo = NULL;
+	git_config *cfg = NULL;
+	git_buf name = GIT_BUF_INIT, email = GIT_BUF_INIT;
+	char *who = NULL;
+	size_t sz;
+
+	git_libgit2_init();
+	if (open_worktree_repo(&grepo, dir, NULL, NULL) == 0 && grepo) {
+		if (git_repository_config_snapshot(&cfg, grepo) < 0)
+			cfg = NULL;
+	}
+	if (!cfg && git_config_open_default(&cfg) < 0)
+		cfg = NULL;
+	git_error_clear();
+	if (cfg && git_config_get_string_buf(&name, cfg, "user.name") == 0 && name.size) {
+		if (git_config_get_string_buf(&email, cfg, "user.email") == 0 && email.size) {
+			sz = name.size + email.size + 4;
+			if ((who = malloc(sz)))
+				snprintf(who, sz, "%s <%s>", name.ptr, email.ptr);
+		} else {
+			who = strdup(name.ptr);
+		}
+	}
+	git_error_clear();
+	git_buf_dispose(&name);
+	git_buf_dispose(&email);
+	git_config_free(cfg);
+	git_repository_free(grepo);
+	git_libgit2_shutdown();
+	return who;
 }

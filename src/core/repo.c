@@ -9,7 +9,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <git2.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -507,42 +506,6 @@ int p4r_repo_link_order(p4r_repo *repo, p4r_link_type *order, size_t *n)
 	return rc;
 }
 
-/* user.name <user.email> as git would commit here: the work tree's own
- * config first (libgit2 layers local over global), else the user's. */
-static char *git_identity(const char *dir)
-{
-	git_repository *grepo = NULL;
-	git_config *cfg = NULL;
-	git_buf name = GIT_BUF_INIT, email = GIT_BUF_INIT;
-	char *who = NULL;
-	size_t sz;
-
-	git_libgit2_init();
-	if (git_repository_open_ext(&grepo, dir, 0, NULL) == 0) {
-		if (git_repository_config_snapshot(&cfg, grepo) < 0)
-			cfg = NULL;
-	}
-	if (!cfg && git_config_open_default(&cfg) < 0)
-		cfg = NULL;
-	git_error_clear();
-	if (cfg && git_config_get_string_buf(&name, cfg, "user.name") == 0 && name.size) {
-		if (git_config_get_string_buf(&email, cfg, "user.email") == 0 && email.size) {
-			sz = name.size + email.size + 4;
-			if ((who = malloc(sz)))
-				snprintf(who, sz, "%s <%s>", name.ptr, email.ptr);
-		} else {
-			who = strdup(name.ptr);
-		}
-	}
-	git_error_clear();
-	git_buf_dispose(&name);
-	git_buf_dispose(&email);
-	git_config_free(cfg);
-	git_repository_free(grepo);
-	git_libgit2_shutdown();
-	return who;
-}
-
 char *p4r_repo_actor(p4r_repo *repo)
 {
 	const char *env = getenv("P4REG_AUTHOR");
@@ -551,7 +514,7 @@ char *p4r_repo_actor(p4r_repo *repo)
 
 	if (env && *env)
 		return strdup(env);
-	if ((who = git_identity(repo->root)))
+	if ((who = p4r_git_identity(repo->root)))
 		return who;
 	pw = getpwuid(geteuid());
 	return strdup(pw && pw->pw_name ? pw->pw_name : "unknown");

@@ -62,8 +62,10 @@ d=$(mktemp -d "$ROOT_TMP/bare-XXXXXX"); cd "$d"; git init -q --bare .
 run 0 p4reg init
 random_file m.bin 8
 run 0 p4reg add m.bin
-assert_contains "$ERR" "bare"
-run 1 p4reg track '*.bin' && assert_one_line_error "bare"
+# a folder that is itself a git directory is never taken for one (a clone
+# could commit such a folder around .p4reg): only a .git folder or gitfile
+assert_contains "$ERR" "not inside a git work tree"
+run 1 p4reg track '*.bin' && assert_one_line_error "not inside a git work tree"
 
 begin "locked index: clear error, nothing half-staged"
 fresh_git_repo
