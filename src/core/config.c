@@ -7,8 +7,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <git2.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,6 +27,7 @@ struct p4r_config {
 	char *private_path;    /* .p4reg/config.local */
 	bool loaded;           /* load() ran (libgit2 is initialised) */
 	int load_rc;           /* and its result */
+	char load_err[512];    /* and its message, repeated on every later use */
 };
 
 static char *user_config_path(void)
@@ -53,23 +56,74 @@ static int add_file(git_config *cfg, const char *path, git_config_level_t level)
 /* libgit2 is initialised on first use, not at open: its global init loads
  * the system's TLS certificates, a cost commands that never read config
  * (status, list, log, show) should not pay. */
+/* True when LINE opens an [include] or [includeIf ...] section (any case,
+ * also the old [include.x] spelling). */
+static bool include_header(const char *line, size_t len)
+{
+	static const char word[] = "include";
+	size_t i = 0, k;
+
+	while (i < len && (line[i] == ' ' || line[i] == '\t'))
+		i++;
+	if (i >= len || line[i++] != '[')
+		return false;
+	while (i < len && (line[i] == ' ' || line[i] == '\t'))
+		i++;
+	for (k = 0; k < sizeof(word) - 1; k++, i++)
+		if (i >= len || (line[i] | 0x20) != word[k])
+			return false;
+	return i < len && (line[i] == ']' || line[i] == ' ' || line[i] == '\t' || line[i] == '"' ||
+			   line[i] == '.' || (line[i] | 0x20) == 'i');
+}
+
+/* The committed config may not pull in other files: libgit2 follows
+ * include.path and includeIf.*.path (absolute, "~/", through links, a
+ * FIFO that blocks) and cannot be told not to. So the shared file's
+ * section headers are looked at first; this is a refusal, not a parser. */
+static int refuse_includes(const char *path)
+{
+	char *text = NULL;
+	size_t len = 0, n;
+	const char *p, *nl;
+	int rc = p4r_read_file(&text, &len, path, (size_t)4 << 20);
+
+	if (rc == P4R_ENOTFOUND) {
+		p4r_error_clear();
+		return 0;
+	}
+	for (p = text; rc == 0 && p && p < text + len; p = nl ? nl + 1 : NULL) {
+		nl = memchr(p, '\n', (size_t)(text + len - p));
+		n = (size_t)((nl ? nl : text + len) - p);
+		if (include_header(p, n))
+			rc = p4r_error_set(P4R_EREFUSED, "'%s' has an [include] or [includeIf] section; "
+					   "the shared config may not pull in other files (they could be "
+					   "anything on this machine): remove it, or put the include in your "
+					   "own ~/.config/p4reg/config", path);
+	}
+	free(text);
+	return rc;
+}
+
 static int load(p4r_config *cfg)
 {
 	const char *user = cfg->user_path;
 	int rc;
 
 	if (cfg->loaded)
-		return cfg->load_rc < 0 ? p4r_error_set(P4R_ERROR, "cannot read config '%s'", cfg->shared_path) : 0;
+		return cfg->load_rc < 0 ? p4r_error_set(cfg->load_rc, "%s", cfg->load_err) : 0;
 	git_libgit2_init();
 	cfg->loaded = true;
 	rc = git_config_new(&cfg->all) < 0 || git_config_new(&cfg->trusted) < 0
 		? p4r_error_git(P4R_ERROR, "cannot create config") : 0;
 	if (rc == 0 && user && (rc = add_file(cfg->all, user, LEVEL_USER)) == 0)
 		rc = add_file(cfg->trusted, user, LEVEL_USER);
-	if (rc == 0 && (rc = add_file(cfg->all, cfg->shared_path, LEVEL_SHARED)) == 0 &&
+	if (rc == 0 && (rc = refuse_includes(cfg->shared_path)) == 0 &&
+	    (rc = add_file(cfg->all, cfg->shared_path, LEVEL_SHARED)) == 0 &&
 	    (rc = add_file(cfg->all, cfg->private_path, LEVEL_PRIVATE)) == 0)
 		rc = add_file(cfg->trusted, cfg->private_path, LEVEL_PRIVATE);
 	cfg->load_rc = rc;
+	if (rc < 0)
+		snprintf(cfg->load_err, sizeof(cfg->load_err), "%s", p4r_error_message());
 	return rc;
 }
 
@@ -293,6 +347,10 @@ static int unset_fn(git_config *one, const char *key, const char *value)
 
 int p4r_config_set(p4r_config *cfg, bool local_file, const char *key, const char *value)
 {
+	if (!local_file && !strncasecmp(key, "include", 7))
+		return p4r_error_set(P4R_EUSAGE, "refusing to add '%s' to the committed .p4reg/config: "
+				     "a shared config may not pull in other files; put it in your own "
+				     "~/.config/p4reg/config", key);
 	if (!local_file && p4r_config_key_is_secret(key))
 		return p4r_error_set(P4R_EUSAGE, "refusing to store credential '%s' in the committed "
 				     ".p4reg/config: use 'p4reg config --local %s VALUE' "

@@ -90,6 +90,23 @@ run 3 p4reg list
 assert_one_line_error "git tracks '.p4reg/config.local'"
 assert_victim_untouched
 
+begin "a git-directory-looking folder committed around .p4reg chooses nothing"
+A=$(mktemp -d "$ROOT_TMP/embedded-XXXXXX")
+cd "$A" && git init -q . && git config user.name a && git config user.email a@e
+mkdir ml && cd ml && git init -q --bare --object-format=sha256 . && git config core.bare false &&
+	git config core.worktree . && git config core.fsmonitor "touch $ROOT_TMP/pwned; echo" &&
+	touch refs/.keep refs/heads/.keep && mkdir .p4reg && printf '[core]\n' >.p4reg/config &&
+	printf '[hooks]\n\tpost-rollback = touch %s/pwned\n' "$ROOT_TMP" >.p4reg/config.local &&
+	chmod 600 .p4reg/config.local
+cd "$A" && git add -f ml 2>/dev/null && git commit -qm "embedded"
+ATTACKER=$A
+victim_clone
+cd ml
+run 3 p4reg status
+assert_one_line_error "git tracks '.p4reg/config.local'"
+run 3 p4reg config --list
+assert_victim_untouched
+
 begin "a link inside the clone to .p4reg or .git is never written through"
 fresh_git_repo
 mkdir lnk g && printf '[hooks]\n\tpost-rollback = touch %s/pwned\n' "$ROOT_TMP" >lnk/config.local
@@ -155,6 +172,23 @@ victim_clone
 printf 'my weights' >mine.bin && p4reg add -q mine.bin
 run 1 p4reg push
 assert_one_line_error "remote folder '$VICTIM/docs' holds other files and no p4reg remote"
+assert_victim_untouched
+
+begin "the committed config may not include other files (a secret, a FIFO)"
+attacker_repo
+mkfifo "$ROOT_TMP/fifo.cfg"
+printf '[include]\n\tpath = %s\n' "$ROOT_TMP/fifo.cfg" >>.p4reg/config
+git add -A && git commit -qm "include"
+victim_clone
+run 3 timeout 20 "$P4REG_BIN" config --list
+assert_one_line_error "has an [include] or [includeIf] section"
+run 3 timeout 20 "$P4REG_BIN" add models/m.bin
+printf '[IncludeIf "gitdir:/"]\n\tpath = ~/.ssh/id_rsa\n' >.p4reg/config
+run 3 p4reg remote list
+assert_one_line_error "has an [include] or [includeIf] section"
+git checkout -q .p4reg/config && sed -i '/include/,$d' .p4reg/config
+run 2 p4reg config include.path /etc/passwd
+assert_one_line_error "a shared config may not pull in other files"
 assert_victim_untouched
 
 begin "a .p4reg owned by someone else needs the user's safe.directory"
