@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,7 @@
 
 struct dir_remote {
 	long delay_ms; /* P4REG_TEST_TRANSFER_DELAY_MS: test-only pause per block */
+	atomic_bool ours; /* the root was found to be a p4reg remote (marked) */
 };
 
 /* Keys are ours ("objects/ab/cd/<oid>", "log/<n>.json", "probe/...",
@@ -77,37 +79,77 @@ static int root_open(const p4r_remote *r, int *out)
 	return p4r_error_errno("cannot open remote folder '%s'", r->parsed.path);
 }
 
-/* The folders p4reg makes in a remote's root. */
-static bool own_top_name(const char *name)
+/* The file that marks a folder as a p4reg remote. */
+#define MARKER "p4reg-remote"
+#define MARKER_TEXT "p4reg remote 1\n"
+
+static bool regular_at(int dir, const char *name)
 {
-	return !strcmp(name, "objects") || !strcmp(name, "log") || !strcmp(name, "tmp") ||
-	       !strcmp(name, "probe");
+	struct stat st;
+
+	return fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
 }
 
-/* Before the first folder is made in the root: the root must be empty or
- * already hold a p4reg remote. A committed config names the folder, so a
- * clone could otherwise aim a push at any folder the user can write (their
- * home, ~/.ssh) and fill it. */
-static int root_is_ours(const p4r_remote *r, int root)
+static bool folder_empty(int root)
 {
 	int fd = fcntl(root, F_DUPFD_CLOEXEC, 0);
-	bool ours = false, foreign = false;
 	struct dirent *de;
+	bool empty = true;
 	DIR *dir;
 
 	if (fd < 0 || !(dir = fdopendir(fd))) {
 		if (fd >= 0)
 			close(fd);
-		return p4r_error_errno("cannot read remote folder '%s'", r->parsed.path);
+		return false;
 	}
-	while ((de = readdir(dir)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			*(own_top_name(de->d_name) ? &ours : &foreign) = true;
+	while (empty && (de = readdir(dir)))
+		empty = !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..");
 	closedir(dir);
-	if (foreign && !ours)
+	return empty;
+}
+
+static int write_marker(const p4r_remote *r, int root)
+{
+	int fd = openat(root, MARKER, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		return errno == EEXIST ? 0 : p4r_error_errno("cannot mark '%s' as a p4reg remote",
+							     r->parsed.path);
+	if (p4r_write_full(fd, MARKER_TEXT, sizeof(MARKER_TEXT) - 1) < 0 || fsync(fd) < 0) {
+		close(fd);
+		return p4r_error_errno("cannot mark '%s' as a p4reg remote", r->parsed.path);
+	}
+	close(fd);
+	return fsync(root) < 0 && errno != EINVAL ?
+	       p4r_error_errno("cannot fsync remote folder '%s'", r->parsed.path) : 0;
+}
+
+/* Before anything is written in the root: it must be a p4reg remote (its
+ * marker, or a first batch from before markers existed) or empty, and is
+ * then marked. A committed config names the folder, so a clone could
+ * otherwise aim a push at any folder the user can write (their home,
+ * ~/.ssh) and fill it; folder names alone (tmp/, log/) prove nothing. */
+static int ensure_ours(const p4r_remote *r, int root)
+{
+	struct dir_remote *d = r->impl;
+	int logfd;
+	bool old = false;
+
+	if (atomic_load(&d->ours) || regular_at(root, MARKER)) {
+		atomic_store(&d->ours, true);
+		return 0;
+	}
+	if ((logfd = openat(root, "log", DIR_FLAGS)) >= 0) {
+		old = regular_at(logfd, "0000000001.json");
+		close(logfd);
+	}
+	if (!old && !folder_empty(root))
 		return p4r_error_set(P4R_ERROR, "remote folder '%s' holds other files and no p4reg "
 				     "remote; point remote.%s.url at an empty folder of its own",
 				     r->parsed.path, r->name);
+	if (write_marker(r, root) < 0)
+		return P4R_ERROR;
+	atomic_store(&d->ours, true);
 	return 0;
 }
 
@@ -124,15 +166,15 @@ static int key_parent(const p4r_remote *r, const char *key, bool create, int *ou
 	*out = -1;
 	if ((rc = key_check(key)) < 0 || (rc = root_open(r, &fd)) < 0)
 		return rc;
+	if (create && (rc = ensure_ours(r, fd)) < 0) {
+		close(fd);
+		return rc;
+	}
 	while ((slash = strchr(p, '/'))) {
 		memcpy(comp, p, (size_t)(slash - p));
 		comp[slash - p] = '\0';
 		next = openat(fd, comp, DIR_FLAGS);
 		if (next < 0 && errno == ENOENT && create) {
-			if (p == key && (rc = root_is_ours(r, fd)) < 0) {
-				close(fd);
-				return rc;
-			}
 			if (mkdirat(fd, comp, 0755) < 0 && errno != EEXIST) {
 				rc = errno == ENOENT ? p4r_error_set(P4R_ERROR, "remote folder '%s' vanished",
 								     r->parsed.path) :

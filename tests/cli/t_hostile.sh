@@ -173,6 +173,13 @@ printf 'my weights' >mine.bin && p4reg add -q mine.bin
 run 1 p4reg push
 assert_one_line_error "remote folder '$VICTIM/docs' holds other files and no p4reg remote"
 assert_victim_untouched
+# folder names prove nothing: a home with tmp/ and log/ is not a remote
+mkdir -p "$VICTIM/tmp" "$VICTIM/log"
+VICTIM_BEFORE=$(victim_state)
+git config -f .p4reg/config remote.origin.url "$VICTIM"
+run 1 p4reg push
+assert_one_line_error "remote folder '$VICTIM' holds other files and no p4reg remote"
+assert_victim_untouched
 
 begin "the committed config may not include other files (a secret, a FIFO)"
 attacker_repo
