@@ -26,7 +26,9 @@ const char cmd_remote_usage[] =
 	"create of one key (exit 3 from check when it does not).\n"
 	"\n"
 	"  -d, --default      make NAME the default remote (core.remote)\n"
-	"      --endpoint URL S3: the server (remote.NAME.endpoint)\n"
+	"      --endpoint URL S3: the server (remote.NAME.endpoint; trusted in\n"
+	"                     config.local as remote.NAME.trustedEndpoint: a clone\n"
+	"                     confirms it so before its credentials go to it)\n"
 	"      --region R     S3: the signing region (remote.NAME.region, default us-east-1)\n"
 	"      --path-style   S3: address the bucket in the path (remote.NAME.path-style)\n";
 
@@ -76,6 +78,16 @@ static int probe(p4r_cli *cli, p4r_remote *r, bool *safe)
 	return 0;
 }
 
+/* Whoever adds a remote trusts its endpoint with their credentials: it
+ * goes to config.local too (a clone confirms it there, docs/security.md). */
+static int trust_endpoint(p4r_config *cfg, const char *name, const char *endpoint)
+{
+	char key[P4R_REMOTE_NAME_MAX + 32];
+
+	snprintf(key, sizeof(key), "remote.%s.trustedEndpoint", name);
+	return p4r_config_set(cfg, true, key, endpoint);
+}
+
 static int do_add(p4r_cli *cli, p4r_repo *repo, bool deflt, const char *endpoint, const char *region,
 		  bool path_style, const char *name, const char *url)
 {
@@ -111,6 +123,7 @@ static int do_add(p4r_cli *cli, p4r_repo *repo, bool deflt, const char *endpoint
 	}
 	if ((rc = set_key(cfg, name, "url", stored)) < 0 ||
 	    (endpoint && (rc = set_key(cfg, name, "endpoint", endpoint)) < 0) ||
+	    (endpoint && (rc = trust_endpoint(cfg, name, endpoint)) < 0) ||
 	    (region && (rc = set_key(cfg, name, "region", region)) < 0) ||
 	    (path_style && (rc = set_key(cfg, name, "path-style", "true")) < 0) ||
 	    (deflt && (rc = p4r_config_set(cfg, false, "core.remote", name)) < 0))

@@ -1314,6 +1314,41 @@ static int set_credentials(struct s3 *s, p4r_remote *r, p4r_config *cfg)
 	return 0;
 }
 
+/* True when the user's own files (their config, config.local) name
+ * ENDPOINT (LEN bytes, no trailing '/') under KEY. */
+static bool user_names(p4r_config *cfg, const char *name, const char *key, const char *endpoint,
+		       size_t len)
+{
+	char *mine = setting(cfg, P4R_CONFIG_TRUSTED, name, key);
+	size_t n = mine ? strlen(mine) : 0;
+	bool same;
+
+	while (n > 8 && mine[n - 1] == '/')
+		n--;
+	same = mine && n == len && !strncasecmp(endpoint, mine, len);
+	free(mine);
+	return same;
+}
+
+/* An endpoint other than AWS's gets the user's credentials and every
+ * request signed with them only when the user's own files name it too
+ * (remote.NAME.trustedEndpoint, or the endpoint itself): the committed
+ * config alone cannot aim them at any host it likes. */
+static int endpoint_trusted(p4r_remote *r, p4r_config *cfg, const char *endpoint)
+{
+	size_t len = strlen(endpoint);
+
+	while (len > 8 && endpoint[len - 1] == '/')
+		len--;
+	if (user_names(cfg, r->name, "trustedEndpoint", endpoint, len) ||
+	    user_names(cfg, r->name, "endpoint", endpoint, len))
+		return 0;
+	return p4r_error_set(P4R_EREFUSED, "remote '%s' would send your S3 credentials to '%.*s', which "
+			     "only the committed .p4reg/config names; if you trust that server, run "
+			     "'p4reg config --local remote.%s.trustedEndpoint %.*s'", r->name, (int)len,
+			     endpoint, r->name, (int)len, endpoint);
+}
+
 int p4r_remote_s3_init(p4r_remote *r, p4r_config *cfg)
 {
 	struct s3 *s = calloc(1, sizeof(*s));
@@ -1333,7 +1368,8 @@ int p4r_remote_s3_init(p4r_remote *r, p4r_config *cfg)
 	s->path_style = ps && (!strcmp(ps, "true") || !strcmp(ps, "yes") || !strcmp(ps, "1") || !strcmp(ps, "on"));
 	free(ps);
 	endpoint = setting(cfg, P4R_CONFIG_ALL, r->name, "endpoint");
-	if ((rc = set_endpoint(s, r, cfg, endpoint)) == 0)
+	if ((rc = set_endpoint(s, r, cfg, endpoint)) == 0 &&
+	    (!endpoint || (rc = endpoint_trusted(r, cfg, endpoint)) == 0))
 		rc = set_credentials(s, r, cfg);
 	free(endpoint);
 	return rc;

@@ -144,8 +144,25 @@ run 0 p4reg push && assert_contains "$OUT" "published as batch"
 
 begin "the rollback runbook, run as written on a fresh clone (S3 remote)"
 runbook_fixture -d --endpoint "$RGW_ENDPOINT" --path-style origin s3://models/runbook
+# the operator trusts the team's S3 server once, in their own config
+mkdir -p "$XDG_CONFIG_HOME/p4reg"
+git config --file "$XDG_CONFIG_HOME/p4reg/config" remote.origin.endpoint "$RGW_ENDPOINT"
 run_runbook
 check_runbook
+
+begin "a clone sends no credentials to an endpoint only the committed config names"
+C2="$ROOT_TMP/C2"; rm -rf "$C2"; mkdir -p "$C2"; cd "$C2"
+p4reg init >/dev/null
+git config -f .p4reg/config remote.origin.url s3://models/team
+git config -f .p4reg/config remote.origin.endpoint "$RGW_ENDPOINT"
+git config -f .p4reg/config remote.origin.path-style true
+mv "$XDG_CONFIG_HOME/p4reg/config" "$ROOT_TMP/user.cfg"
+run 3 p4reg fetch
+assert_one_line_error "would send your S3 credentials to '$RGW_ENDPOINT', which only the committed .p4reg/config names"
+assert_contains "$ERR" "p4reg config --local remote.origin.trustedEndpoint $RGW_ENDPOINT"
+run 0 p4reg config --local remote.origin.trustedEndpoint "$RGW_ENDPOINT"
+run 0 p4reg fetch
+mv "$ROOT_TMP/user.cfg" "$XDG_CONFIG_HOME/p4reg/config"
 
 begin "credentials: missing ones are a clear error and are never printed"
 cd "$A"
