@@ -141,6 +141,22 @@ assert_contains "$(cat "$ROOT_TMP/kerr")" "p4reg: "
 rgw_start || fail "radosgw restart"
 run 0 p4reg push && assert_contains "$OUT" "published as batch"
 
+begin "fsck on RGW: a clone's objects are vouched for by HEAD, nothing downloaded; a wrong size is exit 4"
+D="$ROOT_TMP/D"; mkdir -p "$D"; cd "$D"; setup
+p4reg fetch -q || fail "fetch into D"
+run 0 p4reg fsck
+assert_contains "$OUT" "not-downloaded: object $oid of emb@1 is not downloaded; remote 'origin' has it"
+assert_eq "$(find .p4reg/objects -type f | wc -l)" "0" "fsck downloaded objects"
+BOTO='s3.put_object(Bucket="models", Key="team/objects/'${oid:0:2}/${oid:2:2}/$oid'", Body=b"evil bytes")'; boto
+run 4 p4reg fsck
+assert_contains "$OUT" "remote-corrupt: object $oid of emb@1 is missing from the store, and remote 'origin' has it with 10 bytes, not the 3072000 its version records"
+cd "$A"
+run 4 p4reg fsck --remote
+assert_contains "$OUT" "remote-corrupt: object $oid of emb@1 on remote 'origin' has 10 bytes, but its version records 3072000"
+BOTO='s3.delete_object(Bucket="models", Key="team/objects/'${oid:0:2}/${oid:2:2}/$oid'")'; boto
+run 0 p4reg push && run 0 p4reg fsck --remote
+cd "$D"; run 0 p4reg fsck
+
 begin "credentials: missing ones are a clear error and are never printed"
 cd "$A"
 run 1 env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY "$P4REG_BIN" push && assert_one_line_error "no S3 credentials"
