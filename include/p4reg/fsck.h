@@ -1,9 +1,11 @@
 /* fsck: proves the repository whole. Re-hashes every object, checks that
- * every version's object is in the store, that every pointer in the work
- * tree names a registered version with the same oid and size, and that the
- * registry passes SQLite's integrity check and p4reg's own invariants. A
- * corrupt object is moved to .p4reg/quarantine/ so that nothing serves its
- * bytes again. The checks only read, except for that move. */
+ * every version's object is in the store or, when it was never downloaded,
+ * on the remote (presence and size, nothing downloaded), that every pointer
+ * in the work tree names a registered version with the same oid and size,
+ * and that the registry passes SQLite's integrity check and p4reg's own
+ * invariants. A corrupt object is moved to .p4reg/quarantine/ so that
+ * nothing serves its bytes again. The checks only read, except for that
+ * move. */
 #ifndef P4REG_FSCK_H
 #define P4REG_FSCK_H
 
@@ -11,14 +13,16 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "p4reg/registry.h"
+#include "p4reg/remote.h"
 #include "p4reg/repo.h"
 #include "p4reg/store.h"
 
-/* One thing found wrong. Strings are malloc'd and owned by the report;
+/* One thing found wrong, or a note. Strings are malloc'd and owned by the report;
  * OBJECT, PATH and MODEL are NULL when they do not apply (at least one is
  * set, except for problems of the registry as a whole). */
 typedef struct p4r_fsck_problem {
-	const char *kind;   /* static: "corrupt-object", "missing-object", ... */
+	const char *kind;   /* static: "corrupt-object", "missing-object", ...;
+			     * notes: "not-downloaded", "not-checked", "not-on-remote" */
 	char *object;       /* the oid concerned */
 	char *path;         /* a repository-relative path (pointer file, stray file) */
 	char *model;        /* the model concerned */
@@ -30,23 +34,43 @@ typedef struct p4r_fsck_report {
 	p4r_fsck_problem *problems;
 	size_t nproblems;
 	size_t cap;
+	/* what is fine but worth saying (an object only on the remote, one the
+	 * remote lacks): never a reason to fail */
+	p4r_fsck_problem *notes;
+	size_t nnotes;
+	size_t notes_cap;
 	uint64_t objects_checked; /* objects re-hashed */
 	uint64_t bytes_checked;
 	uint64_t pointers_checked;
 	uint64_t versions_checked;
 	uint64_t quarantined;     /* objects moved to .p4reg/quarantine/ */
 	uint64_t repaired;        /* objects fetched back from a remote */
+	uint64_t remote_checked;  /* objects whose presence and size the remote answered */
+	char *remote;             /* the remote asked (malloc'd); NULL when none was */
+	char *remote_error;       /* why the remote could not be asked (malloc'd), else NULL */
 } p4r_fsck_report;
 
 typedef struct p4r_fsck_opts {
 	bool repair;              /* fetch a good copy of bad/missing objects from a remote */
+	bool check_remote;        /* ask the remote about every version's object, not
+				   * only those missing here */
+	bool offline;             /* never contact a remote: objects missing here are
+				   * "not-checked" notes */
+	p4r_remote *remote;       /* nullable, borrowed: the remote to ask; NULL: the
+				   * default one, opened only when it is needed */
 	p4r_progress_fn progress; /* nullable: bytes hashed so far of the total */
 	void *payload;
 } p4r_fsck_opts;
 
 /* Runs every check on REPO and fills OUT (zeroed on entry). Returns 0 when
- * the checks ran, whatever they found (OUT->nproblems says); a negative code
- * only when fsck itself could not run (cannot read the store folder). A
+ * the checks ran, whatever they found (OUT->nproblems says; a remote that
+ * could not be asked is OUT->remote_error, and the objects it was to vouch
+ * for are "not-checked" notes); a negative code only when fsck itself could
+ * not run (cannot read the store folder). An object in no store, local or
+ * remote, is a "missing-object" problem; one the remote holds with another
+ * size than its version records is "remote-corrupt". Without OPTS->offline
+ * the remote is contacted only when an object is missing here, or for
+ * OPTS->check_remote and OPTS->repair. A
  * registry too damaged to query, or one that cannot be opened at all (REPO
  * from p4r_repo_open_damaged without a registry), is reported as a problem
  * and every other check still runs: objects are re-hashed, pointers parsed.

@@ -59,8 +59,14 @@ typedef struct p4r_remote_opts {
 /* The operations of a backend. Keys are relative to the remote's root
  * ("objects/ab/cd/<oid>", "log/0000000001.json"). */
 typedef struct p4r_remote_ops {
-	/* *OUT true when KEY exists. */
+	/* *OUT true when KEY exists (as stat below, without the size). */
 	int (*exists)(p4r_remote *r, const char *key, bool *out);
+	/* *EXISTS true when KEY is there as something get_file would serve
+	 * (a folder remote: a regular file, a symlink or a FIFO is not; S3: a
+	 * 200 to HEAD), and then *SIZE is its length in bytes, learnt without
+	 * reading it (fstat; the HEAD's Content-Length, which must be there
+	 * and well-formed). Absent is 0 with *EXISTS false, not an error. */
+	int (*stat)(p4r_remote *r, const char *key, bool *exists, uint64_t *size);
 	/* Uploads the SIZE bytes of the local file PATH as KEY, so that KEY
 	 * is either absent or complete. WANT (nullable) is the oid the bytes
 	 * must have: a mismatch is P4R_EINTEGRITY and nothing is left. */

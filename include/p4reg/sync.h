@@ -128,6 +128,20 @@ int p4r_sync_skip_batch(p4r_repo *repo, p4r_remote *remote, int64_t seq, p4r_ski
 int p4r_sync_fetch_objects(p4r_repo *repo, p4r_remote *remote, const p4r_oid *oids,
 			   const int64_t *sizes, size_t n, const p4r_sync_progress *prog,
 			   p4r_sync_result *res);
+/* What p4r_sync_stat_objects learnt of one object. */
+typedef struct p4r_sync_stat {
+	bool asked;     /* false: the check stopped before this one */
+	bool exists;    /* the remote has it (see stat in remote.h) */
+	uint64_t size;  /* its size there, when EXISTS */
+} p4r_sync_stat;
+
+/* Asks REMOTE for the presence and size of each of the N objects OIDS,
+ * without downloading, in parallel (remote.NAME.jobs); OUT[i] gets the
+ * answer for OIDS[i]. The first failure stops the check (integrity
+ * failures win) and is returned; the objects asked until then keep their
+ * answers. */
+int p4r_sync_stat_objects(p4r_remote *remote, const p4r_oid *oids, size_t n, p4r_sync_stat *out);
+
 typedef struct p4r_push_opts {
 	char *const *models;  /* only these models' versions and events (N_MODELS 0: all) */
 	size_t n_models;

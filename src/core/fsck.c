@@ -47,6 +47,10 @@ struct run {
 	int oom;        /* adding a problem failed: out of memory */
 	uint64_t hashed;
 	uint64_t total;
+	p4r_remote *remote;   /* the remote to ask: OPTS->remote or one opened here */
+	bool own_remote;      /* REMOTE was opened here (freed at the end) */
+	bool remote_tried;    /* the default remote was looked for */
+	char no_remote[512];  /* why no remote was asked ("": one was, or none was needed) */
 };
 
 static bool is_hex2(const char *s)
@@ -61,35 +65,40 @@ static char *xstrdup(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
-/* Records a problem; strings are copied. A failed allocation is remembered
- * and turned into an error at the end: a report must not silently shrink. */
-static void add_problem(struct run *r, const char *kind, const char *object, const char *path,
-			const char *model, const char *fix, const char *fmt, ...)
-	__attribute__((format(printf, 7, 8)));
+static void finding_free(p4r_fsck_problem *p)
+{
+	free(p->object);
+	free(p->path);
+	free(p->model);
+	free(p->message);
+	free(p->fix);
+}
 
-static void add_problem(struct run *r, const char *kind, const char *object, const char *path,
-			const char *model, const char *fix, const char *fmt, ...)
+/* Appends a finding to the problems (NOTE false) or the notes; strings are
+ * copied. A failed allocation is remembered and turned into an error at
+ * the end: a report must not silently shrink. */
+static void vadd(struct run *r, bool note, const char *kind, const char *object, const char *path,
+		 const char *model, const char *fix, const char *fmt, va_list ap)
 {
 	p4r_fsck_report *rep = r->rep;
+	p4r_fsck_problem **v = note ? &rep->notes : &rep->problems;
+	size_t *n = note ? &rep->nnotes : &rep->nproblems, *cap = note ? &rep->notes_cap : &rep->cap;
 	p4r_fsck_problem *p;
 	char msg[1024];
-	va_list ap;
 
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (rep->nproblems == rep->cap) {
-		size_t ncap = rep->cap ? rep->cap * 2 : 16;
-		void *np = realloc(rep->problems, ncap * sizeof(*rep->problems));
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 16;
+		void *np = realloc(*v, ncap * sizeof(**v));
 
 		if (!np) {
 			r->oom = 1;
 			return;
 		}
-		rep->problems = np;
-		rep->cap = ncap;
+		*v = np;
+		*cap = ncap;
 	}
-	p = &rep->problems[rep->nproblems];
+	p = &(*v)[*n];
 	memset(p, 0, sizeof(*p));
 	p->kind = kind;
 	p->object = xstrdup(object);
@@ -99,11 +108,39 @@ static void add_problem(struct run *r, const char *kind, const char *object, con
 	p->fix = xstrdup(fix);
 	if ((object && !p->object) || (path && !p->path) || (model && !p->model) || !p->message ||
 	    (fix && !p->fix)) {
-		free(p->object); free(p->path); free(p->model); free(p->message); free(p->fix);
+		finding_free(p);
 		r->oom = 1;
 		return;
 	}
-	rep->nproblems++;
+	(*n)++;
+}
+
+static void add_problem(struct run *r, const char *kind, const char *object, const char *path,
+			const char *model, const char *fix, const char *fmt, ...)
+	__attribute__((format(printf, 7, 8)));
+
+static void add_problem(struct run *r, const char *kind, const char *object, const char *path,
+			const char *model, const char *fix, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vadd(r, false, kind, object, path, model, fix, fmt, ap);
+	va_end(ap);
+}
+
+/* A note: worth saying, never a reason to fail (see fsck.h). */
+static void add_note(struct run *r, const char *kind, const char *object, const char *model,
+		     const char *fix, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+static void add_note(struct run *r, const char *kind, const char *object, const char *model,
+		     const char *fix, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vadd(r, true, kind, object, NULL, model, fix, fmt, ap);
+	va_end(ap);
 }
 
 void p4r_fsck_report_clear(p4r_fsck_report *r)
@@ -112,14 +149,14 @@ void p4r_fsck_report_clear(p4r_fsck_report *r)
 
 	if (!r)
 		return;
-	for (i = 0; i < r->nproblems; i++) {
-		free(r->problems[i].object);
-		free(r->problems[i].path);
-		free(r->problems[i].model);
-		free(r->problems[i].message);
-		free(r->problems[i].fix);
-	}
+	for (i = 0; i < r->nproblems; i++)
+		finding_free(&r->problems[i]);
+	for (i = 0; i < r->nnotes; i++)
+		finding_free(&r->notes[i]);
 	free(r->problems);
+	free(r->notes);
+	free(r->remote);
+	free(r->remote_error);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -559,25 +596,49 @@ done:
 
 /* ---- versions -> objects ---- */
 
-/* Fetches the N objects in MISSING (sizes SIZES) from the default remote;
- * those that arrive are verified by the download. *WHY gets the reason
- * when nothing could be fetched ("" otherwise). */
+/* The remote that vouches for objects missing here: OPTS->remote, or the
+ * default one opened on first use. NULL when there is none (R->no_remote
+ * says why) or it cannot be opened (the report's remote_error says why). */
+static p4r_remote *get_remote(struct run *r)
+{
+	int rc;
+
+	if (r->remote || r->remote_tried)
+		return r->remote;
+	r->remote_tried = true;
+	rc = p4r_remote_open(&r->remote, p4r_repo_config(r->repo), p4r_repo_meta(r->repo), NULL);
+	if (rc == P4R_ENOTFOUND)
+		snprintf(r->no_remote, sizeof(r->no_remote), "%s", p4r_error_message());
+	else if (rc < 0 && !(r->rep->remote_error = strdup(p4r_error_message())))
+		r->oom = 1;
+	r->own_remote = rc == 0;
+	return r->remote;
+}
+
+/* Why the remote could not help, for a message ("" when it was asked). */
+static const char *remote_unavailable(const struct run *r)
+{
+	return r->rep->remote_error ? r->rep->remote_error : r->no_remote;
+}
+
+/* Fetches the N objects in MISSING (sizes SIZES) from the remote; those
+ * that arrive are verified by the download. *WHY gets the reason when
+ * nothing could be fetched ("" otherwise). */
 static void repair_objects(struct run *r, const p4r_oid *missing, const int64_t *sizes, size_t n,
 			   char *why, size_t whysz)
 {
-	p4r_remote *remote = NULL;
+	p4r_remote *remote = get_remote(r);
 	p4r_sync_result res;
 
 	why[0] = '\0';
 	memset(&res, 0, sizeof(res));
-	if (p4r_remote_open(&remote, p4r_repo_config(r->repo), p4r_repo_meta(r->repo), NULL) < 0) {
-		snprintf(why, whysz, "%s", p4r_error_message());
+	if (!remote) {
+		snprintf(why, whysz, "%s", remote_unavailable(r));
 		return;
 	}
 	if (p4r_sync_fetch_objects(r->repo, remote, missing, sizes, n, NULL, &res) < 0)
 		snprintf(why, whysz, "%s", p4r_error_message());
 	p4r_sync_result_clear(&res);
-	p4r_remote_free(remote);
 }
 
 /* A corrupt object fetched again is fixed: its problem leaves the report
@@ -591,77 +652,227 @@ static void drop_corrupt(p4r_fsck_report *rep, const p4r_oid *oid)
 
 		if (strcmp(p->kind, "corrupt-object") || !p->object || strcmp(p->object, oid->hex))
 			continue;
-		free(p->object); free(p->path); free(p->model); free(p->message); free(p->fix);
+		finding_free(p);
 		memmove(p, p + 1, (rep->nproblems - i - 1) * sizeof(*p));
 		rep->nproblems--;
 		i--;
 	}
 }
 
-static void check_references(struct run *r, const p4r_oid *refs, const int64_t *sizes,
-			     size_t nrefs)
+/* --repair: fetches the objects not in the store (LOCAL[i] false), marks
+ * those that arrived local and counts them. *WHY as repair_objects. */
+static void repair(struct run *r, const p4r_oid *refs, const int64_t *sizes, size_t nrefs,
+		   bool *local, char *why, size_t whysz)
 {
-	p4r_registry *reg = p4r_repo_registry(r->repo);
 	p4r_store *store = p4r_repo_store(r->repo);
-	p4r_oid *missing = NULL;
-	int64_t *msizes = NULL;
-	size_t i, j, nmissing = 0, nusers, len;
-	char **users, list[512], why[512] = "", fix[768];
+	p4r_oid *missing = malloc(nrefs * sizeof(*missing));
+	int64_t *msizes = malloc(nrefs * sizeof(*msizes));
+	size_t i, n = 0;
 
-	r->rep->versions_checked = nrefs;
-	if (nrefs && (!(missing = malloc(nrefs * sizeof(*missing))) ||
-		      !(msizes = malloc(nrefs * sizeof(*msizes))))) {
+	if (!missing || !msizes) {
 		r->oom = 1;
 		goto done;
 	}
 	for (i = 0; i < nrefs; i++) {
-		if (!p4r_store_has(store, &refs[i])) {
-			missing[nmissing] = refs[i];
-			msizes[nmissing++] = sizes ? sizes[i] : 0;
-		}
-	}
-	if (nmissing && r->opts && r->opts->repair)
-		repair_objects(r, missing, msizes, nmissing, why, sizeof(why));
-	for (i = 0; i < nmissing; i++) {
-		char model[P4R_MODEL_NAME_MAX + 1] = "";
-
-		if (r->opts && r->opts->repair && p4r_store_has(store, &missing[i])) {
-			r->rep->repaired++;
-			drop_corrupt(r->rep, &missing[i]);
+		if (local[i])
 			continue;
-		}
-		users = NULL;
-		nusers = 0;
-		list[0] = '\0';
-		if (p4r_registry_oid_users(reg, &missing[i], USERS_SHOWN + 1, &users, &nusers) == 0) {
-			for (j = 0, len = 0; j < nusers && j < USERS_SHOWN && len < sizeof(list); j++)
-				len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s",
-							j ? ", " : "", users[j]);
-			if (nusers > USERS_SHOWN && len < sizeof(list))
-				snprintf(list + len, sizeof(list) - len, ", ...");
-		}
-		if (nusers > 0) {
-			const char *at = strrchr(users[0], '@');
-			size_t mlen = at ? (size_t)(at - users[0]) : strlen(users[0]);
-
-			snprintf(model, sizeof(model), "%.*s", (int)mlen, users[0]);
-		}
-		if (r->opts && r->opts->repair)
-			snprintf(fix, sizeof(fix), "%s%s%sadd the original file again (p4reg add PATH) to restore it",
-				 why[0] ? "could not fetch it (" : "no remote had it; ", why,
-				 why[0] ? "); " : "");
-		else
-			snprintf(fix, sizeof(fix), "fetch it from a remote (p4reg fsck --repair), or add the original file again (p4reg add PATH)");
-		add_problem(r, "missing-object", missing[i].hex, NULL, model[0] ? model : NULL, fix,
-			    "object %s of %s is missing from the store", missing[i].hex,
-			    list[0] ? list : "a version");
-		for (j = 0; j < nusers; j++)
-			free(users[j]);
-		free(users);
+		missing[n] = refs[i];
+		msizes[n++] = sizes ? sizes[i] : 0;
+	}
+	if (n)
+		repair_objects(r, missing, msizes, n, why, whysz);
+	for (i = 0; i < nrefs; i++) {
+		if (local[i] || !p4r_store_has(store, &refs[i]))
+			continue;
+		local[i] = true;
+		r->rep->repaired++;
+		drop_corrupt(r->rep, &refs[i]);
 	}
 done:
 	free(missing);
 	free(msizes);
+}
+
+/* Asks the remote for the presence and size of the objects it must vouch
+ * for: every one with --remote, else those not in the store. OUT[i] gets
+ * the answer for REFS[i] (asked false when it was not asked). */
+static void ask_remote(struct run *r, const p4r_oid *refs, size_t nrefs, const bool *local,
+		       p4r_sync_stat *out)
+{
+	bool all = r->opts && r->opts->check_remote;
+	p4r_oid *ask = NULL;
+	p4r_sync_stat *got = NULL;
+	p4r_remote *remote;
+	size_t i, j, n = 0;
+	int rc;
+
+	for (i = 0; i < nrefs; i++)
+		n += all || !local[i];
+	if (n == 0 || (r->opts && (r->opts->offline || (r->opts->repair && !all))) ||
+	    !(remote = get_remote(r)))
+		return;
+	if (!(ask = malloc(n * sizeof(*ask))) || !(got = malloc(n * sizeof(*got))) ||
+	    !(r->rep->remote = strdup(remote->name))) {
+		r->oom = 1;
+		goto done;
+	}
+	for (i = 0, j = 0; i < nrefs; i++)
+		if (all || !local[i])
+			ask[j++] = refs[i];
+	rc = p4r_sync_stat_objects(remote, ask, n, got);
+	for (i = 0, j = 0; i < nrefs; i++) {
+		if (!all && local[i])
+			continue;
+		out[i] = got[j++];
+		r->rep->remote_checked += out[i].asked;
+	}
+	/* a remote whose layout is broken (a symlinked folder) is a finding; one
+	 * that cannot be reached leaves the rest unchecked */
+	if (rc == P4R_EINTEGRITY)
+		add_problem(r, "remote-corrupt", NULL, NULL, NULL,
+			    "repair the remote by hand as the message says, then run p4reg fsck --remote",
+			    "%s", p4r_error_message());
+	else if (rc < 0 && !(r->rep->remote_error = strdup(p4r_error_message())))
+		r->oom = 1;
+done:
+	free(ask);
+	free(got);
+}
+
+/* The versions that use OID ("emb@1, emb@2") into LIST, the first one into
+ * REF and its model into MODEL; all "" when the registry cannot say. */
+static void oid_users(struct run *r, const p4r_oid *oid, char *list, size_t listsz,
+		      char *ref, size_t refsz, char *model, size_t modelsz)
+{
+	char **users = NULL;
+	size_t nusers = 0, j, len = 0;
+
+	list[0] = ref[0] = model[0] = '\0';
+	if (p4r_registry_oid_users(p4r_repo_registry(r->repo), oid, USERS_SHOWN + 1, &users, &nusers) < 0)
+		return;
+	for (j = 0; j < nusers && j < USERS_SHOWN && len < listsz; j++)
+		len += (size_t)snprintf(list + len, listsz - len, "%s%s", j ? ", " : "", users[j]);
+	if (nusers > USERS_SHOWN && len < listsz)
+		snprintf(list + len, listsz - len, ", ...");
+	if (nusers > 0) {
+		const char *at = strrchr(users[0], '@');
+
+		snprintf(ref, refsz, "%s", users[0]);
+		snprintf(model, modelsz, "%.*s", (int)(at ? (size_t)(at - users[0]) : strlen(users[0])), users[0]);
+	}
+	p4r_strv_free(users, nusers);
+}
+
+/* One object that is in the store: what the remote said about it (--remote). */
+static void judge_local(struct run *r, const p4r_oid *oid, uint64_t want, const p4r_sync_stat *st,
+			const char *list, const char *model)
+{
+	char key[128], fix[512];
+
+	if (!st->asked)
+		return;
+	p4r_remote_object_key(key, sizeof(key), oid);
+	if (!st->exists) {
+		add_note(r, "not-on-remote", oid->hex, model, "p4reg push uploads it",
+			 "object %s of %s is not on remote '%s'", oid->hex, list, r->rep->remote);
+		return;
+	}
+	if (st->size == want)
+		return;
+	snprintf(fix, sizeof(fix), "remove '%s' from remote '%s', then run p4reg push here (the local copy is whole)",
+		 key, r->rep->remote);
+	add_problem(r, "remote-corrupt", oid->hex, NULL, model, fix,
+		    "object %s of %s on remote '%s' has %llu bytes, but its version records %llu",
+		    oid->hex, list, r->rep->remote, (unsigned long long)st->size, (unsigned long long)want);
+}
+
+/* One object that is not in the store: downloaded later, or lost. */
+static void judge_missing(struct run *r, const p4r_oid *oid, uint64_t want, const p4r_sync_stat *st,
+			  const char *list, const char *ref, const char *model, const char *why)
+{
+	char key[128], fix[768];
+	const char *remote = r->rep->remote, *none = remote_unavailable(r);
+
+	p4r_remote_object_key(key, sizeof(key), oid);
+	if (r->opts && r->opts->repair) {
+		snprintf(fix, sizeof(fix), "%s%s%sadd the original file again (p4reg add PATH) to restore it",
+			 why[0] ? "could not fetch it (" : "no remote had it; ", why, why[0] ? "); " : "");
+		add_problem(r, "missing-object", oid->hex, NULL, model, fix,
+			    "object %s of %s is missing from the store", oid->hex, list);
+	} else if (r->opts && r->opts->offline) {
+		snprintf(fix, sizeof(fix), "p4reg pull %s fetches it once the remote can be reached", ref);
+		add_note(r, "not-checked", oid->hex, model, fix,
+			 "object %s of %s is not downloaded (not checked: offline)", oid->hex, list);
+	} else if (!st->asked && (remote || r->rep->remote_error)) {
+		/* the remote failed before it answered for this one: unknown, not lost */
+		snprintf(fix, sizeof(fix), "p4reg pull %s fetches it once the remote can be reached", ref);
+		add_note(r, "not-checked", oid->hex, model, fix,
+			 "object %s of %s is not downloaded (not checked: remote%s%s%s could not be asked)",
+			 oid->hex, list, remote ? " '" : "", remote ? remote : "", remote ? "'" : "");
+	} else if (!st->asked) {
+		snprintf(fix, sizeof(fix), "add the remote that has it (p4reg remote add NAME URL), then p4reg pull %s;"
+			 " or add the original file again (p4reg add PATH)", ref);
+		add_problem(r, "missing-object", oid->hex, NULL, model, fix,
+			    "object %s of %s is missing from the store, and no remote was asked (%s)",
+			    oid->hex, list, none);
+	} else if (!st->exists) {
+		snprintf(fix, sizeof(fix), "push it from the machine that has it (p4reg push there), then p4reg pull %s"
+			 " here; or add the original file again (p4reg add PATH)", ref);
+		add_problem(r, "missing-object", oid->hex, NULL, model, fix,
+			    "object %s of %s is missing from the store and from remote '%s'", oid->hex, list, remote);
+	} else if (st->size != want) {
+		snprintf(fix, sizeof(fix), "remove '%s' from remote '%s', then push a good copy from the machine that"
+			 " has it (p4reg push there); or add the original file again (p4reg add PATH)", key, remote);
+		add_problem(r, "remote-corrupt", oid->hex, NULL, model, fix,
+			    "object %s of %s is missing from the store, and remote '%s' has it with %llu bytes, "
+			    "not the %llu its version records", oid->hex, list, remote,
+			    (unsigned long long)st->size, (unsigned long long)want);
+	} else {
+		snprintf(fix, sizeof(fix), "p4reg pull %s downloads it", ref);
+		add_note(r, "not-downloaded", oid->hex, model, fix,
+			 "object %s of %s is not downloaded; remote '%s' has it", oid->hex, list, remote);
+	}
+}
+
+static void check_references(struct run *r, const p4r_oid *refs, const int64_t *sizes,
+			     size_t nrefs)
+{
+	p4r_store *store = p4r_repo_store(r->repo);
+	p4r_sync_stat *st = NULL;
+	bool *local = NULL;
+	char list[512], ref[P4R_MODEL_NAME_MAX + 32], model[P4R_MODEL_NAME_MAX + 1], why[512] = "";
+	size_t i;
+
+	r->rep->versions_checked = nrefs;
+	if (nrefs == 0)
+		return;
+	if (!(local = calloc(nrefs, sizeof(*local))) || !(st = calloc(nrefs, sizeof(*st)))) {
+		r->oom = 1;
+		goto done;
+	}
+	for (i = 0; i < nrefs; i++)
+		local[i] = p4r_store_has(store, &refs[i]);
+	if (r->opts && r->opts->repair)
+		repair(r, refs, sizes, nrefs, local, why, sizeof(why));
+	ask_remote(r, refs, nrefs, local, st);
+	for (i = 0; i < nrefs; i++) {
+		uint64_t want = sizes && sizes[i] > 0 ? (uint64_t)sizes[i] : 0;
+
+		if (local[i] && !st[i].asked)
+			continue;
+		oid_users(r, &refs[i], list, sizeof(list), ref, sizeof(ref), model, sizeof(model));
+		if (!list[0])
+			snprintf(list, sizeof(list), "a version");
+		if (!ref[0])
+			snprintf(ref, sizeof(ref), "MODEL@N");
+		if (local[i])
+			judge_local(r, &refs[i], want, &st[i], list, model[0] ? model : NULL);
+		else
+			judge_missing(r, &refs[i], want, &st[i], list, ref, model[0] ? model : NULL, why);
+	}
+done:
+	free(local);
+	free(st);
 }
 
 /* ---- pointers -> versions ---- */
@@ -719,7 +930,7 @@ static void check_pointers(struct run *r)
 
 int p4r_fsck_run(p4r_repo *repo, const p4r_fsck_opts *opts, p4r_fsck_report *out)
 {
-	struct run r = { repo, out, opts, 0, 0, 0 };
+	struct run r = { .repo = repo, .rep = out, .opts = opts, .remote = opts ? opts->remote : NULL };
 	p4r_oid *refs = NULL;
 	int64_t *sizes = NULL;
 	size_t nrefs = 0;
@@ -737,6 +948,8 @@ int p4r_fsck_run(p4r_repo *repo, const p4r_fsck_opts *opts, p4r_fsck_report *out
 	if (r.oom)
 		rc = p4r_error_set(P4R_ERROR, "out of memory");
 done:
+	if (r.own_remote)
+		p4r_remote_free(r.remote);
 	free(refs);
 	free(sizes);
 	return rc;

@@ -241,24 +241,47 @@ static void delta_progress(uint64_t done, uint64_t total, void *payload)
 	dp->last = done;
 }
 
-static int dir_exists(p4r_remote *r, const char *key, bool *out)
+/* KEY's own entry, never followed (a symlink is reported as one): found
+ * by the O_NOFOLLOW walk, then fstatat in its folder, so a FIFO at the key
+ * is never opened. P4R_ENOTFOUND (no message) when KEY or a folder on
+ * the way is absent. */
+static int stat_key(p4r_remote *r, const char *key, struct stat *st)
 {
 	const char *base;
-	struct stat st;
 	int dfd, rc;
 
-	*out = false;
-	if ((rc = key_parent(r, key, false, &dfd, &base)) == P4R_ENOTFOUND)
+	if ((rc = key_parent(r, key, false, &dfd, &base)) < 0)
+		return rc;
+	if (fstatat(dfd, base, st, AT_SYMLINK_NOFOLLOW) < 0)
+		rc = errno == ENOENT ? P4R_ENOTFOUND : p4r_error_errno("cannot read '%s/%s'", r->parsed.path, key);
+	close(dfd);
+	return rc;
+}
+
+static int dir_stat(p4r_remote *r, const char *key, bool *exists, uint64_t *size)
+{
+	struct stat st;
+	int rc = stat_key(r, key, &st);
+
+	*exists = false;
+	*size = 0;
+	if (rc == P4R_ENOTFOUND)
 		return 0;
 	if (rc < 0)
 		return rc;
 	/* a symlink or a FIFO at the key is not the object: a push replaces it */
-	if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0)
-		*out = S_ISREG(st.st_mode);
-	else if (errno != ENOENT)
-		rc = p4r_error_errno("cannot read '%s/%s'", r->parsed.path, key);
-	close(dfd);
-	return rc;
+	if (S_ISREG(st.st_mode)) {
+		*exists = true;
+		*size = (uint64_t)st.st_size;
+	}
+	return 0;
+}
+
+static int dir_exists(p4r_remote *r, const char *key, bool *out)
+{
+	uint64_t size;
+
+	return dir_stat(r, key, out, &size);
 }
 
 /* Opens NAME in DFD for reading, only when it is a regular file, without
@@ -614,6 +637,7 @@ static void dir_free(p4r_remote *r)
 
 static const p4r_remote_ops dir_ops = {
 	.exists = dir_exists,
+	.stat = dir_stat,
 	.put_file = dir_put_file,
 	.get_file = dir_get_file,
 	.get_small = dir_get_small,

@@ -180,6 +180,7 @@ static size_t on_header(char *buf, size_t size, size_t n, void *arg)
 		r->etag[vlen] = '\0';
 	} else if (header_value(buf, len, "content-length", &v, &vlen)) {
 		char num[24], *end;
+		long long clen;
 
 		if (vlen == 0 || vlen >= sizeof(num) || v[0] < '0' || v[0] > '9')
 			return refuse(r, P4R_ERROR, "S3 server sent an invalid Content-Length for '%s' on remote '%s'",
@@ -187,10 +188,12 @@ static size_t on_header(char *buf, size_t size, size_t n, void *arg)
 		memcpy(num, v, vlen);
 		num[vlen] = '\0';
 		errno = 0;
-		r->clen = (int64_t)strtoll(num, &end, 10);
-		if (errno || *end)
+		clen = strtoll(num, &end, 10);
+		/* two lengths that disagree leave the size of the answer unknown */
+		if (errno || *end || (r->clen >= 0 && clen != r->clen))
 			return refuse(r, P4R_ERROR, "S3 server sent an invalid Content-Length for '%s' on remote '%s'",
 				      r->key, r->remote);
+		r->clen = (int64_t)clen;
 	} else if ((len == 2 && buf[0] == '\r') || (len == 1 && buf[0] == '\n')) {
 		return check_length(r, len);
 	}
@@ -582,22 +585,50 @@ static void resp_init(struct resp *rs)
 	rs->clen = -1;
 }
 
-static int s3_exists(p4r_remote *r, const char *key, bool *out)
+/* HEAD of KEY: *STATUS is 200 or 404 (any other answer is an error) and
+ * *CLEN the Content-Length of a 200, -1 when the server sent none. */
+static int head(p4r_remote *r, const char *key, long *status, int64_t *clen)
 {
 	struct req q = { .method = "HEAD", .key = key, .query = "", .payload_hash = EMPTY_SHA256 };
 	struct resp rs;
 	int rc;
 
 	resp_init(&rs);
-	*out = false;
-	if ((rc = perform(r, &q, &rs)) == 0) {
-		if (rs.status == 200)
-			*out = true;
-		else if (rs.status != 404)
-			rc = s3_error(r, &q, &rs);
-	}
+	if ((rc = perform(r, &q, &rs)) == 0 && rs.status != 200 && rs.status != 404)
+		rc = s3_error(r, &q, &rs);
+	*status = rs.status;
+	*clen = rs.clen;
 	free(rs.body);
 	return rc;
+}
+
+static int s3_exists(p4r_remote *r, const char *key, bool *out)
+{
+	long status = 0;
+	int64_t clen;
+	int rc = head(r, key, &status, &clen);
+
+	*out = rc == 0 && status == 200;
+	return rc;
+}
+
+static int s3_stat(p4r_remote *r, const char *key, bool *exists, uint64_t *size)
+{
+	long status = 0;
+	int64_t clen = -1;
+	int rc = head(r, key, &status, &clen);
+
+	*exists = false;
+	*size = 0;
+	if (rc < 0 || status != 200)
+		return rc;
+	/* the length was parsed strictly as the headers came (on_header) */
+	if (clen < 0)
+		return p4r_error_set(P4R_ERROR, "S3 server sent no Content-Length for HEAD '%s' on remote '%s'",
+				     key, r->name);
+	*exists = true;
+	*size = (uint64_t)clen;
+	return 0;
 }
 
 static int s3_remove(p4r_remote *r, const char *key)
@@ -1082,6 +1113,7 @@ static void s3_free(p4r_remote *r)
 
 static const p4r_remote_ops s3_ops = {
 	.exists = s3_exists,
+	.stat = s3_stat,
 	.put_file = s3_put_file,
 	.get_file = s3_get_file,
 	.get_small = s3_get_small,

@@ -375,6 +375,7 @@ struct pool {
 	const p4r_sync_progress *prog;
 	uint64_t done_bytes, total_bytes;
 	p4r_sync_result *res;
+	p4r_sync_stat *stats;     /* stat_objects: one answer per oid */
 };
 
 static void pool_progress(uint64_t delta, uint64_t total, void *payload)
@@ -543,6 +544,29 @@ int p4r_sync_fetch_objects(p4r_repo *repo, p4r_remote *remote, const p4r_oid *oi
 	for (i = 0; i < n; i++)
 		if (!p4r_store_has(p4r_repo_store(repo), &oids[i]))
 			p.total_bytes += (uint64_t)sizes[i];
+	if (n == 0)
+		return 0;
+	return pool_run(&p, remote->opts.jobs);
+}
+
+/* Asks for one object's presence and size; nothing is downloaded. */
+static int stat_one(struct pool *p, size_t i)
+{
+	p4r_sync_stat *st = &p->stats[i];
+	char key[128];
+	int rc;
+
+	p4r_remote_object_key(key, sizeof(key), &p->oids[i]);
+	if ((rc = p->remote->ops->stat(p->remote, key, &st->exists, &st->size)) == 0)
+		st->asked = true;
+	return rc;
+}
+
+int p4r_sync_stat_objects(p4r_remote *remote, const p4r_oid *oids, size_t n, p4r_sync_stat *out)
+{
+	struct pool p = { .n = n, .fn = stat_one, .remote = remote, .oids = oids, .stats = out };
+
+	memset(out, 0, n * sizeof(*out));
 	if (n == 0)
 		return 0;
 	return pool_run(&p, remote->opts.jobs);

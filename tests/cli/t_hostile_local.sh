@@ -73,7 +73,7 @@ assert_contains "$OUT" "corrupt-object: object $oid2 is corrupt"
 assert_contains "$OUT" "2 problems found: 2 objects (60.0 KiB) re-hashed, 1 quarantined, 2 pointers checked"
 assert_eq "$ERR" "" "fsck printed an error besides its report"
 run 4 p4reg --json fsck
-assert_eq "$(json_get 'sorted(d.keys())')" "['bytes_checked', 'objects_checked', 'ok', 'pointers_checked', 'problems', 'quarantined', 'repaired']"
+assert_eq "$(json_get 'sorted(d.keys())')" "['bytes_checked', 'notes', 'objects_checked', 'ok', 'pointers_checked', 'problems', 'quarantined', 'remote', 'remote_checked', 'remote_error', 'repaired']"
 assert_eq "$(json_get '[(p["kind"], p["path"]) for p in d["problems"]]')" "[('registry-corrupt', '.p4reg/registry.db')]"
 assert_eq "$(json_get 'd["ok"], d["objects_checked"], d["pointers_checked"]')" "False 1 2"
 : >.p4reg/registry.db

@@ -142,6 +142,25 @@ assert_contains "$(cat "$ROOT_TMP/kerr")" "p4reg: "
 rgw_start || fail "radosgw restart"
 run 0 p4reg push && assert_contains "$OUT" "published as batch"
 
+begin "fsck on RGW: a clone's objects are vouched for by HEAD, nothing downloaded; a wrong size is exit 4"
+D="$ROOT_TMP/D"; mkdir -p "$D"; cd "$D"; setup
+p4reg fetch -q || fail "fetch into D"
+run 0 p4reg fsck
+assert_contains "$OUT" "not-downloaded: object $oid of emb@1 is not downloaded; remote 'origin' has it"
+assert_eq "$(find .p4reg/objects -type f | wc -l)" "0" "fsck downloaded objects"
+BOTO='s3.put_object(Bucket="models", Key="team/objects/'${oid:0:2}/${oid:2:2}/$oid'", Body=b"evil bytes")'; boto
+run 4 p4reg fsck
+assert_contains "$OUT" "remote-corrupt: object $oid of emb@1 is missing from the store, and remote 'origin' has it with 10 bytes, not the 3072000 its version records"
+# A has the good bytes (its other findings, if the concurrent pushes above
+# left any, are not this case's business: only the remote's are asserted)
+cd "$A"
+run 4 p4reg fsck --remote
+assert_contains "$OUT" "remote-corrupt: object $oid of emb@1 on remote 'origin' has 10 bytes, but its version records 3072000"
+BOTO='s3.delete_object(Bucket="models", Key="team/objects/'${oid:0:2}/${oid:2:2}/$oid'")'; boto
+run 0 p4reg push
+assert_not_contains "$(p4reg fsck --remote)" "remote-corrupt"
+cd "$D"; run 0 p4reg fsck
+
 begin "the rollback runbook, run as written on a fresh clone (S3 remote)"
 runbook_fixture -d --endpoint "$RGW_ENDPOINT" --path-style origin s3://models/runbook
 # the operator trusts the team's S3 server once, in their own config

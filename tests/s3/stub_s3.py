@@ -19,6 +19,8 @@ turn an honest server hostile between two commands:
   evil-error      every request: 500 whose <Code> holds control characters
                   and echoes the request's Authorization header
   bad-etag        PUT: 200 with an ETag of 300 bytes
+  head-length V.. HEAD of an object: 200 with one Content-Length header
+                  per V as written (none when no V is given)
 
 Bytes a flood managed to send are written to STATE/sent when the client
 hangs up.  Usage: stub_s3.py STATE SECRET (the port goes to STATE/port).
@@ -150,6 +152,12 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(204)
         if self.command not in ("GET", "HEAD"):
             return self.error(501, "NotImplemented")
+        if self.command == "HEAD" and m[0] == "head-length" and is_object:
+            self.send_response(200)
+            for v in m[1:]:
+                self.send_header("Content-Length", v)
+            self.end_headers()
+            return
         if not os.path.exists(path):
             return self.error(404, "NoSuchKey")
         with open(path, "rb") as f:

@@ -1,5 +1,6 @@
 /* Unit tests for fsck and gc against a real repository in a temporary folder. */
 #include "testutil.h"
+#include "p4reg/config.h"
 #include "p4reg/error.h"
 #include "p4reg/fsck.h"
 #include "p4reg/gc.h"
@@ -89,6 +90,75 @@ static void test_corrupt_is_quarantined(void **state)
 	assert_int_not_equal(access(path, F_OK), 0);
 	snprintf(q, sizeof(q), "%s/quarantine/%s", p4r_repo_meta(f->repo), f->v1.hex);
 	assert_int_equal(access(q, F_OK), 0);
+}
+
+/* Moves m@1's object from the store to a folder remote's layout under
+ * REMOTE (when non-NULL; else it is gone) and names that remote in the
+ * config. */
+static void move_to_remote(struct fixture *f, const char *remote)
+{
+	char path[4096], dest[4200];
+
+	object_path(f, &f->v1, path, sizeof(path));
+	if (!remote) {
+		assert_int_equal(unlink(path), 0);
+		return;
+	}
+	snprintf(dest, sizeof(dest), "%s/objects", remote);
+	assert_int_equal(mkdir(dest, 0755), 0);
+	snprintf(dest, sizeof(dest), "%s/objects/%.2s", remote, f->v1.hex);
+	assert_int_equal(mkdir(dest, 0755), 0);
+	snprintf(dest, sizeof(dest), "%s/objects/%.2s/%.2s", remote, f->v1.hex, f->v1.hex + 2);
+	assert_int_equal(mkdir(dest, 0755), 0);
+	snprintf(dest, sizeof(dest), "%s/objects/%.2s/%.2s/%s", remote, f->v1.hex, f->v1.hex + 2, f->v1.hex);
+	assert_int_equal(rename(path, dest), 0);
+	assert_int_equal(p4r_config_set(p4r_repo_config(f->repo), false, "remote.origin.url", remote), 0);
+}
+
+static void test_missing_here_but_on_remote(void **state)
+{
+	struct fixture *f = *state;
+	char *remote = tu_mkdtemp();
+	p4r_fsck_opts offline = { .offline = true };
+	p4r_fsck_report rep;
+
+	move_to_remote(f, remote);
+	assert_int_equal(p4r_fsck_run(f->repo, NULL, &rep), 0);
+	assert_int_equal(rep.nproblems, 0);
+	assert_int_equal(rep.nnotes, 1);
+	assert_string_equal(rep.notes[0].kind, "not-downloaded");
+	assert_string_equal(rep.notes[0].object, f->v1.hex);
+	assert_string_equal(rep.notes[0].model, "m");
+	assert_string_equal(rep.notes[0].fix, "p4reg pull m@1 downloads it");
+	assert_string_equal(rep.remote, "origin");
+	assert_int_equal(rep.remote_checked, 1);
+	assert_null(rep.remote_error);
+	p4r_fsck_report_clear(&rep);
+	/* offline: the same object is a note that says it was not checked */
+	assert_int_equal(p4r_fsck_run(f->repo, &offline, &rep), 0);
+	assert_int_equal(rep.nproblems, 0);
+	assert_int_equal(rep.nnotes, 1);
+	assert_string_equal(rep.notes[0].kind, "not-checked");
+	assert_non_null(strstr(rep.notes[0].message, "(not checked: offline)"));
+	assert_null(rep.remote);
+	assert_int_equal(rep.remote_checked, 0);
+	p4r_fsck_report_clear(&rep);
+	tu_rmtree_free(remote);
+}
+
+static void test_missing_everywhere(void **state)
+{
+	struct fixture *f = *state;
+	p4r_fsck_report rep;
+
+	move_to_remote(f, NULL);
+	assert_int_equal(p4r_fsck_run(f->repo, NULL, &rep), 0);
+	assert_int_equal(rep.nproblems, 1);
+	assert_int_equal(rep.nnotes, 0);
+	assert_string_equal(rep.problems[0].kind, "missing-object");
+	assert_non_null(strstr(rep.problems[0].message, "no remote was asked (no remote configured"));
+	assert_non_null(strstr(rep.problems[0].fix, "p4reg pull m@1"));
+	p4r_fsck_report_clear(&rep);
 }
 
 static void test_gc_grace(void **state)
@@ -317,6 +387,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_clean, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_is_quarantined, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_missing_here_but_on_remote, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_missing_everywhere, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gc_grace, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_referenced_oids, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gc_symlinked_tmp, setup, teardown),
