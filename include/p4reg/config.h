@@ -25,6 +25,10 @@ int p4r_config_get(p4r_config *cfg, p4r_config_scope scope, const char *key, cha
 /* Boolean KEY (true/false/yes/no/on/off/1/0); DEFLT when unset; P4R_EUSAGE
  * when set to something else. */
 int p4r_config_get_bool(p4r_config *cfg, const char *key, bool deflt, bool *out);
+/* The same from SCOPE only (P4R_CONFIG_TRUSTED: a setting the committed
+ * config must not decide). */
+int p4r_config_get_bool_scope(p4r_config *cfg, p4r_config_scope scope, const char *key, bool deflt,
+			      bool *out);
 
 /* Calls FN for every value of multi-valued KEY, lowest priority first;
  * a non-zero return from FN stops and is returned. */

@@ -17,8 +17,9 @@ typedef struct p4r_ondemand {
 	const p4r_sync_progress *progress; /* nullable: bytes downloaded */
 } p4r_ondemand;
 
-/* Sets O->offline when the config says core.offline = true (--offline,
- * already in O, wins). */
+/* Sets O->offline when the user's own config (their file or config.local,
+ * never the committed one) says core.offline = true (--offline, already in
+ * O, wins). */
 int p4r_ondemand_config(p4r_repo *repo, p4r_ondemand *o);
 
 /* Makes sure the store holds the objects of the N versions V: those it

@@ -36,7 +36,7 @@ static const p4r_option options[] = {
 
 static void print_skip(p4r_cli *cli, const p4r_remote *r, const p4r_skip_result *skip)
 {
-	if (cli->json || cli->quiet)
+	if (cli->json || cli->quiet || !skip->seq)
 		return;
 	printf("skipped batch %lld of '%s' (%s%s); recorded\n", (long long)skip->seq, r->name,
 	       skip->sha256[0] ? "sha256:" : "unreadable", skip->sha256);

@@ -227,7 +227,9 @@ static int resolve_offline(p4r_cli *cli, p4r_repo *repo, bool flag, bool wants_r
 				       "--remote, -r or --repair");
 	if (flag || wants_remote)
 		return 0;
-	if ((rc = p4r_config_get_bool(p4r_repo_config(repo), "core.offline", false, out)) < 0)
+	/* the user's own setting: a committed one could hide lost objects */
+	if ((rc = p4r_config_get_bool_scope(p4r_repo_config(repo), P4R_CONFIG_TRUSTED, "core.offline",
+					    false, out)) < 0)
 		return rc;
 	return 0;
 }

@@ -181,11 +181,17 @@ int p4r_config_get(p4r_config *cfg, p4r_config_scope scope, const char *key, cha
 
 int p4r_config_get_bool(p4r_config *cfg, const char *key, bool deflt, bool *out)
 {
+	return p4r_config_get_bool_scope(cfg, P4R_CONFIG_ALL, key, deflt, out);
+}
+
+int p4r_config_get_bool_scope(p4r_config *cfg, p4r_config_scope scope, const char *key, bool deflt,
+			      bool *out)
+{
 	int v = 0, err = load(cfg);
 
 	if (err < 0)
 		return err;
-	err = git_config_get_bool(&v, cfg->all, key);
+	err = git_config_get_bool(&v, scope == P4R_CONFIG_TRUSTED ? cfg->trusted : cfg->all, key);
 
 	if (err == GIT_ENOTFOUND) {
 		*out = deflt;

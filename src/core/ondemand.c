@@ -14,7 +14,10 @@ int p4r_ondemand_config(p4r_repo *repo, p4r_ondemand *o)
 
 	if (o->offline)
 		return 0;
-	if ((rc = p4r_config_get_bool(p4r_repo_config(repo), "core.offline", false, &offline)) < 0)
+	/* the user's own setting: a clone's config must not stop downloads
+	 * (nor hide lost objects from fsck) */
+	if ((rc = p4r_config_get_bool_scope(p4r_repo_config(repo), P4R_CONFIG_TRUSTED, "core.offline",
+					    false, &offline)) < 0)
 		return rc;
 	o->offline = offline;
 	return 0;

@@ -150,18 +150,19 @@ assert_eq "$ERR" "" "stderr"
 run 0 p4reg --json fsck --offline
 assert_eq "$(json_get 'd["ok"], d["remote"], d["remote_checked"], sorted(set(n["kind"] for n in d["notes"])), [n["fix"] for n in d["notes"] if n["object"] == "'$oid1'"][0]')" \
 	"True None 0 ['not-checked'] p4reg pull emb@1 fetches it once the remote can be reached"
-p4reg config core.offline true
+p4reg config --local core.offline true
 run 0 p4reg fsck && assert_contains "$OUT" "(not checked: offline)"
 # the command line's explicit word wins over the configured default
 run 1 p4reg fsck --remote && assert_one_line_error "remote folder '$ROOT_TMP/nowhere' does not exist"
 run 2 p4reg fsck --offline --remote && assert_one_line_error "--offline never contacts a remote"
 run 2 p4reg fsck --offline -r origin && assert_one_line_error "--offline never contacts a remote"
 run 2 p4reg fsck --offline --repair && assert_one_line_error "--offline never contacts a remote"
-p4reg config core.offline maybe
+p4reg config --local core.offline maybe
 run 2 p4reg fsck && assert_one_line_error "invalid boolean for config 'core.offline'"
-p4reg config core.offline false
+p4reg config --local core.offline false
 run 1 p4reg fsck
-p4reg config --unset core.offline
+p4reg config --local --unset core.offline
+rm .p4reg/config.local   # made by the settings above, not by fsck
 assert_eq "$(snapshot)" "$before" "fsck changed the clone"
 
 begin "--offline does not look at the remote: a FIFO in place of its objects folder"
@@ -208,9 +209,9 @@ assert_eq "$(requests_since "$n" | wc -l)" "4" "HEAD requests"
 assert_eq "$(local_objects)" "0" "fsck downloaded objects"
 n=$(nreq)
 v 0 fsck --offline && assert_contains "$OUT" "notes: 4 not checked"
-p4reg config core.offline true
+p4reg config --local core.offline true
 v 0 fsck && assert_contains "$OUT" "notes: 4 not checked"
-p4reg config --unset core.offline
+p4reg config --local --unset core.offline
 assert_eq "$(nreq)" "$n" "requests made offline"
 
 begin "S3: a wrong size (HEAD Content-Length) is exit 4 naming the version"

@@ -85,15 +85,18 @@ before=$(snapshot)
 run 1 p4reg checkout m@1 --offline
 assert_one_line_error "is not in the local store, and offline"
 assert_contains "$ERR" "run 'p4reg pull m@1'"
-p4reg config core.offline true
+p4reg config --local core.offline true
 run 1 p4reg cat m@1
 assert_one_line_error "offline"
 p4reg promote -q m@2 --to production --force -m "local"
 run 1 p4reg rollback m -m "offline"
 assert_one_line_error "object ${V1:0:12} of 'm@1' is not in the local store, and offline"
 assert_eq "$(db "SELECT count(*) FROM events WHERE kind = 'rollback'")" "$(cd "$ROOT_TMP/ops" && db "SELECT count(*) FROM events WHERE kind = 'rollback'")" "no rollback recorded offline"
-p4reg config --unset core.offline
+p4reg config --local --unset core.offline
+# a committed core.offline is not the user's word: it changes nothing
+p4reg config core.offline true
 run 0 p4reg checkout m@1
+p4reg config --unset core.offline
 
 begin "a corrupt object on the remote: exit 4, work tree untouched"
 clone_of corrupt
