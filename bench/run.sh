@@ -209,7 +209,7 @@ cp "$DATA/big.bin" "$RA/model.bin"
 # costs the hash alone (the work tree file becomes the read-only object)
 RH=$W/hardlink
 new_repo "$RH"
-"$P4REG" -C "$RH" config core.cacheType hardlink
+"$P4REG" -C "$RH" config --local core.cacheType hardlink
 cp "$DATA/big.bin" "$RH/model.bin"
 if [ "$HAVE_LFS" = 1 ]; then
 	RL=$W/lfs

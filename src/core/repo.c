@@ -490,19 +490,47 @@ char *p4r_repo_abspath(const p4r_repo *repo, const char *rel)
 	return p4r_path_join(repo->root, rel);
 }
 
+/* ORDER without hardlink (N updated). */
+static void drop_hardlink(p4r_link_type *order, size_t *n)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < *n; i++)
+		if (order[i] != P4R_LINK_HARDLINK)
+			order[k++] = order[i];
+	*n = k;
+}
+
 int p4r_repo_link_order(p4r_repo *repo, p4r_link_type *order, size_t *n)
 {
-	char *spec = NULL;
+	p4r_link_type mine[P4R_LINK_MAX];
+	char *spec = NULL, *own = NULL;
+	size_t nmine = 0, i;
+	bool trusted = false;
 	int rc = p4r_config_get(repo->config, P4R_CONFIG_ALL, "core.cacheType", &spec);
 
 	if (rc == P4R_ENOTFOUND) {
 		p4r_error_clear();
 		return p4r_link_parse(order, n, "reflink,copy");
 	}
-	if (rc < 0)
-		return rc;
-	rc = p4r_link_parse(order, n, spec);
+	if (rc < 0 || (rc = p4r_link_parse(order, n, spec)) < 0)
+		goto done;
+	/* a hard link makes the work file and the stored object one inode: a
+	 * write to the file changes the only copy of a version. Only the user
+	 * may choose that, never the committed config */
+	rc = p4r_config_get(repo->config, P4R_CONFIG_TRUSTED, "core.cacheType", &own);
+	if (rc == 0 && p4r_link_parse(mine, &nmine, own) == 0)
+		for (i = 0; i < nmine; i++)
+			trusted |= mine[i] == P4R_LINK_HARDLINK;
+	p4r_error_clear();
+	rc = 0;
+	if (!trusted)
+		drop_hardlink(order, n);
+	if (*n == 0)
+		rc = p4r_link_parse(order, n, "copy");
+done:
 	free(spec);
+	free(own);
 	return rc;
 }
 

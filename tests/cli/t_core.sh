@@ -135,7 +135,14 @@ P4REG_DIR=$repo run 0 p4reg list && assert_contains "$OUT" "emb"
 
 begin "hardlink cache type makes the work tree file read-only"
 fresh_repo
+# the committed config cannot choose hard links: the file stays a copy
 p4reg config core.cacheType hardlink
+random_file c.bin 100
+run 0 p4reg add c.bin
+oid=$(sha c.bin)
+assert_eq "$(stat -c %h c.bin)" "1" "a committed hardlink setting was obeyed"
+p4reg config --unset core.cacheType
+p4reg config --local core.cacheType hardlink
 random_file m.bin 100
 run 0 p4reg add m.bin
 oid=$(sha m.bin)
