@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -417,6 +418,31 @@ static struct curl_slist *add_header(struct curl_slist *list, const char *name, 
 
 /* Curl may speak only the endpoint's protocol and never follows a
  * redirect: signed requests and tokens go to the configured host alone. */
+/* A server that sends a byte now and then would hold a transfer open for
+ * ever: every request gets a deadline from the bytes it moves at a floor
+ * rate no working link is slower than, and a stall limit. */
+#define FLOOR_RATE ((uint64_t)256 << 10)  /* bytes per second */
+#define DEADLINE_BASE 120                  /* seconds, for any request */
+#define STALL_RATE 1024L                   /* bytes per second ... */
+#define STALL_TIME 60L                     /* ... over this many seconds */
+
+/* P4REG_TEST_STALL_SECONDS: tests shorten the stall limit and the base
+ * of the deadline to see them act in seconds, not minutes. */
+static long test_seconds(long deflt)
+{
+	const char *v = getenv("P4REG_TEST_STALL_SECONDS");
+	long n = v ? strtol(v, NULL, 10) : 0;
+
+	return n > 0 ? n : deflt;
+}
+
+static void set_deadline(CURL *c, uint64_t bytes)
+{
+	uint64_t secs = (uint64_t)test_seconds(DEADLINE_BASE) + bytes / FLOOR_RATE;
+
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)(secs > LONG_MAX ? LONG_MAX : secs));
+}
+
 static void restrict_transfer(CURL *c, const struct s3 *s)
 {
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
@@ -430,8 +456,8 @@ static void restrict_transfer(CURL *c, const struct s3 *s)
 #endif
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 20L);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, STALL_RATE);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, test_seconds(STALL_TIME));
 }
 
 /* The signed headers of Q at DATE into SH; returns how many. */
@@ -543,6 +569,7 @@ static int perform(p4r_remote *r, const struct req *q, struct resp *rs)
 	rs->remote = r->name;
 	rs->clen = -1;
 	restrict_transfer(c, s);
+	set_deadline(c, q->body_len + (rs->fd >= 0 ? rs->want : rs->max));
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);

@@ -131,6 +131,15 @@ flooded
 assert_eq "$(snapshot)" "$before" "the registry changed"
 mode honest
 
+begin "S3: a server that trickles a byte at a time cannot hold a fetch open"
+cd "$V"; before=$(snapshot)
+mode trickle
+start=$(date +%s)
+P4REG_TEST_STALL_SECONDS=3 v 1 fetch && assert_one_line_error "Timeout was reached"
+[ $(( $(date +%s) - start )) -lt 60 ] || fail "the trickle held the fetch for a minute"
+assert_eq "$(snapshot)" "$before" "the registry changed"
+mode honest
+
 begin "S3: headers, ETags and error text from the server are bounded and never printed raw"
 mode big-headers
 v 1 fetch && assert_one_line_error "more than 65536 bytes of headers"

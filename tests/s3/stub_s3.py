@@ -14,6 +14,8 @@ turn an honest server hostile between two commands:
   flood-range     ranged GET: 206 with the right Content-Range, no length,
                   then zeros until 512 MiB
   flood-batch     GET of a log batch: 200, no length, zeros until 512 MiB
+  trickle         GET of a log batch: 200, Content-Length 1000000, then one
+                  byte every half second (a server that never finishes)
   redirect PORT   every request: 307 to 127.0.0.1:PORT (same path)
   big-headers     every request: 200 with 100 KiB of extra headers
   evil-error      every request: 500 whose <Code> holds control characters
@@ -29,6 +31,7 @@ import hashlib
 import hmac
 import json
 import os
+import time
 import sys
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -119,6 +122,19 @@ class Handler(BaseHTTPRequestHandler):
         os.replace(os.path.join(STATE, "sent.tmp"), os.path.join(STATE, "sent"))
         self.close_connection = True
 
+    def trickle(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "1000000")
+        self.end_headers()
+        try:
+            for _ in range(1000000):
+                self.wfile.write(b" ")
+                self.wfile.flush()
+                time.sleep(0.5)
+        except OSError:
+            pass
+        self.close_connection = True
+
     def handle_any(self):
         self.record()
         body = b""
@@ -169,6 +185,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.flood(200, [], False)
         if self.command == "GET" and m[0] == "flood-batch" and "/log/" in self.path:
             return self.flood(200, [], False)
+        if self.command == "GET" and m[0] == "trickle" and "/log/" in self.path:
+            return self.trickle()
         if rng:
             a, b = (int(x) for x in rng.split("=")[1].split("-"))
             cr = [("Content-Range", "bytes %d-%d/%d" % (a, b, len(data)))]
