@@ -49,4 +49,11 @@ char *p4r_utf8_sanitize(const char *s);
  * 0, or P4R_ERROR when out of memory (DOC then partly sanitized). */
 int p4r_json_sanitize(cJSON *doc);
 
+/* TEXT, a printed JSON document, with the characters cJSON leaves raw but
+ * a terminal would act on (C1 controls such as U+009B CSI, bidi overrides,
+ * line and paragraph separators) written as \uXXXX escapes: the same
+ * document to a parser, inert on a screen. Malloc'd; NULL when out of
+ * memory. They can only occur inside strings, so no parsing is needed. */
+char *p4r_json_escape_hidden(const char *text);
+
 #endif

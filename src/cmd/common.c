@@ -7,7 +7,7 @@
 
 int cmd_print_json(cJSON *doc)
 {
-	char *text;
+	char *printed, *text;
 	int rc = 0;
 
 	if (!doc)
@@ -16,13 +16,15 @@ int cmd_print_json(cJSON *doc)
 		cJSON_Delete(doc);
 		return rc;
 	}
-	text = cJSON_PrintUnformatted(doc);
+	printed = cJSON_PrintUnformatted(doc);
 	cJSON_Delete(doc);
+	text = printed ? p4r_json_escape_hidden(printed) : NULL;
+	cJSON_free(printed);
 	if (!text)
 		return p4r_error_set(P4R_ERROR, "out of memory");
 	if (fputs(text, stdout) == EOF || fputc('\n', stdout) == EOF)
 		rc = p4r_error_errno("cannot write to standard output");
-	cJSON_free(text);
+	free(text);
 	return rc;
 }
 

@@ -331,3 +331,46 @@ cJSON *p4r_json_event(const p4r_event *e)
 		cJSON_AddNullToObject(o, "detail");
 	return o;
 }
+
+/* Writes the JSON escape of CP ("\u009b") at OUT when not NULL. */
+static size_t json_escape_cp(char *out, uint32_t cp)
+{
+	if (out)
+		snprintf(out, 7, "\\u%04x", (unsigned)cp);
+	return 6;
+}
+
+/* JSON TEXT with its hidden characters escaped into OUT (NULL: measures). */
+static size_t json_hidden_into(char *out, const char *text)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	size_t len = strlen(text), used = 0, n;
+	uint32_t cp = 0;
+
+	while (len > 0) {
+		n = utf8_next(p, len, &cp);
+		if (n && cp >= 0x7f && cp_hidden(cp)) {
+			used += json_escape_cp(out ? out + used : NULL, cp);
+		} else {
+			n = n ? n : 1;
+			if (out)
+				memcpy(out + used, p, n);
+			used += n;
+		}
+		p += n;
+		len -= n;
+	}
+	if (out)
+		out[used] = '\0';
+	return used;
+}
+
+char *p4r_json_escape_hidden(const char *text)
+{
+	size_t need = json_hidden_into(NULL, text);
+	char *out = malloc(need + 1);
+
+	if (out)
+		json_hidden_into(out, text);
+	return out;
+}

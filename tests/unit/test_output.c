@@ -166,6 +166,24 @@ static void test_json_sanitize(void **state)
 	assert_int_equal(p4r_json_sanitize(NULL), 0);
 }
 
+static void test_json_escape_hidden(void **state)
+{
+	/* CSI (U+009B), RLO (U+202E), LS (U+2028), DEL; é and a NUL-free rest stay */
+	const char *in = "{\"m\":\"a\xc2\x9b" "31m\xe2\x80\xae" "x\xe2\x80\xa8" "y\x7f\xc3\xa9\"}";
+	char *out = p4r_json_escape_hidden(in);
+	cJSON *doc;
+
+	(void)state;
+	assert_string_equal(out, "{\"m\":\"a\\u009b31m\\u202ex\\u2028y\\u007f\xc3\xa9\"}");
+	/* the same document to a parser */
+	doc = cJSON_Parse(out);
+	assert_non_null(doc);
+	assert_string_equal(cJSON_GetObjectItem(doc, "m")->valuestring,
+			    "a\xc2\x9b" "31m\xe2\x80\xae" "x\xe2\x80\xa8" "y\x7f\xc3\xa9");
+	cJSON_Delete(doc);
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -176,6 +194,7 @@ int main(void)
 		cmocka_unit_test(test_utf8_valid),
 		cmocka_unit_test(test_utf8_sanitize),
 		cmocka_unit_test(test_json_sanitize),
+		cmocka_unit_test(test_json_escape_hidden),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
