@@ -236,7 +236,8 @@ int p4r_beneath_parent(int *out, const char **base, int root, const char *rel, b
 		goto done;
 	}
 	if (!*dir) {
-		if ((*out = fcntl(root, F_DUPFD_CLOEXEC, 0)) < 0)
+		/* a new open, not a dup: its own read position */
+		if ((*out = openat(root, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 			rc = p4r_error_errno("cannot open the repository folder");
 		goto done;
 	}

@@ -113,6 +113,8 @@ static DIR *list_dir(int fd)
 		close(copy);
 		return NULL;
 	}
+	/* a dup shares the read position: start from the first entry */
+	rewinddir(d);
 	/* a dup shares the offset: start from the top whatever read it before */
 	rewinddir(d);
 	return d;

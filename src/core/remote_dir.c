@@ -102,6 +102,7 @@ static bool folder_empty(int root)
 			close(fd);
 		return false;
 	}
+	rewinddir(dir); /* a dup shares the read position */
 	while (empty && (de = readdir(dir)))
 		empty = !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..");
 	closedir(dir);

@@ -99,15 +99,15 @@ static int add_string(char ***v, size_t *n, const char *s)
 }
 
 /* Rewrites the pointer file of REL (a pointer listed in the work tree) to
- * version TO when it names the renumbered version's bytes; the pointer is
- * written below the root like every other (worktree.h). */
-static int rewrite_one(p4r_repo *repo, const char *rel, const p4r_pointer *ptr,
-		       const p4r_renumber *ren, p4r_sync_result *res)
+ * version TO of MODEL when that version has the pointer's bytes; the
+ * pointer is written below the root like every other (worktree.h). */
+static int rewrite_one(p4r_repo *repo, const char *rel, const p4r_pointer *ptr, int64_t to,
+		       p4r_sync_result *res)
 {
 	p4r_version v = { 0 };
 	int rc = 0;
 
-	if (p4r_registry_version_get(p4r_repo_registry(repo), ren->model, ren->to, &v) < 0) {
+	if (p4r_registry_version_get(p4r_repo_registry(repo), ptr->model, to, &v) < 0) {
 		p4r_error_clear();
 		return 0;
 	}
@@ -118,13 +118,28 @@ static int rewrite_one(p4r_repo *repo, const char *rel, const p4r_pointer *ptr,
 	return rc;
 }
 
+/* Where version FROM of MODEL ended up: one apply may move a version
+ * more than once (2 -> 3, then 3 -> 4 when the batch held two of the
+ * remote's), in the order REN lists the moves. 0 when it did not move. */
+static int64_t renumbered_to(const p4r_renumber *ren, size_t nren, const char *model, int64_t from)
+{
+	int64_t cur = from;
+	size_t k;
+
+	for (k = 0; k < nren; k++)
+		if (!strcmp(ren[k].model, model) && ren[k].from == cur)
+			cur = ren[k].to;
+	return cur == from ? 0 : cur;
+}
+
 /* Pointer files that named a renumbered version (with its bytes) now name
  * its new number. Only paths that pass p4r_relpath_valid are written, and
  * only through the work tree's descriptors (never through a link). */
 static int rewrite_pointers(p4r_repo *repo, const p4r_renumber *ren, size_t nren, p4r_sync_result *res)
 {
 	char **rels = NULL;
-	size_t n = 0, i, k;
+	size_t n = 0, i;
+	int64_t to;
 	int rc;
 
 	if (!nren)
@@ -138,12 +153,8 @@ static int rewrite_pointers(p4r_repo *repo, const p4r_renumber *ren, size_t nren
 			p4r_error_clear();
 			continue;
 		}
-		for (k = 0; k < nren; k++) {
-			if (strcmp(ptr.model, ren[k].model) || ptr.version != ren[k].from)
-				continue;
-			rc = rewrite_one(repo, rels[i], &ptr, &ren[k], res);
-			break;
-		}
+		if ((to = renumbered_to(ren, nren, ptr.model, ptr.version)) > 0)
+			rc = rewrite_one(repo, rels[i], &ptr, to, res);
 	}
 	p4r_strv_free(rels, n);
 	return rc;

@@ -276,7 +276,9 @@ static int cmp_str(const void *a, const void *b)
 int p4r_worktree_list_pointers(p4r_repo *repo, char ***out, size_t *n)
 {
 	struct strv s = { 0 };
-	int fd = fcntl(p4r_repo_root_fd(repo), F_DUPFD_CLOEXEC, 0);
+	/* a new open of the folder, not a dup: a dup shares the read position
+	 * of the root's descriptor, and a second scan would start at its end */
+	int fd = openat(p4r_repo_root_fd(repo), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int rc = fd < 0 ? p4r_error_errno("cannot open the repository folder") : scan_dir(fd, "", &s, 0);
 
 	if (rc < 0) {

@@ -138,6 +138,25 @@ assert_contains "$ERR" "pushed the rollback to 'origin'"
 cd "$ROOT_TMP/ci" && p4reg fetch -q
 assert_eq "$(db "SELECT count(*) FROM events WHERE kind = 'rollback' AND reason = 'shared'")" "2" "CI has the pushed rollback"
 
+begin "two clones pushing one model at once: every renumbered pointer follows its version"
+clone_of race1
+clone_of race2
+for round in 1 2 3 4; do
+	for side in race1 race2; do
+		(
+			cd "$ROOT_TMP/$side" || exit 1
+			random_file models/m.onnx 4
+			p4reg add -q models/m.onnx -m "$side $round" && p4reg push -q
+		) >"$ROOT_TMP/$side.$round.log" 2>&1 &
+	done
+	wait
+	for side in race1 race2; do
+		st=$(cd "$ROOT_TMP/$side" && p4reg status 2>&1)
+		assert_eq "$st" "clean          models/m.onnx (m@$(cd "$ROOT_TMP/$side" && sed -n 's/^version //p' models/m.onnx.p4reg))" "$side after round $round: $(cat "$ROOT_TMP/$side.$round.log")"
+		assert_not_contains "$st" "invalid"
+	done
+done
+
 begin "the rollback runbook, run as written on a fresh clone (folder remote)"
 RB_REMOTE=$ROOT_TMP/rb-remote
 mkdir -p "$RB_REMOTE"

@@ -99,6 +99,9 @@ static void check_list(struct fx *fx)
 static void test_lists_pointers_in_subfolders(void **state)
 {
 	check_list(*state);
+	/* again, in the same process: the scan must not share the root
+	 * descriptor's read position (a dup would start at its end) */
+	check_list(*state);
 }
 
 static void test_lists_pointers_when_d_type_is_unknown(void **state)
