@@ -68,6 +68,12 @@ int p4r_store_insert_at(p4r_store *store, int dirfd, const char *base, const cha
 /* Stores a buffer already in memory (small objects, filters). */
 int p4r_store_insert_buffer(p4r_store *store, const void *buf, size_t len, p4r_oid *out);
 
+/* Publishes a temporary file of the store's tmp/ whose bytes the caller
+ * verified to be OID: fsync, read-only, rename into place, folder fsync
+ * (nothing when the store already has OID). *FD is -1 once closed; *TMP
+ * is consumed (freed, NULL) once renamed, else the caller unlinks it. */
+int p4r_store_place(p4r_store *store, int *fd, char **tmp, const p4r_oid *oid);
+
 /* Puts OID's bytes at BASE in the open folder DIRFD (DISPLAY in messages):
  * through a temporary file beside it, fsynced and renamed over it, so BASE
  * is either the old file or the complete new one; a symbolic link at BASE

@@ -558,6 +558,13 @@ static int place_object(p4r_store *store, int *fd, char **tmp, const p4r_oid *oi
 	return p4r_fsync_parent(path);
 }
 
+int p4r_store_place(p4r_store *store, int *fd, char **tmp, const p4r_oid *oid)
+{
+	bool existed;
+
+	return place_object(store, fd, tmp, oid, &existed);
+}
+
 /* Errors after which the next method in the order is worth a try. */
 static bool reflink_unsupported(int err)
 {
@@ -968,30 +975,7 @@ struct checkout {
  * open) gets its mode and an fsync first. *TMP is consumed on success. */
 static int replace_dest(const struct checkout *c, int *fd, char **tmp)
 {
-	int rc;
-
-	if (*fd >= 0) {
-		if (fchmod(*fd, CHECKOUT_MODE) < 0)
-			return p4r_error_errno("cannot change the mode of '%s'", *tmp);
-		if (fsync(*fd) < 0)
-			return p4r_error_errno("cannot fsync '%s'", *tmp);
-		rc = close(*fd);
-		*fd = -1;
-		if (rc < 0)
-			return p4r_error_errno("cannot write '%s'", *tmp);
-	}
-	/* renameat replaces the name itself: a symbolic link planted there is
-	 * replaced, never written through */
-	if (renameat(c->dirfd, *tmp, c->dirfd, c->base) < 0)
-		return p4r_error_errno("cannot replace '%s'", c->display);
-	/* DEST may already be a hardlink of the object: rename() then keeps *TMP */
-	if (unlinkat(c->dirfd, *tmp, 0) < 0 && errno != ENOENT)
-		return p4r_error_errno("cannot remove a temporary file beside '%s'", c->display);
-	free(*tmp);
-	*tmp = NULL;
-	if (fsync(c->dirfd) < 0 && errno != EINVAL)
-		return p4r_error_errno("cannot fsync the folder of '%s'", c->display);
-	return 0;
+	return p4r_replace_at(c->dirfd, fd, tmp, c->base, CHECKOUT_MODE, c->display);
 }
 
 static int checkout_copy(const struct checkout *c)
