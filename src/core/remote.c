@@ -281,9 +281,10 @@ static int find_only(const char *key, const char *value, void *payload)
 	return 0;
 }
 
-/* The remote NAME (its settings in CFG, nullable) at URL. */
+/* The remote NAME (its settings in CFG, nullable) at URL; NO_REPO for
+ * p4r_remote_open_url. */
 static int build(p4r_remote **out, p4r_config *cfg, const char *name, const char *url,
-		 const p4r_remote_given *given)
+		 const p4r_remote_given *given, bool no_repo)
 {
 	p4r_remote *r = calloc(1, sizeof(*r));
 	int rc;
@@ -295,6 +296,7 @@ static int build(p4r_remote **out, p4r_config *cfg, const char *name, const char
 	}
 	snprintf(r->name, sizeof(r->name), "%s", name);
 	r->given = given;
+	r->no_repo = no_repo;
 	if ((rc = p4r_remote_url_parse(&r->parsed, r->url)) < 0 || (rc = read_opts(r, cfg)) < 0)
 		goto done;
 	rc = r->parsed.kind == P4R_REMOTE_DIR ? p4r_remote_dir_init(r) : p4r_remote_s3_init(r, cfg);
@@ -345,7 +347,7 @@ int p4r_remote_open(p4r_remote **out, p4r_config *cfg, const char *meta_dir, con
 		rc = p4r_error_set(P4R_ENOTFOUND, "no remote named '%s'", name);
 		goto done;
 	}
-	if ((rc = build(out, cfg, name, url, NULL)) < 0)
+	if ((rc = build(out, cfg, name, url, NULL, false)) < 0)
 		goto done;
 	if (!((*out)->tmp_dir = p4r_path_join(meta_dir, "tmp"))) {
 		p4r_remote_free(*out);
@@ -420,10 +422,7 @@ int p4r_remote_open_url(p4r_remote **out, p4r_config *user_cfg, const char *url,
 		snprintf(label, sizeof(label), "%.*s...", (int)sizeof(label) - 4, url);
 	else
 		snprintf(label, sizeof(label), "%s", m.name[0] ? m.name : url);
-	rc = build(out, m.name[0] ? user_cfg : NULL, label, url, given);
-	if (rc == 0)
-		(*out)->no_repo = true;
-	return rc;
+	return build(out, m.name[0] ? user_cfg : NULL, label, url, given, true);
 }
 
 int p4r_remote_get_verified(p4r_remote *r, const p4r_oid *oid, int64_t size, int fd,
