@@ -93,6 +93,12 @@ int p4r_store_copy_hashed(p4r_oid *oid, uint64_t *size, int src, const char *src
 			  int dst, const char *dst_name, uint64_t total,
 			  p4r_progress_fn progress, void *payload);
 
+/* p4r_store_copy_hashed for a download of LIMIT bytes (LIMIT > 0): the
+ * bytes are fed to H, left unfinished; a SRC holding more than LIMIT is
+ * P4R_EINTEGRITY at the first block too many, which never reaches DST. */
+int p4r_store_copy_into(p4r_hasher *h, uint64_t *size, int src, const char *src_name, int dst,
+			const char *dst_name, uint64_t limit, p4r_progress_fn progress, void *payload);
+
 /* Streams OID's bytes to FD while hashing them; P4R_EINTEGRITY after the last
  * byte when they do not match (the caller cannot take back what was written). */
 int p4r_store_write_to_fd(p4r_store *store, const p4r_oid *oid, int fd);

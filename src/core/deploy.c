@@ -236,7 +236,7 @@ static void move_stage(struct dmodel *m, const p4r_sync_event *e)
 static int apply_one(p4r_deploy_log *log, const p4r_sync_event *e)
 {
 	struct dmodel *m;
-	bool fresh;
+	bool fresh = false;
 	int rc;
 
 	if ((rc = note_uuid(log, e->uuid, &fresh)) < 0 || !fresh)
