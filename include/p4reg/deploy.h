@@ -64,7 +64,7 @@ int p4r_deploy_default_cache(char **out);
 typedef struct p4r_get_opts {
 	const char *dest;          /* PATH; its folder must exist */
 	const char *cache_dir;     /* NULL: no cache, the download goes beside PATH */
-	p4r_progress_fn progress;  /* the download's bytes (nullable) */
+	p4r_progress_fn progress;  /* (bytes downloaded so far, size), nullable */
 	void *payload;
 } p4r_get_opts;
 

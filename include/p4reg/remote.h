@@ -124,7 +124,8 @@ int p4r_remote_open_url(p4r_remote **out, p4r_config *user_cfg, const char *url,
 			const p4r_remote_given *given);
 
 /* Downloads OID (SIZE bytes, the size its version record claims) into FD
- * from offset 0, hashed while written: P4R_EINTEGRITY "object OID on
+ * from offset 0, hashed while written (PROGRESS gets byte increments, as
+ * from get_file): P4R_EINTEGRITY "object OID on
  * remote 'R' is corrupt ..." when the bytes or their count differ (FD then
  * holds garbage the caller throws away), P4R_ENOTFOUND when the remote
  * lacks it. TMP names FD in messages. */

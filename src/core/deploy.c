@@ -588,6 +588,31 @@ static int cache_has(p4r_store *cache, const p4r_deploy_version *v, bool *have)
 	return 0;
 }
 
+/* Remotes report byte increments (one call at a time); the caller's
+ * progress gets the bytes so far and the version's size. */
+struct sum_progress {
+	const p4r_get_opts *opts;
+	uint64_t done, total;
+};
+
+static void sum_progress(uint64_t delta, uint64_t total, void *payload)
+{
+	struct sum_progress *sp = payload;
+
+	(void)total;
+	sp->done += delta;
+	sp->opts->progress(sp->done, sp->total, sp->opts->payload);
+}
+
+static int download(p4r_remote *remote, const p4r_deploy_version *v, int fd, const char *tmp,
+		    const p4r_get_opts *opts)
+{
+	struct sum_progress sp = { .opts = opts, .total = (uint64_t)v->size };
+
+	return p4r_remote_get_verified(remote, &v->oid, v->size, fd, tmp,
+				       opts->progress ? sum_progress : NULL, &sp);
+}
+
 /* Downloads V's object into the cache, verified before it is placed. */
 static int cache_fill(p4r_remote *remote, p4r_store *cache, const char *cache_dir,
 		      const p4r_deploy_version *v, const p4r_get_opts *opts)
@@ -598,8 +623,7 @@ static int cache_fill(p4r_remote *remote, p4r_store *cache, const char *cache_di
 	if (!tmp_dir)
 		return p4r_error_set(P4R_ERROR, "out of memory");
 	if ((rc = p4r_mkstemp_in(&fd, &tmp, tmp_dir, "get")) == 0 &&
-	    (rc = p4r_remote_get_verified(remote, &v->oid, v->size, fd, tmp, opts->progress,
-					  opts->payload)) == 0)
+	    (rc = download(remote, v, fd, tmp, opts)) == 0)
 		rc = p4r_store_place(cache, &fd, &tmp, &v->oid);
 	if (fd >= 0)
 		close(fd);
@@ -620,8 +644,7 @@ static int place_direct(p4r_remote *remote, const struct dest *d, const p4r_depl
 	if (asprintf(&prefix, "%s.p4reg-tmp", d->base) < 0)
 		return p4r_error_set(P4R_ERROR, "out of memory");
 	if ((rc = p4r_mkstemp_at(&fd, &tmp, d->dirfd, prefix)) == 0 &&
-	    (rc = p4r_remote_get_verified(remote, &v->oid, v->size, fd, tmp, opts->progress,
-					  opts->payload)) == 0)
+	    (rc = download(remote, v, fd, tmp, opts)) == 0)
 		rc = p4r_replace_at(d->dirfd, &fd, &tmp, d->base, DEST_MODE, d->display);
 	if (fd >= 0)
 		close(fd);

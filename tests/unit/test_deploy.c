@@ -443,6 +443,67 @@ static void test_get_refuses_fifo_and_replaces_link(void **state)
 	free(target);
 }
 
+struct seen {
+	uint64_t done, total;
+	int calls;
+	bool backwards;
+};
+
+static void record_progress(uint64_t done, uint64_t total, void *payload)
+{
+	struct seen *s = payload;
+
+	s->backwards = s->backwards || done < s->done;
+	s->done = done;
+	s->total = total;
+	s->calls++;
+}
+
+/* The caller's progress sees bytes so far of the version's size, not the
+ * remote's increments (a 20 MiB object reports more than once). */
+static void test_get_progress(void **state)
+{
+	struct fixture *f = *state;
+	const size_t size = (size_t)20 << 20;
+	struct seen seen = { 0 };
+	p4r_get_opts opts = { .dest = f->dest, .progress = record_progress, .payload = &seen };
+	char *big = calloc(1, size), *remote = join(f->root, "big"), *log = join(remote, "log");
+	char key[128], *dir, text[2048];
+	p4r_remote *r = NULL;
+	p4r_get_result res;
+	p4r_oid oid;
+	p4r_ref ref;
+
+	assert_non_null(big);
+	memset(big, 'x', size);
+	assert_int_equal(p4r_hash_buffer(&oid, big, size), 0);
+	p4r_remote_object_key(key, sizeof(key), &oid);
+	dir = join(remote, key);
+	*strrchr(dir, '/') = '\0';
+	assert_int_equal(p4r_mkdir_p(dir, 0755), 0);
+	assert_int_equal(p4r_mkdir_p(log, 0755), 0);
+	free(tu_write(remote, key, big, size));
+	snprintf(text, sizeof(text), "{\"format\":1,\"seq\":1,\"parent\":0,\"events\":["
+		 "{\"id\":\"" U(01) "\",\"model\":\"big\",\"version\":1,\"kind\":\"register\","
+		 "\"from\":\"\",\"to\":\"development\",\"forced\":false,\"actor\":\"a\",\"time\":1,"
+		 "\"reason\":\"\",\"detail\":null,\"oid\":\"%s\",\"size\":%zu,\"author\":\"a\","
+		 "\"created\":1,\"message\":\"\",\"path\":\"big.bin\",\"git_commit\":\"abc123\","
+		 "\"git_branch\":\"main\",\"git_dirty\":0}]}", oid.hex, size);
+	free(tu_write(log, "0000000001.json", text, strlen(text)));
+	assert_int_equal(p4r_remote_open_url(&r, f->cfg, remote, NULL), 0);
+	assert_int_equal(p4r_ref_parse(&ref, "big@1"), 0);
+	assert_int_equal(p4r_deploy_get(r, &ref, &opts, &res), 0);
+	assert_true(seen.calls > 1);
+	assert_false(seen.backwards);
+	assert_int_equal(seen.done, size);
+	assert_int_equal(seen.total, size);
+	p4r_remote_free(r);
+	free(dir);
+	free(log);
+	free(remote);
+	free(big);
+}
+
 static void test_get_needs_the_folder(void **state)
 {
 	struct fixture *f = *state;
@@ -492,6 +553,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_get_then_already_there, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_get_corrupt_object, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_get_refuses_fifo_and_replaces_link, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_get_progress, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_get_needs_the_folder, setup, teardown),
 		cmocka_unit_test(test_default_cache),
 	};
