@@ -18,6 +18,8 @@ box() {
 }
 promote_to() { local s; for s in validation staging production; do p4reg promote "$1" --to $s -m ok >/dev/null || fail "promote $1 to $s"; done; }
 obj() { echo "$REMOTE/objects/${1:0:2}/${1:2:2}/$1"; }
+# flip FILE OFFSET: another byte at OFFSET, whatever was there (same size)
+flip() { python3 -c 'import sys; f = open(sys.argv[1], "r+b"); f.seek(int(sys.argv[2])); b = f.read(1); f.seek(int(sys.argv[2])); f.write(bytes([b[0] ^ 0xff]))' "$1" "$2"; }
 
 fresh_git_repo
 DEV=$PWD
@@ -76,7 +78,7 @@ assert_same_bytes "$BOX/srv/m.bin" "$ROOT_TMP/v1"
 run 0 box get "$REMOTE" m@2 -o srv/m.bin --json && assert_contains "$OUT" "\"stage\":\"archived\""
 assert_same_bytes "$BOX/srv/m.bin" "$ROOT_TMP/v2"
 # a version the cache never saw cannot come from a remote that lost it
-rm -rf "$CACHE/objects/${o1:0:2}"
+rm -f "$CACHE/objects/${o1:0:2}/${o1:2:2}/$o1"
 run 1 box get "$REMOTE" m@1 -o srv/m.bin && assert_one_line_error "object $o1 is not on remote '$REMOTE'"
 assert_contains "$ERR" "'srv/m.bin' was not changed"
 assert_same_bytes "$BOX/srv/m.bin" "$ROOT_TMP/v2"
@@ -86,7 +88,7 @@ begin "a corrupt object on the remote: exit 4, PATH untouched, nothing cached"
 cd "$DEV"
 random_file m.bin 50; o4=$(sha m.bin)
 p4reg add m.bin -m four >/dev/null 2>&1 && p4reg push >/dev/null 2>&1 || fail "push of m@4"
-chmod u+w "$(obj "$o4")"; printf 'X' | dd of="$(obj "$o4")" bs=1 seek=100 conv=notrunc status=none
+chmod u+w "$(obj "$o4")"; flip "$(obj "$o4")" 100
 run 4 box get "$REMOTE" m@4 -o srv/m.bin && assert_one_line_error "object $o4 on remote '$REMOTE' is corrupt"
 assert_contains "$ERR" "'srv/m.bin' was not changed"
 assert_same_bytes "$BOX/srv/m.bin" "$ROOT_TMP/v2"
@@ -125,6 +127,9 @@ run 2 box get "$REMOTE" m@1 x -o srv/m.bin && assert_one_line_error "unexpected 
 run 2 box get --cache /tmp/c --no-cache "$REMOTE" m@1 -o srv/m.bin && assert_one_line_error "exclude each other"
 run 2 box get http://host/x m@1 -o srv/m.bin && assert_one_line_error "unsupported remote URL"
 run 0 box get --help && assert_contains "$OUT" "usage: p4reg get URL REF -o PATH"
+run 0 box help && assert_contains "$OUT" "  get "
+run 2 env -i PATH=/usr/bin:/bin LSAN_OPTIONS="$LSAN_OPTIONS" "$P4REG_BIN" -C "$BOX" get "$REMOTE" m@1 -o srv/m.bin &&
+	assert_one_line_error "no cache folder: HOME and XDG_CACHE_HOME are unset; give one with --cache DIR, or --no-cache"
 run 1 box get "$REMOTE" m@1 -o nowhere/m.bin && assert_one_line_error "folder 'nowhere' does not exist; create it first"
 assert_no_file "$BOX/nowhere"
 run 2 box get "$REMOTE" m@1 -o srv && assert_one_line_error "'srv' is a folder"
@@ -190,7 +195,10 @@ run 0 box get "$REMOTE" m@3 -o srv/m.bin && assert_contains "$OUT" "already at m
 assert_eq "$(ls "$CACHE/placed" | wc -l)" 1 "one stat record"
 run 0 box get "$REMOTE" m@3 -o srv/m.bin && assert_contains "$OUT" "already at m@3"
 # the same size, other bytes, written in place: its stat moved
-printf 'Z' | dd of="$BOX/srv/m.bin" bs=1 seek=10 conv=notrunc status=none
+flip "$BOX/srv/m.bin" 10
+cmp -s "$BOX/srv/m.bin" "$ROOT_TMP/v3" && fail "the file did not change"
+assert_eq "$(stat -c %s "$BOX/srv/m.bin")" "$(stat -c %s "$ROOT_TMP/v3")" "same size"
+
 run 0 box get "$REMOTE" m@3 -o srv/m.bin && assert_contains "$OUT" "got m@3"
 assert_same_bytes "$BOX/srv/m.bin" "$ROOT_TMP/v3"
 
