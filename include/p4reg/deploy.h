@@ -5,7 +5,8 @@
  * rules (registry_sync.c): every batch decoded strictly (batch.c); a
  * model's versions numbered 1, 2, ... in log order; events only about
  * models and versions the log registered; one size per object; an event
- * id met again applied once; stages replayed in log order (entering
+ * id met again applied once; a log-metric detail that validates as the
+ * registry's metrics replay wants it; stages replayed in log order (entering
  * staging or production archives the previous holder, a rollback into
  * archived marks the version rolled back, entering production clears the
  * mark). So `get m@production` answers what `checkout m@production` does

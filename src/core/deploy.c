@@ -5,6 +5,7 @@
 #include "p4reg/batch.h"
 #include "p4reg/error.h"
 #include "p4reg/fsutil.h"
+#include "p4reg/metrics.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -233,6 +234,19 @@ static void move_stage(struct dmodel *m, const p4r_sync_event *e)
 		v->rolled_back = true;
 }
 
+/* Metrics are not kept here, but a detail the registry would refuse to
+ * replay makes fetch refuse the batch: so does get. */
+static int check_metrics(const p4r_deploy_log *log, const p4r_sync_event *e)
+{
+	p4r_version v = { .number = e->version };
+	int rc;
+
+	snprintf(v.model, sizeof(v.model), "%s", e->model);
+	if ((rc = p4r_metrics_replay_check(&v, e->detail)) == P4R_EINTEGRITY)
+		rc = p4r_error_set(rc, "remote log batch %lld: %s", (long long)log->seq, p4r_error_message());
+	return rc;
+}
+
 static int apply_one(p4r_deploy_log *log, const p4r_sync_event *e)
 {
 	struct dmodel *m;
@@ -256,6 +270,8 @@ static int apply_one(p4r_deploy_log *log, const p4r_sync_event *e)
 				     (long long)e->version);
 	if (e->version > 0 && e->to_stage[0])
 		move_stage(m, e);
+	if (e->version > 0 && !strcmp(e->kind, "log-metric"))
+		return check_metrics(log, e);
 	return 0;
 }
 

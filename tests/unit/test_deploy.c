@@ -223,6 +223,11 @@ static void test_broken_logs_refused(void **state)
 		stage_event(U(02), "m", 2, "promote", "staging", "production"),
 	};
 	p4r_sync_event sizes[] = { reg_event(U(01), "m", 1, OID1, 10), reg_event(U(02), "n", 1, OID1, 11) };
+	p4r_sync_event metric[] = {
+		reg_event(U(01), "m", 1, OID1, 10),
+		stage_event(U(02), "m", 1, "log-metric", "", ""),
+	};
+	p4r_deploy_log *log;
 
 	(void)state;
 	apply_fails(gap, 1, "registers m@2, but the log's next version of 'm' is 1");
@@ -230,6 +235,14 @@ static void test_broken_logs_refused(void **state)
 	apply_fails(unknown, 1, "an event for unknown model 'x'");
 	apply_fails(unregistered, 2, "promote event for m@2, which the log never registered");
 	apply_fails(sizes, 2, "is 11 bytes; an earlier version in the log has it as 10 bytes");
+	/* a log-metric detail that fetch could not replay */
+	metric[1].detail = "{\"run\":\"r\",\"step\":0.5,\"at_ms\":1,\"metrics\":{\"f1\":0.9}}";
+	apply_fails(metric, 2, "invalid log-metric event for m@1 from the remote");
+	metric[1].detail = "{\"run\":\"r\",\"step\":0,\"at_ms\":1,\"metrics\":{\"f1\":0.9}}";
+	assert_int_equal(p4r_deploy_log_new(&log), 0);
+	if (p4r_deploy_log_apply(log, 1, metric, 2) != 0)
+		fail_msg("%s", p4r_error_message());
+	p4r_deploy_log_free(log);
 }
 
 /* ---- p4r_deploy_get against a folder remote written by hand ---- */
