@@ -110,7 +110,8 @@ cleanup() {
 trap cleanup EXIT
 
 # inputs + a store copy of each + peers' outputs, with slack
-NEED_KB=$(( (2 * (BIG + HUGE + NSMALL * SMALL) + 2 * BIG) / 1024 + 1024 * 1024 ))
+# (get: two versions on the remote, in the cache, the deployed file, cp's copy)
+NEED_KB=$(( (2 * (BIG + HUGE + NSMALL * SMALL) + 2 * BIG + 7 * BIG) / 1024 + 1024 * 1024 ))
 AVAIL_KB=$(df -Pk "$DATA" | awk 'NR == 2 { print $4 }')
 [ "$AVAIL_KB" -ge "$NEED_KB" ] || die "needs about $((NEED_KB / 1024 / 1024)) GiB free in $DATA"
 
@@ -288,6 +289,40 @@ for r in $(rounds); do
 done
 unset -f tag
 
+# ---- get on a deploy box vs cp + sync; rollback with a warm cache ---------------
+
+RG=$W/get-dev
+GREMOTE=$W/get-remote
+GCACHE=$W/get-cache
+GBOX=$W/get-box
+new_repo "$RG"
+mkdir -p "$GBOX"
+"$P4REG" -C "$RG" -q remote add -d origin "$GREMOTE" >/dev/null 2>&1
+cp "$DATA/big.bin" "$RG/model.bin"
+"$P4REG" -C "$RG" -q add model.bin >/dev/null
+freshen "$RG/model.bin"
+"$P4REG" -C "$RG" -q add model.bin >/dev/null
+"$P4REG" -C "$RG" -q push >/dev/null
+GOBJ=$(find "$GREMOTE/objects" -type f -size "$(stat -c %s "$DATA/big.bin")c" | head -1)
+cp_sync() { cp "$GOBJ" "$W/out.bin" && sync "$W/out.bin"; }
+# how the cache reaches the deployed file here: reflink or copy
+GLINK=$("$P4REG" get --cache "$GCACHE" "$GREMOTE" model@1 -o "$GBOX/model.bin" 2>&1 >/dev/null |
+	sed -n 's/^from the cache (\(.*\)).*/\1/p; s/^downloaded into the cache, then \(.*\)/\1/p')
+say "bench: get of $((BIG / MiB)) MiB from a folder remote (cache to file: ${GLINK:-?})"
+for r in $(rounds); do
+	tag() { if record "$r"; then echo "$1"; else echo warmup; fi; }
+	rm -rf "$GCACHE" "$GBOX/model.bin"
+	timed "$(tag get_cold)" "$P4REG" get --cache "$GCACHE" "$GREMOTE" model@1 -o "$GBOX/model.bin"
+	rm -f "$GBOX/model.bin"
+	timed "$(tag get_nocache)" "$P4REG" get --no-cache "$GREMOTE" model@1 -o "$GBOX/model.bin"
+	timed "$(tag get_cp_sync)" cp_sync
+	rm -f "$W/out.bin"
+	# production moves on, then back: the older version is in the cache
+	"$P4REG" get -q --cache "$GCACHE" "$GREMOTE" model@2 -o "$GBOX/model.bin" || die "get model@2 failed"
+	timed "$(tag get_rollback)" "$P4REG" get --cache "$GCACHE" "$GREMOTE" model@1 -o "$GBOX/model.bin"
+done
+unset -f tag
+
 # ---- 8 files in one call vs one call each -------------------------------------
 
 RM=$W/multi
@@ -437,6 +472,12 @@ TABLE=$W/table.md
 	else
 		echo "| checkout $((BIG / MiB)) MiB, reflink | unsupported ($(fstype "$W")) | | | O(1) | - |"
 	fi
+	v=$(median get_cold); c=$(median get_cp_sync); r=$(ratio "$v" "$c")
+	echo "| get $((BIG / MiB)) MiB from a folder remote, cold cache | $v ms | cp + sync $c ms | ${r}× | ≤ 1.3× | $(verdict "$r" "<=" 1.3) |"
+	v=$(median get_nocache); r=$(ratio "$v" "$c")
+	echo "| ↳ get --no-cache | $v ms | cp + sync $c ms | ${r}× | ≤ 1.3× | $(verdict "$r" "<=" 1.3) |"
+	v=$(median get_rollback)
+	echo "| rollback on a deploy box, warm cache (${GLINK:-?}) | $v ms | | | O(1): ≤ 50 ms | $(verdict "$v" "<=" 50) |"
 	r=$(ratio "$SER" "$ONE")
 	echo "| add $NSMALL × $((SMALL / MiB)) MiB, one call | $ONE ms | serial sum $SER ms | ${r}× faster | ≥ 1.6× | $(verdict "$r" ">=" 1.6) |"
 	for q in list log show metrics; do

@@ -46,6 +46,7 @@ static const struct command {
 	{ "fsck", cmd_fsck, cmd_fsck_usage, NEED_REPO | OPEN_DAMAGED, "re-hash objects, check registry, store and pointers" },
 	{ "gc", cmd_gc, cmd_gc_usage, NEED_REPO, "delete unreferenced objects and stale temporary files" },
 	{ "config", cmd_config, cmd_config_usage, NEED_REPO, "read or write .p4reg/config" },
+	{ "get", cmd_get, cmd_get_usage, 0, "put a version from a remote at a path, without a repository" },
 	{ "filter-process", cmd_filter_process, cmd_filter_process_usage, 0, "git's filter=lfs process (run by git)" },
 	{ "help", cmd_help, cmd_help_usage, 0, "show help for p4reg or a command" },
 	{ "version", cmd_version, cmd_version_usage, 0, "print the version" },

@@ -18,6 +18,9 @@ typedef enum p4r_config_scope {
 
 /* Opens the configuration of the repository whose metadata is META_DIR. */
 int p4r_config_open(p4r_config **out, const char *meta_dir);
+/* Opens the user's own configuration alone, for commands that run
+ * without a repository (p4reg get): every scope reads only that file. */
+int p4r_config_open_user(p4r_config **out);
 void p4r_config_free(p4r_config *cfg);
 
 /* Copies the value of KEY into a malloc'd *OUT; P4R_ENOTFOUND when unset. */

@@ -20,6 +20,14 @@ int p4r_write_file_atomic(const char *path, const void *data, size_t len, int mo
 int p4r_write_file_atomic_at(int dirfd, const char *base, const void *data, size_t len, int mode,
 			     const char *display);
 
+/* Puts the finished temporary file *TMP (a name in the open folder DIRFD,
+ * open as *FD, or *FD -1 when it is not open) in BASE's place: MODE, fsync
+ * and close of *FD, renameat over BASE (a symbolic link there is replaced,
+ * never written through), fsync of the folder. *FD is -1 once closed;
+ * *TMP is consumed (freed, NULL) once renamed, else the caller unlinks it.
+ * DISPLAY names BASE in messages. */
+int p4r_replace_at(int dirfd, int *fd, char **tmp, const char *base, int mode, const char *display);
+
 /* Reads the whole file at PATH (at most MAX bytes, else P4R_EUSAGE "too large")
  * into a NUL-terminated malloc'd buffer owned by the caller. */
 int p4r_read_file(char **out, size_t *len, const char *path, size_t max);

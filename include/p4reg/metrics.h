@@ -65,6 +65,10 @@ int p4r_metrics_log(p4r_registry *reg, const p4r_metric_log *log, char **run_out
  * experiment, the first one stays (a remote's history must always apply).
  * A detail that does not validate is P4R_EINTEGRITY. */
 int p4r_metrics_replay(p4r_registry *reg, const p4r_version *version, const char *detail);
+/* The validation of p4r_metrics_replay alone (no registry): 0 when DETAIL
+ * would apply, P4R_EINTEGRITY when it does not validate (p4reg get refuses
+ * the batches fetch refuses). */
+int p4r_metrics_replay_check(const p4r_version *version, const char *detail);
 
 /* The latest value of KEY on the version with registry id VERSION_ID;
  * *FOUND false (and 0 returned) when it has none. */

@@ -56,6 +56,14 @@ typedef struct p4r_remote_opts {
 	uint64_t part_size;           /* S3: part size (default 16 MiB) */
 } p4r_remote_opts;
 
+/* Settings given on the command line (p4reg get): they win over the
+ * configuration. */
+typedef struct p4r_remote_given {
+	const char *endpoint; /* S3: NULL for remote.NAME.endpoint, else AWS */
+	const char *region;   /* S3: NULL for remote.NAME.region, else us-east-1 */
+	bool path_style;      /* S3: true forces path-style requests */
+} p4r_remote_given;
+
 /* The operations of a backend. Keys are relative to the remote's root
  * ("objects/ab/cd/<oid>", "log/0000000001.json"). */
 typedef struct p4r_remote_ops {
@@ -99,7 +107,9 @@ struct p4r_remote {
 	char *url;               /* as configured; owned */
 	p4r_remote_url parsed;
 	p4r_remote_opts opts;
-	char *tmp_dir;           /* the local .p4reg/tmp (downloads); owned */
+	char *tmp_dir;           /* the local .p4reg/tmp (downloads); owned; NULL without a repository */
+	bool no_repo;            /* opened by p4r_remote_open_url: settings live in the user's config */
+	const p4r_remote_given *given; /* during p4r_remote_open_url only, else NULL */
 	void *impl;              /* backend state */
 };
 
@@ -109,7 +119,27 @@ struct p4r_remote {
 int p4r_remote_open(p4r_remote **out, p4r_config *cfg, const char *meta_dir, const char *name);
 void p4r_remote_free(p4r_remote *r);
 
-/* Backend constructors (remote_dir.c, remote_s3.c): fill R->ops / R->impl. */
+/* Opens the remote at URL without a repository (p4reg get). USER_CFG is
+ * the user's own configuration (p4r_config_open_user): when a remote there
+ * has this URL (remote.NAME.url, compared once parsed), it lends its name
+ * and settings (endpoint, region, allowHttp, credentials, jobs ...);
+ * otherwise the remote is named by its URL and reads no configuration.
+ * GIVEN (nullable) wins over either. Credentials come from the
+ * environment first, as for every remote. */
+int p4r_remote_open_url(p4r_remote **out, p4r_config *user_cfg, const char *url,
+			const p4r_remote_given *given);
+
+/* Downloads OID (SIZE bytes, the size its version record claims) into FD
+ * from offset 0, hashed while written (PROGRESS gets byte increments, as
+ * from get_file): P4R_EINTEGRITY "object OID on
+ * remote 'R' is corrupt ..." when the bytes or their count differ (FD then
+ * holds garbage the caller throws away), P4R_ENOTFOUND when the remote
+ * lacks it. TMP names FD in messages. */
+int p4r_remote_get_verified(p4r_remote *r, const p4r_oid *oid, int64_t size, int fd,
+			    const char *tmp, p4r_progress_fn progress, void *payload);
+
+/* Backend constructors (remote_dir.c, remote_s3.c): fill R->ops / R->impl.
+ * CFG may be NULL: no configuration, defaults and R->given only. */
 int p4r_remote_dir_init(p4r_remote *r);
 int p4r_remote_s3_init(p4r_remote *r, p4r_config *cfg);
 

@@ -68,6 +68,12 @@ int p4r_store_insert_at(p4r_store *store, int dirfd, const char *base, const cha
 /* Stores a buffer already in memory (small objects, filters). */
 int p4r_store_insert_buffer(p4r_store *store, const void *buf, size_t len, p4r_oid *out);
 
+/* Publishes a temporary file of the store's tmp/ whose bytes the caller
+ * verified to be OID: fsync, read-only, rename into place, folder fsync
+ * (nothing when the store already has OID). *FD is -1 once closed; *TMP
+ * is consumed (freed, NULL) once renamed, else the caller unlinks it. */
+int p4r_store_place(p4r_store *store, int *fd, char **tmp, const p4r_oid *oid);
+
 /* Puts OID's bytes at BASE in the open folder DIRFD (DISPLAY in messages):
  * through a temporary file beside it, fsynced and renamed over it, so BASE
  * is either the old file or the complete new one; a symbolic link at BASE
@@ -86,6 +92,12 @@ int p4r_store_checkout(p4r_store *store, const p4r_oid *oid, int dirfd, const ch
 int p4r_store_copy_hashed(p4r_oid *oid, uint64_t *size, int src, const char *src_name,
 			  int dst, const char *dst_name, uint64_t total,
 			  p4r_progress_fn progress, void *payload);
+
+/* p4r_store_copy_hashed for a download of LIMIT bytes (LIMIT > 0): the
+ * bytes are fed to H, left unfinished; a SRC holding more than LIMIT is
+ * P4R_EINTEGRITY at the first block too many, which never reaches DST. */
+int p4r_store_copy_into(p4r_hasher *h, uint64_t *size, int src, const char *src_name, int dst,
+			const char *dst_name, uint64_t limit, p4r_progress_fn progress, void *payload);
 
 /* Streams OID's bytes to FD while hashing them; P4R_EINTEGRITY after the last
  * byte when they do not match (the caller cannot take back what was written). */

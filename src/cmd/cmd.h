@@ -56,6 +56,7 @@ DECLARE_COMMAND(fsck);
 DECLARE_COMMAND(gc);
 DECLARE_COMMAND(config);
 DECLARE_COMMAND(filter_process);
+DECLARE_COMMAND(get);
 
 /* Shared by push, fetch and pull (src/cmd/remote.c): the renumbering and
  * pointer rewrite lines, and the common keys of their JSON documents. */

@@ -117,7 +117,8 @@ static int load(p4r_config *cfg)
 		? p4r_error_git(P4R_ERROR, "cannot create config") : 0;
 	if (rc == 0 && user && (rc = add_file(cfg->all, user, LEVEL_USER)) == 0)
 		rc = add_file(cfg->trusted, user, LEVEL_USER);
-	if (rc == 0 && (rc = refuse_includes(cfg->shared_path)) == 0 &&
+	/* p4r_config_open_user: the user's own file and nothing else */
+	if (rc == 0 && cfg->shared_path && (rc = refuse_includes(cfg->shared_path)) == 0 &&
 	    (rc = add_file(cfg->all, cfg->shared_path, LEVEL_SHARED)) == 0 &&
 	    (rc = add_file(cfg->all, cfg->private_path, LEVEL_PRIVATE)) == 0)
 		rc = add_file(cfg->trusted, cfg->private_path, LEVEL_PRIVATE);
@@ -142,6 +143,17 @@ int p4r_config_open(p4r_config **out, const char *meta_dir)
 		return p4r_error_set(P4R_ERROR, "out of memory");
 	}
 	*out = cfg;
+	return 0;
+}
+
+int p4r_config_open_user(p4r_config **out)
+{
+	p4r_config *cfg = calloc(1, sizeof(*cfg));
+
+	*out = cfg;
+	if (!cfg)
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	cfg->user_path = user_config_path();
 	return 0;
 }
 
@@ -261,6 +273,8 @@ static int open_one(git_config **out, p4r_config *cfg, bool local_file)
 
 	if (rc < 0)
 		return rc;
+	if (!cfg->shared_path)
+		return p4r_error_set(P4R_EUSAGE, "no repository configuration to write to");
 	if (git_config_open_ondisk(out, local_file ? cfg->private_path : cfg->shared_path) < 0)
 		return p4r_error_git(P4R_ERROR, "cannot open config");
 	return 0;
@@ -317,7 +331,7 @@ static int write_one(p4r_config *cfg, bool local_file,
 	mode_t mode = 0, old_mask = 0;
 	int rc;
 
-	if (local_file && (rc = private_mode(cfg->private_path, &mode)) < 0)
+	if (local_file && cfg->private_path && (rc = private_mode(cfg->private_path, &mode)) < 0)
 		return rc;
 	if ((rc = open_one(&one, cfg, local_file)) < 0)
 		return rc;

@@ -191,6 +191,35 @@ int p4r_mkstemp_at(int *fd_out, char **name_out, int dirfd, const char *prefix)
 	return p4r_error_errno("cannot create a temporary file for '%s'", prefix);
 }
 
+int p4r_replace_at(int dirfd, int *fd, char **tmp, const char *base, int mode, const char *display)
+{
+	int rc;
+
+	if (*fd >= 0) {
+		/* mkstemp made it 0600 */
+		if (fchmod(*fd, (mode_t)mode) < 0)
+			return p4r_error_errno("cannot change the mode of '%s'", display);
+		if (fsync(*fd) < 0)
+			return p4r_error_errno("cannot fsync '%s'", display);
+		rc = close(*fd);
+		*fd = -1;
+		if (rc < 0)
+			return p4r_error_errno("cannot write '%s'", display);
+	}
+	/* renameat replaces whatever BASE is, a symbolic link included: it
+	 * never writes through one */
+	if (renameat(dirfd, *tmp, dirfd, base) < 0)
+		return p4r_error_errno("cannot replace '%s'", display);
+	/* BASE may already have been a hard link of *TMP: rename() then keeps *TMP */
+	if (unlinkat(dirfd, *tmp, 0) < 0 && errno != ENOENT)
+		return p4r_error_errno("cannot remove a temporary file beside '%s'", display);
+	free(*tmp);
+	*tmp = NULL;
+	if (fsync(dirfd) < 0 && errno != EINVAL)
+		return p4r_error_errno("cannot fsync the folder of '%s'", display);
+	return 0;
+}
+
 int p4r_write_file_atomic_at(int dirfd, const char *base, const void *data, size_t len, int mode,
 			     const char *display)
 {
@@ -203,31 +232,7 @@ int p4r_write_file_atomic_at(int dirfd, const char *base, const void *data, size
 		rc = p4r_error_errno("cannot write '%s'", display);
 		goto done;
 	}
-	/* mkstemp made it 0600 */
-	if (fchmod(fd, (mode_t)mode) < 0) {
-		rc = p4r_error_errno("cannot change the mode of '%s'", display);
-		goto done;
-	}
-	if (fsync(fd) < 0) {
-		rc = p4r_error_errno("cannot fsync '%s'", display);
-		goto done;
-	}
-	if (close(fd) < 0) {
-		fd = -1;
-		rc = p4r_error_errno("cannot write '%s'", display);
-		goto done;
-	}
-	fd = -1;
-	/* renameat replaces whatever BASE is, a symbolic link included: it
-	 * never writes through one */
-	if (renameat(dirfd, tmp, dirfd, base) < 0) {
-		rc = p4r_error_errno("cannot replace '%s'", display);
-		goto done;
-	}
-	free(tmp);
-	tmp = NULL;
-	if (fsync(dirfd) < 0 && errno != EINVAL)
-		rc = p4r_error_errno("cannot fsync the folder of '%s'", display);
+	rc = p4r_replace_at(dirfd, &fd, &tmp, base, mode, display);
 done:
 	if (fd >= 0)
 		close(fd);

@@ -310,31 +310,55 @@ static int replay_parse(p4r_metric_log *log, p4r_metric_kv **metrics, p4r_param_
 	return 0;
 }
 
+/* Parses and checks DETAIL into LOG (pointing into *DOC, which the caller
+ * frees with *METRICS and *PARAMS): P4R_EINTEGRITY naming VERSION when it
+ * does not validate. */
+static int replay_prepare(cJSON **doc, p4r_metric_log *log, p4r_metric_kv **metrics,
+			  p4r_param_kv **params, const p4r_version *version, const char *detail)
+{
+	int rc;
+
+	*doc = detail ? cJSON_Parse(detail) : NULL;
+	rc = *doc ? replay_parse(log, metrics, params, *doc) : P4R_EUSAGE;
+	if (rc == 0 && p4r_metric_json_numbers_check(detail, strlen(detail)) < 0)
+		rc = P4R_EUSAGE;
+	if (rc == 0)
+		rc = p4r_metric_log_check(log);
+	if (rc == P4R_ERROR)
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	if (rc < 0)
+		return p4r_error_set(P4R_EINTEGRITY, "invalid log-metric event for %s@%lld from the remote",
+				     version->model, (long long)version->number);
+	return 0;
+}
+
+int p4r_metrics_replay_check(const p4r_version *version, const char *detail)
+{
+	p4r_metric_log log = { .version = version };
+	p4r_metric_kv *metrics = NULL;
+	p4r_param_kv *params = NULL;
+	cJSON *doc = NULL;
+	int rc = replay_prepare(&doc, &log, &metrics, &params, version, detail);
+
+	free(metrics);
+	free(params);
+	cJSON_Delete(doc);
+	return rc;
+}
+
 int p4r_metrics_replay(p4r_registry *reg, const p4r_version *version, const char *detail)
 {
 	sqlite3 *db = p4r_registry_db(reg);
-	cJSON *doc = detail ? cJSON_Parse(detail) : NULL;
 	p4r_metric_log log = { .version = version };
 	p4r_metric_kv *metrics = NULL;
 	p4r_param_kv *params = NULL;
 	char *experiment = NULL;
+	cJSON *doc = NULL;
 	int64_t run_id = 0;
 	int rc;
 
-	rc = doc ? replay_parse(&log, &metrics, &params, doc) : P4R_EUSAGE;
-	if (rc == 0 && p4r_metric_json_numbers_check(detail, strlen(detail)) < 0)
-		rc = P4R_EUSAGE;
-	if (rc == 0)
-		rc = p4r_metric_log_check(&log);
-	if (rc == P4R_ERROR) {
-		rc = p4r_error_set(P4R_ERROR, "out of memory");
+	if ((rc = replay_prepare(&doc, &log, &metrics, &params, version, detail)) < 0)
 		goto done;
-	}
-	if (rc < 0) {
-		rc = p4r_error_set(P4R_EINTEGRITY, "invalid log-metric event for %s@%lld from the remote",
-				   version->model, (long long)version->number);
-		goto done;
-	}
 	/* two machines that named one run differently keep the first's
 	 * experiment and params: a remote's history must always apply */
 	rc = run_find_or_create(db, &log, log.run, log.at_ms, &run_id, &experiment);

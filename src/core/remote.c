@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <openssl/rand.h>
 
@@ -176,6 +177,8 @@ static int remote_setting(p4r_config *cfg, const char *name, const char *key, ch
 	int rc;
 
 	*out = NULL;
+	if (!cfg)
+		return 0;
 	snprintf(full, sizeof(full), "remote.%s.%s", name, key);
 	rc = p4r_config_get(cfg, P4R_CONFIG_ALL, full, out);
 	if (rc == P4R_ENOTFOUND) {
@@ -278,9 +281,36 @@ static int find_only(const char *key, const char *value, void *payload)
 	return 0;
 }
 
+/* The remote NAME (its settings in CFG, nullable) at URL; NO_REPO for
+ * p4r_remote_open_url. */
+static int build(p4r_remote **out, p4r_config *cfg, const char *name, const char *url,
+		 const p4r_remote_given *given, bool no_repo)
+{
+	p4r_remote *r = calloc(1, sizeof(*r));
+	int rc;
+
+	*out = NULL;
+	if (!r || !(r->url = strdup(url))) {
+		free(r);
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	}
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	r->given = given;
+	r->no_repo = no_repo;
+	if ((rc = p4r_remote_url_parse(&r->parsed, r->url)) < 0 || (rc = read_opts(r, cfg)) < 0)
+		goto done;
+	rc = r->parsed.kind == P4R_REMOTE_DIR ? p4r_remote_dir_init(r) : p4r_remote_s3_init(r, cfg);
+done:
+	r->given = NULL;
+	if (rc < 0)
+		p4r_remote_free(r);
+	else
+		*out = r;
+	return rc;
+}
+
 int p4r_remote_open(p4r_remote **out, p4r_config *cfg, const char *meta_dir, const char *name)
 {
-	p4r_remote *r = NULL;
 	char *deflt = NULL, *url = NULL;
 	struct only_remote only = { .count = 0 };
 	int rc;
@@ -311,35 +341,132 @@ int p4r_remote_open(p4r_remote **out, p4r_config *cfg, const char *meta_dir, con
 		rc = p4r_error_set(P4R_EUSAGE, "invalid remote name '%s'", name);
 		goto done;
 	}
-	if (!(r = calloc(1, sizeof(*r)))) {
-		rc = p4r_error_set(P4R_ERROR, "out of memory");
-		goto done;
-	}
-	snprintf(r->name, sizeof(r->name), "%s", name);
 	if ((rc = remote_setting(cfg, name, "url", &url)) < 0)
 		goto done;
 	if (!url) {
 		rc = p4r_error_set(P4R_ENOTFOUND, "no remote named '%s'", name);
 		goto done;
 	}
-	r->url = url;
-	url = NULL;
-	if ((rc = p4r_remote_url_parse(&r->parsed, r->url)) < 0 ||
-	    (rc = read_opts(r, cfg)) < 0)
+	if ((rc = build(out, cfg, name, url, NULL, false)) < 0)
 		goto done;
-	if (!(r->tmp_dir = p4r_path_join(meta_dir, "tmp"))) {
+	if (!((*out)->tmp_dir = p4r_path_join(meta_dir, "tmp"))) {
+		p4r_remote_free(*out);
+		*out = NULL;
 		rc = p4r_error_set(P4R_ERROR, "out of memory");
-		goto done;
 	}
-	rc = r->parsed.kind == P4R_REMOTE_DIR ? p4r_remote_dir_init(r) : p4r_remote_s3_init(r, cfg);
-	if (rc < 0)
-		goto done;
-	*out = r;
-	r = NULL;
 done:
 	free(deflt);
 	free(url);
-	p4r_remote_free(r);
+	return rc;
+}
+
+/* True when two parsed URLs name the same place. */
+static bool same_place(const p4r_remote_url *a, const p4r_remote_url *b)
+{
+	if (a->kind != b->kind)
+		return false;
+	if (a->kind == P4R_REMOTE_DIR)
+		return !strcmp(a->path, b->path);
+	return !strcmp(a->bucket, b->bucket) && !strcmp(a->prefix, b->prefix);
+}
+
+/* The first remote of the user's config whose URL names WANT's place. */
+struct url_match {
+	const p4r_remote_url *want;
+	char name[P4R_REMOTE_NAME_MAX + 1];
+};
+
+static int find_url(const char *key, const char *value, void *payload)
+{
+	struct url_match *m = payload;
+	size_t n = strlen(key);
+	p4r_remote_url u;
+	bool same;
+
+	if (m->name[0] || strncmp(key, "remote.", 7) || n < 12 || strcmp(key + n - 4, ".url") ||
+	    n - 11 > P4R_REMOTE_NAME_MAX)
+		return 0;
+	if (p4r_remote_url_parse(&u, value) < 0) {
+		p4r_error_clear();
+		return 0;
+	}
+	same = same_place(&u, m->want);
+	p4r_remote_url_clear(&u);
+	if (same) {
+		memcpy(m->name, key + 7, n - 11);
+		m->name[n - 11] = '\0';
+		if (!p4r_remote_name_valid(m->name))
+			m->name[0] = '\0';
+	}
+	return 0;
+}
+
+int p4r_remote_open_url(p4r_remote **out, p4r_config *user_cfg, const char *url,
+			const p4r_remote_given *given)
+{
+	struct url_match m = { .name = "" };
+	p4r_remote_url want;
+	char label[P4R_REMOTE_NAME_MAX + 1];
+	int rc;
+
+	*out = NULL;
+	if ((rc = p4r_remote_url_parse(&want, url)) < 0)
+		return rc;
+	m.want = &want;
+	rc = p4r_config_foreach(user_cfg, find_url, &m);
+	p4r_remote_url_clear(&want);
+	if (rc < 0)
+		return rc;
+	/* Unnamed, the remote is called by its URL in messages (cut to fit). */
+	if (!m.name[0] && strlen(url) >= sizeof(label))
+		snprintf(label, sizeof(label), "%.*s...", (int)sizeof(label) - 4, url);
+	else
+		snprintf(label, sizeof(label), "%s", m.name[0] ? m.name : url);
+	return build(out, m.name[0] ? user_cfg : NULL, label, url, given, true);
+}
+
+int p4r_remote_get_verified(p4r_remote *r, const p4r_oid *oid, int64_t size, int fd,
+			    const char *tmp, p4r_progress_fn progress, void *payload)
+{
+	p4r_hasher *h = NULL;
+	char key[128];
+	struct stat st;
+	uint64_t n = 0;
+	bool hashed = false;
+	p4r_oid got;
+	int rc;
+
+	p4r_remote_object_key(key, sizeof(key), oid);
+	if ((rc = p4r_hasher_new(&h)) < 0)
+		return rc;
+	rc = r->ops->get_file(r, key, (uint64_t)size, fd, h, &hashed, progress, payload);
+	if (rc == P4R_ENOTFOUND)
+		rc = p4r_error_set(P4R_ENOTFOUND, "object %s is not on remote '%s'", oid->hex, r->name);
+	if (rc < 0)
+		goto done;
+	if (hashed)
+		rc = p4r_hasher_final(h, &got);
+	else if (lseek(fd, 0, SEEK_SET) < 0)
+		rc = p4r_error_errno("cannot read '%s'", tmp);
+	else
+		rc = p4r_hash_fd(&got, &n, fd);
+	if (rc < 0)
+		goto done;
+	if (!p4r_oid_equal(&got, oid)) {
+		rc = p4r_error_set(P4R_EINTEGRITY, "object %s on remote '%s' is corrupt (its bytes hash to %s)",
+				   oid->hex, r->name, got.hex);
+		goto done;
+	}
+	/* the bytes matched the oid; the size the version record claims must
+	 * match them too, or that record is forged */
+	if (fstat(fd, &st) < 0)
+		rc = p4r_error_errno("cannot stat '%s'", tmp);
+	else if ((int64_t)st.st_size != size)
+		rc = p4r_error_set(P4R_EINTEGRITY, "object %s on remote '%s' is %lld bytes, but its version "
+				   "record says %lld (the event that registered it is wrong)", oid->hex,
+				   r->name, (long long)st.st_size, (long long)size);
+done:
+	p4r_hasher_free(h);
 	return rc;
 }
 

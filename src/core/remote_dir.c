@@ -524,7 +524,15 @@ static int dir_get_file(p4r_remote *r, const char *key, uint64_t size, int fd, p
 				   (unsigned long long)size);
 		goto done;
 	}
-	rc = copy_fd(r, src, path, fd, "download", h, size, size, &copied, progress, payload);
+	if (h && size > 0 && !test_delayed(r)) {
+		/* the store's pipeline: reads and writes overlap the hash */
+		struct delta_progress dp = { .fn = progress, .payload = payload };
+
+		rc = p4r_store_copy_into(h, &copied, src, path, fd, "download", size,
+					 progress ? delta_progress : NULL, &dp);
+	} else {
+		rc = copy_fd(r, src, path, fd, "download", h, size, size, &copied, progress, payload);
+	}
 	if (rc == 0 && copied != size)
 		rc = p4r_error_set(P4R_EINTEGRITY, "object '%s' on remote '%s' is corrupt: it shrank while it was "
 				   "read; not stored", key, r->name);

@@ -1154,6 +1154,8 @@ static char *setting(p4r_config *cfg, p4r_config_scope scope, const char *name, 
 	char full[160];
 	char *v = NULL;
 
+	if (!cfg)
+		return NULL;
 	snprintf(full, sizeof(full), "remote.%s.%s", name, key);
 	if (p4r_config_get(cfg, scope, full, &v) < 0) {
 		p4r_error_clear();
@@ -1273,10 +1275,24 @@ static int allow_http(p4r_config *cfg, const char *name, bool *out)
 	return rc;
 }
 
-/* The endpoint from remote.NAME.endpoint (NULL: AWS for the region) into
- * S->endpoint and S->host, validated; plain http only to loopback or with
- * the user's own allowHttp. */
-static int set_endpoint(struct s3 *s, p4r_remote *r, p4r_config *cfg, char *endpoint)
+/* Plain http to another machine was not allowed: how to allow it. A
+ * remote without a repository (p4reg get) has only the user's config. */
+static int http_refused(const p4r_remote *r, const struct s3 *s, bool named)
+{
+	if (!r->no_repo)
+		return p4r_error_set(P4R_EUSAGE, "remote '%s' would send credentials over plain http to '%s'; use "
+				     "an https:// endpoint, or allow it in your own config with 'p4reg config "
+				     "--local remote.%s.allowHttp true'", r->name, s->host, r->name);
+	return p4r_error_set(P4R_EUSAGE, "remote '%s' would send credentials over plain http to '%s'; use an "
+			     "https:// endpoint, or allow it in your own config (~/.config/p4reg/config): "
+			     "[remote \"%s\"] url = %s, allowHttp = true", r->name, s->host,
+			     named ? r->name : "NAME", r->url);
+}
+
+/* The endpoint (NULL: AWS for the region) into S->endpoint and S->host,
+ * validated; plain http only to loopback or with the user's own allowHttp.
+ * WHAT names where it came from in messages. */
+static int set_endpoint(struct s3 *s, p4r_remote *r, p4r_config *cfg, char *endpoint, const char *what)
 {
 	const char *authority;
 	size_t len, n;
@@ -1298,17 +1314,17 @@ static int set_endpoint(struct s3 *s, p4r_remote *r, p4r_config *cfg, char *endp
 		return 0;
 	}
 	if (strncmp(endpoint, "http://", 7) && strncmp(endpoint, "https://", 8))
-		return p4r_error_set(P4R_EUSAGE, "remote.%s.endpoint must start with http:// or https://", r->name);
+		return p4r_error_set(P4R_EUSAGE, "%s must start with http:// or https://", what);
 	s->https = endpoint[4] == 's';
 	n = strlen(endpoint);
 	while (n > 8 && endpoint[n - 1] == '/')
 		endpoint[--n] = '\0';
 	authority = strstr(endpoint, "://") + 3;
 	if (strchr(authority, '/'))
-		return p4r_error_set(P4R_EUSAGE, "remote.%s.endpoint must not have a path", r->name);
+		return p4r_error_set(P4R_EUSAGE, "%s must not have a path", what);
 	if (n > ENDPOINT_MAX || !authority_valid(authority))
-		return p4r_error_set(P4R_EUSAGE, "invalid host in remote.%s.endpoint (HOST[:PORT], letters, digits, "
-				     "'.' and '-')", r->name);
+		return p4r_error_set(P4R_EUSAGE, "invalid host in %s (HOST[:PORT], letters, digits, "
+				     "'.' and '-')", what);
 	len = n + strlen(r->parsed.bucket) + 2;
 	s->endpoint = malloc(len);
 	s->host = malloc(len);
@@ -1327,9 +1343,7 @@ static int set_endpoint(struct s3 *s, p4r_remote *r, p4r_config *cfg, char *endp
 	if ((rc = allow_http(cfg, r->name, &allowed)) < 0)
 		return rc;
 	if (!allowed)
-		return p4r_error_set(P4R_EUSAGE, "remote '%s' would send credentials over plain http to '%s'; use "
-				     "an https:// endpoint, or allow it in your own config with 'p4reg config "
-				     "--local remote.%s.allowHttp true'", r->name, s->host, r->name);
+		return http_refused(r, s, cfg != NULL);
 	return 0;
 }
 
@@ -1352,6 +1366,10 @@ static int set_credentials(struct s3 *s, p4r_remote *r, p4r_config *cfg)
 	s->access = credential(cfg, r->name, "AWS_ACCESS_KEY_ID", "accessKeyId");
 	s->secret = credential(cfg, r->name, "AWS_SECRET_ACCESS_KEY", "secretAccessKey");
 	s->token = credential(cfg, r->name, "AWS_SESSION_TOKEN", "sessionToken");
+	if ((!s->access || !s->secret) && r->no_repo)
+		return p4r_error_set(P4R_ERROR, "no S3 credentials for remote '%s': set AWS_ACCESS_KEY_ID and "
+				     "AWS_SECRET_ACCESS_KEY, or accessKeyId and secretAccessKey in a [remote] "
+				     "section with this url in your own config", r->name);
 	if (!s->access || !s->secret)
 		return p4r_error_set(P4R_ERROR, "no S3 credentials for remote '%s': set AWS_ACCESS_KEY_ID and "
 				     "AWS_SECRET_ACCESS_KEY, or remote.%s.accessKeyId and secretAccessKey "
@@ -1410,25 +1428,41 @@ static int endpoint_trusted(p4r_remote *r, p4r_config *cfg, const char *endpoint
 
 int p4r_remote_s3_init(p4r_remote *r, p4r_config *cfg)
 {
+	const p4r_remote_given *given = r->given;
 	struct s3 *s = calloc(1, sizeof(*s));
-	char *endpoint = NULL, *ps = NULL;
+	char *endpoint = NULL, *ps = NULL, what[P4R_REMOTE_NAME_MAX + 32];
 	int rc;
 
 	if (!s)
 		return p4r_error_set(P4R_ERROR, "out of memory");
 	r->impl = s;
 	r->ops = &s3_ops;
-	s->region = setting(cfg, P4R_CONFIG_ALL, r->name, "region");
+	if (given && given->region)
+		s->region = strdup(given->region);
+	else
+		s->region = setting(cfg, P4R_CONFIG_ALL, r->name, "region");
 	if (!s->region && !(s->region = strdup("us-east-1")))
 		return p4r_error_set(P4R_ERROR, "out of memory");
+	if (!region_valid(s->region) && given && given->region)
+		return p4r_error_set(P4R_EUSAGE, "invalid --region (letters, digits, '-' and '_')");
 	if (!region_valid(s->region))
 		return p4r_error_set(P4R_EUSAGE, "invalid remote.%s.region (letters, digits, '-' and '_')", r->name);
 	ps = setting(cfg, P4R_CONFIG_ALL, r->name, "path-style");
-	s->path_style = ps && (!strcmp(ps, "true") || !strcmp(ps, "yes") || !strcmp(ps, "1") || !strcmp(ps, "on"));
+	s->path_style = (given && given->path_style) ||
+			(ps && (!strcmp(ps, "true") || !strcmp(ps, "yes") || !strcmp(ps, "1") || !strcmp(ps, "on")));
 	free(ps);
-	endpoint = setting(cfg, P4R_CONFIG_ALL, r->name, "endpoint");
-	if ((rc = set_endpoint(s, r, cfg, endpoint)) == 0 &&
-	    (!endpoint || (rc = endpoint_trusted(r, cfg, endpoint)) == 0))
+	if (given && given->endpoint) {
+		endpoint = strdup(given->endpoint);
+		snprintf(what, sizeof(what), "--endpoint");
+		if (!endpoint)
+			return p4r_error_set(P4R_ERROR, "out of memory");
+	} else {
+		endpoint = setting(cfg, P4R_CONFIG_ALL, r->name, "endpoint");
+		snprintf(what, sizeof(what), "remote.%s.endpoint", r->name);
+	}
+	/* an endpoint given on get's command line is the user's own word */
+	if ((rc = set_endpoint(s, r, cfg, endpoint, what)) == 0 &&
+	    (!endpoint || (given && given->endpoint) || (rc = endpoint_trusted(r, cfg, endpoint)) == 0))
 		rc = set_credentials(s, r, cfg);
 	free(endpoint);
 	return rc;

@@ -49,6 +49,7 @@ struct stream {
 	p4r_progress_fn progress;  /* nullable */
 	void *payload;
 	bool direct;               /* DST is an object opened O_DIRECT: write by offset */
+	uint64_t limit;            /* > 0: SRC must not hold more bytes (a download) */
 };
 
 /* The pipeline for large files: an I/O thread reads block N (and writes it
@@ -66,6 +67,7 @@ struct ring {
 	bool end;                  /* no more slots will be filled */
 	bool stop;                 /* the hasher failed: read and write nothing more */
 	int rerr;                  /* the I/O thread's errno on read (errors are per thread) */
+	bool too_long;             /* SRC went past S->limit */
 	int werr;                  /* ... and on write */
 	const struct stream *s;
 };
@@ -254,6 +256,19 @@ static int read_error(const struct stream *s)
 	return p4r_error_errno("cannot read '%s'", s->src_name);
 }
 
+/* A download's source with more bytes than it may have: nothing past the
+ * limit was written. */
+static int too_long(const struct stream *s)
+{
+	return p4r_error_set(P4R_EINTEGRITY, "'%s' grew past its recorded size (%llu bytes) while it was read",
+			     s->src_name, (unsigned long long)s->limit);
+}
+
+static bool past_limit(const struct stream *s, uint64_t done, size_t got)
+{
+	return s->limit && (uint64_t)got > s->limit - done;
+}
+
 static int write_error(const struct stream *s, int err)
 {
 	errno = err;
@@ -319,6 +334,10 @@ static int pump_serial(p4r_hasher *h, uint64_t *size, const struct stream *s, si
 		}
 		if (got == 0)
 			break;
+		if (past_limit(s, done, got)) {
+			rc = too_long(s);
+			goto done;
+		}
 		if ((rc = p4r_hasher_update(h, buf, got)) < 0)
 			goto done;
 		if (s->dst >= 0) {
@@ -364,6 +383,10 @@ static void *ring_io(void *arg)
 		}
 		if (got == 0)
 			break;
+		if (past_limit(s, off, got)) {
+			r->too_long = true;
+			break;
+		}
 		pthread_mutex_lock(&r->lock);
 		r->len[slot] = got;
 		r->head++;
@@ -453,6 +476,8 @@ static int pump_threaded(p4r_hasher *h, uint64_t *size, const struct stream *s, 
 	}
 	if (rc == 0 && r.werr)
 		rc = write_error(s, r.werr);
+	if (rc == 0 && r.too_long)
+		rc = too_long(s);
 	if (rc == 0)
 		*size = done;
 destroy:
@@ -465,19 +490,16 @@ free_bufs:
 	return rc;
 }
 
-/* Reads S->src once from its current offset: OID and SIZE of its bytes,
- * copied to S->dst on the way when there is one. */
-static int pump(p4r_oid *oid, uint64_t *size, const struct stream *s)
+/* Reads S->src once from its current offset, feeding its bytes to H and
+ * copying them to S->dst on the way when there is one; SIZE gets their count. */
+static int pump_into(p4r_hasher *h, uint64_t *size, const struct stream *s)
 {
-	p4r_hasher *h = NULL;
 	size_t bufsz = COPY_BLOCK;
 	bool no_thread = false;
 	uint64_t got = 0;
 	int rc;
 
 	(void)posix_fadvise(s->src, 0, 0, POSIX_FADV_SEQUENTIAL);
-	if ((rc = p4r_hasher_new(&h)) < 0)
-		return rc;
 	/* one more byte than expected finds the end in a single read */
 	if (s->total < COPY_BLOCK)
 		bufsz = s->total < 65536 ? 65536 : (size_t)s->total + 1;
@@ -488,12 +510,23 @@ static int pump(p4r_oid *oid, uint64_t *size, const struct stream *s)
 	} else {
 		rc = pump_serial(h, &got, s, bufsz);
 	}
-	if (rc == 0)
-		rc = p4r_hasher_final(h, oid);
 	if (rc == 0) {
 		*size = got;
 		report(s, got);
 	}
+	return rc;
+}
+
+/* pump_into with a hasher of its own: OID and SIZE of the bytes. */
+static int pump(p4r_oid *oid, uint64_t *size, const struct stream *s)
+{
+	p4r_hasher *h = NULL;
+	int rc;
+
+	if ((rc = p4r_hasher_new(&h)) < 0)
+		return rc;
+	if ((rc = pump_into(h, size, s)) == 0)
+		rc = p4r_hasher_final(h, oid);
 	p4r_hasher_free(h);
 	return rc;
 }
@@ -556,6 +589,13 @@ static int place_object(p4r_store *store, int *fd, char **tmp, const p4r_oid *oi
 	free(*tmp);
 	*tmp = NULL;
 	return p4r_fsync_parent(path);
+}
+
+int p4r_store_place(p4r_store *store, int *fd, char **tmp, const p4r_oid *oid)
+{
+	bool existed;
+
+	return place_object(store, fd, tmp, oid, &existed);
 }
 
 /* Errors after which the next method in the order is worth a try. */
@@ -626,7 +666,7 @@ static int open_tmp_dir(const p4r_store *store, int *fd)
 static int insert_copy(p4r_store *store, int src, const char *path, uint64_t total,
 		       p4r_insert_result *out, p4r_progress_fn progress, void *payload)
 {
-	struct stream s = { src, path, -1, NULL, true, total, progress, payload, false };
+	struct stream s = { src, path, -1, NULL, true, total, progress, payload, false, 0 };
 	char *tmp = NULL;
 	int fd = -1, rc;
 
@@ -655,7 +695,7 @@ static int insert_reflink(p4r_store *store, int src, const char *path, uint64_t 
 			  p4r_insert_result *out, p4r_progress_fn progress, void *payload,
 			  bool *unsupported)
 {
-	struct stream s = { -1, NULL, -1, NULL, false, total, progress, payload, false };
+	struct stream s = { -1, NULL, -1, NULL, false, total, progress, payload, false, 0 };
 	char *tmp = NULL;
 	int fd = -1, rc;
 
@@ -706,7 +746,7 @@ static int insert_hardlink(p4r_store *store, int src, const struct source *where
 {
 	const char *path = where->path;
 	struct stream s = { src, path, -1, NULL, false, (uint64_t)before->st_size, progress, payload,
-			    false };
+			    false, 0 };
 	char obj[PATH_MAX], *name = NULL, *tmp = NULL;
 	struct stat linked;
 	int tmpfd = -1, rc;
@@ -969,36 +1009,13 @@ struct checkout {
  * open) gets its mode and an fsync first. *TMP is consumed on success. */
 static int replace_dest(const struct checkout *c, int *fd, char **tmp)
 {
-	int rc;
-
-	if (*fd >= 0) {
-		if (fchmod(*fd, CHECKOUT_MODE) < 0)
-			return p4r_error_errno("cannot change the mode of '%s'", *tmp);
-		if (fsync(*fd) < 0)
-			return p4r_error_errno("cannot fsync '%s'", *tmp);
-		rc = close(*fd);
-		*fd = -1;
-		if (rc < 0)
-			return p4r_error_errno("cannot write '%s'", *tmp);
-	}
-	/* renameat replaces the name itself: a symbolic link planted there is
-	 * replaced, never written through */
-	if (renameat(c->dirfd, *tmp, c->dirfd, c->base) < 0)
-		return p4r_error_errno("cannot replace '%s'", c->display);
-	/* DEST may already be a hardlink of the object: rename() then keeps *TMP */
-	if (unlinkat(c->dirfd, *tmp, 0) < 0 && errno != ENOENT)
-		return p4r_error_errno("cannot remove a temporary file beside '%s'", c->display);
-	free(*tmp);
-	*tmp = NULL;
-	if (fsync(c->dirfd) < 0 && errno != EINVAL)
-		return p4r_error_errno("cannot fsync the folder of '%s'", c->display);
-	return 0;
+	return p4r_replace_at(c->dirfd, fd, tmp, c->base, CHECKOUT_MODE, c->display);
 }
 
 static int checkout_copy(const struct checkout *c)
 {
 	struct stream s = { c->obj_fd, c->obj_path, -1, NULL, true, c->size, c->progress,
-			    c->payload, false };
+			    c->payload, false, 0 };
 	char *tmp = NULL;
 	p4r_oid got;
 	uint64_t size;
@@ -1143,9 +1160,21 @@ int p4r_store_copy_hashed(p4r_oid *oid, uint64_t *size, int src, const char *src
 	return pump(oid, size, &s);
 }
 
+int p4r_store_copy_into(p4r_hasher *h, uint64_t *size, int src, const char *src_name, int dst,
+			const char *dst_name, uint64_t limit, p4r_progress_fn progress, void *payload)
+{
+	struct stream s = {
+		.src = src, .src_name = src_name, .dst = dst, .dst_name = dst_name,
+		.writeback = true, .total = limit, .progress = progress, .payload = payload,
+		.limit = limit,
+	};
+
+	return pump_into(h, size, &s);
+}
+
 int p4r_store_write_to_fd(p4r_store *store, const p4r_oid *oid, int fd)
 {
-	struct stream s = { -1, NULL, fd, NULL, false, 0, NULL, NULL, false };
+	struct stream s = { -1, NULL, fd, NULL, false, 0, NULL, NULL, false, 0 };
 	char obj[PATH_MAX];
 	struct stat st;
 	p4r_oid got;
@@ -1165,7 +1194,7 @@ int p4r_store_write_to_fd(p4r_store *store, const p4r_oid *oid, int fd)
 
 int p4r_store_verify(p4r_store *store, const p4r_oid *oid)
 {
-	struct stream s = { -1, NULL, -1, NULL, false, 0, NULL, NULL, false };
+	struct stream s = { -1, NULL, -1, NULL, false, 0, NULL, NULL, false, 0 };
 	char obj[PATH_MAX];
 	struct stat st;
 	p4r_oid got;

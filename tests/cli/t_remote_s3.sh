@@ -51,6 +51,26 @@ assert_same_bytes "$ROOT_TMP/via-boto" models/emb.onnx
 cd "$B"; mkdir -p models; cp "$A/models/emb.onnx.p4reg" models/
 run 0 p4reg pull && assert_same_bytes models/emb.onnx "$A/models/emb.onnx"
 
+begin "p4reg get from RGW on a box without git: settings from flags, then from the user's own config"
+SBOX=$ROOT_TMP/s3box; mkdir -p "$SBOX/srv" "$SBOX/home"
+s3box() {
+	(cd "$SBOX" && env -i PATH=/usr/bin:/bin HOME="$SBOX/home" LSAN_OPTIONS="$LSAN_OPTIONS" \
+		AWS_ACCESS_KEY_ID="$S3_ACCESS" AWS_SECRET_ACCESS_KEY="$S3_SECRET" "$P4REG_BIN" "$@")
+}
+run 0 s3box get --endpoint "$RGW_ENDPOINT" --path-style s3://models/team emb@1 -o srv/emb.onnx &&
+	assert_contains "$OUT" "got emb@1 (development) -> srv/emb.onnx (sha256 ${oid:0:12}"
+assert_same_bytes "$SBOX/srv/emb.onnx" "$A/models/emb.onnx"
+mkdir -p "$SBOX/home/.config/p4reg"
+printf '[remote "models"]\n\turl = s3://models/team/\n\tendpoint = %s\n\tpath-style = true\n' "$RGW_ENDPOINT" \
+	>"$SBOX/home/.config/p4reg/config"
+run 0 s3box get --json s3://models/team emb@latest -o srv/emb.onnx && assert_contains "$OUT" '"cached":false,"changed":false}'
+run 0 s3box get --no-cache s3://models/team emb@1 -o srv/copy.onnx && assert_contains "$OUT" "got emb@1"
+assert_same_bytes "$SBOX/srv/copy.onnx" "$A/models/emb.onnx"
+# the log is read up to its first missing batch, like fetch: a stray key beyond is never read
+BOTO='s3.put_object(Bucket="models", Key="team/log/0000000099.json", Body=b"{}")'; boto
+run 0 s3box get s3://models/team emb@1 -o srv/emb.onnx && assert_contains "$OUT" "already at emb@1"
+BOTO='s3.delete_object(Bucket="models", Key="team/log/0000000099.json")'; boto
+
 begin "a hand-written pointer is not enough: an object boto3 uploaded is fetched only for a registered version"
 random_file "$ROOT_TMP/other.bin" 100
 o2=$(sha "$ROOT_TMP/other.bin")

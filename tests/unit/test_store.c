@@ -602,6 +602,53 @@ static void test_write_to_fd(void **state)
 	free(data);
 }
 
+/* A download of LIMIT bytes: the bytes reach H and DST through the
+ * pipeline (large) or one buffer (small); a source with more is refused
+ * at the first block too many, and nothing past LIMIT reaches DST. */
+static void copy_into_case(struct fx *fx, size_t limit, size_t have, int want_rc)
+{
+	unsigned char *data = random_bytes(have, (unsigned)have);
+	char *src = tu_write(fx->dir, "src.bin", data, have), *out = join(fx->dir, "out.bin");
+	p4r_hasher *h = NULL;
+	p4r_oid got, want;
+	uint64_t size = 0;
+	struct stat st;
+	int in = open(src, O_RDONLY), dst = open(out, O_RDWR | O_CREAT | O_TRUNC, 0600);
+
+	assert_true(in >= 0 && dst >= 0);
+	assert_int_equal(p4r_hasher_new(&h), 0);
+	assert_int_equal(p4r_store_copy_into(h, &size, in, src, dst, out, limit, NULL, NULL), want_rc);
+	assert_int_equal(fstat(dst, &st), 0);
+	assert_true((size_t)st.st_size <= limit);
+	if (want_rc == 0) {
+		assert_int_equal(size, have);
+		assert_int_equal(p4r_hasher_final(h, &got), 0);
+		assert_int_equal(p4r_hash_buffer(&want, data, have), 0);
+		assert_string_equal(got.hex, want.hex);
+		assert_file_bytes(out, data, have);
+	} else {
+		assert_non_null(strstr(p4r_error_message(), "grew past its recorded size"));
+	}
+	p4r_hasher_free(h);
+	close(in);
+	close(dst);
+	free(src);
+	free(out);
+	free(data);
+}
+
+static void test_copy_into_bounded(void **state)
+{
+	struct fx *fx = *state;
+
+	copy_into_case(fx, 1000, 1000, 0);
+	copy_into_case(fx, 1000, 1001, P4R_EINTEGRITY);
+	copy_into_case(fx, 9 * MiB + 3, 9 * MiB + 3, 0);
+	copy_into_case(fx, 9 * MiB + 3, 9 * MiB + 4, P4R_EINTEGRITY);
+	copy_into_case(fx, 8 * MiB, 8 * MiB, 0);
+	copy_into_case(fx, 8 * MiB, 12 * MiB, P4R_EINTEGRITY);
+}
+
 static void test_verify(void **state)
 {
 	struct fx *fx = *state;
@@ -801,6 +848,7 @@ int main(void)
 		T(test_checkout_missing),
 		T(test_checkout_fsync_fails),
 		T(test_write_to_fd),
+		T(test_copy_into_bounded),
 		T(test_verify),
 		cmocka_unit_test(test_link_parse),
 		T(test_insert_fsync_fails),
