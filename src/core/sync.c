@@ -455,80 +455,25 @@ static int pool_run(struct pool *p, int jobs)
 
 /* The bytes matched the oid; the size the version record (or pointer)
  * claims must match them too, or that record is forged. */
-static int check_size(const struct pool *p, size_t i, int fd, const char *tmp)
-{
-	struct stat st;
-
-	if (fstat(fd, &st) < 0)
-		return p4r_error_errno("cannot stat '%s'", tmp);
-	if ((int64_t)st.st_size != p->sizes[i])
-		return p4r_error_set(P4R_EINTEGRITY, "object %s on remote '%s' is %lld bytes, but its "
-				     "version record says %lld (the event that registered it is wrong); "
-				     "not stored", p->oids[i].hex, p->remote->name, (long long)st.st_size,
-				     (long long)p->sizes[i]);
-	return 0;
-}
-
-/* Downloads one object: to tmp/, hashed, renamed into the store only when
- * its oid and size match. */
+/* Downloads one object: to tmp/, verified against its oid and recorded
+ * size (p4r_remote_get_verified), published into the store only then. */
 static int download_one(struct pool *p, size_t i)
 {
 	p4r_store *store = p4r_repo_store(p->repo);
 	const p4r_oid *oid = &p->oids[i];
-	char final[PATH_MAX], key[128], *tmp = NULL, *slash;
-	p4r_hasher *h = NULL;
-	p4r_oid got;
-	uint64_t size = 0;
-	bool hashed = false;
+	char *tmp = NULL;
 	int fd = -1, rc;
 
 	if (p4r_store_has(store, oid))
 		return 0;
-	p4r_remote_object_key(key, sizeof(key), oid);
-	if ((rc = p4r_store_object_path(store, oid, final, sizeof(final))) < 0 ||
-	    (rc = p4r_mkstemp_in(&fd, &tmp, p->remote->tmp_dir, "fetch")) < 0 ||
-	    (rc = p4r_hasher_new(&h)) < 0)
+	if ((rc = p4r_mkstemp_in(&fd, &tmp, p->remote->tmp_dir, "fetch")) < 0)
 		goto done;
-	rc = p->remote->ops->get_file(p->remote, key, (uint64_t)p->sizes[i], fd, h, &hashed,
-				      pool_progress, p);
-	if (rc == P4R_ENOTFOUND) {
-		rc = p4r_error_set(P4R_ENOTFOUND, "object %s is not on remote '%s'", oid->hex, p->remote->name);
+	if ((rc = p4r_remote_get_verified(p->remote, oid, p->sizes[i], fd, tmp, pool_progress, p)) < 0) {
+		if (rc == P4R_EINTEGRITY)
+			rc = p4r_error_set(rc, "%s; not stored", p4r_error_message());
 		goto done;
 	}
-	if (rc < 0)
-		goto done;
-	if (hashed)
-		rc = p4r_hasher_final(h, &got);
-	else if (lseek(fd, 0, SEEK_SET) < 0)
-		rc = p4r_error_errno("cannot read '%s'", tmp);
-	else
-		rc = p4r_hash_fd(&got, &size, fd);
-	if (rc < 0)
-		goto done;
-	if (!p4r_oid_equal(&got, oid)) {
-		rc = p4r_error_set(P4R_EINTEGRITY, "object %s on remote '%s' is corrupt (its bytes hash to %s); "
-				   "not stored", oid->hex, p->remote->name, got.hex);
-		goto done;
-	}
-	if ((rc = check_size(p, i, fd, tmp)) < 0)
-		goto done;
-	if (fchmod(fd, 0444) < 0 || fsync(fd) < 0) {
-		rc = p4r_error_errno("cannot write '%s'", tmp);
-		goto done;
-	}
-	slash = strrchr(final, '/');
-	*slash = '\0';
-	rc = p4r_mkdir_p(final, 0755);
-	*slash = '/';
-	if (rc < 0)
-		goto done;
-	if (rename(tmp, final) < 0) {
-		rc = p4r_error_errno("cannot rename '%s' to '%s'", tmp, final);
-		goto done;
-	}
-	free(tmp);
-	tmp = NULL;
-	if ((rc = p4r_fsync_parent(final)) < 0)
+	if ((rc = p4r_store_place(store, &fd, &tmp, oid)) < 0)
 		goto done;
 	pthread_mutex_lock(&p->lock);
 	p->res->objects_received++;
@@ -540,7 +485,6 @@ done:
 	if (tmp)
 		unlink(tmp);
 	free(tmp);
-	p4r_hasher_free(h);
 	return rc;
 }
 
