@@ -86,30 +86,48 @@ static size_t escape_one(char *out, const unsigned char *s, size_t n)
 	return 4 * n;
 }
 
-/* Escapes S into OUT (NULL: only measures); returns the length written,
- * without the NUL OUT then gets. */
-static size_t escape_into(char *out, const char *s)
+/* How one character is written: the length of its replacement, written
+ * at OUT when OUT is not NULL; 0 keeps the character as it is. P is the
+ * character's N bytes (N 0: an invalid byte), CP its code point. */
+typedef size_t (*rewrite_fn)(char *out, const unsigned char *p, size_t n, uint32_t cp);
+
+/* S into OUT (NULL: only measures), each character through FN; returns
+ * the length written, without the NUL OUT then gets. */
+static size_t rewrite_into(char *out, const char *s, rewrite_fn fn)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	size_t len = strlen(s), used = 0, n;
+	size_t len = strlen(s), used = 0, n, k;
 	uint32_t cp = 0;
 
 	while (len > 0) {
 		n = utf8_next(p, len, &cp);
-		if (n == 0 || cp_hidden(cp)) {
-			n = n ? n : 1;
-			used += escape_one(out ? out + used : NULL, p, n);
-		} else {
+		k = fn(out ? out + used : NULL, p, n, cp);
+		n = n ? n : 1;
+		if (k == 0) {
 			if (out)
 				memcpy(out + used, p, n);
-			used += n;
+			k = n;
 		}
+		used += k;
 		p += n;
 		len -= n;
 	}
 	if (out)
 		out[used] = '\0';
 	return used;
+}
+
+/* Human output: hidden characters and invalid bytes as \n, \xHH. */
+static size_t human_escape(char *out, const unsigned char *p, size_t n, uint32_t cp)
+{
+	if (n == 0)
+		return escape_one(out, p, 1);
+	return cp_hidden(cp) ? escape_one(out, p, n) : 0;
+}
+
+static size_t escape_into(char *out, const char *s)
+{
+	return rewrite_into(out, s, human_escape);
 }
 
 const char *p4r_escape(const char *s)
@@ -340,29 +358,17 @@ static size_t json_escape_cp(char *out, uint32_t cp)
 	return 6;
 }
 
-/* JSON TEXT with its hidden characters escaped into OUT (NULL: measures). */
+/* JSON: what cJSON leaves raw but a terminal acts on, as \uXXXX (the
+ * controls below DEL are already escaped). */
+static size_t json_escape(char *out, const unsigned char *p, size_t n, uint32_t cp)
+{
+	(void)p;
+	return n && cp >= 0x7f && cp_hidden(cp) ? json_escape_cp(out, cp) : 0;
+}
+
 static size_t json_hidden_into(char *out, const char *text)
 {
-	const unsigned char *p = (const unsigned char *)text;
-	size_t len = strlen(text), used = 0, n;
-	uint32_t cp = 0;
-
-	while (len > 0) {
-		n = utf8_next(p, len, &cp);
-		if (n && cp >= 0x7f && cp_hidden(cp)) {
-			used += json_escape_cp(out ? out + used : NULL, cp);
-		} else {
-			n = n ? n : 1;
-			if (out)
-				memcpy(out + used, p, n);
-			used += n;
-		}
-		p += n;
-		len -= n;
-	}
-	if (out)
-		out[used] = '\0';
-	return used;
+	return rewrite_into(out, text, json_escape);
 }
 
 char *p4r_json_escape_hidden(const char *text)
