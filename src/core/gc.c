@@ -213,7 +213,7 @@ static int walk_objects(struct walk *w, int dirfd, int depth, const char *prefix
 	if (!d)
 		return p4r_error_errno("cannot read the store folder");
 	while (rc == 0 && (de = readdir(d))) {
-		char nprefix[8];
+		char nprefix[16];
 		int sub;
 
 		if (depth == 2) {
@@ -225,7 +225,7 @@ static int walk_objects(struct walk *w, int dirfd, int depth, const char *prefix
 		sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (sub < 0)
 			continue;
-		snprintf(nprefix, sizeof(nprefix), "%s%.2s", prefix, de->d_name); /* two hex digits */
+		snprintf(nprefix, sizeof(nprefix), "%.4s%.2s", prefix, de->d_name); /* ab + cd */
 		rc = walk_objects(w, sub, depth + 1, nprefix);
 		close(sub);
 	}

@@ -354,7 +354,7 @@ cJSON *p4r_json_event(const p4r_event *e)
 static size_t json_escape_cp(char *out, uint32_t cp)
 {
 	if (out)
-		snprintf(out, 7, "\\u%04x", (unsigned)cp);
+		snprintf(out, 7, "\\u%04x", (unsigned)(cp & 0xffff)); /* cp_hidden: all below U+10000 */
 	return 6;
 }
 
