@@ -529,16 +529,18 @@ static int dest_holds(const struct dest *d, const p4r_deploy_version *v, const c
 	*same = false;
 	if (!d->regular || d->st.st_size != v->size)
 		return 0;
-	if (cache_dir && placed_matches(cache_dir, d, &d->st, &v->oid)) {
-		*same = true;
-		return 0;
-	}
+	/* PATH as it is now, not as it was before the log was read (which a
+	 * remote can make take long, and another get may run meanwhile) */
 	fd = openat(d->dirfd, d->base, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;  /* gone or swapped since: it is replaced */
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_ino != d->st.st_ino ||
-	    st.st_dev != d->st.st_dev) {
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size != v->size) {
 		close(fd);
+		return 0;
+	}
+	if (cache_dir && placed_matches(cache_dir, d, &st, &v->oid)) {
+		close(fd);
+		*same = true;
 		return 0;
 	}
 	rc = p4r_hash_fd(&got, &size, fd);
@@ -582,8 +584,10 @@ static int cache_open(p4r_store **out, const char *dir)
 	return p4r_store_open(out, dir);
 }
 
-/* *HAVE when the cache holds V's object with V's size; one of another
- * size is damaged and removed. */
+/* *HAVE when the cache holds V's object with V's size. One of another
+ * size is removed only when its bytes do not hash to its oid (damaged):
+ * when they do, the remote's log is what is wrong, and the user's cache
+ * is not emptied on its word (exit 4). */
 static int cache_has(p4r_store *cache, const p4r_deploy_version *v, bool *have)
 {
 	char path[PATH_MAX];
@@ -593,12 +597,22 @@ static int cache_has(p4r_store *cache, const p4r_deploy_version *v, bool *have)
 	*have = false;
 	if ((rc = p4r_store_object_path(cache, &v->oid, path, sizeof(path))) < 0)
 		return rc;
-	if (stat(path, &st) < 0)
+	if (lstat(path, &st) < 0)
 		return errno == ENOENT ? 0 : p4r_error_errno("cannot stat '%s'", path);
 	if (S_ISREG(st.st_mode) && st.st_size == v->size) {
 		*have = true;
 		return 0;
 	}
+	if (S_ISREG(st.st_mode) && (rc = p4r_store_verify(cache, &v->oid)) != P4R_EINTEGRITY) {
+		if (rc < 0)
+			return rc;
+		return p4r_error_set(P4R_EINTEGRITY, "the remote's log records %s@%lld as %lld bytes, "
+				     "but its object %.12s is %lld bytes (the cached copy hashes to its "
+				     "oid): the log is wrong; nothing was changed", v->model,
+				     (long long)v->number, (long long)v->size, v->oid.hex,
+				     (long long)st.st_size);
+	}
+	p4r_error_clear();
 	if (unlink(path) < 0)
 		return p4r_error_errno("cannot remove the damaged cached object '%s'", path);
 	return 0;

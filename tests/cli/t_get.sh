@@ -223,4 +223,22 @@ assert_eq "$(stat -c %s "$BOX/srv/m.bin")" "$(stat -c %s "$ROOT_TMP/v3")" "same 
 run 0 box get "$REMOTE" m@3 -o srv/m.bin && assert_contains "$OUT" "got m@3"
 assert_same_bytes "$BOX/srv/m.bin" "$ROOT_TMP/v3"
 
+begin "a log that lies about a cached object's size cannot empty the cache"
+# a remote whose only batch registers x@1 with m@3's oid and a wrong size
+mkdir -p "$ROOT_TMP/liar/log" && printf 'p4reg remote 1\n' >"$ROOT_TMP/liar/p4reg-remote"
+python3 - "$o3" >"$ROOT_TMP/liar/log/0000000001.json" <<'PY'
+import json, sys
+ev = {"id": "11111111-2222-4333-8444-555555555555", "model": "x", "version": 1, "kind": "register",
+      "from": "", "to": "development", "forced": False, "actor": "t", "time": 1, "reason": "",
+      "detail": None, "oid": sys.argv[1], "size": 999, "author": "t", "created": 1, "message": "",
+      "path": "x.bin", "git_dirty": -1}
+print(json.dumps({"format": 1, "seq": 1, "parent": 0, "pushed_by": "t", "time": 1, "events": [ev]},
+                 separators=(",", ":")))
+PY
+assert_file "$CACHE/objects/${o3:0:2}/${o3:2:2}/$o3"
+run 4 box get "$ROOT_TMP/liar" x@1 -o srv/x.bin && assert_one_line_error "the log is wrong"
+assert_file "$CACHE/objects/${o3:0:2}/${o3:2:2}/$o3"
+assert_no_file "$BOX/srv/x.bin"
+run 0 box get "$REMOTE" m@3 -o srv/m3.bin && assert_contains "$ERR" "from the cache"
+
 finish
