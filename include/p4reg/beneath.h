@@ -35,9 +35,6 @@ int p4r_beneath_parent(int *out, const char **base, int root, const char *rel, b
  * P4R_EUSAGE. */
 int p4r_beneath_open_regular(int *out, struct stat *st, int root, const char *rel);
 
-/* fstatat of REL below ROOT without following the last component. */
-int p4r_beneath_lstat(int root, const char *rel, struct stat *st);
-
 /* Forces the O_NOFOLLOW walk even where openat2 works (tests of the
  * fallback); returns the previous setting. */
 bool p4r_beneath_force_walk(bool on);

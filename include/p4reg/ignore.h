@@ -9,14 +9,13 @@
 /* Writes the anchored, escaped pattern for file NAME into BUF ("/x.onnx"). */
 int p4r_ignore_pattern(char *buf, size_t bufsz, const char *name);
 
-/* Makes sure DIR/.gitignore has the line for NAME, appending it (atomically,
- * keeping every existing byte; a missing final newline is added) when
- * absent. *ADDED (nullable) says whether the file changed. */
-int p4r_ignore_ensure(const char *dir, const char *name, bool *added);
 
-/* The same in the open folder DIRFD; a .gitignore there that is a
- * symbolic link or not a regular file is refused (P4R_EUSAGE), never read
- * or written through. DISPLAY names it in messages. */
+/* Makes sure the .gitignore in the open folder DIRFD has the line for
+ * NAME, appending it (atomically, keeping every existing byte; a missing
+ * final newline is added) when absent. *ADDED (nullable) says whether the
+ * file changed. A .gitignore that is a symbolic link or not a regular file
+ * is refused (P4R_EUSAGE), never read or written through. DISPLAY names it
+ * in messages. */
 int p4r_ignore_ensure_at(int dirfd, const char *name, bool *added, const char *display);
 
 #endif

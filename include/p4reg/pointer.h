@@ -38,16 +38,13 @@ int p4r_pointer_parse(p4r_pointer *out, const char *buf, size_t len, const char 
 /* Writes the canonical text into BUF (NUL-terminated); *LEN gets its length. */
 int p4r_pointer_format(const p4r_pointer *p, char *buf, size_t bufsz, size_t *len);
 
-/* Reads and parses the pointer at PATH (bounded to P4R_POINTER_MAX_BYTES). */
-int p4r_pointer_read(p4r_pointer *out, const char *path, const char *display);
-/* Writes P to PATH atomically (temp, fsync, rename, folder fsync), mode 0644. */
-int p4r_pointer_write(const p4r_pointer *p, const char *path);
-
 /* True when PATH ends in ".p4reg" (and is more than the suffix). */
 int p4r_pointer_is_pointer_path(const char *path);
 
-/* The same for BASE in the open folder DIRFD, never through a symbolic
- * link (see p4r_read_file_at); DISPLAY names the file in messages. */
+/* Reads (parses) or writes (atomically, canonical text) the pointer BASE
+ * in the open folder DIRFD, never through a symbolic link, a FIFO or a
+ * device (p4r_read_file_at, p4r_write_file_atomic_at); DISPLAY names the
+ * file in messages. Work-tree code reaches them through worktree.h. */
 int p4r_pointer_read_at(p4r_pointer *out, int dirfd, const char *base, const char *display);
 int p4r_pointer_write_at(const p4r_pointer *p, int dirfd, const char *base, const char *display);
 

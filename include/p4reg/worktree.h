@@ -25,10 +25,6 @@ int p4r_worktree_default_name(char *buf, size_t bufsz, const char *rel);
 /* P4R_EEXISTS when MODEL is bound to another path or REL to another model. */
 int p4r_worktree_check_binding(p4r_registry *reg, const char *model, const char *rel);
 
-/* The absolute path of REL's pointer (ROOT/REL.p4reg), malloc'd; NULL when
- * out of memory. */
-char *p4r_worktree_pointer_path(const p4r_repo *repo, const char *rel);
-
 /* Writes REL.p4reg for V (unless it already says exactly that); *PTR_ABS
  * (nullable) gets its absolute path, malloc'd. */
 int p4r_worktree_write_pointer(p4r_repo *repo, const p4r_version *v, const char *rel, char **ptr_abs);

@@ -279,16 +279,3 @@ int p4r_beneath_open_regular(int *out, struct stat *st, int root, const char *re
 	}
 	return rc;
 }
-
-int p4r_beneath_lstat(int root, const char *rel, struct stat *st)
-{
-	const char *base;
-	int dir, rc;
-
-	if ((rc = p4r_beneath_parent(&dir, &base, root, rel, false)) < 0)
-		return rc;
-	if (fstatat(dir, base, st, AT_SYMLINK_NOFOLLOW) < 0)
-		rc = p4r_error_errno("cannot stat '%s'", rel);
-	close(dir);
-	return rc;
-}

@@ -68,29 +68,21 @@ static char *find_toplevel(const char *dir)
 	return NULL;
 }
 
-/* Opens the git repository whose work tree holds DIR: *OUT NULL (and 0)
- * when DIR is in none; P4R_EREFUSED when its work tree is elsewhere
- * (core.worktree) or it is bare; *UNREADABLE (nullable) and P4R_ERROR
- * when libgit2 cannot open it (an extension it lacks); *TOP (nullable)
- * gets the work tree, malloc'd. */
-static int open_worktree_repo(git_repository **out, const char *dir, char **top_out,
-			      bool *unreadable)
+/* Opens the git repository of the work tree TOP (from find_toplevel):
+ * P4R_EREFUSED when its work tree is elsewhere (core.worktree) or it is
+ * bare; *UNREADABLE (nullable) and P4R_ERROR when libgit2 cannot open it
+ * (an extension it lacks). libgit2 must be initialised. */
+static int open_worktree_repo(git_repository **out, const char *top, bool *unreadable)
 {
-	char *top = find_toplevel(dir), *dotgit = NULL, *wd = NULL;
+	char *dotgit = p4r_path_join(top, ".git"), *wd = NULL;
 	const char *workdir;
 	int rc = 0;
 
 	*out = NULL;
 	if (unreadable)
 		*unreadable = false;
-	if (top_out)
-		*top_out = NULL;
-	if (!top)
-		return 0;
-	if (!(dotgit = p4r_path_join(top, ".git"))) {
-		rc = p4r_error_set(P4R_ERROR, "out of memory");
-		goto done;
-	}
+	if (!dotgit)
+		return p4r_error_set(P4R_ERROR, "out of memory");
 	if (git_repository_open_ext(out, dotgit, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) < 0) {
 		if (unreadable)
 			*unreadable = true;
@@ -104,16 +96,10 @@ static int open_worktree_repo(git_repository **out, const char *dir, char **top_
 				   "(core.worktree or core.bare); p4reg does not trust it", dotgit);
 		git_repository_free(*out);
 		*out = NULL;
-		goto done;
-	}
-	if (top_out) {
-		*top_out = top;
-		top = NULL;
 	}
 done:
 	free(wd);
 	free(dotgit);
-	free(top);
 	return rc;
 }
 
@@ -121,14 +107,23 @@ int p4r_git_open_why(p4r_git **out, const char *dir, const char **why)
 {
 	git_repository *repo = NULL;
 	bool unreadable = false;
+	char *top;
 	p4r_git *git;
 	int rc;
 
 	*out = NULL;
 	if (why)
 		*why = NULL;
+	/* outside git, libgit2 (whose start-up is most of a command's time)
+	 * is not even initialised */
+	if (!(top = find_toplevel(dir))) {
+		if (why)
+			*why = "not inside a git work tree";
+		return 0;
+	}
 	git_libgit2_init();
-	rc = open_worktree_repo(&repo, dir, NULL, &unreadable);
+	rc = open_worktree_repo(&repo, top, &unreadable);
+	free(top);
 	if (rc < 0 && unreadable) {
 		/* git's features are skipped; the trust check asks git itself */
 		p4r_error_clear();
@@ -623,15 +618,17 @@ static int tracked_by_libgit2(char **list, const char *root, const char *name,
 	size_t plen, i;
 	int rc = 0;
 
-	*top = NULL;
+	*unreadable = false;
 	if (!abs)
 		return p4r_error_set(P4R_ERROR, "out of memory");
+	if (!(*top = find_toplevel(root))) {
+		free(abs);
+		return 0; /* not in a git work tree: git tracks nothing */
+	}
 	git_libgit2_init();
-	rc = open_worktree_repo(&repo, root, top, unreadable);
+	rc = open_worktree_repo(&repo, *top, unreadable);
 	if (rc < 0 && *unreadable) {
-		/* the caller asks git itself; it needs the work tree */
-		*top = find_toplevel(root);
-		rc = 0;
+		rc = 0; /* the caller asks git itself */
 		goto done;
 	}
 	if (rc < 0 || !repo)
@@ -753,11 +750,11 @@ char *p4r_git_identity(const char *dir)
 	git_repository *grepo = NULL;
 	git_config *cfg = NULL;
 	git_buf name = GIT_BUF_INIT, email = GIT_BUF_INIT;
-	char *who = NULL;
+	char *who = NULL, *top = find_toplevel(dir);
 	size_t sz;
 
 	git_libgit2_init();
-	if (open_worktree_repo(&grepo, dir, NULL, NULL) == 0 && grepo) {
+	if (top && open_worktree_repo(&grepo, top, NULL) == 0 && grepo) {
 		if (git_repository_config_snapshot(&cfg, grepo) < 0)
 			cfg = NULL;
 	}
@@ -779,5 +776,6 @@ char *p4r_git_identity(const char *dir)
 	git_config_free(cfg);
 	git_repository_free(grepo);
 	git_libgit2_shutdown();
+	free(top);
 	return who;
 }

@@ -58,23 +58,6 @@ static bool has_line(const char *text, size_t len, const char *line)
 	return false;
 }
 
-int p4r_ignore_ensure(const char *dir, const char *name, bool *added)
-{
-	int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
-	char *display = p4r_path_join(dir, ".gitignore");
-
-	if (dirfd < 0)
-		rc = p4r_error_errno("cannot open folder '%s'", dir);
-	else if (!display)
-		rc = p4r_error_set(P4R_ERROR, "out of memory");
-	else
-		rc = p4r_ignore_ensure_at(dirfd, name, added, display);
-	if (dirfd >= 0)
-		close(dirfd);
-	free(display);
-	return rc;
-}
-
 int p4r_ignore_ensure_at(int dirfd, const char *name, bool *added, const char *display)
 {
 	char pattern[4200], *text = NULL, *out = NULL;

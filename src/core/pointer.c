@@ -127,24 +127,6 @@ int p4r_pointer_format(const p4r_pointer *p, char *buf, size_t bufsz, size_t *le
 	return 0;
 }
 
-int p4r_pointer_read(p4r_pointer *out, const char *path, const char *display)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	int rc;
-
-	rc = p4r_read_file(&buf, &len, path, P4R_POINTER_MAX_BYTES);
-	if (rc == P4R_EUSAGE)
-		rc = p4r_error_set(P4R_EINTEGRITY, "invalid pointer '%s' line 1: file is too large for a pointer",
-				   display ? display : path);
-	if (rc < 0)
-		goto done;
-	rc = p4r_pointer_parse(out, buf, len, display ? display : path);
-done:
-	free(buf);
-	return rc;
-}
-
 int p4r_pointer_read_at(p4r_pointer *out, int dirfd, const char *base, const char *display)
 {
 	char *buf = NULL;
@@ -173,17 +155,6 @@ int p4r_pointer_write_at(const p4r_pointer *p, int dirfd, const char *base, cons
 	if ((rc = p4r_pointer_format(p, buf, sizeof(buf), &len)) < 0)
 		return rc;
 	return p4r_write_file_atomic_at(dirfd, base, buf, len, 0644, display);
-}
-
-int p4r_pointer_write(const p4r_pointer *p, const char *path)
-{
-	char buf[P4R_POINTER_MAX_BYTES];
-	size_t len = 0;
-	int rc;
-
-	if ((rc = p4r_pointer_format(p, buf, sizeof(buf), &len)) < 0)
-		return rc;
-	return p4r_write_file_atomic(path, buf, len, 0644);
 }
 
 int p4r_pointer_is_pointer_path(const char *path)

@@ -93,7 +93,8 @@ int p4r_worktree_read_pointer(p4r_repo *repo, const char *rel, p4r_pointer *out)
 	return rc;
 }
 
-char *p4r_worktree_pointer_path(const p4r_repo *repo, const char *rel)
+/* The absolute path of REL's pointer, for git (which stages by path). */
+static char *pointer_abs(const p4r_repo *repo, const char *rel)
 {
 	char *abs = p4r_repo_abspath(repo, rel), *out;
 	size_t sz;
@@ -110,7 +111,7 @@ char *p4r_worktree_pointer_path(const p4r_repo *repo, const char *rel)
 int p4r_worktree_write_pointer(p4r_repo *repo, const p4r_version *v, const char *rel, char **ptr_abs)
 {
 	p4r_pointer want = { .version = v->number, .oid = v->oid, .size = v->size }, have;
-	char *path = p4r_worktree_pointer_path(repo, rel), *ptr = pointer_rel(rel);
+	char *path = pointer_abs(repo, rel), *ptr = pointer_rel(rel);
 	const char *base;
 	int dir = -1, rc;
 

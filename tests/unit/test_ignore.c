@@ -1,10 +1,13 @@
 /* Unit tests for .gitignore entries. */
 #include "testutil.h"
 #include "p4reg/ignore.h"
+#include "p4reg/error.h"
 
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+#include <fcntl.h>
 
 static void test_pattern_escaping(void **state)
 {
@@ -21,6 +24,33 @@ static void test_pattern_escaping(void **state)
 	assert_string_equal(buf, "/trail\\ \\ ");
 }
 
+/* p4r_ignore_ensure_at in the folder DIR, as worktree.c calls it. */
+static int ensure(const char *dir, const char *name, bool *added)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY), rc;
+
+	assert_true(fd >= 0);
+	rc = p4r_ignore_ensure_at(fd, name, added, ".gitignore");
+	close(fd);
+	return rc;
+}
+
+static void test_symlinked_gitignore_refused(void **state)
+{
+	char *dir = tu_mkdtemp(), *secret = tu_write(dir, "secret", "key", 3), *link;
+	bool added = true;
+
+	(void)state;
+	link = malloc(strlen(dir) + 16);
+	snprintf(link, strlen(dir) + 16, "%s/.gitignore", dir);
+	assert_int_equal(symlink(secret, link), 0);
+	assert_int_equal(ensure(dir, "m.onnx", &added), P4R_EUSAGE);
+	assert_false(added);
+	free(link);
+	free(secret);
+	tu_rmtree_free(dir);
+}
+
 static void test_ensure_appends_once_and_keeps_bytes(void **state)
 {
 	char *dir = tu_mkdtemp(), *path, *text;
@@ -28,12 +58,12 @@ static void test_ensure_appends_once_and_keeps_bytes(void **state)
 
 	(void)state;
 	path = tu_write(dir, ".gitignore", "*.log\r\nno-newline", 17);
-	assert_int_equal(p4r_ignore_ensure(dir, "m.onnx", &added), 0);
+	assert_int_equal(ensure(dir, "m.onnx", &added), 0);
 	assert_true(added);
 	text = tu_slurp(path, NULL);
 	assert_string_equal(text, "*.log\r\nno-newline\n/m.onnx\n");
 	free(text);
-	assert_int_equal(p4r_ignore_ensure(dir, "m.onnx", &added), 0);
+	assert_int_equal(ensure(dir, "m.onnx", &added), 0);
 	assert_false(added);
 	free(path);
 	tu_rmtree_free(dir);
@@ -44,7 +74,7 @@ static void test_ensure_creates(void **state)
 	char *dir = tu_mkdtemp(), *path, *text;
 
 	(void)state;
-	assert_int_equal(p4r_ignore_ensure(dir, "w.bin", NULL), 0);
+	assert_int_equal(ensure(dir, "w.bin", NULL), 0);
 	path = malloc(strlen(dir) + 16);
 	snprintf(path, strlen(dir) + 16, "%s/.gitignore", dir);
 	text = tu_slurp(path, NULL);
@@ -58,6 +88,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pattern_escaping),
+		cmocka_unit_test(test_symlinked_gitignore_refused),
 		cmocka_unit_test(test_ensure_appends_once_and_keeps_bytes),
 		cmocka_unit_test(test_ensure_creates),
 	};

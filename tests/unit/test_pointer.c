@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <fcntl.h>
 
 #define OID "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 #define GOOD "p4reg-pointer 1\nmodel emb\nversion 3\noid sha256:" OID "\nsize 81234567\n"
@@ -90,15 +92,21 @@ static void test_read_write_file(void **state)
 {
 	char *dir = tu_mkdtemp(), *path, *text;
 	p4r_pointer p, q;
+	int fd;
 
 	(void)state;
 	assert_int_equal(parse(GOOD, &p), 0);
 	path = tu_write(dir, "m.onnx.p4reg", "", 0);
-	assert_int_equal(p4r_pointer_write(&p, path), 0);
+	fd = open(dir, O_RDONLY | O_DIRECTORY);
+	assert_int_equal(p4r_pointer_write_at(&p, fd, "m.onnx.p4reg", "m.onnx.p4reg"), 0);
 	text = tu_slurp(path, NULL);
 	assert_string_equal(text, GOOD);
-	assert_int_equal(p4r_pointer_read(&q, path, "m.onnx.p4reg"), 0);
+	assert_int_equal(p4r_pointer_read_at(&q, fd, "m.onnx.p4reg", "m.onnx.p4reg"), 0);
 	assert_int_equal(q.version, 3);
+	/* a pointer that is a link is never read through */
+	assert_int_equal(symlinkat(path, fd, "l.onnx.p4reg"), 0);
+	assert_int_equal(p4r_pointer_read_at(&q, fd, "l.onnx.p4reg", "l.onnx.p4reg"), P4R_EUSAGE);
+	close(fd);
 	free(text);
 	free(path);
 	tu_rmtree_free(dir);
