@@ -16,10 +16,6 @@
 
 #include "registry_sql.h"
 
-/* "The latest value" everywhere: highest step, then latest time, then the
- * last logged. metrics_latest(version_id, key, step, at_ms, id) serves it. */
-#define LATEST_ORDER "step DESC, at_ms DESC, id DESC"
-
 /* ---- statement helpers ---- */
 
 /* Steps ST: 1 for a row, 0 when done, an error code otherwise. */
@@ -413,26 +409,46 @@ done:
 	return rc;
 }
 
-/* ---- latest values ---- */
+/* ---- the value of a key ---- */
 
-int p4r_metrics_latest(p4r_registry *reg, int64_t version_id, const char *key,
-		       double *value, bool *found)
+/* p4r_metrics_value in one statement: PICK is the run of the most recent
+ * point (the implicit run is run_id NULL, matched with IS), then that
+ * run's highest step. Both walk the metrics_latest index. */
+#define VALUE_SQL \
+	"WITH pick AS (SELECT m.run_id AS run_id FROM metrics m LEFT JOIN runs r ON r.id = m.run_id" \
+	"  WHERE m.version_id = ?1 AND m.key = ?2 AND (?3 IS NULL OR r.experiment = ?3)" \
+	"  ORDER BY m.at_ms DESC, m.id DESC LIMIT 1)" \
+	" SELECT m.value, m.step, m.at_ms, m.id, m.run_id IS NOT NULL, r.name, r.experiment" \
+	" FROM pick JOIN metrics m ON m.version_id = ?1 AND m.key = ?2 AND m.run_id IS pick.run_id" \
+	" LEFT JOIN runs r ON r.id = m.run_id" \
+	" ORDER BY m.step DESC, m.at_ms DESC, m.id DESC LIMIT 1"
+
+int p4r_metrics_value(p4r_registry *reg, int64_t version_id, const char *key,
+		      const char *experiment, p4r_metric_value *out)
 {
 	sqlite3 *db = p4r_registry_db(reg);
 	sqlite3_stmt *st = NULL;
+	const char *s;
 	int rc;
 
-	*found = false;
-	*value = 0;
-	if ((rc = p4r_sql_prepare(db, &st, "SELECT value FROM metrics WHERE version_id = ?1 AND key = ?2"
-			  " ORDER BY " LATEST_ORDER " LIMIT 1")) < 0 ||
+	memset(out, 0, sizeof(*out));
+	if ((rc = p4r_sql_prepare(db, &st, VALUE_SQL)) < 0 ||
 	    (rc = bind_int(db, st, 1, version_id)) < 0 ||
 	    (rc = bind_text(db, st, 2, key)) < 0 ||
+	    (rc = bind_text(db, st, 3, experiment)) < 0 ||
 	    (rc = step(db, st)) < 0)
 		goto done;
 	if (rc == 1) {
-		*found = true;
-		*value = sqlite3_column_double(st, 0);
+		out->found = true;
+		out->value = sqlite3_column_double(st, 0);
+		out->step = sqlite3_column_int64(st, 1);
+		out->at_ms = sqlite3_column_int64(st, 2);
+		out->id = sqlite3_column_int64(st, 3);
+		out->in_run = sqlite3_column_int(st, 4) != 0;
+		if ((s = (const char *)sqlite3_column_text(st, 5)))
+			snprintf(out->run, sizeof(out->run), "%s", s);
+		if ((s = (const char *)sqlite3_column_text(st, 6)))
+			snprintf(out->experiment, sizeof(out->experiment), "%s", s);
 	}
 	rc = 0;
 done:
@@ -440,20 +456,55 @@ done:
 	return rc;
 }
 
-/* Builds a metric table from rows (version_id, key, value, step, at_ms, id)
- * in any order: keys are interned in a hash, each new key gets a column of
- * NROWS cells (so nothing is copied as keys appear), and each cell keeps
- * the latest row. */
+int p4r_metrics_latest(p4r_registry *reg, int64_t version_id, const char *key,
+		       double *value, bool *found)
+{
+	p4r_metric_value v;
+	int rc = p4r_metrics_value(reg, version_id, key, NULL, &v);
+
+	*value = v.found ? v.value : 0;
+	*found = v.found;
+	return rc;
+}
+
+/* ---- tables ---- */
+
+/* Builds a metric table from rows (version_id, key, value, step, at_ms, id,
+ * run_id) in any order: keys are interned in a hash, each new key gets a
+ * column of NROWS cells (so nothing is copied as keys appear), and each
+ * cell follows p4r_metrics_value's rule in one pass. A cell keeps one run:
+ * the one with the most recent point so far, and that run's best point.
+ * When a run takes over after any row was set aside (an older run's, or a
+ * run that lost the lead), the newcomer's earlier rows may be among them:
+ * the cell is marked and asked again with p4r_metrics_value at the end.
+ * Rows come grouped by key in step order (the index) or in logging order
+ * (a scan), so that is rare: runs of one key logged in turns, or --time
+ * set backwards. */
+#define CELL_DROPPED 1  /* some row of this cell was set aside */
+#define CELL_REDO 2     /* the chosen run may miss rows: ask p4r_metrics_value */
+
+struct tcell {
+	p4r_metric_cell best;    /* the chosen run's best point; id 0: empty */
+	int64_t run;             /* the chosen run; NO_RUN for the implicit one */
+	int64_t recent_at;       /* the chosen run's most recent point */
+	int64_t recent_id;
+	unsigned flags;
+};
+
+#define NO_RUN INT64_MIN
+
 struct collector {
 	struct idrow { int64_t id; size_t row; } *map; /* sorted by id */
 	size_t nrows;
+	const p4r_version *versions; /* the rows asked for, for redoing a cell */
 	char **keys;
-	p4r_metric_cell **columns; /* columns[key][row] */
+	struct tcell **columns;  /* columns[key][row] */
 	size_t nkeys, cap;
 	size_t *slots;           /* open addressing: key index + 1, 0 empty */
 	size_t nslots;
 	int64_t last_vid;        /* the previous row's version and its range */
 	size_t last_lo, last_hi; /* in MAP: rows come grouped by version */
+	size_t nredo;            /* cells marked CELL_REDO */
 };
 
 static int cmp_idrow(const void *a, const void *b)
@@ -478,6 +529,7 @@ static int collector_init(struct collector *c, const p4r_version *versions, size
 
 	memset(c, 0, sizeof(*c));
 	c->nrows = n;
+	c->versions = versions;
 	if (n && !(c->map = malloc(n * sizeof(*c->map))))
 		return p4r_error_set(P4R_ERROR, "out of memory");
 	for (i = 0; i < n; i++) {
@@ -506,7 +558,7 @@ static void collector_free(struct collector *c)
 static int collector_grow(struct collector *c)
 {
 	size_t ncap = c->cap ? c->cap * 2 : 64, nslots = ncap * 2, i;
-	p4r_metric_cell **columns;
+	struct tcell **columns;
 	size_t *slots;
 	char **keys;
 
@@ -565,13 +617,45 @@ static int collector_key(struct collector *c, const char *key, size_t *col)
 	return 0;
 }
 
-static bool cell_newer(const p4r_metric_cell *a, const p4r_metric_cell *b)
+/* Within one run: the higher step, then the later time, then the later row. */
+static bool cell_better(const p4r_metric_cell *a, const p4r_metric_cell *b)
 {
 	if (a->step != b->step)
 		return a->step > b->step;
 	if (a->at_ms != b->at_ms)
 		return a->at_ms > b->at_ms;
 	return a->id > b->id;
+}
+
+/* One row of RUN into the cell T (p4r_metrics_value's rule, see above). */
+static void cell_take(struct collector *c, struct tcell *t, const p4r_metric_cell *row, int64_t run)
+{
+	bool recent = row->at_ms > t->recent_at || (row->at_ms == t->recent_at && row->id > t->recent_id);
+
+	if (t->best.id != 0 && run == t->run) {
+		if (recent) {
+			t->recent_at = row->at_ms;
+			t->recent_id = row->id;
+		}
+		if (cell_better(row, &t->best))
+			t->best = *row;
+		return;
+	}
+	if (t->best.id != 0 && !recent) {
+		t->flags |= CELL_DROPPED;
+		return;
+	}
+	if (t->best.id != 0) {
+		if ((t->flags & (CELL_DROPPED | CELL_REDO)) == CELL_DROPPED) {
+			t->flags |= CELL_REDO;
+			c->nredo++;
+		}
+		t->flags |= CELL_DROPPED;  /* the old run's rows are set aside now */
+	}
+	t->best = *row;
+	t->run = run;
+	t->recent_at = row->at_ms;
+	t->recent_id = row->id;
 }
 
 /* Sets C's cached range of MAP rows holding version VID (empty if none). */
@@ -595,10 +679,10 @@ static void collector_find(struct collector *c, int64_t vid)
 	c->last_hi = hi;
 }
 
-/* Takes one row (version_id, key, value, step, at_ms, id) of ST. */
+/* Takes one row (version_id, key, value, step, at_ms, id, run_id) of ST. */
 static int collector_row(struct collector *c, sqlite3_stmt *st)
 {
-	int64_t vid = sqlite3_column_int64(st, 0);
+	int64_t vid = sqlite3_column_int64(st, 0), run;
 	const char *key;
 	p4r_metric_cell cell;
 	size_t col = 0, i;
@@ -617,12 +701,9 @@ static int collector_row(struct collector *c, sqlite3_stmt *st)
 	cell.step = sqlite3_column_int64(st, 3);
 	cell.at_ms = sqlite3_column_int64(st, 4);
 	cell.id = sqlite3_column_int64(st, 5);
-	for (i = c->last_lo; i < c->last_hi; i++) {
-		p4r_metric_cell *cur = &c->columns[col][c->map[i].row];
-
-		if (cur->id == 0 || cell_newer(&cell, cur))
-			*cur = cell;
-	}
+	run = sqlite3_column_type(st, 6) == SQLITE_NULL ? NO_RUN : sqlite3_column_int64(st, 6);
+	for (i = c->last_lo; i < c->last_hi; i++)
+		cell_take(c, &c->columns[col][c->map[i].row], &cell, run);
 	return 0;
 }
 
@@ -636,6 +717,34 @@ static int collector_run(struct collector *c, sqlite3 *db, sqlite3_stmt *st)
 	return rc;
 }
 
+/* Asks p4r_metrics_value again for every cell marked CELL_REDO. */
+static int collector_redo(struct collector *c, p4r_registry *reg, const char *experiment)
+{
+	p4r_metric_value v;
+	size_t k, r;
+	int rc;
+
+	for (k = 0; c->nredo && k < c->nkeys; k++) {
+		for (r = 0; r < c->nrows; r++) {
+			struct tcell *t = &c->columns[k][r];
+
+			if (!(t->flags & CELL_REDO))
+				continue;
+			if ((rc = p4r_metrics_value(reg, c->versions[r].id, c->keys[k], experiment, &v)) < 0)
+				return rc;
+			/* metrics are never deleted: the key is still there */
+			if (v.found) {
+				t->best.value = v.value;
+				t->best.step = v.step;
+				t->best.at_ms = v.at_ms;
+				t->best.id = v.id;
+			}
+			t->flags &= ~(unsigned)CELL_REDO;
+		}
+	}
+	return 0;
+}
+
 static int cmp_colkey(const void *a, const void *b, void *keys)
 {
 	char **k = keys;
@@ -643,11 +752,12 @@ static int cmp_colkey(const void *a, const void *b, void *keys)
 	return strcmp(k[*(const size_t *)a], k[*(const size_t *)b]);
 }
 
-/* Moves the collected columns into T with the keys sorted. */
+/* Moves the collected columns into T with the keys sorted, each column of
+ * working cells replaced by the cells it chose. */
 static int collector_finish(struct collector *c, p4r_metric_table *t)
 {
 	p4r_metric_cell **columns = NULL;
-	size_t *order = NULL, i;
+	size_t *order = NULL, i, r;
 	char **keys = NULL;
 
 	t->nrows = c->nrows;
@@ -655,26 +765,44 @@ static int collector_finish(struct collector *c, p4r_metric_table *t)
 		return 0;
 	order = malloc(c->nkeys * sizeof(*order));
 	keys = malloc(c->nkeys * sizeof(*keys));
-	columns = malloc(c->nkeys * sizeof(*columns));
-	if (!order || !keys || !columns) {
-		free(order);
-		free(keys);
-		free(columns);
-		return p4r_error_set(P4R_ERROR, "out of memory");
+	columns = calloc(c->nkeys, sizeof(*columns));
+	if (!order || !keys || !columns)
+		goto nomem;
+	/* Column by column, so the working cells and the result are never
+	 * both held whole. */
+	for (i = 0; i < c->nkeys; i++) {
+		if (!(columns[i] = malloc(c->nrows * sizeof(**columns))))
+			goto nomem;
+		for (r = 0; r < c->nrows; r++)
+			columns[i][r] = c->columns[i][r].best;
+		free(c->columns[i]);
+		c->columns[i] = NULL;
 	}
 	for (i = 0; i < c->nkeys; i++)
 		order[i] = i;
 	qsort_r(order, c->nkeys, sizeof(*order), cmp_colkey, c->keys);
+	t->keys = keys;
+	t->columns = calloc(c->nkeys, sizeof(*t->columns));
+	if (!t->columns) {
+		t->keys = NULL;
+		goto nomem;
+	}
 	for (i = 0; i < c->nkeys; i++) {
 		keys[i] = c->keys[order[i]];
-		columns[i] = c->columns[order[i]];
+		t->columns[i] = columns[order[i]];
+		c->keys[order[i]] = NULL;
 	}
-	t->keys = keys;
-	t->columns = columns;
 	t->nkeys = c->nkeys;
-	c->nkeys = 0;
+	free(columns);
 	free(order);
 	return 0;
+nomem:
+	for (i = 0; columns && i < c->nkeys; i++)
+		free(columns[i]);
+	free(columns);
+	free(keys);
+	free(order);
+	return p4r_error_set(P4R_ERROR, "out of memory");
 }
 
 static bool one_model(const p4r_version *versions, size_t n)
@@ -687,8 +815,13 @@ static bool one_model(const p4r_version *versions, size_t n)
 	return true;
 }
 
-int p4r_metrics_table(p4r_registry *reg, const p4r_version *versions, size_t n,
-		      p4r_metric_table *out)
+/* The runs filter of a table query: every row, or only rows of runs of ?E
+ * (the parameter number is the query's own). */
+#define TABLE_COLS "m.version_id, m.key, m.value, m.step, m.at_ms, m.id, m.run_id"
+#define SCOPE_JOIN " JOIN runs r ON r.id = m.run_id AND r.experiment = "
+
+int p4r_metrics_table_scoped(p4r_registry *reg, const p4r_version *versions, size_t n,
+			     const char *experiment, p4r_metric_table *out)
 {
 	sqlite3 *db = p4r_registry_db(reg);
 	sqlite3_stmt *st = NULL;
@@ -712,19 +845,30 @@ int p4r_metrics_table(p4r_registry *reg, const p4r_version *versions, size_t n,
 	if (n > 4 && (int64_t)n * 4 >= total) {
 		/* Most of the registry: one sequential pass over the table beats
 		 * an index walk that fetches every row by id (3x here). */
-		if ((rc = p4r_sql_prepare(db, &st, "SELECT version_id, key, value, step, at_ms, id FROM metrics")) < 0 ||
+		rc = experiment ?
+			p4r_sql_prepare(db, &st, "SELECT " TABLE_COLS " FROM metrics m" SCOPE_JOIN "?1") :
+			p4r_sql_prepare(db, &st, "SELECT " TABLE_COLS " FROM metrics m");
+		if (rc < 0 || (experiment && (rc = bind_text(db, st, 1, experiment)) < 0) ||
 		    (rc = collector_run(&c, db, st)) < 0)
 			goto done;
 	} else if (n > 4 && one_model(versions, n)) {
-		if ((rc = p4r_sql_prepare(db, &st, "SELECT m.version_id, m.key, m.value, m.step, m.at_ms, m.id"
-				  " FROM models mo JOIN versions v ON v.model_id = mo.id"
-				  " JOIN metrics m ON m.version_id = v.id WHERE mo.name = ?1")) < 0 ||
-		    (rc = bind_text(db, st, 1, versions[0].model)) < 0 ||
+		rc = experiment ?
+			p4r_sql_prepare(db, &st, "SELECT " TABLE_COLS
+					" FROM models mo JOIN versions v ON v.model_id = mo.id"
+					" JOIN metrics m ON m.version_id = v.id" SCOPE_JOIN "?2 WHERE mo.name = ?1") :
+			p4r_sql_prepare(db, &st, "SELECT " TABLE_COLS
+					" FROM models mo JOIN versions v ON v.model_id = mo.id"
+					" JOIN metrics m ON m.version_id = v.id WHERE mo.name = ?1");
+		if (rc < 0 || (rc = bind_text(db, st, 1, versions[0].model)) < 0 ||
+		    (experiment && (rc = bind_text(db, st, 2, experiment)) < 0) ||
 		    (rc = collector_run(&c, db, st)) < 0)
 			goto done;
 	} else {
-		if ((rc = p4r_sql_prepare(db, &st, "SELECT version_id, key, value, step, at_ms, id FROM metrics"
-				  " WHERE version_id = ?1")) < 0)
+		rc = experiment ?
+			p4r_sql_prepare(db, &st, "SELECT " TABLE_COLS " FROM metrics m" SCOPE_JOIN "?2"
+					" WHERE m.version_id = ?1") :
+			p4r_sql_prepare(db, &st, "SELECT " TABLE_COLS " FROM metrics m WHERE m.version_id = ?1");
+		if (rc < 0 || (experiment && (rc = bind_text(db, st, 2, experiment)) < 0))
 			goto done;
 		for (i = 0; i < n; i++) {
 			sqlite3_reset(st);
@@ -733,6 +877,8 @@ int p4r_metrics_table(p4r_registry *reg, const p4r_version *versions, size_t n,
 				goto done;
 		}
 	}
+	if ((rc = collector_redo(&c, reg, experiment)) < 0)
+		goto done;
 finish:
 	rc = collector_finish(&c, out);
 done:
@@ -741,6 +887,12 @@ done:
 	if (rc < 0)
 		p4r_metric_table_clear(out);
 	return rc;
+}
+
+int p4r_metrics_table(p4r_registry *reg, const p4r_version *versions, size_t n,
+		      p4r_metric_table *out)
+{
+	return p4r_metrics_table_scoped(reg, versions, n, NULL, out);
 }
 
 void p4r_metric_table_clear(p4r_metric_table *t)

@@ -249,7 +249,7 @@ static int promote(struct fx *fx, int number, p4r_stage to, bool force, const ch
 	int rc;
 
 	assert_int_equal(p4r_lifecycle_gates(&gates, &ngates, p4r_repo_config(fx->repo), to,
-					     exprs, nexprs), 0);
+					     exprs, nexprs, NULL), 0);
 	req.model = "m";
 	req.number = number;
 	req.to = to;
@@ -360,7 +360,8 @@ static void test_promote_gates(void **state)
 	assert_int_equal(promote(fx, 2, P4R_STAGE_VALIDATION, true, above, 1, &p), P4R_EREFUSED);
 	assert_false(p.conds[0].has_left);
 	assert_false(p.conds[0].pass);
-	assert_non_null(strstr(p.refusal, "1 of 1 conditions failed (f1>=0.8)"));
+	assert_non_null(strstr(p.refusal, "1 of 1 conditions failed (f1>=0.8: no run logged 'f1')"));
+	assert_false(p.conds[0].left_from.found);
 	p4r_promotion_clear(&p);
 
 	/* Against production with no production version: fails. */
@@ -417,7 +418,7 @@ static void test_config_policy(void **state)
 	fx->reg = p4r_repo_registry(fx->repo);
 
 	assert_int_equal(p4r_lifecycle_gates(&gates, &n, p4r_repo_config(fx->repo),
-					     P4R_STAGE_PRODUCTION, req, 2), 0);
+					     P4R_STAGE_PRODUCTION, req, 2, NULL), 0);
 	assert_int_equal(n, 3);
 	assert_string_equal(gates[0].text, "f1>=production");
 	assert_string_equal(gates[0].origin, "--require");
@@ -427,12 +428,12 @@ static void test_config_policy(void **state)
 	free(gates);
 	/* Other stages do not get production's policy. */
 	assert_int_equal(p4r_lifecycle_gates(&gates, &n, p4r_repo_config(fx->repo),
-					     P4R_STAGE_STAGING, NULL, 0), 0);
+					     P4R_STAGE_STAGING, NULL, 0, NULL), 0);
 	assert_int_equal(n, 0);
 	free(gates);
 	/* A bad --require is a usage error before anything else. */
 	assert_int_equal(p4r_lifecycle_gates(&gates, &n, NULL, P4R_STAGE_STAGING,
-					     (const char *const[]){ "f1=0.8" }, 1), P4R_EUSAGE);
+					     (const char *const[]){ "f1=0.8" }, 1, NULL), P4R_EUSAGE);
 	assert_null(gates);
 }
 
@@ -455,7 +456,7 @@ static void test_config_policy_bad(void **state)
 	assert_int_equal(p4r_repo_open(&fx->repo, fx->dir), 0);
 	fx->reg = p4r_repo_registry(fx->repo);
 	assert_int_equal(p4r_lifecycle_gates(&gates, &n, p4r_repo_config(fx->repo),
-					     P4R_STAGE_STAGING, NULL, 0), P4R_EUSAGE);
+					     P4R_STAGE_STAGING, NULL, 0, NULL), P4R_EUSAGE);
 	assert_non_null(strstr(p4r_error_message(), "stage.staging.require"));
 }
 
