@@ -472,31 +472,33 @@ int p4r_metrics_latest(p4r_registry *reg, int64_t version_id, const char *key,
 /* Builds a metric table from rows (version_id, key, value, step, at_ms, id,
  * run_id) in any order: keys are interned in a hash, each new key gets a
  * column of NROWS cells (so nothing is copied as keys appear), and each
- * cell follows p4r_metrics_value's rule in one pass. A cell keeps one run:
- * the one with the most recent point so far, and that run's best point.
- * When a run takes over after any row was set aside (an older run's, or a
- * run that lost the lead), the newcomer's earlier rows may be among them:
- * the cell is marked and asked again with p4r_metrics_value at the end.
- * Rows come grouped by key in step order (the index) or in logging order
- * (a scan), so that is rare: runs of one key logged in turns, or --time
- * set backwards. */
-#define CELL_DROPPED 1  /* some row of this cell was set aside */
-#define CELL_REDO 2     /* the chosen run may miss rows: ask p4r_metrics_value */
+ * cell follows p4r_metrics_value's rule in one pass. A cell holds the run
+ * with the most recent point so far and that run's best point; the other
+ * runs of the cell wait in a side table (SPARES, keyed by cell and run), so
+ * a run that takes the lead later brings every point it had. Most cells
+ * have one run and never touch the side table. */
+struct runbest {
+	p4r_metric_cell best;    /* highest step, then latest time, then row; id 0: none */
+	int64_t recent_at;       /* the run's most recent point: time, then row */
+	int64_t recent_id;
+};
 
 struct tcell {
-	p4r_metric_cell best;    /* the chosen run's best point; id 0: empty */
-	int64_t run;             /* the chosen run; NO_RUN for the implicit one */
-	int64_t recent_at;       /* the chosen run's most recent point */
-	int64_t recent_id;
-	unsigned flags;
+	struct runbest cur;      /* the leading run's points */
+	int64_t run;             /* the leading run; NO_RUN for the implicit one */
 };
 
 #define NO_RUN INT64_MIN
 
+struct spare {
+	size_t cell;             /* column * nrows + row */
+	int64_t run;
+	struct runbest rb;
+};
+
 struct collector {
 	struct idrow { int64_t id; size_t row; } *map; /* sorted by id */
 	size_t nrows;
-	const p4r_version *versions; /* the rows asked for, for redoing a cell */
 	char **keys;
 	struct tcell **columns;  /* columns[key][row] */
 	size_t nkeys, cap;
@@ -504,7 +506,10 @@ struct collector {
 	size_t nslots;
 	int64_t last_vid;        /* the previous row's version and its range */
 	size_t last_lo, last_hi; /* in MAP: rows come grouped by version */
-	size_t nredo;            /* cells marked CELL_REDO */
+	struct spare *spares;    /* runs not leading their cell */
+	size_t nspares, capspares;
+	size_t *spare_slots;     /* open addressing: spare index + 1, 0 empty */
+	size_t nspare_slots;
 };
 
 static int cmp_idrow(const void *a, const void *b)
@@ -529,7 +534,6 @@ static int collector_init(struct collector *c, const p4r_version *versions, size
 
 	memset(c, 0, sizeof(*c));
 	c->nrows = n;
-	c->versions = versions;
 	if (n && !(c->map = malloc(n * sizeof(*c->map))))
 		return p4r_error_set(P4R_ERROR, "out of memory");
 	for (i = 0; i < n; i++) {
@@ -552,6 +556,8 @@ static void collector_free(struct collector *c)
 	free(c->columns);
 	free(c->slots);
 	free(c->map);
+	free(c->spares);
+	free(c->spare_slots);
 }
 
 /* Doubles the key arrays and rebuilds the hash. */
@@ -617,6 +623,60 @@ static int collector_key(struct collector *c, const char *key, size_t *col)
 	return 0;
 }
 
+static size_t spare_hash(size_t cell, int64_t run, size_t nslots)
+{
+	uint64_t h = ((uint64_t)cell * 0x9E3779B97F4A7C15ULL) ^ ((uint64_t)run * 0xC2B2AE3D27D4EB4FULL);
+
+	return (size_t)(h ^ (h >> 29)) & (nslots - 1);
+}
+
+/* *AT gets the index in C->spares of run RUN of cell CELL, added empty on
+ * first sight. Indexes stay valid; pointers do not (the array grows). */
+static int spare_get(struct collector *c, size_t cell, int64_t run, size_t *at)
+{
+	size_t h, i;
+
+	if (c->nspare_slots) {
+		for (h = spare_hash(cell, run, c->nspare_slots); c->spare_slots[h];
+		     h = (h + 1) & (c->nspare_slots - 1)) {
+			const struct spare *sp = &c->spares[c->spare_slots[h] - 1];
+
+			if (sp->cell == cell && sp->run == run) {
+				*at = c->spare_slots[h] - 1;
+				return 0;
+			}
+		}
+	}
+	if (c->nspares == c->capspares) {
+		size_t ncap = c->capspares ? c->capspares * 2 : 64, nslots = ncap * 2;
+		struct spare *arr = realloc(c->spares, ncap * sizeof(*arr));
+		size_t *slots;
+
+		if (!arr)
+			return p4r_error_set(P4R_ERROR, "out of memory");
+		c->spares = arr;
+		if (!(slots = calloc(nslots, sizeof(*slots))))
+			return p4r_error_set(P4R_ERROR, "out of memory");
+		for (i = 0; i < c->nspares; i++) {
+			for (h = spare_hash(arr[i].cell, arr[i].run, nslots); slots[h]; h = (h + 1) & (nslots - 1))
+				;
+			slots[h] = i + 1;
+		}
+		free(c->spare_slots);
+		c->spare_slots = slots;
+		c->nspare_slots = nslots;
+		c->capspares = ncap;
+	}
+	for (h = spare_hash(cell, run, c->nspare_slots); c->spare_slots[h]; h = (h + 1) & (c->nspare_slots - 1))
+		;
+	memset(&c->spares[c->nspares], 0, sizeof(c->spares[c->nspares]));
+	c->spares[c->nspares].cell = cell;
+	c->spares[c->nspares].run = run;
+	c->spare_slots[h] = c->nspares + 1;
+	*at = c->nspares++;
+	return 0;
+}
+
 /* Within one run: the higher step, then the later time, then the later row. */
 static bool cell_better(const p4r_metric_cell *a, const p4r_metric_cell *b)
 {
@@ -627,35 +687,54 @@ static bool cell_better(const p4r_metric_cell *a, const p4r_metric_cell *b)
 	return a->id > b->id;
 }
 
-/* One row of RUN into the cell T (p4r_metrics_value's rule, see above). */
-static void cell_take(struct collector *c, struct tcell *t, const p4r_metric_cell *row, int64_t run)
+/* Adds the point ROW to the points of one run. */
+static void runbest_add(struct runbest *rb, const p4r_metric_cell *row)
 {
-	bool recent = row->at_ms > t->recent_at || (row->at_ms == t->recent_at && row->id > t->recent_id);
+	if (rb->best.id == 0 || row->at_ms > rb->recent_at ||
+	    (row->at_ms == rb->recent_at && row->id > rb->recent_id)) {
+		rb->recent_at = row->at_ms;
+		rb->recent_id = row->id;
+	}
+	if (rb->best.id == 0 || cell_better(row, &rb->best))
+		rb->best = *row;
+}
 
-	if (t->best.id != 0 && run == t->run) {
-		if (recent) {
-			t->recent_at = row->at_ms;
-			t->recent_id = row->id;
-		}
-		if (cell_better(row, &t->best))
-			t->best = *row;
-		return;
+/* True when run A's most recent point is more recent than run B's. */
+static bool runbest_leads(const struct runbest *a, const struct runbest *b)
+{
+	return a->recent_at > b->recent_at || (a->recent_at == b->recent_at && a->recent_id > b->recent_id);
+}
+
+/* One row of RUN into the cell T at index CELL (p4r_metrics_value's rule). */
+static int cell_take(struct collector *c, struct tcell *t, size_t cell, const p4r_metric_cell *row,
+		     int64_t run)
+{
+	struct runbest lead;
+	int64_t lead_run;
+	size_t at;
+	int rc;
+
+	if (t->cur.best.id == 0 || run == t->run) {
+		if (t->cur.best.id == 0)
+			t->run = run;
+		runbest_add(&t->cur, row);
+		return 0;
 	}
-	if (t->best.id != 0 && !recent) {
-		t->flags |= CELL_DROPPED;
-		return;
-	}
-	if (t->best.id != 0) {
-		if ((t->flags & (CELL_DROPPED | CELL_REDO)) == CELL_DROPPED) {
-			t->flags |= CELL_REDO;
-			c->nredo++;
-		}
-		t->flags |= CELL_DROPPED;  /* the old run's rows are set aside now */
-	}
-	t->best = *row;
+	if ((rc = spare_get(c, cell, run, &at)) < 0)
+		return rc;
+	runbest_add(&c->spares[at].rb, row);
+	if (!runbest_leads(&c->spares[at].rb, &t->cur))
+		return 0;
+	/* RUN takes the lead with all its points; the old leader waits. Its
+	 * entry may be stale from an earlier turn: overwritten whole. */
+	lead = t->cur;
+	lead_run = t->run;
+	t->cur = c->spares[at].rb;
 	t->run = run;
-	t->recent_at = row->at_ms;
-	t->recent_id = row->id;
+	if ((rc = spare_get(c, cell, lead_run, &at)) < 0)
+		return rc;
+	c->spares[at].rb = lead;
+	return 0;
 }
 
 /* Sets C's cached range of MAP rows holding version VID (empty if none). */
@@ -703,7 +782,9 @@ static int collector_row(struct collector *c, sqlite3_stmt *st)
 	cell.id = sqlite3_column_int64(st, 5);
 	run = sqlite3_column_type(st, 6) == SQLITE_NULL ? NO_RUN : sqlite3_column_int64(st, 6);
 	for (i = c->last_lo; i < c->last_hi; i++)
-		cell_take(c, &c->columns[col][c->map[i].row], &cell, run);
+		if ((rc = cell_take(c, &c->columns[col][c->map[i].row], col * c->nrows + c->map[i].row,
+				    &cell, run)) < 0)
+			return rc;
 	return 0;
 }
 
@@ -715,34 +796,6 @@ static int collector_run(struct collector *c, sqlite3 *db, sqlite3_stmt *st)
 		if ((rc = collector_row(c, st)) < 0)
 			return rc;
 	return rc;
-}
-
-/* Asks p4r_metrics_value again for every cell marked CELL_REDO. */
-static int collector_redo(struct collector *c, p4r_registry *reg, const char *experiment)
-{
-	p4r_metric_value v;
-	size_t k, r;
-	int rc;
-
-	for (k = 0; c->nredo && k < c->nkeys; k++) {
-		for (r = 0; r < c->nrows; r++) {
-			struct tcell *t = &c->columns[k][r];
-
-			if (!(t->flags & CELL_REDO))
-				continue;
-			if ((rc = p4r_metrics_value(reg, c->versions[r].id, c->keys[k], experiment, &v)) < 0)
-				return rc;
-			/* metrics are never deleted: the key is still there */
-			if (v.found) {
-				t->best.value = v.value;
-				t->best.step = v.step;
-				t->best.at_ms = v.at_ms;
-				t->best.id = v.id;
-			}
-			t->flags &= ~(unsigned)CELL_REDO;
-		}
-	}
-	return 0;
 }
 
 static int cmp_colkey(const void *a, const void *b, void *keys)
@@ -774,7 +827,7 @@ static int collector_finish(struct collector *c, p4r_metric_table *t)
 		if (!(columns[i] = malloc(c->nrows * sizeof(**columns))))
 			goto nomem;
 		for (r = 0; r < c->nrows; r++)
-			columns[i][r] = c->columns[i][r].best;
+			columns[i][r] = c->columns[i][r].cur.best;
 		free(c->columns[i]);
 		c->columns[i] = NULL;
 	}
@@ -877,8 +930,6 @@ int p4r_metrics_table_scoped(p4r_registry *reg, const p4r_version *versions, siz
 				goto done;
 		}
 	}
-	if ((rc = collector_redo(&c, reg, experiment)) < 0)
-		goto done;
 finish:
 	rc = collector_finish(&c, out);
 done:
