@@ -33,8 +33,9 @@ int p4r_config_get_bool(p4r_config *cfg, const char *key, bool deflt, bool *out)
 int p4r_config_get_bool_scope(p4r_config *cfg, p4r_config_scope scope, const char *key, bool deflt,
 			      bool *out);
 
-/* Calls FN for every value of multi-valued KEY, lowest priority first;
- * a non-zero return from FN stops and is returned. */
+/* Calls FN for every value of KEY in every file, lowest priority first
+ * (the user's, config, config.local; in file order within one); a non-zero
+ * return from FN stops and is returned. */
 int p4r_config_foreach_value(p4r_config *cfg, const char *key,
 			     int (*fn)(const char *value, void *payload), void *payload);
 
@@ -44,14 +45,27 @@ int p4r_config_foreach_value(p4r_config *cfg, const char *key,
  * printed and never written to the committed config. */
 bool p4r_config_key_is_secret(const char *key);
 
-/* Sets KEY in .p4reg/config (LOCAL_FILE false) or .p4reg/config.local. A
- * credential (p4r_config_key_is_secret) in .p4reg/config is P4R_EUSAGE.
- * config.local is created 0600 and keeps its mode when rewritten; a
- * config.local that is not a regular file is P4R_EREFUSED. */
+/* True when KEY may hold several values (git config's multi-valued
+ * variables): stage.<STAGE>.require for the five stages, section and
+ * variable names in any case (git ignores it there), the stage as written. */
+bool p4r_config_key_is_list(const char *key);
+
+/* Sets KEY in .p4reg/config (LOCAL_FILE false) or .p4reg/config.local,
+ * replacing its value there. A credential (p4r_config_key_is_secret) or an
+ * include in .p4reg/config is P4R_EUSAGE, and so is a KEY that file holds
+ * several values of (which one to replace is not guessed). config.local is
+ * created 0600 and keeps its mode when rewritten; a config.local that is
+ * not a regular file is P4R_EREFUSED. */
 int p4r_config_set(p4r_config *cfg, bool local_file, const char *key, const char *value);
+/* Appends VALUE to KEY in that file, keeping the values it has; only for
+ * p4r_config_key_is_list keys (P4R_EUSAGE otherwise); the rules of
+ * p4r_config_set apply. */
+int p4r_config_add(p4r_config *cfg, bool local_file, const char *key, const char *value);
 /* Removes KEY from that file (same rules for config.local); P4R_ENOTFOUND
- * when it is not there. */
+ * when it is not there, P4R_EUSAGE when it has several values there. */
 int p4r_config_unset(p4r_config *cfg, bool local_file, const char *key);
+/* Removes every value of KEY from that file; P4R_ENOTFOUND when none. */
+int p4r_config_unset_all(p4r_config *cfg, bool local_file, const char *key);
 
 /* Calls FN(name, value) for every entry, in file order, later files last. */
 int p4r_config_foreach(p4r_config *cfg, int (*fn)(const char *name, const char *value, void *payload),

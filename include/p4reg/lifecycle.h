@@ -27,7 +27,10 @@ int p4r_lifecycle_check_move(p4r_stage from, p4r_stage to, bool force, bool *for
 
 /* ---- gates ---- */
 
-#define P4R_GATE_TEXT_MAX 336  /* key (64) + operator (2) + right side (256) */
+/* The right side: a number (at most 64 characters) or a stage name. */
+#define P4R_GATE_RIGHT_MAX 64
+/* experiment (64) + ':' + key (64) + operator (2) + right side (64) */
+#define P4R_GATE_TEXT_MAX 200
 
 typedef enum p4r_gate_op {
 	P4R_GATE_LT,
@@ -38,22 +41,32 @@ typedef enum p4r_gate_op {
 	P4R_GATE_NE,
 } p4r_gate_op;
 
-/* One parsed condition: "KEY OP NUMBER" or "KEY OP STAGE". */
+/* One parsed condition: "[EXPERIMENT:]KEY OP NUMBER" or "[EXPERIMENT:]KEY
+ * OP STAGE". */
 typedef struct p4r_gate {
+	char experiment[P4R_EXPERIMENT_MAX + 1]; /* "": every run (unscoped) */
 	char key[P4R_METRIC_KEY_MAX + 1];
 	p4r_gate_op op;
 	bool vs_stage;                 /* the right side is a stage's holder */
 	p4r_stage stage;               /* staging or production, when vs_stage */
 	double number;                 /* the right side, when !vs_stage */
-	char text[P4R_GATE_TEXT_MAX];  /* normalised, no spaces: "f1>=0.8" */
+	char right[P4R_GATE_RIGHT_MAX + 1]; /* as written: "0.80", "production" */
+	char text[P4R_GATE_TEXT_MAX];  /* normalised, no spaces: "eval:f1>=0.8" */
 	char origin[64];               /* "--require" or "stage.production.require" */
 } p4r_gate;
 
-/* Parses EXPR: a metric key, an operator (< <= > >= == !=) and either a
- * finite decimal number or the stage name staging or production, with
- * optional blanks around each token. ORIGIN (nullable) is copied into
- * OUT->origin for messages. Anything else is P4R_EUSAGE naming EXPR. */
+/* Parses EXPR: an optional experiment name and ':', a metric key, an
+ * operator (< <= > >= == !=) and either a finite decimal number or the
+ * stage name staging or production, with optional blanks around each token.
+ * Experiment and key follow p4r_experiment_valid and p4r_metric_key_valid
+ * (neither holds ':'). ORIGIN (nullable) is copied into OUT->origin for
+ * messages. Anything else is P4R_EUSAGE naming EXPR. */
 int p4r_gate_parse(p4r_gate *out, const char *expr, const char *origin);
+
+/* Gives an unscoped gate G the experiment EXPERIMENT (a valid name) and
+ * rewrites its text ("f1>=0.8" -> "eval:f1>=0.8"); a scoped gate keeps its
+ * own. */
+void p4r_gate_scope(p4r_gate *g, const char *experiment);
 
 /* "<", "<=", ...; NULL for an invalid value. */
 const char *p4r_gate_op_name(p4r_gate_op op);
@@ -61,31 +74,41 @@ const char *p4r_gate_op_name(p4r_gate_op op);
 /* LEFT OP RIGHT. */
 bool p4r_gate_holds(double left, p4r_gate_op op, double right);
 
-/* The gates of a promotion into TO: REQUIRE[0..NREQUIRE) (from --require)
- * followed by the config policy stage.<TO>.require of CFG (nullable), each
- * text once. *OUT is malloc'd (free()). A malformed expression is
- * P4R_EUSAGE naming where it came from. */
+/* The gates of a promotion into TO: REQUIRE[0..NREQUIRE) (from --require),
+ * the unscoped ones scoped to EXPERIMENT when it is not NULL (promote
+ * --experiment), followed by the config policy stage.<TO>.require of CFG
+ * (nullable) as written: a policy is never rescoped by the command line.
+ * Each normalised text once. *OUT is malloc'd (free()). A malformed
+ * expression is P4R_EUSAGE naming where it came from; an invalid
+ * EXPERIMENT is P4R_EUSAGE naming it. */
 int p4r_lifecycle_gates(p4r_gate **out, size_t *n, p4r_config *cfg, p4r_stage to,
-			const char *const *require, size_t nrequire);
+			const char *const *require, size_t nrequire, const char *experiment);
 
 /* A gate evaluated against one version. */
 typedef struct p4r_condition {
 	p4r_gate gate;
-	bool has_left;           /* the promoted version has the metric */
+	bool has_left;           /* the promoted version has the metric in scope */
 	double left;
+	p4r_metric_value left_from;  /* where LEFT came from (p4r_metrics_value) */
 	bool has_right;          /* a number, or the stage holder has the metric */
 	double right;
-	char right_source[64];   /* "0.8", "production v3" or "production (none)" */
+	p4r_metric_value right_from; /* for a stage gate, where RIGHT came from */
+	int64_t right_version;   /* for a stage gate, the holder's number; 0: none */
+	char right_source[80];   /* "0.8", "production v3" or "production (none)" */
 	bool pass;
 } p4r_condition;
 
-/* {"expr","key","op","left","right","right_source","pass","origin"}, with
- * null for a missing value; owned by the caller; NULL when out of memory. */
+/* {"expr","key","experiment","op","left","left_run","right","right_run",
+ * "right_source","pass","origin"}: null for a missing value, a run object
+ * {"name","experiment","step","time"} (name and experiment null for
+ * points logged outside any run) or null when there is no value; owned by
+ * the caller; NULL when out of memory. */
 cJSON *p4r_json_condition(const p4r_condition *c);
 
 /* Evaluates GATES[0..N) on version VERSION_ID of MODEL into OUT (N
  * entries, caller-allocated); *ALL_PASS tells whether every one passed.
- * Metric values come from p4r_metrics_latest. */
+ * Both sides read p4r_metrics_value in the gate's experiment (every run
+ * when unscoped): for a stage gate, on the stage's holder. */
 int p4r_lifecycle_evaluate(p4r_registry *reg, const char *model, int64_t version_id,
 			   const p4r_gate *gates, size_t n, p4r_condition *out, bool *all_pass);
 
@@ -112,7 +135,7 @@ typedef struct p4r_promotion {
 	int64_t replaced;         /* the previous holder of TO now archived, 0: none */
 	p4r_condition *conds;     /* one per gate, in order; owned */
 	size_t nconds;
-	char refusal[256];        /* why it was refused, "" otherwise */
+	char refusal[512];        /* why it was refused, "" otherwise */
 } p4r_promotion;
 
 void p4r_promotion_clear(p4r_promotion *p);

@@ -1,6 +1,7 @@
 /* Experiment tracking: metrics per version (grouped in runs), params per
- * run. Gates and tables read the latest value of a key on a version: the one
- * with the highest step, then the latest time, then the last logged. */
+ * run. Gates and tables read "the" value of a key on a version by one rule
+ * (p4r_metrics_value): the run that logged the key most recently, and in it
+ * the highest step. docs/lifecycle.md, "Which value a gate reads". */
 #ifndef P4REG_METRICS_H
 #define P4REG_METRICS_H
 
@@ -70,11 +71,6 @@ int p4r_metrics_replay(p4r_registry *reg, const p4r_version *version, const char
  * the batches fetch refuses). */
 int p4r_metrics_replay_check(const p4r_version *version, const char *detail);
 
-/* The latest value of KEY on the version with registry id VERSION_ID;
- * *FOUND false (and 0 returned) when it has none. */
-int p4r_metrics_latest(p4r_registry *reg, int64_t version_id, const char *key,
-		       double *value, bool *found);
-
 /* ---- names, values and times (metrics.c) ---- */
 
 #define P4R_RUN_NAME_MAX 256
@@ -85,6 +81,36 @@ int p4r_metrics_latest(p4r_registry *reg, int64_t version_id, const char *key,
 #define P4R_METRICS_FILE_MAX ((size_t)16 << 20)
 /* Steps stay exact in JSON (2^53 - 1). */
 #define P4R_STEP_MAX 9007199254740991LL
+
+/* "The" value of a key on a version, with where it came from. */
+typedef struct p4r_metric_value {
+	bool found;             /* false: no run in scope logged the key */
+	double value;
+	int64_t step;
+	int64_t at_ms;
+	int64_t id;             /* metrics row id; 0 when !found */
+	bool in_run;            /* false: logged outside any run */
+	char run[P4R_RUN_NAME_MAX + 1];           /* "" outside a run */
+	char experiment[P4R_EXPERIMENT_MAX + 1];  /* the run's; "" outside a run */
+} p4r_metric_value;
+
+/* The value of KEY on the version with registry id VERSION_ID that gates,
+ * tables and comparisons read:
+ *   1. the run: among the runs that logged KEY on the version (only those
+ *      of EXPERIMENT when it is not NULL), the one whose most recent point
+ *      for KEY is the most recent: latest time (the point's --time), then
+ *      the highest metrics row id (logged last);
+ *   2. the point: in that run, the highest step, then the latest time, then
+ *      the highest id.
+ * Points logged outside any run form one implicit run without a name or an
+ * experiment, which EXPERIMENT never selects. OUT->found is false (and 0
+ * returned) when nothing in scope logged KEY. */
+int p4r_metrics_value(p4r_registry *reg, int64_t version_id, const char *key,
+		      const char *experiment, p4r_metric_value *out);
+
+/* p4r_metrics_value's number alone, every experiment in scope. */
+int p4r_metrics_latest(p4r_registry *reg, int64_t version_id, const char *key,
+		       double *value, bool *found);
 
 /* True when NAME is 1..P4R_RUN_NAME_MAX of the key characters. */
 bool p4r_run_name_valid(const char *name);
@@ -163,7 +189,8 @@ int p4r_metric_goal_get(p4r_metric_goal *out, p4r_config *cfg, const char *key);
 
 /* ---- reading back (registry_metric.c) ---- */
 
-/* The latest value of one key on one version, with where it came from. */
+/* The value of one key on one version (p4r_metrics_value's rule), with
+ * where it came from. */
 typedef struct p4r_metric_cell {
 	double value;
 	int64_t step;
@@ -171,7 +198,7 @@ typedef struct p4r_metric_cell {
 	int64_t id;   /* metrics row id; 0 when the version has no such key */
 } p4r_metric_cell;
 
-/* Versions x keys: the latest value of every key on every version. */
+/* Versions x keys: the value of every key on every version. */
 typedef struct p4r_metric_table {
 	char **keys;            /* sorted (strcmp); owned */
 	size_t nkeys;
@@ -179,10 +206,14 @@ typedef struct p4r_metric_table {
 	p4r_metric_cell **columns; /* columns[key][row]; owned */
 } p4r_metric_table;
 
-/* Fills OUT with the latest metrics of VERSIONS[0..N) (any models). Versions
- * of one model are read with a single query. Free with _clear. */
+/* Fills OUT with the values of VERSIONS[0..N) (any models), each cell
+ * chosen by p4r_metrics_value's rule. Versions of one model are read with a
+ * single query. Free with _clear. */
 int p4r_metrics_table(p4r_registry *reg, const p4r_version *versions, size_t n,
 		      p4r_metric_table *out);
+/* The same, only from runs of EXPERIMENT (NULL: every run, as above). */
+int p4r_metrics_table_scoped(p4r_registry *reg, const p4r_version *versions, size_t n,
+			     const char *experiment, p4r_metric_table *out);
 void p4r_metric_table_clear(p4r_metric_table *t);
 /* The cell of ROW and column COL; NULL when absent. */
 const p4r_metric_cell *p4r_metric_table_get(const p4r_metric_table *t, size_t row, size_t col);

@@ -10,12 +10,13 @@
 #include <string.h>
 
 const char cmd_metrics_usage[] =
-	"usage: p4reg metrics [--csv] MODEL\n"
-	"   or: p4reg metrics [--csv] REF REF\n"
+	"usage: p4reg metrics [--csv] [--experiment NAME] MODEL\n"
+	"   or: p4reg metrics [--csv] [--experiment NAME] REF REF\n"
 	"   or: p4reg metrics [--csv] REF --history KEY\n"
 	"\n"
-	"MODEL: every version (newest first) with its stage and the latest value\n"
-	"of each metric (highest step, then latest time).\n"
+	"MODEL: every version (newest first) with its stage and the value of each\n"
+	"metric that promotion gates read: from the run that logged the key most\n"
+	"recently (by time), at that run's highest step.\n"
 	"REF REF: the two versions side by side with the difference (second minus\n"
 	"first), the relative change, and which side is better where the metric's\n"
 	"direction is known (config metric.<key>.goal = max|min, or the built-in\n"
@@ -24,13 +25,16 @@ const char cmd_metrics_usage[] =
 	"quality* are max).\n"
 	"--history KEY: every value of KEY on REF ordered by step, time.\n"
 	"\n"
-	"      --csv            comma-separated values for spreadsheets\n"
-	"      --history KEY    every logged value of KEY on one version\n";
+	"      --csv              comma-separated values for spreadsheets\n"
+	"      --experiment NAME  values from runs of experiment NAME only (what a\n"
+	"                         gate NAME:KEY reads)\n"
+	"      --history KEY      every logged value of KEY on one version\n";
 
-enum { OPT_CSV = 1, OPT_HISTORY };
+enum { OPT_CSV = 1, OPT_HISTORY, OPT_EXPERIMENT };
 
 static const p4r_option options[] = {
 	{ "csv", 0, false, OPT_CSV },
+	{ "experiment", 0, true, OPT_EXPERIMENT },
 	{ "history", 0, true, OPT_HISTORY },
 	{ NULL, 0, false, 0 },
 };
@@ -172,7 +176,7 @@ static int find_model(p4r_repo *repo, const char *arg, char *model, size_t size)
 	return rc;
 }
 
-static int show_model(p4r_cli *cli, p4r_repo *repo, const char *arg, bool csv)
+static int show_model(p4r_cli *cli, p4r_repo *repo, const char *arg, bool csv, const char *experiment)
 {
 	char model[P4R_MODEL_NAME_MAX + 1];
 	p4r_version *vs = NULL;
@@ -183,7 +187,7 @@ static int show_model(p4r_cli *cli, p4r_repo *repo, const char *arg, bool csv)
 	if ((rc = find_model(repo, arg, model, sizeof(model))) < 0)
 		return rc;
 	if ((rc = p4r_registry_version_list(p4r_repo_registry(repo), model, &vs, &n)) < 0 ||
-	    (rc = p4r_metrics_table(p4r_repo_registry(repo), vs, n, &t)) < 0)
+	    (rc = p4r_metrics_table_scoped(p4r_repo_registry(repo), vs, n, experiment, &t)) < 0)
 		goto done;
 	if (cli->json)
 		rc = table_json(model, vs, n, &t);
@@ -346,7 +350,8 @@ static int compare_text(const p4r_version *v, const struct row *rows, size_t n)
 	return 0;
 }
 
-static int compare(p4r_cli *cli, p4r_repo *repo, const char *ra, const char *rb, bool csv)
+static int compare(p4r_cli *cli, p4r_repo *repo, const char *ra, const char *rb, bool csv,
+		   const char *experiment)
 {
 	p4r_version v[2] = { { 0 }, { 0 } };
 	p4r_metric_table t = { 0 };
@@ -355,7 +360,7 @@ static int compare(p4r_cli *cli, p4r_repo *repo, const char *ra, const char *rb,
 	int rc;
 
 	if ((rc = p4r_ref_resolve(repo, ra, &v[0])) < 0 || (rc = p4r_ref_resolve(repo, rb, &v[1])) < 0 ||
-	    (rc = p4r_metrics_table(p4r_repo_registry(repo), v, 2, &t)) < 0)
+	    (rc = p4r_metrics_table_scoped(p4r_repo_registry(repo), v, 2, experiment, &t)) < 0)
 		goto done;
 	if (t.nkeys && !(rows = calloc(t.nkeys, sizeof(*rows)))) {
 		rc = p4r_error_set(P4R_ERROR, "out of memory");
@@ -461,7 +466,7 @@ done:
 
 int cmd_metrics(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 {
-	const char *args[2] = { NULL, NULL }, *key = NULL, *value;
+	const char *args[2] = { NULL, NULL }, *key = NULL, *experiment = NULL, *value;
 	size_t nargs = 0;
 	bool csv = false;
 	p4r_opts o;
@@ -475,6 +480,13 @@ int cmd_metrics(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 			if (key)
 				return cmd_usage_error(cli, "--history given twice");
 			key = value;
+		} else if (id == OPT_EXPERIMENT) {
+			if (experiment)
+				return cmd_usage_error(cli, "--experiment given twice");
+			if (!p4r_experiment_valid(value))
+				return p4r_error_set(P4R_EUSAGE, "invalid experiment '%s': use 1..%d letters, "
+						     "digits and '_ . - / @'", value, P4R_EXPERIMENT_MAX);
+			experiment = value;
 		} else {
 			if (nargs == 2)
 				return cmd_usage_error(cli, "metrics takes a MODEL or two REFs");
@@ -488,11 +500,13 @@ int cmd_metrics(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 	if (key) {
 		if (nargs != 1)
 			return cmd_usage_error(cli, "--history needs exactly one REF");
+		if (experiment)  /* the history lists every run's points, with the run */
+			return cmd_usage_error(cli, "--history shows every run: --experiment does not apply");
 		return history(cli, repo, args[0], key, csv);
 	}
 	if (nargs == 0)
 		return cmd_usage_error(cli, "metrics needs a MODEL or two REFs");
 	if (nargs == 1)
-		return show_model(cli, repo, args[0], csv);
-	return compare(cli, repo, args[0], args[1], csv);
+		return show_model(cli, repo, args[0], csv, experiment);
+	return compare(cli, repo, args[0], args[1], csv, experiment);
 }

@@ -9,30 +9,38 @@
 #include <string.h>
 
 const char cmd_promote_usage[] =
-	"usage: p4reg promote REF --to STAGE [--require EXPR]... [--force] [-m REASON]\n"
+	"usage: p4reg promote REF --to STAGE [--require EXPR]... [--experiment NAME]\n"
+	"                     [--force] [-m REASON]\n"
 	"\n"
 	"Moves a version to STAGE: development -> validation -> staging ->\n"
 	"production, one step at a time; archived from anywhere. Promoting into\n"
 	"staging or production archives the version that held it. Skipping a step,\n"
 	"moving backward or leaving archived needs --force (recorded as forced).\n"
 	"\n"
-	"Each --require is a gate on the version's latest metric values:\n"
+	"Each --require is a gate on a metric of the version:\n"
 	"  'f1>=0.80'            compare with a number\n"
 	"  'f1>=production'      compare with the version in production (or staging)\n"
-	"with one of < <= > >= == !=. A missing metric fails its gate. Config\n"
-	"stage.<STAGE>.require (multi-valued) adds gates to every promotion into\n"
-	"STAGE. --force never skips gates. A refusal exits 3 and changes nothing.\n"
+	"  'eval:f1>=0.80'       read f1 only from runs of experiment eval\n"
+	"with one of < <= > >= == !=. A gate reads the value from the run that\n"
+	"logged KEY most recently (by time), at that run's highest step; a value\n"
+	"nothing logged fails its gate. Config stage.<STAGE>.require (multi-valued:\n"
+	"p4reg config --add) adds gates, in the same syntax, to every promotion\n"
+	"into STAGE. --force never skips gates. A refusal exits 3, changes nothing\n"
+	"and shows each value with the run and step it came from.\n"
 	"\n"
-	"      --to STAGE      development, validation, staging, production, archived\n"
-	"      --require EXPR  a gate; may be given several times\n"
-	"  -f, --force         allow skipping a step, moving backward, leaving archived\n"
-	"  -m, --message TEXT  the reason, recorded in the history\n";
+	"      --to STAGE         development, validation, staging, production, archived\n"
+	"      --require EXPR     a gate; may be given several times\n"
+	"      --experiment NAME  read unscoped --require gates from runs of NAME only\n"
+	"                         (config policies keep the scope they were written with)\n"
+	"  -f, --force            allow skipping a step, moving backward, leaving archived\n"
+	"  -m, --message TEXT     the reason, recorded in the history\n";
 
-enum { OPT_TO = 1, OPT_REQUIRE, OPT_FORCE, OPT_MESSAGE };
+enum { OPT_TO = 1, OPT_REQUIRE, OPT_EXPERIMENT, OPT_FORCE, OPT_MESSAGE };
 
 static const p4r_option options[] = {
 	{ "to", 0, true, OPT_TO },
 	{ "require", 0, true, OPT_REQUIRE },
+	{ "experiment", 0, true, OPT_EXPERIMENT },
 	{ "force", 'f', false, OPT_FORCE },
 	{ "message", 'm', true, OPT_MESSAGE },
 	{ NULL, 0, false, 0 },
@@ -40,16 +48,41 @@ static const p4r_option options[] = {
 
 #define REASON_MAX 4096
 
-static void print_condition(const p4r_condition *c)
+/* "        m@3 f1=0.75: run r3 (experiment default), step 0": where one side's
+ * value came from, or that nothing in scope logged it. */
+static void print_source(const char *model, int64_t number, const p4r_condition *c,
+			 const p4r_metric_value *v)
 {
-	char left[32] = "missing", right[32] = "missing", where[80] = "";
+	char num[32];
+
+	printf("        %s@%lld %s", p4r_escape(model), (long long)number, p4r_escape(c->gate.key));
+	if (!v->found) {
+		if (c->gate.experiment[0])
+			printf(": no run of experiment %s logged it\n", p4r_escape(c->gate.experiment));
+		else
+			printf(": no run logged it\n");
+		return;
+	}
+	p4r_metric_format(num, sizeof(num), v->value);
+	if (v->in_run)
+		printf("=%s: run %s (experiment %s), step %lld\n", num, p4r_escape(v->run),
+		       p4r_escape(v->experiment), (long long)v->step);
+	else
+		printf("=%s: logged outside any run, step %lld\n", num, (long long)v->step);
+}
+
+/* One condition: "  FAIL  f1>=0.8: 0.7 >= 0.8", then where each value
+ * came from (the promoted version, and a stage gate's holder). */
+static void print_condition(const p4r_promotion *p, const p4r_condition *c)
+{
+	char left[32] = "missing", right[32] = "missing", where[96] = "";
 
 	if (c->has_left)
 		p4r_metric_format(left, sizeof(left), c->left);
 	if (c->has_right)
 		p4r_metric_format(right, sizeof(right), c->right);
 	if (c->gate.vs_stage) {
-		if (strstr(c->right_source, "(none)")) {
+		if (!c->right_version) {
 			snprintf(right, sizeof(right), "-");
 			snprintf(where, sizeof(where), " (no version in %s)", p4r_stage_name(c->gate.stage));
 		} else {
@@ -58,6 +91,9 @@ static void print_condition(const p4r_condition *c)
 	}
 	printf("  %s  %s: %s %s %s%s\n", c->pass ? "pass" : "FAIL", p4r_escape(c->gate.text), left,
 	       p4r_gate_op_name(c->gate.op), right, p4r_escape(where));
+	print_source(p->version.model, p->version.number, c, &c->left_from);
+	if (c->right_version)
+		print_source(p->version.model, c->right_version, c, &c->right_from);
 }
 
 static cJSON *json_result(const p4r_promotion *p, const char *reason)
@@ -98,7 +134,7 @@ static int report(p4r_cli *cli, const p4r_promotion *p, const char *message)
 		printf("archived %s@%lld (replaced by v%lld)\n", p4r_escape(p->version.model),
 		       (long long)p->replaced, (long long)p->version.number);
 	for (i = 0; i < p->nconds; i++)
-		print_condition(&p->conds[i]);
+		print_condition(p, &p->conds[i]);
 	return 0;
 }
 
@@ -119,7 +155,7 @@ static int report_refusal(p4r_cli *cli, const p4r_promotion *p)
 		printf("refused: %s@%lld %s -> %s\n", p4r_escape(p->version.model), (long long)p->version.number,
 		       p4r_stage_name(p->from), p4r_stage_name(p->to));
 		for (i = 0; i < p->nconds; i++)
-			print_condition(&p->conds[i]);
+			print_condition(p, &p->conds[i]);
 		fflush(stdout);  /* the conditions before the reason, also in a pipe */
 	}
 	return p4r_error_set(P4R_EREFUSED, "%s", p->refusal);
@@ -129,7 +165,7 @@ int cmd_promote(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 {
 	p4r_registry *reg = p4r_repo_registry(repo);
 	const char **require = calloc((size_t)argc, sizeof(*require));
-	const char *ref = NULL, *to = NULL, *message = NULL, *value;
+	const char *ref = NULL, *to = NULL, *message = NULL, *experiment = NULL, *value;
 	p4r_promote_req req = { 0 };
 	p4r_promotion result = { 0 };
 	p4r_version v = { 0 };
@@ -147,6 +183,10 @@ int cmd_promote(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 			to = value;
 		else if (id == OPT_REQUIRE)
 			require[nrequire++] = value;
+		else if (id == OPT_EXPERIMENT && experiment)
+			rc = cmd_usage_error(cli, "--experiment given twice");
+		else if (id == OPT_EXPERIMENT)
+			experiment = value;
 		else if (id == OPT_FORCE)
 			req.force = true;
 		else if (id == OPT_MESSAGE)
@@ -175,7 +215,7 @@ int cmd_promote(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 	/* Everything the user typed is checked before the registry is read. */
 	if ((rc = p4r_stage_parse(&req.to, to)) < 0 ||
 	    (rc = p4r_lifecycle_gates(&gates, &ngates, p4r_repo_config(repo), req.to,
-				      require, nrequire)) < 0 ||
+				      require, nrequire, experiment)) < 0 ||
 	    (rc = p4r_ref_resolve(repo, ref, &v)) < 0)
 		goto done;
 	if (!(actor = p4r_repo_actor(repo))) {

@@ -319,14 +319,23 @@ static int private_finish(const char *path, mode_t mode)
 	return rc == 0 ? p4r_fsync_parent(path) : rc;
 }
 
+/* What one write does to the one file it opened. */
+struct write_req {
+	const char *key;
+	const char *value;     /* set and add */
+	const char *file;      /* ".p4reg/config" or ".p4reg/config.local", for messages */
+	bool all;              /* unset: every value */
+};
+
 /* Runs FN on the one file (config.local when LOCAL_FILE): for config.local,
  * under umask 077 so the secrets are never in a file others can read, not
  * even libgit2's lock file while it is written. The umask is process-wide:
  * commands write config from their one thread. */
 static int write_one(p4r_config *cfg, bool local_file,
-		     int (*fn)(git_config *one, const char *key, const char *value),
-		     const char *key, const char *value)
+		     int (*fn)(git_config *one, const struct write_req *req),
+		     const char *key, const char *value, bool all)
 {
+	struct write_req req = { key, value, local_file ? ".p4reg/config.local" : ".p4reg/config", all };
 	git_config *one = NULL;
 	mode_t mode = 0, old_mask = 0;
 	int rc;
@@ -337,7 +346,7 @@ static int write_one(p4r_config *cfg, bool local_file,
 		return rc;
 	if (local_file)
 		old_mask = umask(077);
-	rc = fn(one, key, value);
+	rc = fn(one, &req);
 	if (local_file)
 		umask(old_mask);
 	git_config_free(one);
@@ -346,26 +355,73 @@ static int write_one(p4r_config *cfg, bool local_file,
 	return rc;
 }
 
-static int set_fn(git_config *one, const char *key, const char *value)
+/* *N gets how many values KEY has in the one file ONE. */
+static int count_values(git_config *one, const char *key, size_t *n)
 {
-	if (git_config_set_string(one, key, value) < 0)
-		return p4r_error_git(P4R_EUSAGE, "cannot set config '%s'", key);
+	git_config_iterator *it = NULL;
+	git_config_entry *entry;
+	int err;
+
+	*n = 0;
+	if (git_config_multivar_iterator_new(&it, one, key, NULL) < 0)
+		return p4r_error_git(P4R_EUSAGE, "invalid config key '%s'", key);
+	while ((err = git_config_next(&entry, it)) == 0)
+		(*n)++;
+	git_config_iterator_free(it);
+	if (err != GIT_ITEROVER)
+		return p4r_error_git(P4R_ERROR, "cannot read config '%s'", key);
 	return 0;
 }
 
-static int unset_fn(git_config *one, const char *key, const char *value)
+static int set_fn(git_config *one, const struct write_req *req)
 {
-	int err = git_config_delete_entry(one, key);
+	size_t n;
+	int rc;
 
-	(void)value;
-	if (err == GIT_ENOTFOUND)
-		return p4r_error_set(P4R_ENOTFOUND, "config key '%s' is not set", key);
+	/* git's rule: setting replaces one value; which of several is meant
+	 * is not for p4reg to guess. */
+	if ((rc = count_values(one, req->key, &n)) < 0)
+		return rc;
+	if (n > 1)
+		return p4r_error_set(P4R_EUSAGE, "config key '%s' has %zu values in %s: --add appends one, "
+				     "--unset-all removes them all", req->key, n, req->file);
+	if (git_config_set_string(one, req->key, req->value) < 0)
+		return p4r_error_git(P4R_EUSAGE, "cannot set config '%s'", req->key);
+	return 0;
+}
+
+/* A pattern no value matches (git's own for --add): libgit2 then replaces
+ * nothing and appends the value. */
+#define MATCH_NOTHING "a^"
+
+static int add_fn(git_config *one, const struct write_req *req)
+{
+	if (git_config_set_multivar(one, req->key, MATCH_NOTHING, req->value) < 0)
+		return p4r_error_git(P4R_EUSAGE, "cannot add to config '%s'", req->key);
+	return 0;
+}
+
+static int unset_fn(git_config *one, const struct write_req *req)
+{
+	size_t n;
+	int rc, err;
+
+	if ((rc = count_values(one, req->key, &n)) < 0)
+		return rc;
+	if (n == 0)
+		return p4r_error_set(P4R_ENOTFOUND, "config key '%s' is not set in %s", req->key, req->file);
+	if (n > 1 && !req->all)
+		return p4r_error_set(P4R_EUSAGE, "config key '%s' has %zu values in %s: --unset-all removes "
+				     "them all", req->key, n, req->file);
+	err = n > 1 ? git_config_delete_multivar(one, req->key, ".*") : git_config_delete_entry(one, req->key);
 	if (err < 0)
-		return p4r_error_git(P4R_EUSAGE, "cannot unset config '%s'", key);
+		return p4r_error_git(P4R_EUSAGE, "cannot unset config '%s'", req->key);
 	return 0;
 }
 
-int p4r_config_set(p4r_config *cfg, bool local_file, const char *key, const char *value)
+/* The committed file's own refusals (docs/security.md): no includes, no
+ * credentials. */
+static int shared_ok(bool local_file, const char *key)
 {
 	if (!local_file && !strncasecmp(key, "include", 7))
 		return p4r_error_set(P4R_EUSAGE, "refusing to add '%s' to the committed .p4reg/config: "
@@ -375,12 +431,56 @@ int p4r_config_set(p4r_config *cfg, bool local_file, const char *key, const char
 		return p4r_error_set(P4R_EUSAGE, "refusing to store credential '%s' in the committed "
 				     ".p4reg/config: use 'p4reg config --local %s VALUE' "
 				     "(.p4reg/config.local is never committed)", key, key);
-	return write_one(cfg, local_file, set_fn, key, value);
+	return 0;
+}
+
+int p4r_config_set(p4r_config *cfg, bool local_file, const char *key, const char *value)
+{
+	int rc = shared_ok(local_file, key);
+
+	return rc < 0 ? rc : write_one(cfg, local_file, set_fn, key, value, false);
+}
+
+bool p4r_config_key_is_list(const char *key)
+{
+	static const char *const stages[] = {
+		"development", "validation", "staging", "production", "archived",
+	};
+	const char *first = key ? strchr(key, '.') : NULL, *last = key ? strrchr(key, '.') : NULL;
+	size_t i, sublen;
+
+	if (!first || first == last || (size_t)(first - key) != 5 || strncasecmp(key, "stage", 5) ||
+	    strcasecmp(last + 1, "require"))
+		return false;
+	/* The subsection is case-sensitive in git config, and p4reg reads
+	 * the lowercase stage names. */
+	sublen = (size_t)(last - first - 1);
+	for (i = 0; i < sizeof(stages) / sizeof(stages[0]); i++)
+		if (strlen(stages[i]) == sublen && !memcmp(first + 1, stages[i], sublen))
+			return true;
+	return false;
+}
+
+int p4r_config_add(p4r_config *cfg, bool local_file, const char *key, const char *value)
+{
+	int rc;
+
+	if (!p4r_config_key_is_list(key))
+		return p4r_error_set(P4R_EUSAGE, "config key '%s' is not multi-valued: --add is only for "
+				     "stage.<STAGE>.require", key);
+	if ((rc = shared_ok(local_file, key)) < 0)
+		return rc;
+	return write_one(cfg, local_file, add_fn, key, value, false);
 }
 
 int p4r_config_unset(p4r_config *cfg, bool local_file, const char *key)
 {
-	return write_one(cfg, local_file, unset_fn, key, NULL);
+	return write_one(cfg, local_file, unset_fn, key, NULL, false);
+}
+
+int p4r_config_unset_all(p4r_config *cfg, bool local_file, const char *key)
+{
+	return write_one(cfg, local_file, unset_fn, key, NULL, true);
 }
 
 int p4r_config_foreach(p4r_config *cfg, int (*fn)(const char *name, const char *value, void *payload),

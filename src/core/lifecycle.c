@@ -4,6 +4,7 @@
  * hook runner (see lifecycle.h). */
 #include "p4reg/lifecycle.h"
 #include "p4reg/error.h"
+#include "p4reg/output.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -106,9 +107,25 @@ static bool parse_op(const char **p, p4r_gate_op *op)
 	return false;
 }
 
+/* The end of a name token at P: a key or an experiment stops at a blank,
+ * an operator character or the ':' between them. */
+static const char *token_end(const char *p)
+{
+	while (*p && !blank(*p) && !op_char(*p) && *p != ':')
+		p++;
+	return p;
+}
+
+/* Rebuilds G's normalised text from its parts. */
+static void gate_text(p4r_gate *g)
+{
+	snprintf(g->text, sizeof(g->text), "%s%s%s%s%s", g->experiment, g->experiment[0] ? ":" : "",
+		 g->key, op_names[g->op], g->right);
+}
+
 int p4r_gate_parse(p4r_gate *out, const char *expr, const char *origin)
 {
-	char where[96] = "", rhs[GATE_EXPR_MAX + 1];
+	char where[96] = "";
 	const char *p = expr, *start, *end;
 	size_t len;
 
@@ -117,22 +134,39 @@ int p4r_gate_parse(p4r_gate *out, const char *expr, const char *origin)
 	if (origin)
 		snprintf(where, sizeof(where), " in %s", origin);
 	if (!expr || strlen(expr) > GATE_EXPR_MAX)
-		return p4r_error_set(P4R_EUSAGE, "invalid gate%s: expected KEY OP NUMBER or KEY OP STAGE "
-				     "in at most %d characters", where, GATE_EXPR_MAX);
+		return p4r_error_set(P4R_EUSAGE, "invalid gate%s: expected [EXPERIMENT:]KEY OP NUMBER or "
+				     "[EXPERIMENT:]KEY OP STAGE in at most %d characters", where, GATE_EXPR_MAX);
 	while (blank(*p))
 		p++;
 	start = p;
-	while (*p && !blank(*p) && !op_char(*p))
+	p = token_end(p);
+	end = p;
+	while (blank(*p))
 		p++;
-	len = (size_t)(p - start);
+	if (*p == ':') {
+		/* "eval:f1>=0.8": the token before ':' is the experiment. */
+		len = (size_t)(end - start);
+		if (len == 0 || len > P4R_EXPERIMENT_MAX)
+			goto bad_experiment;
+		memcpy(out->experiment, start, len);
+		out->experiment[len] = '\0';
+		if (!p4r_experiment_valid(out->experiment))
+			goto bad_experiment;
+		for (p++; blank(*p); p++)
+			;
+		start = p;
+		p = token_end(p);
+		end = p;
+		while (blank(*p))
+			p++;
+	}
+	len = (size_t)(end - start);
 	if (len == 0 || len > P4R_METRIC_KEY_MAX)
 		goto bad_key;
 	memcpy(out->key, start, len);
 	out->key[len] = '\0';
 	if (!p4r_metric_key_valid(out->key))
 		goto bad_key;
-	while (blank(*p))
-		p++;
 	if (!parse_op(&p, &out->op))
 		return p4r_error_set(P4R_EUSAGE, "invalid gate '%s'%s: expected an operator "
 				     "< <= > >= == != after '%s'", expr, where, out->key);
@@ -145,29 +179,43 @@ int p4r_gate_parse(p4r_gate *out, const char *expr, const char *origin)
 	if (len == 0)
 		return p4r_error_set(P4R_EUSAGE, "invalid gate '%s'%s: expected a number or a stage "
 				     "after '%s'", expr, where, op_names[out->op]);
-	memcpy(rhs, p, len);
-	rhs[len] = '\0';
-	if (!strcmp(rhs, "staging") || !strcmp(rhs, "production")) {
+	if (len > P4R_GATE_RIGHT_MAX)  /* no number is that long (p4r_metric_parse_value) */
+		return p4r_error_set(P4R_EUSAGE, "invalid gate '%s'%s: '%.*s' is neither a number nor "
+				     "staging or production", expr, where, (int)len, p);
+	memcpy(out->right, p, len);
+	out->right[len] = '\0';
+	if (!strcmp(out->right, "staging") || !strcmp(out->right, "production")) {
 		out->vs_stage = true;
-		out->stage = rhs[0] == 's' ? P4R_STAGE_STAGING : P4R_STAGE_PRODUCTION;
-	} else if (p4r_stage_parse(&out->stage, rhs) == 0) {
+		out->stage = out->right[0] == 's' ? P4R_STAGE_STAGING : P4R_STAGE_PRODUCTION;
+	} else if (p4r_stage_parse(&out->stage, out->right) == 0) {
 		/* Other stages have many holders: "the version in validation" is
 		 * not one version, so there is nothing to compare with. */
 		return p4r_error_set(P4R_EUSAGE, "invalid gate '%s'%s: only staging and production "
 				     "have one version to compare with", expr, where);
-	} else if (p4r_metric_parse_value(&out->number, rhs) < 0) {
-		if (rhs[0] && strchr("+-.0123456789", rhs[0]))  /* a number, but a bad one: say why */
+	} else if (p4r_metric_parse_value(&out->number, out->right) < 0) {
+		if (strchr("+-.0123456789", out->right[0]))  /* a number, but a bad one: say why */
 			return p4r_error_set(P4R_EUSAGE, "invalid gate '%s'%s: %s", expr, where, p4r_error_message());
 		return p4r_error_set(P4R_EUSAGE, "invalid gate '%s'%s: '%s' is neither a number nor "
-				     "staging or production", expr, where, rhs);
+				     "staging or production", expr, where, out->right);
 	}
-	snprintf(out->text, sizeof(out->text), "%s%s%s", out->key, op_names[out->op], rhs);
+	gate_text(out);
 	p4r_error_clear();
 	return 0;
+bad_experiment:
+	return p4r_error_set(P4R_EUSAGE, "invalid gate '%s'%s: expected an experiment name (1..%d "
+			     "letters, digits and '_ . - / @') before ':'", expr, where, P4R_EXPERIMENT_MAX);
 bad_key:
 	return p4r_error_set(P4R_EUSAGE, "invalid gate '%s'%s: expected a metric key (1..%d letters, "
 			     "digits and '_ . - / @') before the operator", expr ? expr : "", where,
 			     P4R_METRIC_KEY_MAX);
+}
+
+void p4r_gate_scope(p4r_gate *g, const char *experiment)
+{
+	if (g->experiment[0] || !experiment || !*experiment)
+		return;
+	snprintf(g->experiment, sizeof(g->experiment), "%s", experiment);
+	gate_text(g);
 }
 
 /* Collects gates into a growing array, each normalised text once. */
@@ -177,7 +225,9 @@ struct gate_list {
 	const char *origin;
 };
 
-static int gate_list_add(struct gate_list *l, const char *expr, const char *origin)
+/* Adds EXPR; an unscoped gate gets EXPERIMENT (nullable) first. */
+static int gate_list_add(struct gate_list *l, const char *expr, const char *origin,
+			 const char *experiment)
 {
 	p4r_gate g;
 	size_t i;
@@ -185,6 +235,7 @@ static int gate_list_add(struct gate_list *l, const char *expr, const char *orig
 
 	if ((rc = p4r_gate_parse(&g, expr, origin)) < 0)
 		return rc;
+	p4r_gate_scope(&g, experiment);
 	for (i = 0; i < l->n; i++)
 		if (!strcmp(l->arr[i].text, g.text))
 			return 0;
@@ -201,15 +252,18 @@ static int gate_list_add(struct gate_list *l, const char *expr, const char *orig
 	return 0;
 }
 
+/* A committed policy means what it says whoever promotes: --experiment
+ * does not narrow it (that would let a promoter pick the run a policy
+ * reads), so policies are added as written. */
 static int policy_value(const char *value, void *payload)
 {
 	struct gate_list *l = payload;
 
-	return gate_list_add(l, value, l->origin);
+	return gate_list_add(l, value, l->origin, NULL);
 }
 
 int p4r_lifecycle_gates(p4r_gate **out, size_t *n, p4r_config *cfg, p4r_stage to,
-			const char *const *require, size_t nrequire)
+			const char *const *require, size_t nrequire, const char *experiment)
 {
 	struct gate_list l = { 0 };
 	char key[64];
@@ -220,8 +274,11 @@ int p4r_lifecycle_gates(p4r_gate **out, size_t *n, p4r_config *cfg, p4r_stage to
 	*n = 0;
 	if (!p4r_stage_name(to))
 		return p4r_error_set(P4R_EUSAGE, "unknown stage %d", (int)to);
-	for (i = 0; rc == 0 && i < nrequire; i++)
-		rc = gate_list_add(&l, require[i], NULL);
+	if (experiment && !p4r_experiment_valid(experiment))
+		return p4r_error_set(P4R_EUSAGE, "invalid experiment '%s': use 1..%d letters, digits and "
+				     "'_ . - / @'", experiment, P4R_EXPERIMENT_MAX);
+	for (i = 0; i < nrequire && rc == 0; i++)
+		rc = gate_list_add(&l, require[i], NULL, experiment);
 	if (rc == 0 && cfg) {
 		snprintf(key, sizeof(key), "stage.%s.require", p4r_stage_name(to));
 		l.origin = key;
@@ -244,6 +301,33 @@ static void add_number_or_null(cJSON *o, const char *key, bool has, double v)
 		cJSON_AddNullToObject(o, key);
 }
 
+static void add_string_or_null(cJSON *o, const char *key, const char *s)
+{
+	if (s && *s)
+		cJSON_AddStringToObject(o, key, s);
+	else
+		cJSON_AddNullToObject(o, key);
+}
+
+/* {"name","experiment","step","time"} of V, or null when nothing was found. */
+static void add_run(cJSON *o, const char *key, const p4r_metric_value *v)
+{
+	char when[32];
+	cJSON *r;
+
+	if (!v->found) {
+		cJSON_AddNullToObject(o, key);
+		return;
+	}
+	if (!(r = cJSON_AddObjectToObject(o, key)))
+		return;
+	add_string_or_null(r, "name", v->in_run ? v->run : NULL);
+	add_string_or_null(r, "experiment", v->in_run ? v->experiment : NULL);
+	cJSON_AddNumberToObject(r, "step", (double)v->step);
+	p4r_format_time(when, sizeof(when), v->at_ms);
+	cJSON_AddStringToObject(r, "time", when);
+}
+
 cJSON *p4r_json_condition(const p4r_condition *c)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -252,9 +336,12 @@ cJSON *p4r_json_condition(const p4r_condition *c)
 		return NULL;
 	cJSON_AddStringToObject(o, "expr", c->gate.text);
 	cJSON_AddStringToObject(o, "key", c->gate.key);
+	add_string_or_null(o, "experiment", c->gate.experiment);
 	cJSON_AddStringToObject(o, "op", op_names[c->gate.op]);
 	add_number_or_null(o, "left", c->has_left, c->left);
+	add_run(o, "left_run", &c->left_from);
 	add_number_or_null(o, "right", c->has_right, c->right);
+	add_run(o, "right_run", &c->right_from);
 	cJSON_AddStringToObject(o, "right_source", c->right_source);
 	cJSON_AddBoolToObject(o, "pass", c->pass);
 	cJSON_AddStringToObject(o, "origin", c->gate.origin);
@@ -296,17 +383,18 @@ int p4r_lifecycle_evaluate(p4r_registry *reg, const char *model, int64_t version
 	for (i = 0; i < n; i++) {
 		p4r_condition *c = &out[i];
 		const p4r_gate *g = &gates[i];
+		const char *exp = g->experiment[0] ? g->experiment : NULL;
 
 		memset(c, 0, sizeof(*c));
 		c->gate = *g;
-		if ((rc = p4r_metrics_latest(reg, version_id, g->key, &c->left, &c->has_left)) < 0)
+		if ((rc = p4r_metrics_value(reg, version_id, g->key, exp, &c->left_from)) < 0)
 			break;
+		c->has_left = c->left_from.found;
+		c->left = c->left_from.value;
 		if (!g->vs_stage) {
 			c->has_right = true;
 			c->right = g->number;
-			/* The text after the operator, as written. */
-			snprintf(c->right_source, sizeof(c->right_source), "%s",
-				 g->text + strlen(g->key) + strlen(op_names[g->op]));
+			snprintf(c->right_source, sizeof(c->right_source), "%s", g->right);
 		} else {
 			struct holder *h = &holders[g->stage];
 
@@ -318,9 +406,11 @@ int p4r_lifecycle_evaluate(p4r_registry *reg, const char *model, int64_t version
 			} else {
 				snprintf(c->right_source, sizeof(c->right_source), "%s v%lld",
 					 p4r_stage_name(g->stage), (long long)h->v.number);
-				if ((rc = p4r_metrics_latest(reg, h->v.id, g->key, &c->right,
-							     &c->has_right)) < 0)
+				c->right_version = h->v.number;
+				if ((rc = p4r_metrics_value(reg, h->v.id, g->key, exp, &c->right_from)) < 0)
 					break;
+				c->has_right = c->right_from.found;
+				c->right = c->right_from.value;
 			}
 		}
 		c->pass = c->has_left && c->has_right && p4r_gate_holds(c->left, g->op, c->right);
@@ -386,7 +476,9 @@ static int refuse(p4r_promotion *out, const char *fmt, ...)
 	return p4r_error_set(P4R_EREFUSED, "%s", out->refusal);
 }
 
-/* "f1>=0.8, recall>=production" of the failed conditions, bounded. */
+/* "f1>=0.8, recall>0.5: no run logged 'recall'" of the failed
+ * conditions, bounded: a value nothing logged says so, since no number
+ * will be shown for it. */
 static void failed_list(char *buf, size_t size, const p4r_promotion *p)
 {
 	size_t i, used = 0;
@@ -394,9 +486,17 @@ static void failed_list(char *buf, size_t size, const p4r_promotion *p)
 
 	buf[0] = '\0';
 	for (i = 0; i < p->nconds && used < size; i++) {
-		if (p->conds[i].pass)
+		const p4r_condition *c = &p->conds[i];
+		char why[200] = "";
+
+		if (c->pass)
 			continue;
-		w = snprintf(buf + used, size - used, "%s%s", used ? ", " : "", p->conds[i].gate.text);
+		if (!c->has_left && c->gate.experiment[0])
+			snprintf(why, sizeof(why), ": no run of experiment '%s' logged '%s'",
+				 c->gate.experiment, c->gate.key);
+		else if (!c->has_left)
+			snprintf(why, sizeof(why), ": no run logged '%s'", c->gate.key);
+		w = snprintf(buf + used, size - used, "%s%s%s", used ? ", " : "", c->gate.text, why);
 		if (w < 0)
 			break;
 		used += (size_t)w;
@@ -409,7 +509,7 @@ static int promote_txn(p4r_registry *reg, const p4r_promote_req *req, p4r_promot
 	const char *model = req->model, *to_name = p4r_stage_name(req->to);
 	p4r_version holder = { 0 };
 	cJSON *detail = NULL, *arr;
-	char why[200], reason[64], failed[160];
+	char why[200], reason[64], failed[400];
 	bool all_pass = true;
 	size_t i, nfail = 0;
 	int rc;

@@ -16,10 +16,6 @@
 
 #include "registry_sql.h"
 
-/* "The latest value" everywhere: highest step, then latest time, then the
- * last logged. metrics_latest(version_id, key, step, at_ms, id) serves it. */
-#define LATEST_ORDER "step DESC, at_ms DESC, id DESC"
-
 /* ---- statement helpers ---- */
 
 /* Steps ST: 1 for a row, 0 when done, an error code otherwise. */
@@ -413,26 +409,46 @@ done:
 	return rc;
 }
 
-/* ---- latest values ---- */
+/* ---- the value of a key ---- */
 
-int p4r_metrics_latest(p4r_registry *reg, int64_t version_id, const char *key,
-		       double *value, bool *found)
+/* p4r_metrics_value in one statement: PICK is the run of the most recent
+ * point (the implicit run is run_id NULL, matched with IS), then that
+ * run's highest step. Both walk the metrics_latest index. */
+#define VALUE_SQL \
+	"WITH pick AS (SELECT m.run_id AS run_id FROM metrics m LEFT JOIN runs r ON r.id = m.run_id" \
+	"  WHERE m.version_id = ?1 AND m.key = ?2 AND (?3 IS NULL OR r.experiment = ?3)" \
+	"  ORDER BY m.at_ms DESC, m.id DESC LIMIT 1)" \
+	" SELECT m.value, m.step, m.at_ms, m.id, m.run_id IS NOT NULL, r.name, r.experiment" \
+	" FROM pick JOIN metrics m ON m.version_id = ?1 AND m.key = ?2 AND m.run_id IS pick.run_id" \
+	" LEFT JOIN runs r ON r.id = m.run_id" \
+	" ORDER BY m.step DESC, m.at_ms DESC, m.id DESC LIMIT 1"
+
+int p4r_metrics_value(p4r_registry *reg, int64_t version_id, const char *key,
+		      const char *experiment, p4r_metric_value *out)
 {
 	sqlite3 *db = p4r_registry_db(reg);
 	sqlite3_stmt *st = NULL;
+	const char *s;
 	int rc;
 
-	*found = false;
-	*value = 0;
-	if ((rc = p4r_sql_prepare(db, &st, "SELECT value FROM metrics WHERE version_id = ?1 AND key = ?2"
-			  " ORDER BY " LATEST_ORDER " LIMIT 1")) < 0 ||
+	memset(out, 0, sizeof(*out));
+	if ((rc = p4r_sql_prepare(db, &st, VALUE_SQL)) < 0 ||
 	    (rc = bind_int(db, st, 1, version_id)) < 0 ||
 	    (rc = bind_text(db, st, 2, key)) < 0 ||
+	    (rc = bind_text(db, st, 3, experiment)) < 0 ||
 	    (rc = step(db, st)) < 0)
 		goto done;
 	if (rc == 1) {
-		*found = true;
-		*value = sqlite3_column_double(st, 0);
+		out->found = true;
+		out->value = sqlite3_column_double(st, 0);
+		out->step = sqlite3_column_int64(st, 1);
+		out->at_ms = sqlite3_column_int64(st, 2);
+		out->id = sqlite3_column_int64(st, 3);
+		out->in_run = sqlite3_column_int(st, 4) != 0;
+		if ((s = (const char *)sqlite3_column_text(st, 5)))
+			snprintf(out->run, sizeof(out->run), "%s", s);
+		if ((s = (const char *)sqlite3_column_text(st, 6)))
+			snprintf(out->experiment, sizeof(out->experiment), "%s", s);
 	}
 	rc = 0;
 done:
@@ -440,20 +456,60 @@ done:
 	return rc;
 }
 
-/* Builds a metric table from rows (version_id, key, value, step, at_ms, id)
- * in any order: keys are interned in a hash, each new key gets a column of
- * NROWS cells (so nothing is copied as keys appear), and each cell keeps
- * the latest row. */
+int p4r_metrics_latest(p4r_registry *reg, int64_t version_id, const char *key,
+		       double *value, bool *found)
+{
+	p4r_metric_value v;
+	int rc = p4r_metrics_value(reg, version_id, key, NULL, &v);
+
+	*value = v.found ? v.value : 0;
+	*found = v.found;
+	return rc;
+}
+
+/* ---- tables ---- */
+
+/* Builds a metric table from rows (version_id, key, value, step, at_ms, id,
+ * run_id) in any order: keys are interned in a hash, each new key gets a
+ * column of NROWS cells (so nothing is copied as keys appear), and each
+ * cell follows p4r_metrics_value's rule in one pass. A cell holds the run
+ * with the most recent point so far and that run's best point; the other
+ * runs of the cell wait in a side table (SPARES, keyed by cell and run), so
+ * a run that takes the lead later brings every point it had. Most cells
+ * have one run and never touch the side table. */
+struct runbest {
+	p4r_metric_cell best;    /* highest step, then latest time, then row; id 0: none */
+	int64_t recent_at;       /* the run's most recent point: time, then row */
+	int64_t recent_id;
+};
+
+struct tcell {
+	struct runbest cur;      /* the leading run's points */
+	int64_t run;             /* the leading run; NO_RUN for the implicit one */
+};
+
+#define NO_RUN INT64_MIN
+
+struct spare {
+	size_t cell;             /* column * nrows + row */
+	int64_t run;
+	struct runbest rb;
+};
+
 struct collector {
 	struct idrow { int64_t id; size_t row; } *map; /* sorted by id */
 	size_t nrows;
 	char **keys;
-	p4r_metric_cell **columns; /* columns[key][row] */
+	struct tcell **columns;  /* columns[key][row] */
 	size_t nkeys, cap;
 	size_t *slots;           /* open addressing: key index + 1, 0 empty */
 	size_t nslots;
 	int64_t last_vid;        /* the previous row's version and its range */
 	size_t last_lo, last_hi; /* in MAP: rows come grouped by version */
+	struct spare *spares;    /* runs not leading their cell */
+	size_t nspares, capspares;
+	size_t *spare_slots;     /* open addressing: spare index + 1, 0 empty */
+	size_t nspare_slots;
 };
 
 static int cmp_idrow(const void *a, const void *b)
@@ -500,13 +556,15 @@ static void collector_free(struct collector *c)
 	free(c->columns);
 	free(c->slots);
 	free(c->map);
+	free(c->spares);
+	free(c->spare_slots);
 }
 
 /* Doubles the key arrays and rebuilds the hash. */
 static int collector_grow(struct collector *c)
 {
 	size_t ncap = c->cap ? c->cap * 2 : 64, nslots = ncap * 2, i;
-	p4r_metric_cell **columns;
+	struct tcell **columns;
 	size_t *slots;
 	char **keys;
 
@@ -565,13 +623,118 @@ static int collector_key(struct collector *c, const char *key, size_t *col)
 	return 0;
 }
 
-static bool cell_newer(const p4r_metric_cell *a, const p4r_metric_cell *b)
+static size_t spare_hash(size_t cell, int64_t run, size_t nslots)
+{
+	uint64_t h = ((uint64_t)cell * 0x9E3779B97F4A7C15ULL) ^ ((uint64_t)run * 0xC2B2AE3D27D4EB4FULL);
+
+	return (size_t)(h ^ (h >> 29)) & (nslots - 1);
+}
+
+/* *AT gets the index in C->spares of run RUN of cell CELL, added empty on
+ * first sight. Indexes stay valid; pointers do not (the array grows). */
+static int spare_get(struct collector *c, size_t cell, int64_t run, size_t *at)
+{
+	size_t h, i;
+
+	if (c->nspare_slots) {
+		for (h = spare_hash(cell, run, c->nspare_slots); c->spare_slots[h];
+		     h = (h + 1) & (c->nspare_slots - 1)) {
+			const struct spare *sp = &c->spares[c->spare_slots[h] - 1];
+
+			if (sp->cell == cell && sp->run == run) {
+				*at = c->spare_slots[h] - 1;
+				return 0;
+			}
+		}
+	}
+	if (c->nspares == c->capspares) {
+		size_t ncap = c->capspares ? c->capspares * 2 : 64, nslots = ncap * 2;
+		struct spare *arr = realloc(c->spares, ncap * sizeof(*arr));
+		size_t *slots;
+
+		if (!arr)
+			return p4r_error_set(P4R_ERROR, "out of memory");
+		c->spares = arr;
+		if (!(slots = calloc(nslots, sizeof(*slots))))
+			return p4r_error_set(P4R_ERROR, "out of memory");
+		for (i = 0; i < c->nspares; i++) {
+			for (h = spare_hash(arr[i].cell, arr[i].run, nslots); slots[h]; h = (h + 1) & (nslots - 1))
+				;
+			slots[h] = i + 1;
+		}
+		free(c->spare_slots);
+		c->spare_slots = slots;
+		c->nspare_slots = nslots;
+		c->capspares = ncap;
+	}
+	for (h = spare_hash(cell, run, c->nspare_slots); c->spare_slots[h]; h = (h + 1) & (c->nspare_slots - 1))
+		;
+	memset(&c->spares[c->nspares], 0, sizeof(c->spares[c->nspares]));
+	c->spares[c->nspares].cell = cell;
+	c->spares[c->nspares].run = run;
+	c->spare_slots[h] = c->nspares + 1;
+	*at = c->nspares++;
+	return 0;
+}
+
+/* Within one run: the higher step, then the later time, then the later row. */
+static bool cell_better(const p4r_metric_cell *a, const p4r_metric_cell *b)
 {
 	if (a->step != b->step)
 		return a->step > b->step;
 	if (a->at_ms != b->at_ms)
 		return a->at_ms > b->at_ms;
 	return a->id > b->id;
+}
+
+/* Adds the point ROW to the points of one run. */
+static void runbest_add(struct runbest *rb, const p4r_metric_cell *row)
+{
+	if (rb->best.id == 0 || row->at_ms > rb->recent_at ||
+	    (row->at_ms == rb->recent_at && row->id > rb->recent_id)) {
+		rb->recent_at = row->at_ms;
+		rb->recent_id = row->id;
+	}
+	if (rb->best.id == 0 || cell_better(row, &rb->best))
+		rb->best = *row;
+}
+
+/* True when run A's most recent point is more recent than run B's. */
+static bool runbest_leads(const struct runbest *a, const struct runbest *b)
+{
+	return a->recent_at > b->recent_at || (a->recent_at == b->recent_at && a->recent_id > b->recent_id);
+}
+
+/* One row of RUN into the cell T at index CELL (p4r_metrics_value's rule). */
+static int cell_take(struct collector *c, struct tcell *t, size_t cell, const p4r_metric_cell *row,
+		     int64_t run)
+{
+	struct runbest lead;
+	int64_t lead_run;
+	size_t at;
+	int rc;
+
+	if (t->cur.best.id == 0 || run == t->run) {
+		if (t->cur.best.id == 0)
+			t->run = run;
+		runbest_add(&t->cur, row);
+		return 0;
+	}
+	if ((rc = spare_get(c, cell, run, &at)) < 0)
+		return rc;
+	runbest_add(&c->spares[at].rb, row);
+	if (!runbest_leads(&c->spares[at].rb, &t->cur))
+		return 0;
+	/* RUN takes the lead with all its points; the old leader waits. Its
+	 * entry may be stale from an earlier turn: overwritten whole. */
+	lead = t->cur;
+	lead_run = t->run;
+	t->cur = c->spares[at].rb;
+	t->run = run;
+	if ((rc = spare_get(c, cell, lead_run, &at)) < 0)
+		return rc;
+	c->spares[at].rb = lead;
+	return 0;
 }
 
 /* Sets C's cached range of MAP rows holding version VID (empty if none). */
@@ -595,10 +758,10 @@ static void collector_find(struct collector *c, int64_t vid)
 	c->last_hi = hi;
 }
 
-/* Takes one row (version_id, key, value, step, at_ms, id) of ST. */
+/* Takes one row (version_id, key, value, step, at_ms, id, run_id) of ST. */
 static int collector_row(struct collector *c, sqlite3_stmt *st)
 {
-	int64_t vid = sqlite3_column_int64(st, 0);
+	int64_t vid = sqlite3_column_int64(st, 0), run;
 	const char *key;
 	p4r_metric_cell cell;
 	size_t col = 0, i;
@@ -617,12 +780,11 @@ static int collector_row(struct collector *c, sqlite3_stmt *st)
 	cell.step = sqlite3_column_int64(st, 3);
 	cell.at_ms = sqlite3_column_int64(st, 4);
 	cell.id = sqlite3_column_int64(st, 5);
-	for (i = c->last_lo; i < c->last_hi; i++) {
-		p4r_metric_cell *cur = &c->columns[col][c->map[i].row];
-
-		if (cur->id == 0 || cell_newer(&cell, cur))
-			*cur = cell;
-	}
+	run = sqlite3_column_type(st, 6) == SQLITE_NULL ? NO_RUN : sqlite3_column_int64(st, 6);
+	for (i = c->last_lo; i < c->last_hi; i++)
+		if ((rc = cell_take(c, &c->columns[col][c->map[i].row], col * c->nrows + c->map[i].row,
+				    &cell, run)) < 0)
+			return rc;
 	return 0;
 }
 
@@ -643,11 +805,12 @@ static int cmp_colkey(const void *a, const void *b, void *keys)
 	return strcmp(k[*(const size_t *)a], k[*(const size_t *)b]);
 }
 
-/* Moves the collected columns into T with the keys sorted. */
+/* Moves the collected columns into T with the keys sorted, each column of
+ * working cells replaced by the cells it chose. */
 static int collector_finish(struct collector *c, p4r_metric_table *t)
 {
 	p4r_metric_cell **columns = NULL;
-	size_t *order = NULL, i;
+	size_t *order = NULL, i, r;
 	char **keys = NULL;
 
 	t->nrows = c->nrows;
@@ -655,26 +818,44 @@ static int collector_finish(struct collector *c, p4r_metric_table *t)
 		return 0;
 	order = malloc(c->nkeys * sizeof(*order));
 	keys = malloc(c->nkeys * sizeof(*keys));
-	columns = malloc(c->nkeys * sizeof(*columns));
-	if (!order || !keys || !columns) {
-		free(order);
-		free(keys);
-		free(columns);
-		return p4r_error_set(P4R_ERROR, "out of memory");
+	columns = calloc(c->nkeys, sizeof(*columns));
+	if (!order || !keys || !columns)
+		goto nomem;
+	/* Column by column, so the working cells and the result are never
+	 * both held whole. */
+	for (i = 0; i < c->nkeys; i++) {
+		if (!(columns[i] = malloc(c->nrows * sizeof(**columns))))
+			goto nomem;
+		for (r = 0; r < c->nrows; r++)
+			columns[i][r] = c->columns[i][r].cur.best;
+		free(c->columns[i]);
+		c->columns[i] = NULL;
 	}
 	for (i = 0; i < c->nkeys; i++)
 		order[i] = i;
 	qsort_r(order, c->nkeys, sizeof(*order), cmp_colkey, c->keys);
+	t->keys = keys;
+	t->columns = calloc(c->nkeys, sizeof(*t->columns));
+	if (!t->columns) {
+		t->keys = NULL;
+		goto nomem;
+	}
 	for (i = 0; i < c->nkeys; i++) {
 		keys[i] = c->keys[order[i]];
-		columns[i] = c->columns[order[i]];
+		t->columns[i] = columns[order[i]];
+		c->keys[order[i]] = NULL;
 	}
-	t->keys = keys;
-	t->columns = columns;
 	t->nkeys = c->nkeys;
-	c->nkeys = 0;
+	free(columns);
 	free(order);
 	return 0;
+nomem:
+	for (i = 0; columns && i < c->nkeys; i++)
+		free(columns[i]);
+	free(columns);
+	free(keys);
+	free(order);
+	return p4r_error_set(P4R_ERROR, "out of memory");
 }
 
 static bool one_model(const p4r_version *versions, size_t n)
@@ -687,8 +868,13 @@ static bool one_model(const p4r_version *versions, size_t n)
 	return true;
 }
 
-int p4r_metrics_table(p4r_registry *reg, const p4r_version *versions, size_t n,
-		      p4r_metric_table *out)
+/* The runs filter of a table query: every row, or only rows of runs of ?E
+ * (the parameter number is the query's own). */
+#define TABLE_COLS "m.version_id, m.key, m.value, m.step, m.at_ms, m.id, m.run_id"
+#define SCOPE_JOIN " JOIN runs r ON r.id = m.run_id AND r.experiment = "
+
+int p4r_metrics_table_scoped(p4r_registry *reg, const p4r_version *versions, size_t n,
+			     const char *experiment, p4r_metric_table *out)
 {
 	sqlite3 *db = p4r_registry_db(reg);
 	sqlite3_stmt *st = NULL;
@@ -712,19 +898,30 @@ int p4r_metrics_table(p4r_registry *reg, const p4r_version *versions, size_t n,
 	if (n > 4 && (int64_t)n * 4 >= total) {
 		/* Most of the registry: one sequential pass over the table beats
 		 * an index walk that fetches every row by id (3x here). */
-		if ((rc = p4r_sql_prepare(db, &st, "SELECT version_id, key, value, step, at_ms, id FROM metrics")) < 0 ||
+		rc = experiment ?
+			p4r_sql_prepare(db, &st, "SELECT " TABLE_COLS " FROM metrics m" SCOPE_JOIN "?1") :
+			p4r_sql_prepare(db, &st, "SELECT " TABLE_COLS " FROM metrics m");
+		if (rc < 0 || (experiment && (rc = bind_text(db, st, 1, experiment)) < 0) ||
 		    (rc = collector_run(&c, db, st)) < 0)
 			goto done;
 	} else if (n > 4 && one_model(versions, n)) {
-		if ((rc = p4r_sql_prepare(db, &st, "SELECT m.version_id, m.key, m.value, m.step, m.at_ms, m.id"
-				  " FROM models mo JOIN versions v ON v.model_id = mo.id"
-				  " JOIN metrics m ON m.version_id = v.id WHERE mo.name = ?1")) < 0 ||
-		    (rc = bind_text(db, st, 1, versions[0].model)) < 0 ||
+		rc = experiment ?
+			p4r_sql_prepare(db, &st, "SELECT " TABLE_COLS
+					" FROM models mo JOIN versions v ON v.model_id = mo.id"
+					" JOIN metrics m ON m.version_id = v.id" SCOPE_JOIN "?2 WHERE mo.name = ?1") :
+			p4r_sql_prepare(db, &st, "SELECT " TABLE_COLS
+					" FROM models mo JOIN versions v ON v.model_id = mo.id"
+					" JOIN metrics m ON m.version_id = v.id WHERE mo.name = ?1");
+		if (rc < 0 || (rc = bind_text(db, st, 1, versions[0].model)) < 0 ||
+		    (experiment && (rc = bind_text(db, st, 2, experiment)) < 0) ||
 		    (rc = collector_run(&c, db, st)) < 0)
 			goto done;
 	} else {
-		if ((rc = p4r_sql_prepare(db, &st, "SELECT version_id, key, value, step, at_ms, id FROM metrics"
-				  " WHERE version_id = ?1")) < 0)
+		rc = experiment ?
+			p4r_sql_prepare(db, &st, "SELECT " TABLE_COLS " FROM metrics m" SCOPE_JOIN "?2"
+					" WHERE m.version_id = ?1") :
+			p4r_sql_prepare(db, &st, "SELECT " TABLE_COLS " FROM metrics m WHERE m.version_id = ?1");
+		if (rc < 0 || (experiment && (rc = bind_text(db, st, 2, experiment)) < 0))
 			goto done;
 		for (i = 0; i < n; i++) {
 			sqlite3_reset(st);
@@ -741,6 +938,12 @@ done:
 	if (rc < 0)
 		p4r_metric_table_clear(out);
 	return rc;
+}
+
+int p4r_metrics_table(p4r_registry *reg, const p4r_version *versions, size_t n,
+		      p4r_metric_table *out)
+{
+	return p4r_metrics_table_scoped(reg, versions, n, NULL, out);
 }
 
 void p4r_metric_table_clear(p4r_metric_table *t)

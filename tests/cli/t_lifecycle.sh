@@ -12,7 +12,8 @@ newver() {
 	assert_eq "$(db "SELECT max(number) FROM versions")" "$1" "version number"
 }
 stage() { db "SELECT stage FROM versions WHERE number = $1"; }
-metric() { p4reg -q log-metric "$@" >/dev/null || fail "log-metric $* failed"; }
+# metric REF KEY=VALUE...: logs into run "r" at a fixed time (gate output names both).
+metric() { p4reg -q log-metric "$@" --run r --time 2026-02-18T09:30:00Z >/dev/null || fail "log-metric $* failed"; }
 
 begin "promote walks a version through every stage"
 fresh_repo
@@ -55,7 +56,8 @@ assert_eq "$OUT" '{"promoted":false,"model":"m","version":2,"from":"production",
 # gate below a threshold, with both values shown
 run 3 p4reg promote m@3 --to validation --require 'f1 >= 0.8'
 assert_eq "$OUT" "refused: m@3 development -> validation
-  FAIL  f1>=0.8: 0.75 >= 0.8"
+  FAIL  f1>=0.8: 0.75 >= 0.8
+        m@3 f1=0.75: run r (experiment default), step 0"
 assert_one_line_error "cannot promote 'm@3' to validation: 1 of 1 conditions failed (f1>=0.8)"
 # --force skips the step rule, never the gates
 run 3 p4reg promote m@3 --to production --force --require 'f1>=0.8'
@@ -63,13 +65,17 @@ run 3 p4reg promote m@3 --to production --force --require 'f1>=0.8'
 run 3 p4reg promote m@3 --to validation --require 'recall>0.5' --require 'f1>0.7'
 assert_eq "$OUT" "refused: m@3 development -> validation
   FAIL  recall>0.5: missing > 0.5
-  pass  f1>0.7: 0.75 > 0.7"
+        m@3 recall: no run logged it
+  pass  f1>0.7: 0.75 > 0.7
+        m@3 f1=0.75: run r (experiment default), step 0"
 # gate against production
 run 3 p4reg promote m@3 --to validation --require 'f1>=production'
 assert_eq "$OUT" "refused: m@3 development -> validation
-  FAIL  f1>=production: 0.75 >= 0.82 (production v2)"
+  FAIL  f1>=production: 0.75 >= 0.82 (production v2)
+        m@3 f1=0.75: run r (experiment default), step 0
+        m@2 f1=0.82: run r (experiment default), step 0"
 run 3 p4reg --json promote m@3 --to validation --require 'f1>=production'
-assert_eq "$OUT" '{"promoted":false,"model":"m","version":3,"from":"development","to":"validation","forced":false,"replaced":null,"conditions":[{"expr":"f1>=production","key":"f1","op":">=","left":0.75,"right":0.82,"right_source":"production v2","pass":false,"origin":"--require"}],"reason":"cannot promote '"'"'m@3'"'"' to validation: 1 of 1 conditions failed (f1>=production)"}'
+assert_eq "$OUT" '{"promoted":false,"model":"m","version":3,"from":"development","to":"validation","forced":false,"replaced":null,"conditions":[{"expr":"f1>=production","key":"f1","experiment":null,"op":">=","left":0.75,"left_run":{"name":"r","experiment":"default","step":0,"time":"2026-02-18T09:30:00Z"},"right":0.82,"right_run":{"name":"r","experiment":"default","step":0,"time":"2026-02-18T09:30:00Z"},"right_source":"production v2","pass":false,"origin":"--require"}],"reason":"cannot promote '"'"'m@3'"'"' to validation: 1 of 1 conditions failed (f1>=production)"}'
 assert_eq "$ERR" ""
 # gate against a stage nobody holds
 run 3 p4reg promote m@3 --to validation --require 'f1>=staging'
@@ -92,9 +98,13 @@ metric m@3 f1=0.9 --step 2
 run 0 p4reg promote m@3 --to validation --require 'f1>=production' --require 'f1 >= 0.85'
 assert_eq "$OUT" "promoted m@3 from development to validation
   pass  f1>=production: 0.9 >= 0.82 (production v2)
-  pass  f1>=0.85: 0.9 >= 0.85"
+        m@3 f1=0.9: run r (experiment default), step 2
+        m@2 f1=0.82: run r (experiment default), step 0
+  pass  f1>=0.85: 0.9 >= 0.85
+        m@3 f1=0.9: run r (experiment default), step 2"
 detail=$(db "SELECT detail FROM events WHERE version_id = 3 ORDER BY id DESC LIMIT 1")
-assert_eq "$detail" '{"conditions":[{"expr":"f1>=production","key":"f1","op":">=","left":0.9,"right":0.82,"right_source":"production v2","pass":true,"origin":"--require"},{"expr":"f1>=0.85","key":"f1","op":">=","left":0.9,"right":0.85,"right_source":"0.85","pass":true,"origin":"--require"}],"replaced":null}'
+R='{"name":"r","experiment":"default","step":2,"time":"2026-02-18T09:30:00Z"}'
+assert_eq "$detail" '{"conditions":[{"expr":"f1>=production","key":"f1","experiment":null,"op":">=","left":0.9,"left_run":'"$R"',"right":0.82,"right_run":{"name":"r","experiment":"default","step":0,"time":"2026-02-18T09:30:00Z"},"right_source":"production v2","pass":true,"origin":"--require"},{"expr":"f1>=0.85","key":"f1","experiment":null,"op":">=","left":0.9,"left_run":'"$R"',"right":0.85,"right_run":null,"right_source":"0.85","pass":true,"origin":"--require"}],"replaced":null}'
 run 0 p4reg --json promote m@3 --to staging
 assert_eq "$OUT" '{"promoted":true,"model":"m","version":3,"from":"validation","to":"staging","forced":false,"replaced":null,"conditions":[],"reason":""}'
 
@@ -105,7 +115,10 @@ before=$(snapshot)
 run 3 p4reg promote m@3 --to production
 assert_eq "$OUT" "refused: m@3 staging -> production
   pass  f1>=production: 0.9 >= 0.82 (production v2)
-  FAIL  latency_ms<=20: missing <= 20"
+        m@3 f1=0.9: run r (experiment default), step 2
+        m@2 f1=0.82: run r (experiment default), step 0
+  FAIL  latency_ms<=20: missing <= 20
+        m@3 latency_ms: no run logged it"
 assert_eq "$(snapshot)" "$before" "a refused policy changed something"
 metric m@3 latency_ms=15
 run 0 p4reg promote m@3 --to production -m "better f1"

@@ -123,6 +123,68 @@ static void test_gate_parse_bad(void **state)
 	assert_non_null(strstr(p4r_error_message(), "'f1>=abc'"));
 }
 
+/* "EXPERIMENT:KEY OP RIGHT": the scope, blanks around every token, and
+ * p4r_gate_scope giving a default to unscoped gates only. */
+static void test_gate_parse_scoped(void **state)
+{
+	static const struct {
+		const char *expr, *text, *experiment, *key, *right;
+	} cases[] = {
+		{ "eval:f1>=0.8", "eval:f1>=0.8", "eval", "f1", "0.8" },
+		{ " eval : f1 >= 0.80 ", "eval:f1>=0.80", "eval", "f1", "0.80" },
+		{ "embedding_quality:spearman>=production", "embedding_quality:spearman>=production",
+		  "embedding_quality", "spearman", "production" },
+		{ "a.b-c/d@e:eval/f1@5<1", "a.b-c/d@e:eval/f1@5<1", "a.b-c/d@e", "eval/f1@5", "1" },
+		{ "f1>=0.8", "f1>=0.8", "", "f1", "0.8" },
+	};
+	static const char *const bad[] = {
+		":f1>=0.8", " : f1>=0.8", "eval:>=0.8", "eval:", "eval: >= 1", "a:b:f1>=1",
+		"eval::f1>=1", "ev al:f1>=1", "ev$l:f1>=1", "caf\xc3\xa9:f1>=1", "eval:f 1>=1",
+		"eval:f1=1", "eval:f1>=staging:x", "eval:f1>=validation", "eval:f1>=",
+		"eval:f1>=0.8:", "f1:>=1",
+		"eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee:f1>1",
+	};
+	char exp64[80];
+	p4r_gate g;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(p4r_gate_parse(&g, cases[i].expr, NULL), 0);
+		assert_string_equal(g.text, cases[i].text);
+		assert_string_equal(g.experiment, cases[i].experiment);
+		assert_string_equal(g.key, cases[i].key);
+		assert_string_equal(g.right, cases[i].right);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (p4r_gate_parse(&g, bad[i], NULL) != P4R_EUSAGE)
+			fail_msg("gate '%s' was accepted", bad[i]);
+	assert_int_equal(p4r_gate_parse(&g, ":f1>1", "stage.production.require"), P4R_EUSAGE);
+	assert_string_equal(p4r_error_message(), "invalid gate ':f1>1' in stage.production.require: "
+			    "expected an experiment name (1..64 letters, digits and '_ . - / @') before ':'");
+	/* 64 characters is the longest experiment name */
+	memset(exp64, 'e', 64);
+	snprintf(exp64 + 64, sizeof(exp64) - 64, ":f1>1");
+	assert_int_equal(p4r_gate_parse(&g, exp64, NULL), 0);
+	assert_int_equal(strlen(g.experiment), 64);
+	/* a right side longer than any number is refused, not cut */
+	assert_int_equal(p4r_gate_parse(&g, "f1>=0.00000000000000000000000000000000000000000000000000000000000000001",
+					NULL), P4R_EUSAGE);
+	assert_non_null(strstr(p4r_error_message(), "is neither a number"));
+
+	assert_int_equal(p4r_gate_parse(&g, "f1 >= production", NULL), 0);
+	p4r_gate_scope(&g, "eval");
+	assert_string_equal(g.text, "eval:f1>=production");
+	assert_string_equal(g.experiment, "eval");
+	assert_true(g.vs_stage);
+	p4r_gate_scope(&g, "train");  /* a scoped gate keeps its scope */
+	assert_string_equal(g.text, "eval:f1>=production");
+	assert_int_equal(p4r_gate_parse(&g, "f1<1", NULL), 0);
+	p4r_gate_scope(&g, NULL);
+	p4r_gate_scope(&g, "");
+	assert_string_equal(g.text, "f1<1");
+}
+
 static void test_gate_holds(void **state)
 {
 	(void)state;
@@ -249,7 +311,7 @@ static int promote(struct fx *fx, int number, p4r_stage to, bool force, const ch
 	int rc;
 
 	assert_int_equal(p4r_lifecycle_gates(&gates, &ngates, p4r_repo_config(fx->repo), to,
-					     exprs, nexprs), 0);
+					     exprs, nexprs, NULL), 0);
 	req.model = "m";
 	req.number = number;
 	req.to = to;
@@ -360,7 +422,8 @@ static void test_promote_gates(void **state)
 	assert_int_equal(promote(fx, 2, P4R_STAGE_VALIDATION, true, above, 1, &p), P4R_EREFUSED);
 	assert_false(p.conds[0].has_left);
 	assert_false(p.conds[0].pass);
-	assert_non_null(strstr(p.refusal, "1 of 1 conditions failed (f1>=0.8)"));
+	assert_non_null(strstr(p.refusal, "1 of 1 conditions failed (f1>=0.8: no run logged 'f1')"));
+	assert_false(p.conds[0].left_from.found);
 	p4r_promotion_clear(&p);
 
 	/* Against production with no production version: fails. */
@@ -395,6 +458,110 @@ static void test_promote_gates(void **state)
 	p4r_event_array_free(ev, n);
 }
 
+/* Logs KEY=VALUE on m@NUMBER into RUN of EXPERIMENT at STEP and time AT. */
+static void log_run(struct fx *fx, int number, const char *run, const char *experiment,
+		    const char *key, double value, int64_t step, int64_t at)
+{
+	p4r_metric_kv kv = { key, value };
+	p4r_metric_log log = { 0 };
+	p4r_version v;
+
+	assert_int_equal(p4r_registry_version_get(fx->reg, "m", number, &v), 0);
+	log.version = &v;
+	log.run = run;
+	log.experiment = experiment;
+	log.step = step;
+	log.at_ms = at;
+	log.metrics = &kv;
+	log.nmetrics = 1;
+	assert_int_equal(p4r_metrics_log(fx->reg, &log, NULL), 0);
+	p4r_version_clear(&v);
+}
+
+/* The issue's sequence: training logs f1=0.99 at step 1000, evaluation
+ * later logs f1=0.70 at step 0. An unscoped gate reads the evaluation;
+ * scoped gates read their experiment; --experiment scopes the command
+ * line's gates only, never a policy. */
+static void test_gates_scoped(void **state)
+{
+	struct fx *fx = *state;
+	const int64_t t = 1771407000000LL;
+	const char *const unscoped[] = { "f1>=0.8" };
+	const char *const both[] = { "train:f1>=0.9", "eval:f1 >= 0.9", "bench:f1>0" };
+	const char *const vs_prod[] = { "f1>=production", "eval:f1>=production" };
+	p4r_promotion p;
+	p4r_gate *gates;
+	size_t n, before;
+	char *path = malloc(strlen(fx->dir) + 32);
+	FILE *f;
+
+	add_version(fx, 1);
+	add_version(fx, 2);
+	log_run(fx, 1, "train-1", "train", "f1", 0.99, 1000, t);
+	log_run(fx, 1, "eval-1", "eval", "f1", 0.70, 0, t + 60000);
+	before = event_count(fx);
+	assert_int_equal(promote(fx, 1, P4R_STAGE_VALIDATION, false, unscoped, 1, &p), P4R_EREFUSED);
+	assert_true(p.conds[0].left == 0.70);
+	assert_true(p.conds[0].left_from.found && p.conds[0].left_from.in_run);
+	assert_string_equal(p.conds[0].left_from.run, "eval-1");
+	assert_string_equal(p.conds[0].left_from.experiment, "eval");
+	assert_int_equal(p.conds[0].left_from.step, 0);
+	assert_false(p.conds[0].right_from.found);
+	p4r_promotion_clear(&p);
+	assert_int_equal(event_count(fx), before);
+	assert_int_equal(stage_of(fx, 1), P4R_STAGE_DEVELOPMENT);
+
+	assert_int_equal(promote(fx, 1, P4R_STAGE_VALIDATION, false, both, 3, &p), P4R_EREFUSED);
+	assert_true(p.conds[0].pass && p.conds[0].left == 0.99);
+	assert_string_equal(p.conds[0].left_from.run, "train-1");
+	assert_int_equal(p.conds[0].left_from.step, 1000);
+	assert_false(p.conds[1].pass);
+	assert_true(p.conds[1].left == 0.70);
+	assert_false(p.conds[2].has_left);
+	assert_string_equal(p.refusal, "cannot promote 'm@1' to validation: 2 of 3 conditions failed "
+			    "(eval:f1>=0.9, bench:f1>0: no run of experiment 'bench' logged 'f1')");
+	p4r_promotion_clear(&p);
+
+	/* --experiment: unscoped command-line gates only; duplicates once */
+	assert_non_null(path);
+	snprintf(path, strlen(fx->dir) + 32, "%s/.p4reg/config", fx->dir);
+	assert_non_null(f = fopen(path, "a"));
+	fputs("[stage \"validation\"]\n\trequire = f1 >= 0.8\n\trequire = train:f1>=0.9\n", f);
+	fclose(f);
+	free(path);
+	p4r_repo_free(fx->repo);
+	assert_int_equal(p4r_repo_open(&fx->repo, fx->dir), 0);
+	fx->reg = p4r_repo_registry(fx->repo);
+	assert_int_equal(p4r_lifecycle_gates(&gates, &n, p4r_repo_config(fx->repo), P4R_STAGE_VALIDATION,
+					     (const char *const[]){ "f1>=0.9", "eval:f1>0" }, 2, "train"), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(gates[0].text, "train:f1>=0.9");
+	assert_string_equal(gates[0].origin, "--require");
+	assert_string_equal(gates[1].text, "eval:f1>0");
+	assert_string_equal(gates[2].text, "f1>=0.8");
+	assert_string_equal(gates[2].experiment, "");
+	assert_string_equal(gates[2].origin, "stage.validation.require");
+	free(gates);
+	assert_int_equal(p4r_lifecycle_gates(&gates, &n, NULL, P4R_STAGE_VALIDATION, NULL, 0, "bad name"),
+			 P4R_EUSAGE);
+	assert_string_equal(p4r_error_message(), "invalid experiment 'bad name': use 1..64 letters, "
+			    "digits and '_ . - / @'");
+	assert_null(gates);
+
+	/* stage gates read the holder by the same rule, in the same scope */
+	assert_int_equal(promote_plain(fx, 1, P4R_STAGE_PRODUCTION, true), 0);
+	log_run(fx, 2, "eval-1", "eval", "f1", 0.75, 0, t);
+	log_run(fx, 2, "train-1", "train", "f1", 0.5, 7, t + 120000);
+	assert_int_equal(promote(fx, 2, P4R_STAGE_VALIDATION, false, vs_prod, 2, &p), P4R_EREFUSED);
+	assert_true(p.conds[0].left == 0.5 && p.conds[0].right == 0.70);
+	assert_string_equal(p.conds[0].left_from.run, "train-1");
+	assert_string_equal(p.conds[0].right_from.run, "eval-1");
+	assert_int_equal(p.conds[0].right_version, 1);
+	assert_false(p.conds[0].pass);
+	assert_true(p.conds[1].left == 0.75 && p.conds[1].right == 0.70 && p.conds[1].pass);
+	p4r_promotion_clear(&p);
+}
+
 static void test_config_policy(void **state)
 {
 	struct fx *fx = *state;
@@ -417,7 +584,7 @@ static void test_config_policy(void **state)
 	fx->reg = p4r_repo_registry(fx->repo);
 
 	assert_int_equal(p4r_lifecycle_gates(&gates, &n, p4r_repo_config(fx->repo),
-					     P4R_STAGE_PRODUCTION, req, 2), 0);
+					     P4R_STAGE_PRODUCTION, req, 2, NULL), 0);
 	assert_int_equal(n, 3);
 	assert_string_equal(gates[0].text, "f1>=production");
 	assert_string_equal(gates[0].origin, "--require");
@@ -427,12 +594,12 @@ static void test_config_policy(void **state)
 	free(gates);
 	/* Other stages do not get production's policy. */
 	assert_int_equal(p4r_lifecycle_gates(&gates, &n, p4r_repo_config(fx->repo),
-					     P4R_STAGE_STAGING, NULL, 0), 0);
+					     P4R_STAGE_STAGING, NULL, 0, NULL), 0);
 	assert_int_equal(n, 0);
 	free(gates);
 	/* A bad --require is a usage error before anything else. */
 	assert_int_equal(p4r_lifecycle_gates(&gates, &n, NULL, P4R_STAGE_STAGING,
-					     (const char *const[]){ "f1=0.8" }, 1), P4R_EUSAGE);
+					     (const char *const[]){ "f1=0.8" }, 1, NULL), P4R_EUSAGE);
 	assert_null(gates);
 }
 
@@ -455,7 +622,7 @@ static void test_config_policy_bad(void **state)
 	assert_int_equal(p4r_repo_open(&fx->repo, fx->dir), 0);
 	fx->reg = p4r_repo_registry(fx->repo);
 	assert_int_equal(p4r_lifecycle_gates(&gates, &n, p4r_repo_config(fx->repo),
-					     P4R_STAGE_STAGING, NULL, 0), P4R_EUSAGE);
+					     P4R_STAGE_STAGING, NULL, 0, NULL), P4R_EUSAGE);
 	assert_non_null(strstr(p4r_error_message(), "stage.staging.require"));
 }
 
@@ -615,11 +782,13 @@ int main(void)
 		cmocka_unit_test(test_check_move_table),
 		cmocka_unit_test(test_gate_parse_good),
 		cmocka_unit_test(test_gate_parse_bad),
+		cmocka_unit_test(test_gate_parse_scoped),
 		cmocka_unit_test(test_gate_holds),
 		cmocka_unit_test(test_rollback_plan),
 		cmocka_unit_test(test_run_hook),
 		cmocka_unit_test_setup_teardown(test_promote_walk_and_refusals, setup_repo, teardown_repo),
 		cmocka_unit_test_setup_teardown(test_promote_gates, setup_repo, teardown_repo),
+		cmocka_unit_test_setup_teardown(test_gates_scoped, setup_repo, teardown_repo),
 		cmocka_unit_test_setup_teardown(test_config_policy, setup_repo, teardown_repo),
 		cmocka_unit_test_setup_teardown(test_config_policy_bad, setup_repo, teardown_repo),
 		cmocka_unit_test_setup_teardown(test_rollback_walks_back, setup_repo, teardown_repo),

@@ -715,6 +715,177 @@ static void test_table_many(void **state)
 	p4r_version_array_free(vs, n);
 }
 
+/* Logs KEY=VALUE on V into RUN of EXPERIMENT (NULL: default) at STEP, AT. */
+static void log_run(struct fx *fx, const p4r_version *v, const char *run, const char *experiment,
+		    const char *key, double value, int64_t step, int64_t at)
+{
+	p4r_metric_kv m = { key, value };
+	p4r_metric_log log = { .version = v, .run = run, .experiment = experiment, .step = step,
+			       .at_ms = at, .metrics = &m, .nmetrics = 1 };
+
+	assert_int_equal(p4r_metrics_log(fx->reg, &log, NULL), 0);
+}
+
+static p4r_metric_value value_of(struct fx *fx, const p4r_version *v, const char *key, const char *exp)
+{
+	p4r_metric_value out;
+
+	assert_int_equal(p4r_metrics_value(fx->reg, v->id, key, exp, &out), 0);
+	return out;
+}
+
+/* The gate rule: the run that logged the key most recently, then its
+ * highest step; experiments narrow the runs; the implicit run. */
+static void test_value_rule(void **state)
+{
+	struct fx *fx = *state;
+	int64_t t = T_20260218_0930;
+	p4r_metric_value v;
+	sqlite3_stmt *st;
+
+	v = value_of(fx, &fx->v1, "f1", NULL);
+	assert_false(v.found);
+	assert_int_equal(v.id, 0);
+	/* training logs a high step, evaluation later a low one: evaluation */
+	log_run(fx, &fx->v1, "train-1", "train", "f1", 0.99, 1000, t);
+	log_run(fx, &fx->v1, "eval-1", "eval", "f1", 0.70, 0, t + 1000);
+	v = value_of(fx, &fx->v1, "f1", NULL);
+	assert_true(v.found && v.in_run && v.value == 0.70);
+	assert_string_equal(v.run, "eval-1");
+	assert_string_equal(v.experiment, "eval");
+	assert_int_equal(v.step, 0);
+	assert_int_equal(v.at_ms, t + 1000);
+	v = value_of(fx, &fx->v1, "f1", "train");
+	assert_true(v.value == 0.99 && v.step == 1000);
+	assert_string_equal(v.run, "train-1");
+	assert_false(value_of(fx, &fx->v1, "f1", "bench").found);
+	assert_false(value_of(fx, &fx->v1, "recall", NULL).found);
+	assert_false(value_of(fx, &fx->v2, "f1", NULL).found);
+	/* by time, not by logging order: a backdated point does not take over */
+	log_run(fx, &fx->v1, "train-2", "train", "f1", 0.5, 3, t - 5000);
+	assert_true(value_of(fx, &fx->v1, "f1", NULL).value == 0.70);
+	assert_true(value_of(fx, &fx->v1, "f1", "train").value == 0.99);
+	/* within the chosen run: the highest step, even logged at an older time */
+	log_run(fx, &fx->v1, "eval-1", "eval", "f1", 0.72, 5, t + 500);
+	log_run(fx, &fx->v1, "eval-1", "eval", "f1", 0.71, 2, t + 2000);
+	v = value_of(fx, &fx->v1, "f1", NULL);
+	assert_true(v.value == 0.72 && v.step == 5 && v.at_ms == t + 500);
+	/* same step: the later time, then the later row */
+	log_run(fx, &fx->v1, "eval-1", "eval", "f1", 0.73, 5, t + 600);
+	log_run(fx, &fx->v1, "eval-1", "eval", "f1", 0.74, 5, t + 600);
+	assert_true(value_of(fx, &fx->v1, "f1", NULL).value == 0.74);
+	/* two runs at the same time: the one logged last */
+	log_run(fx, &fx->v1, "eval-2", "eval", "f1", 0.1, 0, t + 2000);
+	v = value_of(fx, &fx->v1, "f1", "eval");
+	assert_true(v.value == 0.1);
+	assert_string_equal(v.run, "eval-2");
+	/* points outside any run are one run of their own, never in an experiment */
+	assert_int_equal(sqlite3_prepare_v2(p4r_registry_db(fx->reg), "INSERT INTO metrics(version_id, "
+					    "run_id, key, value, step, at_ms) VALUES (?1, NULL, 'f1', 0.4, 9, ?2)",
+					    -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_int64(st, 1, fx->v1.id);
+	sqlite3_bind_int64(st, 2, t + 3000);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+	v = value_of(fx, &fx->v1, "f1", NULL);
+	assert_true(v.found && !v.in_run && v.value == 0.4 && v.step == 9);
+	assert_string_equal(v.run, "");
+	assert_string_equal(v.experiment, "");
+	assert_true(value_of(fx, &fx->v1, "f1", "eval").value == 0.1);
+	assert_true(latest(fx, &fx->v1, "f1") == 0.4);
+}
+
+/* A small deterministic generator: the same sequence on every machine. */
+static uint32_t lcg(uint32_t *s)
+{
+	*s = *s * 1664525u + 1013904223u;
+	return *s >> 8;
+}
+
+static void assert_table_agrees(struct fx *fx, const p4r_version *vs, size_t n, const char *exp)
+{
+	p4r_metric_table t;
+	size_t r, k, seen = 0;
+	char key[8];
+
+	assert_int_equal(p4r_metrics_table_scoped(fx->reg, vs, n, exp, &t), 0);
+	for (r = 0; r < n; r++) {
+		for (k = 0; k < 3; k++) {
+			const p4r_metric_cell *c = NULL;
+			p4r_metric_value v;
+			size_t col;
+
+			snprintf(key, sizeof(key), "k%zu", k);
+			for (col = 0; col < t.nkeys; col++)
+				if (!strcmp(t.keys[col], key))
+					c = p4r_metric_table_get(&t, r, col);
+			v = value_of(fx, &vs[r], key, exp);
+			if (!v.found) {
+				assert_null(c);
+				continue;
+			}
+			if (!c || c->id != v.id || c->value != v.value || c->step != v.step)
+				fail_msg("%s@%lld %s (%s): table has row %lld, p4r_metrics_value %lld",
+					 vs[r].model, (long long)vs[r].number, key, exp ? exp : "any",
+					 c ? (long long)c->id : 0LL, (long long)v.id);
+			seen++;
+		}
+	}
+	assert_true(seen > 0);
+	p4r_metric_table_clear(&t);
+}
+
+/* The one-pass table and the single-value query agree on every cell, on
+ * every query path, scoped or not, with runs logged in turns, backdated
+ * times, equal times and equal steps (the cases the table must ask again). */
+static void test_table_agrees_with_value(void **state)
+{
+	static const char *const runs[] = { "r0", "r1", "r2", "r3" };
+	static const char *const exps[] = { "e0", "e1", "e0", "e1" };
+	struct fx *fx = *state;
+	p4r_version *vs = NULL;
+	uint32_t seed = 12345;
+	size_t n = 0, i, j;
+	unsigned s;
+
+	for (s = 3; s <= 12; s++) {
+		p4r_version v;
+
+		add_version(fx, s, &v);
+		p4r_version_clear(&v);
+	}
+	for (s = 100; s < 120; s++) {
+		p4r_version v;
+
+		add_model_version(fx, "other", "models/other.bin", s, &v);
+		p4r_version_clear(&v);
+	}
+	assert_int_equal(p4r_registry_version_list(fx->reg, "emb", &vs, &n), 0);
+	assert_int_equal(n, 12);
+	assert_int_equal(p4r_registry_begin(fx->reg), 0);
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < 40; j++) {
+			unsigned r = lcg(&seed) % 4;
+			char key[8];
+
+			snprintf(key, sizeof(key), "k%u", (unsigned)(lcg(&seed) % 3));
+			log_run(fx, &vs[i], runs[r], exps[r], key, (double)(lcg(&seed) % 1000) / 1000,
+				lcg(&seed) % 4, T_20260218_0930 + (int64_t)(lcg(&seed) % 8) * 1000);
+		}
+	}
+	assert_int_equal(p4r_registry_commit(fx->reg), 0);
+	/* 12 of 32 versions: one scan of the metrics table */
+	assert_table_agrees(fx, vs, n, NULL);
+	assert_table_agrees(fx, vs, n, "e1");
+	/* a part of one model: the model's join */
+	assert_table_agrees(fx, vs + 3, 6, NULL);
+	assert_table_agrees(fx, vs + 3, 6, "e0");
+	/* a few versions: one query each */
+	assert_table_agrees(fx, vs + 1, 3, NULL);
+	assert_table_agrees(fx, vs + 1, 3, "e1");
+	p4r_version_array_free(vs, n);
+}
+
 static void test_history(void **state)
 {
 	struct fx *fx = *state;
@@ -842,6 +1013,8 @@ int main(void)
 		T(test_all_or_nothing),
 		T(test_table),
 		T(test_table_many),
+		T(test_value_rule),
+		T(test_table_agrees_with_value),
 		T(test_history),
 		T(test_runs),
 		T(test_goal_config),
