@@ -318,8 +318,8 @@ int cmd_rollback(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 		return rc;
 	if (!name)
 		return cmd_usage_error(cli, "rollback needs a MODEL");
-	if (!p4r_model_name_valid(name))
-		return cmd_usage_error(cli, "invalid model name '%s'", name);
+	if ((rc = cmd_model_arg("rollback", name)) < 0)
+		return rc;
 	if (message && strlen(message) > REASON_MAX)
 		return cmd_usage_error(cli, "the reason is longer than %d bytes", REASON_MAX);
 	if ((rc = p4r_registry_model_get(reg, name, &m)) < 0)

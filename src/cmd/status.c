@@ -165,9 +165,8 @@ int cmd_status(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 	size_t n = 0, nlfs = 0, i;
 	int rc;
 
-	(void)argv;
-	if (argc > 1)
-		return cmd_usage_error(cli, "status takes no arguments");
+	if ((rc = cmd_no_args(cli, "status", argc, argv)) < 0)
+		return rc;
 	if ((rc = p4r_worktree_list_pointers(repo, &rels, &n)) < 0)
 		return rc;
 	if (cli->json) {
