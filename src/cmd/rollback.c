@@ -160,7 +160,7 @@ static cJSON *json_result(const p4r_rollback_result *r, const char *path, const 
 	cJSON_AddItemToObject(doc, "restored", p4r_json_version(&r->restored));
 	cJSON_AddItemToObject(doc, "rolled_back", p4r_json_version(&r->rolled_back));
 	cJSON_AddBoolToObject(doc, "forced", r->forced);
-	cJSON_AddStringToObject(doc, "reason", reason ? reason : "");
+	p4r_json_add_text(doc, "reason", reason);
 	cJSON_AddStringToObject(doc, "checkout", oc->checkout);
 	arr = cJSON_AddArrayToObject(doc, "metrics");
 	for (k = 0; k < t->nkeys; k++) {

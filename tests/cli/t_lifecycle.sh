@@ -96,7 +96,7 @@ assert_eq "$OUT" "promoted m@3 from development to validation
 detail=$(db "SELECT detail FROM events WHERE version_id = 3 ORDER BY id DESC LIMIT 1")
 assert_eq "$detail" '{"conditions":[{"expr":"f1>=production","key":"f1","op":">=","left":0.9,"right":0.82,"right_source":"production v2","pass":true,"origin":"--require"},{"expr":"f1>=0.85","key":"f1","op":">=","left":0.9,"right":0.85,"right_source":"0.85","pass":true,"origin":"--require"}],"replaced":null}'
 run 0 p4reg --json promote m@3 --to staging
-assert_eq "$OUT" '{"promoted":true,"model":"m","version":3,"from":"validation","to":"staging","forced":false,"replaced":null,"conditions":[],"reason":""}'
+assert_eq "$OUT" '{"promoted":true,"model":"m","version":3,"from":"validation","to":"staging","forced":false,"replaced":null,"conditions":[],"reason":null}'
 
 begin "config policies apply to every promotion into their stage"
 git config -f .p4reg/config --add stage.production.require 'f1>=production'
