@@ -63,6 +63,9 @@ DECLARE_COMMAND(get);
 struct p4r_sync_result;
 struct p4r_remote;
 void cmd_sync_print_renumbered(p4r_cli *cli, const struct p4r_sync_result *res);
+/* Ends fetch's and pull's summary line (fetch.c): ", 2 already present" when
+ * the local store had objects they were asked for, then the newline. */
+void cmd_sync_print_present(const struct p4r_sync_result *res);
 void cmd_sync_json(cJSON *doc, const struct p4r_remote *r, const struct p4r_sync_result *res);
 
 /* Prints DOC as the one JSON document on stdout and frees it; every string
