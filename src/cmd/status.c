@@ -23,7 +23,8 @@ const char cmd_status_usage[] =
 	"                  registry, or the file is not a regular file\n"
 	"Then every registered model whose path git sends to Git LFS (no pointer\n"
 	"file), against the Git LFS pointer staged in the git index (else the\n"
-	"model's latest version); its object may also be in .git/lfs/objects.\n";
+	"model's latest version); its object may also be in .git/lfs/objects.\n"
+	"Exit 4 when a pointer is invalid, after the whole listing.\n";
 
 /* Prints REL's state; returns 1 when its pointer is invalid (unreadable,
  * malformed, or disagreeing with the registry), else 0 or an error. */
