@@ -14,7 +14,7 @@ const char cmd_log_usage[] =
 
 /* MODEL@N, stage, oid, size, time, author, message: columns as wide as
  * their longest value. */
-static cmd_column columns[] = {
+static const cmd_column columns[] = {
 	{ 0, false, NULL }, { 11, false, NULL }, { 12, false, NULL }, { 10, true, "  " },
 	{ 0, false, "  " }, { 0, false, "  " }, { 0, false, NULL },
 };
@@ -59,13 +59,15 @@ static int add_metrics_line(cmd_table *t, const p4r_metric_table *m, size_t row)
 
 static int print_text(const char *name, const p4r_version *versions, size_t n, const p4r_metric_table *m)
 {
+	cmd_column cols[sizeof(columns) / sizeof(columns[0])];
 	cmd_table *t;
 	size_t i;
 	int rc = 0;
 
 	/* "x@1    " as before: the number padded to four digits */
-	columns[0].min = strlen(name) + 5;
-	if (!(t = cmd_table_new(columns, sizeof(columns) / sizeof(columns[0]))))
+	memcpy(cols, columns, sizeof(cols));
+	cols[0].min = strlen(name) + 5;
+	if (!(t = cmd_table_new(cols, sizeof(cols) / sizeof(cols[0]))))
 		return p4r_error_set(P4R_ERROR, "out of memory");
 	for (i = 0; rc == 0 && i < n; i++)
 		if ((rc = add_version_row(t, &versions[i])) == 0)
