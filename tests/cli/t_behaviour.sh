@@ -18,7 +18,7 @@ unchanged() { assert_eq "$(snapshot)" "$base" "state changed after bad input"; }
 
 begin "every command: an unknown option is 'unknown option', exit 2, usage follows"
 for cmd in $(commands); do
-	for opt in --bogus -z; do
+	for opt in --bogus -Y; do
 		run 2 p4reg "$cmd" "$opt" </dev/null || continue
 		assert_eq "$(printf '%s\n' "$ERR" | head -1)" "p4reg: unknown option '$opt'" "$cmd $opt"
 		assert_contains "$ERR" "usage: p4reg $cmd" "$cmd $opt: usage follows"
@@ -27,6 +27,8 @@ for cmd in $(commands); do
 	assert_eq "$OUT" '{"error":{"code":"usage","message":"unknown option '"'"'--bogus'"'"'"}}' "$cmd --json"
 done
 run 2 p4reg remote list --bogus && assert_one_line_error "unknown option '--bogus'"
+run 2 p4reg list -z && assert_eq "$(printf '%s\n' "$ERR" | head -2)" "p4reg: unknown option '-z'
+usage: p4reg list"
 unchanged
 
 begin "commands without arguments: a positional is 'takes no arguments'"
