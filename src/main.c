@@ -67,6 +67,12 @@ static const struct command *find_command(const char *name)
 	return NULL;
 }
 
+static const char global_options[] =
+	"  -C DIR       run as if started in DIR\n"
+	"  --json       print exactly one JSON document on stdout\n"
+	"  -q, --quiet  print only errors and requested data\n"
+	"  --version    print the version\n";
+
 static void print_main_help(FILE *out)
 {
 	size_t i;
@@ -75,37 +81,137 @@ static void print_main_help(FILE *out)
 	fputs("\nCommands:\n", out);
 	for (i = 0; i < NCOMMANDS; i++)
 		fprintf(out, "  %-15s %s\n", commands[i].name, commands[i].summary);
-	fputs("\nGlobal options:\n"
-	      "  -C DIR       run as if started in DIR\n"
-	      "  --json       print exactly one JSON document on stdout\n"
-	      "  -q, --quiet  print only errors and requested data\n"
-	      "  --version    print the version\n"
-	      "\nExit codes: 0 ok, 1 error, 2 usage, 3 refused by a rule or gate, 4 integrity failure.\n"
+	fputs("\nGlobal options:\n", out);
+	fputs(global_options, out);
+	fputs("\nExit codes: 0 ok, 1 error, 2 usage, 3 refused by a rule or gate, 4 integrity failure.\n"
 	      "'p4reg help COMMAND' or 'p4reg COMMAND --help' shows a command's options.\n", out);
+}
+
+/* The options a usage text lists, one per line that starts with blanks and
+ * a dash: "  -r, --remote NAME  the remote" gives {"long":"--remote",
+ * "short":"-r","value":"NAME"}. A value follows its option after one blank
+ * and starts with a capital; two blanks start the description. */
+static void add_option_lines(cJSON *arr, const char *text)
+{
+	const char *line, *p, *end;
+
+	for (line = text; *line; line = *end ? end + 1 : end) {
+		char shortname[3] = "", longname[64] = "", value[32] = "";
+		size_t n;
+		cJSON *o;
+
+		end = strchr(line, '\n');
+		if (!end)
+			end = line + strlen(line);
+		for (p = line; p < end && *p == ' '; p++)
+			;
+		if (p == line || p >= end || *p != '-')
+			continue;
+		if (p[1] != '-' && p + 1 < end) {
+			snprintf(shortname, sizeof(shortname), "-%c", p[1]);
+			p += 2;
+			if (p + 1 < end && p[0] == ',' && p[1] == ' ')
+				p += 2;
+		}
+		if (p + 1 < end && p[0] == '-' && p[1] == '-') {
+			n = strcspn(p, " \n");
+			snprintf(longname, sizeof(longname), "%.*s", (int)n, p);
+			p += n;
+		} else if (*p != ' ' && p < end) {
+			continue; /* not an option line */
+		}
+		if (p + 1 < end && p[0] == ' ' && p[1] >= 'A' && p[1] <= 'Z') {
+			n = strcspn(p + 1, " \n");
+			snprintf(value, sizeof(value), "%.*s", (int)n, p + 1);
+		}
+		o = cJSON_CreateObject();
+		if (longname[0])
+			cJSON_AddStringToObject(o, "long", longname);
+		else
+			cJSON_AddNullToObject(o, "long");
+		if (shortname[0])
+			cJSON_AddStringToObject(o, "short", shortname);
+		else
+			cJSON_AddNullToObject(o, "short");
+		if (value[0])
+			cJSON_AddStringToObject(o, "value", value);
+		else
+			cJSON_AddNullToObject(o, "value");
+		cJSON_AddItemToArray(arr, o);
+	}
+}
+
+/* p4reg --json help: the commands and the global options. */
+static int print_main_help_json(void)
+{
+	cJSON *doc = cJSON_CreateObject(), *arr;
+	size_t i;
+
+	cJSON_AddStringToObject(doc, "usage", main_usage);
+	arr = cJSON_AddArrayToObject(doc, "commands");
+	for (i = 0; i < NCOMMANDS; i++) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "name", commands[i].name);
+		cJSON_AddStringToObject(o, "summary", commands[i].summary);
+		cJSON_AddItemToArray(arr, o);
+	}
+	add_option_lines(cJSON_AddArrayToObject(doc, "options"), global_options);
+	return cmd_print_json(doc);
+}
+
+/* p4reg --json help COMMAND (or p4reg --json COMMAND --help). */
+static int print_command_help(const p4r_cli *cli, const struct command *c)
+{
+	cJSON *doc;
+
+	if (!cli->json) {
+		fputs(c->usage, stdout);
+		return 0;
+	}
+	doc = cJSON_CreateObject();
+	cJSON_AddStringToObject(doc, "name", c->name);
+	cJSON_AddStringToObject(doc, "summary", c->summary);
+	cJSON_AddStringToObject(doc, "usage", c->usage);
+	add_option_lines(cJSON_AddArrayToObject(doc, "options"), c->usage);
+	return cmd_print_json(doc);
 }
 
 static int cmd_help(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 {
+	static const p4r_option none[] = { { NULL, 0, false, 0 } };
+	const char *value, *name = NULL;
 	const struct command *c;
+	p4r_opts o;
+	int id, rc;
 
-	(void)cli; (void)repo;
-	if (argc < 2) {
+	(void)repo;
+	p4r_opts_init(&o, argc - 1, argv + 1, none);
+	while ((rc = cmd_next_opt(&o, &id, &value)) == 0 && id != P4R_OPT_DONE) {
+		if (name)
+			return cmd_usage_error(cli, "help takes at most one command");
+		name = value;
+	}
+	if (rc < 0)
+		return rc;
+	if (!name) {
+		if (cli->json)
+			return print_main_help_json();
 		print_main_help(stdout);
 		return 0;
 	}
-	if (argc > 2)
-		return p4r_error_set(P4R_EUSAGE, "help takes at most one command");
-	if (!(c = find_command(argv[1])))
-		return p4r_error_set(P4R_EUSAGE, "'%s' is not a p4reg command; see 'p4reg help'", argv[1]);
-	fputs(c->usage, stdout);
-	return 0;
+	if (!(c = find_command(name)))
+		return p4r_error_set(P4R_EUSAGE, "'%s' is not a p4reg command; see 'p4reg help'", name);
+	return print_command_help(cli, c);
 }
 
 static int cmd_version(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 {
-	(void)repo; (void)argv;
-	if (argc > 1)
-		return p4r_error_set(P4R_EUSAGE, "version takes no arguments");
+	int rc;
+
+	(void)repo;
+	if ((rc = cmd_no_args(cli, "version", argc, argv)) < 0)
+		return rc;
 	if (cli->json) {
 		cJSON *doc = cJSON_CreateObject();
 
@@ -228,6 +334,13 @@ int main(int argc, char **argv)
 	}
 	if (first == -1)
 		return finish(&cli, cmd_version(&cli, NULL, 1, argv), NULL);
+	if (first == -2 && cli.json)
+		return finish(&cli, print_main_help_json(), NULL);
+	if (first >= argc && cli.json) {
+		/* --json promises one document: the usage error is it */
+		rc = p4r_error_set(P4R_EUSAGE, "no command given; see 'p4reg help'");
+		return finish(&cli, rc, NULL);
+	}
 	if (first == -2 || first >= argc) {
 		print_main_help(first == -2 ? stdout : stderr);
 		return first == -2 ? 0 : 2;
@@ -239,10 +352,8 @@ int main(int argc, char **argv)
 		return finish(&cli, rc, NULL);
 	}
 	cli.usage = cmd->usage;
-	if (wants_help(argc - first, argv + first)) {
-		fputs(cmd->usage, stdout);
-		return finish(&cli, 0, NULL);
-	}
+	if (wants_help(argc - first, argv + first))
+		return finish(&cli, print_command_help(&cli, cmd), NULL);
 	if ((cmd->flags & NEED_REPO) &&
 	    (rc = (cmd->flags & OPEN_DAMAGED) ? p4r_repo_open_damaged(&repo, ".") :
 		  p4r_repo_open(&repo, ".")) < 0)

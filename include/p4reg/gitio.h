@@ -25,7 +25,8 @@ int p4r_git_open_why(p4r_git **out, const char *dir, const char **why);
 const char *p4r_git_workdir(const p4r_git *git);
 
 /* Where the work tree stands: HEAD commit (NULL on an unborn branch), the
- * branch's short name (NULL when detached), and whether tracked files differ
+ * branch's short name (NULL when detached; before the first commit, the
+ * unborn branch HEAD names), and whether tracked files differ
  * from HEAD (untracked files do not count). Strings are malloc'd. */
 typedef struct p4r_git_provenance {
 	char *commit;

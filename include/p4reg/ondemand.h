@@ -27,7 +27,8 @@ int p4r_ondemand_config(p4r_repo *repo, p4r_ondemand *o);
  * one is P4R_EINTEGRITY and nothing is stored). Offline, with no remote,
  * or when the remote lacks one, the error names the version, what was
  * tried and the command that fixes it. GOT (nullable) adds the objects
- * and bytes downloaded to its objects_received and bytes_received. */
+ * and bytes downloaded to its objects_received and bytes_received, and
+ * the objects the store already had to its objects_present. */
 int p4r_ondemand_fetch(p4r_repo *repo, const p4r_ondemand *o, const p4r_version *v, size_t n,
 		       p4r_sync_result *got);
 

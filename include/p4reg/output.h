@@ -17,6 +17,10 @@ cJSON *p4r_json_version(const p4r_version *v);
 cJSON *p4r_json_model(const p4r_model *m);
 cJSON *p4r_json_event(const p4r_event *e);
 
+/* Adds S under KEY, or null when S is NULL or "": absent text is null in
+ * every document (docs/json.md), never "". */
+void p4r_json_add_text(cJSON *obj, const char *key, const char *s);
+
 /* "2026-02-18T09:30:00Z" for MS milliseconds since the epoch. */
 void p4r_format_time(char *buf, size_t bufsz, int64_t ms);
 /* "80.0 MiB", "3.0 GiB", "512 B". */

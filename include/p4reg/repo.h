@@ -18,8 +18,10 @@ typedef struct p4r_repo p4r_repo;
 int p4r_repo_discover(char **root_out, const char *start);
 
 /* Creates .p4reg/ in DIR: config, registry.db, objects/, tmp/, .gitignore.
- * Refuses (P4R_EEXISTS) when DIR or a parent already is a repository;
- * nothing is touched then. *ROOT_OUT (nullable) gets the absolute path. */
+ * Refuses when DIR already is a repository (P4R_EEXISTS), or when a parent
+ * or a folder below DIR is one (P4R_EREFUSED: repositories do not nest;
+ * the message names the other one); nothing is touched then. *ROOT_OUT
+ * (nullable) gets the absolute path. */
 int p4r_repo_init(const char *dir, char **root_out);
 
 /* Discovers and opens the repository containing START. Private state in

@@ -91,6 +91,8 @@ typedef struct p4r_sync_progress {
 } p4r_sync_progress;
 
 typedef struct p4r_sync_result {
+	/* objects_present: push: already on the remote; fetch/pull: already
+	 * in the local store */
 	size_t objects_sent, objects_received, objects_present;
 	uint64_t bytes_sent, bytes_received;
 	size_t events_applied, batches_applied;
@@ -124,7 +126,9 @@ typedef struct p4r_skip_result {
  * events are never applied here, and the skip is recorded (who, when, the
  * batch's SHA-256 and why it failed) in the registry. */
 int p4r_sync_skip_batch(p4r_repo *repo, p4r_remote *remote, int64_t seq, p4r_skip_result *out);
-/* Downloads OIDS missing locally (parallel, verified). */
+/* Downloads OIDS missing locally (parallel, verified). Each distinct
+ * object counts once in RES: objects_received (with bytes_received) when
+ * downloaded, objects_present when the store already had it. */
 int p4r_sync_fetch_objects(p4r_repo *repo, p4r_remote *remote, const p4r_oid *oids,
 			   const int64_t *sizes, size_t n, const p4r_sync_progress *prog,
 			   p4r_sync_result *res);

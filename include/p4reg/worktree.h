@@ -56,11 +56,12 @@ const char *p4r_file_state_name(p4r_file_state s);
  * returned) when there is no file. */
 int p4r_worktree_file_oid(p4r_repo *repo, const char *rel, p4r_oid *out, bool *exists);
 
-/* Cross-checks a pointer (read from DISPLAY) with the registry: 0 when
- * the registry has that version with the same oid and size, P4R_ENOTFOUND
- * when it lacks the version (fetch first), P4R_EINTEGRITY when they
- * disagree. A pointer is repository content: it proves nothing alone. */
-int p4r_worktree_pointer_check(p4r_repo *repo, const char *display, const p4r_pointer *ptr);
+/* Cross-checks PTR, the pointer of model file REL (read from REL.p4reg,
+ * which the messages name), with the registry: 0 when the registry has
+ * that version with the same oid and size, P4R_ENOTFOUND when it lacks the
+ * version (fetch first), P4R_EINTEGRITY when they disagree. A pointer is
+ * repository content: it proves nothing alone. */
+int p4r_worktree_pointer_check(p4r_repo *repo, const char *rel, const p4r_pointer *ptr);
 
 /* Compares REL with its pointer PTR, after p4r_worktree_pointer_check
  * (UNKNOWN_VERSION or INVALID, with the message left set, when it fails). */

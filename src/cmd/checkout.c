@@ -335,8 +335,9 @@ static int fetch_missing(struct ctx *c, const struct targets *ts)
 	for (i = 0; i < ts->n; i++) {
 		const struct target *t = &ts->v[i];
 
-		/* a Git LFS path without a version is git-lfs's to fetch */
-		if (!t->want.version || p4r_store_has(p4r_repo_store(c->repo), &t->want.oid) ||
+		/* a Git LFS path without a version is git-lfs's to fetch; what the
+		 * store has goes along, to be counted (pull's already_present) */
+		if (!t->want.version ||
 		    (t->lfs && c->lfs_dir && p4r_lfs_has(c->lfs_dir, &t->want.oid)))
 			continue;
 		snprintf(need[n].model, sizeof(need[n].model), "%s", t->want.model);

@@ -63,6 +63,9 @@ DECLARE_COMMAND(get);
 struct p4r_sync_result;
 struct p4r_remote;
 void cmd_sync_print_renumbered(p4r_cli *cli, const struct p4r_sync_result *res);
+/* Ends fetch's and pull's summary line (fetch.c): ", 2 already present" when
+ * the local store had objects they were asked for, then the newline. */
+void cmd_sync_print_present(const struct p4r_sync_result *res);
 void cmd_sync_json(cJSON *doc, const struct p4r_remote *r, const struct p4r_sync_result *res);
 
 /* Prints DOC as the one JSON document on stdout and frees it; every string
@@ -97,6 +100,42 @@ void cmd_progress_done(cmd_progress *p);
 /* Loops p4r_opts_next and rejects help (main handles it before); returns
  * the same as p4r_opts_next. */
 int cmd_next_opt(p4r_opts *o, int *id, const char **value);
+
+/* For a command that takes neither options nor arguments: an option is
+ * "unknown option '--x'", anything else "NAME takes no arguments" (both
+ * usage errors, exit 2). ARGV[0] is the command name. */
+int cmd_no_args(p4r_cli *cli, const char *name, int argc, char **argv);
+
+/* TEXT as the MODEL argument of command NAME: 0 when it is a valid model
+ * name; else P4R_EUSAGE (one line, exit 2): "NAME takes a model name, not
+ * a version: drop '@2'" for a reference, "invalid model name 'x'" for
+ * anything else. */
+int cmd_model_arg(const char *name, const char *text);
+
+/* A text table whose columns are as wide as their widest cell (at least
+ * MIN), so rows line up whatever a name's length. Cells are raw text:
+ * cmd_table_row escapes them (p4r_escape) and widths count the escaped
+ * characters. Empty cells at the end of a row print nothing, not even the
+ * padding before them; the last cell printed is never padded. */
+typedef struct cmd_column {
+	size_t min;      /* minimum width */
+	bool right;      /* right-aligned */
+	const char *sep; /* after the column; NULL: one blank */
+} cmd_column;
+
+typedef struct cmd_table cmd_table;
+
+/* A table of NCOLS columns described by COLS (kept, not copied); NULL when
+ * out of memory. */
+cmd_table *cmd_table_new(const cmd_column *cols, size_t ncols);
+/* Adds a row of NCOLS cells (NULL is empty). */
+int cmd_table_row(cmd_table *t, const char *const *cells);
+/* Adds a line printed as it is (escaped) below the last row, outside the
+ * columns: a version's metrics under it. */
+int cmd_table_line(cmd_table *t, const char *text);
+/* Prints every row and line to stdout. */
+void cmd_table_print(const cmd_table *t);
+void cmd_table_free(cmd_table *t);
 
 /* checkout.c, shared with pull: checks out ARGS (REFs or paths; every
  * pointer when NARGS is 0), downloading missing objects per FETCH first;

@@ -4,6 +4,7 @@
 
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
 
 int cmd_print_json(cJSON *doc)
 {
@@ -111,4 +112,166 @@ int cmd_next_opt(p4r_opts *o, int *id, const char **value)
 	if (rc < 0)
 		p4r_error_mark_usage();
 	return rc;
+}
+
+int cmd_no_args(p4r_cli *cli, const char *name, int argc, char **argv)
+{
+	static const p4r_option none[] = { { NULL, 0, false, 0 } };
+	const char *value;
+	p4r_opts o;
+	int id, rc;
+
+	p4r_opts_init(&o, argc - 1, argv + 1, none);
+	if ((rc = cmd_next_opt(&o, &id, &value)) < 0)
+		return rc;
+	return id == P4R_OPT_DONE ? 0 : cmd_usage_error(cli, "%s takes no arguments", name);
+}
+
+int cmd_model_arg(const char *name, const char *text)
+{
+	const char *at = strchr(text, '@');
+	char model[P4R_MODEL_NAME_MAX + 1];
+
+	if (p4r_model_name_valid(text))
+		return 0;
+	/* name@2, name@production: the user meant the model */
+	if (at && (size_t)(at - text) < sizeof(model)) {
+		snprintf(model, sizeof(model), "%.*s", (int)(at - text), text);
+		if (p4r_model_name_valid(model))
+			return p4r_error_set(P4R_EUSAGE, "%s takes a model name, not a version: drop '%s'",
+					     name, at);
+	}
+	return p4r_error_set(P4R_EUSAGE, "invalid model name '%s'", text);
+}
+
+/* ---- tables ---- */
+
+struct table_entry {
+	char **cells; /* NCOLS escaped cells, or NULL for a line */
+	char *line;   /* escaped */
+};
+
+struct cmd_table {
+	const cmd_column *cols;
+	size_t ncols, n, cap;
+	struct table_entry *e;
+};
+
+cmd_table *cmd_table_new(const cmd_column *cols, size_t ncols)
+{
+	cmd_table *t = calloc(1, sizeof(*t));
+
+	if (t) {
+		t->cols = cols;
+		t->ncols = ncols;
+	}
+	return t;
+}
+
+static struct table_entry *table_push(cmd_table *t)
+{
+	struct table_entry *grown;
+	size_t cap;
+
+	if (t->n == t->cap) {
+		cap = t->cap ? 2 * t->cap : 16;
+		if (!(grown = realloc(t->e, cap * sizeof(*grown))))
+			return NULL;
+		t->e = grown;
+		t->cap = cap;
+	}
+	memset(&t->e[t->n], 0, sizeof(t->e[t->n]));
+	return &t->e[t->n++];
+}
+
+int cmd_table_row(cmd_table *t, const char *const *cells)
+{
+	struct table_entry *e = table_push(t);
+	size_t c;
+
+	if (!e || !(e->cells = calloc(t->ncols, sizeof(*e->cells))))
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	for (c = 0; c < t->ncols; c++)
+		if (!(e->cells[c] = strdup(p4r_escape(cells[c] ? cells[c] : ""))))
+			return p4r_error_set(P4R_ERROR, "out of memory");
+	return 0;
+}
+
+int cmd_table_line(cmd_table *t, const char *text)
+{
+	struct table_entry *e = table_push(t);
+
+	if (!e || !(e->line = strdup(p4r_escape(text))))
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	return 0;
+}
+
+/* Characters, not bytes: escaped text is valid UTF-8. */
+static size_t text_width(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+static void pad(size_t from, size_t to)
+{
+	for (; from < to; from++)
+		putchar(' ');
+}
+
+void cmd_table_print(const cmd_table *t)
+{
+	size_t *width = calloc(t->ncols ? t->ncols : 1, sizeof(*width)), i, c, last, w;
+
+	if (!width)
+		return;
+	for (c = 0; c < t->ncols; c++)
+		width[c] = t->cols[c].min;
+	for (i = 0; i < t->n; i++)
+		for (c = 0; t->e[i].cells && c < t->ncols; c++)
+			if ((w = text_width(t->e[i].cells[c])) > width[c])
+				width[c] = w;
+	for (i = 0; i < t->n; i++) {
+		char **cells = t->e[i].cells;
+
+		if (!cells) {
+			puts(t->e[i].line);
+			continue;
+		}
+		for (last = t->ncols; last > 0 && !cells[last - 1][0]; last--)
+			;
+		for (c = 0; c < last; c++) {
+			w = text_width(cells[c]);
+			if (t->cols[c].right)
+				pad(w, width[c]);
+			fputs(cells[c], stdout);
+			if (c + 1 == last)
+				break;
+			if (!t->cols[c].right)
+				pad(w, width[c]);
+			fputs(t->cols[c].sep ? t->cols[c].sep : " ", stdout);
+		}
+		putchar('\n');
+	}
+	free(width);
+}
+
+void cmd_table_free(cmd_table *t)
+{
+	size_t i, c;
+
+	if (!t)
+		return;
+	for (i = 0; i < t->n; i++) {
+		for (c = 0; t->e[i].cells && c < t->ncols; c++)
+			free(t->e[i].cells[c]);
+		free(t->e[i].cells);
+		free(t->e[i].line);
+	}
+	free(t->e);
+	free(t);
 }

@@ -52,11 +52,15 @@ static void json_skip(cJSON *doc, const p4r_skip_result *skip)
 	}
 	o = cJSON_AddObjectToObject(doc, "skipped");
 	cJSON_AddNumberToObject(o, "batch", (double)skip->seq);
-	if (skip->sha256[0])
-		cJSON_AddStringToObject(o, "sha256", skip->sha256);
-	else
-		cJSON_AddNullToObject(o, "sha256");
-	cJSON_AddStringToObject(o, "error", skip->error);
+	p4r_json_add_text(o, "sha256", skip->sha256);
+	p4r_json_add_text(o, "error", skip->error);
+}
+
+void cmd_sync_print_present(const p4r_sync_result *res)
+{
+	if (res->objects_present)
+		printf(", %zu already present", res->objects_present);
+	putchar('\n');
 }
 
 int cmd_fetch(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
@@ -136,10 +140,11 @@ int cmd_fetch(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 
 		cmd_sync_print_renumbered(cli, &res);
 		p4r_format_size(size, sizeof(size), res.bytes_received);
-		printf("fetched from '%s': %zu event%s in %zu batch%s, %zu object%s (%s)\n", r->name,
+		printf("fetched from '%s': %zu event%s in %zu batch%s, %zu object%s (%s)", r->name,
 		       res.events_applied, res.events_applied == 1 ? "" : "s", res.batches_applied,
 		       res.batches_applied == 1 ? "" : "es", res.objects_received,
 		       res.objects_received == 1 ? "" : "s", size);
+		cmd_sync_print_present(&res);
 	}
 done:
 	p4r_sync_result_clear(&res);

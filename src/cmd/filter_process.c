@@ -557,9 +557,9 @@ int cmd_filter_process(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 	bool eof = false;
 	int rc;
 
-	(void)cli; (void)repo; (void)argv;
-	if (argc > 1)
-		return p4r_error_set(P4R_EUSAGE, "filter-process takes no arguments");
+	(void)repo;
+	if ((rc = cmd_no_args(cli, "filter-process", argc, argv)) < 0)
+		return rc;
 	if (!(f = calloc(1, sizeof(*f))))
 		return p4r_error_set(P4R_ERROR, "out of memory");
 	if ((rc = open_filter(f)) == 0 && (rc = handshake(f)) == 0)

@@ -90,14 +90,11 @@ static void json_findings(cJSON *doc, const char *name, const p4r_fsck_problem *
 		cJSON *o = cJSON_CreateObject();
 
 		cJSON_AddStringToObject(o, "kind", p->kind);
-		if (p->object)
-			cJSON_AddStringToObject(o, "object", p->object);
-		if (p->path)
-			cJSON_AddStringToObject(o, "path", p->path);
-		if (p->model)
-			cJSON_AddStringToObject(o, "model", p->model);
+		p4r_json_add_text(o, "object", p->object);
+		p4r_json_add_text(o, "path", p->path);
+		p4r_json_add_text(o, "model", p->model);
 		cJSON_AddStringToObject(o, "message", p->message);
-		cJSON_AddStringToObject(o, "fix", p->fix ? p->fix : "");
+		p4r_json_add_text(o, "fix", p->fix);
 		cJSON_AddItemToArray(arr, o);
 	}
 }

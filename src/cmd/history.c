@@ -24,21 +24,41 @@ static const p4r_option options[] = {
 	{ NULL, 0, false, 0 },
 };
 
-static void print_event(const p4r_event *e)
+/* time, model@version, kind, from -> to, forced, actor, reason: columns
+ * as wide as their longest value, at least as wide as they always were. */
+static const cmd_column columns[] = {
+	{ 0, false, "  " }, { 16, false, NULL }, { 10, false, NULL }, { 26, false, NULL },
+	{ 6, false, "  " }, { 0, false, "  " }, { 0, false, NULL },
+};
+
+static int add_event_row(cmd_table *t, const p4r_event *e)
 {
 	char when[32], who[P4R_MODEL_NAME_MAX + 24], move[40] = "";
+	const char *row[7] = { when, who, e->kind, move, e->forced ? "forced" : "", e->actor, e->reason };
 
 	p4r_format_time(when, sizeof(when), e->at_ms);
 	if (e->version > 0)
-		snprintf(who, sizeof(who), "%s@%lld", p4r_escape(e->model), (long long)e->version);
+		snprintf(who, sizeof(who), "%s@%lld", e->model, (long long)e->version);
 	else
-		snprintf(who, sizeof(who), "%s", p4r_escape(e->model));
+		snprintf(who, sizeof(who), "%s", e->model);
 	if (e->from_stage[0] || e->to_stage[0])
 		snprintf(move, sizeof(move), "%s -> %s", e->from_stage[0] ? e->from_stage : "-",
 			 e->to_stage[0] ? e->to_stage : "-");
-	printf("%s  %-16s %-10s %-26s %-6s  %s%s%s\n", when, who, p4r_escape(e->kind), p4r_escape(move),
-	       e->forced ? "forced" : "", p4r_escape(e->actor),
-	       e->reason && *e->reason ? "  " : "", p4r_escape(e->reason));
+	return cmd_table_row(t, row);
+}
+
+static int print_text(const p4r_event *events, size_t n)
+{
+	cmd_table *t = cmd_table_new(columns, sizeof(columns) / sizeof(columns[0]));
+	size_t i;
+	int rc = t ? 0 : p4r_error_set(P4R_ERROR, "out of memory");
+
+	for (i = 0; rc == 0 && i < n; i++)
+		rc = add_event_row(t, &events[i]);
+	if (rc == 0)
+		cmd_table_print(t);
+	cmd_table_free(t);
+	return rc;
 }
 
 int cmd_history(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
@@ -56,9 +76,7 @@ int cmd_history(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 			rc = p4r_metrics_parse_time(&since, value);
 		else if (model)
 			rc = cmd_usage_error(cli, "history takes at most one MODEL");
-		else if (!p4r_model_name_valid(value))
-			rc = cmd_usage_error(cli, "invalid model name '%s'", value);
-		else
+		else if ((rc = cmd_model_arg("history", value)) == 0)
 			model = value;
 		if (rc < 0)
 			return rc;
@@ -74,8 +92,7 @@ int cmd_history(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 			cJSON_AddItemToArray(arr, p4r_json_event(&events[i]));
 		rc = cmd_print_json(doc);
 	} else {
-		for (i = 0; i < n; i++)
-			print_event(&events[i]);
+		rc = print_text(events, n);
 	}
 	p4r_event_array_free(events, n);
 	return rc;

@@ -11,7 +11,8 @@ const char cmd_init_usage[] =
 	"\n"
 	"Creates .p4reg/ (config, registry.db, objects/, tmp/, .gitignore) at the\n"
 	"root of the git work tree containing the current folder, or in the\n"
-	"current folder outside git. Refuses to nest inside another repository.\n"
+	"current folder outside git. Refuses (exit 3) inside another repository\n"
+	"or above one: repositories do not nest.\n"
 	"\n"
 	"  --here   create it in the current folder even inside a git work tree\n";
 

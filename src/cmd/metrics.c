@@ -160,8 +160,8 @@ static int find_model(p4r_repo *repo, const char *arg, char *model, size_t size)
 	int rc;
 
 	if (strchr(arg, '@'))
-		return p4r_error_set(P4R_EUSAGE, "'%s' names a version: give a MODEL, two REFs, or "
-				     "a REF with --history KEY", arg);
+		return p4r_error_set(P4R_EUSAGE, "metrics takes a model name, not a version: drop '%s' "
+				     "(or give two REFs, or a REF with --history KEY)", strchr(arg, '@'));
 	if (p4r_model_name_valid(arg)) {
 		rc = p4r_registry_model_get(p4r_repo_registry(repo), arg, &m);
 		if (rc == 0)
@@ -399,12 +399,38 @@ done:
 
 /* ---- REF --history KEY ---- */
 
+/* step, time, value, run: columns as wide as their longest value. */
+static int history_text(const p4r_metric_point *pts, size_t n)
+{
+	static const cmd_column columns[] = {
+		{ 10, false, NULL }, { 20, false, NULL }, { 24, false, NULL }, { 0, false, NULL },
+	};
+	static const char *const head[] = { "step", "time", "value", "run" };
+	cmd_table *t = cmd_table_new(columns, 4);
+	size_t i;
+	int rc = t ? cmd_table_row(t, head) : p4r_error_set(P4R_ERROR, "out of memory");
+
+	for (i = 0; rc == 0 && i < n; i++) {
+		char step[24], when[32], num[32];
+		const char *row[4] = { step, when, num, pts[i].run ? pts[i].run : "-" };
+
+		snprintf(step, sizeof(step), "%lld", (long long)pts[i].step);
+		p4r_format_time(when, sizeof(when), pts[i].at_ms);
+		p4r_metric_format(num, sizeof(num), pts[i].value);
+		rc = cmd_table_row(t, row);
+	}
+	if (rc == 0)
+		cmd_table_print(t);
+	cmd_table_free(t);
+	return rc;
+}
+
 static int history(p4r_cli *cli, p4r_repo *repo, const char *ref, const char *key, bool csv)
 {
 	p4r_metric_point *pts = NULL;
 	p4r_version v = { 0 };
 	char when[32], num[32];
-	size_t n = 0, i, wrun = 3;
+	size_t n = 0, i;
 	int rc;
 
 	if (!p4r_metric_key_valid(key))
@@ -441,23 +467,16 @@ static int history(p4r_cli *cli, p4r_repo *repo, const char *ref, const char *ke
 		rc = cmd_print_json(doc);
 		goto done;
 	}
-	if (csv)
+	if (csv) {
 		puts("step,time,value,run");
-	else
-		for (i = 0; i < n; i++)
-			if (pts[i].run && strlen(p4r_escape(pts[i].run)) > wrun)
-				wrun = strlen(p4r_escape(pts[i].run));
-	if (!csv)
-		printf("%-10s %-20s %-24s %s\n", "step", "time", "value", "run");
-	for (i = 0; i < n; i++) {
-		p4r_format_time(when, sizeof(when), pts[i].at_ms);
-		p4r_metric_format(num, sizeof(num), pts[i].value);
-		if (csv)
+		for (i = 0; i < n; i++) {
+			p4r_format_time(when, sizeof(when), pts[i].at_ms);
+			p4r_metric_format(num, sizeof(num), pts[i].value);
 			printf("%lld,%s,%s,%s\n", (long long)pts[i].step, when, num, p4r_escape(pts[i].run));
-		else
-			printf("%-10lld %-20s %-24s %s\n", (long long)pts[i].step, when, num,
-			       pts[i].run ? p4r_escape(pts[i].run) : "-");
+		}
+		goto done;
 	}
+	rc = history_text(pts, n);
 done:
 	p4r_metric_points_free(pts, n);
 	p4r_version_clear(&v);

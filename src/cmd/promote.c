@@ -116,7 +116,7 @@ static cJSON *json_result(const p4r_promotion *p, const char *reason)
 	arr = cJSON_AddArrayToObject(doc, "conditions");
 	for (i = 0; i < p->nconds; i++)
 		cJSON_AddItemToArray(arr, p4r_json_condition(&p->conds[i]));
-	cJSON_AddStringToObject(doc, "reason", reason ? reason : "");
+	p4r_json_add_text(doc, "reason", reason);
 	return doc;
 }
 

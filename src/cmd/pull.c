@@ -51,9 +51,10 @@ static int print_summary(p4r_cli *cli, const p4r_remote *r, const p4r_sync_resul
 
 		cmd_sync_print_renumbered(cli, res);
 		p4r_format_size(size, sizeof(size), res->bytes_received);
-		printf("pulled from '%s': %zu event%s, %zu object%s (%s)\n", r->name, res->events_applied,
+		printf("pulled from '%s': %zu event%s, %zu object%s (%s)", r->name, res->events_applied,
 		       res->events_applied == 1 ? "" : "s", res->objects_received,
 		       res->objects_received == 1 ? "" : "s", size);
+		cmd_sync_print_present(res);
 	}
 	return 0;
 }

@@ -82,7 +82,8 @@ int cmd_push(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 	for (i = 0; i < nmodels; i++) {
 		p4r_model m = { 0 };
 
-		if ((rc = p4r_registry_model_get(p4r_repo_registry(repo), models[i], &m)) < 0)
+		if ((rc = cmd_model_arg("push", models[i])) < 0 ||
+		    (rc = p4r_registry_model_get(p4r_repo_registry(repo), models[i], &m)) < 0)
 			goto done;
 		p4r_model_clear(&m);
 	}

@@ -216,7 +216,7 @@ static int do_list(p4r_cli *cli, p4r_repo *repo)
 			cJSON *o = cJSON_CreateObject();
 
 			cJSON_AddStringToObject(o, "name", l.names[i]);
-			cJSON_AddStringToObject(o, "url", l.urls[i] ? l.urls[i] : "");
+			p4r_json_add_text(o, "url", l.urls[i]);
 			cJSON_AddBoolToObject(o, "default", deflt && !strcmp(deflt, l.names[i]));
 			cJSON_AddItemToArray(arr, o);
 		}

@@ -160,7 +160,7 @@ static cJSON *json_result(const p4r_rollback_result *r, const char *path, const 
 	cJSON_AddItemToObject(doc, "restored", p4r_json_version(&r->restored));
 	cJSON_AddItemToObject(doc, "rolled_back", p4r_json_version(&r->rolled_back));
 	cJSON_AddBoolToObject(doc, "forced", r->forced);
-	cJSON_AddStringToObject(doc, "reason", reason ? reason : "");
+	p4r_json_add_text(doc, "reason", reason);
 	cJSON_AddStringToObject(doc, "checkout", oc->checkout);
 	arr = cJSON_AddArrayToObject(doc, "metrics");
 	for (k = 0; k < t->nkeys; k++) {
@@ -318,8 +318,8 @@ int cmd_rollback(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 		return rc;
 	if (!name)
 		return cmd_usage_error(cli, "rollback needs a MODEL");
-	if (!p4r_model_name_valid(name))
-		return cmd_usage_error(cli, "invalid model name '%s'", name);
+	if ((rc = cmd_model_arg("rollback", name)) < 0)
+		return rc;
 	if (message && strlen(message) > REASON_MAX)
 		return cmd_usage_error(cli, "the reason is longer than %d bytes", REASON_MAX);
 	if ((rc = p4r_registry_model_get(reg, name, &m)) < 0)

@@ -42,28 +42,71 @@ static cJSON *run_json(const p4r_run_info *r)
 	return o;
 }
 
-static void run_text(const p4r_run_info *r)
+/* run, model@version, experiment, time: columns as wide as their longest
+ * value; params and metrics on lines of their own below. */
+static const cmd_column columns[] = {
+	{ 0, false, "  " }, { 0, false, "  " }, { 0, false, "  " }, { 0, false, NULL },
+};
+
+/* Appends TEXT to *LINE (malloc'd, *LEN bytes long). */
+static int append(char **line, size_t *len, const char *text)
 {
-	char when[32], num[32];
-	size_t i;
+	size_t need = *len + strlen(text) + 1;
+	char *grown = realloc(*line, need);
+
+	if (!grown)
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	memcpy(grown + *len, text, need - *len);
+	*line = grown;
+	*len = need - 1;
+	return 0;
+}
+
+static int add_run(cmd_table *t, const p4r_run_info *r)
+{
+	char when[32], who[P4R_MODEL_NAME_MAX + 24], num[32];
+	const char *row[4] = { r->name, who, r->experiment, when };
+	char *line = NULL;
+	size_t i, len = 0;
+	int rc;
 
 	p4r_format_time(when, sizeof(when), r->created_ms);
-	printf("%s  %s@%lld  %s  %s\n", p4r_escape(r->name), p4r_escape(r->model), (long long)r->version,
-	       p4r_escape(r->experiment), when);
-	if (r->nparams) {
-		fputs("  params: ", stdout);
-		for (i = 0; i < r->nparams; i++)
-			printf("%s%s=%s", i ? " " : "", p4r_escape(r->params[i].key), p4r_escape(r->params[i].value));
-		putchar('\n');
+	snprintf(who, sizeof(who), "%s@%lld", r->model, (long long)r->version);
+	if ((rc = cmd_table_row(t, row)) < 0)
+		return rc;
+	for (i = 0; rc == 0 && i < r->nparams; i++)
+		if ((rc = append(&line, &len, i ? " " : "  params: ")) == 0 &&
+		    (rc = append(&line, &len, r->params[i].key)) == 0 && (rc = append(&line, &len, "=")) == 0)
+			rc = append(&line, &len, r->params[i].value);
+	if (rc == 0 && line)
+		rc = cmd_table_line(t, line);
+	free(line);
+	line = NULL;
+	len = 0;
+	for (i = 0; rc == 0 && i < r->nmetrics; i++) {
+		p4r_metric_format(num, sizeof(num), r->metrics[i].value);
+		if ((rc = append(&line, &len, i ? " " : "  metrics: ")) == 0 &&
+		    (rc = append(&line, &len, r->metrics[i].key)) == 0 && (rc = append(&line, &len, "=")) == 0)
+			rc = append(&line, &len, num);
 	}
-	if (r->nmetrics) {
-		fputs("  metrics:", stdout);
-		for (i = 0; i < r->nmetrics; i++) {
-			p4r_metric_format(num, sizeof(num), r->metrics[i].value);
-			printf(" %s=%s", p4r_escape(r->metrics[i].key), num);
-		}
-		putchar('\n');
-	}
+	if (rc == 0 && line)
+		rc = cmd_table_line(t, line);
+	free(line);
+	return rc;
+}
+
+static int print_text(const p4r_run_info *runs, size_t n)
+{
+	cmd_table *t = cmd_table_new(columns, sizeof(columns) / sizeof(columns[0]));
+	size_t i;
+	int rc = t ? 0 : p4r_error_set(P4R_ERROR, "out of memory");
+
+	for (i = 0; rc == 0 && i < n; i++)
+		rc = add_run(t, &runs[i]);
+	if (rc == 0)
+		cmd_table_print(t);
+	cmd_table_free(t);
+	return rc;
 }
 
 int cmd_runs(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
@@ -83,9 +126,9 @@ int cmd_runs(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 			experiment = value;
 		} else if (model) {
 			return cmd_usage_error(cli, "runs takes at most one MODEL");
+		} else if ((rc = cmd_model_arg("runs", value)) < 0) {
+			return rc;
 		} else {
-			if (!p4r_model_name_valid(value))
-				return cmd_usage_error(cli, "invalid model name '%s'", value);
 			model = value;
 		}
 	}
@@ -100,8 +143,7 @@ int cmd_runs(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 			cJSON_AddItemToArray(arr, run_json(&runs[i]));
 		rc = cmd_print_json(doc);
 	} else {
-		for (i = 0; i < n; i++)
-			run_text(&runs[i]);
+		rc = print_text(runs, n);
 	}
 	p4r_run_array_free(runs, n);
 	return rc;

@@ -46,6 +46,9 @@ static void print_version(const p4r_version *v, bool stored)
 	if (v->git_commit)
 		printf("git:      %s%s%s%s\n", p4r_escape(v->git_commit), v->git_branch ? " on " : "",
 		       p4r_escape(v->git_branch), v->git_dirty == 1 ? " (dirty)" : "");
+	else if (v->git_branch && *v->git_branch)
+		printf("git:      no commit yet on %s%s\n", p4r_escape(v->git_branch),
+		       v->git_dirty == 1 ? " (dirty)" : "");
 	if (v->message && *v->message)
 		printf("message:  %s\n", p4r_escape(v->message));
 }

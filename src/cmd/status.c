@@ -23,19 +23,25 @@ const char cmd_status_usage[] =
 	"                  registry, or the file is not a regular file\n"
 	"Then every registered model whose path git sends to Git LFS (no pointer\n"
 	"file), against the Git LFS pointer staged in the git index (else the\n"
-	"model's latest version); its object may also be in .git/lfs/objects.\n";
+	"model's latest version); its object may also be in .git/lfs/objects.\n"
+	"Exit 4 when a pointer is invalid, after the whole listing.\n";
 
+/* Prints REL's state; returns 1 when its pointer is invalid (unreadable,
+ * malformed, or disagreeing with the registry), else 0 or an error. */
 static int status_one(p4r_cli *cli, p4r_repo *repo, const char *rel, cJSON *arr)
 {
 	p4r_file_state state = P4R_FILE_CLEAN;
 	p4r_pointer ptr;
 	const char *name;
+	bool bad_pointer;
 	cJSON *o;
 	int rc;
 
 	rc = p4r_worktree_read_pointer(repo, rel, &ptr);
+	bad_pointer = rc < 0 && rc != P4R_ERROR && rc != P4R_ENOTFOUND;
 	if (rc == 0)
 		rc = p4r_worktree_file_state(repo, rel, &ptr, &state);
+	bad_pointer = bad_pointer || (rc == 0 && state == P4R_FILE_INVALID);
 	if (rc == P4R_ERROR || (rc == 0 && state < P4R_FILE_UNKNOWN_VERSION)) {
 		if (rc < 0)
 			return rc;
@@ -54,17 +60,18 @@ static int status_one(p4r_cli *cli, p4r_repo *repo, const char *rel, cJSON *arr)
 		o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "file", rel);
 		cJSON_AddStringToObject(o, "state", name);
-		if (ptr.version) {
-			cJSON_AddStringToObject(o, "model", ptr.model);
+		p4r_json_add_text(o, "model", ptr.version ? ptr.model : NULL);
+		if (ptr.version)
 			cJSON_AddNumberToObject(o, "version", (double)ptr.version);
-		}
+		else
+			cJSON_AddNullToObject(o, "version");
 		cJSON_AddItemToArray(arr, o);
 	} else if (ptr.version) {
 		printf("%-14s %s (%s@%lld)\n", name, p4r_escape(rel), ptr.model, (long long)ptr.version);
 	} else {
 		printf("%-14s %s\n", name, p4r_escape(rel));
 	}
-	return 0;
+	return bad_pointer ? 1 : 0;
 }
 
 /* One registered Git LFS path (no pointer file). */
@@ -89,10 +96,11 @@ static int status_lfs(p4r_cli *cli, p4r_repo *repo, const char *lfs_dir, const c
 		o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "file", rel);
 		cJSON_AddStringToObject(o, "state", name);
-		if (want->version) {
-			cJSON_AddStringToObject(o, "model", want->model);
+		p4r_json_add_text(o, "model", want->version ? want->model : NULL);
+		if (want->version)
 			cJSON_AddNumberToObject(o, "version", (double)want->version);
-		}
+		else
+			cJSON_AddNullToObject(o, "version");
 		cJSON_AddBoolToObject(o, "lfs", true);
 		cJSON_AddStringToObject(o, "oid", want->oid.hex);
 		cJSON_AddItemToArray(arr, o);
@@ -162,20 +170,22 @@ int cmd_status(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 {
 	cJSON *doc = NULL, *arr = NULL;
 	char **rels = NULL;
-	size_t n = 0, nlfs = 0, i;
+	size_t n = 0, nlfs = 0, i, invalid = 0;
 	int rc;
 
-	(void)argv;
-	if (argc > 1)
-		return cmd_usage_error(cli, "status takes no arguments");
+	if ((rc = cmd_no_args(cli, "status", argc, argv)) < 0)
+		return rc;
 	if ((rc = p4r_worktree_list_pointers(repo, &rels, &n)) < 0)
 		return rc;
 	if (cli->json) {
 		doc = cJSON_CreateObject();
 		arr = cJSON_AddArrayToObject(doc, "files");
 	}
-	for (i = 0; i < n && rc == 0; i++)
-		rc = status_one(cli, repo, rels[i], arr);
+	for (i = 0; i < n && rc >= 0; i++)
+		if ((rc = status_one(cli, repo, rels[i], arr)) > 0)
+			invalid++;
+	if (rc > 0)
+		rc = 0;
 	if (rc == 0)
 		rc = status_lfs_models(cli, repo, arr, &nlfs);
 	if (rc == 0 && doc) {
@@ -183,6 +193,13 @@ int cmd_status(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 		doc = NULL;
 	} else if (rc == 0 && n + nlfs == 0 && !cli->quiet) {
 		fputs("no tracked files\n", stderr);
+	}
+	if (rc == 0 && invalid) {
+		/* as show does: an invalid pointer is exit 4, after the listing
+		 * (the warnings said which; JSON: the document is the answer) */
+		cli->reported = cli->json;
+		rc = p4r_error_set(P4R_EINTEGRITY, "%zu invalid pointer%s (the warning%s above say%s why)",
+				   invalid, invalid == 1 ? "" : "s", invalid == 1 ? "" : "s", invalid == 1 ? "s" : "");
 	}
 	cJSON_Delete(doc);
 	p4r_strv_free(rels, n);

@@ -192,6 +192,28 @@ static int is_dirty(git_repository *repo)
 	return dirty;
 }
 
+/* Before the first commit HEAD is a symbolic reference to a branch that
+ * does not exist yet ("refs/heads/main"): that branch, the one the first
+ * commit will make. NULL when HEAD is not such a reference. */
+static char *unborn_branch(git_repository *repo)
+{
+	static const char heads[] = "refs/heads/";
+	git_reference *head = NULL;
+	const char *target;
+	char *out = NULL;
+
+	if (git_reference_lookup(&head, repo, "HEAD") < 0) {
+		git_error_clear();
+		return NULL;
+	}
+	if (git_reference_type(head) == GIT_REFERENCE_SYMBOLIC &&
+	    (target = git_reference_symbolic_target(head)) &&
+	    !strncmp(target, heads, sizeof(heads) - 1) && target[sizeof(heads) - 1])
+		out = strdup(target + sizeof(heads) - 1);
+	git_reference_free(head);
+	return out;
+}
+
 int p4r_git_provenance_get(p4r_git *git, p4r_git_provenance *out)
 {
 	git_reference *head = NULL;
@@ -202,6 +224,7 @@ int p4r_git_provenance_get(p4r_git *git, p4r_git_provenance *out)
 	out->dirty = -1;
 	if (git_repository_head(&head, git->repo) < 0) {
 		git_error_clear(); /* unborn branch: no commit yet */
+		out->branch = unborn_branch(git->repo);
 		out->dirty = is_dirty(git->repo);
 		return 0;
 	}

@@ -71,6 +71,20 @@ static int explain(p4r_repo *repo, const p4r_remote *r, const p4r_version *v, si
 			     m->model, (long long)m->number);
 }
 
+/* How many distinct objects of V the store already has. */
+static size_t count_present(p4r_repo *repo, const p4r_version *v, size_t n)
+{
+	size_t i, k, count = 0;
+
+	for (i = 0; i < n; i++) {
+		for (k = 0; k < i && !p4r_oid_equal(&v[k].oid, &v[i].oid); k++)
+			;
+		if (k == i && p4r_store_has(p4r_repo_store(repo), &v[i].oid))
+			count++;
+	}
+	return count;
+}
+
 int p4r_ondemand_fetch(p4r_repo *repo, const p4r_ondemand *o, const p4r_version *v, size_t n,
 		       p4r_sync_result *got)
 {
@@ -82,6 +96,8 @@ int p4r_ondemand_fetch(p4r_repo *repo, const p4r_ondemand *o, const p4r_version 
 	size_t i, k = 0;
 	int rc;
 
+	if (got)
+		got->objects_present += count_present(repo, v, n);
 	if (!missing)
 		return 0;
 	if (o->offline)
@@ -108,6 +124,7 @@ int p4r_ondemand_fetch(p4r_repo *repo, const p4r_ondemand *o, const p4r_version 
 	if (rc == 0 && got) {
 		got->objects_received += res.objects_received;
 		got->bytes_received += res.bytes_received;
+		got->objects_present += res.objects_present;
 	}
 done:
 	p4r_sync_result_clear(&res);

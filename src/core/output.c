@@ -268,9 +268,11 @@ static void add_time(cJSON *obj, const char *key, int64_t ms)
 	cJSON_AddStringToObject(obj, key, buf);
 }
 
-static void add_string_or_null(cJSON *obj, const char *key, const char *s)
+/* Absent text is null, never "": the registry stores "" for "none" (a
+ * version without a message, an event without a reason). */
+void p4r_json_add_text(cJSON *obj, const char *key, const char *s)
 {
-	if (s)
+	if (s && *s)
 		cJSON_AddStringToObject(obj, key, s);
 	else
 		cJSON_AddNullToObject(obj, key);
@@ -288,13 +290,13 @@ cJSON *p4r_json_version(const p4r_version *v)
 	cJSON_AddNumberToObject(o, "size", (double)v->size);
 	cJSON_AddStringToObject(o, "stage", p4r_stage_name(v->stage));
 	cJSON_AddBoolToObject(o, "rolled_back", v->rolled_back);
-	add_string_or_null(o, "author", v->author);
+	p4r_json_add_text(o, "author", v->author);
 	add_time(o, "created", v->created_ms);
-	cJSON_AddStringToObject(o, "message", v->message ? v->message : "");
-	add_string_or_null(o, "path", v->source_path);
+	p4r_json_add_text(o, "message", v->message);
+	p4r_json_add_text(o, "path", v->source_path);
 	git = cJSON_AddObjectToObject(o, "git");
-	add_string_or_null(git, "commit", v->git_commit);
-	add_string_or_null(git, "branch", v->git_branch);
+	p4r_json_add_text(git, "commit", v->git_commit);
+	p4r_json_add_text(git, "branch", v->git_branch);
 	if (v->git_dirty < 0)
 		cJSON_AddNullToObject(git, "dirty");
 	else
@@ -317,7 +319,7 @@ cJSON *p4r_json_model(const p4r_model *m)
 	if (!o)
 		return NULL;
 	cJSON_AddStringToObject(o, "name", m->name);
-	add_string_or_null(o, "path", m->path);
+	p4r_json_add_text(o, "path", m->path);
 	cJSON_AddNumberToObject(o, "versions", (double)m->version_count);
 	add_number_or_null(o, "latest", m->latest);
 	add_number_or_null(o, "staging", m->staging);
@@ -336,12 +338,12 @@ cJSON *p4r_json_event(const p4r_event *e)
 	cJSON_AddStringToObject(o, "model", e->model);
 	add_number_or_null(o, "version", e->version);
 	cJSON_AddStringToObject(o, "kind", e->kind);
-	add_string_or_null(o, "from", e->from_stage[0] ? e->from_stage : NULL);
-	add_string_or_null(o, "to", e->to_stage[0] ? e->to_stage : NULL);
+	p4r_json_add_text(o, "from", e->from_stage);
+	p4r_json_add_text(o, "to", e->to_stage);
 	cJSON_AddBoolToObject(o, "forced", e->forced);
-	add_string_or_null(o, "actor", e->actor);
+	p4r_json_add_text(o, "actor", e->actor);
 	add_time(o, "time", e->at_ms);
-	cJSON_AddStringToObject(o, "reason", e->reason ? e->reason : "");
+	p4r_json_add_text(o, "reason", e->reason);
 	detail = e->detail ? cJSON_Parse(e->detail) : NULL;
 	if (detail)
 		cJSON_AddItemToObject(o, "detail", detail);

@@ -68,14 +68,16 @@ int p4r_ref_lookup(p4r_registry *reg, const p4r_ref *ref, p4r_version *out)
 }
 
 /* The pointer for workspace path TEXT (the file or its pointer), if one
- * exists: *FOUND says. */
-static int read_pointer_for(p4r_repo *repo, const char *text, p4r_pointer *ptr, bool *found)
+ * exists: *FOUND says, and *REL_OUT (malloc'd) is the model file's path. */
+static int read_pointer_for(p4r_repo *repo, const char *text, p4r_pointer *ptr, bool *found,
+			    char **rel_out)
 {
 	char *rel = NULL;
 	size_t len;
 	int rc;
 
 	*found = false;
+	*rel_out = NULL;
 	if (p4r_repo_relpath(repo, text, &rel) < 0) {
 		p4r_error_clear();
 		return 0;
@@ -89,6 +91,8 @@ static int read_pointer_for(p4r_repo *repo, const char *text, p4r_pointer *ptr, 
 		rc = 0;
 	} else if (rc == 0) {
 		*found = true;
+		*rel_out = rel;
+		rel = NULL;
 	}
 	free(rel);
 	return rc;
@@ -100,19 +104,21 @@ int p4r_ref_resolve(p4r_repo *repo, const char *text, p4r_version *out)
 	p4r_pointer ptr;
 	p4r_ref ref;
 	bool found = false;
+	char *rel = NULL;
 	int rc;
 
 	if (!strchr(text, '@')) {
-		if ((rc = read_pointer_for(repo, text, &ptr, &found)) < 0)
+		if ((rc = read_pointer_for(repo, text, &ptr, &found, &rel)) < 0)
 			return rc;
 		if (found) {
 			rc = p4r_registry_version_get(reg, ptr.model, ptr.version, out);
 			if (rc == 0 && (!p4r_oid_equal(&out->oid, &ptr.oid) || out->size != ptr.size)) {
 				p4r_version_clear(out);
-				return p4r_error_set(P4R_EINTEGRITY, "pointer '%s' names %s@%lld with oid %.12s, "
-						     "but the registry has another oid or size for it", text,
-						     ptr.model, (long long)ptr.version, ptr.oid.hex);
+				rc = p4r_error_set(P4R_EINTEGRITY, "pointer '%s%s' names %s@%lld with oid %.12s, "
+						   "but the registry has another oid or size for it", rel,
+						   P4R_POINTER_SUFFIX, ptr.model, (long long)ptr.version, ptr.oid.hex);
 			}
+			free(rel);
 			return rc;
 		}
 		if (!p4r_model_name_valid(text))

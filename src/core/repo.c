@@ -7,6 +7,7 @@
 #include "p4reg/worktree.h"
 #include "p4reg/relpath.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -148,6 +149,69 @@ static void remove_partial_meta(const char *meta)
 	rmdir(meta);
 }
 
+/* The first folder below the open folder FD (REL from the folder init
+ * was asked for) that holds a .p4reg entry, in *FOUND (malloc'd; NULL when
+ * none). The walk is the one the pointer scan makes (worktree.c): no
+ * symbolic link followed, .git skipped, at most 64 levels: it costs what
+ * one 'p4reg status' costs, and a repository deeper down would be
+ * invisible to p4reg anyway. FD is consumed. */
+static int find_below(int fd, const char *rel, int depth, char **found)
+{
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	int rc = 0;
+
+	if (depth > 64 || !(d = fdopendir(fd))) {
+		close(fd);
+		return 0; /* unreadable: nothing p4reg could see there either */
+	}
+	while (rc == 0 && !*found && (de = readdir(d))) {
+		char *child;
+		int sub;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") || !strcmp(de->d_name, ".git"))
+			continue;
+		if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
+			continue;
+		sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sub < 0)
+			continue; /* a link, a file (DT_UNKNOWN) or unreadable */
+		if (!(child = *rel ? p4r_path_join(rel, de->d_name) : strdup(de->d_name))) {
+			close(sub);
+			rc = p4r_error_set(P4R_ERROR, "out of memory");
+			break;
+		}
+		/* as is_meta_dir: a link there is a repository p4reg would refuse */
+		if (fstatat(sub, P4R_META_DIR, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    (S_ISDIR(st.st_mode) || S_ISLNK(st.st_mode))) {
+			close(sub);
+			*found = child;
+			break;
+		}
+		rc = find_below(sub, child, depth + 1, found);
+		free(child);
+	}
+	closedir(d);
+	return rc;
+}
+
+/* Refuses ABS when a repository is below it: its pointers would be the
+ * outer repository's too, and a pull there would rewrite them. */
+static int refuse_nested_below(const char *abs)
+{
+	char *found = NULL;
+	int fd = open(abs, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return p4r_error_errno("cannot open '%s'", abs);
+	if ((rc = find_below(fd, "", 0, &found)) == 0 && found)
+		rc = p4r_error_set(P4R_EREFUSED, "'%s' holds the p4reg repository at '%s%s%s'; repositories "
+				   "do not nest", abs, abs, strcmp(abs, "/") ? "/" : "", found);
+	free(found);
+	return rc;
+}
+
 int p4r_repo_init(const char *dir, char **root_out)
 {
 	char *abs = realpath(dir ? dir : ".", NULL), *existing = NULL, *meta = NULL;
@@ -159,10 +223,12 @@ int p4r_repo_init(const char *dir, char **root_out)
 		return p4r_error_errno("cannot open '%s'", dir ? dir : ".");
 	if ((existing = find_upwards(abs))) {
 		rc = strcmp(existing, abs)
-			? p4r_error_set(P4R_EEXISTS, "'%s' is inside the p4reg repository at '%s'; repositories do not nest", abs, existing)
+			? p4r_error_set(P4R_EREFUSED, "'%s' is inside the p4reg repository at '%s'; repositories do not nest", abs, existing)
 			: p4r_error_set(P4R_EEXISTS, "'%s' is already a p4reg repository", abs);
 		goto done;
 	}
+	if ((rc = refuse_nested_below(abs)) < 0)
+		goto done;
 	meta = p4r_path_join(abs, P4R_META_DIR);
 	if ((rc = create_meta(abs, meta)) < 0) {
 		int saved = p4r_error_code();
@@ -448,6 +514,29 @@ done:
 	return rc;
 }
 
+/* REL (below the root) inside a folder that has its own .p4reg belongs
+ * to that repository: this one neither registers nor writes it. */
+static int refuse_nested_path(const p4r_repo *repo, const char *user_path, const char *rel)
+{
+	char *copy = strdup(rel), *slash, *dir;
+	int rc = 0;
+
+	if (!copy)
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	for (slash = strchr(copy, '/'); rc == 0 && slash; slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		if (!(dir = p4r_path_join(repo->root, copy)))
+			rc = p4r_error_set(P4R_ERROR, "out of memory");
+		else if (is_meta_dir(dir))
+			rc = p4r_error_set(P4R_EUSAGE, "'%s' is inside the p4reg repository at '%s'; run "
+					   "p4reg there", user_path, dir);
+		free(dir);
+		*slash = '/';
+	}
+	free(copy);
+	return rc;
+}
+
 int p4r_repo_relpath(p4r_repo *repo, const char *user_path, char **out)
 {
 	char *abs = NULL, *target = NULL;
@@ -475,7 +564,7 @@ int p4r_repo_relpath(p4r_repo *repo, const char *user_path, char **out)
 			goto done;
 		}
 	}
-	if ((rc = p4r_relpath_check(rel)) < 0)
+	if ((rc = p4r_relpath_check(rel)) < 0 || (rc = refuse_nested_path(repo, user_path, rel)) < 0)
 		goto done;
 	if (!(*out = strdup(rel)))
 		rc = p4r_error_set(P4R_ERROR, "out of memory");

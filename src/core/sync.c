@@ -464,8 +464,12 @@ static int download_one(struct pool *p, size_t i)
 	char *tmp = NULL;
 	int fd = -1, rc;
 
-	if (p4r_store_has(store, oid))
+	if (p4r_store_has(store, oid)) {
+		pthread_mutex_lock(&p->lock);
+		p->res->objects_present++;
+		pthread_mutex_unlock(&p->lock);
 		return 0;
+	}
 	if ((rc = p4r_mkstemp_in(&fd, &tmp, p->remote->tmp_dir, "fetch")) < 0)
 		goto done;
 	if ((rc = p4r_remote_get_verified(p->remote, oid, p->sizes[i], fd, tmp, pool_progress, p)) < 0) {
@@ -488,20 +492,60 @@ done:
 	return rc;
 }
 
+struct sized_oid {
+	p4r_oid oid;
+	int64_t size;
+};
+
+static int cmp_sized_oid(const void *a, const void *b)
+{
+	return strcmp(((const struct sized_oid *)a)->oid.hex, ((const struct sized_oid *)b)->oid.hex);
+}
+
 int p4r_sync_fetch_objects(p4r_repo *repo, p4r_remote *remote, const p4r_oid *oids,
 			   const int64_t *sizes, size_t n, const p4r_sync_progress *prog,
 			   p4r_sync_result *res)
 {
-	struct pool p = { .n = n, .fn = download_one, .repo = repo, .remote = remote,
-			  .oids = oids, .sizes = sizes, .prog = prog, .res = res };
-	size_t i;
+	struct pool p = { .fn = download_one, .repo = repo, .remote = remote, .prog = prog, .res = res };
+	struct sized_oid *u;
+	p4r_oid *uoids = NULL;
+	int64_t *usizes = NULL;
+	size_t i, k = 0;
+	int rc = 0;
 
-	for (i = 0; i < n; i++)
-		if (!p4r_store_has(p4r_repo_store(repo), &oids[i]))
-			p.total_bytes += (uint64_t)sizes[i];
 	if (n == 0)
 		return 0;
-	return pool_run(&p, remote->opts.jobs);
+	/* two pointers, REFs or versions with the same bytes are one object:
+	 * downloaded once, counted once (received or already_present) */
+	u = calloc(n, sizeof(*u));
+	uoids = calloc(n, sizeof(*uoids));
+	usizes = calloc(n, sizeof(*usizes));
+	if (!u || !uoids || !usizes) {
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+		goto done;
+	}
+	for (i = 0; i < n; i++) {
+		u[i].oid = oids[i];
+		u[i].size = sizes[i];
+	}
+	qsort(u, n, sizeof(*u), cmp_sized_oid);
+	for (i = 0; i < n; i++) {
+		if (k > 0 && p4r_oid_equal(&uoids[k - 1], &u[i].oid))
+			continue;
+		uoids[k] = u[i].oid;
+		usizes[k++] = u[i].size;
+		if (!p4r_store_has(p4r_repo_store(repo), &u[i].oid))
+			p.total_bytes += (uint64_t)u[i].size;
+	}
+	p.n = k;
+	p.oids = uoids;
+	p.sizes = usizes;
+	rc = pool_run(&p, remote->opts.jobs);
+done:
+	free(u);
+	free(uoids);
+	free(usizes);
+	return rc;
 }
 
 /* Asks for one object's presence and size; nothing is downloaded. */

@@ -229,6 +229,7 @@ static unsigned char entry_type(int dirfd, const struct dirent *de)
  * could lead outside the repository or loop). */
 static int scan_dir(int fd, const char *rel, struct strv *out, int depth)
 {
+	struct stat st;
 	struct dirent *de;
 	DIR *dir;
 	int rc = 0;
@@ -256,7 +257,10 @@ static int scan_dir(int fd, const char *rel, struct strv *out, int depth)
 		}
 		if (type == DT_DIR) {
 			sub = openat(dirfd(dir), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (sub >= 0)
+			/* a folder with its own .p4reg is another repository's */
+			if (sub >= 0 && fstatat(sub, ".p4reg", &st, AT_SYMLINK_NOFOLLOW) == 0)
+				close(sub);
+			else if (sub >= 0)
 				rc = scan_dir(sub, child, out, depth + 1);
 		} else {
 			child[strlen(child) - strlen(P4R_POINTER_SUFFIX)] = '\0';
@@ -340,19 +344,20 @@ done:
 	return rc;
 }
 
-int p4r_worktree_pointer_check(p4r_repo *repo, const char *display, const p4r_pointer *ptr)
+int p4r_worktree_pointer_check(p4r_repo *repo, const char *rel, const p4r_pointer *ptr)
 {
 	p4r_version v = { 0 };
 	int rc = p4r_registry_version_get(p4r_repo_registry(repo), ptr->model, ptr->version, &v);
 
+	/* the message names the pointer file, the one to look at or fix */
 	if (rc == P4R_ENOTFOUND)
-		rc = p4r_error_set(P4R_ENOTFOUND, "pointer '%s' names %s@%lld, which the registry does not "
-				   "know; run 'p4reg fetch' (or 'p4reg pull') first", display, ptr->model,
-				   (long long)ptr->version);
+		rc = p4r_error_set(P4R_ENOTFOUND, "pointer '%s%s' names %s@%lld, which the registry does not "
+				   "know; run 'p4reg fetch' (or 'p4reg pull') first", rel, P4R_POINTER_SUFFIX,
+				   ptr->model, (long long)ptr->version);
 	else if (rc == 0 && (!p4r_oid_equal(&v.oid, &ptr->oid) || v.size != ptr->size))
-		rc = p4r_error_set(P4R_EINTEGRITY, "pointer '%s' names %s@%lld as %.12s (%lld bytes), but "
+		rc = p4r_error_set(P4R_EINTEGRITY, "pointer '%s%s' names %s@%lld as %.12s (%lld bytes), but "
 				   "the registry has %.12s (%lld bytes); check out a version by name to "
-				   "repair it", display, ptr->model, (long long)ptr->version, ptr->oid.hex,
+				   "repair it", rel, P4R_POINTER_SUFFIX, ptr->model, (long long)ptr->version, ptr->oid.hex,
 				   (long long)ptr->size, v.oid.hex, (long long)v.size);
 	p4r_version_clear(&v);
 	return rc;

@@ -25,7 +25,7 @@ assert_eq "$(db 'PRAGMA application_id')" "$((0x50345247))"
 before=$(snapshot)
 run 1 p4reg init && assert_one_line_error "already a p4reg repository"
 mkdir sub && cd sub
-run 1 p4reg init && assert_one_line_error "do not nest"
+run 3 p4reg init && assert_one_line_error "do not nest"
 cd ..
 assert_eq "$(snapshot)" "$before" "second init changed something"
 

@@ -57,7 +57,7 @@ run 1 p4reg checkout emb@1 && assert_contains "$ERR" "is not in the local store 
 run 4 p4reg --json fsck
 assert_eq "$(json_get 'd["ok"], [(p["kind"], p.get("object"), p.get("model")) for p in d["problems"]]')" \
 	"False [('missing-object', '$oid1', 'emb')]"
-assert_eq "$(json_get 'sorted(d["problems"][0].keys())')" "['fix', 'kind', 'message', 'model', 'object']"
+assert_eq "$(json_get 'sorted(d["problems"][0].keys())')" "['fix', 'kind', 'message', 'model', 'object', 'path']"
 
 begin "re-adding the original bytes repairs a missing object"
 setup

@@ -301,7 +301,7 @@ assert_contains "$ERR" "names m@7, which the registry does not know"
 run 1 p4reg checkout m.bin
 assert_one_line_error "run 'p4reg fetch'"
 sed -i -e 's/^version 7$/version 1/' -e 's/^size 7$/size 999/' m.bin.p4reg
-run 0 p4reg status
+run 4 p4reg status
 assert_contains "$OUT" "invalid        m.bin"
 run 4 p4reg checkout m.bin
 assert_one_line_error "but the registry has"

@@ -106,7 +106,7 @@ detail=$(db "SELECT detail FROM events WHERE version_id = 3 ORDER BY id DESC LIM
 R='{"name":"r","experiment":"default","step":2,"time":"2026-02-18T09:30:00Z"}'
 assert_eq "$detail" '{"conditions":[{"expr":"f1>=production","key":"f1","experiment":null,"op":">=","left":0.9,"left_run":'"$R"',"right":0.82,"right_run":{"name":"r","experiment":"default","step":0,"time":"2026-02-18T09:30:00Z"},"right_source":"production v2","pass":true,"origin":"--require"},{"expr":"f1>=0.85","key":"f1","experiment":null,"op":">=","left":0.9,"left_run":'"$R"',"right":0.85,"right_run":null,"right_source":"0.85","pass":true,"origin":"--require"}],"replaced":null}'
 run 0 p4reg --json promote m@3 --to staging
-assert_eq "$OUT" '{"promoted":true,"model":"m","version":3,"from":"validation","to":"staging","forced":false,"replaced":null,"conditions":[],"reason":""}'
+assert_eq "$OUT" '{"promoted":true,"model":"m","version":3,"from":"validation","to":"staging","forced":false,"replaced":null,"conditions":[],"reason":null}'
 
 begin "config policies apply to every promotion into their stage"
 git config -f .p4reg/config --add stage.production.require 'f1>=production'

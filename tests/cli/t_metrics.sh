@@ -173,7 +173,7 @@ run 0 p4reg --json metrics emb
 assert_eq "$OUT" '{"model":"emb","keys":["f1","latency_ms","spearman"],"versions":[{"version":2,"stage":"development","metrics":{"f1":0.85,"spearman":0.83}},{"version":1,"stage":"development","metrics":{"f1":0.7,"latency_ms":11}}]}'
 run 0 p4reg metrics models/emb.onnx && assert_contains "$OUT" "latency_ms"
 run 1 p4reg metrics nosuch && assert_one_line_error "nosuch"
-run 2 p4reg metrics emb@1 && assert_one_line_error "names a version"
+run 2 p4reg metrics emb@1 && assert_one_line_error "metrics takes a model name, not a version: drop '@1'"
 run 2 p4reg metrics && assert_one_line_error "needs a MODEL"
 run 2 p4reg metrics emb@1 emb@2 emb@1 && assert_one_line_error "a MODEL or two REFs"
 run 2 p4reg --json metrics --csv emb && assert_contains "$OUT" "exclude each other"
@@ -241,7 +241,7 @@ p4reg log-metric emb@1 spearman=0.83 --experiment embedding_quality --param lr=0
 p4reg log-metric emb@1 spearman=0.85 --experiment embedding_quality --step 1 --time 2026-02-18T11:00:00Z >/dev/null
 p4reg log-metric emb@2 accuracy=0.6 --experiment jackpot --time 2026-02-19T09:30:00Z >/dev/null
 run 0 p4reg runs
-assert_eq "$OUT" "20260219_emb_jackpot_v2  emb@2  jackpot  2026-02-19T09:30:00Z
+assert_eq "$OUT" "20260219_emb_jackpot_v2            emb@2  jackpot            2026-02-19T09:30:00Z
   metrics: accuracy=0.6
 20260218_emb_embedding_quality_v1  emb@1  embedding_quality  2026-02-18T09:30:00Z
   params: lr=0.01

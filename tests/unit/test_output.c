@@ -184,6 +184,45 @@ static void test_json_escape_hidden(void **state)
 	free(out);
 }
 
+/* Absent text is null in every document, never "" (docs/json.md). */
+static void test_json_absent_is_null(void **state)
+{
+	p4r_version v = { .number = 1, .size = 3, .git_dirty = -1 };
+	p4r_event e = { .id = 1, .version = 1, .kind = "register", .to_stage = "development" };
+	cJSON *o = cJSON_CreateObject(), *doc;
+	char *text;
+
+	(void)state;
+	p4r_json_add_text(o, "none", NULL);
+	p4r_json_add_text(o, "empty", "");
+	p4r_json_add_text(o, "some", "x");
+	text = cJSON_PrintUnformatted(o);
+	assert_string_equal(text, "{\"none\":null,\"empty\":null,\"some\":\"x\"}");
+	cJSON_free(text);
+	cJSON_Delete(o);
+
+	snprintf(v.model, sizeof(v.model), "m");
+	v.message = "";
+	v.author = "";
+	doc = p4r_json_version(&v);
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(doc, "message")));
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(doc, "author")));
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(doc, "path")));
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "git"), "branch")));
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "git"), "dirty")));
+	cJSON_Delete(doc);
+
+	snprintf(e.model, sizeof(e.model), "m");
+	e.reason = "";
+	e.actor = "A";
+	doc = p4r_json_event(&e);
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(doc, "reason")));
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(doc, "from")));
+	assert_string_equal(cJSON_GetObjectItem(doc, "to")->valuestring, "development");
+	assert_string_equal(cJSON_GetObjectItem(doc, "actor")->valuestring, "A");
+	cJSON_Delete(doc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -195,6 +234,7 @@ int main(void)
 		cmocka_unit_test(test_utf8_sanitize),
 		cmocka_unit_test(test_json_sanitize),
 		cmocka_unit_test(test_json_escape_hidden),
+		cmocka_unit_test(test_json_absent_is_null),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
