@@ -578,33 +578,36 @@ int p4r_worktree_unbind(p4r_repo *repo, const char *model, const char *rel, p4r_
 	    dir < 0)
 		goto done;
 	pbase = strrchr(ptr, '/') ? strrchr(ptr, '/') + 1 : ptr;
+	/* the line first, the pointer last: a rerun after a crash in between
+	 * still finds the pointer, so it knows there is work left */
+	if ((rc = exists_at(dir, base, rel, &there, NULL)) < 0)
+		goto done;
+	/* a file still there keeps its line, or git would take the binary */
+	if (!there) {
+		slash = strrchr(abs, '/');
+		*slash = '\0';
+		if (!(out->gitignore_abs = p4r_path_join(abs, ".gitignore"))) {
+			rc = p4r_error_set(P4R_ERROR, "out of memory");
+			goto done;
+		}
+		if ((rc = p4r_ignore_remove_at(dir, base, &out->gitignore_changed, &out->gitignore_deleted,
+					       out->gitignore_abs)) < 0)
+			goto done;
+		if (!out->gitignore_changed) {
+			free(out->gitignore_abs);
+			out->gitignore_abs = NULL;
+		}
+	}
 	/* only a pointer to this model goes: anything else there is not ours */
 	if (p4r_pointer_read_at(&have, dir, pbase, ptr) == 0 && !strcmp(have.model, model)) {
 		if (unlinkat(dir, pbase, 0) < 0 || fsync(dir) < 0) {
 			rc = p4r_error_errno("cannot remove '%s'", ptr);
 			goto done;
 		}
-		if (!(out->pointer_abs = pointer_abs(repo, rel))) {
+		if (!(out->pointer_abs = pointer_abs(repo, rel)))
 			rc = p4r_error_set(P4R_ERROR, "out of memory");
-			goto done;
-		}
 	}
 	p4r_error_clear();
-	/* a file still there keeps its line, or git would take the binary */
-	if ((rc = exists_at(dir, base, rel, &there, NULL)) < 0 || there)
-		goto done;
-	slash = strrchr(abs, '/');
-	*slash = '\0';
-	if (!(out->gitignore_abs = p4r_path_join(abs, ".gitignore"))) {
-		rc = p4r_error_set(P4R_ERROR, "out of memory");
-		goto done;
-	}
-	rc = p4r_ignore_remove_at(dir, base, &out->gitignore_changed, &out->gitignore_deleted,
-				  out->gitignore_abs);
-	if (rc == 0 && !out->gitignore_changed) {
-		free(out->gitignore_abs);
-		out->gitignore_abs = NULL;
-	}
 done:
 	if (dir >= 0)
 		close(dir);
@@ -747,6 +750,32 @@ done:
 	return rc;
 }
 
+/* The absolute path of the .gitignore beside REL, malloc'd. */
+static char *gitignore_of(p4r_repo *repo, const char *rel)
+{
+	char *abs = p4r_repo_abspath(repo, rel), *out;
+
+	if (!abs)
+		return NULL;
+	*strrchr(abs, '/') = '\0';
+	out = p4r_path_join(abs, ".gitignore");
+	free(abs);
+	return out;
+}
+
+/* Whether the .gitignore beside REL exists (below the root, no link). */
+static int gitignore_state(p4r_repo *repo, const char *rel, bool *there)
+{
+	const char *base;
+	int dir = -1, rc = open_parent(repo, rel, false, &dir, &base);
+
+	if (rc == 0)
+		rc = exists_at(dir, ".gitignore", rel, there, NULL);
+	if (dir >= 0)
+		close(dir);
+	return rc;
+}
+
 /* The work-tree half of a move, after the registry's: file, pointer,
  * .gitignore lines; each step can be taken again. */
 static int move_files(p4r_repo *repo, const p4r_pointer *ptr, const char *from, const char *to,
@@ -754,35 +783,34 @@ static int move_files(p4r_repo *repo, const p4r_pointer *ptr, const char *from, 
 {
 	p4r_version v = { .number = ptr->version, .oid = ptr->oid, .size = ptr->size };
 	p4r_unbind u = { 0 };
-	char *abs = NULL;
 	int rc;
 
 	snprintf(v.model, sizeof(v.model), "%s", ptr->model);
-	if ((rc = move_file(repo, from, to, &out->file_moved)) < 0 ||
-	    (rc = p4r_worktree_write_pointer(repo, &v, to, &abs)) < 0 ||
-	    (rc = take(out->stage, &out->nstage, P4R_MOVE_STAGE_MAX, abs)) < 0)
-		goto done;
-	abs = NULL;
-	if ((rc = p4r_worktree_ignore(repo, to, &abs)) < 0 ||
-	    (rc = take(out->stage, &out->nstage, P4R_MOVE_STAGE_MAX, abs)) < 0)
-		goto done;
-	abs = NULL;
-	if ((rc = p4r_worktree_unbind(repo, ptr->model, from, &u)) < 0)
-		goto done;
-	if (u.pointer_abs) {
-		rc = take(out->unstage, &out->nunstage, P4R_MOVE_STAGE_MAX, u.pointer_abs);
-		u.pointer_abs = NULL;
-	}
-	if (rc == 0 && u.gitignore_abs) {
-		if (u.gitignore_deleted)
-			rc = take(out->unstage, &out->nunstage, P4R_MOVE_STAGE_MAX, u.gitignore_abs);
-		else
-			rc = take(out->stage, &out->nstage, P4R_MOVE_STAGE_MAX, u.gitignore_abs);
-		u.gitignore_abs = NULL;
-	}
-done:
+	if ((rc = move_file(repo, from, to, &out->file_moved)) == 0 &&
+	    (rc = p4r_worktree_write_pointer(repo, &v, to, NULL)) == 0 &&
+	    (rc = p4r_worktree_ignore(repo, to, NULL)) == 0)
+		rc = p4r_worktree_unbind(repo, ptr->model, from, &u);
 	p4r_unbind_clear(&u);
 	return rc;
+}
+
+/* What git's index needs after a move, judged from the work tree as it is
+ * (a rerun after a kill did part of it before): TO's pointer and
+ * .gitignore in, FROM's pointer out, FROM's .gitignore in when it is
+ * there, out when it went with its last line. */
+static int stage_lists(p4r_repo *repo, const char *from, const char *to, p4r_move_result *out)
+{
+	bool there = false;
+	int rc;
+
+	if ((rc = take(out->stage, &out->nstage, P4R_MOVE_STAGE_MAX, pointer_abs(repo, to))) < 0 ||
+	    (rc = take(out->stage, &out->nstage, P4R_MOVE_STAGE_MAX, gitignore_of(repo, to))) < 0 ||
+	    (rc = take(out->unstage, &out->nunstage, P4R_MOVE_STAGE_MAX, pointer_abs(repo, from))) < 0 ||
+	    (rc = gitignore_state(repo, from, &there)) < 0)
+		return rc;
+	if (there)
+		return take(out->stage, &out->nstage, P4R_MOVE_STAGE_MAX, gitignore_of(repo, from));
+	return take(out->unstage, &out->nunstage, P4R_MOVE_STAGE_MAX, gitignore_of(repo, from));
 }
 
 /* MODEL is already bound to TO: a move that stopped after the registry's
@@ -813,7 +841,6 @@ int p4r_worktree_move(p4r_repo *repo, const char *from, const char *to, const ch
 	p4r_model old = { 0 }, dest = { 0 };
 	p4r_pointer ptr;
 	bool held_old = false, held_new = false, done = false;
-	char *abs = NULL;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -850,20 +877,12 @@ int p4r_worktree_move(p4r_repo *repo, const char *from, const char *to, const ch
 	}
 	snprintf(out->model, sizeof(out->model), "%s", ptr.model);
 	out->version = ptr.version;
-	if (!done) {
-		rc = move_files(repo, &ptr, from, to, out);
-		goto done;
-	}
-	/* already moved: what staging it needs, once more */
-	out->already = true;
-	if ((rc = take(out->stage, &out->nstage, P4R_MOVE_STAGE_MAX, pointer_abs(repo, to))) < 0 ||
-	    (rc = take(out->unstage, &out->nunstage, P4R_MOVE_STAGE_MAX, pointer_abs(repo, from))) < 0 ||
-	    !(abs = p4r_repo_abspath(repo, to)))
-		goto done;
-	*strrchr(abs, '/') = '\0';
-	rc = take(out->stage, &out->nstage, P4R_MOVE_STAGE_MAX, p4r_path_join(abs, ".gitignore"));
+	/* already moved (FROM's pointer goes last): only the staging, once
+	 * more, as a kill may have come before the index write */
+	out->already = done;
+	if ((done || (rc = move_files(repo, &ptr, from, to, out)) == 0))
+		rc = stage_lists(repo, from, to, out);
 done:
-	free(abs);
 	p4r_model_clear(&old);
 	p4r_model_clear(&dest);
 	if (rc < 0)

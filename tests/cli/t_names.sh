@@ -307,6 +307,47 @@ base=$(snapshot)
 run 0 p4reg mv a.bin d/b.bin && assert_eq "$OUT" "model 'm' is already at d/b.bin"
 unchanged
 
+begin "mv killed at every write, fsync and rename: running it again finishes it"
+. "$P4REG_SRC/tests/fault/lib.sh"
+# the whole outcome: registry binding and events, files and bytes, git's index
+mv_state() {
+	db "SELECT name, path FROM models; SELECT kind, reason FROM events ORDER BY id"
+	# (a kill inside an atomic write leaves its temporary file, .NAME.XXXXXX)
+	find . -path ./.git -prune -o -path ./.p4reg -prune -o -type f -print | grep -Ev '/\.[^/]+\.[A-Za-z0-9]{6}$' |
+		sort | xargs -r sha256sum
+	git diff --cached --name-status --no-renames | sort
+}
+tpl="$ROOT_TMP/tpl-mv"
+mkdir -p "$tpl" && cd "$tpl" && git init -q . && p4reg init >/dev/null && random_file a/x.bin 64 &&
+	p4reg add -q -n m a/x.bin && git commit -qm base || fail "mv template"
+rm -rf "$ROOT_TMP/ref-mv" && cp -a "$tpl" "$ROOT_TMP/ref-mv" && cd "$ROOT_TMP/ref-mv"
+count_points mv a/x.bin b/y.bin
+want=$(mv_state)
+killed=0
+for op in fsync rename write; do
+	total_var="POINTS_$op"
+	for n in $(points "${!total_var}" 1); do
+		CURRENT="mv kill:$op:$n"
+		rm -rf "$ROOT_TMP/w" && cp -a "$tpl" "$ROOT_TMP/w" && cd "$ROOT_TMP/w"
+		faulty "kill:$op:$n" mv a/x.bin b/y.bin >/dev/null 2>&1
+		st=$?
+		[ "$st" = 137 ] && killed=$((killed + 1))
+		[ "$st" = 137 ] || [ "$st" = 0 ] || fail "exit $st, expected a kill (137) or success"
+		# killed while writing git's index: the next run names the lock,
+		# which the user then removes, as after any git crash
+		if [ -e .git/index.lock ]; then
+			run 1 p4reg mv a/x.bin b/y.bin && assert_one_line_error "index.lock' exists"
+			rm .git/index.lock
+		fi
+		run 0 p4reg mv a/x.bin b/y.bin || continue
+		assert_eq "$(mv_state)" "$want" "state after the rerun"
+		run 0 p4reg fsck
+	done
+done
+CURRENT="mv crash"
+[ "$killed" -gt 5 ] || fail "only $killed kill points reached"
+echo "mv: $killed kills ($POINTS_write writes, $POINTS_fsync fsyncs, $POINTS_rename renames)"
+
 begin "a move travels through a remote; clones put the file at the new path"
 R="$ROOT_TMP/names-remote"
 A="$ROOT_TMP/names-A"; B="$ROOT_TMP/names-B"; C="$ROOT_TMP/names-C"
