@@ -25,6 +25,7 @@ static const struct command {
 } commands[] = {
 	{ "init", cmd_init, cmd_init_usage, 0, "create a p4reg repository here (or at the git root)" },
 	{ "add", cmd_add, cmd_add_usage, NEED_REPO, "store files and register new versions" },
+	{ "mv", cmd_mv, cmd_mv_usage, NEED_REPO, "move a model's file, pointer and binding to a new path" },
 	{ "checkout", cmd_checkout, cmd_checkout_usage, NEED_REPO, "put a version's bytes in the work tree" },
 	{ "status", cmd_status, cmd_status_usage, NEED_REPO, "show tracked files: clean, modified, missing" },
 	{ "list", cmd_list, cmd_list_usage, NEED_REPO, "list models" },

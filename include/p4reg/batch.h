@@ -16,6 +16,12 @@
 #include "p4reg/sync.h"
 
 #define P4R_BATCH_FORMAT 1
+/* The format of a batch that holds a "move" event: a p4reg that predates
+ * moves refuses it ("unknown format") instead of recording a move it would
+ * not apply. Batches without one stay format 1, readable by every p4reg. */
+#define P4R_BATCH_FORMAT_MOVE 2
+/* The kind of the event that rebinds a model to another path. */
+#define P4R_EVENT_MOVE "move"
 /* A batch file larger than this is refused before it is parsed. */
 #define P4R_BATCH_MAX_BYTES P4R_REMOTE_BATCH_MAX
 #define P4R_BATCH_MAX_EVENTS 100000
@@ -38,6 +44,14 @@
 int p4r_event_check(const p4r_event *ev);
 /* Checks the version record and register event IN describes. */
 int p4r_version_input_check(const p4r_version_input *in);
+
+/* The detail of a move event, {"from_path":FROM,"to_path":TO}: malloc'd
+ * text, NULL when out of memory. */
+char *p4r_move_detail(const char *from, const char *to);
+/* Reads a move's detail: 0 with *FROM and *TO malloc'd, or P4R_EINTEGRITY
+ * (both NULL) when it is not exactly that object with two different paths
+ * p4r_relpath_valid accepts. */
+int p4r_move_detail_parse(const char *detail, char **from, char **to);
 
 /* ---- the codec ---- */
 

@@ -70,6 +70,16 @@ typedef struct p4r_git_lfs_entry {
 int p4r_git_stage_lfs(p4r_git *git, const char *const *abs_paths, size_t n,
 		      const p4r_git_lfs_entry *lfs, size_t nlfs);
 
+/* p4r_git_stage_lfs that also drops the index entries of REMOVE[0..NREMOVE)
+ * (absolute paths; git rm --cached: the files stay), in the same index
+ * write. An entry that is not there is no error. */
+int p4r_git_stage_update(p4r_git *git, const char *const *abs_paths, size_t n,
+			 const p4r_git_lfs_entry *lfs, size_t nlfs, const char *const *remove,
+			 size_t nremove);
+
+/* *OUT: git's index has an entry for ABS_PATH (git tracks that file). */
+int p4r_git_index_has(p4r_git *git, const char *abs_path, bool *out);
+
 /* Reads the index entry of ABS_PATH: *FOUND is true when it is a Git LFS
  * pointer blob, whose oid and size are returned. */
 int p4r_git_index_lfs_pointer(p4r_git *git, const char *abs_path, p4r_oid *oid, uint64_t *size,

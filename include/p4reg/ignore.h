@@ -18,4 +18,11 @@ int p4r_ignore_pattern(char *buf, size_t bufsz, const char *name);
  * in messages. */
 int p4r_ignore_ensure_at(int dirfd, const char *name, bool *added, const char *display);
 
+/* Removes every line for NAME from the .gitignore in DIRFD, keeping every
+ * other byte; a .gitignore left empty is deleted (only p4reg's line was in
+ * it). *REMOVED (nullable): the file changed; *DELETED (nullable): it is
+ * gone. No .gitignore, or none with the line, is 0 with nothing changed.
+ * Refuses a link or non-regular file as p4r_ignore_ensure_at does. */
+int p4r_ignore_remove_at(int dirfd, const char *name, bool *removed, bool *deleted, const char *display);
+
 #endif

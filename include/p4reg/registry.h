@@ -129,11 +129,36 @@ typedef struct p4r_version_input {
 
 /* Registers IN as the next version of its model (creating the model bound to
  * IN->path on first use) and records a "register" event, in one transaction.
- * When the model's latest version already has IN->oid nothing is written,
- * *UNCHANGED is set and OUT describes that latest version. A model bound to
+ * When a version of the model already has IN->oid nothing is written,
+ * *UNCHANGED is set and OUT describes that version (see
+ * p4r_registry_register_version). A model bound to
  * another path is P4R_EEXISTS naming both paths. OUT may be NULL. */
 int p4r_registry_add_version(p4r_registry *reg, const p4r_version_input *in,
 			     p4r_version *out, bool *unchanged);
+
+/* What p4r_registry_register_version did. */
+typedef enum p4r_add_outcome {
+	P4R_ADD_NEW,       /* a new version was registered */
+	P4R_ADD_UNCHANGED, /* the model's latest version has these bytes */
+	P4R_ADD_IDENTICAL, /* an older version has them (checkout m@1, then add) */
+} p4r_add_outcome;
+
+/* p4r_registry_add_version saying which: when any version of the model
+ * already has IN->oid, nothing is written and OUT describes the newest such
+ * version (UNCHANGED when it is the latest, IDENTICAL when older).
+ * p4r_registry_add_version's *UNCHANGED is true for both. */
+int p4r_registry_register_version(p4r_registry *reg, const p4r_version_input *in,
+				  p4r_version *out, p4r_add_outcome *outcome);
+
+/* Binds model NAME, now at FROM, to the work-tree path TO and records a
+ * "move" event by ACTOR at NOW_MS (0: now) with the detail
+ * {"from_path":FROM,"to_path":TO} and the reason "FROM -> TO", in one
+ * transaction (joining the caller's); FROM's stat cache row goes.
+ * P4R_ENOTFOUND for an unknown model, P4R_EEXISTS when it is not bound to
+ * FROM, P4R_EUSAGE when TO is not a valid model path, is FROM, or is bound
+ * to another model ("'TO' is bound to model 'x'"). */
+int p4r_registry_model_move(p4r_registry *reg, const char *name, const char *from, const char *to,
+			    const char *actor, int64_t now_ms);
 
 int p4r_registry_model_get(p4r_registry *reg, const char *name, p4r_model *out);
 /* The model bound to workspace PATH; P4R_ENOTFOUND "no model is bound to 'p'". */

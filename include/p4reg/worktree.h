@@ -22,8 +22,73 @@ void p4r_worktree_stat_key(const struct stat *st, p4r_stat_key *key);
  * that is not a valid name (the user then passes --name). */
 int p4r_worktree_default_name(char *buf, size_t bufsz, const char *rel);
 
-/* P4R_EEXISTS when MODEL is bound to another path or REL to another model. */
-int p4r_worktree_check_binding(p4r_registry *reg, const char *model, const char *rel);
+/* Which model `add` binds REL to (docs/commands.md, "add"). */
+typedef struct p4r_binding {
+	char model[P4R_MODEL_NAME_MAX + 1];
+	char *moved_from; /* -n NAME of a model bound elsewhere: its path, which
+			   * the model leaves for REL (malloc'd); NULL otherwise */
+} p4r_binding;
+
+void p4r_binding_clear(p4r_binding *b);
+
+/* The model for `add REL`. Without NAME (-n): the model bound to REL (the
+ * one a valid pointer beside it names too); else the model a valid pointer
+ * beside REL names when the registry lacks it (another clone's, not yet
+ * fetched), P4R_EEXISTS when that model is bound elsewhere (fetch, or -n
+ * to move it here); else the default name, P4R_EEXISTS when bound
+ * elsewhere. With
+ * NAME: REL bound to another model is P4R_EUSAGE naming that model and
+ * 'p4reg mv'; NAME bound to another path sets OUT->moved_from. */
+int p4r_worktree_resolve_binding(p4r_repo *repo, const char *name, const char *rel, p4r_binding *out);
+
+/* What p4r_worktree_unbind changed (absolute paths, malloc'd, for git). */
+typedef struct p4r_unbind {
+	char *pointer_abs;      /* the pointer removed, NULL when none was */
+	char *gitignore_abs;    /* the .gitignore whose line went, NULL when none did */
+	bool gitignore_changed;
+	bool gitignore_deleted; /* it held only that line and is gone */
+} p4r_unbind;
+
+void p4r_unbind_clear(p4r_unbind *u);
+
+/* Clears the old path REL of MODEL after the model moved: its pointer goes
+ * when it names MODEL, and the .gitignore line goes when no file is left
+ * at REL (a file still there keeps it, so git never takes the binary).
+ * Through descriptors below the root, never a link. */
+int p4r_worktree_unbind(p4r_repo *repo, const char *model, const char *rel, p4r_unbind *out);
+
+#define P4R_MOVE_STAGE_MAX 4
+
+/* What p4r_worktree_move did. */
+typedef struct p4r_move_result {
+	char model[P4R_MODEL_NAME_MAX + 1];
+	int64_t version;        /* the version the pointer names */
+	bool file_moved;        /* the work file was renamed (false: it was not there) */
+	bool resumed;           /* the registry had the move already: an interrupted
+				 * move was finished (or, ALREADY, nothing was left) */
+	bool already;
+	char *stage[P4R_MOVE_STAGE_MAX];   /* for git's index: to add (absolute) */
+	size_t nstage;
+	char *unstage[P4R_MOVE_STAGE_MAX]; /* to drop from it (git rm --cached) */
+	size_t nunstage;
+} p4r_move_result;
+
+void p4r_move_result_clear(p4r_move_result *r);
+
+/* p4reg mv: moves the model bound to FROM to TO (repository-relative).
+ * Everything that can refuse is checked first: FROM must be bound to a
+ * model (P4R_ENOTFOUND) and have a pointer naming it that the registry
+ * vouches for (P4R_ENOTFOUND without one, P4R_EINTEGRITY when it names
+ * another model); FROM, when present, a regular file; TO a valid model path
+ * (not a pointer name), not FROM, bound to no model, with nothing at TO or
+ * TO.p4reg and no link on the way (P4R_EUSAGE). Then the registry (binding
+ * and "move" event, one transaction), then the files: FROM renamed to TO
+ * (never replacing; skipped when FROM is not there), TO.p4reg written,
+ * TO's .gitignore line added, FROM.p4reg removed, FROM's line removed.
+ * Run again after a crash, it finishes the work-tree half (RESUMED), or
+ * says it is done (ALREADY). OUT lists what git should stage. */
+int p4r_worktree_move(p4r_repo *repo, const char *from, const char *to, const char *actor,
+		      p4r_move_result *out);
 
 /* Writes REL.p4reg for V (unless it already says exactly that); *PTR_ABS
  * (nullable) gets its absolute path, malloc'd. */

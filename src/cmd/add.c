@@ -21,14 +21,21 @@ const char cmd_add_usage[] =
 	"usage: p4reg add [-n NAME] [-m MSG] [--no-stage] PATH...\n"
 	"\n"
 	"Hashes each file, stores it in .p4reg/objects, registers it as the next\n"
-	"version of its model (or reports it unchanged), writes PATH.p4reg and an\n"
-	"entry in the .gitignore beside it, and stages both in git when inside a\n"
-	"git work tree (config core.autostage, default true).\n"
+	"version of its model (or reports it unchanged: the bytes of the latest\n"
+	"version, or identical to an older one, which the pointer then names),\n"
+	"writes PATH.p4reg and an entry in the .gitignore beside it, and stages\n"
+	"both in git when inside a git work tree (config core.autostage, default\n"
+	"true). A file git itself tracks gets a warning and the 'git rm --cached'\n"
+	"line that stops it.\n"
+	"The model is the one bound to PATH; for a new path, the one its pointer\n"
+	"names, else the file name without extension. -n NAME of a model bound to\n"
+	"another path moves the model to PATH (see also 'p4reg mv').\n"
 	"A file git sends to Git LFS (filter=lfs in .gitattributes, see 'p4reg\n"
 	"track') gets no pointer file: its Git LFS pointer is staged instead and\n"
 	"the object is also placed in .git/lfs/objects.\n"
 	"\n"
-	"  -n, --name NAME     model name (default: the file name without extension)\n"
+	"  -n, --name NAME     model name (default: the model bound to PATH, else the\n"
+	"                      file name without extension)\n"
 	"  -m, --message MSG   describe the version\n"
 	"      --no-stage      do not stage the pointer and .gitignore in git\n";
 
@@ -51,6 +58,7 @@ struct item {
 				 * link planted later */
 	const char *base;       /* its name in DIR (points into REL) */
 	char model[P4R_MODEL_NAME_MAX + 1];
+	char *moved_from;       /* -n of a model bound elsewhere: where it was */
 	p4r_stat_key key;       /* the file as first seen */
 	bool cached;            /* oid known from the stat cache: no read */
 	bool cacheable;         /* stat unchanged across the read */
@@ -58,8 +66,9 @@ struct item {
 	int rc;                 /* result of the store step */
 	char err[512];          /* its message (errors are per thread) */
 	p4r_version version;    /* what the registry now holds */
-	bool unchanged;
+	p4r_add_outcome outcome;
 	bool lfs;               /* git sends the path to Git LFS: no pointer file */
+	bool git_tracked;       /* git's index has the file itself */
 };
 
 struct job {
@@ -71,6 +80,19 @@ struct job {
 	size_t norder;
 	cmd_progress *progress; /* only with one file: bars would interleave */
 };
+
+/* The model IT's path is (docs/commands.md, "add": binding rules). */
+static int resolve_name(p4r_repo *repo, struct item *it, const char *name)
+{
+	p4r_binding b;
+	int rc = p4r_worktree_resolve_binding(repo, name, it->rel, &b);
+
+	if (rc < 0)
+		return rc;
+	snprintf(it->model, sizeof(it->model), "%s", b.model);
+	it->moved_from = b.moved_from;
+	return 0;
+}
 
 static int prepare_item(p4r_repo *repo, p4r_git *git, struct item *it, const char *name)
 {
@@ -103,14 +125,11 @@ static int prepare_item(p4r_repo *repo, p4r_git *git, struct item *it, const cha
 		it->lfs = p4r_worktree_read_pointer(repo, it->rel, &ptr) == P4R_ENOTFOUND;
 		p4r_error_clear();
 	}
-	if (name) {
-		if (!p4r_model_name_valid(name))
-			return p4r_error_set(P4R_EUSAGE, "invalid model name '%s' (use letters, digits, '_', '.', '-')", name);
-		snprintf(it->model, sizeof(it->model), "%s", name);
-	} else if ((rc = p4r_worktree_default_name(it->model, sizeof(it->model), it->rel)) < 0) {
+	/* the binary itself in git's index: a .gitignore line does not stop
+	 * git from committing a file it already tracks */
+	if (git && !it->lfs && (rc = p4r_git_index_has(git, it->abs, &it->git_tracked)) < 0)
 		return rc;
-	}
-	return p4r_worktree_check_binding(p4r_repo_registry(repo), it->model, it->rel);
+	return resolve_name(repo, it, name);
 }
 
 /* Where the stat cache already knows the bytes and the store has them, the
@@ -214,7 +233,12 @@ static int register_all(p4r_repo *repo, p4r_git *git, struct item *items, size_t
 			.git_dirty = prov.dirty,
 		};
 
-		rc = p4r_registry_add_version(reg, &in, &items[i].version, &items[i].unchanged);
+		/* -n NAME of a model bound elsewhere: it moves here first */
+		if (items[i].moved_from)
+			rc = p4r_registry_model_move(reg, items[i].model, items[i].moved_from, items[i].rel,
+						     in.author, 0);
+		if (rc == 0)
+			rc = p4r_registry_register_version(reg, &in, &items[i].version, &items[i].outcome);
 		/* a cache hit's row already says exactly this: rewriting it would
 		 * make an unchanged add pay a WAL commit (two fsyncs) for nothing */
 		if (rc == 0 && items[i].cacheable && !items[i].cached)
@@ -243,39 +267,50 @@ static int place_lfs_object(p4r_repo *repo, const char *lfs_dir, const struct it
 }
 
 /* Pointer and .gitignore beside each file (the Git LFS object for an
- * LFS-tracked one), then one staging in git. */
+ * LFS-tracked one), the path a moved model left cleared, then one staging
+ * in git. */
 static int write_pointers(p4r_cli *cli, p4r_repo *repo, p4r_git *git, const char *why,
 			  struct item *items, size_t n, bool stage)
 {
-	const char **paths = calloc(2 * n + 1, sizeof(*paths));
-	char **owned = calloc(2 * n + 1, sizeof(*owned));
+	char **owned = calloc(4 * n + 1, sizeof(*owned));
+	const char **paths = calloc(3 * n + 1, sizeof(*paths));
+	const char **gone = calloc(2 * n + 1, sizeof(*gone));
 	p4r_git_lfs_entry *lfs = calloc(n + 1, sizeof(*lfs));
 	char *lfs_dir = NULL;
-	size_t i, np = 0, nlfs = 0;
+	size_t i, nown = 0, np = 0, nlfs = 0, ngone = 0;
 	int rc = 0;
 
-	if (!paths || !owned || !lfs || (git && !(lfs_dir = p4r_git_lfs_dir(git)))) {
+	if (!paths || !owned || !gone || !lfs || (git && !(lfs_dir = p4r_git_lfs_dir(git)))) {
 		rc = p4r_error_set(P4R_ERROR, "out of memory");
 		goto done;
 	}
 	for (i = 0; i < n && rc == 0; i++) {
 		char *ptr = NULL, *dir = NULL;
+		p4r_unbind u;
 
 		if (items[i].lfs) {
 			lfs[nlfs].abs_path = items[i].abs;
 			lfs[nlfs].oid = items[i].version.oid;
 			lfs[nlfs++].size = (uint64_t)items[i].version.size;
 			rc = place_lfs_object(repo, lfs_dir, &items[i]);
-			continue;
+		} else {
+			rc = p4r_worktree_write_pointer(repo, &items[i].version, items[i].rel, &ptr);
+			if (rc == 0)
+				rc = p4r_worktree_ignore(repo, items[i].rel, &dir);
+			paths[np++] = owned[nown++] = ptr;
+			paths[np++] = owned[nown++] = dir;
 		}
-
-		rc = p4r_worktree_write_pointer(repo, &items[i].version, items[i].rel, &ptr);
-		if (rc == 0)
-			rc = p4r_worktree_ignore(repo, items[i].rel, &dir);
-		owned[np] = ptr;
-		paths[np++] = ptr;
-		owned[np] = dir;
-		paths[np++] = dir;
+		/* the path a moved model left: its pointer, and its line when
+		 * no file stays there */
+		if (rc < 0 || !items[i].moved_from ||
+		    (rc = p4r_worktree_unbind(repo, items[i].model, items[i].moved_from, &u)) < 0)
+			continue;
+		if (u.pointer_abs)
+			gone[ngone++] = owned[nown++] = u.pointer_abs;
+		if (u.gitignore_abs && u.gitignore_deleted)
+			gone[ngone++] = owned[nown++] = u.gitignore_abs;
+		else if (u.gitignore_abs)
+			paths[np++] = owned[nown++] = u.gitignore_abs;
 	}
 	if (rc < 0 || !stage)
 		goto done;
@@ -284,15 +319,64 @@ static int write_pointers(p4r_cli *cli, p4r_repo *repo, p4r_git *git, const char
 			 why ? why : "not inside a git work tree");
 		goto done;
 	}
-	rc = p4r_git_stage_lfs(git, paths, np, lfs, nlfs);
+	rc = p4r_git_stage_update(git, paths, np, lfs, nlfs, gone, ngone);
 done:
-	for (i = 0; owned && i < np; i++)
+	for (i = 0; owned && i < nown; i++)
 		free(owned[i]);
 	free(owned);
 	free(paths);
+	free(gone);
 	free(lfs);
 	free(lfs_dir);
 	return rc;
+}
+
+/* S as one shell word, for a line to copy: '...' with ' as '\'', or, when
+ * S holds anything a terminal would act on or that is not plain UTF-8 text
+ * (p4r_escape would change it), $'...' with such bytes as \xHH; so the line
+ * prints unchanged and pastes back to the same bytes. Malloc'd. */
+static char *shell_quote(const char *s)
+{
+	bool plain = !strcmp(p4r_escape(s), s);
+	size_t n = strlen(s), o = 0, i;
+	char *out = malloc(4 * n + 4);
+
+	if (!out)
+		return NULL;
+	if (!plain)
+		out[o++] = '$';
+	out[o++] = '\'';
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (plain && c == '\'') {
+			memcpy(out + o, "'\\''", 4);
+			o += 4;
+		} else if (!plain && (c == '\'' || c == '\\')) {
+			out[o++] = '\\';
+			out[o++] = (char)c;
+		} else if (!plain && (c < 0x20 || c >= 0x7f)) {
+			o += (size_t)snprintf(out + o, 5, "\\x%02x", c);
+		} else {
+			out[o++] = (char)c;
+		}
+	}
+	out[o++] = '\'';
+	out[o] = '\0';
+	return out;
+}
+
+/* A file git already tracks would still be committed: say so, with the
+ * command that stops it (run from the top of the work tree). */
+static void warn_git_tracked(p4r_git *git, const struct item *it)
+{
+	char *rel = p4r_git_relpath(git, it->abs), *quoted = rel ? shell_quote(rel) : NULL;
+
+	cmd_warn("git tracks '%s'; the binary would still go into git", rel ? rel : it->rel);
+	if (quoted)
+		fprintf(stderr, "  git rm --cached -- %s\n", quoted);
+	free(quoted);
+	free(rel);
 }
 
 static int print_result(p4r_cli *cli, struct item *items, size_t n)
@@ -308,7 +392,15 @@ static int print_result(p4r_cli *cli, struct item *items, size_t n)
 			cJSON *o = p4r_json_version(&items[i].version);
 
 			cJSON_AddStringToObject(o, "file", items[i].rel);
-			cJSON_AddBoolToObject(o, "unchanged", items[i].unchanged);
+			cJSON_AddBoolToObject(o, "unchanged", items[i].outcome != P4R_ADD_NEW);
+			if (items[i].outcome == P4R_ADD_IDENTICAL)
+				cJSON_AddNumberToObject(o, "identical_to", (double)items[i].version.number);
+			else
+				cJSON_AddNullToObject(o, "identical_to");
+			if (items[i].moved_from)
+				cJSON_AddStringToObject(o, "moved_from", items[i].moved_from);
+			else
+				cJSON_AddNullToObject(o, "moved_from");
 			cJSON_AddBoolToObject(o, "lfs", items[i].lfs);
 			cJSON_AddItemToArray(arr, o);
 		}
@@ -318,9 +410,15 @@ static int print_result(p4r_cli *cli, struct item *items, size_t n)
 		return 0;
 	for (i = 0; i < n; i++) {
 		p4r_format_size(size, sizeof(size), (uint64_t)items[i].version.size);
-		if (items[i].unchanged)
+		if (items[i].moved_from)
+			printf("model '%s' moved from %s to %s\n", items[i].model, p4r_escape(items[i].moved_from),
+			       p4r_escape(items[i].rel));
+		if (items[i].outcome == P4R_ADD_UNCHANGED)
 			printf("unchanged %s (%s@%lld)\n", p4r_escape(items[i].rel), items[i].version.model,
 			       (long long)items[i].version.number);
+		else if (items[i].outcome == P4R_ADD_IDENTICAL)
+			printf("unchanged %s (identical to %s@%lld)\n", p4r_escape(items[i].rel),
+			       items[i].version.model, (long long)items[i].version.number);
 		else
 			printf("added %s as %s@%lld (%.12s, %s)\n", p4r_escape(items[i].rel), items[i].version.model,
 			       (long long)items[i].version.number, items[i].version.oid.hex, size);
@@ -386,6 +484,9 @@ int cmd_add(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 	if ((rc = register_all(repo, git, items, n, message)) < 0 ||
 	    (rc = write_pointers(cli, repo, git, why, items, n, stage)) < 0)
 		goto done;
+	for (i = 0; i < n; i++)
+		if (items[i].git_tracked)
+			warn_git_tracked(git, &items[i]);
 	rc = print_result(cli, items, n);
 done:
 	cmd_progress_done(&progress);
@@ -394,6 +495,7 @@ done:
 			close(items[i].dir);
 		free(items[i].rel);
 		free(items[i].abs);
+		free(items[i].moved_from);
 		p4r_version_clear(&items[i].version);
 	}
 	free(items);

@@ -34,6 +34,7 @@ typedef int (*p4r_cmd_fn)(p4r_cli *cli, p4r_repo *repo, int argc, char **argv);
 
 DECLARE_COMMAND(init);
 DECLARE_COMMAND(add);
+DECLARE_COMMAND(mv);
 DECLARE_COMMAND(checkout);
 DECLARE_COMMAND(status);
 DECLARE_COMMAND(list);

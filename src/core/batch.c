@@ -110,6 +110,71 @@ static bool in_range(int64_t v, int64_t min, int64_t max)
 	return v >= min && v <= max;
 }
 
+/* ---- move events ---- */
+
+char *p4r_move_detail(const char *from, const char *to)
+{
+	cJSON *o = cJSON_CreateObject();
+	char *text = NULL, *out = NULL;
+
+	if (o && cJSON_AddStringToObject(o, "from_path", from) && cJSON_AddStringToObject(o, "to_path", to))
+		text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (text)
+		out = strdup(text);
+	cJSON_free(text);
+	return out;
+}
+
+static const char *const move_keys[] = { "from_path", "to_path", NULL };
+static bool keys_ok(const cJSON *o, const char *const *known);
+
+/* NULL when DETAIL is a move's detail, else why not; *FROM and *TO (both
+ * nullable) get malloc'd copies of the paths. */
+static const char *move_problem(const char *detail, char **from, char **to)
+{
+	cJSON *doc = detail ? cJSON_Parse(detail) : NULL;
+	const cJSON *f = cJSON_GetObjectItemCaseSensitive(doc, "from_path");
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(doc, "to_path");
+	const char *why = NULL;
+
+	if (!cJSON_IsObject(doc) || !keys_ok(doc, move_keys) || !cJSON_IsString(f) || !cJSON_IsString(t))
+		why = "a move's detail must be {\"from_path\",\"to_path\"}";
+	else if (!p4r_relpath_valid(f->valuestring) || !p4r_relpath_valid(t->valuestring))
+		why = "invalid path in a move";
+	else if (!strcmp(f->valuestring, t->valuestring))
+		why = "a move to the same path";
+	else if ((from && !(*from = strdup(f->valuestring))) || (to && !(*to = strdup(t->valuestring))))
+		why = "out of memory";
+	cJSON_Delete(doc);
+	return why;
+}
+
+int p4r_move_detail_parse(const char *detail, char **from, char **to)
+{
+	const char *why;
+
+	*from = *to = NULL;
+	if (!(why = move_problem(detail, from, to)))
+		return 0;
+	free(*from);
+	free(*to);
+	*from = *to = NULL;
+	return p4r_error_set(P4R_EINTEGRITY, "%s", why);
+}
+
+/* NULL when a move event's own fields are right: about the model (no
+ * version), no stages, not forced, and a move's detail. */
+static const char *move_event_problem(int64_t version, const char *from_stage, const char *to_stage,
+				      bool forced, const char *detail)
+{
+	if (version != 0)
+		return "a move is about the model, not a version";
+	if (from_stage[0] || to_stage[0] || forced)
+		return "a move changes no stage";
+	return move_problem(detail, NULL, NULL);
+}
+
 /* ---- the creators' side ---- */
 
 static int too_long(const char *what, const char *s, size_t max)
@@ -121,6 +186,7 @@ static int too_long(const char *what, const char *s, size_t max)
 int p4r_event_check(const p4r_event *ev)
 {
 	const char *actor = ev->actor ? ev->actor : "", *reason = ev->reason ? ev->reason : "";
+	const char *why;
 
 	if (!memchr(ev->kind, '\0', sizeof(ev->kind)) || !kind_valid(ev->kind))
 		return p4r_error_set(P4R_EUSAGE, "invalid event kind (1..%d of a-z, '-', '_')",
@@ -135,6 +201,9 @@ int p4r_event_check(const p4r_event *ev)
 		return too_long("event detail", ev->detail, P4R_EVENT_DETAIL_MAX);
 	if (!detail_ok(ev->detail))
 		return p4r_error_set(P4R_EUSAGE, "event detail for model '%s' is not a JSON object", ev->model);
+	if (!strcmp(ev->kind, P4R_EVENT_MOVE) &&
+	    (why = move_event_problem(ev->version, ev->from_stage, ev->to_stage, ev->forced, ev->detail)))
+		return p4r_error_set(P4R_EUSAGE, "move event for model '%s': %s", ev->model, why);
 	return 0;
 }
 
@@ -218,6 +287,8 @@ const char *p4r_batch_event_problem(const p4r_sync_event *e)
 		return register_problem(e);
 	if (e->has_version)
 		return "only a register carries a version record";
+	if (!strcmp(e->kind, P4R_EVENT_MOVE))
+		return move_event_problem(e->version, e->from_stage, e->to_stage, e->forced, e->detail);
 	return NULL;
 }
 
@@ -365,6 +436,19 @@ static int fill(cJSON *doc, size_t head_len, const p4r_sync_event *ev, size_t n,
 	return 0;
 }
 
+/* Format 1, unless the events hold a move: a p4reg that cannot apply one
+ * must refuse the batch ("unknown format"), not record it and keep the
+ * model where it was. */
+static int batch_format(const p4r_sync_event *ev, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(ev[i].kind, P4R_EVENT_MOVE))
+			return P4R_BATCH_FORMAT_MOVE;
+	return P4R_BATCH_FORMAT;
+}
+
 int p4r_batch_encode(char **out, size_t *len, size_t *used, int64_t seq,
 		     const p4r_sync_event *ev, size_t n, const char *pushed_by, int64_t time_ms)
 {
@@ -387,6 +471,8 @@ int p4r_batch_encode(char **out, size_t *len, size_t *used, int64_t seq,
 	}
 	if ((rc = fill(doc, head_len, ev, n, used)) < 0)
 		goto done;
+	/* same length as the head measured: one digit */
+	(void)cJSON_SetNumberValue(cJSON_GetObjectItemCaseSensitive(doc, "format"), batch_format(ev, *used));
 	if (!(*out = cJSON_PrintUnformatted(doc))) {
 		rc = p4r_error_set(P4R_ERROR, "out of memory");
 		goto done;
@@ -614,7 +700,7 @@ static const char *const batch_keys[] = {
 
 /* The batch's own members; *EVENTS gets its (non-empty, bounded) list. */
 static int decode_head(const char *key, const cJSON *doc, int64_t seq, const cJSON **events,
-		       size_t *total)
+		       size_t *total, int64_t *format)
 {
 	const cJSON *j;
 	int64_t v;
@@ -624,7 +710,8 @@ static int decode_head(const char *key, const cJSON *doc, int64_t seq, const cJS
 		return bad_batch(key, "not a JSON object");
 	if (!keys_ok(doc, batch_keys))
 		return bad_batch(key, "unknown or repeated field");
-	if (!int_value(cJSON_GetObjectItemCaseSensitive(doc, "format"), 0, 1000, &v) || v != P4R_BATCH_FORMAT)
+	if (!int_value(cJSON_GetObjectItemCaseSensitive(doc, "format"), 0, 1000, format) ||
+	    (*format != P4R_BATCH_FORMAT && *format != P4R_BATCH_FORMAT_MOVE))
 		return p4r_error_set(P4R_EINTEGRITY, "event batch '%s' has an unknown format (upgrade p4reg?)", key);
 	if (!int_value(cJSON_GetObjectItemCaseSensitive(doc, "seq"), 1, P4R_EVENT_TIME_MAX, &v) || v != seq ||
 	    !int_value(cJSON_GetObjectItemCaseSensitive(doc, "parent"), 0, P4R_EVENT_TIME_MAX, &v) || v != seq - 1)
@@ -651,6 +738,7 @@ int p4r_batch_decode(p4r_sync_event **out, size_t *n, const char *key, const cha
 	cJSON *doc = NULL;
 	p4r_sync_event *arr = NULL;
 	size_t count = 0, total = 0;
+	int64_t format = 0;
 	int rc;
 
 	*out = NULL;
@@ -661,7 +749,7 @@ int p4r_batch_decode(p4r_sync_event **out, size_t *n, const char *key, const cha
 		rc = bad_batch(key, "not a JSON object");
 		goto done;
 	}
-	if ((rc = decode_head(key, doc, seq, &events, &total)) < 0)
+	if ((rc = decode_head(key, doc, seq, &events, &total, &format)) < 0)
 		goto done;
 	if (!(arr = calloc(total, sizeof(*arr)))) {
 		rc = p4r_error_set(P4R_ERROR, "out of memory");
@@ -673,6 +761,11 @@ int p4r_batch_decode(p4r_sync_event **out, size_t *n, const char *key, const cha
 		count++;
 		if (rc < 0)
 			goto done;
+		/* the older format promises its readers that nothing moves */
+		if (format < P4R_BATCH_FORMAT_MOVE && !strcmp(arr[count - 1].kind, P4R_EVENT_MOVE)) {
+			rc = bad(&d, "a move needs batch format 2");
+			goto done;
+		}
 	}
 	rc = check_unique(key, arr, count);
 done:

@@ -555,6 +555,31 @@ int p4r_git_stage(p4r_git *git, const char *const *abs_paths, size_t n)
 int p4r_git_stage_lfs(p4r_git *git, const char *const *abs_paths, size_t n,
 		      const p4r_git_lfs_entry *lfs, size_t nlfs)
 {
+	return p4r_git_stage_update(git, abs_paths, n, lfs, nlfs, NULL, 0);
+}
+
+int p4r_git_index_has(p4r_git *git, const char *abs_path, bool *out)
+{
+	char *rel = p4r_git_relpath(git, abs_path);
+	git_index *index = NULL;
+	int rc = 0;
+
+	*out = false;
+	if (!rel)
+		return p4r_error_set(P4R_ERROR, "'%s' is outside the git work tree", abs_path);
+	if (git_repository_index(&index, git->repo) < 0 || git_index_read(index, 0) < 0)
+		rc = p4r_error_git(P4R_ERROR, "cannot read the git index");
+	else
+		*out = git_index_get_bypath(index, rel, 0) != NULL;
+	git_index_free(index);
+	free(rel);
+	return rc;
+}
+
+int p4r_git_stage_update(p4r_git *git, const char *const *abs_paths, size_t n,
+			 const p4r_git_lfs_entry *lfs, size_t nlfs, const char *const *remove,
+			 size_t nremove)
+{
 	git_index *index = NULL;
 	size_t wlen = strlen(git->workdir), i;
 	char *lock = NULL;
@@ -586,6 +611,20 @@ int p4r_git_stage_lfs(p4r_git *git, const char *const *abs_paths, size_t n,
 	for (i = 0; i < nlfs; i++)
 		if ((rc = add_lfs_entry(git, index, &lfs[i])) < 0)
 			goto done;
+	for (i = 0; i < nremove; i++) {
+		char *rel = p4r_git_relpath(git, remove[i]);
+
+		if (!rel) {
+			rc = p4r_error_set(P4R_ERROR, "'%s' is outside the git work tree", remove[i]);
+			goto done;
+		}
+		/* an entry that is not there is nothing to remove */
+		if (git_index_remove_bypath(index, rel) < 0)
+			rc = p4r_error_git(P4R_ERROR, "cannot unstage '%s'", rel);
+		free(rel);
+		if (rc < 0)
+			goto done;
+	}
 	if (git_index_write(index) < 0)
 		rc = p4r_error_git(P4R_ERROR, "cannot write the git index");
 done:

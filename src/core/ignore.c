@@ -96,3 +96,62 @@ done:
 	free(text);
 	return rc;
 }
+
+int p4r_ignore_remove_at(int dirfd, const char *name, bool *removed, bool *deleted, const char *display)
+{
+	char pattern[4200], *text = NULL, *out = NULL;
+	size_t len = 0, olen = 0;
+	const char *p, *end;
+	int rc;
+
+	if (removed)
+		*removed = false;
+	if (deleted)
+		*deleted = false;
+	if ((rc = p4r_ignore_pattern(pattern, sizeof(pattern), name)) < 0)
+		goto done;
+	rc = p4r_read_file_at(&text, &len, dirfd, ".gitignore", GITIGNORE_MAX, display);
+	if (rc == P4R_ENOTFOUND) {
+		p4r_error_clear();
+		rc = 0;
+		goto done;
+	}
+	if (rc < 0 || !has_line(text, len, pattern))
+		goto done;
+	if (!(out = malloc(len + 1))) {
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+		goto done;
+	}
+	/* every other byte stays, line ends included */
+	for (p = text, end = text + len; p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = (size_t)((nl ? nl + 1 : end) - p), body = n;
+
+		if (body > 0 && p[body - 1] == '\n')
+			body--;
+		if (body > 0 && p[body - 1] == '\r')
+			body--;
+		if (body != strlen(pattern) || memcmp(p, pattern, body)) {
+			memcpy(out + olen, p, n);
+			olen += n;
+		}
+		p += n;
+	}
+	/* a file that held nothing but the line was p4reg's: it goes with it */
+	if (olen == 0) {
+		if (unlinkat(dirfd, ".gitignore", 0) < 0 || fsync(dirfd) < 0) {
+			rc = p4r_error_errno("cannot remove '%s'", display);
+			goto done;
+		}
+		if (deleted)
+			*deleted = true;
+	} else if ((rc = p4r_write_file_atomic_at(dirfd, ".gitignore", out, olen, 0644, display)) < 0) {
+		goto done;
+	}
+	if (removed)
+		*removed = true;
+done:
+	free(out);
+	free(text);
+	return rc;
+}

@@ -172,7 +172,7 @@ enum stmt_id {
 	ST_MODEL_ID,
 	ST_MODEL_NAME_BY_PATH,
 	ST_MODEL_INSERT,
-	ST_LATEST_OF,
+	ST_SAME_OID,
 	ST_VERSION_INSERT,
 	ST_VERSION_ID,
 	ST_VERSION_BY_ID,
@@ -186,6 +186,8 @@ enum stmt_id {
 	ST_EVENT_LIST_MODEL,
 	ST_STAT_GET,
 	ST_STAT_PUT,
+	ST_MODEL_SET_PATH,
+	ST_STAT_DELETE,
 	ST_COUNT
 };
 
@@ -196,8 +198,10 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_MODEL_ID] = "SELECT id, path FROM models WHERE name = ?1",
 	[ST_MODEL_NAME_BY_PATH] = "SELECT name FROM models WHERE path = ?1",
 	[ST_MODEL_INSERT] = "INSERT INTO models(name, path, created_ms) VALUES (?1, ?2, ?3)",
-	[ST_LATEST_OF] = "SELECT id, oid FROM versions WHERE model_id = ?1"
-			 " ORDER BY number DESC LIMIT 1",
+	/* the newest version of a model with given bytes, and whether it is
+	 * the model's latest (versions_oid narrows the scan to those bytes) */
+	[ST_SAME_OID] = "SELECT id, number = (SELECT max(number) FROM versions WHERE model_id = ?1)"
+			" FROM versions WHERE model_id = ?1 AND oid = ?2 ORDER BY number DESC LIMIT 1",
 	[ST_VERSION_INSERT] =
 		"INSERT INTO versions(model_id, number, oid, size, author, created_ms,"
 		" message, source_path, git_commit, git_branch, git_dirty, stage)"
@@ -221,6 +225,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 			" WHERE path = ?1",
 	[ST_STAT_PUT] = "INSERT OR REPLACE INTO stat_cache(path, dev, ino, size, mtime_ns,"
 			" ctime_ns, oid) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[ST_MODEL_SET_PATH] = "UPDATE models SET path = ?2 WHERE id = ?1",
+	[ST_STAT_DELETE] = "DELETE FROM stat_cache WHERE path = ?1",
 };
 
 struct p4r_registry {
@@ -1520,11 +1526,10 @@ static int check_input(const p4r_version_input *in)
 
 /* The body of add_version, inside the transaction. */
 static int add_version_txn(p4r_registry *reg, const p4r_version_input *in, int64_t now,
-			   p4r_version *out, bool *unchanged)
+			   p4r_version *out, p4r_add_outcome *outcome)
 {
 	sqlite3_stmt *st = NULL;
 	char *bound = NULL, *other = NULL;
-	const char *latest_oid;
 	int64_t model_id = 0, version_id;
 	bool found = false;
 	int rc;
@@ -1561,16 +1566,18 @@ static int add_version_txn(p4r_registry *reg, const p4r_version_input *in, int64
 		stmt_release(st);
 		st = NULL;
 	} else {
-		if ((rc = stmt_get(&st, reg, ST_LATEST_OF)) < 0 ||
+		/* bytes some version of the model already has are that version
+		 * (checkout m@1, then add): a new number would be a duplicate */
+		if ((rc = stmt_get(&st, reg, ST_SAME_OID)) < 0 ||
 		    (rc = bind_int(reg, st, 1, model_id)) < 0 ||
+		    (rc = bind_text(reg, st, 2, in->oid.hex)) < 0 ||
 		    (rc = step(reg, st, &found)) < 0)
 			goto done;
-		latest_oid = (const char *)sqlite3_column_text(st, 1);
-		if (found && latest_oid && !strcmp(latest_oid, in->oid.hex)) {
+		if (found) {
 			version_id = sqlite3_column_int64(st, 0);
+			*outcome = sqlite3_column_int(st, 1) ? P4R_ADD_UNCHANGED : P4R_ADD_IDENTICAL;
 			stmt_release(st);
 			st = NULL;
-			*unchanged = true;
 			if (out)
 				rc = version_by_id(reg, version_id, out);
 			goto done;
@@ -1622,19 +1629,19 @@ done:
 	return rc;
 }
 
-int p4r_registry_add_version(p4r_registry *reg, const p4r_version_input *in,
-			     p4r_version *out, bool *unchanged)
+int p4r_registry_register_version(p4r_registry *reg, const p4r_version_input *in,
+				  p4r_version *out, p4r_add_outcome *outcome)
 {
-	bool same = false;
+	p4r_add_outcome what = P4R_ADD_NEW;
 	int rc;
 
 	if (out)
 		memset(out, 0, sizeof(*out));
-	if (unchanged)
-		*unchanged = false;
+	if (outcome)
+		*outcome = P4R_ADD_NEW;
 	if ((rc = check_input(in)) < 0 || (rc = p4r_registry_begin(reg)) < 0)
 		return rc;
-	rc = add_version_txn(reg, in, in->now_ms ? in->now_ms : p4r_now_ms(), out, &same);
+	rc = add_version_txn(reg, in, in->now_ms ? in->now_ms : p4r_now_ms(), out, &what);
 	if (rc < 0)
 		p4r_registry_rollback(reg);
 	else
@@ -1643,9 +1650,112 @@ int p4r_registry_add_version(p4r_registry *reg, const p4r_version_input *in,
 		p4r_version_clear(out);
 		return rc;
 	}
-	if (unchanged)
-		*unchanged = same;
+	if (outcome)
+		*outcome = what;
 	return 0;
+}
+
+int p4r_registry_add_version(p4r_registry *reg, const p4r_version_input *in,
+			     p4r_version *out, bool *unchanged)
+{
+	p4r_add_outcome what = P4R_ADD_NEW;
+	int rc = p4r_registry_register_version(reg, in, out, &what);
+
+	if (unchanged)
+		*unchanged = rc == 0 && what != P4R_ADD_NEW;
+	return rc;
+}
+
+/* ---- moving a model ---- */
+
+static int event_add_txn(p4r_registry *reg, const p4r_event *ev);
+
+/* The body of model_move, inside the transaction. */
+static int model_move_txn(p4r_registry *reg, const char *name, const char *from, const char *to,
+			  const p4r_event *ev)
+{
+	sqlite3_stmt *st = NULL;
+	char *bound = NULL, *other = NULL;
+	int64_t model_id = 0;
+	bool found = false;
+	int rc;
+
+	if ((rc = model_lookup(reg, name, &model_id, &bound, &found)) < 0)
+		goto done;
+	if (!found) {
+		rc = p4r_error_set(P4R_ENOTFOUND, "unknown model '%s'", name);
+		goto done;
+	}
+	if (strcmp(bound, from)) {
+		rc = p4r_error_set(P4R_EEXISTS, "model '%s' is bound to '%s', not '%s'", name, bound, from);
+		goto done;
+	}
+	if ((rc = stmt_get(&st, reg, ST_MODEL_NAME_BY_PATH)) < 0 ||
+	    (rc = bind_text(reg, st, 1, to)) < 0 ||
+	    (rc = step(reg, st, &found)) < 0)
+		goto done;
+	if (found && (rc = col_strdup(&other, st, 0)) < 0)
+		goto done;
+	stmt_release(st);
+	st = NULL;
+	if (other) {
+		rc = p4r_error_set(P4R_EUSAGE, "'%s' is bound to model '%s'", to, other);
+		goto done;
+	}
+	if ((rc = stmt_get(&st, reg, ST_MODEL_SET_PATH)) < 0 ||
+	    (rc = bind_int(reg, st, 1, model_id)) < 0 ||
+	    (rc = bind_text(reg, st, 2, to)) < 0 ||
+	    (rc = step_done(reg, st)) < 0)
+		goto done;
+	stmt_release(st);
+	st = NULL;
+	/* the renamed file's ctime moved: the old row could never match again */
+	if ((rc = stmt_get(&st, reg, ST_STAT_DELETE)) < 0 ||
+	    (rc = bind_text(reg, st, 1, from)) < 0 ||
+	    (rc = step_done(reg, st)) < 0)
+		goto done;
+	stmt_release(st);
+	st = NULL;
+	rc = event_add_txn(reg, ev);
+done:
+	stmt_release(st);
+	free(bound);
+	free(other);
+	return rc;
+}
+
+int p4r_registry_model_move(p4r_registry *reg, const char *name, const char *from, const char *to,
+			    const char *actor, int64_t now_ms)
+{
+	p4r_event ev = { .actor = (char *)(actor ? actor : "unknown"), .at_ms = now_ms ? now_ms : p4r_now_ms() };
+	size_t rlen = strlen(from) + strlen(to) + 5;
+	int rc;
+
+	if (!p4r_model_name_valid(name))
+		return p4r_error_set(P4R_EUSAGE, "invalid model name '%s'", name ? name : "");
+	if (!p4r_relpath_valid(to))
+		return p4r_error_set(P4R_EUSAGE, "invalid model path '%s'", to);
+	if (!strcmp(from, to))
+		return p4r_error_set(P4R_EUSAGE, "'%s' and '%s' are the same path", from, to);
+	snprintf(ev.model, sizeof(ev.model), "%s", name);
+	snprintf(ev.kind, sizeof(ev.kind), "move");
+	ev.detail = p4r_move_detail(from, to);
+	if (!ev.detail || !(ev.reason = malloc(rlen))) {
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+		goto done;
+	}
+	/* what `history` shows in the reason column: where the model went */
+	snprintf(ev.reason, rlen, "%s -> %s", from, to);
+	if ((rc = p4r_event_check(&ev)) < 0 || (rc = p4r_registry_begin(reg)) < 0)
+		goto done;
+	if ((rc = model_move_txn(reg, name, from, to, &ev)) < 0)
+		p4r_registry_rollback(reg);
+	else
+		rc = p4r_registry_commit(reg);
+done:
+	free(ev.detail);
+	free(ev.reason);
+	return rc;
 }
 
 /* ---- stat cache ---- */

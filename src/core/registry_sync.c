@@ -3,6 +3,7 @@
  * a fetched batch with renumbering and the stage replay. Every statement
  * binds its parameters; each mutation is one transaction. */
 #include "p4reg/sync.h"
+#include "p4reg/batch.h"
 #include "p4reg/error.h"
 
 #include <stdio.h>
@@ -484,6 +485,7 @@ struct apply_ctx {
 	size_t nmoved, capmoved;
 	struct ids models;     /* models whose stages are replayed */
 	struct ids registered; /* models that got a version from the log */
+	struct ids rebound;    /* models a move of the log rebound */
 	p4r_renumber *ren;     /* local versions whose number changed */
 	size_t nren, capren;
 	size_t applied;
@@ -725,6 +727,80 @@ done:
 	return rc;
 }
 
+/* Binds MODEL_ID (named MODEL) to PATH unless another model holds it;
+ * LOCAL: the move is this registry's own, not yet pushed. */
+static int set_model_path(struct apply_ctx *c, int64_t model_id, const char *model, const char *path,
+			  bool local)
+{
+	sqlite3_stmt *st = NULL;
+	char *holder = NULL;
+	int rc;
+
+	if ((rc = p4r_sql_prepare(c->db, &st, "SELECT name FROM models WHERE path = ?1 AND id != ?2")) < 0 ||
+	    (rc = bind_text(c->db, st, 1, path)) < 0 ||
+	    (rc = bind_int(c->db, st, 2, model_id)) < 0 ||
+	    (rc = step(c->db, st)) < 0)
+		goto done;
+	if (rc == 1) {
+		holder = col_dup(st, 0);
+		rc = local ? p4r_error_set(P4R_EEXISTS, "model '%s' was moved here to '%s' (not yet pushed), "
+					   "which model '%s' holds after remote log batch %lld", model, path,
+					   holder ? holder : "?", (long long)c->seq) :
+		     p4r_error_set(P4R_EEXISTS, "remote log batch %lld moves model '%s' to '%s', which local "
+				   "model '%s' is bound to", (long long)c->seq, model, path, holder ? holder : "?");
+		goto done;
+	}
+	rc = exec_sql(c->db, "UPDATE models SET path = ?1 WHERE id = ?2", path, model_id, 0);
+done:
+	sqlite3_finalize(st);
+	free(holder);
+	return rc;
+}
+
+/* A move from the log rebinds its model at once, so later events of the
+ * batch (a register at the path it left) see the log's state. */
+static int apply_move(struct apply_ctx *c, const p4r_sync_event *e, int64_t model_id)
+{
+	char *from = NULL, *to = NULL, why[256];
+	int rc;
+
+	if ((rc = p4r_move_detail_parse(e->detail, &from, &to)) < 0) {
+		snprintf(why, sizeof(why), "%s", p4r_error_message());
+		rc = p4r_error_set(rc, "remote log batch %lld: %s", (long long)c->seq, why);
+	} else if ((rc = set_model_path(c, model_id, e->model, to, false)) == 0)
+		rc = note_id(&c->rebound, model_id);
+	free(from);
+	free(to);
+	return rc;
+}
+
+/* After the log's moves, MODEL_ID's own unpushed move (the newest) wins
+ * again, as it will on every clone once pushed: it comes later in log
+ * order. */
+static int replay_local_move(struct apply_ctx *c, int64_t model_id)
+{
+	sqlite3_stmt *st = NULL;
+	char *from = NULL, *to = NULL, *name = NULL;
+	int rc;
+
+	if ((rc = p4r_sql_prepare(c->db, &st, "SELECT e.detail FROM events e LEFT JOIN event_sync s"
+			  " ON s.event_id = e.id WHERE e.model_id = ?1 AND e.kind = '" P4R_EVENT_MOVE "'"
+			  " AND s.seq IS NULL ORDER BY e.id DESC LIMIT 1")) < 0 ||
+	    (rc = bind_int(c->db, st, 1, model_id)) < 0 ||
+	    (rc = step(c->db, st)) <= 0)
+		goto done;
+	if ((rc = p4r_move_detail_parse((const char *)sqlite3_column_text(st, 0), &from, &to)) < 0 ||
+	    (rc = model_name(c->db, model_id, &name)) < 0)
+		goto done;
+	rc = set_model_path(c, model_id, name, to, true);
+done:
+	sqlite3_finalize(st);
+	free(from);
+	free(to);
+	free(name);
+	return rc < 0 ? rc : 0;
+}
+
 static int apply_one(struct apply_ctx *c, const p4r_sync_event *e, int64_t idx)
 {
 	int64_t model_id, version_id = 0, known;
@@ -751,7 +827,8 @@ static int apply_one(struct apply_ctx *c, const p4r_sync_event *e, int64_t idx)
 	}
 	if ((rc = insert_event(c, e, model_id, version_id, idx)) < 0 ||
 	    (rc = note_model(c, model_id)) < 0 ||
-	    (rc = replay_metrics(c, e, version_id)) < 0)
+	    (rc = replay_metrics(c, e, version_id)) < 0 ||
+	    (!strcmp(e->kind, P4R_EVENT_MOVE) && (rc = apply_move(c, e, model_id)) < 0))
 		return rc;
 	c->applied++;
 	return 0;
@@ -918,6 +995,9 @@ int p4r_registry_sync_apply(p4r_registry *reg, const char *url, int64_t seq,
 	for (i = 0; i < c.models.n; i++)
 		if ((rc = replay(&c, c.models.v[i])) < 0)
 			goto fail;
+	for (i = 0; i < c.rebound.n; i++)
+		if ((rc = replay_local_move(&c, c.rebound.v[i])) < 0)
+			goto fail;
 	if ((rc = set_applied(c.db, url, seq)) < 0)
 		goto fail;
 	if ((rc = p4r_registry_commit(reg)) < 0)
@@ -934,6 +1014,7 @@ done:
 	free(c.moved);
 	free(c.models.v);
 	free(c.registered.v);
+	free(c.rebound.v);
 	return rc;
 }
 

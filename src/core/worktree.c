@@ -41,29 +41,6 @@ int p4r_worktree_default_name(char *buf, size_t bufsz, const char *rel)
 	return 0;
 }
 
-int p4r_worktree_check_binding(p4r_registry *reg, const char *model, const char *rel)
-{
-	p4r_model m = { 0 };
-	int rc = p4r_registry_model_get(reg, model, &m);
-
-	if (rc == 0 && strcmp(m.path, rel))
-		rc = p4r_error_set(P4R_EEXISTS, "model '%s' is bound to '%s', not '%s'; use --name", model, m.path, rel);
-	p4r_model_clear(&m);
-	if (rc == P4R_ENOTFOUND)
-		rc = 0;
-	if (rc < 0)
-		return rc;
-	rc = p4r_registry_model_by_path(reg, rel, &m);
-	if (rc == 0 && strcmp(m.name, model))
-		rc = p4r_error_set(P4R_EEXISTS, "'%s' is already registered as model '%s'", rel, m.name);
-	p4r_model_clear(&m);
-	if (rc == P4R_ENOTFOUND) {
-		p4r_error_clear();
-		rc = 0;
-	}
-	return rc;
-}
-
 /* REL + ".p4reg", malloc'd. */
 static char *pointer_rel(const char *rel)
 {
@@ -431,5 +408,489 @@ int p4r_worktree_materialize(p4r_repo *repo, const char *rel, const p4r_oid *oid
 done:
 	if (dir >= 0)
 		close(dir);
+	return rc;
+}
+
+/* ---- names and paths: which model a path is, moving a model ---- */
+
+void p4r_binding_clear(p4r_binding *b)
+{
+	if (!b)
+		return;
+	free(b->moved_from);
+	memset(b, 0, sizeof(*b));
+}
+
+/* NAME's model (*FOUND false, no error, when unknown). */
+static int model_find(p4r_registry *reg, const char *name, p4r_model *m, bool *found)
+{
+	int rc = p4r_registry_model_get(reg, name, m);
+
+	*found = rc == 0;
+	if (rc == P4R_ENOTFOUND) {
+		p4r_error_clear();
+		rc = 0;
+	}
+	return rc;
+}
+
+/* The model bound to REL (*FOUND false, no error, when none). */
+static int model_at(p4r_registry *reg, const char *rel, p4r_model *m, bool *found)
+{
+	int rc = p4r_registry_model_by_path(reg, rel, m);
+
+	*found = rc == 0;
+	if (rc == P4R_ENOTFOUND) {
+		p4r_error_clear();
+		rc = 0;
+	}
+	return rc;
+}
+
+/* Without -n, for a path no model holds: a valid pointer beside it names
+ * the model (*NAMED). One the registry lacks is another clone's, not yet
+ * fetched: the name is a model's identity across clones, so the version
+ * joins it. One bound elsewhere moved in another clone (git brought the
+ * pointer before the registry saw the move) or was copied: the user
+ * decides, as a model under the file's name would collide with it later. */
+static int pointer_name(p4r_repo *repo, const char *rel, char *model, size_t size, bool *named)
+{
+	p4r_registry *reg = p4r_repo_registry(repo);
+	p4r_model m = { 0 };
+	p4r_pointer ptr;
+	bool found = false;
+	int rc;
+
+	*named = false;
+	if (p4r_worktree_read_pointer(repo, rel, &ptr) < 0) {
+		p4r_error_clear(); /* none, or unreadable: add writes it anew */
+		return 0;
+	}
+	if ((rc = model_find(reg, ptr.model, &m, &found)) < 0)
+		return rc;
+	if (found)
+		rc = p4r_error_set(P4R_EEXISTS, "'%s%s' names model '%s', which is bound to '%s'; 'p4reg fetch' "
+				   "if it moved elsewhere, or move it here with -n %s", rel,
+				   P4R_POINTER_SUFFIX, ptr.model, m.path, ptr.model);
+	else
+		*named = snprintf(model, size, "%s", ptr.model) > 0;
+	p4r_model_clear(&m);
+	return rc;
+}
+
+int p4r_worktree_resolve_binding(p4r_repo *repo, const char *name, const char *rel, p4r_binding *out)
+{
+	p4r_registry *reg = p4r_repo_registry(repo);
+	p4r_model holder = { 0 }, m = { 0 };
+	bool held = false, found = false, named = false;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (name && !p4r_model_name_valid(name))
+		return p4r_error_set(P4R_EUSAGE, "invalid model name '%s' (use letters, digits, '_', '.', '-')", name);
+	/* A valid pointer whose model is bound to REL names the model the
+	 * registry binds to REL (a path holds one model): asking the registry
+	 * covers both, and also a path whose pointer was deleted. */
+	if ((rc = model_at(reg, rel, &holder, &held)) < 0)
+		goto done;
+	if (name) {
+		if (held && strcmp(holder.name, name)) {
+			rc = p4r_error_set(P4R_EUSAGE, "'%s' is bound to model '%s'; add it as -n %s, or move model "
+					   "'%s' elsewhere first (p4reg mv %s NEWPATH)", rel, holder.name,
+					   holder.name, holder.name, rel);
+			goto done;
+		}
+		snprintf(out->model, sizeof(out->model), "%s", name);
+		if (held || (rc = model_find(reg, name, &m, &found)) < 0 || !found)
+			goto done;
+		/* -n NAME of a model bound elsewhere: it moves here */
+		if (!(out->moved_from = strdup(m.path)))
+			rc = p4r_error_set(P4R_ERROR, "out of memory");
+		goto done;
+	}
+	if (held) {
+		snprintf(out->model, sizeof(out->model), "%s", holder.name);
+		goto done;
+	}
+	if ((rc = pointer_name(repo, rel, out->model, sizeof(out->model), &named)) < 0 || named ||
+	    (rc = p4r_worktree_default_name(out->model, sizeof(out->model), rel)) < 0 ||
+	    (rc = model_find(reg, out->model, &m, &found)) < 0)
+		goto done;
+	if (found)
+		rc = p4r_error_set(P4R_EEXISTS, "model '%s' is bound to '%s', not '%s'; choose another name with "
+				   "-n, or move the model here with -n %s", out->model, m.path, rel, out->model);
+done:
+	p4r_model_clear(&holder);
+	p4r_model_clear(&m);
+	if (rc < 0)
+		p4r_binding_clear(out);
+	return rc;
+}
+
+void p4r_unbind_clear(p4r_unbind *u)
+{
+	if (!u)
+		return;
+	free(u->pointer_abs);
+	free(u->gitignore_abs);
+	memset(u, 0, sizeof(*u));
+}
+
+/* REL's folder and name, opened below the root; *DIR is -1 and 0 is
+ * returned when the folder does not exist (nothing is there). */
+static int open_parent(p4r_repo *repo, const char *rel, bool create, int *dir, const char **base)
+{
+	int rc = p4r_beneath_parent(dir, base, p4r_repo_root_fd(repo), rel, create);
+
+	if (rc == P4R_ENOTFOUND) {
+		p4r_error_clear();
+		*dir = -1;
+		rc = 0;
+	}
+	return rc;
+}
+
+/* Whether BASE exists in DIR (-1: no folder), never following a link;
+ * *ST (nullable) gets its lstat. */
+static int exists_at(int dir, const char *base, const char *display, bool *yes, struct stat *st)
+{
+	struct stat local;
+
+	*yes = false;
+	if (dir < 0)
+		return 0;
+	if (fstatat(dir, base, st ? st : &local, AT_SYMLINK_NOFOLLOW) == 0) {
+		*yes = true;
+		return 0;
+	}
+	return errno == ENOENT ? 0 : p4r_error_errno("cannot look at '%s'", display);
+}
+
+int p4r_worktree_unbind(p4r_repo *repo, const char *model, const char *rel, p4r_unbind *out)
+{
+	char *ptr = pointer_rel(rel), *abs = p4r_repo_abspath(repo, rel), *slash;
+	const char *base, *pbase;
+	p4r_pointer have;
+	bool there = false;
+	int dir = -1, rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!ptr || !abs) {
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+		goto done;
+	}
+	if ((rc = p4r_relpath_check(rel)) < 0 || (rc = open_parent(repo, rel, false, &dir, &base)) < 0 ||
+	    dir < 0)
+		goto done;
+	pbase = strrchr(ptr, '/') ? strrchr(ptr, '/') + 1 : ptr;
+	/* the line first, the pointer last: a rerun after a crash in between
+	 * still finds the pointer, so it knows there is work left */
+	if ((rc = exists_at(dir, base, rel, &there, NULL)) < 0)
+		goto done;
+	/* a file still there keeps its line, or git would take the binary */
+	if (!there) {
+		slash = strrchr(abs, '/');
+		*slash = '\0';
+		if (!(out->gitignore_abs = p4r_path_join(abs, ".gitignore"))) {
+			rc = p4r_error_set(P4R_ERROR, "out of memory");
+			goto done;
+		}
+		if ((rc = p4r_ignore_remove_at(dir, base, &out->gitignore_changed, &out->gitignore_deleted,
+					       out->gitignore_abs)) < 0)
+			goto done;
+		if (!out->gitignore_changed) {
+			free(out->gitignore_abs);
+			out->gitignore_abs = NULL;
+		}
+	}
+	/* only a pointer to this model goes: anything else there is not ours */
+	if (p4r_pointer_read_at(&have, dir, pbase, ptr) == 0 && !strcmp(have.model, model)) {
+		if (unlinkat(dir, pbase, 0) < 0 || fsync(dir) < 0) {
+			rc = p4r_error_errno("cannot remove '%s'", ptr);
+			goto done;
+		}
+		if (!(out->pointer_abs = pointer_abs(repo, rel)))
+			rc = p4r_error_set(P4R_ERROR, "out of memory");
+	}
+	p4r_error_clear();
+done:
+	if (dir >= 0)
+		close(dir);
+	free(ptr);
+	free(abs);
+	if (rc < 0)
+		p4r_unbind_clear(out);
+	return rc;
+}
+
+void p4r_move_result_clear(p4r_move_result *r)
+{
+	size_t i;
+
+	if (!r)
+		return;
+	for (i = 0; i < r->nstage; i++)
+		free(r->stage[i]);
+	for (i = 0; i < r->nunstage; i++)
+		free(r->unstage[i]);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Takes S (malloc'd, may be NULL: out of memory) into the list. */
+static int take(char **list, size_t *n, size_t max, char *s)
+{
+	if (!s)
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	if (*n >= max) {
+		free(s);
+		return p4r_error_set(P4R_ERROR, "internal: too many files to stage");
+	}
+	list[(*n)++] = s;
+	return 0;
+}
+
+/* Nothing may be at NEW nor at its pointer's name: mv never overwrites.
+ * Opening NEW's folder also refuses a path that leads out through a link. */
+static int check_free(p4r_repo *repo, const char *to)
+{
+	char *ptr = pointer_rel(to);
+	const char *base, *pbase;
+	bool there = false;
+	int dir = -1, rc;
+
+	if (!ptr)
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	pbase = strrchr(ptr, '/') ? strrchr(ptr, '/') + 1 : ptr;
+	if ((rc = open_parent(repo, to, false, &dir, &base)) < 0 ||
+	    (rc = exists_at(dir, base, to, &there, NULL)) < 0)
+		goto done;
+	if (there) {
+		rc = p4r_error_set(P4R_EUSAGE, "'%s' already exists; p4reg mv does not overwrite", to);
+		goto done;
+	}
+	if ((rc = exists_at(dir, pbase, ptr, &there, NULL)) < 0)
+		goto done;
+	if (there)
+		rc = p4r_error_set(P4R_EUSAGE, "'%s' already exists; p4reg mv does not overwrite", ptr);
+done:
+	if (dir >= 0)
+		close(dir);
+	free(ptr);
+	return rc;
+}
+
+/* FROM, when it is there, must be a regular file (reached below the root). */
+static int check_old_file(p4r_repo *repo, const char *from)
+{
+	const char *base;
+	struct stat st;
+	bool there = false;
+	int dir = -1, rc;
+
+	if ((rc = open_parent(repo, from, false, &dir, &base)) == 0 &&
+	    (rc = exists_at(dir, base, from, &there, &st)) == 0 && there && !S_ISREG(st.st_mode))
+		rc = p4r_error_set(P4R_EUSAGE, "'%s' is not a regular file; p4reg mv moves model files only", from);
+	if (dir >= 0)
+		close(dir);
+	return rc;
+}
+
+/* The pointer at FROM must name MODEL, as the registry has it. */
+static int old_pointer(p4r_repo *repo, const char *model, const char *from, p4r_pointer *ptr)
+{
+	int rc = p4r_worktree_read_pointer(repo, from, ptr);
+
+	if (rc == P4R_ENOTFOUND)
+		return p4r_error_set(P4R_ENOTFOUND, "'%s' has no pointer file (model '%s' is bound to it); "
+				     "'p4reg checkout %s' writes one", from, model, model);
+	if (rc < 0)
+		return rc;
+	if (strcmp(ptr->model, model))
+		return p4r_error_set(P4R_EINTEGRITY, "pointer '%s%s' names model '%s', but '%s' is bound to "
+				     "model '%s'", from, P4R_POINTER_SUFFIX, ptr->model, from, model);
+	return p4r_worktree_pointer_check(repo, from, ptr);
+}
+
+/* Renames FROM to TO when FROM is there (*MOVED), never replacing TO. */
+static int move_file(p4r_repo *repo, const char *from, const char *to, bool *moved)
+{
+	const char *obase, *nbase;
+	struct stat st;
+	bool there = false;
+	int odir = -1, ndir = -1, rc;
+
+	*moved = false;
+	if ((rc = open_parent(repo, from, false, &odir, &obase)) < 0 ||
+	    (rc = exists_at(odir, obase, from, &there, &st)) < 0 || !there)
+		goto done;
+	if (!S_ISREG(st.st_mode)) {
+		rc = p4r_error_set(P4R_EUSAGE, "'%s' is not a regular file; p4reg mv moves model files only", from);
+		goto done;
+	}
+	if ((rc = p4r_beneath_parent(&ndir, &nbase, p4r_repo_root_fd(repo), to, true)) < 0)
+		goto done;
+	rc = renameat2(odir, obase, ndir, nbase, RENAME_NOREPLACE);
+	/* file systems without RENAME_NOREPLACE: link(2) never replaces either */
+	if (rc < 0 && (errno == EINVAL || errno == ENOSYS)) {
+		rc = linkat(odir, obase, ndir, nbase, 0);
+		if (rc == 0 && unlinkat(odir, obase, 0) < 0)
+			rc = -1;
+	}
+	if (rc < 0) {
+		rc = errno == EEXIST ? p4r_error_set(P4R_EUSAGE, "'%s' already exists; p4reg mv does not "
+						     "overwrite", to) :
+		     p4r_error_errno("cannot move '%s' to '%s'", from, to);
+		goto done;
+	}
+	if (fsync(ndir) < 0 || fsync(odir) < 0) {
+		rc = p4r_error_errno("cannot fsync the folders of '%s' and '%s'", from, to);
+		goto done;
+	}
+	*moved = true;
+done:
+	if (odir >= 0)
+		close(odir);
+	if (ndir >= 0)
+		close(ndir);
+	return rc;
+}
+
+/* The absolute path of the .gitignore beside REL, malloc'd. */
+static char *gitignore_of(p4r_repo *repo, const char *rel)
+{
+	char *abs = p4r_repo_abspath(repo, rel), *out;
+
+	if (!abs)
+		return NULL;
+	*strrchr(abs, '/') = '\0';
+	out = p4r_path_join(abs, ".gitignore");
+	free(abs);
+	return out;
+}
+
+/* Whether the .gitignore beside REL exists (below the root, no link). */
+static int gitignore_state(p4r_repo *repo, const char *rel, bool *there)
+{
+	const char *base;
+	int dir = -1, rc = open_parent(repo, rel, false, &dir, &base);
+
+	if (rc == 0)
+		rc = exists_at(dir, ".gitignore", rel, there, NULL);
+	if (dir >= 0)
+		close(dir);
+	return rc;
+}
+
+/* The work-tree half of a move, after the registry's: file, pointer,
+ * .gitignore lines; each step can be taken again. */
+static int move_files(p4r_repo *repo, const p4r_pointer *ptr, const char *from, const char *to,
+		      p4r_move_result *out)
+{
+	p4r_version v = { .number = ptr->version, .oid = ptr->oid, .size = ptr->size };
+	p4r_unbind u = { 0 };
+	int rc;
+
+	snprintf(v.model, sizeof(v.model), "%s", ptr->model);
+	if ((rc = move_file(repo, from, to, &out->file_moved)) == 0 &&
+	    (rc = p4r_worktree_write_pointer(repo, &v, to, NULL)) == 0 &&
+	    (rc = p4r_worktree_ignore(repo, to, NULL)) == 0)
+		rc = p4r_worktree_unbind(repo, ptr->model, from, &u);
+	p4r_unbind_clear(&u);
+	return rc;
+}
+
+/* What git's index needs after a move, judged from the work tree as it is
+ * (a rerun after a kill did part of it before): TO's pointer and
+ * .gitignore in, FROM's pointer out, FROM's .gitignore in when it is
+ * there, out when it went with its last line. */
+static int stage_lists(p4r_repo *repo, const char *from, const char *to, p4r_move_result *out)
+{
+	bool there = false;
+	int rc;
+
+	if ((rc = take(out->stage, &out->nstage, P4R_MOVE_STAGE_MAX, pointer_abs(repo, to))) < 0 ||
+	    (rc = take(out->stage, &out->nstage, P4R_MOVE_STAGE_MAX, gitignore_of(repo, to))) < 0 ||
+	    (rc = take(out->unstage, &out->nunstage, P4R_MOVE_STAGE_MAX, pointer_abs(repo, from))) < 0 ||
+	    (rc = gitignore_state(repo, from, &there)) < 0)
+		return rc;
+	if (there)
+		return take(out->stage, &out->nstage, P4R_MOVE_STAGE_MAX, gitignore_of(repo, from));
+	return take(out->unstage, &out->nunstage, P4R_MOVE_STAGE_MAX, gitignore_of(repo, from));
+}
+
+/* MODEL is already bound to TO: a move that stopped after the registry's
+ * commit is finished (FROM's pointer still names the model), one that
+ * finished is reported (*DONE); anything else is TO bound to MODEL. */
+static int move_again(p4r_repo *repo, const char *model, const char *from, const char *to,
+		      bool from_held, p4r_pointer *ptr, bool *done)
+{
+	int rc = p4r_worktree_read_pointer(repo, from, ptr);
+
+	*done = false;
+	if (rc == 0 && !strcmp(ptr->model, model))
+		return p4r_worktree_pointer_check(repo, from, ptr);
+	p4r_error_clear();
+	if (rc == P4R_ENOTFOUND && !from_held && p4r_worktree_read_pointer(repo, to, ptr) == 0 &&
+	    !strcmp(ptr->model, model)) {
+		*done = true;
+		return 0;
+	}
+	p4r_error_clear();
+	return p4r_error_set(P4R_EUSAGE, "'%s' is bound to model '%s'", to, model);
+}
+
+int p4r_worktree_move(p4r_repo *repo, const char *from, const char *to, const char *actor,
+		      p4r_move_result *out)
+{
+	p4r_registry *reg = p4r_repo_registry(repo);
+	p4r_model old = { 0 }, dest = { 0 };
+	p4r_pointer ptr;
+	bool held_old = false, held_new = false, done = false;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = p4r_relpath_check(from)) < 0 || (rc = p4r_relpath_check(to)) < 0)
+		goto done;
+	if (p4r_pointer_is_pointer_path(from) || p4r_pointer_is_pointer_path(to)) {
+		rc = p4r_error_set(P4R_EUSAGE, "'%s' is a pointer file; name the model file it describes",
+				   p4r_pointer_is_pointer_path(from) ? from : to);
+		goto done;
+	}
+	if (!p4r_relpath_valid(to)) {
+		rc = p4r_error_set(P4R_EUSAGE, "invalid model path '%s'", to);
+		goto done;
+	}
+	if (!strcmp(from, to)) {
+		rc = p4r_error_set(P4R_EUSAGE, "'%s' and '%s' are the same path", from, to);
+		goto done;
+	}
+	if ((rc = model_at(reg, to, &dest, &held_new)) < 0 || (rc = model_at(reg, from, &old, &held_old)) < 0)
+		goto done;
+	if (held_new) {
+		if ((rc = move_again(repo, dest.name, from, to, held_old, &ptr, &done)) < 0)
+			goto done;
+		out->resumed = true;
+	} else if (!held_old) {
+		rc = p4r_error_set(P4R_ENOTFOUND, "no model is bound to '%s'", from);
+		goto done;
+	} else {
+		/* everything that can refuse is asked before the registry changes */
+		if ((rc = old_pointer(repo, old.name, from, &ptr)) < 0 || (rc = check_old_file(repo, from)) < 0 ||
+		    (rc = check_free(repo, to)) < 0 ||
+		    (rc = p4r_registry_model_move(reg, old.name, from, to, actor, 0)) < 0)
+			goto done;
+	}
+	snprintf(out->model, sizeof(out->model), "%s", ptr.model);
+	out->version = ptr.version;
+	/* already moved (FROM's pointer goes last): only the staging, once
+	 * more, as a kill may have come before the index write */
+	out->already = done;
+	if ((done || (rc = move_files(repo, &ptr, from, to, out)) == 0))
+		rc = stage_lists(repo, from, to, out);
+done:
+	p4r_model_clear(&old);
+	p4r_model_clear(&dest);
+	if (rc < 0)
+		p4r_move_result_clear(out);
 	return rc;
 }

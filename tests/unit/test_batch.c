@@ -38,6 +38,23 @@ static char *batch_text(int64_t seq, const char *events)
 	return s;
 }
 
+#define MOVE_DETAIL "{\\\"from_path\\\":\\\"models/emb.onnx\\\",\\\"to_path\\\":\\\"new/emb.onnx\\\"}"
+#define MOVE \
+	"{\"id\":\"" UUID3 "\",\"model\":\"emb\",\"version\":0,\"kind\":\"move\",\"from\":\"\"," \
+	"\"to\":\"\",\"forced\":false,\"actor\":\"cy\",\"time\":3000," \
+	"\"reason\":\"models/emb.onnx -> new/emb.onnx\",\"detail\":\"" MOVE_DETAIL "\"}"
+
+/* Batch 1 of FORMAT holding EVENTS. */
+static char *batch_format_text(int format, const char *events)
+{
+	size_t size = strlen(events) + 128;
+	char *s = malloc(size);
+
+	assert_non_null(s);
+	snprintf(s, size, "{\"format\":%d,\"seq\":1,\"parent\":0,\"events\":[%s]}", format, events);
+	return s;
+}
+
 static int decode(const char *text, p4r_sync_event **ev, size_t *n)
 {
 	return p4r_batch_decode(ev, n, "log/0000000001.json", text, strlen(text), 1);
@@ -108,6 +125,101 @@ static void test_decode_good(void **state)
 	assert_int_equal(ev[1].at_ms, 2000);
 	p4r_sync_event_array_free(ev, n);
 	free(text);
+}
+
+/* The move event with member KEY replaced by the JSON VALUE, in a
+ * format-2 batch: refused with MSG. */
+static void expect_bad_move(const char *key, const char *value, const char *msg)
+{
+	cJSON *o = cJSON_Parse(MOVE), *v = cJSON_Parse(value);
+	char *ev, *text;
+
+	assert_non_null(o);
+	assert_non_null(v);
+	cJSON_DeleteItemFromObjectCaseSensitive(o, key);
+	cJSON_AddItemToObject(o, key, v);
+	ev = cJSON_PrintUnformatted(o);
+	text = batch_format_text(2, ev);
+	expect_bad_text(text, msg);
+	free(text);
+	cJSON_free(ev);
+	cJSON_Delete(o);
+}
+
+static void test_move_events(void **state)
+{
+	char *text = batch_format_text(2, REGISTER "," MOVE), *out = NULL, *from = NULL, *to = NULL;
+	p4r_sync_event *ev = NULL, *again = NULL;
+	size_t n = 0, m = 0, len = 0, used = 0;
+	p4r_event e = { .actor = "cy", .at_ms = 1 };
+
+	(void)state;
+	assert_int_equal(decode(text, &ev, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(ev[1].kind, "move");
+	assert_int_equal(ev[1].version, 0);
+	assert_false(ev[1].has_version);
+	assert_int_equal(p4r_move_detail_parse(ev[1].detail, &from, &to), 0);
+	assert_string_equal(from, "models/emb.onnx");
+	assert_string_equal(to, "new/emb.onnx");
+	free(from);
+	free(to);
+	/* a batch with a move goes out as format 2, one without as format 1 */
+	assert_int_equal(p4r_batch_encode(&out, &len, &used, 1, ev, n, "ci", 5), 0);
+	assert_int_equal(used, 2);
+	assert_non_null(strstr(out, "{\"format\":2,"));
+	assert_int_equal(p4r_batch_decode(&again, &m, "k", out, len, 1), 0);
+	assert_int_equal(m, 2);
+	assert_string_equal(again[1].detail, ev[1].detail);
+	p4r_sync_event_array_free(again, m);
+	cJSON_free(out);
+	assert_int_equal(p4r_batch_encode(&out, &len, &used, 1, ev, 1, "ci", 5), 0);
+	assert_non_null(strstr(out, "{\"format\":1,"));
+	cJSON_free(out);
+	p4r_sync_event_array_free(ev, n);
+	free(text);
+
+	/* format 1 promises its readers that nothing moves */
+	text = batch_format_text(1, REGISTER "," MOVE);
+	expect_bad_text(text, "event 1: a move needs batch format 2");
+	free(text);
+	/* format 2 is also fine without a move */
+	text = batch_format_text(2, REGISTER);
+	assert_int_equal(decode(text, &ev, &n), 0);
+	p4r_sync_event_array_free(ev, n);
+	free(text);
+
+	expect_bad_move("version", "1", "a move is about the model, not a version");
+	expect_bad_move("to", "\"production\"", "a move changes no stage");
+	expect_bad_move("forced", "true", "a move changes no stage");
+	expect_bad_move("detail", "null", "a move's detail must be");
+	expect_bad_move("detail", "\"{}\"", "a move's detail must be");
+	expect_bad_move("detail", "\"{\\\"from_path\\\":\\\"a\\\",\\\"to_path\\\":\\\"b\\\",\\\"x\\\":1}\"",
+			"a move's detail must be");
+	expect_bad_move("detail", "\"{\\\"from_path\\\":\\\"a\\\",\\\"to_path\\\":\\\"../b\\\"}\"",
+			"invalid path in a move");
+	expect_bad_move("detail", "\"{\\\"from_path\\\":\\\"a\\\",\\\"to_path\\\":\\\".git/b\\\"}\"",
+			"invalid path in a move");
+	expect_bad_move("detail", "\"{\\\"from_path\\\":\\\"a\\\",\\\"to_path\\\":1}\"",
+			"a move's detail must be");
+	expect_bad_move("detail", "\"{\\\"from_path\\\":\\\"a\\\",\\\"to_path\\\":\\\"a\\\"}\"",
+			"a move to the same path");
+
+	/* the creators' side refuses the same */
+	snprintf(e.model, sizeof(e.model), "emb");
+	snprintf(e.kind, sizeof(e.kind), "move");
+	e.detail = "{\"from_path\":\"a\",\"to_path\":\"../b\"}";
+	assert_int_equal(p4r_event_check(&e), P4R_EUSAGE);
+	assert_non_null(strstr(p4r_error_message(), "move event for model 'emb': invalid path in a move"));
+	e.detail = out = p4r_move_detail("a", "b/c");
+	assert_string_equal(out, "{\"from_path\":\"a\",\"to_path\":\"b/c\"}");
+	assert_int_equal(p4r_event_check(&e), 0);
+	e.version = 2;
+	assert_int_equal(p4r_event_check(&e), P4R_EUSAGE);
+	free(out);
+	assert_int_equal(p4r_move_detail_parse("{\"from_path\":\"a\"}", &from, &to), P4R_EINTEGRITY);
+	assert_null(from);
+	assert_null(to);
 }
 
 static void test_round_trip(void **state)
@@ -206,7 +318,8 @@ static void test_malformed_batches(void **state)
 	expect_bad_text("", "not a JSON object");
 	expect_bad_text("[]", "not a JSON object");
 	expect_bad_text("{\"format\":1,\"seq\":1,\"parent\":0,\"events\":[" REGISTER "]", "not a JSON object");
-	expect_bad_text("{\"format\":2,\"seq\":1,\"parent\":0,\"events\":[" REGISTER "]}", "unknown format");
+	expect_bad_text("{\"format\":3,\"seq\":1,\"parent\":0,\"events\":[" REGISTER "]}", "unknown format");
+	expect_bad_text("{\"format\":0,\"seq\":1,\"parent\":0,\"events\":[" REGISTER "]}", "unknown format");
 	expect_bad_text("{\"format\":1,\"seq\":2,\"parent\":1,\"events\":[" REGISTER "]}", "wrong sequence number");
 	expect_bad_text("{\"format\":1,\"seq\":1,\"parent\":5,\"events\":[" REGISTER "]}", "wrong sequence number");
 	expect_bad_text("{\"format\":1,\"seq\":1,\"parent\":0,\"events\":[]}", "bad events list");
@@ -540,6 +653,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_decode_good),
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_move_events),
 		cmocka_unit_test(test_malformed_fields),
 		cmocka_unit_test(test_malformed_batches),
 		cmocka_unit_test(test_limits_text),

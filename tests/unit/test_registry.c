@@ -654,12 +654,95 @@ static void test_add_unchanged(void **state)
 	assert_int_equal(db_int(fx->reg, "SELECT count(*) FROM versions"), 1);
 	assert_int_equal(db_int(fx->reg, "SELECT count(*) FROM events"), 1);
 
-	/* Only the latest counts: going back to old bytes is a new version. */
+	/* Going back to old bytes (checkout x@1, then add) is that version
+	 * again, not a new one: identical, nothing written. */
 	assert_int_equal(add(fx->reg, "x", "models/x.onnx", 2), 2);
-	assert_int_equal(add(fx->reg, "x", "models/x.onnx", 1), 3);
 	assert_int_equal(p4r_registry_add_version(fx->reg, &in, NULL, &unchanged), 0);
 	assert_true(unchanged);
-	assert_int_equal(db_int(fx->reg, "SELECT count(*) FROM versions"), 3);
+	assert_int_equal(db_int(fx->reg, "SELECT count(*) FROM versions"), 2);
+	assert_int_equal(db_int(fx->reg, "SELECT count(*) FROM events"), 2);
+}
+
+static void test_register_outcome(void **state)
+{
+	struct fx *fx = *state;
+	p4r_version_input in = input("x", "models/x.onnx", 1);
+	p4r_version v = { 0 };
+	p4r_add_outcome what = P4R_ADD_UNCHANGED;
+
+	assert_int_equal(p4r_registry_register_version(fx->reg, &in, &v, &what), 0);
+	assert_int_equal(what, P4R_ADD_NEW);
+	assert_int_equal(v.number, 1);
+	p4r_version_clear(&v);
+	assert_int_equal(p4r_registry_register_version(fx->reg, &in, &v, &what), 0);
+	assert_int_equal(what, P4R_ADD_UNCHANGED);
+	assert_int_equal(v.number, 1);
+	p4r_version_clear(&v);
+	assert_int_equal(add(fx->reg, "x", "models/x.onnx", 2), 2);
+	assert_int_equal(add(fx->reg, "x", "models/x.onnx", 3), 3);
+	assert_int_equal(p4r_registry_register_version(fx->reg, &in, &v, &what), 0);
+	assert_int_equal(what, P4R_ADD_IDENTICAL);
+	assert_int_equal(v.number, 1);
+	assert_string_equal(v.model, "x");
+	p4r_version_clear(&v);
+	/* another model with the same bytes is not "identical": models are apart */
+	in = input("y", "models/y.onnx", 1);
+	assert_int_equal(p4r_registry_register_version(fx->reg, &in, &v, &what), 0);
+	assert_int_equal(what, P4R_ADD_NEW);
+	assert_int_equal(v.number, 1);
+	p4r_version_clear(&v);
+	assert_int_equal(db_int(fx->reg, "SELECT count(*) FROM versions"), 4);
+}
+
+static void test_model_move(void **state)
+{
+	struct fx *fx = *state;
+	p4r_model m = { 0 };
+	p4r_event *ev = NULL;
+	size_t n = 0;
+
+	assert_int_equal(add(fx->reg, "x", "a/x.onnx", 1), 1);
+	assert_int_equal(add(fx->reg, "y", "b/y.onnx", 2), 1);
+	assert_int_equal(p4r_registry_model_move(fx->reg, "x", "a/x.onnx", "c/x.onnx", "bob", 1234), 0);
+	assert_int_equal(p4r_registry_model_get(fx->reg, "x", &m), 0);
+	assert_string_equal(m.path, "c/x.onnx");
+	p4r_model_clear(&m);
+	assert_int_equal(p4r_registry_event_list(fx->reg, "x", 0, &ev, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(ev[1].kind, "move");
+	assert_int_equal(ev[1].version, 0);
+	assert_string_equal(ev[1].actor, "bob");
+	assert_int_equal(ev[1].at_ms, 1234);
+	assert_string_equal(ev[1].reason, "a/x.onnx -> c/x.onnx");
+	assert_string_equal(ev[1].detail, "{\"from_path\":\"a/x.onnx\",\"to_path\":\"c/x.onnx\"}");
+	p4r_event_array_free(ev, n);
+	/* the next version goes to the new path; the old one is free */
+	assert_int_equal(add(fx->reg, "x", "c/x.onnx", 3), 2);
+	assert_int_equal(add(fx->reg, "z", "a/x.onnx", 4), 1);
+
+	/* refusals change nothing */
+	assert_error(p4r_registry_model_move(fx->reg, "nosuch", "a", "b", "bob", 0), P4R_ENOTFOUND,
+		     "unknown model 'nosuch'");
+	assert_error(p4r_registry_model_move(fx->reg, "x", "a/x.onnx", "d/x.onnx", "bob", 0), P4R_EEXISTS,
+		     "model 'x' is bound to 'c/x.onnx', not 'a/x.onnx'");
+	assert_error(p4r_registry_model_move(fx->reg, "x", "c/x.onnx", "b/y.onnx", "bob", 0), P4R_EUSAGE,
+		     "'b/y.onnx' is bound to model 'y'");
+	assert_error(p4r_registry_model_move(fx->reg, "x", "c/x.onnx", "c/x.onnx", "bob", 0), P4R_EUSAGE,
+		     "'c/x.onnx' and 'c/x.onnx' are the same path");
+	assert_error(p4r_registry_model_move(fx->reg, "x", "c/x.onnx", "../x.onnx", "bob", 0), P4R_EUSAGE,
+		     "invalid model path '../x.onnx'");
+	assert_error(p4r_registry_model_move(fx->reg, "x", "c/x.onnx", "c/x.onnx.p4reg", "bob", 0),
+		     P4R_EUSAGE, "invalid model path 'c/x.onnx.p4reg'");
+	assert_int_equal(db_int(fx->reg, "SELECT count(*) FROM events WHERE kind = 'move'"), 1);
+	assert_int_equal(db_int(fx->reg, "SELECT count(*) FROM models WHERE path = 'c/x.onnx'"), 1);
+
+	/* inside a caller's transaction, a failure takes the whole thing back */
+	assert_int_equal(p4r_registry_begin(fx->reg), 0);
+	assert_int_equal(p4r_registry_model_move(fx->reg, "x", "c/x.onnx", "e/x.onnx", "bob", 0), 0);
+	assert_int_equal(p4r_registry_model_move(fx->reg, "y", "b/y.onnx", "e/x.onnx", "bob", 0), P4R_EUSAGE);
+	assert_int_equal(p4r_registry_commit(fx->reg), P4R_ERROR);
+	assert_int_equal(db_int(fx->reg, "SELECT count(*) FROM models WHERE path = 'c/x.onnx'"), 1);
+	assert_int_equal(db_int(fx->reg, "SELECT count(*) FROM events WHERE kind = 'move'"), 1);
 }
 
 static void test_add_path_conflicts(void **state)
@@ -1198,6 +1281,8 @@ int main(void)
 		T(test_open_readonly),
 		T(test_add_numbering),
 		T(test_add_unchanged),
+		T(test_register_outcome),
+		T(test_model_move),
 		T(test_add_path_conflicts),
 		T(test_add_invalid_input),
 		T(test_version_errors),
