@@ -320,8 +320,10 @@ static int collect(struct ctx *c, char **args, size_t nargs, bool all, struct ta
 	return rc;
 }
 
-/* Downloads every object the targets need that no local store has, in
- * one parallel, verified pass, before any file changes. */
+/* Makes sure the store has the right bytes of every target before any
+ * file changes: objects it has pass the guard (a damaged one is repaired
+ * from the remote, or the command stops naming its version, exit 4), and
+ * those no local store has are downloaded in one parallel, verified pass. */
 static int fetch_missing(struct ctx *c, const struct targets *ts)
 {
 	cmd_progress progress = { .cli = c->cli, .label = "downloading" };
@@ -336,8 +338,9 @@ static int fetch_missing(struct ctx *c, const struct targets *ts)
 		const struct target *t = &ts->v[i];
 
 		/* a Git LFS path without a version is git-lfs's to fetch */
-		if (!t->want.version || p4r_store_has(p4r_repo_store(c->repo), &t->want.oid) ||
-		    (t->lfs && c->lfs_dir && p4r_lfs_has(c->lfs_dir, &t->want.oid)))
+		if (!t->want.version ||
+		    (!p4r_store_has(p4r_repo_store(c->repo), &t->want.oid) && t->lfs && c->lfs_dir &&
+		     p4r_lfs_has(c->lfs_dir, &t->want.oid)))
 			continue;
 		snprintf(need[n].model, sizeof(need[n].model), "%s", t->want.model);
 		need[n].number = t->want.version;
@@ -358,6 +361,8 @@ static int run_targets(struct ctx *c, char **args, size_t nargs, bool all)
 	size_t i;
 	int rc;
 
+	cmd_warn_link_hazard(c->repo, c->order, c->norder);
+	c->fetch.on_damage = cmd_guard_repaired;
 	rc = collect(c, args, nargs, all, &ts);
 	if (rc == 0)
 		rc = fetch_missing(c, &ts);

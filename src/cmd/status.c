@@ -1,11 +1,14 @@
 /* p4reg status: each tracked file as clean, modified, missing or
  * object-missing. The stat cache answers for files that did not change. */
 #include "cmd.h"
+#include "p4reg/beneath.h"
 #include "p4reg/gitio.h"
 #include "p4reg/lfs.h"
+#include "p4reg/objguard.h"
 #include "p4reg/worktree.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 const char cmd_status_usage[] =
@@ -21,12 +24,72 @@ const char cmd_status_usage[] =
 	"                  'p4reg fetch' brings the registry up to date\n"
 	"  invalid         the pointer cannot be read or parsed, disagrees with the\n"
 	"                  registry, or the file is not a regular file\n"
+	"  damaged         the store's copy of the version's bytes was changed in\n"
+	"                  place (a hard-linked file written to) and is quarantined:\n"
+	"                  'p4reg fsck --repair' fetches it from a remote; exit 4\n"
 	"Then every registered model whose path git sends to Git LFS (no pointer\n"
 	"file), against the Git LFS pointer staged in the git index (else the\n"
 	"model's latest version); its object may also be in .git/lfs/objects.\n";
 
-static int status_one(p4r_cli *cli, p4r_repo *repo, const char *rel, cJSON *arr)
+/* What one status run shares. */
+struct run {
+	p4r_cli *cli;
+	p4r_repo *repo;
+	cJSON *arr;             /* JSON mode: the files */
+	p4r_damage *damaged;    /* objects marked damaged before this run */
+	size_t ndamaged;
+	p4r_guard_log log;      /* damaged objects of the files shown */
+};
+
+/* The mark of OID when an earlier command found it damaged, else NULL. */
+static const p4r_damage *marked(const struct run *r, const p4r_oid *oid)
 {
+	size_t i;
+
+	for (i = 0; i < r->ndamaged; i++)
+		if (p4r_oid_equal(&r->damaged[i].oid, oid))
+			return &r->damaged[i];
+	return NULL;
+}
+
+/* REL as STATE, against the version whose object is OID: a modified file
+ * that shares its inode with a stored object wrote into it (the guard
+ * quarantines that object), and a version whose object is damaged is
+ * "damaged" whatever the file holds. */
+static int judge(struct run *r, const char *rel, const p4r_oid *oid, p4r_file_state state,
+		 const char **name)
+{
+	p4r_guard_event ev;
+	const p4r_damage *d;
+	bool damaged = false;
+	struct stat st;
+	int fd, rc;
+
+	if (state == P4R_FILE_MODIFIED &&
+	    p4r_beneath_open_regular(&fd, &st, p4r_repo_root_fd(r->repo), rel) == 0) {
+		close(fd);
+		if ((rc = p4r_objguard_linked(r->repo, rel, &st, &ev, &damaged)) < 0)
+			return rc;
+		if (damaged && (rc = p4r_guard_log_push(&r->log, &ev)) < 0)
+			return rc;
+	}
+	p4r_error_clear();
+	if (damaged && p4r_oid_equal(&ev.oid, oid)) {
+		*name = "damaged";
+	} else if ((d = marked(r, oid))) {
+		*name = "damaged";
+		p4r_guard_event_from_mark(p4r_repo_registry(r->repo), d, &ev);
+		if ((rc = p4r_guard_log_push(&r->log, &ev)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int status_one(struct run *r, const char *rel)
+{
+	p4r_cli *cli = r->cli;
+	p4r_repo *repo = r->repo;
+	cJSON *arr = r->arr;
 	p4r_file_state state = P4R_FILE_CLEAN;
 	p4r_pointer ptr;
 	const char *name;
@@ -40,6 +103,8 @@ static int status_one(p4r_cli *cli, p4r_repo *repo, const char *rel, cJSON *arr)
 		if (rc < 0)
 			return rc;
 		name = p4r_file_state_name(state);
+		if ((rc = judge(r, rel, &ptr.oid, state, &name)) < 0)
+			return rc;
 	} else {
 		/* one bad pointer or file (a link, a FIFO, a version the registry
 		 * lacks) must not hide the state of the others */
@@ -68,9 +133,12 @@ static int status_one(p4r_cli *cli, p4r_repo *repo, const char *rel, cJSON *arr)
 }
 
 /* One registered Git LFS path (no pointer file). */
-static int status_lfs(p4r_cli *cli, p4r_repo *repo, const char *lfs_dir, const char *rel,
-		      const p4r_pointer *want, cJSON *arr)
+static int status_lfs(struct run *r, const char *lfs_dir, const char *rel, const p4r_pointer *want)
 {
+	p4r_cli *cli = r->cli;
+	p4r_repo *repo = r->repo;
+	cJSON *arr = r->arr;
+	p4r_file_state state;
 	p4r_oid oid;
 	bool exists;
 	const char *name;
@@ -80,11 +148,14 @@ static int status_lfs(p4r_cli *cli, p4r_repo *repo, const char *lfs_dir, const c
 	if ((rc = p4r_worktree_file_oid(repo, rel, &oid, &exists)) < 0)
 		return rc;
 	if (exists && !p4r_oid_equal(&oid, &want->oid))
-		name = p4r_file_state_name(P4R_FILE_MODIFIED);
+		state = P4R_FILE_MODIFIED;
 	else if (!p4r_store_has(p4r_repo_store(repo), &want->oid) && !p4r_lfs_has(lfs_dir, &want->oid))
-		name = p4r_file_state_name(P4R_FILE_OBJECT_MISSING);
+		state = P4R_FILE_OBJECT_MISSING;
 	else
-		name = p4r_file_state_name(exists ? P4R_FILE_CLEAN : P4R_FILE_MISSING);
+		state = exists ? P4R_FILE_CLEAN : P4R_FILE_MISSING;
+	name = p4r_file_state_name(state);
+	if ((rc = judge(r, rel, &want->oid, state, &name)) < 0)
+		return rc;
 	if (cli->json) {
 		o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "file", rel);
@@ -120,8 +191,9 @@ static bool any_model_without_pointer(p4r_repo *repo, const p4r_model *models, s
 }
 
 /* Registered models at Git LFS paths; *N counts the ones shown. */
-static int status_lfs_models(p4r_cli *cli, p4r_repo *repo, cJSON *arr, size_t *shown)
+static int status_lfs_models(struct run *r, size_t *shown)
 {
+	p4r_repo *repo = r->repo;
 	p4r_model *models = NULL;
 	p4r_git *git = NULL;
 	char *lfs_dir = NULL;
@@ -147,7 +219,7 @@ static int status_lfs_models(p4r_cli *cli, p4r_repo *repo, cJSON *arr, size_t *s
 
 		rc = p4r_lfs_expected(repo, git, models[i].path, &lfs, &want, &found);
 		if (rc == 0 && lfs && found) {
-			rc = status_lfs(cli, repo, lfs_dir, models[i].path, &want, arr);
+			rc = status_lfs(r, lfs_dir, models[i].path, &want);
 			(*shown)++;
 		}
 	}
@@ -160,7 +232,8 @@ done:
 
 int cmd_status(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 {
-	cJSON *doc = NULL, *arr = NULL;
+	struct run r = { .cli = cli, .repo = repo };
+	cJSON *doc = NULL;
 	char **rels = NULL;
 	size_t n = 0, nlfs = 0, i;
 	int rc;
@@ -168,23 +241,30 @@ int cmd_status(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 	(void)argv;
 	if (argc > 1)
 		return cmd_usage_error(cli, "status takes no arguments");
-	if ((rc = p4r_worktree_list_pointers(repo, &rels, &n)) < 0)
-		return rc;
+	if ((rc = p4r_worktree_list_pointers(repo, &rels, &n)) < 0 ||
+	    (rc = p4r_registry_damage_list(p4r_repo_registry(repo), &r.damaged, &r.ndamaged)) < 0)
+		goto done;
 	if (cli->json) {
 		doc = cJSON_CreateObject();
-		arr = cJSON_AddArrayToObject(doc, "files");
+		r.arr = cJSON_AddArrayToObject(doc, "files");
 	}
 	for (i = 0; i < n && rc == 0; i++)
-		rc = status_one(cli, repo, rels[i], arr);
+		rc = status_one(&r, rels[i]);
 	if (rc == 0)
-		rc = status_lfs_models(cli, repo, arr, &nlfs);
+		rc = status_lfs_models(&r, &nlfs);
 	if (rc == 0 && doc) {
 		rc = cmd_print_json(doc);
 		doc = NULL;
 	} else if (rc == 0 && n + nlfs == 0 && !cli->quiet) {
 		fputs("no tracked files\n", stderr);
 	}
+	/* a version whose stored bytes are gone is exit 4, after the list */
+	if (rc == 0)
+		rc = cmd_guard_report(cli, &r.log);
+done:
 	cJSON_Delete(doc);
 	p4r_strv_free(rels, n);
+	p4r_guard_log_clear(&r.log);
+	free(r.damaged);
 	return rc;
 }

@@ -5,6 +5,7 @@
 #include "p4reg/error.h"
 #include "p4reg/fsutil.h"
 #include "p4reg/ignore.h"
+#include "p4reg/objguard.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -379,6 +380,26 @@ int p4r_worktree_file_state(p4r_repo *repo, const char *rel, const p4r_pointer *
 	return 0;
 }
 
+/* After a checkout: REL's stat cache row and, when a hard link moved the
+ * object's ctime, its new fingerprint (VERIFIED is what the guard
+ * trusted), in one commit. */
+static int remember(p4r_repo *repo, const char *rel, const p4r_stat_key *key, const p4r_oid *oid,
+		    const struct stat *verified)
+{
+	p4r_registry *reg = p4r_repo_registry(repo);
+	int rc;
+
+	if (p4r_registry_readonly(reg))
+		return p4r_registry_statcache_put(reg, rel, key, oid);
+	if ((rc = p4r_registry_begin(reg)) < 0)
+		return rc;
+	if ((rc = p4r_registry_statcache_put(reg, rel, key, oid)) == 0 &&
+	    (rc = p4r_objguard_record(repo, oid, verified)) == 0)
+		return p4r_registry_commit(reg);
+	p4r_registry_rollback(reg);
+	return rc;
+}
+
 int p4r_worktree_materialize(p4r_repo *repo, const char *rel, const p4r_oid *oid,
 			     const p4r_link_type *order, size_t n, bool force, bool *already,
 			     p4r_progress_fn progress, void *payload)
@@ -387,7 +408,7 @@ int p4r_worktree_materialize(p4r_repo *repo, const char *rel, const p4r_oid *oid
 	const char *base;
 	p4r_stat_key key;
 	p4r_oid current;
-	struct stat st;
+	struct stat st, verified;
 	bool exists;
 	int dir = -1, rc;
 
@@ -412,6 +433,10 @@ int p4r_worktree_materialize(p4r_repo *repo, const char *rel, const p4r_oid *oid
 			goto done;
 		order = cfg_order;
 	}
+	/* a link or reflink passes the object on unread: it must be the one
+	 * p4reg stored, or its bytes are checked (and, wrong, never used) */
+	if ((rc = p4r_objguard_require(repo, oid, &verified)) < 0)
+		goto done;
 	/* the folder is opened (made) below the root now, and the file is
 	 * written by name inside it: a link planted on the way cannot lead out */
 	if ((rc = p4r_beneath_parent(&dir, &base, p4r_repo_root_fd(repo), rel, true)) < 0)
@@ -421,7 +446,7 @@ int p4r_worktree_materialize(p4r_repo *repo, const char *rel, const p4r_oid *oid
 		goto done;
 	if (fstatat(dir, base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		p4r_worktree_stat_key(&st, &key);
-		rc = p4r_registry_statcache_put(p4r_repo_registry(repo), rel, &key, oid);
+		rc = remember(repo, rel, &key, oid, &verified);
 	}
 done:
 	if (dir >= 0)

@@ -806,8 +806,8 @@ static void test_concurrent_same_object(void **state)
 	unsigned char *data = random_bytes(len, 21);
 	char *p1 = tu_write(fx->dir, "one.bin", data, len);
 	char *p2 = tu_write(fx->dir, "two.bin", data, len), obj[PATH_MAX];
-	struct racer r[2] = { { fx->store, p1, { { "" }, 0, 0, 0 }, -1 },
-			      { fx->store, p2, { { "" }, 0, 0, 0 }, -1 } };
+	struct racer r[2] = { { .store = fx->store, .path = p1, .rc = -1 },
+			      { .store = fx->store, .path = p2, .rc = -1 } };
 	pthread_t t[2];
 	int i;
 
