@@ -2,6 +2,7 @@
 #include "cmd.h"
 #include "p4reg/gitio.h"
 #include "p4reg/lfs.h"
+#include "p4reg/objguard.h"
 #include "p4reg/ondemand.h"
 #include "p4reg/ref.h"
 #include "p4reg/worktree.h"
@@ -174,14 +175,21 @@ static int stage_lfs(struct ctx *c, struct target *t)
 {
 	p4r_git_lfs_entry e = { .oid = t->want.oid, .size = (uint64_t)t->want.size };
 	char obj[PATH_MAX], *abs;
+	struct stat before;
 	bool autostage = true;
 	int rc;
 
 	if ((rc = p4r_config_get_bool(p4r_repo_config(c->repo), "core.autostage", true, &autostage)) < 0 ||
 	    !autostage)
 		return rc;
+	/* the object was guarded when it was checked out; a hard link into
+	 * .git/lfs moves its ctime, which is ours to record */
+	if (p4r_store_object_stat(p4r_repo_store(c->repo), &t->want.oid, &before) < 0)
+		memset(&before, 0, sizeof(before));
+	p4r_error_clear();
 	if ((rc = p4r_store_object_path(p4r_repo_store(c->repo), &t->want.oid, obj, sizeof(obj))) < 0 ||
-	    (rc = p4r_lfs_place(c->lfs_dir, &t->want.oid, obj, NULL)) < 0)
+	    (rc = p4r_lfs_place(c->lfs_dir, &t->want.oid, obj, NULL)) < 0 ||
+	    (rc = p4r_objguard_record(c->repo, &t->want.oid, &before)) < 0)
 		return rc;
 	if (!(abs = p4r_repo_abspath(c->repo, t->rel)))
 		return p4r_error_set(P4R_ERROR, "out of memory");
