@@ -183,6 +183,12 @@ int p4r_registry_damage_get(p4r_registry *reg, const p4r_oid *oid, p4r_damage *o
 /* Every object still damaged (not repaired), by oid; *OUT is malloc'd. */
 int p4r_registry_damage_list(p4r_registry *reg, p4r_damage **out, size_t *n);
 
+/* Fingerprints and stat cache rows only save a re-hash: LAZY (true) lets
+ * the commits that follow skip the WAL fsync (synchronous = NORMAL: they
+ * are durable at the next checkpoint or FULL commit, and a crash loses at
+ * most those rows); false restores FULL. Call it outside a transaction. */
+int p4r_registry_lazy_sync(p4r_registry *reg, bool lazy);
+
 /* The versions that name OID: "m@1, m@3" (five, then ", ...") into LIST,
  * the first into FIRST, and the size they record into *SIZE (0: none). */
 int p4r_registry_oid_versions(p4r_registry *reg, const p4r_oid *oid, char *list, size_t listsz,

@@ -311,3 +311,16 @@ done:
 	sqlite3_finalize(st);
 	return rc;
 }
+
+int p4r_registry_lazy_sync(p4r_registry *reg, bool lazy)
+{
+	sqlite3 *db = p4r_registry_db(reg);
+
+	/* PRAGMA takes no bound parameters; these are our own words */
+	if (p4r_registry_readonly(reg))
+		return 0;
+	if (sqlite3_exec(db, lazy ? "PRAGMA synchronous = NORMAL" : "PRAGMA synchronous = FULL",
+			 NULL, NULL, NULL) != SQLITE_OK)
+		return p4r_sql_error(db);
+	return 0;
+}

@@ -220,7 +220,11 @@ run 0 p4reg checkout m@1
 assert_eq "$(db "SELECT ctime_ns FROM object_stat WHERE oid = '$V1'")" \
 	"$(python3 -c 'import os,sys; print(os.stat(sys.argv[1]).st_ctime_ns)' "$(obj_path "$V1")")" \
 	"the ctime the link moved is recorded"
+ctime_ns() { python3 -c 'import os,sys; print(os.stat(sys.argv[1]).st_ctime_ns)' "$1"; }
 run 0 p4reg checkout m@2
+# replacing the work file unlinked m@1's object: that ctime is recorded too
+assert_eq "$(db "SELECT ctime_ns FROM object_stat WHERE oid = '$V1'")" "$(ctime_ns "$(obj_path "$V1")")" \
+	"the ctime the replace moved is recorded"
 run 0 p4reg checkout m@1
 assert_not_contains "$ERR" "in place"
 assert_eq "$(db "SELECT count(*) FROM object_damage")" "0"
