@@ -125,7 +125,10 @@ typedef struct p4r_guard_added {
  * it wrote into, that object is quarantined and fetched again from the
  * default remote (unless core.offline); when the store answered "already
  * there", that object is checked and, damaged, stored again from the file
- * (whose bytes were just hashed). LOG gets every damaged object with what
+ * (whose bytes were just hashed); when the version the file's pointer
+ * names was found destroyed by an earlier command (status saw the write
+ * first), that one is reported and tried again too: the add moves the file
+ * off it, so this is said once. LOG gets every damaged object with what
  * became of it; FN (nullable) hears about each. A negative code only when
  * the file could not be stored. */
 int p4r_objguard_added(p4r_repo *repo, const p4r_guard_added *a, p4r_guard_log *log,

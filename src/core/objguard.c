@@ -555,6 +555,36 @@ static int restore_from_file(p4r_repo *repo, const p4r_guard_added *a, p4r_guard
 	return write_marks(p4r_repo_registry(repo), &ev->oid, NULL, NULL, ev->repaired);
 }
 
+/* The version A's pointer names (what this add moves the file off) when
+ * an earlier command found its object destroyed and it is not back: MINE
+ * gets it, so the add reports it and tries the remote once more. */
+static int pointer_damage(p4r_repo *repo, const p4r_guard_added *a, p4r_guard_log *mine)
+{
+	p4r_registry *reg = p4r_repo_registry(repo);
+	p4r_damage *marks = NULL;
+	p4r_guard_event ev;
+	p4r_pointer ptr;
+	size_t n = 0, i;
+	int rc;
+
+	if ((rc = p4r_registry_damage_list(reg, &marks, &n)) < 0 || n == 0)
+		goto done;
+	if (p4r_worktree_read_pointer(repo, a->rel, &ptr) < 0) {
+		p4r_error_clear(); /* a new path, or one the add rewrites anyway */
+		goto done;
+	}
+	for (i = 0; i < n && rc == 0; i++) {
+		if (!p4r_oid_equal(&marks[i].oid, &ptr.oid) || log_has(mine, &ptr.oid) ||
+		    p4r_store_has(p4r_repo_store(repo), &ptr.oid))
+			continue;
+		p4r_guard_event_from_mark(reg, &marks[i], &ev);
+		rc = p4r_guard_log_push(mine, &ev);
+	}
+done:
+	free(marks);
+	return rc;
+}
+
 int p4r_objguard_added(p4r_repo *repo, const p4r_guard_added *a, p4r_guard_log *log,
 		       p4r_guard_fn fn, void *payload)
 {
@@ -589,6 +619,8 @@ int p4r_objguard_added(p4r_repo *repo, const p4r_guard_added *a, p4r_guard_log *
 	    (rc = guard(repo, &a->ins->oid, NULL, &ev, &damaged, NULL)) == 0 && damaged &&
 	    (rc = restore_from_file(repo, a, &ev)) == 0)
 		rc = p4r_guard_log_push(&mine, &ev);
+	if (rc == 0)
+		rc = pointer_damage(repo, a, &mine);
 	if (rc == 0 && mine.n) {
 		/* the add itself is fine: what is still damaged is reported, not an error */
 		if (repair_from_default(repo, &mine, fn, payload) < 0)
