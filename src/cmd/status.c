@@ -39,6 +39,7 @@ struct run {
 	p4r_damage *damaged;    /* objects marked damaged before this run */
 	size_t ndamaged;
 	p4r_guard_log log;      /* damaged objects of the files shown */
+	bool stuck;             /* one could not be moved out of the store */
 };
 
 /* The mark of OID when an earlier command found it damaged, else NULL. */
@@ -68,7 +69,15 @@ static int judge(struct run *r, const char *rel, const p4r_oid *oid, p4r_file_st
 	if (state == P4R_FILE_MODIFIED &&
 	    p4r_beneath_open_regular(&fd, &st, p4r_repo_root_fd(r->repo), rel) == 0) {
 		close(fd);
-		if ((rc = p4r_objguard_linked(r->repo, rel, &st, &ev, &damaged)) < 0)
+		rc = p4r_objguard_linked(r->repo, rel, &st, &ev, &damaged);
+		if (rc == P4R_EINTEGRITY) {
+			/* wrong bytes that stay in the store (read-only): said, listed */
+			cmd_warn("%s", p4r_error_message());
+			r->stuck = true;
+			*name = "damaged";
+			return 0;
+		}
+		if (rc < 0)
 			return rc;
 		if (damaged && (rc = p4r_guard_log_push(&r->log, &ev)) < 0)
 			return rc;
@@ -261,6 +270,14 @@ int cmd_status(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 	/* a version whose stored bytes are gone is exit 4, after the list */
 	if (rc == 0)
 		rc = cmd_guard_report(cli, &r.log);
+	if (rc == 0 && r.stuck) {
+		rc = p4r_error_set(P4R_EINTEGRITY, "stored bytes that changed in place could not be "
+				   "moved out of the store (see above); run 'p4reg fsck' with write access");
+		if (cli->json) {
+			fprintf(stderr, "p4reg: %s\n", p4r_escape(p4r_error_message()));
+			cli->reported = true;
+		}
+	}
 done:
 	cJSON_Delete(doc);
 	p4r_strv_free(rels, n);

@@ -137,6 +137,40 @@ for mode in $MODES; do
 	fi
 done
 
+begin "hardlink: status lists a destroyed file even when its object cannot be moved out"
+setup_mode hardlink
+random_file other.bin 1
+p4reg add -q other.bin 2>/dev/null
+# a quarantine nobody may write into: chattr +i stops root too
+mkdir .p4reg/quarantine
+locked=true
+if [ "$(id -u)" = 0 ]; then
+	chattr +i .p4reg/quarantine 2>/dev/null || locked=false
+	unlock() { chattr -i .p4reg/quarantine; }
+else
+	chmod 555 .p4reg/quarantine
+	unlock() { chmod 755 .p4reg/quarantine; }
+fi
+if ! $locked; then
+	echo "t_linkmodes: skipping the unmovable-object case: chattr +i is not permitted here"
+else
+	overwrite_shell models/m.bin "$ROOT_TMP/v2-hardlink"
+	run 4 p4reg status
+	assert_eq "$OUT" "damaged        models/m.bin (m@1)
+clean          other.bin (other@1)"
+	assert_contains "$ERR" "p4reg: warning: 'models/m.bin' was written in place through a hard link: the stored bytes of m@1 are destroyed"
+	assert_contains "$ERR" "they cannot be moved out of the store"
+	assert_contains "$ERR" "p4reg: stored bytes that changed in place could not be moved out of the store (see above)"
+	run 4 p4reg --json status
+	assert_eq "$(printf '%s\n' "$OUT" | wc -l)" "1" "one JSON document"
+	assert_contains "$OUT" '"state":"damaged"'
+	# nothing serves those bytes: checkout refuses, exit 4
+	run 4 p4reg checkout --force m@1
+	assert_eq "$OUT" ""
+	assert_contains "$ERR" "they cannot be moved out of the store"
+	unlock
+fi
+
 begin "hardlink: with a remote that has v1, add repairs the destroyed version and says so"
 setup_mode hardlink
 run 0 p4reg remote add origin "$ROOT_TMP/remote-add"
