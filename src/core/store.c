@@ -1200,25 +1200,6 @@ int p4r_store_write_to_fd(p4r_store *store, const p4r_oid *oid, int fd)
 	return rc;
 }
 
-int p4r_store_verify(p4r_store *store, const p4r_oid *oid)
-{
-	struct stream s = { -1, NULL, -1, NULL, false, 0, NULL, NULL, false, 0 };
-	char obj[PATH_MAX];
-	struct stat st;
-	p4r_oid got;
-	uint64_t size;
-	int obj_fd, rc;
-
-	if ((rc = open_object(&obj_fd, &st, obj, sizeof(obj), store, oid)) < 0)
-		return rc;
-	s.src = obj_fd;
-	s.src_name = obj;
-	s.total = (uint64_t)st.st_size;
-	if ((rc = pump(&got, &size, &s)) == 0 && !p4r_oid_equal(&got, oid))
-		rc = corrupt(oid, &got);
-	close(obj_fd);
-	return rc;
-}
 
 int p4r_store_object_stat(const p4r_store *store, const p4r_oid *oid, struct stat *st)
 {
@@ -1262,5 +1243,18 @@ int p4r_store_hash_object(p4r_store *store, const p4r_oid *oid, p4r_oid *got, st
 			*stable = same_stat(&before, st) && (uint64_t)st->st_size == size;
 	}
 	close(obj_fd);
+	return rc;
+}
+
+int p4r_store_verify(p4r_store *store, const p4r_oid *oid)
+{
+	struct stat st;
+	p4r_oid got;
+	bool stable;
+	int rc;
+
+	if ((rc = p4r_store_hash_object(store, oid, &got, &st, &stable)) == 0 &&
+	    !p4r_oid_equal(&got, oid))
+		rc = corrupt(oid, &got);
 	return rc;
 }
