@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include "p4reg/objguard.h"
 #include "p4reg/registry.h"
 #include "p4reg/repo.h"
 #include "p4reg/sync.h"
@@ -15,6 +16,8 @@ typedef struct p4r_ondemand {
 	const char *remote;               /* -r NAME; NULL: the default remote */
 	bool offline;                     /* never contact a remote */
 	const p4r_sync_progress *progress; /* nullable: bytes downloaded */
+	p4r_guard_fn on_damage;           /* nullable: told about each damaged object */
+	void *damage_payload;
 } p4r_ondemand;
 
 /* Sets O->offline when the user's own config (their file or config.local,
@@ -22,13 +25,19 @@ typedef struct p4r_ondemand {
  * O, wins). */
 int p4r_ondemand_config(p4r_repo *repo, p4r_ondemand *o);
 
-/* Makes sure the store holds the objects of the N versions V: those it
- * lacks are downloaded from the remote, in parallel, verified (a corrupt
- * one is P4R_EINTEGRITY and nothing is stored). Offline, with no remote,
- * or when the remote lacks one, the error names the version, what was
- * tried and the command that fixes it. GOT (nullable) adds the objects
- * and bytes downloaded to its objects_received and bytes_received, and
- * the objects the store already had to its objects_present. */
+/* Makes sure the store holds the right bytes of the N versions V. The
+ * objects it has pass the object guard first (objguard.h): one whose bytes
+ * changed is quarantined, marked damaged and then treated as missing, as
+ * is one an earlier command found damaged. Those it lacks are downloaded
+ * from the remote, in parallel, verified (a corrupt one is P4R_EINTEGRITY
+ * and nothing is stored), and their fingerprints recorded. Offline, with
+ * no remote, or when the remote lacks one, the error names the version,
+ * what was tried and the command that fixes it: P4R_EINTEGRITY when that
+ * version is damaged, else as before. O->on_damage hears about each
+ * damaged object, repaired ("repaired m@1 from remote 'origin'") or not.
+ * GOT (nullable) adds the objects and bytes downloaded to its
+ * objects_received and bytes_received, and the objects the store already
+ * had (whole) to its objects_present. */
 int p4r_ondemand_fetch(p4r_repo *repo, const p4r_ondemand *o, const p4r_version *v, size_t n,
 		       p4r_sync_result *got);
 

@@ -47,6 +47,9 @@ typedef struct p4r_insert_result {
 	uint64_t size;
 	bool existed;            /* the object was already in the store */
 	p4r_link_type used;      /* how it got there (meaningless when existed) */
+	struct stat placed;      /* the object's stat once in place (after the
+				  * chmod, link and rename that move its ctime);
+				  * st_ino 0 when existed or unknown */
 } p4r_insert_result;
 
 /* Stores the file at PATH: reads it once, hashing while the bytes go to a
@@ -78,8 +81,9 @@ int p4r_store_place(p4r_store *store, int *fd, char **tmp, const p4r_oid *oid);
  * through a temporary file beside it, fsynced and renamed over it, so BASE
  * is either the old file or the complete new one; a symbolic link at BASE
  * is replaced, never written through. A copy is hashed while it is written and a mismatch (P4R_EINTEGRITY)
- * leaves DEST untouched. Reflink and hardlink are O(1) and trust the store
- * (fsck re-hashes it). USED (nullable) gets the method that worked. */
+ * leaves DEST untouched. Reflink and hardlink are O(1) and trust the store:
+ * callers with a registry ask the object guard first (objguard.h; fsck
+ * re-hashes everything). USED (nullable) gets the method that worked. */
 int p4r_store_checkout(p4r_store *store, const p4r_oid *oid, int dirfd, const char *base,
 		       const char *display, const p4r_link_type *order, size_t n,
 		       p4r_link_type *used, p4r_progress_fn progress, void *payload);
@@ -106,5 +110,16 @@ int p4r_store_write_to_fd(p4r_store *store, const p4r_oid *oid, int fd);
 /* Re-hashes OID's object: 0 when it matches, P4R_EINTEGRITY when not,
  * P4R_ENOTFOUND when absent. */
 int p4r_store_verify(p4r_store *store, const p4r_oid *oid);
+
+/* The stat of OID's object (lstat: the store holds regular files only);
+ * P4R_ENOTFOUND when there is none, or something else is in its place. */
+int p4r_store_object_stat(const p4r_store *store, const p4r_oid *oid, struct stat *st);
+
+/* Hashes OID's object: *GOT gets what its bytes hash to, *ST its stat
+ * after the read, *STABLE whether that stat did not move during it (else
+ * a writer was at work and the hash proves nothing about later reads).
+ * P4R_ENOTFOUND when absent. */
+int p4r_store_hash_object(p4r_store *store, const p4r_oid *oid, p4r_oid *got, struct stat *st,
+			  bool *stable);
 
 #endif

@@ -133,10 +133,15 @@ int p4r_worktree_pointer_check(p4r_repo *repo, const char *rel, const p4r_pointe
 int p4r_worktree_file_state(p4r_repo *repo, const char *rel, const p4r_pointer *ptr, p4r_file_state *out);
 
 /* Puts the bytes of OID (SIZE bytes) at REL, verified, through the link
- * order configured or ORDER when N > 0. Bytes of the current file that are
- * in no version and not in the store are never overwritten unless FORCE
- * (P4R_ERROR naming the file). Updates the stat cache. *ALREADY (nullable)
- * is set when the file already had those bytes and nothing was written. */
+ * order configured or ORDER when N > 0. The object passes the object guard
+ * first (objguard.h): damaged, it is quarantined and this is P4R_EINTEGRITY
+ * naming the version, nothing written (callers fetch through
+ * p4r_ondemand_fetch before, which repairs it from a remote). Bytes of the
+ * current file that are in no version and not in the store are never
+ * overwritten unless FORCE (P4R_ERROR naming the file). Updates the stat
+ * cache, and the object's fingerprint when a hard link moved its ctime.
+ * *ALREADY (nullable) is set when the file already had those bytes and
+ * nothing was written. */
 int p4r_worktree_materialize(p4r_repo *repo, const char *rel, const p4r_oid *oid,
 			     const p4r_link_type *order, size_t n, bool force, bool *already,
 			     p4r_progress_fn progress, void *payload);

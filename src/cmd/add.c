@@ -4,6 +4,7 @@
 #include "p4reg/gitio.h"
 #include "p4reg/ignore.h"
 #include "p4reg/lfs.h"
+#include "p4reg/objguard.h"
 #include "p4reg/output.h"
 #include "p4reg/pointer.h"
 #include "p4reg/worktree.h"
@@ -239,6 +240,8 @@ static int register_all(p4r_repo *repo, p4r_git *git, struct item *items, size_t
 						     in.author, 0);
 		if (rc == 0)
 			rc = p4r_registry_register_version(reg, &in, &items[i].version, &items[i].outcome);
+		if (rc == 0)
+			rc = p4r_objguard_record(repo, &items[i].ins.oid, &items[i].ins.placed);
 		/* a cache hit's row already says exactly this: rewriting it would
 		 * make an unchanged add pay a WAL commit (two fsyncs) for nothing */
 		if (rc == 0 && items[i].cacheable && !items[i].cached)
@@ -432,6 +435,7 @@ int cmd_add(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 	struct item *items = NULL;
 	cmd_progress progress = { .cli = cli, .label = "hashing" };
 	struct job job = { .repo = repo };
+	p4r_guard_log damage = { 0 };
 	const char *why = NULL;
 	p4r_git *git = NULL;
 	bool stage = true;
@@ -481,14 +485,22 @@ int cmd_add(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 	    (rc = store_all(&job)) < 0)
 		goto done;
 	cmd_progress_done(&progress);
+	cmd_warn_link_hazard(repo, job.order, job.norder);
+	for (i = 0; i < n && rc == 0; i++)
+		rc = p4r_objguard_added(repo, &(p4r_guard_added){ items[i].dir, items[i].base, items[i].rel,
+				       job.order, job.norder, &items[i].ins }, &damage, NULL, NULL);
+	if (rc < 0)
+		goto done;
 	if ((rc = register_all(repo, git, items, n, message)) < 0 ||
 	    (rc = write_pointers(cli, repo, git, why, items, n, stage)) < 0)
 		goto done;
 	for (i = 0; i < n; i++)
 		if (items[i].git_tracked)
 			warn_git_tracked(git, &items[i]);
-	rc = print_result(cli, items, n);
+	if ((rc = print_result(cli, items, n)) == 0)
+		rc = cmd_guard_report(cli, &damage);
 done:
+	p4r_guard_log_clear(&damage);
 	cmd_progress_done(&progress);
 	for (i = 0; i < n; i++) {
 		if (items[i].dir >= 0)

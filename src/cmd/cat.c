@@ -51,6 +51,7 @@ int cmd_cat(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 	if ((rc = p4r_ondemand_config(repo, &fetch)) < 0 ||
 	    (rc = p4r_ref_resolve(repo, ref, &v)) < 0)
 		return rc;
+	fetch.on_damage = cmd_guard_repaired;
 	if ((rc = p4r_ondemand_fetch(repo, &fetch, &v, 1, NULL)) == 0) {
 		fflush(stdout);
 		rc = p4r_store_write_to_fd(p4r_repo_store(repo), &v.oid, STDOUT_FILENO);

@@ -2,6 +2,7 @@
 #include "cmd.h"
 #include "p4reg/gitio.h"
 #include "p4reg/lfs.h"
+#include "p4reg/objguard.h"
 #include "p4reg/ondemand.h"
 #include "p4reg/ref.h"
 #include "p4reg/worktree.h"
@@ -26,6 +27,9 @@ const char cmd_checkout_usage[] =
 	"registered LFS path is checked out too.\n"
 	"A version whose bytes are not in the local store (a fresh clone) is\n"
 	"downloaded from the remote first, verified, before any file changes.\n"
+	"An object whose stat moved since p4reg stored it (a hard-linked file\n"
+	"written in place) is re-hashed first; wrong bytes are quarantined and\n"
+	"fetched again from the remote, or the command exits 4 naming the version.\n"
 	"\n"
 	"  -f, --force         overwrite files whose bytes are not in the store\n"
 	"      --link TYPE     copy, reflink or hardlink (default: config core.cacheType)\n"
@@ -174,14 +178,21 @@ static int stage_lfs(struct ctx *c, struct target *t)
 {
 	p4r_git_lfs_entry e = { .oid = t->want.oid, .size = (uint64_t)t->want.size };
 	char obj[PATH_MAX], *abs;
+	struct stat before;
 	bool autostage = true;
 	int rc;
 
 	if ((rc = p4r_config_get_bool(p4r_repo_config(c->repo), "core.autostage", true, &autostage)) < 0 ||
 	    !autostage)
 		return rc;
+	/* the object was guarded when it was checked out; a hard link into
+	 * .git/lfs moves its ctime, which is ours to record */
+	if (p4r_store_object_stat(p4r_repo_store(c->repo), &t->want.oid, &before) < 0)
+		memset(&before, 0, sizeof(before));
+	p4r_error_clear();
 	if ((rc = p4r_store_object_path(p4r_repo_store(c->repo), &t->want.oid, obj, sizeof(obj))) < 0 ||
-	    (rc = p4r_lfs_place(c->lfs_dir, &t->want.oid, obj, NULL)) < 0)
+	    (rc = p4r_lfs_place(c->lfs_dir, &t->want.oid, obj, NULL)) < 0 ||
+	    (rc = p4r_objguard_record(c->repo, &t->want.oid, &before)) < 0)
 		return rc;
 	if (!(abs = p4r_repo_abspath(c->repo, t->rel)))
 		return p4r_error_set(P4R_ERROR, "out of memory");
@@ -320,8 +331,10 @@ static int collect(struct ctx *c, char **args, size_t nargs, bool all, struct ta
 	return rc;
 }
 
-/* Downloads every object the targets need that no local store has, in
- * one parallel, verified pass, before any file changes. */
+/* Makes sure the store has the right bytes of every target before any
+ * file changes: objects it has pass the guard (a damaged one is repaired
+ * from the remote, or the command stops naming its version, exit 4), and
+ * those no local store has are downloaded in one parallel, verified pass. */
 static int fetch_missing(struct ctx *c, const struct targets *ts)
 {
 	cmd_progress progress = { .cli = c->cli, .label = "downloading" };
@@ -335,10 +348,10 @@ static int fetch_missing(struct ctx *c, const struct targets *ts)
 	for (i = 0; i < ts->n; i++) {
 		const struct target *t = &ts->v[i];
 
-		/* a Git LFS path without a version is git-lfs's to fetch; what the
-		 * store has goes along, to be counted (pull's already_present) */
+		/* a Git LFS path without a version is git-lfs's to fetch */
 		if (!t->want.version ||
-		    (t->lfs && c->lfs_dir && p4r_lfs_has(c->lfs_dir, &t->want.oid)))
+		    (!p4r_store_has(p4r_repo_store(c->repo), &t->want.oid) && t->lfs && c->lfs_dir &&
+		     p4r_lfs_has(c->lfs_dir, &t->want.oid)))
 			continue;
 		snprintf(need[n].model, sizeof(need[n].model), "%s", t->want.model);
 		need[n].number = t->want.version;
@@ -359,6 +372,8 @@ static int run_targets(struct ctx *c, char **args, size_t nargs, bool all)
 	size_t i;
 	int rc;
 
+	cmd_warn_link_hazard(c->repo, c->order, c->norder);
+	c->fetch.on_damage = cmd_guard_repaired;
 	rc = collect(c, args, nargs, all, &ts);
 	if (rc == 0)
 		rc = fetch_missing(c, &ts);

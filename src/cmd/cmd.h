@@ -138,6 +138,20 @@ int cmd_table_line(cmd_table *t, const char *text);
 void cmd_table_print(const cmd_table *t);
 void cmd_table_free(cmd_table *t);
 
+/* The object guard's news (common.c, objguard.h). cmd_guard_repaired is
+ * the p4r_ondemand on_damage callback: one warning line per damaged object
+ * that came back (one that did not is the command's error).
+ * cmd_guard_report prints a warning line for each object of LOG and
+ * returns P4R_EINTEGRITY naming the first one still damaged (in JSON mode
+ * that error goes to stderr and the command's document stays alone).
+ * cmd_warn_link_hazard warns once per run when ORDER (the configured one
+ * when N is 0) hard-links while running as root. */
+struct p4r_guard_event;
+struct p4r_guard_log;
+void cmd_guard_repaired(const struct p4r_guard_event *ev, void *payload);
+int cmd_guard_report(p4r_cli *cli, const struct p4r_guard_log *log);
+void cmd_warn_link_hazard(p4r_repo *repo, const p4r_link_type *order, size_t n);
+
 /* checkout.c, shared with pull: checks out ARGS (REFs or paths; every
  * pointer when NARGS is 0), downloading missing objects per FETCH first;
  * one JSON object per file goes to RESULTS when it is not NULL (JSON mode),

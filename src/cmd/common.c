@@ -1,5 +1,6 @@
 /* Printing helpers shared by the commands (see cmd.h). */
 #include "cmd.h"
+#include "p4reg/objguard.h"
 #include "p4reg/registry.h"
 
 #include <stdarg.h>
@@ -274,4 +275,72 @@ void cmd_table_free(cmd_table *t)
 	}
 	free(t->e);
 	free(t);
+}
+
+/* ---- the object guard's news (objguard.h) ---- */
+
+void cmd_guard_repaired(const p4r_guard_event *ev, void *payload)
+{
+	char line[1536];
+
+	(void)payload;
+	/* a damaged object that stays so is the command's error */
+	if (!ev->repaired[0])
+		return;
+	p4r_objguard_describe(line, sizeof(line), ev);
+	cmd_warn("%s", line);
+}
+
+int cmd_guard_report(p4r_cli *cli, const p4r_guard_log *log)
+{
+	const p4r_guard_event *first = NULL;
+	char line[1536];
+	size_t i, len;
+	int rc;
+
+	for (i = 0; i < log->n; i++) {
+		const p4r_guard_event *ev = &log->v[i];
+
+		if (!ev->repaired[0] && !first) {
+			first = ev;
+			continue;
+		}
+		p4r_objguard_describe(line, sizeof(line), ev);
+		len = strlen(line);
+		if (!ev->repaired[0] && len < sizeof(line))
+			snprintf(line + len, sizeof(line) - len, "; not repaired%s%s%s",
+				 ev->why[0] ? " (" : "", ev->why, ev->why[0] ? ")" : "");
+		cmd_warn("%s", line);
+	}
+	if (!first)
+		return 0;
+	rc = p4r_objguard_fail(first, first->why);
+	if (cli->json) {
+		/* stdout already holds the command's one document */
+		fprintf(stderr, "p4reg: %s\n", p4r_escape(p4r_error_message()));
+		cli->reported = true;
+	}
+	return rc;
+}
+
+void cmd_warn_link_hazard(p4r_repo *repo, const p4r_link_type *order, size_t n)
+{
+	static bool warned;
+	p4r_link_type cfg[P4R_LINK_MAX];
+
+	if (warned)
+		return;
+	if (n == 0) {
+		if (p4r_repo_link_order(repo, cfg, &n) < 0) {
+			p4r_error_clear();
+			return;
+		}
+		order = cfg;
+	}
+	if (!p4r_objguard_hardlink_hazard(order, n))
+		return;
+	warned = true;
+	cmd_warn("core.cacheType hardlink as root: a write to a checked-out file changes the stored "
+		 "version too (the read-only bit does not stop root); p4reg re-hashes such objects "
+		 "before use, but only a remote or reflink/copy keeps a second copy");
 }

@@ -2,6 +2,7 @@
  * versions (else the work tree's pointers) need, then check them out
  * (verified). */
 #include "cmd.h"
+#include "p4reg/objguard.h"
 #include "p4reg/ondemand.h"
 #include "p4reg/output.h"
 #include "p4reg/pointer.h"
@@ -131,8 +132,10 @@ int cmd_pull(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 		oids[i] = ptrs[i].oid;
 		sizes[i] = ptrs[i].size;
 	}
-	/* Everything is downloaded and verified before the work tree changes. */
-	rc = p4r_sync_fetch_objects(repo, r, oids, sizes, nrels, &prog, &res);
+	/* Everything is downloaded and verified before the work tree changes;
+	 * objects here pass the guard first (a damaged one is fetched again). */
+	cmd_warn_link_hazard(repo, NULL, 0);
+	rc = p4r_objguard_fetch(repo, r, oids, sizes, nrels, &prog, &res, cmd_guard_repaired, NULL);
 	cmd_progress_done(&progress);
 	if (rc < 0)
 		goto done;

@@ -237,6 +237,8 @@ static int fetch_target(p4r_cli *cli, p4r_repo *repo, const p4r_rollback_req *re
 
 	if ((rc = p4r_lifecycle_rollback_target(p4r_repo_registry(repo), req, &target)) < 0)
 		return rc;
+	cmd_warn_link_hazard(repo, NULL, 0);
+	fetch->on_damage = cmd_guard_repaired;
 	fetch->progress = &prog;
 	rc = p4r_ondemand_fetch(repo, fetch, &target, 1, NULL);
 	fetch->progress = NULL;

@@ -1,6 +1,7 @@
 /* p4reg show REF: one version in full. */
 #include "cmd.h"
 #include "p4reg/metrics.h"
+#include "p4reg/objguard.h"
 #include "p4reg/ondemand.h"
 #include "p4reg/output.h"
 #include "p4reg/ref.h"
@@ -83,6 +84,7 @@ static int verify(p4r_cli *cli, p4r_repo *repo, p4r_ondemand *fetch, const p4r_v
 	int rc;
 
 	fetch->progress = &prog;
+	fetch->on_damage = cmd_guard_repaired;
 	rc = p4r_ondemand_fetch(repo, fetch, v, 1, NULL);
 	cmd_progress_done(&progress);
 	return rc < 0 ? rc : p4r_store_verify(p4r_repo_store(repo), &v->oid);
@@ -94,7 +96,8 @@ int cmd_show(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 	p4r_version v = { 0 };
 	p4r_metric_table t = { 0 };
 	const char *ref = NULL, *value;
-	bool stored, check = false;
+	bool stored, check = false, damaged = false;
+	p4r_damage damage;
 	p4r_opts o;
 	int id, rc;
 
@@ -123,18 +126,26 @@ int cmd_show(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 	if (check && (rc = verify(cli, repo, &fetch, &v)) < 0)
 		goto done;
 	stored = p4r_store_has(p4r_repo_store(repo), &v.oid);
-	if ((rc = p4r_metrics_table(p4r_repo_registry(repo), &v, 1, &t)) < 0)
+	if ((rc = p4r_metrics_table(p4r_repo_registry(repo), &v, 1, &t)) < 0 ||
+	    (rc = p4r_registry_damage_get(p4r_repo_registry(repo), &v.oid, &damage, &damaged)) < 0)
 		goto done;
+	/* a damaged object that came back is history, not a state */
+	damaged = damaged && !damage.repaired_ms && !stored;
 	if (cli->json) {
 		cJSON *doc = p4r_json_version(&v);
 
 		cJSON_AddBoolToObject(doc, "stored", stored);
+		cJSON_AddBoolToObject(doc, "damaged", damaged);
 		if (check)
 			cJSON_AddBoolToObject(doc, "verified", true);
 		cJSON_AddItemToObject(doc, "metrics", p4r_json_metric_row(&t, 0));
 		rc = cmd_print_json(doc);
 	} else {
 		print_version(&v, stored);
+		if (damaged)
+			printf("damaged:  its stored bytes changed in place (they hashed to %.12s) and are "
+			       "in '%s'; 'p4reg fsck --repair' fetches them from a remote\n",
+			       damage.got.hex, p4r_escape(damage.quarantine));
 		if (check)
 			printf("verified: the bytes hash to its oid\n");
 		print_metrics(&t);

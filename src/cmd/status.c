@@ -1,11 +1,14 @@
 /* p4reg status: each tracked file as clean, modified, missing or
  * object-missing. The stat cache answers for files that did not change. */
 #include "cmd.h"
+#include "p4reg/beneath.h"
 #include "p4reg/gitio.h"
 #include "p4reg/lfs.h"
+#include "p4reg/objguard.h"
 #include "p4reg/worktree.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 const char cmd_status_usage[] =
@@ -21,15 +24,84 @@ const char cmd_status_usage[] =
 	"                  'p4reg fetch' brings the registry up to date\n"
 	"  invalid         the pointer cannot be read or parsed, disagrees with the\n"
 	"                  registry, or the file is not a regular file\n"
+	"  damaged         the store's copy of the version's bytes was changed in\n"
+	"                  place (a hard-linked file written to) and is quarantined:\n"
+	"                  'p4reg fsck --repair' fetches it from a remote; exit 4\n"
 	"Then every registered model whose path git sends to Git LFS (no pointer\n"
 	"file), against the Git LFS pointer staged in the git index (else the\n"
 	"model's latest version); its object may also be in .git/lfs/objects.\n"
-	"Exit 4 when a pointer is invalid, after the whole listing.\n";
+	"Exit 4 when a pointer is invalid or a version damaged, after the whole listing.\n";
+
+/* What one status run shares. */
+struct run {
+	p4r_cli *cli;
+	p4r_repo *repo;
+	cJSON *arr;             /* JSON mode: the files */
+	p4r_damage *damaged;    /* objects marked damaged before this run */
+	size_t ndamaged;
+	p4r_guard_log log;      /* damaged objects of the files shown */
+	bool stuck;             /* one could not be moved out of the store */
+};
+
+/* The mark of OID when an earlier command found it damaged, else NULL. */
+static const p4r_damage *marked(const struct run *r, const p4r_oid *oid)
+{
+	size_t i;
+
+	for (i = 0; i < r->ndamaged; i++)
+		if (p4r_oid_equal(&r->damaged[i].oid, oid))
+			return &r->damaged[i];
+	return NULL;
+}
+
+/* REL as STATE, against the version whose object is OID: a modified file
+ * that shares its inode with a stored object wrote into it (the guard
+ * quarantines that object), and a version whose object is damaged is
+ * "damaged" whatever the file holds. */
+static int judge(struct run *r, const char *rel, const p4r_oid *oid, p4r_file_state state,
+		 const char **name)
+{
+	p4r_guard_event ev;
+	const p4r_damage *d;
+	bool damaged = false;
+	struct stat st;
+	int fd, rc;
+
+	if (state == P4R_FILE_MODIFIED &&
+	    p4r_beneath_open_regular(&fd, &st, p4r_repo_root_fd(r->repo), rel) == 0) {
+		close(fd);
+		rc = p4r_objguard_linked(r->repo, rel, &st, &ev, &damaged);
+		if (rc == P4R_EINTEGRITY) {
+			/* wrong bytes that stay in the store (read-only): said, listed */
+			cmd_warn("%s", p4r_error_message());
+			r->stuck = true;
+			*name = "damaged";
+			return 0;
+		}
+		if (rc < 0)
+			return rc;
+		if (damaged && (rc = p4r_guard_log_push(&r->log, &ev)) < 0)
+			return rc;
+	}
+	p4r_error_clear();
+	if (damaged && p4r_oid_equal(&ev.oid, oid)) {
+		*name = "damaged";
+	} else if ((d = marked(r, oid))) {
+		*name = "damaged";
+		p4r_guard_event_from_mark(p4r_repo_registry(r->repo), d, &ev);
+		if ((rc = p4r_guard_log_push(&r->log, &ev)) < 0)
+			return rc;
+	}
+	return 0;
+}
 
 /* Prints REL's state; returns 1 when its pointer is invalid (unreadable,
  * malformed, or disagreeing with the registry), else 0 or an error. */
-static int status_one(p4r_cli *cli, p4r_repo *repo, const char *rel, cJSON *arr)
+static int status_one(struct run *r, const char *rel)
 {
+	p4r_cli *cli = r->cli;
+	p4r_repo *repo = r->repo;
+	cJSON *arr = r->arr;
 	p4r_file_state state = P4R_FILE_CLEAN;
 	p4r_pointer ptr;
 	const char *name;
@@ -46,6 +118,8 @@ static int status_one(p4r_cli *cli, p4r_repo *repo, const char *rel, cJSON *arr)
 		if (rc < 0)
 			return rc;
 		name = p4r_file_state_name(state);
+		if ((rc = judge(r, rel, &ptr.oid, state, &name)) < 0)
+			return rc;
 	} else {
 		/* one bad pointer or file (a link, a FIFO, a version the registry
 		 * lacks) must not hide the state of the others */
@@ -75,9 +149,12 @@ static int status_one(p4r_cli *cli, p4r_repo *repo, const char *rel, cJSON *arr)
 }
 
 /* One registered Git LFS path (no pointer file). */
-static int status_lfs(p4r_cli *cli, p4r_repo *repo, const char *lfs_dir, const char *rel,
-		      const p4r_pointer *want, cJSON *arr)
+static int status_lfs(struct run *r, const char *lfs_dir, const char *rel, const p4r_pointer *want)
 {
+	p4r_cli *cli = r->cli;
+	p4r_repo *repo = r->repo;
+	cJSON *arr = r->arr;
+	p4r_file_state state;
 	p4r_oid oid;
 	bool exists;
 	const char *name;
@@ -87,11 +164,14 @@ static int status_lfs(p4r_cli *cli, p4r_repo *repo, const char *lfs_dir, const c
 	if ((rc = p4r_worktree_file_oid(repo, rel, &oid, &exists)) < 0)
 		return rc;
 	if (exists && !p4r_oid_equal(&oid, &want->oid))
-		name = p4r_file_state_name(P4R_FILE_MODIFIED);
+		state = P4R_FILE_MODIFIED;
 	else if (!p4r_store_has(p4r_repo_store(repo), &want->oid) && !p4r_lfs_has(lfs_dir, &want->oid))
-		name = p4r_file_state_name(P4R_FILE_OBJECT_MISSING);
+		state = P4R_FILE_OBJECT_MISSING;
 	else
-		name = p4r_file_state_name(exists ? P4R_FILE_CLEAN : P4R_FILE_MISSING);
+		state = exists ? P4R_FILE_CLEAN : P4R_FILE_MISSING;
+	name = p4r_file_state_name(state);
+	if ((rc = judge(r, rel, &want->oid, state, &name)) < 0)
+		return rc;
 	if (cli->json) {
 		o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "file", rel);
@@ -128,8 +208,9 @@ static bool any_model_without_pointer(p4r_repo *repo, const p4r_model *models, s
 }
 
 /* Registered models at Git LFS paths; *N counts the ones shown. */
-static int status_lfs_models(p4r_cli *cli, p4r_repo *repo, cJSON *arr, size_t *shown)
+static int status_lfs_models(struct run *r, size_t *shown)
 {
+	p4r_repo *repo = r->repo;
 	p4r_model *models = NULL;
 	p4r_git *git = NULL;
 	char *lfs_dir = NULL;
@@ -155,7 +236,7 @@ static int status_lfs_models(p4r_cli *cli, p4r_repo *repo, cJSON *arr, size_t *s
 
 		rc = p4r_lfs_expected(repo, git, models[i].path, &lfs, &want, &found);
 		if (rc == 0 && lfs && found) {
-			rc = status_lfs(cli, repo, lfs_dir, models[i].path, &want, arr);
+			rc = status_lfs(r, lfs_dir, models[i].path, &want);
 			(*shown)++;
 		}
 	}
@@ -168,31 +249,44 @@ done:
 
 int cmd_status(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 {
-	cJSON *doc = NULL, *arr = NULL;
+	struct run r = { .cli = cli, .repo = repo };
+	cJSON *doc = NULL;
 	char **rels = NULL;
 	size_t n = 0, nlfs = 0, i, invalid = 0;
 	int rc;
 
 	if ((rc = cmd_no_args(cli, "status", argc, argv)) < 0)
 		return rc;
-	if ((rc = p4r_worktree_list_pointers(repo, &rels, &n)) < 0)
-		return rc;
+	if ((rc = p4r_worktree_list_pointers(repo, &rels, &n)) < 0 ||
+	    (rc = p4r_registry_damage_list(p4r_repo_registry(repo), &r.damaged, &r.ndamaged)) < 0)
+		goto done;
 	if (cli->json) {
 		doc = cJSON_CreateObject();
-		arr = cJSON_AddArrayToObject(doc, "files");
+		r.arr = cJSON_AddArrayToObject(doc, "files");
 	}
 	for (i = 0; i < n && rc >= 0; i++)
-		if ((rc = status_one(cli, repo, rels[i], arr)) > 0)
+		if ((rc = status_one(&r, rels[i])) > 0)
 			invalid++;
 	if (rc > 0)
 		rc = 0;
 	if (rc == 0)
-		rc = status_lfs_models(cli, repo, arr, &nlfs);
+		rc = status_lfs_models(&r, &nlfs);
 	if (rc == 0 && doc) {
 		rc = cmd_print_json(doc);
 		doc = NULL;
 	} else if (rc == 0 && n + nlfs == 0 && !cli->quiet) {
 		fputs("no tracked files\n", stderr);
+	}
+	/* a version whose stored bytes are gone is exit 4, after the list */
+	if (rc == 0)
+		rc = cmd_guard_report(cli, &r.log);
+	if (rc == 0 && r.stuck) {
+		rc = p4r_error_set(P4R_EINTEGRITY, "stored bytes that changed in place could not be "
+				   "moved out of the store (see above); run 'p4reg fsck' with write access");
+		if (cli->json) {
+			fprintf(stderr, "p4reg: %s\n", p4r_escape(p4r_error_message()));
+			cli->reported = true;
+		}
 	}
 	if (rc == 0 && invalid) {
 		/* as show does: an invalid pointer is exit 4, after the listing
@@ -201,7 +295,10 @@ int cmd_status(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 		rc = p4r_error_set(P4R_EINTEGRITY, "%zu invalid pointer%s (the warning%s above say%s why)",
 				   invalid, invalid == 1 ? "" : "s", invalid == 1 ? "" : "s", invalid == 1 ? "s" : "");
 	}
+done:
 	cJSON_Delete(doc);
 	p4r_strv_free(rels, n);
+	p4r_guard_log_clear(&r.log);
+	free(r.damaged);
 	return rc;
 }

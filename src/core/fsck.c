@@ -5,6 +5,7 @@
 #include "p4reg/fsutil.h"
 #include "p4reg/gc.h"
 #include "p4reg/hash.h"
+#include "p4reg/objguard.h"
 #include "p4reg/pointer.h"
 #include "p4reg/remote.h"
 #include "p4reg/sync.h"
@@ -334,15 +335,26 @@ static int scan_level(struct run *r, struct scan *s, const char *dir, const char
 	return rc;
 }
 
-/* Hashes the file at PATH, reporting progress across the whole store. */
-static int hash_object(struct run *r, const char *path, p4r_oid *out, bool *gone)
+static bool same_stat(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/* Hashes the file at PATH, reporting progress across the whole store.
+ * *ST gets its stat when it did not move during the read (st_ino 0 when
+ * it did): the fingerprint the object guard may record. */
+static int hash_object(struct run *r, const char *path, p4r_oid *out, bool *gone, struct stat *st)
 {
 	unsigned char *buf = NULL;
 	p4r_hasher *h = NULL;
+	struct stat before;
 	ssize_t got;
 	int fd, rc;
 
 	*gone = false;
+	memset(st, 0, sizeof(*st));
 	/* the walk saw a regular file; one swapped in since is not followed */
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
@@ -353,6 +365,8 @@ static int hash_object(struct run *r, const char *path, p4r_oid *out, bool *gone
 		return p4r_error_errno("cannot open '%s'", path);
 	}
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	if (fstat(fd, &before) < 0)
+		memset(&before, 0, sizeof(before));
 	if (!(buf = malloc(HASH_BLOCK))) {
 		rc = p4r_error_set(P4R_ERROR, "out of memory");
 		goto done;
@@ -377,6 +391,8 @@ static int hash_object(struct run *r, const char *path, p4r_oid *out, bool *gone
 					  r->opts->payload);
 	}
 	rc = p4r_hasher_final(h, out);
+	if (rc == 0 && before.st_ino && (fstat(fd, st) < 0 || !same_stat(&before, st)))
+		memset(st, 0, sizeof(*st));
 done:
 	p4r_hasher_free(h);
 	free(buf);
@@ -544,12 +560,68 @@ static void check_tmp(struct run *r)
 	closedir(d);
 }
 
+/* What fsck learnt about one object, for the object guard's tables. */
+struct verdict {
+	p4r_oid oid;
+	struct stat st;     /* whole: its stat while hashed (st_ino 0: it moved) */
+	bool damaged;       /* corrupt and quarantined */
+	p4r_oid got;
+	char quarantine[P4R_QUARANTINE_MAX];
+};
+
+/* Writes the verdicts in one transaction: fingerprints of whole objects,
+ * damage marks of quarantined ones, and "repaired" for a marked object
+ * found whole again. Nothing without a writable registry; a failure here
+ * only costs a re-hash later, so it is not a finding. */
+static void record_verdicts(struct run *r, const struct verdict *v, size_t n)
+{
+	p4r_registry *reg = p4r_repo_registry(r->repo);
+	p4r_damage *marks = NULL, d;
+	size_t nmarks = 0, i, j;
+	p4r_stat_key key;
+	int rc;
+
+	if (!reg || p4r_registry_readonly(reg) || n == 0)
+		return;
+	if ((rc = p4r_registry_damage_list(reg, &marks, &nmarks)) < 0 ||
+	    (rc = p4r_registry_begin(reg)) < 0)
+		goto done;
+	for (i = 0; i < n && rc == 0; i++) {
+		if (v[i].damaged) {
+			memset(&d, 0, sizeof(d));
+			d.oid = v[i].oid;
+			d.got = v[i].got;
+			snprintf(d.quarantine, sizeof(d.quarantine), "%s", v[i].quarantine);
+			if ((rc = p4r_registry_objstat_drop(reg, &v[i].oid)) == 0)
+				rc = p4r_registry_damage_mark(reg, &d);
+			continue;
+		}
+		if (v[i].st.st_ino) {
+			p4r_worktree_stat_key(&v[i].st, &key);
+			rc = p4r_registry_objstat_put(reg, &v[i].oid, &key);
+		}
+		for (j = 0; j < nmarks && rc == 0; j++)
+			if (p4r_oid_equal(&marks[j].oid, &v[i].oid))
+				rc = p4r_registry_damage_repaired(reg, &v[i].oid,
+								  "fsck found its bytes whole again", NULL);
+	}
+	if (rc == 0)
+		rc = p4r_registry_commit(reg);
+	else
+		p4r_registry_rollback(reg);
+done:
+	if (rc < 0)
+		p4r_error_clear();
+	free(marks);
+}
+
 static int check_objects(struct run *r)
 {
 	const char *meta = p4r_repo_meta(r->repo);
 	struct scan s = { 0 };
+	struct verdict *verdicts = NULL;
 	char objects[PATH_MAX];
-	size_t i;
+	size_t i, nv = 0;
 	int fd, rc = 0;
 
 	snprintf(objects, sizeof(objects), "%s/objects", meta);
@@ -560,20 +632,29 @@ static int check_objects(struct run *r)
 	if ((rc = scan_level(r, &s, objects, ".p4reg/objects", 0, "")) < 0)
 		goto done;
 	r->total = s.bytes;
+	if (s.n && !(verdicts = calloc(s.n, sizeof(*verdicts)))) {
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+		goto done;
+	}
 	for (i = 0; i < s.n; i++) {
 		struct found *f = &s.v[i];
+		struct verdict *v = &verdicts[nv];
+		const char *name;
 		p4r_oid got;
 		bool gone;
 		char *dest = NULL;
 
-		if ((rc = hash_object(r, f->path, &got, &gone)) < 0)
+		if ((rc = hash_object(r, f->path, &got, &gone, &v->st)) < 0)
 			goto done;
 		if (gone)
 			continue;
 		r->rep->objects_checked++;
 		r->rep->bytes_checked += f->size;
-		if (p4r_oid_equal(&got, &f->oid))
+		v->oid = f->oid;
+		if (p4r_oid_equal(&got, &f->oid)) {
+			nv++;
 			continue;
+		}
 		if ((rc = p4r_fsck_quarantine(meta, f->path, &f->oid, &dest)) < 0) {
 			add_problem(r, "corrupt-object", f->oid.hex, f->rel, NULL,
 				    "remove it by hand, then restore it with p4reg fetch or by adding the original file again",
@@ -583,13 +664,21 @@ static int check_objects(struct run *r)
 			continue;
 		}
 		r->rep->quarantined++;
+		v->damaged = true;
+		v->got = got;
+		name = strrchr(dest, '/');
+		snprintf(v->quarantine, sizeof(v->quarantine), P4R_META_DIR "/quarantine/%s",
+			 name ? name + 1 : dest);
+		nv++;
 		add_problem(r, "corrupt-object", f->oid.hex, f->rel, NULL,
 			    "moved to .p4reg/quarantine/; restore it with p4reg fsck --repair (needs a remote), p4reg fetch, or by adding the original file again",
 			    "object %s is corrupt: its bytes hash to %s; moved to '%s'",
 			    f->oid.hex, got.hex, rel_to_root(r->repo, dest));
 		free(dest);
 	}
+	record_verdicts(r, verdicts, nv);
 done:
+	free(verdicts);
 	scan_free(&s);
 	return rc;
 }
@@ -659,6 +748,21 @@ static void drop_corrupt(p4r_fsck_report *rep, const p4r_oid *oid)
 	}
 }
 
+/* OID was fetched again by --repair (verified on the way in): its
+ * fingerprint is recorded, and a damage mark says it is repaired. */
+static void came_back(struct run *r, const p4r_oid *oid)
+{
+	p4r_registry *reg = p4r_repo_registry(r->repo);
+	char from[192];
+
+	if (!reg || p4r_registry_readonly(reg))
+		return;
+	snprintf(from, sizeof(from), "remote '%s'", r->remote ? r->remote->name : "?");
+	if (p4r_objguard_downloaded(r->repo, oid, 1) < 0 ||
+	    p4r_registry_damage_repaired(reg, oid, from, NULL) < 0)
+		p4r_error_clear();
+}
+
 /* --repair: fetches the objects not in the store (LOCAL[i] false), marks
  * those that arrived local and counts them. *WHY as repair_objects. */
 static void repair(struct run *r, const p4r_oid *refs, const int64_t *sizes, size_t nrefs,
@@ -687,6 +791,7 @@ static void repair(struct run *r, const p4r_oid *refs, const int64_t *sizes, siz
 		local[i] = true;
 		r->rep->repaired++;
 		drop_corrupt(r->rep, &refs[i]);
+		came_back(r, &refs[i]);
 	}
 done:
 	free(missing);
@@ -834,9 +939,58 @@ static void judge_missing(struct run *r, const p4r_oid *oid, uint64_t want, cons
 	}
 }
 
+/* One object not in the store that a command (or this fsck) found damaged
+ * and quarantined (mark D): a problem until it is repaired, whatever the
+ * remote holds; the fix says where the good bytes are. */
+static void judge_damaged(struct run *r, const p4r_damage *d, uint64_t want,
+			  const p4r_sync_stat *st, const char *list, const char *ref,
+			  const char *model, const char *why)
+{
+	const char *oid = d->oid.hex, *remote = r->rep->remote;
+	char fix[768], how[PATH_MAX + 64] = "", moved[P4R_QUARANTINE_MAX + 32] = "";
+
+	if (d->work[0])
+		snprintf(how, sizeof(how), "; '%s' wrote into it through a hard link", d->work);
+	if (d->quarantine[0])
+		snprintf(moved, sizeof(moved), "; the bad copy is in '%s'", d->quarantine);
+	if (r->opts && r->opts->repair)
+		snprintf(fix, sizeof(fix), "%s%s%sadd the original file again (p4reg add PATH) to restore it",
+			 why[0] ? "could not fetch it (" : "no remote had it; ", why, why[0] ? "); " : "");
+	else if (r->opts && r->opts->offline)
+		snprintf(fix, sizeof(fix), "p4reg fsck --repair fetches it once a remote can be reached; "
+			 "or add the original file again (p4reg add PATH)");
+	else if (st->asked && st->exists && st->size == want)
+		snprintf(fix, sizeof(fix), "p4reg fsck --repair (or p4reg pull %s) fetches it from remote '%s'",
+			 ref, remote);
+	else if (st->asked)
+		snprintf(fix, sizeof(fix), "remote '%s' has no good copy; add the original file again "
+			 "(p4reg add PATH) to restore it", remote);
+	else
+		snprintf(fix, sizeof(fix), "no remote was asked (%s); add the remote that has it (p4reg remote "
+			 "add NAME URL) and run p4reg fsck --repair, or add the original file again "
+			 "(p4reg add PATH)", remote_unavailable(r)[0] ? remote_unavailable(r) : "none");
+	add_problem(r, "damaged-object", oid, NULL, model, fix,
+		    "object %s of %s is damaged: its bytes changed in place (they hashed to %s)%s%s",
+		    oid, list, d->got.hex, how, moved);
+}
+
+static const p4r_damage *find_mark(const p4r_damage *marks, size_t n, const p4r_oid *oid)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (p4r_oid_equal(&marks[i].oid, oid))
+			return &marks[i];
+	return NULL;
+}
+
 static void check_references(struct run *r, const p4r_oid *refs, const int64_t *sizes,
 			     size_t nrefs)
 {
+	p4r_registry *reg = p4r_repo_registry(r->repo);
+	p4r_damage *marks = NULL;
+	const p4r_damage *mark;
+	size_t nmarks = 0;
 	p4r_store *store = p4r_repo_store(r->repo);
 	p4r_sync_stat *st = NULL;
 	bool *local = NULL;
@@ -852,6 +1006,10 @@ static void check_references(struct run *r, const p4r_oid *refs, const int64_t *
 	}
 	for (i = 0; i < nrefs; i++)
 		local[i] = p4r_store_has(store, &refs[i]);
+	if (reg && p4r_registry_damage_list(reg, &marks, &nmarks) < 0) {
+		on_integrity(p4r_error_message(), r);
+		nmarks = 0;
+	}
 	if (r->opts && r->opts->repair)
 		repair(r, refs, sizes, nrefs, local, why, sizeof(why));
 	ask_remote(r, refs, nrefs, local, st);
@@ -867,10 +1025,13 @@ static void check_references(struct run *r, const p4r_oid *refs, const int64_t *
 			snprintf(ref, sizeof(ref), "MODEL@N");
 		if (local[i])
 			judge_local(r, &refs[i], want, &st[i], list, model[0] ? model : NULL);
+		else if ((mark = find_mark(marks, nmarks, &refs[i])))
+			judge_damaged(r, mark, want, &st[i], list, ref, model[0] ? model : NULL, why);
 		else
 			judge_missing(r, &refs[i], want, &st[i], list, ref, model[0] ? model : NULL, why);
 	}
 done:
+	free(marks);
 	free(local);
 	free(st);
 }

@@ -85,34 +85,59 @@ static size_t count_present(p4r_repo *repo, const p4r_version *v, size_t n)
 	return count;
 }
 
+/* Why LOG's damaged objects did not come back, in a few words, for their
+ * message (the full error of the attempt follows when it says more). */
+static void short_why(char *why, size_t sz, const p4r_ondemand *o, const p4r_remote *r, int rc)
+{
+	if (o->offline)
+		snprintf(why, sz, "offline: --offline or core.offline");
+	else if (!r && rc == P4R_ENOTFOUND)
+		snprintf(why, sz, o->remote ? "there is no remote named '%s'" : "no remote is configured",
+			 o->remote);
+	else if (r && rc == P4R_ENOTFOUND)
+		snprintf(why, sz, "remote '%s' does not have it", r->name);
+	else
+		snprintf(why, sz, "%s", p4r_error_message());
+}
+
 int p4r_ondemand_fetch(p4r_repo *repo, const p4r_ondemand *o, const p4r_version *v, size_t n,
 		       p4r_sync_result *got)
 {
-	const p4r_version *missing = first_missing(repo, v, n);
+	const p4r_version *missing;
+	p4r_guard_log log = { 0 };
 	p4r_sync_result res = { 0 };
 	p4r_remote *r = NULL;
 	p4r_oid *oids = NULL;
 	int64_t *sizes = NULL;
+	char why[512] = "", msg[1024] = "";
 	size_t i, k = 0;
-	int rc;
+	int rc, src;
 
-	if (got)
-		got->objects_present += count_present(repo, v, n);
-	if (!missing)
-		return 0;
-	if (o->offline)
-		return refuse_offline(missing);
-	rc = p4r_remote_open(&r, p4r_repo_config(repo), p4r_repo_meta(repo), o->remote);
-	if (rc == P4R_ENOTFOUND)
-		return no_remote(missing, o->remote);
-	if (rc < 0)
-		return rc;
-	oids = calloc(n, sizeof(*oids));
-	sizes = calloc(n, sizeof(*sizes));
+	oids = calloc(n + 1, sizeof(*oids));
+	sizes = calloc(n + 1, sizeof(*sizes));
 	if (!oids || !sizes) {
 		rc = p4r_error_set(P4R_ERROR, "out of memory");
 		goto done;
 	}
+	for (i = 0; i < n; i++)
+		oids[i] = v[i].oid;
+	/* what the store has is checked before it is trusted: a damaged
+	 * object leaves it here and is fetched like a missing one */
+	if ((rc = p4r_objguard_scan(repo, oids, n, &log)) < 0)
+		goto done;
+	if (got)
+		got->objects_present += count_present(repo, v, n);
+	if (!(missing = first_missing(repo, v, n)))
+		goto done;
+	if (o->offline) {
+		rc = refuse_offline(missing);
+		goto settle;
+	}
+	rc = p4r_remote_open(&r, p4r_repo_config(repo), p4r_repo_meta(repo), o->remote);
+	if (rc == P4R_ENOTFOUND)
+		rc = no_remote(missing, o->remote);
+	if (rc < 0)
+		goto settle;
 	for (i = 0; i < n; i++) {
 		if (p4r_store_has(p4r_repo_store(repo), &v[i].oid))
 			continue;
@@ -120,13 +145,29 @@ int p4r_ondemand_fetch(p4r_repo *repo, const p4r_ondemand *o, const p4r_version 
 		sizes[k++] = v[i].size;
 	}
 	rc = p4r_sync_fetch_objects(repo, r, oids, sizes, k, o->progress, &res);
+	/* the download hashed them: their fingerprints need no second read */
+	if (rc == 0)
+		rc = p4r_objguard_downloaded(repo, oids, k);
 	rc = explain(repo, r, v, n, rc);
 	if (rc == 0 && got) {
 		got->objects_received += res.objects_received;
 		got->bytes_received += res.bytes_received;
 		got->objects_present += res.objects_present;
 	}
+settle:
+	if (log.n == 0)
+		goto done;
+	if (rc < 0) {
+		snprintf(msg, sizeof(msg), "%s", p4r_error_message());
+		short_why(why, sizeof(why), o, r, rc);
+	}
+	src = p4r_objguard_settle(repo, &log, r ? r->name : NULL, why, o->on_damage, o->damage_payload);
+	if (src < 0)
+		rc = src; /* the damaged version, exit 4, wins */
+	else if (rc < 0)
+		rc = p4r_error_set(rc, "%s", msg);
 done:
+	p4r_guard_log_clear(&log);
 	p4r_sync_result_clear(&res);
 	free(oids);
 	free(sizes);

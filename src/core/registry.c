@@ -133,6 +133,25 @@ static const char *const migrations[] = {
 	"  actor TEXT NOT NULL,"
 	"  at_ms INTEGER NOT NULL,"
 	"  error TEXT NOT NULL DEFAULT '');",
+	/* 4: the object guard (objguard.c, registry_objguard.c). Each stored
+	 * object's stat when p4reg last knew its bytes, and the objects found
+	 * with other bytes: local facts about this store, never synced. */
+	"CREATE TABLE object_stat ("
+	"  oid TEXT PRIMARY KEY,"
+	"  dev INTEGER NOT NULL,"
+	"  ino INTEGER NOT NULL,"
+	"  size INTEGER NOT NULL,"
+	"  mtime_ns INTEGER NOT NULL,"
+	"  ctime_ns INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE INDEX object_stat_inode ON object_stat(ino, dev);"
+	"CREATE TABLE object_damage ("
+	"  oid TEXT PRIMARY KEY,"
+	"  found_ms INTEGER NOT NULL,"
+	"  hashed_to TEXT NOT NULL,"
+	"  quarantine TEXT NOT NULL DEFAULT '',"
+	"  work_path TEXT NOT NULL DEFAULT '',"
+	"  repaired_ms INTEGER,"
+	"  repaired_from TEXT) WITHOUT ROWID;",
 };
 
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))

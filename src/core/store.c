@@ -561,7 +561,7 @@ static int make_object_dirs(const p4r_store *store, const p4r_oid *oid)
  * when the store already has it. On success *TMP is consumed (freed and
  * NULL); otherwise the caller still unlinks it. *FD is closed either way. */
 static int place_object(p4r_store *store, int *fd, char **tmp, const p4r_oid *oid,
-			bool *existed)
+			bool *existed, struct stat *placed)
 {
 	char path[PATH_MAX];
 	int rc;
@@ -588,14 +588,19 @@ static int place_object(p4r_store *store, int *fd, char **tmp, const p4r_oid *oi
 		return p4r_error_errno("cannot rename '%s' to '%s'", *tmp, path);
 	free(*tmp);
 	*tmp = NULL;
-	return p4r_fsync_parent(path);
+	if ((rc = p4r_fsync_parent(path)) < 0)
+		return rc;
+	/* the rename moved its ctime: this is the stat the guard records */
+	if (placed && lstat(path, placed) < 0)
+		memset(placed, 0, sizeof(*placed));
+	return 0;
 }
 
 int p4r_store_place(p4r_store *store, int *fd, char **tmp, const p4r_oid *oid)
 {
 	bool existed;
 
-	return place_object(store, fd, tmp, oid, &existed);
+	return place_object(store, fd, tmp, oid, &existed, NULL);
 }
 
 /* Errors after which the next method in the order is worth a try. */
@@ -678,7 +683,7 @@ static int insert_copy(p4r_store *store, int src, const char *path, uint64_t tot
 	s.direct = total >= COPY_BLOCK && set_direct(fd, true) == 0;
 	if ((rc = pump(&out->oid, &out->size, &s)) < 0)
 		goto done;
-	if ((rc = place_object(store, &fd, &tmp, &out->oid, &out->existed)) < 0)
+	if ((rc = place_object(store, &fd, &tmp, &out->oid, &out->existed, &out->placed)) < 0)
 		goto done;
 	out->used = P4R_LINK_COPY;
 done:
@@ -713,7 +718,7 @@ static int insert_reflink(p4r_store *store, int src, const char *path, uint64_t 
 	s.src_name = tmp;
 	if ((rc = pump(&out->oid, &out->size, &s)) < 0)
 		goto done;
-	if ((rc = place_object(store, &fd, &tmp, &out->oid, &out->existed)) < 0)
+	if ((rc = place_object(store, &fd, &tmp, &out->oid, &out->existed, &out->placed)) < 0)
 		goto done;
 	out->used = P4R_LINK_REFLINK;
 done:
@@ -805,6 +810,9 @@ static int insert_hardlink(p4r_store *store, int src, const struct source *where
 	tmp = NULL;
 	if ((rc = p4r_fsync_parent(obj)) < 0)
 		goto done;
+	/* after link, chmod, rename and unlink: the ctime the guard records */
+	if (lstat(obj, &out->placed) < 0)
+		memset(&out->placed, 0, sizeof(out->placed));
 	out->used = P4R_LINK_HARDLINK;
 done:
 	if (tmp) {
@@ -949,7 +957,7 @@ int p4r_store_insert_buffer(p4r_store *store, const void *buf, size_t len, p4r_o
 		rc = p4r_error_errno("cannot write '%s'", tmp);
 		goto done;
 	}
-	rc = place_object(store, &fd, &tmp, out, &existed);
+	rc = place_object(store, &fd, &tmp, out, &existed, NULL);
 done:
 	if (fd >= 0)
 		close(fd);
@@ -1192,22 +1200,61 @@ int p4r_store_write_to_fd(p4r_store *store, const p4r_oid *oid, int fd)
 	return rc;
 }
 
-int p4r_store_verify(p4r_store *store, const p4r_oid *oid)
+
+int p4r_store_object_stat(const p4r_store *store, const p4r_oid *oid, struct stat *st)
+{
+	char path[PATH_MAX];
+	int rc;
+
+	if ((rc = p4r_store_object_path(store, oid, path, sizeof(path))) < 0)
+		return rc;
+	if (lstat(path, st) < 0)
+		return p4r_error_errno("cannot stat '%s'", path);
+	if (!S_ISREG(st->st_mode))
+		return p4r_error_set(P4R_ENOTFOUND, "'%s' is not an object file", path);
+	return 0;
+}
+
+static bool same_stat(const struct stat *a, const struct stat *b)
+{
+	return same_file_state(a, b) && a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+	       a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+int p4r_store_hash_object(p4r_store *store, const p4r_oid *oid, p4r_oid *got, struct stat *st,
+			  bool *stable)
 {
 	struct stream s = { -1, NULL, -1, NULL, false, 0, NULL, NULL, false, 0 };
 	char obj[PATH_MAX];
-	struct stat st;
-	p4r_oid got;
+	struct stat before;
 	uint64_t size;
 	int obj_fd, rc;
 
-	if ((rc = open_object(&obj_fd, &st, obj, sizeof(obj), store, oid)) < 0)
+	*stable = false;
+	if ((rc = open_object(&obj_fd, &before, obj, sizeof(obj), store, oid)) < 0)
 		return rc;
 	s.src = obj_fd;
 	s.src_name = obj;
-	s.total = (uint64_t)st.st_size;
-	if ((rc = pump(&got, &size, &s)) == 0 && !p4r_oid_equal(&got, oid))
-		rc = corrupt(oid, &got);
+	s.total = (uint64_t)before.st_size;
+	if ((rc = pump(got, &size, &s)) == 0) {
+		if (fstat(obj_fd, st) < 0)
+			rc = p4r_error_errno("cannot stat '%s'", obj);
+		else
+			*stable = same_stat(&before, st) && (uint64_t)st->st_size == size;
+	}
 	close(obj_fd);
+	return rc;
+}
+
+int p4r_store_verify(p4r_store *store, const p4r_oid *oid)
+{
+	struct stat st;
+	p4r_oid got;
+	bool stable;
+	int rc;
+
+	if ((rc = p4r_store_hash_object(store, oid, &got, &st, &stable)) == 0 &&
+	    !p4r_oid_equal(&got, oid))
+		rc = corrupt(oid, &got);
 	return rc;
 }

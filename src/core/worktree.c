@@ -5,6 +5,7 @@
 #include "p4reg/error.h"
 #include "p4reg/fsutil.h"
 #include "p4reg/ignore.h"
+#include "p4reg/objguard.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -361,6 +362,58 @@ int p4r_worktree_file_state(p4r_repo *repo, const char *rel, const p4r_pointer *
 	return 0;
 }
 
+/* A file a checkout replaces. */
+struct replaced {
+	bool linked;          /* a hard link to the object of OID */
+	p4r_oid oid;          /* the bytes it held (hashed, or by the stat cache) */
+	struct stat st;       /* its stat before the replace */
+};
+
+/* After a checkout: REL's stat cache row and, in the same commit, the new
+ * fingerprints of the objects whose ctime p4reg itself moved: OID's, when
+ * a hard link to it was made (VERIFIED is what the guard trusted), and the
+ * one the replaced file was a hard link to (unlinking it moved its ctime;
+ * its bytes were just hashed or known from the stat cache). */
+static int remember(p4r_repo *repo, const char *rel, const p4r_stat_key *key, const p4r_oid *oid,
+		    const struct stat *verified, const struct replaced *old)
+{
+	p4r_registry *reg = p4r_repo_registry(repo);
+	int rc;
+
+	if (p4r_registry_readonly(reg))
+		return p4r_registry_statcache_put(reg, rel, key, oid);
+	/* the file is durable already; these rows only save re-hashes, and a
+	 * hard-link checkout must stay O(1): no fsync for them */
+	if ((rc = p4r_registry_lazy_sync(reg, true)) < 0)
+		return rc;
+	if ((rc = p4r_registry_begin(reg)) == 0) {
+		if ((rc = p4r_registry_statcache_put(reg, rel, key, oid)) == 0 &&
+		    (rc = p4r_objguard_record(repo, oid, verified)) == 0 &&
+		    (!old->linked || (rc = p4r_objguard_record(repo, &old->oid, &old->st)) == 0))
+			rc = p4r_registry_commit(reg);
+		else
+			p4r_registry_rollback(reg);
+	}
+	if (p4r_registry_lazy_sync(reg, false) < 0 && rc == 0)
+		rc = p4r_error_code();
+	return rc;
+}
+
+/* Whether the file BASE in DIR, holding CURRENT's bytes, is a hard link to
+ * CURRENT's object. */
+static void find_linked(p4r_repo *repo, int dir, const char *base, const p4r_oid *current,
+			struct replaced *old)
+{
+	struct stat obj;
+
+	old->oid = *current;
+	old->linked = fstatat(dir, base, &old->st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		      S_ISREG(old->st.st_mode) && old->st.st_nlink > 1 &&
+		      p4r_store_object_stat(p4r_repo_store(repo), current, &obj) == 0 &&
+		      obj.st_dev == old->st.st_dev && obj.st_ino == old->st.st_ino;
+	p4r_error_clear();
+}
+
 int p4r_worktree_materialize(p4r_repo *repo, const char *rel, const p4r_oid *oid,
 			     const p4r_link_type *order, size_t n, bool force, bool *already,
 			     p4r_progress_fn progress, void *payload)
@@ -369,7 +422,8 @@ int p4r_worktree_materialize(p4r_repo *repo, const char *rel, const p4r_oid *oid
 	const char *base;
 	p4r_stat_key key;
 	p4r_oid current;
-	struct stat st;
+	struct replaced old = { .linked = false };
+	struct stat st, verified;
 	bool exists;
 	int dir = -1, rc;
 
@@ -394,16 +448,22 @@ int p4r_worktree_materialize(p4r_repo *repo, const char *rel, const p4r_oid *oid
 			goto done;
 		order = cfg_order;
 	}
+	/* a link or reflink passes the object on unread: it must be the one
+	 * p4reg stored, or its bytes are checked (and, wrong, never used) */
+	if ((rc = p4r_objguard_require(repo, oid, &verified)) < 0)
+		goto done;
 	/* the folder is opened (made) below the root now, and the file is
 	 * written by name inside it: a link planted on the way cannot lead out */
 	if ((rc = p4r_beneath_parent(&dir, &base, p4r_repo_root_fd(repo), rel, true)) < 0)
 		goto done;
+	if (exists)
+		find_linked(repo, dir, base, &current, &old);
 	if ((rc = p4r_store_checkout(p4r_repo_store(repo), oid, dir, base, rel, order, n, NULL,
 				     progress, payload)) < 0)
 		goto done;
 	if (fstatat(dir, base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		p4r_worktree_stat_key(&st, &key);
-		rc = p4r_registry_statcache_put(p4r_repo_registry(repo), rel, &key, oid);
+		rc = remember(repo, rel, &key, oid, &verified, &old);
 	}
 done:
 	if (dir >= 0)

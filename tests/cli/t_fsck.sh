@@ -45,18 +45,19 @@ chmod u+w "$o"; printf 'X' | dd of="$o" bs=1 seek=100 conv=notrunc 2>/dev/null; 
 run 4 p4reg fsck
 assert_contains "$OUT" "corrupt-object: object $oid1 is corrupt"
 assert_contains "$OUT" "moved to '.p4reg/quarantine/$oid1'"
-assert_contains "$OUT" "missing-object: object $oid1 of emb@1 is missing from the store"
+assert_contains "$OUT" "damaged-object: object $oid1 of emb@1 is damaged: its bytes changed in place (they hashed to "
 assert_contains "$OUT" "fix: "
 assert_contains "$OUT" "2 problems found"
 assert_eq "$ERR" "" "fsck printed an error besides its report"
 assert_no_file "$o"
 assert_file ".p4reg/quarantine/$oid1"
 # the quarantine is outside the store: checkout of that version now fails
-# cleanly instead of serving bad bytes
-run 1 p4reg checkout emb@1 && assert_contains "$ERR" "is not in the local store and cannot be downloaded: no remote is configured"
+# cleanly instead of serving bad bytes, naming the damaged version
+run 4 p4reg checkout emb@1 && assert_one_line_error "the stored bytes of emb@1 were found damaged earlier"
+assert_contains "$ERR" "not repaired (no remote is configured)"
 run 4 p4reg --json fsck
 assert_eq "$(json_get 'd["ok"], [(p["kind"], p.get("object"), p.get("model")) for p in d["problems"]]')" \
-	"False [('missing-object', '$oid1', 'emb')]"
+	"False [('damaged-object', '$oid1', 'emb')]"
 assert_eq "$(json_get 'sorted(d["problems"][0].keys())')" "['fix', 'kind', 'message', 'model', 'object', 'path']"
 
 begin "re-adding the original bytes repairs a missing object"
@@ -145,7 +146,7 @@ run 0 p4reg fsck
 rm -rf "$ROOT_TMP/remote-$$/objects"
 chmod u+w "$o"; printf 'Y' | dd of="$o" bs=1 seek=7 conv=notrunc 2>/dev/null; chmod 444 "$o"
 run 4 p4reg --json fsck --repair
-assert_eq "$(json_get '[p["kind"] for p in d["problems"]], d["repaired"]')" "['corrupt-object', 'missing-object'] 0"
+assert_eq "$(json_get '[p["kind"] for p in d["problems"]], d["repaired"]')" "['corrupt-object', 'damaged-object'] 0"
 assert_contains "$(json_get 'd["problems"][1]["fix"]')" "could not fetch it"
 
 finish

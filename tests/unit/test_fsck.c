@@ -82,7 +82,8 @@ static void test_corrupt_is_quarantined(void **state)
 	assert_string_equal(rep.problems[0].kind, "corrupt-object");
 	assert_string_equal(rep.problems[0].object, f->v1.hex);
 	assert_non_null(rep.problems[0].fix);
-	assert_string_equal(rep.problems[1].kind, "missing-object");
+	/* the quarantined object is a damaged version until it comes back */
+	assert_string_equal(rep.problems[1].kind, "damaged-object");
 	assert_string_equal(rep.problems[1].model, "m");
 	assert_non_null(strstr(rep.problems[1].message, "m@1"));
 	assert_int_equal(rep.quarantined, 1);
@@ -90,6 +91,12 @@ static void test_corrupt_is_quarantined(void **state)
 	assert_int_not_equal(access(path, F_OK), 0);
 	snprintf(q, sizeof(q), "%s/quarantine/%s", p4r_repo_meta(f->repo), f->v1.hex);
 	assert_int_equal(access(q, F_OK), 0);
+	/* and stays one, named the same, on the next run */
+	assert_int_equal(p4r_fsck_run(f->repo, NULL, &rep), 0);
+	assert_int_equal(rep.nproblems, 1);
+	assert_string_equal(rep.problems[0].kind, "damaged-object");
+	assert_non_null(strstr(rep.problems[0].message, "hashed to"));
+	p4r_fsck_report_clear(&rep);
 }
 
 /* Moves m@1's object from the store to a folder remote's layout under

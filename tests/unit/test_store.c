@@ -673,6 +673,75 @@ static void test_verify(void **state)
 	assert_non_null(strstr(p4r_error_message(), "is missing from the store"));
 }
 
+static void assert_same_stat(const struct stat *a, const struct stat *b)
+{
+	assert_int_equal(a->st_dev, b->st_dev);
+	assert_int_equal(a->st_ino, b->st_ino);
+	assert_int_equal(a->st_size, b->st_size);
+	assert_int_equal(a->st_mtim.tv_sec, b->st_mtim.tv_sec);
+	assert_int_equal(a->st_mtim.tv_nsec, b->st_mtim.tv_nsec);
+	assert_int_equal(a->st_ctim.tv_sec, b->st_ctim.tv_sec);
+	assert_int_equal(a->st_ctim.tv_nsec, b->st_ctim.tv_nsec);
+}
+
+/* The stat an insert reports is the object's after every step that moves
+ * its ctime (chmod, link, rename): what the object guard records. */
+static void test_insert_reports_placed_stat(void **state)
+{
+	struct fx *fx = *state;
+	char *a = tu_write(fx->dir, "copied.bin", "copied bytes", 12);
+	char *b = tu_write(fx->dir, "linked.bin", "linked bytes", 12), obj[PATH_MAX];
+	p4r_insert_result res;
+	struct stat now;
+
+	assert_int_equal(p4r_store_insert_file(fx->store, a, COPY, 1, &res, NULL, NULL), 0);
+	object_path(fx, &res.oid, obj, sizeof(obj));
+	assert_int_equal(lstat(obj, &now), 0);
+	assert_same_stat(&res.placed, &now);
+
+	assert_int_equal(p4r_store_insert_file(fx->store, b, HARDLINK, 1, &res, NULL, NULL), 0);
+	assert_int_equal(res.used, P4R_LINK_HARDLINK);
+	object_path(fx, &res.oid, obj, sizeof(obj));
+	assert_int_equal(lstat(obj, &now), 0);
+	assert_same_stat(&res.placed, &now);
+
+	/* an object that was already there was not placed: nothing to report */
+	assert_int_equal(p4r_store_insert_file(fx->store, a, COPY, 1, &res, NULL, NULL), 0);
+	assert_true(res.existed);
+	assert_int_equal(res.placed.st_ino, 0);
+	free(a);
+	free(b);
+}
+
+static void test_hash_object_and_stat(void **state)
+{
+	struct fx *fx = *state;
+	p4r_insert_result a;
+	struct stat st, now;
+	p4r_oid got, missing;
+	char obj[PATH_MAX];
+	bool stable = false;
+
+	insert_data(fx, "a", "alpha bytes", 11, &a);
+	object_path(fx, &a.oid, obj, sizeof(obj));
+	assert_int_equal(p4r_store_object_stat(fx->store, &a.oid, &st), 0);
+	assert_int_equal(lstat(obj, &now), 0);
+	assert_same_stat(&st, &now);
+	assert_int_equal(p4r_store_hash_object(fx->store, &a.oid, &got, &st, &stable), 0);
+	assert_string_equal(got.hex, a.oid.hex);
+	assert_true(stable);
+	assert_same_stat(&st, &now);
+
+	/* wrong bytes are reported as what they hash to, not as an error */
+	corrupt_object(fx, &a.oid, 3);
+	assert_int_equal(p4r_store_hash_object(fx->store, &a.oid, &got, &st, &stable), 0);
+	assert_string_not_equal(got.hex, a.oid.hex);
+
+	assert_int_equal(p4r_oid_parse(&missing, EMPTY_SHA), 0);
+	assert_int_equal(p4r_store_object_stat(fx->store, &missing, &st), P4R_ENOTFOUND);
+	assert_int_equal(p4r_store_hash_object(fx->store, &missing, &got, &st, &stable), P4R_ENOTFOUND);
+}
+
 static void test_link_parse(void **state)
 {
 	p4r_link_type order[P4R_LINK_MAX];
@@ -806,8 +875,8 @@ static void test_concurrent_same_object(void **state)
 	unsigned char *data = random_bytes(len, 21);
 	char *p1 = tu_write(fx->dir, "one.bin", data, len);
 	char *p2 = tu_write(fx->dir, "two.bin", data, len), obj[PATH_MAX];
-	struct racer r[2] = { { fx->store, p1, { { "" }, 0, 0, 0 }, -1 },
-			      { fx->store, p2, { { "" }, 0, 0, 0 }, -1 } };
+	struct racer r[2] = { { .store = fx->store, .path = p1, .rc = -1 },
+			      { .store = fx->store, .path = p2, .rc = -1 } };
 	pthread_t t[2];
 	int i;
 
@@ -850,6 +919,8 @@ int main(void)
 		T(test_write_to_fd),
 		T(test_copy_into_bounded),
 		T(test_verify),
+		T(test_insert_reports_placed_stat),
+		T(test_hash_object_and_stat),
 		cmocka_unit_test(test_link_parse),
 		T(test_insert_fsync_fails),
 		T(test_insert_rename_fails),
