@@ -32,11 +32,11 @@ typedef struct p4r_binding {
 void p4r_binding_clear(p4r_binding *b);
 
 /* The model for `add REL`. Without NAME (-n): the model bound to REL (the
- * one a valid pointer beside it names too); else the model a valid pointer
- * beside REL names when the registry lacks it (another clone's, not yet
- * fetched), P4R_EEXISTS when that model is bound elsewhere (fetch, or -n
- * to move it here); else the default name, P4R_EEXISTS when bound
- * elsewhere. With
+ * one a valid pointer beside it names too); else the default name,
+ * P4R_EEXISTS when bound elsewhere. A valid pointer beside REL proves
+ * nothing alone: naming a model bound elsewhere is P4R_EEXISTS (fetch, or
+ * -n to move it here), naming one the registry lacks under another name
+ * than the default is P4R_ENOTFOUND (fetch, or -n). With
  * NAME: REL bound to another model is P4R_EUSAGE naming that model and
  * 'p4reg mv'; NAME bound to another path sets OUT->moved_from. */
 int p4r_worktree_resolve_binding(p4r_repo *repo, const char *name, const char *rel, p4r_binding *out);

@@ -56,24 +56,25 @@ static int add_file(git_config *cfg, const char *path, git_config_level_t level)
 /* libgit2 is initialised on first use, not at open: its global init loads
  * the system's TLS certificates, a cost commands that never read config
  * (status, list, log, show) should not pay. */
-/* True when LINE opens an [include] or [includeIf ...] section (any case,
- * also the old [include.x] spelling). */
-static bool include_header(const char *line, size_t len)
+/* True when the '[' at TEXT[I] (of LEN bytes) opens an [include] or
+ * [includeIf ...] section (any case, also the old [include.x] spelling).
+ * libgit2 skips more than the eye does before a header (a UTF-8 BOM, \v,
+ * \f, \r) and reads a header after another on one line ("[core][include]"),
+ * so every '[' in the file is looked at, followed by any white space:
+ * a value that merely holds such text is refused too, which is safe. */
+static bool include_header(const char *text, size_t len, size_t i)
 {
 	static const char word[] = "include";
-	size_t i = 0, k;
+	size_t k;
 
-	while (i < len && (line[i] == ' ' || line[i] == '\t'))
-		i++;
-	if (i >= len || line[i++] != '[')
-		return false;
-	while (i < len && (line[i] == ' ' || line[i] == '\t'))
-		i++;
+	for (i++; i < len && isspace((unsigned char)text[i]); i++)
+		;
 	for (k = 0; k < sizeof(word) - 1; k++, i++)
-		if (i >= len || (line[i] | 0x20) != word[k])
+		if (i >= len || (text[i] | 0x20) != word[k])
 			return false;
-	return i < len && (line[i] == ']' || line[i] == ' ' || line[i] == '\t' || line[i] == '"' ||
-			   line[i] == '.' || (line[i] | 0x20) == 'i');
+	/* "includeIf", or the name ends: anything but a letter, digit or '-' */
+	return i >= len || (text[i] | 0x20) == 'i' ||
+	       !(isalnum((unsigned char)text[i]) || text[i] == '-');
 }
 
 /* The committed config may not pull in other files: libgit2 follows
@@ -83,23 +84,19 @@ static bool include_header(const char *line, size_t len)
 static int refuse_includes(const char *path)
 {
 	char *text = NULL;
-	size_t len = 0, n;
-	const char *p, *nl;
+	size_t len = 0, i;
 	int rc = p4r_read_file(&text, &len, path, (size_t)4 << 20);
 
 	if (rc == P4R_ENOTFOUND) {
 		p4r_error_clear();
 		return 0;
 	}
-	for (p = text; rc == 0 && p && p < text + len; p = nl ? nl + 1 : NULL) {
-		nl = memchr(p, '\n', (size_t)(text + len - p));
-		n = (size_t)((nl ? nl : text + len) - p);
-		if (include_header(p, n))
+	for (i = 0; rc == 0 && i < len; i++)
+		if (text[i] == '[' && include_header(text, len, i))
 			rc = p4r_error_set(P4R_EREFUSED, "'%s' has an [include] or [includeIf] section; "
 					   "the shared config may not pull in other files (they could be "
 					   "anything on this machine): remove it, or put the include in your "
 					   "own ~/.config/p4reg/config", path);
-	}
 	free(text);
 	return rc;
 }

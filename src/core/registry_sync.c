@@ -727,6 +727,20 @@ done:
 	return rc;
 }
 
+/* An event about the model itself (a move) must name one the log
+ * registered: a model only this registry has (never pushed) is nothing
+ * the remote can move or write history for. */
+static int logged_model(struct apply_ctx *c, const p4r_sync_event *e, int64_t model_id)
+{
+	int64_t last = 0;
+	int rc = last_logged(c, model_id, &last);
+
+	if (rc == 0 && last == 0)
+		rc = p4r_error_set(P4R_EINTEGRITY, "remote log batch %lld has a %s event for model '%s', "
+				   "which the log never registered", (long long)c->seq, e->kind, e->model);
+	return rc;
+}
+
 /* Binds MODEL_ID (named MODEL) to PATH unless another model holds it;
  * LOCAL: the move is this registry's own, not yet pushed. */
 static int set_model_path(struct apply_ctx *c, int64_t model_id, const char *model, const char *path,
@@ -823,6 +837,8 @@ static int apply_one(struct apply_ctx *c, const p4r_sync_event *e, int64_t idx)
 		return p4r_error_set(P4R_EINTEGRITY, "remote log batch %lld has an event for unknown model '%s'",
 				     (long long)c->seq, e->model);
 	} else if (e->version > 0 && (rc = logged_version(c, e, model_id, &version_id)) < 0) {
+		return rc;
+	} else if (e->version == 0 && (rc = logged_model(c, e, model_id)) < 0) {
 		return rc;
 	}
 	if ((rc = insert_event(c, e, model_id, version_id, idx)) < 0 ||

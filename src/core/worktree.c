@@ -507,13 +507,16 @@ static int model_at(p4r_registry *reg, const char *rel, p4r_model *m, bool *foun
 	return rc;
 }
 
-/* Without -n, for a path no model holds: a valid pointer beside it names
- * the model (*NAMED). One the registry lacks is another clone's, not yet
- * fetched: the name is a model's identity across clones, so the version
- * joins it. One bound elsewhere moved in another clone (git brought the
- * pointer before the registry saw the move) or was copied: the user
- * decides, as a model under the file's name would collide with it later. */
-static int pointer_name(p4r_repo *repo, const char *rel, char *model, size_t size, bool *named)
+/* Without -n, for a path no model holds, a pointer beside it proves
+ * nothing alone (docs/security.md): git brought it, and the registry
+ * cannot vouch for it. Naming a model bound elsewhere, it moved in another
+ * clone (git brought the pointer before the registry saw the move) or was
+ * copied; naming one this registry lacks under another name than the
+ * file's, it may be another clone's (not yet fetched), or one planted to
+ * make these bytes the next version of someone else's model. Either way
+ * the user decides: fetch, or -n. A pointer naming the file's own default
+ * name (DEFLT) chooses nothing the file name does not. */
+static int check_pointer(p4r_repo *repo, const char *rel, const char *deflt)
 {
 	p4r_registry *reg = p4r_repo_registry(repo);
 	p4r_model m = { 0 };
@@ -521,7 +524,6 @@ static int pointer_name(p4r_repo *repo, const char *rel, char *model, size_t siz
 	bool found = false;
 	int rc;
 
-	*named = false;
 	if (p4r_worktree_read_pointer(repo, rel, &ptr) < 0) {
 		p4r_error_clear(); /* none, or unreadable: add writes it anew */
 		return 0;
@@ -532,8 +534,10 @@ static int pointer_name(p4r_repo *repo, const char *rel, char *model, size_t siz
 		rc = p4r_error_set(P4R_EEXISTS, "'%s%s' names model '%s', which is bound to '%s'; 'p4reg fetch' "
 				   "if it moved elsewhere, or move it here with -n %s", rel,
 				   P4R_POINTER_SUFFIX, ptr.model, m.path, ptr.model);
-	else
-		*named = snprintf(model, size, "%s", ptr.model) > 0;
+	else if (strcmp(ptr.model, deflt))
+		rc = p4r_error_set(P4R_ENOTFOUND, "'%s%s' names model '%s', which this registry does not "
+				   "know; 'p4reg fetch' first, or choose the model with -n (-n %s joins it)",
+				   rel, P4R_POINTER_SUFFIX, ptr.model, ptr.model);
 	p4r_model_clear(&m);
 	return rc;
 }
@@ -542,7 +546,7 @@ int p4r_worktree_resolve_binding(p4r_repo *repo, const char *name, const char *r
 {
 	p4r_registry *reg = p4r_repo_registry(repo);
 	p4r_model holder = { 0 }, m = { 0 };
-	bool held = false, found = false, named = false;
+	bool held = false, found = false;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -572,8 +576,8 @@ int p4r_worktree_resolve_binding(p4r_repo *repo, const char *name, const char *r
 		snprintf(out->model, sizeof(out->model), "%s", holder.name);
 		goto done;
 	}
-	if ((rc = pointer_name(repo, rel, out->model, sizeof(out->model), &named)) < 0 || named ||
-	    (rc = p4r_worktree_default_name(out->model, sizeof(out->model), rel)) < 0 ||
+	if ((rc = p4r_worktree_default_name(out->model, sizeof(out->model), rel)) < 0 ||
+	    (rc = check_pointer(repo, rel, out->model)) < 0 ||
 	    (rc = model_find(reg, out->model, &m, &found)) < 0)
 		goto done;
 	if (found)
@@ -643,6 +647,13 @@ int p4r_worktree_unbind(p4r_repo *repo, const char *model, const char *rel, p4r_
 	    dir < 0)
 		goto done;
 	pbase = strrchr(ptr, '/') ? strrchr(ptr, '/') + 1 : ptr;
+	/* only a pointer to this model says the path was the model's here:
+	 * without one (a path the registry took from a remote's move, never
+	 * checked out) the .gitignore line is the user's, and stays */
+	if (p4r_pointer_read_at(&have, dir, pbase, ptr) < 0 || strcmp(have.model, model)) {
+		p4r_error_clear();
+		goto done;
+	}
 	/* the line first, the pointer last: a rerun after a crash in between
 	 * still finds the pointer, so it knows there is work left */
 	if ((rc = exists_at(dir, base, rel, &there, NULL)) < 0)
@@ -663,16 +674,12 @@ int p4r_worktree_unbind(p4r_repo *repo, const char *model, const char *rel, p4r_
 			out->gitignore_abs = NULL;
 		}
 	}
-	/* only a pointer to this model goes: anything else there is not ours */
-	if (p4r_pointer_read_at(&have, dir, pbase, ptr) == 0 && !strcmp(have.model, model)) {
-		if (unlinkat(dir, pbase, 0) < 0 || fsync(dir) < 0) {
-			rc = p4r_error_errno("cannot remove '%s'", ptr);
-			goto done;
-		}
-		if (!(out->pointer_abs = pointer_abs(repo, rel)))
-			rc = p4r_error_set(P4R_ERROR, "out of memory");
+	if (unlinkat(dir, pbase, 0) < 0 || fsync(dir) < 0) {
+		rc = p4r_error_errno("cannot remove '%s'", ptr);
+		goto done;
 	}
-	p4r_error_clear();
+	if (!(out->pointer_abs = pointer_abs(repo, rel)))
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
 done:
 	if (dir >= 0)
 		close(dir);
@@ -887,7 +894,9 @@ static int move_again(p4r_repo *repo, const char *model, const char *from, const
 	int rc = p4r_worktree_read_pointer(repo, from, ptr);
 
 	*done = false;
-	if (rc == 0 && !strcmp(ptr->model, model))
+	/* FROM bound to another model is not where MODEL came from, whatever
+	 * a pointer there says: that file is the other model's */
+	if (rc == 0 && !strcmp(ptr->model, model) && !from_held)
 		return p4r_worktree_pointer_check(repo, from, ptr);
 	p4r_error_clear();
 	if (rc == P4R_ENOTFOUND && !from_held && p4r_worktree_read_pointer(repo, to, ptr) == 0 &&

@@ -127,10 +127,15 @@ base=$(snapshot)
 run 1 p4reg add c/y.bin
 assert_eq "$ERR" "p4reg: 'c/y.bin.p4reg' names model 'tok', which is bound to 'a/x.bin'; 'p4reg fetch' if it moved elsewhere, or move it here with -n tok"
 unchanged
-# a pointer naming a model this registry lacks (another clone's, not yet
-# fetched): the version joins that model, whatever the file is called
+# a pointer naming a model this registry lacks under another name than the
+# file's (another clone's not yet fetched, or a planted one): it proves
+# nothing alone, the user decides (t_hostile_names.sh)
 sed -i 's/^model tok/model ghost/' c/y.bin.p4reg
-run 0 p4reg add c/y.bin && assert_contains "$OUT" "added c/y.bin as ghost@1"
+base=$(snapshot)
+run 1 p4reg add c/y.bin
+assert_eq "$ERR" "p4reg: 'c/y.bin.p4reg' names model 'ghost', which this registry does not know; 'p4reg fetch' first, or choose the model with -n (-n ghost joins it)"
+unchanged
+run 0 p4reg add -n ghost c/y.bin && assert_contains "$OUT" "added c/y.bin as ghost@1"
 assert_eq "$(db "SELECT path FROM models WHERE name = 'ghost'")" "c/y.bin"
 
 begin "add of a binary git tracks: a warning and the command that untracks it"

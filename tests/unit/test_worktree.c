@@ -209,9 +209,16 @@ static void test_resolve_binding(void **state)
 	put_foo(fx, "tok", "c/q.bin");
 	expect_error(p4r_worktree_resolve_binding(fx->repo, NULL, "c/q.bin", &b), P4R_EEXISTS,
 		     "'c/q.bin.p4reg' names model 'tok', which is bound to 'a/x.bin'");
+	/* one this registry lacks proves nothing alone (a planted pointer
+	 * would make these bytes someone else's model): fetch, or -n */
 	put_foo(fx, "ghost", "c/q.bin");
+	expect_error(p4r_worktree_resolve_binding(fx->repo, NULL, "c/q.bin", &b), P4R_ENOTFOUND,
+		     "'c/q.bin.p4reg' names model 'ghost', which this registry does not know; 'p4reg fetch' "
+		     "first, or choose the model with -n (-n ghost joins it)");
+	/* unless it names the file's own name, which chooses nothing */
+	put_foo(fx, "q", "c/q.bin");
 	assert_int_equal(p4r_worktree_resolve_binding(fx->repo, NULL, "c/q.bin", &b), 0);
-	assert_string_equal(b.model, "ghost");
+	assert_string_equal(b.model, "q");
 	/* with -n the pointer does not count */
 	assert_int_equal(p4r_worktree_resolve_binding(fx->repo, "q2", "c/q.bin", &b), 0);
 	assert_string_equal(b.model, "q2");
@@ -233,12 +240,24 @@ static void test_unbind(void **state)
 	assert_null(u.gitignore_abs);
 	assert_false(exists(fx, "a/x.bin.p4reg"));
 	p4r_unbind_clear(&u);
-	/* the file gone: its line goes, every other byte stays */
+	/* the file gone, and no pointer says the path was the model's here
+	 * (a path a remote's move named): the line is the user's, it stays */
 	text = join(fx->dir, "a/x.bin");
 	assert_int_equal(unlink(text), 0);
 	free(text);
 	assert_int_equal(p4r_worktree_unbind(fx->repo, "tok", "a/x.bin", &u), 0);
 	assert_null(u.pointer_abs);
+	assert_null(u.gitignore_abs);
+	text = slurp_rel(fx, "a/.gitignore");
+	assert_string_equal(text, mine);
+	free(text);
+	/* with the model's pointer there: its line goes, every other byte stays */
+	put_foo(fx, "tok", "a/x.bin");
+	text = join(fx->dir, "a/x.bin");
+	assert_int_equal(unlink(text), 0);
+	free(text);
+	assert_int_equal(p4r_worktree_unbind(fx->repo, "tok", "a/x.bin", &u), 0);
+	assert_non_null(u.pointer_abs);
 	assert_non_null(u.gitignore_abs);
 	assert_true(u.gitignore_changed);
 	assert_false(u.gitignore_deleted);
@@ -246,7 +265,7 @@ static void test_unbind(void **state)
 	text = slurp_rel(fx, "a/.gitignore");
 	assert_string_equal(text, "# mine\r\n/other\r\n");
 	free(text);
-	/* a pointer naming another model is not ours to remove */
+	/* a pointer naming another model is not ours to remove, nor its line */
 	put_foo(fx, "other", "b/x.bin");
 	free(tu_write(fx->dir, "b/.gitignore", "/x.bin\n", 7));
 	text = join(fx->dir, "b/x.bin");
@@ -254,8 +273,17 @@ static void test_unbind(void **state)
 	free(text);
 	assert_int_equal(p4r_worktree_unbind(fx->repo, "tok", "b/x.bin", &u), 0);
 	assert_null(u.pointer_abs);
+	assert_null(u.gitignore_abs);
 	assert_true(exists(fx, "b/x.bin.p4reg"));
-	/* a .gitignore holding only the line was p4reg's: it goes */
+	assert_true(exists(fx, "b/.gitignore"));
+	p4r_unbind_clear(&u);
+	/* a .gitignore holding only the model's line was p4reg's: it goes */
+	put_foo(fx, "tok", "b/x.bin");
+	text = join(fx->dir, "b/x.bin");
+	assert_int_equal(unlink(text), 0);
+	free(text);
+	assert_int_equal(p4r_worktree_unbind(fx->repo, "tok", "b/x.bin", &u), 0);
+	assert_non_null(u.pointer_abs);
 	assert_true(u.gitignore_deleted);
 	assert_false(exists(fx, "b/.gitignore"));
 	p4r_unbind_clear(&u);
