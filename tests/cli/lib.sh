@@ -93,6 +93,15 @@ random_file() {
 	head -c "$(( $2 * 1024 ))" /dev/urandom >"$1"
 }
 
+# flip_byte FILE OFFSET: inverts the byte at OFFSET in place (no truncation).
+# Writing a fixed character instead would leave a random file unchanged
+# once in 256 runs, when the byte already was that character.
+flip_byte() {
+	python3 -c 'import sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(int(sys.argv[2])); b = f.read(1); f.seek(int(sys.argv[2])); f.write(bytes([b[0] ^ 0xff]))' "$1" "$2"
+}
+
 # test NAME: starts a named case.
 begin() { CURRENT=$1; TESTS_RUN=$((TESTS_RUN + 1)); }
 

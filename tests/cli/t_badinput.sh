@@ -79,7 +79,7 @@ unchanged
 
 begin "a corrupt store object: checkout and cat exit 4, work tree untouched"
 obj=.p4reg/objects/${oid:0:2}/${oid:2:2}/$oid
-chmod u+w "$obj"; printf 'X' | dd of="$obj" bs=1 seek=10 conv=notrunc status=none; chmod 444 "$obj"
+chmod u+w "$obj"; flip_byte "$obj" 10; chmod 444 "$obj"
 rm models/m.onnx
 # its stat moved: the guard re-hashes it before the checkout and moves it out
 run 4 p4reg checkout models/m.onnx && assert_one_line_error "the stored bytes of m@1 changed in place"

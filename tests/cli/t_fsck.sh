@@ -41,7 +41,7 @@ run 0 p4reg fsck
 
 begin "a corrupt object is quarantined and reported, exit 4"
 o=$(obj_path "$oid1")
-chmod u+w "$o"; printf 'X' | dd of="$o" bs=1 seek=100 conv=notrunc 2>/dev/null; chmod 444 "$o"
+chmod u+w "$o"; flip_byte "$o" 100; chmod 444 "$o"
 run 4 p4reg fsck
 assert_contains "$OUT" "corrupt-object: object $oid1 is corrupt"
 assert_contains "$OUT" "moved to '.p4reg/quarantine/$oid1'"
@@ -73,7 +73,7 @@ run 0 p4reg fsck
 
 begin "a second corrupt copy does not overwrite the first in quarantine"
 o=$(obj_path "$oid3")
-chmod u+w "$o"; printf 'Z' | dd of="$o" bs=1 seek=10 conv=notrunc 2>/dev/null; chmod 444 "$o"
+chmod u+w "$o"; flip_byte "$o" 10; chmod 444 "$o"
 run 4 p4reg fsck
 cp ".p4reg/quarantine/$oid3" "$o"
 run 4 p4reg fsck
@@ -138,13 +138,13 @@ begin "--repair fetches a good copy from the remote"
 setup
 run 0 p4reg remote add origin "$ROOT_TMP/remote-$$" && run 0 p4reg push
 o=$(obj_path "$oid2")
-chmod u+w "$o"; printf 'X' | dd of="$o" bs=1 seek=7 conv=notrunc 2>/dev/null; chmod 444 "$o"
+chmod u+w "$o"; flip_byte "$o" 7; chmod 444 "$o"
 run 0 p4reg fsck --repair && assert_contains "$OUT" "repaired: 1 object fetched from the remote and verified"
 assert_eq "$(sha "$o")" "$oid2" "repaired object"
 assert_file ".p4reg/quarantine/$oid2"
 run 0 p4reg fsck
 rm -rf "$ROOT_TMP/remote-$$/objects"
-chmod u+w "$o"; printf 'Y' | dd of="$o" bs=1 seek=7 conv=notrunc 2>/dev/null; chmod 444 "$o"
+chmod u+w "$o"; flip_byte "$o" 7; chmod 444 "$o"
 run 4 p4reg --json fsck --repair
 assert_eq "$(json_get '[p["kind"] for p in d["problems"]], d["repaired"]')" "['corrupt-object', 'damaged-object'] 0"
 assert_contains "$(json_get 'd["problems"][1]["fix"]')" "could not fetch it"

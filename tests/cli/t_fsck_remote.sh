@@ -175,7 +175,7 @@ rm "$R/objects"; mv "$ROOT_TMP/objects.real" "$R/objects"
 begin "--repair with a remote named by -r"
 cd "$DEV"
 o=.p4reg/$(key "$oid3")
-chmod u+w "$o"; printf 'X' | dd of="$o" bs=1 seek=3 conv=notrunc 2>/dev/null; chmod 444 "$o"
+chmod u+w "$o"; flip_byte "$o" 3; chmod 444 "$o"
 run 0 p4reg fsck --repair -r origin && assert_contains "$OUT" "repaired: 1 object fetched from the remote and verified"
 assert_eq "$(sha "$o")" "$oid3" "repaired object"
 

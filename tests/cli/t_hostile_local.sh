@@ -64,7 +64,7 @@ assert_eq "$(ls -A .p4reg | grep -c 'registry.db-new')" "0" "a temporary registr
 
 begin "fsck on a damaged registry still checks objects and pointers, exit 4"
 setup
-chmod u+w "$(obj_path "$oid2")" && printf 'X' | dd of="$(obj_path "$oid2")" bs=1 seek=5 conv=notrunc status=none
+chmod u+w "$(obj_path "$oid2")" && flip_byte "$(obj_path "$oid2")" 5
 head -c 3000 /dev/urandom >.p4reg/registry.db
 run 4 p4reg fsck
 assert_contains "$OUT" "registry-corrupt: '$DB' is not a p4reg registry (not a SQLite database)"

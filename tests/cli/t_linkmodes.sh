@@ -241,7 +241,7 @@ run 0 p4reg promote m@2 --to staging
 run 0 p4reg promote m@2 --to production
 # m@1's object is no longer linked to the work file: damage it directly
 o=$(obj_path "$V1")
-chmod u+w "$o"; printf 'X' | dd of="$o" bs=1 seek=3 conv=notrunc status=none
+chmod u+w "$o"; flip_byte "$o" 3
 run 4 p4reg rollback m
 assert_contains "$ERR" "the stored bytes of m@1 changed in place"
 assert_eq "$(db "SELECT number FROM versions WHERE stage = 'production'")" "2" "rollback recorded"

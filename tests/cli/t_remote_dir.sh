@@ -161,7 +161,7 @@ C="$ROOT_TMP/C"; mkdir -p "$C"; cd "$C"; p4reg init >/dev/null; p4reg remote add
 mkdir -p models && cp "$A/models/llm.bin.p4reg" models/
 oid=$(sed -n 's/^oid sha256://p' models/llm.bin.p4reg)
 obj="$R/objects/${oid:0:2}/${oid:2:2}/$oid"
-chmod u+w "$obj"; cp "$obj" "$ROOT_TMP/good"; printf 'X' | dd of="$obj" bs=1 seek=100 conv=notrunc 2>/dev/null
+chmod u+w "$obj"; cp "$obj" "$ROOT_TMP/good"; flip_byte "$obj" 100
 run 4 p4reg pull && assert_one_line_error "is corrupt"
 assert_no_file models/llm.bin
 assert_no_file ".p4reg/objects/${oid:0:2}/${oid:2:2}/$oid"
