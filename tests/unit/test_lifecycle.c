@@ -5,6 +5,7 @@
  * hook runner. */
 #include "testutil.h"
 #include "p4reg/error.h"
+#include "p4reg/fsck.h"
 #include "p4reg/lifecycle.h"
 #include "p4reg/metrics.h"
 #include "p4reg/registry.h"
@@ -818,6 +819,52 @@ static void test_production_history_log_order(void **state)
 	assert_history(fx, "3 2 4 1");
 }
 
+static void collect_issue(const p4r_invariant_issue *issue, void *payload)
+{
+	char *acc = payload;
+	size_t len = strlen(acc);
+
+	snprintf(acc + len, 2048 - len, "%s\n", issue->message);
+}
+
+/* The stage-history invariant of fsck replays the same order: a version a
+ * later entry (in the log) pushed out of production has no event of its
+ * own, and is right to be archived. */
+static void test_fsck_stage_history_log_order(void **state)
+{
+	struct fx *fx = *state;
+	char issues[2048] = "";
+
+	add_version(fx, 1);
+	add_version(fx, 2);
+	/* Two clones promoted at once: both entries, no "replaced" event. */
+	exec_sql(fx, "INSERT INTO events(model_id, version_id, kind, from_stage, to_stage, actor, at_ms)"
+		 " SELECT model_id, id, 'promote', 'development', 'production', 'x', 1 FROM versions"
+		 " ORDER BY number");
+	exec_sql(fx, "UPDATE versions SET stage = 'archived' WHERE number = 1");
+	exec_sql(fx, "UPDATE versions SET stage = 'production' WHERE number = 2");
+	assert_int_equal(p4r_registry_fsck_invariants(fx->reg, collect_issue, issues), 0);
+	assert_string_equal(issues, "");
+
+	/* Both registers and v2's entry came from the remote (batch 1); v1's
+	 * entry is unpublished, so it is later in the log: v1 holds
+	 * production, v2 is archived. */
+	exec_sql(fx, "INSERT INTO event_sync(event_id, uuid, seq, idx) SELECT e.id, 'uuid-' || e.id, 1,"
+		 " v.number - 1 FROM events e JOIN versions v ON v.id = e.version_id"
+		 " WHERE e.kind = 'register'");
+	exec_sql(fx, SET_POS("2", "1", "2"));
+	assert_int_equal(p4r_registry_fsck_invariants(fx->reg, collect_issue, issues), 0);
+	assert_string_equal(issues,
+			    "version 1 of model 'm' is in archived but its latest stage event moved it to production\n"
+			    "version 2 of model 'm' is in production but its history archives it (another "
+			    "version entered production after it)\n");
+	issues[0] = '\0';
+	exec_sql(fx, "UPDATE versions SET stage = 'archived' WHERE number = 2");
+	exec_sql(fx, "UPDATE versions SET stage = 'production' WHERE number = 1");
+	assert_int_equal(p4r_registry_fsck_invariants(fx->reg, collect_issue, issues), 0);
+	assert_string_equal(issues, "");
+}
+
 static void test_rollback_needs_object(void **state)
 {
 	struct fx *fx = *state;
@@ -883,6 +930,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rollback_walks_back, setup_repo, teardown_repo),
 		cmocka_unit_test_setup_teardown(test_rollback_needs_object, setup_repo, teardown_repo),
 		cmocka_unit_test_setup_teardown(test_production_history_log_order, setup_repo,
+						teardown_repo),
+		cmocka_unit_test_setup_teardown(test_fsck_stage_history_log_order, setup_repo,
 						teardown_repo),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
