@@ -111,8 +111,10 @@ typedef struct p4r_invariant_issue {
 /* Checks the registry's own rules: at most one production and one staging
  * version per model, version numbers 1..N without gaps, well-formed oids,
  * each version's stage equal to the stage its latest stage event moved it
- * to, events about versions of their own model, and the append-only
- * triggers in place. Calls FN for each issue. */
+ * to in the shared log's order (or archived, when another version entered
+ * that staging/production stage later in the log: the replay of a fetch),
+ * events about versions of their own model, and the append-only triggers
+ * in place. Calls FN for each issue. */
 int p4r_registry_fsck_invariants(p4r_registry *reg,
 				 void (*fn)(const p4r_invariant_issue *issue, void *payload),
 				 void *payload);

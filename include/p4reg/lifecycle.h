@@ -151,7 +151,7 @@ int p4r_lifecycle_promote(p4r_registry *reg, const p4r_promote_req *req, p4r_pro
 
 /* ---- rollback ---- */
 
-/* A version that entered production, newest entry first. */
+/* A version that entered production, newest entry first (log order). */
 typedef struct p4r_prod_entry {
 	int64_t number;
 	bool rolled_back;
@@ -192,8 +192,10 @@ void p4r_rollback_result_clear(p4r_rollback_result *r);
  * model is P4R_ENOTFOUND. */
 int p4r_lifecycle_rollback(p4r_registry *reg, const p4r_rollback_req *req, p4r_rollback_result *out);
 
-/* The version a rollback of REQ would restore, into *OUT (caller clears),
- * changing nothing: a command fetches its bytes before the transaction. */
+/* The version a rollback of REQ would restore, into *OUT (overwritten,
+ * need not be initialised; the caller clears it), changing nothing: a
+ * command fetches its bytes before the transaction. The same walk as
+ * p4r_lifecycle_rollback, in the shared log's order. */
 int p4r_lifecycle_rollback_target(p4r_registry *reg, const p4r_rollback_req *req, p4r_version *out);
 
 /* Runs HOOK with /bin/sh -c in folder CWD, its stdout sent to stderr (so a
@@ -213,7 +215,11 @@ int p4r_registry_stage_set(p4r_registry *reg, int64_t version_id, p4r_stage stag
 
 /* The versions of MODEL that ever entered production (a promote or
  * rollback event with to_stage production), each once, the most recent
- * entry first. *OUT is malloc'd (free()). */
+ * entry first in the shared log's order: published events by their remote
+ * position (batch seq, index), then unpublished ones by local id; so every
+ * clone with the same log, before or after pushing its own events, gets
+ * the same list (docs/lifecycle.md, "Rollback"). *OUT is malloc'd
+ * (free()). */
 int p4r_registry_production_history(p4r_registry *reg, const char *model,
 				    p4r_prod_entry **out, size_t *n);
 

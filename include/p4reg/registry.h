@@ -213,7 +213,9 @@ void p4r_event_array_free(p4r_event *e, size_t n);
 
 /* Appends an event (joins the caller's transaction if any). */
 int p4r_registry_event_add(p4r_registry *reg, const p4r_event *ev);
-/* Events, oldest first; MODEL NULL for all; SINCE_MS 0 for all time. */
+/* Events in the shared log's order (published ones by their remote
+ * position, then unpublished ones oldest first: the order every clone
+ * shows); MODEL NULL for all; SINCE_MS 0 for all time. */
 int p4r_registry_event_list(p4r_registry *reg, const char *model, int64_t since_ms,
 			    p4r_event **out, size_t *n);
 

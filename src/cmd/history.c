@@ -10,9 +10,11 @@
 const char cmd_history_usage[] =
 	"usage: p4reg history [MODEL] [--since DATE]\n"
 	"\n"
-	"Lists events, oldest first: time, model@version, kind (register,\n"
-	"promote, rollback, hook, ...), from -> to stage, whether it was forced,\n"
-	"who did it and why. Events are append-only: never rewritten or deleted.\n"
+	"Lists events in the shared log's order (oldest first; events not yet\n"
+	"pushed last, so every clone lists the same order): time, model@version,\n"
+	"kind (register, promote, rollback, hook, ...), from -> to stage, whether\n"
+	"it was forced, who did it and why. Events are append-only: never\n"
+	"rewritten or deleted.\n"
 	"\n"
 	"      --since DATE  only events at or after DATE: 2026-02-18 (midnight UTC)\n"
 	"                    or ISO 8601 with a zone, 2026-02-18T09:30:00Z\n";

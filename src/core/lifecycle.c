@@ -692,7 +692,10 @@ int p4r_lifecycle_rollback_target(p4r_registry *reg, const p4r_rollback_req *req
 {
 	p4r_version cur = { 0 };
 	bool forced = false;
-	int rc = rollback_find(reg, req, &cur, out, &forced);
+	int rc;
+
+	memset(out, 0, sizeof(*out));  /* rollback_find clears it: never free garbage */
+	rc = rollback_find(reg, req, &cur, out, &forced);
 
 	p4r_version_clear(&cur);
 	if (rc < 0)

@@ -238,8 +238,11 @@ static const char *const stmt_sql[ST_COUNT] = {
 		"INSERT INTO events(model_id, version_id, kind, from_stage, to_stage,"
 		" forced, actor, at_ms, reason, detail)"
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-	[ST_EVENT_LIST_ALL] = EVENT_SELECT " WHERE e.at_ms >= ?1 ORDER BY e.id",
-	[ST_EVENT_LIST_MODEL] = EVENT_SELECT " WHERE m.name = ?1 AND e.at_ms >= ?2 ORDER BY e.id",
+	/* history: the shared log's order, the same on every clone */
+	[ST_EVENT_LIST_ALL] = EVENT_SELECT P4R_SQL_LOG_JOIN " WHERE e.at_ms >= ?1"
+			      " ORDER BY " P4R_SQL_LOG_ORDER,
+	[ST_EVENT_LIST_MODEL] = EVENT_SELECT P4R_SQL_LOG_JOIN " WHERE m.name = ?1 AND e.at_ms >= ?2"
+				" ORDER BY " P4R_SQL_LOG_ORDER,
 	[ST_STAT_GET] = "SELECT dev, ino, size, mtime_ns, ctime_ns, oid FROM stat_cache"
 			" WHERE path = ?1",
 	[ST_STAT_PUT] = "INSERT OR REPLACE INTO stat_cache(path, dev, ino, size, mtime_ns,"

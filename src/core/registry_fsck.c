@@ -124,6 +124,11 @@ static void describe_stage(p4r_invariant_issue *issue, sqlite3_stmt *st)
 		snprintf(issue->message, sizeof(issue->message),
 			 "version %lld of model '%s' is in %s but no event ever moved it to a stage",
 			 (long long)sqlite3_column_int64(st, 1), issue->model, col_text(st, 2));
+	else if (strcmp(col_text(st, 3), col_text(st, 4)))
+		snprintf(issue->message, sizeof(issue->message),
+			 "version %lld of model '%s' is in %s but its history archives it (another "
+			 "version entered %s after it)", (long long)sqlite3_column_int64(st, 1),
+			 issue->model, col_text(st, 2), col_text(st, 3));
 	else
 		snprintf(issue->message, sizeof(issue->message),
 			 "version %lld of model '%s' is in %s but its latest stage event moved it to %s",
@@ -173,14 +178,26 @@ static const struct invariant invariants[] = {
 	  " OR v.oid GLOB '*[^0-9a-f]*' OR typeof(v.size) != 'integer' OR v.size < 0"
 	  " ORDER BY m.name, v.number",
 	  describe_bad_row },
-	/* one pass over events (grouped), not one lookup per version */
+	/* Each version's stage is what replaying the events in the shared log's
+	 * order gives (registry_sync.c, replay): its latest stage event, except
+	 * that a later entry of another version into staging/production
+	 * archived it (two clones promoting at once leave no event for that).
+	 * One pass over the events, positions numbered once. */
 	{ "stage-history",
-	  "SELECT m.name, v.number, v.stage, l.to_stage"
+	  "WITH ev AS (SELECT e.model_id, e.version_id, e.to_stage,"
+	  "   row_number() OVER (ORDER BY " P4R_SQL_LOG_ORDER ") AS pos"
+	  "   FROM events e" P4R_SQL_LOG_JOIN
+	  "   WHERE e.to_stage IS NOT NULL AND e.version_id IS NOT NULL),"
+	  " last AS (SELECT version_id, model_id, to_stage, max(pos) AS pos FROM ev GROUP BY version_id),"
+	  " entry AS (SELECT model_id, to_stage, max(pos) AS pos FROM ev"
+	  "   WHERE to_stage IN ('staging', 'production') GROUP BY model_id, to_stage),"
+	  " want AS (SELECT l.version_id, l.to_stage, CASE WHEN n.pos > l.pos THEN 'archived'"
+	  "   ELSE l.to_stage END AS stage FROM last l"
+	  "   LEFT JOIN entry n ON n.model_id = l.model_id AND n.to_stage = l.to_stage)"
+	  " SELECT m.name, v.number, v.stage, w.to_stage, w.stage"
 	  " FROM versions v JOIN models m ON m.id = v.model_id"
-	  " LEFT JOIN (SELECT version_id, to_stage FROM events WHERE id IN"
-	  "   (SELECT max(id) FROM events WHERE to_stage IS NOT NULL"
-	  "    AND version_id IS NOT NULL GROUP BY version_id)) l ON l.version_id = v.id"
-	  " WHERE l.to_stage IS NULL OR l.to_stage != v.stage"
+	  " LEFT JOIN want w ON w.version_id = v.id"
+	  " WHERE w.stage IS NULL OR w.stage != v.stage"
 	  " ORDER BY m.name, v.number",
 	  describe_stage },
 	{ "event-model",

@@ -1,6 +1,7 @@
 /* The SQL of the lifecycle: setting a version's stage and reading a model's
- * production history from the events (see lifecycle.h). Statements bind
- * every parameter; writes join the caller's transaction. */
+ * production history from the events, in the shared log's order (see
+ * lifecycle.h). Statements bind every parameter; writes join the caller's
+ * transaction. */
 #include "p4reg/lifecycle.h"
 #include "p4reg/error.h"
 
@@ -52,13 +53,16 @@ int p4r_registry_production_history(p4r_registry *reg, const char *model,
 
 	*out = NULL;
 	*n = 0;
-	/* Event ids grow with time (append-only table), so max(e.id) is each
-	 * version's most recent entry into production. */
-	if ((rc = p4r_sql_prepare(db, &st, "SELECT v.number, v.rolled_back, max(e.id) AS last"
-			  " FROM events e JOIN versions v ON v.id = e.version_id"
+	/* Each version once, at its most recent entry into production in the
+	 * shared log's order (registry_sql.h): positions count only the
+	 * entries, which keeps their order. */
+	if ((rc = p4r_sql_prepare(db, &st, "SELECT v.number, v.rolled_back, max(p.pos) AS last"
+			  " FROM (SELECT e.version_id, row_number() OVER (ORDER BY " P4R_SQL_LOG_ORDER
+			  ") AS pos FROM events e" P4R_SQL_LOG_JOIN
 			  " JOIN models m ON m.id = e.model_id"
 			  " WHERE m.name = ?1 AND e.to_stage = 'production'"
-			  " AND e.kind IN ('promote', 'rollback')"
+			  " AND e.kind IN ('promote', 'rollback')) p"
+			  " JOIN versions v ON v.id = p.version_id"
 			  " GROUP BY v.id ORDER BY last DESC")) < 0)
 		return rc;
 	if (sqlite3_bind_text(st, 1, model, -1, SQLITE_STATIC) != SQLITE_OK) {

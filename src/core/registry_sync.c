@@ -933,9 +933,9 @@ done:
 	return rc;
 }
 
-/* Rebuilds the stages of MODEL_ID from its events in log order (published
- * events by position, then local unpublished ones): every machine that has
- * the same log ends with the same holders. */
+/* Rebuilds the stages of MODEL_ID from its events in the shared log's order
+ * (registry_sql.h): every machine that has the same log ends with the same
+ * holders, and rollback walks the same order. */
 static int replay(struct apply_ctx *c, int64_t model_id)
 {
 	sqlite3_stmt *sel = NULL, *evict = NULL, *set = NULL;
@@ -945,9 +945,9 @@ static int replay(struct apply_ctx *c, int64_t model_id)
 			   " WHERE model_id = ?2", NULL, model_id, 0)) < 0)
 		return rc;
 	if ((rc = p4r_sql_prepare(c->db, &sel, "SELECT e.version_id, e.kind, e.to_stage FROM events e"
-			  " LEFT JOIN event_sync s ON s.event_id = e.id"
+			  P4R_SQL_LOG_JOIN
 			  " WHERE e.model_id = ?1 AND e.version_id IS NOT NULL AND e.to_stage IS NOT NULL"
-			  " ORDER BY s.seq IS NULL, s.seq, s.idx, e.id")) < 0 ||
+			  " ORDER BY " P4R_SQL_LOG_ORDER)) < 0 ||
 	    (rc = bind_int(c->db, sel, 1, model_id)) < 0 ||
 	    (rc = p4r_sql_prepare(c->db, &evict, "UPDATE versions SET stage = 'archived'"
 			  " WHERE model_id = ?1 AND stage = ?2 AND id != ?3")) < 0 ||

@@ -1,13 +1,17 @@
 /* Unit tests for lifecycle.c and registry_stage.c: the stage-move rules,
- * gate parsing and evaluation, config policies, rollback planning, and
- * promotions and rollbacks against a real registry in a temporary repository,
- * plus the hook runner. */
+ * gate parsing and evaluation, config policies, rollback planning, the
+ * production history in the shared log's order, and promotions and
+ * rollbacks against a real registry in a temporary repository, plus the
+ * hook runner. */
 #include "testutil.h"
 #include "p4reg/error.h"
+#include "p4reg/fsck.h"
 #include "p4reg/lifecycle.h"
 #include "p4reg/metrics.h"
+#include "p4reg/registry.h"
 #include "p4reg/repo.h"
 
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -729,6 +733,138 @@ static void test_rollback_walks_back(void **state)
 	assert_int_equal(stage_of(fx, 4), P4R_STAGE_VALIDATION);
 }
 
+/* Runs SQL on the registry (hand-built sync rows). */
+static void exec_sql(struct fx *fx, const char *sql)
+{
+	char *err = NULL, msg[1024];
+
+	if (sqlite3_exec(p4r_registry_db(fx->reg), sql, NULL, NULL, &err) != SQLITE_OK) {
+		snprintf(msg, sizeof(msg), "%s: %s", sql, err ? err : "?");
+		sqlite3_free(err);
+		fail_msg("%s", msg);
+	}
+}
+
+/* The production history of "m" as "4 2 1 3" (numbers, newest entry first). */
+static void assert_history(struct fx *fx, const char *want)
+{
+	p4r_prod_entry *hist;
+	char got[128] = "";
+	size_t n, i, len = 0;
+
+	assert_int_equal(p4r_registry_production_history(fx->reg, "m", &hist, &n), 0);
+	for (i = 0; i < n; i++)
+		len += (size_t)snprintf(got + len, sizeof(got) - len, "%s%lld", i ? " " : "",
+					(long long)hist[i].number);
+	free(hist);
+	assert_string_equal(got, want);
+}
+
+/* The log position of vN's entry into production, as sync records it:
+ * SEQ/IDX NULL with a uuid is "exported, not yet published". */
+#define SET_POS(n, seq, idx) \
+	"INSERT OR REPLACE INTO event_sync(event_id, uuid, seq, idx) SELECT e.id, 'uuid-' || e.id, " \
+	seq ", " idx " FROM events e JOIN versions v ON v.id = e.version_id" \
+	" WHERE v.number = " n " AND e.to_stage = 'production'"
+
+static void test_production_history_log_order(void **state)
+{
+	struct fx *fx = *state;
+	p4r_rollback_req req = { .model = "m", .actor = "op" };
+	p4r_version target;
+	p4r_event *ev;
+	size_t n, i;
+	char order[64] = "";
+	size_t len = 0;
+	int k;
+
+	for (k = 1; k <= 4; k++)
+		add_version(fx, k);
+	for (k = 1; k <= 4; k++)
+		assert_int_equal(promote_plain(fx, k, P4R_STAGE_PRODUCTION, true), 0);
+	/* Nothing published: the log is the local order. */
+	assert_history(fx, "4 3 2 1");
+
+	/* A fetch brought v3's and v1's entries in one batch (v3 first, by
+	 * index), while v2's and v4's stayed unpublished (v2 exported: a uuid,
+	 * no position). Local ids say v1 < v2 < v3 < v4; the log says v3, v1,
+	 * then the unpublished v2, v4. */
+	exec_sql(fx, SET_POS("3", "1", "1"));
+	exec_sql(fx, SET_POS("1", "1", "3"));
+	exec_sql(fx, SET_POS("2", "NULL", "NULL"));
+	assert_history(fx, "4 2 1 3");
+	/* rollback of v4 lands on v2 (v4 replaced it in the log), not on v3 */
+	assert_int_equal(p4r_lifecycle_rollback_target(fx->reg, &req, &target), 0);
+	assert_int_equal(target.number, 2);
+	p4r_version_clear(&target);
+
+	/* history lists the same order */
+	assert_int_equal(p4r_registry_event_list(fx->reg, "m", 0, &ev, &n), 0);
+	for (i = 0; i < n; i++)
+		if (!strcmp(ev[i].to_stage, "production"))
+			len += (size_t)snprintf(order + len, sizeof(order) - len, "%lld ",
+						(long long)ev[i].version);
+	p4r_event_array_free(ev, n);
+	assert_string_equal(order, "3 1 2 4 ");
+
+	/* Positions beat ids among published events too: v4 in batch 2, v2 in
+	 * batch 3 (as if another clone had pushed them in that order). */
+	exec_sql(fx, SET_POS("4", "2", "0"));
+	exec_sql(fx, SET_POS("2", "3", "0"));
+	assert_history(fx, "2 4 1 3");
+
+	/* A version counts once, at its latest entry in the log: v3 enters
+	 * again, unpublished, so it is now the newest. */
+	assert_int_equal(promote_plain(fx, 3, P4R_STAGE_PRODUCTION, true), 0);
+	assert_history(fx, "3 2 4 1");
+}
+
+static void collect_issue(const p4r_invariant_issue *issue, void *payload)
+{
+	char *acc = payload;
+	size_t len = strlen(acc);
+
+	snprintf(acc + len, 2048 - len, "%s\n", issue->message);
+}
+
+/* The stage-history invariant of fsck replays the same order: a version a
+ * later entry (in the log) pushed out of production has no event of its
+ * own, and is right to be archived. */
+static void test_fsck_stage_history_log_order(void **state)
+{
+	struct fx *fx = *state;
+	char issues[2048] = "";
+
+	add_version(fx, 1);
+	add_version(fx, 2);
+	/* Two clones promoted at once: both entries, no "replaced" event. */
+	exec_sql(fx, "INSERT INTO events(model_id, version_id, kind, from_stage, to_stage, actor, at_ms)"
+		 " SELECT model_id, id, 'promote', 'development', 'production', 'x', 1 FROM versions"
+		 " ORDER BY number");
+	exec_sql(fx, "UPDATE versions SET stage = 'archived' WHERE number = 1");
+	exec_sql(fx, "UPDATE versions SET stage = 'production' WHERE number = 2");
+	assert_int_equal(p4r_registry_fsck_invariants(fx->reg, collect_issue, issues), 0);
+	assert_string_equal(issues, "");
+
+	/* Both registers and v2's entry came from the remote (batch 1); v1's
+	 * entry is unpublished, so it is later in the log: v1 holds
+	 * production, v2 is archived. */
+	exec_sql(fx, "INSERT INTO event_sync(event_id, uuid, seq, idx) SELECT e.id, 'uuid-' || e.id, 1,"
+		 " v.number - 1 FROM events e JOIN versions v ON v.id = e.version_id"
+		 " WHERE e.kind = 'register'");
+	exec_sql(fx, SET_POS("2", "1", "2"));
+	assert_int_equal(p4r_registry_fsck_invariants(fx->reg, collect_issue, issues), 0);
+	assert_string_equal(issues,
+			    "version 1 of model 'm' is in archived but its latest stage event moved it to production\n"
+			    "version 2 of model 'm' is in production but its history archives it (another "
+			    "version entered production after it)\n");
+	issues[0] = '\0';
+	exec_sql(fx, "UPDATE versions SET stage = 'archived' WHERE number = 2");
+	exec_sql(fx, "UPDATE versions SET stage = 'production' WHERE number = 1");
+	assert_int_equal(p4r_registry_fsck_invariants(fx->reg, collect_issue, issues), 0);
+	assert_string_equal(issues, "");
+}
+
 static void test_rollback_needs_object(void **state)
 {
 	struct fx *fx = *state;
@@ -793,6 +929,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_config_policy_bad, setup_repo, teardown_repo),
 		cmocka_unit_test_setup_teardown(test_rollback_walks_back, setup_repo, teardown_repo),
 		cmocka_unit_test_setup_teardown(test_rollback_needs_object, setup_repo, teardown_repo),
+		cmocka_unit_test_setup_teardown(test_production_history_log_order, setup_repo,
+						teardown_repo),
+		cmocka_unit_test_setup_teardown(test_fsck_stage_history_log_order, setup_repo,
+						teardown_repo),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
