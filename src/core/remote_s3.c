@@ -15,6 +15,7 @@
 #include "p4reg/error.h"
 #include "p4reg/fsutil.h"
 #include "p4reg/sigv4.h"
+#include "testknob.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -430,8 +431,7 @@ static struct curl_slist *add_header(struct curl_slist *list, const char *name, 
  * of the deadline to see them act in seconds, not minutes. */
 static long test_seconds(long deflt)
 {
-	const char *v = getenv("P4REG_TEST_STALL_SECONDS");
-	long n = v ? strtol(v, NULL, 10) : 0;
+	long n = p4r_test_knob("P4REG_TEST_STALL_SECONDS");
 
 	return n > 0 ? n : deflt;
 }
@@ -799,6 +799,7 @@ static int upload_part(struct multipart *m, int part)
 	struct src body = { .fd = -1 };
 	struct req q = { .method = "PUT", .key = m->key, .query = query, .payload_hash = hash,
 			 .content_md5 = md5, .body = &body, .body_len = len };
+	long delay_ms = p4r_test_knob("P4REG_TEST_TRANSFER_DELAY_MS");
 	struct resp rs;
 	size_t got = 0;
 	ssize_t n;
@@ -806,10 +807,9 @@ static int upload_part(struct multipart *m, int part)
 
 	if (!buf)
 		return p4r_error_set(P4R_ERROR, "out of memory");
-	if (getenv("P4REG_TEST_TRANSFER_DELAY_MS")) {
+	if (delay_ms > 0) {
 		/* test-only: widen the window in which a test kills the push */
-		long ms = strtol(getenv("P4REG_TEST_TRANSFER_DELAY_MS"), NULL, 10);
-		struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+		struct timespec ts = { delay_ms / 1000, (delay_ms % 1000) * 1000000L };
 
 		nanosleep(&ts, NULL);
 	}
