@@ -143,4 +143,69 @@ assert_no_file "$(remote_object "$oid")"
 mode honest
 v 0 push && assert_same_bytes "$(remote_object "$oid")" d.bin
 
+begin "gc -r: an upload older than the grace period is aborted, a young one kept"
+rm -rf "$S"/uploads/*
+random_file g1.bin 6144; random_file g2.bin 6144
+p4reg add g1.bin g2.bin >/dev/null 2>&1
+g1=$(sha g1.bin); g2=$(sha g2.bin)
+mode fail-part 2
+v 1 push g1; v 1 push g2
+mode honest
+assert_eq "$(uploads)" "2" "uploads left by the failed pushes"
+old=$(( $(date +%s) - 7200 ))
+echo "$old" >"$(upload_of "$g1")/initiated"
+when=$(date -u -d "@$old" +%Y-%m-%dT%H:%M:%SZ)
+mark
+v 0 gc -r origin --dry-run
+assert_contains "$OUT" "would abort upload of object $g1 on remote 'origin' (started $when)"
+assert_contains "$OUT" "would abort 1 unfinished upload on remote 'origin'"
+assert_eq "$ERR" "kept 1 unfinished upload on remote 'origin' started in the last 3600 seconds or at a time the server did not say (a push may be running)"
+assert_eq "$(uploads)" "2" "a dry run aborted an upload"
+assert_eq "$(since_mark | grep -c '^DELETE .*uploadId=')" "0" "a dry run sent a DELETE"
+v 0 gc -r origin
+assert_contains "$OUT" "aborted upload of object $g1 on remote 'origin' (started $when)"
+assert_contains "$OUT" "aborted 1 unfinished upload on remote 'origin'"
+assert_eq "$(uploads)" "1" "uploads after gc"
+assert_eq "$(cat "$(upload_of "$g2")/key")" "team/objects/${g2:0:2}/${g2:2:2}/$g2" "the young upload"
+v 0 push g2 && assert_contains "$ERR" "resuming upload of g2@1: 1 of 2 parts already on the remote"
+assert_same_bytes "$(remote_object "$g2")" g2.bin
+
+begin "gc -r: pages of the listing, --grace 0, JSON; keys that are not p4reg's are never aborted"
+for f in p1 p2 p3; do random_file "$f.bin" 6144; done
+p4reg add p1.bin p2.bin p3.bin >/dev/null 2>&1
+mode fail-part 2
+for f in p1 p2 p3; do v 1 push "$f"; done
+mode honest
+# not p4reg's: another key under the prefix, one outside it, one of an unknown age
+fake() { mkdir -p "$S/uploads/$1"; printf '%s' "$2" >"$S/uploads/$1/key"; printf '%s' "2~$1" >"$S/uploads/$1/id"; echo "$3" >"$S/uploads/$1/initiated"; }
+fake f1 team/objects/notes.txt 1000
+fake f2 other/objects/${g1:0:2}/${g1:2:2}/$g1 1000
+fake f3 team/objects/${g1:0:2}/${g1:2:2}/$g1 -100000
+echo 1 >"$S/page_size"; mark
+v 0 --json gc -r origin --grace 0
+rm "$S/page_size"
+run 0 python3 -c 'import json, sys; d = json.loads(sys.argv[1])["remote"]; u = d["uploads"]
+print(d["name"], u["count"], sorted(u["oids"]) == sorted(sys.argv[2:]), u["kept_recent"], u["truncated"])' \
+	"$OUT" "$(sha p1.bin)" "$(sha p2.bin)" "$(sha p3.bin)"
+assert_eq "$OUT" "origin 3 True 1 False"
+assert_eq "$(since_mark | grep -c '^GET /models?.*uploads=$')" "5" "listing pages"
+assert_eq "$(ls "$S/uploads" | sort | tr '\n' ' ')" "f1 f2 f3 " "uploads left"
+
+begin "gc -r: a listing that never ends is an error; an unknown remote stops gc before it deletes anything"
+mode uploads-endless
+v 1 gc -r origin && assert_one_line_error "S3 server sent a malformed listing of unfinished uploads on remote 'origin'"
+mode honest
+touch .p4reg/tmp/.object.AbCd12
+v 1 gc -r nope --grace 0 && assert_one_line_error "no remote named 'nope'"
+assert_file .p4reg/tmp/.object.AbCd12
+v 2 gc -r && assert_contains "$ERR" "usage: p4reg gc"
+
+begin "gc -r on a folder remote: nothing to abort, said once"
+mkdir -p "$ROOT_TMP/dirremote"
+p4reg remote add dir "$ROOT_TMP/dirremote" >/dev/null 2>&1 || fail "remote add dir"
+v 0 gc -r dir --grace 0
+assert_eq "$ERR" "remote 'dir' is a folder: it keeps no unfinished uploads"
+assert_contains "$OUT" "removed 0 unreferenced objects (0 B) and 1 temporary file (0 B)"
+v 0 --json gc -r dir && assert_contains "$OUT" '"remote":{"name":"dir","uploads":null}'
+
 finish
