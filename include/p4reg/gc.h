@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "p4reg/remote.h"
 #include "p4reg/repo.h"
 
 /* The default grace period: an hour, far longer than any add takes
@@ -55,6 +56,26 @@ typedef struct p4r_gc_result {
  * p4reg writes (p4r_gc_classify_tmp), never sync.lock. */
 int p4r_gc_run(p4r_repo *repo, const p4r_gc_opts *opts, p4r_gc_result *out);
 void p4r_gc_result_clear(p4r_gc_result *r);
+
+/* ---- gc -r NAME: unfinished uploads on a remote ---- */
+
+typedef struct p4r_gc_remote_result {
+	bool supported;              /* false: the remote keeps no uploads (a folder) */
+	p4r_remote_upload *aborted;  /* aborted (in a dry run: to abort); malloc'd */
+	size_t naborted;
+	size_t kept_recent;          /* started within the grace period, or at a time
+				      * the server did not say: kept */
+	bool truncated;              /* the remote lists more than one run looks at */
+} p4r_gc_remote_result;
+
+/* Aborts the multipart uploads of objects that pushes left unfinished on
+ * remote R (S3) and that started before the grace period (OPTS), into OUT
+ * (zeroed on entry; free with p4r_gc_remote_result_clear even on
+ * failure). An upload younger than the grace period, or of an unknown
+ * age, is never aborted: another machine may be pushing it right now. A
+ * remote without such uploads (a folder) is not an error. */
+int p4r_gc_remote(p4r_remote *r, const p4r_gc_opts *opts, p4r_gc_remote_result *out);
+void p4r_gc_remote_result_clear(p4r_gc_remote_result *r);
 
 /* What a name in .p4reg/tmp/ is to gc (and to fsck, which reports the
  * foreign ones). */

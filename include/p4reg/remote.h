@@ -49,6 +49,22 @@ bool p4r_remote_name_valid(const char *name);
 
 typedef struct p4r_remote p4r_remote;
 
+/* An unfinished multipart upload on an S3 remote: the parts a push sent
+ * before it was killed or failed. The next push of the same object goes
+ * on from them; gc -r aborts the ones older than its grace period. */
+#define P4R_REMOTE_UPLOAD_ID_MAX 512
+typedef struct p4r_remote_upload {
+	char key[96];         /* "objects/ab/cd/<oid>", relative to the remote's root */
+	char id[P4R_REMOTE_UPLOAD_ID_MAX + 1]; /* the server's id, checked (see remote_s3.c) */
+	int64_t initiated_s;  /* when it started (server clock, seconds since 1970); 0: unknown */
+} p4r_remote_upload;
+/* The most uploads one listing returns (list_uploads' *TRUNCATED beyond). */
+#define P4R_REMOTE_UPLOADS_MAX 10000
+
+/* Told when an upload goes on from the parts an earlier push left: KEY,
+ * how many of its PARTS are already on the remote. Any thread. */
+typedef void (*p4r_resume_fn)(const char *key, unsigned reused, unsigned parts, void *payload);
+
 /* Settings of one remote, read from the configuration (see remote.c). */
 typedef struct p4r_remote_opts {
 	int jobs;                     /* parallel transfers (remote.NAME.jobs, default 4) */
@@ -97,6 +113,13 @@ typedef struct p4r_remote_ops {
 	int (*create_excl)(p4r_remote *r, const char *key, const void *buf, size_t len);
 	/* Removes KEY (absent is fine). */
 	int (*remove)(p4r_remote *r, const char *key);
+	/* NULL for a backend that keeps no uploads on the server (a folder).
+	 * The unfinished uploads of objects under the remote's root (other
+	 * keys are not p4reg's and are left out) into a malloc'd *OUT, at most
+	 * P4R_REMOTE_UPLOADS_MAX (*TRUNCATED when the server has more). */
+	int (*list_uploads)(p4r_remote *r, p4r_remote_upload **out, size_t *n, bool *truncated);
+	/* Aborts U: its parts are dropped (already gone is fine). */
+	int (*abort_upload)(p4r_remote *r, const p4r_remote_upload *u);
 	/* Backend specific state. */
 	void (*free)(p4r_remote *r);
 } p4r_remote_ops;
@@ -110,6 +133,8 @@ struct p4r_remote {
 	char *tmp_dir;           /* the local .p4reg/tmp (downloads); owned; NULL without a repository */
 	bool no_repo;            /* opened by p4r_remote_open_url: settings live in the user's config */
 	const p4r_remote_given *given; /* during p4r_remote_open_url only, else NULL */
+	p4r_resume_fn on_resume; /* nullable: see p4r_resume_fn (push sets it) */
+	void *resume_payload;
 	void *impl;              /* backend state */
 };
 

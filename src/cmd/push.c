@@ -1,9 +1,11 @@
 /* p4reg push: upload objects, then publish registry events to a remote. */
 #include "cmd.h"
+#include "p4reg/objguard.h"
 #include "p4reg/output.h"
 #include "p4reg/remote.h"
 #include "p4reg/sync.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,10 +53,42 @@ static void print_result(p4r_cli *cli, const p4r_remote *r, const p4r_sync_resul
 		printf("no events to publish\n");
 }
 
+/* An upload that goes on from the parts an interrupted push left, named
+ * by the version that has the object (transfer threads: one at a time). */
+struct resumed {
+	p4r_cli *cli;
+	p4r_repo *repo;
+	cmd_progress *progress;
+	pthread_mutex_t lock;
+};
+
+static void on_resume(const char *key, unsigned reused, unsigned parts, void *payload)
+{
+	struct resumed *rs = payload;
+	char list[256], first[P4R_MODEL_NAME_MAX + 24] = "";
+	const char *base = strrchr(key, '/');
+	int64_t size;
+	p4r_oid oid;
+
+	pthread_mutex_lock(&rs->lock);
+	if (base && p4r_oid_valid(base + 1)) {
+		memcpy(oid.hex, base + 1, sizeof(oid.hex));
+		if (p4r_registry_oid_versions(p4r_repo_registry(rs->repo), &oid, list, sizeof(list), first,
+					      sizeof(first), &size) < 0)
+			p4r_error_clear();
+	}
+	cmd_progress_done(rs->progress);
+	cmd_note(rs->cli, "resuming upload of %s: %u of %u parts already on the remote",
+		 first[0] ? first : key, reused, parts);
+	pthread_mutex_unlock(&rs->lock);
+}
+
 int cmd_push(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 {
 	cmd_progress progress = { .cli = cli, .label = "push" };
 	p4r_sync_progress prog = { .fn = cmd_progress_update, .payload = &progress };
+	struct resumed resumed = { .cli = cli, .repo = repo, .progress = &progress,
+				   .lock = PTHREAD_MUTEX_INITIALIZER };
 	p4r_sync_result res = { 0 };
 	p4r_remote *r = NULL;
 	const char *name = NULL, *value;
@@ -89,6 +123,8 @@ int cmd_push(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 	}
 	if ((rc = p4r_remote_open(&r, p4r_repo_config(repo), p4r_repo_meta(repo), name)) < 0)
 		goto done;
+	r->on_resume = on_resume;
+	r->resume_payload = &resumed;
 	popts.models = models;
 	popts.n_models = nmodels;
 	rc = p4r_sync_push(repo, r, &popts, &prog, &res);

@@ -14,6 +14,7 @@
 #include "p4reg/store.h"
 #include "p4reg/error.h"
 #include "p4reg/fsutil.h"
+#include "testknob.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -658,12 +659,10 @@ static const p4r_remote_ops dir_ops = {
 int p4r_remote_dir_init(p4r_remote *r)
 {
 	struct dir_remote *d = calloc(1, sizeof(*d));
-	const char *delay = getenv("P4REG_TEST_TRANSFER_DELAY_MS");
 
 	if (!d)
 		return p4r_error_set(P4R_ERROR, "out of memory");
-	if (delay)
-		d->delay_ms = strtol(delay, NULL, 10);
+	d->delay_ms = p4r_test_knob("P4REG_TEST_TRANSFER_DELAY_MS");
 	r->impl = d;
 	r->ops = &dir_ops;
 	return 0;

@@ -3,18 +3,23 @@
  * an object PUT is its oid, so the server itself checks the bytes; event
  * batches are created with If-None-Match: * (412 when the key exists).
  * Objects above remote.NAME.multipartThreshold go up as multipart uploads
- * (parallel parts, Content-MD5 and the part's SHA-256 signed, aborted on
- * failure) and come down as parallel ranged GETs, hashed at the end.
+ * (parallel parts, Content-MD5 and the part's SHA-256 signed) and come
+ * down as parallel ranged GETs, hashed at the end. An upload a push left
+ * unfinished is resumed by the next push of the object: its parts are
+ * listed and kept only when their size and MD5 match the local bytes.
  *
  * The server is not trusted: every body is bounded by what was asked for
  * (the object's recorded size, the range, the batch limit), headers and
- * XML are bounded, server text reaches a message only when it looks like
- * an S3 error code, credentials go over plain http only to loopback
- * unless the user's own config allows it, and redirects are never followed. */
+ * XML are bounded (listings by size, page count and entry count; upload
+ * ids are checked before they go into a query), server text reaches a
+ * message only when it looks like an S3 error code, credentials go over
+ * plain http only to loopback unless the user's own config allows it, and
+ * redirects are never followed. */
 #include "p4reg/remote.h"
 #include "p4reg/error.h"
 #include "p4reg/fsutil.h"
 #include "p4reg/sigv4.h"
+#include "testknob.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -54,6 +59,11 @@ struct s3 {
 	char *region;
 	char *access, *secret, *token; /* secret and token never printed */
 };
+
+static bool is_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static void curl_init_once(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
@@ -326,16 +336,20 @@ struct req {
 	uint64_t body_len;
 };
 
-/* "/bucket/prefix/key" or "/prefix/key", encoded. */
+/* "/bucket/prefix/key" or "/prefix/key", encoded; KEY NULL: the bucket
+ * itself ("/bucket" or "/"), for listings. */
 static int object_path(char *out, size_t outsz, const p4r_remote *r, const char *key)
 {
 	const struct s3 *s = r->impl;
 	char raw[2048];
 	int n;
 
-	n = snprintf(raw, sizeof(raw), "%s%s%s%s%s%s", s->path_style ? "/" : "",
-		     s->path_style ? r->parsed.bucket : "", "/", r->parsed.prefix,
-		     r->parsed.prefix[0] && key ? "/" : "", key ? key : "");
+	if (!key)
+		n = snprintf(raw, sizeof(raw), "/%s", s->path_style ? r->parsed.bucket : "");
+	else
+		n = snprintf(raw, sizeof(raw), "%s%s/%s%s%s", s->path_style ? "/" : "",
+			     s->path_style ? r->parsed.bucket : "", r->parsed.prefix,
+			     r->parsed.prefix[0] ? "/" : "", key);
 	if (n < 0 || (size_t)n >= sizeof(raw))
 		return p4r_error_set(P4R_ERROR, "S3 key too long");
 	return p4r_sigv4_uri_encode(out, outsz, raw, false);
@@ -361,6 +375,119 @@ static int xml_value(char *out, size_t outsz, const char *body, const char *tag)
 	return 0;
 }
 
+/* The next <TAG>...</TAG> block at or after *POS: its inner text into OUT
+ * (bounded by OUTSZ), *POS past it. 0 when found, 1 when there is none
+ * left, -1 when one is not closed or too long (a malformed listing). */
+static int xml_next(char *out, size_t outsz, const char **pos, const char *tag)
+{
+	char open[64], close[64];
+	const char *a, *b;
+
+	snprintf(open, sizeof(open), "<%s>", tag);
+	snprintf(close, sizeof(close), "</%s>", tag);
+	if (!*pos || !(a = strstr(*pos, open)))
+		return 1;
+	a += strlen(open);
+	if (!(b = strstr(a, close)) || (size_t)(b - a) >= outsz)
+		return -1;
+	memcpy(out, a, (size_t)(b - a));
+	out[b - a] = '\0';
+	*pos = b + strlen(close);
+	return 0;
+}
+
+/* Decodes XML's five named entities in S, in place (S3 writes an ETag's
+ * quotes as &quot;); -1 on any other '&': no value p4reg reads needs one. */
+static int xml_unescape(char *s)
+{
+	static const struct { const char *name; char c; } ents[] = {
+		{ "&amp;", '&' }, { "&lt;", '<' }, { "&gt;", '>' }, { "&quot;", '"' }, { "&apos;", '\'' },
+	};
+	char *w = s;
+	size_t i;
+
+	while (*s) {
+		if (*s != '&') {
+			*w++ = *s++;
+			continue;
+		}
+		for (i = 0; i < sizeof(ents) / sizeof(ents[0]); i++)
+			if (!strncmp(s, ents[i].name, strlen(ents[i].name)))
+				break;
+		if (i == sizeof(ents) / sizeof(ents[0]))
+			return -1;
+		*w++ = ents[i].c;
+		s += strlen(ents[i].name);
+	}
+	*w = '\0';
+	return 0;
+}
+
+/* A count or size in a listing: 1..19 decimal digits, nothing else. */
+static int xml_u64(uint64_t *out, const char *body, const char *tag)
+{
+	char v[24];
+	size_t i;
+
+	if (xml_value(v, sizeof(v), body, tag) < 0 || !v[0] || strlen(v) > 19)
+		return -1;
+	for (i = 0; v[i]; i++)
+		if (v[i] < '0' || v[i] > '9')
+			return -1;
+	*out = strtoull(v, NULL, 10);
+	return 0;
+}
+
+/* The N digits at V (checked by the caller) as a number. */
+static int digits(const char *v, int n)
+{
+	int x = 0;
+
+	while (n--)
+		x = x * 10 + (*v++ - '0');
+	return x;
+}
+
+/* "YYYY-MM-DDTHH:MM:SS[.fff]Z" (how S3 dates an upload) in seconds since
+ * 1970; 0 for anything else, which callers read as "unknown". */
+static int64_t iso_time(const char *v)
+{
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+	struct tm tm = { 0 };
+	size_t i;
+
+	for (i = 0; shape[i]; i++)
+		if (shape[i] == 'd' ? v[i] < '0' || v[i] > '9' : v[i] != shape[i])
+			return 0;
+	if (v[i] == '.')
+		for (i++; v[i] >= '0' && v[i] <= '9' && i < 40; i++)
+			;
+	if (v[i] != 'Z' || v[i + 1])
+		return 0;
+	tm.tm_year = digits(v, 4) - 1900;
+	tm.tm_mon = digits(v + 5, 2) - 1;
+	tm.tm_mday = digits(v + 8, 2);
+	tm.tm_hour = digits(v + 11, 2);
+	tm.tm_min = digits(v + 14, 2);
+	tm.tm_sec = digits(v + 17, 2);
+	if (tm.tm_year < 70 || tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
+	    tm.tm_min > 59 || tm.tm_sec > 60)
+		return 0;
+	return (int64_t)timegm(&tm);
+}
+
+/* An upload id is the server's text and goes into query strings and
+ * listings: 1..512 of the characters AWS, Ceph RGW and MinIO use. */
+static bool upload_id_valid(const char *v)
+{
+	size_t i;
+
+	for (i = 0; v[i]; i++)
+		if (i >= P4R_REMOTE_UPLOAD_ID_MAX || !(is_alnum(v[i]) || strchr("-_.~+/=", v[i])))
+			return false;
+	return i > 0;
+}
+
 /* ": <Code>" of an S3 error body, only when it looks like one (letters and
  * digits): server text never reaches a message raw, so it can neither
  * carry terminal escapes nor echo a credential back. */
@@ -379,6 +506,12 @@ static void error_code(char *out, size_t outsz, const char *body)
 	snprintf(out, outsz, ": %s", code);
 }
 
+/* What a request names in messages: its key, or the bucket for a listing. */
+static const char *req_name(const p4r_remote *r, const struct req *q)
+{
+	return q->key ? q->key : r->parsed.bucket;
+}
+
 static int s3_error(const p4r_remote *r, const struct req *q, struct resp *rs)
 {
 	char code[80];
@@ -386,13 +519,13 @@ static int s3_error(const p4r_remote *r, const struct req *q, struct resp *rs)
 	error_code(code, sizeof(code), rs->body);
 	if (rs->status == 403)
 		return p4r_error_set(P4R_ERROR, "S3 %s '%s' on remote '%s' was refused (HTTP 403%s); check the credentials",
-				     q->method, q->key ? q->key : "", r->name, code);
+				     q->method, req_name(r, q), r->name, code);
 	if (rs->status >= 300 && rs->status < 400)
 		return p4r_error_set(P4R_ERROR, "S3 %s '%s' on remote '%s' was redirected (HTTP %ld); redirects are "
 				     "not followed: set remote.%s.endpoint to the bucket's own endpoint",
-				     q->method, q->key ? q->key : "", r->name, rs->status, r->name);
+				     q->method, req_name(r, q), r->name, rs->status, r->name);
 	return p4r_error_set(P4R_ERROR, "S3 %s '%s' on remote '%s' failed: HTTP %ld%s", q->method,
-			     q->key ? q->key : "", r->name, rs->status, code);
+			     req_name(r, q), r->name, rs->status, code);
 }
 
 /* "NAME: VALUE" appended to LIST, of any length; NULL (LIST freed) when
@@ -430,8 +563,7 @@ static struct curl_slist *add_header(struct curl_slist *list, const char *name, 
  * of the deadline to see them act in seconds, not minutes. */
 static long test_seconds(long deflt)
 {
-	const char *v = getenv("P4REG_TEST_STALL_SECONDS");
-	long n = v ? strtol(v, NULL, 10) : 0;
+	long n = p4r_test_knob("P4REG_TEST_STALL_SECONDS");
 
 	return n > 0 ? n : deflt;
 }
@@ -535,7 +667,7 @@ static void flush_progress(const struct req *q, struct resp *rs)
 static int perform(p4r_remote *r, const struct req *q, struct resp *rs)
 {
 	struct s3 *s = r->impl;
-	char path[2600], url[4200], auth[1024], date[20];
+	char path[2600], url[12288], auth[1024], date[20];
 	p4r_sigv4_header sh[6];
 	p4r_sigv4_key sk = { s->access, s->secret, s->region, "s3" };
 	struct curl_slist *list = NULL;
@@ -557,7 +689,7 @@ static int perform(p4r_remote *r, const struct req *q, struct resp *rs)
 		return rc;
 	n = snprintf(url, sizeof(url), "%s%s%s%s", s->endpoint, path, q->query[0] ? "?" : "", q->query);
 	if (n < 0 || (size_t)n >= sizeof(url))
-		return p4r_error_set(P4R_ERROR, "S3 URL of '%s' is too long", q->key ? q->key : "");
+		return p4r_error_set(P4R_ERROR, "S3 URL of '%s' is too long", req_name(r, q));
 	if (!(list = header_list(sh, nh, auth, q)))
 		return p4r_error_set(P4R_ERROR, "out of memory");
 	if (!(c = curl_easy_init())) {
@@ -565,7 +697,7 @@ static int perform(p4r_remote *r, const struct req *q, struct resp *rs)
 		return p4r_error_set(P4R_ERROR, "cannot start an HTTP request");
 	}
 	rs->curl = c;
-	rs->key = q->key ? q->key : "";
+	rs->key = req_name(r, q);
 	rs->remote = r->name;
 	rs->clen = -1;
 	restrict_transfer(c, s);
@@ -599,7 +731,7 @@ static int perform(p4r_remote *r, const struct req *q, struct resp *rs)
 		return 0;
 	if (cc != CURLE_OK)
 		return p4r_error_set(P4R_ERROR, "S3 %s '%s' on remote '%s': %s", q->method,
-				     q->key ? q->key : "", r->name, curl_easy_strerror(cc));
+				     req_name(r, q), r->name, curl_easy_strerror(cc));
 	return 0;
 }
 
@@ -682,13 +814,18 @@ static void hex_sha256(char out[65], const void *buf, size_t len)
 		snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
-static void b64_md5(char out[32], const void *buf, size_t len)
+/* The MD5 of BUF in base64 (Content-MD5) and, when HEX is not NULL, in
+ * lowercase hex (a part's ETag). */
+static void b64_md5(char out[32], char *hex, const void *buf, size_t len)
 {
 	unsigned char md[16];
 	unsigned int n = 0;
+	int i;
 
 	EVP_Digest(buf, len, md, &n, EVP_md5(), NULL);
 	EVP_EncodeBlock((unsigned char *)out, md, 16);
+	for (i = 0; hex && i < 16; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
 }
 
 static int s3_create_excl(p4r_remote *r, const char *key, const void *buf, size_t len)
@@ -701,7 +838,7 @@ static int s3_create_excl(p4r_remote *r, const char *key, const void *buf, size_
 	int rc;
 
 	hex_sha256(hash, buf, len);
-	b64_md5(md5, buf, len);
+	b64_md5(md5, NULL, buf, len);
 	resp_init(&rs);
 	if ((rc = perform(r, &q, &rs)) == 0) {
 		if (rs.status == 412 || rs.status == 409)
@@ -774,13 +911,28 @@ static int put_single(p4r_remote *r, const char *key, int fd, uint64_t size, con
 	return rc;
 }
 
+/* ---- multipart uploads, resumed from the parts an earlier push left ---- */
+
+/* The largest listing page kept in memory: a page of 1000 parts or
+ * uploads is a few hundred KiB. */
+#define LIST_MAX ((size_t)2 << 20)
+/* Pages one listing may take before it is judged endless. */
+#define LIST_PAGES_MAX 100
+
+/* A part an earlier push left, of the size this upload's part has: its
+ * MD5 in hex (S3's ETag of a part), "" when there is none to reuse. */
+struct listed {
+	char md5[33];
+};
+
 struct multipart {
 	p4r_remote *r;
 	const char *key;
-	const char *upload_id;
+	const char *upload_id;  /* URI-encoded */
 	int fd;
 	uint64_t size, part_size;
 	int nparts;
+	struct listed *listed;  /* NPARTS entries: parts to verify and keep */
 	char (*etags)[128];
 	pthread_mutex_t lock;
 	int next;
@@ -790,15 +942,302 @@ struct multipart {
 	void *payload;
 };
 
+/* The length of part PART (from 1). */
+static uint64_t part_len(const struct multipart *m, int part)
+{
+	uint64_t off = (uint64_t)(part - 1) * m->part_size;
+
+	return m->size - off < m->part_size ? m->size - off : m->part_size;
+}
+
+/* KEY with the remote's prefix in front: the key S3 lists. */
+static void full_key(char *out, size_t outsz, const p4r_remote *r, const char *key)
+{
+	snprintf(out, outsz, "%s%s%s", r->parsed.prefix, r->parsed.prefix[0] ? "/" : "", key);
+}
+
+/* GET of KEY (NULL: the bucket) with the canonical QUERY: the XML body,
+ * at most LIST_MAX bytes, into *BODY (malloc'd). */
+static int list_get(p4r_remote *r, const char *key, const char *query, char **body)
+{
+	struct req q = { .method = "GET", .key = key, .query = query, .payload_hash = EMPTY_SHA256 };
+	struct resp rs;
+	int rc;
+
+	*body = NULL;
+	resp_init(&rs);
+	rs.max = LIST_MAX;
+	if ((rc = perform(r, &q, &rs)) == 0 && rs.status != 200)
+		rc = s3_error(r, &q, &rs);
+	if (rc == 0 && !rs.body)
+		rc = p4r_error_set(P4R_ERROR, "S3 server sent an empty listing for '%s' on remote '%s'",
+				   req_name(r, &q), r->name);
+	if (rc == 0) {
+		*body = rs.body;
+		rs.body = NULL;
+	}
+	free(rs.body);
+	return rc;
+}
+
+/* WHY: "" or " (it does not end)". */
+static int malformed(const p4r_remote *r, const char *what, const char *why)
+{
+	return p4r_error_set(P4R_ERROR, "S3 server sent a malformed listing of %s on remote '%s'%s", what,
+			     r->name, why);
+}
+
+/* One unfinished upload of a listing: its whole key (unescaped), its id
+ * (checked) and when it started (0: unknown). */
+typedef int (*upload_fn)(void *arg, const char *key, const char *id, int64_t initiated);
+
+/* Every unfinished upload whose key starts with PREFIX (the whole key,
+ * the remote's prefix included), a page at a time, to FN: at most
+ * P4R_REMOTE_UPLOADS_MAX (*TRUNCATED when the server lists more). An
+ * entry without a valid id or outside PREFIX is skipped; a listing that
+ * is malformed or never ends is an error. */
+static int each_upload(p4r_remote *r, const char *prefix, upload_fn fn, void *arg, bool *truncated)
+{
+	char query[9000], eprefix[3400], kmark[1100] = "", imark[P4R_REMOTE_UPLOAD_ID_MAX + 1] = "";
+	char ekmark[3400], eimark[1600], block[4096], key[1100], id[P4R_REMOTE_UPLOAD_ID_MAX + 1];
+	char when[64], flag[8], nk[1100], ni[P4R_REMOTE_UPLOAD_ID_MAX + 1];
+	size_t count = 0, plen = strlen(prefix);
+	const char *pos;
+	char *body = NULL;
+	int page, k, rc = 0;
+
+	*truncated = false;
+	if ((rc = p4r_sigv4_uri_encode(eprefix, sizeof(eprefix), prefix, true)) < 0)
+		return rc;
+	for (page = 0;; page++) {
+		if (page == LIST_PAGES_MAX)
+			return malformed(r, "unfinished uploads", " (it does not end)");
+		if (!kmark[0])
+			snprintf(query, sizeof(query), "max-uploads=1000&prefix=%s&uploads=", eprefix);
+		else if ((rc = p4r_sigv4_uri_encode(ekmark, sizeof(ekmark), kmark, true)) < 0 ||
+			 (rc = p4r_sigv4_uri_encode(eimark, sizeof(eimark), imark, true)) < 0)
+			return rc;
+		else
+			snprintf(query, sizeof(query), "key-marker=%s&max-uploads=1000&prefix=%s"
+				 "&upload-id-marker=%s&uploads=", ekmark, eprefix, eimark);
+		if ((rc = list_get(r, NULL, query, &body)) < 0)
+			return rc;
+		pos = body;
+		while ((k = xml_next(block, sizeof(block), &pos, "Upload")) == 0) {
+			int64_t initiated = 0;
+
+			if (xml_value(key, sizeof(key), block, "Key") < 0 || xml_unescape(key) < 0 ||
+			    strncmp(key, prefix, plen) || xml_value(id, sizeof(id), block, "UploadId") < 0 ||
+			    xml_unescape(id) < 0 || !upload_id_valid(id))
+				continue;
+			if (xml_value(when, sizeof(when), block, "Initiated") == 0)
+				initiated = iso_time(when);
+			if (count == P4R_REMOTE_UPLOADS_MAX) {
+				*truncated = true;
+				goto done;
+			}
+			count++;
+			if ((rc = fn(arg, key, id, initiated)) < 0)
+				goto done;
+		}
+		if (k < 0) {
+			rc = malformed(r, "unfinished uploads", "");
+			goto done;
+		}
+		if (xml_value(flag, sizeof(flag), body, "IsTruncated") < 0 || strcmp(flag, "true"))
+			goto done;
+		/* the next page starts after these markers, which must move */
+		if (xml_value(nk, sizeof(nk), body, "NextKeyMarker") < 0 || xml_unescape(nk) < 0 || !nk[0] ||
+		    xml_value(ni, sizeof(ni), body, "NextUploadIdMarker") < 0 || xml_unescape(ni) < 0 ||
+		    (ni[0] && !upload_id_valid(ni)) || (!strcmp(nk, kmark) && !strcmp(ni, imark))) {
+			rc = malformed(r, "unfinished uploads", "");
+			goto done;
+		}
+		snprintf(kmark, sizeof(kmark), "%s", nk);
+		snprintf(imark, sizeof(imark), "%s", ni);
+		free(body);
+		body = NULL;
+	}
+done:
+	free(body);
+	return rc;
+}
+
+/* The newest upload of one key. */
+struct newest {
+	const char *key;
+	char id[P4R_REMOTE_UPLOAD_ID_MAX + 1];
+	int64_t initiated;
+	bool found;
+};
+
+static int pick_newest(void *arg, const char *key, const char *id, int64_t initiated)
+{
+	struct newest *n = arg;
+
+	if (strcmp(key, n->key) || (n->found && initiated < n->initiated))
+		return 0;
+	snprintf(n->id, sizeof(n->id), "%s", id);
+	n->initiated = initiated;
+	n->found = true;
+	return 0;
+}
+
+/* The parts upload M->upload_id holds, into M->listed, *FIT counting
+ * those that may be reused (of the right size, with an MD5 ETag). 0: they
+ * fit this upload; 1: they do not (made with another part size, or a
+ * size or number no part of this file has); < 0: the listing failed or
+ * is malformed. Part numbers must rise, at most MAX_PARTS of them. */
+static int list_parts(struct multipart *m, unsigned *fit)
+{
+	char query[1700], block[1024], etag[ETAG_MAX + 16], flag[8];
+	uint64_t marker = 0, next = 0, number, size, last = 0, seen = 0;
+	const char *pos;
+	char *body = NULL, *e;
+	int page, k = 0, rc = 0;
+	size_t n;
+
+	*fit = 0;
+	for (page = 0; rc == 0; page++) {
+		if (page == LIST_PAGES_MAX)
+			return malformed(m->r, "parts", " (it does not end)");
+		if (marker)
+			snprintf(query, sizeof(query), "max-parts=1000&part-number-marker=%llu&uploadId=%s",
+				 (unsigned long long)marker, m->upload_id);
+		else
+			snprintf(query, sizeof(query), "max-parts=1000&uploadId=%s", m->upload_id);
+		if ((rc = list_get(m->r, m->key, query, &body)) < 0)
+			return rc;
+		pos = body;
+		while (rc == 0 && (k = xml_next(block, sizeof(block), &pos, "Part")) == 0) {
+			if (++seen > MAX_PARTS || xml_u64(&number, block, "PartNumber") < 0 || number <= last ||
+			    xml_u64(&size, block, "Size") < 0) {
+				rc = malformed(m->r, "parts", "");
+				break;
+			}
+			last = number;
+			if (number > (uint64_t)m->nparts || size != part_len(m, (int)number)) {
+				rc = 1;
+				break;
+			}
+			/* "<hex>" (quotes as &quot; or as they are): another
+			 * shape (SSE-KMS) cannot be checked, so it is sent again */
+			if (xml_value(etag, sizeof(etag), block, "ETag") < 0 || xml_unescape(etag) < 0)
+				continue;
+			e = etag[0] == '"' ? etag + 1 : etag;
+			n = strlen(e);
+			if (n && e[n - 1] == '"')
+				e[--n] = '\0';
+			if (n != 32 || strspn(e, "0123456789abcdefABCDEF") != 32)
+				continue;
+			for (n = 0; n < 32; n++)
+				m->listed[number - 1].md5[n] = (char)(e[n] >= 'A' && e[n] <= 'F' ? e[n] + 32 : e[n]);
+			m->listed[number - 1].md5[32] = '\0';
+			(*fit)++;
+		}
+		if (rc == 0 && k < 0)
+			rc = malformed(m->r, "parts", "");
+		if (rc == 0 && (xml_value(flag, sizeof(flag), body, "IsTruncated") < 0 || strcmp(flag, "true"))) {
+			free(body);
+			return 0;
+		}
+		if (rc == 0 && (xml_u64(&next, body, "NextPartNumberMarker") < 0 || next <= marker ||
+				next > MAX_PARTS))
+			rc = malformed(m->r, "parts", "");
+		marker = next;
+		free(body);
+		body = NULL;
+	}
+	return rc;
+}
+
+/* Aborts upload ENC_ID (URI-encoded) of KEY: its parts are dropped and
+ * nothing becomes visible; one already gone (404) is fine. */
+static int abort_multipart(p4r_remote *r, const char *key, const char *enc_id)
+{
+	char query[1700];
+	struct req q = { .method = "DELETE", .key = key, .query = query, .payload_hash = EMPTY_SHA256 };
+	struct resp rs;
+	int rc;
+
+	snprintf(query, sizeof(query), "uploadId=%s", enc_id);
+	resp_init(&rs);
+	if ((rc = perform(r, &q, &rs)) == 0 && rs.status != 204 && rs.status != 200 && rs.status != 404)
+		rc = s3_error(r, &q, &rs);
+	free(rs.body);
+	return rc;
+}
+
+/* An upload of M->key an earlier push left (the newest, when there are
+ * several), with its parts in M->listed: true, M->upload_id set to ENC,
+ * when this upload goes on from it. Parts of another size mean another
+ * part size: that upload is aborted and a fresh one made. Nothing that
+ * fails here fails the push (a server or a policy that does not list
+ * uploads, a malformed listing): it only means a fresh upload, and a
+ * listing that could not be judged is left for gc -r. */
+static bool resume_find(struct multipart *m, char *enc, size_t encsz, unsigned *fit)
+{
+	char full[1100];
+	struct newest n = { .key = full };
+	bool truncated;
+	int rc;
+
+	*fit = 0;
+	full_key(full, sizeof(full), m->r, m->key);
+	if (each_upload(m->r, full, pick_newest, &n, &truncated) < 0 || !n.found ||
+	    p4r_sigv4_uri_encode(enc, encsz, n.id, true) < 0) {
+		p4r_error_clear();
+		return false;
+	}
+	m->upload_id = enc;
+	if ((rc = list_parts(m, fit)) == 0)
+		return true;
+	if (rc == 1)
+		abort_multipart(m->r, m->key, enc);
+	p4r_error_clear();
+	memset(m->listed, 0, (size_t)m->nparts * sizeof(*m->listed));
+	*fit = 0;
+	m->upload_id = NULL;
+	return false;
+}
+
+/* Starts a fresh upload of KEY: its id (checked) URI-encoded into ENC. */
+static int create_multipart(p4r_remote *r, const char *key, char *enc, size_t encsz)
+{
+	char upload_id[P4R_REMOTE_UPLOAD_ID_MAX + 1];
+	struct src empty = { .fd = -1, .mem = "", .mlen = 0 };
+	struct req q = { .method = "POST", .key = key, .query = "uploads=", .payload_hash = EMPTY_SHA256,
+			 .body = &empty };
+	struct resp rs;
+	int rc;
+
+	resp_init(&rs);
+	if ((rc = perform(r, &q, &rs)) == 0 && rs.status != 200)
+		rc = s3_error(r, &q, &rs);
+	if (rc == 0 && xml_value(upload_id, sizeof(upload_id), rs.body, "UploadId") < 0)
+		rc = p4r_error_set(P4R_ERROR, "S3 did not return an upload id for '%s'", key);
+	if (rc == 0 && (xml_unescape(upload_id) < 0 || !upload_id_valid(upload_id)))
+		rc = p4r_error_set(P4R_ERROR, "S3 server sent an invalid upload id for '%s' on remote '%s'",
+				   key, r->name);
+	free(rs.body);
+	if (rc == 0)
+		rc = p4r_sigv4_uri_encode(enc, encsz, upload_id, true);
+	return rc;
+}
+
+/* Part PART: kept when the remote already holds these very bytes (its
+ * ETag is their MD5), else uploaded with its SHA-256 signed and its MD5
+ * sent, so the server checks them. */
 static int upload_part(struct multipart *m, int part)
 {
 	uint64_t off = (uint64_t)(part - 1) * m->part_size;
-	uint64_t len = m->size - off < m->part_size ? m->size - off : m->part_size;
+	uint64_t len = part_len(m, part);
 	unsigned char *buf = malloc(len ? len : 1);
-	char hash[65], md5[32], query[1300];
+	char hash[65], md5[32], hex[33], query[1800];
 	struct src body = { .fd = -1 };
 	struct req q = { .method = "PUT", .key = m->key, .query = query, .payload_hash = hash,
 			 .content_md5 = md5, .body = &body, .body_len = len };
+	long delay_ms = p4r_test_knob("P4REG_TEST_TRANSFER_DELAY_MS");
 	struct resp rs;
 	size_t got = 0;
 	ssize_t n;
@@ -806,13 +1245,6 @@ static int upload_part(struct multipart *m, int part)
 
 	if (!buf)
 		return p4r_error_set(P4R_ERROR, "out of memory");
-	if (getenv("P4REG_TEST_TRANSFER_DELAY_MS")) {
-		/* test-only: widen the window in which a test kills the push */
-		long ms = strtol(getenv("P4REG_TEST_TRANSFER_DELAY_MS"), NULL, 10);
-		struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-		nanosleep(&ts, NULL);
-	}
 	while (got < len) {
 		n = pread(m->fd, buf + got, len - got, (off_t)(off + got));
 		if (n < 0 && errno == EINTR)
@@ -823,8 +1255,24 @@ static int upload_part(struct multipart *m, int part)
 		}
 		got += (size_t)n;
 	}
+	b64_md5(md5, hex, buf, len);
+	if (m->listed[part - 1].md5[0] && !strcmp(hex, m->listed[part - 1].md5)) {
+		snprintf(m->etags[part - 1], sizeof(m->etags[0]), "\"%s\"", hex);
+		if (m->progress) {
+			pthread_mutex_lock(&m->lock);
+			m->progress(len, 0, m->payload);
+			pthread_mutex_unlock(&m->lock);
+		}
+		free(buf);
+		return 0;
+	}
+	if (delay_ms > 0) {
+		/* test-only: widen the window in which a test kills the push */
+		struct timespec ts = { delay_ms / 1000, (delay_ms % 1000) * 1000000L };
+
+		nanosleep(&ts, NULL);
+	}
 	hex_sha256(hash, buf, len);
-	b64_md5(md5, buf, len);
 	body.mem = (const char *)buf;
 	body.mlen = len;
 	snprintf(query, sizeof(query), "partNumber=%d&uploadId=%s", part, m->upload_id);
@@ -870,40 +1318,96 @@ static void *part_worker(void *arg)
 	}
 }
 
+/* CompleteMultipartUpload with every part's ETag. A 200 may still carry
+ * an <Error> (the server failed while completing). */
+static int complete_multipart(struct multipart *m)
+{
+	size_t xcap = (size_t)m->nparts * 200 + 128, xlen;
+	char *xml = malloc(xcap), hash[65], query[1700];
+	struct src body = { .fd = -1 };
+	struct req q = { .method = "POST", .key = m->key, .query = query, .payload_hash = hash,
+			 .body = &body };
+	struct resp rs;
+	int i, rc;
+
+	if (!xml)
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	xlen = (size_t)snprintf(xml, xcap, "<CompleteMultipartUpload>");
+	for (i = 0; i < m->nparts; i++)
+		xlen += (size_t)snprintf(xml + xlen, xcap - xlen,
+					 "<Part><PartNumber>%d</PartNumber><ETag>%s</ETag></Part>",
+					 i + 1, m->etags[i]);
+	xlen += (size_t)snprintf(xml + xlen, xcap - xlen, "</CompleteMultipartUpload>");
+	hex_sha256(hash, xml, xlen);
+	body.mem = xml;
+	body.mlen = xlen;
+	q.body_len = xlen;
+	snprintf(query, sizeof(query), "uploadId=%s", m->upload_id);
+	resp_init(&rs);
+	if ((rc = perform(m->r, &q, &rs)) == 0 &&
+	    (rs.status != 200 || (rs.body && strstr(rs.body, "<Error>"))))
+		rc = s3_error(m->r, &q, &rs);
+	free(rs.body);
+	free(xml);
+	return rc;
+}
+
+/* After a completed upload the object must be there with its size; one
+ * that is not is removed, so the next push uploads it again. */
+static int check_completed(p4r_remote *r, const char *key, uint64_t size)
+{
+	bool exists = false;
+	uint64_t got = 0;
+	int rc;
+
+	if ((rc = s3_stat(r, key, &exists, &got)) < 0 || (exists && got == size))
+		return rc;
+	if (exists)
+		r->ops->remove(r, key);
+	p4r_error_clear();
+	return exists ?
+	       p4r_error_set(P4R_EINTEGRITY, "S3 completed the upload of '%s' on remote '%s', but the object "
+			     "has %llu bytes, not %llu; removed it", key, r->name, (unsigned long long)got,
+			     (unsigned long long)size) :
+	       p4r_error_set(P4R_ERROR, "S3 completed the upload of '%s' on remote '%s', but the object is "
+			     "not there", key, r->name);
+}
+
+/* A multipart upload of FD (SIZE bytes) to KEY. When an earlier push of
+ * the same object left an upload, it goes on from there: parts whose size
+ * and MD5 match the local bytes are kept, the others sent again. A part
+ * that fails leaves the upload for the next push to resume (gc -r aborts
+ * it once older than its grace period); a completion that fails aborts
+ * it, as nothing can be known of its parts then, and is no failure when
+ * the object turns out to be there all the same. */
 static int put_multipart(p4r_remote *r, const char *key, int fd, uint64_t size,
 			 p4r_progress_fn progress, void *payload)
 {
 	struct multipart m = { .r = r, .key = key, .fd = fd, .size = size,
 			       .part_size = r->opts.part_size, .next = 1,
 			       .progress = progress, .payload = payload };
-	char upload_id[512], query[1300], enc[1200];
-	struct req q = { .method = "POST", .key = key, .query = "uploads=", .payload_hash = EMPTY_SHA256 };
-	struct src empty = { .fd = -1, .mem = "", .mlen = 0 };
-	struct resp rs;
+	char enc[3 * P4R_REMOTE_UPLOAD_ID_MAX + 1];
 	pthread_t threads[64];
-	char *xml = NULL;
-	size_t xcap, xlen = 0;
+	unsigned fit = 0;
 	int started = 0, jobs, i, rc;
 
 	while ((size + m.part_size - 1) / m.part_size > MAX_PARTS)
 		m.part_size *= 2;
 	m.nparts = (int)((size + m.part_size - 1) / m.part_size);
-	q.body = &empty;
-	resp_init(&rs);
-	if ((rc = perform(r, &q, &rs)) == 0 && rs.status != 200)
-		rc = s3_error(r, &q, &rs);
-	if (rc == 0 && xml_value(upload_id, sizeof(upload_id), rs.body, "UploadId") < 0)
-		rc = p4r_error_set(P4R_ERROR, "S3 did not return an upload id for '%s'", key);
-	free(rs.body);
-	if (rc < 0)
-		return rc;
-	if ((rc = p4r_sigv4_uri_encode(enc, sizeof(enc), upload_id, true)) < 0)
-		return rc;
-	m.upload_id = enc;
-	if (!(m.etags = calloc((size_t)m.nparts, sizeof(*m.etags))) || pthread_mutex_init(&m.lock, NULL)) {
+	m.listed = calloc((size_t)m.nparts, sizeof(*m.listed));
+	m.etags = calloc((size_t)m.nparts, sizeof(*m.etags));
+	if (!m.listed || !m.etags || pthread_mutex_init(&m.lock, NULL)) {
+		free(m.listed);
 		free(m.etags);
 		return p4r_error_set(P4R_ERROR, "out of memory");
 	}
+	if (resume_find(&m, enc, sizeof(enc), &fit)) {
+		if (fit && r->on_resume)
+			r->on_resume(key, fit, (unsigned)m.nparts, r->resume_payload);
+	} else if ((rc = create_multipart(r, key, enc, sizeof(enc))) < 0) {
+		goto done;
+	}
+	m.upload_id = enc;
 	jobs = r->opts.jobs < m.nparts ? r->opts.jobs : m.nparts;
 	for (i = 1; i < jobs && i < 64; i++)
 		if (pthread_create(&threads[started], NULL, part_worker, &m) == 0)
@@ -911,52 +1415,100 @@ static int put_multipart(p4r_remote *r, const char *key, int fd, uint64_t size,
 	part_worker(&m);
 	for (i = 0; i < started; i++)
 		pthread_join(threads[i], NULL);
-	rc = m.code < 0 ? p4r_error_set(m.code, "%s", m.msg) : 0;
-	if (rc == 0) {
-		xcap = (size_t)m.nparts * 200 + 128;
-		if (!(xml = malloc(xcap))) {
-			rc = p4r_error_set(P4R_ERROR, "out of memory");
-		} else {
-			xlen = (size_t)snprintf(xml, xcap, "<CompleteMultipartUpload>");
-			for (i = 0; i < m.nparts; i++)
-				xlen += (size_t)snprintf(xml + xlen, xcap - xlen,
-							 "<Part><PartNumber>%d</PartNumber><ETag>%s</ETag></Part>",
-							 i + 1, m.etags[i]);
-			xlen += (size_t)snprintf(xml + xlen, xcap - xlen, "</CompleteMultipartUpload>");
-		}
+	if (m.code < 0) {
+		rc = p4r_error_set(m.code, "%s", m.msg);
+		goto done;
 	}
-	if (rc == 0) {
-		char hash[65];
-		struct src body = { .fd = -1, .mem = xml, .mlen = xlen };
-		struct req cq = { .method = "POST", .key = key, .query = query, .payload_hash = hash,
-				  .body = &body, .body_len = xlen };
-
-		hex_sha256(hash, xml, xlen);
-		snprintf(query, sizeof(query), "uploadId=%s", enc);
-		resp_init(&rs);
-		/* A 200 may still carry an <Error> (the server failed while completing). */
-		if ((rc = perform(r, &cq, &rs)) == 0 &&
-		    (rs.status != 200 || (rs.body && strstr(rs.body, "<Error>"))))
-			rc = s3_error(r, &cq, &rs);
-		free(rs.body);
-	}
-	if (rc < 0) {
-		/* Abort: the parts stored so far are dropped, nothing becomes visible. */
+	if ((rc = complete_multipart(&m)) < 0) {
 		int saved = p4r_error_code();
 		char msg[600];
-		struct req aq = { .method = "DELETE", .key = key, .query = query, .payload_hash = EMPTY_SHA256 };
+		bool there = false;
+		uint64_t got = 0;
 
 		snprintf(msg, sizeof(msg), "%s", p4r_error_message());
-		snprintf(query, sizeof(query), "uploadId=%s", enc);
-		resp_init(&rs);
-		perform(r, &aq, &rs);
-		free(rs.body);
-		rc = p4r_error_set(saved, "%s", msg);
+		abort_multipart(r, key, enc);
+		/* the answer was lost after the server completed it, or another
+		 * machine pushing the same object completed it first */
+		if (s3_stat(r, key, &there, &got) == 0 && there && got == size) {
+			p4r_error_clear();
+			rc = 0;
+		} else {
+			rc = p4r_error_set(saved, "%s", msg);
+		}
+		goto done;
 	}
+	rc = check_completed(r, key, size);
+done:
 	pthread_mutex_destroy(&m.lock);
+	free(m.listed);
 	free(m.etags);
-	free(xml);
 	return rc;
+}
+
+/* ---- unfinished uploads, for gc -r ---- */
+
+struct collect {
+	size_t plen;               /* the remote's prefix and its '/' */
+	p4r_remote_upload *v;
+	size_t n, cap;
+};
+
+/* Keeps an upload of an object key of the remote's layout
+ * (objects/ab/cd/<oid>); anything else under the prefix is not p4reg's. */
+static int collect_upload(void *arg, const char *key, const char *id, int64_t initiated)
+{
+	struct collect *c = arg;
+	const char *rel = key + c->plen;
+	p4r_remote_upload *u;
+
+	if (strlen(rel) != 14 + P4R_OID_HEXLEN || strncmp(rel, "objects/", 8) || rel[10] != '/' ||
+	    rel[13] != '/' || !p4r_oid_valid(rel + 14) || strncmp(rel + 8, rel + 14, 2) ||
+	    strncmp(rel + 11, rel + 16, 2))
+		return 0;
+	if (c->n == c->cap) {
+		size_t ncap = c->cap ? c->cap * 2 : 16;
+		void *p = realloc(c->v, ncap * sizeof(*c->v));
+
+		if (!p)
+			return p4r_error_set(P4R_ERROR, "out of memory");
+		c->v = p;
+		c->cap = ncap;
+	}
+	u = &c->v[c->n++];
+	snprintf(u->key, sizeof(u->key), "%s", rel);
+	snprintf(u->id, sizeof(u->id), "%s", id);
+	u->initiated_s = initiated;
+	return 0;
+}
+
+static int s3_list_uploads(p4r_remote *r, p4r_remote_upload **out, size_t *n, bool *truncated)
+{
+	struct collect c = { .plen = r->parsed.prefix[0] ? strlen(r->parsed.prefix) + 1 : 0 };
+	char prefix[600];
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	full_key(prefix, sizeof(prefix), r, "objects/");
+	if ((rc = each_upload(r, prefix, collect_upload, &c, truncated)) < 0) {
+		free(c.v);
+		return rc;
+	}
+	*out = c.v;
+	*n = c.n;
+	return 0;
+}
+
+static int s3_abort_upload(p4r_remote *r, const p4r_remote_upload *u)
+{
+	char enc[3 * P4R_REMOTE_UPLOAD_ID_MAX + 1];
+	int rc;
+
+	if (!upload_id_valid(u->id))
+		return p4r_error_set(P4R_ERROR, "invalid upload id for '%s' on remote '%s'", u->key, r->name);
+	if ((rc = p4r_sigv4_uri_encode(enc, sizeof(enc), u->id, true)) < 0)
+		return rc;
+	return abort_multipart(r, u->key, enc);
 }
 
 static int s3_put_file(p4r_remote *r, const char *key, const char *path, uint64_t size,
@@ -1146,6 +1698,8 @@ static const p4r_remote_ops s3_ops = {
 	.get_small = s3_get_small,
 	.create_excl = s3_create_excl,
 	.remove = s3_remove,
+	.list_uploads = s3_list_uploads,
+	.abort_upload = s3_abort_upload,
 	.free = s3_free,
 };
 
@@ -1172,11 +1726,6 @@ static char *credential(p4r_config *cfg, const char *name, const char *env, cons
 	if (e && *e)
 		return strdup(e);
 	return setting(cfg, P4R_CONFIG_TRUSTED, name, key);
-}
-
-static bool is_alnum(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
 /* A region goes into the signing scope and the default AWS host name:

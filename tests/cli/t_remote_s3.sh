@@ -104,24 +104,57 @@ cd "$B"; p4reg config remote.origin.multipartThreshold 6m; p4reg config remote.o
 cp "$A/models/llm.bin.p4reg" models/
 run 0 p4reg pull && assert_same_bytes models/llm.bin "$A/models/llm.bin"
 
-begin "a push killed mid-multipart leaves no visible object; the next push completes"
+# wait_parts KEY N: waits (30 s at most) until RGW holds an unfinished upload of KEY with N parts
+wait_parts() {
+	BOTO='import time
+for _ in range(300):
+    ups = s3.list_multipart_uploads(Bucket="models", Prefix="'$1'").get("Uploads", [])
+    if ups and len(s3.list_parts(Bucket="models", Key="'$1'", UploadId=ups[-1]["UploadId"]).get("Parts", [])) >= '$2':
+        print("ok"); break
+    time.sleep(0.1)'
+	run 0 boto && assert_eq "$OUT" "ok" "RGW never held $2 parts of $1"
+}
+# uploads_of PREFIX: how many unfinished uploads RGW holds under PREFIX
+uploads_of() { BOTO='print(len(s3.list_multipart_uploads(Bucket="models", Prefix="'$1'").get("Uploads", [])))'; boto; }
+
+begin "a push killed mid-multipart leaves no visible object; the next push resumes from the parts RGW holds"
 cd "$A"
 p4reg config remote.origin.jobs 1
-random_file models/huge.bin 30000
+random_file models/huge.bin 30000     # 6 parts of 5 MiB
 p4reg add models/huge.bin >/dev/null 2>&1
-h=$(sha models/huge.bin)
+h=$(sha models/huge.bin); hkey="team/objects/${h:0:2}/${h:2:2}/$h"
 P4REG_TEST_TRANSFER_DELAY_MS=400 "$P4REG_BIN" push >/dev/null 2>&1 &
 pid=$!
-sleep 1.5; kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
+wait_parts "$hkey" 2
+kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
 BOTO='import botocore
 try:
-    s3.head_object(Bucket="models", Key="team/objects/'${h:0:2}/${h:2:2}/$h'"); print("visible")
+    s3.head_object(Bucket="models", Key="'$hkey'"); print("visible")
 except botocore.exceptions.ClientError as e:
     print(e.response["Error"]["Code"])'
 run 0 boto && assert_eq "$OUT" "404"
 run 0 p4reg push && assert_contains "$OUT" "published as batch"
-BOTO='print(s3.head_object(Bucket="models", Key="team/objects/'${h:0:2}/${h:2:2}/$h'")["ContentLength"])'
-run 0 boto && assert_eq "$OUT" "30720000"
+assert_contains "$ERR" "resuming upload of huge@1: "
+assert_contains "$ERR" " of 6 parts already on the remote"
+BOTO='s3.download_file("models", "'$hkey'", "'$ROOT_TMP/huge-via-boto'")'
+run 0 boto && assert_same_bytes "$ROOT_TMP/huge-via-boto" models/huge.bin
+assert_eq "$(uploads_of "$hkey")" "0" "unfinished uploads left"
+
+begin "gc -r on RGW: a young unfinished upload is kept, --grace 0 aborts it"
+random_file models/stale.bin 12000
+p4reg add models/stale.bin >/dev/null 2>&1
+g=$(sha models/stale.bin)
+P4REG_TEST_TRANSFER_DELAY_MS=400 "$P4REG_BIN" push >/dev/null 2>&1 &
+pid=$!
+wait_parts "team/objects/${g:0:2}/${g:2:2}/$g" 1
+kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
+run 0 p4reg gc -r origin
+assert_contains "$OUT" "aborted 0 unfinished uploads on remote 'origin'"
+assert_contains "$ERR" "kept 1 unfinished upload on remote 'origin' started in the last 3600 seconds"
+run 0 p4reg gc -r origin --grace 0
+assert_contains "$OUT" "aborted upload of object $g on remote 'origin' (started $(date -u +%Y-%m-%d)"
+assert_contains "$OUT" "aborted 1 unfinished upload on remote 'origin'"
+assert_eq "$(uploads_of team/objects/)" "0" "unfinished uploads left"
 p4reg config remote.origin.jobs 4
 
 begin "concurrent pushes from two clones to RGW: no event lost, unique numbers, one holder"
