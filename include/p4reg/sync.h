@@ -90,6 +90,14 @@ typedef struct p4r_sync_progress {
 	void *payload;
 } p4r_sync_progress;
 
+/* A model whose path the fetched events changed (a move from the log). */
+typedef struct p4r_sync_move {
+	char model[P4R_MODEL_NAME_MAX + 1];
+	char *from;               /* its path here before this fetch; owned */
+	char *to;                 /* its path now; owned */
+	char *actor;              /* who made the (last) move; owned, NULL unknown */
+} p4r_sync_move;
+
 typedef struct p4r_sync_result {
 	/* objects_present: push: already on the remote; fetch/pull: already
 	 * in the local store */
@@ -106,6 +114,10 @@ typedef struct p4r_sync_result {
 	char **missing;           /* push --allow-missing: "model@N sha256:OID" published
 				   * without the object anywhere; owned */
 	size_t nmissing;
+	p4r_sync_move *moves;     /* models the applied batches moved, by first
+				   * sight; a model moved back where it was is
+				   * not listed; owned */
+	size_t nmoves;
 } p4r_sync_result;
 
 void p4r_sync_result_clear(p4r_sync_result *r);

@@ -37,6 +37,7 @@ static void print_result(p4r_cli *cli, const p4r_remote *r, const p4r_sync_resul
 	char size[32];
 
 	cmd_sync_print_renumbered(cli, res);
+	cmd_sync_print_moves(cli, res);
 	p4r_format_size(size, sizeof(size), res->bytes_sent);
 	printf("pushed to '%s': %zu object%s (%s) uploaded, %zu already there; ",
 	       r->name, res->objects_sent, res->objects_sent == 1 ? "" : "s", size, res->objects_present);
@@ -102,6 +103,7 @@ int cmd_push(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 		cJSON *doc = cJSON_CreateObject(), *missing;
 
 		cmd_sync_json(doc, r, &res);
+		cmd_sync_json_moves(doc, &res);
 		missing = cJSON_AddArrayToObject(doc, "missing");
 		for (i = 0; missing && i < res.nmissing; i++)
 			cJSON_AddItemToArray(missing, cJSON_CreateString(res.missing[i]));

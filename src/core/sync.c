@@ -42,6 +42,12 @@ void p4r_sync_result_clear(p4r_sync_result *r)
 	for (i = 0; i < r->nmissing; i++)
 		free(r->missing[i]);
 	free(r->missing);
+	for (i = 0; i < r->nmoves; i++) {
+		free(r->moves[i].from);
+		free(r->moves[i].to);
+		free(r->moves[i].actor);
+	}
+	free(r->moves);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -199,6 +205,126 @@ static int check_local_sizes(p4r_repo *repo, const char *key, const p4r_sync_eve
 	return 0;
 }
 
+/* ---- fetch: the moves a batch makes, for the user ---- */
+
+/* A model a batch moves and the path it had here before the batch. */
+struct move_seen {
+	const char *model;       /* points into the batch's events */
+	const char *actor;       /* the batch's last move of it */
+	char *before;            /* NULL: the model is new here */
+};
+
+/* The models the move events of EV[0..N) name, with their paths now (the
+ * batch is not applied yet). *OUT is malloc'd (free with moves_seen_free). */
+static int moves_seen(p4r_repo *repo, const p4r_sync_event *ev, size_t n, struct move_seen **out,
+		      size_t *nout)
+{
+	struct move_seen *v = NULL;
+	size_t i, k, count = 0;
+	int rc = 0;
+
+	*out = NULL;
+	*nout = 0;
+	for (i = 0; i < n; i++)
+		count += !strcmp(ev[i].kind, P4R_EVENT_MOVE);
+	if (count == 0)
+		return 0;
+	if (!(v = calloc(count, sizeof(*v))))
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	for (i = 0, count = 0; i < n && rc == 0; i++) {
+		p4r_model m = { 0 };
+
+		if (strcmp(ev[i].kind, P4R_EVENT_MOVE))
+			continue;
+		for (k = 0; k < count && strcmp(v[k].model, ev[i].model); k++)
+			;
+		v[k].actor = ev[i].actor;
+		if (k < count)
+			continue;
+		v[count].model = ev[i].model;
+		rc = p4r_registry_model_get(p4r_repo_registry(repo), ev[i].model, &m);
+		if (rc == P4R_ENOTFOUND) {
+			p4r_error_clear();
+			rc = 0;
+		} else if (rc == 0 && m.path && !(v[count].before = strdup(m.path))) {
+			rc = p4r_error_set(P4R_ERROR, "out of memory");
+		}
+		p4r_model_clear(&m);
+		count++;
+	}
+	*out = v;
+	*nout = count;
+	return rc;
+}
+
+static void moves_seen_free(struct move_seen *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v && i < n; i++)
+		free(v[i].before);
+	free(v);
+}
+
+/* After the batch applied: each model of SEEN that was here before and
+ * now has another path joins RES->moves (a model met in an earlier batch
+ * of this fetch keeps its first path; one back there leaves the list). */
+static int moves_note(p4r_repo *repo, const struct move_seen *seen, size_t n, p4r_sync_result *res)
+{
+	size_t i, k;
+	int rc = 0;
+
+	for (i = 0; i < n && rc == 0; i++) {
+		p4r_sync_move *mv = NULL;
+		p4r_model m = { 0 };
+		char *to;
+
+		for (k = 0; k < res->nmoves && !mv; k++)
+			if (!strcmp(res->moves[k].model, seen[i].model))
+				mv = &res->moves[k];
+		if ((!mv && !seen[i].before) ||
+		    p4r_registry_model_get(p4r_repo_registry(repo), seen[i].model, &m) < 0 || !m.path) {
+			p4r_error_clear();
+			p4r_model_clear(&m);
+			continue;
+		}
+		if (!mv) {
+			if (!strcmp(m.path, seen[i].before)) {
+				p4r_model_clear(&m);
+				continue; /* ours won (a local move not yet pushed), or known */
+			}
+			if (!(mv = realloc(res->moves, (res->nmoves + 1) * sizeof(*mv)))) {
+				p4r_model_clear(&m);
+				return p4r_error_set(P4R_ERROR, "out of memory");
+			}
+			res->moves = mv;
+			mv = &res->moves[res->nmoves++];
+			memset(mv, 0, sizeof(*mv));
+			snprintf(mv->model, sizeof(mv->model), "%s", seen[i].model);
+			if (!(mv->from = strdup(seen[i].before)))
+				rc = p4r_error_set(P4R_ERROR, "out of memory");
+		}
+		to = strdup(m.path);
+		free(mv->to);
+		mv->to = to;
+		free(mv->actor);
+		mv->actor = seen[i].actor ? strdup(seen[i].actor) : NULL;
+		if (!to)
+			rc = p4r_error_set(P4R_ERROR, "out of memory");
+		p4r_model_clear(&m);
+		if (rc == 0 && mv->from && !strcmp(mv->from, mv->to)) {
+			/* moved away and back within this fetch: nothing changed */
+			free(mv->from);
+			free(mv->to);
+			free(mv->actor);
+			k = (size_t)(mv - res->moves);
+			memmove(mv, mv + 1, (res->nmoves - k - 1) * sizeof(*mv));
+			res->nmoves--;
+		}
+	}
+	return rc;
+}
+
 /* A batch that cannot apply blocks every later one: say how to move on. */
 static int stuck(const p4r_remote *remote, int64_t seq, int rc)
 {
@@ -219,7 +345,8 @@ static int fetch_batch(p4r_repo *repo, p4r_remote *remote, int64_t seq, bool *fo
 	p4r_registry *reg = p4r_repo_registry(repo);
 	p4r_sync_event *ev = NULL;
 	p4r_renumber *ren = NULL;
-	size_t n = 0, nren = 0, applied = 0, len = 0;
+	struct move_seen *seen = NULL;
+	size_t n = 0, nren = 0, applied = 0, len = 0, nseen = 0;
 	char key[64], *text = NULL;
 	int rc;
 
@@ -234,16 +361,19 @@ static int fetch_batch(p4r_repo *repo, p4r_remote *remote, int64_t seq, bool *fo
 	if (rc < 0 ||
 	    (rc = p4r_batch_decode(&ev, &n, key, text, len, seq)) < 0 ||
 	    (rc = check_local_sizes(repo, key, ev, n)) < 0 ||
+	    (rc = moves_seen(repo, ev, n, &seen, &nseen)) < 0 ||
 	    (rc = p4r_registry_sync_apply(reg, remote->url, seq, ev, n, &ren, &nren, &applied)) < 0) {
 		rc = stuck(remote, seq, rc);
 		goto done;
 	}
 	res->batches_applied++;
 	res->events_applied += applied;
-	if ((rc = add_renumbered(res, ren, nren)) < 0)
+	if ((rc = add_renumbered(res, ren, nren)) < 0 ||
+	    (rc = moves_note(repo, seen, nseen, res)) < 0)
 		goto done;
 	rc = rewrite_pointers(repo, ren, nren, res);
 done:
+	moves_seen_free(seen, nseen);
 	free(ren);
 	p4r_sync_event_array_free(ev, n);
 	free(text);
