@@ -158,17 +158,28 @@ typedef struct p4r_sync_stat {
  * answers. */
 int p4r_sync_stat_objects(p4r_remote *remote, const p4r_oid *oids, size_t n, p4r_sync_stat *out);
 
+struct p4r_guard_event;
+
 typedef struct p4r_push_opts {
 	char *const *models;  /* only these models' versions and events (N_MODELS 0: all) */
 	size_t n_models;
 	bool unsafe;          /* allow a remote whose conditional writes failed the probe */
 	bool allow_missing;   /* publish versions whose object is nowhere (res->missing) */
+	/* nullable: told about each damaged object the guard found (objguard.h,
+	 * p4r_guard_fn), once it is known whether the remote repaired it */
+	void (*on_damage)(const struct p4r_guard_event *ev, void *payload);
+	void *damage_payload;
 } p4r_push_opts;
 
-/* push: fetch and rebase first; refuse (P4R_ERROR, nothing changed on the
- * remote) when a version to publish has its object neither here nor on the
- * remote, unless OPTS->allow_missing; then the objects, then the events in
- * batches that fit (atomic append, retried after a rebase). */
+/* push: fetch and rebase first; then every object to upload passes the
+ * object guard (objguard.h): a damaged one is quarantined and fetched back
+ * from REMOTE when it has it, else the push is refused (P4R_EINTEGRITY
+ * naming the versions, nothing uploaded) unless OPTS->allow_missing (then
+ * it is one of the versions whose object is nowhere); refuse (P4R_ERROR,
+ * nothing changed on the remote) when a version to publish has its object
+ * neither here nor on the remote, unless OPTS->allow_missing; then the
+ * objects, then the events in batches that fit (atomic append, retried
+ * after a rebase). */
 int p4r_sync_push(p4r_repo *repo, p4r_remote *remote, const p4r_push_opts *opts,
 		  const p4r_sync_progress *prog, p4r_sync_result *res);
 

@@ -16,7 +16,12 @@ const char cmd_push_usage[] =
 	"push got there first, its events are fetched, local versions whose\n"
 	"numbers it took are renumbered (pointers follow) and the push is retried.\n"
 	"A version whose object is neither here nor on the remote is refused\n"
-	"(exit 1, nothing pushed) unless --allow-missing.\n"
+	"(exit 1, nothing pushed) unless --allow-missing. Before any upload, every\n"
+	"object passes the object guard: one whose bytes changed in place (a\n"
+	"hard-linked file written to) is quarantined and fetched back from the\n"
+	"remote when it has it; else the push exits 4 naming the damaged versions,\n"
+	"nothing uploaded (add the original file again, or 'p4reg fsck --repair\n"
+	"-r OTHER' from a remote that has it).\n"
 	"\n"
 	"  -r, --remote NAME      the remote (default: core.remote, or the only one)\n"
 	"      --allow-missing    publish versions whose object is nowhere (warned)\n"
@@ -92,6 +97,7 @@ int cmd_push(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 		goto done;
 	popts.models = models;
 	popts.n_models = nmodels;
+	popts.on_damage = cmd_guard_repaired;
 	rc = p4r_sync_push(repo, r, &popts, &prog, &res);
 	cmd_progress_done(&progress);
 	if (rc < 0)

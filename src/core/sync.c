@@ -7,6 +7,7 @@
 #include "p4reg/batch.h"
 #include "p4reg/error.h"
 #include "p4reg/fsutil.h"
+#include "p4reg/objguard.h"
 #include "p4reg/pointer.h"
 #include "p4reg/relpath.h"
 #include "p4reg/worktree.h"
@@ -751,9 +752,113 @@ static int upload_objects(p4r_repo *repo, p4r_remote *remote, const p4r_oid *oid
 
 /* ---- push ---- */
 
+/* The objects of LOG (damaged) that REMOTE has come back from it,
+ * verified; WHY gets why the others did not (for their messages). */
+static int repair_from(p4r_repo *repo, p4r_remote *remote, const p4r_guard_log *log, char *why,
+		       size_t whysz)
+{
+	p4r_oid *oids = calloc(log->n + 1, sizeof(*oids)), *get = calloc(log->n + 1, sizeof(*get));
+	int64_t *sizes = calloc(log->n + 1, sizeof(*sizes));
+	p4r_sync_stat *st = calloc(log->n + 1, sizeof(*st));
+	p4r_sync_result got = { 0 };
+	size_t i, k = 0;
+	int rc;
+
+	if (!oids || !get || !sizes || !st) {
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+		goto done;
+	}
+	for (i = 0; i < log->n; i++)
+		oids[i] = log->v[i].oid;
+	if ((rc = p4r_sync_stat_objects(remote, oids, log->n, st)) < 0)
+		goto failed;
+	for (i = 0; i < log->n; i++) {
+		/* a copy of another size there is no repair */
+		if (!st[i].exists || (log->v[i].size && st[i].size != (uint64_t)log->v[i].size))
+			continue;
+		get[k] = log->v[i].oid;
+		sizes[k++] = (int64_t)st[i].size;
+	}
+	snprintf(why, whysz, "remote '%s' does not have it", remote->name);
+	if ((rc = p4r_sync_fetch_objects(repo, remote, get, sizes, k, NULL, &got)) < 0)
+		goto failed;
+	rc = p4r_objguard_downloaded(repo, get, k);
+	goto done;
+failed:
+	snprintf(why, whysz, "%s", p4r_error_message());
+	p4r_error_clear();
+	rc = 0;
+done:
+	p4r_sync_result_clear(&got);
+	free(oids);
+	free(get);
+	free(sizes);
+	free(st);
+	return rc;
+}
+
+/* Every object of OIDS (N) a push may upload passes the object guard
+ * first, so wrong bytes are caught before any upload, not midway: a
+ * damaged one is quarantined and its version marked damaged; REMOTE's
+ * copy, when it has one, brings it back (OPTS->on_damage hears about
+ * each). One still damaged refuses the push (P4R_EINTEGRITY naming every
+ * such version), unless OPTS->allow_missing: then it is published as a
+ * version whose object is nowhere (check_missing). */
+static int guard_objects(p4r_repo *repo, p4r_remote *remote, const p4r_push_opts *opts,
+			 const p4r_oid *oids, size_t n)
+{
+	p4r_guard_log log = { 0 };
+	char why[512] = "", first[1536], others[512] = "";
+	size_t i, used = 0, more = 0;
+	bool named;
+	int rc;
+
+	if ((rc = p4r_objguard_scan(repo, oids, n, &log)) < 0 || log.n == 0 ||
+	    (rc = repair_from(repo, remote, &log, why, sizeof(why))) < 0)
+		goto done;
+	if ((rc = p4r_objguard_settle(repo, &log, remote->name, why, opts->on_damage,
+				      opts->damage_payload)) == 0)
+		goto done;
+	if (rc != P4R_EINTEGRITY)
+		goto done;
+	if (opts->allow_missing) {
+		/* published without its object, and warned as such */
+		p4r_error_clear();
+		rc = 0;
+		goto done;
+	}
+	/* the first in full (what happened, how to get it back), the others by name */
+	snprintf(first, sizeof(first), "%s", p4r_error_message());
+	for (i = 0, named = false; i < log.n; i++) {
+		const p4r_guard_event *ev = &log.v[i];
+
+		if (ev->repaired[0])
+			continue;
+		if (!named) {
+			named = true; /* settle's message is about this one */
+			continue;
+		}
+		if (ev->versions[0] && used + strlen(ev->versions) + 20 < sizeof(others))
+			used += (size_t)snprintf(others + used, sizeof(others) - used, "%s%s",
+						 used ? ", " : "; also damaged: ", ev->versions);
+		else
+			more++;
+	}
+	if (more && used < sizeof(others))
+		snprintf(others + used, sizeof(others) - used, "%s%zu more object%s", used ? " and " :
+			 "; also damaged: ", more, more == 1 ? "" : "s");
+	rc = p4r_error_set(P4R_EINTEGRITY, "cannot push to '%s', nothing was pushed: %s%s", remote->name,
+			   first, others);
+done:
+	p4r_guard_log_clear(&log);
+	return rc;
+}
+
+
 /* The objects of register events in EV that were not in the first upload. */
-static int upload_stragglers(p4r_repo *repo, p4r_remote *remote, const p4r_sync_event *ev, size_t n,
-			     const p4r_oid *done, size_t ndone, p4r_sync_result *res)
+static int upload_stragglers(p4r_repo *repo, p4r_remote *remote, const p4r_push_opts *opts,
+			     const p4r_sync_event *ev, size_t n, const p4r_oid *done, size_t ndone,
+			     p4r_sync_result *res)
 {
 	size_t i, k;
 	int rc;
@@ -767,7 +872,8 @@ static int upload_stragglers(p4r_repo *repo, p4r_remote *remote, const p4r_sync_
 			seen = p4r_oid_equal(&done[k], &ev[i].oid);
 		if (seen)
 			continue;
-		if ((rc = upload_objects(repo, remote, &ev[i].oid, &ev[i].size, 1, NULL, res)) < 0)
+		if ((rc = guard_objects(repo, remote, opts, &ev[i].oid, 1)) < 0 ||
+		    (rc = upload_objects(repo, remote, &ev[i].oid, &ev[i].size, 1, NULL, res)) < 0)
 			return rc;
 	}
 	return 0;
@@ -865,14 +971,23 @@ static int publish(p4r_repo *repo, p4r_remote *remote, int64_t seq, const p4r_sy
 
 /* Rebase, then the unpublished events of OPTS' models, whose objects must
  * exist somewhere. */
+static int collect_events(p4r_repo *repo, p4r_remote *remote, const p4r_push_opts *opts,
+			  p4r_sync_result *res, p4r_sync_event **ev, size_t *n)
+{
+	int rc;
+
+	if ((rc = fetch_events_locked(repo, remote, res)) < 0)
+		return rc;
+	return p4r_registry_sync_unpublished(p4r_repo_registry(repo), remote->url, opts->models,
+					     opts->n_models, ev, n);
+}
+
 static int collect(p4r_repo *repo, p4r_remote *remote, const p4r_push_opts *opts,
 		   p4r_sync_result *res, p4r_sync_event **ev, size_t *n)
 {
 	int rc;
 
-	if ((rc = fetch_events_locked(repo, remote, res)) < 0 ||
-	    (rc = p4r_registry_sync_unpublished(p4r_repo_registry(repo), remote->url, opts->models,
-						opts->n_models, ev, n)) < 0)
+	if ((rc = collect_events(repo, remote, opts, res, ev, n)) < 0)
 		return rc;
 	return check_missing(repo, remote, *ev, *n, opts->allow_missing, res);
 }
@@ -888,9 +1003,12 @@ static int push_locked(p4r_repo *repo, p4r_remote *remote, const p4r_push_opts *
 	char *actor = NULL;
 	int attempt = 0, rc;
 
-	/* Refusals come before the first byte reaches the remote. */
-	if ((rc = collect(repo, remote, opts, res, &ev, &n)) < 0 ||
+	/* Refusals come before the first byte reaches the remote: wrong bytes
+	 * (the object guard), then versions whose bytes are nowhere. */
+	if ((rc = collect_events(repo, remote, opts, res, &ev, &n)) < 0 ||
 	    (rc = p4r_registry_sync_objects(reg, opts->models, opts->n_models, &oids, &sizes, &noids)) < 0 ||
+	    (rc = guard_objects(repo, remote, opts, oids, noids)) < 0 ||
+	    (rc = check_missing(repo, remote, ev, n, opts->allow_missing, res)) < 0 ||
 	    (rc = upload_objects(repo, remote, oids, sizes, noids, prog, res)) < 0)
 		goto done;
 	if (!(actor = p4r_repo_actor(repo))) {
@@ -899,7 +1017,7 @@ static int push_locked(p4r_repo *repo, p4r_remote *remote, const p4r_push_opts *
 	}
 	/* One batch per round; a push larger than a batch takes several. */
 	while (n > 0) {
-		if ((rc = upload_stragglers(repo, remote, ev, n, oids, noids, res)) < 0 ||
+		if ((rc = upload_stragglers(repo, remote, opts, ev, n, oids, noids, res)) < 0 ||
 		    (rc = p4r_registry_sync_applied(reg, remote->url, &seq)) < 0 ||
 		    (rc = publish(repo, remote, ++seq, ev, n, actor, &used)) < 0)
 			goto done;
