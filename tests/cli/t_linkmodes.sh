@@ -356,4 +356,16 @@ run 0 p4reg push --allow-missing
 assert_eq "$ERR" "p4reg: warning: published m@1 sha256:$V1 without its object: it is neither here nor on remote 'origin'"
 assert_eq "$(find "$R" -type f -path '*objects*' | wc -l)" "0" "wrong bytes uploaded"
 
+begin "add of a Git LFS path: the ctime its .git/lfs hard link moved is recorded (no re-hash later)"
+fresh_git_repo
+run 0 p4reg track '*.bin'
+random_file m.bin 64
+oid=$(sha m.bin)
+run 0 p4reg add m.bin
+[ "$(stat -c %i ".git/lfs/objects/${oid:0:2}/${oid:2:2}/$oid")" = "$(stat -c %i "$(obj_path "$oid")")" ] ||
+	fail ".git/lfs object not hard-linked"
+assert_eq "$(db "SELECT ctime_ns FROM object_stat WHERE oid = '$oid'")" \
+	"$(python3 -c 'import os,sys; print(os.stat(sys.argv[1]).st_ctime_ns)' "$(obj_path "$oid")")" \
+	"the ctime the .git/lfs link moved is recorded"
+
 finish
