@@ -90,6 +90,14 @@ typedef struct p4r_sync_progress {
 	void *payload;
 } p4r_sync_progress;
 
+/* A model whose path the fetched events changed (a move from the log). */
+typedef struct p4r_sync_move {
+	char model[P4R_MODEL_NAME_MAX + 1];
+	char *from;               /* its path here before this fetch; owned */
+	char *to;                 /* its path now; owned */
+	char *actor;              /* who made the (last) move; owned, NULL unknown */
+} p4r_sync_move;
+
 typedef struct p4r_sync_result {
 	/* objects_present: push: already on the remote; fetch/pull: already
 	 * in the local store */
@@ -106,6 +114,10 @@ typedef struct p4r_sync_result {
 	char **missing;           /* push --allow-missing: "model@N sha256:OID" published
 				   * without the object anywhere; owned */
 	size_t nmissing;
+	p4r_sync_move *moves;     /* models the applied batches moved, by first
+				   * sight; a model moved back where it was is
+				   * not listed; owned */
+	size_t nmoves;
 } p4r_sync_result;
 
 void p4r_sync_result_clear(p4r_sync_result *r);
@@ -146,17 +158,28 @@ typedef struct p4r_sync_stat {
  * answers. */
 int p4r_sync_stat_objects(p4r_remote *remote, const p4r_oid *oids, size_t n, p4r_sync_stat *out);
 
+struct p4r_guard_event;
+
 typedef struct p4r_push_opts {
 	char *const *models;  /* only these models' versions and events (N_MODELS 0: all) */
 	size_t n_models;
 	bool unsafe;          /* allow a remote whose conditional writes failed the probe */
 	bool allow_missing;   /* publish versions whose object is nowhere (res->missing) */
+	/* nullable: told about each damaged object the guard found (objguard.h,
+	 * p4r_guard_fn), once it is known whether the remote repaired it */
+	void (*on_damage)(const struct p4r_guard_event *ev, void *payload);
+	void *damage_payload;
 } p4r_push_opts;
 
-/* push: fetch and rebase first; refuse (P4R_ERROR, nothing changed on the
- * remote) when a version to publish has its object neither here nor on the
- * remote, unless OPTS->allow_missing; then the objects, then the events in
- * batches that fit (atomic append, retried after a rebase). */
+/* push: fetch and rebase first; then every object to upload passes the
+ * object guard (objguard.h): a damaged one is quarantined and fetched back
+ * from REMOTE when it has it, else the push is refused (P4R_EINTEGRITY
+ * naming the versions, nothing uploaded) unless OPTS->allow_missing (then
+ * it is one of the versions whose object is nowhere); refuse (P4R_ERROR,
+ * nothing changed on the remote) when a version to publish has its object
+ * neither here nor on the remote, unless OPTS->allow_missing; then the
+ * objects, then the events in batches that fit (atomic append, retried
+ * after a rebase). */
 int p4r_sync_push(p4r_repo *repo, p4r_remote *remote, const p4r_push_opts *opts,
 		  const p4r_sync_progress *prog, p4r_sync_result *res);
 

@@ -98,6 +98,21 @@ int p4r_worktree_write_pointer(p4r_repo *repo, const p4r_version *v, const char 
  * gets that .gitignore's absolute path, malloc'd. */
 int p4r_worktree_ignore(p4r_repo *repo, const char *rel, char **gitignore_abs);
 
+/* What p4r_worktree_place_pointer changed, for git's index (absolute
+ * paths, malloc'd; NULL when that file was left as it was). */
+typedef struct p4r_placed {
+	char *pointer_abs;      /* REL.p4reg, written */
+	char *gitignore_abs;    /* the .gitignore beside REL, its line added */
+} p4r_placed;
+
+void p4r_placed_clear(p4r_placed *p);
+
+/* The files beside a model file that checkout and pull keep as add does:
+ * REL.p4reg naming V (unless it already says exactly that) and the line
+ * that ignores REL in the .gitignore beside it (unless it has one), so git
+ * never takes the bytes. OUT says which of the two changed. */
+int p4r_worktree_place_pointer(p4r_repo *repo, const p4r_version *v, const char *rel, p4r_placed *out);
+
 /* Every pointer file in the work tree (skipping .git and .p4reg), as
  * repository-relative paths of the files they describe (without ".p4reg"),
  * sorted. *OUT is a malloc'd array of malloc'd strings (p4r_strv_free). */
@@ -112,6 +127,8 @@ typedef enum p4r_file_state {
 	P4R_FILE_OBJECT_MISSING, /* clean or missing, but the store lacks the object */
 	P4R_FILE_UNKNOWN_VERSION,/* the pointer names a version the registry lacks */
 	P4R_FILE_INVALID,        /* the pointer disagrees with the registry */
+	P4R_FILE_MOVED,          /* the pointer's model is bound to another path now
+				  * (a move from a remote): a pointer left behind */
 } p4r_file_state;
 
 const char *p4r_file_state_name(p4r_file_state s);
@@ -128,8 +145,17 @@ int p4r_worktree_file_oid(p4r_repo *repo, const char *rel, p4r_oid *out, bool *e
  * repository content: it proves nothing alone. */
 int p4r_worktree_pointer_check(p4r_repo *repo, const char *rel, const p4r_pointer *ptr);
 
+/* Whether the pointer PTR at REL (valid: p4r_worktree_pointer_check) was
+ * left behind by a move: the registry binds PTR's model to another path,
+ * which TO (TOSZ bytes, PATH_MAX is enough) gets; *MOVED says so. A move
+ * fetched from a remote changes no file, so the pointer stays at the old
+ * path until git brings the moved one or 'p4reg mv' finishes it here. */
+int p4r_worktree_pointer_moved(p4r_repo *repo, const char *rel, const p4r_pointer *ptr, char *to,
+			       size_t tosz, bool *moved);
+
 /* Compares REL with its pointer PTR, after p4r_worktree_pointer_check
- * (UNKNOWN_VERSION or INVALID, with the message left set, when it fails). */
+ * (UNKNOWN_VERSION or INVALID, with the message left set, when it fails)
+ * and p4r_worktree_pointer_moved (MOVED: the file is not looked at). */
 int p4r_worktree_file_state(p4r_repo *repo, const char *rel, const p4r_pointer *ptr, p4r_file_state *out);
 
 /* Puts the bytes of OID (SIZE bytes) at REL, verified, through the link

@@ -259,15 +259,22 @@ done:
 }
 
 /* An LFS-tracked file's object also goes to .git/lfs/objects, where git-lfs
- * (push, fsck, checkout) expects it; a hard link to the store's copy. */
+ * (push, fsck, checkout) expects it; a hard link to the store's copy. The
+ * link moves the object's ctime: that is ours, so its fingerprint follows
+ * (else the next command would re-hash the object once). */
 static int place_lfs_object(p4r_repo *repo, const char *lfs_dir, const struct item *it)
 {
 	char obj[PATH_MAX];
+	struct stat trusted;
 	int rc;
 
-	if ((rc = p4r_store_object_path(p4r_repo_store(repo), &it->version.oid, obj, sizeof(obj))) < 0)
+	/* the stat the fingerprint holds for (recorded as the add stored or
+	 * checked it): only a ctime moved since then is ours */
+	if ((rc = p4r_objguard_require(repo, &it->version.oid, &trusted)) < 0 ||
+	    (rc = p4r_store_object_path(p4r_repo_store(repo), &it->version.oid, obj, sizeof(obj))) < 0 ||
+	    (rc = p4r_lfs_place(lfs_dir, &it->version.oid, obj, NULL)) < 0)
 		return rc;
-	return p4r_lfs_place(lfs_dir, &it->version.oid, obj, NULL);
+	return p4r_objguard_record(repo, &it->version.oid, &trusted);
 }
 
 /* Pointer and .gitignore beside each file (the Git LFS object for an

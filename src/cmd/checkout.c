@@ -13,14 +13,18 @@
 #include <unistd.h>
 
 const char cmd_checkout_usage[] =
-	"usage: p4reg checkout [--force] [--link TYPE] [REF|PATH...]\n"
+	"usage: p4reg checkout [--force] [--link TYPE] [--no-stage] [REF|PATH...]\n"
 	"\n"
 	"Writes each version's bytes to its path, verified against its oid. A path\n"
 	"takes the version its pointer names; a reference (name@3, name@production,\n"
-	"name@latest) checks out that version and updates the pointer (for a Git\n"
-	"LFS path: stages its Git LFS pointer, core.autostage). With no\n"
+	"name@latest) checks out that version at the model's path and updates the\n"
+	"pointer (for a Git LFS path: its Git LFS pointer in the git index). Like\n"
+	"add, it keeps the .gitignore line beside each file, and stages the pointer\n"
+	"and .gitignore files it wrote in git (config core.autostage). With no\n"
 	"argument every pointer in the repository is checked out. A file whose\n"
-	"bytes are in no version is never overwritten without --force.\n"
+	"bytes are in no version is never overwritten without --force. A pointer\n"
+	"left at a model's old path by a move fetched from a remote is skipped\n"
+	"with a note ('p4reg mv OLD NEW' finishes the move here).\n"
 	"A path git sends to Git LFS (see 'p4reg track') has no pointer file: it\n"
 	"takes the Git LFS pointer staged in the git index (else its model's latest\n"
 	"version), from .p4reg/objects or .git/lfs/objects; with no argument every\n"
@@ -33,16 +37,18 @@ const char cmd_checkout_usage[] =
 	"\n"
 	"  -f, --force         overwrite files whose bytes are not in the store\n"
 	"      --link TYPE     copy, reflink or hardlink (default: config core.cacheType)\n"
+	"      --no-stage      do not stage pointers, .gitignore files and Git LFS pointers\n"
 	"  -r, --remote NAME   download missing objects from NAME (default: core.remote)\n"
 	"      --offline       download nothing (also: config core.offline)\n";
 
-enum { OPT_FORCE = 1, OPT_LINK, OPT_REMOTE, OPT_OFFLINE };
+enum { OPT_FORCE = 1, OPT_LINK, OPT_REMOTE, OPT_OFFLINE, OPT_NO_STAGE };
 
 static const p4r_option options[] = {
 	{ "force", 'f', false, OPT_FORCE },
 	{ "link", 0, true, OPT_LINK },
 	{ "remote", 'r', true, OPT_REMOTE },
 	{ "offline", 0, false, OPT_OFFLINE },
+	{ "no-stage", 0, false, OPT_NO_STAGE },
 	{ NULL, 0, false, 0 },
 };
 
@@ -50,15 +56,17 @@ static const p4r_option options[] = {
 struct target {
 	char *rel;
 	p4r_pointer want;       /* what the pointer must say afterwards */
-	bool update_pointer;
 	bool lfs;               /* a Git LFS path: no pointer file to write */
 	bool stage;             /* a Git LFS path checked out by reference */
+	char *moved_to;         /* a pointer left behind by a move: where the
+				 * model is now (skipped); NULL otherwise */
 };
 
 struct ctx {
 	p4r_cli *cli;
 	p4r_repo *repo;
 	bool force;
+	bool stage;             /* core.autostage and no --no-stage */
 	p4r_link_type order[P4R_LINK_MAX];
 	size_t norder;          /* 0: configured order */
 	cJSON *results;
@@ -66,7 +74,83 @@ struct ctx {
 	p4r_sync_result *got;   /* nullable: counts what was downloaded */
 	p4r_git *git;           /* NULL outside a git work tree */
 	char *lfs_dir;          /* .git/lfs, NULL outside git */
+	cmd_written written;    /* pointers and .gitignore files, for git */
 };
+
+int cmd_autostage(p4r_repo *repo, bool no_stage, bool *stage)
+{
+	*stage = false;
+	if (no_stage)
+		return 0;
+	return p4r_config_get_bool(p4r_repo_config(repo), "core.autostage", true, stage);
+}
+
+int cmd_written_take(cmd_written *w, p4r_placed *p)
+{
+	char *paths[2] = { p->pointer_abs, p->gitignore_abs };
+	size_t i;
+
+	p->pointer_abs = p->gitignore_abs = NULL;
+	for (i = 0; i < 2; i++) {
+		if (!paths[i])
+			continue;
+		if (w->n == w->cap) {
+			size_t cap = w->cap ? w->cap * 2 : 8;
+			char **v = realloc(w->v, cap * sizeof(*v));
+
+			if (!v) {
+				free(paths[0]);
+				free(paths[1]);
+				return p4r_error_set(P4R_ERROR, "out of memory");
+			}
+			w->v = v;
+			w->cap = cap;
+		}
+		w->v[w->n++] = paths[i];
+		paths[i] = NULL;
+	}
+	return 0;
+}
+
+int cmd_written_stage(cmd_written *w, p4r_git *git)
+{
+	char msg[600];
+	int rc;
+
+	if (!git || w->n == 0)
+		return 0;
+	if ((rc = p4r_git_stage(git, (const char *const *)w->v, w->n)) == 0)
+		return 0;
+	/* the files are written: say what is left undone */
+	snprintf(msg, sizeof(msg), "%s", p4r_error_message());
+	return p4r_error_set(rc, "the files are checked out, but not staged in git: %s", msg);
+}
+
+void cmd_written_free(cmd_written *w)
+{
+	p4r_strv_free(w->v, w->n);
+	memset(w, 0, sizeof(*w));
+}
+
+void cmd_checkout_moved(p4r_cli *cli, cJSON *results, const char *rel, const p4r_pointer *ptr,
+			const char *to)
+{
+	cJSON *o;
+
+	if (results) {
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "file", rel);
+		cJSON_AddStringToObject(o, "model", ptr->model);
+		cJSON_AddNumberToObject(o, "version", (double)ptr->version);
+		cJSON_AddStringToObject(o, "oid", ptr->oid.hex);
+		cJSON_AddStringToObject(o, "action", "skipped");
+		cJSON_AddStringToObject(o, "to", to);
+		cJSON_AddItemToArray(results, o);
+		return;
+	}
+	cmd_note(cli, "note: skipped %s, a pointer left behind: model '%s' is now at %s; "
+		 "'p4reg mv %s %s' finishes the move here", rel, ptr->model, to, rel, to);
+}
 
 static void want_from_version(p4r_pointer *p, const p4r_version *v)
 {
@@ -94,7 +178,6 @@ static int target_from_ref(struct ctx *c, const char *arg, struct target *t)
 		t->rel = strdup(m.path);
 		want_from_version(&t->want, &v);
 		rc = p4r_lfs_expected(repo, c->git, m.path, &t->lfs, &ignored, &found);
-		t->update_pointer = !t->lfs;
 		t->stage = t->lfs;
 	}
 	p4r_model_clear(&m);
@@ -102,14 +185,21 @@ static int target_from_ref(struct ctx *c, const char *arg, struct target *t)
 	return rc;
 }
 
-/* A path with a pointer: the pointer's version. */
+/* A path with a pointer: the pointer's version; a pointer whose model is
+ * bound elsewhere now (a move fetched from a remote) is skipped. */
 static int target_from_path(p4r_repo *repo, const char *rel, struct target *t)
 {
+	char to[PATH_MAX];
+	bool moved = false;
 	int rc = p4r_worktree_read_pointer(repo, rel, &t->want);
 
 	/* the pointer came with the clone: only the registry's word counts */
 	if (rc == 0)
 		rc = p4r_worktree_pointer_check(repo, rel, &t->want);
+	if (rc == 0)
+		rc = p4r_worktree_pointer_moved(repo, rel, &t->want, to, sizeof(to), &moved);
+	if (rc == 0 && moved && !(t->moved_to = strdup(to)))
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
 	if (rc == 0 && !(t->rel = strdup(rel)))
 		rc = p4r_error_set(P4R_ERROR, "out of memory");
 	return rc;
@@ -179,12 +269,10 @@ static int stage_lfs(struct ctx *c, struct target *t)
 	p4r_git_lfs_entry e = { .oid = t->want.oid, .size = (uint64_t)t->want.size };
 	char obj[PATH_MAX], *abs;
 	struct stat before;
-	bool autostage = true;
 	int rc;
 
-	if ((rc = p4r_config_get_bool(p4r_repo_config(c->repo), "core.autostage", true, &autostage)) < 0 ||
-	    !autostage)
-		return rc;
+	if (!c->stage)
+		return 0;
 	/* the object was guarded when it was checked out; a hard link into
 	 * .git/lfs moves its ctime, which is ours to record */
 	if (p4r_store_object_stat(p4r_repo_store(c->repo), &t->want.oid, &before) < 0)
@@ -206,10 +294,15 @@ static int checkout_one(struct ctx *c, struct target *t)
 {
 	cmd_progress progress = { .cli = c->cli, .label = t->rel };
 	p4r_version v = { .number = t->want.version, .oid = t->want.oid, .size = t->want.size };
+	p4r_placed placed;
 	bool already = false;
 	cJSON *o;
 	int rc;
 
+	if (t->moved_to) {
+		cmd_checkout_moved(c->cli, c->cli->json ? c->results : NULL, t->rel, &t->want, t->moved_to);
+		return 0;
+	}
 	/* an object git-lfs fetched is taken into the store, verified */
 	if (!p4r_store_has(p4r_repo_store(c->repo), &t->want.oid) && t->lfs && c->lfs_dir &&
 	    p4r_lfs_has(c->lfs_dir, &t->want.oid) &&
@@ -225,7 +318,10 @@ static int checkout_one(struct ctx *c, struct target *t)
 	if (rc < 0)
 		return rc;
 	snprintf(v.model, sizeof(v.model), "%s", t->want.model);
-	if (t->update_pointer && (rc = p4r_worktree_write_pointer(c->repo, &v, t->rel, NULL)) < 0)
+	/* the pointer and its .gitignore line, as add leaves them: a model
+	 * checked out at a path new here (it moved) is not taken by git */
+	if (!t->lfs && ((rc = p4r_worktree_place_pointer(c->repo, &v, t->rel, &placed)) < 0 ||
+			(rc = cmd_written_take(&c->written, &placed)) < 0))
 		return rc;
 	if (t->lfs && t->stage && (rc = stage_lfs(c, t)) < 0)
 		return rc;
@@ -279,8 +375,10 @@ static void targets_free(struct targets *ts)
 {
 	size_t i;
 
-	for (i = 0; i < ts->n; i++)
+	for (i = 0; i < ts->n; i++) {
 		free(ts->v[i].rel);
+		free(ts->v[i].moved_to);
+	}
 	free(ts->v);
 }
 
@@ -302,6 +400,7 @@ static int collect_lfs_models(struct ctx *c, struct targets *ts)
 		if ((rc = target_from_lfs(c, models[i].path, &t, &lfs)) == 0 && lfs)
 			rc = targets_push(ts, &t);
 		free(t.rel);
+		free(t.moved_to);
 	}
 	p4r_model_array_free(models, n);
 	return rc;
@@ -324,6 +423,7 @@ static int collect(struct ctx *c, char **args, size_t nargs, bool all, struct ta
 		if (rc == 0)
 			rc = targets_push(ts, &t);
 		free(t.rel);
+		free(t.moved_to);
 	}
 	p4r_strv_free(rels, n);
 	if (rc == 0 && all)
@@ -348,8 +448,9 @@ static int fetch_missing(struct ctx *c, const struct targets *ts)
 	for (i = 0; i < ts->n; i++) {
 		const struct target *t = &ts->v[i];
 
-		/* a Git LFS path without a version is git-lfs's to fetch */
-		if (!t->want.version ||
+		/* a Git LFS path without a version is git-lfs's to fetch; a
+		 * pointer left behind is not checked out */
+		if (!t->want.version || t->moved_to ||
 		    (!p4r_store_has(p4r_repo_store(c->repo), &t->want.oid) && t->lfs && c->lfs_dir &&
 		     p4r_lfs_has(c->lfs_dir, &t->want.oid)))
 			continue;
@@ -379,14 +480,19 @@ static int run_targets(struct ctx *c, char **args, size_t nargs, bool all)
 		rc = fetch_missing(c, &ts);
 	for (i = 0; rc == 0 && i < ts.n; i++)
 		rc = checkout_one(c, &ts.v[i]);
+	/* one index write for every pointer and .gitignore written */
+	if (rc == 0 && c->stage)
+		rc = cmd_written_stage(&c->written, c->git);
+	cmd_written_free(&c->written);
 	targets_free(&ts);
 	return rc;
 }
 
 int cmd_checkout_args(p4r_cli *cli, p4r_repo *repo, char **args, size_t nargs,
-		      const p4r_ondemand *fetch, bool force, cJSON *results, p4r_sync_result *got)
+		      const p4r_ondemand *fetch, bool force, bool stage, cJSON *results,
+		      p4r_sync_result *got)
 {
-	struct ctx c = { .cli = cli, .repo = repo, .force = force, .fetch = *fetch,
+	struct ctx c = { .cli = cli, .repo = repo, .force = force, .stage = stage, .fetch = *fetch,
 			 .results = results, .got = got };
 	int rc;
 
@@ -406,6 +512,7 @@ int cmd_checkout(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 	char **args = calloc((size_t)argc, sizeof(*args));
 	const char *value;
 	size_t nargs = 0;
+	bool no_stage = false;
 	p4r_opts o;
 	int id, rc;
 
@@ -415,6 +522,8 @@ int cmd_checkout(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 	while ((rc = cmd_next_opt(&o, &id, &value)) == 0 && id != P4R_OPT_DONE) {
 		if (id == OPT_FORCE)
 			c.force = true;
+		else if (id == OPT_NO_STAGE)
+			no_stage = true;
 		else if (id == OPT_LINK)
 			rc = p4r_link_parse(c.order, &c.norder, value);
 		else if (id == OPT_REMOTE)
@@ -426,7 +535,8 @@ int cmd_checkout(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 		if (rc < 0)
 			break;
 	}
-	if (rc < 0 || (rc = p4r_ondemand_config(repo, &c.fetch)) < 0)
+	if (rc < 0 || (rc = p4r_ondemand_config(repo, &c.fetch)) < 0 ||
+	    (rc = cmd_autostage(repo, no_stage, &c.stage)) < 0)
 		goto done;
 	if ((rc = p4r_git_open(&c.git, p4r_repo_root(repo))) < 0)
 		goto done;

@@ -159,7 +159,33 @@ void cmd_warn_link_hazard(p4r_repo *repo, const p4r_link_type *order, size_t n);
 struct p4r_ondemand;
 struct p4r_sync_result;
 int cmd_checkout_args(p4r_cli *cli, p4r_repo *repo, char **args, size_t nargs,
-		      const struct p4r_ondemand *fetch, bool force, cJSON *results,
+		      const struct p4r_ondemand *fetch, bool force, bool stage, cJSON *results,
 		      struct p4r_sync_result *got);
+
+/* checkout.c, shared with pull: the pointer and .gitignore files a
+ * checkout wrote (p4r_worktree_place_pointer), staged in git's index in
+ * one write at the end (cmd_written_stage: GIT NULL, outside git, stages
+ * nothing); and the report of a pointer left at a model's old path, which
+ * checkout and pull skip (a note, or a JSON entry in RESULTS). */
+typedef struct cmd_written {
+	char **v;
+	size_t n, cap;
+} cmd_written;
+struct p4r_placed;
+struct p4r_pointer;
+struct p4r_git;
+/* Takes P's paths (P is cleared). */
+int cmd_written_take(cmd_written *w, struct p4r_placed *p);
+int cmd_written_stage(cmd_written *w, struct p4r_git *git);
+void cmd_written_free(cmd_written *w);
+/* Whether core.autostage allows staging (NO_STAGE: --no-stage given). */
+int cmd_autostage(p4r_repo *repo, bool no_stage, bool *stage);
+void cmd_checkout_moved(p4r_cli *cli, cJSON *results, const char *rel, const struct p4r_pointer *ptr,
+			const char *to);
+
+/* fetch.c, shared with pull and push: a line per model whose path the
+ * fetched moves changed, and the "moves" array of their JSON document. */
+void cmd_sync_print_moves(p4r_cli *cli, const struct p4r_sync_result *res);
+void cmd_sync_json_moves(cJSON *doc, const struct p4r_sync_result *res);
 
 #endif

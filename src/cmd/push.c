@@ -18,7 +18,12 @@ const char cmd_push_usage[] =
 	"push got there first, its events are fetched, local versions whose\n"
 	"numbers it took are renumbered (pointers follow) and the push is retried.\n"
 	"A version whose object is neither here nor on the remote is refused\n"
-	"(exit 1, nothing pushed) unless --allow-missing.\n"
+	"(exit 1, nothing pushed) unless --allow-missing. Before any upload, every\n"
+	"object passes the object guard: one whose bytes changed in place (a\n"
+	"hard-linked file written to) is quarantined and fetched back from the\n"
+	"remote when it has it; else the push exits 4 naming the damaged versions,\n"
+	"nothing uploaded (add the original file again, or 'p4reg fsck --repair\n"
+	"-r OTHER' from a remote that has it).\n"
 	"\n"
 	"  -r, --remote NAME      the remote (default: core.remote, or the only one)\n"
 	"      --allow-missing    publish versions whose object is nowhere (warned)\n"
@@ -39,6 +44,7 @@ static void print_result(p4r_cli *cli, const p4r_remote *r, const p4r_sync_resul
 	char size[32];
 
 	cmd_sync_print_renumbered(cli, res);
+	cmd_sync_print_moves(cli, res);
 	p4r_format_size(size, sizeof(size), res->bytes_sent);
 	printf("pushed to '%s': %zu object%s (%s) uploaded, %zu already there; ",
 	       r->name, res->objects_sent, res->objects_sent == 1 ? "" : "s", size, res->objects_present);
@@ -127,6 +133,7 @@ int cmd_push(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 	r->resume_payload = &resumed;
 	popts.models = models;
 	popts.n_models = nmodels;
+	popts.on_damage = cmd_guard_repaired;
 	rc = p4r_sync_push(repo, r, &popts, &prog, &res);
 	cmd_progress_done(&progress);
 	if (rc < 0)
@@ -138,6 +145,7 @@ int cmd_push(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 		cJSON *doc = cJSON_CreateObject(), *missing;
 
 		cmd_sync_json(doc, r, &res);
+		cmd_sync_json_moves(doc, &res);
 		missing = cJSON_AddArrayToObject(doc, "missing");
 		for (i = 0; missing && i < res.nmissing; i++)
 			cJSON_AddItemToArray(missing, cJSON_CreateString(res.missing[i]));

@@ -7,6 +7,7 @@
 #include "p4reg/objguard.h"
 #include "p4reg/worktree.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -27,6 +28,9 @@ const char cmd_status_usage[] =
 	"  damaged         the store's copy of the version's bytes was changed in\n"
 	"                  place (a hard-linked file written to) and is quarantined:\n"
 	"                  'p4reg fsck --repair' fetches it from a remote; exit 4\n"
+	"  moved           a pointer left at a model's old path by a move fetched\n"
+	"                  from a remote (the model is now at the path shown):\n"
+	"                  'p4reg mv OLD NEW' finishes the move here\n"
 	"Then every registered model whose path git sends to Git LFS (no pointer\n"
 	"file), against the Git LFS pointer staged in the git index (else the\n"
 	"model's latest version); its object may also be in .git/lfs/objects.\n"
@@ -105,7 +109,8 @@ static int status_one(struct run *r, const char *rel)
 	p4r_file_state state = P4R_FILE_CLEAN;
 	p4r_pointer ptr;
 	const char *name;
-	bool bad_pointer;
+	char to[PATH_MAX] = "";
+	bool bad_pointer, moved = false;
 	cJSON *o;
 	int rc;
 
@@ -114,7 +119,12 @@ static int status_one(struct run *r, const char *rel)
 	if (rc == 0)
 		rc = p4r_worktree_file_state(repo, rel, &ptr, &state);
 	bad_pointer = bad_pointer || (rc == 0 && state == P4R_FILE_INVALID);
-	if (rc == P4R_ERROR || (rc == 0 && state < P4R_FILE_UNKNOWN_VERSION)) {
+	if (rc == 0 && state == P4R_FILE_MOVED) {
+		/* left behind by a fetched move: not the model's file any more */
+		if ((rc = p4r_worktree_pointer_moved(repo, rel, &ptr, to, sizeof(to), &moved)) < 0)
+			return rc;
+		name = p4r_file_state_name(state);
+	} else if (rc == P4R_ERROR || (rc == 0 && state < P4R_FILE_UNKNOWN_VERSION)) {
 		if (rc < 0)
 			return rc;
 		name = p4r_file_state_name(state);
@@ -139,7 +149,11 @@ static int status_one(struct run *r, const char *rel)
 			cJSON_AddNumberToObject(o, "version", (double)ptr.version);
 		else
 			cJSON_AddNullToObject(o, "version");
+		if (moved)
+			cJSON_AddStringToObject(o, "to", to);
 		cJSON_AddItemToArray(arr, o);
+	} else if (moved) {
+		printf("%-14s %s (%s is now at %s)\n", name, p4r_escape(rel), ptr.model, p4r_escape(to));
 	} else if (ptr.version) {
 		printf("%-14s %s (%s@%lld)\n", name, p4r_escape(rel), ptr.model, (long long)ptr.version);
 	} else {

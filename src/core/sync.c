@@ -7,6 +7,7 @@
 #include "p4reg/batch.h"
 #include "p4reg/error.h"
 #include "p4reg/fsutil.h"
+#include "p4reg/objguard.h"
 #include "p4reg/pointer.h"
 #include "p4reg/relpath.h"
 #include "p4reg/worktree.h"
@@ -42,6 +43,12 @@ void p4r_sync_result_clear(p4r_sync_result *r)
 	for (i = 0; i < r->nmissing; i++)
 		free(r->missing[i]);
 	free(r->missing);
+	for (i = 0; i < r->nmoves; i++) {
+		free(r->moves[i].from);
+		free(r->moves[i].to);
+		free(r->moves[i].actor);
+	}
+	free(r->moves);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -199,6 +206,126 @@ static int check_local_sizes(p4r_repo *repo, const char *key, const p4r_sync_eve
 	return 0;
 }
 
+/* ---- fetch: the moves a batch makes, for the user ---- */
+
+/* A model a batch moves and the path it had here before the batch. */
+struct move_seen {
+	const char *model;       /* points into the batch's events */
+	const char *actor;       /* the batch's last move of it */
+	char *before;            /* NULL: the model is new here */
+};
+
+/* The models the move events of EV[0..N) name, with their paths now (the
+ * batch is not applied yet). *OUT is malloc'd (free with moves_seen_free). */
+static int moves_seen(p4r_repo *repo, const p4r_sync_event *ev, size_t n, struct move_seen **out,
+		      size_t *nout)
+{
+	struct move_seen *v = NULL;
+	size_t i, k, count = 0;
+	int rc = 0;
+
+	*out = NULL;
+	*nout = 0;
+	for (i = 0; i < n; i++)
+		count += !strcmp(ev[i].kind, P4R_EVENT_MOVE);
+	if (count == 0)
+		return 0;
+	if (!(v = calloc(count, sizeof(*v))))
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	for (i = 0, count = 0; i < n && rc == 0; i++) {
+		p4r_model m = { 0 };
+
+		if (strcmp(ev[i].kind, P4R_EVENT_MOVE))
+			continue;
+		for (k = 0; k < count && strcmp(v[k].model, ev[i].model); k++)
+			;
+		v[k].actor = ev[i].actor;
+		if (k < count)
+			continue;
+		v[count].model = ev[i].model;
+		rc = p4r_registry_model_get(p4r_repo_registry(repo), ev[i].model, &m);
+		if (rc == P4R_ENOTFOUND) {
+			p4r_error_clear();
+			rc = 0;
+		} else if (rc == 0 && m.path && !(v[count].before = strdup(m.path))) {
+			rc = p4r_error_set(P4R_ERROR, "out of memory");
+		}
+		p4r_model_clear(&m);
+		count++;
+	}
+	*out = v;
+	*nout = count;
+	return rc;
+}
+
+static void moves_seen_free(struct move_seen *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v && i < n; i++)
+		free(v[i].before);
+	free(v);
+}
+
+/* After the batch applied: each model of SEEN that was here before and
+ * now has another path joins RES->moves (a model met in an earlier batch
+ * of this fetch keeps its first path; one back there leaves the list). */
+static int moves_note(p4r_repo *repo, const struct move_seen *seen, size_t n, p4r_sync_result *res)
+{
+	size_t i, k;
+	int rc = 0;
+
+	for (i = 0; i < n && rc == 0; i++) {
+		p4r_sync_move *mv = NULL;
+		p4r_model m = { 0 };
+		char *to;
+
+		for (k = 0; k < res->nmoves && !mv; k++)
+			if (!strcmp(res->moves[k].model, seen[i].model))
+				mv = &res->moves[k];
+		if ((!mv && !seen[i].before) ||
+		    p4r_registry_model_get(p4r_repo_registry(repo), seen[i].model, &m) < 0 || !m.path) {
+			p4r_error_clear();
+			p4r_model_clear(&m);
+			continue;
+		}
+		if (!mv) {
+			if (!strcmp(m.path, seen[i].before)) {
+				p4r_model_clear(&m);
+				continue; /* ours won (a local move not yet pushed), or known */
+			}
+			if (!(mv = realloc(res->moves, (res->nmoves + 1) * sizeof(*mv)))) {
+				p4r_model_clear(&m);
+				return p4r_error_set(P4R_ERROR, "out of memory");
+			}
+			res->moves = mv;
+			mv = &res->moves[res->nmoves++];
+			memset(mv, 0, sizeof(*mv));
+			snprintf(mv->model, sizeof(mv->model), "%s", seen[i].model);
+			if (!(mv->from = strdup(seen[i].before)))
+				rc = p4r_error_set(P4R_ERROR, "out of memory");
+		}
+		to = strdup(m.path);
+		free(mv->to);
+		mv->to = to;
+		free(mv->actor);
+		mv->actor = seen[i].actor ? strdup(seen[i].actor) : NULL;
+		if (!to)
+			rc = p4r_error_set(P4R_ERROR, "out of memory");
+		p4r_model_clear(&m);
+		if (rc == 0 && mv->from && !strcmp(mv->from, mv->to)) {
+			/* moved away and back within this fetch: nothing changed */
+			free(mv->from);
+			free(mv->to);
+			free(mv->actor);
+			k = (size_t)(mv - res->moves);
+			memmove(mv, mv + 1, (res->nmoves - k - 1) * sizeof(*mv));
+			res->nmoves--;
+		}
+	}
+	return rc;
+}
+
 /* A batch that cannot apply blocks every later one: say how to move on. */
 static int stuck(const p4r_remote *remote, int64_t seq, int rc)
 {
@@ -219,7 +346,8 @@ static int fetch_batch(p4r_repo *repo, p4r_remote *remote, int64_t seq, bool *fo
 	p4r_registry *reg = p4r_repo_registry(repo);
 	p4r_sync_event *ev = NULL;
 	p4r_renumber *ren = NULL;
-	size_t n = 0, nren = 0, applied = 0, len = 0;
+	struct move_seen *seen = NULL;
+	size_t n = 0, nren = 0, applied = 0, len = 0, nseen = 0;
 	char key[64], *text = NULL;
 	int rc;
 
@@ -234,16 +362,19 @@ static int fetch_batch(p4r_repo *repo, p4r_remote *remote, int64_t seq, bool *fo
 	if (rc < 0 ||
 	    (rc = p4r_batch_decode(&ev, &n, key, text, len, seq)) < 0 ||
 	    (rc = check_local_sizes(repo, key, ev, n)) < 0 ||
+	    (rc = moves_seen(repo, ev, n, &seen, &nseen)) < 0 ||
 	    (rc = p4r_registry_sync_apply(reg, remote->url, seq, ev, n, &ren, &nren, &applied)) < 0) {
 		rc = stuck(remote, seq, rc);
 		goto done;
 	}
 	res->batches_applied++;
 	res->events_applied += applied;
-	if ((rc = add_renumbered(res, ren, nren)) < 0)
+	if ((rc = add_renumbered(res, ren, nren)) < 0 ||
+	    (rc = moves_note(repo, seen, nseen, res)) < 0)
 		goto done;
 	rc = rewrite_pointers(repo, ren, nren, res);
 done:
+	moves_seen_free(seen, nseen);
 	free(ren);
 	p4r_sync_event_array_free(ev, n);
 	free(text);
@@ -621,9 +752,113 @@ static int upload_objects(p4r_repo *repo, p4r_remote *remote, const p4r_oid *oid
 
 /* ---- push ---- */
 
+/* The objects of LOG (damaged) that REMOTE has come back from it,
+ * verified; WHY gets why the others did not (for their messages). */
+static int repair_from(p4r_repo *repo, p4r_remote *remote, const p4r_guard_log *log, char *why,
+		       size_t whysz)
+{
+	p4r_oid *oids = calloc(log->n + 1, sizeof(*oids)), *get = calloc(log->n + 1, sizeof(*get));
+	int64_t *sizes = calloc(log->n + 1, sizeof(*sizes));
+	p4r_sync_stat *st = calloc(log->n + 1, sizeof(*st));
+	p4r_sync_result got = { 0 };
+	size_t i, k = 0;
+	int rc;
+
+	if (!oids || !get || !sizes || !st) {
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+		goto done;
+	}
+	for (i = 0; i < log->n; i++)
+		oids[i] = log->v[i].oid;
+	if ((rc = p4r_sync_stat_objects(remote, oids, log->n, st)) < 0)
+		goto failed;
+	for (i = 0; i < log->n; i++) {
+		/* a copy of another size there is no repair */
+		if (!st[i].exists || (log->v[i].size && st[i].size != (uint64_t)log->v[i].size))
+			continue;
+		get[k] = log->v[i].oid;
+		sizes[k++] = (int64_t)st[i].size;
+	}
+	snprintf(why, whysz, "remote '%s' does not have it", remote->name);
+	if ((rc = p4r_sync_fetch_objects(repo, remote, get, sizes, k, NULL, &got)) < 0)
+		goto failed;
+	rc = p4r_objguard_downloaded(repo, get, k);
+	goto done;
+failed:
+	snprintf(why, whysz, "%s", p4r_error_message());
+	p4r_error_clear();
+	rc = 0;
+done:
+	p4r_sync_result_clear(&got);
+	free(oids);
+	free(get);
+	free(sizes);
+	free(st);
+	return rc;
+}
+
+/* Every object of OIDS (N) a push may upload passes the object guard
+ * first, so wrong bytes are caught before any upload, not midway: a
+ * damaged one is quarantined and its version marked damaged; REMOTE's
+ * copy, when it has one, brings it back (OPTS->on_damage hears about
+ * each). One still damaged refuses the push (P4R_EINTEGRITY naming every
+ * such version), unless OPTS->allow_missing: then it is published as a
+ * version whose object is nowhere (check_missing). */
+static int guard_objects(p4r_repo *repo, p4r_remote *remote, const p4r_push_opts *opts,
+			 const p4r_oid *oids, size_t n)
+{
+	p4r_guard_log log = { 0 };
+	char why[512] = "", first[1536], others[512] = "";
+	size_t i, used = 0, more = 0;
+	bool named;
+	int rc;
+
+	if ((rc = p4r_objguard_scan(repo, oids, n, &log)) < 0 || log.n == 0 ||
+	    (rc = repair_from(repo, remote, &log, why, sizeof(why))) < 0)
+		goto done;
+	if ((rc = p4r_objguard_settle(repo, &log, remote->name, why, opts->on_damage,
+				      opts->damage_payload)) == 0)
+		goto done;
+	if (rc != P4R_EINTEGRITY)
+		goto done;
+	if (opts->allow_missing) {
+		/* published without its object, and warned as such */
+		p4r_error_clear();
+		rc = 0;
+		goto done;
+	}
+	/* the first in full (what happened, how to get it back), the others by name */
+	snprintf(first, sizeof(first), "%s", p4r_error_message());
+	for (i = 0, named = false; i < log.n; i++) {
+		const p4r_guard_event *ev = &log.v[i];
+
+		if (ev->repaired[0])
+			continue;
+		if (!named) {
+			named = true; /* settle's message is about this one */
+			continue;
+		}
+		if (ev->versions[0] && used + strlen(ev->versions) + 20 < sizeof(others))
+			used += (size_t)snprintf(others + used, sizeof(others) - used, "%s%s",
+						 used ? ", " : "; also damaged: ", ev->versions);
+		else
+			more++;
+	}
+	if (more && used < sizeof(others))
+		snprintf(others + used, sizeof(others) - used, "%s%zu more object%s", used ? " and " :
+			 "; also damaged: ", more, more == 1 ? "" : "s");
+	rc = p4r_error_set(P4R_EINTEGRITY, "cannot push to '%s', nothing was pushed: %s%s", remote->name,
+			   first, others);
+done:
+	p4r_guard_log_clear(&log);
+	return rc;
+}
+
+
 /* The objects of register events in EV that were not in the first upload. */
-static int upload_stragglers(p4r_repo *repo, p4r_remote *remote, const p4r_sync_event *ev, size_t n,
-			     const p4r_oid *done, size_t ndone, p4r_sync_result *res)
+static int upload_stragglers(p4r_repo *repo, p4r_remote *remote, const p4r_push_opts *opts,
+			     const p4r_sync_event *ev, size_t n, const p4r_oid *done, size_t ndone,
+			     p4r_sync_result *res)
 {
 	size_t i, k;
 	int rc;
@@ -637,7 +872,8 @@ static int upload_stragglers(p4r_repo *repo, p4r_remote *remote, const p4r_sync_
 			seen = p4r_oid_equal(&done[k], &ev[i].oid);
 		if (seen)
 			continue;
-		if ((rc = upload_objects(repo, remote, &ev[i].oid, &ev[i].size, 1, NULL, res)) < 0)
+		if ((rc = guard_objects(repo, remote, opts, &ev[i].oid, 1)) < 0 ||
+		    (rc = upload_objects(repo, remote, &ev[i].oid, &ev[i].size, 1, NULL, res)) < 0)
 			return rc;
 	}
 	return 0;
@@ -735,14 +971,23 @@ static int publish(p4r_repo *repo, p4r_remote *remote, int64_t seq, const p4r_sy
 
 /* Rebase, then the unpublished events of OPTS' models, whose objects must
  * exist somewhere. */
+static int collect_events(p4r_repo *repo, p4r_remote *remote, const p4r_push_opts *opts,
+			  p4r_sync_result *res, p4r_sync_event **ev, size_t *n)
+{
+	int rc;
+
+	if ((rc = fetch_events_locked(repo, remote, res)) < 0)
+		return rc;
+	return p4r_registry_sync_unpublished(p4r_repo_registry(repo), remote->url, opts->models,
+					     opts->n_models, ev, n);
+}
+
 static int collect(p4r_repo *repo, p4r_remote *remote, const p4r_push_opts *opts,
 		   p4r_sync_result *res, p4r_sync_event **ev, size_t *n)
 {
 	int rc;
 
-	if ((rc = fetch_events_locked(repo, remote, res)) < 0 ||
-	    (rc = p4r_registry_sync_unpublished(p4r_repo_registry(repo), remote->url, opts->models,
-						opts->n_models, ev, n)) < 0)
+	if ((rc = collect_events(repo, remote, opts, res, ev, n)) < 0)
 		return rc;
 	return check_missing(repo, remote, *ev, *n, opts->allow_missing, res);
 }
@@ -758,9 +1003,12 @@ static int push_locked(p4r_repo *repo, p4r_remote *remote, const p4r_push_opts *
 	char *actor = NULL;
 	int attempt = 0, rc;
 
-	/* Refusals come before the first byte reaches the remote. */
-	if ((rc = collect(repo, remote, opts, res, &ev, &n)) < 0 ||
+	/* Refusals come before the first byte reaches the remote: wrong bytes
+	 * (the object guard), then versions whose bytes are nowhere. */
+	if ((rc = collect_events(repo, remote, opts, res, &ev, &n)) < 0 ||
 	    (rc = p4r_registry_sync_objects(reg, opts->models, opts->n_models, &oids, &sizes, &noids)) < 0 ||
+	    (rc = guard_objects(repo, remote, opts, oids, noids)) < 0 ||
+	    (rc = check_missing(repo, remote, ev, n, opts->allow_missing, res)) < 0 ||
 	    (rc = upload_objects(repo, remote, oids, sizes, noids, prog, res)) < 0)
 		goto done;
 	if (!(actor = p4r_repo_actor(repo))) {
@@ -769,7 +1017,7 @@ static int push_locked(p4r_repo *repo, p4r_remote *remote, const p4r_push_opts *
 	}
 	/* One batch per round; a push larger than a batch takes several. */
 	while (n > 0) {
-		if ((rc = upload_stragglers(repo, remote, ev, n, oids, noids, res)) < 0 ||
+		if ((rc = upload_stragglers(repo, remote, opts, ev, n, oids, noids, res)) < 0 ||
 		    (rc = p4r_registry_sync_applied(reg, remote->url, &seq)) < 0 ||
 		    (rc = publish(repo, remote, ++seq, ev, n, actor, &used)) < 0)
 			goto done;

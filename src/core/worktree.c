@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,7 +87,9 @@ static char *pointer_abs(const p4r_repo *repo, const char *rel)
 	return out;
 }
 
-int p4r_worktree_write_pointer(p4r_repo *repo, const p4r_version *v, const char *rel, char **ptr_abs)
+/* p4r_worktree_write_pointer; *WRITTEN (nullable) says whether it wrote. */
+static int write_pointer(p4r_repo *repo, const p4r_version *v, const char *rel, char **ptr_abs,
+			 bool *written)
 {
 	p4r_pointer want = { .version = v->number, .oid = v->oid, .size = v->size }, have;
 	char *path = pointer_abs(repo, rel), *ptr = pointer_rel(rel);
@@ -108,7 +111,8 @@ int p4r_worktree_write_pointer(p4r_repo *repo, const p4r_version *v, const char 
 	    have.version == want.version && p4r_oid_equal(&have.oid, &want.oid) && have.size == want.size)
 		goto done;
 	p4r_error_clear();
-	rc = p4r_pointer_write_at(&want, dir, base, ptr);
+	if ((rc = p4r_pointer_write_at(&want, dir, base, ptr)) == 0 && written)
+		*written = true;
 done:
 	if (dir >= 0)
 		close(dir);
@@ -120,7 +124,13 @@ done:
 	return rc;
 }
 
-int p4r_worktree_ignore(p4r_repo *repo, const char *rel, char **gitignore_abs)
+int p4r_worktree_write_pointer(p4r_repo *repo, const p4r_version *v, const char *rel, char **ptr_abs)
+{
+	return write_pointer(repo, v, rel, ptr_abs, NULL);
+}
+
+/* p4r_worktree_ignore; *ADDED (nullable) says whether the line was added. */
+static int ignore(p4r_repo *repo, const char *rel, char **gitignore_abs, bool *added)
 {
 	char *abs = p4r_repo_abspath(repo, rel), *slash, *display = NULL;
 	const char *base;
@@ -139,7 +149,7 @@ int p4r_worktree_ignore(p4r_repo *repo, const char *rel, char **gitignore_abs)
 		rc = p4r_error_set(P4R_ERROR, "out of memory");
 		goto done;
 	}
-	rc = p4r_ignore_ensure_at(dir, base, NULL, display);
+	rc = p4r_ignore_ensure_at(dir, base, added, display);
 	if (rc == 0 && gitignore_abs) {
 		*gitignore_abs = display;
 		display = NULL;
@@ -150,6 +160,44 @@ done:
 	free(display);
 	free(abs);
 	return rc;
+}
+
+int p4r_worktree_ignore(p4r_repo *repo, const char *rel, char **gitignore_abs)
+{
+	return ignore(repo, rel, gitignore_abs, NULL);
+}
+
+void p4r_placed_clear(p4r_placed *p)
+{
+	if (!p)
+		return;
+	free(p->pointer_abs);
+	free(p->gitignore_abs);
+	memset(p, 0, sizeof(*p));
+}
+
+int p4r_worktree_place_pointer(p4r_repo *repo, const p4r_version *v, const char *rel, p4r_placed *out)
+{
+	bool written = false, added = false;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = write_pointer(repo, v, rel, &out->pointer_abs, &written)) == 0)
+		rc = ignore(repo, rel, &out->gitignore_abs, &added);
+	if (rc < 0) {
+		p4r_placed_clear(out);
+		return rc;
+	}
+	/* only what changed goes to git: an unchanged checkout writes no index */
+	if (!written) {
+		free(out->pointer_abs);
+		out->pointer_abs = NULL;
+	}
+	if (!added) {
+		free(out->gitignore_abs);
+		out->gitignore_abs = NULL;
+	}
+	return 0;
 }
 
 void p4r_strv_free(char **v, size_t n)
@@ -283,6 +331,7 @@ const char *p4r_file_state_name(p4r_file_state s)
 	case P4R_FILE_MISSING: return "missing";
 	case P4R_FILE_UNKNOWN_VERSION: return "unknown-version";
 	case P4R_FILE_INVALID: return "invalid";
+	case P4R_FILE_MOVED: return "moved";
 	default: return "object-missing";
 	}
 }
@@ -341,17 +390,41 @@ int p4r_worktree_pointer_check(p4r_repo *repo, const char *rel, const p4r_pointe
 	return rc;
 }
 
+int p4r_worktree_pointer_moved(p4r_repo *repo, const char *rel, const p4r_pointer *ptr, char *to,
+			       size_t tosz, bool *moved)
+{
+	p4r_model m = { 0 };
+	int rc = p4r_registry_model_get(p4r_repo_registry(repo), ptr->model, &m);
+
+	*moved = false;
+	if (tosz)
+		to[0] = '\0';
+	if (rc == 0 && m.path && *m.path && strcmp(m.path, rel)) {
+		*moved = true;
+		snprintf(to, tosz, "%s", m.path);
+	}
+	p4r_model_clear(&m);
+	return rc;
+}
+
 int p4r_worktree_file_state(p4r_repo *repo, const char *rel, const p4r_pointer *ptr, p4r_file_state *out)
 {
+	char to[PATH_MAX];
 	p4r_oid oid;
-	bool exists;
+	bool exists, moved = false;
 	int rc = p4r_worktree_pointer_check(repo, rel, ptr);
 
 	if (rc == P4R_ENOTFOUND || rc == P4R_EINTEGRITY) {
 		*out = rc == P4R_ENOTFOUND ? P4R_FILE_UNKNOWN_VERSION : P4R_FILE_INVALID;
 		return 0; /* the message stays set for the caller to show */
 	}
-	if (rc < 0 || (rc = p4r_worktree_file_oid(repo, rel, &oid, &exists)) < 0)
+	if (rc < 0 || (rc = p4r_worktree_pointer_moved(repo, rel, ptr, to, sizeof(to), &moved)) < 0)
+		return rc;
+	if (moved) {
+		*out = P4R_FILE_MOVED;
+		return 0;
+	}
+	if ((rc = p4r_worktree_file_oid(repo, rel, &oid, &exists)) < 0)
 		return rc;
 	if (exists && !p4r_oid_equal(&oid, &ptr->oid))
 		*out = P4R_FILE_MODIFIED;
@@ -848,6 +921,36 @@ static int gitignore_state(p4r_repo *repo, const char *rel, bool *there)
 	return rc;
 }
 
+/* A move the registry already has (fetched from a remote, or one that
+ * stopped): when TO holds the version's bytes already (a checkout of the
+ * moved model wrote them) and FROM is another copy of exactly those bytes,
+ * FROM is removed instead of moved (*GONE): nothing is lost, both are the
+ * stored version. Any other FROM is left for move_file, which never
+ * replaces TO. */
+static int drop_copy(p4r_repo *repo, const p4r_pointer *ptr, const char *from, const char *to,
+		     bool *gone)
+{
+	const char *base;
+	p4r_oid have;
+	bool there = false;
+	int dir = -1, rc;
+
+	*gone = false;
+	if ((rc = p4r_worktree_file_oid(repo, to, &have, &there)) < 0 || !there ||
+	    !p4r_oid_equal(&have, &ptr->oid) ||
+	    (rc = p4r_worktree_file_oid(repo, from, &have, &there)) < 0 || !there ||
+	    !p4r_oid_equal(&have, &ptr->oid))
+		return rc;
+	if ((rc = open_parent(repo, from, false, &dir, &base)) < 0 || dir < 0)
+		return rc;
+	if (unlinkat(dir, base, 0) < 0 || fsync(dir) < 0)
+		rc = p4r_error_errno("cannot remove '%s'", from);
+	else
+		*gone = true;
+	close(dir);
+	return rc;
+}
+
 /* The work-tree half of a move, after the registry's: file, pointer,
  * .gitignore lines; each step can be taken again. */
 static int move_files(p4r_repo *repo, const p4r_pointer *ptr, const char *from, const char *to,
@@ -855,10 +958,14 @@ static int move_files(p4r_repo *repo, const p4r_pointer *ptr, const char *from, 
 {
 	p4r_version v = { .number = ptr->version, .oid = ptr->oid, .size = ptr->size };
 	p4r_unbind u = { 0 };
+	bool gone = false;
 	int rc;
 
 	snprintf(v.model, sizeof(v.model), "%s", ptr->model);
-	if ((rc = move_file(repo, from, to, &out->file_moved)) == 0 &&
+	if (out->resumed && (rc = drop_copy(repo, ptr, from, to, &gone)) < 0)
+		return rc;
+	out->file_moved = gone;
+	if ((gone || (rc = move_file(repo, from, to, &out->file_moved)) == 0) &&
 	    (rc = p4r_worktree_write_pointer(repo, &v, to, NULL)) == 0 &&
 	    (rc = p4r_worktree_ignore(repo, to, NULL)) == 0)
 		rc = p4r_worktree_unbind(repo, ptr->model, from, &u);

@@ -144,8 +144,8 @@ OUT_HELP=$OUT
 run 0 p4reg --json --help && assert_eq "$OUT" "$OUT_HELP"
 run 0 p4reg help --json && assert_eq "$OUT" "$OUT_HELP"
 run 0 p4reg --json help pull
-assert_eq "$(json 'd["name"], d["usage"].splitlines()[0]')" "pull usage: p4reg pull [-r NAME] [--force] [REF|PATH...]"
-assert_eq "$(json 'd["options"]')" "[{'long': '--remote', 'short': '-r', 'value': 'NAME'}, {'long': '--force', 'short': '-f', 'value': None}]"
+assert_eq "$(json 'd["name"], d["usage"].splitlines()[0]')" "pull usage: p4reg pull [-r NAME] [--force] [--no-stage] [REF|PATH...]"
+assert_eq "$(json 'd["options"]')" "[{'long': '--remote', 'short': '-r', 'value': 'NAME'}, {'long': '--force', 'short': '-f', 'value': None}, {'long': '--no-stage', 'short': None, 'value': None}]"
 run 0 p4reg --json pull --help && assert_eq "$(json 'd["name"]')" "pull"
 run 0 p4reg help pull && assert_eq "$OUT" "$(p4reg pull --help)"
 run 2 p4reg --json

@@ -304,4 +304,68 @@ rm m.bin
 run 0 p4reg checkout m.bin
 assert_eq "$ERR" ""
 
+
+begin "hardlink: push finds the object written in place before any upload, names m@1, exit 4"
+setup_mode hardlink
+random_file other.bin 4
+p4reg add -q other.bin 2>/dev/null
+R="$ROOT_TMP/remote-push-bad"
+run 0 p4reg remote add origin "$R"
+overwrite_python models/m.bin
+V2=$(sha models/m.bin)
+run 4 p4reg push
+assert_eq "$OUT" ""
+assert_one_line_error "cannot push to 'origin', nothing was pushed: the stored bytes of m@1 changed in place (object ${V1:0:12} now hashes to ${V2:0:12}, moved to '.p4reg/quarantine/$V1'); not repaired (remote 'origin' does not have it): 'p4reg fsck --repair' fetches m@1 once a remote has it, or add the original file again"
+assert_eq "$(printf '%s\n' "$ERR" | wc -l)" "1"
+# quarantined and marked; nothing of any version reached the remote
+assert_no_file "$(obj_path "$V1")"
+assert_file ".p4reg/quarantine/$V1"
+assert_eq "$(db "SELECT count(*) FROM object_damage WHERE oid = '$V1' AND repaired_ms IS NULL")" "1"
+assert_eq "$(find "$R" -type f -path '*objects*' | wc -l)" "0" "objects uploaded"
+assert_eq "$(find "$R" -type f -path '*log*' | wc -l)" "0" "events published"
+# again: the mark (not the bytes, now in quarantine) refuses it, as JSON too
+run 4 p4reg --json push
+assert_contains "$OUT" '{"error":{"code":"integrity",'
+assert_contains "$OUT" "cannot push to 'origin', nothing was pushed: the stored bytes of m@1 were found damaged earlier (object ${V1:0:12} hashed to ${V2:0:12}"
+assert_eq "$(find "$R" -type f -path '*objects*' | wc -l)" "0" "objects uploaded"
+# the way out the message names: the original bytes added again
+cp "$ROOT_TMP/v1-hardlink" restore.bin
+run 0 p4reg add -n restore restore.bin
+run 0 p4reg push
+assert_eq "$(sha "$R/objects/${V1:0:2}/${V1:2:2}/$V1")" "$V1"
+run 0 p4reg fsck
+
+begin "hardlink: push repairs a destroyed object from the remote that has it; --allow-missing publishes one it lacks"
+setup_mode hardlink
+R="$ROOT_TMP/remote-push-repair"
+run 0 p4reg remote add origin "$R"
+run 0 p4reg push
+overwrite_python models/m.bin
+V2=$(sha models/m.bin)
+run 0 p4reg push
+assert_eq "$ERR" "p4reg: warning: the stored bytes of m@1 changed in place (object ${V1:0:12} now hashes to ${V2:0:12}, moved to '.p4reg/quarantine/$V1'); repaired m@1 from remote 'origin'"
+assert_eq "$(sha "$(obj_path "$V1")")" "$V1"
+assert_eq "$(sha "$R/objects/${V1:0:2}/${V1:2:2}/$V1")" "$V1"
+assert_eq "$(db "SELECT repaired_from FROM object_damage WHERE oid = '$V1'")" "remote 'origin'"
+# a version whose bytes are destroyed here and nowhere else: --allow-missing publishes it, warned
+setup_mode hardlink
+R="$ROOT_TMP/remote-push-missing"
+run 0 p4reg remote add origin "$R"
+overwrite_python models/m.bin
+run 0 p4reg push --allow-missing
+assert_eq "$ERR" "p4reg: warning: published m@1 sha256:$V1 without its object: it is neither here nor on remote 'origin'"
+assert_eq "$(find "$R" -type f -path '*objects*' | wc -l)" "0" "wrong bytes uploaded"
+
+begin "add of a Git LFS path: the ctime its .git/lfs hard link moved is recorded (no re-hash later)"
+fresh_git_repo
+run 0 p4reg track '*.bin'
+random_file m.bin 64
+oid=$(sha m.bin)
+run 0 p4reg add m.bin
+[ "$(stat -c %i ".git/lfs/objects/${oid:0:2}/${oid:2:2}/$oid")" = "$(stat -c %i "$(obj_path "$oid")")" ] ||
+	fail ".git/lfs object not hard-linked"
+assert_eq "$(db "SELECT ctime_ns FROM object_stat WHERE oid = '$oid'")" \
+	"$(python3 -c 'import os,sys; print(os.stat(sys.argv[1]).st_ctime_ns)' "$(obj_path "$oid")")" \
+	"the ctime the .git/lfs link moved is recorded"
+
 finish

@@ -377,6 +377,8 @@ assert_eq "$(db "SELECT kind, detail FROM events WHERE kind = 'move'")" 'move|{"
 run 0 p4reg checkout tok
 assert_eq "$(sha b/x.bin)" "$oid"
 assert_eq "$(ptr b/x.bin)" "tok@1"
+assert_eq "$(cat b/.gitignore)" "/x.bin"   # as add writes it; outside git, nothing to stage
+assert_eq "$ERR" ""
 cd "$C" && p4reg init >/dev/null && p4reg remote add origin "$R" >/dev/null 2>&1 || fail "init C"
 run 0 p4reg pull tok@1
 assert_eq "$(db 'SELECT name, path FROM models')" "tok|b/x.bin"
@@ -391,10 +393,12 @@ run 0 p4reg mv b/x.bin d/x.bin && p4reg push -q || fail "A's move"
 cd "$B"
 run 0 p4reg fetch
 assert_eq "$(db 'SELECT path FROM models')" "c/x.bin"   # its own, later in log order
+assert_not_contains "$OUT" "moved"                       # so nothing moved here
 run 0 p4reg push -q
 cd "$A"
 run 0 p4reg fetch
 assert_eq "$(db 'SELECT path FROM models')" "c/x.bin"
+assert_eq "$(printf '%s\n' "$OUT" | head -1)" "model 'tok' moved from d/x.bin to c/x.bin (by Test Runner <test@example.com>)"
 cd "$C"
 run 0 p4reg fetch
 assert_eq "$(db 'SELECT path FROM models')" "c/x.bin"
@@ -413,5 +417,133 @@ run 1 p4reg fetch
 assert_one_line_error "remote log batch 5 moves model 'tok' to 'e/x.bin', which local model 'local' is bound to"
 assert_contains "$ERR" "--skip-batch 5"
 assert_eq "$(db 'SELECT name, path FROM models ORDER BY name')" "$base"
+
+
+# git_clone SRC DST: a clone of SRC's git history; its registry is its own,
+# fed from the remote SRC committed in .p4reg/config (the pointers come
+# with git, the events and bytes from the remote)
+git_clone() {
+	git clone -q "$1" "$2" && cd "$2" && git config user.name t && git config user.email t@example.com ||
+		fail "clone $2"
+}
+
+begin "a fetched move: fetch says so, status says 'moved', pull and checkout skip the old pointer"
+R="$ROOT_TMP/fm-remote"; A="$ROOT_TMP/fm-A"
+mkdir -p "$A" && cd "$A" && git init -q . && git config user.name t && git config user.email t@example.com &&
+	p4reg init >/dev/null && p4reg remote add -d origin "$R" >/dev/null 2>&1 || fail "init A"
+random_file a/x.bin 8
+oid=$(sha a/x.bin)
+p4reg add -q -n tok a/x.bin && git add -A && git commit -qm add && p4reg push -q || fail "setup A"
+for c in B C D; do
+	git_clone "$A" "$ROOT_TMP/fm-$c" && run 0 p4reg pull && assert_eq "$(sha a/x.bin)" "$oid"
+done
+cd "$A" && p4reg mv -q a/x.bin b/x.bin && git commit -qm mv && p4reg push -q || fail "A's move"
+cd "$ROOT_TMP/fm-B"
+run 0 p4reg fetch
+assert_eq "$OUT" "model 'tok' moved from a/x.bin to b/x.bin (by Test Runner <test@example.com>)
+fetched from 'origin': 1 event in 1 batch, 0 objects (0 B)"
+run 0 p4reg fetch && assert_eq "$OUT" "fetched from 'origin': 0 events in 0 batches, 0 objects (0 B)"
+run 0 p4reg status
+assert_eq "$OUT" "moved          a/x.bin (tok is now at b/x.bin)"
+run 0 p4reg --json status
+assert_eq "$OUT" '{"files":[{"file":"a/x.bin","state":"moved","model":"tok","version":1,"to":"b/x.bin"}]}'
+# the old path is not the model's any more: nothing is written there, nor at the new path
+note="note: skipped a/x.bin, a pointer left behind: model 'tok' is now at b/x.bin; 'p4reg mv a/x.bin b/x.bin' finishes the move here"
+rm a/x.bin
+base=$(snapshot)
+run 0 p4reg pull
+assert_eq "$OUT" "pulled from 'origin': 0 events, 0 objects (0 B)"
+assert_eq "$ERR" "$note"
+run 0 p4reg checkout && assert_eq "$OUT" "" && assert_eq "$ERR" "$note"
+run 0 p4reg checkout a/x.bin && assert_eq "$ERR" "$note"
+run 0 p4reg --json checkout a/x.bin
+assert_eq "$OUT" "{\"checked_out\":[{\"file\":\"a/x.bin\",\"model\":\"tok\",\"version\":1,\"oid\":\"$oid\",\"action\":\"skipped\",\"to\":\"b/x.bin\"}]}"
+assert_eq "$ERR" ""
+run 0 p4reg --json pull
+assert_contains "$OUT" '"moves":[],"checked_out":[{"file":"a/x.bin","model":"tok","version":1,'
+assert_contains "$OUT" '"action":"skipped","to":"b/x.bin"}]}'
+run 0 p4reg -q pull && assert_eq "$OUT$ERR" ""
+assert_no_file a/x.bin
+assert_no_file b
+assert_eq "$(snapshot)" "$base" "a skipped pointer changed something"
+
+begin "after a fetched move, checkout MODEL writes the .gitignore line and stages as add does"
+cd "$ROOT_TMP/fm-B"
+run 0 p4reg checkout tok
+assert_eq "$OUT" "checked out b/x.bin (tok@1)"
+assert_eq "$(sha b/x.bin)" "$oid"
+assert_eq "$(ptr b/x.bin)" "tok@1"
+assert_eq "$(cat b/.gitignore)" "/x.bin"
+# the binary is not git's to take; pointer and .gitignore are staged, as add stages them
+assert_eq "$(git ls-files --others --exclude-standard -- b)" ""
+assert_eq "$(git diff --cached --name-status -- a b)" "A	b/.gitignore
+A	b/x.bin.p4reg"
+run 0 p4reg status
+assert_eq "$OUT" "moved          a/x.bin (tok is now at b/x.bin)
+clean          b/x.bin (tok@1)"
+# a second checkout writes nothing and stages nothing
+git commit -qm "checkout tok" -- b || fail "commit"
+run 0 p4reg checkout tok && assert_eq "$OUT" "up to date b/x.bin (tok@1)"
+assert_eq "$(git status --porcelain -- a b)" ""
+
+begin "p4reg mv OLD NEW finishes a fetched move: the old copy goes, git pull then fast-forwards"
+cd "$ROOT_TMP/fm-B"
+git reset -q --hard HEAD~1 || fail "reset"   # back to the clone's state: only git's a/x.bin.p4reg
+p4reg checkout -q tok
+p4reg cat tok@1 >a/x.bin   # the copy an earlier checkout left at the old path
+cp a/x.bin "$ROOT_TMP/keep.bin"
+printf 'edited' >>a/x.bin
+base=$(snapshot)
+# other bytes at the old path than at the new one: refused, nothing changed
+run 2 p4reg mv a/x.bin b/x.bin
+assert_eq "$ERR" "p4reg: 'b/x.bin' already exists; p4reg mv does not overwrite"
+assert_eq "$(snapshot)" "$base"
+cp "$ROOT_TMP/keep.bin" a/x.bin
+# the same bytes at both paths: the old copy is removed, not moved
+run 0 p4reg mv a/x.bin b/x.bin
+assert_eq "$OUT" "model 'tok' moved from a/x.bin to b/x.bin (finished an interrupted move)"
+assert_no_file a/x.bin && assert_no_file a/x.bin.p4reg && assert_no_file a/.gitignore
+assert_eq "$(sha b/x.bin)" "$oid"
+assert_eq "$(git diff --cached --name-status --no-renames -- a b | sort)" "A	b/.gitignore
+A	b/x.bin.p4reg
+D	a/.gitignore
+D	a/x.bin.p4reg"
+run 0 p4reg status && assert_eq "$OUT" "clean          b/x.bin (tok@1)"
+assert_eq "$(db "SELECT count(*) FROM events WHERE kind = 'move'")" "1"
+run 0 git pull -q --ff-only
+assert_eq "$(git status --porcelain -- a b)" ""
+# C: the file was only at the old path: it moves there, no download, no copy
+cd "$ROOT_TMP/fm-C"
+ino=$(stat -c %i a/x.bin)
+run 0 p4reg --json fetch
+assert_contains "$OUT" '"moves":[{"model":"tok","from":"a/x.bin","to":"b/x.bin","actor":"Test Runner <test@example.com>"}]'
+run 0 p4reg mv a/x.bin b/x.bin
+assert_eq "$(stat -c %i b/x.bin)" "$ino"
+assert_no_file a/x.bin.p4reg
+run 0 git pull -q --ff-only
+assert_eq "$(git status --porcelain -- a b)" ""
+run 0 p4reg status && assert_eq "$OUT" "clean          b/x.bin (tok@1)"
+
+begin "after a fetched move, pull MODEL writes the .gitignore line and stages as add does"
+cd "$ROOT_TMP/fm-D"
+run 0 p4reg pull tok
+assert_eq "$OUT" "model 'tok' moved from a/x.bin to b/x.bin (by Test Runner <test@example.com>)
+checked out b/x.bin (tok@1)
+pulled from 'origin': 1 event, 0 objects (0 B), 1 already present"
+assert_eq "$(cat b/.gitignore)" "/x.bin"
+assert_eq "$(git ls-files --others --exclude-standard -- b)" ""
+assert_eq "$(git diff --cached --name-status -- a b)" "A	b/.gitignore
+A	b/x.bin.p4reg"
+# --no-stage (and core.autostage = false) write the line but leave git's index alone
+git reset -q -- b && rm -r b
+run 0 p4reg pull --no-stage tok
+assert_eq "$(cat b/.gitignore)" "/x.bin"
+assert_eq "$(git diff --cached --name-only)" ""
+rm -r b
+p4reg config core.autostage false
+run 0 p4reg checkout tok
+assert_eq "$(cat b/.gitignore)" "/x.bin"
+assert_eq "$(git diff --cached --name-only)" ""
+p4reg config --unset core.autostage
 
 finish

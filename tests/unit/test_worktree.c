@@ -1,7 +1,8 @@
 /* Unit tests for worktree.c: finding pointers on file systems that leave
  * d_type unknown, never walking through links, pointers never read through
  * a link; which model a path is (add's binding rules), clearing the path a
- * model left, and moving a model (p4reg mv). readdir is wrapped so
+ * model left, moving a model (p4reg mv), what checkout keeps beside a file
+ * and a pointer a move left behind. readdir is wrapped so
  * DT_UNKNOWN can be forced. */
 #include "testutil.h"
 #include "p4reg/error.h"
@@ -363,6 +364,61 @@ static void test_move(void **state)
 	free(text);
 }
 
+/* What checkout keeps beside a file (its pointer and .gitignore line,
+ * reporting what changed), and a pointer left behind by a move. */
+static void test_place_pointer_and_moved(void **state)
+{
+	struct fx *fx = *state;
+	p4r_version v = { .number = 1, .size = 3, .model = "tok" };
+	p4r_file_state st;
+	p4r_pointer ptr;
+	p4r_placed pl;
+	char to[64], *text;
+	bool moved = true;
+
+	assert_int_equal(p4r_oid_parse(&v.oid, FOO_OID), 0);
+	reg_foo(fx, "tok", "a/x.bin");
+	put_foo(fx, "tok", "a/x.bin");
+	/* the pointer says it already: only the line is new */
+	assert_int_equal(p4r_worktree_place_pointer(fx->repo, &v, "a/x.bin", &pl), 0);
+	assert_null(pl.pointer_abs);
+	assert_non_null(pl.gitignore_abs);
+	assert_non_null(strstr(pl.gitignore_abs, "/a/.gitignore"));
+	p4r_placed_clear(&pl);
+	text = slurp_rel(fx, "a/.gitignore");
+	assert_string_equal(text, "/x.bin\n");
+	free(text);
+	/* again: nothing changed, nothing to stage */
+	assert_int_equal(p4r_worktree_place_pointer(fx->repo, &v, "a/x.bin", &pl), 0);
+	assert_null(pl.pointer_abs);
+	assert_null(pl.gitignore_abs);
+	/* a new path: both */
+	assert_int_equal(p4r_worktree_place_pointer(fx->repo, &v, "b/x.bin", &pl), 0);
+	assert_non_null(pl.pointer_abs);
+	assert_non_null(strstr(pl.pointer_abs, "/b/x.bin.p4reg"));
+	assert_non_null(pl.gitignore_abs);
+	p4r_placed_clear(&pl);
+	/* never through a link */
+	assert_int_equal(p4r_worktree_place_pointer(fx->repo, &v, "out/x.bin", &pl), P4R_EUSAGE);
+	assert_null(pl.pointer_abs);
+
+	/* the model's own path: not moved; after a move, its old pointer is */
+	assert_int_equal(p4r_worktree_read_pointer(fx->repo, "a/x.bin", &ptr), 0);
+	assert_int_equal(p4r_worktree_pointer_moved(fx->repo, "a/x.bin", &ptr, to, sizeof(to), &moved), 0);
+	assert_false(moved);
+	assert_string_equal(to, "");
+	assert_int_equal(p4r_worktree_file_state(fx->repo, "a/x.bin", &ptr, &st), 0);
+	assert_int_equal(st, P4R_FILE_OBJECT_MISSING); /* registered, never stored */
+	assert_int_equal(p4r_registry_model_move(p4r_repo_registry(fx->repo), "tok", "a/x.bin", "c/x.bin",
+						 "ann", 0), 0);
+	assert_int_equal(p4r_worktree_pointer_moved(fx->repo, "a/x.bin", &ptr, to, sizeof(to), &moved), 0);
+	assert_true(moved);
+	assert_string_equal(to, "c/x.bin");
+	assert_int_equal(p4r_worktree_file_state(fx->repo, "a/x.bin", &ptr, &st), 0);
+	assert_int_equal(st, P4R_FILE_MOVED);
+	assert_string_equal(p4r_file_state_name(st), "moved");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -372,6 +428,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_resolve_binding, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unbind, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_move, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_place_pointer_and_moved, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
