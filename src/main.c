@@ -49,6 +49,7 @@ static const struct command {
 	{ "config", cmd_config, cmd_config_usage, NEED_REPO, "read or write .p4reg/config" },
 	{ "get", cmd_get, cmd_get_usage, 0, "put a version from a remote at a path, without a repository" },
 	{ "filter-process", cmd_filter_process, cmd_filter_process_usage, 0, "git's filter=lfs process (run by git)" },
+	{ "pre-push", cmd_pre_push, cmd_pre_push_usage, 0, "upload the Git LFS objects of a git push (run by git's hook)" },
 	{ "help", cmd_help, cmd_help_usage, 0, "show help for p4reg or a command" },
 	{ "version", cmd_version, cmd_version_usage, 0, "print the version" },
 };

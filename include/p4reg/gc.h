@@ -1,5 +1,7 @@
-/* gc: deletes objects that no version references and stale leftovers in
- * tmp/. Safe beside a running `add`: an object is written into the store
+/* gc: deletes objects that no version references, and no Git LFS pointer
+ * of the git work tree needs (gitscan.h: git's filter stores objects with
+ * no version), and stale leftovers in tmp/. Safe beside a running `add`:
+ * an object is written into the store
  * before the version row that names it, so an unreferenced object may be
  * one that is being added; gc therefore never touches an object or a tmp/
  * file changed (mtime or ctime) within the grace period, and it decides
@@ -43,7 +45,7 @@ typedef struct p4r_gc_result {
 	size_t tmp_files;    /* stale tmp/ files removed */
 	uint64_t tmp_bytes;
 	size_t kept_recent;  /* unreferenced objects or tmp/ files kept: too young */
-	size_t referenced;   /* objects kept because a version needs them */
+	size_t referenced;   /* objects kept because a version or a Git LFS pointer needs them */
 	size_t foreign;      /* tmp/ entries p4reg does not make: left alone (fsck lists them) */
 } p4r_gc_result;
 

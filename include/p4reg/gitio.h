@@ -81,7 +81,9 @@ int p4r_git_stage_update(p4r_git *git, const char *const *abs_paths, size_t n,
 int p4r_git_index_has(p4r_git *git, const char *abs_path, bool *out);
 
 /* Reads the index entry of ABS_PATH: *FOUND is true when it is a Git LFS
- * pointer blob, whose oid and size are returned. */
+ * pointer blob, whose oid and size are returned. A pointer with
+ * extensions is P4R_ERROR naming the path and the extension
+ * (p4r_lfs_pointer_unsupported): its object is not the file's bytes. */
 int p4r_git_index_lfs_pointer(p4r_git *git, const char *abs_path, p4r_oid *oid, uint64_t *size,
 			      bool *found);
 
@@ -94,11 +96,28 @@ typedef enum p4r_git_filter {
 	P4R_GIT_FILTER_P4REG,   /* `p4reg filter-process` */
 } p4r_git_filter;
 
+/* What became of git's pre-push hook when p4reg's filter was installed. */
+typedef enum p4r_hook_action {
+	P4R_HOOK_NONE,         /* not asked (git-lfs is the filter) */
+	P4R_HOOK_WRITTEN,      /* there was none: p4reg's hook written */
+	P4R_HOOK_CURRENT,      /* p4reg's hook already there, unchanged */
+	P4R_HOOK_UPDATED,      /* an older p4reg hook (or one not executable) rewritten */
+	P4R_HOOK_CHAINED,      /* the user's hook kept as pre-push.local, run first by p4reg's */
+	P4R_HOOK_REPLACED_LFS, /* git-lfs's own hook (which fails without git-lfs) replaced */
+	P4R_HOOK_CONFLICT,     /* not installed: pre-push.local is another file, or
+				* pre-push is neither a file nor a link; nothing touched */
+} p4r_hook_action;
+
+/* "written", "current", "updated", "chained", "replaced", "conflict", "none". */
+const char *p4r_hook_action_name(p4r_hook_action a);
+
 /* What p4r_git_lfs_install did. */
 typedef struct p4r_git_install {
 	bool config_written;   /* filter.lfs.* set in the repository's .git/config */
 	int hooks_written;     /* git-lfs hooks newly installed */
 	int hooks_kept;        /* hooks left alone because they already had other content */
+	p4r_hook_action pre_push; /* p4reg's filter: its pre-push hook */
+	char hooks_dir[4096];  /* where the hooks are (p4r_git_hooks_dir) */
 } p4r_git_install;
 
 /* Makes filter=lfs work for plain git in this repository. With WHICH git-lfs:
@@ -108,8 +127,27 @@ typedef struct p4r_git_install {
  * pre-push, post-checkout, post-commit and post-merge hooks it installs
  * (an existing hook with other content is left alone). With WHICH p4reg:
  * filter.lfs.process = "p4reg filter-process" and filter.lfs.required =
- * true in the repository config, unless already in effect. */
+ * true in the repository config, unless already in effect, and p4reg's
+ * pre-push hook (p4r_git_pre_push_hook), which uploads the Git LFS objects
+ * of a push: a hook of the user's already there is renamed pre-push.local
+ * and run first by p4reg's; running this again changes nothing. Hooks go
+ * where git looks for them (p4r_git_hooks_dir), written atomically, 0755. */
 int p4r_git_lfs_install(p4r_git *git, p4r_git_filter which, p4r_git_install *out);
+
+/* Where git runs hooks from (githooks(5)): core.hooksPath as git would
+ * read it (relative to the work tree root, "~/" expanded), else the
+ * common git folder's "hooks". Malloc'd into *OUT. */
+int p4r_git_hooks_dir(p4r_git *git, char **out);
+
+/* The second line of p4reg's pre-push hook: how p4reg knows its own. */
+#define P4R_GIT_PRE_PUSH_MARKER "# p4reg pre-push hook, installed by 'p4reg track'."
+
+/* The text of p4reg's pre-push hook (constant: it names no path). */
+const char *p4r_git_pre_push_hook(void);
+
+/* The name of a Git LFS extension the git configuration registers
+ * (lfs.extension.NAME.*) into NAME, "" when there is none. */
+int p4r_git_lfs_extension(p4r_git *git, char *name, size_t namesz);
 
 /* The pieces of the folder NAME (relative to ROOT, e.g. ".p4reg") that
  * git tracks, other than the names in EXCEPT (NULL-terminated): their

@@ -24,11 +24,51 @@
  * An empty file's pointer is empty (*LEN 0), as git-lfs writes it. */
 int p4r_lfs_pointer_format(char *buf, size_t bufsz, size_t *len, const p4r_oid *oid, uint64_t size);
 
-/* Parses a pointer blob: "version" first (the v1 spec or git-lfs's legacy
- * hawser URL), then "oid sha256:<64 lowercase hex>" and "size <decimal>",
- * each line ending in "\n". Extensions and unknown keys are not understood
- * and rejected. An empty buffer is the empty file's pointer. P4R_EUSAGE
- * ("not a Git LFS pointer: ...") for anything else; nothing is set then. */
+/* Git LFS pointer extensions (git-lfs docs/extensions.md): the line
+ * "ext-<priority>-<name> sha256:<oid of the extension's input>" records
+ * that extension NAME turned the file's bytes into what the pointer's oid
+ * names. Priorities are one digit, so a pointer has at most ten. */
+#define P4R_LFS_EXT_MAX 10
+#define P4R_LFS_EXT_NAME_MAX 64
+
+typedef struct p4r_lfs_ext {
+	int priority;                          /* 0..9, ascending in a pointer */
+	char name[P4R_LFS_EXT_NAME_MAX + 1];   /* [A-Za-z0-9_][A-Za-z0-9_.-]* */
+	p4r_oid oid;                           /* the extension's input */
+} p4r_lfs_ext;
+
+/* A decoded pointer: the object (oid, size) and the extensions it went
+ * through, in the order of their lines. */
+typedef struct p4r_lfs_pointer {
+	p4r_oid oid;
+	uint64_t size;
+	size_t next;
+	p4r_lfs_ext ext[P4R_LFS_EXT_MAX];
+} p4r_lfs_pointer;
+
+/* Decodes a pointer blob: "version" first (the v1 spec or git-lfs's legacy
+ * hawser URL), then any "ext-<d>-<name> sha256:<hex>" lines in ascending,
+ * distinct priority, then "oid sha256:<64 lowercase hex>" and "size
+ * <decimal>", each line ending in "\n". An empty buffer is the empty
+ * file's pointer. P4R_EUSAGE ("not a Git LFS pointer: ...") for anything
+ * else; *OUT is untouched then. Nothing is dropped: what decodes encodes
+ * back byte for byte (p4r_lfs_pointer_encode) unless it used the legacy
+ * version URL. */
+int p4r_lfs_pointer_decode(p4r_lfs_pointer *out, const char *buf, size_t len);
+
+/* The canonical pointer P into BUF (NUL-terminated), as git-lfs encodes
+ * it: version, extension lines, oid, size; a size of 0 is the empty blob.
+ * P4R_EUSAGE for a malformed oid or extension. */
+int p4r_lfs_pointer_encode(char *buf, size_t bufsz, size_t *len, const p4r_lfs_pointer *p);
+
+/* 0 when P has no extension; else P4R_ERROR "Git LFS extension 'foo' is
+ * not supported by p4reg; install git-lfs and the extension": p4reg
+ * cannot undo an extension, and the object alone is not the file. */
+int p4r_lfs_pointer_unsupported(const p4r_lfs_pointer *p);
+
+/* p4r_lfs_pointer_decode for callers that need the file's bytes: a
+ * pointer with extensions is P4R_ERROR (p4r_lfs_pointer_unsupported),
+ * anything that is no pointer P4R_EUSAGE. Nothing is set on failure. */
 int p4r_lfs_pointer_parse(p4r_oid *oid, uint64_t *size, const char *buf, size_t len);
 
 /* Writes LFS_DIR/objects/ab/cd/<oid> into BUF. */
@@ -59,5 +99,16 @@ int p4r_lfs_expected(p4r_repo *repo, p4r_git *git, const char *rel, bool *is_lfs
 /* Copies OID's object from LFS_DIR into STORE (reflink, hard link or a
  * copy), verified: P4R_EINTEGRITY when its bytes are not OID's. */
 int p4r_lfs_import(p4r_store *store, const char *lfs_dir, const p4r_oid *oid);
+
+/* The p4reg repository that keeps the Git LFS objects of REL, a path
+ * relative to the git work tree root TOP (as git's filter gets it), into
+ * *ROOT (malloc'd; NULL and 0 when there is none): P4REG_DIR when set;
+ * else the nearest folder holding .p4reg from REL's own folder up to (not
+ * including) TOP, each folder opened from TOP without following a
+ * symbolic link; else the repository a command run at TOP finds (TOP or a
+ * folder above it). Nothing is trusted yet: callers open or check it
+ * (p4r_repo_check_trust). REL absolute, empty, or with an empty, "." or
+ * ".." component is P4R_EUSAGE. */
+int p4r_lfs_repo_for_path(char **root, const char *top, const char *rel);
 
 #endif

@@ -183,4 +183,12 @@ typedef struct p4r_push_opts {
 int p4r_sync_push(p4r_repo *repo, p4r_remote *remote, const p4r_push_opts *opts,
 		  const p4r_sync_progress *prog, p4r_sync_result *res);
 
+/* Uploads those of the N objects OIDS (SIZES bytes each) that REMOTE
+ * lacks, from the local store, verified on the way, in parallel, under the
+ * sync lock, as push does for versions' objects; no event is published.
+ * Objects the store lacks are skipped: the caller makes sure of them
+ * first. RES counts objects_sent, bytes_sent and objects_present. */
+int p4r_sync_push_objects(p4r_repo *repo, p4r_remote *remote, const p4r_oid *oids, const int64_t *sizes,
+			  size_t n, const p4r_sync_progress *prog, p4r_sync_result *res);
+
 #endif

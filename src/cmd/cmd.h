@@ -57,6 +57,7 @@ DECLARE_COMMAND(fsck);
 DECLARE_COMMAND(gc);
 DECLARE_COMMAND(config);
 DECLARE_COMMAND(filter_process);
+DECLARE_COMMAND(pre_push);
 DECLARE_COMMAND(get);
 
 /* Shared by push, fetch and pull (src/cmd/remote.c): the renumbering and

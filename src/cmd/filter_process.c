@@ -24,21 +24,37 @@ const char cmd_filter_process_usage[] =
 	"Git's long-running filter for paths with filter=lfs, speaking git's\n"
 	"filter protocol on stdin/stdout. 'p4reg track' configures it as\n"
 	"filter.lfs.process when git-lfs is not installed; git starts it, people\n"
-	"do not. clean stores the file's bytes in .p4reg/objects and\n"
-	".git/lfs/objects and gives git the Git LFS pointer; smudge gives back\n"
-	"the bytes of a pointer (a pointer whose object is in neither place is\n"
-	"left as it is, with a warning).\n";
+	"do not. clean stores the file's bytes in .git/lfs/objects and in the\n"
+	".p4reg/objects of the p4reg repository nearest above the file, and\n"
+	"gives git the Git LFS pointer; smudge gives back the bytes of a pointer\n"
+	"(a pointer whose object is in neither place is left as it is, with a\n"
+	"warning; one with Git LFS extensions fails the file: p4reg cannot undo\n"
+	"them).\n";
 
 #define PKT_MAX P4R_PKT_MAX
 #define PKT_DATA_MAX (PKT_MAX - 4)
 #define BLOCK ((size_t)1 << 20)
 
+/* A p4reg repository some of git's paths belong to (p4r_lfs_repo_for_path),
+ * opened once per filter run. */
+struct place {
+	char *root;
+	p4r_store *store;  /* NULL when the trust check refused it */
+	char *tmp_dir;     /* its .p4reg/tmp */
+	char refused[512]; /* why it is not used, "" when it is */
+};
+
 /* The filter's view of the repository; either place may be missing. */
 struct filter {
-	p4r_store *store;  /* nullable: no p4reg repository here */
-	char *meta;        /* the .p4reg folder, nullable */
+	char *top;         /* the git work tree root (else the working folder) */
 	char *lfs_dir;     /* nullable: not in a git work tree */
-	char *tmp_dir;     /* where incoming content is spooled */
+	char *lfs_tmp;     /* lfs_dir/tmp, nullable */
+	char lfs_ext[P4R_LFS_EXT_NAME_MAX + 1]; /* a configured Git LFS extension, "" */
+	struct place *places;
+	size_t nplaces;
+	/* the request being served: */
+	p4r_store *store;  /* nullable: its path is in no p4reg repository */
+	const char *tmp_dir; /* where incoming content is spooled */
 	unsigned char pkt[PKT_MAX + 1];
 };
 
@@ -392,8 +408,7 @@ static int do_clean(struct filter *f, const char *path)
 {
 	struct spool s = { .fd = -1 };
 	char ptr[P4R_LFS_POINTER_MAX + 1];
-	p4r_oid oid;
-	uint64_t size;
+	p4r_lfs_pointer ptr_in;
 	size_t len;
 	int rc;
 
@@ -403,13 +418,25 @@ static int do_clean(struct filter *f, const char *path)
 		rc = respond_error(path, s.msg);
 		goto done;
 	}
-	/* a pointer (or an empty file) is already clean: git-lfs passes it through */
-	if (s.fd < 0 && (s.head_len == 0 || p4r_lfs_pointer_parse(&oid, &size, (char *)s.head, s.head_len) == 0)) {
+	/* a pointer (or an empty file) is already clean: git-lfs passes it
+	 * through, extension lines and all */
+	if (s.fd < 0 && (s.head_len == 0 || p4r_lfs_pointer_decode(&ptr_in, (char *)s.head, s.head_len) == 0)) {
 		if ((rc = respond_success_head()) == 0 && (rc = pkt_data(s.head, s.head_len)) == 0)
 			rc = respond_success_tail();
 		goto done;
 	}
 	p4r_error_clear();
+	/* git-lfs would run the extension and record it in the pointer: a
+	 * pointer without it would name other bytes than the file git-lfs
+	 * users get */
+	if (f->lfs_ext[0]) {
+		char msg[256];
+
+		snprintf(msg, sizeof(msg), "Git LFS extension '%s' (lfs.extension.%s) is not supported by "
+			 "p4reg; install git-lfs and the extension", f->lfs_ext, f->lfs_ext);
+		rc = respond_error(path, msg);
+		goto done;
+	}
 	if ((rc = keep_object(f, &s)) < 0 ||
 	    (rc = p4r_lfs_pointer_format(ptr, sizeof(ptr), &len, &s.oid, s.size)) < 0) {
 		rc = respond_error(path, p4r_error_message());
@@ -439,6 +466,7 @@ static int do_smudge(struct filter *f, const char *path)
 {
 	struct spool s = { .fd = -1 };
 	char obj[PATH_MAX];
+	p4r_lfs_pointer ptr;
 	p4r_oid oid, got;
 	uint64_t size, sent;
 	int rc;
@@ -449,13 +477,21 @@ static int do_smudge(struct filter *f, const char *path)
 		rc = respond_error(path, s.msg);
 		goto done;
 	}
-	if (s.fd >= 0 || s.head_len == 0 || p4r_lfs_pointer_parse(&oid, &size, (char *)s.head, s.head_len) < 0) {
+	if (s.fd >= 0 || s.head_len == 0 || p4r_lfs_pointer_decode(&ptr, (char *)s.head, s.head_len) < 0) {
 		/* not a pointer: git-lfs hands such content back unchanged */
 		p4r_error_clear();
 		if ((rc = respond_success_head()) == 0 && (rc = send_spool(&s)) == 0)
 			rc = respond_success_tail();
 		goto done;
 	}
+	/* the object is the extensions' output, not the file: no bytes at
+	 * all, and git fails the checkout with the reason */
+	if (p4r_lfs_pointer_unsupported(&ptr) < 0) {
+		rc = respond_error(path, p4r_error_message());
+		goto done;
+	}
+	oid = ptr.oid;
+	size = ptr.size;
 	if (!find_object(f, &oid, obj, sizeof(obj))) {
 		fprintf(stderr, "p4reg: warning: object %.12s of '%s' is in neither .p4reg/objects nor "
 			".git/lfs/objects; the pointer is left in its place\n", oid.hex, p4r_escape(path));
@@ -485,6 +521,77 @@ done:
 	return rc;
 }
 
+/* Opens PL's store after the trust check every command makes: a clone's
+ * .p4reg must not relocate the objects git hands us. */
+static int open_place(struct place *pl)
+{
+	char *meta = p4r_path_join(pl->root, P4R_META_DIR);
+	int rc;
+
+	if (!meta)
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	if ((rc = p4r_repo_check_trust(pl->root)) == 0 && (rc = p4r_store_open(&pl->store, meta)) == 0 &&
+	    !(pl->tmp_dir = p4r_path_join(meta, "tmp")))
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+	free(meta);
+	return rc;
+}
+
+/* Serves PATH from the p4reg repository that holds it (the nearest .p4reg
+ * above it in the work tree, p4r_lfs_repo_for_path), else from
+ * .git/lfs/objects alone. Each repository is opened once; one that the
+ * trust check refuses fails each of its files with the reason. */
+static int select_place(struct filter *f, const char *path)
+{
+	struct place *pl = NULL, *grown;
+	char *root = NULL;
+	size_t i;
+	int rc;
+
+	f->store = NULL;
+	f->tmp_dir = f->lfs_tmp;
+	if ((rc = p4r_lfs_repo_for_path(&root, f->top, path)) < 0 || !root)
+		return rc;
+	for (i = 0; i < f->nplaces && !pl; i++)
+		if (!strcmp(f->places[i].root, root))
+			pl = &f->places[i];
+	if (pl) {
+		free(root);
+	} else {
+		if (!(grown = realloc(f->places, (f->nplaces + 1) * sizeof(*grown)))) {
+			free(root);
+			return p4r_error_set(P4R_ERROR, "out of memory");
+		}
+		f->places = grown;
+		pl = &f->places[f->nplaces++];
+		memset(pl, 0, sizeof(*pl));
+		pl->root = root;
+		if (open_place(pl) < 0) {
+			snprintf(pl->refused, sizeof(pl->refused), "%s", p4r_error_message());
+			p4r_store_free(pl->store);
+			pl->store = NULL;
+		}
+	}
+	if (pl->refused[0])
+		return p4r_error_set(P4R_EREFUSED, "%s", pl->refused);
+	f->store = pl->store;
+	f->tmp_dir = pl->tmp_dir;
+	return 0;
+}
+
+/* Drains the content of a request that cannot be served and says why. */
+static int refuse_file(struct filter *f, const char *path, const char *why)
+{
+	struct spool s = { .fd = -1 };
+	char msg[512];
+	int rc;
+
+	snprintf(msg, sizeof(msg), "%s", why);
+	rc = spool_read(f, &s, false);
+	spool_free(&s);
+	return rc < 0 ? rc : respond_error(path, msg);
+}
+
 /* Reads one request's header lines; *EOF when git is done with us. */
 static int serve_one(struct filter *f, bool *eof)
 {
@@ -504,57 +611,45 @@ static int serve_one(struct filter *f, bool *eof)
 		else if (!strncmp((char *)f->pkt, "pathname=", 9))
 			snprintf(path, sizeof(path), "%s", (char *)f->pkt + 9);
 	}
+	if (strcmp(command, "clean") && strcmp(command, "smudge"))
+		return refuse_file(f, path, "unsupported command"); /* nothing else was offered */
+	if (select_place(f, path) < 0)
+		return refuse_file(f, path, p4r_error_message());
 	if (!strcmp(command, "clean"))
 		return do_clean(f, path);
-	if (!strcmp(command, "smudge"))
-		return do_smudge(f, path);
-	/* nothing else was offered; drain its content (if any) and say no */
-	{
-		struct spool s = { .fd = -1 };
-
-		rc = spool_read(f, &s, false);
-		spool_free(&s);
-		return rc < 0 ? rc : respond_error(path, "unsupported command");
-	}
+	return do_smudge(f, path);
 }
 
-/* The p4reg store and Git LFS folder of the repository git runs us in. */
+/* The git work tree and Git LFS folder git runs us in. */
 static int open_filter(struct filter *f)
 {
 	p4r_git *git = NULL;
-	char *root = NULL;
-	int rc = 0;
+	bool in_git;
+	int rc;
 
-	if (p4r_repo_discover(&root, ".") == 0) {
-		/* the same trust boundary as every command: a clone's .p4reg
-		 * must not relocate the objects git hands us */
-		if ((rc = p4r_repo_check_trust(root)) < 0)
-			;
-		else if (!(f->meta = p4r_path_join(root, P4R_META_DIR)))
-			rc = p4r_error_set(P4R_ERROR, "out of memory");
-		else if ((rc = p4r_store_open(&f->store, f->meta)) == 0)
-			f->tmp_dir = p4r_path_join(f->meta, "tmp");
-	} else {
-		p4r_error_clear();
-	}
-	free(root);
-	if (rc < 0)
-		return rc;
 	if ((rc = p4r_git_open(&git, ".")) < 0)
 		return rc;
-	if (git) {
+	if ((in_git = git != NULL)) {
+		f->top = strdup(p4r_git_workdir(git));
 		f->lfs_dir = p4r_git_lfs_dir(git);
-		if (!f->tmp_dir && f->lfs_dir)
-			f->tmp_dir = p4r_path_join(f->lfs_dir, "tmp");
+		if (f->lfs_dir && !(f->lfs_tmp = p4r_path_join(f->lfs_dir, "tmp")))
+			rc = p4r_error_set(P4R_ERROR, "out of memory");
+		if (rc == 0)
+			rc = p4r_git_lfs_extension(git, f->lfs_ext, sizeof(f->lfs_ext));
+	} else if (!(f->top = realpath(".", NULL))) {
+		rc = p4r_error_errno("cannot open the working folder");
 	}
 	p4r_git_free(git);
-	return 0;
+	if (rc == 0 && (!f->top || (in_git && !f->lfs_dir)))
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+	return rc;
 }
 
 int cmd_filter_process(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 {
 	struct filter *f;
 	bool eof = false;
+	size_t i;
 	int rc;
 
 	(void)repo;
@@ -565,10 +660,15 @@ int cmd_filter_process(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 	if ((rc = open_filter(f)) == 0 && (rc = handshake(f)) == 0)
 		while (rc == 0 && !eof)
 			rc = serve_one(f, &eof);
-	p4r_store_free(f->store);
-	free(f->meta);
+	for (i = 0; i < f->nplaces; i++) {
+		p4r_store_free(f->places[i].store);
+		free(f->places[i].root);
+		free(f->places[i].tmp_dir);
+	}
+	free(f->places);
+	free(f->top);
 	free(f->lfs_dir);
-	free(f->tmp_dir);
+	free(f->lfs_tmp);
 	free(f);
 	return rc;
 }

@@ -1,4 +1,5 @@
-/* p4reg gc: delete objects no version references and stale tmp/ files. */
+/* p4reg gc: delete objects no version (nor git's Git LFS pointers)
+ * references and stale tmp/ files. */
 #include "cmd.h"
 #include "p4reg/gc.h"
 #include "p4reg/output.h"
@@ -8,8 +9,10 @@ const char cmd_gc_usage[] =
 	"usage: p4reg gc [--dry-run] [--grace SECONDS] [-r NAME]\n"
 	"\n"
 	"Deletes objects that no version references (archived and rolled-back\n"
-	"versions keep theirs, so rollback always works) and files left in\n"
-	".p4reg/tmp/ by interrupted commands. Anything changed within the grace\n"
+	"versions keep theirs, so rollback always works) and no Git LFS pointer\n"
+	"in git's index or in the history of any git ref names (git's filter\n"
+	"stores objects no version has), and files left in .p4reg/tmp/ by\n"
+	"interrupted commands. Anything changed within the grace\n"
 	"period (default 3600 seconds) is kept: it may belong to an add that is\n"
 	"still running. Only names p4reg itself writes are deleted, never\n"
 	"sync.lock, and no symbolic link is followed. Prints what it frees.\n"

@@ -20,9 +20,12 @@ const char cmd_track_usage[] =
 	"Patterns are relative to the work tree root. Then makes sure plain git\n"
 	"can store those files: with git-lfs on PATH, the filter.lfs settings and\n"
 	"hooks 'git lfs install' writes; without it, 'p4reg filter-process' as\n"
-	"filter.lfs.process in .git/config. 'p4reg add' of a matching file stages\n"
-	"a Git LFS pointer instead of writing a .p4reg pointer file.\n"
-	"With no PATTERN, lists the tracked patterns.\n";
+	"filter.lfs.process in .git/config, and a pre-push hook that uploads the\n"
+	"Git LFS objects of a push to p4reg's default remote (a pre-push hook\n"
+	"already there becomes pre-push.local and runs first). Hooks go where\n"
+	"git looks for them (core.hooksPath, else .git/hooks). 'p4reg add' of a\n"
+	"matching file stages a Git LFS pointer instead of writing a .p4reg\n"
+	"pointer file. With no PATTERN, lists the tracked patterns.\n";
 
 const char cmd_untrack_usage[] =
 	"usage: p4reg untrack PATTERN...\n"
@@ -101,6 +104,32 @@ static void report_filter(p4r_cli *cli, p4r_git_filter which, const p4r_git_inst
 	if (inst->hooks_kept)
 		cmd_warn("%d git hook(s) already exist with other content; left alone "
 			 "(git-lfs's pre-push hook uploads LFS objects on push)", inst->hooks_kept);
+	switch (inst->pre_push) {
+	case P4R_HOOK_WRITTEN:
+	case P4R_HOOK_UPDATED:
+		cmd_note(cli, "installed the pre-push hook '%s/pre-push': git push uploads the Git LFS "
+			 "objects to p4reg's default remote", inst->hooks_dir);
+		break;
+	case P4R_HOOK_CHAINED:
+		cmd_note(cli, "installed the pre-push hook '%s/pre-push': git push uploads the Git LFS "
+			 "objects to p4reg's default remote; your hook is now '%s/pre-push.local' and runs "
+			 "first", inst->hooks_dir, inst->hooks_dir);
+		break;
+	case P4R_HOOK_REPLACED_LFS:
+		cmd_note(cli, "replaced git-lfs's pre-push hook '%s/pre-push' (git-lfs is not installed) "
+			 "with p4reg's: git push uploads the Git LFS objects to p4reg's default remote",
+			 inst->hooks_dir);
+		break;
+	case P4R_HOOK_CONFLICT:
+		cmd_warn("did not install p4reg's pre-push hook: '%s/pre-push' is not a file, or "
+			 "'%s/pre-push.local' is another one; git push will not upload Git LFS objects "
+			 "unless your hook runs 'p4reg pre-push \"$@\"' with git's input",
+			 inst->hooks_dir, inst->hooks_dir);
+		break;
+	case P4R_HOOK_NONE:
+	case P4R_HOOK_CURRENT:
+		break;
+	}
 }
 
 int cmd_track(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
@@ -160,6 +189,14 @@ int cmd_track(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 		cJSON_AddStringToObject(doc, "filter", which == P4R_GIT_FILTER_GIT_LFS ? "git-lfs" : "p4reg");
 		cJSON_AddBoolToObject(doc, "config_written", inst.config_written);
 		cJSON_AddNumberToObject(doc, "hooks_written", inst.hooks_written);
+		cJSON_AddStringToObject(doc, "hooks_dir", inst.hooks_dir);
+		if (which == P4R_GIT_FILTER_P4REG)
+			cJSON_AddStringToObject(doc, "pre_push_hook", p4r_hook_action_name(inst.pre_push));
+		else
+			cJSON_AddNullToObject(doc, "pre_push_hook");
+		if (inst.pre_push == P4R_HOOK_CONFLICT)
+			cmd_warn("did not install p4reg's pre-push hook in '%s'; see 'p4reg track' in docs/git.md",
+				 inst.hooks_dir);
 		rc = cmd_print_json(doc);
 		goto done;
 	}

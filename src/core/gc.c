@@ -7,6 +7,7 @@
 #include "p4reg/error.h"
 #include "p4reg/fsck.h"
 #include "p4reg/fsutil.h"
+#include "p4reg/gitscan.h"
 #include "p4reg/hash.h"
 
 #include <dirent.h>
@@ -368,6 +369,30 @@ static int clean_tmp(int tmpfd, const p4r_gc_opts *opts, int64_t cutoff, p4r_gc_
 	return rc;
 }
 
+/* Adds to the sorted *REFS the objects git's Git LFS pointers need (the
+ * index and every ref's history, gitscan.h): git's filter stores objects
+ * that no version names, and they are referenced all the same. */
+static int add_git_referenced(p4r_repo *repo, p4r_oid **refs, size_t *nrefs)
+{
+	p4r_oid *git = NULL, *all;
+	size_t ngit = 0;
+	int rc;
+
+	if ((rc = p4r_git_lfs_referenced(p4r_repo_root(repo), &git, &ngit)) < 0 || ngit == 0)
+		goto done;
+	if (!(all = realloc(*refs, (*nrefs + ngit) * sizeof(*all)))) {
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+		goto done;
+	}
+	memcpy(all + *nrefs, git, ngit * sizeof(*git));
+	*refs = all;
+	*nrefs += ngit;
+	qsort(all, *nrefs, sizeof(*all), oid_cmp);
+done:
+	free(git);
+	return rc;
+}
+
 /* Opens .p4reg/ and its objects/ and tmp/ (each -1 when absent), refusing
  * symbolic links before anything is deleted. */
 static int open_folders(p4r_repo *repo, int *meta, int *objects, int *tmp)
@@ -407,7 +432,7 @@ int p4r_gc_run(p4r_repo *repo, const p4r_gc_opts *opts, p4r_gc_result *out)
 	if ((rc = p4r_registry_read_begin(reg)) == 0)
 		rc = p4r_registry_referenced_oids(reg, &refs, NULL, &nrefs);
 	p4r_registry_read_end(reg);
-	if (rc < 0)
+	if (rc < 0 || (rc = add_git_referenced(repo, &refs, &nrefs)) < 0)
 		goto done;
 	w = (struct walk){ refs, nrefs, cutoff, &c, out };
 	if (objfd >= 0 && ((rc = walk_objects(&w, objfd, 0, "")) < 0 ||

@@ -1,5 +1,8 @@
-/* libgit2 access for provenance and index staging (see gitio.h). */
+/* libgit2 access for provenance, index staging, git's config and hooks
+ * (see gitio.h). */
 #include "p4reg/gitio.h"
+#include "gitio_priv.h"
+#include "p4reg/beneath.h"
 #include "p4reg/error.h"
 #include "p4reg/fsutil.h"
 #include "p4reg/lfs.h"
@@ -18,12 +21,6 @@
 #include <sys/wait.h>
 
 extern char **environ;
-
-struct p4r_git {
-	git_repository *repo;
-	char *workdir; /* no trailing slash */
-	char *gitdir;  /* no trailing slash */
-};
 
 static char *strip_slash(const char *path)
 {
@@ -45,9 +42,7 @@ static char *strip_slash(const char *path)
  * have: a ".git" folder or gitfile in DIR or a folder above it, and then
  * requires that repository's work tree to be that folder. */
 
-/* The first folder from DIR up holding a ".git" entry, malloc'd; NULL
- * when there is none (or out of memory). */
-static char *find_toplevel(const char *dir)
+char *p4r_git_find_toplevel(const char *dir)
 {
 	char *cur = realpath(dir, NULL), *git, *slash;
 	struct stat st;
@@ -68,7 +63,7 @@ static char *find_toplevel(const char *dir)
 	return NULL;
 }
 
-/* Opens the git repository of the work tree TOP (from find_toplevel):
+/* Opens the git repository of the work tree TOP (from p4r_git_find_toplevel):
  * P4R_EREFUSED when its work tree is elsewhere (core.worktree) or it is
  * bare; *UNREADABLE (nullable) and P4R_ERROR when libgit2 cannot open it
  * (an extension it lacks). libgit2 must be initialised. */
@@ -116,7 +111,7 @@ int p4r_git_open_why(p4r_git **out, const char *dir, const char **why)
 		*why = NULL;
 	/* outside git, libgit2 (whose start-up is most of a command's time)
 	 * is not even initialised */
-	if (!(top = find_toplevel(dir))) {
+	if (!(top = p4r_git_find_toplevel(dir))) {
 		if (why)
 			*why = "not inside a git work tree";
 		return 0;
@@ -367,11 +362,19 @@ int p4r_git_index_lfs_pointer(p4r_git *git, const char *abs_path, p4r_oid *oid, 
 		rc = p4r_error_git(P4R_ERROR, "cannot read the staged blob of '%s'", rel);
 		goto done;
 	}
-	if (git_blob_rawsize(blob) <= P4R_LFS_POINTER_MAX &&
-	    p4r_lfs_pointer_parse(oid, size, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob)) == 0)
+	if (git_blob_rawsize(blob) > P4R_LFS_POINTER_MAX)
+		goto done;
+	rc = p4r_lfs_pointer_parse(oid, size, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob));
+	if (rc == 0) {
 		*found = true;
-	else
-		p4r_error_clear();
+	} else if (rc == P4R_ERROR) {
+		/* a pointer with extensions: its object is not the file, and
+		 * the registry's version must not stand in for it either */
+		rc = p4r_error_set(P4R_ERROR, "'%s': %s", rel, p4r_error_message());
+	} else {
+		p4r_error_clear(); /* not a pointer */
+		rc = 0;
+	}
 done:
 	git_blob_free(blob);
 	git_index_free(index);
@@ -419,25 +422,30 @@ static const struct filter_setting p4reg_settings[] = {
 	{ "filter.lfs.required", NULL },
 };
 
-/* The value git itself would see, from the highest-priority level that sets
- * it. libgit2 always reads the system file; git skips it when
+/* libgit2 always reads the system file; git skips it when
  * GIT_CONFIG_NOSYSTEM is set, and what matters is what git will do. */
-static bool setting_in_effect(git_config *snap, const struct filter_setting *s)
+static bool skip_system_config(void)
+{
+	const char *nosys = getenv("GIT_CONFIG_NOSYSTEM");
+
+	return nosys && *nosys && strcmp(nosys, "0") && strcasecmp(nosys, "false");
+}
+
+/* The config level that sets KEY for git: the highest-priority one that
+ * has it (NULL when none does). The caller frees it. */
+static git_config *level_setting(git_config *snap, const char *key)
 {
 	static const git_config_level_t levels[] = {
 		GIT_CONFIG_LEVEL_APP, GIT_CONFIG_LEVEL_LOCAL,
 		GIT_CONFIG_LEVEL_GLOBAL, GIT_CONFIG_LEVEL_XDG, GIT_CONFIG_LEVEL_SYSTEM,
 		GIT_CONFIG_LEVEL_PROGRAMDATA,
 	};
-	const char *nosys = getenv("GIT_CONFIG_NOSYSTEM");
-	bool skip_system = nosys && *nosys && strcmp(nosys, "0") && strcasecmp(nosys, "false");
+	bool skip_system = skip_system_config();
 	size_t i;
 
 	for (i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
 		git_config *lvl = NULL;
-		const char *value = NULL;
-		int b = 0, found;
-		bool yes = false;
+		git_config_entry *e = NULL;
 
 		if (skip_system && (levels[i] == GIT_CONFIG_LEVEL_SYSTEM || levels[i] == GIT_CONFIG_LEVEL_PROGRAMDATA))
 			continue;
@@ -445,56 +453,313 @@ static bool setting_in_effect(git_config *snap, const struct filter_setting *s)
 			git_error_clear();
 			continue;
 		}
-		if (!s->value) {
-			found = git_config_get_bool(&b, lvl, s->key) == 0;
-			yes = found && b;
-		} else {
-			found = git_config_get_string(&value, lvl, s->key) == 0;
-			yes = found && !strcmp(value, s->value);
+		if (git_config_get_entry(&e, lvl, key) == 0) {
+			git_config_entry_free(e);
+			return lvl;
 		}
 		git_error_clear();
 		git_config_free(lvl);
-		if (found)
-			return yes;
+	}
+	return NULL;
+}
+
+/* Whether the value git itself would see for S is S's. */
+static bool setting_in_effect(git_config *snap, const struct filter_setting *s)
+{
+	git_config *lvl = level_setting(snap, s->key);
+	const char *value = NULL;
+	bool yes = false;
+	int b = 0;
+
+	if (!lvl)
+		return false;
+	if (!s->value)
+		yes = git_config_get_bool(&b, lvl, s->key) == 0 && b;
+	else
+		yes = git_config_get_string(&value, lvl, s->key) == 0 && !strcmp(value, s->value);
+	git_error_clear();
+	git_config_free(lvl);
+	return yes;
+}
+
+/* ---- hooks ---- */
+
+int p4r_git_hooks_dir(p4r_git *git, char **out)
+{
+	git_config *cfg = NULL, *snap = NULL, *lvl = NULL;
+	git_buf buf = { 0 };
+	char *common = NULL;
+	int rc = 0;
+
+	*out = NULL;
+	if (git_repository_config(&cfg, git->repo) < 0 || git_config_snapshot(&snap, cfg) < 0) {
+		rc = p4r_error_git(P4R_ERROR, "cannot read the git configuration");
+		goto done;
+	}
+	/* git's rule (githooks(5)): core.hooksPath, relative to where hooks
+	 * run (the work tree root); get_path expands "~/" as git does */
+	if ((lvl = level_setting(snap, "core.hooksPath")) && git_config_get_path(&buf, lvl, "core.hooksPath") == 0 &&
+	    buf.size > 0) {
+		*out = buf.ptr[0] == '/' ? strip_slash(buf.ptr) : p4r_path_join(git->workdir, buf.ptr);
+		if (*out && strlen(*out) > 1 && (*out)[strlen(*out) - 1] == '/')
+			(*out)[strlen(*out) - 1] = '\0';
+	} else if ((common = strip_slash(git_repository_commondir(git->repo)))) {
+		*out = p4r_path_join(common, "hooks");
+	}
+	git_error_clear();
+	if (!*out)
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+done:
+	git_buf_dispose(&buf);
+	free(common);
+	git_config_free(lvl);
+	git_config_free(snap);
+	git_config_free(cfg);
+	return rc;
+}
+
+/* Whether the relative path REL has a ".." component. */
+static bool has_dotdot(const char *rel)
+{
+	const char *p = rel;
+
+	while (*p) {
+		size_t n = strcspn(p, "/");
+
+		if (n == 2 && p[0] == '.' && p[1] == '.')
+			return true;
+		p += n;
+		while (*p == '/')
+			p++;
 	}
 	return false;
+}
+
+/* Opens the hooks folder DIR (made when missing) into *FD. One inside the
+ * work tree (a relative core.hooksPath) is work-tree content: it is made
+ * and opened below the root without following any link, as every other
+ * path p4reg writes there. */
+static int open_hooks_dir(p4r_git *git, const char *dir, int *fd)
+{
+	char *rel = p4r_git_relpath(git, dir), *probe = NULL;
+	size_t glen = strlen(git->gitdir);
+	const char *base;
+	int root = -1, rc = 0;
+
+	*fd = -1;
+	if (rel && !has_dotdot(rel) && !(!strncmp(dir, git->gitdir, glen) && (dir[glen] == '/' || !dir[glen]))) {
+		if ((root = open(git->workdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+			rc = p4r_error_errno("cannot open '%s'", git->workdir);
+			goto done;
+		}
+		/* the parent of "REL/x" is REL itself, made folder by folder */
+		if (!(probe = p4r_path_join(rel, "x"))) {
+			rc = p4r_error_set(P4R_ERROR, "out of memory");
+			goto done;
+		}
+		rc = p4r_beneath_parent(fd, &base, root, probe, true);
+		goto done;
+	}
+	if ((rc = p4r_mkdir_p(dir, 0755)) < 0)
+		goto done;
+	if ((*fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		rc = p4r_error_errno("cannot open the git hooks folder '%s'", dir);
+done:
+	if (root >= 0)
+		close(root);
+	free(probe);
+	free(rel);
+	return rc;
 }
 
 /* The hooks `git lfs install` writes, byte for byte. */
 static const char *const lfs_hooks[] = { "pre-push", "post-checkout", "post-commit", "post-merge" };
 
-static int install_hook(const char *dir, const char *name, p4r_git_install *out)
+static int lfs_hook_text(char *buf, size_t bufsz, const char *name)
 {
-	char text[1024], *path = p4r_path_join(dir, name), *have = NULL;
+	int n = snprintf(buf, bufsz,
+			 "#!/bin/sh\n"
+			 "command -v git-lfs >/dev/null 2>&1 || { echo >&2 \"\\nThis repository is configured "
+			 "for Git LFS but 'git-lfs' was not found on your path. If you no longer wish to use "
+			 "Git LFS, remove this hook by deleting '.git/hooks/%s'.\\n\"; exit 2; }\n"
+			 "git lfs %s \"$@\"\n", name, name);
+
+	if (n < 0 || (size_t)n >= bufsz)
+		return p4r_error_set(P4R_ERROR, "hook text too long");
+	return n;
+}
+
+/* Reads the regular file NAME in DIRFD (at most 64 KiB) into *OUT: 0 and
+ * *OUT NULL when it is anything else or larger (a hook of the user's). */
+static int read_hook(int dirfd, const char *name, char **out, size_t *len)
+{
+	*out = NULL;
+	*len = 0;
+	if (p4r_read_file_at(out, len, dirfd, name, 65536, name) < 0) {
+		p4r_error_clear();
+		*out = NULL;
+	}
+	return 0;
+}
+
+/* fsyncs the open folder FD (DIR names it in messages). */
+static int fsync_dir_fd(int fd, const char *dir)
+{
+	if (fsync(fd) < 0 && errno != EINVAL)
+		return p4r_error_errno("cannot fsync '%s'", dir);
+	return 0;
+}
+
+static int install_hook(int dirfd, const char *dir, const char *name, p4r_git_install *out)
+{
+	char text[1024], *have = NULL;
 	size_t havelen = 0;
+	struct stat st;
 	int n, rc = 0;
 
-	if (!path)
-		return p4r_error_set(P4R_ERROR, "out of memory");
-	n = snprintf(text, sizeof(text),
-		     "#!/bin/sh\n"
-		     "command -v git-lfs >/dev/null 2>&1 || { echo >&2 \"\\nThis repository is configured "
-		     "for Git LFS but 'git-lfs' was not found on your path. If you no longer wish to use "
-		     "Git LFS, remove this hook by deleting '.git/hooks/%s'.\\n\"; exit 2; }\n"
-		     "git lfs %s \"$@\"\n", name, name);
-	if (n < 0 || (size_t)n >= sizeof(text)) {
-		rc = p4r_error_set(P4R_ERROR, "hook text too long");
-		goto done;
-	}
-	if (access(path, F_OK) == 0) {
-		if (p4r_read_file(&have, &havelen, path, 65536) < 0 || havelen != (size_t)n ||
-		    memcmp(have, text, havelen))
+	if ((n = lfs_hook_text(text, sizeof(text), name)) < 0)
+		return n;
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		read_hook(dirfd, name, &have, &havelen);
+		if (have && !strcmp(name, "pre-push") && strstr(have, "\n" P4R_GIT_PRE_PUSH_MARKER "\n")) {
+			/* p4reg's hook serves p4reg's filter only: git-lfs's takes its
+			 * place, or the user's hook it ran first comes back */
+			free(have);
+			if (renameat(dirfd, "pre-push.local", dirfd, "pre-push") == 0) {
+				out->hooks_kept++;
+				return fsync_dir_fd(dirfd, dir);
+			}
+			if (errno != ENOENT)
+				return p4r_error_errno("cannot put '%s/pre-push.local' back as 'pre-push'", dir);
+			goto write;
+		}
+		if (!have || havelen != (size_t)n || memcmp(have, text, havelen))
 			out->hooks_kept++;
-		p4r_error_clear();
+		free(have);
+		return 0;
+	}
+	if (errno != ENOENT)
+		return p4r_error_errno("cannot stat the git hook '%s/%s'", dir, name);
+write:
+	if ((rc = p4r_write_file_atomic_at(dirfd, name, text, (size_t)n, 0755, name)) == 0)
+		out->hooks_written++;
+	return rc;
+}
+
+/* p4reg's pre-push hook. Constant text: no path is ever written into it
+ * (the hook finds pre-push.local beside itself through $0, as data), so
+ * no folder name can inject shell code. The marker line tells p4reg its
+ * own hook from the user's (P4R_GIT_PRE_PUSH_MARKER). */
+static const char p4reg_pre_push[] =
+	"#!/bin/sh\n"
+	P4R_GIT_PRE_PUSH_MARKER "\n"
+	"# It uploads the Git LFS objects of the commits being pushed to p4reg's\n"
+	"# default remote (docs/git.md). A pre-push hook that was here before\n"
+	"# is kept as pre-push.local and runs first, with the same arguments and\n"
+	"# input. 'git push --no-verify' skips both.\n"
+	"command -v p4reg >/dev/null 2>&1 || {\n"
+	"\techo >&2 \"p4reg: 'p4reg' is not on PATH, so the Git LFS objects of this push cannot be "
+	"uploaded; install it, or push without them: git push --no-verify\"\n"
+	"\texit 2\n"
+	"}\n"
+	"case $0 in\n"
+	"*/*) local_hook=${0%/*}/pre-push.local ;;\n"
+	"*) local_hook=pre-push.local ;;\n"
+	"esac\n"
+	"if [ -f \"$local_hook\" ] && [ -x \"$local_hook\" ]; then\n"
+	"\tinput=\n"
+	"\twhile IFS= read -r line || [ -n \"$line\" ]; do\n"
+	"\t\tinput=\"$input$line\n"
+	"\"\n"
+	"\tdone\n"
+	"\tprintf '%s' \"$input\" | \"$local_hook\" \"$@\" || exit $?\n"
+	"\tprintf '%s' \"$input\" | p4reg pre-push \"$@\"\n"
+	"\texit $?\n"
+	"fi\n"
+	"exec p4reg pre-push \"$@\"\n";
+
+const char *p4r_git_pre_push_hook(void)
+{
+	return p4reg_pre_push;
+}
+
+/* Installs p4reg's pre-push hook in DIRFD: *ACTION says what became of
+ * what was there. A hook of the user's moves to pre-push.local (a hard
+ * link, then our hook renamed over the name: at no moment is there no
+ * pre-push hook, and an interrupted run is finished by the next one). */
+static int install_pre_push(int dirfd, const char *dir, p4r_hook_action *action)
+{
+	char lfs[1024], *have = NULL;
+	size_t havelen = 0, textlen = sizeof(p4reg_pre_push) - 1;
+	struct stat st, local;
+	int n, rc = 0;
+
+	*action = P4R_HOOK_WRITTEN;
+	if (fstatat(dirfd, "pre-push", &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno != ENOENT)
+			return p4r_error_errno("cannot stat the git hook '%s/pre-push'", dir);
+		goto write;
+	}
+	if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode)) {
+		*action = P4R_HOOK_CONFLICT;
+		return 0;
+	}
+	if (S_ISREG(st.st_mode))
+		read_hook(dirfd, "pre-push", &have, &havelen);
+	if ((n = lfs_hook_text(lfs, sizeof(lfs), "pre-push")) < 0) {
+		rc = n;
 		goto done;
 	}
-	if ((rc = p4r_mkdir_p(dir, 0755)) == 0 &&
-	    (rc = p4r_write_file_atomic(path, text, (size_t)n, 0755)) == 0)
-		out->hooks_written++;
+	if (have && havelen == textlen && !memcmp(have, p4reg_pre_push, textlen) && (st.st_mode & 0111) == 0111) {
+		*action = P4R_HOOK_CURRENT;
+		goto done;
+	}
+	if (have && strstr(have, "\n" P4R_GIT_PRE_PUSH_MARKER "\n")) {
+		*action = P4R_HOOK_UPDATED; /* an older p4reg hook, or one that lost its mode */
+		goto write;
+	}
+	if (have && havelen == (size_t)n && !memcmp(have, lfs, havelen)) {
+		/* git-lfs's own hook fails on every push without git-lfs */
+		*action = P4R_HOOK_REPLACED_LFS;
+		goto write;
+	}
+	if (fstatat(dirfd, "pre-push.local", &local, AT_SYMLINK_NOFOLLOW) == 0) {
+		/* the same file: an earlier run stopped between link and rename */
+		if (local.st_ino != st.st_ino || local.st_dev != st.st_dev) {
+			*action = P4R_HOOK_CONFLICT;
+			goto done;
+		}
+	} else if (errno != ENOENT) {
+		rc = p4r_error_errno("cannot stat the git hook '%s/pre-push.local'", dir);
+		goto done;
+	} else if (linkat(dirfd, "pre-push", dirfd, "pre-push.local", 0) < 0) {
+		if (errno == EEXIST) {
+			*action = P4R_HOOK_CONFLICT;
+			goto done;
+		}
+		rc = p4r_error_errno("cannot keep the git hook '%s/pre-push' as 'pre-push.local'", dir);
+		goto done;
+	}
+	*action = P4R_HOOK_CHAINED;
+write:
+	rc = p4r_write_file_atomic_at(dirfd, "pre-push", p4reg_pre_push, textlen, 0755, "pre-push");
 done:
 	free(have);
-	free(path);
 	return rc;
+}
+
+const char *p4r_hook_action_name(p4r_hook_action a)
+{
+	switch (a) {
+	case P4R_HOOK_NONE: return "none";
+	case P4R_HOOK_WRITTEN: return "written";
+	case P4R_HOOK_CURRENT: return "current";
+	case P4R_HOOK_UPDATED: return "updated";
+	case P4R_HOOK_CHAINED: return "chained";
+	case P4R_HOOK_REPLACED_LFS: return "replaced";
+	case P4R_HOOK_CONFLICT: return "conflict";
+	}
+	return "none";
 }
 
 int p4r_git_lfs_install(p4r_git *git, p4r_git_filter which, p4r_git_install *out)
@@ -502,9 +767,9 @@ int p4r_git_lfs_install(p4r_git *git, p4r_git_filter which, p4r_git_install *out
 	const struct filter_setting *set = which == P4R_GIT_FILTER_GIT_LFS ? git_lfs_settings : p4reg_settings;
 	size_t nset = which == P4R_GIT_FILTER_GIT_LFS ? 4 : 2, i;
 	git_config *cfg = NULL, *snap = NULL, *local = NULL;
-	char *common = NULL, *hooks = NULL;
+	char *hooks = NULL;
 	bool all = true;
-	int rc = 0;
+	int rc = 0, dirfd = -1;
 
 	memset(out, 0, sizeof(*out));
 	if (git_repository_config(&cfg, git->repo) < 0 || git_config_snapshot(&snap, cfg) < 0) {
@@ -529,20 +794,53 @@ int p4r_git_lfs_install(p4r_git *git, p4r_git_filter which, p4r_git_install *out
 			goto done;
 		out->config_written = true;
 	}
-	if (which != P4R_GIT_FILTER_GIT_LFS)
+	if ((rc = p4r_git_hooks_dir(git, &hooks)) < 0)
 		goto done;
-	if (!(common = strip_slash(git_repository_commondir(git->repo))) ||
-	    !(hooks = p4r_path_join(common, "hooks"))) {
-		rc = p4r_error_set(P4R_ERROR, "out of memory");
+	snprintf(out->hooks_dir, sizeof(out->hooks_dir), "%s", hooks);
+	if ((rc = open_hooks_dir(git, hooks, &dirfd)) < 0)
+		goto done;
+	if (which == P4R_GIT_FILTER_P4REG) {
+		rc = install_pre_push(dirfd, hooks, &out->pre_push);
 		goto done;
 	}
 	for (i = 0; i < sizeof(lfs_hooks) / sizeof(lfs_hooks[0]) && rc == 0; i++)
-		rc = install_hook(hooks, lfs_hooks[i], out);
+		rc = install_hook(dirfd, hooks, lfs_hooks[i], out);
 done:
+	if (dirfd >= 0)
+		close(dirfd);
 	free(hooks);
-	free(common);
 	git_config_free(local);
 	git_config_free(snap);
+	git_config_free(cfg);
+	return rc;
+}
+
+int p4r_git_lfs_extension(p4r_git *git, char *name, size_t namesz)
+{
+	static const char prefix[] = "lfs.extension.";
+	git_config *cfg = NULL;
+	git_config_iterator *it = NULL;
+	git_config_entry *e;
+	bool skip_system = skip_system_config();
+	int rc = 0;
+
+	name[0] = '\0';
+	if (git_repository_config_snapshot(&cfg, git->repo) < 0 ||
+	    git_config_iterator_glob_new(&it, cfg, "^lfs\\.extension\\..*\\.[a-z]+$") < 0) {
+		rc = p4r_error_git(P4R_ERROR, "cannot read the git configuration");
+		goto done;
+	}
+	while (!name[0] && git_config_next(&e, it) == 0) {
+		const char *start = e->name + sizeof(prefix) - 1, *dot = strrchr(e->name, '.');
+
+		if (skip_system && (e->level == GIT_CONFIG_LEVEL_SYSTEM || e->level == GIT_CONFIG_LEVEL_PROGRAMDATA))
+			continue;
+		if (dot > start)
+			snprintf(name, namesz, "%.*s", (int)(dot - start), start);
+	}
+done:
+	git_error_clear();
+	git_config_iterator_free(it);
 	git_config_free(cfg);
 	return rc;
 }
@@ -683,7 +981,7 @@ static int tracked_by_libgit2(char **list, const char *root, const char *name,
 	*unreadable = false;
 	if (!abs)
 		return p4r_error_set(P4R_ERROR, "out of memory");
-	if (!(*top = find_toplevel(root))) {
+	if (!(*top = p4r_git_find_toplevel(root))) {
 		free(abs);
 		return 0; /* not in a git work tree: git tracks nothing */
 	}
@@ -812,7 +1110,7 @@ char *p4r_git_identity(const char *dir)
 	git_repository *grepo = NULL;
 	git_config *cfg = NULL;
 	git_buf name = GIT_BUF_INIT, email = GIT_BUF_INIT;
-	char *who = NULL, *top = find_toplevel(dir);
+	char *who = NULL, *top = p4r_git_find_toplevel(dir);
 	size_t sz;
 
 	git_libgit2_init();

@@ -1069,3 +1069,15 @@ int p4r_sync_push(p4r_repo *repo, p4r_remote *remote, const p4r_push_opts *opts,
 	lock_release(fd);
 	return rc;
 }
+
+int p4r_sync_push_objects(p4r_repo *repo, p4r_remote *remote, const p4r_oid *oids, const int64_t *sizes,
+			  size_t n, const p4r_sync_progress *prog, p4r_sync_result *res)
+{
+	int fd, rc;
+
+	if ((rc = lock_take(repo, &fd)) < 0)
+		return rc;
+	rc = upload_objects(repo, remote, oids, sizes, n, prog, res);
+	lock_release(fd);
+	return rc;
+}

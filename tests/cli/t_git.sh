@@ -132,7 +132,8 @@ ln -sf "$(command -v git)" "$bin/git"; ln -sf "$P4REG_BIN" "$bin/p4reg"
 run 0 env PATH="$bin" "$P4REG_BIN" track '*.bin'
 assert_eq "$(git config --local filter.lfs.process)" "p4reg filter-process"
 assert_eq "$(git config --local filter.lfs.required)" "true"
-assert_no_file .git/hooks/pre-push
+# p4reg's own pre-push hook (tests/cli/t_git_nolfs.sh); git-lfs's replaces it
+assert_contains "$(cat .git/hooks/pre-push)" 'exec p4reg pre-push "$@"'
 if command -v git-lfs >/dev/null; then
 	run 0 p4reg track '*.onnx'
 	assert_eq "$(git config --local filter.lfs.process)" "git-lfs filter-process"

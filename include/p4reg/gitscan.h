@@ -1,0 +1,60 @@
+/* Git LFS pointers in git's history, through libgit2: the ones a `git
+ * push` sends (what p4reg's pre-push hook uploads) and the ones any local
+ * ref or the index still needs (what gc must keep). Pointers are blobs of
+ * at most P4R_LFS_POINTER_MAX bytes that decode as one (lfs.h), whatever
+ * .gitattributes says, as git-lfs scans them. */
+#ifndef P4REG_GITSCAN_H
+#define P4REG_GITSCAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "p4reg/gitio.h"
+#include "p4reg/hash.h"
+
+/* One line git gives a pre-push hook on stdin (githooks(5)):
+ * "<local ref> SP <local sha> SP <remote ref> SP <remote sha>". */
+typedef struct p4r_git_push_update {
+	char local_sha[41];  /* what the remote ref becomes; all zeros: a deletion */
+	char remote_sha[41]; /* what the remote has now; all zeros: a new ref */
+	bool deletion;
+	bool new_ref;
+} p4r_git_push_update;
+
+/* Parses LINE (without its newline). P4R_EUSAGE "malformed pre-push line
+ * '...'" unless it is four fields separated by single blanks whose second
+ * and fourth are 40 lowercase hex digits. */
+int p4r_git_push_line_parse(p4r_git_push_update *out, const char *line);
+
+/* A Git LFS pointer found in git's history. */
+typedef struct p4r_git_pointer {
+	char *path;      /* where a commit has it, relative to the work tree root; malloc'd */
+	p4r_oid oid;     /* the object it names */
+	uint64_t size;
+	size_t next;     /* how many extensions it lists (the object is their output) */
+} p4r_git_pointer;
+
+void p4r_git_pointer_array_free(p4r_git_pointer *v, size_t n);
+
+/* The Git LFS pointers a push of U[0..N) sends, as git-lfs's pre-push
+ * finds them: every commit reachable from a local sha, minus what the
+ * remote has — each remote sha this repository knows and every
+ * the refs under refs/remotes/REMOTE/ (REMOTE nullable: a URL has no such refs) — and in
+ * each, the blobs it adds or changes against its parents (all of them for
+ * a root commit). The walk costs what the remote lacks, not the whole
+ * history. One entry per distinct pointer blob, in the order found; a
+ * local sha this repository lacks is P4R_ERROR. */
+int p4r_git_pushed_pointers(p4r_git *git, const char *remote, const p4r_git_push_update *u, size_t n,
+			    p4r_git_pointer **out, size_t *nout);
+
+/* The objects Git LFS pointers need in the git work tree holding DIR
+ * (in no order, possibly repeated, malloc'd into *OUT): pointers in the index
+ * and in every commit reachable from HEAD and every ref (branches, tags,
+ * remote-tracking refs, the stash; not the reflog), each tree and blob
+ * read once. Nothing (0, *N 0) outside git, or when the repository has no
+ * Git LFS objects folder (so no filter ever stored anything for it). A
+ * repository libgit2 cannot read that has one is P4R_ERROR: what it needs
+ * cannot be told. */
+int p4r_git_lfs_referenced(const char *dir, p4r_oid **out, size_t *n);
+
+#endif

@@ -1,0 +1,528 @@
+/* Git LFS pointers in git's history: what a push sends, what gc keeps
+ * (see gitscan.h). */
+#include "p4reg/gitscan.h"
+#include "gitio_priv.h"
+#include "p4reg/error.h"
+#include "p4reg/fsutil.h"
+#include "p4reg/lfs.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* ---- a set of git object ids (open addressing; ids are random) ---- */
+
+struct oidset {
+	git_oid *slot; /* the zero id marks a free slot: no object has it */
+	size_t n, cap;
+};
+
+static size_t oid_hash(const git_oid *id)
+{
+	size_t h;
+
+	memcpy(&h, id->id, sizeof(h));
+	return h;
+}
+
+static bool oid_zero(const git_oid *id)
+{
+	static const git_oid zero;
+
+	return !memcmp(id, &zero, sizeof(zero));
+}
+
+static int oidset_grow(struct oidset *s)
+{
+	size_t cap = s->cap ? s->cap * 2 : 1024, i, j;
+	git_oid *slot = calloc(cap, sizeof(*slot));
+
+	if (!slot)
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	for (i = 0; i < s->cap; i++) {
+		if (oid_zero(&s->slot[i]))
+			continue;
+		for (j = oid_hash(&s->slot[i]) & (cap - 1); !oid_zero(&slot[j]); j = (j + 1) & (cap - 1))
+			;
+		slot[j] = s->slot[i];
+	}
+	free(s->slot);
+	s->slot = slot;
+	s->cap = cap;
+	return 0;
+}
+
+/* Adds ID: *ADDED false when it was there already. */
+static int oidset_add(struct oidset *s, const git_oid *id, bool *added)
+{
+	size_t j;
+	int rc;
+
+	*added = false;
+	if ((s->n + 1) * 2 > s->cap && (rc = oidset_grow(s)) < 0)
+		return rc;
+	for (j = oid_hash(id) & (s->cap - 1); !oid_zero(&s->slot[j]); j = (j + 1) & (s->cap - 1))
+		if (!memcmp(&s->slot[j], id, sizeof(*id)))
+			return 0;
+	s->slot[j] = *id;
+	s->n++;
+	*added = true;
+	return 0;
+}
+
+static void oidset_free(struct oidset *s)
+{
+	free(s->slot);
+	memset(s, 0, sizeof(*s));
+}
+
+/* ---- pointer blobs ---- */
+
+/* Decodes blob ID as a Git LFS pointer: *IS false when it is none (too
+ * large, or not the format; or absent and MISSING_OK). Only the header is
+ * read for a large blob. */
+static int read_pointer(git_repository *repo, git_odb *odb, const git_oid *id, bool missing_ok,
+			p4r_lfs_pointer *p, bool *is)
+{
+	git_object_t type;
+	git_blob *blob = NULL;
+	size_t len = 0;
+	int e;
+
+	*is = false;
+	if ((e = git_odb_read_header(&len, &type, odb, id)) < 0) {
+		char hex[GIT_OID_HEXSZ + 1];
+
+		if (e == GIT_ENOTFOUND && missing_ok) {
+			git_error_clear();
+			return 0;
+		}
+		git_oid_tostr(hex, sizeof(hex), id);
+		return p4r_error_git(P4R_ERROR, "cannot read git object %s", hex);
+	}
+	if (type != GIT_OBJECT_BLOB || len > P4R_LFS_POINTER_MAX)
+		return 0;
+	if (git_blob_lookup(&blob, repo, id) < 0)
+		return p4r_error_git(P4R_ERROR, "cannot read a git blob");
+	*is = p4r_lfs_pointer_decode(p, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob)) == 0 &&
+	      git_blob_rawsize(blob) > 0;
+	p4r_error_clear();
+	git_blob_free(blob);
+	return 0;
+}
+
+void p4r_git_pointer_array_free(p4r_git_pointer *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v && i < n; i++)
+		free(v[i].path);
+	free(v);
+}
+
+/* ---- what a push sends ---- */
+
+static bool is_sha(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len != GIT_OID_HEXSZ)
+		return false;
+	for (i = 0; i < len; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+static bool all_zeros(const char *s)
+{
+	return strspn(s, "0") == strlen(s);
+}
+
+int p4r_git_push_line_parse(p4r_git_push_update *out, const char *line)
+{
+	const char *f[4], *p = line;
+	size_t len[4], i;
+
+	for (i = 0; i < 4; i++) {
+		f[i] = p;
+		len[i] = strcspn(p, " ");
+		p += len[i];
+		if (len[i] == 0 || (i < 3 && *p != ' ') || (i == 3 && *p))
+			goto bad;
+		p++;
+	}
+	if (!is_sha(f[1], len[1]) || !is_sha(f[3], len[3]) || strcspn(line, "\t\r\n") != strlen(line))
+		goto bad;
+	memset(out, 0, sizeof(*out));
+	memcpy(out->local_sha, f[1], GIT_OID_HEXSZ);
+	memcpy(out->remote_sha, f[3], GIT_OID_HEXSZ);
+	out->deletion = all_zeros(out->local_sha);
+	out->new_ref = all_zeros(out->remote_sha);
+	return 0;
+bad:
+	return p4r_error_set(P4R_EUSAGE, "malformed pre-push line '%.200s': expected '<local ref> <local "
+			     "sha> <remote ref> <remote sha>'", line);
+}
+
+struct found {
+	git_repository *repo;
+	git_odb *odb;
+	struct oidset seen;   /* blobs looked at */
+	p4r_git_pointer *v;
+	size_t n, cap;
+};
+
+static int found_add(struct found *f, const char *path, const p4r_lfs_pointer *p)
+{
+	if (f->n == f->cap) {
+		size_t cap = f->cap ? f->cap * 2 : 16;
+		void *grown = realloc(f->v, cap * sizeof(*f->v));
+
+		if (!grown)
+			return p4r_error_set(P4R_ERROR, "out of memory");
+		f->v = grown;
+		f->cap = cap;
+	}
+	memset(&f->v[f->n], 0, sizeof(f->v[f->n]));
+	if (!(f->v[f->n].path = strdup(path)))
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	f->v[f->n].oid = p->oid;
+	f->v[f->n].size = p->size;
+	f->v[f->n].next = p->next;
+	f->n++;
+	return 0;
+}
+
+/* Whether one of the trees OTHERS[0..N) has blob ID at PATH. */
+static bool in_other(git_tree *const *others, size_t n, const char *path, const git_oid *id)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		git_tree_entry *e = NULL;
+		bool same = git_tree_entry_bypath(&e, others[i], path) == 0 && git_oid_equal(git_tree_entry_id(e), id);
+
+		git_tree_entry_free(e);
+		git_error_clear();
+		if (same)
+			return true;
+	}
+	return false;
+}
+
+/* Looks at the blobs NEW_TREE adds or changes against OLD_TREE (nullable:
+ * all of them) and has at no path of the merge's other parents OTHERS (a
+ * merge brings nothing new that one of its parents had). */
+static int scan_diff(struct found *f, git_tree *old_tree, git_tree *new_tree, git_tree *const *others,
+		     size_t nothers)
+{
+	git_diff_options opts;
+	git_diff *diff = NULL;
+	size_t i;
+	int rc = 0;
+
+	git_diff_options_init(&opts, GIT_DIFF_OPTIONS_VERSION);
+	opts.flags = GIT_DIFF_SKIP_BINARY_CHECK | GIT_DIFF_IGNORE_SUBMODULES;
+	if (git_diff_tree_to_tree(&diff, f->repo, old_tree, new_tree, &opts) < 0)
+		return p4r_error_git(P4R_ERROR, "cannot compare the trees of a pushed commit");
+	for (i = 0; rc == 0 && i < git_diff_num_deltas(diff); i++) {
+		const git_diff_delta *d = git_diff_get_delta(diff, i);
+		p4r_lfs_pointer p;
+		bool added, is;
+
+		if ((d->status != GIT_DELTA_ADDED && d->status != GIT_DELTA_MODIFIED &&
+		     d->status != GIT_DELTA_TYPECHANGE) ||
+		    (d->new_file.mode != GIT_FILEMODE_BLOB && d->new_file.mode != GIT_FILEMODE_BLOB_EXECUTABLE) ||
+		    in_other(others, nothers, d->new_file.path, &d->new_file.id))
+			continue;
+		if ((rc = oidset_add(&f->seen, &d->new_file.id, &added)) < 0 || !added)
+			continue;
+		if ((rc = read_pointer(f->repo, f->odb, &d->new_file.id, false, &p, &is)) == 0 && is)
+			rc = found_add(f, d->new_file.path, &p);
+	}
+	git_diff_free(diff);
+	return rc;
+}
+
+/* The blobs commit ID brings: against its first parent, less what its
+ * other parents had (all of them for a root commit). */
+static int scan_commit(struct found *f, const git_oid *id)
+{
+	git_commit *c = NULL;
+	git_tree *tree = NULL, **ptrees = NULL;
+	unsigned int i, np = 0;
+	int rc = 0;
+
+	if (git_commit_lookup(&c, f->repo, id) < 0 || git_commit_tree(&tree, c) < 0) {
+		rc = p4r_error_git(P4R_ERROR, "cannot read a pushed commit");
+		goto done;
+	}
+	np = git_commit_parentcount(c);
+	if (np && !(ptrees = calloc(np, sizeof(*ptrees)))) {
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+		goto done;
+	}
+	for (i = 0; i < np; i++) {
+		git_commit *parent = NULL;
+
+		if (git_commit_parent(&parent, c, i) < 0 || git_commit_tree(&ptrees[i], parent) < 0)
+			rc = p4r_error_git(P4R_ERROR, "cannot read the parent of a pushed commit");
+		git_commit_free(parent);
+		if (rc < 0)
+			goto done;
+	}
+	rc = scan_diff(f, np ? ptrees[0] : NULL, tree, np ? ptrees + 1 : NULL, np ? np - 1 : 0);
+done:
+	for (i = 0; ptrees && i < np; i++)
+		git_tree_free(ptrees[i]);
+	free(ptrees);
+	git_tree_free(tree);
+	git_commit_free(c);
+	return rc;
+}
+
+int p4r_git_pushed_pointers(p4r_git *git, const char *remote, const p4r_git_push_update *u, size_t n,
+			    p4r_git_pointer **out, size_t *nout)
+{
+	struct found f = { .repo = git->repo };
+	git_revwalk *walk = NULL;
+	git_oid id;
+	size_t i;
+	int rc = 0, valid = 0, e;
+
+	*out = NULL;
+	*nout = 0;
+	if (git_repository_odb(&f.odb, git->repo) < 0 || git_revwalk_new(&walk, git->repo) < 0) {
+		rc = p4r_error_git(P4R_ERROR, "cannot read the git repository");
+		goto done;
+	}
+	for (i = 0; i < n; i++) {
+		if (u[i].deletion)
+			continue;
+		if (git_oid_fromstr(&id, u[i].local_sha) < 0 || git_revwalk_push(walk, &id) < 0) {
+			rc = p4r_error_git(P4R_ERROR, "cannot read commit %s being pushed", u[i].local_sha);
+			goto done;
+		}
+	}
+	/* what the remote has: its shas this repository knows, and its
+	 * remote-tracking refs (git rev-list --ignore-missing --not --remotes=R) */
+	for (i = 0; i < n; i++)
+		if (!u[i].new_ref && git_oid_fromstr(&id, u[i].remote_sha) == 0 &&
+		    git_odb_exists(f.odb, &id) && git_revwalk_hide(walk, &id) < 0)
+			git_error_clear();
+	if (remote && git_remote_name_is_valid(&valid, remote) == 0 && valid) {
+		char glob[256];
+
+		if ((size_t)snprintf(glob, sizeof(glob), "refs/remotes/%s/*", remote) < sizeof(glob) &&
+		    git_revwalk_hide_glob(walk, glob) < 0)
+			git_error_clear();
+	}
+	while (rc == 0 && (e = git_revwalk_next(&id, walk)) == 0)
+		rc = scan_commit(&f, &id);
+	if (rc == 0 && e != GIT_ITEROVER)
+		rc = p4r_error_git(P4R_ERROR, "cannot walk the commits being pushed");
+	if (rc == 0) {
+		*out = f.v;
+		*nout = f.n;
+		f.v = NULL;
+		f.n = 0;
+	}
+done:
+	git_error_clear();
+	p4r_git_pointer_array_free(f.v, f.n);
+	oidset_free(&f.seen);
+	git_revwalk_free(walk);
+	git_odb_free(f.odb);
+	return rc;
+}
+
+/* ---- what gc keeps ---- */
+
+struct reach {
+	git_repository *repo;
+	git_odb *odb;
+	struct oidset trees, blobs;
+	p4r_oid *v;
+	size_t n, cap;
+};
+
+static int reach_blob(struct reach *r, const git_oid *id)
+{
+	p4r_lfs_pointer p;
+	bool added, is;
+	int rc;
+
+	/* a blob this repository lacks (a partial clone's) was never smudged
+	 * or cleaned here, so no object is git's alone through it */
+	if ((rc = oidset_add(&r->blobs, id, &added)) < 0 || !added ||
+	    (rc = read_pointer(r->repo, r->odb, id, true, &p, &is)) < 0 || !is)
+		return rc;
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 64;
+		void *grown = realloc(r->v, cap * sizeof(*r->v));
+
+		if (!grown)
+			return p4r_error_set(P4R_ERROR, "out of memory");
+		r->v = grown;
+		r->cap = cap;
+	}
+	r->v[r->n++] = p.oid;
+	return 0;
+}
+
+/* Every pointer below tree ID; a tree already seen is skipped whole, so
+ * each distinct tree of the history is read once. */
+static int reach_tree(struct reach *r, const git_oid *id, int depth)
+{
+	git_tree *tree = NULL;
+	size_t i;
+	bool added;
+	int rc;
+
+	if ((rc = oidset_add(&r->trees, id, &added)) < 0 || !added)
+		return rc;
+	if (depth > 4096)
+		return p4r_error_set(P4R_ERROR, "a git tree is nested deeper than any path");
+	if ((rc = git_tree_lookup(&tree, r->repo, id)) < 0) {
+		if (rc == GIT_ENOTFOUND) { /* as a missing blob: nothing of ours below */
+			git_error_clear();
+			return 0;
+		}
+		return p4r_error_git(P4R_ERROR, "cannot read a git tree");
+	}
+	for (i = 0; rc == 0 && i < git_tree_entrycount(tree); i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(tree, i);
+		git_filemode_t mode = git_tree_entry_filemode(e);
+
+		if (mode == GIT_FILEMODE_TREE)
+			rc = reach_tree(r, git_tree_entry_id(e), depth + 1);
+		else if (mode == GIT_FILEMODE_BLOB || mode == GIT_FILEMODE_BLOB_EXECUTABLE)
+			rc = reach_blob(r, git_tree_entry_id(e));
+	}
+	git_tree_free(tree);
+	return rc;
+}
+
+/* Pushes every ref's commit onto WALK; a ref naming a tree is scanned. */
+static int push_refs(struct reach *r, git_revwalk *walk)
+{
+	git_reference_iterator *it = NULL;
+	git_reference *ref;
+	int rc = 0, e;
+
+	if (git_revwalk_push_head(walk) < 0)
+		git_error_clear(); /* an unborn branch */
+	if (git_reference_iterator_new(&it, r->repo) < 0)
+		return p4r_error_git(P4R_ERROR, "cannot list the git references");
+	while (rc == 0 && (e = git_reference_next(&ref, it)) == 0) {
+		git_object *obj = NULL;
+
+		if (git_reference_peel(&obj, ref, GIT_OBJECT_COMMIT) == 0) {
+			if (git_revwalk_push(walk, git_object_id(obj)) < 0)
+				rc = p4r_error_git(P4R_ERROR, "cannot walk '%s'", git_reference_name(ref));
+		} else if (git_reference_peel(&obj, ref, GIT_OBJECT_TREE) == 0) {
+			rc = reach_tree(r, git_object_id(obj), 0);
+		}
+		git_error_clear();
+		git_object_free(obj);
+		git_reference_free(ref);
+	}
+	git_reference_iterator_free(it);
+	return rc;
+}
+
+static int reach_all(struct reach *r)
+{
+	git_revwalk *walk = NULL;
+	git_index *index = NULL;
+	git_commit *c = NULL;
+	git_oid id;
+	size_t i;
+	int rc = 0, e;
+
+	if (git_repository_odb(&r->odb, r->repo) < 0 || git_revwalk_new(&walk, r->repo) < 0 ||
+	    git_repository_index(&index, r->repo) < 0 || git_index_read(index, 0) < 0) {
+		rc = p4r_error_git(P4R_ERROR, "cannot read the git repository");
+		goto done;
+	}
+	for (i = 0; rc == 0 && i < git_index_entrycount(index); i++) {
+		const git_index_entry *ie = git_index_get_byindex(index, i);
+
+		if (ie && (ie->mode == GIT_FILEMODE_BLOB || ie->mode == GIT_FILEMODE_BLOB_EXECUTABLE))
+			rc = reach_blob(r, &ie->id);
+	}
+	if (rc < 0 || (rc = push_refs(r, walk)) < 0)
+		goto done;
+	while (rc == 0 && (e = git_revwalk_next(&id, walk)) == 0) {
+		if (git_commit_lookup(&c, r->repo, &id) < 0) {
+			rc = p4r_error_git(P4R_ERROR, "cannot read a git commit");
+			break;
+		}
+		rc = reach_tree(r, git_commit_tree_id(c), 0);
+		git_commit_free(c);
+	}
+	if (rc == 0 && e != GIT_ITEROVER)
+		rc = p4r_error_git(P4R_ERROR, "cannot walk the git history");
+done:
+	git_index_free(index);
+	git_revwalk_free(walk);
+	return rc;
+}
+
+/* Whether FOLDER/objects is a folder. */
+static bool has_objects(const char *folder)
+{
+	char *objects = p4r_path_join(folder, "objects");
+	struct stat st;
+	bool yes = objects && stat(objects, &st) == 0 && S_ISDIR(st.st_mode);
+
+	free(objects);
+	return yes;
+}
+
+int p4r_git_lfs_referenced(const char *dir, p4r_oid **out, size_t *n)
+{
+	struct reach r = { 0 };
+	const char *why = NULL;
+	p4r_git *git = NULL;
+	char *top = NULL, *lfs = NULL;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = p4r_git_open_why(&git, dir, &why)) < 0)
+		return rc;
+	if (!git) {
+		/* a work tree libgit2 cannot read (an extension it lacks) */
+		if ((top = p4r_git_find_toplevel(dir)) && (lfs = p4r_path_join(top, ".git/lfs")) && has_objects(lfs))
+			rc = p4r_error_set(P4R_ERROR, "cannot tell which objects the Git LFS pointers of '%s' "
+					   "need: %s", top, why ? why : "libgit2 cannot read it");
+		goto done;
+	}
+	if (!(lfs = p4r_git_lfs_dir(git))) {
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+		goto done;
+	}
+	/* only a filter (git-lfs's or p4reg's) or p4reg add writes Git LFS
+	 * objects, and always there: without them no object is git's alone */
+	if (!has_objects(lfs))
+		goto done;
+	r.repo = git->repo;
+	if ((rc = reach_all(&r)) == 0) {
+		*out = r.v;
+		*n = r.n;
+		r.v = NULL;
+	}
+done:
+	free(r.v);
+	oidset_free(&r.trees);
+	oidset_free(&r.blobs);
+	git_odb_free(r.odb); /* before the repository (and libgit2) goes */
+	p4r_git_free(git);
+	free(lfs);
+	free(top);
+	return rc;
+}
