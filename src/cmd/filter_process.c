@@ -9,6 +9,8 @@
 #include "p4reg/gitio.h"
 #include "p4reg/hash.h"
 #include "p4reg/lfs.h"
+#include "p4reg/ondemand.h"
+#include "p4reg/remote.h"
 #include "p4reg/pktline.h"
 
 #include <errno.h>
@@ -42,6 +44,8 @@ struct place {
 	p4r_store *store;  /* NULL when the trust check refused it */
 	char *tmp_dir;     /* its .p4reg/tmp */
 	char refused[512]; /* why it is not used, "" when it is */
+	p4r_repo *repo;    /* opened at its first missing object, to download it */
+	bool no_download;  /* offline, no remote, or the repository would not open */
 };
 
 /* The filter's view of the repository; either place may be missing. */
@@ -53,6 +57,7 @@ struct filter {
 	struct place *places;
 	size_t nplaces;
 	/* the request being served: */
+	struct place *place; /* nullable: its path is in no p4reg repository */
 	p4r_store *store;  /* nullable: its path is in no p4reg repository */
 	const char *tmp_dir; /* where incoming content is spooled */
 	unsigned char pkt[PKT_MAX + 1];
@@ -462,6 +467,43 @@ static bool find_object(struct filter *f, const p4r_oid *oid, char *path, size_t
 	return false;
 }
 
+/* A fresh clone's checkout: the pre-push hook uploaded OID to the p4reg
+ * remote, not to a Git LFS server, so smudge downloads it from there
+ * (verified, into the store) as any command would. Offline (the user's
+ * core.offline), with no remote, or when the remote lacks it, the pointer
+ * stays in place with a warning, as git-lfs does without its server. */
+static bool download_object(struct filter *f, const p4r_oid *oid, uint64_t size)
+{
+	struct place *pl = f->place;
+	p4r_ondemand od = { 0 };
+	p4r_sync_result res = { 0 };
+	p4r_remote *r = NULL;
+	int64_t want = (int64_t)size;
+	bool ok = false;
+
+	if (!pl || pl->no_download)
+		return false;
+	if (!pl->repo && (p4r_repo_open(&pl->repo, pl->root) < 0 ||
+			  p4r_ondemand_config(pl->repo, &od) < 0 || od.offline)) {
+		pl->no_download = true;
+		goto done;
+	}
+	if (p4r_remote_open(&r, p4r_repo_config(pl->repo), p4r_repo_meta(pl->repo), NULL) < 0) {
+		pl->no_download = true;
+		goto done;
+	}
+	ok = p4r_sync_fetch_objects(pl->repo, r, oid, &want, 1, NULL, &res) == 0 &&
+	     p4r_objguard_downloaded(pl->repo, oid, 1) == 0;
+done:
+	if (!ok && p4r_error_message()[0])
+		fprintf(stderr, "p4reg: warning: object %.12s not downloaded: %s\n", oid->hex,
+			p4r_escape(p4r_error_message()));
+	p4r_error_clear();
+	p4r_sync_result_clear(&res);
+	p4r_remote_free(r);
+	return ok;
+}
+
 static int do_smudge(struct filter *f, const char *path)
 {
 	struct spool s = { .fd = -1 };
@@ -492,9 +534,11 @@ static int do_smudge(struct filter *f, const char *path)
 	}
 	oid = ptr.oid;
 	size = ptr.size;
-	if (!find_object(f, &oid, obj, sizeof(obj))) {
-		fprintf(stderr, "p4reg: warning: object %.12s of '%s' is in neither .p4reg/objects nor "
-			".git/lfs/objects; the pointer is left in its place\n", oid.hex, p4r_escape(path));
+	if (!find_object(f, &oid, obj, sizeof(obj)) &&
+	    (!download_object(f, &oid, size) || !find_object(f, &oid, obj, sizeof(obj)))) {
+		fprintf(stderr, "p4reg: warning: object %.12s of '%s' is in neither .p4reg/objects, "
+			".git/lfs/objects nor the p4reg remote; the pointer is left in its place\n",
+			oid.hex, p4r_escape(path));
 		if ((rc = respond_success_head()) == 0 && (rc = send_spool(&s)) == 0)
 			rc = respond_success_tail();
 		goto done;
@@ -549,6 +593,7 @@ static int select_place(struct filter *f, const char *path)
 	int rc;
 
 	f->store = NULL;
+	f->place = NULL;
 	f->tmp_dir = f->lfs_tmp;
 	if ((rc = p4r_lfs_repo_for_path(&root, f->top, path)) < 0 || !root)
 		return rc;
@@ -574,6 +619,7 @@ static int select_place(struct filter *f, const char *path)
 	}
 	if (pl->refused[0])
 		return p4r_error_set(P4R_EREFUSED, "%s", pl->refused);
+	f->place = pl;
 	f->store = pl->store;
 	f->tmp_dir = pl->tmp_dir;
 	return 0;
@@ -662,6 +708,7 @@ int cmd_filter_process(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 			rc = serve_one(f, &eof);
 	for (i = 0; i < f->nplaces; i++) {
 		p4r_store_free(f->places[i].store);
+		p4r_repo_free(f->places[i].repo);
 		free(f->places[i].root);
 		free(f->places[i].tmp_dir);
 	}

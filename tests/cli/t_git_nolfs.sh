@@ -103,6 +103,37 @@ assert_eq "$ERR" ""
 # nothing of git's push reached the registry
 assert_eq "$(db 'SELECT count(*) FROM versions')" "0"
 
+begin "a fresh clone's checkout downloads what the hook uploaded, verified; offline, the pointer stays"
+src=$PWD
+git checkout -q main 2>/dev/null || git checkout -q -b main
+clone=$ROOT_TMP/clone-$RANDOM
+git clone -q --no-checkout "$src.remote.git" "$clone" && cd "$clone" || fail "clone"
+git config filter.lfs.process "p4reg filter-process" && git config filter.lfs.required true
+p4reg init -q >/dev/null 2>&1 || fail "init in the clone"
+p4reg remote add -d store "$src.store" >/dev/null 2>&1 || fail "remote add in the clone"
+run 0 git checkout -q main
+assert_same_bytes m/a.bin "$src/m/a.bin"
+assert_same_bytes m/b.bin "$src/m/b.bin"
+assert_same_bytes "$(obj .p4reg/objects "$oid_a")" "$src/m/a.bin"
+# offline (the user's own config): nothing downloaded, the pointer left
+clone2=$ROOT_TMP/clone-$RANDOM
+git clone -q --no-checkout "$src.remote.git" "$clone2" && cd "$clone2" || fail "clone2"
+git config filter.lfs.process "p4reg filter-process" && git config filter.lfs.required true
+p4reg init -q >/dev/null 2>&1 && p4reg remote add -d store "$src.store" >/dev/null 2>&1 || fail "setup clone2"
+p4reg config --local core.offline true >/dev/null || fail "offline"
+run 0 git checkout -q main
+assert_contains "$ERR" "is in neither .p4reg/objects, .git/lfs/objects nor the p4reg remote; the pointer is left in its place"
+assert_eq "$(head -1 m/a.bin)" "version https://git-lfs.github.com/spec/v1"
+assert_no_file "$(obj .p4reg/objects "$oid_a")"
+# a remote whose copy is corrupt: never served, the pointer stays
+cd "$clone" && rm -f m/a.bin "$(obj .p4reg/objects "$oid_a")"
+o=$(obj "$src.store/objects" "$oid_a"); chmod u+w "$o"; flip_byte "$o" 9
+run 0 git checkout -q -- m/a.bin
+assert_contains "$ERR" "not downloaded"
+assert_eq "$(head -1 m/a.bin)" "version https://git-lfs.github.com/spec/v1"
+assert_no_file "$(obj .p4reg/objects "$oid_a")"
+cd "$src"
+
 begin "an object only in .git/lfs/objects is taken into the store and uploaded; one nowhere is refused"
 git checkout -q -
 random_file m/d.bin 5 && oid_d=$(sha m/d.bin)
