@@ -2,6 +2,7 @@
  * the work tree file follows, and the post-rollback hook may restart the
  * service. */
 #include "cmd.h"
+#include "p4reg/gitio.h"
 #include "p4reg/lifecycle.h"
 #include "p4reg/metrics.h"
 #include "p4reg/ondemand.h"
@@ -21,7 +22,8 @@ const char cmd_rollback_usage[] =
 	"In one transaction, archives MODEL's production version, marks it rolled\n"
 	"back with REASON, and puts back the version that held production before\n"
 	"it (a second rollback walks further back, never onto a rolled-back\n"
-	"version). Then restores the work tree file and its pointer, verified, and\n"
+	"version). Then restores the work tree file and its pointer, verified (the\n"
+	"pointer and .gitignore staged in git, config core.autostage), and\n"
 	"runs hooks.post-rollback from .p4reg/config.local or the user's config\n"
 	"(never from the committed .p4reg/config) with P4REG_MODEL, P4REG_VERSION,\n"
 	"P4REG_PATH and P4REG_ROLLED_BACK set. Prints both versions' metrics.\n"
@@ -65,11 +67,33 @@ struct outcome {
 	char hook_error[256];  /* why it could not start */
 };
 
-/* Restores REL to the restored version, verified, and rewrites its pointer. */
+/* Stages the pointer and .gitignore PLACED wrote, as checkout does
+ * (core.autostage). The rollback has happened by then: a failure to stage
+ * is a warning, never a reason to skip the hook. */
+static void stage_placed(p4r_repo *repo, p4r_placed *placed)
+{
+	cmd_written w = { 0 };
+	p4r_git *git = NULL;
+	bool stage = false;
+
+	if (cmd_autostage(repo, false, &stage) < 0 || !stage || cmd_written_take(&w, placed) < 0 ||
+	    w.n == 0 || p4r_git_open(&git, p4r_repo_root(repo)) < 0 || !git ||
+	    cmd_written_stage(&w, git) < 0) {
+		if (p4r_error_message()[0])
+			cmd_warn("%s", p4r_error_message());
+	}
+	p4r_error_clear();
+	cmd_written_free(&w);
+	p4r_git_free(git);
+}
+
+/* Restores REL to the restored version, verified, and rewrites its pointer
+ * and .gitignore line, staged in git. */
 static int restore_file(p4r_cli *cli, p4r_repo *repo, const char *rel, const p4r_version *v,
 			struct outcome *oc)
 {
 	cmd_progress progress = { .cli = cli, .label = rel };
+	p4r_placed placed = { 0 };
 	bool already = false;
 	int rc;
 
@@ -77,8 +101,11 @@ static int restore_file(p4r_cli *cli, p4r_repo *repo, const char *rel, const p4r
 				      cmd_progress_update, &progress);
 	cmd_progress_done(&progress);
 	if (rc == 0)
-		rc = p4r_worktree_write_pointer(repo, v, rel, NULL);
+		rc = p4r_worktree_place_pointer(repo, v, rel, &placed);
 	oc->checkout = already ? "unchanged" : "written";
+	if (rc == 0)
+		stage_placed(repo, &placed);
+	p4r_placed_clear(&placed);
 	return rc;
 }
 

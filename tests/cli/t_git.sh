@@ -156,4 +156,22 @@ assert_contains "$(cat models/old.onnx.p4reg)" "version 2"
 assert_eq "$(git diff --cached --name-only | sort | tr '\n' ' ')" "models/.gitignore models/old.onnx.p4reg "
 run 0 p4reg status && assert_eq "$OUT" "clean          models/old.onnx (old@2)"
 
+begin "rollback stages the pointer it rewrote, as checkout does; core.autostage false leaves the index"
+fresh_git_repo
+random_file m/x.bin 3 && p4reg add -q m/x.bin && git commit -qm v1
+random_file m/x.bin 3 && p4reg add -q m/x.bin && git commit -qm v2
+for v in 1 2; do for s in validation staging production; do
+	p4reg promote -q "x@$v" --to "$s" || fail "promote x@$v to $s"
+done; done
+run 0 p4reg rollback x -m test
+assert_contains "$(cat m/x.bin.p4reg)" "version 1"
+assert_eq "$(git diff --cached --name-only)" "m/x.bin.p4reg"
+git commit -qm rolled
+p4reg config core.autostage false >/dev/null || fail "config"
+git commit -qam "autostage off"
+run 0 p4reg rollback x --to 2 --force -m again
+assert_contains "$(cat m/x.bin.p4reg)" "version 2"
+assert_eq "$(git diff --cached --name-only)" ""
+assert_eq "$(git diff --name-only)" "m/x.bin.p4reg"
+
 finish
