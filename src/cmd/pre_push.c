@@ -171,7 +171,11 @@ static int group(const char *top, const p4r_git_pointer *p, size_t n, struct bat
 
 /* Makes sure REPO's store holds each object of B, verified: one only in
  * .git/lfs/objects (stored by git-lfs, or left there after gc) is copied
- * in; one in neither place must be on REMOTE already. */
+ * in; one in neither place must be on REMOTE already. LFS_DIR is NULL for
+ * a repository below the git root: .git/lfs/objects holds the objects of
+ * the whole work tree, and a .p4reg a commit planted in a subfolder (its
+ * remote the committer's) with a pointer naming another path's object
+ * would otherwise have that object uploaded there. */
 static int gather(p4r_repo *repo, const char *lfs_dir, p4r_remote *remote, struct batch *b)
 {
 	p4r_store *store = p4r_repo_store(repo);
@@ -193,15 +197,26 @@ static int gather(p4r_repo *repo, const char *lfs_dir, p4r_remote *remote, struc
 		}
 		if ((rc = p4r_sync_stat_objects(remote, &b->oids[i], 1, &st)) == 0 && !st.exists)
 			rc = p4r_error_set(P4R_ENOTFOUND, "the Git LFS object %.12s of '%s' is neither in "
-					   ".p4reg/objects, .git/lfs/objects nor on remote '%s'; restore the "
-					   "file and 'git add' it again, or push without it: git push "
-					   "--no-verify", b->oids[i].hex, b->paths[i], remote->name);
+					   ".p4reg/objects%s nor on remote '%s'; restore the file and 'git add' "
+					   "it again, or push without it: git push --no-verify", b->oids[i].hex,
+					   b->paths[i], lfs_dir ? ", .git/lfs/objects" : " (of the repository that "
+					   "holds it)", remote->name);
 	}
 	return rc;
 }
 
+/* Whether ROOT is a folder strictly below TOP. */
+static bool below_top(const char *top, const char *root)
+{
+	size_t n = strlen(top);
+
+	while (n > 0 && top[n - 1] == '/')
+		n--;
+	return !strncmp(root, top, n) && root[n] == '/' && root[n + 1];
+}
+
 /* Uploads B's objects to the default remote of its repository. */
-static int upload(p4r_cli *cli, const char *lfs_dir, struct batch *b, cJSON *arr)
+static int upload(p4r_cli *cli, const char *top, const char *lfs_dir, struct batch *b, cJSON *arr)
 {
 	cmd_progress progress = { .cli = cli, .label = "pre-push" };
 	p4r_sync_progress prog = { .fn = cmd_progress_update, .payload = &progress };
@@ -233,7 +248,7 @@ static int upload(p4r_cli *cli, const char *lfs_dir, struct batch *b, cJSON *arr
 				   "--no-verify", b->n, b->n == 1 ? "" : "s", r->name);
 		goto done;
 	}
-	if ((rc = gather(repo, lfs_dir, r, b)) < 0 ||
+	if ((rc = gather(repo, below_top(top, b->root) ? NULL : lfs_dir, r, b)) < 0 ||
 	    (rc = p4r_sync_push_objects(repo, r, b->oids, b->sizes, b->n, &prog, &res)) < 0) {
 		cmd_progress_done(&progress);
 		if (rc != P4R_ENOTFOUND && rc != P4R_EINTEGRITY)
@@ -315,7 +330,7 @@ int cmd_pre_push(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 		arr = cJSON_AddArrayToObject(doc, "uploads");
 	}
 	for (i = 0; i < nb && rc == 0; i++)
-		rc = upload(cli, lfs_dir, &b[i], arr);
+		rc = upload(cli, p4r_git_workdir(git), lfs_dir, &b[i], arr);
 	if (rc == 0 && doc) {
 		rc = cmd_print_json(doc);
 		doc = NULL;

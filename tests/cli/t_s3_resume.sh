@@ -93,7 +93,7 @@ assert_eq "$(uploads)" "0" "an upload is left"
 p4reg config remote.origin.partSize 5m
 
 begin "hostile listings mean a fresh upload, never a crash"
-for m in parts-flood parts-endless parts-malformed parts-absurd uploads-endless uploads-evil-id; do
+for m in parts-flood parts-endless parts-malformed parts-absurd parts-dup uploads-endless uploads-evil-id; do
 	random_file "h-$m.bin" 6144     # parts of 5 and 1 MiB
 	p4reg add "h-$m.bin" >/dev/null 2>&1
 	oid=$(sha "h-$m.bin")

@@ -33,6 +33,7 @@ turn an honest server hostile between two commands:
                   hangs up
   parts-endless   ListParts: always truncated, the next marker never moves
   parts-absurd    ListParts: every part 2^62 bytes
+  parts-dup       ListParts: every part listed twice in a row
   parts-malformed ListParts: XML that never closes its <Part>
   uploads-evil-id ListMultipartUploads: one more upload of every key, newer,
                   whose id holds '&', '/', '..', spaces and a line break
@@ -389,6 +390,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.xml(200, head + "<IsTruncated>false</IsTruncated><Part><PartNumber>1</PartNumber><Size>5")
         text = "".join(part(n, md5_file(f), 1 << 62 if m[0] == "parts-absurd" else os.path.getsize(f))
                        for n, f in page)
+        if m[0] == "parts-dup":  # every part listed twice: one claims the other's place
+            text = "".join(part(n, md5_file(f), os.path.getsize(f)) * 2 for n, f in page)
         nxt = "<NextPartNumberMarker>%d</NextPartNumberMarker>" % page[-1][0] if more else ""
         return self.xml(200, head + "<PartNumberMarker>%d</PartNumberMarker>%s<IsTruncated>%s</IsTruncated>%s"
                         "</ListPartsResult>" % (marker, nxt, "true" if more else "false", text))
