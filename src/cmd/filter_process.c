@@ -489,7 +489,10 @@ static bool download_object(struct filter *f, const p4r_oid *oid, uint64_t size)
 		goto done;
 	}
 	if (p4r_remote_open(&r, p4r_repo_config(pl->repo), p4r_repo_meta(pl->repo), NULL) < 0) {
+		/* no remote at all is the usual case, not news: the caller's
+		 * warning says where the object was looked for */
 		pl->no_download = true;
+		p4r_error_clear();
 		goto done;
 	}
 	ok = p4r_sync_fetch_objects(pl->repo, r, oid, &want, 1, NULL, &res) == 0 &&

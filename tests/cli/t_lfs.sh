@@ -145,7 +145,8 @@ printf 'version https://git-lfs.github.com/spec/v1\noid sha256:%s\nsize 5\n' "$(
 blob=$(git hash-object -w "$ROOT_TMP/ghost")
 nolfs git update-index --add --cacheinfo 100644,"$blob",m/ghost.bin
 run 0 nolfs git checkout -- m/ghost.bin
-assert_contains "$ERR" "is in neither .p4reg/objects nor .git/lfs/objects"
+assert_contains "$ERR" "is in neither .p4reg/objects, .git/lfs/objects nor the p4reg remote"
+assert_not_contains "$ERR" "not downloaded"
 assert_same_bytes m/ghost.bin "$ROOT_TMP/ghost"
 nolfs git rm -q --cached m/ghost.bin && rm m/ghost.bin
 
