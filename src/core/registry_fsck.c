@@ -12,13 +12,6 @@
 
 #include "registry_sql.h"
 
-static const char *col_text(sqlite3_stmt *st, int i)
-{
-	const char *s = (const char *)sqlite3_column_text(st, i);
-
-	return s ? s : "";
-}
-
 int p4r_registry_read_begin(p4r_registry *reg)
 {
 	sqlite3 *db = p4r_registry_db(reg);
@@ -48,7 +41,7 @@ int p4r_registry_fsck_integrity(p4r_registry *reg,
 	if ((rc = p4r_sql_prepare(db, &st, "PRAGMA integrity_check(50)")) < 0)
 		return rc;
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *line = col_text(st, 0);
+		const char *line = p4r_sql_col_text(st, 0);
 
 		if (strcmp(line, "ok"))
 			fn(line, payload);
@@ -62,7 +55,7 @@ int p4r_registry_fsck_integrity(p4r_registry *reg,
 		return rc;
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 		snprintf(msg, sizeof(msg), "row %lld of table '%s' refers to a missing row of '%s'",
-			 (long long)sqlite3_column_int64(st, 1), col_text(st, 0), col_text(st, 2));
+			 (long long)sqlite3_column_int64(st, 1), p4r_sql_col_text(st, 0), p4r_sql_col_text(st, 2));
 		fn(msg, payload);
 	}
 	if (s != SQLITE_DONE) {
@@ -82,7 +75,7 @@ struct invariant {
 
 static void copy_model(p4r_invariant_issue *issue, sqlite3_stmt *st)
 {
-	snprintf(issue->model, sizeof(issue->model), "%s", col_text(st, 0));
+	snprintf(issue->model, sizeof(issue->model), "%s", p4r_sql_col_text(st, 0));
 }
 
 static void describe_holders(p4r_invariant_issue *issue, sqlite3_stmt *st)
@@ -90,8 +83,8 @@ static void describe_holders(p4r_invariant_issue *issue, sqlite3_stmt *st)
 	copy_model(issue, st);
 	snprintf(issue->message, sizeof(issue->message),
 		 "model '%s' has %lld versions in %s (v%s); at most one may hold it",
-		 issue->model, (long long)sqlite3_column_int64(st, 2), col_text(st, 1),
-		 col_text(st, 3));
+		 issue->model, (long long)sqlite3_column_int64(st, 2), p4r_sql_col_text(st, 1),
+		 p4r_sql_col_text(st, 3));
 	snprintf(issue->fix, sizeof(issue->fix),
 		 "archive all but one: p4reg promote %s@N --to archived", issue->model);
 }
@@ -123,17 +116,17 @@ static void describe_stage(p4r_invariant_issue *issue, sqlite3_stmt *st)
 	if (sqlite3_column_type(st, 3) == SQLITE_NULL)
 		snprintf(issue->message, sizeof(issue->message),
 			 "version %lld of model '%s' is in %s but no event ever moved it to a stage",
-			 (long long)sqlite3_column_int64(st, 1), issue->model, col_text(st, 2));
-	else if (strcmp(col_text(st, 3), col_text(st, 4)))
+			 (long long)sqlite3_column_int64(st, 1), issue->model, p4r_sql_col_text(st, 2));
+	else if (strcmp(p4r_sql_col_text(st, 3), p4r_sql_col_text(st, 4)))
 		snprintf(issue->message, sizeof(issue->message),
 			 "version %lld of model '%s' is in %s but its history archives it (another "
 			 "version entered %s after it)", (long long)sqlite3_column_int64(st, 1),
-			 issue->model, col_text(st, 2), col_text(st, 3));
+			 issue->model, p4r_sql_col_text(st, 2), p4r_sql_col_text(st, 3));
 	else
 		snprintf(issue->message, sizeof(issue->message),
 			 "version %lld of model '%s' is in %s but its latest stage event moved it to %s",
-			 (long long)sqlite3_column_int64(st, 1), issue->model, col_text(st, 2),
-			 col_text(st, 3));
+			 (long long)sqlite3_column_int64(st, 1), issue->model, p4r_sql_col_text(st, 2),
+			 p4r_sql_col_text(st, 3));
 	snprintf(issue->fix, sizeof(issue->fix),
 		 "the stage was changed outside p4reg: move it with p4reg promote %s@%lld --to STAGE --force",
 		 issue->model, (long long)sqlite3_column_int64(st, 1));
@@ -257,7 +250,7 @@ int p4r_registry_referenced_oids(p4r_registry *reg, p4r_oid **out, int64_t **siz
 			  " GROUP BY oid ORDER BY oid")) < 0)
 		return rc;
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *hex = col_text(st, 0);
+		const char *hex = p4r_sql_col_text(st, 0);
 
 		if (count == cap) {
 			size_t ncap = cap ? cap * 2 : 64;
@@ -324,7 +317,7 @@ int p4r_registry_oid_users(p4r_registry *reg, const p4r_oid *oid, size_t max,
 		goto done;
 	}
 	while (count < max && (s = sqlite3_step(st)) == SQLITE_ROW) {
-		snprintf(buf, sizeof(buf), "%s@%lld", col_text(st, 0),
+		snprintf(buf, sizeof(buf), "%s@%lld", p4r_sql_col_text(st, 0),
 			 (long long)sqlite3_column_int64(st, 1));
 		if (!(arr[count] = strdup(buf))) {
 			rc = p4r_error_set(P4R_ERROR, "out of memory");

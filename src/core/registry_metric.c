@@ -18,30 +18,6 @@
 
 /* ---- statement helpers ---- */
 
-/* Steps ST: 1 for a row, 0 when done, an error code otherwise. */
-static int step(sqlite3 *db, sqlite3_stmt *st)
-{
-	int rc = sqlite3_step(st);
-
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE)
-		return 0;
-	return p4r_sql_error(db);
-}
-
-static int bind_text(sqlite3 *db, sqlite3_stmt *st, int i, const char *s)
-{
-	int rc = s ? sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
-
-	return rc == SQLITE_OK ? 0 : p4r_sql_error(db);
-}
-
-static int bind_int(sqlite3 *db, sqlite3_stmt *st, int i, int64_t v)
-{
-	return sqlite3_bind_int64(st, i, v) == SQLITE_OK ? 0 : p4r_sql_error(db);
-}
-
 /* A copy of text column I ("" for NULL); NULL only when out of memory. */
 static char *col_dup(sqlite3_stmt *st, int i)
 {
@@ -102,9 +78,9 @@ static int run_find_or_create(sqlite3 *db, const p4r_metric_log *log, const char
 	int rc;
 
 	if ((rc = p4r_sql_prepare(db, &st, "SELECT id, experiment FROM runs WHERE version_id = ?1 AND name = ?2")) < 0 ||
-	    (rc = bind_int(db, st, 1, log->version->id)) < 0 ||
-	    (rc = bind_text(db, st, 2, name)) < 0 ||
-	    (rc = step(db, st)) < 0)
+	    (rc = p4r_sql_bind_int(db, st, 1, log->version->id)) < 0 ||
+	    (rc = p4r_sql_bind_text(db, st, 2, name)) < 0 ||
+	    (rc = p4r_sql_step(db, st)) < 0)
 		goto done;
 	if (rc == 1) {
 		*run_id = sqlite3_column_int64(st, 0);
@@ -127,11 +103,11 @@ static int run_find_or_create(sqlite3 *db, const p4r_metric_log *log, const char
 	}
 	if ((rc = p4r_sql_prepare(db, &st, "INSERT INTO runs(version_id, name, experiment, created_ms)"
 			  " VALUES (?1, ?2, ?3, ?4)")) < 0 ||
-	    (rc = bind_int(db, st, 1, log->version->id)) < 0 ||
-	    (rc = bind_text(db, st, 2, name)) < 0 ||
-	    (rc = bind_text(db, st, 3, *experiment)) < 0 ||
-	    (rc = bind_int(db, st, 4, at_ms)) < 0 ||
-	    (rc = step(db, st)) < 0)
+	    (rc = p4r_sql_bind_int(db, st, 1, log->version->id)) < 0 ||
+	    (rc = p4r_sql_bind_text(db, st, 2, name)) < 0 ||
+	    (rc = p4r_sql_bind_text(db, st, 3, *experiment)) < 0 ||
+	    (rc = p4r_sql_bind_int(db, st, 4, at_ms)) < 0 ||
+	    (rc = p4r_sql_step(db, st)) < 0)
 		goto done;
 	*run_id = sqlite3_last_insert_rowid(db);
 	rc = 0;
@@ -158,8 +134,8 @@ static int params_put(sqlite3 *db, const p4r_metric_log *log, int64_t run_id, co
 		const p4r_param_kv *p = &log->params[i];
 
 		sqlite3_reset(get);
-		if ((rc = bind_int(db, get, 1, run_id)) < 0 || (rc = bind_text(db, get, 2, p->key)) < 0 ||
-		    (rc = step(db, get)) < 0)
+		if ((rc = p4r_sql_bind_int(db, get, 1, run_id)) < 0 || (rc = p4r_sql_bind_text(db, get, 2, p->key)) < 0 ||
+		    (rc = p4r_sql_step(db, get)) < 0)
 			goto done;
 		if (rc == 1) {
 			const char *old = (const char *)sqlite3_column_text(get, 0);
@@ -173,8 +149,8 @@ static int params_put(sqlite3 *db, const p4r_metric_log *log, int64_t run_id, co
 			continue;
 		}
 		sqlite3_reset(put);
-		if ((rc = bind_int(db, put, 1, run_id)) < 0 || (rc = bind_text(db, put, 2, p->key)) < 0 ||
-		    (rc = bind_text(db, put, 3, p->value)) < 0 || (rc = step(db, put)) < 0)
+		if ((rc = p4r_sql_bind_int(db, put, 1, run_id)) < 0 || (rc = p4r_sql_bind_text(db, put, 2, p->key)) < 0 ||
+		    (rc = p4r_sql_bind_text(db, put, 3, p->value)) < 0 || (rc = p4r_sql_step(db, put)) < 0)
 			goto done;
 	}
 	rc = 0;
@@ -194,16 +170,16 @@ static int metrics_put(sqlite3 *db, const p4r_metric_log *log, int64_t run_id, i
 		return 0;
 	if ((rc = p4r_sql_prepare(db, &st, "INSERT INTO metrics(version_id, run_id, key, value, step, at_ms)"
 			  " VALUES (?1, ?2, ?3, ?4, ?5, ?6)")) < 0 ||
-	    (rc = bind_int(db, st, 1, log->version->id)) < 0 ||
-	    (rc = bind_int(db, st, 2, run_id)) < 0 ||
-	    (rc = bind_int(db, st, 5, log->step)) < 0 ||
-	    (rc = bind_int(db, st, 6, at_ms)) < 0)
+	    (rc = p4r_sql_bind_int(db, st, 1, log->version->id)) < 0 ||
+	    (rc = p4r_sql_bind_int(db, st, 2, run_id)) < 0 ||
+	    (rc = p4r_sql_bind_int(db, st, 5, log->step)) < 0 ||
+	    (rc = p4r_sql_bind_int(db, st, 6, at_ms)) < 0)
 		goto done;
 	for (i = 0; i < log->nmetrics; i++) {
 		sqlite3_reset(st);
-		if ((rc = bind_text(db, st, 3, log->metrics[i].key)) < 0 ||
+		if ((rc = p4r_sql_bind_text(db, st, 3, log->metrics[i].key)) < 0 ||
 		    sqlite3_bind_double(st, 4, log->metrics[i].value) != SQLITE_OK ||
-		    (rc = step(db, st)) < 0) {
+		    (rc = p4r_sql_step(db, st)) < 0) {
 			if (rc >= 0)
 				rc = p4r_sql_error(db);
 			goto done;
@@ -433,10 +409,10 @@ int p4r_metrics_value(p4r_registry *reg, int64_t version_id, const char *key,
 
 	memset(out, 0, sizeof(*out));
 	if ((rc = p4r_sql_prepare(db, &st, VALUE_SQL)) < 0 ||
-	    (rc = bind_int(db, st, 1, version_id)) < 0 ||
-	    (rc = bind_text(db, st, 2, key)) < 0 ||
-	    (rc = bind_text(db, st, 3, experiment)) < 0 ||
-	    (rc = step(db, st)) < 0)
+	    (rc = p4r_sql_bind_int(db, st, 1, version_id)) < 0 ||
+	    (rc = p4r_sql_bind_text(db, st, 2, key)) < 0 ||
+	    (rc = p4r_sql_bind_text(db, st, 3, experiment)) < 0 ||
+	    (rc = p4r_sql_step(db, st)) < 0)
 		goto done;
 	if (rc == 1) {
 		out->found = true;
@@ -792,7 +768,7 @@ static int collector_run(struct collector *c, sqlite3 *db, sqlite3_stmt *st)
 {
 	int rc;
 
-	while ((rc = step(db, st)) == 1)
+	while ((rc = p4r_sql_step(db, st)) == 1)
 		if ((rc = collector_row(c, st)) < 0)
 			return rc;
 	return rc;
@@ -889,7 +865,7 @@ int p4r_metrics_table_scoped(p4r_registry *reg, const p4r_version *versions, siz
 	if (n == 0)
 		goto finish;
 	if (n > 4) {
-		if ((rc = p4r_sql_prepare(db, &st, "SELECT count(*) FROM versions")) < 0 || (rc = step(db, st)) < 0)
+		if ((rc = p4r_sql_prepare(db, &st, "SELECT count(*) FROM versions")) < 0 || (rc = p4r_sql_step(db, st)) < 0)
 			goto done;
 		total = sqlite3_column_int64(st, 0);
 		sqlite3_finalize(st);
@@ -901,7 +877,7 @@ int p4r_metrics_table_scoped(p4r_registry *reg, const p4r_version *versions, siz
 		rc = experiment ?
 			p4r_sql_prepare(db, &st, "SELECT " TABLE_COLS " FROM metrics m" SCOPE_JOIN "?1") :
 			p4r_sql_prepare(db, &st, "SELECT " TABLE_COLS " FROM metrics m");
-		if (rc < 0 || (experiment && (rc = bind_text(db, st, 1, experiment)) < 0) ||
+		if (rc < 0 || (experiment && (rc = p4r_sql_bind_text(db, st, 1, experiment)) < 0) ||
 		    (rc = collector_run(&c, db, st)) < 0)
 			goto done;
 	} else if (n > 4 && one_model(versions, n)) {
@@ -912,8 +888,8 @@ int p4r_metrics_table_scoped(p4r_registry *reg, const p4r_version *versions, siz
 			p4r_sql_prepare(db, &st, "SELECT " TABLE_COLS
 					" FROM models mo JOIN versions v ON v.model_id = mo.id"
 					" JOIN metrics m ON m.version_id = v.id WHERE mo.name = ?1");
-		if (rc < 0 || (rc = bind_text(db, st, 1, versions[0].model)) < 0 ||
-		    (experiment && (rc = bind_text(db, st, 2, experiment)) < 0) ||
+		if (rc < 0 || (rc = p4r_sql_bind_text(db, st, 1, versions[0].model)) < 0 ||
+		    (experiment && (rc = p4r_sql_bind_text(db, st, 2, experiment)) < 0) ||
 		    (rc = collector_run(&c, db, st)) < 0)
 			goto done;
 	} else {
@@ -921,11 +897,11 @@ int p4r_metrics_table_scoped(p4r_registry *reg, const p4r_version *versions, siz
 			p4r_sql_prepare(db, &st, "SELECT " TABLE_COLS " FROM metrics m" SCOPE_JOIN "?2"
 					" WHERE m.version_id = ?1") :
 			p4r_sql_prepare(db, &st, "SELECT " TABLE_COLS " FROM metrics m WHERE m.version_id = ?1");
-		if (rc < 0 || (experiment && (rc = bind_text(db, st, 2, experiment)) < 0))
+		if (rc < 0 || (experiment && (rc = p4r_sql_bind_text(db, st, 2, experiment)) < 0))
 			goto done;
 		for (i = 0; i < n; i++) {
 			sqlite3_reset(st);
-			if ((rc = bind_int(db, st, 1, versions[i].id)) < 0 ||
+			if ((rc = p4r_sql_bind_int(db, st, 1, versions[i].id)) < 0 ||
 			    (rc = collector_run(&c, db, st)) < 0)
 				goto done;
 		}
@@ -996,10 +972,10 @@ int p4r_metrics_history(p4r_registry *reg, int64_t version_id, const char *key,
 	if ((rc = p4r_sql_prepare(db, &st, "SELECT m.id, m.step, m.at_ms, m.value, r.name FROM metrics m"
 			  " LEFT JOIN runs r ON r.id = m.run_id"
 			  " WHERE m.version_id = ?1 AND m.key = ?2 ORDER BY m.step, m.at_ms, m.id")) < 0 ||
-	    (rc = bind_int(db, st, 1, version_id)) < 0 ||
-	    (rc = bind_text(db, st, 2, key)) < 0)
+	    (rc = p4r_sql_bind_int(db, st, 1, version_id)) < 0 ||
+	    (rc = p4r_sql_bind_text(db, st, 2, key)) < 0)
 		goto done;
-	while ((rc = step(db, st)) == 1) {
+	while ((rc = p4r_sql_step(db, st)) == 1) {
 		if (count == cap) {
 			size_t ncap = cap ? cap * 2 : 16;
 
@@ -1079,9 +1055,9 @@ static int bind_filter(sqlite3 *db, sqlite3_stmt *st, const struct run_filter *f
 {
 	int rc;
 
-	if ((rc = bind_text(db, st, 1, f->model)) < 0 || (rc = bind_text(db, st, 2, f->experiment)) < 0 ||
-	    (rc = (f->version_id ? bind_int(db, st, 3, f->version_id) : bind_text(db, st, 3, NULL))) < 0 ||
-	    (rc = bind_text(db, st, 4, f->name)) < 0)
+	if ((rc = p4r_sql_bind_text(db, st, 1, f->model)) < 0 || (rc = p4r_sql_bind_text(db, st, 2, f->experiment)) < 0 ||
+	    (rc = (f->version_id ? p4r_sql_bind_int(db, st, 3, f->version_id) : p4r_sql_bind_text(db, st, 3, NULL))) < 0 ||
+	    (rc = p4r_sql_bind_text(db, st, 4, f->name)) < 0)
 		return rc;
 	return 0;
 }
@@ -1114,7 +1090,7 @@ static int runs_main(sqlite3 *db, const struct run_filter *f, p4r_run_info **out
 			  RUN_FROM RUN_WHERE " ORDER BY r.created_ms DESC, r.id DESC")) < 0 ||
 	    (rc = bind_filter(db, st, f)) < 0)
 		goto done;
-	while ((rc = step(db, st)) == 1) {
+	while ((rc = p4r_sql_step(db, st)) == 1) {
 		const char *model = (const char *)sqlite3_column_text(st, 1);
 
 		if (count == cap) {
@@ -1179,7 +1155,7 @@ static int runs_params(sqlite3 *db, const struct run_filter *f, p4r_run_info *ru
 			  " JOIN params p ON p.run_id = r.id" RUN_WHERE " ORDER BY p.run_id, p.key")) < 0 ||
 	    (rc = bind_filter(db, st, f)) < 0)
 		goto done;
-	while ((rc = step(db, st)) == 1) {
+	while ((rc = p4r_sql_step(db, st)) == 1) {
 		p4r_run_info *r = run_by_id(runs, idx, n, sqlite3_column_int64(st, 0));
 		char *key, *value;
 
@@ -1211,7 +1187,7 @@ static int runs_metrics(sqlite3 *db, const struct run_filter *f, p4r_run_info *r
 			  " ORDER BY m.run_id, m.key, m.step, m.at_ms, m.id")) < 0 ||
 	    (rc = bind_filter(db, st, f)) < 0)
 		goto done;
-	while ((rc = step(db, st)) == 1) {
+	while ((rc = p4r_sql_step(db, st)) == 1) {
 		p4r_run_info *r = run_by_id(runs, idx, n, sqlite3_column_int64(st, 0));
 		const char *key = col_key(st, 1, &rc);
 		char *copy;

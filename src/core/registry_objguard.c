@@ -12,41 +12,8 @@
 
 #include "registry_sql.h"
 
-static const char *col_text(sqlite3_stmt *st, int i)
-{
-	const char *s = (const char *)sqlite3_column_text(st, i);
-
-	return s ? s : "";
-}
-
 /* A stored oid is read back only when it is 64 lowercase hex digits: a
  * damaged row is a miss, never a path. */
-static bool col_oid(p4r_oid *out, sqlite3_stmt *st, int i)
-{
-	const char *s = col_text(st, i);
-
-	if (!p4r_oid_valid(s))
-		return false;
-	memcpy(out->hex, s, P4R_OID_HEXLEN);
-	out->hex[P4R_OID_HEXLEN] = '\0';
-	return true;
-}
-
-static int bind_oid(sqlite3 *db, sqlite3_stmt *st, int i, const p4r_oid *oid)
-{
-	if (sqlite3_bind_text(st, i, oid->hex, P4R_OID_HEXLEN, SQLITE_STATIC) != SQLITE_OK)
-		return p4r_sql_error(db);
-	return 0;
-}
-
-/* Runs a statement that returns no row. */
-static int run(sqlite3 *db, sqlite3_stmt *st)
-{
-	int s = sqlite3_step(st);
-
-	return s == SQLITE_DONE || s == SQLITE_ROW ? 0 : p4r_sql_error(db);
-}
-
 int p4r_registry_objstat_get(p4r_registry *reg, const p4r_oid *oid, p4r_stat_key *out, bool *found)
 {
 	sqlite3 *db = p4r_registry_db(reg);
@@ -56,7 +23,7 @@ int p4r_registry_objstat_get(p4r_registry *reg, const p4r_oid *oid, p4r_stat_key
 	*found = false;
 	if ((rc = p4r_sql_prepare(db, &st, "SELECT dev, ino, size, mtime_ns, ctime_ns"
 				  " FROM object_stat WHERE oid = ?1")) < 0 ||
-	    (rc = bind_oid(db, st, 1, oid)) < 0)
+	    (rc = p4r_sql_bind_oid(db, st, 1, oid)) < 0)
 		goto done;
 	s = sqlite3_step(st);
 	if (s == SQLITE_ROW) {
@@ -84,7 +51,7 @@ int p4r_registry_objstat_put(p4r_registry *reg, const p4r_oid *oid, const p4r_st
 		return 0;
 	if ((rc = p4r_sql_prepare(db, &st, "INSERT OR REPLACE INTO object_stat(oid, dev, ino, size,"
 				  " mtime_ns, ctime_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")) < 0 ||
-	    (rc = bind_oid(db, st, 1, oid)) < 0)
+	    (rc = p4r_sql_bind_oid(db, st, 1, oid)) < 0)
 		goto done;
 	if (sqlite3_bind_int64(st, 2, key->dev) != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 3, key->ino) != SQLITE_OK ||
@@ -94,7 +61,7 @@ int p4r_registry_objstat_put(p4r_registry *reg, const p4r_oid *oid, const p4r_st
 		rc = p4r_sql_error(db);
 		goto done;
 	}
-	rc = run(db, st);
+	rc = p4r_sql_run(db, st);
 done:
 	sqlite3_finalize(st);
 	return rc;
@@ -109,8 +76,8 @@ int p4r_registry_objstat_drop(p4r_registry *reg, const p4r_oid *oid)
 	if (p4r_registry_readonly(reg))
 		return 0;
 	if ((rc = p4r_sql_prepare(db, &st, "DELETE FROM object_stat WHERE oid = ?1")) == 0 &&
-	    (rc = bind_oid(db, st, 1, oid)) == 0)
-		rc = run(db, st);
+	    (rc = p4r_sql_bind_oid(db, st, 1, oid)) == 0)
+		rc = p4r_sql_run(db, st);
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -131,7 +98,7 @@ int p4r_registry_objstat_by_inode(p4r_registry *reg, int64_t dev, int64_t ino, p
 		goto done;
 	}
 	while (*n < max && (s = sqlite3_step(st)) == SQLITE_ROW)
-		if (col_oid(&out[*n], st, 0))
+		if (p4r_sql_col_oid(&out[*n], st, 0))
 			(*n)++;
 	if (*n < max && s != SQLITE_DONE)
 		rc = p4r_sql_error(db);
@@ -151,7 +118,7 @@ int p4r_registry_damage_mark(p4r_registry *reg, const p4r_damage *d)
 	if ((rc = p4r_sql_prepare(db, &st, "INSERT OR REPLACE INTO object_damage(oid, found_ms,"
 				  " hashed_to, quarantine, work_path, repaired_ms, repaired_from)"
 				  " VALUES (?1, ?2, ?3, ?4, ?5, NULL, NULL)")) < 0 ||
-	    (rc = bind_oid(db, st, 1, &d->oid)) < 0 || (rc = bind_oid(db, st, 3, &d->got)) < 0)
+	    (rc = p4r_sql_bind_oid(db, st, 1, &d->oid)) < 0 || (rc = p4r_sql_bind_oid(db, st, 3, &d->got)) < 0)
 		goto done;
 	if (sqlite3_bind_int64(st, 2, d->found_ms ? d->found_ms : p4r_now_ms()) != SQLITE_OK ||
 	    sqlite3_bind_text(st, 4, d->quarantine, -1, SQLITE_STATIC) != SQLITE_OK ||
@@ -159,7 +126,7 @@ int p4r_registry_damage_mark(p4r_registry *reg, const p4r_damage *d)
 		rc = p4r_sql_error(db);
 		goto done;
 	}
-	rc = run(db, st);
+	rc = p4r_sql_run(db, st);
 done:
 	sqlite3_finalize(st);
 	return rc;
@@ -178,14 +145,14 @@ int p4r_registry_damage_repaired(p4r_registry *reg, const p4r_oid *oid, const ch
 		return 0;
 	if ((rc = p4r_sql_prepare(db, &st, "UPDATE object_damage SET repaired_ms = ?2,"
 				  " repaired_from = ?3 WHERE oid = ?1 AND repaired_ms IS NULL")) < 0 ||
-	    (rc = bind_oid(db, st, 1, oid)) < 0)
+	    (rc = p4r_sql_bind_oid(db, st, 1, oid)) < 0)
 		goto done;
 	if (sqlite3_bind_int64(st, 2, p4r_now_ms()) != SQLITE_OK ||
 	    sqlite3_bind_text(st, 3, from, -1, SQLITE_STATIC) != SQLITE_OK) {
 		rc = p4r_sql_error(db);
 		goto done;
 	}
-	if ((rc = run(db, st)) == 0 && changed)
+	if ((rc = p4r_sql_run(db, st)) == 0 && changed)
 		*changed = sqlite3_changes(db) > 0;
 done:
 	sqlite3_finalize(st);
@@ -195,14 +162,14 @@ done:
 static void read_damage(p4r_damage *d, sqlite3_stmt *st)
 {
 	memset(d, 0, sizeof(*d));
-	col_oid(&d->oid, st, 0);
+	p4r_sql_col_oid(&d->oid, st, 0);
 	d->found_ms = sqlite3_column_int64(st, 1);
-	if (!col_oid(&d->got, st, 2))
+	if (!p4r_sql_col_oid(&d->got, st, 2))
 		snprintf(d->got.hex, sizeof(d->got.hex), "unknown");
-	snprintf(d->quarantine, sizeof(d->quarantine), "%s", col_text(st, 3));
-	snprintf(d->work, sizeof(d->work), "%s", col_text(st, 4));
+	snprintf(d->quarantine, sizeof(d->quarantine), "%s", p4r_sql_col_text(st, 3));
+	snprintf(d->work, sizeof(d->work), "%s", p4r_sql_col_text(st, 4));
 	d->repaired_ms = sqlite3_column_int64(st, 5);
-	snprintf(d->repaired_from, sizeof(d->repaired_from), "%s", col_text(st, 6));
+	snprintf(d->repaired_from, sizeof(d->repaired_from), "%s", p4r_sql_col_text(st, 6));
 }
 
 #define DAMAGE_SELECT \
@@ -217,7 +184,7 @@ int p4r_registry_damage_get(p4r_registry *reg, const p4r_oid *oid, p4r_damage *o
 
 	*found = false;
 	if ((rc = p4r_sql_prepare(db, &st, DAMAGE_SELECT " WHERE oid = ?1")) < 0 ||
-	    (rc = bind_oid(db, st, 1, oid)) < 0)
+	    (rc = p4r_sql_bind_oid(db, st, 1, oid)) < 0)
 		goto done;
 	s = sqlite3_step(st);
 	if (s == SQLITE_ROW) {
@@ -284,7 +251,7 @@ int p4r_registry_oid_versions(p4r_registry *reg, const p4r_oid *oid, char *list,
 	if ((rc = p4r_sql_prepare(db, &st, "SELECT m.name, v.number, v.size FROM versions v"
 				  " JOIN models m ON m.id = v.model_id WHERE v.oid = ?1"
 				  " ORDER BY m.name, v.number LIMIT ?2")) < 0 ||
-	    (rc = bind_oid(db, st, 1, oid)) < 0)
+	    (rc = p4r_sql_bind_oid(db, st, 1, oid)) < 0)
 		goto done;
 	if (sqlite3_bind_int64(st, 2, VERSIONS_SHOWN + 1) != SQLITE_OK) {
 		rc = p4r_sql_error(db);
@@ -292,7 +259,7 @@ int p4r_registry_oid_versions(p4r_registry *reg, const p4r_oid *oid, char *list,
 	}
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 		if (count == 0) {
-			snprintf(first, firstsz, "%s@%lld", col_text(st, 0),
+			snprintf(first, firstsz, "%s@%lld", p4r_sql_col_text(st, 0),
 				 (long long)sqlite3_column_int64(st, 1));
 			*size = sqlite3_column_int64(st, 2);
 		}
@@ -300,7 +267,7 @@ int p4r_registry_oid_versions(p4r_registry *reg, const p4r_oid *oid, char *list,
 			len = snprintf(list + used, listsz - used, ", ...");
 		else
 			len = snprintf(list + used, listsz - used, "%s%s@%lld", count > 1 ? ", " : "",
-				       col_text(st, 0), (long long)sqlite3_column_int64(st, 1));
+				       p4r_sql_col_text(st, 0), (long long)sqlite3_column_int64(st, 1));
 		if (len < 0 || (size_t)len >= listsz - used)
 			break;
 		used += (size_t)len;

@@ -3,6 +3,7 @@
 #include "p4reg/error.h"
 
 #include <stddef.h>
+#include <string.h>
 
 int p4r_sql_error(sqlite3 *db)
 {
@@ -31,4 +32,59 @@ int p4r_sql_prepare(sqlite3 *db, sqlite3_stmt **st, const char *sql)
 		return p4r_sql_error(db);
 	}
 	return 0;
+}
+
+int p4r_sql_bind_text(sqlite3 *db, sqlite3_stmt *st, int i, const char *s)
+{
+	int rc = s ? sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
+
+	return rc == SQLITE_OK ? 0 : p4r_sql_error(db);
+}
+
+int p4r_sql_bind_int(sqlite3 *db, sqlite3_stmt *st, int i, int64_t v)
+{
+	return sqlite3_bind_int64(st, i, v) == SQLITE_OK ? 0 : p4r_sql_error(db);
+}
+
+int p4r_sql_bind_oid(sqlite3 *db, sqlite3_stmt *st, int i, const p4r_oid *oid)
+{
+	if (sqlite3_bind_text(st, i, oid->hex, P4R_OID_HEXLEN, SQLITE_STATIC) != SQLITE_OK)
+		return p4r_sql_error(db);
+	return 0;
+}
+
+int p4r_sql_step(sqlite3 *db, sqlite3_stmt *st)
+{
+	int s = sqlite3_step(st);
+
+	if (s == SQLITE_ROW)
+		return 1;
+	if (s == SQLITE_DONE)
+		return 0;
+	return p4r_sql_error(db);
+}
+
+int p4r_sql_run(sqlite3 *db, sqlite3_stmt *st)
+{
+	int rc = p4r_sql_step(db, st);
+
+	return rc < 0 ? rc : 0;
+}
+
+const char *p4r_sql_col_text(sqlite3_stmt *st, int i)
+{
+	const char *s = (const char *)sqlite3_column_text(st, i);
+
+	return s ? s : "";
+}
+
+bool p4r_sql_col_oid(p4r_oid *out, sqlite3_stmt *st, int i)
+{
+	const char *s = p4r_sql_col_text(st, i);
+
+	if (!p4r_oid_valid(s))
+		return false;
+	memcpy(out->hex, s, P4R_OID_HEXLEN);
+	out->hex[P4R_OID_HEXLEN] = '\0';
+	return true;
 }

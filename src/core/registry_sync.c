@@ -15,30 +15,6 @@
 #include "registry_sql.h"
 #include <openssl/rand.h>
 
-static int bind_text(sqlite3 *db, sqlite3_stmt *st, int i, const char *s)
-{
-	int rc = s ? sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
-
-	return rc == SQLITE_OK ? 0 : p4r_sql_error(db);
-}
-
-static int bind_int(sqlite3 *db, sqlite3_stmt *st, int i, int64_t v)
-{
-	return sqlite3_bind_int64(st, i, v) == SQLITE_OK ? 0 : p4r_sql_error(db);
-}
-
-/* Steps once: 1 for a row, 0 when done, negative on error. */
-static int step(sqlite3 *db, sqlite3_stmt *st)
-{
-	int s = sqlite3_step(st);
-
-	if (s == SQLITE_ROW)
-		return 1;
-	if (s == SQLITE_DONE)
-		return 0;
-	return p4r_sql_error(db);
-}
-
 /* Runs one statement with up to three integer/text parameters. */
 static int exec_sql(sqlite3 *db, const char *sql, const char *t1, int64_t i2, int64_t i3)
 {
@@ -47,13 +23,13 @@ static int exec_sql(sqlite3 *db, const char *sql, const char *t1, int64_t i2, in
 
 	if ((rc = p4r_sql_prepare(db, &st, sql)) < 0)
 		return rc;
-	if (sqlite3_bind_parameter_count(st) >= 1 && (rc = bind_text(db, st, 1, t1)) < 0)
+	if (sqlite3_bind_parameter_count(st) >= 1 && (rc = p4r_sql_bind_text(db, st, 1, t1)) < 0)
 		goto done;
-	if (sqlite3_bind_parameter_count(st) >= 2 && (rc = bind_int(db, st, 2, i2)) < 0)
+	if (sqlite3_bind_parameter_count(st) >= 2 && (rc = p4r_sql_bind_int(db, st, 2, i2)) < 0)
 		goto done;
-	if (sqlite3_bind_parameter_count(st) >= 3 && (rc = bind_int(db, st, 3, i3)) < 0)
+	if (sqlite3_bind_parameter_count(st) >= 3 && (rc = p4r_sql_bind_int(db, st, 3, i3)) < 0)
 		goto done;
-	rc = step(db, st);
+	rc = p4r_sql_step(db, st);
 	if (rc > 0)
 		rc = 0;
 done:
@@ -125,8 +101,8 @@ int p4r_registry_sync_applied(p4r_registry *reg, const char *url, int64_t *seq)
 
 	*seq = 0;
 	if ((rc = p4r_sql_prepare(db, &st, "SELECT applied_seq FROM remote_state WHERE url = ?1")) < 0 ||
-	    (rc = bind_text(db, st, 1, url)) < 0 ||
-	    (rc = step(db, st)) < 0)
+	    (rc = p4r_sql_bind_text(db, st, 1, url)) < 0 ||
+	    (rc = p4r_sql_step(db, st)) < 0)
 		goto done;
 	if (rc == 1)
 		*seq = sqlite3_column_int64(st, 0);
@@ -154,12 +130,12 @@ static int assign_uuids(sqlite3 *db)
 			  " (SELECT 1 FROM event_sync s WHERE s.event_id = e.id) ORDER BY e.id")) < 0 ||
 	    (rc = p4r_sql_prepare(db, &ins, "INSERT INTO event_sync(event_id, uuid) VALUES (?1, ?2)")) < 0)
 		goto done;
-	while ((rc = step(db, sel)) == 1) {
+	while ((rc = p4r_sql_step(db, sel)) == 1) {
 		sqlite3_reset(ins);
 		if ((rc = new_uuid(uuid)) < 0 ||
-		    (rc = bind_int(db, ins, 1, sqlite3_column_int64(sel, 0))) < 0 ||
-		    (rc = bind_text(db, ins, 2, uuid)) < 0 ||
-		    (rc = step(db, ins)) < 0)
+		    (rc = p4r_sql_bind_int(db, ins, 1, sqlite3_column_int64(sel, 0))) < 0 ||
+		    (rc = p4r_sql_bind_text(db, ins, 2, uuid)) < 0 ||
+		    (rc = p4r_sql_step(db, ins)) < 0)
 			break;
 	}
 done:
@@ -244,9 +220,9 @@ int p4r_registry_sync_unpublished(p4r_registry *reg, const char *url, char *cons
 	if ((rc = assign_uuids(db)) < 0 ||
 	    (rc = p4r_sql_prepare(db, &st, EXPORT_SELECT " WHERE NOT EXISTS (SELECT 1 FROM remote_published p"
 			  " WHERE p.url = ?1 AND p.event_id = e.id) ORDER BY e.id")) < 0 ||
-	    (rc = bind_text(db, st, 1, url)) < 0)
+	    (rc = p4r_sql_bind_text(db, st, 1, url)) < 0)
 		goto done;
-	while ((rc = step(db, st)) == 1) {
+	while ((rc = p4r_sql_step(db, st)) == 1) {
 		if (!model_selected((const char *)sqlite3_column_text(st, 2), models, n_models))
 			continue;
 		if (count == cap) {
@@ -288,11 +264,11 @@ static int mark_pos(sqlite3 *db, int64_t event_id, int64_t seq, int64_t idx)
 
 	if ((rc = p4r_sql_prepare(db, &st, "UPDATE event_sync SET seq = ?1, idx = ?2"
 			  " WHERE event_id = ?3 AND seq IS NULL")) < 0 ||
-	    (rc = bind_int(db, st, 1, seq)) < 0 ||
-	    (rc = bind_int(db, st, 2, idx)) < 0 ||
-	    (rc = bind_int(db, st, 3, event_id)) < 0)
+	    (rc = p4r_sql_bind_int(db, st, 1, seq)) < 0 ||
+	    (rc = p4r_sql_bind_int(db, st, 2, idx)) < 0 ||
+	    (rc = p4r_sql_bind_int(db, st, 3, event_id)) < 0)
 		goto done;
-	rc = step(db, st);
+	rc = p4r_sql_step(db, st);
 done:
 	sqlite3_finalize(st);
 	return rc < 0 ? rc : 0;
@@ -304,9 +280,9 @@ static int mark_published(sqlite3 *db, const char *url, int64_t event_id, int64_
 	int rc;
 
 	if ((rc = p4r_sql_prepare(db, &st, "INSERT OR IGNORE INTO remote_published(url, event_id) VALUES (?1, ?2)")) < 0 ||
-	    (rc = bind_text(db, st, 1, url)) < 0 ||
-	    (rc = bind_int(db, st, 2, event_id)) < 0 ||
-	    (rc = step(db, st)) < 0)
+	    (rc = p4r_sql_bind_text(db, st, 1, url)) < 0 ||
+	    (rc = p4r_sql_bind_int(db, st, 2, event_id)) < 0 ||
+	    (rc = p4r_sql_step(db, st)) < 0)
 		goto done;
 	rc = mark_pos(db, event_id, seq, idx);
 done:
@@ -353,13 +329,13 @@ int p4r_registry_sync_skip(p4r_registry *reg, const char *url, int64_t seq, cons
 	}
 	if ((rc = p4r_sql_prepare(db, &st, "INSERT INTO remote_skipped(url, seq, sha256, actor, at_ms, error)"
 			  " VALUES (?1, ?2, ?3, ?4, ?5, ?6)")) < 0 ||
-	    (rc = bind_text(db, st, 1, url)) < 0 ||
-	    (rc = bind_int(db, st, 2, seq)) < 0 ||
-	    (rc = bind_text(db, st, 3, sha256)) < 0 ||
-	    (rc = bind_text(db, st, 4, actor)) < 0 ||
-	    (rc = bind_int(db, st, 5, p4r_now_ms())) < 0 ||
-	    (rc = bind_text(db, st, 6, error ? error : "")) < 0 ||
-	    (rc = step(db, st)) < 0 ||
+	    (rc = p4r_sql_bind_text(db, st, 1, url)) < 0 ||
+	    (rc = p4r_sql_bind_int(db, st, 2, seq)) < 0 ||
+	    (rc = p4r_sql_bind_text(db, st, 3, sha256)) < 0 ||
+	    (rc = p4r_sql_bind_text(db, st, 4, actor)) < 0 ||
+	    (rc = p4r_sql_bind_int(db, st, 5, p4r_now_ms())) < 0 ||
+	    (rc = p4r_sql_bind_text(db, st, 6, error ? error : "")) < 0 ||
+	    (rc = p4r_sql_step(db, st)) < 0 ||
 	    (rc = set_applied(db, url, seq)) < 0)
 		goto fail;
 	sqlite3_finalize(st);
@@ -397,8 +373,8 @@ static int model_find(sqlite3 *db, const char *name, int64_t *id, char **path)
 	if (path)
 		*path = NULL;
 	if ((rc = p4r_sql_prepare(db, &st, "SELECT id, path FROM models WHERE name = ?1")) < 0 ||
-	    (rc = bind_text(db, st, 1, name)) < 0 ||
-	    (rc = step(db, st)) < 0)
+	    (rc = p4r_sql_bind_text(db, st, 1, name)) < 0 ||
+	    (rc = p4r_sql_step(db, st)) < 0)
 		goto done;
 	if (rc == 1) {
 		*id = sqlite3_column_int64(st, 0);
@@ -419,8 +395,8 @@ static int model_name(sqlite3 *db, int64_t id, char **out)
 
 	*out = NULL;
 	if ((rc = p4r_sql_prepare(db, &st, "SELECT name FROM models WHERE id = ?1")) < 0 ||
-	    (rc = bind_int(db, st, 1, id)) < 0 ||
-	    (rc = step(db, st)) < 0)
+	    (rc = p4r_sql_bind_int(db, st, 1, id)) < 0 ||
+	    (rc = p4r_sql_step(db, st)) < 0)
 		goto done;
 	if (rc == 0 || !(*out = col_dup(st, 0)))
 		rc = p4r_error_set(P4R_ERROR, "registry: model %lld vanished", (long long)id);
@@ -441,11 +417,11 @@ static int query_int(sqlite3 *db, const char *sql, const char *t1, int64_t i2, i
 	*out = deflt;
 	if ((rc = p4r_sql_prepare(db, &st, sql)) < 0)
 		return rc;
-	if (sqlite3_bind_parameter_count(st) >= 1 && (rc = bind_text(db, st, 1, t1)) < 0)
+	if (sqlite3_bind_parameter_count(st) >= 1 && (rc = p4r_sql_bind_text(db, st, 1, t1)) < 0)
 		goto done;
-	if (sqlite3_bind_parameter_count(st) >= 2 && (rc = bind_int(db, st, 2, i2)) < 0)
+	if (sqlite3_bind_parameter_count(st) >= 2 && (rc = p4r_sql_bind_int(db, st, 2, i2)) < 0)
 		goto done;
-	if ((rc = step(db, st)) == 1 && sqlite3_column_type(st, 0) != SQLITE_NULL)
+	if ((rc = p4r_sql_step(db, st)) == 1 && sqlite3_column_type(st, 0) != SQLITE_NULL)
 		*out = sqlite3_column_int64(st, 0);
 done:
 	sqlite3_finalize(st);
@@ -536,9 +512,9 @@ static int move_aside(struct apply_ctx *c, const p4r_sync_event *e, int64_t mode
 	if ((rc = p4r_sql_prepare(c->db, &st, "SELECT v.id, (SELECT count(*) FROM events x JOIN event_sync s"
 			  " ON s.event_id = x.id WHERE x.version_id = v.id AND x.kind = 'register'"
 			  " AND s.seq IS NOT NULL) FROM versions v WHERE v.model_id = ?1 AND v.number = ?2")) < 0 ||
-	    (rc = bind_int(c->db, st, 1, model_id)) < 0 ||
-	    (rc = bind_int(c->db, st, 2, e->version)) < 0 ||
-	    (rc = step(c->db, st)) < 0)
+	    (rc = p4r_sql_bind_int(c->db, st, 1, model_id)) < 0 ||
+	    (rc = p4r_sql_bind_int(c->db, st, 2, e->version)) < 0 ||
+	    (rc = p4r_sql_step(c->db, st)) < 0)
 		goto done;
 	if (rc == 0)
 		goto done;
@@ -558,9 +534,9 @@ static int move_aside(struct apply_ctx *c, const p4r_sync_event *e, int64_t mode
 	c->moved[c->nmoved].from = e->version;
 	c->nmoved++;
 	if ((rc = p4r_sql_prepare(c->db, &st, "UPDATE versions SET number = -id WHERE id = ?1")) < 0 ||
-	    (rc = bind_int(c->db, st, 1, vid)) < 0)
+	    (rc = p4r_sql_bind_int(c->db, st, 1, vid)) < 0)
 		goto done;
-	rc = step(c->db, st);
+	rc = p4r_sql_step(c->db, st);
 done:
 	sqlite3_finalize(st);
 	return rc < 0 ? rc : 0;
@@ -578,10 +554,10 @@ static int insert_model(struct apply_ctx *c, const p4r_sync_event *e, int64_t *m
 		return p4r_error_set(P4R_EEXISTS, "remote model '%s' is bound to '%s', which another local "
 				     "model already uses", e->model, e->path);
 	if ((rc = p4r_sql_prepare(c->db, &st, "INSERT INTO models(name, path, created_ms) VALUES (?1, ?2, ?3)")) < 0 ||
-	    (rc = bind_text(c->db, st, 1, e->model)) < 0 ||
-	    (rc = bind_text(c->db, st, 2, e->path)) < 0 ||
-	    (rc = bind_int(c->db, st, 3, e->created_ms)) < 0 ||
-	    (rc = step(c->db, st)) < 0)
+	    (rc = p4r_sql_bind_text(c->db, st, 1, e->model)) < 0 ||
+	    (rc = p4r_sql_bind_text(c->db, st, 2, e->path)) < 0 ||
+	    (rc = p4r_sql_bind_int(c->db, st, 3, e->created_ms)) < 0 ||
+	    (rc = p4r_sql_step(c->db, st)) < 0)
 		goto done;
 	*model_id = sqlite3_last_insert_rowid(c->db);
 	rc = 0;
@@ -599,18 +575,18 @@ static int insert_version(struct apply_ctx *c, const p4r_sync_event *e, int64_t 
 	if ((rc = p4r_sql_prepare(c->db, &st, "INSERT INTO versions(model_id, number, oid, size, author,"
 			  " created_ms, message, source_path, git_commit, git_branch, git_dirty, stage)"
 			  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'development')")) < 0 ||
-	    (rc = bind_int(c->db, st, 1, model_id)) < 0 ||
-	    (rc = bind_int(c->db, st, 2, e->version)) < 0 ||
-	    (rc = bind_text(c->db, st, 3, e->oid.hex)) < 0 ||
-	    (rc = bind_int(c->db, st, 4, e->size)) < 0 ||
-	    (rc = bind_text(c->db, st, 5, e->author)) < 0 ||
-	    (rc = bind_int(c->db, st, 6, e->created_ms)) < 0 ||
-	    (rc = bind_text(c->db, st, 7, e->message)) < 0 ||
-	    (rc = bind_text(c->db, st, 8, e->path)) < 0 ||
-	    (rc = bind_text(c->db, st, 9, e->git_commit)) < 0 ||
-	    (rc = bind_text(c->db, st, 10, e->git_branch)) < 0 ||
-	    (rc = bind_int(c->db, st, 11, e->git_dirty)) < 0 ||
-	    (rc = step(c->db, st)) < 0)
+	    (rc = p4r_sql_bind_int(c->db, st, 1, model_id)) < 0 ||
+	    (rc = p4r_sql_bind_int(c->db, st, 2, e->version)) < 0 ||
+	    (rc = p4r_sql_bind_text(c->db, st, 3, e->oid.hex)) < 0 ||
+	    (rc = p4r_sql_bind_int(c->db, st, 4, e->size)) < 0 ||
+	    (rc = p4r_sql_bind_text(c->db, st, 5, e->author)) < 0 ||
+	    (rc = p4r_sql_bind_int(c->db, st, 6, e->created_ms)) < 0 ||
+	    (rc = p4r_sql_bind_text(c->db, st, 7, e->message)) < 0 ||
+	    (rc = p4r_sql_bind_text(c->db, st, 8, e->path)) < 0 ||
+	    (rc = p4r_sql_bind_text(c->db, st, 9, e->git_commit)) < 0 ||
+	    (rc = p4r_sql_bind_text(c->db, st, 10, e->git_branch)) < 0 ||
+	    (rc = p4r_sql_bind_int(c->db, st, 11, e->git_dirty)) < 0 ||
+	    (rc = p4r_sql_step(c->db, st)) < 0)
 		goto done;
 	*version_id = sqlite3_last_insert_rowid(c->db);
 	rc = 0;
@@ -629,27 +605,27 @@ static int insert_event(struct apply_ctx *c, const p4r_sync_event *e, int64_t mo
 	if ((rc = p4r_sql_prepare(c->db, &st, "INSERT INTO events(model_id, version_id, kind, from_stage,"
 			  " to_stage, forced, actor, at_ms, reason, detail)"
 			  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")) < 0 ||
-	    (rc = bind_int(c->db, st, 1, model_id)) < 0 ||
-	    (rc = (version_id ? bind_int(c->db, st, 2, version_id) : bind_text(c->db, st, 2, NULL))) < 0 ||
-	    (rc = bind_text(c->db, st, 3, e->kind)) < 0 ||
-	    (rc = bind_text(c->db, st, 4, e->from_stage[0] ? e->from_stage : NULL)) < 0 ||
-	    (rc = bind_text(c->db, st, 5, e->to_stage[0] ? e->to_stage : NULL)) < 0 ||
-	    (rc = bind_int(c->db, st, 6, e->forced)) < 0 ||
-	    (rc = bind_text(c->db, st, 7, e->actor)) < 0 ||
-	    (rc = bind_int(c->db, st, 8, e->at_ms)) < 0 ||
-	    (rc = bind_text(c->db, st, 9, e->reason)) < 0 ||
-	    (rc = bind_text(c->db, st, 10, e->detail)) < 0 ||
-	    (rc = step(c->db, st)) < 0)
+	    (rc = p4r_sql_bind_int(c->db, st, 1, model_id)) < 0 ||
+	    (rc = (version_id ? p4r_sql_bind_int(c->db, st, 2, version_id) : p4r_sql_bind_text(c->db, st, 2, NULL))) < 0 ||
+	    (rc = p4r_sql_bind_text(c->db, st, 3, e->kind)) < 0 ||
+	    (rc = p4r_sql_bind_text(c->db, st, 4, e->from_stage[0] ? e->from_stage : NULL)) < 0 ||
+	    (rc = p4r_sql_bind_text(c->db, st, 5, e->to_stage[0] ? e->to_stage : NULL)) < 0 ||
+	    (rc = p4r_sql_bind_int(c->db, st, 6, e->forced)) < 0 ||
+	    (rc = p4r_sql_bind_text(c->db, st, 7, e->actor)) < 0 ||
+	    (rc = p4r_sql_bind_int(c->db, st, 8, e->at_ms)) < 0 ||
+	    (rc = p4r_sql_bind_text(c->db, st, 9, e->reason)) < 0 ||
+	    (rc = p4r_sql_bind_text(c->db, st, 10, e->detail)) < 0 ||
+	    (rc = p4r_sql_step(c->db, st)) < 0)
 		goto done;
 	event_id = sqlite3_last_insert_rowid(c->db);
 	sqlite3_finalize(st);
 	st = NULL;
 	if ((rc = p4r_sql_prepare(c->db, &st, "INSERT INTO event_sync(event_id, uuid, seq, idx) VALUES (?1, ?2, ?3, ?4)")) < 0 ||
-	    (rc = bind_int(c->db, st, 1, event_id)) < 0 ||
-	    (rc = bind_text(c->db, st, 2, e->uuid)) < 0 ||
-	    (rc = bind_int(c->db, st, 3, c->seq)) < 0 ||
-	    (rc = bind_int(c->db, st, 4, idx)) < 0 ||
-	    (rc = step(c->db, st)) < 0)
+	    (rc = p4r_sql_bind_int(c->db, st, 1, event_id)) < 0 ||
+	    (rc = p4r_sql_bind_text(c->db, st, 2, e->uuid)) < 0 ||
+	    (rc = p4r_sql_bind_int(c->db, st, 3, c->seq)) < 0 ||
+	    (rc = p4r_sql_bind_int(c->db, st, 4, idx)) < 0 ||
+	    (rc = p4r_sql_step(c->db, st)) < 0)
 		goto done;
 	rc = mark_published(c->db, c->url, event_id, c->seq, idx);
 done:
@@ -713,9 +689,9 @@ static int logged_version(struct apply_ctx *c, const p4r_sync_event *e, int64_t 
 	*version_id = 0;
 	if ((rc = p4r_sql_prepare(c->db, &st, "SELECT v.id FROM versions v WHERE v.model_id = ?1"
 			  " AND v.number = ?2 AND " IN_LOG("v"))) < 0 ||
-	    (rc = bind_int(c->db, st, 1, model_id)) < 0 ||
-	    (rc = bind_int(c->db, st, 2, e->version)) < 0 ||
-	    (rc = step(c->db, st)) < 0)
+	    (rc = p4r_sql_bind_int(c->db, st, 1, model_id)) < 0 ||
+	    (rc = p4r_sql_bind_int(c->db, st, 2, e->version)) < 0 ||
+	    (rc = p4r_sql_step(c->db, st)) < 0)
 		goto done;
 	if (rc == 1)
 		*version_id = sqlite3_column_int64(st, 0);
@@ -751,9 +727,9 @@ static int set_model_path(struct apply_ctx *c, int64_t model_id, const char *mod
 	int rc;
 
 	if ((rc = p4r_sql_prepare(c->db, &st, "SELECT name FROM models WHERE path = ?1 AND id != ?2")) < 0 ||
-	    (rc = bind_text(c->db, st, 1, path)) < 0 ||
-	    (rc = bind_int(c->db, st, 2, model_id)) < 0 ||
-	    (rc = step(c->db, st)) < 0)
+	    (rc = p4r_sql_bind_text(c->db, st, 1, path)) < 0 ||
+	    (rc = p4r_sql_bind_int(c->db, st, 2, model_id)) < 0 ||
+	    (rc = p4r_sql_step(c->db, st)) < 0)
 		goto done;
 	if (rc == 1) {
 		holder = col_dup(st, 0);
@@ -800,8 +776,8 @@ static int replay_local_move(struct apply_ctx *c, int64_t model_id)
 	if ((rc = p4r_sql_prepare(c->db, &st, "SELECT e.detail FROM events e LEFT JOIN event_sync s"
 			  " ON s.event_id = e.id WHERE e.model_id = ?1 AND e.kind = '" P4R_EVENT_MOVE "'"
 			  " AND s.seq IS NULL ORDER BY e.id DESC LIMIT 1")) < 0 ||
-	    (rc = bind_int(c->db, st, 1, model_id)) < 0 ||
-	    (rc = step(c->db, st)) <= 0)
+	    (rc = p4r_sql_bind_int(c->db, st, 1, model_id)) < 0 ||
+	    (rc = p4r_sql_step(c->db, st)) <= 0)
 		goto done;
 	if ((rc = p4r_move_detail_parse((const char *)sqlite3_column_text(st, 0), &from, &to)) < 0 ||
 	    (rc = model_name(c->db, model_id, &name)) < 0)
@@ -889,9 +865,9 @@ static int local_versions(struct apply_ctx *c, int64_t model_id, struct moved **
 	if ((rc = p4r_sql_prepare(c->db, &st, "SELECT v.id, v.number FROM versions v WHERE v.model_id = ?1"
 			  " AND NOT " IN_LOG("v") " ORDER BY (SELECT min(x.id) FROM events x"
 			  " WHERE x.version_id = v.id AND x.kind = 'register'), v.id")) < 0 ||
-	    (rc = bind_int(c->db, st, 1, model_id)) < 0)
+	    (rc = p4r_sql_bind_int(c->db, st, 1, model_id)) < 0)
 		goto done;
-	while ((rc = step(c->db, st)) == 1) {
+	while ((rc = p4r_sql_step(c->db, st)) == 1) {
 		if ((rc = grow((void **)out, &cap, *n, sizeof(**out))) < 0)
 			goto done;
 		(*out)[*n].version_id = sqlite3_column_int64(st, 0);
@@ -948,14 +924,14 @@ static int replay(struct apply_ctx *c, int64_t model_id)
 			  P4R_SQL_LOG_JOIN
 			  " WHERE e.model_id = ?1 AND e.version_id IS NOT NULL AND e.to_stage IS NOT NULL"
 			  " ORDER BY " P4R_SQL_LOG_ORDER)) < 0 ||
-	    (rc = bind_int(c->db, sel, 1, model_id)) < 0 ||
+	    (rc = p4r_sql_bind_int(c->db, sel, 1, model_id)) < 0 ||
 	    (rc = p4r_sql_prepare(c->db, &evict, "UPDATE versions SET stage = 'archived'"
 			  " WHERE model_id = ?1 AND stage = ?2 AND id != ?3")) < 0 ||
 	    (rc = p4r_sql_prepare(c->db, &set, "UPDATE versions SET stage = ?1, rolled_back ="
 			  " CASE WHEN ?1 = 'production' THEN 0 WHEN ?3 THEN 1 ELSE rolled_back END"
 			  " WHERE id = ?2")) < 0)
 		goto done;
-	while ((rc = step(c->db, sel)) == 1) {
+	while ((rc = p4r_sql_step(c->db, sel)) == 1) {
 		int64_t vid = sqlite3_column_int64(sel, 0);
 		const char *kind = (const char *)sqlite3_column_text(sel, 1);
 		const char *to = (const char *)sqlite3_column_text(sel, 2);
@@ -969,17 +945,17 @@ static int replay(struct apply_ctx *c, int64_t model_id)
 		rolled = kind && !strcmp(kind, "rollback") && stage == P4R_STAGE_ARCHIVED;
 		if (stage == P4R_STAGE_STAGING || stage == P4R_STAGE_PRODUCTION) {
 			sqlite3_reset(evict);
-			if ((rc = bind_int(c->db, evict, 1, model_id)) < 0 ||
-			    (rc = bind_text(c->db, evict, 2, to)) < 0 ||
-			    (rc = bind_int(c->db, evict, 3, vid)) < 0 ||
-			    (rc = step(c->db, evict)) < 0)
+			if ((rc = p4r_sql_bind_int(c->db, evict, 1, model_id)) < 0 ||
+			    (rc = p4r_sql_bind_text(c->db, evict, 2, to)) < 0 ||
+			    (rc = p4r_sql_bind_int(c->db, evict, 3, vid)) < 0 ||
+			    (rc = p4r_sql_step(c->db, evict)) < 0)
 				break;
 		}
 		sqlite3_reset(set);
-		if ((rc = bind_text(c->db, set, 1, to)) < 0 ||
-		    (rc = bind_int(c->db, set, 2, vid)) < 0 ||
-		    (rc = bind_int(c->db, set, 3, rolled)) < 0 ||
-		    (rc = step(c->db, set)) < 0)
+		if ((rc = p4r_sql_bind_text(c->db, set, 1, to)) < 0 ||
+		    (rc = p4r_sql_bind_int(c->db, set, 2, vid)) < 0 ||
+		    (rc = p4r_sql_bind_int(c->db, set, 3, rolled)) < 0 ||
+		    (rc = p4r_sql_step(c->db, set)) < 0)
 			break;
 	}
 done:
@@ -1054,7 +1030,7 @@ int p4r_registry_sync_objects(p4r_registry *reg, char *const *models, size_t n_m
 			  " JOIN models m ON m.id = v.model_id GROUP BY m.name, v.oid ORDER BY v.oid" :
 			  "SELECT '', oid, max(size) FROM versions GROUP BY oid ORDER BY oid")) < 0)
 		return rc;
-	while ((rc = step(db, st)) == 1) {
+	while ((rc = p4r_sql_step(db, st)) == 1) {
 		const char *oid = (const char *)sqlite3_column_text(st, 1);
 		size_t i;
 		bool dup = false;
