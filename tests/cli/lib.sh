@@ -102,6 +102,24 @@ with open(sys.argv[1], "r+b") as f:
     f.seek(int(sys.argv[2])); b = f.read(1); f.seek(int(sys.argv[2])); f.write(bytes([b[0] ^ 0xff]))' "$1" "$2"
 }
 
+# bin_without_git_lfs: prints a folder holding every tool of the system but
+# git-lfs, and this p4reg (made once per test file), for a PATH on which git
+# runs p4reg as its Git LFS filter.
+bin_without_git_lfs() {
+	local bin=$ROOT_TMP/nolfs-bin d f n
+	if [ ! -d "$bin" ]; then
+		mkdir -p "$bin"
+		for d in /usr/local/bin /usr/bin /bin; do
+			for f in "$d"/*; do
+				n=${f##*/}
+				[ "$n" = git-lfs ] || [ -e "$bin/$n" ] || ln -s "$f" "$bin/$n"
+			done
+		done
+		ln -sf "$P4REG_BIN" "$bin/p4reg"
+	fi
+	echo "$bin"
+}
+
 # test NAME: starts a named case.
 begin() { CURRENT=$1; TESTS_RUN=$((TESTS_RUN + 1)); }
 

@@ -8,17 +8,8 @@
 . "$(dirname "$0")/lib.sh"
 
 GIT_LFS=$(command -v git-lfs || true)
-# Every tool of the system but git-lfs, and this p4reg.
-bin=$ROOT_TMP/nolfs-bin
-mkdir -p "$bin"
-for d in /usr/local/bin /usr/bin /bin; do
-	for f in "$d"/*; do
-		n=${f##*/}
-		[ "$n" = git-lfs ] || [ -e "$bin/$n" ] || ln -s "$f" "$bin/$n"
-	done
-done
-ln -sf "$P4REG_BIN" "$bin/p4reg"
-export PATH="$bin"
+PATH=$(bin_without_git_lfs)
+export PATH
 ZERO=0000000000000000000000000000000000000000
 
 # check_pointer PATH: the blob staged for PATH is one git-lfs calls canonical.

@@ -5,16 +5,8 @@
 # PATH that has no git-lfs, as t_git_nolfs.sh.
 . "$(dirname "$0")/lib.sh"
 
-bin=$ROOT_TMP/nolfs-bin
-mkdir -p "$bin"
-for d in /usr/local/bin /usr/bin /bin; do
-	for f in "$d"/*; do
-		n=${f##*/}
-		[ "$n" = git-lfs ] || [ -e "$bin/$n" ] || ln -s "$f" "$bin/$n"
-	done
-done
-ln -sf "$P4REG_BIN" "$bin/p4reg"
-export PATH="$bin"
+PATH=$(bin_without_git_lfs)
+export PATH
 ZERO=0000000000000000000000000000000000000000
 obj() { echo "$1/${2:0:2}/${2:2:2}/$2"; }
 # pointer_blob TEXT: a blob of TEXT (printf format) in git's object store.

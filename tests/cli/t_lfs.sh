@@ -116,9 +116,7 @@ cmp "$a/.gitattributes" "$b/.gitattributes" || fail "$(diff "$a/.gitattributes" 
 (cd "$b" && git lfs track 'x y.bin') | grep -q 'already supported' || fail "git lfs track did not recognise p4reg's line"
 
 begin "without git-lfs on PATH: git add/checkout go through p4reg filter-process"
-bin=$ROOT_TMP/nolfs-bin; mkdir -p "$bin"
-ln -sf "$(command -v git)" "$bin/git"; ln -sf "$P4REG_BIN" "$bin/p4reg"
-for t in sh cat; do ln -sf "$(command -v $t)" "$bin/$t"; done
+bin=$(bin_without_git_lfs)
 d=$(mktemp -d "$ROOT_TMP/nolfs-XXXXXX"); cd "$d"
 nolfs() { env PATH="$bin" "$@"; }
 nolfs git init -q . && nolfs p4reg init >/dev/null
