@@ -433,12 +433,18 @@ static int dest_open(struct dest *d, const char *path)
 
 /* ---- the stat record: "PATH with this stat holds OID" ---- */
 
-/* CACHE/placed/<sha256 of PATH's absolute name>, and that name. */
+/* CACHE/placed/<sha256 of PATH's absolute name>, and that name. The name
+ * is the folder get opened (D->dirfd), asked of the kernel, not D->dir
+ * looked up again: a folder renamed or relinked since cannot lend its
+ * record to another. */
 static int placed_names(char **file, char **abs, const char *cache_dir, const struct dest *d)
 {
-	char *real = realpath(d->dir, NULL), *dir = NULL;
+	char fdpath[64], *real, *dir = NULL;
 	p4r_oid key;
 	int rc = 0;
+
+	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", d->dirfd);
+	real = realpath(fdpath, NULL);
 
 	*file = NULL;
 	*abs = NULL;
