@@ -2,7 +2,7 @@
  * no repository and no registry (docs/commands.md, "get").
  *
  * The remote's event log is replayed in memory with the registry's own
- * rules (registry_sync.c): every batch decoded strictly (batch.c); a
+ * rules (registry/sync_sql.c): every batch decoded strictly (batch.c); a
  * model's versions numbered 1, 2, ... in log order; events only about
  * models and versions the log registered; one size per object; an event
  * id met again applied once; a log-metric detail that validates as the

@@ -93,7 +93,7 @@ int p4r_fsck_quarantine(const char *meta, const char *path, const p4r_oid *oid, 
  * P4R_EREFUSED when the registry opens: there is nothing to replace. */
 int p4r_fsck_new_registry(p4r_repo *repo, char **moved);
 
-/* ---- registry_fsck.c: the SQL fsck and gc need ---- */
+/* ---- registry/fsck_sql.c: the SQL fsck and gc need ---- */
 
 /* Calls FN for every problem SQLite's PRAGMA integrity_check and
  * foreign_key_check report ("ok" is not reported). */

@@ -85,6 +85,13 @@ bool p4r_lfs_has(const char *lfs_dir, const p4r_oid *oid);
  * whether a hard link was made. */
 int p4r_lfs_place(const char *lfs_dir, const p4r_oid *oid, const char *src, bool *linked);
 
+/* The Git LFS mirror of a stored object: REPO's object OID, checked by the
+ * object guard first (P4R_EINTEGRITY when damaged), placed in LFS_DIR by
+ * p4r_lfs_place. The hard link moves the object's ctime; that move is
+ * p4reg's own, so the guard's fingerprint follows it (else the next
+ * command would re-hash the object once). */
+int p4r_lfs_mirror(p4r_repo *repo, const char *lfs_dir, const p4r_oid *oid);
+
 /* What an LFS-tracked path of the work tree should hold. REL is
  * repository-relative. *IS_LFS: git sends REL to Git LFS and no .p4reg
  * pointer file describes it (a pointer file wins). Then *FOUND says whether

@@ -1,7 +1,7 @@
 /* The model lifecycle: which stage moves are allowed, the metric gates a
  * promotion must pass, promotion and rollback as single registry
  * transactions, and the post-rollback hook. The SQL these need lives in
- * registry_stage.c (declared at the end of this header). */
+ * registry/lifecycle_sql.c (declared at the end of this header). */
 #ifndef P4REG_LIFECYCLE_H
 #define P4REG_LIFECYCLE_H
 
@@ -205,7 +205,7 @@ int p4r_lifecycle_rollback_target(p4r_registry *reg, const p4r_rollback_req *req
  * be started. */
 int p4r_lifecycle_run_hook(const char *hook, const char *cwd, const char *const *env, int *status);
 
-/* ---- registry_stage.c: the SQL of stage changes ---- */
+/* ---- registry/lifecycle_sql.c: the SQL of stage changes ---- */
 
 /* Sets the stage of the version with registry id VERSION_ID (and its
  * rolled-back mark: 1, 0, or -1 to keep it). Joins the caller's

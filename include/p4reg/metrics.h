@@ -187,7 +187,7 @@ const char *p4r_metric_goal_name(p4r_metric_goal g);
  * default. A value other than max or min is P4R_EUSAGE. */
 int p4r_metric_goal_get(p4r_metric_goal *out, p4r_config *cfg, const char *key);
 
-/* ---- reading back (registry_metric.c) ---- */
+/* ---- reading back (registry/metrics_sql.c) ---- */
 
 /* The value of one key on one version (p4r_metrics_value's rule), with
  * where it came from. */

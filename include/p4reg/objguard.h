@@ -146,7 +146,7 @@ int p4r_objguard_fail(const p4r_guard_event *ev, const char *why);
  * and this process runs as root, whom the read-only bit does not stop. */
 bool p4r_objguard_hardlink_hazard(const p4r_link_type *order, size_t n);
 
-/* ---- registry_objguard.c: the SQL ---- */
+/* ---- registry/objguard_sql.c: the SQL ---- */
 
 typedef struct p4r_damage p4r_damage;
 

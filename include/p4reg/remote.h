@@ -9,7 +9,7 @@
  * Every operation may be called from several threads at once on one remote.
  * What a remote returns is not trusted: every backend bounds what it reads
  * by what was asked for and refuses anything but a regular file or a
- * well-formed answer (remote_dir.c, remote_s3.c). */
+ * well-formed answer (remote/dir.c, remote/s3.c). */
 #ifndef P4REG_REMOTE_H
 #define P4REG_REMOTE_H
 
@@ -55,7 +55,7 @@ typedef struct p4r_remote p4r_remote;
 #define P4R_REMOTE_UPLOAD_ID_MAX 512
 typedef struct p4r_remote_upload {
 	char key[96];         /* "objects/ab/cd/<oid>", relative to the remote's root */
-	char id[P4R_REMOTE_UPLOAD_ID_MAX + 1]; /* the server's id, checked (see remote_s3.c) */
+	char id[P4R_REMOTE_UPLOAD_ID_MAX + 1]; /* the server's id, checked (see remote/s3.c) */
 	int64_t initiated_s;  /* when it started (server clock, seconds since 1970); 0: unknown */
 } p4r_remote_upload;
 /* The most uploads one listing returns (list_uploads' *TRUNCATED beyond). */
@@ -163,7 +163,7 @@ int p4r_remote_open_url(p4r_remote **out, p4r_config *user_cfg, const char *url,
 int p4r_remote_get_verified(p4r_remote *r, const p4r_oid *oid, int64_t size, int fd,
 			    const char *tmp, p4r_progress_fn progress, void *payload);
 
-/* Backend constructors (remote_dir.c, remote_s3.c): fill R->ops / R->impl.
+/* Backend constructors (remote/dir.c, remote/s3.c): fill R->ops / R->impl.
  * CFG may be NULL: no configuration, defaults and R->given only. */
 int p4r_remote_dir_init(p4r_remote *r);
 int p4r_remote_s3_init(p4r_remote *r, p4r_config *cfg);

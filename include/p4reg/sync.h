@@ -1,6 +1,6 @@
 /* Synchronising a repository with a remote: objects both ways, and the
  * registry's events through the remote's append-only log of batches
- * (docs/remotes.md). registry_sync.c holds the SQL, sync.c the protocol. */
+ * (docs/remotes.md). registry/sync_sql.c holds the SQL, sync.c the protocol. */
 #ifndef P4REG_SYNC_H
 #define P4REG_SYNC_H
 
@@ -51,7 +51,7 @@ typedef struct p4r_renumber {
 	int64_t from, to;
 } p4r_renumber;
 
-/* ---- registry side (registry_sync.c) ---- */
+/* ---- registry side (registry/sync_sql.c) ---- */
 
 /* The last log sequence number applied from the remote at URL (0: none). */
 int p4r_registry_sync_applied(p4r_registry *reg, const char *url, int64_t *seq);

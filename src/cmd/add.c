@@ -258,25 +258,6 @@ done:
 	return rc;
 }
 
-/* An LFS-tracked file's object also goes to .git/lfs/objects, where git-lfs
- * (push, fsck, checkout) expects it; a hard link to the store's copy. The
- * link moves the object's ctime: that is ours, so its fingerprint follows
- * (else the next command would re-hash the object once). */
-static int place_lfs_object(p4r_repo *repo, const char *lfs_dir, const struct item *it)
-{
-	char obj[PATH_MAX];
-	struct stat trusted;
-	int rc;
-
-	/* the stat the fingerprint holds for (recorded as the add stored or
-	 * checked it): only a ctime moved since then is ours */
-	if ((rc = p4r_objguard_require(repo, &it->version.oid, &trusted)) < 0 ||
-	    (rc = p4r_store_object_path(p4r_repo_store(repo), &it->version.oid, obj, sizeof(obj))) < 0 ||
-	    (rc = p4r_lfs_place(lfs_dir, &it->version.oid, obj, NULL)) < 0)
-		return rc;
-	return p4r_objguard_record(repo, &it->version.oid, &trusted);
-}
-
 /* Pointer and .gitignore beside each file (the Git LFS object for an
  * LFS-tracked one), the path a moved model left cleared, then one staging
  * in git. */
@@ -303,7 +284,7 @@ static int write_pointers(p4r_cli *cli, p4r_repo *repo, p4r_git *git, const char
 			lfs[nlfs].abs_path = items[i].abs;
 			lfs[nlfs].oid = items[i].version.oid;
 			lfs[nlfs++].size = (uint64_t)items[i].version.size;
-			rc = place_lfs_object(repo, lfs_dir, &items[i]);
+			rc = p4r_lfs_mirror(repo, lfs_dir, &items[i].version.oid);
 		} else {
 			rc = p4r_worktree_write_pointer(repo, &items[i].version, items[i].rel, &ptr);
 			if (rc == 0)

@@ -267,20 +267,12 @@ static int target_from_arg(struct ctx *c, const char *arg, struct target *t)
 static int stage_lfs(struct ctx *c, struct target *t)
 {
 	p4r_git_lfs_entry e = { .oid = t->want.oid, .size = (uint64_t)t->want.size };
-	char obj[PATH_MAX], *abs;
-	struct stat before;
+	char *abs;
 	int rc;
 
 	if (!c->stage)
 		return 0;
-	/* the object was guarded when it was checked out; a hard link into
-	 * .git/lfs moves its ctime, which is ours to record */
-	if (p4r_store_object_stat(p4r_repo_store(c->repo), &t->want.oid, &before) < 0)
-		memset(&before, 0, sizeof(before));
-	p4r_error_clear();
-	if ((rc = p4r_store_object_path(p4r_repo_store(c->repo), &t->want.oid, obj, sizeof(obj))) < 0 ||
-	    (rc = p4r_lfs_place(c->lfs_dir, &t->want.oid, obj, NULL)) < 0 ||
-	    (rc = p4r_objguard_record(c->repo, &t->want.oid, &before)) < 0)
+	if ((rc = p4r_lfs_mirror(c->repo, c->lfs_dir, &t->want.oid)) < 0)
 		return rc;
 	if (!(abs = p4r_repo_abspath(c->repo, t->rel)))
 		return p4r_error_set(P4R_ERROR, "out of memory");

@@ -14,6 +14,7 @@
 #include "p4reg/output.h"
 #include "p4reg/repo.h"
 #include "p4reg/store.h"
+#include "p4reg/ops/op.h"
 
 /* Global state of one invocation. */
 typedef struct p4r_cli {
@@ -98,6 +99,16 @@ typedef struct cmd_progress {
 
 void cmd_progress_update(uint64_t done, uint64_t total, void *payload);
 void cmd_progress_done(cmd_progress *p);
+
+/* The callbacks a command hands a core operation (p4reg/ops/op.h):
+ * progress drawn per step, warnings, notes and the guard's repairs printed
+ * as cmd_warn/cmd_note/cmd_guard_repaired would. R lives as long as the
+ * operation runs; cmd_report_done clears a progress line left drawn. */
+typedef struct cmd_report {
+	cmd_progress progress;
+} cmd_report;
+p4r_op_report cmd_report_init(cmd_report *r, p4r_cli *cli);
+void cmd_report_done(cmd_report *r);
 
 /* Loops p4r_opts_next and rejects help (main handles it before); returns
  * the same as p4r_opts_next. */

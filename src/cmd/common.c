@@ -1,6 +1,7 @@
 /* Printing helpers shared by the commands (see cmd.h). */
 #include "cmd.h"
 #include "p4reg/objguard.h"
+#include "p4reg/ops/op.h"
 #include "p4reg/registry.h"
 
 #include <stdarg.h>
@@ -343,4 +344,46 @@ void cmd_warn_link_hazard(p4r_repo *repo, const p4r_link_type *order, size_t n)
 	cmd_warn("core.cacheType hardlink as root: a write to a checked-out file changes the stored "
 		 "version too (the read-only bit does not stop root); p4reg re-hashes such objects "
 		 "before use, but only a remote or reflink/copy keeps a second copy");
+}
+
+/* ---- the report of a core operation (ops/op.h) ---- */
+
+static void report_progress(const char *label, uint64_t done, uint64_t total, void *payload)
+{
+	cmd_report *r = payload;
+
+	/* a new step: the line of the previous one is cleared first */
+	if (r->progress.label != label) {
+		cmd_progress_done(&r->progress);
+		r->progress.label = label;
+	}
+	cmd_progress_update(done, total, &r->progress);
+	if (done == total && total)
+		cmd_progress_done(&r->progress);
+}
+
+static void report_warn(const char *text, void *payload)
+{
+	(void)payload;
+	cmd_warn("%s", text);
+}
+
+static void report_note(const char *text, void *payload)
+{
+	cmd_report *r = payload;
+
+	cmd_note(r->progress.cli, "%s", text);
+}
+
+p4r_op_report cmd_report_init(cmd_report *r, p4r_cli *cli)
+{
+	memset(r, 0, sizeof(*r));
+	r->progress.cli = cli;
+	return (p4r_op_report){ .progress = report_progress, .warn = report_warn, .note = report_note,
+				.repaired = cmd_guard_repaired, .payload = r };
+}
+
+void cmd_report_done(cmd_report *r)
+{
+	cmd_progress_done(&r->progress);
 }

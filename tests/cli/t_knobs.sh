@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Test-only knobs (src/core/testknob.h) are compiled only into builds with
+# Test-only knobs (src/core/util/testknob.h) are compiled only into builds with
 # the CMake option P4REG_TEST_KNOBS on: a release binary has no hidden P4REG_TEST_*
 # environment switches. CMake compiles every source that names a knob once
 # more without them (target p4reg_knobfree); their objects, and p4reg itself

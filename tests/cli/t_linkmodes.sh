@@ -4,7 +4,7 @@
 # links work files with. A work file written in place (open+truncate+write
 # as torch.save does, an r+b write, as root through 0444) must never make
 # `checkout m@1` write v2's bytes: either v1's exact bytes and exit 0, or
-# exit 4 naming m@1. The object guard (src/core/objguard.c) is what
+# exit 4 naming m@1. The object guard (src/core/store/objguard.c) is what
 # catches it; docs/durability.md describes it.
 . "$(dirname "$0")/lib.sh"
 

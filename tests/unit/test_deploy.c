@@ -167,7 +167,7 @@ static void test_rollback_and_repromote(void **state)
 }
 
 /* Two machines promoted concurrently: the last promotion in log order
- * wins, the earlier holder is archived (registry_sync.c's replay). */
+ * wins, the earlier holder is archived (registry/sync_sql.c's replay). */
 static void test_last_promotion_wins(void **state)
 {
 	p4r_sync_event ev[] = {

@@ -1,4 +1,4 @@
-/* Unit tests for lifecycle.c and registry_stage.c: the stage-move rules,
+/* Unit tests for lifecycle.c and registry/lifecycle_sql.c: the stage-move rules,
  * gate parsing and evaluation, config policies, rollback planning, the
  * production history in the shared log's order, and promotions and
  * rollbacks against a real registry in a temporary repository, plus the

@@ -1,4 +1,4 @@
-/* Unit tests for experiment tracking (metrics.c, registry_metric.c): key and
+/* Unit tests for experiment tracking (metrics.c, registry/metrics_sql.c): key and
  * value validation, run naming, times, JSON files, directions, and against a
  * real repository in a temporary folder: latest-value ordering, run append,
  * param immutability, all-or-nothing, tables, histories and runs. */

@@ -1,4 +1,4 @@
-/* Unit tests for objguard.c and registry_objguard.c: the fingerprint rule,
+/* Unit tests for objguard.c and registry/objguard_sql.c: the fingerprint rule,
  * quarantine and damage marks, the hard-linked work file, settle. */
 #include "testutil.h"
 #include "p4reg/error.h"

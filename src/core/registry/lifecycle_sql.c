@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sqlite3.h>
 
-#include "registry_sql.h"
+#include "registry/sql.h"
 
 int p4r_registry_stage_set(p4r_registry *reg, int64_t version_id, p4r_stage stage, int rolled_back)
 {
@@ -54,7 +54,7 @@ int p4r_registry_production_history(p4r_registry *reg, const char *model,
 	*out = NULL;
 	*n = 0;
 	/* Each version once, at its most recent entry into production in the
-	 * shared log's order (registry_sql.h): positions count only the
+	 * shared log's order (registry/sql.h): positions count only the
 	 * entries, which keeps their order. */
 	if ((rc = p4r_sql_prepare(db, &st, "SELECT v.number, v.rolled_back, max(p.pos) AS last"
 			  " FROM (SELECT e.version_id, row_number() OVER (ORDER BY " P4R_SQL_LOG_ORDER

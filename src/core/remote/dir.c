@@ -14,7 +14,7 @@
 #include "p4reg/store.h"
 #include "p4reg/error.h"
 #include "p4reg/fsutil.h"
-#include "testknob.h"
+#include "util/testknob.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "registry_sql.h"
+#include "registry/sql.h"
 
 /* Eight CI jobs committing at once queue behind one writer; each commit is a
  * few fsyncs, so waiting this long only happens on a badly stalled disk. */
@@ -107,7 +107,7 @@ static const char *const migrations[] = {
 	"  step INTEGER NOT NULL DEFAULT 0,"
 	"  at_ms INTEGER NOT NULL);"
 	"CREATE INDEX metrics_latest ON metrics(version_id, key, step, at_ms, id);",
-	/* 2: remote sync (registry_sync.c, docs/remotes.md). Events stay
+	/* 2: remote sync (registry/sync_sql.c, docs/remotes.md). Events stay
 	 * append-only; their global identity and log position live beside them. */
 	"CREATE TABLE event_sync ("
 	"  event_id INTEGER PRIMARY KEY REFERENCES events(id),"
@@ -133,7 +133,7 @@ static const char *const migrations[] = {
 	"  actor TEXT NOT NULL,"
 	"  at_ms INTEGER NOT NULL,"
 	"  error TEXT NOT NULL DEFAULT '');",
-	/* 4: the object guard (objguard.c, registry_objguard.c). Each stored
+	/* 4: the object guard (objguard.c, registry/objguard_sql.c). Each stored
 	 * object's stat when p4reg last knew its bytes, and the objects found
 	 * with other bytes: local facts about this store, never synced. */
 	"CREATE TABLE object_stat ("

@@ -1,5 +1,5 @@
 /* Error translation and statement preparation for the registry*.c files. */
-#include "registry_sql.h"
+#include "registry/sql.h"
 #include "p4reg/error.h"
 
 #include <stddef.h>

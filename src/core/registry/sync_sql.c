@@ -12,7 +12,7 @@
 #include <sqlite3.h>
 
 #include "p4reg/metrics.h"
-#include "registry_sql.h"
+#include "registry/sql.h"
 #include <openssl/rand.h>
 
 /* Runs one statement with up to three integer/text parameters. */
@@ -910,7 +910,7 @@ done:
 }
 
 /* Rebuilds the stages of MODEL_ID from its events in the shared log's order
- * (registry_sql.h): every machine that has the same log ends with the same
+ * (registry/sql.h): every machine that has the same log ends with the same
  * holders, and rollback walks the same order. */
 static int replay(struct apply_ctx *c, int64_t model_id)
 {

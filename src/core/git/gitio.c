@@ -1,7 +1,7 @@
 /* libgit2 access for provenance, index staging, git's config and hooks
  * (see gitio.h). */
 #include "p4reg/gitio.h"
-#include "gitio_priv.h"
+#include "git/gitio_priv.h"
 #include "p4reg/beneath.h"
 #include "p4reg/error.h"
 #include "p4reg/fsutil.h"

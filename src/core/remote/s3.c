@@ -19,7 +19,7 @@
 #include "p4reg/error.h"
 #include "p4reg/fsutil.h"
 #include "p4reg/sigv4.h"
-#include "testknob.h"
+#include "util/testknob.h"
 
 #include <errno.h>
 #include <fcntl.h>

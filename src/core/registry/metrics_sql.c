@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "registry_sql.h"
+#include "registry/sql.h"
 
 /* ---- statement helpers ---- */
 

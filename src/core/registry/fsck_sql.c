@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sqlite3.h>
 
-#include "registry_sql.h"
+#include "registry/sql.h"
 
 int p4r_registry_read_begin(p4r_registry *reg)
 {
@@ -172,7 +172,7 @@ static const struct invariant invariants[] = {
 	  " ORDER BY m.name, v.number",
 	  describe_bad_row },
 	/* Each version's stage is what replaying the events in the shared log's
-	 * order gives (registry_sync.c, replay): its latest stage event, except
+	 * order gives (registry/sync_sql.c, replay): its latest stage event, except
 	 * that a later entry of another version into staging/production
 	 * archived it (two clones promoting at once leave no event for that).
 	 * One pass over the events, positions numbered once. */

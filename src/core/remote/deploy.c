@@ -212,7 +212,7 @@ static int add_version(p4r_deploy_log *log, struct dmodel *m, const p4r_sync_eve
 	return 0;
 }
 
-/* The stage replay of registry_sync.c's replay(), one event at a time. */
+/* The stage replay of registry/sync_sql.c's replay(), one event at a time. */
 static void move_stage(struct dmodel *m, const p4r_sync_event *e)
 {
 	struct dver *v = &m->v[e->version - 1];

@@ -237,7 +237,7 @@ int p4r_config_foreach_value(p4r_config *cfg, const char *key,
 
 /* Words that make a variable a credential, matched in its name (the part
  * after the last '.') lowercased with '-' and '_' removed: the S3 remote's
- * accessKeyId, secretAccessKey and sessionToken (remote_s3.c), and the
+ * accessKeyId, secretAccessKey and sessionToken (remote/s3.c), and the
  * usual names of anything else secret. */
 static const char *const secret_words[] = {
 	"secret", "password", "passwd", "token", "credential", "privatekey", "apikey", "accesskeyid",

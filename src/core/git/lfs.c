@@ -2,6 +2,7 @@
 #include "p4reg/lfs.h"
 #include "p4reg/error.h"
 #include "p4reg/fsutil.h"
+#include "p4reg/objguard.h"
 #include "p4reg/registry.h"
 #include "p4reg/store.h"
 #include "p4reg/worktree.h"
@@ -315,6 +316,20 @@ done:
 	free(tmpdir);
 	free(dir);
 	return rc;
+}
+
+int p4r_lfs_mirror(p4r_repo *repo, const char *lfs_dir, const p4r_oid *oid)
+{
+	char obj[PATH_MAX];
+	struct stat trusted;
+	int rc;
+
+	/* the stat the fingerprint holds for: only a ctime moved since is ours */
+	if ((rc = p4r_objguard_require(repo, oid, &trusted)) < 0 ||
+	    (rc = p4r_store_object_path(p4r_repo_store(repo), oid, obj, sizeof(obj))) < 0 ||
+	    (rc = p4r_lfs_place(lfs_dir, oid, obj, NULL)) < 0)
+		return rc;
+	return p4r_objguard_record(repo, oid, &trusted);
 }
 
 /* The newest version of MODEL whose oid is OID into OUT's model/version. */

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sqlite3.h>
 
-#include "registry_sql.h"
+#include "registry/sql.h"
 
 /* A stored oid is read back only when it is 64 lowercase hex digits: a
  * damaged row is a miss, never a path. */

@@ -1,7 +1,7 @@
 /* Experiment tracking without SQL: what a metric key, value, param, run or
  * experiment name may be, the default run name, times, the JSON files
  * evaluation scripts write, and which way each metric is better. The
- * queries live in registry_metric.c. */
+ * queries live in registry/metrics_sql.c. */
 #include "p4reg/metrics.h"
 #include "p4reg/error.h"
 #include "p4reg/fsutil.h"

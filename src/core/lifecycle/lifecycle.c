@@ -1,6 +1,6 @@
 /* The lifecycle without SQL: the stage-move rules, the gate expression
  * parser and evaluator, promotion and rollback as one registry transaction
- * each (the statements are in registry_stage.c), and the post-rollback
+ * each (the statements are in registry/lifecycle_sql.c), and the post-rollback
  * hook runner (see lifecycle.h). */
 #include "p4reg/lifecycle.h"
 #include "p4reg/error.h"

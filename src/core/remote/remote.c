@@ -1,6 +1,6 @@
 /* Remotes: URL parsing, names, settings from the configuration, key layout
- * and the conditional-write probe; the backends are remote_dir.c and
- * remote_s3.c. */
+ * and the conditional-write probe; the backends are remote/dir.c and
+ * remote/s3.c. */
 #include "p4reg/remote.h"
 #include "p4reg/error.h"
 #include "p4reg/fsutil.h"

@@ -1,7 +1,7 @@
 /* Git LFS pointers in git's history: what a push sends, what gc keeps
  * (see gitscan.h). */
 #include "p4reg/gitscan.h"
-#include "gitio_priv.h"
+#include "git/gitio_priv.h"
 #include "p4reg/error.h"
 #include "p4reg/fsutil.h"
 #include "p4reg/lfs.h"
