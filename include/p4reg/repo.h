@@ -64,6 +64,10 @@ int p4r_repo_link_order(p4r_repo *repo, p4r_link_type *order, size_t *n);
  * login name. Malloc'd. */
 char *p4r_repo_actor(p4r_repo *repo);
 
+/* Whether a command stages what it wrote in git's index: core.autostage
+ * (default true) unless NO_STAGE (--no-stage) was given. */
+int p4r_repo_autostage(p4r_repo *repo, bool no_stage, bool *stage);
+
 /* Reads a file the user named (USER_PATH, at most MAX bytes) into a
  * malloc'd NUL-terminated *OUT. A path that lies inside the repository
  * (as text, from the working directory) is repository content: it is read

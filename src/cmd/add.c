@@ -457,7 +457,7 @@ int cmd_add(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 		rc = cmd_usage_error(cli, "--name applies to one file, not %zu", n);
 		goto done;
 	}
-	if (stage && (rc = p4r_config_get_bool(p4r_repo_config(repo), "core.autostage", true, &stage)) < 0)
+	if ((rc = p4r_repo_autostage(repo, !stage, &stage)) < 0)
 		goto done;
 	if ((rc = p4r_git_open_why(&git, p4r_repo_root(repo), &why)) < 0)
 		goto done;

@@ -77,14 +77,6 @@ struct ctx {
 	cmd_written written;    /* pointers and .gitignore files, for git */
 };
 
-int cmd_autostage(p4r_repo *repo, bool no_stage, bool *stage)
-{
-	*stage = false;
-	if (no_stage)
-		return 0;
-	return p4r_config_get_bool(p4r_repo_config(repo), "core.autostage", true, stage);
-}
-
 int cmd_written_take(cmd_written *w, p4r_placed *p)
 {
 	char *paths[2] = { p->pointer_abs, p->gitignore_abs };
@@ -528,7 +520,7 @@ int cmd_checkout(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 			break;
 	}
 	if (rc < 0 || (rc = p4r_ondemand_config(repo, &c.fetch)) < 0 ||
-	    (rc = cmd_autostage(repo, no_stage, &c.stage)) < 0)
+	    (rc = p4r_repo_autostage(repo, no_stage, &c.stage)) < 0)
 		goto done;
 	if ((rc = p4r_git_open(&c.git, p4r_repo_root(repo))) < 0)
 		goto done;

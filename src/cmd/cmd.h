@@ -190,8 +190,6 @@ struct p4r_git;
 int cmd_written_take(cmd_written *w, struct p4r_placed *p);
 int cmd_written_stage(cmd_written *w, struct p4r_git *git);
 void cmd_written_free(cmd_written *w);
-/* Whether core.autostage allows staging (NO_STAGE: --no-stage given). */
-int cmd_autostage(p4r_repo *repo, bool no_stage, bool *stage);
 void cmd_checkout_moved(p4r_cli *cli, cJSON *results, const char *rel, const struct p4r_pointer *ptr,
 			const char *to);
 

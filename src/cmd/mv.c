@@ -158,7 +158,7 @@ int cmd_mv(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 		return cmd_usage_error(cli, "mv takes OLD and NEW, not %zu path%s", nargs, nargs == 1 ? "" : "s");
 	if ((rc = user_path(repo, args[0], &from)) < 0 || (rc = new_path(repo, args[1], &to)) < 0)
 		goto done;
-	if (stage && (rc = p4r_config_get_bool(p4r_repo_config(repo), "core.autostage", true, &stage)) < 0)
+	if ((rc = p4r_repo_autostage(repo, !stage, &stage)) < 0)
 		goto done;
 	if ((rc = p4r_git_open_why(&git, p4r_repo_root(repo), &why)) < 0 ||
 	    (rc = refuse_lfs(repo, git, from)) < 0)

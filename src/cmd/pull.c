@@ -121,7 +121,7 @@ int cmd_pull(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 		return rc < 0 ? rc : p4r_error_set(P4R_ERROR, "out of memory");
 	}
 	if ((rc = p4r_remote_open(&r, p4r_repo_config(repo), p4r_repo_meta(repo), name)) < 0 ||
-	    (rc = cmd_autostage(repo, no_stage, &stage)) < 0 ||
+	    (rc = p4r_repo_autostage(repo, no_stage, &stage)) < 0 ||
 	    (rc = p4r_sync_fetch_events(repo, r, &res)) < 0)
 		goto done;
 	/* what the fetch moved comes first: the files follow from it */

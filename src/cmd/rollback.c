@@ -76,7 +76,7 @@ static void stage_placed(p4r_repo *repo, p4r_placed *placed)
 	p4r_git *git = NULL;
 	bool stage = false;
 
-	if (cmd_autostage(repo, false, &stage) < 0 || !stage || cmd_written_take(&w, placed) < 0 ||
+	if (p4r_repo_autostage(repo, false, &stage) < 0 || !stage || cmd_written_take(&w, placed) < 0 ||
 	    w.n == 0 || p4r_git_open(&git, p4r_repo_root(repo)) < 0 || !git ||
 	    cmd_written_stage(&w, git) < 0) {
 		if (p4r_error_message()[0])

@@ -1,6 +1,7 @@
 /* Repository discovery, creation and the handles a command works with. */
 #include "p4reg/repo.h"
 #include "p4reg/error.h"
+#include "p4reg/config.h"
 #include "p4reg/beneath.h"
 #include "p4reg/fsutil.h"
 #include "p4reg/gitio.h"
@@ -621,6 +622,14 @@ done:
 	free(spec);
 	free(own);
 	return rc;
+}
+
+int p4r_repo_autostage(p4r_repo *repo, bool no_stage, bool *stage)
+{
+	*stage = false;
+	if (no_stage)
+		return 0;
+	return p4r_config_get_bool(p4r_repo_config(repo), "core.autostage", true, stage);
 }
 
 char *p4r_repo_actor(p4r_repo *repo)
