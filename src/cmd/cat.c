@@ -1,7 +1,6 @@
 /* p4reg cat REF: a version's bytes on stdout, verified as they stream. */
 #include "cmd.h"
-#include "p4reg/ondemand.h"
-#include "p4reg/ref.h"
+#include "p4reg/ops/show.h"
 
 #include <unistd.h>
 
@@ -25,37 +24,34 @@ static const p4r_option options[] = {
 
 int cmd_cat(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 {
-	p4r_ondemand fetch = { 0 };
-	p4r_version v = { 0 };
-	const char *ref = NULL, *value;
+	p4r_show_opts opts = { 0 };
+	p4r_op_report report;
+	const char *value;
+	cmd_report cr;
 	p4r_opts o;
 	int id, rc;
 
 	p4r_opts_init(&o, argc - 1, argv + 1, options);
 	while ((rc = cmd_next_opt(&o, &id, &value)) == 0 && id != P4R_OPT_DONE) {
 		if (id == OPT_REMOTE)
-			fetch.remote = value;
+			opts.remote = value;
 		else if (id == OPT_OFFLINE)
-			fetch.offline = true;
-		else if (ref)
+			opts.offline = true;
+		else if (opts.ref)
 			return cmd_usage_error(cli, "cat takes one REF");
 		else
-			ref = value;
+			opts.ref = value;
 	}
 	if (rc < 0)
 		return rc;
-	if (!ref)
+	if (!opts.ref)
 		return cmd_usage_error(cli, "cat needs a REF");
 	if (cli->json)
 		return cmd_usage_error(cli, "cat writes raw bytes; --json does not apply");
-	if ((rc = p4r_ondemand_config(repo, &fetch)) < 0 ||
-	    (rc = p4r_ref_resolve(repo, ref, &v)) < 0)
-		return rc;
-	fetch.on_damage = cmd_guard_repaired;
-	if ((rc = p4r_ondemand_fetch(repo, &fetch, &v, 1, NULL)) == 0) {
-		fflush(stdout);
-		rc = p4r_store_write_to_fd(p4r_repo_store(repo), &v.oid, STDOUT_FILENO);
-	}
-	p4r_version_clear(&v);
+	/* the bytes go straight to the descriptor, after anything buffered */
+	fflush(stdout);
+	report = cmd_report_init(&cr, cli);
+	rc = p4r_cat(repo, &opts, &report, STDOUT_FILENO);
+	cmd_report_done(&cr);
 	return rc;
 }

@@ -164,34 +164,12 @@ void cmd_guard_repaired(const struct p4r_guard_event *ev, void *payload);
 int cmd_guard_report(p4r_cli *cli, const struct p4r_guard_log *log);
 void cmd_warn_link_hazard(p4r_repo *repo, const p4r_link_type *order, size_t n);
 
-/* checkout.c, shared with pull: checks out ARGS (REFs or paths; every
- * pointer when NARGS is 0), downloading missing objects per FETCH first;
- * one JSON object per file goes to RESULTS when it is not NULL (JSON mode),
- * else a line per file is printed. GOT (nullable) counts the downloads. */
-struct p4r_ondemand;
-struct p4r_sync_result;
-int cmd_checkout_args(p4r_cli *cli, p4r_repo *repo, char **args, size_t nargs,
-		      const struct p4r_ondemand *fetch, bool force, bool stage, cJSON *results,
-		      struct p4r_sync_result *got);
-
-/* checkout.c, shared with pull: the pointer and .gitignore files a
- * checkout wrote (p4r_worktree_place_pointer), staged in git's index in
- * one write at the end (cmd_written_stage: GIT NULL, outside git, stages
- * nothing); and the report of a pointer left at a model's old path, which
- * checkout and pull skip (a note, or a JSON entry in RESULTS). */
-typedef struct cmd_written {
-	char **v;
-	size_t n, cap;
-} cmd_written;
-struct p4r_placed;
-struct p4r_pointer;
-struct p4r_git;
-/* Takes P's paths (P is cleared). */
-int cmd_written_take(cmd_written *w, struct p4r_placed *p);
-int cmd_written_stage(cmd_written *w, struct p4r_git *git);
-void cmd_written_free(cmd_written *w);
-void cmd_checkout_moved(p4r_cli *cli, cJSON *results, const char *rel, const struct p4r_pointer *ptr,
-			const char *to);
+/* checkout.c, shared with pull: the files of a checkout (ops/checkout.h),
+ * a line each on stdout (a note on stderr for a pointer left behind by a
+ * move); in JSON mode nothing is printed and the "checked_out" array is
+ * returned instead (NULL otherwise). */
+struct p4r_checkout_result;
+cJSON *cmd_checkout_rows(p4r_cli *cli, const struct p4r_checkout_result *res);
 
 /* fetch.c, shared with pull and push: a line per model whose path the
  * fetched moves changed, and the "moves" array of their JSON document. */

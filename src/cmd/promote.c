@@ -3,7 +3,7 @@
 #include "cmd.h"
 #include "p4reg/lifecycle.h"
 #include "p4reg/metrics.h"
-#include "p4reg/ref.h"
+#include "p4reg/ops/promote.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -163,15 +163,10 @@ static int report_refusal(p4r_cli *cli, const p4r_promotion *p)
 
 int cmd_promote(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 {
-	p4r_registry *reg = p4r_repo_registry(repo);
 	const char **require = calloc((size_t)argc, sizeof(*require));
-	const char *ref = NULL, *to = NULL, *message = NULL, *experiment = NULL, *value;
-	p4r_promote_req req = { 0 };
+	p4r_promote_opts opts = { .require = require };
 	p4r_promotion result = { 0 };
-	p4r_version v = { 0 };
-	p4r_gate *gates = NULL;
-	size_t nrequire = 0, ngates = 0;
-	char *actor = NULL;
+	const char *value;
 	p4r_opts o;
 	int id, rc;
 
@@ -180,64 +175,41 @@ int cmd_promote(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 	p4r_opts_init(&o, argc - 1, argv + 1, options);
 	while ((rc = cmd_next_opt(&o, &id, &value)) == 0 && id != P4R_OPT_DONE) {
 		if (id == OPT_TO)
-			to = value;
+			opts.to = value;
 		else if (id == OPT_REQUIRE)
-			require[nrequire++] = value;
-		else if (id == OPT_EXPERIMENT && experiment)
+			require[opts.nrequire++] = value;
+		else if (id == OPT_EXPERIMENT && opts.experiment)
 			rc = cmd_usage_error(cli, "--experiment given twice");
 		else if (id == OPT_EXPERIMENT)
-			experiment = value;
+			opts.experiment = value;
 		else if (id == OPT_FORCE)
-			req.force = true;
+			opts.force = true;
 		else if (id == OPT_MESSAGE)
-			message = value;
-		else if (ref)
+			opts.reason = value;
+		else if (opts.ref)
 			rc = cmd_usage_error(cli, "promote takes one REF");
 		else
-			ref = value;
+			opts.ref = value;
 		if (rc < 0)
 			goto done;
 	}
 	if (rc < 0)
 		goto done;
-	if (!ref) {
+	if (!opts.ref)
 		rc = cmd_usage_error(cli, "promote needs a REF");
-		goto done;
-	}
-	if (!to) {
+	else if (!opts.to)
 		rc = cmd_usage_error(cli, "promote needs --to STAGE");
-		goto done;
-	}
-	if (message && strlen(message) > REASON_MAX) {
+	else if (opts.reason && strlen(opts.reason) > REASON_MAX)
 		rc = cmd_usage_error(cli, "the reason is longer than %d bytes", REASON_MAX);
+	if (rc < 0)
 		goto done;
-	}
-	/* Everything the user typed is checked before the registry is read. */
-	if ((rc = p4r_stage_parse(&req.to, to)) < 0 ||
-	    (rc = p4r_lifecycle_gates(&gates, &ngates, p4r_repo_config(repo), req.to,
-				      require, nrequire, experiment)) < 0 ||
-	    (rc = p4r_ref_resolve(repo, ref, &v)) < 0)
-		goto done;
-	if (!(actor = p4r_repo_actor(repo))) {
-		rc = p4r_error_set(P4R_ERROR, "out of memory");
-		goto done;
-	}
-	req.model = v.model;
-	req.number = v.number;
-	req.gates = gates;
-	req.ngates = ngates;
-	req.actor = actor;
-	req.reason = message;
-	rc = p4r_lifecycle_promote(reg, &req, &result);
+	rc = p4r_promote(repo, &opts, NULL, &result);
 	if (rc == P4R_EREFUSED && result.refusal[0])
 		rc = report_refusal(cli, &result);
 	else if (rc == 0)
-		rc = report(cli, &result, message);
+		rc = report(cli, &result, opts.reason);
 done:
 	p4r_promotion_clear(&result);
-	p4r_version_clear(&v);
-	free(gates);
-	free(actor);
 	free(require);
 	return rc;
 }

@@ -1,10 +1,8 @@
 /* p4reg show REF: one version in full. */
 #include "cmd.h"
 #include "p4reg/metrics.h"
-#include "p4reg/objguard.h"
-#include "p4reg/ondemand.h"
+#include "p4reg/ops/show.h"
 #include "p4reg/output.h"
-#include "p4reg/ref.h"
 
 #include <string.h>
 
@@ -76,82 +74,63 @@ static void print_metrics(const p4r_metric_table *t)
 	}
 }
 
-/* --verify: the bytes, downloaded when missing, re-hashed. */
-static int verify(p4r_cli *cli, p4r_repo *repo, p4r_ondemand *fetch, const p4r_version *v)
+static int print_show(p4r_cli *cli, const p4r_show_result *res)
 {
-	cmd_progress progress = { .cli = cli, .label = "downloading" };
-	p4r_sync_progress prog = { cmd_progress_update, &progress };
-	int rc;
+	if (cli->json) {
+		cJSON *doc = p4r_json_version(&res->version);
 
-	fetch->progress = &prog;
-	fetch->on_damage = cmd_guard_repaired;
-	rc = p4r_ondemand_fetch(repo, fetch, v, 1, NULL);
-	cmd_progress_done(&progress);
-	return rc < 0 ? rc : p4r_store_verify(p4r_repo_store(repo), &v->oid);
+		cJSON_AddBoolToObject(doc, "stored", res->stored);
+		cJSON_AddBoolToObject(doc, "damaged", res->damaged);
+		if (res->verified)
+			cJSON_AddBoolToObject(doc, "verified", true);
+		cJSON_AddItemToObject(doc, "metrics", p4r_json_metric_row(&res->metrics, 0));
+		return cmd_print_json(doc);
+	}
+	print_version(&res->version, res->stored);
+	if (res->damaged)
+		printf("damaged:  its stored bytes changed in place (they hashed to %.12s) and are "
+		       "in '%s'; 'p4reg fsck --repair' fetches them from a remote\n",
+		       res->damage.got.hex, p4r_escape(res->damage.quarantine));
+	if (res->verified)
+		printf("verified: the bytes hash to its oid\n");
+	print_metrics(&res->metrics);
+	return 0;
 }
 
 int cmd_show(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 {
-	p4r_ondemand fetch = { 0 };
-	p4r_version v = { 0 };
-	p4r_metric_table t = { 0 };
-	const char *ref = NULL, *value;
-	bool stored, check = false, damaged = false;
-	p4r_damage damage;
+	p4r_show_opts opts = { 0 };
+	p4r_show_result res = { 0 };
+	p4r_op_report report;
+	const char *value;
+	cmd_report cr;
 	p4r_opts o;
 	int id, rc;
 
 	p4r_opts_init(&o, argc - 1, argv + 1, options);
 	while ((rc = cmd_next_opt(&o, &id, &value)) == 0 && id != P4R_OPT_DONE) {
 		if (id == OPT_VERIFY)
-			check = true;
+			opts.verify = true;
 		else if (id == OPT_REMOTE)
-			fetch.remote = value;
+			opts.remote = value;
 		else if (id == OPT_OFFLINE)
-			fetch.offline = true;
-		else if (ref)
+			opts.offline = true;
+		else if (opts.ref)
 			return cmd_usage_error(cli, "show takes one REF");
 		else
-			ref = value;
+			opts.ref = value;
 	}
 	if (rc < 0)
 		return rc;
-	if (!ref)
+	if (!opts.ref)
 		return cmd_usage_error(cli, "show needs a REF");
-	if ((fetch.remote || fetch.offline) && !check)
+	if ((opts.remote || opts.offline) && !opts.verify)
 		return cmd_usage_error(cli, "--remote and --offline apply to --verify");
-	if ((rc = p4r_ondemand_config(repo, &fetch)) < 0 ||
-	    (rc = p4r_ref_resolve(repo, ref, &v)) < 0)
-		return rc;
-	if (check && (rc = verify(cli, repo, &fetch, &v)) < 0)
-		goto done;
-	stored = p4r_store_has(p4r_repo_store(repo), &v.oid);
-	if ((rc = p4r_metrics_table(p4r_repo_registry(repo), &v, 1, &t)) < 0 ||
-	    (rc = p4r_registry_damage_get(p4r_repo_registry(repo), &v.oid, &damage, &damaged)) < 0)
-		goto done;
-	/* a damaged object that came back is history, not a state */
-	damaged = damaged && !damage.repaired_ms && !stored;
-	if (cli->json) {
-		cJSON *doc = p4r_json_version(&v);
-
-		cJSON_AddBoolToObject(doc, "stored", stored);
-		cJSON_AddBoolToObject(doc, "damaged", damaged);
-		if (check)
-			cJSON_AddBoolToObject(doc, "verified", true);
-		cJSON_AddItemToObject(doc, "metrics", p4r_json_metric_row(&t, 0));
-		rc = cmd_print_json(doc);
-	} else {
-		print_version(&v, stored);
-		if (damaged)
-			printf("damaged:  its stored bytes changed in place (they hashed to %.12s) and are "
-			       "in '%s'; 'p4reg fsck --repair' fetches them from a remote\n",
-			       damage.got.hex, p4r_escape(damage.quarantine));
-		if (check)
-			printf("verified: the bytes hash to its oid\n");
-		print_metrics(&t);
-	}
-done:
-	p4r_metric_table_clear(&t);
-	p4r_version_clear(&v);
+	report = cmd_report_init(&cr, cli);
+	rc = p4r_show(repo, &opts, &report, &res);
+	cmd_report_done(&cr);
+	if (rc == 0)
+		rc = print_show(cli, &res);
+	p4r_show_result_free(&res);
 	return rc;
 }

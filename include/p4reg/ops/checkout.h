@@ -1,0 +1,77 @@
+/* p4r_checkout: put versions' bytes in the work tree, verified (the
+ * operation behind `p4reg checkout`, and the second half of `p4reg pull`).
+ * Targets come from references (name@3), pointer files or Git LFS paths;
+ * objects the store lacks are downloaded first, before any file changes;
+ * then each file is written, its pointer and .gitignore line kept as add
+ * leaves them, and what was written is staged in git (core.autostage). */
+#ifndef P4REG_OPS_CHECKOUT_H
+#define P4REG_OPS_CHECKOUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "p4reg/hash.h"
+#include "p4reg/registry.h"
+#include "p4reg/repo.h"
+#include "p4reg/store.h"
+#include "p4reg/ops/op.h"
+
+typedef struct p4r_checkout_opts {
+	char *const *args;      /* REFs or paths; NARGS 0: every pointer and
+				 * every registered Git LFS path */
+	size_t nargs;
+	bool force;             /* overwrite bytes that are in no version */
+	bool no_stage;          /* --no-stage (else config core.autostage) */
+	const p4r_link_type *order; /* --link; NORDER 0: config core.cacheType */
+	size_t norder;
+	const char *remote;     /* where missing objects come from; NULL: core.remote */
+	bool offline;           /* download nothing (config core.offline is read too) */
+} p4r_checkout_opts;
+
+typedef enum p4r_checkout_action {
+	P4R_CHECKOUT_WRITTEN,   /* the file got the version's bytes */
+	P4R_CHECKOUT_UNCHANGED, /* it had them already */
+	P4R_CHECKOUT_SKIPPED,   /* a pointer left behind by a move: see moved_to */
+} p4r_checkout_action;
+
+/* One file of a checkout, in the order they were written. */
+typedef struct p4r_checkout_row {
+	char *path;             /* repository-relative; owned */
+	char model[P4R_MODEL_NAME_MAX + 1]; /* "" with VERSION 0: a Git LFS path no
+					     * version names (the index's pointer) */
+	int64_t version;
+	p4r_oid oid;
+	p4r_checkout_action action;
+	bool lfs;               /* a Git LFS path: no pointer file */
+	char *moved_to;         /* SKIPPED: the model's path now; owned */
+} p4r_checkout_row;
+
+typedef struct p4r_checkout_result {
+	p4r_checkout_row *rows; /* owned */
+	size_t n, cap;
+	size_t objects_received; /* downloaded before the files were written */
+	uint64_t bytes_received;
+	size_t objects_present;  /* asked for and already in the store */
+} p4r_checkout_result;
+
+/* Checks out OPTS->args (see p4r_checkout_opts). Every object is in the
+ * store, verified, before the first file changes (a damaged one is
+ * repaired from the remote and reported through REPORT->repaired, or the
+ * operation fails with P4R_EINTEGRITY naming the version). A file whose
+ * bytes are in no version is refused without OPTS->force. OUT (zeroed by
+ * the caller) gets one row per file handled, also when a later file fails:
+ * the rows say what changed. Pointers left behind by a move are skipped
+ * (a row with moved_to). REPORT gets per-file progress and the hard-link
+ * hazard warning. */
+int p4r_checkout(p4r_repo *repo, const p4r_checkout_opts *opts, const p4r_op_report *report,
+		 p4r_checkout_result *out);
+void p4r_checkout_result_free(p4r_checkout_result *r);
+
+/* Warns through REPORT, once per process, when ORDER (the configured one
+ * when N is 0) hard-links while running as root: a write to a checked-out
+ * file would change the stored version. Used by checkout, pull, rollback. */
+void p4r_checkout_warn_link_hazard(p4r_repo *repo, const p4r_link_type *order, size_t n,
+				   const p4r_op_report *report);
+
+#endif

@@ -1,0 +1,564 @@
+/* p4r_checkout: put versions' bytes in the work tree, verified (see
+ * ops/checkout.h); the run is shared with pull (checkout_priv.h). */
+#include "p4reg/ops/checkout.h"
+#include "ops/checkout_priv.h"
+#include "p4reg/error.h"
+#include "p4reg/lfs.h"
+#include "p4reg/objguard.h"
+#include "p4reg/pointer.h"
+#include "p4reg/ref.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- the files written, for git's index ---- */
+
+static int written_push(p4r_written *w, char *path)
+{
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 8;
+		char **v = realloc(w->v, cap * sizeof(*v));
+
+		if (!v)
+			return p4r_error_set(P4R_ERROR, "out of memory");
+		w->v = v;
+		w->cap = cap;
+	}
+	w->v[w->n++] = path;
+	return 0;
+}
+
+int p4r_written_take(p4r_written *w, p4r_placed *p)
+{
+	char *paths[2] = { p->pointer_abs, p->gitignore_abs };
+	int rc = 0;
+	size_t i;
+
+	p->pointer_abs = p->gitignore_abs = NULL;
+	for (i = 0; i < 2; i++) {
+		if (paths[i] && rc == 0 && (rc = written_push(w, paths[i])) == 0)
+			paths[i] = NULL;
+		free(paths[i]);
+	}
+	return rc;
+}
+
+int p4r_written_stage(p4r_written *w, p4r_git *git)
+{
+	char msg[600];
+	int rc;
+
+	if (!git || w->n == 0)
+		return 0;
+	if ((rc = p4r_git_stage(git, (const char *const *)w->v, w->n)) == 0)
+		return 0;
+	/* the files are written: say what is left undone */
+	snprintf(msg, sizeof(msg), "%s", p4r_error_message());
+	return p4r_error_set(rc, "the files are checked out, but not staged in git: %s", msg);
+}
+
+void p4r_written_free(p4r_written *w)
+{
+	p4r_strv_free(w->v, w->n);
+	memset(w, 0, sizeof(*w));
+}
+
+/* ---- report helpers ---- */
+
+void p4r_op_step_progress(uint64_t done, uint64_t total, void *payload)
+{
+	const p4r_op_step *s = payload;
+
+	p4r_op_progress(s->report, s->label, done, total);
+}
+
+static void guard_repaired(const p4r_guard_event *ev, void *payload)
+{
+	p4r_op_repaired(payload, ev);
+}
+
+void p4r_checkout_warn_link_hazard(p4r_repo *repo, const p4r_link_type *order, size_t n,
+				   const p4r_op_report *report)
+{
+	static bool warned;
+	p4r_link_type cfg[P4R_LINK_MAX];
+
+	if (warned)
+		return;
+	if (n == 0) {
+		if (p4r_repo_link_order(repo, cfg, &n) < 0) {
+			p4r_error_clear();
+			return;
+		}
+		order = cfg;
+	}
+	if (!p4r_objguard_hardlink_hazard(order, n))
+		return;
+	warned = true;
+	p4r_op_warn(report, "core.cacheType hardlink as root: a write to a checked-out file changes "
+		    "the stored version too (the read-only bit does not stop root); p4reg re-hashes "
+		    "such objects before use, but only a remote or reflink/copy keeps a second copy");
+}
+
+/* ---- targets ---- */
+
+/* One file to write. */
+struct target {
+	char *rel;
+	p4r_pointer want;       /* what the pointer must say afterwards */
+	bool lfs;               /* a Git LFS path: no pointer file to write */
+	bool stage;             /* a Git LFS path checked out by reference */
+	char *moved_to;         /* a pointer left behind by a move: where the
+				 * model is now (skipped); NULL otherwise */
+};
+
+struct targets {
+	struct target *v;
+	size_t n, cap;
+};
+
+/* One run: the plan, and what it opened. */
+struct ctx {
+	p4r_repo *repo;
+	const p4r_checkout_plan *plan;
+	const p4r_op_report *report;
+	p4r_git *git;           /* NULL outside a git work tree */
+	char *lfs_dir;          /* .git/lfs, NULL outside git */
+	p4r_written written;    /* pointers and .gitignore files, for git */
+	p4r_checkout_result *out;
+};
+
+static void target_clear(struct target *t)
+{
+	free(t->rel);
+	free(t->moved_to);
+	memset(t, 0, sizeof(*t));
+}
+
+static int targets_push(struct targets *ts, struct target *t)
+{
+	if (ts->n == ts->cap) {
+		size_t cap = ts->cap ? ts->cap * 2 : 8;
+		struct target *v = realloc(ts->v, cap * sizeof(*v));
+
+		if (!v)
+			return p4r_error_set(P4R_ERROR, "out of memory");
+		ts->v = v;
+		ts->cap = cap;
+	}
+	ts->v[ts->n++] = *t;
+	memset(t, 0, sizeof(*t));
+	return 0;
+}
+
+static void targets_free(struct targets *ts)
+{
+	size_t i;
+
+	for (i = 0; i < ts->n; i++)
+		target_clear(&ts->v[i]);
+	free(ts->v);
+}
+
+static void want_from_version(p4r_pointer *p, const p4r_version *v)
+{
+	snprintf(p->model, sizeof(p->model), "%s", v->model);
+	p->version = v->number;
+	p->oid = v->oid;
+	p->size = v->size;
+}
+
+/* A registry reference: the model's bound path, pointer updated (for a
+ * Git LFS path, the pointer staged in the index, as `git checkout REV --
+ * PATH` updates the index). */
+static int target_from_ref(struct ctx *c, const char *arg, struct target *t)
+{
+	p4r_version v = { 0 };
+	p4r_model m = { 0 };
+	p4r_pointer ignored;
+	bool found;
+	int rc;
+
+	if ((rc = p4r_ref_resolve(c->repo, arg, &v)) < 0)
+		return rc;
+	if ((rc = p4r_registry_model_get(p4r_repo_registry(c->repo), v.model, &m)) == 0) {
+		t->rel = strdup(m.path);
+		want_from_version(&t->want, &v);
+		rc = p4r_lfs_expected(c->repo, c->git, m.path, &t->lfs, &ignored, &found);
+		t->stage = t->lfs;
+	}
+	p4r_model_clear(&m);
+	p4r_version_clear(&v);
+	return rc;
+}
+
+/* A path with a pointer: the pointer's version; a pointer whose model is
+ * bound elsewhere now (a move fetched from a remote) is skipped. */
+static int target_from_path(p4r_repo *repo, const char *rel, struct target *t)
+{
+	char to[PATH_MAX];
+	bool moved = false;
+	int rc = p4r_worktree_read_pointer(repo, rel, &t->want);
+
+	/* the pointer came with the clone: only the registry's word counts */
+	if (rc == 0)
+		rc = p4r_worktree_pointer_check(repo, rel, &t->want);
+	if (rc == 0)
+		rc = p4r_worktree_pointer_moved(repo, rel, &t->want, to, sizeof(to), &moved);
+	if (rc == 0 && moved && !(t->moved_to = strdup(to)))
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+	if (rc == 0 && !(t->rel = strdup(rel)))
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+	return rc;
+}
+
+/* A Git LFS path: the version its staged pointer (or model) names. */
+static int target_from_lfs(struct ctx *c, const char *rel, struct target *t, bool *is_lfs)
+{
+	bool found = false;
+	int rc = p4r_lfs_expected(c->repo, c->git, rel, is_lfs, &t->want, &found);
+
+	if (rc < 0 || !*is_lfs)
+		return rc;
+	if (!found)
+		return p4r_error_set(P4R_ENOTFOUND, "'%s' is tracked by Git LFS but neither the git "
+				     "index nor the registry names its bytes", rel);
+	t->lfs = true;
+	if (!(t->rel = strdup(rel)))
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	return 0;
+}
+
+/* *REL gets the repository path of ARG when a pointer exists for it. */
+static bool find_pointer(p4r_repo *repo, const char *arg, char **rel)
+{
+	p4r_pointer ptr;
+	bool yes;
+
+	*rel = NULL;
+	if (p4r_repo_relpath(repo, arg, rel) < 0) {
+		p4r_error_clear();
+		return false;
+	}
+	if (p4r_pointer_is_pointer_path(*rel))
+		(*rel)[strlen(*rel) - strlen(P4R_POINTER_SUFFIX)] = '\0';
+	/* any pointer that exists, readable or not: reading it reports why */
+	yes = p4r_worktree_read_pointer(repo, *rel, &ptr) != P4R_ENOTFOUND;
+	p4r_error_clear();
+	return yes;
+}
+
+static int target_from_arg(struct ctx *c, const char *arg, struct target *t)
+{
+	char *rel = NULL;
+	bool lfs = false;
+	int rc;
+
+	if (strchr(arg, '@'))
+		return target_from_ref(c, arg, t);
+	if (find_pointer(c->repo, arg, &rel))
+		rc = target_from_path(c->repo, rel, t);
+	else if ((rc = rel ? target_from_lfs(c, rel, t, &lfs) : 0) < 0 || lfs)
+		; /* a Git LFS path, or an error finding out */
+	else if (p4r_model_name_valid(arg))
+		rc = target_from_ref(c, arg, t);
+	else
+		rc = p4r_error_set(P4R_ENOTFOUND, "'%s' has no pointer and names no model", arg);
+	free(rel);
+	return rc;
+}
+
+/* Every registered model's path that is a Git LFS path (no pointer file). */
+static int collect_lfs_models(struct ctx *c, struct targets *ts)
+{
+	p4r_model *models = NULL;
+	size_t n = 0, i;
+	int rc;
+
+	if (!c->git)
+		return 0;
+	if ((rc = p4r_registry_model_list(p4r_repo_registry(c->repo), &models, &n)) < 0)
+		return rc;
+	for (i = 0; rc == 0 && i < n; i++) {
+		struct target t = { 0 };
+		bool lfs = false;
+
+		if ((rc = target_from_lfs(c, models[i].path, &t, &lfs)) == 0 && lfs)
+			rc = targets_push(ts, &t);
+		target_clear(&t);
+	}
+	p4r_model_array_free(models, n);
+	return rc;
+}
+
+static int collect(struct ctx *c, struct targets *ts)
+{
+	const p4r_checkout_opts *o = c->plan->opts;
+	bool all = o->nargs == 0;
+	char **rels = NULL;
+	size_t n = 0, i;
+	int rc = 0;
+
+	if (all && (rc = p4r_worktree_list_pointers(c->repo, &rels, &n)) < 0)
+		return rc;
+	for (i = 0; rc == 0 && i < (all ? n : o->nargs); i++) {
+		struct target t = { 0 };
+
+		rc = all ? target_from_path(c->repo, rels[i], &t) : target_from_arg(c, o->args[i], &t);
+		if (rc == 0 && !t.rel)
+			rc = p4r_error_set(P4R_ERROR, "out of memory");
+		if (rc == 0)
+			rc = targets_push(ts, &t);
+		target_clear(&t);
+	}
+	p4r_strv_free(rels, n);
+	if (rc == 0 && all && c->plan->lfs_paths)
+		rc = collect_lfs_models(c, ts);
+	return rc;
+}
+
+/* ---- objects ---- */
+
+/* Whether T needs an object from p4reg's store or a remote: a Git LFS
+ * path without a version is git-lfs's to fetch, one whose object git-lfs
+ * has is imported from there, and a pointer left behind is not checked
+ * out. */
+static bool needs_object(const struct ctx *c, const struct target *t)
+{
+	return t->want.version && !t->moved_to &&
+	       !(t->lfs && c->lfs_dir && !p4r_store_has(p4r_repo_store(c->repo), &t->want.oid) &&
+		 p4r_lfs_has(c->lfs_dir, &t->want.oid));
+}
+
+/* pull without arguments: every object from the remote, through the guard. */
+static int fetch_from_remote(struct ctx *c, const p4r_version *need, size_t n)
+{
+	p4r_op_step step = { c->report, "pull" };
+	p4r_sync_progress prog = { p4r_op_step_progress, &step };
+	p4r_oid *oids = calloc(n + 1, sizeof(*oids));
+	int64_t *sizes = calloc(n + 1, sizeof(*sizes));
+	size_t i;
+	int rc;
+
+	if (!oids || !sizes) {
+		free(oids);
+		free(sizes);
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	}
+	for (i = 0; i < n; i++) {
+		oids[i] = need[i].oid;
+		sizes[i] = need[i].size;
+	}
+	rc = p4r_objguard_fetch(c->repo, c->plan->remote, oids, sizes, n, &prog, c->plan->got,
+				guard_repaired, (void *)c->report);
+	free(oids);
+	free(sizes);
+	return rc;
+}
+
+/* Makes sure the store has the right bytes of every target before any
+ * file changes: objects it has pass the guard (a damaged one is repaired
+ * from the remote, or the run stops naming its version, exit 4), and
+ * those no local store has are downloaded in one parallel, verified pass. */
+static int fetch_missing(struct ctx *c, const struct targets *ts)
+{
+	p4r_op_step step = { c->report, "downloading" };
+	p4r_sync_progress prog = { p4r_op_step_progress, &step };
+	p4r_ondemand fetch = c->plan->fetch;
+	p4r_version *need = calloc(ts->n + 1, sizeof(*need));
+	size_t i, n = 0;
+	int rc;
+
+	if (!need)
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	for (i = 0; i < ts->n; i++) {
+		if (!needs_object(c, &ts->v[i]))
+			continue;
+		snprintf(need[n].model, sizeof(need[n].model), "%s", ts->v[i].want.model);
+		need[n].number = ts->v[i].want.version;
+		need[n].oid = ts->v[i].want.oid;
+		need[n++].size = ts->v[i].want.size;
+	}
+	if (c->plan->remote) {
+		rc = fetch_from_remote(c, need, n);
+	} else {
+		fetch.progress = &prog;
+		fetch.on_damage = guard_repaired;
+		fetch.damage_payload = (void *)c->report;
+		rc = p4r_ondemand_fetch(c->repo, &fetch, need, n, c->plan->got);
+		}
+	free(need);
+	return rc;
+}
+
+/* ---- writing ---- */
+
+/* Stages T's Git LFS pointer (core.autostage) and places its object in
+ * .git/lfs/objects, so git sees the version checked out. */
+static int stage_lfs(struct ctx *c, struct target *t)
+{
+	p4r_git_lfs_entry e = { .oid = t->want.oid, .size = (uint64_t)t->want.size };
+	char *abs;
+	int rc;
+
+	if (!c->plan->stage)
+		return 0;
+	if ((rc = p4r_lfs_mirror(c->repo, c->lfs_dir, &t->want.oid)) < 0)
+		return rc;
+	if (!(abs = p4r_repo_abspath(c->repo, t->rel)))
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	e.abs_path = abs;
+	rc = p4r_git_stage_lfs(c->git, NULL, 0, &e, 1);
+	free(abs);
+	return rc;
+}
+
+/* Appends T's row to the result; takes T's strings. */
+static int add_row(p4r_checkout_result *out, struct target *t, p4r_checkout_action action)
+{
+	p4r_checkout_row *row;
+
+	if (out->n == out->cap) {
+		size_t cap = out->cap ? out->cap * 2 : 8;
+		p4r_checkout_row *v = realloc(out->rows, cap * sizeof(*v));
+
+		if (!v)
+			return p4r_error_set(P4R_ERROR, "out of memory");
+		out->rows = v;
+		out->cap = cap;
+	}
+	row = &out->rows[out->n++];
+	memset(row, 0, sizeof(*row));
+	row->path = t->rel;
+	snprintf(row->model, sizeof(row->model), "%s", t->want.version ? t->want.model : "");
+	row->version = t->want.version;
+	row->oid = t->want.oid;
+	row->action = action;
+	row->lfs = t->lfs;
+	row->moved_to = t->moved_to;
+	t->rel = t->moved_to = NULL;
+	return 0;
+}
+
+/* The object of T in p4reg's store: one git-lfs fetched is taken in,
+ * verified. */
+static int object_ready(struct ctx *c, struct target *t)
+{
+	p4r_store *store = p4r_repo_store(c->repo);
+	int rc;
+
+	if (!p4r_store_has(store, &t->want.oid) && t->lfs && c->lfs_dir &&
+	    p4r_lfs_has(c->lfs_dir, &t->want.oid) &&
+	    (rc = p4r_lfs_import(store, c->lfs_dir, &t->want.oid)) < 0)
+		return rc;
+	if (!p4r_store_has(store, &t->want.oid))
+		return p4r_error_set(P4R_ENOTFOUND, "object %.12s of '%s' is in no store: git-lfs does "
+				     "not have it either; run 'git lfs fetch' or 'p4reg pull %s'",
+				     t->want.oid.hex, t->rel, t->rel);
+	return 0;
+}
+
+static int checkout_one(struct ctx *c, struct target *t)
+{
+	const p4r_checkout_opts *o = c->plan->opts;
+	p4r_op_step step = { c->report, t->rel };
+	p4r_version v = { .number = t->want.version, .oid = t->want.oid, .size = t->want.size };
+	p4r_placed placed;
+	bool already = false;
+	int rc;
+
+	if (t->moved_to)
+		return add_row(c->out, t, P4R_CHECKOUT_SKIPPED);
+	if ((rc = object_ready(c, t)) < 0)
+		return rc;
+	rc = p4r_worktree_materialize(c->repo, t->rel, &t->want.oid, o->order, o->norder, o->force,
+				      &already, p4r_op_step_progress, &step);
+	if (rc < 0)
+		return rc;
+	snprintf(v.model, sizeof(v.model), "%s", t->want.model);
+	/* the pointer and its .gitignore line, as add leaves them: a model
+	 * checked out at a path new here (it moved) is not taken by git */
+	if (!t->lfs && ((rc = p4r_worktree_place_pointer(c->repo, &v, t->rel, &placed)) < 0 ||
+			(rc = p4r_written_take(&c->written, &placed)) < 0))
+		return rc;
+	if (t->lfs && t->stage && (rc = stage_lfs(c, t)) < 0)
+		return rc;
+	return add_row(c->out, t, already ? P4R_CHECKOUT_UNCHANGED : P4R_CHECKOUT_WRITTEN);
+}
+
+static int run_targets(struct ctx *c)
+{
+	struct targets ts = { 0 };
+	size_t i;
+	int rc;
+
+	/* pull warns once it knows the pointers are sound, checkout first */
+	if (!c->plan->remote)
+		p4r_checkout_warn_link_hazard(c->repo, c->plan->opts->order, c->plan->opts->norder,
+					      c->report);
+	rc = collect(c, &ts);
+	if (rc == 0 && c->plan->remote)
+		p4r_checkout_warn_link_hazard(c->repo, NULL, 0, c->report);
+	if (rc == 0)
+		rc = fetch_missing(c, &ts);
+	for (i = 0; rc == 0 && i < ts.n; i++)
+		rc = checkout_one(c, &ts.v[i]);
+	/* one index write for every pointer and .gitignore written */
+	if (rc == 0 && c->plan->stage)
+		rc = p4r_written_stage(&c->written, c->git);
+	p4r_written_free(&c->written);
+	targets_free(&ts);
+	return rc;
+}
+
+int p4r_checkout_run(p4r_repo *repo, const p4r_checkout_plan *plan, const p4r_op_report *report,
+		     p4r_checkout_result *out)
+{
+	struct ctx c = { .repo = repo, .plan = plan, .report = report, .out = out };
+	int rc;
+
+	if ((rc = p4r_git_open(&c.git, p4r_repo_root(repo))) == 0 && c.git &&
+	    !(c.lfs_dir = p4r_git_lfs_dir(c.git)))
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+	if (rc == 0)
+		rc = run_targets(&c);
+	p4r_git_free(c.git);
+	free(c.lfs_dir);
+	return rc;
+}
+
+int p4r_checkout(p4r_repo *repo, const p4r_checkout_opts *opts, const p4r_op_report *report,
+		 p4r_checkout_result *out)
+{
+	p4r_sync_result got = { 0 };
+	p4r_checkout_plan plan = { .opts = opts, .lfs_paths = true, .got = &got };
+	int rc;
+
+	plan.fetch.remote = opts->remote;
+	plan.fetch.offline = opts->offline;
+	if ((rc = p4r_ondemand_config(repo, &plan.fetch)) < 0 ||
+	    (rc = p4r_repo_autostage(repo, opts->no_stage, &plan.stage)) < 0)
+		return rc;
+	rc = p4r_checkout_run(repo, &plan, report, out);
+	out->objects_received = got.objects_received;
+	out->bytes_received = got.bytes_received;
+	out->objects_present = got.objects_present;
+	p4r_sync_result_clear(&got);
+	return rc;
+}
+
+void p4r_checkout_result_free(p4r_checkout_result *r)
+{
+	size_t i;
+
+	if (!r)
+		return;
+	for (i = 0; i < r->n; i++) {
+		free(r->rows[i].path);
+		free(r->rows[i].moved_to);
+	}
+	free(r->rows);
+	memset(r, 0, sizeof(*r));
+}

@@ -1,0 +1,228 @@
+/* Unit tests for the rollback operation (ops/rollback.c), called directly
+ * on a temporary repository: production moves back, the work file gets the
+ * old bytes, the post-rollback hook runs with the documented environment,
+ * and its failure is the operation's error with the rollback recorded. */
+#include "testutil.h"
+#include "p4reg/config.h"
+#include "p4reg/error.h"
+#include "p4reg/lifecycle.h"
+#include "p4reg/ops/rollback.h"
+#include "p4reg/registry.h"
+#include "p4reg/repo.h"
+#include "p4reg/store.h"
+#include "p4reg/worktree.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static const char V1[] = "bytes of version one\n";
+static const char V2[] = "bytes of version two, longer\n";
+
+struct fx {
+	char *dir;
+	p4r_repo *repo;
+};
+
+/* Registers BYTES as version WANT of "m" at models/m.bin (stored), leaves
+ * the file and pointer there, and puts it in production. */
+static void add_production(struct fx *fx, const char *bytes, int64_t want)
+{
+	p4r_version_input in = { 0 };
+	p4r_promote_req req = { .model = "m", .number = want, .to = P4R_STAGE_PRODUCTION,
+				.force = true, .actor = "tester" };
+	p4r_promotion p;
+	p4r_version v;
+	bool unchanged;
+
+	free(tu_write(fx->dir, "models/m.bin", bytes, strlen(bytes)));
+	assert_int_equal(p4r_store_insert_buffer(p4r_repo_store(fx->repo), bytes, strlen(bytes),
+						 &in.oid), 0);
+	in.model = "m";
+	in.path = "models/m.bin";
+	in.size = (int64_t)strlen(bytes);
+	in.author = "tester";
+	in.git_dirty = -1;
+	assert_int_equal(p4r_registry_add_version(p4r_repo_registry(fx->repo), &in, &v, &unchanged), 0);
+	assert_int_equal(v.number, want);
+	assert_int_equal(p4r_worktree_write_pointer(fx->repo, &v, "models/m.bin", NULL), 0);
+	p4r_version_clear(&v);
+	assert_int_equal(p4r_lifecycle_promote(p4r_repo_registry(fx->repo), &req, &p), 0);
+	p4r_promotion_clear(&p);
+}
+
+static int setup(void **state)
+{
+	struct fx *fx = calloc(1, sizeof(*fx));
+	char *models;
+
+	assert_non_null(fx);
+	fx->dir = tu_mkdtemp();
+	/* the user's own config (a hook, a remote) must not leak in */
+	setenv("XDG_CONFIG_HOME", fx->dir, 1);
+	assert_int_equal(p4r_repo_init(fx->dir, NULL), 0);
+	assert_int_equal(p4r_repo_open(&fx->repo, fx->dir), 0);
+	assert_int_equal(asprintf(&models, "%s/models", fx->dir) > 0, 1);
+	assert_int_equal(mkdir(models, 0755), 0);
+	free(models);
+	add_production(fx, V1, 1);
+	add_production(fx, V2, 2);
+	*state = fx;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *fx = *state;
+
+	p4r_repo_free(fx->repo);
+	tu_rmtree_free(fx->dir);
+	free(fx);
+	return 0;
+}
+
+static char *repo_file(struct fx *fx, const char *rel)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/%s", fx->dir, rel);
+	return tu_slurp(path, NULL);
+}
+
+static p4r_stage stage_of(struct fx *fx, int64_t number)
+{
+	p4r_version v;
+	p4r_stage s;
+
+	assert_int_equal(p4r_registry_version_get(p4r_repo_registry(fx->repo), "m", number, &v), 0);
+	s = v.stage;
+	p4r_version_clear(&v);
+	return s;
+}
+
+/* The reason of the newest event of "m". */
+static char *last_event_reason(struct fx *fx, const char *kind)
+{
+	p4r_event *ev;
+	size_t n;
+	char *reason;
+
+	assert_int_equal(p4r_registry_event_list(p4r_repo_registry(fx->repo), "m", 0, &ev, &n), 0);
+	assert_true(n > 0);
+	assert_string_equal(ev[n - 1].kind, kind);
+	reason = strdup(ev[n - 1].reason);
+	p4r_event_array_free(ev, n);
+	return reason;
+}
+
+static void test_rollback_restores_and_runs_hook(void **state)
+{
+	struct fx *fx = *state;
+	p4r_rollback_opts opts = { .model = "m", .reason = "bad latency" };
+	p4r_rollback_outcome oc = { 0 };
+	char want[4200], *got;
+
+	assert_int_equal(p4r_config_set(p4r_repo_config(fx->repo), true, "hooks.post-rollback",
+					"printf '%s|%s|%s|%s' \"$P4REG_MODEL\" \"$P4REG_VERSION\" "
+					"\"$P4REG_PATH\" \"$P4REG_ROLLED_BACK\" >hook.out"), 0);
+	assert_int_equal(p4r_rollback(fx->repo, &opts, NULL, &oc), 0);
+	assert_true(oc.recorded);
+	assert_int_equal(oc.registry.restored.number, 1);
+	assert_int_equal(oc.registry.rolled_back.number, 2);
+	assert_string_equal(oc.path, "models/m.bin");
+	assert_int_equal(oc.restore, P4R_RESTORE_WRITTEN);
+	assert_true(oc.hook);
+	assert_int_equal(oc.hook_status, 0);
+	assert_string_equal(oc.remote, "");
+	assert_false(oc.pushed);
+	assert_int_equal(oc.metrics.nrows, 2);
+	p4r_rollback_outcome_free(&oc);
+
+	assert_int_equal(stage_of(fx, 1), P4R_STAGE_PRODUCTION);
+	assert_int_equal(stage_of(fx, 2), P4R_STAGE_ARCHIVED);
+	got = repo_file(fx, "models/m.bin");
+	assert_string_equal(got, V1);
+	free(got);
+	/* the hook ran in the root with the four documented variables */
+	snprintf(want, sizeof(want), "m|1|%s/models/m.bin|2", p4r_repo_root(fx->repo));
+	got = repo_file(fx, "hook.out");
+	assert_string_equal(got, want);
+	free(got);
+	got = last_event_reason(fx, "hook");
+	assert_string_equal(got, "post-rollback hook exited with status 0");
+	free(got);
+}
+
+static void test_rollback_hook_failure_reported(void **state)
+{
+	struct fx *fx = *state;
+	p4r_rollback_opts opts = { .model = "m" };
+	p4r_rollback_outcome oc = { 0 };
+	char *got;
+
+	assert_int_equal(p4r_config_set(p4r_repo_config(fx->repo), true, "hooks.post-rollback", "exit 3"), 0);
+	assert_int_equal(p4r_rollback(fx->repo, &opts, NULL, &oc), P4R_ERROR);
+	assert_string_equal(p4r_error_message(), "the post-rollback hook exited with status 3; the "
+			    "rollback to v1 is recorded");
+	assert_true(oc.recorded);
+	assert_true(oc.hook);
+	assert_int_equal(oc.hook_status, 3);
+	assert_false(oc.push_failed);
+	p4r_rollback_outcome_free(&oc);
+	assert_int_equal(stage_of(fx, 1), P4R_STAGE_PRODUCTION);
+	got = repo_file(fx, "models/m.bin");
+	assert_string_equal(got, V1);
+	free(got);
+	got = last_event_reason(fx, "hook");
+	assert_string_equal(got, "post-rollback hook exited with status 3");
+	free(got);
+}
+
+static void test_rollback_no_checkout_leaves_file(void **state)
+{
+	struct fx *fx = *state;
+	p4r_rollback_opts opts = { .model = "m", .no_checkout = true };
+	p4r_rollback_outcome oc = { 0 };
+	char *got;
+
+	assert_int_equal(p4r_config_set(p4r_repo_config(fx->repo), true, "hooks.post-rollback", "exit 3"), 0);
+	assert_int_equal(p4r_rollback(fx->repo, &opts, NULL, &oc), 0);
+	assert_true(oc.recorded);
+	assert_int_equal(oc.restore, P4R_RESTORE_SKIPPED);
+	assert_false(oc.hook);
+	p4r_rollback_outcome_free(&oc);
+	assert_int_equal(stage_of(fx, 1), P4R_STAGE_PRODUCTION);
+	got = repo_file(fx, "models/m.bin");
+	assert_string_equal(got, V2);
+	free(got);
+}
+
+static void test_rollback_refused_changes_nothing(void **state)
+{
+	struct fx *fx = *state;
+	p4r_rollback_opts opts = { .model = "m", .to = 2 };
+	p4r_rollback_outcome oc = { 0 };
+
+	assert_int_equal(p4r_rollback(fx->repo, &opts, NULL, &oc), P4R_EREFUSED);
+	assert_false(oc.recorded);
+	p4r_rollback_outcome_free(&oc);
+	opts.model = "nope";
+	opts.to = 0;
+	assert_int_equal(p4r_rollback(fx->repo, &opts, NULL, &oc), P4R_ENOTFOUND);
+	assert_false(oc.recorded);
+	p4r_rollback_outcome_free(&oc);
+	assert_int_equal(stage_of(fx, 2), P4R_STAGE_PRODUCTION);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_rollback_restores_and_runs_hook, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rollback_hook_failure_reported, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rollback_no_checkout_leaves_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rollback_refused_changes_nothing, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
