@@ -133,6 +133,13 @@ typedef enum p4r_file_state {
 
 const char *p4r_file_state_name(p4r_file_state s);
 
+/* Records REL's stat cache row: OID is the hash of bytes read between the
+ * stats BEFORE and AFTER; the row is written only when the two are equal in
+ * every field (see the rule in worktree.c) and the file is not racily
+ * clean. Inside or outside a registry transaction. */
+int p4r_worktree_stat_remember(p4r_repo *repo, const char *rel, const p4r_stat_key *before,
+			       const p4r_stat_key *after, const p4r_oid *oid);
+
 /* The oid of the file at REL, from the stat cache when its stat matches,
  * else by hashing it (and refreshing the cache). *EXISTS is false (and 0
  * returned) when there is no file. */

@@ -1,11 +1,6 @@
 /* p4reg mv: move a model's file, its pointer and its binding to a new path. */
 #include "cmd.h"
-#include "p4reg/gitio.h"
-#include "p4reg/pointer.h"
-#include "p4reg/worktree.h"
-
-#include <stdlib.h>
-#include <string.h>
+#include "p4reg/ops/mv.h"
 
 const char cmd_mv_usage[] =
 	"usage: p4reg mv [--no-stage] OLD NEW\n"
@@ -26,86 +21,6 @@ static const p4r_option options[] = {
 	{ "no-stage", 0, false, OPT_NO_STAGE },
 	{ NULL, 0, false, 0 },
 };
-
-/* A path as the user typed it, repository-relative; a pointer file is
- * named for what it describes, like add does. */
-static int user_path(p4r_repo *repo, const char *arg, char **rel)
-{
-	if (p4r_pointer_is_pointer_path(arg))
-		return p4r_error_set(P4R_EUSAGE, "'%s' is a pointer file; name the model file it describes", arg);
-	return p4r_repo_relpath(repo, arg, rel);
-}
-
-/* NEW as the user typed it, repository-relative; its folders may not exist
- * yet: the part that exists is resolved as every path is, the missing rest
- * appended as typed (the core checks it: no "..", no .git). */
-static int new_path(p4r_repo *repo, const char *arg, char **rel)
-{
-	char *copy = strdup(arg), *cut, *out;
-	size_t len;
-	int rc;
-
-	*rel = NULL;
-	if (!copy)
-		return p4r_error_set(P4R_ERROR, "out of memory");
-	if (p4r_pointer_is_pointer_path(arg)) {
-		rc = user_path(repo, arg, rel);
-		goto done;
-	}
-	for (;;) {
-		rc = p4r_repo_relpath(repo, copy, rel);
-		if (rc != P4R_ENOTFOUND || !(cut = strrchr(copy, '/')) || cut == copy)
-			break;
-		p4r_error_clear();
-		*cut = '\0';
-	}
-	if (rc < 0 || !strcmp(copy, arg))
-		goto done;
-	/* the folders from here on are made by the move */
-	len = strlen(*rel) + strlen(arg + strlen(copy)) + 1;
-	if (!(out = malloc(len))) {
-		rc = p4r_error_set(P4R_ERROR, "out of memory");
-		goto done;
-	}
-	snprintf(out, len, "%s%s", *rel, arg + strlen(copy));
-	free(*rel);
-	*rel = out;
-done:
-	if (rc < 0) {
-		free(*rel);
-		*rel = NULL;
-	}
-	free(copy);
-	return rc;
-}
-
-/* A Git LFS path has no pointer to move: git keeps the pointer blob. */
-static int refuse_lfs(p4r_repo *repo, p4r_git *git, const char *rel)
-{
-	p4r_model m = { 0 };
-	p4r_pointer ptr;
-	char *abs = NULL;
-	bool lfs = false;
-	int rc;
-
-	if (!git || p4r_worktree_read_pointer(repo, rel, &ptr) != P4R_ENOTFOUND) {
-		p4r_error_clear();
-		return 0;
-	}
-	p4r_error_clear();
-	if (!(abs = p4r_repo_abspath(repo, rel)))
-		return p4r_error_set(P4R_ERROR, "out of memory");
-	rc = p4r_git_is_lfs_path(git, abs, &lfs);
-	free(abs);
-	if (rc < 0 || !lfs || p4r_registry_model_by_path(p4r_repo_registry(repo), rel, &m) < 0) {
-		p4r_error_clear();
-		return rc;
-	}
-	rc = p4r_error_set(P4R_EUSAGE, "'%s' is a Git LFS path (no pointer file); move it with 'git mv', "
-			   "then 'p4reg add -n %s NEWPATH'", rel, m.name);
-	p4r_model_clear(&m);
-	return rc;
-}
 
 static int print_result(p4r_cli *cli, const char *from, const char *to, const p4r_move_result *r,
 			bool staged)
@@ -134,11 +49,11 @@ static int print_result(p4r_cli *cli, const char *from, const char *to, const p4
 
 int cmd_mv(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 {
-	const char *args[2] = { NULL, NULL }, *value, *why = NULL;
-	char *from = NULL, *to = NULL, *actor = NULL;
-	p4r_move_result res = { 0 };
-	p4r_git *git = NULL;
-	bool stage = true, staged = false;
+	const char *args[2] = { NULL, NULL }, *value;
+	p4r_mv_result res = { 0 };
+	cmd_report cr;
+	p4r_op_report report = cmd_report_init(&cr, cli);
+	bool no_stage = false;
 	size_t nargs = 0;
 	p4r_opts o;
 	int id, rc;
@@ -146,7 +61,7 @@ int cmd_mv(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 	p4r_opts_init(&o, argc - 1, argv + 1, options);
 	while ((rc = cmd_next_opt(&o, &id, &value)) == 0 && id != P4R_OPT_DONE) {
 		if (id == OPT_NO_STAGE)
-			stage = false;
+			no_stage = true;
 		else if (nargs < 2)
 			args[nargs++] = value;
 		else
@@ -156,41 +71,10 @@ int cmd_mv(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 		return rc;
 	if (nargs != 2)
 		return cmd_usage_error(cli, "mv takes OLD and NEW, not %zu path%s", nargs, nargs == 1 ? "" : "s");
-	if ((rc = user_path(repo, args[0], &from)) < 0 || (rc = new_path(repo, args[1], &to)) < 0)
-		goto done;
-	if ((rc = p4r_repo_autostage(repo, !stage, &stage)) < 0)
-		goto done;
-	if ((rc = p4r_git_open_why(&git, p4r_repo_root(repo), &why)) < 0 ||
-	    (rc = refuse_lfs(repo, git, from)) < 0)
-		goto done;
-	actor = p4r_repo_actor(repo);
-	if ((rc = p4r_worktree_move(repo, from, to, actor ? actor : "unknown", &res)) < 0)
-		goto done;
-	if (!res.file_moved && !res.resumed)
-		cmd_note(cli, "note: '%s' is not in the work tree: only the binding and the pointer moved", from);
-	if (stage && !git) {
-		cmd_note(cli, "note: %s; git features skipped, nothing staged",
-			 why ? why : "not inside a git work tree");
-	} else if (stage) {
-		/* after the work tree: a failure here leaves a move that is done
-		 * but not staged, and says so */
-		if ((rc = p4r_git_stage_update(git, (const char *const *)res.stage, res.nstage, NULL, 0,
-					       (const char *const *)res.unstage, res.nunstage)) < 0) {
-			char msg[600];
-
-			snprintf(msg, sizeof(msg), "%s", p4r_error_message());
-			rc = p4r_error_set(rc, "model '%s' moved to '%s', but %s; run 'p4reg mv' again to "
-					   "stage it", res.model, to, msg);
-			goto done;
-		}
-		staged = true;
-	}
-	rc = print_result(cli, from, to, &res, staged);
-done:
-	p4r_move_result_clear(&res);
-	p4r_git_free(git);
-	free(actor);
-	free(from);
-	free(to);
+	rc = p4r_mv(repo, &(p4r_mv_opts){ .from = args[0], .to = args[1], .no_stage = no_stage }, &report, &res);
+	cmd_report_done(&cr);
+	if (rc == 0)
+		rc = print_result(cli, res.from, res.to, &res.move, res.staged);
+	p4r_mv_result_free(&res);
 	return rc;
 }

@@ -2,10 +2,7 @@
  * exactly as `git lfs track` writes them, and the filter.lfs config that
  * keeps plain git working on those paths. */
 #include "cmd.h"
-#include "p4reg/attributes.h"
-#include "p4reg/fsutil.h"
-#include "p4reg/gitio.h"
-#include "p4reg/worktree.h"
+#include "p4reg/ops/track.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -33,65 +30,27 @@ const char cmd_untrack_usage[] =
 	"Removes each PATTERN's filter=lfs line from the .gitattributes at the git\n"
 	"work tree root, and nothing else.\n";
 
-/* The git work tree of REPO, or an error saying why there is none. */
-static int open_git(p4r_repo *repo, p4r_git **git, char **attr_path)
+static int print_list(p4r_cli *cli, const p4r_track_result *res)
 {
-	const char *why = NULL;
-	int rc;
+	size_t i;
 
-	*attr_path = NULL;
-	if ((rc = p4r_git_open_why(git, p4r_repo_root(repo), &why)) < 0)
-		return rc;
-	if (!*git)
-		return p4r_error_set(P4R_ERROR, "cannot track Git LFS patterns: %s ('git init' first)",
-				     why ? why : "not inside a git work tree");
-	if (!(*attr_path = p4r_path_join(p4r_git_workdir(*git), ".gitattributes")))
-		return p4r_error_set(P4R_ERROR, "out of memory");
-	return 0;
-}
-
-static int list_patterns(p4r_cli *cli, const char *attr_path)
-{
-	char **pats = NULL;
-	size_t n = 0, i;
-	int rc;
-
-	if ((rc = p4r_attr_list_lfs(attr_path, &pats, &n)) < 0)
-		return rc;
 	if (cli->json) {
 		cJSON *doc = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(doc, "patterns");
 
-		for (i = 0; i < n; i++) {
+		for (i = 0; i < res->nlisted; i++) {
 			cJSON *o = cJSON_CreateObject();
 
-			cJSON_AddStringToObject(o, "pattern", pats[i]);
+			cJSON_AddStringToObject(o, "pattern", res->listed[i]);
 			cJSON_AddStringToObject(o, "source", ".gitattributes");
 			cJSON_AddItemToArray(arr, o);
 		}
-		rc = cmd_print_json(doc);
-	} else {
-		for (i = 0; i < n; i++)
-			printf("%s\n", p4r_escape(pats[i]));
-		if (n == 0 && !cli->quiet)
-			fputs("no Git LFS patterns in .gitattributes\n", stderr);
+		return cmd_print_json(doc);
 	}
-	p4r_strv_free(pats, n);
-	return rc;
-}
-
-/* The repository's .p4reg folder relative to the git work tree. */
-static char *meta_rel(p4r_repo *repo, p4r_git *git)
-{
-	char *rel = p4r_git_relpath(git, p4r_repo_meta(repo));
-
-	return rel ? rel : strdup(P4R_META_DIR);
-}
-
-static const char *display(const char *pattern)
-{
-	while (pattern[0] == '.' && pattern[1] == '/')
-		pattern += 2;
-	return pattern;
+	for (i = 0; i < res->nlisted; i++)
+		printf("%s\n", p4r_escape(res->listed[i]));
+	if (res->nlisted == 0 && !cli->quiet)
+		fputs("no Git LFS patterns in .gitattributes\n", stderr);
+	return 0;
 }
 
 static void report_filter(p4r_cli *cli, p4r_git_filter which, const p4r_git_install *inst)
@@ -132,141 +91,128 @@ static void report_filter(p4r_cli *cli, p4r_git_filter which, const p4r_git_inst
 	}
 }
 
-int cmd_track(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
+static int print_tracked_json(const p4r_track_result *res)
 {
-	const char **pats = calloc((size_t)argc, sizeof(*pats));
-	p4r_attr_action *actions = calloc((size_t)argc, sizeof(*actions));
-	p4r_git_install inst = { 0 };
-	p4r_git_filter which;
-	char *attr = NULL, *meta = NULL, esc[P4R_ATTR_PATTERN_MAX + 1];
-	p4r_git *git = NULL;
-	const char *value;
-	size_t n = 0, i;
-	p4r_opts o;
-	int id, rc;
-	static const p4r_option options[] = { { NULL, 0, false, 0 } };
+	const p4r_git_install *inst = &res->install;
+	cJSON *doc = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(doc, "patterns");
+	size_t i;
 
-	if (!pats || !actions) {
-		rc = p4r_error_set(P4R_ERROR, "out of memory");
-		goto done;
+	for (i = 0; i < res->n; i++) {
+		cJSON *e = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(e, "pattern", res->rows[i].pattern);
+		cJSON_AddStringToObject(e, "line", res->rows[i].line);
+		cJSON_AddStringToObject(e, "action", p4r_attr_action_name(res->rows[i].action));
+		cJSON_AddItemToArray(arr, e);
 	}
-	p4r_opts_init(&o, argc - 1, argv + 1, options);
-	while ((rc = cmd_next_opt(&o, &id, &value)) == 0 && id != P4R_OPT_DONE)
-		pats[n++] = value;
-	if (rc < 0 || (rc = open_git(repo, &git, &attr)) < 0)
-		goto done;
-	if (n == 0) {
-		rc = list_patterns(cli, attr);
-		goto done;
+	cJSON_AddStringToObject(doc, "filter", res->filter == P4R_GIT_FILTER_GIT_LFS ? "git-lfs" : "p4reg");
+	cJSON_AddBoolToObject(doc, "config_written", inst->config_written);
+	cJSON_AddNumberToObject(doc, "hooks_written", inst->hooks_written);
+	cJSON_AddStringToObject(doc, "hooks_dir", inst->hooks_dir);
+	if (res->filter == P4R_GIT_FILTER_P4REG)
+		cJSON_AddStringToObject(doc, "pre_push_hook", p4r_hook_action_name(inst->pre_push));
+	else
+		cJSON_AddNullToObject(doc, "pre_push_hook");
+	if (inst->pre_push == P4R_HOOK_CONFLICT)
+		cmd_warn("did not install p4reg's pre-push hook in '%s'; see 'p4reg track' in docs/git.md",
+			 inst->hooks_dir);
+	return cmd_print_json(doc);
+}
+
+static int print_tracked(p4r_cli *cli, const p4r_track_result *res)
+{
+	size_t i;
+
+	if (cli->json)
+		return print_tracked_json(res);
+	for (i = 0; i < res->n && !cli->quiet; i++) {
+		if (res->rows[i].action == P4R_ATTR_ALREADY)
+			printf("\"%s\" already supported\n", p4r_escape(res->rows[i].pattern));
+		else
+			printf("Tracking \"%s\"\n", p4r_escape(res->rows[i].pattern));
 	}
-	if (!(meta = meta_rel(repo, git))) {
-		rc = p4r_error_set(P4R_ERROR, "out of memory");
-		goto done;
-	}
-	/* every pattern is checked before the file is touched */
-	for (i = 0; i < n && rc == 0; i++)
-		if ((rc = p4r_attr_escape(esc, sizeof(esc), pats[i])) == 0)
-			rc = p4r_attr_check_pattern(pats[i], meta);
-	if (rc < 0 || (rc = p4r_attr_track_file(attr, pats, n, actions, NULL)) < 0)
-		goto done;
-	which = p4r_git_lfs_on_path() ? P4R_GIT_FILTER_GIT_LFS : P4R_GIT_FILTER_P4REG;
-	if ((rc = p4r_git_lfs_install(git, which, &inst)) < 0)
-		goto done;
+	report_filter(cli, res->filter, &res->install);
+	return 0;
+}
+
+static int print_untracked(p4r_cli *cli, const p4r_track_result *res)
+{
+	size_t i;
+
 	if (cli->json) {
 		cJSON *doc = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(doc, "patterns");
 
-		for (i = 0; i < n; i++) {
+		for (i = 0; i < res->n; i++) {
 			cJSON *e = cJSON_CreateObject();
-			char line[P4R_ATTR_PATTERN_MAX + sizeof(P4R_ATTR_LFS)];
 
-			p4r_attr_escape(esc, sizeof(esc), pats[i]);
-			snprintf(line, sizeof(line), "%s%s", esc, P4R_ATTR_LFS);
-			cJSON_AddStringToObject(e, "pattern", display(pats[i]));
-			cJSON_AddStringToObject(e, "line", line);
-			cJSON_AddStringToObject(e, "action", p4r_attr_action_name(actions[i]));
+			cJSON_AddStringToObject(e, "pattern", res->rows[i].pattern);
+			cJSON_AddStringToObject(e, "action", p4r_attr_action_name(res->rows[i].action));
 			cJSON_AddItemToArray(arr, e);
 		}
-		cJSON_AddStringToObject(doc, "filter", which == P4R_GIT_FILTER_GIT_LFS ? "git-lfs" : "p4reg");
-		cJSON_AddBoolToObject(doc, "config_written", inst.config_written);
-		cJSON_AddNumberToObject(doc, "hooks_written", inst.hooks_written);
-		cJSON_AddStringToObject(doc, "hooks_dir", inst.hooks_dir);
-		if (which == P4R_GIT_FILTER_P4REG)
-			cJSON_AddStringToObject(doc, "pre_push_hook", p4r_hook_action_name(inst.pre_push));
-		else
-			cJSON_AddNullToObject(doc, "pre_push_hook");
-		if (inst.pre_push == P4R_HOOK_CONFLICT)
-			cmd_warn("did not install p4reg's pre-push hook in '%s'; see 'p4reg track' in docs/git.md",
-				 inst.hooks_dir);
-		rc = cmd_print_json(doc);
-		goto done;
+		return cmd_print_json(doc);
 	}
-	for (i = 0; i < n && !cli->quiet; i++) {
-		if (actions[i] == P4R_ATTR_ALREADY)
-			printf("\"%s\" already supported\n", p4r_escape(display(pats[i])));
-		else
-			printf("Tracking \"%s\"\n", p4r_escape(display(pats[i])));
+	for (i = 0; i < res->n; i++) {
+		if (res->rows[i].action == P4R_ATTR_REMOVED && !cli->quiet)
+			printf("Untracking \"%s\"\n", p4r_escape(res->rows[i].pattern));
+		else if (res->rows[i].action != P4R_ATTR_REMOVED)
+			cmd_note(cli, "\"%s\" was not tracked", res->rows[i].pattern);
 	}
-	report_filter(cli, which, &inst);
-done:
-	p4r_git_free(git);
-	free(attr);
-	free(meta);
-	free(actions);
+	return 0;
+}
+
+/* The patterns of ARGV (no options), into a malloc'd *PATS. */
+static int parse_patterns(int argc, char **argv, const char ***pats, size_t *n)
+{
+	static const p4r_option options[] = { { NULL, 0, false, 0 } };
+	const char *value;
+	p4r_opts o;
+	int id, rc;
+
+	*n = 0;
+	if (!(*pats = calloc((size_t)argc, sizeof(**pats))))
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	p4r_opts_init(&o, argc - 1, argv + 1, options);
+	while ((rc = cmd_next_opt(&o, &id, &value)) == 0 && id != P4R_OPT_DONE)
+		(*pats)[(*n)++] = value;
+	return rc;
+}
+
+int cmd_track(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
+{
+	const char **pats = NULL;
+	p4r_track_opts opts = { 0 };
+	p4r_track_result res = { 0 };
+	int rc;
+
+	if ((rc = parse_patterns(argc, argv, &pats, &opts.n)) == 0) {
+		opts.patterns = pats;
+		rc = p4r_track(repo, &opts, NULL, &res);
+	}
+	if (rc == 0)
+		rc = opts.n == 0 ? print_list(cli, &res) : print_tracked(cli, &res);
+	p4r_track_result_free(&res);
 	free(pats);
 	return rc;
 }
 
 int cmd_untrack(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 {
-	const char **pats = calloc((size_t)argc, sizeof(*pats));
-	p4r_attr_action *actions = calloc((size_t)argc, sizeof(*actions));
-	p4r_git *git = NULL;
-	char *attr = NULL;
-	const char *value;
-	size_t n = 0, i;
-	p4r_opts o;
-	int id, rc;
-	static const p4r_option options[] = { { NULL, 0, false, 0 } };
+	const char **pats = NULL;
+	p4r_track_opts opts = { 0 };
+	p4r_track_result res = { 0 };
+	int rc;
 
-	if (!pats || !actions) {
-		rc = p4r_error_set(P4R_ERROR, "out of memory");
+	if ((rc = parse_patterns(argc, argv, &pats, &opts.n)) < 0)
 		goto done;
-	}
-	p4r_opts_init(&o, argc - 1, argv + 1, options);
-	while ((rc = cmd_next_opt(&o, &id, &value)) == 0 && id != P4R_OPT_DONE)
-		pats[n++] = value;
-	if (rc < 0)
-		goto done;
-	if (n == 0) {
+	if (opts.n == 0) {
 		rc = cmd_usage_error(cli, "name at least one pattern to untrack");
 		goto done;
 	}
-	if ((rc = open_git(repo, &git, &attr)) < 0 ||
-	    (rc = p4r_attr_untrack_file(attr, pats, n, actions, NULL)) < 0)
-		goto done;
-	if (cli->json) {
-		cJSON *doc = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(doc, "patterns");
-
-		for (i = 0; i < n; i++) {
-			cJSON *e = cJSON_CreateObject();
-
-			cJSON_AddStringToObject(e, "pattern", display(pats[i]));
-			cJSON_AddStringToObject(e, "action", p4r_attr_action_name(actions[i]));
-			cJSON_AddItemToArray(arr, e);
-		}
-		rc = cmd_print_json(doc);
-		goto done;
-	}
-	for (i = 0; i < n; i++) {
-		if (actions[i] == P4R_ATTR_REMOVED && !cli->quiet)
-			printf("Untracking \"%s\"\n", p4r_escape(display(pats[i])));
-		else if (actions[i] != P4R_ATTR_REMOVED)
-			cmd_note(cli, "\"%s\" was not tracked", display(pats[i]));
-	}
+	opts.patterns = pats;
+	if ((rc = p4r_untrack(repo, &opts, NULL, &res)) == 0)
+		rc = print_untracked(cli, &res);
 done:
-	p4r_git_free(git);
-	free(attr);
-	free(actions);
+	p4r_track_result_free(&res);
 	free(pats);
 	return rc;
 }

@@ -336,6 +336,27 @@ const char *p4r_file_state_name(p4r_file_state s)
 	}
 }
 
+/* The stat cache rule, the one add and status (through file_oid) share.
+ * A cached oid is trusted later when all five fields of the file's stat
+ * (device, inode, size, mtime, ctime) match the row, so a row may only be
+ * written for bytes that are known to be the ones that stat describes:
+ * the stat taken before the read and the one after must be equal in all
+ * five fields. Any change during the read -- a write, or a write whose
+ * mtime was set back (touch -d, rsync, tar: only ctime moves) -- leaves no
+ * row and the file is hashed again next time. Add's own hard link moves
+ * ctime too (link and chmod 0444): such a file is not cached either, which
+ * costs one re-hash at most and never trusts bytes nobody checked.
+ * Racily clean files (changed within two seconds of now: a later change
+ * could keep the same stat) are left out by p4r_registry_statcache_put. */
+int p4r_worktree_stat_remember(p4r_repo *repo, const char *rel, const p4r_stat_key *before,
+			       const p4r_stat_key *after, const p4r_oid *oid)
+{
+	if (before->dev != after->dev || before->ino != after->ino || before->size != after->size ||
+	    before->mtime_ns != after->mtime_ns || before->ctime_ns != after->ctime_ns)
+		return 0;
+	return p4r_registry_statcache_put(p4r_repo_registry(repo), rel, after, oid);
+}
+
 int p4r_worktree_file_oid(p4r_repo *repo, const char *rel, p4r_oid *out, bool *exists)
 {
 	p4r_registry *reg = p4r_repo_registry(repo);
@@ -363,8 +384,7 @@ int p4r_worktree_file_oid(p4r_repo *repo, const char *rel, p4r_oid *out, bool *e
 		goto done;
 	if (fstat(fd, &st) == 0) {
 		p4r_worktree_stat_key(&st, &after);
-		if (!memcmp(&after, &key, sizeof(key)))
-			rc = p4r_registry_statcache_put(reg, rel, &key, out);
+		rc = p4r_worktree_stat_remember(repo, rel, &key, &after, out);
 	}
 done:
 	close(fd);

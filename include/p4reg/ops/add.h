@@ -1,0 +1,67 @@
+/* p4r_add, the operation of `p4reg add`: store files, register them as the
+ * next versions of their models, write their pointers (or Git LFS objects)
+ * and stage those in git. */
+#ifndef P4REG_OPS_ADD_H
+#define P4REG_OPS_ADD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "p4reg/objguard.h"
+#include "p4reg/ops/op.h"
+#include "p4reg/registry.h"
+#include "p4reg/repo.h"
+#include "p4reg/store.h"
+
+/* What `add` was asked. */
+typedef struct p4r_add_opts {
+	const char *const *paths; /* the files, as the user typed them (relative
+				   * to the current folder) */
+	size_t npaths;
+	const char *name;         /* -n: the model of the one path; NULL: the
+				   * binding rules (docs/commands.md, "add") */
+	const char *message;      /* -m, nullable */
+	bool no_stage;            /* --no-stage: nothing goes into git's index */
+	unsigned threads;         /* hashing threads; 0: one per core */
+} p4r_add_opts;
+
+/* One file added: a row of the command's output. */
+typedef struct p4r_add_file {
+	char *rel;                /* repository-relative path */
+	p4r_version version;      /* the version the registry now holds for it */
+	p4r_add_outcome outcome;  /* new, unchanged (latest) or identical (older) */
+	char *moved_from;         /* -n NAME of a model bound elsewhere: its old
+				   * path, which it left; NULL otherwise */
+	bool lfs;                 /* git sends the path to Git LFS: no pointer file */
+	bool git_tracked;         /* git's index has the binary itself */
+	char *git_rel;            /* then: its path from the top of git's work
+				   * tree, for the 'git rm --cached' line; NULL
+				   * otherwise (or out of memory) */
+} p4r_add_file;
+
+/* What `add` did. */
+typedef struct p4r_add_result {
+	p4r_add_file *files;      /* one per path, in the order given */
+	size_t n;
+	p4r_guard_log damage;     /* damaged objects the guard met (objguard.h);
+				   * the command reports them after the rows */
+	p4r_link_type order[P4R_LINK_MAX]; /* how files went into the store */
+	size_t norder;            /* 0 when nothing reached the store step */
+} p4r_add_result;
+
+/* Adds OPTS->paths: each is checked (a regular file below the root, not a
+ * pointer, a link or a folder: P4R_EUSAGE) and bound to its model before
+ * anything is written; the files the stat cache does not vouch for are
+ * read once each, hashed and stored on OPTS->threads threads ("hashing"
+ * progress when there is one file); the object guard looks at what the
+ * store did; every version, move and stat cache row is registered in one
+ * transaction; then the pointers and .gitignore lines (or Git LFS
+ * objects) are written and, unless OPTS->no_stage or core.autostage says
+ * otherwise, staged in git in one index write ("not inside a git work
+ * tree" is a note). On failure nothing is registered. OUT is filled as far
+ * as it got; free it with p4r_add_result_free either way. */
+int p4r_add(p4r_repo *repo, const p4r_add_opts *opts, const p4r_op_report *report, p4r_add_result *out);
+
+void p4r_add_result_free(p4r_add_result *r);
+
+#endif
