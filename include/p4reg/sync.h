@@ -161,6 +161,7 @@ int p4r_sync_stat_objects(p4r_remote *remote, const p4r_oid *oids, size_t n, p4r
 struct p4r_guard_event;
 
 typedef struct p4r_push_opts {
+	const char *remote;   /* p4r_push only: the remote's name (NULL: core.remote, or the only one) */
 	char *const *models;  /* only these models' versions and events (N_MODELS 0: all) */
 	size_t n_models;
 	bool unsafe;          /* allow a remote whose conditional writes failed the probe */
