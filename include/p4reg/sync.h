@@ -1,6 +1,8 @@
 /* Synchronising a repository with a remote: objects both ways, and the
  * registry's events through the remote's append-only log of batches
- * (docs/remotes.md). registry/sync_sql.c holds the SQL, sync.c the protocol. */
+ * (docs/remotes.md). registry/sync_sql.c holds the SQL; remote/sync.c the
+ * protocol, remote/transfer.c the object transfers, remote/sync_lock.c the
+ * lock, remote/sync_pointers.c the pointer rewrite after a renumbering. */
 #ifndef P4REG_SYNC_H
 #define P4REG_SYNC_H
 
