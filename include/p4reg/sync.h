@@ -1,6 +1,8 @@
 /* Synchronising a repository with a remote: objects both ways, and the
  * registry's events through the remote's append-only log of batches
- * (docs/remotes.md). registry/sync_sql.c holds the SQL, sync.c the protocol. */
+ * (docs/remotes.md). registry/sync_sql.c holds the SQL; remote/sync.c the
+ * protocol, remote/transfer.c the object transfers, remote/sync_lock.c the
+ * lock, remote/sync_pointers.c the pointer rewrite after a renumbering. */
 #ifndef P4REG_SYNC_H
 #define P4REG_SYNC_H
 
@@ -161,6 +163,7 @@ int p4r_sync_stat_objects(p4r_remote *remote, const p4r_oid *oids, size_t n, p4r
 struct p4r_guard_event;
 
 typedef struct p4r_push_opts {
+	const char *remote;   /* p4r_push only: the remote's name (NULL: core.remote, or the only one) */
 	char *const *models;  /* only these models' versions and events (N_MODELS 0: all) */
 	size_t n_models;
 	bool unsafe;          /* allow a remote whose conditional writes failed the probe */

@@ -70,6 +70,8 @@ void cmd_sync_print_renumbered(p4r_cli *cli, const struct p4r_sync_result *res);
  * the local store had objects they were asked for, then the newline. */
 void cmd_sync_print_present(const struct p4r_sync_result *res);
 void cmd_sync_json(cJSON *doc, const struct p4r_remote *r, const struct p4r_sync_result *res);
+/* cmd_sync_json for the remote named NAME (an operation's result). */
+void cmd_sync_json_named(cJSON *doc, const char *name, const struct p4r_sync_result *res);
 
 /* Prints DOC as the one JSON document on stdout and frees it; every string
  * in it is made valid UTF-8 first (p4r_json_sanitize). */

@@ -1,9 +1,7 @@
 /* p4reg fetch: download registry events (and objects on request). */
 #include "cmd.h"
+#include "p4reg/ops/fetch.h"
 #include "p4reg/output.h"
-#include "p4reg/ref.h"
-#include "p4reg/remote.h"
-#include "p4reg/sync.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -34,11 +32,11 @@ static const p4r_option options[] = {
 	{ NULL, 0, false, 0 },
 };
 
-static void print_skip(p4r_cli *cli, const p4r_remote *r, const p4r_skip_result *skip)
+static void print_skip(p4r_cli *cli, const char *remote, const p4r_skip_result *skip)
 {
 	if (cli->json || cli->quiet || !skip->seq)
 		return;
-	printf("skipped batch %lld of '%s' (%s%s); recorded\n", (long long)skip->seq, r->name,
+	printf("skipped batch %lld of '%s' (%s%s); recorded\n", (long long)skip->seq, remote,
 	       skip->sha256[0] ? "sha256:" : "unreadable", skip->sha256);
 }
 
@@ -96,18 +94,14 @@ void cmd_sync_print_present(const p4r_sync_result *res)
 
 int cmd_fetch(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 {
-	cmd_progress progress = { .cli = cli, .label = "fetch" };
-	p4r_sync_progress prog = { .fn = cmd_progress_update, .payload = &progress };
-	p4r_sync_result res = { 0 };
-	p4r_remote *r = NULL;
-	const char *name = NULL, *value;
+	cmd_report cr;
+	p4r_op_report report = cmd_report_init(&cr, cli);
+	p4r_fetch_result out = { 0 };
+	const p4r_sync_result *res = &out.sync;
+	p4r_fetch_opts fo = { 0 };
+	const char *value;
 	char **refs = calloc((size_t)argc, sizeof(*refs));
-	p4r_oid *oids = NULL;
-	int64_t *sizes = NULL;
-	size_t nrefs = 0, n = 0, i;
-	p4r_skip_result skip = { 0 };
 	long long skip_seq = 0;
-	bool all = false;
 	p4r_opts o;
 	int id, rc;
 
@@ -116,74 +110,51 @@ int cmd_fetch(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 	p4r_opts_init(&o, argc - 1, argv + 1, options);
 	while ((rc = cmd_next_opt(&o, &id, &value)) == 0 && id != P4R_OPT_DONE) {
 		if (id == OPT_REMOTE)
-			name = value;
+			fo.remote = value;
 		else if (id == OPT_OBJECTS)
-			all = true;
+			fo.all_objects = true;
 		else if (id == OPT_SKIP)
 			rc = p4r_parse_int64(&skip_seq, value, 1, INT64_MAX, "--skip-batch");
 		else
-			refs[nrefs++] = (char *)value;
+			refs[fo.n_refs++] = (char *)value;
 		if (rc < 0)
 			goto done;
 	}
 	if (rc < 0)
 		goto done;
-	if (all && nrefs) {
+	if (fo.all_objects && fo.n_refs) {
 		rc = cmd_usage_error(cli, "--objects fetches every object; give it no REF");
 		goto done;
 	}
-	if ((rc = p4r_remote_open(&r, p4r_repo_config(repo), p4r_repo_meta(repo), name)) < 0 ||
-	    (skip_seq && (rc = p4r_sync_skip_batch(repo, r, skip_seq, &skip)) < 0))
+	fo.refs = refs;
+	fo.skip_batch = skip_seq;
+	rc = p4r_fetch(repo, &fo, &report, &out);
+	cmd_report_done(&cr);
+	/* a skip that happened is said even when the fetch after it failed */
+	print_skip(cli, out.remote, &out.skip);
+	if (rc < 0)
 		goto done;
-	print_skip(cli, r, &skip);
-	if ((rc = p4r_sync_fetch_events(repo, r, &res)) < 0)
-		goto done;
-	if (all) {
-		rc = p4r_registry_sync_objects(p4r_repo_registry(repo), NULL, 0, &oids, &sizes, &n);
-	} else if (nrefs) {
-		oids = calloc(nrefs, sizeof(*oids));
-		sizes = calloc(nrefs, sizeof(*sizes));
-		if (!oids || !sizes)
-			rc = p4r_error_set(P4R_ERROR, "out of memory");
-		for (i = 0; rc == 0 && i < nrefs; i++) {
-			p4r_version v = { 0 };
-
-			if ((rc = p4r_ref_resolve(repo, refs[i], &v)) < 0)
-				break;
-			oids[n] = v.oid;
-			sizes[n++] = v.size;
-			p4r_version_clear(&v);
-		}
-	}
-	if (rc < 0 || (rc = p4r_sync_fetch_objects(repo, r, oids, sizes, n, &prog, &res)) < 0) {
-		cmd_progress_done(&progress);
-		goto done;
-	}
-	cmd_progress_done(&progress);
 	if (cli->json) {
 		cJSON *doc = cJSON_CreateObject();
 
-		cmd_sync_json(doc, r, &res);
-		cmd_sync_json_moves(doc, &res);
-		json_skip(doc, &skip);
+		cmd_sync_json_named(doc, out.remote, res);
+		cmd_sync_json_moves(doc, res);
+		json_skip(doc, &out.skip);
 		rc = cmd_print_json(doc);
 	} else if (!cli->quiet) {
 		char size[32];
 
-		cmd_sync_print_renumbered(cli, &res);
-		cmd_sync_print_moves(cli, &res);
-		p4r_format_size(size, sizeof(size), res.bytes_received);
-		printf("fetched from '%s': %zu event%s in %zu batch%s, %zu object%s (%s)", r->name,
-		       res.events_applied, res.events_applied == 1 ? "" : "s", res.batches_applied,
-		       res.batches_applied == 1 ? "" : "es", res.objects_received,
-		       res.objects_received == 1 ? "" : "s", size);
-		cmd_sync_print_present(&res);
+		cmd_sync_print_renumbered(cli, res);
+		cmd_sync_print_moves(cli, res);
+		p4r_format_size(size, sizeof(size), res->bytes_received);
+		printf("fetched from '%s': %zu event%s in %zu batch%s, %zu object%s (%s)", out.remote,
+		       res->events_applied, res->events_applied == 1 ? "" : "s", res->batches_applied,
+		       res->batches_applied == 1 ? "" : "es", res->objects_received,
+		       res->objects_received == 1 ? "" : "s", size);
+		cmd_sync_print_present(res);
 	}
 done:
-	p4r_sync_result_clear(&res);
-	p4r_remote_free(r);
-	free(oids);
-	free(sizes);
+	p4r_fetch_result_free(&out);
 	free(refs);
 	return rc;
 }

@@ -1,13 +1,9 @@
 /* p4reg push: upload objects, then publish registry events to a remote. */
 #include "cmd.h"
-#include "p4reg/objguard.h"
+#include "p4reg/ops/push.h"
 #include "p4reg/output.h"
-#include "p4reg/remote.h"
-#include "p4reg/sync.h"
 
-#include <pthread.h>
 #include <stdlib.h>
-#include <string.h>
 
 const char cmd_push_usage[] =
 	"usage: p4reg push [-r NAME] [--allow-missing] [--unsafe-concurrent] [MODEL...]\n"
@@ -39,15 +35,16 @@ static const p4r_option options[] = {
 	{ NULL, 0, false, 0 },
 };
 
-static void print_result(p4r_cli *cli, const p4r_remote *r, const p4r_sync_result *res)
+static void print_result(p4r_cli *cli, const p4r_push_result *out)
 {
+	const p4r_sync_result *res = &out->sync;
 	char size[32];
 
 	cmd_sync_print_renumbered(cli, res);
 	cmd_sync_print_moves(cli, res);
 	p4r_format_size(size, sizeof(size), res->bytes_sent);
 	printf("pushed to '%s': %zu object%s (%s) uploaded, %zu already there; ",
-	       r->name, res->objects_sent, res->objects_sent == 1 ? "" : "s", size, res->objects_present);
+	       out->remote, res->objects_sent, res->objects_sent == 1 ? "" : "s", size, res->objects_present);
 	if (res->batches_published > 1)
 		printf("%zu events published as batches %lld-%lld\n", res->events_published,
 		       (long long)(res->batch_seq - (int64_t)res->batches_published + 1),
@@ -59,45 +56,12 @@ static void print_result(p4r_cli *cli, const p4r_remote *r, const p4r_sync_resul
 		printf("no events to publish\n");
 }
 
-/* An upload that goes on from the parts an interrupted push left, named
- * by the version that has the object (transfer threads: one at a time). */
-struct resumed {
-	p4r_cli *cli;
-	p4r_repo *repo;
-	cmd_progress *progress;
-	pthread_mutex_t lock;
-};
-
-static void on_resume(const char *key, unsigned reused, unsigned parts, void *payload)
-{
-	struct resumed *rs = payload;
-	char list[256], first[P4R_MODEL_NAME_MAX + 24] = "";
-	const char *base = strrchr(key, '/');
-	int64_t size;
-	p4r_oid oid;
-
-	pthread_mutex_lock(&rs->lock);
-	if (base && p4r_oid_valid(base + 1)) {
-		memcpy(oid.hex, base + 1, sizeof(oid.hex));
-		if (p4r_registry_oid_versions(p4r_repo_registry(rs->repo), &oid, list, sizeof(list), first,
-					      sizeof(first), &size) < 0)
-			p4r_error_clear();
-	}
-	cmd_progress_done(rs->progress);
-	cmd_note(rs->cli, "resuming upload of %s: %u of %u parts already on the remote",
-		 first[0] ? first : key, reused, parts);
-	pthread_mutex_unlock(&rs->lock);
-}
-
 int cmd_push(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 {
-	cmd_progress progress = { .cli = cli, .label = "push" };
-	p4r_sync_progress prog = { .fn = cmd_progress_update, .payload = &progress };
-	struct resumed resumed = { .cli = cli, .repo = repo, .progress = &progress,
-				   .lock = PTHREAD_MUTEX_INITIALIZER };
-	p4r_sync_result res = { 0 };
-	p4r_remote *r = NULL;
-	const char *name = NULL, *value;
+	cmd_report cr;
+	p4r_op_report report = cmd_report_init(&cr, cli);
+	p4r_push_result out = { 0 };
+	const char *value;
 	char **models = calloc((size_t)argc, sizeof(*models));
 	size_t nmodels = 0, i;
 	p4r_push_opts popts = { 0 };
@@ -109,7 +73,7 @@ int cmd_push(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 	p4r_opts_init(&o, argc - 1, argv + 1, options);
 	while ((rc = cmd_next_opt(&o, &id, &value)) == 0 && id != P4R_OPT_DONE) {
 		if (id == OPT_REMOTE)
-			name = value;
+			popts.remote = value;
 		else if (id == OPT_UNSAFE)
 			popts.unsafe = true;
 		else if (id == OPT_ALLOW_MISSING)
@@ -119,43 +83,29 @@ int cmd_push(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 	}
 	if (rc < 0)
 		goto done;
-	for (i = 0; i < nmodels; i++) {
-		p4r_model m = { 0 };
-
-		if ((rc = cmd_model_arg("push", models[i])) < 0 ||
-		    (rc = p4r_registry_model_get(p4r_repo_registry(repo), models[i], &m)) < 0)
+	for (i = 0; i < nmodels; i++)
+		if ((rc = cmd_model_arg("push", models[i])) < 0)
 			goto done;
-		p4r_model_clear(&m);
-	}
-	if ((rc = p4r_remote_open(&r, p4r_repo_config(repo), p4r_repo_meta(repo), name)) < 0)
-		goto done;
-	r->on_resume = on_resume;
-	r->resume_payload = &resumed;
 	popts.models = models;
 	popts.n_models = nmodels;
-	popts.on_damage = cmd_guard_repaired;
-	rc = p4r_sync_push(repo, r, &popts, &prog, &res);
-	cmd_progress_done(&progress);
+	rc = p4r_push(repo, &popts, &report, &out);
+	cmd_report_done(&cr);
 	if (rc < 0)
 		goto done;
-	for (i = 0; i < res.nmissing; i++)
-		cmd_warn("published %s without its object: it is neither here nor on remote '%s'",
-			 res.missing[i], r->name);
 	if (cli->json) {
 		cJSON *doc = cJSON_CreateObject(), *missing;
 
-		cmd_sync_json(doc, r, &res);
-		cmd_sync_json_moves(doc, &res);
+		cmd_sync_json_named(doc, out.remote, &out.sync);
+		cmd_sync_json_moves(doc, &out.sync);
 		missing = cJSON_AddArrayToObject(doc, "missing");
-		for (i = 0; missing && i < res.nmissing; i++)
-			cJSON_AddItemToArray(missing, cJSON_CreateString(res.missing[i]));
+		for (i = 0; missing && i < out.sync.nmissing; i++)
+			cJSON_AddItemToArray(missing, cJSON_CreateString(out.sync.missing[i]));
 		rc = cmd_print_json(doc);
 	} else if (!cli->quiet) {
-		print_result(cli, r, &res);
+		print_result(cli, &out);
 	}
 done:
-	p4r_sync_result_clear(&res);
-	p4r_remote_free(r);
+	p4r_push_result_free(&out);
 	free(models);
 	return rc;
 }

@@ -393,10 +393,15 @@ void cmd_sync_print_renumbered(p4r_cli *cli, const p4r_sync_result *res)
 
 void cmd_sync_json(cJSON *doc, const p4r_remote *r, const p4r_sync_result *res)
 {
+	cmd_sync_json_named(doc, r->name, res);
+}
+
+void cmd_sync_json_named(cJSON *doc, const char *name, const p4r_sync_result *res)
+{
 	cJSON *o, *arr;
 	size_t i;
 
-	cJSON_AddStringToObject(doc, "remote", r->name);
+	cJSON_AddStringToObject(doc, "remote", name);
 	o = cJSON_AddObjectToObject(doc, "objects");
 	cJSON_AddNumberToObject(o, "sent", (double)res->objects_sent);
 	cJSON_AddNumberToObject(o, "bytes_sent", (double)res->bytes_sent);

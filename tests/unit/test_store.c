@@ -63,6 +63,16 @@ int rename(const char *from, const char *to)
 	return renameat(AT_FDCWD, from, AT_FDCWD, to);
 }
 
+/* the store publishes objects with renameat2 (RENAME_NOREPLACE) */
+int renameat2(int fromfd, const char *from, int tofd, const char *to, unsigned int flags)
+{
+	if (fail_rename_errno) {
+		errno = fail_rename_errno;
+		return -1;
+	}
+	return (int)syscall(SYS_renameat2, fromfd, from, tofd, to, flags);
+}
+
 /* One store per test, in its own temporary folder. */
 struct fx {
 	char *dir;          /* the work tree */

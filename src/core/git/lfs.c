@@ -1,5 +1,6 @@
 /* Git LFS pointer blobs and the .git/lfs/objects folder (see lfs.h). */
 #include "p4reg/lfs.h"
+#include "p4reg/publish.h"
 #include "p4reg/error.h"
 #include "p4reg/fsutil.h"
 #include "p4reg/objguard.h"
@@ -235,11 +236,10 @@ bool p4r_lfs_has(const char *lfs_dir, const p4r_oid *oid)
 }
 
 /* Copies SRC to the open temporary TMP_FD through the store's pipeline
- * (the hash overlaps the I/O); P4R_EINTEGRITY when the bytes are not OID's. */
-static int copy_hashed(int tmp_fd, const char *tmp, const char *src, const p4r_oid *oid)
+ * (the hash overlaps the I/O); *GOT gets what the bytes hash to. */
+static int copy_hashed(int tmp_fd, const char *tmp, const char *src, p4r_oid *got)
 {
 	struct stat st;
-	p4r_oid got;
 	uint64_t size;
 	int fd, rc;
 
@@ -247,19 +247,16 @@ static int copy_hashed(int tmp_fd, const char *tmp, const char *src, const p4r_o
 		return p4r_error_errno("cannot open '%s'", src);
 	/* the size picks the pipeline (large) or a single buffer (small) */
 	rc = fstat(fd, &st) < 0 ? p4r_error_errno("cannot stat '%s'", src)
-		: p4r_store_copy_hashed(&got, &size, fd, src, tmp_fd, tmp, (uint64_t)st.st_size, NULL, NULL);
+		: p4r_store_copy_hashed(got, &size, fd, src, tmp_fd, tmp, (uint64_t)st.st_size, NULL, NULL);
 	close(fd);
-	if (rc == 0 && !p4r_oid_equal(&got, oid))
-		rc = p4r_error_set(P4R_EINTEGRITY, "'%s' hashes to %s, not %s", src, got.hex, oid->hex);
-	if (rc == 0 && fsync(tmp_fd) < 0)
-		rc = p4r_error_errno("cannot fsync '%s'", tmp);
 	return rc;
 }
 
 int p4r_lfs_place(const char *lfs_dir, const p4r_oid *oid, const char *src, bool *linked)
 {
-	char path[PATH_MAX], *dir = NULL, *tmpdir = NULL, *tmp = NULL, *slash;
-	int fd = -1, rc;
+	char path[PATH_MAX], *objects = NULL, *tmpdir = NULL, *tmp = NULL;
+	int root = -1, dir = -1, fd = -1, rc;
+	p4r_oid got;
 
 	if (linked)
 		*linked = false;
@@ -267,19 +264,24 @@ int p4r_lfs_place(const char *lfs_dir, const p4r_oid *oid, const char *src, bool
 		return rc;
 	if (p4r_lfs_has(lfs_dir, oid))
 		return 0;
-	if (!(dir = strdup(path)) || !(tmpdir = p4r_path_join(lfs_dir, "tmp"))) {
+	if (!(objects = p4r_path_join(lfs_dir, "objects")) || !(tmpdir = p4r_path_join(lfs_dir, "tmp"))) {
 		rc = p4r_error_set(P4R_ERROR, "out of memory");
 		goto done;
 	}
-	slash = strrchr(dir, '/');
-	*slash = '\0';
-	if ((rc = p4r_mkdir_p(dir, 0755)) < 0)
+	if ((rc = p4r_mkdir_p(objects, 0755)) < 0)
+		goto done;
+	if ((root = open(objects, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		rc = p4r_error_errno("cannot open folder '%s'", objects);
+		goto done;
+	}
+	if ((rc = p4r_publish_dir_open(root, objects, oid, true, &dir)) < 0)
 		goto done;
 	/* the object is immutable in both places, so sharing the inode is safe */
-	if (link(src, path) == 0) {
+	if (linkat(AT_FDCWD, src, dir, oid->hex, 0) == 0) {
 		if (linked)
 			*linked = true;
-		rc = p4r_fsync_dir(dir);
+		if (fsync(dir) < 0 && errno != EINVAL)
+			rc = p4r_error_errno("cannot fsync folder of '%s'", path);
 		goto done;
 	}
 	if (errno == EEXIST)
@@ -289,23 +291,11 @@ int p4r_lfs_place(const char *lfs_dir, const p4r_oid *oid, const char *src, bool
 		goto done;
 	}
 	if ((rc = p4r_mkdir_p(tmpdir, 0755)) < 0 ||
-	    (rc = p4r_mkstemp_in(&fd, &tmp, tmpdir, "object")) < 0)
+	    (rc = p4r_mkstemp_in(&fd, &tmp, tmpdir, "object")) < 0 ||
+	    (rc = copy_hashed(fd, tmp, src, &got)) < 0)
 		goto done;
-	if ((rc = copy_hashed(fd, tmp, src, oid)) < 0)
-		goto done;
-	if (close(fd) < 0) {
-		fd = -1;
-		rc = p4r_error_errno("cannot write '%s'", tmp);
-		goto done;
-	}
-	fd = -1;
-	if (rename(tmp, path) < 0) {
-		rc = p4r_error_errno("cannot rename '%s' to '%s'", tmp, path);
-		goto done;
-	}
-	free(tmp);
-	tmp = NULL;
-	rc = p4r_fsync_dir(dir);
+	/* a copy keeps the temporary file's mode (0600), as it always had */
+	rc = p4r_publish_object(dir, oid->hex, oid, &got, AT_FDCWD, &tmp, &fd, 0600, src, NULL);
 done:
 	if (fd >= 0)
 		close(fd);
@@ -313,8 +303,12 @@ done:
 		unlink(tmp);
 		free(tmp);
 	}
+	if (root >= 0)
+		close(root);
+	if (dir >= 0)
+		close(dir);
 	free(tmpdir);
-	free(dir);
+	free(objects);
 	return rc;
 }
 

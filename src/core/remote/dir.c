@@ -11,6 +11,7 @@
  * read or a write elsewhere, and only regular files are opened, without
  * blocking (a FIFO or a device at a key is refused, never waited on). */
 #include "p4reg/remote.h"
+#include "p4reg/publish.h"
 #include "p4reg/store.h"
 #include "p4reg/error.h"
 #include "p4reg/fsutil.h"
@@ -402,12 +403,12 @@ static int tmp_create(const p4r_remote *r, const char *prefix, int *dirfd, char 
 	return p4r_error_errno("cannot create a temporary file in '%s/tmp'", r->parsed.path);
 }
 
-/* Hashes and copies the local file SRC into the temporary DST. */
+/* Hashes and copies the local file SRC into the temporary DST; *GOT gets
+ * the hash of the bytes (when WANT asks for one). */
 static int copy_upload(p4r_remote *r, int src, const char *path, int dst, const char *tmp, uint64_t size,
-		       const p4r_oid *want, p4r_progress_fn progress, void *payload)
+		       const p4r_oid *want, p4r_oid *got, p4r_progress_fn progress, void *payload)
 {
 	p4r_hasher *h = NULL;
-	p4r_oid got;
 	uint64_t copied = 0;
 	int rc;
 
@@ -415,18 +416,17 @@ static int copy_upload(p4r_remote *r, int src, const char *path, int dst, const 
 		/* the store's pipeline: reads and writes overlap the hash */
 		struct delta_progress dp = { .fn = progress, .payload = payload };
 
-		rc = p4r_store_copy_hashed(&got, &copied, src, path, dst, tmp, size,
+		rc = p4r_store_copy_hashed(got, &copied, src, path, dst, tmp, size,
 					   progress ? delta_progress : NULL, &dp);
 	} else if ((rc = want ? p4r_hasher_new(&h) : 0) == 0 &&
 		   (rc = copy_fd(r, src, path, dst, tmp, h, size, UINT64_MAX, &copied, progress, payload)) == 0 && h) {
-		rc = p4r_hasher_final(h, &got);
+		rc = p4r_hasher_final(h, got);
 	}
 	p4r_hasher_free(h);
-	if (rc == 0 && want && (!p4r_oid_equal(&got, want) || (size && copied != size)))
+	/* said here in the push's words; p4r_publish_object checks the hash again */
+	if (rc == 0 && want && (!p4r_oid_equal(got, want) || (size && copied != size)))
 		rc = p4r_error_set(P4R_EINTEGRITY, "object %s is corrupt in the local store "
-				   "(its bytes hash to %s); not pushed; run 'p4reg fsck'", want->hex, got.hex);
-	if (rc == 0 && (fchmod(dst, 0444) < 0 || fsync(dst) < 0))
-		rc = p4r_error_errno("cannot write '%s'", tmp);
+				   "(its bytes hash to %s); not pushed; run 'p4reg fsck'", want->hex, got->hex);
 	return rc;
 }
 
@@ -451,31 +451,28 @@ static int open_local(const char *path, int *fd)
 static int dir_put_file(p4r_remote *r, const char *key, const char *path, uint64_t size,
 			const p4r_oid *want, p4r_progress_fn progress, void *payload)
 {
-	char tmp[64], shown[PATH_MAX];
+	char tmp[64], shown[PATH_MAX], *name = NULL;
 	const char *base;
 	int src = -1, dst = -1, tdir = -1, dfd = -1, rc;
-	bool made = false;
+	p4r_oid got = { 0 };
 
 	if ((rc = key_check(key)) < 0 || (rc = open_local(path, &src)) < 0 ||
 	    (rc = tmp_create(r, "push", &tdir, tmp, &dst)) < 0)
 		goto done;
-	made = true;
 	snprintf(shown, sizeof(shown), "%s/tmp/%s", r->parsed.path, tmp);
-	if ((rc = copy_upload(r, src, path, dst, shown, size, want, progress, payload)) < 0 ||
-	    (rc = key_parent(r, key, true, &dfd, &base)) < 0)
-		goto done;
-	if (renameat(tdir, tmp, dfd, base) < 0) {
-		rc = errno == ENOENT ? p4r_error_set(P4R_ERROR, "remote folder '%s' vanished during the upload",
-						     r->parsed.path) :
-		     p4r_error_errno("cannot rename '%s' to '%s/%s'", shown, r->parsed.path, key);
+	if (!(name = strdup(tmp))) {
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
 		goto done;
 	}
-	made = false;
-	if (fsync(dfd) < 0)
-		rc = p4r_error_errno("cannot sync '%s/%s'", r->parsed.path, key);
+	if ((rc = copy_upload(r, src, path, dst, shown, size, want, &got, progress, payload)) < 0 ||
+	    (rc = key_parent(r, key, true, &dfd, &base)) < 0)
+		goto done;
+	snprintf(shown, sizeof(shown), "%s/%s", r->parsed.path, key);
+	rc = p4r_publish_object(dfd, base, want, want ? &got : NULL, tdir, &name, &dst, 0444, shown, NULL);
 done:
-	if (made)
-		unlinkat(tdir, tmp, 0);
+	if (name)
+		unlinkat(tdir, name, 0);
+	free(name);
 	if (dst >= 0)
 		close(dst);
 	if (src >= 0)

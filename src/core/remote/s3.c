@@ -16,6 +16,7 @@
  * plain http only to loopback unless the user's own config allows it, and
  * redirects are never followed. */
 #include "p4reg/remote.h"
+#include "p4reg/parallel.h"
 #include "p4reg/error.h"
 #include "p4reg/fsutil.h"
 #include "p4reg/sigv4.h"
@@ -934,13 +935,16 @@ struct multipart {
 	int nparts;
 	struct listed *listed;  /* NPARTS entries: parts to verify and keep */
 	char (*etags)[128];
-	pthread_mutex_t lock;
-	int next;
-	int code;
-	char msg[512];
+	pthread_mutex_t lock;   /* serialises PROGRESS */
 	p4r_progress_fn progress;
 	void *payload;
 };
+
+/* How many requests of one transfer run at once (remote.NAME.jobs). */
+static unsigned jobs_of(const p4r_remote *r)
+{
+	return r->opts.jobs > 0 ? (unsigned)r->opts.jobs : 1;
+}
 
 /* The length of part PART (from 1). */
 static uint64_t part_len(const struct multipart *m, int part)
@@ -1294,28 +1298,10 @@ static int upload_part(struct multipart *m, int part)
 	return rc;
 }
 
-static void *part_worker(void *arg)
+/* One part for p4r_parallel_for (indices from 0, parts from 1). */
+static int part_item(size_t index, void *payload)
 {
-	struct multipart *m = arg;
-	int part, rc;
-
-	for (;;) {
-		pthread_mutex_lock(&m->lock);
-		if (m->code < 0 || m->next > m->nparts) {
-			pthread_mutex_unlock(&m->lock);
-			return NULL;
-		}
-		part = m->next++;
-		pthread_mutex_unlock(&m->lock);
-		if ((rc = upload_part(m, part)) < 0) {
-			pthread_mutex_lock(&m->lock);
-			if (m->code == 0) {
-				m->code = rc;
-				snprintf(m->msg, sizeof(m->msg), "%s", p4r_error_message());
-			}
-			pthread_mutex_unlock(&m->lock);
-		}
-	}
+	return upload_part(payload, (int)index + 1);
 }
 
 /* CompleteMultipartUpload with every part's ETag. A 200 may still carry
@@ -1384,12 +1370,11 @@ static int put_multipart(p4r_remote *r, const char *key, int fd, uint64_t size,
 			 p4r_progress_fn progress, void *payload)
 {
 	struct multipart m = { .r = r, .key = key, .fd = fd, .size = size,
-			       .part_size = r->opts.part_size, .next = 1,
+			       .part_size = r->opts.part_size,
 			       .progress = progress, .payload = payload };
 	char enc[3 * P4R_REMOTE_UPLOAD_ID_MAX + 1];
-	pthread_t threads[64];
 	unsigned fit = 0;
-	int started = 0, jobs, i, rc;
+	int rc;
 
 	while ((size + m.part_size - 1) / m.part_size > MAX_PARTS)
 		m.part_size *= 2;
@@ -1408,17 +1393,9 @@ static int put_multipart(p4r_remote *r, const char *key, int fd, uint64_t size,
 		goto done;
 	}
 	m.upload_id = enc;
-	jobs = r->opts.jobs < m.nparts ? r->opts.jobs : m.nparts;
-	for (i = 1; i < jobs && i < 64; i++)
-		if (pthread_create(&threads[started], NULL, part_worker, &m) == 0)
-			started++;
-	part_worker(&m);
-	for (i = 0; i < started; i++)
-		pthread_join(threads[i], NULL);
-	if (m.code < 0) {
-		rc = p4r_error_set(m.code, "%s", m.msg);
+	/* a part that fails stops the others; the upload stays for a resume */
+	if ((rc = p4r_parallel_for((size_t)m.nparts, jobs_of(r), part_item, &m)) < 0)
 		goto done;
-	}
 	if ((rc = complete_multipart(&m)) < 0) {
 		int saved = p4r_error_code();
 		char msg[600];
@@ -1554,10 +1531,7 @@ struct ranged {
 	const char *key;
 	int fd;
 	uint64_t size, chunk;
-	uint64_t next;
-	pthread_mutex_t lock;
-	int code;
-	char msg[512];
+	pthread_mutex_t lock;   /* serialises PROGRESS */
 	p4r_progress_fn progress;
 	void *payload;
 };
@@ -1592,30 +1566,12 @@ static int get_range(struct ranged *g, uint64_t off)
 	return rc;
 }
 
-static void *range_worker(void *arg)
+/* One range for p4r_parallel_for. */
+static int range_item(size_t index, void *payload)
 {
-	struct ranged *g = arg;
-	uint64_t off;
-	int rc;
+	struct ranged *g = payload;
 
-	for (;;) {
-		pthread_mutex_lock(&g->lock);
-		if (g->code < 0 || g->next >= g->size) {
-			pthread_mutex_unlock(&g->lock);
-			return NULL;
-		}
-		off = g->next;
-		g->next += g->chunk;
-		pthread_mutex_unlock(&g->lock);
-		if ((rc = get_range(g, off)) < 0) {
-			pthread_mutex_lock(&g->lock);
-			if (g->code == 0) {
-				g->code = rc;
-				snprintf(g->msg, sizeof(g->msg), "%s", p4r_error_message());
-			}
-			pthread_mutex_unlock(&g->lock);
-		}
-	}
+	return get_range(g, (uint64_t)index * g->chunk);
 }
 
 static int s3_get_file(p4r_remote *r, const char *key, uint64_t size, int fd, p4r_hasher *h,
@@ -1629,21 +1585,14 @@ static int s3_get_file(p4r_remote *r, const char *key, uint64_t size, int fd, p4
 	if (size > r->opts.multipart_threshold) {
 		struct ranged g = { .r = r, .key = key, .fd = fd, .size = size, .chunk = r->opts.part_size,
 				    .progress = progress, .payload = payload };
-		pthread_t threads[64];
-		int jobs = r->opts.jobs, started = 0, i;
 
 		if (ftruncate(fd, (off_t)size) < 0)
 			return p4r_error_errno("cannot size the download of '%s'", key);
 		if (pthread_mutex_init(&g.lock, NULL))
 			return p4r_error_set(P4R_ERROR, "cannot create a lock");
-		for (i = 1; i < jobs && i < 64; i++)
-			if (pthread_create(&threads[started], NULL, range_worker, &g) == 0)
-				started++;
-		range_worker(&g);
-		for (i = 0; i < started; i++)
-			pthread_join(threads[i], NULL);
+		rc = p4r_parallel_for((size_t)((size + g.chunk - 1) / g.chunk), jobs_of(r), range_item, &g);
 		pthread_mutex_destroy(&g.lock);
-		return g.code < 0 ? p4r_error_set(g.code, "%s", g.msg) : 0;
+		return rc;
 	}
 	resp_init(&rs);
 	rs.fd = fd;

@@ -1,9 +1,11 @@
 /* The sync protocol over any remote (docs/remotes.md): fetch (decode with
  * batch.c, check against the store, apply + rebase + pointer rewrite, or
- * skip a batch on request), verified parallel object transfers, and push
- * (refuse versions whose bytes are nowhere, objects, then atomic appends of
- * batches to the log, retried after a rebase when another writer won). */
+ * skip a batch on request) and push (refuse versions whose bytes are
+ * nowhere, objects, then atomic appends of batches to the log, retried
+ * after a rebase when another writer won). The lock is sync_lock.c, the
+ * pointer rewrite sync_pointers.c, the object transfers transfer.c. */
 #include "p4reg/sync.h"
+#include "remote/sync_priv.h"
 #include "p4reg/batch.h"
 #include "p4reg/error.h"
 #include "p4reg/fsutil.h"
@@ -15,11 +17,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -52,47 +52,9 @@ void p4r_sync_result_clear(p4r_sync_result *r)
 	memset(r, 0, sizeof(*r));
 }
 
-/* ---- the sync lock: one fetch or push at a time per repository ---- */
-
-static int lock_take(p4r_repo *repo, int *fd)
-{
-	char *tmp = p4r_path_join(p4r_repo_meta(repo), "tmp"), *path = NULL;
-	int rc = 0;
-
-	*fd = -1;
-	if (!tmp || !(path = p4r_path_join(tmp, "sync.lock"))) {
-		rc = p4r_error_set(P4R_ERROR, "out of memory");
-		goto done;
-	}
-	if ((rc = p4r_mkdir_p(tmp, 0755)) < 0)
-		goto done;
-	if ((*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0) {
-		rc = p4r_error_errno("cannot open '%s'", path);
-		goto done;
-	}
-	while (flock(*fd, LOCK_EX) < 0) {
-		if (errno != EINTR) {
-			rc = p4r_error_errno("cannot lock '%s'", path);
-			close(*fd);
-			*fd = -1;
-			break;
-		}
-	}
-done:
-	free(tmp);
-	free(path);
-	return rc;
-}
-
-static void lock_release(int fd)
-{
-	if (fd >= 0)
-		close(fd);
-}
-
 /* ---- fetch: events ---- */
 
-static int add_string(char ***v, size_t *n, const char *s)
+int p4r_sync_add_string(char ***v, size_t *n, const char *s)
 {
 	char **p = realloc(*v, (*n + 1) * sizeof(*p));
 
@@ -103,68 +65,6 @@ static int add_string(char ***v, size_t *n, const char *s)
 		return p4r_error_set(P4R_ERROR, "out of memory");
 	(*n)++;
 	return 0;
-}
-
-/* Rewrites the pointer file of REL (a pointer listed in the work tree) to
- * version TO of MODEL when that version has the pointer's bytes; the
- * pointer is written below the root like every other (worktree.h). */
-static int rewrite_one(p4r_repo *repo, const char *rel, const p4r_pointer *ptr, int64_t to,
-		       p4r_sync_result *res)
-{
-	p4r_version v = { 0 };
-	int rc = 0;
-
-	if (p4r_registry_version_get(p4r_repo_registry(repo), ptr->model, to, &v) < 0) {
-		p4r_error_clear();
-		return 0;
-	}
-	if (p4r_oid_equal(&v.oid, &ptr->oid) && v.size == ptr->size &&
-	    (rc = p4r_worktree_write_pointer(repo, &v, rel, NULL)) == 0)
-		rc = add_string(&res->rewritten, &res->nrewritten, rel);
-	p4r_version_clear(&v);
-	return rc;
-}
-
-/* Where version FROM of MODEL ended up: one apply may move a version
- * more than once (2 -> 3, then 3 -> 4 when the batch held two of the
- * remote's), in the order REN lists the moves. 0 when it did not move. */
-static int64_t renumbered_to(const p4r_renumber *ren, size_t nren, const char *model, int64_t from)
-{
-	int64_t cur = from;
-	size_t k;
-
-	for (k = 0; k < nren; k++)
-		if (!strcmp(ren[k].model, model) && ren[k].from == cur)
-			cur = ren[k].to;
-	return cur == from ? 0 : cur;
-}
-
-/* Pointer files that named a renumbered version (with its bytes) now name
- * its new number. Only paths that pass p4r_relpath_valid are written, and
- * only through the work tree's descriptors (never through a link). */
-static int rewrite_pointers(p4r_repo *repo, const p4r_renumber *ren, size_t nren, p4r_sync_result *res)
-{
-	char **rels = NULL;
-	size_t n = 0, i;
-	int64_t to;
-	int rc;
-
-	if (!nren)
-		return 0;
-	if ((rc = p4r_worktree_list_pointers(repo, &rels, &n)) < 0)
-		return rc;
-	for (i = 0; rc == 0 && i < n; i++) {
-		p4r_pointer ptr;
-
-		if (!p4r_relpath_valid(rels[i]) || p4r_worktree_read_pointer(repo, rels[i], &ptr) < 0) {
-			p4r_error_clear();
-			continue;
-		}
-		if ((to = renumbered_to(ren, nren, ptr.model, ptr.version)) > 0)
-			rc = rewrite_one(repo, rels[i], &ptr, to, res);
-	}
-	p4r_strv_free(rels, n);
-	return rc;
 }
 
 static int add_renumbered(p4r_sync_result *res, const p4r_renumber *ren, size_t n)
@@ -372,7 +272,7 @@ static int fetch_batch(p4r_repo *repo, p4r_remote *remote, int64_t seq, bool *fo
 	if ((rc = add_renumbered(res, ren, nren)) < 0 ||
 	    (rc = moves_note(repo, seen, nseen, res)) < 0)
 		goto done;
-	rc = rewrite_pointers(repo, ren, nren, res);
+	rc = p4r_sync_rewrite_pointers(repo, ren, nren, res);
 done:
 	moves_seen_free(seen, nseen);
 	free(ren);
@@ -409,10 +309,10 @@ int p4r_sync_fetch_events(p4r_repo *repo, p4r_remote *remote, p4r_sync_result *r
 {
 	int fd, rc;
 
-	if ((rc = lock_take(repo, &fd)) < 0)
+	if ((rc = p4r_sync_lock_take(repo, &fd)) < 0)
 		return rc;
 	rc = fetch_events_locked(repo, remote, res);
-	lock_release(fd);
+	p4r_sync_lock_release(fd);
 	return rc;
 }
 
@@ -492,262 +392,11 @@ int p4r_sync_skip_batch(p4r_repo *repo, p4r_remote *remote, int64_t seq, p4r_ski
 
 	memset(out, 0, sizeof(*out));
 	out->seq = seq;
-	if ((rc = lock_take(repo, &fd)) < 0)
+	if ((rc = p4r_sync_lock_take(repo, &fd)) < 0)
 		return rc;
 	rc = skip_locked(repo, remote, seq, out);
-	lock_release(fd);
+	p4r_sync_lock_release(fd);
 	return rc;
-}
-
-/* ---- parallel transfers ---- */
-
-struct pool;
-typedef int (*job_fn)(struct pool *p, size_t i);
-
-struct pool {
-	pthread_mutex_t lock;
-	size_t next, n;
-	int code;                 /* first failure (integrity failures win) */
-	char msg[1024];
-	job_fn fn;
-	p4r_repo *repo;
-	p4r_remote *remote;
-	const p4r_oid *oids;
-	const int64_t *sizes;
-	const p4r_sync_progress *prog;
-	uint64_t done_bytes, total_bytes;
-	p4r_sync_result *res;
-	p4r_sync_stat *stats;     /* stat_objects: one answer per oid */
-};
-
-static void pool_progress(uint64_t delta, uint64_t total, void *payload)
-{
-	struct pool *p = payload;
-
-	(void)total;
-	pthread_mutex_lock(&p->lock);
-	p->done_bytes += delta;
-	if (p->prog && p->prog->fn)
-		p->prog->fn(p->done_bytes, p->total_bytes, p->prog->payload);
-	pthread_mutex_unlock(&p->lock);
-}
-
-static void *pool_worker(void *arg)
-{
-	struct pool *p = arg;
-	size_t i;
-	int rc;
-
-	for (;;) {
-		pthread_mutex_lock(&p->lock);
-		if (p->code < 0 || p->next >= p->n) {
-			pthread_mutex_unlock(&p->lock);
-			break;
-		}
-		i = p->next++;
-		pthread_mutex_unlock(&p->lock);
-		rc = p->fn(p, i);
-		if (rc < 0) {
-			pthread_mutex_lock(&p->lock);
-			if (p->code == 0 || (rc == P4R_EINTEGRITY && p->code != P4R_EINTEGRITY)) {
-				p->code = rc;
-				snprintf(p->msg, sizeof(p->msg), "%s", p4r_error_message());
-			}
-			pthread_mutex_unlock(&p->lock);
-		}
-	}
-	return NULL;
-}
-
-static int pool_run(struct pool *p, int jobs)
-{
-	pthread_t threads[64];
-	int started = 0, i;
-
-	if (pthread_mutex_init(&p->lock, NULL) != 0)
-		return p4r_error_set(P4R_ERROR, "cannot create a lock");
-	if (jobs > 64)
-		jobs = 64;
-	if ((size_t)jobs > p->n)
-		jobs = (int)p->n;
-	for (i = 1; i < jobs; i++) {
-		if (pthread_create(&threads[started], NULL, pool_worker, p) != 0)
-			break;
-		started++;
-	}
-	pool_worker(p);
-	for (i = 0; i < started; i++)
-		pthread_join(threads[i], NULL);
-	pthread_mutex_destroy(&p->lock);
-	if (p->code < 0)
-		return p4r_error_set(p->code, "%s", p->msg);
-	return 0;
-}
-
-/* The bytes matched the oid; the size the version record (or pointer)
- * claims must match them too, or that record is forged. */
-/* Downloads one object: to tmp/, verified against its oid and recorded
- * size (p4r_remote_get_verified), published into the store only then. */
-static int download_one(struct pool *p, size_t i)
-{
-	p4r_store *store = p4r_repo_store(p->repo);
-	const p4r_oid *oid = &p->oids[i];
-	char *tmp = NULL;
-	int fd = -1, rc;
-
-	if (p4r_store_has(store, oid)) {
-		pthread_mutex_lock(&p->lock);
-		p->res->objects_present++;
-		pthread_mutex_unlock(&p->lock);
-		return 0;
-	}
-	if ((rc = p4r_mkstemp_in(&fd, &tmp, p->remote->tmp_dir, "fetch")) < 0)
-		goto done;
-	if ((rc = p4r_remote_get_verified(p->remote, oid, p->sizes[i], fd, tmp, pool_progress, p)) < 0) {
-		if (rc == P4R_EINTEGRITY)
-			rc = p4r_error_set(rc, "%s; not stored", p4r_error_message());
-		goto done;
-	}
-	if ((rc = p4r_store_place(store, &fd, &tmp, oid)) < 0)
-		goto done;
-	pthread_mutex_lock(&p->lock);
-	p->res->objects_received++;
-	p->res->bytes_received += (uint64_t)p->sizes[i];
-	pthread_mutex_unlock(&p->lock);
-done:
-	if (fd >= 0)
-		close(fd);
-	if (tmp)
-		unlink(tmp);
-	free(tmp);
-	return rc;
-}
-
-struct sized_oid {
-	p4r_oid oid;
-	int64_t size;
-};
-
-static int cmp_sized_oid(const void *a, const void *b)
-{
-	return strcmp(((const struct sized_oid *)a)->oid.hex, ((const struct sized_oid *)b)->oid.hex);
-}
-
-int p4r_sync_fetch_objects(p4r_repo *repo, p4r_remote *remote, const p4r_oid *oids,
-			   const int64_t *sizes, size_t n, const p4r_sync_progress *prog,
-			   p4r_sync_result *res)
-{
-	struct pool p = { .fn = download_one, .repo = repo, .remote = remote, .prog = prog, .res = res };
-	struct sized_oid *u;
-	p4r_oid *uoids = NULL;
-	int64_t *usizes = NULL;
-	size_t i, k = 0;
-	int rc = 0;
-
-	if (n == 0)
-		return 0;
-	/* two pointers, REFs or versions with the same bytes are one object:
-	 * downloaded once, counted once (received or already_present) */
-	u = calloc(n, sizeof(*u));
-	uoids = calloc(n, sizeof(*uoids));
-	usizes = calloc(n, sizeof(*usizes));
-	if (!u || !uoids || !usizes) {
-		rc = p4r_error_set(P4R_ERROR, "out of memory");
-		goto done;
-	}
-	for (i = 0; i < n; i++) {
-		u[i].oid = oids[i];
-		u[i].size = sizes[i];
-	}
-	qsort(u, n, sizeof(*u), cmp_sized_oid);
-	for (i = 0; i < n; i++) {
-		if (k > 0 && p4r_oid_equal(&uoids[k - 1], &u[i].oid))
-			continue;
-		uoids[k] = u[i].oid;
-		usizes[k++] = u[i].size;
-		if (!p4r_store_has(p4r_repo_store(repo), &u[i].oid))
-			p.total_bytes += (uint64_t)u[i].size;
-	}
-	p.n = k;
-	p.oids = uoids;
-	p.sizes = usizes;
-	rc = pool_run(&p, remote->opts.jobs);
-done:
-	free(u);
-	free(uoids);
-	free(usizes);
-	return rc;
-}
-
-/* Asks for one object's presence and size; nothing is downloaded. */
-static int stat_one(struct pool *p, size_t i)
-{
-	p4r_sync_stat *st = &p->stats[i];
-	char key[128];
-	int rc;
-
-	p4r_remote_object_key(key, sizeof(key), &p->oids[i]);
-	if ((rc = p->remote->ops->stat(p->remote, key, &st->exists, &st->size)) == 0)
-		st->asked = true;
-	return rc;
-}
-
-int p4r_sync_stat_objects(p4r_remote *remote, const p4r_oid *oids, size_t n, p4r_sync_stat *out)
-{
-	struct pool p = { .n = n, .fn = stat_one, .remote = remote, .oids = oids, .stats = out };
-
-	memset(out, 0, n * sizeof(*out));
-	if (n == 0)
-		return 0;
-	return pool_run(&p, remote->opts.jobs);
-}
-
-/* Uploads one object unless the remote has it; the bytes are re-hashed on
- * the way (a corrupt local object never leaves). */
-static int upload_one(struct pool *p, size_t i)
-{
-	p4r_store *store = p4r_repo_store(p->repo);
-	const p4r_oid *oid = &p->oids[i];
-	char path[PATH_MAX], key[128];
-	bool there = false;
-	int rc;
-
-	if (!p4r_store_has(store, oid))
-		return 0;
-	p4r_remote_object_key(key, sizeof(key), oid);
-	if ((rc = p->remote->ops->exists(p->remote, key, &there)) < 0)
-		return rc;
-	if (there) {
-		pool_progress((uint64_t)p->sizes[i], 0, p);
-		pthread_mutex_lock(&p->lock);
-		p->res->objects_present++;
-		pthread_mutex_unlock(&p->lock);
-		return 0;
-	}
-	if ((rc = p4r_store_object_path(store, oid, path, sizeof(path))) < 0 ||
-	    (rc = p->remote->ops->put_file(p->remote, key, path, (uint64_t)p->sizes[i], oid,
-					    pool_progress, p)) < 0)
-		return rc;
-	pthread_mutex_lock(&p->lock);
-	p->res->objects_sent++;
-	p->res->bytes_sent += (uint64_t)p->sizes[i];
-	pthread_mutex_unlock(&p->lock);
-	return 0;
-}
-
-static int upload_objects(p4r_repo *repo, p4r_remote *remote, const p4r_oid *oids,
-			  const int64_t *sizes, size_t n, const p4r_sync_progress *prog,
-			  p4r_sync_result *res)
-{
-	struct pool p = { .n = n, .fn = upload_one, .repo = repo, .remote = remote,
-			  .oids = oids, .sizes = sizes, .prog = prog, .res = res };
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		p.total_bytes += (uint64_t)sizes[i];
-	if (n == 0)
-		return 0;
-	return pool_run(&p, remote->opts.jobs);
 }
 
 /* ---- push ---- */
@@ -873,7 +522,7 @@ static int upload_stragglers(p4r_repo *repo, p4r_remote *remote, const p4r_push_
 		if (seen)
 			continue;
 		if ((rc = guard_objects(repo, remote, opts, &ev[i].oid, 1)) < 0 ||
-		    (rc = upload_objects(repo, remote, &ev[i].oid, &ev[i].size, 1, NULL, res)) < 0)
+		    (rc = p4r_sync_upload_objects(repo, remote, &ev[i].oid, &ev[i].size, 1, NULL, res)) < 0)
 			return rc;
 	}
 	return 0;
@@ -914,7 +563,7 @@ static int find_missing(p4r_repo *repo, p4r_remote *remote, const p4r_sync_event
 			 ev[i].oid.hex);
 		for (k = 0, seen = false; k < *nnames && !seen; k++)
 			seen = !strcmp((*names)[k], name);
-		if (!seen && (rc = add_string(names, nnames, name)) < 0)
+		if (!seen && (rc = p4r_sync_add_string(names, nnames, name)) < 0)
 			return rc;
 	}
 	return 0;
@@ -1009,7 +658,7 @@ static int push_locked(p4r_repo *repo, p4r_remote *remote, const p4r_push_opts *
 	    (rc = p4r_registry_sync_objects(reg, opts->models, opts->n_models, &oids, &sizes, &noids)) < 0 ||
 	    (rc = guard_objects(repo, remote, opts, oids, noids)) < 0 ||
 	    (rc = check_missing(repo, remote, ev, n, opts->allow_missing, res)) < 0 ||
-	    (rc = upload_objects(repo, remote, oids, sizes, noids, prog, res)) < 0)
+	    (rc = p4r_sync_upload_objects(repo, remote, oids, sizes, noids, prog, res)) < 0)
 		goto done;
 	if (!(actor = p4r_repo_actor(repo))) {
 		rc = p4r_error_set(P4R_ERROR, "out of memory");
@@ -1063,21 +712,9 @@ int p4r_sync_push(p4r_repo *repo, p4r_remote *remote, const p4r_push_opts *opts,
 					     "(If-None-Match): concurrent pushes to it can lose events; "
 					     "push with --unsafe-concurrent if only one machine pushes", remote->name);
 	}
-	if ((rc = lock_take(repo, &fd)) < 0)
+	if ((rc = p4r_sync_lock_take(repo, &fd)) < 0)
 		return rc;
 	rc = push_locked(repo, remote, opts, prog, res);
-	lock_release(fd);
-	return rc;
-}
-
-int p4r_sync_push_objects(p4r_repo *repo, p4r_remote *remote, const p4r_oid *oids, const int64_t *sizes,
-			  size_t n, const p4r_sync_progress *prog, p4r_sync_result *res)
-{
-	int fd, rc;
-
-	if ((rc = lock_take(repo, &fd)) < 0)
-		return rc;
-	rc = upload_objects(repo, remote, oids, sizes, n, prog, res);
-	lock_release(fd);
+	p4r_sync_lock_release(fd);
 	return rc;
 }

@@ -3,6 +3,7 @@
 #include "p4reg/store.h"
 #include "p4reg/error.h"
 #include "p4reg/fsutil.h"
+#include "p4reg/publish.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -531,40 +532,27 @@ static int pump(p4r_oid *oid, uint64_t *size, const struct stream *s)
 	return rc;
 }
 
-/* Creates FOLDER if missing and makes its entry in the parent durable. */
-static int make_dir(const char *folder)
+/* OID's fan-out folder in the store, made when missing. */
+static int open_object_dir(const p4r_store *store, const p4r_oid *oid, int *dir)
 {
-	if (mkdir(folder, DIR_MODE) == 0)
-		return p4r_fsync_parent(folder);
-	if (errno == EEXIST)
-		return 0;
-	return p4r_error_errno("cannot create folder '%s'", folder);
+	int root, rc;
+
+	*dir = -1;
+	if ((root = open(store->objects, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return p4r_error_errno("cannot open folder '%s'", store->objects);
+	rc = p4r_publish_dir_open(root, store->objects, oid, true, dir);
+	close(root);
+	return rc;
 }
 
-static int make_object_dirs(const p4r_store *store, const p4r_oid *oid)
-{
-	char dir[PATH_MAX];
-	int rc, len;
-
-	len = snprintf(dir, sizeof(dir), "%s/%.2s", store->objects, oid->hex);
-	if (len < 0 || (size_t)len >= sizeof(dir))
-		return p4r_error_set(P4R_ERROR, "path of object %s is too long", oid->hex);
-	if ((rc = make_dir(dir)) < 0)
-		return rc;
-	len = snprintf(dir, sizeof(dir), "%s/%.2s/%.2s", store->objects, oid->hex, oid->hex + 2);
-	if (len < 0 || (size_t)len >= sizeof(dir))
-		return p4r_error_set(P4R_ERROR, "path of object %s is too long", oid->hex);
-	return make_dir(dir);
-}
-
-/* Moves the finished temporary object *TMP into place: nothing is synced
- * when the store already has it. On success *TMP is consumed (freed and
- * NULL); otherwise the caller still unlinks it. *FD is closed either way. */
+/* Publishes the finished temporary object *TMP (a path, open as *FD or
+ * -1) as OID, the hash of its bytes (publish.h): nothing is synced when
+ * the store already has it. *TMP is consumed and *FD closed either way. */
 static int place_object(p4r_store *store, int *fd, char **tmp, const p4r_oid *oid,
 			bool *existed, struct stat *placed)
 {
 	char path[PATH_MAX];
-	int rc;
+	int dir = -1, rc;
 
 	*existed = false;
 	if ((rc = p4r_store_object_path(store, oid, path, sizeof(path))) < 0)
@@ -573,27 +561,14 @@ static int place_object(p4r_store *store, int *fd, char **tmp, const p4r_oid *oi
 		*existed = true;
 		return 0;
 	}
-	if (fsync(*fd) < 0)
-		return p4r_error_errno("cannot fsync '%s'", *tmp);
-	if (fchmod(*fd, OBJECT_MODE) < 0)
-		return p4r_error_errno("cannot change the mode of '%s'", *tmp);
-	rc = close(*fd);
-	*fd = -1;
-	if (rc < 0)
-		return p4r_error_errno("cannot write '%s'", *tmp);
-	if ((rc = make_object_dirs(store, oid)) < 0)
+	if ((rc = open_object_dir(store, oid, &dir)) < 0)
 		return rc;
-	/* a concurrent insert of the same bytes may win: same content, harmless */
-	if (rename(*tmp, path) < 0)
-		return p4r_error_errno("cannot rename '%s' to '%s'", *tmp, path);
-	free(*tmp);
-	*tmp = NULL;
-	if ((rc = p4r_fsync_parent(path)) < 0)
-		return rc;
+	rc = p4r_publish_object(dir, oid->hex, oid, oid, AT_FDCWD, tmp, fd, OBJECT_MODE, path, existed);
+	close(dir);
 	/* the rename moved its ctime: this is the stat the guard records */
-	if (placed && lstat(path, placed) < 0)
+	if (rc == 0 && placed && lstat(path, placed) < 0)
 		memset(placed, 0, sizeof(*placed));
-	return 0;
+	return rc;
 }
 
 int p4r_store_place(p4r_store *store, int *fd, char **tmp, const p4r_oid *oid)
@@ -754,7 +729,7 @@ static int insert_hardlink(p4r_store *store, int src, const struct source *where
 			    false, 0 };
 	char obj[PATH_MAX], *name = NULL, *tmp = NULL;
 	struct stat linked;
-	int tmpfd = -1, rc;
+	int tmpfd = -1, dir = -1, rc;
 
 	if ((rc = pump(&out->oid, &out->size, &s)) < 0)
 		return rc;
@@ -768,6 +743,7 @@ static int insert_hardlink(p4r_store *store, int src, const struct source *where
 		return rc;
 	rc = link_temp(&name, where->dir, where->from, tmpfd, "link", unsupported);
 	close(tmpfd);
+	tmpfd = -1; /* from here on: the link has no descriptor of its own */
 	if (rc < 0 || *unsupported)
 		return rc;
 	tmp = p4r_path_join(store->tmp, name);
@@ -795,26 +771,18 @@ static int insert_hardlink(p4r_store *store, int src, const struct source *where
 		rc = p4r_error_errno("cannot fsync '%s'", path);
 		goto done;
 	}
-	if ((rc = make_object_dirs(store, &out->oid)) < 0)
-		goto done;
-	if (rename(tmp, obj) < 0) {
-		rc = p4r_error_errno("cannot rename '%s' to '%s'", tmp, obj);
-		goto done;
-	}
-	/* rename() between two links of one inode does nothing: drop ours */
-	if (unlink(tmp) < 0 && errno != ENOENT) {
-		rc = p4r_error_errno("cannot remove '%s'", tmp);
-		goto done;
-	}
-	free(tmp);
-	tmp = NULL;
-	if ((rc = p4r_fsync_parent(obj)) < 0)
+	/* the bytes were hashed from SRC, and the link is SRC's inode */
+	if ((rc = open_object_dir(store, &out->oid, &dir)) < 0 ||
+	    (rc = p4r_publish_object(dir, out->oid.hex, &out->oid, &out->oid, AT_FDCWD, &tmp, &tmpfd,
+				     OBJECT_MODE, obj, &out->existed)) < 0)
 		goto done;
 	/* after link, chmod, rename and unlink: the ctime the guard records */
 	if (lstat(obj, &out->placed) < 0)
 		memset(&out->placed, 0, sizeof(out->placed));
 	out->used = P4R_LINK_HARDLINK;
 done:
+	if (dir >= 0)
+		close(dir);
 	if (tmp) {
 		unlink(tmp);
 		free(tmp);
