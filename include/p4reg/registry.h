@@ -75,7 +75,7 @@ bool p4r_registry_readonly(const p4r_registry *reg);
  * are zeroed on entry, not cleared: clear a reused one first. */
 int p4r_registry_begin(p4r_registry *reg);
 int p4r_registry_commit(p4r_registry *reg);
-void p4r_registry_rollback(p4r_registry *reg);
+void p4r_registry_abort(p4r_registry *reg);
 
 /* A model: a name bound to one workspace path. */
 typedef struct p4r_model {

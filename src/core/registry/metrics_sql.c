@@ -371,7 +371,7 @@ int p4r_metrics_log(p4r_registry *reg, const p4r_metric_log *log, char **run_out
 	if ((rc = p4r_registry_begin(reg)) < 0)
 		goto done;
 	if ((rc = log_txn(reg, log, run, at_ms)) < 0) {
-		p4r_registry_rollback(reg);
+		p4r_registry_abort(reg);
 		goto done;
 	}
 	if ((rc = p4r_registry_commit(reg)) < 0)

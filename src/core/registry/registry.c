@@ -1248,7 +1248,7 @@ int p4r_registry_commit(p4r_registry *reg)
 	return rc;
 }
 
-void p4r_registry_rollback(p4r_registry *reg)
+void p4r_registry_abort(p4r_registry *reg)
 {
 	if (!reg || reg->depth == 0)
 		return;
@@ -1665,7 +1665,7 @@ int p4r_registry_register_version(p4r_registry *reg, const p4r_version_input *in
 		return rc;
 	rc = add_version_txn(reg, in, in->now_ms ? in->now_ms : p4r_now_ms(), out, &what);
 	if (rc < 0)
-		p4r_registry_rollback(reg);
+		p4r_registry_abort(reg);
 	else
 		rc = p4r_registry_commit(reg);
 	if (rc < 0) {
@@ -1771,7 +1771,7 @@ int p4r_registry_model_move(p4r_registry *reg, const char *name, const char *fro
 	if ((rc = p4r_event_check(&ev)) < 0 || (rc = p4r_registry_begin(reg)) < 0)
 		goto done;
 	if ((rc = model_move_txn(reg, name, from, to, &ev)) < 0)
-		p4r_registry_rollback(reg);
+		p4r_registry_abort(reg);
 	else
 		rc = p4r_registry_commit(reg);
 done:
@@ -1921,7 +1921,7 @@ int p4r_registry_event_add(p4r_registry *reg, const p4r_event *ev)
 	if ((rc = p4r_registry_begin(reg)) < 0)
 		return rc;
 	if ((rc = event_add_txn(reg, ev)) < 0) {
-		p4r_registry_rollback(reg);
+		p4r_registry_abort(reg);
 		return rc;
 	}
 	return p4r_registry_commit(reg);

@@ -244,7 +244,7 @@ int p4r_registry_sync_unpublished(p4r_registry *reg, const char *url, char *cons
 done:
 	sqlite3_finalize(st);
 	if (rc < 0) {
-		p4r_registry_rollback(reg);
+		p4r_registry_abort(reg);
 		p4r_sync_event_array_free(arr, count);
 		return rc;
 	}
@@ -306,7 +306,7 @@ int p4r_registry_sync_mark(p4r_registry *reg, const char *url, int64_t seq,
 		goto fail;
 	return p4r_registry_commit(reg);
 fail:
-	p4r_registry_rollback(reg);
+	p4r_registry_abort(reg);
 	return rc;
 }
 
@@ -342,7 +342,7 @@ int p4r_registry_sync_skip(p4r_registry *reg, const char *url, int64_t seq, cons
 	return p4r_registry_commit(reg);
 fail:
 	sqlite3_finalize(st);
-	p4r_registry_rollback(reg);
+	p4r_registry_abort(reg);
 	return rc;
 }
 
@@ -355,7 +355,7 @@ int p4r_registry_sync_forget(p4r_registry *reg, const char *url)
 		return rc;
 	if ((rc = exec_sql(db, "DELETE FROM remote_state WHERE url = ?1", url, 0, 0)) < 0 ||
 	    (rc = exec_sql(db, "DELETE FROM remote_published WHERE url = ?1", url, 0, 0)) < 0) {
-		p4r_registry_rollback(reg);
+		p4r_registry_abort(reg);
 		return rc;
 	}
 	return p4r_registry_commit(reg);
@@ -1000,7 +1000,7 @@ int p4r_registry_sync_apply(p4r_registry *reg, const char *url, int64_t seq,
 	*applied = c.applied;
 	goto done;
 fail:
-	p4r_registry_rollback(reg);
+	p4r_registry_abort(reg);
 done:
 	free(c.ren);
 	free(c.moved);
