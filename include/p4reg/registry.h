@@ -219,9 +219,6 @@ int p4r_registry_event_add(p4r_registry *reg, const p4r_event *ev);
 int p4r_registry_event_list(p4r_registry *reg, const char *model, int64_t since_ms,
 			    p4r_event **out, size_t *n);
 
-/* The raw handle, for the registry_* siblings only. */
-struct sqlite3 *p4r_registry_db(p4r_registry *reg);
-
 /* Milliseconds since the epoch. */
 int64_t p4r_now_ms(void);
 

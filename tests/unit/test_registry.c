@@ -15,6 +15,8 @@
 #include <unistd.h>
 #include <sqlite3.h>
 
+#include "registry/sql.h" /* p4r_registry_db: the tests look at the rows */
+
 #define NCHILD 8
 /* What every refusal of the registry file ends with. */
 #define HINT "run 'p4reg fsck' for a full report; restore the file from a backup, or replace it" \
