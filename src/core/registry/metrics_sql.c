@@ -922,31 +922,6 @@ int p4r_metrics_table(p4r_registry *reg, const p4r_version *versions, size_t n,
 	return p4r_metrics_table_scoped(reg, versions, n, NULL, out);
 }
 
-void p4r_metric_table_clear(p4r_metric_table *t)
-{
-	size_t i;
-
-	if (!t)
-		return;
-	for (i = 0; i < t->nkeys; i++) {
-		free(t->keys[i]);
-		free(t->columns[i]);
-	}
-	free(t->keys);
-	free(t->columns);
-	memset(t, 0, sizeof(*t));
-}
-
-const p4r_metric_cell *p4r_metric_table_get(const p4r_metric_table *t, size_t row, size_t col)
-{
-	const p4r_metric_cell *c;
-
-	if (!t || row >= t->nrows || col >= t->nkeys)
-		return NULL;
-	c = &t->columns[col][row];
-	return c->id ? c : NULL;
-}
-
 /* ---- history ---- */
 
 void p4r_metric_points_free(p4r_metric_point *p, size_t n)
