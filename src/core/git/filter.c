@@ -22,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+/* How much of an object send_file reads at once. */
 #define BLOCK ((size_t)1 << 20)
 
 /* A p4reg repository some of git's paths belong to (p4r_lfs_repo_for_path),
