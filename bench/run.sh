@@ -57,7 +57,13 @@ die() { say "bench: $*"; exit 1; }
 
 # ---- dependencies -----------------------------------------------------------
 
-need() { command -v "$1" >/dev/null 2>&1 || die "'$1' is required (apt-get install $2)"; }
+# A missing tool means the benchmark cannot run here: SKIP (exit 77, ctest's
+# SKIP_RETURN_CODE), not a failure and not a pass.
+need() {
+	command -v "$1" >/dev/null 2>&1 && return 0
+	say "SKIP bench: '$1' is required (apt-get install $2)"
+	exit 77
+}
 need openssl openssl
 need git git
 need dd coreutils

@@ -9,7 +9,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "p4reg/hash.h"
-#include "p4reg/gitio.h"
 #include "p4reg/pointer.h"
 #include "p4reg/repo.h"
 
@@ -99,8 +98,10 @@ int p4r_lfs_mirror(p4r_repo *repo, const char *lfs_dir, const p4r_oid *oid);
  * the index, else from the latest version of the model bound to REL; model
  * and version name the newest registered version with that oid (model ""
  * and version 0 when the registry has none, e.g. a file committed with
- * git-lfs and not yet added). */
-int p4r_lfs_expected(p4r_repo *repo, p4r_git *git, const char *rel, bool *is_lfs,
+ * git-lfs and not yet added). In git/lfs_expected.c: it asks git (gitio.h),
+ * which lfs.c, below gitio, does not. */
+struct p4r_git;
+int p4r_lfs_expected(p4r_repo *repo, struct p4r_git *git, const char *rel, bool *is_lfs,
 		     p4r_pointer *out, bool *found);
 
 /* Copies OID's object from LFS_DIR into STORE (reflink, hard link or a

@@ -75,7 +75,7 @@ bool p4r_registry_readonly(const p4r_registry *reg);
  * are zeroed on entry, not cleared: clear a reused one first. */
 int p4r_registry_begin(p4r_registry *reg);
 int p4r_registry_commit(p4r_registry *reg);
-void p4r_registry_rollback(p4r_registry *reg);
+void p4r_registry_abort(p4r_registry *reg);
 
 /* A model: a name bound to one workspace path. */
 typedef struct p4r_model {
@@ -218,9 +218,6 @@ int p4r_registry_event_add(p4r_registry *reg, const p4r_event *ev);
  * shows); MODEL NULL for all; SINCE_MS 0 for all time. */
 int p4r_registry_event_list(p4r_registry *reg, const char *model, int64_t since_ms,
 			    p4r_event **out, size_t *n);
-
-/* The raw handle, for the registry_* siblings only. */
-struct sqlite3 *p4r_registry_db(p4r_registry *reg);
 
 /* Milliseconds since the epoch. */
 int64_t p4r_now_ms(void);

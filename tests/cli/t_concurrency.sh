@@ -46,6 +46,14 @@ for i in $(seq 1 $PROCS); do
 		"$(( 2 * ROUNDS ))" "metrics of own$i"
 done
 assert_eq "$(db "SELECT count(*) FROM versions v JOIN models m ON m.id = v.model_id WHERE m.name = 'shared' AND v.stage = 'production'")" "1" "production holders"
+# which worker came last is up to the scheduler; what is not: every version
+# was promoted exactly once, and the holder is the one the last promotion
+# (in the order the registry committed them) named
+assert_eq "$(db "SELECT group_concat(n) FROM (SELECT v.number AS n FROM events e JOIN versions v ON v.id = e.version_id WHERE e.kind = 'promote' AND e.to_stage = 'production' ORDER BY v.number)")" \
+	"$(seq -s, 1 $(( PROCS * ROUNDS )))" "each shared version promoted once"
+assert_eq "$(db "SELECT v.number FROM versions v JOIN models m ON m.id = v.model_id WHERE m.name = 'shared' AND v.stage = 'production'")" \
+	"$(db "SELECT v.number FROM events e JOIN versions v ON v.id = e.version_id WHERE e.kind = 'promote' AND e.to_stage = 'production' ORDER BY e.id DESC LIMIT 1")" \
+	"the production holder is the last one promoted"
 assert_eq "$(db "SELECT count(*) FROM metrics WHERE key GLOB 'w*'")" "$(( PROCS * ROUNDS ))" "shared metrics"
 assert_eq "$(db "SELECT count(*) FROM events WHERE kind = 'promote' AND to_stage = 'production'")" "$(( PROCS * ROUNDS ))" "promotion events"
 run 0 p4reg fsck

@@ -12,6 +12,8 @@
 #include "p4reg/repo.h"
 
 #include <sqlite3.h>
+
+#include "registry/sql.h" /* p4r_registry_db: the tests look at the rows */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -10,6 +10,8 @@
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <sqlite3.h>
+
+#include "registry/sql.h" /* p4r_registry_db: the tests look at the rows */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -15,6 +15,8 @@
 #include <unistd.h>
 #include <sqlite3.h>
 
+#include "registry/sql.h" /* p4r_registry_db: the tests look at the rows */
+
 #define NCHILD 8
 /* What every refusal of the registry file ends with. */
 #define HINT "run 'p4reg fsck' for a full report; restore the file from a backup, or replace it" \
@@ -1093,7 +1095,7 @@ static void test_statcache(void **state)
 	/* Inside a transaction it goes with the transaction. */
 	assert_int_equal(p4r_registry_begin(fx->reg), 0);
 	assert_int_equal(p4r_registry_statcache_put(fx->reg, "m/z.onnx", &key, &oid), 0);
-	p4r_registry_rollback(fx->reg);
+	p4r_registry_abort(fx->reg);
 	assert_int_equal(p4r_registry_statcache_get(fx->reg, "m/z.onnx", &key, &got, &found), 0);
 	assert_false(found);
 }
@@ -1115,7 +1117,7 @@ static void test_nested_commit(void **state)
 
 	/* A commit without a begin is a mistake, reported. */
 	assert_int_equal(p4r_registry_commit(fx->reg), P4R_ERROR);
-	p4r_registry_rollback(fx->reg); /* and a stray rollback is harmless */
+	p4r_registry_abort(fx->reg); /* and a stray rollback is harmless */
 
 	/* A second connection sees the committed rows. */
 	p4r_registry_free(fx->reg);
@@ -1135,7 +1137,7 @@ static void test_nested_rollback(void **state)
 	add(fx->reg, "x", "models/x.onnx", 2);
 	assert_int_equal(p4r_registry_begin(fx->reg), 0);
 	add(fx->reg, "y", "models/y.onnx", 3);
-	p4r_registry_rollback(fx->reg);
+	p4r_registry_abort(fx->reg);
 	/* Everything since the outer begin is gone, and nothing more can join. */
 	assert_int_not_equal(sqlite3_get_autocommit(p4r_registry_db(fx->reg)), 0);
 	assert_int_equal(db_int(fx->reg, "SELECT count(*) FROM versions"), 1);
@@ -1150,7 +1152,7 @@ static void test_nested_rollback(void **state)
 	add(fx->reg, "y", "models/y.onnx", 4);
 	in = input("y", "models/other.onnx", 5);
 	assert_int_equal(p4r_registry_add_version(fx->reg, &in, NULL, NULL), P4R_EEXISTS);
-	p4r_registry_rollback(fx->reg);
+	p4r_registry_abort(fx->reg);
 	assert_int_equal(db_int(fx->reg, "SELECT count(*) FROM models"), 1);
 
 	/* Afterwards transactions work again. */

@@ -596,7 +596,7 @@ int p4r_lifecycle_promote(p4r_registry *reg, const p4r_promote_req *req, p4r_pro
 	if (rc < 0) {
 		/* Rolling back must not replace the message worth printing. */
 		snprintf(msg, sizeof(msg), "%s", p4r_error_message());
-		p4r_registry_rollback(reg);
+		p4r_registry_abort(reg);
 		return p4r_error_set(rc, "%s", msg);
 	}
 	if ((rc = p4r_registry_commit(reg)) < 0)
@@ -749,7 +749,7 @@ int p4r_lifecycle_rollback(p4r_registry *reg, const p4r_rollback_req *req, p4r_r
 	rc = rollback_txn(reg, req, out, req->now_ms ? req->now_ms : p4r_now_ms());
 	if (rc < 0) {
 		snprintf(msg, sizeof(msg), "%s", p4r_error_message());
-		p4r_registry_rollback(reg);
+		p4r_registry_abort(reg);
 		p4r_rollback_result_clear(out);
 		return p4r_error_set(rc, "%s", msg);
 	}

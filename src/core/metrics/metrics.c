@@ -805,6 +805,37 @@ int p4r_metric_goal_get(p4r_metric_goal *out, p4r_config *cfg, const char *key)
 	return rc;
 }
 
+/* ---- the table of metrics_sql.c's queries, in memory ----
+ * Here, not beside the queries that fill it: metrics.c is the lower layer
+ * (values, keys, goals, JSON; no SQL) and registry/metrics_sql.c calls it,
+ * never the other way round, so the table's accessors that
+ * p4r_json_metric_row needs live on this side. */
+
+void p4r_metric_table_clear(p4r_metric_table *t)
+{
+	size_t i;
+
+	if (!t)
+		return;
+	for (i = 0; i < t->nkeys; i++) {
+		free(t->keys[i]);
+		free(t->columns[i]);
+	}
+	free(t->keys);
+	free(t->columns);
+	memset(t, 0, sizeof(*t));
+}
+
+const p4r_metric_cell *p4r_metric_table_get(const p4r_metric_table *t, size_t row, size_t col)
+{
+	const p4r_metric_cell *c;
+
+	if (!t || row >= t->nrows || col >= t->nkeys)
+		return NULL;
+	c = &t->columns[col][row];
+	return c->id ? c : NULL;
+}
+
 /* ---- JSON ---- */
 
 cJSON *p4r_json_metric_value(double v)

@@ -232,7 +232,7 @@ static int register_all(struct run *run)
 	if (rc == 0)
 		rc = p4r_registry_commit(reg);
 	else
-		p4r_registry_rollback(reg);
+		p4r_registry_abort(reg);
 done:
 	p4r_git_provenance_clear(&prov);
 	free(actor);

@@ -371,7 +371,7 @@ int p4r_metrics_log(p4r_registry *reg, const p4r_metric_log *log, char **run_out
 	if ((rc = p4r_registry_begin(reg)) < 0)
 		goto done;
 	if ((rc = log_txn(reg, log, run, at_ms)) < 0) {
-		p4r_registry_rollback(reg);
+		p4r_registry_abort(reg);
 		goto done;
 	}
 	if ((rc = p4r_registry_commit(reg)) < 0)
@@ -920,31 +920,6 @@ int p4r_metrics_table(p4r_registry *reg, const p4r_version *versions, size_t n,
 		      p4r_metric_table *out)
 {
 	return p4r_metrics_table_scoped(reg, versions, n, NULL, out);
-}
-
-void p4r_metric_table_clear(p4r_metric_table *t)
-{
-	size_t i;
-
-	if (!t)
-		return;
-	for (i = 0; i < t->nkeys; i++) {
-		free(t->keys[i]);
-		free(t->columns[i]);
-	}
-	free(t->keys);
-	free(t->columns);
-	memset(t, 0, sizeof(*t));
-}
-
-const p4r_metric_cell *p4r_metric_table_get(const p4r_metric_table *t, size_t row, size_t col)
-{
-	const p4r_metric_cell *c;
-
-	if (!t || row >= t->nrows || col >= t->nkeys)
-		return NULL;
-	c = &t->columns[col][row];
-	return c->id ? c : NULL;
 }
 
 /* ---- history ---- */

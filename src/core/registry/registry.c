@@ -183,72 +183,51 @@ static const char *const migrations[] = {
 	" FROM events e JOIN models m ON m.id = e.model_id" \
 	" LEFT JOIN versions v ON v.id = e.version_id"
 
-/* Hot statements, prepared on first use and kept until the registry is freed. */
-enum stmt_id {
-	ST_MODEL_BY_NAME,
-	ST_MODEL_BY_PATH,
-	ST_MODEL_LIST,
-	ST_MODEL_ID,
-	ST_MODEL_NAME_BY_PATH,
-	ST_MODEL_INSERT,
-	ST_SAME_OID,
-	ST_VERSION_INSERT,
-	ST_VERSION_ID,
-	ST_VERSION_BY_ID,
-	ST_VERSION_GET,
-	ST_VERSION_LATEST,
-	ST_VERSION_IN_STAGE,
-	ST_VERSION_LIST,
-	ST_OID_REFERENCED,
-	ST_EVENT_INSERT,
-	ST_EVENT_LIST_ALL,
-	ST_EVENT_LIST_MODEL,
-	ST_STAT_GET,
-	ST_STAT_PUT,
-	ST_MODEL_SET_PATH,
-	ST_STAT_DELETE,
-	ST_COUNT
-};
-
-static const char *const stmt_sql[ST_COUNT] = {
-	[ST_MODEL_BY_NAME] = MODEL_SELECT " WHERE m.name = ?1",
-	[ST_MODEL_BY_PATH] = MODEL_SELECT " WHERE m.path = ?1",
-	[ST_MODEL_LIST] = MODEL_SELECT " ORDER BY m.name",
-	[ST_MODEL_ID] = "SELECT id, path FROM models WHERE name = ?1",
-	[ST_MODEL_NAME_BY_PATH] = "SELECT name FROM models WHERE path = ?1",
-	[ST_MODEL_INSERT] = "INSERT INTO models(name, path, created_ms) VALUES (?1, ?2, ?3)",
+/* The statement cache's SQL (enum p4r_sql_id in registry/sql.h): hot
+ * statements of every registry*.c file, prepared on first use and kept
+ * until the registry is freed. */
+static const char *const stmt_sql[P4R_ST_COUNT] = {
+	[P4R_ST_MODEL_BY_NAME] = MODEL_SELECT " WHERE m.name = ?1",
+	[P4R_ST_MODEL_BY_PATH] = MODEL_SELECT " WHERE m.path = ?1",
+	[P4R_ST_MODEL_LIST] = MODEL_SELECT " ORDER BY m.name",
+	[P4R_ST_MODEL_ID] = "SELECT id, path FROM models WHERE name = ?1",
+	[P4R_ST_MODEL_NAME_BY_PATH] = "SELECT name FROM models WHERE path = ?1",
+	[P4R_ST_MODEL_INSERT] = "INSERT INTO models(name, path, created_ms) VALUES (?1, ?2, ?3)",
 	/* the newest version of a model with given bytes, and whether it is
 	 * the model's latest (versions_oid narrows the scan to those bytes) */
-	[ST_SAME_OID] = "SELECT id, number = (SELECT max(number) FROM versions WHERE model_id = ?1)"
+	[P4R_ST_SAME_OID] = "SELECT id, number = (SELECT max(number) FROM versions WHERE model_id = ?1)"
 			" FROM versions WHERE model_id = ?1 AND oid = ?2 ORDER BY number DESC LIMIT 1",
-	[ST_VERSION_INSERT] =
+	/* ?11 is the number a remote's log gives; 0 takes the model's next
+	 * (the subquery runs only then) */
+	[P4R_ST_VERSION_INSERT] =
 		"INSERT INTO versions(model_id, number, oid, size, author, created_ms,"
 		" message, source_path, git_commit, git_branch, git_dirty, stage)"
-		" VALUES (?1, (SELECT coalesce(max(number), 0) + 1 FROM versions"
-		" WHERE model_id = ?1), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'development')",
-	[ST_VERSION_ID] = "SELECT id FROM versions WHERE model_id = ?1 AND number = ?2",
-	[ST_VERSION_BY_ID] = VERSION_SELECT " WHERE v.id = ?1",
-	[ST_VERSION_GET] = VERSION_SELECT " WHERE m.name = ?1 AND v.number = ?2",
-	[ST_VERSION_LATEST] = VERSION_SELECT " WHERE m.name = ?1 ORDER BY v.number DESC LIMIT 1",
-	[ST_VERSION_IN_STAGE] = VERSION_SELECT " WHERE m.name = ?1 AND v.stage = ?2"
+		" VALUES (?1, CASE WHEN ?11 > 0 THEN ?11 ELSE (SELECT coalesce(max(number), 0) + 1"
+		" FROM versions WHERE model_id = ?1) END, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
+		" 'development')",
+	[P4R_ST_VERSION_ID] = "SELECT id FROM versions WHERE model_id = ?1 AND number = ?2",
+	[P4R_ST_VERSION_BY_ID] = VERSION_SELECT " WHERE v.id = ?1",
+	[P4R_ST_VERSION_GET] = VERSION_SELECT " WHERE m.name = ?1 AND v.number = ?2",
+	[P4R_ST_VERSION_LATEST] = VERSION_SELECT " WHERE m.name = ?1 ORDER BY v.number DESC LIMIT 1",
+	[P4R_ST_VERSION_IN_STAGE] = VERSION_SELECT " WHERE m.name = ?1 AND v.stage = ?2"
 				" ORDER BY v.number DESC LIMIT 1",
-	[ST_VERSION_LIST] = VERSION_SELECT " WHERE m.name = ?1 ORDER BY v.number DESC",
-	[ST_OID_REFERENCED] = "SELECT EXISTS(SELECT 1 FROM versions WHERE oid = ?1)",
-	[ST_EVENT_INSERT] =
+	[P4R_ST_VERSION_LIST] = VERSION_SELECT " WHERE m.name = ?1 ORDER BY v.number DESC",
+	[P4R_ST_OID_REFERENCED] = "SELECT EXISTS(SELECT 1 FROM versions WHERE oid = ?1)",
+	[P4R_ST_EVENT_INSERT] =
 		"INSERT INTO events(model_id, version_id, kind, from_stage, to_stage,"
 		" forced, actor, at_ms, reason, detail)"
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
 	/* history: the shared log's order, the same on every clone */
-	[ST_EVENT_LIST_ALL] = EVENT_SELECT P4R_SQL_LOG_JOIN " WHERE e.at_ms >= ?1"
+	[P4R_ST_EVENT_LIST_ALL] = EVENT_SELECT P4R_SQL_LOG_JOIN " WHERE e.at_ms >= ?1"
 			      " ORDER BY " P4R_SQL_LOG_ORDER,
-	[ST_EVENT_LIST_MODEL] = EVENT_SELECT P4R_SQL_LOG_JOIN " WHERE m.name = ?1 AND e.at_ms >= ?2"
+	[P4R_ST_EVENT_LIST_MODEL] = EVENT_SELECT P4R_SQL_LOG_JOIN " WHERE m.name = ?1 AND e.at_ms >= ?2"
 				" ORDER BY " P4R_SQL_LOG_ORDER,
-	[ST_STAT_GET] = "SELECT dev, ino, size, mtime_ns, ctime_ns, oid FROM stat_cache"
+	[P4R_ST_STAT_GET] = "SELECT dev, ino, size, mtime_ns, ctime_ns, oid FROM stat_cache"
 			" WHERE path = ?1",
-	[ST_STAT_PUT] = "INSERT OR REPLACE INTO stat_cache(path, dev, ino, size, mtime_ns,"
+	[P4R_ST_STAT_PUT] = "INSERT OR REPLACE INTO stat_cache(path, dev, ino, size, mtime_ns,"
 			" ctime_ns, oid) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-	[ST_MODEL_SET_PATH] = "UPDATE models SET path = ?2 WHERE id = ?1",
-	[ST_STAT_DELETE] = "DELETE FROM stat_cache WHERE path = ?1",
+	[P4R_ST_MODEL_SET_PATH] = "UPDATE models SET path = ?2 WHERE id = ?1",
+	[P4R_ST_STAT_DELETE] = "DELETE FROM stat_cache WHERE path = ?1",
 };
 
 struct p4r_registry {
@@ -256,7 +235,7 @@ struct p4r_registry {
 	int depth;                     /* nesting of p4r_registry_begin */
 	bool failed;                   /* rolled back; commits fail until depth 0 */
 	bool readonly;                 /* the file cannot be written: reads only */
-	sqlite3_stmt *stmts[ST_COUNT]; /* cached statements; NULL until first use */
+	sqlite3_stmt *stmts[P4R_ST_COUNT]; /* cached statements; NULL until first use */
 };
 
 static const char *const stage_names[P4R_STAGE_COUNT] = {
@@ -323,7 +302,7 @@ int64_t p4r_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-struct sqlite3 *p4r_registry_db(p4r_registry *reg)
+sqlite3 *p4r_registry_db(p4r_registry *reg)
 {
 	return reg ? reg->db : NULL;
 }
@@ -342,66 +321,19 @@ static bool oid_hex_valid(const char *s, size_t len)
 	return true;
 }
 
-/* Sets the error from the connection's last SQLite error. */
-static int db_error(sqlite3 *db)
+int p4r_sql_cached(p4r_registry *reg, enum p4r_sql_id id, sqlite3_stmt **out)
 {
-	return p4r_sql_error(db);
-}
-
-/* Returns statement ID reset and unbound, preparing it on first use. */
-static int stmt_get(sqlite3_stmt **out, p4r_registry *reg, enum stmt_id id)
-{
+	*out = NULL;
 	if (!reg->stmts[id] &&
 	    sqlite3_prepare_v3(reg->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
 			       &reg->stmts[id], NULL) != SQLITE_OK) {
 		reg->stmts[id] = NULL;
-		return db_error(reg->db);
+		return p4r_sql_error(reg->db);
 	}
 	sqlite3_reset(reg->stmts[id]);
 	sqlite3_clear_bindings(reg->stmts[id]);
 	*out = reg->stmts[id];
 	return 0;
-}
-
-/* Ends a statement's use: a statement left mid-step would pin a WAL read
- * snapshot, and its bindings may point at the caller's strings. */
-static void stmt_release(sqlite3_stmt *st)
-{
-	if (st) {
-		sqlite3_reset(st);
-		sqlite3_clear_bindings(st);
-	}
-}
-
-/* Steps ST once: *ROW tells whether a row came back. */
-static int step(p4r_registry *reg, sqlite3_stmt *st, bool *row)
-{
-	int rc = sqlite3_step(st);
-
-	*row = rc == SQLITE_ROW;
-	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
-		return 0;
-	return db_error(reg->db);
-}
-
-/* Runs a statement that returns no rows. */
-static int step_done(p4r_registry *reg, sqlite3_stmt *st)
-{
-	bool row;
-
-	return step(reg, st, &row);
-}
-
-static int bind_text(p4r_registry *reg, sqlite3_stmt *st, int i, const char *s)
-{
-	int rc = s ? sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
-
-	return rc == SQLITE_OK ? 0 : db_error(reg->db);
-}
-
-static int bind_int(p4r_registry *reg, sqlite3_stmt *st, int i, int64_t v)
-{
-	return sqlite3_bind_int64(st, i, v) == SQLITE_OK ? 0 : db_error(reg->db);
 }
 
 /* Copies text column I into a fresh string; NULL stays NULL. */
@@ -1201,7 +1133,7 @@ void p4r_registry_free(p4r_registry *reg)
 		return;
 	if (reg->db && !sqlite3_get_autocommit(reg->db))
 		sqlite3_exec(reg->db, "ROLLBACK", NULL, NULL, NULL);
-	for (i = 0; i < ST_COUNT; i++)
+	for (i = 0; i < P4R_ST_COUNT; i++)
 		sqlite3_finalize(reg->stmts[i]);
 	sqlite3_close_v2(reg->db);
 	free(reg);
@@ -1219,7 +1151,7 @@ int p4r_registry_begin(p4r_registry *reg)
 		return p4r_error_set(P4R_ERROR, "cannot change registry '%s': the repository is read-only",
 				     sqlite3_db_filename(reg->db, "main"));
 	if (reg->depth == 0 && sqlite3_exec(reg->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-		return db_error(reg->db);
+		return p4r_sql_error(reg->db);
 	reg->depth++;
 	return 0;
 }
@@ -1242,13 +1174,13 @@ int p4r_registry_commit(p4r_registry *reg)
 	reg->depth = 0;
 	if (sqlite3_exec(reg->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
 		return 0;
-	rc = db_error(reg->db);
+	rc = p4r_sql_error(reg->db);
 	if (!sqlite3_get_autocommit(reg->db))
 		sqlite3_exec(reg->db, "ROLLBACK", NULL, NULL, NULL);
 	return rc;
 }
 
-void p4r_registry_rollback(p4r_registry *reg)
+void p4r_registry_abort(p4r_registry *reg)
 {
 	if (!reg || reg->depth == 0)
 		return;
@@ -1281,39 +1213,39 @@ static int model_lookup(p4r_registry *reg, const char *name, int64_t *id, char *
 	*id = 0;
 	if (path)
 		*path = NULL;
-	if ((rc = stmt_get(&st, reg, ST_MODEL_ID)) < 0 ||
-	    (rc = bind_text(reg, st, 1, name)) < 0 ||
-	    (rc = step(reg, st, found)) < 0 || !*found)
+	if ((rc = p4r_sql_cached(reg, P4R_ST_MODEL_ID, &st)) < 0 ||
+	    (rc = p4r_sql_bind_text(reg->db, st, 1, name)) < 0 ||
+	    (rc = p4r_sql_row(reg->db, st, found)) < 0 || !*found)
 		goto done;
 	*id = sqlite3_column_int64(st, 0);
 	if (path)
 		rc = col_strdup(path, st, 1);
 done:
-	stmt_release(st);
+	p4r_sql_release(st);
 	return rc;
 }
 
 /* One model row through statement ID bound to KEY. */
-static int model_one(p4r_registry *reg, enum stmt_id id, const char *key, p4r_model *out, bool *found)
+static int model_one(p4r_registry *reg, enum p4r_sql_id id, const char *key, p4r_model *out, bool *found)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = stmt_get(&st, reg, id)) < 0 ||
-	    (rc = bind_text(reg, st, 1, key)) < 0 ||
-	    (rc = step(reg, st, found)) < 0 || !*found)
+	if ((rc = p4r_sql_cached(reg, id, &st)) < 0 ||
+	    (rc = p4r_sql_bind_text(reg->db, st, 1, key)) < 0 ||
+	    (rc = p4r_sql_row(reg->db, st, found)) < 0 || !*found)
 		goto done;
 	rc = read_model(out, st);
 done:
-	stmt_release(st);
+	p4r_sql_release(st);
 	return rc;
 }
 
 int p4r_registry_model_get(p4r_registry *reg, const char *name, p4r_model *out)
 {
 	bool found = false;
-	int rc = model_one(reg, ST_MODEL_BY_NAME, name, out, &found);
+	int rc = model_one(reg, P4R_ST_MODEL_BY_NAME, name, out, &found);
 
 	if (rc == 0 && !found)
 		rc = p4r_error_set(P4R_ENOTFOUND, "unknown model '%s'", name);
@@ -1323,7 +1255,7 @@ int p4r_registry_model_get(p4r_registry *reg, const char *name, p4r_model *out)
 int p4r_registry_model_by_path(p4r_registry *reg, const char *path, p4r_model *out)
 {
 	bool found = false;
-	int rc = model_one(reg, ST_MODEL_BY_PATH, path, out, &found);
+	int rc = model_one(reg, P4R_ST_MODEL_BY_PATH, path, out, &found);
 
 	if (rc == 0 && !found)
 		rc = p4r_error_set(P4R_ENOTFOUND, "no model is bound to '%s'", path);
@@ -1340,9 +1272,9 @@ int p4r_registry_model_list(p4r_registry *reg, p4r_model **out, size_t *n)
 
 	*out = NULL;
 	*n = 0;
-	if ((rc = stmt_get(&st, reg, ST_MODEL_LIST)) < 0)
+	if ((rc = p4r_sql_cached(reg, P4R_ST_MODEL_LIST, &st)) < 0)
 		goto done;
-	while ((rc = step(reg, st, &row)) == 0 && row) {
+	while ((rc = p4r_sql_row(reg->db, st, &row)) == 0 && row) {
 		void *p = grow(arr, &cap, count, sizeof(*arr));
 
 		if (!p) {
@@ -1355,7 +1287,7 @@ int p4r_registry_model_list(p4r_registry *reg, p4r_model **out, size_t *n)
 		count++;
 	}
 done:
-	stmt_release(st);
+	p4r_sql_release(st);
 	if (rc < 0) {
 		p4r_model_array_free(arr, count);
 		return rc;
@@ -1385,11 +1317,11 @@ static int version_missing(p4r_registry *reg, const char *model, const char *wha
 /* Runs a version statement already bound by the caller, reading one row. */
 static int version_one(p4r_registry *reg, sqlite3_stmt *st, p4r_version *out, bool *found)
 {
-	int rc = step(reg, st, found);
+	int rc = p4r_sql_row(reg->db, st, found);
 
 	if (rc == 0 && *found)
 		rc = read_version(out, st);
-	stmt_release(st);
+	p4r_sql_release(st);
 	return rc;
 }
 
@@ -1399,9 +1331,9 @@ static int version_by_id(p4r_registry *reg, int64_t id, p4r_version *out)
 	bool found = false;
 	int rc;
 
-	if ((rc = stmt_get(&st, reg, ST_VERSION_BY_ID)) < 0 ||
-	    (rc = bind_int(reg, st, 1, id)) < 0) {
-		stmt_release(st);
+	if ((rc = p4r_sql_cached(reg, P4R_ST_VERSION_BY_ID, &st)) < 0 ||
+	    (rc = p4r_sql_bind_int(reg->db, st, 1, id)) < 0) {
+		p4r_sql_release(st);
 		return rc;
 	}
 	if ((rc = version_one(reg, st, out, &found)) == 0 && !found)
@@ -1417,10 +1349,10 @@ int p4r_registry_version_get(p4r_registry *reg, const char *model, int64_t numbe
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = stmt_get(&st, reg, ST_VERSION_GET)) < 0 ||
-	    (rc = bind_text(reg, st, 1, model)) < 0 ||
-	    (rc = bind_int(reg, st, 2, number)) < 0) {
-		stmt_release(st);
+	if ((rc = p4r_sql_cached(reg, P4R_ST_VERSION_GET, &st)) < 0 ||
+	    (rc = p4r_sql_bind_text(reg->db, st, 1, model)) < 0 ||
+	    (rc = p4r_sql_bind_int(reg->db, st, 2, number)) < 0) {
+		p4r_sql_release(st);
 		return rc;
 	}
 	if ((rc = version_one(reg, st, out, &found)) < 0 || found)
@@ -1436,9 +1368,9 @@ int p4r_registry_version_latest(p4r_registry *reg, const char *model, p4r_versio
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = stmt_get(&st, reg, ST_VERSION_LATEST)) < 0 ||
-	    (rc = bind_text(reg, st, 1, model)) < 0) {
-		stmt_release(st);
+	if ((rc = p4r_sql_cached(reg, P4R_ST_VERSION_LATEST, &st)) < 0 ||
+	    (rc = p4r_sql_bind_text(reg->db, st, 1, model)) < 0) {
+		p4r_sql_release(st);
 		return rc;
 	}
 	if ((rc = version_one(reg, st, out, &found)) < 0 || found)
@@ -1457,10 +1389,10 @@ int p4r_registry_version_in_stage(p4r_registry *reg, const char *model, p4r_stag
 	memset(out, 0, sizeof(*out));
 	if (!name)
 		return p4r_error_set(P4R_EUSAGE, "unknown stage %d", (int)stage);
-	if ((rc = stmt_get(&st, reg, ST_VERSION_IN_STAGE)) < 0 ||
-	    (rc = bind_text(reg, st, 1, model)) < 0 ||
-	    (rc = bind_text(reg, st, 2, name)) < 0) {
-		stmt_release(st);
+	if ((rc = p4r_sql_cached(reg, P4R_ST_VERSION_IN_STAGE, &st)) < 0 ||
+	    (rc = p4r_sql_bind_text(reg->db, st, 1, model)) < 0 ||
+	    (rc = p4r_sql_bind_text(reg->db, st, 2, name)) < 0) {
+		p4r_sql_release(st);
 		return rc;
 	}
 	if ((rc = version_one(reg, st, out, &found)) < 0 || found)
@@ -1480,10 +1412,10 @@ int p4r_registry_version_list(p4r_registry *reg, const char *model, p4r_version 
 
 	*out = NULL;
 	*n = 0;
-	if ((rc = stmt_get(&st, reg, ST_VERSION_LIST)) < 0 ||
-	    (rc = bind_text(reg, st, 1, model)) < 0)
+	if ((rc = p4r_sql_cached(reg, P4R_ST_VERSION_LIST, &st)) < 0 ||
+	    (rc = p4r_sql_bind_text(reg->db, st, 1, model)) < 0)
 		goto done;
-	while ((rc = step(reg, st, &row)) == 0 && row) {
+	while ((rc = p4r_sql_row(reg->db, st, &row)) == 0 && row) {
 		void *p = grow(arr, &cap, count, sizeof(*arr));
 
 		if (!p) {
@@ -1495,13 +1427,13 @@ int p4r_registry_version_list(p4r_registry *reg, const char *model, p4r_version 
 			break;
 		count++;
 	}
-	stmt_release(st);
+	p4r_sql_release(st);
 	st = NULL;
 	/* An empty list is fine for a model without versions, not for no model. */
 	if (rc == 0 && count == 0 && (rc = model_lookup(reg, model, &id, NULL, &row)) == 0 && !row)
 		rc = p4r_error_set(P4R_ENOTFOUND, "unknown model '%s'", model);
 done:
-	stmt_release(st);
+	p4r_sql_release(st);
 	if (rc < 0) {
 		p4r_version_array_free(arr, count);
 		return rc;
@@ -1518,13 +1450,13 @@ int p4r_registry_oid_referenced(p4r_registry *reg, const p4r_oid *oid, bool *out
 	int rc;
 
 	*out = false;
-	if ((rc = stmt_get(&st, reg, ST_OID_REFERENCED)) < 0 ||
-	    (rc = bind_text(reg, st, 1, oid->hex)) < 0 ||
-	    (rc = step(reg, st, &row)) < 0)
+	if ((rc = p4r_sql_cached(reg, P4R_ST_OID_REFERENCED, &st)) < 0 ||
+	    (rc = p4r_sql_bind_text(reg->db, st, 1, oid->hex)) < 0 ||
+	    (rc = p4r_sql_row(reg->db, st, &row)) < 0)
 		goto done;
 	*out = row && sqlite3_column_int(st, 0) != 0;
 done:
-	stmt_release(st);
+	p4r_sql_release(st);
 	return rc;
 }
 
@@ -1550,6 +1482,8 @@ static int check_input(const p4r_version_input *in)
 static int add_version_txn(p4r_registry *reg, const p4r_version_input *in, int64_t now,
 			   p4r_version *out, p4r_add_outcome *outcome)
 {
+	p4r_sql_version_row vrow;
+	p4r_sql_event_row erow;
 	sqlite3_stmt *st = NULL;
 	char *bound = NULL, *other = NULL;
 	int64_t model_id = 0, version_id;
@@ -1563,13 +1497,13 @@ static int add_version_txn(p4r_registry *reg, const p4r_version_input *in, int64
 				   in->model, bound, in->path);
 		goto done;
 	}
-	if ((rc = stmt_get(&st, reg, ST_MODEL_NAME_BY_PATH)) < 0 ||
-	    (rc = bind_text(reg, st, 1, in->path)) < 0 ||
-	    (rc = step(reg, st, &found)) < 0)
+	if ((rc = p4r_sql_cached(reg, P4R_ST_MODEL_NAME_BY_PATH, &st)) < 0 ||
+	    (rc = p4r_sql_bind_text(reg->db, st, 1, in->path)) < 0 ||
+	    (rc = p4r_sql_row(reg->db, st, &found)) < 0)
 		goto done;
 	if (found && (rc = col_strdup(&other, st, 0)) < 0)
 		goto done;
-	stmt_release(st);
+	p4r_sql_release(st);
 	st = NULL;
 	if (other && strcmp(other, in->model)) {
 		rc = p4r_error_set(P4R_EEXISTS, "'%s' is already registered as model '%s'",
@@ -1578,74 +1512,47 @@ static int add_version_txn(p4r_registry *reg, const p4r_version_input *in, int64
 	}
 
 	if (!bound) {
-		if ((rc = stmt_get(&st, reg, ST_MODEL_INSERT)) < 0 ||
-		    (rc = bind_text(reg, st, 1, in->model)) < 0 ||
-		    (rc = bind_text(reg, st, 2, in->path)) < 0 ||
-		    (rc = bind_int(reg, st, 3, now)) < 0 ||
-		    (rc = step_done(reg, st)) < 0)
+		if ((rc = p4r_sql_model_insert(reg, in->model, in->path, now, &model_id)) < 0)
 			goto done;
-		model_id = sqlite3_last_insert_rowid(reg->db);
-		stmt_release(st);
-		st = NULL;
 	} else {
 		/* bytes some version of the model already has are that version
 		 * (checkout m@1, then add): a new number would be a duplicate */
-		if ((rc = stmt_get(&st, reg, ST_SAME_OID)) < 0 ||
-		    (rc = bind_int(reg, st, 1, model_id)) < 0 ||
-		    (rc = bind_text(reg, st, 2, in->oid.hex)) < 0 ||
-		    (rc = step(reg, st, &found)) < 0)
+		if ((rc = p4r_sql_cached(reg, P4R_ST_SAME_OID, &st)) < 0 ||
+		    (rc = p4r_sql_bind_int(reg->db, st, 1, model_id)) < 0 ||
+		    (rc = p4r_sql_bind_text(reg->db, st, 2, in->oid.hex)) < 0 ||
+		    (rc = p4r_sql_row(reg->db, st, &found)) < 0)
 			goto done;
 		if (found) {
 			version_id = sqlite3_column_int64(st, 0);
 			*outcome = sqlite3_column_int(st, 1) ? P4R_ADD_UNCHANGED : P4R_ADD_IDENTICAL;
-			stmt_release(st);
+			p4r_sql_release(st);
 			st = NULL;
 			if (out)
 				rc = version_by_id(reg, version_id, out);
 			goto done;
 		}
-		stmt_release(st);
+		p4r_sql_release(st);
 		st = NULL;
 	}
 
 	/* The number is computed by the INSERT itself, under BEGIN IMMEDIATE's
 	 * write lock, so concurrent processes get dense, unique numbers. */
-	if ((rc = stmt_get(&st, reg, ST_VERSION_INSERT)) < 0 ||
-	    (rc = bind_int(reg, st, 1, model_id)) < 0 ||
-	    (rc = bind_text(reg, st, 2, in->oid.hex)) < 0 ||
-	    (rc = bind_int(reg, st, 3, in->size)) < 0 ||
-	    (rc = bind_text(reg, st, 4, in->author)) < 0 ||
-	    (rc = bind_int(reg, st, 5, now)) < 0 ||
-	    (rc = bind_text(reg, st, 6, in->message ? in->message : "")) < 0 ||
-	    (rc = bind_text(reg, st, 7, in->path)) < 0 ||
-	    (rc = bind_text(reg, st, 8, in->git_commit)) < 0 ||
-	    (rc = bind_text(reg, st, 9, in->git_branch)) < 0 ||
-	    (rc = bind_int(reg, st, 10, in->git_dirty)) < 0 ||
-	    (rc = step_done(reg, st)) < 0)
+	vrow = (p4r_sql_version_row){ .model_id = model_id, .oid = &in->oid, .size = in->size,
+				      .author = in->author, .created_ms = now,
+				      .message = in->message ? in->message : "", .source_path = in->path,
+				      .git_commit = in->git_commit, .git_branch = in->git_branch,
+				      .git_dirty = in->git_dirty };
+	if ((rc = p4r_sql_version_insert(reg, &vrow, &version_id)) < 0)
 		goto done;
-	version_id = sqlite3_last_insert_rowid(reg->db);
-	stmt_release(st);
-	st = NULL;
-
-	if ((rc = stmt_get(&st, reg, ST_EVENT_INSERT)) < 0 ||
-	    (rc = bind_int(reg, st, 1, model_id)) < 0 ||
-	    (rc = bind_int(reg, st, 2, version_id)) < 0 ||
-	    (rc = bind_text(reg, st, 3, "register")) < 0 ||
-	    (rc = bind_text(reg, st, 4, NULL)) < 0 ||
-	    (rc = bind_text(reg, st, 5, stage_names[P4R_STAGE_DEVELOPMENT])) < 0 ||
-	    (rc = bind_int(reg, st, 6, 0)) < 0 ||
-	    (rc = bind_text(reg, st, 7, in->author)) < 0 ||
-	    (rc = bind_int(reg, st, 8, now)) < 0 ||
-	    (rc = bind_text(reg, st, 9, in->message ? in->message : "")) < 0 ||
-	    (rc = bind_text(reg, st, 10, NULL)) < 0 ||
-	    (rc = step_done(reg, st)) < 0)
+	erow = (p4r_sql_event_row){ .model_id = model_id, .version_id = version_id, .kind = "register",
+				    .to_stage = stage_names[P4R_STAGE_DEVELOPMENT], .actor = in->author,
+				    .at_ms = now, .reason = in->message ? in->message : "" };
+	if ((rc = p4r_sql_event_insert(reg, &erow, NULL)) < 0)
 		goto done;
-	stmt_release(st);
-	st = NULL;
 	if (out)
 		rc = version_by_id(reg, version_id, out);
 done:
-	stmt_release(st);
+	p4r_sql_release(st);
 	free(bound);
 	free(other);
 	return rc;
@@ -1665,7 +1572,7 @@ int p4r_registry_register_version(p4r_registry *reg, const p4r_version_input *in
 		return rc;
 	rc = add_version_txn(reg, in, in->now_ms ? in->now_ms : p4r_now_ms(), out, &what);
 	if (rc < 0)
-		p4r_registry_rollback(reg);
+		p4r_registry_abort(reg);
 	else
 		rc = p4r_registry_commit(reg);
 	if (rc < 0) {
@@ -1712,35 +1619,35 @@ static int model_move_txn(p4r_registry *reg, const char *name, const char *from,
 		rc = p4r_error_set(P4R_EEXISTS, "model '%s' is bound to '%s', not '%s'", name, bound, from);
 		goto done;
 	}
-	if ((rc = stmt_get(&st, reg, ST_MODEL_NAME_BY_PATH)) < 0 ||
-	    (rc = bind_text(reg, st, 1, to)) < 0 ||
-	    (rc = step(reg, st, &found)) < 0)
+	if ((rc = p4r_sql_cached(reg, P4R_ST_MODEL_NAME_BY_PATH, &st)) < 0 ||
+	    (rc = p4r_sql_bind_text(reg->db, st, 1, to)) < 0 ||
+	    (rc = p4r_sql_row(reg->db, st, &found)) < 0)
 		goto done;
 	if (found && (rc = col_strdup(&other, st, 0)) < 0)
 		goto done;
-	stmt_release(st);
+	p4r_sql_release(st);
 	st = NULL;
 	if (other) {
 		rc = p4r_error_set(P4R_EUSAGE, "'%s' is bound to model '%s'", to, other);
 		goto done;
 	}
-	if ((rc = stmt_get(&st, reg, ST_MODEL_SET_PATH)) < 0 ||
-	    (rc = bind_int(reg, st, 1, model_id)) < 0 ||
-	    (rc = bind_text(reg, st, 2, to)) < 0 ||
-	    (rc = step_done(reg, st)) < 0)
+	if ((rc = p4r_sql_cached(reg, P4R_ST_MODEL_SET_PATH, &st)) < 0 ||
+	    (rc = p4r_sql_bind_int(reg->db, st, 1, model_id)) < 0 ||
+	    (rc = p4r_sql_bind_text(reg->db, st, 2, to)) < 0 ||
+	    (rc = p4r_sql_run(reg->db, st)) < 0)
 		goto done;
-	stmt_release(st);
+	p4r_sql_release(st);
 	st = NULL;
 	/* the renamed file's ctime moved: the old row could never match again */
-	if ((rc = stmt_get(&st, reg, ST_STAT_DELETE)) < 0 ||
-	    (rc = bind_text(reg, st, 1, from)) < 0 ||
-	    (rc = step_done(reg, st)) < 0)
+	if ((rc = p4r_sql_cached(reg, P4R_ST_STAT_DELETE, &st)) < 0 ||
+	    (rc = p4r_sql_bind_text(reg->db, st, 1, from)) < 0 ||
+	    (rc = p4r_sql_run(reg->db, st)) < 0)
 		goto done;
-	stmt_release(st);
+	p4r_sql_release(st);
 	st = NULL;
 	rc = event_add_txn(reg, ev);
 done:
-	stmt_release(st);
+	p4r_sql_release(st);
 	free(bound);
 	free(other);
 	return rc;
@@ -1771,7 +1678,7 @@ int p4r_registry_model_move(p4r_registry *reg, const char *name, const char *fro
 	if ((rc = p4r_event_check(&ev)) < 0 || (rc = p4r_registry_begin(reg)) < 0)
 		goto done;
 	if ((rc = model_move_txn(reg, name, from, to, &ev)) < 0)
-		p4r_registry_rollback(reg);
+		p4r_registry_abort(reg);
 	else
 		rc = p4r_registry_commit(reg);
 done:
@@ -1791,9 +1698,9 @@ int p4r_registry_statcache_get(p4r_registry *reg, const char *path, const p4r_st
 	int rc;
 
 	*found = false;
-	if ((rc = stmt_get(&st, reg, ST_STAT_GET)) < 0 ||
-	    (rc = bind_text(reg, st, 1, path)) < 0 ||
-	    (rc = step(reg, st, &row)) < 0 || !row)
+	if ((rc = p4r_sql_cached(reg, P4R_ST_STAT_GET, &st)) < 0 ||
+	    (rc = p4r_sql_bind_text(reg->db, st, 1, path)) < 0 ||
+	    (rc = p4r_sql_row(reg->db, st, &row)) < 0 || !row)
 		goto done;
 	if (sqlite3_column_int64(st, 0) != key->dev ||
 	    sqlite3_column_int64(st, 1) != key->ino ||
@@ -1809,7 +1716,7 @@ int p4r_registry_statcache_get(p4r_registry *reg, const char *path, const p4r_st
 	out->hex[P4R_OID_HEXLEN] = '\0';
 	*found = true;
 done:
-	stmt_release(st);
+	p4r_sql_release(st);
 	return rc;
 }
 
@@ -1832,18 +1739,18 @@ int p4r_registry_statcache_put(p4r_registry *reg, const char *path, const p4r_st
 	if (!oid_hex_valid(oid->hex, strnlen(oid->hex, sizeof(oid->hex))))
 		return p4r_error_set(P4R_EUSAGE, "malformed oid for '%s'", path);
 	if ((rc = txn_usable(reg)) < 0 ||
-	    (rc = stmt_get(&st, reg, ST_STAT_PUT)) < 0 ||
-	    (rc = bind_text(reg, st, 1, path)) < 0 ||
-	    (rc = bind_int(reg, st, 2, key->dev)) < 0 ||
-	    (rc = bind_int(reg, st, 3, key->ino)) < 0 ||
-	    (rc = bind_int(reg, st, 4, key->size)) < 0 ||
-	    (rc = bind_int(reg, st, 5, key->mtime_ns)) < 0 ||
-	    (rc = bind_int(reg, st, 6, key->ctime_ns)) < 0 ||
-	    (rc = bind_text(reg, st, 7, oid->hex)) < 0)
+	    (rc = p4r_sql_cached(reg, P4R_ST_STAT_PUT, &st)) < 0 ||
+	    (rc = p4r_sql_bind_text(reg->db, st, 1, path)) < 0 ||
+	    (rc = p4r_sql_bind_int(reg->db, st, 2, key->dev)) < 0 ||
+	    (rc = p4r_sql_bind_int(reg->db, st, 3, key->ino)) < 0 ||
+	    (rc = p4r_sql_bind_int(reg->db, st, 4, key->size)) < 0 ||
+	    (rc = p4r_sql_bind_int(reg->db, st, 5, key->mtime_ns)) < 0 ||
+	    (rc = p4r_sql_bind_int(reg->db, st, 6, key->ctime_ns)) < 0 ||
+	    (rc = p4r_sql_bind_text(reg->db, st, 7, oid->hex)) < 0)
 		goto done;
-	rc = step_done(reg, st);
+	rc = p4r_sql_run(reg->db, st);
 done:
-	stmt_release(st);
+	p4r_sql_release(st);
 	return rc;
 }
 
@@ -1859,6 +1766,7 @@ static bool stage_text_valid(const char *s)
 
 static int event_add_txn(p4r_registry *reg, const p4r_event *ev)
 {
+	p4r_sql_event_row row;
 	sqlite3_stmt *st = NULL;
 	int64_t model_id, version_id = 0;
 	bool found = false;
@@ -1871,10 +1779,10 @@ static int event_add_txn(p4r_registry *reg, const p4r_event *ev)
 		goto done;
 	}
 	if (ev->version > 0) {
-		if ((rc = stmt_get(&st, reg, ST_VERSION_ID)) < 0 ||
-		    (rc = bind_int(reg, st, 1, model_id)) < 0 ||
-		    (rc = bind_int(reg, st, 2, ev->version)) < 0 ||
-		    (rc = step(reg, st, &found)) < 0)
+		if ((rc = p4r_sql_cached(reg, P4R_ST_VERSION_ID, &st)) < 0 ||
+		    (rc = p4r_sql_bind_int(reg->db, st, 1, model_id)) < 0 ||
+		    (rc = p4r_sql_bind_int(reg->db, st, 2, ev->version)) < 0 ||
+		    (rc = p4r_sql_row(reg->db, st, &found)) < 0)
 			goto done;
 		if (!found) {
 			rc = p4r_error_set(P4R_ENOTFOUND, "model '%s' has no version %lld",
@@ -1882,24 +1790,17 @@ static int event_add_txn(p4r_registry *reg, const p4r_event *ev)
 			goto done;
 		}
 		version_id = sqlite3_column_int64(st, 0);
-		stmt_release(st);
+		p4r_sql_release(st);
 		st = NULL;
 	}
-	if ((rc = stmt_get(&st, reg, ST_EVENT_INSERT)) < 0 ||
-	    (rc = bind_int(reg, st, 1, model_id)) < 0 ||
-	    (rc = (version_id ? bind_int(reg, st, 2, version_id) : bind_text(reg, st, 2, NULL))) < 0 ||
-	    (rc = bind_text(reg, st, 3, ev->kind)) < 0 ||
-	    (rc = bind_text(reg, st, 4, ev->from_stage[0] ? ev->from_stage : NULL)) < 0 ||
-	    (rc = bind_text(reg, st, 5, ev->to_stage[0] ? ev->to_stage : NULL)) < 0 ||
-	    (rc = bind_int(reg, st, 6, ev->forced ? 1 : 0)) < 0 ||
-	    (rc = bind_text(reg, st, 7, ev->actor ? ev->actor : "")) < 0 ||
-	    (rc = bind_int(reg, st, 8, ev->at_ms ? ev->at_ms : p4r_now_ms())) < 0 ||
-	    (rc = bind_text(reg, st, 9, ev->reason ? ev->reason : "")) < 0 ||
-	    (rc = bind_text(reg, st, 10, ev->detail)) < 0)
-		goto done;
-	rc = step_done(reg, st);
+	row = (p4r_sql_event_row){ .model_id = model_id, .version_id = version_id, .kind = ev->kind,
+				   .from_stage = ev->from_stage, .to_stage = ev->to_stage,
+				   .forced = ev->forced ? 1 : 0, .actor = ev->actor ? ev->actor : "",
+				   .at_ms = ev->at_ms ? ev->at_ms : p4r_now_ms(),
+				   .reason = ev->reason ? ev->reason : "", .detail = ev->detail };
+	rc = p4r_sql_event_insert(reg, &row, NULL);
 done:
-	stmt_release(st);
+	p4r_sql_release(st);
 	return rc;
 }
 
@@ -1921,7 +1822,7 @@ int p4r_registry_event_add(p4r_registry *reg, const p4r_event *ev)
 	if ((rc = p4r_registry_begin(reg)) < 0)
 		return rc;
 	if ((rc = event_add_txn(reg, ev)) < 0) {
-		p4r_registry_rollback(reg);
+		p4r_registry_abort(reg);
 		return rc;
 	}
 	return p4r_registry_commit(reg);
@@ -1940,15 +1841,15 @@ int p4r_registry_event_list(p4r_registry *reg, const char *model, int64_t since_
 	*out = NULL;
 	*n = 0;
 	if (model) {
-		if ((rc = stmt_get(&st, reg, ST_EVENT_LIST_MODEL)) < 0 ||
-		    (rc = bind_text(reg, st, 1, model)) < 0 ||
-		    (rc = bind_int(reg, st, 2, since_ms)) < 0)
+		if ((rc = p4r_sql_cached(reg, P4R_ST_EVENT_LIST_MODEL, &st)) < 0 ||
+		    (rc = p4r_sql_bind_text(reg->db, st, 1, model)) < 0 ||
+		    (rc = p4r_sql_bind_int(reg->db, st, 2, since_ms)) < 0)
 			goto done;
-	} else if ((rc = stmt_get(&st, reg, ST_EVENT_LIST_ALL)) < 0 ||
-		   (rc = bind_int(reg, st, 1, since_ms)) < 0) {
+	} else if ((rc = p4r_sql_cached(reg, P4R_ST_EVENT_LIST_ALL, &st)) < 0 ||
+		   (rc = p4r_sql_bind_int(reg->db, st, 1, since_ms)) < 0) {
 		goto done;
 	}
-	while ((rc = step(reg, st, &row)) == 0 && row) {
+	while ((rc = p4r_sql_row(reg->db, st, &row)) == 0 && row) {
 		void *p = grow(arr, &cap, count, sizeof(*arr));
 
 		if (!p) {
@@ -1960,13 +1861,13 @@ int p4r_registry_event_list(p4r_registry *reg, const char *model, int64_t since_
 			break;
 		count++;
 	}
-	stmt_release(st);
+	p4r_sql_release(st);
 	st = NULL;
 	if (rc == 0 && count == 0 && model &&
 	    (rc = model_lookup(reg, model, &id, NULL, &row)) == 0 && !row)
 		rc = p4r_error_set(P4R_ENOTFOUND, "unknown model '%s'", model);
 done:
-	stmt_release(st);
+	p4r_sql_release(st);
 	if (rc < 0) {
 		p4r_event_array_free(arr, count);
 		return rc;

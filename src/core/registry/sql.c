@@ -88,3 +88,19 @@ bool p4r_sql_col_oid(p4r_oid *out, sqlite3_stmt *st, int i)
 	out->hex[P4R_OID_HEXLEN] = '\0';
 	return true;
 }
+
+int p4r_sql_row(sqlite3 *db, sqlite3_stmt *st, bool *row)
+{
+	int rc = p4r_sql_step(db, st);
+
+	*row = rc == 1;
+	return rc < 0 ? rc : 0;
+}
+
+void p4r_sql_release(sqlite3_stmt *st)
+{
+	if (st) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+	}
+}

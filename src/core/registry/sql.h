@@ -1,5 +1,7 @@
 /* Helpers shared by the registry*.c files (internal to src/core): one way
- * to turn a SQLite failure into a p4reg error and to prepare a statement. */
+ * to turn a SQLite failure into a p4reg error, to prepare, bind and step a
+ * statement, one statement cache, and the one writer of each of the tables
+ * models, versions and events. */
 #ifndef P4REG_REGISTRY_SQL_H
 #define P4REG_REGISTRY_SQL_H
 
@@ -8,6 +10,50 @@
 #include <stdint.h>
 
 #include "p4reg/hash.h"
+#include "p4reg/registry.h"
+
+/* The raw handle, for the registry*.c files (and unit tests that look at
+ * the rows); not part of the public header. */
+sqlite3 *p4r_registry_db(p4r_registry *reg);
+
+/* The statement cache: the hot statements of all registry*.c files, one
+ * id each (the SQL is the table stmt_sql in registry.c, next to the read
+ * shapes its SELECTs share). A file that wants a statement cached adds
+ * its id here and its SQL there. */
+enum p4r_sql_id {
+	P4R_ST_MODEL_BY_NAME,
+	P4R_ST_MODEL_BY_PATH,
+	P4R_ST_MODEL_LIST,
+	P4R_ST_MODEL_ID,
+	P4R_ST_MODEL_NAME_BY_PATH,
+	P4R_ST_MODEL_INSERT,
+	P4R_ST_SAME_OID,
+	P4R_ST_VERSION_INSERT,
+	P4R_ST_VERSION_ID,
+	P4R_ST_VERSION_BY_ID,
+	P4R_ST_VERSION_GET,
+	P4R_ST_VERSION_LATEST,
+	P4R_ST_VERSION_IN_STAGE,
+	P4R_ST_VERSION_LIST,
+	P4R_ST_OID_REFERENCED,
+	P4R_ST_EVENT_INSERT,
+	P4R_ST_EVENT_LIST_ALL,
+	P4R_ST_EVENT_LIST_MODEL,
+	P4R_ST_STAT_GET,
+	P4R_ST_STAT_PUT,
+	P4R_ST_MODEL_SET_PATH,
+	P4R_ST_STAT_DELETE,
+	P4R_ST_COUNT
+};
+
+/* Statement ID of REG into *OUT, reset and unbound, prepared (persistent)
+ * on first use; REG owns it until p4r_registry_free. End each use with
+ * p4r_sql_release. */
+int p4r_sql_cached(p4r_registry *reg, enum p4r_sql_id id, sqlite3_stmt **out);
+
+/* Ends a cached statement's use (NULL is fine): a statement left mid-step
+ * would pin a WAL read snapshot. */
+void p4r_sql_release(sqlite3_stmt *st);
 
 /* The shared log's order of events (docs/remotes.md, "Merge rules";
  * docs/lifecycle.md, "Rollback"): events published to or fetched from the
@@ -38,6 +84,9 @@ int p4r_sql_bind_oid(sqlite3 *db, sqlite3_stmt *st, int i, const p4r_oid *oid);
 
 /* Steps ST once: 1 for a row, 0 when done, the error of DB otherwise. */
 int p4r_sql_step(sqlite3 *db, sqlite3_stmt *st);
+/* p4r_sql_step for callers that keep the answer in a flag: 0 with *ROW
+ * set, or the error of DB. */
+int p4r_sql_row(sqlite3 *db, sqlite3_stmt *st, bool *row);
 /* Runs a statement whose rows (if any) are not wanted: 0 or the error. */
 int p4r_sql_run(sqlite3 *db, sqlite3_stmt *st);
 
@@ -46,5 +95,46 @@ const char *p4r_sql_col_text(sqlite3_stmt *st, int i);
 /* Column I as an oid when it is 64 lowercase hex digits: a damaged row
  * reads as false, never as a path. */
 bool p4r_sql_col_oid(p4r_oid *out, sqlite3_stmt *st, int i);
+
+/* ---- the one writer of each table (write_sql.c) ----
+ * Local commands (registry.c) and a remote's log (sync_sql.c) add rows
+ * through these, inside the caller's transaction, with cached statements. */
+
+/* A row of models: *ID (nullable) gets its id. */
+int p4r_sql_model_insert(p4r_registry *reg, const char *name, const char *path, int64_t created_ms,
+			 int64_t *id);
+
+/* A row of versions, stage development. Text NULL binds NULL. */
+typedef struct p4r_sql_version_row {
+	int64_t model_id;
+	int64_t number;    /* as the remote's log says; 0: the model's next,
+			    * computed by the INSERT under the write lock */
+	const p4r_oid *oid;
+	int64_t size;
+	const char *author;
+	int64_t created_ms;
+	const char *message;
+	const char *source_path;
+	const char *git_commit;
+	const char *git_branch;
+	int64_t git_dirty;
+} p4r_sql_version_row;
+int p4r_sql_version_insert(p4r_registry *reg, const p4r_sql_version_row *row, int64_t *id);
+
+/* A row of events. Stages "" or NULL bind NULL, as does VERSION_ID 0;
+ * other text NULL binds NULL. */
+typedef struct p4r_sql_event_row {
+	int64_t model_id;
+	int64_t version_id;
+	const char *kind;
+	const char *from_stage;
+	const char *to_stage;
+	int64_t forced;
+	const char *actor;
+	int64_t at_ms;
+	const char *reason;
+	const char *detail;
+} p4r_sql_event_row;
+int p4r_sql_event_insert(p4r_registry *reg, const p4r_sql_event_row *row, int64_t *id);
 
 #endif

@@ -244,7 +244,7 @@ int p4r_registry_sync_unpublished(p4r_registry *reg, const char *url, char *cons
 done:
 	sqlite3_finalize(st);
 	if (rc < 0) {
-		p4r_registry_rollback(reg);
+		p4r_registry_abort(reg);
 		p4r_sync_event_array_free(arr, count);
 		return rc;
 	}
@@ -306,7 +306,7 @@ int p4r_registry_sync_mark(p4r_registry *reg, const char *url, int64_t seq,
 		goto fail;
 	return p4r_registry_commit(reg);
 fail:
-	p4r_registry_rollback(reg);
+	p4r_registry_abort(reg);
 	return rc;
 }
 
@@ -342,7 +342,7 @@ int p4r_registry_sync_skip(p4r_registry *reg, const char *url, int64_t seq, cons
 	return p4r_registry_commit(reg);
 fail:
 	sqlite3_finalize(st);
-	p4r_registry_rollback(reg);
+	p4r_registry_abort(reg);
 	return rc;
 }
 
@@ -355,7 +355,7 @@ int p4r_registry_sync_forget(p4r_registry *reg, const char *url)
 		return rc;
 	if ((rc = exec_sql(db, "DELETE FROM remote_state WHERE url = ?1", url, 0, 0)) < 0 ||
 	    (rc = exec_sql(db, "DELETE FROM remote_published WHERE url = ?1", url, 0, 0)) < 0) {
-		p4r_registry_rollback(reg);
+		p4r_registry_abort(reg);
 		return rc;
 	}
 	return p4r_registry_commit(reg);
@@ -544,7 +544,6 @@ done:
 
 static int insert_model(struct apply_ctx *c, const p4r_sync_event *e, int64_t *model_id)
 {
-	sqlite3_stmt *st = NULL;
 	int64_t other = 0;
 	int rc;
 
@@ -553,73 +552,34 @@ static int insert_model(struct apply_ctx *c, const p4r_sync_event *e, int64_t *m
 	if (other)
 		return p4r_error_set(P4R_EEXISTS, "remote model '%s' is bound to '%s', which another local "
 				     "model already uses", e->model, e->path);
-	if ((rc = p4r_sql_prepare(c->db, &st, "INSERT INTO models(name, path, created_ms) VALUES (?1, ?2, ?3)")) < 0 ||
-	    (rc = p4r_sql_bind_text(c->db, st, 1, e->model)) < 0 ||
-	    (rc = p4r_sql_bind_text(c->db, st, 2, e->path)) < 0 ||
-	    (rc = p4r_sql_bind_int(c->db, st, 3, e->created_ms)) < 0 ||
-	    (rc = p4r_sql_step(c->db, st)) < 0)
-		goto done;
-	*model_id = sqlite3_last_insert_rowid(c->db);
-	rc = 0;
-done:
-	sqlite3_finalize(st);
-	return rc;
+	return p4r_sql_model_insert(c->reg, e->model, e->path, e->created_ms, model_id);
 }
 
 static int insert_version(struct apply_ctx *c, const p4r_sync_event *e, int64_t model_id,
 			  int64_t *version_id)
 {
-	sqlite3_stmt *st = NULL;
-	int rc;
+	p4r_sql_version_row row = { .model_id = model_id, .number = e->version, .oid = &e->oid,
+				    .size = e->size, .author = e->author, .created_ms = e->created_ms,
+				    .message = e->message, .source_path = e->path,
+				    .git_commit = e->git_commit, .git_branch = e->git_branch,
+				    .git_dirty = e->git_dirty };
 
-	if ((rc = p4r_sql_prepare(c->db, &st, "INSERT INTO versions(model_id, number, oid, size, author,"
-			  " created_ms, message, source_path, git_commit, git_branch, git_dirty, stage)"
-			  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'development')")) < 0 ||
-	    (rc = p4r_sql_bind_int(c->db, st, 1, model_id)) < 0 ||
-	    (rc = p4r_sql_bind_int(c->db, st, 2, e->version)) < 0 ||
-	    (rc = p4r_sql_bind_text(c->db, st, 3, e->oid.hex)) < 0 ||
-	    (rc = p4r_sql_bind_int(c->db, st, 4, e->size)) < 0 ||
-	    (rc = p4r_sql_bind_text(c->db, st, 5, e->author)) < 0 ||
-	    (rc = p4r_sql_bind_int(c->db, st, 6, e->created_ms)) < 0 ||
-	    (rc = p4r_sql_bind_text(c->db, st, 7, e->message)) < 0 ||
-	    (rc = p4r_sql_bind_text(c->db, st, 8, e->path)) < 0 ||
-	    (rc = p4r_sql_bind_text(c->db, st, 9, e->git_commit)) < 0 ||
-	    (rc = p4r_sql_bind_text(c->db, st, 10, e->git_branch)) < 0 ||
-	    (rc = p4r_sql_bind_int(c->db, st, 11, e->git_dirty)) < 0 ||
-	    (rc = p4r_sql_step(c->db, st)) < 0)
-		goto done;
-	*version_id = sqlite3_last_insert_rowid(c->db);
-	rc = 0;
-done:
-	sqlite3_finalize(st);
-	return rc;
+	return p4r_sql_version_insert(c->reg, &row, version_id);
 }
 
 static int insert_event(struct apply_ctx *c, const p4r_sync_event *e, int64_t model_id,
 			int64_t version_id, int64_t idx)
 {
+	p4r_sql_event_row row = { .model_id = model_id, .version_id = version_id, .kind = e->kind,
+				  .from_stage = e->from_stage, .to_stage = e->to_stage,
+				  .forced = e->forced, .actor = e->actor, .at_ms = e->at_ms,
+				  .reason = e->reason, .detail = e->detail };
 	sqlite3_stmt *st = NULL;
 	int64_t event_id;
 	int rc;
 
-	if ((rc = p4r_sql_prepare(c->db, &st, "INSERT INTO events(model_id, version_id, kind, from_stage,"
-			  " to_stage, forced, actor, at_ms, reason, detail)"
-			  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")) < 0 ||
-	    (rc = p4r_sql_bind_int(c->db, st, 1, model_id)) < 0 ||
-	    (rc = (version_id ? p4r_sql_bind_int(c->db, st, 2, version_id) : p4r_sql_bind_text(c->db, st, 2, NULL))) < 0 ||
-	    (rc = p4r_sql_bind_text(c->db, st, 3, e->kind)) < 0 ||
-	    (rc = p4r_sql_bind_text(c->db, st, 4, e->from_stage[0] ? e->from_stage : NULL)) < 0 ||
-	    (rc = p4r_sql_bind_text(c->db, st, 5, e->to_stage[0] ? e->to_stage : NULL)) < 0 ||
-	    (rc = p4r_sql_bind_int(c->db, st, 6, e->forced)) < 0 ||
-	    (rc = p4r_sql_bind_text(c->db, st, 7, e->actor)) < 0 ||
-	    (rc = p4r_sql_bind_int(c->db, st, 8, e->at_ms)) < 0 ||
-	    (rc = p4r_sql_bind_text(c->db, st, 9, e->reason)) < 0 ||
-	    (rc = p4r_sql_bind_text(c->db, st, 10, e->detail)) < 0 ||
-	    (rc = p4r_sql_step(c->db, st)) < 0)
+	if ((rc = p4r_sql_event_insert(c->reg, &row, &event_id)) < 0)
 		goto done;
-	event_id = sqlite3_last_insert_rowid(c->db);
-	sqlite3_finalize(st);
-	st = NULL;
 	if ((rc = p4r_sql_prepare(c->db, &st, "INSERT INTO event_sync(event_id, uuid, seq, idx) VALUES (?1, ?2, ?3, ?4)")) < 0 ||
 	    (rc = p4r_sql_bind_int(c->db, st, 1, event_id)) < 0 ||
 	    (rc = p4r_sql_bind_text(c->db, st, 2, e->uuid)) < 0 ||
@@ -1000,7 +960,7 @@ int p4r_registry_sync_apply(p4r_registry *reg, const char *url, int64_t seq,
 	*applied = c.applied;
 	goto done;
 fail:
-	p4r_registry_rollback(reg);
+	p4r_registry_abort(reg);
 done:
 	free(c.ren);
 	free(c.moved);

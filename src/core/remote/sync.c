@@ -332,7 +332,7 @@ static void why_not(p4r_repo *repo, p4r_remote *remote, const char *key, const c
 	    check_local_sizes(repo, key, ev, n) == 0 && p4r_registry_begin(reg) == 0) {
 		if (p4r_registry_sync_apply(reg, remote->url, seq, ev, n, &ren, &nren, &applied) == 0)
 			p4r_error_clear();
-		p4r_registry_rollback(reg);
+		p4r_registry_abort(reg);
 	}
 	snprintf(why, size, "%s", p4r_error_message());
 	p4r_error_clear();

@@ -485,7 +485,7 @@ static int remember(p4r_repo *repo, const char *rel, const p4r_stat_key *key, co
 		    (!old->linked || (rc = p4r_objguard_record(repo, &old->oid, &old->st)) == 0))
 			rc = p4r_registry_commit(reg);
 		else
-			p4r_registry_rollback(reg);
+			p4r_registry_abort(reg);
 	}
 	if (p4r_registry_lazy_sync(reg, false) < 0 && rc == 0)
 		rc = p4r_error_code();

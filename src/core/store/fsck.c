@@ -608,7 +608,7 @@ static void record_verdicts(struct run *r, const struct verdict *v, size_t n)
 	if (rc == 0)
 		rc = p4r_registry_commit(reg);
 	else
-		p4r_registry_rollback(reg);
+		p4r_registry_abort(reg);
 done:
 	if (rc < 0)
 		p4r_error_clear();

@@ -319,7 +319,7 @@ static int remove_objects(p4r_registry *reg, int objfd, const p4r_gc_opts *opts,
 		if (rc == 0)
 			rc = p4r_registry_commit(reg);
 		else
-			p4r_registry_rollback(reg);
+			p4r_registry_abort(reg);
 	}
 	return rc;
 }

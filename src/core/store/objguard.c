@@ -160,7 +160,7 @@ static int write_marks(p4r_registry *reg, const p4r_oid *oid, const struct stat 
 		rc = p4r_registry_damage_repaired(reg, oid, repaired_from, NULL);
 	if (rc == 0)
 		return p4r_registry_commit(reg);
-	p4r_registry_rollback(reg);
+	p4r_registry_abort(reg);
 	return rc;
 }
 
@@ -402,7 +402,7 @@ int p4r_objguard_downloaded(p4r_repo *repo, const p4r_oid *oids, size_t n)
 		rc = p4r_objguard_record(repo, &oids[i], NULL);
 	if (rc == 0)
 		return p4r_registry_commit(reg);
-	p4r_registry_rollback(reg);
+	p4r_registry_abort(reg);
 	return rc;
 }
 
