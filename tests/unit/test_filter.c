@@ -310,6 +310,79 @@ static void test_truncated_request(void **state)
 	free(in);
 }
 
+/* The filter on INPUT from a file (a pipe holds less than one full packet
+ * and the handshake); *RC as run. Returns the answer (malloc'd). */
+static char *run_file(struct fx *fx, const char *input, size_t len, int *rc)
+{
+	char itmpl[] = "/tmp/p4reg-filter-in-XXXXXX", otmpl[] = "/tmp/p4reg-filter-XXXXXX";
+	int in = mkstemp(itmpl), out = mkstemp(otmpl);
+	p4r_filter_opts opts = { .workdir = fx->dir, .file_failed = on_failed, .payload = fx };
+	p4r_filter *f = NULL;
+	bool eof = false;
+	off_t end;
+	char *answer;
+
+	assert_true(in >= 0 && out >= 0);
+	unlink(itmpl);
+	unlink(otmpl);
+	assert_int_equal(pwrite(in, input, len, 0), (ssize_t)len);
+	opts.in = in;
+	opts.out = out;
+	assert_int_equal(p4r_filter_open(&f, &opts, NULL), 0);
+	if ((*rc = p4r_filter_handshake(f)) == 0)
+		while (*rc == 0 && !eof)
+			*rc = p4r_filter_serve(f, &eof);
+	p4r_filter_free(f);
+	close(in);
+	end = lseek(out, 0, SEEK_END);
+	answer = malloc((size_t)end + 1);
+	assert_non_null(answer);
+	assert_int_equal(pread(out, answer, (size_t)end, 0), end);
+	answer[end] = '\0';
+	close(out);
+	return answer;
+}
+
+/* Packet lengths at the edge: a full packet (fff0, 65516 bytes of data,
+ * the largest git sends) fills the filter's buffer exactly and is stored;
+ * fff1 is refused before anything is read into it. */
+static void test_packet_length_edges(void **state)
+{
+	struct fx *fx = *state;
+	size_t data = P4R_PKT_DATA_MAX, inlen = 0, base;
+	char *in = NULL, *got, want[128];
+	p4r_oid oid;
+	int rc;
+
+	add_hello(&in, &inlen);
+	add(&in, &inlen, "command=clean\n");
+	add(&in, &inlen, "pathname=full.bin\n");
+	add(&in, &inlen, NULL);
+	base = inlen;
+	in = realloc(in, inlen + 4 + data + 8 + 1);
+	assert_non_null(in);
+	memcpy(in + inlen, "fff0", 4);
+	memset(in + inlen + 4, 'z', data);
+	inlen += 4 + data;
+	memcpy(in + inlen, "0000", 4);
+	inlen += 4;
+	assert_int_equal(p4r_hash_buffer(&oid, in + base + 4, data), 0);
+	got = run_file(fx, in, inlen, &rc);
+	assert_int_equal(rc, 0);
+	assert_int_equal(fx->nfailed, 0);
+	snprintf(want, sizeof(want), "oid sha256:%s\nsize %zu\n", oid.hex, data);
+	assert_non_null(strstr(got, want));
+	free(got);
+
+	memcpy(in + base, "fff1", 4); /* one byte too long: the same bytes after it */
+	got = run_file(fx, in, inlen - 4, &rc);
+	assert_int_equal(rc, P4R_ERROR);
+	assert_string_equal(p4r_error_message(), "bad packet length 65521 from git (4 to 65520, or 0000, 0001, 0002)");
+	p4r_error_clear();
+	free(got);
+	free(in);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -318,6 +391,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_extension_message, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncated_request, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_packet_length_edges, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -233,6 +233,76 @@ static void test_dir_open_refuses_link(void **state)
 	p4r_error_clear();
 }
 
+/* Hostile leftovers at the final name: a FIFO (must not block), a file cut
+ * short, and a hard link of a file outside (replaced as a name; the other
+ * file keeps its bytes). Each is replaced by the verified bytes. */
+static void test_publish_replaces_fifo_short_and_hardlink(void **state)
+{
+	struct fx *fx = *state;
+	char *path = final_path(fx), *victim = p4r_path_join(fx->dir, "victim"), *back;
+	int round;
+
+	free(tu_write(fx->dir, "victim", "keep", 4));
+	for (round = 0; round < 3; round++) {
+		char *tmp = NULL;
+		int fd = -1, dir = -1;
+		bool existed = true;
+		struct stat st;
+		p4r_oid got;
+		size_t len;
+
+		assert_int_equal(p4r_publish_dir_open(fx->root, fx->objects, &fx->oid, true, &dir), 0);
+		unlinkat(dir, fx->oid.hex, 0);
+		if (round == 0)
+			assert_int_equal(mkfifoat(dir, fx->oid.hex, 0644), 0);
+		else if (round == 1) {
+			int sfd = openat(dir, fx->oid.hex, O_WRONLY | O_CREAT | O_EXCL, 0444);
+
+			assert_true(sfd >= 0);
+			assert_int_equal(p4r_write_all(sfd, BYTES, 5), 0);
+			close(sfd);
+		} else
+			assert_int_equal(linkat(AT_FDCWD, victim, dir, fx->oid.hex, 0), 0);
+		make_tmp(fx, BYTES, sizeof(BYTES) - 1, &fd, &tmp, &got);
+		assert_int_equal(p4r_publish_object(dir, fx->oid.hex, &fx->oid, &got, AT_FDCWD, &tmp, &fd,
+						    0444, "obj", &existed), 0);
+		assert_false(existed);
+		assert_int_equal(lstat(path, &st), 0);
+		assert_true(S_ISREG(st.st_mode));
+		back = tu_slurp(path, &len);
+		assert_int_equal(len, sizeof(BYTES) - 1);
+		assert_memory_equal(back, BYTES, len);
+		free(back);
+		back = tu_slurp(victim, &len);
+		assert_int_equal(len, 4);
+		assert_memory_equal(back, "keep", 4);
+		free(back);
+		assert_int_equal(count_entries(fx->tmp), 0);
+		close(dir);
+	}
+	free(victim);
+	free(path);
+}
+
+/* The second fan-out level as a link is refused too, before any write. */
+static void test_dir_open_refuses_second_level_link(void **state)
+{
+	struct fx *fx = *state;
+	char first[3] = { fx->oid.hex[0], fx->oid.hex[1], '\0' };
+	char second[3] = { fx->oid.hex[2], fx->oid.hex[3], '\0' };
+	int mid, dir = -1;
+
+	assert_int_equal(mkdirat(fx->root, first, 0755), 0);
+	mid = openat(fx->root, first, O_RDONLY | O_DIRECTORY);
+	assert_true(mid >= 0);
+	assert_int_equal(symlinkat(fx->tmp, mid, second), 0);
+	close(mid);
+	assert_int_equal(p4r_publish_dir_open(fx->root, fx->objects, &fx->oid, true, &dir), P4R_EINTEGRITY);
+	assert_int_equal(dir, -1);
+	assert_int_equal(count_entries(fx->tmp), 0);
+	p4r_error_clear();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -241,6 +311,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_publish_concurrent_same_oid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_publish_replaces_link, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dir_open_refuses_link, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_publish_replaces_fifo_short_and_hardlink, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dir_open_refuses_second_level_link, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
