@@ -54,44 +54,6 @@ static void json_skip(cJSON *doc, const p4r_skip_result *skip)
 	p4r_json_add_text(o, "error", skip->error);
 }
 
-void cmd_sync_print_moves(p4r_cli *cli, const p4r_sync_result *res)
-{
-	size_t i;
-
-	if (cli->json || cli->quiet)
-		return;
-	for (i = 0; i < res->nmoves; i++) {
-		const p4r_sync_move *m = &res->moves[i];
-
-		printf("model '%s' moved from %s to %s", p4r_escape(m->model), p4r_escape(m->from),
-		       p4r_escape(m->to));
-		printf(m->actor ? " (by %s)\n" : "\n", m->actor ? p4r_escape(m->actor) : "");
-	}
-}
-
-void cmd_sync_json_moves(cJSON *doc, const p4r_sync_result *res)
-{
-	cJSON *arr = cJSON_AddArrayToObject(doc, "moves");
-	size_t i;
-
-	for (i = 0; arr && i < res->nmoves; i++) {
-		cJSON *o = cJSON_CreateObject();
-
-		cJSON_AddStringToObject(o, "model", res->moves[i].model);
-		cJSON_AddStringToObject(o, "from", res->moves[i].from);
-		cJSON_AddStringToObject(o, "to", res->moves[i].to);
-		p4r_json_add_text(o, "actor", res->moves[i].actor);
-		cJSON_AddItemToArray(arr, o);
-	}
-}
-
-void cmd_sync_print_present(const p4r_sync_result *res)
-{
-	if (res->objects_present)
-		printf(", %zu already present", res->objects_present);
-	putchar('\n');
-}
-
 int cmd_fetch(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 {
 	cmd_report cr;
