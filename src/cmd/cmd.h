@@ -4,6 +4,7 @@
 #ifndef P4REG_CMD_H
 #define P4REG_CMD_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -107,10 +108,13 @@ void cmd_progress_done(cmd_progress *p);
 
 /* The callbacks a command hands a core operation (p4reg/ops/op.h):
  * progress drawn per step, warnings, notes and the guard's repairs printed
- * as cmd_warn/cmd_note/cmd_guard_repaired would. R lives as long as the
- * operation runs; cmd_report_done clears a progress line left drawn. */
+ * as cmd_warn/cmd_note/cmd_guard_repaired would; a warning or note clears
+ * a drawn progress line first (the next progress call draws it again). R
+ * lives as long as the operation runs; cmd_report_done clears a progress
+ * line left drawn. */
 typedef struct cmd_report {
 	cmd_progress progress;
+	pthread_mutex_t lock; /* a note from a transfer thread vs the progress line */
 } cmd_report;
 p4r_op_report cmd_report_init(cmd_report *r, p4r_cli *cli);
 void cmd_report_done(cmd_report *r);
