@@ -54,12 +54,37 @@ static void json_skip(cJSON *doc, const p4r_skip_result *skip)
 	p4r_json_add_text(o, "error", skip->error);
 }
 
+static int print_result(p4r_cli *cli, const p4r_fetch_result *out)
+{
+	const p4r_sync_result *res = &out->sync;
+	char size[32];
+
+	if (cli->json) {
+		cJSON *doc = cJSON_CreateObject();
+
+		cmd_sync_json_named(doc, out->remote, res);
+		cmd_sync_json_moves(doc, res);
+		json_skip(doc, &out->skip);
+		return cmd_print_json(doc);
+	}
+	if (cli->quiet)
+		return 0;
+	cmd_sync_print_renumbered(cli, res);
+	cmd_sync_print_moves(cli, res);
+	p4r_format_size(size, sizeof(size), res->bytes_received);
+	printf("fetched from '%s': %zu event%s in %zu batch%s, %zu object%s (%s)", out->remote,
+	       res->events_applied, res->events_applied == 1 ? "" : "s", res->batches_applied,
+	       res->batches_applied == 1 ? "" : "es", res->objects_received,
+	       res->objects_received == 1 ? "" : "s", size);
+	cmd_sync_print_present(res);
+	return 0;
+}
+
 int cmd_fetch(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 {
 	cmd_report cr;
 	p4r_op_report report = cmd_report_init(&cr, cli);
 	p4r_fetch_result out = { 0 };
-	const p4r_sync_result *res = &out.sync;
 	p4r_fetch_opts fo = { 0 };
 	const char *value;
 	char **refs = calloc((size_t)argc, sizeof(*refs));
@@ -96,25 +121,7 @@ int cmd_fetch(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 	print_skip(cli, out.remote, &out.skip);
 	if (rc < 0)
 		goto done;
-	if (cli->json) {
-		cJSON *doc = cJSON_CreateObject();
-
-		cmd_sync_json_named(doc, out.remote, res);
-		cmd_sync_json_moves(doc, res);
-		json_skip(doc, &out.skip);
-		rc = cmd_print_json(doc);
-	} else if (!cli->quiet) {
-		char size[32];
-
-		cmd_sync_print_renumbered(cli, res);
-		cmd_sync_print_moves(cli, res);
-		p4r_format_size(size, sizeof(size), res->bytes_received);
-		printf("fetched from '%s': %zu event%s in %zu batch%s, %zu object%s (%s)", out.remote,
-		       res->events_applied, res->events_applied == 1 ? "" : "s", res->batches_applied,
-		       res->batches_applied == 1 ? "" : "es", res->objects_received,
-		       res->objects_received == 1 ? "" : "s", size);
-		cmd_sync_print_present(res);
-	}
+	rc = print_result(cli, &out);
 done:
 	p4r_fetch_result_free(&out);
 	free(refs);

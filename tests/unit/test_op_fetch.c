@@ -105,17 +105,10 @@ static void test_fetch_corrupt_object(void **state)
 	tu_sync *s = *state;
 	p4r_fetch_opts fo = { .remote = "origin", .all_objects = true };
 	p4r_fetch_result fr;
-	char *obj = tu_sync_remote_object(s), *tmp = p4r_path_join(p4r_repo_meta(s->b), "tmp");
-	char bad[TU_SYNC_SIZE], cmd[4200];
-	FILE *f;
+	char *tmp = p4r_path_join(p4r_repo_meta(s->b), "tmp"), cmd[4200];
 
 	push_a(s);
-	memset(bad, 'x', sizeof(bad));
-	assert_int_equal(chmod(obj, 0644), 0);
-	assert_non_null(f = fopen(obj, "wb"));
-	assert_int_equal(fwrite(bad, 1, sizeof(bad), f), sizeof(bad));
-	fclose(f);
-
+	tu_sync_corrupt_remote(s);
 	assert_int_equal(p4r_fetch(s->b, &fo, NULL, &fr), P4R_EINTEGRITY);
 	assert_non_null(strstr(p4r_error_message(), "not stored"));
 	p4r_error_clear();
@@ -125,7 +118,6 @@ static void test_fetch_corrupt_object(void **state)
 	snprintf(cmd, sizeof(cmd), "test -z \"$(ls -A '%s' | grep -v '^sync.lock$')\"", tmp);
 	assert_int_equal(system(cmd), 0);
 	free(tmp);
-	free(obj);
 }
 
 /* A remote name that is not configured. */

@@ -88,17 +88,10 @@ static void test_pull_corrupt_object(void **state)
 	char *args[] = { "m@1" };
 	p4r_pull_opts po = { .remote = "origin", .args = args, .nargs = 1, .no_stage = true };
 	p4r_pull_result pr = { 0 };
-	char *obj = tu_sync_remote_object(s), *file = b_path(s, "m.bin");
-	char bad[TU_SYNC_SIZE];
+	char *file = b_path(s, "m.bin");
 	struct stat st;
-	FILE *f;
 
-	memset(bad, 'x', sizeof(bad));
-	assert_int_equal(chmod(obj, 0644), 0);
-	assert_non_null(f = fopen(obj, "wb"));
-	assert_int_equal(fwrite(bad, 1, sizeof(bad), f), sizeof(bad));
-	fclose(f);
-
+	tu_sync_corrupt_remote(s);
 	assert_int_equal(p4r_pull(s->b, &po, NULL, &pr), P4R_EINTEGRITY);
 	p4r_error_clear();
 	assert_true(pr.fetched);
@@ -107,7 +100,6 @@ static void test_pull_corrupt_object(void **state)
 	assert_false(p4r_store_has(p4r_repo_store(s->b), &s->v1));
 	assert_int_equal(lstat(file, &st), -1);
 	free(file);
-	free(obj);
 }
 
 /* An unknown remote: nothing fetched, no remote in the result. */

@@ -134,3 +134,13 @@ char *tu_sync_remote_object(const tu_sync *s)
 			     s->v1.hex) > 0);
 	return p;
 }
+
+void tu_sync_corrupt_remote(const tu_sync *s)
+{
+	char *obj = tu_sync_remote_object(s), bad[TU_SYNC_SIZE];
+
+	memset(bad, 'x', sizeof(bad));
+	assert_int_equal(chmod(obj, 0644), 0);
+	free(tu_write(s->remote, obj + strlen(s->remote) + 1, bad, sizeof(bad)));
+	free(obj);
+}

@@ -42,5 +42,8 @@ tu_sync *tu_sync_new(void);
 void tu_sync_free(tu_sync *s);
 /* REMOTE's copy of the object of m@1 (malloc'd path). */
 char *tu_sync_remote_object(const tu_sync *s);
+/* Overwrites REMOTE's copy of that object (pushed already) with as many
+ * other bytes. */
+void tu_sync_corrupt_remote(const tu_sync *s);
 
 #endif
