@@ -84,6 +84,14 @@ bool p4r_gate_holds(double left, p4r_gate_op op, double right);
 int p4r_lifecycle_gates(p4r_gate **out, size_t *n, p4r_config *cfg, p4r_stage to,
 			const char *const *require, size_t nrequire, const char *experiment);
 
+/* Checks VALUE before it is written to config KEY, so that a typo in a
+ * gate policy does not first show when it stops every promotion into its
+ * stage: a stage.<STAGE>.require whose STAGE is none of the five
+ * lowercase stage names is P4R_EUSAGE (a policy no promotion would read),
+ * and a policy's VALUE must parse (p4r_gate_parse, P4R_EUSAGE naming KEY).
+ * Any other key is 0. */
+int p4r_lifecycle_check_config(const char *key, const char *value);
+
 /* A gate evaluated against one version. */
 typedef struct p4r_condition {
 	p4r_gate gate;

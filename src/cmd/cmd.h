@@ -4,6 +4,7 @@
 #ifndef P4REG_CMD_H
 #define P4REG_CMD_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -61,17 +62,20 @@ DECLARE_COMMAND(filter_process);
 DECLARE_COMMAND(pre_push);
 DECLARE_COMMAND(get);
 
-/* Shared by push, fetch and pull (src/cmd/remote.c): the renumbering and
- * pointer rewrite lines, and the common keys of their JSON documents. */
+/* Shared by push, fetch and pull (src/cmd/sync_print.c): the renumbering
+ * and pointer rewrite lines, a line per model whose path the fetched
+ * moves changed, and the common keys of their JSON documents. */
 struct p4r_sync_result;
 struct p4r_remote;
 void cmd_sync_print_renumbered(p4r_cli *cli, const struct p4r_sync_result *res);
-/* Ends fetch's and pull's summary line (fetch.c): ", 2 already present" when
- * the local store had objects they were asked for, then the newline. */
+void cmd_sync_print_moves(p4r_cli *cli, const struct p4r_sync_result *res);
+/* Ends fetch's and pull's summary line: ", 2 already present" when the
+ * local store had objects they were asked for, then the newline. */
 void cmd_sync_print_present(const struct p4r_sync_result *res);
 void cmd_sync_json(cJSON *doc, const struct p4r_remote *r, const struct p4r_sync_result *res);
 /* cmd_sync_json for the remote named NAME (an operation's result). */
 void cmd_sync_json_named(cJSON *doc, const char *name, const struct p4r_sync_result *res);
+void cmd_sync_json_moves(cJSON *doc, const struct p4r_sync_result *res);
 
 /* Prints DOC as the one JSON document on stdout and frees it; every string
  * in it is made valid UTF-8 first (p4r_json_sanitize). */
@@ -104,10 +108,13 @@ void cmd_progress_done(cmd_progress *p);
 
 /* The callbacks a command hands a core operation (p4reg/ops/op.h):
  * progress drawn per step, warnings, notes and the guard's repairs printed
- * as cmd_warn/cmd_note/cmd_guard_repaired would. R lives as long as the
- * operation runs; cmd_report_done clears a progress line left drawn. */
+ * as cmd_warn/cmd_note/cmd_guard_repaired would; a warning or note clears
+ * a drawn progress line first (the next progress call draws it again). R
+ * lives as long as the operation runs; cmd_report_done clears a progress
+ * line left drawn. */
 typedef struct cmd_report {
 	cmd_progress progress;
+	pthread_mutex_t lock; /* a note from a transfer thread vs the progress line */
 } cmd_report;
 p4r_op_report cmd_report_init(cmd_report *r, p4r_cli *cli);
 void cmd_report_done(cmd_report *r);
@@ -172,10 +179,5 @@ void cmd_warn_link_hazard(p4r_repo *repo, const p4r_link_type *order, size_t n);
  * returned instead (NULL otherwise). */
 struct p4r_checkout_result;
 cJSON *cmd_checkout_rows(p4r_cli *cli, const struct p4r_checkout_result *res);
-
-/* fetch.c, shared with pull and push: a line per model whose path the
- * fetched moves changed, and the "moves" array of their JSON document. */
-void cmd_sync_print_moves(p4r_cli *cli, const struct p4r_sync_result *res);
-void cmd_sync_json_moves(cJSON *doc, const struct p4r_sync_result *res);
 
 #endif

@@ -1,6 +1,7 @@
 /* Printing helpers shared by the commands (see cmd.h). */
 #include "cmd.h"
 #include "p4reg/objguard.h"
+#include "p4reg/ops/checkout.h"
 #include "p4reg/ops/op.h"
 #include "p4reg/registry.h"
 
@@ -324,26 +325,18 @@ int cmd_guard_report(p4r_cli *cli, const p4r_guard_log *log)
 	return rc;
 }
 
+static void warn_line(const char *text, void *payload)
+{
+	(void)payload;
+	cmd_warn("%s", text);
+}
+
 void cmd_warn_link_hazard(p4r_repo *repo, const p4r_link_type *order, size_t n)
 {
-	static bool warned;
-	p4r_link_type cfg[P4R_LINK_MAX];
+	const p4r_op_report report = { .warn = warn_line };
 
-	if (warned)
-		return;
-	if (n == 0) {
-		if (p4r_repo_link_order(repo, cfg, &n) < 0) {
-			p4r_error_clear();
-			return;
-		}
-		order = cfg;
-	}
-	if (!p4r_objguard_hardlink_hazard(order, n))
-		return;
-	warned = true;
-	cmd_warn("core.cacheType hardlink as root: a write to a checked-out file changes the stored "
-		 "version too (the read-only bit does not stop root); p4reg re-hashes such objects "
-		 "before use, but only a remote or reflink/copy keeps a second copy");
+	/* the one rule, and its once-per-run flag, are the core's */
+	p4r_checkout_warn_link_hazard(repo, order, n, &report);
 }
 
 /* ---- the report of a core operation (ops/op.h) ---- */
@@ -352,6 +345,7 @@ static void report_progress(const char *label, uint64_t done, uint64_t total, vo
 {
 	cmd_report *r = payload;
 
+	pthread_mutex_lock(&r->lock);
 	/* a new step: the line of the previous one is cleared first */
 	if (r->progress.label != label) {
 		cmd_progress_done(&r->progress);
@@ -360,27 +354,48 @@ static void report_progress(const char *label, uint64_t done, uint64_t total, vo
 	cmd_progress_update(done, total, &r->progress);
 	if (done == total && total)
 		cmd_progress_done(&r->progress);
+	pthread_mutex_unlock(&r->lock);
 }
 
+/* A line of text goes below a progress line, not into it. */
 static void report_warn(const char *text, void *payload)
 {
-	(void)payload;
+	cmd_report *r = payload;
+
+	pthread_mutex_lock(&r->lock);
+	cmd_progress_done(&r->progress);
 	cmd_warn("%s", text);
+	pthread_mutex_unlock(&r->lock);
 }
 
 static void report_note(const char *text, void *payload)
 {
 	cmd_report *r = payload;
 
+	pthread_mutex_lock(&r->lock);
+	cmd_progress_done(&r->progress);
 	cmd_note(r->progress.cli, "%s", text);
+	pthread_mutex_unlock(&r->lock);
+}
+
+static void report_repaired(const p4r_guard_event *ev, void *payload)
+{
+	cmd_report *r = payload;
+
+	pthread_mutex_lock(&r->lock);
+	cmd_progress_done(&r->progress);
+	cmd_guard_repaired(ev, NULL);
+	pthread_mutex_unlock(&r->lock);
 }
 
 p4r_op_report cmd_report_init(cmd_report *r, p4r_cli *cli)
 {
 	memset(r, 0, sizeof(*r));
 	r->progress.cli = cli;
+	/* statically initialised: nothing to destroy */
+	r->lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
 	return (p4r_op_report){ .progress = report_progress, .warn = report_warn, .note = report_note,
-				.repaired = cmd_guard_repaired, .payload = r };
+				.repaired = report_repaired, .payload = r };
 }
 
 void cmd_report_done(cmd_report *r)

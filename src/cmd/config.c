@@ -5,7 +5,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 const char cmd_config_usage[] =
 	"usage: p4reg config [--local] [--show-secrets] KEY [VALUE]\n"
@@ -180,25 +179,6 @@ static int do_get_all(p4r_cli *cli, p4r_config *cfg, const char *key, bool show_
 	return doc ? cmd_print_json(doc) : 0;
 }
 
-/* A gate policy is checked when it is written, not first when a promotion
- * reads it: a typo would otherwise stop every promotion into that stage. */
-static int check_value(const char *key, const char *value)
-{
-	const char *first = strchr(key, '.'), *last = strrchr(key, '.');
-	char origin[64];
-	p4r_gate g;
-
-	/* stage.Prod.require would be a policy no promotion ever reads */
-	if (!p4r_config_key_is_list(key) && first && first != last && first - key == 5 &&
-	    !strncasecmp(key, "stage", 5) && !strcasecmp(last + 1, "require"))
-		return p4r_error_set(P4R_EUSAGE, "invalid config key '%s': expected stage.<STAGE>.require, "
-				     "STAGE one of development, validation, staging, production, archived", key);
-	if (!p4r_config_key_is_list(key))
-		return 0;
-	snprintf(origin, sizeof(origin), "%s", key);
-	return p4r_gate_parse(&g, value, origin);
-}
-
 static const char *file_name(bool local)
 {
 	return local ? ".p4reg/config.local" : ".p4reg/config";
@@ -263,7 +243,7 @@ int cmd_config(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 	case OPT_ADD:
 		if (nargs != 2)
 			return cmd_usage_error(cli, "--add takes KEY VALUE");
-		if ((rc = check_value(args[0], args[1])) < 0 ||
+		if ((rc = p4r_lifecycle_check_config(args[0], args[1])) < 0 ||
 		    (rc = p4r_config_add(cfg, local, args[0], args[1])) < 0)
 			return rc;
 		return print_written(cli, args[0], args[1], local, show_secrets);
@@ -274,7 +254,8 @@ int cmd_config(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 		return cmd_usage_error(cli, "expected KEY [VALUE]");
 	if (nargs == 1)
 		return do_get(cli, cfg, args[0], show_secrets);
-	if ((rc = check_value(args[0], args[1])) < 0 || (rc = p4r_config_set(cfg, local, args[0], args[1])) < 0)
+	if ((rc = p4r_lifecycle_check_config(args[0], args[1])) < 0 ||
+	    (rc = p4r_config_set(cfg, local, args[0], args[1])) < 0)
 		return rc;
 	return print_written(cli, args[0], args[1], local, show_secrets);
 }

@@ -54,42 +54,30 @@ static void json_skip(cJSON *doc, const p4r_skip_result *skip)
 	p4r_json_add_text(o, "error", skip->error);
 }
 
-void cmd_sync_print_moves(p4r_cli *cli, const p4r_sync_result *res)
+static int print_result(p4r_cli *cli, const p4r_fetch_result *out)
 {
-	size_t i;
+	const p4r_sync_result *res = &out->sync;
+	char size[32];
 
-	if (cli->json || cli->quiet)
-		return;
-	for (i = 0; i < res->nmoves; i++) {
-		const p4r_sync_move *m = &res->moves[i];
+	if (cli->json) {
+		cJSON *doc = cJSON_CreateObject();
 
-		printf("model '%s' moved from %s to %s", p4r_escape(m->model), p4r_escape(m->from),
-		       p4r_escape(m->to));
-		printf(m->actor ? " (by %s)\n" : "\n", m->actor ? p4r_escape(m->actor) : "");
+		cmd_sync_json_named(doc, out->remote, res);
+		cmd_sync_json_moves(doc, res);
+		json_skip(doc, &out->skip);
+		return cmd_print_json(doc);
 	}
-}
-
-void cmd_sync_json_moves(cJSON *doc, const p4r_sync_result *res)
-{
-	cJSON *arr = cJSON_AddArrayToObject(doc, "moves");
-	size_t i;
-
-	for (i = 0; arr && i < res->nmoves; i++) {
-		cJSON *o = cJSON_CreateObject();
-
-		cJSON_AddStringToObject(o, "model", res->moves[i].model);
-		cJSON_AddStringToObject(o, "from", res->moves[i].from);
-		cJSON_AddStringToObject(o, "to", res->moves[i].to);
-		p4r_json_add_text(o, "actor", res->moves[i].actor);
-		cJSON_AddItemToArray(arr, o);
-	}
-}
-
-void cmd_sync_print_present(const p4r_sync_result *res)
-{
-	if (res->objects_present)
-		printf(", %zu already present", res->objects_present);
-	putchar('\n');
+	if (cli->quiet)
+		return 0;
+	cmd_sync_print_renumbered(cli, res);
+	cmd_sync_print_moves(cli, res);
+	p4r_format_size(size, sizeof(size), res->bytes_received);
+	printf("fetched from '%s': %zu event%s in %zu batch%s, %zu object%s (%s)", out->remote,
+	       res->events_applied, res->events_applied == 1 ? "" : "s", res->batches_applied,
+	       res->batches_applied == 1 ? "" : "es", res->objects_received,
+	       res->objects_received == 1 ? "" : "s", size);
+	cmd_sync_print_present(res);
+	return 0;
 }
 
 int cmd_fetch(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
@@ -97,7 +85,6 @@ int cmd_fetch(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 	cmd_report cr;
 	p4r_op_report report = cmd_report_init(&cr, cli);
 	p4r_fetch_result out = { 0 };
-	const p4r_sync_result *res = &out.sync;
 	p4r_fetch_opts fo = { 0 };
 	const char *value;
 	char **refs = calloc((size_t)argc, sizeof(*refs));
@@ -134,25 +121,7 @@ int cmd_fetch(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 	print_skip(cli, out.remote, &out.skip);
 	if (rc < 0)
 		goto done;
-	if (cli->json) {
-		cJSON *doc = cJSON_CreateObject();
-
-		cmd_sync_json_named(doc, out.remote, res);
-		cmd_sync_json_moves(doc, res);
-		json_skip(doc, &out.skip);
-		rc = cmd_print_json(doc);
-	} else if (!cli->quiet) {
-		char size[32];
-
-		cmd_sync_print_renumbered(cli, res);
-		cmd_sync_print_moves(cli, res);
-		p4r_format_size(size, sizeof(size), res->bytes_received);
-		printf("fetched from '%s': %zu event%s in %zu batch%s, %zu object%s (%s)", out.remote,
-		       res->events_applied, res->events_applied == 1 ? "" : "s", res->batches_applied,
-		       res->batches_applied == 1 ? "" : "es", res->objects_received,
-		       res->objects_received == 1 ? "" : "s", size);
-		cmd_sync_print_present(res);
-	}
+	rc = print_result(cli, &out);
 done:
 	p4r_fetch_result_free(&out);
 	free(refs);

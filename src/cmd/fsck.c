@@ -1,6 +1,7 @@
 /* p4reg fsck: re-hash the store, check registry <-> store <-> pointers. */
 #include "cmd.h"
 #include "p4reg/fsck.h"
+#include "p4reg/ondemand.h"
 #include "p4reg/output.h"
 
 #include <stdlib.h>
@@ -213,9 +214,12 @@ static int verdict(p4r_cli *cli, const p4r_fsck_report *rep)
 }
 
 /* core.offline, unless the command line asks for the remote (--remote,
- * -r, --repair): the explicit word wins over the configured default. */
+ * -r, --repair): the explicit word wins over the configured default. The
+ * setting is read as every command reads it (p4r_ondemand_config: the
+ * user's own, never the committed one, which could hide lost objects). */
 static int resolve_offline(p4r_cli *cli, p4r_repo *repo, bool flag, bool wants_remote, bool *out)
 {
+	p4r_ondemand od = { .offline = flag };
 	int rc;
 
 	*out = flag;
@@ -224,10 +228,9 @@ static int resolve_offline(p4r_cli *cli, p4r_repo *repo, bool flag, bool wants_r
 				       "--remote, -r or --repair");
 	if (flag || wants_remote)
 		return 0;
-	/* the user's own setting: a committed one could hide lost objects */
-	if ((rc = p4r_config_get_bool_scope(p4r_repo_config(repo), P4R_CONFIG_TRUSTED, "core.offline",
-					    false, out)) < 0)
+	if ((rc = p4r_ondemand_config(repo, &od)) < 0)
 		return rc;
+	*out = od.offline;
 	return 0;
 }
 

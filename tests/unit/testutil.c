@@ -1,5 +1,9 @@
 /* Helpers shared by the cmocka unit tests. */
 #include "testutil.h"
+#include "p4reg/config.h"
+#include "p4reg/fsutil.h"
+#include "p4reg/registry.h"
+#include "p4reg/store.h"
 
 #include <ftw.h>
 #include <stdio.h>
@@ -70,4 +74,73 @@ char *tu_slurp(const char *path, size_t *len)
 	if (len)
 		*len = (size_t)n;
 	return buf;
+}
+
+p4r_repo *tu_repo_new(const char *top, const char *name)
+{
+	char *dir = p4r_path_join(top, name);
+	p4r_repo *repo = NULL;
+
+	assert_non_null(dir);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	assert_int_equal(p4r_repo_init(dir, NULL), 0);
+	assert_int_equal(p4r_repo_open(&repo, dir), 0);
+	free(dir);
+	return repo;
+}
+
+static p4r_repo *sync_repo(tu_sync *s, const char *name)
+{
+	p4r_repo *repo = tu_repo_new(s->top, name);
+
+	assert_int_equal(p4r_config_set(p4r_repo_config(repo), false, "remote.origin.url", s->remote), 0);
+	return repo;
+}
+
+tu_sync *tu_sync_new(void)
+{
+	tu_sync *s = calloc(1, sizeof(*s));
+	p4r_version_input in = { .model = "m", .path = "m.bin", .author = "t", .git_dirty = -1 };
+
+	assert_non_null(s);
+	s->top = tu_mkdtemp();
+	s->remote = p4r_path_join(s->top, "remote");
+	assert_int_equal(mkdir(s->remote, 0755), 0); /* empty: a push may mark it */
+	s->a = sync_repo(s, "a");
+	s->b = sync_repo(s, "b");
+	assert_int_equal(p4r_store_insert_buffer(p4r_repo_store(s->a), TU_SYNC_BYTES, TU_SYNC_SIZE, &s->v1), 0);
+	in.oid = s->v1;
+	in.size = TU_SYNC_SIZE;
+	assert_int_equal(p4r_registry_add_version(p4r_repo_registry(s->a), &in, NULL, NULL), 0);
+	return s;
+}
+
+void tu_sync_free(tu_sync *s)
+{
+	if (!s)
+		return;
+	p4r_repo_free(s->a);
+	p4r_repo_free(s->b);
+	free(s->remote);
+	tu_rmtree_free(s->top);
+	free(s);
+}
+
+char *tu_sync_remote_object(const tu_sync *s)
+{
+	char *p = NULL;
+
+	assert_true(asprintf(&p, "%s/objects/%.2s/%.2s/%s", s->remote, s->v1.hex, s->v1.hex + 2,
+			     s->v1.hex) > 0);
+	return p;
+}
+
+void tu_sync_corrupt_remote(const tu_sync *s)
+{
+	char *obj = tu_sync_remote_object(s), bad[TU_SYNC_SIZE];
+
+	memset(bad, 'x', sizeof(bad));
+	assert_int_equal(chmod(obj, 0644), 0);
+	free(tu_write(s->remote, obj + strlen(s->remote) + 1, bad, sizeof(bad)));
+	free(obj);
 }

@@ -1,4 +1,5 @@
-/* Helpers shared by the cmocka unit tests: temporary folders and files. */
+/* Helpers shared by the cmocka unit tests: temporary folders and files,
+ * repositories, and the fixture of the sync operations' tests. */
 #ifndef P4REG_TESTUTIL_H
 #define P4REG_TESTUTIL_H
 
@@ -8,6 +9,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "p4reg/hash.h"
+#include "p4reg/repo.h"
+
 /* Creates a fresh folder under $TMPDIR (or /tmp); returns a malloc'd path. */
 char *tu_mkdtemp(void);
 /* rm -rf PATH (no shell); then frees PATH. */
@@ -16,5 +20,30 @@ void tu_rmtree_free(char *path);
 char *tu_write(const char *dir, const char *name, const void *data, size_t len);
 /* Reads a whole file into a malloc'd NUL-terminated buffer. */
 char *tu_slurp(const char *path, size_t *len);
+
+/* A repository made with p4r_repo_init in the new folder TOP/NAME, open. */
+p4r_repo *tu_repo_new(const char *top, const char *name);
+
+/* The bytes of m@1 in the sync fixture. */
+#define TU_SYNC_BYTES "model bytes, version one"
+#define TU_SYNC_SIZE (sizeof(TU_SYNC_BYTES) - 1)
+
+/* Two repositories and a folder remote (push, fetch, pull): A has m@1
+ * (TU_SYNC_BYTES, bound to m.bin, in the store but not in the work tree),
+ * B nothing; both have remote "origin" = REMOTE, an empty folder. */
+typedef struct tu_sync {
+	char *top;        /* the test's folder */
+	char *remote;     /* TOP/remote: the folder remote */
+	p4r_repo *a, *b;  /* TOP/a and TOP/b */
+	p4r_oid v1;       /* the object of m@1 */
+} tu_sync;
+
+tu_sync *tu_sync_new(void);
+void tu_sync_free(tu_sync *s);
+/* REMOTE's copy of the object of m@1 (malloc'd path). */
+char *tu_sync_remote_object(const tu_sync *s);
+/* Overwrites REMOTE's copy of that object (pushed already) with as many
+ * other bytes. */
+void tu_sync_corrupt_remote(const tu_sync *s);
 
 #endif

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -291,6 +292,23 @@ int p4r_lifecycle_gates(p4r_gate **out, size_t *n, p4r_config *cfg, p4r_stage to
 	*out = l.arr;
 	*n = l.n;
 	return 0;
+}
+
+int p4r_lifecycle_check_config(const char *key, const char *value)
+{
+	const char *first = strchr(key, '.'), *last = strrchr(key, '.');
+	char origin[64];
+	p4r_gate g;
+
+	/* stage.Prod.require would be a policy no promotion ever reads */
+	if (!p4r_config_key_is_list(key) && first && first != last && first - key == 5 &&
+	    !strncasecmp(key, "stage", 5) && !strcasecmp(last + 1, "require"))
+		return p4r_error_set(P4R_EUSAGE, "invalid config key '%s': expected stage.<STAGE>.require, "
+				     "STAGE one of development, validation, staging, production, archived", key);
+	if (!p4r_config_key_is_list(key))
+		return 0;
+	snprintf(origin, sizeof(origin), "%s", key);
+	return p4r_gate_parse(&g, value, origin);
 }
 
 static void add_number_or_null(cJSON *o, const char *key, bool has, double v)
