@@ -146,6 +146,14 @@ int p4r_objguard_fail(const p4r_guard_event *ev, const char *why);
  * and this process runs as root, whom the read-only bit does not stop. */
 bool p4r_objguard_hardlink_hazard(const p4r_link_type *order, size_t n);
 
+/* Warns through REPORT, once per process, when ORDER (the configured one
+ * when N is 0) hard-links while running as root: a write to a checked-out
+ * file would change the stored version. Used by add, checkout, pull and
+ * rollback. */
+struct p4r_op_report;
+void p4r_objguard_warn_link_hazard(p4r_repo *repo, const p4r_link_type *order, size_t n,
+				   const struct p4r_op_report *report);
+
 /* ---- registry/objguard_sql.c: the SQL ---- */
 
 typedef struct p4r_damage p4r_damage;

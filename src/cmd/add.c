@@ -176,9 +176,6 @@ int cmd_add(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 	}
 	rc = p4r_add(repo, &opts, &report, &res);
 	cmd_report_done(&cr);
-	/* the stored files may be hard links root can write through */
-	if (res.norder)
-		cmd_warn_link_hazard(repo, res.order, res.norder);
 	if (rc < 0)
 		goto done;
 	for (i = 0; i < res.n; i++)

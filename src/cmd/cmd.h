@@ -164,14 +164,11 @@ void cmd_table_free(cmd_table *t);
  * that came back (one that did not is the command's error).
  * cmd_guard_report prints a warning line for each object of LOG and
  * returns P4R_EINTEGRITY naming the first one still damaged (in JSON mode
- * that error goes to stderr and the command's document stays alone).
- * cmd_warn_link_hazard warns once per run when ORDER (the configured one
- * when N is 0) hard-links while running as root. */
+ * that error goes to stderr and the command's document stays alone). */
 struct p4r_guard_event;
 struct p4r_guard_log;
 void cmd_guard_repaired(const struct p4r_guard_event *ev, void *payload);
 int cmd_guard_report(p4r_cli *cli, const struct p4r_guard_log *log);
-void cmd_warn_link_hazard(p4r_repo *repo, const p4r_link_type *order, size_t n);
 
 /* checkout.c, shared with pull: the files of a checkout (ops/checkout.h),
  * a line each on stdout (a note on stderr for a pointer left behind by a

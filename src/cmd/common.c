@@ -325,20 +325,6 @@ int cmd_guard_report(p4r_cli *cli, const p4r_guard_log *log)
 	return rc;
 }
 
-static void warn_line(const char *text, void *payload)
-{
-	(void)payload;
-	cmd_warn("%s", text);
-}
-
-void cmd_warn_link_hazard(p4r_repo *repo, const p4r_link_type *order, size_t n)
-{
-	const p4r_op_report report = { .warn = warn_line };
-
-	/* the one rule, and its once-per-run flag, are the core's */
-	p4r_checkout_warn_link_hazard(repo, order, n, &report);
-}
-
 /* ---- the report of a core operation (ops/op.h) ---- */
 
 static void report_progress(const char *label, uint64_t done, uint64_t total, void *payload)

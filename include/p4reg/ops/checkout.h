@@ -68,10 +68,5 @@ int p4r_checkout(p4r_repo *repo, const p4r_checkout_opts *opts, const p4r_op_rep
 		 p4r_checkout_result *out);
 void p4r_checkout_result_free(p4r_checkout_result *r);
 
-/* Warns through REPORT, once per process, when ORDER (the configured one
- * when N is 0) hard-links while running as root: a write to a checked-out
- * file would change the stored version. Used by checkout, pull, rollback. */
-void p4r_checkout_warn_link_hazard(p4r_repo *repo, const p4r_link_type *order, size_t n,
-				   const p4r_op_report *report);
 
 #endif

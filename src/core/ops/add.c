@@ -6,6 +6,7 @@
 #include "p4reg/error.h"
 #include "p4reg/gitio.h"
 #include "p4reg/lfs.h"
+#include "p4reg/objguard.h"
 #include "p4reg/parallel.h"
 #include "p4reg/pointer.h"
 #include "p4reg/worktree.h"
@@ -395,6 +396,9 @@ int p4r_add(p4r_repo *repo, const p4r_add_opts *opts, const p4r_op_report *repor
 		goto done;
 	rc = write_pointers(&run);
 done:
+	/* the stored files may be hard links root can write through */
+	if (out->norder)
+		p4r_objguard_warn_link_hazard(repo, out->order, out->norder, report);
 	for (i = 0; run.items && i < run.n; i++) {
 		if (run.items[i].dir >= 0)
 			close(run.items[i].dir);

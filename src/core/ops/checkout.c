@@ -79,29 +79,6 @@ static void guard_repaired(const p4r_guard_event *ev, void *payload)
 	p4r_op_repaired(payload, ev);
 }
 
-void p4r_checkout_warn_link_hazard(p4r_repo *repo, const p4r_link_type *order, size_t n,
-				   const p4r_op_report *report)
-{
-	static bool warned;
-	p4r_link_type cfg[P4R_LINK_MAX];
-
-	if (warned)
-		return;
-	if (n == 0) {
-		if (p4r_repo_link_order(repo, cfg, &n) < 0) {
-			p4r_error_clear();
-			return;
-		}
-		order = cfg;
-	}
-	if (!p4r_objguard_hardlink_hazard(order, n))
-		return;
-	warned = true;
-	p4r_op_warn(report, "core.cacheType hardlink as root: a write to a checked-out file changes "
-		    "the stored version too (the read-only bit does not stop root); p4reg re-hashes "
-		    "such objects before use, but only a remote or reflink/copy keeps a second copy");
-}
-
 /* ---- targets ---- */
 
 /* One file to write. */
@@ -496,11 +473,11 @@ static int run_targets(struct ctx *c)
 
 	/* pull warns once it knows the pointers are sound, checkout first */
 	if (!c->plan->remote)
-		p4r_checkout_warn_link_hazard(c->repo, c->plan->opts->order, c->plan->opts->norder,
+		p4r_objguard_warn_link_hazard(c->repo, c->plan->opts->order, c->plan->opts->norder,
 					      c->report);
 	rc = collect(c, &ts);
 	if (rc == 0 && c->plan->remote)
-		p4r_checkout_warn_link_hazard(c->repo, NULL, 0, c->report);
+		p4r_objguard_warn_link_hazard(c->repo, NULL, 0, c->report);
 	if (rc == 0)
 		rc = fetch_missing(c, &ts);
 	for (i = 0; rc == 0 && i < ts.n; i++)

@@ -44,7 +44,7 @@ static int fetch_target(p4r_repo *repo, const p4r_rollback_req *req, const p4r_r
 	if ((rc = p4r_ondemand_config(repo, &fetch)) < 0 ||
 	    (rc = p4r_lifecycle_rollback_target(p4r_repo_registry(repo), req, &target)) < 0)
 		return rc;
-	p4r_checkout_warn_link_hazard(repo, NULL, 0, report);
+	p4r_objguard_warn_link_hazard(repo, NULL, 0, report);
 	fetch.progress = &prog;
 	if (report) {
 		fetch.on_damage = report->repaired;

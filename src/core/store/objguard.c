@@ -5,6 +5,7 @@
 #include "p4reg/error.h"
 #include "p4reg/fsck.h"
 #include "p4reg/ondemand.h"
+#include "p4reg/ops/op.h"
 #include "p4reg/worktree.h"
 
 #include <errno.h>
@@ -630,4 +631,27 @@ int p4r_objguard_added(p4r_repo *repo, const p4r_guard_added *a, p4r_guard_log *
 	}
 	p4r_guard_log_clear(&mine);
 	return rc;
+}
+
+void p4r_objguard_warn_link_hazard(p4r_repo *repo, const p4r_link_type *order, size_t n,
+				   const p4r_op_report *report)
+{
+	static bool warned;
+	p4r_link_type cfg[P4R_LINK_MAX];
+
+	if (warned)
+		return;
+	if (n == 0) {
+		if (p4r_repo_link_order(repo, cfg, &n) < 0) {
+			p4r_error_clear();
+			return;
+		}
+		order = cfg;
+	}
+	if (!p4r_objguard_hardlink_hazard(order, n))
+		return;
+	warned = true;
+	p4r_op_warn(report, "core.cacheType hardlink as root: a write to a checked-out file changes "
+		    "the stored version too (the read-only bit does not stop root); p4reg re-hashes "
+		    "such objects before use, but only a remote or reflink/copy keeps a second copy");
 }
