@@ -22,8 +22,8 @@
 #include <unistd.h>
 
 /* The names p4reg gives its files in .p4reg/tmp/: p4r_mkstemp_in's
- * ".PREFIX.XXXXXX" with these prefixes (store.c: object, link; sync.c:
- * fetch; filter_process.c: filter). A new p4r_mkstemp_in caller writing
+ * ".PREFIX.XXXXXX" with these prefixes (store.c: object, link; transfer.c:
+ * fetch; git/filter.c: filter). A new p4r_mkstemp_in caller writing
  * into tmp/ adds its prefix here, or gc leaves its leftovers alone and
  * fsck reports them. */
 static const char *const tmp_prefixes[] = { "object", "link", "fetch", "filter" };
