@@ -31,6 +31,12 @@ int p4r_hash_buffer(p4r_oid *out, const void *buf, size_t len);
 
 /* True when S is exactly 64 lowercase hex digits. */
 bool p4r_oid_valid(const char *s);
+
+/* "ROOT/ab/cd/<oid>" into BUF: the fan-out every object folder uses (the
+ * store, .git/lfs/objects, a remote's keys). The oid becomes a path, so
+ * nothing but 64 hex digits may get there: P4R_EUSAGE for a malformed
+ * oid, P4R_ERROR when BUF is too small. */
+int p4r_oid_path(char *buf, size_t bufsz, const char *root, const p4r_oid *oid);
 /* Copies a valid hex id into OUT; P4R_EUSAGE ("malformed oid") otherwise. */
 int p4r_oid_parse(p4r_oid *out, const char *s);
 bool p4r_oid_equal(const p4r_oid *a, const p4r_oid *b);

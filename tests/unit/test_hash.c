@@ -170,6 +170,25 @@ static void test_oid_valid_and_parse(void **state)
 	assert_true(p4r_oid_equal(&a, &b));
 }
 
+/* The fan-out path every object folder uses, and what it refuses. */
+static void test_oid_path(void **state)
+{
+	p4r_oid oid;
+	char buf[128], small[80];
+
+	(void)state;
+	memset(&oid, 0, sizeof(oid));
+	memcpy(oid.hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", 64);
+	assert_int_equal(p4r_oid_path(buf, sizeof(buf), "/r/objects", &oid), 0);
+	assert_string_equal(buf, "/r/objects/e3/b0/e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	/* 80 bytes cannot hold root + 2 + 2 + 64 + 4 separators and the NUL */
+	assert_int_equal(p4r_oid_path(small, sizeof(small), "/r/objects", &oid), P4R_ERROR);
+	oid.hex[10] = '/';
+	assert_int_equal(p4r_oid_path(buf, sizeof(buf), "/r/objects", &oid), P4R_EUSAGE);
+	memcpy(oid.hex, "../../../../etc/passwd", 23);
+	assert_int_equal(p4r_oid_path(buf, sizeof(buf), "/r/objects", &oid), P4R_EUSAGE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -180,6 +199,7 @@ int main(void)
 		cmocka_unit_test(test_hash_fd_pipe),
 		cmocka_unit_test(test_hash_file_errors),
 		cmocka_unit_test(test_oid_valid_and_parse),
+		cmocka_unit_test(test_oid_path),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -214,14 +214,11 @@ int p4r_lfs_pointer_parse(p4r_oid *oid, uint64_t *size, const char *buf, size_t 
 
 int p4r_lfs_object_path(char *buf, size_t bufsz, const char *lfs_dir, const p4r_oid *oid)
 {
-	int n;
+	char root[PATH_MAX];
 
-	if (!p4r_oid_valid(oid->hex))
-		return p4r_error_set(P4R_EUSAGE, "malformed oid '%.64s'", oid->hex);
-	n = snprintf(buf, bufsz, "%s/objects/%.2s/%.2s/%s", lfs_dir, oid->hex, oid->hex + 2, oid->hex);
-	if (n < 0 || (size_t)n >= bufsz)
-		return p4r_error_set(P4R_ERROR, "path of Git LFS object %s is too long", oid->hex);
-	return 0;
+	if (snprintf(root, sizeof(root), "%s/objects", lfs_dir) >= (int)sizeof(root))
+		return p4r_error_set(P4R_ERROR, "Git LFS folder '%s' is too long", lfs_dir);
+	return p4r_oid_path(buf, bufsz, root, oid);
 }
 
 bool p4r_lfs_has(const char *lfs_dir, const p4r_oid *oid)

@@ -307,9 +307,8 @@ static int remove_objects(p4r_registry *reg, int objfd, const p4r_gc_opts *opts,
 
 		if ((rc = remove_one(reg, objfd, opts, k, cutoff, out, &gone)) < 0 || !gone)
 			continue;
-		snprintf(rel, sizeof(rel), P4R_META_DIR "/objects/%.2s/%.2s/%s", k->oid.hex,
-			 k->oid.hex + 2, k->oid.hex);
-		if ((rc = add_item(out, rel, k->oid.hex, k->size)) < 0)
+		if ((rc = p4r_oid_path(rel, sizeof(rel), P4R_META_DIR "/objects", &k->oid)) < 0 ||
+		    (rc = add_item(out, rel, k->oid.hex, k->size)) < 0)
 			break;
 		out->objects++;
 		out->object_bytes += k->size;

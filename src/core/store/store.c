@@ -179,16 +179,7 @@ done:
 
 int p4r_store_object_path(const p4r_store *store, const p4r_oid *oid, char *buf, size_t bufsz)
 {
-	int len;
-
-	/* the oid becomes a path: nothing but 64 hex digits may get there */
-	if (!p4r_oid_valid(oid->hex))
-		return p4r_error_set(P4R_EUSAGE, "malformed oid '%.64s'", oid->hex);
-	len = snprintf(buf, bufsz, "%s/%.2s/%.2s/%s", store->objects, oid->hex, oid->hex + 2,
-		       oid->hex);
-	if (len < 0 || (size_t)len >= bufsz)
-		return p4r_error_set(P4R_ERROR, "path of object %s is too long", oid->hex);
-	return 0;
+	return p4r_oid_path(buf, bufsz, store->objects, oid);
 }
 
 bool p4r_store_has(const p4r_store *store, const p4r_oid *oid)

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -188,4 +189,16 @@ int p4r_oid_parse(p4r_oid *out, const char *s)
 bool p4r_oid_equal(const p4r_oid *a, const p4r_oid *b)
 {
 	return memcmp(a->hex, b->hex, P4R_OID_HEXLEN) == 0;
+}
+
+int p4r_oid_path(char *buf, size_t bufsz, const char *root, const p4r_oid *oid)
+{
+	int n;
+
+	if (!p4r_oid_valid(oid->hex))
+		return p4r_error_set(P4R_EUSAGE, "malformed oid '%.64s'", oid->hex);
+	n = snprintf(buf, bufsz, "%s/%.2s/%.2s/%s", root, oid->hex, oid->hex + 2, oid->hex);
+	if (n < 0 || (size_t)n >= bufsz)
+		return p4r_error_set(P4R_ERROR, "path of object %s below '%s' is too long", oid->hex, root);
+	return 0;
 }
