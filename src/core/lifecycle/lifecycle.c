@@ -124,53 +124,69 @@ static void gate_text(p4r_gate *g)
 		 g->key, op_names[g->op], g->right);
 }
 
-int p4r_gate_parse(p4r_gate *out, const char *expr, const char *origin)
+/* Skips the blanks at *P, marks the name token there as [*START, *END) and
+ * leaves *P past the blanks after it. */
+static void next_token(const char **p, const char **start, const char **end)
 {
-	char where[96] = "";
-	const char *p = expr, *start, *end;
+	while (blank(**p))
+		(*p)++;
+	*start = *p;
+	*p = token_end(*p);
+	*end = *p;
+	while (blank(**p))
+		(*p)++;
+}
+
+static int bad_experiment(const char *expr, const char *where)
+{
+	return p4r_error_set(P4R_EUSAGE, "invalid gate '%s'%s: expected an experiment name (1..%d "
+			     "letters, digits and '_ . - / @') before ':'", expr, where, P4R_EXPERIMENT_MAX);
+}
+
+static int bad_key(const char *expr, const char *where)
+{
+	return p4r_error_set(P4R_EUSAGE, "invalid gate '%s'%s: expected a metric key (1..%d letters, "
+			     "digits and '_ . - / @') before the operator", expr ? expr : "", where,
+			     P4R_METRIC_KEY_MAX);
+}
+
+/* The left side "[EXPERIMENT:]KEY" of EXPR into OUT; leaves *P at the
+ * operator. */
+static int parse_gate_left(p4r_gate *out, const char **pp, const char *expr, const char *where)
+{
+	const char *p = *pp, *start, *end;
 	size_t len;
 
-	memset(out, 0, sizeof(*out));
-	snprintf(out->origin, sizeof(out->origin), "%s", origin ? origin : "--require");
-	if (origin)
-		snprintf(where, sizeof(where), " in %s", origin);
-	if (!expr || strlen(expr) > GATE_EXPR_MAX)
-		return p4r_error_set(P4R_EUSAGE, "invalid gate%s: expected [EXPERIMENT:]KEY OP NUMBER or "
-				     "[EXPERIMENT:]KEY OP STAGE in at most %d characters", where, GATE_EXPR_MAX);
-	while (blank(*p))
-		p++;
-	start = p;
-	p = token_end(p);
-	end = p;
-	while (blank(*p))
-		p++;
+	next_token(&p, &start, &end);
 	if (*p == ':') {
 		/* "eval:f1>=0.8": the token before ':' is the experiment. */
 		len = (size_t)(end - start);
 		if (len == 0 || len > P4R_EXPERIMENT_MAX)
-			goto bad_experiment;
+			return bad_experiment(expr, where);
 		memcpy(out->experiment, start, len);
 		out->experiment[len] = '\0';
 		if (!p4r_experiment_valid(out->experiment))
-			goto bad_experiment;
-		for (p++; blank(*p); p++)
-			;
-		start = p;
-		p = token_end(p);
-		end = p;
-		while (blank(*p))
-			p++;
+			return bad_experiment(expr, where);
+		p++;
+		next_token(&p, &start, &end);
 	}
 	len = (size_t)(end - start);
 	if (len == 0 || len > P4R_METRIC_KEY_MAX)
-		goto bad_key;
+		return bad_key(expr, where);
 	memcpy(out->key, start, len);
 	out->key[len] = '\0';
 	if (!p4r_metric_key_valid(out->key))
-		goto bad_key;
-	if (!parse_op(&p, &out->op))
-		return p4r_error_set(P4R_EUSAGE, "invalid gate '%s'%s: expected an operator "
-				     "< <= > >= == != after '%s'", expr, where, out->key);
+		return bad_key(expr, where);
+	*pp = p;
+	return 0;
+}
+
+/* The right side at P (after the operator), trimmed, into OUT->right. */
+static int copy_gate_right(p4r_gate *out, const char *p, const char *expr, const char *where)
+{
+	const char *end;
+	size_t len;
+
 	while (blank(*p))
 		p++;
 	end = p + strlen(p);
@@ -185,6 +201,13 @@ int p4r_gate_parse(p4r_gate *out, const char *expr, const char *origin)
 				     "staging or production", expr, where, (int)len, p);
 	memcpy(out->right, p, len);
 	out->right[len] = '\0';
+	return 0;
+}
+
+/* What OUT->right names: staging or production (compare with that stage's
+ * version) or a number. */
+static int classify_gate_right(p4r_gate *out, const char *expr, const char *where)
+{
 	if (!strcmp(out->right, "staging") || !strcmp(out->right, "production")) {
 		out->vs_stage = true;
 		out->stage = out->right[0] == 's' ? P4R_STAGE_STAGING : P4R_STAGE_PRODUCTION;
@@ -199,16 +222,33 @@ int p4r_gate_parse(p4r_gate *out, const char *expr, const char *origin)
 		return p4r_error_set(P4R_EUSAGE, "invalid gate '%s'%s: '%s' is neither a number nor "
 				     "staging or production", expr, where, out->right);
 	}
+	return 0;
+}
+
+int p4r_gate_parse(p4r_gate *out, const char *expr, const char *origin)
+{
+	char where[96] = "";
+	const char *p = expr;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(out->origin, sizeof(out->origin), "%s", origin ? origin : "--require");
+	if (origin)
+		snprintf(where, sizeof(where), " in %s", origin);
+	if (!expr || strlen(expr) > GATE_EXPR_MAX)
+		return p4r_error_set(P4R_EUSAGE, "invalid gate%s: expected [EXPERIMENT:]KEY OP NUMBER or "
+				     "[EXPERIMENT:]KEY OP STAGE in at most %d characters", where, GATE_EXPR_MAX);
+	if ((rc = parse_gate_left(out, &p, expr, where)) < 0)
+		return rc;
+	if (!parse_op(&p, &out->op))
+		return p4r_error_set(P4R_EUSAGE, "invalid gate '%s'%s: expected an operator "
+				     "< <= > >= == != after '%s'", expr, where, out->key);
+	if ((rc = copy_gate_right(out, p, expr, where)) < 0 ||
+	    (rc = classify_gate_right(out, expr, where)) < 0)
+		return rc;
 	gate_text(out);
 	p4r_error_clear();
 	return 0;
-bad_experiment:
-	return p4r_error_set(P4R_EUSAGE, "invalid gate '%s'%s: expected an experiment name (1..%d "
-			     "letters, digits and '_ . - / @') before ':'", expr, where, P4R_EXPERIMENT_MAX);
-bad_key:
-	return p4r_error_set(P4R_EUSAGE, "invalid gate '%s'%s: expected a metric key (1..%d letters, "
-			     "digits and '_ . - / @') before the operator", expr ? expr : "", where,
-			     P4R_METRIC_KEY_MAX);
 }
 
 void p4r_gate_scope(p4r_gate *g, const char *experiment)
@@ -521,13 +561,12 @@ static void failed_list(char *buf, size_t size, const p4r_promotion *p)
 	}
 }
 
-/* The body of promote, inside the transaction. */
-static int promote_txn(p4r_registry *reg, const p4r_promote_req *req, p4r_promotion *out, int64_t now)
+/* Refuses the promotion unless the move is allowed and every gate holds;
+ * fills OUT's version, from, forced and conditions. */
+static int promote_check(p4r_registry *reg, const p4r_promote_req *req, p4r_promotion *out)
 {
 	const char *model = req->model, *to_name = p4r_stage_name(req->to);
-	p4r_version holder = { 0 };
-	cJSON *detail = NULL, *arr;
-	char why[200], reason[64], failed[400];
+	char why[200], failed[400];
 	bool all_pass = true;
 	size_t i, nfail = 0;
 	int rc;
@@ -556,33 +595,47 @@ static int promote_txn(p4r_registry *reg, const p4r_promote_req *req, p4r_promot
 		return refuse(out, "cannot promote '%s@%lld' to %s: %zu of %zu conditions failed (%s)",
 			      model, (long long)req->number, to_name, nfail, out->nconds, failed);
 	}
+	return 0;
+}
 
-	/* The previous holder leaves first: the partial unique indexes never
-	 * see two holders, and nobody else sees the gap (one transaction). */
-	if (req->to == P4R_STAGE_STAGING || req->to == P4R_STAGE_PRODUCTION) {
-		rc = p4r_registry_version_in_stage(reg, model, req->to, &holder);
-		if (rc == P4R_ENOTFOUND) {
-			p4r_error_clear();
-			rc = 0;
-		} else if (rc == 0 && holder.id != out->version.id) {
-			snprintf(reason, sizeof(reason), "replaced by v%lld", (long long)req->number);
-			detail = cJSON_CreateObject();
-			cJSON_AddNumberToObject(detail, "replaced_by", (double)req->number);
-			if ((rc = p4r_registry_stage_set(reg, holder.id, P4R_STAGE_ARCHIVED, -1)) < 0 ||
-			    (rc = add_event(reg, model, holder.number, "promote", req->to,
-					    P4R_STAGE_ARCHIVED, false, req->actor, reason, now, detail)) < 0)
-				goto done;
-			out->replaced = holder.number;
-		}
-		if (rc < 0)
+/* Archives the version holding REQ->to (staging or production) unless it is
+ * the one promoted, recording OUT->replaced. The previous holder leaves
+ * first: the partial unique indexes never see two holders, and nobody else
+ * sees the gap (one transaction). */
+static int archive_holder(p4r_registry *reg, const p4r_promote_req *req, p4r_promotion *out,
+			  int64_t now)
+{
+	p4r_version holder = { 0 };
+	cJSON *detail;
+	char reason[64];
+	int rc;
+
+	rc = p4r_registry_version_in_stage(reg, req->model, req->to, &holder);
+	if (rc == P4R_ENOTFOUND) {
+		p4r_error_clear();
+		rc = 0;
+	} else if (rc == 0 && holder.id != out->version.id) {
+		snprintf(reason, sizeof(reason), "replaced by v%lld", (long long)req->number);
+		detail = cJSON_CreateObject();
+		cJSON_AddNumberToObject(detail, "replaced_by", (double)req->number);
+		if ((rc = p4r_registry_stage_set(reg, holder.id, P4R_STAGE_ARCHIVED, -1)) < 0 ||
+		    (rc = add_event(reg, req->model, holder.number, "promote", req->to,
+				    P4R_STAGE_ARCHIVED, false, req->actor, reason, now, detail)) < 0)
 			goto done;
+		out->replaced = holder.number;
 	}
-	/* Entering production again is a fresh judgement: the rolled-back mark
-	 * only keeps rollback from landing on a version nobody re-approved. */
-	if ((rc = p4r_registry_stage_set(reg, out->version.id, req->to,
-					 req->to == P4R_STAGE_PRODUCTION ? 0 : -1)) < 0)
-		goto done;
-	detail = cJSON_CreateObject();
+done:
+	p4r_version_clear(&holder);
+	return rc;
+}
+
+/* The promote event's detail: the evaluated conditions and the version
+ * replaced (null when none). */
+static cJSON *promotion_detail(const p4r_promotion *out)
+{
+	cJSON *detail = cJSON_CreateObject(), *arr;
+	size_t i;
+
 	arr = cJSON_AddArrayToObject(detail, "conditions");
 	for (i = 0; i < out->nconds; i++)
 		cJSON_AddItemToArray(arr, p4r_json_condition(&out->conds[i]));
@@ -590,11 +643,26 @@ static int promote_txn(p4r_registry *reg, const p4r_promote_req *req, p4r_promot
 		cJSON_AddNumberToObject(detail, "replaced", (double)out->replaced);
 	else
 		cJSON_AddNullToObject(detail, "replaced");
-	rc = add_event(reg, model, req->number, "promote", out->from, req->to, out->forced,
-		       req->actor, req->reason, now, detail);
-done:
-	p4r_version_clear(&holder);
-	return rc;
+	return detail;
+}
+
+/* The body of promote, inside the transaction. */
+static int promote_txn(p4r_registry *reg, const p4r_promote_req *req, p4r_promotion *out, int64_t now)
+{
+	int rc;
+
+	if ((rc = promote_check(reg, req, out)) < 0)
+		return rc;
+	if ((req->to == P4R_STAGE_STAGING || req->to == P4R_STAGE_PRODUCTION) &&
+	    (rc = archive_holder(reg, req, out, now)) < 0)
+		return rc;
+	/* Entering production again is a fresh judgement: the rolled-back mark
+	 * only keeps rollback from landing on a version nobody re-approved. */
+	if ((rc = p4r_registry_stage_set(reg, out->version.id, req->to,
+					 req->to == P4R_STAGE_PRODUCTION ? 0 : -1)) < 0)
+		return rc;
+	return add_event(reg, req->model, req->number, "promote", out->from, req->to, out->forced,
+			 req->actor, req->reason, now, promotion_detail(out));
 }
 
 int p4r_lifecycle_promote(p4r_registry *reg, const p4r_promote_req *req, p4r_promotion *out)

@@ -849,14 +849,85 @@ static bool one_model(const p4r_version *versions, size_t n)
 #define TABLE_COLS "m.version_id, m.key, m.value, m.step, m.at_ms, m.id, m.run_id"
 #define SCOPE_JOIN " JOIN runs r ON r.id = m.run_id AND r.experiment = "
 
+static int count_versions(sqlite3 *db, int64_t *total)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if ((rc = p4r_sql_prepare(db, &st, "SELECT count(*) FROM versions")) == 0 &&
+	    (rc = p4r_sql_step(db, st)) >= 0)
+		*total = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Most of the registry: one sequential pass over the table beats an index
+ * walk that fetches every row by id (3x here). */
+static int collect_all(struct collector *c, sqlite3 *db, const char *experiment)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	rc = experiment ?
+		p4r_sql_prepare(db, &st, "SELECT " TABLE_COLS " FROM metrics m" SCOPE_JOIN "?1") :
+		p4r_sql_prepare(db, &st, "SELECT " TABLE_COLS " FROM metrics m");
+	if (rc == 0 && (!experiment || (rc = p4r_sql_bind_text(db, st, 1, experiment)) == 0))
+		rc = collector_run(c, db, st);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Many versions of one model: one join through the model's name. */
+static int collect_model(struct collector *c, sqlite3 *db, const char *model, const char *experiment)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	rc = experiment ?
+		p4r_sql_prepare(db, &st, "SELECT " TABLE_COLS
+				" FROM models mo JOIN versions v ON v.model_id = mo.id"
+				" JOIN metrics m ON m.version_id = v.id" SCOPE_JOIN "?2 WHERE mo.name = ?1") :
+		p4r_sql_prepare(db, &st, "SELECT " TABLE_COLS
+				" FROM models mo JOIN versions v ON v.model_id = mo.id"
+				" JOIN metrics m ON m.version_id = v.id WHERE mo.name = ?1");
+	if (rc == 0 && (rc = p4r_sql_bind_text(db, st, 1, model)) == 0 &&
+	    (!experiment || (rc = p4r_sql_bind_text(db, st, 2, experiment)) == 0))
+		rc = collector_run(c, db, st);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* A few versions: one indexed query each, the statement reused. */
+static int collect_each(struct collector *c, sqlite3 *db, const p4r_version *versions, size_t n,
+			const char *experiment)
+{
+	sqlite3_stmt *st = NULL;
+	size_t i;
+	int rc;
+
+	rc = experiment ?
+		p4r_sql_prepare(db, &st, "SELECT " TABLE_COLS " FROM metrics m" SCOPE_JOIN "?2"
+				" WHERE m.version_id = ?1") :
+		p4r_sql_prepare(db, &st, "SELECT " TABLE_COLS " FROM metrics m WHERE m.version_id = ?1");
+	if (rc < 0 || (experiment && (rc = p4r_sql_bind_text(db, st, 2, experiment)) < 0))
+		goto done;
+	for (i = 0; i < n; i++) {
+		sqlite3_reset(st);
+		if ((rc = p4r_sql_bind_int(db, st, 1, versions[i].id)) < 0 ||
+		    (rc = collector_run(c, db, st)) < 0)
+			goto done;
+	}
+done:
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int p4r_metrics_table_scoped(p4r_registry *reg, const p4r_version *versions, size_t n,
 			     const char *experiment, p4r_metric_table *out)
 {
 	sqlite3 *db = p4r_registry_db(reg);
-	sqlite3_stmt *st = NULL;
 	struct collector c;
 	int64_t total = 0;
-	size_t i;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -864,52 +935,19 @@ int p4r_metrics_table_scoped(p4r_registry *reg, const p4r_version *versions, siz
 		goto done;
 	if (n == 0)
 		goto finish;
-	if (n > 4) {
-		if ((rc = p4r_sql_prepare(db, &st, "SELECT count(*) FROM versions")) < 0 || (rc = p4r_sql_step(db, st)) < 0)
-			goto done;
-		total = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
-		st = NULL;
-	}
-	if (n > 4 && (int64_t)n * 4 >= total) {
-		/* Most of the registry: one sequential pass over the table beats
-		 * an index walk that fetches every row by id (3x here). */
-		rc = experiment ?
-			p4r_sql_prepare(db, &st, "SELECT " TABLE_COLS " FROM metrics m" SCOPE_JOIN "?1") :
-			p4r_sql_prepare(db, &st, "SELECT " TABLE_COLS " FROM metrics m");
-		if (rc < 0 || (experiment && (rc = p4r_sql_bind_text(db, st, 1, experiment)) < 0) ||
-		    (rc = collector_run(&c, db, st)) < 0)
-			goto done;
-	} else if (n > 4 && one_model(versions, n)) {
-		rc = experiment ?
-			p4r_sql_prepare(db, &st, "SELECT " TABLE_COLS
-					" FROM models mo JOIN versions v ON v.model_id = mo.id"
-					" JOIN metrics m ON m.version_id = v.id" SCOPE_JOIN "?2 WHERE mo.name = ?1") :
-			p4r_sql_prepare(db, &st, "SELECT " TABLE_COLS
-					" FROM models mo JOIN versions v ON v.model_id = mo.id"
-					" JOIN metrics m ON m.version_id = v.id WHERE mo.name = ?1");
-		if (rc < 0 || (rc = p4r_sql_bind_text(db, st, 1, versions[0].model)) < 0 ||
-		    (experiment && (rc = p4r_sql_bind_text(db, st, 2, experiment)) < 0) ||
-		    (rc = collector_run(&c, db, st)) < 0)
-			goto done;
-	} else {
-		rc = experiment ?
-			p4r_sql_prepare(db, &st, "SELECT " TABLE_COLS " FROM metrics m" SCOPE_JOIN "?2"
-					" WHERE m.version_id = ?1") :
-			p4r_sql_prepare(db, &st, "SELECT " TABLE_COLS " FROM metrics m WHERE m.version_id = ?1");
-		if (rc < 0 || (experiment && (rc = p4r_sql_bind_text(db, st, 2, experiment)) < 0))
-			goto done;
-		for (i = 0; i < n; i++) {
-			sqlite3_reset(st);
-			if ((rc = p4r_sql_bind_int(db, st, 1, versions[i].id)) < 0 ||
-			    (rc = collector_run(&c, db, st)) < 0)
-				goto done;
-		}
-	}
+	if (n > 4 && (rc = count_versions(db, &total)) < 0)
+		goto done;
+	if (n > 4 && (int64_t)n * 4 >= total)
+		rc = collect_all(&c, db, experiment);
+	else if (n > 4 && one_model(versions, n))
+		rc = collect_model(&c, db, versions[0].model, experiment);
+	else
+		rc = collect_each(&c, db, versions, n, experiment);
+	if (rc < 0)
+		goto done;
 finish:
 	rc = collector_finish(&c, out);
 done:
-	sqlite3_finalize(st);
 	collector_free(&c);
 	if (rc < 0)
 		p4r_metric_table_clear(out);

@@ -1478,23 +1478,22 @@ static int check_input(const p4r_version_input *in)
 	return p4r_version_input_check(in);
 }
 
-/* The body of add_version, inside the transaction. */
-static int add_version_txn(p4r_registry *reg, const p4r_version_input *in, int64_t now,
-			   p4r_version *out, p4r_add_outcome *outcome)
+/* Refuses the version unless IN->model and IN->path are unbound or bound to
+ * each other. Fills *MODEL_ID and *BOUND (the model's path, owned by the
+ * caller even on failure; NULL when the model is new). */
+static int check_binding(p4r_registry *reg, const p4r_version_input *in, int64_t *model_id,
+			 char **bound)
 {
-	p4r_sql_version_row vrow;
-	p4r_sql_event_row erow;
 	sqlite3_stmt *st = NULL;
-	char *bound = NULL, *other = NULL;
-	int64_t model_id = 0, version_id;
+	char *other = NULL;
 	bool found = false;
 	int rc;
 
-	if ((rc = model_lookup(reg, in->model, &model_id, &bound, &found)) < 0)
+	if ((rc = model_lookup(reg, in->model, model_id, bound, &found)) < 0)
 		goto done;
-	if (found && strcmp(bound, in->path)) {
+	if (found && strcmp(*bound, in->path)) {
 		rc = p4r_error_set(P4R_EEXISTS, "model '%s' is bound to '%s', not '%s'",
-				   in->model, bound, in->path);
+				   in->model, *bound, in->path);
 		goto done;
 	}
 	if ((rc = p4r_sql_cached(reg, P4R_ST_MODEL_NAME_BY_PATH, &st)) < 0 ||
@@ -1505,35 +1504,45 @@ static int add_version_txn(p4r_registry *reg, const p4r_version_input *in, int64
 		goto done;
 	p4r_sql_release(st);
 	st = NULL;
-	if (other && strcmp(other, in->model)) {
+	if (other && strcmp(other, in->model))
 		rc = p4r_error_set(P4R_EEXISTS, "'%s' is already registered as model '%s'",
 				   in->path, other);
-		goto done;
-	}
+done:
+	p4r_sql_release(st);
+	free(other);
+	return rc;
+}
 
-	if (!bound) {
-		if ((rc = p4r_sql_model_insert(reg, in->model, in->path, now, &model_id)) < 0)
-			goto done;
-	} else {
-		/* bytes some version of the model already has are that version
-		 * (checkout m@1, then add): a new number would be a duplicate */
-		if ((rc = p4r_sql_cached(reg, P4R_ST_SAME_OID, &st)) < 0 ||
-		    (rc = p4r_sql_bind_int(reg->db, st, 1, model_id)) < 0 ||
-		    (rc = p4r_sql_bind_text(reg->db, st, 2, in->oid.hex)) < 0 ||
-		    (rc = p4r_sql_row(reg->db, st, &found)) < 0)
-			goto done;
-		if (found) {
-			version_id = sqlite3_column_int64(st, 0);
-			*outcome = sqlite3_column_int(st, 1) ? P4R_ADD_UNCHANGED : P4R_ADD_IDENTICAL;
-			p4r_sql_release(st);
-			st = NULL;
-			if (out)
-				rc = version_by_id(reg, version_id, out);
-			goto done;
-		}
-		p4r_sql_release(st);
-		st = NULL;
+/* Bytes some version of the model already has are that version (checkout
+ * m@1, then add): a new number would be a duplicate. Sets *FOUND, and when
+ * found *VERSION_ID and *OUTCOME (unchanged when it is the latest). */
+static int find_same_bytes(p4r_registry *reg, int64_t model_id, const p4r_oid *oid, bool *found,
+			   int64_t *version_id, p4r_add_outcome *outcome)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if ((rc = p4r_sql_cached(reg, P4R_ST_SAME_OID, &st)) < 0 ||
+	    (rc = p4r_sql_bind_int(reg->db, st, 1, model_id)) < 0 ||
+	    (rc = p4r_sql_bind_text(reg->db, st, 2, oid->hex)) < 0 ||
+	    (rc = p4r_sql_row(reg->db, st, found)) < 0)
+		goto done;
+	if (*found) {
+		*version_id = sqlite3_column_int64(st, 0);
+		*outcome = sqlite3_column_int(st, 1) ? P4R_ADD_UNCHANGED : P4R_ADD_IDENTICAL;
 	}
+done:
+	p4r_sql_release(st);
+	return rc;
+}
+
+/* Inserts the next version of MODEL_ID and its register event. */
+static int insert_version(p4r_registry *reg, const p4r_version_input *in, int64_t model_id,
+			  int64_t now, int64_t *version_id)
+{
+	p4r_sql_version_row vrow;
+	p4r_sql_event_row erow;
+	int rc;
 
 	/* The number is computed by the INSERT itself, under BEGIN IMMEDIATE's
 	 * write lock, so concurrent processes get dense, unique numbers. */
@@ -1542,19 +1551,37 @@ static int add_version_txn(p4r_registry *reg, const p4r_version_input *in, int64
 				      .message = in->message ? in->message : "", .source_path = in->path,
 				      .git_commit = in->git_commit, .git_branch = in->git_branch,
 				      .git_dirty = in->git_dirty };
-	if ((rc = p4r_sql_version_insert(reg, &vrow, &version_id)) < 0)
-		goto done;
-	erow = (p4r_sql_event_row){ .model_id = model_id, .version_id = version_id, .kind = "register",
+	if ((rc = p4r_sql_version_insert(reg, &vrow, version_id)) < 0)
+		return rc;
+	erow = (p4r_sql_event_row){ .model_id = model_id, .version_id = *version_id, .kind = "register",
 				    .to_stage = stage_names[P4R_STAGE_DEVELOPMENT], .actor = in->author,
 				    .at_ms = now, .reason = in->message ? in->message : "" };
-	if ((rc = p4r_sql_event_insert(reg, &erow, NULL)) < 0)
+	return p4r_sql_event_insert(reg, &erow, NULL);
+}
+
+/* The body of add_version, inside the transaction. */
+static int add_version_txn(p4r_registry *reg, const p4r_version_input *in, int64_t now,
+			   p4r_version *out, p4r_add_outcome *outcome)
+{
+	char *bound = NULL;
+	int64_t model_id = 0, version_id = 0;
+	bool found = false;
+	int rc;
+
+	if ((rc = check_binding(reg, in, &model_id, &bound)) < 0)
+		goto done;
+	if (!bound)
+		rc = p4r_sql_model_insert(reg, in->model, in->path, now, &model_id);
+	else
+		rc = find_same_bytes(reg, model_id, &in->oid, &found, &version_id, outcome);
+	if (rc < 0)
+		goto done;
+	if (!found && (rc = insert_version(reg, in, model_id, now, &version_id)) < 0)
 		goto done;
 	if (out)
 		rc = version_by_id(reg, version_id, out);
 done:
-	p4r_sql_release(st);
 	free(bound);
-	free(other);
 	return rc;
 }
 

@@ -662,46 +662,48 @@ static void flush_progress(const struct req *q, struct resp *rs)
 	}
 }
 
-/* Performs Q; RS gets the status and the small body. Transport failures
- * and responses the callbacks refused are errors here; callers judge the
- * status. */
-static int perform(p4r_remote *r, const struct req *q, struct resp *rs)
-{
-	struct s3 *s = r->impl;
+/* A request signed for sending: the headers signed, their Authorization
+ * and the URL. */
+struct signed_req {
 	char path[2600], url[12288], auth[1024], date[20];
 	p4r_sigv4_header sh[6];
+	size_t nh;
+};
+
+/* Signs Q now (SigV4) into SR. */
+static int sign_request(struct signed_req *sr, p4r_remote *r, const struct req *q)
+{
+	struct s3 *s = r->impl;
 	p4r_sigv4_key sk = { s->access, s->secret, s->region, "s3" };
-	struct curl_slist *list = NULL;
 	struct tm tm;
 	time_t now = time(NULL);
-	size_t nh;
-	CURL *c;
-	CURLcode cc;
 	int n, rc;
 
-	pthread_once(&curl_once, curl_init_once);
-	if ((rc = object_path(path, sizeof(path), r, q->key)) < 0)
+	if ((rc = object_path(sr->path, sizeof(sr->path), r, q->key)) < 0)
 		return rc;
 	gmtime_r(&now, &tm);
-	strftime(date, sizeof(date), "%Y%m%dT%H%M%SZ", &tm);
-	nh = signed_headers(sh, s, q, date);
-	if ((rc = p4r_sigv4_authorization(auth, sizeof(auth), &sk, q->method, path, q->query, sh, nh,
-					  q->payload_hash, date)) < 0)
+	strftime(sr->date, sizeof(sr->date), "%Y%m%dT%H%M%SZ", &tm);
+	sr->nh = signed_headers(sr->sh, s, q, sr->date);
+	if ((rc = p4r_sigv4_authorization(sr->auth, sizeof(sr->auth), &sk, q->method, sr->path,
+					  q->query, sr->sh, sr->nh, q->payload_hash, sr->date)) < 0)
 		return rc;
-	n = snprintf(url, sizeof(url), "%s%s%s%s", s->endpoint, path, q->query[0] ? "?" : "", q->query);
-	if (n < 0 || (size_t)n >= sizeof(url))
+	n = snprintf(sr->url, sizeof(sr->url), "%s%s%s%s", s->endpoint, sr->path,
+		     q->query[0] ? "?" : "", q->query);
+	if (n < 0 || (size_t)n >= sizeof(sr->url))
 		return p4r_error_set(P4R_ERROR, "S3 URL of '%s' is too long", req_name(r, q));
-	if (!(list = header_list(sh, nh, auth, q)))
-		return p4r_error_set(P4R_ERROR, "out of memory");
-	if (!(c = curl_easy_init())) {
-		curl_slist_free_all(list);
-		return p4r_error_set(P4R_ERROR, "cannot start an HTTP request");
-	}
+	return 0;
+}
+
+/* Sets up the transfer C of Q to URL with the header LIST, its response
+ * into RS. */
+static void setup_transfer(CURL *c, p4r_remote *r, const struct req *q, struct resp *rs,
+			   const char *url, struct curl_slist *list)
+{
 	rs->curl = c;
 	rs->key = req_name(r, q);
 	rs->remote = r->name;
 	rs->clen = -1;
-	restrict_transfer(c, s);
+	restrict_transfer(c, r->impl);
 	set_deadline(c, q->body_len + (rs->fd >= 0 ? rs->want : rs->max));
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
@@ -710,13 +712,13 @@ static int perform(p4r_remote *r, const struct req *q, struct resp *rs)
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, rs);
 	set_method(c, q);
-	cc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &rs->status);
-	curl_slist_free_all(list);
-	curl_easy_cleanup(c);
-	rs->curl = NULL;
-	OPENSSL_cleanse(auth, sizeof(auth));
-	flush_progress(q, rs);
+}
+
+/* The outcome of the finished transfer of Q (curl said CC): what the
+ * callbacks refused or failed at comes first, then curl's own failure. */
+static int transfer_result(const p4r_remote *r, const struct req *q, const struct resp *rs,
+			   CURLcode cc)
+{
 	if (rs->fail)
 		return rs->fail;
 	if (rs->werr) {
@@ -734,6 +736,37 @@ static int perform(p4r_remote *r, const struct req *q, struct resp *rs)
 		return p4r_error_set(P4R_ERROR, "S3 %s '%s' on remote '%s': %s", q->method,
 				     req_name(r, q), r->name, curl_easy_strerror(cc));
 	return 0;
+}
+
+/* Performs Q; RS gets the status and the small body. Transport failures
+ * and responses the callbacks refused are errors here; callers judge the
+ * status. */
+static int perform(p4r_remote *r, const struct req *q, struct resp *rs)
+{
+	struct signed_req sr;
+	struct curl_slist *list;
+	CURL *c;
+	CURLcode cc;
+	int rc;
+
+	pthread_once(&curl_once, curl_init_once);
+	if ((rc = sign_request(&sr, r, q)) < 0)
+		return rc;
+	if (!(list = header_list(sr.sh, sr.nh, sr.auth, q)))
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	if (!(c = curl_easy_init())) {
+		curl_slist_free_all(list);
+		return p4r_error_set(P4R_ERROR, "cannot start an HTTP request");
+	}
+	setup_transfer(c, r, q, rs, sr.url, list);
+	cc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &rs->status);
+	curl_slist_free_all(list);
+	curl_easy_cleanup(c);
+	rs->curl = NULL;
+	OPENSSL_cleanse(sr.auth, sizeof(sr.auth));
+	flush_progress(q, rs);
+	return transfer_result(r, q, rs, cc);
 }
 
 static void resp_init(struct resp *rs)
@@ -995,6 +1028,80 @@ static int malformed(const p4r_remote *r, const char *what, const char *why)
  * (checked) and when it started (0: unknown). */
 typedef int (*upload_fn)(void *arg, const char *key, const char *id, int64_t initiated);
 
+/* Where the next page of unfinished uploads starts ("" key: the first). */
+struct upload_marker {
+	char key[1100];
+	char id[P4R_REMOTE_UPLOAD_ID_MAX + 1];
+};
+
+/* The canonical query of the listing page after MARK, into QUERY. */
+static int uploads_query(char *query, size_t qsz, const char *eprefix, const struct upload_marker *mark)
+{
+	char ekmark[3400], eimark[1600];
+	int rc;
+
+	if (!mark->key[0]) {
+		snprintf(query, qsz, "max-uploads=1000&prefix=%s&uploads=", eprefix);
+		return 0;
+	}
+	if ((rc = p4r_sigv4_uri_encode(ekmark, sizeof(ekmark), mark->key, true)) < 0 ||
+	    (rc = p4r_sigv4_uri_encode(eimark, sizeof(eimark), mark->id, true)) < 0)
+		return rc;
+	snprintf(query, qsz, "key-marker=%s&max-uploads=1000&prefix=%s"
+		 "&upload-id-marker=%s&uploads=", ekmark, eprefix, eimark);
+	return 0;
+}
+
+/* The uploads of one listing page BODY to FN, as each_upload says; *COUNT
+ * counts them over all pages. */
+static int uploads_in_page(p4r_remote *r, const char *body, const char *prefix, upload_fn fn,
+			   void *arg, size_t *count, bool *truncated)
+{
+	char block[4096], key[1100], id[P4R_REMOTE_UPLOAD_ID_MAX + 1], when[64];
+	size_t plen = strlen(prefix);
+	const char *pos = body;
+	int k, rc;
+
+	while ((k = xml_next(block, sizeof(block), &pos, "Upload")) == 0) {
+		int64_t initiated = 0;
+
+		if (xml_value(key, sizeof(key), block, "Key") < 0 || xml_unescape(key) < 0 ||
+		    strncmp(key, prefix, plen) || xml_value(id, sizeof(id), block, "UploadId") < 0 ||
+		    xml_unescape(id) < 0 || !upload_id_valid(id))
+			continue;
+		if (xml_value(when, sizeof(when), block, "Initiated") == 0)
+			initiated = iso_time(when);
+		if (*count == P4R_REMOTE_UPLOADS_MAX) {
+			*truncated = true;
+			return 0;
+		}
+		(*count)++;
+		if ((rc = fn(arg, key, id, initiated)) < 0)
+			return rc;
+	}
+	if (k < 0)
+		return malformed(r, "unfinished uploads", "");
+	return 0;
+}
+
+/* Moves MARK to where the page after BODY starts: 1 when there is one, 0
+ * when BODY was the last page. The markers must move, or the listing would
+ * never end. */
+static int next_upload_marker(p4r_remote *r, const char *body, struct upload_marker *mark)
+{
+	char flag[8], nk[1100], ni[P4R_REMOTE_UPLOAD_ID_MAX + 1];
+
+	if (xml_value(flag, sizeof(flag), body, "IsTruncated") < 0 || strcmp(flag, "true"))
+		return 0;
+	if (xml_value(nk, sizeof(nk), body, "NextKeyMarker") < 0 || xml_unescape(nk) < 0 || !nk[0] ||
+	    xml_value(ni, sizeof(ni), body, "NextUploadIdMarker") < 0 || xml_unescape(ni) < 0 ||
+	    (ni[0] && !upload_id_valid(ni)) || (!strcmp(nk, mark->key) && !strcmp(ni, mark->id)))
+		return malformed(r, "unfinished uploads", "");
+	snprintf(mark->key, sizeof(mark->key), "%s", nk);
+	snprintf(mark->id, sizeof(mark->id), "%s", ni);
+	return 1;
+}
+
 /* Every unfinished upload whose key starts with PREFIX (the whole key,
  * the remote's prefix included), a page at a time, to FN: at most
  * P4R_REMOTE_UPLOADS_MAX (*TRUNCATED when the server lists more). An
@@ -1002,13 +1109,11 @@ typedef int (*upload_fn)(void *arg, const char *key, const char *id, int64_t ini
  * is malformed or never ends is an error. */
 static int each_upload(p4r_remote *r, const char *prefix, upload_fn fn, void *arg, bool *truncated)
 {
-	char query[9000], eprefix[3400], kmark[1100] = "", imark[P4R_REMOTE_UPLOAD_ID_MAX + 1] = "";
-	char ekmark[3400], eimark[1600], block[4096], key[1100], id[P4R_REMOTE_UPLOAD_ID_MAX + 1];
-	char when[64], flag[8], nk[1100], ni[P4R_REMOTE_UPLOAD_ID_MAX + 1];
-	size_t count = 0, plen = strlen(prefix);
-	const char *pos;
+	char query[9000], eprefix[3400];
+	struct upload_marker mark = { "", "" };
+	size_t count = 0;
 	char *body = NULL;
-	int page, k, rc = 0;
+	int page, rc;
 
 	*truncated = false;
 	if ((rc = p4r_sigv4_uri_encode(eprefix, sizeof(eprefix), prefix, true)) < 0)
@@ -1016,55 +1121,17 @@ static int each_upload(p4r_remote *r, const char *prefix, upload_fn fn, void *ar
 	for (page = 0;; page++) {
 		if (page == LIST_PAGES_MAX)
 			return malformed(r, "unfinished uploads", " (it does not end)");
-		if (!kmark[0])
-			snprintf(query, sizeof(query), "max-uploads=1000&prefix=%s&uploads=", eprefix);
-		else if ((rc = p4r_sigv4_uri_encode(ekmark, sizeof(ekmark), kmark, true)) < 0 ||
-			 (rc = p4r_sigv4_uri_encode(eimark, sizeof(eimark), imark, true)) < 0)
+		if ((rc = uploads_query(query, sizeof(query), eprefix, &mark)) < 0 ||
+		    (rc = list_get(r, NULL, query, &body)) < 0)
 			return rc;
-		else
-			snprintf(query, sizeof(query), "key-marker=%s&max-uploads=1000&prefix=%s"
-				 "&upload-id-marker=%s&uploads=", ekmark, eprefix, eimark);
-		if ((rc = list_get(r, NULL, query, &body)) < 0)
-			return rc;
-		pos = body;
-		while ((k = xml_next(block, sizeof(block), &pos, "Upload")) == 0) {
-			int64_t initiated = 0;
-
-			if (xml_value(key, sizeof(key), block, "Key") < 0 || xml_unescape(key) < 0 ||
-			    strncmp(key, prefix, plen) || xml_value(id, sizeof(id), block, "UploadId") < 0 ||
-			    xml_unescape(id) < 0 || !upload_id_valid(id))
-				continue;
-			if (xml_value(when, sizeof(when), block, "Initiated") == 0)
-				initiated = iso_time(when);
-			if (count == P4R_REMOTE_UPLOADS_MAX) {
-				*truncated = true;
-				goto done;
-			}
-			count++;
-			if ((rc = fn(arg, key, id, initiated)) < 0)
-				goto done;
-		}
-		if (k < 0) {
-			rc = malformed(r, "unfinished uploads", "");
-			goto done;
-		}
-		if (xml_value(flag, sizeof(flag), body, "IsTruncated") < 0 || strcmp(flag, "true"))
-			goto done;
-		/* the next page starts after these markers, which must move */
-		if (xml_value(nk, sizeof(nk), body, "NextKeyMarker") < 0 || xml_unescape(nk) < 0 || !nk[0] ||
-		    xml_value(ni, sizeof(ni), body, "NextUploadIdMarker") < 0 || xml_unescape(ni) < 0 ||
-		    (ni[0] && !upload_id_valid(ni)) || (!strcmp(nk, kmark) && !strcmp(ni, imark))) {
-			rc = malformed(r, "unfinished uploads", "");
-			goto done;
-		}
-		snprintf(kmark, sizeof(kmark), "%s", nk);
-		snprintf(imark, sizeof(imark), "%s", ni);
+		rc = uploads_in_page(r, body, prefix, fn, arg, &count, truncated);
+		if (rc == 0 && !*truncated)
+			rc = next_upload_marker(r, body, &mark);
 		free(body);
 		body = NULL;
+		if (rc <= 0 || *truncated)
+			return rc;
 	}
-done:
-	free(body);
-	return rc;
 }
 
 /* The newest upload of one key. */
@@ -1229,47 +1296,48 @@ static int create_multipart(p4r_remote *r, const char *key, char *enc, size_t en
 	return rc;
 }
 
-/* Part PART: kept when the remote already holds these very bytes (its
- * ETag is their MD5), else uploaded with its SHA-256 signed and its MD5
- * sent, so the server checks them. */
-static int upload_part(struct multipart *m, int part)
+/* Reads the LEN bytes of part PART of M into BUF. */
+static int read_part(struct multipart *m, int part, unsigned char *buf, uint64_t len)
 {
 	uint64_t off = (uint64_t)(part - 1) * m->part_size;
-	uint64_t len = part_len(m, part);
-	unsigned char *buf = malloc(len ? len : 1);
-	char hash[65], md5[32], hex[33], query[1800];
-	struct src body = { .fd = -1 };
-	struct req q = { .method = "PUT", .key = m->key, .query = query, .payload_hash = hash,
-			 .content_md5 = md5, .body = &body, .body_len = len };
-	long delay_ms = p4r_test_knob("P4REG_TEST_TRANSFER_DELAY_MS");
-	struct resp rs;
 	size_t got = 0;
 	ssize_t n;
-	int rc;
 
-	if (!buf)
-		return p4r_error_set(P4R_ERROR, "out of memory");
 	while (got < len) {
 		n = pread(m->fd, buf + got, len - got, (off_t)(off + got));
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0) {
-			free(buf);
+		if (n <= 0)
 			return p4r_error_errno("cannot read part %d of '%s'", part, m->key);
-		}
 		got += (size_t)n;
 	}
-	b64_md5(md5, hex, buf, len);
-	if (m->listed[part - 1].md5[0] && !strcmp(hex, m->listed[part - 1].md5)) {
-		snprintf(m->etags[part - 1], sizeof(m->etags[0]), "\"%s\"", hex);
-		if (m->progress) {
-			pthread_mutex_lock(&m->lock);
-			m->progress(len, 0, m->payload);
-			pthread_mutex_unlock(&m->lock);
-		}
-		free(buf);
-		return 0;
+	return 0;
+}
+
+/* Reports LEN bytes of M done; the parts run in parallel, the callback
+ * does not. */
+static void part_progress(struct multipart *m, uint64_t len)
+{
+	if (m->progress) {
+		pthread_mutex_lock(&m->lock);
+		m->progress(len, 0, m->payload);
+		pthread_mutex_unlock(&m->lock);
 	}
+}
+
+/* Uploads part PART of M (LEN bytes at BUF, MD5 their base64 MD5) with
+ * its SHA-256 signed and its MD5 sent, so the server checks them. */
+static int put_part(struct multipart *m, int part, const unsigned char *buf, uint64_t len,
+		    const char *md5)
+{
+	char hash[65], query[1800];
+	struct src body = { .fd = -1, .mem = (const char *)buf, .mlen = len };
+	struct req q = { .method = "PUT", .key = m->key, .query = query, .payload_hash = hash,
+			 .content_md5 = md5, .body = &body, .body_len = len };
+	long delay_ms = p4r_test_knob("P4REG_TEST_TRANSFER_DELAY_MS");
+	struct resp rs;
+	int rc;
+
 	if (delay_ms > 0) {
 		/* test-only: widen the window in which a test kills the push */
 		struct timespec ts = { delay_ms / 1000, (delay_ms % 1000) * 1000000L };
@@ -1277,8 +1345,6 @@ static int upload_part(struct multipart *m, int part)
 		nanosleep(&ts, NULL);
 	}
 	hex_sha256(hash, buf, len);
-	body.mem = (const char *)buf;
-	body.mlen = len;
 	snprintf(query, sizeof(query), "partNumber=%d&uploadId=%s", part, m->upload_id);
 	resp_init(&rs);
 	if ((rc = perform(m->r, &q, &rs)) == 0 && rs.status != 200)
@@ -1287,13 +1353,33 @@ static int upload_part(struct multipart *m, int part)
 		rc = p4r_error_set(P4R_ERROR, "S3 part %d of '%s' came back without an ETag", part, m->key);
 	if (rc == 0) {
 		snprintf(m->etags[part - 1], sizeof(m->etags[0]), "%s", rs.etag);
-		if (m->progress) {
-			pthread_mutex_lock(&m->lock);
-			m->progress(len, 0, m->payload);
-			pthread_mutex_unlock(&m->lock);
-		}
+		part_progress(m, len);
 	}
 	free(rs.body);
+	return rc;
+}
+
+/* Part PART: kept when the remote already holds these very bytes (its
+ * ETag is their MD5), else uploaded (put_part). */
+static int upload_part(struct multipart *m, int part)
+{
+	uint64_t len = part_len(m, part);
+	unsigned char *buf = malloc(len ? len : 1);
+	char md5[32], hex[33];
+	int rc;
+
+	if (!buf)
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	if ((rc = read_part(m, part, buf, len)) < 0)
+		goto done;
+	b64_md5(md5, hex, buf, len);
+	if (m->listed[part - 1].md5[0] && !strcmp(hex, m->listed[part - 1].md5)) {
+		snprintf(m->etags[part - 1], sizeof(m->etags[0]), "\"%s\"", hex);
+		part_progress(m, len);
+	} else {
+		rc = put_part(m, part, buf, len, md5);
+	}
+done:
 	free(buf);
 	return rc;
 }

@@ -615,6 +615,57 @@ done:
 	free(marks);
 }
 
+/* Moves the corrupt object F (its bytes hash to GOT) to the quarantine,
+ * recording the move in V, and reports it. False when it could not be
+ * moved: that is reported as a problem too, and fsck goes on. */
+static bool quarantine_corrupt(struct run *r, const struct found *f, const p4r_oid *got,
+			       struct verdict *v)
+{
+	const char *name;
+	char *dest = NULL;
+
+	if (p4r_fsck_quarantine(p4r_repo_meta(r->repo), f->path, &f->oid, &dest) < 0) {
+		add_problem(r, "corrupt-object", f->oid.hex, f->rel, NULL,
+			    "remove it by hand, then restore it with p4reg fetch or by adding the original file again",
+			    "object %s is corrupt (its bytes hash to %s) and could not be quarantined: %s",
+			    f->oid.hex, got->hex, p4r_error_message());
+		return false;
+	}
+	r->rep->quarantined++;
+	v->damaged = true;
+	v->got = *got;
+	name = strrchr(dest, '/');
+	snprintf(v->quarantine, sizeof(v->quarantine), P4R_META_DIR "/quarantine/%s",
+		 name ? name + 1 : dest);
+	add_problem(r, "corrupt-object", f->oid.hex, f->rel, NULL,
+		    "moved to .p4reg/quarantine/; restore it with p4reg fsck --repair (needs a remote), p4reg fetch, or by adding the original file again",
+		    "object %s is corrupt: its bytes hash to %s; moved to '%s'",
+		    f->oid.hex, got->hex, rel_to_root(r->repo, dest));
+	free(dest);
+	return true;
+}
+
+/* Hashes the object F into the verdict V. *KEEP is set when V is worth
+ * recording: F was still there, and is whole or now quarantined. */
+static int check_object(struct run *r, const struct found *f, struct verdict *v, bool *keep)
+{
+	p4r_oid got;
+	bool gone;
+	int rc;
+
+	*keep = false;
+	if ((rc = hash_object(r, f->path, &got, &gone, &v->st)) < 0 || gone)
+		return rc;
+	r->rep->objects_checked++;
+	r->rep->bytes_checked += f->size;
+	v->oid = f->oid;
+	if (p4r_oid_equal(&got, &f->oid))
+		*keep = true;
+	else
+		*keep = quarantine_corrupt(r, f, &got, v);
+	return rc;
+}
+
 static int check_objects(struct run *r)
 {
 	const char *meta = p4r_repo_meta(r->repo);
@@ -622,6 +673,7 @@ static int check_objects(struct run *r)
 	struct verdict *verdicts = NULL;
 	char objects[PATH_MAX];
 	size_t i, nv = 0;
+	bool keep;
 	int fd, rc = 0;
 
 	snprintf(objects, sizeof(objects), "%s/objects", meta);
@@ -636,45 +688,11 @@ static int check_objects(struct run *r)
 		rc = p4r_error_set(P4R_ERROR, "out of memory");
 		goto done;
 	}
+	/* a verdict not kept is overwritten by the next object's */
 	for (i = 0; i < s.n; i++) {
-		struct found *f = &s.v[i];
-		struct verdict *v = &verdicts[nv];
-		const char *name;
-		p4r_oid got;
-		bool gone;
-		char *dest = NULL;
-
-		if ((rc = hash_object(r, f->path, &got, &gone, &v->st)) < 0)
+		if ((rc = check_object(r, &s.v[i], &verdicts[nv], &keep)) < 0)
 			goto done;
-		if (gone)
-			continue;
-		r->rep->objects_checked++;
-		r->rep->bytes_checked += f->size;
-		v->oid = f->oid;
-		if (p4r_oid_equal(&got, &f->oid)) {
-			nv++;
-			continue;
-		}
-		if ((rc = p4r_fsck_quarantine(meta, f->path, &f->oid, &dest)) < 0) {
-			add_problem(r, "corrupt-object", f->oid.hex, f->rel, NULL,
-				    "remove it by hand, then restore it with p4reg fetch or by adding the original file again",
-				    "object %s is corrupt (its bytes hash to %s) and could not be quarantined: %s",
-				    f->oid.hex, got.hex, p4r_error_message());
-			rc = 0;
-			continue;
-		}
-		r->rep->quarantined++;
-		v->damaged = true;
-		v->got = got;
-		name = strrchr(dest, '/');
-		snprintf(v->quarantine, sizeof(v->quarantine), P4R_META_DIR "/quarantine/%s",
-			 name ? name + 1 : dest);
-		nv++;
-		add_problem(r, "corrupt-object", f->oid.hex, f->rel, NULL,
-			    "moved to .p4reg/quarantine/; restore it with p4reg fsck --repair (needs a remote), p4reg fetch, or by adding the original file again",
-			    "object %s is corrupt: its bytes hash to %s; moved to '%s'",
-			    f->oid.hex, got.hex, rel_to_root(r->repo, dest));
-		free(dest);
+		nv += keep;
 	}
 	record_verdicts(r, verdicts, nv);
 done:

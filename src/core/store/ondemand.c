@@ -100,18 +100,75 @@ static void short_why(char *why, size_t sz, const p4r_ondemand *o, const p4r_rem
 		snprintf(why, sz, "%s", p4r_error_message());
 }
 
+/* Fetches from O's remote (*R, opened here; NULL when it cannot be) the
+ * objects of V the store lacks (MISSING is the first), listing them in OIDS
+ * and SIZES (room for N each); adds the counts to GOT (nullable). */
+static int fetch_missing(p4r_repo *repo, const p4r_ondemand *o, const p4r_version *v, size_t n,
+			 const p4r_version *missing, p4r_oid *oids, int64_t *sizes, p4r_remote **r,
+			 p4r_sync_result *got)
+{
+	p4r_sync_result res = { 0 };
+	size_t i, k = 0;
+	int rc;
+
+	rc = p4r_remote_open(r, p4r_repo_config(repo), p4r_repo_meta(repo), o->remote);
+	if (rc == P4R_ENOTFOUND)
+		rc = no_remote(missing, o->remote);
+	if (rc < 0)
+		return rc;
+	for (i = 0; i < n; i++) {
+		if (p4r_store_has(p4r_repo_store(repo), &v[i].oid))
+			continue;
+		oids[k] = v[i].oid;
+		sizes[k++] = v[i].size;
+	}
+	rc = p4r_sync_fetch_objects(repo, *r, oids, sizes, k, o->progress, &res);
+	/* the download hashed them: their fingerprints need no second read */
+	if (rc == 0)
+		rc = p4r_objguard_downloaded(repo, oids, k);
+	rc = explain(repo, *r, v, n, rc);
+	if (rc == 0 && got) {
+		got->objects_received += res.objects_received;
+		got->bytes_received += res.bytes_received;
+		got->objects_present += res.objects_present;
+	}
+	p4r_sync_result_clear(&res);
+	return rc;
+}
+
+/* Settles the damaged objects LOG found (p4r_objguard_settle), with why
+ * they did not come back from R (nullable) when the fetch failed with RC.
+ * Returns the outcome: the damaged version's error (exit 4) wins over RC. */
+static int settle_damage(p4r_repo *repo, const p4r_ondemand *o, p4r_guard_log *log,
+			 const p4r_remote *r, int rc)
+{
+	char why[512] = "", msg[1024] = "";
+	int src;
+
+	if (log->n == 0)
+		return rc;
+	if (rc < 0) {
+		snprintf(msg, sizeof(msg), "%s", p4r_error_message());
+		short_why(why, sizeof(why), o, r, rc);
+	}
+	src = p4r_objguard_settle(repo, log, r ? r->name : NULL, why, o->on_damage, o->damage_payload);
+	if (src < 0)
+		return src;
+	if (rc < 0)
+		return p4r_error_set(rc, "%s", msg);
+	return rc;
+}
+
 int p4r_ondemand_fetch(p4r_repo *repo, const p4r_ondemand *o, const p4r_version *v, size_t n,
 		       p4r_sync_result *got)
 {
 	const p4r_version *missing;
 	p4r_guard_log log = { 0 };
-	p4r_sync_result res = { 0 };
 	p4r_remote *r = NULL;
 	p4r_oid *oids = NULL;
 	int64_t *sizes = NULL;
-	char why[512] = "", msg[1024] = "";
-	size_t i, k = 0;
-	int rc, src;
+	size_t i;
+	int rc;
 
 	oids = calloc(n + 1, sizeof(*oids));
 	sizes = calloc(n + 1, sizeof(*sizes));
@@ -129,46 +186,13 @@ int p4r_ondemand_fetch(p4r_repo *repo, const p4r_ondemand *o, const p4r_version 
 		got->objects_present += count_present(repo, v, n);
 	if (!(missing = first_missing(repo, v, n)))
 		goto done;
-	if (o->offline) {
+	if (o->offline)
 		rc = refuse_offline(missing);
-		goto settle;
-	}
-	rc = p4r_remote_open(&r, p4r_repo_config(repo), p4r_repo_meta(repo), o->remote);
-	if (rc == P4R_ENOTFOUND)
-		rc = no_remote(missing, o->remote);
-	if (rc < 0)
-		goto settle;
-	for (i = 0; i < n; i++) {
-		if (p4r_store_has(p4r_repo_store(repo), &v[i].oid))
-			continue;
-		oids[k] = v[i].oid;
-		sizes[k++] = v[i].size;
-	}
-	rc = p4r_sync_fetch_objects(repo, r, oids, sizes, k, o->progress, &res);
-	/* the download hashed them: their fingerprints need no second read */
-	if (rc == 0)
-		rc = p4r_objguard_downloaded(repo, oids, k);
-	rc = explain(repo, r, v, n, rc);
-	if (rc == 0 && got) {
-		got->objects_received += res.objects_received;
-		got->bytes_received += res.bytes_received;
-		got->objects_present += res.objects_present;
-	}
-settle:
-	if (log.n == 0)
-		goto done;
-	if (rc < 0) {
-		snprintf(msg, sizeof(msg), "%s", p4r_error_message());
-		short_why(why, sizeof(why), o, r, rc);
-	}
-	src = p4r_objguard_settle(repo, &log, r ? r->name : NULL, why, o->on_damage, o->damage_payload);
-	if (src < 0)
-		rc = src; /* the damaged version, exit 4, wins */
-	else if (rc < 0)
-		rc = p4r_error_set(rc, "%s", msg);
+	else
+		rc = fetch_missing(repo, o, v, n, missing, oids, sizes, &r, got);
+	rc = settle_damage(repo, o, &log, r, rc);
 done:
 	p4r_guard_log_clear(&log);
-	p4r_sync_result_clear(&res);
 	free(oids);
 	free(sizes);
 	p4r_remote_free(r);

@@ -405,27 +405,97 @@ static void *ring_io(void *arg)
 	return NULL;
 }
 
+/* The ring's blocks, aligned for O_DIRECT. On failure the caller still
+ * frees them all: those not allocated are NULL. */
+static int ring_alloc(struct ring *r)
+{
+	size_t i;
+
+	for (i = 0; i < RING_SLOTS; i++) {
+		if (posix_memalign((void **)&r->buf[i], DIRECT_ALIGN, COPY_BLOCK) != 0) {
+			r->buf[i] = NULL;
+			return p4r_error_set(P4R_ERROR, "out of memory");
+		}
+	}
+	return 0;
+}
+
+/* The hasher's side of the ring: feeds each block ring_io filled to H in
+ * order and hands its slot back, until the reader's end or a hash failure.
+ * *DONE gets the bytes hashed. */
+static int ring_hash(struct ring *r, p4r_hasher *h, const struct stream *s, uint64_t *done)
+{
+	uint64_t total = 0, k = 0;
+	unsigned blocks = 0;
+	size_t slot, len;
+	bool more;
+	int rc = 0;
+
+	for (;;) {
+		pthread_mutex_lock(&r->lock);
+		while (r->head == k && !r->end)
+			pthread_cond_wait(&r->filled, &r->lock);
+		more = r->head > k;
+		pthread_mutex_unlock(&r->lock);
+		if (!more)
+			break;
+
+		slot = (size_t)(k % RING_SLOTS);
+		len = r->len[slot];
+		if ((rc = p4r_hasher_update(h, r->buf[slot], len)) < 0)
+			break;
+		pthread_mutex_lock(&r->lock);
+		r->hashed = ++k;
+		pthread_cond_signal(&r->drained);
+		pthread_mutex_unlock(&r->lock);
+
+		total += len;
+		if (++blocks % PROGRESS_BLOCKS == 0)
+			report(s, total);
+	}
+	*done = total;
+	return rc;
+}
+
+/* Stops the I/O thread IO (it may be waiting for a hashed slot) and joins
+ * it. */
+static void ring_stop(struct ring *r, pthread_t io)
+{
+	pthread_mutex_lock(&r->lock);
+	r->stop = true;
+	pthread_cond_signal(&r->drained);
+	pthread_mutex_unlock(&r->lock);
+	pthread_join(io, NULL);
+}
+
+/* The I/O thread's failure as an error (its errno is its own); 0 when none. */
+static int ring_error(const struct ring *r, const struct stream *s)
+{
+	if (r->rerr) {
+		errno = r->rerr;
+		return read_error(s);
+	}
+	if (r->werr)
+		return write_error(s, r->werr);
+	if (r->too_long)
+		return too_long(s);
+	return 0;
+}
+
 /* Large files: a second thread reads (and writes), this one hashes. */
 static int pump_threaded(p4r_hasher *h, uint64_t *size, const struct stream *s, bool *no_thread)
 {
 	struct ring r;
 	pthread_t io;
-	uint64_t done = 0, k = 0;
-	unsigned blocks = 0;
-	size_t slot, len, i;
-	bool more;
-	int rc = 0;
+	uint64_t done = 0;
+	size_t i;
+	int rc;
 
 	*no_thread = false;
 	memset(&r, 0, sizeof(r));
 	r.s = s;
-	for (i = 0; i < RING_SLOTS; i++) {
-		if (posix_memalign((void **)&r.buf[i], DIRECT_ALIGN, COPY_BLOCK) != 0) {
-			r.buf[i] = NULL;
-			rc = p4r_error_set(P4R_ERROR, "out of memory");
-			goto free_bufs;
-		}
-	}
+	if ((rc = ring_alloc(&r)) < 0)
+		goto free_bufs;
 	pthread_mutex_init(&r.lock, NULL);
 	pthread_cond_init(&r.filled, NULL);
 	pthread_cond_init(&r.drained, NULL);
@@ -433,43 +503,10 @@ static int pump_threaded(p4r_hasher *h, uint64_t *size, const struct stream *s, 
 		*no_thread = true;
 		goto destroy;
 	}
-
-	for (;;) {
-		pthread_mutex_lock(&r.lock);
-		while (r.head == k && !r.end)
-			pthread_cond_wait(&r.filled, &r.lock);
-		more = r.head > k;
-		pthread_mutex_unlock(&r.lock);
-		if (!more)
-			break;
-
-		slot = (size_t)(k % RING_SLOTS);
-		len = r.len[slot];
-		if ((rc = p4r_hasher_update(h, r.buf[slot], len)) < 0)
-			break;
-		pthread_mutex_lock(&r.lock);
-		r.hashed = ++k;
-		pthread_cond_signal(&r.drained);
-		pthread_mutex_unlock(&r.lock);
-
-		done += len;
-		if (++blocks % PROGRESS_BLOCKS == 0)
-			report(s, done);
-	}
-
-	pthread_mutex_lock(&r.lock);
-	r.stop = true;
-	pthread_cond_signal(&r.drained);
-	pthread_mutex_unlock(&r.lock);
-	pthread_join(io, NULL);
-	if (rc == 0 && r.rerr) {
-		errno = r.rerr;
-		rc = read_error(s);
-	}
-	if (rc == 0 && r.werr)
-		rc = write_error(s, r.werr);
-	if (rc == 0 && r.too_long)
-		rc = too_long(s);
+	rc = ring_hash(&r, h, s, &done);
+	ring_stop(&r, io);
+	if (rc == 0)
+		rc = ring_error(&r, s);
 	if (rc == 0)
 		*size = done;
 destroy:
@@ -711,60 +748,62 @@ struct source {
 	const char *path;
 };
 
-static int insert_hardlink(p4r_store *store, int src, const struct source *where,
-			   const struct stat *before, p4r_insert_result *out,
-			   p4r_progress_fn progress, void *payload, bool *unsupported)
+/* Hard-links the file at WHERE into the store's tmp folder; *TMP gets the
+ * link's path (left NULL when the file system has no hard links there:
+ * *UNSUPPORTED). */
+static int link_into_tmp(p4r_store *store, const struct source *where, char **tmp,
+			 bool *unsupported)
 {
-	const char *path = where->path;
-	struct stream s = { src, path, -1, NULL, false, (uint64_t)before->st_size, progress, payload,
-			    false, 0 };
-	char obj[PATH_MAX], *name = NULL, *tmp = NULL;
-	struct stat linked;
-	int tmpfd = -1, dir = -1, rc;
+	char *name = NULL;
+	int tmpfd = -1, rc;
 
-	if ((rc = pump(&out->oid, &out->size, &s)) < 0)
-		return rc;
-	if (p4r_store_has(store, &out->oid)) {
-		out->existed = true;
-		return 0;
-	}
-	if ((rc = p4r_store_object_path(store, &out->oid, obj, sizeof(obj))) < 0)
-		return rc;
 	if ((rc = open_tmp_dir(store, &tmpfd)) < 0)
 		return rc;
 	rc = link_temp(&name, where->dir, where->from, tmpfd, "link", unsupported);
 	close(tmpfd);
-	tmpfd = -1; /* from here on: the link has no descriptor of its own */
 	if (rc < 0 || *unsupported)
 		return rc;
-	tmp = p4r_path_join(store->tmp, name);
+	*tmp = p4r_path_join(store->tmp, name);
 	free(name);
-	if (!tmp)
+	if (!*tmp)
 		return p4r_error_set(P4R_ERROR, "out of memory");
+	return 0;
+}
+
+/* Makes the link TMP to SRC (named PATH) ready to be an object: still the
+ * file hashed (BEFORE), read-only, its data synced. A file system that
+ * refuses the mode change sets *UNSUPPORTED (and returns 0). */
+static int ready_link(int src, const char *tmp, const struct stat *before, const char *path,
+		      bool *unsupported)
+{
+	struct stat linked;
+
 	/* the path names the bytes that were hashed only if nothing moved */
-	if (lstat(tmp, &linked) < 0) {
-		rc = p4r_error_errno("cannot stat '%s'", tmp);
-		goto done;
-	}
-	if (!same_file_state(before, &linked)) {
-		rc = p4r_error_set(P4R_ERROR, "'%s' changed while it was being added", path);
-		goto done;
-	}
+	if (lstat(tmp, &linked) < 0)
+		return p4r_error_errno("cannot stat '%s'", tmp);
+	if (!same_file_state(before, &linked))
+		return p4r_error_set(P4R_ERROR, "'%s' changed while it was being added", path);
 	if (fchmod(src, OBJECT_MODE) < 0) {
-		if (hardlink_unsupported(errno))
+		if (hardlink_unsupported(errno)) {
 			*unsupported = true;
-		else
-			rc = p4r_error_errno("cannot change the mode of '%s'", path);
-		goto done;
+			return 0;
+		}
+		return p4r_error_errno("cannot change the mode of '%s'", path);
 	}
 	/* the work tree file's data was never synced; the object needs it */
-	if (fsync(src) < 0) {
-		rc = p4r_error_errno("cannot fsync '%s'", path);
-		goto done;
-	}
+	if (fsync(src) < 0)
+		return p4r_error_errno("cannot fsync '%s'", path);
+	return 0;
+}
+
+/* Renames the ready link *TMP (consumed) to the object OBJ of OUT->oid. */
+static int publish_link(p4r_store *store, char **tmp, const char *obj, p4r_insert_result *out)
+{
+	int tmpfd = -1, dir = -1, rc;  /* the link has no descriptor of its own */
+
 	/* the bytes were hashed from SRC, and the link is SRC's inode */
 	if ((rc = open_object_dir(store, &out->oid, &dir)) < 0 ||
-	    (rc = p4r_publish_object(dir, out->oid.hex, &out->oid, &out->oid, AT_FDCWD, &tmp, &tmpfd,
+	    (rc = p4r_publish_object(dir, out->oid.hex, &out->oid, &out->oid, AT_FDCWD, tmp, &tmpfd,
 				     OBJECT_MODE, obj, &out->existed)) < 0)
 		goto done;
 	/* after link, chmod, rename and unlink: the ctime the guard records */
@@ -774,6 +813,31 @@ static int insert_hardlink(p4r_store *store, int src, const struct source *where
 done:
 	if (dir >= 0)
 		close(dir);
+	return rc;
+}
+
+static int insert_hardlink(p4r_store *store, int src, const struct source *where,
+			   const struct stat *before, p4r_insert_result *out,
+			   p4r_progress_fn progress, void *payload, bool *unsupported)
+{
+	const char *path = where->path;
+	struct stream s = { src, path, -1, NULL, false, (uint64_t)before->st_size, progress, payload,
+			    false, 0 };
+	char obj[PATH_MAX], *tmp = NULL;
+	int rc;
+
+	if ((rc = pump(&out->oid, &out->size, &s)) < 0)
+		return rc;
+	if (p4r_store_has(store, &out->oid)) {
+		out->existed = true;
+		return 0;
+	}
+	if ((rc = p4r_store_object_path(store, &out->oid, obj, sizeof(obj))) < 0)
+		return rc;
+	if ((rc = link_into_tmp(store, where, &tmp, unsupported)) < 0 || *unsupported)
+		return rc;
+	if ((rc = ready_link(src, tmp, before, path, unsupported)) == 0 && !*unsupported)
+		rc = publish_link(store, &tmp, obj, out);
 	if (tmp) {
 		unlink(tmp);
 		free(tmp);

@@ -263,16 +263,68 @@ int p4r_write_file_atomic(const char *path, const void *data, size_t len, int mo
 	return rc;
 }
 
+static int too_large(const char *path, size_t max)
+{
+	return p4r_error_set(P4R_EUSAGE, "'%s' is too large (more than %zu bytes)", path, max);
+}
+
+/* Checks FD (named PATH) before reading it: not a directory, with
+ * REGULAR_ONLY a regular file, at most MAX bytes by its size; clears
+ * O_NONBLOCK. Fills *ST. */
+static int read_all_check(struct stat *st, int fd, const char *path, size_t max, bool regular_only)
+{
+	if (fstat(fd, st) < 0)
+		return p4r_error_errno("cannot stat '%s'", path);
+	if (S_ISDIR(st->st_mode))
+		return p4r_error_set(P4R_EUSAGE, "'%s' is a directory", path);
+	/* a FIFO or a device would block or never end */
+	if (regular_only && !S_ISREG(st->st_mode))
+		return p4r_error_set(P4R_EUSAGE, "'%s' is not a regular file", path);
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0)
+		return p4r_error_errno("cannot read '%s'", path);
+	if (st->st_size > 0 && (uint64_t)st->st_size > max)
+		return too_large(path, max);
+	return 0;
+}
+
+/* Reads FD to its end into *BUF (CAP bytes + 1 for the NUL, *USED filled),
+ * doubling it up to MAX + 1 bytes: reaching MAX + 1 is refused as too large.
+ * On failure *BUF may have moved; the caller frees it. */
+static int read_all_loop(char **buf, size_t cap, size_t *used, int fd, const char *path, size_t max)
+{
+	char *grown;
+	ssize_t n;
+
+	for (;;) {
+		if (*used == cap) {
+			if (cap > max)
+				return too_large(path, max);
+			cap = cap > max / 2 ? max + 1 : cap * 2;
+			if (!(grown = realloc(*buf, cap + 1)))
+				return p4r_error_set(P4R_ERROR, "out of memory");
+			*buf = grown;
+		}
+		n = read(fd, *buf + *used, cap - *used);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return p4r_error_errno("cannot read '%s'", path);
+		}
+		if (n == 0)
+			return 0;
+		*used += (size_t)n;
+	}
+}
+
 /* Reads all of FD (named PATH in messages) into *OUT; closes FD. FD was
  * opened O_NONBLOCK: with REGULAR_ONLY anything but a regular file is
  * refused before a read can block on it. */
 static int read_all(char **out, size_t *len, int fd, const char *path, size_t max, bool regular_only)
 {
-	char *buf = NULL, *grown;
+	char *buf = NULL;
 	size_t cap, used = 0;
 	struct stat st;
-	ssize_t n;
-	int rc = 0;
+	int rc;
 
 	*out = NULL;
 	if (len)
@@ -280,27 +332,8 @@ static int read_all(char **out, size_t *len, int fd, const char *path, size_t ma
 	/* MAX + 1 (room to notice a file past the bound) must not wrap */
 	if (max > SIZE_MAX / 2)
 		max = SIZE_MAX / 2;
-	if (fstat(fd, &st) < 0) {
-		rc = p4r_error_errno("cannot stat '%s'", path);
+	if ((rc = read_all_check(&st, fd, path, max, regular_only)) < 0)
 		goto done;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		rc = p4r_error_set(P4R_EUSAGE, "'%s' is a directory", path);
-		goto done;
-	}
-	/* a FIFO or a device would block or never end */
-	if (regular_only && !S_ISREG(st.st_mode)) {
-		rc = p4r_error_set(P4R_EUSAGE, "'%s' is not a regular file", path);
-		goto done;
-	}
-	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) {
-		rc = p4r_error_errno("cannot read '%s'", path);
-		goto done;
-	}
-	if (st.st_size > 0 && (uint64_t)st.st_size > max) {
-		rc = p4r_error_set(P4R_EUSAGE, "'%s' is too large (more than %zu bytes)", path, max);
-		goto done;
-	}
 	/* st_size is a hint only (pipes, /proc, a file still growing) */
 	cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 4096;
 	if (cap > max + 1)
@@ -309,33 +342,10 @@ static int read_all(char **out, size_t *len, int fd, const char *path, size_t ma
 		rc = p4r_error_set(P4R_ERROR, "out of memory");
 		goto done;
 	}
-	for (;;) {
-		if (used == cap) {
-			if (cap > max) {
-				rc = p4r_error_set(P4R_EUSAGE, "'%s' is too large (more than %zu bytes)",
-						   path, max);
-				goto done;
-			}
-			cap = cap > max / 2 ? max + 1 : cap * 2;
-			if (!(grown = realloc(buf, cap + 1))) {
-				rc = p4r_error_set(P4R_ERROR, "out of memory");
-				goto done;
-			}
-			buf = grown;
-		}
-		n = read(fd, buf + used, cap - used);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = p4r_error_errno("cannot read '%s'", path);
-			goto done;
-		}
-		if (n == 0)
-			break;
-		used += (size_t)n;
-	}
+	if ((rc = read_all_loop(&buf, cap, &used, fd, path, max)) < 0)
+		goto done;
 	if (used > max) {
-		rc = p4r_error_set(P4R_EUSAGE, "'%s' is too large (more than %zu bytes)", path, max);
+		rc = too_large(path, max);
 		goto done;
 	}
 	buf[used] = '\0';
