@@ -616,10 +616,12 @@ static int archive_holder(p4r_registry *reg, const p4r_promote_req *req, p4r_pro
 		rc = 0;
 	} else if (rc == 0 && holder.id != out->version.id) {
 		snprintf(reason, sizeof(reason), "replaced by v%lld", (long long)req->number);
+		if ((rc = p4r_registry_stage_set(reg, holder.id, P4R_STAGE_ARCHIVED, -1)) < 0)
+			goto done;
+		/* add_event takes DETAIL, on failure too */
 		detail = cJSON_CreateObject();
 		cJSON_AddNumberToObject(detail, "replaced_by", (double)req->number);
-		if ((rc = p4r_registry_stage_set(reg, holder.id, P4R_STAGE_ARCHIVED, -1)) < 0 ||
-		    (rc = add_event(reg, req->model, holder.number, "promote", req->to,
+		if ((rc = add_event(reg, req->model, holder.number, "promote", req->to,
 				    P4R_STAGE_ARCHIVED, false, req->actor, reason, now, detail)) < 0)
 			goto done;
 		out->replaced = holder.number;
