@@ -12,6 +12,9 @@
 #define OID "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 #define GOOD "p4reg-pointer 1\nmodel emb\nversion 3\noid sha256:" OID "\nsize 81234567\n"
 
+#define HEAD "p4reg-pointer 1\nmodel minilm\nversion 2\noid sha256:" OID "\nsize 412\n"
+#define DIR_GOOD HEAD "kind dir\nfiles 12\n"
+
 static int parse(const char *text, p4r_pointer *p)
 {
 	return p4r_pointer_parse(p, text, strlen(text), "x.p4reg");
@@ -88,6 +91,62 @@ static void test_parse_nul_and_huge(void **state)
 	assert_non_null(strstr(p4r_error_message(), "NUL"));
 }
 
+static void test_dir_pointer(void **state)
+{
+	p4r_pointer p, q;
+	char buf[P4R_POINTER_MAX_BYTES];
+	size_t len;
+
+	(void)state;
+	assert_int_equal(parse(DIR_GOOD, &p), 0);
+	assert_true(p.dir);
+	assert_int_equal(p.files, 12);
+	assert_int_equal(p.size, 412);
+	assert_int_equal(p4r_pointer_format(&p, buf, sizeof(buf), &len), 0);
+	assert_int_equal(len, strlen(DIR_GOOD));
+	assert_string_equal(buf, DIR_GOOD);
+	assert_int_equal(p4r_pointer_parse(&q, buf, len, "y"), 0);
+	assert_memory_equal(&p, &q, sizeof(p));
+
+	/* a file pointer says nothing of a kind: dir false, files 0 */
+	assert_int_equal(parse(GOOD, &p), 0);
+	assert_false(p.dir);
+	assert_int_equal(p.files, 0);
+	p.files = 7; /* ignored for a file */
+	assert_int_equal(p4r_pointer_format(&p, buf, sizeof(buf), &len), 0);
+	assert_string_equal(buf, GOOD);
+
+	/* the bounds, and a count that would not parse back is not written */
+	assert_int_equal(parse(HEAD "kind dir\nfiles 1\n", &p), 0);
+	assert_int_equal(parse(HEAD "kind dir\nfiles 1000000\n", &p), 0);
+	assert_int_equal(p.files, 1000000);
+	p.files = 0;
+	assert_int_equal(p4r_pointer_format(&p, buf, sizeof(buf), &len), P4R_ERROR);
+	p.files = 1000001;
+	assert_int_equal(p4r_pointer_format(&p, buf, sizeof(buf), &len), P4R_ERROR);
+}
+
+static void test_dir_pointer_bad(void **state)
+{
+	(void)state;
+	expect_bad(HEAD "kind file\nfiles 1\n", "line 6: unknown kind 'file'");
+	expect_bad(HEAD "kind Dir\nfiles 1\n", "line 6: unknown kind 'Dir'");
+	expect_bad(HEAD "kind dir \nfiles 1\n", "line 6: unknown kind 'dir '");
+	expect_bad(HEAD "kind dir\n", "line 7: missing 'files' line (truncated)");
+	expect_bad(HEAD "kind dir", "line 6: missing final newline");
+	expect_bad(HEAD "files 3\nkind dir\n", "line 6: unexpected content after 'size'");
+	expect_bad(HEAD "kind dir\nfile 3\n", "line 7: expected 'files'");
+	expect_bad(HEAD "kind dir\nfiles 0\n", "line 7: malformed or absurd file count");
+	expect_bad(HEAD "kind dir\nfiles 012\n", "line 7: malformed or absurd file count");
+	expect_bad(HEAD "kind dir\nfiles -1\n", "line 7: malformed or absurd file count");
+	expect_bad(HEAD "kind dir\nfiles 1000001\n", "line 7: malformed or absurd file count");
+	expect_bad(HEAD "kind dir\nfiles 12\r\n", "line 7: malformed or absurd file count");
+	expect_bad(HEAD "kind dir\nfiles 12", "line 7: missing final newline");
+	expect_bad(HEAD "kind dir\nfiles 12\n\n", "line 8: unexpected content after 'files'");
+	expect_bad(HEAD "kind dir\nfiles 12\nkind dir\n", "line 8: unexpected content after 'files'");
+	expect_bad(HEAD "\nkind dir\nfiles 12\n", "line 6: unexpected content after 'size'");
+}
+
 static void test_read_write_file(void **state)
 {
 	char *dir = tu_mkdtemp(), *path, *text;
@@ -128,6 +187,8 @@ int main(void)
 		cmocka_unit_test(test_format_round_trip),
 		cmocka_unit_test(test_parse_bad),
 		cmocka_unit_test(test_parse_nul_and_huge),
+		cmocka_unit_test(test_dir_pointer),
+		cmocka_unit_test(test_dir_pointer_bad),
 		cmocka_unit_test(test_read_write_file),
 		cmocka_unit_test(test_is_pointer_path),
 	};

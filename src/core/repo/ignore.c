@@ -39,6 +39,21 @@ int p4r_ignore_pattern(char *buf, size_t bufsz, const char *name)
 	return 0;
 }
 
+int p4r_ignore_pattern_dir(char *buf, size_t bufsz, const char *name)
+{
+	size_t n;
+	int rc;
+
+	if ((rc = p4r_ignore_pattern(buf, bufsz, name)) < 0)
+		return rc;
+	n = strlen(buf);
+	if (n + 2 > bufsz)
+		return p4r_error_set(P4R_ERROR, "folder name '%s' is too long", name);
+	buf[n] = '/';
+	buf[n + 1] = '\0';
+	return 0;
+}
+
 /* True when TEXT has LINE as a whole line (LF or CRLF ended). */
 static bool has_line(const char *text, size_t len, const char *line)
 {
@@ -58,16 +73,15 @@ static bool has_line(const char *text, size_t len, const char *line)
 	return false;
 }
 
-int p4r_ignore_ensure_at(int dirfd, const char *name, bool *added, const char *display)
+/* Appends the line PATTERN to DIRFD's .gitignore unless it has it. */
+static int ensure_line(int dirfd, const char *pattern, bool *added, const char *display)
 {
-	char pattern[4200], *text = NULL, *out = NULL;
+	char *text = NULL, *out = NULL;
 	size_t len = 0, olen;
 	int rc;
 
 	if (added)
 		*added = false;
-	if ((rc = p4r_ignore_pattern(pattern, sizeof(pattern), name)) < 0)
-		goto done;
 	/* a .gitignore that is a symbolic link is refused, never read through:
 	 * it could name a secret that would be copied here and staged */
 	rc = p4r_read_file_at(&text, &len, dirfd, ".gitignore", GITIGNORE_MAX, display);
@@ -97,9 +111,10 @@ done:
 	return rc;
 }
 
-int p4r_ignore_remove_at(int dirfd, const char *name, bool *removed, bool *deleted, const char *display)
+/* Removes every line PATTERN from DIRFD's .gitignore (see ignore.h). */
+static int remove_line(int dirfd, const char *pattern, bool *removed, bool *deleted, const char *display)
 {
-	char pattern[4200], *text = NULL, *out = NULL;
+	char *text = NULL, *out = NULL;
 	size_t len = 0, olen = 0;
 	const char *p, *end;
 	int rc;
@@ -108,8 +123,6 @@ int p4r_ignore_remove_at(int dirfd, const char *name, bool *removed, bool *delet
 		*removed = false;
 	if (deleted)
 		*deleted = false;
-	if ((rc = p4r_ignore_pattern(pattern, sizeof(pattern), name)) < 0)
-		goto done;
 	rc = p4r_read_file_at(&text, &len, dirfd, ".gitignore", GITIGNORE_MAX, display);
 	if (rc == P4R_ENOTFOUND) {
 		p4r_error_clear();
@@ -154,4 +167,51 @@ done:
 	free(out);
 	free(text);
 	return rc;
+}
+
+/* NAME's line: a file's "/NAME" or, with DIR, a folder's "/NAME/". */
+static int ensure_name(int dirfd, const char *name, bool dir, bool *added, const char *display)
+{
+	char pattern[4200];
+	int rc = dir ? p4r_ignore_pattern_dir(pattern, sizeof(pattern), name)
+		     : p4r_ignore_pattern(pattern, sizeof(pattern), name);
+
+	if (added)
+		*added = false;
+	return rc < 0 ? rc : ensure_line(dirfd, pattern, added, display);
+}
+
+static int remove_name(int dirfd, const char *name, bool dir, bool *removed, bool *deleted,
+		       const char *display)
+{
+	char pattern[4200];
+	int rc = dir ? p4r_ignore_pattern_dir(pattern, sizeof(pattern), name)
+		     : p4r_ignore_pattern(pattern, sizeof(pattern), name);
+
+	if (removed)
+		*removed = false;
+	if (deleted)
+		*deleted = false;
+	return rc < 0 ? rc : remove_line(dirfd, pattern, removed, deleted, display);
+}
+
+int p4r_ignore_ensure_at(int dirfd, const char *name, bool *added, const char *display)
+{
+	return ensure_name(dirfd, name, false, added, display);
+}
+
+int p4r_ignore_ensure_dir_at(int dirfd, const char *name, bool *added, const char *display)
+{
+	return ensure_name(dirfd, name, true, added, display);
+}
+
+int p4r_ignore_remove_at(int dirfd, const char *name, bool *removed, bool *deleted, const char *display)
+{
+	return remove_name(dirfd, name, false, removed, deleted, display);
+}
+
+int p4r_ignore_remove_dir_at(int dirfd, const char *name, bool *removed, bool *deleted,
+			     const char *display)
+{
+	return remove_name(dirfd, name, true, removed, deleted, display);
 }

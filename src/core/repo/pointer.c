@@ -11,6 +11,15 @@
 
 #define BAD(line, ...) bad_line(file, line, __VA_ARGS__)
 
+/* The longest canonical pointer: five lines at their widest, then the two
+ * folder lines. */
+#define POINTER_LONGEST                                                                  \
+	(sizeof("p4reg-pointer 1\nmodel \nversion 2147483647\noid sha256:\n"           \
+		"size 1125899906842624\nkind dir\nfiles 1000000\n") - 1 +                      \
+	 P4R_MODEL_NAME_MAX + P4R_OID_HEXLEN)
+_Static_assert(POINTER_LONGEST < P4R_POINTER_MAX_BYTES, "a canonical pointer must fit");
+_Static_assert(P4R_MANIFEST_MAX_FILES == 1000000, "POINTER_LONGEST counts 7 digits of files");
+
 static int bad_line(const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -62,6 +71,31 @@ static int next_line(const char **pos, const char *end, const char *key,
 	return 0;
 }
 
+/* After "size": nothing (a file), or exactly "kind dir" and "files N". */
+static int parse_kind(p4r_pointer *out, const char *pos, const char *end, const char *file)
+{
+	const char *v;
+	size_t vlen;
+	int rc;
+
+	if (pos == end)
+		return 0;
+	if ((size_t)(end - pos) < 5 || memcmp(pos, "kind ", 5))
+		return BAD(6, "unexpected content after 'size'");
+	if ((rc = next_line(&pos, end, "kind", &v, &vlen, file, 6)) < 0)
+		return rc;
+	if (vlen != 3 || memcmp(v, "dir", 3))
+		return BAD(6, "unknown kind '%.*s'", (int)(vlen > 32 ? 32 : vlen), v);
+	if ((rc = next_line(&pos, end, "files", &v, &vlen, file, 7)) < 0)
+		return rc;
+	if (parse_canonical_number(&out->files, v, vlen, P4R_MANIFEST_MAX_FILES) < 0 || out->files < 1)
+		return BAD(7, "malformed or absurd file count");
+	if (pos != end)
+		return BAD(8, "unexpected content after 'files'");
+	out->dir = true;
+	return 0;
+}
+
 int p4r_pointer_parse(p4r_pointer *out, const char *buf, size_t len, const char *file)
 {
 	const char *pos = buf, *end = buf + len, *v;
@@ -109,9 +143,7 @@ int p4r_pointer_parse(p4r_pointer *out, const char *buf, size_t len, const char 
 		return BAD(5, "negative size");
 	if (parse_canonical_number(&out->size, v, vlen, P4R_POINTER_MAX_SIZE) < 0)
 		return BAD(5, "malformed or absurd size");
-	if (pos != end)
-		return BAD(6, "unexpected content after 'size'");
-	return 0;
+	return parse_kind(out, pos, end, file);
 }
 
 int p4r_pointer_format(const p4r_pointer *p, char *buf, size_t bufsz, size_t *len)
@@ -120,6 +152,12 @@ int p4r_pointer_format(const p4r_pointer *p, char *buf, size_t bufsz, size_t *le
 			 "p4reg-pointer %d\nmodel %s\nversion %" PRId64 "\noid sha256:%s\nsize %" PRId64 "\n",
 			 P4R_POINTER_FORMAT, p->model, p->version, p->oid.hex, p->size);
 
+	if (n >= 0 && (size_t)n < bufsz && p->dir) {
+		if (p->files < 1 || p->files > P4R_MANIFEST_MAX_FILES)
+			return p4r_error_set(P4R_ERROR, "pointer for '%s' has an absurd file count",
+					     p->model);
+		n += snprintf(buf + n, bufsz - (size_t)n, "kind dir\nfiles %" PRId64 "\n", p->files);
+	}
 	if (n < 0 || (size_t)n >= bufsz)
 		return p4r_error_set(P4R_ERROR, "pointer for '%s' does not fit", p->model);
 	if (len)
