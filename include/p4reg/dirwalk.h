@@ -4,7 +4,11 @@
  * Hidden files are included; a symbolic link, a FIFO, device or socket, and
  * a ".git" or ".p4reg" entry (any case) are refused naming the path; files
  * matching an exclude pattern (the caller's and the folder's .p4regignore)
- * are left out. */
+ * are left out. Excludes are asked first: an excluded link or FIFO is left
+ * out (never followed or opened), an excluded folder is not entered; only
+ * ".git" and ".p4reg" are refused even when a pattern names them. The
+ * .p4regignore file itself is listed like any file (a checkout brings it
+ * back, so the next add leaves out the same files). */
 #ifndef P4REG_DIRWALK_H
 #define P4REG_DIRWALK_H
 
@@ -31,15 +35,22 @@ typedef struct p4r_dirwalk_opts {
 } p4r_dirwalk_opts;
 
 /* Lists the regular files below the open folder DIRFD into OUT (cleared
- * first). P4R_EUSAGE naming the entry for anything a model folder may not
- * hold, for an invalid exclude pattern, and (unless allow_empty) for a
- * folder with no file left: "no file to add in 'models/m'". */
+ * first; on failure left empty): at most P4R_MANIFEST_MAX_FILES, at most 64
+ * folders deep, every path valid for a manifest (p4r_manifest_path_valid).
+ * P4R_EUSAGE naming "DISPLAY/path" for anything a model folder may not
+ * hold, for an invalid exclude pattern (empty, a control character, a
+ * leading '!'), and (unless allow_empty) for a folder with no file left:
+ * "no file to add in 'models/m'". .p4regignore (with read_ignore_file):
+ * one pattern a line, '#' starts a comment line, blank lines and trailing
+ * blanks ignored; missing is fine, a symbolic link is refused unread. */
 int p4r_dirwalk_list(p4r_dirwalk *out, int dirfd, const p4r_dirwalk_opts *opts);
 
 /* True when PATH (inside the folder) is excluded by PATTERNS: fnmatch with
- * FNM_PATHNAME | FNM_PERIOD; a pattern without '/' matches the base name
- * at any depth; a pattern ending in '/' matches a folder and everything in
- * it. */
+ * FNM_PATHNAME | FNM_PERIOD ('*' crosses no '/' and matches no leading
+ * '.'); a pattern without '/' matches the base name at any depth; one with
+ * a '/' (a leading '/' included, then dropped) matches the whole path from
+ * the folder's top; a pattern ending in '/' matches a folder and everything
+ * in it. IS_DIR: PATH is a folder. */
 bool p4r_dirwalk_excluded(const char *path, bool is_dir, const char *const *patterns, size_t n);
 
 void p4r_dirwalk_clear(p4r_dirwalk *w);
