@@ -335,33 +335,6 @@ static void progress_all(uint64_t done, uint64_t total, void *payload)
 	m->progress(m->done + done, m->total, m->payload);
 }
 
-/* After a write: the file's stat cache row and, for a hard link (which
- * moved the object's ctime), the object's fingerprint, in one commit
- * without an fsync of their own (they only save re-hashes). */
-static int remember(struct mat *m, const char *rel, const struct stat *st, const p4r_oid *oid,
-		    const struct stat *verified, p4r_link_type used)
-{
-	p4r_registry *reg = p4r_repo_registry(m->repo);
-	p4r_stat_key key;
-	int rc;
-
-	p4r_worktree_stat_key(st, &key);
-	if (p4r_registry_readonly(reg))
-		return p4r_registry_statcache_put(reg, rel, &key, oid);
-	if ((rc = p4r_registry_lazy_sync(reg, true)) < 0)
-		return rc;
-	if ((rc = p4r_registry_begin(reg)) == 0) {
-		if ((rc = p4r_registry_statcache_put(reg, rel, &key, oid)) == 0 &&
-		    (used != P4R_LINK_HARDLINK || (rc = p4r_objguard_record(m->repo, oid, verified)) == 0))
-			rc = p4r_registry_commit(reg);
-		else
-			p4r_registry_abort(reg);
-	}
-	if (p4r_registry_lazy_sync(reg, false) < 0 && rc == 0)
-		rc = p4r_error_code();
-	return rc;
-}
-
 /* An empty folder where NEW puts a file (its files were removed above)
  * goes first; anything else there is left for the rename to refuse. */
 static void clear_folder_at(int dir, const char *base)
@@ -376,7 +349,7 @@ static void clear_folder_at(int dir, const char *base)
  * temporary file beside it, renamed over it (the folder made below REL). */
 static int write_file(struct mat *m, const p4r_manifest_entry *e)
 {
-	p4r_link_type order[P4R_LINK_MAX], used = P4R_LINK_COPY;
+	p4r_link_type order[P4R_LINK_MAX];
 	struct stat verified, st;
 	char *rel = full_path(m, e->path);
 	const char *base;
@@ -390,14 +363,14 @@ static int write_file(struct mat *m, const p4r_manifest_entry *e)
 		goto done;
 	clear_folder_at(dir, base);
 	rc = p4r_store_checkout_mode(p4r_repo_store(m->repo), &e->oid, dir, base, rel, e->exec ? 0755 : 0644,
-				     order, order_for(m, e, order), &used, m->progress ? progress_all : NULL, m);
+				     order, order_for(m, e, order), NULL, m->progress ? progress_all : NULL, m);
 	if (rc < 0)
 		goto done;
 	m->done += (uint64_t)e->size;
 	m->out->written++;
 	m->out->bytes_written += (uint64_t)e->size;
 	if (fstatat(dir, base, &st, AT_SYMLINK_NOFOLLOW) == 0)
-		rc = remember(m, rel, &st, &e->oid, &verified, used);
+		rc = p4r_worktree_checkout_remember(m->repo, rel, &st, &e->oid, &verified);
 done:
 	if (dir >= 0)
 		close(dir);
