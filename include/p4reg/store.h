@@ -88,6 +88,12 @@ int p4r_store_checkout(p4r_store *store, const p4r_oid *oid, int dirfd, const ch
 		       const char *display, const p4r_link_type *order, size_t n,
 		       p4r_link_type *used, p4r_progress_fn progress, void *payload);
 
+/* p4r_store_checkout with MODE (0644 there, 0755 for an executable file)
+ * for a copy or a reflink; a hard link is the object and keeps its 0444. */
+int p4r_store_checkout_mode(p4r_store *store, const p4r_oid *oid, int dirfd, const char *base,
+			    const char *display, int mode, const p4r_link_type *order, size_t n,
+			    p4r_link_type *used, p4r_progress_fn progress, void *payload);
+
 /* Copies everything readable from SRC into DST (a regular file the caller
  * fsyncs) through the store's pipeline: one thread reads and writes while
  * this one hashes. *OID and *SIZE get the hash and count of the bytes

@@ -165,6 +165,12 @@ int p4r_worktree_pointer_moved(p4r_repo *repo, const char *rel, const p4r_pointe
  * and p4r_worktree_pointer_moved (MOVED: the file is not looked at). */
 int p4r_worktree_file_state(p4r_repo *repo, const char *rel, const p4r_pointer *ptr, p4r_file_state *out);
 
+/* After a checkout wrote REL (stat ST) with OID's bytes: its stat cache
+ * row and OID's fingerprint (a hard link moved its ctime; VERIFIED is the
+ * stat the guard trusted), in one commit without an fsync of its own. */
+int p4r_worktree_checkout_remember(p4r_repo *repo, const char *rel, const struct stat *st,
+				   const p4r_oid *oid, const struct stat *verified);
+
 /* Puts the bytes of OID (SIZE bytes) at REL, verified, through the link
  * order configured or ORDER when N > 0. The object passes the object guard
  * first (objguard.h): damaged, it is quarantined and this is P4R_EINTEGRITY

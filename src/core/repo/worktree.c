@@ -492,6 +492,16 @@ static int remember(p4r_repo *repo, const char *rel, const p4r_stat_key *key, co
 	return rc;
 }
 
+int p4r_worktree_checkout_remember(p4r_repo *repo, const char *rel, const struct stat *st,
+				   const p4r_oid *oid, const struct stat *verified)
+{
+	struct replaced none = { .linked = false };
+	p4r_stat_key key;
+
+	p4r_worktree_stat_key(st, &key);
+	return remember(repo, rel, &key, oid, verified, &none);
+}
+
 /* Whether the file BASE in DIR, holding CURRENT's bytes, is a hard link to
  * CURRENT's object. */
 static void find_linked(p4r_repo *repo, int dir, const char *base, const p4r_oid *current,

@@ -1034,13 +1034,14 @@ struct checkout {
 	char *prefix;              /* "<basename>.p4reg-tmp" */
 	p4r_progress_fn progress;
 	void *payload;
+	int mode;                  /* a copy's or reflink's mode (a hard link keeps 0444) */
 };
 
 /* Renames the finished *TMP over DEST and makes that durable; *FD (if
  * open) gets its mode and an fsync first. *TMP is consumed on success. */
 static int replace_dest(const struct checkout *c, int *fd, char **tmp)
 {
-	return p4r_replace_at(c->dirfd, fd, tmp, c->base, CHECKOUT_MODE, c->display);
+	return p4r_replace_at(c->dirfd, fd, tmp, c->base, c->mode, c->display);
 }
 
 static int checkout_copy(const struct checkout *c)
@@ -1125,8 +1126,16 @@ int p4r_store_checkout(p4r_store *store, const p4r_oid *oid, int dirfd, const ch
 		       const char *display, const p4r_link_type *order, size_t n,
 		       p4r_link_type *used, p4r_progress_fn progress, void *payload)
 {
+	return p4r_store_checkout_mode(store, oid, dirfd, base, display, CHECKOUT_MODE, order, n, used,
+				       progress, payload);
+}
+
+int p4r_store_checkout_mode(p4r_store *store, const p4r_oid *oid, int dirfd, const char *base,
+			    const char *display, int mode, const p4r_link_type *order, size_t n,
+			    p4r_link_type *used, p4r_progress_fn progress, void *payload)
+{
 	static const p4r_link_type copy_only = P4R_LINK_COPY;
-	struct checkout c = { oid, -1, NULL, 0, dirfd, base, display, NULL, progress, payload };
+	struct checkout c = { oid, -1, NULL, 0, dirfd, base, display, NULL, progress, payload, mode };
 	char obj[PATH_MAX];
 	bool unsupported = true;
 	struct stat st;

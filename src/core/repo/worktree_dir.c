@@ -1,0 +1,443 @@
+/* A work-tree folder made exactly one directory version: plan, refuse or
+ * write, remove, prune (worktree_dir.h). */
+#include "p4reg/worktree_dir.h"
+#include "p4reg/beneath.h"
+#include "p4reg/dirwalk.h"
+#include "p4reg/error.h"
+#include "p4reg/fsutil.h"
+#include "p4reg/objguard.h"
+#include "p4reg/relpath.h"
+#include "p4reg/worktree.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DIR_MODE 0755
+#define TMP_TAG ".p4reg-tmp."
+#define TMP_RAND 6 /* mkstemp's XXXXXX */
+
+/* What the plan does with one path inside the folder. */
+enum act {
+	ACT_KEEP,   /* already NEW's bytes and exec bit */
+	ACT_WRITE,  /* missing, different, or the exec bit wrong */
+	ACT_REMOVE, /* not in NEW */
+	ACT_STALE,  /* a checkout's temporary file a crash left: ours, removed */
+};
+
+struct item {
+	const char *path;                    /* inside the folder (the walk's or NEW's) */
+	const p4r_manifest_entry *want;      /* NEW's entry; NULL when NEW lacks it */
+	enum act act;
+	bool foreign;                        /* its bytes are in no version (OLD or NEW) */
+};
+
+struct mat {
+	p4r_repo *repo;
+	const char *rel;
+	int dir;                             /* REL below the root; -1 while absent */
+	const p4r_manifest *old_m, *new_m;
+	p4r_link_type order[P4R_LINK_MAX];
+	size_t norder;
+	p4r_dir_result *out;
+	p4r_progress_fn progress;
+	void *payload;
+	uint64_t done, total;                /* bytes written so far, bytes to write */
+	p4r_dirwalk walk;                    /* what is there; the plan's paths point into it */
+	struct item *v;                      /* the plan */
+	size_t n, cap;
+};
+
+void p4r_dir_result_clear(p4r_dir_result *r)
+{
+	if (!r)
+		return;
+	p4r_strv_free(r->foreign, r->nforeign);
+	memset(r, 0, sizeof(*r));
+}
+
+/* "REL/PATH", malloc'd (NULL: out of memory). */
+static char *full_path(const struct mat *m, const char *path)
+{
+	return p4r_path_join(m->rel, path);
+}
+
+static int push_item(struct mat *m, const char *path, const p4r_manifest_entry *want, enum act act,
+		     bool foreign)
+{
+	if (m->n == m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 32;
+		struct item *v = realloc(m->v, cap * sizeof(*v));
+
+		if (!v)
+			return p4r_error_set(P4R_ERROR, "out of memory");
+		m->v = v;
+		m->cap = cap;
+	}
+	m->v[m->n++] = (struct item){ path, want, act, foreign };
+	return 0;
+}
+
+/* Whether the base name of PATH is a temporary file of p4r_store_checkout
+ * (".NAME.p4reg-tmp.XXXXXX"), which a crash can leave beside a file. */
+static bool stale_temp(const char *path)
+{
+	const char *base = strrchr(path, '/'), *tag;
+	size_t len;
+
+	base = base ? base + 1 : path;
+	len = strlen(base);
+	if (base[0] != '.' || len < 2 + strlen(TMP_TAG) + TMP_RAND)
+		return false;
+	tag = base + len - TMP_RAND - strlen(TMP_TAG);
+	return !memcmp(tag, TMP_TAG, strlen(TMP_TAG)) && tag > base + 1;
+}
+
+/* Opens REL below the root, never through a link; absent and not CREATE:
+ * m->dir stays -1. With CREATE it is made (0755), as its parents. */
+static int open_folder(struct mat *m, bool create)
+{
+	int root = p4r_repo_root_fd(m->repo), parent = -1, rc;
+	const char *base;
+
+	if (m->dir >= 0)
+		return 0;
+	rc = p4r_beneath_open(&m->dir, root, m->rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+	if (rc != P4R_ENOTFOUND)
+		return rc;
+	p4r_error_clear();
+	m->dir = -1;
+	if (!create)
+		return 0;
+	if ((rc = p4r_beneath_parent(&parent, &base, root, m->rel, true)) < 0)
+		return rc;
+	if (mkdirat(parent, base, DIR_MODE) < 0 && errno != EEXIST)
+		rc = p4r_error_errno("cannot create folder '%s'", m->rel);
+	else if (fsync(parent) < 0 && errno != EINVAL)
+		rc = p4r_error_errno("cannot fsync the folder of '%s'", m->rel);
+	close(parent);
+	if (rc == 0)
+		rc = p4r_beneath_open(&m->dir, root, m->rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+	return rc;
+}
+
+/* The oid of the file F found by the walk: the stat cache when it knows
+ * F's stat, else a hash (opened below the folder, never through a link),
+ * remembered when the file held still. */
+static int file_oid(struct mat *m, const p4r_dirwalk_file *f, p4r_oid *oid)
+{
+	p4r_stat_key key, after;
+	struct stat st;
+	uint64_t size;
+	char *rel = full_path(m, f->path);
+	bool found = false;
+	int fd = -1, rc;
+
+	if (!rel)
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	p4r_worktree_stat_key(&f->st, &key);
+	if ((rc = p4r_registry_statcache_get(p4r_repo_registry(m->repo), rel, &key, oid, &found)) < 0 ||
+	    found)
+		goto done;
+	if ((rc = p4r_beneath_open_regular(&fd, &st, p4r_repo_root_fd(m->repo), rel)) < 0)
+		goto done;
+	p4r_worktree_stat_key(&st, &key);
+	if ((rc = p4r_hash_fd(oid, &size, fd)) == 0 && fstat(fd, &st) == 0) {
+		p4r_worktree_stat_key(&st, &after);
+		rc = p4r_worktree_stat_remember(m->repo, rel, &key, &after, oid);
+	}
+done:
+	if (fd >= 0)
+		close(fd);
+	free(rel);
+	return rc;
+}
+
+static bool exec_ok(const struct stat *st, bool exec)
+{
+	return ((st->st_mode & S_IXUSR) != 0) == exec;
+}
+
+/* Plans the file F found in the folder. Only a size that OLD's or NEW's
+ * entry has is worth reading. */
+static int plan_present(struct mat *m, const p4r_dirwalk_file *f)
+{
+	const p4r_manifest_entry *want = p4r_manifest_find(m->new_m, f->path);
+	const p4r_manifest_entry *had = m->old_m ? p4r_manifest_find(m->old_m, f->path) : NULL;
+	bool is_new = false, is_old = false;
+	p4r_oid oid;
+	int rc;
+
+	if (!want && stale_temp(f->path))
+		return push_item(m, f->path, NULL, ACT_STALE, false);
+	if ((want && want->size == f->st.st_size) || (had && had->size == f->st.st_size)) {
+		if ((rc = file_oid(m, f, &oid)) < 0)
+			return rc;
+		is_new = want && p4r_oid_equal(&oid, &want->oid);
+		is_old = had && p4r_oid_equal(&oid, &had->oid);
+	}
+	if (!want)
+		return push_item(m, f->path, NULL, ACT_REMOVE, !is_old);
+	if (is_new && exec_ok(&f->st, want->exec))
+		return push_item(m, f->path, want, ACT_KEEP, false);
+	return push_item(m, f->path, want, ACT_WRITE, !is_new && !is_old);
+}
+
+static int cmp_walk(const void *key, const void *elem)
+{
+	return strcmp(key, ((const p4r_dirwalk_file *)elem)->path);
+}
+
+/* The plan: every file present, then NEW's files that are not. */
+static int plan(struct mat *m, const p4r_dirwalk *w)
+{
+	const p4r_manifest_entry *e;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < w->n; i++)
+		if ((rc = plan_present(m, &w->v[i])) < 0)
+			return rc;
+	for (i = 0; i < m->new_m->n; i++) {
+		e = &m->new_m->v[i];
+		if (!p4r_manifest_path_valid(e->path))
+			return p4r_error_set(P4R_EINTEGRITY, "the manifest for '%s' names an invalid path", m->rel);
+		if (w->n && bsearch(e->path, w->v, w->n, sizeof(*w->v), cmp_walk))
+			continue;
+		if ((rc = push_item(m, e->path, e, ACT_WRITE, false)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Scans the folder (when it is there) and plans; OUT->foreign gets the
+ * files in no version. */
+static int scan_and_plan(struct mat *m)
+{
+	p4r_dirwalk_opts opts = { .display = m->rel, .allow_empty = true };
+	size_t i;
+	int rc;
+
+	if (m->dir >= 0 && (rc = p4r_dirwalk_list(&m->walk, m->dir, &opts)) < 0)
+		return rc;
+	if ((rc = plan(m, &m->walk)) < 0)
+		return rc;
+	for (i = 0; i < m->n; i++) {
+		if (m->v[i].act == ACT_WRITE)
+			m->total += (uint64_t)m->v[i].want->size;
+		if (m->v[i].foreign)
+			m->out->nforeign++;
+	}
+	if (m->out->nforeign && !(m->out->foreign = calloc(m->out->nforeign, sizeof(char *)))) {
+		m->out->nforeign = 0;
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+	}
+	for (i = 0, m->out->nforeign = 0; rc == 0 && i < m->n; i++)
+		if (m->v[i].foreign && !(m->out->foreign[m->out->nforeign++] = full_path(m, m->v[i].path)))
+			rc = p4r_error_set(P4R_ERROR, "out of memory");
+	return rc;
+}
+
+/* The refusal: one line naming the first file in no version and how many. */
+static int refuse(const struct mat *m)
+{
+	const char *name = strrchr(m->rel, '/') ? strrchr(m->rel, '/') + 1 : m->rel;
+	size_t more = m->out->nforeign - 1;
+
+	if (!more)
+		return p4r_error_set(P4R_ERROR, "'%s' is in no version of '%s'; use --force to overwrite or "
+				     "remove it", m->out->foreign[0], name);
+	return p4r_error_set(P4R_ERROR, "'%s' and %zu more file%s are in no version of '%s'; use --force to "
+			     "overwrite or remove them", m->out->foreign[0], more, more == 1 ? "" : "s", name);
+}
+
+/* Removes PATH (inside the folder) by its name in its own folder, opened
+ * below the root now, and makes that durable. Already gone is fine. */
+static int remove_file(struct mat *m, const char *path)
+{
+	char *rel = full_path(m, path);
+	const char *base;
+	int dir = -1, rc;
+
+	if (!rel)
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	rc = p4r_beneath_parent(&dir, &base, p4r_repo_root_fd(m->repo), rel, false);
+	if (rc == P4R_ENOTFOUND) {
+		p4r_error_clear();
+		rc = 0;
+	} else if (rc == 0 && unlinkat(dir, base, 0) < 0 && errno != ENOENT) {
+		rc = p4r_error_errno("cannot remove '%s'", rel);
+	} else if (rc == 0 && fsync(dir) < 0 && errno != EINVAL) {
+		rc = p4r_error_errno("cannot fsync the folder of '%s'", rel);
+	}
+	if (dir >= 0)
+		close(dir);
+	free(rel);
+	return rc;
+}
+
+/* Removes the folders of PATH that are empty now, deepest first, up to
+ * (not including) the model folder; stops at the first that is not. */
+static int prune(struct mat *m, const char *path)
+{
+	char *folder = full_path(m, path), *slash;
+	size_t top = strlen(m->rel);
+	const char *base;
+	int dir, rc = 0;
+
+	if (!folder)
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	while (rc == 0 && (slash = strrchr(folder, '/')) && (size_t)(slash - folder) > top) {
+		*slash = '\0';
+		if ((rc = p4r_beneath_parent(&dir, &base, p4r_repo_root_fd(m->repo), folder, false)) < 0)
+			break;
+		if (unlinkat(dir, base, AT_REMOVEDIR) < 0) {
+			if (errno != ENOTEMPTY && errno != EEXIST && errno != ENOENT)
+				rc = p4r_error_errno("cannot remove folder '%s'", folder);
+			close(dir);
+			break;
+		}
+		if (fsync(dir) < 0 && errno != EINVAL)
+			rc = p4r_error_errno("cannot fsync the folder of '%s'", folder);
+		close(dir);
+	}
+	if (rc == P4R_ENOTFOUND) {
+		p4r_error_clear();
+		rc = 0;
+	}
+	free(folder);
+	return rc;
+}
+
+/* The link methods for ENTRY: an executable file is never a hard link
+ * (the object's 0444 would drop its exec bit), a copy when nothing is left. */
+static size_t order_for(const struct mat *m, const p4r_manifest_entry *e, p4r_link_type *order)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < m->norder; i++)
+		if (!e->exec || m->order[i] != P4R_LINK_HARDLINK)
+			order[n++] = m->order[i];
+	if (n == 0)
+		order[n++] = P4R_LINK_COPY;
+	return n;
+}
+
+/* A file's own progress as the whole run's. */
+static void progress_all(uint64_t done, uint64_t total, void *payload)
+{
+	struct mat *m = payload;
+
+	(void)total;
+	m->progress(m->done + done, m->total, m->payload);
+}
+
+/* An empty folder where NEW puts a file (its files were removed above)
+ * goes first; anything else there is left for the rename to refuse. */
+static void clear_folder_at(int dir, const char *base)
+{
+	struct stat st;
+
+	if (fstatat(dir, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
+		(void)unlinkat(dir, base, AT_REMOVEDIR);
+}
+
+/* Writes NEW's entry E: the guard, then the store's checkout into a
+ * temporary file beside it, renamed over it (the folder made below REL). */
+static int write_file(struct mat *m, const p4r_manifest_entry *e)
+{
+	p4r_link_type order[P4R_LINK_MAX];
+	struct stat verified, st;
+	char *rel = full_path(m, e->path);
+	const char *base;
+	int dir = -1, rc;
+
+	if (!rel)
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	/* a link or reflink passes the object on unread: it must be whole */
+	if ((rc = p4r_objguard_require(m->repo, &e->oid, &verified)) < 0 ||
+	    (rc = p4r_beneath_parent(&dir, &base, p4r_repo_root_fd(m->repo), rel, true)) < 0)
+		goto done;
+	clear_folder_at(dir, base);
+	rc = p4r_store_checkout_mode(p4r_repo_store(m->repo), &e->oid, dir, base, rel, e->exec ? 0755 : 0644,
+				     order, order_for(m, e, order), NULL, m->progress ? progress_all : NULL, m);
+	if (rc < 0)
+		goto done;
+	m->done += (uint64_t)e->size;
+	m->out->written++;
+	m->out->bytes_written += (uint64_t)e->size;
+	if (fstatat(dir, base, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		rc = p4r_worktree_checkout_remember(m->repo, rel, &st, &e->oid, &verified);
+done:
+	if (dir >= 0)
+		close(dir);
+	free(rel);
+	return rc;
+}
+
+/* Carries the plan out: removals first (a file NEW puts where a folder
+ * was, or a folder where a file was), then the writes, then the folders
+ * the removals left empty. */
+static int execute(struct mat *m)
+{
+	size_t i;
+	int rc = 0;
+
+	if ((rc = open_folder(m, true)) < 0)
+		return rc;
+	for (i = 0; rc == 0 && i < m->n; i++) {
+		if (m->v[i].act != ACT_REMOVE && m->v[i].act != ACT_STALE)
+			continue;
+		if ((rc = remove_file(m, m->v[i].path)) == 0 && m->v[i].act == ACT_REMOVE)
+			m->out->removed++;
+	}
+	for (i = 0; rc == 0 && i < m->n; i++) {
+		if (m->v[i].act == ACT_WRITE)
+			rc = write_file(m, m->v[i].want);
+		else if (m->v[i].act == ACT_KEEP)
+			m->out->unchanged++;
+	}
+	for (i = 0; rc == 0 && i < m->n; i++)
+		if (m->v[i].act == ACT_REMOVE || m->v[i].act == ACT_STALE)
+			rc = prune(m, m->v[i].path);
+	return rc;
+}
+
+int p4r_worktree_materialize_dir(p4r_repo *repo, const char *rel, const p4r_manifest *old_m,
+				 const p4r_manifest *new_m, const p4r_link_type *order, size_t norder,
+				 bool force, p4r_dir_result *out, p4r_progress_fn progress,
+				 void *payload)
+{
+	struct mat m = { .repo = repo, .rel = rel, .dir = -1, .old_m = old_m, .new_m = new_m,
+			 .out = out, .progress = progress, .payload = payload };
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = p4r_relpath_check(rel)) < 0)
+		return rc;
+	if (!new_m || new_m->n == 0)
+		return p4r_error_set(P4R_EUSAGE, "no manifest to check out into '%s'", rel);
+	if (norder == 0) {
+		if ((rc = p4r_repo_link_order(repo, m.order, &m.norder)) < 0)
+			return rc;
+	} else {
+		m.norder = norder > P4R_LINK_MAX ? P4R_LINK_MAX : norder;
+		memcpy(m.order, order, m.norder * sizeof(*order));
+	}
+	if ((rc = open_folder(&m, false)) < 0 || (rc = scan_and_plan(&m)) < 0)
+		goto done;
+	if (out->nforeign && !force) {
+		rc = refuse(&m);
+		goto done;
+	}
+	rc = execute(&m);
+done:
+	if (m.dir >= 0)
+		close(m.dir);
+	p4r_dirwalk_clear(&m.walk);
+	free(m.v);
+	return rc;
+}
