@@ -193,7 +193,7 @@ static void test_open_fresh(void **state)
 	sqlite3_stmt *st = NULL;
 
 	assert_int_equal(db_int(fx->reg, "PRAGMA application_id"), P4R_APPLICATION_ID);
-	assert_int_equal(db_int(fx->reg, "PRAGMA user_version"), 4);
+	assert_int_equal(db_int(fx->reg, "PRAGMA user_version"), 5);
 	assert_int_equal(db_int(fx->reg, "PRAGMA foreign_keys"), 1);
 	assert_int_equal(db_int(fx->reg, "PRAGMA synchronous"), 2); /* FULL */
 	assert_int_equal(sqlite3_prepare_v2(p4r_registry_db(fx->reg), "PRAGMA journal_mode",
@@ -212,7 +212,7 @@ static void test_open_fresh(void **state)
 	p4r_registry_free(fx->reg);
 	fx->reg = NULL;
 	assert_int_equal(p4r_registry_open(&fx->reg, fx->db, false), 0);
-	assert_int_equal(db_int(fx->reg, "PRAGMA user_version"), 4);
+	assert_int_equal(db_int(fx->reg, "PRAGMA user_version"), 5);
 	assert_int_equal(add(fx->reg, "x", "models/x.onnx", 2), 2);
 	p4r_registry_free(fx->reg);
 	fx->reg = NULL;
@@ -280,7 +280,7 @@ static void test_open_newer(void **state)
 	fx->reg = NULL;
 	raw_exec(fx->db, "PRAGMA user_version = 999;");
 	snprintf(msg, sizeof(msg), "registry '%s' was written by a newer p4reg"
-		 " (schema 999, this binary knows 4)", fx->db);
+		 " (schema 999, this binary knows 5)", fx->db);
 	assert_error(p4r_registry_open(&fx->reg, fx->db, false), P4R_ERROR, msg);
 	assert_null(fx->reg);
 	assert_error(p4r_registry_open(&fx->reg, fx->db, true), P4R_ERROR, msg);
@@ -364,7 +364,7 @@ static void test_open_missing_beside_state(void **state)
 	assert_int_equal(p4r_registry_create(fx->db), 0);
 	assert_int_equal(p4r_registry_create(fx->db), P4R_EEXISTS);
 	assert_int_equal(p4r_registry_open(&fx->reg, fx->db, false), 0);
-	assert_int_equal(db_int(fx->reg, "PRAGMA user_version"), 4);
+	assert_int_equal(db_int(fx->reg, "PRAGMA user_version"), 5);
 	assert_int_equal(db_int(fx->reg, "PRAGMA application_id"), P4R_APPLICATION_ID);
 	free(wal);
 	free(ab);
@@ -1254,7 +1254,7 @@ static void test_concurrent_create(void **state)
 	wait_all(pids, NCHILD);
 
 	assert_int_equal(p4r_registry_open(&fx->reg, fx->db, false), 0);
-	assert_int_equal(db_int(fx->reg, "PRAGMA user_version"), 4);
+	assert_int_equal(db_int(fx->reg, "PRAGMA user_version"), 5);
 	assert_int_equal(db_int(fx->reg, "PRAGMA application_id"), P4R_APPLICATION_ID);
 	assert_int_equal(db_int(fx->reg, "SELECT count(*) FROM models"), NCHILD);
 	assert_int_equal(db_int(fx->reg, "SELECT count(*) FROM versions"), NCHILD * 3);

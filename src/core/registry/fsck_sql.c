@@ -232,6 +232,15 @@ int p4r_registry_fsck_invariants(p4r_registry *reg,
 	return 0;
 }
 
+/* Every version's object, and every file of a folder version's manifest
+ * (its rows in manifest_files): gc keeps them all. */
+#define REFERENCED_SQL \
+	"SELECT oid, max(size) FROM (SELECT oid, size FROM versions" \
+	" UNION ALL SELECT f.oid, f.size FROM manifest_files f" \
+	"   WHERE f.manifest IN (SELECT oid FROM versions WHERE kind = 'dir'))" \
+	" WHERE typeof(oid) = 'text' AND length(oid) = 64 AND oid NOT GLOB '*[^0-9a-f]*'" \
+	" GROUP BY oid ORDER BY oid"
+
 int p4r_registry_referenced_oids(p4r_registry *reg, p4r_oid **out, int64_t **sizes, size_t *n)
 {
 	sqlite3 *db = p4r_registry_db(reg);
@@ -245,9 +254,7 @@ int p4r_registry_referenced_oids(p4r_registry *reg, p4r_oid **out, int64_t **siz
 	if (sizes)
 		*sizes = NULL;
 	*n = 0;
-	if ((rc = p4r_sql_prepare(db, &st, "SELECT oid, max(size) FROM versions WHERE typeof(oid) = 'text'"
-			  " AND length(oid) = 64 AND oid NOT GLOB '*[^0-9a-f]*'"
-			  " GROUP BY oid ORDER BY oid")) < 0)
+	if ((rc = p4r_sql_prepare(db, &st, REFERENCED_SQL)) < 0)
 		return rc;
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *hex = p4r_sql_col_text(st, 0);
