@@ -1320,13 +1320,21 @@ static void assert_dir(const p4r_version *v, int64_t files, int64_t tree_size)
 	assert_int_equal(v->tree_size, tree_size);
 }
 
+static void count_kind_issue(const p4r_invariant_issue *issue, void *payload)
+{
+	if (!strcmp(issue->kind, "version-kind"))
+		(*(int *)payload)++;
+}
+
 static void test_dir_versions(void **state)
 {
 	struct fx *fx = *state;
 	p4r_version_input in = input("lm", "models/lm", 1);
 	p4r_version v = { 0 }, *list = NULL;
 	size_t n = 0;
+	int issues = 0;
 
+	assert_int_equal(p4r_registry_fsck_invariants(fx->reg, count_kind_issue, &issues), 0);
 	in.kind = P4R_KIND_DIR;
 	in.files = 3;
 	in.tree_size = 12345;
@@ -1361,6 +1369,8 @@ static void test_dir_versions(void **state)
 	in.tree_size = -5;
 	assert_int_equal(p4r_registry_add_version(fx->reg, &in, NULL, NULL), P4R_EUSAGE);
 	assert_int_equal(db_int(fx->reg, "SELECT count(*) FROM versions"), 2);
+	assert_int_equal(p4r_registry_fsck_invariants(fx->reg, count_kind_issue, &issues), 0);
+	assert_int_equal(issues, 0);
 
 	/* rows edited outside p4reg read as damage */
 	assert_int_equal(sqlite3_exec(p4r_registry_db(fx->reg), "UPDATE versions SET files = NULL"
@@ -1370,6 +1380,9 @@ static void test_dir_versions(void **state)
 	assert_int_equal(sqlite3_exec(p4r_registry_db(fx->reg), "UPDATE versions SET files = 2"
 				      " WHERE kind = 'file'", NULL, NULL, NULL), SQLITE_OK);
 	assert_int_equal(p4r_registry_version_get(fx->reg, "x", 1, &v), P4R_EINTEGRITY);
+	/* and fsck names both */
+	assert_int_equal(p4r_registry_fsck_invariants(fx->reg, count_kind_issue, &issues), 0);
+	assert_int_equal(issues, 2);
 }
 
 /* M: three files; *OID gets its oid (the hash of its encoding). */
