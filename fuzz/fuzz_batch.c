@@ -28,7 +28,8 @@ static void compare(const p4r_sync_event *a, const p4r_sync_event *b)
 	    (strcmp(a->oid.hex, b->oid.hex) || a->size != b->size || a->created_ms != b->created_ms ||
 	     !same_text(a->author, b->author) || !same_text(a->message, b->message) ||
 	     !same_text(a->path, b->path) || !same_text(a->git_commit, b->git_commit) ||
-	     !same_text(a->git_branch, b->git_branch) || a->git_dirty != b->git_dirty))
+	     !same_text(a->git_branch, b->git_branch) || a->git_dirty != b->git_dirty ||
+	     a->version_kind != b->version_kind || a->files != b->files || a->tree_size != b->tree_size))
 		abort();
 }
 

@@ -20,6 +20,11 @@
  * moves refuses it ("unknown format") instead of recording a move it would
  * not apply. Batches without one stay format 1, readable by every p4reg. */
 #define P4R_BATCH_FORMAT_MOVE 2
+/* The format of a batch that registers a folder version (its register
+ * event carries "version_kind":"dir", "files" and "tree_size"): older
+ * p4regs refuse it instead of recording the manifest as a model file.
+ * Batches without one stay format 1 or 2. */
+#define P4R_BATCH_FORMAT_DIR 3
 /* The kind of the event that rebinds a model to another path. */
 #define P4R_EVENT_MOVE "move"
 /* A batch file larger than this is refused before it is parsed. */
@@ -37,6 +42,8 @@
 #define P4R_EVENT_VERSION_MAX INT64_C(2147483647)
 #define P4R_EVENT_SIZE_MAX (INT64_C(1) << 50)
 #define P4R_EVENT_TIME_MAX (INT64_C(1) << 53) /* ms; exact in a JSON number */
+/* A folder version: 1..P4R_MANIFEST_MAX_FILES files of this total size. */
+#define P4R_EVENT_TREE_SIZE_MAX (INT64_C(1) << 62)
 
 /* ---- the creators' side: P4R_EUSAGE naming the field and its bound ---- */
 

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "p4reg/hash.h"
+#include "p4reg/manifest.h"
 
 #define P4R_APPLICATION_ID 0x50345247 /* "P4RG" */
 #define P4R_MODEL_NAME_MAX 128
@@ -91,6 +92,10 @@ typedef struct p4r_model {
 
 void p4r_model_clear(p4r_model *m);
 
+/* What a version's object is: one file, or the manifest of a folder
+ * (docs/formats.md, "Folder manifests"). */
+typedef enum p4r_version_kind { P4R_KIND_FILE = 0, P4R_KIND_DIR = 1 } p4r_version_kind;
+
 /* A version: an immutable record plus its current stage. */
 typedef struct p4r_version {
 	int64_t id;
@@ -107,6 +112,10 @@ typedef struct p4r_version {
 	int git_dirty;      /* 1, 0, or -1 when unknown */
 	p4r_stage stage;
 	bool rolled_back;
+	p4r_version_kind kind;
+	int64_t files;      /* a folder's file count; 0 for a file */
+	int64_t tree_size;  /* the sum of a folder's file sizes; 0 for a file
+			     * (OID and SIZE are then the manifest's) */
 } p4r_version;
 
 void p4r_version_clear(p4r_version *v);
@@ -125,6 +134,9 @@ typedef struct p4r_version_input {
 	const char *git_branch;  /* may be NULL */
 	int git_dirty;           /* -1 unknown */
 	int64_t now_ms;          /* 0: the current time */
+	p4r_version_kind kind;   /* P4R_KIND_DIR: OID/SIZE are the manifest's */
+	int64_t files;           /* dir: 1..P4R_MANIFEST_MAX_FILES; file: 0 */
+	int64_t tree_size;       /* dir: 0..P4R_EVENT_TREE_SIZE_MAX; file: 0 */
 } p4r_version_input;
 
 /* Registers IN as the next version of its model (creating the model bound to
@@ -175,8 +187,27 @@ int p4r_registry_version_in_stage(p4r_registry *reg, const char *model, p4r_stag
 /* All versions of MODEL, highest number first (an empty list for a model
  * with none; P4R_ENOTFOUND for an unknown model). */
 int p4r_registry_version_list(p4r_registry *reg, const char *model, p4r_version **out, size_t *n);
-/* True when any version (of any model, any stage) references OID. */
+/* True when any version (of any model, any stage) references OID: as its
+ * object, or as a file of a folder version's manifest (manifest rows). */
 int p4r_registry_oid_referenced(p4r_registry *reg, const p4r_oid *oid, bool *out);
+
+/* ---- manifest rows: the files of a folder version, by manifest oid ----
+ * A cache of the manifest object (rebuilt from it when missing), shared by
+ * every version with that manifest; gc and fsck count its file oids as
+ * referenced (for manifests some folder version names). */
+
+/* Records M's entries under MANIFEST (the oid of M's encoded text; the
+ * caller hashed it). Idempotent (rows already there stay), inside the
+ * caller's transaction or one of its own. P4R_EUSAGE for an empty M or a
+ * malformed oid. */
+int p4r_registry_manifest_put(p4r_registry *reg, const p4r_oid *manifest, const p4r_manifest *m);
+/* Fills OUT (cleared first) with MANIFEST's rows, sorted as decode sorts
+ * them. P4R_ENOTFOUND when there are none; P4R_EINTEGRITY when the rows
+ * are not exactly the manifest MANIFEST names (edited rows: their
+ * encoding must hash to MANIFEST). */
+int p4r_registry_manifest_get(p4r_registry *reg, const p4r_oid *manifest, p4r_manifest *out);
+/* *OUT: MANIFEST has rows. */
+int p4r_registry_manifest_has(p4r_registry *reg, const p4r_oid *manifest, bool *out);
 
 /* The stat cache: what a file looked like when it was last hashed. */
 typedef struct p4r_stat_key {

@@ -42,6 +42,9 @@ typedef struct p4r_sync_event {
 	char *git_commit;
 	char *git_branch;
 	int git_dirty;
+	p4r_version_kind version_kind; /* a folder travels in batch format 3 */
+	int64_t files;             /* a folder's count and total; 0 for a file */
+	int64_t tree_size;
 } p4r_sync_event;
 
 void p4r_sync_event_clear(p4r_sync_event *e);

@@ -318,7 +318,7 @@ static void test_malformed_batches(void **state)
 	expect_bad_text("", "not a JSON object");
 	expect_bad_text("[]", "not a JSON object");
 	expect_bad_text("{\"format\":1,\"seq\":1,\"parent\":0,\"events\":[" REGISTER "]", "not a JSON object");
-	expect_bad_text("{\"format\":3,\"seq\":1,\"parent\":0,\"events\":[" REGISTER "]}", "unknown format");
+	expect_bad_text("{\"format\":4,\"seq\":1,\"parent\":0,\"events\":[" REGISTER "]}", "unknown format");
 	expect_bad_text("{\"format\":0,\"seq\":1,\"parent\":0,\"events\":[" REGISTER "]}", "unknown format");
 	expect_bad_text("{\"format\":1,\"seq\":2,\"parent\":1,\"events\":[" REGISTER "]}", "wrong sequence number");
 	expect_bad_text("{\"format\":1,\"seq\":1,\"parent\":5,\"events\":[" REGISTER "]}", "wrong sequence number");
@@ -602,6 +602,193 @@ static void test_creation_checks(void **state)
 	free(big);
 }
 
+/* ---- folder versions: batch format 3 ---- */
+
+#define DIR_MEMBERS ",\"version_kind\":\"dir\",\"files\":3,\"tree_size\":123456"
+#define DIR_REGISTER \
+	"{\"id\":\"" UUID1 "\",\"model\":\"lm\",\"version\":1,\"kind\":\"register\",\"from\":\"\"," \
+	"\"to\":\"development\",\"forced\":false,\"actor\":\"ann\",\"time\":1000,\"reason\":\"\"," \
+	"\"detail\":null,\"oid\":\"" OID "\",\"size\":300,\"author\":\"ann\",\"created\":999," \
+	"\"message\":\"\",\"path\":\"models/lm\",\"git_dirty\":-1" DIR_MEMBERS "}"
+
+/* BASE with member KEY replaced by the JSON VALUE (NULL: removed), in a
+ * batch of FORMAT: refused with MSG. */
+static void expect_bad_in(int format, const char *base, const char *key, const char *value,
+			  const char *msg)
+{
+	cJSON *o = cJSON_Parse(base);
+	char *ev, *text;
+
+	assert_non_null(o);
+	cJSON_DeleteItemFromObjectCaseSensitive(o, key);
+	if (value) {
+		cJSON *v = cJSON_Parse(value);
+
+		assert_non_null(v);
+		cJSON_AddItemToObject(o, key, v);
+	}
+	ev = cJSON_PrintUnformatted(o);
+	text = batch_format_text(format, ev);
+	expect_bad_text(text, msg);
+	free(text);
+	cJSON_free(ev);
+	cJSON_Delete(o);
+}
+
+static void test_dir_round_trip(void **state)
+{
+	char *text = batch_format_text(3, DIR_REGISTER "," PROMOTE), *out = NULL;
+	p4r_sync_event *ev = NULL, *again = NULL;
+	size_t n = 0, m = 0, len = 0, used = 0;
+
+	(void)state;
+	assert_int_equal(decode(text, &ev, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(ev[0].version_kind, P4R_KIND_DIR);
+	assert_int_equal(ev[0].files, 3);
+	assert_int_equal(ev[0].tree_size, 123456);
+	assert_int_equal(ev[0].size, 300);
+	assert_int_equal(ev[1].version_kind, P4R_KIND_FILE);
+	assert_int_equal(ev[1].files, 0);
+	assert_int_equal(p4r_batch_encode(&out, &len, &used, 1, ev, n, "ci", 5), 0);
+	assert_int_equal(used, 2);
+	assert_non_null(strstr(out, "{\"format\":3,"));
+	assert_non_null(strstr(out, "\"git_dirty\":-1" DIR_MEMBERS "}"));
+	assert_int_equal(p4r_batch_decode(&again, &m, "k", out, len, 1), 0);
+	assert_int_equal(m, 2);
+	assert_int_equal(again[0].version_kind, P4R_KIND_DIR);
+	assert_int_equal(again[0].files, 3);
+	assert_int_equal(again[0].tree_size, 123456);
+	p4r_sync_event_array_free(again, m);
+	cJSON_free(out);
+	/* without the folder version: the format and bytes of before */
+	assert_int_equal(p4r_batch_encode(&out, &len, &used, 1, ev + 1, 1, "ci", 5), 0);
+	assert_non_null(strstr(out, "{\"format\":1,"));
+	assert_null(strstr(out, "version_kind"));
+	cJSON_free(out);
+	/* a move beside a folder version: format 3 reads moves too */
+	p4r_sync_event_array_free(ev, n);
+	free(text);
+	text = batch_format_text(3, DIR_REGISTER "," MOVE);
+	assert_int_equal(decode(text, &ev, &n), 0);
+	assert_int_equal(p4r_batch_encode(&out, &len, &used, 1, ev, n, "ci", 5), 0);
+	assert_non_null(strstr(out, "{\"format\":3,"));
+	cJSON_free(out);
+	p4r_sync_event_array_free(ev, n);
+	free(text);
+}
+
+/* A format-3 batch of file versions decodes to what format 1 gave, and
+ * encodes to the same bytes. */
+static void test_dir_format_files_only(void **state)
+{
+	char *t1 = batch_format_text(1, REGISTER "," PROMOTE), *t3 = batch_format_text(3, REGISTER "," PROMOTE);
+	char *o1 = NULL, *o3 = NULL;
+	p4r_sync_event *e1 = NULL, *e3 = NULL;
+	size_t n1 = 0, n3 = 0, len = 0, used = 0;
+
+	(void)state;
+	assert_int_equal(decode(t1, &e1, &n1), 0);
+	assert_int_equal(decode(t3, &e3, &n3), 0);
+	assert_int_equal(e3[0].version_kind, P4R_KIND_FILE);
+	assert_int_equal(p4r_batch_encode(&o1, &len, &used, 1, e1, n1, "ci", 5), 0);
+	assert_int_equal(p4r_batch_encode(&o3, &len, &used, 1, e3, n3, "ci", 5), 0);
+	assert_string_equal(o1, o3);
+	assert_non_null(strstr(o1, "{\"format\":1,"));
+	cJSON_free(o1);
+	cJSON_free(o3);
+	p4r_sync_event_array_free(e1, n1);
+	p4r_sync_event_array_free(e3, n3);
+	free(t1);
+	free(t3);
+}
+
+static void test_dir_hostile(void **state)
+{
+	char *text;
+
+	(void)state;
+	/* older formats promise their readers that no folder comes */
+	text = batch_format_text(2, DIR_REGISTER);
+	expect_bad_text(text, "event 0: a folder version needs batch format 3");
+	free(text);
+	text = batch_format_text(1, DIR_REGISTER);
+	expect_bad_text(text, "event 0: a folder version needs batch format 3");
+	free(text);
+	expect_bad_in(2, REGISTER, "files", "3", "a folder version needs batch format 3");
+	expect_bad_in(3, DIR_REGISTER, "version_kind", "\"file\"", "invalid version_kind");
+	expect_bad_in(3, DIR_REGISTER, "version_kind", "\"DIR\"", "invalid version_kind");
+	expect_bad_in(3, DIR_REGISTER, "version_kind", "1", "invalid version_kind");
+	expect_bad_in(3, DIR_REGISTER, "version_kind", NULL, "invalid version_kind");
+	expect_bad_in(3, DIR_REGISTER, "files", "0", "invalid file count");
+	expect_bad_in(3, DIR_REGISTER, "files", "-1", "invalid file count");
+	expect_bad_in(3, DIR_REGISTER, "files", "1000001", "invalid file count");
+	expect_bad_in(3, DIR_REGISTER, "files", "1.5", "invalid file count");
+	expect_bad_in(3, DIR_REGISTER, "files", "\"3\"", "invalid file count");
+	expect_bad_in(3, DIR_REGISTER, "files", NULL, "invalid file count");
+	expect_bad_in(3, DIR_REGISTER, "tree_size", "-1", "invalid tree size");
+	expect_bad_in(3, DIR_REGISTER, "tree_size", "4611686018427388904", "invalid tree size");
+	expect_bad_in(3, DIR_REGISTER, "tree_size", "1e300", "invalid tree size");
+	expect_bad_in(3, DIR_REGISTER, "tree_size", "null", "invalid tree size");
+	expect_bad_in(3, DIR_REGISTER, "tree_size", NULL, "invalid tree size");
+	expect_bad_in(3, DIR_REGISTER, "size", "0", "size disagrees with the oid");
+	expect_bad_in(3, PROMOTE, "files", "3", "only a register carries a version record");
+	expect_bad_in(3, PROMOTE, "version_kind", "\"dir\"", "only a register carries a version record");
+	expect_bad_in(3, DIR_REGISTER, "x", "1", "unknown or repeated field");
+	text = batch_format_text(3, "{\"id\":\"" UUID1 "\",\"model\":\"lm\",\"version\":1,"
+				 "\"kind\":\"register\",\"from\":\"\",\"to\":\"development\",\"forced\":false,"
+				 "\"actor\":\"a\",\"time\":1,\"reason\":\"\",\"detail\":null,\"oid\":\"" EMPTY "\","
+				 "\"size\":0,\"author\":\"a\",\"created\":1,\"message\":\"\",\"path\":\"m\","
+				 "\"git_dirty\":-1" DIR_MEMBERS "}");
+	expect_bad_text(text, "a folder's manifest is never empty");
+	free(text);
+	text = batch_format_text(3, "{\"id\":\"" UUID1 "\",\"model\":\"lm\",\"version\":1,"
+				 "\"kind\":\"register\",\"from\":\"\",\"to\":\"development\",\"forced\":false,"
+				 "\"actor\":\"a\",\"time\":1,\"reason\":\"\",\"detail\":null,\"oid\":\"" OID "\","
+				 "\"size\":3,\"author\":\"a\",\"created\":1,\"message\":\"\",\"path\":\"m\","
+				 "\"git_dirty\":-1" DIR_MEMBERS ",\"files\":3}");
+	expect_bad_text(text, "unknown or repeated field");
+	free(text);
+}
+
+/* The creators and the encoder refuse what the decoder would. */
+static void test_dir_creation_checks(void **state)
+{
+	p4r_version_input in = { .model = "m", .path = "models/m", .author = "a", .size = 300,
+				 .kind = P4R_KIND_DIR, .files = 2, .tree_size = 10 };
+	char *text = batch_format_text(3, DIR_REGISTER), *out = NULL;
+	p4r_sync_event *ev = NULL;
+	size_t n = 0, len = 0, used = 0;
+
+	(void)state;
+	assert_int_equal(p4r_version_input_check(&in), 0);
+	in.files = 0;
+	assert_int_equal(p4r_version_input_check(&in), P4R_EUSAGE);
+	assert_string_equal(p4r_error_message(), "version of model 'm': invalid file count");
+	in.files = P4R_MANIFEST_MAX_FILES + 1;
+	assert_int_equal(p4r_version_input_check(&in), P4R_EUSAGE);
+	in.files = 2;
+	in.tree_size = -1;
+	assert_int_equal(p4r_version_input_check(&in), P4R_EUSAGE);
+	assert_string_equal(p4r_error_message(), "version of model 'm': invalid tree size");
+	in.tree_size = P4R_EVENT_TREE_SIZE_MAX;
+	assert_int_equal(p4r_version_input_check(&in), 0);
+	in.kind = P4R_KIND_FILE;
+	assert_int_equal(p4r_version_input_check(&in), P4R_EUSAGE);
+	assert_string_equal(p4r_error_message(),
+			    "version of model 'm': a file version has no file count or tree size");
+	in.kind = (p4r_version_kind)7;
+	assert_int_equal(p4r_version_input_check(&in), P4R_EUSAGE);
+
+	assert_int_equal(decode(text, &ev, &n), 0);
+	ev[0].files = 0;
+	assert_int_equal(p4r_batch_encode(&out, &len, &used, 1, ev, n, "", 0), P4R_ERROR);
+	assert_null(out);
+	assert_non_null(strstr(p4r_error_message(), "invalid file count; no remote would accept it"));
+	p4r_sync_event_array_free(ev, n);
+	free(text);
+}
+
 static void test_relpath(void **state)
 {
 	static const char *const good[] = {
@@ -663,6 +850,10 @@ int main(void)
 		cmocka_unit_test(test_encode_hook_detail),
 		cmocka_unit_test(test_encode_refuses),
 		cmocka_unit_test(test_creation_checks),
+		cmocka_unit_test(test_dir_round_trip),
+		cmocka_unit_test(test_dir_format_files_only),
+		cmocka_unit_test(test_dir_hostile),
+		cmocka_unit_test(test_dir_creation_checks),
 		cmocka_unit_test(test_relpath),
 	};
 

@@ -4,6 +4,8 @@
 #include "testutil.h"
 #include "p4reg/error.h"
 #include "p4reg/registry.h"
+#include "p4reg/fsck.h"
+#include "p4reg/hash.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -193,7 +195,7 @@ static void test_open_fresh(void **state)
 	sqlite3_stmt *st = NULL;
 
 	assert_int_equal(db_int(fx->reg, "PRAGMA application_id"), P4R_APPLICATION_ID);
-	assert_int_equal(db_int(fx->reg, "PRAGMA user_version"), 4);
+	assert_int_equal(db_int(fx->reg, "PRAGMA user_version"), 5);
 	assert_int_equal(db_int(fx->reg, "PRAGMA foreign_keys"), 1);
 	assert_int_equal(db_int(fx->reg, "PRAGMA synchronous"), 2); /* FULL */
 	assert_int_equal(sqlite3_prepare_v2(p4r_registry_db(fx->reg), "PRAGMA journal_mode",
@@ -212,7 +214,7 @@ static void test_open_fresh(void **state)
 	p4r_registry_free(fx->reg);
 	fx->reg = NULL;
 	assert_int_equal(p4r_registry_open(&fx->reg, fx->db, false), 0);
-	assert_int_equal(db_int(fx->reg, "PRAGMA user_version"), 4);
+	assert_int_equal(db_int(fx->reg, "PRAGMA user_version"), 5);
 	assert_int_equal(add(fx->reg, "x", "models/x.onnx", 2), 2);
 	p4r_registry_free(fx->reg);
 	fx->reg = NULL;
@@ -280,7 +282,7 @@ static void test_open_newer(void **state)
 	fx->reg = NULL;
 	raw_exec(fx->db, "PRAGMA user_version = 999;");
 	snprintf(msg, sizeof(msg), "registry '%s' was written by a newer p4reg"
-		 " (schema 999, this binary knows 4)", fx->db);
+		 " (schema 999, this binary knows 5)", fx->db);
 	assert_error(p4r_registry_open(&fx->reg, fx->db, false), P4R_ERROR, msg);
 	assert_null(fx->reg);
 	assert_error(p4r_registry_open(&fx->reg, fx->db, true), P4R_ERROR, msg);
@@ -364,7 +366,7 @@ static void test_open_missing_beside_state(void **state)
 	assert_int_equal(p4r_registry_create(fx->db), 0);
 	assert_int_equal(p4r_registry_create(fx->db), P4R_EEXISTS);
 	assert_int_equal(p4r_registry_open(&fx->reg, fx->db, false), 0);
-	assert_int_equal(db_int(fx->reg, "PRAGMA user_version"), 4);
+	assert_int_equal(db_int(fx->reg, "PRAGMA user_version"), 5);
 	assert_int_equal(db_int(fx->reg, "PRAGMA application_id"), P4R_APPLICATION_ID);
 	free(wal);
 	free(ab);
@@ -1254,11 +1256,275 @@ static void test_concurrent_create(void **state)
 	wait_all(pids, NCHILD);
 
 	assert_int_equal(p4r_registry_open(&fx->reg, fx->db, false), 0);
-	assert_int_equal(db_int(fx->reg, "PRAGMA user_version"), 4);
+	assert_int_equal(db_int(fx->reg, "PRAGMA user_version"), 5);
 	assert_int_equal(db_int(fx->reg, "PRAGMA application_id"), P4R_APPLICATION_ID);
 	assert_int_equal(db_int(fx->reg, "SELECT count(*) FROM models"), NCHILD);
 	assert_int_equal(db_int(fx->reg, "SELECT count(*) FROM versions"), NCHILD * 3);
 	assert_int_equal(db_int(fx->reg, "SELECT max(number) FROM versions"), 3);
+}
+
+/* ---- folder versions (schema 5) ---- */
+
+/* Makes the closed registry at PATH what schema 4 left: no kind, files or
+ * tree_size, no manifest_files; then a version row as p4reg 4 wrote it. */
+static void downgrade_to_4(const char *path)
+{
+	raw_exec(path, "DROP INDEX manifest_files_oid; DROP TABLE manifest_files;"
+		 " ALTER TABLE versions DROP COLUMN tree_size; ALTER TABLE versions DROP COLUMN files;"
+		 " ALTER TABLE versions DROP COLUMN kind; PRAGMA user_version = 4;"
+		 " INSERT INTO versions(model_id, number, oid, size, author, created_ms, source_path)"
+		 " VALUES (1, 2, '" "00000000000000000000000000000000000000000000000000000000000000ff"
+		 "', 5, 'old', 1, 'models/x.onnx');");
+}
+
+static void test_migrate_4_to_5(void **state)
+{
+	struct fx *fx = *state;
+	p4r_version v = { 0 };
+	p4r_version_input in = input("lm", "models/lm", 9);
+
+	assert_int_equal(add(fx->reg, "x", "models/x.onnx", 1), 1);
+	p4r_registry_free(fx->reg);
+	fx->reg = NULL;
+	downgrade_to_4(fx->db);
+	assert_int_equal(p4r_registry_open(&fx->reg, fx->db, false), 0);
+	assert_int_equal(db_int(fx->reg, "PRAGMA user_version"), 5);
+	/* the old rows are file versions: kind's default, no count, no total */
+	assert_int_equal(db_int(fx->reg, "SELECT count(*) FROM versions WHERE kind = 'file'"
+				" AND files IS NULL AND tree_size IS NULL"), 2);
+	assert_int_equal(p4r_registry_version_get(fx->reg, "x", 2, &v), 0);
+	assert_int_equal(v.kind, P4R_KIND_FILE);
+	assert_int_equal(v.files, 0);
+	assert_int_equal(v.tree_size, 0);
+	assert_int_equal(v.size, 5);
+	p4r_version_clear(&v);
+	assert_int_equal(db_int(fx->reg, "SELECT count(*) FROM sqlite_master WHERE name = 'manifest_files'"
+				" AND sql LIKE '%WITHOUT ROWID'"), 1);
+	assert_int_equal(db_int(fx->reg, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
+				" AND name = 'manifest_files_oid' AND tbl_name = 'manifest_files'"), 1);
+	/* the CHECK holds on a migrated file too */
+	assert_int_equal(sqlite3_exec(p4r_registry_db(fx->reg), "UPDATE versions SET kind = 'folder'",
+				      NULL, NULL, NULL), SQLITE_CONSTRAINT);
+	in.kind = P4R_KIND_DIR;
+	in.files = 2;
+	in.tree_size = 7;
+	assert_int_equal(p4r_registry_add_version(fx->reg, &in, &v, NULL), 0);
+	assert_int_equal(v.kind, P4R_KIND_DIR);
+	p4r_version_clear(&v);
+}
+
+static void assert_dir(const p4r_version *v, int64_t files, int64_t tree_size)
+{
+	assert_int_equal(v->kind, P4R_KIND_DIR);
+	assert_int_equal(v->files, files);
+	assert_int_equal(v->tree_size, tree_size);
+}
+
+static void count_kind_issue(const p4r_invariant_issue *issue, void *payload)
+{
+	if (!strcmp(issue->kind, "version-kind"))
+		(*(int *)payload)++;
+}
+
+static void test_dir_versions(void **state)
+{
+	struct fx *fx = *state;
+	p4r_version_input in = input("lm", "models/lm", 1);
+	p4r_version v = { 0 }, *list = NULL;
+	size_t n = 0;
+	int issues = 0;
+
+	assert_int_equal(p4r_registry_fsck_invariants(fx->reg, count_kind_issue, &issues), 0);
+	in.kind = P4R_KIND_DIR;
+	in.files = 3;
+	in.tree_size = 12345;
+	assert_int_equal(p4r_registry_add_version(fx->reg, &in, &v, NULL), 0);
+	assert_dir(&v, 3, 12345);
+	assert_int_equal(v.size, 1001); /* the manifest's */
+	p4r_version_clear(&v);
+	assert_int_equal(p4r_registry_version_latest(fx->reg, "lm", &v), 0);
+	assert_dir(&v, 3, 12345);
+	p4r_version_clear(&v);
+	assert_int_equal(p4r_registry_version_list(fx->reg, "lm", &list, &n), 0);
+	assert_int_equal(n, 1);
+	assert_dir(&list[0], 3, 12345);
+	p4r_version_array_free(list, n);
+	assert_int_equal(db_int(fx->reg, "SELECT count(*) FROM versions WHERE kind = 'dir' AND files = 3"
+				" AND tree_size = 12345"), 1);
+	/* a file version's row is what it always was */
+	assert_int_equal(add(fx->reg, "x", "models/x.onnx", 2), 1);
+	assert_int_equal(db_int(fx->reg, "SELECT count(*) FROM versions WHERE kind = 'file'"
+				" AND files IS NULL AND tree_size IS NULL"), 1);
+
+	/* refused before anything is written */
+	in = input("lm", "models/lm", 2);
+	in.files = 1;
+	assert_error(p4r_registry_add_version(fx->reg, &in, NULL, NULL), P4R_EUSAGE,
+		     "a file version of model 'lm' has no file count or tree size");
+	in.kind = P4R_KIND_DIR;
+	in.files = 0;
+	assert_error(p4r_registry_add_version(fx->reg, &in, NULL, NULL), P4R_EUSAGE,
+		     "version of model 'lm': invalid file count");
+	in.files = 1;
+	in.tree_size = -5;
+	assert_int_equal(p4r_registry_add_version(fx->reg, &in, NULL, NULL), P4R_EUSAGE);
+	assert_int_equal(db_int(fx->reg, "SELECT count(*) FROM versions"), 2);
+	assert_int_equal(p4r_registry_fsck_invariants(fx->reg, count_kind_issue, &issues), 0);
+	assert_int_equal(issues, 0);
+
+	/* rows edited outside p4reg read as damage */
+	assert_int_equal(sqlite3_exec(p4r_registry_db(fx->reg), "UPDATE versions SET files = NULL"
+				      " WHERE kind = 'dir'", NULL, NULL, NULL), SQLITE_OK);
+	assert_error(p4r_registry_version_get(fx->reg, "lm", 1, &v), P4R_EINTEGRITY,
+		     "registry: version 1 of 'lm' has a malformed kind, file count or tree size");
+	assert_int_equal(sqlite3_exec(p4r_registry_db(fx->reg), "UPDATE versions SET files = 2"
+				      " WHERE kind = 'file'", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(p4r_registry_version_get(fx->reg, "x", 1, &v), P4R_EINTEGRITY);
+	/* and fsck names both */
+	assert_int_equal(p4r_registry_fsck_invariants(fx->reg, count_kind_issue, &issues), 0);
+	assert_int_equal(issues, 2);
+}
+
+/* M: three files; *OID gets its oid (the hash of its encoding). */
+static void three_files(p4r_manifest *m, p4r_oid *oid, char **text, size_t *len)
+{
+	p4r_oid a, b, c;
+
+	make_oid(&a, 1, 1);
+	make_oid(&b, 1, 2);
+	make_oid(&c, 1, 3);
+	assert_int_equal(p4r_manifest_add(m, "tokenizer.json", &b, 20, false), 0);
+	assert_int_equal(p4r_manifest_add(m, "config.json", &a, 10, false), 0);
+	assert_int_equal(p4r_manifest_add(m, "bin/run.sh", &c, 5, true), 0);
+	assert_int_equal(p4r_manifest_encode(m, text, len), 0);
+	assert_int_equal(p4r_hash_buffer(oid, *text, *len), 0);
+}
+
+static void test_manifest_rows(void **state)
+{
+	struct fx *fx = *state;
+	p4r_manifest m = { 0 }, got = { 0 }, dec = { 0 };
+	p4r_oid mo, other;
+	char *text = NULL;
+	size_t len = 0, i;
+	bool has = true;
+
+	three_files(&m, &mo, &text, &len);
+	assert_int_equal(p4r_registry_manifest_has(fx->reg, &mo, &has), 0);
+	assert_false(has);
+	assert_int_equal(p4r_registry_manifest_get(fx->reg, &mo, &got), P4R_ENOTFOUND);
+	assert_int_equal(p4r_registry_manifest_put(fx->reg, &mo, &m), 0);
+	assert_int_equal(p4r_registry_manifest_put(fx->reg, &mo, &m), 0); /* idempotent */
+	assert_int_equal(db_int(fx->reg, "SELECT count(*) FROM manifest_files"), 3);
+	assert_int_equal(p4r_registry_manifest_has(fx->reg, &mo, &has), 0);
+	assert_true(has);
+	/* what decoding the manifest's bytes gives, entry for entry, sorted */
+	assert_int_equal(p4r_registry_manifest_get(fx->reg, &mo, &got), 0);
+	assert_int_equal(p4r_manifest_decode(&dec, text, len, "test"), 0);
+	assert_int_equal(got.n, dec.n);
+	assert_true(got.sorted);
+	for (i = 0; i < got.n; i++) {
+		assert_string_equal(got.v[i].path, dec.v[i].path);
+		assert_string_equal(got.v[i].oid.hex, dec.v[i].oid.hex);
+		assert_int_equal(got.v[i].size, dec.v[i].size);
+		assert_int_equal(got.v[i].exec, dec.v[i].exec);
+	}
+	assert_string_equal(got.v[0].path, "bin/run.sh");
+	assert_true(got.v[0].exec);
+	assert_non_null(p4r_manifest_find(&got, "config.json"));
+
+	/* edited rows are not the manifest */
+	assert_int_equal(sqlite3_exec(p4r_registry_db(fx->reg), "UPDATE manifest_files SET size = 11"
+				      " WHERE path = 'config.json'", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(p4r_registry_manifest_get(fx->reg, &mo, &got), P4R_EINTEGRITY);
+	assert_int_equal(got.n, 0);
+	assert_int_equal(sqlite3_exec(p4r_registry_db(fx->reg), "UPDATE manifest_files SET size = 10,"
+				      " exec = 2 WHERE path = 'config.json'", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(p4r_registry_manifest_get(fx->reg, &mo, &got), P4R_EINTEGRITY);
+	assert_int_equal(sqlite3_exec(p4r_registry_db(fx->reg), "UPDATE manifest_files SET exec = 0;"
+				      " UPDATE manifest_files SET path = '../x' WHERE path = 'config.json'",
+				      NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(p4r_registry_manifest_get(fx->reg, &mo, &got), P4R_EINTEGRITY);
+	assert_non_null(strstr(p4r_error_message(), "are not that manifest"));
+
+	/* inside a caller's transaction: rolled back with it */
+	make_oid(&other, 2, 2);
+	assert_int_equal(p4r_registry_begin(fx->reg), 0);
+	assert_int_equal(p4r_registry_manifest_put(fx->reg, &other, &m), 0);
+	p4r_registry_abort(fx->reg);
+	assert_int_equal(p4r_registry_manifest_has(fx->reg, &other, &has), 0);
+	assert_false(has);
+	/* nothing invalid is recorded */
+	p4r_manifest_clear(&dec);
+	assert_error(p4r_registry_manifest_put(fx->reg, &other, &dec), P4R_EUSAGE,
+		     "manifest 000000000000 has no file");
+	snprintf(other.hex, sizeof(other.hex), "xyz");
+	assert_int_equal(p4r_registry_manifest_put(fx->reg, &other, &m), P4R_EUSAGE);
+	assert_int_equal(db_int(fx->reg, "SELECT count(*) FROM manifest_files"), 3);
+	p4r_manifest_clear(&m);
+	free(text);
+}
+
+static bool in_list(const p4r_oid *list, size_t n, const p4r_oid *oid)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (p4r_oid_equal(&list[i], oid))
+			return true;
+	return false;
+}
+
+/* gc and fsck keep every file a folder version's manifest names, and only
+ * those: rows of a manifest no folder version names keep nothing. */
+static void test_referenced_manifest_files(void **state)
+{
+	struct fx *fx = *state;
+	p4r_manifest m = { 0 }, lone = { 0 };
+	p4r_version_input in = input("lm", "models/lm", 1);
+	p4r_oid mo, c, lone_oid, *refs = NULL;
+	int64_t *sizes = NULL;
+	char *text = NULL;
+	size_t len = 0, n = 0, i;
+	bool used = false;
+
+	three_files(&m, &mo, &text, &len);
+	in.oid = mo;
+	in.size = (int64_t)len;
+	in.kind = P4R_KIND_DIR;
+	in.files = 3;
+	in.tree_size = 35;
+	assert_int_equal(p4r_registry_manifest_put(fx->reg, &mo, &m), 0);
+	assert_int_equal(p4r_registry_add_version(fx->reg, &in, NULL, NULL), 0);
+	make_oid(&c, 3, 3);
+	assert_int_equal(p4r_manifest_add(&lone, "orphan.bin", &c, 99, false), 0);
+	make_oid(&lone_oid, 3, 4);
+	assert_int_equal(p4r_registry_manifest_put(fx->reg, &lone_oid, &lone), 0);
+	/* a FILE version whose bytes happen to be that oid: not a manifest */
+	in = input("x", "models/x.onnx", 0);
+	in.oid = lone_oid;
+	assert_int_equal(p4r_registry_add_version(fx->reg, &in, NULL, NULL), 0);
+
+	assert_int_equal(p4r_registry_referenced_oids(fx->reg, &refs, &sizes, &n), 0);
+	assert_int_equal(n, 5); /* the manifest, its three files, x's object */
+	assert_true(in_list(refs, n, &mo));
+	assert_true(in_list(refs, n, &lone_oid));
+	assert_false(in_list(refs, n, &c));
+	for (i = 0; i < m.n; i++) {
+		assert_true(in_list(refs, n, &m.v[i].oid));
+		assert_int_equal(p4r_registry_oid_referenced(fx->reg, &m.v[i].oid, &used), 0);
+		assert_true(used);
+	}
+	for (i = 0; i < n; i++)
+		if (p4r_oid_equal(&refs[i], &m.v[0].oid))
+			assert_int_equal(sizes[i], m.v[0].size);
+	assert_int_equal(p4r_registry_oid_referenced(fx->reg, &c, &used), 0);
+	assert_false(used);
+	free(refs);
+	free(sizes);
+	p4r_manifest_clear(&m);
+	p4r_manifest_clear(&lone);
+	free(text);
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1298,6 +1564,10 @@ int main(void)
 		T(test_nested_rollback),
 		T(test_concurrent_adds),
 		TE(test_concurrent_create),
+		T(test_migrate_4_to_5),
+		T(test_dir_versions),
+		T(test_manifest_rows),
+		T(test_referenced_manifest_files),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

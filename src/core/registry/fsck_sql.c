@@ -110,6 +110,16 @@ static void describe_bad_row(p4r_invariant_issue *issue, sqlite3_stmt *st)
 		 "the row was edited outside p4reg: restore registry.db from a backup");
 }
 
+static void describe_kind(p4r_invariant_issue *issue, sqlite3_stmt *st)
+{
+	copy_model(issue, st);
+	snprintf(issue->message, sizeof(issue->message),
+		 "version %lld of model '%s' has a malformed kind, file count or tree size",
+		 (long long)sqlite3_column_int64(st, 1), issue->model);
+	snprintf(issue->fix, sizeof(issue->fix),
+		 "the row was edited outside p4reg: restore registry.db from a backup");
+}
+
 static void describe_stage(p4r_invariant_issue *issue, sqlite3_stmt *st)
 {
 	copy_model(issue, st);
@@ -171,6 +181,14 @@ static const struct invariant invariants[] = {
 	  " OR v.oid GLOB '*[^0-9a-f]*' OR typeof(v.size) != 'integer' OR v.size < 0"
 	  " ORDER BY m.name, v.number",
 	  describe_bad_row },
+	/* a file has no count or total; a folder 1.. files and a total (schema 5) */
+	{ "version-kind",
+	  "SELECT m.name, v.number FROM versions v JOIN models m ON m.id = v.model_id"
+	  " WHERE (v.kind = 'file' AND (v.files IS NOT NULL OR v.tree_size IS NOT NULL))"
+	  " OR (v.kind = 'dir' AND (typeof(v.files) != 'integer' OR v.files < 1"
+	  " OR typeof(v.tree_size) != 'integer' OR v.tree_size < 0))"
+	  " ORDER BY m.name, v.number",
+	  describe_kind },
 	/* Each version's stage is what replaying the events in the shared log's
 	 * order gives (registry/sync_sql.c, replay): its latest stage event, except
 	 * that a later entry of another version into staging/production
@@ -232,6 +250,15 @@ int p4r_registry_fsck_invariants(p4r_registry *reg,
 	return 0;
 }
 
+/* Every version's object, and every file of a folder version's manifest
+ * (its rows in manifest_files): gc keeps them all. */
+#define REFERENCED_SQL \
+	"SELECT oid, max(size) FROM (SELECT oid, size FROM versions" \
+	" UNION ALL SELECT f.oid, f.size FROM manifest_files f" \
+	"   WHERE f.manifest IN (SELECT oid FROM versions WHERE kind = 'dir'))" \
+	" WHERE typeof(oid) = 'text' AND length(oid) = 64 AND oid NOT GLOB '*[^0-9a-f]*'" \
+	" GROUP BY oid ORDER BY oid"
+
 int p4r_registry_referenced_oids(p4r_registry *reg, p4r_oid **out, int64_t **sizes, size_t *n)
 {
 	sqlite3 *db = p4r_registry_db(reg);
@@ -245,9 +272,7 @@ int p4r_registry_referenced_oids(p4r_registry *reg, p4r_oid **out, int64_t **siz
 	if (sizes)
 		*sizes = NULL;
 	*n = 0;
-	if ((rc = p4r_sql_prepare(db, &st, "SELECT oid, max(size) FROM versions WHERE typeof(oid) = 'text'"
-			  " AND length(oid) = 64 AND oid NOT GLOB '*[^0-9a-f]*'"
-			  " GROUP BY oid ORDER BY oid")) < 0)
+	if ((rc = p4r_sql_prepare(db, &st, REFERENCED_SQL)) < 0)
 		return rc;
 	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *hex = p4r_sql_col_text(st, 0);

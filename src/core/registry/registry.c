@@ -152,6 +152,23 @@ static const char *const migrations[] = {
 	"  work_path TEXT NOT NULL DEFAULT '',"
 	"  repaired_ms INTEGER,"
 	"  repaired_from TEXT) WITHOUT ROWID;",
+	/* 5: folder models (docs/formats.md, "Folder manifests"). A folder
+	 * version's oid and size are its manifest object's; FILES and TREE_SIZE
+	 * (NULL for a file) say what the folder holds. manifest_files caches
+	 * each manifest's entries, keyed by the manifest's oid, so versions
+	 * sharing a manifest share rows and gc finds the files they need. */
+	"ALTER TABLE versions ADD COLUMN kind TEXT NOT NULL DEFAULT 'file'"
+	"  CHECK(kind IN ('file','dir'));"
+	"ALTER TABLE versions ADD COLUMN files INTEGER;"
+	"ALTER TABLE versions ADD COLUMN tree_size INTEGER;"
+	"CREATE TABLE manifest_files ("
+	"  manifest TEXT NOT NULL,"
+	"  path TEXT NOT NULL,"
+	"  oid TEXT NOT NULL,"
+	"  size INTEGER NOT NULL,"
+	"  exec INTEGER NOT NULL,"
+	"  PRIMARY KEY(manifest, path)) WITHOUT ROWID;"
+	"CREATE INDEX manifest_files_oid ON manifest_files(oid);",
 };
 
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -173,7 +190,7 @@ static const char *const migrations[] = {
 #define VERSION_SELECT \
 	"SELECT v.id, m.name, v.number, v.oid, v.size, v.author, v.created_ms," \
 	" v.message, v.source_path, v.git_commit, v.git_branch, v.git_dirty," \
-	" v.stage, v.rolled_back" \
+	" v.stage, v.rolled_back, v.kind, v.files, v.tree_size" \
 	" FROM versions v JOIN models m ON m.id = v.model_id"
 
 /* The columns read_event expects. */
@@ -201,10 +218,11 @@ static const char *const stmt_sql[P4R_ST_COUNT] = {
 	 * (the subquery runs only then) */
 	[P4R_ST_VERSION_INSERT] =
 		"INSERT INTO versions(model_id, number, oid, size, author, created_ms,"
-		" message, source_path, git_commit, git_branch, git_dirty, stage)"
+		" message, source_path, git_commit, git_branch, git_dirty, stage,"
+		" kind, files, tree_size)"
 		" VALUES (?1, CASE WHEN ?11 > 0 THEN ?11 ELSE (SELECT coalesce(max(number), 0) + 1"
 		" FROM versions WHERE model_id = ?1) END, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
-		" 'development')",
+		" 'development', ?12, ?13, ?14)",
 	[P4R_ST_VERSION_ID] = "SELECT id FROM versions WHERE model_id = ?1 AND number = ?2",
 	[P4R_ST_VERSION_BY_ID] = VERSION_SELECT " WHERE v.id = ?1",
 	[P4R_ST_VERSION_GET] = VERSION_SELECT " WHERE m.name = ?1 AND v.number = ?2",
@@ -212,7 +230,11 @@ static const char *const stmt_sql[P4R_ST_COUNT] = {
 	[P4R_ST_VERSION_IN_STAGE] = VERSION_SELECT " WHERE m.name = ?1 AND v.stage = ?2"
 				" ORDER BY v.number DESC LIMIT 1",
 	[P4R_ST_VERSION_LIST] = VERSION_SELECT " WHERE m.name = ?1 ORDER BY v.number DESC",
-	[P4R_ST_OID_REFERENCED] = "SELECT EXISTS(SELECT 1 FROM versions WHERE oid = ?1)",
+	/* a version's object, or a file of a folder version (manifest_files_oid,
+	 * then versions_oid for the manifest) */
+	[P4R_ST_OID_REFERENCED] = "SELECT EXISTS(SELECT 1 FROM versions WHERE oid = ?1)"
+			      " OR EXISTS(SELECT 1 FROM manifest_files f JOIN versions v"
+			      " ON v.oid = f.manifest AND v.kind = 'dir' WHERE f.oid = ?1)",
 	[P4R_ST_EVENT_INSERT] =
 		"INSERT INTO events(model_id, version_id, kind, from_stage, to_stage,"
 		" forced, actor, at_ms, reason, detail)"
@@ -228,6 +250,12 @@ static const char *const stmt_sql[P4R_ST_COUNT] = {
 			" ctime_ns, oid) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[P4R_ST_MODEL_SET_PATH] = "UPDATE models SET path = ?2 WHERE id = ?1",
 	[P4R_ST_STAT_DELETE] = "DELETE FROM stat_cache WHERE path = ?1",
+	[P4R_ST_MANIFEST_PUT] = "INSERT OR IGNORE INTO manifest_files(manifest, path, oid, size, exec)"
+			    " VALUES (?1, ?2, ?3, ?4, ?5)",
+	/* BINARY collation: the bytes' order, the manifest's (strcmp) */
+	[P4R_ST_MANIFEST_GET] = "SELECT path, oid, size, exec FROM manifest_files WHERE manifest = ?1"
+			    " ORDER BY path",
+	[P4R_ST_MANIFEST_HAS] = "SELECT EXISTS(SELECT 1 FROM manifest_files WHERE manifest = ?1)",
 };
 
 struct p4r_registry {
@@ -384,6 +412,31 @@ static int col_oid(p4r_oid *out, sqlite3_stmt *st, int i)
 	return 0;
 }
 
+/* The kind column and, for a folder, its count and total (I, I+1, I+2):
+ * a folder without a positive count or with a negative total, or a file
+ * with either, is a row edited outside p4reg. */
+static int col_kind(p4r_version *v, sqlite3_stmt *st, int i)
+{
+	const char *s = (const char *)sqlite3_column_text(st, i);
+	bool counted = sqlite3_column_type(st, i + 1) == SQLITE_INTEGER &&
+		       sqlite3_column_type(st, i + 2) == SQLITE_INTEGER;
+
+	if (s && !strcmp(s, "file") && sqlite3_column_type(st, i + 1) == SQLITE_NULL &&
+	    sqlite3_column_type(st, i + 2) == SQLITE_NULL) {
+		v->kind = P4R_KIND_FILE;
+		return 0;
+	}
+	if (s && !strcmp(s, "dir") && counted && sqlite3_column_int64(st, i + 1) > 0 &&
+	    sqlite3_column_int64(st, i + 2) >= 0) {
+		v->kind = P4R_KIND_DIR;
+		v->files = sqlite3_column_int64(st, i + 1);
+		v->tree_size = sqlite3_column_int64(st, i + 2);
+		return 0;
+	}
+	return p4r_error_set(P4R_EINTEGRITY, "registry: version %lld of '%s' has a malformed kind,"
+			     " file count or tree size", (long long)v->number, v->model);
+}
+
 static int col_stage(p4r_stage *out, sqlite3_stmt *st, int i)
 {
 	const char *s = (const char *)sqlite3_column_text(st, i);
@@ -513,7 +566,8 @@ static int read_version(p4r_version *out, sqlite3_stmt *st)
 	    (rc = col_strdup(&out->source_path, st, 8)) < 0 ||
 	    (rc = col_strdup(&out->git_commit, st, 9)) < 0 ||
 	    (rc = col_strdup(&out->git_branch, st, 10)) < 0 ||
-	    (rc = col_stage(&out->stage, st, 12)) < 0)
+	    (rc = col_stage(&out->stage, st, 12)) < 0 ||
+	    (rc = col_kind(out, st, 14)) < 0)
 		goto done;
 	if (!out->author || !out->message || !out->source_path)
 		rc = p4r_error_set(P4R_EINTEGRITY, "registry: version %lld of '%s' is incomplete",
@@ -1473,6 +1527,9 @@ static int check_input(const p4r_version_input *in)
 		return p4r_error_set(P4R_EUSAGE, "negative size for model '%s'", in->model);
 	if (!in->author)
 		return p4r_error_set(P4R_EUSAGE, "version of model '%s' has no author", in->model);
+	if (in->kind != P4R_KIND_DIR && (in->kind != P4R_KIND_FILE || in->files || in->tree_size))
+		return p4r_error_set(P4R_EUSAGE, "a file version of model '%s' has no file count or"
+				     " tree size", in->model);
 	/* What a remote would refuse must not be recorded: it would stop
 	 * every other clone's fetch once pushed. */
 	return p4r_version_input_check(in);
@@ -1550,7 +1607,8 @@ static int insert_version(p4r_registry *reg, const p4r_version_input *in, int64_
 				      .author = in->author, .created_ms = now,
 				      .message = in->message ? in->message : "", .source_path = in->path,
 				      .git_commit = in->git_commit, .git_branch = in->git_branch,
-				      .git_dirty = in->git_dirty };
+				      .git_dirty = in->git_dirty, .kind = in->kind, .files = in->files,
+				      .tree_size = in->tree_size };
 	if ((rc = p4r_sql_version_insert(reg, &vrow, version_id)) < 0)
 		return rc;
 	erow = (p4r_sql_event_row){ .model_id = model_id, .version_id = *version_id, .kind = "register",

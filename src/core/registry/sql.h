@@ -43,6 +43,9 @@ enum p4r_sql_id {
 	P4R_ST_STAT_PUT,
 	P4R_ST_MODEL_SET_PATH,
 	P4R_ST_STAT_DELETE,
+	P4R_ST_MANIFEST_PUT,
+	P4R_ST_MANIFEST_GET,
+	P4R_ST_MANIFEST_HAS,
 	P4R_ST_COUNT
 };
 
@@ -118,6 +121,9 @@ typedef struct p4r_sql_version_row {
 	const char *git_commit;
 	const char *git_branch;
 	int64_t git_dirty;
+	p4r_version_kind kind; /* a file binds files and tree_size as NULL */
+	int64_t files;
+	int64_t tree_size;
 } p4r_sql_version_row;
 int p4r_sql_version_insert(p4r_registry *reg, const p4r_sql_version_row *row, int64_t *id);
 

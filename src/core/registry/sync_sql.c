@@ -160,10 +160,23 @@ static bool model_selected(const char *name, char *const *models, size_t n)
 	"SELECT e.id, s.uuid, m.name, coalesce(v.number, 0), e.kind, e.from_stage, e.to_stage," \
 	" e.forced, e.actor, e.at_ms, e.reason, e.detail," \
 	" v.oid, v.size, v.author, v.created_ms, v.message, v.source_path, v.git_commit," \
-	" v.git_branch, v.git_dirty" \
+	" v.git_branch, v.git_dirty, v.kind, v.files, v.tree_size" \
 	" FROM events e JOIN models m ON m.id = e.model_id" \
 	" JOIN event_sync s ON s.event_id = e.id" \
 	" LEFT JOIN versions v ON v.id = e.version_id"
+
+/* A folder's kind and counts (columns I..I+2); a malformed row reads as
+ * such, and the encoder's check refuses to publish it. */
+static void read_export_kind(p4r_sync_event *e, sqlite3_stmt *st, int i)
+{
+	const char *kind = (const char *)sqlite3_column_text(st, i);
+
+	if (kind && !strcmp(kind, "file"))
+		return;
+	e->version_kind = kind && !strcmp(kind, "dir") ? P4R_KIND_DIR : (p4r_version_kind)-1;
+	e->files = sqlite3_column_int64(st, i + 1);
+	e->tree_size = sqlite3_column_int64(st, i + 2);
+}
 
 static int read_export(p4r_sync_event *e, sqlite3_stmt *st)
 {
@@ -200,6 +213,7 @@ static int read_export(p4r_sync_event *e, sqlite3_stmt *st)
 		e->git_dirty = sqlite3_column_int(st, 20);
 		if (!e->author || !e->message || !e->path)
 			return p4r_error_set(P4R_ERROR, "out of memory");
+		read_export_kind(e, st, 21);
 	}
 	return 0;
 }
@@ -562,7 +576,8 @@ static int insert_version(struct apply_ctx *c, const p4r_sync_event *e, int64_t 
 				    .size = e->size, .author = e->author, .created_ms = e->created_ms,
 				    .message = e->message, .source_path = e->path,
 				    .git_commit = e->git_commit, .git_branch = e->git_branch,
-				    .git_dirty = e->git_dirty };
+				    .git_dirty = e->git_dirty, .kind = e->version_kind,
+				    .files = e->files, .tree_size = e->tree_size };
 
 	return p4r_sql_version_insert(c->reg, &row, version_id);
 }

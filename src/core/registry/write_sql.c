@@ -29,6 +29,22 @@ int p4r_sql_model_insert(p4r_registry *reg, const char *name, const char *path, 
 	return finish(reg, st, rc, id);
 }
 
+/* ?I kind, ?I+1 files, ?I+2 tree_size: a file's count and total are NULL,
+ * so the rows of a file version stay what they were before folders. */
+static int bind_kind(sqlite3 *db, sqlite3_stmt *st, int i, const p4r_sql_version_row *row)
+{
+	bool dir = row->kind == P4R_KIND_DIR;
+	int rc;
+
+	if ((rc = p4r_sql_bind_text(db, st, i, dir ? "dir" : "file")) < 0)
+		return rc;
+	if (!dir)
+		return 0; /* unbound parameters are NULL */
+	if ((rc = p4r_sql_bind_int(db, st, i + 1, row->files)) < 0)
+		return rc;
+	return p4r_sql_bind_int(db, st, i + 2, row->tree_size);
+}
+
 int p4r_sql_version_insert(p4r_registry *reg, const p4r_sql_version_row *row, int64_t *id)
 {
 	sqlite3 *db = p4r_registry_db(reg);
@@ -46,9 +62,10 @@ int p4r_sql_version_insert(p4r_registry *reg, const p4r_sql_version_row *row, in
 	    (rc = p4r_sql_bind_text(db, st, 7, row->source_path)) < 0 ||
 	    (rc = p4r_sql_bind_text(db, st, 8, row->git_commit)) < 0 ||
 	    (rc = p4r_sql_bind_text(db, st, 9, row->git_branch)) < 0 ||
-	    (rc = p4r_sql_bind_int(db, st, 10, row->git_dirty)) < 0)
+	    (rc = p4r_sql_bind_int(db, st, 10, row->git_dirty)) < 0 ||
+	    (rc = p4r_sql_bind_int(db, st, 11, row->number)) < 0)
 		return finish(reg, st, rc, id);
-	rc = p4r_sql_bind_int(db, st, 11, row->number);
+	rc = bind_kind(db, st, 12, row);
 	return finish(reg, st, rc, id);
 }
 

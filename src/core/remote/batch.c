@@ -110,6 +110,22 @@ static bool in_range(int64_t v, int64_t min, int64_t max)
 	return v >= min && v <= max;
 }
 
+/* NULL when a version's kind agrees with its counts: a folder has 1..
+ * P4R_MANIFEST_MAX_FILES files and a manifest (never empty), a file neither
+ * count nor total. */
+static const char *kind_problem(p4r_version_kind kind, int64_t files, int64_t tree_size, int64_t size)
+{
+	if (kind == P4R_KIND_FILE)
+		return files || tree_size ? "a file version has no file count or tree size" : NULL;
+	if (kind != P4R_KIND_DIR)
+		return "unknown version kind";
+	if (!in_range(files, 1, P4R_MANIFEST_MAX_FILES))
+		return "invalid file count";
+	if (!in_range(tree_size, 0, P4R_EVENT_TREE_SIZE_MAX))
+		return "invalid tree size";
+	return size > 0 ? NULL : "a folder's manifest is never empty";
+}
+
 /* ---- move events ---- */
 
 char *p4r_move_detail(const char *from, const char *to)
@@ -209,6 +225,8 @@ int p4r_event_check(const p4r_event *ev)
 
 int p4r_version_input_check(const p4r_version_input *in)
 {
+	const char *why;
+
 	if (!p4r_relpath_valid(in->path))
 		return p4r_error_set(P4R_EUSAGE, "invalid model path '%s': it must be relative, inside the "
 				     "work tree and outside .git and .p4reg, with no control character and "
@@ -217,6 +235,8 @@ int p4r_version_input_check(const p4r_version_input *in)
 	if (!in_range(in->size, 0, P4R_EVENT_SIZE_MAX) || !in_range(in->now_ms, 0, P4R_EVENT_TIME_MAX))
 		return p4r_error_set(P4R_EUSAGE, "version of model '%s' has an out-of-range size or time",
 				     in->model);
+	if ((why = kind_problem(in->kind, in->files, in->tree_size, in->size)))
+		return p4r_error_set(P4R_EUSAGE, "version of model '%s': %s", in->model, why);
 	if (in->author && !text_ok(in->author, P4R_EVENT_TEXT_MAX))
 		return too_long("author", in->author, P4R_EVENT_TEXT_MAX);
 	if (in->message && !text_ok(in->message, P4R_EVENT_TEXT_MAX))
@@ -258,7 +278,7 @@ static const char *register_problem(const p4r_sync_event *e)
 		return "invalid git branch";
 	if (!in_range(e->git_dirty, -1, 1))
 		return "invalid git_dirty";
-	return NULL;
+	return kind_problem(e->version_kind, e->files, e->tree_size, e->size);
 }
 
 const char *p4r_batch_event_problem(const p4r_sync_event *e)
@@ -342,7 +362,13 @@ static bool add_version_record(cJSON *o, const p4r_sync_event *e)
 		return false;
 	if (e->git_branch && !cJSON_AddStringToObject(o, "git_branch", e->git_branch))
 		return false;
-	return cJSON_AddNumberToObject(o, "git_dirty", e->git_dirty) != NULL;
+	if (!cJSON_AddNumberToObject(o, "git_dirty", e->git_dirty))
+		return false;
+	if (e->version_kind != P4R_KIND_DIR)
+		return true;
+	return cJSON_AddStringToObject(o, "version_kind", "dir") &&
+	       cJSON_AddNumberToObject(o, "files", (double)e->files) &&
+	       cJSON_AddNumberToObject(o, "tree_size", (double)e->tree_size);
 }
 
 static cJSON *event_json(const p4r_sync_event *e)
@@ -436,17 +462,22 @@ static int fill(cJSON *doc, size_t head_len, const p4r_sync_event *ev, size_t n,
 	return 0;
 }
 
-/* Format 1, unless the events hold a move: a p4reg that cannot apply one
- * must refuse the batch ("unknown format"), not record it and keep the
- * model where it was. */
+/* Format 1, unless the events hold a move (2) or a folder version (3): a
+ * p4reg that cannot apply one must refuse the batch ("unknown format"),
+ * not record it and keep the model where it was, or take a manifest for
+ * the model's file. Each format reads every older one's events. */
 static int batch_format(const p4r_sync_event *ev, size_t n)
 {
+	int format = P4R_BATCH_FORMAT;
 	size_t i;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		if (ev[i].has_version && ev[i].version_kind == P4R_KIND_DIR)
+			return P4R_BATCH_FORMAT_DIR;
 		if (!strcmp(ev[i].kind, P4R_EVENT_MOVE))
-			return P4R_BATCH_FORMAT_MOVE;
-	return P4R_BATCH_FORMAT;
+			format = P4R_BATCH_FORMAT_MOVE;
+	}
+	return format;
 }
 
 int p4r_batch_encode(char **out, size_t *len, size_t *used, int64_t seq,
@@ -490,6 +521,7 @@ done:
 struct decoder {
 	const char *key;   /* the batch's key, for messages */
 	size_t index;      /* the event being read */
+	int64_t format;    /* the batch's: what its events may hold */
 };
 
 static int bad(const struct decoder *d, const char *what)
@@ -576,7 +608,7 @@ static int dup_member(char **out, const cJSON *o, const char *name, bool optiona
 static const char *const event_keys[] = {
 	"id", "model", "version", "kind", "from", "to", "forced", "actor", "time", "reason",
 	"detail", "oid", "size", "author", "created", "message", "path", "git_commit",
-	"git_branch", "git_dirty", NULL
+	"git_branch", "git_dirty", "version_kind", "files", "tree_size", NULL
 };
 #define FIRST_RECORD_KEY 11 /* "oid": the members only a register has start here */
 
@@ -589,6 +621,27 @@ static bool has_record_member(const cJSON *o)
 		if (cJSON_GetObjectItemCaseSensitive(o, event_keys[i]))
 			return true;
 	return false;
+}
+
+/* A folder version's members (batch format 3): all three or none. */
+static int decode_dir(const struct decoder *d, const cJSON *o, p4r_sync_event *e)
+{
+	const char *kind = str_member(o, "version_kind");
+	const cJSON *files = cJSON_GetObjectItemCaseSensitive(o, "files");
+	const cJSON *tree = cJSON_GetObjectItemCaseSensitive(o, "tree_size");
+
+	if (!cJSON_GetObjectItemCaseSensitive(o, "version_kind") && !files && !tree)
+		return 0;
+	if (d->format < P4R_BATCH_FORMAT_DIR)
+		return bad(d, "a folder version needs batch format 3");
+	if (!kind || strcmp(kind, "dir"))
+		return bad(d, "invalid version_kind");
+	if (!int_value(files, 1, P4R_MANIFEST_MAX_FILES, &e->files))
+		return bad(d, "invalid file count");
+	if (!int_value(tree, 0, P4R_EVENT_TREE_SIZE_MAX, &e->tree_size))
+		return bad(d, "invalid tree size");
+	e->version_kind = P4R_KIND_DIR;
+	return 0;
 }
 
 /* The version record of a register event. */
@@ -618,7 +671,7 @@ static int decode_record(const struct decoder *d, const cJSON *o, p4r_sync_event
 		return rc < 0 ? rc : bad(d, "invalid git commit");
 	if ((rc = dup_member(&e->git_branch, o, "git_branch", true, &ok)) < 0 || !ok)
 		return rc < 0 ? rc : bad(d, "invalid git branch");
-	return 0;
+	return decode_dir(d, o, e);
 }
 
 /* Reads the members of O by type into E; the bounds come after, from
@@ -711,7 +764,7 @@ static int decode_head(const char *key, const cJSON *doc, int64_t seq, const cJS
 	if (!keys_ok(doc, batch_keys))
 		return bad_batch(key, "unknown or repeated field");
 	if (!int_value(cJSON_GetObjectItemCaseSensitive(doc, "format"), 0, 1000, format) ||
-	    (*format != P4R_BATCH_FORMAT && *format != P4R_BATCH_FORMAT_MOVE))
+	    *format < P4R_BATCH_FORMAT || *format > P4R_BATCH_FORMAT_DIR)
 		return p4r_error_set(P4R_EINTEGRITY, "event batch '%s' has an unknown format (upgrade p4reg?)", key);
 	if (!int_value(cJSON_GetObjectItemCaseSensitive(doc, "seq"), 1, P4R_EVENT_TIME_MAX, &v) || v != seq ||
 	    !int_value(cJSON_GetObjectItemCaseSensitive(doc, "parent"), 0, P4R_EVENT_TIME_MAX, &v) || v != seq - 1)
@@ -751,6 +804,7 @@ int p4r_batch_decode(p4r_sync_event **out, size_t *n, const char *key, const cha
 	}
 	if ((rc = decode_head(key, doc, seq, &events, &total, &format)) < 0)
 		goto done;
+	d.format = format;
 	if (!(arr = calloc(total, sizeof(*arr)))) {
 		rc = p4r_error_set(P4R_ERROR, "out of memory");
 		goto done;
