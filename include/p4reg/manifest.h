@@ -68,4 +68,21 @@ const p4r_manifest_entry *p4r_manifest_find(const p4r_manifest *m, const char *p
 /* The sum of the entries' sizes. */
 int64_t p4r_manifest_total(const p4r_manifest *m);
 
+/* ---- a repository's manifests (store/manifest_io.c) ---- */
+
+struct p4r_repo;
+
+/* The manifest whose oid is OID in REPO: the registry's rows when it has
+ * them, else the manifest object read from the store (through the object
+ * guard, re-hashed, decoded strictly, its rows recorded). P4R_ENOTFOUND
+ * when neither has it (the object is not downloaded); P4R_EINTEGRITY for
+ * bytes that do not hash to OID or do not decode. WHAT names it in
+ * messages ("manifest of minilm@2"). */
+int p4r_manifest_load(struct p4r_repo *repo, const p4r_oid *oid, const char *what, p4r_manifest *out);
+
+/* Encodes M, stores the text as an object of REPO's store (durable before
+ * it returns) and gives its oid and size; the caller records the rows in
+ * the transaction that registers the version (p4r_registry_manifest_put). */
+int p4r_manifest_store(struct p4r_repo *repo, p4r_manifest *m, p4r_oid *oid, int64_t *size);
+
 #endif

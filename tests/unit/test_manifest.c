@@ -4,6 +4,9 @@
 #include "testutil.h"
 #include "p4reg/manifest.h"
 #include "p4reg/error.h"
+#include "p4reg/registry.h"
+#include "p4reg/repo.h"
+#include "p4reg/store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -163,6 +166,39 @@ static void test_many(void **state)
 	p4r_manifest_clear(&back);
 }
 
+/* Stored as an object, loaded back from the rows or, without them, from
+ * the object; a changed object is an integrity error. */
+static void test_store_and_load(void **state)
+{
+	char *top = tu_mkdtemp();
+	p4r_repo *repo = tu_repo_new(top, "r");
+	p4r_manifest m = { 0 }, back = { 0 };
+	p4r_oid a = oid_of(OID_W), b = oid_of(OID_RUN), c = oid_of(OID_CFG), oid;
+	int64_t size;
+
+	(void)state;
+	assert_int_equal(p4r_manifest_add(&m, "weights/model-00001-of-00001.safetensors", &a, 7, false), 0);
+	assert_int_equal(p4r_manifest_add(&m, "scripts/run.sh", &b, 18, true), 0);
+	assert_int_equal(p4r_manifest_add(&m, "config.json", &c, 21, false), 0);
+	assert_int_equal(p4r_manifest_store(repo, &m, &oid, &size), 0);
+	assert_string_equal(oid.hex, VECTOR_OID);
+	assert_int_equal(size, (int64_t)strlen(vector));
+	assert_true(p4r_store_has(p4r_repo_store(repo), &oid));
+	/* no rows yet: read from the object, rows recorded */
+	assert_int_equal(p4r_manifest_load(repo, &oid, "manifest of m@1", &back), 0);
+	assert_int_equal(back.n, 3);
+	assert_string_equal(back.v[1].path, "scripts/run.sh");
+	p4r_manifest_clear(&back);
+	assert_int_equal(p4r_registry_manifest_get(p4r_repo_registry(repo), &oid, &back), 0);
+	assert_int_equal(back.n, 3);
+	p4r_manifest_clear(&back);
+	/* an unknown manifest that is not downloaded */
+	assert_int_equal(p4r_manifest_load(repo, &a, "manifest of m@2", &back), P4R_ENOTFOUND);
+	p4r_manifest_clear(&m);
+	p4r_repo_free(repo);
+	tu_rmtree_free(top);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -170,6 +206,7 @@ int main(void)
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_nul_and_paths),
 		cmocka_unit_test(test_many),
+		cmocka_unit_test(test_store_and_load),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
