@@ -90,7 +90,8 @@ static int prepare_item(struct run *run, size_t i)
 	snprintf(it->model, sizeof(it->model), "%s", b.model);
 	f->moved_from = b.moved_from;
 	if (it->folder && f->moved_from)
-		return p4r_error_set(P4R_EUSAGE, "model '%s' is bound to '%s'; move it with 'p4reg mv' first",
+		return p4r_error_set(P4R_EUSAGE, "model '%s' is bound to '%s'; moving a folder model is not "
+				     "supported yet",
 				     it->model, f->moved_from);
 	return p4r_add_dir_check_kind(run, it, f->rel);
 }
