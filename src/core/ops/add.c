@@ -89,11 +89,12 @@ static int prepare_item(struct run *run, size_t i)
 		return rc;
 	snprintf(it->model, sizeof(it->model), "%s", b.model);
 	f->moved_from = b.moved_from;
+	if ((rc = p4r_add_dir_check_kind(run, it, f->rel)) < 0)
+		return rc;
 	if (it->folder && f->moved_from)
 		return p4r_error_set(P4R_EUSAGE, "model '%s' is bound to '%s'; moving a folder model is not "
-				     "supported yet",
-				     it->model, f->moved_from);
-	return p4r_add_dir_check_kind(run, it, f->rel);
+				     "supported yet", it->model, f->moved_from);
+	return 0;
 }
 
 /* Where the stat cache already knows the bytes and the store has them, the

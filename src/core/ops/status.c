@@ -5,6 +5,7 @@
 #include "p4reg/dirwalk.h"
 #include "p4reg/error.h"
 #include "p4reg/gitio.h"
+#include "p4reg/hash.h"
 #include "p4reg/lfs.h"
 #include "p4reg/worktree.h"
 
@@ -178,14 +179,36 @@ static int folder_row(struct run *r, const char *rel, const char *path, const p4
 	return 0;
 }
 
-/* Whether file W (found at FULL) still has E's bytes and mode: the stat
- * cache answers when the stat is the one recorded, else it is hashed. */
-static int folder_file_changed(struct run *r, const char *full, const p4r_dirwalk_file *w,
+/* The oid of file W of the folder FD (FULL from the root), hashed, its
+ * stat cache row refreshed (no text check of the path: a folder may hold
+ * a ".gitattributes", which only the walk's rules judge). */
+static int folder_file_hash(struct run *r, int fd, const char *full, const p4r_dirwalk_file *w,
+			    p4r_oid *oid)
+{
+	p4r_stat_key before, after;
+	struct stat st;
+	uint64_t size;
+	int file = -1, rc;
+
+	if ((rc = p4r_beneath_open_regular(&file, &st, fd, w->path)) < 0)
+		return rc;
+	p4r_worktree_stat_key(&st, &before);
+	if ((rc = p4r_hash_fd(oid, &size, file)) == 0 && fstat(file, &st) == 0) {
+		p4r_worktree_stat_key(&st, &after);
+		rc = p4r_worktree_stat_remember(r->repo, full, &before, &after, oid);
+	}
+	close(file);
+	return rc;
+}
+
+/* Whether file W (FULL from the root) still has E's bytes and mode: the
+ * stat cache answers when the stat is the one recorded, else it is hashed. */
+static int folder_file_changed(struct run *r, int fd, const char *full, const p4r_dirwalk_file *w,
 			       const p4r_manifest_entry *e, bool *changed)
 {
 	p4r_stat_key key;
 	p4r_oid oid;
-	bool found = false, exists = false;
+	bool found = false;
 	int rc;
 
 	*changed = true;
@@ -194,15 +217,15 @@ static int folder_file_changed(struct run *r, const char *full, const p4r_dirwal
 	p4r_worktree_stat_key(&w->st, &key);
 	if ((rc = p4r_registry_statcache_get(p4r_repo_registry(r->repo), full, &key, &oid, &found)) < 0)
 		return rc;
-	if (!found && ((rc = p4r_worktree_file_oid(r->repo, full, &oid, &exists)) < 0 || !exists))
+	if (!found && (rc = folder_file_hash(r, fd, full, w, &oid)) < 0)
 		return rc;
 	*changed = !p4r_oid_equal(&oid, &e->oid);
 	return 0;
 }
 
 /* Files of W that are added to or differ from M. */
-static int folder_changes(struct run *r, const char *rel, const p4r_pointer *ptr, const p4r_dirwalk *w,
-			  const p4r_manifest *m)
+static int folder_changes(struct run *r, int fd, const char *rel, const p4r_pointer *ptr,
+			  const p4r_dirwalk *w, const p4r_manifest *m)
 {
 	char full[PATH_MAX];
 	size_t i;
@@ -213,7 +236,7 @@ static int folder_changes(struct run *r, const char *rel, const p4r_pointer *ptr
 		bool changed = true;
 
 		snprintf(full, sizeof(full), "%s/%s", rel, w->v[i].path);
-		if (e && (rc = folder_file_changed(r, full, &w->v[i], e, &changed)) < 0)
+		if (e && (rc = folder_file_changed(r, fd, full, &w->v[i], e, &changed)) < 0)
 			break;
 		if (changed)
 			rc = folder_row(r, rel, w->v[i].path, ptr, e ? "modified" : "added");
@@ -261,7 +284,7 @@ static int folder_compare(struct run *r, const char *rel, const p4r_pointer *ptr
 		p4r_op_warn(r->report, "%s", p4r_error_message());
 		*bad = true;
 		rc = folder_row(r, rel, "", ptr, "invalid");
-	} else if (rc == 0 && (rc = folder_changes(r, rel, ptr, &w, m)) == 0) {
+	} else if (rc == 0 && (rc = folder_changes(r, fd, rel, ptr, &w, m)) == 0) {
 		rc = folder_deleted(r, fd, rel, ptr, &w, m);
 	}
 	if (rc == 0 && r->out->n == before)
