@@ -5,11 +5,12 @@
 #include <unistd.h>
 
 const char cmd_cat_usage[] =
-	"usage: p4reg cat [-r NAME] [--offline] REF\n"
+	"usage: p4reg cat [-r NAME] [--offline] REF [PATH]\n"
 	"\n"
 	"Writes the bytes of the version REF names to standard output, hashing\n"
 	"them on the way; exit 4 when they do not match the version's oid. Bytes\n"
 	"not in the local store are downloaded from the remote first, verified.\n"
+	"A folder version needs PATH, a file inside it (config.json).\n"
 	"\n"
 	"  -r, --remote NAME   download a missing object from NAME (default: core.remote)\n"
 	"      --offline       download nothing (also: config core.offline)\n";
@@ -37,8 +38,10 @@ int cmd_cat(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 			opts.remote = value;
 		else if (id == OPT_OFFLINE)
 			opts.offline = true;
+		else if (opts.path)
+			return cmd_usage_error(cli, "cat takes one REF and at most one PATH");
 		else if (opts.ref)
-			return cmd_usage_error(cli, "cat takes one REF");
+			opts.path = value;
 		else
 			opts.ref = value;
 	}

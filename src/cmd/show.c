@@ -74,8 +74,49 @@ static void print_metrics(const p4r_metric_table *t)
 	}
 }
 
+/* A folder version's files, one a line: oid prefix, mode, size, path. */
+static void print_files(const p4r_show_result *res)
+{
+	const p4r_version *v = &res->version;
+	char size[32];
+	size_t i;
+
+	p4r_format_size(size, sizeof(size), (uint64_t)v->tree_size);
+	printf("folder:   %lld file%s, %s\n", (long long)v->files, v->files == 1 ? "" : "s", size);
+	if (!res->files.n) {
+		printf("files:    (its manifest is not in the local store)\n");
+		return;
+	}
+	printf("files:\n");
+	for (i = 0; i < res->files.n; i++) {
+		const p4r_manifest_entry *e = &res->files.v[i];
+
+		p4r_format_size(size, sizeof(size), (uint64_t)e->size);
+		printf("  %.12s  %s  %10s  %s\n", e->oid.hex, e->exec ? "755" : "644", size, p4r_escape(e->path));
+	}
+}
+
+static cJSON *json_files(const p4r_manifest *m)
+{
+	cJSON *arr = cJSON_CreateArray();
+	size_t i;
+
+	for (i = 0; arr && i < m->n; i++) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "path", m->v[i].path);
+		cJSON_AddNumberToObject(o, "size", (double)m->v[i].size);
+		cJSON_AddStringToObject(o, "oid", m->v[i].oid.hex);
+		cJSON_AddBoolToObject(o, "exec", m->v[i].exec);
+		cJSON_AddItemToArray(arr, o);
+	}
+	return arr;
+}
+
 static int print_show(p4r_cli *cli, const p4r_show_result *res)
 {
+	bool dir = res->version.kind == P4R_KIND_DIR;
+
 	if (cli->json) {
 		cJSON *doc = p4r_json_version(&res->version);
 
@@ -84,6 +125,14 @@ static int print_show(p4r_cli *cli, const p4r_show_result *res)
 		if (res->verified)
 			cJSON_AddBoolToObject(doc, "verified", true);
 		cJSON_AddItemToObject(doc, "metrics", p4r_json_metric_row(&res->metrics, 0));
+		if (dir) {
+			cJSON_AddStringToObject(doc, "kind", "dir");
+			cJSON_AddNumberToObject(doc, "tree_size", (double)res->version.tree_size);
+			if (res->files.n)
+				cJSON_AddItemToObject(doc, "files", json_files(&res->files));
+			else
+				cJSON_AddNullToObject(doc, "files");
+		}
 		return cmd_print_json(doc);
 	}
 	print_version(&res->version, res->stored);
@@ -93,6 +142,8 @@ static int print_show(p4r_cli *cli, const p4r_show_result *res)
 		       res->damage.got.hex, p4r_escape(res->damage.quarantine));
 	if (res->verified)
 		printf("verified: the bytes hash to its oid\n");
+	if (dir)
+		print_files(res);
 	print_metrics(&res->metrics);
 	return 0;
 }

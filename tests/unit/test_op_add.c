@@ -6,6 +6,7 @@
 #include "testutil.h"
 #include "p4reg/error.h"
 #include "p4reg/hash.h"
+#include "p4reg/manifest.h"
 #include "p4reg/ops/add.h"
 #include "p4reg/repo.h"
 #include "p4reg/worktree.h"
@@ -188,7 +189,7 @@ static void test_bad_path_changes_nothing(void **state)
 	snprintf(dir, sizeof(dir), "%s/folder", fx->dir);
 	assert_int_equal(mkdir(dir, 0755), 0);
 	paths[1] = dir;
-	refused(fx, paths, 2, P4R_EUSAGE, "is a directory");
+	refused(fx, paths, 2, P4R_EUSAGE, "no file to add in");
 	snprintf(link, sizeof(link), "%s/link.bin", fx->dir);
 	assert_int_equal(symlink(paths[0], link), 0);
 	paths[1] = link;
@@ -243,6 +244,93 @@ static void test_parallel_add_of_several_files(void **state)
 	p4r_add_result_free(&res);
 }
 
+/* A folder models/mm with config.json, w.bin and sub/run.sh (755). */
+static char *make_folder(struct fx *fx)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/models", fx->dir);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/models/mm", fx->dir);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/models/mm/sub", fx->dir);
+	assert_int_equal(mkdir(path, 0755), 0);
+	file(fx, "models/mm/config.json", "{}");
+	file(fx, "models/mm/w.bin", "hello");
+	assert_int_equal(chmod(file(fx, "models/mm/sub/run.sh", "#!/bin/sh\n"), 0755), 0);
+	snprintf(path, sizeof(path), "%s/models/mm", fx->dir);
+	return strdup(path);
+}
+
+static void test_folder_is_one_model(void **state)
+{
+	struct fx *fx = *state;
+	char *dir = make_folder(fx), *ptr, *ignore, want[512];
+	const char *paths[] = { dir };
+	p4r_registry *reg = p4r_repo_registry(fx->repo);
+	p4r_manifest m = { 0 };
+	p4r_add_result res;
+	const p4r_manifest_entry *e;
+
+	assert_int_equal(add(fx, paths, 1, 2, &res), 0);
+	assert_string_equal(res.files[0].rel, "models/mm");
+	assert_string_equal(res.files[0].version.model, "mm");
+	assert_int_equal(res.files[0].outcome, P4R_ADD_NEW);
+	assert_int_equal(res.files[0].version.kind, P4R_KIND_DIR);
+	assert_int_equal(res.files[0].version.files, 3);
+	assert_int_equal(res.files[0].version.tree_size, 2 + 5 + 10);
+	/* the manifest rows, each file an object, the manifest an object */
+	assert_int_equal(p4r_registry_manifest_get(reg, &res.files[0].version.oid, &m), 0);
+	assert_int_equal(m.n, 3);
+	assert_non_null(e = p4r_manifest_find(&m, "w.bin"));
+	assert_string_equal(e->oid.hex, HELLO_OID);
+	assert_false(e->exec);
+	assert_non_null(e = p4r_manifest_find(&m, "sub/run.sh"));
+	assert_true(e->exec);
+	assert_true(p4r_store_has(p4r_repo_store(fx->repo), &e->oid));
+	assert_true(p4r_store_has(p4r_repo_store(fx->repo), &res.files[0].version.oid));
+	p4r_manifest_clear(&m);
+	/* the pointer beside the folder and the folder's .gitignore line */
+	snprintf(want, sizeof(want), "p4reg-pointer 1\nmodel mm\nversion 1\noid sha256:%s\nsize %lld\n"
+		 "kind dir\nfiles 3\n", res.files[0].version.oid.hex, (long long)res.files[0].version.size);
+	ptr = slurp_in(fx, "models/mm.p4reg");
+	assert_string_equal(ptr, want);
+	ignore = slurp_in(fx, "models/.gitignore");
+	assert_string_equal(ignore, "/mm/\n");
+	free(ptr);
+	free(ignore);
+	p4r_add_result_free(&res);
+	/* the same files again: unchanged, no new version */
+	assert_int_equal(add(fx, paths, 1, 2, &res), 0);
+	assert_int_equal(res.files[0].outcome, P4R_ADD_UNCHANGED);
+	assert_int_equal(res.files[0].version.number, 1);
+	p4r_add_result_free(&res);
+	assert_int_equal(count_versions(fx, "mm"), 1);
+	free(dir);
+}
+
+static void test_folder_with_link_changes_nothing(void **state)
+{
+	struct fx *fx = *state;
+	char *dir = make_folder(fx), link[4096], path[4096];
+	const char *paths[] = { dir };
+	p4r_add_result res;
+	struct stat st;
+
+	snprintf(link, sizeof(link), "%s/sub/link", dir);
+	assert_int_equal(symlink("../w.bin", link), 0);
+	assert_int_equal(add(fx, paths, 1, 0, &res), P4R_EUSAGE);
+	assert_non_null(strstr(p4r_error_message(), "is a symbolic link"));
+	p4r_error_clear();
+	p4r_add_result_free(&res);
+	assert_int_equal(count_versions(fx, "mm"), 0);
+	snprintf(path, sizeof(path), "%s.p4reg", dir);
+	assert_int_equal(stat(path, &st), -1);
+	snprintf(path, sizeof(path), "%s/models/.gitignore", fx->dir);
+	assert_int_equal(stat(path, &st), -1);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -250,6 +338,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_same_bytes_again_are_unchanged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_path_changes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_parallel_add_of_several_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_folder_is_one_model, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_folder_with_link_changes_nothing, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 
 #include "p4reg/metrics.h"
+#include "p4reg/manifest.h"
 #include "p4reg/objguard.h"
 #include "p4reg/ops/op.h"
 #include "p4reg/registry.h"
@@ -17,6 +18,7 @@ typedef struct p4r_show_opts {
 	bool verify;            /* re-hash the bytes, downloading them when missing */
 	const char *remote;     /* with VERIFY: -r NAME; NULL: core.remote */
 	bool offline;           /* with VERIFY: download nothing (core.offline too) */
+	const char *path;       /* cat of a folder version: the file inside it */
 } p4r_show_opts;
 
 typedef struct p4r_show_result {
@@ -26,6 +28,8 @@ typedef struct p4r_show_result {
 	bool damaged;           /* its bytes changed in place and did not come back */
 	p4r_damage damage;      /* when DAMAGED: what they hashed to, where they went */
 	p4r_metric_table metrics; /* one row: the version's latest values */
+	p4r_manifest files;     /* a folder version: its files (empty when its
+				 * manifest is not downloaded) */
 } p4r_show_result;
 
 /* Resolves OPTS->ref and gathers what `show` prints. With OPTS->verify the
@@ -36,7 +40,9 @@ int p4r_show(p4r_repo *repo, const p4r_show_opts *opts, const p4r_op_report *rep
 void p4r_show_result_free(p4r_show_result *r);
 
 /* Writes the bytes of OPTS->ref (OPTS->verify ignored) to FD, downloading
- * them first when the store lacks them. */
+ * them first when the store lacks them. A folder version needs
+ * OPTS->path, a file inside it (P4R_EUSAGE without; P4R_ENOTFOUND for a
+ * path it does not hold), a file version none (P4R_EUSAGE). */
 int p4r_cat(p4r_repo *repo, const p4r_show_opts *opts, const p4r_op_report *report, int fd);
 
 #endif

@@ -2,6 +2,7 @@
  * a new path, then stage the change in git. */
 #include "p4reg/ops/mv.h"
 #include "p4reg/error.h"
+#include "p4reg/worktree.h"
 #include "p4reg/gitio.h"
 #include "p4reg/pointer.h"
 
@@ -106,6 +107,20 @@ static int stage_move(p4r_git *git, p4r_mv_result *out)
 			     out->move.model, out->to, msg);
 }
 
+/* Moving a folder model (its folder, pointer and "/NAME/" line) is not
+ * done yet: refused before anything changes. */
+static int refuse_folder(p4r_repo *repo, const char *from)
+{
+	p4r_pointer ptr;
+	bool dir = p4r_worktree_read_pointer(repo, from, &ptr) == 0 && ptr.dir;
+
+	p4r_error_clear();
+	if (dir)
+		return p4r_error_set(P4R_EUSAGE, "'%s' is a folder model (%s): p4reg mv does not move folder "
+				     "models yet", from, ptr.model);
+	return 0;
+}
+
 int p4r_mv(p4r_repo *repo, const p4r_mv_opts *opts, const p4r_op_report *report, p4r_mv_result *out)
 {
 	const char *why = NULL;
@@ -118,7 +133,7 @@ int p4r_mv(p4r_repo *repo, const p4r_mv_opts *opts, const p4r_op_report *report,
 	if ((rc = user_path(repo, opts->from, &out->from)) < 0 || (rc = new_path(repo, opts->to, &out->to)) < 0 ||
 	    (rc = p4r_repo_autostage(repo, opts->no_stage, &stage)) < 0 ||
 	    (rc = p4r_git_open_why(&git, p4r_repo_root(repo), &why)) < 0 ||
-	    (rc = refuse_lfs(repo, git, out->from)) < 0)
+	    (rc = refuse_lfs(repo, git, out->from)) < 0 || (rc = refuse_folder(repo, out->from)) < 0)
 		goto done;
 	actor = p4r_repo_actor(repo);
 	if ((rc = p4r_worktree_move(repo, out->from, out->to, actor ? actor : "unknown", &out->move)) < 0)
