@@ -33,6 +33,7 @@ typedef struct p4r_deploy_version {
 	int64_t number;
 	p4r_oid oid;
 	int64_t size;
+	p4r_version_kind kind;  /* P4R_KIND_DIR: OID/SIZE are the manifest's (get refuses it) */
 	p4r_stage stage;
 	bool rolled_back;
 } p4r_deploy_version;

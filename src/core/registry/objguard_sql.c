@@ -248,9 +248,13 @@ int p4r_registry_oid_versions(p4r_registry *reg, const p4r_oid *oid, char *list,
 
 	list[0] = first[0] = '\0';
 	*size = 0;
+	/* a file of a folder version is that version's too (issue 14) */
 	if ((rc = p4r_sql_prepare(db, &st, "SELECT m.name, v.number, v.size FROM versions v"
 				  " JOIN models m ON m.id = v.model_id WHERE v.oid = ?1"
-				  " ORDER BY m.name, v.number LIMIT ?2")) < 0 ||
+				  " UNION SELECT m.name, v.number, f.size FROM manifest_files f"
+				  " JOIN versions v ON v.oid = f.manifest AND v.kind = 'dir'"
+				  " JOIN models m ON m.id = v.model_id WHERE f.oid = ?1"
+				  " ORDER BY 1, 2 LIMIT ?2")) < 0 ||
 	    (rc = p4r_sql_bind_oid(db, st, 1, oid)) < 0)
 		goto done;
 	if (sqlite3_bind_int64(st, 2, VERSIONS_SHOWN + 1) != SQLITE_OK) {

@@ -29,6 +29,7 @@
 struct dver {
 	p4r_oid oid;
 	int64_t size;
+	p4r_version_kind kind;
 	p4r_stage stage;
 	bool rolled_back;
 };
@@ -206,6 +207,7 @@ static int add_version(p4r_deploy_log *log, struct dmodel *m, const p4r_sync_eve
 	}
 	m->v[m->n].oid = e->oid;
 	m->v[m->n].size = e->size;
+	m->v[m->n].kind = e->version_kind;
 	m->v[m->n].stage = P4R_STAGE_DEVELOPMENT;
 	m->v[m->n].rolled_back = false;
 	m->n++;
@@ -324,6 +326,7 @@ static void version_out(p4r_deploy_version *out, const struct dmodel *m, size_t 
 	out->number = (int64_t)i + 1;
 	out->oid = m->v[i].oid;
 	out->size = m->v[i].size;
+	out->kind = m->v[i].kind;
 	out->stage = m->v[i].stage;
 	out->rolled_back = m->v[i].rolled_back;
 }
@@ -753,6 +756,13 @@ int p4r_deploy_get(p4r_remote *remote, const p4r_ref *ref, const p4r_get_opts *o
 			rc = p4r_error_set(rc, out->batches ? "%s on remote '%s'" :
 					   "%s: remote '%s' has no event log (nothing was pushed to it)",
 					   p4r_error_message(), remote->name);
+		goto done;
+	}
+	/* a folder version's object is its manifest: never written as PATH */
+	if (out->version.kind == P4R_KIND_DIR) {
+		rc = p4r_error_set(P4R_EUSAGE, "'%s@%lld' is a folder version: p4reg get writes file "
+				   "versions only (for now); clone the repository and run p4reg pull",
+				   out->version.model, (long long)out->version.number);
 		goto done;
 	}
 	if ((rc = dest_holds(&d, &out->version, opts->cache_dir, &same)) < 0 || same)

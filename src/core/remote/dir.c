@@ -146,7 +146,8 @@ static int ensure_ours(const p4r_remote *r, int root)
 		old = regular_at(logfd, "0000000001.json");
 		close(logfd);
 	}
-	if (!old && !folder_empty(root))
+	/* another upload thread of this push may have marked it meanwhile */
+	if (!old && !folder_empty(root) && !regular_at(root, MARKER))
 		return p4r_error_set(P4R_ERROR, "remote folder '%s' holds other files and no p4reg "
 				     "remote; point remote.%s.url at an empty folder of its own",
 				     r->parsed.path, r->name);

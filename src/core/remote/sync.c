@@ -12,6 +12,7 @@
 #include "p4reg/objguard.h"
 #include "p4reg/pointer.h"
 #include "p4reg/relpath.h"
+#include "p4reg/version_objects.h"
 #include "p4reg/worktree.h"
 
 #include <errno.h>
@@ -504,6 +505,45 @@ done:
 }
 
 
+/* The objects of the version EV registers (a folder: its manifest and,
+ * when the manifest is here, every file). */
+static int event_objects(p4r_repo *repo, const p4r_sync_event *ev, p4r_objects *out)
+{
+	p4r_version v = { .number = ev->version, .oid = ev->oid, .size = ev->size,
+			  .kind = ev->version_kind };
+
+	snprintf(v.model, sizeof(v.model), "%s", ev->model);
+	return p4r_version_objects(repo, &v, out, NULL);
+}
+
+/* OIDS, SIZES and N (malloc'd) gain the files of the folder versions
+ * whose manifests they hold: a push sends every file a version needs. */
+static int add_dir_files(p4r_repo *repo, p4r_oid **oids, int64_t **sizes, size_t *n)
+{
+	p4r_objects o = { .oid = *oids, .size = *sizes, .n = *n, .cap = *n };
+	int rc = p4r_objects_add_dir_files(repo, &o);
+
+	p4r_objects_unique(&o);
+	*oids = o.oid;
+	*sizes = o.size;
+	*n = o.n;
+	return rc;
+}
+
+/* Guards and uploads the objects of the version EV registers. */
+static int upload_event(p4r_repo *repo, p4r_remote *remote, const p4r_push_opts *opts,
+			const p4r_sync_event *ev, p4r_sync_result *res)
+{
+	p4r_objects o = { 0 };
+	int rc;
+
+	if ((rc = event_objects(repo, ev, &o)) == 0 &&
+	    (rc = guard_objects(repo, remote, opts, o.oid, o.n)) == 0)
+		rc = p4r_sync_upload_objects(repo, remote, o.oid, o.size, o.n, NULL, res);
+	p4r_objects_clear(&o);
+	return rc;
+}
+
 /* The objects of register events in EV that were not in the first upload. */
 static int upload_stragglers(p4r_repo *repo, p4r_remote *remote, const p4r_push_opts *opts,
 			     const p4r_sync_event *ev, size_t n, const p4r_oid *done, size_t ndone,
@@ -521,8 +561,8 @@ static int upload_stragglers(p4r_repo *repo, p4r_remote *remote, const p4r_push_
 			seen = p4r_oid_equal(&done[k], &ev[i].oid);
 		if (seen)
 			continue;
-		if ((rc = guard_objects(repo, remote, opts, &ev[i].oid, 1)) < 0 ||
-		    (rc = p4r_sync_upload_objects(repo, remote, &ev[i].oid, &ev[i].size, 1, NULL, res)) < 0)
+		rc = upload_event(repo, remote, opts, &ev[i], res);
+		if (rc < 0)
 			return rc;
 	}
 	return 0;
@@ -541,26 +581,52 @@ static void backoff(int attempt)
 	nanosleep(&ts, NULL);
 }
 
+/* *THERE: every object of the version EV registers (a folder: its
+ * manifest and files) is in the store or on REMOTE; else *OID is the
+ * first that is in neither. */
+static int first_missing(p4r_repo *repo, p4r_remote *remote, const p4r_sync_event *ev, p4r_oid *oid,
+			 bool *there)
+{
+	p4r_objects o = { 0 };
+	char key[128];
+	size_t i;
+	int rc;
+
+	*there = true;
+	if ((rc = event_objects(repo, ev, &o)) < 0)
+		return rc;
+	for (i = 0; i < o.n && *there && rc == 0; i++) {
+		if (p4r_store_has(p4r_repo_store(repo), &o.oid[i]))
+			continue;
+		p4r_remote_object_key(key, sizeof(key), &o.oid[i]);
+		rc = remote->ops->exists(remote, key, there);
+		*oid = o.oid[i];
+	}
+	p4r_objects_clear(&o);
+	return rc;
+}
+
 /* Versions among EV whose object is neither in the store nor on the
  * remote, as "model@N sha256:OID" (appended to *NAMES, deduplicated). */
 static int find_missing(p4r_repo *repo, p4r_remote *remote, const p4r_sync_event *ev, size_t n,
 			char ***names, size_t *nnames)
 {
-	char key[128], name[P4R_MODEL_NAME_MAX + P4R_OID_HEXLEN + 40];
+	char name[P4R_MODEL_NAME_MAX + P4R_OID_HEXLEN + 40];
 	size_t i, k;
 	bool there, seen;
 	int rc;
 
 	for (i = 0; i < n; i++) {
-		if (!ev[i].has_version || p4r_store_has(p4r_repo_store(repo), &ev[i].oid))
+		p4r_oid oid;
+
+		if (!ev[i].has_version)
 			continue;
-		p4r_remote_object_key(key, sizeof(key), &ev[i].oid);
-		if ((rc = remote->ops->exists(remote, key, &there)) < 0)
+		if ((rc = first_missing(repo, remote, &ev[i], &oid, &there)) < 0)
 			return rc;
 		if (there)
 			continue;
 		snprintf(name, sizeof(name), "%s@%lld sha256:%s", ev[i].model, (long long)ev[i].version,
-			 ev[i].oid.hex);
+			 oid.hex);
 		for (k = 0, seen = false; k < *nnames && !seen; k++)
 			seen = !strcmp((*names)[k], name);
 		if (!seen && (rc = p4r_sync_add_string(names, nnames, name)) < 0)
@@ -656,6 +722,7 @@ static int push_locked(p4r_repo *repo, p4r_remote *remote, const p4r_push_opts *
 	 * (the object guard), then versions whose bytes are nowhere. */
 	if ((rc = collect_events(repo, remote, opts, res, &ev, &n)) < 0 ||
 	    (rc = p4r_registry_sync_objects(reg, opts->models, opts->n_models, &oids, &sizes, &noids)) < 0 ||
+	    (rc = add_dir_files(repo, &oids, &sizes, &noids)) < 0 ||
 	    (rc = guard_objects(repo, remote, opts, oids, noids)) < 0 ||
 	    (rc = check_missing(repo, remote, ev, n, opts->allow_missing, res)) < 0 ||
 	    (rc = p4r_sync_upload_objects(repo, remote, oids, sizes, noids, prog, res)) < 0)

@@ -6,7 +6,9 @@
 #include "remote/sync_priv.h"
 #include "p4reg/error.h"
 #include "p4reg/fsutil.h"
+#include "p4reg/objguard.h"
 #include "p4reg/parallel.h"
+#include "p4reg/version_objects.h"
 
 #include <limits.h>
 #include <pthread.h>
@@ -108,9 +110,10 @@ static int cmp_sized_oid(const void *a, const void *b)
 	return strcmp(((const struct sized_oid *)a)->oid.hex, ((const struct sized_oid *)b)->oid.hex);
 }
 
-int p4r_sync_fetch_objects(p4r_repo *repo, p4r_remote *remote, const p4r_oid *oids,
-			   const int64_t *sizes, size_t n, const p4r_sync_progress *prog,
-			   p4r_sync_result *res)
+/* Downloads the N objects OIDS the store lacks, each distinct one once. */
+static int fetch_unique(p4r_repo *repo, p4r_remote *remote, const p4r_oid *oids,
+			const int64_t *sizes, size_t n, const p4r_sync_progress *prog,
+			p4r_sync_result *res)
 {
 	struct transfer t = { .repo = repo, .remote = remote, .prog = prog, .res = res };
 	struct sized_oid *u;
@@ -151,6 +154,53 @@ done:
 	free(uoids);
 	free(usizes);
 	return rc;
+}
+
+/* The files of the folder versions whose manifests are among OIDS (now
+ * in the store, verified): each manifest is loaded (decoded, re-hashed,
+ * its rows recorded), then the files it names are downloaded like any
+ * object, verified, and their fingerprints recorded. */
+static int fetch_dir_files(p4r_repo *repo, p4r_remote *remote, const p4r_oid *oids,
+			   const int64_t *sizes, size_t n, const p4r_sync_progress *prog,
+			   p4r_sync_result *res)
+{
+	p4r_objects o = { 0 }, get = { 0 };
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < n && rc == 0; i++)
+		rc = p4r_objects_add(&o, &oids[i], sizes[i]);
+	if (rc == 0)
+		rc = p4r_objects_add_dir_files(repo, &o);
+	for (i = n; i < o.n && rc == 0; i++)
+		rc = p4r_objects_add(&get, &o.oid[i], o.size[i]);
+	p4r_objects_unique(&get);
+	/* files the store has count as present; only downloads get fingerprints */
+	for (i = 0, n = 0; i < get.n; i++)
+		if (p4r_store_has(p4r_repo_store(repo), &get.oid[i]))
+			res->objects_present++;
+		else
+			get.oid[n] = get.oid[i], get.size[n++] = get.size[i];
+	get.n = n;
+	if (rc == 0)
+		rc = fetch_unique(repo, remote, get.oid, get.size, get.n, prog, res);
+	if (rc == 0)
+		rc = p4r_objguard_downloaded(repo, get.oid, get.n);
+	p4r_objects_clear(&o);
+	p4r_objects_clear(&get);
+	return rc;
+}
+
+int p4r_sync_fetch_objects(p4r_repo *repo, p4r_remote *remote, const p4r_oid *oids,
+			   const int64_t *sizes, size_t n, const p4r_sync_progress *prog,
+			   p4r_sync_result *res)
+{
+	int rc;
+
+	/* a folder version's manifest first: it says which files come next */
+	if ((rc = fetch_unique(repo, remote, oids, sizes, n, prog, res)) < 0)
+		return rc;
+	return fetch_dir_files(repo, remote, oids, sizes, n, prog, res);
 }
 
 /* Asks for one object's presence and size; nothing is downloaded. */

@@ -9,6 +9,7 @@
 #include "p4reg/pointer.h"
 #include "p4reg/remote.h"
 #include "p4reg/sync.h"
+#include "p4reg/version_objects.h"
 #include "p4reg/worktree.h"
 
 #include <dirent.h>
@@ -41,6 +42,13 @@ struct scan {
 	uint64_t bytes;
 };
 
+/* A file of a folder version's manifest: who needs it, for messages. */
+struct dir_file {
+	p4r_oid oid;
+	char *model;    /* malloc'd */
+	char *who;      /* "minilm@2 file 'model.safetensors'", malloc'd */
+};
+
 struct run {
 	p4r_repo *repo;
 	p4r_fsck_report *rep;
@@ -52,6 +60,8 @@ struct run {
 	bool own_remote;      /* REMOTE was opened here (freed at the end) */
 	bool remote_tried;    /* the default remote was looked for */
 	char no_remote[512];  /* why no remote was asked ("": one was, or none was needed) */
+	struct dir_file *df;  /* the files of folder versions, for messages */
+	size_t ndf, dfcap;
 };
 
 static bool is_hex2(const char *s)
@@ -204,6 +214,101 @@ static void on_invariant(const p4r_invariant_issue *issue, void *payload)
 {
 	add_problem(payload, "registry-invariant", NULL, NULL, issue->model[0] ? issue->model : NULL,
 		    issue->fix, "%s", issue->message);
+}
+
+/* ---- folder versions: manifests and their files ---- */
+
+static void dir_file_add(struct run *r, const p4r_version *v, const p4r_manifest_entry *e)
+{
+	char who[P4R_MODEL_NAME_MAX + 4200];
+
+	if (r->ndf == r->dfcap) {
+		size_t ncap = r->dfcap ? r->dfcap * 2 : 64;
+		struct dir_file *p = realloc(r->df, ncap * sizeof(*p));
+
+		if (!p) {
+			r->oom = 1;
+			return;
+		}
+		r->df = p;
+		r->dfcap = ncap;
+	}
+	snprintf(who, sizeof(who), "%s@%lld file '%s'", v->model, (long long)v->number, e->path);
+	r->df[r->ndf] = (struct dir_file){ e->oid, xstrdup(v->model), xstrdup(who) };
+	if (!r->df[r->ndf].model || !r->df[r->ndf].who)
+		r->oom = 1;
+	r->ndf++;
+}
+
+static void dir_files_free(struct run *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->ndf; i++) {
+		free(r->df[i].model);
+		free(r->df[i].who);
+	}
+	free(r->df);
+}
+
+/* The stored manifest object of V decodes (the rows may hide a bad one). */
+static int manifest_object_decodes(struct run *r, const p4r_version *v, const char *what)
+{
+	char path[PATH_MAX], *buf = NULL;
+	p4r_manifest m = { 0 };
+	size_t len;
+	int rc;
+
+	if ((rc = p4r_store_object_path(p4r_repo_store(r->repo), &v->oid, path, sizeof(path))) == 0 &&
+	    (rc = p4r_read_file(&buf, &len, path, P4R_MANIFEST_MAX_BYTES)) == 0)
+		rc = p4r_manifest_decode(&m, buf, len, what);
+	free(buf);
+	p4r_manifest_clear(&m);
+	return rc;
+}
+
+/* One folder version: its manifest decodes and matches its rows (rows
+ * missing are rebuilt from the object: a cache), its files are listed for
+ * the reference check. A manifest not downloaded is the reference check's. */
+static void check_manifest(struct run *r, const p4r_version *v)
+{
+	char what[P4R_MODEL_NAME_MAX + 48];
+	p4r_manifest m = { 0 };
+	size_t k;
+	int rc = 0;
+
+	snprintf(what, sizeof(what), "manifest of %s@%lld", v->model, (long long)v->number);
+	if (p4r_store_has(p4r_repo_store(r->repo), &v->oid))
+		rc = manifest_object_decodes(r, v, what);
+	if (rc == 0)
+		rc = p4r_manifest_load(r->repo, &v->oid, what, &m);
+	if (rc == P4R_ENOTFOUND) {
+		p4r_error_clear();
+	} else if (rc < 0) {
+		add_problem(r, "bad-manifest", v->oid.hex, NULL, v->model,
+			    "p4reg fsck --repair fetches a good copy from a remote; or add the folder again",
+			    "%s@%lld: %s", v->model, (long long)v->number, p4r_error_message());
+		p4r_error_clear();
+	}
+	for (k = 0; rc == 0 && k < m.n; k++)
+		dir_file_add(r, v, &m.v[k]);
+	p4r_manifest_clear(&m);
+}
+
+static void check_manifests(struct run *r)
+{
+	p4r_version *d = NULL;
+	size_t nd = 0, i;
+
+	if (!p4r_repo_registry(r->repo))
+		return;
+	if (p4r_dir_versions(r->repo, &d, &nd) < 0) {
+		on_integrity(p4r_error_message(), r);
+		return;
+	}
+	for (i = 0; i < nd; i++)
+		check_manifest(r, &d[i]);
+	p4r_version_array_free(d, nd);
 }
 
 /* Runs the registry checks in one snapshot and takes the referenced oids
@@ -862,7 +967,21 @@ done:
 	free(got);
 }
 
-/* The versions that use OID ("emb@1, emb@2") into LIST, the first one into
+/* Appends a copy of S to the malloc'd array *V of *N strings. */
+static int users_add(char ***v, size_t *n, const char *s)
+{
+	char **p = realloc(*v, (*n + 1) * sizeof(*p));
+
+	if (!p)
+		return -1;
+	*v = p;
+	if (!(p[*n] = xstrdup(s)))
+		return -1;
+	(*n)++;
+	return 0;
+}
+
+/* The versions that use OID ("emb@1, emb@2", "minilm@2 file 'x.bin'") into LIST, the first one into
  * REF and its model into MODEL; all "" when the registry cannot say. */
 static void oid_users(struct run *r, const p4r_oid *oid, char *list, size_t listsz,
 		      char *ref, size_t refsz, char *model, size_t modelsz)
@@ -873,14 +992,19 @@ static void oid_users(struct run *r, const p4r_oid *oid, char *list, size_t list
 	list[0] = ref[0] = model[0] = '\0';
 	if (p4r_registry_oid_users(p4r_repo_registry(r->repo), oid, USERS_SHOWN + 1, &users, &nusers) < 0)
 		return;
+	for (j = 0; j < r->ndf && nusers <= USERS_SHOWN; j++)
+		if (p4r_oid_equal(&r->df[j].oid, oid) &&
+		    users_add(&users, &nusers, r->df[j].who) < 0)
+			break;
 	for (j = 0; j < nusers && j < USERS_SHOWN && len < listsz; j++)
 		len += (size_t)snprintf(list + len, listsz - len, "%s%s", j ? ", " : "", users[j]);
 	if (nusers > USERS_SHOWN && len < listsz)
 		snprintf(list + len, listsz - len, ", ...");
 	if (nusers > 0) {
-		const char *at = strrchr(users[0], '@');
+		const char *at = strchr(users[0], '@');
 
-		snprintf(ref, refsz, "%s", users[0]);
+		/* REF: "minilm@2 file 'x'" names the version minilm@2 */
+		snprintf(ref, refsz, "%.*s", (int)strcspn(users[0], " "), users[0]);
 		snprintf(model, modelsz, "%.*s", (int)(at ? (size_t)(at - users[0]) : strlen(users[0])), users[0]);
 	}
 	p4r_strv_free(users, nusers);
@@ -1116,6 +1240,9 @@ int p4r_fsck_run(p4r_repo *repo, const p4r_fsck_opts *opts, p4r_fsck_report *out
 	int rc;
 
 	memset(out, 0, sizeof(*out));
+	/* first: rows a folder version lost are rebuilt, so its files are
+	 * among the referenced objects */
+	check_manifests(&r);
 	check_registry(&r, &refs, &sizes, &nrefs);
 	/* objects first: a corrupt one is quarantined and then reported
 	 * missing for the versions that need it */
@@ -1129,6 +1256,7 @@ int p4r_fsck_run(p4r_repo *repo, const p4r_fsck_opts *opts, p4r_fsck_report *out
 done:
 	if (r.own_remote)
 		p4r_remote_free(r.remote);
+	dir_files_free(&r);
 	free(refs);
 	free(sizes);
 	return rc;

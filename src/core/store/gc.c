@@ -5,6 +5,7 @@
  * reached, whatever was committed or planted there. */
 #include "p4reg/gc.h"
 #include "p4reg/error.h"
+#include "p4reg/version_objects.h"
 #include "p4reg/fsck.h"
 #include "p4reg/fsutil.h"
 #include "p4reg/gitscan.h"
@@ -427,6 +428,11 @@ int p4r_gc_run(p4r_repo *repo, const p4r_gc_opts *opts, p4r_gc_result *out)
 	/* changed after the cutoff: too young to judge */
 	cutoff = now - opts->grace_s;
 	if ((rc = open_folders(repo, &metafd, &objfd, &tmpfd)) < 0)
+		goto done;
+	/* a folder version's files are referenced through its manifest rows:
+	 * rows lost (or never recorded) come back from the manifest object
+	 * before anything is judged; a damaged manifest stops gc here */
+	if ((rc = p4r_manifests_rebuild(repo, NULL)) < 0)
 		goto done;
 	if ((rc = p4r_registry_read_begin(reg)) == 0)
 		rc = p4r_registry_referenced_oids(reg, &refs, NULL, &nrefs);

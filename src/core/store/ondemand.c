@@ -2,6 +2,7 @@
 #include "p4reg/ondemand.h"
 #include "p4reg/error.h"
 #include "p4reg/remote.h"
+#include "p4reg/version_objects.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -159,7 +160,8 @@ static int settle_damage(p4r_repo *repo, const p4r_ondemand *o, p4r_guard_log *l
 	return rc;
 }
 
-int p4r_ondemand_fetch(p4r_repo *repo, const p4r_ondemand *o, const p4r_version *v, size_t n,
+/* One level of objects: V's own objects (files, folders' manifests). */
+static int fetch_level(p4r_repo *repo, const p4r_ondemand *o, const p4r_version *v, size_t n,
 		       p4r_sync_result *got)
 {
 	const p4r_version *missing;
@@ -196,5 +198,113 @@ done:
 	free(oids);
 	free(sizes);
 	p4r_remote_free(r);
+	return rc;
+}
+
+/* Appends a shallow copy of V naming the file OID (SIZE) to *OUT. */
+static int add_file(p4r_version **out, size_t *n, size_t *cap, const p4r_version *v,
+		    const p4r_oid *oid, int64_t size)
+{
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 16;
+		p4r_version *p = realloc(*out, ncap * sizeof(*p));
+
+		if (!p)
+			return p4r_error_set(P4R_ERROR, "out of memory");
+		*out = p;
+		*cap = ncap;
+	}
+	(*out)[*n] = *v;
+	(*out)[*n].oid = *oid;
+	(*out)[*n].size = size;
+	(*out)[(*n)++].kind = P4R_KIND_FILE;
+	return 0;
+}
+
+/* The files of V's folder versions as versions of their own (shallow
+ * copies: the strings stay V's), so messages name the folder version.
+ * LATER (nullable) marks the folders whose manifest is not here yet;
+ * without it they are an error. */
+static int dir_files(p4r_repo *repo, const p4r_version *v, size_t n, bool *later,
+		     p4r_version **out, size_t *nout)
+{
+	size_t i, k, cap = 0;
+	int rc = 0;
+
+	*out = NULL;
+	*nout = 0;
+	for (i = 0; i < n && rc == 0; i++) {
+		p4r_objects obj = { 0 };
+		bool incomplete = false;
+
+		if (v[i].kind != P4R_KIND_DIR || (later && later[i]))
+			continue;
+		rc = p4r_version_objects(repo, &v[i], &obj, &incomplete);
+		if (rc == 0 && incomplete && !later)
+			rc = p4r_error_set(P4R_ENOTFOUND, "the manifest of '%s@%lld' is not in the local "
+					   "store", v[i].model, (long long)v[i].number);
+		if (incomplete && later)
+			later[i] = true;
+		for (k = 1; rc == 0 && k < obj.n; k++)
+			rc = add_file(out, nout, &cap, &v[i], &obj.oid[k], obj.size[k]);
+		p4r_objects_clear(&obj);
+	}
+	return rc;
+}
+
+/* V (N) and FILES (NFILES) in one array (shallow) in *ALL. */
+static int join(const p4r_version *v, size_t n, const p4r_version *files, size_t nfiles,
+		p4r_version **all)
+{
+	if (!(*all = malloc((n + nfiles + 1) * sizeof(**all))))
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	memcpy(*all, v, n * sizeof(*v));
+	if (nfiles)
+		memcpy(*all + n, files, nfiles * sizeof(*files));
+	return 0;
+}
+
+/* The folders whose manifest came with this download (LATER): their files
+ * came with it (p4r_sync_fetch_objects); they pass the guard here. */
+static int fetch_later(p4r_repo *repo, const p4r_ondemand *o, const p4r_version *v, size_t n,
+		       const bool *later)
+{
+	p4r_version *sub = NULL, *files = NULL;
+	size_t i, k = 0, nfiles = 0;
+	int rc;
+
+	if (!(sub = malloc((n + 1) * sizeof(*sub))))
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	for (i = 0; i < n; i++)
+		if (later[i])
+			sub[k++] = v[i];
+	if ((rc = dir_files(repo, sub, k, NULL, &files, &nfiles)) == 0 && nfiles)
+		rc = fetch_level(repo, o, files, nfiles, NULL);
+	free(sub);
+	free(files);
+	return rc;
+}
+
+int p4r_ondemand_fetch(p4r_repo *repo, const p4r_ondemand *o, const p4r_version *v, size_t n,
+		       p4r_sync_result *got)
+{
+	p4r_version *files = NULL, *all = NULL;
+	size_t nfiles = 0;
+	bool *later = calloc(n + 1, sizeof(*later));
+	int rc;
+
+	if (!later)
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	/* the files of folders whose manifest is here travel with the rest;
+	 * a manifest downloaded now brings its files (p4r_sync_fetch_objects) */
+	if ((rc = dir_files(repo, v, n, later, &files, &nfiles)) < 0 ||
+	    (rc = join(v, n, files, nfiles, &all)) < 0 ||
+	    (rc = fetch_level(repo, o, all, n + nfiles, got)) < 0)
+		goto done;
+	rc = fetch_later(repo, o, v, n, later);
+done:
+	free(later);
+	free(files); /* shallow copies */
+	free(all);
 	return rc;
 }
