@@ -17,10 +17,12 @@ int p4r_worktree_read_pointer(p4r_repo *repo, const char *rel, p4r_pointer *out)
 /* The stat cache key of ST. */
 void p4r_worktree_stat_key(const struct stat *st, p4r_stat_key *key);
 
-/* The default model name of REL: its base name without the last extension
- * ("models/all-MiniLM-L6-v2.onnx" -> "all-MiniLM-L6-v2"). P4R_EUSAGE when
- * that is not a valid name (the user then passes --name). */
-int p4r_worktree_default_name(char *buf, size_t bufsz, const char *rel);
+/* The default model name of REL: a file's base name without the last
+ * extension ("models/all-MiniLM-L6-v2.onnx" -> "all-MiniLM-L6-v2"), a
+ * FOLDER's whole base name ("models/Qwen2.5-0.5B" -> "Qwen2.5-0.5B": a dot
+ * in a folder's name is part of it). P4R_EUSAGE when that is not a valid
+ * name (the user then passes --name). */
+int p4r_worktree_default_name(char *buf, size_t bufsz, const char *rel, bool folder);
 
 /* Which model `add` binds REL to (docs/commands.md, "add"). */
 typedef struct p4r_binding {
@@ -38,8 +40,10 @@ void p4r_binding_clear(p4r_binding *b);
  * -n to move it here), naming one the registry lacks under another name
  * than the default is P4R_ENOTFOUND (fetch, or -n). With
  * NAME: REL bound to another model is P4R_EUSAGE naming that model and
- * 'p4reg mv'; NAME bound to another path sets OUT->moved_from. */
-int p4r_worktree_resolve_binding(p4r_repo *repo, const char *name, const char *rel, p4r_binding *out);
+ * 'p4reg mv'; NAME bound to another path sets OUT->moved_from. FOLDER:
+ * REL is a folder model (its default name keeps every dot). */
+int p4r_worktree_resolve_binding(p4r_repo *repo, const char *name, const char *rel, bool folder,
+				  p4r_binding *out);
 
 /* What p4r_worktree_unbind changed (absolute paths, malloc'd, for git). */
 typedef struct p4r_unbind {

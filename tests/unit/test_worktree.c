@@ -177,6 +177,21 @@ static void expect_error(int rc, int code, const char *msg)
 		fail_msg("'%s' does not contain '%s'", p4r_error_message(), msg);
 }
 
+/* A file's default name drops its extension, a folder's keeps every dot. */
+static void test_default_name(void **state)
+{
+	char name[P4R_MODEL_NAME_MAX + 1];
+
+	(void)state;
+	assert_int_equal(p4r_worktree_default_name(name, sizeof(name), "models/all-MiniLM-L6-v2.onnx", false), 0);
+	assert_string_equal(name, "all-MiniLM-L6-v2");
+	assert_int_equal(p4r_worktree_default_name(name, sizeof(name), "models/Qwen2.5-0.5B", true), 0);
+	assert_string_equal(name, "Qwen2.5-0.5B");
+	assert_int_equal(p4r_worktree_default_name(name, sizeof(name), "models/Qwen2.5-0.5B", false), 0);
+	assert_string_equal(name, "Qwen2.5-0"); /* the last dot: why folders keep theirs */
+	assert_int_equal(p4r_worktree_default_name(name, sizeof(name), "m/a b", true), P4R_EUSAGE);
+}
+
 static void test_resolve_binding(void **state)
 {
 	struct fx *fx = *state;
@@ -185,43 +200,43 @@ static void test_resolve_binding(void **state)
 	reg_foo(fx, "tok", "a/x.bin");
 	reg_foo(fx, "y", "b/y.bin");
 	/* the model bound to the path, whatever the file is called */
-	assert_int_equal(p4r_worktree_resolve_binding(fx->repo, NULL, "a/x.bin", &b), 0);
+	assert_int_equal(p4r_worktree_resolve_binding(fx->repo, NULL, "a/x.bin", false, &b), 0);
 	assert_string_equal(b.model, "tok");
 	assert_null(b.moved_from);
 	/* a new path: the file's name */
-	assert_int_equal(p4r_worktree_resolve_binding(fx->repo, NULL, "new/z.onnx", &b), 0);
+	assert_int_equal(p4r_worktree_resolve_binding(fx->repo, NULL, "new/z.onnx", false, &b), 0);
 	assert_string_equal(b.model, "z");
 	/* -n of a model bound elsewhere: it moves */
-	assert_int_equal(p4r_worktree_resolve_binding(fx->repo, "tok", "c/x.bin", &b), 0);
+	assert_int_equal(p4r_worktree_resolve_binding(fx->repo, "tok", "c/x.bin", false, &b), 0);
 	assert_string_equal(b.model, "tok");
 	assert_string_equal(b.moved_from, "a/x.bin");
 	p4r_binding_clear(&b);
 	assert_null(b.moved_from);
-	assert_int_equal(p4r_worktree_resolve_binding(fx->repo, "tok", "a/x.bin", &b), 0);
+	assert_int_equal(p4r_worktree_resolve_binding(fx->repo, "tok", "a/x.bin", false, &b), 0);
 	assert_null(b.moved_from);
 	/* refusals */
-	expect_error(p4r_worktree_resolve_binding(fx->repo, "other", "b/y.bin", &b), P4R_EUSAGE,
+	expect_error(p4r_worktree_resolve_binding(fx->repo, "other", "b/y.bin", false, &b), P4R_EUSAGE,
 		     "'b/y.bin' is bound to model 'y'; add it as -n y, or move model 'y' elsewhere first");
-	expect_error(p4r_worktree_resolve_binding(fx->repo, NULL, "c/y.bin", &b), P4R_EEXISTS,
+	expect_error(p4r_worktree_resolve_binding(fx->repo, NULL, "c/y.bin", false, &b), P4R_EEXISTS,
 		     "model 'y' is bound to 'b/y.bin', not 'c/y.bin'");
-	expect_error(p4r_worktree_resolve_binding(fx->repo, "a/b", "c/y.bin", &b), P4R_EUSAGE,
+	expect_error(p4r_worktree_resolve_binding(fx->repo, "a/b", "c/y.bin", false, &b), P4R_EUSAGE,
 		     "invalid model name 'a/b'");
 	/* a pointer beside a free path: its model, unless bound elsewhere */
 	put_foo(fx, "tok", "c/q.bin");
-	expect_error(p4r_worktree_resolve_binding(fx->repo, NULL, "c/q.bin", &b), P4R_EEXISTS,
+	expect_error(p4r_worktree_resolve_binding(fx->repo, NULL, "c/q.bin", false, &b), P4R_EEXISTS,
 		     "'c/q.bin.p4reg' names model 'tok', which is bound to 'a/x.bin'");
 	/* one this registry lacks proves nothing alone (a planted pointer
 	 * would make these bytes someone else's model): fetch, or -n */
 	put_foo(fx, "ghost", "c/q.bin");
-	expect_error(p4r_worktree_resolve_binding(fx->repo, NULL, "c/q.bin", &b), P4R_ENOTFOUND,
+	expect_error(p4r_worktree_resolve_binding(fx->repo, NULL, "c/q.bin", false, &b), P4R_ENOTFOUND,
 		     "'c/q.bin.p4reg' names model 'ghost', which this registry does not know; 'p4reg fetch' "
 		     "first, or choose the model with -n (-n ghost joins it)");
 	/* unless it names the file's own name, which chooses nothing */
 	put_foo(fx, "q", "c/q.bin");
-	assert_int_equal(p4r_worktree_resolve_binding(fx->repo, NULL, "c/q.bin", &b), 0);
+	assert_int_equal(p4r_worktree_resolve_binding(fx->repo, NULL, "c/q.bin", false, &b), 0);
 	assert_string_equal(b.model, "q");
 	/* with -n the pointer does not count */
-	assert_int_equal(p4r_worktree_resolve_binding(fx->repo, "q2", "c/q.bin", &b), 0);
+	assert_int_equal(p4r_worktree_resolve_binding(fx->repo, "q2", "c/q.bin", false, &b), 0);
 	assert_string_equal(b.model, "q2");
 }
 
@@ -425,6 +440,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lists_pointers_in_subfolders, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lists_pointers_when_d_type_is_unknown, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pointer_never_read_through_a_link, setup, teardown),
+		cmocka_unit_test(test_default_name),
 		cmocka_unit_test_setup_teardown(test_resolve_binding, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unbind, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_move, setup, teardown),

@@ -85,7 +85,7 @@ static int prepare_item(struct run *run, size_t i)
 		return rc;
 	if (run->git && !it->folder && (rc = ask_git(run, it, f)) < 0)
 		return rc;
-	if ((rc = p4r_worktree_resolve_binding(run->repo, run->opts->name, f->rel, &b)) < 0)
+	if ((rc = p4r_worktree_resolve_binding(run->repo, run->opts->name, f->rel, it->folder, &b)) < 0)
 		return rc;
 	snprintf(it->model, sizeof(it->model), "%s", b.model);
 	f->moved_from = b.moved_from;

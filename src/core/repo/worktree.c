@@ -25,7 +25,7 @@ void p4r_worktree_stat_key(const struct stat *st, p4r_stat_key *key)
 	key->ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
 }
 
-int p4r_worktree_default_name(char *buf, size_t bufsz, const char *rel)
+int p4r_worktree_default_name(char *buf, size_t bufsz, const char *rel, bool folder)
 {
 	const char *base = strrchr(rel, '/');
 	const char *dot;
@@ -33,7 +33,7 @@ int p4r_worktree_default_name(char *buf, size_t bufsz, const char *rel)
 
 	base = base ? base + 1 : rel;
 	dot = strrchr(base, '.');
-	len = dot && dot != base ? (size_t)(dot - base) : strlen(base);
+	len = dot && dot != base && !folder ? (size_t)(dot - base) : strlen(base);
 	if (len >= bufsz || len > P4R_MODEL_NAME_MAX)
 		return p4r_error_set(P4R_EUSAGE, "'%s' makes a model name that is too long; use --name", rel);
 	memcpy(buf, base, len);
@@ -645,7 +645,8 @@ static int check_pointer(p4r_repo *repo, const char *rel, const char *deflt)
 	return rc;
 }
 
-int p4r_worktree_resolve_binding(p4r_repo *repo, const char *name, const char *rel, p4r_binding *out)
+int p4r_worktree_resolve_binding(p4r_repo *repo, const char *name, const char *rel, bool folder,
+				 p4r_binding *out)
 {
 	p4r_registry *reg = p4r_repo_registry(repo);
 	p4r_model holder = { 0 }, m = { 0 };
@@ -679,7 +680,7 @@ int p4r_worktree_resolve_binding(p4r_repo *repo, const char *name, const char *r
 		snprintf(out->model, sizeof(out->model), "%s", holder.name);
 		goto done;
 	}
-	if ((rc = p4r_worktree_default_name(out->model, sizeof(out->model), rel)) < 0 ||
+	if ((rc = p4r_worktree_default_name(out->model, sizeof(out->model), rel, folder)) < 0 ||
 	    (rc = check_pointer(repo, rel, out->model)) < 0 ||
 	    (rc = model_find(reg, out->model, &m, &found)) < 0)
 		goto done;
