@@ -7,7 +7,7 @@
 #include <string.h>
 
 const char cmd_add_usage[] =
-	"usage: p4reg add [-n NAME] [-m MSG] [--no-stage] PATH...\n"
+	"usage: p4reg add [-n NAME] [-m MSG] [--no-stage] [--exclude PATTERN]... PATH...\n"
 	"\n"
 	"Hashes each file, stores it in .p4reg/objects, registers it as the next\n"
 	"version of its model (or reports it unchanged: the bytes of the latest\n"
@@ -23,18 +23,26 @@ const char cmd_add_usage[] =
 	"A file git sends to Git LFS (filter=lfs in .gitattributes, see 'p4reg\n"
 	"track') gets no pointer file: its Git LFS pointer is staged instead and\n"
 	"the object is also placed in .git/lfs/objects.\n"
+	"A folder is one model (default name: the folder's name): every regular\n"
+	"file in it, hidden ones too, less --exclude patterns and the lines of\n"
+	"its .p4regignore; the pointer is FOLDER.p4reg and .gitignore gets\n"
+	"'/NAME/'. Links, '.git' and pointer files inside are refused.\n"
 	"\n"
 	"  -n, --name NAME     model name (default: the model bound to PATH, else the\n"
 	"                      file name without extension)\n"
 	"  -m, --message MSG   describe the version\n"
-	"      --no-stage      do not stage the pointer and .gitignore in git\n";
+	"      --no-stage      do not stage the pointer and .gitignore in git\n"
+	"      --exclude PATTERN\n"
+	"                      leave out a folder's files matching PATTERN (repeatable;\n"
+	"                      the syntax of .p4regignore)\n";
 
-enum { OPT_NAME = 1, OPT_MESSAGE, OPT_NO_STAGE };
+enum { OPT_NAME = 1, OPT_MESSAGE, OPT_NO_STAGE, OPT_EXCLUDE };
 
 static const p4r_option options[] = {
 	{ "name", 'n', true, OPT_NAME },
 	{ "message", 'm', true, OPT_MESSAGE },
 	{ "no-stage", 0, false, OPT_NO_STAGE },
+	{ "exclude", 0, true, OPT_EXCLUDE },
 	{ NULL, 0, false, 0 },
 };
 
@@ -100,26 +108,35 @@ static cJSON *json_file(const p4r_add_file *f)
 	else
 		cJSON_AddNullToObject(o, "moved_from");
 	cJSON_AddBoolToObject(o, "lfs", f->lfs);
+	if (f->version.kind == P4R_KIND_DIR) {
+		cJSON_AddStringToObject(o, "kind", "dir");
+		cJSON_AddNumberToObject(o, "files", (double)f->version.files);
+		cJSON_AddNumberToObject(o, "tree_size", (double)f->version.tree_size);
+	}
 	return o;
 }
 
 static void print_file(const p4r_add_file *f)
 {
 	const p4r_version *v = &f->version;
-	char size[32];
+	bool dir = v->kind == P4R_KIND_DIR;
+	const char *slash = dir ? "/" : "";
+	char size[32], files[48] = "";
 
-	p4r_format_size(size, sizeof(size), (uint64_t)v->size);
+	p4r_format_size(size, sizeof(size), (uint64_t)(dir ? v->tree_size : v->size));
+	if (dir)
+		snprintf(files, sizeof(files), "%lld file%s, ", (long long)v->files, v->files == 1 ? "" : "s");
 	if (f->moved_from)
 		printf("model '%s' moved from %s to %s\n", v->model, p4r_escape(f->moved_from),
 		       p4r_escape(f->rel));
 	if (f->outcome == P4R_ADD_UNCHANGED)
-		printf("unchanged %s (%s@%lld)\n", p4r_escape(f->rel), v->model, (long long)v->number);
+		printf("unchanged %s%s (%s@%lld)\n", p4r_escape(f->rel), slash, v->model, (long long)v->number);
 	else if (f->outcome == P4R_ADD_IDENTICAL)
-		printf("unchanged %s (identical to %s@%lld)\n", p4r_escape(f->rel), v->model,
+		printf("unchanged %s%s (identical to %s@%lld)\n", p4r_escape(f->rel), slash, v->model,
 		       (long long)v->number);
 	else
-		printf("added %s as %s@%lld (%.12s, %s)\n", p4r_escape(f->rel), v->model,
-		       (long long)v->number, v->oid.hex, size);
+		printf("added %s%s as %s@%lld (%.12s, %s%s)\n", p4r_escape(f->rel), slash, v->model,
+		       (long long)v->number, v->oid.hex, files, size);
 }
 
 static int print_result(p4r_cli *cli, const p4r_add_result *res)
@@ -142,7 +159,8 @@ static int print_result(p4r_cli *cli, const p4r_add_result *res)
 int cmd_add(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 {
 	const char **paths = calloc((size_t)argc, sizeof(*paths));
-	p4r_add_opts opts = { .paths = paths };
+	const char **excludes = calloc((size_t)argc, sizeof(*excludes));
+	p4r_add_opts opts = { .paths = paths, .excludes = excludes };
 	p4r_add_result res = { 0 };
 	const char *value;
 	cmd_report cr;
@@ -151,8 +169,11 @@ int cmd_add(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 	size_t i;
 	int id, rc;
 
-	if (!paths)
+	if (!paths || !excludes) {
+		free(paths);
+		free(excludes);
 		return p4r_error_set(P4R_ERROR, "out of memory");
+	}
 	p4r_opts_init(&o, argc - 1, argv + 1, options);
 	while ((rc = cmd_next_opt(&o, &id, &value)) == 0 && id != P4R_OPT_DONE) {
 		if (id == OPT_NAME)
@@ -161,6 +182,8 @@ int cmd_add(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 			opts.message = value;
 		else if (id == OPT_NO_STAGE)
 			opts.no_stage = true;
+		else if (id == OPT_EXCLUDE)
+			excludes[opts.nexcludes++] = value;
 		else
 			paths[opts.npaths++] = value;
 	}
@@ -187,5 +210,6 @@ done:
 	cmd_report_done(&cr);
 	p4r_add_result_free(&res);
 	free(paths);
+	free(excludes);
 	return rc;
 }

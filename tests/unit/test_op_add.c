@@ -188,7 +188,7 @@ static void test_bad_path_changes_nothing(void **state)
 	snprintf(dir, sizeof(dir), "%s/folder", fx->dir);
 	assert_int_equal(mkdir(dir, 0755), 0);
 	paths[1] = dir;
-	refused(fx, paths, 2, P4R_EUSAGE, "is a directory");
+	refused(fx, paths, 2, P4R_EUSAGE, "no file to add in");
 	snprintf(link, sizeof(link), "%s/link.bin", fx->dir);
 	assert_int_equal(symlink(paths[0], link), 0);
 	paths[1] = link;

@@ -21,6 +21,8 @@ typedef struct p4r_add_opts {
 	const char *name;         /* -n: the model of the one path; NULL: the
 				   * binding rules (docs/commands.md, "add") */
 	const char *message;      /* -m, nullable */
+	const char *const *excludes; /* --exclude PATTERN of a folder (dirwalk.h) */
+	size_t nexcludes;
 	bool no_stage;            /* --no-stage: nothing goes into git's index */
 	unsigned threads;         /* hashing threads; 0: one per core */
 } p4r_add_opts;
@@ -49,8 +51,9 @@ typedef struct p4r_add_result {
 	size_t norder;            /* 0 when nothing reached the store step */
 } p4r_add_result;
 
-/* Adds OPTS->paths: each is checked (a regular file below the root, not a
- * pointer, a link or a folder: P4R_EUSAGE) and bound to its model before
+/* Adds OPTS->paths: each is checked (a regular file or a folder below the
+ * root, not a pointer or a link, not inside a folder model: P4R_EUSAGE)
+ * and bound to its model before
  * anything is written; the files the stat cache does not vouch for are
  * read once each, hashed and stored on OPTS->threads threads ("hashing"
  * progress when there is one file); the object guard looks at what the
@@ -58,7 +61,12 @@ typedef struct p4r_add_result {
  * transaction; then the pointers and .gitignore lines (or Git LFS
  * objects) are written and, unless OPTS->no_stage or core.autostage says
  * otherwise, staged in git in one index write ("not inside a git work
- * tree" is a note). On failure nothing is registered. OUT is filled as far
+ * tree" is a note). A folder is one model (docs/commands.md, "add"): its
+ * files (dirwalk.h, less OPTS->excludes and its .p4regignore) are read in
+ * the same parallel loop, its version is their manifest (kind dir), its
+ * pointer FOLDER.p4reg, its .gitignore line "/NAME/"; a model never
+ * switches between file and folder (P4R_EUSAGE). On failure nothing is
+ * registered. OUT is filled as far
  * as it got; free it with p4r_add_result_free either way. */
 int p4r_add(p4r_repo *repo, const p4r_add_opts *opts, const p4r_op_report *report, p4r_add_result *out);
 

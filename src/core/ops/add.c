@@ -1,7 +1,7 @@
 /* p4r_add: the data path of `p4reg add` (ops/add.h) -- check and bind
  * every path, hash and store the files in parallel, one registry
  * transaction, then pointers, Git LFS objects and one git staging. */
-#include "p4reg/ops/add.h"
+#include "add_priv.h"
 #include "p4reg/beneath.h"
 #include "p4reg/error.h"
 #include "p4reg/gitio.h"
@@ -12,46 +12,18 @@
 #include "p4reg/worktree.h"
 
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* What the operation keeps of one file beside its row (p4r_add_file). */
-struct item {
-	const char *arg;        /* as the user typed it */
-	char *abs;              /* absolute path (for git, which matches it as text) */
-	int dir;                /* its folder, opened below the root: the file is
-				 * read and linked by name in there, never through a
-				 * link planted later */
-	const char *base;       /* its name in DIR (points into the row's REL) */
-	char model[P4R_MODEL_NAME_MAX + 1]; /* the model it is bound to */
-	p4r_stat_key before;    /* the file as first seen */
-	p4r_stat_key after;     /* and once read (p4r_worktree_stat_remember) */
-	bool cached;            /* oid known from the stat cache: not read */
-	p4r_insert_result ins;  /* what the store did */
-};
-
-/* One run of p4r_add. */
-struct run {
-	p4r_repo *repo;
-	const p4r_add_opts *opts;
-	const p4r_op_report *report;
-	p4r_git *git;           /* NULL outside a git work tree */
-	const char *why;        /* then: why (for the note) */
-	bool stage;             /* stage in git (--no-stage, core.autostage) */
-	struct item *items;
-	p4r_add_file *files;    /* the result's rows, parallel to ITEMS */
-	size_t n;
-	p4r_link_type order[P4R_LINK_MAX];
-	size_t norder;
-};
-
-/* What the path of IT is: a regular file below the root, seen without
- * following a link. */
-static int open_item(p4r_repo *repo, struct item *it, p4r_add_file *f)
+/* What the path of IT is: a regular file or a folder below the root,
+ * seen without following a link. */
+static int open_item(struct run *run, struct item *it, p4r_add_file *f)
 {
+	p4r_repo *repo = run->repo;
 	struct stat st;
 	int rc;
 
@@ -67,8 +39,10 @@ static int open_item(p4r_repo *repo, struct item *it, p4r_add_file *f)
 		return p4r_error_errno("cannot open '%s'", it->arg);
 	if (S_ISLNK(st.st_mode))
 		return p4r_error_set(P4R_EUSAGE, "'%s' is a symbolic link; add the file it points to", it->arg);
+	if ((rc = p4r_add_dir_check_inside(run, f->rel, it->arg)) < 0)
+		return rc;
 	if (S_ISDIR(st.st_mode))
-		return p4r_error_set(P4R_EUSAGE, "'%s' is a directory; add the files in it one by one", it->arg);
+		return p4r_add_dir_open(run, it, f);
 	if (!S_ISREG(st.st_mode))
 		return p4r_error_set(P4R_EUSAGE, "'%s' is not a regular file", it->arg);
 	p4r_worktree_stat_key(&st, &it->before);
@@ -107,15 +81,18 @@ static int prepare_item(struct run *run, size_t i)
 	p4r_binding b;
 	int rc;
 
-	if ((rc = open_item(run->repo, it, f)) < 0)
+	if ((rc = open_item(run, it, f)) < 0)
 		return rc;
-	if (run->git && (rc = ask_git(run, it, f)) < 0)
+	if (run->git && !it->folder && (rc = ask_git(run, it, f)) < 0)
 		return rc;
 	if ((rc = p4r_worktree_resolve_binding(run->repo, run->opts->name, f->rel, &b)) < 0)
 		return rc;
 	snprintf(it->model, sizeof(it->model), "%s", b.model);
 	f->moved_from = b.moved_from;
-	return 0;
+	if (it->folder && f->moved_from)
+		return p4r_error_set(P4R_EUSAGE, "model '%s' is bound to '%s'; move it with 'p4reg mv' first",
+				     it->model, f->moved_from);
+	return p4r_add_dir_check_kind(run, it, f->rel);
 }
 
 /* Where the stat cache already knows the bytes and the store has them, the
@@ -143,20 +120,23 @@ static void hashing_progress(uint64_t done, uint64_t total, void *payload)
 	p4r_op_progress(run->report, "hashing", done, total);
 }
 
-/* Reads, hashes and stores file INDEX (a p4r_parallel_fn). */
-static int store_one(size_t index, void *payload)
+/* Reads, hashes and stores the file of task T (a p4r_parallel_fn). */
+static int store_one(size_t t, void *payload)
 {
 	struct run *run = payload;
+	size_t index = run->tasks[t].item;
 	struct item *it = &run->items[index];
 	struct stat st;
 	int rc;
 
+	if (run->tasks[t].file != SIZE_MAX)
+		return p4r_add_dir_store_file(run, it, run->tasks[t].file);
 	if (it->cached)
 		return 0;
 	/* progress only with one file: bars of several would interleave */
 	rc = p4r_store_insert_at(p4r_repo_store(run->repo), it->dir, it->base, run->files[index].rel,
 				 run->order, run->norder, &it->ins, &st,
-				 run->n == 1 ? hashing_progress : NULL, run);
+				 run->ntasks == 1 ? hashing_progress : NULL, run);
 	if (rc < 0)
 		return rc;
 	/* the stat once read decides whether the hash may be cached */
@@ -175,7 +155,10 @@ static int guard_all(struct run *run, p4r_guard_log *damage)
 		struct item *it = &run->items[i];
 		p4r_guard_added a = { it->dir, it->base, run->files[i].rel, run->order, run->norder, &it->ins };
 
-		rc = p4r_objguard_added(run->repo, &a, damage, NULL, NULL);
+		if (it->folder)
+			rc = p4r_add_dir_guard(run, it, damage);
+		else
+			rc = p4r_objguard_added(run->repo, &a, damage, NULL, NULL);
 	}
 	return rc;
 }
@@ -197,6 +180,8 @@ static int register_one(struct run *run, size_t i, const p4r_git_provenance *pro
 	/* -n NAME of a model bound elsewhere: it moves here first */
 	if (f->moved_from)
 		rc = p4r_registry_model_move(reg, it->model, f->moved_from, f->rel, author, 0);
+	if (rc == 0 && it->folder)
+		return p4r_add_dir_register(run, it, &in, f);
 	if (rc == 0)
 		rc = p4r_registry_register_version(reg, &in, &f->version, &f->outcome);
 	if (rc == 0)
@@ -239,17 +224,6 @@ done:
 	free(actor);
 	return rc;
 }
-
-/* What goes into git's index in the one write at the end. OWNED holds
- * the malloc'd paths the other lists point at. */
-struct staging {
-	char **owned;
-	const char **paths;        /* to add: pointers, .gitignore files */
-	const char **gone;         /* to drop: a moved model's old pointer */
-	p4r_git_lfs_entry *lfs;    /* Git LFS pointers to stage */
-	size_t nown, np, ngone, nlfs;
-	char *lfs_dir;             /* .git/lfs/objects, NULL outside git */
-};
 
 static int staging_init(struct staging *s, size_t n, p4r_git *git)
 {
@@ -302,7 +276,9 @@ static int write_beside(struct run *run, size_t i, struct staging *s)
 	char *ptr = NULL, *dir = NULL;
 	int rc;
 
-	if (f->lfs) {
+	if (run->items[i].folder) {
+		rc = p4r_add_dir_write_beside(run, f, s);
+	} else if (f->lfs) {
 		s->lfs[s->nlfs].abs_path = run->items[i].abs;
 		s->lfs[s->nlfs].oid = f->version.oid;
 		s->lfs[s->nlfs++].size = (uint64_t)f->version.size;
@@ -350,17 +326,45 @@ static int prepare_all(struct run *run)
 	for (i = 0; i < run->n && rc == 0; i++)
 		rc = prepare_item(run, i);
 	for (i = 0; i < run->n && rc == 0; i++)
-		rc = lookup_cache(run, &run->items[i], run->files[i].rel);
+		rc = run->items[i].folder ? p4r_add_dir_lookup(run, &run->items[i])
+					  : lookup_cache(run, &run->items[i], run->files[i].rel);
 	return rc;
 }
 
-/* Hashes and stores the files the cache did not vouch for, in parallel. */
+/* One task per file to read: each file, each file of each folder. */
+static int make_tasks(struct run *run)
+{
+	size_t i, j, n = 0;
+
+	for (i = 0; i < run->n; i++)
+		n += run->items[i].folder ? run->items[i].folder->walk.n : 1;
+	if (!(run->tasks = calloc(n, sizeof(*run->tasks))))
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	for (i = 0; i < run->n; i++) {
+		if (!run->items[i].folder) {
+			run->tasks[run->ntasks++] = (struct task){ i, SIZE_MAX };
+			continue;
+		}
+		for (j = 0; j < run->items[i].folder->walk.n; j++)
+			run->tasks[run->ntasks++] = (struct task){ i, j };
+	}
+	return 0;
+}
+
+/* Hashes and stores the files the cache did not vouch for, all in one
+ * parallel loop, then the folders' manifests. */
 static int store_all(struct run *run, p4r_add_result *out)
 {
+	size_t i;
 	int rc;
 
-	if ((rc = p4r_repo_link_order(run->repo, run->order, &run->norder)) < 0 ||
-	    (rc = p4r_parallel_for(run->n, run->opts->threads, store_one, run)) < 0)
+	if ((rc = p4r_repo_link_order(run->repo, run->order, &run->norder)) < 0 || (rc = make_tasks(run)) < 0 ||
+	    (rc = p4r_parallel_for(run->ntasks, run->opts->threads, store_one, run)) < 0)
+		return rc;
+	for (i = 0; i < run->n && rc == 0; i++)
+		if (run->items[i].folder)
+			rc = p4r_add_dir_manifest(run, &run->items[i]);
+	if (rc < 0)
 		return rc;
 	memcpy(out->order, run->order, sizeof(out->order));
 	out->norder = run->norder;
@@ -403,8 +407,10 @@ done:
 		if (run.items[i].dir >= 0)
 			close(run.items[i].dir);
 		free(run.items[i].abs);
+		p4r_add_dir_free(run.items[i].folder);
 	}
 	free(run.items);
+	free(run.tasks);
 	p4r_git_free(run.git);
 	return rc;
 }

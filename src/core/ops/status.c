@@ -2,11 +2,13 @@
  * ops/status.h). The stat cache answers for files that did not change. */
 #include "p4reg/ops/status.h"
 #include "p4reg/beneath.h"
+#include "p4reg/dirwalk.h"
 #include "p4reg/error.h"
 #include "p4reg/gitio.h"
 #include "p4reg/lfs.h"
 #include "p4reg/worktree.h"
 
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,15 +154,163 @@ static int pointer_state(struct run *r, const char *rel, p4r_pointer *ptr, p4r_s
 	return 0;
 }
 
+
+/* ---- folder models: one row per changed file inside ---- */
+
+/* A row for file PATH of the folder REL (model/version of PTR). */
+static int folder_row(struct run *r, const char *rel, const char *path, const p4r_pointer *ptr,
+		      const char *state)
+{
+	size_t sz = strlen(rel) + strlen(path) + 2;
+	char *full = malloc(sz);
+	p4r_status_row *row;
+
+	if (!full)
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	snprintf(full, sz, "%s/%s", rel, path);
+	row = add_row(r->out, full);
+	free(full);
+	if (!row)
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	row->state = state;
+	snprintf(row->model, sizeof(row->model), "%s", ptr->model);
+	row->version = ptr->version;
+	return 0;
+}
+
+/* Whether file W (found at FULL) still has E's bytes and mode: the stat
+ * cache answers when the stat is the one recorded, else it is hashed. */
+static int folder_file_changed(struct run *r, const char *full, const p4r_dirwalk_file *w,
+			       const p4r_manifest_entry *e, bool *changed)
+{
+	p4r_stat_key key;
+	p4r_oid oid;
+	bool found = false, exists = false;
+	int rc;
+
+	*changed = true;
+	if ((int64_t)w->st.st_size != e->size || ((w->st.st_mode & S_IXUSR) != 0) != e->exec)
+		return 0;
+	p4r_worktree_stat_key(&w->st, &key);
+	if ((rc = p4r_registry_statcache_get(p4r_repo_registry(r->repo), full, &key, &oid, &found)) < 0)
+		return rc;
+	if (!found && ((rc = p4r_worktree_file_oid(r->repo, full, &oid, &exists)) < 0 || !exists))
+		return rc;
+	*changed = !p4r_oid_equal(&oid, &e->oid);
+	return 0;
+}
+
+/* Files of W that are added to or differ from M. */
+static int folder_changes(struct run *r, const char *rel, const p4r_pointer *ptr, const p4r_dirwalk *w,
+			  const p4r_manifest *m)
+{
+	char full[PATH_MAX];
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < w->n && rc == 0; i++) {
+		const p4r_manifest_entry *e = p4r_manifest_find(m, w->v[i].path);
+		bool changed = true;
+
+		snprintf(full, sizeof(full), "%s/%s", rel, w->v[i].path);
+		if (e && (rc = folder_file_changed(r, full, &w->v[i], e, &changed)) < 0)
+			break;
+		if (changed)
+			rc = folder_row(r, rel, w->v[i].path, ptr, e ? "modified" : "added");
+	}
+	return rc;
+}
+
+/* Files of M no longer in the folder FD (an excluded file still there is
+ * not deleted: excluded files are not reported). */
+static int folder_deleted(struct run *r, int fd, const char *rel, const p4r_pointer *ptr,
+			  const p4r_dirwalk *w, const p4r_manifest *m)
+{
+	struct stat st;
+	size_t i, j = 0;
+	int rc = 0;
+
+	for (i = 0; i < m->n && rc == 0; i++) {
+		int cmp = 1;
+
+		while (j < w->n && (cmp = strcmp(w->v[j].path, m->v[i].path)) < 0)
+			j++;
+		if (cmp == 0 || fstatat(fd, m->v[i].path, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			continue;
+		rc = folder_row(r, rel, m->v[i].path, ptr, "deleted");
+	}
+	return rc;
+}
+
+/* The folder REL against the manifest M its pointer names. */
+static int folder_compare(struct run *r, const char *rel, const p4r_pointer *ptr, const p4r_manifest *m,
+			  bool *bad)
+{
+	p4r_dirwalk_opts wo = { .display = rel, .read_ignore_file = true, .allow_empty = true };
+	p4r_dirwalk w = { 0 };
+	size_t before = r->out->n;
+	int fd = -1, rc = p4r_beneath_open(&fd, p4r_repo_root_fd(r->repo), rel,
+					   O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+
+	if (rc == P4R_ENOTFOUND) {
+		p4r_error_clear();
+		return folder_row(r, rel, "", ptr, "missing");
+	}
+	if (rc == 0 && (rc = p4r_dirwalk_list(&w, fd, &wo)) == P4R_EUSAGE) {
+		/* a link or a .git inside: said, listed, exit 4 after */
+		p4r_op_warn(r->report, "%s", p4r_error_message());
+		*bad = true;
+		rc = folder_row(r, rel, "", ptr, "invalid");
+	} else if (rc == 0 && (rc = folder_changes(r, rel, ptr, &w, m)) == 0) {
+		rc = folder_deleted(r, fd, rel, ptr, &w, m);
+	}
+	if (rc == 0 && r->out->n == before)
+		rc = folder_row(r, rel, "", ptr, p4r_store_has(p4r_repo_store(r->repo), &ptr->oid)
+					     ? "clean" : "object-missing");
+	p4r_dirwalk_clear(&w);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* The rows of the folder model REL, whose pointer PTR was read. */
+static int status_folder(struct run *r, const char *rel, const p4r_pointer *ptr, bool *bad)
+{
+	p4r_manifest m = { 0 };
+	char what[P4R_MODEL_NAME_MAX + 64];
+	int rc = p4r_worktree_pointer_check(r->repo, rel, ptr);
+
+	if (rc == P4R_ENOTFOUND || rc == P4R_EINTEGRITY) {
+		p4r_op_warn(r->report, "%s", p4r_error_message());
+		*bad = rc == P4R_EINTEGRITY;
+		return folder_row(r, rel, "", ptr, rc == P4R_EINTEGRITY ? "invalid" : "unknown-version");
+	}
+	snprintf(what, sizeof(what), "manifest of %s@%lld", ptr->model, (long long)ptr->version);
+	if (rc == 0 && (rc = p4r_manifest_load(r->repo, &ptr->oid, what, &m)) == P4R_ENOTFOUND) {
+		p4r_error_clear();
+		return folder_row(r, rel, "", ptr, "object-missing");
+	}
+	if (rc == 0)
+		rc = folder_compare(r, rel, ptr, &m, bad);
+	p4r_manifest_clear(&m);
+	return rc;
+}
+
 /* REL's row, REL having a pointer file. */
 static int status_one(struct run *r, const char *rel)
 {
-	p4r_status_row *row = add_row(r->out, rel);
+	p4r_status_row *row;
 	p4r_pointer ptr;
 	bool bad = false;
 	int rc;
 
-	if (!row)
+	if (p4r_worktree_read_pointer(r->repo, rel, &ptr) == 0 && ptr.dir) {
+		if ((rc = status_folder(r, rel, &ptr, &bad)) == 0 && bad)
+			r->out->invalid++;
+		return rc;
+	}
+	p4r_error_clear();
+	if (!(row = add_row(r->out, rel)))
 		return p4r_error_set(P4R_ERROR, "out of memory");
 	if ((rc = pointer_state(r, rel, &ptr, row, &bad)) < 0)
 		return drop_last_row(r->out, rc);
