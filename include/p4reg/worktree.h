@@ -114,7 +114,9 @@ void p4r_placed_clear(p4r_placed *p);
 /* The files beside a model file that checkout and pull keep as add does:
  * REL.p4reg naming V (unless it already says exactly that) and the line
  * that ignores REL in the .gitignore beside it (unless it has one), so git
- * never takes the bytes. OUT says which of the two changed. */
+ * never takes the bytes. OUT says which of the two changed. A folder
+ * version (V->kind P4R_KIND_DIR) gets the folder pointer ("kind dir",
+ * "files N") and the folder line "/NAME/". */
 int p4r_worktree_place_pointer(p4r_repo *repo, const p4r_version *v, const char *rel, p4r_placed *out);
 
 /* Every pointer file in the work tree (skipping .git and .p4reg), as

@@ -21,6 +21,10 @@ const char cmd_checkout_usage[] =
 	"takes the Git LFS pointer staged in the git index (else its model's latest\n"
 	"version), from .p4reg/objects or .git/lfs/objects; with no argument every\n"
 	"registered LFS path is checked out too.\n"
+	"A folder model (REF, its folder or its pointer) is made exactly the\n"
+	"version's files: others it had before are removed; a file in no version\n"
+	"refuses the folder (listed) without --force; files its .p4regignore\n"
+	"excludes are left alone.\n"
 	"A version whose bytes are not in the local store (a fresh clone) is\n"
 	"downloaded from the remote first, verified, before any file changes.\n"
 	"An object whose stat moved since p4reg stored it (a hard-linked file\n"
@@ -65,6 +69,13 @@ static cJSON *json_row(const p4r_checkout_row *row)
 	cJSON_AddStringToObject(o, "action", row->action == P4R_CHECKOUT_UNCHANGED ? "unchanged" : "written");
 	if (row->lfs)
 		cJSON_AddBoolToObject(o, "lfs", true);
+	if (row->dir) {
+		cJSON_AddStringToObject(o, "kind", "dir");
+		cJSON_AddNumberToObject(o, "files", (double)row->files);
+		cJSON_AddNumberToObject(o, "written", (double)row->written);
+		cJSON_AddNumberToObject(o, "unchanged", (double)row->unchanged);
+		cJSON_AddNumberToObject(o, "removed", (double)row->removed);
+	}
 	return o;
 }
 
@@ -80,6 +91,10 @@ static void print_row(p4r_cli *cli, const p4r_checkout_row *row)
 		return;
 	else if (!row->version)
 		printf("%s %s (Git LFS %.12s)\n", what, p4r_escape(row->path), row->oid.hex);
+	else if (row->dir)
+		printf("%s %s/ (%s@%lld, %lld file%s: %zu written, %zu unchanged, %zu removed)\n", what,
+		       p4r_escape(row->path), row->model, (long long)row->version, (long long)row->files,
+		       row->files == 1 ? "" : "s", row->written, row->unchanged, row->removed);
 	else
 		printf("%s %s (%s@%lld)\n", what, p4r_escape(row->path), row->model,
 		       (long long)row->version);
@@ -97,6 +112,19 @@ cJSON *cmd_checkout_rows(p4r_cli *cli, const p4r_checkout_result *res)
 			print_row(cli, &res->rows[i]);
 	}
 	return arr;
+}
+
+int cmd_checkout_refused(p4r_cli *cli, int rc, const p4r_checkout_result *res)
+{
+	size_t i;
+
+	if (rc >= 0 || cli->json || !res->nforeign)
+		return rc;
+	fprintf(stderr, "p4reg: %s\n", p4r_escape(p4r_error_message()));
+	for (i = 0; i < res->nforeign; i++)
+		fprintf(stderr, "  %s\n", p4r_escape(res->foreign[i]));
+	cli->reported = true;
+	return rc;
 }
 
 int cmd_checkout(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
@@ -148,6 +176,7 @@ int cmd_checkout(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 		cJSON_AddItemToObject(doc, "checked_out", rows);
 		rc = cmd_print_json(doc);
 	}
+	rc = cmd_checkout_refused(cli, rc, &res);
 	p4r_checkout_result_free(&res);
 	free(args);
 	return rc;

@@ -176,5 +176,8 @@ int cmd_guard_report(p4r_cli *cli, const struct p4r_guard_log *log);
  * returned instead (NULL otherwise). */
 struct p4r_checkout_result;
 cJSON *cmd_checkout_rows(p4r_cli *cli, const struct p4r_checkout_result *res);
+/* A folder refused (RES->foreign): text mode prints the message and the
+ * files, one a line, and marks the error reported; RC is returned. */
+int cmd_checkout_refused(p4r_cli *cli, int rc, const struct p4r_checkout_result *res);
 
 #endif

@@ -72,7 +72,7 @@ static int print_result(p4r_cli *cli, const p4r_pull_result *res, int rc)
 	files = cmd_checkout_rows(cli, &res->checkout);
 	if (rc < 0) {
 		cJSON_Delete(files);
-		return rc;
+		return cmd_checkout_refused(cli, rc, &res->checkout);
 	}
 	return print_summary(cli, res->remote, &res->sync, files);
 }

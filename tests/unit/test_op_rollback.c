@@ -6,6 +6,9 @@
 #include "p4reg/config.h"
 #include "p4reg/error.h"
 #include "p4reg/lifecycle.h"
+#include "p4reg/manifest.h"
+#include "p4reg/ops/checkout.h"
+#include "p4reg/pointer.h"
 #include "p4reg/ops/rollback.h"
 #include "p4reg/registry.h"
 #include "p4reg/repo.h"
@@ -16,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static const char V1[] = "bytes of version one\n";
 static const char V2[] = "bytes of version two, longer\n";
@@ -215,6 +219,83 @@ static void test_rollback_refused_changes_nothing(void **state)
 	assert_int_equal(stage_of(fx, 2), P4R_STAGE_PRODUCTION);
 }
 
+/* ---- a folder model ---- */
+
+/* Registers folder version WANT of "d" at models/d holding "a.json" = A and
+ * "B" = its bytes, and puts it in production. */
+static void add_dir_production(struct fx *fx, const char *a, const char *bname, int64_t want)
+{
+	p4r_version_input in = { .model = "d", .path = "models/d", .author = "tester", .git_dirty = -1,
+				 .kind = P4R_KIND_DIR, .files = 2 };
+	p4r_promote_req req = { .model = "d", .number = want, .to = P4R_STAGE_PRODUCTION,
+				.force = true, .actor = "tester" };
+	const char *paths[2] = { "a.json", bname }, *bytes[2] = { a, bname };
+	p4r_manifest m = { 0 };
+	p4r_promotion p;
+	p4r_version v;
+	bool unchanged;
+	p4r_oid oid;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(p4r_store_insert_buffer(p4r_repo_store(fx->repo), bytes[i], strlen(bytes[i]),
+							 &oid), 0);
+		assert_int_equal(p4r_manifest_add(&m, paths[i], &oid, (int64_t)strlen(bytes[i]), false), 0);
+	}
+	assert_int_equal(p4r_manifest_store(fx->repo, &m, &in.oid, &in.size), 0);
+	in.tree_size = p4r_manifest_total(&m);
+	assert_int_equal(p4r_registry_manifest_put(p4r_repo_registry(fx->repo), &in.oid, &m), 0);
+	assert_int_equal(p4r_registry_add_version(p4r_repo_registry(fx->repo), &in, &v, &unchanged), 0);
+	assert_int_equal(v.number, want);
+	p4r_version_clear(&v);
+	p4r_manifest_clear(&m);
+	assert_int_equal(p4r_lifecycle_promote(p4r_repo_registry(fx->repo), &req, &p), 0);
+	p4r_promotion_clear(&p);
+}
+
+/* v2 of a folder in production and on disk; the rollback restores v1's
+ * files (v2's own file removed), the folder pointer, then the hook. */
+static void test_rollback_restores_folder(void **state)
+{
+	struct fx *fx = *state;
+	char *const args[] = { "d@2" };
+	p4r_checkout_opts co = { .args = args, .nargs = 1 };
+	p4r_checkout_result res = { 0 };
+	p4r_rollback_opts opts = { .model = "d" };
+	p4r_rollback_outcome oc = { 0 };
+	char want[4200], *got, *path;
+	p4r_pointer ptr;
+
+	add_dir_production(fx, "{\"v\":1}", "one.bin", 1);
+	add_dir_production(fx, "{\"v\":2}", "two.bin", 2);
+	assert_int_equal(p4r_checkout(fx->repo, &co, NULL, &res), 0);
+	p4r_checkout_result_free(&res);
+	assert_int_equal(p4r_config_set(p4r_repo_config(fx->repo), true, "hooks.post-rollback",
+					"printf '%s|%s' \"$P4REG_VERSION\" \"$P4REG_PATH\" >hook.out"), 0);
+	assert_int_equal(p4r_rollback(fx->repo, &opts, NULL, &oc), 0);
+	assert_int_equal(oc.registry.restored.number, 1);
+	assert_string_equal(oc.path, "models/d");
+	assert_int_equal(oc.restore, P4R_RESTORE_WRITTEN);
+	assert_int_equal(oc.hook_status, 0);
+	p4r_rollback_outcome_free(&oc);
+	got = repo_file(fx, "models/d/a.json");
+	assert_string_equal(got, "{\"v\":1}");
+	free(got);
+	got = repo_file(fx, "models/d/one.bin");
+	assert_string_equal(got, "one.bin");
+	free(got);
+	assert_int_equal(asprintf(&path, "%s/models/d/two.bin", fx->dir) > 0, 1);
+	assert_int_equal(access(path, F_OK), -1);
+	free(path);
+	assert_int_equal(p4r_worktree_read_pointer(fx->repo, "models/d", &ptr), 0);
+	assert_true(ptr.dir);
+	assert_int_equal(ptr.version, 1);
+	snprintf(want, sizeof(want), "1|%s/models/d", p4r_repo_root(fx->repo));
+	got = repo_file(fx, "hook.out");
+	assert_string_equal(got, want);
+	free(got);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -222,6 +303,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rollback_hook_failure_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rollback_no_checkout_leaves_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rollback_refused_changes_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rollback_restores_folder, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

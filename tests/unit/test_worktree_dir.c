@@ -479,6 +479,84 @@ static void test_hardlink_modes(void **state)
 	p4r_manifest_clear(&v1);
 }
 
+/* v1 and v2 with a .p4regignore each: on disk v1's excludes "*.tmp", v2's
+ * (about to be written) "*.bak" and the folder "cache/"; v2 names w.tmp,
+ * which v1's patterns exclude. */
+static const struct file VI1[] = {
+	{ ".p4regignore", "*.tmp\n", false },
+	{ "config.json", "{\"v\":1}", false },
+	{ "run.sh", "#!/bin/sh\necho hi\n", true },
+	{ "sub/w.bin", "weights one", false },
+};
+static const struct file VI2[] = {
+	{ ".p4regignore", "# v2\n*.bak  \n\ncache/\n", false },
+	{ "config.json", "{\"v\":2}", false },
+	{ "run.sh", "#!/bin/sh\necho hi\n", true },
+	{ "w.tmp", "new tmp", false },
+};
+
+static void assert_bytes(struct fx *fx, const char *path, const char *bytes)
+{
+	char *p = wt(fx, path), *got;
+	size_t len;
+
+	got = tu_slurp(p, &len);
+	assert_non_null(got);
+	assert_int_equal(len, strlen(bytes));
+	assert_memory_equal(got, bytes, len);
+	free(got);
+	free(p);
+}
+
+/* Files either .p4regignore excludes are left alone, never foreign; an
+ * excluded folder is not entered (a link in it is not refused); a path NEW
+ * names is planned all the same (foreign bytes there refuse). */
+static void test_ignored_left_alone(void **state)
+{
+	struct fx *fx = *state;
+	p4r_manifest v1, v2;
+	p4r_dir_result r;
+	char *link;
+
+	manifest(fx, &v1, VI1, N(VI1), NULL);
+	manifest(fx, &v2, VI2, N(VI2), NULL);
+	assert_int_equal(run(fx, NULL, &v1, false, &r), 0);
+	p4r_dir_result_clear(&r);
+	put(fx, "x.tmp", "scratch");         /* the .p4regignore on disk */
+	put(fx, "sub/y.bak", "backup");      /* NEW's */
+	link = wt(fx, "cache");
+	assert_int_equal(mkdir(link, 0755), 0);
+	free(link);
+	put(fx, "cache/blob", "cached");
+	link = wt(fx, "cache/link");
+	assert_int_equal(symlink(fx->outside, link), 0);
+	put(fx, "w.tmp", "mine");            /* excluded, but NEW writes it */
+	assert_int_equal(run(fx, &v1, &v2, false, &r), P4R_ERROR);
+	assert_int_equal(r.nforeign, 1);
+	assert_string_equal(r.foreign[0], "models/m/w.tmp");
+	assert_bytes(fx, ".p4regignore", "*.tmp\n"); /* nothing changed */
+	p4r_dir_result_clear(&r);
+	free(link);
+	link = wt(fx, "w.tmp");
+	assert_int_equal(unlink(link), 0);
+	assert_int_equal(run(fx, &v1, &v2, false, &r), 0);
+	assert_int_equal(r.nforeign, 0);
+	assert_int_equal(r.written, 3);   /* .p4regignore, config.json, w.tmp */
+	assert_int_equal(r.unchanged, 1); /* run.sh */
+	assert_int_equal(r.removed, 1);   /* sub/w.bin; sub/ stays for y.bak */
+	assert_bytes(fx, "w.tmp", "new tmp");
+	assert_bytes(fx, ".p4regignore", VI2[0].bytes);
+	assert_bytes(fx, "x.tmp", "scratch");
+	assert_bytes(fx, "sub/y.bak", "backup");
+	assert_bytes(fx, "cache/blob", "cached");
+	assert_true(exists(fx, "cache/link"));
+	assert_false(exists(fx, "sub/w.bin"));
+	p4r_dir_result_clear(&r);
+	free(link);
+	p4r_manifest_clear(&v1);
+	p4r_manifest_clear(&v2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -492,6 +570,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_crash_rerun, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_object, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hardlink_modes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ignored_left_alone, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -45,6 +45,9 @@ typedef struct p4r_checkout_row {
 	p4r_checkout_action action;
 	bool lfs;               /* a Git LFS path: no pointer file */
 	char *moved_to;         /* SKIPPED: the model's path now; owned */
+	bool dir;               /* a folder version: PATH is the folder, OID its manifest */
+	int64_t files;          /* dir: the version's file count */
+	size_t written, unchanged, removed; /* dir: what the folder's files got */
 } p4r_checkout_row;
 
 typedef struct p4r_checkout_result {
@@ -53,6 +56,9 @@ typedef struct p4r_checkout_result {
 	size_t objects_received; /* downloaded before the files were written */
 	uint64_t bytes_received;
 	size_t objects_present;  /* asked for and already in the store */
+	char **foreign;          /* a folder refused: its files in no version
+				  * (repository-relative, sorted); owned */
+	size_t nforeign;
 } p4r_checkout_result;
 
 /* Checks out OPTS->args (see p4r_checkout_opts). Every object is in the
@@ -62,7 +68,12 @@ typedef struct p4r_checkout_result {
  * bytes are in no version is refused without OPTS->force. OUT (zeroed by
  * the caller) gets one row per file handled, also when a later file fails:
  * the rows say what changed. Pointers left behind by a move are skipped
- * (a row with moved_to). REPORT gets per-file progress and the hard-link
+ * (a row with moved_to). A folder version makes the folder exactly its
+ * manifest (p4r_worktree_materialize_dir: the files OLD, the version its
+ * pointer named, had and NEW lacks are removed; a file in no version
+ * refuses the folder without OPTS->force, OUT->foreign listing them, nothing
+ * of it changed) and writes the folder pointer and "/NAME/" line; its row
+ * counts the files written, unchanged and removed. REPORT gets per-file progress and the hard-link
  * hazard warning. */
 int p4r_checkout(p4r_repo *repo, const p4r_checkout_opts *opts, const p4r_op_report *report,
 		 p4r_checkout_result *out);

@@ -4,6 +4,7 @@
 #include "ops/checkout_priv.h"
 #include "p4reg/error.h"
 #include "p4reg/lfs.h"
+#include "p4reg/manifest.h"
 #include "p4reg/objguard.h"
 #include "p4reg/pointer.h"
 #include "p4reg/ref.h"
@@ -145,6 +146,20 @@ static void want_from_version(p4r_pointer *p, const p4r_version *v)
 	p->version = v->number;
 	p->oid = v->oid;
 	p->size = v->size;
+	p->dir = v->kind == P4R_KIND_DIR;
+	p->files = p->dir ? v->files : 0;
+}
+
+/* The version T names, as the registry and the pointer writer take it. */
+static void version_of(p4r_version *v, const struct target *t)
+{
+	memset(v, 0, sizeof(*v));
+	snprintf(v->model, sizeof(v->model), "%s", t->want.model);
+	v->number = t->want.version;
+	v->oid = t->want.oid;
+	v->size = t->want.size;
+	v->kind = t->want.dir ? P4R_KIND_DIR : P4R_KIND_FILE;
+	v->files = t->want.files;
 }
 
 /* A registry reference: the model's bound path, pointer updated (for a
@@ -163,7 +178,9 @@ static int target_from_ref(struct ctx *c, const char *arg, struct target *t)
 	if ((rc = p4r_registry_model_get(p4r_repo_registry(c->repo), v.model, &m)) == 0) {
 		t->rel = strdup(m.path);
 		want_from_version(&t->want, &v);
-		rc = p4r_lfs_expected(c->repo, c->git, m.path, &t->lfs, &ignored, &found);
+		/* a folder is never a Git LFS path */
+		if (!t->want.dir)
+			rc = p4r_lfs_expected(c->repo, c->git, m.path, &t->lfs, &ignored, &found);
 		t->stage = t->lfs;
 	}
 	p4r_model_clear(&m);
@@ -221,6 +238,8 @@ static bool find_pointer(p4r_repo *repo, const char *arg, char **rel)
 	}
 	if (p4r_pointer_is_pointer_path(*rel))
 		(*rel)[strlen(*rel) - strlen(P4R_POINTER_SUFFIX)] = '\0';
+	while (**rel && (*rel)[strlen(*rel) - 1] == '/') /* a folder: "models/minilm/" */
+		(*rel)[strlen(*rel) - 1] = '\0';
 	/* any pointer that exists, readable or not: reading it reports why */
 	yes = p4r_worktree_read_pointer(repo, *rel, &ptr) != P4R_ENOTFOUND;
 	p4r_error_clear();
@@ -335,6 +354,55 @@ static int fetch_from_remote(struct ctx *c, const p4r_version *need, size_t n)
 	return rc;
 }
 
+/* The N entries of M as oids and sizes, appended at *OIDS and *SIZES (grown). */
+static int append_files(const p4r_manifest *m, p4r_oid **oids, int64_t **sizes, size_t *n)
+{
+	p4r_oid *o = realloc(*oids, (*n + m->n + 1) * sizeof(*o));
+	int64_t *s = o ? realloc(*sizes, (*n + m->n + 1) * sizeof(*s)) : NULL;
+	size_t i;
+
+	if (o)
+		*oids = o;
+	if (!s)
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	*sizes = s;
+	for (i = 0; i < m->n; i++, (*n)++) {
+		o[*n] = m->v[i].oid;
+		s[*n] = m->v[i].size;
+	}
+	return 0;
+}
+
+/* pull without arguments, after the versions' objects: the files of the
+ * folder versions among NEED, from the manifests just fetched. */
+static int fetch_dir_files(struct ctx *c, const p4r_version *need, size_t n)
+{
+	p4r_op_step step = { c->report, "pull" };
+	p4r_sync_progress prog = { p4r_op_step_progress, &step };
+	char what[P4R_MODEL_NAME_MAX + 64];
+	p4r_oid *oids = NULL;
+	int64_t *sizes = NULL;
+	size_t i, nfiles = 0;
+	int rc = 0;
+
+	for (i = 0; rc == 0 && i < n; i++) {
+		p4r_manifest m = { 0 };
+
+		if (need[i].kind != P4R_KIND_DIR)
+			continue;
+		snprintf(what, sizeof(what), "manifest of %s@%lld", need[i].model, (long long)need[i].number);
+		if ((rc = p4r_manifest_load(c->repo, &need[i].oid, what, &m)) == 0)
+			rc = append_files(&m, &oids, &sizes, &nfiles);
+		p4r_manifest_clear(&m);
+	}
+	if (rc == 0 && nfiles)
+		rc = p4r_objguard_fetch(c->repo, c->plan->remote, oids, sizes, nfiles, &prog, c->plan->got,
+					guard_repaired, (void *)c->report);
+	free(oids);
+	free(sizes);
+	return rc;
+}
+
 /* Makes sure the store has the right bytes of every target before any
  * file changes: objects it has pass the guard (a damaged one is repaired
  * from the remote, or the run stops naming its version, exit 4), and
@@ -353,13 +421,11 @@ static int fetch_missing(struct ctx *c, const struct targets *ts)
 	for (i = 0; i < ts->n; i++) {
 		if (!needs_object(c, &ts->v[i]))
 			continue;
-		snprintf(need[n].model, sizeof(need[n].model), "%s", ts->v[i].want.model);
-		need[n].number = ts->v[i].want.version;
-		need[n].oid = ts->v[i].want.oid;
-		need[n++].size = ts->v[i].want.size;
+		version_of(&need[n++], &ts->v[i]);
 	}
 	if (c->plan->remote) {
-		rc = fetch_from_remote(c, need, n);
+		if ((rc = fetch_from_remote(c, need, n)) == 0)
+			rc = fetch_dir_files(c, need, n);
 	} else {
 		fetch.progress = &prog;
 		fetch.on_damage = guard_repaired;
@@ -437,6 +503,40 @@ static int object_ready(struct ctx *c, struct target *t)
 	return 0;
 }
 
+/* T's folder: the row counts, or on a refusal the foreign files in OUT. */
+static int checkout_folder(struct ctx *c, struct target *t)
+{
+	p4r_dir_result res = { 0 };
+	p4r_placed placed = { 0 };
+	p4r_checkout_row *row;
+	p4r_version v;
+	int rc;
+
+	version_of(&v, t);
+	rc = p4r_checkout_dir(c->repo, &v, t->rel, c->plan->opts, c->report, &res, &placed);
+	if (rc == 0)
+		rc = p4r_written_take(&c->written, &placed);
+	if (rc == 0)
+		rc = add_row(c->out, t, res.written || res.removed ? P4R_CHECKOUT_WRITTEN
+								     : P4R_CHECKOUT_UNCHANGED);
+	if (rc == 0) {
+		row = &c->out->rows[c->out->n - 1];
+		row->dir = true;
+		row->files = v.files;
+		row->written = res.written;
+		row->unchanged = res.unchanged;
+		row->removed = res.removed;
+	} else if (res.nforeign && !c->out->foreign) {
+		c->out->foreign = res.foreign;
+		c->out->nforeign = res.nforeign;
+		res.foreign = NULL;
+		res.nforeign = 0;
+	}
+	p4r_placed_clear(&placed);
+	p4r_dir_result_clear(&res);
+	return rc;
+}
+
 static int checkout_one(struct ctx *c, struct target *t)
 {
 	const p4r_checkout_opts *o = c->plan->opts;
@@ -448,6 +548,8 @@ static int checkout_one(struct ctx *c, struct target *t)
 
 	if (t->moved_to)
 		return add_row(c->out, t, P4R_CHECKOUT_SKIPPED);
+	if (t->want.dir)
+		return checkout_folder(c, t);
 	if ((rc = object_ready(c, t)) < 0)
 		return rc;
 	rc = p4r_worktree_materialize(c->repo, t->rel, &t->want.oid, o->order, o->norder, o->force,
@@ -537,5 +639,6 @@ void p4r_checkout_result_free(p4r_checkout_result *r)
 		free(r->rows[i].moved_to);
 	}
 	free(r->rows);
+	p4r_strv_free(r->foreign, r->nforeign);
 	memset(r, 0, sizeof(*r));
 }

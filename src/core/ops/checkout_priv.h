@@ -10,6 +10,7 @@
 #include "p4reg/remote.h"
 #include "p4reg/sync.h"
 #include "p4reg/worktree.h"
+#include "p4reg/worktree_dir.h"
 
 /* The pointer and .gitignore files a checkout wrote
  * (p4r_worktree_place_pointer), staged in git's index in one write at the
@@ -39,6 +40,18 @@ typedef struct p4r_checkout_plan {
 
 int p4r_checkout_run(p4r_repo *repo, const p4r_checkout_plan *plan, const p4r_op_report *report,
 		     p4r_checkout_result *out);
+
+/* Makes the folder REL hold the folder version V (V->kind P4R_KIND_DIR):
+ * OLD is the manifest REL's pointer names now (when it is a folder pointer
+ * the registry knows and the manifest is here), NEW is V's (p4r_manifest_load:
+ * its object must be in the store). The folder is materialized with OPTS'
+ * link order and force (p4r_worktree_materialize_dir: RES, also on a
+ * refusal, lists the foreign files), then the pointer and "/NAME/" line are
+ * placed (PLACED: for git's index; the caller clears it). REPORT hears the
+ * bytes written under the label REL. */
+int p4r_checkout_dir(p4r_repo *repo, const p4r_version *v, const char *rel,
+		     const p4r_checkout_opts *opts, const p4r_op_report *report, p4r_dir_result *res,
+		     p4r_placed *placed);
 
 /* Adapts REPORT's progress to a p4r_progress_fn for the step LABEL. */
 typedef struct p4r_op_step {

@@ -75,8 +75,23 @@ static void stage_placed(p4r_repo *repo, p4r_placed *placed, const p4r_op_report
 	p4r_git_free(git);
 }
 
-/* Restores the file to the restored version, verified, and rewrites its
- * pointer and .gitignore line, staged in git. */
+/* A folder model: the folder made exactly the restored version (the
+ * checkout's path, configured link order, no force), its pointer and
+ * "/NAME/" line placed. */
+static int restore_folder(p4r_repo *repo, const p4r_version *v, const char *rel,
+			  const p4r_op_report *report, bool *already, p4r_placed *placed)
+{
+	p4r_checkout_opts co = { 0 };
+	p4r_dir_result res = { 0 };
+	int rc = p4r_checkout_dir(repo, v, rel, &co, report, &res, placed);
+
+	*already = res.written == 0 && res.removed == 0;
+	p4r_dir_result_clear(&res);
+	return rc;
+}
+
+/* Restores the file (or folder) to the restored version, verified, and
+ * rewrites its pointer and .gitignore line, staged in git. */
 static int restore_file(p4r_repo *repo, const p4r_op_report *report, p4r_rollback_outcome *out)
 {
 	const p4r_version *v = &out->registry.restored;
@@ -85,9 +100,10 @@ static int restore_file(p4r_repo *repo, const p4r_op_report *report, p4r_rollbac
 	bool already = false;
 	int rc;
 
-	rc = p4r_worktree_materialize(repo, out->path, &v->oid, NULL, 0, false, &already,
-				      p4r_op_step_progress, &step);
-	if (rc == 0)
+	if (v->kind == P4R_KIND_DIR)
+		rc = restore_folder(repo, v, out->path, report, &already, &placed);
+	else if ((rc = p4r_worktree_materialize(repo, out->path, &v->oid, NULL, 0, false, &already,
+						p4r_op_step_progress, &step)) == 0)
 		rc = p4r_worktree_place_pointer(repo, v, out->path, &placed);
 	out->restore = already ? P4R_RESTORE_UNCHANGED : P4R_RESTORE_WRITTEN;
 	if (rc == 0)

@@ -106,9 +106,12 @@ static int write_pointer(p4r_repo *repo, const p4r_version *v, const char *rel, 
 	    (rc = p4r_beneath_parent(&dir, &base, p4r_repo_root_fd(repo), ptr, true)) < 0)
 		goto done;
 	snprintf(want.model, sizeof(want.model), "%s", v->model);
+	want.dir = v->kind == P4R_KIND_DIR;
+	want.files = want.dir ? v->files : 0;
 	/* an identical pointer is left alone so its mtime (and git's view) stays */
 	if (p4r_pointer_read_at(&have, dir, base, ptr) == 0 && !strcmp(have.model, want.model) &&
-	    have.version == want.version && p4r_oid_equal(&have.oid, &want.oid) && have.size == want.size)
+	    have.version == want.version && p4r_oid_equal(&have.oid, &want.oid) && have.size == want.size &&
+	    have.dir == want.dir && have.files == want.files)
 		goto done;
 	p4r_error_clear();
 	if ((rc = p4r_pointer_write_at(&want, dir, base, ptr)) == 0 && written)
@@ -129,8 +132,9 @@ int p4r_worktree_write_pointer(p4r_repo *repo, const p4r_version *v, const char 
 	return write_pointer(repo, v, rel, ptr_abs, NULL);
 }
 
-/* p4r_worktree_ignore; *ADDED (nullable) says whether the line was added. */
-static int ignore(p4r_repo *repo, const char *rel, char **gitignore_abs, bool *added)
+/* p4r_worktree_ignore; *ADDED (nullable) says whether the line was added;
+ * DIR: the folder line "/NAME/". */
+static int ignore(p4r_repo *repo, const char *rel, bool dir_line, char **gitignore_abs, bool *added)
 {
 	char *abs = p4r_repo_abspath(repo, rel), *slash, *display = NULL;
 	const char *base;
@@ -149,7 +153,8 @@ static int ignore(p4r_repo *repo, const char *rel, char **gitignore_abs, bool *a
 		rc = p4r_error_set(P4R_ERROR, "out of memory");
 		goto done;
 	}
-	rc = p4r_ignore_ensure_at(dir, base, added, display);
+	rc = dir_line ? p4r_ignore_ensure_dir_at(dir, base, added, display)
+		      : p4r_ignore_ensure_at(dir, base, added, display);
 	if (rc == 0 && gitignore_abs) {
 		*gitignore_abs = display;
 		display = NULL;
@@ -164,7 +169,7 @@ done:
 
 int p4r_worktree_ignore(p4r_repo *repo, const char *rel, char **gitignore_abs)
 {
-	return ignore(repo, rel, gitignore_abs, NULL);
+	return ignore(repo, rel, false, gitignore_abs, NULL);
 }
 
 void p4r_placed_clear(p4r_placed *p)
@@ -183,7 +188,7 @@ int p4r_worktree_place_pointer(p4r_repo *repo, const p4r_version *v, const char 
 
 	memset(out, 0, sizeof(*out));
 	if ((rc = write_pointer(repo, v, rel, &out->pointer_abs, &written)) == 0)
-		rc = ignore(repo, rel, &out->gitignore_abs, &added);
+		rc = ignore(repo, rel, v->kind == P4R_KIND_DIR, &out->gitignore_abs, &added);
 	if (rc < 0) {
 		p4r_placed_clear(out);
 		return rc;

@@ -19,6 +19,8 @@
 #define DIR_MODE 0755
 #define TMP_TAG ".p4reg-tmp."
 #define TMP_RAND 6 /* mkstemp's XXXXXX */
+#define IGNORE_FILE ".p4regignore"
+#define IGNORE_MAX_BYTES (1u << 20) /* as the walk reads it */
 
 /* What the plan does with one path inside the folder. */
 enum act {
@@ -47,6 +49,9 @@ struct mat {
 	void *payload;
 	uint64_t done, total;                /* bytes written so far, bytes to write */
 	p4r_dirwalk walk;                    /* what is there; the plan's paths point into it */
+	char *ignore_buf;                    /* NEW's .p4regignore, split into: */
+	const char **pats;                   /* its patterns (pointing into ignore_buf) */
+	size_t npats;
 	struct item *v;                      /* the plan */
 	size_t n, cap;
 };
@@ -191,6 +196,35 @@ static int cmp_walk(const void *key, const void *elem)
 	return strcmp(key, ((const p4r_dirwalk_file *)elem)->path);
 }
 
+/* NEW's entry E that the walk did not list: absent, or there but excluded
+ * by a pattern. A regular file there is planned like any file present;
+ * anything else in its place (a link, a FIFO) is replaced only with force. */
+static int plan_unlisted(struct mat *m, const p4r_manifest_entry *e)
+{
+	p4r_dirwalk_file f = { .path = e->path };
+	char *rel = full_path(m, e->path);
+	const char *base;
+	int dir = -1, rc = 0, found;
+
+	if (!rel)
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	if (m->dir >= 0)
+		rc = p4r_beneath_parent(&dir, &base, p4r_repo_root_fd(m->repo), rel, false);
+	if (rc == P4R_ENOTFOUND) {
+		p4r_error_clear();
+		rc = 0;
+	}
+	found = dir >= 0 && fstatat(dir, base, &f.st, AT_SYMLINK_NOFOLLOW) == 0;
+	if (dir >= 0)
+		close(dir);
+	free(rel);
+	if (rc < 0)
+		return rc;
+	if (found && S_ISREG(f.st.st_mode))
+		return plan_present(m, &f);
+	return push_item(m, e->path, e, ACT_WRITE, found && !S_ISDIR(f.st.st_mode));
+}
+
 /* The plan: every file present, then NEW's files that are not. */
 static int plan(struct mat *m, const p4r_dirwalk *w)
 {
@@ -207,22 +241,76 @@ static int plan(struct mat *m, const p4r_dirwalk *w)
 			return p4r_error_set(P4R_EINTEGRITY, "the manifest for '%s' names an invalid path", m->rel);
 		if (w->n && bsearch(e->path, w->v, w->n, sizeof(*w->v), cmp_walk))
 			continue;
-		if ((rc = push_item(m, e->path, e, ACT_WRITE, false)) < 0)
+		if ((rc = plan_unlisted(m, e)) < 0)
 			return rc;
 	}
 	return 0;
 }
 
+/* Splits the .p4regignore text in m->ignore_buf into m->pats as the walk
+ * reads the file: one pattern a line, '#' comment lines, blank lines and
+ * trailing blanks or CR skipped. */
+static int split_patterns(struct mat *m, size_t len)
+{
+	char *p = m->ignore_buf, *end = p + len, *nl, *e;
+	const char **grown;
+
+	if (memchr(p, '\0', len))
+		return p4r_error_set(P4R_EINTEGRITY, "the %s of the version checked out into '%s' contains "
+				     "a NUL byte", IGNORE_FILE, m->rel);
+	for (; p < end; p = nl ? nl + 1 : end) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		e = nl ? nl : end;
+		*e = '\0';
+		while (e > p && (e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t'))
+			*--e = '\0';
+		if (!*p || *p == '#')
+			continue;
+		if (!(grown = realloc(m->pats, (m->npats + 1) * sizeof(*grown))))
+			return p4r_error_set(P4R_ERROR, "out of memory");
+		m->pats = grown;
+		m->pats[m->npats++] = p;
+	}
+	return 0;
+}
+
+/* The patterns of NEW's .p4regignore, the file about to be written (the
+ * one on disk the walk reads itself): a file either excludes is left
+ * alone. An object not in the store yet adds none (its write fails later). */
+static int new_patterns(struct mat *m)
+{
+	const p4r_manifest_entry *e = p4r_manifest_find(m->new_m, IGNORE_FILE);
+	char path[4096];
+	size_t len = 0;
+	int rc;
+
+	if (!e || !p4r_store_has(p4r_repo_store(m->repo), &e->oid))
+		return 0;
+	if ((rc = p4r_objguard_require(m->repo, &e->oid, NULL)) < 0 ||
+	    (rc = p4r_store_object_path(p4r_repo_store(m->repo), &e->oid, path, sizeof(path))) < 0 ||
+	    (rc = p4r_read_file_at(&m->ignore_buf, &len, AT_FDCWD, path, IGNORE_MAX_BYTES, path)) < 0)
+		return rc;
+	return split_patterns(m, len);
+}
+
 /* Scans the folder (when it is there) and plans; OUT->foreign gets the
- * files in no version. */
+ * files in no version. Files the folder's .p4regignore (on disk, or NEW's)
+ * excludes are not listed: never read, removed or refused, unless NEW names
+ * them (plan_unlisted). */
 static int scan_and_plan(struct mat *m)
 {
-	p4r_dirwalk_opts opts = { .display = m->rel, .allow_empty = true };
+	p4r_dirwalk_opts opts = { .display = m->rel, .allow_empty = true, .read_ignore_file = true };
 	size_t i;
 	int rc;
 
-	if (m->dir >= 0 && (rc = p4r_dirwalk_list(&m->walk, m->dir, &opts)) < 0)
-		return rc;
+	if (m->dir >= 0) {
+		if ((rc = new_patterns(m)) < 0)
+			return rc;
+		opts.excludes = m->pats;
+		opts.nexcludes = m->npats;
+		if ((rc = p4r_dirwalk_list(&m->walk, m->dir, &opts)) < 0)
+			return rc;
+	}
 	if ((rc = plan(m, &m->walk)) < 0)
 		return rc;
 	for (i = 0; i < m->n; i++) {
@@ -438,6 +526,8 @@ done:
 	if (m.dir >= 0)
 		close(m.dir);
 	p4r_dirwalk_clear(&m.walk);
+	free(m.pats);
+	free(m.ignore_buf);
 	free(m.v);
 	return rc;
 }
