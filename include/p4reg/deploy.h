@@ -33,7 +33,7 @@ typedef struct p4r_deploy_version {
 	int64_t number;
 	p4r_oid oid;
 	int64_t size;
-	p4r_version_kind kind;  /* P4R_KIND_DIR: OID/SIZE are the manifest's (get refuses it) */
+	p4r_version_kind kind;  /* P4R_KIND_DIR: OID/SIZE are the manifest's */
 	p4r_stage stage;
 	bool rolled_back;
 } p4r_deploy_version;
@@ -66,6 +66,7 @@ int p4r_deploy_default_cache(char **out);
 typedef struct p4r_get_opts {
 	const char *dest;          /* PATH; its folder must exist */
 	const char *cache_dir;     /* NULL: no cache, the download goes beside PATH */
+	bool force;                /* folder version: overwrite or remove foreign files in PATH */
 	p4r_progress_fn progress;  /* (bytes downloaded so far, size), nullable */
 	void *payload;
 } p4r_get_opts;
@@ -76,6 +77,9 @@ typedef struct p4r_get_result {
 	bool changed;         /* PATH now holds the version's bytes, and did not before */
 	bool cached;          /* they came from the cache: nothing was downloaded */
 	p4r_link_type link;   /* cache to PATH: reflink or copy (when changed and a cache is used) */
+	/* a folder version (version.kind P4R_KIND_DIR): its files, and how
+	 * many were written, already held, removed (foreign ones, --force) */
+	int64_t files, written, unchanged, removed;
 } p4r_get_result;
 
 /* Resolves REF in REMOTE's log and puts its bytes at OPTS->dest: through
@@ -88,6 +92,15 @@ typedef struct p4r_get_result {
  * untouched. When PATH is a regular file that already holds the bytes
  * (checked by hashing it, or by the stat the cache recorded when it last
  * hashed it), nothing is written and OUT->changed is false. */
+/* A folder version goes to the folder PATH (made when missing, its parent
+ * never): the manifest is downloaded and verified against the version's
+ * oid, decoded strictly, then every file missing or with other bytes is
+ * downloaded verified (through the cache when there is one) and renamed
+ * into place; folders below PATH are opened without following links.
+ * Without OPTS->force a file in PATH that is not in the manifest, or holds
+ * other bytes, is refused before anything is written (P4R_ERROR naming the
+ * first and the count); with it such files are overwritten or removed. A
+ * crash leaves each file old or new; a rerun finishes. */
 int p4r_deploy_get(p4r_remote *remote, const p4r_ref *ref, const p4r_get_opts *opts,
 		   p4r_get_result *out);
 

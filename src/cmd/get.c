@@ -11,8 +11,8 @@
 #include <string.h>
 
 const char cmd_get_usage[] =
-	"usage: p4reg get URL REF -o PATH [--cache DIR | --no-cache] [--endpoint URL]\n"
-	"                 [--region REGION] [--path-style]\n"
+	"usage: p4reg get URL REF -o PATH [--cache DIR | --no-cache] [--force]\n"
+	"                 [--endpoint URL] [--region REGION] [--path-style]\n"
 	"\n"
 	"Puts the bytes of REF (name@production, name@staging, name@3, name@v3,\n"
 	"name@latest) from the remote at URL (a folder, file:///path or\n"
@@ -26,9 +26,15 @@ const char cmd_get_usage[] =
 	"this url in your own config (~/.config/p4reg/config), which may also\n"
 	"set endpoint, region, path-style and allowHttp.\n"
 	"\n"
-	"  -o, --output PATH   the file to write; its folder must exist\n"
+	"A folder version (p4reg add DIR) is written as the folder PATH: its\n"
+	"manifest and every file verified, each file renamed into place; a file\n"
+	"in PATH that is not in the version, or holds other bytes, is refused\n"
+	"unless --force, which overwrites or removes it.\n"
+	"\n"
+	"  -o, --output PATH   the file (or folder) to write; its folder must exist\n"
 	"      --cache DIR     the cache (default $XDG_CACHE_HOME/p4reg or ~/.cache/p4reg)\n"
 	"      --no-cache      download straight beside PATH, keep nothing\n"
+	"      --force         folder version: overwrite or remove foreign files in PATH\n"
 	"      --endpoint URL  S3 server, http(s)://host[:port] (default: AWS)\n"
 	"      --region REGION S3 signing region (default us-east-1)\n"
 	"      --path-style    S3: endpoint/bucket/key requests\n"
@@ -37,7 +43,7 @@ const char cmd_get_usage[] =
 	"remote unreachable), 2 bad arguments, 3 cache folder refused, 4 corrupt\n"
 	"object or event log (PATH untouched).\n";
 
-enum { OPT_OUTPUT = 1, OPT_CACHE, OPT_NO_CACHE, OPT_ENDPOINT, OPT_REGION, OPT_PATH_STYLE };
+enum { OPT_OUTPUT = 1, OPT_CACHE, OPT_NO_CACHE, OPT_ENDPOINT, OPT_REGION, OPT_PATH_STYLE, OPT_FORCE };
 
 static const p4r_option options[] = {
 	{ "output", 'o', true, OPT_OUTPUT },
@@ -46,12 +52,13 @@ static const p4r_option options[] = {
 	{ "endpoint", 0, true, OPT_ENDPOINT },
 	{ "region", 0, true, OPT_REGION },
 	{ "path-style", 0, false, OPT_PATH_STYLE },
+	{ "force", 0, false, OPT_FORCE },
 	{ NULL, 0, false, 0 },
 };
 
 struct get_args {
 	const char *url, *ref, *dest, *cache;
-	bool no_cache;
+	bool no_cache, force;
 	p4r_remote_given given;
 };
 
@@ -75,6 +82,8 @@ static int parse(p4r_cli *cli, int argc, char **argv, struct get_args *a)
 			a->given.region = value;
 		else if (id == OPT_PATH_STYLE)
 			a->given.path_style = true;
+		else if (id == OPT_FORCE)
+			a->force = true;
 		else if (npos++ == 0)
 			a->url = value;
 		else if (npos == 2)
@@ -118,6 +127,13 @@ static int print_json(const p4r_get_result *res, const char *dest)
 	cJSON_AddStringToObject(doc, "path", dest);
 	cJSON_AddBoolToObject(doc, "cached", res->cached);
 	cJSON_AddBoolToObject(doc, "changed", res->changed);
+	if (v->kind == P4R_KIND_DIR) {
+		cJSON_AddStringToObject(doc, "kind", "dir");
+		cJSON_AddNumberToObject(doc, "files", (double)res->files);
+		cJSON_AddNumberToObject(doc, "written", (double)res->written);
+		cJSON_AddNumberToObject(doc, "unchanged", (double)res->unchanged);
+		cJSON_AddNumberToObject(doc, "removed", (double)res->removed);
+	}
 	return cmd_print_json(doc);
 }
 
@@ -132,7 +148,10 @@ static void print_text(p4r_cli *cli, const p4r_get_result *res, const char *dest
 	printf("%s %s@%lld (%s)%s %s (sha256 %.12s, %s)\n", res->changed ? "got" : "already at",
 	       p4r_escape(v->model), (long long)v->number, p4r_stage_name(v->stage),
 	       res->changed ? " ->" : ":", p4r_escape(dest), v->oid.hex, size);
-	if (res->changed && use_cache)
+	if (v->kind == P4R_KIND_DIR)
+		printf("%lld files: %lld written, %lld unchanged, %lld removed\n", (long long)res->files,
+		       (long long)res->written, (long long)res->unchanged, (long long)res->removed);
+	else if (res->changed && use_cache)
 		cmd_note(cli, res->cached ? "from the cache (%s), nothing downloaded" :
 			 "downloaded into the cache, then %s", p4r_link_name(res->link));
 }
@@ -155,6 +174,7 @@ int cmd_get(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 	if (!a.no_cache && !a.cache && (rc = p4r_deploy_default_cache(&cache)) < 0)
 		return rc;
 	opts.dest = a.dest;
+	opts.force = a.force;
 	opts.cache_dir = a.no_cache ? NULL : a.cache ? a.cache : cache;
 	if ((rc = p4r_config_open_user(&cfg)) < 0 ||
 	    (rc = p4r_remote_open_url(&r, cfg, a.url, &a.given)) < 0)

@@ -279,7 +279,7 @@ static void test_ignore_file(void **state)
 	put(dir, ".p4regignore", "ok\n!keep.bin\n");
 	o.read_ignore_file = true;
 	assert_int_equal(walk(dir, &o, got, sizeof(got)), P4R_EUSAGE);
-	assert_string_equal(p4r_error_message(), "invalid exclude pattern '!keep.bin' in .p4regignore "
+	assert_string_equal(p4r_error_message(), "invalid pattern '!keep.bin' in 'models/m/.p4regignore' "
 			    "line 2: '!' (negation) is not supported\nescape a leading '!' as '\\!'");
 
 	/* a linked .p4regignore is refused, never followed */

@@ -82,23 +82,24 @@ bool p4r_dirwalk_excluded(const char *path, bool is_dir, const char *const *patt
 	return false;
 }
 
-/* A pattern the walk can use; WHERE names its origin in messages. */
-static int pattern_check(const char *pat, const char *where)
+/* A pattern the walk can use; KIND ("exclude pattern" or "pattern") and
+ * WHERE ("--exclude", "'models/m/.p4regignore' line 3") name it in messages. */
+static int pattern_check(const char *pat, const char *kind, const char *where)
 {
 	size_t len = strlen(pat), i;
 
 	for (i = 0; i < len; i++)
 		if ((unsigned char)pat[i] < 0x20 || pat[i] == 0x7f)
-			return p4r_error_set(P4R_EUSAGE, "invalid exclude pattern in %s: control character",
-					     where);
+			return p4r_error_set(P4R_EUSAGE, "invalid %s in %s: control character",
+					     kind, where);
 	if (len > PATTERN_MAX)
-		return p4r_error_set(P4R_EUSAGE, "invalid exclude pattern in %s: too long", where);
+		return p4r_error_set(P4R_EUSAGE, "invalid %s in %s: too long", kind, where);
 	if (pat[0] == '!')
-		return p4r_error_set(P4R_EUSAGE, "invalid exclude pattern '%s' in %s: '!' (negation) "
-				     "is not supported\nescape a leading '!' as '\\!'", pat, where);
+		return p4r_error_set(P4R_EUSAGE, "invalid %s '%s' in %s: '!' (negation) "
+				     "is not supported\nescape a leading '!' as '\\!'", kind, pat, where);
 	if (!strcmp(pat, "/") || !strcmp(pat, "//") || len == 0 || (pat[0] == '/' && pat[1] == '/'))
-		return p4r_error_set(P4R_EUSAGE, "invalid exclude pattern '%s' in %s: it names no path",
-				     pat, where);
+		return p4r_error_set(P4R_EUSAGE, "invalid %s '%s' in %s: it names no path",
+				     kind, pat, where);
 	return 0;
 }
 
@@ -118,7 +119,7 @@ static int pattern_push(walk *w, const char *pat)
  * skipped. */
 static int ignore_lines(walk *w, char *buf, size_t len)
 {
-	char where[64];
+	char where[PATTERN_MAX + 64];
 	size_t lineno = 0;
 	char *p = buf, *end = buf + len;
 	int rc;
@@ -133,8 +134,8 @@ static int ignore_lines(walk *w, char *buf, size_t len)
 		while (e > p && (e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t'))
 			*--e = '\0';
 		if (*p && *p != '#') {
-			snprintf(where, sizeof(where), IGNORE_FILE " line %zu", lineno);
-			if ((rc = pattern_check(p, where)) < 0 || (rc = pattern_push(w, p)) < 0)
+			snprintf(where, sizeof(where), "'%s/" IGNORE_FILE "' line %zu", w->display, lineno);
+			if ((rc = pattern_check(p, "pattern", where)) < 0 || (rc = pattern_push(w, p)) < 0)
 				return rc;
 		}
 		p = nl ? nl + 1 : end;
@@ -292,7 +293,7 @@ static int excludes_take(walk *w, const p4r_dirwalk_opts *opts)
 	int rc;
 
 	for (i = 0; i < opts->nexcludes; i++)
-		if ((rc = pattern_check(opts->excludes[i], "--exclude")) < 0 ||
+		if ((rc = pattern_check(opts->excludes[i], "exclude pattern", "--exclude")) < 0 ||
 		    (rc = pattern_push(w, opts->excludes[i])) < 0)
 			return rc;
 	return 0;
