@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Folder models against a hostile clone, remote or co-worker and a careless
+# user (issue 14): the folder, a subfolder or a file planted as a symbolic
+# link, a hard link out of the repository, a folder replaced by a file, a
+# user's file that merely looks like a checkout's temporary file, a file
+# that becomes a folder between versions; FIFOs, .git and links at add.
+. "$(dirname "$0")/lib.sh"
+
+# two_versions: models/m at v1 (a.txt, sub/b.txt) and v2 (a.txt changed).
+two_versions() {
+	fresh_repo
+	mkdir -p models/m/sub && echo a >models/m/a.txt && echo b >models/m/sub/b.txt
+	p4reg add -q models/m 2>/dev/null || fail "add v1"
+	echo A2 >models/m/a.txt && p4reg add -q models/m 2>/dev/null || fail "add v2"
+}
+
+begin "a user's file shaped like a checkout temporary is in no version: refused, kept"
+two_versions
+echo precious >models/m/.x.p4reg-tmp.abcdef
+run 1 p4reg checkout m@1
+assert_contains "$ERR" "p4reg: 'models/m/.x.p4reg-tmp.abcdef' is in no version of 'm'; use --force to overwrite or remove it"
+assert_eq "$(cat models/m/.x.p4reg-tmp.abcdef)" "precious" "the user's file was removed"
+assert_eq "$(cat models/m/a.txt)" "A2" "the refused checkout wrote"
+echo half >models/m/.a.txt.p4reg-tmp.Qw3rty
+run 1 p4reg checkout m@1
+rm models/m/.x.p4reg-tmp.abcdef
+run 0 p4reg checkout m@1
+assert_no_file models/m/.a.txt.p4reg-tmp.Qw3rty
+assert_eq "$(cat models/m/a.txt)" "a" "v1's bytes"
+
+finish
