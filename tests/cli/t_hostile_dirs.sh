@@ -28,4 +28,20 @@ run 0 p4reg checkout m@1
 assert_no_file models/m/.a.txt.p4reg-tmp.Qw3rty
 assert_eq "$(cat models/m/a.txt)" "a" "v1's bytes"
 
+begin "a file that becomes a folder between versions, both ways"
+fresh_repo
+mkdir -p models/m && echo a >models/m/a && echo k >models/m/k
+p4reg add -q models/m 2>/dev/null
+rm models/m/a && mkdir models/m/a && echo b >models/m/a/b
+p4reg add -q models/m 2>/dev/null
+run 0 p4reg checkout m@1
+assert_eq "$(cat models/m/a)" "a" "v1's file a"
+run 0 p4reg checkout m@2
+assert_eq "$(cat models/m/a/b)" "b" "v2's file a/b"
+run 0 p4reg checkout m@1
+echo mine >models/m/a
+run 1 p4reg checkout m@2
+assert_contains "$ERR" "p4reg: 'models/m/a' is in no version of 'm'; use --force to overwrite or remove it"
+assert_eq "$(cat models/m/a)" "mine" "the user's file a"
+
 finish

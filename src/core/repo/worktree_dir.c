@@ -223,13 +223,22 @@ static int cmp_walk(const void *key, const void *elem)
 static int plan_unlisted(struct mat *m, const p4r_manifest_entry *e)
 {
 	p4r_dirwalk_file f = { .path = e->path };
-	char *rel = full_path(m, e->path);
+	char *rel = full_path(m, e->path), *slash;
 	const char *base;
 	int dir = -1, rc = 0, found;
+	bool blocked = false;
 
 	if (!rel)
 		return p4r_error_set(P4R_ERROR, "out of memory");
-	if (m->dir >= 0)
+	/* a folder of E that the walk found as a file: planned above (removed
+	 * when known, refused when not), E then absent */
+	for (slash = strchr(rel + strlen(m->rel) + 1, '/'); slash && !blocked; slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		blocked = m->walk.n && bsearch(rel + strlen(m->rel) + 1, m->walk.v, m->walk.n,
+					       sizeof(*m->walk.v), cmp_walk);
+		*slash = '/';
+	}
+	if (m->dir >= 0 && !blocked)
 		rc = p4r_beneath_parent(&dir, &base, p4r_repo_root_fd(m->repo), rel, false);
 	if (rc == P4R_ENOTFOUND) {
 		p4r_error_clear();
@@ -404,7 +413,8 @@ static int prune(struct mat *m, const char *path)
 		if ((rc = p4r_beneath_parent(&dir, &base, p4r_repo_root_fd(m->repo), folder, false)) < 0)
 			break;
 		if (unlinkat(dir, base, AT_REMOVEDIR) < 0) {
-			if (errno != ENOTEMPTY && errno != EEXIST && errno != ENOENT)
+			/* ENOTDIR: NEW's file took the folder's name */
+			if (errno != ENOTEMPTY && errno != EEXIST && errno != ENOENT && errno != ENOTDIR)
 				rc = p4r_error_errno("cannot remove folder '%s'", folder);
 			close(dir);
 			break;
