@@ -101,6 +101,27 @@ static bool stale_temp(const char *path)
 	return !memcmp(tag, TMP_TAG, strlen(TMP_TAG)) && tag > base + 1;
 }
 
+/* Whether the stale temporary file PATH sits beside a file of OLD or NEW
+ * (".NAME.p4reg-tmp.XXXXXX" beside NAME): only then is it a checkout's;
+ * a user's file of that shape beside nothing of ours is in no version. */
+static bool stale_ours(const struct mat *m, const char *path)
+{
+	const char *base = strrchr(path, '/');
+	size_t dlen = base ? (size_t)(base - path) + 1 : 0, len = strlen(path);
+	char *target = malloc(len + 1);
+	bool ours;
+
+	if (!target)
+		return false;
+	base = path + dlen + 1;
+	memcpy(target, path, dlen);
+	memcpy(target + dlen, base, len - dlen - 1 - strlen(TMP_TAG) - TMP_RAND);
+	target[len - 1 - strlen(TMP_TAG) - TMP_RAND] = '\0';
+	ours = p4r_manifest_find(m->new_m, target) || (m->old_m && p4r_manifest_find(m->old_m, target));
+	free(target);
+	return ours;
+}
+
 /* Opens REL below the root, never through a link; absent and not CREATE:
  * m->dir stays -1. With CREATE it is made (0755), as its parents. */
 static int open_folder(struct mat *m, bool create)
@@ -176,7 +197,7 @@ static int plan_present(struct mat *m, const p4r_dirwalk_file *f)
 	p4r_oid oid;
 	int rc;
 
-	if (!want && stale_temp(f->path))
+	if (!want && stale_temp(f->path) && stale_ours(m, f->path))
 		return push_item(m, f->path, NULL, ACT_STALE, false);
 	if ((want && want->size == f->st.st_size) || (had && had->size == f->st.st_size)) {
 		if ((rc = file_oid(m, f, &oid)) < 0)
@@ -202,13 +223,22 @@ static int cmp_walk(const void *key, const void *elem)
 static int plan_unlisted(struct mat *m, const p4r_manifest_entry *e)
 {
 	p4r_dirwalk_file f = { .path = e->path };
-	char *rel = full_path(m, e->path);
+	char *rel = full_path(m, e->path), *slash;
 	const char *base;
 	int dir = -1, rc = 0, found;
+	bool blocked = false;
 
 	if (!rel)
 		return p4r_error_set(P4R_ERROR, "out of memory");
-	if (m->dir >= 0)
+	/* a folder of E that the walk found as a file: planned above (removed
+	 * when known, refused when not), E then absent */
+	for (slash = strchr(rel + strlen(m->rel) + 1, '/'); slash && !blocked; slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		blocked = m->walk.n && bsearch(rel + strlen(m->rel) + 1, m->walk.v, m->walk.n,
+					       sizeof(*m->walk.v), cmp_walk);
+		*slash = '/';
+	}
+	if (m->dir >= 0 && !blocked)
 		rc = p4r_beneath_parent(&dir, &base, p4r_repo_root_fd(m->repo), rel, false);
 	if (rc == P4R_ENOTFOUND) {
 		p4r_error_clear();
@@ -383,7 +413,8 @@ static int prune(struct mat *m, const char *path)
 		if ((rc = p4r_beneath_parent(&dir, &base, p4r_repo_root_fd(m->repo), folder, false)) < 0)
 			break;
 		if (unlinkat(dir, base, AT_REMOVEDIR) < 0) {
-			if (errno != ENOTEMPTY && errno != EEXIST && errno != ENOENT)
+			/* ENOTDIR: NEW's file took the folder's name */
+			if (errno != ENOTEMPTY && errno != EEXIST && errno != ENOENT && errno != ENOTDIR)
 				rc = p4r_error_errno("cannot remove folder '%s'", folder);
 			close(dir);
 			break;
