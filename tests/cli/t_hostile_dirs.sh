@@ -80,4 +80,15 @@ run 2 timeout 10 "$P4REG_BIN" add models/m
 assert_contains "$ERR" "'models/m/.p4regignore' is a symbolic link"
 assert_eq "$(db 'SELECT count(*) FROM versions')" "0" "a version was recorded"
 
+begin "a folder pointer that lies about the version (files, kind) is invalid: status exit 4"
+two_versions
+sed -i 's/^files 2$/files 99/' models/m.p4reg
+run 4 p4reg status
+assert_contains "$ERR" "pointer 'models/m.p4reg' says m@2 is a folder of 99 files, but the registry has a folder of 2 files"
+head -n 5 models/m.p4reg >models/m.p4reg.tmp && mv models/m.p4reg.tmp models/m.p4reg
+run 4 p4reg status
+assert_contains "$ERR" "pointer 'models/m.p4reg' says m@2 is a file, but the registry has a folder of 2 files"
+run 0 p4reg checkout m@2
+assert_contains "$(cat models/m.p4reg)" "files 2"
+
 finish

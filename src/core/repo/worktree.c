@@ -396,6 +396,20 @@ done:
 	return rc;
 }
 
+/* The error for a pointer whose kind or file count is not its version's. */
+static int kind_mismatch(const char *rel, const p4r_pointer *ptr, const p4r_version *v)
+{
+	char said[64] = "a file", has[64] = "a file";
+
+	if (ptr->dir)
+		snprintf(said, sizeof(said), "a folder of %lld files", (long long)ptr->files);
+	if (v->kind == P4R_KIND_DIR)
+		snprintf(has, sizeof(has), "a folder of %lld files", (long long)v->files);
+	return p4r_error_set(P4R_EINTEGRITY, "pointer '%s%s' says %s@%lld is %s, but the registry has %s; "
+			     "check out a version by name to repair it", rel, P4R_POINTER_SUFFIX, ptr->model,
+			     (long long)ptr->version, said, has);
+}
+
 int p4r_worktree_pointer_check(p4r_repo *repo, const char *rel, const p4r_pointer *ptr)
 {
 	p4r_version v = { 0 };
@@ -411,6 +425,8 @@ int p4r_worktree_pointer_check(p4r_repo *repo, const char *rel, const p4r_pointe
 				   "the registry has %.12s (%lld bytes); check out a version by name to "
 				   "repair it", rel, P4R_POINTER_SUFFIX, ptr->model, (long long)ptr->version, ptr->oid.hex,
 				   (long long)ptr->size, v.oid.hex, (long long)v.size);
+	else if (rc == 0 && (ptr->dir != (v.kind == P4R_KIND_DIR) || (ptr->dir && ptr->files != v.files)))
+		rc = kind_mismatch(rel, ptr, &v);
 	p4r_version_clear(&v);
 	return rc;
 }
