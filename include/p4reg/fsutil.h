@@ -56,6 +56,13 @@ char *p4r_path_join(const char *a, const char *b);
  * its malloc'd path goes to *PATH_OUT. */
 int p4r_mkstemp_in(int *fd_out, char **path_out, const char *dir, const char *prefix);
 
+/* Whether the base name of PATH is a temporary file written beside a file
+ * NAME before it is renamed over it (".NAME.p4reg-tmp.XXXXXX", the shape
+ * checkout and get use, so a crash can leave one): then the path of NAME
+ * in the same folder goes to TARGET. The shape alone proves nothing -- a
+ * user may name a file so -- callers also ask whether NAME is theirs. */
+bool p4r_tmp_beside_target(const char *path, char *target, size_t size);
+
 /* A new temporary file ".PREFIX.XXXXXX" in the open folder DIRFD (0600,
  * O_EXCL, never through a link); its malloc'd name goes to *NAME_OUT. */
 int p4r_mkstemp_at(int *fd_out, char **name_out, int dirfd, const char *prefix);

@@ -67,6 +67,15 @@ assert_eq "$(find out -type f -exec sha256sum {} + | sort)" "$snap" "a refused g
 run 0 p4reg --json get "$R" minilm@2 -o out --no-cache --force
 assert_contains "$OUT" '"files":5,"written":1,"unchanged":4,"removed":1'
 diff -r "$ROOT_TMP/v2" out >/dev/null || fail "get --force: out is not v2"
+# a user's file shaped like get's temporary file, beside nothing of the
+# version: kept and refused; a real leftover beside config.json: removed
+echo precious >out/.notes.p4reg-tmp.abc123
+run 1 p4reg get "$R" minilm@2 -o out --no-cache
+assert_eq "$(cat out/.notes.p4reg-tmp.abc123)" "precious" "get removed a user's file"
+rm out/.notes.p4reg-tmp.abc123
+echo half >out/.config.json.p4reg-tmp.Qw3rty
+run 0 p4reg get "$R" minilm@2 -o out --no-cache
+assert_no_file out/.config.json.p4reg-tmp.Qw3rty
 # a fresh folder from the cache alone
 run 0 p4reg get "$R" minilm@1 -o fresh --cache "$ROOT_TMP/cache"
 diff -r "$ROOT_TMP/v1" fresh >/dev/null || fail "get from the cache: fresh is not v1"

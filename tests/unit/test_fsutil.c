@@ -366,6 +366,24 @@ static void test_fsync_dir(void **state)
 	tu_rmtree_free(dir);
 }
 
+/* The temporary file beside NAME, and the shapes that are not one. */
+static void test_tmp_beside_target(void **state)
+{
+	char t[64];
+
+	(void)state;
+	assert_true(p4r_tmp_beside_target("sub/.model.bin.p4reg-tmp.Ab3dE9", t, sizeof(t)));
+	assert_string_equal(t, "sub/model.bin");
+	assert_true(p4r_tmp_beside_target(".a.p4reg-tmp.zzzzzz", t, sizeof(t)));
+	assert_string_equal(t, "a");
+	assert_false(p4r_tmp_beside_target("model.bin.p4reg-tmp.Ab3dE9", t, sizeof(t)));  /* no dot */
+	assert_false(p4r_tmp_beside_target(".p4reg-tmp.Ab3dE9", t, sizeof(t)));          /* no NAME */
+	assert_false(p4r_tmp_beside_target(".a.p4reg-tmp.Ab3d", t, sizeof(t)));          /* short */
+	assert_false(p4r_tmp_beside_target(".a.p4reg-tmp.Ab3d-9", t, sizeof(t)));        /* not alnum */
+	assert_false(p4r_tmp_beside_target(".a.p4reg-tmp.Ab3dE9.bak", t, sizeof(t)));
+	assert_false(p4r_tmp_beside_target("d/.a.p4reg-tmp.Ab3dE9", t, 3));                /* too small */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -381,6 +399,7 @@ int main(void)
 		cmocka_unit_test(test_mkstemp_in),
 		cmocka_unit_test(test_mkstemp_in_missing_dir),
 		cmocka_unit_test(test_fsync_dir),
+		cmocka_unit_test(test_tmp_beside_target),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -9,6 +9,7 @@
 #include "p4reg/parallel.h"
 #include "p4reg/error.h"
 #include "p4reg/fsutil.h"
+#include "p4reg/relpath.h"
 #include "p4reg/metrics.h"
 
 #include <errno.h>
@@ -793,12 +794,13 @@ struct dir_job {
 	const char *first;             /* the first of either, in path order */
 };
 
-/* A temporary file a crashed get left ('.BASE.p4reg-tmp.XXXXXX'). */
-static bool leftover_tmp(const char *path)
+/* A temporary file a crashed get left beside a file of M
+ * (p4r_tmp_beside_target); a user's file of that shape is not ours. */
+static bool leftover_tmp(const p4r_manifest *m, const char *path)
 {
-	const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+	char target[P4R_RELPATH_MAX + 1];
 
-	return base[0] == '.' && strstr(base, ".p4reg-tmp.") != NULL;
+	return p4r_tmp_beside_target(path, target, sizeof(target)) && p4r_manifest_find(m, target);
 }
 
 /* Unlinks REL below the open folder ROOT, never through a link. */
@@ -846,7 +848,7 @@ static int dir_plan_file(struct dir_job *j, const p4r_dirwalk_file *f, unsigned 
 	bool same = false, foreign = true;
 	int rc;
 
-	if (!e && leftover_tmp(f->path))
+	if (!e && leftover_tmp(j->m, f->path))
 		return dir_unlink(j->root, f->path, j->display);
 	if (e && (rc = dir_same(j, f, e, &same, &foreign)) < 0)
 		return rc;

@@ -17,8 +17,6 @@
 #include <unistd.h>
 
 #define DIR_MODE 0755
-#define TMP_TAG ".p4reg-tmp."
-#define TMP_RAND 6 /* mkstemp's XXXXXX */
 #define IGNORE_FILE ".p4regignore"
 #define IGNORE_MAX_BYTES (1u << 20) /* as the walk reads it */
 
@@ -86,40 +84,15 @@ static int push_item(struct mat *m, const char *path, const p4r_manifest_entry *
 	return 0;
 }
 
-/* Whether the base name of PATH is a temporary file of p4r_store_checkout
- * (".NAME.p4reg-tmp.XXXXXX"), which a crash can leave beside a file. */
-static bool stale_temp(const char *path)
-{
-	const char *base = strrchr(path, '/'), *tag;
-	size_t len;
-
-	base = base ? base + 1 : path;
-	len = strlen(base);
-	if (base[0] != '.' || len < 2 + strlen(TMP_TAG) + TMP_RAND)
-		return false;
-	tag = base + len - TMP_RAND - strlen(TMP_TAG);
-	return !memcmp(tag, TMP_TAG, strlen(TMP_TAG)) && tag > base + 1;
-}
-
-/* Whether the stale temporary file PATH sits beside a file of OLD or NEW
- * (".NAME.p4reg-tmp.XXXXXX" beside NAME): only then is it a checkout's;
+/* Whether PATH is a temporary file a crashed checkout left beside a file
+ * of OLD or NEW (p4r_tmp_beside_target): only then is it ours to remove;
  * a user's file of that shape beside nothing of ours is in no version. */
 static bool stale_ours(const struct mat *m, const char *path)
 {
-	const char *base = strrchr(path, '/');
-	size_t dlen = base ? (size_t)(base - path) + 1 : 0, len = strlen(path);
-	char *target = malloc(len + 1);
-	bool ours;
+	char target[P4R_RELPATH_MAX + 1];
 
-	if (!target)
-		return false;
-	base = path + dlen + 1;
-	memcpy(target, path, dlen);
-	memcpy(target + dlen, base, len - dlen - 1 - strlen(TMP_TAG) - TMP_RAND);
-	target[len - 1 - strlen(TMP_TAG) - TMP_RAND] = '\0';
-	ours = p4r_manifest_find(m->new_m, target) || (m->old_m && p4r_manifest_find(m->old_m, target));
-	free(target);
-	return ours;
+	return p4r_tmp_beside_target(path, target, sizeof(target)) &&
+	       (p4r_manifest_find(m->new_m, target) || (m->old_m && p4r_manifest_find(m->old_m, target)));
 }
 
 /* Opens REL below the root, never through a link; absent and not CREATE:
@@ -197,7 +170,7 @@ static int plan_present(struct mat *m, const p4r_dirwalk_file *f)
 	p4r_oid oid;
 	int rc;
 
-	if (!want && stale_temp(f->path) && stale_ours(m, f->path))
+	if (!want && stale_ours(m, f->path))
 		return push_item(m, f->path, NULL, ACT_STALE, false);
 	if ((want && want->size == f->st.st_size) || (had && had->size == f->st.st_size)) {
 		if ((rc = file_oid(m, f, &oid)) < 0)

@@ -2,6 +2,7 @@
 #include "p4reg/fsutil.h"
 #include "p4reg/error.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdint.h>
 #include <fcntl.h>
@@ -424,4 +425,28 @@ int p4r_mkdir_p(const char *path, int mode)
 done:
 	free(copy);
 	return rc;
+}
+
+#define BESIDE_TAG ".p4reg-tmp."
+#define BESIDE_RAND 6 /* mkstemp's XXXXXX: letters and digits */
+
+bool p4r_tmp_beside_target(const char *path, char *target, size_t size)
+{
+	const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+	size_t len = strlen(base), tag = strlen(BESIDE_TAG), dir = (size_t)(base - path), name, i;
+
+	/* "." + NAME (at least one byte) + tag + six random characters */
+	if (base[0] != '.' || len < 2 + tag + BESIDE_RAND ||
+	    memcmp(base + len - BESIDE_RAND - tag, BESIDE_TAG, tag))
+		return false;
+	for (i = len - BESIDE_RAND; i < len; i++)
+		if (!isalnum((unsigned char)base[i]))
+			return false;
+	name = len - 1 - tag - BESIDE_RAND;
+	if (dir + name + 1 > size)
+		return false;
+	memcpy(target, path, dir);
+	memcpy(target + dir, base + 1, name);
+	target[dir + name] = '\0';
+	return true;
 }
