@@ -191,7 +191,8 @@ static int send_file(p4r_filter *f, const char *path, p4r_oid *oid, uint64_t *se
 		return p4r_error_set(P4R_ERROR, "out of memory");
 	if ((rc = p4r_hasher_new(&h)) < 0)
 		goto done;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+	/* an object of the store or .git/lfs/objects: never through a link */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
 		rc = p4r_error_errno("cannot open '%s'", path);
 		goto done;
 	}

@@ -1580,10 +1580,15 @@ static int s3_put_file(p4r_remote *r, const char *key, const char *path, uint64_
 	struct stat st;
 	int fd, rc;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	/* a stored object: a regular file, never a link planted at its name */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)) < 0)
 		return p4r_error_errno("cannot open '%s'", path);
 	if (fstat(fd, &st) < 0) {
 		rc = p4r_error_errno("cannot read '%s'", path);
+		goto done;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = p4r_error_set(P4R_EINTEGRITY, "'%s' is not a regular file", path);
 		goto done;
 	}
 	size = (uint64_t)st.st_size;

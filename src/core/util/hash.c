@@ -145,7 +145,7 @@ int p4r_hash_file(p4r_oid *out, uint64_t *size, const char *path)
 {
 	int fd, rc;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return p4r_error_errno("cannot open '%s'", path);
 	rc = hash_fd_named(out, size, fd, path);
