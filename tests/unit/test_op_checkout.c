@@ -26,17 +26,10 @@ struct fx {
 static int setup(void **state)
 {
 	struct fx *fx = calloc(1, sizeof(*fx));
-	char *models;
 
 	assert_non_null(fx);
-	fx->dir = tu_mkdtemp();
 	/* the user's own config (core.remote, core.offline) must not leak in */
-	setenv("XDG_CONFIG_HOME", fx->dir, 1);
-	assert_int_equal(p4r_repo_init(fx->dir, NULL), 0);
-	assert_int_equal(p4r_repo_open(&fx->repo, fx->dir), 0);
-	assert_int_equal(asprintf(&models, "%s/models", fx->dir) > 0, 1);
-	assert_int_equal(mkdir(models, 0755), 0);
-	free(models);
+	fx->repo = tu_repo_isolated(&fx->dir, "models");
 	*state = fx;
 	return 0;
 }

@@ -59,17 +59,10 @@ static void add_production(struct fx *fx, const char *bytes, int64_t want)
 static int setup(void **state)
 {
 	struct fx *fx = calloc(1, sizeof(*fx));
-	char *models;
 
 	assert_non_null(fx);
-	fx->dir = tu_mkdtemp();
 	/* the user's own config (a hook, a remote) must not leak in */
-	setenv("XDG_CONFIG_HOME", fx->dir, 1);
-	assert_int_equal(p4r_repo_init(fx->dir, NULL), 0);
-	assert_int_equal(p4r_repo_open(&fx->repo, fx->dir), 0);
-	assert_int_equal(asprintf(&models, "%s/models", fx->dir) > 0, 1);
-	assert_int_equal(mkdir(models, 0755), 0);
-	free(models);
+	fx->repo = tu_repo_isolated(&fx->dir, "models");
 	add_production(fx, V1, 1);
 	add_production(fx, V2, 2);
 	*state = fx;

@@ -89,6 +89,23 @@ p4r_repo *tu_repo_new(const char *top, const char *name)
 	return repo;
 }
 
+p4r_repo *tu_repo_isolated(char **dir, const char *subdir)
+{
+	p4r_repo *repo = NULL;
+	char *sub;
+
+	*dir = tu_mkdtemp();
+	setenv("XDG_CONFIG_HOME", *dir, 1);
+	assert_int_equal(p4r_repo_init(*dir, NULL), 0);
+	assert_int_equal(p4r_repo_open(&repo, *dir), 0);
+	if (subdir) {
+		assert_non_null(sub = p4r_path_join(*dir, subdir));
+		assert_int_equal(mkdir(sub, 0755), 0);
+		free(sub);
+	}
+	return repo;
+}
+
 static p4r_repo *sync_repo(tu_sync *s, const char *name)
 {
 	p4r_repo *repo = tu_repo_new(s->top, name);

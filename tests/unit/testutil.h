@@ -24,6 +24,11 @@ char *tu_slurp(const char *path, size_t *len);
 /* A repository made with p4r_repo_init in the new folder TOP/NAME, open. */
 p4r_repo *tu_repo_new(const char *top, const char *name);
 
+/* A repository in a new temporary folder (its malloc'd path to *DIR) with
+ * an empty folder SUBDIR (nullable) in it, open; XDG_CONFIG_HOME points
+ * into it, so the user's own config (a remote, a hook) cannot leak in. */
+p4r_repo *tu_repo_isolated(char **dir, const char *subdir);
+
 /* The bytes of m@1 in the sync fixture. */
 #define TU_SYNC_BYTES "model bytes, version one"
 #define TU_SYNC_SIZE (sizeof(TU_SYNC_BYTES) - 1)
