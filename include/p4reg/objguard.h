@@ -119,6 +119,7 @@ typedef struct p4r_guard_added {
 	const p4r_link_type *order;  /* how to store it again */
 	size_t norder;
 	p4r_insert_result *ins;      /* what the store did; updated when re-stored */
+	bool in_folder;              /* a file of a folder model: no pointer of its own */
 } p4r_guard_added;
 
 /* After `add` stored a file: when the file was a hard link to an object

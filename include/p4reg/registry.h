@@ -218,6 +218,22 @@ typedef struct p4r_stat_key {
  * malformed row is a miss, not an error). */
 int p4r_registry_statcache_get(p4r_registry *reg, const char *path, const p4r_stat_key *key,
 			       p4r_oid *out, bool *found);
+/* Every stat cache row below the folder DIR ("DIR/..."), sorted by path,
+ * read in one query; rows with a malformed oid are left out. */
+typedef struct p4r_statcache_row {
+	char *path;
+	p4r_stat_key key;
+	p4r_oid oid;
+} p4r_statcache_row;
+typedef struct p4r_statcache_rows {
+	p4r_statcache_row *v;
+	size_t n, cap;
+} p4r_statcache_rows;
+int p4r_registry_statcache_under(p4r_registry *reg, const char *dir, p4r_statcache_rows *out);
+/* What p4r_registry_statcache_get would answer for PATH and KEY. */
+bool p4r_statcache_rows_find(const p4r_statcache_rows *rows, const char *path, const p4r_stat_key *key,
+			     p4r_oid *oid);
+void p4r_statcache_rows_clear(p4r_statcache_rows *rows);
 /* Records KEY -> OID for PATH, except for a file changed in the last two
  * seconds: its next change could keep the same stat (racily clean), so it
  * is left to be hashed again. */

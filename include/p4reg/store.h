@@ -41,6 +41,18 @@ int p4r_store_init(const char *meta_dir);
 int p4r_store_object_path(const p4r_store *store, const p4r_oid *oid, char *buf, size_t bufsz);
 bool p4r_store_has(const p4r_store *store, const p4r_oid *oid);
 
+/* A batch of many small objects: while ON, inserts publish objects
+ * without their fsyncs (publish.h); p4r_store_sync then makes all of them
+ * durable with one syncfs, which must happen before anything (a registry
+ * row) names them. Set before, and cleared after, a parallel loop. */
+void p4r_store_defer_sync(p4r_store *store, bool on);
+int p4r_store_sync(p4r_store *store);
+
+/* Makes OID's object and its name durable (fsync of the file and of its
+ * folder): for an object found in the store rather than written, which a
+ * batch of another process may have published without syncing yet. */
+int p4r_store_sync_object(p4r_store *store, const p4r_oid *oid);
+
 /* Result of inserting a file. */
 typedef struct p4r_insert_result {
 	p4r_oid oid;
@@ -68,7 +80,9 @@ int p4r_store_insert_at(p4r_store *store, int dirfd, const char *base, const cha
 			const p4r_link_type *order, size_t n, p4r_insert_result *out,
 			struct stat *st, p4r_progress_fn progress, void *payload);
 
-/* Stores a buffer already in memory (small objects, filters). */
+/* Stores a buffer already in memory (small objects, manifests). An
+ * object already there is compared with BUF, not trusted by name: one
+ * with other bytes is replaced. */
 int p4r_store_insert_buffer(p4r_store *store, const void *buf, size_t len, p4r_oid *out);
 
 /* Publishes a temporary file of the store's tmp/ whose bytes the caller

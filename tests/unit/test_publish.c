@@ -94,10 +94,10 @@ static void test_publish_places(void **state)
 	size_t len;
 
 	make_tmp(fx, BYTES, sizeof(BYTES) - 1, &fd, &tmp, &got);
-	assert_int_equal(p4r_publish_dir_open(fx->root, fx->objects, &fx->oid, false, &dir), P4R_ENOTFOUND);
-	assert_int_equal(p4r_publish_dir_open(fx->root, fx->objects, &fx->oid, true, &dir), 0);
+	assert_int_equal(p4r_publish_dir_open(fx->root, fx->objects, &fx->oid, false, true, &dir), P4R_ENOTFOUND);
+	assert_int_equal(p4r_publish_dir_open(fx->root, fx->objects, &fx->oid, true, true, &dir), 0);
 	assert_int_equal(p4r_publish_object(dir, fx->oid.hex, &fx->oid, &got, AT_FDCWD, &tmp, &fd, 0444,
-					    "obj", &existed), 0);
+					    "obj", true, &existed), 0);
 	assert_null(tmp);
 	assert_int_equal(fd, -1);
 	assert_false(existed);
@@ -122,9 +122,9 @@ static void test_publish_refuses_wrong_bytes(void **state)
 	p4r_oid got;
 
 	make_tmp(fx, "other bytes", 11, &fd, &tmp, &got);
-	assert_int_equal(p4r_publish_dir_open(fx->root, fx->objects, &fx->oid, true, &dir), 0);
+	assert_int_equal(p4r_publish_dir_open(fx->root, fx->objects, &fx->oid, true, true, &dir), 0);
 	assert_int_equal(p4r_publish_object(dir, fx->oid.hex, &fx->oid, &got, AT_FDCWD, &tmp, &fd, 0444,
-					    "download", NULL), P4R_EINTEGRITY);
+					    "download", true, NULL), P4R_EINTEGRITY);
 	assert_non_null(strstr(p4r_error_message(), "'download' hashes to"));
 	assert_non_null(strstr(p4r_error_message(), fx->oid.hex));
 	p4r_error_clear();
@@ -150,10 +150,10 @@ static void *race(void *arg)
 	p4r_oid got;
 
 	make_tmp(r->fx, BYTES, sizeof(BYTES) - 1, &fd, &tmp, &got);
-	r->rc = p4r_publish_dir_open(r->fx->root, r->fx->objects, &r->fx->oid, true, &dir);
+	r->rc = p4r_publish_dir_open(r->fx->root, r->fx->objects, &r->fx->oid, true, true, &dir);
 	if (r->rc == 0)
 		r->rc = p4r_publish_object(dir, r->fx->oid.hex, &r->fx->oid, &got, AT_FDCWD, &tmp, &fd,
-					   0444, "obj", &r->existed);
+					   0444, "obj", true, &r->existed);
 	if (dir >= 0)
 		close(dir);
 	return NULL;
@@ -200,11 +200,11 @@ static void test_publish_replaces_link(void **state)
 	size_t len;
 
 	free(tu_write(fx->dir, "victim", "keep", 4));
-	assert_int_equal(p4r_publish_dir_open(fx->root, fx->objects, &fx->oid, true, &dir), 0);
+	assert_int_equal(p4r_publish_dir_open(fx->root, fx->objects, &fx->oid, true, true, &dir), 0);
 	assert_int_equal(symlinkat(victim, dir, fx->oid.hex), 0);
 	make_tmp(fx, BYTES, sizeof(BYTES) - 1, &fd, &tmp, &got);
 	assert_int_equal(p4r_publish_object(dir, fx->oid.hex, &fx->oid, &got, AT_FDCWD, &tmp, &fd, 0444,
-					    "obj", NULL), 0);
+					    "obj", true, NULL), 0);
 	assert_int_equal(lstat(path, &st), 0);
 	assert_true(S_ISREG(st.st_mode));
 	back = tu_slurp(victim, &len);
@@ -224,12 +224,12 @@ static void test_dir_open_refuses_link(void **state)
 	int dir = -1;
 
 	assert_int_equal(symlinkat(fx->tmp, fx->root, name), 0);
-	assert_int_equal(p4r_publish_dir_open(fx->root, fx->objects, &fx->oid, true, &dir), P4R_EINTEGRITY);
+	assert_int_equal(p4r_publish_dir_open(fx->root, fx->objects, &fx->oid, true, true, &dir), P4R_EINTEGRITY);
 	assert_non_null(strstr(p4r_error_message(), "refusing to follow it"));
 	assert_int_equal(dir, -1);
 	memset(&bad, 0, sizeof(bad));
 	snprintf(bad.hex, sizeof(bad.hex), "../../etc");
-	assert_int_equal(p4r_publish_dir_open(fx->root, fx->objects, &bad, true, &dir), P4R_EUSAGE);
+	assert_int_equal(p4r_publish_dir_open(fx->root, fx->objects, &bad, true, true, &dir), P4R_EUSAGE);
 	p4r_error_clear();
 }
 
@@ -251,7 +251,7 @@ static void test_publish_replaces_fifo_short_and_hardlink(void **state)
 		p4r_oid got;
 		size_t len;
 
-		assert_int_equal(p4r_publish_dir_open(fx->root, fx->objects, &fx->oid, true, &dir), 0);
+		assert_int_equal(p4r_publish_dir_open(fx->root, fx->objects, &fx->oid, true, true, &dir), 0);
 		unlinkat(dir, fx->oid.hex, 0);
 		if (round == 0)
 			assert_int_equal(mkfifoat(dir, fx->oid.hex, 0644), 0);
@@ -265,7 +265,7 @@ static void test_publish_replaces_fifo_short_and_hardlink(void **state)
 			assert_int_equal(linkat(AT_FDCWD, victim, dir, fx->oid.hex, 0), 0);
 		make_tmp(fx, BYTES, sizeof(BYTES) - 1, &fd, &tmp, &got);
 		assert_int_equal(p4r_publish_object(dir, fx->oid.hex, &fx->oid, &got, AT_FDCWD, &tmp, &fd,
-						    0444, "obj", &existed), 0);
+						    0444, "obj", true, &existed), 0);
 		assert_false(existed);
 		assert_int_equal(lstat(path, &st), 0);
 		assert_true(S_ISREG(st.st_mode));
@@ -297,7 +297,7 @@ static void test_dir_open_refuses_second_level_link(void **state)
 	assert_true(mid >= 0);
 	assert_int_equal(symlinkat(fx->tmp, mid, second), 0);
 	close(mid);
-	assert_int_equal(p4r_publish_dir_open(fx->root, fx->objects, &fx->oid, true, &dir), P4R_EINTEGRITY);
+	assert_int_equal(p4r_publish_dir_open(fx->root, fx->objects, &fx->oid, true, true, &dir), P4R_EINTEGRITY);
 	assert_int_equal(dir, -1);
 	assert_int_equal(count_entries(fx->tmp), 0);
 	p4r_error_clear();

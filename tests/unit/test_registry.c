@@ -1048,6 +1048,42 @@ static void test_statcache_skips_racy_files(void **state)
 	assert_false(found);
 }
 
+/* One query for a folder: exactly the paths below it, sorted, and the
+ * same answers as one lookup each. */
+static void test_statcache_under(void **state)
+{
+	struct fx *fx = *state;
+	static const char *const paths[] = { "m", "m0/a", "m/b/c", "mx/a", "m/a", "n/m/a", "m/b0" };
+	const p4r_stat_key key = { 1, 2, 3, 1771400000LL * 1000000000LL, 1771400000LL * 1000000000LL };
+	p4r_stat_key other = key;
+	p4r_statcache_rows rows;
+	p4r_oid oid, got;
+	size_t i;
+
+	make_oid(&oid, 4, 4);
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+		assert_int_equal(p4r_registry_statcache_put(fx->reg, paths[i], &key, &oid), 0);
+	assert_int_equal(sqlite3_exec(p4r_registry_db(fx->reg),
+				      "INSERT INTO stat_cache VALUES('m/bad', 1, 2, 3, 4, 5, 'not-an-oid')", NULL,
+				      NULL, NULL), SQLITE_OK);
+	assert_int_equal(p4r_registry_statcache_under(fx->reg, "m", &rows), 0);
+	assert_int_equal(rows.n, 3);
+	assert_string_equal(rows.v[0].path, "m/a");
+	assert_string_equal(rows.v[1].path, "m/b/c");
+	assert_string_equal(rows.v[2].path, "m/b0");
+	assert_true(p4r_statcache_rows_find(&rows, "m/b/c", &key, &got));
+	assert_string_equal(got.hex, oid.hex);
+	other.ino++;
+	assert_false(p4r_statcache_rows_find(&rows, "m/b/c", &other, &got));
+	assert_false(p4r_statcache_rows_find(&rows, "m/bad", &key, &got));
+	assert_false(p4r_statcache_rows_find(&rows, "m", &key, &got));
+	p4r_statcache_rows_clear(&rows);
+	assert_int_equal(p4r_registry_statcache_under(fx->reg, "none", &rows), 0);
+	assert_int_equal(rows.n, 0);
+	assert_false(p4r_statcache_rows_find(&rows, "none/a", &key, &got));
+	p4r_statcache_rows_clear(&rows);
+}
+
 static void test_statcache(void **state)
 {
 	struct fx *fx = *state;
@@ -1559,6 +1595,7 @@ int main(void)
 		T(test_events),
 		T(test_events_append_only),
 		T(test_statcache),
+		T(test_statcache_under),
 		T(test_statcache_skips_racy_files),
 		T(test_nested_commit),
 		T(test_nested_rollback),

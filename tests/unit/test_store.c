@@ -44,9 +44,12 @@ static int checkout_path(p4r_store *store, const p4r_oid *oid, const char *dest,
 
 static int fail_fsync_errno;
 static int fail_rename_errno;
+static int fail_syncfs_errno;
+static unsigned fsync_calls, syncfs_calls;
 
 int fsync(int fd)
 {
+	fsync_calls++;
 	if (fail_fsync_errno) {
 		errno = fail_fsync_errno;
 		return -1;
@@ -61,6 +64,16 @@ int rename(const char *from, const char *to)
 		return -1;
 	}
 	return renameat(AT_FDCWD, from, AT_FDCWD, to);
+}
+
+int syncfs(int fd)
+{
+	syncfs_calls++;
+	if (fail_syncfs_errno) {
+		errno = fail_syncfs_errno;
+		return -1;
+	}
+	return (int)syscall(SYS_syncfs, fd);
 }
 
 /* the store publishes objects with renameat2 (RENAME_NOREPLACE) */
@@ -112,7 +125,7 @@ static int teardown(void **state)
 {
 	struct fx *fx = *state;
 
-	fail_fsync_errno = fail_rename_errno = 0;
+	fail_fsync_errno = fail_rename_errno = fail_syncfs_errno = 0;
 	p4r_store_free(fx->store);
 	free(fx->tmp);
 	free(fx->meta);
@@ -439,6 +452,74 @@ static void test_insert_buffer(void **state)
 	assert_int_equal(p4r_store_insert_buffer(fx->store, "abc", 3, &again), 0);
 	assert_true(p4r_oid_equal(&oid, &again));
 	assert_int_equal(count_entries(fx->tmp), 0);
+}
+
+/* A batch: no fsync per object, one syncfs for all, none when idle. */
+static void test_deferred_batch(void **state)
+{
+	struct fx *fx = *state;
+	p4r_insert_result res[20];
+	char name[32], *path, obj[PATH_MAX];
+	size_t i;
+
+	p4r_store_defer_sync(fx->store, true);
+	fsync_calls = syncfs_calls = 0;
+	for (i = 0; i < 20; i++) {
+		snprintf(name, sizeof(name), "f%zu", i);
+		path = tu_write(fx->dir, name, name, strlen(name));
+		assert_int_equal(p4r_store_insert_file(fx->store, path, COPY, 1, &res[i], NULL, NULL), 0);
+		free(path);
+	}
+	p4r_store_defer_sync(fx->store, false);
+	assert_int_equal(fsync_calls, 0);
+	assert_int_equal(p4r_store_sync(fx->store), 0);
+	assert_int_equal(syncfs_calls, 1);
+	assert_int_equal(p4r_store_sync(fx->store), 0);
+	assert_int_equal(syncfs_calls, 1);
+	for (i = 0; i < 20; i++) {
+		snprintf(name, sizeof(name), "f%zu", i);
+		object_path(fx, &res[i].oid, obj, sizeof(obj));
+		assert_file_bytes(obj, name, strlen(name));
+	}
+	assert_int_equal(count_entries(fx->tmp), 0);
+}
+
+/* A failed syncfs fails the batch: nothing may name its objects. */
+static void test_deferred_sync_fails(void **state)
+{
+	struct fx *fx = *state;
+	p4r_oid oid;
+
+	p4r_store_defer_sync(fx->store, true);
+	assert_int_equal(p4r_store_insert_buffer(fx->store, "abc", 3, &oid), 0);
+	p4r_store_defer_sync(fx->store, false);
+	fail_syncfs_errno = EIO;
+	assert_int_equal(p4r_store_sync(fx->store), P4R_ERROR);
+	assert_non_null(strstr(p4r_error_message(), "cannot sync"));
+}
+
+/* An object with the right name and other bytes (a crashed batch) is
+ * replaced by insert_buffer, not trusted; the right one is kept. */
+static void test_insert_buffer_replaces_damaged(void **state)
+{
+	struct fx *fx = *state;
+	char obj[PATH_MAX], *dir;
+	p4r_oid oid;
+
+	assert_int_equal(p4r_hash_buffer(&oid, "abc", 3), 0);
+	object_path(fx, &oid, obj, sizeof(obj));
+	dir = strdup(obj);
+	*strrchr(dir, '/') = '\0';
+	assert_int_equal(p4r_mkdir_p(dir, 0755), 0);
+	free(tu_write(dir, oid.hex, "\0\0\0", 3));
+	free(dir);
+	assert_int_equal(p4r_store_insert_buffer(fx->store, "abc", 3, &oid), 0);
+	assert_file_bytes(obj, "abc", 3);
+	fsync_calls = 0;
+	assert_int_equal(p4r_store_insert_buffer(fx->store, "abc", 3, &oid), 0);
+	assert_file_bytes(obj, "abc", 3);
+	/* found, compared, and synced in case another batch has not yet */
+	assert_int_equal(fsync_calls, 2);
 }
 
 static void test_checkout_copy(void **state)
@@ -920,6 +1001,9 @@ int main(void)
 		T(test_insert_reflink_or_copy),
 		T(test_insert_errors),
 		T(test_insert_buffer),
+		T(test_deferred_batch),
+		T(test_deferred_sync_fails),
+		T(test_insert_buffer_replaces_damaged),
 		T(test_checkout_copy),
 		T(test_checkout_hardlink),
 		T(test_checkout_reflink_or_copy),

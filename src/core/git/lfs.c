@@ -269,7 +269,7 @@ int p4r_lfs_place(const char *lfs_dir, const p4r_oid *oid, const char *src, bool
 		rc = p4r_error_errno("cannot open folder '%s'", objects);
 		goto done;
 	}
-	if ((rc = p4r_publish_dir_open(root, objects, oid, true, &dir)) < 0)
+	if ((rc = p4r_publish_dir_open(root, objects, oid, true, true, &dir)) < 0)
 		goto done;
 	/* the object is immutable in both places, so sharing the inode is safe */
 	if (linkat(AT_FDCWD, src, dir, oid->hex, 0) == 0) {
@@ -290,7 +290,7 @@ int p4r_lfs_place(const char *lfs_dir, const p4r_oid *oid, const char *src, bool
 	    (rc = copy_hashed(fd, tmp, src, &got)) < 0)
 		goto done;
 	/* a copy keeps the temporary file's mode (0600), as it always had */
-	rc = p4r_publish_object(dir, oid->hex, oid, &got, AT_FDCWD, &tmp, &fd, 0600, src, NULL);
+	rc = p4r_publish_object(dir, oid->hex, oid, &got, AT_FDCWD, &tmp, &fd, 0600, src, true, NULL);
 done:
 	if (fd >= 0)
 		close(fd);

@@ -106,25 +106,27 @@ int p4r_add_dir_check_kind(struct run *run, const struct item *it, const char *r
 	return rc;
 }
 
-int p4r_add_dir_lookup(struct run *run, struct item *it)
+int p4r_add_dir_lookup(struct run *run, struct item *it, const char *rel)
 {
-	p4r_registry *reg = p4r_repo_registry(run->repo);
 	struct add_dir *d = it->folder;
+	p4r_statcache_rows rows;
 	size_t i;
-	int rc = 0;
+	int rc;
 
-	for (i = 0; i < d->walk.n && rc == 0; i++) {
+	if ((rc = p4r_registry_statcache_under(p4r_repo_registry(run->repo), rel, &rows)) < 0)
+		return rc;
+	for (i = 0; i < d->walk.n; i++) {
 		struct dir_file *df = &d->files[i];
-		bool found = false;
 
-		rc = p4r_registry_statcache_get(reg, df->rel, &df->before, &df->ins.oid, &found);
-		if (rc == 0 && found && p4r_store_has(p4r_repo_store(run->repo), &df->ins.oid)) {
+		if (p4r_statcache_rows_find(&rows, df->rel, &df->before, &df->ins.oid) &&
+		    p4r_store_has(p4r_repo_store(run->repo), &df->ins.oid)) {
 			df->cached = true;
 			df->ins.existed = true;
 			df->ins.size = (uint64_t)df->before.size;
 		}
 	}
-	return rc;
+	p4r_statcache_rows_clear(&rows);
+	return 0;
 }
 
 int p4r_add_dir_store_file(struct run *run, struct item *it, size_t j)
@@ -140,8 +142,10 @@ int p4r_add_dir_store_file(struct run *run, struct item *it, size_t j)
 		return rc;
 	rc = p4r_store_insert_at(p4r_repo_store(run->repo), dir, base, df->rel, run->order, run->norder,
 				 &df->ins, &st, NULL, NULL);
-	if (rc == 0 && fstatat(dir, base, &st, AT_SYMLINK_NOFOLLOW) == 0)
+	if (rc == 0 && fstatat(dir, base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		p4r_worktree_stat_key(&st, &df->after);
+		df->shared = st.st_nlink > 1;
+	}
 	close(dir);
 	return rc;
 }
@@ -168,8 +172,12 @@ int p4r_add_dir_guard(struct run *run, struct item *it, p4r_guard_log *damage)
 	int rc = 0;
 
 	for (i = 0; i < d->walk.n && rc == 0; i++) {
-		p4r_guard_added a = { -1, NULL, d->files[i].rel, run->order, run->norder, &d->files[i].ins };
+		p4r_guard_added a = { -1, NULL, d->files[i].rel, run->order, run->norder, &d->files[i].ins,
+				      .in_folder = true };
 
+		/* a new object of a file with one link: nothing to guard */
+		if (!d->files[i].ins.existed && !d->files[i].shared)
+			continue;
 		if ((rc = p4r_beneath_parent(&a.dir, &a.base, d->fd, d->walk.v[i].path, false)) < 0)
 			break;
 		rc = p4r_objguard_added(run->repo, &a, damage, NULL, NULL);
@@ -198,6 +206,9 @@ int p4r_add_dir_register(struct run *run, struct item *it, p4r_version_input *in
 		rc = p4r_registry_register_version(reg, in, &f->version, &f->outcome);
 	if (rc == 0)
 		rc = p4r_registry_manifest_put(reg, &it->ins.oid, &d->m);
+	/* the manifest was just written (or compared) and synced like the files */
+	if (rc == 0)
+		rc = p4r_objguard_record(run->repo, &it->ins.oid, NULL);
 	for (i = 0; i < d->walk.n && rc == 0; i++) {
 		struct dir_file *df = &d->files[i];
 

@@ -15,6 +15,7 @@ struct dir_file {
 	p4r_stat_key after;     /* once read */
 	bool cached;            /* oid from the stat cache: not read */
 	bool exec;              /* user-executable: mode 755 in the manifest */
+	bool shared;            /* more than one link once stored (a hard link) */
 	p4r_insert_result ins;  /* what the store did */
 };
 
@@ -88,7 +89,7 @@ int p4r_add_dir_open(struct run *run, struct item *it, p4r_add_file *f);
 int p4r_add_dir_check_kind(struct run *run, const struct item *it, const char *rel);
 
 /* Stat cache lookups of the folder's files. */
-int p4r_add_dir_lookup(struct run *run, struct item *it);
+int p4r_add_dir_lookup(struct run *run, struct item *it, const char *rel);
 
 /* Reads, hashes and stores file J of the folder IT (a parallel task). */
 int p4r_add_dir_store_file(struct run *run, struct item *it, size_t j);

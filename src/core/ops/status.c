@@ -204,43 +204,45 @@ static int folder_file_hash(struct run *r, int fd, const char *full, const p4r_d
 /* Whether file W (FULL from the root) still has E's bytes and mode: the
  * stat cache answers when the stat is the one recorded, else it is hashed. */
 static int folder_file_changed(struct run *r, int fd, const char *full, const p4r_dirwalk_file *w,
-			       const p4r_manifest_entry *e, bool *changed)
+			       const p4r_manifest_entry *e, const p4r_statcache_rows *cache, bool *changed)
 {
 	p4r_stat_key key;
 	p4r_oid oid;
-	bool found = false;
 	int rc;
 
 	*changed = true;
 	if ((int64_t)w->st.st_size != e->size || ((w->st.st_mode & S_IXUSR) != 0) != e->exec)
 		return 0;
 	p4r_worktree_stat_key(&w->st, &key);
-	if ((rc = p4r_registry_statcache_get(p4r_repo_registry(r->repo), full, &key, &oid, &found)) < 0)
-		return rc;
-	if (!found && (rc = folder_file_hash(r, fd, full, w, &oid)) < 0)
+	if (!p4r_statcache_rows_find(cache, full, &key, &oid) && (rc = folder_file_hash(r, fd, full, w, &oid)) < 0)
 		return rc;
 	*changed = !p4r_oid_equal(&oid, &e->oid);
 	return 0;
 }
 
-/* Files of W that are added to or differ from M. */
+/* Files of W that are added to or differ from M; the folder's stat cache
+ * rows are read at once, not one query per file. */
 static int folder_changes(struct run *r, int fd, const char *rel, const p4r_pointer *ptr,
 			  const p4r_dirwalk *w, const p4r_manifest *m)
 {
+	p4r_statcache_rows cache;
 	char full[PATH_MAX];
 	size_t i;
-	int rc = 0;
+	int rc;
 
+	if ((rc = p4r_registry_statcache_under(p4r_repo_registry(r->repo), rel, &cache)) < 0)
+		return rc;
 	for (i = 0; i < w->n && rc == 0; i++) {
 		const p4r_manifest_entry *e = p4r_manifest_find(m, w->v[i].path);
 		bool changed = true;
 
 		snprintf(full, sizeof(full), "%s/%s", rel, w->v[i].path);
-		if (e && (rc = folder_file_changed(r, fd, full, &w->v[i], e, &changed)) < 0)
+		if (e && (rc = folder_file_changed(r, fd, full, &w->v[i], e, &cache, &changed)) < 0)
 			break;
 		if (changed)
 			rc = folder_row(r, rel, w->v[i].path, ptr, e ? "modified" : "added");
 	}
+	p4r_statcache_rows_clear(&cache);
 	return rc;
 }
 

@@ -469,7 +469,7 @@ static int dir_put_file(p4r_remote *r, const char *key, const char *path, uint64
 	    (rc = key_parent(r, key, true, &dfd, &base)) < 0)
 		goto done;
 	snprintf(shown, sizeof(shown), "%s/%s", r->parsed.path, key);
-	rc = p4r_publish_object(dfd, base, want, want ? &got : NULL, tdir, &name, &dst, 0444, shown, NULL);
+	rc = p4r_publish_object(dfd, base, want, want ? &got : NULL, tdir, &name, &dst, 0444, shown, true, NULL);
 done:
 	if (name)
 		unlinkat(tdir, name, 0);

@@ -266,6 +266,10 @@ static int guard(p4r_repo *repo, const p4r_oid *oid, const char *work, p4r_guard
 	}
 	if (verified)
 		*verified = st;
+	/* a fingerprint says "durable and whole": a batch (publish.h) may have
+	 * named the object before its bytes reached the disk */
+	if ((rc = p4r_store_sync_object(store, oid)) < 0)
+		return rc;
 	/* whole: remembered, and no longer damaged if it ever was */
 	return write_marks(reg, oid, &st, NULL, "its bytes were whole again in the store");
 }
@@ -620,7 +624,7 @@ int p4r_objguard_added(p4r_repo *repo, const p4r_guard_added *a, p4r_guard_log *
 	    (rc = guard(repo, &a->ins->oid, NULL, &ev, &damaged, NULL)) == 0 && damaged &&
 	    (rc = restore_from_file(repo, a, &ev)) == 0)
 		rc = p4r_guard_log_push(&mine, &ev);
-	if (rc == 0)
+	if (rc == 0 && !a->in_folder)
 		rc = pointer_damage(repo, a, &mine);
 	if (rc == 0 && mine.n) {
 		/* the add itself is fine: what is still damaged is reported, not an error */

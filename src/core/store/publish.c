@@ -15,7 +15,8 @@
 #define DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 
 /* Opens (CREATE: makes) the folder NAME in the open folder PARENT. */
-static int open_sub(int parent, const char *name, bool create, const char *display, int *out)
+static int open_sub(int parent, const char *name, bool create, bool durable, const char *display,
+		    int *out)
 {
 	bool made = false;
 
@@ -36,7 +37,7 @@ static int open_sub(int parent, const char *name, bool create, const char *displ
 		return p4r_error_errno("cannot open folder '%s/%s'", display, name);
 	}
 	/* the new folder's entry must survive a crash with the object in it */
-	if (made && fsync(parent) < 0 && errno != EINVAL) {
+	if (made && durable && fsync(parent) < 0 && errno != EINVAL) {
 		close(*out);
 		*out = -1;
 		return p4r_error_errno("cannot fsync folder '%s'", display);
@@ -44,7 +45,8 @@ static int open_sub(int parent, const char *name, bool create, const char *displ
 	return 0;
 }
 
-int p4r_publish_dir_open(int root, const char *display, const p4r_oid *oid, bool create, int *out)
+int p4r_publish_dir_open(int root, const char *display, const p4r_oid *oid, bool create, bool durable,
+			 int *out)
 {
 	char first[3] = { oid->hex[0], oid->hex[1], '\0' }, second[3] = { oid->hex[2], oid->hex[3], '\0' };
 	char shown[4096];
@@ -54,10 +56,10 @@ int p4r_publish_dir_open(int root, const char *display, const p4r_oid *oid, bool
 	/* the oid becomes a path: nothing but 64 hex digits may get there */
 	if (!p4r_oid_valid(oid->hex))
 		return p4r_error_set(P4R_EUSAGE, "malformed oid '%.64s'", oid->hex);
-	if ((rc = open_sub(root, first, create, display, &mid)) < 0)
+	if ((rc = open_sub(root, first, create, durable, display, &mid)) < 0)
 		return rc;
 	snprintf(shown, sizeof(shown), "%s/%s", display, first);
-	rc = open_sub(mid, second, create, shown, out);
+	rc = open_sub(mid, second, create, durable, shown, out);
 	close(mid);
 	return rc;
 }
@@ -93,7 +95,8 @@ static int rename_once(int dir, const char *base, int tmp_dir, const char *tmp, 
 }
 
 int p4r_publish_object(int dir, const char *base, const p4r_oid *want, const p4r_oid *got,
-		       int tmp_dir, char **tmp, int *fd, int mode, const char *display, bool *existed)
+		       int tmp_dir, char **tmp, int *fd, int mode, const char *display, bool durable,
+		       bool *existed)
 {
 	bool there = false;
 	off_t size = -1;
@@ -112,7 +115,7 @@ int p4r_publish_object(int dir, const char *base, const p4r_oid *want, const p4r
 			rc = p4r_error_errno("cannot change the mode of '%s'", display);
 			goto done;
 		}
-		if (fsync(*fd) < 0) {
+		if (durable && fsync(*fd) < 0) {
 			rc = p4r_error_errno("cannot fsync '%s'", display);
 			goto done;
 		}
@@ -129,7 +132,7 @@ int p4r_publish_object(int dir, const char *base, const p4r_oid *want, const p4r
 		goto done;
 	free(*tmp);
 	*tmp = NULL;
-	if (fsync(dir) < 0 && errno != EINVAL) {
+	if (durable && fsync(dir) < 0 && errno != EINVAL) {
 		const char *slash = strrchr(display, '/');
 
 		rc = p4r_error_errno("cannot fsync folder '%.*s'", slash ? (int)(slash - display) : 1,

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,11 @@ struct p4r_store {
 	char *meta;    /* the .p4reg folder */
 	char *objects; /* META/objects: ab/cd/<oid>, read-only files */
 	char *tmp;     /* META/tmp: objects being written (same file system) */
+	/* a batch (p4r_store_defer_sync): objects are published without
+	 * fsyncs, and p4r_store_sync makes them durable with one syncfs */
+	bool deferred;
+	atomic_bool unsynced;   /* an object was published since the last sync */
+	atomic_bool no_reflink; /* the store's file system said it cannot clone */
 };
 
 /* What one pass over a file does: read SRC once, hash it, and copy it to
@@ -528,7 +534,8 @@ static int pump_into(p4r_hasher *h, uint64_t *size, const struct stream *s)
 	uint64_t got = 0;
 	int rc;
 
-	(void)posix_fadvise(s->src, 0, 0, POSIX_FADV_SEQUENTIAL);
+	if (s->total >= COPY_BLOCK)
+		(void)posix_fadvise(s->src, 0, 0, POSIX_FADV_SEQUENTIAL);
 	/* one more byte than expected finds the end in a single read */
 	if (s->total < COPY_BLOCK)
 		bufsz = s->total < 65536 ? 65536 : (size_t)s->total + 1;
@@ -561,15 +568,66 @@ static int pump(p4r_oid *oid, uint64_t *size, const struct stream *s)
 }
 
 /* OID's fan-out folder in the store, made when missing. */
-static int open_object_dir(const p4r_store *store, const p4r_oid *oid, int *dir)
+static int open_object_dir(p4r_store *store, const p4r_oid *oid, int *dir)
 {
 	int root, rc;
 
 	*dir = -1;
 	if ((root = open(store->objects, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return p4r_error_errno("cannot open folder '%s'", store->objects);
-	rc = p4r_publish_dir_open(root, store->objects, oid, true, dir);
+	rc = p4r_publish_dir_open(root, store->objects, oid, true, !store->deferred, dir);
 	close(root);
+	return rc;
+}
+
+/* p4r_publish_object into the store: durable now, or at p4r_store_sync. */
+static int publish(p4r_store *store, int dir, const p4r_oid *oid, char **tmp, int *fd, const char *path,
+		   bool *existed)
+{
+	if (store->deferred)
+		atomic_store(&store->unsynced, true);
+	return p4r_publish_object(dir, oid->hex, oid, oid, AT_FDCWD, tmp, fd, OBJECT_MODE, path, !store->deferred,
+				  existed);
+}
+
+void p4r_store_defer_sync(p4r_store *store, bool on)
+{
+	store->deferred = on;
+}
+
+int p4r_store_sync_object(p4r_store *store, const p4r_oid *oid)
+{
+	char path[PATH_MAX];
+	int dir = -1, fd = -1, root, rc;
+
+	if ((root = open(store->objects, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return p4r_error_errno("cannot open folder '%s'", store->objects);
+	rc = p4r_publish_dir_open(root, store->objects, oid, false, false, &dir);
+	close(root);
+	if (rc < 0)
+		return rc;
+	p4r_store_object_path(store, oid, path, sizeof(path));
+	if ((fd = openat(dir, oid->hex, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0 || fsync(fd) < 0 ||
+	    (fsync(dir) < 0 && errno != EINVAL))
+		rc = p4r_error_errno("cannot fsync '%s'", path);
+	if (fd >= 0)
+		close(fd);
+	close(dir);
+	return rc;
+}
+
+int p4r_store_sync(p4r_store *store)
+{
+	int fd, rc = 0;
+
+	if (!atomic_exchange(&store->unsynced, false))
+		return 0;
+	if ((fd = open(store->objects, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return p4r_error_errno("cannot open folder '%s'", store->objects);
+	/* every object of the batch, its folders and their entries at once */
+	if (syncfs(fd) < 0)
+		rc = p4r_error_errno("cannot sync the file system of '%s'", store->objects);
+	close(fd);
 	return rc;
 }
 
@@ -591,7 +649,7 @@ static int place_object(p4r_store *store, int *fd, char **tmp, const p4r_oid *oi
 	}
 	if ((rc = open_object_dir(store, oid, &dir)) < 0)
 		return rc;
-	rc = p4r_publish_object(dir, oid->hex, oid, oid, AT_FDCWD, tmp, fd, OBJECT_MODE, path, existed);
+	rc = publish(store, dir, oid, tmp, fd, path, existed);
 	close(dir);
 	/* the rename moved its ctime: this is the stat the guard records */
 	if (rc == 0 && placed && lstat(path, placed) < 0)
@@ -674,7 +732,7 @@ static int open_tmp_dir(const p4r_store *store, int *fd)
 static int insert_copy(p4r_store *store, int src, const char *path, uint64_t total,
 		       p4r_insert_result *out, p4r_progress_fn progress, void *payload)
 {
-	struct stream s = { src, path, -1, NULL, true, total, progress, payload, false, 0 };
+	struct stream s = { src, path, -1, NULL, !store->deferred, total, progress, payload, false, 0 };
 	char *tmp = NULL;
 	int fd = -1, rc;
 
@@ -707,9 +765,16 @@ static int insert_reflink(p4r_store *store, int src, const char *path, uint64_t 
 	char *tmp = NULL;
 	int fd = -1, rc;
 
+	/* one refusal of the file system stands for every later file */
+	if (atomic_load(&store->no_reflink)) {
+		*unsupported = true;
+		return 0;
+	}
 	if ((rc = p4r_mkstemp_in(&fd, &tmp, store->tmp, "object")) < 0)
 		return rc;
 	if (ioctl(fd, FICLONE, src) < 0) {
+		if (errno == EOPNOTSUPP || errno == ENOTTY || errno == ENOSYS)
+			atomic_store(&store->no_reflink, true);
 		if (reflink_unsupported(errno))
 			*unsupported = true;
 		else
@@ -803,8 +868,7 @@ static int publish_link(p4r_store *store, char **tmp, const char *obj, p4r_inser
 
 	/* the bytes were hashed from SRC, and the link is SRC's inode */
 	if ((rc = open_object_dir(store, &out->oid, &dir)) < 0 ||
-	    (rc = p4r_publish_object(dir, out->oid.hex, &out->oid, &out->oid, AT_FDCWD, tmp, &tmpfd,
-				     OBJECT_MODE, obj, &out->existed)) < 0)
+	    (rc = publish(store, dir, &out->oid, tmp, &tmpfd, obj, &out->existed)) < 0)
 		goto done;
 	/* after link, chmod, rename and unlink: the ctime the guard records */
 	if (lstat(obj, &out->placed) < 0)
@@ -964,16 +1028,47 @@ int p4r_store_insert_at(p4r_store *store, int dirfd, const char *base, const cha
 	return rc;
 }
 
+/* Whether OID's object holds exactly the LEN bytes BUF. */
+static bool object_holds(const p4r_store *store, const p4r_oid *oid, const void *buf, size_t len)
+{
+	char path[PATH_MAX];
+	unsigned char *have = NULL;
+	struct stat st;
+	bool same = false;
+	size_t got = 0;
+	int fd;
+
+	if (p4r_store_object_path(store, oid, path, sizeof(path)) < 0 ||
+	    (fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return false;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size == len &&
+	    (have = malloc(len ? len : 1)) && read_block(fd, have, len, &got) == 0 && got == len)
+		same = memcmp(have, buf, len) == 0;
+	free(have);
+	close(fd);
+	return same;
+}
+
 int p4r_store_insert_buffer(p4r_store *store, const void *buf, size_t len, p4r_oid *out)
 {
+	char path[PATH_MAX];
 	bool existed;
 	char *tmp = NULL;
 	int fd = -1, rc;
 
 	if ((rc = p4r_hash_buffer(out, buf, len)) < 0)
 		return rc;
-	if (p4r_store_has(store, out))
+	/* a small object is compared, not trusted: a crashed batch (publish.h)
+	 * may have left its name without its bytes, and those go */
+	if (object_holds(store, out, buf, len)) {
+		/* right bytes, maybe not yet on disk: synced like ours */
+		if (!store->deferred)
+			return p4r_store_sync_object(store, out);
+		atomic_store(&store->unsynced, true);
 		return 0;
+	}
+	if (p4r_store_object_path(store, out, path, sizeof(path)) == 0 && unlink(path) < 0 && errno != ENOENT)
+		return p4r_error_errno("cannot remove the damaged object '%s'", path);
 	if ((rc = p4r_mkstemp_in(&fd, &tmp, store->tmp, "object")) < 0)
 		return rc;
 	if (p4r_write_full(fd, buf, len) < 0) {
