@@ -42,6 +42,7 @@ struct p4r_store {
 	bool deferred;
 	atomic_bool unsynced;   /* an object was published since the last sync */
 	atomic_bool no_reflink; /* the store's file system said it cannot clone */
+	int objects_fd;         /* OBJECTS, open since p4r_store_open, or -1 */
 };
 
 /* What one pass over a file does: read SRC once, hash it, and copy it to
@@ -143,6 +144,7 @@ int p4r_store_open(p4r_store **out, const char *meta_dir)
 	*out = NULL;
 	if (!(store = calloc(1, sizeof(*store))))
 		return p4r_error_set(P4R_ERROR, "out of memory");
+	store->objects_fd = -1;
 	store->meta = strdup(meta_dir);
 	store->objects = p4r_path_join(meta_dir, "objects");
 	store->tmp = p4r_path_join(meta_dir, "tmp");
@@ -150,6 +152,8 @@ int p4r_store_open(p4r_store **out, const char *meta_dir)
 		p4r_store_free(store);
 		return p4r_error_set(P4R_ERROR, "out of memory");
 	}
+	/* kept open: every new object opens its fan-out folders below it */
+	store->objects_fd = open(store->objects, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	*out = store;
 	return 0;
 }
@@ -158,6 +162,8 @@ void p4r_store_free(p4r_store *store)
 {
 	if (!store)
 		return;
+	if (store->objects_fd >= 0)
+		close(store->objects_fd);
 	free(store->meta);
 	free(store->objects);
 	free(store->tmp);
@@ -573,6 +579,8 @@ static int open_object_dir(p4r_store *store, const p4r_oid *oid, int *dir)
 	int root, rc;
 
 	*dir = -1;
+	if (store->objects_fd >= 0)
+		return p4r_publish_dir_open(store->objects_fd, store->objects, oid, true, !store->deferred, dir);
 	if ((root = open(store->objects, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return p4r_error_errno("cannot open folder '%s'", store->objects);
 	rc = p4r_publish_dir_open(root, store->objects, oid, true, !store->deferred, dir);
@@ -945,7 +953,7 @@ static int insert_fd(p4r_store *store, int fd, const struct stat *st, const stru
 	for (i = 0; i < n && unsupported; i++) {
 		unsupported = false;
 		/* an earlier attempt may have read the source */
-		if (lseek(fd, 0, SEEK_SET) < 0)
+		if (i > 0 && lseek(fd, 0, SEEK_SET) < 0)
 			return p4r_error_errno("cannot seek in '%s'", path);
 		memset(out, 0, sizeof(*out));
 		switch (order[i]) {
@@ -983,8 +991,8 @@ static int open_source(int *fd, struct stat *st, const struct source *where, boo
 				     where->path);
 	if (*fd < 0)
 		return p4r_error_errno("cannot open '%s'", where->path);
-	if (fstat(*fd, st) < 0 ||
-	    fcntl(*fd, F_SETFL, fcntl(*fd, F_GETFL) & ~O_NONBLOCK) < 0) {
+	/* O_NONBLOCK changes nothing for a regular file, the only kind read */
+	if (fstat(*fd, st) < 0) {
 		close(*fd);
 		*fd = -1;
 		return p4r_error_errno("cannot read '%s'", where->path);
