@@ -83,6 +83,17 @@ assert_same_bytes "$(obj "$m1")" "$ROOT_TMP/manifest"
 rm -rf .p4reg/objects
 mv "$ROOT_TMP/objects.keep" .p4reg/objects
 
+begin "progress on a terminal: one bar over every file of the folder"
+if command -v script >/dev/null; then
+	mkdir -p models/big
+	for i in 1 2 3; do random_file "models/big/s$i.bin" 6144; done
+	run 0 script -qec "$P4REG_BIN add models/big" /dev/null
+	bar=$(printf '%s' "$OUT" | tr '\r' '\n')
+	assert_contains "$bar" "hashing: 100% (18/18 MiB)"
+	assert_not_contains "$bar" "(6/6 MiB)" "a bar per file"
+	assert_contains "$bar" "added models/big/ as big@1"
+fi
+
 begin "a single file is no batch: the same objects, fsynced one by one"
 printf 'solo\n' >models/solo.txt
 run 0 p4reg add models/solo.txt

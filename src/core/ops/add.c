@@ -118,30 +118,36 @@ static int lookup_cache(struct run *run, struct item *it, const char *rel)
 	return 0;
 }
 
-static void hashing_progress(uint64_t done, uint64_t total, void *payload)
+/* One file's progress (DONE of its bytes) as the whole run's: one bar
+ * for every file read in parallel. */
+static void task_progress(uint64_t done, uint64_t total, void *payload)
 {
-	const struct run *run = payload;
+	struct task *k = payload;
+	struct run *run = k->run;
 
-	p4r_op_progress(run->report, "hashing", done, total);
+	(void)total;
+	pthread_mutex_lock(&run->progress_lock);
+	run->done += done - k->reported;
+	k->reported = done;
+	p4r_op_progress(run->report, "hashing", run->done, run->total);
+	pthread_mutex_unlock(&run->progress_lock);
 }
 
 /* Reads, hashes and stores the file of task T (a p4r_parallel_fn). */
 static int store_one(size_t t, void *payload)
 {
 	struct run *run = payload;
-	size_t index = run->tasks[t].item;
-	struct item *it = &run->items[index];
+	struct task *k = &run->tasks[t];
+	struct item *it = &run->items[k->item];
 	struct stat st;
 	int rc;
 
-	if (run->tasks[t].file != SIZE_MAX)
-		return p4r_add_dir_store_file(run, it, run->tasks[t].file);
+	if (k->file != SIZE_MAX)
+		return p4r_add_dir_store_file(run, it, k->file, task_progress, k);
 	if (it->cached)
 		return 0;
-	/* progress only with one file: bars of several would interleave */
-	rc = p4r_store_insert_at(p4r_repo_store(run->repo), it->dir, it->base, run->files[index].rel,
-				 run->order, run->norder, &it->ins, &st,
-				 run->ntasks == 1 ? hashing_progress : NULL, run);
+	rc = p4r_store_insert_at(p4r_repo_store(run->repo), it->dir, it->base, run->files[k->item].rel,
+				 run->order, run->norder, &it->ins, &st, task_progress, k);
 	if (rc < 0)
 		return rc;
 	/* the stat once read decides whether the hash may be cached */
@@ -346,13 +352,22 @@ static int make_tasks(struct run *run)
 	if (!(run->tasks = calloc(n, sizeof(*run->tasks))))
 		return p4r_error_set(P4R_ERROR, "out of memory");
 	for (i = 0; i < run->n; i++) {
-		if (!run->items[i].folder) {
-			run->tasks[run->ntasks++] = (struct task){ i, SIZE_MAX };
+		const struct item *it = &run->items[i];
+
+		if (!it->folder) {
+			run->tasks[run->ntasks++] = (struct task){ run, i, SIZE_MAX,
+								   it->cached ? 0 : (uint64_t)it->before.size, 0 };
 			continue;
 		}
-		for (j = 0; j < run->items[i].folder->walk.n; j++)
-			run->tasks[run->ntasks++] = (struct task){ i, j };
+		for (j = 0; j < it->folder->walk.n; j++) {
+			const struct dir_file *df = &it->folder->files[j];
+
+			run->tasks[run->ntasks++] = (struct task){ run, i, j,
+								   df->cached ? 0 : (uint64_t)df->before.size, 0 };
+		}
 	}
+	for (i = 0; i < run->ntasks; i++)
+		run->total += run->tasks[i].size;
 	return 0;
 }
 
@@ -386,7 +401,8 @@ static int store_all(struct run *run, p4r_add_result *out)
 
 int p4r_add(p4r_repo *repo, const p4r_add_opts *opts, const p4r_op_report *report, p4r_add_result *out)
 {
-	struct run run = { .repo = repo, .opts = opts, .report = report, .n = opts->npaths };
+	struct run run = { .repo = repo, .opts = opts, .report = report, .n = opts->npaths,
+			   .progress_lock = PTHREAD_MUTEX_INITIALIZER };
 	size_t i;
 	int rc;
 

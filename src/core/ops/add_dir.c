@@ -129,7 +129,8 @@ int p4r_add_dir_lookup(struct run *run, struct item *it, const char *rel)
 	return 0;
 }
 
-int p4r_add_dir_store_file(struct run *run, struct item *it, size_t j)
+int p4r_add_dir_store_file(struct run *run, struct item *it, size_t j, p4r_progress_fn progress,
+			   void *payload)
 {
 	struct dir_file *df = &it->folder->files[j];
 	const char *base;
@@ -141,7 +142,7 @@ int p4r_add_dir_store_file(struct run *run, struct item *it, size_t j)
 	if ((rc = p4r_beneath_parent(&dir, &base, it->folder->fd, it->folder->walk.v[j].path, false)) < 0)
 		return rc;
 	rc = p4r_store_insert_at(p4r_repo_store(run->repo), dir, base, df->rel, run->order, run->norder,
-				 &df->ins, &st, NULL, NULL);
+				 &df->ins, &st, progress, payload);
 	if (rc == 0 && fstatat(dir, base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		p4r_worktree_stat_key(&st, &df->after);
 		df->shared = st.st_nlink > 1;

@@ -8,6 +8,9 @@
 #include "p4reg/manifest.h"
 #include "p4reg/ops/add.h"
 
+#include <pthread.h>
+#include <stdint.h>
+
 /* One file of a folder model. */
 struct dir_file {
 	char *rel;              /* repository path ("models/minilm/config.json") */
@@ -46,7 +49,10 @@ struct item {
 /* One read of the parallel loop: file FILE of folder ITEM, or (FILE ==
  * SIZE_MAX) the file ITEM. */
 struct task {
-	size_t item, file;
+	struct run *run;
+	size_t item, file;      /* FILE: of the folder ITEM, else SIZE_MAX */
+	uint64_t size;          /* bytes to read, 0 when the cache vouched */
+	uint64_t reported;      /* of those, already in the run's progress */
 };
 
 /* One run of p4r_add. */
@@ -64,6 +70,8 @@ struct run {
 	size_t ntasks;
 	p4r_link_type order[P4R_LINK_MAX];
 	size_t norder;
+	pthread_mutex_t progress_lock; /* tasks run in parallel, the bar is one */
+	uint64_t done, total;          /* bytes read of all tasks */
 };
 
 /* What goes into git's index in the one write at the end. OWNED holds
@@ -92,7 +100,8 @@ int p4r_add_dir_check_kind(struct run *run, const struct item *it, const char *r
 int p4r_add_dir_lookup(struct run *run, struct item *it, const char *rel);
 
 /* Reads, hashes and stores file J of the folder IT (a parallel task). */
-int p4r_add_dir_store_file(struct run *run, struct item *it, size_t j);
+int p4r_add_dir_store_file(struct run *run, struct item *it, size_t j, p4r_progress_fn progress,
+			   void *payload);
 
 /* Builds and stores the folder's manifest: IT->ins names it. */
 int p4r_add_dir_manifest(struct run *run, struct item *it);
