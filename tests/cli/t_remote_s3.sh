@@ -91,6 +91,32 @@ cd "$A"; BOTO='s3.delete_object(Bucket="models", Key="team/objects/'${oid:0:2}/$
 run 0 p4reg push && assert_contains "$OUT" "1 object"
 cd "$C"; run 0 p4reg pull && assert_same_bytes models/emb.onnx "$A/models/emb.onnx"
 
+begin "a folder model over RGW: boto3 finds the manifest and each file; a second clone pulls both versions"
+cd "$A"
+mkdir -p models/minilm
+printf '{"hidden_size": 384}\n' >models/minilm/config.json
+random_file models/minilm/model-00001-of-00002.safetensors 700
+random_file models/minilm/model-00002-of-00002.safetensors 300
+p4reg add models/minilm >/dev/null 2>&1
+cp models/minilm/model-00001-of-00002.safetensors "$ROOT_TMP/shard1.v1"
+random_file models/minilm/model-00001-of-00002.safetensors 700
+p4reg add models/minilm >/dev/null 2>&1
+run 0 p4reg push && assert_contains "$OUT" "2 events published"
+man=$(p4reg --json show minilm@2 | python3 -c 'import json,sys; print(json.load(sys.stdin)["oid"])')
+shard=$(sha models/minilm/model-00001-of-00002.safetensors)
+BOTO='m = s3.get_object(Bucket="models", Key="team/objects/'${man:0:2}/${man:2:2}/$man'")["Body"].read().decode()
+print(m.splitlines()[0]); print(len(m.splitlines()) - 1)
+print(s3.head_object(Bucket="models", Key="team/objects/'${shard:0:2}/${shard:2:2}/$shard'")["ContentLength"])'
+run 0 boto && assert_eq "$OUT" "p4reg-manifest 1
+3
+$((700 * 1024))"
+cd "$B"; cp "$A/models/minilm.p4reg" models/
+run 0 p4reg pull && assert_same_bytes models/minilm/model-00001-of-00002.safetensors "$A/models/minilm/model-00001-of-00002.safetensors"
+assert_same_bytes models/minilm/config.json "$A/models/minilm/config.json"
+run 0 p4reg checkout minilm@1
+assert_same_bytes models/minilm/model-00001-of-00002.safetensors "$ROOT_TMP/shard1.v1"
+run 0 p4reg status && assert_contains "$OUT" "clean          models/minilm/ (minilm@1)"
+
 begin "multipart with a lowered threshold; parallel ranged download"
 cd "$A"
 p4reg config remote.origin.multipartThreshold 6m; p4reg config remote.origin.partSize 5m
