@@ -633,8 +633,12 @@ int p4r_store_sync(p4r_store *store)
 	if ((fd = open(store->objects, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return p4r_error_errno("cannot open folder '%s'", store->objects);
 	/* every object of the batch, its folders and their entries at once */
-	if (syncfs(fd) < 0)
-		rc = p4r_error_errno("cannot sync the file system of '%s'", store->objects);
+	if (syncfs(fd) < 0) {
+		if (errno == ENOSYS)
+			sync(); /* a kernel without syncfs: every file system, same promise */
+		else
+			rc = p4r_error_errno("cannot sync the file system of '%s'", store->objects);
+	}
 	close(fd);
 	return rc;
 }
