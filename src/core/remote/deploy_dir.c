@@ -1,0 +1,282 @@
+/* p4reg get of a folder version (deploy.h): its manifest from the
+ * remote, verified; then PATH made exactly that folder -- files written,
+ * replaced and removed -- refusing files that are in no version. */
+#include "deploy_priv.h"
+#include "p4reg/beneath.h"
+#include "p4reg/dirwalk.h"
+#include "p4reg/error.h"
+#include "p4reg/fsutil.h"
+#include "p4reg/manifest.h"
+#include "p4reg/parallel.h"
+#include "p4reg/relpath.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- a folder version: its manifest, then each file into PATH/ ---- */
+
+/* V's manifest from REMOTE, its bytes verified against V's oid and size,
+ * decoded strictly. */
+static int dir_manifest(p4r_remote *remote, const p4r_deploy_version *v, p4r_manifest *m)
+{
+	char key[128], what[P4R_MODEL_NAME_MAX + 48], *text = NULL;
+	size_t len = 0;
+	p4r_oid got;
+	int rc;
+
+	snprintf(what, sizeof(what), "manifest of %s@%lld", v->model, (long long)v->number);
+	if (v->size < 0 || v->size > (int64_t)P4R_MANIFEST_MAX_BYTES)
+		return p4r_error_set(P4R_EINTEGRITY, "the %s is %lld bytes in the remote's log, over the "
+				     "limit", what, (long long)v->size);
+	p4r_remote_object_key(key, sizeof(key), &v->oid);
+	if ((rc = remote->ops->get_small(remote, key, (size_t)v->size, &text, &len)) < 0)
+		return rc;
+	if ((rc = p4r_hash_buffer(&got, text, len)) == 0 &&
+	    ((int64_t)len != v->size || !p4r_oid_equal(&got, &v->oid)))
+		rc = p4r_error_set(P4R_EINTEGRITY, "object %s on remote '%s' is corrupt (the %s): its "
+				   "bytes do not match its oid and size", v->oid.hex, remote->name, what);
+	if (rc == 0)
+		rc = p4r_manifest_decode(m, text, len, what);
+	free(text);
+	return rc;
+}
+
+/* PATH as a folder, opened without following a link; made (0755) when
+ * missing, its parent never. */
+static int dir_root(const struct dest *d, int *fd)
+{
+	if (!d->isdir && d->st.st_mode != 0)
+		return p4r_error_set(P4R_EUSAGE, "'%s' is not a folder; a folder version is written "
+				     "as a folder", d->display);
+	if (!d->isdir && mkdirat(d->dirfd, d->base, 0755) < 0 && errno != EEXIST)
+		return p4r_error_errno("cannot create folder '%s'", d->display);
+	if ((*fd = openat(d->dirfd, d->base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return p4r_error_errno("cannot open folder '%s'", d->display);
+	return 0;
+}
+
+struct dir_job {
+	p4r_remote *remote;
+	p4r_get_opts fopts;            /* the caller's, without progress (files go in parallel) */
+	p4r_store *cache;
+	const p4r_deploy_version *v;
+	const p4r_manifest *m;
+	int root;                      /* PATH, open */
+	const char *display;           /* PATH as given */
+	size_t *order, norder;         /* entries of M to write */
+	const char **extra;            /* files of PATH in no entry of M */
+	size_t nextra, ndiffer;        /* ... and entries of M held with other bytes */
+	const char *first;             /* the first of either, in path order */
+};
+
+/* A temporary file a crashed get left beside a file of M
+ * (p4r_tmp_beside_target); a user's file of that shape is not ours. */
+static bool leftover_tmp(const p4r_manifest *m, const char *path)
+{
+	char target[P4R_RELPATH_MAX + 1];
+
+	return p4r_tmp_beside_target(path, target, sizeof(target)) && p4r_manifest_find(m, target);
+}
+
+/* Unlinks REL below the open folder ROOT, never through a link. */
+static int dir_unlink(int root, const char *rel, const char *display)
+{
+	const char *base;
+	int dfd, rc;
+
+	if ((rc = p4r_beneath_parent(&dfd, &base, root, rel, false)) < 0)
+		return rc;
+	rc = unlinkat(dfd, base, 0) < 0 && errno != ENOENT ?
+	     p4r_error_errno("cannot remove '%s/%s'", display, rel) : 0;
+	close(dfd);
+	return rc;
+}
+
+/* *SAME when the file F of PATH holds E's bytes and mode. *FOREIGN when
+ * its bytes differ (a mode alone is rewritten, not refused). */
+static int dir_same(const struct dir_job *j, const p4r_dirwalk_file *f, const p4r_manifest_entry *e,
+		    bool *same, bool *foreign)
+{
+	p4r_oid got;
+	uint64_t size;
+	int fd, rc;
+
+	*same = false;
+	*foreign = true;
+	if (f->st.st_size != e->size)
+		return 0;
+	if ((rc = p4r_beneath_open_regular(&fd, NULL, j->root, f->path)) < 0)
+		return rc;
+	rc = p4r_hash_fd(&got, &size, fd);
+	close(fd);
+	if (rc < 0)
+		return rc;
+	*foreign = !p4r_oid_equal(&got, &e->oid) || (int64_t)size != e->size;
+	*same = !*foreign && !!(f->st.st_mode & S_IXUSR) == e->exec;
+	return 0;
+}
+
+/* One file found in PATH: leftover, extra, held, or to be rewritten. */
+static int dir_plan_file(struct dir_job *j, const p4r_dirwalk_file *f, unsigned char *keep)
+{
+	const p4r_manifest_entry *e = p4r_manifest_find(j->m, f->path);
+	bool same = false, foreign = true;
+	int rc;
+
+	if (!e && leftover_tmp(j->m, f->path))
+		return dir_unlink(j->root, f->path, j->display);
+	if (e && (rc = dir_same(j, f, e, &same, &foreign)) < 0)
+		return rc;
+	if (e)
+		keep[e - j->m->v] = same;
+	if (!e)
+		j->extra[j->nextra++] = f->path;
+	else if (foreign)
+		j->ndiffer++;
+	if ((!e || foreign) && !j->first)
+		j->first = f->path;
+	return 0;
+}
+
+/* What to write and what is foreign; nothing is written here but the
+ * removal of a crashed get's temporary files. */
+static int dir_plan(struct dir_job *j, p4r_dirwalk *w, p4r_get_result *out)
+{
+	p4r_dirwalk_opts wo = { .display = j->display, .allow_empty = true };
+	unsigned char *keep = calloc(j->m->n + 1, 1);
+	size_t i;
+	int rc;
+
+	if (!keep)
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	if ((rc = p4r_dirwalk_list(w, j->root, &wo)) == 0 &&
+	    !(j->extra = calloc(w->n + 1, sizeof(*j->extra))))
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+	for (i = 0; rc == 0 && i < w->n; i++)
+		rc = dir_plan_file(j, &w->v[i], keep);
+	for (i = 0; rc == 0 && i < j->m->n; i++)
+		if (!keep[i])
+			j->order[j->norder++] = i;
+	out->unchanged = (int64_t)(j->m->n - j->norder);
+	free(keep);
+	return rc;
+}
+
+/* Without --force a foreign file refuses the whole get, before any write. */
+static int dir_refuse(const struct dir_job *j)
+{
+	size_t n = j->nextra + j->ndiffer;
+
+	return p4r_error_set(P4R_ERROR, "'%s' holds %zu file%s not in %s@%lld or with other bytes, "
+			     "first '%s'; nothing was changed\nuse --force to overwrite or remove them",
+			     j->display, n, n == 1 ? "" : "s", j->v->model, (long long)j->v->number,
+			     j->first);
+}
+
+/* Entry ORDER[K] of the manifest: downloaded verified (into the cache when
+ * there is one) and renamed into its folder below PATH. */
+static int dir_put(size_t k, void *payload)
+{
+	struct dir_job *j = payload;
+	const p4r_manifest_entry *e = &j->m->v[j->order[k]];
+	p4r_deploy_version fv = *j->v;
+	struct dest fd = { .dirfd = -1 };
+	p4r_link_type link;
+	char *display = NULL;
+	bool have = false;
+	int mode = e->exec ? 0755 : DEST_MODE, rc;
+
+	fv.oid = e->oid;
+	fv.size = e->size;
+	fv.kind = P4R_KIND_FILE;
+	if (asprintf(&display, "%s/%s", j->display, e->path) < 0)
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	fd.display = display;
+	if ((rc = p4r_beneath_parent(&fd.dirfd, &fd.base, j->root, e->path, true)) < 0)
+		goto done;
+	if (!j->cache)
+		rc = p4r_deploy_place_direct(j->remote, &fd, &fv, &j->fopts, mode);
+	else if ((rc = p4r_deploy_cache_has(j->cache, &fv, &have)) == 0 &&
+		 (have || (rc = p4r_deploy_cache_fill(j->remote, j->cache, j->fopts.cache_dir, &fv, &j->fopts)) == 0))
+		rc = p4r_deploy_place_from_cache(j->cache, &fd, &fv, mode, &link);
+done:
+	if (fd.dirfd >= 0)
+		close(fd.dirfd);
+	free(display);
+	return rc;
+}
+
+/* Removes the foreign files (--force), then the folders they leave empty
+ * (a folder that is not empty stays: ENOTEMPTY is no failure). */
+static int dir_remove(struct dir_job *j, p4r_get_result *out)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < j->nextra; i++) {
+		char *rel = strdup(j->extra[i]), *slash;
+
+		if (!rel)
+			return p4r_error_set(P4R_ERROR, "out of memory");
+		if ((rc = dir_unlink(j->root, rel, j->display)) < 0) {
+			free(rel);
+			return rc;
+		}
+		out->removed++;
+		while ((slash = strrchr(rel, '/'))) {
+			*slash = '\0';
+			if (unlinkat(j->root, rel, AT_REMOVEDIR) < 0)
+				break;
+		}
+		p4r_error_clear();
+		free(rel);
+	}
+	return 0;
+}
+
+int p4r_deploy_get_dir(p4r_remote *remote, const struct dest *d, const p4r_get_opts *opts,
+		   p4r_store *cache, p4r_get_result *out)
+{
+	struct dir_job j = { .remote = remote, .fopts = *opts, .cache = cache, .v = &out->version,
+			     .root = -1, .display = d->display };
+	p4r_manifest m = { 0 };
+	p4r_dirwalk w = { 0 };
+	int rc;
+
+	j.fopts.progress = NULL;
+	j.m = &m;
+	if ((rc = dir_manifest(remote, &out->version, &m)) < 0 || (rc = dir_root(d, &j.root)) < 0)
+		goto done;
+	out->files = (int64_t)m.n;
+	if (!(j.order = calloc(m.n, sizeof(*j.order)))) {
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+		goto done;
+	}
+	if ((rc = dir_plan(&j, &w, out)) < 0)
+		goto done;
+	if (j.first && !opts->force) {
+		rc = dir_refuse(&j);
+		goto done;
+	}
+	/* foreign files first: one may stand where a folder of M must go */
+	if ((rc = dir_remove(&j, out)) < 0 ||
+	    (rc = p4r_parallel_for(j.norder, 4, dir_put, &j)) < 0)
+		goto done;
+	out->written = (int64_t)j.norder;
+	out->changed = j.norder > 0 || out->removed > 0;
+	if (j.norder && fsync(j.root) < 0)
+		rc = p4r_error_errno("cannot fsync folder '%s'", d->display);
+done:
+	if (j.root >= 0)
+		close(j.root);
+	p4r_dirwalk_clear(&w);
+	p4r_manifest_clear(&m);
+	free(j.extra);
+	free(j.order);
+	return rc;
+}
+
