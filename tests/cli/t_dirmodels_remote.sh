@@ -106,4 +106,35 @@ cd "$BOX"
 run 4 p4reg get "$R" minilm@3 -o out --no-cache --force
 diff -r "$ROOT_TMP/v2" out >/dev/null || fail "get of a corrupt version changed out/"
 
+begin "get switching versions: what the last get put there is replaced without --force, nothing else"
+cd "$A"
+rm $M/tokenizer.json
+printf '{"pad": 0}\n' >$M/special_tokens_map.json
+random_file $M/model-00001-of-00002.safetensors 64
+cp -a $M "$ROOT_TMP/v4"
+run 0 p4reg add $M/ -m four
+run 0 p4reg push
+cd "$BOX"
+C="$ROOT_TMP/cache2"
+run 0 p4reg get "$R" minilm@1 -o sw --cache "$C"
+run 0 p4reg --json get "$R" minilm@4 -o sw --cache "$C"
+assert_contains "$OUT" '"files":5,"written":3,"unchanged":2,"removed":1'
+diff -r "$ROOT_TMP/v4" sw >/dev/null || fail "switch to v4: sw is not v4"
+run 0 p4reg get "$R" minilm@1 -o sw --cache "$C"
+diff -r "$ROOT_TMP/v1" sw >/dev/null || fail "switch back to v1: sw is not v1"
+# a file the user changed, or added, is still foreign
+echo edited >>sw/config.json
+echo mine >sw/mine.txt
+snap=$(find sw -type f -exec sha256sum {} + | sort)
+run 1 p4reg get "$R" minilm@2 -o sw --cache "$C"
+assert_contains "$ERR" "'sw' holds 2 files not in minilm@2 or with other bytes, first 'config.json'"
+assert_eq "$(find sw -type f -exec sha256sum {} + | sort)" "$snap" "a refused get changed sw/"
+# the record is only a hint: one naming another folder counts for nothing
+rm sw/mine.txt; cp "$ROOT_TMP/v1/config.json" sw/config.json
+for f in "$C"/placed/*; do sed -i 's#"path":"[^"]*"#"path":"/elsewhere"#' "$f"; done
+run 1 p4reg get "$R" minilm@2 -o sw --cache "$C"
+assert_contains "$ERR" "not in minilm@2 or with other bytes"
+run 0 p4reg get "$R" minilm@2 -o sw --cache "$C" --force
+diff -r "$ROOT_TMP/v2" sw >/dev/null || fail "get --force: sw is not v2"
+
 finish

@@ -16,6 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <cjson/cJSON.h>
+
+/* The record of the folder version get last put at PATH: a few names. */
+#define RECORD_MAX 8192
 
 /* ---- a folder version: its manifest, then each file into PATH/ ---- */
 
@@ -67,10 +71,13 @@ struct dir_job {
 	const p4r_manifest *m;
 	int root;                      /* PATH, open */
 	const char *display;           /* PATH as given */
+	const p4r_manifest *prev;      /* the version get last put at PATH, or empty */
 	size_t *order, norder;         /* entries of M to write */
 	const char **extra;            /* files of PATH in no entry of M */
-	size_t nextra, ndiffer;        /* ... and entries of M held with other bytes */
-	const char *first;             /* the first of either, in path order */
+	size_t nextra;
+	size_t nforeign;               /* extra or held with other bytes, and not as the
+					* previous version had them */
+	const char *first;             /* the first foreign one, in path order */
 };
 
 /* A temporary file a crashed get left beside a file of M
@@ -96,49 +103,54 @@ static int dir_unlink(int root, const char *rel, const char *display)
 	return rc;
 }
 
-/* *SAME when the file F of PATH holds E's bytes and mode. *FOREIGN when
- * its bytes differ (a mode alone is rewritten, not refused). */
-static int dir_same(const struct dir_job *j, const p4r_dirwalk_file *f, const p4r_manifest_entry *e,
-		    bool *same, bool *foreign)
+/* *HOLDS when the file F of PATH holds E's bytes (hashed only when the
+ * size says it may). */
+static int dir_holds(const struct dir_job *j, const p4r_dirwalk_file *f, const p4r_manifest_entry *e,
+		     bool *holds)
 {
 	p4r_oid got;
 	uint64_t size;
 	int fd, rc;
 
-	*same = false;
-	*foreign = true;
-	if (f->st.st_size != e->size)
+	*holds = false;
+	if (!e || f->st.st_size != e->size)
 		return 0;
 	if ((rc = p4r_beneath_open_regular(&fd, NULL, j->root, f->path)) < 0)
 		return rc;
 	rc = p4r_hash_fd(&got, &size, fd);
 	close(fd);
-	if (rc < 0)
-		return rc;
-	*foreign = !p4r_oid_equal(&got, &e->oid) || (int64_t)size != e->size;
-	*same = !*foreign && !!(f->st.st_mode & S_IXUSR) == e->exec;
-	return 0;
+	*holds = rc == 0 && p4r_oid_equal(&got, &e->oid) && (int64_t)size == e->size;
+	return rc;
 }
 
-/* One file found in PATH: leftover, extra, held, or to be rewritten. */
+/* One file found in PATH: leftover, extra, held, or to be rewritten. A
+ * file that is not the new version's but holds exactly what the version
+ * get last put at PATH had there is ours to replace or remove; any other
+ * is foreign (refused without --force). A mode alone is rewritten. */
 static int dir_plan_file(struct dir_job *j, const p4r_dirwalk_file *f, unsigned char *keep)
 {
-	const p4r_manifest_entry *e = p4r_manifest_find(j->m, f->path);
-	bool same = false, foreign = true;
+	const p4r_manifest_entry *e = p4r_manifest_find(j->m, f->path), *pe;
+	bool holds = false, ours = false;
 	int rc;
 
 	if (!e && leftover_tmp(j->m, f->path))
 		return dir_unlink(j->root, f->path, j->display);
-	if (e && (rc = dir_same(j, f, e, &same, &foreign)) < 0)
+	if ((rc = dir_holds(j, f, e, &holds)) < 0)
 		return rc;
 	if (e)
-		keep[e - j->m->v] = same;
+		keep[e - j->m->v] = holds && !!(f->st.st_mode & S_IXUSR) == e->exec;
+	if (!e || !holds) {
+		pe = j->prev->n ? p4r_manifest_find(j->prev, f->path) : NULL;
+		if (pe && (!e || !p4r_oid_equal(&pe->oid, &e->oid)) && (rc = dir_holds(j, f, pe, &ours)) < 0)
+			return rc;
+	}
 	if (!e)
 		j->extra[j->nextra++] = f->path;
-	else if (foreign)
-		j->ndiffer++;
-	if ((!e || foreign) && !j->first)
-		j->first = f->path;
+	if ((!e || !holds) && !ours) {
+		j->nforeign++;
+		if (!j->first)
+			j->first = f->path;
+	}
 	return 0;
 }
 
@@ -169,12 +181,92 @@ static int dir_plan(struct dir_job *j, p4r_dirwalk *w, p4r_get_result *out)
 /* Without --force a foreign file refuses the whole get, before any write. */
 static int dir_refuse(const struct dir_job *j)
 {
-	size_t n = j->nextra + j->ndiffer;
+	size_t n = j->nforeign;
 
 	return p4r_error_set(P4R_ERROR, "'%s' holds %zu file%s not in %s@%lld or with other bytes, "
 			     "first '%s'; nothing was changed\nuse --force to overwrite or remove them",
 			     j->display, n, n == 1 ? "" : "s", j->v->model, (long long)j->v->number,
 			     j->first);
+}
+
+/* ---- the record "PATH holds folder version V" (in the cache) ---- */
+
+/* The version the record for PATH names in *PREV (kind P4R_KIND_FILE
+ * when there is none, or it is not for PATH: a record is only a hint). */
+static void record_read(const struct dest *d, const char *cache_dir, p4r_deploy_version *prev)
+{
+	char *file = NULL, *abs = NULL, *text = NULL;
+	const cJSON *path, *kind, *model, *number, *oid, *size;
+	cJSON *doc = NULL;
+	size_t len;
+
+	memset(prev, 0, sizeof(*prev));
+	if (!cache_dir || p4r_deploy_placed_names(&file, &abs, cache_dir, d) < 0 || !file ||
+	    p4r_read_file(&text, &len, file, RECORD_MAX) < 0 || !(doc = cJSON_ParseWithLength(text, len)))
+		goto done;
+	path = cJSON_GetObjectItemCaseSensitive(doc, "path");
+	kind = cJSON_GetObjectItemCaseSensitive(doc, "kind");
+	model = cJSON_GetObjectItemCaseSensitive(doc, "model");
+	number = cJSON_GetObjectItemCaseSensitive(doc, "version");
+	oid = cJSON_GetObjectItemCaseSensitive(doc, "oid");
+	size = cJSON_GetObjectItemCaseSensitive(doc, "size");
+	if (!cJSON_IsString(path) || strcmp(path->valuestring, abs) || !cJSON_IsString(kind) ||
+	    strcmp(kind->valuestring, "dir") || !cJSON_IsString(model) || !cJSON_IsNumber(number) ||
+	    !cJSON_IsString(oid) || p4r_oid_parse(&prev->oid, oid->valuestring) < 0 || !cJSON_IsNumber(size) ||
+	    strlen(model->valuestring) >= sizeof(prev->model))
+		goto done;
+	snprintf(prev->model, sizeof(prev->model), "%s", model->valuestring);
+	prev->number = (int64_t)number->valuedouble;
+	prev->size = (int64_t)size->valuedouble;
+	prev->kind = P4R_KIND_DIR;
+done:
+	p4r_error_clear();
+	cJSON_Delete(doc);
+	free(text);
+	free(file);
+	free(abs);
+}
+
+/* Records that PATH now holds V: a hint for the next get (failures ignored). */
+static void record_write(const struct dest *d, const char *cache_dir, const p4r_deploy_version *v)
+{
+	char *file = NULL, *abs = NULL, *dir = cache_dir ? p4r_path_join(cache_dir, "placed") : NULL, *text = NULL;
+	cJSON *doc = NULL;
+
+	if (!dir || p4r_deploy_placed_names(&file, &abs, cache_dir, d) < 0 || !file)
+		goto done;
+	if (!(doc = cJSON_CreateObject()) || !cJSON_AddStringToObject(doc, "path", abs) ||
+	    !cJSON_AddStringToObject(doc, "kind", "dir") || !cJSON_AddStringToObject(doc, "model", v->model) ||
+	    !cJSON_AddNumberToObject(doc, "version", (double)v->number) ||
+	    !cJSON_AddStringToObject(doc, "oid", v->oid.hex) ||
+	    !cJSON_AddNumberToObject(doc, "size", (double)v->size) || !(text = cJSON_PrintUnformatted(doc)))
+		goto done;
+	if (p4r_mkdir_p(dir, 0700) == 0)
+		p4r_write_file_atomic(file, text, strlen(text), 0600);
+done:
+	p4r_error_clear();
+	cJSON_free(text);
+	cJSON_Delete(doc);
+	free(dir);
+	free(file);
+	free(abs);
+}
+
+/* The manifest of the version get last put at PATH, when the record names
+ * one the remote still has; else PREV stays empty (files of that version
+ * then count as foreign, as without a record). */
+static void previous_manifest(p4r_remote *remote, const struct dest *d, const p4r_get_opts *opts,
+			      const p4r_deploy_version *now, p4r_manifest *prev)
+{
+	p4r_deploy_version pv;
+
+	record_read(d, opts->cache_dir, &pv);
+	if (pv.kind != P4R_KIND_DIR || p4r_oid_equal(&pv.oid, &now->oid))
+		return;
+	if (dir_manifest(remote, &pv, prev) < 0) {
+		p4r_error_clear();
+		p4r_manifest_clear(prev);
+	}
 }
 
 /* Entry ORDER[K] of the manifest: downloaded verified (into the cache when
@@ -243,14 +335,16 @@ int p4r_deploy_get_dir(p4r_remote *remote, const struct dest *d, const p4r_get_o
 {
 	struct dir_job j = { .remote = remote, .fopts = *opts, .cache = cache, .v = &out->version,
 			     .root = -1, .display = d->display };
-	p4r_manifest m = { 0 };
+	p4r_manifest m = { 0 }, prev = { 0 };
 	p4r_dirwalk w = { 0 };
 	int rc;
 
 	j.fopts.progress = NULL;
 	j.m = &m;
+	j.prev = &prev;
 	if ((rc = dir_manifest(remote, &out->version, &m)) < 0 || (rc = dir_root(d, &j.root)) < 0)
 		goto done;
+	previous_manifest(remote, d, opts, &out->version, &prev);
 	out->files = (int64_t)m.n;
 	if (!(j.order = calloc(m.n, sizeof(*j.order)))) {
 		rc = p4r_error_set(P4R_ERROR, "out of memory");
@@ -270,11 +364,14 @@ int p4r_deploy_get_dir(p4r_remote *remote, const struct dest *d, const p4r_get_o
 	out->changed = j.norder > 0 || out->removed > 0;
 	if (j.norder && fsync(j.root) < 0)
 		rc = p4r_error_errno("cannot fsync folder '%s'", d->display);
+	if (rc == 0)
+		record_write(d, opts->cache_dir, &out->version);
 done:
 	if (j.root >= 0)
 		close(j.root);
 	p4r_dirwalk_clear(&w);
 	p4r_manifest_clear(&m);
+	p4r_manifest_clear(&prev);
 	free(j.extra);
 	free(j.order);
 	return rc;
