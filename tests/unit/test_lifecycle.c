@@ -357,14 +357,14 @@ static void test_promote_walk_and_refusals(void **state)
 	/* Refusals change nothing, not even the events. */
 	before = event_count(fx);
 	assert_int_equal(promote(fx, 2, P4R_STAGE_STAGING, false, NULL, 0, &p), P4R_EREFUSED);
-	assert_non_null(strstr(p.refusal, "skipping a stage"));
+	assert_non_null(strstr(p.verdict.message, "skipping a stage"));
 	assert_false(p.promoted);
 	p4r_promotion_clear(&p);
 	assert_int_equal(promote(fx, 1, P4R_STAGE_STAGING, false, NULL, 0, &p), P4R_EREFUSED);
-	assert_non_null(strstr(p.refusal, "moving backward"));
+	assert_non_null(strstr(p.verdict.message, "moving backward"));
 	p4r_promotion_clear(&p);
 	assert_int_equal(promote(fx, 1, P4R_STAGE_PRODUCTION, true, NULL, 0, &p), P4R_EREFUSED);
-	assert_string_equal(p.refusal, "'m@1' is already in production");
+	assert_string_equal(p.verdict.message, "'m@1' is already in production");
 	p4r_promotion_clear(&p);
 	assert_int_equal(event_count(fx), before);
 	assert_int_equal(stage_of(fx, 2), P4R_STAGE_DEVELOPMENT);
@@ -428,7 +428,7 @@ static void test_promote_gates(void **state)
 	assert_int_equal(promote(fx, 2, P4R_STAGE_VALIDATION, true, above, 1, &p), P4R_EREFUSED);
 	assert_false(p.conds[0].has_left);
 	assert_false(p.conds[0].pass);
-	assert_non_null(strstr(p.refusal, "1 of 1 conditions failed (f1>=0.8: no run logged 'f1')"));
+	assert_non_null(strstr(p.verdict.message, "1 of 1 conditions failed (f1>=0.8: no run logged 'f1')"));
 	assert_false(p.conds[0].left_from.found);
 	p4r_promotion_clear(&p);
 
@@ -450,7 +450,7 @@ static void test_promote_gates(void **state)
 	assert_string_equal(p.conds[0].right_source, "production v1");
 	assert_false(p.conds[0].pass);
 	assert_true(p.conds[1].pass);
-	assert_non_null(strstr(p.refusal, "1 of 2 conditions failed (f1>=production)"));
+	assert_non_null(strstr(p.verdict.message, "1 of 2 conditions failed (f1>=production)"));
 	p4r_promotion_clear(&p);
 	assert_int_equal(stage_of(fx, 2), P4R_STAGE_VALIDATION);
 
@@ -524,7 +524,7 @@ static void test_gates_scoped(void **state)
 	assert_false(p.conds[1].pass);
 	assert_true(p.conds[1].left == 0.70);
 	assert_false(p.conds[2].has_left);
-	assert_string_equal(p.refusal, "cannot promote 'm@1' to validation: 2 of 3 conditions failed "
+	assert_string_equal(p.verdict.message, "cannot promote 'm@1' to validation: 2 of 3 conditions failed "
 			    "(eval:f1>=0.9, bench:f1>0: no run of experiment 'bench' logged 'f1')");
 	p4r_promotion_clear(&p);
 
@@ -643,28 +643,28 @@ static void test_rollback_plan(void **state)
 	bool forced;
 
 	(void)state;
-	assert_int_equal(p4r_rollback_plan(&t, &forced, "m", 5, hist, 5, 0, false), 0);
+	assert_int_equal(p4r_rollback_plan(&t, &forced, "m", 5, hist, 5, 0, false, NULL), 0);
 	assert_int_equal(t, 3);
 	assert_false(forced);
-	assert_int_equal(p4r_rollback_plan(&t, &forced, "m", 3, hist + 2, 3, 0, false), 0);
+	assert_int_equal(p4r_rollback_plan(&t, &forced, "m", 3, hist + 2, 3, 0, false, NULL), 0);
 	assert_int_equal(t, 2);
-	assert_int_equal(p4r_rollback_plan(&t, &forced, "m", 2, hist + 3, 2, 0, false), P4R_EREFUSED);
-	assert_int_equal(p4r_rollback_plan(&t, &forced, "m", 5, hist, 1, 0, false), P4R_EREFUSED);
-	assert_int_equal(p4r_rollback_plan(&t, &forced, "m", 5, NULL, 0, 0, false), P4R_EREFUSED);
+	assert_int_equal(p4r_rollback_plan(&t, &forced, "m", 2, hist + 3, 2, 0, false, NULL), P4R_EREFUSED);
+	assert_int_equal(p4r_rollback_plan(&t, &forced, "m", 5, hist, 1, 0, false, NULL), P4R_EREFUSED);
+	assert_int_equal(p4r_rollback_plan(&t, &forced, "m", 5, NULL, 0, 0, false, NULL), P4R_EREFUSED);
 	/* --to N */
-	assert_int_equal(p4r_rollback_plan(&t, &forced, "m", 5, hist, 5, 2, false), 0);
+	assert_int_equal(p4r_rollback_plan(&t, &forced, "m", 5, hist, 5, 2, false, NULL), 0);
 	assert_int_equal(t, 2);
 	assert_false(forced);
-	assert_int_equal(p4r_rollback_plan(&t, &forced, "m", 5, hist, 5, 5, true), P4R_EREFUSED);
+	assert_int_equal(p4r_rollback_plan(&t, &forced, "m", 5, hist, 5, 5, true, NULL), P4R_EREFUSED);
 	assert_non_null(strstr(p4r_error_message(), "already in production"));
-	assert_int_equal(p4r_rollback_plan(&t, &forced, "m", 5, hist, 5, 4, false), P4R_EREFUSED);
+	assert_int_equal(p4r_rollback_plan(&t, &forced, "m", 5, hist, 5, 4, false, NULL), P4R_EREFUSED);
 	assert_non_null(strstr(p4r_error_message(), "rolled back before"));
-	assert_int_equal(p4r_rollback_plan(&t, &forced, "m", 5, hist, 5, 4, true), 0);
+	assert_int_equal(p4r_rollback_plan(&t, &forced, "m", 5, hist, 5, 4, true, NULL), 0);
 	assert_int_equal(t, 4);
 	assert_true(forced);
-	assert_int_equal(p4r_rollback_plan(&t, &forced, "m", 5, hist, 5, 9, false), P4R_EREFUSED);
+	assert_int_equal(p4r_rollback_plan(&t, &forced, "m", 5, hist, 5, 9, false, NULL), P4R_EREFUSED);
 	assert_non_null(strstr(p4r_error_message(), "never held production"));
-	assert_int_equal(p4r_rollback_plan(&t, &forced, "m", 5, hist, 5, 9, true), 0);
+	assert_int_equal(p4r_rollback_plan(&t, &forced, "m", 5, hist, 5, 9, true, NULL), 0);
 	assert_true(forced);
 }
 
@@ -772,8 +772,8 @@ static void assert_history(struct fx *fx, const char *want)
 static void test_production_history_log_order(void **state)
 {
 	struct fx *fx = *state;
-	p4r_rollback_req req = { .model = "m", .actor = "op" };
-	p4r_version target;
+	p4r_rollback_req req = { .model = "m", .actor = "op", .dry_run = true };
+	p4r_rollback_result target;
 	p4r_event *ev;
 	size_t n, i;
 	char order[64] = "";
@@ -796,9 +796,9 @@ static void test_production_history_log_order(void **state)
 	exec_sql(fx, SET_POS("2", "NULL", "NULL"));
 	assert_history(fx, "4 2 1 3");
 	/* rollback of v4 lands on v2 (v4 replaced it in the log), not on v3 */
-	assert_int_equal(p4r_lifecycle_rollback_target(fx->reg, &req, &target), 0);
-	assert_int_equal(target.number, 2);
-	p4r_version_clear(&target);
+	assert_int_equal(p4r_lifecycle_rollback(fx->reg, &req, &target), 0);
+	assert_int_equal(target.restored.number, 2);
+	p4r_rollback_result_clear(&target);
 
 	/* history lists the same order */
 	assert_int_equal(p4r_registry_event_list(fx->reg, "m", 0, &ev, &n), 0);
