@@ -62,9 +62,9 @@ int p4r_worktree_materialize_dir(p4r_repo *repo, const char *rel, const p4r_mani
  * run): the same plan, but the stat cache and the object guard are read,
  * never written. */
 typedef struct p4r_dir_plan {
-	char **write;           /* repository-relative paths it would write; owned */
+	char **write;           /* repository-relative paths it would write, sorted; owned */
 	size_t nwrite;
-	char **remove;          /* known files NEW lacks, it would remove; owned */
+	char **remove;          /* known files NEW lacks, it would remove, sorted; owned */
 	size_t nremove;
 	size_t unchanged;       /* files that already are NEW's */
 	uint64_t bytes;         /* the sizes of the files it would write */

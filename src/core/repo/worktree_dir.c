@@ -553,7 +553,12 @@ void p4r_dir_plan_clear(p4r_dir_plan *p)
 	memset(p, 0, sizeof(*p));
 }
 
-/* M's plan as OUT's lists (repository-relative paths). */
+static int cmp_path(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* M's plan as OUT's lists (repository-relative paths, sorted). */
 static int plan_lists(const struct mat *m, p4r_dir_plan *out)
 {
 	size_t i;
@@ -575,6 +580,8 @@ static int plan_lists(const struct mat *m, p4r_dir_plan *out)
 		else
 			out->remove[out->nremove++] = path;
 	}
+	qsort(out->write, out->nwrite, sizeof(char *), cmp_path);
+	qsort(out->remove, out->nremove, sizeof(char *), cmp_path);
 	return 0;
 }
 
