@@ -1,7 +1,9 @@
 /* The model lifecycle: which stage moves are allowed, the metric gates a
- * promotion must pass, promotion and rollback as single registry
- * transactions, and the post-rollback hook. The SQL these need lives in
- * registry/lifecycle_sql.c (declared at the end of this header). */
+ * promotion must pass, promotion and rollback as one decision each (a
+ * verdict: the rules checked, the refusal's kind) applied in a single
+ * registry transaction or, dry, only reported, and the post-rollback hook.
+ * The SQL these need lives in registry/lifecycle_sql.c (declared at the
+ * end of this header). */
 #ifndef P4REG_LIFECYCLE_H
 #define P4REG_LIFECYCLE_H
 
