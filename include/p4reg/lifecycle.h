@@ -1,7 +1,9 @@
 /* The model lifecycle: which stage moves are allowed, the metric gates a
- * promotion must pass, promotion and rollback as single registry
- * transactions, and the post-rollback hook. The SQL these need lives in
- * registry/lifecycle_sql.c (declared at the end of this header). */
+ * promotion must pass, promotion and rollback as one decision each (a
+ * verdict: the rules checked, the refusal's kind) applied in a single
+ * registry transaction or, dry, only reported, and the post-rollback hook.
+ * The SQL these need lives in registry/lifecycle_sql.c (declared at the
+ * end of this header). */
 #ifndef P4REG_LIFECYCLE_H
 #define P4REG_LIFECYCLE_H
 
@@ -13,6 +15,57 @@
 #include "p4reg/metrics.h"
 #include "p4reg/registry.h"
 #include "p4reg/store.h"
+
+/* ---- decisions ---- */
+
+/* Why a promotion or rollback is refused (docs/json.md, "Refusals"):
+ * machine-readable, so CI can tell a failed gate from a retry that found
+ * the work done. */
+typedef enum p4r_refusal_kind {
+	P4R_REFUSAL_NONE = 0,
+	P4R_REFUSAL_GATE,          /* a metric gate failed */
+	P4R_REFUSAL_STEP_RULE,     /* the lifecycle's order: a skipped step, a move backward,
+				    * leaving archived, restoring a version that never held
+				    * production (each without --force) */
+	P4R_REFUSAL_POLICY,        /* a standing judgement: restoring a version rolled back
+				    * before (without --force) */
+	P4R_REFUSAL_ALREADY_THERE, /* the end state holds now: promote to the version's own
+				    * stage, rollback --to the production version */
+	P4R_REFUSAL_NO_TARGET,     /* rollback with nothing to return to: no production
+				    * version, or no earlier holder that was not rolled back */
+} p4r_refusal_kind;
+
+/* "gate", "step-rule", "policy", "already-there", "no-target"; NULL for
+ * NONE or an invalid value. */
+const char *p4r_refusal_kind_name(p4r_refusal_kind k);
+
+/* One rule as the decision evaluated it (the gates are the conditions). */
+typedef struct p4r_rule_check {
+	p4r_refusal_kind kind;  /* the refusal it is when it fails */
+	char name[64];          /* "stage", "staging -> production", "production" */
+	bool ok;
+	char detail[192];       /* "one step forward", "m@2 held production before m@3" */
+} p4r_rule_check;
+
+#define P4R_VERDICT_RULES_MAX 4
+
+/* What a promotion or rollback decided: the rules in the order evaluated
+ * (evaluation stops at the first that fails, as the refusal does) and the
+ * refusal, if any. Plain data: nothing to free. */
+typedef struct p4r_verdict {
+	p4r_rule_check rules[P4R_VERDICT_RULES_MAX];
+	size_t nrules;
+	p4r_refusal_kind refusal;  /* NONE: allowed */
+	char message[512];         /* the refusal's one line; "" when allowed */
+} p4r_verdict;
+
+/* null when V allows, else {"kind","message"}; owned by the caller, NULL
+ * when out of memory. */
+cJSON *p4r_json_refusal(const p4r_verdict *v);
+
+/* A dry run's checks (docs/json.md, "Dry runs"): each rule of V appended
+ * to ARR as {"kind","name","ok","detail"}. */
+void p4r_json_add_rule_checks(cJSON *arr, const p4r_verdict *v);
 
 /* ---- rules ---- */
 
@@ -113,6 +166,15 @@ typedef struct p4r_condition {
  * the caller; NULL when out of memory. */
 cJSON *p4r_json_condition(const p4r_condition *c);
 
+/* "0.75 >= 0.82 (production v2)", "missing > 0.5", "0.75 >= - (no version
+ * in staging)": C's two values and where the right one came from, into BUF
+ * (unescaped: the where part may hold a model name). */
+void p4r_condition_describe(char *buf, size_t size, const p4r_condition *c);
+
+/* C as a dry run's check: {"kind":"gate","name":expr,"ok","detail"
+ * (p4r_condition_describe),"condition"}; NULL when out of memory. */
+cJSON *p4r_json_gate_check(const p4r_condition *c);
+
 /* Evaluates GATES[0..N) on version VERSION_ID of MODEL into OUT (N
  * entries, caller-allocated); *ALL_PASS tells whether every one passed.
  * Both sides read p4r_metrics_value in the gate's experiment (every run
@@ -132,6 +194,7 @@ typedef struct p4r_promote_req {
 	const char *actor;
 	const char *reason;       /* -m; NULL or "" for none */
 	int64_t now_ms;           /* 0: now */
+	bool dry_run;             /* decide in a read snapshot, change nothing */
 } p4r_promote_req;
 
 typedef struct p4r_promotion {
@@ -139,11 +202,13 @@ typedef struct p4r_promotion {
 	p4r_stage from;
 	p4r_stage to;
 	bool forced;              /* the move needed --force */
-	bool promoted;
-	int64_t replaced;         /* the previous holder of TO now archived, 0: none */
-	p4r_condition *conds;     /* one per gate, in order; owned */
+	bool promoted;            /* false when refused, and in a dry run */
+	int64_t replaced;         /* the previous holder of TO now archived (in a dry
+				   * run: that would be), 0: none */
+	int64_t replaced_id;      /* its registry id */
+	p4r_condition *conds;     /* one per gate evaluated, in order; owned */
 	size_t nconds;
-	char refusal[512];        /* why it was refused, "" otherwise */
+	p4r_verdict verdict;      /* the rules checked; the refusal and its message */
 } p4r_promotion;
 
 void p4r_promotion_clear(p4r_promotion *p);
@@ -153,8 +218,11 @@ void p4r_promotion_clear(p4r_promotion *p);
  * previous staging/production holder is archived (its own "promote" event,
  * reason "replaced by vN"); the version's "promote" event records whether
  * it was forced and the evaluated conditions in its detail. A rule or gate
- * saying no is P4R_EREFUSED with OUT filled and nothing written. OUT must
- * be cleared with p4r_promotion_clear whatever the result. */
+ * saying no is P4R_EREFUSED with OUT filled (OUT->verdict: the kind and
+ * the message) and nothing written. REQ->dry_run makes the same decision
+ * in a read snapshot (no write lock) and writes nothing: 0 with OUT
+ * saying what would happen (REPLACED), or the same refusal. OUT must be
+ * cleared with p4r_promotion_clear whatever the result. */
 int p4r_lifecycle_promote(p4r_registry *reg, const p4r_promote_req *req, p4r_promotion *out);
 
 /* ---- rollback ---- */
@@ -170,9 +238,11 @@ typedef struct p4r_prod_entry {
  * the newest earlier holder that is neither CURRENT nor rolled back. WANT
  * N: N itself, which must be in HIST and not rolled back unless FORCE
  * (then *FORCED is set when that mattered). P4R_EREFUSED when there is no
- * target or WANT is CURRENT. */
+ * target or WANT is CURRENT. VERDICT (nullable) gets the rules checked and
+ * the refusal's kind and message. */
 int p4r_rollback_plan(int64_t *target, bool *forced, const char *model, int64_t current,
-		      const p4r_prod_entry *hist, size_t n, int64_t want, bool force);
+		      const p4r_prod_entry *hist, size_t n, int64_t want, bool force,
+		      p4r_verdict *verdict);
 
 typedef struct p4r_rollback_req {
 	const char *model;
@@ -182,12 +252,15 @@ typedef struct p4r_rollback_req {
 	const char *reason;       /* -m; NULL or "" for none */
 	const p4r_store *store;   /* nullable: when set, the target's object must be in it */
 	int64_t now_ms;           /* 0: now */
+	bool dry_run;             /* decide in a read snapshot, change nothing */
 } p4r_rollback_req;
 
 typedef struct p4r_rollback_result {
-	p4r_version restored;     /* now in production */
-	p4r_version rolled_back;  /* now archived and marked rolled back */
+	p4r_version restored;     /* now in production (a dry run: as it is now) */
+	p4r_version rolled_back;  /* now archived and marked rolled back (a dry run:
+				   * the production version) */
 	bool forced;
+	p4r_verdict verdict;      /* the rules checked; the refusal and its message */
 } p4r_rollback_result;
 
 void p4r_rollback_result_clear(p4r_rollback_result *r);
@@ -196,15 +269,14 @@ void p4r_rollback_result_clear(p4r_rollback_result *r);
  * marked rolled back, the target becomes production again (and loses any
  * rolled-back mark), and both get a "rollback" event with the reason. No
  * production version, no target, or a target whose object is missing from
- * REQ->store: P4R_EREFUSED / P4R_ENOTFOUND and nothing written. An unknown
- * model is P4R_ENOTFOUND. */
+ * REQ->store: P4R_EREFUSED / P4R_ENOTFOUND and nothing written; a refusal
+ * leaves OUT->verdict set (the rest cleared). An unknown model is
+ * P4R_ENOTFOUND. REQ->dry_run makes the same decision in a read snapshot
+ * and writes nothing: OUT then holds the two versions as they are now. A
+ * command fetches the target's bytes after a dry decision, before the
+ * real one. OUT is overwritten (need not be initialised); clear it with
+ * p4r_rollback_result_clear. */
 int p4r_lifecycle_rollback(p4r_registry *reg, const p4r_rollback_req *req, p4r_rollback_result *out);
-
-/* The version a rollback of REQ would restore, into *OUT (overwritten,
- * need not be initialised; the caller clears it), changing nothing: a
- * command fetches its bytes before the transaction. The same walk as
- * p4r_lifecycle_rollback, in the shared log's order. */
-int p4r_lifecycle_rollback_target(p4r_registry *reg, const p4r_rollback_req *req, p4r_version *out);
 
 /* Runs HOOK with /bin/sh -c in folder CWD, its stdout sent to stderr (so a
  * command's stdout stays one document), with the NULL-terminated "NAME"

@@ -80,6 +80,11 @@ struct p4r_repo;
  * messages ("manifest of minilm@2"). */
 int p4r_manifest_load(struct p4r_repo *repo, const p4r_oid *oid, const char *what, p4r_manifest *out);
 
+/* As p4r_manifest_load, changing nothing (a dry run): the rows, else the
+ * object read and re-hashed without the object guard's bookkeeping, and no
+ * rows recorded. */
+int p4r_manifest_peek(struct p4r_repo *repo, const p4r_oid *oid, const char *what, p4r_manifest *out);
+
 /* Encodes M, stores the text as an object of REPO's store (durable before
  * it returns) and gives its oid and size; the caller records the rows in
  * the transaction that registers the version (p4r_registry_manifest_put). */

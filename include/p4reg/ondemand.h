@@ -11,6 +11,7 @@
 #include "p4reg/registry.h"
 #include "p4reg/repo.h"
 #include "p4reg/sync.h"
+#include "p4reg/version_objects.h"
 
 typedef struct p4r_ondemand {
 	const char *remote;               /* -r NAME; NULL: the default remote */
@@ -40,5 +41,15 @@ int p4r_ondemand_config(p4r_repo *repo, p4r_ondemand *o);
  * had (whole) to its objects_present. */
 int p4r_ondemand_fetch(p4r_repo *repo, const p4r_ondemand *o, const p4r_version *v, size_t n,
 		       p4r_sync_result *got);
+
+/* What p4r_ondemand_fetch would download for the N versions V, changing
+ * nothing and asking no remote (a dry run): the objects the store lacks
+ * into MISSING (sorted, once each; a folder's files only when its manifest
+ * is here, else *INCOMPLETE: they come with it); the stored ones are not
+ * re-hashed. When something is missing: the error the fetch would give
+ * without a download (offline, no such remote), else REMOTE (REMOTESZ
+ * bytes) gets the remote it would ask. */
+int p4r_ondemand_plan(p4r_repo *repo, const p4r_ondemand *o, const p4r_version *v, size_t n,
+		      p4r_objects *missing, bool *incomplete, char *remote, size_t remotesz);
 
 #endif

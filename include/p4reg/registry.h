@@ -75,6 +75,10 @@ bool p4r_registry_readonly(const p4r_registry *reg);
  * a caller's transaction rolls the whole transaction back. Output structs
  * are zeroed on entry, not cleared: clear a reused one first. */
 int p4r_registry_begin(p4r_registry *reg);
+/* A read transaction: one snapshot for several queries without the write
+ * lock (BEGIN DEFERRED; in WAL mode writers go on meanwhile), also on a
+ * read-only registry. Nests like _begin; end it with _abort. */
+int p4r_registry_begin_read(p4r_registry *reg);
 int p4r_registry_commit(p4r_registry *reg);
 void p4r_registry_abort(p4r_registry *reg);
 

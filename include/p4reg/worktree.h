@@ -191,4 +191,11 @@ int p4r_worktree_materialize(p4r_repo *repo, const char *rel, const p4r_oid *oid
 			     const p4r_link_type *order, size_t n, bool force, bool *already,
 			     p4r_progress_fn progress, void *payload);
 
+/* What p4r_worktree_materialize would find before writing, changing
+ * nothing (the stat cache is read, never refreshed; a dry run): *ALREADY
+ * when REL has OID's bytes, and the same refusal for bytes in no version
+ * (without FORCE). */
+int p4r_worktree_materialize_check(p4r_repo *repo, const char *rel, const p4r_oid *oid, bool force,
+				   bool *already);
+
 #endif

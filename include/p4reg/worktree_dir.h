@@ -58,4 +58,26 @@ int p4r_worktree_materialize_dir(p4r_repo *repo, const char *rel, const p4r_mani
 				 bool force, p4r_dir_result *out, p4r_progress_fn progress,
 				 void *payload);
 
+/* What p4r_worktree_materialize_dir would do, changing nothing (a dry
+ * run): the same plan, but the stat cache and the object guard are read,
+ * never written. */
+typedef struct p4r_dir_plan {
+	char **write;           /* repository-relative paths it would write, sorted; owned */
+	size_t nwrite;
+	char **remove;          /* known files NEW lacks, it would remove, sorted; owned */
+	size_t nremove;
+	size_t unchanged;       /* files that already are NEW's */
+	uint64_t bytes;         /* the sizes of the files it would write */
+	char **foreign;         /* files in no version, sorted; owned */
+	size_t nforeign;
+} p4r_dir_plan;
+
+void p4r_dir_plan_clear(p4r_dir_plan *p);
+
+/* Plans REL as p4r_worktree_materialize_dir (same arguments) would, into
+ * OUT; files in no version are its refusal (P4R_ERROR, the same message)
+ * unless FORCE, with OUT filled. The caller clears OUT. */
+int p4r_worktree_plan_dir(p4r_repo *repo, const char *rel, const p4r_manifest *old_m,
+			  const p4r_manifest *new_m, bool force, p4r_dir_plan *out);
+
 #endif

@@ -170,6 +170,11 @@ struct p4r_guard_log;
 void cmd_guard_repaired(const struct p4r_guard_event *ev, void *payload);
 int cmd_guard_report(p4r_cli *cli, const struct p4r_guard_log *log);
 
+/* promote and rollback --dry-run: each rule V checked, a line each,
+ * "  pass  NAME: DETAIL" ("FAIL" for the one that did not hold). */
+struct p4r_verdict;
+void cmd_print_rule_checks(const struct p4r_verdict *v);
+
 /* checkout.c, shared with pull: the files of a checkout (ops/checkout.h),
  * a line each on stdout (a note on stderr for a pointer left behind by a
  * move); in JSON mode nothing is printed and the "checked_out" array is

@@ -1,5 +1,6 @@
 /* Printing helpers shared by the commands (see cmd.h). */
 #include "cmd.h"
+#include "p4reg/lifecycle.h"
 #include "p4reg/objguard.h"
 #include "p4reg/ops/checkout.h"
 #include "p4reg/ops/op.h"
@@ -323,6 +324,15 @@ int cmd_guard_report(p4r_cli *cli, const p4r_guard_log *log)
 		cli->reported = true;
 	}
 	return rc;
+}
+
+void cmd_print_rule_checks(const p4r_verdict *v)
+{
+	size_t i;
+
+	for (i = 0; i < v->nrules; i++)
+		printf("  %s  %s: %s\n", v->rules[i].ok ? "pass" : "FAIL", p4r_escape(v->rules[i].name),
+		       p4r_escape(v->rules[i].detail));
 }
 
 /* ---- the report of a core operation (ops/op.h) ---- */

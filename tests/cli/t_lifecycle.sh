@@ -52,7 +52,7 @@ run 3 p4reg promote m@3 --to staging && assert_one_line_error "cannot promote 'm
 run 3 p4reg promote m@2 --to staging && assert_one_line_error "moving backward (production to staging) needs --force"
 run 3 p4reg promote m@2 --to production && assert_one_line_error "'m@2' is already in production"
 run 3 p4reg --json promote m@2 --to production
-assert_eq "$OUT" '{"promoted":false,"model":"m","version":2,"from":"production","to":"production","forced":false,"replaced":null,"conditions":[],"reason":"'"'"'m@2'"'"' is already in production"}'
+assert_eq "$OUT" '{"promoted":false,"model":"m","version":2,"from":"production","to":"production","forced":false,"replaced":null,"conditions":[],"reason":"'"'"'m@2'"'"' is already in production","refusal":{"kind":"already-there","message":"'"'"'m@2'"'"' is already in production"}}'
 # gate below a threshold, with both values shown
 run 3 p4reg promote m@3 --to validation --require 'f1 >= 0.8'
 assert_eq "$OUT" "refused: m@3 development -> validation
@@ -75,7 +75,7 @@ assert_eq "$OUT" "refused: m@3 development -> validation
         m@3 f1=0.75: run r (experiment default), step 0
         m@2 f1=0.82: run r (experiment default), step 0"
 run 3 p4reg --json promote m@3 --to validation --require 'f1>=production'
-assert_eq "$OUT" '{"promoted":false,"model":"m","version":3,"from":"development","to":"validation","forced":false,"replaced":null,"conditions":[{"expr":"f1>=production","key":"f1","experiment":null,"op":">=","left":0.75,"left_run":{"name":"r","experiment":"default","step":0,"time":"2026-02-18T09:30:00Z"},"right":0.82,"right_run":{"name":"r","experiment":"default","step":0,"time":"2026-02-18T09:30:00Z"},"right_source":"production v2","pass":false,"origin":"--require"}],"reason":"cannot promote '"'"'m@3'"'"' to validation: 1 of 1 conditions failed (f1>=production)"}'
+assert_eq "$OUT" '{"promoted":false,"model":"m","version":3,"from":"development","to":"validation","forced":false,"replaced":null,"conditions":[{"expr":"f1>=production","key":"f1","experiment":null,"op":">=","left":0.75,"left_run":{"name":"r","experiment":"default","step":0,"time":"2026-02-18T09:30:00Z"},"right":0.82,"right_run":{"name":"r","experiment":"default","step":0,"time":"2026-02-18T09:30:00Z"},"right_source":"production v2","pass":false,"origin":"--require"}],"reason":"cannot promote '"'"'m@3'"'"' to validation: 1 of 1 conditions failed (f1>=production)","refusal":{"kind":"gate","message":"cannot promote '"'"'m@3'"'"' to validation: 1 of 1 conditions failed (f1>=production)"}}'
 assert_eq "$ERR" ""
 # gate against a stage nobody holds
 run 3 p4reg promote m@3 --to validation --require 'f1>=staging'
@@ -106,7 +106,7 @@ detail=$(db "SELECT detail FROM events WHERE version_id = 3 ORDER BY id DESC LIM
 R='{"name":"r","experiment":"default","step":2,"time":"2026-02-18T09:30:00Z"}'
 assert_eq "$detail" '{"conditions":[{"expr":"f1>=production","key":"f1","experiment":null,"op":">=","left":0.9,"left_run":'"$R"',"right":0.82,"right_run":{"name":"r","experiment":"default","step":0,"time":"2026-02-18T09:30:00Z"},"right_source":"production v2","pass":true,"origin":"--require"},{"expr":"f1>=0.85","key":"f1","experiment":null,"op":">=","left":0.9,"left_run":'"$R"',"right":0.85,"right_run":null,"right_source":"0.85","pass":true,"origin":"--require"}],"replaced":null}'
 run 0 p4reg --json promote m@3 --to staging
-assert_eq "$OUT" '{"promoted":true,"model":"m","version":3,"from":"validation","to":"staging","forced":false,"replaced":null,"conditions":[],"reason":null}'
+assert_eq "$OUT" '{"promoted":true,"model":"m","version":3,"from":"validation","to":"staging","forced":false,"replaced":null,"conditions":[],"reason":null,"refusal":null}'
 
 begin "config policies apply to every promotion into their stage"
 git config -f .p4reg/config --add stage.production.require 'f1>=production'

@@ -307,11 +307,12 @@ static size_t event_count(struct fx *fx)
 	return n;
 }
 
-/* Promotes; returns the result code and leaves the outcome in *OUT. */
-static int promote(struct fx *fx, int number, p4r_stage to, bool force, const char *const *exprs,
-		   size_t nexprs, p4r_promotion *out)
+/* Promotes (DRY: decides only); returns the result code and leaves the
+ * outcome in *OUT. */
+static int promote_mode(struct fx *fx, int number, p4r_stage to, bool force, const char *const *exprs,
+			size_t nexprs, bool dry, p4r_promotion *out)
 {
-	p4r_promote_req req = { 0 };
+	p4r_promote_req req = { .dry_run = dry };
 	p4r_gate *gates = NULL;
 	size_t ngates = 0;
 	int rc;
@@ -329,6 +330,12 @@ static int promote(struct fx *fx, int number, p4r_stage to, bool force, const ch
 	rc = p4r_lifecycle_promote(fx->reg, &req, out);
 	free(gates);
 	return rc;
+}
+
+static int promote(struct fx *fx, int number, p4r_stage to, bool force, const char *const *exprs,
+		   size_t nexprs, p4r_promotion *out)
+{
+	return promote_mode(fx, number, to, force, exprs, nexprs, false, out);
 }
 
 static int promote_plain(struct fx *fx, int number, p4r_stage to, bool force)
@@ -357,14 +364,14 @@ static void test_promote_walk_and_refusals(void **state)
 	/* Refusals change nothing, not even the events. */
 	before = event_count(fx);
 	assert_int_equal(promote(fx, 2, P4R_STAGE_STAGING, false, NULL, 0, &p), P4R_EREFUSED);
-	assert_non_null(strstr(p.refusal, "skipping a stage"));
+	assert_non_null(strstr(p.verdict.message, "skipping a stage"));
 	assert_false(p.promoted);
 	p4r_promotion_clear(&p);
 	assert_int_equal(promote(fx, 1, P4R_STAGE_STAGING, false, NULL, 0, &p), P4R_EREFUSED);
-	assert_non_null(strstr(p.refusal, "moving backward"));
+	assert_non_null(strstr(p.verdict.message, "moving backward"));
 	p4r_promotion_clear(&p);
 	assert_int_equal(promote(fx, 1, P4R_STAGE_PRODUCTION, true, NULL, 0, &p), P4R_EREFUSED);
-	assert_string_equal(p.refusal, "'m@1' is already in production");
+	assert_string_equal(p.verdict.message, "'m@1' is already in production");
 	p4r_promotion_clear(&p);
 	assert_int_equal(event_count(fx), before);
 	assert_int_equal(stage_of(fx, 2), P4R_STAGE_DEVELOPMENT);
@@ -428,7 +435,7 @@ static void test_promote_gates(void **state)
 	assert_int_equal(promote(fx, 2, P4R_STAGE_VALIDATION, true, above, 1, &p), P4R_EREFUSED);
 	assert_false(p.conds[0].has_left);
 	assert_false(p.conds[0].pass);
-	assert_non_null(strstr(p.refusal, "1 of 1 conditions failed (f1>=0.8: no run logged 'f1')"));
+	assert_non_null(strstr(p.verdict.message, "1 of 1 conditions failed (f1>=0.8: no run logged 'f1')"));
 	assert_false(p.conds[0].left_from.found);
 	p4r_promotion_clear(&p);
 
@@ -450,7 +457,7 @@ static void test_promote_gates(void **state)
 	assert_string_equal(p.conds[0].right_source, "production v1");
 	assert_false(p.conds[0].pass);
 	assert_true(p.conds[1].pass);
-	assert_non_null(strstr(p.refusal, "1 of 2 conditions failed (f1>=production)"));
+	assert_non_null(strstr(p.verdict.message, "1 of 2 conditions failed (f1>=production)"));
 	p4r_promotion_clear(&p);
 	assert_int_equal(stage_of(fx, 2), P4R_STAGE_VALIDATION);
 
@@ -524,7 +531,7 @@ static void test_gates_scoped(void **state)
 	assert_false(p.conds[1].pass);
 	assert_true(p.conds[1].left == 0.70);
 	assert_false(p.conds[2].has_left);
-	assert_string_equal(p.refusal, "cannot promote 'm@1' to validation: 2 of 3 conditions failed "
+	assert_string_equal(p.verdict.message, "cannot promote 'm@1' to validation: 2 of 3 conditions failed "
 			    "(eval:f1>=0.9, bench:f1>0: no run of experiment 'bench' logged 'f1')");
 	p4r_promotion_clear(&p);
 
@@ -643,28 +650,28 @@ static void test_rollback_plan(void **state)
 	bool forced;
 
 	(void)state;
-	assert_int_equal(p4r_rollback_plan(&t, &forced, "m", 5, hist, 5, 0, false), 0);
+	assert_int_equal(p4r_rollback_plan(&t, &forced, "m", 5, hist, 5, 0, false, NULL), 0);
 	assert_int_equal(t, 3);
 	assert_false(forced);
-	assert_int_equal(p4r_rollback_plan(&t, &forced, "m", 3, hist + 2, 3, 0, false), 0);
+	assert_int_equal(p4r_rollback_plan(&t, &forced, "m", 3, hist + 2, 3, 0, false, NULL), 0);
 	assert_int_equal(t, 2);
-	assert_int_equal(p4r_rollback_plan(&t, &forced, "m", 2, hist + 3, 2, 0, false), P4R_EREFUSED);
-	assert_int_equal(p4r_rollback_plan(&t, &forced, "m", 5, hist, 1, 0, false), P4R_EREFUSED);
-	assert_int_equal(p4r_rollback_plan(&t, &forced, "m", 5, NULL, 0, 0, false), P4R_EREFUSED);
+	assert_int_equal(p4r_rollback_plan(&t, &forced, "m", 2, hist + 3, 2, 0, false, NULL), P4R_EREFUSED);
+	assert_int_equal(p4r_rollback_plan(&t, &forced, "m", 5, hist, 1, 0, false, NULL), P4R_EREFUSED);
+	assert_int_equal(p4r_rollback_plan(&t, &forced, "m", 5, NULL, 0, 0, false, NULL), P4R_EREFUSED);
 	/* --to N */
-	assert_int_equal(p4r_rollback_plan(&t, &forced, "m", 5, hist, 5, 2, false), 0);
+	assert_int_equal(p4r_rollback_plan(&t, &forced, "m", 5, hist, 5, 2, false, NULL), 0);
 	assert_int_equal(t, 2);
 	assert_false(forced);
-	assert_int_equal(p4r_rollback_plan(&t, &forced, "m", 5, hist, 5, 5, true), P4R_EREFUSED);
+	assert_int_equal(p4r_rollback_plan(&t, &forced, "m", 5, hist, 5, 5, true, NULL), P4R_EREFUSED);
 	assert_non_null(strstr(p4r_error_message(), "already in production"));
-	assert_int_equal(p4r_rollback_plan(&t, &forced, "m", 5, hist, 5, 4, false), P4R_EREFUSED);
+	assert_int_equal(p4r_rollback_plan(&t, &forced, "m", 5, hist, 5, 4, false, NULL), P4R_EREFUSED);
 	assert_non_null(strstr(p4r_error_message(), "rolled back before"));
-	assert_int_equal(p4r_rollback_plan(&t, &forced, "m", 5, hist, 5, 4, true), 0);
+	assert_int_equal(p4r_rollback_plan(&t, &forced, "m", 5, hist, 5, 4, true, NULL), 0);
 	assert_int_equal(t, 4);
 	assert_true(forced);
-	assert_int_equal(p4r_rollback_plan(&t, &forced, "m", 5, hist, 5, 9, false), P4R_EREFUSED);
+	assert_int_equal(p4r_rollback_plan(&t, &forced, "m", 5, hist, 5, 9, false, NULL), P4R_EREFUSED);
 	assert_non_null(strstr(p4r_error_message(), "never held production"));
-	assert_int_equal(p4r_rollback_plan(&t, &forced, "m", 5, hist, 5, 9, true), 0);
+	assert_int_equal(p4r_rollback_plan(&t, &forced, "m", 5, hist, 5, 9, true, NULL), 0);
 	assert_true(forced);
 }
 
@@ -772,8 +779,8 @@ static void assert_history(struct fx *fx, const char *want)
 static void test_production_history_log_order(void **state)
 {
 	struct fx *fx = *state;
-	p4r_rollback_req req = { .model = "m", .actor = "op" };
-	p4r_version target;
+	p4r_rollback_req req = { .model = "m", .actor = "op", .dry_run = true };
+	p4r_rollback_result target;
 	p4r_event *ev;
 	size_t n, i;
 	char order[64] = "";
@@ -796,9 +803,9 @@ static void test_production_history_log_order(void **state)
 	exec_sql(fx, SET_POS("2", "NULL", "NULL"));
 	assert_history(fx, "4 2 1 3");
 	/* rollback of v4 lands on v2 (v4 replaced it in the log), not on v3 */
-	assert_int_equal(p4r_lifecycle_rollback_target(fx->reg, &req, &target), 0);
-	assert_int_equal(target.number, 2);
-	p4r_version_clear(&target);
+	assert_int_equal(p4r_lifecycle_rollback(fx->reg, &req, &target), 0);
+	assert_int_equal(target.restored.number, 2);
+	p4r_rollback_result_clear(&target);
 
 	/* history lists the same order */
 	assert_int_equal(p4r_registry_event_list(fx->reg, "m", 0, &ev, &n), 0);
@@ -887,6 +894,197 @@ static void test_rollback_needs_object(void **state)
 	assert_int_equal(p4r_lifecycle_rollback(fx->reg, &req, &r), P4R_ENOTFOUND);
 }
 
+/* ---- decisions: refusal kinds, dry runs ---- */
+
+static void assert_same_verdict(const p4r_verdict *a, const p4r_verdict *b)
+{
+	size_t i;
+
+	assert_int_equal(a->refusal, b->refusal);
+	assert_string_equal(a->message, b->message);
+	assert_int_equal(a->nrules, b->nrules);
+	for (i = 0; i < a->nrules; i++) {
+		assert_int_equal(a->rules[i].kind, b->rules[i].kind);
+		assert_int_equal(a->rules[i].ok, b->rules[i].ok);
+		assert_string_equal(a->rules[i].name, b->rules[i].name);
+		assert_string_equal(a->rules[i].detail, b->rules[i].detail);
+	}
+}
+
+/* Promotes dry, then for real: the same code, verdict, conditions and
+ * replaced version; the dry run (and a refusal) changed no row. Returns
+ * the code; the real outcome stays in *OUT. */
+static int promote_both(struct fx *fx, int number, p4r_stage to, bool force, const char *const *exprs,
+			size_t nexprs, p4r_refusal_kind want, p4r_promotion *out)
+{
+	char *before = tu_registry_dump(fx->reg), *after;
+	p4r_promotion dry;
+	int rc_dry, rc;
+	size_t i;
+
+	rc_dry = promote_mode(fx, number, to, force, exprs, nexprs, true, &dry);
+	after = tu_registry_dump(fx->reg);
+	assert_string_equal(after, before);
+	free(after);
+	assert_false(dry.promoted);
+	rc = promote(fx, number, to, force, exprs, nexprs, out);
+	assert_int_equal(rc_dry, rc);
+	assert_int_equal(out->verdict.refusal, want);
+	assert_same_verdict(&dry.verdict, &out->verdict);
+	assert_int_equal(dry.forced, out->forced);
+	assert_int_equal(dry.replaced, out->replaced);
+	assert_int_equal(dry.nconds, out->nconds);
+	for (i = 0; i < dry.nconds; i++)
+		assert_int_equal(dry.conds[i].pass, out->conds[i].pass);
+	after = tu_registry_dump(fx->reg);
+	if (rc < 0)
+		assert_string_equal(after, before);
+	else
+		assert_string_not_equal(after, before);
+	free(after);
+	free(before);
+	p4r_promotion_clear(&dry);
+	return rc;
+}
+
+static void test_promote_refusal_kinds(void **state)
+{
+	struct fx *fx = *state;
+	const char *const gate[] = { "f1>=0.8" };
+	p4r_promotion p;
+	int i;
+
+	for (i = 1; i <= 3; i++)
+		add_version(fx, i);
+	assert_int_equal(promote_both(fx, 1, P4R_STAGE_VALIDATION, false, NULL, 0, P4R_REFUSAL_NONE, &p), 0);
+	assert_int_equal(p.verdict.nrules, 2);
+	assert_string_equal(p.verdict.rules[1].name, "development -> validation");
+	assert_string_equal(p.verdict.rules[1].detail, "one step forward");
+	p4r_promotion_clear(&p);
+	/* the stage it holds: even --force */
+	assert_int_equal(promote_both(fx, 1, P4R_STAGE_VALIDATION, true, NULL, 0,
+				      P4R_REFUSAL_ALREADY_THERE, &p), P4R_EREFUSED);
+	assert_int_equal(p.verdict.nrules, 1);
+	assert_false(p.verdict.rules[0].ok);
+	assert_string_equal(p.verdict.message, "'m@1' is already in validation");
+	p4r_promotion_clear(&p);
+	/* skipping a stage, moving backward, leaving archived */
+	assert_int_equal(promote_both(fx, 2, P4R_STAGE_STAGING, false, NULL, 0, P4R_REFUSAL_STEP_RULE, &p),
+			 P4R_EREFUSED);
+	assert_string_equal(p.verdict.rules[1].detail, "skipping a stage needs --force");
+	p4r_promotion_clear(&p);
+	assert_int_equal(promote_both(fx, 1, P4R_STAGE_DEVELOPMENT, false, NULL, 0,
+				      P4R_REFUSAL_STEP_RULE, &p), P4R_EREFUSED);
+	assert_non_null(strstr(p.verdict.message, "moving backward (validation to development)"));
+	p4r_promotion_clear(&p);
+	assert_int_equal(promote_both(fx, 3, P4R_STAGE_ARCHIVED, false, NULL, 0, P4R_REFUSAL_NONE, &p), 0);
+	assert_string_equal(p.verdict.rules[1].detail, "archiving is always allowed");
+	p4r_promotion_clear(&p);
+	assert_int_equal(promote_both(fx, 3, P4R_STAGE_VALIDATION, false, NULL, 0,
+				      P4R_REFUSAL_STEP_RULE, &p), P4R_EREFUSED);
+	assert_non_null(strstr(p.verdict.message, "leaving archived"));
+	p4r_promotion_clear(&p);
+	/* a gate: the rules held, the condition did not */
+	assert_int_equal(promote_both(fx, 2, P4R_STAGE_VALIDATION, false, gate, 1, P4R_REFUSAL_GATE, &p),
+			 P4R_EREFUSED);
+	assert_true(p.verdict.rules[0].ok && p.verdict.rules[1].ok);
+	assert_false(p.conds[0].pass);
+	p4r_promotion_clear(&p);
+	log_metric(fx, 2, "f1", 0.9);
+	assert_int_equal(promote_both(fx, 2, P4R_STAGE_VALIDATION, false, gate, 1, P4R_REFUSAL_NONE, &p), 0);
+	p4r_promotion_clear(&p);
+	/* a forced move that replaces the holder: the dry run names it too */
+	assert_int_equal(promote_both(fx, 1, P4R_STAGE_PRODUCTION, true, NULL, 0, P4R_REFUSAL_NONE, &p), 0);
+	assert_int_equal(p.replaced, 0);
+	p4r_promotion_clear(&p);
+	assert_int_equal(promote_both(fx, 2, P4R_STAGE_PRODUCTION, true, gate, 1, P4R_REFUSAL_NONE, &p), 0);
+	assert_int_equal(p.replaced, 1);
+	assert_true(p.forced);
+	assert_string_equal(p.verdict.rules[1].detail, "skipping a stage (forced)");
+	p4r_promotion_clear(&p);
+	assert_int_equal(stage_of(fx, 1), P4R_STAGE_ARCHIVED);
+}
+
+/* Rolls back dry, then for real: the same code, verdict and versions; the
+ * dry run (and a refusal) changed no row. */
+static int rollback_both(struct fx *fx, int64_t to, bool force, p4r_refusal_kind want)
+{
+	p4r_rollback_req req = { .model = "m", .to = to, .force = force, .actor = "op", .dry_run = true };
+	char *before = tu_registry_dump(fx->reg), *after;
+	p4r_rollback_result dry, real;
+	int rc_dry, rc;
+
+	rc_dry = p4r_lifecycle_rollback(fx->reg, &req, &dry);
+	after = tu_registry_dump(fx->reg);
+	assert_string_equal(after, before);
+	free(after);
+	req.dry_run = false;
+	rc = p4r_lifecycle_rollback(fx->reg, &req, &real);
+	assert_int_equal(rc_dry, rc);
+	assert_int_equal(real.verdict.refusal, want);
+	assert_same_verdict(&dry.verdict, &real.verdict);
+	assert_int_equal(dry.forced, real.forced);
+	assert_int_equal(dry.restored.number, real.restored.number);
+	assert_int_equal(dry.rolled_back.number, real.rolled_back.number);
+	if (rc == 0) {
+		assert_int_equal(dry.rolled_back.stage, P4R_STAGE_PRODUCTION);  /* as it was */
+		assert_int_equal(real.restored.stage, P4R_STAGE_PRODUCTION);
+	}
+	after = tu_registry_dump(fx->reg);
+	if (rc < 0)
+		assert_string_equal(after, before);
+	free(after);
+	free(before);
+	p4r_rollback_result_clear(&dry);
+	p4r_rollback_result_clear(&real);
+	return rc;
+}
+
+static void test_rollback_refusal_kinds(void **state)
+{
+	struct fx *fx = *state;
+	int i;
+
+	for (i = 1; i <= 4; i++)
+		add_version(fx, i);
+	assert_int_equal(rollback_both(fx, 0, false, P4R_REFUSAL_NO_TARGET), P4R_EREFUSED);
+	assert_int_equal(promote_plain(fx, 1, P4R_STAGE_PRODUCTION, true), 0);
+	assert_int_equal(rollback_both(fx, 0, false, P4R_REFUSAL_NO_TARGET), P4R_EREFUSED);
+	assert_int_equal(promote_plain(fx, 2, P4R_STAGE_PRODUCTION, true), 0);
+	assert_int_equal(rollback_both(fx, 2, true, P4R_REFUSAL_ALREADY_THERE), P4R_EREFUSED);
+	assert_int_equal(rollback_both(fx, 4, false, P4R_REFUSAL_STEP_RULE), P4R_EREFUSED);
+	assert_int_equal(rollback_both(fx, 0, false, P4R_REFUSAL_NONE), 0);
+	assert_int_equal(stage_of(fx, 1), P4R_STAGE_PRODUCTION);
+	assert_int_equal(rollback_both(fx, 2, false, P4R_REFUSAL_POLICY), P4R_EREFUSED);
+	assert_int_equal(rollback_both(fx, 0, false, P4R_REFUSAL_NO_TARGET), P4R_EREFUSED);
+	assert_int_equal(rollback_both(fx, 2, true, P4R_REFUSAL_NONE), 0);
+	assert_int_equal(rollback_both(fx, 99, true, P4R_REFUSAL_NONE), P4R_ENOTFOUND);
+	assert_string_equal(p4r_refusal_kind_name(P4R_REFUSAL_NO_TARGET), "no-target");
+	assert_string_equal(p4r_refusal_kind_name(P4R_REFUSAL_STEP_RULE), "step-rule");
+	assert_null(p4r_refusal_kind_name(P4R_REFUSAL_NONE));
+}
+
+/* A dry run reads a snapshot: another connection holding the write lock
+ * does not stop it (the real promotion would wait for it). */
+static void test_dry_run_takes_no_write_lock(void **state)
+{
+	struct fx *fx = *state;
+	sqlite3 *other = NULL;
+	char path[4096];
+	p4r_promotion p;
+
+	add_version(fx, 1);
+	snprintf(path, sizeof(path), "%s/registry.db", p4r_repo_meta(fx->repo));
+	assert_int_equal(sqlite3_open(path, &other), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(promote_mode(fx, 1, P4R_STAGE_VALIDATION, false, NULL, 0, true, &p), 0);
+	assert_int_equal(p.version.stage, P4R_STAGE_DEVELOPMENT);
+	p4r_promotion_clear(&p);
+	assert_int_equal(sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(other);
+	assert_int_equal(promote_plain(fx, 1, P4R_STAGE_VALIDATION, false), 0);
+}
+
 /* ---- hooks ---- */
 
 static void test_run_hook(void **state)
@@ -934,6 +1132,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_production_history_log_order, setup_repo,
 						teardown_repo),
 		cmocka_unit_test_setup_teardown(test_fsck_stage_history_log_order, setup_repo,
+						teardown_repo),
+		cmocka_unit_test_setup_teardown(test_promote_refusal_kinds, setup_repo, teardown_repo),
+		cmocka_unit_test_setup_teardown(test_rollback_refusal_kinds, setup_repo, teardown_repo),
+		cmocka_unit_test_setup_teardown(test_dry_run_takes_no_write_lock, setup_repo,
 						teardown_repo),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

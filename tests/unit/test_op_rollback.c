@@ -15,6 +15,7 @@
 #include "p4reg/store.h"
 #include "p4reg/worktree.h"
 
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -289,9 +290,244 @@ static void test_rollback_restores_folder(void **state)
 	free(got);
 }
 
+/* ---- --dry-run ---- */
+
+static char *tree_buf;
+static size_t tree_len;
+
+static int tree_add(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	char *bytes = NULL, line[4400];
+	size_t n;
+
+	(void)ftw;
+	/* SQLite may rewrite the file's pages without a change of rows */
+	if (strstr(path, "registry.db"))
+		return 0;
+	if (flag == FTW_F)
+		bytes = tu_slurp(path, NULL);
+	n = (size_t)snprintf(line, sizeof(line), "%s %o %lld %s\n", path, (unsigned)st->st_mode,
+			     (long long)st->st_size, bytes ? bytes : "");
+	free(bytes);
+	assert_non_null(tree_buf = realloc(tree_buf, tree_len + n + 1));
+	memcpy(tree_buf + tree_len, line, n + 1);
+	tree_len += n;
+	return 0;
+}
+
+/* Every file and folder below the repository (the work tree, .p4reg's
+ * store and config) with its mode, size and bytes, but not the registry
+ * file itself (tu_registry_dump compares its rows). */
+static char *tree_dump(struct fx *fx)
+{
+	tree_buf = NULL;
+	tree_len = 0;
+	assert_int_equal(nftw(fx->dir, tree_add, 16, FTW_PHYS), 0);
+	return tree_buf ? tree_buf : strdup("");
+}
+
+struct snap {
+	char *tree, *rows;
+};
+
+static void snap_take(struct fx *fx, struct snap *s)
+{
+	s->tree = tree_dump(fx);
+	s->rows = tu_registry_dump(p4r_repo_registry(fx->repo));
+}
+
+/* Nothing changed since S (then freed). */
+static void snap_same(struct fx *fx, struct snap *s)
+{
+	struct snap now;
+
+	snap_take(fx, &now);
+	assert_string_equal(now.tree, s->tree);
+	assert_string_equal(now.rows, s->rows);
+	free(now.tree);
+	free(now.rows);
+	free(s->tree);
+	free(s->rows);
+}
+
+/* Runs OPTS dry (nothing changes), then for real: the same code, refusal
+ * and versions. The dry outcome stays in *DRY (the caller frees it). */
+static int rollback_both(struct fx *fx, p4r_rollback_opts *opts, p4r_rollback_outcome *dry)
+{
+	p4r_rollback_outcome real = { 0 };
+	char msg[1024];
+	struct snap s;
+	int rc_dry, rc;
+
+	snap_take(fx, &s);
+	opts->dry_run = true;
+	memset(dry, 0, sizeof(*dry));
+	rc_dry = p4r_rollback(fx->repo, opts, NULL, dry);
+	snprintf(msg, sizeof(msg), "%s", p4r_error_message());
+	snap_same(fx, &s);
+	opts->dry_run = false;
+	rc = p4r_rollback(fx->repo, opts, NULL, &real);
+	assert_int_equal(rc_dry, rc);
+	assert_int_equal(dry->registry.verdict.refusal, real.registry.verdict.refusal);
+	assert_string_equal(dry->registry.verdict.message, real.registry.verdict.message);
+	if (rc == P4R_EREFUSED || rc == P4R_ENOTFOUND)
+		assert_string_equal(msg, p4r_error_message());
+	if (rc == 0) {
+		assert_int_equal(dry->registry.restored.number, real.registry.restored.number);
+		assert_int_equal(dry->registry.rolled_back.number, real.registry.rolled_back.number);
+		assert_int_equal(dry->restore, real.restore);
+		assert_int_equal(dry->hook, real.hook);
+	}
+	p4r_rollback_outcome_free(&real);
+	return rc;
+}
+
+/* The dry run says which file would change and changes nothing; the real
+ * rollback then does what it said. */
+static void test_dry_run_file(void **state)
+{
+	struct fx *fx = *state;
+	p4r_rollback_opts opts = { .model = "m" };
+	p4r_rollback_outcome dry;
+	char *got;
+
+	assert_int_equal(p4r_config_set(p4r_repo_config(fx->repo), true, "hooks.post-rollback", "true"), 0);
+	assert_int_equal(rollback_both(fx, &opts, &dry), 0);
+	assert_true(dry.dry_run);
+	assert_false(dry.recorded);
+	assert_int_equal(dry.registry.restored.number, 1);
+	assert_int_equal(dry.registry.rolled_back.number, 2);
+	assert_int_equal(dry.registry.rolled_back.stage, P4R_STAGE_PRODUCTION);
+	assert_int_equal(dry.restore, P4R_RESTORE_WRITTEN);
+	assert_int_equal(dry.preview.nwrite, 1);
+	assert_string_equal(dry.preview.write[0], "models/m.bin");
+	assert_int_equal(dry.download, 0);
+	assert_true(dry.hook);
+	assert_int_equal(dry.registry.verdict.nrules, 2);
+	p4r_rollback_outcome_free(&dry);
+	got = repo_file(fx, "models/m.bin");
+	assert_string_equal(got, V1);
+	free(got);
+}
+
+/* The file already holds the restored bytes: unchanged, dry and real. */
+static void test_dry_run_unchanged(void **state)
+{
+	struct fx *fx = *state;
+	p4r_rollback_opts opts = { .model = "m" };
+	p4r_rollback_outcome dry;
+
+	free(tu_write(fx->dir, "models/m.bin", V1, strlen(V1)));
+	assert_int_equal(rollback_both(fx, &opts, &dry), 0);
+	assert_int_equal(dry.restore, P4R_RESTORE_UNCHANGED);
+	assert_int_equal(dry.preview.nwrite, 0);
+	p4r_rollback_outcome_free(&dry);
+}
+
+/* Bytes in no version: the real run records the rollback and stops
+ * (exit 1); the dry run says so, with the same code, and changes nothing. */
+static void test_dry_run_blocked(void **state)
+{
+	struct fx *fx = *state;
+	p4r_rollback_opts opts = { .model = "m" };
+	p4r_rollback_outcome dry;
+
+	free(tu_write(fx->dir, "models/m.bin", "edited\n", 7));
+	assert_int_equal(rollback_both(fx, &opts, &dry), P4R_ERROR);
+	assert_true(dry.dry_run);
+	assert_int_equal(dry.restore, P4R_RESTORE_BLOCKED);
+	assert_non_null(strstr(dry.blocked, "would not be restored ('models/m.bin' has changes that are "
+				"in no version"));
+	assert_false(dry.hook);
+	p4r_rollback_outcome_free(&dry);
+	assert_int_equal(stage_of(fx, 1), P4R_STAGE_PRODUCTION);  /* the real one recorded it */
+}
+
+/* Refusals: the same kind and message; --no-checkout plans no file. */
+static void test_dry_run_refusals(void **state)
+{
+	struct fx *fx = *state;
+	p4r_rollback_opts opts = { .model = "m", .to = 2 };
+	p4r_rollback_outcome dry;
+
+	assert_int_equal(rollback_both(fx, &opts, &dry), P4R_EREFUSED);
+	assert_int_equal(dry.registry.verdict.refusal, P4R_REFUSAL_ALREADY_THERE);
+	assert_false(dry.dry_run);
+	p4r_rollback_outcome_free(&dry);
+	opts.to = 0;
+	opts.no_checkout = true;
+	assert_int_equal(rollback_both(fx, &opts, &dry), 0);
+	assert_int_equal(dry.restore, P4R_RESTORE_SKIPPED);
+	assert_int_equal(dry.preview.nwrite, 0);
+	p4r_rollback_outcome_free(&dry);
+	assert_int_equal(rollback_both(fx, &opts, &dry), P4R_EREFUSED);
+	assert_int_equal(dry.registry.verdict.refusal, P4R_REFUSAL_NO_TARGET);
+	p4r_rollback_outcome_free(&dry);
+	opts.model = "nope";
+	assert_int_equal(rollback_both(fx, &opts, &dry), P4R_ENOTFOUND);
+	p4r_rollback_outcome_free(&dry);
+}
+
+/* The restored bytes not here and no remote to ask: the real run's error,
+ * word for word, before anything changed. */
+static void test_dry_run_needs_download(void **state)
+{
+	struct fx *fx = *state;
+	p4r_rollback_opts opts = { .model = "m" };
+	p4r_rollback_outcome dry;
+	char path[4096];
+	p4r_version v;
+
+	assert_int_equal(p4r_registry_version_get(p4r_repo_registry(fx->repo), "m", 1, &v), 0);
+	assert_int_equal(p4r_store_object_path(p4r_repo_store(fx->repo), &v.oid, path, sizeof(path)), 0);
+	p4r_version_clear(&v);
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rollback_both(fx, &opts, &dry), P4R_ENOTFOUND);
+	assert_non_null(strstr(p4r_error_message(), "no remote is configured"));
+	assert_false(dry.dry_run);
+	p4r_rollback_outcome_free(&dry);
+	assert_int_equal(stage_of(fx, 2), P4R_STAGE_PRODUCTION);
+	opts.offline = true;
+	assert_int_equal(rollback_both(fx, &opts, &dry), P4R_ENOTFOUND);
+	assert_non_null(strstr(p4r_error_message(), "offline"));
+	p4r_rollback_outcome_free(&dry);
+}
+
+/* A folder: the files that would be written and removed, nothing touched. */
+static void test_dry_run_folder(void **state)
+{
+	struct fx *fx = *state;
+	char *const args[] = { "d@2" };
+	p4r_checkout_opts co = { .args = args, .nargs = 1 };
+	p4r_checkout_result res = { 0 };
+	p4r_rollback_opts opts = { .model = "d" };
+	p4r_rollback_outcome dry;
+
+	add_dir_production(fx, "{\"v\":1}", "one.bin", 1);
+	add_dir_production(fx, "{\"v\":2}", "two.bin", 2);
+	assert_int_equal(p4r_checkout(fx->repo, &co, NULL, &res), 0);
+	p4r_checkout_result_free(&res);
+	assert_int_equal(rollback_both(fx, &opts, &dry), 0);
+	assert_int_equal(dry.restore, P4R_RESTORE_WRITTEN);
+	assert_false(dry.preview_unknown);
+	assert_int_equal(dry.preview.nwrite, 2);
+	assert_string_equal(dry.preview.write[0], "models/d/a.json");
+	assert_string_equal(dry.preview.write[1], "models/d/one.bin");
+	assert_int_equal(dry.preview.nremove, 1);
+	assert_string_equal(dry.preview.remove[0], "models/d/two.bin");
+	p4r_rollback_outcome_free(&dry);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_dry_run_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dry_run_unchanged, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dry_run_blocked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dry_run_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dry_run_needs_download, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dry_run_folder, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rollback_restores_and_runs_hook, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rollback_hook_failure_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rollback_no_checkout_leaves_file, setup, teardown),

@@ -4,8 +4,10 @@
 #include "p4reg/fsutil.h"
 #include "p4reg/registry.h"
 #include "p4reg/store.h"
+#include "registry/sql.h" /* p4r_registry_db: the dump reads every row */
 
 #include <ftw.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +106,62 @@ p4r_repo *tu_repo_isolated(char **dir, const char *subdir)
 		free(sub);
 	}
 	return repo;
+}
+
+/* Appends TEXT to the growing string *BUF (*LEN used). */
+static void dump_add(char **buf, size_t *len, const char *text)
+{
+	size_t n = strlen(text);
+
+	assert_non_null(*buf = realloc(*buf, *len + n + 1));
+	memcpy(*buf + *len, text, n + 1);
+	*len += n;
+}
+
+/* Every row of table NAME, a line each, columns joined by '|'. */
+static void dump_table(sqlite3 *db, const char *name, char **buf, size_t *len)
+{
+	char sql[160];
+	sqlite3_stmt *st;
+	int i;
+
+	snprintf(sql, sizeof(sql), "SELECT * FROM \"%s\"", name);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	dump_add(buf, len, name);
+	dump_add(buf, len, ":\n");
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		for (i = 0; i < sqlite3_column_count(st); i++) {
+			const unsigned char *t = sqlite3_column_text(st, i);
+
+			dump_add(buf, len, i ? "|" : "");
+			dump_add(buf, len, t ? (const char *)t : "NULL");
+		}
+		dump_add(buf, len, "\n");
+	}
+	sqlite3_finalize(st);
+}
+
+char *tu_registry_dump(p4r_registry *reg)
+{
+	sqlite3 *db = p4r_registry_db(reg);
+	sqlite3_stmt *st;
+	char *buf = NULL, **names = NULL;
+	size_t len = 0, n = 0, i;
+
+	dump_add(&buf, &len, "");
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type = 'table' "
+					    "ORDER BY name", -1, &st, NULL), SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		assert_non_null(names = realloc(names, (n + 1) * sizeof(*names)));
+		assert_non_null(names[n++] = strdup((const char *)sqlite3_column_text(st, 0)));
+	}
+	sqlite3_finalize(st);
+	for (i = 0; i < n; i++) {
+		dump_table(db, names[i], &buf, &len);
+		free(names[i]);
+	}
+	free(names);
+	return buf;
 }
 
 static p4r_repo *sync_repo(tu_sync *s, const char *name)

@@ -29,6 +29,11 @@ p4r_repo *tu_repo_new(const char *top, const char *name);
  * into it, so the user's own config (a remote, a hook) cannot leak in. */
 p4r_repo *tu_repo_isolated(char **dir, const char *subdir);
 
+/* Every row of every table of REG as text (malloc'd): two dumps are equal
+ * when nothing in the registry changed. */
+struct p4r_registry;
+char *tu_registry_dump(struct p4r_registry *reg);
+
 /* The bytes of m@1 in the sync fixture. */
 #define TU_SYNC_BYTES "model bytes, version one"
 #define TU_SYNC_SIZE (sizeof(TU_SYNC_BYTES) - 1)

@@ -1,7 +1,8 @@
 /* The lifecycle without SQL: the stage-move rules, the gate expression
- * parser and evaluator, promotion and rollback as one registry transaction
- * each (the statements are in registry/lifecycle_sql.c), and the post-rollback
- * hook runner (see lifecycle.h). */
+ * parser and evaluator, promotion and rollback as one decision each, then
+ * applied in one registry transaction or (a dry run) only reported (the
+ * statements are in registry/lifecycle_sql.c), and the post-rollback hook
+ * runner (see lifecycle.h). */
 #include "p4reg/lifecycle.h"
 #include "p4reg/error.h"
 #include "p4reg/output.h"
@@ -19,7 +20,123 @@
 
 #define GATE_EXPR_MAX 256
 
+/* ---- decisions ---- */
+
+static const char *const refusal_names[] = {
+	[P4R_REFUSAL_GATE] = "gate", [P4R_REFUSAL_STEP_RULE] = "step-rule",
+	[P4R_REFUSAL_POLICY] = "policy", [P4R_REFUSAL_ALREADY_THERE] = "already-there",
+	[P4R_REFUSAL_NO_TARGET] = "no-target",
+};
+
+const char *p4r_refusal_kind_name(p4r_refusal_kind k)
+{
+	if ((int)k <= 0 || (size_t)k >= sizeof(refusal_names) / sizeof(refusal_names[0]))
+		return NULL;
+	return refusal_names[k];
+}
+
+cJSON *p4r_json_refusal(const p4r_verdict *v)
+{
+	cJSON *o;
+
+	if (!p4r_refusal_kind_name(v->refusal))
+		return cJSON_CreateNull();
+	if (!(o = cJSON_CreateObject()))
+		return NULL;
+	cJSON_AddStringToObject(o, "kind", p4r_refusal_kind_name(v->refusal));
+	cJSON_AddStringToObject(o, "message", v->message);
+	return o;
+}
+
+/* {"kind","name","ok","detail"}, NULL when out of memory. */
+static cJSON *json_check(p4r_refusal_kind kind, const char *name, bool ok, const char *detail)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (!o)
+		return NULL;
+	cJSON_AddStringToObject(o, "kind", p4r_refusal_kind_name(kind));
+	cJSON_AddStringToObject(o, "name", name);
+	cJSON_AddBoolToObject(o, "ok", ok);
+	cJSON_AddStringToObject(o, "detail", detail);
+	return o;
+}
+
+void p4r_json_add_rule_checks(cJSON *arr, const p4r_verdict *v)
+{
+	const p4r_rule_check *r;
+	size_t i;
+
+	for (i = 0; i < v->nrules; i++) {
+		r = &v->rules[i];
+		cJSON_AddItemToArray(arr, json_check(r->kind, r->name, r->ok, r->detail));
+	}
+}
+
+/* Appends to V (nullable) the rule NAME of KIND, whether it held, and why. */
+static void verdict_rule(p4r_verdict *v, p4r_refusal_kind kind, bool ok, const char *name,
+			 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void verdict_rule(p4r_verdict *v, p4r_refusal_kind kind, bool ok, const char *name,
+			 const char *fmt, ...)
+{
+	p4r_rule_check *r;
+	va_list ap;
+
+	if (!v || v->nrules == P4R_VERDICT_RULES_MAX)
+		return;
+	r = &v->rules[v->nrules++];
+	r->kind = kind;
+	r->ok = ok;
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	va_start(ap, fmt);
+	vsnprintf(r->detail, sizeof(r->detail), fmt, ap);
+	va_end(ap);
+}
+
+/* The refusal of KIND: into V (nullable) and the error (P4R_EREFUSED). */
+static int verdict_refuse(p4r_verdict *v, p4r_refusal_kind kind, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int verdict_refuse(p4r_verdict *v, p4r_refusal_kind kind, const char *fmt, ...)
+{
+	char msg[sizeof(v->message)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (v) {
+		v->refusal = kind;
+		snprintf(v->message, sizeof(v->message), "%s", msg);
+	}
+	return p4r_error_set(P4R_EREFUSED, "%s", msg);
+}
+
+/* Ends the transaction without writing; RC's message (when RC < 0)
+ * survives the rollback. */
+static int txn_abort(p4r_registry *reg, int rc)
+{
+	char msg[512] = "";
+
+	if (rc < 0)
+		snprintf(msg, sizeof(msg), "%s", p4r_error_message());
+	p4r_registry_abort(reg);
+	return rc < 0 ? p4r_error_set(rc, "%s", msg) : 0;
+}
+
 /* ---- rules ---- */
+
+/* Why the move FROM -> TO (two different stages) needs --force; NULL when
+ * it does not: archiving always, one step forward. */
+static const char *move_why(p4r_stage from, p4r_stage to)
+{
+	if (to == P4R_STAGE_ARCHIVED)
+		return NULL;  /* it takes a version out of service */
+	if (from != P4R_STAGE_ARCHIVED && to == from + 1)
+		return NULL;
+	if (from == P4R_STAGE_ARCHIVED)
+		return "leaving archived";
+	return to > from ? "skipping a stage" : "moving backward";
+}
 
 int p4r_lifecycle_check_move(p4r_stage from, p4r_stage to, bool force, bool *forced)
 {
@@ -32,17 +149,8 @@ int p4r_lifecycle_check_move(p4r_stage from, p4r_stage to, bool force, bool *for
 		return p4r_error_set(P4R_EUSAGE, "unknown stage");
 	if (from == to)
 		return p4r_error_set(P4R_EREFUSED, "already in %s", t);
-	/* Archiving is always allowed: it takes a version out of service. */
-	if (to == P4R_STAGE_ARCHIVED)
+	if (!(why = move_why(from, to)))
 		return 0;
-	if (from != P4R_STAGE_ARCHIVED && to == from + 1)
-		return 0;
-	if (from == P4R_STAGE_ARCHIVED)
-		why = "leaving archived";
-	else if (to > from)
-		why = "skipping a stage";
-	else
-		why = "moving backward";
 	if (!force)
 		return p4r_error_set(P4R_EREFUSED, "%s (%s to %s) needs --force", why, f, t);
 	if (forced)
@@ -406,6 +514,34 @@ cJSON *p4r_json_condition(const p4r_condition *c)
 	return o;
 }
 
+void p4r_condition_describe(char *buf, size_t size, const p4r_condition *c)
+{
+	char left[32] = "missing", right[32] = "missing", where[96] = "";
+
+	if (c->has_left)
+		p4r_metric_format(left, sizeof(left), c->left);
+	if (c->has_right)
+		p4r_metric_format(right, sizeof(right), c->right);
+	if (c->gate.vs_stage && !c->right_version) {
+		snprintf(right, sizeof(right), "-");
+		snprintf(where, sizeof(where), " (no version in %s)", p4r_stage_name(c->gate.stage));
+	} else if (c->gate.vs_stage) {
+		snprintf(where, sizeof(where), " (%s)", c->right_source);
+	}
+	snprintf(buf, size, "%s %s %s%s", left, op_names[c->gate.op], right, where);
+}
+
+cJSON *p4r_json_gate_check(const p4r_condition *c)
+{
+	char detail[256];
+	cJSON *o;
+
+	p4r_condition_describe(detail, sizeof(detail), c);
+	if ((o = json_check(P4R_REFUSAL_GATE, c->gate.text, c->pass, detail)))
+		cJSON_AddItemToObject(o, "condition", p4r_json_condition(c));
+	return o;
+}
+
 /* The holder of STAGE, looked up once per evaluation. */
 struct holder {
 	bool looked;
@@ -522,18 +658,6 @@ static int add_event(p4r_registry *reg, const char *model, int64_t number, const
 	return rc;
 }
 
-/* Sets the refusal (message and error) of a promotion: "cannot promote ..." */
-static int refuse(p4r_promotion *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int refuse(p4r_promotion *out, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(out->refusal, sizeof(out->refusal), fmt, ap);
-	va_end(ap);
-	return p4r_error_set(P4R_EREFUSED, "%s", out->refusal);
-}
-
 /* "f1>=0.8, recall>0.5: no run logged 'recall'" of the failed
  * conditions, bounded: a value nothing logged says so, since no number
  * will be shown for it. */
@@ -561,74 +685,115 @@ static void failed_list(char *buf, size_t size, const p4r_promotion *p)
 	}
 }
 
-/* Refuses the promotion unless the move is allowed and every gate holds;
- * fills OUT's version, from, forced and conditions. */
-static int promote_check(p4r_registry *reg, const p4r_promote_req *req, p4r_promotion *out)
+/* The two rules of a move, in the refusal's order: the version is not in
+ * REQ->to already; the step is one forward or archiving, else --force
+ * (OUT->forced). */
+static int move_rules(const p4r_promote_req *req, p4r_promotion *out)
 {
-	const char *model = req->model, *to_name = p4r_stage_name(req->to);
-	char why[200], failed[400];
-	bool all_pass = true;
-	size_t i, nfail = 0;
-	int rc;
+	const char *f = p4r_stage_name(out->from), *t = p4r_stage_name(req->to);
+	const char *why = move_why(out->from, req->to);
+	long long num = (long long)req->number;
+	p4r_verdict *v = &out->verdict;
+	char name[64];
 
-	if ((rc = p4r_registry_version_get(reg, model, req->number, &out->version)) < 0)
-		return rc;
-	out->from = out->version.stage;
-	if ((rc = p4r_lifecycle_check_move(out->from, req->to, req->force, &out->forced)) < 0) {
-		if (rc != P4R_EREFUSED)
-			return rc;
-		snprintf(why, sizeof(why), "%s", p4r_error_message());
-		if (out->from == req->to)
-			return refuse(out, "'%s@%lld' is already in %s", model,
-				      (long long)req->number, to_name);
-		return refuse(out, "cannot promote '%s@%lld' to %s: %s", model,
-			      (long long)req->number, to_name, why);
-	}
-	if ((rc = p4r_lifecycle_evaluate(reg, model, out->version.id, req->gates, req->ngates,
-					 out->conds, &all_pass)) < 0)
-		return rc;
-	out->nconds = req->ngates;
-	if (!all_pass) {
-		for (i = 0; i < out->nconds; i++)
-			nfail += !out->conds[i].pass;
-		failed_list(failed, sizeof(failed), out);
-		return refuse(out, "cannot promote '%s@%lld' to %s: %zu of %zu conditions failed (%s)",
-			      model, (long long)req->number, to_name, nfail, out->nconds, failed);
-	}
+	if (!f)
+		return p4r_error_set(P4R_EUSAGE, "unknown stage");
+	snprintf(name, sizeof(name), "not in %s", t);
+	verdict_rule(v, P4R_REFUSAL_ALREADY_THERE, out->from != req->to, name,
+		     out->from == req->to ? "'%s@%lld' is already in %s" : "'%s@%lld' is in %s",
+		     req->model, num, f);
+	if (out->from == req->to)
+		return verdict_refuse(v, P4R_REFUSAL_ALREADY_THERE, "'%s@%lld' is already in %s",
+				      req->model, num, t);
+	snprintf(name, sizeof(name), "%s -> %s", f, t);
+	if (!why)
+		verdict_rule(v, P4R_REFUSAL_STEP_RULE, true, name, "%s", req->to == P4R_STAGE_ARCHIVED ?
+			     "archiving is always allowed" : "one step forward");
+	else
+		verdict_rule(v, P4R_REFUSAL_STEP_RULE, req->force, name, "%s %s", why,
+			     req->force ? "(forced)" : "needs --force");
+	if (why && !req->force)
+		return verdict_refuse(v, P4R_REFUSAL_STEP_RULE, "cannot promote '%s@%lld' to %s: %s "
+				      "(%s to %s) needs --force", req->model, num, t, why, f, t);
+	out->forced = why != NULL;
 	return 0;
 }
 
-/* Archives the version holding REQ->to (staging or production) unless it is
- * the one promoted, recording OUT->replaced. The previous holder leaves
- * first: the partial unique indexes never see two holders, and nobody else
- * sees the gap (one transaction). */
-static int archive_holder(p4r_registry *reg, const p4r_promote_req *req, p4r_promotion *out,
-			  int64_t now)
+/* The refusal of OUT's failed gates. */
+static int refuse_gates(const p4r_promote_req *req, p4r_promotion *out)
 {
-	p4r_version holder = { 0 };
-	cJSON *detail;
-	char reason[64];
+	char failed[400];
+	size_t i, nfail = 0;
+
+	for (i = 0; i < out->nconds; i++)
+		nfail += !out->conds[i].pass;
+	failed_list(failed, sizeof(failed), out);
+	return verdict_refuse(&out->verdict, P4R_REFUSAL_GATE, "cannot promote '%s@%lld' to %s: %zu of "
+			      "%zu conditions failed (%s)", req->model, (long long)req->number,
+			      p4r_stage_name(req->to), nfail, out->nconds, failed);
+}
+
+/* Refuses the promotion unless the move is allowed and every gate holds;
+ * fills OUT's version, from, forced, conditions and verdict. */
+static int promote_check(p4r_registry *reg, const p4r_promote_req *req, p4r_promotion *out)
+{
+	bool all_pass = true;
 	int rc;
 
+	if ((rc = p4r_registry_version_get(reg, req->model, req->number, &out->version)) < 0)
+		return rc;
+	out->from = out->version.stage;
+	if ((rc = move_rules(req, out)) < 0)
+		return rc;
+	if ((rc = p4r_lifecycle_evaluate(reg, req->model, out->version.id, req->gates, req->ngates,
+					 out->conds, &all_pass)) < 0)
+		return rc;
+	out->nconds = req->ngates;
+	return all_pass ? 0 : refuse_gates(req, out);
+}
+
+/* The holder of REQ->to (staging or production) that the promotion will
+ * archive, unless it is the version promoted: OUT->replaced(_id). */
+static int find_replaced(p4r_registry *reg, const p4r_promote_req *req, p4r_promotion *out)
+{
+	p4r_version holder = { 0 };
+	int rc;
+
+	if (req->to != P4R_STAGE_STAGING && req->to != P4R_STAGE_PRODUCTION)
+		return 0;
 	rc = p4r_registry_version_in_stage(reg, req->model, req->to, &holder);
 	if (rc == P4R_ENOTFOUND) {
 		p4r_error_clear();
-		rc = 0;
-	} else if (rc == 0 && holder.id != out->version.id) {
-		snprintf(reason, sizeof(reason), "replaced by v%lld", (long long)req->number);
-		if ((rc = p4r_registry_stage_set(reg, holder.id, P4R_STAGE_ARCHIVED, -1)) < 0)
-			goto done;
-		/* add_event takes DETAIL, on failure too */
-		detail = cJSON_CreateObject();
-		cJSON_AddNumberToObject(detail, "replaced_by", (double)req->number);
-		if ((rc = add_event(reg, req->model, holder.number, "promote", req->to,
-				    P4R_STAGE_ARCHIVED, false, req->actor, reason, now, detail)) < 0)
-			goto done;
-		out->replaced = holder.number;
+		return 0;
 	}
-done:
+	if (rc == 0 && holder.id != out->version.id) {
+		out->replaced = holder.number;
+		out->replaced_id = holder.id;
+	}
 	p4r_version_clear(&holder);
 	return rc;
+}
+
+/* Archives OUT->replaced with its own event. The previous holder leaves
+ * first: the partial unique indexes never see two holders, and nobody
+ * else sees the gap (one transaction). */
+static int archive_replaced(p4r_registry *reg, const p4r_promote_req *req, const p4r_promotion *out,
+			    int64_t now)
+{
+	char reason[64];
+	cJSON *detail;
+	int rc;
+
+	if (!out->replaced)
+		return 0;
+	snprintf(reason, sizeof(reason), "replaced by v%lld", (long long)req->number);
+	if ((rc = p4r_registry_stage_set(reg, out->replaced_id, P4R_STAGE_ARCHIVED, -1)) < 0)
+		return rc;
+	/* add_event takes DETAIL, on failure too */
+	detail = cJSON_CreateObject();
+	cJSON_AddNumberToObject(detail, "replaced_by", (double)req->number);
+	return add_event(reg, req->model, out->replaced, "promote", req->to, P4R_STAGE_ARCHIVED, false,
+			 req->actor, reason, now, detail);
 }
 
 /* The promote event's detail: the evaluated conditions and the version
@@ -648,15 +813,13 @@ static cJSON *promotion_detail(const p4r_promotion *out)
 	return detail;
 }
 
-/* The body of promote, inside the transaction. */
-static int promote_txn(p4r_registry *reg, const p4r_promote_req *req, p4r_promotion *out, int64_t now)
+/* Applies the decision OUT, inside the transaction. */
+static int promote_apply(p4r_registry *reg, const p4r_promote_req *req, p4r_promotion *out,
+			 int64_t now)
 {
 	int rc;
 
-	if ((rc = promote_check(reg, req, out)) < 0)
-		return rc;
-	if ((req->to == P4R_STAGE_STAGING || req->to == P4R_STAGE_PRODUCTION) &&
-	    (rc = archive_holder(reg, req, out, now)) < 0)
+	if ((rc = archive_replaced(reg, req, out, now)) < 0)
 		return rc;
 	/* Entering production again is a fresh judgement: the rolled-back mark
 	 * only keeps rollback from landing on a version nobody re-approved. */
@@ -669,7 +832,6 @@ static int promote_txn(p4r_registry *reg, const p4r_promote_req *req, p4r_promot
 
 int p4r_lifecycle_promote(p4r_registry *reg, const p4r_promote_req *req, p4r_promotion *out)
 {
-	char msg[512];
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -678,15 +840,14 @@ int p4r_lifecycle_promote(p4r_registry *reg, const p4r_promote_req *req, p4r_pro
 		return p4r_error_set(P4R_EUSAGE, "unknown stage %d", (int)req->to);
 	if (!(out->conds = calloc(req->ngates ? req->ngates : 1, sizeof(*out->conds))))
 		return p4r_error_set(P4R_ERROR, "out of memory");
-	if ((rc = p4r_registry_begin(reg)) < 0)
+	/* a dry run reads one snapshot and never takes the write lock */
+	if ((rc = req->dry_run ? p4r_registry_begin_read(reg) : p4r_registry_begin(reg)) < 0)
 		return rc;
-	rc = promote_txn(reg, req, out, req->now_ms ? req->now_ms : p4r_now_ms());
-	if (rc < 0) {
-		/* Rolling back must not replace the message worth printing. */
-		snprintf(msg, sizeof(msg), "%s", p4r_error_message());
-		p4r_registry_abort(reg);
-		return p4r_error_set(rc, "%s", msg);
-	}
+	if ((rc = promote_check(reg, req, out)) == 0 && (rc = find_replaced(reg, req, out)) == 0 &&
+	    !req->dry_run)
+		rc = promote_apply(reg, req, out, req->now_ms ? req->now_ms : p4r_now_ms());
+	if (rc < 0 || req->dry_run)
+		return txn_abort(reg, rc);
 	if ((rc = p4r_registry_commit(reg)) < 0)
 		return rc;
 	out->promoted = true;
@@ -696,40 +857,66 @@ int p4r_lifecycle_promote(p4r_registry *reg, const p4r_promote_req *req, p4r_pro
 
 /* ---- rollback ---- */
 
-int p4r_rollback_plan(int64_t *target, bool *forced, const char *model, int64_t current,
-		      const p4r_prod_entry *hist, size_t n, int64_t want, bool force)
+/* --to WANT: not the production version (already-there), one that held
+ * production (step-rule) and was not rolled back (policy); FORCE passes
+ * the last two and sets *FORCED when it had to. */
+static int plan_to(int64_t *target, bool *forced, const char *model, int64_t current,
+		   const p4r_prod_entry *hist, size_t n, int64_t want, bool force, p4r_verdict *v)
 {
 	const p4r_prod_entry *hit = NULL;
+	long long w = (long long)want;
+	size_t i;
+
+	verdict_rule(v, P4R_REFUSAL_ALREADY_THERE, want != current, "not in production", want == current ?
+		     "'%s@%lld' is already in production" : "'%s@%lld' is not in production", model, w);
+	if (want == current)
+		return verdict_refuse(v, P4R_REFUSAL_ALREADY_THERE, "'%s@%lld' is already in production",
+				      model, w);
+	for (i = 0; i < n && !hit; i++)
+		if (hist[i].number == want)
+			hit = &hist[i];
+	verdict_rule(v, P4R_REFUSAL_STEP_RULE, hit || force, "held production", hit ?
+		     "'%s@%lld' held production before" : force ? "'%s@%lld' never held production (forced)" :
+		     "'%s@%lld' never held production; --force restores it anyway", model, w);
+	if (!hit && !force)
+		return verdict_refuse(v, P4R_REFUSAL_STEP_RULE, "'%s@%lld' never held production; --force "
+				      "restores it anyway", model, w);
+	if (hit)
+		verdict_rule(v, P4R_REFUSAL_POLICY, !hit->rolled_back || force, "not rolled back",
+			     !hit->rolled_back ? "'%s@%lld' was not rolled back" : force ?
+			     "'%s@%lld' was rolled back before (forced)" :
+			     "'%s@%lld' was rolled back before; --force restores it anyway", model, w);
+	if (hit && hit->rolled_back && !force)
+		return verdict_refuse(v, P4R_REFUSAL_POLICY, "'%s@%lld' was rolled back before; --force "
+				      "restores it anyway", model, w);
+	*forced = !hit || hit->rolled_back;
+	*target = want;
+	return 0;
+}
+
+int p4r_rollback_plan(int64_t *target, bool *forced, const char *model, int64_t current,
+		      const p4r_prod_entry *hist, size_t n, int64_t want, bool force,
+		      p4r_verdict *verdict)
+{
+	const char *name = "earlier production version";
 	size_t i;
 
 	*target = 0;
 	*forced = false;
-	if (want) {
-		if (want == current)
-			return p4r_error_set(P4R_EREFUSED, "'%s@%lld' is already in production",
-					     model, (long long)want);
-		for (i = 0; i < n && !hit; i++)
-			if (hist[i].number == want)
-				hit = &hist[i];
-		if (!hit || hit->rolled_back) {
-			if (!force)
-				return p4r_error_set(P4R_EREFUSED, hit ?
-						     "'%s@%lld' was rolled back before; --force restores it anyway" :
-						     "'%s@%lld' never held production; --force restores it anyway",
-						     model, (long long)want);
-			*forced = true;
-		}
-		*target = want;
-		return 0;
-	}
+	if (want)
+		return plan_to(target, forced, model, current, hist, n, want, force, verdict);
 	for (i = 0; i < n; i++) {
 		if (hist[i].number == current || hist[i].rolled_back)
 			continue;
 		*target = hist[i].number;
+		verdict_rule(verdict, P4R_REFUSAL_NO_TARGET, true, name, "'%s@%lld' held production "
+			     "before '%s@%lld'", model, (long long)*target, model, (long long)current);
 		return 0;
 	}
-	return p4r_error_set(P4R_EREFUSED, "model '%s' has no earlier production version to roll back to "
-			     "(rolled-back versions are skipped; --to N --force picks any version)", model);
+	verdict_rule(verdict, P4R_REFUSAL_NO_TARGET, false, name, "none that was not rolled back");
+	return verdict_refuse(verdict, P4R_REFUSAL_NO_TARGET, "model '%s' has no earlier production "
+			      "version to roll back to (rolled-back versions are skipped; --to N --force "
+			      "picks any version)", model);
 }
 
 void p4r_rollback_result_clear(p4r_rollback_result *r)
@@ -741,10 +928,27 @@ void p4r_rollback_result_clear(p4r_rollback_result *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/* *CUR: REQ->model's production version; none is a refusal (no-target). */
+static int production_now(p4r_registry *reg, const char *model, p4r_version *cur, p4r_verdict *v)
+{
+	const char *name = "production version";
+	int rc = p4r_registry_version_in_stage(reg, model, P4R_STAGE_PRODUCTION, cur);
+
+	if (rc == P4R_ENOTFOUND) {
+		verdict_rule(v, P4R_REFUSAL_NO_TARGET, false, name, "model '%s' has none", model);
+		return verdict_refuse(v, P4R_REFUSAL_NO_TARGET, "model '%s' has no production version; "
+				      "nothing to roll back", model);
+	}
+	if (rc == 0)
+		verdict_rule(v, P4R_REFUSAL_NO_TARGET, true, name, "'%s@%lld' is in production", model,
+			     (long long)cur->number);
+	return rc;
+}
+
 /* Finds what a rollback of REQ->model would do: *CUR the production
  * version, *TGT the version that goes back (nothing is changed). */
 static int rollback_find(p4r_registry *reg, const p4r_rollback_req *req, p4r_version *cur,
-			 p4r_version *tgt, bool *forced)
+			 p4r_version *tgt, bool *forced, p4r_verdict *v)
 {
 	const char *model = req->model;
 	p4r_prod_entry *hist = NULL;
@@ -758,16 +962,10 @@ static int rollback_find(p4r_registry *reg, const p4r_rollback_req *req, p4r_ver
 	if (req->to && (rc = p4r_registry_version_get(reg, model, req->to, tgt)) < 0)
 		goto done;
 	p4r_version_clear(tgt);
-	rc = p4r_registry_version_in_stage(reg, model, P4R_STAGE_PRODUCTION, cur);
-	if (rc == P4R_ENOTFOUND) {
-		rc = p4r_error_set(P4R_EREFUSED, "model '%s' has no production version; nothing to "
-				   "roll back", model);
-		goto done;
-	}
-	if (rc < 0 ||
+	if ((rc = production_now(reg, model, cur, v)) < 0 ||
 	    (rc = p4r_registry_production_history(reg, model, &hist, &n)) < 0 ||
 	    (rc = p4r_rollback_plan(&target, forced, model, cur->number, hist, n,
-				    req->to, req->force)) < 0)
+				    req->to, req->force, v)) < 0)
 		goto done;
 	rc = p4r_registry_version_get(reg, model, target, tgt);
 done:
@@ -776,75 +974,74 @@ done:
 	return rc;
 }
 
-int p4r_lifecycle_rollback_target(p4r_registry *reg, const p4r_rollback_req *req, p4r_version *out)
+/* The decision: OUT's two versions (as they are now), forced, verdict;
+ * the target's object must be in REQ->store (when set). */
+static int rollback_decide(p4r_registry *reg, const p4r_rollback_req *req, p4r_rollback_result *out)
 {
-	p4r_version cur = { 0 };
-	bool forced = false;
+	const p4r_version *tgt = &out->restored;
 	int rc;
 
-	memset(out, 0, sizeof(*out));  /* rollback_find clears it: never free garbage */
-	rc = rollback_find(reg, req, &cur, out, &forced);
-
-	p4r_version_clear(&cur);
-	if (rc < 0)
-		p4r_version_clear(out);
-	return rc;
-}
-
-static int rollback_txn(p4r_registry *reg, const p4r_rollback_req *req, p4r_rollback_result *out,
-			int64_t now)
-{
-	const char *model = req->model;
-	p4r_version *cur = &out->rolled_back, *tgt = &out->restored;
-	int64_t target;
-	p4r_stage from;
-	cJSON *detail;
-	int rc;
-
-	if ((rc = rollback_find(reg, req, cur, tgt, &out->forced)) < 0)
+	if ((rc = rollback_find(reg, req, &out->rolled_back, &out->restored, &out->forced,
+				&out->verdict)) < 0)
 		return rc;
-	target = tgt->number;
 	if (req->store && !p4r_store_has(req->store, &tgt->oid))
 		return p4r_error_set(P4R_ENOTFOUND, "object %.12s of '%s@%lld' is not in the local "
 				     "store: run 'p4reg pull %s@%lld' (or roll back with --no-checkout)",
-				     tgt->oid.hex, model, (long long)target, model, (long long)target);
-	from = tgt->stage;
+				     tgt->oid.hex, req->model, (long long)tgt->number, req->model,
+				     (long long)tgt->number);
+	return 0;
+}
+
+/* Applies the decision OUT, inside the transaction. */
+static int rollback_apply(p4r_registry *reg, const p4r_rollback_req *req,
+			  const p4r_rollback_result *out, int64_t now)
+{
+	const p4r_version *cur = &out->rolled_back, *tgt = &out->restored;
+	cJSON *detail;
+	int rc;
 
 	detail = cJSON_CreateObject();
-	cJSON_AddNumberToObject(detail, "restored", (double)target);
+	cJSON_AddNumberToObject(detail, "restored", (double)tgt->number);
 	if ((rc = p4r_registry_stage_set(reg, cur->id, P4R_STAGE_ARCHIVED, 1)) < 0 ||
-	    (rc = add_event(reg, model, cur->number, "rollback", P4R_STAGE_PRODUCTION,
+	    (rc = add_event(reg, req->model, cur->number, "rollback", P4R_STAGE_PRODUCTION,
 			    P4R_STAGE_ARCHIVED, false, req->actor, req->reason, now, detail)) < 0)
 		return rc;
 	detail = cJSON_CreateObject();
 	cJSON_AddNumberToObject(detail, "rolled_back", (double)cur->number);
-	if ((rc = p4r_registry_stage_set(reg, tgt->id, P4R_STAGE_PRODUCTION, 0)) < 0 ||
-	    (rc = add_event(reg, model, target, "rollback", from, P4R_STAGE_PRODUCTION,
-			    out->forced, req->actor, req->reason, now, detail)) < 0)
+	if ((rc = p4r_registry_stage_set(reg, tgt->id, P4R_STAGE_PRODUCTION, 0)) < 0)
 		return rc;
-	return 0;
+	return add_event(reg, req->model, tgt->number, "rollback", tgt->stage, P4R_STAGE_PRODUCTION,
+			 out->forced, req->actor, req->reason, now, detail);
+}
+
+/* After a refusal or error: OUT cleared but for its verdict. */
+static int rollback_failed(p4r_registry *reg, p4r_rollback_result *out, int rc)
+{
+	p4r_verdict verdict = out->verdict;
+
+	rc = txn_abort(reg, rc);
+	p4r_rollback_result_clear(out);
+	out->verdict = verdict;
+	return rc;
 }
 
 int p4r_lifecycle_rollback(p4r_registry *reg, const p4r_rollback_req *req, p4r_rollback_result *out)
 {
-	char msg[512];
 	int64_t cur, tgt;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = p4r_registry_begin(reg)) < 0)
+	/* a dry run reads one snapshot and never takes the write lock */
+	if ((rc = req->dry_run ? p4r_registry_begin_read(reg) : p4r_registry_begin(reg)) < 0)
 		return rc;
-	rc = rollback_txn(reg, req, out, req->now_ms ? req->now_ms : p4r_now_ms());
-	if (rc < 0) {
-		snprintf(msg, sizeof(msg), "%s", p4r_error_message());
-		p4r_registry_abort(reg);
-		p4r_rollback_result_clear(out);
-		return p4r_error_set(rc, "%s", msg);
-	}
-	if ((rc = p4r_registry_commit(reg)) < 0) {
-		p4r_rollback_result_clear(out);
-		return rc;
-	}
+	if ((rc = rollback_decide(reg, req, out)) == 0 && !req->dry_run)
+		rc = rollback_apply(reg, req, out, req->now_ms ? req->now_ms : p4r_now_ms());
+	if (rc < 0)
+		return rollback_failed(reg, out, rc);
+	if (req->dry_run)
+		return txn_abort(reg, 0);
+	if ((rc = p4r_registry_commit(reg)) < 0)
+		return rollback_failed(reg, out, rc);
 	cur = out->rolled_back.number;
 	tgt = out->restored.number;
 	p4r_version_clear(&out->rolled_back);

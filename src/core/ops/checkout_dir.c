@@ -11,8 +11,9 @@
 
 /* OLD: the manifest the pointer at REL names now, when it is a folder
  * pointer the registry knows and the manifest is here; else none (every
- * file present is then known only by NEW's bytes). */
-static bool load_old(p4r_repo *repo, const char *rel, p4r_manifest *old)
+ * file present is then known only by NEW's bytes). PEEK: a dry run's
+ * (p4r_manifest_peek). */
+static bool load_old(p4r_repo *repo, const char *rel, p4r_manifest *old, bool peek)
 {
 	char what[P4R_MODEL_NAME_MAX + 64];
 	p4r_pointer ptr;
@@ -22,7 +23,7 @@ static bool load_old(p4r_repo *repo, const char *rel, p4r_manifest *old)
 	     p4r_worktree_pointer_check(repo, rel, &ptr) == 0;
 	if (ok) {
 		snprintf(what, sizeof(what), "manifest of %s@%lld", ptr.model, (long long)ptr.version);
-		ok = p4r_manifest_load(repo, &ptr.oid, what, old) == 0;
+		ok = (peek ? p4r_manifest_peek : p4r_manifest_load)(repo, &ptr.oid, what, old) == 0;
 	}
 	p4r_error_clear();
 	return ok;
@@ -35,7 +36,7 @@ int p4r_checkout_dir(p4r_repo *repo, const p4r_version *v, const char *rel,
 	char what[P4R_MODEL_NAME_MAX + 64];
 	p4r_op_step step = { report, rel };
 	p4r_manifest old = { 0 }, new_m = { 0 };
-	bool have_old = load_old(repo, rel, &old);
+	bool have_old = load_old(repo, rel, &old, false);
 	int rc;
 
 	memset(placed, 0, sizeof(*placed));
@@ -45,6 +46,23 @@ int p4r_checkout_dir(p4r_repo *repo, const p4r_version *v, const char *rel,
 						  opts->norder, opts->force, res, p4r_op_step_progress, &step);
 	if (rc == 0)
 		rc = p4r_worktree_place_pointer(repo, v, rel, placed);
+	p4r_manifest_clear(&old);
+	p4r_manifest_clear(&new_m);
+	return rc;
+}
+
+int p4r_checkout_dir_plan(p4r_repo *repo, const p4r_version *v, const char *rel, bool force,
+			  p4r_dir_plan *out)
+{
+	char what[P4R_MODEL_NAME_MAX + 64];
+	p4r_manifest old = { 0 }, new_m = { 0 };
+	bool have_old = load_old(repo, rel, &old, true);
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(what, sizeof(what), "manifest of %s@%lld", v->model, (long long)v->number);
+	if ((rc = p4r_manifest_peek(repo, &v->oid, what, &new_m)) == 0)
+		rc = p4r_worktree_plan_dir(repo, rel, have_old ? &old : NULL, &new_m, force, out);
 	p4r_manifest_clear(&old);
 	p4r_manifest_clear(&new_m);
 	return rc;

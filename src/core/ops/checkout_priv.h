@@ -53,6 +53,14 @@ int p4r_checkout_dir(p4r_repo *repo, const p4r_version *v, const char *rel,
 		     const p4r_checkout_opts *opts, const p4r_op_report *report, p4r_dir_result *res,
 		     p4r_placed *placed);
 
+/* What p4r_checkout_dir would do to the folder REL for V, changing
+ * nothing (a dry run: manifests peeked, p4r_worktree_plan_dir). V's
+ * manifest neither in the registry nor in the store is P4R_ENOTFOUND
+ * (it would be downloaded first); files in no version are the refusal the
+ * checkout would meet, OUT filled. The caller clears OUT. */
+int p4r_checkout_dir_plan(p4r_repo *repo, const p4r_version *v, const char *rel, bool force,
+			  p4r_dir_plan *out);
+
 /* Adapts REPORT's progress to a p4r_progress_fn for the step LABEL. */
 typedef struct p4r_op_step {
 	const p4r_op_report *report;

@@ -9,7 +9,7 @@
 int p4r_promote(p4r_repo *repo, const p4r_promote_opts *opts, const p4r_op_report *report,
 		p4r_promotion *out)
 {
-	p4r_promote_req req = { .force = opts->force, .reason = opts->reason };
+	p4r_promote_req req = { .force = opts->force, .reason = opts->reason, .dry_run = opts->dry_run };
 	p4r_version v = { 0 };
 	p4r_gate *gates = NULL;
 	size_t ngates = 0;

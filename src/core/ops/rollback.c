@@ -29,20 +29,29 @@ static int model_path(p4r_repo *repo, const char *name, char **out)
 	return rc;
 }
 
+/* The decision a rollback of REQ makes now, in a read snapshot, into OUT
+ * (a refusal: P4R_EREFUSED with OUT->verdict). */
+static int decide(p4r_repo *repo, const p4r_rollback_req *req, p4r_rollback_result *out)
+{
+	p4r_rollback_req dry = *req;
+
+	dry.dry_run = true;
+	dry.store = NULL;
+	return p4r_lifecycle_rollback(p4r_repo_registry(repo), &dry, out);
+}
+
 /* The bytes of the version the rollback will restore, downloaded before
  * the registry changes: a rollback that cannot restore the file is not
- * recorded. */
+ * recorded. DECIDED gets the decision (cleared by the caller). */
 static int fetch_target(p4r_repo *repo, const p4r_rollback_req *req, const p4r_rollback_opts *opts,
-			const p4r_op_report *report)
+			const p4r_op_report *report, p4r_rollback_result *decided)
 {
 	p4r_op_step step = { report, "downloading" };
 	p4r_sync_progress prog = { p4r_op_step_progress, &step };
 	p4r_ondemand fetch = { .remote = opts->remote, .offline = opts->offline };
-	p4r_version target = { 0 };
 	int rc;
 
-	if ((rc = p4r_ondemand_config(repo, &fetch)) < 0 ||
-	    (rc = p4r_lifecycle_rollback_target(p4r_repo_registry(repo), req, &target)) < 0)
+	if ((rc = p4r_ondemand_config(repo, &fetch)) < 0 || (rc = decide(repo, req, decided)) < 0)
 		return rc;
 	p4r_objguard_warn_link_hazard(repo, NULL, 0, report);
 	fetch.progress = &prog;
@@ -50,9 +59,7 @@ static int fetch_target(p4r_repo *repo, const p4r_rollback_req *req, const p4r_r
 		fetch.on_damage = report->repaired;
 		fetch.damage_payload = report->payload;
 	}
-	rc = p4r_ondemand_fetch(repo, &fetch, &target, 1, NULL);
-	p4r_version_clear(&target);
-	return rc;
+	return p4r_ondemand_fetch(repo, &fetch, &decided->restored, 1, NULL);
 }
 
 /* Stages the pointer and .gitignore PLACED wrote, as checkout does
@@ -145,8 +152,22 @@ static int record_hook(p4r_repo *repo, const p4r_version *restored, const char *
 	return rc;
 }
 
-/* Runs the hook from the user's own config (never the committed one), if
- * any, in the repository's root, and records a "hook" event. */
+/* The hook from the user's own config (never the committed one) into
+ * *HOOK (malloc'd; NULL when none is set). */
+static int hook_get(p4r_repo *repo, char **hook)
+{
+	int rc = p4r_config_get(p4r_repo_config(repo), P4R_CONFIG_TRUSTED, HOOK_KEY, hook);
+
+	if (rc == P4R_ENOTFOUND) {
+		p4r_error_clear();
+		*hook = NULL;
+		return 0;
+	}
+	return rc;
+}
+
+/* Runs the hook, if any, in the repository's root, and records a "hook"
+ * event. */
 static int run_hook(p4r_repo *repo, const char *actor, p4r_rollback_outcome *out)
 {
 	const p4r_rollback_result *r = &out->registry;
@@ -154,12 +175,7 @@ static int run_hook(p4r_repo *repo, const char *actor, p4r_rollback_outcome *out
 	const char *env[9];
 	int rc;
 
-	rc = p4r_config_get(p4r_repo_config(repo), P4R_CONFIG_TRUSTED, HOOK_KEY, &hook);
-	if (rc == P4R_ENOTFOUND) {
-		p4r_error_clear();
-		return 0;
-	}
-	if (rc < 0)
+	if ((rc = hook_get(repo, &hook)) < 0 || !hook)
 		return rc;
 	out->hook = true;
 	if (!(abs = p4r_repo_abspath(repo, out->path))) {
@@ -182,6 +198,23 @@ static int run_hook(p4r_repo *repo, const char *actor, p4r_rollback_outcome *out
 	return record_hook(repo, &r->restored, actor, out->hook_status);
 }
 
+/* The remote to share the rollback with into *R and OUT->remote; none
+ * (*R NULL) is fine unless --push. */
+static int share_remote(p4r_repo *repo, const p4r_rollback_opts *opts, p4r_rollback_outcome *out,
+			p4r_remote **r)
+{
+	int rc = p4r_remote_open(r, p4r_repo_config(repo), p4r_repo_meta(repo), opts->remote);
+
+	if (rc == P4R_ENOTFOUND && !opts->push) {
+		p4r_error_clear();
+		*r = NULL;
+		return 0; /* no remote: nothing to share with */
+	}
+	if (rc == 0)
+		snprintf(out->remote, sizeof(out->remote), "%s", (*r)->name);
+	return rc;
+}
+
 /* --push: this model's events go to the remote; else the remote's name
  * tells the command to say how to share the rollback. */
 static int share(p4r_repo *repo, const p4r_rollback_opts *opts, p4r_rollback_outcome *out)
@@ -190,15 +223,10 @@ static int share(p4r_repo *repo, const p4r_rollback_opts *opts, p4r_rollback_out
 	p4r_push_opts popts = { .models = models, .n_models = 1 };
 	p4r_sync_result res = { 0 };
 	p4r_remote *r = NULL;
-	int rc = p4r_remote_open(&r, p4r_repo_config(repo), p4r_repo_meta(repo), opts->remote);
+	int rc = share_remote(repo, opts, out, &r);
 
-	if (rc == P4R_ENOTFOUND && !opts->push) {
-		p4r_error_clear();
-		return 0; /* no remote: nothing to share with */
-	}
-	if (rc < 0)
+	if (rc < 0 || !r)
 		return rc;
-	snprintf(out->remote, sizeof(out->remote), "%s", r->name);
 	if (opts->push && (rc = p4r_sync_push(repo, r, &popts, NULL, &res)) == 0) {
 		out->pushed = true;
 		out->events_pushed = res.events_published;
@@ -251,6 +279,106 @@ static int finish(p4r_repo *repo, const p4r_rollback_opts *opts, p4r_rollback_ou
 			     "to v%lld is recorded", out->hook_status, restored);
 }
 
+/* ---- the dry run: the same decision, the rest planned from what is here ---- */
+
+/* What the store lacks of the target: the real run downloads it first (the
+ * same error when it could not). */
+static int preview_download(p4r_repo *repo, const p4r_ondemand *fetch, p4r_rollback_outcome *out)
+{
+	p4r_objects missing = { 0 };
+	bool incomplete = false;
+	size_t i;
+	int rc;
+
+	rc = p4r_ondemand_plan(repo, fetch, &out->registry.restored, 1, &missing, &incomplete,
+			       out->download_remote, sizeof(out->download_remote));
+	out->download = missing.n;
+	for (i = 0; i < missing.n; i++)
+		out->download_bytes += (uint64_t)missing.size[i];
+	p4r_objects_clear(&missing);
+	return rc;
+}
+
+/* The restored version's path in OUT->preview.write. */
+static int preview_file(p4r_rollback_outcome *out)
+{
+	if (!(out->preview.write = calloc(1, sizeof(char *))) ||
+	    !(out->preview.write[0] = strdup(out->path)))
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	out->preview.nwrite = 1;
+	return 0;
+}
+
+/* What restore_file would do to the work tree, from what is there now;
+ * a restore that would fail is the error the real run ends with. */
+static int preview_restore(p4r_repo *repo, p4r_rollback_outcome *out)
+{
+	const p4r_version *v = &out->registry.restored;
+	bool already = false;
+	char msg[384];
+	int rc;
+
+	if (v->kind == P4R_KIND_DIR) {
+		rc = p4r_checkout_dir_plan(repo, v, out->path, false, &out->preview);
+		already = rc == 0 && out->preview.nwrite == 0 && out->preview.nremove == 0;
+		if (rc == P4R_ENOTFOUND) {  /* the manifest: it comes with the download */
+			p4r_error_clear();
+			out->preview_unknown = true;
+			rc = 0;
+		}
+	} else if ((rc = p4r_worktree_materialize_check(repo, out->path, &v->oid, false, &already)) == 0 &&
+		   !already) {
+		rc = preview_file(out);
+	}
+	out->restore = already ? P4R_RESTORE_UNCHANGED : P4R_RESTORE_WRITTEN;
+	if (rc == 0)
+		return 0;
+	out->restore = P4R_RESTORE_BLOCKED;
+	snprintf(msg, sizeof(msg), "%s", p4r_error_message());
+	snprintf(out->blocked, sizeof(out->blocked), "the rollback to v%lld would be recorded, but '%s' "
+		 "would not be restored (%s)", (long long)v->number, out->path, msg);
+	return p4r_error_set(rc, "%s", out->blocked);
+}
+
+/* Where the rollback would be shared: the remote, or the push's error. */
+static int preview_share(p4r_repo *repo, const p4r_rollback_opts *opts, p4r_rollback_outcome *out)
+{
+	p4r_remote *r = NULL;
+	char msg[384];
+	int rc = share_remote(repo, opts, out, &r);
+
+	p4r_remote_free(r);
+	if (rc == 0)
+		return 0;
+	snprintf(msg, sizeof(msg), "%s", p4r_error_message());
+	out->push_failed = true;
+	return p4r_error_set(rc, "the rollback would be recorded here, but it could not be pushed (%s)",
+			     msg);
+}
+
+/* The dry run, in the real run's order: the decision, the download, the
+ * work tree, the hook, the push; none of them changes anything. */
+static int dry_run(p4r_repo *repo, const p4r_rollback_opts *opts, const p4r_rollback_req *req,
+		   p4r_rollback_outcome *out)
+{
+	p4r_ondemand fetch = { .remote = opts->remote, .offline = opts->offline };
+	char *hook = NULL;
+	int rc;
+
+	if ((!opts->no_checkout && (rc = p4r_ondemand_config(repo, &fetch)) < 0) ||
+	    (rc = decide(repo, req, &out->registry)) < 0 ||
+	    (!opts->no_checkout && (rc = preview_download(repo, &fetch, out)) < 0))
+		return rc;
+	out->dry_run = true;
+	if (!opts->no_checkout) {
+		if ((rc = preview_restore(repo, out)) < 0 || (rc = hook_get(repo, &hook)) < 0)
+			return rc;
+		out->hook = hook != NULL;
+		free(hook); /* it may hold a token: never kept */
+	}
+	return preview_share(repo, opts, out);
+}
+
 int p4r_rollback(p4r_repo *repo, const p4r_rollback_opts *opts, const p4r_op_report *report,
 		 p4r_rollback_outcome *out)
 {
@@ -263,11 +391,15 @@ int p4r_rollback(p4r_repo *repo, const p4r_rollback_opts *opts, const p4r_op_rep
 	out->restore = P4R_RESTORE_SKIPPED;
 	if ((rc = model_path(repo, opts->model, &out->path)) < 0)
 		return rc;
+	if (opts->dry_run)
+		return dry_run(repo, opts, &req, out);
 	if (!(actor = p4r_repo_actor(repo)))
 		return p4r_error_set(P4R_ERROR, "out of memory");
 	req.actor = actor;
 	req.store = opts->no_checkout ? NULL : p4r_repo_store(repo);
-	if ((opts->no_checkout || (rc = fetch_target(repo, &req, opts, report)) == 0) &&
+	if (!opts->no_checkout && (rc = fetch_target(repo, &req, opts, report, &out->registry)) == 0)
+		p4r_rollback_result_clear(&out->registry);  /* decided again under the write lock */
+	if ((opts->no_checkout || rc == 0) &&
 	    (rc = roll_back(repo, opts, &req, report, out)) == 0 &&
 	    /* the hook restarts a service on the file: no new file, no restart */
 	    (opts->no_checkout || (rc = run_hook(repo, actor, out)) == 0)) {
@@ -288,6 +420,7 @@ void p4r_rollback_outcome_free(p4r_rollback_outcome *o)
 		return;
 	p4r_rollback_result_clear(&o->registry);
 	p4r_metric_table_clear(&o->metrics);
+	p4r_dir_plan_clear(&o->preview);
 	free(o->path);
 	memset(o, 0, sizeof(*o));
 }

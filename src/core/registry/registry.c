@@ -1210,6 +1210,16 @@ int p4r_registry_begin(p4r_registry *reg)
 	return 0;
 }
 
+int p4r_registry_begin_read(p4r_registry *reg)
+{
+	if (reg->failed)
+		return p4r_error_set(P4R_ERROR, "registry: transaction was rolled back");
+	if (reg->depth == 0 && sqlite3_exec(reg->db, "BEGIN DEFERRED", NULL, NULL, NULL) != SQLITE_OK)
+		return p4r_sql_error(reg->db);
+	reg->depth++;
+	return 0;
+}
+
 int p4r_registry_commit(p4r_registry *reg)
 {
 	int rc;

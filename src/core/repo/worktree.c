@@ -362,7 +362,9 @@ int p4r_worktree_stat_remember(p4r_repo *repo, const char *rel, const p4r_stat_k
 	return p4r_registry_statcache_put(p4r_repo_registry(repo), rel, after, oid);
 }
 
-int p4r_worktree_file_oid(p4r_repo *repo, const char *rel, p4r_oid *out, bool *exists)
+/* p4r_worktree_file_oid; REMEMBER: refresh the stat cache after a hash
+ * (a dry run reads it only). */
+static int file_oid(p4r_repo *repo, const char *rel, p4r_oid *out, bool *exists, bool remember)
 {
 	p4r_registry *reg = p4r_repo_registry(repo);
 	p4r_stat_key key, after;
@@ -387,13 +389,18 @@ int p4r_worktree_file_oid(p4r_repo *repo, const char *rel, p4r_oid *out, bool *e
 		goto done;
 	if ((rc = p4r_hash_fd(out, &size, fd)) < 0)
 		goto done;
-	if (fstat(fd, &st) == 0) {
+	if (remember && fstat(fd, &st) == 0) {
 		p4r_worktree_stat_key(&st, &after);
 		rc = p4r_worktree_stat_remember(repo, rel, &key, &after, out);
 	}
 done:
 	close(fd);
 	return rc;
+}
+
+int p4r_worktree_file_oid(p4r_repo *repo, const char *rel, p4r_oid *out, bool *exists)
+{
+	return file_oid(repo, rel, out, exists, true);
 }
 
 /* The error for a pointer whose kind or file count is not its version's. */
@@ -538,6 +545,34 @@ static void find_linked(p4r_repo *repo, int dir, const char *base, const p4r_oid
 	p4r_error_clear();
 }
 
+/* What materialize finds before it writes: the file's oid (*CURRENT,
+ * *EXISTS), *ALREADY when it has OID's bytes; bytes in no version and not
+ * in the store refuse without FORCE. REMEMBER as for file_oid. */
+static int materialize_precheck(p4r_repo *repo, const char *rel, const p4r_oid *oid, bool force,
+				bool remember, p4r_oid *current, bool *exists, bool *already)
+{
+	int rc;
+
+	*already = false;
+	if ((rc = p4r_relpath_check(rel)) < 0 || (rc = file_oid(repo, rel, current, exists, remember)) < 0)
+		return rc;
+	if (*exists && p4r_oid_equal(current, oid))
+		*already = true;
+	else if (*exists && !force && !p4r_store_has(p4r_repo_store(repo), current))
+		return p4r_error_set(P4R_ERROR, "'%s' has changes that are in no version; "
+				     "'p4reg add' it first, or use --force to overwrite", rel);
+	return 0;
+}
+
+int p4r_worktree_materialize_check(p4r_repo *repo, const char *rel, const p4r_oid *oid, bool force,
+				   bool *already)
+{
+	p4r_oid current;
+	bool exists;
+
+	return materialize_precheck(repo, rel, oid, force, false, &current, &exists, already);
+}
+
 int p4r_worktree_materialize(p4r_repo *repo, const char *rel, const p4r_oid *oid,
 			     const p4r_link_type *order, size_t n, bool force, bool *already,
 			     p4r_progress_fn progress, void *payload)
@@ -548,24 +583,13 @@ int p4r_worktree_materialize(p4r_repo *repo, const char *rel, const p4r_oid *oid
 	p4r_oid current;
 	struct replaced old = { .linked = false };
 	struct stat st, verified;
-	bool exists;
+	bool exists, have;
 	int dir = -1, rc;
 
-	if (already)
-		*already = false;
-	if ((rc = p4r_relpath_check(rel)) < 0)
-		return rc;
-	if ((rc = p4r_worktree_file_oid(repo, rel, &current, &exists)) < 0)
-		goto done;
-	if (exists && p4r_oid_equal(&current, oid)) {
+	if ((rc = materialize_precheck(repo, rel, oid, force, true, &current, &exists, &have)) < 0 || have) {
 		if (already)
-			*already = true;
-		goto done;
-	}
-	if (exists && !force && !p4r_store_has(p4r_repo_store(repo), &current)) {
-		rc = p4r_error_set(P4R_ERROR, "'%s' has changes that are in no version; "
-				   "'p4reg add' it first, or use --force to overwrite", rel);
-		goto done;
+			*already = have;
+		return rc;
 	}
 	if (n == 0) {
 		if ((rc = p4r_repo_link_order(repo, cfg_order, &n)) < 0)

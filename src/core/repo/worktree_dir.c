@@ -52,6 +52,8 @@ struct mat {
 	size_t npats;
 	struct item *v;                      /* the plan */
 	size_t n, cap;
+	bool peek;                           /* a plan only: the stat cache and the object
+					      * guard are read, never written */
 };
 
 void p4r_dir_result_clear(p4r_dir_result *r)
@@ -144,7 +146,7 @@ static int file_oid(struct mat *m, const p4r_dirwalk_file *f, p4r_oid *oid)
 	if ((rc = p4r_beneath_open_regular(&fd, &st, p4r_repo_root_fd(m->repo), rel)) < 0)
 		goto done;
 	p4r_worktree_stat_key(&st, &key);
-	if ((rc = p4r_hash_fd(oid, &size, fd)) == 0 && fstat(fd, &st) == 0) {
+	if ((rc = p4r_hash_fd(oid, &size, fd)) == 0 && !m->peek && fstat(fd, &st) == 0) {
 		p4r_worktree_stat_key(&st, &after);
 		rc = p4r_worktree_stat_remember(m->repo, rel, &key, &after, oid);
 	}
@@ -289,7 +291,7 @@ static int new_patterns(struct mat *m)
 
 	if (!e || !p4r_store_has(p4r_repo_store(m->repo), &e->oid))
 		return 0;
-	if ((rc = p4r_objguard_require(m->repo, &e->oid, NULL)) < 0 ||
+	if ((!m->peek && (rc = p4r_objguard_require(m->repo, &e->oid, NULL)) < 0) ||
 	    (rc = p4r_store_object_path(p4r_repo_store(m->repo), &e->oid, path, sizeof(path))) < 0 ||
 	    (rc = p4r_read_file_at(&m->ignore_buf, &len, AT_FDCWD, path, IGNORE_MAX_BYTES, path)) < 0)
 		return rc;
@@ -498,6 +500,16 @@ static int execute(struct mat *m)
 	return rc;
 }
 
+static void mat_free(struct mat *m)
+{
+	if (m->dir >= 0)
+		close(m->dir);
+	p4r_dirwalk_clear(&m->walk);
+	free(m->pats);
+	free(m->ignore_buf);
+	free(m->v);
+}
+
 int p4r_worktree_materialize_dir(p4r_repo *repo, const char *rel, const p4r_manifest *old_m,
 				 const p4r_manifest *new_m, const p4r_link_type *order, size_t norder,
 				 bool force, p4r_dir_result *out, p4r_progress_fn progress,
@@ -527,11 +539,71 @@ int p4r_worktree_materialize_dir(p4r_repo *repo, const char *rel, const p4r_mani
 	}
 	rc = execute(&m);
 done:
-	if (m.dir >= 0)
-		close(m.dir);
-	p4r_dirwalk_clear(&m.walk);
-	free(m.pats);
-	free(m.ignore_buf);
-	free(m.v);
+	mat_free(&m);
+	return rc;
+}
+
+void p4r_dir_plan_clear(p4r_dir_plan *p)
+{
+	if (!p)
+		return;
+	p4r_strv_free(p->write, p->nwrite);
+	p4r_strv_free(p->remove, p->nremove);
+	p4r_strv_free(p->foreign, p->nforeign);
+	memset(p, 0, sizeof(*p));
+}
+
+static int cmp_path(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* M's plan as OUT's lists (repository-relative paths, sorted). */
+static int plan_lists(const struct mat *m, p4r_dir_plan *out)
+{
+	size_t i;
+	char *path;
+
+	if (!(out->write = calloc(m->n + 1, sizeof(char *))) ||
+	    !(out->remove = calloc(m->n + 1, sizeof(char *))))
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	out->bytes = m->total;
+	for (i = 0; i < m->n; i++) {
+		if (m->v[i].act == ACT_KEEP)
+			out->unchanged++;
+		if (m->v[i].act != ACT_WRITE && m->v[i].act != ACT_REMOVE)
+			continue;
+		if (!(path = full_path(m, m->v[i].path)))
+			return p4r_error_set(P4R_ERROR, "out of memory");
+		if (m->v[i].act == ACT_WRITE)
+			out->write[out->nwrite++] = path;
+		else
+			out->remove[out->nremove++] = path;
+	}
+	qsort(out->write, out->nwrite, sizeof(char *), cmp_path);
+	qsort(out->remove, out->nremove, sizeof(char *), cmp_path);
+	return 0;
+}
+
+int p4r_worktree_plan_dir(p4r_repo *repo, const char *rel, const p4r_manifest *old_m,
+			  const p4r_manifest *new_m, bool force, p4r_dir_plan *out)
+{
+	p4r_dir_result res = { 0 };
+	struct mat m = { .repo = repo, .rel = rel, .dir = -1, .old_m = old_m, .new_m = new_m,
+			 .out = &res, .peek = true };
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = p4r_relpath_check(rel)) < 0)
+		return rc;
+	if (!new_m || new_m->n == 0)
+		return p4r_error_set(P4R_EUSAGE, "no manifest to check out into '%s'", rel);
+	if ((rc = open_folder(&m, false)) == 0 && (rc = scan_and_plan(&m)) == 0)
+		rc = plan_lists(&m, out);
+	out->foreign = res.foreign;
+	out->nforeign = res.nforeign;
+	if (rc == 0 && out->nforeign && !force)
+		rc = refuse(&m);
+	mat_free(&m);
 	return rc;
 }

@@ -1,6 +1,7 @@
 /* Objects on demand: download what a command needs (see ondemand.h). */
 #include "p4reg/ondemand.h"
 #include "p4reg/error.h"
+#include "p4reg/manifest.h"
 #include "p4reg/remote.h"
 #include "p4reg/version_objects.h"
 
@@ -306,5 +307,62 @@ done:
 	free(later);
 	free(files); /* shallow copies */
 	free(all);
+	return rc;
+}
+
+/* Adds V's objects the store lacks to MISSING: its own, and a folder's
+ * files when its manifest can be read without a write (else *INCOMPLETE). */
+static int plan_version(p4r_repo *repo, const p4r_version *v, p4r_objects *missing, bool *incomplete)
+{
+	const p4r_store *store = p4r_repo_store(repo);
+	p4r_manifest m = { 0 };
+	char what[P4R_MODEL_NAME_MAX + 64];
+	size_t i;
+	int rc = 0;
+
+	if (!p4r_store_has(store, &v->oid) && (rc = p4r_objects_add(missing, &v->oid, v->size)) < 0)
+		return rc;
+	if (v->kind != P4R_KIND_DIR)
+		return 0;
+	snprintf(what, sizeof(what), "manifest of %s@%lld", v->model, (long long)v->number);
+	rc = p4r_manifest_peek(repo, &v->oid, what, &m);
+	if (rc == P4R_ENOTFOUND) {
+		p4r_error_clear();
+		*incomplete = true;
+		return 0;
+	}
+	for (i = 0; rc == 0 && i < m.n; i++)
+		if (!p4r_store_has(store, &m.v[i].oid))
+			rc = p4r_objects_add(missing, &m.v[i].oid, m.v[i].size);
+	p4r_manifest_clear(&m);
+	return rc;
+}
+
+int p4r_ondemand_plan(p4r_repo *repo, const p4r_ondemand *o, const p4r_version *v, size_t n,
+		      p4r_objects *missing, bool *incomplete, char *remote, size_t remotesz)
+{
+	p4r_remote *r = NULL;
+	p4r_version first;
+	size_t i;
+	int rc = 0;
+
+	*incomplete = false;
+	if (remotesz)
+		remote[0] = '\0';
+	for (i = 0; i < n && rc == 0; i++)
+		rc = plan_version(repo, &v[i], missing, incomplete);
+	if (rc < 0 || missing->n == 0)
+		return rc;
+	p4r_objects_unique(missing);
+	first = v[0];  /* shallow: the messages name the version and the first object */
+	first.oid = missing->oid[0];
+	if (o->offline)
+		return refuse_offline(&first);
+	rc = p4r_remote_open(&r, p4r_repo_config(repo), p4r_repo_meta(repo), o->remote);
+	if (rc == P4R_ENOTFOUND)
+		return no_remote(&first, o->remote);
+	if (rc == 0 && remotesz)
+		snprintf(remote, remotesz, "%s", r->name);
+	p4r_remote_free(r);
 	return rc;
 }
