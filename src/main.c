@@ -2,6 +2,7 @@
  * command does lives in src/cmd/<name>.c; this file only dispatches. */
 #include "cmd/cmd.h"
 #include "p4reg/output.h"
+#include "p4reg/suggest.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,20 @@ static const struct command {
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+/* The error for a command NAME p4reg lacks: with the closest command when
+ * one is close ("'promte' is not a command. did you mean 'promote'?"). */
+static int unknown_command(const char *name)
+{
+	const char *names[NCOMMANDS], *hit;
+	size_t i;
+
+	for (i = 0; i < NCOMMANDS; i++)
+		names[i] = commands[i].name;
+	if ((hit = p4r_suggest_among(name, names, NCOMMANDS)))
+		return p4r_error_set(P4R_EUSAGE, "'%s' is not a command. did you mean '%s'?", name, hit);
+	return p4r_error_set(P4R_EUSAGE, "'%s' is not a p4reg command; see 'p4reg help'", name);
+}
 
 static const char main_usage[] =
 	"usage: p4reg [-C DIR] [--json] [-q|--quiet] [--version] COMMAND [ARGS]\n";
@@ -203,7 +218,7 @@ static int cmd_help(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 		return 0;
 	}
 	if (!(c = find_command(name)))
-		return p4r_error_set(P4R_EUSAGE, "'%s' is not a p4reg command; see 'p4reg help'", name);
+		return unknown_command(name);
 	return print_command_help(cli, c);
 }
 
@@ -263,7 +278,7 @@ static int take_late_globals(p4r_cli *cli, int argc, char **argv)
 
 static void report_error(p4r_cli *cli, int rc, const char *usage)
 {
-	const char *msg = p4r_error_message();
+	const char *msg = p4r_error_message(), *hint = p4r_error_hint_text();
 
 	if (!*msg)
 		msg = "unknown error";
@@ -272,12 +287,16 @@ static void report_error(p4r_cli *cli, int rc, const char *usage)
 
 		cJSON_AddStringToObject(err, "code", p4r_error_name(rc));
 		cJSON_AddStringToObject(err, "message", msg);
+		if (*hint)
+			cJSON_AddStringToObject(err, "hint", hint);
 		cmd_print_json(doc);
 		return;
 	}
 	/* A message quotes names from anywhere (paths, messages, a remote's
 	 * text): escaped, it stays one line and cannot drive the terminal. */
 	fprintf(stderr, "p4reg: %s\n", p4r_escape(msg));
+	if (*hint)
+		fprintf(stderr, "hint: %s\n", p4r_escape(hint));
 	if (rc == P4R_EUSAGE && usage && p4r_error_is_usage())
 		fputs(usage, stderr);
 }
@@ -349,10 +368,8 @@ int main(int argc, char **argv)
 	}
 	argc = first + take_late_globals(&cli, argc - first, argv + first);
 	cli.progress = !cli.quiet && !cli.json && isatty(STDERR_FILENO);
-	if (!(cmd = find_command(argv[first]))) {
-		rc = p4r_error_set(P4R_EUSAGE, "'%s' is not a p4reg command; see 'p4reg help'", argv[first]);
-		return finish(&cli, rc, NULL);
-	}
+	if (!(cmd = find_command(argv[first])))
+		return finish(&cli, unknown_command(argv[first]), NULL);
 	cli.usage = cmd->usage;
 	if (wants_help(argc - first, argv + first))
 		return finish(&cli, print_command_help(&cli, cmd), NULL);

@@ -4,6 +4,7 @@
 #include "p4reg/batch.h"
 #include "p4reg/error.h"
 #include "p4reg/fsutil.h"
+#include "p4reg/suggest.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1258,6 +1259,24 @@ static int txn_usable(p4r_registry *reg)
 
 /* ---- models ---- */
 
+/* P4R_ENOTFOUND "unknown model 'NAME'", with the closest model's name as
+ * the hint when one is close ("did you mean 'minilm'?"). */
+static int unknown_model(p4r_registry *reg, const char *name)
+{
+	sqlite3_stmt *st = NULL;
+	p4r_suggest s;
+
+	p4r_suggest_init(&s, name);
+	if (p4r_sql_prepare(reg->db, &st, "SELECT name FROM models ORDER BY name") == 0)
+		while (sqlite3_step(st) == SQLITE_ROW)
+			p4r_suggest_offer(&s, p4r_sql_col_text(st, 0));
+	sqlite3_finalize(st);
+	p4r_error_set(P4R_ENOTFOUND, "unknown model '%s'", name);
+	if (p4r_suggest_result(&s))
+		p4r_error_hint("did you mean '%s'?", p4r_suggest_result(&s));
+	return P4R_ENOTFOUND;
+}
+
 /* *ID (and *PATH, nullable, malloc'd) of model NAME; *FOUND false if none. */
 static int model_lookup(p4r_registry *reg, const char *name, int64_t *id, char **path, bool *found)
 {
@@ -1302,7 +1321,7 @@ int p4r_registry_model_get(p4r_registry *reg, const char *name, p4r_model *out)
 	int rc = model_one(reg, P4R_ST_MODEL_BY_NAME, name, out, &found);
 
 	if (rc == 0 && !found)
-		rc = p4r_error_set(P4R_ENOTFOUND, "unknown model '%s'", name);
+		rc = unknown_model(reg, name);
 	return rc;
 }
 
@@ -1364,7 +1383,7 @@ static int version_missing(p4r_registry *reg, const char *model, const char *wha
 	if (rc < 0)
 		return rc;
 	if (!found)
-		return p4r_error_set(P4R_ENOTFOUND, "unknown model '%s'", model);
+		return unknown_model(reg, model);
 	return p4r_error_set(P4R_ENOTFOUND, "model '%s' has %s", model, what);
 }
 
@@ -1485,7 +1504,7 @@ int p4r_registry_version_list(p4r_registry *reg, const char *model, p4r_version 
 	st = NULL;
 	/* An empty list is fine for a model without versions, not for no model. */
 	if (rc == 0 && count == 0 && (rc = model_lookup(reg, model, &id, NULL, &row)) == 0 && !row)
-		rc = p4r_error_set(P4R_ENOTFOUND, "unknown model '%s'", model);
+		rc = unknown_model(reg, model);
 done:
 	p4r_sql_release(st);
 	if (rc < 0) {
@@ -1697,7 +1716,7 @@ static int model_move_txn(p4r_registry *reg, const char *name, const char *from,
 	if ((rc = model_lookup(reg, name, &model_id, &bound, &found)) < 0)
 		goto done;
 	if (!found) {
-		rc = p4r_error_set(P4R_ENOTFOUND, "unknown model '%s'", name);
+		rc = unknown_model(reg, name);
 		goto done;
 	}
 	if (strcmp(bound, from)) {
@@ -1860,7 +1879,7 @@ static int event_add_txn(p4r_registry *reg, const p4r_event *ev)
 	if ((rc = model_lookup(reg, ev->model, &model_id, NULL, &found)) < 0)
 		goto done;
 	if (!found) {
-		rc = p4r_error_set(P4R_ENOTFOUND, "unknown model '%s'", ev->model);
+		rc = unknown_model(reg, ev->model);
 		goto done;
 	}
 	if (ev->version > 0) {
@@ -1950,7 +1969,7 @@ int p4r_registry_event_list(p4r_registry *reg, const char *model, int64_t since_
 	st = NULL;
 	if (rc == 0 && count == 0 && model &&
 	    (rc = model_lookup(reg, model, &id, NULL, &row)) == 0 && !row)
-		rc = p4r_error_set(P4R_ENOTFOUND, "unknown model '%s'", model);
+		rc = unknown_model(reg, model);
 done:
 	p4r_sql_release(st);
 	if (rc < 0) {
