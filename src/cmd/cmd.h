@@ -128,6 +128,10 @@ int cmd_next_opt(p4r_opts *o, int *id, const char **value);
  * usage errors, exit 2). ARGV[0] is the command name. */
 int cmd_no_args(p4r_cli *cli, const char *name, int argc, char **argv);
 
+/* TEXT as the value of OPTION (-n), a count of 1 or more, into *OUT;
+ * P4R_EUSAGE "invalid -n '0': give a count from 1" otherwise. */
+int cmd_parse_count(int64_t *out, const char *option, const char *text);
+
 /* TEXT as the MODEL argument of command NAME: 0 when it is a valid model
  * name; else P4R_EUSAGE (one line, exit 2): "NAME takes a model name, not
  * a version: drop '@2'" for a reference, "invalid model name 'x'" for

@@ -427,6 +427,16 @@ bad:
 			     "e.g. 2026-02-18T09:30:00Z", text ? text : "");
 }
 
+int p4r_metrics_parse_time_end(int64_t *out_ms, const char *text)
+{
+	int rc = p4r_metrics_parse_time(out_ms, text);
+
+	/* a date alone: the last millisecond of that day */
+	if (rc == 0 && strlen(text) == 10)
+		*out_ms += 86400000 - 1;
+	return rc;
+}
+
 /* ---- JSON files ---- */
 
 struct file_priv {
