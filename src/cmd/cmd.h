@@ -23,6 +23,7 @@ typedef struct p4r_cli {
 	bool quiet;     /* -q: nothing but errors and requested data */
 	bool progress;  /* stderr is a terminal and not quiet/json */
 	bool reported;  /* the command already printed its own error output */
+	bool no_pager;  /* --no-pager / -P: never page (pager.c) */
 	const char *usage; /* the running command's usage text */
 } p4r_cli;
 
@@ -76,6 +77,14 @@ void cmd_sync_json(cJSON *doc, const struct p4r_remote *r, const struct p4r_sync
 /* cmd_sync_json for the remote named NAME (an operation's result). */
 void cmd_sync_json_named(cJSON *doc, const char *name, const struct p4r_sync_result *res);
 void cmd_sync_json_moves(cJSON *doc, const struct p4r_sync_result *res);
+
+/* Pages the output of a long-output command (pager.c): when stdout is a
+ * terminal and not CLI->no_pager, through $P4REG_PAGER, core.pager of the
+ * user's own config (or a trusted config.local; REPO nullable), $PAGER or
+ * less. A pager that cannot start is a warning. cmd_pager_stop waits for
+ * it (nothing when none runs). */
+void cmd_pager_start(p4r_cli *cli, p4r_repo *repo);
+void cmd_pager_stop(void);
 
 /* Prints DOC as the one JSON document on stdout and frees it; every string
  * in it is made valid UTF-8 first (p4r_json_sanitize). */
