@@ -167,7 +167,8 @@ typedef struct p4r_metrics_file {
  * is wrong. Free with p4r_metrics_file_clear even on failure. */
 int p4r_metrics_file_parse(p4r_metrics_file *out, const char *text, size_t len, const char *name);
 /* Reads PATH (at most P4R_METRICS_FILE_MAX bytes; inside REPO's work
- * tree never through a link, see p4r_repo_read_user_file) and parses it. */
+ * tree never through a link, see p4r_repo_read_user_file; "-": standard
+ * input, named "standard input" in messages) and parses it. */
 int p4r_metrics_file_read(p4r_metrics_file *out, p4r_repo *repo, const char *path);
 void p4r_metrics_file_clear(p4r_metrics_file *f);
 
