@@ -20,8 +20,8 @@ const char *p4r_pager_choose(const char *configured);
 
 /* Runs CMD with standard output piped into it (LESS=FRX when LESS is
  * unset). A CMD of letters, digits and "._/-" alone is run directly,
- * anything else by /bin/sh -c. 0 when it runs; P4R_ERROR (nothing changed,
- * output stays where it was) when it cannot start, e.g. no such program.
+ * anything else by /bin/sh -c. 0 when it runs; an error when it cannot
+ * start (P4R_ENOTFOUND: no such program), output staying where it was.
  * Until p4r_pager_finish, a signal that ends p4reg first waits for the
  * pager, so the terminal is the pager's until it quits. */
 int p4r_pager_start(const char *cmd);
