@@ -2,14 +2,16 @@
  * command does lives in src/cmd/<name>.c; this file only dispatches. */
 #include "cmd/cmd.h"
 #include "p4reg/output.h"
+#include "p4reg/suggest.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 /* NEED_REPO: opened before the command runs. OPEN_DAMAGED: also when the
- * registry is refused as damaged (the command gets no registry then). */
-enum { NEED_REPO = 1, OPEN_DAMAGED = 2 };
+ * registry is refused as damaged (the command gets no registry then).
+ * PAGED: long output, paged on a terminal (cmd_pager_start). */
+enum { NEED_REPO = 1, OPEN_DAMAGED = 2, PAGED = 4 };
 
 static int cmd_help(p4r_cli *cli, p4r_repo *repo, int argc, char **argv);
 static int cmd_version(p4r_cli *cli, p4r_repo *repo, int argc, char **argv);
@@ -28,16 +30,16 @@ static const struct command {
 	{ "mv", cmd_mv, cmd_mv_usage, NEED_REPO, "move a model's file, pointer and binding to a new path" },
 	{ "checkout", cmd_checkout, cmd_checkout_usage, NEED_REPO, "put a version's bytes in the work tree" },
 	{ "status", cmd_status, cmd_status_usage, NEED_REPO, "show tracked files: clean, modified, missing" },
-	{ "list", cmd_list, cmd_list_usage, NEED_REPO, "list models" },
-	{ "log", cmd_log, cmd_log_usage, NEED_REPO, "list a model's versions" },
-	{ "show", cmd_show, cmd_show_usage, NEED_REPO, "show one version in full" },
+	{ "list", cmd_list, cmd_list_usage, NEED_REPO | PAGED, "list models" },
+	{ "log", cmd_log, cmd_log_usage, NEED_REPO | PAGED, "list a model's versions" },
+	{ "show", cmd_show, cmd_show_usage, NEED_REPO | PAGED, "show one version in full" },
 	{ "cat", cmd_cat, cmd_cat_usage, NEED_REPO, "write a version's bytes to stdout" },
 	{ "promote", cmd_promote, cmd_promote_usage, NEED_REPO, "move a version along the lifecycle, enforcing gates" },
 	{ "rollback", cmd_rollback, cmd_rollback_usage, NEED_REPO, "put the previous production version back" },
-	{ "history", cmd_history, cmd_history_usage, NEED_REPO, "the audit trail of events" },
+	{ "history", cmd_history, cmd_history_usage, NEED_REPO | PAGED, "the audit trail of events" },
 	{ "log-metric", cmd_log_metric, cmd_log_metric_usage, NEED_REPO, "record metrics and params of a version in a run" },
-	{ "metrics", cmd_metrics, cmd_metrics_usage, NEED_REPO, "versions x metrics table, comparison, history" },
-	{ "runs", cmd_runs, cmd_runs_usage, NEED_REPO, "list experiment runs with params and metrics" },
+	{ "metrics", cmd_metrics, cmd_metrics_usage, NEED_REPO | PAGED, "versions x metrics table, comparison, history" },
+	{ "runs", cmd_runs, cmd_runs_usage, NEED_REPO | PAGED, "list experiment runs with params and metrics" },
 	{ "remote", cmd_remote, cmd_remote_usage, NEED_REPO, "add, list, remove or check remotes" },
 	{ "push", cmd_push, cmd_push_usage, NEED_REPO, "upload objects and registry events to a remote" },
 	{ "fetch", cmd_fetch, cmd_fetch_usage, NEED_REPO, "download registry events (and objects) from a remote" },
@@ -56,8 +58,22 @@ static const struct command {
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
+/* The error for a command NAME p4reg lacks: with the closest command when
+ * one is close ("'promte' is not a command. did you mean 'promote'?"). */
+static int unknown_command(const char *name)
+{
+	const char *names[NCOMMANDS], *hit;
+	size_t i;
+
+	for (i = 0; i < NCOMMANDS; i++)
+		names[i] = commands[i].name;
+	if ((hit = p4r_suggest_among(name, names, NCOMMANDS)))
+		return p4r_error_set(P4R_EUSAGE, "'%s' is not a command. did you mean '%s'?", name, hit);
+	return p4r_error_set(P4R_EUSAGE, "'%s' is not a p4reg command; see 'p4reg help'", name);
+}
+
 static const char main_usage[] =
-	"usage: p4reg [-C DIR] [--json] [-q|--quiet] [--version] COMMAND [ARGS]\n";
+	"usage: p4reg [-C DIR] [--json] [-q|--quiet] [-P|--no-pager] [--version] COMMAND [ARGS]\n";
 
 static const struct command *find_command(const char *name)
 {
@@ -73,6 +89,10 @@ static const char global_options[] =
 	"  -C DIR       run as if started in DIR\n"
 	"  --json       print exactly one JSON document on stdout\n"
 	"  -q, --quiet  print only errors and requested data\n"
+	"  -P, --no-pager\n"
+	"               never page: list, log, show, history, metrics and runs\n"
+	"               otherwise page long output on a terminal ($P4REG_PAGER,\n"
+	"               core.pager, $PAGER, less)\n"
 	"  --version    print the version\n";
 
 static void print_main_help(FILE *out)
@@ -203,7 +223,7 @@ static int cmd_help(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 		return 0;
 	}
 	if (!(c = find_command(name)))
-		return p4r_error_set(P4R_EUSAGE, "'%s' is not a p4reg command; see 'p4reg help'", name);
+		return unknown_command(name);
 	return print_command_help(cli, c);
 }
 
@@ -263,7 +283,7 @@ static int take_late_globals(p4r_cli *cli, int argc, char **argv)
 
 static void report_error(p4r_cli *cli, int rc, const char *usage)
 {
-	const char *msg = p4r_error_message();
+	const char *msg = p4r_error_message(), *hint = p4r_error_hint_text();
 
 	if (!*msg)
 		msg = "unknown error";
@@ -272,12 +292,16 @@ static void report_error(p4r_cli *cli, int rc, const char *usage)
 
 		cJSON_AddStringToObject(err, "code", p4r_error_name(rc));
 		cJSON_AddStringToObject(err, "message", msg);
+		if (*hint)
+			cJSON_AddStringToObject(err, "hint", hint);
 		cmd_print_json(doc);
 		return;
 	}
 	/* A message quotes names from anywhere (paths, messages, a remote's
 	 * text): escaped, it stays one line and cannot drive the terminal. */
 	fprintf(stderr, "p4reg: %s\n", p4r_escape(msg));
+	if (*hint)
+		fprintf(stderr, "hint: %s\n", p4r_escape(hint));
 	if (rc == P4R_EUSAGE && usage && p4r_error_is_usage())
 		fputs(usage, stderr);
 }
@@ -286,9 +310,14 @@ static int finish(p4r_cli *cli, int rc, const char *usage)
 {
 	if (rc == 0 && (fflush(stdout) == EOF || ferror(stdout)))
 		rc = p4r_error_errno("cannot write to standard output");
-	if (rc < 0 && !cli->reported)
+	/* a JSON error is the document on stdout (the pager's); a text one
+	 * goes to the terminal once the pager has quit */
+	if (rc < 0 && !cli->reported && cli->json)
 		report_error(cli, rc, usage);
 	fflush(stdout);
+	cmd_pager_stop();
+	if (rc < 0 && !cli->reported && !cli->json)
+		report_error(cli, rc, usage);
 	return p4r_exit_status(rc);
 }
 
@@ -304,6 +333,8 @@ static int parse_globals(p4r_cli *cli, int argc, char **argv, int *first)
 			cli->json = true;
 		} else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
 			cli->quiet = true;
+		} else if (!strcmp(a, "-P") || !strcmp(a, "--no-pager")) {
+			cli->no_pager = true;
 		} else if (!strcmp(a, "-C")) {
 			if (++i >= argc)
 				return p4r_error_set(P4R_EUSAGE, "option '-C' needs a value");
@@ -349,10 +380,8 @@ int main(int argc, char **argv)
 	}
 	argc = first + take_late_globals(&cli, argc - first, argv + first);
 	cli.progress = !cli.quiet && !cli.json && isatty(STDERR_FILENO);
-	if (!(cmd = find_command(argv[first]))) {
-		rc = p4r_error_set(P4R_EUSAGE, "'%s' is not a p4reg command; see 'p4reg help'", argv[first]);
-		return finish(&cli, rc, NULL);
-	}
+	if (!(cmd = find_command(argv[first])))
+		return finish(&cli, unknown_command(argv[first]), NULL);
 	cli.usage = cmd->usage;
 	if (wants_help(argc - first, argv + first))
 		return finish(&cli, print_command_help(&cli, cmd), NULL);
@@ -360,6 +389,8 @@ int main(int argc, char **argv)
 	    (rc = (cmd->flags & OPEN_DAMAGED) ? p4r_repo_open_damaged(&repo, ".") :
 		  p4r_repo_open(&repo, ".")) < 0)
 		return finish(&cli, rc, NULL);
+	if (cmd->flags & PAGED)
+		cmd_pager_start(&cli, repo);
 	rc = cmd->fn(&cli, repo, argc - first, argv + first);
 	p4r_repo_free(repo);
 	return finish(&cli, rc, cmd->usage);

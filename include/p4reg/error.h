@@ -33,6 +33,13 @@ const char *p4r_error_message(void);
 int p4r_error_code(void);
 void p4r_error_clear(void);
 
+/* A second line for the last error (printed "hint: TEXT" below it; JSON:
+ * the error's "hint"), such as "did you mean 'minilm'?". Every new error
+ * (p4r_error_set ...) and p4r_error_clear drop it. */
+void p4r_error_hint(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The last error's hint, "" when none. */
+const char *p4r_error_hint_text(void);
+
 /* Marks the last error as one about how the command was called (an
  * unknown option, a missing argument): the command's usage follows it.
  * Bad input (an invalid name or path) is not marked: one line says it. */

@@ -32,6 +32,10 @@ int p4r_replace_at(int dirfd, int *fd, char **tmp, const char *base, int mode, c
  * into a NUL-terminated malloc'd buffer owned by the caller. */
 int p4r_read_file(char **out, size_t *len, const char *path, size_t max);
 
+/* p4r_read_file for the open descriptor FD (standard input: `--file -`),
+ * read to its end and left open; DISPLAY names it in messages. */
+int p4r_read_fd(char **out, size_t *len, int fd, const char *display, size_t max);
+
 /* p4r_read_file for BASE in the open folder DIRFD, for files a repository
  * delivers: a symbolic link (P4R_EUSAGE), a FIFO or a device is refused,
  * never followed or blocked on. DISPLAY names it in messages. */

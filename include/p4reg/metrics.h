@@ -141,6 +141,9 @@ int p4r_metrics_run_name(char **out, const char *model, const char *experiment,
  * fractions of a second and "+01:00"-style offsets allowed; P4R_EUSAGE
  * otherwise. Years 1970..9999. */
 int p4r_metrics_parse_time(int64_t *out_ms, const char *text);
+/* The same for the end of a range (--until): a date alone ("2026-02-18")
+ * is the last millisecond of that day (UTC), so the day is included. */
+int p4r_metrics_parse_time_end(int64_t *out_ms, const char *text);
 
 /* The shortest text that reads back as V (at most 17 significant digits),
  * e.g. "0.83", "12", "1e-07". BUF should hold 32 bytes. */
@@ -164,7 +167,8 @@ typedef struct p4r_metrics_file {
  * is wrong. Free with p4r_metrics_file_clear even on failure. */
 int p4r_metrics_file_parse(p4r_metrics_file *out, const char *text, size_t len, const char *name);
 /* Reads PATH (at most P4R_METRICS_FILE_MAX bytes; inside REPO's work
- * tree never through a link, see p4r_repo_read_user_file) and parses it. */
+ * tree never through a link, see p4r_repo_read_user_file; "-": standard
+ * input, named "standard input" in messages) and parses it. */
 int p4r_metrics_file_read(p4r_metrics_file *out, p4r_repo *repo, const char *path);
 void p4r_metrics_file_clear(p4r_metrics_file *f);
 
@@ -258,10 +262,49 @@ typedef struct p4r_run_info {
  * unknown one), EXPERIMENT NULL for all. Three queries however many runs. */
 int p4r_metrics_runs(p4r_registry *reg, const char *model, const char *experiment,
 		     p4r_run_info **out, size_t *n);
+
+/* Which runs p4r_metrics_run_query lists, in which order. */
+typedef struct p4r_run_query {
+	const char *model;      /* NULL: every model */
+	const char *experiment; /* NULL: every experiment */
+	const char *sort_key;   /* NULL: newest first; else by the run's latest
+				 * value of this metric, runs without it last
+				 * (ties newest first) */
+	bool desc;              /* with SORT_KEY: highest first (else lowest) */
+} p4r_run_query;
+
+/* p4r_metrics_runs with Q's order; an invalid SORT_KEY is P4R_EUSAGE. */
+int p4r_metrics_run_query(p4r_registry *reg, const p4r_run_query *q, p4r_run_info **out, size_t *n);
 /* The run NAME of VERSION_ID into OUT (params and metrics filled too);
  * P4R_ENOTFOUND when none. */
 int p4r_metrics_run_get(p4r_registry *reg, int64_t version_id, const char *name, p4r_run_info *out);
 void p4r_run_info_clear(p4r_run_info *r);
 void p4r_run_array_free(p4r_run_info *r, size_t n);
+
+/* ---- versions by their metrics (registry/metrics_sql.c) ---- */
+
+#define P4R_WHERE_MAX 16
+
+struct p4r_gate;
+
+/* Which versions of a model p4r_metrics_version_query lists. */
+typedef struct p4r_version_query {
+	const char *model;
+	const struct p4r_gate *where; /* conditions "[EXPERIMENT:]KEY OP NUMBER"
+				       * (lifecycle.h), all of which must hold */
+	size_t nwhere;                /* at most P4R_WHERE_MAX */
+	int64_t since_ms;             /* registered at or after; 0: any time */
+	int64_t until_ms;             /* registered at or before; 0: any time */
+	int64_t limit;                /* > 0: the newest LIMIT that match */
+} p4r_version_query;
+
+/* The versions of Q->model that match Q, highest number first, filtered
+ * and limited in one SQL query. A condition reads the value of its key on
+ * the version by p4r_metrics_value's rule (from runs of its experiment when
+ * scoped): a version without one matches no condition on that key, not
+ * even "!=". A stage on the right side ("f1>=production"), more than
+ * P4R_WHERE_MAX conditions or an invalid model name is P4R_EUSAGE; an
+ * unknown model P4R_ENOTFOUND. Free with p4r_version_array_free. */
+int p4r_metrics_version_query(p4r_registry *reg, const p4r_version_query *q, p4r_version **out, size_t *n);
 
 #endif

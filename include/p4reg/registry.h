@@ -181,6 +181,9 @@ int p4r_registry_model_get(p4r_registry *reg, const char *name, p4r_model *out);
 int p4r_registry_model_by_path(p4r_registry *reg, const char *path, p4r_model *out);
 /* All models by name; *OUT is owned by the caller (p4r_model_array_free). */
 int p4r_registry_model_list(p4r_registry *reg, p4r_model **out, size_t *n);
+/* The models with a version in STAGE (list --stage), by name; an invalid
+ * STAGE is P4R_EUSAGE. */
+int p4r_registry_model_list_in_stage(p4r_registry *reg, p4r_stage stage, p4r_model **out, size_t *n);
 
 /* P4R_ENOTFOUND "unknown model 'x'" / "model 'x' has no version 9". */
 int p4r_registry_version_get(p4r_registry *reg, const char *model, int64_t number, p4r_version *out);
@@ -269,6 +272,22 @@ int p4r_registry_event_add(p4r_registry *reg, const p4r_event *ev);
  * shows); MODEL NULL for all; SINCE_MS 0 for all time. */
 int p4r_registry_event_list(p4r_registry *reg, const char *model, int64_t since_ms,
 			    p4r_event **out, size_t *n);
+
+/* Which events p4r_registry_event_query lists (zeroed: all of them). */
+typedef struct p4r_event_filter {
+	const char *model;   /* NULL: every model (else P4R_ENOTFOUND when unknown) */
+	const char *kind;    /* NULL: every kind */
+	int64_t since_ms;    /* at or after; 0: from the start */
+	int64_t until_ms;    /* at or before; 0: no end */
+	int64_t limit;       /* > 0: only the last LIMIT events in the log's order */
+} p4r_event_filter;
+
+/* p4r_registry_event_list narrowed by F, in the same order (oldest first),
+ * every condition in the SQL. */
+int p4r_registry_event_query(p4r_registry *reg, const p4r_event_filter *f, p4r_event **out, size_t *n);
+/* *OUT: some event of KIND is in the registry (one from a newer p4reg, a
+ * remote's). */
+int p4r_registry_event_kind_exists(p4r_registry *reg, const char *kind, bool *out);
 
 /* Milliseconds since the epoch. */
 int64_t p4r_now_ms(void);

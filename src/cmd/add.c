@@ -5,9 +5,11 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 const char cmd_add_usage[] =
 	"usage: p4reg add [-n NAME] [-m MSG] [--no-stage] [--exclude PATTERN]... PATH...\n"
+	"   or: p4reg add -n NAME [--path PATH] [-m MSG] [--no-stage] -\n"
 	"\n"
 	"Hashes each file, stores it in .p4reg/objects, registers it as the next\n"
 	"version of its model (or reports it unchanged: the bytes of the latest\n"
@@ -27,6 +29,10 @@ const char cmd_add_usage[] =
 	"file in it, hidden ones too, less --exclude patterns and the lines of\n"
 	"its .p4regignore; the pointer is FOLDER.p4reg and .gitignore gets\n"
 	"'/NAME/'. Links, '.git' and pointer files inside are refused.\n"
+	"'-' reads the bytes of a new version of model NAME from standard input\n"
+	"(streamed, never held in memory) into the model's file, which is then\n"
+	"added; a new model needs --path. The file there is replaced only when\n"
+	"some version holds its bytes.\n"
 	"\n"
 	"  -n, --name NAME     model name (default: the model bound to PATH, else the\n"
 	"                      file name without extension)\n"
@@ -34,15 +40,17 @@ const char cmd_add_usage[] =
 	"      --no-stage      do not stage the pointer and .gitignore in git\n"
 	"      --exclude PATTERN\n"
 	"                      leave out a folder's files matching PATTERN (repeatable;\n"
-	"                      the syntax of .p4regignore)\n";
+	"                      the syntax of .p4regignore)\n"
+	"      --path PATH     with '-': where the file of a new model NAME goes\n";
 
-enum { OPT_NAME = 1, OPT_MESSAGE, OPT_NO_STAGE, OPT_EXCLUDE };
+enum { OPT_NAME = 1, OPT_MESSAGE, OPT_NO_STAGE, OPT_EXCLUDE, OPT_PATH };
 
 static const p4r_option options[] = {
 	{ "name", 'n', true, OPT_NAME },
 	{ "message", 'm', true, OPT_MESSAGE },
 	{ "no-stage", 0, false, OPT_NO_STAGE },
 	{ "exclude", 0, true, OPT_EXCLUDE },
+	{ "path", 0, true, OPT_PATH },
 	{ NULL, 0, false, 0 },
 };
 
@@ -156,6 +164,29 @@ static int print_result(p4r_cli *cli, const p4r_add_result *res)
 	return 0;
 }
 
+/* `add -n NAME -`: standard input is the one PATH, and not a terminal. */
+static int check_input(p4r_cli *cli, p4r_add_opts *opts)
+{
+	size_t i;
+
+	for (i = 0; i < opts->npaths; i++)
+		opts->from_input |= !strcmp(opts->paths[i], "-");
+	if (!opts->from_input)
+		return opts->input_path ? cmd_usage_error(cli, "--path goes with '-' (standard input)") : 0;
+	if (opts->npaths > 1)
+		return cmd_usage_error(cli, "'-' (standard input) must be the only PATH");
+	if (!opts->name)
+		return cmd_usage_error(cli, "add - reads one file from standard input: name its model with -n NAME");
+	if (opts->nexcludes)
+		return cmd_usage_error(cli, "--exclude applies to folders, not to standard input");
+	if (isatty(STDIN_FILENO))
+		return p4r_error_set(P4R_EUSAGE, "standard input is a terminal: pipe the model's bytes into "
+				     "'p4reg add -n %s -'", opts->name);
+	opts->input_fd = STDIN_FILENO;
+	opts->npaths = 0;
+	return 0;
+}
+
 int cmd_add(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 {
 	const char **paths = calloc((size_t)argc, sizeof(*paths));
@@ -184,12 +215,14 @@ int cmd_add(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 			opts.no_stage = true;
 		else if (id == OPT_EXCLUDE)
 			excludes[opts.nexcludes++] = value;
+		else if (id == OPT_PATH)
+			opts.input_path = value;
 		else
 			paths[opts.npaths++] = value;
 	}
-	if (rc < 0)
+	if (rc < 0 || (rc = check_input(cli, &opts)) < 0)
 		goto done;
-	if (opts.npaths == 0) {
+	if (opts.npaths == 0 && !opts.from_input) {
 		rc = cmd_usage_error(cli, "nothing to add: name at least one file");
 		goto done;
 	}

@@ -23,6 +23,7 @@ typedef struct p4r_cli {
 	bool quiet;     /* -q: nothing but errors and requested data */
 	bool progress;  /* stderr is a terminal and not quiet/json */
 	bool reported;  /* the command already printed its own error output */
+	bool no_pager;  /* --no-pager / -P: never page (pager.c) */
 	const char *usage; /* the running command's usage text */
 } p4r_cli;
 
@@ -77,6 +78,14 @@ void cmd_sync_json(cJSON *doc, const struct p4r_remote *r, const struct p4r_sync
 void cmd_sync_json_named(cJSON *doc, const char *name, const struct p4r_sync_result *res);
 void cmd_sync_json_moves(cJSON *doc, const struct p4r_sync_result *res);
 
+/* Pages the output of a long-output command (pager.c): when stdout is a
+ * terminal and not CLI->no_pager, through $P4REG_PAGER, core.pager of the
+ * user's own config (or a trusted config.local; REPO nullable), $PAGER or
+ * less. A pager that cannot start is a warning. cmd_pager_stop waits for
+ * it (nothing when none runs). */
+void cmd_pager_start(p4r_cli *cli, p4r_repo *repo);
+void cmd_pager_stop(void);
+
 /* Prints DOC as the one JSON document on stdout and frees it; every string
  * in it is made valid UTF-8 first (p4r_json_sanitize). */
 int cmd_print_json(cJSON *doc);
@@ -127,6 +136,10 @@ int cmd_next_opt(p4r_opts *o, int *id, const char **value);
  * "unknown option '--x'", anything else "NAME takes no arguments" (both
  * usage errors, exit 2). ARGV[0] is the command name. */
 int cmd_no_args(p4r_cli *cli, const char *name, int argc, char **argv);
+
+/* TEXT as the value of OPTION (-n), a count of 1 or more, into *OUT;
+ * P4R_EUSAGE "invalid -n '0': give a count from 1" otherwise. */
+int cmd_parse_count(int64_t *out, const char *option, const char *text);
 
 /* TEXT as the MODEL argument of command NAME: 0 when it is a valid model
  * name; else P4R_EUSAGE (one line, exit 2): "NAME takes a model name, not

@@ -131,6 +131,16 @@ int cmd_no_args(p4r_cli *cli, const char *name, int argc, char **argv)
 	return id == P4R_OPT_DONE ? 0 : cmd_usage_error(cli, "%s takes no arguments", name);
 }
 
+int cmd_parse_count(int64_t *out, const char *option, const char *text)
+{
+	long long n;
+
+	if (p4r_parse_int64(&n, text, 1, INT64_MAX, option) < 0)
+		return p4r_error_set(P4R_EUSAGE, "invalid %s '%s': give a count from 1", option, text);
+	*out = n;
+	return 0;
+}
+
 int cmd_model_arg(const char *name, const char *text)
 {
 	const char *at = strchr(text, '@');

@@ -3,10 +3,20 @@
 #include "p4reg/output.h"
 
 const char cmd_list_usage[] =
-	"usage: p4reg list\n"
+	"usage: p4reg list [--stage STAGE]\n"
 	"\n"
 	"Lists models: name, bound path, number of versions, latest, staging and\n"
-	"production versions.\n";
+	"production versions.\n"
+	"\n"
+	"      --stage STAGE  only models with a version in STAGE (development,\n"
+	"                     validation, staging, production, archived)\n";
+
+enum { OPT_STAGE = 1 };
+
+static const p4r_option options[] = {
+	{ "stage", 0, true, OPT_STAGE },
+	{ NULL, 0, false, 0 },
+};
 
 /* "3", or "-" for none. */
 static const char *num(char *buf, size_t sz, int64_t n)
@@ -47,15 +57,38 @@ static int print_table(const p4r_model *models, size_t n)
 	return rc;
 }
 
+/* --stage STAGE into *STAGE (-1: none given). */
+static int parse_args(p4r_cli *cli, int argc, char **argv, int *stage)
+{
+	const char *value;
+	p4r_stage s;
+	p4r_opts o;
+	int id, rc;
+
+	*stage = -1;
+	p4r_opts_init(&o, argc - 1, argv + 1, options);
+	while ((rc = cmd_next_opt(&o, &id, &value)) == 0 && id != P4R_OPT_DONE) {
+		if (id != OPT_STAGE)
+			return cmd_usage_error(cli, "list takes no arguments");
+		if ((rc = p4r_stage_parse(&s, value)) < 0)
+			return rc;
+		*stage = (int)s;
+	}
+	return rc;
+}
+
 int cmd_list(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 {
+	p4r_registry *reg = p4r_repo_registry(repo);
 	p4r_model *models = NULL;
 	size_t n = 0, i;
-	int rc;
+	int stage, rc;
 
-	if ((rc = cmd_no_args(cli, "list", argc, argv)) < 0)
+	if ((rc = parse_args(cli, argc, argv, &stage)) < 0)
 		return rc;
-	if ((rc = p4r_registry_model_list(p4r_repo_registry(repo), &models, &n)) < 0)
+	rc = stage < 0 ? p4r_registry_model_list(reg, &models, &n)
+		       : p4r_registry_model_list_in_stage(reg, (p4r_stage)stage, &models, &n);
+	if (rc < 0)
 		return rc;
 	if (cli->json) {
 		cJSON *doc = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(doc, "models");
@@ -64,8 +97,10 @@ int cmd_list(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 			cJSON_AddItemToArray(arr, p4r_json_model(&models[i]));
 		rc = cmd_print_json(doc);
 	} else if (n == 0) {
-		if (!cli->quiet)
+		if (!cli->quiet && stage < 0)
 			fputs("no models yet: 'p4reg add FILE' registers one\n", stderr);
+		else if (!cli->quiet)
+			fprintf(stderr, "no model has a version in %s\n", p4r_stage_name((p4r_stage)stage));
 	} else {
 		rc = print_table(models, n);
 	}

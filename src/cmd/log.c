@@ -1,16 +1,39 @@
 /* p4reg log MODEL: a model's versions, newest first, with their stages. */
 #include "cmd.h"
 #include "p4reg/metrics.h"
+#include "p4reg/ops/log.h"
 #include "p4reg/output.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 const char cmd_log_usage[] =
-	"usage: p4reg log MODEL\n"
+	"usage: p4reg log MODEL [--where EXPR]... [--since DATE] [--until DATE] [-n N]\n"
 	"\n"
 	"Lists the versions of MODEL, newest first: number, stage, oid, size,\n"
-	"author, time and message, then the latest value of each of its metrics.\n";
+	"author, time and message, then the latest value of each of its metrics.\n"
+	"\n"
+	"      --where EXPR   only versions where EXPR holds: [EXPERIMENT:]KEY OP NUMBER,\n"
+	"                     OP one of < <= > >= == != (f1>=0.8, eval:loss<0.2), on\n"
+	"                     the value gates read (the run that logged KEY last, at\n"
+	"                     its highest step); a version without KEY never matches;\n"
+	"                     repeat for AND\n"
+	"      --since DATE   only versions registered at or after DATE: 2026-02-18\n"
+	"                     (midnight UTC) or ISO 8601 with a zone, 2026-02-18T09:30:00Z\n"
+	"      --until DATE   only versions registered at or before DATE (a date alone:\n"
+	"                     to the end of that day)\n"
+	"  -n, --max-count N  the newest N versions that match\n";
+
+enum { OPT_WHERE = 1, OPT_SINCE, OPT_UNTIL, OPT_COUNT };
+
+static const p4r_option options[] = {
+	{ "where", 0, true, OPT_WHERE },
+	{ "since", 0, true, OPT_SINCE },
+	{ "until", 0, true, OPT_UNTIL },
+	{ "max-count", 'n', true, OPT_COUNT },
+	{ NULL, 0, false, 0 },
+};
 
 /* MODEL@N, stage, oid, size, time, author, message: columns as wide as
  * their longest value. */
@@ -78,62 +101,74 @@ static int print_text(const char *name, const p4r_version *versions, size_t n, c
 	return rc;
 }
 
-/* One MODEL, no options. */
-static int parse_args(p4r_cli *cli, int argc, char **argv, const char **model)
+/* One option into OPTS (WHERE has room for every argument). */
+static int take_option(p4r_cli *cli, p4r_log_opts *opts, const char **where, int id, const char *value)
 {
-	static const p4r_option none[] = { { NULL, 0, false, 0 } };
+	switch (id) {
+	case OPT_WHERE:
+		where[opts->nwhere++] = value;
+		return 0;
+	case OPT_SINCE:
+		return p4r_metrics_parse_time(&opts->since_ms, value);
+	case OPT_UNTIL:
+		return p4r_metrics_parse_time_end(&opts->until_ms, value);
+	case OPT_COUNT:
+		return cmd_parse_count(&opts->limit, "-n", value);
+	default:
+		if (opts->model)
+			return cmd_usage_error(cli, "log takes one MODEL");
+		opts->model = value;
+		return 0;
+	}
+}
+
+/* One MODEL and the search's options. */
+static int parse_args(p4r_cli *cli, int argc, char **argv, p4r_log_opts *opts, const char **where)
+{
 	const char *value;
 	p4r_opts o;
 	int id, rc;
 
-	*model = NULL;
-	p4r_opts_init(&o, argc - 1, argv + 1, none);
-	while ((rc = cmd_next_opt(&o, &id, &value)) == 0 && id != P4R_OPT_DONE) {
-		if (*model)
-			return cmd_usage_error(cli, "log takes one MODEL");
-		*model = value;
-	}
+	p4r_opts_init(&o, argc - 1, argv + 1, options);
+	while ((rc = cmd_next_opt(&o, &id, &value)) == 0 && id != P4R_OPT_DONE)
+		if ((rc = take_option(cli, opts, where, id, value)) < 0)
+			return rc;
 	if (rc < 0)
 		return rc;
-	if (!*model)
+	if (!opts->model)
 		return cmd_usage_error(cli, "log needs a MODEL");
-	return cmd_model_arg("log", *model);
+	opts->where = where;
+	return cmd_model_arg("log", opts->model);
+}
+
+static int print_json(const p4r_log_result *res)
+{
+	cJSON *doc = p4r_json_model(&res->model), *arr = cJSON_AddArrayToObject(doc, "history");
+	size_t i;
+
+	for (i = 0; i < res->n; i++) {
+		cJSON *o = p4r_json_version(&res->versions[i]);
+
+		cJSON_AddItemToObject(o, "metrics", p4r_json_metric_row(&res->metrics, i));
+		cJSON_AddItemToArray(arr, o);
+	}
+	return cmd_print_json(doc);
 }
 
 int cmd_log(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 {
-	p4r_version *versions = NULL;
-	p4r_model model = { 0 };
-	p4r_metric_table t = { 0 };
-	const char *name;
-	size_t n = 0, i;
+	const char **where = calloc((size_t)argc, sizeof(*where));
+	p4r_log_opts opts = { 0 };
+	p4r_log_result res = { 0 };
 	int rc;
 
-	if ((rc = parse_args(cli, argc, argv, &name)) < 0)
-		return rc;
-	if ((rc = p4r_registry_model_get(p4r_repo_registry(repo), name, &model)) < 0)
-		return rc;
-	if ((rc = p4r_registry_version_list(p4r_repo_registry(repo), name, &versions, &n)) < 0)
-		goto done;
-	/* One query for every version's latest metrics, not one per version. */
-	if ((rc = p4r_metrics_table(p4r_repo_registry(repo), versions, n, &t)) < 0)
-		goto done;
-	if (cli->json) {
-		cJSON *doc = p4r_json_model(&model), *arr = cJSON_AddArrayToObject(doc, "history");
-
-		for (i = 0; i < n; i++) {
-			cJSON *o = p4r_json_version(&versions[i]);
-
-			cJSON_AddItemToObject(o, "metrics", p4r_json_metric_row(&t, i));
-			cJSON_AddItemToArray(arr, o);
-		}
-		rc = cmd_print_json(doc);
-	} else {
-		rc = print_text(model.name, versions, n, &t);
-	}
-done:
-	p4r_metric_table_clear(&t);
-	p4r_version_array_free(versions, n);
-	p4r_model_clear(&model);
+	if (!where)
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	if ((rc = parse_args(cli, argc, argv, &opts, where)) == 0 && (rc = p4r_log(repo, &opts, NULL, &res)) == 0)
+		rc = cli->json ? print_json(&res) : print_text(res.model.name, res.versions, res.n, &res.metrics);
+	if (rc == 0 && res.n == 0)
+		cmd_note(cli, "no version of '%s' matches", res.model.name);
+	p4r_log_result_free(&res);
+	free(where);
 	return rc;
 }

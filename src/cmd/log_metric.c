@@ -25,7 +25,8 @@ const char cmd_log_metric_usage[] =
 	"                         {YYYYMMDD}_{model}_{experiment}_v{N})\n"
 	"      --param K=V        a param of the run; params never change once set\n"
 	"      --file F.json      {\"f1\": 0.8, ...} or {\"metrics\": {...}, \"params\": {...},\n"
-	"                         \"step\": N}; options on the command line win\n"
+	"                         \"step\": N}; options on the command line win; '-'\n"
+	"                         reads it from standard input\n"
 	"      --time ISO8601     when the values were measured (default now), e.g.\n"
 	"                         2026-02-18T09:30:00Z\n";
 

@@ -11,7 +11,7 @@
 
 const char cmd_metrics_usage[] =
 	"usage: p4reg metrics [--csv] [--experiment NAME] MODEL\n"
-	"   or: p4reg metrics [--csv] [--experiment NAME] REF REF\n"
+	"   or: p4reg metrics [--csv] [--experiment NAME] REF REF [REF...]\n"
 	"   or: p4reg metrics [--csv] REF --history KEY\n"
 	"\n"
 	"MODEL: every version (newest first) with its stage and the value of each\n"
@@ -23,6 +23,8 @@ const char cmd_metrics_usage[] =
 	"defaults: latency*, *loss*, error*, *_ms, mae, mse, rmse are min;\n"
 	"accuracy, precision*, recall*, f1, spearman, cosine*, ndcg*, tokens/sec,\n"
 	"quality* are max).\n"
+	"Three or more REFs: one column per version and the best of them where the\n"
+	"direction is known ('=' when they are all equal).\n"
 	"--history KEY: every value of KEY on REF ordered by step, time.\n"
 	"\n"
 	"      --csv              comma-separated values for spreadsheets\n"
@@ -56,6 +58,19 @@ static void print_padded(const char *s, size_t width, bool last)
 	}
 	for (; len < width + 2; len++)
 		putchar(' ');
+}
+
+/* One CSV line of N cells, each escaped (p4r_escape). */
+static void print_csv_row(const char *const *cells, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (i)
+			putchar(',');
+		fputs(p4r_escape(cells[i]), stdout);
+	}
+	putchar('\n');
 }
 
 static int table_text(const p4r_version *vs, size_t n, const p4r_metric_table *t)
@@ -397,6 +412,230 @@ done:
 	return rc;
 }
 
+/* ---- REF REF REF... ---- */
+
+/* One metric across the versions: its direction and which hold the best
+ * value (BEST[i]: version i does; NBEST 0 when there is nothing to rank). */
+struct across {
+	p4r_metric_goal goal;
+	bool *best;
+	size_t nbest;
+	bool all_equal;         /* every version with a value has the same one */
+};
+
+/* Ranks column K of T (N rows) into A (A->best has N slots). */
+static void rank(struct across *a, const p4r_metric_table *t, size_t k, size_t n)
+{
+	const p4r_metric_cell *c, *top = NULL;
+	size_t r, present = 0;
+
+	a->nbest = 0;
+	a->all_equal = true;
+	for (r = 0; r < n; r++) {
+		if (!(c = p4r_metric_table_get(t, r, k)))
+			continue;
+		present++;
+		if (top && c->value != top->value)
+			a->all_equal = false;
+		if (!top || (a->goal == P4R_GOAL_MAX ? c->value > top->value : c->value < top->value))
+			top = c;
+	}
+	if (a->goal == P4R_GOAL_UNKNOWN || present < 2)
+		return;
+	for (r = 0; r < n; r++) {
+		c = p4r_metric_table_get(t, r, k);
+		a->best[r] = c && c->value == top->value;
+		a->nbest += a->best[r];
+	}
+}
+
+/* The ranking of every key of T over N versions: *OUT has T->nkeys entries. */
+static int rank_all(struct across **out, p4r_repo *repo, const p4r_metric_table *t, size_t n)
+{
+	struct across *a = calloc(t->nkeys + 1, sizeof(*a));
+	size_t k;
+	int rc;
+
+	*out = a;
+	if (!a)
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	for (k = 0; k < t->nkeys; k++) {
+		if (!(a[k].best = calloc(n, sizeof(*a[k].best))))
+			return p4r_error_set(P4R_ERROR, "out of memory");
+		if ((rc = p4r_metric_goal_get(&a[k].goal, p4r_repo_config(repo), t->keys[k])) < 0)
+			return rc;
+		rank(&a[k], t, k, n);
+	}
+	return 0;
+}
+
+static void across_free(struct across *a, size_t nkeys)
+{
+	size_t k;
+
+	for (k = 0; a && k < nkeys; k++)
+		free(a[k].best);
+	free(a);
+}
+
+/* "emb@2 emb@3" (raw text), "=" when every value is the best, "" when
+ * nothing is ranked; into BUF. */
+static void best_labels(char *buf, size_t size, const struct across *a, const p4r_version *v, size_t n)
+{
+	size_t r, used = 0;
+
+	buf[0] = '\0';
+	if (a->nbest && a->all_equal) {
+		snprintf(buf, size, "=");
+		return;
+	}
+	for (r = 0; a->nbest && r < n && used < size; r++)
+		if (a->best[r])
+			used += (size_t)snprintf(buf + used, size - used, "%s%s@%lld", used ? " " : "",
+						 v[r].model, (long long)v[r].number);
+}
+
+static int many_json(const p4r_version *v, size_t n, const p4r_metric_table *t, const struct across *a)
+{
+	cJSON *doc = cJSON_CreateObject(), *vs = cJSON_AddArrayToObject(doc, "versions");
+	cJSON *ms = cJSON_AddArrayToObject(doc, "metrics"), *o, *vals, *best;
+	const p4r_metric_cell *c;
+	size_t r, k;
+
+	for (r = 0; r < n; r++) {
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "model", v[r].model);
+		cJSON_AddNumberToObject(o, "version", (double)v[r].number);
+		cJSON_AddStringToObject(o, "stage", p4r_stage_name(v[r].stage));
+		cJSON_AddItemToArray(vs, o);
+	}
+	for (k = 0; k < t->nkeys; k++) {
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "key", t->keys[k]);
+		vals = cJSON_AddArrayToObject(o, "values");
+		for (r = 0; r < n; r++)
+			cJSON_AddItemToArray(vals, (c = p4r_metric_table_get(t, r, k)) ?
+					     p4r_json_metric_value(c->value) : cJSON_CreateNull());
+		if (p4r_metric_goal_name(a[k].goal))
+			cJSON_AddStringToObject(o, "goal", p4r_metric_goal_name(a[k].goal));
+		else
+			cJSON_AddNullToObject(o, "goal");
+		best = a[k].nbest ? cJSON_AddArrayToObject(o, "best") : cJSON_AddNullToObject(o, "best");
+		for (r = 0; a[k].nbest && r < n; r++)
+			if (a[k].best[r])
+				cJSON_AddItemToArray(best, cJSON_CreateNumber((double)r));
+		cJSON_AddItemToArray(ms, o);
+	}
+	return cmd_print_json(doc);
+}
+
+/* Row K of the text table or CSV: the key, each version's value ("-", or
+ * "" in CSV, when missing), the goal (CSV only) and the best. */
+static int many_row(cmd_table *tab, const p4r_version *v, size_t n, const p4r_metric_table *t,
+		    const struct across *a, size_t k, bool csv)
+{
+	const char **cells = calloc(n + 3, sizeof(*cells));
+	char (*nums)[32] = calloc(n + 1, sizeof(*nums)), best[1024];
+	const p4r_metric_cell *c;
+	size_t r, i = 0;
+	int rc = 0;
+
+	if (!cells || !nums) {
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+		goto done;
+	}
+	cells[i++] = t->keys[k];
+	for (r = 0; r < n; r++) {
+		if ((c = p4r_metric_table_get(t, r, k)))
+			p4r_metric_format(nums[r], sizeof(nums[r]), c->value);
+		cells[i++] = c ? nums[r] : csv ? "" : "-";
+	}
+	if (csv)
+		cells[i++] = p4r_metric_goal_name(a[k].goal) ? p4r_metric_goal_name(a[k].goal) : "";
+	best_labels(best, sizeof(best), &a[k], v, n);
+	cells[i++] = best;
+	if (csv)
+		print_csv_row(cells, i);
+	else
+		rc = cmd_table_row(tab, cells);
+done:
+	free(cells);
+	free(nums);
+	return rc;
+}
+
+/* The header: "metric", each version's label, ("goal",) "best". */
+static int many_head(cmd_table *tab, const p4r_version *v, size_t n, bool csv)
+{
+	const char **cells = calloc(n + 3, sizeof(*cells));
+	char (*labels)[P4R_MODEL_NAME_MAX + 24] = calloc(n + 1, sizeof(*labels));
+	size_t r, i = 0;
+	int rc = 0;
+
+	if (!cells || !labels) {
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+		goto done;
+	}
+	cells[i++] = "metric";
+	for (r = 0; r < n; r++) {
+		snprintf(labels[r], sizeof(labels[r]), "%s@%lld", v[r].model, (long long)v[r].number);
+		cells[i++] = labels[r];
+	}
+	if (csv)
+		cells[i++] = "goal";
+	cells[i++] = "best";
+	if (csv)
+		print_csv_row(cells, i);
+	else
+		rc = cmd_table_row(tab, cells);
+done:
+	free(cells);
+	free(labels);
+	return rc;
+}
+
+static int many_text(const p4r_version *v, size_t n, const p4r_metric_table *t, const struct across *a,
+		     bool csv)
+{
+	cmd_column *cols = calloc(n + 2, sizeof(*cols));
+	cmd_table *tab = cols && !csv ? cmd_table_new(cols, n + 2) : NULL;
+	size_t k;
+	int rc = cols && (csv || tab) ? 0 : p4r_error_set(P4R_ERROR, "out of memory");
+
+	for (k = 0; cols && k < n + 2; k++)
+		cols[k].sep = "  ";
+	if (rc == 0)
+		rc = many_head(tab, v, n, csv);
+	for (k = 0; rc == 0 && k < t->nkeys; k++)
+		rc = many_row(tab, v, n, t, a, k, csv);
+	if (rc == 0 && tab)
+		cmd_table_print(tab);
+	cmd_table_free(tab);
+	free(cols);
+	return rc;
+}
+
+/* metrics REF REF REF...: one column per version, the best marked. */
+static int compare_many(p4r_cli *cli, p4r_repo *repo, const char *const *refs, size_t n, bool csv,
+			const char *experiment)
+{
+	p4r_version *v = calloc(n, sizeof(*v));
+	p4r_metric_table t = { 0 };
+	struct across *a = NULL;
+	size_t i;
+	int rc = v ? 0 : p4r_error_set(P4R_ERROR, "out of memory");
+
+	for (i = 0; rc == 0 && i < n; i++)
+		rc = p4r_ref_resolve(repo, refs[i], &v[i]);
+	if (rc == 0 && (rc = p4r_metrics_table_scoped(p4r_repo_registry(repo), v, n, experiment, &t)) == 0 &&
+	    (rc = rank_all(&a, repo, &t, n)) == 0)
+		rc = cli->json ? many_json(v, n, &t, a) : many_text(v, n, &t, a, csv);
+	across_free(a, t.nkeys);
+	p4r_metric_table_clear(&t);
+	p4r_version_array_free(v, v ? n : 0);
+	return rc;
+}
+
 /* ---- REF --history KEY ---- */
 
 /* step, time, value, run: columns as wide as their longest value. */
@@ -483,49 +722,75 @@ done:
 	return rc;
 }
 
+/* What the command line asked. */
+struct margs {
+	const char **args;      /* MODEL or REFs; room for every argument */
+	size_t nargs;
+	const char *key;        /* --history */
+	const char *experiment; /* --experiment */
+	bool csv;
+};
+
+static int take_option(p4r_cli *cli, struct margs *m, int id, const char *value)
+{
+	switch (id) {
+	case OPT_CSV:
+		m->csv = true;
+		return 0;
+	case OPT_HISTORY:
+		if (m->key)
+			return cmd_usage_error(cli, "--history given twice");
+		m->key = value;
+		return 0;
+	case OPT_EXPERIMENT:
+		if (m->experiment)
+			return cmd_usage_error(cli, "--experiment given twice");
+		if (!p4r_experiment_valid(value))
+			return p4r_error_set(P4R_EUSAGE, "invalid experiment '%s': use 1..%d letters, "
+					     "digits and '_ . - / @'", value, P4R_EXPERIMENT_MAX);
+		m->experiment = value;
+		return 0;
+	default:
+		m->args[m->nargs++] = value;
+		return 0;
+	}
+}
+
+static int run(p4r_cli *cli, p4r_repo *repo, const struct margs *m)
+{
+	if (m->csv && cli->json)
+		return cmd_usage_error(cli, "--csv and --json exclude each other");
+	if (m->key) {
+		if (m->nargs != 1)
+			return cmd_usage_error(cli, "--history needs exactly one REF");
+		if (m->experiment)  /* the history lists every run's points, with the run */
+			return cmd_usage_error(cli, "--history shows every run: --experiment does not apply");
+		return history(cli, repo, m->args[0], m->key, m->csv);
+	}
+	if (m->nargs == 0)
+		return cmd_usage_error(cli, "metrics needs a MODEL or two or more REFs");
+	if (m->nargs == 1)
+		return show_model(cli, repo, m->args[0], m->csv, m->experiment);
+	if (m->nargs == 2)
+		return compare(cli, repo, m->args[0], m->args[1], m->csv, m->experiment);
+	return compare_many(cli, repo, m->args, m->nargs, m->csv, m->experiment);
+}
+
 int cmd_metrics(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 {
-	const char *args[2] = { NULL, NULL }, *key = NULL, *experiment = NULL, *value;
-	size_t nargs = 0;
-	bool csv = false;
+	struct margs m = { .args = calloc((size_t)argc + 1, sizeof(*m.args)) };
+	const char *value;
 	p4r_opts o;
 	int id, rc;
 
+	if (!m.args)
+		return p4r_error_set(P4R_ERROR, "out of memory");
 	p4r_opts_init(&o, argc - 1, argv + 1, options);
-	while ((rc = cmd_next_opt(&o, &id, &value)) == 0 && id != P4R_OPT_DONE) {
-		if (id == OPT_CSV) {
-			csv = true;
-		} else if (id == OPT_HISTORY) {
-			if (key)
-				return cmd_usage_error(cli, "--history given twice");
-			key = value;
-		} else if (id == OPT_EXPERIMENT) {
-			if (experiment)
-				return cmd_usage_error(cli, "--experiment given twice");
-			if (!p4r_experiment_valid(value))
-				return p4r_error_set(P4R_EUSAGE, "invalid experiment '%s': use 1..%d letters, "
-						     "digits and '_ . - / @'", value, P4R_EXPERIMENT_MAX);
-			experiment = value;
-		} else {
-			if (nargs == 2)
-				return cmd_usage_error(cli, "metrics takes a MODEL or two REFs");
-			args[nargs++] = value;
-		}
-	}
-	if (rc < 0)
-		return rc;
-	if (csv && cli->json)
-		return cmd_usage_error(cli, "--csv and --json exclude each other");
-	if (key) {
-		if (nargs != 1)
-			return cmd_usage_error(cli, "--history needs exactly one REF");
-		if (experiment)  /* the history lists every run's points, with the run */
-			return cmd_usage_error(cli, "--history shows every run: --experiment does not apply");
-		return history(cli, repo, args[0], key, csv);
-	}
-	if (nargs == 0)
-		return cmd_usage_error(cli, "metrics needs a MODEL or two REFs");
-	if (nargs == 1)
-		return show_model(cli, repo, args[0], csv, experiment);
-	return compare(cli, repo, args[0], args[1], csv, experiment);
+	while ((rc = cmd_next_opt(&o, &id, &value)) == 0 && id != P4R_OPT_DONE)
+		if ((rc = take_option(cli, &m, id, value)) < 0)
+			break;
+	if (rc == 0)
+		rc = run(cli, repo, &m);
+	free(m.args);
+	return rc;
 }

@@ -7,17 +7,22 @@
 #include <string.h>
 
 const char cmd_runs_usage[] =
-	"usage: p4reg runs [MODEL] [--experiment TYPE]\n"
+	"usage: p4reg runs [MODEL] [--experiment TYPE] [--sort KEY [--desc]]\n"
 	"\n"
 	"Lists runs, newest first, with the version they describe, their params\n"
 	"and the latest value of each metric logged in them.\n"
 	"\n"
-	"      --experiment TYPE  only runs of this experiment type\n";
+	"      --experiment TYPE  only runs of this experiment type\n"
+	"      --sort KEY         by the run's latest value of metric KEY, lowest first;\n"
+	"                         runs without KEY last, ties newest first\n"
+	"      --desc             with --sort: highest first\n";
 
-enum { OPT_EXPERIMENT = 1 };
+enum { OPT_EXPERIMENT = 1, OPT_SORT, OPT_DESC };
 
 static const p4r_option options[] = {
 	{ "experiment", 0, true, OPT_EXPERIMENT },
+	{ "sort", 0, true, OPT_SORT },
+	{ "desc", 0, false, OPT_DESC },
 	{ NULL, 0, false, 0 },
 };
 
@@ -109,32 +114,51 @@ static int print_text(const p4r_run_info *runs, size_t n)
 	return rc;
 }
 
+/* One option or the MODEL into Q. */
+static int take_option(p4r_cli *cli, p4r_run_query *q, int id, const char *value)
+{
+	switch (id) {
+	case OPT_EXPERIMENT:
+		if (!p4r_experiment_valid(value))
+			return cmd_usage_error(cli, "invalid experiment '%s': use 1..%d letters, digits "
+					       "and '_ . - / @'", value, P4R_EXPERIMENT_MAX);
+		q->experiment = value;
+		return 0;
+	case OPT_SORT:
+		if (!p4r_metric_key_valid(value))
+			return p4r_error_set(P4R_EUSAGE, "invalid metric key '%s': use 1..%d letters, digits "
+					     "and '_ . - / @'", value, P4R_METRIC_KEY_MAX);
+		q->sort_key = value;
+		return 0;
+	case OPT_DESC:
+		q->desc = true;
+		return 0;
+	default:
+		if (q->model)
+			return cmd_usage_error(cli, "runs takes at most one MODEL");
+		q->model = value;
+		return cmd_model_arg("runs", value);
+	}
+}
+
 int cmd_runs(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 {
-	const char *model = NULL, *experiment = NULL, *value;
+	p4r_run_query q = { 0 };
 	p4r_run_info *runs = NULL;
+	const char *value;
 	size_t n = 0, i;
 	p4r_opts o;
 	int id, rc;
 
 	p4r_opts_init(&o, argc - 1, argv + 1, options);
-	while ((rc = cmd_next_opt(&o, &id, &value)) == 0 && id != P4R_OPT_DONE) {
-		if (id == OPT_EXPERIMENT) {
-			if (!p4r_experiment_valid(value))
-				return cmd_usage_error(cli, "invalid experiment '%s': use 1..%d letters, digits "
-						       "and '_ . - / @'", value, P4R_EXPERIMENT_MAX);
-			experiment = value;
-		} else if (model) {
-			return cmd_usage_error(cli, "runs takes at most one MODEL");
-		} else if ((rc = cmd_model_arg("runs", value)) < 0) {
+	while ((rc = cmd_next_opt(&o, &id, &value)) == 0 && id != P4R_OPT_DONE)
+		if ((rc = take_option(cli, &q, id, value)) < 0)
 			return rc;
-		} else {
-			model = value;
-		}
-	}
 	if (rc < 0)
 		return rc;
-	if ((rc = p4r_metrics_runs(p4r_repo_registry(repo), model, experiment, &runs, &n)) < 0)
+	if (q.desc && !q.sort_key)
+		return cmd_usage_error(cli, "--desc needs --sort KEY");
+	if ((rc = p4r_metrics_run_query(p4r_repo_registry(repo), &q, &runs, &n)) < 0)
 		return rc;
 	if (cli->json) {
 		cJSON *doc = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(doc, "runs");

@@ -28,7 +28,7 @@ for cmd in $(commands); do
 done
 run 2 p4reg remote list --bogus && assert_one_line_error "unknown option '--bogus'"
 run 2 p4reg list -z && assert_eq "$(printf '%s\n' "$ERR" | head -2)" "p4reg: unknown option '-z'
-usage: p4reg list"
+usage: p4reg list [--stage STAGE]"
 unchanged
 
 begin "commands without arguments: a positional is 'takes no arguments'"

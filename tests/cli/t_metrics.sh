@@ -175,7 +175,8 @@ run 0 p4reg metrics models/emb.onnx && assert_contains "$OUT" "latency_ms"
 run 1 p4reg metrics nosuch && assert_one_line_error "nosuch"
 run 2 p4reg metrics emb@1 && assert_one_line_error "metrics takes a model name, not a version: drop '@1'"
 run 2 p4reg metrics && assert_one_line_error "needs a MODEL"
-run 2 p4reg metrics emb@1 emb@2 emb@1 && assert_one_line_error "a MODEL or two REFs"
+# three REFs or more: a column each (issue 16; t_filters.sh has the rest)
+run 0 p4reg metrics emb@1 emb@2 emb@1 && assert_eq "$(printf '%s\n' "$OUT" | head -1)" "metric      emb@1  emb@2  emb@1  best"
 run 2 p4reg --json metrics --csv emb && assert_contains "$OUT" "exclude each other"
 
 begin "show and log include each version's latest metrics"

@@ -25,6 +25,11 @@ typedef struct p4r_add_opts {
 	size_t nexcludes;
 	bool no_stage;            /* --no-stage: nothing goes into git's index */
 	unsigned threads;         /* hashing threads; 0: one per core */
+	bool from_input;          /* `add -n NAME -`: the one version's bytes come
+				   * from INPUT_FD, not PATHS (see p4r_add) */
+	int input_fd;             /* with FROM_INPUT: where they come from (stdin) */
+	const char *input_path;   /* with FROM_INPUT: --path, where a new model's
+				   * file goes (as typed); NULL for an existing model */
 } p4r_add_opts;
 
 /* One file added: a row of the command's output. */
@@ -69,6 +74,16 @@ typedef struct p4r_add_result {
  * registered. OUT is filled as far
  * as it got; free it with p4r_add_result_free either way. */
 int p4r_add(p4r_repo *repo, const p4r_add_opts *opts, const p4r_op_report *report, p4r_add_result *out);
+/* With OPTS->from_input (PATHS unused), p4r_add first streams everything
+ * OPTS->input_fd delivers (never held in memory) into the work-tree file
+ * of model OPTS->name: its bound path, or OPTS->input_path for a model
+ * that does not exist yet (without it: P4R_ENOTFOUND); the file is written
+ * beside that path and renamed over it, then added as above. Refused
+ * before anything is written: no or an invalid name, --path of an existing
+ * model elsewhere, a folder model, a path another model holds or inside a
+ * folder model (P4R_EUSAGE), a file there that is not regular (P4R_EUSAGE)
+ * or whose bytes are in no version (P4R_ERROR). Once renamed, the bytes
+ * stay in the work tree even when the add then fails. */
 
 void p4r_add_result_free(p4r_add_result *r);
 

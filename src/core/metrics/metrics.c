@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <strings.h>
 #include <time.h>
 
@@ -427,6 +428,16 @@ bad:
 			     "e.g. 2026-02-18T09:30:00Z", text ? text : "");
 }
 
+int p4r_metrics_parse_time_end(int64_t *out_ms, const char *text)
+{
+	int rc = p4r_metrics_parse_time(out_ms, text);
+
+	/* a date alone: the last millisecond of that day */
+	if (rc == 0 && strlen(text) == 10)
+		*out_ms += 86400000 - 1;
+	return rc;
+}
+
 /* ---- JSON files ---- */
 
 struct file_priv {
@@ -609,9 +620,15 @@ int p4r_metrics_file_read(p4r_metrics_file *out, p4r_repo *repo, const char *pat
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	/* a file in the work tree may be a link a clone delivered (to a
-	 * secret that would be logged as a param and pushed) */
-	if ((rc = p4r_repo_read_user_file(repo, path, P4R_METRICS_FILE_MAX, &text, &len)) < 0) {
+	if (!strcmp(path, "-")) {
+		path = "standard input";
+		rc = p4r_read_fd(&text, &len, STDIN_FILENO, path, P4R_METRICS_FILE_MAX);
+	} else {
+		/* a file in the work tree may be a link a clone delivered (to a
+		 * secret that would be logged as a param and pushed) */
+		rc = p4r_repo_read_user_file(repo, path, P4R_METRICS_FILE_MAX, &text, &len);
+	}
+	if (rc < 0) {
 		if (rc == P4R_EUSAGE && strstr(p4r_error_message(), "too large"))
 			return p4r_error_set(P4R_EUSAGE, "'%s' is larger than %zu bytes", path,
 					     P4R_METRICS_FILE_MAX);

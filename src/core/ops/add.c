@@ -407,6 +407,8 @@ int p4r_add(p4r_repo *repo, const p4r_add_opts *opts, const p4r_op_report *repor
 	int rc;
 
 	memset(out, 0, sizeof(*out));
+	if (opts->from_input)
+		return p4r_add_input(repo, opts, report, out);
 	if (opts->npaths == 0)
 		return p4r_error_set(P4R_EUSAGE, "nothing to add: name at least one file");
 	if (opts->name && opts->npaths > 1)

@@ -85,6 +85,11 @@ struct staging {
 	char *lfs_dir;             /* .git/lfs/objects, NULL outside git */
 };
 
+/* ---- add_input.c ---- */
+
+/* p4r_add of OPTS->from_input (see ops/add.h). */
+int p4r_add_input(p4r_repo *repo, const p4r_add_opts *opts, const p4r_op_report *report, p4r_add_result *out);
+
 /* ---- add_dir.c ---- */
 
 /* REL (any path argument) inside a folder model's folder: P4R_EUSAGE. */

@@ -5,11 +5,13 @@
 #include "p4reg/metrics.h"
 #include "p4reg/batch.h"
 #include "p4reg/error.h"
+#include "p4reg/lifecycle.h"
 #include "p4reg/output.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <sqlite3.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -516,7 +518,10 @@ static int collector_init(struct collector *c, const p4r_version *versions, size
 		c->map[i].id = versions[i].id;
 		c->map[i].row = i;
 	}
-	qsort(c->map, n, sizeof(*c->map), cmp_idrow);
+	/* qsort with a NULL array is undefined even when empty (log --where
+	 * that matches nothing) */
+	if (n)
+		qsort(c->map, n, sizeof(*c->map), cmp_idrow);
 	return 0;
 }
 
@@ -849,13 +854,15 @@ static bool one_model(const p4r_version *versions, size_t n)
 #define TABLE_COLS "m.version_id, m.key, m.value, m.step, m.at_ms, m.id, m.run_id"
 #define SCOPE_JOIN " JOIN runs r ON r.id = m.run_id AND r.experiment = "
 
-static int count_versions(sqlite3 *db, int64_t *total)
+/* The versions of the registry (MODEL NULL) or of model MODEL. */
+static int count_versions(sqlite3 *db, const char *model, int64_t *total)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if ((rc = p4r_sql_prepare(db, &st, "SELECT count(*) FROM versions")) == 0 &&
-	    (rc = p4r_sql_step(db, st)) >= 0)
+	if ((rc = p4r_sql_prepare(db, &st, "SELECT count(*) FROM versions v WHERE ?1 IS NULL OR"
+				  " v.model_id = (SELECT id FROM models WHERE name = ?1)")) == 0 &&
+	    (rc = p4r_sql_bind_text(db, st, 1, model)) == 0 && (rc = p4r_sql_step(db, st)) >= 0)
 		*total = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	return rc;
@@ -922,12 +929,33 @@ done:
 	return rc;
 }
 
+/* The cheapest read of VERSIONS' rows: a few, or a small part of their
+ * model (log -n 10 of 10,000 versions), one indexed query each; most of
+ * one model, its rows; most of the registry, every row. */
+static int collect(struct collector *c, sqlite3 *db, const p4r_version *versions, size_t n,
+		   const char *experiment)
+{
+	int64_t total = 0;
+	int rc;
+
+	if (n <= 4)
+		return collect_each(c, db, versions, n, experiment);
+	if ((rc = count_versions(db, NULL, &total)) < 0)
+		return rc;
+	if ((int64_t)n * 4 >= total)
+		return collect_all(c, db, experiment);
+	if (one_model(versions, n) && (rc = count_versions(db, versions[0].model, &total)) < 0)
+		return rc;
+	if (one_model(versions, n) && (int64_t)n * 4 >= total)
+		return collect_model(c, db, versions[0].model, experiment);
+	return collect_each(c, db, versions, n, experiment);
+}
+
 int p4r_metrics_table_scoped(p4r_registry *reg, const p4r_version *versions, size_t n,
 			     const char *experiment, p4r_metric_table *out)
 {
 	sqlite3 *db = p4r_registry_db(reg);
 	struct collector c;
-	int64_t total = 0;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -935,15 +963,7 @@ int p4r_metrics_table_scoped(p4r_registry *reg, const p4r_version *versions, siz
 		goto done;
 	if (n == 0)
 		goto finish;
-	if (n > 4 && (rc = count_versions(db, &total)) < 0)
-		goto done;
-	if (n > 4 && (int64_t)n * 4 >= total)
-		rc = collect_all(&c, db, experiment);
-	else if (n > 4 && one_model(versions, n))
-		rc = collect_model(&c, db, versions[0].model, experiment);
-	else
-		rc = collect_each(&c, db, versions, n, experiment);
-	if (rc < 0)
+	if ((rc = collect(&c, db, versions, n, experiment)) < 0)
 		goto done;
 finish:
 	rc = collector_finish(&c, out);
@@ -1062,6 +1082,8 @@ void p4r_run_array_free(p4r_run_info *r, size_t n)
 struct run_filter {
 	const char *model, *experiment, *name;
 	int64_t version_id;     /* 0: any */
+	const char *sort_key;   /* runs by their latest value of this key; NULL: newest first */
+	bool desc;              /* SORT_KEY's highest first */
 };
 
 static int bind_filter(sqlite3 *db, sqlite3_stmt *st, const struct run_filter *f)
@@ -1074,6 +1096,15 @@ static int bind_filter(sqlite3 *db, sqlite3_stmt *st, const struct run_filter *f
 		return rc;
 	return 0;
 }
+
+/* runs --sort KEY: the run's latest value of ?5 (as runs lists it: the
+ * highest step, then time, then row), NULL when it has none (?5 NULL: no
+ * sort); runs without it come last either way, ties newest first. */
+#define RUN_SORT_VALUE \
+	" (SELECT m.value FROM metrics m WHERE m.version_id = r.version_id AND m.run_id = r.id" \
+	" AND m.key = ?5 ORDER BY m.step DESC, m.at_ms DESC, m.id DESC LIMIT 1)"
+#define RUN_ORDER \
+	"sortv IS NULL, CASE WHEN ?6 THEN -sortv ELSE sortv END, r.created_ms DESC, r.id DESC"
 
 struct runidx { int64_t id; size_t at; };
 
@@ -1099,9 +1130,10 @@ static int runs_main(sqlite3 *db, const struct run_filter *f, p4r_run_info **out
 	size_t cap = 0, count = 0;
 	int rc;
 
-	if ((rc = p4r_sql_prepare(db, &st, "SELECT r.id, mo.name, v.number, r.name, r.experiment, r.created_ms"
-			  RUN_FROM RUN_WHERE " ORDER BY r.created_ms DESC, r.id DESC")) < 0 ||
-	    (rc = bind_filter(db, st, f)) < 0)
+	if ((rc = p4r_sql_prepare(db, &st, "SELECT r.id, mo.name, v.number, r.name, r.experiment, r.created_ms,"
+			  RUN_SORT_VALUE " AS sortv" RUN_FROM RUN_WHERE " ORDER BY " RUN_ORDER)) < 0 ||
+	    (rc = bind_filter(db, st, f)) < 0 || (rc = p4r_sql_bind_text(db, st, 5, f->sort_key)) < 0 ||
+	    (rc = p4r_sql_bind_int(db, st, 6, f->desc)) < 0)
 		goto done;
 	while ((rc = p4r_sql_step(db, st)) == 1) {
 		const char *model = (const char *)sqlite3_column_text(st, 1);
@@ -1261,21 +1293,32 @@ done:
 	return 0;
 }
 
-int p4r_metrics_runs(p4r_registry *reg, const char *model, const char *experiment,
-		     p4r_run_info **out, size_t *n)
+int p4r_metrics_run_query(p4r_registry *reg, const p4r_run_query *q, p4r_run_info **out, size_t *n)
 {
-	struct run_filter f = { .model = model, .experiment = experiment };
+	struct run_filter f = { .model = q->model, .experiment = q->experiment, .sort_key = q->sort_key,
+				.desc = q->desc };
 	p4r_model m = { 0 };
 	int rc;
 
 	*out = NULL;
 	*n = 0;
-	if (model) {
-		if ((rc = p4r_registry_model_get(reg, model, &m)) < 0)
+	if (q->sort_key && !p4r_metric_key_valid(q->sort_key))
+		return p4r_error_set(P4R_EUSAGE, "invalid metric key '%s': use 1..%d letters, digits and "
+				     "'_ . - / @'", q->sort_key, P4R_METRIC_KEY_MAX);
+	if (q->model) {
+		if ((rc = p4r_registry_model_get(reg, q->model, &m)) < 0)
 			return rc;
 		p4r_model_clear(&m);
 	}
 	return runs_query(reg, &f, out, n);
+}
+
+int p4r_metrics_runs(p4r_registry *reg, const char *model, const char *experiment,
+		     p4r_run_info **out, size_t *n)
+{
+	p4r_run_query q = { .model = model, .experiment = experiment };
+
+	return p4r_metrics_run_query(reg, &q, out, n);
 }
 
 int p4r_metrics_run_get(p4r_registry *reg, int64_t version_id, const char *name, p4r_run_info *out)
@@ -1296,4 +1339,156 @@ int p4r_metrics_run_get(p4r_registry *reg, int64_t version_id, const char *name,
 	memset(&runs[0], 0, sizeof(runs[0]));
 	p4r_run_array_free(runs, n);
 	return 0;
+}
+
+/* ---- versions by their metrics (log --where) ---- */
+
+/* The SQL operator of each gate operator (lifecycle.h's order). */
+static const char *const where_ops[] = {
+	[P4R_GATE_LT] = "<", [P4R_GATE_LE] = "<=", [P4R_GATE_GT] = ">",
+	[P4R_GATE_GE] = ">=", [P4R_GATE_EQ] = "=", [P4R_GATE_NE] = "!=",
+};
+
+/* One condition, p4r_metrics_value's rule as a correlated subquery: the
+ * run whose most recent point for the key is the most recent (PICK), then
+ * that run's highest step. Parameters: the key (1st %d), the number (2nd)
+ * and, scoped, the experiment (3rd). Unscoped, points outside any run are
+ * one implicit run (run_id NULL, matched with IS); scoped, only runs of the
+ * experiment, so a version without such a point yields NULL (no match). */
+#define WHERE_ANY \
+	" AND (SELECT mm.value FROM metrics mm WHERE mm.version_id = v.id AND mm.key = ?%d" \
+	" AND mm.run_id IS (SELECT p.run_id FROM metrics p WHERE p.version_id = v.id AND p.key = ?%d" \
+	" ORDER BY p.at_ms DESC, p.id DESC LIMIT 1)" \
+	" ORDER BY mm.step DESC, mm.at_ms DESC, mm.id DESC LIMIT 1) %s ?%d"
+#define WHERE_SCOPED \
+	" AND (SELECT mm.value FROM metrics mm WHERE mm.version_id = v.id AND mm.key = ?%d" \
+	" AND mm.run_id = (SELECT p.run_id FROM metrics p JOIN runs pr ON pr.id = p.run_id" \
+	" AND pr.experiment = ?%d WHERE p.version_id = v.id AND p.key = ?%d" \
+	" ORDER BY p.at_ms DESC, p.id DESC LIMIT 1)" \
+	" ORDER BY mm.step DESC, mm.at_ms DESC, mm.id DESC LIMIT 1) %s ?%d"
+
+/* ?1 model, ?2 since, ?3 until, ?4 limit; condition I uses ?5+3I (key),
+ * ?6+3I (number), ?7+3I (experiment). */
+#define QUERY_HEAD " WHERE m.name = ?1 AND v.created_ms >= ?2 AND v.created_ms <= ?3"
+#define QUERY_TAIL " ORDER BY v.number DESC LIMIT ?4"
+#define WHERE_PARAM(i, k) (5 + 3 * (int)(i) + (k))
+
+/* The query's text for Q (malloc'd), or NULL when out of memory. */
+static char *version_query_sql(const p4r_version_query *q)
+{
+	size_t cap = strlen(p4r_sql_version_select) + sizeof(QUERY_HEAD) + sizeof(QUERY_TAIL) +
+		     q->nwhere * (sizeof(WHERE_SCOPED) + 32);
+	char *sql = malloc(cap);
+	size_t len, i;
+
+	if (!sql)
+		return NULL;
+	len = (size_t)snprintf(sql, cap, "%s" QUERY_HEAD, p4r_sql_version_select);
+	for (i = 0; i < q->nwhere; i++) {
+		const p4r_gate *g = &q->where[i];
+		int key = WHERE_PARAM(i, 0), num = WHERE_PARAM(i, 1), exp = WHERE_PARAM(i, 2);
+
+		if (g->experiment[0])
+			len += (size_t)snprintf(sql + len, cap - len, WHERE_SCOPED, key, exp, key,
+						where_ops[g->op], num);
+		else
+			len += (size_t)snprintf(sql + len, cap - len, WHERE_ANY, key, key, where_ops[g->op], num);
+	}
+	snprintf(sql + len, cap - len, "%s", QUERY_TAIL);
+	return sql;
+}
+
+static int version_query_bind(sqlite3 *db, sqlite3_stmt *st, const p4r_version_query *q)
+{
+	size_t i;
+	int rc;
+
+	if ((rc = p4r_sql_bind_text(db, st, 1, q->model)) < 0 || (rc = p4r_sql_bind_int(db, st, 2, q->since_ms)) < 0 ||
+	    (rc = p4r_sql_bind_int(db, st, 3, q->until_ms > 0 ? q->until_ms : INT64_MAX)) < 0 ||
+	    (rc = p4r_sql_bind_int(db, st, 4, q->limit > 0 ? q->limit : -1)) < 0)
+		return rc;
+	for (i = 0; i < q->nwhere; i++) {
+		const p4r_gate *g = &q->where[i];
+
+		if ((rc = p4r_sql_bind_text(db, st, WHERE_PARAM(i, 0), g->key)) < 0 ||
+		    (g->experiment[0] && (rc = p4r_sql_bind_text(db, st, WHERE_PARAM(i, 2), g->experiment)) < 0))
+			return rc;
+		if (sqlite3_bind_double(st, WHERE_PARAM(i, 1), g->number) != SQLITE_OK)
+			return p4r_sql_error(db);
+	}
+	return 0;
+}
+
+/* Q's conditions are ones the query can ask: numbers, known operators. */
+static int version_query_check(const p4r_version_query *q)
+{
+	size_t i;
+
+	if (!q->model || !p4r_model_name_valid(q->model))
+		return p4r_error_set(P4R_EUSAGE, "invalid model name '%s'", q->model ? q->model : "");
+	if (q->nwhere > P4R_WHERE_MAX)
+		return p4r_error_set(P4R_EUSAGE, "at most %d --where conditions", P4R_WHERE_MAX);
+	for (i = 0; i < q->nwhere; i++) {
+		const p4r_gate *g = &q->where[i];
+
+		if ((int)g->op < 0 || (size_t)g->op >= sizeof(where_ops) / sizeof(where_ops[0]) ||
+		    g->vs_stage || !p4r_metric_key_valid(g->key) ||
+		    (g->experiment[0] && !p4r_experiment_valid(g->experiment)))
+			return p4r_error_set(P4R_EUSAGE, "invalid --where '%s': expected [EXPERIMENT:]KEY OP "
+					     "NUMBER", g->text);
+	}
+	return 0;
+}
+
+/* The rows of the bound statement ST into *OUT, *N (freed on failure). */
+static int version_rows(sqlite3 *db, sqlite3_stmt *st, p4r_version **out, size_t *n)
+{
+	p4r_version *arr = NULL, *grown;
+	size_t cap = 0, count = 0;
+	int rc;
+
+	while ((rc = p4r_sql_step(db, st)) == 1) {
+		if (count == cap) {
+			cap = cap ? 2 * cap : 16;
+			if (!(grown = realloc(arr, cap * sizeof(*arr)))) {
+				rc = p4r_error_set(P4R_ERROR, "out of memory");
+				break;
+			}
+			arr = grown;
+		}
+		if ((rc = p4r_sql_read_version(&arr[count], st)) < 0)
+			break;
+		count++;
+	}
+	if (rc < 0) {
+		p4r_version_array_free(arr, count);
+		return rc;
+	}
+	*out = arr;
+	*n = count;
+	return 0;
+}
+
+int p4r_metrics_version_query(p4r_registry *reg, const p4r_version_query *q, p4r_version **out, size_t *n)
+{
+	sqlite3 *db = p4r_registry_db(reg);
+	sqlite3_stmt *st = NULL;
+	char *sql = NULL;
+	p4r_model m = { 0 };
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = version_query_check(q)) < 0)
+		return rc;
+	if (!(sql = version_query_sql(q)))
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	if ((rc = p4r_sql_prepare(db, &st, sql)) == 0 && (rc = version_query_bind(db, st, q)) == 0)
+		rc = version_rows(db, st, out, n);
+	sqlite3_finalize(st);
+	free(sql);
+	/* no row: an unknown model says so */
+	if (rc == 0 && *n == 0 && (rc = p4r_registry_model_get(reg, q->model, &m)) == 0)
+		p4r_model_clear(&m);
+	return rc;
 }

@@ -4,6 +4,7 @@
 #include "p4reg/batch.h"
 #include "p4reg/error.h"
 #include "p4reg/fsutil.h"
+#include "p4reg/suggest.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -206,7 +207,9 @@ static const char *const migrations[] = {
 static const char *const stmt_sql[P4R_ST_COUNT] = {
 	[P4R_ST_MODEL_BY_NAME] = MODEL_SELECT " WHERE m.name = ?1",
 	[P4R_ST_MODEL_BY_PATH] = MODEL_SELECT " WHERE m.path = ?1",
-	[P4R_ST_MODEL_LIST] = MODEL_SELECT " ORDER BY m.name",
+	/* ?1: a stage some version must hold (list --stage), NULL for all */
+	[P4R_ST_MODEL_LIST] = MODEL_SELECT " WHERE ?1 IS NULL OR EXISTS(SELECT 1 FROM versions v"
+			  " WHERE v.model_id = m.id AND v.stage = ?1) ORDER BY m.name",
 	[P4R_ST_MODEL_ID] = "SELECT id, path FROM models WHERE name = ?1",
 	[P4R_ST_MODEL_NAME_BY_PATH] = "SELECT name FROM models WHERE path = ?1",
 	[P4R_ST_MODEL_INSERT] = "INSERT INTO models(name, path, created_ms) VALUES (?1, ?2, ?3)",
@@ -239,11 +242,14 @@ static const char *const stmt_sql[P4R_ST_COUNT] = {
 		"INSERT INTO events(model_id, version_id, kind, from_stage, to_stage,"
 		" forced, actor, at_ms, reason, detail)"
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-	/* history: the shared log's order, the same on every clone */
-	[P4R_ST_EVENT_LIST_ALL] = EVENT_SELECT P4R_SQL_LOG_JOIN " WHERE e.at_ms >= ?1"
-			      " ORDER BY " P4R_SQL_LOG_ORDER,
+	/* history: the shared log's order, the same on every clone, read
+	 * newest first so LIMIT ?5 keeps the last events (-1: all); ?4 a kind
+	 * or NULL, [?2, ?3] the time range */
+	[P4R_ST_EVENT_LIST_ALL] = EVENT_SELECT P4R_SQL_LOG_JOIN " WHERE e.at_ms >= ?2 AND e.at_ms <= ?3"
+			      " AND (?4 IS NULL OR e.kind = ?4) ORDER BY " P4R_SQL_LOG_ORDER_DESC " LIMIT ?5",
 	[P4R_ST_EVENT_LIST_MODEL] = EVENT_SELECT P4R_SQL_LOG_JOIN " WHERE m.name = ?1 AND e.at_ms >= ?2"
-				" ORDER BY " P4R_SQL_LOG_ORDER,
+				" AND e.at_ms <= ?3 AND (?4 IS NULL OR e.kind = ?4)"
+				" ORDER BY " P4R_SQL_LOG_ORDER_DESC " LIMIT ?5",
 	[P4R_ST_STAT_GET] = "SELECT dev, ino, size, mtime_ns, ctime_ns, oid FROM stat_cache"
 			" WHERE path = ?1",
 	[P4R_ST_STAT_PUT] = "INSERT OR REPLACE INTO stat_cache(path, dev, ino, size, mtime_ns,"
@@ -297,9 +303,14 @@ static bool stage_lookup(p4r_stage *out, const char *name)
 
 int p4r_stage_parse(p4r_stage *out, const char *name)
 {
+	const char *close;
+
 	if (stage_lookup(out, name))
 		return 0;
-	return p4r_error_set(P4R_EUSAGE, "unknown stage '%s'", name ? name : "");
+	p4r_error_set(P4R_EUSAGE, "unknown stage '%s'", name ? name : "");
+	if (name && (close = p4r_suggest_among(name, stage_names, P4R_STAGE_COUNT)))
+		p4r_error_hint("did you mean '%s'?", close);
+	return P4R_EUSAGE;
 }
 
 bool p4r_model_name_valid(const char *name)
@@ -576,6 +587,13 @@ done:
 	if (rc < 0)
 		p4r_version_clear(out);
 	return rc;
+}
+
+const char p4r_sql_version_select[] = VERSION_SELECT;
+
+int p4r_sql_read_version(p4r_version *out, sqlite3_stmt *st)
+{
+	return read_version(out, st);
 }
 
 /* Fills OUT from a row of EVENT_SELECT; frees what it took on failure. */
@@ -1268,6 +1286,24 @@ static int txn_usable(p4r_registry *reg)
 
 /* ---- models ---- */
 
+/* P4R_ENOTFOUND "unknown model 'NAME'", with the closest model's name as
+ * the hint when one is close ("did you mean 'minilm'?"). */
+static int unknown_model(p4r_registry *reg, const char *name)
+{
+	sqlite3_stmt *st = NULL;
+	p4r_suggest s;
+
+	p4r_suggest_init(&s, name);
+	if (p4r_sql_prepare(reg->db, &st, "SELECT name FROM models ORDER BY name") == 0)
+		while (sqlite3_step(st) == SQLITE_ROW)
+			p4r_suggest_offer(&s, p4r_sql_col_text(st, 0));
+	sqlite3_finalize(st);
+	p4r_error_set(P4R_ENOTFOUND, "unknown model '%s'", name);
+	if (p4r_suggest_result(&s))
+		p4r_error_hint("did you mean '%s'?", p4r_suggest_result(&s));
+	return P4R_ENOTFOUND;
+}
+
 /* *ID (and *PATH, nullable, malloc'd) of model NAME; *FOUND false if none. */
 static int model_lookup(p4r_registry *reg, const char *name, int64_t *id, char **path, bool *found)
 {
@@ -1312,7 +1348,7 @@ int p4r_registry_model_get(p4r_registry *reg, const char *name, p4r_model *out)
 	int rc = model_one(reg, P4R_ST_MODEL_BY_NAME, name, out, &found);
 
 	if (rc == 0 && !found)
-		rc = p4r_error_set(P4R_ENOTFOUND, "unknown model '%s'", name);
+		rc = unknown_model(reg, name);
 	return rc;
 }
 
@@ -1326,7 +1362,8 @@ int p4r_registry_model_by_path(p4r_registry *reg, const char *path, p4r_model *o
 	return rc;
 }
 
-int p4r_registry_model_list(p4r_registry *reg, p4r_model **out, size_t *n)
+/* Every model, or (STAGE not NULL) those with a version in STAGE. */
+static int model_list(p4r_registry *reg, const char *stage, p4r_model **out, size_t *n)
 {
 	sqlite3_stmt *st = NULL;
 	p4r_model *arr = NULL;
@@ -1336,7 +1373,8 @@ int p4r_registry_model_list(p4r_registry *reg, p4r_model **out, size_t *n)
 
 	*out = NULL;
 	*n = 0;
-	if ((rc = p4r_sql_cached(reg, P4R_ST_MODEL_LIST, &st)) < 0)
+	if ((rc = p4r_sql_cached(reg, P4R_ST_MODEL_LIST, &st)) < 0 ||
+	    (rc = p4r_sql_bind_text(reg->db, st, 1, stage)) < 0)
 		goto done;
 	while ((rc = p4r_sql_row(reg->db, st, &row)) == 0 && row) {
 		void *p = grow(arr, &cap, count, sizeof(*arr));
@@ -1361,6 +1399,20 @@ done:
 	return 0;
 }
 
+int p4r_registry_model_list(p4r_registry *reg, p4r_model **out, size_t *n)
+{
+	return model_list(reg, NULL, out, n);
+}
+
+int p4r_registry_model_list_in_stage(p4r_registry *reg, p4r_stage stage, p4r_model **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	if (!p4r_stage_name(stage))
+		return p4r_error_set(P4R_EUSAGE, "unknown stage %d", (int)stage);
+	return model_list(reg, p4r_stage_name(stage), out, n);
+}
+
 /* ---- versions ---- */
 
 /* The error for a version query that found nothing: the model's absence
@@ -1374,7 +1426,7 @@ static int version_missing(p4r_registry *reg, const char *model, const char *wha
 	if (rc < 0)
 		return rc;
 	if (!found)
-		return p4r_error_set(P4R_ENOTFOUND, "unknown model '%s'", model);
+		return unknown_model(reg, model);
 	return p4r_error_set(P4R_ENOTFOUND, "model '%s' has %s", model, what);
 }
 
@@ -1495,7 +1547,7 @@ int p4r_registry_version_list(p4r_registry *reg, const char *model, p4r_version 
 	st = NULL;
 	/* An empty list is fine for a model without versions, not for no model. */
 	if (rc == 0 && count == 0 && (rc = model_lookup(reg, model, &id, NULL, &row)) == 0 && !row)
-		rc = p4r_error_set(P4R_ENOTFOUND, "unknown model '%s'", model);
+		rc = unknown_model(reg, model);
 done:
 	p4r_sql_release(st);
 	if (rc < 0) {
@@ -1707,7 +1759,7 @@ static int model_move_txn(p4r_registry *reg, const char *name, const char *from,
 	if ((rc = model_lookup(reg, name, &model_id, &bound, &found)) < 0)
 		goto done;
 	if (!found) {
-		rc = p4r_error_set(P4R_ENOTFOUND, "unknown model '%s'", name);
+		rc = unknown_model(reg, name);
 		goto done;
 	}
 	if (strcmp(bound, from)) {
@@ -1870,7 +1922,7 @@ static int event_add_txn(p4r_registry *reg, const p4r_event *ev)
 	if ((rc = model_lookup(reg, ev->model, &model_id, NULL, &found)) < 0)
 		goto done;
 	if (!found) {
-		rc = p4r_error_set(P4R_ENOTFOUND, "unknown model '%s'", ev->model);
+		rc = unknown_model(reg, ev->model);
 		goto done;
 	}
 	if (ev->version > 0) {
@@ -1923,27 +1975,41 @@ int p4r_registry_event_add(p4r_registry *reg, const p4r_event *ev)
 	return p4r_registry_commit(reg);
 }
 
-int p4r_registry_event_list(p4r_registry *reg, const char *model, int64_t since_ms,
-			    p4r_event **out, size_t *n)
+/* Binds F to statement ST of P4R_ST_EVENT_LIST_*. */
+static int event_bind(p4r_registry *reg, sqlite3_stmt *st, const p4r_event_filter *f)
 {
-	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if ((f->model && (rc = p4r_sql_bind_text(reg->db, st, 1, f->model)) < 0) ||
+	    (rc = p4r_sql_bind_int(reg->db, st, 2, f->since_ms)) < 0 ||
+	    (rc = p4r_sql_bind_int(reg->db, st, 3, f->until_ms > 0 ? f->until_ms : INT64_MAX)) < 0 ||
+	    (rc = p4r_sql_bind_text(reg->db, st, 4, f->kind)) < 0 ||
+	    (rc = p4r_sql_bind_int(reg->db, st, 5, f->limit > 0 ? f->limit : -1)) < 0)
+		return rc;
+	return 0;
+}
+
+/* Reverses ARR[0..N): the query reads newest first. */
+static void events_reverse(p4r_event *arr, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n / 2; i++) {
+		p4r_event t = arr[i];
+
+		arr[i] = arr[n - 1 - i];
+		arr[n - 1 - i] = t;
+	}
+}
+
+/* The rows of the bound statement ST into *OUT, *N. */
+static int events_read(p4r_registry *reg, sqlite3_stmt *st, p4r_event **out, size_t *n)
+{
 	p4r_event *arr = NULL;
 	size_t cap = 0, count = 0;
-	int64_t id;
 	bool row = false;
 	int rc;
 
-	*out = NULL;
-	*n = 0;
-	if (model) {
-		if ((rc = p4r_sql_cached(reg, P4R_ST_EVENT_LIST_MODEL, &st)) < 0 ||
-		    (rc = p4r_sql_bind_text(reg->db, st, 1, model)) < 0 ||
-		    (rc = p4r_sql_bind_int(reg->db, st, 2, since_ms)) < 0)
-			goto done;
-	} else if ((rc = p4r_sql_cached(reg, P4R_ST_EVENT_LIST_ALL, &st)) < 0 ||
-		   (rc = p4r_sql_bind_int(reg->db, st, 1, since_ms)) < 0) {
-		goto done;
-	}
 	while ((rc = p4r_sql_row(reg->db, st, &row)) == 0 && row) {
 		void *p = grow(arr, &cap, count, sizeof(*arr));
 
@@ -1956,18 +2022,53 @@ int p4r_registry_event_list(p4r_registry *reg, const char *model, int64_t since_
 			break;
 		count++;
 	}
-	p4r_sql_release(st);
-	st = NULL;
-	if (rc == 0 && count == 0 && model &&
-	    (rc = model_lookup(reg, model, &id, NULL, &row)) == 0 && !row)
-		rc = p4r_error_set(P4R_ENOTFOUND, "unknown model '%s'", model);
-done:
-	p4r_sql_release(st);
 	if (rc < 0) {
 		p4r_event_array_free(arr, count);
 		return rc;
 	}
+	events_reverse(arr, count);
 	*out = arr;
 	*n = count;
 	return 0;
+}
+
+int p4r_registry_event_query(p4r_registry *reg, const p4r_event_filter *f, p4r_event **out, size_t *n)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t id;
+	bool found = false;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = p4r_sql_cached(reg, f->model ? P4R_ST_EVENT_LIST_MODEL : P4R_ST_EVENT_LIST_ALL, &st)) == 0 &&
+	    (rc = event_bind(reg, st, f)) == 0)
+		rc = events_read(reg, st, out, n);
+	p4r_sql_release(st);
+	if (rc == 0 && *n == 0 && f->model &&
+	    (rc = model_lookup(reg, f->model, &id, NULL, &found)) == 0 && !found)
+		rc = unknown_model(reg, f->model);
+	return rc;
+}
+
+int p4r_registry_event_list(p4r_registry *reg, const char *model, int64_t since_ms,
+			    p4r_event **out, size_t *n)
+{
+	p4r_event_filter f = { .model = model, .since_ms = since_ms };
+
+	return p4r_registry_event_query(reg, &f, out, n);
+}
+
+int p4r_registry_event_kind_exists(p4r_registry *reg, const char *kind, bool *out)
+{
+	sqlite3_stmt *st = NULL;
+	bool row = false;
+	int rc;
+
+	*out = false;
+	if ((rc = p4r_sql_prepare(reg->db, &st, "SELECT EXISTS(SELECT 1 FROM events WHERE kind = ?1)")) == 0 &&
+	    (rc = p4r_sql_bind_text(reg->db, st, 1, kind)) == 0 && (rc = p4r_sql_row(reg->db, st, &row)) == 0)
+		*out = row && sqlite3_column_int(st, 0) != 0;
+	sqlite3_finalize(st);
+	return rc;
 }

@@ -69,6 +69,15 @@ void p4r_sql_release(sqlite3_stmt *st);
  * "FROM events e" P4R_SQL_LOG_JOIN "... ORDER BY " P4R_SQL_LOG_ORDER. */
 #define P4R_SQL_LOG_JOIN " LEFT JOIN event_sync s ON s.event_id = e.id"
 #define P4R_SQL_LOG_ORDER "s.seq IS NULL, s.seq, s.idx, e.id"
+/* The same order reversed (newest first): to keep the last N events. */
+#define P4R_SQL_LOG_ORDER_DESC "s.seq IS NULL DESC, s.seq DESC, s.idx DESC, e.id DESC"
+
+/* The SELECT of a version row (registry.c's, "... FROM versions v JOIN
+ * models m ON m.id = v.model_id"), for queries of other files that add
+ * their own WHERE; p4r_sql_read_version reads its rows (OUT cleared on
+ * failure). */
+extern const char p4r_sql_version_select[];
+int p4r_sql_read_version(p4r_version *out, sqlite3_stmt *st);
 
 /* Sets the error from DB's last failure and returns its code: P4R_EINTEGRITY
  * "registry 'PATH' is damaged (...)" for a corrupt database or a file that

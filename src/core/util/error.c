@@ -13,6 +13,7 @@ static _Thread_local struct {
 	int code;
 	char message[1024];
 	bool usage; /* about how the command was called: show its usage */
+	char hint[256]; /* a second line for the message, "" when none */
 } last;
 
 /* The length of the first END bytes of BUF without a UTF-8 character cut
@@ -55,6 +56,7 @@ static int vset(int code, const char *suffix, const char *fmt, va_list ap)
 	last.message[used] = '\0';
 	last.code = code;
 	last.usage = false;
+	last.hint[0] = '\0';
 	return code;
 }
 
@@ -107,6 +109,26 @@ void p4r_error_clear(void)
 	last.code = 0;
 	last.message[0] = '\0';
 	last.usage = false;
+	last.hint[0] = '\0';
+}
+
+void p4r_error_hint(const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(last.hint, sizeof(last.hint), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		last.hint[0] = '\0';
+	else if ((size_t)n >= sizeof(last.hint))
+		last.hint[utf8_boundary(last.hint, sizeof(last.hint) - 1)] = '\0';
+}
+
+const char *p4r_error_hint_text(void)
+{
+	return last.hint;
 }
 
 void p4r_error_mark_usage(void)

@@ -371,6 +371,17 @@ int p4r_read_file(char **out, size_t *len, const char *path, size_t max)
 	return read_all(out, len, fd, path, max, false);
 }
 
+int p4r_read_fd(char **out, size_t *len, int fd, const char *display, size_t max)
+{
+	/* read_all closes what it reads: a copy, so FD stays open */
+	int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+
+	*out = NULL;
+	if (copy < 0)
+		return p4r_error_errno("cannot read %s", display);
+	return read_all(out, len, copy, display, max, false);
+}
+
 int p4r_read_file_at(char **out, size_t *len, int dirfd, const char *base, size_t max,
 		     const char *display)
 {
