@@ -115,7 +115,7 @@ static int spawn(const char *cmd, int data[2], pid_t *pid)
 int p4r_pager_start(const char *cmd)
 {
 	int data[2], rc;
-	pid_t pid;
+	pid_t pid = -1;
 
 	if (pager_pid > 0)
 		return 0;
