@@ -222,7 +222,7 @@ int p4r_lifecycle_run_hook(const char *hook, const char *cwd, const char *const 
 int p4r_registry_stage_set(p4r_registry *reg, int64_t version_id, p4r_stage stage, int rolled_back);
 
 /* The versions of MODEL that ever entered production (a promote or
- * rollback event with to_stage production), each once, the most recent
+ * rollback event with to_stage production) and are not deleted, each once, the most recent
  * entry first in the shared log's order: published events by their remote
  * position (batch seq, index), then unpublished ones by local id; so every
  * clone with the same log, before or after pushing its own events, gets

@@ -318,7 +318,7 @@ static void test_malformed_batches(void **state)
 	expect_bad_text("", "not a JSON object");
 	expect_bad_text("[]", "not a JSON object");
 	expect_bad_text("{\"format\":1,\"seq\":1,\"parent\":0,\"events\":[" REGISTER "]", "not a JSON object");
-	expect_bad_text("{\"format\":4,\"seq\":1,\"parent\":0,\"events\":[" REGISTER "]}", "unknown format");
+	expect_bad_text("{\"format\":5,\"seq\":1,\"parent\":0,\"events\":[" REGISTER "]}", "unknown format");
 	expect_bad_text("{\"format\":0,\"seq\":1,\"parent\":0,\"events\":[" REGISTER "]}", "unknown format");
 	expect_bad_text("{\"format\":1,\"seq\":2,\"parent\":1,\"events\":[" REGISTER "]}", "wrong sequence number");
 	expect_bad_text("{\"format\":1,\"seq\":1,\"parent\":5,\"events\":[" REGISTER "]}", "wrong sequence number");

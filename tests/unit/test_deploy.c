@@ -127,9 +127,10 @@ static void test_resolve_refs(void **state)
 	assert_int_equal(p4r_deploy_log_resolve(log, &ref, &v), 0);
 	assert_string_equal(v.oid.hex, OID2);
 	assert_int_equal(v.size, 20);
-	/* aliases do not exist: champion is no stage */
-	assert_int_equal(p4r_ref_parse(&ref, "m@champion"), P4R_EUSAGE);
-	assert_non_null(strstr(p4r_error_message(), "unknown version or stage 'champion'"));
+	/* an alias no event set */
+	resolve_fails(log, "m@champion", "model 'm' has no alias 'champion'");
+	assert_int_equal(p4r_ref_parse(&ref, "m@Champion"), P4R_EUSAGE);
+	assert_non_null(strstr(p4r_error_message(), "unknown version, stage or alias 'Champion'"));
 	p4r_deploy_log_free(log);
 }
 

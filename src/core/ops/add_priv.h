@@ -63,6 +63,8 @@ struct run {
 	size_t ntasks;
 	p4r_link_type order[P4R_LINK_MAX];
 	size_t norder;
+	char **tag_keys, **tag_values; /* --tag KEY=VALUE, split and checked */
+	size_t ntags;
 };
 
 /* What goes into git's index in the one write at the end. OWNED holds

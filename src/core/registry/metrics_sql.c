@@ -516,7 +516,8 @@ static int collector_init(struct collector *c, const p4r_version *versions, size
 		c->map[i].id = versions[i].id;
 		c->map[i].row = i;
 	}
-	qsort(c->map, n, sizeof(*c->map), cmp_idrow);
+	if (n) /* a model whose versions were all deleted has none */
+		qsort(c->map, n, sizeof(*c->map), cmp_idrow);
 	return 0;
 }
 
