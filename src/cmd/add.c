@@ -7,7 +7,8 @@
 #include <string.h>
 
 const char cmd_add_usage[] =
-	"usage: p4reg add [-n NAME] [-m MSG] [--no-stage] [--exclude PATTERN]... PATH...\n"
+	"usage: p4reg add [-n NAME] [-m MSG] [--no-stage] [--exclude PATTERN]...\n"
+	"                 [--tag KEY=VALUE]... PATH...\n"
 	"\n"
 	"Hashes each file, stores it in .p4reg/objects, registers it as the next\n"
 	"version of its model (or reports it unchanged: the bytes of the latest\n"
@@ -34,15 +35,18 @@ const char cmd_add_usage[] =
 	"      --no-stage      do not stage the pointer and .gitignore in git\n"
 	"      --exclude PATTERN\n"
 	"                      leave out a folder's files matching PATTERN (repeatable;\n"
-	"                      the syntax of .p4regignore)\n";
+	"                      the syntax of .p4regignore)\n"
+	"      --tag KEY=VALUE tag each version added (or found unchanged); repeatable\n"
+	"                      (see 'p4reg tag')\n";
 
-enum { OPT_NAME = 1, OPT_MESSAGE, OPT_NO_STAGE, OPT_EXCLUDE };
+enum { OPT_NAME = 1, OPT_MESSAGE, OPT_NO_STAGE, OPT_EXCLUDE, OPT_TAG };
 
 static const p4r_option options[] = {
 	{ "name", 'n', true, OPT_NAME },
 	{ "message", 'm', true, OPT_MESSAGE },
 	{ "no-stage", 0, false, OPT_NO_STAGE },
 	{ "exclude", 0, true, OPT_EXCLUDE },
+	{ "tag", 0, true, OPT_TAG },
 	{ NULL, 0, false, 0 },
 };
 
@@ -160,7 +164,8 @@ int cmd_add(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 {
 	const char **paths = calloc((size_t)argc, sizeof(*paths));
 	const char **excludes = calloc((size_t)argc, sizeof(*excludes));
-	p4r_add_opts opts = { .paths = paths, .excludes = excludes };
+	const char **tags = calloc((size_t)argc, sizeof(*tags));
+	p4r_add_opts opts = { .paths = paths, .excludes = excludes, .tags = tags };
 	p4r_add_result res = { 0 };
 	const char *value;
 	cmd_report cr;
@@ -169,9 +174,10 @@ int cmd_add(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 	size_t i;
 	int id, rc;
 
-	if (!paths || !excludes) {
+	if (!paths || !excludes || !tags) {
 		free(paths);
 		free(excludes);
+		free(tags);
 		return p4r_error_set(P4R_ERROR, "out of memory");
 	}
 	p4r_opts_init(&o, argc - 1, argv + 1, options);
@@ -184,6 +190,8 @@ int cmd_add(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 			opts.no_stage = true;
 		else if (id == OPT_EXCLUDE)
 			excludes[opts.nexcludes++] = value;
+		else if (id == OPT_TAG)
+			tags[opts.ntags++] = value;
 		else
 			paths[opts.npaths++] = value;
 	}
@@ -211,5 +219,6 @@ done:
 	p4r_add_result_free(&res);
 	free(paths);
 	free(excludes);
+	free(tags);
 	return rc;
 }
