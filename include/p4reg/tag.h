@@ -27,7 +27,8 @@ bool p4r_tag_value_valid(const char *value);
 bool p4r_description_valid(const char *text);
 
 /* Splits "KEY=VALUE" at its first '=' into *KEY and *VALUE (malloc'd),
- * both checked: P4R_EUSAGE "invalid tag 'x': ..." naming what is wrong. */
+ * both checked: P4R_EUSAGE "invalid tag 'x': expected KEY=VALUE", "invalid
+ * tag key 'k': ..." or "invalid value of tag 'k': ...". */
 int p4r_tag_parse(const char *text, char **key, char **value);
 /* P4R_EUSAGE "invalid tag key 'x': ..." unless KEY is valid. */
 int p4r_tag_key_check(const char *key);

@@ -891,8 +891,8 @@ done:
 static int replay_reset(struct apply_ctx *c, int64_t model_id)
 {
 	static const char *const sql[] = {
-		"UPDATE versions SET stage = 'development', rolled_back = 0, deleted_ms = NULL"
-		" WHERE model_id = ?1",
+		("UPDATE versions SET stage = 'development', rolled_back = 0, deleted_ms = NULL"
+		 " WHERE model_id = ?1"),
 		"DELETE FROM aliases WHERE model_id = ?1",
 		"DELETE FROM version_tags WHERE version_id IN (SELECT id FROM versions WHERE model_id = ?1)",
 		"DELETE FROM model_tags WHERE model_id = ?1",

@@ -64,34 +64,31 @@ int p4r_tag_key_check(const char *key)
 {
 	if (p4r_tag_key_valid(key))
 		return 0;
-	return p4r_error_set(P4R_EUSAGE, "invalid tag key '%s': 1..%d of A-Z, a-z, 0-9, '_', '.', ':',"
+	return p4r_error_set(P4R_EUSAGE, "invalid tag key '%.100s': 1..%d of A-Z, a-z, 0-9, '_', '.', ':',"
 			     " '/' and '-', starting with a letter or digit", key ? key : "", P4R_TAG_KEY_MAX);
 }
 
 int p4r_tag_parse(const char *text, char **key, char **value)
 {
 	const char *eq = strchr(text, '=');
-	const char *why = NULL;
+	int rc = 0;
 
 	*key = *value = NULL;
 	if (!eq)
-		return p4r_error_set(P4R_EUSAGE, "invalid tag '%s': expected KEY=VALUE", text);
-	if (!(*key = strndup(text, (size_t)(eq - text))) || !(*value = strdup(eq + 1))) {
-		free(*key);
-		*key = NULL;
-		return p4r_error_set(P4R_ERROR, "out of memory");
-	}
-	if (!p4r_tag_key_valid(*key))
-		why = "the key is 1..128 of A-Z, a-z, 0-9, '_', '.', ':', '/' and '-', starting with a"
-		      " letter or digit";
+		return p4r_error_set(P4R_EUSAGE, "invalid tag '%.100s': expected KEY=VALUE", text);
+	if (!(*key = strndup(text, (size_t)(eq - text))) || !(*value = strdup(eq + 1)))
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+	else if (!p4r_tag_key_valid(*key))
+		rc = p4r_tag_key_check(*key);
 	else if (!p4r_tag_value_valid(*value))
-		why = "the value is at most 4096 bytes of UTF-8 without control characters";
-	if (!why)
-		return 0;
-	free(*key);
-	free(*value);
-	*key = *value = NULL;
-	return p4r_error_set(P4R_EUSAGE, "invalid tag '%s': %s", text, why);
+		rc = p4r_error_set(P4R_EUSAGE, "invalid value of tag '%s': at most %d bytes of UTF-8 without"
+				   " control characters", *key, P4R_TAG_VALUE_MAX);
+	if (rc < 0) {
+		free(*key);
+		free(*value);
+		*key = *value = NULL;
+	}
+	return rc;
 }
 
 void p4r_tags_clear(p4r_tags *t)
