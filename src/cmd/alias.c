@@ -58,10 +58,11 @@ static int print_list(const p4r_alias_result *res)
 
 static cJSON *json_list(const p4r_alias_result *res, const char *model)
 {
-	cJSON *doc = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(doc, "aliases");
+	cJSON *doc = cJSON_CreateObject(), *arr;
 	size_t i;
 
 	cJSON_AddStringToObject(doc, "model", model);
+	arr = cJSON_AddArrayToObject(doc, "aliases");
 	for (i = 0; i < res->n; i++) {
 		const p4r_alias_entry *a = &res->aliases[i];
 		cJSON *o = cJSON_CreateObject();
@@ -126,7 +127,7 @@ static int print_result(p4r_cli *cli, const p4r_alias_result *res, const p4r_ali
 /* Fills OPTS from ARGV: MODEL [NAME N], or -d MODEL NAME. */
 static int parse(p4r_cli *cli, int argc, char **argv, p4r_alias_opts *opts)
 {
-	const char *args[4] = { NULL }, *value;
+	const char *args[3] = { NULL }, *value;
 	bool del = false;
 	size_t n = 0;
 	p4r_opts o;
@@ -138,14 +139,14 @@ static int parse(p4r_cli *cli, int argc, char **argv, p4r_alias_opts *opts)
 			del = true;
 		else if (id == OPT_MESSAGE)
 			opts->reason = value;
-		else if (n < 4)
+		else if (n < 3)
 			args[n++] = value;
 		else
 			return cmd_usage_error(cli, "alias takes at most MODEL NAME N");
 	}
 	if (rc < 0)
 		return rc;
-	if (n == 0 || n > 3 || (del && n != 2) || (!del && n == 2))
+	if (n == 0 || (del && n != 2) || (!del && n == 2))
 		return cmd_usage_error(cli, del ? "alias -d needs MODEL and NAME" :
 				       "alias needs MODEL, or MODEL NAME N");
 	opts->action = del ? P4R_ALIAS_DELETE : n == 1 ? P4R_ALIAS_LIST : P4R_ALIAS_SET;

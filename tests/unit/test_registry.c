@@ -1272,7 +1272,7 @@ static void test_concurrent_create(void **state)
 /* A schema-5 file: what p4reg wrote before aliases, tags and deletions. */
 static void downgrade_to_5(const char *path)
 {
-	raw_exec(path, "DROP TABLE model_tags; DROP TABLE version_tags; DROP INDEX aliases_version;"
+	raw_exec(path, "DROP INDEX versions_live; DROP TABLE model_tags; DROP TABLE version_tags; DROP INDEX aliases_version;"
 		 " DROP TABLE aliases; ALTER TABLE models DROP COLUMN description;"
 		 " ALTER TABLE versions DROP COLUMN deleted_ms; PRAGMA user_version = 5;");
 }

@@ -148,17 +148,15 @@ static int check_req(const p4r_alias_req *req)
 
 static int set_txn(p4r_registry *reg, const p4r_alias_req *req, int64_t *previous)
 {
-	p4r_model m = { 0 };
 	p4r_version v = { 0 };
-	int64_t old_id = 0;
+	int64_t model_id = 0, old_id = 0;
 	int rc;
 
-	if ((rc = p4r_registry_model_get(reg, req->model, &m)) == 0 &&
+	if ((rc = p4r_sql_model_id(reg, req->model, &model_id)) == 0 &&
 	    (rc = p4r_registry_version_get(reg, req->model, req->number, &v)) == 0 &&
-	    (rc = alias_target(reg, m.id, req->name, &old_id, previous)) == 0 && old_id != v.id)
-		rc = alias_event(reg, req, P4R_EVENT_ALIAS_SET, m.id, v.id);
+	    (rc = alias_target(reg, model_id, req->name, &old_id, previous)) == 0 && old_id != v.id)
+		rc = alias_event(reg, req, P4R_EVENT_ALIAS_SET, model_id, v.id);
 	p4r_version_clear(&v);
-	p4r_model_clear(&m);
 	return rc;
 }
 
@@ -185,20 +183,15 @@ int p4r_registry_alias_set(p4r_registry *reg, const p4r_alias_req *req, int64_t 
 
 static int delete_txn(p4r_registry *reg, const p4r_alias_req *req, int64_t *previous)
 {
-	p4r_model m = { 0 };
-	int64_t version_id = 0;
+	int64_t model_id = 0, version_id = 0;
 	int rc;
 
-	if ((rc = p4r_registry_model_get(reg, req->model, &m)) < 0)
+	if ((rc = p4r_sql_model_id(reg, req->model, &model_id)) < 0 ||
+	    (rc = alias_target(reg, model_id, req->name, &version_id, previous)) < 0)
 		return rc;
-	if ((rc = alias_target(reg, m.id, req->name, &version_id, previous)) == 0) {
-		if (!version_id)
-			rc = p4r_error_set(P4R_ENOTFOUND, "model '%s' has no alias '%s'", req->model, req->name);
-		else
-			rc = alias_event(reg, req, P4R_EVENT_ALIAS_DELETE, m.id, version_id);
-	}
-	p4r_model_clear(&m);
-	return rc;
+	if (!version_id)
+		return p4r_error_set(P4R_ENOTFOUND, "model '%s' has no alias '%s'", req->model, req->name);
+	return alias_event(reg, req, P4R_EVENT_ALIAS_DELETE, model_id, version_id);
 }
 
 int p4r_registry_alias_delete(p4r_registry *reg, const p4r_alias_req *req, int64_t *previous)
@@ -262,15 +255,14 @@ static int alias_query(p4r_registry *reg, const char *sql, int64_t id, p4r_alias
 
 int p4r_registry_alias_list(p4r_registry *reg, const char *model, p4r_alias_entry **out, size_t *n)
 {
-	p4r_model m = { 0 };
+	int64_t model_id = 0;
 	int rc;
 
 	*out = NULL;
 	*n = 0;
-	if ((rc = p4r_registry_model_get(reg, model, &m)) == 0)
-		rc = alias_query(reg, ALIAS_SELECT " WHERE a.model_id = ?1 ORDER BY a.name", m.id, out, n);
-	p4r_model_clear(&m);
-	return rc;
+	if ((rc = p4r_sql_model_id(reg, model, &model_id)) < 0)
+		return rc;
+	return alias_query(reg, ALIAS_SELECT " WHERE a.model_id = ?1 ORDER BY a.name", model_id, out, n);
 }
 
 int p4r_registry_alias_of(p4r_registry *reg, int64_t version_id, p4r_alias_entry **out, size_t *n)
@@ -280,18 +272,14 @@ int p4r_registry_alias_of(p4r_registry *reg, int64_t version_id, p4r_alias_entry
 
 int p4r_registry_alias_resolve(p4r_registry *reg, const char *model, const char *name, p4r_version *out)
 {
-	p4r_model m = { 0 };
-	int64_t version_id = 0, number = 0;
+	int64_t model_id = 0, version_id = 0, number = 0;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = p4r_registry_model_get(reg, model, &m)) == 0 &&
-	    (rc = alias_target(reg, m.id, name, &version_id, &number)) == 0) {
-		if (!version_id)
-			rc = p4r_error_set(P4R_ENOTFOUND, "model '%s' has no alias '%s'", model, name);
-		else
-			rc = p4r_registry_version_get(reg, model, number, out);
-	}
-	p4r_model_clear(&m);
-	return rc;
+	if ((rc = p4r_sql_model_id(reg, model, &model_id)) < 0 ||
+	    (rc = alias_target(reg, model_id, name, &version_id, &number)) < 0)
+		return rc;
+	if (!version_id)
+		return p4r_error_set(P4R_ENOTFOUND, "model '%s' has no alias '%s'", model, name);
+	return p4r_registry_version_get(reg, model, number, out);
 }

@@ -28,25 +28,24 @@ int p4r_sql_delete_apply(p4r_registry *reg, const p4r_sql_label_event *e)
 static int delete_txn(p4r_registry *reg, const p4r_delete_req *req, const p4r_event *ev)
 {
 	p4r_version v = { 0 };
-	p4r_model m = { 0 };
+	int64_t model_id = 0;
 	p4r_sql_event_row row;
 	p4r_sql_label_event e;
 	int rc;
 
-	if ((rc = p4r_registry_model_get(reg, req->model, &m)) < 0 ||
+	if ((rc = p4r_sql_model_id(reg, req->model, &model_id)) < 0 ||
 	    (rc = p4r_registry_version_get(reg, req->model, req->number, &v)) < 0)
 		goto done;
-	row = (p4r_sql_event_row){ .model_id = m.id, .version_id = v.id, .kind = P4R_EVENT_DELETE,
+	row = (p4r_sql_event_row){ .model_id = model_id, .version_id = v.id, .kind = P4R_EVENT_DELETE,
 				   .from_stage = p4r_stage_name(v.stage), .to_stage = "archived",
 				   .forced = req->forced, .actor = ev->actor, .at_ms = ev->at_ms,
 				   .reason = ev->reason };
-	e = (p4r_sql_label_event){ .model_id = m.id, .version_id = v.id, .kind = P4R_EVENT_DELETE,
+	e = (p4r_sql_label_event){ .model_id = model_id, .version_id = v.id, .kind = P4R_EVENT_DELETE,
 				   .actor = ev->actor, .at_ms = ev->at_ms };
 	if ((rc = p4r_sql_event_insert(reg, &row, NULL)) == 0)
 		rc = p4r_sql_delete_apply(reg, &e);
 done:
 	p4r_version_clear(&v);
-	p4r_model_clear(&m);
 	return rc;
 }
 

@@ -176,6 +176,8 @@ static const char *const migrations[] = {
 	 * their events say, replayed in the shared log's order on a fetch
 	 * (registry/sync_sql.c), keyed by row ids so a renumbering moves nothing. */
 	"ALTER TABLE versions ADD COLUMN deleted_ms INTEGER;"
+	/* the live versions of a model, counted and maxed from the index alone */
+	"CREATE INDEX versions_live ON versions(model_id, number) WHERE deleted_ms IS NULL;"
 	"ALTER TABLE models ADD COLUMN description TEXT NOT NULL DEFAULT '';"
 	"CREATE TABLE aliases ("
 	"  model_id INTEGER NOT NULL REFERENCES models(id),"
@@ -1314,6 +1316,16 @@ static int model_lookup(p4r_registry *reg, const char *name, int64_t *id, char *
 		rc = col_strdup(path, st, 1);
 done:
 	p4r_sql_release(st);
+	return rc;
+}
+
+int p4r_sql_model_id(p4r_registry *reg, const char *name, int64_t *id)
+{
+	bool found = false;
+	int rc = model_lookup(reg, name, id, NULL, &found);
+
+	if (rc == 0 && !found)
+		rc = p4r_error_set(P4R_ENOTFOUND, "unknown model '%s'", name);
 	return rc;
 }
 

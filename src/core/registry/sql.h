@@ -121,6 +121,10 @@ const char *p4r_sql_col_text(sqlite3_stmt *st, int i);
  * reads as false, never as a path. */
 bool p4r_sql_col_oid(p4r_oid *out, sqlite3_stmt *st, int i);
 
+/* The row id of model NAME: P4R_ENOTFOUND "unknown model 'x'" (registry.c,
+ * through the statement cache: cheaper than p4r_registry_model_get). */
+int p4r_sql_model_id(p4r_registry *reg, const char *name, int64_t *id);
+
 /* ---- the one writer of each table (write_sql.c) ----
  * Local commands (registry.c) and a remote's log (sync_sql.c) add rows
  * through these, inside the caller's transaction, with cached statements. */

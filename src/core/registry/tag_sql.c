@@ -155,16 +155,13 @@ static int check_req(const p4r_tag_req *req)
 static int target(p4r_registry *reg, const char *model, int64_t number, int64_t *model_id,
 		  int64_t *version_id)
 {
-	p4r_model m = { 0 };
 	p4r_version v = { 0 };
 	int rc;
 
 	*model_id = *version_id = 0;
-	if ((rc = p4r_registry_model_get(reg, model, &m)) == 0 && number &&
+	if ((rc = p4r_sql_model_id(reg, model, model_id)) == 0 && number &&
 	    (rc = p4r_registry_version_get(reg, model, number, &v)) == 0)
 		*version_id = v.id;
-	*model_id = m.id;
-	p4r_model_clear(&m);
 	p4r_version_clear(&v);
 	return rc;
 }
