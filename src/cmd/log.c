@@ -78,6 +78,31 @@ static int print_text(const char *name, const p4r_version *versions, size_t n, c
 	return rc;
 }
 
+/* The model's tags (DOC "tags") and each version's tags and aliases
+ * (beside its metrics in "history"): three queries for the model. */
+static int add_labels(cJSON *doc, p4r_registry *reg, const char *name, const p4r_version *v, size_t n)
+{
+	cJSON *o = cJSON_GetObjectItemCaseSensitive(doc, "history")->child;
+	p4r_tags tags = { 0 }, mtags = { 0 };
+	p4r_alias_entry *aliases = NULL;
+	size_t naliases = 0, i;
+	int rc;
+
+	if ((rc = p4r_registry_tags_get(reg, name, 0, &mtags)) == 0 &&
+	    (rc = p4r_registry_tags_versions(reg, name, &tags)) == 0 &&
+	    (rc = p4r_registry_alias_list(reg, name, &aliases, &naliases)) == 0) {
+		cJSON_AddItemToObject(doc, "tags", p4r_json_tags(&mtags, 0));
+		for (i = 0; o && i < n; i++, o = o->next) {
+			cJSON_AddItemToObject(o, "tags", p4r_json_tags(&tags, v[i].id));
+			cJSON_AddItemToObject(o, "aliases", p4r_json_alias_names(aliases, naliases, v[i].number));
+		}
+	}
+	p4r_tags_clear(&tags);
+	p4r_tags_clear(&mtags);
+	p4r_alias_array_free(aliases, naliases);
+	return rc;
+}
+
 /* One MODEL, no options. */
 static int parse_args(p4r_cli *cli, int argc, char **argv, const char **model)
 {
@@ -105,9 +130,6 @@ int cmd_log(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 	p4r_version *versions = NULL;
 	p4r_model model = { 0 };
 	p4r_metric_table t = { 0 };
-	p4r_tags tags = { 0 }, mtags = { 0 };
-	p4r_alias_entry *aliases = NULL;
-	size_t naliases = 0;
 	const char *name;
 	size_t n = 0, i;
 	int rc;
@@ -124,30 +146,20 @@ int cmd_log(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 	if (cli->json) {
 		cJSON *doc = p4r_json_model(&model), *arr = cJSON_AddArrayToObject(doc, "history");
 
-		/* each version's tags and aliases: two queries for the model */
-		if ((rc = p4r_registry_tags_get(p4r_repo_registry(repo), name, 0, &mtags)) < 0 ||
-		    (rc = p4r_registry_tags_versions(p4r_repo_registry(repo), name, &tags)) < 0 ||
-		    (rc = p4r_registry_alias_list(p4r_repo_registry(repo), name, &aliases, &naliases)) < 0) {
-			cJSON_Delete(doc);
-			goto done;
-		}
-		cJSON_AddItemToObject(doc, "tags", p4r_json_tags(&mtags, 0));
 		for (i = 0; i < n; i++) {
 			cJSON *o = p4r_json_version(&versions[i]);
 
 			cJSON_AddItemToObject(o, "metrics", p4r_json_metric_row(&t, i));
-			cJSON_AddItemToObject(o, "tags", p4r_json_tags(&tags, versions[i].id));
-			cJSON_AddItemToObject(o, "aliases", p4r_json_alias_names(aliases, naliases, versions[i].number));
 			cJSON_AddItemToArray(arr, o);
 		}
-		rc = cmd_print_json(doc);
+		if ((rc = add_labels(doc, p4r_repo_registry(repo), name, versions, n)) == 0)
+			rc = cmd_print_json(doc);
+		else
+			cJSON_Delete(doc);
 	} else {
 		rc = print_text(model.name, versions, n, &t);
 	}
 done:
-	p4r_tags_clear(&tags);
-	p4r_tags_clear(&mtags);
-	p4r_alias_array_free(aliases, naliases);
 	p4r_metric_table_clear(&t);
 	p4r_version_array_free(versions, n);
 	p4r_model_clear(&model);

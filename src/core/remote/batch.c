@@ -931,6 +931,17 @@ static int decode_head(const char *key, const cJSON *doc, int64_t seq, const cJS
 	return 0;
 }
 
+/* An older format promises its readers that nothing moves, and no alias,
+ * tag or deletion they would not apply. */
+static int format_allows(const struct decoder *d, const p4r_sync_event *e)
+{
+	if (d->format < P4R_BATCH_FORMAT_MOVE && !strcmp(e->kind, P4R_EVENT_MOVE))
+		return bad(d, "a move needs batch format 2");
+	if (d->format < P4R_BATCH_FORMAT_LABELS && p4r_event_kind_labels(e->kind))
+		return bad(d, "an alias, tag, describe or delete event needs batch format 4");
+	return 0;
+}
+
 int p4r_batch_decode(p4r_sync_event **out, size_t *n, const char *key, const char *text,
 		     size_t len, int64_t seq)
 {
@@ -963,16 +974,8 @@ int p4r_batch_decode(p4r_sync_event **out, size_t *n, const char *key, const cha
 		count++;
 		if (rc < 0)
 			goto done;
-		/* an older format promises its readers that nothing moves, and no
-		 * alias, tag or deletion they would not apply */
-		if (format < P4R_BATCH_FORMAT_MOVE && !strcmp(arr[count - 1].kind, P4R_EVENT_MOVE)) {
-			rc = bad(&d, "a move needs batch format 2");
+		if ((rc = format_allows(&d, &arr[count - 1])) < 0)
 			goto done;
-		}
-		if (format < P4R_BATCH_FORMAT_LABELS && p4r_event_kind_labels(arr[count - 1].kind)) {
-			rc = bad(&d, "an alias, tag, describe or delete event needs batch format 4");
-			goto done;
-		}
 	}
 	rc = check_unique(key, arr, count);
 done:
