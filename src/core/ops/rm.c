@@ -61,16 +61,23 @@ static int blockers(p4r_registry *reg, p4r_rm_result *out)
 	return 0;
 }
 
-/* Inside the transaction: the checks, then the deletion. */
+/* Inside the transaction: the version as it is under the write lock (a
+ * promotion may have come between the resolution and the lock), the
+ * checks, then the deletion. */
 static int rm_txn(p4r_registry *reg, const p4r_rm_opts *opts, const char *actor, p4r_rm_result *out)
 {
 	const p4r_version *v = &out->version;
-	p4r_delete_req req = { .model = v->model, .number = v->number, .actor = actor,
-			       .reason = opts->reason };
+	char model[P4R_MODEL_NAME_MAX + 1];
+	int64_t number = v->number;
+	p4r_delete_req req = { .model = model, .actor = actor, .reason = opts->reason };
 	int rc;
 
-	if ((rc = blockers(reg, out)) < 0)
+	snprintf(model, sizeof(model), "%s", v->model);
+	p4r_version_clear(&out->version);
+	if ((rc = p4r_registry_version_get(reg, model, number, &out->version)) < 0 ||
+	    (rc = blockers(reg, out)) < 0)
 		return rc;
+	req.number = v->number;
 	if (out->refusal[0] && !opts->force)
 		return p4r_error_set(P4R_EREFUSED, "cannot delete '%s@%lld': %s; --force deletes it anyway",
 				     v->model, (long long)v->number, out->refusal);
