@@ -957,7 +957,9 @@ static int replay_label(struct apply_ctx *c, int64_t model_id, sqlite3_stmt *sel
 	return p4r_sql_tag_apply(c->reg, &e);
 }
 
-#define REPLAY_KINDS 	"'" P4R_EVENT_DELETE "', '" P4R_EVENT_ALIAS_SET "', '" P4R_EVENT_ALIAS_DELETE "', '" 	P4R_EVENT_TAG_SET "', '" P4R_EVENT_TAG_DELETE "', '" P4R_EVENT_DESCRIBE "'"
+#define REPLAY_KINDS \
+	"'" P4R_EVENT_DELETE "', '" P4R_EVENT_ALIAS_SET "', '" P4R_EVENT_ALIAS_DELETE "', '" \
+	P4R_EVENT_TAG_SET "', '" P4R_EVENT_TAG_DELETE "', '" P4R_EVENT_DESCRIBE "'"
 
 /* Rebuilds the stages, deletions, aliases, tags and description of
  * MODEL_ID from its events in the shared log's order (registry/sql.h):
