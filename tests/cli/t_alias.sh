@@ -114,4 +114,15 @@ run 0 p4reg show m@champion && assert_contains "$OUT" "version:  2"
 mkdir -p "$ROOT_TMP/box"
 run 0 p4reg get "$R" m@champion -o "$ROOT_TMP/box/m.bin" --no-cache && assert_contains "$OUT" "got m@2"
 
+begin "a forged batch naming a reserved alias stops fetch and get (exit 4), nothing applied"
+next=$(( $(ls "$R/log" | wc -l) + 1 ))
+key=$(printf 'log/%010d.json' "$next")
+printf '{"format":4,"seq":%d,"parent":%d,"events":[{"id":"0a0b0c0d-0000-4000-8000-00000000abcd","model":"m","version":1,"kind":"alias-set","from":"","to":"","forced":false,"actor":"evil","time":1,"reason":"","detail":"{\\"alias\\":\\"production\\"}"}]}' \
+	"$next" "$((next - 1))" >"$R/$key"
+before=$(snapshot)
+run 4 p4reg fetch && assert_one_line_error "invalid event batch '$key': event 0: an alias event's detail must be {\"alias\"} with a valid alias name"
+assert_contains "$ERR" "--skip-batch $next"
+assert_eq "$(snapshot)" "$before" "a refused batch changed something"
+run 4 p4reg get "$R" m@champion -o "$ROOT_TMP/box/m.bin" --no-cache && assert_one_line_error "an alias event's detail must be"
+
 finish
