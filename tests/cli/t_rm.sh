@@ -127,6 +127,8 @@ cd - >/dev/null
 run 0 p4reg fetch
 assert_eq "$(deleted)" "1 2 3 5 6"
 assert_eq "$(db "SELECT reason FROM events WHERE kind = 'delete' ORDER BY id DESC LIMIT 1")" "oops"
+run 0 p4reg fsck && assert_contains "$OUT" "registry consistent"
+(cd "$B" && p4reg fsck >/dev/null) || fail "fsck on B"
 mkdir -p "$ROOT_TMP/box"
 run 1 p4reg get "$R" m@5 -o "$ROOT_TMP/box/m.bin" --no-cache && assert_one_line_error "version 5 of model 'm' was deleted"
 run 0 p4reg get "$R" m -o "$ROOT_TMP/box/m.bin" --no-cache && assert_contains "$OUT" "got m@4"

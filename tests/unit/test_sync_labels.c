@@ -9,6 +9,8 @@
 #include "p4reg/deletion.h"
 #include "p4reg/error.h"
 #include "p4reg/fsutil.h"
+#include "p4reg/fsck.h"
+#include "p4reg/lifecycle.h"
 #include "p4reg/ops/fetch.h"
 #include "p4reg/ops/push.h"
 #include "p4reg/ref.h"
@@ -193,6 +195,50 @@ static void test_delete_travels(void **state)
 	assert_int_equal(db_int(s->b, "SELECT count(*) FROM versions WHERE deleted_ms IS NOT NULL"), 1);
 }
 
+static void count_issue(const p4r_invariant_issue *issue, void *payload)
+{
+	print_message("invariant %s: %s\n", issue->kind, issue->message);
+	(*(int *)payload)++;
+}
+
+/* fsck's invariants hold on REPO. */
+static void consistent(p4r_repo *repo)
+{
+	int issues = 0;
+
+	assert_int_equal(p4r_registry_fsck_invariants(p4r_repo_registry(repo), count_issue, &issues), 0);
+	assert_int_equal(issues, 0);
+}
+
+/* B promotes a version A deleted (B had not fetched yet): after the fetch
+ * it is deleted and archived on B, and on A once B pushes; the previous
+ * staging holder was archived by the promotion, as the log says. */
+static void test_promote_of_deleted(void **state)
+{
+	tu_sync *s = *state;
+	p4r_delete_req req = { .model = "m", .number = 2, .actor = "ann" };
+	p4r_promote_req pr = { .model = "m", .number = 2, .to = P4R_STAGE_STAGING, .force = true, .actor = "bob" };
+	p4r_promotion p = { 0 };
+
+	assert_int_equal(add(s->a, "version two"), 2);
+	push(s->a);
+	fetch(s->b);
+	assert_int_equal(p4r_registry_version_delete(p4r_repo_registry(s->a), &req), 0);
+	push(s->a);
+	assert_int_equal(p4r_lifecycle_promote(p4r_repo_registry(s->b), &pr, &p), 0);
+	p4r_promotion_clear(&p);
+	fetch(s->b);
+	assert_int_equal(db_int(s->b, "SELECT count(*) FROM versions WHERE number = 2 AND stage = 'archived'"
+				" AND deleted_ms IS NOT NULL"), 1);
+	consistent(s->b);
+	push(s->b);
+	fetch(s->a);
+	assert_int_equal(db_int(s->a, "SELECT count(*) FROM versions WHERE number = 2 AND stage = 'archived'"
+				" AND deleted_ms IS NOT NULL"), 1);
+	assert_int_equal(db_int(s->a, "SELECT count(*) FROM versions WHERE stage = 'staging'"), 0);
+	consistent(s->a);
+}
+
 /* A version deleted here is not uploaded: its bytes may be gone already. */
 static void test_deleted_not_uploaded(void **state)
 {
@@ -220,6 +266,7 @@ int main(void)
 		T(test_alias_conflict),
 		T(test_delete_travels),
 		T(test_deleted_not_uploaded),
+		T(test_promote_of_deleted),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
