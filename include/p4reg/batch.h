@@ -25,8 +25,24 @@
  * p4regs refuse it instead of recording the manifest as a model file.
  * Batches without one stay format 1 or 2. */
 #define P4R_BATCH_FORMAT_DIR 3
+/* The format of a batch that holds an alias, tag, describe or delete
+ * event (issue 16): older p4regs refuse it instead of recording events
+ * whose effect they would not apply. Batches without one stay 1, 2 or 3. */
+#define P4R_BATCH_FORMAT_LABELS 4
 /* The kind of the event that rebinds a model to another path. */
 #define P4R_EVENT_MOVE "move"
+/* Aliases (alias.h): about a version, detail {"alias":NAME}; an
+ * alias-delete names the version the alias named. */
+#define P4R_EVENT_ALIAS_SET "alias-set"
+#define P4R_EVENT_ALIAS_DELETE "alias-delete"
+/* Tags (tag.h) of a version, or of the model (version 0): detail
+ * {"tags":{"KEY":"VALUE",...}} (the keys set) or {"keys":["KEY",...]}. */
+#define P4R_EVENT_TAG_SET "tag-set"
+#define P4R_EVENT_TAG_DELETE "tag-delete"
+/* A model's description: version 0, detail {"description":TEXT}. */
+#define P4R_EVENT_DESCRIBE "describe"
+/* p4reg rm: a version deleted, from its stage to archived, detail null. */
+#define P4R_EVENT_DELETE "delete"
 /* A batch file larger than this is refused before it is parsed. */
 #define P4R_BATCH_MAX_BYTES P4R_REMOTE_BATCH_MAX
 #define P4R_BATCH_MAX_EVENTS 100000
@@ -59,6 +75,16 @@ char *p4r_move_detail(const char *from, const char *to);
  * (both NULL) when it is not exactly that object with two different paths
  * p4r_relpath_valid accepts. */
 int p4r_move_detail_parse(const char *detail, char **from, char **to);
+
+/* The details of the events above: malloc'd text, NULL when out of
+ * memory. p4r_tags_detail gives {"tags":{KEYS[i]:VALUES[i]}}, or
+ * {"keys":[KEYS...]} when VALUES is NULL. */
+char *p4r_alias_detail(const char *name);
+char *p4r_tags_detail(const char *const *keys, const char *const *values, size_t n);
+char *p4r_describe_detail(const char *text);
+
+/* True when KIND is one of the five kinds of batch format 4. */
+bool p4r_event_kind_labels(const char *kind);
 
 /* ---- the codec ---- */
 

@@ -9,8 +9,10 @@
  * registry's metrics replay wants it; stages replayed in log order (entering
  * staging or production archives the previous holder, a rollback into
  * archived marks the version rolled back, entering production clears the
- * mark). So `get m@production` answers what `checkout m@production` does
- * on a clone that fetched the same log.
+ * mark); deletions and aliases replayed in log order as the registry does
+ * (a deleted version resolves to nothing and loses its aliases). So `get
+ * m@production` answers what `checkout m@production` does on a clone that
+ * fetched the same log.
  *
  * The bytes come into a cache (Git LFS layout, verified while written) or
  * straight beside PATH, and replace PATH atomically; a PATH that already
@@ -54,9 +56,11 @@ int p4r_deploy_log_apply(p4r_deploy_log *log, int64_t seq, const p4r_sync_event 
 int p4r_deploy_log_read(p4r_deploy_log *log, p4r_remote *remote, int64_t *batches);
 
 /* Resolves REF as the registry would: name@N, name@latest (the highest
- * number), name@staging / name@production (the holder), another stage (its
- * highest number). P4R_ENOTFOUND "unknown model 'x'", "model 'x' has no
- * version 9", "model 'x' has no version in staging". */
+ * number not deleted), name@staging / name@production (the holder), another
+ * stage (its highest number), name@ALIAS. P4R_ENOTFOUND "unknown model
+ * 'x'", "model 'x' has no version 9", "version 3 of model 'x' was deleted
+ * (p4reg rm)", "model 'x' has no version in staging", "model 'x' has no
+ * alias 'y'". */
 int p4r_deploy_log_resolve(const p4r_deploy_log *log, const p4r_ref *ref, p4r_deploy_version *out);
 
 /* The default cache: $XDG_CACHE_HOME/p4reg, else $HOME/.cache/p4reg, into a

@@ -278,6 +278,12 @@ void p4r_rollback_result_clear(p4r_rollback_result *r);
  * p4r_rollback_result_clear. */
 int p4r_lifecycle_rollback(p4r_registry *reg, const p4r_rollback_req *req, p4r_rollback_result *out);
 
+/* *NUMBER: the version a plain rollback of MODEL would restore now, 0
+ * when it would be refused (no production version, nothing to return to).
+ * Changes nothing and joins the caller's transaction (rm asks it inside
+ * its own). An unknown model is P4R_ENOTFOUND. */
+int p4r_lifecycle_rollback_target(p4r_registry *reg, const char *model, int64_t *number);
+
 /* Runs HOOK with /bin/sh -c in folder CWD, its stdout sent to stderr (so a
  * command's stdout stays one document), with the NULL-terminated "NAME"
  * "VALUE" pairs of ENV added to the environment. *STATUS gets the exit
@@ -294,7 +300,7 @@ int p4r_lifecycle_run_hook(const char *hook, const char *cwd, const char *const 
 int p4r_registry_stage_set(p4r_registry *reg, int64_t version_id, p4r_stage stage, int rolled_back);
 
 /* The versions of MODEL that ever entered production (a promote or
- * rollback event with to_stage production), each once, the most recent
+ * rollback event with to_stage production) and are not deleted, each once, the most recent
  * entry first in the shared log's order: published events by their remote
  * position (batch seq, index), then unpublished ones by local id; so every
  * clone with the same log, before or after pushing its own events, gets

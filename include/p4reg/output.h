@@ -10,12 +10,25 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cjson/cJSON.h>
+#include "p4reg/alias.h"
 #include "p4reg/registry.h"
+#include "p4reg/tag.h"
 
 /* New cJSON objects owned by the caller (cJSON_Delete); NULL when out of memory. */
 cJSON *p4r_json_version(const p4r_version *v);
 cJSON *p4r_json_model(const p4r_model *m);
 cJSON *p4r_json_event(const p4r_event *e);
+/* What history shows of an alias or tag event's detail, in BUF (SIZE
+ * bytes, "..." when cut; raw: escape it to print): "@champion" for an
+ * alias-set or alias-delete, "k=v k2=v2" for a tag-set, "k k2" for a
+ * tag-delete; "" for any other event. */
+void p4r_event_label(char *buf, size_t size, const p4r_event *e);
+/* {"KEY":"VALUE",...}: the tags of T whose version_id is VERSION_ID (0: a
+ * model's tags; negative: all of T), in T's order (by key). */
+cJSON *p4r_json_tags(const p4r_tags *t, int64_t version_id);
+/* ["NAME",...]: the names of the aliases A[0..N) that name version NUMBER
+ * (0: all of them). */
+cJSON *p4r_json_alias_names(const p4r_alias_entry *a, size_t n, int64_t number);
 
 /* Adds S under KEY, or null when S is NULL or "": absent text is null in
  * every document (docs/json.md), never "". */

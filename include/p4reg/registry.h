@@ -88,10 +88,11 @@ typedef struct p4r_model {
 	char name[P4R_MODEL_NAME_MAX + 1];
 	char *path;             /* repository-relative, '/'-separated; owned */
 	int64_t created_ms;
-	int64_t version_count;
-	int64_t latest;         /* highest version number, 0 when none */
+	int64_t version_count;  /* versions not deleted (p4reg rm) */
+	int64_t latest;         /* highest number not deleted, 0 when none */
 	int64_t production;     /* version number in production, 0 when none */
 	int64_t staging;        /* version number in staging, 0 when none */
+	char *description;      /* owned, "" when none (p4reg tag --describe) */
 } p4r_model;
 
 void p4r_model_clear(p4r_model *m);
@@ -120,6 +121,8 @@ typedef struct p4r_version {
 	int64_t files;      /* a folder's file count; 0 for a file */
 	int64_t tree_size;  /* the sum of a folder's file sizes; 0 for a file
 			     * (OID and SIZE are then the manifest's) */
+	int64_t deleted_ms; /* when p4reg rm deleted it; 0 for a live version
+			     * (only p4r_registry_version_find returns others) */
 } p4r_version;
 
 void p4r_version_clear(p4r_version *v);
@@ -185,8 +188,17 @@ int p4r_registry_model_list(p4r_registry *reg, p4r_model **out, size_t *n);
  * STAGE is P4R_EUSAGE. */
 int p4r_registry_model_list_in_stage(p4r_registry *reg, p4r_stage stage, p4r_model **out, size_t *n);
 
-/* P4R_ENOTFOUND "unknown model 'x'" / "model 'x' has no version 9". */
+/* Versions deleted with p4reg rm are never listed, counted or resolved by
+ * the calls below (their rows stay: numbers are never reused); only
+ * p4r_registry_version_find returns one. */
+
+/* P4R_ENOTFOUND "unknown model 'x'" / "model 'x' has no version 9" /
+ * "version 3 of model 'x' was deleted; ...". */
 int p4r_registry_version_get(p4r_registry *reg, const char *model, int64_t number, p4r_version *out);
+/* p4r_registry_version_get that also returns a deleted version (its
+ * DELETED_MS set): for the pointers and checks that must tell the two apart. */
+int p4r_registry_version_find(p4r_registry *reg, const char *model, int64_t number, p4r_version *out);
+/* The highest number not deleted. */
 int p4r_registry_version_latest(p4r_registry *reg, const char *model, p4r_version *out);
 /* The version of MODEL currently in STAGE (staging/production: at most one;
  * other stages: the highest number); P4R_ENOTFOUND when none. */
@@ -194,8 +206,10 @@ int p4r_registry_version_in_stage(p4r_registry *reg, const char *model, p4r_stag
 /* All versions of MODEL, highest number first (an empty list for a model
  * with none; P4R_ENOTFOUND for an unknown model). */
 int p4r_registry_version_list(p4r_registry *reg, const char *model, p4r_version **out, size_t *n);
-/* True when any version (of any model, any stage) references OID: as its
- * object, or as a file of a folder version's manifest (manifest rows). */
+/* True when any version not deleted (of any model, any stage) references
+ * OID: as its object, or as a file of a folder version's manifest
+ * (manifest rows). A deleted version's object is garbage for gc unless
+ * this says otherwise. */
 int p4r_registry_oid_referenced(p4r_registry *reg, const p4r_oid *oid, bool *out);
 
 /* ---- manifest rows: the files of a folder version, by manifest oid ----

@@ -45,6 +45,8 @@ typedef struct p4r_sync_event {
 	p4r_version_kind version_kind; /* a folder travels in batch format 3 */
 	int64_t files;             /* a folder's count and total; 0 for a file */
 	int64_t tree_size;
+	bool deleted;              /* export only: the registered version is deleted
+				    * here (p4reg rm): its bytes are not uploaded */
 } p4r_sync_event;
 
 void p4r_sync_event_clear(p4r_sync_event *e);
@@ -70,7 +72,7 @@ int p4r_registry_sync_mark(p4r_registry *reg, const char *url, int64_t seq,
 /* Applies batch SEQ of URL (already validated field by field) in one
  * transaction: new events are inserted, versions created, local unpublished
  * versions whose numbers the batch takes are renumbered (*REN, malloc'd),
- * stages replayed in log order. Nothing changes on failure. *APPLIED gets
+ * stages, deletions, aliases, tags and descriptions replayed in log order. Nothing changes on failure. *APPLIED gets
  * the number of events new to this registry. */
 int p4r_registry_sync_apply(p4r_registry *reg, const char *url, int64_t seq,
 			    const p4r_sync_event *ev, size_t n,

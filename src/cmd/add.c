@@ -8,8 +8,9 @@
 #include <unistd.h>
 
 const char cmd_add_usage[] =
-	"usage: p4reg add [-n NAME] [-m MSG] [--no-stage] [--exclude PATTERN]... PATH...\n"
-	"   or: p4reg add -n NAME [--path PATH] [-m MSG] [--no-stage] -\n"
+	"usage: p4reg add [-n NAME] [-m MSG] [--no-stage] [--exclude PATTERN]...\n"
+	"                 [--tag KEY=VALUE]... PATH...\n"
+	"   or: p4reg add -n NAME [--path PATH] [-m MSG] [--no-stage] [--tag KEY=VALUE]... -\n"
 	"\n"
 	"Hashes each file, stores it in .p4reg/objects, registers it as the next\n"
 	"version of its model (or reports it unchanged: the bytes of the latest\n"
@@ -41,15 +42,18 @@ const char cmd_add_usage[] =
 	"      --exclude PATTERN\n"
 	"                      leave out a folder's files matching PATTERN (repeatable;\n"
 	"                      the syntax of .p4regignore)\n"
+	"      --tag KEY=VALUE tag each version added (or found unchanged); repeatable\n"
+	"                      (see 'p4reg tag')\n"
 	"      --path PATH     with '-': where the file of a new model NAME goes\n";
 
-enum { OPT_NAME = 1, OPT_MESSAGE, OPT_NO_STAGE, OPT_EXCLUDE, OPT_PATH };
+enum { OPT_NAME = 1, OPT_MESSAGE, OPT_NO_STAGE, OPT_EXCLUDE, OPT_TAG, OPT_PATH };
 
 static const p4r_option options[] = {
 	{ "name", 'n', true, OPT_NAME },
 	{ "message", 'm', true, OPT_MESSAGE },
 	{ "no-stage", 0, false, OPT_NO_STAGE },
 	{ "exclude", 0, true, OPT_EXCLUDE },
+	{ "tag", 0, true, OPT_TAG },
 	{ "path", 0, true, OPT_PATH },
 	{ NULL, 0, false, 0 },
 };
@@ -187,40 +191,53 @@ static int check_input(p4r_cli *cli, p4r_add_opts *opts)
 	return 0;
 }
 
+/* Options into OPTS; PATHS, EXCLUDES and TAGS have room for every argument. */
+static int parse_args(int argc, char **argv, p4r_add_opts *opts, const char **paths, const char **excludes,
+		      const char **tags)
+{
+	const char *value;
+	p4r_opts o;
+	int id, rc;
+
+	p4r_opts_init(&o, argc - 1, argv + 1, options);
+	while ((rc = cmd_next_opt(&o, &id, &value)) == 0 && id != P4R_OPT_DONE) {
+		if (id == OPT_NAME)
+			opts->name = value;
+		else if (id == OPT_MESSAGE)
+			opts->message = value;
+		else if (id == OPT_NO_STAGE)
+			opts->no_stage = true;
+		else if (id == OPT_EXCLUDE)
+			excludes[opts->nexcludes++] = value;
+		else if (id == OPT_TAG)
+			tags[opts->ntags++] = value;
+		else if (id == OPT_PATH)
+			opts->input_path = value;
+		else
+			paths[opts->npaths++] = value;
+	}
+	return rc;
+}
+
 int cmd_add(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 {
 	const char **paths = calloc((size_t)argc, sizeof(*paths));
 	const char **excludes = calloc((size_t)argc, sizeof(*excludes));
-	p4r_add_opts opts = { .paths = paths, .excludes = excludes };
+	const char **tags = calloc((size_t)argc, sizeof(*tags));
+	p4r_add_opts opts = { .paths = paths, .excludes = excludes, .tags = tags };
 	p4r_add_result res = { 0 };
-	const char *value;
 	cmd_report cr;
 	p4r_op_report report = cmd_report_init(&cr, cli);
-	p4r_opts o;
 	size_t i;
-	int id, rc;
+	int rc;
 
-	if (!paths || !excludes) {
+	if (!paths || !excludes || !tags) {
 		free(paths);
 		free(excludes);
+		free(tags);
 		return p4r_error_set(P4R_ERROR, "out of memory");
 	}
-	p4r_opts_init(&o, argc - 1, argv + 1, options);
-	while ((rc = cmd_next_opt(&o, &id, &value)) == 0 && id != P4R_OPT_DONE) {
-		if (id == OPT_NAME)
-			opts.name = value;
-		else if (id == OPT_MESSAGE)
-			opts.message = value;
-		else if (id == OPT_NO_STAGE)
-			opts.no_stage = true;
-		else if (id == OPT_EXCLUDE)
-			excludes[opts.nexcludes++] = value;
-		else if (id == OPT_PATH)
-			opts.input_path = value;
-		else
-			paths[opts.npaths++] = value;
-	}
-	if (rc < 0 || (rc = check_input(cli, &opts)) < 0)
+	if ((rc = parse_args(argc, argv, &opts, paths, excludes, tags)) < 0 || (rc = check_input(cli, &opts)) < 0)
 		goto done;
 	if (opts.npaths == 0 && !opts.from_input) {
 		rc = cmd_usage_error(cli, "nothing to add: name at least one file");
@@ -244,5 +261,6 @@ done:
 	p4r_add_result_free(&res);
 	free(paths);
 	free(excludes);
+	free(tags);
 	return rc;
 }

@@ -62,6 +62,9 @@ DECLARE_COMMAND(config);
 DECLARE_COMMAND(filter_process);
 DECLARE_COMMAND(pre_push);
 DECLARE_COMMAND(get);
+DECLARE_COMMAND(alias);
+DECLARE_COMMAND(tag);
+DECLARE_COMMAND(rm);
 
 /* Shared by push, fetch and pull (src/cmd/sync_print.c): the renumbering
  * and pointer rewrite lines, a line per model whose path the fetched

@@ -15,7 +15,7 @@ const char cmd_get_usage[] =
 	"                 [--endpoint URL] [--region REGION] [--path-style]\n"
 	"\n"
 	"Puts the bytes of REF (name@production, name@staging, name@3, name@v3,\n"
-	"name@latest) from the remote at URL (a folder, file:///path or\n"
+	"name@latest, name@ALIAS) from the remote at URL (a folder, file:///path or\n"
 	"s3://BUCKET/PREFIX) at PATH: the remote's event log is read and replayed\n"
 	"to resolve REF, the object is downloaded, verified (SHA-256 and size)\n"
 	"and renamed over PATH atomically. Needs no git and no repository. When\n"
@@ -104,18 +104,6 @@ static int parse(p4r_cli *cli, int argc, char **argv, struct get_args *a)
 	return 0;
 }
 
-/* REF's syntax, before anything is opened; a name that is no stage gets
- * the list of stages (aliases such as champion do not exist yet). */
-static int parse_ref(p4r_ref *ref, const char *text)
-{
-	int rc = p4r_ref_parse(ref, text);
-
-	if (rc < 0 && strchr(text, '@') && p4r_model_name_valid(strrchr(text, '@') + 1))
-		return p4r_error_set(rc, "%s; a stage is development, validation, staging, production or "
-				     "archived (aliases are not supported)", p4r_error_message());
-	return rc;
-}
-
 static int print_json(const p4r_get_result *res, const char *dest)
 {
 	const p4r_deploy_version *v = &res->version;
@@ -171,7 +159,7 @@ int cmd_get(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 	int rc;
 
 	(void)repo;
-	if ((rc = parse(cli, argc, argv, &a)) < 0 || (rc = parse_ref(&ref, a.ref)) < 0)
+	if ((rc = parse(cli, argc, argv, &a)) < 0 || (rc = p4r_ref_parse(&ref, a.ref)) < 0)
 		return rc;
 	if (!a.no_cache && !a.cache && (rc = p4r_deploy_default_cache(&cache)) < 0)
 		return rc;

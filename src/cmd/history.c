@@ -79,6 +79,8 @@ static int add_event_row(cmd_table *t, const p4r_event *e)
 	if (e->from_stage[0] || e->to_stage[0])
 		snprintf(move, sizeof(move), "%s -> %s", e->from_stage[0] ? e->from_stage : "-",
 			 e->to_stage[0] ? e->to_stage : "-");
+	else
+		p4r_event_label(move, sizeof(move), e); /* alias and tag events */
 	return cmd_table_row(t, row);
 }
 

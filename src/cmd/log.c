@@ -141,15 +141,22 @@ static int parse_args(p4r_cli *cli, int argc, char **argv, p4r_log_opts *opts, c
 	return cmd_model_arg("log", opts->model);
 }
 
+/* The model (with its own tags), then each version with its metrics,
+ * tags and aliases. */
 static int print_json(const p4r_log_result *res)
 {
-	cJSON *doc = p4r_json_model(&res->model), *arr = cJSON_AddArrayToObject(doc, "history");
+	cJSON *doc = p4r_json_model(&res->model), *arr;
 	size_t i;
 
+	cJSON_AddItemToObject(doc, "tags", p4r_json_tags(&res->model_tags, 0));
+	arr = cJSON_AddArrayToObject(doc, "history");
 	for (i = 0; i < res->n; i++) {
 		cJSON *o = p4r_json_version(&res->versions[i]);
 
 		cJSON_AddItemToObject(o, "metrics", p4r_json_metric_row(&res->metrics, i));
+		cJSON_AddItemToObject(o, "tags", p4r_json_tags(&res->version_tags, res->versions[i].id));
+		cJSON_AddItemToObject(o, "aliases",
+				      p4r_json_alias_names(res->aliases, res->naliases, res->versions[i].number));
 		cJSON_AddItemToArray(arr, o);
 	}
 	return cmd_print_json(doc);

@@ -9,9 +9,9 @@
 const char cmd_show_usage[] =
 	"usage: p4reg show [--verify [-r NAME] [--offline]] REF\n"
 	"\n"
-	"Shows one version: REF is name@3, name@v3, name@latest, name@STAGE, a\n"
-	"model name (its latest version) or a path with a pointer. Includes the\n"
-	"latest value of each of its metrics.\n"
+	"Shows one version: REF is name@3, name@v3, name@latest, name@STAGE,\n"
+	"name@ALIAS, a model name (its latest version) or a path with a pointer.\n"
+	"Includes its aliases, its tags and the latest value of each of its metrics.\n"
 	"\n"
 	"      --verify        re-hash the version's bytes (downloading them from the\n"
 	"                      remote when the local store lacks them); exit 4 when\n"
@@ -50,6 +50,21 @@ static void print_version(const p4r_version *v, bool stored)
 		       v->git_dirty == 1 ? " (dirty)" : "");
 	if (v->message && *v->message)
 		printf("message:  %s\n", p4r_escape(v->message));
+}
+
+/* "aliases:  champion, canary" and "tags:" with a "  key=value" line each. */
+static void print_labels(const p4r_show_result *res)
+{
+	size_t i;
+
+	for (i = 0; i < res->naliases; i++)
+		printf("%s%s", i ? ", " : "aliases:  ", res->aliases[i].name);
+	if (res->naliases)
+		printf("\n");
+	if (res->tags.n)
+		printf("tags:\n");
+	for (i = 0; i < res->tags.n; i++)
+		printf("  %s=%s\n", p4r_escape(res->tags.v[i].key), p4r_escape(res->tags.v[i].value));
 }
 
 /* The latest value of each metric, keys aligned. */
@@ -125,6 +140,8 @@ static int print_show(p4r_cli *cli, const p4r_show_result *res)
 		if (res->verified)
 			cJSON_AddBoolToObject(doc, "verified", true);
 		cJSON_AddItemToObject(doc, "metrics", p4r_json_metric_row(&res->metrics, 0));
+		cJSON_AddItemToObject(doc, "tags", p4r_json_tags(&res->tags, -1));
+		cJSON_AddItemToObject(doc, "aliases", p4r_json_alias_names(res->aliases, res->naliases, 0));
 		if (dir) {
 			cJSON_AddStringToObject(doc, "kind", "dir");
 			cJSON_AddNumberToObject(doc, "tree_size", (double)res->version.tree_size);
@@ -142,6 +159,7 @@ static int print_show(p4r_cli *cli, const p4r_show_result *res)
 		       res->damage.got.hex, p4r_escape(res->damage.quarantine));
 	if (res->verified)
 		printf("verified: the bytes hash to its oid\n");
+	print_labels(res);
 	if (dir)
 		print_files(res);
 	print_metrics(&res->metrics);

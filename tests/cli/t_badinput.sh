@@ -47,9 +47,10 @@ rm -r other
 unchanged
 
 begin "unknown models and versions"
-run 2 p4reg show m@0 && assert_one_line_error "unknown version or stage '0'"
-run 2 p4reg show m@-1 && assert_one_line_error "unknown version or stage '-1'"
-run 2 p4reg show m@abc && assert_one_line_error "unknown version or stage 'abc'"
+run 2 p4reg show m@0 && assert_one_line_error "unknown version, stage or alias '0'"
+run 2 p4reg show m@-1 && assert_one_line_error "unknown version, stage or alias '-1'"
+run 2 p4reg show m@Abc && assert_one_line_error "unknown version, stage or alias 'Abc'"
+run 1 p4reg show m@abc && assert_eq "$ERR" "p4reg: model 'm' has no alias 'abc'"
 run 1 p4reg show m@99 && assert_eq "$ERR" "p4reg: model 'm' has no version 99"
 run 1 p4reg show nosuch@1 && assert_eq "$ERR" "p4reg: unknown model 'nosuch'"
 run 1 p4reg log nosuch && assert_eq "$ERR" "p4reg: unknown model 'nosuch'"

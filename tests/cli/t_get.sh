@@ -129,12 +129,13 @@ assert_eq "$ERR" ""
 assert_same_bytes "$BOX/srv/m.bin" "$ROOT_TMP/v3"
 assert_eq "$(find "$CACHE/objects" -type f | sort)" "$before" "the cache did not change"
 
-begin "unknown model, version or stage: exit 1; an alias is no stage: exit 2"
+begin "unknown model, version, stage or alias: exit 1; a malformed one: exit 2"
 run 1 box get "$REMOTE" nope@production -o srv/m.bin && assert_one_line_error "unknown model 'nope' on remote '$REMOTE'"
 run 1 box get "$REMOTE" m@staging -o srv/m.bin && assert_one_line_error "model 'm' has no version in staging"
 run 1 box get "$REMOTE" m@99 -o srv/m.bin && assert_one_line_error "model 'm' has no version 99"
-run 2 box get "$REMOTE" m@champion -o srv/m.bin &&
-	assert_one_line_error "invalid reference 'm@champion': unknown version or stage 'champion'; a stage is development"
+run 1 box get "$REMOTE" m@champion -o srv/m.bin && assert_one_line_error "model 'm' has no alias 'champion'"
+run 2 box get "$REMOTE" m@Champion -o srv/m.bin &&
+	assert_one_line_error "invalid reference 'm@Champion': unknown version, stage or alias 'Champion'"
 assert_same_bytes "$BOX/srv/m.bin" "$ROOT_TMP/v3"
 run 1 box get "$ROOT_TMP/empty" m@1 -o srv/m.bin && assert_one_line_error "does not exist"
 mkdir -p "$ROOT_TMP/empty"

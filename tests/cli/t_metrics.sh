@@ -101,7 +101,7 @@ metric 'f1' given twice|emb@1 f1=0.5 f1=0.6
 nothing to log|emb@1
 log-metric needs a REF|
 log-metric needs a REF before 'f1=0.5'|f1=0.5 emb@1
-invalid reference 'emb@abc'|emb@abc f1=0.5
+invalid reference 'emb@Abc'|emb@Abc f1=0.5
 --step|emb@1 f1=0.5 --step -1
 --step|emb@1 f1=0.5 --step abc
 --step|emb@1 f1=0.5 --step 9007199254740992

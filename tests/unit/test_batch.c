@@ -318,7 +318,7 @@ static void test_malformed_batches(void **state)
 	expect_bad_text("", "not a JSON object");
 	expect_bad_text("[]", "not a JSON object");
 	expect_bad_text("{\"format\":1,\"seq\":1,\"parent\":0,\"events\":[" REGISTER "]", "not a JSON object");
-	expect_bad_text("{\"format\":4,\"seq\":1,\"parent\":0,\"events\":[" REGISTER "]}", "unknown format");
+	expect_bad_text("{\"format\":5,\"seq\":1,\"parent\":0,\"events\":[" REGISTER "]}", "unknown format");
 	expect_bad_text("{\"format\":0,\"seq\":1,\"parent\":0,\"events\":[" REGISTER "]}", "unknown format");
 	expect_bad_text("{\"format\":1,\"seq\":2,\"parent\":1,\"events\":[" REGISTER "]}", "wrong sequence number");
 	expect_bad_text("{\"format\":1,\"seq\":1,\"parent\":5,\"events\":[" REGISTER "]}", "wrong sequence number");
@@ -789,6 +789,135 @@ static void test_dir_creation_checks(void **state)
 	free(text);
 }
 
+/* ---- aliases, tags, descriptions, deletions (format 4) ---- */
+
+#define LABEL(uuid, version, kind, from, to, detail) \
+	"{\"id\":\"" uuid "\",\"model\":\"emb\",\"version\":" version ",\"kind\":\"" kind "\"," \
+	"\"from\":\"" from "\",\"to\":\"" to "\",\"forced\":false,\"actor\":\"di\",\"time\":4000," \
+	"\"reason\":\"\",\"detail\":" detail "}"
+#define ALIAS_SET LABEL(UUID2, "1", "alias-set", "", "", "\"{\\\"alias\\\":\\\"champion\\\"}\"")
+#define TAG_SET LABEL(UUID3, "0", "tag-set", "", "", "\"{\\\"tags\\\":{\\\"team\\\":\\\"nlp\\\"}}\"")
+#define DELETE LABEL("0a0b0c0d-0000-4000-8000-000000000004", "1", "delete", "development", "archived", "null")
+
+/* The event BASE with member KEY replaced by the JSON VALUE, in a format-4
+ * batch after the register: refused with MSG. */
+static void expect_bad_label(const char *base, const char *key, const char *value, const char *msg)
+{
+	cJSON *o = cJSON_Parse(base), *v = cJSON_Parse(value);
+	char *ev, *text, *events;
+	size_t size;
+
+	assert_non_null(o);
+	assert_non_null(v);
+	cJSON_DeleteItemFromObjectCaseSensitive(o, key);
+	cJSON_AddItemToObject(o, key, v);
+	ev = cJSON_PrintUnformatted(o);
+	size = strlen(ev) + strlen(REGISTER) + 2;
+	events = malloc(size);
+	snprintf(events, size, "%s,%s", REGISTER, ev);
+	text = batch_format_text(4, events);
+	expect_bad_text(text, msg);
+	free(text);
+	free(events);
+	cJSON_free(ev);
+	cJSON_Delete(o);
+}
+
+static void test_label_events(void **state)
+{
+	char *text = batch_format_text(4, REGISTER "," ALIAS_SET "," TAG_SET "," DELETE), *out = NULL;
+	p4r_sync_event *ev = NULL, *again = NULL;
+	size_t n = 0, m = 0, len = 0, used = 0;
+
+	(void)state;
+	assert_int_equal(decode(text, &ev, &n), 0);
+	assert_int_equal(n, 4);
+	assert_string_equal(ev[1].kind, "alias-set");
+	assert_string_equal(ev[1].detail, "{\"alias\":\"champion\"}");
+	assert_int_equal(ev[2].version, 0);
+	assert_string_equal(ev[3].to_stage, "archived");
+	/* they go out as format 4, the rest as before */
+	assert_int_equal(p4r_batch_encode(&out, &len, &used, 1, ev, n, "ci", 5), 0);
+	assert_non_null(strstr(out, "{\"format\":4,"));
+	assert_int_equal(p4r_batch_decode(&again, &m, "k", out, len, 1), 0);
+	assert_int_equal(m, 4);
+	assert_string_equal(again[2].detail, ev[2].detail);
+	p4r_sync_event_array_free(again, m);
+	cJSON_free(out);
+	assert_int_equal(p4r_batch_encode(&out, &len, &used, 1, ev, 1, "ci", 5), 0);
+	assert_non_null(strstr(out, "{\"format\":1,"));
+	cJSON_free(out);
+	p4r_sync_event_array_free(ev, n);
+	free(text);
+	/* an older format promises none of them */
+	text = batch_format_text(3, REGISTER "," TAG_SET);
+	expect_bad_text(text, "event 1: an alias, tag, describe or delete event needs batch format 4");
+	free(text);
+	text = batch_format_text(1, REGISTER "," DELETE);
+	expect_bad_text(text, "needs batch format 4");
+	free(text);
+
+	expect_bad_label(ALIAS_SET, "version", "0", "an alias names a version");
+	expect_bad_label(ALIAS_SET, "to", "\"production\"", "changes no stage");
+	expect_bad_label(ALIAS_SET, "forced", "true", "changes no stage");
+	expect_bad_label(ALIAS_SET, "detail", "null", "needs its detail");
+	expect_bad_label(ALIAS_SET, "detail", "\"{\\\"alias\\\":\\\"production\\\"}\"", "a valid alias name");
+	expect_bad_label(ALIAS_SET, "detail", "\"{\\\"alias\\\":\\\"Bad\\\"}\"", "a valid alias name");
+	expect_bad_label(ALIAS_SET, "detail", "\"{\\\"alias\\\":\\\"a\\\",\\\"x\\\":1}\"", "a valid alias name");
+	expect_bad_label(ALIAS_SET, "detail", "\"{\\\"alias\\\":7}\"", "a valid alias name");
+	expect_bad_label(TAG_SET, "detail", "\"{\\\"tags\\\":{}}\"", "a tag-set's detail");
+	expect_bad_label(TAG_SET, "detail", "\"{\\\"tags\\\":{\\\"a b\\\":\\\"x\\\"}}\"", "a tag-set's detail");
+	expect_bad_label(TAG_SET, "detail", "\"{\\\"tags\\\":{\\\"k\\\":\\\"a\\\\nb\\\"}}\"", "a tag-set's detail");
+	expect_bad_label(TAG_SET, "detail", "\"{\\\"tags\\\":{\\\"k\\\":1}}\"", "a tag-set's detail");
+	expect_bad_label(TAG_SET, "detail", "\"{\\\"tags\\\":{\\\"k\\\":\\\"1\\\",\\\"k\\\":\\\"2\\\"}}\"",
+			 "a tag-set's detail");
+	expect_bad_label(TAG_SET, "kind", "\"tag-delete\"", "a tag-delete's detail");
+	expect_bad_label(TAG_SET, "kind", "\"describe\"", "a describe's detail");
+	expect_bad_label(TAG_SET, "detail", "\"{\\\"keys\\\":[\\\"k\\\",\\\"k\\\"]}\"", "detail must be");
+	expect_bad_label(DELETE, "version", "0", "a delete is about a version");
+	expect_bad_label(DELETE, "to", "\"\"", "a delete goes from the version's stage to archived");
+	expect_bad_label(DELETE, "from", "\"\"", "a delete goes from");
+	expect_bad_label(DELETE, "detail", "\"{}\"", "without detail");
+}
+
+/* What the creators record passes the same checks; the detail builders
+ * write what the decoder reads. */
+static void test_label_creation(void **state)
+{
+	const char *keys[] = { "team", "note" }, *values[] = { "nlp", "a \"quoted\" value" };
+	p4r_event e = { .version = 1, .actor = "di", .at_ms = 1 };
+	char *d;
+
+	(void)state;
+	snprintf(e.model, sizeof(e.model), "emb");
+	snprintf(e.kind, sizeof(e.kind), "alias-set");
+	e.detail = d = p4r_alias_detail("champion");
+	assert_string_equal(d, "{\"alias\":\"champion\"}");
+	assert_int_equal(p4r_event_check(&e), 0);
+	free(d);
+	e.detail = d = p4r_alias_detail("latest");
+	assert_int_equal(p4r_event_check(&e), P4R_EUSAGE);
+	free(d);
+	snprintf(e.kind, sizeof(e.kind), "tag-set");
+	e.detail = d = p4r_tags_detail(keys, values, 2);
+	assert_string_equal(d, "{\"tags\":{\"team\":\"nlp\",\"note\":\"a \\\"quoted\\\" value\"}}");
+	assert_int_equal(p4r_event_check(&e), 0);
+	free(d);
+	snprintf(e.kind, sizeof(e.kind), "tag-delete");
+	e.detail = d = p4r_tags_detail(keys, NULL, 2);
+	assert_string_equal(d, "{\"keys\":[\"team\",\"note\"]}");
+	assert_int_equal(p4r_event_check(&e), 0);
+	free(d);
+	snprintf(e.kind, sizeof(e.kind), "describe");
+	e.detail = d = p4r_describe_detail("two\nlines");
+	assert_int_equal(p4r_event_check(&e), P4R_EUSAGE); /* about the model */
+	e.version = 0;
+	assert_int_equal(p4r_event_check(&e), 0);
+	free(d);
+	assert_true(p4r_event_kind_labels("delete"));
+	assert_false(p4r_event_kind_labels("promote"));
+}
+
 static void test_relpath(void **state)
 {
 	static const char *const good[] = {
@@ -854,6 +983,8 @@ int main(void)
 		cmocka_unit_test(test_dir_format_files_only),
 		cmocka_unit_test(test_dir_hostile),
 		cmocka_unit_test(test_dir_creation_checks),
+		cmocka_unit_test(test_label_events),
+		cmocka_unit_test(test_label_creation),
 		cmocka_unit_test(test_relpath),
 	};
 

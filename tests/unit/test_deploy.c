@@ -127,9 +127,54 @@ static void test_resolve_refs(void **state)
 	assert_int_equal(p4r_deploy_log_resolve(log, &ref, &v), 0);
 	assert_string_equal(v.oid.hex, OID2);
 	assert_int_equal(v.size, 20);
-	/* aliases do not exist: champion is no stage */
-	assert_int_equal(p4r_ref_parse(&ref, "m@champion"), P4R_EUSAGE);
-	assert_non_null(strstr(p4r_error_message(), "unknown version or stage 'champion'"));
+	/* an alias no event set */
+	resolve_fails(log, "m@champion", "model 'm' has no alias 'champion'");
+	assert_int_equal(p4r_ref_parse(&ref, "m@Champion"), P4R_EUSAGE);
+	assert_non_null(strstr(p4r_error_message(), "unknown version, stage or alias 'Champion'"));
+	p4r_deploy_log_free(log);
+}
+
+/* An event of batch format 4 with DETAIL (nullable, not owned). */
+static p4r_sync_event label_event(const char *uuid, int64_t n, const char *kind, const char *detail)
+{
+	p4r_sync_event e = stage_event(uuid, "m", n, kind, "", "");
+
+	e.detail = (char *)detail;
+	if (!strcmp(kind, "delete")) {
+		snprintf(e.from_stage, sizeof(e.from_stage), "development");
+		snprintf(e.to_stage, sizeof(e.to_stage), "archived");
+	}
+	return e;
+}
+
+/* Aliases and deletions as registry/sync_sql.c replays them: an alias
+ * moves, goes with its deleted version, is never set on a version deleted
+ * earlier in the log; a deleted version resolves to nothing and latest is
+ * the highest live one. */
+static void test_aliases_and_deletions(void **state)
+{
+	p4r_sync_event ev[] = {
+		label_event(U(20), 3, "alias-set", "{\"alias\":\"champion\"}"),
+		label_event(U(21), 2, "alias-set", "{\"alias\":\"canary\"}"),
+		label_event(U(22), 2, "alias-set", "{\"alias\":\"champion\"}"),
+		label_event(U(23), 3, "delete", NULL),
+		label_event(U(24), 3, "alias-set", "{\"alias\":\"late\"}"),
+		label_event(U(25), 1, "alias-set", "{\"alias\":\"old\"}"),
+		label_event(U(26), 1, "alias-delete", "{\"alias\":\"old\"}"),
+	};
+	p4r_deploy_log *log = team_log();
+
+	(void)state;
+	assert_int_equal(p4r_deploy_log_apply(log, 3, ev, 3), 0);
+	resolve_ok(log, "m@champion", 2, P4R_STAGE_PRODUCTION);
+	resolve_ok(log, "m@canary", 2, P4R_STAGE_PRODUCTION);
+	assert_int_equal(p4r_deploy_log_apply(log, 4, ev + 3, 4), 0);
+	resolve_fails(log, "m@3", "version 3 of model 'm' was deleted");
+	resolve_fails(log, "m@staging", "model 'm' has no version in staging");
+	resolve_fails(log, "m@late", "model 'm' has no alias 'late'");
+	resolve_fails(log, "m@old", "model 'm' has no alias 'old'");
+	resolve_ok(log, "m@latest", 2, P4R_STAGE_PRODUCTION);
+	resolve_ok(log, "m@champion", 2, P4R_STAGE_PRODUCTION);
 	p4r_deploy_log_free(log);
 }
 
@@ -559,6 +604,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_resolve_refs),
+		cmocka_unit_test(test_aliases_and_deletions),
 		cmocka_unit_test(test_rollback_and_repromote),
 		cmocka_unit_test(test_last_promotion_wins),
 		cmocka_unit_test(test_repeated_event_applied_once),

@@ -100,8 +100,15 @@ static void test_ref_parse(void **state)
 	assert_string_equal(r.model, "all-MiniLM-L6-v2");
 	assert_int_equal(p4r_ref_parse(&r, "emb@0"), P4R_EUSAGE);
 	assert_int_equal(p4r_ref_parse(&r, "emb@-1"), P4R_EUSAGE);
-	assert_int_equal(p4r_ref_parse(&r, "emb@abc"), P4R_EUSAGE);
-	assert_string_equal(p4r_error_message(), "invalid reference 'emb@abc': unknown version or stage 'abc'");
+	assert_int_equal(p4r_ref_parse(&r, "emb@Abc"), P4R_EUSAGE);
+	assert_string_equal(p4r_error_message(), "invalid reference 'emb@Abc': unknown version, stage or alias 'Abc'");
+	/* a valid alias name is an alias (the registry says whether it exists) */
+	assert_int_equal(p4r_ref_parse(&r, "emb@abc"), 0);
+	assert_int_equal(r.kind, P4R_REF_ALIAS);
+	assert_string_equal(r.alias, "abc");
+	assert_int_equal(p4r_ref_parse(&r, "emb@v2x"), 0);
+	assert_int_equal(r.kind, P4R_REF_ALIAS);
+	assert_int_equal(p4r_ref_parse(&r, "emb@a.b"), P4R_EUSAGE);
 	assert_int_equal(p4r_ref_parse(&r, "emb@99999999999"), P4R_EUSAGE);
 	assert_int_equal(p4r_ref_parse(&r, "@3"), P4R_EUSAGE);
 	assert_int_equal(p4r_ref_parse(&r, "a/b@3"), P4R_EUSAGE);

@@ -6,6 +6,8 @@
 #include "p4reg/registry.h"
 #include "p4reg/fsck.h"
 #include "p4reg/hash.h"
+#include "p4reg/alias.h"
+#include "p4reg/deletion.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,7 +197,7 @@ static void test_open_fresh(void **state)
 	sqlite3_stmt *st = NULL;
 
 	assert_int_equal(db_int(fx->reg, "PRAGMA application_id"), P4R_APPLICATION_ID);
-	assert_int_equal(db_int(fx->reg, "PRAGMA user_version"), 5);
+	assert_int_equal(db_int(fx->reg, "PRAGMA user_version"), 6);
 	assert_int_equal(db_int(fx->reg, "PRAGMA foreign_keys"), 1);
 	assert_int_equal(db_int(fx->reg, "PRAGMA synchronous"), 2); /* FULL */
 	assert_int_equal(sqlite3_prepare_v2(p4r_registry_db(fx->reg), "PRAGMA journal_mode",
@@ -214,7 +216,7 @@ static void test_open_fresh(void **state)
 	p4r_registry_free(fx->reg);
 	fx->reg = NULL;
 	assert_int_equal(p4r_registry_open(&fx->reg, fx->db, false), 0);
-	assert_int_equal(db_int(fx->reg, "PRAGMA user_version"), 5);
+	assert_int_equal(db_int(fx->reg, "PRAGMA user_version"), 6);
 	assert_int_equal(add(fx->reg, "x", "models/x.onnx", 2), 2);
 	p4r_registry_free(fx->reg);
 	fx->reg = NULL;
@@ -282,7 +284,7 @@ static void test_open_newer(void **state)
 	fx->reg = NULL;
 	raw_exec(fx->db, "PRAGMA user_version = 999;");
 	snprintf(msg, sizeof(msg), "registry '%s' was written by a newer p4reg"
-		 " (schema 999, this binary knows 5)", fx->db);
+		 " (schema 999, this binary knows 6)", fx->db);
 	assert_error(p4r_registry_open(&fx->reg, fx->db, false), P4R_ERROR, msg);
 	assert_null(fx->reg);
 	assert_error(p4r_registry_open(&fx->reg, fx->db, true), P4R_ERROR, msg);
@@ -366,7 +368,7 @@ static void test_open_missing_beside_state(void **state)
 	assert_int_equal(p4r_registry_create(fx->db), 0);
 	assert_int_equal(p4r_registry_create(fx->db), P4R_EEXISTS);
 	assert_int_equal(p4r_registry_open(&fx->reg, fx->db, false), 0);
-	assert_int_equal(db_int(fx->reg, "PRAGMA user_version"), 5);
+	assert_int_equal(db_int(fx->reg, "PRAGMA user_version"), 6);
 	assert_int_equal(db_int(fx->reg, "PRAGMA application_id"), P4R_APPLICATION_ID);
 	free(wal);
 	free(ab);
@@ -1292,7 +1294,7 @@ static void test_concurrent_create(void **state)
 	wait_all(pids, NCHILD);
 
 	assert_int_equal(p4r_registry_open(&fx->reg, fx->db, false), 0);
-	assert_int_equal(db_int(fx->reg, "PRAGMA user_version"), 5);
+	assert_int_equal(db_int(fx->reg, "PRAGMA user_version"), 6);
 	assert_int_equal(db_int(fx->reg, "PRAGMA application_id"), P4R_APPLICATION_ID);
 	assert_int_equal(db_int(fx->reg, "SELECT count(*) FROM models"), NCHILD);
 	assert_int_equal(db_int(fx->reg, "SELECT count(*) FROM versions"), NCHILD * 3);
@@ -1303,8 +1305,17 @@ static void test_concurrent_create(void **state)
 
 /* Makes the closed registry at PATH what schema 4 left: no kind, files or
  * tree_size, no manifest_files; then a version row as p4reg 4 wrote it. */
+/* A schema-5 file: what p4reg wrote before aliases, tags and deletions. */
+static void downgrade_to_5(const char *path)
+{
+	raw_exec(path, "DROP INDEX versions_live; DROP TABLE model_tags; DROP TABLE version_tags; DROP INDEX aliases_version;"
+		 " DROP TABLE aliases; ALTER TABLE models DROP COLUMN description;"
+		 " ALTER TABLE versions DROP COLUMN deleted_ms; PRAGMA user_version = 5;");
+}
+
 static void downgrade_to_4(const char *path)
 {
+	downgrade_to_5(path);
 	raw_exec(path, "DROP INDEX manifest_files_oid; DROP TABLE manifest_files;"
 		 " ALTER TABLE versions DROP COLUMN tree_size; ALTER TABLE versions DROP COLUMN files;"
 		 " ALTER TABLE versions DROP COLUMN kind; PRAGMA user_version = 4;"
@@ -1324,7 +1335,7 @@ static void test_migrate_4_to_5(void **state)
 	fx->reg = NULL;
 	downgrade_to_4(fx->db);
 	assert_int_equal(p4r_registry_open(&fx->reg, fx->db, false), 0);
-	assert_int_equal(db_int(fx->reg, "PRAGMA user_version"), 5);
+	assert_int_equal(db_int(fx->reg, "PRAGMA user_version"), 6);
 	/* the old rows are file versions: kind's default, no count, no total */
 	assert_int_equal(db_int(fx->reg, "SELECT count(*) FROM versions WHERE kind = 'file'"
 				" AND files IS NULL AND tree_size IS NULL"), 2);
@@ -1347,6 +1358,49 @@ static void test_migrate_4_to_5(void **state)
 	assert_int_equal(p4r_registry_add_version(fx->reg, &in, &v, NULL), 0);
 	assert_int_equal(v.kind, P4R_KIND_DIR);
 	p4r_version_clear(&v);
+}
+
+/* ---- aliases, tags and deleted versions (schema 6) ---- */
+
+static void test_migrate_5_to_6(void **state)
+{
+	struct fx *fx = *state;
+	p4r_alias_req areq = { .model = "x", .name = "champion", .number = 2, .actor = "bob" };
+	p4r_delete_req dreq = { .model = "x", .number = 2, .actor = "bob", .reason = "bad" };
+	p4r_version v = { 0 };
+	p4r_model m = { 0 };
+	int64_t previous = -1;
+
+	assert_int_equal(add(fx->reg, "x", "models/x.onnx", 1), 1);
+	p4r_registry_free(fx->reg);
+	fx->reg = NULL;
+	downgrade_to_5(fx->db);
+	raw_exec(fx->db, "INSERT INTO versions(model_id, number, oid, size, author, created_ms, source_path)"
+		 " VALUES (1, 2, '00000000000000000000000000000000000000000000000000000000000000ff',"
+		 " 5, 'old', 1, 'models/x.onnx');");
+	assert_int_equal(p4r_registry_open(&fx->reg, fx->db, false), 0);
+	assert_int_equal(db_int(fx->reg, "PRAGMA user_version"), 6);
+	/* the old rows are live, the models undescribed */
+	assert_int_equal(db_int(fx->reg, "SELECT count(*) FROM versions WHERE deleted_ms IS NULL"), 2);
+	assert_int_equal(p4r_registry_model_get(fx->reg, "x", &m), 0);
+	assert_string_equal(m.description, "");
+	assert_int_equal(m.version_count, 2);
+	p4r_model_clear(&m);
+	assert_int_equal(db_int(fx->reg, "SELECT count(*) FROM sqlite_master WHERE name IN"
+				" ('aliases', 'version_tags', 'model_tags') AND sql LIKE '%WITHOUT ROWID'"), 3);
+	/* and what schema 6 adds works on them */
+	assert_int_equal(p4r_registry_alias_set(fx->reg, &areq, &previous), 0);
+	assert_int_equal(previous, 0);
+	assert_int_equal(p4r_registry_alias_resolve(fx->reg, "x", "champion", &v), 0);
+	assert_int_equal(v.number, 2);
+	p4r_version_clear(&v);
+	assert_int_equal(p4r_registry_version_delete(fx->reg, &dreq), 0);
+	assert_error(p4r_registry_alias_resolve(fx->reg, "x", "champion", &v), P4R_ENOTFOUND,
+		     "model 'x' has no alias 'champion'");
+	assert_error(p4r_registry_version_get(fx->reg, "x", 2, &v), P4R_ENOTFOUND,
+		     "version 2 of model 'x' was deleted (p4reg rm); 'p4reg history x' says by whom and why");
+	/* the number is never reused */
+	assert_int_equal(add(fx->reg, "x", "models/x.onnx", 3), 3);
 }
 
 static void assert_dir(const p4r_version *v, int64_t files, int64_t tree_size)
@@ -1602,6 +1656,7 @@ int main(void)
 		T(test_concurrent_adds),
 		TE(test_concurrent_create),
 		T(test_migrate_4_to_5),
+		T(test_migrate_5_to_6),
 		T(test_dir_versions),
 		T(test_manifest_rows),
 		T(test_referenced_manifest_files),

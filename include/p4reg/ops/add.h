@@ -24,6 +24,9 @@ typedef struct p4r_add_opts {
 	const char *const *excludes; /* --exclude PATTERN of a folder (dirwalk.h) */
 	size_t nexcludes;
 	bool no_stage;            /* --no-stage: nothing goes into git's index */
+	const char *const *tags;  /* --tag KEY=VALUE: set on each version added
+				   * (or found unchanged), in the same transaction */
+	size_t ntags;
 	unsigned threads;         /* hashing threads; 0: one per core */
 	bool from_input;          /* `add -n NAME -`: the one version's bytes come
 				   * from INPUT_FD, not PATHS (see p4r_add) */

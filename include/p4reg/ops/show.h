@@ -6,12 +6,14 @@
 
 #include <stdbool.h>
 
+#include "p4reg/alias.h"
 #include "p4reg/metrics.h"
 #include "p4reg/manifest.h"
 #include "p4reg/objguard.h"
 #include "p4reg/ops/op.h"
 #include "p4reg/registry.h"
 #include "p4reg/repo.h"
+#include "p4reg/tag.h"
 
 typedef struct p4r_show_opts {
 	const char *ref;        /* name@3, name@STAGE, a model, a pointer's path */
@@ -30,6 +32,9 @@ typedef struct p4r_show_result {
 	p4r_metric_table metrics; /* one row: the version's latest values */
 	p4r_manifest files;     /* a folder version: its files (empty when its
 				 * manifest is not downloaded) */
+	p4r_tags tags;          /* its tags, by key */
+	p4r_alias_entry *aliases; /* the aliases naming it, by name */
+	size_t naliases;
 } p4r_show_result;
 
 /* Resolves OPTS->ref and gathers what `show` prints. With OPTS->verify the

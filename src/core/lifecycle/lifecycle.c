@@ -974,6 +974,24 @@ done:
 	return rc;
 }
 
+int p4r_lifecycle_rollback_target(p4r_registry *reg, const char *model, int64_t *number)
+{
+	p4r_rollback_req req = { .model = model };
+	p4r_version cur = { 0 }, tgt = { 0 };
+	p4r_verdict verdict = { 0 };
+	bool forced = false;
+	int rc = rollback_find(reg, &req, &cur, &tgt, &forced, &verdict);
+
+	*number = rc == 0 ? tgt.number : 0;
+	p4r_version_clear(&cur);
+	p4r_version_clear(&tgt);
+	if (rc == P4R_EREFUSED) { /* no production, or nothing to go back to */
+		p4r_error_clear();
+		rc = 0;
+	}
+	return rc;
+}
+
 /* The decision: OUT's two versions (as they are now), forced, verdict;
  * the target's object must be in REQ->store (when set). */
 static int rollback_decide(p4r_registry *reg, const p4r_rollback_req *req, p4r_rollback_result *out)

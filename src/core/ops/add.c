@@ -9,6 +9,7 @@
 #include "p4reg/objguard.h"
 #include "p4reg/parallel.h"
 #include "p4reg/pointer.h"
+#include "p4reg/tag.h"
 #include "p4reg/worktree.h"
 
 #include <fcntl.h>
@@ -204,6 +205,44 @@ static int register_one(struct run *run, size_t i, const p4r_git_provenance *pro
 	return rc;
 }
 
+/* --tag KEY=VALUE..., split and checked before anything is read. */
+static int parse_tags(struct run *run)
+{
+	size_t i, k;
+	int rc = 0;
+
+	if (!run->opts->ntags)
+		return 0;
+	if (run->opts->ntags > P4R_TAGS_MAX)
+		return p4r_error_set(P4R_EUSAGE, "at most %d tags at once, not %zu", P4R_TAGS_MAX,
+				     run->opts->ntags);
+	if (!(run->tag_keys = calloc(run->opts->ntags, sizeof(char *))) ||
+	    !(run->tag_values = calloc(run->opts->ntags, sizeof(char *))))
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	for (i = 0; i < run->opts->ntags && rc == 0; i++) {
+		if ((rc = p4r_tag_parse(run->opts->tags[i], &run->tag_keys[i], &run->tag_values[i])) < 0)
+			break;
+		run->ntags++;
+		for (k = 0; k < i && rc == 0; k++)
+			if (!strcmp(run->tag_keys[k], run->tag_keys[i]))
+				rc = p4r_error_set(P4R_EUSAGE, "tag '%s' is named twice", run->tag_keys[i]);
+	}
+	return rc;
+}
+
+/* The --tag pairs on the version file I now names (inside the transaction). */
+static int tag_one(struct run *run, size_t i, const char *actor)
+{
+	const p4r_version *v = &run->files[i].version;
+	p4r_tag_req req = { .model = v->model, .number = v->number,
+			    .keys = (const char *const *)run->tag_keys,
+			    .values = (const char *const *)run->tag_values, .n = run->ntags,
+			    .actor = actor };
+	size_t changed;
+
+	return run->ntags ? p4r_registry_tags_set(p4r_repo_registry(run->repo), &req, &changed) : 0;
+}
+
 /* Every file's rows in one transaction. */
 static int register_all(struct run *run)
 {
@@ -225,7 +264,8 @@ static int register_all(struct run *run)
 					   "being added (gc?); run add again", run->items[i].ins.oid.hex,
 					   run->files[i].rel);
 	for (i = 0; i < run->n && rc == 0; i++)
-		rc = register_one(run, i, &prov, actor ? actor : "unknown");
+		if ((rc = register_one(run, i, &prov, actor ? actor : "unknown")) == 0)
+			rc = tag_one(run, i, actor ? actor : "unknown");
 	if (rc == 0)
 		rc = p4r_registry_commit(reg);
 	else
@@ -424,7 +464,7 @@ int p4r_add(p4r_repo *repo, const p4r_add_opts *opts, const p4r_op_report *repor
 		run.items[i].arg = opts->paths[i];
 		run.items[i].dir = -1;
 	}
-	if ((rc = p4r_repo_autostage(repo, opts->no_stage, &run.stage)) < 0 ||
+	if ((rc = parse_tags(&run)) < 0 || (rc = p4r_repo_autostage(repo, opts->no_stage, &run.stage)) < 0 ||
 	    (rc = p4r_git_open_why(&run.git, p4r_repo_root(repo), &run.why)) < 0 ||
 	    (rc = prepare_all(&run)) < 0 || (rc = store_all(&run, out)) < 0 ||
 	    (rc = guard_all(&run, &out->damage)) < 0 || (rc = register_all(&run)) < 0)
@@ -442,6 +482,12 @@ done:
 	}
 	free(run.items);
 	free(run.tasks);
+	for (i = 0; i < run.ntags; i++) {
+		free(run.tag_keys[i]);
+		free(run.tag_values[i]);
+	}
+	free(run.tag_keys);
+	free(run.tag_values);
 	p4r_git_free(run.git);
 	return rc;
 }

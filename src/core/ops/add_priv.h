@@ -72,6 +72,8 @@ struct run {
 	size_t norder;
 	pthread_mutex_t progress_lock; /* tasks run in parallel, the bar is one */
 	uint64_t done, total;          /* bytes read of all tasks */
+	char **tag_keys, **tag_values; /* --tag KEY=VALUE, split and checked */
+	size_t ntags;
 };
 
 /* What goes into git's index in the one write at the end. OWNED holds

@@ -63,7 +63,11 @@ int p4r_log(p4r_repo *repo, const p4r_log_opts *opts, const p4r_op_report *repor
 	    (rc = p4r_metrics_version_query(reg, &q, &out->versions, &out->n)) < 0)
 		goto done;
 	/* one query for every listed version's metrics, not one per version */
-	rc = p4r_metrics_table(reg, out->versions, out->n, &out->metrics);
+	if ((rc = p4r_metrics_table(reg, out->versions, out->n, &out->metrics)) < 0 ||
+	    (rc = p4r_registry_tags_get(reg, opts->model, 0, &out->model_tags)) < 0 ||
+	    (rc = p4r_registry_tags_versions(reg, opts->model, &out->version_tags)) < 0)
+		goto done;
+	rc = p4r_registry_alias_list(reg, opts->model, &out->aliases, &out->naliases);
 done:
 	free(where);
 	return rc;
@@ -74,6 +78,9 @@ void p4r_log_result_free(p4r_log_result *r)
 	if (!r)
 		return;
 	p4r_metric_table_clear(&r->metrics);
+	p4r_tags_clear(&r->model_tags);
+	p4r_tags_clear(&r->version_tags);
+	p4r_alias_array_free(r->aliases, r->naliases);
 	p4r_version_array_free(r->versions, r->n);
 	p4r_model_clear(&r->model);
 	memset(r, 0, sizeof(*r));

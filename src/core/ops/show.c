@@ -53,7 +53,9 @@ int p4r_show(p4r_repo *repo, const p4r_show_opts *opts, const p4r_op_report *rep
 	out->verified = opts->verify;
 	out->stored = p4r_store_has(p4r_repo_store(repo), &out->version.oid);
 	if ((rc = p4r_metrics_table(reg, &out->version, 1, &out->metrics)) < 0 ||
-	    (rc = p4r_registry_damage_get(reg, &out->version.oid, &out->damage, &damaged)) < 0)
+	    (rc = p4r_registry_damage_get(reg, &out->version.oid, &out->damage, &damaged)) < 0 ||
+	    (rc = p4r_registry_tags_get(reg, out->version.model, out->version.number, &out->tags)) < 0 ||
+	    (rc = p4r_registry_alias_of(reg, out->version.id, &out->aliases, &out->naliases)) < 0)
 		return rc;
 	/* a damaged object that came back is history, not a state */
 	out->damaged = damaged && !out->damage.repaired_ms && !out->stored;
@@ -74,6 +76,8 @@ void p4r_show_result_free(p4r_show_result *r)
 	p4r_version_clear(&r->version);
 	p4r_metric_table_clear(&r->metrics);
 	p4r_manifest_clear(&r->files);
+	p4r_tags_clear(&r->tags);
+	p4r_alias_array_free(r->aliases, r->naliases);
 	memset(r, 0, sizeof(*r));
 }
 

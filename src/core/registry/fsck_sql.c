@@ -193,7 +193,9 @@ static const struct invariant invariants[] = {
 	 * order gives (registry/sync_sql.c, replay): its latest stage event, except
 	 * that a later entry of another version into staging/production
 	 * archived it (two clones promoting at once leave no event for that).
-	 * One pass over the events, positions numbered once. */
+	 * One pass over the events, positions numbered once. A deleted version
+	 * is archived whatever came after its delete event (a concurrent
+	 * promotion): it is checked by the next invariant. */
 	{ "stage-history",
 	  "WITH ev AS (SELECT e.model_id, e.version_id, e.to_stage,"
 	  "   row_number() OVER (ORDER BY " P4R_SQL_LOG_ORDER ") AS pos"
@@ -208,7 +210,13 @@ static const struct invariant invariants[] = {
 	  " SELECT m.name, v.number, v.stage, w.to_stage, w.stage"
 	  " FROM versions v JOIN models m ON m.id = v.model_id"
 	  " LEFT JOIN want w ON w.version_id = v.id"
-	  " WHERE w.stage IS NULL OR w.stage != v.stage"
+	  " WHERE (w.stage IS NULL OR w.stage != v.stage) AND " P4R_SQL_LIVE("v")
+	  " ORDER BY m.name, v.number",
+	  describe_stage },
+	{ "stage-history",
+	  "SELECT m.name, v.number, v.stage, 'archived', 'archived'"
+	  " FROM versions v JOIN models m ON m.id = v.model_id"
+	  " WHERE v.deleted_ms IS NOT NULL AND v.stage != 'archived'"
 	  " ORDER BY m.name, v.number",
 	  describe_stage },
 	{ "event-model",
@@ -250,12 +258,14 @@ int p4r_registry_fsck_invariants(p4r_registry *reg,
 	return 0;
 }
 
-/* Every version's object, and every file of a folder version's manifest
- * (its rows in manifest_files): gc keeps them all. */
+/* Every live version's object, and every file of a live folder version's
+ * manifest (its rows in manifest_files): gc keeps them all. A deleted
+ * version's (p4reg rm) are garbage unless a live one names them too. */
 #define REFERENCED_SQL \
-	"SELECT oid, max(size) FROM (SELECT oid, size FROM versions" \
+	"SELECT oid, max(size) FROM (SELECT oid, size FROM versions WHERE " P4R_SQL_LIVE("versions") \
 	" UNION ALL SELECT f.oid, f.size FROM manifest_files f" \
-	"   WHERE f.manifest IN (SELECT oid FROM versions WHERE kind = 'dir'))" \
+	"   WHERE f.manifest IN (SELECT oid FROM versions WHERE kind = 'dir'" \
+	"   AND " P4R_SQL_LIVE("versions") "))" \
 	" WHERE typeof(oid) = 'text' AND length(oid) = 64 AND oid NOT GLOB '*[^0-9a-f]*'" \
 	" GROUP BY oid ORDER BY oid"
 
@@ -333,7 +343,7 @@ int p4r_registry_oid_users(p4r_registry *reg, const p4r_oid *oid, size_t max,
 	if (!(arr = calloc(max, sizeof(*arr))))
 		return p4r_error_set(P4R_ERROR, "out of memory");
 	if ((rc = p4r_sql_prepare(db, &st, "SELECT m.name, v.number FROM versions v"
-			  " JOIN models m ON m.id = v.model_id WHERE v.oid = ?1"
+			  " JOIN models m ON m.id = v.model_id WHERE v.oid = ?1 AND " P4R_SQL_LIVE("v")
 			  " ORDER BY m.name, v.number LIMIT ?2")) < 0)
 		goto done;
 	if (sqlite3_bind_text(st, 1, oid->hex, -1, SQLITE_STATIC) != SQLITE_OK ||

@@ -55,14 +55,15 @@ int p4r_registry_production_history(p4r_registry *reg, const char *model,
 	*n = 0;
 	/* Each version once, at its most recent entry into production in the
 	 * shared log's order (registry/sql.h): positions count only the
-	 * entries, which keeps their order. */
+	 * entries, which keeps their order. A deleted version (p4reg rm) is
+	 * never a rollback target: rollback walks past it. */
 	if ((rc = p4r_sql_prepare(db, &st, "SELECT v.number, v.rolled_back, max(p.pos) AS last"
 			  " FROM (SELECT e.version_id, row_number() OVER (ORDER BY " P4R_SQL_LOG_ORDER
 			  ") AS pos FROM events e" P4R_SQL_LOG_JOIN
 			  " JOIN models m ON m.id = e.model_id"
 			  " WHERE m.name = ?1 AND e.to_stage = 'production'"
 			  " AND e.kind IN ('promote', 'rollback')) p"
-			  " JOIN versions v ON v.id = p.version_id"
+			  " JOIN versions v ON v.id = p.version_id AND " P4R_SQL_LIVE("v")
 			  " GROUP BY v.id ORDER BY last DESC")) < 0)
 		return rc;
 	if (sqlite3_bind_text(st, 1, model, -1, SQLITE_STATIC) != SQLITE_OK) {

@@ -519,7 +519,7 @@ static int collector_init(struct collector *c, const p4r_version *versions, size
 		c->map[i].row = i;
 	}
 	/* qsort with a NULL array is undefined even when empty (log --where
-	 * that matches nothing) */
+	 * that matches nothing, a model whose versions were all deleted) */
 	if (n)
 		qsort(c->map, n, sizeof(*c->map), cmp_idrow);
 	return 0;

@@ -170,28 +170,59 @@ static const char *const migrations[] = {
 	"  exec INTEGER NOT NULL,"
 	"  PRIMARY KEY(manifest, path)) WITHOUT ROWID;"
 	"CREATE INDEX manifest_files_oid ON manifest_files(oid);",
+	/* 6: aliases, tags, descriptions and deleted versions (issue 16;
+	 * docs/formats.md, "Aliases, tags and deleted versions"). A deleted
+	 * version keeps its row (its number is never reused, its events keep
+	 * their foreign key) with DELETED_MS set. Aliases and tags are what
+	 * their events say, replayed in the shared log's order on a fetch
+	 * (registry/sync_sql.c), keyed by row ids so a renumbering moves nothing. */
+	"ALTER TABLE versions ADD COLUMN deleted_ms INTEGER;"
+	/* the live versions of a model, counted and maxed from the index alone */
+	"CREATE INDEX versions_live ON versions(model_id, number) WHERE deleted_ms IS NULL;"
+	"ALTER TABLE models ADD COLUMN description TEXT NOT NULL DEFAULT '';"
+	"CREATE TABLE aliases ("
+	"  model_id INTEGER NOT NULL REFERENCES models(id),"
+	"  name TEXT NOT NULL,"
+	"  version_id INTEGER NOT NULL REFERENCES versions(id),"
+	"  actor TEXT NOT NULL,"
+	"  set_ms INTEGER NOT NULL,"
+	"  PRIMARY KEY(model_id, name)) WITHOUT ROWID;"
+	"CREATE INDEX aliases_version ON aliases(version_id);"
+	"CREATE TABLE version_tags ("
+	"  version_id INTEGER NOT NULL REFERENCES versions(id),"
+	"  key TEXT NOT NULL,"
+	"  value TEXT NOT NULL,"
+	"  PRIMARY KEY(version_id, key)) WITHOUT ROWID;"
+	"CREATE TABLE model_tags ("
+	"  model_id INTEGER NOT NULL REFERENCES models(id),"
+	"  key TEXT NOT NULL,"
+	"  value TEXT NOT NULL,"
+	"  PRIMARY KEY(model_id, key)) WITHOUT ROWID;",
 };
 
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+#define LIVE P4R_SQL_LIVE
 
 /* The columns read_model expects; the counts come from correlated
  * subqueries over versions' (model_id, number) index and the partial
  * one_production / one_staging indexes, so one row costs a few lookups. */
 #define MODEL_SELECT \
 	"SELECT m.id, m.name, m.path, m.created_ms," \
-	" (SELECT count(*) FROM versions v WHERE v.model_id = m.id)," \
-	" (SELECT coalesce(max(v.number), 0) FROM versions v WHERE v.model_id = m.id)," \
+	" (SELECT count(*) FROM versions v WHERE v.model_id = m.id AND " LIVE("v") ")," \
+	" (SELECT coalesce(max(v.number), 0) FROM versions v WHERE v.model_id = m.id AND " LIVE("v") ")," \
 	" (SELECT coalesce(max(v.number), 0) FROM versions v" \
-	"   WHERE v.model_id = m.id AND v.stage = 'production')," \
+	"   WHERE v.model_id = m.id AND v.stage = 'production' AND " LIVE("v") ")," \
 	" (SELECT coalesce(max(v.number), 0) FROM versions v" \
-	"   WHERE v.model_id = m.id AND v.stage = 'staging')" \
+	"   WHERE v.model_id = m.id AND v.stage = 'staging' AND " LIVE("v") ")," \
+	" m.description" \
 	" FROM models m"
 
 /* The columns read_version expects. */
 #define VERSION_SELECT \
 	"SELECT v.id, m.name, v.number, v.oid, v.size, v.author, v.created_ms," \
 	" v.message, v.source_path, v.git_commit, v.git_branch, v.git_dirty," \
-	" v.stage, v.rolled_back, v.kind, v.files, v.tree_size" \
+	" v.stage, v.rolled_back, v.kind, v.files, v.tree_size, v.deleted_ms" \
 	" FROM versions v JOIN models m ON m.id = v.model_id"
 
 /* The columns read_event expects. */
@@ -215,8 +246,9 @@ static const char *const stmt_sql[P4R_ST_COUNT] = {
 	[P4R_ST_MODEL_INSERT] = "INSERT INTO models(name, path, created_ms) VALUES (?1, ?2, ?3)",
 	/* the newest version of a model with given bytes, and whether it is
 	 * the model's latest (versions_oid narrows the scan to those bytes) */
-	[P4R_ST_SAME_OID] = "SELECT id, number = (SELECT max(number) FROM versions WHERE model_id = ?1)"
-			" FROM versions WHERE model_id = ?1 AND oid = ?2 ORDER BY number DESC LIMIT 1",
+	[P4R_ST_SAME_OID] = "SELECT id, number = (SELECT max(number) FROM versions WHERE model_id = ?1"
+			" AND " LIVE("versions") ") FROM versions WHERE model_id = ?1 AND oid = ?2"
+			" AND " LIVE("versions") " ORDER BY number DESC LIMIT 1",
 	/* ?11 is the number a remote's log gives; 0 takes the model's next
 	 * (the subquery runs only then) */
 	[P4R_ST_VERSION_INSERT] =
@@ -228,16 +260,21 @@ static const char *const stmt_sql[P4R_ST_COUNT] = {
 		" 'development', ?12, ?13, ?14)",
 	[P4R_ST_VERSION_ID] = "SELECT id FROM versions WHERE model_id = ?1 AND number = ?2",
 	[P4R_ST_VERSION_BY_ID] = VERSION_SELECT " WHERE v.id = ?1",
+	/* deleted rows too: the caller says why it did not find a live one */
 	[P4R_ST_VERSION_GET] = VERSION_SELECT " WHERE m.name = ?1 AND v.number = ?2",
-	[P4R_ST_VERSION_LATEST] = VERSION_SELECT " WHERE m.name = ?1 ORDER BY v.number DESC LIMIT 1",
-	[P4R_ST_VERSION_IN_STAGE] = VERSION_SELECT " WHERE m.name = ?1 AND v.stage = ?2"
+	[P4R_ST_VERSION_LATEST] = VERSION_SELECT " WHERE m.name = ?1 AND " LIVE("v")
 				" ORDER BY v.number DESC LIMIT 1",
-	[P4R_ST_VERSION_LIST] = VERSION_SELECT " WHERE m.name = ?1 ORDER BY v.number DESC",
+	[P4R_ST_VERSION_IN_STAGE] = VERSION_SELECT " WHERE m.name = ?1 AND v.stage = ?2 AND " LIVE("v")
+				" ORDER BY v.number DESC LIMIT 1",
+	[P4R_ST_VERSION_LIST] = VERSION_SELECT " WHERE m.name = ?1 AND " LIVE("v")
+			    " ORDER BY v.number DESC",
 	/* a version's object, or a file of a folder version (manifest_files_oid,
 	 * then versions_oid for the manifest) */
-	[P4R_ST_OID_REFERENCED] = "SELECT EXISTS(SELECT 1 FROM versions WHERE oid = ?1)"
+	[P4R_ST_OID_REFERENCED] = "SELECT EXISTS(SELECT 1 FROM versions WHERE oid = ?1"
+			      " AND " LIVE("versions") ")"
 			      " OR EXISTS(SELECT 1 FROM manifest_files f JOIN versions v"
-			      " ON v.oid = f.manifest AND v.kind = 'dir' WHERE f.oid = ?1)",
+			      " ON v.oid = f.manifest AND v.kind = 'dir' AND " LIVE("v")
+			      " WHERE f.oid = ?1)",
 	[P4R_ST_EVENT_INSERT] =
 		"INSERT INTO events(model_id, version_id, kind, from_stage, to_stage,"
 		" forced, actor, at_ms, reason, detail)"
@@ -482,6 +519,7 @@ void p4r_model_clear(p4r_model *m)
 	if (!m)
 		return;
 	free(m->path);
+	free(m->description);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -552,6 +590,7 @@ static int read_model(p4r_model *out, sqlite3_stmt *st)
 	out->latest = sqlite3_column_int64(st, 5);
 	out->production = sqlite3_column_int64(st, 6);
 	out->staging = sqlite3_column_int64(st, 7);
+	rc = col_strdup(&out->description, st, 8);
 done:
 	if (rc < 0)
 		p4r_model_clear(out);
@@ -570,6 +609,7 @@ static int read_version(p4r_version *out, sqlite3_stmt *st)
 	out->created_ms = sqlite3_column_int64(st, 6);
 	out->git_dirty = sqlite3_column_int(st, 11);
 	out->rolled_back = sqlite3_column_int(st, 13) != 0;
+	out->deleted_ms = sqlite3_column_int64(st, 17);
 	if ((rc = col_copy(out->model, sizeof(out->model), st, 1, "model name")) < 0 ||
 	    (rc = col_oid(&out->oid, st, 3)) < 0 ||
 	    (rc = col_strdup(&out->author, st, 5)) < 0 ||
@@ -1325,6 +1365,16 @@ done:
 	return rc;
 }
 
+int p4r_sql_model_id(p4r_registry *reg, const char *name, int64_t *id)
+{
+	bool found = false;
+	int rc = model_lookup(reg, name, id, NULL, &found);
+
+	if (rc == 0 && !found)
+		rc = p4r_error_set(P4R_ENOTFOUND, "unknown model '%s'", name);
+	return rc;
+}
+
 /* One model row through statement ID bound to KEY. */
 static int model_one(p4r_registry *reg, enum p4r_sql_id id, const char *key, p4r_model *out, bool *found)
 {
@@ -1457,7 +1507,7 @@ static int version_by_id(p4r_registry *reg, int64_t id, p4r_version *out)
 	return rc;
 }
 
-int p4r_registry_version_get(p4r_registry *reg, const char *model, int64_t number, p4r_version *out)
+int p4r_registry_version_find(p4r_registry *reg, const char *model, int64_t number, p4r_version *out)
 {
 	sqlite3_stmt *st = NULL;
 	char what[48];
@@ -1475,6 +1525,17 @@ int p4r_registry_version_get(p4r_registry *reg, const char *model, int64_t numbe
 		return rc;
 	snprintf(what, sizeof(what), "no version %lld", (long long)number);
 	return version_missing(reg, model, what);
+}
+
+int p4r_registry_version_get(p4r_registry *reg, const char *model, int64_t number, p4r_version *out)
+{
+	int rc = p4r_registry_version_find(reg, model, number, out);
+
+	if (rc < 0 || !out->deleted_ms)
+		return rc;
+	p4r_version_clear(out);
+	return p4r_error_set(P4R_ENOTFOUND, "version %lld of model '%s' was deleted (p4reg rm);"
+			     " 'p4reg history %s' says by whom and why", (long long)number, model, model);
 }
 
 int p4r_registry_version_latest(p4r_registry *reg, const char *model, p4r_version *out)

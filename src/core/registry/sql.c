@@ -104,3 +104,27 @@ void p4r_sql_release(sqlite3_stmt *st)
 		sqlite3_clear_bindings(st);
 	}
 }
+
+int p4r_sql_exec(sqlite3 *db, const char *sql, const p4r_sql_arg *args, size_t n, int64_t *out,
+		 bool *found)
+{
+	sqlite3_stmt *st = NULL;
+	size_t i;
+	int rc;
+
+	if (found)
+		*found = false;
+	if ((rc = p4r_sql_prepare(db, &st, sql)) < 0)
+		return rc;
+	for (i = 0; i < n && rc == 0; i++)
+		rc = args[i].is_text ? p4r_sql_bind_text(db, st, (int)i + 1, args[i].text) :
+		     p4r_sql_bind_int(db, st, (int)i + 1, args[i].num);
+	if (rc == 0 && (rc = p4r_sql_step(db, st)) == 1) {
+		if (out)
+			*out = sqlite3_column_int64(st, 0);
+		if (found)
+			*found = true;
+	}
+	sqlite3_finalize(st);
+	return rc < 0 ? rc : 0;
+}

@@ -79,6 +79,12 @@ void p4r_sql_release(sqlite3_stmt *st);
 extern const char p4r_sql_version_select[];
 int p4r_sql_read_version(p4r_version *out, sqlite3_stmt *st);
 
+/* A version row that was not deleted (p4reg rm): what every query that
+ * lists, counts, resolves or keeps the objects of versions sees. A deleted
+ * row stays for its number (never reused) and its events' foreign keys.
+ * Use it as "WHERE ... AND " P4R_SQL_LIVE("v"). */
+#define P4R_SQL_LIVE(v) v ".deleted_ms IS NULL"
+
 /* Sets the error from DB's last failure and returns its code: P4R_EINTEGRITY
  * "registry 'PATH' is damaged (...)" for a corrupt database or a file that
  * is not one, P4R_ERROR "cannot change registry 'PATH': it is read-only"
@@ -102,11 +108,31 @@ int p4r_sql_row(sqlite3 *db, sqlite3_stmt *st, bool *row);
 /* Runs a statement whose rows (if any) are not wanted: 0 or the error. */
 int p4r_sql_run(sqlite3 *db, sqlite3_stmt *st);
 
+/* One bound value of p4r_sql_exec: text (NULL binds NULL) or an integer. */
+typedef struct p4r_sql_arg {
+	bool is_text;
+	const char *text;
+	int64_t num;
+} p4r_sql_arg;
+#define P4R_SQL_TEXT(s) ((p4r_sql_arg){ .is_text = true, .text = (s) })
+#define P4R_SQL_INT(v) ((p4r_sql_arg){ .num = (v) })
+
+/* Prepares SQL (not cached: for statements a command runs a few times),
+ * binds ARGS[0..N) to ?1..?N and steps it once. With OUT (nullable) a row's
+ * first column is read into *OUT and *FOUND (nullable) says whether there
+ * was a row; without, any rows are ignored. 0 or the error of DB. */
+int p4r_sql_exec(sqlite3 *db, const char *sql, const p4r_sql_arg *args, size_t n, int64_t *out,
+		 bool *found);
+
 /* Text column I, "" for NULL; valid until the next step. */
 const char *p4r_sql_col_text(sqlite3_stmt *st, int i);
 /* Column I as an oid when it is 64 lowercase hex digits: a damaged row
  * reads as false, never as a path. */
 bool p4r_sql_col_oid(p4r_oid *out, sqlite3_stmt *st, int i);
+
+/* The row id of model NAME: P4R_ENOTFOUND "unknown model 'x'" (registry.c,
+ * through the statement cache: cheaper than p4r_registry_model_get). */
+int p4r_sql_model_id(p4r_registry *reg, const char *name, int64_t *id);
 
 /* ---- the one writer of each table (write_sql.c) ----
  * Local commands (registry.c) and a remote's log (sync_sql.c) add rows
@@ -151,5 +177,30 @@ typedef struct p4r_sql_event_row {
 	const char *detail;
 } p4r_sql_event_row;
 int p4r_sql_event_insert(p4r_registry *reg, const p4r_sql_event_row *row, int64_t *id);
+
+/* ---- what an alias, tag, describe or delete event does to the rows ----
+ * The one writer of the tables aliases, version_tags and model_tags and of
+ * models.description and versions.deleted_ms (alias_sql.c, tag_sql.c,
+ * delete_sql.c): a local command applies its own event through it, and a
+ * fetch's replay (sync_sql.c) applies every event of those kinds in the
+ * shared log's order through it, so both leave the same rows. Joins the
+ * caller's transaction. */
+typedef struct p4r_sql_label_event {
+	int64_t model_id;
+	int64_t version_id;   /* 0: about the model */
+	const char *kind;
+	const char *actor;
+	int64_t at_ms;
+	const char *detail;   /* the event's JSON text, already validated (batch.c) */
+} p4r_sql_label_event;
+
+/* alias-set (a deleted version gets no alias) and alias-delete. */
+int p4r_sql_alias_apply(p4r_registry *reg, const p4r_sql_label_event *e);
+/* tag-set, tag-delete (a version's tags, or the model's when VERSION_ID is
+ * 0) and describe. */
+int p4r_sql_tag_apply(p4r_registry *reg, const p4r_sql_label_event *e);
+/* delete: the version is deleted at AT_MS (once), archived, and loses its
+ * aliases. */
+int p4r_sql_delete_apply(p4r_registry *reg, const p4r_sql_label_event *e);
 
 #endif

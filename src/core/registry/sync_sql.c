@@ -160,7 +160,7 @@ static bool model_selected(const char *name, char *const *models, size_t n)
 	"SELECT e.id, s.uuid, m.name, coalesce(v.number, 0), e.kind, e.from_stage, e.to_stage," \
 	" e.forced, e.actor, e.at_ms, e.reason, e.detail," \
 	" v.oid, v.size, v.author, v.created_ms, v.message, v.source_path, v.git_commit," \
-	" v.git_branch, v.git_dirty, v.kind, v.files, v.tree_size" \
+	" v.git_branch, v.git_dirty, v.kind, v.files, v.tree_size, v.deleted_ms" \
 	" FROM events e JOIN models m ON m.id = e.model_id" \
 	" JOIN event_sync s ON s.event_id = e.id" \
 	" LEFT JOIN versions v ON v.id = e.version_id"
@@ -214,6 +214,7 @@ static int read_export(p4r_sync_event *e, sqlite3_stmt *st)
 		if (!e->author || !e->message || !e->path)
 			return p4r_error_set(P4R_ERROR, "out of memory");
 		read_export_kind(e, st, 21);
+		e->deleted = sqlite3_column_type(st, 24) != SQLITE_NULL;
 	}
 	return 0;
 }
@@ -884,59 +885,125 @@ done:
 	return rc;
 }
 
-/* Rebuilds the stages of MODEL_ID from its events in the shared log's order
- * (registry/sql.h): every machine that has the same log ends with the same
- * holders, and rollback walks the same order. */
-static int replay(struct apply_ctx *c, int64_t model_id)
+/* The state a replay rebuilds, back to what MODEL_ID's registers alone
+ * give: every version in development, not rolled back, not deleted; no
+ * alias, tag or description. */
+static int replay_reset(struct apply_ctx *c, int64_t model_id)
 {
-	sqlite3_stmt *sel = NULL, *evict = NULL, *set = NULL;
+	static const char *const sql[] = {
+		("UPDATE versions SET stage = 'development', rolled_back = 0, deleted_ms = NULL"
+		 " WHERE model_id = ?1"),
+		"DELETE FROM aliases WHERE model_id = ?1",
+		"DELETE FROM version_tags WHERE version_id IN (SELECT id FROM versions WHERE model_id = ?1)",
+		"DELETE FROM model_tags WHERE model_id = ?1",
+		"UPDATE models SET description = '' WHERE id = ?1",
+	};
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < sizeof(sql) / sizeof(sql[0]) && rc == 0; i++)
+		rc = p4r_sql_exec(c->db, sql[i], (p4r_sql_arg[]){ P4R_SQL_INT(model_id) }, 1, NULL, NULL);
+	return rc;
+}
+
+/* The statements of the stage part of a replay. */
+struct stage_stmts {
+	sqlite3_stmt *evict, *set;
+};
+
+/* One event into stage TO of VERSION_ID: entering staging or production
+ * archives the previous holder; a rollback into archived marks the version
+ * rolled back; entering production clears the mark. */
+static int replay_stage(struct apply_ctx *c, struct stage_stmts *s, int64_t model_id, int64_t vid,
+			const char *kind, const char *to)
+{
+	p4r_stage stage;
+	bool rolled;
 	int rc;
 
-	if ((rc = exec_sql(c->db, "UPDATE versions SET stage = 'development', rolled_back = 0"
-			   " WHERE model_id = ?2", NULL, model_id, 0)) < 0)
+	if (!to || p4r_stage_parse(&stage, to) < 0) {
+		p4r_error_clear();
+		return 0;
+	}
+	rolled = kind && !strcmp(kind, "rollback") && stage == P4R_STAGE_ARCHIVED;
+	if (stage == P4R_STAGE_STAGING || stage == P4R_STAGE_PRODUCTION) {
+		sqlite3_reset(s->evict);
+		if ((rc = p4r_sql_bind_int(c->db, s->evict, 1, model_id)) < 0 ||
+		    (rc = p4r_sql_bind_text(c->db, s->evict, 2, to)) < 0 ||
+		    (rc = p4r_sql_bind_int(c->db, s->evict, 3, vid)) < 0 ||
+		    (rc = p4r_sql_step(c->db, s->evict)) < 0)
+			return rc;
+	}
+	sqlite3_reset(s->set);
+	if ((rc = p4r_sql_bind_text(c->db, s->set, 1, to)) < 0 ||
+	    (rc = p4r_sql_bind_int(c->db, s->set, 2, vid)) < 0 ||
+	    (rc = p4r_sql_bind_int(c->db, s->set, 3, rolled)) < 0)
 		return rc;
-	if ((rc = p4r_sql_prepare(c->db, &sel, "SELECT e.version_id, e.kind, e.to_stage FROM events e"
-			  P4R_SQL_LOG_JOIN
-			  " WHERE e.model_id = ?1 AND e.version_id IS NOT NULL AND e.to_stage IS NOT NULL"
-			  " ORDER BY " P4R_SQL_LOG_ORDER)) < 0 ||
+	return p4r_sql_run(c->db, s->set);
+}
+
+/* One alias, tag, describe or delete event (registry/sql.h's writers). */
+static int replay_label(struct apply_ctx *c, int64_t model_id, sqlite3_stmt *sel)
+{
+	p4r_sql_label_event e = { .model_id = model_id, .version_id = sqlite3_column_int64(sel, 0),
+				  .kind = p4r_sql_col_text(sel, 1), .actor = p4r_sql_col_text(sel, 4),
+				  .at_ms = sqlite3_column_int64(sel, 5),
+				  .detail = (const char *)sqlite3_column_text(sel, 3) };
+
+	if (!strcmp(e.kind, P4R_EVENT_DELETE))
+		return p4r_sql_delete_apply(c->reg, &e);
+	if (!strcmp(e.kind, P4R_EVENT_ALIAS_SET) || !strcmp(e.kind, P4R_EVENT_ALIAS_DELETE))
+		return p4r_sql_alias_apply(c->reg, &e);
+	return p4r_sql_tag_apply(c->reg, &e);
+}
+
+#define REPLAY_KINDS \
+	"'" P4R_EVENT_DELETE "', '" P4R_EVENT_ALIAS_SET "', '" P4R_EVENT_ALIAS_DELETE "', '" \
+	P4R_EVENT_TAG_SET "', '" P4R_EVENT_TAG_DELETE "', '" P4R_EVENT_DESCRIBE "'"
+
+/* Rebuilds the stages, deletions, aliases, tags and description of
+ * MODEL_ID from its events in the shared log's order (registry/sql.h):
+ * every machine that has the same log ends with the same state, and
+ * rollback walks the same order. The last change in log order wins, as
+ * for stages; an alias set on a version deleted earlier in the log is
+ * ignored, and a deleted version never keeps a stage a later promotion
+ * gave it (it is archived). */
+static int replay(struct apply_ctx *c, int64_t model_id)
+{
+	struct stage_stmts s = { NULL, NULL };
+	sqlite3_stmt *sel = NULL;
+	int rc;
+
+	if ((rc = replay_reset(c, model_id)) < 0 ||
+	    (rc = p4r_sql_prepare(c->db, &sel, "SELECT e.version_id, e.kind, e.to_stage, e.detail,"
+			  " e.actor, e.at_ms FROM events e" P4R_SQL_LOG_JOIN " WHERE e.model_id = ?1"
+			  " AND ((e.version_id IS NOT NULL AND e.to_stage IS NOT NULL)"
+			  " OR e.kind IN (" REPLAY_KINDS ")) ORDER BY " P4R_SQL_LOG_ORDER)) < 0 ||
 	    (rc = p4r_sql_bind_int(c->db, sel, 1, model_id)) < 0 ||
-	    (rc = p4r_sql_prepare(c->db, &evict, "UPDATE versions SET stage = 'archived'"
+	    (rc = p4r_sql_prepare(c->db, &s.evict, "UPDATE versions SET stage = 'archived'"
 			  " WHERE model_id = ?1 AND stage = ?2 AND id != ?3")) < 0 ||
-	    (rc = p4r_sql_prepare(c->db, &set, "UPDATE versions SET stage = ?1, rolled_back ="
+	    (rc = p4r_sql_prepare(c->db, &s.set, "UPDATE versions SET stage = ?1, rolled_back ="
 			  " CASE WHEN ?1 = 'production' THEN 0 WHEN ?3 THEN 1 ELSE rolled_back END"
 			  " WHERE id = ?2")) < 0)
 		goto done;
-	while ((rc = p4r_sql_step(c->db, sel)) == 1) {
-		int64_t vid = sqlite3_column_int64(sel, 0);
-		const char *kind = (const char *)sqlite3_column_text(sel, 1);
-		const char *to = (const char *)sqlite3_column_text(sel, 2);
-		p4r_stage stage;
-		bool rolled;
+	while (rc == 0 && (rc = p4r_sql_step(c->db, sel)) == 1) {
+		const char *kind = p4r_sql_col_text(sel, 1);
 
-		if (!to || p4r_stage_parse(&stage, to) < 0) {
-			p4r_error_clear();
-			continue;
-		}
-		rolled = kind && !strcmp(kind, "rollback") && stage == P4R_STAGE_ARCHIVED;
-		if (stage == P4R_STAGE_STAGING || stage == P4R_STAGE_PRODUCTION) {
-			sqlite3_reset(evict);
-			if ((rc = p4r_sql_bind_int(c->db, evict, 1, model_id)) < 0 ||
-			    (rc = p4r_sql_bind_text(c->db, evict, 2, to)) < 0 ||
-			    (rc = p4r_sql_bind_int(c->db, evict, 3, vid)) < 0 ||
-			    (rc = p4r_sql_step(c->db, evict)) < 0)
-				break;
-		}
-		sqlite3_reset(set);
-		if ((rc = p4r_sql_bind_text(c->db, set, 1, to)) < 0 ||
-		    (rc = p4r_sql_bind_int(c->db, set, 2, vid)) < 0 ||
-		    (rc = p4r_sql_bind_int(c->db, set, 3, rolled)) < 0 ||
-		    (rc = p4r_sql_step(c->db, set)) < 0)
-			break;
+		rc = 0;
+		if (sqlite3_column_type(sel, 0) != SQLITE_NULL && sqlite3_column_type(sel, 2) != SQLITE_NULL)
+			rc = replay_stage(c, &s, model_id, sqlite3_column_int64(sel, 0), kind,
+					  (const char *)sqlite3_column_text(sel, 2));
+		if (rc == 0 && p4r_event_kind_labels(kind))
+			rc = replay_label(c, model_id, sel);
 	}
+	if (rc == 0)
+		rc = p4r_sql_exec(c->db, "UPDATE versions SET stage = 'archived' WHERE model_id = ?1"
+				  " AND deleted_ms IS NOT NULL AND stage != 'archived'",
+				  (p4r_sql_arg[]){ P4R_SQL_INT(model_id) }, 1, NULL, NULL);
 done:
 	sqlite3_finalize(sel);
-	sqlite3_finalize(evict);
-	sqlite3_finalize(set);
+	sqlite3_finalize(s.evict);
+	sqlite3_finalize(s.set);
 	return rc < 0 ? rc : 0;
 }
 
@@ -1001,9 +1068,10 @@ int p4r_registry_sync_objects(p4r_registry *reg, char *const *models, size_t n_m
 	/* Without a filter one row per oid; with one, duplicates across the
 	 * named models are few and skipped below. */
 	if ((rc = p4r_sql_prepare(db, &st, n_models ?
-			  "SELECT m.name, v.oid, max(v.size) FROM versions v"
-			  " JOIN models m ON m.id = v.model_id GROUP BY m.name, v.oid ORDER BY v.oid" :
-			  "SELECT '', oid, max(size) FROM versions GROUP BY oid ORDER BY oid")) < 0)
+			  "SELECT m.name, v.oid, max(v.size) FROM versions v JOIN models m ON m.id = v.model_id"
+			  " WHERE " P4R_SQL_LIVE("v") " GROUP BY m.name, v.oid ORDER BY v.oid" :
+			  "SELECT '', oid, max(size) FROM versions WHERE " P4R_SQL_LIVE("versions")
+			  " GROUP BY oid ORDER BY oid")) < 0)
 		return rc;
 	while ((rc = p4r_sql_step(db, st)) == 1) {
 		const char *oid = (const char *)sqlite3_column_text(st, 1);

@@ -2,7 +2,9 @@
  * creators' checks, the encoder that splits a push into batches that fit,
  * and the strict decoder of what a remote delivers. */
 #include "p4reg/batch.h"
+#include "p4reg/alias.h"
 #include "p4reg/error.h"
+#include "p4reg/tag.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -191,6 +193,137 @@ static const char *move_event_problem(int64_t version, const char *from_stage, c
 	return move_problem(detail, NULL, NULL);
 }
 
+/* ---- alias, tag, describe and delete events (batch format 4) ---- */
+
+static char *print_detail(cJSON *o)
+{
+	char *text = o ? cJSON_PrintUnformatted(o) : NULL, *out = text ? strdup(text) : NULL;
+
+	cJSON_free(text);
+	cJSON_Delete(o);
+	return out;
+}
+
+char *p4r_alias_detail(const char *name)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (o && !cJSON_AddStringToObject(o, "alias", name)) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return print_detail(o);
+}
+
+char *p4r_tags_detail(const char *const *keys, const char *const *values, size_t n)
+{
+	cJSON *o = cJSON_CreateObject(), *c = NULL;
+	bool ok;
+	size_t i;
+
+	if (o)
+		c = values ? cJSON_AddObjectToObject(o, "tags") : cJSON_AddArrayToObject(o, "keys");
+	ok = c != NULL;
+	for (i = 0; ok && i < n; i++)
+		ok = values ? cJSON_AddStringToObject(c, keys[i], values[i]) != NULL :
+		     cJSON_AddItemToArray(c, cJSON_CreateString(keys[i]));
+	if (!ok) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return print_detail(o);
+}
+
+char *p4r_describe_detail(const char *text)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (o && !cJSON_AddStringToObject(o, "description", text)) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return print_detail(o);
+}
+
+bool p4r_event_kind_labels(const char *kind)
+{
+	return !strcmp(kind, P4R_EVENT_ALIAS_SET) || !strcmp(kind, P4R_EVENT_ALIAS_DELETE) ||
+	       !strcmp(kind, P4R_EVENT_TAG_SET) || !strcmp(kind, P4R_EVENT_TAG_DELETE) ||
+	       !strcmp(kind, P4R_EVENT_DESCRIBE) || !strcmp(kind, P4R_EVENT_DELETE);
+}
+
+/* True when C is a JSON string holding a valid tag value. */
+static bool tag_value_item_ok(const cJSON *c)
+{
+	return cJSON_IsString(c) && c->valuestring && p4r_tag_value_valid(c->valuestring);
+}
+
+/* Members (of an object) or items (of an array of strings) of C: 1..
+ * P4R_TAGS_MAX valid keys, none twice (cJSON keeps repeated members). */
+static bool tag_keys_ok(const cJSON *c, bool object)
+{
+	const cJSON *j, *k;
+	int n = 0;
+
+	for (j = c->child; j; j = j->next) {
+		const char *key = object ? j->string : (cJSON_IsString(j) ? j->valuestring : NULL);
+
+		if (++n > P4R_TAGS_MAX || !key || !p4r_tag_key_valid(key) || (object && !tag_value_item_ok(j)))
+			return false;
+		for (k = c->child; k != j; k = k->next)
+			if (!strcmp(object ? k->string : k->valuestring, key))
+				return false;
+	}
+	return n > 0;
+}
+
+/* NULL when DOC is the detail an event of KIND carries, else why not. */
+static const char *label_detail_problem(const char *kind, const cJSON *doc)
+{
+	static const char *const alias_keys[] = { "alias", NULL }, *const set_keys[] = { "tags", NULL };
+	static const char *const del_keys[] = { "keys", NULL }, *const desc_keys[] = { "description", NULL };
+	const cJSON *j = doc ? doc->child : NULL;
+
+	if (!strcmp(kind, P4R_EVENT_ALIAS_SET) || !strcmp(kind, P4R_EVENT_ALIAS_DELETE))
+		return keys_ok(doc, alias_keys) && cJSON_IsString(j) && p4r_alias_name_valid(j->valuestring) ?
+		       NULL : "an alias event's detail must be {\"alias\"} with a valid alias name";
+	if (!strcmp(kind, P4R_EVENT_TAG_SET))
+		return keys_ok(doc, set_keys) && cJSON_IsObject(j) && tag_keys_ok(j, true) ? NULL :
+		       "a tag-set's detail must be {\"tags\":{KEY:VALUE}} with valid keys and values";
+	if (!strcmp(kind, P4R_EVENT_TAG_DELETE))
+		return keys_ok(doc, del_keys) && cJSON_IsArray(j) && tag_keys_ok(j, false) ? NULL :
+		       "a tag-delete's detail must be {\"keys\":[KEY]} with valid keys";
+	return keys_ok(doc, desc_keys) && cJSON_IsString(j) && p4r_description_valid(j->valuestring) ?
+	       NULL : "a describe's detail must be {\"description\"} with a valid text";
+}
+
+/* NULL when an event of a format-4 KIND has the fields its kind needs. */
+static const char *label_event_problem(const char *kind, int64_t version, const char *from_stage,
+				       const char *to_stage, bool forced, const char *detail)
+{
+	bool model_only = !strcmp(kind, P4R_EVENT_DESCRIBE);
+	cJSON *doc;
+	const char *why;
+
+	if (!strcmp(kind, P4R_EVENT_DELETE)) {
+		if (version < 1)
+			return "a delete is about a version";
+		if (!from_stage[0] || strcmp(to_stage, "archived") || detail)
+			return "a delete goes from the version's stage to archived, without detail";
+		return NULL;
+	}
+	if (from_stage[0] || to_stage[0] || forced)
+		return "an alias, tag or describe event changes no stage";
+	if (model_only ? version != 0 : (!strncmp(kind, "alias", 5) && version < 1))
+		return model_only ? "a describe is about the model" : "an alias names a version";
+	if (!detail)
+		return "an alias, tag or describe event needs its detail";
+	doc = cJSON_Parse(detail);
+	why = cJSON_IsObject(doc) ? label_detail_problem(kind, doc) : "detail is not a JSON object";
+	cJSON_Delete(doc);
+	return why;
+}
+
 /* ---- the creators' side ---- */
 
 static int too_long(const char *what, const char *s, size_t max)
@@ -220,6 +353,10 @@ int p4r_event_check(const p4r_event *ev)
 	if (!strcmp(ev->kind, P4R_EVENT_MOVE) &&
 	    (why = move_event_problem(ev->version, ev->from_stage, ev->to_stage, ev->forced, ev->detail)))
 		return p4r_error_set(P4R_EUSAGE, "move event for model '%s': %s", ev->model, why);
+	if (p4r_event_kind_labels(ev->kind) &&
+	    (why = label_event_problem(ev->kind, ev->version, ev->from_stage, ev->to_stage, ev->forced,
+				       ev->detail)))
+		return p4r_error_set(P4R_EUSAGE, "%s event for model '%s': %s", ev->kind, ev->model, why);
 	return 0;
 }
 
@@ -309,6 +446,9 @@ const char *p4r_batch_event_problem(const p4r_sync_event *e)
 		return "only a register carries a version record";
 	if (!strcmp(e->kind, P4R_EVENT_MOVE))
 		return move_event_problem(e->version, e->from_stage, e->to_stage, e->forced, e->detail);
+	if (p4r_event_kind_labels(e->kind))
+		return label_event_problem(e->kind, e->version, e->from_stage, e->to_stage, e->forced,
+					   e->detail);
 	return NULL;
 }
 
@@ -462,21 +602,29 @@ static int fill(cJSON *doc, size_t head_len, const p4r_sync_event *ev, size_t n,
 	return 0;
 }
 
-/* Format 1, unless the events hold a move (2) or a folder version (3): a
- * p4reg that cannot apply one must refuse the batch ("unknown format"),
- * not record it and keep the model where it was, or take a manifest for
- * the model's file. Each format reads every older one's events. */
+/* The format an event needs: 1, a move 2, a folder version 3, an alias,
+ * tag, describe or delete 4. */
+static int event_format(const p4r_sync_event *e)
+{
+	if (p4r_event_kind_labels(e->kind))
+		return P4R_BATCH_FORMAT_LABELS;
+	if (e->has_version && e->version_kind == P4R_KIND_DIR)
+		return P4R_BATCH_FORMAT_DIR;
+	return strcmp(e->kind, P4R_EVENT_MOVE) ? P4R_BATCH_FORMAT : P4R_BATCH_FORMAT_MOVE;
+}
+
+/* The highest format its events need: a p4reg that cannot apply one must
+ * refuse the batch ("unknown format"), not record it and keep the model
+ * where it was, take a manifest for the model's file, or ignore aliases,
+ * tags and deletions. Each format reads every older one's events. */
 static int batch_format(const p4r_sync_event *ev, size_t n)
 {
-	int format = P4R_BATCH_FORMAT;
+	int format = P4R_BATCH_FORMAT, f;
 	size_t i;
 
-	for (i = 0; i < n; i++) {
-		if (ev[i].has_version && ev[i].version_kind == P4R_KIND_DIR)
-			return P4R_BATCH_FORMAT_DIR;
-		if (!strcmp(ev[i].kind, P4R_EVENT_MOVE))
-			format = P4R_BATCH_FORMAT_MOVE;
-	}
+	for (i = 0; i < n; i++)
+		if ((f = event_format(&ev[i])) > format)
+			format = f;
 	return format;
 }
 
@@ -764,7 +912,7 @@ static int decode_head(const char *key, const cJSON *doc, int64_t seq, const cJS
 	if (!keys_ok(doc, batch_keys))
 		return bad_batch(key, "unknown or repeated field");
 	if (!int_value(cJSON_GetObjectItemCaseSensitive(doc, "format"), 0, 1000, format) ||
-	    *format < P4R_BATCH_FORMAT || *format > P4R_BATCH_FORMAT_DIR)
+	    *format < P4R_BATCH_FORMAT || *format > P4R_BATCH_FORMAT_LABELS)
 		return p4r_error_set(P4R_EINTEGRITY, "event batch '%s' has an unknown format (upgrade p4reg?)", key);
 	if (!int_value(cJSON_GetObjectItemCaseSensitive(doc, "seq"), 1, P4R_EVENT_TIME_MAX, &v) || v != seq ||
 	    !int_value(cJSON_GetObjectItemCaseSensitive(doc, "parent"), 0, P4R_EVENT_TIME_MAX, &v) || v != seq - 1)
@@ -780,6 +928,17 @@ static int decode_head(const char *key, const cJSON *doc, int64_t seq, const cJS
 	    count > P4R_BATCH_MAX_EVENTS)
 		return bad_batch(key, "bad events list");
 	*total = (size_t)count;
+	return 0;
+}
+
+/* An older format promises its readers that nothing moves, and no alias,
+ * tag or deletion they would not apply. */
+static int format_allows(const struct decoder *d, const p4r_sync_event *e)
+{
+	if (d->format < P4R_BATCH_FORMAT_MOVE && !strcmp(e->kind, P4R_EVENT_MOVE))
+		return bad(d, "a move needs batch format 2");
+	if (d->format < P4R_BATCH_FORMAT_LABELS && p4r_event_kind_labels(e->kind))
+		return bad(d, "an alias, tag, describe or delete event needs batch format 4");
 	return 0;
 }
 
@@ -815,11 +974,8 @@ int p4r_batch_decode(p4r_sync_event **out, size_t *n, const char *key, const cha
 		count++;
 		if (rc < 0)
 			goto done;
-		/* the older format promises its readers that nothing moves */
-		if (format < P4R_BATCH_FORMAT_MOVE && !strcmp(arr[count - 1].kind, P4R_EVENT_MOVE)) {
-			rc = bad(&d, "a move needs batch format 2");
+		if ((rc = format_allows(&d, &arr[count - 1])) < 0)
 			goto done;
-		}
 	}
 	rc = check_unique(key, arr, count);
 done:

@@ -32,12 +32,20 @@ struct dver {
 	p4r_version_kind kind;
 	p4r_stage stage;
 	bool rolled_back;
+	bool deleted;     /* a delete event (p4reg rm): it resolves to nothing */
+};
+
+struct dalias {
+	char name[P4R_ALIAS_NAME_MAX + 1];
+	size_t index;     /* the version it names, in v[] */
 };
 
 struct dmodel {
 	char name[P4R_MODEL_NAME_MAX + 1]; /* first: the tree compares names */
 	struct dver *v;                    /* v[i] is version i + 1 */
 	size_t n, cap;
+	struct dalias *aliases;            /* unordered; a model has few */
+	size_t naliases, capaliases;
 };
 
 struct dobj {
@@ -77,6 +85,7 @@ static void free_model(void *p)
 	struct dmodel *m = p;
 
 	free(m->v);
+	free(m->aliases);
 	free(m);
 }
 
@@ -210,6 +219,7 @@ static int add_version(p4r_deploy_log *log, struct dmodel *m, const p4r_sync_eve
 	m->v[m->n].kind = e->version_kind;
 	m->v[m->n].stage = P4R_STAGE_DEVELOPMENT;
 	m->v[m->n].rolled_back = false;
+	m->v[m->n].deleted = false;
 	m->n++;
 	return 0;
 }
@@ -234,6 +244,86 @@ static void move_stage(struct dmodel *m, const p4r_sync_event *e)
 		v->rolled_back = false;
 	else if (to == P4R_STAGE_ARCHIVED && !strcmp(e->kind, "rollback"))
 		v->rolled_back = true;
+}
+
+/* The alias named NAME of M, or NULL. */
+static struct dalias *find_alias(const struct dmodel *m, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < m->naliases; i++)
+		if (!strcmp(m->aliases[i].name, name))
+			return &m->aliases[i];
+	return NULL;
+}
+
+/* Points alias NAME at version INDEX (a live one: the registry sets no
+ * alias on a version deleted earlier in the log). */
+static int set_alias(struct dmodel *m, const char *name, size_t index)
+{
+	struct dalias *a = find_alias(m, name);
+
+	if (m->v[index].deleted)
+		return 0;
+	if (!a) {
+		if (m->naliases == m->capaliases) {
+			size_t cap = m->capaliases ? m->capaliases * 2 : 4;
+			void *p = realloc(m->aliases, cap * sizeof(*m->aliases));
+
+			if (!p)
+				return p4r_error_set(P4R_ERROR, "out of memory");
+			m->aliases = p;
+			m->capaliases = cap;
+		}
+		a = &m->aliases[m->naliases++];
+		snprintf(a->name, sizeof(a->name), "%s", name);
+	}
+	a->index = index;
+	return 0;
+}
+
+/* Removes alias NAME, or every alias of version INDEX when NAME is NULL. */
+static void drop_aliases(struct dmodel *m, const char *name, size_t index)
+{
+	size_t i = 0;
+
+	while (i < m->naliases) {
+		if (name ? !strcmp(m->aliases[i].name, name) : m->aliases[i].index == index)
+			m->aliases[i] = m->aliases[--m->naliases];
+		else
+			i++;
+	}
+}
+
+/* The alias and delete parts of registry/sync_sql.c's replay (tags and
+ * descriptions resolve nothing here): a deleted version is archived and
+ * loses its aliases; an alias event's detail is {"alias":NAME} (checked by
+ * the decoder). */
+static int replay_label(struct dmodel *m, const p4r_sync_event *e)
+{
+	size_t index = (size_t)e->version - 1;
+	cJSON *doc;
+	const cJSON *name;
+	int rc = 0;
+
+	if (!strcmp(e->kind, P4R_EVENT_DELETE)) {
+		m->v[index].deleted = true;
+		m->v[index].stage = P4R_STAGE_ARCHIVED;
+		drop_aliases(m, NULL, index);
+		return 0;
+	}
+	if (strcmp(e->kind, P4R_EVENT_ALIAS_SET) && strcmp(e->kind, P4R_EVENT_ALIAS_DELETE))
+		return 0;
+	doc = cJSON_Parse(e->detail);
+	name = cJSON_GetObjectItemCaseSensitive(doc, "alias");
+	if (!cJSON_IsString(name))
+		rc = p4r_error_set(P4R_EINTEGRITY, "an alias event without its name");
+	else if (!strcmp(e->kind, P4R_EVENT_ALIAS_DELETE))
+		drop_aliases(m, name->valuestring, 0);
+	else
+		rc = set_alias(m, name->valuestring, index);
+	cJSON_Delete(doc);
+	return rc;
 }
 
 /* Metrics are not kept here, but a detail the registry would refuse to
@@ -274,6 +364,8 @@ static int apply_one(p4r_deploy_log *log, const p4r_sync_event *e)
 		move_stage(m, e);
 	if (e->version > 0 && !strcmp(e->kind, "log-metric"))
 		return check_metrics(log, e);
+	if (e->version > 0)
+		return replay_label(m, e);
 	return 0;
 }
 
@@ -331,35 +423,66 @@ static void version_out(p4r_deploy_version *out, const struct dmodel *m, size_t 
 	out->rolled_back = m->v[i].rolled_back;
 }
 
+/* The highest live version of M in STAGE, or of any stage when STAGE is
+ * P4R_STAGE_COUNT: *INDEX, false when there is none. */
+static bool highest_live(const struct dmodel *m, p4r_stage stage, size_t *index)
+{
+	size_t i;
+
+	for (i = m->n; i-- > 0;) {
+		if (!m->v[i].deleted && (stage == P4R_STAGE_COUNT || m->v[i].stage == stage)) {
+			*index = i;
+			return true;
+		}
+	}
+	return false;
+}
+
+static int resolve_number(const struct dmodel *m, int64_t number, size_t *index)
+{
+	if (number < 1 || number > (int64_t)m->n)
+		return p4r_error_set(P4R_ENOTFOUND, "model '%s' has no version %lld", m->name,
+				     (long long)number);
+	if (m->v[number - 1].deleted)
+		return p4r_error_set(P4R_ENOTFOUND, "version %lld of model '%s' was deleted (p4reg rm)",
+				     (long long)number, m->name);
+	*index = (size_t)number - 1;
+	return 0;
+}
+
 int p4r_deploy_log_resolve(const p4r_deploy_log *log, const p4r_ref *ref, p4r_deploy_version *out)
 {
 	const struct dmodel *m = find_model(log, ref->model);
-	size_t i;
+	const struct dalias *a;
+	size_t i = 0;
+	int rc = 0;
 
 	memset(out, 0, sizeof(*out));
 	if (!m || m->n == 0)
 		return p4r_error_set(P4R_ENOTFOUND, "unknown model '%s'", ref->model);
 	switch (ref->kind) {
 	case P4R_REF_NUMBER:
-		if (ref->number < 1 || ref->number > (int64_t)m->n)
-			return p4r_error_set(P4R_ENOTFOUND, "model '%s' has no version %lld", m->name,
-					     (long long)ref->number);
-		version_out(out, m, (size_t)ref->number - 1);
-		return 0;
+		rc = resolve_number(m, ref->number, &i);
+		break;
 	case P4R_REF_STAGE:
 		/* the highest number in the stage: for staging and production the one holder */
-		for (i = m->n; i-- > 0;) {
-			if (m->v[i].stage == ref->stage) {
-				version_out(out, m, i);
-				return 0;
-			}
-		}
-		return p4r_error_set(P4R_ENOTFOUND, "model '%s' has no version in %s", m->name,
-				     p4r_stage_name(ref->stage));
+		if (!highest_live(m, ref->stage, &i))
+			rc = p4r_error_set(P4R_ENOTFOUND, "model '%s' has no version in %s", m->name,
+					   p4r_stage_name(ref->stage));
+		break;
+	case P4R_REF_ALIAS:
+		if ((a = find_alias(m, ref->alias)))
+			i = a->index;
+		else
+			rc = p4r_error_set(P4R_ENOTFOUND, "model '%s' has no alias '%s'", m->name, ref->alias);
+		break;
 	default:
-		version_out(out, m, m->n - 1);
-		return 0;
+		if (!highest_live(m, P4R_STAGE_COUNT, &i))
+			rc = p4r_error_set(P4R_ENOTFOUND, "model '%s' has no versions", m->name);
 	}
+	if (rc == 0)
+		version_out(out, m, i);
+	return rc;
 }
 
 int p4r_deploy_default_cache(char **out)

@@ -555,7 +555,8 @@ static int upload_stragglers(p4r_repo *repo, p4r_remote *remote, const p4r_push_
 	for (i = 0; i < n; i++) {
 		bool seen = false;
 
-		if (!ev[i].has_version)
+		/* a version deleted here needs no bytes anywhere */
+		if (!ev[i].has_version || ev[i].deleted)
 			continue;
 		for (k = 0; k < ndone && !seen; k++)
 			seen = p4r_oid_equal(&done[k], &ev[i].oid);
@@ -619,7 +620,8 @@ static int find_missing(p4r_repo *repo, p4r_remote *remote, const p4r_sync_event
 	for (i = 0; i < n; i++) {
 		p4r_oid oid;
 
-		if (!ev[i].has_version)
+		/* a version deleted here needs no bytes anywhere */
+		if (!ev[i].has_version || ev[i].deleted)
 			continue;
 		if ((rc = first_missing(repo, remote, &ev[i], &oid, &there)) < 0)
 			return rc;

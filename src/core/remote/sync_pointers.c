@@ -19,7 +19,8 @@ static int rewrite_one(p4r_repo *repo, const char *rel, const p4r_pointer *ptr, 
 	p4r_version v = { 0 };
 	int rc = 0;
 
-	if (p4r_registry_version_get(p4r_repo_registry(repo), ptr->model, to, &v) < 0) {
+	/* a deleted version too: its pointer must not name another's number */
+	if (p4r_registry_version_find(p4r_repo_registry(repo), ptr->model, to, &v) < 0) {
 		p4r_error_clear();
 		return 0;
 	}

@@ -52,7 +52,14 @@ int p4r_ref_parse(p4r_ref *out, const char *text)
 		out->kind = P4R_REF_STAGE;
 		return 0;
 	}
-	return p4r_error_set(P4R_EUSAGE, "invalid reference '%s': unknown version or stage '%s'", text, sel);
+	if (p4r_alias_name_valid(sel)) {
+		p4r_error_clear();
+		out->kind = P4R_REF_ALIAS;
+		snprintf(out->alias, sizeof(out->alias), "%s", sel);
+		return 0;
+	}
+	return p4r_error_set(P4R_EUSAGE, "invalid reference '%s': unknown version, stage or alias '%s'",
+			     text, sel);
 }
 
 int p4r_ref_lookup(p4r_registry *reg, const p4r_ref *ref, p4r_version *out)
@@ -62,6 +69,8 @@ int p4r_ref_lookup(p4r_registry *reg, const p4r_ref *ref, p4r_version *out)
 		return p4r_registry_version_get(reg, ref->model, ref->number, out);
 	case P4R_REF_STAGE:
 		return p4r_registry_version_in_stage(reg, ref->model, ref->stage, out);
+	case P4R_REF_ALIAS:
+		return p4r_registry_alias_resolve(reg, ref->model, ref->alias, out);
 	default:
 		return p4r_registry_version_latest(reg, ref->model, out);
 	}

@@ -420,10 +420,14 @@ static int kind_mismatch(const char *rel, const p4r_pointer *ptr, const p4r_vers
 int p4r_worktree_pointer_check(p4r_repo *repo, const char *rel, const p4r_pointer *ptr)
 {
 	p4r_version v = { 0 };
-	int rc = p4r_registry_version_get(p4r_repo_registry(repo), ptr->model, ptr->version, &v);
+	int rc = p4r_registry_version_find(p4r_repo_registry(repo), ptr->model, ptr->version, &v);
 
 	/* the message names the pointer file, the one to look at or fix */
-	if (rc == P4R_ENOTFOUND)
+	if (rc == 0 && v.deleted_ms)
+		rc = p4r_error_set(P4R_ENOTFOUND, "pointer '%s%s' names %s@%lld, which was deleted (p4reg rm);"
+				   " 'p4reg checkout %s' puts a live version there", rel, P4R_POINTER_SUFFIX,
+				   ptr->model, (long long)ptr->version, ptr->model);
+	else if (rc == P4R_ENOTFOUND)
 		rc = p4r_error_set(P4R_ENOTFOUND, "pointer '%s%s' names %s@%lld, which the registry does not "
 				   "know; run 'p4reg fetch' (or 'p4reg pull') first", rel, P4R_POINTER_SUFFIX,
 				   ptr->model, (long long)ptr->version);

@@ -1208,7 +1208,16 @@ static void check_pointers(struct run *r)
 		/* without a registry, parsing is all that can be checked */
 		if (!reg)
 			continue;
-		rc = p4r_registry_version_get(reg, ptr.model, ptr.version, &v);
+		rc = p4r_registry_version_find(reg, ptr.model, ptr.version, &v);
+		if (rc == 0 && v.deleted_ms) {
+			/* p4reg rm leaves the file and its pointer: a fact, not damage */
+			add_note(r, "deleted-version", NULL, ptr.model,
+				 "p4reg checkout MODEL puts a live version there",
+				 "'%s' names %s@%lld, which was deleted (p4reg rm)", display, ptr.model,
+				 (long long)ptr.version);
+			p4r_version_clear(&v);
+			continue;
+		}
 		if (rc == P4R_ENOTFOUND) {
 			add_problem(r, "unknown-version", NULL, display, ptr.model,
 				    "get the registry entry with p4reg pull, or register the file again with p4reg add",

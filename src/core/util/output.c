@@ -325,7 +325,65 @@ cJSON *p4r_json_model(const p4r_model *m)
 	add_number_or_null(o, "staging", m->staging);
 	add_number_or_null(o, "production", m->production);
 	add_time(o, "created", m->created_ms);
+	p4r_json_add_text(o, "description", m->description);
 	return o;
+}
+
+/* Appends TEXT to BUF (SIZE bytes, USED so far) with a blank before all
+ * but the first; "..." ends what does not fit. */
+static size_t label_add(char *buf, size_t size, size_t used, const char *text)
+{
+	int n = snprintf(buf + used, size - used, "%s%s", used ? " " : "", text);
+
+	if (n < 0 || (size_t)n >= size - used) {
+		if (size > 4)
+			memcpy(buf + size - 4, "...", 4);
+		return size - 1;
+	}
+	return used + (size_t)n;
+}
+
+void p4r_event_label(char *buf, size_t size, const p4r_event *e)
+{
+	cJSON *doc = e->detail ? cJSON_Parse(e->detail) : NULL;
+	const cJSON *j = doc ? doc->child : NULL;
+	char pair[P4R_TAG_KEY_MAX + P4R_TAG_VALUE_MAX + 2];
+	size_t used = 0;
+
+	buf[0] = '\0';
+	if (cJSON_IsString(j) && (!strcmp(e->kind, "alias-set") || !strcmp(e->kind, "alias-delete")))
+		snprintf(buf, size, "@%s", j->valuestring);
+	else if (!strcmp(e->kind, "tag-set") && cJSON_IsObject(j))
+		for (j = j->child; j && used < size - 1; j = j->next) {
+			snprintf(pair, sizeof(pair), "%s=%s", j->string, cJSON_IsString(j) ? j->valuestring : "");
+			used = label_add(buf, size, used, pair);
+		}
+	else if (!strcmp(e->kind, "tag-delete") && cJSON_IsArray(j))
+		for (j = j->child; j && used < size - 1; j = j->next)
+			used = label_add(buf, size, used, cJSON_IsString(j) ? j->valuestring : "");
+	cJSON_Delete(doc);
+}
+
+cJSON *p4r_json_tags(const p4r_tags *t, int64_t version_id)
+{
+	cJSON *o = cJSON_CreateObject();
+	size_t i;
+
+	for (i = 0; o && i < t->n; i++)
+		if (version_id < 0 || t->v[i].version_id == version_id)
+			cJSON_AddStringToObject(o, t->v[i].key, t->v[i].value);
+	return o;
+}
+
+cJSON *p4r_json_alias_names(const p4r_alias_entry *a, size_t n, int64_t number)
+{
+	cJSON *arr = cJSON_CreateArray();
+	size_t i;
+
+	for (i = 0; arr && i < n; i++)
+		if (!number || a[i].version == number)
+			cJSON_AddItemToArray(arr, cJSON_CreateString(a[i].name));
+	return arr;
 }
 
 cJSON *p4r_json_event(const p4r_event *e)
