@@ -18,7 +18,9 @@ const char cmd_history_usage[] =
 	"rewritten or deleted.\n"
 	"\n"
 	"      --kind KIND    only events of KIND: register, promote, rollback, hook,\n"
-	"                     log-metric, move (or any kind the registry holds)\n"
+	"                     log-metric, move, alias-set, alias-delete, tag-set,\n"
+	"                     tag-delete, describe, delete (or any kind the registry\n"
+	"                     holds)\n"
 	"      --since DATE   only events at or after DATE: 2026-02-18 (midnight UTC)\n"
 	"                     or ISO 8601 with a zone, 2026-02-18T09:30:00Z\n"
 	"      --until DATE   only events at or before DATE (a date alone: to the end\n"
@@ -37,7 +39,8 @@ static const p4r_option options[] = {
 
 /* The kinds of event this p4reg records (a newer one's, or a remote's,
  * count too once the registry holds one). */
-static const char *const kinds[] = { "register", "promote", "rollback", "hook", "log-metric", "move" };
+static const char *const kinds[] = { "register", "promote", "rollback", "hook", "log-metric", "move",
+				      "alias-set", "alias-delete", "tag-set", "tag-delete", "describe", "delete" };
 
 /* KIND is one --kind may name; else P4R_EUSAGE with the closest kind. */
 static int kind_check(p4r_registry *reg, const char *kind)

@@ -148,7 +148,6 @@ static int print_json(const p4r_log_result *res)
 	cJSON *doc = p4r_json_model(&res->model), *arr;
 	size_t i;
 
-	cJSON_AddItemToObject(doc, "tags", p4r_json_tags(&res->model_tags, 0));
 	arr = cJSON_AddArrayToObject(doc, "history");
 	for (i = 0; i < res->n; i++) {
 		cJSON *o = p4r_json_version(&res->versions[i]);
@@ -159,6 +158,7 @@ static int print_json(const p4r_log_result *res)
 				      p4r_json_alias_names(res->aliases, res->naliases, res->versions[i].number));
 		cJSON_AddItemToArray(arr, o);
 	}
+	cJSON_AddItemToObject(doc, "tags", p4r_json_tags(&res->model_tags, 0));
 	return cmd_print_json(doc);
 }
 

@@ -40,7 +40,7 @@ run 0 p4reg list --stage development && assert_eq "$(firsts)" "MODEL emb "
 run 0 p4reg list --stage production && assert_eq "$OUT" "" && assert_eq "$ERR" "no model has a version in production"
 run 0 p4reg --json list --stage staging
 assert_eq "$(json '[m["name"] for m in d["models"]], sorted(d["models"][0])')" \
-	"['emb'] ['created', 'latest', 'name', 'path', 'production', 'staging', 'versions']"
+	"['emb'] ['created', 'description', 'latest', 'name', 'path', 'production', 'staging', 'versions']"
 run 0 p4reg --json list --stage archived && assert_eq "$OUT" '{"models":[]}'
 
 begin "list --stage: a bad stage is exit 2 with the closest stage"

@@ -13,6 +13,8 @@ objpath() { echo ".p4reg/objects/${1:0:2}/${1:2:2}/$1"; }
 begin "delete the latest: the next add still takes max+1"
 fresh_repo
 for i in 1 2 3; do random_file m.bin 4; cp m.bin "$ROOT_TMP/v$i"; p4reg add -q m.bin || fail "add $i"; done
+p4reg log-metric m@3 f1=0.9 --run leaky -q || fail "log-metric"
+run 0 p4reg runs m && assert_contains "$OUT" "leaky"
 run 0 p4reg rm m@3 -m "trained on leaked data"
 assert_eq "$OUT" "deleted m@3; its object is now garbage: p4reg gc removes it"
 assert_eq "$ERR" "'m.bin' holds m@3, which is deleted now: the file and its pointer stay (p4reg checkout m replaces them)"
@@ -34,6 +36,7 @@ run 0 p4reg log m && assert_not_contains "$OUT" "m@3 "
 assert_eq "$(printf '%s\n' "$OUT" | grep -c '^m@')" "4"
 run 0 p4reg --json log m && assert_not_contains "$OUT" '"version":3,'
 run 0 p4reg metrics m && assert_not_contains "$OUT" "3 "
+run 0 p4reg runs m && assert_not_contains "$OUT" "leaky"
 run 1 p4reg show m@3 && assert_eq "$ERR" "p4reg: version 3 of model 'm' was deleted (p4reg rm); 'p4reg history m' says by whom and why"
 run 1 p4reg --json show m@3 && assert_contains "$OUT" '{"error":{"code":"not_found","message":"version 3 of model'
 run 1 p4reg cat m@3 && assert_one_line_error "was deleted"

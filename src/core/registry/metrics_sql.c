@@ -1072,11 +1072,12 @@ void p4r_run_array_free(p4r_run_info *r, size_t n)
 	free(r);
 }
 
-/* The filter every runs query shares; NULL parameters match everything. */
+/* The filter every runs query shares (runs of deleted versions are gone
+ * with them); NULL parameters match everything. */
 #define RUN_FROM \
 	" FROM runs r JOIN versions v ON v.id = r.version_id JOIN models mo ON mo.id = v.model_id"
 #define RUN_WHERE \
-	" WHERE (?1 IS NULL OR mo.name = ?1) AND (?2 IS NULL OR r.experiment = ?2)" \
+	" WHERE " P4R_SQL_LIVE("v") " AND (?1 IS NULL OR mo.name = ?1) AND (?2 IS NULL OR r.experiment = ?2)" \
 	" AND (?3 IS NULL OR r.version_id = ?3) AND (?4 IS NULL OR r.name = ?4)"
 
 struct run_filter {
@@ -1369,7 +1370,7 @@ static const char *const where_ops[] = {
 
 /* ?1 model, ?2 since, ?3 until, ?4 limit; condition I uses ?5+3I (key),
  * ?6+3I (number), ?7+3I (experiment). */
-#define QUERY_HEAD " WHERE m.name = ?1 AND v.created_ms >= ?2 AND v.created_ms <= ?3"
+#define QUERY_HEAD " WHERE m.name = ?1 AND " P4R_SQL_LIVE("v") " AND v.created_ms >= ?2 AND v.created_ms <= ?3"
 #define QUERY_TAIL " ORDER BY v.number DESC LIMIT ?4"
 #define WHERE_PARAM(i, k) (5 + 3 * (int)(i) + (k))
 
