@@ -20,8 +20,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* From this many files an add is one batch with one sync (store_all). */
-#define BATCH_MIN_FILES 16
+/* From this many files an add is one batch with one sync (store_all):
+ * syncfs also waits for what other processes wrote to the file system, so
+ * a few dozen files pay their own fsyncs, which cost less than that wait
+ * can on a busy machine; thousands of small files would cost seconds. */
+#define BATCH_MIN_FILES 128
 
 /* What the path of IT is: a regular file or a folder below the root,
  * seen without following a link. */
