@@ -7,6 +7,8 @@
 #include "p4reg/gitio.h"
 #include "p4reg/worktree.h"
 #include "p4reg/relpath.h"
+#include "repo/localcache.h"
+#include "repo/trustcache.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -27,6 +29,7 @@ struct p4r_repo {
 	p4r_registry *reg;
 	p4r_store *store;
 	p4r_config *config;
+	p4r_localcache *local; /* what this machine learnt about it (localcache.h) */
 };
 
 static const char META_GITIGNORE[] =
@@ -287,12 +290,13 @@ static bool user_allows_owner(const char *root)
 /* The checks on .p4reg itself: a real folder, owned by this user (like
  * git's safe.directory: a folder someone else owns needs the user's own
  * "safe.directory" setting). */
-static int check_meta_dir(int meta_fd, const char *root)
+static int check_meta_dir(int meta_fd, const char *root, struct stat *out)
 {
 	struct stat st;
 
 	if (fstat(meta_fd, &st) < 0)
 		return p4r_error_errno("cannot stat '%s'", P4R_META_DIR);
+	*out = st;
 	if (st.st_uid != geteuid() && !user_allows_owner(root))
 		return p4r_error_set(P4R_EREFUSED, "'%s/%s' is owned by someone else (uid %u); if you "
 				     "trust it, run 'git config --file ~/.config/p4reg/config --add "
@@ -327,11 +331,12 @@ static int check_piece(int meta_fd, const struct private_piece *p)
 
 /* Refuses private state that git tracks: a clone delivered it. The
  * repair keeps the files (they may be the user's own, force-added by
- * mistake) but moves them where p4reg never reads them. */
-static int check_untracked(const char *root)
+ * mistake) but moves them where p4reg never reads them. LC (nullable)
+ * may hold the answer (trustcache.h). */
+static int check_untracked(const char *root, p4r_localcache *lc)
 {
 	char *tracked = NULL;
-	int rc = p4r_git_tracked_pieces(root, P4R_META_DIR, shared_pieces, &tracked);
+	int rc = p4r_trustcache_tracked(lc, root, P4R_META_DIR, shared_pieces, &tracked);
 
 	if (rc == 0 && tracked)
 		rc = p4r_error_set(P4R_EREFUSED, "git tracks '%s' in '%s', but only %s/config and "
@@ -344,9 +349,12 @@ static int check_untracked(const char *root)
 }
 
 /* Checks ROOT's .p4reg, opened below ROOT_FD without following a link,
- * and every piece in it. */
-static int check_trust(int root_fd, const char *root)
+ * and every piece in it. *LOCAL (nullable) gets the repository's local
+ * cache, which the check itself may answer from. */
+static int check_trust(int root_fd, const char *root, p4r_localcache **local)
 {
+	p4r_localcache *lc = NULL;
+	struct stat meta;
 	size_t i;
 	int meta_fd, rc = 0;
 
@@ -358,12 +366,16 @@ static int check_trust(int root_fd, const char *root)
 				     P4R_META_DIR, P4R_META_DIR);
 	if (meta_fd < 0)
 		return p4r_error_errno("cannot open '%s/%s'", root, P4R_META_DIR);
-	rc = check_meta_dir(meta_fd, root);
+	rc = check_meta_dir(meta_fd, root, &meta);
 	for (i = 0; rc == 0 && i < sizeof(private_pieces) / sizeof(private_pieces[0]); i++)
 		rc = check_piece(meta_fd, &private_pieces[i]);
 	close(meta_fd);
-	if (rc == 0)
-		rc = check_untracked(root);
+	if (rc == 0 && (rc = p4r_localcache_open(&lc, root, &meta)) == 0)
+		rc = check_untracked(root, lc);
+	if (rc == 0 && local)
+		*local = lc;
+	else
+		p4r_localcache_free(lc);
 	return rc;
 }
 
@@ -374,7 +386,7 @@ static int open_trusted(p4r_repo *repo)
 	repo->root_fd = open(repo->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (repo->root_fd < 0)
 		return p4r_error_errno("cannot open '%s'", repo->root);
-	return check_trust(repo->root_fd, repo->root);
+	return check_trust(repo->root_fd, repo->root, &repo->local);
 }
 
 int p4r_repo_check_trust(const char *root)
@@ -383,7 +395,7 @@ int p4r_repo_check_trust(const char *root)
 
 	if (fd < 0)
 		return p4r_error_errno("cannot open '%s'", root);
-	rc = check_trust(fd, root);
+	rc = check_trust(fd, root, NULL);
 	close(fd);
 	return rc;
 }
@@ -449,6 +461,7 @@ void p4r_repo_free(p4r_repo *repo)
 	p4r_registry_free(repo->reg);
 	p4r_store_free(repo->store);
 	p4r_config_free(repo->config);
+	p4r_localcache_free(repo->local);
 	if (repo->root_fd >= 0)
 		close(repo->root_fd);
 	free(repo->root);
