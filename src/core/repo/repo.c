@@ -8,6 +8,7 @@
 #include "p4reg/worktree.h"
 #include "p4reg/relpath.h"
 #include "repo/localcache.h"
+#include "repo/timestamps.h"
 #include "repo/trustcache.h"
 
 #include <dirent.h>
@@ -400,6 +401,22 @@ int p4r_repo_check_trust(const char *root)
 	return rc;
 }
 
+/* Tells the registry how coarse this file system's timestamps are (the
+ * racily-clean rule of its stat cache, timestamps.h): measured once in
+ * .p4reg/tmp and kept in the local cache. */
+static void set_racy_window(p4r_repo *repo)
+{
+	int fd = openat(repo->root_fd, P4R_META_DIR "/tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int64_t dev = -1, window = P4R_TS_WINDOW_DEFAULT_NS;
+
+	if (fd >= 0) {
+		window = p4r_timestamps_window(repo->local, fd, &dev);
+		close(fd);
+	}
+	if (repo->reg)
+		p4r_registry_racy_window(repo->reg, dev, window);
+}
+
 int p4r_repo_root_fd(const p4r_repo *repo) { return repo->root_fd; }
 
 /* DAMAGED: a registry refused as damaged (P4R_EINTEGRITY) leaves the
@@ -436,6 +453,7 @@ static int repo_open(p4r_repo **out, const char *start, bool damaged)
 		rc = 0;
 	if (rc < 0)
 		goto done;
+	set_racy_window(repo);
 	*out = repo;
 	repo = NULL;
 done:
