@@ -170,6 +170,18 @@ void p4r_config_free(p4r_config *cfg)
 	free(cfg);
 }
 
+/* The trusted scope is the user's file and config.local: with neither on
+ * disk it holds nothing, and nothing is loaded to say so -- libgit2's
+ * start-up (it parses the CA bundle) would be most of what `show` costs. */
+static bool trusted_empty(const p4r_config *cfg, p4r_config_scope scope)
+{
+	struct stat st;
+
+	return scope == P4R_CONFIG_TRUSTED && !cfg->loaded &&
+	       (!cfg->user_path || (lstat(cfg->user_path, &st) < 0 && errno == ENOENT)) &&
+	       (!cfg->private_path || (lstat(cfg->private_path, &st) < 0 && errno == ENOENT));
+}
+
 int p4r_config_get(p4r_config *cfg, p4r_config_scope scope, const char *key, char **out)
 {
 	git_buf buf = GIT_BUF_INIT;
@@ -177,6 +189,8 @@ int p4r_config_get(p4r_config *cfg, p4r_config_scope scope, const char *key, cha
 	int err;
 
 	*out = NULL;
+	if (trusted_empty(cfg, scope))
+		return p4r_error_set(P4R_ENOTFOUND, "config key '%s' is not set", key);
 	if ((err = load(cfg)) < 0)
 		return err;
 	c = scope == P4R_CONFIG_TRUSTED ? cfg->trusted : cfg->all;
@@ -198,9 +212,13 @@ int p4r_config_get_bool(p4r_config *cfg, const char *key, bool deflt, bool *out)
 int p4r_config_get_bool_scope(p4r_config *cfg, p4r_config_scope scope, const char *key, bool deflt,
 			      bool *out)
 {
-	int v = 0, err = load(cfg);
+	int v = 0, err;
 
-	if (err < 0)
+	if (trusted_empty(cfg, scope)) {
+		*out = deflt;
+		return 0;
+	}
+	if ((err = load(cfg)) < 0)
 		return err;
 	err = git_config_get_bool(&v, scope == P4R_CONFIG_TRUSTED ? cfg->trusted : cfg->all, key);
 
