@@ -881,14 +881,75 @@ int p4r_git_index_has(p4r_git *git, const char *abs_path, bool *out)
 	return rc;
 }
 
+/* Whether two index entries say the same on disk: content, mode, stat,
+ * flags (not libgit2's in-memory GIT_INDEX_ENTRY_UPTODATE). */
+static bool same_entry(const git_index_entry *a, const git_index_entry *b)
+{
+	return git_oid_equal(&a->id, &b->id) && a->mode == b->mode && a->file_size == b->file_size &&
+	       a->mtime.seconds == b->mtime.seconds && a->mtime.nanoseconds == b->mtime.nanoseconds &&
+	       a->ctime.seconds == b->ctime.seconds && a->ctime.nanoseconds == b->ctime.nanoseconds &&
+	       a->dev == b->dev && a->ino == b->ino && a->uid == b->uid && a->gid == b->gid &&
+	       a->flags == b->flags &&
+	       (a->flags_extended & GIT_INDEX_ENTRY_EXTENDED_FLAGS) ==
+		       (b->flags_extended & GIT_INDEX_ENTRY_EXTENDED_FLAGS);
+}
+
+/* Stages the work tree files ABS_PATHS in INDEX; *CHANGED when an entry
+ * is new or differs from the one before. */
+static int stage_paths(p4r_git *git, git_index *index, const char *const *abs_paths, size_t n,
+		       bool *changed)
+{
+	size_t wlen = strlen(git->workdir), i;
+
+	for (i = 0; i < n; i++) {
+		const char *rel = abs_paths[i] + wlen;
+		const git_index_entry *e;
+		git_index_entry old;
+		bool had;
+
+		if (strncmp(abs_paths[i], git->workdir, wlen) || *rel != '/')
+			return p4r_error_set(P4R_ERROR, "'%s' is outside the git work tree", abs_paths[i]);
+		if ((had = (e = git_index_get_bypath(index, rel + 1, 0)) != NULL))
+			old = *e;
+		if (git_index_add_bypath(index, rel + 1) < 0)
+			return p4r_error_git(P4R_ERROR, "cannot stage '%s'", rel + 1);
+		e = git_index_get_bypath(index, rel + 1, 0);
+		*changed = *changed || !had || !e || !same_entry(&old, e);
+	}
+	return 0;
+}
+
+/* Removes REMOVE (absolute paths) from INDEX. */
+static int unstage_paths(p4r_git *git, git_index *index, const char *const *remove, size_t nremove)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < nremove && rc == 0; i++) {
+		char *rel = p4r_git_relpath(git, remove[i]);
+
+		if (!rel)
+			return p4r_error_set(P4R_ERROR, "'%s' is outside the git work tree", remove[i]);
+		/* an entry that is not there is nothing to remove */
+		if (git_index_remove_bypath(index, rel) < 0)
+			rc = p4r_error_git(P4R_ERROR, "cannot unstage '%s'", rel);
+		free(rel);
+	}
+	return rc;
+}
+
 int p4r_git_stage_update(p4r_git *git, const char *const *abs_paths, size_t n,
 			 const p4r_git_lfs_entry *lfs, size_t nlfs, const char *const *remove,
 			 size_t nremove)
 {
 	git_index *index = NULL;
-	size_t wlen = strlen(git->workdir), i;
 	char *lock = NULL;
+	/* Git LFS entries and removals always write; re-staging files that did
+	 * not change does not: a new index would cost the next command its
+	 * trust cache (repo/trustcache.h), and git its own stat checks */
+	bool changed = nlfs > 0 || nremove > 0;
 	struct stat st;
+	size_t i;
 	int rc = 0;
 
 	lock = p4r_path_join(git_repository_path(git->repo), "index.lock");
@@ -901,36 +962,13 @@ int p4r_git_stage_update(p4r_git *git, const char *const *abs_paths, size_t n,
 		rc = p4r_error_git(P4R_ERROR, "cannot open the git index");
 		goto done;
 	}
-	for (i = 0; i < n; i++) {
-		const char *rel = abs_paths[i] + wlen;
-
-		if (strncmp(abs_paths[i], git->workdir, wlen) || *rel != '/') {
-			rc = p4r_error_set(P4R_ERROR, "'%s' is outside the git work tree", abs_paths[i]);
-			goto done;
-		}
-		if (git_index_add_bypath(index, rel + 1) < 0) {
-			rc = p4r_error_git(P4R_ERROR, "cannot stage '%s'", rel + 1);
-			goto done;
-		}
-	}
-	for (i = 0; i < nlfs; i++)
-		if ((rc = add_lfs_entry(git, index, &lfs[i])) < 0)
-			goto done;
-	for (i = 0; i < nremove; i++) {
-		char *rel = p4r_git_relpath(git, remove[i]);
-
-		if (!rel) {
-			rc = p4r_error_set(P4R_ERROR, "'%s' is outside the git work tree", remove[i]);
-			goto done;
-		}
-		/* an entry that is not there is nothing to remove */
-		if (git_index_remove_bypath(index, rel) < 0)
-			rc = p4r_error_git(P4R_ERROR, "cannot unstage '%s'", rel);
-		free(rel);
-		if (rc < 0)
-			goto done;
-	}
-	if (git_index_write(index) < 0)
+	if ((rc = stage_paths(git, index, abs_paths, n, &changed)) < 0)
+		goto done;
+	for (i = 0; i < nlfs && rc == 0; i++)
+		rc = add_lfs_entry(git, index, &lfs[i]);
+	if (rc < 0 || (rc = unstage_paths(git, index, remove, nremove)) < 0)
+		goto done;
+	if (changed && git_index_write(index) < 0)
 		rc = p4r_error_git(P4R_ERROR, "cannot write the git index");
 done:
 	if (rc < 0 && index)
