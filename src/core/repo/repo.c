@@ -349,6 +349,22 @@ static int check_untracked(const char *root, p4r_localcache *lc)
 	return rc;
 }
 
+/* How coarse the timestamps of the file system of .p4reg (open as
+ * META_FD) are: measured once in its tmp folder (a real folder: checked),
+ * kept in LC (timestamps.h). The registry REG (nullable) is told. */
+static void racy_window(p4r_localcache *lc, int meta_fd, p4r_registry *reg)
+{
+	int fd = openat(meta_fd, "tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int64_t dev = -1, window = P4R_TS_WINDOW_DEFAULT_NS;
+
+	if (fd >= 0) {
+		window = p4r_timestamps_window(lc, fd, &dev);
+		close(fd);
+	}
+	if (reg)
+		p4r_registry_racy_window(reg, dev, window);
+}
+
 /* Checks ROOT's .p4reg, opened below ROOT_FD without following a link,
  * and every piece in it. *LOCAL (nullable) gets the repository's local
  * cache, which the check itself may answer from. */
@@ -370,9 +386,12 @@ static int check_trust(int root_fd, const char *root, p4r_localcache **local)
 	rc = check_meta_dir(meta_fd, root, &meta);
 	for (i = 0; rc == 0 && i < sizeof(private_pieces) / sizeof(private_pieces[0]); i++)
 		rc = check_piece(meta_fd, &private_pieces[i]);
-	close(meta_fd);
-	if (rc == 0 && (rc = p4r_localcache_open(&lc, root, &meta)) == 0)
+	if (rc == 0 && (rc = p4r_localcache_open(&lc, root, &meta)) == 0) {
+		/* the trust cache's racy rule needs the tick: known from here on */
+		racy_window(lc, meta_fd, NULL);
 		rc = check_untracked(root, lc);
+	}
+	close(meta_fd);
 	if (rc == 0 && local)
 		*local = lc;
 	else
@@ -401,20 +420,15 @@ int p4r_repo_check_trust(const char *root)
 	return rc;
 }
 
-/* Tells the registry how coarse this file system's timestamps are (the
- * racily-clean rule of its stat cache, timestamps.h): measured once in
- * .p4reg/tmp and kept in the local cache. */
+/* The stat cache's racily-clean rule: the tick of this file system. */
 static void set_racy_window(p4r_repo *repo)
 {
-	int fd = openat(repo->root_fd, P4R_META_DIR "/tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	int64_t dev = -1, window = P4R_TS_WINDOW_DEFAULT_NS;
+	int fd = openat(repo->root_fd, P4R_META_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
-	if (fd >= 0) {
-		window = p4r_timestamps_window(repo->local, fd, &dev);
+	if (fd >= 0 && repo->reg)
+		racy_window(repo->local, fd, repo->reg);
+	if (fd >= 0)
 		close(fd);
-	}
-	if (repo->reg)
-		p4r_registry_racy_window(repo->reg, dev, window);
 }
 
 int p4r_repo_root_fd(const p4r_repo *repo) { return repo->root_fd; }
