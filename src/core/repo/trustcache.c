@@ -51,8 +51,9 @@ static void add_file(struct keying *k, const char *dir, const char *base, bool n
 		k->bad |= !path || errno != ENOENT;
 		snprintf(line, sizeof(line), "-");
 	} else if (S_ISDIR(st.st_mode)) {
-		snprintf(line, sizeof(line), "d %llu %llu", (unsigned long long)st.st_dev,
-			 (unsigned long long)st.st_ino);
+		/* not its times: they move with every file git writes in it */
+		snprintf(line, sizeof(line), "d %llu %llu %u %o", (unsigned long long)st.st_dev,
+			 (unsigned long long)st.st_ino, (unsigned)st.st_uid, (unsigned)st.st_mode);
 	} else {
 		m = p4r_timestamps_coarsen((int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec);
 		c = p4r_timestamps_coarsen((int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec);
