@@ -207,6 +207,7 @@ fast() {
 # round measuring p4reg and its peers back to back on the same bytes.
 rounds() { seq $((1 - WARMUP)) "$RUNS"; }
 record() { [ "$1" -ge 1 ]; }
+. "$HERE/startup.sh"
 
 say "bench: p4reg $("$P4REG" --version | awk '{ print $2 }'), data in $DATA"
 
@@ -481,6 +482,8 @@ fast log_where "$P4REG" -C "$RW" log big --where 'f1>=0.8' -n 10
 say "bench: start-up"
 fast version "$P4REG" --version
 fast true /bin/true   # the cost of starting any process here
+startup_count_libs
+startup_first_status
 
 # Instructions per small command (callgrind): unlike wall time on a shared
 # machine, these do not move with the load.
@@ -543,10 +546,6 @@ TABLE=$W/table.md
 	else
 		echo "| ↳ git add via git-lfs | | not installed | - | ≥ 3× | - |"
 	fi
-	v=$(median add_unchanged)
-	echo "| add, unchanged $((HUGE / MiB)) MiB | $v ms$(insn add_unchanged) | | | < 20 ms | $(verdict "$v" "<" 20) |"
-	v=$(median status_unchanged)
-	echo "| status, unchanged $((HUGE / MiB)) MiB | $v ms$(insn status_unchanged) | | | < 20 ms | $(verdict "$v" "<" 20) |"
 	r=$(ratio "$COPY" "$COCP")
 	echo "| checkout $((BIG / MiB)) MiB, copy | $COPY ms | cp $COCP ms | ${r}× | ≤ 1.2× | $(verdict "$r" "<=" 1.2) |"
 	echo "| ↳ vs dd bs=4M conv=fsync (durable copy) | | $DD ms | $(ratio "$COPY" "$DD")× | | |"
@@ -585,8 +584,7 @@ TABLE=$W/table.md
 	done
 	v=$(median log_where)
 	echo "| log big --where 'f1>=0.8' -n 10, one model of $NWHERE versions × $NMETRICS metrics | $v ms$(insn log_where) | | | ≤ 50 ms | $(verdict "$v" "<=" 50) |"
-	v=$(median version); t=$(median true)
-	echo "| p4reg --version (start-up) | $v ms$(insn version) | /bin/true $t ms | $(ratio "$v" "$t")× | < 5 ms | $(verdict "$v" "<" 5) |"
+	startup_rows
 	if [ -n "$PEAK_MIB" ]; then
 		echo "| peak memory, add of $((HUGE / MiB)) MiB | $PEAK_MIB MiB | | | < 32 MiB | $(verdict "$PEAK_MIB" "<" 32) |"
 	else

@@ -156,6 +156,21 @@ int p4r_git_lfs_extension(p4r_git *git, char *name, size_t namesz);
  * repository (an extension it lacks); P4R_EREFUSED when neither can say. */
 int p4r_git_tracked_pieces(const char *root, const char *name, const char *const *except, char **out);
 
+/* What git's answer above was read from, for the trust cache
+ * (repo/trustcache.c): the work tree, and the git directory and common
+ * directory whose index and config libgit2 read. TOP is NULL outside git;
+ * GITDIR and COMMONDIR are NULL unless the answer is libgit2's (git itself
+ * was asked, or git tracks nothing because there is no git). */
+typedef struct p4r_git_source {
+	char *top, *gitdir, *commondir; /* malloc'd, nullable */
+} p4r_git_source;
+
+/* p4r_git_tracked_pieces, and on success where the answer came from into
+ * *FROM (nullable; cleared with p4r_git_source_clear). */
+int p4r_git_tracked_pieces_from(const char *root, const char *name, const char *const *except,
+				char **out, p4r_git_source *from);
+void p4r_git_source_clear(p4r_git_source *src);
+
 /* "user.name <user.email>" as git would commit in DIR's work tree (its
  * config over the user's), or just the name; NULL when unset. Malloc'd. */
 char *p4r_git_identity(const char *dir);

@@ -233,6 +233,9 @@ int p4r_registry_manifest_has(p4r_registry *reg, const p4r_oid *manifest, bool *
 /* The stat cache: what a file looked like when it was last hashed. */
 typedef struct p4r_stat_key {
 	int64_t dev, ino, size, mtime_ns, ctime_ns;
+	/* when the stat was taken (CLOCK_REALTIME ns; 0: unknown): not part
+	 * of the key, the racily-clean rule's moment (statcache_put) */
+	int64_t seen_ns;
 } p4r_stat_key;
 
 /* Looks PATH up; *FOUND is false unless every field of KEY matches (a
@@ -255,11 +258,16 @@ int p4r_registry_statcache_under(p4r_registry *reg, const char *dir, p4r_statcac
 bool p4r_statcache_rows_find(const p4r_statcache_rows *rows, const char *path, const p4r_stat_key *key,
 			     p4r_oid *oid);
 void p4r_statcache_rows_clear(p4r_statcache_rows *rows);
-/* Records KEY -> OID for PATH, except for a file changed in the last two
- * seconds: its next change could keep the same stat (racily clean), so it
- * is left to be hashed again. */
+/* Records KEY -> OID for PATH, except for a file racily clean: changed
+ * within one timestamp tick of KEY->seen_ns, the moment before its bytes
+ * were read (unknown: when the registry was opened), so that its next
+ * change could keep the same stat; it is left to be hashed again. The tick
+ * is two seconds but on the device p4r_registry_racy_window names. */
 int p4r_registry_statcache_put(p4r_registry *reg, const char *path, const p4r_stat_key *key,
 			       const p4r_oid *oid);
+/* The timestamp granularity WINDOW_NS of device DEV (the repository's file
+ * system, measured: repo/timestamps.h), at most two seconds. */
+void p4r_registry_racy_window(p4r_registry *reg, int64_t dev, int64_t window_ns);
 
 /* The audit trail. KIND is one of "register", "promote", "rollback",
  * "hook", ...; DETAIL is a JSON text or NULL. */

@@ -112,7 +112,7 @@ static bool cached(struct fx *fx, const p4r_stat_key *key)
 static void test_stat_remember_rule(void **state)
 {
 	struct fx *fx = *state;
-	p4r_stat_key before = { 1, 2, 5, 1000000000, 1000000000 }, after = before;
+	p4r_stat_key before = { 1, 2, 5, 1000000000, 1000000000, 0 }, after = before;
 	int64_t now = p4r_now_ms() * 1000000;
 	p4r_oid oid;
 

@@ -1056,7 +1056,7 @@ static void test_statcache_under(void **state)
 {
 	struct fx *fx = *state;
 	static const char *const paths[] = { "m", "m0/a", "m/b/c", "mx/a", "m/a", "n/m/a", "m/b0" };
-	const p4r_stat_key key = { 1, 2, 3, 1771400000LL * 1000000000LL, 1771400000LL * 1000000000LL };
+	const p4r_stat_key key = { 1, 2, 3, 1771400000LL * 1000000000LL, 1771400000LL * 1000000000LL, 0 };
 	p4r_stat_key other = key;
 	p4r_statcache_rows rows;
 	p4r_oid oid, got;

@@ -8,7 +8,6 @@
 #include "p4reg/lfs.h"
 
 #include <errno.h>
-#include <git2.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,26 +97,44 @@ done:
 	return rc;
 }
 
+/* *OUT: a handle on REPO (consumed; libgit2 stays initialised for it). */
+static int wrap_repo(p4r_git **out, git_repository *repo)
+{
+	p4r_git *git = calloc(1, sizeof(*git));
+
+	if (!git || !(git->workdir = strip_slash(git_repository_workdir(repo))) ||
+	    !(git->gitdir = strip_slash(git_repository_path(repo)))) {
+		if (git)
+			free(git->workdir);
+		free(git);
+		git_repository_free(repo);
+		p4r_libgit2_shutdown();
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	}
+	git->repo = repo;
+	*out = git;
+	return 0;
+}
+
 int p4r_git_open_why(p4r_git **out, const char *dir, const char **why)
 {
 	git_repository *repo = NULL;
-	bool unreadable = false;
+	bool unreadable = false, up;
 	char *top;
-	p4r_git *git;
 	int rc;
 
 	*out = NULL;
 	if (why)
 		*why = NULL;
 	/* outside git, libgit2 (whose start-up is most of a command's time)
-	 * is not even initialised */
+	 * is not even loaded */
 	if (!(top = p4r_git_find_toplevel(dir))) {
 		if (why)
 			*why = "not inside a git work tree";
 		return 0;
 	}
-	git_libgit2_init();
-	rc = open_worktree_repo(&repo, top, &unreadable);
+	if ((up = (rc = p4r_libgit2_init()) == 0))
+		rc = open_worktree_repo(&repo, top, &unreadable);
 	free(top);
 	if (rc < 0 && unreadable) {
 		/* git's features are skipped; the trust check asks git itself */
@@ -128,23 +145,13 @@ int p4r_git_open_why(p4r_git **out, const char *dir, const char **why)
 	} else if (rc == 0 && !repo && why) {
 		*why = "not inside a git work tree";
 	}
-	if (rc < 0 || !repo) {
+	if (rc == 0 && repo)
+		return wrap_repo(out, repo);
+	if (up) {
 		git_error_clear();
-		git_libgit2_shutdown();
-		return rc;
+		p4r_libgit2_shutdown();
 	}
-	if (!(git = calloc(1, sizeof(*git))) || !(git->workdir = strip_slash(git_repository_workdir(repo))) ||
-	    !(git->gitdir = strip_slash(git_repository_path(repo)))) {
-		if (git)
-			free(git->workdir);
-		free(git);
-		git_repository_free(repo);
-		git_libgit2_shutdown();
-		return p4r_error_set(P4R_ERROR, "out of memory");
-	}
-	git->repo = repo;
-	*out = git;
-	return 0;
+	return rc;
 }
 
 int p4r_git_open(p4r_git **out, const char *dir)
@@ -160,7 +167,7 @@ void p4r_git_free(p4r_git *git)
 	free(git->workdir);
 	free(git->gitdir);
 	free(git);
-	git_libgit2_shutdown();
+	p4r_libgit2_shutdown();
 }
 
 const char *p4r_git_workdir(const p4r_git *git)
@@ -874,14 +881,75 @@ int p4r_git_index_has(p4r_git *git, const char *abs_path, bool *out)
 	return rc;
 }
 
+/* Whether two index entries say the same on disk: content, mode, stat,
+ * flags (not libgit2's in-memory GIT_INDEX_ENTRY_UPTODATE). */
+static bool same_entry(const git_index_entry *a, const git_index_entry *b)
+{
+	return git_oid_equal(&a->id, &b->id) && a->mode == b->mode && a->file_size == b->file_size &&
+	       a->mtime.seconds == b->mtime.seconds && a->mtime.nanoseconds == b->mtime.nanoseconds &&
+	       a->ctime.seconds == b->ctime.seconds && a->ctime.nanoseconds == b->ctime.nanoseconds &&
+	       a->dev == b->dev && a->ino == b->ino && a->uid == b->uid && a->gid == b->gid &&
+	       a->flags == b->flags &&
+	       (a->flags_extended & GIT_INDEX_ENTRY_EXTENDED_FLAGS) ==
+		       (b->flags_extended & GIT_INDEX_ENTRY_EXTENDED_FLAGS);
+}
+
+/* Stages the work tree files ABS_PATHS in INDEX; *CHANGED when an entry
+ * is new or differs from the one before. */
+static int stage_paths(p4r_git *git, git_index *index, const char *const *abs_paths, size_t n,
+		       bool *changed)
+{
+	size_t wlen = strlen(git->workdir), i;
+
+	for (i = 0; i < n; i++) {
+		const char *rel = abs_paths[i] + wlen;
+		const git_index_entry *e;
+		git_index_entry old;
+		bool had;
+
+		if (strncmp(abs_paths[i], git->workdir, wlen) || *rel != '/')
+			return p4r_error_set(P4R_ERROR, "'%s' is outside the git work tree", abs_paths[i]);
+		if ((had = (e = git_index_get_bypath(index, rel + 1, 0)) != NULL))
+			old = *e;
+		if (git_index_add_bypath(index, rel + 1) < 0)
+			return p4r_error_git(P4R_ERROR, "cannot stage '%s'", rel + 1);
+		e = git_index_get_bypath(index, rel + 1, 0);
+		*changed = *changed || !had || !e || !same_entry(&old, e);
+	}
+	return 0;
+}
+
+/* Removes REMOVE (absolute paths) from INDEX. */
+static int unstage_paths(p4r_git *git, git_index *index, const char *const *remove, size_t nremove)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < nremove && rc == 0; i++) {
+		char *rel = p4r_git_relpath(git, remove[i]);
+
+		if (!rel)
+			return p4r_error_set(P4R_ERROR, "'%s' is outside the git work tree", remove[i]);
+		/* an entry that is not there is nothing to remove */
+		if (git_index_remove_bypath(index, rel) < 0)
+			rc = p4r_error_git(P4R_ERROR, "cannot unstage '%s'", rel);
+		free(rel);
+	}
+	return rc;
+}
+
 int p4r_git_stage_update(p4r_git *git, const char *const *abs_paths, size_t n,
 			 const p4r_git_lfs_entry *lfs, size_t nlfs, const char *const *remove,
 			 size_t nremove)
 {
 	git_index *index = NULL;
-	size_t wlen = strlen(git->workdir), i;
 	char *lock = NULL;
+	/* Git LFS entries and removals always write; re-staging files that did
+	 * not change does not: a new index would cost the next command its
+	 * trust cache (repo/trustcache.h), and git its own stat checks */
+	bool changed = nlfs > 0 || nremove > 0;
 	struct stat st;
+	size_t i;
 	int rc = 0;
 
 	lock = p4r_path_join(git_repository_path(git->repo), "index.lock");
@@ -894,36 +962,13 @@ int p4r_git_stage_update(p4r_git *git, const char *const *abs_paths, size_t n,
 		rc = p4r_error_git(P4R_ERROR, "cannot open the git index");
 		goto done;
 	}
-	for (i = 0; i < n; i++) {
-		const char *rel = abs_paths[i] + wlen;
-
-		if (strncmp(abs_paths[i], git->workdir, wlen) || *rel != '/') {
-			rc = p4r_error_set(P4R_ERROR, "'%s' is outside the git work tree", abs_paths[i]);
-			goto done;
-		}
-		if (git_index_add_bypath(index, rel + 1) < 0) {
-			rc = p4r_error_git(P4R_ERROR, "cannot stage '%s'", rel + 1);
-			goto done;
-		}
-	}
-	for (i = 0; i < nlfs; i++)
-		if ((rc = add_lfs_entry(git, index, &lfs[i])) < 0)
-			goto done;
-	for (i = 0; i < nremove; i++) {
-		char *rel = p4r_git_relpath(git, remove[i]);
-
-		if (!rel) {
-			rc = p4r_error_set(P4R_ERROR, "'%s' is outside the git work tree", remove[i]);
-			goto done;
-		}
-		/* an entry that is not there is nothing to remove */
-		if (git_index_remove_bypath(index, rel) < 0)
-			rc = p4r_error_git(P4R_ERROR, "cannot unstage '%s'", rel);
-		free(rel);
-		if (rc < 0)
-			goto done;
-	}
-	if (git_index_write(index) < 0)
+	if ((rc = stage_paths(git, index, abs_paths, n, &changed)) < 0)
+		goto done;
+	for (i = 0; i < nlfs && rc == 0; i++)
+		rc = add_lfs_entry(git, index, &lfs[i]);
+	if (rc < 0 || (rc = unstage_paths(git, index, remove, nremove)) < 0)
+		goto done;
+	if (changed && git_index_write(index) < 0)
 		rc = p4r_error_git(P4R_ERROR, "cannot write the git index");
 done:
 	if (rc < 0 && index)
@@ -964,53 +1009,68 @@ static int note_piece(char **list, const char *prefix, const char *name, const c
 	return 0;
 }
 
-/* What libgit2's index says about NAME below ROOT; *UNREADABLE when it
- * cannot open the repository at all (an extension it lacks, say) although
- * one is there; *TOP gets the work tree (NULL outside git). */
-static int tracked_by_libgit2(char **list, const char *root, const char *name,
-			      const char *const *except, bool *unreadable, char **top)
+/* Notes in LIST the pieces of ABS (below the work tree TOP) that INDEX
+ * holds, but those in EXCEPT. */
+static int list_index(char **list, git_index *index, const char *top, const char *abs,
+		      const char *name, const char *const *except)
 {
-	git_repository *repo = NULL;
-	git_index *index = NULL;
 	const git_index_entry *e;
-	char *abs = p4r_path_join(root, name);
-	const char *prefix;
-	size_t plen, i;
+	/* the index names paths relative to the work tree */
+	const char *prefix = abs + strlen(top) + (strcmp(top, "/") ? 1 : 0);
+	size_t plen = strlen(prefix), i;
 	int rc = 0;
 
-	*unreadable = false;
-	if (!abs)
-		return p4r_error_set(P4R_ERROR, "out of memory");
-	if (!(*top = p4r_git_find_toplevel(root))) {
-		free(abs);
-		return 0; /* not in a git work tree: git tracks nothing */
-	}
-	git_libgit2_init();
-	rc = open_worktree_repo(&repo, *top, unreadable);
-	if (rc < 0 && *unreadable) {
-		rc = 0; /* the caller asks git itself */
-		goto done;
-	}
-	if (rc < 0 || !repo)
-		goto done;
-	if (git_repository_index(&index, repo) < 0) {
-		*unreadable = true;
-		goto done;
-	}
-	/* the index names paths relative to the work tree */
-	plen = strlen(*top);
-	prefix = abs + plen + (strcmp(*top, "/") ? 1 : 0);
-	plen = strlen(prefix);
 	for (i = 0; rc == 0 && i < git_index_entrycount(index); i++) {
 		e = git_index_get_byindex(index, i);
 		if (e && !strncmp(e->path, prefix, plen) && e->path[plen] == '/')
 			rc = note_piece(list, name, e->path + plen + 1, except);
 	}
-done:
+	return rc;
+}
+
+/* SRC's folders: where REPO keeps its index and config. */
+static int note_source(p4r_git_source *src, git_repository *repo)
+{
+	if (!(src->gitdir = strip_slash(git_repository_path(repo))) ||
+	    !(src->commondir = strip_slash(git_repository_commondir(repo))))
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	return 0;
+}
+
+/* What libgit2's index says about NAME below ROOT; *UNREADABLE when it
+ * cannot open the repository at all (an extension it lacks, say) although
+ * one is there; SRC->top gets the work tree (NULL outside git), and the
+ * folders read when the answer is libgit2's. */
+static int tracked_by_libgit2(char **list, const char *root, const char *name,
+			      const char *const *except, bool *unreadable, p4r_git_source *src)
+{
+	git_repository *repo = NULL;
+	git_index *index = NULL;
+	char *abs = p4r_path_join(root, name);
+	int rc = 0;
+
+	*unreadable = false;
+	if (!abs)
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	if (!(src->top = p4r_git_find_toplevel(root))) {
+		free(abs);
+		return 0; /* not in a git work tree: git tracks nothing */
+	}
+	if ((rc = p4r_libgit2_init()) < 0) {
+		free(abs);
+		return rc;
+	}
+	rc = open_worktree_repo(&repo, src->top, unreadable);
+	if (rc < 0 && *unreadable)
+		rc = 0; /* the caller asks git itself */
+	else if (rc == 0 && repo && git_repository_index(&index, repo) < 0)
+		*unreadable = true;
+	else if (rc == 0 && repo && (rc = list_index(list, index, src->top, abs, name, except)) == 0)
+		rc = note_source(src, repo);
 	git_error_clear();
 	git_index_free(index);
 	git_repository_free(repo);
-	git_libgit2_shutdown();
+	p4r_libgit2_shutdown();
 	free(abs);
 	return rc;
 }
@@ -1084,23 +1144,41 @@ static int tracked_by_git(char **list, const char *top, const char *root, const 
 	return rc;
 }
 
-int p4r_git_tracked_pieces(const char *root, const char *name, const char *const *except, char **out)
+int p4r_git_tracked_pieces_from(const char *root, const char *name, const char *const *except,
+				char **out, p4r_git_source *from)
 {
+	p4r_git_source src = { NULL, NULL, NULL };
 	bool unreadable = false;
-	char *top = NULL;
 	int rc;
 
 	*out = NULL;
-	rc = tracked_by_libgit2(out, root, name, except, &unreadable, &top);
-	if (rc == 0 && unreadable && top && (rc = tracked_by_git(out, top, root, name, except)) < 0)
+	rc = tracked_by_libgit2(out, root, name, except, &unreadable, &src);
+	if (rc == 0 && unreadable && src.top && (rc = tracked_by_git(out, src.top, root, name, except)) < 0)
 		rc = p4r_error_set(P4R_EREFUSED, "%s; p4reg cannot tell whether git tracks private state "
 				   "in '%s/%s', so it does not trust it", p4r_error_message(), root, name);
-	free(top);
 	if (rc < 0) {
 		free(*out);
 		*out = NULL;
 	}
+	if (rc == 0 && from) {
+		*from = src;
+		return 0;
+	}
+	p4r_git_source_clear(&src);
 	return rc;
+}
+
+int p4r_git_tracked_pieces(const char *root, const char *name, const char *const *except, char **out)
+{
+	return p4r_git_tracked_pieces_from(root, name, except, out, NULL);
+}
+
+void p4r_git_source_clear(p4r_git_source *src)
+{
+	free(src->top);
+	free(src->gitdir);
+	free(src->commondir);
+	memset(src, 0, sizeof(*src));
 }
 
 /* user.name <user.email> as git would commit here: the work tree's own
@@ -1110,10 +1188,15 @@ char *p4r_git_identity(const char *dir)
 	git_repository *grepo = NULL;
 	git_config *cfg = NULL;
 	git_buf name = GIT_BUF_INIT, email = GIT_BUF_INIT;
-	char *who = NULL, *top = p4r_git_find_toplevel(dir);
+	char *who = NULL, *top;
 	size_t sz;
 
-	git_libgit2_init();
+	/* without libgit2 the caller falls back to the login name */
+	if (p4r_libgit2_init() < 0) {
+		p4r_error_clear();
+		return NULL;
+	}
+	top = p4r_git_find_toplevel(dir);
 	if (top && open_worktree_repo(&grepo, top, NULL) == 0 && grepo) {
 		if (git_repository_config_snapshot(&cfg, grepo) < 0)
 			cfg = NULL;
@@ -1135,7 +1218,7 @@ char *p4r_git_identity(const char *dir)
 	git_buf_dispose(&email);
 	git_config_free(cfg);
 	git_repository_free(grepo);
-	git_libgit2_shutdown();
+	p4r_libgit2_shutdown();
 	free(top);
 	return who;
 }

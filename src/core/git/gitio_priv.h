@@ -4,7 +4,7 @@
 #ifndef P4REG_GITIO_PRIV_H
 #define P4REG_GITIO_PRIV_H
 
-#include <git2.h>
+#include "git/libgit2_dl.h"
 
 struct p4r_git {
 	git_repository *repo;

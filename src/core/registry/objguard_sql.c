@@ -32,6 +32,7 @@ int p4r_registry_objstat_get(p4r_registry *reg, const p4r_oid *oid, p4r_stat_key
 		out->size = sqlite3_column_int64(st, 2);
 		out->mtime_ns = sqlite3_column_int64(st, 3);
 		out->ctime_ns = sqlite3_column_int64(st, 4);
+		out->seen_ns = 0;
 		*found = true;
 	} else if (s != SQLITE_DONE) {
 		rc = p4r_sql_error(db);

@@ -307,7 +307,12 @@ struct p4r_registry {
 	bool failed;                   /* rolled back; commits fail until depth 0 */
 	bool readonly;                 /* the file cannot be written: reads only */
 	sqlite3_stmt *stmts[P4R_ST_COUNT]; /* cached statements; NULL until first use */
+	int64_t opened_ns;             /* when opened: before any read it caches */
+	int64_t racy_dev;              /* the device RACY_NS is about (-1: none) */
+	int64_t racy_ns;               /* its timestamp granularity (p4r_registry_racy_window) */
 };
+
+static void racy_init(p4r_registry *reg);
 
 static const char *const stage_names[P4R_STAGE_COUNT] = {
 	[P4R_STAGE_DEVELOPMENT] = "development",
@@ -1197,6 +1202,7 @@ int p4r_registry_open(p4r_registry **out, const char *path, bool create)
 		return rc;
 	if (!(reg = calloc(1, sizeof(*reg))))
 		return p4r_error_set(P4R_ERROR, "out of memory");
+	racy_init(reg);
 	if ((rc = connect_checked(reg, path, &version)) < 0)
 		goto done;
 	/* create_file publishes only migrated files: an empty database is a
@@ -1928,21 +1934,51 @@ done:
 	return rc;
 }
 
-/* A file changed within this window of "now" may change again within the
- * same timestamp tick without its stat moving ("racily clean", as git calls
- * it); such files are not cached, so they are hashed again next time. */
-#define RACY_WINDOW_NS INT64_C(2000000000)
+/* The racily-clean rule (git's, docs/performance.md "The racily-clean
+ * window"): a file whose stat was last changed within one timestamp tick
+ * of the moment its bytes began to be read may change again without its
+ * stat moving, so no row is written for it and it is hashed again next
+ * time. The moment is the key's seen_ns, the stat taken before the read
+ * (unknown: when the registry was opened, before any read it caches); the
+ * tick is the granularity measured for the repository's file system,
+ * elsewhere or unmeasured two seconds. */
+#define RACY_DEFAULT_NS INT64_C(2000000000)
+
+static void racy_init(p4r_registry *reg)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	reg->opened_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	reg->racy_dev = -1;
+	reg->racy_ns = RACY_DEFAULT_NS;
+}
+
+void p4r_registry_racy_window(p4r_registry *reg, int64_t dev, int64_t window_ns)
+{
+	/* no wider than the default (2 s), which is the rule of older p4regs */
+	reg->racy_dev = dev;
+	reg->racy_ns = window_ns > 0 && window_ns < RACY_DEFAULT_NS ? window_ns : RACY_DEFAULT_NS;
+}
+
+/* Whether KEY describes a file that changed too close to its reading. */
+static bool racily_clean(const p4r_registry *reg, const p4r_stat_key *key)
+{
+	int64_t changed_ns = key->mtime_ns > key->ctime_ns ? key->mtime_ns : key->ctime_ns;
+	int64_t window = key->dev == reg->racy_dev ? reg->racy_ns : RACY_DEFAULT_NS;
+	int64_t read_ns = key->seen_ns > 0 ? key->seen_ns : reg->opened_ns;
+
+	return changed_ns >= read_ns - window;
+}
 
 int p4r_registry_statcache_put(p4r_registry *reg, const char *path, const p4r_stat_key *key,
 			       const p4r_oid *oid)
 {
-	int64_t now_ns = p4r_now_ms() * INT64_C(1000000);
-	int64_t changed_ns = key->mtime_ns > key->ctime_ns ? key->mtime_ns : key->ctime_ns;
 	sqlite3_stmt *st = NULL;
 	int rc;
 
 	/* the cache only saves a rehash: a read-only repository answers without it */
-	if (now_ns - changed_ns < RACY_WINDOW_NS || reg->readonly)
+	if (racily_clean(reg, key) || reg->readonly)
 		return 0;
 	if (!oid_hex_valid(oid->hex, strnlen(oid->hex, sizeof(oid->hex))))
 		return p4r_error_set(P4R_EUSAGE, "malformed oid for '%s'", path);

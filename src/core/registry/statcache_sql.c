@@ -35,9 +35,9 @@ static int push_row(p4r_statcache_rows *out, sqlite3_stmt *st)
 		return 0;
 	if (!(r->path = strdup((const char *)sqlite3_column_text(st, 0))))
 		return p4r_error_set(P4R_ERROR, "out of memory");
-	r->key = (p4r_stat_key){ sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2),
-				 sqlite3_column_int64(st, 3), sqlite3_column_int64(st, 4),
-				 sqlite3_column_int64(st, 5) };
+	r->key = (p4r_stat_key){ .dev = sqlite3_column_int64(st, 1), .ino = sqlite3_column_int64(st, 2),
+				 .size = sqlite3_column_int64(st, 3), .mtime_ns = sqlite3_column_int64(st, 4),
+				 .ctime_ns = sqlite3_column_int64(st, 5) };
 	out->n++;
 	return 0;
 }
@@ -71,7 +71,8 @@ bool p4r_statcache_rows_find(const p4r_statcache_rows *rows, const char *path, c
 {
 	const p4r_statcache_row *r = rows->n ? bsearch(path, rows->v, rows->n, sizeof(*r), row_cmp) : NULL;
 
-	if (!r || memcmp(&r->key, key, sizeof(*key)) != 0)
+	if (!r || r->key.dev != key->dev || r->key.ino != key->ino || r->key.size != key->size ||
+	    r->key.mtime_ns != key->mtime_ns || r->key.ctime_ns != key->ctime_ns)
 		return false;
 	*oid = r->oid;
 	return true;

@@ -34,8 +34,8 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <sys/stat.h>
-#include <curl/curl.h>
-#include <git2.h>
+#include "remote/libcurl_dl.h"
+#include "git/libgit2_dl.h"
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
@@ -65,9 +65,6 @@ static bool is_alnum(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static void curl_init_once(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
 
 /* One request's response. */
 struct resp {
@@ -749,8 +746,7 @@ static int perform(p4r_remote *r, const struct req *q, struct resp *rs)
 	CURLcode cc;
 	int rc;
 
-	pthread_once(&curl_once, curl_init_once);
-	if ((rc = sign_request(&sr, r, q)) < 0)
+	if ((rc = p4r_libcurl_init()) < 0 || (rc = sign_request(&sr, r, q)) < 0)
 		return rc;
 	if (!(list = header_list(sr.sh, sr.nh, sr.auth, q)))
 		return p4r_error_set(P4R_ERROR, "out of memory");

@@ -6,7 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <git2.h>
+#include "git/libgit2_dl.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +25,8 @@ struct p4r_config {
 	char *user_path;       /* the user's file, NULL without a home */
 	char *shared_path;     /* .p4reg/config */
 	char *private_path;    /* .p4reg/config.local */
-	bool loaded;           /* load() ran (libgit2 is initialised) */
+	bool loaded;           /* load() ran */
+	bool initialised;      /* and initialised libgit2 (loading it first) */
 	int load_rc;           /* and its result */
 	char load_err[512];    /* and its message, repeated on every later use */
 };
@@ -108,10 +109,11 @@ static int load(p4r_config *cfg)
 
 	if (cfg->loaded)
 		return cfg->load_rc < 0 ? p4r_error_set(cfg->load_rc, "%s", cfg->load_err) : 0;
-	git_libgit2_init();
 	cfg->loaded = true;
-	rc = git_config_new(&cfg->all) < 0 || git_config_new(&cfg->trusted) < 0
-		? p4r_error_git(P4R_ERROR, "cannot create config") : 0;
+	if ((rc = p4r_libgit2_init()) == 0)
+		cfg->initialised = true;
+	if (rc == 0 && (git_config_new(&cfg->all) < 0 || git_config_new(&cfg->trusted) < 0))
+		rc = p4r_error_git(P4R_ERROR, "cannot create config");
 	if (rc == 0 && user && (rc = add_file(cfg->all, user, LEVEL_USER)) == 0)
 		rc = add_file(cfg->trusted, user, LEVEL_USER);
 	/* p4r_config_open_user: the user's own file and nothing else */
@@ -163,9 +165,21 @@ void p4r_config_free(p4r_config *cfg)
 	free(cfg->user_path);
 	free(cfg->shared_path);
 	free(cfg->private_path);
-	if (cfg->loaded)
-		git_libgit2_shutdown();
+	if (cfg->initialised)
+		p4r_libgit2_shutdown();
 	free(cfg);
+}
+
+/* The trusted scope is the user's file and config.local: with neither on
+ * disk it holds nothing, and nothing is loaded to say so -- libgit2's
+ * start-up (it parses the CA bundle) would be most of what `show` costs. */
+static bool trusted_empty(const p4r_config *cfg, p4r_config_scope scope)
+{
+	struct stat st;
+
+	return scope == P4R_CONFIG_TRUSTED && !cfg->loaded &&
+	       (!cfg->user_path || (lstat(cfg->user_path, &st) < 0 && errno == ENOENT)) &&
+	       (!cfg->private_path || (lstat(cfg->private_path, &st) < 0 && errno == ENOENT));
 }
 
 int p4r_config_get(p4r_config *cfg, p4r_config_scope scope, const char *key, char **out)
@@ -175,6 +189,8 @@ int p4r_config_get(p4r_config *cfg, p4r_config_scope scope, const char *key, cha
 	int err;
 
 	*out = NULL;
+	if (trusted_empty(cfg, scope))
+		return p4r_error_set(P4R_ENOTFOUND, "config key '%s' is not set", key);
 	if ((err = load(cfg)) < 0)
 		return err;
 	c = scope == P4R_CONFIG_TRUSTED ? cfg->trusted : cfg->all;
@@ -196,9 +212,13 @@ int p4r_config_get_bool(p4r_config *cfg, const char *key, bool deflt, bool *out)
 int p4r_config_get_bool_scope(p4r_config *cfg, p4r_config_scope scope, const char *key, bool deflt,
 			      bool *out)
 {
-	int v = 0, err = load(cfg);
+	int v = 0, err;
 
-	if (err < 0)
+	if (trusted_empty(cfg, scope)) {
+		*out = deflt;
+		return 0;
+	}
+	if ((err = load(cfg)) < 0)
 		return err;
 	err = git_config_get_bool(&v, scope == P4R_CONFIG_TRUSTED ? cfg->trusted : cfg->all, key);
 
@@ -506,9 +526,11 @@ bool p4r_config_safe_directory(const char *root)
 	git_config_entry *entry;
 	bool safe = false;
 
-	if (!path)
+	/* without libgit2 the setting cannot be read: not safe */
+	if (!path || p4r_libgit2_init() < 0) {
+		free(path);
 		return false;
-	git_libgit2_init();
+	}
 	if (git_config_open_ondisk(&cfg, path) == 0 &&
 	    git_config_multivar_iterator_new(&it, cfg, "safe.directory", NULL) == 0) {
 		while (!safe && git_config_next(&entry, it) == 0)
@@ -517,7 +539,7 @@ bool p4r_config_safe_directory(const char *root)
 	git_error_clear();
 	git_config_iterator_free(it);
 	git_config_free(cfg);
-	git_libgit2_shutdown();
+	p4r_libgit2_shutdown();
 	free(path);
 	return safe;
 }

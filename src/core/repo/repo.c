@@ -7,6 +7,9 @@
 #include "p4reg/gitio.h"
 #include "p4reg/worktree.h"
 #include "p4reg/relpath.h"
+#include "repo/localcache.h"
+#include "repo/timestamps.h"
+#include "repo/trustcache.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -27,6 +30,7 @@ struct p4r_repo {
 	p4r_registry *reg;
 	p4r_store *store;
 	p4r_config *config;
+	p4r_localcache *local; /* what this machine learnt about it (localcache.h) */
 };
 
 static const char META_GITIGNORE[] =
@@ -287,12 +291,13 @@ static bool user_allows_owner(const char *root)
 /* The checks on .p4reg itself: a real folder, owned by this user (like
  * git's safe.directory: a folder someone else owns needs the user's own
  * "safe.directory" setting). */
-static int check_meta_dir(int meta_fd, const char *root)
+static int check_meta_dir(int meta_fd, const char *root, struct stat *out)
 {
 	struct stat st;
 
 	if (fstat(meta_fd, &st) < 0)
 		return p4r_error_errno("cannot stat '%s'", P4R_META_DIR);
+	*out = st;
 	if (st.st_uid != geteuid() && !user_allows_owner(root))
 		return p4r_error_set(P4R_EREFUSED, "'%s/%s' is owned by someone else (uid %u); if you "
 				     "trust it, run 'git config --file ~/.config/p4reg/config --add "
@@ -327,11 +332,12 @@ static int check_piece(int meta_fd, const struct private_piece *p)
 
 /* Refuses private state that git tracks: a clone delivered it. The
  * repair keeps the files (they may be the user's own, force-added by
- * mistake) but moves them where p4reg never reads them. */
-static int check_untracked(const char *root)
+ * mistake) but moves them where p4reg never reads them. LC (nullable)
+ * may hold the answer (trustcache.h). */
+static int check_untracked(const char *root, p4r_localcache *lc)
 {
 	char *tracked = NULL;
-	int rc = p4r_git_tracked_pieces(root, P4R_META_DIR, shared_pieces, &tracked);
+	int rc = p4r_trustcache_tracked(lc, root, P4R_META_DIR, shared_pieces, &tracked);
 
 	if (rc == 0 && tracked)
 		rc = p4r_error_set(P4R_EREFUSED, "git tracks '%s' in '%s', but only %s/config and "
@@ -343,10 +349,29 @@ static int check_untracked(const char *root)
 	return rc;
 }
 
-/* Checks ROOT's .p4reg, opened below ROOT_FD without following a link,
- * and every piece in it. */
-static int check_trust(int root_fd, const char *root)
+/* How coarse the timestamps of the file system of .p4reg (open as
+ * META_FD) are: measured once in its tmp folder (a real folder: checked),
+ * kept in LC (timestamps.h). The registry REG (nullable) is told. */
+static void racy_window(p4r_localcache *lc, int meta_fd, p4r_registry *reg)
 {
+	int fd = openat(meta_fd, "tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int64_t dev = -1, window = P4R_TS_WINDOW_DEFAULT_NS;
+
+	if (fd >= 0) {
+		window = p4r_timestamps_window(lc, fd, &dev);
+		close(fd);
+	}
+	if (reg)
+		p4r_registry_racy_window(reg, dev, window);
+}
+
+/* Checks ROOT's .p4reg, opened below ROOT_FD without following a link,
+ * and every piece in it. *LOCAL (nullable) gets the repository's local
+ * cache, which the check itself may answer from. */
+static int check_trust(int root_fd, const char *root, p4r_localcache **local)
+{
+	p4r_localcache *lc = NULL;
+	struct stat meta;
 	size_t i;
 	int meta_fd, rc = 0;
 
@@ -358,12 +383,19 @@ static int check_trust(int root_fd, const char *root)
 				     P4R_META_DIR, P4R_META_DIR);
 	if (meta_fd < 0)
 		return p4r_error_errno("cannot open '%s/%s'", root, P4R_META_DIR);
-	rc = check_meta_dir(meta_fd, root);
+	rc = check_meta_dir(meta_fd, root, &meta);
 	for (i = 0; rc == 0 && i < sizeof(private_pieces) / sizeof(private_pieces[0]); i++)
 		rc = check_piece(meta_fd, &private_pieces[i]);
+	if (rc == 0 && (rc = p4r_localcache_open(&lc, root, &meta)) == 0) {
+		/* the trust cache's racy rule needs the tick: known from here on */
+		racy_window(lc, meta_fd, NULL);
+		rc = check_untracked(root, lc);
+	}
 	close(meta_fd);
-	if (rc == 0)
-		rc = check_untracked(root);
+	if (rc == 0 && local)
+		*local = lc;
+	else
+		p4r_localcache_free(lc);
 	return rc;
 }
 
@@ -374,7 +406,7 @@ static int open_trusted(p4r_repo *repo)
 	repo->root_fd = open(repo->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (repo->root_fd < 0)
 		return p4r_error_errno("cannot open '%s'", repo->root);
-	return check_trust(repo->root_fd, repo->root);
+	return check_trust(repo->root_fd, repo->root, &repo->local);
 }
 
 int p4r_repo_check_trust(const char *root)
@@ -383,9 +415,20 @@ int p4r_repo_check_trust(const char *root)
 
 	if (fd < 0)
 		return p4r_error_errno("cannot open '%s'", root);
-	rc = check_trust(fd, root);
+	rc = check_trust(fd, root, NULL);
 	close(fd);
 	return rc;
+}
+
+/* The stat cache's racily-clean rule: the tick of this file system. */
+static void set_racy_window(p4r_repo *repo)
+{
+	int fd = openat(repo->root_fd, P4R_META_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd >= 0 && repo->reg)
+		racy_window(repo->local, fd, repo->reg);
+	if (fd >= 0)
+		close(fd);
 }
 
 int p4r_repo_root_fd(const p4r_repo *repo) { return repo->root_fd; }
@@ -424,6 +467,7 @@ static int repo_open(p4r_repo **out, const char *start, bool damaged)
 		rc = 0;
 	if (rc < 0)
 		goto done;
+	set_racy_window(repo);
 	*out = repo;
 	repo = NULL;
 done:
@@ -449,6 +493,7 @@ void p4r_repo_free(p4r_repo *repo)
 	p4r_registry_free(repo->reg);
 	p4r_store_free(repo->store);
 	p4r_config_free(repo->config);
+	p4r_localcache_free(repo->local);
 	if (repo->root_fd >= 0)
 		close(repo->root_fd);
 	free(repo->root);

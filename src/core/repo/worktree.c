@@ -6,6 +6,7 @@
 #include "p4reg/fsutil.h"
 #include "p4reg/ignore.h"
 #include "p4reg/objguard.h"
+#include "repo/timestamps.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -21,8 +22,11 @@ void p4r_worktree_stat_key(const struct stat *st, p4r_stat_key *key)
 	key->dev = (int64_t)st->st_dev;
 	key->ino = (int64_t)st->st_ino;
 	key->size = (int64_t)st->st_size;
-	key->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
-	key->ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+	/* as the file system keeps them (coarser in tests of the racy rule) */
+	key->mtime_ns = p4r_timestamps_coarsen((int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec);
+	key->ctime_ns = p4r_timestamps_coarsen((int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec);
+	/* the caller just took ST: the racily-clean rule's moment */
+	key->seen_ns = p4r_timestamps_now();
 }
 
 int p4r_worktree_default_name(char *buf, size_t bufsz, const char *rel, bool folder)
@@ -351,15 +355,20 @@ const char *p4r_file_state_name(p4r_file_state s)
  * row and the file is hashed again next time. Add's own hard link moves
  * ctime too (link and chmod 0444): such a file is not cached either, which
  * costs one re-hash at most and never trusts bytes nobody checked.
- * Racily clean files (changed within two seconds of now: a later change
- * could keep the same stat) are left out by p4r_registry_statcache_put. */
+ * Racily clean files (changed within a timestamp tick of the command's
+ * start: a later change could keep the same stat) are left out by
+ * p4r_registry_statcache_put. */
 int p4r_worktree_stat_remember(p4r_repo *repo, const char *rel, const p4r_stat_key *before,
 			       const p4r_stat_key *after, const p4r_oid *oid)
 {
+	p4r_stat_key row = *after;
+
 	if (before->dev != after->dev || before->ino != after->ino || before->size != after->size ||
 	    before->mtime_ns != after->mtime_ns || before->ctime_ns != after->ctime_ns)
 		return 0;
-	return p4r_registry_statcache_put(p4r_repo_registry(repo), rel, after, oid);
+	/* racily clean or not as of before the read, not after it */
+	row.seen_ns = before->seen_ns;
+	return p4r_registry_statcache_put(p4r_repo_registry(repo), rel, &row, oid);
 }
 
 /* p4r_worktree_file_oid; REMEMBER: refresh the stat cache after a hash

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <stdbool.h>
 #include <string.h>
-#include <git2.h>
+#include "git/libgit2_dl.h"
 
 static _Thread_local struct {
 	int code;
