@@ -1343,6 +1343,39 @@ int p4r_store_checkout(p4r_store *store, const p4r_oid *oid, int dirfd, const ch
 				       progress, payload);
 }
 
+/* Tries ORDER (N) in turn on C until a method works; USED (nullable)
+ * gets it. */
+static int checkout_try(const struct checkout *c, const p4r_link_type *order, size_t n,
+			p4r_link_type *used)
+{
+	bool unsupported = true;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < n && unsupported; i++) {
+		unsupported = false;
+		switch (order[i]) {
+		case P4R_LINK_REFLINK:
+			rc = checkout_reflink(c, &unsupported);
+			break;
+		case P4R_LINK_HARDLINK:
+			rc = checkout_hardlink(c, &unsupported);
+			break;
+		case P4R_LINK_COPY:
+			rc = checkout_copy(c);
+			break;
+		default:
+			rc = p4r_error_set(P4R_EUSAGE, "unknown cache type %d", (int)order[i]);
+			break;
+		}
+		if (rc < 0)
+			return rc;
+		if (!unsupported && used)
+			*used = order[i];
+	}
+	return unsupported ? all_unsupported("check out a file", order, n) : 0;
+}
+
 int p4r_store_checkout_mode(p4r_store *store, const p4r_oid *oid, int dirfd, const char *base,
 			    const char *display, int mode, const p4r_link_type *order, size_t n,
 			    p4r_link_type *used, p4r_progress_fn progress, void *payload)
@@ -1350,9 +1383,8 @@ int p4r_store_checkout_mode(p4r_store *store, const p4r_oid *oid, int dirfd, con
 	static const p4r_link_type copy_only = P4R_LINK_COPY;
 	struct checkout c = { oid, -1, NULL, 0, dirfd, base, display, NULL, progress, payload, mode };
 	char obj[PATH_MAX];
-	bool unsupported = true;
 	struct stat st;
-	size_t i, len;
+	size_t len;
 	int rc;
 
 	if (!order || n == 0) {
@@ -1366,36 +1398,12 @@ int p4r_store_checkout_mode(p4r_store *store, const p4r_oid *oid, int dirfd, con
 	c.obj_path = obj;
 	c.size = (uint64_t)st.st_size;
 	len = strlen(base) + sizeof(".p4reg-tmp");
-	if (!(c.prefix = malloc(len))) {
+	if ((c.prefix = malloc(len))) {
+		snprintf(c.prefix, len, "%s.p4reg-tmp", base);
+		rc = checkout_try(&c, order, n, used);
+	} else {
 		rc = p4r_error_set(P4R_ERROR, "out of memory");
-		goto done;
 	}
-	snprintf(c.prefix, len, "%s.p4reg-tmp", base);
-
-	for (i = 0; i < n && unsupported; i++) {
-		unsupported = false;
-		switch (order[i]) {
-		case P4R_LINK_REFLINK:
-			rc = checkout_reflink(&c, &unsupported);
-			break;
-		case P4R_LINK_HARDLINK:
-			rc = checkout_hardlink(&c, &unsupported);
-			break;
-		case P4R_LINK_COPY:
-			rc = checkout_copy(&c);
-			break;
-		default:
-			rc = p4r_error_set(P4R_EUSAGE, "unknown cache type %d", (int)order[i]);
-			break;
-		}
-		if (rc < 0)
-			goto done;
-		if (!unsupported && used)
-			*used = order[i];
-	}
-	if (unsupported)
-		rc = all_unsupported("check out a file", order, n);
-done:
 	close(c.obj_fd);
 	free(c.prefix);
 	return rc;
