@@ -157,6 +157,36 @@ static int ensure_ours(const p4r_remote *r, int root)
 	return 0;
 }
 
+/* Opens the folder COMP in the open folder FD (made when CREATE; a new
+ * one's entry is made durable, so an object published below it survives a
+ * crash); KEY and LEN name the path so far in messages. */
+static int open_component(const p4r_remote *r, int fd, const char *comp, const char *key, int len,
+			  bool create, int *next)
+{
+	*next = openat(fd, comp, DIR_FLAGS);
+	if (*next < 0 && errno == ENOENT && create) {
+		if (mkdirat(fd, comp, 0755) == 0) {
+			if (fsync(fd) < 0 && errno != EINVAL)
+				return p4r_error_errno("cannot fsync '%s/%.*s'", r->parsed.path, len, key);
+		} else if (errno != EEXIST) {
+			return errno == ENOENT ? p4r_error_set(P4R_ERROR, "remote folder '%s' vanished",
+							       r->parsed.path) :
+			       p4r_error_errno("cannot create '%s/%.*s'", r->parsed.path, len, key);
+		}
+		*next = openat(fd, comp, DIR_FLAGS);
+	}
+	if (*next >= 0)
+		return 0;
+	if (errno == ENOENT)
+		return create ? p4r_error_set(P4R_ERROR, "remote folder '%s' vanished", r->parsed.path) :
+		       P4R_ENOTFOUND;
+	if (errno == ELOOP || errno == ENOTDIR)
+		return p4r_error_set(P4R_EINTEGRITY, "remote '%s' has a symlink or a file at '%.*s' where "
+				     "a folder belongs; refusing to follow it (remove it from '%s')",
+				     r->name, len, key, r->parsed.path);
+	return p4r_error_errno("cannot open '%s/%.*s'", r->parsed.path, len, key);
+}
+
 /* The folder that holds KEY, opened by walking its components from the
  * root with O_NOFOLLOW (created when CREATE); *BASE points at the key's
  * last component. P4R_ENOTFOUND (no message) when a folder is missing and
@@ -177,31 +207,10 @@ static int key_parent(const p4r_remote *r, const char *key, bool create, int *ou
 	while ((slash = strchr(p, '/'))) {
 		memcpy(comp, p, (size_t)(slash - p));
 		comp[slash - p] = '\0';
-		next = openat(fd, comp, DIR_FLAGS);
-		if (next < 0 && errno == ENOENT && create) {
-			if (mkdirat(fd, comp, 0755) < 0 && errno != EEXIST) {
-				rc = errno == ENOENT ? p4r_error_set(P4R_ERROR, "remote folder '%s' vanished",
-								     r->parsed.path) :
-				     p4r_error_errno("cannot create '%s/%.*s'", r->parsed.path, (int)(slash - key), key);
-				close(fd);
-				return rc;
-			}
-			next = openat(fd, comp, DIR_FLAGS);
-		}
-		if (next < 0) {
-			if (errno == ENOENT)
-				rc = create ? p4r_error_set(P4R_ERROR, "remote folder '%s' vanished", r->parsed.path) :
-				     P4R_ENOTFOUND;
-			else if (errno == ELOOP || errno == ENOTDIR)
-				rc = p4r_error_set(P4R_EINTEGRITY, "remote '%s' has a symlink or a file at '%.*s' where "
-						   "a folder belongs; refusing to follow it (remove it from '%s')",
-						   r->name, (int)(slash - key), key, r->parsed.path);
-			else
-				rc = p4r_error_errno("cannot open '%s/%.*s'", r->parsed.path, (int)(slash - key), key);
-			close(fd);
-			return rc;
-		}
+		rc = open_component(r, fd, comp, key, (int)(slash - key), create, &next);
 		close(fd);
+		if (rc < 0)
+			return rc;
 		fd = next;
 		p = slash + 1;
 	}
