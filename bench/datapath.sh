@@ -7,7 +7,10 @@
 # bench/run.sh sources this file and calls datapath_measure, then
 # datapath_rows inside its table. Run alone it measures only these cases:
 #
-#   P4REG_BIN=build-bench/p4reg bash bench/datapath.sh [--runs N] [--smoke]
+#   P4REG_BIN=build-bench/p4reg bash bench/datapath.sh [--runs N] [--size MIB] [--smoke]
+#
+# DP_BASE=/path/to/older/p4reg (alone only) times that binary too, in the
+# same rounds against the same peer samples: a before/after on equal terms.
 
 # The folder remote object of OID below REMOTE.
 dp_remote_obj() { printf '%s/objects/%s/%s/%s' "$1" "${2:0:2}" "${2:2:2}" "$2"; }
@@ -19,6 +22,11 @@ dp_pointer_oid() { sed -n 's/^oid sha256:\([0-9a-f]*\)$/\1/p' "$1"; }
 dp_warm() { cat "$1" >/dev/null; }
 # The durable copy a user would make by hand: cp, then fsync of the copy.
 dp_cp_sync() { cp "$1" "$2" && sync "$2"; }
+
+# The binaries timed: p4reg, and DP_BASE too when set (a before/after in
+# the same rounds, run alone only); their samples are KEY and KEY_base.
+dp_bins() { echo "$P4REG"; [ -z "${DP_BASE:-}" ] || echo "$DP_BASE"; }
+dp_key() { if [ "$2" = "$P4REG" ]; then echo "$1"; else echo "${1}_base"; fi; }
 
 # pull: a second clone pulls one version from the folder remote, in the
 # default link mode (copy where the file system cannot clone) and with
@@ -35,14 +43,16 @@ dp_pull() {
 	say "bench: pull of $((BIG / MiB)) MiB from a folder remote"
 	for r in $(rounds); do
 		for mode in copy hardlink; do
-			rm -rf "$b"
-			new_repo "$b"
-			"$P4REG" -C "$b" -q remote add -d origin "$remote" >/dev/null 2>&1
-			[ "$mode" = hardlink ] && "$P4REG" -C "$b" config --local core.cacheType hardlink
-			cp "$a/model.bin.p4reg" "$b/"   # what git would carry
-			dp_warm "$obj"
-			timed "$(dp_tag "$r" "dp_pull_$mode")" "$P4REG" -C "$b" -q pull
-			cmp -s "$b/model.bin" "$DATA/big.bin" || die "pull ($mode) wrote other bytes"
+			for bin in $(dp_bins); do
+				rm -rf "$b"
+				new_repo "$b"
+				"$P4REG" -C "$b" -q remote add -d origin "$remote" >/dev/null 2>&1
+				[ "$mode" = hardlink ] && "$P4REG" -C "$b" config --local core.cacheType hardlink
+				cp "$a/model.bin.p4reg" "$b/"   # what git would carry
+				dp_warm "$obj"
+				timed "$(dp_tag "$r" "$(dp_key "dp_pull_$mode" "$bin")")" "$bin" -C "$b" -q pull
+				cmp -s "$b/model.bin" "$DATA/big.bin" || die "pull ($mode) wrote other bytes"
+			done
 			dp_warm "$obj"
 			timed "$(dp_tag "$r" "dp_pull_cp_$mode")" dp_cp_sync "$obj" "$W/dp-out.bin"
 			rm -f "$W/dp-out.bin"
@@ -61,16 +71,18 @@ dp_push() {
 	cp "$DATA/big.bin" "$a/model.bin"
 	say "bench: push of $((BIG / MiB)) MiB to a folder remote"
 	for r in $(rounds); do
-		freshen "$a/model.bin"
-		"$P4REG" -C "$a" -q add model.bin >/dev/null || die "add before push failed"
-		oid=$(dp_pointer_oid "$a/model.bin.p4reg")
-		obj=$(dp_store_obj "$a" "$oid")
-		dp_warm "$obj"
-		timed "$(dp_tag "$r" dp_push)" "$P4REG" -C "$a" -q push
-		cmp -s "$(dp_remote_obj "$remote" "$oid")" "$obj" || die "push wrote other bytes"
-		dp_warm "$obj"
-		timed "$(dp_tag "$r" dp_push_cp)" dp_cp_sync "$obj" "$W/dp-out.bin"
-		rm -f "$W/dp-out.bin" "$(dp_remote_obj "$remote" "$oid")" "$obj"
+		for bin in $(dp_bins); do
+			freshen "$a/model.bin"
+			"$P4REG" -C "$a" -q add model.bin >/dev/null || die "add before push failed"
+			oid=$(dp_pointer_oid "$a/model.bin.p4reg")
+			obj=$(dp_store_obj "$a" "$oid")
+			dp_warm "$obj"
+			timed "$(dp_tag "$r" "$(dp_key dp_push "$bin")")" "$bin" -C "$a" -q push
+			cmp -s "$(dp_remote_obj "$remote" "$oid")" "$obj" || die "push wrote other bytes"
+			dp_warm "$obj"
+			timed "$(dp_tag "$r" dp_push_cp)" dp_cp_sync "$obj" "$W/dp-out.bin"
+			rm -f "$W/dp-out.bin" "$(dp_remote_obj "$remote" "$oid")" "$obj"
+		done
 	done
 	rm -rf "$a" "$remote"
 }
@@ -87,10 +99,12 @@ dp_checkout() {
 	obj=$(dp_store_obj "$a" "$oid")
 	say "bench: checkout (copy) of $((BIG / MiB)) MiB"
 	for r in $(rounds); do
-		rm -f "$a/model.bin"
-		dp_warm "$obj"
-		timed "$(dp_tag "$r" dp_co_copy)" "$P4REG" -C "$a" -q checkout --link copy model.bin
-		cmp -s "$a/model.bin" "$obj" || die "checkout wrote other bytes"
+		for bin in $(dp_bins); do
+			rm -f "$a/model.bin"
+			dp_warm "$obj"
+			timed "$(dp_tag "$r" "$(dp_key dp_co_copy "$bin")")" "$bin" -C "$a" -q checkout --link copy model.bin
+			cmp -s "$a/model.bin" "$obj" || die "checkout wrote other bytes"
+		done
 		dp_warm "$obj"
 		timed "$(dp_tag "$r" dp_co_dd)" dd if="$obj" of="$W/dp-out.bin" bs=4M conv=fsync status=none
 		rm -f "$W/dp-out.bin"
@@ -119,13 +133,20 @@ dp_row() {
 	echo "| $1 | $shown | $3 $p ms | ${r}× | $5 $6× | $(verdict "$r" "<=" "$6") |"
 }
 
+# The rows of the binary whose samples end in SUFFIX ("" or "_base"),
+# labelled with TAG.
+dp_rows() {
+	local mb=$((BIG / MiB)) x=$1 tag=$2
+	dp_row "pull $mb MiB from a folder remote (copy)$tag" "dp_pull_copy$x" "cp + sync" dp_pull_cp_copy "≤" 1.3
+	dp_row "pull $mb MiB from a folder remote (hardlink)$tag" "dp_pull_hardlink$x" "cp + sync" dp_pull_cp_hardlink "≤" 1.3
+	dp_row "push $mb MiB to a folder remote$tag" "dp_push$x" "cp + sync" dp_push_cp "≤" 1.2
+	dp_row "checkout $mb MiB, copy (object's fingerprint holds)$tag" "dp_co_copy$x" "dd bs=4M conv=fsync" dp_co_dd "≤" 1.0
+	dp_row "↳ vs cp" "dp_co_copy$x" "cp" dp_co_cp "≤" 1.2
+}
+
 datapath_rows() {
-	local mb=$((BIG / MiB))
-	dp_row "pull $mb MiB from a folder remote (copy)" dp_pull_copy "cp + sync" dp_pull_cp_copy "≤" 1.3
-	dp_row "pull $mb MiB from a folder remote (hardlink)" dp_pull_hardlink "cp + sync" dp_pull_cp_hardlink "≤" 1.3
-	dp_row "push $mb MiB to a folder remote" dp_push "cp + sync" dp_push_cp "≤" 1.2
-	dp_row "checkout $mb MiB, copy (object's fingerprint holds)" dp_co_copy "dd bs=4M conv=fsync" dp_co_dd "≤" 1.0
-	dp_row "↳ vs cp" dp_co_copy "cp" dp_co_cp "≤" 1.2
+	dp_rows "" ""
+	[ -z "${DP_BASE:-}" ] || dp_rows _base " [before: $(basename "$DP_BASE")]"
 }
 
 # ---- run alone ------------------------------------------------------------------
@@ -137,7 +158,8 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 		case "$1" in
 		--runs) RUNS=${2:?--runs needs a number}; shift ;;
 		--smoke) RUNS=1 WARMUP=0 BIG=$((4 * MiB)) ;;
-		*) echo "usage: P4REG_BIN=... bash bench/datapath.sh [--runs N] [--smoke]" >&2; exit 2 ;;
+		--size) BIG=$(( ${2:?--size needs MiB} * MiB )); shift ;;
+		*) echo "usage: P4REG_BIN=... bash bench/datapath.sh [--runs N] [--size MIB] [--smoke]" >&2; exit 2 ;;
 		esac
 		shift
 	done
@@ -151,6 +173,7 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	trap 'rm -rf "$W"' EXIT
 	say() { printf '%s\n' "$*" >&2; }
 	die() { say "bench: $*"; exit 1; }
+	if [ "$BIG" != $((1024 * MiB)) ]; then DATA=$W/data; mkdir -p "$DATA"; fi
 	[ "$(stat -c %s "$DATA/big.bin" 2>/dev/null)" = "$BIG" ] ||
 		head -c "$BIG" /dev/urandom >"$DATA/big.bin"
 	new_repo() { mkdir -p "$1" && git -C "$1" init -q && "$P4REG" -C "$1" -q init; }

@@ -346,13 +346,17 @@ static p4r_worktree_tee *tee_find(const struct ctx *c, const p4r_oid *oid)
 	return NULL;
 }
 
-/* p4r_remote_tee's open: a work file beside its destination for OID. */
+/* p4r_remote_tee's open: a work file beside its destination for OID. One
+ * that cannot be made is no reason to stop the download: the checkout
+ * copies the object then, and says what is wrong with the folder. */
 static int tee_open(void *payload, const p4r_oid *oid, int store_fd, int *fd)
 {
 	p4r_worktree_tee *t = tee_find(payload, oid);
 
 	*fd = -1;
-	return t ? p4r_worktree_tee_open(t, store_fd, fd) : 0;
+	if (t && p4r_worktree_tee_open(t, store_fd, fd) < 0)
+		p4r_error_clear();
+	return 0;
 }
 
 /* p4r_remote_tee's close: verified, it is made durable; else dropped. */
