@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include "p4reg/objguard.h"
 #include "p4reg/registry.h"
+#include "p4reg/remote.h"
 #include "p4reg/repo.h"
 #include "p4reg/sync.h"
 #include "p4reg/version_objects.h"
@@ -19,6 +20,7 @@ typedef struct p4r_ondemand {
 	const p4r_sync_progress *progress; /* nullable: bytes downloaded */
 	p4r_guard_fn on_damage;           /* nullable: told about each damaged object */
 	void *damage_payload;
+	const p4r_remote_tee *tee;        /* nullable: the remote's tee (remote.h) */
 } p4r_ondemand;
 
 /* Sets O->offline when the user's own config (their file or config.local,

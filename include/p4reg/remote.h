@@ -49,6 +49,23 @@ bool p4r_remote_name_valid(const char *name);
 
 typedef struct p4r_remote p4r_remote;
 
+/* A second file for downloads (p4r_remote.tee): a pull in copy mode gets
+ * the work-tree file from the same read as the store's object, so the
+ * bytes are read once (remote/transfer.c). Called from the transfer's
+ * threads, one object per call. */
+typedef struct p4r_remote_tee {
+	/* Before OID is downloaded into the store's temporary file STORE_FD:
+	 * 0 with *FD an empty file of the caller's that is to get every byte
+	 * too, or with *FD -1 for none. */
+	int (*open)(void *payload, const p4r_oid *oid, int store_fd, int *fd);
+	/* After every OPEN that gave a descriptor, which it closes: OK when
+	 * the bytes hashed to OID, before the store's object is published:
+	 * the file is made durable (a failure stops the download and nothing
+	 * is published); not OK, it is dropped. */
+	int (*close)(void *payload, const p4r_oid *oid, int fd, bool ok);
+	void *payload;
+} p4r_remote_tee;
+
 /* An unfinished multipart upload on an S3 remote: the parts a push sent
  * before it was killed or failed. The next push of the same object goes
  * on from them; gc -r aborts the ones older than its grace period. */
@@ -104,6 +121,11 @@ typedef struct p4r_remote_ops {
 	 * a range asked for, is P4R_ERROR). P4R_ENOTFOUND when KEY is absent. */
 	int (*get_file)(p4r_remote *r, const char *key, uint64_t size, int fd, p4r_hasher *h,
 			bool *hashed, p4r_progress_fn progress, void *payload);
+	/* Optional (NULL: the backend has none): get_file that writes every
+	 * byte to FD2 as well, from the same read, and always feeds H (not
+	 * NULL). */
+	int (*get_file_tee)(p4r_remote *r, const char *key, uint64_t size, int fd, int fd2,
+			    p4r_hasher *h, p4r_progress_fn progress, void *payload);
 	/* Reads KEY (at most MAX bytes, else P4R_EINTEGRITY; reading stops
 	 * there) into a malloc'd, NUL-terminated *OUT; P4R_ENOTFOUND when
 	 * absent. */
@@ -134,6 +156,8 @@ struct p4r_remote {
 	bool no_repo;            /* opened by p4r_remote_open_url: settings live in the user's config */
 	const p4r_remote_given *given; /* during p4r_remote_open_url only, else NULL */
 	p4r_resume_fn on_resume; /* nullable: see p4r_resume_fn (push sets it) */
+	const p4r_remote_tee *tee; /* nullable: see p4r_remote_tee (pull sets it); used
+				  * only when the backend has get_file_tee */
 	void *resume_payload;
 	void *impl;              /* backend state */
 };
@@ -162,6 +186,12 @@ int p4r_remote_open_url(p4r_remote **out, p4r_config *user_cfg, const char *url,
  * lacks it. TMP names FD in messages. */
 int p4r_remote_get_verified(p4r_remote *r, const p4r_oid *oid, int64_t size, int fd,
 			    const char *tmp, p4r_progress_fn progress, void *payload);
+
+/* p4r_remote_get_verified writing every byte to FD2 as well (-1: none;
+ * else the backend must have get_file_tee). FD2 is checked like FD: its
+ * bytes are the ones hashed, and it must hold SIZE of them. */
+int p4r_remote_get_verified_tee(p4r_remote *r, const p4r_oid *oid, int64_t size, int fd, int fd2,
+				const char *tmp, p4r_progress_fn progress, void *payload);
 
 /* Backend constructors (remote/dir.c, remote/s3.c): fill R->ops / R->impl.
  * CFG may be NULL: no configuration, defaults and R->given only. */

@@ -109,8 +109,8 @@ int p4r_store_checkout_mode(p4r_store *store, const p4r_oid *oid, int dirfd, con
 			    p4r_link_type *used, p4r_progress_fn progress, void *payload);
 
 /* Copies everything readable from SRC into DST (a regular file the caller
- * fsyncs) through the store's pipeline: one thread reads and writes while
- * this one hashes. *OID and *SIZE get the hash and count of the bytes
+ * fsyncs) through the store's pipeline: a reader thread and a writer
+ * thread while this one hashes; a large copy goes around the page cache. *OID and *SIZE get the hash and count of the bytes
  * copied; TOTAL is the expected size, for PROGRESS (done, total). The names
  * are for messages. */
 int p4r_store_copy_hashed(p4r_oid *oid, uint64_t *size, int src, const char *src_name,
@@ -122,6 +122,15 @@ int p4r_store_copy_hashed(p4r_oid *oid, uint64_t *size, int src, const char *src
  * P4R_EINTEGRITY at the first block too many, which never reaches DST. */
 int p4r_store_copy_into(p4r_hasher *h, uint64_t *size, int src, const char *src_name, int dst,
 			const char *dst_name, uint64_t limit, p4r_progress_fn progress, void *payload);
+
+/* p4r_store_copy_into writing every byte to DST2 as well (-1: no second
+ * file), from the same read and the same buffer: a pull in copy mode
+ * fills the store's object and the work-tree file at once. Each file gets
+ * a writer thread of its own; a large copy is written around the page
+ * cache (O_DIRECT, taken off again before the return). */
+int p4r_store_copy_tee(p4r_hasher *h, uint64_t *size, int src, const char *src_name, int dst,
+		       const char *dst_name, int dst2, const char *dst2_name, uint64_t limit,
+		       p4r_progress_fn progress, void *payload);
 
 /* Streams OID's bytes to FD while hashing them; P4R_EINTEGRITY after the last
  * byte when they do not match (the caller cannot take back what was written). */

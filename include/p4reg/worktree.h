@@ -198,4 +198,51 @@ int p4r_worktree_materialize(p4r_repo *repo, const char *rel, const p4r_oid *oid
 int p4r_worktree_materialize_check(p4r_repo *repo, const char *rel, const p4r_oid *oid, bool force,
 				   bool *already);
 
+/* A pulled object written into the work tree from the download itself
+ * (remote.h, p4r_remote_tee): in copy mode the work-tree file and the
+ * store's object come from one read of the remote's bytes, each through a
+ * temporary file of its own. The work-tree one is made beside its
+ * destination, made durable once the bytes are verified (before the
+ * object is published), and renamed over the destination only when the
+ * checkout gets to it, after every download succeeded; a failure anywhere
+ * leaves the destination as it was (p4r_worktree_tee_clear removes it). */
+typedef struct p4r_worktree_tee {
+	char *rel;          /* the destination; owned */
+	p4r_oid oid;        /* the bytes it is to hold */
+	int dir;            /* its folder, opened below the root; -1 */
+	const char *base;   /* its name there (inside REL) */
+	bool probe;         /* reflink comes first: no copy where the store can clone */
+	char *tmp;          /* the temporary file beside it, NULL none; owned */
+	bool ready;         /* verified and durable: to be renamed */
+} p4r_worktree_tee;
+
+/* Whether REL is to get OID's bytes from the download: the link order
+ * (ORDER when N > 0, else the repository's) copies, REL does not hold
+ * those bytes yet, its checkout would not be refused, and its folder
+ * exists. *WANTED then, and *OUT holds the folder open; otherwise REL is
+ * checked out from the store as usual (and any refusal said then). */
+int p4r_worktree_tee_prepare(p4r_repo *repo, const char *rel, const p4r_oid *oid,
+			     const p4r_link_type *order, size_t n, bool force, p4r_worktree_tee *out,
+			     bool *wanted);
+
+/* The tee's open for T (p4r_remote_tee): a new temporary file beside the
+ * destination in *FD, or -1 when T has one already, or when the store's
+ * file system clones into the folder (FICLONE from STORE_FD works: the
+ * checkout reflinks instead). */
+int p4r_worktree_tee_open(p4r_worktree_tee *t, int store_fd, int *fd);
+
+/* The tee's close for T: FD is closed; OK (verified bytes) makes the file
+ * 0644 and durable (T->ready), else, or when that fails, it is removed. */
+int p4r_worktree_tee_close(p4r_worktree_tee *t, int fd, bool ok);
+
+/* p4r_worktree_materialize with the file the download wrote (T->ready):
+ * the same checks (*ALREADY when the destination holds the bytes by now;
+ * a file with changes in no version refused unless FORCE; the object
+ * guard), then the temporary file renamed over the destination, the stat
+ * cache and fingerprints as a checkout records them. */
+int p4r_worktree_materialize_tee(p4r_repo *repo, p4r_worktree_tee *t, bool force, bool *already);
+
+/* Removes T's temporary file when it was not renamed, closes its folder. */
+void p4r_worktree_tee_clear(p4r_worktree_tee *t);
+
 #endif

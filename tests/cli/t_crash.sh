@@ -16,7 +16,9 @@ RANDOM_ROUNDS=${P4REG_CRASH_RANDOM:-4}
 
 # scenario NAME SETUP FINISH CMD...: SETUP builds the "before" repository in
 # the current folder; FINISH (a function name or ":") completes the work-tree
-# side after a kill that came after the commit.
+# side after a kill that came after the commit. AFTER_KILL (a function name,
+# when set) checks the work tree right after each kill, AFTER_CHECK after
+# the rerun or FINISH.
 scenario() {
 	local name=$1 setup=$2 finish=$3
 	shift 3
@@ -37,7 +39,9 @@ scenario() {
 			st=$?
 			[ "$st" = 137 ] && killed=$((killed + 1))
 			[ "$st" = 137 ] || [ "$st" = 0 ] || fail "exit $st, expected a kill (137) or success"
+			"${AFTER_KILL:-:}"
 			check_after_kill "$old" "$new" "$finish" "$@"
+			"${AFTER_CHECK:-:}"
 		done
 	done
 	CURRENT=$name
@@ -80,6 +84,21 @@ finish_rollback() {
 	assert_eq "$(sha m.bin)" "$(db "SELECT oid FROM versions WHERE stage='production'")" "work tree after rollback"
 }
 setup_metric() { random_file m.bin 16 && p4reg add -q m.bin; }
+# pull in copy mode (issue 18): one read of the download writes the store's
+# object and the work file, each through a temporary file of its own
+PULL_REMOTE=$ROOT_TMP/pull-remote
+PULL_SRC=$ROOT_TMP/pull-src
+setup_pull() {
+	p4reg remote add origin "$PULL_REMOTE" >/dev/null 2>&1 && p4reg config --local core.cacheType copy &&
+	random_file other.bin 4 && printf 'mine\n' >notes.txt
+}
+finish_pull() { run 0 p4reg "$@"; }
+# the work file is absent (before) or whole, never a part; nothing else moved
+pull_whole() {
+	[ ! -e m.bin ] || assert_eq "$(sha m.bin)" "$PULL_SHA" "m.bin after a kill is neither absent nor whole"
+	assert_eq "$(cat notes.txt)" "mine" "a file the pull does not own changed"
+}
+pull_done() { assert_eq "$(sha m.bin)" "$PULL_SHA" "m.bin once the pull is finished"; }
 
 begin "crash during add of a new model"
 scenario add-new setup_add_new finish_add add -q big.bin
@@ -91,6 +110,12 @@ begin "crash during rollback"
 scenario rollback setup_rollback finish_rollback rollback -q m
 begin "crash during log-metric"
 scenario log-metric setup_metric : log-metric -q m@1 f1=0.91 loss=0.2 --step 3
+begin "crash during pull (copy: object and work file from one read)"
+mkdir -p "$PULL_SRC" && cd "$PULL_SRC" && p4reg init >/dev/null &&
+	p4reg remote add origin "$PULL_REMOTE" >/dev/null 2>&1 && random_file m.bin 6144 &&
+	p4reg add -q m.bin && p4reg push -q || fail "setup of the pulled remote"
+PULL_SHA=$(sha "$PULL_SRC/m.bin")
+AFTER_KILL=pull_whole AFTER_CHECK=pull_done scenario pull setup_pull finish_pull pull -q m@1
 
 begin "kills at random moments during add"
 tpl="$ROOT_TMP/tpl-random"

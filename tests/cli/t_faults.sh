@@ -95,6 +95,16 @@ run 0 p4reg fsck
 run 0 p4reg checkout m@production
 assert_eq "$(sha m.bin)" "$(db "SELECT oid FROM versions WHERE number=1")"
 
+begin "push: EIO on the fsync of a new folder on a folder remote"
+setup
+p4reg remote add origin "$ROOT_TMP/fremote" >/dev/null 2>&1 || fail "remote add"
+expect_fail fail:fsync:1:EIO "/fremote/objects" "Input/output error" push
+assert_contains "$ERR" "cannot fsync '$ROOT_TMP/fremote/objects"
+assert_eq "$(find "$ROOT_TMP/fremote/objects" -type f | wc -l)" "0" "an object was published"
+assert_eq "$(find "$ROOT_TMP/fremote/log" -type f 2>/dev/null | wc -l)" "0" "a batch was published"
+run 0 p4reg push && assert_contains "$OUT" "1 object"
+rm -rf "$ROOT_TMP/fremote"
+
 begin "every write, fsync and rename of add failing in turn"
 setup
 tpl=$PWD

@@ -740,6 +740,97 @@ static void test_copy_into_bounded(void **state)
 	copy_into_case(fx, 8 * MiB, 12 * MiB, P4R_EINTEGRITY);
 }
 
+/* A download into two files from one read (a pull in copy mode): both get
+ * every byte and H their hash, through the pipeline (large: a writer
+ * thread each, O_DIRECT) or one buffer; more than LIMIT reaches neither. */
+static void copy_tee_case(struct fx *fx, size_t limit, size_t have, int want_rc)
+{
+	unsigned char *data = random_bytes(have, (unsigned)have + 7);
+	char *src = tu_write(fx->dir, "src.bin", data, have), *out = join(fx->dir, "out.bin"),
+	     *out2 = join(fx->dir, "out2.bin");
+	int in = open(src, O_RDONLY), dst = open(out, O_RDWR | O_CREAT | O_TRUNC, 0600),
+	    dst2 = open(out2, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	p4r_hasher *h = NULL;
+	p4r_oid got, want;
+	uint64_t size = 0;
+	struct stat st, st2;
+
+	assert_true(in >= 0 && dst >= 0 && dst2 >= 0);
+	assert_int_equal(p4r_hasher_new(&h), 0);
+	assert_int_equal(p4r_store_copy_tee(h, &size, in, src, dst, out, dst2, out2, limit, NULL, NULL),
+			 want_rc);
+	assert_int_equal(fstat(dst, &st), 0);
+	assert_int_equal(fstat(dst2, &st2), 0);
+	assert_true((size_t)st.st_size <= limit && (size_t)st2.st_size <= limit);
+	/* O_DIRECT is taken off again: the caller's own unaligned I/O works */
+	assert_false(fcntl(dst, F_GETFL) & O_DIRECT);
+	assert_false(fcntl(dst2, F_GETFL) & O_DIRECT);
+	if (want_rc == 0) {
+		assert_int_equal(size, have);
+		assert_int_equal(p4r_hasher_final(h, &got), 0);
+		assert_int_equal(p4r_hash_buffer(&want, data, have), 0);
+		assert_string_equal(got.hex, want.hex);
+		assert_file_bytes(out, data, have);
+		assert_file_bytes(out2, data, have);
+	} else {
+		assert_non_null(strstr(p4r_error_message(), "grew past its recorded size"));
+	}
+	p4r_hasher_free(h);
+	close(in);
+	close(dst);
+	close(dst2);
+	free(src);
+	free(out);
+	free(out2);
+	free(data);
+}
+
+static void test_copy_tee(void **state)
+{
+	struct fx *fx = *state;
+
+	copy_tee_case(fx, 1000, 1000, 0);
+	copy_tee_case(fx, 0, 0, 0);
+	copy_tee_case(fx, 1000, 1001, P4R_EINTEGRITY);
+	copy_tee_case(fx, 9 * MiB + 3, 9 * MiB + 3, 0);
+	copy_tee_case(fx, 9 * MiB + 3, 9 * MiB + 4, P4R_EINTEGRITY);
+	copy_tee_case(fx, 16 * MiB, 16 * MiB, 0);
+	copy_tee_case(fx, 8 * MiB, 12 * MiB, P4R_EINTEGRITY);
+}
+
+/* The second file cannot be written (opened read-only): the copy fails
+ * naming it, whichever path copies (one buffer, the pipeline). */
+static void test_copy_tee_second_fails(void **state)
+{
+	struct fx *fx = *state;
+	static const size_t sizes[] = { 1000, 9 * MiB + 3 };
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		unsigned char *data = random_bytes(sizes[i], 11);
+		char *src = tu_write(fx->dir, "src.bin", data, sizes[i]), *out = join(fx->dir, "out.bin"),
+		     *out2 = tu_write(fx->dir, "ro.bin", "", 0);
+		int in = open(src, O_RDONLY), dst = open(out, O_RDWR | O_CREAT | O_TRUNC, 0600),
+		    dst2 = open(out2, O_RDONLY);
+		p4r_hasher *h = NULL;
+		uint64_t size = 0;
+
+		assert_int_equal(p4r_hasher_new(&h), 0);
+		assert_int_equal(p4r_store_copy_tee(h, &size, in, src, dst, out, dst2, "second", sizes[i],
+						    NULL, NULL), P4R_ERROR);
+		assert_non_null(strstr(p4r_error_message(), "cannot write 'second'"));
+		p4r_error_clear();
+		p4r_hasher_free(h);
+		close(in);
+		close(dst);
+		close(dst2);
+		free(src);
+		free(out);
+		free(out2);
+		free(data);
+	}
+}
+
 static void test_verify(void **state)
 {
 	struct fx *fx = *state;
@@ -1012,6 +1103,8 @@ int main(void)
 		T(test_checkout_fsync_fails),
 		T(test_write_to_fd),
 		T(test_copy_into_bounded),
+		T(test_copy_tee),
+		T(test_copy_tee_second_fails),
 		T(test_verify),
 		T(test_insert_reports_placed_stat),
 		T(test_hash_object_and_stat),

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---- the files written, for git's index ---- */
 
@@ -90,6 +91,7 @@ struct target {
 	bool stage;             /* a Git LFS path checked out by reference */
 	char *moved_to;         /* a pointer left behind by a move: where the
 				 * model is now (skipped); NULL otherwise */
+	p4r_worktree_tee *tee;  /* written by its download (ctx.tees), or NULL */
 };
 
 struct targets {
@@ -106,6 +108,10 @@ struct ctx {
 	char *lfs_dir;          /* .git/lfs, NULL outside git */
 	p4r_written written;    /* pointers and .gitignore files, for git */
 	p4r_checkout_result *out;
+	p4r_worktree_tee *tees; /* work files the downloads write too (copy
+				 * mode), at most one per object */
+	size_t ntees;
+	p4r_remote_tee tee;     /* the downloads' hook over TEES */
 };
 
 static void target_clear(struct target *t)
@@ -328,6 +334,88 @@ static bool needs_object(const struct ctx *c, const struct target *t)
 		 p4r_lfs_has(c->lfs_dir, &t->want.oid));
 }
 
+/* ---- work files written by their download (copy mode, remote.h) ---- */
+
+static p4r_worktree_tee *tee_find(const struct ctx *c, const p4r_oid *oid)
+{
+	size_t i;
+
+	for (i = 0; i < c->ntees; i++)
+		if (p4r_oid_equal(&c->tees[i].oid, oid))
+			return &c->tees[i];
+	return NULL;
+}
+
+/* p4r_remote_tee's open: a work file beside its destination for OID. One
+ * that cannot be made is no reason to stop the download: the checkout
+ * copies the object then, and says what is wrong with the folder. */
+static int tee_open(void *payload, const p4r_oid *oid, int store_fd, int *fd)
+{
+	p4r_worktree_tee *t = tee_find(payload, oid);
+
+	*fd = -1;
+	if (t && p4r_worktree_tee_open(t, store_fd, fd) < 0)
+		p4r_error_clear();
+	return 0;
+}
+
+/* p4r_remote_tee's close: verified, it is made durable; else dropped. */
+static int tee_close(void *payload, const p4r_oid *oid, int fd, bool ok)
+{
+	p4r_worktree_tee *t = tee_find(payload, oid);
+
+	if (t)
+		return p4r_worktree_tee_close(t, fd, ok);
+	close(fd);
+	return 0;
+}
+
+/* The files whose object the store lacks and whose checkout copies it:
+ * their download writes them too, from the same read, so the bytes are
+ * read once and the object is never read back (one file per object; any
+ * other file of the same bytes is copied from the store). A file that
+ * does not qualify, or fails to, is checked out as before. */
+static int tees_prepare(struct ctx *c, struct targets *ts)
+{
+	const p4r_checkout_opts *o = c->plan->opts;
+	p4r_worktree_tee *e;
+	bool wanted;
+	size_t i;
+
+	if (!(c->tees = calloc(ts->n + 1, sizeof(*c->tees))))
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	for (i = 0; i < ts->n; i++) {
+		struct target *t = &ts->v[i];
+
+		if (t->want.dir || !needs_object(c, t) || tee_find(c, &t->want.oid) ||
+		    p4r_store_has(p4r_repo_store(c->repo), &t->want.oid))
+			continue;
+		e = &c->tees[c->ntees];
+		if (p4r_worktree_tee_prepare(c->repo, t->rel, &t->want.oid, o->order, o->norder,
+					     o->force, e, &wanted) < 0 || !wanted) {
+			p4r_error_clear(); /* its checkout says what is wrong */
+			p4r_worktree_tee_clear(e);
+			continue;
+		}
+		t->tee = e;
+		c->ntees++;
+	}
+	c->tee = (p4r_remote_tee){ .open = tee_open, .close = tee_close, .payload = c };
+	return 0;
+}
+
+/* Removes the work files no checkout renamed (a failed run). */
+static void tees_free(struct ctx *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->ntees; i++)
+		p4r_worktree_tee_clear(&c->tees[i]);
+	free(c->tees);
+	c->tees = NULL;
+	c->ntees = 0;
+}
+
 /* pull without arguments: every object from the remote, through the guard. */
 static int fetch_from_remote(struct ctx *c, const p4r_version *need, size_t n)
 {
@@ -424,14 +512,17 @@ static int fetch_missing(struct ctx *c, const struct targets *ts)
 		version_of(&need[n++], &ts->v[i]);
 	}
 	if (c->plan->remote) {
+		c->plan->remote->tee = c->ntees ? &c->tee : NULL;
 		if ((rc = fetch_from_remote(c, need, n)) == 0)
 			rc = fetch_dir_files(c, need, n);
+		c->plan->remote->tee = NULL;
 	} else {
 		fetch.progress = &prog;
 		fetch.on_damage = guard_repaired;
 		fetch.damage_payload = (void *)c->report;
+		fetch.tee = c->ntees ? &c->tee : NULL;
 		rc = p4r_ondemand_fetch(c->repo, &fetch, need, n, c->plan->got);
-		}
+	}
 	free(need);
 	return rc;
 }
@@ -552,8 +643,11 @@ static int checkout_one(struct ctx *c, struct target *t)
 		return checkout_folder(c, t);
 	if ((rc = object_ready(c, t)) < 0)
 		return rc;
-	rc = p4r_worktree_materialize(c->repo, t->rel, &t->want.oid, o->order, o->norder, o->force,
-				      &already, p4r_op_step_progress, &step);
+	if (t->tee && t->tee->ready)
+		rc = p4r_worktree_materialize_tee(c->repo, t->tee, o->force, &already);
+	else
+		rc = p4r_worktree_materialize(c->repo, t->rel, &t->want.oid, o->order, o->norder,
+					      o->force, &already, p4r_op_step_progress, &step);
 	if (rc < 0)
 		return rc;
 	snprintf(v.model, sizeof(v.model), "%s", t->want.model);
@@ -581,9 +675,12 @@ static int run_targets(struct ctx *c)
 	if (rc == 0 && c->plan->remote)
 		p4r_objguard_warn_link_hazard(c->repo, NULL, 0, c->report);
 	if (rc == 0)
+		rc = tees_prepare(c, &ts);
+	if (rc == 0)
 		rc = fetch_missing(c, &ts);
 	for (i = 0; rc == 0 && i < ts.n; i++)
 		rc = checkout_one(c, &ts.v[i]);
+	tees_free(c);
 	/* one index write for every pointer and .gitignore written */
 	if (rc == 0 && c->plan->stage)
 		rc = p4r_written_stage(&c->written, c->git);

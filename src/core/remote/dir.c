@@ -157,6 +157,36 @@ static int ensure_ours(const p4r_remote *r, int root)
 	return 0;
 }
 
+/* Opens the folder COMP in the open folder FD (made when CREATE; a new
+ * one's entry is made durable, so an object published below it survives a
+ * crash); KEY and LEN name the path so far in messages. */
+static int open_component(const p4r_remote *r, int fd, const char *comp, const char *key, int len,
+			  bool create, int *next)
+{
+	*next = openat(fd, comp, DIR_FLAGS);
+	if (*next < 0 && errno == ENOENT && create) {
+		if (mkdirat(fd, comp, 0755) == 0) {
+			if (fsync(fd) < 0 && errno != EINVAL)
+				return p4r_error_errno("cannot fsync '%s/%.*s'", r->parsed.path, len, key);
+		} else if (errno != EEXIST) {
+			return errno == ENOENT ? p4r_error_set(P4R_ERROR, "remote folder '%s' vanished",
+							       r->parsed.path) :
+			       p4r_error_errno("cannot create '%s/%.*s'", r->parsed.path, len, key);
+		}
+		*next = openat(fd, comp, DIR_FLAGS);
+	}
+	if (*next >= 0)
+		return 0;
+	if (errno == ENOENT)
+		return create ? p4r_error_set(P4R_ERROR, "remote folder '%s' vanished", r->parsed.path) :
+		       P4R_ENOTFOUND;
+	if (errno == ELOOP || errno == ENOTDIR)
+		return p4r_error_set(P4R_EINTEGRITY, "remote '%s' has a symlink or a file at '%.*s' where "
+				     "a folder belongs; refusing to follow it (remove it from '%s')",
+				     r->name, len, key, r->parsed.path);
+	return p4r_error_errno("cannot open '%s/%.*s'", r->parsed.path, len, key);
+}
+
 /* The folder that holds KEY, opened by walking its components from the
  * root with O_NOFOLLOW (created when CREATE); *BASE points at the key's
  * last component. P4R_ENOTFOUND (no message) when a folder is missing and
@@ -177,31 +207,10 @@ static int key_parent(const p4r_remote *r, const char *key, bool create, int *ou
 	while ((slash = strchr(p, '/'))) {
 		memcpy(comp, p, (size_t)(slash - p));
 		comp[slash - p] = '\0';
-		next = openat(fd, comp, DIR_FLAGS);
-		if (next < 0 && errno == ENOENT && create) {
-			if (mkdirat(fd, comp, 0755) < 0 && errno != EEXIST) {
-				rc = errno == ENOENT ? p4r_error_set(P4R_ERROR, "remote folder '%s' vanished",
-								     r->parsed.path) :
-				     p4r_error_errno("cannot create '%s/%.*s'", r->parsed.path, (int)(slash - key), key);
-				close(fd);
-				return rc;
-			}
-			next = openat(fd, comp, DIR_FLAGS);
-		}
-		if (next < 0) {
-			if (errno == ENOENT)
-				rc = create ? p4r_error_set(P4R_ERROR, "remote folder '%s' vanished", r->parsed.path) :
-				     P4R_ENOTFOUND;
-			else if (errno == ELOOP || errno == ENOTDIR)
-				rc = p4r_error_set(P4R_EINTEGRITY, "remote '%s' has a symlink or a file at '%.*s' where "
-						   "a folder belongs; refusing to follow it (remove it from '%s')",
-						   r->name, (int)(slash - key), key, r->parsed.path);
-			else
-				rc = p4r_error_errno("cannot open '%s/%.*s'", r->parsed.path, (int)(slash - key), key);
-			close(fd);
-			return rc;
-		}
+		rc = open_component(r, fd, comp, key, (int)(slash - key), create, &next);
 		close(fd);
+		if (rc < 0)
+			return rc;
 		fd = next;
 		p = slash + 1;
 	}
@@ -327,9 +336,9 @@ not_regular:
 	return p4r_error_set(P4R_EINTEGRITY, "'%s' is not a regular file; refusing to read it", what);
 }
 
-/* Copies at most LIMIT bytes of SRC to DST (both open), hashing into H
- * when non-NULL; more than LIMIT is P4R_EINTEGRITY. */
-static int copy_fd(p4r_remote *r, int src, const char *src_name, int dst, const char *dst_name,
+/* Copies at most LIMIT bytes of SRC to DST and DST2 (open; DST2 -1: none),
+ * hashing into H when non-NULL; more than LIMIT is P4R_EINTEGRITY. */
+static int copy_fd(p4r_remote *r, int src, const char *src_name, int dst, int dst2, const char *dst_name,
 		   p4r_hasher *h, uint64_t size, uint64_t limit, uint64_t *copied,
 		   p4r_progress_fn progress, void *payload)
 {
@@ -357,7 +366,8 @@ static int copy_fd(p4r_remote *r, int src, const char *src_name, int dst, const 
 		}
 		if (h && (rc = p4r_hasher_update(h, buf, (size_t)n)) < 0)
 			break;
-		if (p4r_write_all(dst, buf, (size_t)n) < 0) {
+		if (p4r_write_all(dst, buf, (size_t)n) < 0 ||
+		    (dst2 >= 0 && p4r_write_all(dst2, buf, (size_t)n) < 0)) {
 			rc = p4r_error_errno("cannot write '%s'", dst_name);
 			break;
 		}
@@ -420,7 +430,8 @@ static int copy_upload(p4r_remote *r, int src, const char *path, int dst, const 
 		rc = p4r_store_copy_hashed(got, &copied, src, path, dst, tmp, size,
 					   progress ? delta_progress : NULL, &dp);
 	} else if ((rc = want ? p4r_hasher_new(&h) : 0) == 0 &&
-		   (rc = copy_fd(r, src, path, dst, tmp, h, size, UINT64_MAX, &copied, progress, payload)) == 0 && h) {
+		   (rc = copy_fd(r, src, path, dst, -1, tmp, h, size, UINT64_MAX, &copied, progress, payload)) == 0 &&
+		   h) {
 		rc = p4r_hasher_final(h, got);
 	}
 	p4r_hasher_free(h);
@@ -505,16 +516,16 @@ static int open_key(p4r_remote *r, const char *key, int *fd, struct stat *st, ch
 
 /* SIZE is the object's recorded size: the file must have exactly that
  * many bytes, and no more than that are ever copied (a file that grows
- * while it is read is refused). */
-static int dir_get_file(p4r_remote *r, const char *key, uint64_t size, int fd, p4r_hasher *h,
-			bool *hashed, p4r_progress_fn progress, void *payload)
+ * while it is read is refused). FD2 (-1: none) gets the bytes too. */
+static int get_into(p4r_remote *r, const char *key, uint64_t size, int fd, int fd2, p4r_hasher *h,
+		    p4r_progress_fn progress, void *payload)
 {
+	struct delta_progress dp = { .fn = progress, .payload = payload };
 	char path[PATH_MAX];
 	struct stat st;
 	uint64_t copied = 0;
 	int src = -1, rc;
 
-	*hashed = false;
 	if ((rc = open_key(r, key, &src, &st, path, sizeof(path))) < 0)
 		return rc;
 	if ((uint64_t)st.st_size != size) {
@@ -523,22 +534,33 @@ static int dir_get_file(p4r_remote *r, const char *key, uint64_t size, int fd, p
 				   (unsigned long long)size);
 		goto done;
 	}
-	if (h && size > 0 && !test_delayed(r)) {
-		/* the store's pipeline: reads and writes overlap the hash */
-		struct delta_progress dp = { .fn = progress, .payload = payload };
-
-		rc = p4r_store_copy_into(h, &copied, src, path, fd, "download", size,
-					 progress ? delta_progress : NULL, &dp);
-	} else {
-		rc = copy_fd(r, src, path, fd, "download", h, size, size, &copied, progress, payload);
-	}
+	/* the store's pipeline: reading, hashing and each write overlap */
+	if (h && size > 0 && !test_delayed(r))
+		rc = p4r_store_copy_tee(h, &copied, src, path, fd, "download", fd2, "download", size,
+					progress ? delta_progress : NULL, &dp);
+	else
+		rc = copy_fd(r, src, path, fd, fd2, "download", h, size, size, &copied, progress, payload);
 	if (rc == 0 && copied != size)
 		rc = p4r_error_set(P4R_EINTEGRITY, "object '%s' on remote '%s' is corrupt: it shrank while it was "
 				   "read; not stored", key, r->name);
-	*hashed = h != NULL;
 done:
 	close(src);
 	return rc;
+}
+
+static int dir_get_file(p4r_remote *r, const char *key, uint64_t size, int fd, p4r_hasher *h,
+			bool *hashed, p4r_progress_fn progress, void *payload)
+{
+	int rc = get_into(r, key, size, fd, -1, h, progress, payload);
+
+	*hashed = rc == 0 && h != NULL;
+	return rc;
+}
+
+static int dir_get_file_tee(p4r_remote *r, const char *key, uint64_t size, int fd, int fd2,
+			    p4r_hasher *h, p4r_progress_fn progress, void *payload)
+{
+	return get_into(r, key, size, fd, fd2, h, progress, payload);
 }
 
 static int dir_get_small(p4r_remote *r, const char *key, size_t max, char **out, size_t *len)
@@ -648,6 +670,7 @@ static const p4r_remote_ops dir_ops = {
 	.stat = dir_stat,
 	.put_file = dir_put_file,
 	.get_file = dir_get_file,
+	.get_file_tee = dir_get_file_tee,
 	.get_small = dir_get_small,
 	.create_excl = dir_create_excl,
 	.remove = dir_remove,

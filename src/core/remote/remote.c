@@ -425,46 +425,73 @@ int p4r_remote_open_url(p4r_remote **out, p4r_config *user_cfg, const char *url,
 	return build(out, m.name[0] ? user_cfg : NULL, label, url, given, true);
 }
 
+/* Reads the bytes of the finished download FD (TMP in messages) when the
+ * backend did not hash them on the way (H unfinished otherwise). */
+static int downloaded_oid(p4r_hasher *h, bool hashed, int fd, const char *tmp, p4r_oid *got)
+{
+	uint64_t n = 0;
+
+	if (hashed)
+		return p4r_hasher_final(h, got);
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return p4r_error_errno("cannot read '%s'", tmp);
+	return p4r_hash_fd(got, &n, fd);
+}
+
+/* The size the version record claims must be the size of the bytes that
+ * matched the oid (in FD, and in FD2 when there is one), or that record
+ * is forged. */
+static int check_size(const p4r_remote *r, const p4r_oid *oid, int64_t size, int fd, int fd2,
+		      const char *tmp)
+{
+	struct stat st, st2;
+
+	if (fstat(fd, &st) < 0 || (fd2 >= 0 && fstat(fd2, &st2) < 0))
+		return p4r_error_errno("cannot stat '%s'", tmp);
+	if ((int64_t)st.st_size != size)
+		return p4r_error_set(P4R_EINTEGRITY, "object %s on remote '%s' is %lld bytes, but its version "
+				     "record says %lld (the event that registered it is wrong)", oid->hex,
+				     r->name, (long long)st.st_size, (long long)size);
+	if (fd2 >= 0 && st2.st_size != st.st_size)
+		return p4r_error_set(P4R_ERROR, "the second copy of object %s has %lld bytes, not %lld",
+				     oid->hex, (long long)st2.st_size, (long long)st.st_size);
+	return 0;
+}
+
 int p4r_remote_get_verified(p4r_remote *r, const p4r_oid *oid, int64_t size, int fd,
 			    const char *tmp, p4r_progress_fn progress, void *payload)
 {
+	return p4r_remote_get_verified_tee(r, oid, size, fd, -1, tmp, progress, payload);
+}
+
+int p4r_remote_get_verified_tee(p4r_remote *r, const p4r_oid *oid, int64_t size, int fd, int fd2,
+				const char *tmp, p4r_progress_fn progress, void *payload)
+{
 	p4r_hasher *h = NULL;
 	char key[128];
-	struct stat st;
-	uint64_t n = 0;
-	bool hashed = false;
+	bool hashed = fd2 >= 0; /* get_file_tee always hashes; get_file says */
 	p4r_oid got;
 	int rc;
 
 	p4r_remote_object_key(key, sizeof(key), oid);
+	if (fd2 >= 0 && !r->ops->get_file_tee)
+		return p4r_error_set(P4R_ERROR, "remote '%s' cannot write a download twice", r->name);
 	if ((rc = p4r_hasher_new(&h)) < 0)
 		return rc;
-	rc = r->ops->get_file(r, key, (uint64_t)size, fd, h, &hashed, progress, payload);
+	if (fd2 >= 0)
+		rc = r->ops->get_file_tee(r, key, (uint64_t)size, fd, fd2, h, progress, payload);
+	else
+		rc = r->ops->get_file(r, key, (uint64_t)size, fd, h, &hashed, progress, payload);
 	if (rc == P4R_ENOTFOUND)
 		rc = p4r_error_set(P4R_ENOTFOUND, "object %s is not on remote '%s'", oid->hex, r->name);
-	if (rc < 0)
-		goto done;
-	if (hashed)
-		rc = p4r_hasher_final(h, &got);
-	else if (lseek(fd, 0, SEEK_SET) < 0)
-		rc = p4r_error_errno("cannot read '%s'", tmp);
-	else
-		rc = p4r_hash_fd(&got, &n, fd);
-	if (rc < 0)
+	if (rc < 0 || (rc = downloaded_oid(h, hashed, fd, tmp, &got)) < 0)
 		goto done;
 	if (!p4r_oid_equal(&got, oid)) {
 		rc = p4r_error_set(P4R_EINTEGRITY, "object %s on remote '%s' is corrupt (its bytes hash to %s)",
 				   oid->hex, r->name, got.hex);
 		goto done;
 	}
-	/* the bytes matched the oid; the size the version record claims must
-	 * match them too, or that record is forged */
-	if (fstat(fd, &st) < 0)
-		rc = p4r_error_errno("cannot stat '%s'", tmp);
-	else if ((int64_t)st.st_size != size)
-		rc = p4r_error_set(P4R_EINTEGRITY, "object %s on remote '%s' is %lld bytes, but its version "
-				   "record says %lld (the event that registered it is wrong)", oid->hex,
-				   r->name, (long long)st.st_size, (long long)size);
+	rc = check_size(r, oid, size, fd, fd2, tmp);
 done:
 	p4r_hasher_free(h);
 	return rc;

@@ -1,8 +1,10 @@
 /* Object transfers between the local store and a remote, in parallel
  * (remote.NAME.jobs at a time, p4r_parallel_for) and verified: a download
  * is hashed while written and reaches the store only through
- * p4r_store_place once its oid and size match; an upload re-hashes the
- * local bytes on the way, so a corrupt object never leaves. */
+ * p4r_store_place once its oid and size match (a pull in copy mode writes
+ * the work-tree file from the same read: remote.h, p4r_remote_tee); an
+ * upload re-hashes the local bytes on the way, so a corrupt object never
+ * leaves. */
 #include "remote/sync_priv.h"
 #include "p4reg/error.h"
 #include "p4reg/fsutil.h"
@@ -67,31 +69,58 @@ static void count(struct transfer *t, size_t *objects, uint64_t *bytes, int64_t 
 	pthread_mutex_unlock(&t->lock);
 }
 
-/* Downloads one object: to tmp/, verified against its oid and recorded
- * size (p4r_remote_get_verified), published into the store only then. */
+/* Asks the remote's tee (remote.h) for a second file for OID: *FD2 -1
+ * when there is none, or the backend cannot write two. */
+static int tee_open(const p4r_remote *r, const p4r_oid *oid, int store_fd, int *fd2)
+{
+	*fd2 = -1;
+	if (!r->tee || !r->ops->get_file_tee)
+		return 0;
+	return r->tee->open(r->tee->payload, oid, store_fd, fd2);
+}
+
+/* Tells the tee how the download into *FD2 ended (OK: verified); *FD2 is
+ * -1 after. RC is the download's outcome, returned unless the tee failed. */
+static int tee_close(const p4r_remote *r, const p4r_oid *oid, int *fd2, int rc)
+{
+	int trc;
+
+	if (*fd2 < 0)
+		return rc;
+	trc = r->tee->close(r->tee->payload, oid, *fd2, rc == 0);
+	*fd2 = -1;
+	return rc < 0 ? rc : trc;
+}
+
+/* Downloads one object: to tmp/ (and to the tee's file, from the same
+ * read), verified against its oid and recorded size
+ * (p4r_remote_get_verified_tee), published into the store only then --
+ * after the tee's file is durable, so a failure publishes neither. */
 static int download_one(size_t i, void *payload)
 {
 	struct transfer *t = payload;
 	p4r_store *store = p4r_repo_store(t->repo);
 	const p4r_oid *oid = &t->oids[i];
 	char *tmp = NULL;
-	int fd = -1, rc;
+	int fd = -1, fd2 = -1, rc;
 
 	if (p4r_store_has(store, oid)) {
 		count(t, &t->res->objects_present, NULL, 0);
 		return 0;
 	}
-	if ((rc = p4r_mkstemp_in(&fd, &tmp, t->remote->tmp_dir, "fetch")) < 0)
+	if ((rc = p4r_mkstemp_in(&fd, &tmp, t->remote->tmp_dir, "fetch")) < 0 ||
+	    (rc = tee_open(t->remote, oid, fd, &fd2)) < 0)
 		goto done;
-	if ((rc = p4r_remote_get_verified(t->remote, oid, t->sizes[i], fd, tmp, transfer_progress, t)) < 0) {
-		if (rc == P4R_EINTEGRITY)
-			rc = p4r_error_set(rc, "%s; not stored", p4r_error_message());
-		goto done;
-	}
-	if ((rc = p4r_store_place(store, &fd, &tmp, oid)) < 0)
+	rc = p4r_remote_get_verified_tee(t->remote, oid, t->sizes[i], fd, fd2, tmp, transfer_progress, t);
+	if (rc == P4R_EINTEGRITY)
+		rc = p4r_error_set(rc, "%s; not stored", p4r_error_message());
+	if ((rc = tee_close(t->remote, oid, &fd2, rc)) < 0 ||
+	    (rc = p4r_store_place(store, &fd, &tmp, oid)) < 0)
 		goto done;
 	count(t, &t->res->objects_received, &t->res->bytes_received, t->sizes[i]);
 done:
+	if (fd2 >= 0)
+		tee_close(t->remote, oid, &fd2, rc < 0 ? rc : P4R_ERROR);
 	if (fd >= 0)
 		close(fd);
 	if (tmp)

@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
+#include <linux/fs.h>
 
 void p4r_worktree_stat_key(const struct stat *st, p4r_stat_key *key)
 {
@@ -586,50 +588,195 @@ int p4r_worktree_materialize_check(p4r_repo *repo, const char *rel, const p4r_oi
 	return materialize_precheck(repo, rel, oid, force, false, &current, &exists, already);
 }
 
+/* After BASE in DIR (REL) got OID's bytes: its stat cache row and the
+ * fingerprints p4reg's own link or unlink moved (see remember). */
+static int remember_at(p4r_repo *repo, int dir, const char *base, const char *rel, const p4r_oid *oid,
+		       const struct stat *verified, const struct replaced *old)
+{
+	p4r_stat_key key;
+	struct stat st;
+
+	if (fstatat(dir, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return 0;
+	p4r_worktree_stat_key(&st, &key);
+	return remember(repo, rel, &key, oid, verified, old);
+}
+
 int p4r_worktree_materialize(p4r_repo *repo, const char *rel, const p4r_oid *oid,
 			     const p4r_link_type *order, size_t n, bool force, bool *already,
 			     p4r_progress_fn progress, void *payload)
 {
 	p4r_link_type cfg_order[P4R_LINK_MAX];
 	const char *base;
-	p4r_stat_key key;
 	p4r_oid current;
 	struct replaced old = { .linked = false };
-	struct stat st, verified;
+	struct stat verified;
 	bool exists, have;
 	int dir = -1, rc;
 
-	if ((rc = materialize_precheck(repo, rel, oid, force, true, &current, &exists, &have)) < 0 || have) {
-		if (already)
-			*already = have;
+	rc = materialize_precheck(repo, rel, oid, force, true, &current, &exists, &have);
+	if (already)
+		*already = rc == 0 && have;
+	if (rc < 0 || have)
 		return rc;
-	}
 	if (n == 0) {
 		if ((rc = p4r_repo_link_order(repo, cfg_order, &n)) < 0)
-			goto done;
+			return rc;
 		order = cfg_order;
 	}
 	/* a link or reflink passes the object on unread: it must be the one
 	 * p4reg stored, or its bytes are checked (and, wrong, never used) */
 	if ((rc = p4r_objguard_require(repo, oid, &verified)) < 0)
-		goto done;
+		return rc;
 	/* the folder is opened (made) below the root now, and the file is
 	 * written by name inside it: a link planted on the way cannot lead out */
 	if ((rc = p4r_beneath_parent(&dir, &base, p4r_repo_root_fd(repo), rel, true)) < 0)
-		goto done;
+		return rc;
 	if (exists)
 		find_linked(repo, dir, base, &current, &old);
 	if ((rc = p4r_store_checkout(p4r_repo_store(repo), oid, dir, base, rel, order, n, NULL,
-				     progress, payload)) < 0)
-		goto done;
-	if (fstatat(dir, base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-		p4r_worktree_stat_key(&st, &key);
-		rc = remember(repo, rel, &key, oid, &verified, &old);
-	}
-done:
-	if (dir >= 0)
-		close(dir);
+				     progress, payload)) == 0)
+		rc = remember_at(repo, dir, base, rel, oid, &verified, &old);
+	close(dir);
 	return rc;
+}
+
+/* ---- a pulled object written into the work tree from the download ---- */
+
+/* Whether the link order ORDER (N) copies into the work tree: its first
+ * method that always works is copy. *PROBE: a reflink comes first, which
+ * only a file system that clones can do. */
+static bool order_copies(const p4r_link_type *order, size_t n, bool *probe)
+{
+	size_t i;
+
+	*probe = false;
+	for (i = 0; i < n; i++) {
+		if (order[i] == P4R_LINK_COPY)
+			return true;
+		if (order[i] != P4R_LINK_REFLINK)
+			return false;
+		*probe = true;
+	}
+	return false;
+}
+
+int p4r_worktree_tee_prepare(p4r_repo *repo, const char *rel, const p4r_oid *oid,
+			     const p4r_link_type *order, size_t n, bool force, p4r_worktree_tee *out,
+			     bool *wanted)
+{
+	p4r_link_type cfg_order[P4R_LINK_MAX];
+	p4r_oid current;
+	bool exists, same;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	out->dir = -1;
+	*wanted = false;
+	if ((rc = p4r_relpath_check(rel)) < 0)
+		return rc;
+	if (n == 0) {
+		if ((rc = p4r_repo_link_order(repo, cfg_order, &n)) < 0)
+			return rc;
+		order = cfg_order;
+	}
+	if (!order_copies(order, n, &out->probe))
+		return 0;
+	/* a file that already holds the bytes, or that its checkout refuses
+	 * (which says why, later), gets no copy; nor one whose folder is not
+	 * there yet: a failed download must not leave a new folder behind */
+	rc = materialize_precheck(repo, rel, oid, force, true, &current, &exists, &same);
+	if (rc == 0 && !same)
+		rc = p4r_beneath_parent(&out->dir, &out->base, p4r_repo_root_fd(repo), rel, false);
+	if (rc < 0 || same) {
+		p4r_error_clear();
+		return 0;
+	}
+	out->oid = *oid;
+	if (!(out->rel = strdup(rel)))
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	out->base = out->rel + (out->base - rel);
+	*wanted = true;
+	return 0;
+}
+
+/* Removes T's temporary file, if any. */
+static void tee_drop(p4r_worktree_tee *t)
+{
+	if (t->tmp) {
+		unlinkat(t->dir, t->tmp, 0);
+		free(t->tmp);
+		t->tmp = NULL;
+	}
+	t->ready = false;
+}
+
+int p4r_worktree_tee_open(p4r_worktree_tee *t, int store_fd, int *fd)
+{
+	char prefix[NAME_MAX + 16];
+	int rc;
+
+	*fd = -1;
+	if (t->tmp)
+		return 0; /* one download per file */
+	/* the name checkout's own temporary files have (p4r_tmp_beside_target) */
+	snprintf(prefix, sizeof(prefix), "%s.p4reg-tmp", t->base);
+	if ((rc = p4r_mkstemp_at(fd, &t->tmp, t->dir, prefix)) < 0)
+		return rc;
+	/* where the store's file system clones into the work tree, the
+	 * checkout reflinks the object in O(1): no second copy to write */
+	if (t->probe && ioctl(*fd, FICLONE, store_fd) == 0) {
+		close(*fd);
+		*fd = -1;
+		tee_drop(t);
+	}
+	return 0;
+}
+
+int p4r_worktree_tee_close(p4r_worktree_tee *t, int fd, bool ok)
+{
+	int rc = 0;
+
+	/* mkstemp made it 0600; a checkout's copy is 0644 (p4r_store_checkout) */
+	if (ok && (fchmod(fd, 0644) < 0 || fsync(fd) < 0))
+		rc = p4r_error_errno("cannot write '%s'", t->rel);
+	if (close(fd) < 0 && ok && rc == 0)
+		rc = p4r_error_errno("cannot write '%s'", t->rel);
+	if (!ok || rc < 0)
+		tee_drop(t);
+	else
+		t->ready = true;
+	return rc;
+}
+
+int p4r_worktree_materialize_tee(p4r_repo *repo, p4r_worktree_tee *t, bool force, bool *already)
+{
+	struct replaced old = { .linked = false };
+	struct stat verified;
+	p4r_oid current;
+	bool exists;
+	int fd = -1, rc;
+
+	/* the file is checked as a checkout checks it, now that it is its turn */
+	if ((rc = materialize_precheck(repo, t->rel, &t->oid, force, true, &current, &exists, already)) < 0 ||
+	    *already || (rc = p4r_objguard_require(repo, &t->oid, &verified)) < 0)
+		return rc;
+	if (exists)
+		find_linked(repo, t->dir, t->base, &current, &old);
+	if ((rc = p4r_replace_at(t->dir, &fd, &t->tmp, t->base, 0644, t->rel)) < 0)
+		return rc;
+	t->ready = false;
+	return remember_at(repo, t->dir, t->base, t->rel, &t->oid, &verified, &old);
+}
+
+void p4r_worktree_tee_clear(p4r_worktree_tee *t)
+{
+	tee_drop(t);
+	if (t->dir >= 0)
+		close(t->dir);
+	free(t->rel);
+	memset(t, 0, sizeof(*t));
+	t->dir = -1;
 }
 
 /* ---- names and paths: which model a path is, moving a model ---- */

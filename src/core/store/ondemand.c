@@ -118,6 +118,7 @@ static int fetch_missing(p4r_repo *repo, const p4r_ondemand *o, const p4r_versio
 		rc = no_remote(missing, o->remote);
 	if (rc < 0)
 		return rc;
+	(*r)->tee = o->tee;
 	for (i = 0; i < n; i++) {
 		if (p4r_store_has(p4r_repo_store(repo), &v[i].oid))
 			continue;

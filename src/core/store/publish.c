@@ -94,6 +94,24 @@ static int rename_once(int dir, const char *base, int tmp_dir, const char *tmp, 
 	return 0;
 }
 
+/* The open temporary file *FD gets MODE and (DURABLE) an fsync, and is
+ * closed (-1 after); *SIZE gets its size. */
+static int finish_tmp(int *fd, int mode, bool durable, const char *display, off_t *size)
+{
+	struct stat st;
+	int rc;
+
+	if (fstat(*fd, &st) == 0)
+		*size = st.st_size;
+	if (fchmod(*fd, (mode_t)mode) < 0)
+		return p4r_error_errno("cannot change the mode of '%s'", display);
+	if (durable && fsync(*fd) < 0)
+		return p4r_error_errno("cannot fsync '%s'", display);
+	rc = close(*fd);
+	*fd = -1;
+	return rc < 0 ? p4r_error_errno("cannot write '%s'", display) : 0;
+}
+
 int p4r_publish_object(int dir, const char *base, const p4r_oid *want, const p4r_oid *got,
 		       int tmp_dir, char **tmp, int *fd, int mode, const char *display, bool durable,
 		       bool *existed)
@@ -109,22 +127,8 @@ int p4r_publish_object(int dir, const char *base, const p4r_oid *want, const p4r
 		goto done;
 	}
 	if (*fd >= 0) {
-		if (fstat(*fd, &st) == 0)
-			size = st.st_size;
-		if (fchmod(*fd, (mode_t)mode) < 0) {
-			rc = p4r_error_errno("cannot change the mode of '%s'", display);
+		if ((rc = finish_tmp(fd, mode, durable, display, &size)) < 0)
 			goto done;
-		}
-		if (durable && fsync(*fd) < 0) {
-			rc = p4r_error_errno("cannot fsync '%s'", display);
-			goto done;
-		}
-		rc = close(*fd);
-		*fd = -1;
-		if (rc < 0) {
-			rc = p4r_error_errno("cannot write '%s'", display);
-			goto done;
-		}
 	} else if (fstatat(tmp_dir, *tmp, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		size = st.st_size;
 	}
