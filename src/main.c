@@ -52,6 +52,7 @@ static const struct command {
 	{ "get", cmd_get, cmd_get_usage, 0, "put a version from a remote at a path, without a repository" },
 	{ "filter-process", cmd_filter_process, cmd_filter_process_usage, 0, "git's filter=lfs process (run by git)" },
 	{ "pre-push", cmd_pre_push, cmd_pre_push_usage, 0, "upload the Git LFS objects of a git push (run by git's hook)" },
+	{ "completion", cmd_completion, cmd_completion_usage, 0, "print the shell completion script for bash, zsh or fish" },
 	{ "help", cmd_help, cmd_help_usage, 0, "show help for p4reg or a command" },
 	{ "version", cmd_version, cmd_version_usage, 0, "print the version" },
 };
@@ -164,7 +165,7 @@ static void add_option_lines(cJSON *arr, const char *text)
 }
 
 /* p4reg --json help: the commands and the global options. */
-static int print_main_help_json(void)
+static cJSON *main_help_json(void)
 {
 	cJSON *doc = cJSON_CreateObject(), *arr;
 	size_t i;
@@ -179,24 +180,43 @@ static int print_main_help_json(void)
 		cJSON_AddItemToArray(arr, o);
 	}
 	add_option_lines(cJSON_AddArrayToObject(doc, "options"), global_options);
-	return cmd_print_json(doc);
+	return doc;
+}
+
+static int print_main_help_json(void)
+{
+	return cmd_print_json(main_help_json());
 }
 
 /* p4reg --json help COMMAND (or p4reg --json COMMAND --help). */
-static int print_command_help(const p4r_cli *cli, const struct command *c)
+static cJSON *command_help_json(const struct command *c)
 {
-	cJSON *doc;
+	cJSON *doc = cJSON_CreateObject();
 
-	if (!cli->json) {
-		fputs(c->usage, stdout);
-		return 0;
-	}
-	doc = cJSON_CreateObject();
 	cJSON_AddStringToObject(doc, "name", c->name);
 	cJSON_AddStringToObject(doc, "summary", c->summary);
 	cJSON_AddStringToObject(doc, "usage", c->usage);
 	add_option_lines(cJSON_AddArrayToObject(doc, "options"), c->usage);
-	return cmd_print_json(doc);
+	return doc;
+}
+
+static int print_command_help(const p4r_cli *cli, const struct command *c)
+{
+	if (!cli->json) {
+		fputs(c->usage, stdout);
+		return 0;
+	}
+	return cmd_print_json(command_help_json(c));
+}
+
+/* For completion (cmd.h): the documents `p4reg --json help [NAME]` prints. */
+cJSON *cmd_help_json(const char *name)
+{
+	const struct command *c;
+
+	if (!name)
+		return main_help_json();
+	return (c = find_command(name)) ? command_help_json(c) : NULL;
 }
 
 static int cmd_help(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
@@ -380,6 +400,10 @@ int main(int argc, char **argv)
 	}
 	argc = first + take_late_globals(&cli, argc - first, argv + first);
 	cli.progress = !cli.quiet && !cli.json && isatty(STDERR_FILENO);
+	/* the shell's completion asks here on every TAB (completion.c); not a
+	 * command of the table, so neither help nor the docs list it */
+	if (!strcmp(argv[first], "__complete"))
+		return finish(&cli, cmd_complete(&cli, argc - first, argv + first), NULL);
 	if (!(cmd = find_command(argv[first])))
 		return finish(&cli, unknown_command(argv[first]), NULL);
 	cli.usage = cmd->usage;
