@@ -71,7 +71,7 @@ static const char zsh_script[] =
 	"\t(( ${#plain} )) && compadd -- \"${plain[@]}\"\n"
 	"\t(( ${#glued} )) && compadd -S '' -- \"${glued[@]}\"\n"
 	"\tcase $directives in\n"
-	"\t(*files*) _files ;;\n"
+	"\t(*files*) [[ $PREFIX == --*=* ]] && compset -P '*='; _files ;;\n"
 	"\t(*dirs*) _files -/ ;;\n"
 	"\tesac\n"
 	"\treturn 0\n"
