@@ -15,7 +15,10 @@ enum { NEED_REPO = 1, OPEN_DAMAGED = 2, PAGED = 4 };
 
 static int cmd_help(p4r_cli *cli, p4r_repo *repo, int argc, char **argv);
 static int cmd_version(p4r_cli *cli, p4r_repo *repo, int argc, char **argv);
-static const char cmd_help_usage[] = "usage: p4reg help [COMMAND]\n";
+static const char cmd_help_usage[] =
+	"usage: p4reg help [-m|--man] [COMMAND]\n"
+	"\n"
+	"  -m, --man  show the man page, p4reg-COMMAND(1) or p4reg(1), with man(1)\n";
 static const char cmd_version_usage[] = "usage: p4reg version\n";
 
 static const struct command {
@@ -219,31 +222,53 @@ cJSON *cmd_help_json(const char *name)
 	return (c = find_command(name)) ? command_help_json(c) : NULL;
 }
 
+/* help --man: man(1) shows p4reg-NAME(1), or p4reg(1); it replaces p4reg,
+ * as git help -m does, so the page's exit status is the command's. */
+static int show_man_page(const p4r_cli *cli, const char *name)
+{
+	char page[64];
+	char *argv[] = { "man", page, NULL };
+
+	if (cli->json)
+		return p4r_error_set(P4R_EUSAGE, "help --man shows a page: it has no --json form");
+	snprintf(page, sizeof(page), "p4reg%s%s", name ? "-" : "", name ? name : "");
+	fflush(stdout);
+	execvp("man", argv);
+	return p4r_error_errno("cannot run man to show '%s'", page);
+}
+
 static int cmd_help(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 {
-	static const p4r_option none[] = { { NULL, 0, false, 0 } };
+	static const p4r_option options[] = { { "man", 'm', false, 1 }, { NULL, 0, false, 0 } };
 	const char *value, *name = NULL;
 	const struct command *c;
+	bool man = false;
 	p4r_opts o;
 	int id, rc;
 
 	(void)repo;
-	p4r_opts_init(&o, argc - 1, argv + 1, none);
+	p4r_opts_init(&o, argc - 1, argv + 1, options);
 	while ((rc = cmd_next_opt(&o, &id, &value)) == 0 && id != P4R_OPT_DONE) {
-		if (name)
+		if (id == 1)
+			man = true;
+		else if (name)
 			return cmd_usage_error(cli, "help takes at most one command");
-		name = value;
+		else
+			name = value;
 	}
 	if (rc < 0)
 		return rc;
+	if (name && !find_command(name))
+		return unknown_command(name);
+	if (man)
+		return show_man_page(cli, name);
 	if (!name) {
 		if (cli->json)
 			return print_main_help_json();
 		print_main_help(stdout);
 		return 0;
 	}
-	if (!(c = find_command(name)))
-		return unknown_command(name);
+	c = find_command(name);
 	return print_command_help(cli, c);
 }
 

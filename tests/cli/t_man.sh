@@ -64,19 +64,24 @@ def compare(label, in_man, in_help, problems):
         problems.append("%s: the man page has option %s, which --help lacks" % (label, show(o)))
 
 def source_tables():
-    """command name -> {(long, short, takes a value)} from src/cmd/*.c."""
+    """command name -> {(long, short, takes a value)}: the p4r_option table
+    inside each cmd_NAME function of src/cmd/*.c and src/main.c, else its
+    file's `static const p4r_option options[]`."""
     tables = {}
     cmd_dir = os.path.join(src, "src", "cmd")
-    for f in sorted(os.listdir(cmd_dir)):
-        text = open(os.path.join(cmd_dir, f), encoding="utf-8").read()
-        m = re.search(r"const char cmd_(\w+)_usage\[\]", text)
-        if not m:
-            continue
-        rows = set()
-        t = re.search(r"p4r_option options\[\] = \{(.*?)\n\s*\};", text, flags=re.S)
-        for long_, short, value in re.findall(r"\{ \"([a-z0-9-]+)\", (0|'.'), (true|false),", t.group(1) if t else ""):
-            rows.add(("--" + long_, None if short == "0" else "-" + short[1], value == "true"))
-        tables[m.group(1).replace("_", "-")] = rows
+    paths = [os.path.join(cmd_dir, f) for f in sorted(os.listdir(cmd_dir)) if f.endswith(".c")]
+    for path in paths + [os.path.join(src, "src", "main.c")]:
+        text = open(path, encoding="utf-8").read()
+        in_file = re.search(r"^static const p4r_option options\[\] = \{(.*?)\n\};", text, flags=re.M | re.S)
+        for fn in re.finditer(r"^(?:static )?int cmd_(\w+)\(p4r_cli \*cli[^)]*\)\n\{(.*?)\n\}", text,
+                              flags=re.M | re.S):
+            local = re.search(r"p4r_option \w+\[\] = \{(.*?)\};", fn.group(2), flags=re.S)
+            table = local or in_file
+            rows = set()
+            for long_, short, value in re.findall(r"\{ \"([a-z0-9-]+)\", (0|'.'), (true|false),",
+                                                  table.group(1) if table else ""):
+                rows.add(("--" + long_, None if short == "0" else "-" + short[1], value == "true"))
+            tables[fn.group(1).replace("_", "-")] = rows
     return tables
 
 problems = []
@@ -178,13 +183,26 @@ push: the man page has option --force, which --help lacks
 fetch: option --skip-batch SEQ is not in its man page
 fetch: the man page has option --skip-batch N, which --help lacks"
 SRC_COPY=$ROOT_TMP/src
-mkdir -p "$SRC_COPY/src" && cp -r "$P4REG_SRC/src/cmd" "$SRC_COPY/src/"
+mkdir -p "$SRC_COPY/src" && cp -r "$P4REG_SRC/src/cmd" "$P4REG_SRC/src/main.c" "$SRC_COPY/src/"
 sed -i 's/{ "grace", 0, true, OPT_GRACE },/{ "grace", 0, true, OPT_GRACE },\n\t{ "hidden", 0, false, 99 },/' "$SRC_COPY/src/cmd/gc.c"
 sed -i '/{ "here", 0, false, OPT_HERE },/d' "$SRC_COPY/src/cmd/init.c"
 out=$(python3 "$CHECK" "$P4REG_BIN" "$SRC_COPY" "$P4REG_SRC/docs/man" tables)
 assert_eq "$out" "init: --help lists --here, which its option table lacks
 gc: its option table has --hidden, which --help does not list"
 MAN_SRC=$P4REG_SRC/docs/man
+
+begin "help --man runs man(1) on p4reg-COMMAND or p4reg; an unknown command or --json is exit 2"
+mkdir -p "$ROOT_TMP/fakebin"
+printf '#!/bin/sh\necho "man $*"\nexit 5\n' >"$ROOT_TMP/fakebin/man" && chmod +x "$ROOT_TMP/fakebin/man"
+run 5 env PATH="$ROOT_TMP/fakebin:$PATH" "$P4REG_BIN" help --man promote && assert_eq "$OUT" "man p4reg-promote"
+run 5 env PATH="$ROOT_TMP/fakebin:$PATH" "$P4REG_BIN" help -m && assert_eq "$OUT" "man p4reg"
+run 5 env PATH="$ROOT_TMP/fakebin:$PATH" "$P4REG_BIN" help log-metric -m && assert_eq "$OUT" "man p4reg-log-metric"
+run 2 env PATH="$ROOT_TMP/fakebin:$PATH" "$P4REG_BIN" help --man promte
+assert_eq "$ERR" "p4reg: 'promte' is not a command. did you mean 'promote'?" && assert_eq "$OUT" ""
+run 2 env PATH="$ROOT_TMP/fakebin:$PATH" "$P4REG_BIN" --json help --man promote
+assert_eq "$OUT" '{"error":{"code":"usage","message":"help --man shows a page: it has no --json form"}}'
+run 1 env PATH="$ROOT_TMP/empty" "$P4REG_BIN" help --man promote
+assert_one_line_error "p4reg: cannot run man to show 'p4reg-promote': No such file or directory"
 
 begin "scdoc built a page from each source (when installed)"
 if [ -n "${P4REG_MAN_BUILT:-}" ]; then

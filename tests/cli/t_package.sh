@@ -105,6 +105,8 @@ if [ -n "$HAVE_SCDOC" ] && command -v man >/dev/null; then
 	assert_contains "$OUT" "p4reg-promote - move a version along the lifecycle, enforcing gates"
 	run 0 env MANWIDTH=100 man -l "$ROOT_TMP/root/usr/share/man/man5/p4reg-formats.5.gz"
 	assert_contains "$OUT" "POINTER FILES"
+	run 0 env MANPATH="$ROOT_TMP/root/usr/share/man" MANWIDTH=100 "$P" help --man rollback
+	assert_contains "$OUT" "p4reg-rollback - put the previous production version back"
 fi
 run 0 env PATH="$ROOT_TMP/root/usr/bin:$PATH" bash --norc --noprofile -c '
 	. "$1"; COMP_WORDS=(p4reg promote m); COMP_CWORD=2; _p4reg; printf "%s\n" "${COMPREPLY[@]}"' _ \
