@@ -6,7 +6,9 @@
 # called, COMPREPLY read. The commands and options offered are checked
 # against `p4reg --json help` for every command (the tables), the names
 # against the registry and the config files. __complete must neither load
-# libgit2 nor open a socket (an LD_PRELOAD shim watches).
+# libgit2 nor open a socket (an LD_PRELOAD shim watches). zsh's script runs
+# in an interactive zsh on a pseudo-terminal (zsh/zpty), fish's through
+# `complete -C`, each when that shell is installed.
 . "$(dirname "$0")/lib.sh"
 
 BIN_DIR=$ROOT_TMP/bin
@@ -255,6 +257,20 @@ p4reg completion fish >"$ROOT_TMP/p4reg.fish"
 assert_eq "$(head -1 "$ROOT_TMP/_p4reg")" "#compdef p4reg"
 if command -v zsh >/dev/null; then
 	run 0 zsh -n "$ROOT_TMP/_p4reg"
+	# an interactive zsh on a pseudo-terminal (zsh/zpty) with the script in
+	# its fpath: TYPED then TAB shows PATTERN on the terminal
+	mkdir -p "$ROOT_TMP/zfunc" && cp "$ROOT_TMP/_p4reg" "$ROOT_TMP/zfunc/"
+	zsh_shows() {
+		timeout 30 zsh -f -c '
+			zmodload zsh/zpty
+			zpty z "PATH=$1:\$PATH HOME=$HOME XDG_CONFIG_HOME=$XDG_CONFIG_HOME zsh -f -i"
+			zpty -w z "fpath=($2 \$fpath); autoload -U compinit; compinit -u -D"
+			zpty -w -n z "$3"$'"'"'\t'"'"'
+			zpty -r z out "$4" && print -r found' _ "$BIN_DIR" "$ROOT_TMP/zfunc" "$1" "$2"
+	}
+	run 0 zsh_shows "p4reg pro" "*p4reg promote*" && assert_eq "$OUT" "found" "zsh: p4reg pro<TAB>"
+	run 0 zsh_shows "p4reg promote mini" "*p4reg promote minilm@*" && assert_eq "$OUT" "found" "zsh: mini<TAB>"
+	run 0 zsh_shows "p4reg push -r " "*mine*nas*origin*" && assert_eq "$OUT" "found" "zsh: -r <TAB>"
 else
 	echo "t_completion: zsh is not installed: its script's syntax is not checked" >&2
 fi
