@@ -15,7 +15,10 @@ enum { NEED_REPO = 1, OPEN_DAMAGED = 2, PAGED = 4 };
 
 static int cmd_help(p4r_cli *cli, p4r_repo *repo, int argc, char **argv);
 static int cmd_version(p4r_cli *cli, p4r_repo *repo, int argc, char **argv);
-static const char cmd_help_usage[] = "usage: p4reg help [COMMAND]\n";
+static const char cmd_help_usage[] =
+	"usage: p4reg help [-m|--man] [COMMAND]\n"
+	"\n"
+	"  -m, --man  show the man page, p4reg-COMMAND(1) or p4reg(1), with man(1)\n";
 static const char cmd_version_usage[] = "usage: p4reg version\n";
 
 static const struct command {
@@ -55,6 +58,7 @@ static const struct command {
 	{ "get", cmd_get, cmd_get_usage, 0, "put a version from a remote at a path, without a repository" },
 	{ "filter-process", cmd_filter_process, cmd_filter_process_usage, 0, "git's filter=lfs process (run by git)" },
 	{ "pre-push", cmd_pre_push, cmd_pre_push_usage, 0, "upload the Git LFS objects of a git push (run by git's hook)" },
+	{ "completion", cmd_completion, cmd_completion_usage, 0, "print the shell completion script for bash, zsh or fish" },
 	{ "help", cmd_help, cmd_help_usage, 0, "show help for p4reg or a command" },
 	{ "version", cmd_version, cmd_version_usage, 0, "print the version" },
 };
@@ -167,7 +171,7 @@ static void add_option_lines(cJSON *arr, const char *text)
 }
 
 /* p4reg --json help: the commands and the global options. */
-static int print_main_help_json(void)
+static cJSON *main_help_json(void)
 {
 	cJSON *doc = cJSON_CreateObject(), *arr;
 	size_t i;
@@ -182,51 +186,92 @@ static int print_main_help_json(void)
 		cJSON_AddItemToArray(arr, o);
 	}
 	add_option_lines(cJSON_AddArrayToObject(doc, "options"), global_options);
-	return cmd_print_json(doc);
+	return doc;
+}
+
+static int print_main_help_json(void)
+{
+	return cmd_print_json(main_help_json());
 }
 
 /* p4reg --json help COMMAND (or p4reg --json COMMAND --help). */
-static int print_command_help(const p4r_cli *cli, const struct command *c)
+static cJSON *command_help_json(const struct command *c)
 {
-	cJSON *doc;
+	cJSON *doc = cJSON_CreateObject();
 
-	if (!cli->json) {
-		fputs(c->usage, stdout);
-		return 0;
-	}
-	doc = cJSON_CreateObject();
 	cJSON_AddStringToObject(doc, "name", c->name);
 	cJSON_AddStringToObject(doc, "summary", c->summary);
 	cJSON_AddStringToObject(doc, "usage", c->usage);
 	add_option_lines(cJSON_AddArrayToObject(doc, "options"), c->usage);
-	return cmd_print_json(doc);
+	return doc;
+}
+
+static int print_command_help(const p4r_cli *cli, const struct command *c)
+{
+	if (!cli->json) {
+		fputs(c->usage, stdout);
+		return 0;
+	}
+	return cmd_print_json(command_help_json(c));
+}
+
+/* For completion (cmd.h): the documents `p4reg --json help [NAME]` prints. */
+cJSON *cmd_help_json(const char *name)
+{
+	const struct command *c;
+
+	if (!name)
+		return main_help_json();
+	return (c = find_command(name)) ? command_help_json(c) : NULL;
+}
+
+/* help --man: man(1) shows p4reg-NAME(1), or p4reg(1); it replaces p4reg,
+ * as git help -m does, so the page's exit status is the command's. */
+static int show_man_page(const p4r_cli *cli, const char *name)
+{
+	char page[64];
+	char *argv[] = { "man", page, NULL };
+
+	if (cli->json)
+		return p4r_error_set(P4R_EUSAGE, "help --man shows a page: it has no --json form");
+	snprintf(page, sizeof(page), "p4reg%s%s", name ? "-" : "", name ? name : "");
+	fflush(stdout);
+	execvp("man", argv);
+	return p4r_error_errno("cannot run man to show '%s'", page);
 }
 
 static int cmd_help(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 {
-	static const p4r_option none[] = { { NULL, 0, false, 0 } };
+	static const p4r_option options[] = { { "man", 'm', false, 1 }, { NULL, 0, false, 0 } };
 	const char *value, *name = NULL;
 	const struct command *c;
+	bool man = false;
 	p4r_opts o;
 	int id, rc;
 
 	(void)repo;
-	p4r_opts_init(&o, argc - 1, argv + 1, none);
+	p4r_opts_init(&o, argc - 1, argv + 1, options);
 	while ((rc = cmd_next_opt(&o, &id, &value)) == 0 && id != P4R_OPT_DONE) {
-		if (name)
+		if (id == 1)
+			man = true;
+		else if (name)
 			return cmd_usage_error(cli, "help takes at most one command");
-		name = value;
+		else
+			name = value;
 	}
 	if (rc < 0)
 		return rc;
+	if (name && !find_command(name))
+		return unknown_command(name);
+	if (man)
+		return show_man_page(cli, name);
 	if (!name) {
 		if (cli->json)
 			return print_main_help_json();
 		print_main_help(stdout);
 		return 0;
 	}
-	if (!(c = find_command(name)))
-		return unknown_command(name);
+	c = find_command(name);
 	return print_command_help(cli, c);
 }
 
@@ -383,6 +428,10 @@ int main(int argc, char **argv)
 	}
 	argc = first + take_late_globals(&cli, argc - first, argv + first);
 	cli.progress = !cli.quiet && !cli.json && isatty(STDERR_FILENO);
+	/* the shell's completion asks here on every TAB (completion.c); not a
+	 * command of the table, so neither help nor the docs list it */
+	if (!strcmp(argv[first], "__complete"))
+		return finish(&cli, cmd_complete(&cli, argc - first, argv + first), NULL);
 	if (!(cmd = find_command(argv[first])))
 		return finish(&cli, unknown_command(argv[first]), NULL);
 	cli.usage = cmd->usage;

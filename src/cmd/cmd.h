@@ -65,6 +65,15 @@ DECLARE_COMMAND(get);
 DECLARE_COMMAND(alias);
 DECLARE_COMMAND(tag);
 DECLARE_COMMAND(rm);
+DECLARE_COMMAND(completion);
+
+/* p4reg __complete WORD...: the shell's completion candidates (complete.c),
+ * dispatched by main before the command table. */
+int cmd_complete(p4r_cli *cli, int argc, char **argv);
+/* The document `p4reg --json help` (NAME NULL) or `p4reg --json help NAME`
+ * prints: usage, summary, options [{long, short, value}] (main.c); NULL
+ * for an unknown NAME. The caller frees it (cJSON_Delete). */
+cJSON *cmd_help_json(const char *name);
 
 /* Shared by push, fetch and pull (src/cmd/sync_print.c): the renumbering
  * and pointer rewrite lines, a line per model whose path the fetched
