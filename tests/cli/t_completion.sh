@@ -123,6 +123,19 @@ expect "rollback " "bert
 minilm"
 expect "metrics minilm@1 mini" "minilm@"
 expect "log-metric minilm@2 " ""
+
+begin "aliases: minilm@<TAB> offers minilm@champion; a name set behind p4reg's back is not offered"
+p4reg alias -q minilm champion 2 || fail "alias"
+expect "promote minilm@c" "minilm@champion"
+sqlite3 .p4reg/registry.db "INSERT INTO aliases(model_id, name, version_id, actor, set_ms)
+  SELECT m.id, 'x;rm -rf ~', v.id, 'evil', 0 FROM models m JOIN versions v ON v.model_id = m.id
+  WHERE m.name = 'minilm' AND v.number = 1" || fail "plant a hostile alias"
+expect "promote minilm@" "minilm@1
+minilm@2
+minilm@development
+minilm@latest
+minilm@staging
+minilm@champion"
 run 0 p4reg __complete promote mini && assert_eq "$OUT" "minilm@
 : nospace"
 run 0 p4reg __complete promote minilm@2 && assert_eq "$OUT" "minilm@2

@@ -1,6 +1,7 @@
 /* p4r_complete: completion candidates from the registry and the config
  * files, without libgit2 and without the network (ops/complete.h). */
 #include "p4reg/ops/complete.h"
+#include "p4reg/alias.h"
 #include "p4reg/error.h"
 #include "p4reg/fsutil.h"
 #include "p4reg/registry.h"
@@ -88,6 +89,29 @@ static int add_models(p4r_complete_result *r, p4r_registry *reg, const char *pre
 
 /* MODEL@N for each version, MODEL@latest, MODEL@STAGE for each stage a
  * version holds. Aliases belong here too once the registry has them. */
+/* MODEL@NAME for each alias of MODEL with a valid name (a hostile registry
+ * puts no other text on the command line). */
+static int add_aliases_of(p4r_complete_result *r, p4r_registry *reg, const char *model, const char *prefix)
+{
+	char text[P4R_MODEL_NAME_MAX + P4R_ALIAS_NAME_MAX + 2];
+	p4r_alias_entry *a = NULL;
+	size_t i, n = 0;
+	int rc;
+
+	if ((rc = p4r_registry_alias_list(reg, model, &a, &n)) < 0) {
+		p4r_error_clear();
+		return 0;
+	}
+	for (i = 0; rc == 0 && i < n; i++) {
+		if (!p4r_alias_name_valid(a[i].name))
+			continue;
+		snprintf(text, sizeof(text), "%s@%s", model, a[i].name);
+		rc = add(r, prefix, text);
+	}
+	p4r_alias_array_free(a, n);
+	return rc;
+}
+
 static int add_refs_of(p4r_complete_result *r, p4r_registry *reg, const char *model, const char *prefix)
 {
 	char text[P4R_MODEL_NAME_MAX + 32];
@@ -115,7 +139,7 @@ static int add_refs_of(p4r_complete_result *r, p4r_registry *reg, const char *mo
 		rc = held[i] ? add(r, prefix, text) : 0;
 	}
 	p4r_version_array_free(v, n);
-	return rc;
+	return rc == 0 ? add_aliases_of(r, reg, model, prefix) : rc;
 }
 
 static int add_refs(p4r_complete_result *r, p4r_registry *reg, const char *prefix)
