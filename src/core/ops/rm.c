@@ -30,13 +30,19 @@ static int is_rollback_target(p4r_registry *reg, const p4r_version *v, bool *tar
 	return rc;
 }
 
-/* What keeps OUT->version without --force, into OUT->refusal. */
-static int blockers(p4r_registry *reg, p4r_rm_result *out)
+int p4r_rm_rules(p4r_registry *reg, p4r_rm_result *out)
 {
 	const p4r_version *v = &out->version;
-	char why[160];
+	char model[P4R_MODEL_NAME_MAX + 1], why[160];
+	int64_t number = v->number;
 	int rc;
 
+	/* as it is under the write lock: a promotion may have come between
+	 * the caller's look and the lock */
+	snprintf(model, sizeof(model), "%s", v->model);
+	p4r_version_clear(&out->version);
+	if ((rc = p4r_registry_version_get(reg, model, number, &out->version)) < 0)
+		return rc;
 	if (v->stage != P4R_STAGE_DEVELOPMENT && v->stage != P4R_STAGE_ARCHIVED) {
 		snprintf(why, sizeof(why), "it is in %s", p4r_stage_name(v->stage));
 		add_reason(out, why);
@@ -55,22 +61,16 @@ static int blockers(p4r_registry *reg, p4r_rm_result *out)
 	return 0;
 }
 
-/* Inside the transaction: the version as it is under the write lock (a
- * promotion may have come between the resolution and the lock), the
- * checks, then the deletion. */
+/* Inside the transaction: the rules, then the deletion. */
 static int rm_txn(p4r_registry *reg, const p4r_rm_opts *opts, const char *actor, p4r_rm_result *out)
 {
 	const p4r_version *v = &out->version;
-	char model[P4R_MODEL_NAME_MAX + 1];
-	int64_t number = v->number;
-	p4r_delete_req req = { .model = model, .actor = actor, .reason = opts->reason };
+	p4r_delete_req req = { .actor = actor, .reason = opts->reason };
 	int rc;
 
-	snprintf(model, sizeof(model), "%s", v->model);
-	p4r_version_clear(&out->version);
-	if ((rc = p4r_registry_version_get(reg, model, number, &out->version)) < 0 ||
-	    (rc = blockers(reg, out)) < 0)
+	if ((rc = p4r_rm_rules(reg, out)) < 0)
 		return rc;
+	req.model = v->model;
 	req.number = v->number;
 	if (out->refusal[0] && !opts->force)
 		return p4r_error_set(P4R_EREFUSED, "cannot delete '%s@%lld': %s; --force deletes it anyway",
