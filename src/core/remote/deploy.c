@@ -423,6 +423,40 @@ static void version_out(p4r_deploy_version *out, const struct dmodel *m, size_t 
 	out->rolled_back = m->v[i].rolled_back;
 }
 
+/* ---- every live version, for gc -r ---- */
+
+struct each_live {
+	p4r_deploy_live_fn fn;
+	void *arg;
+	int rc;
+};
+
+static void visit_live(const void *node, VISIT which, void *closure)
+{
+	const struct dmodel *m = *(struct dmodel *const *)node;
+	struct each_live *e = closure;
+	p4r_deploy_version v;
+	size_t i;
+
+	/* each node once: after its left subtree, or as a leaf */
+	if ((which != postorder && which != leaf) || e->rc < 0)
+		return;
+	for (i = 0; i < m->n && e->rc == 0; i++) {
+		if (m->v[i].deleted)
+			continue;
+		version_out(&v, m, i);
+		e->rc = e->fn(&v, e->arg);
+	}
+}
+
+int p4r_deploy_log_each_live(const p4r_deploy_log *log, p4r_deploy_live_fn fn, void *arg)
+{
+	struct each_live e = { fn, arg, 0 };
+
+	twalk_r(log->models, visit_live, &e);
+	return e.rc;
+}
+
 /* The highest live version of M in STAGE, or of any stage when STAGE is
  * P4R_STAGE_COUNT: *INDEX, false when there is none. */
 static bool highest_live(const struct dmodel *m, p4r_stage stage, size_t *index)
