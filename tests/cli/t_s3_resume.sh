@@ -206,6 +206,6 @@ p4reg remote add dir "$ROOT_TMP/dirremote" >/dev/null 2>&1 || fail "remote add d
 v 0 gc -r dir --grace 0
 assert_eq "$ERR" "remote 'dir' is a folder: it keeps no unfinished uploads"
 assert_contains "$OUT" "removed 0 unreferenced objects (0 B) and 1 temporary file (0 B)"
-v 0 --json gc -r dir && assert_contains "$OUT" '"remote":{"name":"dir","uploads":null}'
+v 0 --json gc -r dir && assert_contains "$OUT" '"remote":{"name":"dir","uploads":null,"objects":{"count":0,'
 
 finish
