@@ -157,11 +157,14 @@ static int add_model(p4r_deploy_log *log, const char *name, struct dmodel **out)
 {
 	struct dmodel *m = calloc(1, sizeof(*m));
 
-	if (!m || !tsearch(m, &log->models, cmp_name)) {
+	if (!m)
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	/* named before it goes into the tree, which is ordered by name */
+	snprintf(m->name, sizeof(m->name), "%s", name);
+	if (!tsearch(m, &log->models, cmp_name)) {
 		free(m);
 		return p4r_error_set(P4R_ERROR, "out of memory");
 	}
-	snprintf(m->name, sizeof(m->name), "%s", name);
 	log->nmodels++;
 	*out = m;
 	return 0;
