@@ -292,6 +292,10 @@ int p4r_gc_remote_objects(p4r_repo *repo, p4r_remote *r, const p4r_gc_opts *opts
 	if ((rc = r->ops->list_objects(r, judge_listed, &j, &out->foreign)) < 0 ||
 	    (rc = settle(repo, r, out)) < 0)
 		goto done;
+	/* listings come in no set order: report (and remove) by oid (the
+	 * first member of p4r_remote_object) */
+	if (out->nremoved)
+		qsort(out->removed, out->nremoved, sizeof(*out->removed), oid_cmp);
 	for (i = 0; i < out->nremoved; i++)
 		out->bytes += out->removed[i].size;
 	rm.v = out->removed;
