@@ -312,7 +312,7 @@ static void print_all(p4r_cli *cli, const p4r_gc_op_opts *opts, const p4r_gc_op_
 }
 
 /* One option into OPTS; a positional argument is a model name. */
-static int parse_one(p4r_cli *cli, p4r_gc_op_opts *opts, const char **models, int id, const char *value)
+static int parse_one(p4r_gc_op_opts *opts, const char **models, int id, const char *value)
 {
 	long long n;
 	int rc;
@@ -334,7 +334,6 @@ static int parse_one(p4r_cli *cli, p4r_gc_op_opts *opts, const char **models, in
 	} else {
 		models[opts->nmodels++] = value;
 	}
-	(void)cli;
 	return 0;
 }
 
@@ -346,7 +345,7 @@ static int parse(p4r_cli *cli, int argc, char **argv, p4r_gc_op_opts *opts, cons
 
 	p4r_opts_init(&o, argc - 1, argv + 1, options);
 	while ((rc = cmd_next_opt(&o, &id, &value)) == 0 && id != P4R_OPT_DONE)
-		if ((rc = parse_one(cli, opts, models, id, value)) < 0)
+		if ((rc = parse_one(opts, models, id, value)) < 0)
 			return rc;
 	if (rc < 0)
 		return rc;

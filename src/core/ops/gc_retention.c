@@ -4,6 +4,7 @@
 #include "ops/gc_priv.h"
 #include "p4reg/deletion.h"
 #include "p4reg/error.h"
+#include "p4reg/lifecycle.h"
 #include "p4reg/ops/rm.h"
 #include "p4reg/pointer.h"
 #include "p4reg/retention.h"
@@ -68,8 +69,9 @@ static int held_stage(p4r_registry *reg, const p4r_version *v, p4r_retain_item *
 	return 0;
 }
 
-/* Decides version NUMBER of MODEL, then deletes it or records the rule. */
-static int retain_one(struct run *run, const char *model, int64_t number)
+/* Decides version NUMBER of MODEL (whose rollback target is TARGET), then
+ * deletes it or records the rule. */
+static int retain_one(struct run *run, const char *model, int64_t number, int64_t target)
 {
 	p4r_rm_result r = { 0 };
 	p4r_delete_req req = { .model = model, .number = number, .actor = run->actor,
@@ -79,7 +81,8 @@ static int retain_one(struct run *run, const char *model, int64_t number)
 
 	snprintf(r.version.model, sizeof(r.version.model), "%s", model);
 	r.version.number = number;
-	if ((rc = p4r_rm_rules(run->reg, &r)) < 0 || (rc = item_new(run->out, &r.version, &it)) < 0)
+	if ((rc = p4r_rm_rules_known(run->reg, target, &r)) < 0 ||
+	    (rc = item_new(run->out, &r.version, &it)) < 0)
 		goto done;
 	if ((it->kept = kept_bits(&r)))
 		snprintf(it->kept_by, sizeof(it->kept_by), "%s", r.refusal);
@@ -116,18 +119,22 @@ static void note_checked_out(const struct run *run, const p4r_model *m, size_t f
 				    m->name);
 }
 
-/* Every live version of M older than its newest N, oldest first. */
+/* Every live version of M older than its newest N, oldest first. The
+ * rollback target is asked once: the rule never lets it go, and deleting
+ * any other version leaves it the target. */
 static int retain_model(struct run *run, const p4r_model *m)
 {
 	p4r_version *v = NULL;
 	size_t n = 0, i, first = run->out->nitems;
+	int64_t target = 0;
 	int rc;
 
-	if ((rc = p4r_registry_version_list(run->reg, m->name, &v, &n)) < 0)
+	if ((rc = p4r_lifecycle_rollback_target(run->reg, m->name, &target)) < 0 ||
+	    (rc = p4r_registry_version_list(run->reg, m->name, &v, &n)) < 0)
 		return rc;
 	/* highest number first: the newest N are v[0..N) */
 	for (i = n; rc == 0 && i > (size_t)run->opts->keep_last; i--)
-		rc = retain_one(run, m->name, v[i - 1].number);
+		rc = retain_one(run, m->name, v[i - 1].number, target);
 	p4r_version_array_free(v, n);
 	run->out->models++;
 	if (rc == 0 && run->out->nitems > first)

@@ -20,17 +20,17 @@ static void add_reason(p4r_rm_result *out, const char *why)
 	snprintf(out->refusal + used, sizeof(out->refusal) - used, "%s%s", used ? ", " : "", why);
 }
 
-/* *TARGET: rollback of V's model would restore V. */
-static int is_rollback_target(p4r_registry *reg, const p4r_version *v, bool *target)
+int p4r_rm_rules(p4r_registry *reg, p4r_rm_result *out)
 {
-	int64_t number = 0;
-	int rc = p4r_lifecycle_rollback_target(reg, v->model, &number);
+	int64_t target = 0;
+	int rc;
 
-	*target = rc == 0 && number == v->number;
-	return rc;
+	if ((rc = p4r_lifecycle_rollback_target(reg, out->version.model, &target)) < 0)
+		return rc;
+	return p4r_rm_rules_known(reg, target, out);
 }
 
-int p4r_rm_rules(p4r_registry *reg, p4r_rm_result *out)
+int p4r_rm_rules_known(p4r_registry *reg, int64_t rollback_target, p4r_rm_result *out)
 {
 	const p4r_version *v = &out->version;
 	char model[P4R_MODEL_NAME_MAX + 1], why[160];
@@ -54,9 +54,7 @@ int p4r_rm_rules(p4r_registry *reg, p4r_rm_result *out)
 			 out->naliases > 1 ? " (and others)" : "");
 		add_reason(out, why);
 	}
-	if ((rc = is_rollback_target(reg, v, &out->rollback_target)) < 0)
-		return rc;
-	if (out->rollback_target)
+	if ((out->rollback_target = rollback_target != 0 && rollback_target == v->number))
 		add_reason(out, "rollback would return to it");
 	return 0;
 }
