@@ -306,6 +306,7 @@ done:
 	needs_clear(&nd);
 	return rc;
 }
+
 /* ---- gc -r NAME: unfinished uploads on a remote ----
  * A push killed or failed mid-upload leaves a multipart upload on an S3
  * remote: invisible, but its parts are stored (and billed) until someone
