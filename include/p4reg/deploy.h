@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "p4reg/hash.h"
+#include "p4reg/manifest.h"
 #include "p4reg/ref.h"
 #include "p4reg/registry.h"
 #include "p4reg/remote.h"
@@ -62,6 +63,19 @@ int p4r_deploy_log_read(p4r_deploy_log *log, p4r_remote *remote, int64_t *batche
  * (p4reg rm)", "model 'x' has no version in staging", "model 'x' has no
  * alias 'y'". */
 int p4r_deploy_log_resolve(const p4r_deploy_log *log, const p4r_ref *ref, p4r_deploy_version *out);
+
+/* Calls FN(V, ARG) for every version of LOG that is not deleted, model by
+ * model in name order, each model's by number; stops at the first FN that
+ * returns < 0 and returns that. gc -r keeps their objects (a model's
+ * rollback target is always among them: rollback never returns to a
+ * deleted version). */
+typedef int (*p4r_deploy_live_fn)(const p4r_deploy_version *v, void *arg);
+int p4r_deploy_log_each_live(const p4r_deploy_log *log, p4r_deploy_live_fn fn, void *arg);
+
+/* V's manifest (V a folder version) from REMOTE: read whole (at most the
+ * size the log gives, within the manifest limit), its bytes verified
+ * against V's oid and size (else P4R_EINTEGRITY), decoded strictly. */
+int p4r_deploy_manifest(p4r_remote *remote, const p4r_deploy_version *v, p4r_manifest *m);
 
 /* The default cache: $XDG_CACHE_HOME/p4reg, else $HOME/.cache/p4reg, into a
  * malloc'd *OUT; P4R_EUSAGE when neither variable names an absolute folder. */

@@ -79,6 +79,39 @@ typedef struct p4r_gc_remote_result {
 int p4r_gc_remote(p4r_remote *r, const p4r_gc_opts *opts, p4r_gc_remote_result *out);
 void p4r_gc_remote_result_clear(p4r_gc_remote_result *r);
 
+/* ---- gc -r NAME: objects no live version in the remote's log needs ---- */
+
+typedef struct p4r_gc_remote_objects_result {
+	bool supported;              /* false: the backend cannot list its objects */
+	p4r_remote_object *removed;  /* removed (in a dry run: to remove); malloc'd */
+	size_t nremoved, cap;
+	uint64_t bytes;              /* their sizes, as the remote listed them */
+	size_t needed;               /* listed objects a live version (or git's pointers) needs */
+	size_t kept_recent;          /* needed by none, but written within the grace period
+				      * or at a time the remote did not say: kept */
+	size_t foreign;              /* entries under objects/ that are not p4reg's objects: left alone */
+	int64_t batches;             /* the remote log's batches replayed */
+	size_t live_versions;        /* versions the log leaves live (not deleted) */
+} p4r_gc_remote_objects_result;
+
+/* Removes from remote R every object that no live version in R's own log
+ * needs (replayed as `p4reg get` replays it, deploy.h: a file version's
+ * object; a folder version's manifest and every file it lists, from this
+ * clone's checked rows or store, else R's copy, verified), that no Git LFS
+ * pointer in REPO's git history needs (pre-push uploads those), and that R
+ * dates before the grace period (OPTS; unknown: kept). Every model's
+ * rollback target is a live version, so its objects stay. Only what the
+ * backend lists as objects/ab/cd/<oid> is a candidate. Before removing,
+ * the log is checked again: a batch published meanwhile makes gc decide
+ * again against it (P4R_ERROR after LOG_ROUNDS moves, nothing removed). A
+ * log that does not replay or a manifest that cannot be read is an error
+ * with nothing removed. A dry run lists and removes nothing. OUT is zeroed
+ * on entry; free it with p4r_gc_remote_objects_result_clear even on failure. A
+ * backend without list_objects is not an error (OUT->supported false). */
+int p4r_gc_remote_objects(p4r_repo *repo, p4r_remote *r, const p4r_gc_opts *opts,
+			  p4r_gc_remote_objects_result *out);
+void p4r_gc_remote_objects_result_clear(p4r_gc_remote_objects_result *o);
+
 /* What a name in .p4reg/tmp/ is to gc (and to fsck, which reports the
  * foreign ones). */
 typedef enum p4r_tmp_name {

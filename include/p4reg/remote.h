@@ -78,6 +78,18 @@ typedef struct p4r_remote_upload {
 /* The most uploads one listing returns (list_uploads' *TRUNCATED beyond). */
 #define P4R_REMOTE_UPLOADS_MAX 10000
 
+/* An object a remote lists (gc -r): its oid (from a key of the layout
+ * objects/ab/cd/<oid>, checked), its size and when it was last written
+ * (the server's clock or the file's mtime/ctime, seconds since 1970; 0
+ * when unknown). */
+typedef struct p4r_remote_object {
+	p4r_oid oid;
+	uint64_t size;
+	int64_t modified_s;
+} p4r_remote_object;
+/* Told each listed object; < 0 stops the listing with that code. */
+typedef int (*p4r_remote_object_fn)(const p4r_remote_object *o, void *payload);
+
 /* Told when an upload goes on from the parts an earlier push left: KEY,
  * how many of its PARTS are already on the remote. Any thread. */
 typedef void (*p4r_resume_fn)(const char *key, unsigned reused, unsigned parts, void *payload);
@@ -142,6 +154,13 @@ typedef struct p4r_remote_ops {
 	int (*list_uploads)(p4r_remote *r, p4r_remote_upload **out, size_t *n, bool *truncated);
 	/* Aborts U: its parts are dropped (already gone is fine). */
 	int (*abort_upload)(p4r_remote *r, const p4r_remote_upload *u);
+	/* Every object under the remote's objects/ to FN, in no set order
+	 * (gc -r). Only a regular file (a folder) or a key (S3) named
+	 * objects/ab/cd/<oid>, ab and cd the oid's first four digits, is
+	 * listed; anything else there (other names, links, folders, keys
+	 * outside the prefix) is counted in *FOREIGN and never listed, so it
+	 * is never a candidate for removal. An absent objects/ lists nothing. */
+	int (*list_objects)(p4r_remote *r, p4r_remote_object_fn fn, void *payload, size_t *foreign);
 	/* Backend specific state. */
 	void (*free)(p4r_remote *r);
 } p4r_remote_ops;

@@ -183,6 +183,33 @@ assert_contains "$OUT" "aborted 1 unfinished upload on remote 'origin'"
 assert_eq "$(uploads_of team/objects/)" "0" "unfinished uploads left"
 p4reg config remote.origin.jobs 4
 
+begin "gc -r on RGW: an object no live version in the remote's log needs goes; needed, young and foreign keys stay"
+random_file models/old.bin 64
+p4reg add models/old.bin >/dev/null 2>&1 && p4reg push -q >/dev/null 2>&1 || fail "push old"
+o=$(sha models/old.bin); okey="team/objects/${o:0:2}/${o:2:2}/$o"
+p4reg rm -q old@1 >/dev/null 2>&1 && p4reg push -q >/dev/null 2>&1 || fail "push the deletion"
+BOTO='for k in ["team/objects/notes.txt", "team/objects/ab/cd/'$o'", "team/objects/'${o:0:2}/${o:2:2}/$o'/x",
+          "team/objectsX/'${o:0:2}/${o:2:2}/$o'", "other/objects/'${o:0:2}/${o:2:2}/$o'"]:
+    s3.put_object(Bucket="models", Key=k, Body=b"not p4reg")'
+run 0 boto
+run 0 p4reg gc -r origin
+assert_contains "$OUT" "removed 0 objects (0 B) from remote 'origin'"
+assert_contains "$ERR" "kept 1 object on remote 'origin' that no version needs, written in the last 3600 seconds"
+assert_contains "$ERR" "left 3 entries under the objects/ of remote 'origin' alone: not p4reg objects"
+run 0 p4reg gc -r origin --grace 0 --dry-run
+assert_contains "$OUT" "would remove object $o from remote 'origin' (64.0 KiB)
+would remove 1 object (64.0 KiB) from remote 'origin'"
+run 0 p4reg --json gc -r origin --grace 0
+assert_eq "$(printf '%s' "$OUT" | python3 -c 'import json,sys; o=json.load(sys.stdin)["remote"]["objects"]; print(o["oids"], o["bytes"], o["foreign"])')" "['$o'] 65536 3"
+BOTO='import botocore
+for k in ["'$okey'", "'$hkey'", "team/objects/notes.txt", "team/objects/ab/cd/'$o'", "team/objects/'${o:0:2}/${o:2:2}/$o'/x",
+          "team/objectsX/'${o:0:2}/${o:2:2}/$o'", "other/objects/'${o:0:2}/${o:2:2}/$o'"]:
+    try:
+        s3.head_object(Bucket="models", Key=k); print(200)
+    except botocore.exceptions.ClientError as e:
+        print(e.response["Error"]["Code"])'
+run 0 boto && assert_eq "$(printf '%s' "$OUT" | tr '\n' ' ')" "404 200 200 200 200 200 200"
+
 begin "concurrent pushes from two clones to RGW: no event lost, unique numbers, one holder"
 for round in 1 2 3; do
 	for side in A B; do

@@ -206,6 +206,19 @@ p4reg remote add dir "$ROOT_TMP/dirremote" >/dev/null 2>&1 || fail "remote add d
 v 0 gc -r dir --grace 0
 assert_eq "$ERR" "remote 'dir' is a folder: it keeps no unfinished uploads"
 assert_contains "$OUT" "removed 0 unreferenced objects (0 B) and 1 temporary file (0 B)"
-v 0 --json gc -r dir && assert_contains "$OUT" '"remote":{"name":"dir","uploads":null}'
+v 0 --json gc -r dir && assert_contains "$OUT" '"remote":{"name":"dir","uploads":null,"objects":{"count":0,'
+
+begin "gc -r objects on the stub: keys a hostile listing adds are never removed; an endless listing removes nothing"
+other="$S/objects/models%2Fother%2Fobjects%2F${g2:0:2}%2F${g2:2:2}%2F$g2"
+dotdot="$S/objects/models%2Fteam%2Fobjects%2F..%2F..%2Flog%2F0000000001.json"
+cp "$(remote_object "$g2")" "$other" && echo x >"$dotdot"
+mode objects-any-prefix; mark
+v 0 gc -r origin --grace 0
+assert_contains "$ERR" "entries under the objects/ of remote 'origin' alone: not p4reg objects"
+assert_file "$other" && assert_file "$dotdot" && assert_file "$(remote_object "$g2")"
+assert_eq "$(since_mark | grep -c '^DELETE ')" "0" "a DELETE was sent"
+mode objects-endless
+v 1 gc -r origin --grace 0 && assert_one_line_error "S3 server sent a malformed listing of objects on remote 'origin'"
+mode honest
 
 finish

@@ -38,6 +38,13 @@ turn an honest server hostile between two commands:
   uploads-evil-id ListMultipartUploads: one more upload of every key, newer,
                   whose id holds '&', '/', '..', spaces and a line break
   uploads-endless ListMultipartUploads: always truncated, markers never move
+  objects-any-prefix ListObjectsV2: every key of the bucket, whatever the
+                  prefix asked (a server listing keys outside it)
+  objects-endless ListObjectsV2: always truncated, the token never moves
+
+ListObjectsV2 (GET ?list-type=2) lists STATE/objects by key, LastModified
+from each file's mtime (a test ages an object with touch -d), paged by
+max-keys or STATE/page_size with an opaque continuation token.
 
 Multipart uploads (CreateMultipartUpload, UploadPart, ListParts,
 ListMultipartUploads, CompleteMultipartUpload, AbortMultipartUpload) keep
@@ -230,6 +237,8 @@ class Handler(BaseHTTPRequestHandler):
         query = urllib.parse.parse_qs(self.path.partition("?")[2], keep_blank_values=True)
         if "uploads" in query or "uploadId" in query:
             return self.multipart(query, body, path, m)
+        if self.command == "GET" and "list-type" in query:
+            return self.list_objects(query, m)
         if self.command == "PUT":
             if hashlib.sha256(body).hexdigest() != self.headers.get("x-amz-content-sha256"):
                 return self.error(400, "XAmzContentSHA256Mismatch")
@@ -359,6 +368,33 @@ class Handler(BaseHTTPRequestHandler):
                         "<MaxUploads>%d</MaxUploads><IsTruncated>%s</IsTruncated>%s"
                         "</ListMultipartUploadsResult>" % (bucket, escape(prefix), nxt, limit,
                                                            "true" if more else "false", text))
+
+    def list_objects(self, query, m):
+        bucket = urllib.parse.unquote(self.path.partition("?")[0]).strip("/")
+        prefix = query.get("prefix", [""])[0]
+        after = base64.b64decode(query.get("continuation-token", [""])[0]).decode()
+        limit = page_size(int(query.get("max-keys", ["1000"])[0]))
+        base = os.path.join(STATE, "objects")
+        rows = []
+        for name in os.listdir(base) if os.path.isdir(base) else []:
+            full = name.replace("%2F", "/")
+            if name.endswith(".tmp") or not full.startswith(bucket + "/"):
+                continue
+            key = full[len(bucket) + 1:]
+            if key.startswith(prefix) or m[0] == "objects-any-prefix":
+                rows.append((key, os.stat(os.path.join(base, name))))
+        rows = [r for r in sorted(rows) if r[0] > after]
+        page, more = rows[:limit], len(rows) > limit
+        text = "".join("<Contents><Key>%s</Key><LastModified>%s</LastModified><ETag>&quot;x&quot;</ETag>"
+                       "<Size>%d</Size><StorageClass>STANDARD</StorageClass></Contents>"
+                       % (escape(k), iso(st.st_mtime), st.st_size) for k, st in page)
+        token = base64.b64encode(page[-1][0].encode()).decode() if more else ""
+        if m[0] == "objects-endless":
+            more, token = True, base64.b64encode(b"stuck").decode()
+        nxt = "<NextContinuationToken>%s</NextContinuationToken>" % token if more else ""
+        return self.xml(200, "<ListBucketResult><Name>%s</Name><Prefix>%s</Prefix><KeyCount>%d</KeyCount>"
+                        "<MaxKeys>%d</MaxKeys><IsTruncated>%s</IsTruncated>%s%s</ListBucketResult>"
+                        % (bucket, escape(prefix), len(page), limit, "true" if more else "false", nxt, text))
 
     def list_parts(self, query, bucket, key, uid, m):
         marker = int(query.get("part-number-marker", ["0"])[0])

@@ -135,6 +135,44 @@ static void test_resolve_refs(void **state)
 }
 
 /* An event of batch format 4 with DETAIL (nullable, not owned). */
+/* Every model of a log resolves, whatever the order they came in (a
+ * model once went into the name-ordered tree before it had its name, so
+ * a third model was lost); each_live gives the live versions by name. */
+static int count_live(const p4r_deploy_version *v, void *arg)
+{
+	char *seen = arg;
+	size_t len = strlen(seen);
+
+	snprintf(seen + len, 64 - len, "%s%s@%lld", len ? " " : "", v->model, (long long)v->number);
+	return 0;
+}
+
+static void test_many_models(void **state)
+{
+	static const char *const names[] = { "m", "n", "d", "a", "z", "b" };
+	p4r_sync_event ev[6];
+	p4r_deploy_log *log;
+	char ref[16], seen[64] = "";
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 6; i++) {
+		char uuid[40];
+
+		snprintf(uuid, sizeof(uuid), "0a0b0c0d-0000-4000-8000-00000000010%zu", i);
+		ev[i] = reg_event(uuid, names[i], 1, i % 2 ? OID1 : OID2, i % 2 ? 10 : 20);
+	}
+	assert_int_equal(p4r_deploy_log_new(&log), 0);
+	assert_int_equal(p4r_deploy_log_apply(log, 1, ev, 6), 0);
+	for (i = 0; i < 6; i++) {
+		snprintf(ref, sizeof(ref), "%s@1", names[i]);
+		resolve_ok(log, ref, 1, P4R_STAGE_DEVELOPMENT);
+	}
+	assert_int_equal(p4r_deploy_log_each_live(log, count_live, seen), 0);
+	assert_string_equal(seen, "a@1 b@1 d@1 m@1 n@1 z@1");
+	p4r_deploy_log_free(log);
+}
+
 static p4r_sync_event label_event(const char *uuid, int64_t n, const char *kind, const char *detail)
 {
 	p4r_sync_event e = stage_event(uuid, "m", n, kind, "", "");
@@ -604,6 +642,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_resolve_refs),
+		cmocka_unit_test(test_many_models),
 		cmocka_unit_test(test_aliases_and_deletions),
 		cmocka_unit_test(test_rollback_and_repromote),
 		cmocka_unit_test(test_last_promotion_wins),

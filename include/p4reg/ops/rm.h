@@ -45,6 +45,20 @@ typedef struct p4r_rm_result {
  * is a note (REPORT) and OUT->checked_out. */
 int p4r_rm(p4r_repo *repo, const p4r_rm_opts *opts, const p4r_op_report *report, p4r_rm_result *out);
 
+/* The one rule of what keeps a version, shared by p4r_rm and gc's
+ * retention (ops/gc.h): inside the caller's write transaction, reads
+ * OUT->version again by its model and number (as it is under the lock;
+ * P4R_ENOTFOUND when it is gone or deleted) and fills OUT->refusal ("" when
+ * nothing keeps it), OUT->aliases and OUT->rollback_target. Deletes nothing. */
+int p4r_rm_rules(p4r_registry *reg, p4r_rm_result *out);
+
+/* p4r_rm_rules with the model's rollback target already known
+ * (ROLLBACK_TARGET: its number, 0 for none; p4r_lifecycle_rollback_target):
+ * for a caller that decides many versions of one model in one transaction
+ * and asks once. Deleting a version that is not the target never changes
+ * the target. */
+int p4r_rm_rules_known(p4r_registry *reg, int64_t rollback_target, p4r_rm_result *out);
+
 void p4r_rm_result_free(p4r_rm_result *r);
 
 #endif

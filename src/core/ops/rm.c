@@ -20,23 +20,29 @@ static void add_reason(p4r_rm_result *out, const char *why)
 	snprintf(out->refusal + used, sizeof(out->refusal) - used, "%s%s", used ? ", " : "", why);
 }
 
-/* *TARGET: rollback of V's model would restore V. */
-static int is_rollback_target(p4r_registry *reg, const p4r_version *v, bool *target)
+int p4r_rm_rules(p4r_registry *reg, p4r_rm_result *out)
 {
-	int64_t number = 0;
-	int rc = p4r_lifecycle_rollback_target(reg, v->model, &number);
-
-	*target = rc == 0 && number == v->number;
-	return rc;
-}
-
-/* What keeps OUT->version without --force, into OUT->refusal. */
-static int blockers(p4r_registry *reg, p4r_rm_result *out)
-{
-	const p4r_version *v = &out->version;
-	char why[160];
+	int64_t target = 0;
 	int rc;
 
+	if ((rc = p4r_lifecycle_rollback_target(reg, out->version.model, &target)) < 0)
+		return rc;
+	return p4r_rm_rules_known(reg, target, out);
+}
+
+int p4r_rm_rules_known(p4r_registry *reg, int64_t rollback_target, p4r_rm_result *out)
+{
+	const p4r_version *v = &out->version;
+	char model[P4R_MODEL_NAME_MAX + 1], why[160];
+	int64_t number = v->number;
+	int rc;
+
+	/* as it is under the write lock: a promotion may have come between
+	 * the caller's look and the lock */
+	snprintf(model, sizeof(model), "%s", v->model);
+	p4r_version_clear(&out->version);
+	if ((rc = p4r_registry_version_get(reg, model, number, &out->version)) < 0)
+		return rc;
 	if (v->stage != P4R_STAGE_DEVELOPMENT && v->stage != P4R_STAGE_ARCHIVED) {
 		snprintf(why, sizeof(why), "it is in %s", p4r_stage_name(v->stage));
 		add_reason(out, why);
@@ -48,29 +54,21 @@ static int blockers(p4r_registry *reg, p4r_rm_result *out)
 			 out->naliases > 1 ? " (and others)" : "");
 		add_reason(out, why);
 	}
-	if ((rc = is_rollback_target(reg, v, &out->rollback_target)) < 0)
-		return rc;
-	if (out->rollback_target)
+	if ((out->rollback_target = rollback_target != 0 && rollback_target == v->number))
 		add_reason(out, "rollback would return to it");
 	return 0;
 }
 
-/* Inside the transaction: the version as it is under the write lock (a
- * promotion may have come between the resolution and the lock), the
- * checks, then the deletion. */
+/* Inside the transaction: the rules, then the deletion. */
 static int rm_txn(p4r_registry *reg, const p4r_rm_opts *opts, const char *actor, p4r_rm_result *out)
 {
 	const p4r_version *v = &out->version;
-	char model[P4R_MODEL_NAME_MAX + 1];
-	int64_t number = v->number;
-	p4r_delete_req req = { .model = model, .actor = actor, .reason = opts->reason };
+	p4r_delete_req req = { .actor = actor, .reason = opts->reason };
 	int rc;
 
-	snprintf(model, sizeof(model), "%s", v->model);
-	p4r_version_clear(&out->version);
-	if ((rc = p4r_registry_version_get(reg, model, number, &out->version)) < 0 ||
-	    (rc = blockers(reg, out)) < 0)
+	if ((rc = p4r_rm_rules(reg, out)) < 0)
 		return rc;
+	req.model = v->model;
 	req.number = v->number;
 	if (out->refusal[0] && !opts->force)
 		return p4r_error_set(P4R_EREFUSED, "cannot delete '%s@%lld': %s; --force deletes it anyway",

@@ -157,11 +157,14 @@ static int add_model(p4r_deploy_log *log, const char *name, struct dmodel **out)
 {
 	struct dmodel *m = calloc(1, sizeof(*m));
 
-	if (!m || !tsearch(m, &log->models, cmp_name)) {
+	if (!m)
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	/* named before it goes into the tree, which is ordered by name */
+	snprintf(m->name, sizeof(m->name), "%s", name);
+	if (!tsearch(m, &log->models, cmp_name)) {
 		free(m);
 		return p4r_error_set(P4R_ERROR, "out of memory");
 	}
-	snprintf(m->name, sizeof(m->name), "%s", name);
 	log->nmodels++;
 	*out = m;
 	return 0;
@@ -421,6 +424,40 @@ static void version_out(p4r_deploy_version *out, const struct dmodel *m, size_t 
 	out->kind = m->v[i].kind;
 	out->stage = m->v[i].stage;
 	out->rolled_back = m->v[i].rolled_back;
+}
+
+/* ---- every live version, for gc -r ---- */
+
+struct each_live {
+	p4r_deploy_live_fn fn;
+	void *arg;
+	int rc;
+};
+
+static void visit_live(const void *node, VISIT which, void *closure)
+{
+	const struct dmodel *m = *(struct dmodel *const *)node;
+	struct each_live *e = closure;
+	p4r_deploy_version v;
+	size_t i;
+
+	/* each node once: after its left subtree, or as a leaf */
+	if ((which != postorder && which != leaf) || e->rc < 0)
+		return;
+	for (i = 0; i < m->n && e->rc == 0; i++) {
+		if (m->v[i].deleted)
+			continue;
+		version_out(&v, m, i);
+		e->rc = e->fn(&v, e->arg);
+	}
+}
+
+int p4r_deploy_log_each_live(const p4r_deploy_log *log, p4r_deploy_live_fn fn, void *arg)
+{
+	struct each_live e = { fn, arg, 0 };
+
+	twalk_r(log->models, visit_live, &e);
+	return e.rc;
 }
 
 /* The highest live version of M in STAGE, or of any stage when STAGE is

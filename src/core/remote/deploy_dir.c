@@ -23,9 +23,7 @@
 
 /* ---- a folder version: its manifest, then each file into PATH/ ---- */
 
-/* V's manifest from REMOTE, its bytes verified against V's oid and size,
- * decoded strictly. */
-static int dir_manifest(p4r_remote *remote, const p4r_deploy_version *v, p4r_manifest *m)
+int p4r_deploy_manifest(p4r_remote *remote, const p4r_deploy_version *v, p4r_manifest *m)
 {
 	char key[128], what[P4R_MODEL_NAME_MAX + 48], *text = NULL;
 	size_t len = 0;
@@ -263,7 +261,7 @@ static void previous_manifest(p4r_remote *remote, const struct dest *d, const p4
 	record_read(d, opts->cache_dir, &pv);
 	if (pv.kind != P4R_KIND_DIR || p4r_oid_equal(&pv.oid, &now->oid))
 		return;
-	if (dir_manifest(remote, &pv, prev) < 0) {
+	if (p4r_deploy_manifest(remote, &pv, prev) < 0) {
 		p4r_error_clear();
 		p4r_manifest_clear(prev);
 	}
@@ -342,7 +340,7 @@ int p4r_deploy_get_dir(p4r_remote *remote, const struct dest *d, const p4r_get_o
 	j.fopts.progress = NULL;
 	j.m = &m;
 	j.prev = &prev;
-	if ((rc = dir_manifest(remote, &out->version, &m)) < 0 || (rc = dir_root(d, &j.root)) < 0)
+	if ((rc = p4r_deploy_manifest(remote, &out->version, &m)) < 0 || (rc = dir_root(d, &j.root)) < 0)
 		goto done;
 	previous_manifest(remote, d, opts, &out->version, &prev);
 	out->files = (int64_t)m.n;

@@ -659,6 +659,110 @@ static int dir_remove(p4r_remote *r, const char *key)
 	return rc;
 }
 
+/* ---- the objects a folder remote holds, for gc -r ---- */
+
+struct dir_list {
+	p4r_remote_object_fn fn;
+	void *payload;
+	size_t *foreign;
+};
+
+static bool hex2(const char *s)
+{
+	return strlen(s) == 2 && strspn(s, "0123456789abcdef") == 2;
+}
+
+/* Folder FD's entries from the first (FD stays open and the caller's);
+ * NULL with errno set. */
+static DIR *entries_of(int fd)
+{
+	int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	DIR *d;
+
+	if (copy < 0)
+		return NULL;
+	if (!(d = fdopendir(copy))) {
+		close(copy);
+		return NULL;
+	}
+	rewinddir(d); /* a dup shares the read position */
+	return d;
+}
+
+/* NAME in objects/ab/cd (folder FD; PREFIX "abcd"): listed when it is a
+ * regular file named by an oid that starts with PREFIX, else foreign. */
+static int list_file(const struct dir_list *l, int fd, const char *name, const char *prefix)
+{
+	p4r_remote_object o;
+	struct stat st;
+
+	if (!p4r_oid_valid(name) || strncmp(name, prefix, 4) ||
+	    fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode)) {
+		(*l->foreign)++;
+		return 0;
+	}
+	memcpy(o.oid.hex, name, sizeof(o.oid.hex));
+	o.size = (uint64_t)st.st_size;
+	/* ctime moves on the rename that publishes an upload, mtime on a write */
+	o.modified_s = st.st_ctim.tv_sec > st.st_mtim.tv_sec ? st.st_ctim.tv_sec : st.st_mtim.tv_sec;
+	return l->fn(&o, l->payload);
+}
+
+/* Folder FD at DEPTH below objects/ (0: objects/ itself; PREFIX the hex
+ * digits of the folders above). Folders are entered without following a
+ * link; what does not follow the layout is counted, never entered. */
+static int list_level(const struct dir_list *l, int fd, int depth, const char *prefix)
+{
+	struct dirent *de;
+	DIR *d = entries_of(fd);
+	int rc = 0, sub;
+
+	if (!d)
+		return p4r_error_errno("cannot read a folder of the remote's objects/");
+	while (rc == 0 && (de = readdir(d))) {
+		char next[8];
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (depth == 2) {
+			rc = list_file(l, fd, de->d_name, prefix);
+			continue;
+		}
+		if (!hex2(de->d_name) || (sub = openat(fd, de->d_name, DIR_FLAGS)) < 0) {
+			(*l->foreign)++;
+			continue;
+		}
+		snprintf(next, sizeof(next), "%.4s%.2s", prefix, de->d_name);
+		rc = list_level(l, sub, depth + 1, next);
+		close(sub);
+	}
+	closedir(d);
+	return rc;
+}
+
+static int dir_list_objects(p4r_remote *r, p4r_remote_object_fn fn, void *payload, size_t *foreign)
+{
+	struct dir_list l = { fn, payload, foreign };
+	int root, objfd, rc;
+
+	*foreign = 0;
+	if ((rc = root_open(r, &root)) < 0)
+		return rc;
+	objfd = openat(root, "objects", DIR_FLAGS);
+	close(root);
+	if (objfd < 0 && errno == ENOENT)
+		return 0;
+	if (objfd < 0 && (errno == ELOOP || errno == ENOTDIR))
+		return p4r_error_set(P4R_EINTEGRITY, "remote '%s' has a symlink or a file at 'objects' where "
+				     "a folder belongs; refusing to follow it (remove it from '%s')",
+				     r->name, r->parsed.path);
+	if (objfd < 0)
+		return p4r_error_errno("cannot open '%s/objects'", r->parsed.path);
+	rc = list_level(&l, objfd, 0, "");
+	close(objfd);
+	return rc;
+}
+
 static void dir_free(p4r_remote *r)
 {
 	free(r->impl);
@@ -674,6 +778,7 @@ static const p4r_remote_ops dir_ops = {
 	.get_small = dir_get_small,
 	.create_excl = dir_create_excl,
 	.remove = dir_remove,
+	.list_objects = dir_list_objects,
 	.free = dir_free,
 };
 

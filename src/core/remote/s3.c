@@ -1512,17 +1512,24 @@ struct collect {
 	size_t n, cap;
 };
 
-/* Keeps an upload of an object key of the remote's layout
- * (objects/ab/cd/<oid>); anything else under the prefix is not p4reg's. */
+/* True when REL (relative to the remote's root) is an object key of the
+ * remote's layout, objects/ab/cd/<oid>: anything else under the prefix is
+ * not p4reg's, and gc -r never touches it. */
+static bool object_key(const char *rel)
+{
+	return strlen(rel) == 14 + P4R_OID_HEXLEN && !strncmp(rel, "objects/", 8) && rel[10] == '/' &&
+	       rel[13] == '/' && p4r_oid_valid(rel + 14) && !strncmp(rel + 8, rel + 14, 2) &&
+	       !strncmp(rel + 11, rel + 16, 2);
+}
+
+/* Keeps an upload of an object key of the remote's layout. */
 static int collect_upload(void *arg, const char *key, const char *id, int64_t initiated)
 {
 	struct collect *c = arg;
 	const char *rel = key + c->plen;
 	p4r_remote_upload *u;
 
-	if (strlen(rel) != 14 + P4R_OID_HEXLEN || strncmp(rel, "objects/", 8) || rel[10] != '/' ||
-	    rel[13] != '/' || !p4r_oid_valid(rel + 14) || strncmp(rel + 8, rel + 14, 2) ||
-	    strncmp(rel + 11, rel + 16, 2))
+	if (!object_key(rel))
 		return 0;
 	if (c->n == c->cap) {
 		size_t ncap = c->cap ? c->cap * 2 : 16;
@@ -1568,6 +1575,111 @@ static int s3_abort_upload(p4r_remote *r, const p4r_remote_upload *u)
 	if ((rc = p4r_sigv4_uri_encode(enc, sizeof(enc), u->id, true)) < 0)
 		return rc;
 	return abort_multipart(r, u->key, enc);
+}
+
+/* ---- the objects under objects/, for gc -r (ListObjectsV2) ---- */
+
+/* Pages one listing of objects may take (1000 keys each) before it is
+ * judged endless. */
+#define OBJECT_PAGES_MAX 100000
+#define TOKEN_LIST_MAX 1024
+
+struct obj_list {
+	p4r_remote *r;
+	const char *prefix;   /* PREFIX/objects/: the whole keys listed */
+	size_t plen;          /* the remote's prefix and its '/' */
+	p4r_remote_object_fn fn;
+	void *payload;
+	size_t *foreign;
+};
+
+/* The objects of one listing page BODY to L->fn; a key outside the
+ * prefix or not of the layout, or one without a well-formed size, is
+ * counted in *L->foreign and never listed. */
+static int objects_in_page(const struct obj_list *l, const char *body)
+{
+	char block[4096], key[1100], when[64];
+	const char *pos = body;
+	int k, rc;
+
+	while ((k = xml_next(block, sizeof(block), &pos, "Contents")) == 0) {
+		p4r_remote_object o = { 0 };
+
+		if (xml_value(key, sizeof(key), block, "Key") < 0 || xml_unescape(key) < 0 ||
+		    strncmp(key, l->prefix, strlen(l->prefix)) || !object_key(key + l->plen) ||
+		    xml_u64(&o.size, block, "Size") < 0) {
+			(*l->foreign)++;
+			continue;
+		}
+		memcpy(o.oid.hex, key + l->plen + 14, sizeof(o.oid.hex));
+		if (xml_value(when, sizeof(when), block, "LastModified") == 0)
+			o.modified_s = iso_time(when);
+		if ((rc = l->fn(&o, l->payload)) < 0)
+			return rc;
+	}
+	return k < 0 ? malformed(l->r, "objects", "") : 0;
+}
+
+/* Moves TOKEN (TOKEN_LIST_MAX + 1 bytes) to where the page after BODY
+ * starts: 1 when there is one, 0 when BODY was the last. The token is the
+ * server's text: it must be there, printable, and move on. */
+static int next_objects_token(p4r_remote *r, const char *body, char *token)
+{
+	char flag[8], next[TOKEN_LIST_MAX + 1];
+	size_t i;
+
+	if (xml_value(flag, sizeof(flag), body, "IsTruncated") < 0 || strcmp(flag, "true"))
+		return 0;
+	if (xml_value(next, sizeof(next), body, "NextContinuationToken") < 0 || xml_unescape(next) < 0 ||
+	    !next[0] || !strcmp(next, token))
+		return malformed(r, "objects", "");
+	for (i = 0; next[i]; i++)
+		if ((unsigned char)next[i] < 0x21 || (unsigned char)next[i] > 0x7e)
+			return malformed(r, "objects", "");
+	memcpy(token, next, i + 1);
+	return 1;
+}
+
+/* The canonical query of the page that TOKEN ("" for the first) starts. */
+static int objects_query(char *query, size_t qsz, const char *eprefix, const char *token)
+{
+	char etoken[3 * TOKEN_LIST_MAX + 1];
+	int rc;
+
+	if (!token[0]) {
+		snprintf(query, qsz, "list-type=2&max-keys=1000&prefix=%s", eprefix);
+		return 0;
+	}
+	if ((rc = p4r_sigv4_uri_encode(etoken, sizeof(etoken), token, true)) < 0)
+		return rc;
+	snprintf(query, qsz, "continuation-token=%s&list-type=2&max-keys=1000&prefix=%s", etoken, eprefix);
+	return 0;
+}
+
+static int s3_list_objects(p4r_remote *r, p4r_remote_object_fn fn, void *payload, size_t *foreign)
+{
+	char prefix[600], eprefix[1800], token[TOKEN_LIST_MAX + 1] = "", query[5000], *body = NULL;
+	struct obj_list l = { r, prefix, r->parsed.prefix[0] ? strlen(r->parsed.prefix) + 1 : 0,
+			      fn, payload, foreign };
+	int page, rc;
+
+	*foreign = 0;
+	full_key(prefix, sizeof(prefix), r, "objects/");
+	if ((rc = p4r_sigv4_uri_encode(eprefix, sizeof(eprefix), prefix, true)) < 0)
+		return rc;
+	for (page = 0;; page++) {
+		if (page == OBJECT_PAGES_MAX)
+			return malformed(r, "objects", " (it does not end)");
+		if ((rc = objects_query(query, sizeof(query), eprefix, token)) < 0 ||
+		    (rc = list_get(r, NULL, query, &body)) < 0)
+			return rc;
+		if ((rc = objects_in_page(&l, body)) == 0)
+			rc = next_objects_token(r, body, token);
+		free(body);
+		body = NULL;
+		if (rc <= 0)
+			return rc;
+	}
 }
 
 static int s3_put_file(p4r_remote *r, const char *key, const char *path, uint64_t size,
@@ -1736,6 +1848,7 @@ static const p4r_remote_ops s3_ops = {
 	.remove = s3_remove,
 	.list_uploads = s3_list_uploads,
 	.abort_upload = s3_abort_upload,
+	.list_objects = s3_list_objects,
 	.free = s3_free,
 };
 

@@ -434,9 +434,14 @@ int p4r_gc_run(p4r_repo *repo, const p4r_gc_opts *opts, p4r_gc_result *out)
 	 * before anything is judged; a damaged manifest stops gc here */
 	if ((rc = p4r_manifests_rebuild(repo, NULL)) < 0)
 		goto done;
-	if ((rc = p4r_registry_read_begin(reg)) == 0)
-		rc = p4r_registry_referenced_oids(reg, &refs, NULL, &nrefs);
-	p4r_registry_read_end(reg);
+	/* a read that nests: a dry run of gc --keep-last judges inside the
+	 * transaction that deleted the versions (ops/gc.c) */
+	if ((rc = p4r_registry_begin_read(reg)) < 0)
+		goto done;
+	if ((rc = p4r_registry_referenced_oids(reg, &refs, NULL, &nrefs)) < 0)
+		p4r_registry_abort(reg);
+	else
+		rc = p4r_registry_commit(reg);
 	if (rc < 0 || (rc = add_git_referenced(repo, &refs, &nrefs)) < 0)
 		goto done;
 	w = (struct walk){ refs, nrefs, cutoff, &c, out };
@@ -454,52 +459,5 @@ done:
 		close(metafd);
 	free(refs);
 	free(c.v);
-	return rc;
-}
-
-/* ---- gc -r NAME: unfinished uploads on a remote ----
- * A push killed or failed mid-upload leaves a multipart upload on an S3
- * remote: invisible, but its parts are stored (and billed) until someone
- * aborts it. The next push of the object resumes it; gc -r aborts the
- * ones nobody resumed within the grace period. */
-
-void p4r_gc_remote_result_clear(p4r_gc_remote_result *r)
-{
-	if (!r)
-		return;
-	free(r->aborted);
-	memset(r, 0, sizeof(*r));
-}
-
-int p4r_gc_remote(p4r_remote *r, const p4r_gc_opts *opts, p4r_gc_remote_result *out)
-{
-	p4r_remote_upload *v = NULL;
-	size_t n = 0, i;
-	int64_t cutoff;
-	int rc = 0;
-
-	memset(out, 0, sizeof(*out));
-	if (opts->grace_s < 0)
-		return p4r_error_set(P4R_EUSAGE, "the grace period cannot be negative");
-	if (!r->ops->list_uploads)
-		return 0;
-	out->supported = true;
-	/* the server dates an upload by its clock: an hour of grace dwarfs any skew */
-	cutoff = (opts->now_s ? opts->now_s : (int64_t)time(NULL)) - opts->grace_s;
-	if ((rc = r->ops->list_uploads(r, &v, &n, &out->truncated)) < 0)
-		return rc;
-	/* the aborted ones are gathered at the front of V, which OUT keeps */
-	out->aborted = v;
-	for (i = 0; i < n && rc == 0; i++) {
-		if (v[i].initiated_s == 0 || v[i].initiated_s > cutoff) {
-			out->kept_recent++;
-			continue;
-		}
-		if (!opts->dry_run && (rc = r->ops->abort_upload(r, &v[i])) < 0)
-			break;
-		if (out->naborted != i)
-			v[out->naborted] = v[i];
-		out->naborted++;
-	}
 	return rc;
 }
