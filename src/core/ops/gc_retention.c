@@ -76,7 +76,7 @@ static int retain_one(struct run *run, const char *model, int64_t number, int64_
 	p4r_rm_result r = { 0 };
 	p4r_delete_req req = { .model = model, .number = number, .actor = run->actor,
 			       .reason = run->out->reason };
-	p4r_retain_item *it;
+	p4r_retain_item *it = NULL;
 	int rc;
 
 	snprintf(r.version.model, sizeof(r.version.model), "%s", model);
