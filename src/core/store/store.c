@@ -201,7 +201,9 @@ bool p4r_store_has(const p4r_store *store, const p4r_oid *oid)
 
 	if (p4r_store_object_path(store, oid, path, sizeof(path)) < 0)
 		return false;
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+	/* the name itself: a symbolic link planted there is no object (its
+	 * target is outside the store), and is replaced when the object is */
+	return lstat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
 static int pwrite_full(int fd, const unsigned char *p, size_t len, uint64_t off)
@@ -615,7 +617,7 @@ int p4r_store_sync_object(p4r_store *store, const p4r_oid *oid)
 	if (rc < 0)
 		return rc;
 	p4r_store_object_path(store, oid, path, sizeof(path));
-	if ((fd = openat(dir, oid->hex, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0 || fsync(fd) < 0 ||
+	if ((fd = openat(dir, oid->hex, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0 || fsync(fd) < 0 ||
 	    (fsync(dir) < 0 && errno != EINVAL))
 		rc = p4r_error_errno("cannot fsync '%s'", path);
 	if (fd >= 0)
@@ -1050,8 +1052,9 @@ static bool object_holds(const p4r_store *store, const p4r_oid *oid, const void 
 	size_t got = 0;
 	int fd;
 
+	/* never blocks on a FIFO planted under the name */
 	if (p4r_store_object_path(store, oid, path, sizeof(path)) < 0 ||
-	    (fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+	    (fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0)
 		return false;
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size == len &&
 	    (have = malloc(len ? len : 1)) && read_block(fd, have, len, &got) == 0 && got == len)
@@ -1107,16 +1110,22 @@ static int open_object(int *fd, struct stat *st, char *path, size_t pathsz,
 	*fd = -1;
 	if ((rc = p4r_store_object_path(store, oid, path, pathsz)) < 0)
 		return rc;
-	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* an object is a regular file under its name: never a link followed
+	 * out of the store, never a FIFO waited on */
+	*fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (*fd < 0) {
-		if (errno == ENOENT)
+		if (errno == ENOENT || errno == ELOOP)
 			return p4r_error_set(P4R_ENOTFOUND, "object %s is missing from the store; "
 					     "'p4reg pull' downloads it, 'p4reg fsck' checks the rest",
 					     oid->hex);
 		return p4r_error_errno("cannot open '%s'", path);
 	}
-	if (fstat(*fd, st) < 0) {
+	if (fstat(*fd, st) < 0)
 		rc = p4r_error_errno("cannot stat '%s'", path);
+	else if (!S_ISREG(st->st_mode))
+		rc = p4r_error_set(P4R_ENOTFOUND, "object %s is missing from the store ('%s' is not a "
+				   "regular file); 'p4reg fsck' checks the rest", oid->hex, path);
+	if (rc < 0) {
 		close(*fd);
 		*fd = -1;
 	}
