@@ -62,6 +62,9 @@ struct run {
 	char no_remote[512];  /* why no remote was asked ("": one was, or none was needed) */
 	struct dir_file *df;  /* the files of folder versions, for messages */
 	size_t ndf, dfcap;
+	const p4r_oid *refs;  /* the oids live versions reference, sorted */
+	size_t nrefs;
+	bool refs_known;      /* the registry answered: REFS is the whole list */
 };
 
 static bool is_hex2(const char *s)
@@ -330,6 +333,9 @@ static void check_registry(struct run *r, p4r_oid **refs, int64_t **sizes, size_
 		rc = p4r_registry_referenced_oids(reg, refs, sizes, nrefs);
 	if (rc < 0)
 		on_integrity(p4r_error_message(), r);
+	r->refs_known = rc == 0;
+	r->refs = *refs;
+	r->nrefs = *nrefs;
 	p4r_registry_read_end(reg);
 }
 
@@ -720,9 +726,35 @@ done:
 	free(marks);
 }
 
+static int oid_cmp(const void *a, const void *b)
+{
+	return strcmp(((const p4r_oid *)a)->hex, ((const p4r_oid *)b)->hex);
+}
+
+/* OID is a torn leftover of a crashed batch (publish.h): no live version
+ * references it and the guard never vouched for it (a fingerprint is
+ * recorded only once an object is durable), so nothing was lost -- the
+ * add that stored it never committed, and stores it again when rerun. */
+static bool torn_leftover(struct run *r, const p4r_oid *oid)
+{
+	p4r_registry *reg = p4r_repo_registry(r->repo);
+	p4r_stat_key key;
+	bool found = true;
+
+	if (!reg || !r->refs_known ||
+	    (r->nrefs && bsearch(oid, r->refs, r->nrefs, sizeof(*oid), oid_cmp)))
+		return false;
+	if (p4r_registry_objstat_get(reg, oid, &key, &found) < 0) {
+		p4r_error_clear();
+		return false;
+	}
+	return !found;
+}
+
 /* Moves the corrupt object F (its bytes hash to GOT) to the quarantine,
  * recording the move in V, and reports it. False when it could not be
- * moved: that is reported as a problem too, and fsck goes on. */
+ * moved: that is reported as a problem too, and fsck goes on; false as
+ * well for a torn leftover (a note, nothing recorded). */
 static bool quarantine_corrupt(struct run *r, const struct found *f, const p4r_oid *got,
 			       struct verdict *v)
 {
@@ -737,6 +769,14 @@ static bool quarantine_corrupt(struct run *r, const struct found *f, const p4r_o
 		return false;
 	}
 	r->rep->quarantined++;
+	if (torn_leftover(r, &f->oid)) {
+		/* no damage mark either: no version waits for these bytes */
+		add_note(r, "torn-object", f->oid.hex, NULL, "nothing to do: an add stores it again when rerun",
+			 "object %s was never completed (a crash inside an add; no version references it); "
+			 "moved to '%s'", f->oid.hex, rel_to_root(r->repo, dest));
+		free(dest);
+		return false;
+	}
 	v->damaged = true;
 	v->got = *got;
 	name = strrchr(dest, '/');
