@@ -680,6 +680,26 @@ struct verdict {
 	char quarantine[P4R_QUARANTINE_MAX];
 };
 
+/* Whether everything in the store is on the disk now: one syncfs of its
+ * file system (sync where the kernel has none). */
+static bool objects_synced(struct run *r)
+{
+	char objects[PATH_MAX];
+	bool ok;
+	int fd;
+
+	snprintf(objects, sizeof(objects), "%s/objects", p4r_repo_meta(r->repo));
+	if ((fd = open(objects, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return false;
+	ok = syncfs(fd) == 0;
+	if (!ok && errno == ENOSYS) {
+		sync();
+		ok = true;
+	}
+	close(fd);
+	return ok;
+}
+
 /* Writes the verdicts in one transaction: fingerprints of whole objects,
  * damage marks of quarantined ones, and "repaired" for a marked object
  * found whole again. Nothing without a writable registry; a failure here
@@ -690,10 +710,15 @@ static void record_verdicts(struct run *r, const struct verdict *v, size_t n)
 	p4r_damage *marks = NULL, d;
 	size_t nmarks = 0, i, j;
 	p4r_stat_key key;
+	bool durable;
 	int rc;
 
 	if (!reg || p4r_registry_readonly(reg) || n == 0)
 		return;
+	/* a fingerprint says "durable and whole" (objguard.h), and a batch add
+	 * running meanwhile may have named an object not synced yet: one sync
+	 * first, or no fingerprint at all (they only save re-hashes) */
+	durable = objects_synced(r);
 	if ((rc = p4r_registry_damage_list(reg, &marks, &nmarks)) < 0 ||
 	    (rc = p4r_registry_begin(reg)) < 0)
 		goto done;
@@ -707,7 +732,7 @@ static void record_verdicts(struct run *r, const struct verdict *v, size_t n)
 				rc = p4r_registry_damage_mark(reg, &d);
 			continue;
 		}
-		if (v[i].st.st_ino) {
+		if (v[i].st.st_ino && durable) {
 			p4r_worktree_stat_key(&v[i].st, &key);
 			rc = p4r_registry_objstat_put(reg, &v[i].oid, &key);
 		}
