@@ -4,6 +4,7 @@
 #include "p4reg/error.h"
 #include "p4reg/fsutil.h"
 #include "p4reg/publish.h"
+#include "util/testknob.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 #include <linux/fs.h>
 
@@ -43,6 +45,7 @@ struct p4r_store {
 	atomic_bool unsynced;   /* an object was published since the last sync */
 	atomic_bool no_reflink; /* the store's file system said it cannot clone */
 	int objects_fd;         /* OBJECTS, open since p4r_store_open, or -1 */
+	int syncfs_ok;          /* syncfs makes the store durable: 1, 0, -1 not asked yet */
 };
 
 /* What one pass over a file does: read SRC once, hash it, and copy it to
@@ -145,6 +148,7 @@ int p4r_store_open(p4r_store **out, const char *meta_dir)
 	if (!(store = calloc(1, sizeof(*store))))
 		return p4r_error_set(P4R_ERROR, "out of memory");
 	store->objects_fd = -1;
+	store->syncfs_ok = -1;
 	store->meta = strdup(meta_dir);
 	store->objects = p4r_path_join(meta_dir, "objects");
 	store->tmp = p4r_path_join(meta_dir, "tmp");
@@ -600,9 +604,41 @@ static int publish(p4r_store *store, int dir, const p4r_oid *oid, char **tmp, in
 				  existed);
 }
 
+/* Whether syncfs(2) of the store's file system makes what was written
+ * there durable. Not on FUSE (the kernel asks the server nothing unless it
+ * implements SYNCFS, which few do; its fsync is FUSE_FSYNC), 9p or SMB (no
+ * sync of the file system at all): there a batch fsyncs each object. */
+static bool syncfs_durable(p4r_store *store)
+{
+	static const long weak[] = {
+		0x65735546L,         /* FUSE_SUPER_MAGIC */
+		0x01021997L,         /* V9FS_MAGIC */
+		(long)0xFF534D42UL,  /* CIFS_SUPER_MAGIC */
+		(long)0xFE534D42UL,  /* SMB2_SUPER_MAGIC */
+		0x517BL,             /* SMB_SUPER_MAGIC */
+	};
+	struct statfs sf;
+	long type;
+	size_t i;
+
+	if (store->syncfs_ok >= 0)
+		return store->syncfs_ok;
+	/* a test stands in for a file system it cannot mount */
+	type = p4r_test_knob("P4REG_TEST_STORE_FSTYPE");
+	if (!type && (store->objects_fd < 0 || fstatfs(store->objects_fd, &sf) < 0))
+		return (store->syncfs_ok = 0);
+	if (!type)
+		type = (long)sf.f_type;
+	store->syncfs_ok = 1;
+	for (i = 0; i < sizeof(weak) / sizeof(weak[0]); i++)
+		if (type == weak[i])
+			store->syncfs_ok = 0;
+	return store->syncfs_ok;
+}
+
 void p4r_store_defer_sync(p4r_store *store, bool on)
 {
-	store->deferred = on;
+	store->deferred = on && syncfs_durable(store);
 }
 
 int p4r_store_sync_object(p4r_store *store, const p4r_oid *oid)
