@@ -44,7 +44,8 @@ bool p4r_store_has(const p4r_store *store, const p4r_oid *oid);
 /* A batch of many small objects: while ON, inserts publish objects
  * without their fsyncs (publish.h); p4r_store_sync then makes all of them
  * durable with one syncfs, which must happen before anything (a registry
- * row) names them. Set before, and cleared after, a parallel loop. */
+ * row) names them. Set before, and cleared after, a parallel loop. ON is
+ * ignored where syncfs makes nothing durable (FUSE, 9p, SMB). */
 void p4r_store_defer_sync(p4r_store *store, bool on);
 int p4r_store_sync(p4r_store *store);
 

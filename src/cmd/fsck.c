@@ -145,6 +145,7 @@ static void notes_summary(char *buf, size_t bufsz, const p4r_fsck_report *rep)
 		{ "not-downloaded", "not downloaded" },
 		{ "not-checked", "not checked" },
 		{ "not-on-remote", "not on the remote" },
+		{ "torn-object", "torn by a crash" },
 	};
 	size_t i, len = 0, n;
 

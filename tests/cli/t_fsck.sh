@@ -89,6 +89,24 @@ run 4 p4reg --json fsck
 assert_eq "$(json_get 'sorted((p["kind"], p["path"]) for p in d["problems"])')" \
 	"[('stray-file', '.p4reg/objects/ab/cd/$oid1'), ('stray-file', '.p4reg/objects/junk')]"
 
+begin "wrong bytes no version names and no fingerprint vouched for (a crashed batch's) are a note; a fingerprinted object's are a problem"
+setup
+printf 'the bytes a crash lost' >torn && t=$(sha torn) && rm torn
+mkdir -p "$(dirname "$(obj_path "$t")")" && : >"$(obj_path "$t")"
+run 0 p4reg --json fsck
+assert_eq "$(json_get '[n["kind"] for n in d["notes"]], [p["kind"] for p in d["problems"]], d["quarantined"]')" "['torn-object'] [] 1"
+assert_file ".p4reg/quarantine/$t" && assert_no_file "$(obj_path "$t")"
+assert_eq "$(db "SELECT count(*) FROM object_damage")" "0" "a torn leftover was marked damaged"
+: >"$(obj_path "$t")"
+run 0 p4reg fsck
+assert_contains "$OUT" "torn-object: object $t was never completed (a crash inside an add; no version references it); moved to '.p4reg/quarantine/$t.1'"
+assert_contains "$OUT" "notes: 1 torn by a crash"
+# a deleted version's object: unreferenced, but the guard vouched for it once
+run 0 p4reg rm llm@1
+o=$(obj_path "$oid3")
+chmod u+w "$o"; flip_byte "$o" 10; chmod 444 "$o"
+run 4 p4reg fsck && assert_contains "$OUT" "corrupt-object: object $oid3 is corrupt"
+
 begin "bad, unknown and mismatched pointers"
 setup
 printf 'p4reg-pointer 9\n' >models/bad.onnx.p4reg

@@ -211,4 +211,31 @@ exec 9>&-
 run 0 p4reg gc --grace 0 && assert_file .p4reg/tmp/sync.lock
 run 0 p4reg fsck
 
+begin "a symbolic link under an object's name is no object: add stores a real one, checkout links no link"
+fresh_repo
+random_file m.bin 5
+oid=$(sha m.bin)
+obj=.p4reg/objects/${oid:0:2}/${oid:2:2}/$oid
+mkdir -p "$(dirname "$obj")" && cp m.bin "$ROOT_TMP/planted" && ln -s "$ROOT_TMP/planted" "$obj"
+run 0 p4reg add -q m.bin
+[ -L "$obj" ] && fail "the object is still a symbolic link"
+assert_file "$obj" && assert_eq "$(sha "$obj")" "$oid" "the stored object"
+run 0 p4reg fsck
+rm m.bin && rm "$obj" && ln -s "$ROOT_TMP/planted" "$obj"
+run 0 p4reg config --local core.cacheType hardlink
+run 1 p4reg checkout m.bin && assert_contains "$ERR" "is not in the local store"
+[ -L m.bin ] && fail "checkout made the work-tree file a symbolic link"
+assert_no_file m.bin
+
+begin "a FIFO under a manifest's name does not block a folder add; it is replaced"
+fresh_repo
+mkdir d && for i in $(seq 1 20); do echo "file $i" >"d/f$i"; done
+p4reg add -q d >/dev/null 2>&1 || fail "first add"
+moid=$(db "SELECT oid FROM versions")
+rm -rf .p4reg && p4reg init >/dev/null
+mkdir -p ".p4reg/objects/${moid:0:2}/${moid:2:2}" && mkfifo ".p4reg/objects/${moid:0:2}/${moid:2:2}/$moid"
+run 0 timeout 20 "$P4REG_BIN" add -q d
+[ -f ".p4reg/objects/${moid:0:2}/${moid:2:2}/$moid" ] || fail "the manifest is not a regular object"
+run 0 p4reg fsck
+
 finish

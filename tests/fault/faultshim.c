@@ -9,7 +9,7 @@
  *
  * OP is write (write, pwrite, pwrite64 on descriptors above 2: the
  * terminal and pipes of the test are never faulted), fsync (fsync,
- * fdatasync) or rename (rename, renameat, renameat2). ERRNO is EIO,
+ * fdatasync, syncfs) or rename (rename, renameat, renameat2). ERRNO is EIO,
  * ENOSPC, EDQUOT, EROFS or a number. When P4REG_FAULT_PATH is set, only
  * calls on files whose path contains it count (the descriptor's path from
  * /proc/self/fd, the source path of a rename): "/.p4reg/tmp/" aims at
@@ -52,6 +52,7 @@ static ssize_t (*real_pwrite)(int, const void *, size_t, off_t);
 static ssize_t (*real_pwrite64)(int, const void *, size_t, off64_t);
 static int (*real_fsync)(int);
 static int (*real_fdatasync)(int);
+static int (*real_syncfs)(int);
 static int (*real_rename)(const char *, const char *);
 static int (*real_renameat)(int, const char *, int, const char *);
 static int (*real_renameat2)(int, const char *, int, const char *, unsigned int);
@@ -78,6 +79,7 @@ static void init(void)
 	real_pwrite64 = dlsym(RTLD_NEXT, "pwrite64");
 	real_fsync = dlsym(RTLD_NEXT, "fsync");
 	real_fdatasync = dlsym(RTLD_NEXT, "fdatasync");
+	real_syncfs = dlsym(RTLD_NEXT, "syncfs");
 	real_rename = dlsym(RTLD_NEXT, "rename");
 	real_renameat = dlsym(RTLD_NEXT, "renameat");
 	real_renameat2 = dlsym(RTLD_NEXT, "renameat2");
@@ -217,6 +219,16 @@ int fdatasync(int fd)
 	if (!real_fdatasync)
 		init();
 	return real_fdatasync(fd);
+}
+
+/* a batch's one sync (store.h) is a sync point like any fsync */
+int syncfs(int fd)
+{
+	if (fault_on(OP_FSYNC, fd, NULL) < 0)
+		return -1;
+	if (!real_syncfs)
+		init();
+	return real_syncfs(fd);
 }
 
 int rename(const char *from, const char *to)

@@ -62,6 +62,9 @@ struct run {
 	char no_remote[512];  /* why no remote was asked ("": one was, or none was needed) */
 	struct dir_file *df;  /* the files of folder versions, for messages */
 	size_t ndf, dfcap;
+	const p4r_oid *refs;  /* the oids live versions reference, sorted */
+	size_t nrefs;
+	bool refs_known;      /* the registry answered: REFS is the whole list */
 };
 
 static bool is_hex2(const char *s)
@@ -330,6 +333,9 @@ static void check_registry(struct run *r, p4r_oid **refs, int64_t **sizes, size_
 		rc = p4r_registry_referenced_oids(reg, refs, sizes, nrefs);
 	if (rc < 0)
 		on_integrity(p4r_error_message(), r);
+	r->refs_known = rc == 0;
+	r->refs = *refs;
+	r->nrefs = *nrefs;
 	p4r_registry_read_end(reg);
 }
 
@@ -674,6 +680,26 @@ struct verdict {
 	char quarantine[P4R_QUARANTINE_MAX];
 };
 
+/* Whether everything in the store is on the disk now: one syncfs of its
+ * file system (sync where the kernel has none). */
+static bool objects_synced(struct run *r)
+{
+	char objects[PATH_MAX];
+	bool ok;
+	int fd;
+
+	snprintf(objects, sizeof(objects), "%s/objects", p4r_repo_meta(r->repo));
+	if ((fd = open(objects, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return false;
+	ok = syncfs(fd) == 0;
+	if (!ok && errno == ENOSYS) {
+		sync();
+		ok = true;
+	}
+	close(fd);
+	return ok;
+}
+
 /* Writes the verdicts in one transaction: fingerprints of whole objects,
  * damage marks of quarantined ones, and "repaired" for a marked object
  * found whole again. Nothing without a writable registry; a failure here
@@ -684,10 +710,15 @@ static void record_verdicts(struct run *r, const struct verdict *v, size_t n)
 	p4r_damage *marks = NULL, d;
 	size_t nmarks = 0, i, j;
 	p4r_stat_key key;
+	bool durable;
 	int rc;
 
 	if (!reg || p4r_registry_readonly(reg) || n == 0)
 		return;
+	/* a fingerprint says "durable and whole" (objguard.h), and a batch add
+	 * running meanwhile may have named an object not synced yet: one sync
+	 * first, or no fingerprint at all (they only save re-hashes) */
+	durable = objects_synced(r);
 	if ((rc = p4r_registry_damage_list(reg, &marks, &nmarks)) < 0 ||
 	    (rc = p4r_registry_begin(reg)) < 0)
 		goto done;
@@ -701,7 +732,7 @@ static void record_verdicts(struct run *r, const struct verdict *v, size_t n)
 				rc = p4r_registry_damage_mark(reg, &d);
 			continue;
 		}
-		if (v[i].st.st_ino) {
+		if (v[i].st.st_ino && durable) {
 			p4r_worktree_stat_key(&v[i].st, &key);
 			rc = p4r_registry_objstat_put(reg, &v[i].oid, &key);
 		}
@@ -720,9 +751,35 @@ done:
 	free(marks);
 }
 
+static int oid_cmp(const void *a, const void *b)
+{
+	return strcmp(((const p4r_oid *)a)->hex, ((const p4r_oid *)b)->hex);
+}
+
+/* OID is a torn leftover of a crashed batch (publish.h): no live version
+ * references it and the guard never vouched for it (a fingerprint is
+ * recorded only once an object is durable), so nothing was lost -- the
+ * add that stored it never committed, and stores it again when rerun. */
+static bool torn_leftover(struct run *r, const p4r_oid *oid)
+{
+	p4r_registry *reg = p4r_repo_registry(r->repo);
+	p4r_stat_key key;
+	bool found = true;
+
+	if (!reg || !r->refs_known ||
+	    (r->nrefs && bsearch(oid, r->refs, r->nrefs, sizeof(*oid), oid_cmp)))
+		return false;
+	if (p4r_registry_objstat_get(reg, oid, &key, &found) < 0) {
+		p4r_error_clear();
+		return false;
+	}
+	return !found;
+}
+
 /* Moves the corrupt object F (its bytes hash to GOT) to the quarantine,
  * recording the move in V, and reports it. False when it could not be
- * moved: that is reported as a problem too, and fsck goes on. */
+ * moved: that is reported as a problem too, and fsck goes on; false as
+ * well for a torn leftover (a note, nothing recorded). */
 static bool quarantine_corrupt(struct run *r, const struct found *f, const p4r_oid *got,
 			       struct verdict *v)
 {
@@ -737,6 +794,14 @@ static bool quarantine_corrupt(struct run *r, const struct found *f, const p4r_o
 		return false;
 	}
 	r->rep->quarantined++;
+	if (torn_leftover(r, &f->oid)) {
+		/* no damage mark either: no version waits for these bytes */
+		add_note(r, "torn-object", f->oid.hex, NULL, "nothing to do: an add stores it again when rerun",
+			 "object %s was never completed (a crash inside an add; no version references it); "
+			 "moved to '%s'", f->oid.hex, rel_to_root(r->repo, dest));
+		free(dest);
+		return false;
+	}
 	v->damaged = true;
 	v->got = *got;
 	name = strrchr(dest, '/');

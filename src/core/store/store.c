@@ -4,6 +4,7 @@
 #include "p4reg/error.h"
 #include "p4reg/fsutil.h"
 #include "p4reg/publish.h"
+#include "util/testknob.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 #include <linux/fs.h>
 
@@ -43,6 +45,7 @@ struct p4r_store {
 	atomic_bool unsynced;   /* an object was published since the last sync */
 	atomic_bool no_reflink; /* the store's file system said it cannot clone */
 	int objects_fd;         /* OBJECTS, open since p4r_store_open, or -1 */
+	int syncfs_ok;          /* syncfs makes the store durable: 1, 0, -1 not asked yet */
 };
 
 /* At most this many files get one pass's bytes: a pull in copy mode writes
@@ -164,6 +167,7 @@ int p4r_store_open(p4r_store **out, const char *meta_dir)
 	if (!(store = calloc(1, sizeof(*store))))
 		return p4r_error_set(P4R_ERROR, "out of memory");
 	store->objects_fd = -1;
+	store->syncfs_ok = -1;
 	store->meta = strdup(meta_dir);
 	store->objects = p4r_path_join(meta_dir, "objects");
 	store->tmp = p4r_path_join(meta_dir, "tmp");
@@ -220,7 +224,9 @@ bool p4r_store_has(const p4r_store *store, const p4r_oid *oid)
 
 	if (p4r_store_object_path(store, oid, path, sizeof(path)) < 0)
 		return false;
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+	/* the name itself: a symbolic link planted there is no object (its
+	 * target is outside the store), and is replaced when the object is */
+	return lstat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
 static int pwrite_full(int fd, const unsigned char *p, size_t len, uint64_t off)
@@ -712,9 +718,41 @@ static int publish(p4r_store *store, int dir, const p4r_oid *oid, char **tmp, in
 				  existed);
 }
 
+/* Whether syncfs(2) of the store's file system makes what was written
+ * there durable. Not on FUSE (the kernel asks the server nothing unless it
+ * implements SYNCFS, which few do; its fsync is FUSE_FSYNC), 9p or SMB (no
+ * sync of the file system at all): there a batch fsyncs each object. */
+static bool syncfs_durable(p4r_store *store)
+{
+	static const long weak[] = {
+		0x65735546L,         /* FUSE_SUPER_MAGIC */
+		0x01021997L,         /* V9FS_MAGIC */
+		(long)0xFF534D42UL,  /* CIFS_SUPER_MAGIC */
+		(long)0xFE534D42UL,  /* SMB2_SUPER_MAGIC */
+		0x517BL,             /* SMB_SUPER_MAGIC */
+	};
+	struct statfs sf;
+	long type;
+	size_t i;
+
+	if (store->syncfs_ok >= 0)
+		return store->syncfs_ok;
+	/* a test stands in for a file system it cannot mount */
+	type = p4r_test_knob("P4REG_TEST_STORE_FSTYPE");
+	if (!type && (store->objects_fd < 0 || fstatfs(store->objects_fd, &sf) < 0))
+		return (store->syncfs_ok = 0);
+	if (!type)
+		type = (long)sf.f_type;
+	store->syncfs_ok = 1;
+	for (i = 0; i < sizeof(weak) / sizeof(weak[0]); i++)
+		if (type == weak[i])
+			store->syncfs_ok = 0;
+	return store->syncfs_ok;
+}
+
 void p4r_store_defer_sync(p4r_store *store, bool on)
 {
-	store->deferred = on;
+	store->deferred = on && syncfs_durable(store);
 }
 
 int p4r_store_sync_object(p4r_store *store, const p4r_oid *oid)
@@ -729,7 +767,7 @@ int p4r_store_sync_object(p4r_store *store, const p4r_oid *oid)
 	if (rc < 0)
 		return rc;
 	p4r_store_object_path(store, oid, path, sizeof(path));
-	if ((fd = openat(dir, oid->hex, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0 || fsync(fd) < 0 ||
+	if ((fd = openat(dir, oid->hex, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0 || fsync(fd) < 0 ||
 	    (fsync(dir) < 0 && errno != EINVAL))
 		rc = p4r_error_errno("cannot fsync '%s'", path);
 	if (fd >= 0)
@@ -1162,8 +1200,9 @@ static bool object_holds(const p4r_store *store, const p4r_oid *oid, const void 
 	size_t got = 0;
 	int fd;
 
+	/* never blocks on a FIFO planted under the name */
 	if (p4r_store_object_path(store, oid, path, sizeof(path)) < 0 ||
-	    (fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+	    (fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0)
 		return false;
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size == len &&
 	    (have = malloc(len ? len : 1)) && read_block(fd, have, len, &got) == 0 && got == len)
@@ -1219,16 +1258,22 @@ static int open_object(int *fd, struct stat *st, char *path, size_t pathsz,
 	*fd = -1;
 	if ((rc = p4r_store_object_path(store, oid, path, pathsz)) < 0)
 		return rc;
-	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* an object is a regular file under its name: never a link followed
+	 * out of the store, never a FIFO waited on */
+	*fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (*fd < 0) {
-		if (errno == ENOENT)
+		if (errno == ENOENT || errno == ELOOP)
 			return p4r_error_set(P4R_ENOTFOUND, "object %s is missing from the store; "
 					     "'p4reg pull' downloads it, 'p4reg fsck' checks the rest",
 					     oid->hex);
 		return p4r_error_errno("cannot open '%s'", path);
 	}
-	if (fstat(*fd, st) < 0) {
+	if (fstat(*fd, st) < 0)
 		rc = p4r_error_errno("cannot stat '%s'", path);
+	else if (!S_ISREG(st->st_mode))
+		rc = p4r_error_set(P4R_ENOTFOUND, "object %s is missing from the store ('%s' is not a "
+				   "regular file); 'p4reg fsck' checks the rest", oid->hex, path);
+	if (rc < 0) {
 		close(*fd);
 		*fd = -1;
 	}
