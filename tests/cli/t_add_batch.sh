@@ -110,11 +110,11 @@ assert_eq "$(sha "$(obj "$(sha models/solo.txt)")")" "$(sha models/solo.txt)"
 
 begin "where syncfs reaches no disk (FUSE, 9p, SMB) a batch fsyncs each object"
 . "$P4REG_SRC/tests/fault/lib.sh"
-# fsync_count FSTYPE: fsyncs of objects being written by an add of 20 files
+# fsync_count FSTYPE: fsyncs of objects being written by an add of 130 files (a batch: 128 or more)
 fsync_count() {
 	local f="$ROOT_TMP/count.$1"
 	rm -rf "$ROOT_TMP/fs$1" && mkdir -p "$ROOT_TMP/fs$1/d" && cd "$ROOT_TMP/fs$1" && p4reg init >/dev/null
-	for i in $(seq 1 20); do printf 'fs %d\n' "$i" >"d/f$i"; done
+	for i in $(seq 1 130); do printf 'fs %d\n' "$i" >"d/f$i"; done
 	P4REG_TEST_STORE_FSTYPE=$1 P4REG_FAULT_PATH=/.p4reg/tmp/ P4REG_FAULT_COUNT=$f \
 		faulty count add -q d >/dev/null 2>&1 || fail "add on file system $1"
 	run 0 p4reg fsck
@@ -122,7 +122,7 @@ fsync_count() {
 	echo "$n"
 }
 assert_eq "$(fsync_count 61267)" "0" "ext4 (0xEF53): one syncfs for the batch"
-assert_eq "$(fsync_count 1702057286)" "21" "FUSE (0x65735546): every object and the manifest fsynced"
-assert_eq "$(fsync_count 16914839)" "21" "9p (0x01021997)"
+assert_eq "$(fsync_count 1702057286)" "131" "FUSE (0x65735546): every object and the manifest fsynced"
+assert_eq "$(fsync_count 16914839)" "131" "9p (0x01021997)"
 
 finish

@@ -141,7 +141,7 @@ begin "power loss inside a batch add of a folder: torn objects are notes, the re
 # its bytes, as a power loss would leave them (empty)
 tpl="$ROOT_TMP/tpl-batch"
 mkdir -p "$tpl/d" && cd "$tpl" && p4reg init >/dev/null || fail "setup of the batch"
-for i in $(seq 1 20); do head -c $((100 + i * 37)) /dev/urandom >"d/f$i"; done
+for i in $(seq 1 130); do head -c $((100 + i * 37)) /dev/urandom >"d/f$i"; done
 cp -a d "$ROOT_TMP/batch-orig"
 rm -rf "$ROOT_TMP/ref" && cp -a "$tpl" "$ROOT_TMP/ref" && cd "$ROOT_TMP/ref" && count_points add -q d
 torn=0

@@ -136,7 +136,7 @@ done
 
 begin "a batch add whose syncfs fails registers nothing; fsck records no fingerprint it could not make durable"
 fresh_repo
-mkdir d && for i in $(seq 1 20); do echo "file $i" >"d/f$i"; done
+mkdir d && for i in $(seq 1 130); do echo "file $i" >"d/f$i"; done
 expect_fail fail:fsync:1+:EIO /.p4reg/objects "cannot sync the file system" add d
 assert_eq "$(db "SELECT count(*) FROM versions")" "0" "a version was registered without its sync"
 run 0 p4reg add -q d
@@ -144,6 +144,6 @@ sqlite3 .p4reg/registry.db "DELETE FROM object_stat" || fail "cannot clear the f
 P4REG_FAULT_PATH=/.p4reg/objects faulty fail:fsync:1+:EIO fsck >/dev/null 2>&1 || fail "fsck failed"
 assert_eq "$(db "SELECT count(*) FROM object_stat")" "0" "fsck recorded fingerprints of objects it could not sync"
 run 0 p4reg fsck
-assert_eq "$(db "SELECT count(*) FROM object_stat")" "21" "fsck's fingerprints"
+assert_eq "$(db "SELECT count(*) FROM object_stat")" "131" "fsck's fingerprints"
 
 finish
