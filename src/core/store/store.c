@@ -159,6 +159,23 @@ int p4r_link_parse(p4r_link_type *order, size_t *n, const char *spec)
 	return 0;
 }
 
+/* OBJECTS opened as a folder, never through a symbolic link in its place
+ * (repository open refuses one; this holds at every later use too). */
+static int open_objects_path(const char *objects)
+{
+	return open(objects, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+/* The objects folder for one use: the descriptor kept since open, or a
+ * fresh one when the store was opened before init made the folder. *OWNED
+ * when the caller closes it. */
+static int objects_root(const p4r_store *store, int *fd, bool *owned)
+{
+	*owned = store->objects_fd < 0;
+	*fd = *owned ? open_objects_path(store->objects) : store->objects_fd;
+	return *fd < 0 ? p4r_error_errno("cannot open folder '%s'", store->objects) : 0;
+}
+
 int p4r_store_open(p4r_store **out, const char *meta_dir)
 {
 	p4r_store *store;
@@ -176,7 +193,7 @@ int p4r_store_open(p4r_store **out, const char *meta_dir)
 		return p4r_error_set(P4R_ERROR, "out of memory");
 	}
 	/* kept open: every new object opens its fan-out folders below it */
-	store->objects_fd = open(store->objects, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	store->objects_fd = open_objects_path(store->objects);
 	*out = store;
 	return 0;
 }
@@ -698,13 +715,14 @@ static int open_object_dir(p4r_store *store, const p4r_oid *oid, int *dir)
 {
 	int root, rc;
 
+	bool owned;
+
 	*dir = -1;
-	if (store->objects_fd >= 0)
-		return p4r_publish_dir_open(store->objects_fd, store->objects, oid, true, !store->deferred, dir);
-	if ((root = open(store->objects, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return p4r_error_errno("cannot open folder '%s'", store->objects);
+	if ((rc = objects_root(store, &root, &owned)) < 0)
+		return rc;
 	rc = p4r_publish_dir_open(root, store->objects, oid, true, !store->deferred, dir);
-	close(root);
+	if (owned)
+		close(root);
 	return rc;
 }
 
@@ -759,11 +777,13 @@ int p4r_store_sync_object(p4r_store *store, const p4r_oid *oid)
 {
 	char path[PATH_MAX];
 	int dir = -1, fd = -1, root, rc;
+	bool owned;
 
-	if ((root = open(store->objects, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return p4r_error_errno("cannot open folder '%s'", store->objects);
+	if ((rc = objects_root(store, &root, &owned)) < 0)
+		return rc;
 	rc = p4r_publish_dir_open(root, store->objects, oid, false, false, &dir);
-	close(root);
+	if (owned)
+		close(root);
 	if (rc < 0)
 		return rc;
 	p4r_store_object_path(store, oid, path, sizeof(path));
@@ -782,7 +802,7 @@ int p4r_store_sync(p4r_store *store)
 
 	if (!atomic_exchange(&store->unsynced, false))
 		return 0;
-	if ((fd = open(store->objects, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+	if ((fd = open_objects_path(store->objects)) < 0)
 		return p4r_error_errno("cannot open folder '%s'", store->objects);
 	/* every object of the batch, its folders and their entries at once */
 	if (syncfs(fd) < 0) {
@@ -1212,9 +1232,34 @@ static bool object_holds(const p4r_store *store, const p4r_oid *oid, const void 
 	return same;
 }
 
-int p4r_store_insert_buffer(p4r_store *store, const void *buf, size_t len, p4r_oid *out)
+/* Unlinks OID's object by name in its fan-out folder, reached without
+ * following a link; a missing one is no error. */
+static int remove_object(p4r_store *store, const p4r_oid *oid)
 {
 	char path[PATH_MAX];
+	int root, dir = -1, rc;
+	bool owned;
+
+	if ((rc = objects_root(store, &root, &owned)) < 0)
+		return rc;
+	rc = p4r_publish_dir_open(root, store->objects, oid, false, false, &dir);
+	if (owned)
+		close(root);
+	if (rc == P4R_ENOTFOUND) {
+		p4r_error_clear();
+		return 0;
+	}
+	if (rc == 0 && unlinkat(dir, oid->hex, 0) < 0 && errno != ENOENT) {
+		p4r_store_object_path(store, oid, path, sizeof(path));
+		rc = p4r_error_errno("cannot remove the damaged object '%s'", path);
+	}
+	if (dir >= 0)
+		close(dir);
+	return rc;
+}
+
+int p4r_store_insert_buffer(p4r_store *store, const void *buf, size_t len, p4r_oid *out)
+{
 	bool existed;
 	char *tmp = NULL;
 	int fd = -1, rc;
@@ -1230,8 +1275,8 @@ int p4r_store_insert_buffer(p4r_store *store, const void *buf, size_t len, p4r_o
 		atomic_store(&store->unsynced, true);
 		return 0;
 	}
-	if (p4r_store_object_path(store, out, path, sizeof(path)) == 0 && unlink(path) < 0 && errno != ENOENT)
-		return p4r_error_errno("cannot remove the damaged object '%s'", path);
+	if ((rc = remove_object(store, out)) < 0)
+		return rc;
 	if ((rc = p4r_mkstemp_in(&fd, &tmp, store->tmp, "object")) < 0)
 		return rc;
 	if (p4r_write_full(fd, buf, len) < 0) {
