@@ -442,7 +442,7 @@ int main(int argc, char **argv)
 		  p4r_repo_open(&repo, ".")) < 0)
 		return finish(&cli, rc, NULL);
 	if (cmd->flags & PAGED)
-		cmd_pager_start(&cli, repo);
+		cmd_pager_start(&cli);
 	rc = cmd->fn(&cli, repo, argc - first, argv + first);
 	p4r_repo_free(repo);
 	return finish(&cli, rc, cmd->usage);

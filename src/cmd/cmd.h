@@ -92,10 +92,9 @@ void cmd_sync_json_moves(cJSON *doc, const struct p4r_sync_result *res);
 
 /* Pages the output of a long-output command (pager.c): when stdout is a
  * terminal and not CLI->no_pager, through $P4REG_PAGER, core.pager of the
- * user's own config (or a trusted config.local; REPO nullable), $PAGER or
- * less. A pager that cannot start is a warning. cmd_pager_stop waits for
+ * user's own config (never a repository's file), $PAGER or less. A pager that cannot start is a warning. cmd_pager_stop waits for
  * it (nothing when none runs). */
-void cmd_pager_start(p4r_cli *cli, p4r_repo *repo);
+void cmd_pager_start(p4r_cli *cli);
 void cmd_pager_stop(void);
 
 /* Prints DOC as the one JSON document on stdout and frees it; every string

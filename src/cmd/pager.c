@@ -6,18 +6,30 @@
 
 #include <stdlib.h>
 
-void cmd_pager_start(p4r_cli *cli, p4r_repo *repo)
+/* core.pager from the user's own file ($XDG_CONFIG_HOME/p4reg/config) only:
+ * neither the committed .p4reg/config nor a config.local, which an archive
+ * or a copied folder delivers as the user's own file (docs/security.md). A
+ * pager is a person's taste, not a repository's setting. */
+static char *user_pager(void)
 {
+	p4r_config *user = NULL;
 	char *configured = NULL;
+
+	if (p4r_config_open_user(&user) < 0 ||
+	    p4r_config_get(user, P4R_CONFIG_TRUSTED, "core.pager", &configured) < 0)
+		p4r_error_clear();
+	p4r_config_free(user);
+	return configured;
+}
+
+void cmd_pager_start(p4r_cli *cli)
+{
+	char *configured;
 	const char *cmd;
 
 	if (cli->no_pager || !p4r_pager_stdout_is_tty())
 		return;
-	/* never the committed .p4reg/config: a clone would choose a program
-	 * this machine runs (the trusted scope is the user's file and a
-	 * trusted config.local) */
-	if (repo && p4r_config_get(p4r_repo_config(repo), P4R_CONFIG_TRUSTED, "core.pager", &configured) < 0)
-		p4r_error_clear();
+	configured = user_pager();
 	if ((cmd = p4r_pager_choose(configured)) && p4r_pager_start(cmd) < 0) {
 		/* the output then goes to the terminal as it is */
 		cmd_warn("%s", p4r_error_message());

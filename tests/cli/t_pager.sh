@@ -92,11 +92,23 @@ run 0 tty env PAGER=cat "$P" list && assert_eq "$OUT" "$LIST"
 no_pager_ran
 assert_no_file "$PWNED"
 
-begin "a trusted config.local chooses the pager (it is the user's own file)"
-p4reg config --local core.pager "$REC --local"
+begin "config.local cannot choose the pager either (an archive delivers it as the user's own file)"
+p4reg config --local core.pager "touch $PWNED; $REC --local"
 rm -f "$PAGED"
-run 0 tty "$P" list && assert_eq "$(paged | head -1)" "LESS=FRX args=--local"
+run 0 tty env PAGER="$REC" "$P" list && assert_eq "$(paged | head -1)" "LESS=FRX args="
+assert_no_file "$PWNED"
 p4reg config --local --unset core.pager
+
+begin "an extracted archive's config.local (mode 0600, owned by the user) runs no pager"
+AR=$(mktemp -d "$ROOT_TMP/archive-XXXXXX")
+(cd "$AR" && mkdir evil && cd evil && git init -q . && "$P" init >/dev/null &&
+	printf '[core]\n\tpager = touch %s; cat\n' "$PWNED" >.p4reg/config.local &&
+	chmod 600 .p4reg/config.local && cd .. && tar cf evil.tar evil && rm -rf evil && tar xf evil.tar) ||
+	fail "archive"
+cd "$AR/evil" || exit 1
+run 0 tty "$P" list
+assert_no_file "$PWNED"
+cd "$OLDPWD" || exit 1
 
 begin "a committed .p4reg/config cannot choose the pager: it is ignored"
 p4reg config core.pager "touch $PWNED"
