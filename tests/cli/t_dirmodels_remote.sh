@@ -137,4 +137,26 @@ assert_contains "$ERR" "not in minilm@2 or with other bytes"
 run 0 p4reg get "$R" minilm@2 -o sw --cache "$C" --force
 diff -r "$ROOT_TMP/v2" sw >/dev/null || fail "get --force: sw is not v2"
 
+begin "a file already in PATH with a version's bytes is never get's own, however many gets follow"
+C3="$ROOT_TMP/cache3"
+mkdir own && cp "$ROOT_TMP/v1/tokenizer.json" own/tokenizer.json && chmod 600 own/tokenizer.json
+run 0 p4reg --json get "$R" minilm@1 -o own --cache "$C3"
+assert_contains "$OUT" '"unchanged":1'
+assert_contains "$(cat "$C3"/placed/*)" '"kept":["tokenizer.json"]'
+# again the same version: still kept, still not get's
+run 0 p4reg get "$R" minilm@1 -o own --cache "$C3"
+assert_contains "$(cat "$C3"/placed/*)" '"kept":["tokenizer.json"]'
+# v4 has no tokenizer.json: the user's file is foreign, the get refused
+run 1 p4reg get "$R" minilm@4 -o own --cache "$C3"
+assert_eq "$ERR" "p4reg: 'own' holds 1 file not in minilm@4 or with other bytes, first 'tokenizer.json'; nothing was changed
+hint: use --force to overwrite or remove them"
+assert_eq "$(stat -c %a own/tokenizer.json)" "600"
+cmp -s own/tokenizer.json "$ROOT_TMP/v1/tokenizer.json" || fail "the user's file changed"
+# a record whose "kept" is malformed counts for nothing (every file foreign)
+for f in "$C3"/placed/*; do sed -i 's#"kept":\[[^]]*\]#"kept":7#' "$f"; done
+run 1 p4reg get "$R" minilm@4 -o own --cache "$C3"
+run 0 p4reg get "$R" minilm@4 -o own --cache "$C3" --force
+diff -r "$ROOT_TMP/v4" own >/dev/null || fail "get --force: own is not v4"
+assert_contains "$(cat "$C3"/placed/*)" '"kept":[]'
+
 finish

@@ -18,8 +18,10 @@
 #include <unistd.h>
 #include <cjson/cJSON.h>
 
-/* The record of the folder version get last put at PATH: a few names. */
-#define RECORD_MAX 8192
+/* The record of the folder version get last put at PATH: a few names and
+ * the files it kept but never wrote (see struct placed). A longer record
+ * is not written: without one every file counts as foreign, which is safe. */
+#define RECORD_MAX (1024 * 1024)
 
 /* ---- a folder version: its manifest, then each file into PATH/ ---- */
 
@@ -61,6 +63,17 @@ static int dir_root(const struct dest *d, int *fd)
 	return 0;
 }
 
+/* What the record says of PATH: the folder version get last put there and
+ * the paths of that version's files it found already in place (the user's
+ * own, bytes equal by chance or by a remote's design): those were never
+ * get's, and stay foreign however many gets follow. Sorted, for bsearch. */
+struct placed {
+	p4r_manifest own;              /* the version's manifest, when not the one got now */
+	const p4r_manifest *m;         /* NULL when there is no usable record */
+	char **kept;
+	size_t nkept;
+};
+
 struct dir_job {
 	p4r_remote *remote;
 	p4r_get_opts fopts;            /* the caller's, without progress (files go in parallel) */
@@ -69,7 +82,9 @@ struct dir_job {
 	const p4r_manifest *m;
 	int root;                      /* PATH, open */
 	const char *display;           /* PATH as given */
-	const p4r_manifest *prev;      /* the version get last put at PATH, or empty */
+	const struct placed *prev;     /* what get last put at PATH */
+	const char **kept;             /* entries of M held in PATH and not get's own */
+	size_t nkept;
 	size_t *order, norder;         /* entries of M to write */
 	const char **extra;            /* files of PATH in no entry of M */
 	size_t nextra;
@@ -121,10 +136,25 @@ static int dir_holds(const struct dir_job *j, const p4r_dirwalk_file *f, const p
 	return rc;
 }
 
+static int cmp_path(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The entry the last get's version had at PATH, when get put it there
+ * itself (a file it found in place and kept is not its own). */
+static const p4r_manifest_entry *placed_entry(const struct placed *p, const char *path)
+{
+	if (p->nkept && bsearch(&path, p->kept, p->nkept, sizeof(*p->kept), cmp_path))
+		return NULL;
+	return p->m ? p4r_manifest_find(p->m, path) : NULL;
+}
+
 /* One file found in PATH: leftover, extra, held, or to be rewritten. A
- * file that is not the new version's but holds exactly what the version
- * get last put at PATH had there is ours to replace or remove; any other
- * is foreign (refused without --force). A mode alone is rewritten. */
+ * file that is not the new version's but holds exactly what get itself
+ * last put there is ours to replace or remove; any other is foreign
+ * (refused without --force). A mode alone is rewritten. A file of M found
+ * already in place stays foreign for later gets unless get put it there. */
 static int dir_plan_file(struct dir_job *j, const p4r_dirwalk_file *f, unsigned char *keep)
 {
 	const p4r_manifest_entry *e = p4r_manifest_find(j->m, f->path), *pe;
@@ -137,11 +167,13 @@ static int dir_plan_file(struct dir_job *j, const p4r_dirwalk_file *f, unsigned 
 		return rc;
 	if (e)
 		keep[e - j->m->v] = holds && !!(f->st.st_mode & S_IXUSR) == e->exec;
-	if (!e || !holds) {
-		pe = j->prev->n ? p4r_manifest_find(j->prev, f->path) : NULL;
-		if (pe && (!e || !p4r_oid_equal(&pe->oid, &e->oid)) && (rc = dir_holds(j, f, pe, &ours)) < 0)
-			return rc;
-	}
+	pe = placed_entry(j->prev, f->path);
+	if (pe && e && holds && p4r_oid_equal(&pe->oid, &e->oid))
+		ours = true;
+	else if (pe && (!e || !holds) && (rc = dir_holds(j, f, pe, &ours)) < 0)
+		return rc;
+	if (e && keep[e - j->m->v] && !ours)
+		j->kept[j->nkept++] = e->path;
 	if (!e)
 		j->extra[j->nextra++] = f->path;
 	if ((!e || !holds) && !ours) {
@@ -164,7 +196,7 @@ static int dir_plan(struct dir_job *j, p4r_dirwalk *w, p4r_get_result *out)
 	if (!keep)
 		return p4r_error_set(P4R_ERROR, "out of memory");
 	if ((rc = p4r_dirwalk_list(w, j->root, &wo)) == 0 &&
-	    !(j->extra = calloc(w->n + 1, sizeof(*j->extra))))
+	    (!(j->extra = calloc(w->n + 1, sizeof(*j->extra))) || !(j->kept = calloc(w->n + 1, sizeof(*j->kept)))))
 		rc = p4r_error_set(P4R_ERROR, "out of memory");
 	for (i = 0; rc == 0 && i < w->n; i++)
 		rc = dir_plan_file(j, &w->v[i], keep);
@@ -181,17 +213,52 @@ static int dir_refuse(const struct dir_job *j)
 {
 	size_t n = j->nforeign;
 
-	return p4r_error_set(P4R_ERROR, "'%s' holds %zu file%s not in %s@%lld or with other bytes, "
-			     "first '%s'; nothing was changed\nuse --force to overwrite or remove them",
-			     j->display, n, n == 1 ? "" : "s", j->v->model, (long long)j->v->number,
-			     j->first);
+	int rc = p4r_error_set(P4R_ERROR, "'%s' holds %zu file%s not in %s@%lld or with other bytes, "
+			       "first '%s'; nothing was changed", j->display, n, n == 1 ? "" : "s",
+			       j->v->model, (long long)j->v->number, j->first);
+
+	p4r_error_hint("use --force to overwrite or remove them");
+	return rc;
 }
 
 /* ---- the record "PATH holds folder version V" (in the cache) ---- */
 
+/* The "kept" paths of a record into P, sorted; false when malformed. */
+static bool record_kept(const cJSON *kept, struct placed *p)
+{
+	const cJSON *k;
+	size_t n = 0;
+
+	if (!cJSON_IsArray(kept))
+		return false;
+	if (!(p->kept = calloc((size_t)cJSON_GetArraySize(kept) + 1, sizeof(*p->kept))))
+		return false;
+	cJSON_ArrayForEach(k, kept) {
+		if (!cJSON_IsString(k) || !(p->kept[n] = strdup(k->valuestring)))
+			break;
+		n++;
+	}
+	p->nkept = n;
+	qsort(p->kept, n, sizeof(*p->kept), cmp_path);
+	return n == (size_t)cJSON_GetArraySize(kept);
+}
+
+static void placed_clear(struct placed *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->nkept; i++)
+		free(p->kept[i]);
+	free(p->kept);
+	p4r_manifest_clear(&p->own);
+	memset(p, 0, sizeof(*p));
+}
+
 /* The version the record for PATH names in *PREV (kind P4R_KIND_FILE
- * when there is none, or it is not for PATH: a record is only a hint). */
-static void record_read(const struct dest *d, const char *cache_dir, p4r_deploy_version *prev)
+ * when there is none, or it is not for PATH: a record is only a hint) and
+ * the files it kept in P. */
+static void record_read(const struct dest *d, const char *cache_dir, p4r_deploy_version *prev,
+			struct placed *p)
 {
 	char *file = NULL, *abs = NULL, *text = NULL;
 	const cJSON *path, *kind, *model, *number, *oid, *size;
@@ -211,7 +278,8 @@ static void record_read(const struct dest *d, const char *cache_dir, p4r_deploy_
 	if (!cJSON_IsString(path) || strcmp(path->valuestring, abs) || !cJSON_IsString(kind) ||
 	    strcmp(kind->valuestring, "dir") || !cJSON_IsString(model) || !cJSON_IsNumber(number) ||
 	    !cJSON_IsString(oid) || p4r_oid_parse(&prev->oid, oid->valuestring) < 0 || !cJSON_IsNumber(size) ||
-	    strlen(model->valuestring) >= sizeof(prev->model))
+	    strlen(model->valuestring) >= sizeof(prev->model) ||
+	    !record_kept(cJSON_GetObjectItemCaseSensitive(doc, "kept"), p))
 		goto done;
 	snprintf(prev->model, sizeof(prev->model), "%s", model->valuestring);
 	prev->number = (int64_t)number->valuedouble;
@@ -225,11 +293,13 @@ done:
 	free(abs);
 }
 
-/* Records that PATH now holds V: a hint for the next get (failures ignored). */
-static void record_write(const struct dest *d, const char *cache_dir, const p4r_deploy_version *v)
+/* Records that PATH now holds V, of which get found the files KEPT already
+ * in place: a hint for the next get (failures ignored). */
+static void record_write(const struct dest *d, const char *cache_dir, const p4r_deploy_version *v,
+			 const char *const *kept, size_t nkept)
 {
 	char *file = NULL, *abs = NULL, *dir = cache_dir ? p4r_path_join(cache_dir, "placed") : NULL, *text = NULL;
-	cJSON *doc = NULL;
+	cJSON *doc = NULL, *list;
 
 	if (!dir || p4r_deploy_placed_names(&file, &abs, cache_dir, d) < 0 || !file)
 		goto done;
@@ -237,8 +307,18 @@ static void record_write(const struct dest *d, const char *cache_dir, const p4r_
 	    !cJSON_AddStringToObject(doc, "kind", "dir") || !cJSON_AddStringToObject(doc, "model", v->model) ||
 	    !cJSON_AddNumberToObject(doc, "version", (double)v->number) ||
 	    !cJSON_AddStringToObject(doc, "oid", v->oid.hex) ||
-	    !cJSON_AddNumberToObject(doc, "size", (double)v->size) || !(text = cJSON_PrintUnformatted(doc)))
+	    !cJSON_AddNumberToObject(doc, "size", (double)v->size) ||
+	    !(list = cJSON_AddArrayToObject(doc, "kept")))
 		goto done;
+	for (size_t i = 0; i < nkept; i++)
+		if (!cJSON_AddItemToArray(list, cJSON_CreateString(kept[i])))
+			goto done;
+	if (!(text = cJSON_PrintUnformatted(doc)) || strlen(text) > RECORD_MAX) {
+		/* no record rather than a cut one: then every file is foreign */
+		if (file)
+			unlink(file);
+		goto done;
+	}
 	if (p4r_mkdir_p(dir, 0700) == 0)
 		p4r_write_file_atomic(file, text, strlen(text), 0600);
 done:
@@ -250,21 +330,30 @@ done:
 	free(abs);
 }
 
-/* The manifest of the version get last put at PATH, when the record names
- * one the remote still has; else PREV stays empty (files of that version
- * then count as foreign, as without a record). */
-static void previous_manifest(p4r_remote *remote, const struct dest *d, const p4r_get_opts *opts,
-			      const p4r_deploy_version *now, p4r_manifest *prev)
+/* What get last put at PATH, when the record names a version the remote
+ * still has (M when it is the version now got); else PREV stays empty
+ * (every file then counts as foreign, as without a record). */
+static void previous_placed(p4r_remote *remote, const struct dest *d, const p4r_get_opts *opts,
+			    const p4r_deploy_version *now, const p4r_manifest *m, struct placed *prev)
 {
 	p4r_deploy_version pv;
+	int rc;
 
-	record_read(d, opts->cache_dir, &pv);
-	if (pv.kind != P4R_KIND_DIR || p4r_oid_equal(&pv.oid, &now->oid))
+	record_read(d, opts->cache_dir, &pv, prev);
+	if (pv.kind != P4R_KIND_DIR) {
+		placed_clear(prev);
 		return;
-	if (p4r_deploy_manifest(remote, &pv, prev) < 0) {
-		p4r_error_clear();
-		p4r_manifest_clear(prev);
 	}
+	if (p4r_oid_equal(&pv.oid, &now->oid)) {
+		prev->m = m;
+		return;
+	}
+	if ((rc = p4r_deploy_manifest(remote, &pv, &prev->own)) < 0) {
+		p4r_error_clear();
+		placed_clear(prev);
+		return;
+	}
+	prev->m = &prev->own;
 }
 
 /* Entry ORDER[K] of the manifest: downloaded verified (into the cache when
@@ -333,7 +422,8 @@ int p4r_deploy_get_dir(p4r_remote *remote, const struct dest *d, const p4r_get_o
 {
 	struct dir_job j = { .remote = remote, .fopts = *opts, .cache = cache, .v = &out->version,
 			     .root = -1, .display = d->display };
-	p4r_manifest m = { 0 }, prev = { 0 };
+	p4r_manifest m = { 0 };
+	struct placed prev = { 0 };
 	p4r_dirwalk w = { 0 };
 	int rc;
 
@@ -342,7 +432,7 @@ int p4r_deploy_get_dir(p4r_remote *remote, const struct dest *d, const p4r_get_o
 	j.prev = &prev;
 	if ((rc = p4r_deploy_manifest(remote, &out->version, &m)) < 0 || (rc = dir_root(d, &j.root)) < 0)
 		goto done;
-	previous_manifest(remote, d, opts, &out->version, &prev);
+	previous_placed(remote, d, opts, &out->version, &m, &prev);
 	out->files = (int64_t)m.n;
 	if (!(j.order = calloc(m.n, sizeof(*j.order)))) {
 		rc = p4r_error_set(P4R_ERROR, "out of memory");
@@ -363,14 +453,16 @@ int p4r_deploy_get_dir(p4r_remote *remote, const struct dest *d, const p4r_get_o
 	if (j.norder && fsync(j.root) < 0)
 		rc = p4r_error_errno("cannot fsync folder '%s'", d->display);
 	if (rc == 0)
-		record_write(d, opts->cache_dir, &out->version);
+		/* --force handed PATH to get: what it kept is its own from now on */
+		record_write(d, opts->cache_dir, &out->version, j.kept, opts->force ? 0 : j.nkept);
 done:
 	if (j.root >= 0)
 		close(j.root);
 	p4r_dirwalk_clear(&w);
 	p4r_manifest_clear(&m);
-	p4r_manifest_clear(&prev);
+	placed_clear(&prev);
 	free(j.extra);
+	free(j.kept);
 	free(j.order);
 	return rc;
 }
