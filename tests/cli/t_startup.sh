@@ -189,4 +189,32 @@ assert_eq "$(db "SELECT count(*) FROM stat_cache")" "2"
 f=$(grep -l "\"root\":\"$PWD\"" "$HOME"/.cache/p4reg/repos/*.json)
 assert_contains "$(cat "$f")" '"timestamps":{"dev":'
 
+begin "libgit2 starts without parsing the CA bundle; an unchanged add writes nothing in .git"
+fresh_git_repo
+random_file m.bin 64
+run 0 p4reg add m.bin
+git add -A && git commit -qm one
+settle
+run 0 p4reg add m.bin   # the first add after the commit may refresh git's stat data
+settle
+# p4reg exports the two functions libgit2 would parse the bundle with
+# (src/core/git/libgit2_dl.c): the dynamic loader binds libgit2 to them
+if LD_DEBUG=bindings "$P4REG_BIN" add m.bin 2>&1 >/dev/null | grep -q 'libgit2.*mbedtls'; then
+	assert_contains "$(LD_DEBUG=bindings "$P4REG_BIN" add m.bin 2>&1 >/dev/null | grep 'libgit2.*mbedtls_x509_crt_parse_file')" "$P4REG_BIN"
+fi
+if command -v strace >/dev/null; then
+	index_before=$(stat -c '%i %Y.%y' .git/index)
+	ASAN_OPTIONS=detect_leaks=0 strace -f -qq -e trace=openat,open -o "$ROOT_TMP/trace" "$P4REG_BIN" add m.bin >/dev/null ||
+		fail "add under strace"
+	assert_eq "$(grep -c 'ca-certificates\|/etc/ssl' "$ROOT_TMP/trace")" "0" "the CA bundle was opened"
+	assert_eq "$(grep -c 'tmp_object\|index.lock' "$ROOT_TMP/trace")" "0" "an unchanged add wrote in .git"
+	assert_eq "$(stat -c '%i %Y.%y' .git/index)" "$index_before" "an unchanged add rewrote git's index"
+fi
+# a new version: its pointer (same size, new bytes) is staged
+settle
+random_file m.bin 64
+run 0 p4reg add m.bin
+assert_eq "$(git diff --cached --name-only)" "m.bin.p4reg"
+assert_eq "$(git show :m.bin.p4reg)" "$(cat m.bin.p4reg)"
+
 finish

@@ -894,12 +894,37 @@ static bool same_entry(const git_index_entry *a, const git_index_entry *b)
 		       (b->flags_extended & GIT_INDEX_ENTRY_EXTENDED_FLAGS);
 }
 
+/* True when entry E already says what the file with stat ST holds, by
+ * git's own rule: same size, mode, inode and times, and E older than the
+ * index file (INDEX_MTIME) -- a file changed in the index's own timestamp
+ * tick is racily clean and is hashed again. Staging it again would write
+ * a blob object (a temporary file in .git/objects) for nothing. */
+static bool entry_fresh(const git_index_entry *e, const struct stat *st, const struct timespec *index_mtime)
+{
+	mode_t mode = S_ISREG(st->st_mode) ? (st->st_mode & S_IXUSR ? 0100755 : 0100644) : 0;
+
+	return mode && e->mode == mode && e->file_size == (uint32_t)st->st_size &&
+	       e->ino == (uint32_t)st->st_ino && e->mtime.seconds == (int32_t)st->st_mtim.tv_sec &&
+	       e->mtime.nanoseconds == (uint32_t)st->st_mtim.tv_nsec &&
+	       e->ctime.seconds == (int32_t)st->st_ctim.tv_sec &&
+	       e->ctime.nanoseconds == (uint32_t)st->st_ctim.tv_nsec &&
+	       (e->mtime.seconds < index_mtime->tv_sec ||
+		(e->mtime.seconds == index_mtime->tv_sec && e->mtime.nanoseconds < (uint32_t)index_mtime->tv_nsec));
+}
+
 /* Stages the work tree files ABS_PATHS in INDEX; *CHANGED when an entry
  * is new or differs from the one before. */
 static int stage_paths(p4r_git *git, git_index *index, const char *const *abs_paths, size_t n,
 		       bool *changed)
 {
 	size_t wlen = strlen(git->workdir), i;
+	struct timespec index_mtime = { 0, 0 };
+	char *index_path = p4r_path_join(git->gitdir, "index");
+	struct stat st;
+
+	if (index_path && stat(index_path, &st) == 0)
+		index_mtime = st.st_mtim;
+	free(index_path);
 
 	for (i = 0; i < n; i++) {
 		const char *rel = abs_paths[i] + wlen;
@@ -911,6 +936,8 @@ static int stage_paths(p4r_git *git, git_index *index, const char *const *abs_pa
 			return p4r_error_set(P4R_ERROR, "'%s' is outside the git work tree", abs_paths[i]);
 		if ((had = (e = git_index_get_bypath(index, rel + 1, 0)) != NULL))
 			old = *e;
+		if (had && lstat(abs_paths[i], &st) == 0 && entry_fresh(e, &st, &index_mtime))
+			continue;
 		if (git_index_add_bypath(index, rel + 1) < 0)
 			return p4r_error_git(P4R_ERROR, "cannot stage '%s'", rel + 1);
 		e = git_index_get_bypath(index, rel + 1, 0);
