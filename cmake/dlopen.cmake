@@ -1,15 +1,16 @@
-# libgit2 and libcurl are not linked: p4reg loads them with dlopen when a
-# command first needs one (src/core/util/dl.h, docs/performance.md
-# "Start-up"). This file finds what to load -- each library's SONAME, read
-# from the file pkg-config names -- and the Debian package that installs
-# it (for the error when it is missing), and generates from each library's
-# list of functions (src/core/git/libgit2_syms.h,
-# src/core/remote/libcurl_syms.h) the header that maps every name to its
+# libgit2, libcurl and libini_config (the reader of the user's AWS files)
+# are not linked: p4reg loads them with dlopen when a command first needs
+# one (src/core/util/dl.h, docs/performance.md "Start-up"). This file finds
+# what to load -- each library's SONAME, read from the file pkg-config
+# names -- and the Debian package that installs it (for the error when it
+# is missing), and generates from each library's list of functions
+# (src/core/git/libgit2_syms.h, src/core/remote/libcurl_syms.h,
+# src/core/remote/iniconfig_syms.h) the header that maps every name to its
 # slot. A function called but not listed is then an undefined reference:
-# nothing links libgit2 or libcurl, so the build fails.
+# nothing links these libraries, so the build fails.
 #
 # Packagers: dpkg-shlibdeps cannot see a dlopen'ed library; the runtime
-# dependencies are the two packages printed at configure time.
+# dependencies are the three packages printed at configure time.
 
 set(P4REG_DL_GENERATED ${CMAKE_BINARY_DIR}/generated)
 
@@ -81,22 +82,30 @@ endfunction()
 
 p4reg_soname(P4REG_LIBGIT2_SONAME LIBGIT2 git2)
 p4reg_soname(P4REG_LIBCURL_SONAME CURL curl)
+p4reg_soname(P4REG_INICONFIG_SONAME INICONFIG ini_config)
 p4reg_debian_package(pkg_git ${P4REG_LIBGIT2_SONAME})
 p4reg_debian_package(pkg_curl ${P4REG_LIBCURL_SONAME})
+p4reg_debian_package(pkg_ini ${P4REG_INICONFIG_SONAME})
 set(P4REG_LIBGIT2_PACKAGE ${pkg_git} CACHE STRING "the package named when ${P4REG_LIBGIT2_SONAME} is missing")
 set(P4REG_LIBCURL_PACKAGE ${pkg_curl} CACHE STRING "the package named when ${P4REG_LIBCURL_SONAME} is missing")
-message(STATUS "p4reg loads ${P4REG_LIBGIT2_SONAME} (${P4REG_LIBGIT2_PACKAGE}) and "
-               "${P4REG_LIBCURL_SONAME} (${P4REG_LIBCURL_PACKAGE}) with dlopen")
+set(P4REG_INICONFIG_PACKAGE ${pkg_ini} CACHE STRING "the package named when ${P4REG_INICONFIG_SONAME} is missing")
+message(STATUS "p4reg loads ${P4REG_LIBGIT2_SONAME} (${P4REG_LIBGIT2_PACKAGE}), "
+               "${P4REG_LIBCURL_SONAME} (${P4REG_LIBCURL_PACKAGE}) and "
+               "${P4REG_INICONFIG_SONAME} (${P4REG_INICONFIG_PACKAGE}) with dlopen")
 
 p4reg_dl_map(${CMAKE_SOURCE_DIR}/src/core/git/libgit2_syms.h libgit2_map.h P4R_LIBGIT2
              ${P4REG_LIBGIT2_SONAME} ${P4REG_LIBGIT2_PACKAGE} p4r_libgit2_tab P4R_LG2_)
 p4reg_dl_map(${CMAKE_SOURCE_DIR}/src/core/remote/libcurl_syms.h libcurl_map.h P4R_LIBCURL
              ${P4REG_LIBCURL_SONAME} ${P4REG_LIBCURL_PACKAGE} p4r_libcurl_tab P4R_CURL_)
+p4reg_dl_map(${CMAKE_SOURCE_DIR}/src/core/remote/iniconfig_syms.h iniconfig_map.h P4R_INICONFIG
+             ${P4REG_INICONFIG_SONAME} ${P4REG_INICONFIG_PACKAGE} p4r_iniconfig_tab P4R_INI_)
 
 # Their headers and compile flags, never their libraries.
 add_library(p4reg_dl_headers INTERFACE)
-target_include_directories(p4reg_dl_headers INTERFACE ${LIBGIT2_INCLUDE_DIRS} ${CURL_INCLUDE_DIRS})
-target_compile_options(p4reg_dl_headers INTERFACE ${LIBGIT2_CFLAGS_OTHER} ${CURL_CFLAGS_OTHER})
+target_include_directories(p4reg_dl_headers INTERFACE ${LIBGIT2_INCLUDE_DIRS} ${CURL_INCLUDE_DIRS}
+                           ${INICONFIG_INCLUDE_DIRS})
+target_compile_options(p4reg_dl_headers INTERFACE ${LIBGIT2_CFLAGS_OTHER} ${CURL_CFLAGS_OTHER}
+                       ${INICONFIG_CFLAGS_OTHER})
 
 # dlopen is in glibc's libc since 2.34; older ones need libdl.
 include(CheckSymbolExists)

@@ -11,6 +11,9 @@ export XDG_CONFIG_HOME="$HOME/.config"
 export GIT_CONFIG_NOSYSTEM=1
 export GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@example.com GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@example.com
 unset P4REG_DIR NO_COLOR
+# the user's AWS environment must not reach a test (remote/aws_config.c)
+unset AWS_PROFILE AWS_REGION AWS_DEFAULT_REGION AWS_ENDPOINT_URL AWS_ENDPOINT_URL_S3 AWS_CONFIG_FILE \
+	AWS_SHARED_CREDENTIALS_FILE AWS_IGNORE_CONFIGURED_ENDPOINT_URLS
 export LSAN_OPTIONS="suppressions=$P4REG_SRC/tests/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 
 TEST_NAME=$(basename "$0" .sh)

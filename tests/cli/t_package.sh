@@ -62,7 +62,7 @@ Architecture: $ARCH
 Section: utils"
 DEPENDS=$(dpkg-deb -f "$DEB" Depends)
 # one entry per library, each a package name, maybe "(>= version)"
-for lib in 'libsqlite3-[0-9]' 'libgit2-[0-9.]+' 'libcurl(4|3-gnutls)' 'libssl[0-9.]+' 'libcjson[0-9]+' 'libc6'; do
+for lib in 'libsqlite3-[0-9]' 'libgit2-[0-9.]+' 'libcurl(4|3-gnutls)' 'libssl[0-9.]+' 'libcjson[0-9]+' 'libini-config[0-9]+' 'libc6'; do
 	grep -Eq "(^|, )$lib( \\(>= [^)]*\\))?(,|$)" <<<"$DEPENDS" || fail "Depends lacks $lib: $DEPENDS"
 done
 assert_not_contains "$DEPENDS" "cmocka"
@@ -122,7 +122,7 @@ cc -o "$ROOT_TMP/bare" "$ROOT_TMP/bare.c" || fail "cannot build a bare binary"
 (cd "$BUILD" && cpack -G DEB -D CPACK_P4REG_BINARY="$ROOT_TMP/bare") >"$ROOT_TMP/cpack2.log" 2>&1 ||
 	fail "cpack failed: $(cat "$ROOT_TMP/cpack2.log")"
 DEPENDS=$(dpkg-deb -f "$DEB" Depends)
-for lib in 'libsqlite3-[0-9]' 'libgit2-[0-9.]+' 'libcurl(4|3-gnutls)' 'libssl[0-9.]+' 'libcjson[0-9]+'; do
+for lib in 'libsqlite3-[0-9]' 'libgit2-[0-9.]+' 'libcurl(4|3-gnutls)' 'libssl[0-9.]+' 'libcjson[0-9]+' 'libini-config[0-9]+'; do
 	grep -Eq "(^|, )$lib(,|$)" <<<"$DEPENDS" || fail "Depends lacks an unversioned $lib: $DEPENDS"
 done
 

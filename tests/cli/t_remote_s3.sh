@@ -297,7 +297,10 @@ run 1 env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY "$P4REG_BIN" push && ass
 p4reg config --unset remote.origin.secretAccessKey
 p4reg config --local remote.origin.accessKeyId "$S3_ACCESS"; p4reg config --local remote.origin.secretAccessKey "$S3_SECRET"
 run 0 env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY "$P4REG_BIN" push
-AWS_SECRET_ACCESS_KEY=nope run 1 p4reg push && assert_one_line_error "refused (HTTP 403"
+# the remote's own keys come before the environment's (remotes.md, "AWS configuration")
+AWS_SECRET_ACCESS_KEY=nope run 0 p4reg push
+p4reg config --local remote.origin.secretAccessKey nope
+run 1 p4reg push && assert_one_line_error "refused (HTTP 403"
 assert_not_contains "$ERR" "nope"
 
 finish

@@ -1,4 +1,5 @@
-/* Unit tests for util/dl.c and the libgit2 and libcurl tables: a library
+/* Unit tests for util/dl.c and the libgit2, libcurl and libini_config
+ * tables: a library
  * that is missing or lacks a function is one error naming its package, and
  * nothing of it is used; a present one is loaded once. The tests run in
  * this order: the failures first, while neither library is loaded (once
@@ -9,6 +10,7 @@
 #include "p4reg/error.h"
 #include "git/libgit2_dl.h"
 #include "remote/libcurl_dl.h"
+#include "remote/iniconfig_dl.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +32,7 @@ static void test_frees_before_loading(void **state)
 	git_error_clear();
 	curl_slist_free_all(NULL);
 	curl_easy_cleanup(NULL);
+	ini_config_destroy(NULL);
 	p4r_libgit2_shutdown(); /* without an init: nothing */
 	assert_false(p4r_libgit2_loaded());
 }
@@ -80,6 +83,21 @@ static void test_libcurl_missing(void **state)
 	unsetenv("P4REG_TEST_DL_MISSING");
 }
 
+static void test_iniconfig_missing(void **state)
+{
+	(void)state;
+	NEED_KNOBS();
+	setenv("P4REG_TEST_DL_MISSING", "4", 1);
+	assert_int_equal(p4r_iniconfig_init(), P4R_ERROR);
+	assert_non_null(strstr(p4r_error_message(), "cannot load libini_config ('libp4reg-test-missing.so.0'), "
+				"which this command needs: install the package '" P4R_INICONFIG_PACKAGE "'"));
+	setenv("P4REG_TEST_DL_MISSING", "1024", 1);
+	assert_int_equal(p4r_iniconfig_init(), P4R_ERROR);
+	assert_non_null(strstr(p4r_error_message(), "libini_config ('" P4R_INICONFIG_SONAME "') has no function"));
+	assert_null(p4r_iniconfig_tab[P4R_INI_ini_config_create]);
+	unsetenv("P4REG_TEST_DL_MISSING");
+}
+
 /* The knob of one library leaves the other alone. */
 static void test_one_missing_not_the_other(void **state)
 {
@@ -122,6 +140,16 @@ static void test_loaded(void **state)
 	p4r_libgit2_shutdown();
 	assert_int_equal(p4r_libcurl_init(), 0);
 	unsetenv("P4REG_TEST_DL_MISSING");
+	/* libini_config, with the function of libbasicobjects it links */
+	assert_int_equal(p4r_iniconfig_init(), 0);
+	for (i = 0; i < P4R_INI_COUNT; i++)
+		assert_non_null(p4r_iniconfig_tab[i]);
+	{
+		struct simplebuffer *sb = NULL;
+
+		assert_int_equal(simplebuffer_alloc(&sb), 0);
+		simplebuffer_free(sb);
+	}
 }
 
 int main(void)
@@ -131,6 +159,7 @@ int main(void)
 		cmocka_unit_test(test_libgit2_missing),
 		cmocka_unit_test(test_libgit2_lacks_a_function),
 		cmocka_unit_test(test_libcurl_missing),
+		cmocka_unit_test(test_iniconfig_missing),
 		cmocka_unit_test(test_one_missing_not_the_other),
 		cmocka_unit_test(test_loaded),
 	};

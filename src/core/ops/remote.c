@@ -67,7 +67,8 @@ static int stored_url(const p4r_remote_add_opts *opts, const p4r_op_report *repo
 		    !(*out = realpath(parsed.path, NULL)))
 			rc = p4r_error_errno("cannot open '%s'", parsed.path);
 	} else if (!opts->endpoint && !getenv("P4REG_S3_ENDPOINT")) {
-		p4r_op_note(report, "no --endpoint given: using AWS S3 (s3.REGION.amazonaws.com)");
+		p4r_op_note(report, "no --endpoint given: using AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL or the AWS "
+			    "profile's endpoint_url if set, else AWS S3 (s3.REGION.amazonaws.com)");
 	}
 	p4r_remote_url_clear(&parsed);
 	if (rc == 0 && !*out && !(*out = strdup(opts->url)))

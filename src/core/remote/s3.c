@@ -20,6 +20,7 @@
 #include "p4reg/error.h"
 #include "p4reg/fsutil.h"
 #include "p4reg/sigv4.h"
+#include "p4reg/aws_config.h"
 #include "util/testknob.h"
 
 #include <errno.h>
@@ -1867,16 +1868,6 @@ static char *setting(p4r_config *cfg, p4r_config_scope scope, const char *name, 
 	return v;
 }
 
-/* A credential: the environment first, then trusted configuration only. */
-static char *credential(p4r_config *cfg, const char *name, const char *env, const char *key)
-{
-	const char *e = getenv(env);
-
-	if (e && *e)
-		return strdup(e);
-	return setting(cfg, P4R_CONFIG_TRUSTED, name, key);
-}
-
 /* A region goes into the signing scope and the default AWS host name:
  * letters, digits, '-' and '_' only, so it cannot name another host. */
 static bool region_valid(const char *v)
@@ -2057,35 +2048,64 @@ static bool header_safe(const char *v, size_t max, const char *forbidden)
 	return i > 0;
 }
 
-/* Credentials from the environment or the user's own config; checked so
- * that what is signed is exactly what is sent, and never printed. */
-static int set_credentials(struct s3 *s, p4r_remote *r, p4r_config *cfg)
+/* The keys of the user's own config for this remote, into S: a set with
+ * its access key id (the secret then required) or nothing. */
+static int config_credentials(struct s3 *s, p4r_remote *r, p4r_config *cfg)
 {
-	s->access = credential(cfg, r->name, "AWS_ACCESS_KEY_ID", "accessKeyId");
-	s->secret = credential(cfg, r->name, "AWS_SECRET_ACCESS_KEY", "secretAccessKey");
-	s->token = credential(cfg, r->name, "AWS_SESSION_TOKEN", "sessionToken");
-	if ((!s->access || !s->secret) && r->no_repo)
+	if (!(s->access = setting(cfg, P4R_CONFIG_TRUSTED, r->name, "accessKeyId")))
+		return 0;
+	s->secret = setting(cfg, P4R_CONFIG_TRUSTED, r->name, "secretAccessKey");
+	s->token = setting(cfg, P4R_CONFIG_TRUSTED, r->name, "sessionToken");
+	if (!s->secret)
+		return p4r_error_set(P4R_ERROR, "incomplete S3 credentials in remote.%s.accessKeyId: no "
+				     "remote.%s.secretAccessKey", r->name, r->name);
+	return 0;
+}
+
+/* Credentials, one set from the first source that has one: the user's
+ * own config for this remote, then the AWS environment and profile
+ * (aws_config.h); checked so that what is signed is exactly what is sent,
+ * and never printed. */
+static int set_credentials(struct s3 *s, p4r_remote *r, p4r_config *cfg, const p4r_aws *aws)
+{
+	char mine[P4R_REMOTE_NAME_MAX + 32];
+	const char *from = mine;
+	p4r_aws_keys k;
+	int rc;
+
+	snprintf(mine, sizeof(mine), "remote.%s.accessKeyId", r->name);
+	if ((rc = config_credentials(s, r, cfg)) < 0)
+		return rc;
+	if (!s->access) {
+		if ((rc = p4r_aws_credentials(aws, &k)) < 0)
+			return rc;
+		if (k.access && (!(s->access = strdup(k.access)) || !(s->secret = strdup(k.secret)) ||
+				 (k.token && !(s->token = strdup(k.token)))))
+			return p4r_error_set(P4R_ERROR, "out of memory");
+		from = k.from;
+	}
+	if (!s->access && r->no_repo)
 		return p4r_error_set(P4R_ERROR, "no S3 credentials for remote '%s': set AWS_ACCESS_KEY_ID and "
-				     "AWS_SECRET_ACCESS_KEY, or accessKeyId and secretAccessKey in a [remote] "
-				     "section with this url in your own config", r->name);
-	if (!s->access || !s->secret)
+				     "AWS_SECRET_ACCESS_KEY, a profile in ~/.aws/credentials (AWS_PROFILE), or "
+				     "accessKeyId and secretAccessKey in a [remote] section with this url in your "
+				     "own config", r->name);
+	if (!s->access)
 		return p4r_error_set(P4R_ERROR, "no S3 credentials for remote '%s': set AWS_ACCESS_KEY_ID and "
-				     "AWS_SECRET_ACCESS_KEY, or remote.%s.accessKeyId and secretAccessKey "
-				     "with 'p4reg config --local'", r->name, r->name);
+				     "AWS_SECRET_ACCESS_KEY, a profile in ~/.aws/credentials (AWS_PROFILE or "
+				     "remote.%s.profile), or remote.%s.accessKeyId and secretAccessKey with "
+				     "'p4reg config --local'", r->name, r->name, r->name);
 	if (!header_safe(s->access, ACCESS_KEY_MAX, "/,;="))
-		return p4r_error_set(P4R_EUSAGE, "invalid S3 access key id for remote '%s' (AWS_ACCESS_KEY_ID or "
-				     "remote.%s.accessKeyId): at most %d letters and digits", r->name, r->name,
-				     ACCESS_KEY_MAX);
+		return p4r_error_set(P4R_EUSAGE, "invalid S3 access key id for remote '%s' (from %s): at most %d "
+				     "letters and digits", r->name, from, ACCESS_KEY_MAX);
 	if (!s->secret[0] || strlen(s->secret) > SECRET_MAX)
-		return p4r_error_set(P4R_EUSAGE, "invalid S3 secret access key for remote '%s' (AWS_SECRET_ACCESS_KEY "
-				     "or remote.%s.secretAccessKey): 1 to %d bytes", r->name, r->name, SECRET_MAX);
+		return p4r_error_set(P4R_EUSAGE, "invalid S3 secret access key for remote '%s' (from %s): 1 to %d "
+				     "bytes", r->name, from, SECRET_MAX);
 	if (s->token && strlen(s->token) > TOKEN_MAX)
-		return p4r_error_set(P4R_EUSAGE, "the S3 session token for remote '%s' (AWS_SESSION_TOKEN or "
-				     "remote.%s.sessionToken) is longer than %d bytes", r->name, r->name, TOKEN_MAX);
+		return p4r_error_set(P4R_EUSAGE, "the S3 session token for remote '%s' (from %s) is longer than "
+				     "%d bytes", r->name, from, TOKEN_MAX);
 	if (s->token && !header_safe(s->token, TOKEN_MAX, ""))
-		return p4r_error_set(P4R_EUSAGE, "the S3 session token for remote '%s' (AWS_SESSION_TOKEN or "
-				     "remote.%s.sessionToken) holds characters an HTTP header cannot carry",
-				     r->name, r->name);
+		return p4r_error_set(P4R_EUSAGE, "the S3 session token for remote '%s' (from %s) holds characters "
+				     "an HTTP header cannot carry", r->name, from);
 	return 0;
 }
 
@@ -2107,16 +2127,20 @@ static bool user_names(p4r_config *cfg, const char *name, const char *key, const
 
 /* An endpoint other than AWS's gets the user's credentials and every
  * request signed with them only when the user's own files name it too
- * (remote.NAME.trustedEndpoint, or the endpoint itself): the committed
- * config alone cannot aim them at any host it likes. */
-static int endpoint_trusted(p4r_remote *r, p4r_config *cfg, const char *endpoint)
+ * (remote.NAME.trustedEndpoint, the endpoint itself, or the AWS
+ * environment's or profile's endpoint, MINE): the committed config alone
+ * cannot aim them at any host it likes. */
+static int endpoint_trusted(p4r_remote *r, p4r_config *cfg, const char *endpoint, const char *mine)
 {
-	size_t len = strlen(endpoint);
+	size_t len = strlen(endpoint), n = mine ? strlen(mine) : 0;
 
 	while (len > 8 && endpoint[len - 1] == '/')
 		len--;
+	while (n > 8 && mine[n - 1] == '/')
+		n--;
 	if (user_names(cfg, r->name, "trustedEndpoint", endpoint, len) ||
-	    user_names(cfg, r->name, "endpoint", endpoint, len))
+	    user_names(cfg, r->name, "endpoint", endpoint, len) ||
+	    (mine && n == len && !strncasecmp(endpoint, mine, len)))
 		return 0;
 	return p4r_error_set(P4R_EREFUSED, "remote '%s' would send your S3 credentials to '%.*s', which "
 			     "only the committed .p4reg/config names; if you trust that server, run "
@@ -2124,44 +2148,96 @@ static int endpoint_trusted(p4r_remote *r, p4r_config *cfg, const char *endpoint
 			     endpoint, r->name, (int)len, endpoint);
 }
 
+/* The region into S: --region (get), remote.NAME.region, then the AWS
+ * environment and profile, then us-east-1. */
+static int set_region(struct s3 *s, p4r_remote *r, p4r_config *cfg, const p4r_aws *aws)
+{
+	const p4r_remote_given *given = r->given;
+	p4r_aws_source from = NULL;
+	const char *v;
+
+	if (given && given->region)
+		s->region = strdup(given->region);
+	else if ((s->region = setting(cfg, P4R_CONFIG_ALL, r->name, "region")) == NULL &&
+		 (v = p4r_aws_region(aws, &from)) != NULL)
+		s->region = strdup(v);
+	else if (!s->region)
+		s->region = strdup("us-east-1");
+	if (!s->region)
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	if (region_valid(s->region))
+		return 0;
+	if (given && given->region)
+		return p4r_error_set(P4R_EUSAGE, "invalid --region (letters, digits, '-' and '_')");
+	if (from)
+		return p4r_error_set(P4R_EUSAGE, "invalid region in %s (letters, digits, '-' and '_')", from);
+	return p4r_error_set(P4R_EUSAGE, "invalid remote.%s.region (letters, digits, '-' and '_')", r->name);
+}
+
+/* Path-style addressing: --path-style (get) or remote.NAME.path-style,
+ * else the profile's s3 addressing_style. */
+static int set_path_style(struct s3 *s, p4r_remote *r, p4r_config *cfg, const p4r_aws *aws)
+{
+	const p4r_remote_given *given = r->given;
+	char *ps = setting(cfg, P4R_CONFIG_ALL, r->name, "path-style");
+	int style = -1, rc = 0;
+
+	if (ps)
+		s->path_style = !strcmp(ps, "true") || !strcmp(ps, "yes") || !strcmp(ps, "1") || !strcmp(ps, "on");
+	else if ((rc = p4r_aws_path_style(aws, &style)) == 0)
+		s->path_style = style == 1;
+	if (given && given->path_style)
+		s->path_style = true;
+	free(ps);
+	return rc;
+}
+
 int p4r_remote_s3_init(p4r_remote *r, p4r_config *cfg)
 {
 	const p4r_remote_given *given = r->given;
 	struct s3 *s = calloc(1, sizeof(*s));
-	char *endpoint = NULL, *ps = NULL, what[P4R_REMOTE_NAME_MAX + 32];
+	char *endpoint = NULL, *profile = NULL, what[P4R_REMOTE_NAME_MAX + 32];
+	const char *from = what, *aws_endpoint;
+	bool mine = true;
+	p4r_aws *aws = NULL;
 	int rc;
 
 	if (!s)
 		return p4r_error_set(P4R_ERROR, "out of memory");
 	r->impl = s;
 	r->ops = &s3_ops;
-	if (given && given->region)
-		s->region = strdup(given->region);
-	else
-		s->region = setting(cfg, P4R_CONFIG_ALL, r->name, "region");
-	if (!s->region && !(s->region = strdup("us-east-1")))
-		return p4r_error_set(P4R_ERROR, "out of memory");
-	if (!region_valid(s->region) && given && given->region)
-		return p4r_error_set(P4R_EUSAGE, "invalid --region (letters, digits, '-' and '_')");
-	if (!region_valid(s->region))
-		return p4r_error_set(P4R_EUSAGE, "invalid remote.%s.region (letters, digits, '-' and '_')", r->name);
-	ps = setting(cfg, P4R_CONFIG_ALL, r->name, "path-style");
-	s->path_style = (given && given->path_style) ||
-			(ps && (!strcmp(ps, "true") || !strcmp(ps, "yes") || !strcmp(ps, "1") || !strcmp(ps, "on")));
-	free(ps);
+	/* the profile only from the user's own files: the committed config
+	 * cannot choose whose credentials, or which endpoint, a clone uses */
+	profile = setting(cfg, P4R_CONFIG_TRUSTED, r->name, "profile");
+	snprintf(what, sizeof(what), "remote.%s.profile", r->name);
+	rc = p4r_aws_open(&aws, profile, what);
+	free(profile);
+	if (rc < 0)
+		return rc;
+	if ((rc = set_region(s, r, cfg, aws)) < 0 || (rc = set_path_style(s, r, cfg, aws)) < 0)
+		goto done;
+	aws_endpoint = p4r_aws_endpoint(aws, &from);
 	if (given && given->endpoint) {
 		endpoint = strdup(given->endpoint);
-		snprintf(what, sizeof(what), "--endpoint");
-		if (!endpoint)
-			return p4r_error_set(P4R_ERROR, "out of memory");
-	} else {
-		endpoint = setting(cfg, P4R_CONFIG_ALL, r->name, "endpoint");
+		from = "--endpoint";
+	} else if ((endpoint = setting(cfg, P4R_CONFIG_ALL, r->name, "endpoint")) != NULL) {
 		snprintf(what, sizeof(what), "remote.%s.endpoint", r->name);
+		from = what;
+		mine = false;
+	} else if (aws_endpoint) {
+		endpoint = strdup(aws_endpoint);
 	}
-	/* an endpoint given on get's command line is the user's own word */
-	if ((rc = set_endpoint(s, r, cfg, endpoint, what)) == 0 &&
-	    (!endpoint || (given && given->endpoint) || (rc = endpoint_trusted(r, cfg, endpoint)) == 0))
-		rc = set_credentials(s, r, cfg);
+	if (!endpoint && ((given && given->endpoint) || aws_endpoint)) {
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+		goto done;
+	}
+	/* an endpoint given on get's command line, or by the user's AWS
+	 * environment or profile, is the user's own word */
+	if ((rc = set_endpoint(s, r, cfg, endpoint, from)) == 0 &&
+	    (!endpoint || mine || (rc = endpoint_trusted(r, cfg, endpoint, aws_endpoint)) == 0))
+		rc = set_credentials(s, r, cfg, aws);
+done:
 	free(endpoint);
+	p4r_aws_free(aws);
 	return rc;
 }
