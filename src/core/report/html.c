@@ -118,8 +118,8 @@ static const char css[] =
 	"figure.chart figcaption{font-size:.9em;margin-bottom:4px;overflow-wrap:anywhere}\n"
 	"figure.chart svg{display:block;width:100%;height:auto}\n"
 	"svg .grid{stroke:var(--line);stroke-width:1}svg .axis{stroke:var(--muted);stroke-width:1}\n"
-	"svg text{fill:var(--muted);font:11px system-ui,sans-serif}svg text.val{fill:var(--fg);font-weight:600}\n"
-	"svg text.axt{font-size:11px;font-style:italic}\n"
+	"svg text{fill:var(--muted);font:12px system-ui,sans-serif}svg text.val{fill:var(--fg);font-weight:600}\n"
+	"svg text.axt{font-size:12px;font-style:italic}\n"
 	"svg .line{fill:none;stroke:var(--accent);stroke-width:2}\n"
 	"svg .pt{fill:var(--bg);stroke:var(--accent);stroke-width:2}\n"
 	"svg .pt.prod{fill:var(--prod);stroke:var(--prod)}svg .pt.stg{fill:var(--stg);stroke:var(--stg)}\n"
@@ -340,9 +340,9 @@ static void comparison(struct page *p, const p4r_report_model *rm)
 #define CR (CW - 16.0)
 #define CT 22.0
 #define CB (CH - 42.0)
-/* The width of one character of the charts' 11-unit text (an estimate
+/* The width of one character of the charts' 12-unit text (an estimate
  * that errs wide), and the space kept between two labels. */
-#define CHAR_W 6.6
+#define CHAR_W 7.2
 #define LABEL_GAP 6.0
 /* Up to this many points, every point gets its value written above it;
  * beyond, the marked ones, the first, the last, the lowest and highest. */
