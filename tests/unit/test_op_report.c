@@ -44,11 +44,12 @@ static void add_version(struct fx *fx, const char *model, unsigned seed, const c
 	assert_false(unchanged);
 }
 
-static void log_metrics(struct fx *fx, const char *model, int64_t number, double f1, double latency)
+/* f1 and latency_ms on MODEL@NUMBER; with NOTE, a key of its own too. */
+static void log_metrics(struct fx *fx, const char *model, int64_t number, double f1, double latency, bool note)
 {
-	p4r_metric_kv m[2] = { { "f1", f1 }, { "latency_ms", latency } };
+	p4r_metric_kv m[3] = { { "f1", f1 }, { "latency_ms", latency }, { "zz_note", 1 } };
 	p4r_version v = { 0 };
-	p4r_metric_log log = { .version = &v, .metrics = m, .nmetrics = 2, .actor = "tester",
+	p4r_metric_log log = { .version = &v, .metrics = m, .nmetrics = note ? 3 : 2, .actor = "tester",
 			       .at_ms = T0 + number * 60000 };
 
 	assert_int_equal(p4r_registry_version_get(fx->reg, model, number, &v), 0);
@@ -72,7 +73,7 @@ static void promote(struct fx *fx, int64_t number, p4r_stage to, const char *gat
 	p4r_promotion_clear(&p);
 }
 
-/* emb@1..4 with metrics: v1 then v2 in production, a rollback to v1
+/* emb@1..4 with metrics (zz_note on v2 alone): v1 then v2 in production, a rollback to v1
  * (v2 marked), v3 in staging through a gate; tok@1 without metrics. */
 static int setup(void **state)
 {
@@ -88,9 +89,9 @@ static int setup(void **state)
 	add_version(fx, "emb", 3, "alice", "third");
 	add_version(fx, "emb", 4, "alice", "fourth");
 	add_version(fx, "tok", 9, "bob", "");
-	log_metrics(fx, "emb", 1, 0.80, 40);
-	log_metrics(fx, "emb", 2, 0.82, 38);
-	log_metrics(fx, "emb", 3, 0.85, 45);
+	log_metrics(fx, "emb", 1, 0.80, 40, false);
+	log_metrics(fx, "emb", 2, 0.82, 38, true);
+	log_metrics(fx, "emb", 3, 0.85, 45, false);
 	promote(fx, 1, P4R_STAGE_PRODUCTION, NULL, "first release");
 	promote(fx, 2, P4R_STAGE_PRODUCTION, "f1>=production", "better f1");
 	assert_int_equal(p4r_lifecycle_rollback(fx->reg, &rb, &rr), 0);
@@ -144,11 +145,14 @@ static void test_gathers_every_model(void **state)
 	assert_int_equal(m->versions[m->prod_row].number, 1);
 	assert_int_equal(m->versions[m->staging_row].number, 3);
 	assert_true(m->versions[2].rolled_back); /* v2 */
-	/* the keys, their goals, and production against staging */
-	assert_int_equal(m->metrics.nkeys, 2);
+	/* the keys, their goals, and production against staging on the keys
+	 * either of them logged */
+	assert_int_equal(m->metrics.nkeys, 3);
 	assert_string_equal(m->metrics.keys[0], "f1");
+	assert_string_equal(m->metrics.keys[2], "zz_note");
 	assert_int_equal(m->goals[0], P4R_GOAL_MAX);
 	assert_int_equal(m->goals[1], P4R_GOAL_MIN);
+	assert_int_equal(m->goals[2], P4R_GOAL_UNKNOWN);
 	assert_int_equal(m->ndeltas, 2);
 	for (k = 0; k < m->ndeltas; k++) {
 		assert_non_null(m->deltas[k].prod);
@@ -241,6 +245,8 @@ static void test_page_escapes_everything(void **state)
 	assert_non_null(strstr(r.html, "id=\"model-tok-v1\""));
 	assert_non_null(strstr(r.html, "aria-label=\"f1 by version\""));
 	assert_non_null(strstr(r.html, "aria-label=\"latency_ms by version\""));
+	assert_non_null(strstr(r.html, "aria-label=\"zz_note by version\""));
+	assert_null(strstr(r.html, "<tr><td><code>zz_note</code>")); /* not compared */
 	/* the passed gate of the production promotion */
 	assert_non_null(strstr(r.html, "gate <code>f1&gt;=production</code> passed"));
 	p4r_report_result_free(&r);

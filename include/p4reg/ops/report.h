@@ -56,8 +56,8 @@ typedef struct p4r_report_model {
 				    * rollback, hook, delete) */
 	size_t nevents;
 	bool events_cut;           /* older timeline events were left out */
-	p4r_report_delta *deltas;  /* one per metric key when the model has both a
-				    * production and a staging version, else NULL */
+	p4r_report_delta *deltas;  /* one per metric key production or staging logged,
+				    * when the model has both (else none) */
 	size_t ndeltas;
 	ptrdiff_t prod_row;        /* row of the production version in VERSIONS, -1: none */
 	ptrdiff_t staging_row;     /* likewise for staging */

@@ -105,7 +105,8 @@ static ptrdiff_t row_of(const p4r_report_model *m, int64_t number)
 	return -1;
 }
 
-/* Production against staging, key by key, as `metrics A B` judges them. */
+/* Production against staging, key by key (the keys either logged), as
+ * `metrics A B` judges them. */
 static int compare(p4r_report_model *m)
 {
 	size_t k;
@@ -114,13 +115,15 @@ static int compare(p4r_report_model *m)
 		return 0;
 	if (!(m->deltas = calloc(m->metrics.nkeys, sizeof(*m->deltas))))
 		return p4r_error_set(P4R_ERROR, "out of memory");
-	m->ndeltas = m->metrics.nkeys;
-	for (k = 0; k < m->ndeltas; k++) {
-		p4r_report_delta *d = &m->deltas[k];
+	for (k = 0; k < m->metrics.nkeys; k++) {
+		p4r_report_delta *d = &m->deltas[m->ndeltas];
 
-		d->key = m->metrics.keys[k];
 		d->prod = p4r_metric_table_get(&m->metrics, (size_t)m->prod_row, k);
 		d->staging = p4r_metric_table_get(&m->metrics, (size_t)m->staging_row, k);
+		if (!d->prod && !d->staging)
+			continue;
+		m->ndeltas++;
+		d->key = m->metrics.keys[k];
 		d->goal = m->goals[k];
 		if (!d->prod || !d->staging || d->goal == P4R_GOAL_UNKNOWN)
 			continue;

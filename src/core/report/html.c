@@ -309,7 +309,11 @@ static void comparison(struct page *p, const p4r_report_model *rm)
 		if (d->prod && d->staging) {
 			double delta = d->staging->value - d->prod->value;
 
-			putf(p, "%+.6g</td><td class=\"num\">", delta);
+			if (isfinite(delta))
+				putf(p, "%+.6g", delta);
+			else
+				put(p, "<span class=\"muted\">\xe2\x80\x93</span>");
+			put(p, "</td><td class=\"num\">");
 			if (d->prod->value != 0 && isfinite(delta / fabs(d->prod->value)))
 				putf(p, "%+.2f%%", 100 * delta / fabs(d->prod->value));
 			else
