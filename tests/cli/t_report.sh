@@ -27,7 +27,7 @@ HOSTILE_TAG='<img src=x onerror=alert(1)>'
 HOSTILE_DESC=$'Embedding model</style><script>alert(1)</script>\nsecond line'
 
 # emb@1..5 (f1, latency_ms, loss, eval/recall@5 on v1..v4), tok@1 with a
-# hostile author and message, no metrics.
+# hostile author and message, no metrics, and tok@2 deleted.
 build_registry() {
 	local i
 	fresh_repo
@@ -55,6 +55,9 @@ build_registry() {
 	p4reg tag -q --model emb 'owner=ml&search' >/dev/null || fail "model tag"
 	printf 'tok\n' >models/tok.bin
 	P4REG_AUTHOR="$HOSTILE_WHO" p4reg add -q -m "$HOSTILE_MSG" models/tok.bin >/dev/null 2>&1 || fail "add tok"
+	printf 'tok, broken\n' >models/tok.bin
+	p4reg add -q models/tok.bin >/dev/null 2>&1 || fail "add tok 2"
+	p4reg rm -q tok@2 -m 'broken build' >/dev/null || fail "rm tok@2"
 }
 
 cat >"$CHECK" <<'PY'
@@ -254,6 +257,11 @@ assert_contains "$page" '<div class="ev-reason">latency &lt;b&gt;spike&lt;/b&gt;
 assert_contains "$page" '<span class="badge rb">forced</span><span class="muted">by Alice &lt;alice@example.com&gt;</span></div>
 <div class="ev-reason">hotfix</div>'
 assert_contains "$page" '<span class="badge s-archived">archived</span> <span class="badge rb">rolled back</span></td><td><code>@champion</code></td>'
+# a deleted version: in the timeline, not among the versions
+assert_contains "$page" '<li class="k-delete to-archived"><div class="ev-head">'
+assert_contains "$page" '<span class="ev-kind">delete</span><b>v2</b><span>development → archived</span><span class="muted">by Alice &lt;alice@example.com&gt;</span></div>
+<div class="ev-reason">broken build</div></li>'
+assert_not_contains "$page" 'id="model-tok-v2"'
 # the charts mark production and staging
 assert_contains "$page" '<circle class="pt prod"'
 assert_contains "$page" '<path class="pt stg"'
