@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
-p4reg_install_deps git-lfs
+p4reg_install_deps git-lfs chromium
 build=${P4REG_TEST_BUILD:-build-test}
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DP4REG_SANITIZE=ON >/dev/null
 cmake --build "$build" -j"$(nproc)"

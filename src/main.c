@@ -46,6 +46,7 @@ static const struct command {
 	{ "log-metric", cmd_log_metric, cmd_log_metric_usage, NEED_REPO, "record metrics and params of a version in a run" },
 	{ "metrics", cmd_metrics, cmd_metrics_usage, NEED_REPO | PAGED, "versions x metrics table, comparison, history" },
 	{ "runs", cmd_runs, cmd_runs_usage, NEED_REPO | PAGED, "list experiment runs with params and metrics" },
+	{ "report", cmd_report_page, cmd_report_page_usage, NEED_REPO, "write the registry as one self-contained HTML page" },
 	{ "remote", cmd_remote, cmd_remote_usage, NEED_REPO, "add, list, remove or check remotes" },
 	{ "push", cmd_push, cmd_push_usage, NEED_REPO, "upload objects and registry events to a remote" },
 	{ "fetch", cmd_fetch, cmd_fetch_usage, NEED_REPO, "download registry events (and objects) from a remote" },

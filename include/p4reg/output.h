@@ -52,6 +52,14 @@ void p4r_format_size(char *buf, size_t bufsz, uint64_t bytes);
 #define P4R_ESCAPE_SLOTS 8
 const char *p4r_escape(const char *s);
 
+/* S as HTML text or a quoted attribute value (a report's page): & < > "
+ * and ' as entities; newline and tab kept; every other character
+ * p4r_escape escapes (controls, C1, bidirectional overrides, U+2028/9,
+ * invalid UTF-8) written as it writes them (\r, \xHH), so foreign text
+ * can neither open markup nor reorder the page. Malloc'd (NULL S: ""),
+ * owned by the caller; NULL when out of memory. */
+char *p4r_html_escape(const char *s);
+
 /* True when the LEN bytes at S are valid UTF-8 (shortest forms, no
  * surrogates, at most U+10FFFF). */
 bool p4r_utf8_valid(const char *s, size_t len);

@@ -307,6 +307,14 @@ typedef struct p4r_event_filter {
 /* p4r_registry_event_list narrowed by F, in the same order (oldest first),
  * every condition in the SQL. */
 int p4r_registry_event_query(p4r_registry *reg, const p4r_event_filter *f, p4r_event **out, size_t *n);
+/* The last LIMIT (> 0; else every one) events of MODEL whose kind is one
+ * of KINDS[0..NKINDS), oldest first in the shared log's order, in one
+ * query (a report's stage timeline: promote, rollback, hook, delete).
+ * P4R_ENOTFOUND for an unknown model; 1..P4R_EVENT_KINDS_MAX kinds, else
+ * P4R_EUSAGE. */
+#define P4R_EVENT_KINDS_MAX 16
+int p4r_registry_event_kinds(p4r_registry *reg, const char *model, const char *const *kinds,
+			     size_t nkinds, int64_t limit, p4r_event **out, size_t *n);
 /* *OUT: some event of KIND is in the registry (one from a newer p4reg, a
  * remote's). */
 int p4r_registry_event_kind_exists(p4r_registry *reg, const char *kind, bool *out);

@@ -50,6 +50,8 @@ DECLARE_COMMAND(history);
 DECLARE_COMMAND(log_metric);
 DECLARE_COMMAND(metrics);
 DECLARE_COMMAND(runs);
+/* `p4reg report`: cmd_report is taken (the report callbacks' type below) */
+DECLARE_COMMAND(report_page);
 DECLARE_COMMAND(remote);
 DECLARE_COMMAND(push);
 DECLARE_COMMAND(fetch);

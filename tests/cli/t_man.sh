@@ -66,8 +66,11 @@ def compare(label, in_man, in_help, problems):
 def source_tables():
     """command name -> {(long, short, takes a value)}: the p4r_option table
     inside each cmd_NAME function of src/cmd/*.c and src/main.c, else its
-    file's `static const p4r_option options[]`."""
+    file's `static const p4r_option options[]`. A function the command
+    table names otherwise (report: cmd_report_page) is that command's."""
     tables = {}
+    main_text = open(os.path.join(src, "src", "main.c"), encoding="utf-8").read()
+    named = {fn: name for name, fn in re.findall(r'\{ "([a-z-]+)", cmd_(\w+), ', main_text)}
     cmd_dir = os.path.join(src, "src", "cmd")
     paths = [os.path.join(cmd_dir, f) for f in sorted(os.listdir(cmd_dir)) if f.endswith(".c")]
     for path in paths + [os.path.join(src, "src", "main.c")]:
@@ -81,7 +84,7 @@ def source_tables():
             for long_, short, value in re.findall(r"\{ \"([a-z0-9-]+)\", (0|'.'), (true|false),",
                                                   table.group(1) if table else ""):
                 rows.add(("--" + long_, None if short == "0" else "-" + short[1], value == "true"))
-            tables[fn.group(1).replace("_", "-")] = rows
+            tables[named.get(fn.group(1), fn.group(1).replace("_", "-"))] = rows
     return tables
 
 problems = []

@@ -2148,6 +2148,39 @@ int p4r_registry_event_query(p4r_registry *reg, const p4r_event_filter *f, p4r_e
 	return rc;
 }
 
+int p4r_registry_event_kinds(p4r_registry *reg, const char *model, const char *const *kinds,
+			     size_t nkinds, int64_t limit, p4r_event **out, size_t *n)
+{
+	char sql[sizeof(EVENT_SELECT P4R_SQL_LOG_JOIN) + 256 + 4 * P4R_EVENT_KINDS_MAX];
+	sqlite3_stmt *st = NULL;
+	size_t used, i;
+	int64_t id;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (nkinds == 0 || nkinds > P4R_EVENT_KINDS_MAX)
+		return p4r_error_set(P4R_EUSAGE, "give 1 to %d event kinds", P4R_EVENT_KINDS_MAX);
+	if ((rc = p4r_sql_model_id(reg, model, &id)) < 0)
+		return rc;
+	/* one placeholder per kind: the text varies with NKINDS, so it is not cached */
+	used = (size_t)snprintf(sql, sizeof(sql), "%s WHERE e.model_id = ?1 AND e.kind IN (?3",
+				EVENT_SELECT P4R_SQL_LOG_JOIN);
+	for (i = 1; i < nkinds; i++)
+		used += (size_t)snprintf(sql + used, sizeof(sql) - used, ",?%zu", i + 3);
+	snprintf(sql + used, sizeof(sql) - used, ") ORDER BY %s LIMIT ?2", P4R_SQL_LOG_ORDER_DESC);
+	if ((rc = p4r_sql_prepare(reg->db, &st, sql)) < 0 || (rc = p4r_sql_bind_int(reg->db, st, 1, id)) < 0 ||
+	    (rc = p4r_sql_bind_int(reg->db, st, 2, limit > 0 ? limit : -1)) < 0)
+		goto done;
+	for (i = 0; i < nkinds; i++)
+		if ((rc = p4r_sql_bind_text(reg->db, st, (int)i + 3, kinds[i])) < 0)
+			goto done;
+	rc = events_read(reg, st, out, n);
+done:
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int p4r_registry_event_list(p4r_registry *reg, const char *model, int64_t since_ms,
 			    p4r_event **out, size_t *n)
 {

@@ -157,6 +157,35 @@ const char *p4r_escape(const char *s)
 	return slots[i].buf;
 }
 
+/* HTML text and attribute values: the five characters markup reads as
+ * entities; newline and tab kept (white space to a browser); every other
+ * hidden character and invalid byte as human output writes it, so a
+ * bidirectional override cannot reorder what the page shows either. */
+static size_t html_escape(char *out, const unsigned char *p, size_t n, uint32_t cp)
+{
+	const char *entity = n != 1 ? NULL : *p == '&' ? "&amp;" : *p == '<' ? "&lt;" : *p == '>' ? "&gt;" :
+			     *p == '"' ? "&quot;" : *p == '\'' ? "&#39;" : NULL;
+
+	if (entity) {
+		if (out)
+			memcpy(out, entity, strlen(entity));
+		return strlen(entity);
+	}
+	if (n == 1 && (*p == '\n' || *p == '\t'))
+		return 0;
+	return human_escape(out, p, n, cp);
+}
+
+char *p4r_html_escape(const char *s)
+{
+	char *out;
+
+	s = s ? s : "";
+	if ((out = malloc(rewrite_into(NULL, s, html_escape) + 1)))
+		rewrite_into(out, s, html_escape);
+	return out;
+}
+
 char *p4r_utf8_sanitize(const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
