@@ -24,6 +24,7 @@
 #include <stdint.h>
 #include "p4reg/hash.h"
 #include "p4reg/manifest.h"
+#include "p4reg/progress.h"
 #include "p4reg/ref.h"
 #include "p4reg/registry.h"
 #include "p4reg/remote.h"
@@ -86,7 +87,9 @@ typedef struct p4r_get_opts {
 	const char *cache_dir;     /* NULL: no cache, the download goes beside PATH */
 	bool force;                /* folder version: overwrite or remove foreign files in PATH */
 	p4r_progress_fn progress;  /* (bytes downloaded so far, size), nullable */
-	void *payload;
+	void *payload;             /* of PROGRESS and COUNT */
+	p4r_progress_count_fn count; /* nullable, before PROGRESS: the bytes ("get"); of
+				    * a folder version, also its files written */
 } p4r_get_opts;
 
 typedef struct p4r_get_result {

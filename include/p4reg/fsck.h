@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "p4reg/progress.h"
 #include "p4reg/registry.h"
 #include "p4reg/remote.h"
 #include "p4reg/repo.h"
@@ -59,7 +60,10 @@ typedef struct p4r_fsck_opts {
 	p4r_remote *remote;       /* nullable, borrowed: the remote to ask; NULL: the
 				   * default one, opened only when it is needed */
 	p4r_progress_fn progress; /* nullable: bytes hashed so far of the total */
-	void *payload;
+	void *payload;            /* of PROGRESS and COUNT */
+	p4r_progress_count_fn count; /* nullable, before PROGRESS: objects and bytes
+				   * hashed ("fsck"), bytes a repair downloads
+				   * ("repair") */
 } p4r_fsck_opts;
 
 /* Runs every check on REPO and fills OUT (zeroed on entry). Returns 0 when

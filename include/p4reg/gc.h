@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "p4reg/progress.h"
 #include "p4reg/remote.h"
 #include "p4reg/repo.h"
 
@@ -27,7 +28,15 @@ typedef struct p4r_gc_opts {
 	bool dry_run;       /* decide, report, delete nothing */
 	int64_t grace_s;    /* keep anything changed within this many seconds; >= 0 */
 	int64_t now_s;      /* 0: the current time (tests pass their own) */
+	/* nullable: the objects looked at so far ("gc examining" of the store,
+	 * "gc remote listing" of a remote: no total) and deleted ("gc deleting",
+	 * "gc remote deleting": of the candidates); one call at a time */
+	p4r_progress_count_fn count;
+	void *payload;
 } p4r_gc_opts;
+
+/* DONE of TOTAL objects (0: unknown) of the step LABEL to OPTS->count. */
+void p4r_gc_progress(const p4r_gc_opts *opts, const char *label, uint64_t done, uint64_t total);
 
 /* One thing gc removed (or would remove). */
 typedef struct p4r_gc_item {

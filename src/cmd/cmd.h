@@ -13,6 +13,7 @@
 #include "p4reg/error.h"
 #include "p4reg/opts.h"
 #include "p4reg/output.h"
+#include "p4reg/progress.h"
 #include "p4reg/repo.h"
 #include "p4reg/store.h"
 #include "p4reg/ops/op.h"
@@ -117,15 +118,27 @@ void cmd_note(p4r_cli *cli, const char *fmt, ...) __attribute__((format(printf, 
 /* A warning on stderr, always (stderr is not part of the JSON contract). */
 void cmd_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Progress drawn on stderr for long work, only when cli->progress. */
+/* Progress drawn on stderr for long work, only when cli->progress
+ * (src/cmd/progress.c): one line as wide as the terminal, redrawn at most
+ * ten times a second, with the rate over the last seconds and an ETA
+ * once they mean something. Zero it but for CLI. */
 typedef struct cmd_progress {
 	p4r_cli *cli;
-	const char *label;
-	int64_t last_ms;
-	bool drawn;
+	int64_t last_ms;        /* when the line was last drawn */
+	bool drawn;             /* a line is on the screen */
+	size_t drawn_cols;      /* its width */
+	bool started;           /* LAST and LAST_LABEL hold a step */
+	bool ended;             /* and it reached its totals (drawn once so) */
+	p4r_progress last;      /* the counts last shown (label NULL) */
+	char last_label[256];   /* and their label */
+	p4r_rate rate;          /* the step's rate */
 } cmd_progress;
 
-void cmd_progress_update(uint64_t done, uint64_t total, void *payload);
+/* Draws C, the counts of a long step (a p4r_progress_count_fn; PAYLOAD a
+ * cmd_progress). A new label, unit or total, or a count that went back,
+ * starts a new step. */
+void cmd_progress_show(const p4r_progress *c, void *payload);
+/* Wipes a drawn line. */
 void cmd_progress_done(cmd_progress *p);
 
 /* The callbacks a command hands a core operation (p4reg/ops/op.h):

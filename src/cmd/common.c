@@ -79,34 +79,6 @@ void cmd_warn(const char *fmt, ...)
 	va_end(ap);
 }
 
-void cmd_progress_update(uint64_t done, uint64_t total, void *payload)
-{
-	cmd_progress *p = payload;
-	int64_t now;
-
-	if (!p || !p->cli->progress)
-		return;
-	now = p4r_now_ms();
-	if (p->drawn && now - p->last_ms < 100 && done != total)
-		return;
-	p->last_ms = now;
-	p->drawn = true;
-	if (total)
-		fprintf(stderr, "\r%s: %3d%% (%llu/%llu MiB)", p->label,
-			(int)(done * 100 / total), (unsigned long long)(done >> 20),
-			(unsigned long long)(total >> 20));
-	else
-		fprintf(stderr, "\r%s: %llu MiB", p->label, (unsigned long long)(done >> 20));
-}
-
-void cmd_progress_done(cmd_progress *p)
-{
-	if (p && p->drawn)
-		fputs("\r\033[K", stderr);
-	if (p)
-		p->drawn = false;
-}
-
 int cmd_next_opt(p4r_opts *o, int *id, const char **value)
 {
 	int rc = p4r_opts_next(o, id, value);
@@ -347,20 +319,24 @@ void cmd_print_rule_checks(const p4r_verdict *v)
 
 /* ---- the report of a core operation (ops/op.h) ---- */
 
-static void report_progress(const char *label, uint64_t done, uint64_t total, void *payload)
+/* A step's counts drawn on the one line; a step that reached its totals
+ * is wiped (the next one draws afresh). */
+static void report_count(const p4r_progress *c, void *payload)
 {
 	cmd_report *r = payload;
 
 	pthread_mutex_lock(&r->lock);
-	/* a new step: the line of the previous one is cleared first */
-	if (r->progress.label != label) {
-		cmd_progress_done(&r->progress);
-		r->progress.label = label;
-	}
-	cmd_progress_update(done, total, &r->progress);
-	if (done == total && total)
+	cmd_progress_show(c, &r->progress);
+	if (p4r_progress_reached(c))
 		cmd_progress_done(&r->progress);
 	pthread_mutex_unlock(&r->lock);
+}
+
+static void report_progress(const char *label, uint64_t done, uint64_t total, void *payload)
+{
+	p4r_progress c = { .label = label, .has_bytes = true, .bytes = done, .bytes_total = total };
+
+	report_count(&c, payload);
 }
 
 /* A line of text goes below a progress line, not into it. */
@@ -401,7 +377,7 @@ p4r_op_report cmd_report_init(cmd_report *r, p4r_cli *cli)
 	/* statically initialised: nothing to destroy */
 	r->lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
 	return (p4r_op_report){ .progress = report_progress, .warn = report_warn, .note = report_note,
-				.repaired = report_repaired, .payload = r };
+				.repaired = report_repaired, .payload = r, .count = report_count };
 }
 
 void cmd_report_done(cmd_report *r)

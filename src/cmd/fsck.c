@@ -237,8 +237,8 @@ static int resolve_offline(p4r_cli *cli, p4r_repo *repo, bool flag, bool wants_r
 
 int cmd_fsck(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 {
-	cmd_progress progress = { .cli = cli, .label = "checking objects" };
-	p4r_fsck_opts opts = { .progress = cmd_progress_update, .payload = &progress };
+	cmd_progress progress = { .cli = cli };
+	p4r_fsck_opts opts = { .count = cmd_progress_show, .payload = &progress };
 	p4r_fsck_report rep;
 	p4r_remote *remote = NULL;
 	const char *value, *name = NULL;

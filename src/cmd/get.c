@@ -149,9 +149,9 @@ static void print_text(p4r_cli *cli, const p4r_get_result *res, const char *dest
 
 int cmd_get(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 {
-	cmd_progress progress = { .cli = cli, .label = "get" };
+	cmd_progress progress = { .cli = cli };
 	struct get_args a = { 0 };
-	p4r_get_opts opts = { .progress = cmd_progress_update, .payload = &progress };
+	p4r_get_opts opts = { .count = cmd_progress_show, .payload = &progress };
 	p4r_get_result res;
 	p4r_config *cfg = NULL;
 	p4r_remote *r = NULL;

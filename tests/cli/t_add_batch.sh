@@ -98,8 +98,8 @@ if command -v script >/dev/null; then
 	for i in 1 2 3; do random_file "models/big/s$i.bin" 6144; done
 	run 0 script -qec "$P4REG_BIN add models/big" /dev/null
 	bar=$(printf '%s' "$OUT" | tr '\r' '\n')
-	assert_contains "$bar" "hashing: 100% (18/18 MiB)"
-	assert_not_contains "$bar" "(6/6 MiB)" "a bar per file"
+	assert_contains "$bar" "add  3/3 files  18.0 MiB/18.0 MiB  100%"
+	assert_not_contains "$bar" "6.0 MiB / 6.0 MiB" "a bar per file"
 	assert_contains "$bar" "added models/big/ as big@1"
 fi
 

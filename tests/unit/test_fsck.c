@@ -65,6 +65,66 @@ static void test_clean(void **state)
 	p4r_fsck_report_clear(&rep);
 }
 
+/* The steps a count callback heard: each step's label and last counts. */
+struct steps {
+	char label[4][32];
+	p4r_progress last[4];
+	size_t n;
+};
+
+static void on_count(const p4r_progress *p, void *payload)
+{
+	struct steps *s = payload;
+
+	if (s->n == 0 || strcmp(s->label[s->n - 1], p->label)) {
+		assert_true(s->n < 4);
+		snprintf(s->label[s->n++], sizeof(s->label[0]), "%s", p->label);
+	}
+	s->last[s->n - 1] = *p;
+}
+
+/* fsck counts the objects and the bytes it hashes; gc the objects it
+ * examines, then those it deletes. */
+static void test_progress_counts(void **state)
+{
+	struct fixture *f = *state;
+	struct steps s = { 0 };
+	p4r_fsck_opts fo = { .count = on_count, .payload = &s };
+	p4r_gc_opts go = { .grace_s = 0, .now_s = (int64_t)time(NULL) + 7200, .count = on_count, .payload = &s };
+	p4r_fsck_report rep;
+	p4r_gc_result res;
+
+	assert_int_equal(p4r_fsck_run(f->repo, &fo, &rep), 0);
+	p4r_fsck_report_clear(&rep);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.label[0], "fsck");
+	assert_string_equal(s.last[0].unit, "objects");
+	assert_int_equal(s.last[0].items, 2);
+	assert_int_equal(s.last[0].items_total, 2);
+	assert_true(s.last[0].has_bytes);
+	assert_int_equal(s.last[0].bytes, 17);
+	assert_int_equal(s.last[0].bytes_total, 17);
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(p4r_gc_run(f->repo, &go, &res), 0);
+	assert_int_equal(res.objects, 1);
+	p4r_gc_result_clear(&res);
+	assert_int_equal(s.n, 2);
+	assert_string_equal(s.label[0], "gc examining");
+	assert_int_equal(s.last[0].items, 2);
+	assert_int_equal(s.last[0].items_total, 0);
+	assert_false(s.last[0].has_bytes);
+	assert_string_equal(s.label[1], "gc deleting");
+	assert_int_equal(s.last[1].items, 1);
+	assert_int_equal(s.last[1].items_total, 1);
+	/* a dry run deletes nothing and counts no deletion */
+	memset(&s, 0, sizeof(s));
+	go.dry_run = true;
+	assert_int_equal(p4r_gc_run(f->repo, &go, &res), 0);
+	p4r_gc_result_clear(&res);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.last[0].items, 1);
+}
+
 static void test_corrupt_is_quarantined(void **state)
 {
 	struct fixture *f = *state;
@@ -393,6 +453,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_clean, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_progress_counts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_is_quarantined, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_here_but_on_remote, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_everywhere, setup, teardown),

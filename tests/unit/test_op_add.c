@@ -131,7 +131,7 @@ static void test_add_makes_version_object_and_pointer(void **state)
 	assert_int_equal(res.damage.n, 0);
 	/* one file: its hashing was reported, to the end */
 	assert_non_null(seen.label);
-	assert_string_equal(seen.label, "hashing");
+	assert_string_equal(seen.label, "add");
 	assert_int_equal(seen.last_done, 5);
 	p4r_add_result_free(&res);
 
@@ -309,6 +309,51 @@ static void test_folder_is_one_model(void **state)
 	free(dir);
 }
 
+/* What the count callback heard of a run: its last counts, and whether
+ * any went back. */
+struct counts {
+	p4r_progress last;
+	char label[32], unit[32];
+	size_t calls;
+	bool backwards;
+};
+
+static void on_count(const p4r_progress *p, void *payload)
+{
+	struct counts *c = payload;
+
+	c->backwards = c->backwards || (c->calls && (p->items < c->last.items || p->bytes < c->last.bytes));
+	c->last = *p;
+	snprintf(c->label, sizeof(c->label), "%s", p->label);
+	snprintf(c->unit, sizeof(c->unit), "%s", p->unit ? p->unit : "");
+	c->calls++;
+}
+
+/* A folder's add counts its files and their bytes on one line, never
+ * going back though its files are read in parallel. */
+static void test_folder_reports_files_and_bytes(void **state)
+{
+	struct fx *fx = *state;
+	char *dir = make_folder(fx);
+	const char *paths[] = { dir };
+	struct counts c = { 0 };
+	p4r_op_report report = { .count = on_count, .payload = &c };
+	p4r_add_opts opts = { .paths = paths, .npaths = 1, .no_stage = true, .threads = 2 };
+	p4r_add_result res;
+
+	assert_int_equal(p4r_add(fx->repo, &opts, &report, &res), 0);
+	p4r_add_result_free(&res);
+	assert_string_equal(c.label, "add");
+	assert_string_equal(c.unit, "files");
+	assert_true(c.last.has_bytes);
+	assert_int_equal(c.last.items, 3);
+	assert_int_equal(c.last.items_total, 3);
+	assert_int_equal(c.last.bytes, 2 + 5 + 10);
+	assert_int_equal(c.last.bytes_total, 2 + 5 + 10);
+	assert_false(c.backwards);
+	free(dir);
+}
+
 static void test_folder_with_link_changes_nothing(void **state)
 {
 	struct fx *fx = *state;
@@ -339,6 +384,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_path_changes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_parallel_add_of_several_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_folder_is_one_model, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_folder_reports_files_and_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_folder_with_link_changes_nothing, setup, teardown),
 	};
 

@@ -9,6 +9,8 @@
 
 #include <stdint.h>
 
+#include "p4reg/progress.h"
+
 struct p4r_guard_event;
 
 typedef struct p4r_op_report {
@@ -24,11 +26,22 @@ typedef struct p4r_op_report {
 	/* A damaged object the object guard brought back from a remote. */
 	void (*repaired)(const struct p4r_guard_event *ev, void *payload);
 	void *payload;
+	/* Items (files, objects) and bytes of a long step, both counts at
+	 * once (p4reg/progress.h). Called from one thread at a time; the
+	 * counts reaching their totals end the step. Nullable: without it the
+	 * step's bytes (else its items) go to PROGRESS. */
+	void (*count)(const p4r_progress *p, void *payload);
 } p4r_op_report;
 
 /* Calls R's callbacks when R and the callback are not NULL; the text ones
  * take a printf format. */
 void p4r_op_progress(const p4r_op_report *r, const char *label, uint64_t done, uint64_t total);
+/* P to R->count, else its bytes (or, when it counts none, its items) to
+ * R->progress. */
+void p4r_op_progress_count(const p4r_op_report *r, const p4r_progress *p);
+/* DONE of TOTAL items named UNIT ("objects") of the step LABEL. */
+void p4r_op_progress_items(const p4r_op_report *r, const char *label, const char *unit, uint64_t done,
+			   uint64_t total);
 void p4r_op_warn(const p4r_op_report *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void p4r_op_note(const p4r_op_report *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void p4r_op_repaired(const p4r_op_report *r, const struct p4r_guard_event *ev);

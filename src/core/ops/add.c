@@ -122,7 +122,16 @@ static int lookup_cache(struct run *run, struct item *it, const char *rel)
 	return 0;
 }
 
-/* One file's progress (DONE of its bytes) as the whole run's: one bar
+/* The run's files and bytes, under RUN's progress lock. */
+static void report_run(struct run *run)
+{
+	p4r_progress p = { .label = "add", .unit = "files", .items = run->read_done, .items_total = run->nread,
+			   .has_bytes = true, .bytes = run->done, .bytes_total = run->total };
+
+	p4r_op_progress_count(run->report, &p);
+}
+
+/* One file's progress (DONE of its bytes) as the whole run's: one line
  * for every file read in parallel. */
 static void task_progress(uint64_t done, uint64_t total, void *payload)
 {
@@ -133,15 +142,13 @@ static void task_progress(uint64_t done, uint64_t total, void *payload)
 	pthread_mutex_lock(&run->progress_lock);
 	run->done += done - k->reported;
 	k->reported = done;
-	p4r_op_progress(run->report, "hashing", run->done, run->total);
+	report_run(run);
 	pthread_mutex_unlock(&run->progress_lock);
 }
 
-/* Reads, hashes and stores the file of task T (a p4r_parallel_fn). */
-static int store_one(size_t t, void *payload)
+/* Reads, hashes and stores the file of task T. */
+static int store_task(struct run *run, struct task *k)
 {
-	struct run *run = payload;
-	struct task *k = &run->tasks[t];
 	struct item *it = &run->items[k->item];
 	struct stat st;
 	int rc;
@@ -158,6 +165,22 @@ static int store_one(size_t t, void *payload)
 	if (fstatat(it->dir, it->base, &st, AT_SYMLINK_NOFOLLOW) == 0)
 		p4r_worktree_stat_key(&st, &it->after);
 	return 0;
+}
+
+/* Task T (a p4r_parallel_fn), then one more file in the run's progress. */
+static int store_one(size_t t, void *payload)
+{
+	struct run *run = payload;
+	struct task *k = &run->tasks[t];
+	int rc = store_task(run, k);
+
+	if (rc == 0 && !k->cached) {
+		pthread_mutex_lock(&run->progress_lock);
+		run->read_done++;
+		report_run(run);
+		pthread_mutex_unlock(&run->progress_lock);
+	}
+	return rc;
 }
 
 /* The object guard's look at what the store did with each file. */
@@ -399,18 +422,22 @@ static int make_tasks(struct run *run)
 
 		if (!it->folder) {
 			run->tasks[run->ntasks++] = (struct task){ run, i, SIZE_MAX,
-								   it->cached ? 0 : (uint64_t)it->before.size, 0 };
+								   it->cached ? 0 : (uint64_t)it->before.size, 0,
+								   it->cached };
 			continue;
 		}
 		for (j = 0; j < it->folder->walk.n; j++) {
 			const struct dir_file *df = &it->folder->files[j];
 
 			run->tasks[run->ntasks++] = (struct task){ run, i, j,
-								   df->cached ? 0 : (uint64_t)df->before.size, 0 };
+								   df->cached ? 0 : (uint64_t)df->before.size, 0,
+								   df->cached };
 		}
 	}
-	for (i = 0; i < run->ntasks; i++)
+	for (i = 0; i < run->ntasks; i++) {
 		run->total += run->tasks[i].size;
+		run->nread += !run->tasks[i].cached;
+	}
 	return 0;
 }
 

@@ -53,6 +53,7 @@ struct task {
 	size_t item, file;      /* FILE: of the folder ITEM, else SIZE_MAX */
 	uint64_t size;          /* bytes to read, 0 when the cache vouched */
 	uint64_t reported;      /* of those, already in the run's progress */
+	bool cached;            /* the cache vouched: nothing to read (not counted) */
 };
 
 /* One run of p4r_add. */
@@ -72,6 +73,7 @@ struct run {
 	size_t norder;
 	pthread_mutex_t progress_lock; /* tasks run in parallel, the bar is one */
 	uint64_t done, total;          /* bytes read of all tasks */
+	uint64_t read_done, nread;     /* tasks that read a file: ended, all */
 	char **tag_keys, **tag_values; /* --tag KEY=VALUE, split and checked */
 	size_t ntags;
 };

@@ -45,15 +45,26 @@ static int retain_and_collect(p4r_repo *repo, const p4r_gc_op_opts *opts, const 
 	return p4r_gc_run(repo, &opts->gc, &out->store);
 }
 
-int p4r_gc(p4r_repo *repo, const p4r_gc_op_opts *opts, const p4r_op_report *report,
+/* The store's and the remote's counts as the report's progress. */
+static void gc_count(const p4r_progress *p, void *payload)
+{
+	p4r_op_progress_count(payload, p);
+}
+
+int p4r_gc(p4r_repo *repo, const p4r_gc_op_opts *given, const p4r_op_report *report,
 	   p4r_gc_op_result *out)
 {
+	p4r_gc_op_opts with_report = *given, *opts = &with_report;
 	p4r_remote *rem = NULL;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if ((rc = check_opts(opts)) < 0)
 		return rc;
+	if (report && (report->count || report->progress)) {
+		opts->gc.count = gc_count;
+		opts->gc.payload = (void *)report;
+	}
 	/* a remote that cannot be opened stops gc before it deletes anything */
 	if (opts->remote &&
 	    (rc = p4r_remote_open(&rem, p4r_repo_config(repo), p4r_repo_meta(repo), opts->remote)) < 0)

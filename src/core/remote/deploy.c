@@ -792,7 +792,13 @@ static void sum_progress(uint64_t delta, uint64_t total, void *payload)
 
 	(void)total;
 	sp->done += delta;
-	sp->opts->progress(sp->done, sp->total, sp->opts->payload);
+	if (sp->opts->count) {
+		p4r_progress p = { .label = "get", .has_bytes = true, .bytes = sp->done, .bytes_total = sp->total };
+
+		sp->opts->count(&p, sp->opts->payload);
+	} else {
+		sp->opts->progress(sp->done, sp->total, sp->opts->payload);
+	}
 }
 
 static int download(p4r_remote *remote, const p4r_deploy_version *v, int fd, const char *tmp,
@@ -801,7 +807,7 @@ static int download(p4r_remote *remote, const p4r_deploy_version *v, int fd, con
 	struct sum_progress sp = { .opts = opts, .total = (uint64_t)v->size };
 
 	return p4r_remote_get_verified(remote, &v->oid, v->size, fd, tmp,
-				       opts->progress ? sum_progress : NULL, &sp);
+				       opts->progress || opts->count ? sum_progress : NULL, &sp);
 }
 
 /* Downloads V's object into the cache, verified before it is placed. */

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +78,9 @@ struct placed {
 struct dir_job {
 	p4r_remote *remote;
 	p4r_get_opts fopts;            /* the caller's, without progress (files go in parallel) */
+	const p4r_get_opts *caller;    /* its progress: files written and their bytes */
+	pthread_mutex_t lock;          /* the counts below and the caller's progress */
+	uint64_t files_done, bytes_done, bytes_total;
 	p4r_store *cache;
 	const p4r_deploy_version *v;
 	const p4r_manifest *m;
@@ -356,6 +360,46 @@ static void previous_placed(p4r_remote *remote, const struct dest *d, const p4r_
 	prev->m = &prev->own;
 }
 
+/* The files written and their bytes so far, to the caller (under J's lock). */
+static void dir_report(const struct dir_job *j)
+{
+	p4r_progress p = { .label = "get", .unit = "files", .items = j->files_done, .items_total = j->norder,
+			   .has_bytes = true, .bytes = j->bytes_done, .bytes_total = j->bytes_total };
+
+	if (j->caller->count)
+		j->caller->count(&p, j->caller->payload);
+	else if (j->caller->progress)
+		j->caller->progress(p.bytes, p.bytes_total, j->caller->payload);
+}
+
+/* One file's download: its bytes so far (a p4r_progress_count_fn of the
+ * file's own options) added to the folder's. */
+struct file_progress {
+	struct dir_job *j;
+	uint64_t reported;             /* of the file's bytes, in J's count */
+};
+
+static void file_bytes(const p4r_progress *c, void *payload)
+{
+	struct file_progress *fp = payload;
+
+	pthread_mutex_lock(&fp->j->lock);
+	fp->j->bytes_done += c->bytes - fp->reported;
+	fp->reported = c->bytes;
+	dir_report(fp->j);
+	pthread_mutex_unlock(&fp->j->lock);
+}
+
+/* File K is in place: all its bytes count, and one more file. */
+static void file_done(struct dir_job *j, struct file_progress *fp, uint64_t size)
+{
+	pthread_mutex_lock(&j->lock);
+	j->bytes_done += size - fp->reported;
+	j->files_done++;
+	dir_report(j);
+	pthread_mutex_unlock(&j->lock);
+}
+
 /* Entry ORDER[K] of the manifest: downloaded verified (into the cache when
  * there is one) and renamed into its folder below PATH. */
 static int dir_put(size_t k, void *payload)
@@ -363,6 +407,8 @@ static int dir_put(size_t k, void *payload)
 	struct dir_job *j = payload;
 	const p4r_manifest_entry *e = &j->m->v[j->order[k]];
 	p4r_deploy_version fv = *j->v;
+	struct file_progress fp = { .j = j };
+	p4r_get_opts fopts = j->fopts;
 	struct dest fd = { .dirfd = -1 };
 	p4r_link_type link;
 	char *display = NULL;
@@ -377,11 +423,17 @@ static int dir_put(size_t k, void *payload)
 	fd.display = display;
 	if ((rc = p4r_beneath_parent(&fd.dirfd, &fd.base, j->root, e->path, true)) < 0)
 		goto done;
+	if (j->caller->count || j->caller->progress) {
+		fopts.count = file_bytes;
+		fopts.payload = &fp;
+	}
 	if (!j->cache)
-		rc = p4r_deploy_place_direct(j->remote, &fd, &fv, &j->fopts, mode);
+		rc = p4r_deploy_place_direct(j->remote, &fd, &fv, &fopts, mode);
 	else if ((rc = p4r_deploy_cache_has(j->cache, &fv, &have)) == 0 &&
-		 (have || (rc = p4r_deploy_cache_fill(j->remote, j->cache, j->fopts.cache_dir, &fv, &j->fopts)) == 0))
+		 (have || (rc = p4r_deploy_cache_fill(j->remote, j->cache, fopts.cache_dir, &fv, &fopts)) == 0))
 		rc = p4r_deploy_place_from_cache(j->cache, &fd, &fv, mode, &link);
+	if (rc == 0 && (j->caller->count || j->caller->progress))
+		file_done(j, &fp, (uint64_t)e->size);
 done:
 	if (fd.dirfd >= 0)
 		close(fd.dirfd);
@@ -420,14 +472,17 @@ static int dir_remove(struct dir_job *j, p4r_get_result *out)
 int p4r_deploy_get_dir(p4r_remote *remote, const struct dest *d, const p4r_get_opts *opts,
 		   p4r_store *cache, p4r_get_result *out)
 {
-	struct dir_job j = { .remote = remote, .fopts = *opts, .cache = cache, .v = &out->version,
-			     .root = -1, .display = d->display };
+	struct dir_job j = { .remote = remote, .fopts = *opts, .caller = opts, .cache = cache,
+			     .v = &out->version, .root = -1, .display = d->display,
+			     .lock = PTHREAD_MUTEX_INITIALIZER };
+	size_t i;
 	p4r_manifest m = { 0 };
 	struct placed prev = { 0 };
 	p4r_dirwalk w = { 0 };
 	int rc;
 
 	j.fopts.progress = NULL;
+	j.fopts.count = NULL;
 	j.m = &m;
 	j.prev = &prev;
 	if ((rc = p4r_deploy_manifest(remote, &out->version, &m)) < 0 || (rc = dir_root(d, &j.root)) < 0)
@@ -444,6 +499,8 @@ int p4r_deploy_get_dir(p4r_remote *remote, const struct dest *d, const p4r_get_o
 		rc = dir_refuse(&j);
 		goto done;
 	}
+	for (i = 0; i < j.norder; i++)
+		j.bytes_total += (uint64_t)m.v[j.order[i]].size;
 	/* foreign files first: one may stand where a folder of M must go */
 	if ((rc = dir_remove(&j, out)) < 0 ||
 	    (rc = p4r_parallel_for(j.norder, 4, dir_put, &j)) < 0)

@@ -56,6 +56,7 @@ struct run {
 	int oom;        /* adding a problem failed: out of memory */
 	uint64_t hashed;
 	uint64_t total;
+	uint64_t objects, nobjects; /* objects hashed, to hash */
 	p4r_remote *remote;   /* the remote to ask: OPTS->remote or one opened here */
 	bool own_remote;      /* REMOTE was opened here (freed at the end) */
 	bool remote_tried;    /* the default remote was looked for */
@@ -453,6 +454,19 @@ static bool same_stat(const struct stat *a, const struct stat *b)
 	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
+/* The objects and bytes hashed so far, to OPTS's callback. */
+static void report_hashing(const struct run *r)
+{
+	p4r_progress p = { .label = "fsck", .unit = "objects", .items = r->objects,
+			   .items_total = r->nobjects, .has_bytes = true, .bytes = r->hashed,
+			   .bytes_total = r->total > r->hashed ? r->total : r->hashed };
+
+	if (r->opts && r->opts->count)
+		r->opts->count(&p, r->opts->payload);
+	else if (r->opts && r->opts->progress)
+		r->opts->progress(p.bytes, p.bytes_total, r->opts->payload);
+}
+
 /* Hashes the file at PATH, reporting progress across the whole store.
  * *ST gets its stat when it did not move during the read (st_ino 0 when
  * it did): the fingerprint the object guard may record. */
@@ -497,9 +511,7 @@ static int hash_object(struct run *r, const char *path, p4r_oid *out, bool *gone
 		if ((rc = p4r_hasher_update(h, buf, (size_t)got)) < 0)
 			goto done;
 		r->hashed += (uint64_t)got;
-		if (r->opts && r->opts->progress)
-			r->opts->progress(r->hashed, r->total > r->hashed ? r->total : r->hashed,
-					  r->opts->payload);
+		report_hashing(r);
 	}
 	rc = p4r_hasher_final(h, out);
 	if (rc == 0 && before.st_ino && (fstat(fd, st) < 0 || !same_stat(&before, st)))
@@ -854,6 +866,7 @@ static int check_objects(struct run *r)
 	if ((rc = scan_level(r, &s, objects, ".p4reg/objects", 0, "")) < 0)
 		goto done;
 	r->total = s.bytes;
+	r->nobjects = s.n;
 	if (s.n && !(verdicts = calloc(s.n, sizeof(*verdicts)))) {
 		rc = p4r_error_set(P4R_ERROR, "out of memory");
 		goto done;
@@ -863,6 +876,8 @@ static int check_objects(struct run *r)
 		if ((rc = check_object(r, &s.v[i], &verdicts[nv], &keep)) < 0)
 			goto done;
 		nv += keep;
+		r->objects++;
+		report_hashing(r);
 	}
 	record_verdicts(r, verdicts, nv);
 done:
@@ -898,6 +913,17 @@ static const char *remote_unavailable(const struct run *r)
 	return r->rep->remote_error ? r->rep->remote_error : r->no_remote;
 }
 
+/* The bytes a repair downloads, to OPTS's callback (serialised by the
+ * transfer). */
+static void repair_progress(uint64_t done, uint64_t total, void *payload)
+{
+	const struct run *r = payload;
+	p4r_progress p = { .label = "repair", .has_bytes = true, .bytes = done, .bytes_total = total };
+
+	if (r->opts && r->opts->count)
+		r->opts->count(&p, r->opts->payload);
+}
+
 /* Fetches the N objects in MISSING (sizes SIZES) from the remote; those
  * that arrive are verified by the download. *WHY gets the reason when
  * nothing could be fetched ("" otherwise). */
@@ -905,6 +931,7 @@ static void repair_objects(struct run *r, const p4r_oid *missing, const int64_t 
 			   char *why, size_t whysz)
 {
 	p4r_remote *remote = get_remote(r);
+	p4r_sync_progress prog = { repair_progress, r };
 	p4r_sync_result res;
 
 	why[0] = '\0';
@@ -913,7 +940,7 @@ static void repair_objects(struct run *r, const p4r_oid *missing, const int64_t 
 		snprintf(why, whysz, "%s", remote_unavailable(r));
 		return;
 	}
-	if (p4r_sync_fetch_objects(r->repo, remote, missing, sizes, n, NULL, &res) < 0)
+	if (p4r_sync_fetch_objects(r->repo, remote, missing, sizes, n, &prog, &res) < 0)
 		snprintf(why, whysz, "%s", p4r_error_message());
 	p4r_sync_result_clear(&res);
 }

@@ -174,12 +174,22 @@ static int cand_push(struct cands *c, const p4r_oid *oid, uint64_t size)
 	return 0;
 }
 
+void p4r_gc_progress(const p4r_gc_opts *opts, const char *label, uint64_t done, uint64_t total)
+{
+	p4r_progress p = { .label = label, .unit = "objects", .items = done, .items_total = total };
+
+	if (opts->count)
+		opts->count(&p, opts->payload);
+}
+
 struct walk {
 	const p4r_oid *refs;
 	size_t nrefs;
 	int64_t cutoff;
 	struct cands *cands;
 	p4r_gc_result *out;
+	const p4r_gc_opts *opts;
+	uint64_t examined;      /* objects looked at so far */
 };
 
 /* Judges the file NAME in objects/ab/cd (folder DIRFD, oid prefix PREFIX). */
@@ -192,6 +202,7 @@ static int judge_object(struct walk *w, int dirfd, const char *name, const char 
 	    fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
 		return 0;
 	memcpy(oid.hex, name, sizeof(oid.hex));
+	p4r_gc_progress(w->opts, "gc examining", ++w->examined, 0);
 	if (w->nrefs && bsearch(&oid, w->refs, w->nrefs, sizeof(*w->refs), oid_cmp)) {
 		w->out->referenced++;
 		return 0;
@@ -306,7 +317,10 @@ static int remove_objects(p4r_registry *reg, int objfd, const p4r_gc_opts *opts,
 		struct cand *k = &c->v[i];
 		bool gone;
 
-		if ((rc = remove_one(reg, objfd, opts, k, cutoff, out, &gone)) < 0 || !gone)
+		rc = remove_one(reg, objfd, opts, k, cutoff, out, &gone);
+		if (!opts->dry_run)
+			p4r_gc_progress(opts, "gc deleting", i + 1, c->n);
+		if (rc < 0 || !gone)
 			continue;
 		if ((rc = p4r_oid_path(rel, sizeof(rel), P4R_META_DIR "/objects", &k->oid)) < 0 ||
 		    (rc = add_item(out, rel, k->oid.hex, k->size)) < 0)
@@ -444,7 +458,7 @@ int p4r_gc_run(p4r_repo *repo, const p4r_gc_opts *opts, p4r_gc_result *out)
 		rc = p4r_registry_commit(reg);
 	if (rc < 0 || (rc = add_git_referenced(repo, &refs, &nrefs)) < 0)
 		goto done;
-	w = (struct walk){ refs, nrefs, cutoff, &c, out };
+	w = (struct walk){ refs, nrefs, cutoff, &c, out, opts, 0 };
 	if (objfd >= 0 && ((rc = walk_objects(&w, objfd, 0, "")) < 0 ||
 			   (rc = remove_objects(reg, objfd, opts, &c, cutoff, out)) < 0))
 		goto done;

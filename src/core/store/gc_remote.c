@@ -12,6 +12,7 @@
 #include "p4reg/manifest.h"
 #include "p4reg/parallel.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,6 +170,8 @@ struct judge {
 	const struct needs *nd;
 	int64_t cutoff;
 	p4r_gc_remote_objects_result *out;
+	const p4r_gc_opts *opts;
+	uint64_t listed;        /* objects listed so far */
 };
 
 static int cand_add(p4r_gc_remote_objects_result *out, const p4r_remote_object *o)
@@ -193,6 +196,7 @@ static int judge_listed(const p4r_remote_object *o, void *arg)
 {
 	struct judge *j = arg;
 
+	p4r_gc_progress(j->opts, "gc remote listing", ++j->listed, 0);
 	if (oidset_has(&j->nd->oids, &o->oid)) {
 		j->out->needed++;
 		return 0;
@@ -249,16 +253,25 @@ static int settle(p4r_repo *repo, p4r_remote *r, p4r_gc_remote_objects_result *o
 struct removal {
 	p4r_remote *r;
 	const p4r_remote_object *v;
+	size_t n;
+	const p4r_gc_opts *opts;
+	pthread_mutex_t lock;   /* DONE and the progress calls */
+	uint64_t done;          /* removals ended */
 };
 
 /* Removes candidate I by the key made from its checked oid. */
 static int remove_item(size_t i, void *payload)
 {
-	const struct removal *rm = payload;
+	struct removal *rm = payload;
 	char key[128];
+	int rc;
 
 	p4r_remote_object_key(key, sizeof(key), &rm->v[i].oid);
-	return rm->r->ops->remove(rm->r, key);
+	rc = rm->r->ops->remove(rm->r, key);
+	pthread_mutex_lock(&rm->lock);
+	p4r_gc_progress(rm->opts, "gc remote deleting", ++rm->done, rm->n);
+	pthread_mutex_unlock(&rm->lock);
+	return rc;
 }
 
 void p4r_gc_remote_objects_result_clear(p4r_gc_remote_objects_result *o)
@@ -273,8 +286,8 @@ int p4r_gc_remote_objects(p4r_repo *repo, p4r_remote *r, const p4r_gc_opts *opts
 			  p4r_gc_remote_objects_result *out)
 {
 	struct needs nd = { 0 };
-	struct removal rm = { r, NULL };
-	struct judge j = { &nd, 0, out };
+	struct removal rm = { r, NULL, 0, opts, PTHREAD_MUTEX_INITIALIZER, 0 };
+	struct judge j = { &nd, 0, out, opts, 0 };
 	size_t i;
 	int rc;
 
@@ -299,6 +312,7 @@ int p4r_gc_remote_objects(p4r_repo *repo, p4r_remote *r, const p4r_gc_opts *opts
 	for (i = 0; i < out->nremoved; i++)
 		out->bytes += out->removed[i].size;
 	rm.v = out->removed;
+	rm.n = out->nremoved;
 	if (!opts->dry_run && out->nremoved)
 		rc = p4r_parallel_for(out->nremoved, r->opts.jobs > 0 ? (unsigned)r->opts.jobs : 1,
 				      remove_item, &rm);
