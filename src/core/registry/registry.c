@@ -37,13 +37,16 @@
  * events_unpublished holds the events without a position in the shared log
  * (no event_sync row, or one without seq), so history reads the newest of
  * them without scanning every event. Triggers keep both whatever writes
- * the rows (add, rm, a fetch's replay, a hand edit in the sqlite3 shell). */
+ * the rows (add, rm, a fetch's replay, a hand edit in the sqlite3 shell);
+ * an update runs their bodies only when it changes what they count (a
+ * fetch's replay rewrites every version of a model). */
 #define TRIGGER_LIVE_INSERT \
 	"CREATE TRIGGER versions_live_insert AFTER INSERT ON versions BEGIN" \
 	"  UPDATE models SET live_versions = live_versions + 1" \
 	"  WHERE id = new.model_id AND new.deleted_ms IS NULL; END"
 #define TRIGGER_LIVE_UPDATE \
-	"CREATE TRIGGER versions_live_update AFTER UPDATE OF model_id, deleted_ms ON versions BEGIN" \
+	"CREATE TRIGGER versions_live_update AFTER UPDATE OF model_id, deleted_ms ON versions" \
+	"  WHEN old.model_id != new.model_id OR (old.deleted_ms IS NULL) != (new.deleted_ms IS NULL) BEGIN" \
 	"  UPDATE models SET live_versions = live_versions - 1" \
 	"  WHERE id = old.model_id AND old.deleted_ms IS NULL;" \
 	"  UPDATE models SET live_versions = live_versions + 1" \
@@ -62,7 +65,8 @@
 	"CREATE TRIGGER event_sync_insert AFTER INSERT ON event_sync WHEN new.seq IS NOT NULL BEGIN" \
 	"  DELETE FROM events_unpublished WHERE event_id = new.event_id; END"
 #define TRIGGER_UNPUBLISHED_SYNC_UPDATE \
-	"CREATE TRIGGER event_sync_update AFTER UPDATE OF event_id, seq ON event_sync BEGIN" \
+	"CREATE TRIGGER event_sync_update AFTER UPDATE OF event_id, seq ON event_sync" \
+	"  WHEN old.event_id != new.event_id OR (old.seq IS NULL) != (new.seq IS NULL) BEGIN" \
 	"  INSERT OR IGNORE INTO events_unpublished(event_id) SELECT old.event_id;" \
 	"  DELETE FROM events_unpublished WHERE event_id = new.event_id AND new.seq IS NOT NULL; END"
 #define TRIGGER_UNPUBLISHED_SYNC_DELETE \
