@@ -11,7 +11,7 @@
 #
 #   P4REG_BIN=build-rel/p4reg bash bench/registry.sh [--smoke] [--models N] [--versions N]
 #
-# RS_BASE=/path/to/older/p4reg (alone only) times that binary too, on its
+# RS_BASE=/path/to/older/p4reg times that binary too, on its
 # own copy of the registry (it migrates nothing: a registry this binary
 # made is refused by an older one, so the older one makes its own).
 
