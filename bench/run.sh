@@ -255,6 +255,11 @@ for r in $(rounds); do
 done
 unset -f tag
 
+# ---- git-annex beside git-lfs: add, copy --to, get (bench/annex.sh) ------------
+
+. "$HERE/annex.sh"
+annex_measure
+
 # ---- unchanged 3 GiB: add and status answered by the stat cache ---------------
 
 RU=$W/unchanged
@@ -482,6 +487,11 @@ COMMIT;
 EOF
 fast log_where "$P4REG" -C "$RW" log big --where 'f1>=0.8' -n 10
 
+# ---- registry scale: 10,000 models, 1,000,000 versions (bench/registry.sh) -------
+
+. "$HERE/registry.sh"
+registry_measure
+
 # ---- start-up ------------------------------------------------------------------
 
 say "bench: start-up"
@@ -551,6 +561,7 @@ TABLE=$W/table.md
 	else
 		echo "| ↳ git add via git-lfs | | not installed | - | ≥ 3× | - |"
 	fi
+	annex_rows
 	r=$(ratio "$COPY" "$COCP")
 	# a hard-linked copy was removed before: the guard re-hashes first (the target row is datapath's)
 	echo "| checkout $((BIG / MiB)) MiB, copy, after \`rm\` of a hard link | $COPY ms | cp $COCP ms | ${r}× | - | - |"
@@ -591,6 +602,7 @@ TABLE=$W/table.md
 	done
 	v=$(median log_where)
 	echo "| log big --where 'f1>=0.8' -n 10, one model of $NWHERE versions × $NMETRICS metrics | $v ms$(insn log_where) | | | ≤ 50 ms | $(verdict "$v" "<=" 50) |"
+	registry_rows
 	startup_rows
 	if [ -n "$PEAK_MIB" ]; then
 		echo "| peak memory, add of $((HUGE / MiB)) MiB | $PEAK_MIB MiB | | | < 32 MiB | $(verdict "$PEAK_MIB" "<" 32) |"

@@ -117,8 +117,10 @@ typedef struct p4r_invariant_issue {
  * each version's stage equal to the stage its latest stage event moved it
  * to in the shared log's order (or archived, when another version entered
  * that staging/production stage later in the log: the replay of a fetch),
- * events about versions of their own model, and the append-only triggers
- * in place. Calls FN for each issue. */
+ * events about versions of their own model, the append-only triggers in
+ * place, and what the triggers of schema 7 keep (each model's count of live
+ * versions, the set of unpublished events) true and those triggers in
+ * place. Calls FN for each issue. */
 int p4r_registry_fsck_invariants(p4r_registry *reg,
 				 void (*fn)(const p4r_invariant_issue *issue, void *payload),
 				 void *payload);

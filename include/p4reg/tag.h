@@ -74,9 +74,11 @@ int p4r_registry_tags_delete(p4r_registry *reg, const p4r_tag_req *req);
  * (cleared first). P4R_ENOTFOUND for an unknown model or version. */
 int p4r_registry_tags_get(p4r_registry *reg, const char *model, int64_t number, p4r_tags *out);
 
-/* Every tag of MODEL's versions (deleted ones included), by version row id
- * then key: what log prints beside each version (p4r_json_version_tags). */
-int p4r_registry_tags_versions(p4r_registry *reg, const char *model, p4r_tags *out);
+/* Every tag of VERSIONS[0..N) into OUT (cleared first), in VERSIONS' order
+ * then by key: what log prints beside each version it lists (p4r_json_tags).
+ * One primary-key lookup per version, so `log -n 20` of a model with a
+ * million versions reads twenty. */
+int p4r_registry_tags_versions(p4r_registry *reg, const p4r_version *versions, size_t n, p4r_tags *out);
 
 /* Sets the description of MODEL to TEXT ("" clears it) and records a
  * "describe" event, in one transaction; *CHANGED false (nothing written)

@@ -114,7 +114,7 @@ setup
 sqlite3 .p4reg/registry.db "PRAGMA application_id = 42"
 run 4 p4reg list && assert_one_line_error "'$DB' is not a p4reg registry"
 sqlite3 .p4reg/registry.db "PRAGMA application_id = 1345606215; PRAGMA user_version = 99"
-run 1 p4reg list && assert_one_line_error "registry '$DB' was written by a newer p4reg (schema 99, this binary knows 6)"
+run 1 p4reg list && assert_one_line_error "registry '$DB' was written by a newer p4reg (schema 99, this binary knows 7)"
 
 # ro_run CODE ARGS...: runs p4reg ARGS in the current repository made
 # read-only: chmod -R a-w for a normal user; for root, whom permission bits

@@ -197,7 +197,7 @@ static void test_open_fresh(void **state)
 	sqlite3_stmt *st = NULL;
 
 	assert_int_equal(db_int(fx->reg, "PRAGMA application_id"), P4R_APPLICATION_ID);
-	assert_int_equal(db_int(fx->reg, "PRAGMA user_version"), 6);
+	assert_int_equal(db_int(fx->reg, "PRAGMA user_version"), 7);
 	assert_int_equal(db_int(fx->reg, "PRAGMA foreign_keys"), 1);
 	assert_int_equal(db_int(fx->reg, "PRAGMA synchronous"), 2); /* FULL */
 	assert_int_equal(sqlite3_prepare_v2(p4r_registry_db(fx->reg), "PRAGMA journal_mode",
@@ -216,7 +216,7 @@ static void test_open_fresh(void **state)
 	p4r_registry_free(fx->reg);
 	fx->reg = NULL;
 	assert_int_equal(p4r_registry_open(&fx->reg, fx->db, false), 0);
-	assert_int_equal(db_int(fx->reg, "PRAGMA user_version"), 6);
+	assert_int_equal(db_int(fx->reg, "PRAGMA user_version"), 7);
 	assert_int_equal(add(fx->reg, "x", "models/x.onnx", 2), 2);
 	p4r_registry_free(fx->reg);
 	fx->reg = NULL;
@@ -284,7 +284,7 @@ static void test_open_newer(void **state)
 	fx->reg = NULL;
 	raw_exec(fx->db, "PRAGMA user_version = 999;");
 	snprintf(msg, sizeof(msg), "registry '%s' was written by a newer p4reg"
-		 " (schema 999, this binary knows 6)", fx->db);
+		 " (schema 999, this binary knows 7)", fx->db);
 	assert_error(p4r_registry_open(&fx->reg, fx->db, false), P4R_ERROR, msg);
 	assert_null(fx->reg);
 	assert_error(p4r_registry_open(&fx->reg, fx->db, true), P4R_ERROR, msg);
@@ -368,7 +368,7 @@ static void test_open_missing_beside_state(void **state)
 	assert_int_equal(p4r_registry_create(fx->db), 0);
 	assert_int_equal(p4r_registry_create(fx->db), P4R_EEXISTS);
 	assert_int_equal(p4r_registry_open(&fx->reg, fx->db, false), 0);
-	assert_int_equal(db_int(fx->reg, "PRAGMA user_version"), 6);
+	assert_int_equal(db_int(fx->reg, "PRAGMA user_version"), 7);
 	assert_int_equal(db_int(fx->reg, "PRAGMA application_id"), P4R_APPLICATION_ID);
 	free(wal);
 	free(ab);
@@ -1294,7 +1294,7 @@ static void test_concurrent_create(void **state)
 	wait_all(pids, NCHILD);
 
 	assert_int_equal(p4r_registry_open(&fx->reg, fx->db, false), 0);
-	assert_int_equal(db_int(fx->reg, "PRAGMA user_version"), 6);
+	assert_int_equal(db_int(fx->reg, "PRAGMA user_version"), 7);
 	assert_int_equal(db_int(fx->reg, "PRAGMA application_id"), P4R_APPLICATION_ID);
 	assert_int_equal(db_int(fx->reg, "SELECT count(*) FROM models"), NCHILD);
 	assert_int_equal(db_int(fx->reg, "SELECT count(*) FROM versions"), NCHILD * 3);
@@ -1305,9 +1305,22 @@ static void test_concurrent_create(void **state)
 
 /* Makes the closed registry at PATH what schema 4 left: no kind, files or
  * tree_size, no manifest_files; then a version row as p4reg 4 wrote it. */
+/* A schema-6 file: what p4reg wrote before the registry at scale (no
+ * counts, no unpublished set, no triggers keeping them). */
+static void downgrade_to_6(const char *path)
+{
+	raw_exec(path, "DROP TRIGGER versions_live_insert; DROP TRIGGER versions_live_update;"
+		 " DROP TRIGGER versions_live_delete; DROP TRIGGER events_unpublished_insert;"
+		 " DROP TRIGGER events_unpublished_delete; DROP TRIGGER event_sync_insert;"
+		 " DROP TRIGGER event_sync_update; DROP TRIGGER event_sync_delete;"
+		 " DROP INDEX versions_stage; DROP INDEX event_sync_pos; DROP TABLE events_unpublished;"
+		 " ALTER TABLE models DROP COLUMN live_versions; PRAGMA user_version = 6;");
+}
+
 /* A schema-5 file: what p4reg wrote before aliases, tags and deletions. */
 static void downgrade_to_5(const char *path)
 {
+	downgrade_to_6(path);
 	raw_exec(path, "DROP INDEX versions_live; DROP TABLE model_tags; DROP TABLE version_tags; DROP INDEX aliases_version;"
 		 " DROP TABLE aliases; ALTER TABLE models DROP COLUMN description;"
 		 " ALTER TABLE versions DROP COLUMN deleted_ms; PRAGMA user_version = 5;");
@@ -1335,7 +1348,7 @@ static void test_migrate_4_to_5(void **state)
 	fx->reg = NULL;
 	downgrade_to_4(fx->db);
 	assert_int_equal(p4r_registry_open(&fx->reg, fx->db, false), 0);
-	assert_int_equal(db_int(fx->reg, "PRAGMA user_version"), 6);
+	assert_int_equal(db_int(fx->reg, "PRAGMA user_version"), 7);
 	/* the old rows are file versions: kind's default, no count, no total */
 	assert_int_equal(db_int(fx->reg, "SELECT count(*) FROM versions WHERE kind = 'file'"
 				" AND files IS NULL AND tree_size IS NULL"), 2);
@@ -1379,7 +1392,7 @@ static void test_migrate_5_to_6(void **state)
 		 " VALUES (1, 2, '00000000000000000000000000000000000000000000000000000000000000ff',"
 		 " 5, 'old', 1, 'models/x.onnx');");
 	assert_int_equal(p4r_registry_open(&fx->reg, fx->db, false), 0);
-	assert_int_equal(db_int(fx->reg, "PRAGMA user_version"), 6);
+	assert_int_equal(db_int(fx->reg, "PRAGMA user_version"), 7);
 	/* the old rows are live, the models undescribed */
 	assert_int_equal(db_int(fx->reg, "SELECT count(*) FROM versions WHERE deleted_ms IS NULL"), 2);
 	assert_int_equal(p4r_registry_model_get(fx->reg, "x", &m), 0);

@@ -30,7 +30,7 @@ typedef struct p4r_log_result {
 	size_t n;
 	p4r_metric_table metrics;  /* one row per version: its latest values */
 	p4r_tags model_tags;       /* the model's own tags */
-	p4r_tags version_tags;     /* every version's tags (by version id) */
+	p4r_tags version_tags;     /* the listed versions' tags (by version id) */
 	p4r_alias_entry *aliases;  /* the model's aliases */
 	size_t naliases;
 } p4r_log_result;

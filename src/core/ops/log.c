@@ -65,7 +65,7 @@ int p4r_log(p4r_repo *repo, const p4r_log_opts *opts, const p4r_op_report *repor
 	/* one query for every listed version's metrics, not one per version */
 	if ((rc = p4r_metrics_table(reg, out->versions, out->n, &out->metrics)) < 0 ||
 	    (rc = p4r_registry_tags_get(reg, opts->model, 0, &out->model_tags)) < 0 ||
-	    (rc = p4r_registry_tags_versions(reg, opts->model, &out->version_tags)) < 0)
+	    (rc = p4r_registry_tags_versions(reg, out->versions, out->n, &out->version_tags)) < 0)
 		goto done;
 	rc = p4r_registry_alias_list(reg, opts->model, &out->aliases, &out->naliases);
 done:

@@ -161,6 +161,34 @@ static void describe_triggers(p4r_invariant_issue *issue, sqlite3_stmt *st)
 		 "the schema was edited outside p4reg: restore registry.db from a backup");
 }
 
+static void describe_live_count(p4r_invariant_issue *issue, sqlite3_stmt *st)
+{
+	copy_model(issue, st);
+	snprintf(issue->message, sizeof(issue->message),
+		 "model '%s' counts %lld live versions but has %lld", issue->model,
+		 (long long)sqlite3_column_int64(st, 1), (long long)sqlite3_column_int64(st, 2));
+	snprintf(issue->fix, sizeof(issue->fix),
+		 "versions were changed outside p4reg without its triggers: restore registry.db from a backup");
+}
+
+static void describe_unpublished(p4r_invariant_issue *issue, sqlite3_stmt *st)
+{
+	snprintf(issue->message, sizeof(issue->message),
+		 "%lld events are listed as unpublished wrongly or missing from that list"
+		 " (history shows them out of order)", (long long)sqlite3_column_int64(st, 0));
+	snprintf(issue->fix, sizeof(issue->fix),
+		 "events were changed outside p4reg without its triggers: restore registry.db from a backup");
+}
+
+static void describe_derived_triggers(p4r_invariant_issue *issue, sqlite3_stmt *st)
+{
+	(void)st;
+	snprintf(issue->message, sizeof(issue->message),
+		 "the triggers that keep the version counts and the unpublished events are missing");
+	snprintf(issue->fix, sizeof(issue->fix),
+		 "the schema was edited outside p4reg: restore registry.db from a backup");
+}
+
 static const struct invariant invariants[] = {
 	{ "stage-holders",
 	  "SELECT m.name, v.stage, count(*), group_concat(v.number, ', v')"
@@ -227,6 +255,23 @@ static const struct invariant invariants[] = {
 	  "SELECT 1 WHERE (SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"
 	  " AND tbl_name = 'events' AND name IN ('events_no_update', 'events_no_delete')) != 2",
 	  describe_triggers },
+	/* what the triggers of schema 7 keep (registry.c, migration 7) */
+	{ "live-count",
+	  "SELECT m.name, m.live_versions, (SELECT count(*) FROM versions v WHERE v.model_id = m.id"
+	  " AND " P4R_SQL_LIVE("v") ") AS n FROM models m WHERE m.live_versions != n ORDER BY m.name",
+	  describe_live_count },
+	{ "unpublished",
+	  "SELECT bad FROM (SELECT (SELECT count(*) FROM events e WHERE EXISTS (SELECT 1 FROM event_sync s"
+	  " WHERE s.event_id = e.id AND s.seq IS NOT NULL) = EXISTS (SELECT 1 FROM events_unpublished u"
+	  " WHERE u.event_id = e.id)) + (SELECT count(*) FROM events_unpublished u WHERE NOT EXISTS"
+	  " (SELECT 1 FROM events e WHERE e.id = u.event_id)) AS bad) WHERE bad > 0",
+	  describe_unpublished },
+	{ "derived-triggers",
+	  "SELECT 1 WHERE (SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name IN"
+	  " ('versions_live_insert', 'versions_live_update', 'versions_live_delete',"
+	  " 'events_unpublished_insert', 'events_unpublished_delete', 'event_sync_insert', 'event_sync_update',"
+	  " 'event_sync_delete')) != 8",
+	  describe_derived_triggers },
 };
 
 int p4r_registry_fsck_invariants(p4r_registry *reg,

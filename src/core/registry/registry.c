@@ -24,14 +24,54 @@
  * few fsyncs, so waiting this long only happens on a badly stalled disk. */
 #define BUSY_TIMEOUT_MS 30000
 
-/* The only triggers a registry may hold, as migration 1 writes them; the
- * open check compares a file's triggers with these (see check_schema). */
+/* The only triggers a registry may hold, as migrations 1 and 7 write them;
+ * the open check compares a file's triggers with these (see check_schema). */
 #define TRIGGER_NO_UPDATE \
 	"CREATE TRIGGER events_no_update BEFORE UPDATE ON events" \
 	"  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END"
 #define TRIGGER_NO_DELETE \
 	"CREATE TRIGGER events_no_delete BEFORE DELETE ON events" \
 	"  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END"
+/* Migration 7's: models.live_versions counts a model's live versions, so
+ * list and show read a count instead of counting a million index entries;
+ * events_unpublished holds the events without a position in the shared log
+ * (no event_sync row, or one without seq), so history reads the newest of
+ * them without scanning every event. Triggers keep both whatever writes
+ * the rows (add, rm, a fetch's replay, a hand edit in the sqlite3 shell);
+ * an update runs their bodies only when it changes what they count (a
+ * fetch's replay rewrites every version of a model). */
+#define TRIGGER_LIVE_INSERT \
+	"CREATE TRIGGER versions_live_insert AFTER INSERT ON versions BEGIN" \
+	"  UPDATE models SET live_versions = live_versions + 1" \
+	"  WHERE id = new.model_id AND new.deleted_ms IS NULL; END"
+#define TRIGGER_LIVE_UPDATE \
+	"CREATE TRIGGER versions_live_update AFTER UPDATE OF model_id, deleted_ms ON versions" \
+	"  WHEN old.model_id != new.model_id OR (old.deleted_ms IS NULL) != (new.deleted_ms IS NULL) BEGIN" \
+	"  UPDATE models SET live_versions = live_versions - 1" \
+	"  WHERE id = old.model_id AND old.deleted_ms IS NULL;" \
+	"  UPDATE models SET live_versions = live_versions + 1" \
+	"  WHERE id = new.model_id AND new.deleted_ms IS NULL; END"
+#define TRIGGER_LIVE_DELETE \
+	"CREATE TRIGGER versions_live_delete AFTER DELETE ON versions BEGIN" \
+	"  UPDATE models SET live_versions = live_versions - 1" \
+	"  WHERE id = old.model_id AND old.deleted_ms IS NULL; END"
+#define TRIGGER_UNPUBLISHED_EVENT \
+	"CREATE TRIGGER events_unpublished_insert AFTER INSERT ON events BEGIN" \
+	"  INSERT OR IGNORE INTO events_unpublished(event_id) VALUES (new.id); END"
+#define TRIGGER_UNPUBLISHED_EVENT_DELETE \
+	"CREATE TRIGGER events_unpublished_delete AFTER DELETE ON events BEGIN" \
+	"  DELETE FROM events_unpublished WHERE event_id = old.id; END"
+#define TRIGGER_UNPUBLISHED_SYNC_INSERT \
+	"CREATE TRIGGER event_sync_insert AFTER INSERT ON event_sync WHEN new.seq IS NOT NULL BEGIN" \
+	"  DELETE FROM events_unpublished WHERE event_id = new.event_id; END"
+#define TRIGGER_UNPUBLISHED_SYNC_UPDATE \
+	"CREATE TRIGGER event_sync_update AFTER UPDATE OF event_id, seq ON event_sync" \
+	"  WHEN old.event_id != new.event_id OR (old.seq IS NULL) != (new.seq IS NULL) BEGIN" \
+	"  INSERT OR IGNORE INTO events_unpublished(event_id) SELECT old.event_id;" \
+	"  DELETE FROM events_unpublished WHERE event_id = new.event_id AND new.seq IS NOT NULL; END"
+#define TRIGGER_UNPUBLISHED_SYNC_DELETE \
+	"CREATE TRIGGER event_sync_delete AFTER DELETE ON event_sync BEGIN" \
+	"  INSERT OR IGNORE INTO events_unpublished(event_id) VALUES (old.event_id); END"
 
 /*
  * Migration i brings user_version from i to i+1. Append only: a shipped
@@ -198,23 +238,51 @@ static const char *const migrations[] = {
 	"  key TEXT NOT NULL,"
 	"  value TEXT NOT NULL,"
 	"  PRIMARY KEY(model_id, key)) WITHOUT ROWID;",
+	/* 7: the registry at scale (issue 18; docs/performance.md, "Registry at
+	 * scale"): 10,000 models or a million versions of one cost what a few
+	 * cost. The counters and the unpublished set are kept by the triggers
+	 * above; this fills them once from the rows a registry already holds.
+	 * versions_stage answers "the newest live version in STAGE" (list's
+	 * columns, MODEL@STAGE) and "a version in STAGE" (list --stage) from
+	 * the index alone, without walking the model's versions;
+	 * event_sync_pos walks the shared log newest first (history -n). */
+	"ALTER TABLE models ADD COLUMN live_versions INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE models SET live_versions = (SELECT count(*) FROM versions v"
+	"  WHERE v.model_id = models.id AND v.deleted_ms IS NULL);"
+	"CREATE TABLE events_unpublished ("
+	"  event_id INTEGER PRIMARY KEY);"
+	"INSERT INTO events_unpublished(event_id) SELECT e.id FROM events e WHERE NOT EXISTS"
+	"  (SELECT 1 FROM event_sync s WHERE s.event_id = e.id AND s.seq IS NOT NULL);"
+	"CREATE INDEX versions_stage ON versions(model_id, stage, deleted_ms, number);"
+	"CREATE INDEX event_sync_pos ON event_sync(seq, idx);"
+	TRIGGER_LIVE_INSERT ";"
+	TRIGGER_LIVE_UPDATE ";"
+	TRIGGER_LIVE_DELETE ";"
+	TRIGGER_UNPUBLISHED_EVENT ";"
+	TRIGGER_UNPUBLISHED_EVENT_DELETE ";"
+	TRIGGER_UNPUBLISHED_SYNC_INSERT ";"
+	TRIGGER_UNPUBLISHED_SYNC_UPDATE ";"
+	TRIGGER_UNPUBLISHED_SYNC_DELETE ";",
 };
 
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
 #define LIVE P4R_SQL_LIVE
 
-/* The columns read_model expects; the counts come from correlated
- * subqueries over versions' (model_id, number) index and the partial
- * one_production / one_staging indexes, so one row costs a few lookups. */
+/* The columns read_model expects. The count is the column the triggers keep
+ * (counting a million index entries costs 60 ms); each number is the first
+ * entry of a backward walk of a covering index (versions_live, and
+ * versions_stage past model, stage and deleted_ms IS NULL), one descent
+ * that never reads the table, so a row costs the same however many
+ * versions the model has: list of 10,000 models reads 30,000 entries. */
+#define MODEL_NUMBER(where) \
+	" coalesce((SELECT v.number FROM versions v WHERE v.model_id = m.id" where " AND " LIVE("v") \
+	" ORDER BY v.number DESC LIMIT 1), 0),"
 #define MODEL_SELECT \
-	"SELECT m.id, m.name, m.path, m.created_ms," \
-	" (SELECT count(*) FROM versions v WHERE v.model_id = m.id AND " LIVE("v") ")," \
-	" (SELECT coalesce(max(v.number), 0) FROM versions v WHERE v.model_id = m.id AND " LIVE("v") ")," \
-	" (SELECT coalesce(max(v.number), 0) FROM versions v" \
-	"   WHERE v.model_id = m.id AND v.stage = 'production' AND " LIVE("v") ")," \
-	" (SELECT coalesce(max(v.number), 0) FROM versions v" \
-	"   WHERE v.model_id = m.id AND v.stage = 'staging' AND " LIVE("v") ")," \
+	"SELECT m.id, m.name, m.path, m.created_ms, m.live_versions," \
+	MODEL_NUMBER("") \
+	MODEL_NUMBER(" AND v.stage = 'production'") \
+	MODEL_NUMBER(" AND v.stage = 'staging'") \
 	" m.description" \
 	" FROM models m"
 
@@ -226,11 +294,37 @@ static const char *const migrations[] = {
 	" FROM versions v JOIN models m ON m.id = v.model_id"
 
 /* The columns read_event expects. */
-#define EVENT_SELECT \
+#define EVENT_COLUMNS \
 	"SELECT e.id, m.name, coalesce(v.number, 0), e.kind, e.from_stage," \
-	" e.to_stage, e.forced, e.actor, e.at_ms, e.reason, e.detail" \
-	" FROM events e JOIN models m ON m.id = e.model_id" \
+	" e.to_stage, e.forced, e.actor, e.at_ms, e.reason, e.detail"
+#define EVENT_JOINS \
+	" JOIN models m ON m.id = e.model_id" \
 	" LEFT JOIN versions v ON v.id = e.version_id"
+#define EVENT_SELECT EVENT_COLUMNS " FROM events e" EVENT_JOINS
+
+/* history -n: the newest events of the shared log's order (P4R_SQL_LOG_ORDER
+ * reversed) without sorting the log. The unpublished events come first,
+ * newest id first (events_unpublished, walked by its key); then the
+ * published ones, newest position first (event_sync_pos, walked backward).
+ * Each walk stops at ?5 events that pass the filters (?1 a model id or
+ * NULL, [?2, ?3] the time range, ?4 a kind or NULL), and the last ORDER BY
+ * sorts at most 2 x ?5 rows. CROSS JOIN keeps each walk in its index's
+ * order (SQLite never reorders the tables of a CROSS JOIN). */
+#define EVENT_WALK_FILTER \
+	" e.at_ms >= ?2 AND e.at_ms <= ?3 AND (?4 IS NULL OR e.kind = ?4)" \
+	" AND (?1 IS NULL OR e.model_id = ?1)"
+#define EVENT_WALK \
+	EVENT_COLUMNS " FROM (" \
+	"SELECT * FROM (SELECT 0 AS part, u.event_id AS id, NULL AS seq, NULL AS idx" \
+	" FROM events_unpublished u CROSS JOIN events e ON e.id = u.event_id" \
+	" WHERE" EVENT_WALK_FILTER " ORDER BY u.event_id DESC LIMIT ?5)" \
+	" UNION ALL " \
+	"SELECT * FROM (SELECT 1, s.event_id, s.seq, s.idx" \
+	" FROM event_sync s CROSS JOIN events e ON e.id = s.event_id" \
+	" WHERE s.seq IS NOT NULL AND" EVENT_WALK_FILTER \
+	" ORDER BY s.seq DESC, s.idx DESC, s.event_id DESC LIMIT ?5)" \
+	") w CROSS JOIN events e ON e.id = w.id" EVENT_JOINS \
+	" ORDER BY w.part, w.seq DESC, w.idx DESC, w.id DESC LIMIT ?5"
 
 /* The statement cache's SQL (enum p4r_sql_id in registry/sql.h): hot
  * statements of every registry*.c file, prepared on first use and kept
@@ -287,6 +381,12 @@ static const char *const stmt_sql[P4R_ST_COUNT] = {
 	[P4R_ST_EVENT_LIST_MODEL] = EVENT_SELECT P4R_SQL_LOG_JOIN " WHERE m.name = ?1 AND e.at_ms >= ?2"
 				" AND e.at_ms <= ?3 AND (?4 IS NULL OR e.kind = ?4)"
 				" ORDER BY " P4R_SQL_LOG_ORDER_DESC " LIMIT ?5",
+	[P4R_ST_EVENT_WALK] = EVENT_WALK,
+	/* min(a model's events, ?2) from events_model_at, and the events' largest
+	 * id: whether sorting the model's events beats walking the log for them
+	 * (model_events_many) */
+	[P4R_ST_EVENT_COUNT_MODEL] = "SELECT count(*) FROM (SELECT 1 FROM events WHERE model_id = ?1 LIMIT ?2)",
+	[P4R_ST_EVENT_MAX_ID] = "SELECT coalesce(max(id), 0) FROM events",
 	[P4R_ST_STAT_GET] = "SELECT dev, ino, size, mtime_ns, ctime_ns, oid FROM stat_cache"
 			" WHERE path = ?1",
 	[P4R_ST_STAT_PUT] = "INSERT OR REPLACE INTO stat_cache(path, dev, ino, size, mtime_ns,"
@@ -879,6 +979,14 @@ static const struct {
 } known_triggers[] = {
 	{ "events_no_update", TRIGGER_NO_UPDATE },
 	{ "events_no_delete", TRIGGER_NO_DELETE },
+	{ "versions_live_insert", TRIGGER_LIVE_INSERT },
+	{ "versions_live_update", TRIGGER_LIVE_UPDATE },
+	{ "versions_live_delete", TRIGGER_LIVE_DELETE },
+	{ "events_unpublished_insert", TRIGGER_UNPUBLISHED_EVENT },
+	{ "events_unpublished_delete", TRIGGER_UNPUBLISHED_EVENT_DELETE },
+	{ "event_sync_insert", TRIGGER_UNPUBLISHED_SYNC_INSERT },
+	{ "event_sync_update", TRIGGER_UNPUBLISHED_SYNC_UPDATE },
+	{ "event_sync_delete", TRIGGER_UNPUBLISHED_SYNC_DELETE },
 };
 
 static bool is_blank(char c)
@@ -2129,22 +2237,80 @@ static int events_read(p4r_registry *reg, sqlite3_stmt *st, p4r_event **out, siz
 	return 0;
 }
 
+/* The least K with K * K >= N (N >= 0). */
+static int64_t isqrt_up(int64_t n)
+{
+	int64_t k = 0, step;
+
+	for (step = INT64_C(1) << 31; step; step >>= 1)
+		if ((k + step) <= INT64_C(3037000499) && (k + step) * (k + step) < n)
+			k += step;
+	return n > 0 ? k + 1 : 0;
+}
+
+/* Whether history -n LIMIT of model MODEL_ID walks the log rather than
+ * sorting the model's events. Sorting reads all E of them; the walk reads
+ * about LIMIT x TOTAL / E events of the log, TOTAL being all events (their
+ * largest id: events are append-only, so ids run 1..TOTAL). The walk wins
+ * when E >= K = sqrt(LIMIT x TOTAL), and then neither reads more than K
+ * (4,500 for -n 20 of a million events), so E is counted no further. */
+static int model_events_many(p4r_registry *reg, int64_t model_id, int64_t limit, bool *many)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t total = 0, k;
+	int rc;
+
+	*many = false;
+	if ((rc = p4r_sql_cached(reg, P4R_ST_EVENT_MAX_ID, &st)) < 0 || (rc = p4r_sql_step(reg->db, st)) < 0)
+		goto done;
+	total = sqlite3_column_int64(st, 0);
+	p4r_sql_release(st);
+	k = isqrt_up(total > INT64_MAX / limit ? INT64_MAX : total * limit);
+	if ((rc = p4r_sql_cached(reg, P4R_ST_EVENT_COUNT_MODEL, &st)) == 0 &&
+	    (rc = p4r_sql_bind_int(reg->db, st, 1, model_id)) == 0 &&
+	    (rc = p4r_sql_bind_int(reg->db, st, 2, k)) == 0 && (rc = p4r_sql_step(reg->db, st)) > 0) {
+		*many = sqlite3_column_int64(st, 0) >= k;
+		rc = 0;
+	}
+done:
+	p4r_sql_release(st);
+	return rc;
+}
+
+/* The statement for F: the log walked newest first when F keeps the last
+ * LIMIT events (all models, or one with many events; ?1 then binds the
+ * model's id), else every matching event sorted. */
+static int event_stmt(p4r_registry *reg, const p4r_event_filter *f, sqlite3_stmt **st)
+{
+	int64_t model_id = 0;
+	bool found = true, many = true;
+	int rc;
+
+	*st = NULL;
+	if (f->model && (rc = model_lookup(reg, f->model, &model_id, NULL, &found)) < 0)
+		return rc;
+	if (!found)
+		return unknown_model(reg, f->model);
+	if (f->limit > 0 && f->model && (rc = model_events_many(reg, model_id, f->limit, &many)) < 0)
+		return rc;
+	if (f->limit <= 0 || !many)
+		return (rc = p4r_sql_cached(reg, f->model ? P4R_ST_EVENT_LIST_MODEL : P4R_ST_EVENT_LIST_ALL,
+					    st)) < 0 ? rc : event_bind(reg, *st, f);
+	if ((rc = p4r_sql_cached(reg, P4R_ST_EVENT_WALK, st)) < 0 || (rc = event_bind(reg, *st, f)) < 0)
+		return rc;
+	return f->model ? p4r_sql_bind_int(reg->db, *st, 1, model_id) : 0;
+}
+
 int p4r_registry_event_query(p4r_registry *reg, const p4r_event_filter *f, p4r_event **out, size_t *n)
 {
 	sqlite3_stmt *st = NULL;
-	int64_t id;
-	bool found = false;
 	int rc;
 
 	*out = NULL;
 	*n = 0;
-	if ((rc = p4r_sql_cached(reg, f->model ? P4R_ST_EVENT_LIST_MODEL : P4R_ST_EVENT_LIST_ALL, &st)) == 0 &&
-	    (rc = event_bind(reg, st, f)) == 0)
+	if ((rc = event_stmt(reg, f, &st)) == 0)
 		rc = events_read(reg, st, out, n);
 	p4r_sql_release(st);
-	if (rc == 0 && *n == 0 && f->model &&
-	    (rc = model_lookup(reg, f->model, &id, NULL, &found)) == 0 && !found)
-		rc = unknown_model(reg, f->model);
 	return rc;
 }
 

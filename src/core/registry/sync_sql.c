@@ -891,8 +891,11 @@ done:
 static int replay_reset(struct apply_ctx *c, int64_t model_id)
 {
 	static const char *const sql[] = {
+		/* only the rows that change: an update of an indexed column
+		 * rewrites its index entries even when the value stays */
 		("UPDATE versions SET stage = 'development', rolled_back = 0, deleted_ms = NULL"
-		 " WHERE model_id = ?1"),
+		 " WHERE model_id = ?1 AND (stage != 'development' OR rolled_back != 0"
+		 " OR deleted_ms IS NOT NULL)"),
 		"DELETE FROM aliases WHERE model_id = ?1",
 		"DELETE FROM version_tags WHERE version_id IN (SELECT id FROM versions WHERE model_id = ?1)",
 		"DELETE FROM model_tags WHERE model_id = ?1",
@@ -982,9 +985,12 @@ static int replay(struct apply_ctx *c, int64_t model_id)
 	    (rc = p4r_sql_bind_int(c->db, sel, 1, model_id)) < 0 ||
 	    (rc = p4r_sql_prepare(c->db, &s.evict, "UPDATE versions SET stage = 'archived'"
 			  " WHERE model_id = ?1 AND stage = ?2 AND id != ?3")) < 0 ||
+	    /* a register event of a version still in development changes
+	     * nothing: no write (a model of a million versions has a million) */
 	    (rc = p4r_sql_prepare(c->db, &s.set, "UPDATE versions SET stage = ?1, rolled_back ="
 			  " CASE WHEN ?1 = 'production' THEN 0 WHEN ?3 THEN 1 ELSE rolled_back END"
-			  " WHERE id = ?2")) < 0)
+			  " WHERE id = ?2 AND (stage != ?1 OR rolled_back !="
+			  " CASE WHEN ?1 = 'production' THEN 0 WHEN ?3 THEN 1 ELSE rolled_back END)")) < 0)
 		goto done;
 	while (rc == 0 && (rc = p4r_sql_step(c->db, sel)) == 1) {
 		const char *kind = p4r_sql_col_text(sel, 1);

@@ -380,17 +380,26 @@ int p4r_registry_tags_get(p4r_registry *reg, const char *model, int64_t number, 
 			 model_id, out);
 }
 
-int p4r_registry_tags_versions(p4r_registry *reg, const char *model, p4r_tags *out)
+int p4r_registry_tags_versions(p4r_registry *reg, const p4r_version *versions, size_t n, p4r_tags *out)
 {
-	int64_t model_id, version_id;
+	sqlite3 *db = p4r_registry_db(reg);
+	sqlite3_stmt *st = NULL;
+	size_t i;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = target(reg, model, 0, &model_id, &version_id)) < 0)
+	if ((rc = p4r_sql_prepare(db, &st, "SELECT version_id, key, value FROM version_tags"
+				  " WHERE version_id = ?1 ORDER BY key")) < 0)
 		return rc;
-	return tag_query(reg, "SELECT t.version_id, t.key, t.value FROM versions v"
-			 " JOIN version_tags t ON t.version_id = v.id WHERE v.model_id = ?1"
-			 " ORDER BY t.version_id, t.key", model_id, out);
+	for (i = 0; i < n && rc == 0; i++) {
+		sqlite3_reset(st);
+		if ((rc = p4r_sql_bind_int(db, st, 1, versions[i].id)) == 0)
+			rc = read_tags(db, st, out);
+	}
+	sqlite3_finalize(st);
+	if (rc < 0)
+		p4r_tags_clear(out);
+	return rc;
 }
 
 static int describe_txn(p4r_registry *reg, const p4r_tag_req *req, const char *text, bool *changed)
