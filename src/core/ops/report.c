@@ -182,7 +182,7 @@ static int gather_model(p4r_repo *repo, const char *name, int64_t limit, p4r_rep
 		if ((rc = p4r_metric_goal_get(&m->goals[k], p4r_repo_config(repo), m->metrics.keys[k])) < 0)
 			return rc;
 	if ((rc = p4r_registry_tags_get(reg, name, 0, &m->model_tags)) < 0 ||
-	    (rc = p4r_registry_tags_versions(reg, name, &m->version_tags)) < 0 ||
+	    (rc = p4r_registry_tags_versions(reg, m->versions, m->n, &m->version_tags)) < 0 ||
 	    (rc = p4r_registry_alias_list(reg, name, &m->aliases, &m->naliases)) < 0 ||
 	    (rc = timeline(reg, m, limit)) < 0)
 		return rc;
