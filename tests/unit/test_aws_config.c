@@ -329,6 +329,33 @@ static void test_endpoint(void **state)
 	p4r_aws_free(a);
 }
 
+/* The comment lines above "s3 =" are the sub-section's comment, not its
+ * lines: a setting written in one (kept for later, or an example) is not
+ * read, and a comment configparser skips is never a parse error. */
+static void test_comment_above_subsection(void **state)
+{
+	struct fx *fx = *state;
+	p4r_aws_source from;
+	p4r_aws *a;
+	int ps;
+
+	put(fx->conf, "[default]\nregion = eu-west-1\n"
+		      "# to use the old minio: s3 = endpoint_url = https://old.example\n\n"
+		      "; addressing: s3 = addressing_style = virtual\n"
+		      "s3 =\n  addressing_style = path\n"
+		      "[profile dev]\n# minio: endpoint_url=[https://old.example] (retired)\n"
+		      "s3 =\n  endpoint_url = https://new.example\n",
+	    0600);
+	a = open_ok(NULL);
+	assert_null(p4r_aws_endpoint(a, &from));
+	assert_int_equal(p4r_aws_path_style(a, &ps), 0);
+	assert_int_equal(ps, 1);
+	p4r_aws_free(a);
+	a = open_ok("dev");
+	assert_string_equal(p4r_aws_endpoint(a, &from), "https://new.example");
+	p4r_aws_free(a);
+}
+
 /* AWS_SHARED_CREDENTIALS_FILE and AWS_CONFIG_FILE, "~/" as the home folder. */
 static void test_file_variables(void **state)
 {
@@ -470,6 +497,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_env_and_named, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_region, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_endpoint, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_comment_above_subsection, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_file_variables, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_profile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_file_checks, setup, teardown),

@@ -13,8 +13,11 @@
 #include "p4reg/ops/report.h"
 #include "p4reg/registry.h"
 #include "p4reg/repo.h"
+#include "registry/sql.h" /* p4r_registry_db: a row no p4reg command writes */
 
 #include <dirent.h>
+#include <sqlite3.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,6 +259,47 @@ static void test_page_escapes_everything(void **state)
 	free(after);
 }
 
+/* A registry.db p4reg did not write (a tar of someone's checkout, a copied
+ * folder) can hold any text in any column: an event's stage too, which
+ * the promotion's "replaced vN in STAGE" line shows. It is text there. */
+static void test_foreign_stage_escaped(void **state)
+{
+	struct fx *fx = *state;
+	p4r_report_opts opts = { 0 };
+	p4r_report_result r;
+
+	assert_int_equal(sqlite3_exec(p4r_registry_db(fx->reg),
+				      "INSERT INTO events(model_id, version_id, kind, from_stage, to_stage, actor,"
+				      " at_ms, reason, detail) SELECT m.id, v.id, 'promote', 'staging',"
+				      " '<a href=//e.co>', 'eve', 1771407600000, '', '{\"replaced\":1}'"
+				      " FROM models m JOIN versions v ON v.model_id = m.id"
+				      " WHERE m.name = 'emb' AND v.number = 4", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(p4r_report(fx->repo, &opts, NULL, &r), 0);
+	assert_null(strstr(r.html, "<a href=//"));
+	assert_non_null(strstr(r.html, "replaced v1 in &lt;a href=//e.co&gt;</div>"));
+	p4r_report_result_free(&r);
+}
+
+/* -n with the largest count: every version and event, no overflow. */
+static void test_limit_max(void **state)
+{
+	struct fx *fx = *state;
+	const char *names[] = { "emb" };
+	p4r_report_opts opts = { .models = names, .nmodels = 1 };
+	p4r_report_result r;
+	size_t nevents;
+
+	assert_int_equal(p4r_report(fx->repo, &opts, NULL, &r), 0);
+	nevents = r.models[0].nevents;
+	p4r_report_result_free(&r);
+	opts.limit = INT64_MAX;
+	assert_int_equal(p4r_report(fx->repo, &opts, NULL, &r), 0);
+	assert_int_equal(r.models[0].n, 4);
+	assert_int_equal(r.models[0].nevents, nevents);
+	assert_false(r.models[0].events_cut);
+	p4r_report_result_free(&r);
+}
+
 static void test_unknown_model(void **state)
 {
 	struct fx *fx = *state;
@@ -361,6 +405,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_gathers_every_model, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_limit_keeps_stage_holders, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_page_escapes_everything, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_foreign_stage_escaped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_limit_max, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_model, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_output_file, setup, teardown),
 	};

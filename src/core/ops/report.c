@@ -144,7 +144,9 @@ static int timeline(p4r_registry *reg, p4r_report_model *m, int64_t limit)
 	const size_t nkinds = sizeof(timeline_kinds) / sizeof(timeline_kinds[0]);
 	int rc;
 
-	if ((rc = p4r_registry_event_kinds(reg, m->model.name, timeline_kinds, nkinds, limit + 1,
+	/* -n 9223372036854775807 means every event: one more cannot be asked */
+	if ((rc = p4r_registry_event_kinds(reg, m->model.name, timeline_kinds, nkinds,
+					   limit < INT64_MAX ? limit + 1 : limit,
 					   &m->events, &m->nevents)) < 0)
 		return rc;
 	if (m->nevents > (size_t)limit) {

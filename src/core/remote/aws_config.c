@@ -222,6 +222,30 @@ static int value(char **out, struct ini_cfgobj *cfg, const char *section, const 
 	return 0;
 }
 
+/* The '=' of the line "KEY = ..." in TEXT, a value as value_serialize
+ * writes it: the comment lines above the key (and blank lines) first, so
+ * the first '=' of TEXT may be a comment's ("# endpoint_url = URL" kept
+ * for later must not become a setting). NULL when there is no such line. */
+static const char *key_equals(const char *text, const char *key)
+{
+	size_t n = strlen(key);
+
+	for (;;) {
+		const char *p = text + strspn(text, " \t\r");
+
+		if (*p != '\n' && *p != '#' && *p != ';')
+			break;
+		if (!(p = strchr(p, '\n')))
+			return NULL;
+		text = p + 1;
+	}
+	if (strncmp(text, key, n))
+		return NULL;
+	text += n;
+	text += strspn(text, " \t");
+	return *text == '=' ? text : NULL;
+}
+
 /* The keys of the sub-section KEY ("s3 =" and the indented lines below
  * it) of SECTION: its lines parsed as a section of their own. */
 static int nested(struct ini_cfgobj **out, struct ini_cfgobj *cfg, const char *section, const char *key,
@@ -239,7 +263,7 @@ static int nested(struct ini_cfgobj **out, struct ini_cfgobj *cfg, const char *s
 	/* the value's lines as written ("KEY = first\n  line\n..."): the
 	 * joined value would lose where one line ends */
 	if (simplebuffer_alloc(&sb) || value_serialize(vo, key, sb) ||
-	    !(text = (const char *)simplebuffer_get_buf(sb)) || !(eq = strchr(text, '='))) {
+	    !(text = (const char *)simplebuffer_get_buf(sb)) || !(eq = key_equals(text, key))) {
 		rc = p4r_error_set(P4R_ERROR, "cannot read '%s' of [%s] in AWS file '%s'", key, section, path);
 		goto done;
 	}

@@ -837,9 +837,12 @@ static void event_detail(struct page *p, const p4r_event *e)
 		return;
 	if (!strcmp(e->kind, "promote")) {
 		gates(p, cJSON_GetObjectItemCaseSensitive(d, "conditions"));
-		if (cJSON_IsNumber(x = cJSON_GetObjectItemCaseSensitive(d, "replaced")))
-			putf(p, "<div class=\"muted\">replaced v%lld in %s</div>", (long long)x->valuedouble,
-			     e->to_stage);
+		if (cJSON_IsNumber(x = cJSON_GetObjectItemCaseSensitive(d, "replaced"))) {
+			/* the stage is the registry's text, like any other */
+			putf(p, "<div class=\"muted\">replaced v%lld in ", (long long)x->valuedouble);
+			esc(p, e->to_stage);
+			put(p, "</div>");
+		}
 	} else if (!strcmp(e->kind, "rollback")) {
 		if (cJSON_IsNumber(x = cJSON_GetObjectItemCaseSensitive(d, "restored")))
 			putf(p, "<div class=\"muted\">rolled back; v%lld restored</div>", (long long)x->valuedouble);
