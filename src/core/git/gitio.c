@@ -908,8 +908,10 @@ static bool entry_fresh(const git_index_entry *e, const struct stat *st, const s
 	       e->mtime.nanoseconds == (uint32_t)st->st_mtim.tv_nsec &&
 	       e->ctime.seconds == (int32_t)st->st_ctim.tv_sec &&
 	       e->ctime.nanoseconds == (uint32_t)st->st_ctim.tv_nsec &&
-	       (e->mtime.seconds < index_mtime->tv_sec ||
-		(e->mtime.seconds == index_mtime->tv_sec && e->mtime.nanoseconds < (uint32_t)index_mtime->tv_nsec));
+	       /* as git does: the index stores 32-bit seconds, compared unsigned */
+	       ((uint32_t)e->mtime.seconds < (uint32_t)index_mtime->tv_sec ||
+		((uint32_t)e->mtime.seconds == (uint32_t)index_mtime->tv_sec &&
+		 e->mtime.nanoseconds < (uint32_t)index_mtime->tv_nsec));
 }
 
 /* Stages the work tree files ABS_PATHS in INDEX; *CHANGED when an entry
@@ -922,9 +924,13 @@ static int stage_paths(p4r_git *git, git_index *index, const char *const *abs_pa
 	char *index_path = p4r_path_join(git->gitdir, "index");
 	struct stat st;
 
+	/* the index's time first, then its entries: an index another git
+	 * rewrote in between is read again, never judged by the older time */
 	if (index_path && stat(index_path, &st) == 0)
 		index_mtime = st.st_mtim;
 	free(index_path);
+	if (git_index_read(index, 0) < 0)
+		return p4r_error_git(P4R_ERROR, "cannot read the git index");
 
 	for (i = 0; i < n; i++) {
 		const char *rel = abs_paths[i] + wlen;
