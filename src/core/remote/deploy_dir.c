@@ -290,9 +290,10 @@ static int dir_put(size_t k, void *payload)
 		goto done;
 	if (!j->cache)
 		rc = p4r_deploy_place_direct(j->remote, &fd, &fv, &j->fopts, mode);
-	else if ((rc = p4r_deploy_cache_has(j->cache, &fv, &have)) == 0 &&
-		 (have || (rc = p4r_deploy_cache_fill(j->remote, j->cache, j->fopts.cache_dir, &fv, &j->fopts)) == 0))
-		rc = p4r_deploy_place_from_cache(j->cache, &fd, &fv, mode, &link);
+	else if ((rc = p4r_deploy_cache_has(j->cache, &fv, &have)) == 0)
+		rc = have ? p4r_deploy_place_from_cache(j->cache, &fd, &fv, mode, &link) :
+		     p4r_deploy_cache_fill_place(j->remote, j->cache, j->fopts.cache_dir, &fd, &fv, &j->fopts,
+						 mode, &link);
 done:
 	if (fd.dirfd >= 0)
 		close(fd.dirfd);
