@@ -1867,11 +1867,12 @@ done:
 
 /* Above multipartThreshold an object comes down as ranges fetched in
  * parallel (remote.NAME.jobs at a time, each on a reused connection) and
- * written where they belong, while the hash follows in order: the worker
- * that completes the range at the hash frontier hashes forward over every
- * completed range, reading them back from the page cache they were just
- * written to. The download is then hashed when its last byte lands and is
- * never read again; memory is one read buffer, whatever the object's size.
+ * written where they belong, each handed to the disk as it completes (the
+ * final fsync finds little left), while the hash follows in order: the
+ * worker that completes the range at the hash frontier hashes forward over
+ * every completed range, reading them back from the page cache they were
+ * just written to. The download is then hashed when its last byte lands
+ * and is never read again; memory is one read buffer, whatever the size.
  *
  * Range size: SIZE / (2 x jobs), rounded up to a MiB, within 8..64 MiB --
  * at least 2 x jobs ranges, so every connection has work until near the
@@ -1993,7 +1994,13 @@ static int get_range(struct ranged *g, size_t k)
 	if (rc == 0 && (uint64_t)rs.off != end)
 		rc = p4r_error_set(P4R_EINTEGRITY, "short ranged read of '%s' on remote '%s'", g->key, g->r->name);
 	free(rs.body);
-	return rc == 0 ? hash_forward(g, k) : rc;
+	if (rc < 0)
+		return rc;
+	/* the range goes to the disk now, not all at the final fsync */
+	(void)sync_file_range(g->fd, (off_t)off, (off_t)(end - off), SYNC_FILE_RANGE_WRITE);
+	if (g->fd2 >= 0)
+		(void)sync_file_range(g->fd2, (off_t)off, (off_t)(end - off), SYNC_FILE_RANGE_WRITE);
+	return hash_forward(g, k);
 }
 
 /* One range for p4r_parallel_for. */
