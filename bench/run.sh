@@ -343,6 +343,11 @@ unset -f tag
 . "$HERE/datapath.sh"
 datapath_measure
 
+# ---- S3 push and pull vs aws s3 cp on a local Ceph RGW (issue 18) --------------
+
+. "$HERE/s3.sh"
+s3_measure
+
 # ---- 8 files in one call vs one call each -------------------------------------
 
 RM=$W/multi
@@ -582,6 +587,7 @@ TABLE=$W/table.md
 	v=$(median get_rollback)
 	echo "| rollback on a deploy box, warm cache (${GLINK:-?}) | $v ms | | | O(1): ≤ 50 ms | $(verdict "$v" "<=" 50) |"
 	datapath_rows
+	s3_rows
 	r=$(ratio "$SER" "$ONE")
 	echo "| add $NSMALL × $((SMALL / MiB)) MiB, one call | $ONE ms | serial sum $SER ms | ${r}× faster | ≥ 1.6× | $(verdict "$r" ">=" 1.6) |"
 	r=$(ratio "$(median dir_add)" "$(median dir_ssl)")

@@ -1,8 +1,9 @@
-# Sourced by tests/cli/t_remote_s3.sh: installs (apt, as root) and starts a
-# throw-away one-node Ceph cluster with a RADOS Gateway on 127.0.0.1 in a
-# temporary folder, and tears it down. Functions:
+# Sourced by tests/cli/t_remote_s3.sh and bench/s3.sh: installs (apt, as
+# root) and starts a throw-away one-node Ceph cluster with a RADOS Gateway
+# on 127.0.0.1 in a temporary folder, and tears it down. Functions:
 #   ceph_install        -> 0 when the binaries are there (installs if root)
 #   ceph_start DIR      -> sets RGW_PORT, RGW_ENDPOINT, S3 keys; 0 when up
+#                          (CEPH_MEMSTORE_BYTES: the memstore size, default 2 GiB)
 #   ceph_stop           -> kills what ceph_start started, by pid
 #   rgw_kill / rgw_restart  fault injection on the gateway alone
 CEPH_PACKAGES="ceph-mon ceph-osd ceph-mgr radosgw ceph-common python3-boto3"
@@ -65,7 +66,7 @@ mon max pg per osd = 2000
 mon warn on pool no redundancy = false
 osd crush chooseleaf type = 0
 osd objectstore = memstore
-memstore device bytes = 2147483648
+memstore device bytes = ${CEPH_MEMSTORE_BYTES:-2147483648}
 run dir = $CEPH_DIR/run
 admin socket = $CEPH_DIR/run/\$name.asok
 log file = $CEPH_DIR/log/\$name.log

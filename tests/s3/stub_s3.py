@@ -41,6 +41,10 @@ turn an honest server hostile between two commands:
   objects-any-prefix ListObjectsV2: every key of the bucket, whatever the
                   prefix asked (a server listing keys outside it)
   objects-endless ListObjectsV2: always truncated, the token never moves
+  drop-reused N   the first N requests that come on a connection already
+                  used are read whole, then the connection is closed without
+                  an answer (a keep-alive connection the server dropped);
+                  STATE/dropped counts them
 
 ListObjectsV2 (GET ?list-type=2) lists STATE/objects by key, LastModified
 from each file's mtime (a test ages an object with touch -d), paged by
@@ -53,8 +57,9 @@ test ages an upload by rewriting it) and one file per part. ListParts gives
 each part's MD5 of its stored bytes as its ETag, so a test tampers a part
 by rewriting its file. STATE/page_size (optional) caps every listing page.
 
-Bytes a flood managed to send are written to STATE/sent when the client
-hangs up.  Usage: stub_s3.py STATE SECRET (the port goes to STATE/port).
+Every connection accepted appends a line to STATE/connections.log (so a
+test sees how many requests shared one). Bytes a flood managed to send are
+written to STATE/sent when the client hangs up.  Usage: stub_s3.py STATE SECRET (the port goes to STATE/port).
 """
 import base64
 import hashlib
@@ -161,6 +166,25 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
+    def setup(self):
+        super().setup()
+        self.served = 0  # requests on this connection so far
+        with open(os.path.join(STATE, "connections.log"), "a") as f:
+            f.write("%s:%d\n" % self.client_address)
+
+    def drop(self, limit):
+        """True (the connection is to close unanswered) for the first LIMIT
+        requests that reuse a connection."""
+        path = os.path.join(STATE, "dropped")
+        n = int(read(path)) if os.path.exists(path) else 0
+        if self.served < 2 or n >= limit:
+            return False
+        with open(path + ".tmp", "w") as f:
+            f.write(str(n + 1))
+        os.replace(path + ".tmp", path)
+        self.close_connection = True
+        return True
+
     def record(self):
         with open(os.path.join(STATE, "requests.log"), "a") as f:
             f.write(json.dumps({"method": self.command, "path": self.path,
@@ -219,10 +243,13 @@ class Handler(BaseHTTPRequestHandler):
 
     def handle_any(self):
         self.record()
+        self.served += 1
         body = b""
         if "Content-Length" in self.headers:
             body = self.rfile.read(int(self.headers["Content-Length"]))
         m = mode()
+        if m[0] == "drop-reused" and self.drop(int(m[1])):
+            return
         if m[0] == "redirect":
             return self.reply(307, b"", [("Location", "http://127.0.0.1:%s%s" % (m[1], self.path))])
         if m[0] == "big-headers":

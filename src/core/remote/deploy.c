@@ -15,8 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <linux/fs.h>
 #include <cjson/cJSON.h>
 
 /* Event ids are kept in blocks that never move (the id tree points in). */
@@ -801,13 +803,14 @@ static void sum_progress(uint64_t delta, uint64_t total, void *payload)
 	}
 }
 
-static int download(p4r_remote *remote, const p4r_deploy_version *v, int fd, const char *tmp,
+/* V's object into FD (and FD2, unless -1, from the same read), verified. */
+static int download(p4r_remote *remote, const p4r_deploy_version *v, int fd, int fd2, const char *tmp,
 		    const p4r_get_opts *opts)
 {
 	struct sum_progress sp = { .opts = opts, .total = (uint64_t)v->size };
 
-	return p4r_remote_get_verified(remote, &v->oid, v->size, fd, tmp,
-				       opts->progress || opts->count ? sum_progress : NULL, &sp);
+	return p4r_remote_get_verified_tee(remote, &v->oid, v->size, fd, fd2, tmp,
+					   opts->progress || opts->count ? sum_progress : NULL, &sp);
 }
 
 /* Downloads V's object into the cache, verified before it is placed. */
@@ -820,7 +823,7 @@ int p4r_deploy_cache_fill(p4r_remote *remote, p4r_store *cache, const char *cach
 	if (!tmp_dir)
 		return p4r_error_set(P4R_ERROR, "out of memory");
 	if ((rc = p4r_mkstemp_in(&fd, &tmp, tmp_dir, "get")) == 0 &&
-	    (rc = download(remote, v, fd, tmp, opts)) == 0)
+	    (rc = download(remote, v, fd, -1, tmp, opts)) == 0)
 		rc = p4r_store_place(cache, &fd, &tmp, &v->oid);
 	if (fd >= 0)
 		close(fd);
@@ -841,7 +844,7 @@ int p4r_deploy_place_direct(p4r_remote *remote, const struct dest *d, const p4r_
 	if (asprintf(&prefix, "%s.p4reg-tmp", d->base) < 0)
 		return p4r_error_set(P4R_ERROR, "out of memory");
 	if ((rc = p4r_mkstemp_at(&fd, &tmp, d->dirfd, prefix)) == 0 &&
-	    (rc = download(remote, v, fd, tmp, opts)) == 0)
+	    (rc = download(remote, v, fd, -1, tmp, opts)) == 0)
 		rc = p4r_replace_at(d->dirfd, &fd, &tmp, d->base, mode, d->display);
 	if (fd >= 0)
 		close(fd);
@@ -873,6 +876,66 @@ int p4r_deploy_place_from_cache(p4r_store *cache, const struct dest *d, const p4
 			     p4r_error_message());
 }
 
+/* Where PATH's folder cannot clone the cache's files (a FICLONE of the
+ * empty download says so) and the remote can tee, the download writes the
+ * cache's object and PATH's temporary file from one read: *DONE, the object
+ * placed in the cache, then the file renamed over PATH; each written once,
+ * nothing read back. Otherwise nothing is done. */
+static int cache_fill_tee(p4r_remote *remote, p4r_store *cache, const char *cache_dir, const struct dest *d,
+			  const p4r_deploy_version *v, const p4r_get_opts *opts, int mode, bool *done)
+{
+	char *tmp_dir = NULL, *tmp = NULL, *prefix = NULL, *tmp2 = NULL;
+	int fd = -1, fd2 = -1, rc;
+
+	*done = false;
+	if (!remote->ops->get_file_tee)
+		return 0;
+	if (!(tmp_dir = p4r_path_join(cache_dir, "tmp")) || asprintf(&prefix, "%s.p4reg-tmp", d->base) < 0) {
+		prefix = NULL;
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+		goto done;
+	}
+	if ((rc = p4r_mkstemp_in(&fd, &tmp, tmp_dir, "get")) < 0 ||
+	    (rc = p4r_mkstemp_at(&fd2, &tmp2, d->dirfd, prefix)) < 0 || ioctl(fd2, FICLONE, fd) == 0)
+		goto done;
+	if ((rc = download(remote, v, fd, fd2, tmp, opts)) == 0 &&
+	    (rc = p4r_store_place(cache, &fd, &tmp, &v->oid)) == 0 &&
+	    (rc = p4r_replace_at(d->dirfd, &fd2, &tmp2, d->base, mode, d->display)) == 0)
+		*done = true;
+done:
+	if (fd >= 0)
+		close(fd);
+	if (tmp)
+		unlink(tmp);
+	if (fd2 >= 0)
+		close(fd2);
+	if (tmp2)
+		unlinkat(d->dirfd, tmp2, 0);
+	free(tmp);
+	free(tmp2);
+	free(prefix);
+	free(tmp_dir);
+	return rc;
+}
+
+int p4r_deploy_cache_fill_place(p4r_remote *remote, p4r_store *cache, const char *cache_dir,
+				const struct dest *d, const p4r_deploy_version *v, const p4r_get_opts *opts,
+				int mode, p4r_link_type *used)
+{
+	bool done = false;
+	int rc;
+
+	if ((rc = cache_fill_tee(remote, cache, cache_dir, d, v, opts, mode, &done)) < 0)
+		return rc;
+	if (done) {
+		*used = P4R_LINK_COPY;
+		return 0;
+	}
+	if ((rc = p4r_deploy_cache_fill(remote, cache, cache_dir, v, opts)) < 0)
+		return rc;
+	return p4r_deploy_place_from_cache(cache, d, v, mode, used);
+}
+
 static int get_bytes(p4r_remote *remote, const struct dest *d, const p4r_get_opts *opts,
 		     p4r_store *cache, p4r_get_result *out)
 {
@@ -885,8 +948,8 @@ static int get_bytes(p4r_remote *remote, const struct dest *d, const p4r_get_opt
 	if ((rc = p4r_deploy_cache_has(cache, v, &have)) < 0)
 		return rc;
 	out->cached = have;
-	if (!have && (rc = p4r_deploy_cache_fill(remote, cache, opts->cache_dir, v, opts)) < 0)
-		return rc;
+	if (!have)
+		return p4r_deploy_cache_fill_place(remote, cache, opts->cache_dir, d, v, opts, DEST_MODE, &out->link);
 	return p4r_deploy_place_from_cache(cache, d, v, DEST_MODE, &out->link);
 }
 

@@ -429,9 +429,10 @@ static int dir_put(size_t k, void *payload)
 	}
 	if (!j->cache)
 		rc = p4r_deploy_place_direct(j->remote, &fd, &fv, &fopts, mode);
-	else if ((rc = p4r_deploy_cache_has(j->cache, &fv, &have)) == 0 &&
-		 (have || (rc = p4r_deploy_cache_fill(j->remote, j->cache, fopts.cache_dir, &fv, &fopts)) == 0))
-		rc = p4r_deploy_place_from_cache(j->cache, &fd, &fv, mode, &link);
+	else if ((rc = p4r_deploy_cache_has(j->cache, &fv, &have)) == 0)
+		rc = have ? p4r_deploy_place_from_cache(j->cache, &fd, &fv, mode, &link) :
+		     p4r_deploy_cache_fill_place(j->remote, j->cache, fopts.cache_dir, &fd, &fv, &fopts,
+						 mode, &link);
 	if (rc == 0 && (j->caller->count || j->caller->progress))
 		file_done(j, &fp, (uint64_t)e->size);
 done:

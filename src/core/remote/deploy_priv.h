@@ -31,6 +31,13 @@ int p4r_deploy_cache_has(p4r_store *cache, const p4r_deploy_version *v, bool *ha
 /* Downloads V's object into the cache, verified before it is placed. */
 int p4r_deploy_cache_fill(p4r_remote *remote, p4r_store *cache, const char *cache_dir,
 			  const p4r_deploy_version *v, const p4r_get_opts *opts);
+/* A cold cache: V's object downloaded into the cache and placed at PATH
+ * (*USED: how) -- from the same read as the cache's object where PATH's
+ * folder cannot clone it (remote.h, get_file_tee), else reflinked or
+ * copied from the cache once it is there. */
+int p4r_deploy_cache_fill_place(p4r_remote *remote, p4r_store *cache, const char *cache_dir,
+				const struct dest *d, const p4r_deploy_version *v, const p4r_get_opts *opts,
+				int mode, p4r_link_type *used);
 /* Without a cache: downloaded beside PATH, verified, renamed over it. */
 int p4r_deploy_place_direct(p4r_remote *remote, const struct dest *d, const p4r_deploy_version *v,
 			    const p4r_get_opts *opts, int mode);

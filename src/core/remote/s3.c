@@ -3,10 +3,12 @@
  * an object PUT is its oid, so the server itself checks the bytes; event
  * batches are created with If-None-Match: * (412 when the key exists).
  * Objects above remote.NAME.multipartThreshold go up as multipart uploads
- * (parallel parts, Content-MD5 and the part's SHA-256 signed) and come
- * down as parallel ranged GETs, hashed at the end. An upload a push left
- * unfinished is resumed by the next push of the object: its parts are
- * listed and kept only when their size and MD5 match the local bytes.
+ * (parallel parts streamed from the file, Content-MD5 and the part's
+ * SHA-256 signed) and come down as parallel ranged GETs, hashed in order
+ * as the ranges land. An upload a push left unfinished is resumed by the
+ * next push of the object: its parts are listed and kept only when their
+ * size and MD5 match the local bytes. Requests reuse idle curl handles,
+ * and with them their open connections (the pool below).
  *
  * The server is not trusted: every body is bounded by what was asked for
  * (the object's recorded size, the range, the batch limit), headers and
@@ -52,6 +54,13 @@
 #define SECRET_MAX 1024
 #define ENDPOINT_MAX 300
 #define REGION_MAX 64
+/* Idle curl handles kept for reuse: more than the most requests one
+ * command has in flight (remote.NAME.jobs is at most 64). */
+#define POOL_MAX 64
+/* A download's bytes are written to its file, and an upload's read from
+ * its file, this many at a time (curl's own default is 16 KiB and 64 KiB);
+ * one buffer per transfer in flight. */
+#define IO_BUFFER ((size_t)128 << 10)
 
 struct s3 {
 	char *endpoint;   /* scheme://host[:port], no trailing '/' */
@@ -60,6 +69,10 @@ struct s3 {
 	bool path_style;
 	char *region;
 	char *access, *secret, *token; /* secret and token never printed */
+	pthread_mutex_t pool_lock;  /* guards POOL and NPOOL */
+	bool pool_ok;               /* the lock was made: handles are kept */
+	CURL *pool[POOL_MAX];       /* idle handles (see handle_take) */
+	size_t npool;
 };
 
 static bool is_alnum(char c)
@@ -74,7 +87,10 @@ struct resp {
 	size_t len, max;      /* MAX: the largest 2xx body kept in memory */
 	int max_code;         /* a 2xx body over MAX: P4R_ERROR, or P4R_EINTEGRITY for a batch */
 	int fd;               /* GET to a file: where 2xx bytes go (-1: body) */
+	int fd2;              /* -1, or a second file that gets them too (a tee) */
 	off_t off;            /* next pwrite offset */
+	char *wbuf;           /* 2xx bytes not yet written (IO_BUFFER), owned */
+	size_t wlen;
 	uint64_t want;        /* GET to a file: exactly this many bytes */
 	bool ranged;          /* WANT is a range's length (else the object's size) */
 	uint64_t got;         /* 2xx bytes written to FD so far */
@@ -210,11 +226,39 @@ static size_t on_header(char *buf, size_t size, size_t n, void *arg)
 	return len;
 }
 
-/* A 2xx download body: never more than was asked for reaches the file. */
-static size_t body_to_file(struct resp *r, const char *buf, size_t len)
+/* Writes LEN bytes of BUF at OFF of FD: 0, or the errno. */
+static int write_at(int fd, const char *buf, size_t len, off_t off)
 {
 	size_t done = 0;
 
+	while (done < len) {
+		ssize_t w = pwrite(fd, buf + done, len - done, off + (off_t)done);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return w < 0 ? errno : ENOSPC;
+		done += (size_t)w;
+	}
+	return 0;
+}
+
+/* Writes the buffered bytes of R to its file (and the tee's): 0, or
+ * R->werr set. */
+static int flush_body(struct resp *r)
+{
+	if (r->wlen && ((r->werr = write_at(r->fd, r->wbuf, r->wlen, r->off)) != 0 ||
+			(r->fd2 >= 0 && (r->werr = write_at(r->fd2, r->wbuf, r->wlen, r->off)) != 0)))
+		return -1;
+	r->off += (off_t)r->wlen;
+	r->wlen = 0;
+	return 0;
+}
+
+/* A 2xx download body: never more than was asked for reaches the file
+ * (nor the tee's). */
+static size_t body_to_file(struct resp *r, const char *buf, size_t len)
+{
 	if (len > r->want - r->got) {
 		if (r->ranged)
 			return refuse(r, P4R_ERROR, "S3 server sent more than the %llu bytes asked for of '%s' "
@@ -223,18 +267,12 @@ static size_t body_to_file(struct resp *r, const char *buf, size_t len)
 			      "size (%llu bytes); not stored", r->key, r->remote, (unsigned long long)r->want);
 	}
 	r->got += len;
-	while (done < len) {
-		ssize_t w = pwrite(r->fd, buf + done, len - done, r->off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			r->werr = w < 0 ? errno : ENOSPC;
-			return 0;
-		}
-		done += (size_t)w;
-		r->off += w;
-	}
+	if (!r->wbuf && !(r->wbuf = malloc(IO_BUFFER)))
+		return refuse(r, P4R_ERROR, "out of memory");
+	if (r->wlen + len > IO_BUFFER && flush_body(r) < 0)
+		return 0;
+	memcpy(r->wbuf + r->wlen, buf, len);
+	r->wlen += len;
 	if (r->h && p4r_hasher_update(r->h, buf, len) < 0)
 		return refuse(r, P4R_ERROR, "cannot hash the download of '%s'", r->key);
 	r->pending += len;
@@ -277,10 +315,10 @@ static size_t on_body(char *buf, size_t size, size_t n, void *arg)
 /* An upload body: a file region (pread) or a memory buffer. */
 struct src {
 	int fd;
-	off_t off, end;
+	off_t start, off, end;  /* the region [START, END), OFF the next byte */
+	off_t high;           /* the furthest OFF yet: progress counts only beyond it */
 	const char *mem;
 	size_t mlen, mpos;
-	p4r_hasher *h;
 	p4r_progress_fn progress;
 	void *payload;
 	uint64_t pending;
@@ -312,14 +350,35 @@ static size_t on_read(char *buf, size_t size, size_t n, void *arg)
 		return CURL_READFUNC_ABORT;
 	}
 	s->off += got;
-	if (s->h)
-		p4r_hasher_update(s->h, buf, (size_t)got);
-	s->pending += (uint64_t)got;
+	if (s->off > s->high) {
+		s->pending += (uint64_t)(s->off - (s->high > s->start ? s->high : s->start));
+		s->high = s->off;
+	}
 	if (s->progress && s->pending >= ((uint64_t)8 << 20)) {
 		s->progress(s->pending, 0, s->payload);
 		s->pending = 0;
 	}
 	return (size_t)got;
+}
+
+/* Curl rewinds a body to send it again: a request that finds the reused
+ * connection closed by the server goes out again on a new one. */
+static int on_seek(void *arg, curl_off_t offset, int origin)
+{
+	struct src *s = arg;
+
+	if (origin != SEEK_SET || offset < 0)
+		return CURL_SEEKFUNC_CANTSEEK;
+	if (s->mem) {
+		if ((uint64_t)offset > s->mlen)
+			return CURL_SEEKFUNC_FAIL;
+		s->mpos = (size_t)offset;
+		return CURL_SEEKFUNC_OK;
+	}
+	if (offset > s->end - s->start)
+		return CURL_SEEKFUNC_FAIL;
+	s->off = s->start + (off_t)offset;
+	return CURL_SEEKFUNC_OK;
 }
 
 /* The request to make. */
@@ -637,11 +696,17 @@ static void set_method(CURL *c, const struct req *q)
 		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
 		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
 		curl_easy_setopt(c, CURLOPT_READDATA, q->body);
+		curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, on_seek);
+		curl_easy_setopt(c, CURLOPT_SEEKDATA, q->body);
 		curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)q->body_len);
+		if (q->body->fd >= 0)
+			curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, (long)IO_BUFFER);
 	} else if (!strcmp(q->method, "POST")) {
 		curl_easy_setopt(c, CURLOPT_POST, 1L);
 		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
 		curl_easy_setopt(c, CURLOPT_READDATA, q->body);
+		curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, on_seek);
+		curl_easy_setopt(c, CURLOPT_SEEKDATA, q->body);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)q->body_len);
 	} else if (strcmp(q->method, "GET")) {
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, q->method);
@@ -709,6 +774,9 @@ static void setup_transfer(CURL *c, p4r_remote *r, const struct req *q, struct r
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, rs);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, rs);
+	/* a download is read from the socket in large reads too */
+	if (rs->fd >= 0)
+		curl_easy_setopt(c, CURLOPT_BUFFERSIZE, (long)IO_BUFFER);
 	set_method(c, q);
 }
 
@@ -736,6 +804,47 @@ static int transfer_result(const p4r_remote *r, const struct req *q, const struc
 	return 0;
 }
 
+/* ---- the connection pool ----
+ *
+ * Each curl handle keeps its own connections (and TLS session), so a
+ * request that reuses an idle handle reuses its open connection instead of
+ * a new TCP and TLS handshake. A request takes an idle handle or makes one
+ * and gives it back, reset, when done: there are never more handles than
+ * requests in flight at once, and each is used by one thread at a time. A
+ * share handle (CURLSH) with a shared connection cache is not used:
+ * libcurl documents sharing connections between concurrent threads as a
+ * known bug. */
+
+/* An idle handle of S, or a new one; NULL when curl cannot make one. */
+static CURL *handle_take(struct s3 *s)
+{
+	CURL *c = NULL;
+
+	if (s->pool_ok) {
+		pthread_mutex_lock(&s->pool_lock);
+		if (s->npool)
+			c = s->pool[--s->npool];
+		pthread_mutex_unlock(&s->pool_lock);
+	}
+	return c ? c : curl_easy_init();
+}
+
+/* Gives C back to S: its options reset (nothing points to a finished
+ * request's memory), its connections, DNS and TLS session caches kept. */
+static void handle_give(struct s3 *s, CURL *c)
+{
+	curl_easy_reset(c);
+	if (s->pool_ok) {
+		pthread_mutex_lock(&s->pool_lock);
+		if (s->npool < POOL_MAX) {
+			s->pool[s->npool++] = c;
+			c = NULL;
+		}
+		pthread_mutex_unlock(&s->pool_lock);
+	}
+	curl_easy_cleanup(c);
+}
+
 /* Performs Q; RS gets the status and the small body. Transport failures
  * and responses the callbacks refused are errors here; callers judge the
  * status. */
@@ -751,15 +860,19 @@ static int perform(p4r_remote *r, const struct req *q, struct resp *rs)
 		return rc;
 	if (!(list = header_list(sr.sh, sr.nh, sr.auth, q)))
 		return p4r_error_set(P4R_ERROR, "out of memory");
-	if (!(c = curl_easy_init())) {
+	if (!(c = handle_take(r->impl))) {
 		curl_slist_free_all(list);
 		return p4r_error_set(P4R_ERROR, "cannot start an HTTP request");
 	}
 	setup_transfer(c, r, q, rs, sr.url, list);
 	cc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &rs->status);
+	handle_give(r->impl, c);
+	if (!rs->fail && !rs->werr)
+		flush_body(rs);
+	free(rs->wbuf);
+	rs->wbuf = NULL;
 	curl_slist_free_all(list);
-	curl_easy_cleanup(c);
 	rs->curl = NULL;
 	OPENSSL_cleanse(sr.auth, sizeof(sr.auth));
 	flush_progress(q, rs);
@@ -770,6 +883,7 @@ static void resp_init(struct resp *rs)
 {
 	memset(rs, 0, sizeof(*rs));
 	rs->fd = -1;
+	rs->fd2 = -1;
 	rs->max = ERRBODY_MAX;
 	rs->max_code = P4R_ERROR;
 	rs->clen = -1;
@@ -845,18 +959,14 @@ static void hex_sha256(char out[65], const void *buf, size_t len)
 		snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
-/* The MD5 of BUF in base64 (Content-MD5) and, when HEX is not NULL, in
- * lowercase hex (a part's ETag). */
-static void b64_md5(char out[32], char *hex, const void *buf, size_t len)
+/* The MD5 of BUF in base64 (Content-MD5). */
+static void b64_md5(char out[32], const void *buf, size_t len)
 {
 	unsigned char md[16];
 	unsigned int n = 0;
-	int i;
 
 	EVP_Digest(buf, len, md, &n, EVP_md5(), NULL);
 	EVP_EncodeBlock((unsigned char *)out, md, 16);
-	for (i = 0; hex && i < 16; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
 }
 
 static int s3_create_excl(p4r_remote *r, const char *key, const void *buf, size_t len)
@@ -869,7 +979,7 @@ static int s3_create_excl(p4r_remote *r, const char *key, const void *buf, size_
 	int rc;
 
 	hex_sha256(hash, buf, len);
-	b64_md5(md5, NULL, buf, len);
+	b64_md5(md5, buf, len);
 	resp_init(&rs);
 	if ((rc = perform(r, &q, &rs)) == 0) {
 		if (rs.status == 412 || rs.status == 409)
@@ -949,6 +1059,8 @@ static int put_single(p4r_remote *r, const char *key, int fd, uint64_t size, con
 #define LIST_MAX ((size_t)2 << 20)
 /* Pages one listing may take before it is judged endless. */
 #define LIST_PAGES_MAX 100
+/* A part is hashed from the file in blocks of this size. */
+#define PART_READ ((size_t)1 << 20)
 
 /* A part an earlier push left, of the size this upload's part has: its
  * MD5 in hex (S3's ETag of a part), "" when there is none to reuse. */
@@ -1293,22 +1405,58 @@ static int create_multipart(p4r_remote *r, const char *key, char *enc, size_t en
 	return rc;
 }
 
-/* Reads the LEN bytes of part PART of M into BUF. */
-static int read_part(struct multipart *m, int part, unsigned char *buf, uint64_t len)
+/* The offset of part PART (from 1) of M. */
+static uint64_t part_off(const struct multipart *m, int part)
 {
-	uint64_t off = (uint64_t)(part - 1) * m->part_size;
-	size_t got = 0;
-	ssize_t n;
+	return (uint64_t)(part - 1) * m->part_size;
+}
 
-	while (got < len) {
-		n = pread(m->fd, buf + got, len - got, (off_t)(off + got));
+/* The digests of part PART of M, read from the file in blocks (a part is
+ * never held in memory whole): its MD5 in base64 (Content-MD5) and hex
+ * (S3's ETag of a part), its SHA-256 in hex (signed). */
+static int hash_part(struct multipart *m, int part, char md5[32], char hex[33], char sha[65])
+{
+	uint64_t off = part_off(m, part), end = off + part_len(m, part);
+	unsigned char *buf = malloc(PART_READ), md[16 + 32];
+	EVP_MD_CTX *cm = EVP_MD_CTX_new(), *cs = EVP_MD_CTX_new();
+	unsigned int n5 = 0, n256 = 0;
+	ssize_t n;
+	int rc = 0, i;
+
+	if (!buf || !cm || !cs || !EVP_DigestInit_ex(cm, EVP_md5(), NULL) ||
+	    !EVP_DigestInit_ex(cs, EVP_sha256(), NULL)) {
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+		goto done;
+	}
+	while (off < end) {
+		n = pread(m->fd, buf, end - off < PART_READ ? (size_t)(end - off) : PART_READ, (off_t)off);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
-			return p4r_error_errno("cannot read part %d of '%s'", part, m->key);
-		got += (size_t)n;
+		if (n <= 0) {
+			rc = n < 0 ? p4r_error_errno("cannot read part %d of '%s'", part, m->key) :
+			     p4r_error_set(P4R_ERROR, "cannot read part %d of '%s': the file shrank", part, m->key);
+			goto done;
+		}
+		if (!EVP_DigestUpdate(cm, buf, (size_t)n) || !EVP_DigestUpdate(cs, buf, (size_t)n)) {
+			rc = p4r_error_set(P4R_ERROR, "cannot hash part %d of '%s'", part, m->key);
+			goto done;
+		}
+		off += (uint64_t)n;
 	}
-	return 0;
+	if (!EVP_DigestFinal_ex(cm, md, &n5) || !EVP_DigestFinal_ex(cs, md + 16, &n256)) {
+		rc = p4r_error_set(P4R_ERROR, "cannot hash part %d of '%s'", part, m->key);
+		goto done;
+	}
+	EVP_EncodeBlock((unsigned char *)md5, md, 16);
+	for (i = 0; i < 16; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	for (i = 0; i < 32; i++)
+		snprintf(sha + 2 * i, 3, "%02x", md[16 + i]);
+done:
+	EVP_MD_CTX_free(cm);
+	EVP_MD_CTX_free(cs);
+	free(buf);
+	return rc;
 }
 
 /* Reports LEN bytes of M done; the parts run in parallel, the callback
@@ -1322,14 +1470,15 @@ static void part_progress(struct multipart *m, uint64_t len)
 	}
 }
 
-/* Uploads part PART of M (LEN bytes at BUF, MD5 their base64 MD5) with
- * its SHA-256 signed and its MD5 sent, so the server checks them. */
-static int put_part(struct multipart *m, int part, const unsigned char *buf, uint64_t len,
-		    const char *md5)
+/* Uploads part PART of M, streamed from the file, with its SHA-256 (SHA)
+ * signed and its MD5 (MD5, base64) sent, so the server checks them. */
+static int put_part(struct multipart *m, int part, const char *sha, const char *md5)
 {
-	char hash[65], query[1800];
-	struct src body = { .fd = -1, .mem = (const char *)buf, .mlen = len };
-	struct req q = { .method = "PUT", .key = m->key, .query = query, .payload_hash = hash,
+	char query[1800];
+	uint64_t off = part_off(m, part), len = part_len(m, part);
+	struct src body = { .fd = m->fd, .start = (off_t)off, .off = (off_t)off, .high = (off_t)off,
+			    .end = (off_t)(off + len) };
+	struct req q = { .method = "PUT", .key = m->key, .query = query, .payload_hash = sha,
 			 .content_md5 = md5, .body = &body, .body_len = len };
 	long delay_ms = p4r_test_knob("P4REG_TEST_TRANSFER_DELAY_MS");
 	struct resp rs;
@@ -1341,7 +1490,6 @@ static int put_part(struct multipart *m, int part, const unsigned char *buf, uin
 
 		nanosleep(&ts, NULL);
 	}
-	hex_sha256(hash, buf, len);
 	snprintf(query, sizeof(query), "partNumber=%d&uploadId=%s", part, m->upload_id);
 	resp_init(&rs);
 	if ((rc = perform(m->r, &q, &rs)) == 0 && rs.status != 200)
@@ -1360,25 +1508,17 @@ static int put_part(struct multipart *m, int part, const unsigned char *buf, uin
  * ETag is their MD5), else uploaded (put_part). */
 static int upload_part(struct multipart *m, int part)
 {
-	uint64_t len = part_len(m, part);
-	unsigned char *buf = malloc(len ? len : 1);
-	char md5[32], hex[33];
+	char md5[32], hex[33], sha[65];
 	int rc;
 
-	if (!buf)
-		return p4r_error_set(P4R_ERROR, "out of memory");
-	if ((rc = read_part(m, part, buf, len)) < 0)
-		goto done;
-	b64_md5(md5, hex, buf, len);
+	if ((rc = hash_part(m, part, md5, hex, sha)) < 0)
+		return rc;
 	if (m->listed[part - 1].md5[0] && !strcmp(hex, m->listed[part - 1].md5)) {
 		snprintf(m->etags[part - 1], sizeof(m->etags[0]), "\"%s\"", hex);
-		part_progress(m, len);
-	} else {
-		rc = put_part(m, part, buf, len, md5);
+		part_progress(m, part_len(m, part));
+		return 0;
 	}
-done:
-	free(buf);
-	return rc;
+	return put_part(m, part, sha, md5);
 }
 
 /* One part for p4r_parallel_for (indices from 0, parts from 1). */
@@ -1726,19 +1866,113 @@ done:
 
 /* ---- downloads ---- */
 
+/* Above multipartThreshold an object comes down as ranges fetched in
+ * parallel (remote.NAME.jobs at a time, each on a reused connection) and
+ * written where they belong, each handed to the disk as it completes (the
+ * final fsync finds little left), while the hash follows in order: the
+ * worker that completes the range at the hash frontier hashes forward over
+ * every completed range, reading them back from the page cache they were
+ * just written to. The download is then hashed when its last byte lands
+ * and is never read again; memory is one read buffer, whatever the size.
+ *
+ * Range size: SIZE / (2 x jobs), rounded up to a MiB, within 8..64 MiB --
+ * at least 2 x jobs ranges, so every connection has work until near the
+ * end, never so small that a request's round trip weighs, never so large
+ * that the frontier waits long on one slow range. A partSize below 8 MiB
+ * lowers the floor to it. */
+#define RANGE_MIN ((uint64_t)8 << 20)
+#define RANGE_MAX ((uint64_t)64 << 20)
+#define RANGE_ROUND ((uint64_t)1 << 20)
+#define HASH_BUF ((size_t)1 << 20)
+
 struct ranged {
 	p4r_remote *r;
 	const char *key;
-	int fd;
+	int fd, fd2;            /* FD2: the tee's file, or -1 */
 	uint64_t size, chunk;
-	pthread_mutex_t lock;   /* serialises PROGRESS */
+	size_t n;               /* ranges */
+	pthread_mutex_t lock;   /* guards DONE, FRONTIER, HASHING; serialises PROGRESS */
+	bool *done;             /* per range: all its bytes are in FD */
+	size_t frontier;        /* the ranges below it are hashed */
+	bool hashing;           /* a worker is hashing forward */
+	p4r_hasher *h;          /* nullable: nothing is hashed */
+	unsigned char *buf;     /* HASH_BUF bytes, the hashing worker's */
 	p4r_progress_fn progress;
 	void *payload;
 };
 
-static int get_range(struct ranged *g, uint64_t off)
+static uint64_t range_size(uint64_t size, unsigned jobs, uint64_t part_size)
 {
-	uint64_t end = off + g->chunk > g->size ? g->size : off + g->chunk;
+	uint64_t lo = part_size && part_size < RANGE_MIN ? part_size : RANGE_MIN;
+	uint64_t c = (size + 2 * (uint64_t)jobs - 1) / (2 * (uint64_t)jobs);
+
+	c = (c + RANGE_ROUND - 1) / RANGE_ROUND * RANGE_ROUND;
+	return c < lo ? lo : c > RANGE_MAX ? RANGE_MAX : c;
+}
+
+/* Byte increments of the ranges, one call at a time. */
+static void range_progress(uint64_t delta, uint64_t total, void *payload)
+{
+	struct ranged *g = payload;
+
+	pthread_mutex_lock(&g->lock);
+	g->progress(delta, total, g->payload);
+	pthread_mutex_unlock(&g->lock);
+}
+
+/* Feeds range K, complete in G->fd, to the hasher. */
+static int hash_range(struct ranged *g, size_t k)
+{
+	uint64_t off = (uint64_t)k * g->chunk, end = off + g->chunk > g->size ? g->size : off + g->chunk;
+	ssize_t n;
+
+	while (off < end) {
+		size_t want = end - off < HASH_BUF ? (size_t)(end - off) : HASH_BUF;
+
+		n = pread(g->fd, g->buf, want, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? p4r_error_errno("cannot read the download of '%s'", g->key) :
+			       p4r_error_set(P4R_ERROR, "cannot read the download of '%s': it shrank", g->key);
+		if (p4r_hasher_update(g->h, g->buf, (size_t)n) < 0)
+			return p4r_error_set(P4R_ERROR, "cannot hash the download of '%s'", g->key);
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+/* Range K is complete: unless another worker is at it, hashes forward
+ * from the frontier over every complete range. A range completed while
+ * this worker hashes is seen by its next look (under the lock), so none
+ * is left behind. */
+static int hash_forward(struct ranged *g, size_t k)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&g->lock);
+	g->done[k] = true;
+	if (!g->h || g->hashing) {
+		pthread_mutex_unlock(&g->lock);
+		return 0;
+	}
+	g->hashing = true;
+	while (rc == 0 && g->frontier < g->n && g->done[g->frontier]) {
+		size_t next = g->frontier;
+
+		pthread_mutex_unlock(&g->lock);
+		rc = hash_range(g, next);
+		pthread_mutex_lock(&g->lock);
+		g->frontier++;
+	}
+	g->hashing = false;
+	pthread_mutex_unlock(&g->lock);
+	return rc;
+}
+
+static int get_range(struct ranged *g, size_t k)
+{
+	uint64_t off = (uint64_t)k * g->chunk, end = off + g->chunk > g->size ? g->size : off + g->chunk;
 	char range[80];
 	struct req q = { .method = "GET", .key = g->key, .query = "", .payload_hash = EMPTY_SHA256,
 			 .range = range };
@@ -1748,54 +1982,84 @@ static int get_range(struct ranged *g, uint64_t off)
 	snprintf(range, sizeof(range), "bytes=%llu-%llu", (unsigned long long)off, (unsigned long long)end - 1);
 	resp_init(&rs);
 	rs.fd = g->fd;
+	rs.fd2 = g->fd2;
 	rs.off = (off_t)off;
 	rs.want = end - off;
 	rs.ranged = true;
+	rs.progress = g->progress ? range_progress : NULL;
+	rs.payload = g;
 	rc = perform(g->r, &q, &rs);
 	if (rc == 0 && rs.status != 206)
 		rc = rs.status == 404 ? p4r_error_set(P4R_ENOTFOUND, "'%s' is not on remote '%s'", g->key, g->r->name) :
 		     s3_error(g->r, &q, &rs);
 	if (rc == 0 && (uint64_t)rs.off != end)
 		rc = p4r_error_set(P4R_EINTEGRITY, "short ranged read of '%s' on remote '%s'", g->key, g->r->name);
-	if (rc == 0 && g->progress) {
-		pthread_mutex_lock(&g->lock);
-		g->progress(end - off, 0, g->payload);
-		pthread_mutex_unlock(&g->lock);
-	}
 	free(rs.body);
-	return rc;
+	if (rc < 0)
+		return rc;
+	/* the range goes to the disk now, not all at the final fsync */
+	(void)sync_file_range(g->fd, (off_t)off, (off_t)(end - off), SYNC_FILE_RANGE_WRITE);
+	if (g->fd2 >= 0)
+		(void)sync_file_range(g->fd2, (off_t)off, (off_t)(end - off), SYNC_FILE_RANGE_WRITE);
+	return hash_forward(g, k);
 }
 
 /* One range for p4r_parallel_for. */
 static int range_item(size_t index, void *payload)
 {
-	struct ranged *g = payload;
-
-	return get_range(g, (uint64_t)index * g->chunk);
+	return get_range(payload, index);
 }
 
-static int s3_get_file(p4r_remote *r, const char *key, uint64_t size, int fd, p4r_hasher *h,
-		       bool *hashed, p4r_progress_fn progress, void *payload)
+/* The ranged download of KEY (SIZE bytes) into FD (and FD2, unless -1),
+ * hashed into H (nullable) on the way; *HASHED when it was. */
+static int get_ranged(p4r_remote *r, const char *key, uint64_t size, int fd, int fd2, p4r_hasher *h,
+		      bool *hashed, p4r_progress_fn progress, void *payload)
+{
+	unsigned jobs = jobs_of(r);
+	struct ranged g = { .r = r, .key = key, .fd = fd, .fd2 = fd2, .size = size, .h = h,
+			    .chunk = range_size(size, jobs, r->opts.part_size),
+			    .progress = progress, .payload = payload };
+	int rc;
+
+	g.n = (size_t)((size + g.chunk - 1) / g.chunk);
+	if (ftruncate(fd, (off_t)size) < 0 || (fd2 >= 0 && ftruncate(fd2, (off_t)size) < 0))
+		return p4r_error_errno("cannot size the download of '%s'", key);
+	g.done = calloc(g.n, sizeof(*g.done));
+	g.buf = h ? malloc(HASH_BUF) : NULL;
+	if (!g.done || (h && !g.buf)) {
+		free(g.done);
+		free(g.buf);
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	}
+	if (pthread_mutex_init(&g.lock, NULL)) {
+		rc = p4r_error_set(P4R_ERROR, "cannot create a lock");
+	} else {
+		rc = p4r_parallel_for(g.n, jobs, range_item, &g);
+		pthread_mutex_destroy(&g.lock);
+	}
+	/* every range completed, so the last one hashed through to the end */
+	if (rc == 0 && h && g.frontier != g.n)
+		rc = p4r_error_set(P4R_ERROR, "the download of '%s' was not hashed whole", key);
+	*hashed = rc == 0 && h;
+	free(g.done);
+	free(g.buf);
+	return rc;
+}
+
+/* The download of KEY into FD (and FD2, unless -1); see get_file. */
+static int get_into(p4r_remote *r, const char *key, uint64_t size, int fd, int fd2, p4r_hasher *h,
+		    bool *hashed, p4r_progress_fn progress, void *payload)
 {
 	struct req q = { .method = "GET", .key = key, .query = "", .payload_hash = EMPTY_SHA256 };
 	struct resp rs;
 	int rc;
 
 	*hashed = false;
-	if (size > r->opts.multipart_threshold) {
-		struct ranged g = { .r = r, .key = key, .fd = fd, .size = size, .chunk = r->opts.part_size,
-				    .progress = progress, .payload = payload };
-
-		if (ftruncate(fd, (off_t)size) < 0)
-			return p4r_error_errno("cannot size the download of '%s'", key);
-		if (pthread_mutex_init(&g.lock, NULL))
-			return p4r_error_set(P4R_ERROR, "cannot create a lock");
-		rc = p4r_parallel_for((size_t)((size + g.chunk - 1) / g.chunk), jobs_of(r), range_item, &g);
-		pthread_mutex_destroy(&g.lock);
-		return rc;
-	}
+	if (size > r->opts.multipart_threshold)
+		return get_ranged(r, key, size, fd, fd2, h, hashed, progress, payload);
 	resp_init(&rs);
 	rs.fd = fd;
+	rs.fd2 = fd2;
 	rs.want = size;
 	rs.h = h;
 	rs.progress = progress;
@@ -1815,6 +2079,25 @@ static int s3_get_file(p4r_remote *r, const char *key, uint64_t size, int fd, p4
 	return rc;
 }
 
+static int s3_get_file(p4r_remote *r, const char *key, uint64_t size, int fd, p4r_hasher *h,
+		       bool *hashed, p4r_progress_fn progress, void *payload)
+{
+	return get_into(r, key, size, fd, -1, h, hashed, progress, payload);
+}
+
+/* The same read writes FD2 too: a pull in copy mode gets its work-tree
+ * file from the download (remote.h, p4r_remote_tee). */
+static int s3_get_file_tee(p4r_remote *r, const char *key, uint64_t size, int fd, int fd2,
+			   p4r_hasher *h, p4r_progress_fn progress, void *payload)
+{
+	bool hashed = false;
+	int rc = get_into(r, key, size, fd, fd2, h, &hashed, progress, payload);
+
+	if (rc == 0 && !hashed)
+		rc = p4r_error_set(P4R_ERROR, "the download of '%s' was not hashed", key);
+	return rc;
+}
+
 /* ---- setup ---- */
 
 static void s3_free(p4r_remote *r)
@@ -1823,6 +2106,10 @@ static void s3_free(p4r_remote *r)
 
 	if (!s)
 		return;
+	while (s->npool)
+		curl_easy_cleanup(s->pool[--s->npool]);
+	if (s->pool_ok)
+		pthread_mutex_destroy(&s->pool_lock);
 	free(s->endpoint);
 	free(s->host);
 	free(s->region);
@@ -1844,6 +2131,7 @@ static const p4r_remote_ops s3_ops = {
 	.stat = s3_stat,
 	.put_file = s3_put_file,
 	.get_file = s3_get_file,
+	.get_file_tee = s3_get_file_tee,
 	.get_small = s3_get_small,
 	.create_excl = s3_create_excl,
 	.remove = s3_remove,
@@ -2206,6 +2494,7 @@ int p4r_remote_s3_init(p4r_remote *r, p4r_config *cfg)
 		return p4r_error_set(P4R_ERROR, "out of memory");
 	r->impl = s;
 	r->ops = &s3_ops;
+	s->pool_ok = pthread_mutex_init(&s->pool_lock, NULL) == 0;
 	/* the profile only from the user's own files: the committed config
 	 * cannot choose whose credentials, or which endpoint, a clone uses */
 	profile = setting(cfg, P4R_CONFIG_TRUSTED, r->name, "profile");
