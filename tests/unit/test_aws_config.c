@@ -386,6 +386,15 @@ static void test_file_variables(void **state)
 	a = open_ok("ci");
 	assert_null(p4r_aws_region(a, &from));
 	p4r_aws_free(a);
+	/* /dev/null, as scripts say "none" (the one device read): empty too */
+	setenv("AWS_CONFIG_FILE", "/dev/null", 1);
+	a = open_ok("ci");
+	assert_null(p4r_aws_region(a, &from));
+	p4r_aws_free(a);
+	setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null", 1);
+	a = open_ok(NULL);
+	keys_are(a, NULL, NULL, NULL);
+	p4r_aws_free(a);
 }
 
 /* A profile that was named must exist (either way it was named); the

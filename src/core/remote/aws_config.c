@@ -22,6 +22,7 @@
 #include <strings.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <openssl/crypto.h>
 
 /* Far above any real file: a bound, not a limit anyone meets. */
@@ -115,6 +116,9 @@ static int slurp(const char *path, char **out, size_t *len)
 		rc = p4r_error_set(P4R_ERROR, "cannot read AWS file '%s': %s", path, strerror(errno));
 		goto done;
 	}
+	/* /dev/null is how a script says "no such file" (AWS_CONFIG_FILE=/dev/null) */
+	if (S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 && minor(st.st_rdev) == 3)
+		goto done;
 	if (!S_ISREG(st.st_mode)) {
 		rc = p4r_error_set(P4R_ERROR, "AWS file '%s' is not a regular file", path);
 		goto done;
