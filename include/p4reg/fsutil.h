@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdbool.h>
+#include <sys/stat.h>
 
 /* fsyncs the folder at PATH so a rename inside it is durable. */
 int p4r_fsync_dir(const char *path);
@@ -70,5 +71,26 @@ bool p4r_tmp_beside_target(const char *path, char *target, size_t size);
 /* A new temporary file ".PREFIX.XXXXXX" in the open folder DIRFD (0600,
  * O_EXCL, never through a link); its malloc'd name goes to *NAME_OUT. */
 int p4r_mkstemp_at(int *fd_out, char **name_out, int dirfd, const char *prefix);
+
+/* A file a command writes at a path the user named (get -o, report -o):
+ * its folder opened once (never created: a missing mount must fail, not
+ * fill the disk under it) and what stands at PATH looked at without
+ * following it. A link there is replaced by the rename, never written
+ * through. */
+typedef struct p4r_dest {
+	const char *display;  /* PATH as given */
+	char *dir;            /* its folder */
+	const char *base;     /* its name there */
+	int dirfd;
+	bool regular;         /* PATH is a regular file now */
+	bool isdir;           /* PATH is a folder now (the caller decides) */
+	struct stat st;       /* ... with this stat */
+} p4r_dest;
+
+/* Opens D for PATH: P4R_ENOTFOUND for a missing folder, P4R_EUSAGE for a
+ * PATH ending in a folder name ("x/", ".") or standing on a FIFO, device
+ * or socket. p4r_dest_close frees it (also after a failure). */
+int p4r_dest_open(p4r_dest *d, const char *path);
+void p4r_dest_close(p4r_dest *d);
 
 #endif

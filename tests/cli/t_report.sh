@@ -314,7 +314,7 @@ assert_one_line_error "folder '$ROOT_TMP/dest/missing' does not exist; create it
 run 2 p4reg report -o "$ROOT_TMP/dest/dir"
 assert_one_line_error "'$ROOT_TMP/dest/dir' is a folder; give the path of the HTML file to write"
 run 2 p4reg report -o "$ROOT_TMP/dest/dir/"
-assert_one_line_error "is a folder; give the path of the HTML file to write"
+assert_one_line_error "'$ROOT_TMP/dest/dir/' names a folder; give the path of the file to write"
 run 2 p4reg report -o "$ROOT_TMP/dest/fifo"
 assert_one_line_error "'$ROOT_TMP/dest/fifo' is not a regular file (a FIFO, device or socket); refusing to replace it"
 run 2 p4reg report -n 0 -o "$ROOT_TMP/dest/keep.html" && assert_one_line_error "invalid -n '0': give a count from 1"

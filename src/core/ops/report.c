@@ -22,47 +22,14 @@ static const char *const timeline_kinds[] = { "promote", "rollback", "hook", "de
 
 /* ---- the output file ---- */
 
-struct dest {
-	int dirfd;
-	char *dir;
-	const char *base;
-};
-
-/* Opens PATH's folder (never created, as get does: a missing mount must
- * fail) and refuses what must not be replaced by a page: a folder, a FIFO,
- * a device, a socket. A symbolic link is replaced by the rename, never
- * written through. */
-static int dest_open(struct dest *d, const char *path)
+/* The page's file (p4r_dest_open): a folder there is a usage error. */
+static int report_dest(p4r_dest *d, const char *path)
 {
-	const char *slash = strrchr(path, '/');
-	struct stat st;
+	int rc = p4r_dest_open(d, path);
 
-	d->base = slash ? slash + 1 : path;
-	if (!*d->base || !strcmp(d->base, ".") || !strcmp(d->base, ".."))
-		return p4r_error_set(P4R_EUSAGE, "'%s' is a folder; give the path of the HTML file to write", path);
-	d->dir = !slash ? strdup(".") : slash == path ? strdup("/") : strndup(path, (size_t)(slash - path));
-	if (!d->dir)
-		return p4r_error_set(P4R_ERROR, "out of memory");
-	if ((d->dirfd = open(d->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		if (errno == ENOENT)
-			return p4r_error_set(P4R_ENOTFOUND, "folder '%s' does not exist; create it first", d->dir);
-		return p4r_error_errno("cannot open folder '%s'", d->dir);
-	}
-	if (fstatat(d->dirfd, d->base, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return errno == ENOENT ? 0 : p4r_error_errno("cannot stat '%s'", path);
-	if (S_ISDIR(st.st_mode))
-		return p4r_error_set(P4R_EUSAGE, "'%s' is a folder; give the path of the HTML file to write", path);
-	if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
-		return p4r_error_set(P4R_EUSAGE, "'%s' is not a regular file (a FIFO, device or socket); "
-				     "refusing to replace it", path);
-	return 0;
-}
-
-static void dest_close(struct dest *d)
-{
-	if (d->dirfd >= 0)
-		close(d->dirfd);
-	free(d->dir);
+	if (rc == 0 && d->isdir)
+		rc = p4r_error_set(P4R_EUSAGE, "'%s' is a folder; give the path of the HTML file to write", path);
+	return rc;
 }
 
 /* ---- one model ---- */
@@ -279,7 +246,7 @@ int p4r_report(p4r_repo *repo, const p4r_report_opts *opts, const p4r_op_report 
 	       p4r_report_result *out)
 {
 	p4r_registry *reg = p4r_repo_registry(repo);
-	struct dest d = { .dirfd = -1 };
+	p4r_dest d = { .dirfd = -1 };
 	bool to_file = opts->output && strcmp(opts->output, "-") != 0;
 	const char *root = p4r_repo_root(repo), *slash;
 	int rc;
@@ -294,7 +261,7 @@ int p4r_report(p4r_repo *repo, const p4r_report_opts *opts, const p4r_op_report 
 	if (!(out->repo_name = strdup(slash && slash[1] ? slash + 1 : root)))
 		return p4r_error_set(P4R_ERROR, "out of memory");
 	/* a bad destination fails before any work */
-	if (to_file && (rc = dest_open(&d, opts->output)) < 0)
+	if (to_file && (rc = report_dest(&d, opts->output)) < 0)
 		goto done;
 	if ((rc = p4r_registry_begin_read(reg)) < 0)
 		goto done;
@@ -305,7 +272,7 @@ int p4r_report(p4r_repo *repo, const p4r_report_opts *opts, const p4r_op_report 
 	if (to_file)
 		rc = p4r_write_file_atomic_at(d.dirfd, d.base, out->html, out->len, REPORT_MODE, opts->output);
 done:
-	dest_close(&d);
+	p4r_dest_close(&d);
 	return rc;
 }
 

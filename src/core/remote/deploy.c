@@ -545,56 +545,13 @@ int p4r_deploy_default_cache(char **out)
 /* ---- the destination ---- */
 
 
-static void dest_close(struct dest *d)
-{
-	if (d->dirfd >= 0)
-		close(d->dirfd);
-	free(d->dir);
-}
-
-/* Opens PATH's folder (never created: a missing mount must fail, not fill
- * the disk under it) and looks at what PATH is, without following it. */
-static int dest_open(struct dest *d, const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	memset(d, 0, sizeof(*d));
-	d->dirfd = -1;
-	d->display = path;
-	d->base = slash ? slash + 1 : path;
-	if (!*d->base || !strcmp(d->base, ".") || !strcmp(d->base, ".."))
-		return p4r_error_set(P4R_EUSAGE, "'%s' names a folder; give the path of the file to write", path);
-	d->dir = !slash ? strdup(".") : slash == path ? strdup("/") : strndup(path, (size_t)(slash - path));
-	if (!d->dir)
-		return p4r_error_set(P4R_ERROR, "out of memory");
-	if ((d->dirfd = open(d->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		if (errno == ENOENT)
-			return p4r_error_set(P4R_ENOTFOUND, "folder '%s' does not exist; create it first "
-					     "(get never creates folders)", d->dir);
-		return p4r_error_errno("cannot open folder '%s'", d->dir);
-	}
-	if (fstatat(d->dirfd, d->base, &d->st, AT_SYMLINK_NOFOLLOW) < 0) {
-		if (errno == ENOENT)
-			return 0;
-		return p4r_error_errno("cannot stat '%s'", path);
-	}
-	if ((d->isdir = S_ISDIR(d->st.st_mode)))
-		return 0;
-	/* a link is replaced by the rename, never written through */
-	if (!S_ISREG(d->st.st_mode) && !S_ISLNK(d->st.st_mode))
-		return p4r_error_set(P4R_EUSAGE, "'%s' is not a regular file (a FIFO, device or socket); "
-				     "refusing to replace it", path);
-	d->regular = S_ISREG(d->st.st_mode);
-	return 0;
-}
-
 /* ---- the stat record: "PATH with this stat holds OID" ---- */
 
 /* CACHE/placed/<sha256 of PATH's absolute name>, and that name. The name
  * is the folder get opened (D->dirfd), asked of the kernel, not D->dir
  * looked up again: a folder renamed or relinked since cannot lend its
  * record to another. */
-int p4r_deploy_placed_names(char **file, char **abs, const char *cache_dir, const struct dest *d)
+int p4r_deploy_placed_names(char **file, char **abs, const char *cache_dir, const p4r_dest *d)
 {
 	char fdpath[64], *real, *dir = NULL;
 	p4r_oid key;
@@ -623,7 +580,7 @@ static void stat_text(char *buf, size_t size, const struct stat *st)
 }
 
 /* True when the record says PATH, with stat ST, holds OID. */
-static bool placed_matches(const char *cache_dir, const struct dest *d, const struct stat *st,
+static bool placed_matches(const char *cache_dir, const p4r_dest *d, const struct stat *st,
 			   const p4r_oid *oid)
 {
 	char *file = NULL, *abs = NULL, *text = NULL, now[128];
@@ -653,7 +610,7 @@ done:
 
 /* Records that PATH, with stat ST, holds OID: only a save, so failures are
  * ignored; never for a file changed within the racy window. */
-static void placed_record(const char *cache_dir, const struct dest *d, const struct stat *st,
+static void placed_record(const char *cache_dir, const p4r_dest *d, const struct stat *st,
 			  const p4r_oid *oid)
 {
 	char *file = NULL, *abs = NULL, *dir = p4r_path_join(cache_dir, "placed"), *text = NULL, now[128];
@@ -681,7 +638,7 @@ done:
 
 /* *SAME when PATH is a regular file holding V's bytes: the stat record
  * answers for a file that has not changed since it was hashed. */
-static int dest_holds(const struct dest *d, const p4r_deploy_version *v, const char *cache_dir,
+static int dest_holds(const p4r_dest *d, const p4r_deploy_version *v, const char *cache_dir,
 		      bool *same)
 {
 	struct stat st;
@@ -719,7 +676,7 @@ static int dest_holds(const struct dest *d, const p4r_deploy_version *v, const c
 /* ---- the bytes ---- */
 
 /* Appends "; 'PATH' was not changed" to the message of a failure RC. */
-static int untouched(int rc, const struct dest *d)
+static int untouched(int rc, const p4r_dest *d)
 {
 	return p4r_error_set(rc, "%s; '%s' was not changed", p4r_error_message(), d->display);
 }
@@ -835,7 +792,7 @@ int p4r_deploy_cache_fill(p4r_remote *remote, p4r_store *cache, const char *cach
 }
 
 /* Without a cache: downloaded beside PATH, verified, renamed over it. */
-int p4r_deploy_place_direct(p4r_remote *remote, const struct dest *d, const p4r_deploy_version *v,
+int p4r_deploy_place_direct(p4r_remote *remote, const p4r_dest *d, const p4r_deploy_version *v,
 			const p4r_get_opts *opts, int mode)
 {
 	char *prefix = NULL, *tmp = NULL;
@@ -859,7 +816,7 @@ int p4r_deploy_place_direct(p4r_remote *remote, const struct dest *d, const p4r_
  * else a copy hashed while written. Never a hard link: a process writing
  * the deployed file would write into the cache. A copy that finds the
  * cached object corrupt removes it, so the next get downloads it again. */
-int p4r_deploy_place_from_cache(p4r_store *cache, const struct dest *d, const p4r_deploy_version *v,
+int p4r_deploy_place_from_cache(p4r_store *cache, const p4r_dest *d, const p4r_deploy_version *v,
 			    int mode, p4r_link_type *used)
 {
 	static const p4r_link_type order[] = { P4R_LINK_REFLINK, P4R_LINK_COPY };
@@ -881,7 +838,7 @@ int p4r_deploy_place_from_cache(p4r_store *cache, const struct dest *d, const p4
  * cache's object and PATH's temporary file from one read: *DONE, the object
  * placed in the cache, then the file renamed over PATH; each written once,
  * nothing read back. Otherwise nothing is done. */
-static int cache_fill_tee(p4r_remote *remote, p4r_store *cache, const char *cache_dir, const struct dest *d,
+static int cache_fill_tee(p4r_remote *remote, p4r_store *cache, const char *cache_dir, const p4r_dest *d,
 			  const p4r_deploy_version *v, const p4r_get_opts *opts, int mode, bool *done)
 {
 	char *tmp_dir = NULL, *tmp = NULL, *prefix = NULL, *tmp2 = NULL;
@@ -919,7 +876,7 @@ done:
 }
 
 int p4r_deploy_cache_fill_place(p4r_remote *remote, p4r_store *cache, const char *cache_dir,
-				const struct dest *d, const p4r_deploy_version *v, const p4r_get_opts *opts,
+				const p4r_dest *d, const p4r_deploy_version *v, const p4r_get_opts *opts,
 				int mode, p4r_link_type *used)
 {
 	bool done = false;
@@ -936,7 +893,7 @@ int p4r_deploy_cache_fill_place(p4r_remote *remote, p4r_store *cache, const char
 	return p4r_deploy_place_from_cache(cache, d, v, mode, used);
 }
 
-static int get_bytes(p4r_remote *remote, const struct dest *d, const p4r_get_opts *opts,
+static int get_bytes(p4r_remote *remote, const p4r_dest *d, const p4r_get_opts *opts,
 		     p4r_store *cache, p4r_get_result *out)
 {
 	const p4r_deploy_version *v = &out->version;
@@ -958,14 +915,14 @@ int p4r_deploy_get(p4r_remote *remote, const p4r_ref *ref, const p4r_get_opts *o
 {
 	p4r_deploy_log *log = NULL;
 	p4r_store *cache = NULL;
-	struct dest d;
+	p4r_dest d;
 	bool same = false;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	out->link = P4R_LINK_COPY;
 	/* everything local is checked before the remote is asked anything */
-	if ((rc = dest_open(&d, opts->dest)) < 0 ||
+	if ((rc = p4r_dest_open(&d, opts->dest)) < 0 ||
 	    (opts->cache_dir && (rc = cache_open(&cache, opts->cache_dir)) < 0) ||
 	    (rc = p4r_deploy_log_new(&log)) < 0)
 		goto done;
@@ -997,7 +954,7 @@ int p4r_deploy_get(p4r_remote *remote, const p4r_ref *ref, const p4r_get_opts *o
 	}
 	out->changed = true;
 done:
-	dest_close(&d);
+	p4r_dest_close(&d);
 	p4r_store_free(cache);
 	p4r_deploy_log_free(log);
 	return rc;

@@ -52,7 +52,7 @@ int p4r_deploy_manifest(p4r_remote *remote, const p4r_deploy_version *v, p4r_man
 
 /* PATH as a folder, opened without following a link; made (0755) when
  * missing, its parent never. */
-static int dir_root(const struct dest *d, int *fd)
+static int dir_root(const p4r_dest *d, int *fd)
 {
 	if (!d->isdir && d->st.st_mode != 0)
 		return p4r_error_set(P4R_EUSAGE, "'%s' is not a folder; a folder version is written "
@@ -261,7 +261,7 @@ static void placed_clear(struct placed *p)
 /* The version the record for PATH names in *PREV (kind P4R_KIND_FILE
  * when there is none, or it is not for PATH: a record is only a hint) and
  * the files it kept in P. */
-static void record_read(const struct dest *d, const char *cache_dir, p4r_deploy_version *prev,
+static void record_read(const p4r_dest *d, const char *cache_dir, p4r_deploy_version *prev,
 			struct placed *p)
 {
 	char *file = NULL, *abs = NULL, *text = NULL;
@@ -299,7 +299,7 @@ done:
 
 /* Records that PATH now holds V, of which get found the files KEPT already
  * in place: a hint for the next get (failures ignored). */
-static void record_write(const struct dest *d, const char *cache_dir, const p4r_deploy_version *v,
+static void record_write(const p4r_dest *d, const char *cache_dir, const p4r_deploy_version *v,
 			 const char *const *kept, size_t nkept)
 {
 	char *file = NULL, *abs = NULL, *dir = cache_dir ? p4r_path_join(cache_dir, "placed") : NULL, *text = NULL;
@@ -337,7 +337,7 @@ done:
 /* What get last put at PATH, when the record names a version the remote
  * still has (M when it is the version now got); else PREV stays empty
  * (every file then counts as foreign, as without a record). */
-static void previous_placed(p4r_remote *remote, const struct dest *d, const p4r_get_opts *opts,
+static void previous_placed(p4r_remote *remote, const p4r_dest *d, const p4r_get_opts *opts,
 			    const p4r_deploy_version *now, const p4r_manifest *m, struct placed *prev)
 {
 	p4r_deploy_version pv;
@@ -409,7 +409,7 @@ static int dir_put(size_t k, void *payload)
 	p4r_deploy_version fv = *j->v;
 	struct file_progress fp = { .j = j };
 	p4r_get_opts fopts = j->fopts;
-	struct dest fd = { .dirfd = -1 };
+	p4r_dest fd = { .dirfd = -1 };
 	p4r_link_type link;
 	char *display = NULL;
 	bool have = false;
@@ -470,7 +470,7 @@ static int dir_remove(struct dir_job *j, p4r_get_result *out)
 	return 0;
 }
 
-int p4r_deploy_get_dir(p4r_remote *remote, const struct dest *d, const p4r_get_opts *opts,
+int p4r_deploy_get_dir(p4r_remote *remote, const p4r_dest *d, const p4r_get_opts *opts,
 		   p4r_store *cache, p4r_get_result *out)
 {
 	struct dir_job j = { .remote = remote, .fopts = *opts, .caller = opts, .cache = cache,

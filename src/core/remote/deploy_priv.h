@@ -4,6 +4,7 @@
 #ifndef P4REG_DEPLOY_PRIV_H
 #define P4REG_DEPLOY_PRIV_H
 
+#include "p4reg/fsutil.h"
 #include "p4reg/deploy.h"
 #include "p4reg/remote.h"
 #include "p4reg/store.h"
@@ -14,16 +15,6 @@
 #define DEST_MODE 0644
 
 /* ---- the destination ---- */
-
-struct dest {
-	const char *display;  /* PATH as given */
-	char *dir;            /* its folder */
-	const char *base;     /* its name there */
-	int dirfd;
-	bool regular;         /* PATH is a regular file now */
-	bool isdir;           /* PATH is a folder now (only a folder version may go there) */
-	struct stat st;       /* ... with this stat */
-};
 
 /* *HAVE when the cache holds V's object with V's size (a damaged one of
  * another size is removed; a whole one of another size: the log is wrong). */
@@ -36,20 +27,20 @@ int p4r_deploy_cache_fill(p4r_remote *remote, p4r_store *cache, const char *cach
  * folder cannot clone it (remote.h, get_file_tee), else reflinked or
  * copied from the cache once it is there. */
 int p4r_deploy_cache_fill_place(p4r_remote *remote, p4r_store *cache, const char *cache_dir,
-				const struct dest *d, const p4r_deploy_version *v, const p4r_get_opts *opts,
+				const p4r_dest *d, const p4r_deploy_version *v, const p4r_get_opts *opts,
 				int mode, p4r_link_type *used);
 /* Without a cache: downloaded beside PATH, verified, renamed over it. */
-int p4r_deploy_place_direct(p4r_remote *remote, const struct dest *d, const p4r_deploy_version *v,
+int p4r_deploy_place_direct(p4r_remote *remote, const p4r_dest *d, const p4r_deploy_version *v,
 			    const p4r_get_opts *opts, int mode);
 /* From the cache to PATH: reflink or hashed copy, never a hard link. */
-int p4r_deploy_place_from_cache(p4r_store *cache, const struct dest *d, const p4r_deploy_version *v,
+int p4r_deploy_place_from_cache(p4r_store *cache, const p4r_dest *d, const p4r_deploy_version *v,
 				int mode, p4r_link_type *used);
 /* CACHE_DIR/placed/<sha256 of PATH's real name> in *FILE and that name in
  * *ABS (both NULL when the kernel cannot name the folder). */
-int p4r_deploy_placed_names(char **file, char **abs, const char *cache_dir, const struct dest *d);
+int p4r_deploy_placed_names(char **file, char **abs, const char *cache_dir, const p4r_dest *d);
 
 /* A folder version (deploy_dir.c). */
-int p4r_deploy_get_dir(p4r_remote *remote, const struct dest *d, const p4r_get_opts *opts,
+int p4r_deploy_get_dir(p4r_remote *remote, const p4r_dest *d, const p4r_get_opts *opts,
 		       p4r_store *cache, p4r_get_result *out);
 
 #endif

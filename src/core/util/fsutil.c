@@ -461,3 +461,46 @@ bool p4r_tmp_beside_target(const char *path, char *target, size_t size)
 	target[dir + name] = '\0';
 	return true;
 }
+
+/* ---- a destination the user named (fsutil.h) ---- */
+
+void p4r_dest_close(p4r_dest *d)
+{
+	if (d->dirfd >= 0)
+		close(d->dirfd);
+	free(d->dir);
+}
+
+int p4r_dest_open(p4r_dest *d, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	memset(d, 0, sizeof(*d));
+	d->dirfd = -1;
+	d->display = path;
+	d->base = slash ? slash + 1 : path;
+	if (!*d->base || !strcmp(d->base, ".") || !strcmp(d->base, ".."))
+		return p4r_error_set(P4R_EUSAGE, "'%s' names a folder; give the path of the file to write", path);
+	d->dir = !slash ? strdup(".") : slash == path ? strdup("/") : strndup(path, (size_t)(slash - path));
+	if (!d->dir)
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	/* the folder is the user's own word, as for cp: a link to it is
+	 * followed, once; what is below it is then reached through DIRFD */
+	if ((d->dirfd = open(d->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		if (errno == ENOENT)
+			return p4r_error_set(P4R_ENOTFOUND, "folder '%s' does not exist; create it first", d->dir);
+		return p4r_error_errno("cannot open folder '%s'", d->dir);
+	}
+	if (fstatat(d->dirfd, d->base, &d->st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return p4r_error_errno("cannot stat '%s'", path);
+	}
+	if ((d->isdir = S_ISDIR(d->st.st_mode)))
+		return 0;
+	if (!S_ISREG(d->st.st_mode) && !S_ISLNK(d->st.st_mode))
+		return p4r_error_set(P4R_EUSAGE, "'%s' is not a regular file (a FIFO, device or socket); "
+				     "refusing to replace it", path);
+	d->regular = S_ISREG(d->st.st_mode);
+	return 0;
+}
