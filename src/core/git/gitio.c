@@ -926,7 +926,9 @@ static int stage_paths(p4r_git *git, git_index *index, const char *const *abs_pa
 
 	/* the index's time first, then its entries: an index another git
 	 * rewrote in between is read again, never judged by the older time */
-	if (index_path && stat(index_path, &st) == 0)
+	/* a link in place of the index (a hostile work tree) lends no time:
+	 * then nothing counts as fresh and every path is staged as before */
+	if (index_path && lstat(index_path, &st) == 0 && S_ISREG(st.st_mode))
 		index_mtime = st.st_mtim;
 	free(index_path);
 	if (git_index_read(index, 0) < 0)
