@@ -145,8 +145,8 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	mkdir -p "$W"
 	LOG=$W/bench.log
 	trap 'chmod -R u+w "$DATA" 2>/dev/null; rm -rf "$DATA"' EXIT
-	say() { printf '%s\n' "$*" >&2; }
-	die() { say "bench: $*"; exit 1; }
+	# shellcheck source=lib.sh
+	. "$HERE/lib.sh"
 	head -c "$BIG" /dev/urandom >"$DATA/big.bin"
 	new_repo() {
 		mkdir -p "$1" && git -C "$1" init -q && git -C "$1" config user.name bench &&
@@ -155,27 +155,9 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	NONCE=0
 	freshen() { NONCE=$((NONCE + 1)); printf 'annex %s %s %s\n' "$$" "$NONCE" "$(date +%s%N)" >>"$1"; }
 	drop_objects() { find "$1/.p4reg/objects" -type f -delete; }
-	declare -A SAMPLES=()
-	timed() {
-		local name=$1 s e
-		shift
-		s=$(date +%s%N)
-		"$@" >/dev/null 2>>"$LOG" || die "'$*' failed: $(tail -n 3 "$LOG")"
-		e=$(date +%s%N)
-		SAMPLES[$name]+="$(( (e - s) / 1000 )) "
-	}
-	median() {
-		printf '%s\n' ${SAMPLES[$1]:-} | sort -n | awk '{ a[NR] = $1 } END {
-			if (!NR) exit; m = NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
-			printf "%.1f\n", m / 1000 }'
-	}
-	ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "-"; else printf "%.2f\n", a / b }'; }
-	rounds() { seq $((1 - WARMUP)) "$RUNS"; }
-	record() { [ "$1" -ge 1 ]; }
 	annex_measure
-	echo "| case | p4reg (median) | peer (median) | ratio | target | |"
-	echo "|---|---:|---:|---:|---|---|"
+	print_header
 	annex_rows
-	echo "samples (ms): $(for k in $(printf '%s\n' "${!SAMPLES[@]}" | sort); do [ "$k" = warmup ] && continue; printf '%s=[%s] ' "$k" "$(printf '%s\n' ${SAMPLES[$k]} | awk '{ printf "%s%.0f", (NR > 1 ? " " : ""), $1 / 1000 }')"; done)"
+	print_samples
 	echo "git-annex ${ANNEX_VERSION:-not installed}; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 fi

@@ -128,29 +128,10 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	W=$(mktemp -d "${TMPDIR:-/tmp}/p4reg-rs.XXXXXX")
 	LOG=$W/bench.log
 	trap 'rm -rf "$W"' EXIT
-	say() { printf '%s\n' "$*" >&2; }
-	die() { say "bench: $*"; exit 1; }
-	declare -A SAMPLES=()
-	fast() {
-		local name=$1 i s e
-		shift
-		for i in 1 2 3; do "$@" >/dev/null 2>>"$LOG" || die "'$*' failed: $(tail -n 3 "$LOG")"; done
-		for i in $(seq 1 "$FAST_RUNS"); do
-			s=$(date +%s%N)
-			"$@" >/dev/null 2>>"$LOG"
-			e=$(date +%s%N)
-			SAMPLES[$name]+="$(( (e - s) / 1000 )) "
-		done
-	}
-	median() {
-		printf '%s\n' ${SAMPLES[$1]:-} | sort -n | awk '{ a[NR] = $1 } END {
-			if (!NR) exit; m = NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
-			printf "%.1f\n", m / 1000 }'
-	}
-	verdict() { awk -v v="$1" -v l="$3" 'BEGIN { if (v == "" || v == "-") print "-"; else print (v <= l + 0) ? "met" : "unmet" }'; }
+	# shellcheck source=lib.sh
+	. "$HERE/lib.sh"
 	registry_measure
-	echo "| case | p4reg (median) | peer (median) | ratio | target | |"
-	echo "|---|---:|---:|---:|---|---|"
+	print_header
 	registry_rows
 	echo "runs: $FAST_RUNS per case after 3 warm-ups; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 fi

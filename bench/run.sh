@@ -54,8 +54,9 @@ else
 	FAST_RUNS=20; WARMUP=1
 fi
 
-say() { printf '%s\n' "$*" >&2; }
-die() { say "bench: $*"; exit 1; }
+# say, die, timed, median, fast, ratio, verdict ...: one copy for every bench
+# shellcheck source=lib.sh
+. "$HERE/lib.sh"
 
 # ---- dependencies -----------------------------------------------------------
 
@@ -162,51 +163,8 @@ drop_objects() { find "$1/.p4reg/objects" -type f -delete; }
 
 # ---- timing -----------------------------------------------------------------
 
-declare -A SAMPLES=()
 LOG=$W/bench.log
-
-# timed CASE CMD...: runs CMD once and records its wall time in ms.
-timed() {
-	local name=$1 s e
-	shift
-	s=$(date +%s%N)
-	"$@" >/dev/null 2>>"$LOG" || die "'$*' failed (see $LOG): $(tail -n 3 "$LOG")"
-	e=$(date +%s%N)
-	SAMPLES[$name]+="$(( (e - s) / 1000 )) "
-}
-
-# The median of CASE in ms (one decimal), or "" when it has no samples.
-median() {
-	local v=${SAMPLES[$1]:-}
-	[ -n "$v" ] || { echo ""; return; }
-	printf '%s\n' $v | sort -n | awk '{ a[NR] = $1 } END {
-		m = NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
-		printf "%.1f\n", m / 1000 }'
-}
-
-# fast CASE CMD...: small commands, many runs (hyperfine when present).
-fast() {
-	local name=$1 csv=$W/hf.csv i s e
-	shift
-	if [ "$HAVE_HYPERFINE" = 1 ]; then
-		hyperfine -N --style none --warmup 3 --runs "$FAST_RUNS" --export-csv "$csv" \
-			"$(printf '%q ' "$@")" >/dev/null 2>>"$LOG" || die "'$*' failed (see $LOG)"
-		SAMPLES[$name]=$(awk -F, 'NR == 2 { printf "%d ", $4 * 1000000 }' "$csv")
-		return
-	fi
-	for i in 1 2 3; do "$@" >/dev/null 2>>"$LOG" || die "'$*' failed (see $LOG)"; done
-	for i in $(seq 1 "$FAST_RUNS"); do
-		s=$(date +%s%N)
-		"$@" >/dev/null 2>>"$LOG"
-		e=$(date +%s%N)
-		SAMPLES[$name]+="$(( (e - s) / 1000 )) "
-	done
-}
-
-# Large cases run WARMUP unrecorded rounds, then RUNS recorded ones, each
-# round measuring p4reg and its peers back to back on the same bytes.
-rounds() { seq $((1 - WARMUP)) "$RUNS"; }
-record() { [ "$1" -ge 1 ]; }
+# timed, median, fast, rounds, record: bench/lib.sh
 . "$HERE/startup.sh"
 
 say "bench: p4reg $("$P4REG" --version | awk '{ print $2 }'), data in $DATA"
@@ -529,16 +487,7 @@ insn() { [ -n "${INSNS[$1]:-}" ] && echo " (${INSNS[$1]} instr)"; true; }
 
 # ---- the table -------------------------------------------------------------------
 
-# ratio A B: A / B to two decimals, "-" when either is missing.
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "-"; else printf "%.2f\n", a / b }'; }
-# verdict VALUE OP LIMIT: "met" / "unmet" / "-" (informational only).
-verdict() {
-	awk -v v="$1" -v op="$2" -v l="$3" 'BEGIN {
-		if (v == "" || v == "-") { print "-"; exit }
-		ok = (op == "<=") ? v <= l + 0 : (op == "<") ? v < l + 0 : v >= l + 0
-		print ok ? "met" : "unmet" }'
-}
-max() { awk -v a="$1" -v b="$2" 'BEGIN { print (a + 0 > b + 0) ? a : b }'; }
+# ratio, verdict, max: bench/lib.sh
 
 ADD=$(median add_new); SSL=$(median openssl); CP=$(median cp); DD=$(median dd_fsync)
 LFS=$(median lfs_add)
@@ -632,7 +581,7 @@ DEV=$(df -P "$DATA" | awk 'NR == 2 { print $1 }')
 	fi
 	echo "page cache: warm for p4reg and peers alike (inputs read before; caches not dropped)"
 	echo "tools: $(openssl version | cut -d' ' -f1-2), $(cp --version | head -1)$( [ "$HAVE_LFS" = 1 ] && echo ", $(git lfs version | cut -d' ' -f1)")$( [ "$HAVE_HYPERFINE" = 1 ] && echo ", $(hyperfine --version)")"
-	echo "samples (ms): $(for k in $(printf '%s\n' "${!SAMPLES[@]}" | sort); do [ "$k" = warmup ] && continue; printf '%s=[%s] ' "$k" "$(printf '%s\n' ${SAMPLES[$k]} | awk '{ printf "%s%.0f", (NR > 1 ? " " : ""), $1 / 1000 }')"; done)"
+	print_samples
 } >>"$TABLE"
 
 cat "$TABLE"

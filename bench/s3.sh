@@ -271,37 +271,17 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	rm -rf "$W" && mkdir -p "$W"
 	LOG=$W/bench.log
 	trap 'rm -rf "$W"' EXIT
-	say() { printf '%s\n' "$*" >&2; }
-	die() { say "bench: $*"; tail -n 5 "$LOG" >&2; exit 1; }
+	# shellcheck source=lib.sh
+	. "$HERE/lib.sh"
 	if [ "$BIG" != $((1024 * MiB)) ]; then DATA=$W/data; mkdir -p "$DATA"; fi
 	[ "$(stat -c %s "$DATA/big.bin" 2>/dev/null)" = "$BIG" ] ||
 		head -c "$BIG" /dev/urandom >"$DATA/big.bin"
 	new_repo() { mkdir -p "$1" && git -C "$1" init -q && "$P4REG" -C "$1" -q init; }
 	NONCE=0
 	freshen() { NONCE=$((NONCE + 1)); printf 's3 %s %s %s\n' "$$" "$NONCE" "$(date +%s%N)" >>"$1"; }
-	declare -A SAMPLES=()
-	timed() {
-		local name=$1 s e
-		shift
-		s=$(date +%s%N)
-		"$@" >/dev/null 2>>"$LOG" || die "'$*' failed: $(tail -n 3 "$LOG")"
-		e=$(date +%s%N)
-		SAMPLES[$name]+="$(( (e - s) / 1000 )) "
-	}
-	median() {
-		printf '%s\n' ${SAMPLES[$1]:-} | sort -n | awk '{ a[NR] = $1 } END {
-			if (!NR) exit; m = NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
-			printf "%.1f\n", m / 1000 }'
-	}
-	ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "-"; else printf "%.2f\n", a / b }'; }
-	verdict() { awk -v v="$1" -v l="$3" 'BEGIN { if (v == "-" || v == "") print "-"; else print (v <= l + 0) ? "met" : "unmet" }'; }
-	max() { awk -v a="$1" -v b="$2" 'BEGIN { print (a + 0 > b + 0) ? a : b }'; }
-	rounds() { seq $((1 - WARMUP)) "$RUNS"; }
-	record() { [ "$1" -ge 1 ]; }
 	s3_measure
-	echo "| case | p4reg (median) | peer (median) | ratio | target | |"
-	echo "|---|---:|---:|---:|---|---|"
+	print_header
 	s3_rows
-	echo "samples (ms): $(for k in $(printf '%s\n' "${!SAMPLES[@]}" | sort); do [ "$k" = warmup ] && continue; printf '%s=[%s] ' "$k" "$(printf '%s\n' ${SAMPLES[$k]} | awk '{ printf "%s%.0f", (NR > 1 ? " " : ""), $1 / 1000 }')"; done)"
+	print_samples
 	echo "load average $(cut -d' ' -f1-3 /proc/loadavg)"
 fi
