@@ -51,6 +51,9 @@ int p4r_mkdir_p(const char *path, int mode);
  * error message, for callers that name the file themselves. */
 int p4r_write_full(int fd, const void *buf, size_t len);
 
+/* p4r_write_full at offset OFF (pwrite): 0, or -1 with errno set. */
+int p4r_pwrite_full(int fd, const void *buf, size_t len, off_t off);
+
 /* p4r_write_full with the error set ("cannot write to file descriptor N"). */
 int p4r_write_all(int fd, const void *buf, size_t len);
 

@@ -212,6 +212,12 @@ int p4r_registry_version_list(p4r_registry *reg, const char *model, p4r_version 
  * this says otherwise. */
 int p4r_registry_oid_referenced(p4r_registry *reg, const p4r_oid *oid, bool *out);
 
+/* Up to MAX objects of at least MIN_SIZE bytes of the other versions of
+ * the models that have a version with OID, newest first, into a malloc'd
+ * *OUT (*N of them): where chunk dedup looks for OID's chunks. */
+int p4r_registry_related_objects(p4r_registry *reg, const p4r_oid *oid, uint64_t min_size, size_t max,
+				 p4r_oid **out, size_t *n);
+
 /* ---- manifest rows: the files of a folder version, by manifest oid ----
  * A cache of the manifest object (rebuilt from it when missing), shared by
  * every version with that manifest; gc and fsck count its file oids as

@@ -3,7 +3,10 @@
  * a folder (local disk, NAS mount, file:// URL) and an S3-compatible bucket
  * (s3://BUCKET/PREFIX). Layout on every remote (docs/remotes.md):
  *
- *   objects/ab/cd/<oid>        the objects, Git LFS layout
+ *   objects/ab/cd/<oid>        whole objects, Git LFS layout
+ *   chunks/ab/cd/<oid>         format 2: the chunk list of an object (chunk.h)
+ *   packs/ab/cd/<id>           format 2: chunks back to back, id their SHA-256
+ *   p4reg-format.json          {"format": 2}; absent: format 1 (whole objects)
  *   log/<seq, 10 digits>.json  append-only batches of registry events
  *
  * Every operation may be called from several threads at once on one remote.
@@ -16,6 +19,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
+#include "p4reg/chunk.h"
 #include "p4reg/config.h"
 #include "p4reg/hash.h"
 #include "p4reg/store.h"
@@ -99,6 +104,8 @@ typedef struct p4r_remote_opts {
 	int jobs;                     /* parallel transfers (remote.NAME.jobs, default 4) */
 	uint64_t multipart_threshold; /* S3: objects above go multipart (default 64 MiB) */
 	uint64_t part_size;           /* S3: part size (default 16 MiB) */
+	int format;                   /* remote.NAME.format: the layout a first push
+				       * writes (1 whole objects, 2 chunks; default 2) */
 } p4r_remote_opts;
 
 /* Settings given on the command line (p4reg get): they win over the
@@ -138,6 +145,11 @@ typedef struct p4r_remote_ops {
 	 * NULL). */
 	int (*get_file_tee)(p4r_remote *r, const char *key, uint64_t size, int fd, int fd2,
 			    p4r_hasher *h, p4r_progress_fn progress, void *payload);
+	/* Writes the LEN bytes of KEY from offset OFF to FD at FD_OFF (and to
+	 * FD2 there, unless -1): P4R_EINTEGRITY when KEY ends before them,
+	 * P4R_ENOTFOUND when it is absent. Never more than LEN bytes. */
+	int (*get_range)(p4r_remote *r, const char *key, uint64_t off, uint64_t len, int fd, int fd2,
+			 uint64_t fd_off, p4r_progress_fn progress, void *payload);
 	/* Reads KEY (at most MAX bytes, else P4R_EINTEGRITY; reading stops
 	 * there) into a malloc'd, NUL-terminated *OUT; P4R_ENOTFOUND when
 	 * absent. */
@@ -154,16 +166,37 @@ typedef struct p4r_remote_ops {
 	int (*list_uploads)(p4r_remote *r, p4r_remote_upload **out, size_t *n, bool *truncated);
 	/* Aborts U: its parts are dropped (already gone is fine). */
 	int (*abort_upload)(p4r_remote *r, const p4r_remote_upload *u);
-	/* Every object under the remote's objects/ to FN, in no set order
-	 * (gc -r). Only a regular file (a folder) or a key (S3) named
-	 * objects/ab/cd/<oid>, ab and cd the oid's first four digits, is
-	 * listed; anything else there (other names, links, folders, keys
-	 * outside the prefix) is counted in *FOREIGN and never listed, so it
-	 * is never a candidate for removal. An absent objects/ lists nothing. */
-	int (*list_objects)(p4r_remote *r, p4r_remote_object_fn fn, void *payload, size_t *foreign);
+	/* Every object under the remote's TOP/ ("objects", "chunks" or
+	 * "packs") to FN, in no set order (gc -r). Only a regular file (a
+	 * folder) or a key (S3) named TOP/ab/cd/<oid>, ab and cd the oid's
+	 * first four digits, is listed; anything else there (other names,
+	 * links, folders, keys outside the prefix) is counted in *FOREIGN and
+	 * never listed, so it is never a candidate for removal. An absent
+	 * TOP/ lists nothing. */
+	int (*list_objects)(p4r_remote *r, const char *top, p4r_remote_object_fn fn, void *payload,
+			    size_t *foreign);
 	/* Backend specific state. */
 	void (*free)(p4r_remote *r);
 } p4r_remote_ops;
+
+/* What a transfer knows of the local side (remote/chunked.c uses it to
+ * move only the chunks the other side lacks); set by the sync layer
+ * (remote/sync_chunks.c), NULL without a repository. Called from any
+ * thread. */
+typedef struct p4r_remote_chunk_hooks {
+	/* Up to MAX objects of at least P4R_CHUNK_FROM bytes related to OID
+	 * (other versions of the models that have it), newest first, into a
+	 * malloc'd *OUT. */
+	int (*related)(void *payload, const p4r_oid *oid, size_t max, p4r_oid **out, size_t *n);
+	/* The local chunk list of OID (chunk.h: p4r_store_chunklist):
+	 * P4R_ENOTFOUND when the store lacks it. */
+	int (*local_list)(void *payload, const p4r_oid *oid, p4r_chunklist *l);
+	/* Opens the store's object OID for reading into *FD. */
+	int (*open)(void *payload, const p4r_oid *oid, int *fd);
+	/* L was computed from the store's bytes, verified: keep it. */
+	int (*keep)(void *payload, const p4r_chunklist *l);
+	void *payload;
+} p4r_remote_chunk_hooks;
 
 struct p4r_remote {
 	const p4r_remote_ops *ops;
@@ -178,6 +211,9 @@ struct p4r_remote {
 	const p4r_remote_tee *tee; /* nullable: see p4r_remote_tee (pull sets it); used
 				  * only when the backend has get_file_tee */
 	void *resume_payload;
+	const p4r_remote_chunk_hooks *chunk_hooks; /* nullable: see p4r_remote_chunk_hooks */
+	pthread_mutex_t format_lock; /* guards FORMAT */
+	int format;              /* the remote's layout once read (remote/chunked.c); 0: not yet */
 	void *impl;              /* backend state */
 };
 
@@ -206,6 +242,12 @@ int p4r_remote_open_url(p4r_remote **out, p4r_config *user_cfg, const char *url,
 int p4r_remote_get_verified(p4r_remote *r, const p4r_oid *oid, int64_t size, int fd,
 			    const char *tmp, p4r_progress_fn progress, void *payload);
 
+/* p4r_remote_get_verified_tee (below) that also says how many bytes came
+ * from the remote: *RECEIVED is less than SIZE when chunks of related
+ * objects in the local store were used (R->chunk_hooks). */
+int p4r_remote_get_object(p4r_remote *r, const p4r_oid *oid, int64_t size, int fd, int fd2,
+			  const char *tmp, uint64_t *received, p4r_progress_fn progress, void *payload);
+
 /* p4r_remote_get_verified writing every byte to FD2 as well (-1: none;
  * else the backend must have get_file_tee). FD2 is checked like FD: its
  * bytes are the ones hashed, and it must hold SIZE of them. */
@@ -221,6 +263,31 @@ int p4r_remote_s3_init(p4r_remote *r, p4r_config *cfg);
 void p4r_remote_object_key(char *buf, size_t bufsz, const p4r_oid *oid);
 /* "log/0000000042.json" into BUF. */
 void p4r_remote_log_key(char *buf, size_t bufsz, int64_t seq);
+
+/* Keys of the format-2 layout: "chunks/ab/cd/<oid>", "packs/ab/cd/<id>". */
+void p4r_remote_chunks_key(char *buf, size_t bufsz, const p4r_oid *oid);
+void p4r_remote_pack_key(char *buf, size_t bufsz, const p4r_oid *pack);
+
+/* The remote's layout (remote/chunked.c): 1 (whole objects) or 2 (chunk
+ * lists and packs beside whole objects), read once from
+ * p4reg-format.json. FOR_WRITE: a remote with no format yet and no log
+ * (nothing pushed) becomes remote.NAME.format's (default 2). A format
+ * newer than this p4reg knows is refused (P4R_EUSAGE). */
+int p4r_remote_format(p4r_remote *r, bool for_write, int *format);
+
+/* *THERE when the remote has OID (its chunk list or its whole object),
+ * with *SIZE its size (nullable). */
+int p4r_remote_has_object(p4r_remote *r, const p4r_oid *oid, bool *there, uint64_t *size);
+
+/* Uploads the store's object OID (SIZE bytes, at PATH) unless the remote
+ * has it: on a format-2 remote an object of P4R_CHUNK_FROM bytes or more
+ * goes as a chunk list and the chunks the remote lacks (those of the
+ * chunk lists of its related objects there are not sent again), packed;
+ * else whole. The bytes are re-hashed on the way (P4R_EINTEGRITY when they
+ * are not OID; the chunk list is then not written). *SENT: bytes
+ * uploaded, 0 when the remote had it (*PRESENT). */
+int p4r_remote_put_object(p4r_remote *r, const p4r_oid *oid, const char *path, uint64_t size,
+			  bool *present, uint64_t *sent, p4r_progress_fn progress, void *payload);
 
 /* Checks that the remote refuses a second atomic create of one key (the
  * guarantee concurrent pushes rely on): *SAFE false when it accepted it. */

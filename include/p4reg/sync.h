@@ -151,6 +151,27 @@ int p4r_sync_skip_batch(p4r_repo *repo, p4r_remote *remote, int64_t seq, p4r_ski
 int p4r_sync_fetch_objects(p4r_repo *repo, p4r_remote *remote, const p4r_oid *oids,
 			   const int64_t *sizes, size_t n, const p4r_sync_progress *prog,
 			   p4r_sync_result *res);
+/* What p4r_sync_convert did. */
+typedef struct p4r_convert_result {
+	int format_before;        /* 1, or 2 when an earlier convert (or push) began it */
+	size_t objects;           /* whole objects of P4R_CHUNK_FROM bytes or more */
+	size_t converted;         /* of them, now chunk lists (this run) */
+	size_t already;           /* of them, chunk lists already (their whole copy removed now) */
+	uint64_t bytes_whole;     /* the sizes of OBJECTS */
+	uint64_t bytes_sent;      /* packs and chunk lists uploaded */
+	uint64_t bytes_removed;   /* whole objects removed */
+} p4r_convert_result;
+
+/* Converts REMOTE to format 2 (p4reg remote convert; docs/remotes.md):
+ * records the format first, then every whole object of P4R_CHUNK_FROM
+ * bytes or more is downloaded, verified, and uploaded again as its chunk
+ * list and the chunks the lists of its related objects there lack; its
+ * whole copy is removed once its list is written, unless KEEP. Smaller
+ * objects stay whole. Resumable: an object with a list is not sent again.
+ * PROG counts the bytes of the objects. */
+int p4r_sync_convert(p4r_repo *repo, p4r_remote *remote, bool keep, const p4r_sync_progress *prog,
+		     p4r_convert_result *out);
+
 /* What p4r_sync_stat_objects learnt of one object. */
 typedef struct p4r_sync_stat {
 	bool asked;     /* false: the check stopped before this one */

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include "p4reg/ops/op.h"
 #include "p4reg/remote.h"
+#include "p4reg/sync.h"
 #include "p4reg/repo.h"
 
 typedef struct p4r_remote_add_opts {
@@ -73,5 +74,15 @@ typedef struct p4r_remote_check_result {
 int p4r_remote_check(p4r_repo *repo, const char *name, const p4r_op_report *report,
 		     p4r_remote_check_result *out);
 void p4r_remote_check_result_free(p4r_remote_check_result *r);
+
+/* Converts remote NAME (NULL: the default) to format 2, chunk lists and
+ * packs (sync.h, p4r_sync_convert); KEEP leaves the whole objects. REPORT
+ * gets the bytes of the objects done. OUT->name is the remote's. */
+typedef struct p4r_remote_convert_result {
+	char name[P4R_REMOTE_NAME_MAX + 1];
+	p4r_convert_result c;
+} p4r_remote_convert_result;
+int p4r_remote_convert(p4r_repo *repo, const char *name, bool keep, const p4r_op_report *report,
+		       p4r_remote_convert_result *out);
 
 #endif

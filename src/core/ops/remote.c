@@ -294,3 +294,24 @@ void p4r_remote_check_result_free(p4r_remote_check_result *r)
 		r->url = NULL;
 	}
 }
+
+static void convert_progress(uint64_t done, uint64_t total, void *payload)
+{
+	p4r_op_progress(payload, "convert", done, total);
+}
+
+int p4r_remote_convert(p4r_repo *repo, const char *name, bool keep, const p4r_op_report *report,
+		       p4r_remote_convert_result *out)
+{
+	p4r_sync_progress prog = { .fn = convert_progress, .payload = (void *)report };
+	p4r_remote *r = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = p4r_remote_open(&r, p4r_repo_config(repo), p4r_repo_meta(repo), name)) < 0)
+		return rc;
+	snprintf(out->name, sizeof(out->name), "%s", r->name);
+	rc = p4r_sync_convert(repo, r, keep, &prog, &out->c);
+	p4r_remote_free(r);
+	return rc;
+}

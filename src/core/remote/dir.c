@@ -33,6 +33,7 @@
 #define BLOCK ((size_t)4 << 20)
 #define PROGRESS_EVERY ((uint64_t)16 << 20)
 #define KEY_MAX 512
+#define RANGE_BUF ((size_t)1 << 20)
 #define DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
 
 struct dir_remote {
@@ -563,6 +564,56 @@ static int dir_get_file_tee(p4r_remote *r, const char *key, uint64_t size, int f
 	return get_into(r, key, size, fd, fd2, h, progress, payload);
 }
 
+/* A range of a pack: read where it lies, written where it belongs. */
+static int dir_get_range(p4r_remote *r, const char *key, uint64_t off, uint64_t len, int fd, int fd2,
+			 uint64_t fd_off, p4r_progress_fn progress, void *payload)
+{
+	char path[PATH_MAX];
+	unsigned char *buf = NULL;
+	struct stat st;
+	int src = -1, rc;
+
+	if ((rc = open_key(r, key, &src, &st, path, sizeof(path))) < 0)
+		return rc;
+	if (off > (uint64_t)st.st_size || len > (uint64_t)st.st_size - off) {
+		rc = p4r_error_set(P4R_EINTEGRITY, "'%s' on remote '%s' is shorter than the chunks it should "
+				   "hold (%lld bytes, a chunk ends at %llu)", key, r->name,
+				   (long long)st.st_size, (unsigned long long)(off + len));
+		goto done;
+	}
+	if (!(buf = malloc(RANGE_BUF))) {
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+		goto done;
+	}
+	while (rc == 0 && len > 0) {
+		size_t want = len < RANGE_BUF ? (size_t)len : RANGE_BUF;
+		ssize_t n = pread(src, buf, want, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = n < 0 ? p4r_error_errno("cannot read '%s'", path) :
+			     p4r_error_set(P4R_EINTEGRITY, "'%s' on remote '%s' shrank while it was read", key,
+					   r->name);
+			break;
+		}
+		if ((rc = p4r_pwrite_full(fd, buf, (size_t)n, (off_t)fd_off)) < 0 ||
+		    (fd2 >= 0 && (rc = p4r_pwrite_full(fd2, buf, (size_t)n, (off_t)fd_off)) < 0)) {
+			rc = p4r_error_errno("cannot write a download");
+			break;
+		}
+		off += (uint64_t)n;
+		fd_off += (uint64_t)n;
+		len -= (uint64_t)n;
+		if (progress)
+			progress((uint64_t)n, 0, payload);
+	}
+done:
+	free(buf);
+	close(src);
+	return rc;
+}
+
 static int dir_get_small(p4r_remote *r, const char *key, size_t max, char **out, size_t *len)
 {
 	char path[PATH_MAX], *buf = NULL;
@@ -718,7 +769,7 @@ static int list_level(const struct dir_list *l, int fd, int depth, const char *p
 	int rc = 0, sub;
 
 	if (!d)
-		return p4r_error_errno("cannot read a folder of the remote's objects/");
+		return p4r_error_errno("cannot read a folder of the remote");
 	while (rc == 0 && (de = readdir(d))) {
 		char next[8];
 
@@ -740,24 +791,25 @@ static int list_level(const struct dir_list *l, int fd, int depth, const char *p
 	return rc;
 }
 
-static int dir_list_objects(p4r_remote *r, p4r_remote_object_fn fn, void *payload, size_t *foreign)
+static int dir_list_objects(p4r_remote *r, const char *top, p4r_remote_object_fn fn, void *payload,
+			    size_t *foreign)
 {
 	struct dir_list l = { fn, payload, foreign };
 	int root, objfd, rc;
 
 	*foreign = 0;
-	if ((rc = root_open(r, &root)) < 0)
+	if ((rc = key_check(top)) < 0 || (rc = root_open(r, &root)) < 0)
 		return rc;
-	objfd = openat(root, "objects", DIR_FLAGS);
+	objfd = openat(root, top, DIR_FLAGS);
 	close(root);
 	if (objfd < 0 && errno == ENOENT)
 		return 0;
 	if (objfd < 0 && (errno == ELOOP || errno == ENOTDIR))
-		return p4r_error_set(P4R_EINTEGRITY, "remote '%s' has a symlink or a file at 'objects' where "
+		return p4r_error_set(P4R_EINTEGRITY, "remote '%s' has a symlink or a file at '%s' where "
 				     "a folder belongs; refusing to follow it (remove it from '%s')",
-				     r->name, r->parsed.path);
+				     r->name, top, r->parsed.path);
 	if (objfd < 0)
-		return p4r_error_errno("cannot open '%s/objects'", r->parsed.path);
+		return p4r_error_errno("cannot open '%s/%s'", r->parsed.path, top);
 	rc = list_level(&l, objfd, 0, "");
 	close(objfd);
 	return rc;
@@ -779,6 +831,7 @@ static const p4r_remote_ops dir_ops = {
 	.create_excl = dir_create_excl,
 	.remove = dir_remove,
 	.list_objects = dir_list_objects,
+	.get_range = dir_get_range,
 	.free = dir_free,
 };
 

@@ -2,6 +2,7 @@
  * and the conditional-write probe; the backends are remote/dir.c and
  * remote/s3.c. */
 #include "p4reg/remote.h"
+#include "remote/chunked_priv.h"
 #include "p4reg/error.h"
 #include "p4reg/fsutil.h"
 
@@ -165,6 +166,16 @@ void p4r_remote_object_key(char *buf, size_t bufsz, const p4r_oid *oid)
 	snprintf(buf, bufsz, "objects/%.2s/%.2s/%s", oid->hex, oid->hex + 2, oid->hex);
 }
 
+void p4r_remote_chunks_key(char *buf, size_t bufsz, const p4r_oid *oid)
+{
+	snprintf(buf, bufsz, "chunks/%.2s/%.2s/%s", oid->hex, oid->hex + 2, oid->hex);
+}
+
+void p4r_remote_pack_key(char *buf, size_t bufsz, const p4r_oid *pack)
+{
+	snprintf(buf, bufsz, "packs/%.2s/%.2s/%s", pack->hex, pack->hex + 2, pack->hex);
+}
+
 void p4r_remote_log_key(char *buf, size_t bufsz, int64_t seq)
 {
 	snprintf(buf, bufsz, "log/%010lld.json", (long long)seq);
@@ -223,6 +234,17 @@ static int read_opts(p4r_remote *r, p4r_config *cfg)
 	r->opts.jobs = DEFAULT_JOBS;
 	r->opts.multipart_threshold = DEFAULT_MULTIPART_THRESHOLD;
 	r->opts.part_size = DEFAULT_PART_SIZE;
+	r->opts.format = 2;
+	if ((rc = remote_setting(cfg, r->name, "format", &v)) < 0)
+		return rc;
+	if (v) {
+		rc = strcmp(v, "1") && strcmp(v, "2") ?
+		     p4r_error_set(P4R_EUSAGE, "remote.%s.format must be 1 or 2, not '%s'", r->name, v) : 0;
+		r->opts.format = v[0] - '0';
+		free(v);
+		if (rc < 0)
+			return rc;
+	}
 	if ((rc = remote_setting(cfg, r->name, "jobs", &v)) < 0)
 		return rc;
 	if (v) {
@@ -293,6 +315,11 @@ static int build(p4r_remote **out, p4r_config *cfg, const char *name, const char
 	if (!r || !(r->url = strdup(url))) {
 		free(r);
 		return p4r_error_set(P4R_ERROR, "out of memory");
+	}
+	if (pthread_mutex_init(&r->format_lock, NULL) != 0) {
+		free(r->url);
+		free(r);
+		return p4r_error_set(P4R_ERROR, "cannot create a lock");
 	}
 	snprintf(r->name, sizeof(r->name), "%s", name);
 	r->given = given;
@@ -464,28 +491,75 @@ int p4r_remote_get_verified(p4r_remote *r, const p4r_oid *oid, int64_t size, int
 	return p4r_remote_get_verified_tee(r, oid, size, fd, -1, tmp, progress, payload);
 }
 
-int p4r_remote_get_verified_tee(p4r_remote *r, const p4r_oid *oid, int64_t size, int fd, int fd2,
-				const char *tmp, p4r_progress_fn progress, void *payload)
+/* The whole object KEY into FD (and FD2), hashed into H on the way when
+ * the backend can (*HASHED). */
+static int get_whole(p4r_remote *r, const char *key, int64_t size, int fd, int fd2, p4r_hasher *h,
+		     bool *hashed, p4r_progress_fn progress, void *payload)
 {
-	p4r_hasher *h = NULL;
-	char key[128];
-	bool hashed = fd2 >= 0; /* get_file_tee always hashes; get_file says */
-	p4r_oid got;
-	int rc;
-
-	p4r_remote_object_key(key, sizeof(key), oid);
 	if (fd2 >= 0 && !r->ops->get_file_tee)
 		return p4r_error_set(P4R_ERROR, "remote '%s' cannot write a download twice", r->name);
-	if ((rc = p4r_hasher_new(&h)) < 0)
-		return rc;
+	*hashed = fd2 >= 0; /* get_file_tee always hashes; get_file says */
 	if (fd2 >= 0)
-		rc = r->ops->get_file_tee(r, key, (uint64_t)size, fd, fd2, h, progress, payload);
-	else
-		rc = r->ops->get_file(r, key, (uint64_t)size, fd, h, &hashed, progress, payload);
+		return r->ops->get_file_tee(r, key, (uint64_t)size, fd, fd2, h, progress, payload);
+	return r->ops->get_file(r, key, (uint64_t)size, fd, h, hashed, progress, payload);
+}
+
+/* The download of OID into FD (and FD2): from its chunk list when the
+ * remote has one (*CHUNKED; local chunks used when *LOCAL, which then
+ * says whether any was), else whole. */
+static int get_any(p4r_remote *r, const p4r_oid *oid, int64_t size, int fd, int fd2, p4r_hasher *h,
+		   bool *hashed, bool *local, uint64_t *received, p4r_progress_fn progress, void *payload)
+{
+	char key[128];
+	int format = 1, rc = 0;
+
+	*hashed = false;
+	if ((uint64_t)size >= P4R_CHUNK_FROM && (rc = p4r_remote_format(r, false, &format)) == 0 &&
+	    format >= 2) {
+		rc = p4r_chunked_get(r, oid, (uint64_t)size, fd, fd2, local, received, progress, payload);
+		if (rc != P4R_ENOTFOUND)
+			return rc;
+		p4r_error_clear();
+	} else if ((uint64_t)size >= P4R_CHUNK_FROM && rc < 0) {
+		return rc;
+	}
+	*local = false;
+	*received = (uint64_t)size;
+	p4r_remote_object_key(key, sizeof(key), oid);
+	rc = get_whole(r, key, size, fd, fd2, h, hashed, progress, payload);
+	/* a convert may have written its list and removed it since */
+	if (rc == P4R_ENOTFOUND && (uint64_t)size >= P4R_CHUNK_FROM && format >= 2) {
+		p4r_error_clear();
+		*hashed = false;
+		rc = p4r_chunked_get(r, oid, (uint64_t)size, fd, fd2, local, received, progress, payload);
+	}
 	if (rc == P4R_ENOTFOUND)
 		rc = p4r_error_set(P4R_ENOTFOUND, "object %s is not on remote '%s'", oid->hex, r->name);
-	if (rc < 0 || (rc = downloaded_oid(h, hashed, fd, tmp, &got)) < 0)
-		goto done;
+	return rc;
+}
+
+int p4r_remote_get_object(p4r_remote *r, const p4r_oid *oid, int64_t size, int fd, int fd2,
+			  const char *tmp, uint64_t *received, p4r_progress_fn progress, void *payload)
+{
+	p4r_hasher *h = NULL;
+	bool hashed = false, local = true;
+	p4r_oid got;
+	int rc, attempt;
+
+	if ((rc = p4r_hasher_new(&h)) < 0)
+		return rc;
+	for (attempt = 0; attempt < 2; attempt++) {
+		if ((rc = get_any(r, oid, size, fd, fd2, h, &hashed, &local, received, progress, payload)) < 0 ||
+		    (rc = downloaded_oid(h, hashed, fd, tmp, &got)) < 0)
+			goto done;
+		/* a local object changed behind the store's back (a hard link
+		 * written to) lent wrong chunks: read them all from the remote */
+		if (p4r_oid_equal(&got, oid) || !local)
+			break;
+		local = false;
+		if ((rc = p4r_hasher_reset(h)) < 0)
+			goto done;
+	}
 	if (!p4r_oid_equal(&got, oid)) {
 		rc = p4r_error_set(P4R_EINTEGRITY, "object %s on remote '%s' is corrupt (its bytes hash to %s)",
 				   oid->hex, r->name, got.hex);
@@ -497,6 +571,55 @@ done:
 	return rc;
 }
 
+int p4r_remote_get_verified_tee(p4r_remote *r, const p4r_oid *oid, int64_t size, int fd, int fd2,
+				const char *tmp, p4r_progress_fn progress, void *payload)
+{
+	uint64_t received = 0;
+
+	return p4r_remote_get_object(r, oid, size, fd, fd2, tmp, &received, progress, payload);
+}
+
+int p4r_remote_has_object(p4r_remote *r, const p4r_oid *oid, bool *there, uint64_t *size)
+{
+	char key[128];
+	uint64_t whole = 0;
+	int format, rc;
+
+	*there = false;
+	if ((rc = p4r_remote_format(r, false, &format)) < 0)
+		return rc;
+	if (format >= 2) {
+		p4r_remote_chunks_key(key, sizeof(key), oid);
+		if ((rc = r->ops->stat(r, key, there, &whole)) < 0)
+			return rc;
+		if (*there && size)
+			rc = p4r_chunked_size(r, oid, size);
+		if (*there || rc < 0)
+			return rc;
+	}
+	p4r_remote_object_key(key, sizeof(key), oid);
+	return r->ops->stat(r, key, there, size ? size : &whole);
+}
+
+int p4r_remote_put_object(p4r_remote *r, const p4r_oid *oid, const char *path, uint64_t size,
+			  bool *present, uint64_t *sent, p4r_progress_fn progress, void *payload)
+{
+	char key[128];
+	int format, rc;
+
+	*sent = 0;
+	if ((rc = p4r_remote_has_object(r, oid, present, NULL)) < 0 || *present)
+		return rc;
+	if ((rc = p4r_remote_format(r, true, &format)) < 0)
+		return rc;
+	if (format >= 2 && size >= P4R_CHUNK_FROM)
+		return p4r_chunked_put(r, oid, path, size, sent, progress, payload);
+	p4r_remote_object_key(key, sizeof(key), oid);
+	if ((rc = r->ops->put_file(r, key, path, size, oid, progress, payload)) == 0)
+		*sent = size;
+	return rc;
+}
+
 void p4r_remote_free(p4r_remote *r)
 {
 	if (!r)
@@ -504,6 +627,7 @@ void p4r_remote_free(p4r_remote *r)
 	if (r->ops && r->ops->free)
 		r->ops->free(r);
 	p4r_remote_url_clear(&r->parsed);
+	pthread_mutex_destroy(&r->format_lock);
 	free(r->url);
 	free(r->tmp_dir);
 	free(r);

@@ -229,18 +229,7 @@ static size_t on_header(char *buf, size_t size, size_t n, void *arg)
 /* Writes LEN bytes of BUF at OFF of FD: 0, or the errno. */
 static int write_at(int fd, const char *buf, size_t len, off_t off)
 {
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t w = pwrite(fd, buf + done, len - done, off + (off_t)done);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return w < 0 ? errno : ENOSPC;
-		done += (size_t)w;
-	}
-	return 0;
+	return p4r_pwrite_full(fd, buf, len, off) < 0 ? errno : 0;
 }
 
 /* Writes the buffered bytes of R to its file (and the tee's): 0, or
@@ -1653,14 +1642,21 @@ struct collect {
 	size_t n, cap;
 };
 
-/* True when REL (relative to the remote's root) is an object key of the
- * remote's layout, objects/ab/cd/<oid>: anything else under the prefix is
- * not p4reg's, and gc -r never touches it. */
+/* True when REL (relative to the remote's root) is a key of the remote's
+ * layout TOP/ab/cd/<oid> (TOP "objects", "chunks" or "packs"): anything
+ * else under the prefix is not p4reg's, and gc -r never touches it. */
+static bool layout_key(const char *rel, const char *top)
+{
+	size_t t = strlen(top);
+
+	return strlen(rel) == t + 7 + P4R_OID_HEXLEN && !strncmp(rel, top, t) && rel[t] == '/' &&
+	       rel[t + 3] == '/' && rel[t + 6] == '/' && p4r_oid_valid(rel + t + 7) &&
+	       !strncmp(rel + t + 1, rel + t + 7, 2) && !strncmp(rel + t + 4, rel + t + 9, 2);
+}
+
 static bool object_key(const char *rel)
 {
-	return strlen(rel) == 14 + P4R_OID_HEXLEN && !strncmp(rel, "objects/", 8) && rel[10] == '/' &&
-	       rel[13] == '/' && p4r_oid_valid(rel + 14) && !strncmp(rel + 8, rel + 14, 2) &&
-	       !strncmp(rel + 11, rel + 16, 2);
+	return layout_key(rel, "objects");
 }
 
 /* Keeps an upload of an object key of the remote's layout. */
@@ -1727,7 +1723,8 @@ static int s3_abort_upload(p4r_remote *r, const p4r_remote_upload *u)
 
 struct obj_list {
 	p4r_remote *r;
-	const char *prefix;   /* PREFIX/objects/: the whole keys listed */
+	const char *top;      /* "objects", "chunks" or "packs" */
+	const char *prefix;   /* PREFIX/TOP/: the whole keys listed */
 	size_t plen;          /* the remote's prefix and its '/' */
 	p4r_remote_object_fn fn;
 	void *payload;
@@ -1747,12 +1744,12 @@ static int objects_in_page(const struct obj_list *l, const char *body)
 		p4r_remote_object o = { 0 };
 
 		if (xml_value(key, sizeof(key), block, "Key") < 0 || xml_unescape(key) < 0 ||
-		    strncmp(key, l->prefix, strlen(l->prefix)) || !object_key(key + l->plen) ||
+		    strncmp(key, l->prefix, strlen(l->prefix)) || !layout_key(key + l->plen, l->top) ||
 		    xml_u64(&o.size, block, "Size") < 0) {
 			(*l->foreign)++;
 			continue;
 		}
-		memcpy(o.oid.hex, key + l->plen + 14, sizeof(o.oid.hex));
+		memcpy(o.oid.hex, key + l->plen + strlen(l->top) + 7, sizeof(o.oid.hex));
 		if (xml_value(when, sizeof(when), block, "LastModified") == 0)
 			o.modified_s = iso_time(when);
 		if ((rc = l->fn(&o, l->payload)) < 0)
@@ -1797,15 +1794,18 @@ static int objects_query(char *query, size_t qsz, const char *eprefix, const cha
 	return 0;
 }
 
-static int s3_list_objects(p4r_remote *r, p4r_remote_object_fn fn, void *payload, size_t *foreign)
+static int s3_list_objects(p4r_remote *r, const char *top, p4r_remote_object_fn fn, void *payload,
+			   size_t *foreign)
 {
 	char prefix[600], eprefix[1800], token[TOKEN_LIST_MAX + 1] = "", query[5000], *body = NULL;
-	struct obj_list l = { r, prefix, r->parsed.prefix[0] ? strlen(r->parsed.prefix) + 1 : 0,
+	char topdir[16];
+	struct obj_list l = { r, top, prefix, r->parsed.prefix[0] ? strlen(r->parsed.prefix) + 1 : 0,
 			      fn, payload, foreign };
 	int page, rc;
 
 	*foreign = 0;
-	full_key(prefix, sizeof(prefix), r, "objects/");
+	snprintf(topdir, sizeof(topdir), "%s/", top);
+	full_key(prefix, sizeof(prefix), r, topdir);
 	if ((rc = p4r_sigv4_uri_encode(eprefix, sizeof(eprefix), prefix, true)) < 0)
 		return rc;
 	for (page = 0;; page++) {
@@ -1884,6 +1884,41 @@ done:
 #define RANGE_MAX ((uint64_t)64 << 20)
 #define RANGE_ROUND ((uint64_t)1 << 20)
 #define HASH_BUF ((size_t)1 << 20)
+
+/* The LEN bytes of KEY from OFF into FD (and FD2) at FD_OFF: one ranged
+ * GET (a pack's run of chunks, remote/chunked.c). */
+static int s3_get_range(p4r_remote *r, const char *key, uint64_t off, uint64_t len, int fd, int fd2,
+			uint64_t fd_off, p4r_progress_fn progress, void *payload)
+{
+	char range[80];
+	struct req q = { .method = "GET", .key = key, .query = "", .payload_hash = EMPTY_SHA256,
+			 .range = range };
+	struct resp rs;
+	int rc;
+
+	if (len == 0)
+		return 0;
+	snprintf(range, sizeof(range), "bytes=%llu-%llu", (unsigned long long)off,
+		 (unsigned long long)(off + len - 1));
+	resp_init(&rs);
+	rs.fd = fd;
+	rs.fd2 = fd2;
+	rs.off = (off_t)fd_off;
+	rs.want = len;
+	rs.ranged = true;
+	rs.progress = progress;
+	rs.payload = payload;
+	rc = perform(r, &q, &rs);
+	if (rc == 0 && rs.status != 206)
+		rc = rs.status == 404 ? p4r_error_set(P4R_ENOTFOUND, "'%s' is not on remote '%s'", key, r->name) :
+		     rs.status == 416 ? p4r_error_set(P4R_EINTEGRITY, "'%s' on remote '%s' is shorter than the "
+						     "chunks it should hold", key, r->name) :
+		     s3_error(r, &q, &rs);
+	if (rc == 0 && (uint64_t)rs.off != fd_off + len)
+		rc = p4r_error_set(P4R_EINTEGRITY, "short ranged read of '%s' on remote '%s'", key, r->name);
+	free(rs.body);
+	return rc;
+}
 
 struct ranged {
 	p4r_remote *r;
@@ -1973,28 +2008,9 @@ static int hash_forward(struct ranged *g, size_t k)
 static int get_range(struct ranged *g, size_t k)
 {
 	uint64_t off = (uint64_t)k * g->chunk, end = off + g->chunk > g->size ? g->size : off + g->chunk;
-	char range[80];
-	struct req q = { .method = "GET", .key = g->key, .query = "", .payload_hash = EMPTY_SHA256,
-			 .range = range };
-	struct resp rs;
-	int rc;
+	int rc = s3_get_range(g->r, g->key, off, end - off, g->fd, g->fd2, off,
+			      g->progress ? range_progress : NULL, g);
 
-	snprintf(range, sizeof(range), "bytes=%llu-%llu", (unsigned long long)off, (unsigned long long)end - 1);
-	resp_init(&rs);
-	rs.fd = g->fd;
-	rs.fd2 = g->fd2;
-	rs.off = (off_t)off;
-	rs.want = end - off;
-	rs.ranged = true;
-	rs.progress = g->progress ? range_progress : NULL;
-	rs.payload = g;
-	rc = perform(g->r, &q, &rs);
-	if (rc == 0 && rs.status != 206)
-		rc = rs.status == 404 ? p4r_error_set(P4R_ENOTFOUND, "'%s' is not on remote '%s'", g->key, g->r->name) :
-		     s3_error(g->r, &q, &rs);
-	if (rc == 0 && (uint64_t)rs.off != end)
-		rc = p4r_error_set(P4R_EINTEGRITY, "short ranged read of '%s' on remote '%s'", g->key, g->r->name);
-	free(rs.body);
 	if (rc < 0)
 		return rc;
 	/* the range goes to the disk now, not all at the final fsync */
@@ -2138,6 +2154,7 @@ static const p4r_remote_ops s3_ops = {
 	.list_uploads = s3_list_uploads,
 	.abort_upload = s3_abort_upload,
 	.list_objects = s3_list_objects,
+	.get_range = s3_get_range,
 	.free = s3_free,
 };
 

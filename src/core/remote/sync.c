@@ -589,7 +589,6 @@ static int first_missing(p4r_repo *repo, p4r_remote *remote, const p4r_sync_even
 			 bool *there)
 {
 	p4r_objects o = { 0 };
-	char key[128];
 	size_t i;
 	int rc;
 
@@ -599,8 +598,7 @@ static int first_missing(p4r_repo *repo, p4r_remote *remote, const p4r_sync_even
 	for (i = 0; i < o.n && *there && rc == 0; i++) {
 		if (p4r_store_has(p4r_repo_store(repo), &o.oid[i]))
 			continue;
-		p4r_remote_object_key(key, sizeof(key), &o.oid[i]);
-		rc = remote->ops->exists(remote, key, there);
+		rc = p4r_remote_has_object(remote, &o.oid[i], there, NULL);
 		*oid = o.oid[i];
 	}
 	p4r_objects_clear(&o);

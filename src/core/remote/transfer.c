@@ -46,6 +46,19 @@ static int transfer_run(struct transfer *t, size_t n, p4r_parallel_fn fn)
 	return rc;
 }
 
+/* transfer_run with chunk dedup told about the local side. */
+static int transfer_chunked(struct transfer *t, size_t n, p4r_parallel_fn fn)
+{
+	p4r_sync_chunks c;
+	int rc;
+
+	if ((rc = p4r_sync_chunks_attach(&c, t->repo, t->remote)) < 0)
+		return rc;
+	rc = transfer_run(t, n, fn);
+	p4r_sync_chunks_detach(&c, t->remote);
+	return rc;
+}
+
 /* Byte increments from any thread, summed for PROG. */
 static void transfer_progress(uint64_t delta, uint64_t total, void *payload)
 {
@@ -60,12 +73,12 @@ static void transfer_progress(uint64_t delta, uint64_t total, void *payload)
 }
 
 /* Adds to one of T's counts (and BYTES to another, when not NULL). */
-static void count(struct transfer *t, size_t *objects, uint64_t *bytes, int64_t size)
+static void count(struct transfer *t, size_t *objects, uint64_t *bytes, uint64_t size)
 {
 	pthread_mutex_lock(&t->lock);
 	(*objects)++;
 	if (bytes)
-		*bytes += (uint64_t)size;
+		*bytes += size;
 	pthread_mutex_unlock(&t->lock);
 }
 
@@ -102,6 +115,7 @@ static int download_one(size_t i, void *payload)
 	p4r_store *store = p4r_repo_store(t->repo);
 	const p4r_oid *oid = &t->oids[i];
 	char *tmp = NULL;
+	uint64_t received = 0;
 	int fd = -1, fd2 = -1, rc;
 
 	if (p4r_store_has(store, oid)) {
@@ -111,13 +125,13 @@ static int download_one(size_t i, void *payload)
 	if ((rc = p4r_mkstemp_in(&fd, &tmp, t->remote->tmp_dir, "fetch")) < 0 ||
 	    (rc = tee_open(t->remote, oid, fd, &fd2)) < 0)
 		goto done;
-	rc = p4r_remote_get_verified_tee(t->remote, oid, t->sizes[i], fd, fd2, tmp, transfer_progress, t);
+	rc = p4r_remote_get_object(t->remote, oid, t->sizes[i], fd, fd2, tmp, &received, transfer_progress, t);
 	if (rc == P4R_EINTEGRITY)
 		rc = p4r_error_set(rc, "%s; not stored", p4r_error_message());
 	if ((rc = tee_close(t->remote, oid, &fd2, rc)) < 0 ||
 	    (rc = p4r_store_place(store, &fd, &tmp, oid)) < 0)
 		goto done;
-	count(t, &t->res->objects_received, &t->res->bytes_received, t->sizes[i]);
+	count(t, &t->res->objects_received, &t->res->bytes_received, received);
 done:
 	if (fd2 >= 0)
 		tee_close(t->remote, oid, &fd2, rc < 0 ? rc : P4R_ERROR);
@@ -177,7 +191,7 @@ static int fetch_unique(p4r_repo *repo, p4r_remote *remote, const p4r_oid *oids,
 	}
 	t.oids = uoids;
 	t.sizes = usizes;
-	rc = transfer_run(&t, k, download_one);
+	rc = transfer_chunked(&t, k, download_one);
 done:
 	free(u);
 	free(uoids);
@@ -237,11 +251,9 @@ static int stat_one(size_t i, void *payload)
 {
 	struct transfer *t = payload;
 	p4r_sync_stat *st = &t->stats[i];
-	char key[128];
 	int rc;
 
-	p4r_remote_object_key(key, sizeof(key), &t->oids[i]);
-	if ((rc = t->remote->ops->stat(t->remote, key, &st->exists, &st->size)) == 0)
+	if ((rc = p4r_remote_has_object(t->remote, &t->oids[i], &st->exists, &st->size)) == 0)
 		st->asked = true;
 	return rc;
 }
@@ -261,25 +273,23 @@ static int upload_one(size_t i, void *payload)
 	struct transfer *t = payload;
 	p4r_store *store = p4r_repo_store(t->repo);
 	const p4r_oid *oid = &t->oids[i];
-	char path[PATH_MAX], key[128];
+	char path[PATH_MAX];
+	uint64_t sent = 0;
 	bool there = false;
 	int rc;
 
 	if (!p4r_store_has(store, oid))
 		return 0;
-	p4r_remote_object_key(key, sizeof(key), oid);
-	if ((rc = t->remote->ops->exists(t->remote, key, &there)) < 0)
+	if ((rc = p4r_store_object_path(store, oid, path, sizeof(path))) < 0 ||
+	    (rc = p4r_remote_put_object(t->remote, oid, path, (uint64_t)t->sizes[i], &there, &sent,
+					transfer_progress, t)) < 0)
 		return rc;
 	if (there) {
 		transfer_progress((uint64_t)t->sizes[i], 0, t);
 		count(t, &t->res->objects_present, NULL, 0);
 		return 0;
 	}
-	if ((rc = p4r_store_object_path(store, oid, path, sizeof(path))) < 0 ||
-	    (rc = t->remote->ops->put_file(t->remote, key, path, (uint64_t)t->sizes[i], oid,
-					    transfer_progress, t)) < 0)
-		return rc;
-	count(t, &t->res->objects_sent, &t->res->bytes_sent, t->sizes[i]);
+	count(t, &t->res->objects_sent, &t->res->bytes_sent, sent);
 	return 0;
 }
 
@@ -293,7 +303,7 @@ int p4r_sync_upload_objects(p4r_repo *repo, p4r_remote *remote, const p4r_oid *o
 
 	for (i = 0; i < n; i++)
 		t.total_bytes += (uint64_t)sizes[i];
-	return transfer_run(&t, n, upload_one);
+	return transfer_chunked(&t, n, upload_one);
 }
 
 int p4r_sync_push_objects(p4r_repo *repo, p4r_remote *remote, const p4r_oid *oids, const int64_t *sizes,

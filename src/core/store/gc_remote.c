@@ -302,7 +302,7 @@ int p4r_gc_remote_objects(p4r_repo *repo, p4r_remote *r, const p4r_gc_opts *opts
 	if ((rc = gather_needs(repo, r, &nd, &out->batches)) < 0)
 		goto done;
 	out->live_versions = nd.live;
-	if ((rc = r->ops->list_objects(r, judge_listed, &j, &out->foreign)) < 0 ||
+	if ((rc = r->ops->list_objects(r, "objects", judge_listed, &j, &out->foreign)) < 0 ||
 	    (rc = settle(repo, r, out)) < 0)
 		goto done;
 	/* listings come in no set order: report (and remove) by oid (the

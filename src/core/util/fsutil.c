@@ -87,6 +87,27 @@ int p4r_write_full(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+int p4r_pwrite_full(int fd, const void *buf, size_t len, off_t off)
+{
+	const char *p = buf;
+	ssize_t n;
+
+	while (len > 0) {
+		n = pwrite(fd, p, len, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = ENOSPC;
+			return -1;
+		}
+		p += n;
+		off += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 int p4r_write_all(int fd, const void *buf, size_t len)
 {
 	if (p4r_write_full(fd, buf, len) < 0)

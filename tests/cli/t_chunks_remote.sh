@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# End-to-end: chunk dedup on a folder remote (#19; docs/dedup.md). A
+# safetensors-like model of 16 tensors: v2 changes one tensor, v3 grows
+# the header (every offset shifts), v4 = v1. Pushes send only new chunks,
+# a pull of v1 beside v2 reads only what v2 lacks, damage is exit 4 with
+# nothing stored, format-1 remotes stay whole until `remote convert`, and
+# the documented layout is enough to rebuild an object without p4reg.
+. "$(dirname "$0")/lib.sh"
+
+R="$ROOT_TMP/remote"
+A="$ROOT_TMP/A"
+B="$ROOT_TMP/B"
+mkdir -p "$A" "$B" "$R"
+(cd "$A" && p4reg init >/dev/null) || fail "init A"
+(cd "$B" && p4reg init >/dev/null) || fail "init B"
+
+# gen OUT VARIANT: a safetensors file of 16 tensors of 512 KiB (seeded);
+# VARIANT 2 replaces tensor t5, 3 adds 100 bytes of metadata to the header.
+gen() {
+	python3 - "$1" "$2" <<'EOF'
+import json, random, struct, sys
+out, variant = sys.argv[1], int(sys.argv[2])
+rng = random.Random(19)
+tensors = [rng.randbytes(512 << 10) for _ in range(16)]
+if variant == 2:
+    tensors[5] = random.Random(5).randbytes(512 << 10)
+meta = {"format": "pt"}
+if variant == 3:
+    meta["note"] = "x" * 100
+head, off = {"__metadata__": meta}, 0
+for i, t in enumerate(tensors):
+    head["t%d" % i] = {"dtype": "F32", "shape": [len(t) // 4], "data_offsets": [off, off + len(t)]}
+    off += len(t)
+h = json.dumps(head).encode()
+with open(out, "wb") as f:
+    f.write(struct.pack("<Q", len(h)) + h)
+    for t in tensors:
+        f.write(t)
+EOF
+}
+json_num() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+# bytes under the remote's chunks/ and packs/ (objects/ for whole ones)
+stored() { find "$R/chunks" "$R/packs" "$R/objects" -type f -printf '%s\n' 2>/dev/null | awk '{s+=$1} END {print s+0}'; }
+
+cd "$A"
+run 0 p4reg remote add -d origin "$R"
+mkdir -p models
+
+begin "the first push to an empty remote makes it format 2: a chunk list and packs, no whole object"
+gen models/m.safetensors 1
+size1=$(stat -c %s models/m.safetensors)
+oid1=$(sha models/m.safetensors)
+p4reg add models/m.safetensors >/dev/null || fail "add v1"
+run 0 p4reg --json push
+sent1=$(echo "$OUT" | json_num bytes_sent)
+[ "$sent1" -ge "$size1" ] && [ "$sent1" -lt $((size1 + 65536)) ] || fail "v1 sent $sent1 bytes for $size1"
+assert_eq "$(cat "$R/p4reg-format.json")" '{"format": 2}'
+assert_file "$R/chunks/${oid1:0:2}/${oid1:2:2}/$oid1"
+assert_no_file "$R/objects/${oid1:0:2}/${oid1:2:2}/$oid1"
+[ "$(find "$R/packs" -type f | wc -l)" -ge 1 ] || fail "no pack"
+# every pack is named by the SHA-256 of its bytes
+for p in $(find "$R/packs" -type f); do assert_eq "$(sha "$p")" "$(basename "$p")" "pack name"; done
+# the local chunk list was kept from the push's read
+assert_file ".p4reg/chunks/${oid1:0:2}/${oid1:2:2}/$oid1"
+
+begin "v2 (one tensor of 16 changed) sends only its new chunks; the remote grows by them"
+gen models/m.safetensors 2
+p4reg add models/m.safetensors >/dev/null || fail "add v2"
+run 0 p4reg --json push
+sent2=$(echo "$OUT" | json_num bytes_sent)
+[ "$sent2" -ge $((512 << 10)) ] && [ "$sent2" -le $((size1 * 15 / 100)) ] || fail "v2 sent $sent2 bytes (v1: $sent1)"
+total=$(stored)
+[ "$total" -le $(( (size1 + (512 << 10)) * 115 / 100 )) ] || fail "remote holds $total bytes after v1, v2"
+
+begin "v3 (100 bytes more header: every offset shifts) and v4 (= v1) cost little"
+gen models/m.safetensors 3
+p4reg add models/m.safetensors >/dev/null || fail "add v3"
+run 0 p4reg --json push
+sent3=$(echo "$OUT" | json_num bytes_sent)
+[ "$sent3" -le $((size1 * 5 / 100)) ] || fail "v3 sent $sent3 bytes"
+gen models/m.safetensors 1
+run 0 p4reg add models/m.safetensors
+run 0 p4reg --json push
+assert_eq "$(echo "$OUT" | json_num bytes_sent)" "0"
+
+begin "a pull of v1 on a machine that has v2 reads only the chunks v2 lacks"
+cd "$B"
+run 0 p4reg remote add origin "$R"
+run 0 p4reg fetch
+run 0 p4reg --json pull m@2
+got2=$(echo "$OUT" | json_num bytes_received)
+[ "$got2" -ge "$size1" ] || fail "v2 pull received $got2"
+run 0 p4reg --json pull m@1
+got1=$(echo "$OUT" | json_num bytes_received)
+[ "$got1" -le $((size1 * 15 / 100)) ] || fail "v1 pull beside v2 received $got1 bytes"
+assert_eq "$(sha .p4reg/objects/${oid1:0:2}/${oid1:2:2}/$oid1)" "$oid1"
+
+begin "the documented layout rebuilds an object without p4reg (docs/remotes.md)"
+python3 - "$R" "$oid1" > "$ROOT_TMP/rebuilt" <<'EOF'
+import struct, sys
+root, oid = sys.argv[1], sys.argv[2]
+d = open("%s/chunks/%s/%s/%s" % (root, oid[:2], oid[2:4], oid), "rb").read()
+assert d[:8] == b"P4RCHL1\n" and d[8:40].hex() == oid
+size, npacks, nchunks = struct.unpack_from("<QII", d, 40)
+packs = [d[56 + 32 * i:88 + 32 * i].hex() for i in range(npacks)]
+pos = 56 + 32 * npacks
+for _ in range(nchunks):
+    cid, pack, length, off = struct.unpack_from("<32sIIQ", d, pos)
+    pos += 48
+    p = packs[pack]
+    with open("%s/packs/%s/%s/%s" % (root, p[:2], p[2:4], p), "rb") as f:
+        f.seek(off)
+        sys.stdout.buffer.write(f.read(length))
+EOF
+assert_eq "$(sha "$ROOT_TMP/rebuilt")" "$oid1"
+
+begin "a damaged pack: exit 4, nothing stored, the work tree untouched"
+C="$ROOT_TMP/C"
+mkdir -p "$C" && cd "$C" && p4reg init >/dev/null && p4reg remote add origin "$R" >/dev/null && p4reg fetch >/dev/null || fail "setup C"
+pack=$(find "$R/packs" -type f | head -n 1)
+cp "$pack" "$ROOT_TMP/pack.bak"
+chmod u+w "$pack" 2>/dev/null
+printf 'X' | dd of="$pack" bs=1 seek=70000 conv=notrunc status=none
+run 4 p4reg pull m@1
+assert_contains "$ERR" "is corrupt"
+assert_eq "$(find .p4reg/objects -type f | wc -l)" "0" "an object was stored"
+cp "$ROOT_TMP/pack.bak" "$pack"
+
+begin "a damaged chunk list: exit 4 naming it"
+list="$R/chunks/${oid1:0:2}/${oid1:2:2}/$oid1"
+cp "$list" "$ROOT_TMP/list.bak"
+head -c 100 "$ROOT_TMP/list.bak" > "$list"
+run 4 p4reg pull m@1
+assert_one_line_error "chunk list of $oid1 is damaged"
+assert_eq "$(find .p4reg/objects -type f | wc -l)" "0" "an object was stored"
+cp "$ROOT_TMP/list.bak" "$list"
+run 0 p4reg pull m@1
+assert_eq "$(sha .p4reg/objects/${oid1:0:2}/${oid1:2:2}/$oid1)" "$oid1"
+
+begin "a format newer than this p4reg is refused"
+cp "$R/p4reg-format.json" "$ROOT_TMP/format.bak"
+echo '{"format": 3}' > "$R/p4reg-format.json"
+run 2 p4reg pull m@3
+assert_one_line_error "remote 'origin' has format 3; this p4reg knows formats 1 to 2: upgrade p4reg"
+echo '{"format": "two"}' > "$R/p4reg-format.json"
+run 4 p4reg pull m@3
+assert_one_line_error "'p4reg-format.json' on remote 'origin' is damaged"
+cp "$ROOT_TMP/format.bak" "$R/p4reg-format.json"
+
+begin "remote.NAME.format 1 keeps whole objects; small objects stay whole on format 2"
+cd "$A"
+R1="$ROOT_TMP/remote1"
+mkdir -p "$R1"
+run 0 p4reg remote add old "$R1"
+run 0 p4reg config remote.old.format 1
+run 0 p4reg push old
+assert_no_file "$R1/p4reg-format.json"
+assert_same_bytes "$R1/objects/${oid1:0:2}/${oid1:2:2}/$oid1" models/m.safetensors
+[ ! -d "$R1/chunks" ] || fail "a format-1 remote got chunk lists"
+random_file models/small.bin 512
+p4reg add models/small.bin >/dev/null || fail "add small"
+run 0 p4reg push origin
+soid=$(sha models/small.bin)
+assert_same_bytes "$R/objects/${soid:0:2}/${soid:2:2}/$soid" models/small.bin
+run 2 p4reg config remote.old.format 3 && run 2 p4reg push old
+assert_one_line_error "remote.old.format must be 1 or 2, not '3'"
+run 0 p4reg config remote.old.format 1
+
+begin "remote convert: whole objects become chunk lists; readers get the same bytes"
+before=$(find "$R1/objects" -type f -printf '%s\n' | awk '{s+=$1} END {print s}')
+run 0 p4reg --json remote convert old
+assert_eq "$(echo "$OUT" | json_num converted)" "3"
+assert_eq "$(echo "$OUT" | json_num format_before)" "1"
+assert_eq "$(cat "$R1/p4reg-format.json")" '{"format": 2}'
+assert_no_file "$R1/objects/${oid1:0:2}/${oid1:2:2}/$oid1"
+assert_file "$R1/chunks/${oid1:0:2}/${oid1:2:2}/$oid1"
+after=$(find "$R1" -path "$R1/log" -prune -o -type f -printf '%s\n' | awk '{s+=$1} END {print s}')
+[ "$after" -lt $((before * 45 / 100)) ] || fail "convert kept $after of $before bytes"
+run 0 p4reg remote convert old
+assert_eq "$OUT" "remote 'old' is format 2: 0 objects (0 B) converted, 0 already; 0 B of chunks sent, 0 B of whole objects removed"
+D="$ROOT_TMP/D"
+mkdir -p "$D" && cd "$D" && p4reg init >/dev/null && p4reg remote add old "$R1" >/dev/null || fail "setup D"
+run 0 p4reg fetch old
+run 0 p4reg pull m@1
+assert_eq "$(sha .p4reg/objects/${oid1:0:2}/${oid1:2:2}/$oid1)" "$oid1"
+run 2 p4reg remote check --keep-objects
+assert_one_line_error "--keep-objects goes with 'remote convert'"
+
+finish
