@@ -101,6 +101,13 @@ typedef struct p4r_gc_remote_objects_result {
 	size_t foreign;              /* entries under objects/ that are not p4reg's objects: left alone */
 	int64_t batches;             /* the remote log's batches replayed */
 	size_t live_versions;        /* versions the log leaves live (not deleted) */
+	/* format 2: packs no remaining chunk list names (removed, or in a dry
+	 * run to remove); REMOVED holds the chunk lists as objects (chunked) */
+	p4r_remote_object *packs;    /* malloc'd, sorted by id */
+	size_t npacks, cappacks;
+	uint64_t pack_bytes;
+	size_t packs_needed;         /* packs a remaining chunk list names */
+	size_t packs_recent;         /* named by none, but within the grace period (a push may be running) */
 } p4r_gc_remote_objects_result;
 
 /* Removes from remote R every object that no live version in R's own log
@@ -110,7 +117,10 @@ typedef struct p4r_gc_remote_objects_result {
  * pointer in REPO's git history needs (pre-push uploads those), and that R
  * dates before the grace period (OPTS; unknown: kept). Every model's
  * rollback target is a live version, so its objects stay. Only what the
- * backend lists as objects/ab/cd/<oid> is a candidate. Before removing,
+ * backend lists as objects/ab/cd/<oid> or chunks/ab/cd/<oid> is a candidate,
+ * and a pack (packs/ab/cd/<id>) once no chunk list left names it and it is
+ * older than the grace period (a chunk list that cannot be read keeps
+ * every pack: P4R_EINTEGRITY, nothing removed). Before removing,
  * the log is checked again: a batch published meanwhile makes gc decide
  * again against it (P4R_ERROR after LOG_ROUNDS moves, nothing removed). A
  * log that does not replay or a manifest that cannot be read is an error

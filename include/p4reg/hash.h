@@ -41,4 +41,8 @@ int p4r_oid_path(char *buf, size_t bufsz, const char *root, const p4r_oid *oid);
 int p4r_oid_parse(p4r_oid *out, const char *s);
 bool p4r_oid_equal(const p4r_oid *a, const p4r_oid *b);
 
+/* The 32 raw bytes of a SHA-256 as an oid, and back (OID must be valid). */
+void p4r_oid_from_raw(p4r_oid *out, const unsigned char raw[32]);
+void p4r_oid_to_raw(const p4r_oid *oid, unsigned char raw[32]);
+
 #endif

@@ -91,6 +91,7 @@ typedef struct p4r_remote_object {
 	p4r_oid oid;
 	uint64_t size;
 	int64_t modified_s;
+	bool chunked;         /* gc -r: the object's chunk list (chunks/), not its whole copy */
 } p4r_remote_object;
 /* Told each listed object; < 0 stops the listing with that code. */
 typedef int (*p4r_remote_object_fn)(const p4r_remote_object *o, void *payload);
@@ -267,6 +268,11 @@ void p4r_remote_log_key(char *buf, size_t bufsz, int64_t seq);
 /* Keys of the format-2 layout: "chunks/ab/cd/<oid>", "packs/ab/cd/<id>". */
 void p4r_remote_chunks_key(char *buf, size_t bufsz, const p4r_oid *oid);
 void p4r_remote_pack_key(char *buf, size_t bufsz, const p4r_oid *pack);
+
+/* The chunk list of OID on R into L, read whole (at most 256 MiB) and
+ * checked (chunk.h): P4R_ENOTFOUND when R has none, P4R_EINTEGRITY when
+ * it is damaged. */
+int p4r_remote_get_chunklist(p4r_remote *r, const p4r_oid *oid, p4r_chunklist *l);
 
 /* The remote's layout (remote/chunked.c): 1 (whole objects) or 2 (chunk
  * lists and packs beside whole objects), read once from

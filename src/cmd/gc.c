@@ -90,6 +90,14 @@ static void objects_json(cJSON *obj, const p4r_gc_remote_objects_result *ro)
 	cJSON_AddNumberToObject(o, "foreign", (double)ro->foreign);
 	cJSON_AddNumberToObject(o, "batches", (double)ro->batches);
 	cJSON_AddNumberToObject(o, "live_versions", (double)ro->live_versions);
+	o = cJSON_AddObjectToObject(obj, "packs");
+	cJSON_AddNumberToObject(o, "count", (double)ro->npacks);
+	cJSON_AddNumberToObject(o, "bytes", (double)ro->pack_bytes);
+	list = cJSON_AddArrayToObject(o, "ids");
+	for (i = 0; i < ro->npacks; i++)
+		cJSON_AddItemToArray(list, cJSON_CreateString(ro->packs[i].oid.hex));
+	cJSON_AddNumberToObject(o, "needed", (double)ro->packs_needed);
+	cJSON_AddNumberToObject(o, "kept_recent", (double)ro->packs_recent);
 }
 
 /* The names of the rules that kept an item. */
@@ -282,12 +290,26 @@ static void print_remote_objects(p4r_cli *cli, const p4r_gc_opts *opts, const ch
 
 	for (i = 0; i < ro->nremoved; i++) {
 		p4r_format_size(a, sizeof(a), ro->removed[i].size);
-		printf("%s object %s from remote '%s' (%s)\n", verb, ro->removed[i].oid.hex, p4r_escape(name), a);
+		printf("%s object %s from remote '%s' (%s%s)\n", verb, ro->removed[i].oid.hex, p4r_escape(name),
+		       ro->removed[i].chunked ? "chunk list, " : "", a);
+	}
+	for (i = 0; i < ro->npacks; i++) {
+		p4r_format_size(a, sizeof(a), ro->packs[i].size);
+		printf("%s pack %s from remote '%s' (%s)\n", verb, ro->packs[i].oid.hex, p4r_escape(name), a);
 	}
 	p4r_format_size(a, sizeof(a), ro->bytes);
 	printf("%s %zu object%s (%s) from remote '%s'; kept %zu that %zu live version%s need%s\n", verb,
 	       ro->nremoved, ro->nremoved == 1 ? "" : "s", a, p4r_escape(name), ro->needed,
 	       ro->live_versions, ro->live_versions == 1 ? "" : "s", ro->live_versions == 1 ? "s" : "");
+	if (ro->npacks || ro->packs_needed || ro->packs_recent) {
+		p4r_format_size(a, sizeof(a), ro->pack_bytes);
+		printf("%s %zu pack%s (%s) from remote '%s'; kept %zu that chunk lists name\n", verb, ro->npacks,
+		       ro->npacks == 1 ? "" : "s", a, p4r_escape(name), ro->packs_needed);
+	}
+	if (ro->packs_recent)
+		cmd_note(cli, "kept %zu pack%s on remote '%s' that no chunk list names, written in the last "
+			 "%lld seconds or at a time the remote did not say (a push may be running)",
+			 ro->packs_recent, ro->packs_recent == 1 ? "" : "s", name, (long long)opts->grace_s);
 	if (ro->kept_recent)
 		cmd_note(cli, "kept %zu object%s on remote '%s' that no version needs, written in the last "
 			 "%lld seconds or at a time the remote did not say (a push may be running)",

@@ -117,7 +117,8 @@ assert_eq "$(sha "$ROOT_TMP/rebuilt")" "$oid1"
 begin "a damaged pack: exit 4, nothing stored, the work tree untouched"
 C="$ROOT_TMP/C"
 mkdir -p "$C" && cd "$C" && p4reg init >/dev/null && p4reg remote add origin "$R" >/dev/null && p4reg fetch >/dev/null || fail "setup C"
-pack=$(find "$R/packs" -type f | head -n 1)
+p1=$(python3 -c 'import sys; print(open(sys.argv[1], "rb").read()[56:88].hex())' "$R/chunks/${oid1:0:2}/${oid1:2:2}/$oid1")
+pack="$R/packs/${p1:0:2}/${p1:2:2}/$p1"   # the first pack v1's list names
 cp "$pack" "$ROOT_TMP/pack.bak"
 chmod u+w "$pack" 2>/dev/null
 printf 'X' | dd of="$pack" bs=1 seek=70000 conv=notrunc status=none
@@ -185,5 +186,36 @@ run 0 p4reg pull m@1
 assert_eq "$(sha .p4reg/objects/${oid1:0:2}/${oid1:2:2}/$oid1)" "$oid1"
 run 2 p4reg remote check --keep-objects
 assert_one_line_error "--keep-objects goes with 'remote convert'"
+
+begin "gc -r: a deleted version's chunk list goes, then the packs no remaining list names"
+cd "$A"
+oid2=$(cd "$B" && db "SELECT oid FROM versions WHERE number = 2")
+list2="$R/chunks/${oid2:0:2}/${oid2:2:2}/$oid2"
+assert_file "$list2"
+packs_before=$(find "$R/packs" -type f | wc -l)
+run 0 p4reg rm m@2
+run 0 p4reg push
+# a damaged list that stays: nothing is removed
+cp "$list" "$ROOT_TMP/list.bak"
+head -c 100 "$ROOT_TMP/list.bak" > "$list"
+run 4 p4reg gc -r origin --grace 0
+assert_contains "$ERR" "chunk list of $oid1 is damaged"
+assert_contains "$ERR" "gc -r removes nothing from remote 'origin'"
+assert_file "$list2"
+cp "$ROOT_TMP/list.bak" "$list"
+run 0 p4reg --json gc -r origin --grace 0
+assert_eq "$(echo "$OUT" | python3 -c 'import json,sys; d=json.load(sys.stdin)["objects"]; print(d["count"], d["oids"][0])')" "1 $oid2"
+npacks=$(echo "$OUT" | python3 -c 'import json,sys; print(json.load(sys.stdin)["packs"]["count"])')
+[ "$npacks" -ge 1 ] || fail "no pack removed"
+assert_no_file "$list2"
+assert_eq "$(find "$R/packs" -type f | wc -l)" "$((packs_before - npacks))"
+run 0 p4reg gc -r origin --grace 0
+assert_contains "$OUT" "removed 0 objects (0 B) from remote 'origin'"
+assert_contains "$OUT" "removed 0 packs (0 B) from remote 'origin'"
+E="$ROOT_TMP/E"
+mkdir -p "$E" && cd "$E" && p4reg init >/dev/null && p4reg remote add origin "$R" >/dev/null && p4reg fetch >/dev/null || fail "setup E"
+run 0 p4reg pull m@1
+run 0 p4reg pull m@3
+assert_eq "$(sha .p4reg/objects/${oid1:0:2}/${oid1:2:2}/$oid1)" "$oid1"
 
 finish

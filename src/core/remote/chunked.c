@@ -37,32 +37,6 @@
 #define SEGMENT_MAX ((uint64_t)16 << 20)
 #define COPY_BUF ((size_t)1 << 20)
 
-/* ---- ids: raw SHA-256 (chunk lists) and hex (keys) ---- */
-
-static void oid_from_raw(p4r_oid *out, const unsigned char raw[32])
-{
-	static const char digits[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < 32; i++) {
-		out->hex[2 * i] = digits[raw[i] >> 4];
-		out->hex[2 * i + 1] = digits[raw[i] & 15];
-	}
-	out->hex[P4R_OID_HEXLEN] = '\0';
-}
-
-static void oid_to_raw(const p4r_oid *oid, unsigned char raw[32])
-{
-	size_t i;
-
-	for (i = 0; i < 32; i++) {
-		char hi = oid->hex[2 * i], lo = oid->hex[2 * i + 1];
-
-		raw[i] = (unsigned char)(((hi <= '9' ? hi - '0' : hi - 'a' + 10) << 4) |
-					 (lo <= '9' ? lo - '0' : lo - 'a' + 10));
-	}
-}
-
 /* ---- the remote's format ---- */
 
 static int parse_format(const p4r_remote *r, const char *text, int *format)
@@ -248,8 +222,7 @@ static void map_clear(struct chunkmap *m)
 	memset(m, 0, sizeof(*m));
 }
 
-/* The chunk list of OID on R into L: P4R_ENOTFOUND when there is none. */
-static int get_list(p4r_remote *r, const p4r_oid *oid, p4r_chunklist *l)
+int p4r_remote_get_chunklist(p4r_remote *r, const p4r_oid *oid, p4r_chunklist *l)
 {
 	char key[128], *buf = NULL;
 	size_t len = 0;
@@ -268,7 +241,7 @@ static int get_list(p4r_remote *r, const p4r_oid *oid, p4r_chunklist *l)
 int p4r_chunked_size(p4r_remote *r, const p4r_oid *oid, uint64_t *size)
 {
 	p4r_chunklist l = { 0 };
-	int rc = get_list(r, oid, &l);
+	int rc = p4r_remote_get_chunklist(r, oid, &l);
 
 	*size = l.size;
 	p4r_chunklist_clear(&l);
@@ -348,7 +321,7 @@ static int known_from_related(p4r_remote *r, const p4r_oid *oid, struct known *k
 	for (i = 0; i < n && rc == 0; i++) {
 		p4r_chunklist l = { 0 };
 
-		rc = get_list(r, &rel[i], &l);
+		rc = p4r_remote_get_chunklist(r, &rel[i], &l);
 		if (rc == P4R_ENOTFOUND || rc == P4R_EINTEGRITY) {
 			p4r_error_clear();
 			rc = 0;
@@ -407,7 +380,7 @@ static int pack_send(struct packer *p)
 		return 0;
 	if ((rc = p4r_hasher_final(p->h, &id)) < 0)
 		goto done;
-	oid_to_raw(&id, p->k->ids[p->index]);
+	p4r_oid_to_raw(&id, p->k->ids[p->index]);
 	p4r_remote_pack_key(key, sizeof(key), &id);
 	if ((rc = p->r->ops->exists(p->r, key, &there)) < 0 || there)
 		goto done;
@@ -507,7 +480,7 @@ static int packs_there(p4r_remote *r, const p4r_chunklist *list, bool *ok)
 		uint64_t size = 0;
 		bool there = false;
 
-		oid_from_raw(&id, list->packs[i]);
+		p4r_oid_from_raw(&id, list->packs[i]);
 		p4r_remote_pack_key(key, sizeof(key), &id);
 		if ((rc = r->ops->stat(r, key, &there, &size)) == 0)
 			*ok = there && size >= need[i];
@@ -781,7 +754,7 @@ static int segment_item(size_t i, void *payload)
 
 	if (s->local)
 		return copy_local(a, s);
-	oid_from_raw(&pack, a->list->packs[s->src]);
+	p4r_oid_from_raw(&pack, a->list->packs[s->src]);
 	p4r_remote_pack_key(key, sizeof(key), &pack);
 	rc = a->r->ops->get_range(a->r, key, s->from, s->len, a->fd, a->fd2, s->at, assembly_progress, a);
 	if (rc == P4R_ENOTFOUND)
@@ -819,7 +792,7 @@ int p4r_chunked_get(p4r_remote *r, const p4r_oid *oid, uint64_t size, int fd, in
 	*received = 0;
 	if (!r->ops->get_range)
 		return p4r_error_set(P4R_ENOTFOUND, "remote '%s' cannot read ranges", r->name);
-	if ((rc = get_list(r, oid, &list)) < 0)
+	if ((rc = p4r_remote_get_chunklist(r, oid, &list)) < 0)
 		return rc;
 	if (list.size != size) {
 		rc = p4r_error_set(P4R_EINTEGRITY, "the chunk list of %s on remote '%s' says %llu bytes, but its "

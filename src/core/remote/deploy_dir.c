@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/mman.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,26 @@
 
 /* ---- a folder version: its manifest, then each file into PATH/ ---- */
 
+/* A manifest of 1 MiB or more may be a chunk list on a format-2 remote:
+ * rebuilt in memory (a memfd) through the verified download, which reads
+ * either form. */
+static int get_chunked_manifest(p4r_remote *remote, const p4r_deploy_version *v, char **text)
+{
+	int fd = memfd_create("p4reg-manifest", MFD_CLOEXEC), rc;
+
+	if (fd < 0)
+		return p4r_error_errno("cannot create a memory file");
+	rc = p4r_remote_get_verified(remote, &v->oid, v->size, fd, "the manifest", NULL, NULL);
+	if (rc == 0 && !(*text = malloc((size_t)v->size + 1)))
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+	if (rc == 0 && pread(fd, *text, (size_t)v->size, 0) != (ssize_t)v->size)
+		rc = p4r_error_errno("cannot read the manifest back");
+	if (rc == 0)
+		(*text)[v->size] = '\0';
+	close(fd);
+	return rc;
+}
+
 int p4r_deploy_manifest(p4r_remote *remote, const p4r_deploy_version *v, p4r_manifest *m)
 {
 	char key[128], what[P4R_MODEL_NAME_MAX + 48], *text = NULL;
@@ -38,14 +59,20 @@ int p4r_deploy_manifest(p4r_remote *remote, const p4r_deploy_version *v, p4r_man
 		return p4r_error_set(P4R_EINTEGRITY, "the %s is %lld bytes in the remote's log, over the "
 				     "limit", what, (long long)v->size);
 	p4r_remote_object_key(key, sizeof(key), &v->oid);
-	if ((rc = remote->ops->get_small(remote, key, (size_t)v->size, &text, &len)) < 0)
+	if ((uint64_t)v->size >= P4R_CHUNK_FROM) {
+		if ((rc = get_chunked_manifest(remote, v, &text)) < 0)
+			goto done;
+		len = (size_t)v->size;
+	} else if ((rc = remote->ops->get_small(remote, key, (size_t)v->size, &text, &len)) < 0) {
 		return rc;
+	}
 	if ((rc = p4r_hash_buffer(&got, text, len)) == 0 &&
 	    ((int64_t)len != v->size || !p4r_oid_equal(&got, &v->oid)))
 		rc = p4r_error_set(P4R_EINTEGRITY, "object %s on remote '%s' is corrupt (the %s): its "
 				   "bytes do not match its oid and size", v->oid.hex, remote->name, what);
 	if (rc == 0)
 		rc = p4r_manifest_decode(m, text, len, what);
+done:
 	free(text);
 	return rc;
 }

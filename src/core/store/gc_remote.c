@@ -172,7 +172,11 @@ struct judge {
 	p4r_gc_remote_objects_result *out;
 	const p4r_gc_opts *opts;
 	uint64_t listed;        /* objects listed so far */
+	struct oidset lists;    /* every chunk list listed */
+	struct oidset packs;    /* the packs the remaining lists name */
 };
+
+static int judge(struct judge *j, const p4r_remote_object *o);
 
 static int cand_add(p4r_gc_remote_objects_result *out, const p4r_remote_object *o)
 {
@@ -196,6 +200,21 @@ static int judge_listed(const p4r_remote_object *o, void *arg)
 {
 	struct judge *j = arg;
 
+	return judge(j, o);
+}
+
+/* A chunk list is judged as its object is (format 2). */
+static int judge_chunked(const p4r_remote_object *o, void *arg)
+{
+	struct judge *j = arg;
+	p4r_remote_object c = *o;
+
+	c.chunked = true;
+	return oidset_add(&j->lists, &o->oid) < 0 ? P4R_ERROR : judge(j, &c);
+}
+
+static int judge(struct judge *j, const p4r_remote_object *o)
+{
 	p4r_gc_progress(j->opts, "gc remote listing", ++j->listed, 0);
 	if (oidset_has(&j->nd->oids, &o->oid)) {
 		j->out->needed++;
@@ -254,6 +273,7 @@ struct removal {
 	p4r_remote *r;
 	const p4r_remote_object *v;
 	size_t n;
+	bool packs;             /* V are packs */
 	const p4r_gc_opts *opts;
 	pthread_mutex_t lock;   /* DONE and the progress calls */
 	uint64_t done;          /* removals ended */
@@ -266,7 +286,12 @@ static int remove_item(size_t i, void *payload)
 	char key[128];
 	int rc;
 
-	p4r_remote_object_key(key, sizeof(key), &rm->v[i].oid);
+	if (rm->packs)
+		p4r_remote_pack_key(key, sizeof(key), &rm->v[i].oid);
+	else if (rm->v[i].chunked)
+		p4r_remote_chunks_key(key, sizeof(key), &rm->v[i].oid);
+	else
+		p4r_remote_object_key(key, sizeof(key), &rm->v[i].oid);
 	rc = rm->r->ops->remove(rm->r, key);
 	pthread_mutex_lock(&rm->lock);
 	p4r_gc_progress(rm->opts, "gc remote deleting", ++rm->done, rm->n);
@@ -274,11 +299,98 @@ static int remove_item(size_t i, void *payload)
 	return rc;
 }
 
+/* ---- format 2: the packs no remaining chunk list names ---- */
+
+static bool is_candidate(const p4r_gc_remote_objects_result *out, const p4r_oid *oid)
+{
+	size_t i;
+
+	for (i = 0; i < out->nremoved; i++)
+		if (out->removed[i].chunked && p4r_oid_equal(&out->removed[i].oid, oid))
+			return true;
+	return false;
+}
+
+/* The packs the chunk list OID names join J->packs. */
+static int need_packs(p4r_remote *r, struct judge *j, const p4r_oid *oid)
+{
+	p4r_chunklist l = { 0 };
+	size_t i;
+	int rc = p4r_remote_get_chunklist(r, oid, &l);
+
+	/* gone since it was listed: a gc elsewhere; it names nothing now */
+	if (rc == P4R_ENOTFOUND) {
+		p4r_error_clear();
+		return 0;
+	}
+	if (rc < 0)
+		return p4r_error_set(rc, "%s; gc -r removes nothing from remote '%s'", p4r_error_message(),
+				     r->name);
+	for (i = 0; rc == 0 && i < l.npacks; i++) {
+		p4r_oid id;
+
+		p4r_oid_from_raw(&id, l.packs[i]);
+		rc = oidset_add(&j->packs, &id);
+	}
+	p4r_chunklist_clear(&l);
+	return rc;
+}
+
+static int judge_pack(const p4r_remote_object *o, void *arg)
+{
+	struct judge *j = arg;
+	p4r_gc_remote_objects_result *out = j->out;
+
+	if (oidset_has(&j->packs, &o->oid)) {
+		out->packs_needed++;
+		return 0;
+	}
+	if (o->modified_s == 0 || o->modified_s > j->cutoff) {
+		out->packs_recent++;
+		return 0;
+	}
+	if (out->npacks == out->cappacks) {
+		size_t ncap = out->cappacks ? out->cappacks * 2 : 16;
+		void *p = realloc(out->packs, ncap * sizeof(*out->packs));
+
+		if (!p)
+			return p4r_error_set(P4R_ERROR, "out of memory");
+		out->packs = p;
+		out->cappacks = ncap;
+	}
+	out->packs[out->npacks++] = *o;
+	out->pack_bytes += o->size;
+	return 0;
+}
+
+/* Every chunk list that stays (needed, recent, or taken back by settle)
+ * is read for the packs it names; the other packs are judged by age. */
+static int judge_packs(p4r_remote *r, struct judge *j)
+{
+	size_t i, foreign = 0;
+	int rc = 0;
+
+	for (i = 0; rc == 0 && i < j->lists.n; i++)
+		if (!is_candidate(j->out, &j->lists.v[i]))
+			rc = need_packs(r, j, &j->lists.v[i]);
+	if (rc < 0)
+		return rc;
+	if (j->packs.n)
+		qsort(j->packs.v, j->packs.n, sizeof(*j->packs.v), oid_cmp);
+	if ((rc = r->ops->list_objects(r, "packs", judge_pack, j, &foreign)) < 0)
+		return rc;
+	j->out->foreign += foreign;
+	if (j->out->npacks)
+		qsort(j->out->packs, j->out->npacks, sizeof(*j->out->packs), oid_cmp);
+	return 0;
+}
+
 void p4r_gc_remote_objects_result_clear(p4r_gc_remote_objects_result *o)
 {
 	if (!o)
 		return;
 	free(o->removed);
+	free(o->packs);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -286,9 +398,9 @@ int p4r_gc_remote_objects(p4r_repo *repo, p4r_remote *r, const p4r_gc_opts *opts
 			  p4r_gc_remote_objects_result *out)
 {
 	struct needs nd = { 0 };
-	struct removal rm = { r, NULL, 0, opts, PTHREAD_MUTEX_INITIALIZER, 0 };
-	struct judge j = { &nd, 0, out, opts, 0 };
-	size_t i;
+	struct removal rm = { r, NULL, 0, false, opts, PTHREAD_MUTEX_INITIALIZER, 0 };
+	struct judge j = { .nd = &nd, .out = out, .opts = opts };
+	size_t i, foreign = 0;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -303,8 +415,10 @@ int p4r_gc_remote_objects(p4r_repo *repo, p4r_remote *r, const p4r_gc_opts *opts
 		goto done;
 	out->live_versions = nd.live;
 	if ((rc = r->ops->list_objects(r, "objects", judge_listed, &j, &out->foreign)) < 0 ||
-	    (rc = settle(repo, r, out)) < 0)
+	    (rc = r->ops->list_objects(r, "chunks", judge_chunked, &j, &foreign)) < 0 ||
+	    (rc = settle(repo, r, out)) < 0 || (rc = judge_packs(r, &j)) < 0)
 		goto done;
+	out->foreign += foreign;
 	/* listings come in no set order: report (and remove) by oid (the
 	 * first member of p4r_remote_object) */
 	if (out->nremoved)
@@ -316,8 +430,18 @@ int p4r_gc_remote_objects(p4r_repo *repo, p4r_remote *r, const p4r_gc_opts *opts
 	if (!opts->dry_run && out->nremoved)
 		rc = p4r_parallel_for(out->nremoved, r->opts.jobs > 0 ? (unsigned)r->opts.jobs : 1,
 				      remove_item, &rm);
+	/* packs after the lists that named them */
+	rm.v = out->packs;
+	rm.n = out->npacks;
+	rm.packs = true;
+	rm.done = 0;
+	if (rc == 0 && !opts->dry_run && out->npacks)
+		rc = p4r_parallel_for(out->npacks, r->opts.jobs > 0 ? (unsigned)r->opts.jobs : 1,
+				      remove_item, &rm);
 done:
 	needs_clear(&nd);
+	free(j.lists.v);
+	free(j.packs.v);
 	return rc;
 }
 

@@ -202,3 +202,28 @@ int p4r_oid_path(char *buf, size_t bufsz, const char *root, const p4r_oid *oid)
 		return p4r_error_set(P4R_ERROR, "path of object %s below '%s' is too long", oid->hex, root);
 	return 0;
 }
+
+void p4r_oid_from_raw(p4r_oid *out, const unsigned char raw[32])
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < 32; i++) {
+		out->hex[2 * i] = digits[raw[i] >> 4];
+		out->hex[2 * i + 1] = digits[raw[i] & 15];
+	}
+	out->hex[P4R_OID_HEXLEN] = '\0';
+}
+
+static unsigned char nibble(char c)
+{
+	return (unsigned char)(c <= '9' ? c - '0' : c - 'a' + 10);
+}
+
+void p4r_oid_to_raw(const p4r_oid *oid, unsigned char raw[32])
+{
+	size_t i;
+
+	for (i = 0; i < 32; i++)
+		raw[i] = (unsigned char)(nibble(oid->hex[2 * i]) << 4 | nibble(oid->hex[2 * i + 1]));
+}
