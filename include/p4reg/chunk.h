@@ -47,15 +47,19 @@ int p4r_chunker_finish(p4r_chunker *c, p4r_chunk_fn fn, void *payload);
 void p4r_chunker_free(p4r_chunker *c);
 
 /* Tensor boundaries of a file of FILE_SIZE bytes whose first LEN bytes are
- * HEAD (safetensors, GGUF), ascending, into a malloc'd *CUTS; *N 0 (and
- * *CUTS NULL) for any other file or a header that does not parse whole.
- * Never an error for hostile bytes: only out of memory is. */
+ * HEAD (safetensors, GGUF), ascending, unique, within (0, FILE_SIZE), into
+ * a malloc'd *CUTS; *N 0 (and *CUTS NULL) for any other file or a header
+ * that does not parse whole. Any HEAD that holds the whole header gives
+ * the same cuts. Never an error for hostile bytes: only out of memory is. */
 int p4r_chunk_cuts(const unsigned char *head, size_t len, uint64_t file_size, uint64_t **cuts,
 		   size_t *n);
 
 /* Chunks the open file FD (SIZE bytes, read from offset 0 once, tensor
  * boundaries included) and feeds every byte to WHOLE (nullable) as well.
- * P4R_EINTEGRITY when the file does not hold SIZE bytes. */
+ * The boundaries are p4r_chunk_cuts of its first min(SIZE,
+ * P4R_CHUNK_HEAD_MAX) bytes, of which only as many are read ahead as the
+ * header needs. P4R_EINTEGRITY when the file does not hold exactly SIZE
+ * bytes (fewer, or more). */
 int p4r_chunk_fd(int fd, uint64_t size, const char *name, p4r_hasher *whole, p4r_chunk_fn fn,
 		 void *payload);
 

@@ -78,8 +78,10 @@ typedef struct p4r_fsck_opts {
  * registry too damaged to query, or one that cannot be opened at all (REPO
  * from p4r_repo_open_damaged without a registry), is reported as a problem
  * and every other check still runs: objects are re-hashed, pointers parsed.
- * Entries of .p4reg/tmp/ that p4reg does not make, and a symbolic link in
- * place of .p4reg/objects or .p4reg/tmp, are reported as stray.
+ * Entries of .p4reg/tmp/ and .p4reg/chunks/ that p4reg does not make, and
+ * a symbolic link in place of .p4reg/objects or .p4reg/tmp, are reported
+ * as stray; a damaged chunk list is "bad-chunk-list" (one whose object is
+ * gone is no finding: gc removes it).
  * Free OUT with p4r_fsck_report_clear. */
 int p4r_fsck_run(p4r_repo *repo, const p4r_fsck_opts *opts, p4r_fsck_report *out);
 void p4r_fsck_report_clear(p4r_fsck_report *r);

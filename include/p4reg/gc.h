@@ -56,6 +56,11 @@ typedef struct p4r_gc_result {
 	size_t kept_recent;  /* unreferenced objects or tmp/ files kept: too young */
 	size_t referenced;   /* objects kept because a version or a Git LFS pointer needs them */
 	size_t foreign;      /* tmp/ entries p4reg does not make: left alone (fsck lists them) */
+	/* chunk lists removed (.p4reg/chunks: those of the objects removed,
+	 * damaged ones, old ones of objects gone, stale temporary files); a
+	 * cache, not printed */
+	size_t chunk_lists;
+	uint64_t chunk_list_bytes;
 } p4r_gc_result;
 
 /* Collects garbage in REPO per OPTS into OUT (zeroed on entry; free with
@@ -64,7 +69,11 @@ typedef struct p4r_gc_result {
  * with P4R_EINTEGRITY before anything is deleted; links and other
  * strangers inside them are left alone. Deletes only files named by a
  * valid oid in their objects/ab/cd/ folder and, in tmp/, only the names
- * p4reg writes (p4r_gc_classify_tmp), never sync.lock. */
+ * p4reg writes (p4r_gc_classify_tmp), never sync.lock. In chunks/ab/cd/
+ * (local chunk lists, chunk.h) it removes the list of each object it
+ * deletes and every damaged list at once, and the lists of objects the
+ * store lacks and p4reg's temporary files there once older than the grace
+ * period. */
 int p4r_gc_run(p4r_repo *repo, const p4r_gc_opts *opts, p4r_gc_result *out);
 void p4r_gc_result_clear(p4r_gc_result *r);
 

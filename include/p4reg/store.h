@@ -41,6 +41,17 @@ int p4r_store_init(const char *meta_dir);
 int p4r_store_object_path(const p4r_store *store, const p4r_oid *oid, char *buf, size_t bufsz);
 bool p4r_store_has(const p4r_store *store, const p4r_oid *oid);
 
+/* The .p4reg folder the store was opened under (chunk lists live beside
+ * objects/: chunk_store.c). */
+const char *p4r_store_meta(const p4r_store *store);
+
+/* Opens OID's object for reading as every reader of the store does: a
+ * regular file under its name, never a symbolic link followed or a FIFO
+ * waited on; P4R_ENOTFOUND when absent. *ST gets its stat, PATH (PATHSZ
+ * bytes) its path for messages. The caller closes *FD. */
+int p4r_store_object_open(const p4r_store *store, const p4r_oid *oid, int *fd, struct stat *st,
+			  char *path, size_t pathsz);
+
 /* A batch of many small objects: while ON, inserts publish objects
  * without their fsyncs (publish.h); p4r_store_sync then makes all of them
  * durable with one syncfs, which must happen before anything (a registry

@@ -270,6 +270,7 @@ static const struct private_piece {
 } private_pieces[] = {
 	{ "registry.db", false }, { "registry.db-wal", false }, { "registry.db-shm", false },
 	{ "objects", true }, { "tmp", true }, { "quarantine", true }, { "untrusted", true },
+	{ "chunks", true },
 	{ "config.local", false },
 	{ "config", false },
 };

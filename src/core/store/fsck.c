@@ -11,6 +11,7 @@
 #include "p4reg/sync.h"
 #include "p4reg/version_objects.h"
 #include "p4reg/worktree.h"
+#include "store/chunk_store.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -683,6 +684,30 @@ static void check_tmp(struct run *r)
 	closedir(d);
 }
 
+static void on_chunks_finding(const char *oid, const char *rel, const char *message, void *payload)
+{
+	if (oid)
+		add_problem(payload, "bad-chunk-list", oid, rel, NULL,
+			    "p4reg gc removes it; p4reg computes it again from the object when it needs it",
+			    "%s", message);
+	else
+		add_problem(payload, "stray-file", NULL, rel, NULL,
+			    "p4reg never writes such an entry: move it out of .p4reg/chunks", "%s", message);
+}
+
+/* .p4reg/chunks/ab/cd/<oid>: the chunk lists of objects (a cache gc
+ * cleans); a damaged one and anything p4reg does not write are reported. */
+static int check_chunks(struct run *r)
+{
+	int fd = open_store_folder(r, P4R_CHUNKS_DIR), rc;
+
+	if (fd < 0)
+		return 0;
+	rc = p4r_chunks_check(p4r_repo_store(r->repo), fd, on_chunks_finding, r);
+	close(fd);
+	return rc;
+}
+
 /* What fsck learnt about one object, for the object guard's tables. */
 struct verdict {
 	p4r_oid oid;
@@ -1350,6 +1375,8 @@ int p4r_fsck_run(p4r_repo *repo, const p4r_fsck_opts *opts, p4r_fsck_report *out
 	if ((rc = check_objects(&r)) < 0)
 		goto done;
 	check_tmp(&r);
+	if ((rc = check_chunks(&r)) < 0)
+		goto done;
 	check_references(&r, refs, sizes, nrefs);
 	check_pointers(&r);
 	if (r.oom)

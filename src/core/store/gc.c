@@ -10,6 +10,7 @@
 #include "p4reg/fsutil.h"
 #include "p4reg/gitscan.h"
 #include "p4reg/hash.h"
+#include "store/chunk_store.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -407,9 +408,9 @@ done:
 	return rc;
 }
 
-/* Opens .p4reg/ and its objects/ and tmp/ (each -1 when absent), refusing
- * symbolic links before anything is deleted. */
-static int open_folders(p4r_repo *repo, int *meta, int *objects, int *tmp)
+/* Opens .p4reg/ and its objects/, tmp/ and chunks/ (each -1 when absent),
+ * refusing symbolic links before anything is deleted. */
+static int open_folders(p4r_repo *repo, int *meta, int *objects, int *tmp, int *chunks)
 {
 	int rc;
 
@@ -419,15 +420,42 @@ static int open_folders(p4r_repo *repo, int *meta, int *objects, int *tmp)
 		       p4r_error_set(P4R_EINTEGRITY, "'%s' is a symbolic link, not a folder: p4reg does"
 				     " not follow it", p4r_repo_meta(repo)) :
 		       p4r_error_errno("cannot open folder '%s'", p4r_repo_meta(repo));
-	if ((rc = p4r_gc_open_dir(objects, *meta, "objects", P4R_META_DIR "/objects")) < 0)
+	if ((rc = p4r_gc_open_dir(objects, *meta, "objects", P4R_META_DIR "/objects")) < 0 ||
+	    (rc = p4r_gc_open_dir(chunks, *meta, P4R_CHUNKS_DIR, P4R_META_DIR "/" P4R_CHUNKS_DIR)) < 0)
 		return rc;
 	return p4r_gc_open_dir(tmp, *meta, "tmp", P4R_META_DIR "/tmp");
+}
+
+/* The chunk lists of the objects removed go with them; then the damaged
+ * ones, old ones of objects gone and stale temporary files. */
+static int clean_chunks(p4r_repo *repo, int chunksfd, const p4r_gc_opts *opts, int64_t cutoff,
+			p4r_gc_result *out)
+{
+	uint64_t bytes;
+	size_t i, n;
+	p4r_oid oid;
+	int rc;
+
+	for (i = 0; i < out->nitems && !opts->dry_run; i++) {
+		if (!out->items[i].oid[0])
+			continue;
+		memcpy(oid.hex, out->items[i].oid, sizeof(oid.hex));
+		if ((rc = p4r_chunks_forget(chunksfd, &oid, &bytes)) < 0)
+			return rc;
+		out->chunk_lists += bytes > 0;
+		out->chunk_list_bytes += bytes;
+	}
+	if ((rc = p4r_chunks_gc(p4r_repo_store(repo), chunksfd, cutoff, opts->dry_run, &n, &bytes)) < 0)
+		return rc;
+	out->chunk_lists += n;
+	out->chunk_list_bytes += bytes;
+	return 0;
 }
 
 int p4r_gc_run(p4r_repo *repo, const p4r_gc_opts *opts, p4r_gc_result *out)
 {
 	p4r_registry *reg = p4r_repo_registry(repo);
-	int metafd = -1, objfd = -1, tmpfd = -1;
+	int metafd = -1, objfd = -1, tmpfd = -1, chunksfd = -1;
 	struct cands c = { 0 };
 	p4r_oid *refs = NULL;
 	size_t nrefs = 0;
@@ -441,7 +469,7 @@ int p4r_gc_run(p4r_repo *repo, const p4r_gc_opts *opts, p4r_gc_result *out)
 	now = opts->now_s ? opts->now_s : (int64_t)time(NULL);
 	/* changed after the cutoff: too young to judge */
 	cutoff = now - opts->grace_s;
-	if ((rc = open_folders(repo, &metafd, &objfd, &tmpfd)) < 0)
+	if ((rc = open_folders(repo, &metafd, &objfd, &tmpfd, &chunksfd)) < 0)
 		goto done;
 	/* a folder version's files are referenced through its manifest rows:
 	 * rows lost (or never recorded) come back from the manifest object
@@ -462,9 +490,13 @@ int p4r_gc_run(p4r_repo *repo, const p4r_gc_opts *opts, p4r_gc_result *out)
 	if (objfd >= 0 && ((rc = walk_objects(&w, objfd, 0, "")) < 0 ||
 			   (rc = remove_objects(reg, objfd, opts, &c, cutoff, out)) < 0))
 		goto done;
+	if (chunksfd >= 0 && (rc = clean_chunks(repo, chunksfd, opts, cutoff, out)) < 0)
+		goto done;
 	if (tmpfd >= 0)
 		rc = clean_tmp(tmpfd, opts, cutoff, out);
 done:
+	if (chunksfd >= 0)
+		close(chunksfd);
 	if (tmpfd >= 0)
 		close(tmpfd);
 	if (objfd >= 0)

@@ -1621,3 +1621,14 @@ int p4r_store_verify(p4r_store *store, const p4r_oid *oid)
 		rc = corrupt(oid, &got);
 	return rc;
 }
+
+const char *p4r_store_meta(const p4r_store *store)
+{
+	return store->meta;
+}
+
+int p4r_store_object_open(const p4r_store *store, const p4r_oid *oid, int *fd, struct stat *st,
+			  char *path, size_t pathsz)
+{
+	return open_object(fd, st, path, pathsz, store, oid);
+}
