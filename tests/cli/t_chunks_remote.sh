@@ -38,7 +38,8 @@ with open(out, "wb") as f:
         f.write(t)
 EOF
 }
-json_num() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+# json_num KEY: a number of the JSON on stdin, at the top or in "objects" (push, pull)
+json_num() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(d[sys.argv[1]] if sys.argv[1] in d else d["objects"][sys.argv[1]])' "$1"; }
 # bytes under the remote's chunks/ and packs/ (objects/ for whole ones)
 stored() { find "$R/chunks" "$R/packs" "$R/objects" -type f -printf '%s\n' 2>/dev/null | awk '{s+=$1} END {print s+0}'; }
 
@@ -154,16 +155,17 @@ R1="$ROOT_TMP/remote1"
 mkdir -p "$R1"
 run 0 p4reg remote add old "$R1"
 run 0 p4reg config remote.old.format 1
-run 0 p4reg push old
+run 0 p4reg push -r old
 assert_no_file "$R1/p4reg-format.json"
 assert_same_bytes "$R1/objects/${oid1:0:2}/${oid1:2:2}/$oid1" models/m.safetensors
 [ ! -d "$R1/chunks" ] || fail "a format-1 remote got chunk lists"
 random_file models/small.bin 512
 p4reg add models/small.bin >/dev/null || fail "add small"
-run 0 p4reg push origin
+run 0 p4reg push -r origin
 soid=$(sha models/small.bin)
 assert_same_bytes "$R/objects/${soid:0:2}/${soid:2:2}/$soid" models/small.bin
-run 2 p4reg config remote.old.format 3 && run 2 p4reg push old
+run 0 p4reg config remote.old.format 3
+run 2 p4reg push -r old
 assert_one_line_error "remote.old.format must be 1 or 2, not '3'"
 run 0 p4reg config remote.old.format 1
 
@@ -181,7 +183,7 @@ run 0 p4reg remote convert old
 assert_eq "$OUT" "remote 'old' is format 2: 0 objects (0 B) converted, 0 already; 0 B of chunks sent, 0 B of whole objects removed"
 D="$ROOT_TMP/D"
 mkdir -p "$D" && cd "$D" && p4reg init >/dev/null && p4reg remote add old "$R1" >/dev/null || fail "setup D"
-run 0 p4reg fetch old
+run 0 p4reg fetch -r old
 run 0 p4reg pull m@1
 assert_eq "$(sha .p4reg/objects/${oid1:0:2}/${oid1:2:2}/$oid1)" "$oid1"
 run 2 p4reg remote check --keep-objects
@@ -204,8 +206,8 @@ assert_contains "$ERR" "gc -r removes nothing from remote 'origin'"
 assert_file "$list2"
 cp "$ROOT_TMP/list.bak" "$list"
 run 0 p4reg --json gc -r origin --grace 0
-assert_eq "$(echo "$OUT" | python3 -c 'import json,sys; d=json.load(sys.stdin)["objects"]; print(d["count"], d["oids"][0])')" "1 $oid2"
-npacks=$(echo "$OUT" | python3 -c 'import json,sys; print(json.load(sys.stdin)["packs"]["count"])')
+assert_eq "$(echo "$OUT" | python3 -c 'import json,sys; d=json.load(sys.stdin)["remote"]["objects"]; print(d["count"], d["oids"][0])')" "1 $oid2"
+npacks=$(echo "$OUT" | python3 -c 'import json,sys; print(json.load(sys.stdin)["remote"]["packs"]["count"])')
 [ "$npacks" -ge 1 ] || fail "no pack removed"
 assert_no_file "$list2"
 assert_eq "$(find "$R/packs" -type f | wc -l)" "$((packs_before - npacks))"

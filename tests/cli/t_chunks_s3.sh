@@ -45,7 +45,8 @@ with open(out, "wb") as f:
         f.write(t)
 EOF
 }
-json_num() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+# json_num KEY: a number of the JSON on stdin, at the top or in "objects" (push, pull)
+json_num() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(d[sys.argv[1]] if sys.argv[1] in d else d["objects"][sys.argv[1]])' "$1"; }
 setup() { p4reg init >/dev/null && p4reg remote add -d --endpoint "$RGW_ENDPOINT" --path-style origin "s3://models/$1" >/dev/null 2>&1; }
 
 A="$ROOT_TMP/A"; B="$ROOT_TMP/B"
@@ -117,7 +118,7 @@ begin "a format-1 bucket: whole objects until remote convert"
 cd "$A"
 run 0 p4reg remote add old --endpoint "$RGW_ENDPOINT" --path-style s3://models/old
 run 0 p4reg config remote.old.format 1
-run 0 p4reg push old
+run 0 p4reg push -r old
 python3 - "$RGW_ENDPOINT" <<'EOF' || fail "format-1 layout"
 import boto3, sys
 s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1")

@@ -95,19 +95,21 @@ run 0 env P4REG_TEST_TRANSFER_DELAY_MS=20 "$P" push
 assert_eq "$ERR" "" "stderr of a piped push"
 
 begin "fetch --objects and pull on a terminal: bytes, rate, ETA"
+# (a chunked download reads 16 MiB runs of packs in parallel: slowed more than a
+# whole object, so that it lasts the seconds a rate and an ETA need)
 cd "$other" || exit 1
 rm -rf .p4reg/objects/* models
-on_tty 0 env P4REG_TEST_TRANSFER_DELAY_MS=200 "$P" fetch --objects
+on_tty 0 env P4REG_TEST_TRANSFER_DELAY_MS=800 "$P" fetch --objects
 has_line 'fetch  [0-9]+\.[0-9] MiB / 6[0-9]\.[0-9] MiB  [0-9]+%  [0-9]+\.[0-9] MiB/s  ETA 0:0[0-9]'
 assert_contains "$TTY" "fetched from 'origin': "
 rm -rf .p4reg/objects/*
-on_tty 0 env P4REG_TEST_TRANSFER_DELAY_MS=200 "$P" pull big@1
+on_tty 0 env P4REG_TEST_TRANSFER_DELAY_MS=800 "$P" pull big@1
 has_line '[a-z]+  [0-9]+\.[0-9] MiB / 6[0-9]\.[0-9] MiB  [0-9]+%  [0-9]+\.[0-9] MiB/s  ETA 0:0[0-9]'
 assert_same_bytes models/big.bin "$OLDPWD/models/big.bin"
 cd "$OLDPWD" || exit 1
 
 begin "get of a file and of a folder: bytes, and files of a folder"
-on_tty 0 env P4REG_TEST_TRANSFER_DELAY_MS=200 "$P" get --no-cache "$PWD/remote" big@1 -o "$ROOT_TMP/big.bin"
+on_tty 0 env P4REG_TEST_TRANSFER_DELAY_MS=800 "$P" get --no-cache "$PWD/remote" big@1 -o "$ROOT_TMP/big.bin"
 has_line 'get  [0-9]+\.[0-9] MiB / 6[0-9]\.[0-9] MiB  [0-9]+%  [0-9]+\.[0-9] MiB/s  ETA 0:0[0-9]'
 assert_same_bytes "$ROOT_TMP/big.bin" models/big.bin
 on_tty 0 "$P" get --no-cache "$PWD/remote" tok@1 -o "$ROOT_TMP/tok"

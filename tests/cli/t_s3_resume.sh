@@ -34,6 +34,8 @@ v() { local want=$1; shift; run "$want" timeout 120 "$P4REG_BIN" "$@"; }
 cd "$ROOT_TMP"; mkdir A; cd A
 p4reg init >/dev/null
 p4reg remote add -d --endpoint "http://127.0.0.1:$PORT" --path-style origin s3://models/team >/dev/null 2>&1 || fail "remote add"
+# whole objects: multipart uploads and their resumption are format 1's
+p4reg config remote.origin.format 1
 p4reg config remote.origin.multipartThreshold 1m
 p4reg config remote.origin.partSize 5m
 p4reg config remote.origin.jobs 1

@@ -33,7 +33,6 @@
 #define BLOCK ((size_t)4 << 20)
 #define PROGRESS_EVERY ((uint64_t)16 << 20)
 #define KEY_MAX 512
-#define RANGE_BUF ((size_t)1 << 20)
 #define DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
 
 struct dir_remote {
@@ -581,12 +580,12 @@ static int dir_get_range(p4r_remote *r, const char *key, uint64_t off, uint64_t 
 				   (long long)st.st_size, (unsigned long long)(off + len));
 		goto done;
 	}
-	if (!(buf = malloc(RANGE_BUF))) {
+	if (!(buf = malloc(len < BLOCK ? (size_t)len : BLOCK))) {
 		rc = p4r_error_set(P4R_ERROR, "out of memory");
 		goto done;
 	}
 	while (rc == 0 && len > 0) {
-		size_t want = len < RANGE_BUF ? (size_t)len : RANGE_BUF;
+		size_t want = len < BLOCK ? (size_t)len : BLOCK;
 		ssize_t n = pread(src, buf, want, (off_t)off);
 
 		if (n < 0 && errno == EINTR)
@@ -607,6 +606,7 @@ static int dir_get_range(p4r_remote *r, const char *key, uint64_t off, uint64_t 
 		len -= (uint64_t)n;
 		if (progress)
 			progress((uint64_t)n, 0, payload);
+		test_delay(r);
 	}
 done:
 	free(buf);
@@ -744,7 +744,7 @@ static DIR *entries_of(int fd)
  * regular file named by an oid that starts with PREFIX, else foreign. */
 static int list_file(const struct dir_list *l, int fd, const char *name, const char *prefix)
 {
-	p4r_remote_object o;
+	p4r_remote_object o = { 0 };
 	struct stat st;
 
 	if (!p4r_oid_valid(name) || strncmp(name, prefix, 4) ||

@@ -199,8 +199,10 @@ static int cand_add(p4r_gc_remote_objects_result *out, const p4r_remote_object *
 static int judge_listed(const p4r_remote_object *o, void *arg)
 {
 	struct judge *j = arg;
+	p4r_remote_object c = *o;
 
-	return judge(j, o);
+	c.chunked = false;
+	return judge(j, &c);
 }
 
 /* A chunk list is judged as its object is (format 2). */
