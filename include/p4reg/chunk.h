@@ -6,7 +6,7 @@
  * and end, read from its header. A chunk is named by the SHA-256 of its
  * bytes. A file's chunk list names its chunks in order; on a remote it also
  * says where each lives (a pack: chunks back to back, named by the SHA-256
- * of its bytes). The binary layout is documented in docs/remotes.md. */
+ * of its chunks' ids in order). The binary layout is documented in docs/remotes.md. */
 #ifndef P4REG_CHUNK_H
 #define P4REG_CHUNK_H
 

@@ -59,8 +59,25 @@ assert_eq "$(cat "$R/p4reg-format.json")" '{"format": 2}'
 assert_file "$R/chunks/${oid1:0:2}/${oid1:2:2}/$oid1"
 assert_no_file "$R/objects/${oid1:0:2}/${oid1:2:2}/$oid1"
 [ "$(find "$R/packs" -type f | wc -l)" -ge 1 ] || fail "no pack"
-# every pack is named by the SHA-256 of its bytes
-for p in $(find "$R/packs" -type f); do assert_eq "$(sha "$p")" "$(basename "$p")" "pack name"; done
+# a pack is named by the SHA-256 of its chunks' ids, in order; each chunk
+# is where the list says, and its bytes hash to its id
+python3 - "$R" "$oid1" <<'EOF' || fail "packs of v1"
+import hashlib, struct, sys
+root, oid = sys.argv[1], sys.argv[2]
+d = open("%s/chunks/%s/%s/%s" % (root, oid[:2], oid[2:4], oid), "rb").read()
+size, npacks, nchunks = struct.unpack_from("<QII", d, 40)
+packs = [d[56 + 32 * i:88 + 32 * i].hex() for i in range(npacks)]
+ids = {p: [] for p in packs}
+for k in range(nchunks):
+    cid, pack, length, off = struct.unpack_from("<32sIIQ", d, 56 + 32 * npacks + 48 * k)
+    p = packs[pack]
+    with open("%s/packs/%s/%s/%s" % (root, p[:2], p[2:4], p), "rb") as f:
+        f.seek(off)
+        assert hashlib.sha256(f.read(length)).digest() == cid
+    ids[p].append((off, cid))
+for p, v in ids.items():
+    assert hashlib.sha256(b"".join(c for _, c in sorted(v))).hexdigest() == p, p
+EOF
 # the local chunk list was kept from the push's read
 assert_file ".p4reg/chunks/${oid1:0:2}/${oid1:2:2}/$oid1"
 
@@ -219,5 +236,30 @@ mkdir -p "$E" && cd "$E" && p4reg init >/dev/null && p4reg remote add origin "$R
 run 0 p4reg pull m@1
 run 0 p4reg pull m@3
 assert_eq "$(sha .p4reg/objects/${oid1:0:2}/${oid1:2:2}/$oid1)" "$oid1"
+
+begin "concurrent first pushes of chunked versions to an empty remote: both land, every version reads back"
+RC="$ROOT_TMP/remote-conc"
+mkdir -p "$RC"
+for who in P Q; do
+	mkdir -p "$ROOT_TMP/$who/models" && cd "$ROOT_TMP/$who" && p4reg init >/dev/null &&
+		p4reg remote add -d origin "$RC" >/dev/null 2>&1 || fail "setup $who"
+done
+cd "$ROOT_TMP/P" && gen models/p.safetensors 1 && p4reg add models/p.safetensors >/dev/null || fail "add P"
+cd "$ROOT_TMP/Q" && gen models/q.safetensors 2 && p4reg add models/q.safetensors >/dev/null || fail "add Q"
+(cd "$ROOT_TMP/P" && p4reg push >"$ROOT_TMP/P.out" 2>&1; echo $? >"$ROOT_TMP/P.rc") &
+(cd "$ROOT_TMP/Q" && p4reg push >"$ROOT_TMP/Q.out" 2>&1; echo $? >"$ROOT_TMP/Q.rc") &
+wait
+assert_eq "$(cat "$ROOT_TMP/P.rc") $(cat "$ROOT_TMP/Q.rc")" "0 0" "push exit codes ($(cat "$ROOT_TMP/P.out" "$ROOT_TMP/Q.out" | tr "\n" " "))"
+assert_eq "$(cat "$RC/p4reg-format.json")" '{"format": 2}'
+G="$ROOT_TMP/G"
+mkdir -p "$G" && cd "$G" && p4reg init >/dev/null && p4reg remote add origin "$RC" >/dev/null 2>&1 || fail "setup G"
+run 0 p4reg fetch
+run 0 p4reg pull p@1 q@1
+assert_same_bytes models/q.safetensors "$ROOT_TMP/Q/models/q.safetensors"
+assert_same_bytes models/p.safetensors "$ROOT_TMP/P/models/p.safetensors"
+for m in p q; do
+	o=$(db "SELECT v.oid FROM versions v JOIN models x ON x.id = v.model_id WHERE x.name = '$m'")
+	assert_eq "$(sha .p4reg/objects/${o:0:2}/${o:2:2}/$o)" "$o" "object of $m"
+done
 
 finish

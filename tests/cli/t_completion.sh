@@ -159,7 +159,11 @@ expect "fetch -r n" "nas"
 expect "remote " "add
 list
 remove
-check"
+check
+convert"
+expect "remote convert " "mine
+nas
+origin"
 expect "remote remove " "mine
 nas
 origin"

@@ -115,7 +115,7 @@ cd "$A"; random_file big.bin 6144; p4reg add big.bin >/dev/null 2>&1; v 0 push
 cd "$V"; v 0 fetch
 p4reg config remote.origin.multipartThreshold 1m; p4reg config remote.origin.partSize 5m
 mode flood-range
-v 1 fetch big@1 && assert_one_line_error "bytes asked for of 'objects/"
+v 1 fetch big@1 && assert_one_line_error "bytes asked for of 'packs/"
 flooded; no_leftovers
 big=$(sha "$A/big.bin")
 assert_no_file ".p4reg/objects/${big:0:2}/${big:2:2}/$big"

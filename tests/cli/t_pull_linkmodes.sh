@@ -13,6 +13,8 @@ R="$ROOT_TMP/remote"
 A="$ROOT_TMP/A"
 mkdir -p "$A" && cd "$A" && p4reg init >/dev/null || fail "init A"
 p4reg remote add -d origin "$R" >/dev/null 2>&1 || fail "remote add on A"
+# whole objects: the test alters one on the remote (a pack: t_chunks_remote)
+p4reg config remote.origin.format 1
 random_file m.bin 6144   # > 4 MiB: the threaded pipeline, O_DIRECT writes
 p4reg add -q m.bin && p4reg push -q || fail "add and push v1"
 V1=$(sha m.bin)

@@ -19,6 +19,9 @@ run 2 p4reg remote add 'bad/name' "$R" && assert_one_line_error "invalid remote 
 run 2 p4reg remote add origin 'ftp://x/y' && assert_one_line_error "unsupported remote URL"
 run 0 p4reg remote add -d origin "$R" && assert_contains "$OUT" "added remote 'origin'"
 assert_contains "$ERR" "concurrent pushes are safe"
+# whole objects, which this test reads and alters on the remote (format 2,
+# chunk lists and packs: t_chunks_remote.sh)
+run 0 p4reg config remote.origin.format 1
 run 1 p4reg remote add origin "$R" && assert_one_line_error "remote 'origin' already exists"
 run 0 p4reg remote add other "file://$ROOT_TMP/other"
 run 0 p4reg remote list

@@ -39,8 +39,10 @@ S="$ROOT_TMP/stub"; start_stub "$S"; PORT=$STUB_PORT
 s3_setup() {
 	p4reg init >/dev/null && p4reg remote add -d --endpoint "http://127.0.0.1:$PORT" --path-style origin s3://models/team >/dev/null 2>&1 &&
 		p4reg config remote.origin.jobs 2 && p4reg config remote.origin.multipartThreshold 6m &&
-		p4reg config remote.origin.partSize 5m
+		p4reg config remote.origin.partSize 5m && p4reg config remote.origin.format 1
 }
+# (format 1: whole objects, their multipart uploads and ranged downloads;
+# a format-2 remote's packs and ranges are t_chunks_s3's)
 A="$ROOT_TMP/A"; V="$ROOT_TMP/V"; mkdir -p "$A" "$V"
 (cd "$A" && s3_setup) || fail "setup A"
 (cd "$V" && s3_setup) || fail "setup V"
