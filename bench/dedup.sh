@@ -357,6 +357,10 @@ dedup_rows() {
 			r=$(ratio "${DD[received_$p]}" "${DD[size_1]}")
 			echo "| dedup: $where v1 pull on a machine with v2 receives | $(dedup_b "${DD[received_$p]}") (its own count; strace missing) | v1 $(dedup_b "${DD[size_1]}") | ${r}× | ≤ 0.15× | $(verdict "$r" "<=" 0.15) |"
 		fi
+		a=$(dedup_sum "dedup_push_$p"); v=$(dedup_sum "dedup_push_$w")
+		echo "| dedup: $where pushes v1..v6 (sum) | $a ms | whole-file $v ms | $(ratio "$a" "$v")× | - | - |"
+		a=$(median "dedup_pull_$p"); v=$(median "dedup_pull_$w")
+		echo "| dedup: $where v1 pull on a machine with v2 | $a ms | whole-file $v ms | $(ratio "$a" "$v")× | - | - |"
 		r=$(ratio "${DD[sent_${p}_6]}" "${DD[size_6]}")
 		echo "| dedup: $where v6 push, full fine-tune (information) | $(dedup_b "${DD[sent_${p}_6]}") | v6 $(dedup_b "${DD[size_6]}") | ${r}× | - | - |"
 	done
