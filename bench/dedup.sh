@@ -52,21 +52,77 @@ dedup_label() {
 	esac
 }
 
-# dedup_json FILE KEY...: the value at KEY/KEY/... of the JSON document FILE.
-dedup_json() {
-	"$DEDUP_PY" - "$@" <<'PY'
-import json, sys
-d = json.load(open(sys.argv[1]))
-for k in sys.argv[2:]:
-    d = d[k]
-print(d)
+# The figures p4reg and the generator printed: one JSON document per step
+# in $W/dedup-json/ (gen_V, push_R_V, pull_R), read in one pass at the end
+# (an interpreter per number would cost seconds) into DD[size_V],
+# DD[changed_V], DD[what_V], DD[sent_R_V], DD[received_R].
+dedup_collect() {
+	local k v
+	while IFS=$'\t' read -r k v; do DD[$k]=$v; done < <("$DEDUP_PY" - "$W/dedup-json" <<'PY'
+import json, os, sys
+d = sys.argv[1]
+for name in sorted(os.listdir(d)):
+    doc = json.load(open(os.path.join(d, name)))
+    step, key = name[:-5].split("_", 1)
+    if step == "gen":
+        for f in ("size", "changed", "what"):
+            print(f"{f}_{key}\t{doc[f]}")
+    elif step == "push":
+        print(f"sent_{key}\t{doc['objects']['bytes_sent']}")
+    elif step == "pull":
+        print(f"received_{key}\t{doc['objects']['bytes_received']}")
 PY
+	)
+}
+
+# dedup_p4reg STEP ARGS...: p4reg --json ARGS, its document kept as STEP.
+dedup_p4reg() {
+	local step=$1
+	shift
+	"$P4REG" --json "$@" >"$W/dedup-json/$step.json"
+}
+
+# The S3 listing: boto3 in one process for the run, which answers each line
+# of prefixes with their bytes (importing boto3 takes ~0.3 s); else the aws
+# CLI, once per prefix.
+DEDUP_LS_PY='
+import os, sys
+try:
+    import boto3
+except ImportError:
+    print("no")
+    sys.exit(0)
+s3 = boto3.client("s3", endpoint_url=os.environ["RGW_ENDPOINT"], region_name="us-east-1")
+print("ready")
+for line in sys.stdin:
+    sizes = []
+    for prefix in line.split():
+        n = 0
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=sys.argv[1], Prefix=prefix):
+            n += sum(o["Size"] for o in page.get("Contents", []))
+        sizes.append(str(n))
+    print(" ".join(sizes))
+'
+dedup_lister_start() {
+	local ok=""
+	DEDUP_LIST=aws
+	coproc DEDUP_LS { exec "$DEDUP_PY" -u -c "$DEDUP_LS_PY" "$S3_BUCKET" 2>>"$LOG"; }
+	read -r ok <&"${DEDUP_LS[0]}" || true
+	# shellcheck disable=SC2153 # (coproc sets DEDUP_LS_PID)
+	if [ "$ok" = ready ]; then DEDUP_LIST=boto3; else wait "$DEDUP_LS_PID" 2>/dev/null || true; fi
+}
+dedup_lister_stop() {
+	[ "${DEDUP_LIST:-}" = boto3 ] || return 0
+	local pid=$DEDUP_LS_PID
+	eval "exec ${DEDUP_LS[1]}>&-"
+	wait "$pid" 2>/dev/null || true
+	DEDUP_LIST=aws
 }
 
 # Bytes held by remote NAME...: every file under the folder, every key
 # under the S3 prefix; one line each.
 dedup_stored() {
-	local r s3=()
+	local r s3=() sizes
 	for r in "$@"; do
 		case $r in
 		f*) find "$W/dedup-remote-$r" -type f -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }' ;;
@@ -74,22 +130,16 @@ dedup_stored() {
 		esac
 	done
 	[ ${#s3[@]} -gt 0 ] || return 0
-	if [ "$DEDUP_LIST" = aws ]; then
+	if [ "$DEDUP_LIST" = boto3 ]; then
+		echo "${s3[*]}" >&"${DEDUP_LS[1]}"
+		read -r sizes <&"${DEDUP_LS[0]}" || die "the S3 listing (boto3) failed (see $LOG)"
+		# shellcheck disable=SC2086 # (one number a line)
+		printf '%s\n' $sizes
+	else
 		for r in "${s3[@]}"; do
 			s3_peer s3 ls --recursive --summarize "s3://$S3_BUCKET/$r" 2>>"$LOG" |
 				awk '/Total Size:/ { print $3 }'
 		done
-	else
-		# boto3 in one process: quicker than the aws CLI per prefix
-		"$DEDUP_PY" - "$S3_BUCKET" "${s3[@]}" <<'PY'
-import os, sys, boto3
-s3 = boto3.client("s3", endpoint_url=os.environ["RGW_ENDPOINT"], region_name="us-east-1")
-for prefix in sys.argv[2:]:
-    n = 0
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=sys.argv[1], Prefix=prefix):
-        n += sum(o["Size"] for o in page.get("Contents", []))
-    print(n)
-PY
 	fi
 }
 
@@ -150,21 +200,14 @@ dedup_drop() {
 	rm -f "$1/.p4reg/objects/$p" "$1/.p4reg/chunks/$p"
 }
 
-# Runs "p4reg ARGS" with its --json document in $W/dedup-out.json.
-dedup_p4reg() { "$P4REG" --json "$@" >"$W/dedup-out.json"; }
-
 # The series: generate each version into the work tree, add, push everywhere.
 dedup_series() {
-	local dev=$W/dedup-dev base=$W/dedup-base v f r info obj oid
+	local dev=$W/dedup-dev base=$W/dedup-base v f r obj oid
 	f=$dev/models/m.safetensors
 	for v in $DEDUP_VERSIONS; do
-		info=$("$DEDUP_PY" "$HERE/gen_safetensors.py" --size "$DEDUP_SIZE" --seed "$DEDUP_SEED" \
-			--version "$v" "$f") || die "gen_safetensors.py failed"
-		printf '%s\n' "$info" >"$W/dedup-gen.json"
-		DD[size_$v]=$(dedup_json "$W/dedup-gen.json" size)
-		DD[changed_$v]=$(dedup_json "$W/dedup-gen.json" changed)
-		DD[what_$v]=$(dedup_json "$W/dedup-gen.json" what)
-		say "bench: dedup v$v ($(( ${DD[size_$v]} / 1024 )) KiB, ${DD[what_$v]}): add, push to $(dedup_remotes | tr '\n' ' ')"
+		say "bench: dedup v$v of $((DEDUP_SIZE / MiB)) MiB: generate, add, push to $(dedup_remotes | xargs)"
+		"$DEDUP_PY" "$HERE/gen_safetensors.py" --size "$DEDUP_SIZE" --seed "$DEDUP_SEED" \
+			--version "$v" "$f" >"$W/dedup-json/gen_$v.json" || die "gen_safetensors.py failed"
 		timed "dedup_ssl_$v" openssl dgst -sha256 "$f"
 		timed "dedup_add_$v" "$P4REG" -C "$dev" -q add models/m.safetensors
 		if [ -n "${DEDUP_BASE:-}" ]; then
@@ -178,8 +221,7 @@ dedup_series() {
 		for r in $(dedup_remotes); do
 			# add wrote the object around the page cache: warm for every push alike
 			cat "$obj" >/dev/null
-			timed "dedup_push_${r}_$v" dedup_p4reg -C "$dev" push -r "$r"
-			DD[sent_${r}_$v]=$(dedup_json "$W/dedup-out.json" objects bytes_sent)
+			timed "dedup_push_${r}_$v" dedup_p4reg "push_${r}_$v" -C "$dev" push -r "$r"
 			case $r in f*) DD[stored_${r}_$v]=$(dedup_stored "$r") ;; esac
 		done
 		if [ -z "$DEDUP_RGW_SKIP" ]; then
@@ -213,8 +255,7 @@ dedup_pulls() {
 			first=0
 		fi
 		dedup_reset "$c"
-		timed "dedup_pull_$r" dedup_p4reg -C "$c" pull -r "$r" m@1
-		DD[received_$r]=$(dedup_json "$W/dedup-out.json" objects bytes_received)
+		timed "dedup_pull_$r" dedup_p4reg "pull_$r" -C "$c" pull -r "$r" m@1
 		[ "$(sha256sum <"$c/models/m.safetensors" | cut -d' ' -f1)" = "${DD[oid_1]}" ] ||
 			die "pull of m@1 from '$r' wrote other bytes"
 		if [ "$DEDUP_STRACE" = 1 ]; then
@@ -249,10 +290,7 @@ dedup_rgw_start() {
 		return 1
 	fi
 	S3_SKIP=$keep_skip
-	# the listing: boto3 in one process is quicker than the aws CLI
-	DEDUP_LIST=aws
-	"$DEDUP_PY" -c 'import boto3' 2>/dev/null && DEDUP_LIST=boto3
-	true
+	dedup_lister_start
 }
 
 dedup_measure() {
@@ -272,6 +310,8 @@ dedup_measure() {
 	fi
 	DEDUP_STRACE=0
 	command -v strace >/dev/null 2>&1 && DEDUP_STRACE=1
+	rm -rf "$W/dedup-json"
+	mkdir -p "$W/dedup-json"
 	new_repo "$dev"
 	mkdir -p "$dev/models"
 	"$P4REG" -C "$dev" -q remote add f2 "$W/dedup-remote-f2" >/dev/null 2>&1 || die "remote add f2 failed"
@@ -297,13 +337,15 @@ dedup_measure() {
 	fi
 	dedup_series
 	dedup_pulls
+	dedup_collect
 	if [ -z "$DEDUP_RGW_SKIP" ]; then
+		dedup_lister_stop
 		# (|| true: ceph.sh's functions are not written for set -e)
 		ceph_stop || true
 		# shellcheck disable=SC2064
 		trap "$prev" EXIT
 	fi
-	if [ "${KEEP:-0}" = 0 ]; then rm -rf "$dev" "$base" "$W"/dedup-remote-*; fi
+	if [ "${KEEP:-0}" = 0 ]; then rm -rf "$dev" "$base" "$W"/dedup-remote-* "$W/dedup-json"; fi
 }
 
 # ---- the figures ----------------------------------------------------------------
