@@ -306,6 +306,11 @@ datapath_measure
 . "$HERE/s3.sh"
 s3_measure
 
+# ---- dedup: bytes stored and moved per version, p4reg vs whole files (issue 19) -
+
+. "$HERE/dedup.sh"
+dedup_measure
+
 # ---- 8 files in one call vs one call each -------------------------------------
 
 RM=$W/multi
@@ -537,6 +542,7 @@ TABLE=$W/table.md
 	echo "| rollback on a deploy box, warm cache (${GLINK:-?}) | $v ms | | | O(1): ≤ 50 ms | $(verdict "$v" "<=" 50) |"
 	datapath_rows
 	s3_rows
+	dedup_rows
 	r=$(ratio "$SER" "$ONE")
 	echo "| add $NSMALL × $((SMALL / MiB)) MiB, one call | $ONE ms | serial sum $SER ms | ${r}× faster | ≥ 1.6× | $(verdict "$r" ">=" 1.6) |"
 	r=$(ratio "$(median dir_add)" "$(median dir_ssl)")
@@ -565,6 +571,7 @@ TABLE=$W/table.md
 		echo "| peak memory, add of $((HUGE / MiB)) MiB | /usr/bin/time missing | | | < 32 MiB | - |"
 	fi
 } >"$TABLE"
+dedup_table >>"$TABLE"
 
 CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || echo unknown)
 FLAGS=$(grep -m1 -w flags /proc/cpuinfo 2>/dev/null | grep -o -w -E 'sha_ni|avx2' | sort -u | paste -sd, - || true)
