@@ -96,6 +96,9 @@ typedef struct p4r_store p4r_store;
  * re-hashes it -- P4R_EINTEGRITY when its bytes are not OID, nothing kept
  * -- and kept. P4R_ENOTFOUND when the store lacks OID. */
 int p4r_store_chunklist(p4r_store *s, const p4r_oid *oid, p4r_chunklist *l);
+/* The kept chunk list of OID only: P4R_ENOTFOUND when none is kept (or
+ * the store lacks OID), nothing computed. */
+int p4r_store_chunklist_kept(p4r_store *s, const p4r_oid *oid, p4r_chunklist *l);
 /* Keeps L, computed by the caller from bytes it verified to be L->oid (a
  * push's read), as the local chunk list (pack fields dropped). */
 int p4r_store_chunklist_keep(p4r_store *s, const p4r_chunklist *l);

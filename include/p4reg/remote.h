@@ -189,9 +189,11 @@ typedef struct p4r_remote_chunk_hooks {
 	 * (other versions of the models that have it), newest first, into a
 	 * malloc'd *OUT. */
 	int (*related)(void *payload, const p4r_oid *oid, size_t max, p4r_oid **out, size_t *n);
-	/* The local chunk list of OID (chunk.h: p4r_store_chunklist):
-	 * P4R_ENOTFOUND when the store lacks it. */
-	int (*local_list)(void *payload, const p4r_oid *oid, p4r_chunklist *l);
+	/* The local chunk list of OID (chunk.h): the kept one, or with
+	 * COMPUTE one computed from the object's bytes when none is kept
+	 * (p4r_store_chunklist); P4R_ENOTFOUND when the store lacks OID (or,
+	 * without COMPUTE, when no list is kept). */
+	int (*local_list)(void *payload, const p4r_oid *oid, bool compute, p4r_chunklist *l);
 	/* Opens the store's object OID for reading into *FD. */
 	int (*open)(void *payload, const p4r_oid *oid, int *fd);
 	/* L was computed from the store's bytes, verified: keep it. */

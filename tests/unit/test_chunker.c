@@ -1104,6 +1104,10 @@ static void test_store_chunklist(void **state)
 	size_t i, len;
 
 	chunk_buf(f->bytes, f->n, NULL, 0, &ref);
+	/* none kept yet: _kept computes nothing and keeps nothing */
+	assert_int_equal(p4r_store_chunklist_kept(f->store, &f->oid, &l), P4R_ENOTFOUND);
+	assert_int_equal(stat(f->list, &st), -1);
+	p4r_error_clear();
 	assert_int_equal(p4r_store_chunklist(f->store, &f->oid, &l), 0);
 	assert_string_equal(l.oid.hex, f->oid.hex);
 	assert_int_equal(l.size, f->n);
@@ -1127,6 +1131,10 @@ static void test_store_chunklist(void **state)
 	/* read back, not computed: the object could be anything now */
 	assert_int_equal(chmod(f->list, 0444), 0);
 	assert_int_equal(p4r_store_chunklist(f->store, &f->oid, &again), 0);
+	assert_int_equal(again.n, l.n);
+	assert_memory_equal(again.chunks, l.chunks, l.n * sizeof(*l.chunks));
+	p4r_chunklist_clear(&again);
+	assert_int_equal(p4r_store_chunklist_kept(f->store, &f->oid, &again), 0);
 	assert_int_equal(again.n, l.n);
 	assert_memory_equal(again.chunks, l.chunks, l.n * sizeof(*l.chunks));
 	p4r_chunklist_clear(&again);

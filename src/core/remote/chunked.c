@@ -658,12 +658,12 @@ struct assembly {
 /* The related object OID as a source of chunks, when the store has it
  * and its chunk list (computed from its bytes when not kept yet). */
 static int local_source(struct assembly *a, const p4r_remote_chunk_hooks *hk, const p4r_oid *oid,
-			struct chunkmap *map)
+			bool compute, struct chunkmap *map)
 {
 	p4r_chunklist l = { 0 };
 	uint64_t off = 0;
 	size_t j;
-	int fd = -1, rc = hk->local_list(hk->payload, oid, &l);
+	int fd = -1, rc = hk->local_list(hk->payload, oid, compute, &l);
 
 	if (rc == 0 && (rc = hk->open(hk->payload, oid, &fd)) == 0) {
 		uint32_t src = (uint32_t)a->nsrc;
@@ -682,7 +682,11 @@ static int local_source(struct assembly *a, const p4r_remote_chunk_hooks *hk, co
 }
 
 /* The chunks of OID's related objects that the store has, as chunk ->
- * (source, offset); A->src_* get the sources. */
+ * (source, offset); A->src_* get the sources. Kept chunk lists are used
+ * as they are; a list is computed (a read of the whole object) for the
+ * newest related object alone, and only when none is kept: one version's
+ * read buys most of what there is to share, eight would cost more than
+ * many downloads. */
 static int local_sources(struct assembly *a, const p4r_oid *oid, struct chunkmap *map)
 {
 	const p4r_remote_chunk_hooks *hk = a->r->chunk_hooks;
@@ -696,7 +700,10 @@ static int local_sources(struct assembly *a, const p4r_oid *oid, struct chunkmap
 	if (!(a->src_fd = malloc(n * sizeof(*a->src_fd))))
 		return p4r_error_set(P4R_ERROR, "out of memory");
 	for (i = 0; i < n && rc == 0; i++)
-		rc = local_source(a, hk, &a->src_oid[i], map);
+		rc = local_source(a, hk, &a->src_oid[i], false, map);
+	/* none kept: the newest related object the store has lends its chunks */
+	for (i = 0; i < n && rc == 0 && a->nsrc == 0; i++)
+		rc = local_source(a, hk, &a->src_oid[i], true, map);
 	return rc;
 }
 

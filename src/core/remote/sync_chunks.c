@@ -24,14 +24,14 @@ static int related(void *payload, const p4r_oid *oid, size_t max, p4r_oid **out,
 	return rc;
 }
 
-static int local_list(void *payload, const p4r_oid *oid, p4r_chunklist *l)
+static int local_list(void *payload, const p4r_oid *oid, bool compute, p4r_chunklist *l)
 {
 	p4r_sync_chunks *c = payload;
 	p4r_store *store = p4r_repo_store(c->repo);
 
 	if (!p4r_store_has(store, oid))
 		return p4r_error_set(P4R_ENOTFOUND, "object %s is not in the store", oid->hex);
-	return p4r_store_chunklist(store, oid, l);
+	return compute ? p4r_store_chunklist(store, oid, l) : p4r_store_chunklist_kept(store, oid, l);
 }
 
 static int open_object(void *payload, const p4r_oid *oid, int *fd)

@@ -183,6 +183,22 @@ int p4r_store_chunklist(p4r_store *s, const p4r_oid *oid, p4r_chunklist *l)
 	return rc;
 }
 
+int p4r_store_chunklist_kept(p4r_store *s, const p4r_oid *oid, p4r_chunklist *l)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	int fd, rc;
+
+	memset(l, 0, sizeof(*l));
+	if (!p4r_oid_valid(oid->hex))
+		return p4r_error_set(P4R_EUSAGE, "malformed oid '%.64s'", oid->hex);
+	if ((rc = p4r_store_object_open(s, oid, &fd, &st, path, sizeof(path))) < 0)
+		return rc;
+	rc = read_kept(s, oid, (uint64_t)st.st_size, l);
+	close(fd);
+	return rc;
+}
+
 int p4r_store_chunklist_keep(p4r_store *s, const p4r_chunklist *l)
 {
 	p4r_chunklist local = *l;
