@@ -54,6 +54,14 @@ int p4r_write_full(int fd, const void *buf, size_t len);
 /* p4r_write_full at offset OFF (pwrite): 0, or -1 with errno set. */
 int p4r_pwrite_full(int fd, const void *buf, size_t len, off_t off);
 
+/* Writes the LEN bytes of BUF to the empty file FD from offset 0: the
+ * part in whole 4 KiB blocks around the page cache (O_DIRECT; BUF must be
+ * 4 KiB-aligned for it) where the file system allows, the rest through
+ * the cache. A large write that nobody reads soon then neither fills the
+ * cache nor waits on the kernel's throttling of dirty pages (on a VM disk
+ * here: 1.3 GB/s against 0.4). 0, or -1 with errno set. */
+int p4r_write_uncached(int fd, const void *buf, size_t len);
+
 /* p4r_write_full with the error set ("cannot write to file descriptor N"). */
 int p4r_write_all(int fd, const void *buf, size_t len);
 

@@ -203,6 +203,7 @@ run 0 p4reg fetch && assert_eq "$(db "SELECT key, value FROM metrics")" "f1|1.0"
 begin "the remote folder disappears mid-push: clear error, rerun works"
 E="$ROOT_TMP/E"; mkdir -p "$E"; cd "$E"; p4reg init >/dev/null
 F="$ROOT_TMP/vanish"; p4reg remote add origin "$F" >/dev/null 2>&1
+p4reg config remote.origin.format 1   # whole objects: the transfer knob slows their copies
 for i in 1 2 3 4; do random_file "m$i.bin" 2048; p4reg add "m$i.bin" >/dev/null 2>&1; done
 p4reg config remote.origin.jobs 1
 P4REG_TEST_TRANSFER_DELAY_MS=150 "$P4REG_BIN" push >"$ROOT_TMP/vout" 2>"$ROOT_TMP/verr" &

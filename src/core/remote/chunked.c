@@ -343,13 +343,12 @@ struct packer {
 	p4r_chunklist *list;
 	int src;                  /* the object */
 	const char *name;
-	int fd;                   /* the open pack: -1 when none */
-	char *tmp;
-	p4r_hasher *h;
+	bool open;                /* a pack is being filled */
+	p4r_hasher *h;            /* its name: the hash of its chunks' ids */
 	uint64_t len;
 	uint32_t index;           /* its slot in K->ids, filled when it is sent */
 	uint64_t target;
-	unsigned char *buf;       /* P4R_CHUNK_MAX */
+	unsigned char *buf;       /* the pack, in memory: TARGET + P4R_CHUNK_MAX bytes */
 	uint64_t sent;
 	p4r_progress_fn progress;
 	void *payload;
@@ -361,14 +360,18 @@ static int pack_open(struct packer *p)
 	static const unsigned char none[32];
 	int rc;
 
-	if ((rc = p4r_mkstemp_in(&p->fd, &p->tmp, p->r->tmp_dir, "pack")) < 0 ||
-	    (rc = p4r_hasher_reset(p->h)) < 0 || (rc = known_pack(p->k, none, &p->index)) < 0)
+	if ((rc = p4r_hasher_reset(p->h)) < 0 || (rc = known_pack(p->k, none, &p->index)) < 0)
 		return rc;
 	p->len = 0;
+	p->open = true;
 	return 0;
 }
 
-/* Sends the open pack (unless the remote has one with its bytes). */
+/* Sends the open pack from memory, unless the remote has one of that
+ * name (the same chunks: a push that failed after it, or another push).
+ * A pack is written with a conditional create, complete or not at all;
+ * from memory, so its bytes are not written to a local file first (a
+ * second stream to the disk that cost more than the hashing). */
 static int pack_send(struct packer *p)
 {
 	p4r_oid id;
@@ -376,22 +379,22 @@ static int pack_send(struct packer *p)
 	bool there = false;
 	int rc;
 
-	if (p->fd < 0)
+	if (!p->open)
 		return 0;
+	p->open = false;
 	if ((rc = p4r_hasher_final(p->h, &id)) < 0)
-		goto done;
+		return rc;
 	p4r_oid_to_raw(&id, p->k->ids[p->index]);
 	p4r_remote_pack_key(key, sizeof(key), &id);
 	if ((rc = p->r->ops->exists(p->r, key, &there)) < 0 || there)
-		goto done;
-	if ((rc = p->r->ops->put_file(p->r, key, p->tmp, p->len, NULL, NULL, NULL)) == 0)
+		return rc;
+	rc = p->r->ops->create_excl(p->r, key, p->buf, (size_t)p->len);
+	if (rc == P4R_EEXISTS) {
+		p4r_error_clear();
+		return 0;
+	}
+	if (rc == 0)
 		p->sent += p->len;
-done:
-	close(p->fd);
-	p->fd = -1;
-	unlink(p->tmp);
-	free(p->tmp);
-	p->tmp = NULL;
 	return rc;
 }
 
@@ -401,18 +404,18 @@ static int pack_add(struct packer *p, const p4r_chunk *c, uint64_t offset, uint6
 	ssize_t n;
 	int rc;
 
-	if (p->fd < 0 && (rc = pack_open(p)) < 0)
+	if (!p->open && (rc = pack_open(p)) < 0)
 		return rc;
 	do
-		n = pread(p->src, p->buf, c->len, (off_t)offset);
+		n = pread(p->src, p->buf + p->len, c->len, (off_t)offset);
 	while (n < 0 && errno == EINTR);
 	if (n != (ssize_t)c->len)
 		return n < 0 ? p4r_error_errno("cannot read '%s'", p->name) :
 		       p4r_error_set(P4R_EINTEGRITY, "'%s' shrank while it was pushed", p->name);
 	/* a pack is named by its chunks' ids, in order: content-addressed,
 	 * and no second hash of its bytes (the chunks' own ids vouch for them) */
-	if (p4r_hasher_update(p->h, c->id, sizeof(c->id)) < 0 || p4r_write_full(p->fd, p->buf, c->len) < 0)
-		return p4r_error_errno("cannot write a pack of '%s'", p->name);
+	if (p4r_hasher_update(p->h, c->id, sizeof(c->id)) < 0)
+		return p4r_error_set(P4R_ERROR, "cannot hash a pack of '%s'", p->name);
 	*at = p->len;
 	p->len += c->len;
 	return 0;
@@ -437,7 +440,7 @@ static int on_chunk(const p4r_chunk *c, uint64_t offset, void *payload)
 	}
 	if ((rc = p4r_chunklist_add(p->list, &e)) < 0)
 		return rc;
-	if (p->fd >= 0 && p->len >= p->target && (rc = pack_send(p)) < 0)
+	if (p->open && p->len >= p->target && (rc = pack_send(p)) < 0)
 		return rc;
 	if (p->progress) {
 		p->progress(offset + c->len - p->reported, 0, p->payload);
@@ -513,78 +516,39 @@ static int list_send(p4r_remote *r, const p4r_chunklist *list, uint64_t *sent)
 	return rc;
 }
 
-/* The whole object's SHA-256, on a thread of its own beside the cutting
- * (which hashes every chunk): the push reads the bytes twice from the
- * page cache but takes the time of the slower pass, not of both. */
-struct whole_hash {
-	int fd;
-	p4r_oid oid;
-	int rc;
-};
-
-static void *hash_whole(void *arg)
-{
-	struct whole_hash *w = arg;
-	uint64_t n = 0;
-
-	w->rc = p4r_hash_fd(&w->oid, &n, w->fd);
-	return NULL;
-}
-
 /* Cuts and sends one object with what K knows; LIST gets its chunk list. */
 static int put_with(p4r_remote *r, struct known *k, const p4r_oid *oid, int src, const char *name,
 		    uint64_t size, p4r_chunklist *list, uint64_t *sent, p4r_progress_fn progress, void *payload)
 {
-	struct packer p = { .r = r, .k = k, .list = list, .src = src, .name = name, .fd = -1,
+	struct packer p = { .r = r, .k = k, .list = list, .src = src, .name = name,
 			    .progress = progress, .payload = payload };
-	struct whole_hash w = { .fd = open(name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), .rc = P4R_ERROR };
-	pthread_t hasher;
-	bool hashing = false;
+	p4r_hasher *whole = NULL;
+	p4r_oid got;
 	int rc;
 
 	p.target = r->opts.multipart_threshold < PACK_TARGET ? r->opts.multipart_threshold : PACK_TARGET;
 	list->oid = *oid;
 	list->size = size;
-	if (!(p.buf = malloc(P4R_CHUNK_MAX))) {
+	/* aligned: a folder remote writes it around the page cache */
+	if (posix_memalign((void **)&p.buf, 4096, p.target + P4R_CHUNK_MAX) != 0) {
+		p.buf = NULL;
 		rc = p4r_error_set(P4R_ERROR, "out of memory");
 		goto done;
 	}
-	if (w.fd < 0) {
-		rc = p4r_error_errno("cannot open '%s'", name);
+	if ((rc = p4r_hasher_new(&whole)) < 0 || (rc = p4r_hasher_new(&p.h)) < 0 ||
+	    (rc = p4r_chunk_fd(src, size, name, whole, on_chunk, &p)) < 0 || (rc = pack_send(&p)) < 0 ||
+	    (rc = p4r_hasher_final(whole, &got)) < 0)
 		goto done;
-	}
-	if (pthread_create(&hasher, NULL, hash_whole, &w) != 0) {
-		rc = p4r_error_set(P4R_ERROR, "cannot start a thread");
-		goto done;
-	}
-	hashing = true;
-	if ((rc = p4r_hasher_new(&p.h)) < 0 || (rc = p4r_chunk_fd(src, size, name, NULL, on_chunk, &p)) < 0 ||
-	    (rc = pack_send(&p)) < 0)
-		goto done;
-	pthread_join(hasher, NULL);
-	hashing = false;
-	if (w.rc < 0) {
-		rc = p4r_error_set(P4R_ERROR, "cannot read '%s' to hash it", name);
-		goto done;
-	}
-	if (!p4r_oid_equal(&w.oid, oid)) {
+	if (!p4r_oid_equal(&got, oid)) {
 		rc = p4r_error_set(P4R_EINTEGRITY, "object %s in the local store is corrupt (its bytes hash to %s); "
-				   "not pushed", oid->hex, w.oid.hex);
+				   "not pushed", oid->hex, got.hex);
 		goto done;
 	}
 	rc = list_packs(list, k);
 done:
-	if (hashing)
-		pthread_join(hasher, NULL);
-	if (w.fd >= 0)
-		close(w.fd);
-	if (p.fd >= 0) {
-		close(p.fd);
-		unlink(p.tmp);
-	}
-	free(p.tmp);
 	free(p.buf);
 	p4r_hasher_free(p.h);
+	p4r_hasher_free(whole);
 	*sent += p.sent;
 	return rc;
 }
@@ -649,6 +613,7 @@ struct assembly {
 	p4r_oid *src_oid;
 	size_t nsrc;
 	int fd, fd2;
+	int dfd;                    /* FD again, opened O_DIRECT: -1 when the file system refuses */
 	pthread_mutex_t lock;       /* guards RECEIVED and calls of PROGRESS */
 	uint64_t received;
 	p4r_progress_fn progress;
@@ -758,31 +723,63 @@ static void assembly_progress(uint64_t delta, uint64_t total, void *payload)
 	pthread_mutex_unlock(&a->lock);
 }
 
-/* Copies a run of a local object (the store's, read-only) into place. */
-static int copy_local(struct assembly *a, const struct segment *s)
+/* Writes N bytes of BUF at AT of the download: DIRECT around the page
+ * cache, falling back to it where the file system took O_DIRECT at open
+ * but refuses it at write (EINVAL). 0, or -1 with errno set. */
+static int write_span(const struct assembly *a, const unsigned char *buf, size_t n, uint64_t at, bool direct)
 {
-	unsigned char *buf = malloc(COPY_BUF);
-	uint64_t done = 0;
-	int fd = a->src_fd[s->src], rc = 0;
+	if (direct && p4r_pwrite_full(a->dfd, buf, n, (off_t)at) == 0)
+		return 0;
+	if (direct && errno != EINVAL)
+		return -1;
+	return p4r_pwrite_full(a->fd, buf, n, (off_t)at);
+}
 
-	if (!buf)
-		return p4r_error_set(P4R_ERROR, "out of memory");
-	while (done < s->len && rc == 0) {
-		size_t want = s->len - done < COPY_BUF ? (size_t)(s->len - done) : COPY_BUF;
-		ssize_t n = pread(fd, buf, want, (off_t)(s->from + done));
+/* Copies bytes AT..AT+LEN of the download from a local object (the
+ * store's, read-only) at FROM; DIRECT: AT and LEN are whole 4 KiB blocks,
+ * written around the page cache. */
+static int copy_span(struct assembly *a, const struct segment *s, unsigned char *buf, uint64_t at,
+		     uint64_t len, bool direct)
+{
+	int src = a->src_fd[s->src];
+	uint64_t done = 0;
+
+	while (done < len) {
+		size_t want = len - done < COPY_BUF ? (size_t)(len - done) : COPY_BUF;
+		ssize_t n = pread(src, buf, want, (off_t)(s->from + (at - s->at) + done));
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
-			rc = n < 0 ? p4r_error_errno("cannot read object %s", a->src_oid[s->src].hex) :
-			     p4r_error_set(P4R_EINTEGRITY, "object %s in the local store is shorter than its "
-					   "chunk list", a->src_oid[s->src].hex);
-		else if (p4r_pwrite_full(a->fd, buf, (size_t)n, (off_t)(s->at + done)) < 0 ||
-			 (a->fd2 >= 0 && p4r_pwrite_full(a->fd2, buf, (size_t)n, (off_t)(s->at + done)) < 0))
-			rc = p4r_error_errno("cannot write a download");
-		else
-			done += (uint64_t)n;
+		if (n != (ssize_t)want)
+			return n < 0 ? p4r_error_errno("cannot read object %s", a->src_oid[s->src].hex) :
+			       p4r_error_set(P4R_EINTEGRITY, "object %s in the local store is shorter than its "
+					     "chunk list", a->src_oid[s->src].hex);
+		if (write_span(a, buf, want, at + done, direct) < 0 ||
+		    (a->fd2 >= 0 && p4r_pwrite_full(a->fd2, buf, want, (off_t)(at + done)) < 0))
+			return p4r_error_errno("cannot write a download");
+		done += want;
 	}
+	return 0;
+}
+
+/* Copies a run of a local object into place: its whole 4 KiB blocks
+ * around the page cache (most of a dedup download is such runs, and the
+ * cache writes at a third of the disk's speed here), the partial blocks
+ * at its ends through it, so a neighbouring run's bytes in those blocks
+ * are never overwritten. */
+static int copy_local(struct assembly *a, const struct segment *s)
+{
+	uint64_t lo = (s->at + 4095) / 4096 * 4096, hi = (s->at + s->len) / 4096 * 4096;
+	unsigned char *buf = NULL;
+	int rc;
+
+	if (posix_memalign((void **)&buf, 4096, COPY_BUF) != 0)
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	if (a->dfd < 0 || lo >= hi)
+		rc = copy_span(a, s, buf, s->at, s->len, false);
+	else if ((rc = copy_span(a, s, buf, s->at, lo - s->at, false)) == 0 &&
+		 (rc = copy_span(a, s, buf, lo, hi - lo, true)) == 0)
+		rc = copy_span(a, s, buf, hi, s->at + s->len - hi, false);
 	free(buf);
 	if (rc == 0)
 		assembly_progress(s->len, 0, a);
@@ -813,10 +810,23 @@ static int segment_item(size_t i, void *payload)
 	return rc;
 }
 
+/* FD opened again for writes around the page cache, -1 where the file
+ * system has no O_DIRECT (the copies then go through the cache). Its own
+ * open file: O_DIRECT on FD would be shared with the other runs' writes. */
+static int reopen_direct(int fd)
+{
+	char proc[64];
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	return open(proc, O_WRONLY | O_DIRECT | O_CLOEXEC);
+}
+
 static void assembly_clear(struct assembly *a)
 {
 	size_t i;
 
+	if (a->dfd >= 0)
+		close(a->dfd);
 	for (i = 0; i < a->nsrc; i++)
 		close(a->src_fd[i]);
 	free(a->src_fd);
@@ -828,7 +838,7 @@ int p4r_chunked_get(p4r_remote *r, const p4r_oid *oid, uint64_t size, int fd, in
 		    uint64_t *received, p4r_progress_fn progress, void *payload)
 {
 	p4r_chunklist list = { 0 };
-	struct assembly a = { .r = r, .list = &list, .fd = fd, .fd2 = fd2, .progress = progress,
+	struct assembly a = { .r = r, .list = &list, .fd = fd, .fd2 = fd2, .dfd = -1, .progress = progress,
 			      .payload = payload };
 	struct chunkmap map = { 0 };
 	unsigned jobs = r->opts.jobs > 0 ? (unsigned)r->opts.jobs : 1;
@@ -853,6 +863,8 @@ int p4r_chunked_get(p4r_remote *r, const p4r_oid *oid, uint64_t size, int fd, in
 		rc = p4r_error_errno("cannot size the download of %s", oid->hex);
 		goto done;
 	}
+	if (a.nsrc > 0)
+		a.dfd = reopen_direct(fd);
 	if (pthread_mutex_init(&a.lock, NULL) != 0) {
 		rc = p4r_error_set(P4R_ERROR, "cannot create a lock");
 		goto done;

@@ -667,7 +667,9 @@ static int dir_create_excl(p4r_remote *r, const char *key, const void *data, siz
 	if ((rc = key_check(key)) < 0 || (rc = tmp_create(r, "log", &tdir, tmp, &fd)) < 0)
 		goto done;
 	made = true;
-	if (p4r_write_all(fd, data, len) < 0 || fchmod(fd, 0444) < 0 || fsync(fd) < 0) {
+	/* a pack (tens of MiB) goes around the page cache; a batch through it */
+	if ((len >= BLOCK ? p4r_write_uncached(fd, data, len) : p4r_write_full(fd, data, len)) < 0 ||
+	    fchmod(fd, 0444) < 0 || fsync(fd) < 0) {
 		rc = p4r_error_errno("cannot write '%s/tmp/%s'", r->parsed.path, tmp);
 		goto done;
 	}

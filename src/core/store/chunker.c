@@ -300,9 +300,44 @@ static int read_head(int fd, uint64_t size, const char *name, unsigned char *buf
 	return p4r_chunk_cuts(*big, want, size, cuts, n);
 }
 
+/* The whole file's hash, on a thread of its own beside the cutting (which
+ * hashes every chunk): the bytes are read twice, the second time from
+ * the page cache, and the pass takes the time of the slower hash, not of
+ * both (a SHA-256 of every chunk, 0.8 GB/s, against the whole's 1.4). */
+struct whole_pass {
+	int fd;
+	uint64_t size;
+	p4r_hasher *h;
+	const char *name;
+	int rc;
+};
+
+static void *hash_whole(void *arg)
+{
+	struct whole_pass *w = arg;
+	unsigned char *buf = malloc(READ_BLOCK);
+	uint64_t off;
+	size_t got = 0;
+
+	w->rc = buf ? 0 : P4R_ERROR;
+	for (off = 0; w->rc == 0 && off < w->size; off += got) {
+		size_t len = w->size - off < READ_BLOCK ? (size_t)(w->size - off) : READ_BLOCK;
+
+		if ((w->rc = read_at(w->fd, buf, len, off, &got, w->name)) == 0 && got == 0)
+			w->rc = P4R_EINTEGRITY;
+		if (w->rc == 0)
+			w->rc = p4r_hasher_update(w->h, buf, got);
+	}
+	free(buf);
+	return NULL;
+}
+
 int p4r_chunk_fd(int fd, uint64_t size, const char *name, p4r_hasher *whole, p4r_chunk_fn fn,
 		 void *payload)
 {
+	struct whole_pass w = { .fd = fd, .size = size, .h = whole, .name = name };
+	pthread_t thread;
+	bool threaded = false;
 	unsigned char *buf = NULL, *big = NULL, extra;
 	const unsigned char *head;
 	p4r_chunker *c = NULL;
@@ -313,6 +348,11 @@ int p4r_chunk_fd(int fd, uint64_t size, const char *name, p4r_hasher *whole, p4r
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	if (!(buf = malloc(READ_BLOCK)))
 		return p4r_error_set(P4R_ERROR, "out of memory");
+	/* without a second thread the one pass feeds both */
+	if (whole && pthread_create(&thread, NULL, hash_whole, &w) == 0) {
+		threaded = true;
+		whole = NULL;
+	}
 	/* the head, read once: its tensor boundaries, then its chunks */
 	if ((rc = read_head(fd, size, name, buf, &big, &head, &len, &cuts, &ncuts)) < 0 ||
 	    (rc = p4r_chunker_new(&c, cuts, ncuts)) < 0)
@@ -344,6 +384,12 @@ int p4r_chunk_fd(int fd, uint64_t size, const char *name, p4r_hasher *whole, p4r
 	}
 	rc = p4r_chunker_finish(c, fn, payload);
 done:
+	if (threaded) {
+		pthread_join(thread, NULL);
+		if (rc == 0 && w.rc < 0)
+			rc = w.rc == P4R_EINTEGRITY ? short_file(name, 0, size) :
+			     p4r_error_set(P4R_ERROR, "cannot read '%s' to hash it", name);
+	}
 	p4r_chunker_free(c);
 	free(cuts);
 	free(big);

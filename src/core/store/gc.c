@@ -28,7 +28,7 @@
  * fetch; git/filter.c: filter). A new p4r_mkstemp_in caller writing
  * into tmp/ adds its prefix here, or gc leaves its leftovers alone and
  * fsck reports them. */
-static const char *const tmp_prefixes[] = { "object", "link", "fetch", "filter", "clock", "pack", "convert" };
+static const char *const tmp_prefixes[] = { "object", "link", "fetch", "filter", "clock", "convert" };
 #define TMP_SUFFIX_LEN 6 /* mkstemp's XXXXXX: letters and digits */
 
 /* The lock sync.c holds (flock) for a whole push or fetch. */

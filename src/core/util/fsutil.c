@@ -108,6 +108,28 @@ int p4r_pwrite_full(int fd, const void *buf, size_t len, off_t off)
 	return 0;
 }
 
+int p4r_write_uncached(int fd, const void *buf, size_t len)
+{
+	size_t head = (uintptr_t)buf % 4096 ? 0 : len & ~(size_t)4095;
+	int fl = head ? fcntl(fd, F_GETFL) : -1, rc = 0, err;
+
+	if (fl >= 0 && fcntl(fd, F_SETFL, fl | O_DIRECT) == 0) {
+		rc = p4r_pwrite_full(fd, buf, head, 0);
+		err = errno;
+		(void)fcntl(fd, F_SETFL, fl);
+		/* a file system that refuses O_DIRECT: all of it through the cache */
+		if (rc < 0 && err != EINVAL) {
+			errno = err;
+			return -1;
+		}
+		if (rc < 0)
+			head = 0;
+	} else {
+		head = 0;
+	}
+	return p4r_pwrite_full(fd, (const char *)buf + head, len - head, (off_t)head);
+}
+
 int p4r_write_all(int fd, const void *buf, size_t len)
 {
 	if (p4r_write_full(fd, buf, len) < 0)
