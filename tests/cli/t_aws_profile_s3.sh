@@ -13,17 +13,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$P4REG_SRC/tests/s3/ceph.sh"
 
-trap 'ceph_stop; chmod -R u+w "$ROOT_TMP" 2>/dev/null; rm -rf "$ROOT_TMP" "$HOME"' EXIT
-
-if ! ceph_install; then
-	echo "SKIP t_aws_profile_s3: Ceph packages are not installed and cannot be installed here" >&2
-	exit 77
-fi
-if ! ceph_start "$ROOT_TMP/ceph"; then
-	echo "SKIP t_aws_profile_s3: the Ceph cluster did not start; logs:" >&2
-	tail -5 "$ROOT_TMP"/ceph/log/*.log >&2 2>/dev/null
-	exit 77
-fi
+ceph_up t_aws_profile_s3
 unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN
 AWS_ACCESS_KEY_ID=$S3_ACCESS AWS_SECRET_ACCESS_KEY=$S3_SECRET python3 - <<PY || fail "create bucket"
 import boto3

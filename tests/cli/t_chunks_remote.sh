@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end: chunk dedup on a folder remote (#19; docs/dedup.md). A
-# safetensors-like model of 16 tensors: v2 changes one tensor, v3 grows
-# the header (every offset shifts), v4 = v1. Pushes send only new chunks,
+# safetensors model of 24 layers (bench/gen_safetensors.py): v2 rewrites 3
+# layers, v3 grows the header (every offset shifts), v4 = v1. Pushes send only new chunks,
 # a pull of v1 beside v2 reads only what v2 lacks, damage is exit 4 with
 # nothing stored, format-1 remotes stay whole until `remote convert`, and
 # the documented layout is enough to rebuild an object without p4reg.
@@ -14,30 +14,10 @@ mkdir -p "$A" "$B" "$R"
 (cd "$A" && p4reg init >/dev/null) || fail "init A"
 (cd "$B" && p4reg init >/dev/null) || fail "init B"
 
-# gen OUT VARIANT: a safetensors file of 16 tensors of 512 KiB (seeded);
-# VARIANT 2 replaces tensor t5, 3 adds 100 bytes of metadata to the header.
-gen() {
-	python3 - "$1" "$2" <<'EOF'
-import json, random, struct, sys
-out, variant = sys.argv[1], int(sys.argv[2])
-rng = random.Random(19)
-tensors = [rng.randbytes(512 << 10) for _ in range(16)]
-if variant == 2:
-    tensors[5] = random.Random(5).randbytes(512 << 10)
-meta = {"format": "pt"}
-if variant == 3:
-    meta["note"] = "x" * 100
-head, off = {"__metadata__": meta}, 0
-for i, t in enumerate(tensors):
-    head["t%d" % i] = {"dtype": "F32", "shape": [len(t) // 4], "data_offsets": [off, off + len(t)]}
-    off += len(t)
-h = json.dumps(head).encode()
-with open(out, "wb") as f:
-    f.write(struct.pack("<Q", len(h)) + h)
-    for t in tensors:
-        f.write(t)
-EOF
-}
+# gen OUT V: version V of bench's seeded safetensors series, ~8 MiB: 24
+# layers; v2 rewrites 3 layers, v3 has ~100 bytes more header metadata
+# (every offset shifts); prints {"size","changed",...}
+gen() { python3 "$P4REG_SRC/bench/gen_safetensors.py" --size 8388608 --version "$2" "$1"; }
 # json_num KEY: a number of the JSON on stdin, at the top or in "objects" (push, pull)
 json_num() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(d[sys.argv[1]] if sys.argv[1] in d else d["objects"][sys.argv[1]])' "$1"; }
 # bytes under the remote's chunks/ and packs/ (objects/ for whole ones)
@@ -48,7 +28,7 @@ run 0 p4reg remote add -d origin "$R"
 mkdir -p models
 
 begin "the first push to an empty remote makes it format 2: a chunk list and packs, no whole object"
-gen models/m.safetensors 1
+gen models/m.safetensors 1 >/dev/null
 size1=$(stat -c %s models/m.safetensors)
 oid1=$(sha models/m.safetensors)
 p4reg add models/m.safetensors >/dev/null || fail "add v1"
@@ -81,22 +61,22 @@ EOF
 # the local chunk list was kept from the push's read
 assert_file ".p4reg/chunks/${oid1:0:2}/${oid1:2:2}/$oid1"
 
-begin "v2 (one tensor of 16 changed) sends only its new chunks; the remote grows by them"
-gen models/m.safetensors 2
+begin "v2 (3 layers of 24 rewritten) sends only its new chunks; the remote grows by them"
+changed2=$(gen models/m.safetensors 2 | json_num changed)
 p4reg add models/m.safetensors >/dev/null || fail "add v2"
 run 0 p4reg --json push
 sent2=$(echo "$OUT" | json_num bytes_sent)
-[ "$sent2" -ge $((512 << 10)) ] && [ "$sent2" -le $((size1 * 15 / 100)) ] || fail "v2 sent $sent2 bytes (v1: $sent1)"
+[ "$sent2" -ge "$changed2" ] && [ "$sent2" -le $((size1 * 15 / 100)) ] || fail "v2 sent $sent2 bytes (v1: $sent1, changed: $changed2)"
 total=$(stored)
-[ "$total" -le $(( (size1 + (512 << 10)) * 115 / 100 )) ] || fail "remote holds $total bytes after v1, v2"
+[ "$total" -le $(( (size1 + changed2) * 115 / 100 )) ] || fail "remote holds $total bytes after v1, v2"
 
 begin "v3 (100 bytes more header: every offset shifts) and v4 (= v1) cost little"
-gen models/m.safetensors 3
+gen models/m.safetensors 3 >/dev/null
 p4reg add models/m.safetensors >/dev/null || fail "add v3"
 run 0 p4reg --json push
 sent3=$(echo "$OUT" | json_num bytes_sent)
 [ "$sent3" -le $((size1 * 5 / 100)) ] || fail "v3 sent $sent3 bytes"
-gen models/m.safetensors 1
+gen models/m.safetensors 1 >/dev/null
 run 0 p4reg add models/m.safetensors
 run 0 p4reg --json push
 assert_eq "$(echo "$OUT" | json_num bytes_sent)" "0"
@@ -244,8 +224,8 @@ for who in P Q; do
 	mkdir -p "$ROOT_TMP/$who/models" && cd "$ROOT_TMP/$who" && p4reg init >/dev/null &&
 		p4reg remote add -d origin "$RC" >/dev/null 2>&1 || fail "setup $who"
 done
-cd "$ROOT_TMP/P" && gen models/p.safetensors 1 && p4reg add models/p.safetensors >/dev/null || fail "add P"
-cd "$ROOT_TMP/Q" && gen models/q.safetensors 2 && p4reg add models/q.safetensors >/dev/null || fail "add Q"
+cd "$ROOT_TMP/P" && gen models/p.safetensors 1 >/dev/null && p4reg add models/p.safetensors >/dev/null || fail "add P"
+cd "$ROOT_TMP/Q" && gen models/q.safetensors 2 >/dev/null && p4reg add models/q.safetensors >/dev/null || fail "add Q"
 (cd "$ROOT_TMP/P" && p4reg push >"$ROOT_TMP/P.out" 2>&1; echo $? >"$ROOT_TMP/P.rc") &
 (cd "$ROOT_TMP/Q" && p4reg push >"$ROOT_TMP/Q.out" 2>&1; echo $? >"$ROOT_TMP/Q.rc") &
 wait

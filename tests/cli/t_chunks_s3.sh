@@ -8,43 +8,16 @@
 . "$(dirname "$0")/lib.sh"
 . "$P4REG_SRC/tests/s3/ceph.sh"
 
-trap 'ceph_stop; chmod -R u+w "$ROOT_TMP" 2>/dev/null; rm -rf "$ROOT_TMP" "$HOME"' EXIT
-
-if ! ceph_install; then
-	echo "SKIP t_chunks_s3: Ceph packages are not installed and cannot be installed here" >&2
-	exit 77
-fi
-if ! ceph_start "$ROOT_TMP/ceph"; then
-	echo "SKIP t_chunks_s3: the Ceph cluster did not start; logs:" >&2
-	tail -5 "$ROOT_TMP"/ceph/log/*.log >&2 2>/dev/null
-	exit 77
-fi
+ceph_up t_chunks_s3
 export AWS_ACCESS_KEY_ID=$S3_ACCESS AWS_SECRET_ACCESS_KEY=$S3_SECRET
 python3 - <<PY || fail "create bucket"
 import boto3
 boto3.client("s3", endpoint_url="$RGW_ENDPOINT", region_name="us-east-1").create_bucket(Bucket="models")
 PY
 
-# gen OUT VARIANT: 16 tensors of 512 KiB (seeded); VARIANT 2 changes t9
-gen() {
-	python3 - "$1" "$2" <<'EOF'
-import json, random, struct, sys
-out, variant = sys.argv[1], int(sys.argv[2])
-rng = random.Random(7)
-tensors = [rng.randbytes(512 << 10) for _ in range(16)]
-if variant == 2:
-    tensors[9] = random.Random(9).randbytes(512 << 10)
-head, off = {}, 0
-for i, t in enumerate(tensors):
-    head["w%d" % i] = {"dtype": "BF16", "shape": [len(t) // 2], "data_offsets": [off, off + len(t)]}
-    off += len(t)
-h = json.dumps(head).encode()
-with open(out, "wb") as f:
-    f.write(struct.pack("<Q", len(h)) + h)
-    for t in tensors:
-        f.write(t)
-EOF
-}
+# gen OUT V: version V of bench's seeded safetensors series, ~8 MiB (v2
+# rewrites 3 of its 24 layers)
+gen() { python3 "$P4REG_SRC/bench/gen_safetensors.py" --size 8388608 --version "$2" "$1" >/dev/null; }
 # json_num KEY: a number of the JSON on stdin, at the top or in "objects" (push, pull)
 json_num() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(d[sys.argv[1]] if sys.argv[1] in d else d["objects"][sys.argv[1]])' "$1"; }
 setup() { p4reg init >/dev/null && p4reg remote add -d --endpoint "$RGW_ENDPOINT" --path-style origin "s3://models/$1" >/dev/null 2>&1; }

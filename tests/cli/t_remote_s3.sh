@@ -6,17 +6,7 @@
 . "$P4REG_SRC/tests/s3/ceph.sh"
 . "$P4REG_SRC/tests/cli/runbook.sh"
 
-trap 'ceph_stop; chmod -R u+w "$ROOT_TMP" 2>/dev/null; rm -rf "$ROOT_TMP" "$HOME"' EXIT
-
-if ! ceph_install; then
-	echo "SKIP t_remote_s3: Ceph packages are not installed and cannot be installed here" >&2
-	exit 77 # ctest's SKIP_RETURN_CODE: reported as skipped, not passed
-fi
-if ! ceph_start "$ROOT_TMP/ceph"; then
-	echo "SKIP t_remote_s3: the Ceph cluster did not start; logs:" >&2
-	tail -5 "$ROOT_TMP"/ceph/log/*.log >&2 2>/dev/null
-	exit 77
-fi
+ceph_up t_remote_s3
 export AWS_ACCESS_KEY_ID=$S3_ACCESS AWS_SECRET_ACCESS_KEY=$S3_SECRET
 unset AWS_SESSION_TOKEN
 boto() { python3 - "$@" <<PY

@@ -115,3 +115,20 @@ ceph_stop() {
 	for p in $CEPH_PIDS; do kill -9 "$p" 2>/dev/null; done
 	CEPH_PIDS=""
 }
+
+# ceph_up TEST: for a CLI test: stops the cluster and removes ROOT_TMP
+# and HOME on exit, installs and starts the cluster under ROOT_TMP/ceph,
+# or exits 77 (ctest's SKIP_RETURN_CODE: reported as skipped, not passed)
+# saying why.
+ceph_up() {
+	trap 'ceph_stop; chmod -R u+w "$ROOT_TMP" 2>/dev/null; rm -rf "$ROOT_TMP" "$HOME"' EXIT
+	if ! ceph_install; then
+		echo "SKIP $1: Ceph packages are not installed and cannot be installed here" >&2
+		exit 77
+	fi
+	if ! ceph_start "$ROOT_TMP/ceph"; then
+		echo "SKIP $1: the Ceph cluster did not start; logs:" >&2
+		tail -5 "$ROOT_TMP"/ceph/log/*.log >&2 2>/dev/null
+		exit 77
+	fi
+}

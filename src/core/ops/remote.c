@@ -269,6 +269,16 @@ int p4r_remote_remove(p4r_repo *repo, const char *name)
 
 /* ---- check ---- */
 
+/* Opens remote NAME (NULL: the default) of REPO; NAMED gets its name. */
+static int open_named(p4r_repo *repo, const char *name, p4r_remote **r, char named[P4R_REMOTE_NAME_MAX + 1])
+{
+	int rc = p4r_remote_open(r, p4r_repo_config(repo), p4r_repo_meta(repo), name);
+
+	if (rc == 0)
+		snprintf(named, P4R_REMOTE_NAME_MAX + 1, "%s", (*r)->name);
+	return rc;
+}
+
 int p4r_remote_check(p4r_repo *repo, const char *name, const p4r_op_report *report,
 		     p4r_remote_check_result *out)
 {
@@ -276,9 +286,8 @@ int p4r_remote_check(p4r_repo *repo, const char *name, const p4r_op_report *repo
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = p4r_remote_open(&r, p4r_repo_config(repo), p4r_repo_meta(repo), name)) < 0)
+	if ((rc = open_named(repo, name, &r, out->name)) < 0)
 		return rc;
-	snprintf(out->name, sizeof(out->name), "%s", r->name);
 	if (!(out->url = strdup(r->url)))
 		rc = p4r_error_set(P4R_ERROR, "out of memory");
 	else if ((rc = probe(r, report, &out->conditional_writes)) == 0 && !out->conditional_writes)
@@ -308,9 +317,8 @@ int p4r_remote_convert(p4r_repo *repo, const char *name, bool keep, const p4r_op
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = p4r_remote_open(&r, p4r_repo_config(repo), p4r_repo_meta(repo), name)) < 0)
+	if ((rc = open_named(repo, name, &r, out->name)) < 0)
 		return rc;
-	snprintf(out->name, sizeof(out->name), "%s", r->name);
 	rc = p4r_sync_convert(repo, r, keep, &prog, &out->c);
 	p4r_remote_free(r);
 	return rc;

@@ -161,7 +161,9 @@ static int compute(const p4r_oid *oid, int fd, const struct stat *st, const char
 	return rc;
 }
 
-int p4r_store_chunklist(p4r_store *s, const p4r_oid *oid, p4r_chunklist *l)
+/* OID's kept list into L, computed and kept when MAKE and there is
+ * none (or a damaged one). */
+static int chunklist(p4r_store *s, const p4r_oid *oid, bool make, p4r_chunklist *l)
 {
 	char path[PATH_MAX];
 	struct stat st;
@@ -173,7 +175,7 @@ int p4r_store_chunklist(p4r_store *s, const p4r_oid *oid, p4r_chunklist *l)
 	if ((rc = p4r_store_object_open(s, oid, &fd, &st, path, sizeof(path))) < 0)
 		return rc;
 	rc = read_kept(s, oid, (uint64_t)st.st_size, l);
-	if (rc == P4R_ENOTFOUND || rc == P4R_EINTEGRITY) {
+	if (make && (rc == P4R_ENOTFOUND || rc == P4R_EINTEGRITY)) {
 		/* absent or damaged: the object says what it should be */
 		p4r_error_clear();
 		if ((rc = compute(oid, fd, &st, path, l)) == 0 && (rc = p4r_store_chunklist_keep(s, l)) < 0)
@@ -183,20 +185,14 @@ int p4r_store_chunklist(p4r_store *s, const p4r_oid *oid, p4r_chunklist *l)
 	return rc;
 }
 
+int p4r_store_chunklist(p4r_store *s, const p4r_oid *oid, p4r_chunklist *l)
+{
+	return chunklist(s, oid, true, l);
+}
+
 int p4r_store_chunklist_kept(p4r_store *s, const p4r_oid *oid, p4r_chunklist *l)
 {
-	char path[PATH_MAX];
-	struct stat st;
-	int fd, rc;
-
-	memset(l, 0, sizeof(*l));
-	if (!p4r_oid_valid(oid->hex))
-		return p4r_error_set(P4R_EUSAGE, "malformed oid '%.64s'", oid->hex);
-	if ((rc = p4r_store_object_open(s, oid, &fd, &st, path, sizeof(path))) < 0)
-		return rc;
-	rc = read_kept(s, oid, (uint64_t)st.st_size, l);
-	close(fd);
-	return rc;
+	return chunklist(s, oid, false, l);
 }
 
 int p4r_store_chunklist_keep(p4r_store *s, const p4r_chunklist *l)
