@@ -93,6 +93,10 @@ got1=$(echo "$OUT" | json_num bytes_received)
 [ "$got1" -le $((size1 * 15 / 100)) ] || fail "v1 pull beside v2 received $got1 bytes"
 assert_eq "$(sha .p4reg/objects/${oid1:0:2}/${oid1:2:2}/$oid1)" "$oid1"
 
+begin "p4reg get (no repository) rebuilds a chunked version from the remote alone"
+run 0 p4reg get --no-cache "$R" m@1 -o "$ROOT_TMP/got.safetensors"
+assert_eq "$(sha "$ROOT_TMP/got.safetensors")" "$oid1"
+
 begin "the documented layout rebuilds an object without p4reg (docs/remotes.md)"
 python3 - "$R" "$oid1" > "$ROOT_TMP/rebuilt" <<'EOF'
 import struct, sys
