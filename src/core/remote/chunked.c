@@ -23,6 +23,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <openssl/rand.h>
 
@@ -368,12 +369,15 @@ static int pack_open(struct packer *p)
 	return 0;
 }
 
-/* Sends the open pack (unless the remote has one with its bytes). */
+/* Sends the open pack (unless the remote has one of its length: a short
+ * one at its key, cut or planted, is replaced, or no push of these chunks
+ * could ever get past packs_there). */
 static int pack_send(struct packer *p)
 {
 	p4r_oid id;
 	char key[128];
 	bool there = false;
+	uint64_t have = 0;
 	int rc;
 
 	if (p->fd < 0)
@@ -382,7 +386,7 @@ static int pack_send(struct packer *p)
 		goto done;
 	p4r_oid_to_raw(&id, p->k->ids[p->index]);
 	p4r_remote_pack_key(key, sizeof(key), &id);
-	if ((rc = p->r->ops->exists(p->r, key, &there)) < 0 || there)
+	if ((rc = p->r->ops->stat(p->r, key, &there, &have)) < 0 || (there && have == p->len))
 		goto done;
 	if ((rc = p->r->ops->put_file(p->r, key, p->tmp, p->len, NULL, NULL, NULL)) == 0)
 		p->sent += p->len;
@@ -429,6 +433,11 @@ static int on_chunk(const p4r_chunk *c, uint64_t offset, void *payload)
 		e.pack = s->where;
 		e.pack_off = s->off;
 	} else {
+		/* the pack goes before this chunk would take it past the target
+		 * (at most multipartThreshold: one PUT, never a multipart upload
+		 * that gc -r would not see) */
+		if (p->fd >= 0 && p->len + c->len > p->target && (rc = pack_send(p)) < 0)
+			return rc;
 		if ((rc = pack_add(p, c, offset, &e.pack_off)) < 0)
 			return rc;
 		e.pack = p->index;
@@ -522,6 +531,12 @@ struct whole_hash {
 	int rc;
 };
 
+static int changed(const p4r_oid *oid)
+{
+	return p4r_error_set(P4R_EINTEGRITY, "object %s in the local store changed while it was pushed "
+			     "(a hard-linked work file written to?); not pushed: run 'p4reg fsck'", oid->hex);
+}
+
 static void *hash_whole(void *arg)
 {
 	struct whole_hash *w = arg;
@@ -531,9 +546,28 @@ static void *hash_whole(void *arg)
 	return NULL;
 }
 
-/* Cuts and sends one object with what K knows; LIST gets its chunk list. */
-static int put_with(p4r_remote *r, struct known *k, const p4r_oid *oid, int src, const char *name,
-		    uint64_t size, p4r_chunklist *list, uint64_t *sent, p4r_progress_fn progress, void *payload)
+/* Whether the file open as FD is still the one ST describes, unwritten:
+ * a write (through a hard link of a work file, say) moves its ctime, a
+ * replacement its inode. */
+static bool unchanged(int fd, const struct stat *st)
+{
+	struct stat now;
+
+	return fstat(fd, &now) == 0 && now.st_dev == st->st_dev && now.st_ino == st->st_ino &&
+	       now.st_size == st->st_size && now.st_mtim.tv_sec == st->st_mtim.tv_sec &&
+	       now.st_mtim.tv_nsec == st->st_mtim.tv_nsec && now.st_ctim.tv_sec == st->st_ctim.tv_sec &&
+	       now.st_ctim.tv_nsec == st->st_ctim.tv_nsec;
+}
+
+/* Cuts and sends one object with what K knows; LIST gets its chunk list.
+ * The object is read three times at once (the cutting, which names the
+ * chunks; each new chunk's copy into its pack; the whole hash), so the
+ * bytes those reads saw are one set only if the file, open as SRC and
+ * described by ST, did not change meanwhile: the hash vouches for the
+ * chunks only then. */
+static int put_with(p4r_remote *r, struct known *k, const p4r_oid *oid, int src, const struct stat *st,
+		    const char *name, uint64_t size, p4r_chunklist *list, uint64_t *sent,
+		    p4r_progress_fn progress, void *payload)
 {
 	struct packer p = { .r = r, .k = k, .list = list, .src = src, .name = name, .fd = -1,
 			    .progress = progress, .payload = payload };
@@ -553,6 +587,10 @@ static int put_with(p4r_remote *r, struct known *k, const p4r_oid *oid, int src,
 		rc = p4r_error_errno("cannot open '%s'", name);
 		goto done;
 	}
+	if (!unchanged(w.fd, st)) {
+		rc = changed(oid);
+		goto done;
+	}
 	if (pthread_create(&hasher, NULL, hash_whole, &w) != 0) {
 		rc = p4r_error_set(P4R_ERROR, "cannot start a thread");
 		goto done;
@@ -570,6 +608,10 @@ static int put_with(p4r_remote *r, struct known *k, const p4r_oid *oid, int src,
 	if (!p4r_oid_equal(&w.oid, oid)) {
 		rc = p4r_error_set(P4R_EINTEGRITY, "object %s in the local store is corrupt (its bytes hash to %s); "
 				   "not pushed", oid->hex, w.oid.hex);
+		goto done;
+	}
+	if (!unchanged(src, st)) {
+		rc = changed(oid);
 		goto done;
 	}
 	rc = list_packs(list, k);
@@ -601,18 +643,24 @@ int p4r_chunked_put(p4r_remote *r, const p4r_oid *oid, const char *path, uint64_
 {
 	struct known k = { 0 };
 	p4r_chunklist list = { 0 };
+	struct stat st;
 	bool ok = true;
 	int src, rc = 0, attempt;
 
 	*sent = 0;
 	if ((src = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		return p4r_error_errno("cannot open '%s'", path);
+	if (fstat(src, &st) < 0) {
+		rc = p4r_error_errno("cannot read '%s'", path);
+		close(src);
+		return rc;
+	}
 	/* a second attempt knows nothing: a pack another list named was gone */
 	for (attempt = 0; attempt < 2; attempt++) {
 		if (attempt == 0)
 			rc = known_from_related(r, oid, &k);
 		if (rc == 0)
-			rc = put_with(r, &k, oid, src, path, size, &list, sent, progress, payload);
+			rc = put_with(r, &k, oid, src, &st, path, size, &list, sent, progress, payload);
 		if (rc == 0)
 			rc = packs_there(r, &list, &ok);
 		if (rc < 0 || ok)
@@ -620,6 +668,10 @@ int p4r_chunked_put(p4r_remote *r, const p4r_oid *oid, const char *path, uint64_
 		known_clear(&k);
 		p4r_chunklist_clear(&list);
 	}
+	/* this push's own packs are missing or short right after it sent them */
+	if (rc == 0 && !ok)
+		rc = p4r_error_set(P4R_EINTEGRITY, "a pack the chunk list of %s names is missing or short on "
+				   "remote '%s' right after it was sent; not pushed", oid->hex, r->name);
 	if (rc == 0)
 		rc = list_send(r, &list, sent);
 	if (rc == 0)
