@@ -246,4 +246,101 @@ for m in p q; do
 	assert_eq "$(sha .p4reg/objects/${o:0:2}/${o:2:2}/$o)" "$o" "object of $m"
 done
 
+# (review of #19) fresh_chunked NAME: a new repository $ROOT_TMP/NAME with
+# an empty folder remote $ROOT_TMP/NAME-remote as its default; cd into it.
+fresh_chunked() {
+	mkdir -p "$ROOT_TMP/$1/models" "$ROOT_TMP/$1-remote" && cd "$ROOT_TMP/$1" && p4reg init >/dev/null &&
+		p4reg remote add -d origin "$ROOT_TMP/$1-remote" >/dev/null 2>&1 || fail "setup $1"
+}
+# objpath N: the store's file of version N of m.
+objpath() { local o; o=$(db "SELECT oid FROM versions WHERE number = $1"); echo ".p4reg/objects/${o:0:2}/${o:2:2}/$o"; }
+
+begin "an object written to while it is pushed (a hard-linked work file): exit 4, no chunk list, no batch"
+fresh_chunked H
+random_file models/m.bin 40960
+hoid=$(sha models/m.bin)
+p4reg add models/m.bin >/dev/null || fail "add"
+obj=$(objpath 1)
+# the folder remote sleeps 300 ms per 4 MiB sent: the first 32 MiB pack takes
+# 2.4 s, while the whole hash (its own thread) is long done; the write lands
+# past where the cutting is (before the push starts, the hash refuses it too)
+P4REG_TEST_TRANSFER_DELAY_MS=300 p4reg push >"$ROOT_TMP/H.out" 2>&1 &
+hpid=$!
+sleep 1.2
+chmod u+w "$obj"
+printf 'CHANGED' | dd of="$obj" bs=1 seek=$((38 << 20)) conv=notrunc status=none
+wait $hpid
+assert_eq "$?" "4" "push of an object written to meanwhile ($(cat "$ROOT_TMP/H.out"))"
+ERR=$(cat "$ROOT_TMP/H.out")
+assert_contains "$ERR" "object $hoid in the local store"
+assert_contains "$ERR" "not pushed"
+assert_no_file "$ROOT_TMP/H-remote/chunks/${hoid:0:2}/${hoid:2:2}/$hoid"
+assert_no_file "$ROOT_TMP/H-remote/log/0000000001.json"
+
+begin "a pack cut short at its key is sent again (no push is blocked by it)"
+fresh_chunked S
+random_file models/m.bin 4096
+soid=$(sha models/m.bin)
+p4reg add models/m.bin >/dev/null || fail "add"
+run 0 p4reg push
+S2="$ROOT_TMP/S-remote2"
+mkdir -p "$S2"
+run 0 p4reg remote add two "$S2"
+for p in $(cd "$ROOT_TMP/S-remote" && find packs -type f); do
+	mkdir -p "$S2/$(dirname "$p")" && head -c 1000 "$ROOT_TMP/S-remote/$p" >"$S2/$p"
+done
+run 0 p4reg --json push -r two
+for p in $(cd "$ROOT_TMP/S-remote" && find packs -type f); do
+	assert_same_bytes "$S2/$p" "$ROOT_TMP/S-remote/$p"
+done
+assert_file "$S2/chunks/${soid:0:2}/${soid:2:2}/$soid"
+
+begin "packs stay within multipartThreshold (one PUT each, never a multipart upload gc -r cannot see)"
+fresh_chunked M
+run 0 p4reg config remote.origin.multipartThreshold 6m
+random_file models/m.bin 20480
+p4reg add models/m.bin >/dev/null || fail "add"
+run 0 p4reg push
+[ "$(find "$ROOT_TMP/M-remote/packs" -type f | wc -l)" -ge 4 ] || fail "20 MiB in fewer than 4 packs of 6 MiB"
+big=$(find "$ROOT_TMP/M-remote/packs" -type f -size +6144k | wc -l)
+assert_eq "$big" "0" "packs larger than multipartThreshold"
+
+begin "a retried download (a local object lent wrong chunks) counts both attempts in bytes_received"
+fresh_chunked W
+python3 -c 'import random; open("models/m.bin", "wb").write(random.Random(1).randbytes(8 << 20))'
+p4reg add models/m.bin >/dev/null || fail "add v1"
+for v in 2 3; do
+	python3 -c 'import sys,random; b=bytearray(open(sys.argv[1],"rb").read()); b[3<<20:4<<20]=random.Random(int(sys.argv[2])).randbytes(1<<20); open(sys.argv[1],"wb").write(b)' models/m.bin $v
+	p4reg add models/m.bin >/dev/null || fail "add v$v"
+done
+run 0 p4reg push
+for v in 1 2; do chmod u+w "$(objpath $v)" && flip_byte "$(objpath $v)" 100; done
+rm -f "$(objpath 3)"
+run 0 p4reg --json pull m@3
+got=$(echo "$OUT" | json_num bytes_received)
+# the second attempt reads all 8 MiB, the first what v1 and v2 lack: more than the object
+[ "$got" -gt $((8 << 20)) ] || fail "bytes_received $got after two attempts"
+assert_eq "$(sha "$(objpath 3)")" "$(db "SELECT oid FROM versions WHERE number = 3")"
+
+begin "convert keeps the whole copy of an object whose chunk list does not read back; readers use that copy"
+fresh_chunked V
+run 0 p4reg config remote.origin.format 1
+random_file models/m.bin 4096
+void=$(sha models/m.bin)
+p4reg add models/m.bin >/dev/null || fail "add"
+run 0 p4reg push
+VR="$ROOT_TMP/V-remote"
+mkdir -p "$ROOT_TMP/V2"
+run 0 p4reg remote add two "$ROOT_TMP/V2"
+run 0 p4reg push -r two
+# a list of it on the format-1 remote whose pack is not there
+mkdir -p "$VR/chunks/${void:0:2}/${void:2:2}"
+cp "$ROOT_TMP/V2/chunks/${void:0:2}/${void:2:2}/$void" "$VR/chunks/${void:0:2}/${void:2:2}/$void"
+run 4 p4reg remote convert origin
+assert_one_line_error "named by the chunk list of $void is not on remote 'origin'; its whole copy is kept"
+assert_same_bytes "$VR/objects/${void:0:2}/${void:2:2}/$void" models/m.bin
+rm -f "$(objpath 1)"
+run 0 p4reg pull m@1
+assert_eq "$(sha "$(objpath 1)")" "$void"
+
 finish

@@ -459,6 +459,94 @@ static void test_remote_bad_log(void **state)
 	assert_true(oid_on_remote(s, &s->v1));
 }
 
+
+/* ---- format 2: a push that reuses old packs while gc -r runs ---- */
+
+static tu_sync *hook_sync;          /* the fixture the hook pushes from */
+static const p4r_remote_ops *real_ops;
+static bool hook_fired;
+
+/* Lists as the backend does; right after gc's first listing of chunks/,
+ * A pushes (a version whose chunks an old pack of a deleted one holds). */
+static int list_then_push(p4r_remote *r, const char *top, p4r_remote_object_fn fn, void *payload,
+			  size_t *foreign)
+{
+	int rc = real_ops->list_objects(r, top, fn, payload, foreign);
+
+	if (rc == 0 && !hook_fired && !strcmp(top, "chunks")) {
+		hook_fired = true;
+		sync_push(hook_sync);
+	}
+	return rc;
+}
+
+/* N bytes at BYTES as the next version of m in A. */
+static void sync_add_bytes(tu_sync *s, const unsigned char *bytes, size_t n, p4r_oid *oid)
+{
+	p4r_version_input in = { .model = "m", .path = "m.bin", .author = "t", .git_dirty = -1 };
+
+	assert_int_equal(p4r_store_insert_buffer(p4r_repo_store(s->a), bytes, n, oid), 0);
+	in.oid = *oid;
+	in.size = (int64_t)n;
+	assert_int_equal(p4r_registry_add_version(p4r_repo_registry(s->a), &in, NULL, NULL), 0);
+}
+
+/* m@2 (2 MiB, chunked) is deleted on the remote; while gc -r runs, m@3
+ * (m@2 but its last 64 KiB) is pushed after gc listed chunks/ and reuses
+ * m@2's old pack. gc removes m@2's list, but no pack m@3's list names. */
+static void test_remote_pack_reused_during_gc(void **state)
+{
+	tu_sync *s = *state;
+	static p4r_remote_ops hooked;
+	p4r_gc_opts o = { .grace_s = 0, .now_s = (int64_t)time(NULL) + 10 };
+	p4r_gc_remote_objects_result res;
+	size_t n = (size_t)2 << 20, i;
+	unsigned char *bytes = malloc(n);
+	uint64_t x = 19;
+	p4r_chunklist l = { 0 };
+	p4r_remote *r = NULL;
+	p4r_oid v2, v3;
+	char key[128];
+
+	assert_non_null(bytes);
+	for (i = 0; i < n; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		bytes[i] = (unsigned char)x;
+	}
+	sync_add_bytes(s, bytes, n, &v2);
+	sync_push(s);
+	sync_rm(s, "m@2");
+	sync_push(s);
+	memset(bytes + n - 65536, 0, 65536);
+	sync_add_bytes(s, bytes, n, &v3);
+	free(bytes);
+	assert_int_equal(p4r_remote_open(&r, p4r_repo_config(s->a), p4r_repo_meta(s->a), "origin"), 0);
+	real_ops = r->ops;
+	hooked = *r->ops;
+	hooked.list_objects = list_then_push;
+	r->ops = &hooked;
+	hook_sync = s;
+	hook_fired = false;
+	assert_int_equal(p4r_gc_remote_objects(s->a, r, &o, &res), 0);
+	assert_true(hook_fired);
+	p4r_gc_remote_objects_result_clear(&res);
+	p4r_remote_chunks_key(key, sizeof(key), &v2);
+	assert_false(on_remote(s, key));
+	assert_int_equal(p4r_remote_get_chunklist(r, &v3, &l), 0);
+	assert_true(l.npacks >= 2); /* m@2's old pack and m@3's own */
+	for (i = 0; i < l.npacks; i++) {
+		p4r_oid pack;
+
+		p4r_oid_from_raw(&pack, l.packs[i]);
+		p4r_remote_pack_key(key, sizeof(key), &pack);
+		assert_true(on_remote(s, key));
+	}
+	p4r_chunklist_clear(&l);
+	p4r_remote_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -469,6 +557,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_options, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remote_objects, sync_setup, sync_teardown),
 		cmocka_unit_test_setup_teardown(test_remote_bad_log, sync_setup, sync_teardown),
+		cmocka_unit_test_setup_teardown(test_remote_pack_reused_during_gc, sync_setup, sync_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

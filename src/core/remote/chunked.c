@@ -23,6 +23,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <openssl/rand.h>
 
@@ -368,15 +369,18 @@ static int pack_open(struct packer *p)
 }
 
 /* Sends the open pack from memory, unless the remote has one of that
- * name (the same chunks: a push that failed after it, or another push).
- * A pack is written with a conditional create, complete or not at all;
- * from memory, so its bytes are not written to a local file first (a
- * second stream to the disk that cost more than the hashing). */
+ * name and length (the same chunks: a push that failed after it, or
+ * another push); a short one at its key, cut or planted, is replaced, or
+ * no push of these chunks could ever get past packs_there. A pack is
+ * written with a conditional create, complete or not at all; from
+ * memory, so its bytes are not written to a local file first (a second
+ * stream to the disk that cost more than the hashing). */
 static int pack_send(struct packer *p)
 {
 	p4r_oid id;
 	char key[128];
 	bool there = false;
+	uint64_t have = 0;
 	int rc;
 
 	if (!p->open)
@@ -386,10 +390,13 @@ static int pack_send(struct packer *p)
 		return rc;
 	p4r_oid_to_raw(&id, p->k->ids[p->index]);
 	p4r_remote_pack_key(key, sizeof(key), &id);
-	if ((rc = p->r->ops->exists(p->r, key, &there)) < 0 || there)
+	if ((rc = p->r->ops->stat(p->r, key, &there, &have)) < 0 || (there && have == p->len))
+		return rc;
+	if (there && (rc = p->r->ops->remove(p->r, key)) < 0)
 		return rc;
 	rc = p->r->ops->create_excl(p->r, key, p->buf, (size_t)p->len);
 	if (rc == P4R_EEXISTS) {
+		/* another push wrote it in between: the same chunks */
 		p4r_error_clear();
 		return 0;
 	}
@@ -432,6 +439,11 @@ static int on_chunk(const p4r_chunk *c, uint64_t offset, void *payload)
 		e.pack = s->where;
 		e.pack_off = s->off;
 	} else {
+		/* the pack goes before this chunk would take it past the target
+		 * (at most multipartThreshold: a request no larger than the user
+		 * allows one to be) */
+		if (p->open && p->len + c->len > p->target && (rc = pack_send(p)) < 0)
+			return rc;
 		if ((rc = pack_add(p, c, offset, &e.pack_off)) < 0)
 			return rc;
 		e.pack = p->index;
@@ -439,8 +451,6 @@ static int on_chunk(const p4r_chunk *c, uint64_t offset, void *payload)
 			return rc;
 	}
 	if ((rc = p4r_chunklist_add(p->list, &e)) < 0)
-		return rc;
-	if (p->open && p->len >= p->target && (rc = pack_send(p)) < 0)
 		return rc;
 	if (p->progress) {
 		p->progress(offset + c->len - p->reported, 0, p->payload);
@@ -516,9 +526,34 @@ static int list_send(p4r_remote *r, const p4r_chunklist *list, uint64_t *sent)
 	return rc;
 }
 
-/* Cuts and sends one object with what K knows; LIST gets its chunk list. */
-static int put_with(p4r_remote *r, struct known *k, const p4r_oid *oid, int src, const char *name,
-		    uint64_t size, p4r_chunklist *list, uint64_t *sent, p4r_progress_fn progress, void *payload)
+static int changed(const p4r_oid *oid)
+{
+	return p4r_error_set(P4R_EINTEGRITY, "object %s in the local store changed while it was pushed "
+			     "(a hard-linked work file written to?); not pushed: run 'p4reg fsck'", oid->hex);
+}
+
+/* Whether the file open as FD is still the one ST describes, unwritten:
+ * a write (through a hard link of a work file, say) moves its ctime, a
+ * replacement its inode. */
+static bool unchanged(int fd, const struct stat *st)
+{
+	struct stat now;
+
+	return fstat(fd, &now) == 0 && now.st_dev == st->st_dev && now.st_ino == st->st_ino &&
+	       now.st_size == st->st_size && now.st_mtim.tv_sec == st->st_mtim.tv_sec &&
+	       now.st_mtim.tv_nsec == st->st_mtim.tv_nsec && now.st_ctim.tv_sec == st->st_ctim.tv_sec &&
+	       now.st_ctim.tv_nsec == st->st_ctim.tv_nsec;
+}
+
+/* Cuts and sends one object with what K knows; LIST gets its chunk list.
+ * The object is read three times at once (the cutting, which names the
+ * chunks; each new chunk's copy into its pack; the whole hash), so the
+ * bytes those reads saw are one set only if the file, open as SRC and
+ * described by ST (taken when it was opened), did not change meanwhile:
+ * the hash vouches for the chunks only then. */
+static int put_with(p4r_remote *r, struct known *k, const p4r_oid *oid, int src, const struct stat *st,
+		    const char *name, uint64_t size, p4r_chunklist *list, uint64_t *sent,
+		    p4r_progress_fn progress, void *payload)
 {
 	struct packer p = { .r = r, .k = k, .list = list, .src = src, .name = name,
 			    .progress = progress, .payload = payload };
@@ -544,6 +579,10 @@ static int put_with(p4r_remote *r, struct known *k, const p4r_oid *oid, int src,
 				   "not pushed", oid->hex, got.hex);
 		goto done;
 	}
+	if (!unchanged(src, st)) {
+		rc = changed(oid);
+		goto done;
+	}
 	rc = list_packs(list, k);
 done:
 	free(p.buf);
@@ -565,18 +604,24 @@ int p4r_chunked_put(p4r_remote *r, const p4r_oid *oid, const char *path, uint64_
 {
 	struct known k = { 0 };
 	p4r_chunklist list = { 0 };
+	struct stat st;
 	bool ok = true;
 	int src, rc = 0, attempt;
 
 	*sent = 0;
 	if ((src = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		return p4r_error_errno("cannot open '%s'", path);
+	if (fstat(src, &st) < 0) {
+		rc = p4r_error_errno("cannot read '%s'", path);
+		close(src);
+		return rc;
+	}
 	/* a second attempt knows nothing: a pack another list named was gone */
 	for (attempt = 0; attempt < 2; attempt++) {
 		if (attempt == 0)
 			rc = known_from_related(r, oid, &k);
 		if (rc == 0)
-			rc = put_with(r, &k, oid, src, path, size, &list, sent, progress, payload);
+			rc = put_with(r, &k, oid, src, &st, path, size, &list, sent, progress, payload);
 		if (rc == 0)
 			rc = packs_there(r, &list, &ok);
 		if (rc < 0 || ok)
@@ -584,6 +629,10 @@ int p4r_chunked_put(p4r_remote *r, const p4r_oid *oid, const char *path, uint64_
 		known_clear(&k);
 		p4r_chunklist_clear(&list);
 	}
+	/* this push's own packs are missing or short right after it sent them */
+	if (rc == 0 && !ok)
+		rc = p4r_error_set(P4R_EINTEGRITY, "a pack the chunk list of %s names is missing or short on "
+				   "remote '%s' right after it was sent; not pushed", oid->hex, r->name);
 	if (rc == 0)
 		rc = list_send(r, &list, sent);
 	if (rc == 0)

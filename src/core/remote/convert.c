@@ -77,6 +77,39 @@ static int rechunk(struct convert *c, const p4r_remote_object *o)
 	return rc;
 }
 
+/* OID's chunk list, already on the remote, is read back whole from its
+ * packs alone and verified before the whole copy goes: a list whose packs
+ * are missing or damaged (a gc -r race, another writer) must not cost the
+ * only good copy. *LISTED false when the list is gone meanwhile. */
+static int check_listed(struct convert *c, const p4r_remote_object *o, bool *listed)
+{
+	char *tmp = NULL;
+	uint64_t received = 0, n = 0;
+	bool local = false;
+	p4r_oid got;
+	int fd = -1, rc;
+
+	if ((rc = p4r_mkstemp_in(&fd, &tmp, c->r->tmp_dir, "convert")) < 0)
+		return rc;
+	rc = p4r_chunked_get(c->r, &o->oid, o->size, fd, -1, &local, &received, convert_progress, c);
+	if (rc == P4R_ENOTFOUND) {
+		p4r_error_clear();
+		*listed = false;
+		rc = 0;
+	} else if (rc == 0 && (rc = lseek(fd, 0, SEEK_SET) < 0 ? p4r_error_errno("cannot read '%s'", tmp) :
+					p4r_hash_fd(&got, &n, fd)) == 0 &&
+		   (!p4r_oid_equal(&got, &o->oid) || n != o->size)) {
+		rc = p4r_error_set(P4R_EINTEGRITY, "the chunk list of %s on remote '%s' does not read back "
+				   "(its bytes hash to %s)", o->oid.hex, c->r->name, got.hex);
+	}
+	if (rc == P4R_EINTEGRITY)
+		rc = p4r_error_set(rc, "%s; its whole copy is kept", p4r_error_message());
+	close(fd);
+	unlink(tmp);
+	free(tmp);
+	return rc;
+}
+
 static int convert_one(struct convert *c, const p4r_remote_object *o, bool keep)
 {
 	char key[128];
@@ -86,12 +119,14 @@ static int convert_one(struct convert *c, const p4r_remote_object *o, bool keep)
 	p4r_remote_chunks_key(key, sizeof(key), &o->oid);
 	if ((rc = c->r->ops->exists(c->r, key, &listed)) < 0)
 		return rc;
-	if (listed) {
-		c->out->already++;
+	if (listed && keep)
 		convert_progress(o->size, 0, c);
-	} else if ((rc = rechunk(c, o)) < 0) {
+	else if (listed && (rc = check_listed(c, o, &listed)) < 0)
 		return rc;
-	}
+	if (listed)
+		c->out->already++;
+	else if ((rc = rechunk(c, o)) < 0)
+		return rc;
 	if (keep)
 		return 0;
 	p4r_remote_object_key(key, sizeof(key), &o->oid);

@@ -657,6 +657,25 @@ done:
 	return rc;
 }
 
+/* The bytes of a create: a pack (tens of MiB) around the page cache, a
+ * batch through it; slowed like any transfer by the test knob. 0, or -1
+ * with errno set. */
+static int write_created(const p4r_remote *r, int fd, const char *data, size_t len)
+{
+	size_t done;
+
+	if (len < BLOCK)
+		return p4r_write_full(fd, data, len);
+	if (!test_delayed(r))
+		return p4r_write_uncached(fd, data, len);
+	for (done = 0; done < len; done += BLOCK) {
+		if (p4r_write_full(fd, data + done, len - done < BLOCK ? len - done : BLOCK) < 0)
+			return -1;
+		test_delay(r);
+	}
+	return 0;
+}
+
 static int dir_create_excl(p4r_remote *r, const char *key, const void *data, size_t len)
 {
 	char tmp[64];
@@ -667,9 +686,7 @@ static int dir_create_excl(p4r_remote *r, const char *key, const void *data, siz
 	if ((rc = key_check(key)) < 0 || (rc = tmp_create(r, "log", &tdir, tmp, &fd)) < 0)
 		goto done;
 	made = true;
-	/* a pack (tens of MiB) goes around the page cache; a batch through it */
-	if ((len >= BLOCK ? p4r_write_uncached(fd, data, len) : p4r_write_full(fd, data, len)) < 0 ||
-	    fchmod(fd, 0444) < 0 || fsync(fd) < 0) {
+	if (write_created(r, fd, data, len) < 0 || fchmod(fd, 0444) < 0 || fsync(fd) < 0) {
 		rc = p4r_error_errno("cannot write '%s/tmp/%s'", r->parsed.path, tmp);
 		goto done;
 	}

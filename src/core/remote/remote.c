@@ -504,6 +504,22 @@ static int get_whole(p4r_remote *r, const char *key, int64_t size, int fd, int f
 	return r->ops->get_file(r, key, (uint64_t)size, fd, h, hashed, progress, payload);
 }
 
+/* Whether R holds OID whole (errors count as no: the caller's stands). */
+static bool whole_there(p4r_remote *r, const p4r_oid *oid)
+{
+	char key[128], *why = strdup(p4r_error_message());
+	uint64_t size = 0;
+	bool there = false;
+
+	p4r_remote_object_key(key, sizeof(key), oid);
+	if (r->ops->stat(r, key, &there, &size) < 0)
+		there = false;
+	/* the chunked read's message stays for the caller when there is none */
+	p4r_error_set(P4R_EINTEGRITY, "%s", why ? why : "out of memory");
+	free(why);
+	return there;
+}
+
 /* The download of OID into FD (and FD2): from its chunk list when the
  * remote has one (*CHUNKED; local chunks used when *LOCAL, which then
  * says whether any was), else whole. */
@@ -511,20 +527,25 @@ static int get_any(p4r_remote *r, const p4r_oid *oid, int64_t size, int fd, int 
 		   bool *hashed, bool *local, uint64_t *received, p4r_progress_fn progress, void *payload)
 {
 	char key[128];
+	uint64_t chunked = 0;
 	int format = 1, rc = 0;
 
 	*hashed = false;
 	if ((uint64_t)size >= P4R_CHUNK_FROM && (rc = p4r_remote_format(r, false, &format)) == 0 &&
 	    format >= 2) {
 		rc = p4r_chunked_get(r, oid, (uint64_t)size, fd, fd2, local, received, progress, payload);
-		if (rc != P4R_ENOTFOUND)
+		/* a list that does not read back (a pack gone or short): a
+		 * whole copy beside it (kept by a convert) still serves */
+		if (rc == P4R_EINTEGRITY && whole_there(r, oid))
+			chunked = *received;
+		else if (rc != P4R_ENOTFOUND)
 			return rc;
 		p4r_error_clear();
 	} else if ((uint64_t)size >= P4R_CHUNK_FROM && rc < 0) {
 		return rc;
 	}
 	*local = false;
-	*received = (uint64_t)size;
+	*received = chunked + (uint64_t)size;
 	p4r_remote_object_key(key, sizeof(key), oid);
 	rc = get_whole(r, key, size, fd, fd2, h, hashed, progress, payload);
 	/* a convert may have written its list and removed it since */
@@ -543,20 +564,30 @@ int p4r_remote_get_object(p4r_remote *r, const p4r_oid *oid, int64_t size, int f
 {
 	p4r_hasher *h = NULL;
 	bool hashed = false, local = true;
+	uint64_t this_time = 0;
 	p4r_oid got;
 	int rc, attempt;
 
+	*received = 0;
 	if ((rc = p4r_hasher_new(&h)) < 0)
 		return rc;
 	for (attempt = 0; attempt < 2; attempt++) {
-		if ((rc = get_any(r, oid, size, fd, fd2, h, &hashed, &local, received, progress, payload)) < 0 ||
-		    (rc = downloaded_oid(h, hashed, fd, tmp, &got)) < 0)
+		this_time = 0;
+		rc = get_any(r, oid, size, fd, fd2, h, &hashed, &local, &this_time, progress, payload);
+		/* both attempts' bytes came from the remote */
+		*received += this_time;
+		if (rc < 0 || (rc = downloaded_oid(h, hashed, fd, tmp, &got)) < 0)
 			goto done;
 		/* a local object changed behind the store's back (a hard link
 		 * written to) lent wrong chunks: read them all from the remote */
 		if (p4r_oid_equal(&got, oid) || !local)
 			break;
 		local = false;
+		/* should the list be gone by now, a whole read writes from the start */
+		if (lseek(fd, 0, SEEK_SET) < 0 || (fd2 >= 0 && lseek(fd2, 0, SEEK_SET) < 0)) {
+			rc = p4r_error_errno("cannot read '%s'", tmp);
+			goto done;
+		}
 		if ((rc = p4r_hasher_reset(h)) < 0)
 			goto done;
 	}

@@ -172,7 +172,7 @@ struct judge {
 	p4r_gc_remote_objects_result *out;
 	const p4r_gc_opts *opts;
 	uint64_t listed;        /* objects listed so far */
-	struct oidset lists;    /* every chunk list listed */
+	p4r_remote *r;          /* the remote (reading lists for their packs) */
 	struct oidset packs;    /* the packs the remaining lists name */
 };
 
@@ -212,7 +212,7 @@ static int judge_chunked(const p4r_remote_object *o, void *arg)
 	p4r_remote_object c = *o;
 
 	c.chunked = true;
-	return oidset_add(&j->lists, &o->oid) < 0 ? P4R_ERROR : judge(j, &c);
+	return judge(j, &c);
 }
 
 static int judge(struct judge *j, const p4r_remote_object *o)
@@ -365,17 +365,26 @@ static int judge_pack(const p4r_remote_object *o, void *arg)
 	return 0;
 }
 
-/* Every chunk list that stays (needed, recent, or taken back by settle)
- * is read for the packs it names; the other packs are judged by age. */
+/* A chunk list listed again: unless it goes, its packs stay. */
+static int keep_packs_of(const p4r_remote_object *o, void *arg)
+{
+	struct judge *j = arg;
+
+	return is_candidate(j->out, &o->oid) ? 0 : need_packs(j->r, j, &o->oid);
+}
+
+/* Every chunk list that stays (needed, recent, taken back by settle, or
+ * written since chunks/ was first listed: a push meanwhile may name an
+ * old pack it found there) is read for the packs it names; the other packs
+ * are judged by age. chunks/ is listed again for that, after settle: a
+ * list that appears after this listing is the window docs/remotes.md
+ * describes. */
 static int judge_packs(p4r_remote *r, struct judge *j)
 {
-	size_t i, foreign = 0;
-	int rc = 0;
+	size_t foreign = 0;
+	int rc;
 
-	for (i = 0; rc == 0 && i < j->lists.n; i++)
-		if (!is_candidate(j->out, &j->lists.v[i]))
-			rc = need_packs(r, j, &j->lists.v[i]);
-	if (rc < 0)
+	if ((rc = r->ops->list_objects(r, "chunks", keep_packs_of, j, &foreign)) < 0)
 		return rc;
 	if (j->packs.n)
 		qsort(j->packs.v, j->packs.n, sizeof(*j->packs.v), oid_cmp);
@@ -401,7 +410,7 @@ int p4r_gc_remote_objects(p4r_repo *repo, p4r_remote *r, const p4r_gc_opts *opts
 {
 	struct needs nd = { 0 };
 	struct removal rm = { r, NULL, 0, false, opts, PTHREAD_MUTEX_INITIALIZER, 0 };
-	struct judge j = { .nd = &nd, .out = out, .opts = opts };
+	struct judge j = { .nd = &nd, .out = out, .opts = opts, .r = r };
 	size_t i, foreign = 0;
 	int rc;
 
@@ -442,7 +451,6 @@ int p4r_gc_remote_objects(p4r_repo *repo, p4r_remote *r, const p4r_gc_opts *opts
 				      remove_item, &rm);
 done:
 	needs_clear(&nd);
-	free(j.lists.v);
 	free(j.packs.v);
 	return rc;
 }
