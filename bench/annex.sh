@@ -74,6 +74,8 @@ annex_measure() {
 		rm -rf "$pr" "$premote"
 		new_repo "$pr"
 		"$P4REG" -C "$pr" -q remote add -d origin "$premote" >/dev/null 2>&1
+		# whole objects, as git-annex's directory special remote keeps them
+		"$P4REG" -C "$pr" config remote.origin.format 1
 		annex_repo "$ar" "$aremote"
 		cp "$DATA/big.bin" "$src"
 		freshen "$src"

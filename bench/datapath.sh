@@ -12,7 +12,9 @@
 # DP_BASE=/path/to/older/p4reg (alone only) times that binary too, in the
 # same rounds against the same peer samples: a before/after on equal terms.
 
-# The folder remote object of OID below REMOTE.
+# The folder remote object of OID below REMOTE (its remotes are format 1,
+# whole objects: these rows are the data path against cp; chunked remotes
+# have their own rows, bench/dedup.sh).
 dp_remote_obj() { printf '%s/objects/%s/%s/%s' "$1" "${2:0:2}" "${2:2:2}" "$2"; }
 # The store object of OID in the repository REPO.
 dp_store_obj() { dp_remote_obj "$1/.p4reg" "$2"; }
@@ -35,6 +37,7 @@ dp_pull() {
 	local a=$W/dp-pull-a remote=$W/dp-pull-remote b=$W/dp-pull-b oid obj r mode
 	new_repo "$a"
 	"$P4REG" -C "$a" -q remote add -d origin "$remote" >/dev/null 2>&1
+	"$P4REG" -C "$a" config remote.origin.format 1   # whole objects: see dp_remote_obj
 	cp "$DATA/big.bin" "$a/model.bin"
 	"$P4REG" -C "$a" -q add model.bin >/dev/null
 	"$P4REG" -C "$a" -q push >/dev/null
@@ -68,6 +71,7 @@ dp_push() {
 	local a=$W/dp-push-a remote=$W/dp-push-remote oid obj r
 	new_repo "$a"
 	"$P4REG" -C "$a" -q remote add -d origin "$remote" >/dev/null 2>&1
+	"$P4REG" -C "$a" config remote.origin.format 1   # whole objects: see dp_remote_obj
 	cp "$DATA/big.bin" "$a/model.bin"
 	say "bench: push of $((BIG / MiB)) MiB to a folder remote"
 	for r in $(rounds); do

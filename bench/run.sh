@@ -271,6 +271,9 @@ GBOX=$W/get-box
 new_repo "$RG"
 mkdir -p "$GBOX"
 "$P4REG" -C "$RG" -q remote add -d origin "$GREMOTE" >/dev/null 2>&1
+# whole objects (format 1): this row is the data path against cp; chunked
+# remotes have their own rows (bench/dedup.sh)
+"$P4REG" -C "$RG" config remote.origin.format 1
 cp "$DATA/big.bin" "$RG/model.bin"
 "$P4REG" -C "$RG" -q add model.bin >/dev/null
 freshen "$RG/model.bin"

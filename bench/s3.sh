@@ -53,6 +53,9 @@ s3_rm() { if [ "$S3_PEER" = aws ]; then s3_peer s3 rm --quiet "s3://$S3_BUCKET/$
 s3_repo() {
 	new_repo "$1"
 	"$P4REG" -C "$1" -q remote add -d --endpoint "$RGW_ENDPOINT" --path-style origin "s3://$S3_BUCKET/p4" >/dev/null 2>&1
+	# whole objects (format 1): these rows race aws s3 cp on one object; chunked
+	# remotes have their own rows (bench/dedup.sh)
+	"$P4REG" -C "$1" config remote.origin.format 1 >/dev/null
 	[ "$SMOKE" = 1 ] && "$P4REG" -C "$1" config remote.origin.multipartThreshold 1m
 	true
 }
