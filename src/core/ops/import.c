@@ -31,6 +31,8 @@ struct task {
 	const char *path;         /* a path whose pointer names it (messages) */
 	const char *commit;
 	p4r_insert_result ins;
+	struct run *run;
+	uint64_t reported;        /* of its bytes, in the run's progress */
 	int rc;                   /* 0, or why it was not stored: */
 	char *why;
 };
@@ -328,10 +330,8 @@ static void step_refuse(struct step *s)
 }
 
 /* What the version of change C would be (the registry's record of it). */
-static void version_input(const struct run *run, const struct model *m, const p4r_git_lfs_change *c,
-			  p4r_version_input *in)
+static void version_input(const struct model *m, const p4r_git_lfs_change *c, p4r_version_input *in)
 {
-	(void)run;
 	*in = (p4r_version_input){ .model = m->name, .path = m->rel, .oid = c->oid, .size = (int64_t)c->size,
 				   .author = c->author, .message = c->subject, .git_commit = c->commit,
 				   .git_dirty = 0, .now_ms = c->time_ms, .kind = P4R_KIND_FILE };
@@ -364,7 +364,7 @@ static int plan_model(struct run *run, struct model *m, size_t *already)
 			step_refuse(s);
 			continue;
 		}
-		version_input(run, m, c, &in);
+		version_input(m, c, &in);
 		if (p4r_version_input_check(&in) < 0) {
 			step_refuse(s);
 			continue;
@@ -424,7 +424,7 @@ static int task_for(struct run *run, const p4r_git_lfs_change *c, size_t *out)
 		run->tasks = p;
 	}
 	run->tasks[run->ntasks] = (struct task){ .oid = c->oid, .size = c->size, .path = c->path,
-						 .commit = c->commit };
+						 .commit = c->commit, .run = run };
 	run->total += c->size;
 	*out = run->ntasks++;
 	return 0;
@@ -471,6 +471,21 @@ static void report_bytes(struct run *run)
 	p4r_op_progress_count(run->report, &p);
 }
 
+/* One object's progress (DONE of its bytes) as the run's: one line for
+ * every object read in parallel. */
+static void task_progress(uint64_t done, uint64_t total, void *payload)
+{
+	struct task *t = payload;
+	struct run *run = t->run;
+
+	(void)total;
+	pthread_mutex_lock(&run->lock);
+	run->done += done - t->reported;
+	t->reported = done;
+	report_bytes(run);
+	pthread_mutex_unlock(&run->lock);
+}
+
 /* Stores task I's object from Git LFS's folder, hashed on the way: a
  * failure is the task's (its model's), never the loop's. */
 static int store_one(size_t i, void *payload)
@@ -483,7 +498,7 @@ static int store_one(size_t i, void *payload)
 	rc = p4r_lfs_object_path(path, sizeof(path), run->lfs_dir, &t->oid);
 	if (rc == 0)
 		rc = p4r_store_insert_file(p4r_repo_store(run->repo), path, run->order, run->norder, &t->ins,
-					   NULL, NULL);
+					   task_progress, t);
 	if (rc == 0 && !p4r_oid_equal(&t->ins.oid, &t->oid))
 		rc = p4r_error_set(P4R_EINTEGRITY, "Git LFS object '%s' of '%s' (commit %.12s) is corrupt: it "
 				   "hashes to %s", path, t->path, t->commit, t->ins.oid.hex);
@@ -497,7 +512,7 @@ static int store_one(size_t i, void *payload)
 		p4r_error_clear();
 	}
 	pthread_mutex_lock(&run->lock);
-	run->done += t->size;
+	run->done += t->size > t->reported ? t->size - t->reported : 0;
 	run->items++;
 	report_bytes(run);
 	pthread_mutex_unlock(&run->lock);
@@ -598,7 +613,7 @@ static int register_model(struct run *run, struct model *m, const char *detail, 
 		if (s->task != SIZE_MAX && !run->tasks[s->task].ins.existed)
 			rc = p4r_objguard_record(run->repo, &c->oid, &run->tasks[s->task].ins.placed);
 		if (rc == 0 && s->plan == PLAN_NEW) {
-			version_input(run, m, c, &in);
+			version_input(m, c, &in);
 			rc = p4r_registry_import_version(reg, &in, detail, &numbers[i]);
 		}
 	}
