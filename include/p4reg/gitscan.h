@@ -68,6 +68,11 @@ typedef struct p4r_git_lfs_walk {
 	/* PATH (relative to the work tree root) is of interest; NULL: every path */
 	bool (*want)(const char *path, void *payload);
 	void *payload;
+	/* every blob WANT accepts, whole (BLOB), not only Git LFS pointers: for
+	 * a caller that reads its own format (a .dvc file); one larger than
+	 * RAW_MAX is a change with REFUSED set */
+	bool raw;
+	size_t raw_max;
 } p4r_git_lfs_walk;
 
 /* One commit that set the Git LFS pointer of a path. */
@@ -82,12 +87,15 @@ typedef struct p4r_git_lfs_change {
 	uint64_t size;
 	char *refused;       /* not a pointer: why (one line, malloc'd) a blob that
 			      * starts as one is refused; NULL for a pointer */
+	char *blob;          /* W->raw: the blob's bytes (malloc'd, NUL after them) */
+	size_t blob_len;
 } p4r_git_lfs_change;
 
 void p4r_git_lfs_change_array_free(p4r_git_lfs_change *v, size_t n);
 
 /* The commits of HEAD's history, oldest first (topological order), that
- * add or change the blob at a path W->want accepts to a Git LFS pointer:
+ * add or change the blob at a path W->want accepts (with W->raw: any
+ * blob, returned whole) to a Git LFS pointer:
  * a blob of at most P4R_LFS_POINTER_MAX bytes that decodes as one and is
  * not empty (lfs.h). A commit is compared with its first parent (a root
  * commit with nothing); with W->all_parents every commit is walked and a

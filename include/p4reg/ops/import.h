@@ -25,6 +25,10 @@ typedef struct p4r_import_opts {
 	bool all_parents;         /* --all-parents: the commits of merged branches too */
 	bool dry_run;             /* decide and report, change nothing */
 	unsigned threads;         /* hashing threads; 0: one per core */
+	bool history;             /* dvc --history: every commit that changed a .dvc
+				   * file, not only the work tree's */
+	bool write_pointers;      /* dvc --write-pointers: a p4reg pointer beside
+				   * each output (its newest version), staged */
 } p4r_import_opts;
 
 typedef enum p4r_import_state {
@@ -48,6 +52,10 @@ typedef struct p4r_import_row {
 	uint64_t size;
 	bool downloaded;          /* the bytes are in the store (a dry run: would be) */
 	char *why;                /* refused: the one-line reason */
+	int code;                 /* refused: its code (P4R_EINTEGRITY for a blob
+				   * that is no valid pointer or .dvc file) */
+	char *source;             /* dvc: the .dvc file; NULL for git-lfs */
+	char *pointer;            /* dvc --write-pointers: the pointer written */
 } p4r_import_row;
 
 /* A model nothing was registered for: its binding is refused, or one of

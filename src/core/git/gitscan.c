@@ -563,6 +563,7 @@ void p4r_git_lfs_change_array_free(p4r_git_lfs_change *v, size_t n)
 		free(v[i].author);
 		free(v[i].subject);
 		free(v[i].refused);
+		free(v[i].blob);
 	}
 	free(v);
 }
@@ -629,13 +630,30 @@ static int history_blob(struct history *h, const char *path, const git_oid *id)
 
 	if (git_odb_read_header(&len, &type, h->odb, id) < 0)
 		return p4r_error_git(P4R_ERROR, "cannot read the blob of '%s' in commit %s", path, h->commit_hex);
-	if (type != GIT_OBJECT_BLOB || len == 0 || len > P4R_LFS_POINTER_MAX)
+	if (type != GIT_OBJECT_BLOB)
+		return 0;
+	if (h->w->raw && len > h->w->raw_max) {
+		p4r_error_set(P4R_EINTEGRITY, "larger than %zu bytes", h->w->raw_max);
+		rc = history_add(h, path, NULL, p4r_error_message());
+		p4r_error_clear();
+		return rc;
+	}
+	if (!h->w->raw && (len == 0 || len > P4R_LFS_POINTER_MAX))
 		return 0;
 	if (git_blob_lookup(&blob, h->repo, id) < 0)
 		return p4r_error_git(P4R_ERROR, "cannot read the blob of '%s' in commit %s", path, h->commit_hex);
 	buf = git_blob_rawcontent(blob);
 	len = (size_t)git_blob_rawsize(blob);
-	if (p4r_lfs_pointer_decode(&p, buf, len) == 0 && p4r_lfs_pointer_unsupported(&p) == 0)
+	if (h->w->raw) {
+		if ((rc = history_add(h, path, NULL, NULL)) == 0 && !(h->v[h->n - 1].blob = malloc(len + 1)))
+			rc = p4r_error_set(P4R_ERROR, "out of memory");
+		if (rc == 0) {
+			memcpy(h->v[h->n - 1].blob, buf, len);
+			h->v[h->n - 1].blob[len] = '\0';
+			h->v[h->n - 1].blob_len = len;
+			h->v[h->n - 1].pointer = false;
+		}
+	} else if (p4r_lfs_pointer_decode(&p, buf, len) == 0 && p4r_lfs_pointer_unsupported(&p) == 0)
 		rc = history_add(h, path, &p, NULL);
 	else if (starts_as_pointer(buf, len))
 		rc = history_add(h, path, NULL, p4r_error_message());

@@ -1,7 +1,7 @@
 /* p4r_import_git_lfs (ops/import.h): HEAD's Git LFS history as versions --
  * walk, decide per path what is new, store the bytes git-lfs has in
  * parallel, then one registry transaction per model. */
-#include "p4reg/ops/import.h"
+#include "import_priv.h"
 #include "p4reg/error.h"
 #include "p4reg/gitio.h"
 #include "p4reg/gitscan.h"
@@ -114,7 +114,7 @@ static bool want_path(const char *path, void *payload)
 /* ARG (relative to the current folder, or absolute) as a path of the
  * repository, by its text alone: a path of the history need not exist in
  * the work tree. "." and ".." components are resolved; "" is the root. */
-static int history_path(p4r_repo *repo, const char *arg, char **out)
+int p4r_import_arg_path(p4r_repo *repo, const char *arg, char **out)
 {
 	const char *root = p4r_repo_root(repo);
 	size_t rlen = strlen(root), n, len = 0;
@@ -179,7 +179,7 @@ static int read_patterns(struct run *run)
 	if (!(run->patterns = calloc(n, sizeof(char *))) || !(run->matched = calloc(n, sizeof(bool))))
 		return p4r_error_set(P4R_ERROR, "out of memory");
 	for (i = 0; i < n && rc == 0; i++)
-		rc = history_path(run->repo, run->opts->paths[i], &run->patterns[i]);
+		rc = p4r_import_arg_path(run->repo, run->opts->paths[i], &run->patterns[i]);
 	return rc;
 }
 
@@ -251,58 +251,55 @@ static void model_fail(struct model *m, int code)
 	p4r_error_clear();
 }
 
-/* M's name: the model bound to its path, else --name, else the default
- * name (add's rule); one another path holds (in the registry or earlier
- * in this run) fails M. */
-static int name_model(struct run *run, size_t k)
+int p4r_import_name(p4r_repo *repo, const char *rel, const char *name, char *out, size_t outsz)
 {
-	struct model *m = &run->models[k];
-	p4r_registry *reg = p4r_repo_registry(run->repo);
+	p4r_registry *reg = p4r_repo_registry(repo);
 	p4r_model bound = { 0 }, other = { 0 };
-	size_t j;
 	int rc;
 
-	if (!p4r_relpath_valid(m->rel)) {
-		p4r_error_set(P4R_EINTEGRITY, "'%s' cannot be a model's path: it must be relative, with no "
-			      "control character, and not name .git, .p4reg or a pointer file", m->rel);
-		model_fail(m, P4R_EINTEGRITY);
-		return 0;
-	}
-	if ((rc = p4r_registry_model_by_path(reg, m->rel, &bound)) == 0) {
-		if (run->opts->name && strcmp(run->opts->name, bound.name))
-			rc = p4r_error_set(P4R_EUSAGE, "'%s' is bound to model '%s', not '%s'", m->rel,
-					   bound.name, run->opts->name);
+	out[0] = '\0';
+	if (!p4r_relpath_valid(rel))
+		return p4r_error_set(P4R_EINTEGRITY, "'%s' cannot be a model's path: it must be relative, with no "
+				     "control character, and not name .git, .p4reg or a pointer file", rel);
+	if ((rc = p4r_registry_model_by_path(reg, rel, &bound)) == 0) {
+		if (name && strcmp(name, bound.name))
+			rc = p4r_error_set(P4R_EUSAGE, "'%s' is bound to model '%s', not '%s'", rel, bound.name, name);
 		else
-			snprintf(m->name, sizeof(m->name), "%s", bound.name);
+			snprintf(out, outsz, "%s", bound.name);
 		goto done;
 	}
 	if (rc != P4R_ENOTFOUND)
 		goto done;
 	p4r_error_clear();
-	if (run->opts->name) {
-		snprintf(m->name, sizeof(m->name), "%s", run->opts->name);
-		rc = 0;
-	} else {
-		rc = p4r_worktree_default_name(m->name, sizeof(m->name), m->rel, false);
-	}
-	if (rc < 0)
+	if (name)
+		snprintf(out, outsz, "%s", name);
+	else if ((rc = p4r_worktree_default_name(out, outsz, rel, false)) < 0)
 		goto done;
-	if ((rc = p4r_registry_model_get(reg, m->name, &other)) == 0) {
+	if ((rc = p4r_registry_model_get(reg, out, &other)) == 0)
 		rc = p4r_error_set(P4R_EEXISTS, "model '%s' is bound to '%s', not '%s'; import '%s' alone "
-				   "with --name", m->name, other.path, m->rel, m->rel);
-		goto done;
+				   "with --name", out, other.path, rel, rel);
+	else if (rc == P4R_ENOTFOUND) {
+		p4r_error_clear();
+		rc = 0;
 	}
-	if (rc != P4R_ENOTFOUND)
-		goto done;
-	p4r_error_clear();
-	rc = 0;
-	for (j = 0; j < k; j++)
-		if (!run->models[j].code && !strcmp(run->models[j].name, m->name))
-			rc = p4r_error_set(P4R_EEXISTS, "'%s' and '%s' make the same model name '%s'; import "
-					   "each alone with --name", run->models[j].rel, m->rel, m->name);
 done:
 	p4r_model_clear(&bound);
 	p4r_model_clear(&other);
+	return rc;
+}
+
+/* M's name (p4r_import_name), unless an earlier path of this run took it:
+ * a refusal fails M alone. */
+static int name_model(struct run *run, size_t k)
+{
+	struct model *m = &run->models[k];
+	size_t j;
+	int rc = p4r_import_name(run->repo, m->rel, run->opts->name, m->name, sizeof(m->name));
+
+	for (j = 0; j < k && rc == 0; j++)
+		if (!run->models[j].code && !strcmp(run->models[j].name, m->name))
+			rc = p4r_error_set(P4R_EEXISTS, "'%s' and '%s' make the same model name '%s'; import "
+					   "each alone with --name", run->models[j].rel, m->rel, m->name);
 	if (rc < 0 && rc != P4R_ERROR) {
 		model_fail(m, rc);
 		rc = 0;
@@ -545,24 +542,17 @@ static void settle_tasks(struct run *run)
 static int row_add(p4r_import_result *out, size_t *cap, const struct model *m, const p4r_git_lfs_change *c,
 		   p4r_import_state state)
 {
-	p4r_import_row *r;
+	p4r_import_row *r = p4r_import_row_new(out, cap);
 
-	if (out->n == *cap) {
-		size_t grown = *cap ? *cap * 2 : 16;
-		void *p = realloc(out->rows, grown * sizeof(*out->rows));
-
-		if (!p)
-			return p4r_error_set(P4R_ERROR, "out of memory");
-		out->rows = p;
-		*cap = grown;
-	}
-	r = &out->rows[out->n++];
-	memset(r, 0, sizeof(*r));
+	if (!r)
+		return P4R_ERROR;
 	r->state = state;
 	if (state != P4R_IMPORT_REFUSED) {
 		snprintf(r->model, sizeof(r->model), "%s", m->name);
 		r->oid = c->oid;
 		r->size = c->size;
+	} else {
+		r->code = P4R_EINTEGRITY;
 	}
 	memcpy(r->commit, c->commit, sizeof(r->commit));
 	r->created_ms = c->time_ms;
@@ -572,18 +562,68 @@ static int row_add(p4r_import_result *out, size_t *cap, const struct model *m, c
 }
 
 /* What a register event of an import says beside the version record. */
-static char *import_detail(const char *actor)
+char *p4r_import_detail(const char *source, const char *actor)
 {
 	cJSON *o = cJSON_CreateObject();
 	char *text = NULL, *out = NULL;
 
-	if (o && cJSON_AddStringToObject(o, "import", "git-lfs") && cJSON_AddStringToObject(o, "by", actor))
+	if (o && cJSON_AddStringToObject(o, "import", source) && cJSON_AddStringToObject(o, "by", actor))
 		text = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	if (text)
 		out = strdup(text);
 	cJSON_free(text);
 	return out;
+}
+
+p4r_import_row *p4r_import_row_new(p4r_import_result *out, size_t *cap)
+{
+	p4r_import_row *r;
+
+	if (out->n == *cap) {
+		size_t grown = *cap ? *cap * 2 : 16;
+		void *p = realloc(out->rows, grown * sizeof(*out->rows));
+
+		if (!p) {
+			p4r_error_set(P4R_ERROR, "out of memory");
+			return NULL;
+		}
+		out->rows = p;
+		*cap = grown;
+	}
+	r = &out->rows[out->n++];
+	memset(r, 0, sizeof(*r));
+	return r;
+}
+
+void p4r_import_worst(p4r_import_result *out, int code)
+{
+	if (code < 0 && (!out->code || (code == P4R_EINTEGRITY && out->code != P4R_EINTEGRITY)))
+		out->code = code;
+}
+
+int p4r_import_fail(p4r_import_result *out, size_t *cap, const char *model, const char *path, int code)
+{
+	p4r_import_failure *f;
+
+	if (out->nfailures == *cap) {
+		size_t grown = *cap ? *cap * 2 : 8;
+		void *p = realloc(out->failures, grown * sizeof(*out->failures));
+
+		if (!p)
+			return p4r_error_set(P4R_ERROR, "out of memory");
+		out->failures = p;
+		*cap = grown;
+	}
+	f = &out->failures[out->nfailures++];
+	memset(f, 0, sizeof(*f));
+	snprintf(f->model, sizeof(f->model), "%s", model);
+	f->code = code;
+	f->path = strdup(path);
+	f->why = strdup(p4r_error_message()[0] ? p4r_error_message() : "out of memory");
+	p4r_error_clear();
+	p4r_import_worst(out, code);
+	return f->path && f->why ? 0 : p4r_error_set(P4R_ERROR, "out of memory");
 }
 
 /* M's new versions in one transaction (rolled back by a dry run), their
@@ -638,7 +678,7 @@ static int register_all(struct run *run, p4r_import_result *out)
 
 	for (k = 0; k < run->nmodels; k++)
 		most = run->models[k].n > most ? run->models[k].n : most;
-	if (!actor || !(detail = import_detail(actor)) || !(numbers = calloc(most, sizeof(*numbers)))) {
+	if (!actor || !(detail = p4r_import_detail("git-lfs", actor)) || !(numbers = calloc(most, sizeof(*numbers)))) {
 		rc = p4r_error_set(P4R_ERROR, "out of memory");
 		goto done;
 	}
@@ -696,27 +736,20 @@ done:
 /* The failed models into OUT, and OUT->code. */
 static int collect(struct run *run, p4r_import_result *out)
 {
-	size_t k, i;
+	size_t k, i, cap = 0;
+	int rc;
 
-	if (run->nmodels && !(out->failures = calloc(run->nmodels, sizeof(*out->failures))))
-		return p4r_error_set(P4R_ERROR, "out of memory");
+	for (i = 0; i < out->n; i++)
+		if (out->rows[i].state == P4R_IMPORT_REFUSED)
+			p4r_import_worst(out, out->rows[i].code);
 	for (k = 0; k < run->nmodels; k++) {
 		struct model *m = &run->models[k];
-		p4r_import_failure *f;
 
-		for (i = 0; i < m->n && !out->code; i++)
-			if (m->steps[i].plan == PLAN_REFUSED)
-				out->code = P4R_EINTEGRITY;
 		if (!m->code)
 			continue;
-		f = &out->failures[out->nfailures++];
-		snprintf(f->model, sizeof(f->model), "%s", m->name);
-		f->code = m->code;
-		if (!(f->path = strdup(m->rel)) || !(f->why = strdup(m->why ? m->why : "out of memory")))
-			return p4r_error_set(P4R_ERROR, "out of memory");
-		/* the most serious news wins: integrity, then the first other */
-		if (!out->code || m->code == P4R_EINTEGRITY)
-			out->code = out->code == P4R_EINTEGRITY ? out->code : m->code;
+		p4r_error_set(m->code, "%s", m->why ? m->why : "out of memory");
+		if ((rc = p4r_import_fail(out, &cap, m->name, m->rel, m->code)) < 0)
+			return rc;
 	}
 	return 0;
 }
@@ -825,6 +858,8 @@ void p4r_import_result_free(p4r_import_result *r)
 		free(r->rows[i].author);
 		free(r->rows[i].message);
 		free(r->rows[i].why);
+		free(r->rows[i].source);
+		free(r->rows[i].pointer);
 	}
 	free(r->rows);
 	for (i = 0; r->failures && i < r->nfailures; i++) {
