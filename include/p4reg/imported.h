@@ -19,6 +19,7 @@
 typedef struct p4r_known_version {
 	int64_t number;
 	p4r_oid oid;
+	int64_t size;
 	char git_commit[P4R_EVENT_GIT_COMMIT_MAX + 1]; /* "" when none */
 	bool deleted;
 } p4r_known_version;

@@ -1,5 +1,5 @@
-/* p4reg import git-lfs: the Git LFS history of HEAD as versions
- * (ops/import.h). */
+/* p4reg import git-lfs | dvc: the Git LFS history of HEAD, or DVC-tracked
+ * outputs, as versions (ops/import.h). */
 #include "cmd.h"
 #include "p4reg/ops/import.h"
 
@@ -8,6 +8,8 @@
 
 const char cmd_import_usage[] =
 	"usage: p4reg import git-lfs [--name NAME] [--since REV] [--all-parents] [--dry-run] [PATH|PATTERN...]\n"
+	"       p4reg import dvc [--history [--since REV] [--all-parents]] [--write-pointers] [--name NAME]\n"
+	"                        [--dry-run] [FILE.dvc|DIR...]\n"
 	"\n"
 	"Registers the Git LFS history of HEAD: for every commit that changed the\n"
 	"Git LFS pointer of a path (oldest first, first parents only unless\n"
@@ -23,18 +25,31 @@ const char cmd_import_usage[] =
 	"a blob that is no valid pointer is refused (exit 4), the rest goes on.\n"
 	"PATH is a file or folder, PATTERN a glob ('*' crosses '/'); none: all.\n"
 	"\n"
+	"'dvc' registers the outputs of .dvc files (FILE.dvc, those below DIR, or\n"
+	"all): the bytes from DVC's cache (.dvc/cache/files/md5/..., or the older\n"
+	"layout), checked against the .dvc file's MD5 and stored by SHA-256, as\n"
+	"'add' registers a file. --history does so for every commit that changed a\n"
+	"DVC file, with its author, date and subject. A corrupt cache entry registers\n"
+	"nothing for its model (exit 4). The .dvc files stay; --write-pointers puts\n"
+	"a p4reg pointer beside each output.\n"
+	"\n"
 	"      --name NAME     the model of the one path imported\n"
 	"      --since REV     only the commits after REV (REV..HEAD)\n"
 	"      --all-parents   follow merges into the commits of merged branches\n"
-	"      --dry-run       list what would be registered, change nothing\n";
+	"      --dry-run       list what would be registered, change nothing\n"
+	"      --history       dvc: every commit of HEAD's history that changed a .dvc file\n"
+	"      --write-pointers\n"
+	"                      dvc: a p4reg pointer beside each output, staged in git\n";
 
-enum { OPT_NAME = 1, OPT_SINCE, OPT_ALL_PARENTS, OPT_DRY_RUN };
+enum { OPT_NAME = 1, OPT_SINCE, OPT_ALL_PARENTS, OPT_DRY_RUN, OPT_HISTORY, OPT_WRITE_POINTERS };
 
 static const p4r_option options[] = {
 	{ "name", 0, true, OPT_NAME },
 	{ "since", 0, true, OPT_SINCE },
 	{ "all-parents", 0, false, OPT_ALL_PARENTS },
 	{ "dry-run", 0, false, OPT_DRY_RUN },
+	{ "history", 0, false, OPT_HISTORY },
+	{ "write-pointers", 0, false, OPT_WRITE_POINTERS },
 	{ NULL, 0, false, 0 },
 };
 
@@ -68,15 +83,19 @@ static cJSON *json_row(const p4r_import_row *r)
 		cJSON_AddNumberToObject(o, "size", (double)r->size);
 	cJSON_AddBoolToObject(o, "downloaded", r->downloaded);
 	p4r_json_add_text(o, "error", r->why);
+	if (r->source)
+		cJSON_AddStringToObject(o, "dvc_file", r->source);
+	if (r->source)
+		p4r_json_add_text(o, "pointer", r->pointer);
 	return o;
 }
 
-static int print_json(const p4r_import_result *res, bool dry_run)
+static int print_json(const p4r_import_result *res, const char *source, bool dry_run)
 {
 	cJSON *doc = cJSON_CreateObject(), *rows, *fails;
 	size_t i;
 
-	cJSON_AddStringToObject(doc, "source", "git-lfs");
+	cJSON_AddStringToObject(doc, "source", source);
 	cJSON_AddBoolToObject(doc, "dry_run", dry_run);
 	rows = cJSON_AddArrayToObject(doc, "versions");
 	for (i = 0; i < res->n; i++)
@@ -97,6 +116,8 @@ static int print_json(const p4r_import_result *res, bool dry_run)
 	cJSON_AddNumberToObject(doc, "stored", (double)res->stored);
 	cJSON_AddNumberToObject(doc, "refused", (double)res->refused);
 	cJSON_AddNumberToObject(doc, "already_imported", (double)res->already);
+	if (!strcmp(source, "dvc"))
+		cJSON_AddNumberToObject(doc, "pointers", (double)res->pointers);
 	return cmd_print_json(doc);
 }
 
@@ -105,7 +126,14 @@ static void print_row(const p4r_import_row *r, bool dry_run)
 	char size[32];
 
 	p4r_format_size(size, sizeof(size), r->size);
-	if (r->state == P4R_IMPORT_REGISTERED)
+	if (r->state == P4R_IMPORT_REGISTERED && r->source && r->from_history)
+		printf("%s %s as %s@%lld (%.12s, %s) from %s at commit %.12s\n", dry_run ? "would import" : "imported",
+		       p4r_escape(r->path), r->model, (long long)r->version, r->oid.hex, size, p4r_escape(r->source),
+		       r->commit);
+	else if (r->state == P4R_IMPORT_REGISTERED && r->source)
+		printf("%s %s as %s@%lld (%.12s, %s) from %s\n", dry_run ? "would import" : "imported",
+		       p4r_escape(r->path), r->model, (long long)r->version, r->oid.hex, size, p4r_escape(r->source));
+	else if (r->state == P4R_IMPORT_REGISTERED)
 		printf("%s %s as %s@%lld (%.12s, %s) from commit %.12s%s\n", dry_run ? "would import" : "imported",
 		       p4r_escape(r->path), r->model, (long long)r->version, r->oid.hex, size, r->commit,
 		       r->downloaded ? "" : ", not downloaded");
@@ -119,7 +147,7 @@ static const char *plural(size_t n, const char *one, const char *many)
 	return n == 1 ? one : many;
 }
 
-static void print_summary(const p4r_import_result *res, bool dry_run)
+static void print_summary(const p4r_import_result *res, bool dvc, bool dry_run)
 {
 	if (res->registered)
 		printf("%s %zu %s of %zu %s", dry_run ? "would import" : "imported", res->registered,
@@ -131,13 +159,17 @@ static void print_summary(const p4r_import_result *res, bool dry_run)
 	else if (res->already)
 		printf("nothing new to import");
 	else if (!res->refused && !res->nfailures)
-		printf("no Git LFS pointer in the history of HEAD");
+		printf(dvc ? "no .dvc file to import" : "no Git LFS pointer in the history of HEAD");
 	else
 		printf("nothing imported");
 	if (res->registered && res->stored)
 		printf(", %s the bytes of %zu imported before", dry_run ? "would store" : "stored", res->stored);
-	if (res->already)
+	if (res->already && dvc)
+		printf(" (%zu %s already registered)", res->already, plural(res->already, "output", "outputs"));
+	else if (res->already)
 		printf(" (%zu %s already imported)", res->already, plural(res->already, "change", "changes"));
+	if (res->pointers)
+		printf("; %zu %s written", res->pointers, plural(res->pointers, "pointer", "pointers"));
 	printf("%s\n", dry_run ? "; nothing changed (dry run)" : "");
 }
 
@@ -155,7 +187,7 @@ static void note_not_downloaded(p4r_cli *cli, const p4r_import_result *res)
 
 /* Exit 4 (or 1) after the listing when a pointer was refused or a model
  * failed: the warnings said which and why. */
-static int verdict(p4r_cli *cli, const p4r_import_result *res)
+static int verdict(p4r_cli *cli, const p4r_import_result *res, bool dvc)
 {
 	char failed[64] = "", refused[64] = "";
 	int rc;
@@ -166,8 +198,9 @@ static int verdict(p4r_cli *cli, const p4r_import_result *res)
 		snprintf(failed, sizeof(failed), "%zu %s not imported", res->nfailures,
 			 plural(res->nfailures, "model", "models"));
 	if (res->refused)
-		snprintf(refused, sizeof(refused), "%zu Git LFS %s refused", res->refused,
-			 plural(res->refused, "pointer", "pointers"));
+		snprintf(refused, sizeof(refused), "%zu %s refused", res->refused,
+			 dvc ? plural(res->refused, ".dvc entry", ".dvc entries") :
+			       plural(res->refused, "Git LFS pointer", "Git LFS pointers"));
 	rc = p4r_error_set(res->code, "%s%s%s (the %s above %s why)", failed, failed[0] && refused[0] ? ", " : "",
 			   refused, plural(res->nfailures + res->refused, "warning", "warnings"),
 			   plural(res->nfailures + res->refused, "says", "say"));
@@ -178,7 +211,20 @@ static int verdict(p4r_cli *cli, const p4r_import_result *res)
 	return rc;
 }
 
-static int git_lfs(p4r_cli *cli, p4r_repo *repo, const p4r_import_opts *opts)
+/* One warning line for refused row R. */
+static void warn_refused(const p4r_import_row *r)
+{
+	char where[80] = "";
+
+	if (r->from_history)
+		snprintf(where, sizeof(where), " at commit %.12s", r->commit);
+	if (r->source && strcmp(r->source, r->path))
+		cmd_warn("refused %s (%s)%s: %s", r->path, r->source, where, r->why);
+	else
+		cmd_warn("refused %s%s: %s", r->path, where, r->why);
+}
+
+static int run_import(p4r_cli *cli, p4r_repo *repo, const p4r_import_opts *opts, bool dvc)
 {
 	p4r_import_result res = { 0 };
 	cmd_report cr;
@@ -186,14 +232,13 @@ static int git_lfs(p4r_cli *cli, p4r_repo *repo, const p4r_import_opts *opts)
 	size_t i;
 	int rc;
 
-	rc = p4r_import_git_lfs(repo, opts, &report, &res);
+	rc = dvc ? p4r_import_dvc(repo, opts, &report, &res) : p4r_import_git_lfs(repo, opts, &report, &res);
 	cmd_report_done(&cr);
 	if (rc < 0)
 		goto done;
 	for (i = 0; i < res.n; i++)
 		if (res.rows[i].state == P4R_IMPORT_REFUSED)
-			cmd_warn("refused %s at commit %.12s: %s", res.rows[i].path, res.rows[i].commit,
-				 res.rows[i].why);
+			warn_refused(&res.rows[i]);
 	for (i = 0; i < res.nfailures; i++)
 		if (res.failures[i].model[0])
 			cmd_warn("nothing imported for model '%s' (%s): %s", res.failures[i].model,
@@ -201,15 +246,15 @@ static int git_lfs(p4r_cli *cli, p4r_repo *repo, const p4r_import_opts *opts)
 		else
 			cmd_warn("nothing imported for %s: %s", res.failures[i].path, res.failures[i].why);
 	if (cli->json) {
-		rc = print_json(&res, opts->dry_run);
+		rc = print_json(&res, dvc ? "dvc" : "git-lfs", opts->dry_run);
 	} else if (!cli->quiet) {
 		for (i = 0; i < res.n; i++)
 			print_row(&res.rows[i], opts->dry_run);
-		print_summary(&res, opts->dry_run);
+		print_summary(&res, dvc, opts->dry_run);
 	}
 	note_not_downloaded(cli, &res);
 	if (rc == 0)
-		rc = verdict(cli, &res);
+		rc = verdict(cli, &res, dvc);
 done:
 	p4r_import_result_free(&res);
 	return rc;
@@ -220,6 +265,7 @@ int cmd_import(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 	p4r_import_opts opts = { 0 };
 	const char **paths = calloc((size_t)argc + 1, sizeof(*paths));
 	const char *value, *source = NULL;
+	bool dvc;
 	p4r_opts o;
 	int id, rc;
 
@@ -236,6 +282,10 @@ int cmd_import(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 			opts.all_parents = true;
 		else if (id == OPT_DRY_RUN)
 			opts.dry_run = true;
+		else if (id == OPT_HISTORY)
+			opts.history = true;
+		else if (id == OPT_WRITE_POINTERS)
+			opts.write_pointers = true;
 		else if (!source)
 			source = value;
 		else
@@ -244,18 +294,31 @@ int cmd_import(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 	if (rc < 0)
 		goto done;
 	if (!source) {
-		rc = cmd_usage_error(cli, "import needs a source: git-lfs");
+		rc = cmd_usage_error(cli, "import needs a source: git-lfs or dvc");
 		goto done;
 	}
-	if (strcmp(source, "git-lfs")) {
-		rc = cmd_usage_error(cli, "unknown import source '%s' (git-lfs)", source);
+	dvc = !strcmp(source, "dvc");
+	if (!dvc && strcmp(source, "git-lfs")) {
+		rc = cmd_usage_error(cli, "unknown import source '%s' (git-lfs or dvc)", source);
 		goto done;
 	}
 	if (opts.name && opts.npaths != 1) {
-		rc = cmd_usage_error(cli, "--name names the model of one PATH");
+		rc = cmd_usage_error(cli, "--name names the model of one %s", dvc ? "FILE.dvc" : "PATH");
 		goto done;
 	}
-	rc = git_lfs(cli, repo, &opts);
+	if (!dvc && (opts.history || opts.write_pointers)) {
+		rc = cmd_usage_error(cli, "%s goes with 'import dvc'", opts.history ? "--history" : "--write-pointers");
+		goto done;
+	}
+	if (dvc && !opts.history && (opts.since || opts.all_parents)) {
+		rc = cmd_usage_error(cli, "%s goes with --history", opts.since ? "--since" : "--all-parents");
+		goto done;
+	}
+	if (opts.dry_run && opts.write_pointers) {
+		rc = cmd_usage_error(cli, "--write-pointers writes files: not with --dry-run");
+		goto done;
+	}
+	rc = run_import(cli, repo, &opts, dvc);
 done:
 	free(paths);
 	return rc;

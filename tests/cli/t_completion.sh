@@ -187,9 +187,11 @@ expect "completion " "bash
 zsh
 fish"
 # a subcommand word from the usage line, then PATH|PATTERN: files
-expect "import " "git-lfs"
+expect "import " "dvc
+git-lfs"
 run 0 p4reg __complete import git-lfs "" && assert_eq "$OUT" ": files"
-expect "import git-lfs --s" "--since"
+run 0 p4reg __complete import dvc "" && assert_eq "$OUT" ": files"
+expect "import dvc --w" "--write-pointers"
 expect "-- " "$ALL"
 
 begin "after --, only positionals"

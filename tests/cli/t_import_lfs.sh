@@ -236,8 +236,8 @@ run 0 p4reg import git-lfs --since HEAD && assert_eq "$OUT" "no Git LFS pointer 
 begin "bad arguments: one line, the documented exit code, nothing changed"
 history5
 before=$(snapshot)
-run 2 p4reg import && assert_contains "$ERR" "p4reg: import needs a source: git-lfs"
-run 2 p4reg import svn && assert_contains "$ERR" "p4reg: unknown import source 'svn' (git-lfs)"
+run 2 p4reg import && assert_contains "$ERR" "p4reg: import needs a source: git-lfs or dvc"
+run 2 p4reg import svn && assert_contains "$ERR" "p4reg: unknown import source 'svn' (git-lfs or dvc)"
 run 2 p4reg import git-lfs --name x && assert_contains "$ERR" "p4reg: --name names the model of one PATH"
 run 2 p4reg import git-lfs --name x models/a.bin models/b.bin && assert_contains "$ERR" "--name names the model of one PATH"
 run 2 p4reg import git-lfs --name x models && assert_one_line_error "--name applies to one path; the history has 2 (models/a.bin, models/b.bin)"

@@ -2,9 +2,11 @@
  * histories the git CLI commits (pointer blobs written as plain files, the
  * objects put in .git/lfs/objects by hand, so no git-lfs is needed): what
  * is new, had, refused or failed; revert; an earlier add of the bytes; a
- * deleted version; bytes that come later; a dry run that changes nothing. */
+ * deleted version; bytes that come later; a dry run that changes nothing;
+ * and p4r_import_dvc on a DVC cache the test lays out. */
 #include "testutil.h"
 #include "p4reg/deletion.h"
+#include "p4reg/dvc.h"
 #include "p4reg/error.h"
 #include "p4reg/fsutil.h"
 #include "p4reg/lfs.h"
@@ -279,12 +281,97 @@ static void test_paths_and_errors(void **state)
 	free(cwd);
 }
 
+/* A DVC output REL holding TEXT, its .dvc file and (with CACHED) its
+ * cache entry in DVC 3's layout, which holds CACHE_TEXT (NULL: TEXT). */
+static void dvc_put(struct fx *fx, const char *rel, const char *text, bool cached, const char *cache_text)
+{
+	char *path = tu_write(fx->dir, rel, text, strlen(text)), md5[33], dvc[512], entry[256];
+	uint64_t size;
+
+	assert_int_equal(p4r_dvc_md5_file(md5, &size, path), 0);
+	snprintf(dvc, sizeof(dvc), "outs:\n- md5: %s\n  size: %llu\n  hash: md5\n  path: %s\n", md5,
+		 (unsigned long long)size, strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel);
+	snprintf(entry, sizeof(entry), "%s.dvc", rel);
+	free(tu_write(fx->dir, entry, dvc, strlen(dvc)));
+	if (cached) {
+		sh(fx->dir, "mkdir -p .dvc/cache/files/md5/%.2s", md5);
+		snprintf(entry, sizeof(entry), ".dvc/cache/files/md5/%.2s/%s", md5, md5 + 2);
+		free(tu_write(fx->dir, entry, cache_text ? cache_text : text, strlen(cache_text ? cache_text : text)));
+	}
+	free(path);
+}
+
+static void test_dvc(void **state)
+{
+	struct fx *fx = *state;
+	p4r_import_opts opts = { .dry_run = true };
+	p4r_import_result res;
+	char *before, *after, *cwd = getcwd(NULL, 0);
+	p4r_oid a;
+
+	assert_int_equal(chdir(fx->dir), 0);
+	sh(fx->dir, "mkdir -p m .dvc/cache");
+	dvc_put(fx, "m/a.bin", "bytes of a", true, NULL);
+	dvc_put(fx, "m/b.bin", "bytes of b", true, "bytes of B");  /* corrupt */
+	dvc_put(fx, "m/c.bin", "bytes of c", false, NULL);         /* not cached */
+	free(tu_write(fx->dir, "m/d.dvc", "outs: 3\n", 8));         /* no outs list */
+	assert_int_equal(p4r_hash_buffer(&a, "bytes of a", 10), 0);
+
+	/* a dry run hashes, registers in a transaction it rolls back */
+	before = tu_registry_dump(p4r_repo_registry(fx->repo));
+	assert_int_equal(p4r_import_dvc(fx->repo, &opts, NULL, &res), 0);
+	assert_int_equal(res.registered, 1);
+	assert_true(p4r_oid_equal(&res.rows[res.n - 1].oid, &a));
+	assert_int_equal(res.rows[res.n - 1].version, 1);
+	p4r_import_result_free(&res);
+	after = tu_registry_dump(p4r_repo_registry(fx->repo));
+	assert_string_equal(before, after);
+	assert_false(p4r_store_has(p4r_repo_store(fx->repo), &a));
+
+	opts.dry_run = false;
+	assert_int_equal(p4r_import_dvc(fx->repo, &opts, NULL, &res), 0);
+	assert_int_equal(res.registered, 1);
+	assert_int_equal(res.refused, 2);
+	assert_int_equal(res.nfailures, 1);
+	assert_string_equal(res.failures[0].model, "b");
+	assert_int_equal(res.failures[0].code, P4R_EINTEGRITY);
+	assert_int_equal(res.code, P4R_EINTEGRITY);
+	{
+		size_t i, notcached = 0, invalid = 0;
+
+		for (i = 0; i < res.n; i++) {
+			if (res.rows[i].state != P4R_IMPORT_REFUSED)
+				continue;
+			notcached += !strcmp(res.rows[i].path, "m/c.bin") && res.rows[i].code == P4R_ERROR;
+			invalid += !strcmp(res.rows[i].path, "m/d.dvc") && res.rows[i].code == P4R_EINTEGRITY;
+		}
+		assert_int_equal(notcached + invalid, 2);
+	}
+	p4r_import_result_free(&res);
+	assert_true(p4r_store_has(p4r_repo_store(fx->repo), &a));
+	assert_int_equal(p4r_store_verify(p4r_repo_store(fx->repo), &a), 0);
+
+	/* again: a has them (unchanged), nothing new */
+	opts.paths = (const char *[]){ "m/a.bin.dvc" };
+	opts.npaths = 1;
+	assert_int_equal(p4r_import_dvc(fx->repo, &opts, NULL, &res), 0);
+	assert_int_equal(res.registered, 0);
+	assert_int_equal(res.already, 1);
+	assert_int_equal(res.code, 0);
+	p4r_import_result_free(&res);
+	assert_int_equal(chdir(cwd), 0);
+	free(cwd);
+	free(before);
+	free(after);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_new_had_refused_failed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_earlier_add_and_deleted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_paths_and_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dvc, setup, teardown),
 	};
 	char *home = tu_mkdtemp();
 	int rc;

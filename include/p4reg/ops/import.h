@@ -55,6 +55,8 @@ typedef struct p4r_import_row {
 	int code;                 /* refused: its code (P4R_EINTEGRITY for a blob
 				   * that is no valid pointer or .dvc file) */
 	char *source;             /* dvc: the .dvc file; NULL for git-lfs */
+	bool from_history;        /* COMMIT set it (git-lfs, dvc --history); false:
+				   * the work tree's .dvc file (COMMIT is HEAD) */
 	char *pointer;            /* dvc --write-pointers: the pointer written */
 } p4r_import_row;
 
@@ -79,6 +81,7 @@ typedef struct p4r_import_result {
 	size_t refused;           /* rows REFUSED */
 	size_t already;           /* changes imported before (skipped) */
 	size_t models;            /* models with a REGISTERED row */
+	size_t pointers;          /* dvc --write-pointers: pointers written */
 	char *lfs_dir;            /* Git LFS's object folder (the bytes' source) */
 	int code;                 /* the worst code of the refusals and failures;
 				   * 0 when there is none */
@@ -110,6 +113,28 @@ typedef struct p4r_import_result {
  * way. */
 int p4r_import_git_lfs(p4r_repo *repo, const p4r_import_opts *opts, const p4r_op_report *report,
 		       p4r_import_result *out);
+
+/* `import dvc`: the outputs of the work tree's .dvc files (OPTS->paths:
+ * .dvc files, or folders searched for them, hidden ones and links left
+ * out; none: the whole repository), or with OPTS->history those of every
+ * commit of HEAD's history that changed one (as p4r_import_git_lfs walks
+ * it). An output is a model as there (its path is the .dvc file's folder
+ * joined with the output's). Its bytes come from the DVC cache (.dvc/cache
+ * of the nearest folder holding .dvc: files/md5/ab/..., else ab/...), whose
+ * MD5 and size must be the .dvc file's, and are stored by SHA-256 per
+ * core.cacheType (a dry run hashes without storing): a corrupt entry
+ * registers nothing for its model (P4R_EINTEGRITY in OUT->failures). The
+ * work tree's outputs are registered as `add` registers (by whoever runs
+ * it, now, with HEAD's provenance; a model that has those bytes is
+ * unchanged, counted in OUT->already); the history's with their commits'
+ * author, date, id and subject, a change known when its model has a
+ * version of that commit. Refused rows (the rest goes on): a .dvc file
+ * that does not decode (P4R_EINTEGRITY), a directory output and an output
+ * not in the cache (P4R_ERROR). With OPTS->write_pointers a pointer is
+ * written beside each output for its model's newest version, with its
+ * .gitignore line, and staged as add stages. */
+int p4r_import_dvc(p4r_repo *repo, const p4r_import_opts *opts, const p4r_op_report *report,
+		   p4r_import_result *out);
 
 void p4r_import_result_free(p4r_import_result *r);
 

@@ -556,6 +556,7 @@ static int row_add(p4r_import_result *out, size_t *cap, const struct model *m, c
 	}
 	memcpy(r->commit, c->commit, sizeof(r->commit));
 	r->created_ms = c->time_ms;
+	r->from_history = true;
 	if (!(r->path = strdup(m->rel)) || !(r->author = strdup(c->author)) || !(r->message = strdup(c->subject)))
 		return p4r_error_set(P4R_ERROR, "out of memory");
 	return 0;

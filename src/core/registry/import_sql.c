@@ -20,7 +20,7 @@ int p4r_registry_known_versions(p4r_registry *reg, const char *model, p4r_known_
 
 	*out = NULL;
 	*n = 0;
-	if ((rc = p4r_sql_prepare(db, &st, "SELECT v.number, v.oid, v.git_commit, v.deleted_ms IS NOT NULL"
+	if ((rc = p4r_sql_prepare(db, &st, "SELECT v.number, v.oid, v.git_commit, v.deleted_ms IS NOT NULL, v.size"
 				  " FROM versions v JOIN models m ON m.id = v.model_id WHERE m.name = ?1"
 				  " ORDER BY v.number")) < 0 ||
 	    (rc = p4r_sql_bind_text(db, st, 1, model)) < 0)
@@ -47,6 +47,7 @@ int p4r_registry_known_versions(p4r_registry *reg, const char *model, p4r_known_
 		k->number = sqlite3_column_int64(st, 0);
 		snprintf(k->git_commit, sizeof(k->git_commit), "%s", p4r_sql_col_text(st, 2));
 		k->deleted = sqlite3_column_int(st, 3) != 0;
+		k->size = sqlite3_column_int64(st, 4);
 		count++;
 	}
 	if (rc == 0) {
