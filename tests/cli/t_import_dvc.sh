@@ -183,6 +183,16 @@ run 0 p4reg status && assert_eq "$OUT" "clean          models/a.bin (a@1)"
 run 0 p4reg --json import dvc --write-pointers models/a.bin.dvc
 assert_contains "$OUT" '"already_imported":1,"pointers":1}'
 
+begin "outside git: the work tree's outputs, pointers written, nothing to stage"
+fresh_repo
+mkdir -p .dvc/cache
+dvc_put m.bin "plain bytes"
+run 0 p4reg import dvc --write-pointers
+assert_eq "$OUT" "imported m.bin as m@1 ($(sha m.bin | cut -c1-12), 11 B) from m.bin.dvc
+imported 1 version of 1 model; 1 pointer written"
+assert_file m.bin.p4reg
+run 1 p4reg import dvc --history && assert_one_line_error "import dvc --history reads git's history: not inside a git work tree"
+
 begin "bad arguments: one line, the documented exit code, nothing changed"
 dvc_repo
 before=$(snapshot)

@@ -13,6 +13,7 @@
 #include "p4reg/imported.h"
 #include "p4reg/objguard.h"
 #include "p4reg/parallel.h"
+#include "p4reg/pointer.h"
 #include "p4reg/store.h"
 #include "p4reg/worktree.h"
 
@@ -828,9 +829,10 @@ static int write_pointer(struct run *run, const struct model *m, int64_t number,
 	*stage = p;
 	(*stage)[(*nstage)++] = ptr;
 	(*stage)[(*nstage)++] = ignore;
-	if (row && !(row->pointer = p4r_git_relpath(run->git, ptr)))
-		row->pointer = strdup(ptr);
 	ptr = ignore = NULL;
+	if (row && (row->pointer = malloc(strlen(m->rel) + sizeof(P4R_POINTER_SUFFIX))))
+		snprintf(row->pointer, strlen(m->rel) + sizeof(P4R_POINTER_SUFFIX), "%s%s", m->rel,
+			 P4R_POINTER_SUFFIX);
 done:
 	free(ptr);
 	free(ignore);
