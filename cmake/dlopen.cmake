@@ -1,16 +1,16 @@
-# libgit2, libcurl and libini_config (the reader of the user's AWS files)
-# are not linked: p4reg loads them with dlopen when a command first needs
+# libgit2, libcurl, libini_config (the reader of the user's AWS files) and
+# libyaml (the reader of .dvc files, p4reg import dvc) are not linked: p4reg loads them with dlopen when a command first needs
 # one (src/core/util/dl.h, docs/performance.md "Start-up"). This file finds
 # what to load -- each library's SONAME, read from the file pkg-config
 # names -- and the Debian package that installs it (for the error when it
 # is missing), and generates from each library's list of functions
 # (src/core/git/libgit2_syms.h, src/core/remote/libcurl_syms.h,
-# src/core/remote/iniconfig_syms.h) the header that maps every name to its
+# src/core/remote/iniconfig_syms.h, src/core/dvc/libyaml_syms.h) the header that maps every name to its
 # slot. A function called but not listed is then an undefined reference:
 # nothing links these libraries, so the build fails.
 #
 # Packagers: dpkg-shlibdeps cannot see a dlopen'ed library; the runtime
-# dependencies are the three packages printed at configure time.
+# dependencies are the four packages printed at configure time.
 
 set(P4REG_DL_GENERATED ${CMAKE_BINARY_DIR}/generated)
 
@@ -83,15 +83,19 @@ endfunction()
 p4reg_soname(P4REG_LIBGIT2_SONAME LIBGIT2 git2)
 p4reg_soname(P4REG_LIBCURL_SONAME CURL curl)
 p4reg_soname(P4REG_INICONFIG_SONAME INICONFIG ini_config)
+p4reg_soname(P4REG_LIBYAML_SONAME YAML yaml)
 p4reg_debian_package(pkg_git ${P4REG_LIBGIT2_SONAME})
 p4reg_debian_package(pkg_curl ${P4REG_LIBCURL_SONAME})
 p4reg_debian_package(pkg_ini ${P4REG_INICONFIG_SONAME})
+p4reg_debian_package(pkg_yaml ${P4REG_LIBYAML_SONAME})
 set(P4REG_LIBGIT2_PACKAGE ${pkg_git} CACHE STRING "the package named when ${P4REG_LIBGIT2_SONAME} is missing")
 set(P4REG_LIBCURL_PACKAGE ${pkg_curl} CACHE STRING "the package named when ${P4REG_LIBCURL_SONAME} is missing")
 set(P4REG_INICONFIG_PACKAGE ${pkg_ini} CACHE STRING "the package named when ${P4REG_INICONFIG_SONAME} is missing")
+set(P4REG_LIBYAML_PACKAGE ${pkg_yaml} CACHE STRING "the package named when ${P4REG_LIBYAML_SONAME} is missing")
 message(STATUS "p4reg loads ${P4REG_LIBGIT2_SONAME} (${P4REG_LIBGIT2_PACKAGE}), "
-               "${P4REG_LIBCURL_SONAME} (${P4REG_LIBCURL_PACKAGE}) and "
-               "${P4REG_INICONFIG_SONAME} (${P4REG_INICONFIG_PACKAGE}) with dlopen")
+               "${P4REG_LIBCURL_SONAME} (${P4REG_LIBCURL_PACKAGE}), "
+               "${P4REG_INICONFIG_SONAME} (${P4REG_INICONFIG_PACKAGE}) and "
+               "${P4REG_LIBYAML_SONAME} (${P4REG_LIBYAML_PACKAGE}) with dlopen")
 
 p4reg_dl_map(${CMAKE_SOURCE_DIR}/src/core/git/libgit2_syms.h libgit2_map.h P4R_LIBGIT2
              ${P4REG_LIBGIT2_SONAME} ${P4REG_LIBGIT2_PACKAGE} p4r_libgit2_tab P4R_LG2_)
@@ -99,13 +103,15 @@ p4reg_dl_map(${CMAKE_SOURCE_DIR}/src/core/remote/libcurl_syms.h libcurl_map.h P4
              ${P4REG_LIBCURL_SONAME} ${P4REG_LIBCURL_PACKAGE} p4r_libcurl_tab P4R_CURL_)
 p4reg_dl_map(${CMAKE_SOURCE_DIR}/src/core/remote/iniconfig_syms.h iniconfig_map.h P4R_INICONFIG
              ${P4REG_INICONFIG_SONAME} ${P4REG_INICONFIG_PACKAGE} p4r_iniconfig_tab P4R_INI_)
+p4reg_dl_map(${CMAKE_SOURCE_DIR}/src/core/dvc/libyaml_syms.h libyaml_map.h P4R_LIBYAML
+             ${P4REG_LIBYAML_SONAME} ${P4REG_LIBYAML_PACKAGE} p4r_libyaml_tab P4R_YAML_)
 
 # Their headers and compile flags, never their libraries.
 add_library(p4reg_dl_headers INTERFACE)
 target_include_directories(p4reg_dl_headers INTERFACE ${LIBGIT2_INCLUDE_DIRS} ${CURL_INCLUDE_DIRS}
-                           ${INICONFIG_INCLUDE_DIRS})
+                           ${INICONFIG_INCLUDE_DIRS} ${YAML_INCLUDE_DIRS})
 target_compile_options(p4reg_dl_headers INTERFACE ${LIBGIT2_CFLAGS_OTHER} ${CURL_CFLAGS_OTHER}
-                       ${INICONFIG_CFLAGS_OTHER})
+                       ${INICONFIG_CFLAGS_OTHER} ${YAML_CFLAGS_OTHER})
 
 # dlopen is in glibc's libc since 2.34; older ones need libdl.
 include(CheckSymbolExists)

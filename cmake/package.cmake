@@ -40,7 +40,7 @@ endfunction()
 # SONAME=package of every library p4reg uses at run time.
 set(P4REG_RUNTIME_LIBS "")
 foreach(spec "SQLITE3;sqlite3" "LIBGIT2;git2" "LIBCRYPTO;crypto" "CJSON;cjson" "CURL;curl"
-             "INICONFIG;ini_config")
+             "INICONFIG;ini_config" "YAML;yaml")
   list(GET spec 0 prefix)
   list(GET spec 1 name)
   p4reg_pkg_soname(soname ${prefix} ${name})

@@ -4,8 +4,9 @@
 # `cpack -G DEB` needs to compute the package's Depends (dpkg-shlibdeps); zsh
 # and fish let tests/cli/t_completion.sh check their completion scripts, and
 # man-db lets t_man.sh and t_package.sh render a built page. libini-config-dev
-# is the reader of ~/.aws/credentials and ~/.aws/config (remote/aws_config.c).
-P4REG_PACKAGES="gcc make cmake pkg-config libsqlite3-dev libgit2-dev libssl-dev libcjson-dev libcmocka-dev libcurl4-openssl-dev libini-config-dev git sqlite3 python3 clang scdoc dpkg-dev file zsh fish man-db"
+# is the reader of ~/.aws/credentials and ~/.aws/config (remote/aws_config.c),
+# libyaml-dev the reader of .dvc files (dvc/dvc.c, p4reg import dvc).
+P4REG_PACKAGES="gcc make cmake pkg-config libsqlite3-dev libgit2-dev libssl-dev libcjson-dev libcmocka-dev libcurl4-openssl-dev libini-config-dev libyaml-dev git sqlite3 python3 clang scdoc dpkg-dev file zsh fish man-db"
 
 p4reg_install_deps() {
 	local missing="" p

@@ -51,6 +51,7 @@ static const struct command {
 	{ "push", cmd_push, cmd_push_usage, NEED_REPO, "upload objects and registry events to a remote" },
 	{ "fetch", cmd_fetch, cmd_fetch_usage, NEED_REPO, "download registry events (and objects) from a remote" },
 	{ "pull", cmd_pull, cmd_pull_usage, NEED_REPO, "fetch, then check out the work tree's pointers" },
+	{ "import", cmd_import, cmd_import_usage, NEED_REPO, "register Git LFS history or DVC-tracked models as versions" },
 	{ "track", cmd_track, cmd_track_usage, NEED_REPO, "mark file patterns for Git LFS in .gitattributes" },
 	{ "untrack", cmd_untrack, cmd_untrack_usage, NEED_REPO, "remove Git LFS patterns from .gitattributes" },
 	{ "fsck", cmd_fsck, cmd_fsck_usage, NEED_REPO | OPEN_DAMAGED, "re-hash objects, check registry, store and pointers" },

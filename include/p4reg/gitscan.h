@@ -57,4 +57,54 @@ int p4r_git_pushed_pointers(p4r_git *git, const char *remote, const p4r_git_push
  * cannot be told. */
 int p4r_git_lfs_referenced(const char *dir, p4r_oid **out, size_t *n);
 
+/* ---- the Git LFS history of HEAD (p4reg import git-lfs) ---- */
+
+/* Which commits p4r_git_lfs_history walks, and which paths it reads. */
+typedef struct p4r_git_lfs_walk {
+	const char *since;  /* a revision: only the commits after it (REV..HEAD);
+			     * NULL: all of HEAD's history */
+	bool all_parents;   /* follow every parent of a merge (the commits of
+			     * merged branches too); else first parents only */
+	/* PATH (relative to the work tree root) is of interest; NULL: every path */
+	bool (*want)(const char *path, void *payload);
+	void *payload;
+	/* every blob WANT accepts, whole (BLOB), not only Git LFS pointers: for
+	 * a caller that reads its own format (a .dvc file); one larger than
+	 * RAW_MAX is a change with REFUSED set */
+	bool raw;
+	size_t raw_max;
+} p4r_git_lfs_walk;
+
+/* One commit that set the Git LFS pointer of a path. */
+typedef struct p4r_git_lfs_change {
+	char *path;          /* relative to the work tree root; malloc'd */
+	char commit[41];     /* the commit */
+	char *author;        /* its author, "Name <email>"; malloc'd */
+	int64_t time_ms;     /* its author date (git log's date), ms since the epoch */
+	char *subject;       /* its summary line (libgit2's); malloc'd, "" when none */
+	bool pointer;        /* the blob is a pointer: OID and SIZE hold it */
+	p4r_oid oid;
+	uint64_t size;
+	char *refused;       /* not a pointer: why (one line, malloc'd) a blob that
+			      * starts as one is refused; NULL for a pointer */
+	char *blob;          /* W->raw: the blob's bytes (malloc'd, NUL after them) */
+	size_t blob_len;
+} p4r_git_lfs_change;
+
+void p4r_git_lfs_change_array_free(p4r_git_lfs_change *v, size_t n);
+
+/* The commits of HEAD's history, oldest first (topological order), that
+ * add or change the blob at a path W->want accepts (with W->raw: any
+ * blob, returned whole) to a Git LFS pointer:
+ * a blob of at most P4R_LFS_POINTER_MAX bytes that decodes as one and is
+ * not empty (lfs.h). A commit is compared with its first parent (a root
+ * commit with nothing); with W->all_parents every commit is walked and a
+ * merge brings only what none of its other parents had at that path. A
+ * blob that starts with a Git LFS "version" line but does not decode (a
+ * malformed line, an oid that is not hex, an absurd size) or lists an
+ * extension is a change with POINTER false and REFUSED saying why. One
+ * change per commit and path, into *OUT (malloc'd; *N of them). An unborn
+ * HEAD is no change; W->since that names no commit is P4R_ENOTFOUND. */
+int p4r_git_lfs_history(p4r_git *git, const p4r_git_lfs_walk *w, p4r_git_lfs_change **out, size_t *n);
+
 #endif

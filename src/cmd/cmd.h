@@ -68,6 +68,7 @@ DECLARE_COMMAND(get);
 DECLARE_COMMAND(alias);
 DECLARE_COMMAND(tag);
 DECLARE_COMMAND(rm);
+DECLARE_COMMAND(import);
 DECLARE_COMMAND(completion);
 
 /* p4reg __complete WORD...: the shell's completion candidates (complete.c),

@@ -186,6 +186,12 @@ run 0 p4reg __complete log-metric minilm@1 --file "" && assert_eq "$OUT" ": file
 expect "completion " "bash
 zsh
 fish"
+# a subcommand word from the usage line, then PATH|PATTERN: files
+expect "import " "dvc
+git-lfs"
+run 0 p4reg __complete import git-lfs "" && assert_eq "$OUT" ": files"
+run 0 p4reg __complete import dvc "" && assert_eq "$OUT" ": files"
+expect "import dvc --w" "--write-pointers"
 expect "-- " "$ALL"
 
 begin "after --, only positionals"

@@ -1,5 +1,5 @@
-/* Unit tests for util/dl.c and the libgit2, libcurl and libini_config
- * tables: a library
+/* Unit tests for util/dl.c and the libgit2, libcurl, libini_config and
+ * libyaml tables: a library
  * that is missing or lacks a function is one error naming its package, and
  * nothing of it is used; a present one is loaded once. The tests run in
  * this order: the failures first, while neither library is loaded (once
@@ -11,6 +11,7 @@
 #include "git/libgit2_dl.h"
 #include "remote/libcurl_dl.h"
 #include "remote/iniconfig_dl.h"
+#include "dvc/libyaml_dl.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,7 @@ static void test_frees_before_loading(void **state)
 	curl_slist_free_all(NULL);
 	curl_easy_cleanup(NULL);
 	ini_config_destroy(NULL);
+	yaml_document_delete(NULL);
 	p4r_libgit2_shutdown(); /* without an init: nothing */
 	assert_false(p4r_libgit2_loaded());
 }
@@ -98,6 +100,21 @@ static void test_iniconfig_missing(void **state)
 	unsetenv("P4REG_TEST_DL_MISSING");
 }
 
+static void test_libyaml_missing(void **state)
+{
+	(void)state;
+	NEED_KNOBS();
+	setenv("P4REG_TEST_DL_MISSING", "8", 1);
+	assert_int_equal(p4r_libyaml_init(), P4R_ERROR);
+	assert_non_null(strstr(p4r_error_message(), "cannot load libyaml ('libp4reg-test-missing.so.0'), "
+				"which this command needs: install the package '" P4R_LIBYAML_PACKAGE "'"));
+	setenv("P4REG_TEST_DL_MISSING", "2048", 1);
+	assert_int_equal(p4r_libyaml_init(), P4R_ERROR);
+	assert_non_null(strstr(p4r_error_message(), "libyaml ('" P4R_LIBYAML_SONAME "') has no function"));
+	assert_null(p4r_libyaml_tab[P4R_YAML_yaml_parser_initialize]);
+	unsetenv("P4REG_TEST_DL_MISSING");
+}
+
 /* The knob of one library leaves the other alone. */
 static void test_one_missing_not_the_other(void **state)
 {
@@ -150,6 +167,16 @@ static void test_loaded(void **state)
 		assert_int_equal(simplebuffer_alloc(&sb), 0);
 		simplebuffer_free(sb);
 	}
+	/* libyaml */
+	assert_int_equal(p4r_libyaml_init(), 0);
+	for (i = 0; i < P4R_YAML_COUNT; i++)
+		assert_non_null(p4r_libyaml_tab[i]);
+	{
+		yaml_parser_t parser;
+
+		assert_int_equal(yaml_parser_initialize(&parser), 1);
+		yaml_parser_delete(&parser);
+	}
 }
 
 int main(void)
@@ -160,6 +187,7 @@ int main(void)
 		cmocka_unit_test(test_libgit2_lacks_a_function),
 		cmocka_unit_test(test_libcurl_missing),
 		cmocka_unit_test(test_iniconfig_missing),
+		cmocka_unit_test(test_libyaml_missing),
 		cmocka_unit_test(test_one_missing_not_the_other),
 		cmocka_unit_test(test_loaded),
 	};

@@ -272,6 +272,103 @@ static void test_lfs_referenced(void **state)
 	}
 }
 
+/* Only the paths under "m/". */
+static bool want_m(const char *path, void *payload)
+{
+	(void)payload;
+	return !strncmp(path, "m/", 2);
+}
+
+static void test_lfs_history(void **state)
+{
+	struct fx *fx = *state;
+	char c1[64], c2[64], s1[64], merge[64];
+	p4r_git_lfs_walk w = { 0 };
+	p4r_git_lfs_change *v = NULL;
+	p4r_oid a1, a2, b1, side;
+	size_t n = 7;
+
+	/* an unborn HEAD: no history, no error */
+	assert_int_equal(p4r_git_open(&fx->git, fx->dir), 0);
+	assert_int_equal(p4r_git_lfs_history(fx->git, &w, &v, &n), 0);
+	assert_int_equal(n, 0);
+	assert_null(v);
+
+	sh(fx->dir, "mkdir m");
+	write_pointer(fx->dir, "m/a.bin", "a one", &a1);
+	free(tu_write(fx->dir, "readme.txt", "version 1.0\n", 12));
+	sh(fx->dir, "git add -A && GIT_AUTHOR_NAME=Alice GIT_AUTHOR_EMAIL=alice@example.com "
+	   "GIT_AUTHOR_DATE=2024-02-01T10:00:00Z git commit -qm 'a one' -m 'the body'");
+	sh_out(c1, sizeof(c1), fx->dir, "git rev-parse HEAD");
+	write_pointer(fx->dir, "m/a.bin", "a two", &a2);
+	write_pointer(fx->dir, "b.bin", "b one", &b1);
+	/* starts as a pointer, is none: refused, with the parser's reason */
+	{
+		static const char bad[] = "version https://git-lfs.github.com/spec/v1\noid sha256:xyz\nsize 1\n";
+
+		free(tu_write(fx->dir, "m/bad.bin", bad, strlen(bad)));
+	}
+	sh(fx->dir, "git add -A && git commit -qm two");
+	sh_out(c2, sizeof(c2), fx->dir, "git rev-parse HEAD");
+	sh(fx->dir, "git checkout -q -b side %s", c1);
+	write_pointer(fx->dir, "m/a.bin", "side", &side);
+	sh(fx->dir, "git add -A && git commit -qm side");
+	sh_out(s1, sizeof(s1), fx->dir, "git rev-parse HEAD");
+	sh(fx->dir, "git checkout -q main && git merge -q -X theirs --no-edit side");
+	sh_out(merge, sizeof(merge), fx->dir, "git rev-parse HEAD");
+
+	/* first parents: the merge brings the side branch's pointer */
+	assert_int_equal(p4r_git_lfs_history(fx->git, &w, &v, &n), 0);
+	assert_int_equal(n, 5);
+	assert_string_equal(v[0].path, "m/a.bin");
+	assert_string_equal(v[0].commit, c1);
+	assert_true(v[0].pointer && p4r_oid_equal(&v[0].oid, &a1) && v[0].size == 5);
+	assert_string_equal(v[0].author, "Alice <alice@example.com>");
+	assert_int_equal(v[0].time_ms, INT64_C(1706781600000));
+	assert_string_equal(v[0].subject, "a one");
+	assert_null(v[0].refused);
+	/* one commit's changes in the order git's diff gives them */
+	assert_string_equal(v[1].path, "b.bin");
+	assert_string_equal(v[2].path, "m/a.bin");
+	assert_true(p4r_oid_equal(&v[2].oid, &a2));
+	assert_string_equal(v[3].path, "m/bad.bin");
+	assert_false(v[3].pointer);
+	assert_string_equal(v[3].refused, "not a Git LFS pointer: malformed oid");
+	assert_string_equal(v[4].commit, merge);
+	assert_true(p4r_oid_equal(&v[4].oid, &side));
+	p4r_git_lfs_change_array_free(v, n);
+
+	/* every parent: the side commit itself, and the merge brings nothing */
+	w.all_parents = true;
+	assert_int_equal(p4r_git_lfs_history(fx->git, &w, &v, &n), 0);
+	assert_int_equal(n, 5);
+	{
+		size_t i, sides = 0;
+
+		for (i = 0; i < n; i++) {
+			assert_string_not_equal(v[i].commit, merge);
+			sides += !strcmp(v[i].commit, s1) && p4r_oid_equal(&v[i].oid, &side);
+		}
+		assert_int_equal(sides, 1);
+	}
+	p4r_git_lfs_change_array_free(v, n);
+
+	/* --since and the path filter */
+	w.all_parents = false;
+	w.since = c1;
+	w.want = want_m;
+	assert_int_equal(p4r_git_lfs_history(fx->git, &w, &v, &n), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(v[0].commit, c2);
+	assert_string_equal(v[0].path, "m/a.bin");
+	assert_string_equal(v[1].path, "m/bad.bin");
+	assert_string_equal(v[2].commit, merge);
+	p4r_git_lfs_change_array_free(v, n);
+	w.since = "no-such-revision";
+	assert_int_equal(p4r_git_lfs_history(fx->git, &w, &v, &n), P4R_ENOTFOUND);
+	assert_null(v);
+}
+
 int main(void)
 {
 	char *home = tu_mkdtemp();
@@ -279,6 +376,7 @@ int main(void)
 		cmocka_unit_test(test_push_line),
 		cmocka_unit_test_setup_teardown(test_pushed_pointers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lfs_referenced, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lfs_history, setup, teardown),
 	};
 	int rc;
 

@@ -1,5 +1,5 @@
-/* Git LFS pointers in git's history: what a push sends, what gc keeps
- * (see gitscan.h). */
+/* Git LFS pointers in git's history: what a push sends, what gc keeps,
+ * what an import registers (see gitscan.h). */
 #include "p4reg/gitscan.h"
 #include "git/gitio_priv.h"
 #include "p4reg/error.h"
@@ -524,5 +524,267 @@ done:
 	p4r_git_free(git);
 	free(lfs);
 	free(top);
+	return rc;
+}
+
+/* ---- the Git LFS history of HEAD (import) ---- */
+
+/* What a Git LFS pointer starts with (the v1 spec, or git-lfs's legacy
+ * URL): a blob that does, but does not decode, is a damaged pointer, not
+ * a file git keeps as it is. */
+static bool starts_as_pointer(const char *buf, size_t len)
+{
+	static const char *const starts[] = { "version https://git-lfs.github.com/spec/",
+					      "version https://hawser.github.com/spec/" };
+	size_t i;
+
+	for (i = 0; i < sizeof(starts) / sizeof(starts[0]); i++)
+		if (len >= strlen(starts[i]) && !memcmp(buf, starts[i], strlen(starts[i])))
+			return true;
+	return false;
+}
+
+struct history {
+	git_repository *repo;
+	git_odb *odb;
+	const p4r_git_lfs_walk *w;
+	git_commit *commit;         /* the one being read */
+	char commit_hex[GIT_OID_HEXSZ + 1];
+	p4r_git_lfs_change *v;
+	size_t n, cap;
+};
+
+void p4r_git_lfs_change_array_free(p4r_git_lfs_change *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v && i < n; i++) {
+		free(v[i].path);
+		free(v[i].author);
+		free(v[i].subject);
+		free(v[i].refused);
+		free(v[i].blob);
+	}
+	free(v);
+}
+
+/* "Name <email>" of signature S, malloc'd. */
+static char *signature_text(const git_signature *s)
+{
+	const char *name = s && s->name ? s->name : "", *email = s && s->email ? s->email : "";
+	size_t sz = strlen(name) + strlen(email) + 4;
+	char *out = malloc(sz);
+
+	if (out)
+		snprintf(out, sz, "%s <%s>", name, email);
+	return out;
+}
+
+/* Appends the change of blob ID at PATH in the current commit: a pointer,
+ * or one refused with WHY (nullable: a pointer). */
+static int history_add(struct history *h, const char *path, const p4r_lfs_pointer *p, const char *why)
+{
+	const git_signature *sig = git_commit_author(h->commit);
+	const char *subject = git_commit_summary(h->commit);
+	p4r_git_lfs_change *c;
+
+	if (h->n == h->cap) {
+		size_t cap = h->cap ? h->cap * 2 : 16;
+		void *grown = realloc(h->v, cap * sizeof(*h->v));
+
+		if (!grown)
+			return p4r_error_set(P4R_ERROR, "out of memory");
+		h->v = grown;
+		h->cap = cap;
+	}
+	c = &h->v[h->n++];
+	memset(c, 0, sizeof(*c));
+	memcpy(c->commit, h->commit_hex, sizeof(c->commit));
+	/* a date no event can hold is refused later, by the registry's check */
+	if (sig && sig->when.time > INT64_MAX / 1000)
+		c->time_ms = INT64_MAX;
+	else if (sig && sig->when.time < INT64_MIN / 1000)
+		c->time_ms = INT64_MIN;
+	else
+		c->time_ms = sig ? (int64_t)sig->when.time * 1000 : 0;
+	c->pointer = why == NULL;
+	if (p) {
+		c->oid = p->oid;
+		c->size = p->size;
+	}
+	if (!(c->path = strdup(path)) || !(c->author = signature_text(sig)) ||
+	    !(c->subject = strdup(subject ? subject : "")) || (why && !(c->refused = strdup(why))))
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	return 0;
+}
+
+/* Blob ID at PATH: a change when it is a pointer or starts as one. */
+static int history_blob(struct history *h, const char *path, const git_oid *id)
+{
+	git_object_t type;
+	git_blob *blob = NULL;
+	p4r_lfs_pointer p;
+	const char *buf;
+	size_t len = 0;
+	int rc = 0;
+
+	if (git_odb_read_header(&len, &type, h->odb, id) < 0)
+		return p4r_error_git(P4R_ERROR, "cannot read the blob of '%s' in commit %s", path, h->commit_hex);
+	if (type != GIT_OBJECT_BLOB)
+		return 0;
+	if (h->w->raw && len > h->w->raw_max) {
+		p4r_error_set(P4R_EINTEGRITY, "larger than %zu bytes", h->w->raw_max);
+		rc = history_add(h, path, NULL, p4r_error_message());
+		p4r_error_clear();
+		return rc;
+	}
+	if (!h->w->raw && (len == 0 || len > P4R_LFS_POINTER_MAX))
+		return 0;
+	if (git_blob_lookup(&blob, h->repo, id) < 0)
+		return p4r_error_git(P4R_ERROR, "cannot read the blob of '%s' in commit %s", path, h->commit_hex);
+	buf = git_blob_rawcontent(blob);
+	len = (size_t)git_blob_rawsize(blob);
+	if (h->w->raw) {
+		if ((rc = history_add(h, path, NULL, NULL)) == 0 && !(h->v[h->n - 1].blob = malloc(len + 1)))
+			rc = p4r_error_set(P4R_ERROR, "out of memory");
+		if (rc == 0) {
+			memcpy(h->v[h->n - 1].blob, buf, len);
+			h->v[h->n - 1].blob[len] = '\0';
+			h->v[h->n - 1].blob_len = len;
+			h->v[h->n - 1].pointer = false;
+		}
+	} else if (p4r_lfs_pointer_decode(&p, buf, len) == 0 && p4r_lfs_pointer_unsupported(&p) == 0)
+		rc = history_add(h, path, &p, NULL);
+	else if (starts_as_pointer(buf, len))
+		rc = history_add(h, path, NULL, p4r_error_message());
+	p4r_error_clear();
+	git_blob_free(blob);
+	return rc;
+}
+
+/* The pointers the current commit's tree TREE sets against OLD (nullable:
+ * every blob), less what one of OTHERS[0..NOTHERS) had at the same path. */
+static int history_diff(struct history *h, git_tree *old, git_tree *tree, git_tree *const *others,
+			size_t nothers)
+{
+	git_diff_options opts;
+	git_diff *diff = NULL;
+	size_t i;
+	int rc = 0;
+
+	git_diff_options_init(&opts, GIT_DIFF_OPTIONS_VERSION);
+	opts.flags = GIT_DIFF_SKIP_BINARY_CHECK | GIT_DIFF_IGNORE_SUBMODULES;
+	if (git_diff_tree_to_tree(&diff, h->repo, old, tree, &opts) < 0)
+		return p4r_error_git(P4R_ERROR, "cannot compare commit %s with its parent", h->commit_hex);
+	for (i = 0; rc == 0 && i < git_diff_num_deltas(diff); i++) {
+		const git_diff_delta *d = git_diff_get_delta(diff, i);
+
+		if ((d->status != GIT_DELTA_ADDED && d->status != GIT_DELTA_MODIFIED &&
+		     d->status != GIT_DELTA_TYPECHANGE) ||
+		    (d->new_file.mode != GIT_FILEMODE_BLOB && d->new_file.mode != GIT_FILEMODE_BLOB_EXECUTABLE) ||
+		    (h->w->want && !h->w->want(d->new_file.path, h->w->payload)) ||
+		    in_other(others, nothers, d->new_file.path, &d->new_file.id))
+			continue;
+		rc = history_blob(h, d->new_file.path, &d->new_file.id);
+	}
+	git_diff_free(diff);
+	return rc;
+}
+
+/* Commit ID's changes: against its first parent; walking every parent,
+ * less what its other parents had. */
+static int history_commit(struct history *h, const git_oid *id)
+{
+	git_tree *tree = NULL, **ptrees = NULL;
+	unsigned int i, np = 0, nread;
+	int rc = 0;
+
+	git_oid_tostr(h->commit_hex, sizeof(h->commit_hex), id);
+	if (git_commit_lookup(&h->commit, h->repo, id) < 0 || git_commit_tree(&tree, h->commit) < 0) {
+		rc = p4r_error_git(P4R_ERROR, "cannot read commit %s", h->commit_hex);
+		goto done;
+	}
+	np = git_commit_parentcount(h->commit);
+	nread = h->w->all_parents ? np : (np ? 1 : 0);
+	if (nread && !(ptrees = calloc(nread, sizeof(*ptrees)))) {
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+		goto done;
+	}
+	for (i = 0; i < nread; i++) {
+		git_commit *parent = NULL;
+
+		if (git_commit_parent(&parent, h->commit, i) < 0 || git_commit_tree(&ptrees[i], parent) < 0)
+			rc = p4r_error_git(P4R_ERROR, "cannot read a parent of commit %s", h->commit_hex);
+		git_commit_free(parent);
+		if (rc < 0)
+			goto done;
+	}
+	rc = history_diff(h, nread ? ptrees[0] : NULL, tree, nread ? ptrees + 1 : NULL, nread ? nread - 1 : 0);
+done:
+	for (i = 0; ptrees && i < nread; i++)
+		git_tree_free(ptrees[i]);
+	free(ptrees);
+	git_tree_free(tree);
+	git_commit_free(h->commit);
+	h->commit = NULL;
+	return rc;
+}
+
+/* Hides REV (and what it reaches) from WALK. */
+static int hide_since(git_repository *repo, git_revwalk *walk, const char *rev)
+{
+	git_object *obj = NULL, *commit = NULL;
+	int rc = 0;
+
+	if (git_revparse_single(&obj, repo, rev) < 0 || git_object_peel(&commit, obj, GIT_OBJECT_COMMIT) < 0) {
+		git_error_clear();
+		rc = p4r_error_set(P4R_ENOTFOUND, "--since '%s' names no commit of this git repository", rev);
+	} else if (git_revwalk_hide(walk, git_object_id(commit)) < 0) {
+		rc = p4r_error_git(P4R_ERROR, "cannot walk the history from '%s'", rev);
+	}
+	git_object_free(commit);
+	git_object_free(obj);
+	return rc;
+}
+
+int p4r_git_lfs_history(p4r_git *git, const p4r_git_lfs_walk *w, p4r_git_lfs_change **out, size_t *n)
+{
+	struct history h = { .repo = git->repo, .w = w };
+	git_revwalk *walk = NULL;
+	git_oid id;
+	int rc = 0, e = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (git_repository_odb(&h.odb, git->repo) < 0 || git_revwalk_new(&walk, git->repo) < 0 ||
+	    git_revwalk_sorting(walk, GIT_SORT_TOPOLOGICAL | GIT_SORT_TIME | GIT_SORT_REVERSE) < 0) {
+		rc = p4r_error_git(P4R_ERROR, "cannot read the git repository");
+		goto done;
+	}
+	if (git_revwalk_push_head(walk) < 0) {
+		git_error_clear(); /* an unborn branch: no history yet */
+		goto done;
+	}
+	if (!w->all_parents && git_revwalk_simplify_first_parent(walk) < 0) {
+		rc = p4r_error_git(P4R_ERROR, "cannot walk the first parents of HEAD");
+		goto done;
+	}
+	if (w->since && (rc = hide_since(git->repo, walk, w->since)) < 0)
+		goto done;
+	while (rc == 0 && (e = git_revwalk_next(&id, walk)) == 0)
+		rc = history_commit(&h, &id);
+	if (rc == 0 && e != GIT_ITEROVER)
+		rc = p4r_error_git(P4R_ERROR, "cannot walk the history of HEAD");
+	if (rc == 0) {
+		*out = h.v;
+		*n = h.n;
+		h.v = NULL;
+		h.n = 0;
+	}
+done:
+	git_error_clear();
+	p4r_git_lfs_change_array_free(h.v, h.n);
+	git_revwalk_free(walk);
+	git_odb_free(h.odb);
 	return rc;
 }

@@ -1,0 +1,53 @@
+/* DVC compatibility: the .dvc file `dvc add` writes beside a tracked
+ * output, read with libyaml (loaded with dlopen on first use), and DVC's
+ * cache of outputs by MD5 (.dvc/cache/files/md5/ab/cdef... since DVC 3,
+ * .dvc/cache/ab/cdef... before). p4reg import dvc reads both; nothing
+ * here writes either. */
+#ifndef P4REG_DVC_H
+#define P4REG_DVC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A .dvc file larger than this is refused unread: DVC writes a few lines. */
+#define P4R_DVC_FILE_MAX (1 << 20)
+/* More outputs than this in one .dvc file is refused. */
+#define P4R_DVC_OUTS_MAX 1024
+
+/* One output of a .dvc file ("outs:" entry). */
+typedef struct p4r_dvc_out {
+	char *path;     /* as written: relative to the .dvc file's folder; malloc'd */
+	char md5[33];   /* 32 lowercase hex digits */
+	bool dir;       /* the md5 ended in ".dir": a directory output */
+	int64_t size;   /* bytes; -1 when the file does not say */
+} p4r_dvc_out;
+
+typedef struct p4r_dvc_file {
+	p4r_dvc_out *outs;
+	size_t n;
+} p4r_dvc_file;
+
+/* Decodes the LEN bytes of a .dvc file at BUF (YAML): a mapping whose
+ * "outs" is a sequence of mappings, each with "md5" (32 hex digits, or
+ * with ".dir" after them) and "path" (a non-empty relative path), and
+ * maybe "size" (a decimal count) and "hash" ("md5"); other keys are
+ * ignored. P4R_EINTEGRITY "invalid .dvc file: ..." for anything else
+ * (not YAML, no outs, a malformed md5, another hash, "wdir", more than
+ * P4R_DVC_OUTS_MAX outputs); P4R_ERROR when libyaml cannot be loaded.
+ * OUT is left empty on failure; clear it with p4r_dvc_file_clear. */
+int p4r_dvc_parse(p4r_dvc_file *out, const char *buf, size_t len);
+void p4r_dvc_file_clear(p4r_dvc_file *f);
+
+/* The cache entry of MD5 in the DVC cache CACHE_DIR (".dvc/cache"):
+ * files/md5/ab/cdef... (DVC 3), else ab/cdef... (DVC 2), into BUF when it
+ * is a regular file (no link followed at its name); P4R_ENOTFOUND when
+ * neither is (BUF then holds the DVC 3 path, for messages). */
+int p4r_dvc_cache_find(char *buf, size_t bufsz, const char *cache_dir, const char *md5);
+
+/* The MD5 of the file at PATH (32 lowercase hex digits into HEX) and its
+ * size, through OpenSSL EVP in constant memory; a link at PATH is not
+ * followed. */
+int p4r_dvc_md5_file(char hex[33], uint64_t *size, const char *path);
+
+#endif

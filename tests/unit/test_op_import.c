@@ -1,0 +1,385 @@
+/* Unit tests for p4r_import_git_lfs (ops/import.c), called directly on
+ * histories the git CLI commits (pointer blobs written as plain files, the
+ * objects put in .git/lfs/objects by hand, so no git-lfs is needed): what
+ * is new, had, refused or failed; revert; an earlier add of the bytes; a
+ * deleted version; bytes that come later; a dry run that changes nothing;
+ * and p4r_import_dvc on a DVC cache the test lays out. */
+#include "testutil.h"
+#include "p4reg/deletion.h"
+#include "p4reg/dvc.h"
+#include "p4reg/error.h"
+#include "p4reg/fsutil.h"
+#include "p4reg/lfs.h"
+#include "p4reg/ops/import.h"
+#include "p4reg/registry.h"
+#include "p4reg/repo.h"
+#include "p4reg/store.h"
+
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct fx {
+	char *dir;
+	p4r_repo *repo;
+};
+
+static void sh(const char *dir, const char *fmt, ...)
+{
+	char cmd[2048], line[1800];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	snprintf(cmd, sizeof(cmd), "cd '%s' && %s", dir, line);
+	if (system(cmd) != 0)
+		fail_msg("'%s' failed", cmd);
+}
+
+static int setup(void **state)
+{
+	struct fx *fx = calloc(1, sizeof(*fx));
+
+	fx->repo = tu_repo_isolated(&fx->dir, NULL);
+	p4r_repo_free(fx->repo);
+	sh(fx->dir, "git init -q -b main . && git config user.name t && git config user.email t@example.com");
+	assert_int_equal(p4r_repo_open(&fx->repo, fx->dir), 0);
+	*state = fx;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *fx = *state;
+
+	p4r_repo_free(fx->repo);
+	tu_rmtree_free(fx->dir);
+	free(fx);
+	return 0;
+}
+
+/* BYTES as Git LFS's object OID in .git/lfs/objects (other bytes than
+ * OID's make a corrupt one). */
+static void lfs_put(struct fx *fx, const p4r_oid *oid, const char *bytes)
+{
+	char rel[128];
+
+	snprintf(rel, sizeof(rel), ".git/lfs/objects/%.2s/%.2s", oid->hex, oid->hex + 2);
+	sh(fx->dir, "mkdir -p %s", rel);
+	snprintf(rel + strlen(rel), sizeof(rel) - strlen(rel), "/%s", oid->hex);
+	free(tu_write(fx->dir, rel, bytes, strlen(bytes)));
+}
+
+/* Commits the pointer of TEXT at REL (by AUTHOR); with LOCAL, Git LFS has
+ * its object. OID gets its oid. */
+static void commit_pointer(struct fx *fx, const char *rel, const char *text, bool local, p4r_oid *oid)
+{
+	char buf[P4R_LFS_POINTER_MAX + 1];
+	size_t len;
+
+	assert_int_equal(p4r_hash_buffer(oid, text, strlen(text)), 0);
+	assert_int_equal(p4r_lfs_pointer_format(buf, sizeof(buf), &len, oid, strlen(text)), 0);
+	free(tu_write(fx->dir, rel, buf, len));
+	if (local)
+		lfs_put(fx, oid, text);
+	sh(fx->dir, "git add '%s' && GIT_AUTHOR_NAME=Ann GIT_AUTHOR_EMAIL=ann@example.com "
+	   "git commit -qm 'set %s'", rel, text);
+}
+
+static const p4r_import_row *row_of(const p4r_import_result *r, const char *model, int64_t version)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++)
+		if (!strcmp(r->rows[i].model, model) && r->rows[i].version == version)
+			return &r->rows[i];
+	return NULL;
+}
+
+static void test_new_had_refused_failed(void **state)
+{
+	struct fx *fx = *state;
+	p4r_import_opts opts = { 0 };
+	p4r_import_result res;
+	p4r_store *store = p4r_repo_store(fx->repo);
+	p4r_oid x, y, x2, n1;
+	const p4r_import_row *r;
+	char *before, *after;
+	p4r_version v;
+
+	commit_pointer(fx, "m.bin", "bytes x", true, &x);
+	commit_pointer(fx, "m.bin", "bytes y", false, &y);   /* not fetched here */
+	commit_pointer(fx, "m.bin", "bytes x", true, &x2);   /* a revert */
+	commit_pointer(fx, "n.bin", "bytes n", true, &n1);
+	lfs_put(fx, &n1, "bytes N");                          /* corrupt */
+	free(tu_write(fx->dir, "h.bin", "version https://git-lfs.github.com/spec/v1\nsize 3\n", 50));
+	sh(fx->dir, "git add h.bin && git commit -qm hostile");
+
+	/* a dry run: the exact numbers, nothing changed, nothing read */
+	before = tu_registry_dump(p4r_repo_registry(fx->repo));
+	opts.dry_run = true;
+	assert_int_equal(p4r_import_git_lfs(fx->repo, &opts, NULL, &res), 0);
+	assert_int_equal(res.registered, 4); /* the corrupt object is not read */
+	assert_int_equal(res.code, P4R_EINTEGRITY);
+	p4r_import_result_free(&res);
+	after = tu_registry_dump(p4r_repo_registry(fx->repo));
+	assert_string_equal(before, after);
+	free(after);
+	assert_false(p4r_store_has(store, &x));
+
+	opts.dry_run = false;
+	assert_int_equal(p4r_import_git_lfs(fx->repo, &opts, NULL, &res), 0);
+	assert_int_equal(res.registered, 3);
+	assert_int_equal(res.models, 1);
+	assert_int_equal(res.not_downloaded, 1);
+	assert_int_equal(res.refused, 1);
+	assert_int_equal(res.already, 0);
+	assert_int_equal(res.code, P4R_EINTEGRITY);
+	assert_non_null(r = row_of(&res, "m", 1));
+	assert_true(p4r_oid_equal(&r->oid, &x) && r->downloaded && r->state == P4R_IMPORT_REGISTERED);
+	assert_string_equal(r->author, "Ann <ann@example.com>");
+	assert_string_equal(r->message, "set bytes x");
+	assert_non_null(r = row_of(&res, "m", 2));
+	assert_true(p4r_oid_equal(&r->oid, &y) && !r->downloaded);
+	assert_non_null(r = row_of(&res, "m", 3));
+	assert_true(p4r_oid_equal(&r->oid, &x));
+	assert_non_null(r = row_of(&res, "", 0));
+	assert_int_equal(r->state, P4R_IMPORT_REFUSED);
+	assert_string_equal(r->path, "h.bin");
+	assert_string_equal(r->why, "not a Git LFS pointer: missing or misplaced key");
+	assert_int_equal(res.nfailures, 1);
+	assert_string_equal(res.failures[0].model, "n");
+	assert_int_equal(res.failures[0].code, P4R_EINTEGRITY);
+	assert_non_null(strstr(res.failures[0].why, "is corrupt: it hashes to"));
+	p4r_import_result_free(&res);
+	assert_int_equal(p4r_registry_model_get(p4r_repo_registry(fx->repo), "n", &(p4r_model){ 0 }), P4R_ENOTFOUND);
+	assert_true(p4r_store_has(store, &x));
+	assert_false(p4r_store_has(store, &y));
+	assert_int_equal(p4r_registry_version_get(p4r_repo_registry(fx->repo), "m", 3, &v), 0);
+	assert_non_null(v.git_commit);
+	assert_null(v.git_branch);
+	p4r_version_clear(&v);
+
+	/* again: nothing new; y's bytes arrive, n's are right now */
+	lfs_put(fx, &y, "bytes y");
+	lfs_put(fx, &n1, "bytes n");
+	assert_int_equal(p4r_import_git_lfs(fx->repo, &opts, NULL, &res), 0);
+	assert_int_equal(res.already, 3);
+	assert_int_equal(res.stored, 1);
+	assert_int_equal(res.registered, 1);
+	assert_non_null(r = row_of(&res, "m", 2));
+	assert_int_equal(r->state, P4R_IMPORT_STORED);
+	assert_non_null(r = row_of(&res, "n", 1));
+	assert_int_equal(r->state, P4R_IMPORT_REGISTERED);
+	assert_int_equal(res.nfailures, 0);
+	assert_int_equal(res.code, P4R_EINTEGRITY); /* the hostile blob stays refused */
+	p4r_import_result_free(&res);
+	assert_true(p4r_store_has(store, &y));
+	assert_int_equal(p4r_store_verify(store, &y), 0);
+	free(before);
+}
+
+static void test_earlier_add_and_deleted(void **state)
+{
+	struct fx *fx = *state;
+	p4r_registry *reg = p4r_repo_registry(fx->repo);
+	p4r_import_opts opts = { 0 };
+	p4r_import_result res;
+	p4r_delete_req del = { .model = "m", .number = 1, .actor = "t" };
+	p4r_version_input in = { .model = "m", .path = "m.bin", .size = 7, .author = "t", .git_dirty = -1 };
+	p4r_oid x, y;
+	char *path;
+
+	/* m@1 has x's bytes, registered before any commit named them */
+	assert_int_equal(p4r_hash_buffer(&in.oid, "bytes x", 7), 0);
+	assert_int_equal(p4r_registry_add_version(reg, &in, NULL, NULL), 0);
+	commit_pointer(fx, "m.bin", "bytes x", true, &x);
+	commit_pointer(fx, "m.bin", "bytes y", true, &y);
+	assert_int_equal(p4r_import_git_lfs(fx->repo, &opts, NULL, &res), 0);
+	assert_int_equal(res.already, 1);
+	assert_int_equal(res.registered, 1);
+	/* the bytes the registry lacked come from Git LFS */
+	assert_int_equal(res.stored, 1);
+	assert_int_equal(res.rows[0].state, P4R_IMPORT_STORED);
+	assert_int_equal(res.rows[0].version, 1);
+	assert_int_equal(res.rows[1].state, P4R_IMPORT_REGISTERED);
+	assert_int_equal(res.rows[1].version, 2);
+	assert_true(p4r_oid_equal(&res.rows[1].oid, &y));
+	p4r_import_result_free(&res);
+
+	/* a deleted version was imported all the same */
+	del.number = 2;
+	assert_int_equal(p4r_registry_version_delete(reg, &del), 0);
+	assert_int_equal(p4r_import_git_lfs(fx->repo, &opts, NULL, &res), 0);
+	assert_int_equal(res.already, 2);
+	assert_int_equal(res.registered, 0);
+	assert_int_equal(res.code, 0);
+	p4r_import_result_free(&res);
+
+	/* --name for a path bound to another model: that model fails */
+	assert_non_null(path = p4r_path_join(fx->dir, "m.bin"));
+	opts.name = "other";
+	opts.paths = (const char *[]){ path };
+	opts.npaths = 1;
+	assert_int_equal(p4r_import_git_lfs(fx->repo, &opts, NULL, &res), 0);
+	assert_int_equal(res.nfailures, 1);
+	assert_int_equal(res.code, P4R_EUSAGE);
+	assert_string_equal(res.failures[0].why, "'m.bin' is bound to model 'm', not 'other'");
+	p4r_import_result_free(&res);
+	free(path);
+}
+
+static void test_paths_and_errors(void **state)
+{
+	struct fx *fx = *state;
+	p4r_import_opts opts = { 0 };
+	p4r_import_result res;
+	p4r_oid a, b;
+	char *cwd = getcwd(NULL, 0), *sub;
+
+	/* nothing yet: no pointer, no error */
+	assert_int_equal(p4r_import_git_lfs(fx->repo, &opts, NULL, &res), 0);
+	assert_int_equal(res.n + res.already + res.nfailures, 0);
+	p4r_import_result_free(&res);
+
+	sh(fx->dir, "mkdir -p d/e");
+	commit_pointer(fx, "d/e/a.bin", "a", true, &a);
+	commit_pointer(fx, "top.bin", "b", true, &b);
+	/* relative to the current folder, which need not hold the file */
+	assert_non_null(sub = p4r_path_join(fx->dir, "d"));
+	assert_int_equal(chdir(sub), 0);
+	opts.paths = (const char *[]){ "e" };
+	opts.npaths = 1;
+	opts.dry_run = true;
+	assert_int_equal(p4r_import_git_lfs(fx->repo, &opts, NULL, &res), 0);
+	assert_int_equal(res.registered, 1);
+	assert_string_equal(res.rows[0].path, "d/e/a.bin");
+	p4r_import_result_free(&res);
+	opts.paths = (const char *[]){ "../*.bin" };
+	assert_int_equal(p4r_import_git_lfs(fx->repo, &opts, NULL, &res), 0);
+	assert_int_equal(res.registered, 2);
+	p4r_import_result_free(&res);
+	opts.paths = (const char *[]){ "gone.bin" };
+	assert_int_equal(p4r_import_git_lfs(fx->repo, &opts, NULL, &res), P4R_ENOTFOUND);
+	assert_string_equal(p4r_error_message(), "'gone.bin' matches no Git LFS pointer in the history of HEAD");
+	p4r_import_result_free(&res);
+	opts.paths = (const char *[]){ "../.." };
+	assert_int_equal(p4r_import_git_lfs(fx->repo, &opts, NULL, &res), P4R_EUSAGE);
+	p4r_import_result_free(&res);
+	opts.npaths = 0;
+	opts.name = "x";
+	assert_int_equal(p4r_import_git_lfs(fx->repo, &opts, NULL, &res), P4R_EUSAGE);
+	assert_non_null(strstr(p4r_error_message(), "--name applies to one path"));
+	p4r_import_result_free(&res);
+	assert_int_equal(chdir(cwd), 0);
+	free(sub);
+	free(cwd);
+}
+
+/* A DVC output REL holding TEXT, its .dvc file and (with CACHED) its
+ * cache entry in DVC 3's layout, which holds CACHE_TEXT (NULL: TEXT). */
+static void dvc_put(struct fx *fx, const char *rel, const char *text, bool cached, const char *cache_text)
+{
+	char *path = tu_write(fx->dir, rel, text, strlen(text)), md5[33], dvc[512], entry[256];
+	uint64_t size;
+
+	assert_int_equal(p4r_dvc_md5_file(md5, &size, path), 0);
+	snprintf(dvc, sizeof(dvc), "outs:\n- md5: %s\n  size: %llu\n  hash: md5\n  path: %s\n", md5,
+		 (unsigned long long)size, strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel);
+	snprintf(entry, sizeof(entry), "%s.dvc", rel);
+	free(tu_write(fx->dir, entry, dvc, strlen(dvc)));
+	if (cached) {
+		sh(fx->dir, "mkdir -p .dvc/cache/files/md5/%.2s", md5);
+		snprintf(entry, sizeof(entry), ".dvc/cache/files/md5/%.2s/%s", md5, md5 + 2);
+		free(tu_write(fx->dir, entry, cache_text ? cache_text : text, strlen(cache_text ? cache_text : text)));
+	}
+	free(path);
+}
+
+static void test_dvc(void **state)
+{
+	struct fx *fx = *state;
+	p4r_import_opts opts = { .dry_run = true };
+	p4r_import_result res;
+	char *before, *after, *cwd = getcwd(NULL, 0);
+	p4r_oid a;
+
+	assert_int_equal(chdir(fx->dir), 0);
+	sh(fx->dir, "mkdir -p m .dvc/cache");
+	dvc_put(fx, "m/a.bin", "bytes of a", true, NULL);
+	dvc_put(fx, "m/b.bin", "bytes of b", true, "bytes of B");  /* corrupt */
+	dvc_put(fx, "m/c.bin", "bytes of c", false, NULL);         /* not cached */
+	free(tu_write(fx->dir, "m/d.dvc", "outs: 3\n", 8));         /* no outs list */
+	assert_int_equal(p4r_hash_buffer(&a, "bytes of a", 10), 0);
+
+	/* a dry run hashes, registers in a transaction it rolls back */
+	before = tu_registry_dump(p4r_repo_registry(fx->repo));
+	assert_int_equal(p4r_import_dvc(fx->repo, &opts, NULL, &res), 0);
+	assert_int_equal(res.registered, 1);
+	assert_true(p4r_oid_equal(&res.rows[res.n - 1].oid, &a));
+	assert_int_equal(res.rows[res.n - 1].version, 1);
+	p4r_import_result_free(&res);
+	after = tu_registry_dump(p4r_repo_registry(fx->repo));
+	assert_string_equal(before, after);
+	assert_false(p4r_store_has(p4r_repo_store(fx->repo), &a));
+
+	opts.dry_run = false;
+	assert_int_equal(p4r_import_dvc(fx->repo, &opts, NULL, &res), 0);
+	assert_int_equal(res.registered, 1);
+	assert_int_equal(res.refused, 2);
+	assert_int_equal(res.nfailures, 1);
+	assert_string_equal(res.failures[0].model, "b");
+	assert_int_equal(res.failures[0].code, P4R_EINTEGRITY);
+	assert_int_equal(res.code, P4R_EINTEGRITY);
+	{
+		size_t i, notcached = 0, invalid = 0;
+
+		for (i = 0; i < res.n; i++) {
+			if (res.rows[i].state != P4R_IMPORT_REFUSED)
+				continue;
+			notcached += !strcmp(res.rows[i].path, "m/c.bin") && res.rows[i].code == P4R_ERROR;
+			invalid += !strcmp(res.rows[i].path, "m/d.dvc") && res.rows[i].code == P4R_EINTEGRITY;
+		}
+		assert_int_equal(notcached + invalid, 2);
+	}
+	p4r_import_result_free(&res);
+	assert_true(p4r_store_has(p4r_repo_store(fx->repo), &a));
+	assert_int_equal(p4r_store_verify(p4r_repo_store(fx->repo), &a), 0);
+
+	/* again: a has them (unchanged), nothing new */
+	opts.paths = (const char *[]){ "m/a.bin.dvc" };
+	opts.npaths = 1;
+	assert_int_equal(p4r_import_dvc(fx->repo, &opts, NULL, &res), 0);
+	assert_int_equal(res.registered, 0);
+	assert_int_equal(res.already, 1);
+	assert_int_equal(res.code, 0);
+	p4r_import_result_free(&res);
+	assert_int_equal(chdir(cwd), 0);
+	free(cwd);
+	free(before);
+	free(after);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_new_had_refused_failed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_earlier_add_and_deleted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_paths_and_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dvc, setup, teardown),
+	};
+	char *home = tu_mkdtemp();
+	int rc;
+
+	setenv("HOME", home, 1);
+	setenv("GIT_CONFIG_NOSYSTEM", "1", 1);
+	setenv("P4REG_AUTHOR", "Importer <importer@example.com>", 1);
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	tu_rmtree_free(home);
+	return rc;
+}
