@@ -62,6 +62,11 @@ int p4r_pwrite_full(int fd, const void *buf, size_t len, off_t off);
  * here: 1.3 GB/s against 0.4). 0, or -1 with errno set. */
 int p4r_write_uncached(int fd, const void *buf, size_t len);
 
+/* True when A and B describe one file in one state: the same device,
+ * inode, size, mtime and ctime (a write, even through another hard link,
+ * moves the ctime; a replacement the inode). */
+bool p4r_stat_same(const struct stat *a, const struct stat *b);
+
 /* p4r_write_full with the error set ("cannot write to file descriptor N"). */
 int p4r_write_all(int fd, const void *buf, size_t len);
 

@@ -532,17 +532,14 @@ static int changed(const p4r_oid *oid)
 			     "(a hard-linked work file written to?); not pushed: run 'p4reg fsck'", oid->hex);
 }
 
-/* Whether the file open as FD is still the one ST describes, unwritten:
- * a write (through a hard link of a work file, say) moves its ctime, a
- * replacement its inode. */
+/* Whether the file open as FD is still the one ST describes, unwritten
+ * (p4r_stat_same: a write through a hard link of a work file moves its
+ * ctime). */
 static bool unchanged(int fd, const struct stat *st)
 {
 	struct stat now;
 
-	return fstat(fd, &now) == 0 && now.st_dev == st->st_dev && now.st_ino == st->st_ino &&
-	       now.st_size == st->st_size && now.st_mtim.tv_sec == st->st_mtim.tv_sec &&
-	       now.st_mtim.tv_nsec == st->st_mtim.tv_nsec && now.st_ctim.tv_sec == st->st_ctim.tv_sec &&
-	       now.st_ctim.tv_nsec == st->st_ctim.tv_nsec;
+	return fstat(fd, &now) == 0 && p4r_stat_same(&now, st);
 }
 
 /* Cuts and sends one object with what K knows; LIST gets its chunk list.

@@ -1578,12 +1578,6 @@ int p4r_store_object_stat(const p4r_store *store, const p4r_oid *oid, struct sta
 	return 0;
 }
 
-static bool same_stat(const struct stat *a, const struct stat *b)
-{
-	return same_file_state(a, b) && a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
-	       a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
-}
-
 int p4r_store_hash_object(p4r_store *store, const p4r_oid *oid, p4r_oid *got, struct stat *st,
 			  bool *stable)
 {
@@ -1603,7 +1597,7 @@ int p4r_store_hash_object(p4r_store *store, const p4r_oid *oid, p4r_oid *got, st
 		if (fstat(obj_fd, st) < 0)
 			rc = p4r_error_errno("cannot stat '%s'", obj);
 		else
-			*stable = same_stat(&before, st) && (uint64_t)st->st_size == size;
+			*stable = p4r_stat_same(&before, st) && (uint64_t)st->st_size == size;
 	}
 	close(obj_fd);
 	return rc;

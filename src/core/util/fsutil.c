@@ -130,6 +130,13 @@ int p4r_write_uncached(int fd, const void *buf, size_t len)
 	return p4r_pwrite_full(fd, (const char *)buf + head, len - head, (off_t)head);
 }
 
+bool p4r_stat_same(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
 int p4r_write_all(int fd, const void *buf, size_t len)
 {
 	if (p4r_write_full(fd, buf, len) < 0)
