@@ -314,6 +314,11 @@ s3_measure
 . "$HERE/dedup.sh"
 dedup_measure
 
+# ---- import git-lfs of a model's history vs hashing its bytes (issue 20) -------
+
+. "$HERE/import.sh"
+import_measure
+
 # ---- 8 files in one call vs one call each -------------------------------------
 
 RM=$W/multi
@@ -546,6 +551,7 @@ TABLE=$W/table.md
 	datapath_rows
 	s3_rows
 	dedup_rows
+	import_rows
 	r=$(ratio "$SER" "$ONE")
 	echo "| add $NSMALL × $((SMALL / MiB)) MiB, one call | $ONE ms | serial sum $SER ms | ${r}× faster | ≥ 1.6× | $(verdict "$r" ">=" 1.6) |"
 	r=$(ratio "$(median dir_add)" "$(median dir_ssl)")

@@ -91,6 +91,10 @@ typedef struct p4r_git_lfs_change {
 	size_t blob_len;
 } p4r_git_lfs_change;
 
+/* The commit REV (any revision libgit2 resolves) names, as hex into OUT;
+ * P4R_EUSAGE "--stage ...: 'REV' names no commit ..." when none. */
+int p4r_git_commit_of(p4r_git *git, const char *rev, char out[41]);
+
 void p4r_git_lfs_change_array_free(p4r_git_lfs_change *v, size_t n);
 
 /* The commits of HEAD's history, oldest first (topological order), that

@@ -7,9 +7,10 @@
 #include <string.h>
 
 const char cmd_import_usage[] =
-	"usage: p4reg import git-lfs [--name NAME] [--since REV] [--all-parents] [--dry-run] [PATH|PATTERN...]\n"
-	"       p4reg import dvc [--history [--since REV] [--all-parents]] [--write-pointers] [--name NAME]\n"
-	"                        [--dry-run] [FILE.dvc|DIR...]\n"
+	"usage: p4reg import git-lfs [--name NAME] [--since REV] [--all-parents] [--stage STAGE=REV...]\n"
+	"                            [--dry-run] [PATH|PATTERN...]\n"
+	"       p4reg import dvc [--history [--since REV] [--all-parents] [--stage STAGE=REV...]]\n"
+	"                        [--write-pointers] [--name NAME] [--dry-run] [FILE.dvc|DIR...]\n"
 	"\n"
 	"Registers the Git LFS history of HEAD: for every commit that changed the\n"
 	"Git LFS pointer of a path (oldest first, first parents only unless\n"
@@ -33,15 +34,25 @@ const char cmd_import_usage[] =
 	"nothing for its model (exit 4). The .dvc files stay; --write-pointers puts\n"
 	"a p4reg pointer beside each output.\n"
 	"\n"
+	"Imported versions start in development. --stage production=REV then moves\n"
+	"the version each model got from REV's commit to production (validation and\n"
+	"staging likewise), in the model's transaction, as a forced 'promote' with\n"
+	"the reason 'import --stage production=REV': the metric gates are not\n"
+	"applied. A model with no version from that commit is left as it is (a note\n"
+	"says so); one already there is not moved again.\n"
+	"\n"
 	"      --name NAME     the model of the one path imported\n"
 	"      --since REV     only the commits after REV (REV..HEAD)\n"
 	"      --all-parents   follow merges into the commits of merged branches\n"
+	"      --stage STAGE=REV\n"
+	"                      move the version of REV's commit to STAGE (validation, staging\n"
+	"                      or production); repeatable, one per stage\n"
 	"      --dry-run       list what would be registered, change nothing\n"
 	"      --history       dvc: every commit of HEAD's history that changed a .dvc file\n"
 	"      --write-pointers\n"
 	"                      dvc: a p4reg pointer beside each output, staged in git\n";
 
-enum { OPT_NAME = 1, OPT_SINCE, OPT_ALL_PARENTS, OPT_DRY_RUN, OPT_HISTORY, OPT_WRITE_POINTERS };
+enum { OPT_NAME = 1, OPT_SINCE, OPT_ALL_PARENTS, OPT_DRY_RUN, OPT_HISTORY, OPT_WRITE_POINTERS, OPT_STAGE };
 
 static const p4r_option options[] = {
 	{ "name", 0, true, OPT_NAME },
@@ -50,6 +61,7 @@ static const p4r_option options[] = {
 	{ "dry-run", 0, false, OPT_DRY_RUN },
 	{ "history", 0, false, OPT_HISTORY },
 	{ "write-pointers", 0, false, OPT_WRITE_POINTERS },
+	{ "stage", 0, true, OPT_STAGE },
 	{ NULL, 0, false, 0 },
 };
 
@@ -90,7 +102,7 @@ static cJSON *json_row(const p4r_import_row *r)
 	return o;
 }
 
-static int print_json(const p4r_import_result *res, const char *source, bool dry_run)
+static int print_json(const p4r_import_result *res, const char *source, bool dry_run, size_t nstages)
 {
 	cJSON *doc = cJSON_CreateObject(), *rows, *fails;
 	size_t i;
@@ -116,6 +128,27 @@ static int print_json(const p4r_import_result *res, const char *source, bool dry
 	cJSON_AddNumberToObject(doc, "stored", (double)res->stored);
 	cJSON_AddNumberToObject(doc, "refused", (double)res->refused);
 	cJSON_AddNumberToObject(doc, "already_imported", (double)res->already);
+	rows = nstages ? cJSON_AddArrayToObject(doc, "stages") : NULL;
+	for (i = 0; rows && i < res->nstaged; i++) {
+		const p4r_import_staged *e = &res->staged[i];
+		cJSON *o = cJSON_CreateObject();
+
+		p4r_json_add_text(o, "model", e->model);
+		if (e->version)
+			cJSON_AddNumberToObject(o, "version", (double)e->version);
+		else
+			cJSON_AddNullToObject(o, "version");
+		cJSON_AddStringToObject(o, "stage", p4r_stage_name(e->stage));
+		if (e->version)
+			cJSON_AddStringToObject(o, "from", p4r_stage_name(e->from));
+		else
+			cJSON_AddNullToObject(o, "from");
+		p4r_json_add_text(o, "rev", e->rev);
+		cJSON_AddStringToObject(o, "git_commit", e->commit);
+		cJSON_AddBoolToObject(o, "moved", e->moved);
+		p4r_json_add_text(o, "note", e->why);
+		cJSON_AddItemToArray(rows, o);
+	}
 	if (!strcmp(source, "dvc"))
 		cJSON_AddNumberToObject(doc, "pointers", (double)res->pointers);
 	return cmd_print_json(doc);
@@ -171,6 +204,21 @@ static void print_summary(const p4r_import_result *res, bool dvc, bool dry_run)
 	if (res->pointers)
 		printf("; %zu %s written", res->pointers, plural(res->pointers, "pointer", "pointers"));
 	printf("%s\n", dry_run ? "; nothing changed (dry run)" : "");
+}
+
+/* What --stage did to one model (nothing printed for one without a
+ * version of the commit: a note says so). */
+static void print_staged(const p4r_import_staged *e, bool dry_run)
+{
+	if (!e->version)
+		return;
+	if (e->moved)
+		printf("%s %s@%lld from %s to %s (--stage %s=%s, commit %.12s)\n", dry_run ? "would move" : "moved",
+		       e->model, (long long)e->version, p4r_stage_name(e->from), p4r_stage_name(e->stage),
+		       p4r_stage_name(e->stage), p4r_escape(e->rev), e->commit);
+	else
+		printf("%s@%lld is already in %s (--stage %s=%s)\n", e->model, (long long)e->version,
+		       p4r_stage_name(e->stage), p4r_stage_name(e->stage), p4r_escape(e->rev));
 }
 
 /* The versions registered without their bytes: where they come from. */
@@ -246,12 +294,19 @@ static int run_import(p4r_cli *cli, p4r_repo *repo, const p4r_import_opts *opts,
 		else
 			cmd_warn("nothing imported for %s: %s", res.failures[i].path, res.failures[i].why);
 	if (cli->json) {
-		rc = print_json(&res, dvc ? "dvc" : "git-lfs", opts->dry_run);
+		rc = print_json(&res, dvc ? "dvc" : "git-lfs", opts->dry_run, opts->nstages);
 	} else if (!cli->quiet) {
 		for (i = 0; i < res.n; i++)
 			print_row(&res.rows[i], opts->dry_run);
 		print_summary(&res, dvc, opts->dry_run);
+		for (i = 0; i < res.nstaged; i++)
+			print_staged(&res.staged[i], opts->dry_run);
 	}
+	for (i = 0; i < res.nstaged; i++)
+		if (!res.staged[i].version)
+			cmd_note(cli, "note: --stage %s=%s: model '%s' left as it is: %s (commit %.12s)",
+				 p4r_stage_name(res.staged[i].stage), res.staged[i].rev, res.staged[i].model,
+				 res.staged[i].why, res.staged[i].commit);
 	note_not_downloaded(cli, &res);
 	if (rc == 0)
 		rc = verdict(cli, &res, dvc);
@@ -260,18 +315,47 @@ done:
 	return rc;
 }
 
+/* --stage STAGE=REV into STAGES: validation, staging or production, each
+ * once. */
+static int parse_stage(p4r_cli *cli, const char *value, p4r_import_stage *stages, size_t *n)
+{
+	const char *eq = strchr(value, '=');
+	char name[32];
+	p4r_stage st;
+	size_t i;
+
+	if (!eq || !eq[1] || eq == value || (size_t)(eq - value) >= sizeof(name))
+		return cmd_usage_error(cli, "--stage takes STAGE=REV, not '%s'", value);
+	snprintf(name, sizeof(name), "%.*s", (int)(eq - value), value);
+	if (p4r_stage_parse(&st, name) < 0 || st == P4R_STAGE_DEVELOPMENT || st == P4R_STAGE_ARCHIVED) {
+		p4r_error_clear();
+		return cmd_usage_error(cli, "--stage '%s': the stage is validation, staging or production", value);
+	}
+	for (i = 0; i < *n; i++)
+		if (stages[i].stage == st)
+			return cmd_usage_error(cli, "--stage %s given twice: one version per stage", name);
+	stages[*n].stage = st;
+	stages[(*n)++].rev = eq + 1;
+	return 0;
+}
+
 int cmd_import(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 {
 	p4r_import_opts opts = { 0 };
 	const char **paths = calloc((size_t)argc + 1, sizeof(*paths));
+	p4r_import_stage *stages = calloc((size_t)argc + 1, sizeof(*stages));
 	const char *value, *source = NULL;
 	bool dvc;
 	p4r_opts o;
 	int id, rc;
 
-	if (!paths)
+	if (!paths || !stages) {
+		free(paths);
+		free(stages);
 		return p4r_error_set(P4R_ERROR, "out of memory");
+	}
 	opts.paths = paths;
+	opts.stages = stages;
 	p4r_opts_init(&o, argc - 1, argv + 1, options);
 	while ((rc = cmd_next_opt(&o, &id, &value)) == 0 && id != P4R_OPT_DONE) {
 		if (id == OPT_NAME)
@@ -286,6 +370,10 @@ int cmd_import(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 			opts.history = true;
 		else if (id == OPT_WRITE_POINTERS)
 			opts.write_pointers = true;
+		else if (id == OPT_STAGE && (rc = parse_stage(cli, value, stages, &opts.nstages)) < 0)
+			break;
+		else if (id == OPT_STAGE)
+			continue;
 		else if (!source)
 			source = value;
 		else
@@ -310,8 +398,9 @@ int cmd_import(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 		rc = cmd_usage_error(cli, "%s goes with 'import dvc'", opts.history ? "--history" : "--write-pointers");
 		goto done;
 	}
-	if (dvc && !opts.history && (opts.since || opts.all_parents)) {
-		rc = cmd_usage_error(cli, "%s goes with --history", opts.since ? "--since" : "--all-parents");
+	if (dvc && !opts.history && (opts.since || opts.all_parents || opts.nstages)) {
+		rc = cmd_usage_error(cli, "%s goes with --history", opts.since ? "--since" : opts.all_parents ?
+				     "--all-parents" : "--stage");
 		goto done;
 	}
 	if (opts.dry_run && opts.write_pointers) {
@@ -321,5 +410,6 @@ int cmd_import(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 	rc = run_import(cli, repo, &opts, dvc);
 done:
 	free(paths);
+	free(stages);
 	return rc;
 }

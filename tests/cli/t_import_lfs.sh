@@ -292,4 +292,66 @@ assert_eq "$(db "SELECT number, author, v.created_ms, git_commit, message FROM v
 	"$(cd "$src" && db "SELECT number, author, v.created_ms, git_commit, message FROM versions v JOIN models m ON m.id = v.model_id WHERE m.name = 'b'")"
 assert_eq "$(p4reg cat b@1 | sha256sum | cut -d' ' -f1)" "$B1" "b@1 from the remote"
 
+begin "--stage production=REV: a REV that names no commit, or a stage import does not set, is exit 2 and imports nothing"
+history5
+git tag deployed "$CA2"
+before=$(snapshot)
+run 2 p4reg import git-lfs --stage production=no-such-rev
+assert_eq "$ERR" "p4reg: --stage production=no-such-rev: 'no-such-rev' names no commit of this git repository"
+assert_eq "$OUT" ""
+run 2 p4reg import git-lfs --stage development=deployed
+assert_eq "$(echo "$ERR" | head -1)" "p4reg: --stage 'development=deployed': the stage is validation, staging or production"
+run 2 p4reg import git-lfs --stage production
+assert_eq "$(echo "$ERR" | head -1)" "p4reg: --stage takes STAGE=REV, not 'production'"
+run 2 p4reg import git-lfs --stage production=deployed --stage production=HEAD
+assert_eq "$(echo "$ERR" | head -1)" "p4reg: --stage production given twice: one version per stage"
+run 2 p4reg import dvc --stage production=deployed
+assert_eq "$(echo "$ERR" | head -1)" "p4reg: --stage goes with --history"
+assert_eq "$(snapshot)" "$before" "a refused --stage changed something"
+assert_eq "$(db 'SELECT count(*) FROM versions; SELECT count(*) FROM events')" "0
+0"
+
+begin "--stage production=REV: a dry run says which version it would move, and changes nothing"
+run 0 p4reg import git-lfs --stage production=deployed --dry-run
+assert_eq "$(echo "$OUT" | tail -2)" "would import 5 versions of 2 models; nothing changed (dry run)
+would move a@2 from development to production (--stage production=deployed, commit ${CA2:0:12})"
+assert_eq "$ERR" "note: --stage production=deployed: model 'b' left as it is: no version of it was registered from that commit (commit ${CA2:0:12})"
+assert_eq "$(snapshot)" "$before" "the dry run changed something"
+
+begin "--stage production=REV: the version of REV's commit is moved to production by a forced promote event"
+run 0 p4reg import git-lfs --stage production=deployed
+assert_eq "$(echo "$OUT" | tail -2)" "imported 5 versions of 2 models
+moved a@2 from development to production (--stage production=deployed, commit ${CA2:0:12})"
+assert_eq "$ERR" "note: --stage production=deployed: model 'b' left as it is: no version of it was registered from that commit (commit ${CA2:0:12})"
+assert_eq "$(db "SELECT m.name || '@' || v.number, v.stage FROM versions v JOIN models m ON m.id = v.model_id ORDER BY m.name, v.number")" \
+	"a@1|development
+a@2|production
+a@3|development
+b@1|development
+b@2|development"
+assert_eq "$(db "SELECT m.name, v.number, e.kind, e.from_stage, e.to_stage, e.forced, e.actor, e.reason, e.detail
+	FROM events e JOIN models m ON m.id = e.model_id JOIN versions v ON v.id = e.version_id WHERE e.kind != 'register'")" \
+	"a|2|promote|development|production|1|Test Runner <test@example.com>|import --stage production=deployed|{\"conditions\":[],\"replaced\":null}"
+
+begin "--stage production=REV again changes nothing; JSON says so"
+before=$(snapshot)
+run 0 p4reg import git-lfs --stage production=deployed
+assert_eq "$OUT" "nothing new to import (5 changes already imported)
+a@2 is already in production (--stage production=deployed)"
+assert_eq "$(snapshot)" "$before" "a second --stage changed something"
+assert_eq "$(db "SELECT count(*) FROM events WHERE kind = 'promote'")" "1"
+run 0 p4reg --json import git-lfs --stage production=deployed
+assert_eq "$(echo "$OUT" | jq -c '.stages')" \
+	"[{\"model\":\"a\",\"version\":2,\"stage\":\"production\",\"from\":\"production\",\"rev\":\"deployed\",\"git_commit\":\"$CA2\",\"moved\":false,\"note\":null},{\"model\":\"b\",\"version\":null,\"stage\":\"production\",\"from\":null,\"rev\":\"deployed\",\"git_commit\":\"$CA2\",\"moved\":false,\"note\":\"no version of it was registered from that commit\"}]"
+
+begin "--stage on a later import: production moves on, the one it replaces is archived"
+run 0 p4reg import git-lfs --stage production=HEAD~1 --stage staging="$CB1"
+assert_eq "$OUT" "nothing new to import (5 changes already imported)
+moved a@3 from development to production (--stage production=HEAD~1, commit ${CA3:0:12})
+moved b@1 from development to staging (--stage staging=$CB1, commit ${CB1:0:12})"
+assert_eq "$(db "SELECT m.name || '@' || v.number, v.stage FROM versions v JOIN models m ON m.id = v.model_id WHERE v.stage != 'development' ORDER BY m.name, v.number")" \
+	"a@2|archived
+a@3|production
+b@1|staging"
+
 finish

@@ -14,6 +14,12 @@
 #include "p4reg/registry.h"
 #include "p4reg/repo.h"
 
+/* --stage STAGE=REV: the version of REV's commit moved to STAGE. */
+typedef struct p4r_import_stage {
+	p4r_stage stage;          /* validation, staging or production */
+	const char *rev;          /* any revision libgit2 resolves */
+} p4r_import_stage;
+
 /* What `import git-lfs` was asked. */
 typedef struct p4r_import_opts {
 	const char *const *paths; /* PATH or PATTERN (fnmatch, '*' crosses '/'), as
@@ -29,6 +35,8 @@ typedef struct p4r_import_opts {
 				   * file, not only the work tree's */
 	bool write_pointers;      /* dvc --write-pointers: a p4reg pointer beside
 				   * each output (its newest version), staged */
+	const p4r_import_stage *stages; /* --stage (git-lfs, dvc --history); one per stage */
+	size_t nstages;
 } p4r_import_opts;
 
 typedef enum p4r_import_state {
@@ -69,6 +77,19 @@ typedef struct p4r_import_failure {
 	char *why;                /* one line */
 } p4r_import_failure;
 
+/* What one --stage did to one model of the import. */
+typedef struct p4r_import_staged {
+	char model[P4R_MODEL_NAME_MAX + 1];
+	int64_t version;          /* the version of the commit; 0: none */
+	p4r_stage stage;          /* --stage's */
+	p4r_stage from;           /* the version's stage before */
+	const char *rev;          /* as typed (OPTS's) */
+	char commit[41];          /* REV's commit */
+	bool moved;               /* moved now (a dry run: would be); false: it was
+				   * there already, or VERSION is 0 */
+	char *why;                /* VERSION 0: why nothing was moved; else NULL */
+} p4r_import_staged;
+
 typedef struct p4r_import_result {
 	p4r_import_row *rows;     /* per model (in the order of their first change),
 				   * in commit order */
@@ -83,6 +104,8 @@ typedef struct p4r_import_result {
 	size_t models;            /* models with a REGISTERED row */
 	size_t pointers;          /* dvc --write-pointers: pointers written */
 	char *lfs_dir;            /* Git LFS's object folder (the bytes' source) */
+	p4r_import_staged *staged; /* --stage: per model that did not fail, per stage */
+	size_t nstaged;
 	int code;                 /* the worst code of the refusals and failures;
 				   * 0 when there is none */
 } p4r_import_result;
@@ -109,8 +132,14 @@ typedef struct p4r_import_result {
  * (so the numbers are exact) and reads no object (downloaded: Git LFS
  * has it). Returns P4R_ERROR outside a git work tree, P4R_EUSAGE for
  * OPTS->name with more than one path, P4R_ENOTFOUND when a PATH names
- * nothing the history has. Free OUT with p4r_import_result_free either
- * way. */
+ * nothing the history has. OPTS->stages: each REV is resolved before
+ * anything is read (P4R_EUSAGE when it names no commit); in each model's
+ * transaction, after its versions, the version of REV's commit (a new
+ * one, or one imported before) is moved to the stage by
+ * p4r_lifecycle_promote (forced, no gates, reason "import --stage
+ * STAGE=REV"), unless it is there already; OUT->staged says what each
+ * did, with WHY when the commit has no version of the model. Free OUT
+ * with p4r_import_result_free either way. */
 int p4r_import_git_lfs(p4r_repo *repo, const p4r_import_opts *opts, const p4r_op_report *report,
 		       p4r_import_result *out);
 
@@ -132,7 +161,8 @@ int p4r_import_git_lfs(p4r_repo *repo, const p4r_import_opts *opts, const p4r_op
  * that does not decode (P4R_EINTEGRITY), a directory output and an output
  * not in the cache (P4R_ERROR). With OPTS->write_pointers a pointer is
  * written beside each output for its model's newest version, with its
- * .gitignore line, and staged as add stages. */
+ * .gitignore line, and staged as add stages. OPTS->stages (with
+ * OPTS->history only) as p4r_import_git_lfs does them. */
 int p4r_import_dvc(p4r_repo *repo, const p4r_import_opts *opts, const p4r_op_report *report,
 		   p4r_import_result *out);
 

@@ -747,6 +747,22 @@ static int hide_since(git_repository *repo, git_revwalk *walk, const char *rev)
 	return rc;
 }
 
+int p4r_git_commit_of(p4r_git *git, const char *rev, char out[41])
+{
+	git_object *obj = NULL, *commit = NULL;
+	int rc = 0;
+
+	if (git_revparse_single(&obj, git->repo, rev) < 0 || git_object_peel(&commit, obj, GIT_OBJECT_COMMIT) < 0) {
+		git_error_clear();
+		rc = p4r_error_set(P4R_EUSAGE, "'%s' names no commit of this git repository", rev);
+	} else {
+		git_oid_tostr(out, 41, git_object_id(commit));
+	}
+	git_object_free(commit);
+	git_object_free(obj);
+	return rc;
+}
+
 int p4r_git_lfs_history(p4r_git *git, const p4r_git_lfs_walk *w, p4r_git_lfs_change **out, size_t *n)
 {
 	struct history h = { .repo = git->repo, .w = w };

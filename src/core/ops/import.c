@@ -7,6 +7,7 @@
 #include "p4reg/gitscan.h"
 #include "p4reg/imported.h"
 #include "p4reg/lfs.h"
+#include "p4reg/lifecycle.h"
 #include "p4reg/objguard.h"
 #include "p4reg/parallel.h"
 #include "p4reg/relpath.h"
@@ -77,6 +78,8 @@ struct run {
 	size_t norder;
 	pthread_mutex_t lock;     /* the progress counts */
 	uint64_t done, total, items;
+	char (*stage_commits)[41]; /* --stage: each REV's commit */
+	const char *actor;
 };
 
 /* ---- which paths ---- */
@@ -627,9 +630,107 @@ int p4r_import_fail(p4r_import_result *out, size_t *cap, const char *model, cons
 	return f->path && f->why ? 0 : p4r_error_set(P4R_ERROR, "out of memory");
 }
 
+/* ---- --stage ---- */
+
+int p4r_import_resolve_stages(p4r_git *git, const p4r_import_opts *opts, char (*commits)[41])
+{
+	size_t k;
+
+	for (k = 0; k < opts->nstages; k++)
+		if (p4r_git_commit_of(git, opts->stages[k].rev, commits[k]) < 0)
+			return p4r_error_set(P4R_EUSAGE, "--stage %s=%s: '%s' names no commit of this git "
+					     "repository", p4r_stage_name(opts->stages[k].stage), opts->stages[k].rev,
+					     opts->stages[k].rev);
+	return 0;
+}
+
+void p4r_import_staged_cut(p4r_import_result *out, size_t n)
+{
+	while (out->nstaged > n)
+		free(out->staged[--out->nstaged].why);
+}
+
+int p4r_import_set_stage(p4r_repo *repo, const p4r_import_opts *opts, size_t k, const char *commit,
+			 const char *model, int64_t number, const char *actor, p4r_import_result *out)
+{
+	p4r_registry *reg = p4r_repo_registry(repo);
+	const p4r_import_stage *st = &opts->stages[k];
+	p4r_import_staged *e;
+	p4r_version v = { 0 };
+	p4r_promotion p;
+	char reason[320];
+	void *grown;
+	int rc;
+
+	if (!(grown = realloc(out->staged, (out->nstaged + 1) * sizeof(*out->staged))))
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	out->staged = grown;
+	e = &out->staged[out->nstaged++];
+	memset(e, 0, sizeof(*e));
+	snprintf(e->model, sizeof(e->model), "%s", model);
+	snprintf(e->commit, sizeof(e->commit), "%s", commit);
+	e->stage = st->stage;
+	e->rev = st->rev;
+	e->version = number;
+	if (!number) {
+		if (!(e->why = strdup("no version of it was registered from that commit")))
+			return p4r_error_set(P4R_ERROR, "out of memory");
+		return 0;
+	}
+	if ((rc = p4r_registry_version_get(reg, model, number, &v)) == P4R_ENOTFOUND) {
+		/* imported before, then deleted with p4reg rm */
+		e->version = 0;
+		e->why = strdup(p4r_error_message());
+		p4r_error_clear();
+		return e->why ? 0 : p4r_error_set(P4R_ERROR, "out of memory");
+	}
+	if (rc < 0) {
+		out->nstaged--;
+		return rc;
+	}
+	e->from = v.stage;
+	p4r_version_clear(&v);
+	if (e->from == st->stage)
+		return 0;
+	snprintf(reason, sizeof(reason), "import --stage %s=%s", p4r_stage_name(st->stage), st->rev);
+	rc = p4r_lifecycle_promote(reg, &(p4r_promote_req){ .model = model, .number = number, .to = st->stage,
+							    .force = true, .actor = actor, .reason = reason },
+				   &p);
+	p4r_promotion_clear(&p);
+	if (rc < 0) {
+		out->nstaged--;
+		return rc;
+	}
+	e->moved = true;
+	return 0;
+}
+
+/* M's --stage moves, in its transaction: the version of each REV's
+ * commit. NUMBERS: each step's new number. */
+static int stage_model(struct run *run, struct model *m, const int64_t *numbers, p4r_import_result *out)
+{
+	size_t k, i;
+	int rc = 0;
+
+	for (k = 0; k < run->opts->nstages && rc == 0; k++) {
+		int64_t number = 0;
+
+		for (i = 0; i < m->n; i++) {
+			const struct step *s = &m->steps[i];
+
+			if (s->plan != PLAN_REFUSED && !strcmp(run->changes[s->change].commit, run->stage_commits[k]))
+				number = s->plan == PLAN_NEW ? numbers[i] : s->number;
+		}
+		rc = p4r_import_set_stage(run->repo, run->opts, k, run->stage_commits[k], m->name, number, run->actor,
+				      out);
+	}
+	return rc;
+}
+
 /* M's new versions in one transaction (rolled back by a dry run), their
  * objects' fingerprints with them; *NUMBERS gets each step's number. */
-static int register_model(struct run *run, struct model *m, const char *detail, int64_t *numbers)
+static int register_model(struct run *run, struct model *m, const char *detail, int64_t *numbers,
+			  p4r_import_result *out)
 {
 	p4r_registry *reg = p4r_repo_registry(run->repo);
 	p4r_store *store = p4r_repo_store(run->repo);
@@ -658,6 +759,8 @@ static int register_model(struct run *run, struct model *m, const char *detail, 
 			rc = p4r_registry_import_version(reg, &in, detail, &numbers[i]);
 		}
 	}
+	if (rc == 0)
+		rc = stage_model(run, m, numbers, out);
 	if (rc < 0) {
 		p4r_registry_abort(reg);
 		return rc;
@@ -679,17 +782,21 @@ static int register_all(struct run *run, p4r_import_result *out)
 
 	for (k = 0; k < run->nmodels; k++)
 		most = run->models[k].n > most ? run->models[k].n : most;
+	run->actor = actor;
 	if (!actor || !(detail = p4r_import_detail("git-lfs", actor)) || !(numbers = calloc(most, sizeof(*numbers)))) {
 		rc = p4r_error_set(P4R_ERROR, "out of memory");
 		goto done;
 	}
 	for (k = 0; k < run->nmodels && rc == 0; k++) {
 		struct model *m = &run->models[k];
+		size_t nstaged = out->nstaged;
 		bool any = false;
 
 		for (i = 0; i < m->n; i++)
 			any |= m->steps[i].plan == PLAN_NEW || m->steps[i].fill;
-		if (!m->code && any && (rc = register_model(run, m, detail, numbers)) < 0) {
+		if (!m->code && (any || run->opts->nstages) &&
+		    (rc = register_model(run, m, detail, numbers, out)) < 0) {
+			p4r_import_staged_cut(out, nstaged);
 			if (rc == P4R_ERROR)
 				break; /* the registry itself: nothing else will work */
 			model_fail(m, rc);
@@ -790,7 +897,12 @@ int p4r_import_git_lfs(p4r_repo *repo, const p4r_import_opts *opts, const p4r_op
 		rc = p4r_error_set(P4R_ERROR, "out of memory");
 		goto done;
 	}
-	if ((rc = find_prefix(&run)) < 0 || (rc = read_patterns(&run)) < 0 ||
+	if (opts->nstages && !(run.stage_commits = calloc(opts->nstages, sizeof(*run.stage_commits)))) {
+		rc = p4r_error_set(P4R_ERROR, "out of memory");
+		goto done;
+	}
+	if ((rc = p4r_import_resolve_stages(run.git, opts, run.stage_commits)) < 0 ||
+	    (rc = find_prefix(&run)) < 0 || (rc = read_patterns(&run)) < 0 ||
 	    (rc = p4r_git_lfs_history(run.git, &walk, &run.changes, &run.nchanges)) < 0 ||
 	    (rc = check_matched(&run)) < 0 || (rc = group(&run)) < 0)
 		goto done;
@@ -843,6 +955,7 @@ done:
 	free(run.patterns);
 	free(run.matched);
 	free(run.prefix);
+	free(run.stage_commits);
 	p4r_git_lfs_change_array_free(run.changes, run.nchanges);
 	p4r_git_free(run.git);
 	return rc;
@@ -868,6 +981,8 @@ void p4r_import_result_free(p4r_import_result *r)
 		free(r->failures[i].why);
 	}
 	free(r->failures);
+	p4r_import_staged_cut(r, 0);
+	free(r->staged);
 	free(r->lfs_dir);
 	memset(r, 0, sizeof(*r));
 }

@@ -73,6 +73,7 @@ struct run {
 	const p4r_import_opts *opts;
 	const p4r_op_report *report;
 	p4r_git *git;             /* NULL outside git (then no --history) */
+	char (*stage_commits)[41]; /* --stage: each REV's commit */
 	char **args;              /* OPTS->paths, repository-relative */
 	bool *matched;
 	char **files;             /* the work tree's .dvc files */
@@ -716,9 +717,31 @@ static int claim(struct run *run, struct model *m)
 	return 0;
 }
 
-/* Model M's new versions in one transaction (rolled back by a dry run). */
+/* M's --stage moves, in its transaction: the version of each REV's
+ * commit. */
+static int stage_model(struct run *run, struct model *m, const char *actor, p4r_import_result *out)
+{
+	size_t k, i;
+	int rc = 0;
+
+	for (k = 0; k < run->opts->nstages && rc == 0; k++) {
+		int64_t number = 0;
+
+		for (i = 0; i < m->n; i++) {
+			const struct item *it = &run->items[m->items[i]];
+
+			if (it->plan != PLAN_REFUSED && it->c && !strcmp(it->c->commit, run->stage_commits[k]))
+				number = it->number;
+		}
+		rc = p4r_import_set_stage(run->repo, run->opts, k, run->stage_commits[k], m->name, number, actor, out);
+	}
+	return rc;
+}
+
+/* Model M's new versions in one transaction (rolled back by a dry run),
+ * then its --stage moves. */
 static int register_model(struct run *run, struct model *m, const p4r_git_provenance *prov, const char *actor,
-			  const char *detail)
+			  const char *detail, p4r_import_result *out)
 {
 	p4r_registry *reg = p4r_repo_registry(run->repo);
 	char message[PATH_MAX + 32];
@@ -767,6 +790,8 @@ static int register_model(struct run *run, struct model *m, const p4r_git_proven
 		}
 		p4r_version_clear(&v);
 	}
+	if (rc == 0)
+		rc = stage_model(run, m, actor, out);
 	if (rc < 0 || run->opts->dry_run) {
 		p4r_registry_abort(reg);
 		return rc;
@@ -859,6 +884,7 @@ static int register_all(struct run *run, p4r_import_result *out)
 	for (k = 0; k < run->nmodels && rc == 0; k++) {
 		struct model *m = &run->models[k];
 		p4r_import_row *last = NULL;
+		size_t nstaged = out->nstaged;
 		int64_t newest = 0;
 		bool any = false;
 
@@ -868,7 +894,8 @@ static int register_all(struct run *run, p4r_import_result *out)
 			break;
 		for (i = 0; i < m->n; i++)
 			any |= run->items[m->items[i]].plan == PLAN_NEW;
-		if (any && (rc = register_model(run, m, &prov, actor, detail)) < 0) {
+		if ((any || run->opts->nstages) && (rc = register_model(run, m, &prov, actor, detail, out)) < 0) {
+			p4r_import_staged_cut(out, nstaged);
 			if (rc == P4R_ERROR)
 				break;
 			model_fail(m, rc);
@@ -947,7 +974,9 @@ static int check_args(struct run *run)
 	if (strcmp(p4r_repo_root(run->repo), p4r_git_workdir(run->git)))
 		return p4r_error_set(P4R_EUSAGE, "import dvc --history needs the p4reg repository at the top "
 				     "of the git work tree ('%s')", p4r_git_workdir(run->git));
-	return 0;
+	if (run->opts->nstages && !(run->stage_commits = calloc(run->opts->nstages, sizeof(*run->stage_commits))))
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	return p4r_import_resolve_stages(run->git, run->opts, run->stage_commits);
 }
 
 int p4r_import_dvc(p4r_repo *repo, const p4r_import_opts *opts, const p4r_op_report *report,
@@ -995,6 +1024,7 @@ done:
 		free(run.models[k].why);
 	}
 	free(run.models);
+	free(run.stage_commits);
 	for (i = 0; i < run.ntasks; i++)
 		free(run.tasks[i].why);
 	free(run.tasks);

@@ -4,6 +4,7 @@
 #ifndef P4REG_OPS_IMPORT_PRIV_H
 #define P4REG_OPS_IMPORT_PRIV_H
 
+#include "p4reg/gitio.h"
 #include "p4reg/ops/import.h"
 
 /* ARG (relative to the current folder, or absolute) as a path of the
@@ -35,5 +36,21 @@ int p4r_import_fail(p4r_import_result *out, size_t *cap, const char *model, cons
 /* OUT->code raised to CODE when CODE is worse: an integrity failure
  * before any other, else the first. */
 void p4r_import_worst(p4r_import_result *out, int code);
+
+/* Each --stage REV of OPTS as its commit into COMMITS (OPTS->nstages of
+ * them): P4R_EUSAGE, one line, for a REV that names no commit. */
+int p4r_import_resolve_stages(p4r_git *git, const p4r_import_opts *opts, char (*commits)[41]);
+
+/* --stage K of OPTS for model MODEL, whose version NUMBER (0: none) is
+ * the one of COMMIT, inside the model's transaction: moved to the stage
+ * (p4r_lifecycle_promote, forced, no gates) unless there already, and an
+ * entry in OUT->staged. A failure to move is the model's (the error set;
+ * the entry dropped). */
+int p4r_import_set_stage(p4r_repo *repo, const p4r_import_opts *opts, size_t k, const char *commit,
+			 const char *model, int64_t number, const char *actor, p4r_import_result *out);
+
+/* OUT->staged cut back to its first N entries (a model that failed after
+ * its stages were moved). */
+void p4r_import_staged_cut(p4r_import_result *out, size_t n);
 
 #endif
