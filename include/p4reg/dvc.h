@@ -50,4 +50,8 @@ int p4r_dvc_cache_find(char *buf, size_t bufsz, const char *cache_dir, const cha
  * followed. */
 int p4r_dvc_md5_file(char hex[33], uint64_t *size, const char *path);
 
+/* The same for the open FD read from where it stands (DISPLAY names it in
+ * messages): anything but a regular file is P4R_EINTEGRITY. */
+int p4r_dvc_md5_fd(char hex[33], uint64_t *size, int fd, const char *display);
+
 #endif

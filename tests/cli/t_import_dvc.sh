@@ -209,4 +209,24 @@ assert_eq "$(snapshot)" "$before" "a refused import changed something"
 begin "--name names the one output's model"
 run 0 p4reg import dvc --name alpha models/a.bin.dvc && assert_contains "$OUT" "imported models/a.bin as alpha@1"
 
+begin "--history: a cache entry behind a symbolic link of the work tree is not read (exit 4, nothing registered)"
+dvc_repo
+outside=$(mktemp -d) && mkdir -p "$outside/.dvc" && cp -r .dvc/cache "$outside/.dvc/"
+mkdir -p sub && cp models/a.bin.dvc sub/ && git add sub && commit_as Dee "2024-05-02T10:00:00Z" "sub"
+git rm -rq sub && ln -s "$outside" sub && git add sub && commit_as Dee "2024-05-03T10:00:00Z" "sub is a link"
+run 4 p4reg import dvc --history sub/a.bin.dvc
+assert_one_line_error "1 model not imported (the warning above says why)"
+assert_contains "$ERR" "p4reg: warning: nothing imported for model 'a' (sub/a.bin): DVC cache entry '$PWD/sub/.dvc/cache/files/md5/${AMD5:0:2}/${AMD5:2}' of 'sub/a.bin' cannot be reached without following a symbolic link"
+assert_eq "$(db "SELECT count(*) FROM versions")" "0"
+rm -rf "$outside"
+
+begin "--history: a commit whose author a push would refuse is refused alone (exit 4), the others imported"
+dvc_repo
+dvc_put models/a.bin "weights of a, two"
+git add models && GIT_AUTHOR_NAME=$(head -c 70000 /dev/zero | tr '\0' x) git commit -qm "long author"
+run 4 p4reg import dvc --history models/a.bin.dvc
+assert_contains "$ERR" "p4reg: warning: refused models/a.bin (models/a.bin.dvc) at commit $(git rev-parse --short=12 HEAD): the author is too long (70016 bytes; an event that travels to a remote holds at most 65536)"
+assert_one_line_error "1 .dvc entry refused (the warning above says why)"
+assert_eq "$(db "SELECT count(*) FROM versions v JOIN models m ON m.id = v.model_id WHERE m.name = 'a'")" "1"
+
 finish

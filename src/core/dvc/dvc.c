@@ -203,16 +203,32 @@ int p4r_dvc_cache_find(char *buf, size_t bufsz, const char *cache_dir, const cha
 
 int p4r_dvc_md5_file(char hex[33], uint64_t *size, const char *path)
 {
+	int fd, rc;
+
+	*size = 0;
+	/* never blocks on a FIFO planted under the name */
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0)
+		return p4r_error_errno("cannot open '%s'", path);
+	rc = p4r_dvc_md5_fd(hex, size, fd, path);
+	close(fd);
+	return rc;
+}
+
+int p4r_dvc_md5_fd(char hex[33], uint64_t *size, int fd, const char *display)
+{
 	static const char digits[] = "0123456789abcdef";
 	unsigned char md[EVP_MAX_MD_SIZE], *buf = NULL;
 	unsigned int mdlen = 0, i;
 	EVP_MD_CTX *ctx = NULL;
+	struct stat st;
 	ssize_t got;
-	int fd, rc = 0;
+	int rc = 0;
 
 	*size = 0;
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
-		return p4r_error_errno("cannot open '%s'", path);
+	if (fstat(fd, &st) < 0)
+		return p4r_error_errno("cannot read '%s'", display);
+	if (!S_ISREG(st.st_mode))
+		return p4r_error_set(P4R_EINTEGRITY, "'%s' is not a regular file", display);
 	if (!(buf = malloc(1 << 20)) || !(ctx = EVP_MD_CTX_new()) || EVP_DigestInit_ex(ctx, EVP_md5(), NULL) != 1) {
 		rc = p4r_error_set(P4R_ERROR, "cannot compute MD5 (OpenSSL)");
 		goto done;
@@ -221,7 +237,7 @@ int p4r_dvc_md5_file(char hex[33], uint64_t *size, const char *path)
 		if (got < 0) {
 			if (errno == EINTR)
 				continue;
-			rc = p4r_error_errno("cannot read '%s'", path);
+			rc = p4r_error_errno("cannot read '%s'", display);
 			goto done;
 		}
 		if (EVP_DigestUpdate(ctx, buf, (size_t)got) != 1) {
@@ -242,6 +258,5 @@ int p4r_dvc_md5_file(char hex[33], uint64_t *size, const char *path)
 done:
 	EVP_MD_CTX_free(ctx);
 	free(buf);
-	close(fd);
 	return rc;
 }

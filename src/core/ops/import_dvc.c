@@ -4,12 +4,14 @@
  * stored by SHA-256 in parallel, one registry transaction per model, and
  * p4reg pointers beside the outputs when asked. */
 #include "import_priv.h"
+#include "p4reg/batch.h"
 #include "p4reg/beneath.h"
 #include "p4reg/dvc.h"
 #include "p4reg/error.h"
 #include "p4reg/fsutil.h"
 #include "p4reg/gitio.h"
 #include "p4reg/gitscan.h"
+#include "p4reg/hash.h"
 #include "p4reg/imported.h"
 #include "p4reg/objguard.h"
 #include "p4reg/parallel.h"
@@ -357,6 +359,20 @@ static int read_dvc(struct run *run, p4r_import_result *out, const char *dvc, co
 			free(rel);
 			continue;
 		}
+		/* what a push would refuse of the commit (an author too long,
+		 * a date out of range) refuses this change alone, as import
+		 * git-lfs does, never the whole model with a usage error */
+		if (c) {
+			p4r_version_input in = { .model = rel, .path = rel, .size = f.outs[i].size < 0 ? 0 : f.outs[i].size,
+						 .author = c->author, .message = c->subject, .git_commit = c->commit,
+						 .now_ms = c->time_ms, .kind = P4R_KIND_FILE };
+
+			if (p4r_version_input_check(&in) < 0) {
+				rc = refuse_row(run, out, dvc, rel, c, P4R_EINTEGRITY);
+				free(rel);
+				continue;
+			}
+		}
 		rc = item_add(run, dvc, rel, &f.outs[i], c);
 	}
 	p4r_dvc_file_clear(&f);
@@ -595,32 +611,80 @@ static void task_progress(uint64_t done, uint64_t total, void *payload)
 	pthread_mutex_unlock(&run->lock);
 }
 
-/* Task I: the cache entry's MD5 (and size) checked against the .dvc
- * file's, then its bytes stored by SHA-256 (a dry run only hashes them).
- * A failure is the task's, never the loop's. */
+/* The cache entry of task T opened below the repository's root, no link
+ * followed (a folder of its path may be a link a clone planted): *DIRFD
+ * its folder, *BASE its name; P4R_EINTEGRITY when it cannot be reached so. */
+static int open_cache_dir(struct run *run, const struct task *t, int *dirfd, const char **base)
+{
+	const char *root = p4r_repo_root(run->repo);
+	size_t rlen = strcmp(root, "/") ? strlen(root) : 0;
+	const char *rel = t->cache + rlen + 1;
+	int rc;
+
+	*dirfd = -1;
+	if (strncmp(t->cache, root, rlen) || t->cache[rlen] != '/')
+		return p4r_error_set(P4R_EINTEGRITY, "DVC cache entry '%s' is outside the repository", t->cache);
+	if ((rc = p4r_beneath_parent(dirfd, base, p4r_repo_root_fd(run->repo), rel, false)) < 0) {
+		p4r_error_clear();
+		return p4r_error_set(P4R_EINTEGRITY, "DVC cache entry '%s' of '%s' cannot be reached without "
+				     "following a symbolic link", t->cache, t->rel);
+	}
+	return 0;
+}
+
+/* The MD5 of OID's object in the store (the bytes that will be
+ * registered, not the cache entry's, which may change meanwhile). */
+static int md5_stored(struct run *run, const p4r_oid *oid, char md5[33], uint64_t *size)
+{
+	char path[PATH_MAX];
+	int rc;
+
+	if ((rc = p4r_store_object_path(p4r_repo_store(run->repo), oid, path, sizeof(path))) < 0)
+		return rc;
+	return p4r_dvc_md5_file(md5, size, path);
+}
+
+/* Task I: the cache entry's bytes, opened without following a link,
+ * stored by SHA-256, then the stored object's MD5 (and size) checked
+ * against the .dvc file's, so what is registered is what was checked; a
+ * dry run hashes the entry both ways. A failure is the task's, never the
+ * loop's. */
 static int store_one(size_t i, void *payload)
 {
 	struct run *run = payload;
 	struct task *t = &run->tasks[i];
-	char md5[33];
+	const char *base = NULL;
+	char md5[33] = "";
+	struct stat st;
 	uint64_t size = 0;
-	int rc;
+	int rc, dirfd = -1, fd = -1;
 
-	if ((rc = p4r_dvc_md5_file(md5, &size, t->cache)) == 0 && strcmp(md5, t->md5))
+	rc = open_cache_dir(run, t, &dirfd, &base);
+	if (rc == 0 && run->opts->dry_run) {
+		if ((fd = openat(dirfd, base, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0)
+			rc = p4r_error_errno("cannot open '%s'", t->cache);
+		if (rc == 0 && (rc = p4r_dvc_md5_fd(md5, &size, fd, t->cache)) == 0 && lseek(fd, 0, SEEK_SET) < 0)
+			rc = p4r_error_errno("cannot read '%s'", t->cache);
+		if (rc == 0)
+			rc = p4r_hash_fd(&t->oid, &size, fd);
+	} else if (rc == 0 && (rc = p4r_store_insert_at(p4r_repo_store(run->repo), dirfd, base, t->cache, run->order,
+						   run->norder, &t->ins, &st, task_progress, t)) == 0) {
+		t->oid = t->ins.oid;
+		rc = md5_stored(run, &t->oid, md5, &size);
+	}
+	if (rc == P4R_EUSAGE)
+		rc = p4r_error_set(P4R_EINTEGRITY, "%s", p4r_error_message());
+	if (rc == 0 && strcmp(md5, t->md5))
 		rc = p4r_error_set(P4R_EINTEGRITY, "DVC cache entry '%s' of '%s' is corrupt: its MD5 is %s, not %s",
 				   t->cache, t->rel, md5, t->md5);
 	else if (rc == 0 && t->size >= 0 && size != (uint64_t)t->size)
 		rc = p4r_error_set(P4R_EINTEGRITY, "DVC cache entry '%s' of '%s' has %llu bytes; its .dvc file "
 				   "says %lld", t->cache, t->rel, (unsigned long long)size, (long long)t->size);
-	if (rc == 0 && run->opts->dry_run)
-		rc = p4r_hash_file(&t->oid, &size, t->cache);
-	else if (rc == 0 && (rc = p4r_store_insert_file(p4r_repo_store(run->repo), t->cache, run->order,
-							run->norder, &t->ins, task_progress, t)) == 0)
-		t->oid = t->ins.oid;
-	/* the bytes changed between the two reads: neither is trusted */
-	if (rc == 0 && !run->opts->dry_run && t->ins.size != size)
-		rc = p4r_error_set(P4R_EINTEGRITY, "DVC cache entry '%s' changed while it was read", t->cache);
 	t->size = (int64_t)size;
+	if (fd >= 0)
+		close(fd);
+	if (dirfd >= 0)
+		close(dirfd);
 	if (rc < 0) {
 		t->rc = rc;
 		t->why = strdup(p4r_error_message());
