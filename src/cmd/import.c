@@ -339,13 +339,34 @@ static int parse_stage(p4r_cli *cli, const char *value, p4r_import_stage *stages
 	return 0;
 }
 
+/* SOURCE (git-lfs or dvc; *DVC) and the options that go with it. */
+static int check_source(p4r_cli *cli, const char *source, const p4r_import_opts *opts, bool *dvc)
+{
+	if (!source)
+		return cmd_usage_error(cli, "import needs a source: git-lfs or dvc");
+	*dvc = !strcmp(source, "dvc");
+	if (!*dvc && strcmp(source, "git-lfs"))
+		return cmd_usage_error(cli, "unknown import source '%s' (git-lfs or dvc)", source);
+	if (opts->name && opts->npaths != 1)
+		return cmd_usage_error(cli, "--name names the model of one %s", *dvc ? "FILE.dvc" : "PATH");
+	if (!*dvc && (opts->history || opts->write_pointers))
+		return cmd_usage_error(cli, "%s goes with 'import dvc'",
+				       opts->history ? "--history" : "--write-pointers");
+	if (*dvc && !opts->history && (opts->since || opts->all_parents || opts->nstages))
+		return cmd_usage_error(cli, "%s goes with --history", opts->since ? "--since" :
+				       opts->all_parents ? "--all-parents" : "--stage");
+	if (opts->dry_run && opts->write_pointers)
+		return cmd_usage_error(cli, "--write-pointers writes files: not with --dry-run");
+	return 0;
+}
+
 int cmd_import(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 {
 	p4r_import_opts opts = { 0 };
 	const char **paths = calloc((size_t)argc + 1, sizeof(*paths));
 	p4r_import_stage *stages = calloc((size_t)argc + 1, sizeof(*stages));
 	const char *value, *source = NULL;
-	bool dvc;
+	bool dvc = false;
 	p4r_opts o;
 	int id, rc;
 
@@ -379,36 +400,8 @@ int cmd_import(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 		else
 			paths[opts.npaths++] = value;
 	}
-	if (rc < 0)
-		goto done;
-	if (!source) {
-		rc = cmd_usage_error(cli, "import needs a source: git-lfs or dvc");
-		goto done;
-	}
-	dvc = !strcmp(source, "dvc");
-	if (!dvc && strcmp(source, "git-lfs")) {
-		rc = cmd_usage_error(cli, "unknown import source '%s' (git-lfs or dvc)", source);
-		goto done;
-	}
-	if (opts.name && opts.npaths != 1) {
-		rc = cmd_usage_error(cli, "--name names the model of one %s", dvc ? "FILE.dvc" : "PATH");
-		goto done;
-	}
-	if (!dvc && (opts.history || opts.write_pointers)) {
-		rc = cmd_usage_error(cli, "%s goes with 'import dvc'", opts.history ? "--history" : "--write-pointers");
-		goto done;
-	}
-	if (dvc && !opts.history && (opts.since || opts.all_parents || opts.nstages)) {
-		rc = cmd_usage_error(cli, "%s goes with --history", opts.since ? "--since" : opts.all_parents ?
-				     "--all-parents" : "--stage");
-		goto done;
-	}
-	if (opts.dry_run && opts.write_pointers) {
-		rc = cmd_usage_error(cli, "--write-pointers writes files: not with --dry-run");
-		goto done;
-	}
-	rc = run_import(cli, repo, &opts, dvc);
-done:
+	if (rc == 0 && (rc = check_source(cli, source, &opts, &dvc)) == 0)
+		rc = run_import(cli, repo, &opts, dvc);
 	free(paths);
 	free(stages);
 	return rc;
