@@ -168,21 +168,9 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 		shift
 	done
 	HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-	P4REG=$(realpath "${P4REG_BIN:?P4REG_BIN must name the p4reg binary}")
-	DATA=${DP_DATA:-$HERE/data}
-	mkdir -p "$DATA"
-	W=$DATA/dp-work
-	rm -rf "$W" && mkdir -p "$W"
-	LOG=$W/bench.log
-	trap 'rm -rf "$W"' EXIT
 	# shellcheck source=lib.sh
 	. "$HERE/lib.sh"
-	if [ "$BIG" != $((1024 * MiB)) ]; then DATA=$W/data; mkdir -p "$DATA"; fi
-	[ "$(stat -c %s "$DATA/big.bin" 2>/dev/null)" = "$BIG" ] ||
-		head -c "$BIG" /dev/urandom >"$DATA/big.bin"
-	new_repo() { mkdir -p "$1" && git -C "$1" init -q && "$P4REG" -C "$1" -q init; }
-	NONCE=0
-	freshen() { NONCE=$((NONCE + 1)); printf 'dp %s %s %s\n' "$$" "$NONCE" "$(date +%s%N)" >>"$1"; }
+	alone_setup dp "${DP_DATA:-}"
 	datapath_measure
 	print_header
 	datapath_rows

@@ -77,3 +77,25 @@ print_header() {
 	echo "| case | p4reg (median) | peer (median) | ratio | target | |"
 	echo "|---|---:|---:|---:|---|---|"
 }
+
+# What a bench script run on its own sets up (after its options set BIG;
+# HERE is its folder): P4REG, DATA (DIR, else bench/data), the work folder
+# W = DATA/TAG-work (removed on exit) with LOG, DATA/big.bin of BIG bytes
+# (a smaller BIG gets its own, in W), new_repo, and freshen (lines tagged
+# TAG). Usage: alone_setup TAG [DIR]
+alone_setup() {
+	P4REG=$(realpath "${P4REG_BIN:?P4REG_BIN must name the p4reg binary}")
+	DATA=${2:-$HERE/data}
+	mkdir -p "$DATA"
+	W=$DATA/$1-work
+	rm -rf "$W" && mkdir -p "$W"
+	LOG=$W/bench.log
+	trap 'rm -rf "$W"' EXIT
+	if [ "$BIG" != $((1024 * MiB)) ]; then DATA=$W/data; mkdir -p "$DATA"; fi
+	[ "$(stat -c %s "$DATA/big.bin" 2>/dev/null)" = "$BIG" ] ||
+		head -c "$BIG" /dev/urandom >"$DATA/big.bin"
+	ALONE_TAG=$1
+	NONCE=0
+	new_repo() { mkdir -p "$1" && git -C "$1" init -q && "$P4REG" -C "$1" -q init; }
+	freshen() { NONCE=$((NONCE + 1)); printf '%s %s %s %s\n' "$ALONE_TAG" "$$" "$NONCE" "$(date +%s%N)" >>"$1"; }
+}
