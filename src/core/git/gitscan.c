@@ -213,11 +213,13 @@ static bool in_other(git_tree *const *others, size_t n, const char *path, const 
 	return false;
 }
 
-/* Looks at the blobs NEW_TREE adds or changes against OLD_TREE (nullable:
- * all of them) and has at no path of the merge's other parents OTHERS (a
- * merge brings nothing new that one of its parents had). */
-static int scan_diff(struct found *f, git_tree *old_tree, git_tree *new_tree, git_tree *const *others,
-		     size_t nothers)
+/* Calls FN for each blob NEW adds or changes against OLD (nullable: all
+ * of them) at a path where none of the merge's other parents OTHERS has
+ * it (a merge brings nothing new that one of its parents had). WHAT names
+ * the commit in messages. */
+typedef int (*new_blob_fn)(const char *path, const git_oid *id, void *payload);
+static int each_new_blob(git_repository *repo, git_tree *old, git_tree *new, git_tree *const *others,
+			 size_t nothers, const char *what, new_blob_fn fn, void *payload)
 {
 	git_diff_options opts;
 	git_diff *diff = NULL;
@@ -226,25 +228,41 @@ static int scan_diff(struct found *f, git_tree *old_tree, git_tree *new_tree, gi
 
 	git_diff_options_init(&opts, GIT_DIFF_OPTIONS_VERSION);
 	opts.flags = GIT_DIFF_SKIP_BINARY_CHECK | GIT_DIFF_IGNORE_SUBMODULES;
-	if (git_diff_tree_to_tree(&diff, f->repo, old_tree, new_tree, &opts) < 0)
-		return p4r_error_git(P4R_ERROR, "cannot compare the trees of a pushed commit");
+	if (git_diff_tree_to_tree(&diff, repo, old, new, &opts) < 0)
+		return p4r_error_git(P4R_ERROR, "cannot compare %s with its parent", what);
 	for (i = 0; rc == 0 && i < git_diff_num_deltas(diff); i++) {
 		const git_diff_delta *d = git_diff_get_delta(diff, i);
-		p4r_lfs_pointer p;
-		bool added, is;
 
 		if ((d->status != GIT_DELTA_ADDED && d->status != GIT_DELTA_MODIFIED &&
 		     d->status != GIT_DELTA_TYPECHANGE) ||
 		    (d->new_file.mode != GIT_FILEMODE_BLOB && d->new_file.mode != GIT_FILEMODE_BLOB_EXECUTABLE) ||
 		    in_other(others, nothers, d->new_file.path, &d->new_file.id))
 			continue;
-		if ((rc = oidset_add(&f->seen, &d->new_file.id, &added)) < 0 || !added)
-			continue;
-		if ((rc = read_pointer(f->repo, f->odb, &d->new_file.id, false, &p, &is)) == 0 && is)
-			rc = found_add(f, d->new_file.path, &p);
+		rc = fn(d->new_file.path, &d->new_file.id, payload);
 	}
 	git_diff_free(diff);
 	return rc;
+}
+
+/* A blob a pushed commit brings: a pointer, the first time it is seen. */
+static int scan_blob(const char *path, const git_oid *id, void *payload)
+{
+	struct found *f = payload;
+	p4r_lfs_pointer p;
+	bool added, is;
+	int rc;
+
+	if ((rc = oidset_add(&f->seen, id, &added)) < 0 || !added)
+		return rc;
+	if ((rc = read_pointer(f->repo, f->odb, id, false, &p, &is)) == 0 && is)
+		rc = found_add(f, path, &p);
+	return rc;
+}
+
+static int scan_diff(struct found *f, git_tree *old_tree, git_tree *new_tree, git_tree *const *others,
+		     size_t nothers)
+{
+	return each_new_blob(f->repo, old_tree, new_tree, others, nothers, "a pushed commit", scan_blob, f);
 }
 
 /* The blobs commit ID brings: against its first parent, less what its
@@ -662,33 +680,25 @@ static int history_blob(struct history *h, const char *path, const git_oid *id)
 	return rc;
 }
 
+/* A blob the current commit brings, when the walk wants its path. */
+static int history_new_blob(const char *path, const git_oid *id, void *payload)
+{
+	struct history *h = payload;
+
+	if (h->w->want && !h->w->want(path, h->w->payload))
+		return 0;
+	return history_blob(h, path, id);
+}
+
 /* The pointers the current commit's tree TREE sets against OLD (nullable:
  * every blob), less what one of OTHERS[0..NOTHERS) had at the same path. */
 static int history_diff(struct history *h, git_tree *old, git_tree *tree, git_tree *const *others,
 			size_t nothers)
 {
-	git_diff_options opts;
-	git_diff *diff = NULL;
-	size_t i;
-	int rc = 0;
+	char what[80];
 
-	git_diff_options_init(&opts, GIT_DIFF_OPTIONS_VERSION);
-	opts.flags = GIT_DIFF_SKIP_BINARY_CHECK | GIT_DIFF_IGNORE_SUBMODULES;
-	if (git_diff_tree_to_tree(&diff, h->repo, old, tree, &opts) < 0)
-		return p4r_error_git(P4R_ERROR, "cannot compare commit %s with its parent", h->commit_hex);
-	for (i = 0; rc == 0 && i < git_diff_num_deltas(diff); i++) {
-		const git_diff_delta *d = git_diff_get_delta(diff, i);
-
-		if ((d->status != GIT_DELTA_ADDED && d->status != GIT_DELTA_MODIFIED &&
-		     d->status != GIT_DELTA_TYPECHANGE) ||
-		    (d->new_file.mode != GIT_FILEMODE_BLOB && d->new_file.mode != GIT_FILEMODE_BLOB_EXECUTABLE) ||
-		    (h->w->want && !h->w->want(d->new_file.path, h->w->payload)) ||
-		    in_other(others, nothers, d->new_file.path, &d->new_file.id))
-			continue;
-		rc = history_blob(h, d->new_file.path, &d->new_file.id);
-	}
-	git_diff_free(diff);
-	return rc;
+	snprintf(what, sizeof(what), "commit %s", h->commit_hex);
+	return each_new_blob(h->repo, old, tree, others, nothers, what, history_new_blob, h);
 }
 
 /* Commit ID's changes: against its first parent; walking every parent,
