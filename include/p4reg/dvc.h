@@ -2,7 +2,8 @@
  * output, read with libyaml (loaded with dlopen on first use), and DVC's
  * cache of outputs by MD5 (.dvc/cache/files/md5/ab/cdef... since DVC 3,
  * .dvc/cache/ab/cdef... before). p4reg import dvc reads both; nothing
- * here writes either. */
+ * here writes either. Everything a .dvc file, a .dir listing or
+ * .dvc/config says came with a `git clone`: it is decoded strictly. */
 #ifndef P4REG_DVC_H
 #define P4REG_DVC_H
 
@@ -20,7 +21,10 @@ typedef struct p4r_dvc_out {
 	char *path;     /* as written: relative to the .dvc file's folder; malloc'd */
 	char md5[33];   /* 32 lowercase hex digits */
 	bool dir;       /* the md5 ended in ".dir": a directory output */
+	bool dos2unix;  /* its md5 is DVC 2's md5-dos2unix (no "hash" key, or
+			 * "hash: md5-dos2unix"), not plain MD5 ("hash: md5") */
 	int64_t size;   /* bytes; -1 when the file does not say */
+	int64_t nfiles; /* files of a directory output; -1 when the file does not say */
 } p4r_dvc_out;
 
 typedef struct p4r_dvc_file {
@@ -31,10 +35,11 @@ typedef struct p4r_dvc_file {
 /* Decodes the LEN bytes of a .dvc file at BUF (YAML): a mapping whose
  * "outs" is a sequence of mappings, each with "md5" (32 hex digits, or
  * with ".dir" after them) and "path" (a non-empty relative path), and
- * maybe "size" (a decimal count) and "hash" ("md5"); other keys are
- * ignored. P4R_EINTEGRITY "invalid .dvc file: ..." for anything else
- * (not YAML, no outs, a malformed md5, another hash, "wdir", more than
- * P4R_DVC_OUTS_MAX outputs); P4R_ERROR when libyaml cannot be loaded.
+ * maybe "size" and "nfiles" (decimal counts) and "hash" ("md5" or
+ * "md5-dos2unix"); other keys are ignored. P4R_EINTEGRITY "invalid .dvc
+ * file: ..." for anything else (not YAML, no outs, a malformed md5,
+ * another hash, "wdir", more than P4R_DVC_OUTS_MAX outputs); P4R_ERROR
+ * when libyaml cannot be loaded.
  * OUT is left empty on failure; clear it with p4r_dvc_file_clear. */
 int p4r_dvc_parse(p4r_dvc_file *out, const char *buf, size_t len);
 void p4r_dvc_file_clear(p4r_dvc_file *f);
@@ -51,7 +56,31 @@ int p4r_dvc_cache_find(char *buf, size_t bufsz, const char *cache_dir, const cha
 int p4r_dvc_md5_file(char hex[33], uint64_t *size, const char *path);
 
 /* The same for the open FD read from where it stands (DISPLAY names it in
- * messages): anything but a regular file is P4R_EINTEGRITY. */
+ * messages): anything but a regular file is P4R_EINTEGRITY. (Plain MD5:
+ * p4r_dvc_sum_fd without dos2unix, which callers move to.) */
 int p4r_dvc_md5_fd(char hex[33], uint64_t *size, int fd, const char *display);
+
+/* The digests a file's bytes may have in a .dvc file or a .dir listing. */
+typedef struct p4r_dvc_sum {
+	char md5[33];   /* 32 lowercase hex digits: plain MD5, or md5-dos2unix */
+	char older[33]; /* "" unless the older md5-dos2unix rule gives another digest */
+	uint64_t size;  /* bytes read */
+} p4r_dvc_sum;
+
+/* The MD5 of the open FD read from where it stands (DISPLAY names it in
+ * messages), in one pass and constant memory (OpenSSL EVP); anything but
+ * a regular file is P4R_EINTEGRITY. With DOS2UNIX, DVC 2's md5-dos2unix
+ * (dvc-data's Dos2UnixHashStreamFile): the bytes in chunks of 1 MiB, each
+ * hashed with its "\r\n" turned into "\n" when its first 512 bytes look
+ * like text (none is NUL, at most 30% are not printable ASCII or
+ * \n \r \t \f \b), as they are otherwise; a CRLF split across two chunks
+ * stays. An older dvc-data decided text or binary once, from the first
+ * chunk, for the whole file: when a later chunk looks otherwise, OUT->older
+ * gets that rule's digest too (both are what DVC may have written). OUT
+ * is zeroed on failure. */
+int p4r_dvc_sum_fd(p4r_dvc_sum *out, int fd, const char *display, bool dos2unix);
+
+/* Whether MD5 (32 lowercase hex digits) is S's digest by either rule. */
+bool p4r_dvc_sum_matches(const p4r_dvc_sum *s, const char *md5);
 
 #endif

@@ -1,13 +1,17 @@
 /* Unit tests for dvc/dvc.c: .dvc files as DVC 2 and 3 write them, every
  * malformed one refused with one reason (P4R_EINTEGRITY), the two cache
- * layouts, and the MD5 of a file against md5sum's. */
+ * layouts, the MD5 of a file against md5sum's, and DVC 2's md5-dos2unix
+ * against digests computed outside p4reg. */
 #include "testutil.h"
 #include "p4reg/dvc.h"
 #include "p4reg/error.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define MD5 "6f5902ac237024bdd0c176cb93063dc4" /* md5 of "hello world\n" */
 
@@ -27,19 +31,37 @@ static void test_parse_written_by_dvc(void **state)
 	assert_string_equal(f.outs[0].path, "model.bin");
 	assert_string_equal(f.outs[0].md5, MD5);
 	assert_int_equal(f.outs[0].size, 12);
+	assert_int_equal(f.outs[0].nfiles, -1);
 	assert_false(f.outs[0].dir);
+	assert_false(f.outs[0].dos2unix);
 	p4r_dvc_file_clear(&f);
 	/* DVC 2: a root md5, no hash, no size; other keys are ignored; quoted */
 	assert_int_equal(parse(&f, "md5: 0123\nouts:\n- md5: '" MD5 "'\n  path: \"m/x y.pt\"\n  cache: true\n"
 			       "  persist: false\nfrozen: true\n"), 0);
 	assert_string_equal(f.outs[0].path, "m/x y.pt");
 	assert_int_equal(f.outs[0].size, -1);
+	assert_true(f.outs[0].dos2unix);
+	p4r_dvc_file_clear(&f);
+	/* the legacy hash named; the last "hash" key counts */
+	assert_int_equal(parse(&f, "outs:\n- md5: " MD5 "\n  hash: md5-dos2unix\n  path: a\n"), 0);
+	assert_true(f.outs[0].dos2unix);
+	p4r_dvc_file_clear(&f);
+	assert_int_equal(parse(&f, "outs:\n- md5: " MD5 "\n  hash: md5-dos2unix\n  hash: md5\n  path: a\n"), 0);
+	assert_false(f.outs[0].dos2unix);
 	p4r_dvc_file_clear(&f);
 	/* two outputs, a directory */
 	assert_int_equal(parse(&f, "outs:\n- {md5: " MD5 ", path: a}\n- md5: " MD5 ".dir\n  path: data\n"), 0);
 	assert_int_equal(f.n, 2);
 	assert_true(f.outs[1].dir);
 	assert_string_equal(f.outs[1].md5, MD5);
+	p4r_dvc_file_clear(&f);
+	/* a directory output as DVC 3 writes it */
+	assert_int_equal(parse(&f, "outs:\n- md5: " MD5 ".dir\n  size: 1048576\n  nfiles: 3\n  hash: md5\n"
+			       "  path: data\n"), 0);
+	assert_true(f.outs[0].dir);
+	assert_int_equal(f.outs[0].size, 1048576);
+	assert_int_equal(f.outs[0].nfiles, 3);
+	assert_false(f.outs[0].dos2unix);
 	p4r_dvc_file_clear(&f);
 	/* an alias is the node it names: read once, never expanded */
 	assert_int_equal(parse(&f, "outs:\n- &o {md5: " MD5 ", path: a}\n- *o\n"), 0);
@@ -69,6 +91,13 @@ static void test_parse_refuses(void **state)
 		{ "outs:\n- md5: " MD5 "\n  path: a\n  size: -1\n", "'size' is not a count of bytes" },
 		{ "outs:\n- md5: " MD5 "\n  path: a\n  size: 99999999999999999999\n", "'size' is not a count" },
 		{ "outs:\n- md5: " MD5 "\n  path: a\n  hash: sha256\n", "its 'hash' is not md5" },
+		{ "outs:\n- md5: " MD5 "\n  path: a\n  hash: MD5\n", "its 'hash' is not md5 or md5-dos2unix" },
+		{ "outs:\n- md5: " MD5 "\n  path: a\n  hash: [md5]\n", "its 'hash' is not md5 or md5-dos2unix" },
+		{ "outs:\n- md5: " MD5 "\n  path: a\n  hash: md5-dos2unix-x\n", "its 'hash' is not md5" },
+		{ "outs:\n- md5: " MD5 ".dir\n  path: a\n  nfiles: -1\n", "'nfiles' is not a count of files" },
+		{ "outs:\n- md5: " MD5 ".dir\n  path: a\n  nfiles: 1.5\n", "'nfiles' is not a count of files" },
+		{ "outs:\n- md5: " MD5 ".dir\n  path: a\n  nfiles: 99999999999999999999\n", "'nfiles' is not" },
+		{ "outs:\n- md5: " MD5 ".dir\n  path: a\n  nfiles: {}\n", "'nfiles' is not a count of files" },
 		{ "wdir: ..\nouts:\n- md5: " MD5 "\n  path: a\n", "'wdir' is not supported" },
 	};
 	p4r_dvc_file f;
@@ -120,12 +149,182 @@ static void test_cache_and_md5(void **state)
 	tu_rmtree_free(dir);
 }
 
+/* ---- md5-dos2unix ----
+ * The expected digests were computed with python3's hashlib on the same
+ * bytes, through dvc-data's own istextblock (src/dvc_data/hashfile/
+ * istextfile.py, dvc-data b9ec41c) and the chunk loop of its fobj_md5 /
+ * Dos2UnixHashStreamFile: chunks of 2**20 bytes, each
+ * chunk.replace(b"\r\n", b"\n") when istextblock(chunk[:512]); the older
+ * digest with the first chunk's verdict for every chunk (the
+ * HashedStreamReader dvc-data had before d727f3a). rep(P, N) below is
+ * Python's (P * (N // len(P) + 1))[:N]. */
+
+#define MIB (1 << 20)
+
+/* The LEN bytes at DATA in a file, read from OFFSET by p4r_dvc_sum_fd. */
+static int sum_at(p4r_dvc_sum *s, const void *data, size_t len, off_t offset, bool dos2unix)
+{
+	char *dir = tu_mkdtemp(), *path = tu_write(dir, "f", data, len);
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
+
+	assert_true(fd >= 0);
+	assert_int_equal(lseek(fd, offset, SEEK_SET), offset);
+	rc = p4r_dvc_sum_fd(s, fd, "f", dos2unix);
+	close(fd);
+	free(path);
+	tu_rmtree_free(dir);
+	return rc;
+}
+
+static int sum_of(p4r_dvc_sum *s, const void *data, size_t len, bool dos2unix)
+{
+	return sum_at(s, data, len, 0, dos2unix);
+}
+
+/* P repeated over the N bytes at OUT (the last copy cut short). */
+static void rep(unsigned char *out, const char *p, size_t n)
+{
+	size_t plen = strlen(p), i;
+
+	for (i = 0; i < n; i++)
+		out[i] = (unsigned char)p[i % plen];
+}
+
+static void assert_sum(const p4r_dvc_sum *s, const char *md5, const char *older, uint64_t size)
+{
+	assert_string_equal(s->md5, md5);
+	assert_string_equal(s->older, older);
+	assert_int_equal(s->size, size);
+}
+
+static void test_sum_small_files(void **state)
+{
+	static const char crlf[] = "hello\r\nworld\r\n";
+	static const unsigned char nul[] = "ab\r\n\0cd\r\n";
+	p4r_dvc_sum s;
+	unsigned char h[600];
+
+	(void)state;
+	/* a NUL byte: binary, hashed as it is (md5sum's digest) */
+	assert_int_equal(sum_of(&s, nul, 9, true), 0);
+	assert_sum(&s, "05cde8f44ea3072fa1f16f177461ec45", "", 9);
+	assert_int_equal(sum_of(&s, nul, 9, false), 0);
+	assert_sum(&s, "05cde8f44ea3072fa1f16f177461ec45", "", 9);
+	/* text: md5 of "hello\nworld\n"; DVC 3's plain md5 of the bytes */
+	assert_int_equal(sum_of(&s, crlf, 14, true), 0);
+	assert_sum(&s, "0f723ae7f9bf07744445e93ac5595156", "", 14);
+	assert_int_equal(sum_of(&s, crlf, 14, false), 0);
+	assert_sum(&s, "7ac062d8a84466e70d9b899c0821a51c", "", 14);
+	/* read from where the descriptor stands: md5 of "llo\nworld\n" */
+	assert_int_equal(sum_at(&s, crlf, 14, 2, true), 0);
+	assert_sum(&s, "f414131882d21d4336a37f60c1b79fe3", "", 12);
+	/* empty: MD5 of nothing either way */
+	assert_int_equal(sum_of(&s, "", 0, true), 0);
+	assert_sum(&s, "d41d8cd98f00b204e9800998ecf8427e", "", 0);
+	assert_int_equal(sum_of(&s, "", 0, false), 0);
+	assert_sum(&s, "d41d8cd98f00b204e9800998ecf8427e", "", 0);
+	/* 30% exactly: 3 of 10 bytes not text (\v, DEL, \v; \b \f \t are
+	 * text) is text; 4 of 10 (DEL) is binary */
+	assert_int_equal(sum_of(&s, "\b\f\t\x0b\x7f\x0b\r\nab", 10, true), 0);
+	assert_sum(&s, "213fadbde983f9f5ff059af5334f4a3c", "", 10);
+	assert_int_equal(sum_of(&s, "\x7f\x7f\x7f\x7f\r\nabcd", 10, true), 0);
+	assert_sum(&s, "a2e9502020b2006b37f194956bb40748", "", 10);
+	/* only the first 512 bytes decide: 153 of them 0x80 (29.9%) is
+	 * text, 154 (30.1%) binary, whatever follows (a NUL, more 0x80):
+	 * b"\x80" * 153 + b"\r\n" + b"a" * 357 + b"\x00" + b"\x80" * 85 + b"\r\n" */
+	memset(h, 0x80, sizeof(h));
+	memcpy(h + 153, "\r\n", 2);
+	memset(h + 155, 'a', 357);
+	h[512] = '\0';
+	memcpy(h + 598, "\r\n", 2);
+	assert_int_equal(sum_of(&s, h, sizeof(h), true), 0);
+	assert_sum(&s, "b4bd4ca33d6fec629c3103c7241c3f5d", "", 600);
+	/* b"\x80" * 154 + b"\r\n" + b"a" * 356 + the same 88 bytes */
+	memcpy(h + 153, "\x80\r\n", 3);
+	assert_int_equal(sum_of(&s, h, sizeof(h), true), 0);
+	assert_sum(&s, "293ecf8684675c992678f84c1d96d0a9", "", 600);
+}
+
+static void test_sum_chunks(void **state)
+{
+	unsigned char *b = malloc(3 * MIB + 16);
+	p4r_dvc_sum s;
+
+	(void)state;
+	assert_non_null(b);
+	/* t = rep(b"abc\r\n", 2**20) (text), bi = b"\0" + rep(b"xy\r\n",
+	 * 2**20 - 1) (binary); the file t + bi + t: the current rule converts
+	 * t's CRLFs only, the older one bi's too */
+	rep(b, "abc\r\n", MIB);
+	b[MIB] = '\0';
+	rep(b + MIB + 1, "xy\r\n", MIB - 1);
+	memcpy(b + 2 * MIB, b, MIB);
+	assert_int_equal(sum_of(&s, b, 3 * MIB, true), 0);
+	assert_sum(&s, "83c14be74e806f73bf11e2972a676112", "42f4b680ae3d3f945dd998ccf5a57aae", 3 * MIB);
+	assert_true(p4r_dvc_sum_matches(&s, "83c14be74e806f73bf11e2972a676112"));
+	assert_true(p4r_dvc_sum_matches(&s, "42f4b680ae3d3f945dd998ccf5a57aae"));
+	assert_false(p4r_dvc_sum_matches(&s, "b9d06ab2bf8f20867af597c7dc234267"));
+	assert_false(p4r_dvc_sum_matches(&s, ""));
+	/* plain MD5 of the same bytes (md5sum's) */
+	assert_int_equal(sum_of(&s, b, 3 * MIB, false), 0);
+	assert_sum(&s, "b9d06ab2bf8f20867af597c7dc234267", "", 3 * MIB);
+	assert_true(p4r_dvc_sum_matches(&s, "b9d06ab2bf8f20867af597c7dc234267"));
+	assert_false(p4r_dvc_sum_matches(&s, "83c14be74e806f73bf11e2972a676112"));
+	/* bi + t: binary first, so the older rule leaves t's CRLFs */
+	assert_int_equal(sum_of(&s, b + MIB, 2 * MIB, true), 0);
+	assert_sum(&s, "5ae3e440a3f25191b164bc8cf850ba01", "2846322db78c2961b45ea3c92a777799", 2 * MIB);
+	/* a CRLF split by the chunk boundary stays: rep(b"abc\r\n", 2**20 - 1)
+	 * + b"\r" + b"\ntail\r\n" (dos2unix of the whole file would give
+	 * e8ba13123c341a3b30727fbe00137592); both chunks text: no older */
+	rep(b, "abc\r\n", MIB - 1);
+	memcpy(b + MIB - 1, "\r\ntail\r\n", 8);
+	assert_int_equal(sum_of(&s, b, MIB + 7, true), 0);
+	assert_sum(&s, "3a8ef7dcde7ef417b37c2a00a8e346ae", "", MIB + 7);
+	free(b);
+}
+
+static void test_sum_refuses(void **state)
+{
+	char *dir = tu_mkdtemp(), fifo[4200];
+	p4r_dvc_sum s;
+	int fd;
+
+	(void)state;
+	/* a folder, a FIFO: not a regular file, nothing read, OUT zeroed */
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	memset(&s, 'x', sizeof(s));
+	assert_int_equal(p4r_dvc_sum_fd(&s, fd, "d", true), P4R_EINTEGRITY);
+	assert_string_equal(p4r_error_message(), "'d' is not a regular file");
+	assert_string_equal(s.md5, "");
+	assert_int_equal(s.size, 0);
+	close(fd);
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	fd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(p4r_dvc_sum_fd(&s, fd, "fifo", false), P4R_EINTEGRITY);
+	close(fd);
+	/* a descriptor open for writing only cannot be read */
+	free(tu_write(dir, "w", "x", 1));
+	snprintf(fifo, sizeof(fifo), "%s/w", dir);
+	fd = open(fifo, O_WRONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(p4r_dvc_sum_fd(&s, fd, "w", true), P4R_ERROR);
+	assert_non_null(strstr(p4r_error_message(), "cannot read 'w'"));
+	close(fd);
+	tu_rmtree_free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_written_by_dvc),
 		cmocka_unit_test(test_parse_refuses),
 		cmocka_unit_test(test_cache_and_md5),
+		cmocka_unit_test(test_sum_small_files),
+		cmocka_unit_test(test_sum_chunks),
+		cmocka_unit_test(test_sum_refuses),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
