@@ -83,4 +83,36 @@ int p4r_dvc_sum_fd(p4r_dvc_sum *out, int fd, const char *display, bool dos2unix)
 /* Whether MD5 (32 lowercase hex digits) is S's digest by either rule. */
 bool p4r_dvc_sum_matches(const p4r_dvc_sum *s, const char *md5);
 
+/* ---- a directory output's listing (dvc/listing.c) ---- */
+
+/* A .dir listing larger than this is refused unread. */
+#define P4R_DVC_DIR_MAX (256u << 20)
+
+/* One file of a directory output. */
+typedef struct p4r_dvc_dir_entry {
+	char *relpath;  /* POSIX path inside the folder (p4r_manifest_path_valid); malloc'd */
+	char md5[33];   /* 32 lowercase hex digits, by the output's rule (dos2unix) */
+	int64_t size;   /* bytes, at most 2^50; -1 when absent */
+	bool exec;      /* "isexec": true */
+} p4r_dvc_dir_entry;
+
+typedef struct p4r_dvc_dir {
+	p4r_dvc_dir_entry *v; /* sorted by relpath (strcmp), each once */
+	size_t n;
+} p4r_dvc_dir;
+
+/* Decodes the LEN bytes at BUF, the cache entry of a directory output
+ * ("md5: ....dir"): a JSON array of objects, each with "md5" and
+ * "relpath", maybe "size" (an integer 0..2^50) and "isexec" (a bool);
+ * other keys are ignored. P4R_EINTEGRITY "invalid DVC directory listing:
+ * ..." for anything else: not JSON (or a NUL in it), not an array, an
+ * entry that is not an object, lacks md5 or relpath, says one twice or
+ * malformed, a relpath p4r_manifest_path_valid refuses, listed twice or
+ * both a file and a folder of another, an empty folder (a p4reg folder
+ * version needs a file), more than P4R_MANIFEST_MAX_FILES entries, more
+ * than P4R_DVC_DIR_MAX bytes. OUT is empty on failure; clear it with
+ * p4r_dvc_dir_clear (NULL is fine). */
+int p4r_dvc_dir_parse(p4r_dvc_dir *out, const char *buf, size_t len);
+void p4r_dvc_dir_clear(p4r_dvc_dir *d);
+
 #endif

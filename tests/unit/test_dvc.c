@@ -5,6 +5,7 @@
 #include "testutil.h"
 #include "p4reg/dvc.h"
 #include "p4reg/error.h"
+#include "p4reg/manifest.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -316,6 +317,155 @@ static void test_sum_refuses(void **state)
 	tu_rmtree_free(dir);
 }
 
+/* ---- .dir listings ---- */
+
+#define MD5B "d41d8cd98f00b204e9800998ecf8427e"
+
+static int dir_parse(p4r_dvc_dir *d, const char *text)
+{
+	return p4r_dvc_dir_parse(d, text, strlen(text));
+}
+
+static void test_dir_listing(void **state)
+{
+	p4r_dvc_dir d;
+
+	(void)state;
+	/* as dvc-data writes it (json.dumps, sort_keys), with meta; and out of
+	 * order, meta absent, other keys ignored, spaces around */
+	assert_int_equal(dir_parse(&d, "[{\"isexec\": true, \"md5\": \"" MD5 "\", \"relpath\": \"bin/run\", "
+				   "\"size\": 12}, {\"md5\": \"" MD5B "\", \"relpath\": \"a b.txt\", \"size\": 0}]"), 0);
+	assert_int_equal(d.n, 2);
+	assert_string_equal(d.v[0].relpath, "a b.txt");
+	assert_string_equal(d.v[0].md5, MD5B);
+	assert_int_equal(d.v[0].size, 0);
+	assert_false(d.v[0].exec);
+	assert_string_equal(d.v[1].relpath, "bin/run");
+	assert_string_equal(d.v[1].md5, MD5);
+	assert_int_equal(d.v[1].size, 12);
+	assert_true(d.v[1].exec);
+	p4r_dvc_dir_clear(&d);
+	assert_int_equal(dir_parse(&d, " \n[{\"relpath\": \"z\", \"md5\": \"" MD5 "\", \"version_id\": \"v1\", "
+				   "\"etag\": {\"x\": [1]}, \"isexec\": false},\n {\"relpath\": \"m/\\u00e9.bin\", "
+				   "\"md5\": \"" MD5B "\", \"size\": 1125899906842624},"
+				   "{\"relpath\": \"a\", \"md5\": \"" MD5 "\"}]\r\n"), 0);
+	assert_int_equal(d.n, 3);
+	assert_string_equal(d.v[0].relpath, "a");
+	assert_int_equal(d.v[0].size, -1);
+	assert_string_equal(d.v[1].relpath, "m/\xc3\xa9.bin");
+	assert_int_equal(d.v[1].size, (int64_t)1 << 50);
+	assert_string_equal(d.v[2].relpath, "z");
+	assert_false(d.v[2].exec);
+	p4r_dvc_dir_clear(&d);
+	/* an escaped backslash before u0000 is text (and refused as a path) */
+	assert_int_equal(dir_parse(&d, "[{\"md5\": \"" MD5 "\", \"relpath\": \"a\\\\u0000\"}]"), P4R_EINTEGRITY);
+	assert_string_equal(p4r_error_message(), "invalid DVC directory listing: entry 1: 'a\\u0000' is not a "
+			    "path p4reg stores in a folder");
+	p4r_dvc_dir_clear(NULL);
+}
+
+static void test_dir_listing_refuses(void **state)
+{
+	static const struct {
+		const char *text, *why;
+	} bad[] = {
+		{ "", "not JSON" },
+		{ "[", "not JSON" },
+		{ "[{\"md5\": \"" MD5 "\", \"relpath\": \"a\"}] x", "not JSON" },
+		{ "[{\"md5\": \"" MD5 "\", \"relpath\": \"a\"}][]", "not JSON" },
+		{ "{\"md5\": \"" MD5 "\", \"relpath\": \"a\"}", "not a JSON array" },
+		{ "\"a\"", "not a JSON array" },
+		{ "[]", "an empty folder (a p4reg folder version needs a file)" },
+		{ "[1]", "entry 1 is not an object" },
+		{ "[{\"md5\": \"" MD5 "\", \"relpath\": \"a\"}, []]", "entry 2 is not an object" },
+		{ "[{\"relpath\": \"a\"}]", "entry 1 lacks 'md5'" },
+		{ "[{\"md5\": \"" MD5 "\"}]", "entry 1 lacks 'relpath'" },
+		{ "[{\"MD5\": \"" MD5 "\", \"relpath\": \"a\"}]", "entry 1 lacks 'md5'" },
+		{ "[{\"md5\": \"" MD5 ".dir\", \"relpath\": \"a\"}]", "entry 1: 'md5' is not 32 lowercase hex digits" },
+		{ "[{\"md5\": \"6F5902AC237024BDD0C176CB93063DC4\", \"relpath\": \"a\"}]", "'md5' is not 32 lowercase" },
+		{ "[{\"md5\": 1, \"relpath\": \"a\"}]", "entry 1: 'md5' is not 32 lowercase hex digits" },
+		{ "[{\"md5\": \"" MD5 "\", \"md5\": \"" MD5B "\", \"relpath\": \"a\"}]", "entry 1 has 'md5' twice" },
+		{ "[{\"md5\": \"" MD5 "\", \"relpath\": \"a\", \"relpath\": \"b\"}]", "entry 1 has 'relpath' twice" },
+		{ "[{\"md5\": \"" MD5 "\", \"relpath\": null}]", "entry 1: 'relpath' is not text" },
+		{ "[{\"md5\": \"" MD5 "\", \"relpath\": \"\"}]", "entry 1: '' is not a path p4reg stores in a folder" },
+		{ "[{\"md5\": \"" MD5 "\", \"relpath\": \"/etc/passwd\"}]", "'/etc/passwd' is not a path p4reg stores" },
+		{ "[{\"md5\": \"" MD5 "\", \"relpath\": \"a/../../x\"}]", "'a/../../x' is not a path p4reg stores" },
+		{ "[{\"md5\": \"" MD5 "\", \"relpath\": \"a//b\"}]", "'a//b' is not a path" },
+		{ "[{\"md5\": \"" MD5 "\", \"relpath\": \"a\\\\b\"}]", "'a\\b' is not a path" },
+		{ "[{\"md5\": \"" MD5 "\", \"relpath\": \"x/.git/config\"}]", "'x/.git/config' is not a path" },
+		{ "[{\"md5\": \"" MD5 "\", \"relpath\": \"a\\nb\"}]", "is not a path p4reg stores in a folder" },
+		{ "[{\"md5\": \"" MD5 "\", \"relpath\": \"a\\u0000b\"}]", "it holds a NUL character" },
+		{ "[{\"md5\": \"" MD5 "\", \"relpath\": \"a\\\\\\u0000\"}]", "it holds a NUL character" },
+		{ "[{\"md5\": \"" MD5 "\", \"relpath\": \"a\"}, {\"md5\": \"" MD5B "\", \"relpath\": \"a\"}]",
+		  "'a' is listed twice" },
+		{ "[{\"md5\": \"" MD5 "\", \"relpath\": \"a/b/c\"}, {\"md5\": \"" MD5 "\", \"relpath\": \"a/b\"}]",
+		  "'a/b' is both a file and the folder of 'a/b/c'" },
+		{ "[{\"md5\": \"" MD5 "\", \"relpath\": \"a\"}, {\"md5\": \"" MD5 "\", \"relpath\": \"a b\"}, "
+		  "{\"md5\": \"" MD5 "\", \"relpath\": \"a/b\"}]", "'a' is both a file and the folder of 'a/b'" },
+		{ "[{\"md5\": \"" MD5 "\", \"relpath\": \"a\", \"size\": -1}]", "entry 1: 'size' is not a count" },
+		{ "[{\"md5\": \"" MD5 "\", \"relpath\": \"a\", \"size\": 1.5}]", "entry 1: 'size' is not a count" },
+		{ "[{\"md5\": \"" MD5 "\", \"relpath\": \"a\", \"size\": \"12\"}]", "entry 1: 'size' is not a count" },
+		{ "[{\"md5\": \"" MD5 "\", \"relpath\": \"a\", \"size\": null}]", "entry 1: 'size' is not a count" },
+		{ "[{\"md5\": \"" MD5 "\", \"relpath\": \"a\", \"size\": 1125899906842625}]", "'size' is not a count" },
+		{ "[{\"md5\": \"" MD5 "\", \"relpath\": \"a\", \"size\": 1e300}]", "'size' is not a count" },
+		{ "[{\"md5\": \"" MD5 "\", \"relpath\": \"a\", \"size\": 1, \"size\": 1}]", "entry 1 has 'size' twice" },
+		{ "[{\"md5\": \"" MD5 "\", \"relpath\": \"a\", \"isexec\": 1}]", "entry 1: 'isexec' is not true or false" },
+		{ "[{\"md5\": \"" MD5 "\", \"relpath\": \"a\", \"isexec\": \"true\"}]", "'isexec' is not true or false" },
+	};
+	static const char nul[] = "[{\"md5\": \"" MD5 "\", \"relpath\": \"a\"}]";
+	p4r_dvc_dir d;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(dir_parse(&d, bad[i].text), P4R_EINTEGRITY);
+		if (strncmp(p4r_error_message(), "invalid DVC directory listing: ", 31) ||
+		    !strstr(p4r_error_message(), bad[i].why))
+			fail_msg("'%s': got '%s', want '%s'", bad[i].text, p4r_error_message(), bad[i].why);
+		assert_int_equal(d.n, 0);
+		assert_null(d.v);
+	}
+	/* a NUL byte in the text (sizeof: the array and the NUL after it) */
+	assert_int_equal(p4r_dvc_dir_parse(&d, nul, sizeof(nul)), P4R_EINTEGRITY);
+	assert_string_equal(p4r_error_message(), "invalid DVC directory listing: it holds a NUL character");
+}
+
+static void test_dir_listing_limits(void **state)
+{
+	size_t n = (size_t)P4R_MANIFEST_MAX_FILES + 1, len = 1 + 3 * n, i;
+	char *big = malloc(len + 1);
+	p4r_dvc_dir d;
+
+	(void)state;
+	assert_non_null(big);
+	/* one entry too many, counted before any entry is read */
+	big[0] = '[';
+	for (i = 0; i < n; i++)
+		memcpy(big + 1 + 3 * i, "{},", 3);
+	big[len - 1] = ']';
+	big[len] = '\0';
+	assert_int_equal(p4r_dvc_dir_parse(&d, big, len), P4R_EINTEGRITY);
+	assert_string_equal(p4r_error_message(), "invalid DVC directory listing: more than 1000000 files");
+	assert_null(d.v);
+	free(big);
+	/* more values than that many files have, refused before cJSON parses */
+	len = (size_t)P4R_MANIFEST_MAX_FILES * 32 + 2;
+	assert_non_null(big = malloc(len));
+	big[0] = '[';
+	for (i = 1; i + 1 < len; i += 2)
+		memcpy(big + i, "1,", 2);
+	big[len - 1] = ']';
+	assert_int_equal(p4r_dvc_dir_parse(&d, big, len), P4R_EINTEGRITY);
+	assert_string_equal(p4r_error_message(), "invalid DVC directory listing: more JSON values than 1000000 "
+			    "files can have");
+	free(big);
+	/* over P4R_DVC_DIR_MAX: refused unread (the bytes are never touched) */
+	assert_non_null(big = malloc((size_t)P4R_DVC_DIR_MAX + 1));
+	assert_int_equal(p4r_dvc_dir_parse(&d, big, (size_t)P4R_DVC_DIR_MAX + 1), P4R_EINTEGRITY);
+	assert_string_equal(p4r_error_message(), "invalid DVC directory listing: larger than 256 MiB");
+	free(big);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -325,6 +475,9 @@ int main(void)
 		cmocka_unit_test(test_sum_small_files),
 		cmocka_unit_test(test_sum_chunks),
 		cmocka_unit_test(test_sum_refuses),
+		cmocka_unit_test(test_dir_listing),
+		cmocka_unit_test(test_dir_listing_refuses),
+		cmocka_unit_test(test_dir_listing_limits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,6 +2,7 @@
  * its document API: the tree is read for the few keys p4reg needs, never
  * walked whole, so an alias cannot make the walk grow. */
 #include "p4reg/dvc.h"
+#include "dvc/dvc_priv.h"
 #include "dvc/libyaml_dl.h"
 #include "p4reg/error.h"
 
@@ -52,7 +53,7 @@ static bool key_is(yaml_document_t *doc, yaml_node_pair_t *p, const char *key)
 	       !memcmp(s, key, len);
 }
 
-static bool hex32(const char *s, size_t len)
+bool p4r_dvc_hex32(const char *s, size_t len)
 {
 	size_t i;
 
@@ -103,7 +104,7 @@ static int read_out(yaml_document_t *doc, yaml_node_t *m, p4r_dvc_out *o)
 			if (!scalar(v, &s, &len))
 				return invalid("'md5' is not text");
 			o->dir = len == 36 && !memcmp(s + 32, ".dir", 4);
-			if (!hex32(s, o->dir ? 32 : len))
+			if (!p4r_dvc_hex32(s, o->dir ? 32 : len))
 				return invalid("'md5' is not 32 lowercase hex digits");
 			memcpy(o->md5, s, 32);
 			o->md5[32] = '\0';
@@ -209,7 +210,7 @@ int p4r_dvc_cache_find(char *buf, size_t bufsz, const char *cache_dir, const cha
 {
 	char legacy[4096];
 
-	if (!hex32(md5, strlen(md5)))
+	if (!p4r_dvc_hex32(md5, strlen(md5)))
 		return p4r_error_set(P4R_EUSAGE, "malformed md5 '%s'", md5);
 	snprintf(legacy, sizeof(legacy), "%s/%.2s/%s", cache_dir, md5, md5 + 2);
 	if ((size_t)snprintf(buf, bufsz, "%s/files/md5/%.2s/%s", cache_dir, md5, md5 + 2) >= bufsz)
