@@ -50,6 +50,26 @@ void p4r_dvc_file_clear(p4r_dvc_file *f);
  * neither is (BUF then holds the DVC 3 path, for messages). */
 int p4r_dvc_cache_find(char *buf, size_t bufsz, const char *cache_dir, const char *md5);
 
+/* A DVC config file larger than this is refused unread. */
+#define P4R_DVC_CONFIG_MAX (64 << 10)
+
+/* The cache folder the DVC folder DVC_DIR (repository-relative: ".dvc",
+ * "sub/.dvc") names in cache.dir of DVC_DIR/config.local, else of
+ * DVC_DIR/config (DVC's order: the local file overrides the committed
+ * one), into *OUT: a malloc'd repository-relative path, "." and ".."
+ * resolved by text against DVC_DIR as DVC does ("." for the root); NULL
+ * when neither file sets it (a missing file is fine: DVC's default
+ * DVC_DIR/cache then applies). Each file is opened below ROOT_FD without
+ * following any link (dvc/config.c, parsed by libini_config, loaded with
+ * dlopen). P4R_EINTEGRITY, naming the file: a symbolic link, a FIFO or a
+ * folder at its name (or a link on the way), more than
+ * P4R_DVC_CONFIG_MAX bytes, a control character or text libini_config
+ * cannot parse, cache.dir set twice, or a value that is empty, absolute,
+ * a URL, outside the repository, one p4r_relpath_check refuses, or that
+ * DVC's configobj reads otherwise than its text (quoted, with '#' or
+ * ','); P4R_ERROR when libini_config cannot be loaded. */
+int p4r_dvc_cache_dir(int root_fd, const char *dvc_dir, char **out);
+
 /* The MD5 of the file at PATH (32 lowercase hex digits into HEX) and its
  * size, through OpenSSL EVP in constant memory; a link at PATH is not
  * followed. */

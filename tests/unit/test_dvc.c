@@ -466,6 +466,224 @@ static void test_dir_listing_limits(void **state)
 	free(big);
 }
 
+/* ---- cache.dir of .dvc/config ---- */
+
+/* What `dvc remote add -d storage s3://bucket/path`, `dvc cache dir` and
+ * `dvc config cache.type reflink,copy` write (configobj). */
+#define DVC_CONFIG "[core]\n    remote = storage\n['remote \"storage\"']\n    url = s3://bucket/path\n" \
+		   "[cache]\n    dir = %s\n    type = \"reflink,copy\"\n"
+
+struct cfg_case {
+	int root;
+	char *dir;
+};
+
+/* Writes TEXT (NULL: removes it) to REL below C's folder. */
+static void put(struct cfg_case *c, const char *rel, const char *text)
+{
+	char path[4200];
+
+	snprintf(path, sizeof(path), "%s/%s", c->dir, rel);
+	unlink(path);
+	if (text)
+		free(tu_write(c->dir, rel, text, strlen(text)));
+}
+
+/* .dvc/config saying cache.dir = VALUE in DVC's layout. */
+static void put_dir(struct cfg_case *c, const char *rel, const char *value)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text), DVC_CONFIG, value);
+	put(c, rel, text);
+}
+
+/* p4r_dvc_cache_dir of DVC_DIR: WANT (NULL: not set), or the error CODE
+ * whose message is WHY exactly. */
+static void expect_dir(struct cfg_case *c, const char *dvc_dir, const char *want)
+{
+	char *out = (char *)"x";
+
+	if (p4r_dvc_cache_dir(c->root, dvc_dir, &out) != 0)
+		fail_msg("'%s': %s", dvc_dir, p4r_error_message());
+	if (!want)
+		assert_null(out);
+	else
+		assert_string_equal(out, want);
+	free(out);
+}
+
+static void expect_refused(struct cfg_case *c, const char *dvc_dir, const char *why)
+{
+	char *out = (char *)"x";
+
+	assert_int_equal(p4r_dvc_cache_dir(c->root, dvc_dir, &out), P4R_EINTEGRITY);
+	assert_null(out);
+	if (strcmp(p4r_error_message(), why))
+		fail_msg("got '%s', want '%s'", p4r_error_message(), why);
+}
+
+static void test_cache_dir(void **state)
+{
+	struct cfg_case c = { .dir = tu_mkdtemp() };
+	char cmd[4300];
+
+	(void)state;
+	c.root = open(c.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(c.root >= 0);
+	/* no .dvc folder, no config, a config without [cache]: not set */
+	expect_dir(&c, ".dvc", NULL);
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s/.dvc' '%s/sub/.dvc'", c.dir, c.dir);
+	assert_int_equal(system(cmd), 0);
+	expect_dir(&c, ".dvc", NULL);
+	put(&c, ".dvc/config", "[core]\n    remote = storage\n['remote \"storage\"']\n    url = s3://b/p\n");
+	expect_dir(&c, ".dvc", NULL);
+	put(&c, ".dvc/config", "");
+	expect_dir(&c, ".dvc", NULL);
+	/* DVC's own text: relative to the .dvc folder, resolved */
+	put_dir(&c, ".dvc/config", "../shared-cache");
+	expect_dir(&c, ".dvc", "shared-cache");
+	put_dir(&c, ".dvc/config", "cache2");
+	expect_dir(&c, ".dvc", ".dvc/cache2");
+	put_dir(&c, ".dvc/config", "./a//b/../c/");
+	expect_dir(&c, ".dvc", ".dvc/a/c");
+	put_dir(&c, ".dvc/config", "..");
+	expect_dir(&c, ".dvc", ".");
+	put_dir(&c, ".dvc/config", "../x y/caché");
+	expect_dir(&c, ".dvc", "x y/caché");
+	/* config.local overrides config; one that does not set it does not */
+	put(&c, ".dvc/config.local", "[core]\n    no_scm = true\n");
+	expect_dir(&c, ".dvc", "x y/caché");
+	put_dir(&c, ".dvc/config.local", "../local-cache");
+	expect_dir(&c, ".dvc", "local-cache");
+	put(&c, ".dvc/config.local", NULL);
+	/* a nested DVC folder */
+	put_dir(&c, "sub/.dvc/config", "../../c");
+	expect_dir(&c, "sub/.dvc", "c");
+	put_dir(&c, "sub/.dvc/config", "../cache");
+	expect_dir(&c, "sub/.dvc", "sub/cache");
+	/* names as DVC matches them: lowercased, unquoted by configobj; tabs,
+	 * CRLF line ends, comments, no indentation */
+	put(&c, ".dvc/config", "# made by hand\n[Cache]\n\tDIR = ../upper\n");
+	expect_dir(&c, ".dvc", "upper");
+	put(&c, ".dvc/config", "['cache']\r\n'dir'=../quoted\r\n; a comment\r\n");
+	expect_dir(&c, ".dvc", "quoted");
+	put(&c, ".dvc/config", "[ \"cache\" ]\n  \"dir\"  =  ../spaced   \n");
+	expect_dir(&c, ".dvc", "spaced");
+	/* a value of another key may be anything */
+	put(&c, ".dvc/config", "[cache]\n    type = \"reflink,copy\" # x\n");
+	expect_dir(&c, ".dvc", NULL);
+	close(c.root);
+	tu_rmtree_free(c.dir);
+}
+
+static void test_cache_dir_refuses(void **state)
+{
+	static const struct {
+		const char *value, *why;
+	} bad[] = {
+		{ "/mnt/cache", "'.dvc/config' sets cache.dir to '/mnt/cache', outside the repository: name the cache "
+				"with --dvc-cache" },
+		{ "../..", "'.dvc/config' sets cache.dir to '../..', outside the repository: name the cache with "
+			   "--dvc-cache" },
+		{ "a/../../../b", "'.dvc/config' sets cache.dir to 'a/../../../b', outside the repository: name the "
+				  "cache with --dvc-cache" },
+		{ "s3://bucket/cache", "'.dvc/config' sets cache.dir to 's3://bucket/cache', outside the repository: "
+				       "name the cache with --dvc-cache" },
+		{ "", "'.dvc/config' sets cache.dir to '', no folder: name the cache with --dvc-cache" },
+		{ "\"../a b\"", "'.dvc/config' sets cache.dir to '\"../a b\"', which DVC reads otherwise (quotes, a "
+				"'#' comment or a ',' list): name the cache with --dvc-cache" },
+		{ "'../a'", "'.dvc/config' sets cache.dir to ''../a'', which DVC reads otherwise (quotes, a '#' "
+			    "comment or a ',' list): name the cache with --dvc-cache" },
+		{ "../c # shared", "'.dvc/config' sets cache.dir to '../c # shared', which DVC reads otherwise "
+				   "(quotes, a '#' comment or a ',' list): name the cache with --dvc-cache" },
+		{ "../a,../b", "'.dvc/config' sets cache.dir to '../a,../b', which DVC reads otherwise (quotes, a "
+			       "'#' comment or a ',' list): name the cache with --dvc-cache" },
+		{ "../.git/objects", "'.dvc/config' sets cache.dir to '../.git/objects', not a folder p4reg reads "
+				     "(in .git or .p4reg, a backslash, an overlong name): name the cache with --dvc-cache" },
+		{ "../.P4REG", "'.dvc/config' sets cache.dir to '../.P4REG', not a folder p4reg reads (in .git or "
+			       ".p4reg, a backslash, an overlong name): name the cache with --dvc-cache" },
+		{ "..\\cache", "'.dvc/config' sets cache.dir to '..\\cache', not a folder p4reg reads (in .git or "
+			       ".p4reg, a backslash, an overlong name): name the cache with --dvc-cache" },
+	};
+	struct cfg_case c = { .dir = tu_mkdtemp() };
+	char cmd[4300], *big, *out = NULL;
+	size_t i;
+
+	(void)state;
+	c.root = open(c.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(c.root >= 0);
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s/.dvc'", c.dir);
+	assert_int_equal(system(cmd), 0);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		put_dir(&c, ".dvc/config", bad[i].value);
+		expect_refused(&c, ".dvc", bad[i].why);
+	}
+	/* the local file's bad value is refused, not skipped for the other's */
+	put_dir(&c, ".dvc/config", "../fine");
+	put_dir(&c, ".dvc/config.local", "/mnt/shared");
+	expect_refused(&c, ".dvc", "'.dvc/config.local' sets cache.dir to '/mnt/shared', outside the repository: "
+		       "name the cache with --dvc-cache");
+	put(&c, ".dvc/config.local", NULL);
+	/* what libini_config or configobj refuse, or would read otherwise */
+	put(&c, ".dvc/config", "[cache]\n    dir = ../a\n    dir = ../b\n");
+	expect_refused(&c, ".dvc", "cannot read '.dvc/config' as a DVC config: line 3: Duplicate key is not "
+		       "allowed: name the cache with --dvc-cache");
+	put(&c, ".dvc/config", "[cache]\n    dir = ../a\n['cache']\n    dir = ../b\n");
+	expect_refused(&c, ".dvc", "'.dvc/config' sets cache.dir twice: name the cache with --dvc-cache");
+	put(&c, ".dvc/config", "[cache]\n    dir = ../a\n    'dir' = ../b\n");
+	expect_refused(&c, ".dvc", "'.dvc/config' sets cache.dir twice: name the cache with --dvc-cache");
+	put(&c, ".dvc/config", "[cache\n    dir = ../a\n");
+	expect_refused(&c, ".dvc", "cannot read '.dvc/config' as a DVC config: line 1: No closing bracket: name "
+		       "the cache with --dvc-cache");
+	put(&c, ".dvc/config", "[cache]\n    dir = ../a\x01/b\n");
+	expect_refused(&c, ".dvc", "'.dvc/config' has a control character, which DVC never writes: name the "
+		       "cache with --dvc-cache");
+	/* a symbolic link at the name (even to a file inside), on the way, a
+	 * FIFO, a folder: refused, never followed or blocked on */
+	put_dir(&c, "elsewhere", "../x");
+	snprintf(cmd, sizeof(cmd), "cd '%s' && rm .dvc/config && ln -s ../elsewhere .dvc/config", c.dir);
+	assert_int_equal(system(cmd), 0);
+	expect_refused(&c, ".dvc", "'.dvc/config' is or passes through a symbolic link; p4reg follows no link in "
+		       "the work tree: name the cache with --dvc-cache");
+	snprintf(cmd, sizeof(cmd), "cd '%s' && rm .dvc/config && ln -s /etc/passwd .dvc/config.local", c.dir);
+	assert_int_equal(system(cmd), 0);
+	expect_refused(&c, ".dvc", "'.dvc/config.local' is or passes through a symbolic link; p4reg follows no "
+		       "link in the work tree: name the cache with --dvc-cache");
+	snprintf(cmd, sizeof(cmd), "cd '%s' && rm .dvc/config.local && mkdir real && ln -s real sub && "
+		 "mkdir real/.dvc && printf '[cache]\\ndir=x\\n' > real/.dvc/config", c.dir);
+	assert_int_equal(system(cmd), 0);
+	expect_refused(&c, "sub/.dvc", "'sub/.dvc/config.local' is or passes through a symbolic link; p4reg "
+		       "follows no link in the work tree: name the cache with --dvc-cache");
+	expect_dir(&c, "real/.dvc", "real/.dvc/x");
+	snprintf(cmd, sizeof(cmd), "cd '%s' && mkfifo .dvc/config && mkdir .dvc/config.local", c.dir);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(p4r_dvc_cache_dir(c.root, ".dvc", &out), P4R_EINTEGRITY);
+	assert_non_null(strstr(p4r_error_message(), "'.dvc/config.local' is a directory"));
+	snprintf(cmd, sizeof(cmd), "cd '%s' && rmdir .dvc/config.local", c.dir);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(p4r_dvc_cache_dir(c.root, ".dvc", &out), P4R_EINTEGRITY);
+	assert_non_null(strstr(p4r_error_message(), "'.dvc/config' is not a regular file"));
+	snprintf(cmd, sizeof(cmd), "cd '%s' && rm .dvc/config", c.dir);
+	assert_int_equal(system(cmd), 0);
+	/* 64 KiB is read (a long comment first); one byte more is refused */
+	assert_non_null(big = malloc(P4R_DVC_CONFIG_MAX + 2));
+	memset(big, '#', P4R_DVC_CONFIG_MAX + 1);
+	memcpy(big + P4R_DVC_CONFIG_MAX - 23, "\n[cache]\n    dir = ../c", 23);
+	big[P4R_DVC_CONFIG_MAX + 1] = '\0';
+	big[P4R_DVC_CONFIG_MAX] = '\0';
+	put(&c, ".dvc/config", big);
+	expect_dir(&c, ".dvc", "c");
+	big[P4R_DVC_CONFIG_MAX] = '\n';
+	put(&c, ".dvc/config", big);
+	expect_refused(&c, ".dvc", "'.dvc/config' is larger than 64 KiB, more than DVC writes: name the cache with "
+		       "--dvc-cache");
+	free(big);
+	assert_null(out);
+	close(c.root);
+	tu_rmtree_free(c.dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -478,6 +696,8 @@ int main(void)
 		cmocka_unit_test(test_dir_listing),
 		cmocka_unit_test(test_dir_listing_refuses),
 		cmocka_unit_test(test_dir_listing_limits),
+		cmocka_unit_test(test_cache_dir),
+		cmocka_unit_test(test_cache_dir_refuses),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
