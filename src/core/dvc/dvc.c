@@ -2,6 +2,7 @@
  * its document API: the tree is read for the few keys p4reg needs, never
  * walked whole, so an alias cannot make the walk grow. */
 #include "p4reg/dvc.h"
+#include "dvc/dvc_priv.h"
 #include "dvc/libyaml_dl.h"
 #include "p4reg/error.h"
 
@@ -52,7 +53,7 @@ static bool key_is(yaml_document_t *doc, yaml_node_pair_t *p, const char *key)
 	       !memcmp(s, key, len);
 }
 
-static bool hex32(const char *s, size_t len)
+bool p4r_dvc_hex32(const char *s, size_t len)
 {
 	size_t i;
 
@@ -61,6 +62,24 @@ static bool hex32(const char *s, size_t len)
 	for (i = 0; i < len; i++)
 		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
 			return false;
+	return true;
+}
+
+/* Scalar node V as a decimal count into *OUT; false when it is not one. */
+static bool count(yaml_node_t *v, int64_t *out)
+{
+	const char *s;
+	char *end = NULL;
+	uintmax_t n;
+	size_t len;
+
+	if (!scalar(v, &s, &len) || !len || len > 19 || strspn(s, "0123456789") != len)
+		return false;
+	errno = 0;
+	n = strtoumax(s, &end, 10);
+	if (errno || n > INT64_MAX)
+		return false;
+	*out = (int64_t)n;
 	return true;
 }
 
@@ -73,6 +92,9 @@ static int read_out(yaml_document_t *doc, yaml_node_t *m, p4r_dvc_out *o)
 	size_t len;
 
 	o->size = -1;
+	o->nfiles = -1;
+	/* DVC 3 writes "hash: md5"; an output without it is DVC 2's */
+	o->dos2unix = true;
 	if (!m || m->type != YAML_MAPPING_NODE)
 		return invalid("an entry of 'outs' is not a mapping");
 	for (p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
@@ -82,7 +104,7 @@ static int read_out(yaml_document_t *doc, yaml_node_t *m, p4r_dvc_out *o)
 			if (!scalar(v, &s, &len))
 				return invalid("'md5' is not text");
 			o->dir = len == 36 && !memcmp(s + 32, ".dir", 4);
-			if (!hex32(s, o->dir ? 32 : len))
+			if (!p4r_dvc_hex32(s, o->dir ? 32 : len))
 				return invalid("'md5' is not 32 lowercase hex digits");
 			memcpy(o->md5, s, 32);
 			o->md5[32] = '\0';
@@ -94,19 +116,20 @@ static int read_out(yaml_document_t *doc, yaml_node_t *m, p4r_dvc_out *o)
 			if (!(o->path = strndup(s, len)))
 				return p4r_error_set(P4R_ERROR, "out of memory");
 		} else if (key_is(doc, p, "size")) {
-			char *end = NULL;
-			uintmax_t n;
-
-			if (!scalar(v, &s, &len) || !len || len > 19 || strspn(s, "0123456789") != len)
+			if (!count(v, &o->size))
 				return invalid("'size' is not a count of bytes");
-			errno = 0;
-			n = strtoumax(s, &end, 10);
-			if (errno || n > INT64_MAX)
-				return invalid("'size' is not a count of bytes");
-			o->size = (int64_t)n;
+		} else if (key_is(doc, p, "nfiles")) {
+			if (!count(v, &o->nfiles))
+				return invalid("'nfiles' is not a count of files");
 		} else if (key_is(doc, p, "hash")) {
-			if (!scalar(v, &s, &len) || len != 3 || memcmp(s, "md5", 3))
-				return invalid("its 'hash' is not md5, the only one p4reg reads");
+			if (!scalar(v, &s, &len))
+				len = 0;
+			if (len == 3 && !memcmp(s, "md5", 3))
+				o->dos2unix = false;
+			else if (len == 12 && !memcmp(s, "md5-dos2unix", 12))
+				o->dos2unix = true;
+			else
+				return invalid("its 'hash' is not md5 or md5-dos2unix, the ones p4reg reads");
 		}
 	}
 	if (!has_md5 || !o->path)
@@ -187,7 +210,7 @@ int p4r_dvc_cache_find(char *buf, size_t bufsz, const char *cache_dir, const cha
 {
 	char legacy[4096];
 
-	if (!hex32(md5, strlen(md5)))
+	if (!p4r_dvc_hex32(md5, strlen(md5)))
 		return p4r_error_set(P4R_EUSAGE, "malformed md5 '%s'", md5);
 	snprintf(legacy, sizeof(legacy), "%s/%.2s/%s", cache_dir, md5, md5 + 2);
 	if ((size_t)snprintf(buf, bufsz, "%s/files/md5/%.2s/%s", cache_dir, md5, md5 + 2) >= bufsz)
@@ -216,47 +239,160 @@ int p4r_dvc_md5_file(char hex[33], uint64_t *size, const char *path)
 
 int p4r_dvc_md5_fd(char hex[33], uint64_t *size, int fd, const char *display)
 {
-	static const char digits[] = "0123456789abcdef";
-	unsigned char md[EVP_MAX_MD_SIZE], *buf = NULL;
-	unsigned int mdlen = 0, i;
-	EVP_MD_CTX *ctx = NULL;
-	struct stat st;
-	ssize_t got;
-	int rc = 0;
+	p4r_dvc_sum sum;
+	int rc = p4r_dvc_sum_fd(&sum, fd, display, false);
 
-	*size = 0;
-	if (fstat(fd, &st) < 0)
-		return p4r_error_errno("cannot read '%s'", display);
-	if (!S_ISREG(st.st_mode))
-		return p4r_error_set(P4R_EINTEGRITY, "'%s' is not a regular file", display);
-	if (!(buf = malloc(1 << 20)) || !(ctx = EVP_MD_CTX_new()) || EVP_DigestInit_ex(ctx, EVP_md5(), NULL) != 1) {
-		rc = p4r_error_set(P4R_ERROR, "cannot compute MD5 (OpenSSL)");
-		goto done;
+	*size = sum.size;
+	if (rc == 0)
+		memcpy(hex, sum.md5, 33);
+	return rc;
+}
+
+/* ---- md5-dos2unix (dvc-data's Dos2UnixHashStreamFile, istextblock) ---- */
+
+#define CHUNK (1 << 20)  /* dvc-data's read size: the rule applies per chunk */
+#define TEXT_BLOCK 512   /* the bytes of a chunk that decide text or binary */
+
+/* Whether a chunk starting with the N bytes at P is text: no NUL, and at
+ * most 30% of them outside printable ASCII and \n \r \t \f \b (the
+ * comparison as Python makes it, in double). */
+static bool text_block(const unsigned char *p, size_t n)
+{
+	size_t nontext = 0, i;
+
+	if (n > TEXT_BLOCK)
+		n = TEXT_BLOCK;
+	if (n == 0)
+		return true;
+	if (memchr(p, '\0', n))
+		return false;
+	for (i = 0; i < n; i++)
+		nontext += !((p[i] >= 32 && p[i] <= 126) || p[i] == '\n' || p[i] == '\r' || p[i] == '\t' ||
+			     p[i] == '\f' || p[i] == '\b');
+	return (double)nontext / (double)n <= 0.30;
+}
+
+/* Turns every "\r\n" of the N bytes at P into "\n" in place, as Python's
+ * bytes.replace(b"\r\n", b"\n"); the new length. */
+static size_t dos2unix(unsigned char *p, size_t n)
+{
+	unsigned char *end = p + n, *out = p, *seg = p, *q = p, *cr;
+
+	/* SEG: the bytes kept since the last "\r" dropped, moved to OUT */
+	while ((cr = memchr(q, '\r', (size_t)(end - q))) && cr + 1 < end) {
+		q = cr + 1;
+		if (*q != '\n')
+			continue;
+		if (out != seg)
+			memmove(out, seg, (size_t)(cr - seg));
+		out += cr - seg;
+		seg = q;
 	}
-	while ((got = read(fd, buf, 1 << 20)) != 0) {
-		if (got < 0) {
+	if (out != seg)
+		memmove(out, seg, (size_t)(end - seg));
+	return (size_t)(out - p) + (size_t)(end - seg);
+}
+
+/* Fills BUF with up to CHUNK bytes of FD: fewer only at the end of the file. */
+static int read_chunk(int fd, unsigned char *buf, size_t *got, const char *display)
+{
+	ssize_t r;
+
+	*got = 0;
+	while (*got < CHUNK) {
+		if ((r = read(fd, buf + *got, CHUNK - *got)) == 0)
+			break;
+		if (r < 0) {
 			if (errno == EINTR)
 				continue;
-			rc = p4r_error_errno("cannot read '%s'", display);
-			goto done;
+			return p4r_error_errno("cannot read '%s'", display);
 		}
-		if (EVP_DigestUpdate(ctx, buf, (size_t)got) != 1) {
-			rc = p4r_error_set(P4R_ERROR, "cannot compute MD5 (OpenSSL)");
-			goto done;
-		}
-		*size += (uint64_t)got;
+		*got += (size_t)r;
 	}
-	if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 16) {
-		rc = p4r_error_set(P4R_ERROR, "cannot compute MD5 (OpenSSL)");
-		goto done;
-	}
+	return 0;
+}
+
+static int hex_final(EVP_MD_CTX *ctx, char hex[33])
+{
+	static const char digits[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0, i;
+
+	if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 16)
+		return p4r_error_set(P4R_ERROR, "cannot compute MD5 (OpenSSL)");
 	for (i = 0; i < 16; i++) {
 		hex[2 * i] = digits[md[i] >> 4];
 		hex[2 * i + 1] = digits[md[i] & 15];
 	}
 	hex[32] = '\0';
+	return 0;
+}
+
+int p4r_dvc_sum_fd(p4r_dvc_sum *out, int fd, const char *display, bool dos2unix_rule)
+{
+	EVP_MD_CTX *cur = NULL, *old = NULL; /* the current rule's, the older one's */
+	bool first = true, text;  /* FIRST: the first chunk's verdict */
+	unsigned char *buf = NULL;
+	struct stat st;
+	size_t got, n;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (fstat(fd, &st) < 0)
+		return p4r_error_errno("cannot read '%s'", display);
+	if (!S_ISREG(st.st_mode))
+		return p4r_error_set(P4R_EINTEGRITY, "'%s' is not a regular file", display);
+	if (!(buf = malloc(CHUNK)) || !(cur = EVP_MD_CTX_new()) || EVP_DigestInit_ex(cur, EVP_md5(), NULL) != 1)
+		goto ssl;
+	for (;;) {
+		if ((rc = read_chunk(fd, buf, &got, display)) < 0)
+			goto done;
+		if (got == 0)
+			break;
+		out->size += got;
+		if (!dos2unix_rule) {
+			if (EVP_DigestUpdate(cur, buf, got) != 1)
+				goto ssl;
+			continue;
+		}
+		text = text_block(buf, got);
+		if (out->size == got)
+			first = text;
+		/* the first chunk whose verdict is not the first's: the two
+		 * rules part here, with the same bytes hashed so far */
+		if (text != first && !old &&
+		    (!(old = EVP_MD_CTX_new()) || EVP_MD_CTX_copy_ex(old, cur) != 1))
+			goto ssl;
+		if (old && text != first) {
+			/* one rule hashes the chunk as it is, the other converted */
+			if (EVP_DigestUpdate(text ? old : cur, buf, got) != 1)
+				goto ssl;
+			n = dos2unix(buf, got);
+			if (EVP_DigestUpdate(text ? cur : old, buf, n) != 1)
+				goto ssl;
+		} else {
+			n = text ? dos2unix(buf, got) : got;
+			if (EVP_DigestUpdate(cur, buf, n) != 1 || (old && EVP_DigestUpdate(old, buf, n) != 1))
+				goto ssl;
+		}
+	}
+	if ((rc = hex_final(cur, out->md5)) < 0 || (old && (rc = hex_final(old, out->older)) < 0))
+		goto done;
+	if (!strcmp(out->older, out->md5))
+		out->older[0] = '\0';
+	goto done;
+ssl:
+	rc = p4r_error_set(P4R_ERROR, "cannot compute MD5 (OpenSSL)");
 done:
-	EVP_MD_CTX_free(ctx);
+	EVP_MD_CTX_free(old);
+	EVP_MD_CTX_free(cur);
 	free(buf);
+	if (rc < 0)
+		memset(out, 0, sizeof(*out));
 	return rc;
+}
+
+bool p4r_dvc_sum_matches(const p4r_dvc_sum *s, const char *md5)
+{
+	return (s->md5[0] && !strcmp(s->md5, md5)) || (s->older[0] && !strcmp(s->older, md5));
 }
