@@ -6,7 +6,7 @@
 # man-db lets t_man.sh and t_package.sh render a built page. libini-config-dev
 # is the reader of ~/.aws/credentials and ~/.aws/config (remote/aws_config.c),
 # libyaml-dev the reader of .dvc files (dvc/dvc.c, p4reg import dvc).
-P4REG_PACKAGES="gcc make cmake pkg-config libsqlite3-dev libgit2-dev libssl-dev libcjson-dev libcmocka-dev libcurl4-openssl-dev libini-config-dev libyaml-dev git sqlite3 python3 clang scdoc dpkg-dev file zsh fish man-db"
+P4REG_PACKAGES="gcc make cmake pkg-config libsqlite3-dev libgit2-dev libssl-dev libcjson-dev libcmocka-dev libcurl4-openssl-dev libini-config-dev libyaml-dev git sqlite3 python3 jq clang scdoc dpkg-dev file zsh fish man-db"
 
 p4reg_install_deps() {
 	local missing="" p

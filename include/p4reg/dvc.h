@@ -44,12 +44,6 @@ typedef struct p4r_dvc_file {
 int p4r_dvc_parse(p4r_dvc_file *out, const char *buf, size_t len);
 void p4r_dvc_file_clear(p4r_dvc_file *f);
 
-/* The cache entry of MD5 in the DVC cache CACHE_DIR (".dvc/cache"):
- * files/md5/ab/cdef... (DVC 3), else ab/cdef... (DVC 2), into BUF when it
- * is a regular file (no link followed at its name); P4R_ENOTFOUND when
- * neither is (BUF then holds the DVC 3 path, for messages). */
-int p4r_dvc_cache_find(char *buf, size_t bufsz, const char *cache_dir, const char *md5);
-
 /* A DVC config file larger than this is refused unread. */
 #define P4R_DVC_CONFIG_MAX (64 << 10)
 
@@ -70,15 +64,8 @@ int p4r_dvc_cache_find(char *buf, size_t bufsz, const char *cache_dir, const cha
  * ','); P4R_ERROR when libini_config cannot be loaded. */
 int p4r_dvc_cache_dir(int root_fd, const char *dvc_dir, char **out);
 
-/* The MD5 of the file at PATH (32 lowercase hex digits into HEX) and its
- * size, through OpenSSL EVP in constant memory; a link at PATH is not
- * followed. */
-int p4r_dvc_md5_file(char hex[33], uint64_t *size, const char *path);
-
-/* The same for the open FD read from where it stands (DISPLAY names it in
- * messages): anything but a regular file is P4R_EINTEGRITY. (Plain MD5:
- * p4r_dvc_sum_fd without dos2unix, which callers move to.) */
-int p4r_dvc_md5_fd(char hex[33], uint64_t *size, int fd, const char *display);
+/* The plain MD5 of the LEN bytes at BUF (a directory listing read whole). */
+int p4r_dvc_md5_buffer(char hex[33], const void *buf, size_t len);
 
 /* The digests a file's bytes may have in a .dvc file or a .dir listing. */
 typedef struct p4r_dvc_sum {

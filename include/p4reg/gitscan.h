@@ -59,6 +59,8 @@ int p4r_git_lfs_referenced(const char *dir, p4r_oid **out, size_t *n);
 
 /* ---- the Git LFS history of HEAD (p4reg import git-lfs) ---- */
 
+typedef struct p4r_git_lfs_change p4r_git_lfs_change;
+
 /* Which commits p4r_git_lfs_history walks, and which paths it reads. */
 typedef struct p4r_git_lfs_walk {
 	const char *since;  /* a revision: only the commits after it (REV..HEAD);
@@ -68,15 +70,18 @@ typedef struct p4r_git_lfs_walk {
 	/* PATH (relative to the work tree root) is of interest; NULL: every path */
 	bool (*want)(const char *path, void *payload);
 	void *payload;
-	/* every blob WANT accepts, whole (BLOB), not only Git LFS pointers: for
-	 * a caller that reads its own format (a .dvc file); one larger than
-	 * RAW_MAX is a change with REFUSED set */
+	/* every blob WANT accepts, not only Git LFS pointers, for a caller
+	 * that reads its own format (a .dvc file): each change is handed to
+	 * EACH as it is found (INDEX: its place in the result) with BLOB and
+	 * BLOB_LEN set for that call only; one larger than RAW_MAX has REFUSED
+	 * set and no blob. A failure of EACH stops the walk with its code. */
 	bool raw;
 	size_t raw_max;
+	int (*each)(const p4r_git_lfs_change *c, size_t index, void *payload);
 } p4r_git_lfs_walk;
 
 /* One commit that set the Git LFS pointer of a path. */
-typedef struct p4r_git_lfs_change {
+struct p4r_git_lfs_change {
 	char *path;          /* relative to the work tree root; malloc'd */
 	char commit[41];     /* the commit */
 	char *author;        /* its author, "Name <email>"; malloc'd */
@@ -87,9 +92,9 @@ typedef struct p4r_git_lfs_change {
 	uint64_t size;
 	char *refused;       /* not a pointer: why (one line, malloc'd) a blob that
 			      * starts as one is refused; NULL for a pointer */
-	char *blob;          /* W->raw: the blob's bytes (malloc'd, NUL after them) */
+	const char *blob;    /* W->raw, during W->each only: the blob's bytes */
 	size_t blob_len;
-} p4r_git_lfs_change;
+};
 
 /* The commit REV (any revision libgit2 resolves) names, as hex into OUT;
  * P4R_EUSAGE "--stage ...: 'REV' names no commit ..." when none. */
@@ -99,7 +104,7 @@ void p4r_git_lfs_change_array_free(p4r_git_lfs_change *v, size_t n);
 
 /* The commits of HEAD's history, oldest first (topological order), that
  * add or change the blob at a path W->want accepts (with W->raw: any
- * blob, returned whole) to a Git LFS pointer:
+ * blob, handed to W->each) to a Git LFS pointer:
  * a blob of at most P4R_LFS_POINTER_MAX bytes that decodes as one and is
  * not empty (lfs.h). A commit is compared with its first parent (a root
  * commit with nothing); with W->all_parents every commit is walked and a

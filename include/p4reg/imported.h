@@ -20,6 +20,7 @@ typedef struct p4r_known_version {
 	int64_t number;
 	p4r_oid oid;
 	int64_t size;
+	int64_t tree_size;        /* a folder version: its files' total; else 0 */
 	char git_commit[P4R_EVENT_GIT_COMMIT_MAX + 1]; /* "" when none */
 	bool deleted;
 } p4r_known_version;
@@ -34,7 +35,7 @@ int p4r_registry_known_versions(p4r_registry *reg, const char *model, p4r_known_
  * reason and DETAIL (a JSON object's text, nullable) as its detail; a
  * new model is bound to IN->path. Joins the caller's transaction (else
  * one of its own). P4R_EUSAGE for what a remote would refuse
- * (p4r_version_input_check) or a folder version; P4R_EEXISTS when the
+ * (p4r_version_input_check) or a file version with a file count; P4R_EEXISTS when the
  * model is bound to another path or the path to another model. *NUMBER
  * (nullable) gets the version's number. */
 int p4r_registry_import_version(p4r_registry *reg, const p4r_version_input *in, const char *detail,

@@ -28,4 +28,12 @@ int p4r_relpath_check(const char *p);
  * pointer file). */
 bool p4r_relpath_valid(const char *p);
 
+/* DIR (a repository-relative folder, "" for the root) joined with PATH
+ * (relative) by text, "." and ".." resolved, into *OUT (malloc'd; "" for
+ * the root): how a file that names another relative to itself (a .dvc
+ * file's output, a DVC config's cache.dir) is read. P4R_EUSAGE when PATH
+ * is absolute or its ".." leave the repository (no message: the caller
+ * says what leaves); the result is not otherwise checked. */
+int p4r_relpath_resolve(const char *dir, const char *path, char **out);
+
 #endif

@@ -10,7 +10,8 @@ const char cmd_import_usage[] =
 	"usage: p4reg import git-lfs [--name NAME] [--since REV] [--all-parents] [--stage STAGE=REV...]\n"
 	"                            [--dry-run] [PATH|PATTERN...]\n"
 	"       p4reg import dvc [--history [--since REV] [--all-parents] [--stage STAGE=REV...]]\n"
-	"                        [--write-pointers] [--name NAME] [--dry-run] [FILE.dvc|DIR...]\n"
+	"                        [--write-pointers] [--dvc-cache DIR] [--name NAME] [--dry-run]\n"
+	"                        [FILE.dvc|DIR...]\n"
 	"\n"
 	"Registers the Git LFS history of HEAD: for every commit that changed the\n"
 	"Git LFS pointer of a path (oldest first, first parents only unless\n"
@@ -29,10 +30,14 @@ const char cmd_import_usage[] =
 	"'dvc' registers the outputs of .dvc files (FILE.dvc, those below DIR, or\n"
 	"all): the bytes from DVC's cache (.dvc/cache/files/md5/..., or the older\n"
 	"layout), checked against the .dvc file's MD5 and stored by SHA-256, as\n"
-	"'add' registers a file. --history does so for every commit that changed a\n"
-	"DVC file, with its author, date and subject. A corrupt cache entry registers\n"
-	"nothing for its model (exit 4). The .dvc files stay; --write-pointers puts\n"
-	"a p4reg pointer beside each output.\n"
+	"'add' registers a file; a directory output (md5 ending in .dir) becomes a\n"
+	"folder version, its listing's files each checked and stored. DVC 2's\n"
+	"md5-dos2unix sums are honoured. The cache is each DVC repository's\n"
+	".dvc/cache, or the cache.dir its .dvc/config sets inside the repository,\n"
+	"or the one --dvc-cache names. With --history it does so for every commit\n"
+	"that changed a DVC file, with its author, date and subject. A corrupt\n"
+	"cache entry registers nothing for its model (exit 4). The .dvc files\n"
+	"stay; --write-pointers puts a p4reg pointer beside each output.\n"
 	"\n"
 	"Imported versions start in development. --stage production=REV then moves\n"
 	"the version each model got from REV's commit to production (validation and\n"
@@ -50,9 +55,11 @@ const char cmd_import_usage[] =
 	"      --dry-run       list what would be registered, change nothing\n"
 	"      --history       dvc: every commit of HEAD's history that changed a .dvc file\n"
 	"      --write-pointers\n"
-	"                      dvc: a p4reg pointer beside each output, staged in git\n";
+	"                      dvc: a p4reg pointer beside each output, staged in git\n"
+	"      --dvc-cache DIR dvc: DVC's cache folder (a shared cache outside the repository)\n";
 
-enum { OPT_NAME = 1, OPT_SINCE, OPT_ALL_PARENTS, OPT_DRY_RUN, OPT_HISTORY, OPT_WRITE_POINTERS, OPT_STAGE };
+enum { OPT_NAME = 1, OPT_SINCE, OPT_ALL_PARENTS, OPT_DRY_RUN, OPT_HISTORY, OPT_WRITE_POINTERS, OPT_STAGE,
+       OPT_DVC_CACHE };
 
 static const p4r_option options[] = {
 	{ "name", 0, true, OPT_NAME },
@@ -62,6 +69,7 @@ static const p4r_option options[] = {
 	{ "history", 0, false, OPT_HISTORY },
 	{ "write-pointers", 0, false, OPT_WRITE_POINTERS },
 	{ "stage", 0, true, OPT_STAGE },
+	{ "dvc-cache", 0, true, OPT_DVC_CACHE },
 	{ NULL, 0, false, 0 },
 };
 
@@ -89,6 +97,12 @@ static cJSON *json_row(const p4r_import_row *r)
 	cJSON_AddNumberToObject(o, "created_ms", (double)r->created_ms);
 	cJSON_AddStringToObject(o, "message", r->message);
 	p4r_json_add_text(o, "oid", r->oid.hex);
+	if (r->source && r->state != P4R_IMPORT_REFUSED)
+		cJSON_AddStringToObject(o, "kind", r->files ? "dir" : "file");
+	if (r->files) {
+		cJSON_AddNumberToObject(o, "files", (double)r->files);
+		cJSON_AddNumberToObject(o, "tree_size", (double)r->tree_size);
+	}
 	if (r->state == P4R_IMPORT_REFUSED)
 		cJSON_AddNullToObject(o, "size");
 	else
@@ -154,11 +168,21 @@ static int print_json(const p4r_import_result *res, const char *source, bool dry
 	return cmd_print_json(doc);
 }
 
+static const char *plural(size_t n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
 static void print_row(const p4r_import_row *r, bool dry_run)
 {
-	char size[32];
+	char size[64], total[32];
 
 	p4r_format_size(size, sizeof(size), r->size);
+	if (r->files) {
+		p4r_format_size(total, sizeof(total), (uint64_t)r->tree_size);
+		snprintf(size, sizeof(size), "%lld %s, %s", (long long)r->files, plural(r->files, "file", "files"),
+			 total);
+	}
 	if (r->state == P4R_IMPORT_REGISTERED && r->source && r->from_history)
 		printf("%s %s as %s@%lld (%.12s, %s) from %s at commit %.12s\n", dry_run ? "would import" : "imported",
 		       p4r_escape(r->path), r->model, (long long)r->version, r->oid.hex, size, p4r_escape(r->source),
@@ -173,11 +197,6 @@ static void print_row(const p4r_import_row *r, bool dry_run)
 	else if (r->state == P4R_IMPORT_STORED)
 		printf("%s the bytes of %s@%lld (%.12s, %s) from commit %.12s\n", dry_run ? "would store" : "stored",
 		       r->model, (long long)r->version, r->oid.hex, size, r->commit);
-}
-
-static const char *plural(size_t n, const char *one, const char *many)
-{
-	return n == 1 ? one : many;
 }
 
 static void print_summary(const p4r_import_result *res, bool dvc, bool dry_run)
@@ -349,9 +368,9 @@ static int check_source(p4r_cli *cli, const char *source, const p4r_import_opts 
 		return cmd_usage_error(cli, "unknown import source '%s' (git-lfs or dvc)", source);
 	if (opts->name && opts->npaths != 1)
 		return cmd_usage_error(cli, "--name names the model of one %s", *dvc ? "FILE.dvc" : "PATH");
-	if (!*dvc && (opts->history || opts->write_pointers))
-		return cmd_usage_error(cli, "%s goes with 'import dvc'",
-				       opts->history ? "--history" : "--write-pointers");
+	if (!*dvc && (opts->history || opts->write_pointers || opts->dvc_cache))
+		return cmd_usage_error(cli, "%s goes with 'import dvc'", opts->history ? "--history" :
+				       opts->write_pointers ? "--write-pointers" : "--dvc-cache");
 	if (*dvc && !opts->history && (opts->since || opts->all_parents || opts->nstages))
 		return cmd_usage_error(cli, "%s goes with --history", opts->since ? "--since" :
 				       opts->all_parents ? "--all-parents" : "--stage");
@@ -391,6 +410,8 @@ int cmd_import(p4r_cli *cli, p4r_repo *repo, int argc, char **argv)
 			opts.history = true;
 		else if (id == OPT_WRITE_POINTERS)
 			opts.write_pointers = true;
+		else if (id == OPT_DVC_CACHE)
+			opts.dvc_cache = value;
 		else if (id == OPT_STAGE && (rc = parse_stage(cli, value, stages, &opts.nstages)) < 0)
 			break;
 		else if (id == OPT_STAGE)

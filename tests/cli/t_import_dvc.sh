@@ -5,52 +5,12 @@
 # outputs registered with their bytes stored by SHA-256, a second import
 # adds nothing, a dry run changes nothing, --history registers every commit
 # that changed a .dvc file with its author, date and subject, a corrupt
-# cache entry registers nothing for its model (exit 4), a missing one and
-# a directory output are refused (exit 1), hostile .dvc files are refused
+# cache entry registers nothing for its model (exit 4), a missing one is
+# refused (exit 1), hostile .dvc files are refused
 # with one line (exit 4), and --write-pointers writes and stages pointers.
 . "$(dirname "$0")/lib.sh"
 
-# commit_as NAME DATE MESSAGE
-commit_as() {
-	GIT_AUTHOR_NAME=$1 GIT_AUTHOR_EMAIL="$(echo "$1" | tr 'A-Z' 'a-z')@example.com" GIT_AUTHOR_DATE=$2 \
-		GIT_COMMITTER_DATE=$2 git commit -qm "$3" || fail "commit '$3' failed"
-}
-
-# dvc_put PATH TEXT [LAYOUT]: PATH holds TEXT, its .dvc file names it by
-# MD5 (as `dvc add` writes it), the cache holds it (LAYOUT 3: files/md5/,
-# 2: the older one, none: not cached). Sets MD5.
-dvc_put() {
-	local path=$1 layout=${3:-3} dir
-	mkdir -p "$(dirname "$path")"
-	printf '%s' "$2" >"$path"
-	MD5=$(md5sum "$path" | cut -d' ' -f1)
-	case $layout in
-	3) dir=.dvc/cache/files/md5/${MD5:0:2} ;;
-	2) dir=.dvc/cache/${MD5:0:2} ;;
-	*) dir= ;;
-	esac
-	if [ -n "$dir" ]; then mkdir -p "$dir" && cp "$path" "$dir/${MD5:2}"; fi
-	if [ "$layout" = 2 ]; then
-		printf 'outs:\n- md5: %s\n  path: %s\n' "$MD5" "$(basename "$path")" >"$path.dvc"
-	else
-		printf 'outs:\n- md5: %s\n  size: %s\n  hash: md5\n  path: %s\n' "$MD5" "$(stat -c %s "$path")" \
-			"$(basename "$path")" >"$path.dvc"
-	fi
-	grep -qx "/$(basename "$path")" "$(dirname "$path")/.gitignore" 2>/dev/null ||
-		echo "/$(basename "$path")" >>"$(dirname "$path")/.gitignore"
-}
-
-# dvc_repo: a git work tree with p4reg, .dvc/ and two outputs, one per
-# cache layout, committed. A, B: their SHA-256.
-dvc_repo() {
-	fresh_git_repo
-	mkdir -p .dvc && printf '[core]\n' >.dvc/config && printf '/cache\n' >.dvc/.gitignore
-	dvc_put models/a.bin "weights of a, one"; A=$(sha models/a.bin); AMD5=$MD5
-	dvc_put models/b.bin "weights of b" 2; B=$(sha models/b.bin)
-	git add .dvc/config .dvc/.gitignore models && commit_as Dee "2024-05-01T10:00:00Z" "dvc add a b"
-}
-
-store_object() { echo ".p4reg/objects/${1:0:2}/${1:2:2}/$1"; }
+. "$(dirname "$0")/dvc_fixture.sh"
 
 begin "import dvc registers the work tree's outputs, bytes stored by SHA-256; a dry run changes nothing"
 dvc_repo
@@ -129,7 +89,7 @@ printf 'weights of a, ONE' >".dvc/cache/files/md5/${AMD5:0:2}/${AMD5:2}"
 run 4 p4reg import dvc
 assert_eq "$OUT" "imported models/b.bin as b@1 (${B:0:12}, 12 B) from models/b.bin.dvc
 imported 1 version of 1 model"
-assert_contains "$ERR" "p4reg: warning: nothing imported for model 'a' (models/a.bin): DVC cache entry '$PWD/.dvc/cache/files/md5/${AMD5:0:2}/${AMD5:2}' of 'models/a.bin' is corrupt: its MD5 is $(printf 'weights of a, ONE' | md5sum | cut -d' ' -f1), not $AMD5"
+assert_contains "$ERR" "p4reg: warning: nothing imported for model 'a' (models/a.bin): DVC cache entry '.dvc/cache/files/md5/${AMD5:0:2}/${AMD5:2}' of 'models/a.bin' is corrupt: its MD5 is $(printf 'weights of a, ONE' | md5sum | cut -d' ' -f1), not $AMD5"
 assert_one_line_error "1 model not imported (the warning above says why)"
 assert_eq "$(db "SELECT count(*) FROM models WHERE name = 'a'")" "0"
 # a size that is not the .dvc file's is as wrong
@@ -138,17 +98,15 @@ run 4 p4reg import dvc && assert_contains "$ERR" "is corrupt: its MD5 is"
 cp models/a.bin ".dvc/cache/files/md5/${AMD5:0:2}/${AMD5:2}"
 run 0 p4reg import dvc && assert_contains "$OUT" "imported models/a.bin as a@1"
 
-begin "an output not in the cache, a directory output: refused (exit 1), the rest imported"
+begin "an output not in the cache: refused (exit 1), the rest imported"
 dvc_repo
 dvc_put models/c.bin "never cached" none
-mkdir -p data && printf 'outs:\n- md5: %s.dir\n  size: 10\n  nfiles: 2\n  hash: md5\n  path: images\n' "$AMD5" >data/images.dvc
 run 1 p4reg import dvc
 assert_contains "$OUT" "imported 2 versions of 2 models"
 C=$(md5sum models/c.bin | cut -d' ' -f1)
-assert_contains "$ERR" "p4reg: warning: refused models/c.bin (models/c.bin.dvc): not in the DVC cache ('$PWD/.dvc/cache/files/md5/${C:0:2}/${C:2}' nor the older layout): 'dvc fetch' (with --all-commits for history) brings it"
-assert_contains "$ERR" "p4reg: warning: refused data/images (data/images.dvc): a directory output (its md5 ends in .dir) is not imported yet: 'p4reg add data/images' adds the folder as it is now"
-assert_one_line_error "2 .dvc entries refused (the warnings above say why)"
-assert_eq "$(db "SELECT count(*) FROM models WHERE name IN ('c', 'images')")" "0"
+assert_contains "$ERR" "p4reg: warning: refused models/c.bin (models/c.bin.dvc): not in the DVC cache ('.dvc/cache/files/md5/${C:0:2}/${C:2}' nor the older layout): 'dvc fetch' (with --all-commits for history) brings it"
+assert_one_line_error "1 .dvc entry refused (the warning above says why)"
+assert_eq "$(db "SELECT count(*) FROM models WHERE name = 'c'")" "0"
 
 begin "hostile .dvc files are refused with one line each, exit 4, nothing registered for them"
 dvc_repo
@@ -209,15 +167,26 @@ assert_eq "$(snapshot)" "$before" "a refused import changed something"
 begin "--name names the one output's model"
 run 0 p4reg import dvc --name alpha models/a.bin.dvc && assert_contains "$OUT" "imported models/a.bin as alpha@1"
 
-begin "--history: a cache entry behind a symbolic link of the work tree is not read (exit 4, nothing registered)"
+begin "--history: a DVC cache behind a symbolic link of the work tree is never read"
 dvc_repo
 outside=$(mktemp -d) && mkdir -p "$outside/.dvc" && cp -r .dvc/cache "$outside/.dvc/"
 mkdir -p sub && cp models/a.bin.dvc sub/ && git add sub && commit_as Dee "2024-05-02T10:00:00Z" "sub"
 git rm -rq sub && ln -s "$outside" sub && git add sub && commit_as Dee "2024-05-03T10:00:00Z" "sub is a link"
-run 4 p4reg import dvc --history sub/a.bin.dvc
-assert_one_line_error "1 model not imported (the warning above says why)"
-assert_contains "$ERR" "p4reg: warning: nothing imported for model 'a' (sub/a.bin): DVC cache entry '$PWD/sub/.dvc/cache/files/md5/${AMD5:0:2}/${AMD5:2}' of 'sub/a.bin' cannot be reached without following a symbolic link"
+# the only copy of a's bytes is behind the link: sub/.dvc is not followed,
+# the repository's own .dvc/cache lacks them
+rm -rf .dvc/cache/files
+run 1 p4reg import dvc --history sub/a.bin.dvc
+assert_contains "$ERR" "p4reg: warning: refused sub/a.bin (sub/a.bin.dvc) at commit $(git rev-parse --short=12 HEAD~1): not in the DVC cache ('.dvc/cache/files/md5/${AMD5:0:2}/${AMD5:2}' nor the older layout)"
 assert_eq "$(db "SELECT count(*) FROM versions")" "0"
+# a cache folder that is itself a link is not followed either
+rm -rf .dvc/cache && ln -s "$outside/.dvc/cache" .dvc/cache
+run 1 p4reg import dvc models/a.bin.dvc
+assert_contains "$ERR" "no DVC cache at '.dvc/cache' ('dvc fetch' fills it; --dvc-cache names another)"
+assert_eq "$(db "SELECT count(*) FROM versions")" "0"
+# named by the user, it is read
+run 0 p4reg import dvc --dvc-cache "$outside/.dvc/cache" models/a.bin.dvc
+assert_eq "$OUT" "imported models/a.bin as a@1 (${A:0:12}, 17 B) from models/a.bin.dvc
+imported 1 version of 1 model"
 rm -rf "$outside"
 
 begin "--history: a commit whose author a push would refuse is refused alone (exit 4), the others imported"

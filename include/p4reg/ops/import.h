@@ -35,6 +35,8 @@ typedef struct p4r_import_opts {
 				   * file, not only the work tree's */
 	bool write_pointers;      /* dvc --write-pointers: a p4reg pointer beside
 				   * each output (its newest version), staged */
+	const char *dvc_cache;    /* dvc --dvc-cache: DVC's cache folder, as typed (the
+				   * user's: followed); NULL: each DVC repository's own */
 	const p4r_import_stage *stages; /* --stage (git-lfs, dvc --history); one per stage */
 	size_t nstages;
 } p4r_import_opts;
@@ -56,8 +58,10 @@ typedef struct p4r_import_row {
 	char *author;             /* "Name <email>" of the commit */
 	int64_t created_ms;       /* the commit's author date */
 	char *message;            /* the commit's subject */
-	p4r_oid oid;              /* refused: "" */
+	p4r_oid oid;              /* refused: ""; a folder: its manifest's */
 	uint64_t size;
+	int64_t files;            /* dvc: a directory output's file count; 0: a file */
+	int64_t tree_size;        /* and its files' total bytes */
 	bool downloaded;          /* the bytes are in the store (a dry run: would be) */
 	char *why;                /* refused: the one-line reason */
 	int code;                 /* refused: its code (P4R_EINTEGRITY for a blob
@@ -148,20 +152,27 @@ int p4r_import_git_lfs(p4r_repo *repo, const p4r_import_opts *opts, const p4r_op
  * out; none: the whole repository), or with OPTS->history those of every
  * commit of HEAD's history that changed one (as p4r_import_git_lfs walks
  * it). An output is a model as there (its path is the .dvc file's folder
- * joined with the output's). Its bytes come from the DVC cache (.dvc/cache
- * of the nearest folder holding .dvc: files/md5/ab/..., else ab/...), whose
- * MD5 and size must be the .dvc file's, and are stored by SHA-256 per
- * core.cacheType (a dry run hashes without storing): a corrupt entry
- * registers nothing for its model (P4R_EINTEGRITY in OUT->failures). The
- * work tree's outputs are registered as `add` registers (by whoever runs
- * it, now, with HEAD's provenance; a model that has those bytes is
- * unchanged, counted in OUT->already); the history's with their commits'
- * author, date, id and subject, a change known when its model has a
- * version of that commit. Refused rows (the rest goes on): a .dvc file
- * that does not decode (P4R_EINTEGRITY), a directory output and an output
- * not in the cache (P4R_ERROR). With OPTS->write_pointers a pointer is
- * written beside each output for its model's newest version, with its
- * .gitignore line, and staged as add stages. OPTS->stages (with
+ * joined with the output's). Its bytes come from the DVC cache --
+ * OPTS->dvc_cache, else the cache.dir the nearest .dvc folder's config
+ * sets inside the repository (one outside refuses its outputs,
+ * P4R_EINTEGRITY), else that folder's cache; files/md5/ab/..., else
+ * ab/..., opened without following a link -- whose MD5 (DVC 2's
+ * md5-dos2unix for an output without "hash: md5") and size must be the
+ * .dvc file's, and are stored by SHA-256 per core.cacheType (a dry run
+ * hashes without storing): a corrupt entry registers nothing for its model
+ * (P4R_EINTEGRITY in OUT->failures). A directory output's listing is read
+ * and checked, each of its files so, and the version is the folder's
+ * manifest (a row's FILES and TREE_SIZE set). The work tree's outputs are
+ * registered as `add` registers (by whoever runs it, now, with HEAD's
+ * provenance; a model that has those bytes is unchanged, counted in
+ * OUT->already); the history's (below the repository's folder of the git
+ * work tree) with their commits' author, date, id and subject, a change
+ * known when its model has a version of that commit. Refused rows (the
+ * rest goes on): a .dvc file that does not decode (P4R_EINTEGRITY), an
+ * output (or a folder's file) not in the cache (P4R_ERROR). With
+ * OPTS->write_pointers a pointer is written beside each output for its
+ * model's newest version, with its .gitignore line, and staged as add
+ * stages. OPTS->stages (with
  * OPTS->history only) as p4r_import_git_lfs does them. */
 int p4r_import_dvc(p4r_repo *repo, const p4r_import_opts *opts, const p4r_op_report *report,
 		   p4r_import_result *out);

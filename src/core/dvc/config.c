@@ -127,10 +127,9 @@ static int lookup(struct ini_cfgobj *cfg, const char *file, const char **value)
  * into *OUT. */
 static int resolve(const char *dvc_dir, const char *value, const char *file, char **out)
 {
-	size_t n = strlen(dvc_dir) + strlen(value) + 2, len = 0, c;
-	char *full, *res;
-	const char *p;
-	int rc = 0;
+	char *res = NULL;
+	size_t len;
+	int rc;
 
 	*out = NULL;
 	if (!*value)
@@ -141,38 +140,17 @@ static int resolve(const char *dvc_dir, const char *value, const char *file, cha
 	if (value[0] == '/' || strstr(value, "://"))
 		return p4r_error_set(P4R_EINTEGRITY, "'%s' sets cache.dir to '%s', outside the repository: " HINT,
 				     file, value);
-	if (!(full = malloc(n)) || !(res = malloc(n))) {
-		free(full);
-		return p4r_error_set(P4R_ERROR, "out of memory");
-	}
-	snprintf(full, n, "%s/%s", dvc_dir, value);
-	res[0] = '\0';
-	for (p = full; *p; p += c + (p[c] == '/')) {
-		c = strcspn(p, "/");
-		if (c == 0 || (c == 1 && p[0] == '.'))
-			continue;
-		if (c == 2 && p[0] == '.' && p[1] == '.') {
-			if (!len) {
-				rc = p4r_error_set(P4R_EINTEGRITY, "'%s' sets cache.dir to '%s', outside the "
-						   "repository: " HINT, file, value);
-				goto done;
-			}
-			while (len > 0 && res[len - 1] != '/')
-				len--;
-			if (len > 0)
-				len--; /* the '/' before the dropped part */
-			res[len] = '\0';
-			continue;
-		}
-		if (len)
-			res[len++] = '/';
-		memcpy(res + len, p, c);
-		len += c;
-		res[len] = '\0';
-	}
-	if (!len)
-		memcpy(res, ".", 2);
-	else if (p4r_relpath_check(res) < 0) {
+	if ((rc = p4r_relpath_resolve(dvc_dir, value, &res)) == P4R_EUSAGE)
+		return p4r_error_set(P4R_EINTEGRITY, "'%s' sets cache.dir to '%s', outside the repository: " HINT,
+				     file, value);
+	if (rc < 0)
+		return rc;
+	len = strlen(res);
+	if (!len) {
+		free(res);
+		if (!(res = strdup(".")))
+			return p4r_error_set(P4R_ERROR, "out of memory");
+	} else if (p4r_relpath_check(res) < 0) {
 		rc = p4r_error_set(P4R_EINTEGRITY, "'%s' sets cache.dir to '%s', not a folder p4reg reads (in "
 				   ".git or .p4reg, a backslash, an overlong name): " HINT, file, value);
 		goto done;
@@ -180,7 +158,6 @@ static int resolve(const char *dvc_dir, const char *value, const char *file, cha
 	*out = res;
 	res = NULL;
 done:
-	free(full);
 	free(res);
 	return rc;
 }

@@ -198,56 +198,6 @@ int p4r_dvc_parse(p4r_dvc_file *out, const char *buf, size_t len)
 	return rc;
 }
 
-/* Whether PATH is a regular file (its last component not followed). */
-static bool regular(const char *path)
-{
-	struct stat st;
-
-	return lstat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-int p4r_dvc_cache_find(char *buf, size_t bufsz, const char *cache_dir, const char *md5)
-{
-	char legacy[4096];
-
-	if (!p4r_dvc_hex32(md5, strlen(md5)))
-		return p4r_error_set(P4R_EUSAGE, "malformed md5 '%s'", md5);
-	snprintf(legacy, sizeof(legacy), "%s/%.2s/%s", cache_dir, md5, md5 + 2);
-	if ((size_t)snprintf(buf, bufsz, "%s/files/md5/%.2s/%s", cache_dir, md5, md5 + 2) >= bufsz)
-		return p4r_error_set(P4R_ERROR, "the DVC cache path '%s' is too long", cache_dir);
-	if (regular(buf))
-		return 0;
-	if (regular(legacy)) {
-		snprintf(buf, bufsz, "%s", legacy);
-		return 0;
-	}
-	return p4r_error_set(P4R_ENOTFOUND, "'%s' is not in the DVC cache '%s'", md5, cache_dir);
-}
-
-int p4r_dvc_md5_file(char hex[33], uint64_t *size, const char *path)
-{
-	int fd, rc;
-
-	*size = 0;
-	/* never blocks on a FIFO planted under the name */
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0)
-		return p4r_error_errno("cannot open '%s'", path);
-	rc = p4r_dvc_md5_fd(hex, size, fd, path);
-	close(fd);
-	return rc;
-}
-
-int p4r_dvc_md5_fd(char hex[33], uint64_t *size, int fd, const char *display)
-{
-	p4r_dvc_sum sum;
-	int rc = p4r_dvc_sum_fd(&sum, fd, display, false);
-
-	*size = sum.size;
-	if (rc == 0)
-		memcpy(hex, sum.md5, 33);
-	return rc;
-}
-
 /* ---- md5-dos2unix (dvc-data's Dos2UnixHashStreamFile, istextblock) ---- */
 
 #define CHUNK (1 << 20)  /* dvc-data's read size: the rule applies per chunk */
@@ -395,4 +345,17 @@ done:
 bool p4r_dvc_sum_matches(const p4r_dvc_sum *s, const char *md5)
 {
 	return (s->md5[0] && !strcmp(s->md5, md5)) || (s->older[0] && !strcmp(s->older, md5));
+}
+
+int p4r_dvc_md5_buffer(char hex[33], const void *buf, size_t len)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	int rc;
+
+	if (!ctx || EVP_DigestInit_ex(ctx, EVP_md5(), NULL) != 1 || EVP_DigestUpdate(ctx, buf, len) != 1)
+		rc = p4r_error_set(P4R_ERROR, "cannot compute MD5 (OpenSSL)");
+	else
+		rc = hex_final(ctx, hex);
+	EVP_MD_CTX_free(ctx);
+	return rc;
 }

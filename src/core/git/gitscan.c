@@ -581,7 +581,6 @@ void p4r_git_lfs_change_array_free(p4r_git_lfs_change *v, size_t n)
 		free(v[i].author);
 		free(v[i].subject);
 		free(v[i].refused);
-		free(v[i].blob);
 	}
 	free(v);
 }
@@ -654,7 +653,7 @@ static int history_blob(struct history *h, const char *path, const git_oid *id)
 		p4r_error_set(P4R_EINTEGRITY, "larger than %zu bytes", h->w->raw_max);
 		rc = history_add(h, path, NULL, p4r_error_message());
 		p4r_error_clear();
-		return rc;
+		return rc == 0 ? h->w->each(&h->v[h->n - 1], h->n - 1, h->w->payload) : rc;
 	}
 	if (!h->w->raw && (len == 0 || len > P4R_LFS_POINTER_MAX))
 		return 0;
@@ -663,13 +662,17 @@ static int history_blob(struct history *h, const char *path, const git_oid *id)
 	buf = git_blob_rawcontent(blob);
 	len = (size_t)git_blob_rawsize(blob);
 	if (h->w->raw) {
-		if ((rc = history_add(h, path, NULL, NULL)) == 0 && !(h->v[h->n - 1].blob = malloc(len + 1)))
-			rc = p4r_error_set(P4R_ERROR, "out of memory");
-		if (rc == 0) {
-			memcpy(h->v[h->n - 1].blob, buf, len);
-			h->v[h->n - 1].blob[len] = '\0';
-			h->v[h->n - 1].blob_len = len;
-			h->v[h->n - 1].pointer = false;
+		/* handed over while the blob is open, never kept: a history's
+		 * blobs together may be far larger than memory */
+		if ((rc = history_add(h, path, NULL, NULL)) == 0) {
+			p4r_git_lfs_change *c = &h->v[h->n - 1];
+
+			c->pointer = false;
+			c->blob = buf;
+			c->blob_len = len;
+			rc = h->w->each(c, h->n - 1, h->w->payload);
+			c->blob = NULL;
+			c->blob_len = 0;
 		}
 	} else if (p4r_lfs_pointer_decode(&p, buf, len) == 0 && p4r_lfs_pointer_unsupported(&p) == 0)
 		rc = history_add(h, path, &p, NULL);
@@ -799,7 +802,10 @@ int p4r_git_lfs_history(p4r_git *git, const p4r_git_lfs_walk *w, p4r_git_lfs_cha
 		goto done;
 	while (rc == 0 && (e = git_revwalk_next(&id, walk)) == 0)
 		rc = history_commit(&h, &id);
-	if (rc == 0 && e != GIT_ITEROVER)
+	if (rc == 0 && e != GIT_ITEROVER && git_repository_is_shallow(git->repo) == 1)
+		rc = p4r_error_set(P4R_ERROR, "cannot walk the history of HEAD: this clone is shallow (its history "
+				   "stops where it was cut); 'git fetch --unshallow' brings the rest");
+	else if (rc == 0 && e != GIT_ITEROVER)
 		rc = p4r_error_git(P4R_ERROR, "cannot walk the history of HEAD");
 	if (rc == 0) {
 		*out = h.v;

@@ -2,25 +2,26 @@
  * walk, decide per path what is new, store the bytes git-lfs has in
  * parallel, then one registry transaction per model. */
 #include "import_priv.h"
+#include "p4reg/beneath.h"
 #include "p4reg/error.h"
 #include "p4reg/gitio.h"
 #include "p4reg/gitscan.h"
 #include "p4reg/imported.h"
 #include "p4reg/lfs.h"
-#include "p4reg/lifecycle.h"
 #include "p4reg/objguard.h"
 #include "p4reg/parallel.h"
-#include "p4reg/relpath.h"
 #include "p4reg/store.h"
-#include "p4reg/worktree.h"
 
-#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* What becomes of one change of the history. */
 enum plan { PLAN_NEW, PLAN_HAD, PLAN_REFUSED };
@@ -28,7 +29,8 @@ enum plan { PLAN_NEW, PLAN_HAD, PLAN_REFUSED };
 /* One object to take from .git/lfs/objects into the store. */
 struct task {
 	p4r_oid oid;
-	uint64_t size;            /* what the pointer says */
+	uint64_t size;            /* what the first pointer naming it says */
+	uint64_t most;            /* the largest size a pointer naming it says */
 	const char *path;         /* a path whose pointer names it (messages) */
 	const char *commit;
 	p4r_insert_result ins;
@@ -51,12 +53,9 @@ struct step {
 
 /* One path of the history: one model. */
 struct model {
-	char *rel;                /* repository-relative */
-	char name[P4R_MODEL_NAME_MAX + 1];
+	p4r_import_model base;    /* its path (repository-relative), name, failure */
 	struct step *steps;       /* in commit order */
 	size_t n, cap;
-	int code;                 /* the model failed: its code, */
-	char *why;                /* and why */
 };
 
 struct run {
@@ -64,7 +63,8 @@ struct run {
 	const p4r_import_opts *opts;
 	const p4r_op_report *report;
 	p4r_git *git;
-	char *lfs_dir;            /* Git LFS's objects (the result's, owned there) */
+	char *lfs_dir;            /* Git LFS's folder (the result's, owned there) */
+	int objects_fd;           /* its objects/ folder; -1 when there is none */
 	char *prefix;             /* the repository's folder in the git work tree, "" or "sub/" */
 	char **patterns;          /* OPTS->paths, repository-relative */
 	bool *matched;            /* which of them matched a change */
@@ -83,6 +83,8 @@ struct run {
 };
 
 /* ---- which paths ---- */
+
+static const struct run *sort_run; /* qsort's context (one thread) */
 
 /* PAT (repository-relative) takes REL: the path itself, a path below the
  * folder PAT, or a match of the pattern, whose '*' crosses '/' as git's
@@ -114,63 +116,6 @@ static bool want_path(const char *path, void *payload)
 	return any;
 }
 
-/* ARG (relative to the current folder, or absolute) as a path of the
- * repository, by its text alone: a path of the history need not exist in
- * the work tree. "." and ".." components are resolved; "" is the root. */
-int p4r_import_arg_path(p4r_repo *repo, const char *arg, char **out)
-{
-	const char *root = p4r_repo_root(repo);
-	size_t rlen = strlen(root), n, len = 0;
-	char *cwd = NULL, *full = NULL, *res = NULL, *p;
-	int rc = 0;
-
-	*out = NULL;
-	if (arg[0] == '/') {
-		full = strdup(arg);
-	} else if ((cwd = realpath(".", NULL))) {
-		n = strlen(cwd) + strlen(arg) + 2;
-		if ((full = malloc(n)))
-			snprintf(full, n, "%s/%s", cwd, arg);
-	} else {
-		return p4r_error_errno("cannot tell the current folder");
-	}
-	if (!full || !(res = calloc(strlen(full) + 1, 1))) {
-		rc = p4r_error_set(P4R_ERROR, "out of memory");
-		goto done;
-	}
-	/* the components one by one: "." dropped, ".." takes one back */
-	for (p = full; *p; p += n + (p[n] == '/')) {
-		n = strcspn(p, "/");
-		if (n == 0 || (n == 1 && p[0] == '.'))
-			continue;
-		if (n == 2 && p[0] == '.' && p[1] == '.') {
-			while (len > 0 && res[len - 1] != '/')
-				len--;
-			if (len > 0)
-				len--;
-			res[len] = '\0';
-			continue;
-		}
-		res[len++] = '/';
-		memcpy(res + len, p, n);
-		len += n;
-		res[len] = '\0';
-	}
-	if (!strcmp(root, "/")) {
-		rlen = 0;
-	} else if (strncmp(res, root, rlen) || (res[rlen] && res[rlen] != '/')) {
-		rc = p4r_error_set(P4R_EUSAGE, "'%s' is outside the repository '%s'", arg, root);
-		goto done;
-	}
-	if (!(*out = strdup(res + rlen + (res[rlen] == '/'))))
-		rc = p4r_error_set(P4R_ERROR, "out of memory");
-done:
-	free(res);
-	free(full);
-	free(cwd);
-	return rc;
-}
-
 /* Each argument as a repository-relative path or pattern. */
 static int read_patterns(struct run *run)
 {
@@ -184,26 +129,6 @@ static int read_patterns(struct run *run)
 	for (i = 0; i < n && rc == 0; i++)
 		rc = p4r_import_arg_path(run->repo, run->opts->paths[i], &run->patterns[i]);
 	return rc;
-}
-
-/* The repository's folder in the git work tree: "" at its top. */
-static int find_prefix(struct run *run)
-{
-	const char *root = p4r_repo_root(run->repo), *top = p4r_git_workdir(run->git);
-	char *rel;
-	size_t n;
-
-	if (!strcmp(root, top)) {
-		run->prefix = strdup("");
-	} else if ((rel = p4r_git_relpath(run->git, root))) {
-		n = strlen(rel) + 2;
-		if ((run->prefix = malloc(n)))
-			snprintf(run->prefix, n, "%s/", rel);
-		free(rel);
-	} else {
-		return p4r_error_set(P4R_ERROR, "the repository '%s' is outside the git work tree '%s'", root, top);
-	}
-	return run->prefix ? 0 : p4r_error_set(P4R_ERROR, "out of memory");
 }
 
 /* ---- the models ---- */
@@ -223,102 +148,65 @@ static int step_add(struct model *m, size_t change)
 	return 0;
 }
 
-/* The changes grouped by path, each path a model, in the order of their
- * first change. */
+static int cmp_change_path(const void *a, const void *b)
+{
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	int c = strcmp(sort_run->changes[i].path, sort_run->changes[j].path);
+
+	return c ? c : (i > j) - (i < j);
+}
+
+static int cmp_model_first(const void *a, const void *b)
+{
+	size_t i = ((const struct model *)a)->steps[0].change, j = ((const struct model *)b)->steps[0].change;
+
+	return (i > j) - (i < j);
+}
+
+/* The changes by path, a model each, in the order of their first change
+ * (sorted, then grouped: many paths stay n log n). */
 static int group(struct run *run)
 {
-	size_t plen = strlen(run->prefix), i, j;
-	int rc;
+	size_t plen = strlen(run->prefix), *order, i;
+	int rc = 0;
 
-	if (!(run->models = calloc(run->nchanges ? run->nchanges : 1, sizeof(*run->models))))
+	if (!(run->models = calloc(run->nchanges ? run->nchanges : 1, sizeof(*run->models))) ||
+	    !(order = malloc((run->nchanges ? run->nchanges : 1) * sizeof(*order))))
 		return p4r_error_set(P4R_ERROR, "out of memory");
-	for (i = 0; i < run->nchanges; i++) {
-		const char *rel = run->changes[i].path + plen;
-
-		for (j = 0; j < run->nmodels && strcmp(run->models[j].rel, rel); j++)
-			;
-		if (j == run->nmodels && !(run->models[run->nmodels++].rel = strdup(rel)))
-			return p4r_error_set(P4R_ERROR, "out of memory");
-		if ((rc = step_add(&run->models[j], i)) < 0)
-			return rc;
+	for (i = 0; i < run->nchanges; i++)
+		order[i] = i;
+	sort_run = run;
+	qsort(order, run->nchanges, sizeof(*order), cmp_change_path);
+	for (i = 0; i < run->nchanges && rc == 0; i++) {
+		if (!i || strcmp(run->changes[order[i]].path, run->changes[order[i - 1]].path)) {
+			if (!(run->models[run->nmodels].base.rel = strdup(run->changes[order[i]].path + plen))) {
+				rc = p4r_error_set(P4R_ERROR, "out of memory");
+				break;
+			}
+			run->nmodels++;
+		}
+		rc = step_add(&run->models[run->nmodels - 1], order[i]);
 	}
-	return 0;
+	free(order);
+	qsort(run->models, run->nmodels, sizeof(*run->models), cmp_model_first);
+	return rc;
 }
 
-/* Records that model M fails with the current error. */
-static void model_fail(struct model *m, int code)
-{
-	free(m->why);
-	m->code = code;
-	m->why = strdup(p4r_error_message());
-	p4r_error_clear();
-}
 
-int p4r_import_name(p4r_repo *repo, const char *rel, const char *name, char *out, size_t outsz)
+/* Each model's name: p4r_import_name_models. */
+static int name_models(struct run *run)
 {
-	p4r_registry *reg = p4r_repo_registry(repo);
-	p4r_model bound = { 0 }, other = { 0 };
+	p4r_import_model **models = malloc((run->nmodels ? run->nmodels : 1) * sizeof(*models));
+	size_t k;
 	int rc;
 
-	out[0] = '\0';
-	if (!p4r_relpath_valid(rel))
-		return p4r_error_set(P4R_EINTEGRITY, "'%s' cannot be a model's path: it must be relative, with no "
-				     "control character, and not name .git, .p4reg or a pointer file", rel);
-	if ((rc = p4r_registry_model_by_path(reg, rel, &bound)) == 0) {
-		if (name && strcmp(name, bound.name))
-			rc = p4r_error_set(P4R_EUSAGE, "'%s' is bound to model '%s', not '%s'", rel, bound.name, name);
-		else
-			snprintf(out, outsz, "%s", bound.name);
-		goto done;
-	}
-	if (rc != P4R_ENOTFOUND)
-		goto done;
-	p4r_error_clear();
-	if (name)
-		snprintf(out, outsz, "%s", name);
-	else if ((rc = p4r_worktree_default_name(out, outsz, rel, false)) < 0)
-		goto done;
-	if ((rc = p4r_registry_model_get(reg, out, &other)) == 0)
-		rc = p4r_error_set(P4R_EEXISTS, "model '%s' is bound to '%s', not '%s'; import '%s' alone "
-				   "with --name", out, other.path, rel, rel);
-	else if (rc == P4R_ENOTFOUND) {
-		p4r_error_clear();
-		rc = 0;
-	}
-done:
-	p4r_model_clear(&bound);
-	p4r_model_clear(&other);
+	if (!models)
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	for (k = 0; k < run->nmodels; k++)
+		models[k] = &run->models[k].base;
+	rc = p4r_import_name_models(run->repo, run->opts->name, models, run->nmodels);
+	free(models);
 	return rc;
-}
-
-/* M's name (p4r_import_name), unless an earlier path of this run took it:
- * a refusal fails M alone. */
-static int name_model(struct run *run, size_t k)
-{
-	struct model *m = &run->models[k];
-	size_t j;
-	int rc = p4r_import_name(run->repo, m->rel, run->opts->name, m->name, sizeof(m->name));
-
-	for (j = 0; j < k && rc == 0; j++)
-		if (!run->models[j].code && !strcmp(run->models[j].name, m->name))
-			rc = p4r_error_set(P4R_EEXISTS, "'%s' and '%s' make the same model name '%s'; import "
-					   "each alone with --name", run->models[j].rel, m->rel, m->name);
-	if (rc < 0 && rc != P4R_ERROR) {
-		model_fail(m, rc);
-		rc = 0;
-	}
-	return rc;
-}
-
-/* Whether a change of M's path set a pointer in COMMIT. */
-static bool commit_of_path(const struct run *run, const struct model *m, const char *commit)
-{
-	size_t i;
-
-	for (i = 0; i < m->n; i++)
-		if (!strcmp(run->changes[m->steps[i].change].commit, commit))
-			return true;
-	return false;
 }
 
 /* Refuses step S with the current error. */
@@ -332,28 +220,69 @@ static void step_refuse(struct step *s)
 /* What the version of change C would be (the registry's record of it). */
 static void version_input(const struct model *m, const p4r_git_lfs_change *c, p4r_version_input *in)
 {
-	*in = (p4r_version_input){ .model = m->name, .path = m->rel, .oid = c->oid, .size = (int64_t)c->size,
-				   .author = c->author, .message = c->subject, .git_commit = c->commit,
-				   .git_dirty = 0, .now_ms = c->time_ms, .kind = P4R_KIND_FILE };
+	*in = (p4r_version_input){ .model = m->base.name, .path = m->base.rel, .oid = c->oid,
+				   .size = (int64_t)c->size, .author = c->author, .message = c->subject,
+				   .git_commit = c->commit, .git_dirty = 0, .now_ms = c->time_ms,
+				   .kind = P4R_KIND_FILE };
 	if (c->size > (uint64_t)INT64_MAX)
 		in->size = -1;
 }
 
-/* Decides each change of M: refused, had (the registry has it) or new. */
-static int plan_model(struct run *run, struct model *m, size_t *already)
+/* Marks M's new steps a version already stands for: first one imported
+ * from that very commit with the same oid, then one of the same bytes
+ * from a commit that set no pointer of the path (an add before the
+ * commit); each version stands for one change. Run when planning and
+ * again inside the model's transaction, where another import at once may
+ * have registered them. */
+static int match_known(struct run *run, struct model *m)
 {
-	p4r_known_version *known = NULL;
-	bool *claimed = NULL;
-	size_t nknown = 0, i, j;
+	p4r_import_known k;
+	const char **commits;
+	size_t i, j, end;
 	int rc;
 
-	if ((rc = p4r_registry_known_versions(p4r_repo_registry(run->repo), m->name, &known, &nknown)) < 0)
+	if (!(commits = malloc((m->n ? m->n : 1) * sizeof(*commits))))
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	for (i = 0; i < m->n; i++)
+		commits[i] = run->changes[m->steps[i].change].commit;
+	rc = p4r_import_known_load(&k, run->repo, m->base.name, commits, m->n);
+	free(commits);
+	if (rc < 0)
 		return rc;
-	if (nknown && !(claimed = calloc(nknown, sizeof(bool)))) {
-		rc = p4r_error_set(P4R_ERROR, "out of memory");
-		goto done;
+	for (i = 0; i < m->n; i++)
+		if (m->steps[i].plan == PLAN_HAD)
+			p4r_import_known_take(&k, m->steps[i].number);
+	for (i = 0; i < m->n; i++) {
+		struct step *s = &m->steps[i];
+		const p4r_git_lfs_change *c = &run->changes[s->change];
+
+		if (s->plan != PLAN_NEW)
+			continue;
+		p4r_import_known_commit(&k, c->commit, &j, &end);
+		for (; j < end && (k.taken[k.by_commit[j]] || !p4r_oid_equal(&k.v[k.by_commit[j]].oid, &c->oid)); j++)
+			;
+		if (j < end) {
+			k.taken[k.by_commit[j]] = true;
+			s->plan = PLAN_HAD;
+			s->number = k.v[k.by_commit[j]].number;
+		}
 	}
-	/* first the versions imported from these very commits */
+	for (i = 0; i < m->n; i++) {
+		struct step *s = &m->steps[i];
+
+		if (s->plan == PLAN_NEW && (s->number = p4r_import_known_claim_oid(&k, &run->changes[s->change].oid)))
+			s->plan = PLAN_HAD;
+	}
+	p4r_import_known_clear(&k);
+	return 0;
+}
+
+/* M's steps: a change that is no pointer, or that a remote would refuse,
+ * is refused; the rest new unless a version stands for it. */
+static int plan_model(struct run *run, struct model *m)
+{
+	size_t i;
+
 	for (i = 0; i < m->n; i++) {
 		struct step *s = &m->steps[i];
 		const p4r_git_lfs_change *c = &run->changes[s->change];
@@ -365,83 +294,115 @@ static int plan_model(struct run *run, struct model *m, size_t *already)
 			continue;
 		}
 		version_input(m, c, &in);
-		if (p4r_version_input_check(&in) < 0) {
+		if (p4r_version_input_check(&in) < 0)
 			step_refuse(s);
-			continue;
-		}
-		for (j = 0; j < nknown; j++)
-			if (!claimed[j] && !strcmp(known[j].git_commit, c->commit) && p4r_oid_equal(&known[j].oid, &c->oid))
-				break;
-		if (j < nknown) {
-			claimed[j] = true;
-			s->plan = PLAN_HAD;
-			s->number = known[j].number;
-		}
 	}
-	/* then a version of the same bytes from elsewhere (p4reg add before
-	 * the commit): each stands for one change */
-	for (i = 0; i < m->n; i++) {
-		struct step *s = &m->steps[i];
-		const p4r_git_lfs_change *c = &run->changes[s->change];
-
-		if (s->plan != PLAN_NEW)
-			continue;
-		for (j = 0; j < nknown; j++)
-			if (!claimed[j] && p4r_oid_equal(&known[j].oid, &c->oid) &&
-			    !commit_of_path(run, m, known[j].git_commit))
-				break;
-		if (j < nknown) {
-			claimed[j] = true;
-			s->plan = PLAN_HAD;
-			s->number = known[j].number;
-		}
-	}
-	for (i = 0; i < m->n; i++)
-		*already += m->steps[i].plan == PLAN_HAD;
-done:
-	free(claimed);
-	free(known);
-	return rc;
+	return match_known(run, m);
 }
 
 /* ---- the bytes ---- */
 
-/* The task for OID (of change C), added when new. */
-static int task_for(struct run *run, const p4r_git_lfs_change *c, size_t *out)
+/* The folder of Git LFS's object OID (*DIRFD) and its name (BASE, in
+ * REL): below objects/ nothing is followed, so a planted link cannot make
+ * the import read a file elsewhere. P4R_ENOTFOUND when it is not there. */
+static int lfs_entry(const struct run *run, const p4r_oid *oid, int *dirfd, const char **base, char rel[80])
+{
+	int rc;
+
+	if (run->objects_fd < 0)
+		return p4r_error_set(P4R_ENOTFOUND, "no Git LFS objects");
+	snprintf(rel, 80, "%.2s/%.2s/%s", oid->hex, oid->hex + 2, oid->hex);
+	if ((rc = p4r_beneath_parent(dirfd, base, run->objects_fd, rel, false)) == P4R_EUSAGE)
+		return p4r_error_set(P4R_EINTEGRITY, "Git LFS object '%s/objects/%s' is reached only through a "
+				     "symbolic link", run->lfs_dir, rel);
+	return rc;
+}
+
+/* Git LFS has OID's object here: a regular file (the import opens it
+ * again, the same way, to read it). */
+static bool lfs_has(const struct run *run, const p4r_oid *oid)
+{
+	const char *base;
+	char rel[80];
+	struct stat st;
+	bool has;
+	int dirfd;
+
+	if (lfs_entry(run, oid, &dirfd, &base, rel) < 0) {
+		p4r_error_clear();
+		return false;
+	}
+	has = fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+	close(dirfd);
+	return has;
+}
+
+/* Step S of model M says SIZE bytes for an object that has HAVE: refused
+ * when they differ (a pointer lying about its object's size would make
+ * every push of the version fail). */
+static void check_size(struct step *s, const p4r_git_lfs_change *c, uint64_t have)
+{
+	if (c->size == have)
+		return;
+	p4r_error_set(P4R_EINTEGRITY, "its Git LFS pointer says %llu bytes; object %.12s has %llu",
+		      (unsigned long long)c->size, c->oid.hex, (unsigned long long)have);
+	step_refuse(s);
+}
+
+static int cmp_step_oid(const void *a, const void *b)
+{
+	const struct step *x = *(struct step *const *)a, *y = *(struct step *const *)b;
+
+	return memcmp(sort_run->changes[x->change].oid.hex, sort_run->changes[y->change].oid.hex,
+		      sizeof(sort_run->changes[0].oid.hex));
+}
+
+/* One task per distinct object the steps NEED (N) take from Git LFS:
+ * sorted by oid, so many changes stay n log n. */
+static int make_tasks(struct run *run, struct step **need, size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < run->ntasks; i++)
-		if (p4r_oid_equal(&run->tasks[i].oid, &c->oid)) {
-			*out = i;
-			return 0;
-		}
-	if (!(run->ntasks % 64)) {
-		void *p = realloc(run->tasks, (run->ntasks + 64) * sizeof(*run->tasks));
+	sort_run = run;
+	qsort(need, n, sizeof(*need), cmp_step_oid);
+	if (n && !(run->tasks = calloc(n, sizeof(*run->tasks))))
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	for (i = 0; i < n; i++) {
+		const p4r_git_lfs_change *c = &run->changes[need[i]->change];
+		struct task *t = run->ntasks ? &run->tasks[run->ntasks - 1] : NULL;
 
-		if (!p)
-			return p4r_error_set(P4R_ERROR, "out of memory");
-		run->tasks = p;
+		if (!t || !p4r_oid_equal(&t->oid, &c->oid)) {
+			t = &run->tasks[run->ntasks++];
+			*t = (struct task){ .oid = c->oid, .size = c->size, .most = c->size, .path = c->path,
+					    .commit = c->commit, .run = run };
+			run->total += c->size;
+		}
+		t->most = c->size > t->most ? c->size : t->most;
+		need[i]->task = run->ntasks - 1;
 	}
-	run->tasks[run->ntasks] = (struct task){ .oid = c->oid, .size = c->size, .path = c->path,
-						 .commit = c->commit, .run = run };
-	run->total += c->size;
-	*out = run->ntasks++;
 	return 0;
 }
 
-/* Where each step's bytes come from: the store has them, or Git LFS
- * (a task; a dry run reads nothing), or nowhere here (not downloaded). */
+/* Which steps have their bytes: in the store already (its size checked
+ * against the pointer's), or in Git LFS's objects (a task each, unless a
+ * dry run, which reads nothing). */
 static int plan_bytes(struct run *run)
 {
 	p4r_store *store = p4r_repo_store(run->repo);
-	size_t k, i;
+	struct step **need = NULL;
+	size_t k, i, n = 0, total = 0;
+	struct stat st;
+	char path[PATH_MAX];
 	int rc;
 
+	for (k = 0; k < run->nmodels; k++)
+		total += run->models[k].n;
+	if (!(need = malloc((total ? total : 1) * sizeof(*need))))
+		return p4r_error_set(P4R_ERROR, "out of memory");
 	for (k = 0; k < run->nmodels; k++) {
 		struct model *m = &run->models[k];
 
-		for (i = 0; i < m->n && !m->code; i++) {
+		for (i = 0; i < m->n && !m->base.code; i++) {
 			struct step *s = &m->steps[i];
 			const p4r_git_lfs_change *c = &run->changes[s->change];
 
@@ -449,17 +410,21 @@ static int plan_bytes(struct run *run)
 				continue;
 			if (p4r_store_has(store, &c->oid)) {
 				s->downloaded = true;
+				if (p4r_store_object_path(store, &c->oid, path, sizeof(path)) == 0 && stat(path, &st) == 0)
+					check_size(s, c, (uint64_t)st.st_size);
 				continue;
 			}
-			if (!p4r_lfs_has(run->lfs_dir, &c->oid))
+			if (!lfs_has(run, &c->oid))
 				continue;
 			s->downloaded = true;
 			s->fill = s->plan == PLAN_HAD;
-			if (!run->opts->dry_run && (rc = task_for(run, c, &s->task)) < 0)
-				return rc;
+			if (!run->opts->dry_run)
+				need[n++] = s;
 		}
 	}
-	return 0;
+	rc = make_tasks(run, need, n);
+	free(need);
+	return rc;
 }
 
 static void report_bytes(struct run *run)
@@ -486,26 +451,35 @@ static void task_progress(uint64_t done, uint64_t total, void *payload)
 	pthread_mutex_unlock(&run->lock);
 }
 
-/* Stores task I's object from Git LFS's folder, hashed on the way: a
- * failure is the task's (its model's), never the loop's. */
+/* Task I's object from Git LFS into the store, verified: its size (read
+ * before a byte is copied: a pointer's size bounds the copy) and its hash.
+ * A failure is the task's, never the loop's. */
 static int store_one(size_t i, void *payload)
 {
 	struct run *run = payload;
 	struct task *t = &run->tasks[i];
-	char path[PATH_MAX];
-	int rc;
+	char rel[80], path[PATH_MAX];
+	const char *base;
+	struct stat st;
+	int rc, dirfd = -1;
 
-	rc = p4r_lfs_object_path(path, sizeof(path), run->lfs_dir, &t->oid);
+	snprintf(path, sizeof(path), "%s/objects/%.2s/%.2s/%s", run->lfs_dir, t->oid.hex, t->oid.hex + 2, t->oid.hex);
+	if ((rc = lfs_entry(run, &t->oid, &dirfd, &base, rel)) == 0 && fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		rc = p4r_error_errno("cannot read Git LFS object '%s'", path);
+	if (rc == 0 && (uint64_t)st.st_size > t->most)
+		rc = p4r_error_set(P4R_EINTEGRITY, "the Git LFS pointer of '%s' (commit %.12s) says %llu bytes, its "
+				   "object '%s' has %llu", t->path, t->commit, (unsigned long long)t->most, path,
+				   (unsigned long long)st.st_size);
 	if (rc == 0)
-		rc = p4r_store_insert_file(p4r_repo_store(run->repo), path, run->order, run->norder, &t->ins,
-					   task_progress, t);
+		rc = p4r_store_insert_at(p4r_repo_store(run->repo), dirfd, base, path, run->order, run->norder,
+					 &t->ins, &st, task_progress, t);
+	if (rc == P4R_EUSAGE)
+		rc = p4r_error_set(P4R_EINTEGRITY, "%s", p4r_error_message());
 	if (rc == 0 && !p4r_oid_equal(&t->ins.oid, &t->oid))
 		rc = p4r_error_set(P4R_EINTEGRITY, "Git LFS object '%s' of '%s' (commit %.12s) is corrupt: it "
 				   "hashes to %s", path, t->path, t->commit, t->ins.oid.hex);
-	else if (rc == 0 && t->ins.size != t->size)
-		rc = p4r_error_set(P4R_EINTEGRITY, "the Git LFS pointer of '%s' (commit %.12s) says %llu bytes, "
-				   "its object '%s' has %llu", t->path, t->commit, (unsigned long long)t->size,
-				   path, (unsigned long long)t->ins.size);
+	if (dirfd >= 0)
+		close(dirfd);
 	if (rc < 0) {
 		t->rc = rc;
 		t->why = strdup(p4r_error_message());
@@ -528,14 +502,18 @@ static void settle_tasks(struct run *run)
 	for (k = 0; k < run->nmodels; k++) {
 		struct model *m = &run->models[k];
 
-		for (i = 0; i < m->n && !m->code; i++) {
+		for (i = 0; i < m->n && !m->base.code; i++) {
 			struct step *s = &m->steps[i];
 
-			if (s->plan == PLAN_REFUSED || s->task == SIZE_MAX || !run->tasks[s->task].rc)
+			if (s->plan == PLAN_REFUSED || s->task == SIZE_MAX)
 				continue;
+			if (!run->tasks[s->task].rc) {
+				check_size(s, &run->changes[s->change], run->tasks[s->task].ins.size);
+				continue;
+			}
 			p4r_error_set(run->tasks[s->task].rc, "%s", run->tasks[s->task].why ?
 				      run->tasks[s->task].why : "out of memory");
-			model_fail(m, run->tasks[s->task].rc);
+			p4r_import_model_fail(&m->base, run->tasks[s->task].rc);
 		}
 	}
 }
@@ -551,7 +529,7 @@ static int row_add(p4r_import_result *out, size_t *cap, const struct model *m, c
 		return P4R_ERROR;
 	r->state = state;
 	if (state != P4R_IMPORT_REFUSED) {
-		snprintf(r->model, sizeof(r->model), "%s", m->name);
+		snprintf(r->model, sizeof(r->model), "%s", m->base.name);
 		r->oid = c->oid;
 		r->size = c->size;
 	} else {
@@ -560,171 +538,32 @@ static int row_add(p4r_import_result *out, size_t *cap, const struct model *m, c
 	memcpy(r->commit, c->commit, sizeof(r->commit));
 	r->created_ms = c->time_ms;
 	r->from_history = true;
-	if (!(r->path = strdup(m->rel)) || !(r->author = strdup(c->author)) || !(r->message = strdup(c->subject)))
+	if (!(r->path = strdup(m->base.rel)) || !(r->author = strdup(c->author)) || !(r->message = strdup(c->subject)))
 		return p4r_error_set(P4R_ERROR, "out of memory");
 	return 0;
 }
 
-/* What a register event of an import says beside the version record. */
-char *p4r_import_detail(const char *source, const char *actor)
+/* The number a step of model M had or got (NUMBERS: the new ones) for
+ * COMMIT: p4r_import_stage_model's question. */
+struct stage_ask {
+	const struct run *run;
+	const struct model *m;
+	const int64_t *numbers;
+};
+
+static int64_t number_of_commit(const char *commit, void *payload)
 {
-	cJSON *o = cJSON_CreateObject();
-	char *text = NULL, *out = NULL;
+	const struct stage_ask *a = payload;
+	int64_t number = 0;
+	size_t i;
 
-	if (o && cJSON_AddStringToObject(o, "import", source) && cJSON_AddStringToObject(o, "by", actor))
-		text = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	if (text)
-		out = strdup(text);
-	cJSON_free(text);
-	return out;
-}
+	for (i = 0; i < a->m->n; i++) {
+		const struct step *s = &a->m->steps[i];
 
-p4r_import_row *p4r_import_row_new(p4r_import_result *out, size_t *cap)
-{
-	p4r_import_row *r;
-
-	if (out->n == *cap) {
-		size_t grown = *cap ? *cap * 2 : 16;
-		void *p = realloc(out->rows, grown * sizeof(*out->rows));
-
-		if (!p) {
-			p4r_error_set(P4R_ERROR, "out of memory");
-			return NULL;
-		}
-		out->rows = p;
-		*cap = grown;
+		if (s->plan != PLAN_REFUSED && !strcmp(a->run->changes[s->change].commit, commit))
+			number = s->plan == PLAN_NEW ? a->numbers[i] : s->number;
 	}
-	r = &out->rows[out->n++];
-	memset(r, 0, sizeof(*r));
-	return r;
-}
-
-void p4r_import_worst(p4r_import_result *out, int code)
-{
-	if (code < 0 && (!out->code || (code == P4R_EINTEGRITY && out->code != P4R_EINTEGRITY)))
-		out->code = code;
-}
-
-int p4r_import_fail(p4r_import_result *out, size_t *cap, const char *model, const char *path, int code)
-{
-	p4r_import_failure *f;
-
-	if (out->nfailures == *cap) {
-		size_t grown = *cap ? *cap * 2 : 8;
-		void *p = realloc(out->failures, grown * sizeof(*out->failures));
-
-		if (!p)
-			return p4r_error_set(P4R_ERROR, "out of memory");
-		out->failures = p;
-		*cap = grown;
-	}
-	f = &out->failures[out->nfailures++];
-	memset(f, 0, sizeof(*f));
-	snprintf(f->model, sizeof(f->model), "%s", model);
-	f->code = code;
-	f->path = strdup(path);
-	f->why = strdup(p4r_error_message()[0] ? p4r_error_message() : "out of memory");
-	p4r_error_clear();
-	p4r_import_worst(out, code);
-	return f->path && f->why ? 0 : p4r_error_set(P4R_ERROR, "out of memory");
-}
-
-/* ---- --stage ---- */
-
-int p4r_import_resolve_stages(p4r_git *git, const p4r_import_opts *opts, char (*commits)[41])
-{
-	size_t k;
-
-	for (k = 0; k < opts->nstages; k++)
-		if (p4r_git_commit_of(git, opts->stages[k].rev, commits[k]) < 0)
-			return p4r_error_set(P4R_EUSAGE, "--stage %s=%s: '%s' names no commit of this git "
-					     "repository", p4r_stage_name(opts->stages[k].stage), opts->stages[k].rev,
-					     opts->stages[k].rev);
-	return 0;
-}
-
-void p4r_import_staged_cut(p4r_import_result *out, size_t n)
-{
-	while (out->nstaged > n)
-		free(out->staged[--out->nstaged].why);
-}
-
-int p4r_import_set_stage(p4r_repo *repo, const p4r_import_opts *opts, size_t k, const char *commit,
-			 const char *model, int64_t number, const char *actor, p4r_import_result *out)
-{
-	p4r_registry *reg = p4r_repo_registry(repo);
-	const p4r_import_stage *st = &opts->stages[k];
-	p4r_import_staged *e;
-	p4r_version v = { 0 };
-	p4r_promotion p;
-	char reason[320];
-	void *grown;
-	int rc;
-
-	if (!(grown = realloc(out->staged, (out->nstaged + 1) * sizeof(*out->staged))))
-		return p4r_error_set(P4R_ERROR, "out of memory");
-	out->staged = grown;
-	e = &out->staged[out->nstaged++];
-	memset(e, 0, sizeof(*e));
-	snprintf(e->model, sizeof(e->model), "%s", model);
-	snprintf(e->commit, sizeof(e->commit), "%s", commit);
-	e->stage = st->stage;
-	e->rev = st->rev;
-	e->version = number;
-	if (!number) {
-		if (!(e->why = strdup("no version of it was registered from that commit")))
-			return p4r_error_set(P4R_ERROR, "out of memory");
-		return 0;
-	}
-	if ((rc = p4r_registry_version_get(reg, model, number, &v)) == P4R_ENOTFOUND) {
-		/* imported before, then deleted with p4reg rm */
-		e->version = 0;
-		e->why = strdup(p4r_error_message());
-		p4r_error_clear();
-		return e->why ? 0 : p4r_error_set(P4R_ERROR, "out of memory");
-	}
-	if (rc < 0) {
-		out->nstaged--;
-		return rc;
-	}
-	e->from = v.stage;
-	p4r_version_clear(&v);
-	if (e->from == st->stage)
-		return 0;
-	snprintf(reason, sizeof(reason), "import --stage %s=%s", p4r_stage_name(st->stage), st->rev);
-	rc = p4r_lifecycle_promote(reg, &(p4r_promote_req){ .model = model, .number = number, .to = st->stage,
-							    .force = true, .actor = actor, .reason = reason },
-				   &p);
-	p4r_promotion_clear(&p);
-	if (rc < 0) {
-		out->nstaged--;
-		return rc;
-	}
-	e->moved = true;
-	return 0;
-}
-
-/* M's --stage moves, in its transaction: the version of each REV's
- * commit. NUMBERS: each step's new number. */
-static int stage_model(struct run *run, struct model *m, const int64_t *numbers, p4r_import_result *out)
-{
-	size_t k, i;
-	int rc = 0;
-
-	for (k = 0; k < run->opts->nstages && rc == 0; k++) {
-		int64_t number = 0;
-
-		for (i = 0; i < m->n; i++) {
-			const struct step *s = &m->steps[i];
-
-			if (s->plan != PLAN_REFUSED && !strcmp(run->changes[s->change].commit, run->stage_commits[k]))
-				number = s->plan == PLAN_NEW ? numbers[i] : s->number;
-		}
-		rc = p4r_import_set_stage(run->repo, run->opts, k, run->stage_commits[k], m->name, number, run->actor,
-				      out);
-	}
-	return rc;
+	return number;
 }
 
 /* M's new versions in one transaction (rolled back by a dry run), their
@@ -739,6 +578,8 @@ static int register_model(struct run *run, struct model *m, const char *detail, 
 
 	if ((rc = p4r_registry_begin(reg)) < 0)
 		return rc;
+	/* what another import registered since the plan is had, not new */
+	rc = match_known(run, m);
 	for (i = 0; i < m->n && rc == 0; i++) {
 		struct step *s = &m->steps[i];
 		const p4r_git_lfs_change *c = &run->changes[s->change];
@@ -749,7 +590,7 @@ static int register_model(struct run *run, struct model *m, const char *detail, 
 		 * still here stays until the row that names it commits */
 		if (s->downloaded && !run->opts->dry_run && !p4r_store_has(store, &c->oid))
 			rc = p4r_error_set(P4R_ERROR, "object %.12s of '%s' left the store while it was being "
-					   "imported (gc?); run import again", c->oid.hex, m->rel);
+					   "imported (gc?); run import again", c->oid.hex, m->base.rel);
 		if (rc < 0 || s->plan == PLAN_REFUSED)
 			continue;
 		if (s->task != SIZE_MAX && !run->tasks[s->task].ins.existed)
@@ -760,7 +601,8 @@ static int register_model(struct run *run, struct model *m, const char *detail, 
 		}
 	}
 	if (rc == 0)
-		rc = stage_model(run, m, numbers, out);
+		rc = p4r_import_stage_model(run->repo, run->opts, run->stage_commits, m->base.name, number_of_commit,
+					    &(struct stage_ask){ run, m, numbers }, run->actor, out);
 	if (rc < 0) {
 		p4r_registry_abort(reg);
 		return rc;
@@ -770,6 +612,46 @@ static int register_model(struct run *run, struct model *m, const char *detail, 
 		return 0;
 	}
 	return p4r_registry_commit(reg);
+}
+
+/* Model M's rows: its refused steps, and unless M failed or had nothing
+ * new (ANY false), a row per new version (NUMBERS: their numbers) and per
+ * version whose bytes came now. */
+static int rows_of(struct run *run, const struct model *m, bool any, const int64_t *numbers,
+		   p4r_import_result *out, size_t *cap)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < m->n; i++)
+		out->already += m->steps[i].plan == PLAN_HAD;
+	for (i = 0; i < m->n && rc == 0; i++) {
+		const struct step *s = &m->steps[i];
+		const p4r_git_lfs_change *c = &run->changes[s->change];
+
+		if (s->plan == PLAN_REFUSED) {
+			if ((rc = row_add(out, cap, m, c, P4R_IMPORT_REFUSED)) == 0 &&
+			    !(out->rows[out->n - 1].why = strdup(s->why ? s->why : "")))
+				rc = p4r_error_set(P4R_ERROR, "out of memory");
+			out->refused++;
+		} else if (m->base.code || !any) {
+			continue;
+		} else if (s->plan == PLAN_NEW) {
+			if ((rc = row_add(out, cap, m, c, P4R_IMPORT_REGISTERED)) < 0)
+				break;
+			out->rows[out->n - 1].version = numbers[i];
+			out->rows[out->n - 1].downloaded = s->downloaded;
+			out->registered++;
+			out->not_downloaded += !s->downloaded;
+		} else if (s->fill) {
+			if ((rc = row_add(out, cap, m, c, P4R_IMPORT_STORED)) < 0)
+				break;
+			out->rows[out->n - 1].version = s->number;
+			out->rows[out->n - 1].downloaded = true;
+			out->stored++;
+		}
+	}
+	return rc;
 }
 
 /* Registers every model that did not fail and fills OUT's rows. */
@@ -794,41 +676,16 @@ static int register_all(struct run *run, p4r_import_result *out)
 
 		for (i = 0; i < m->n; i++)
 			any |= m->steps[i].plan == PLAN_NEW || m->steps[i].fill;
-		if (!m->code && (any || run->opts->nstages) &&
+		if (!m->base.code && (any || run->opts->nstages) &&
 		    (rc = register_model(run, m, detail, numbers, out)) < 0) {
 			p4r_import_staged_cut(out, nstaged);
 			if (rc == P4R_ERROR)
 				break; /* the registry itself: nothing else will work */
-			model_fail(m, rc);
+			p4r_import_model_fail(&m->base, rc);
 			rc = 0;
 		}
-		for (i = 0; i < m->n && rc == 0; i++) {
-			struct step *s = &m->steps[i];
-			const p4r_git_lfs_change *c = &run->changes[s->change];
-
-			if (s->plan == PLAN_REFUSED) {
-				if ((rc = row_add(out, &cap, m, c, P4R_IMPORT_REFUSED)) == 0 &&
-				    !(out->rows[out->n - 1].why = strdup(s->why ? s->why : "")))
-					rc = p4r_error_set(P4R_ERROR, "out of memory");
-				out->refused++;
-			} else if (m->code || !any) {
-				continue;
-			} else if (s->plan == PLAN_NEW) {
-				if ((rc = row_add(out, &cap, m, c, P4R_IMPORT_REGISTERED)) < 0)
-					break;
-				out->rows[out->n - 1].version = numbers[i];
-				out->rows[out->n - 1].downloaded = s->downloaded;
-				out->registered++;
-				out->not_downloaded += !s->downloaded;
-			} else if (s->fill) {
-				if ((rc = row_add(out, &cap, m, c, P4R_IMPORT_STORED)) < 0)
-					break;
-				out->rows[out->n - 1].version = s->number;
-				out->rows[out->n - 1].downloaded = true;
-				out->stored++;
-			}
-		}
-		for (i = 0; i < m->n && !m->code; i++)
+		rc = rows_of(run, m, any, numbers, out, &cap);
+		for (i = 0; i < m->n && !m->base.code; i++)
 			if (m->steps[i].plan == PLAN_NEW) {
 				out->models++;
 				break;
@@ -853,10 +710,10 @@ static int collect(struct run *run, p4r_import_result *out)
 	for (k = 0; k < run->nmodels; k++) {
 		struct model *m = &run->models[k];
 
-		if (!m->code)
+		if (!m->base.code)
 			continue;
-		p4r_error_set(m->code, "%s", m->why ? m->why : "out of memory");
-		if ((rc = p4r_import_fail(out, &cap, m->name, m->rel, m->code)) < 0)
+		p4r_error_set(m->base.code, "%s", m->base.why ? m->base.why : "out of memory");
+		if ((rc = p4r_import_fail(out, &cap, m->base.name, m->base.rel, m->base.code)) < 0)
 			return rc;
 	}
 	return 0;
@@ -875,114 +732,113 @@ static int check_matched(struct run *run)
 	return 0;
 }
 
+/* Git, Git LFS's object folder, the --stage commits and the repository's
+ * folder in the work tree: what the walk needs. */
+static int open_run(struct run *run, p4r_import_result *out)
+{
+	char objects[PATH_MAX];
+	const char *why = NULL;
+	int rc;
+
+	if ((rc = p4r_git_open_why(&run->git, p4r_repo_root(run->repo), &why)) < 0)
+		return rc;
+	if (!run->git)
+		return p4r_error_set(P4R_ERROR, "cannot import Git LFS history: %s", why ? why : "not inside a "
+				     "git work tree");
+	if (!(out->lfs_dir = run->lfs_dir = p4r_git_lfs_dir(run->git)) ||
+	    (run->opts->nstages && !(run->stage_commits = calloc(run->opts->nstages, sizeof(*run->stage_commits)))))
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	if ((rc = p4r_import_resolve_stages(run->git, run->opts, run->stage_commits)) < 0)
+		return rc;
+	/* git's own folder, as its config names it; below objects/ nothing
+	 * is followed (lfs_entry) */
+	snprintf(objects, sizeof(objects), "%s/objects", run->lfs_dir);
+	if ((run->objects_fd = open(objects, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 && errno != ENOENT)
+		return p4r_error_errno("cannot open Git LFS's objects '%s'", objects);
+	return p4r_import_prefix(run->repo, run->git, &run->prefix);
+}
+
+/* Every task's object from .git/lfs/objects into the store, in parallel;
+ * each task keeps its own failure, so the loop always runs them all. */
+static int store_bytes(struct run *run)
+{
+	p4r_store *store = p4r_repo_store(run->repo);
+	int rc;
+
+	if (!run->ntasks)
+		return 0;
+	if ((rc = p4r_repo_link_order(run->repo, run->order, &run->norder)) < 0)
+		return rc;
+	p4r_store_defer_sync(store, run->ntasks >= 128);
+	rc = p4r_parallel_for(run->ntasks, run->opts->threads, store_one, run);
+	p4r_store_defer_sync(store, false);
+	if (rc == 0)
+		rc = p4r_store_sync(store);
+	if (rc == 0)
+		settle_tasks(run);
+	return rc;
+}
+
+static void run_free(struct run *run)
+{
+	size_t k, i;
+
+	for (k = 0; k < run->nmodels; k++) {
+		for (i = 0; i < run->models[k].n; i++)
+			free(run->models[k].steps[i].why);
+		free(run->models[k].steps);
+		free(run->models[k].base.rel);
+		free(run->models[k].base.why);
+	}
+	free(run->models);
+	for (k = 0; k < run->ntasks; k++)
+		free(run->tasks[k].why);
+	free(run->tasks);
+	for (k = 0; run->patterns && k < run->opts->npaths; k++)
+		free(run->patterns[k]);
+	free(run->patterns);
+	free(run->matched);
+	free(run->prefix);
+	free(run->stage_commits);
+	if (run->objects_fd >= 0)
+		close(run->objects_fd);
+	p4r_git_lfs_change_array_free(run->changes, run->nchanges);
+	p4r_git_free(run->git);
+}
+
 int p4r_import_git_lfs(p4r_repo *repo, const p4r_import_opts *opts, const p4r_op_report *report,
 		       p4r_import_result *out)
 {
-	struct run run = { .repo = repo, .opts = opts, .report = report, .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct run run = { .repo = repo, .opts = opts, .report = report, .objects_fd = -1,
+			   .lock = PTHREAD_MUTEX_INITIALIZER };
 	p4r_git_lfs_walk walk = { .since = opts->since, .all_parents = opts->all_parents, .want = want_path,
 				  .payload = &run };
-	const char *why = NULL;
 	size_t k;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if (opts->name && !p4r_model_name_valid(opts->name))
 		return p4r_error_set(P4R_EUSAGE, "invalid model name '%s'", opts->name);
-	if ((rc = p4r_git_open_why(&run.git, p4r_repo_root(repo), &why)) < 0)
-		return rc;
-	if (!run.git)
-		return p4r_error_set(P4R_ERROR, "cannot import Git LFS history: %s", why ? why : "not inside a "
-				     "git work tree");
-	if (!(out->lfs_dir = run.lfs_dir = p4r_git_lfs_dir(run.git))) {
-		rc = p4r_error_set(P4R_ERROR, "out of memory");
-		goto done;
-	}
-	if (opts->nstages && !(run.stage_commits = calloc(opts->nstages, sizeof(*run.stage_commits)))) {
-		rc = p4r_error_set(P4R_ERROR, "out of memory");
-		goto done;
-	}
-	if ((rc = p4r_import_resolve_stages(run.git, opts, run.stage_commits)) < 0 ||
-	    (rc = find_prefix(&run)) < 0 || (rc = read_patterns(&run)) < 0 ||
+	if ((rc = open_run(&run, out)) < 0 || (rc = read_patterns(&run)) < 0 ||
 	    (rc = p4r_git_lfs_history(run.git, &walk, &run.changes, &run.nchanges)) < 0 ||
 	    (rc = check_matched(&run)) < 0 || (rc = group(&run)) < 0)
 		goto done;
 	if (opts->name && run.nmodels > 1) {
 		rc = p4r_error_set(P4R_EUSAGE, "--name applies to one path; the history has %zu (%s, %s%s)",
-				   run.nmodels, run.models[0].rel, run.models[1].rel, run.nmodels > 2 ? ", ..." : "");
+				   run.nmodels, run.models[0].base.rel, run.models[1].base.rel, run.nmodels > 2 ? ", ..." : "");
 		goto done;
 	}
+	if ((rc = name_models(&run)) < 0)
+		goto done;
 	for (k = 0; k < run.nmodels && rc == 0; k++)
-		if ((rc = name_model(&run, k)) == 0 && !run.models[k].code)
-			rc = plan_model(&run, &run.models[k], &out->already);
-	if (rc < 0 || (rc = plan_bytes(&run)) < 0)
-		goto done;
-	if (run.ntasks) {
-		p4r_store *store = p4r_repo_store(repo);
-
-		if ((rc = p4r_repo_link_order(repo, run.order, &run.norder)) < 0)
-			goto done;
-		/* each task keeps its own failure: the loop always runs them all */
-		p4r_store_defer_sync(store, run.ntasks >= 128);
-		rc = p4r_parallel_for(run.ntasks, opts->threads, store_one, &run);
-		p4r_store_defer_sync(store, false);
-		if (rc == 0)
-			rc = p4r_store_sync(store);
-		if (rc < 0)
-			goto done;
-		settle_tasks(&run);
-	}
-	if ((rc = register_all(&run, out)) < 0)
-		goto done;
-	rc = collect(&run, out);
+		if (!run.models[k].base.code)
+			rc = plan_model(&run, &run.models[k]);
+	if (rc == 0 && (rc = plan_bytes(&run)) == 0 && (rc = store_bytes(&run)) == 0 &&
+	    (rc = register_all(&run, out)) == 0)
+		rc = collect(&run, out);
 done:
 	if (run.norder)
 		p4r_objguard_warn_link_hazard(repo, run.order, run.norder, report);
-	for (k = 0; k < run.nmodels; k++) {
-		size_t i;
-
-		for (i = 0; i < run.models[k].n; i++)
-			free(run.models[k].steps[i].why);
-		free(run.models[k].steps);
-		free(run.models[k].rel);
-		free(run.models[k].why);
-	}
-	free(run.models);
-	for (k = 0; k < run.ntasks; k++)
-		free(run.tasks[k].why);
-	free(run.tasks);
-	for (k = 0; run.patterns && k < opts->npaths; k++)
-		free(run.patterns[k]);
-	free(run.patterns);
-	free(run.matched);
-	free(run.prefix);
-	free(run.stage_commits);
-	p4r_git_lfs_change_array_free(run.changes, run.nchanges);
-	p4r_git_free(run.git);
+	run_free(&run);
 	return rc;
-}
-
-void p4r_import_result_free(p4r_import_result *r)
-{
-	size_t i;
-
-	if (!r)
-		return;
-	for (i = 0; r->rows && i < r->n; i++) {
-		free(r->rows[i].path);
-		free(r->rows[i].author);
-		free(r->rows[i].message);
-		free(r->rows[i].why);
-		free(r->rows[i].source);
-		free(r->rows[i].pointer);
-	}
-	free(r->rows);
-	for (i = 0; r->failures && i < r->nfailures; i++) {
-		free(r->failures[i].path);
-		free(r->failures[i].why);
-	}
-	free(r->failures);
-	p4r_import_staged_cut(r, 0);
-	free(r->staged);
-	free(r->lfs_dir);
-	memset(r, 0, sizeof(*r));
 }

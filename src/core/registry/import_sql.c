@@ -20,7 +20,8 @@ int p4r_registry_known_versions(p4r_registry *reg, const char *model, p4r_known_
 
 	*out = NULL;
 	*n = 0;
-	if ((rc = p4r_sql_prepare(db, &st, "SELECT v.number, v.oid, v.git_commit, v.deleted_ms IS NOT NULL, v.size"
+	if ((rc = p4r_sql_prepare(db, &st, "SELECT v.number, v.oid, v.git_commit, v.deleted_ms IS NOT NULL, v.size,"
+				  " coalesce(v.tree_size, 0)"
 				  " FROM versions v JOIN models m ON m.id = v.model_id WHERE m.name = ?1"
 				  " ORDER BY v.number")) < 0 ||
 	    (rc = p4r_sql_bind_text(db, st, 1, model)) < 0)
@@ -48,6 +49,7 @@ int p4r_registry_known_versions(p4r_registry *reg, const char *model, p4r_known_
 		snprintf(k->git_commit, sizeof(k->git_commit), "%s", p4r_sql_col_text(st, 2));
 		k->deleted = sqlite3_column_int(st, 3) != 0;
 		k->size = sqlite3_column_int64(st, 4);
+		k->tree_size = sqlite3_column_int64(st, 5);
 		count++;
 	}
 	if (rc == 0) {
@@ -110,7 +112,8 @@ static int import_txn(p4r_registry *reg, const p4r_version_input *in, const char
 				      .author = in->author, .created_ms = in->now_ms,
 				      .message = in->message ? in->message : "", .source_path = in->path,
 				      .git_commit = in->git_commit, .git_branch = in->git_branch,
-				      .git_dirty = in->git_dirty, .kind = P4R_KIND_FILE };
+				      .git_dirty = in->git_dirty, .kind = in->kind, .files = in->files,
+				      .tree_size = in->tree_size };
 	if ((rc = p4r_sql_version_insert(reg, &vrow, &version_id)) < 0)
 		return rc;
 	erow = (p4r_sql_event_row){ .model_id = model_id, .version_id = version_id, .kind = "register",
@@ -134,8 +137,9 @@ int p4r_registry_import_version(p4r_registry *reg, const p4r_version_input *in, 
 		return p4r_error_set(P4R_EUSAGE, "invalid model name '%s'", in->model ? in->model : "");
 	if (!in->author)
 		return p4r_error_set(P4R_EUSAGE, "version of model '%s' has no author", in->model);
-	if (in->kind != P4R_KIND_FILE)
-		return p4r_error_set(P4R_EUSAGE, "an imported version of model '%s' is a file", in->model);
+	if (in->kind != P4R_KIND_DIR && (in->kind != P4R_KIND_FILE || in->files || in->tree_size))
+		return p4r_error_set(P4R_EUSAGE, "a file version of model '%s' has no file count or tree size",
+				     in->model);
 	snprintf(ev.model, sizeof(ev.model), "%s", in->model);
 	snprintf(ev.kind, sizeof(ev.kind), "register");
 	snprintf(ev.to_stage, sizeof(ev.to_stage), "development");

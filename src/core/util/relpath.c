@@ -3,6 +3,8 @@
 #include "p4reg/error.h"
 
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -75,4 +77,46 @@ bool p4r_relpath_valid(const char *p)
 	if (!ok)
 		p4r_error_clear();
 	return ok;
+}
+
+int p4r_relpath_resolve(const char *dir, const char *path, char **out)
+{
+	size_t n = strlen(dir) + strlen(path) + 2, len = 0, c;
+	char *full, *res;
+	const char *p;
+
+	*out = NULL;
+	if (path[0] == '/')
+		return P4R_EUSAGE;
+	if (!(full = malloc(n)) || !(res = calloc(n, 1))) {
+		free(full);
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	}
+	snprintf(full, n, "%s/%s", dir, path);
+	for (p = full; *p; p += c + (p[c] == '/')) {
+		c = strcspn(p, "/");
+		if (c == 0 || (c == 1 && p[0] == '.'))
+			continue;
+		if (c == 2 && p[0] == '.' && p[1] == '.') {
+			if (!len) {
+				free(full);
+				free(res);
+				return P4R_EUSAGE;
+			}
+			while (len > 0 && res[len - 1] != '/')
+				len--;
+			if (len > 0)
+				len--; /* the '/' before the dropped part */
+			res[len] = '\0';
+			continue;
+		}
+		if (len)
+			res[len++] = '/';
+		memcpy(res + len, p, c);
+		len += c;
+		res[len] = '\0';
+	}
+	free(full);
+	*out = res;
+	return 0;
 }
