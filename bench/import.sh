@@ -11,6 +11,11 @@
 #
 # Target (issue 20): import <= 2 x the time of hashing the bytes once.
 #
+# A second row, without a target: `p4reg import dvc` of a directory output
+# of IMPORT_FILES files of IMPORT_MIB MiB in DVC's cache (DVC 3 layout,
+# linked), which checks DVC's MD5 of each file as stored besides the
+# SHA-256, against `openssl dgst -sha256` and `md5sum` of the same bytes.
+#
 # bench/run.sh sources this file and calls import_measure, then import_rows
 # in its table. Run alone:
 #
@@ -47,6 +52,34 @@ import_history() {
 # Every Git LFS object of $1 hashed once, as the peer.
 import_hash() { find "$1/.git/lfs/objects" -type f -print0 | xargs -0 openssl dgst -sha256 >/dev/null; }
 
+# The folder output data/ of $2 files of $3 MiB at $1, as `dvc add` leaves
+# it: data.dvc, the files and the listing in .dvc/cache/files/md5.
+import_dvc_repo() {
+	local dir=$1 n=$2 mib=$3 i md5 list="" sep="" total=0 c
+	rm -rf "$dir"
+	mkdir -p "$dir/data" "$dir/.dvc/cache/files/md5"
+	for i in $(seq 1 "$n"); do
+		head -c "$((mib * 1024 * 1024))" /dev/zero |
+			openssl enc -aes-128-ctr -pass "pass:file$i" -nosalt -pbkdf2 2>/dev/null >"$dir/data/f$i.bin"
+		md5=$(md5sum "$dir/data/f$i.bin" | cut -d' ' -f1)
+		mkdir -p "$dir/.dvc/cache/files/md5/${md5:0:2}"
+		ln "$dir/data/f$i.bin" "$dir/.dvc/cache/files/md5/${md5:0:2}/${md5:2}"
+		list="$list$sep{\"md5\": \"$md5\", \"relpath\": \"f$i.bin\"}"
+		sep=", "
+		total=$((total + mib * 1024 * 1024))
+	done
+	printf '[%s]' "$list" >"$dir/list.tmp"
+	md5=$(md5sum "$dir/list.tmp" | cut -d' ' -f1)
+	c=$dir/.dvc/cache/files/md5/${md5:0:2}
+	mkdir -p "$c" && mv "$dir/list.tmp" "$c/${md5:2}.dir"
+	printf 'outs:\n- md5: %s.dir\n  size: %s\n  nfiles: %s\n  hash: md5\n  path: data\n' "$md5" "$total" "$n" \
+		>"$dir/data.dvc"
+}
+
+# Every file of the DVC folder output at $1 hashed once, as the peers.
+import_dvc_sha() { openssl dgst -sha256 "$1"/data/*.bin >/dev/null; }
+import_dvc_md5() { md5sum "$1"/data/*.bin >/dev/null; }
+
 # A fresh registry and store in $1 (the history stays), linked.
 import_reset() {
 	rm -rf "$1/.p4reg"
@@ -75,6 +108,19 @@ import_measure() {
 		linked=$(find "$dir/.p4reg/objects" -type f -links +1 | wc -l)
 		[ "$linked" = "$IMPORT_REVISIONS" ] || die "import linked $linked of $IMPORT_REVISIONS objects"
 	done
+	[ "${KEEP:-0}" = 1 ] || rm -rf "$dir"
+	IMPORT_FILES=${IMPORT_FILES:-$([ "$SMOKE" = 1 ] && echo 3 || echo 10)}
+	say "bench: import dvc of a folder of $IMPORT_FILES x $IMPORT_MIB MiB (hard links) vs openssl dgst -sha256, md5sum"
+	dir=$W/import-dvc
+	import_dvc_repo "$dir" "$IMPORT_FILES" "$IMPORT_MIB"
+	for r in $(rounds); do
+		import_reset "$dir"
+		cat "$dir"/data/*.bin >/dev/null
+		timed "$(tag import_dvc_ssl)" import_dvc_sha "$dir"
+		timed "$(tag import_dvc_md5)" import_dvc_md5 "$dir"
+		timed "$(tag import_dvc)" "$P4REG" -C "$dir" -q import dvc
+		"$P4REG" -C "$dir" --json show data | grep -q '"kind":"dir"' || die "import dvc made no folder version"
+	done
 	unset -f tag
 	[ "${KEEP:-0}" = 1 ] || rm -rf "$dir"
 }
@@ -87,6 +133,10 @@ import_rows() {
 	fi
 	v=$(median import_lfs); p=$(median import_ssl); r=$(ratio "$v" "$p")
 	echo "| import git-lfs, $IMPORT_REVISIONS revisions × $IMPORT_MIB MiB (hard links) | $v ms | openssl dgst -sha256 $p ms | ${r}× | ≤ 2× | $(verdict "$r" "<=" 2) |"
+	v=$(median import_dvc); p=$(median import_dvc_ssl); r=$(ratio "$v" "$p")
+	echo "| import dvc, a folder of $IMPORT_FILES × $IMPORT_MIB MiB (hard links; MD5 + SHA-256) | $v ms | openssl dgst -sha256 $p ms | ${r}× | - | - |"
+	p=$(median import_dvc_md5); r=$(ratio "$v" "$p")
+	echo "| import dvc, the same | $v ms | md5sum $p ms | ${r}× | - | - |"
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
