@@ -15,20 +15,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Runs the shell command FMT in DIR; asserts it succeeds. */
-static void sh(const char *dir, const char *fmt, ...)
-{
-	char cmd[2048], line[1800];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	snprintf(cmd, sizeof(cmd), "cd '%s' && %s", dir, line);
-	if (system(cmd) != 0)
-		fail_msg("'%s' failed", cmd);
-}
-
 struct fx {
 	char *dir;
 	p4r_git *git;
@@ -39,7 +25,7 @@ static int setup(void **state)
 	struct fx *fx = calloc(1, sizeof(*fx));
 
 	fx->dir = tu_mkdtemp();
-	sh(fx->dir, "git init -q .");
+	tu_sh(fx->dir, "git init -q .");
 	assert_int_equal(p4r_git_open(&fx->git, fx->dir), 0);
 	assert_non_null(fx->git);
 	*state = fx;
@@ -112,13 +98,13 @@ static void test_hooks_dir(void **state)
 	free(dir);
 	free(want);
 	/* relative: to the work tree root, as git runs hooks there */
-	sh(fx->dir, "git config core.hooksPath .githooks/");
+	tu_sh(fx->dir, "git config core.hooksPath .githooks/");
 	assert_int_equal(p4r_git_hooks_dir(fx->git, &dir), 0);
 	want = path_in(fx, ".githooks");
 	assert_string_equal(dir, want);
 	free(dir);
 	free(want);
-	sh(fx->dir, "git config core.hooksPath /srv/hooks");
+	tu_sh(fx->dir, "git config core.hooksPath /srv/hooks");
 	assert_int_equal(p4r_git_hooks_dir(fx->git, &dir), 0);
 	assert_string_equal(dir, "/srv/hooks");
 	free(dir);
@@ -145,10 +131,10 @@ static void test_install_once(void **state)
 	assert_false(inst.config_written);
 	assert_false(exists(fx, ".git/hooks/pre-push.local"));
 	/* an older p4reg hook, or ours made not executable: rewritten */
-	sh(fx->dir, "chmod 644 .git/hooks/pre-push");
+	tu_sh(fx->dir, "chmod 644 .git/hooks/pre-push");
 	assert_int_equal(install(fx), P4R_HOOK_UPDATED);
 	assert_int_equal(mode_of(fx, ".git/hooks/pre-push"), 0755);
-	sh(fx->dir, "printf '#!/bin/sh\\n%%s\\nold\\n' \"" P4R_GIT_PRE_PUSH_MARKER "\" >.git/hooks/pre-push");
+	tu_sh(fx->dir, "printf '#!/bin/sh\\n%%s\\nold\\n' \"" P4R_GIT_PRE_PUSH_MARKER "\" >.git/hooks/pre-push");
 	assert_int_equal(install(fx), P4R_HOOK_UPDATED);
 	assert_file_is(fx, ".git/hooks/pre-push", hook);
 }
@@ -159,7 +145,7 @@ static void test_install_chains_user_hook(void **state)
 	char *p = path_in(fx, ".git/hooks/pre-push"), *l = path_in(fx, ".git/hooks/pre-push.local");
 	struct stat before, after;
 
-	sh(fx->dir, "mkdir -p .git/hooks && printf '#!/bin/sh\\necho mine\\n' >.git/hooks/pre-push && "
+	tu_sh(fx->dir, "mkdir -p .git/hooks && printf '#!/bin/sh\\necho mine\\n' >.git/hooks/pre-push && "
 	   "chmod 700 .git/hooks/pre-push");
 	assert_int_equal(stat(p, &before), 0);
 	assert_int_equal(install(fx), P4R_HOOK_CHAINED);
@@ -172,14 +158,14 @@ static void test_install_chains_user_hook(void **state)
 	assert_int_equal(install(fx), P4R_HOOK_CURRENT);
 	assert_file_is(fx, ".git/hooks/pre-push.local", "#!/bin/sh\necho mine\n");
 	/* an interrupted run (linked, not yet replaced) is finished */
-	sh(fx->dir, "rm .git/hooks/pre-push && ln .git/hooks/pre-push.local .git/hooks/pre-push");
+	tu_sh(fx->dir, "rm .git/hooks/pre-push && ln .git/hooks/pre-push.local .git/hooks/pre-push");
 	assert_int_equal(install(fx), P4R_HOOK_CHAINED);
 	assert_file_is(fx, ".git/hooks/pre-push", p4r_git_pre_push_hook());
 	assert_file_is(fx, ".git/hooks/pre-push.local", "#!/bin/sh\necho mine\n");
 	/* a user's symbolic link is chained as it is, never read through */
-	sh(fx->dir, "rm .git/hooks/pre-push .git/hooks/pre-push.local && ln -s /nonexistent/hook .git/hooks/pre-push");
+	tu_sh(fx->dir, "rm .git/hooks/pre-push .git/hooks/pre-push.local && ln -s /nonexistent/hook .git/hooks/pre-push");
 	assert_int_equal(install(fx), P4R_HOOK_CHAINED);
-	sh(fx->dir, "test \"$(readlink .git/hooks/pre-push.local)\" = /nonexistent/hook");
+	tu_sh(fx->dir, "test \"$(readlink .git/hooks/pre-push.local)\" = /nonexistent/hook");
 	free(p);
 	free(l);
 }
@@ -190,13 +176,13 @@ static void test_install_conflict_and_lfs(void **state)
 	p4r_git_install inst;
 
 	/* both names taken by the user: nothing is touched */
-	sh(fx->dir, "mkdir -p .git/hooks && echo a >.git/hooks/pre-push && echo b >.git/hooks/pre-push.local");
+	tu_sh(fx->dir, "mkdir -p .git/hooks && echo a >.git/hooks/pre-push && echo b >.git/hooks/pre-push.local");
 	assert_int_equal(install(fx), P4R_HOOK_CONFLICT);
 	assert_file_is(fx, ".git/hooks/pre-push", "a\n");
 	assert_file_is(fx, ".git/hooks/pre-push.local", "b\n");
-	sh(fx->dir, "rm .git/hooks/pre-push .git/hooks/pre-push.local && mkdir .git/hooks/pre-push");
+	tu_sh(fx->dir, "rm .git/hooks/pre-push .git/hooks/pre-push.local && mkdir .git/hooks/pre-push");
 	assert_int_equal(install(fx), P4R_HOOK_CONFLICT);
-	sh(fx->dir, "rmdir .git/hooks/pre-push");
+	tu_sh(fx->dir, "rmdir .git/hooks/pre-push");
 	/* git-lfs's hook cannot work without git-lfs: replaced, not chained */
 	assert_int_equal(p4r_git_lfs_install(fx->git, P4R_GIT_FILTER_GIT_LFS, &inst), 0);
 	assert_int_equal(inst.hooks_written, 4);
@@ -207,9 +193,9 @@ static void test_install_conflict_and_lfs(void **state)
 	assert_int_equal(p4r_git_lfs_install(fx->git, P4R_GIT_FILTER_GIT_LFS, &inst), 0);
 	assert_int_equal(inst.hooks_written, 1);
 	assert_int_equal(inst.pre_push, P4R_HOOK_NONE);
-	sh(fx->dir, "grep -q 'git lfs pre-push' .git/hooks/pre-push");
+	tu_sh(fx->dir, "grep -q 'git lfs pre-push' .git/hooks/pre-push");
 	/* p4reg's hook that chained a user's: switching to git-lfs gives the user's back */
-	sh(fx->dir, "printf '#!/bin/sh\\necho mine\\n' >.git/hooks/pre-push");
+	tu_sh(fx->dir, "printf '#!/bin/sh\\necho mine\\n' >.git/hooks/pre-push");
 	assert_int_equal(install(fx), P4R_HOOK_CHAINED);
 	assert_int_equal(p4r_git_lfs_install(fx->git, P4R_GIT_FILTER_GIT_LFS, &inst), 0);
 	assert_int_equal(inst.hooks_kept, 1);
@@ -222,16 +208,16 @@ static void test_install_hooks_path(void **state)
 	struct fx *fx = *state;
 	p4r_git_install inst;
 
-	sh(fx->dir, "git config core.hooksPath .githooks");
+	tu_sh(fx->dir, "git config core.hooksPath .githooks");
 	assert_int_equal(p4r_git_lfs_install(fx->git, P4R_GIT_FILTER_P4REG, &inst), 0);
 	assert_int_equal(inst.pre_push, P4R_HOOK_WRITTEN);
 	assert_file_is(fx, ".githooks/pre-push", p4r_git_pre_push_hook());
 	assert_false(exists(fx, ".git/hooks/pre-push"));
 	/* a work-tree hooks folder that is a symbolic link is not followed */
-	sh(fx->dir, "rm -r .githooks && mkdir ../elsewhere-$$ && ln -s \"$PWD/../elsewhere-$$\" .githooks");
+	tu_sh(fx->dir, "rm -r .githooks && mkdir ../elsewhere-$$ && ln -s \"$PWD/../elsewhere-$$\" .githooks");
 	assert_int_equal(p4r_git_lfs_install(fx->git, P4R_GIT_FILTER_P4REG, &inst), P4R_EUSAGE);
 	assert_non_null(strstr(p4r_error_message(), "symbolic link"));
-	sh(fx->dir, "rm .githooks && rmdir ../elsewhere-*");
+	tu_sh(fx->dir, "rm .githooks && rmdir ../elsewhere-*");
 }
 
 static void test_lfs_extension_config(void **state)
@@ -241,7 +227,7 @@ static void test_lfs_extension_config(void **state)
 
 	assert_int_equal(p4r_git_lfs_extension(fx->git, name, sizeof(name)), 0);
 	assert_string_equal(name, "");
-	sh(fx->dir, "git config lfs.extension.foo.clean 'foo clean %%f' && git config lfs.extension.foo.priority 0");
+	tu_sh(fx->dir, "git config lfs.extension.foo.clean 'foo clean %%f' && git config lfs.extension.foo.priority 0");
 	assert_int_equal(p4r_git_lfs_extension(fx->git, name, sizeof(name)), 0);
 	assert_string_equal(name, "foo");
 }

@@ -13,19 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void sh(const char *dir, const char *fmt, ...)
-{
-	char cmd[2048], line[1800];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	snprintf(cmd, sizeof(cmd), "cd '%s' && %s", dir, line);
-	if (system(cmd) != 0)
-		fail_msg("'%s' failed", cmd);
-}
-
 /* The output of the shell command FMT in DIR, without its newline. */
 static void sh_out(char *out, size_t outsz, const char *dir, const char *fmt, ...)
 {
@@ -108,7 +95,7 @@ static int setup(void **state)
 	struct fx *fx = calloc(1, sizeof(*fx));
 
 	fx->dir = tu_mkdtemp();
-	sh(fx->dir, "git init -q -b main . && git config user.name t && git config user.email t@example.com");
+	tu_sh(fx->dir, "git init -q -b main . && git config user.name t && git config user.email t@example.com");
 	*state = fx;
 	return 0;
 }
@@ -144,11 +131,11 @@ static void test_pushed_pointers(void **state)
 
 	write_pointer(fx->dir, "a.bin", "one", &a);
 	free(tu_write(fx->dir, "readme.txt", "not a pointer\n", 14));
-	sh(fx->dir, "git add -A && git commit -qm one");
+	tu_sh(fx->dir, "git add -A && git commit -qm one");
 	sh_out(c1, sizeof(c1), fx->dir, "git rev-parse HEAD");
-	sh(fx->dir, "mkdir -p m");
+	tu_sh(fx->dir, "mkdir -p m");
 	write_pointer(fx->dir, "m/b.bin", "two", &b);
-	sh(fx->dir, "git add -A && git commit -qm two");
+	tu_sh(fx->dir, "git add -A && git commit -qm two");
 	sh_out(c2, sizeof(c2), fx->dir, "git rev-parse HEAD");
 	assert_int_equal(p4r_git_open(&fx->git, fx->dir), 0);
 
@@ -170,7 +157,7 @@ static void test_pushed_pointers(void **state)
 	p4r_git_pointer_array_free(v, n);
 
 	/* ... but what refs/remotes/origin/ reaches, origin has */
-	sh(fx->dir, "git update-ref refs/remotes/origin/main %s", c1);
+	tu_sh(fx->dir, "git update-ref refs/remotes/origin/main %s", c1);
 	assert_int_equal(p4r_git_pushed_pointers(fx->git, "origin", u, 1, &v, &n), 0);
 	assert_int_equal(n, 1);
 	assert_true(has(v, n, &b, NULL));
@@ -186,9 +173,9 @@ static void test_pushed_pointers(void **state)
 
 	/* a merge: what the side branch brought counts; an unknown remote sha
 	 * (the remote moved on) is ignored, as git-lfs's --ignore-missing */
-	sh(fx->dir, "git checkout -q -b side %s", c1);
+	tu_sh(fx->dir, "git checkout -q -b side %s", c1);
 	write_pointer(fx->dir, "c.bin", "three", &c);
-	sh(fx->dir, "git add -A && git commit -qm three && git checkout -q main && git merge -q --no-edit side");
+	tu_sh(fx->dir, "git add -A && git commit -qm three && git checkout -q main && git merge -q --no-edit side");
 	sh_out(c3, sizeof(c3), fx->dir, "git rev-parse HEAD");
 	snprintf(line, sizeof(line), "refs/heads/main %s refs/heads/main %s", c3, c2);
 	update(&u[0], line);
@@ -231,21 +218,21 @@ static void test_lfs_referenced(void **state)
 	size_t n = 7;
 
 	write_pointer(fx->dir, "old.bin", "old", &old);
-	sh(fx->dir, "git add -A && git commit -qm old && git rm -q old.bin && git commit -qm rm");
+	tu_sh(fx->dir, "git add -A && git commit -qm old && git rm -q old.bin && git commit -qm rm");
 	write_pointer(fx->dir, "tip.bin", "tip", &tip);
-	sh(fx->dir, "git add -A && git commit -qm tip && git checkout -q -b side && mkdir side");
+	tu_sh(fx->dir, "git add -A && git commit -qm tip && git checkout -q -b side && mkdir side");
 	write_pointer(fx->dir, "side/b.bin", "branch", &branch);
-	sh(fx->dir, "git add -A && git commit -qm side && git checkout -q main");
+	tu_sh(fx->dir, "git add -A && git commit -qm side && git checkout -q main");
 	write_pointer(fx->dir, "staged.bin", "staged", &staged);
 	write_pointer(fx->dir, "gone.bin", "gone", &gone);
-	sh(fx->dir, "git add staged.bin gone.bin && git rm -q --cached gone.bin");
+	tu_sh(fx->dir, "git add staged.bin gone.bin && git rm -q --cached gone.bin");
 
 	/* no Git LFS objects folder: no filter stored anything, nothing to scan */
 	assert_int_equal(p4r_git_lfs_referenced(fx->dir, &v, &n), 0);
 	assert_int_equal(n, 0);
 	assert_null(v);
 
-	sh(fx->dir, "mkdir -p .git/lfs/objects");
+	tu_sh(fx->dir, "mkdir -p .git/lfs/objects");
 	assert_int_equal(p4r_git_lfs_referenced(fx->dir, &v, &n), 0);
 	assert_true(in(v, n, &tip));
 	assert_true(in(v, n, &old));    /* history, not only tips */
@@ -257,7 +244,7 @@ static void test_lfs_referenced(void **state)
 
 	/* a stash is a ref too */
 	write_pointer(fx->dir, "tip.bin", "stashed", &gone);
-	sh(fx->dir, "git stash -q");
+	tu_sh(fx->dir, "git stash -q");
 	assert_int_equal(p4r_git_lfs_referenced(fx->dir, &v, &n), 0);
 	assert_true(in(v, n, &gone));
 	free(v);
@@ -294,10 +281,10 @@ static void test_lfs_history(void **state)
 	assert_int_equal(n, 0);
 	assert_null(v);
 
-	sh(fx->dir, "mkdir m");
+	tu_sh(fx->dir, "mkdir m");
 	write_pointer(fx->dir, "m/a.bin", "a one", &a1);
 	free(tu_write(fx->dir, "readme.txt", "version 1.0\n", 12));
-	sh(fx->dir, "git add -A && GIT_AUTHOR_NAME=Alice GIT_AUTHOR_EMAIL=alice@example.com "
+	tu_sh(fx->dir, "git add -A && GIT_AUTHOR_NAME=Alice GIT_AUTHOR_EMAIL=alice@example.com "
 	   "GIT_AUTHOR_DATE=2024-02-01T10:00:00Z git commit -qm 'a one' -m 'the body'");
 	sh_out(c1, sizeof(c1), fx->dir, "git rev-parse HEAD");
 	write_pointer(fx->dir, "m/a.bin", "a two", &a2);
@@ -308,13 +295,13 @@ static void test_lfs_history(void **state)
 
 		free(tu_write(fx->dir, "m/bad.bin", bad, strlen(bad)));
 	}
-	sh(fx->dir, "git add -A && git commit -qm two");
+	tu_sh(fx->dir, "git add -A && git commit -qm two");
 	sh_out(c2, sizeof(c2), fx->dir, "git rev-parse HEAD");
-	sh(fx->dir, "git checkout -q -b side %s", c1);
+	tu_sh(fx->dir, "git checkout -q -b side %s", c1);
 	write_pointer(fx->dir, "m/a.bin", "side", &side);
-	sh(fx->dir, "git add -A && git commit -qm side");
+	tu_sh(fx->dir, "git add -A && git commit -qm side");
 	sh_out(s1, sizeof(s1), fx->dir, "git rev-parse HEAD");
-	sh(fx->dir, "git checkout -q main && git merge -q -X theirs --no-edit side");
+	tu_sh(fx->dir, "git checkout -q main && git merge -q -X theirs --no-edit side");
 	sh_out(merge, sizeof(merge), fx->dir, "git rev-parse HEAD");
 
 	/* first parents: the merge brings the side branch's pointer */

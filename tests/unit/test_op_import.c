@@ -28,26 +28,13 @@ struct fx {
 	p4r_repo *repo;
 };
 
-static void sh(const char *dir, const char *fmt, ...)
-{
-	char cmd[2048], line[1800];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	snprintf(cmd, sizeof(cmd), "cd '%s' && %s", dir, line);
-	if (system(cmd) != 0)
-		fail_msg("'%s' failed", cmd);
-}
-
 static int setup(void **state)
 {
 	struct fx *fx = calloc(1, sizeof(*fx));
 
 	fx->repo = tu_repo_isolated(&fx->dir, NULL);
 	p4r_repo_free(fx->repo);
-	sh(fx->dir, "git init -q -b main . && git config user.name t && git config user.email t@example.com");
+	tu_sh(fx->dir, "git init -q -b main . && git config user.name t && git config user.email t@example.com");
 	assert_int_equal(p4r_repo_open(&fx->repo, fx->dir), 0);
 	*state = fx;
 	return 0;
@@ -70,7 +57,7 @@ static void lfs_put(struct fx *fx, const p4r_oid *oid, const char *bytes)
 	char rel[128];
 
 	snprintf(rel, sizeof(rel), ".git/lfs/objects/%.2s/%.2s", oid->hex, oid->hex + 2);
-	sh(fx->dir, "mkdir -p %s", rel);
+	tu_sh(fx->dir, "mkdir -p %s", rel);
 	snprintf(rel + strlen(rel), sizeof(rel) - strlen(rel), "/%s", oid->hex);
 	free(tu_write(fx->dir, rel, bytes, strlen(bytes)));
 }
@@ -87,7 +74,7 @@ static void commit_pointer(struct fx *fx, const char *rel, const char *text, boo
 	free(tu_write(fx->dir, rel, buf, len));
 	if (local)
 		lfs_put(fx, oid, text);
-	sh(fx->dir, "git add '%s' && GIT_AUTHOR_NAME=Ann GIT_AUTHOR_EMAIL=ann@example.com "
+	tu_sh(fx->dir, "git add '%s' && GIT_AUTHOR_NAME=Ann GIT_AUTHOR_EMAIL=ann@example.com "
 	   "git commit -qm 'set %s'", rel, text);
 }
 
@@ -118,7 +105,7 @@ static void test_new_had_refused_failed(void **state)
 	commit_pointer(fx, "n.bin", "bytes n", true, &n1);
 	lfs_put(fx, &n1, "bytes N");                          /* corrupt */
 	free(tu_write(fx->dir, "h.bin", "version https://git-lfs.github.com/spec/v1\nsize 3\n", 50));
-	sh(fx->dir, "git add h.bin && git commit -qm hostile");
+	tu_sh(fx->dir, "git add h.bin && git commit -qm hostile");
 
 	/* a dry run: the exact numbers, nothing changed, nothing read */
 	before = tu_registry_dump(p4r_repo_registry(fx->repo));
@@ -247,7 +234,7 @@ static void test_paths_and_errors(void **state)
 	assert_int_equal(res.n + res.already + res.nfailures, 0);
 	p4r_import_result_free(&res);
 
-	sh(fx->dir, "mkdir -p d/e");
+	tu_sh(fx->dir, "mkdir -p d/e");
 	commit_pointer(fx, "d/e/a.bin", "a", true, &a);
 	commit_pointer(fx, "top.bin", "b", true, &b);
 	/* relative to the current folder, which need not hold the file */
@@ -294,7 +281,7 @@ static void dvc_put(struct fx *fx, const char *rel, const char *text, bool cache
 	snprintf(entry, sizeof(entry), "%s.dvc", rel);
 	free(tu_write(fx->dir, entry, dvc, strlen(dvc)));
 	if (cached) {
-		sh(fx->dir, "mkdir -p .dvc/cache/files/md5/%.2s", md5);
+		tu_sh(fx->dir, "mkdir -p .dvc/cache/files/md5/%.2s", md5);
 		snprintf(entry, sizeof(entry), ".dvc/cache/files/md5/%.2s/%s", md5, md5 + 2);
 		free(tu_write(fx->dir, entry, cache_text ? cache_text : text, strlen(cache_text ? cache_text : text)));
 	}
@@ -310,7 +297,7 @@ static void test_dvc(void **state)
 	p4r_oid a;
 
 	assert_int_equal(chdir(fx->dir), 0);
-	sh(fx->dir, "mkdir -p m .dvc/cache");
+	tu_sh(fx->dir, "mkdir -p m .dvc/cache");
 	dvc_put(fx, "m/a.bin", "bytes of a", true, NULL);
 	dvc_put(fx, "m/b.bin", "bytes of b", true, "bytes of B");  /* corrupt */
 	dvc_put(fx, "m/c.bin", "bytes of c", false, NULL);         /* not cached */

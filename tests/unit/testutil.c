@@ -7,6 +7,10 @@
 #include "registry/sql.h" /* p4r_registry_db: the dump reads every row */
 
 #include <ftw.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -218,4 +222,17 @@ void tu_sync_corrupt_remote(const tu_sync *s)
 	assert_int_equal(chmod(obj, 0644), 0);
 	free(tu_write(s->remote, obj + strlen(s->remote) + 1, bad, sizeof(bad)));
 	free(obj);
+}
+
+void tu_sh(const char *dir, const char *fmt, ...)
+{
+	char cmd[2048], line[1800];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	snprintf(cmd, sizeof(cmd), "cd '%s' && %s", dir, line);
+	if (system(cmd) != 0)
+		fail_msg("'%s' failed", cmd);
 }

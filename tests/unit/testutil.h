@@ -20,6 +20,9 @@ void tu_rmtree_free(char *path);
 char *tu_write(const char *dir, const char *name, const void *data, size_t len);
 /* Reads a whole file into a malloc'd NUL-terminated buffer. */
 char *tu_slurp(const char *path, size_t *len);
+/* Runs the shell command FMT (printf-style) in the folder DIR (git, ln,
+ * mkdir: fixtures no test checks); a failure fails the test. */
+void tu_sh(const char *dir, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* A repository made with p4r_repo_init in the new folder TOP/NAME, open. */
 p4r_repo *tu_repo_new(const char *top, const char *name);
