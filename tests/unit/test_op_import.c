@@ -3,13 +3,16 @@
  * objects put in .git/lfs/objects by hand, so no git-lfs is needed): what
  * is new, had, refused or failed; revert; an earlier add of the bytes; a
  * deleted version; bytes that come later; a dry run that changes nothing;
- * and p4r_import_dvc on a DVC cache the test lays out. */
+ * p4r_import_dvc on a DVC cache the test lays out (files and a directory
+ * output); and the known-version index both imports share. */
 #include "testutil.h"
+#include "ops/import_priv.h"
 #include "p4reg/deletion.h"
 #include "p4reg/dvc.h"
 #include "p4reg/error.h"
 #include "p4reg/fsutil.h"
 #include "p4reg/lfs.h"
+#include "p4reg/manifest.h"
 #include "p4reg/ops/import.h"
 #include "p4reg/registry.h"
 #include "p4reg/repo.h"
@@ -352,6 +355,99 @@ static void test_dvc(void **state)
 	free(after);
 }
 
+/* A directory output: its listing and files in the older cache layout,
+ * the version the folder's manifest, each file an object. */
+static void test_dvc_folder(void **state)
+{
+	struct fx *fx = *state;
+	p4r_import_opts opts = { 0 };
+	p4r_import_result res;
+	p4r_manifest m = { 0 };
+	char md5a[33], md5b[33], md5l[33], list[256], dvc[256], *cwd = getcwd(NULL, 0);
+	p4r_oid a, b;
+
+	assert_int_equal(chdir(fx->dir), 0);
+	assert_int_equal(p4r_dvc_md5_buffer(md5a, "AAAA", 4), 0);
+	assert_int_equal(p4r_dvc_md5_buffer(md5b, "BB", 2), 0);
+	tu_sh(fx->dir, "mkdir -p .dvc/cache/%.2s .dvc/cache/%.2s", md5a, md5b);
+	snprintf(list, sizeof(list), ".dvc/cache/%.2s/%s", md5a, md5a + 2);
+	free(tu_write(fx->dir, list, "AAAA", 4));
+	snprintf(list, sizeof(list), ".dvc/cache/%.2s/%s", md5b, md5b + 2);
+	free(tu_write(fx->dir, list, "BB", 2));
+	snprintf(list, sizeof(list), "[{\"md5\": \"%s\", \"relpath\": \"w/a.bin\"}, "
+		 "{\"isexec\": true, \"md5\": \"%s\", \"relpath\": \"run.sh\"}]", md5a, md5b);
+	assert_int_equal(p4r_dvc_md5_buffer(md5l, list, strlen(list)), 0);
+	tu_sh(fx->dir, "mkdir -p .dvc/cache/%.2s && printf '%%s' '%s' >.dvc/cache/%.2s/%s.dir", md5l, list, md5l,
+	      md5l + 2);
+	snprintf(dvc, sizeof(dvc), "outs:\n- md5: %s.dir\n  size: 6\n  nfiles: 2\n  path: enc\n", md5l);
+	free(tu_write(fx->dir, "enc.dvc", dvc, strlen(dvc)));
+
+	assert_int_equal(p4r_import_dvc(fx->repo, &opts, NULL, &res), 0);
+	assert_int_equal(res.code, 0);
+	assert_int_equal(res.registered, 1);
+	assert_int_equal(res.rows[0].files, 2);
+	assert_int_equal(res.rows[0].tree_size, 6);
+	assert_int_equal(p4r_manifest_load(fx->repo, &res.rows[0].oid, "manifest of enc@1", &m), 0);
+	assert_int_equal(m.n, 2);
+	assert_string_equal(m.v[0].path, "run.sh");
+	assert_true(m.v[0].exec);
+	assert_string_equal(m.v[1].path, "w/a.bin");
+	assert_false(m.v[1].exec);
+	assert_int_equal(p4r_hash_buffer(&a, "AAAA", 4), 0);
+	assert_int_equal(p4r_hash_buffer(&b, "BB", 2), 0);
+	assert_true(p4r_oid_equal(&m.v[1].oid, &a));
+	assert_true(p4r_oid_equal(&m.v[0].oid, &b));
+	assert_int_equal(p4r_store_verify(p4r_repo_store(fx->repo), &a), 0);
+	assert_int_equal(p4r_store_verify(p4r_repo_store(fx->repo), &b), 0);
+	p4r_manifest_clear(&m);
+	p4r_import_result_free(&res);
+	assert_int_equal(chdir(cwd), 0);
+	free(cwd);
+}
+
+/* The registry's versions of a model, indexed: by commit, by oid with the
+ * import's own commits left out, and what an earlier change took. */
+static void test_known_index(void **state)
+{
+	struct fx *fx = *state;
+	const char *c1 = "1111111111111111111111111111111111111111", *c2 = "2222222222222222222222222222222222222222";
+	p4r_version_input in = { .model = "m", .path = "m.bin", .size = 4, .author = "A <a@b>", .git_dirty = 0 };
+	p4r_import_known k;
+	size_t first, end;
+	p4r_oid a, b;
+
+	assert_int_equal(p4r_hash_buffer(&a, "AAAA", 4), 0);
+	assert_int_equal(p4r_hash_buffer(&b, "BBBB", 4), 0);
+	in.oid = a, in.git_commit = c1;
+	assert_int_equal(p4r_registry_import_version(p4r_repo_registry(fx->repo), &in, NULL, NULL), 0);
+	in.oid = b, in.git_commit = c2;
+	assert_int_equal(p4r_registry_import_version(p4r_repo_registry(fx->repo), &in, NULL, NULL), 0);
+	in.oid = a, in.git_commit = NULL; /* an add of the same bytes */
+	assert_int_equal(p4r_registry_import_version(p4r_repo_registry(fx->repo), &in, NULL, NULL), 0);
+
+	assert_int_equal(p4r_import_known_load(&k, fx->repo, "m", (const char *[]){ c2, c1 }, 2), 0);
+	assert_int_equal(k.n, 3);
+	p4r_import_known_commit(&k, c1, &first, &end);
+	assert_int_equal(end - first, 1);
+	assert_int_equal(k.v[k.by_commit[first]].number, 1);
+	p4r_import_known_commit(&k, "3333333333333333333333333333333333333333", &first, &end);
+	assert_int_equal(end - first, 0);
+	/* v1 has A but is this import's commit c1: v3 (the add) stands for it, once */
+	assert_int_equal(p4r_import_known_claim_oid(&k, &a), 3);
+	assert_int_equal(p4r_import_known_claim_oid(&k, &a), 0);
+	p4r_import_known_clear(&k);
+	/* with no commits of its own, v1 is claimable; v2 taken already is not */
+	assert_int_equal(p4r_import_known_load(&k, fx->repo, "m", NULL, 0), 0);
+	p4r_import_known_take(&k, 2);
+	assert_int_equal(p4r_import_known_claim_oid(&k, &b), 0);
+	assert_int_equal(p4r_import_known_claim_oid(&k, &a), 1);
+	p4r_import_known_clear(&k);
+	assert_int_equal(p4r_import_known_load(&k, fx->repo, "none", NULL, 0), 0);
+	assert_int_equal(k.n, 0);
+	assert_int_equal(p4r_import_known_claim_oid(&k, &a), 0);
+	p4r_import_known_clear(&k);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -359,6 +455,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_earlier_add_and_deleted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_paths_and_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dvc, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dvc_folder, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_known_index, setup, teardown),
 	};
 	char *home = tu_mkdtemp();
 	int rc;

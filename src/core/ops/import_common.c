@@ -405,7 +405,8 @@ int p4r_import_known_load(p4r_import_known *k, p4r_repo *repo, const char *model
 	sort_known = k->v;
 	qsort(k->by_commit, k->n, sizeof(size_t), cmp_by_commit);
 	qsort(k->by_oid, k->n, sizeof(size_t), cmp_by_oid);
-	memcpy(k->commits, commits, n * sizeof(char *));
+	if (n)
+		memcpy(k->commits, commits, n * sizeof(char *));
 	k->ncommits = n;
 	qsort(k->commits, n, sizeof(char *), cmp_text);
 	return 0;
