@@ -61,6 +61,14 @@ assert_eq "$(manifest_of "$M1" | sed -n 2p)" "$(manifest_of "$M2" | sed -n 2p)" 
 assert_eq "$(manifest_of "$M2" | sed -n 4p)" "644 $(sha enc/weights.bin) 18 weights.bin"
 run 0 p4reg import dvc --history && assert_eq "$OUT" "nothing new to import (2 outputs already registered)"
 run 0 p4reg fsck && assert_contains "$OUT" "ok"
+# the same in batches of one listing at a time (a long history of a large
+# folder is never held whole): the same versions, the same manifests
+src=$PWD && rm -rf "$ROOT_TMP/batched" && cp -a "$src" "$ROOT_TMP/batched" && cd "$ROOT_TMP/batched"
+rm -rf .p4reg && p4reg init >/dev/null
+P4REG_TEST_DVC_BATCH=1 run 0 p4reg import dvc --history
+assert_eq "$(db "SELECT number, oid, files, tree_size FROM versions ORDER BY number")" "1|$M1|3|27
+2|$M2|3|35"
+run 0 p4reg fsck
 
 begin "an executable file of the listing keeps its mode"
 dirs_repo
@@ -134,6 +142,28 @@ assert_eq "$(echo "$ERR" | grep -c 'invalid DVC directory listing')" "5"
 assert_one_line_error "5 models not imported (the warnings above say why)"
 assert_eq "$(db "SELECT count(*) FROM versions")" "0"
 assert_no_file escape
+
+begin "a model never switches between file and folder, nor lies in a folder model's folder"
+dirs_repo
+C1=$(git rev-parse HEAD)
+# the history turns enc into a file: that revision is refused alone
+rm -rf enc && printf 'now a file' >enc && dvc_put enc "now a file"
+git add enc.dvc && git commit -qm "enc is a file now"
+run 1 p4reg import dvc --history
+assert_contains "$OUT" "imported enc as enc@1 ("
+assert_contains "$ERR" "p4reg: warning: refused enc (enc.dvc) at commit $(git rev-parse --short=12 HEAD): model 'enc' is a folder model; this output is a file (a model cannot switch between file and folder: import it alone with --name)"
+assert_eq "$(db "SELECT number, kind FROM versions")" "1|dir"
+# an output inside the folder of model enc, or a folder holding a model's path
+dirs_repo
+run 0 p4reg import dvc
+mkdir -p enc/inner && dvc_put enc/inner/w.bin "inner weights"
+run 2 p4reg import dvc enc/inner/w.bin.dvc
+assert_contains "$ERR" "nothing imported for model 'w' (enc/inner/w.bin): 'enc/inner/w.bin' is inside the folder of model 'enc' ('enc'); a model cannot hold another"
+mkdir -p other && dvc_put other/m.bin "a file model" && run 0 p4reg import dvc other/m.bin.dvc
+dvc_dir_put other 3 m.bin "a file model" x.bin "x"
+run 2 p4reg import dvc --name otherdir other.dvc
+assert_contains "$ERR" "the folder 'other' holds 'other/m.bin', the path of model 'm'; a model cannot hold another"
+assert_eq "$(db "SELECT count(*) FROM models WHERE name IN ('w', 'otherdir')")" "0"
 
 begin "--write-pointers: a folder pointer and the /NAME/ line, staged"
 dirs_repo

@@ -43,12 +43,34 @@ static void test_parse_written_by_dvc(void **state)
 	assert_int_equal(f.outs[0].size, -1);
 	assert_true(f.outs[0].dos2unix);
 	p4r_dvc_file_clear(&f);
-	/* the legacy hash named; the last "hash" key counts */
+	/* the legacy hash named */
 	assert_int_equal(parse(&f, "outs:\n- md5: " MD5 "\n  hash: md5-dos2unix\n  path: a\n"), 0);
 	assert_true(f.outs[0].dos2unix);
 	p4r_dvc_file_clear(&f);
-	assert_int_equal(parse(&f, "outs:\n- md5: " MD5 "\n  hash: md5-dos2unix\n  hash: md5\n  path: a\n"), 0);
-	assert_false(f.outs[0].dos2unix);
+	/* what DVC refuses or never writes, which another reader would see
+	 * otherwise: a key twice, a second document, a tag, many brackets */
+	assert_int_equal(parse(&f, "outs:\n- md5: " MD5 "\n  hash: md5-dos2unix\n  hash: md5\n  path: a\n"),
+			 P4R_EINTEGRITY);
+	assert_string_equal(p4r_error_message(), "invalid .dvc file: an entry of 'outs' has the key 'hash' twice");
+	assert_int_equal(parse(&f, "outs:\n- md5: " MD5 "\n  path: a\n  path: b\n"), P4R_EINTEGRITY);
+	assert_int_equal(parse(&f, "outs:\n- md5: " MD5 "\n  path: a\nouts:\n- md5: " MD5 "\n  path: b\n"),
+			 P4R_EINTEGRITY);
+	assert_string_equal(p4r_error_message(), "invalid .dvc file: the file has the key 'outs' twice");
+	assert_int_equal(parse(&f, "outs:\n- md5: " MD5 "\n  path: a\n---\nouts: []\n"), P4R_EINTEGRITY);
+	assert_string_equal(p4r_error_message(), "invalid .dvc file: it holds more than one YAML document");
+	assert_int_equal(parse(&f, "outs:\n- md5: " MD5 "\n  path: !!binary YQ==\n"), P4R_EINTEGRITY);
+	assert_int_equal(parse(&f, "outs: !custom\n- md5: " MD5 "\n  path: a\n"), P4R_EINTEGRITY);
+	{
+		char many[600];
+
+		memset(many, '[', 300);
+		snprintf(many + 300, sizeof(many) - 300, "\n");
+		assert_int_equal(parse(&f, many), P4R_EINTEGRITY);
+		assert_string_equal(p4r_error_message(), "invalid .dvc file: more than 256 '[' or '{' (DVC writes "
+				    "block YAML)");
+	}
+	/* a document end marker alone is fine */
+	assert_int_equal(parse(&f, "outs:\n- md5: " MD5 "\n  path: a\n...\n"), 0);
 	p4r_dvc_file_clear(&f);
 	/* two outputs, a directory */
 	assert_int_equal(parse(&f, "outs:\n- {md5: " MD5 ", path: a}\n- md5: " MD5 ".dir\n  path: data\n"), 0);

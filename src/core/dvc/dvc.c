@@ -33,11 +33,27 @@ void p4r_dvc_file_clear(p4r_dvc_file *f)
 	memset(f, 0, sizeof(*f));
 }
 
+/* Keys of one mapping a .dvc file may hold: DVC writes a dozen at most. */
+#define KEYS_MAX 64
+/* Flow collections ('[', '{') a .dvc file may hold: DVC writes block YAML,
+ * and libyaml takes time quadratic in unclosed ones. */
+#define FLOW_MAX 256
+
+/* Node N carries no tag of its own (libyaml gives an untagged node the
+ * default one): "!binary" and the like are not what DVC writes. */
+static bool untagged(const yaml_node_t *n)
+{
+	const char *want = n->type == YAML_SCALAR_NODE ? YAML_DEFAULT_SCALAR_TAG :
+			   n->type == YAML_SEQUENCE_NODE ? YAML_DEFAULT_SEQUENCE_TAG : YAML_DEFAULT_MAPPING_TAG;
+
+	return n->tag && !strcmp((const char *)n->tag, want);
+}
+
 /* Node N as a scalar's text (NUL-free) into *S and *LEN; false when it is
- * another kind of node. */
+ * another kind of node, or tagged. */
 static bool scalar(yaml_node_t *n, const char **s, size_t *len)
 {
-	if (!n || n->type != YAML_SCALAR_NODE)
+	if (!n || n->type != YAML_SCALAR_NODE || !untagged(n))
 		return false;
 	*s = (const char *)n->data.scalar.value;
 	*len = n->data.scalar.length;
@@ -83,6 +99,30 @@ static bool count(yaml_node_t *v, int64_t *out)
 	return true;
 }
 
+/* Mapping M as DVC writes one: untagged, at most KEYS_MAX keys, each a
+ * plain scalar once (a repeated key would let a reader of the file see
+ * one value and p4reg use another). */
+static int check_mapping(yaml_document_t *doc, yaml_node_t *m, const char *what)
+{
+	yaml_node_pair_t *p, *q;
+	const char *a, *b;
+	size_t alen, blen;
+
+	if (!m || m->type != YAML_MAPPING_NODE || !untagged(m))
+		return p4r_error_set(P4R_EINTEGRITY, "invalid .dvc file: %s is not a mapping", what);
+	if (m->data.mapping.pairs.top - m->data.mapping.pairs.start > KEYS_MAX)
+		return p4r_error_set(P4R_EINTEGRITY, "invalid .dvc file: %s has more than %d keys", what, KEYS_MAX);
+	for (p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
+		if (!scalar(yaml_document_get_node(doc, p->key), &a, &alen))
+			return p4r_error_set(P4R_EINTEGRITY, "invalid .dvc file: a key of %s is not text", what);
+		for (q = m->data.mapping.pairs.start; q < p; q++)
+			if (scalar(yaml_document_get_node(doc, q->key), &b, &blen) && alen == blen && !memcmp(a, b, alen))
+				return p4r_error_set(P4R_EINTEGRITY, "invalid .dvc file: %s has the key '%.*s' twice",
+						     what, (int)alen, a);
+	}
+	return 0;
+}
+
 /* One "outs" entry, mapping node M, into O. */
 static int read_out(yaml_document_t *doc, yaml_node_t *m, p4r_dvc_out *o)
 {
@@ -90,13 +130,14 @@ static int read_out(yaml_document_t *doc, yaml_node_t *m, p4r_dvc_out *o)
 	bool has_md5 = false;
 	const char *s;
 	size_t len;
+	int rc;
 
 	o->size = -1;
 	o->nfiles = -1;
 	/* DVC 3 writes "hash: md5"; an output without it is DVC 2's */
 	o->dos2unix = true;
-	if (!m || m->type != YAML_MAPPING_NODE)
-		return invalid("an entry of 'outs' is not a mapping");
+	if ((rc = check_mapping(doc, m, "an entry of 'outs'")) < 0)
+		return rc;
 	for (p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
 		yaml_node_t *v = yaml_document_get_node(doc, p->value);
 
@@ -148,13 +189,15 @@ static int read_outs(yaml_document_t *doc, yaml_node_t *root, p4r_dvc_file *out)
 
 	if (!root || root->type != YAML_MAPPING_NODE)
 		return invalid("it is not a YAML mapping");
+	if ((rc = check_mapping(doc, root, "the file")) < 0)
+		return rc;
 	for (p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
 		if (key_is(doc, p, "outs"))
 			outs = yaml_document_get_node(doc, p->value);
 		else if (key_is(doc, p, "wdir"))
 			return invalid("'wdir' is not supported");
 	}
-	if (!outs || outs->type != YAML_SEQUENCE_NODE)
+	if (!outs || outs->type != YAML_SEQUENCE_NODE || !untagged(outs))
 		return invalid("it has no 'outs' list");
 	n = (size_t)(outs->data.sequence.items.top - outs->data.sequence.items.start);
 	if (n == 0 || n > P4R_DVC_OUTS_MAX)
@@ -176,9 +219,15 @@ int p4r_dvc_parse(p4r_dvc_file *out, const char *buf, size_t len)
 	yaml_document_t doc;
 	int rc;
 
+	size_t i, flow = 0;
+
 	memset(out, 0, sizeof(*out));
 	if (len > P4R_DVC_FILE_MAX)
 		return invalid("larger than 1 MiB");
+	for (i = 0; i < len; i++)
+		flow += buf[i] == '[' || buf[i] == '{';
+	if (flow > FLOW_MAX)
+		return invalid("more than 256 '[' or '{' (DVC writes block YAML)");
 	if ((rc = p4r_libyaml_init()) < 0)
 		return rc;
 	if (!yaml_parser_initialize(&parser))
@@ -192,6 +241,14 @@ int p4r_dvc_parse(p4r_dvc_file *out, const char *buf, size_t len)
 	}
 	rc = read_outs(&doc, yaml_document_get_root_node(&doc), out);
 	yaml_document_delete(&doc);
+	/* a second document would be a file other readers see otherwise */
+	if (rc == 0 && !yaml_parser_load(&parser, &doc))
+		rc = invalid("not YAML after its first document");
+	else if (rc == 0) {
+		if (yaml_document_get_root_node(&doc))
+			rc = invalid("it holds more than one YAML document");
+		yaml_document_delete(&doc);
+	}
 	yaml_parser_delete(&parser);
 	if (rc < 0)
 		p4r_dvc_file_clear(out);

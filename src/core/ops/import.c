@@ -193,7 +193,8 @@ static int group(struct run *run)
 }
 
 
-/* Each model's name: p4r_import_name_models. */
+/* Each model's name (p4r_import_name_models), and that it does not lie
+ * in a folder model's folder (p4r_import_check_nesting). */
 static int name_models(struct run *run)
 {
 	p4r_import_model **models = malloc((run->nmodels ? run->nmodels : 1) * sizeof(*models));
@@ -205,6 +206,8 @@ static int name_models(struct run *run)
 	for (k = 0; k < run->nmodels; k++)
 		models[k] = &run->models[k].base;
 	rc = p4r_import_name_models(run->repo, run->opts->name, models, run->nmodels);
+	if (rc == 0)
+		rc = p4r_import_check_nesting(run->repo, models, NULL, run->nmodels);
 	free(models);
 	return rc;
 }

@@ -360,6 +360,115 @@ int p4r_import_name_models(p4r_repo *repo, const char *name, p4r_import_model *c
 	return rc;
 }
 
+/* ---- models inside folder models ---- */
+
+struct placed {
+	const char *path;
+	const char *name;
+	bool dir;
+};
+
+static int cmp_placed(const void *a, const void *b)
+{
+	return strcmp(((const struct placed *)a)->path, ((const struct placed *)b)->path);
+}
+
+/* The first of P (N, sorted by path) whose path's first LEN bytes are not
+ * before PATH's first LEN bytes, or N: where paths starting so begin (the
+ * path that is exactly them first). */
+static size_t placed_from(const struct placed *p, size_t n, const char *path, size_t len)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strncmp(p[mid].path, path, len) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The registry's models and MODELS, sorted by path, into *OUT. */
+static int gather_placed(p4r_repo *repo, p4r_import_model *const *models, const bool *dir, size_t n,
+			 p4r_model **reg, size_t *nreg, struct placed **out, size_t *nout)
+{
+	p4r_registry *r = p4r_repo_registry(repo);
+	p4r_version v = { 0 };
+	size_t i, k = 0;
+	int rc;
+
+	if ((rc = p4r_registry_model_list(r, reg, nreg)) < 0)
+		return rc;
+	if (!(*out = calloc(*nreg + n + 1, sizeof(**out))))
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	for (i = 0; i < *nreg; i++) {
+		bool folder = p4r_registry_version_latest(r, (*reg)[i].name, &v) == 0 && v.kind == P4R_KIND_DIR;
+
+		p4r_error_clear();
+		p4r_version_clear(&v);
+		(*out)[k++] = (struct placed){ (*reg)[i].path, (*reg)[i].name, folder };
+	}
+	for (i = 0; i < n; i++)
+		if (!models[i]->code)
+			(*out)[k++] = (struct placed){ models[i]->rel, models[i]->name, dir && dir[i] };
+	qsort(*out, k, sizeof(**out), cmp_placed);
+	*nout = k;
+	return 0;
+}
+
+/* Why model M (a folder when DIR) would nest, as the current error: 0
+ * when it would not. */
+static int nests(const struct placed *p, size_t n, const p4r_import_model *m, bool dir)
+{
+	const char *slash;
+	size_t len = strlen(m->rel), up, i;
+	char *below;
+
+	for (slash = strchr(m->rel, '/'); slash; slash = strchr(slash + 1, '/')) {
+		up = (size_t)(slash - m->rel);
+		i = placed_from(p, n, m->rel, up);
+		if (i < n && !strncmp(p[i].path, m->rel, up) && p[i].path[up] == '\0' && p[i].dir)
+			return p4r_error_set(P4R_EUSAGE, "'%s' is inside the folder of model '%s' ('%s'); a model "
+					     "cannot hold another", m->rel, p[i].name, p[i].path);
+	}
+	if (!dir)
+		return 0;
+	if (!(below = malloc(len + 2)))
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	snprintf(below, len + 2, "%s/", m->rel);
+	i = placed_from(p, n, below, len + 1);
+	free(below);
+	if (i < n && !strncmp(p[i].path, m->rel, len) && p[i].path[len] == '/')
+		return p4r_error_set(P4R_EUSAGE, "the folder '%s' holds '%s', the path of model '%s'; a model cannot "
+				     "hold another", m->rel, p[i].path, p[i].name);
+	return 0;
+}
+
+int p4r_import_check_nesting(p4r_repo *repo, p4r_import_model *const *models, const bool *dir, size_t n)
+{
+	struct placed *p = NULL;
+	p4r_model *reg = NULL;
+	size_t nreg = 0, np = 0, i;
+	int rc;
+
+	if ((rc = gather_placed(repo, models, dir, n, &reg, &nreg, &p, &np)) == 0)
+		for (i = 0; i < n; i++)
+			if (!models[i]->code && (rc = nests(p, np, models[i], dir && dir[i])) < 0) {
+				if (rc == P4R_ERROR)
+					break;
+				p4r_import_model_fail(models[i], rc);
+				rc = 0;
+			}
+	free(p);
+	for (i = 0; i < nreg; i++)
+		p4r_model_clear(&reg[i]);
+	free(reg);
+	return rc;
+}
+
 /* ---- what the registry has of a model ---- */
 
 static const p4r_known_version *sort_known; /* qsort's context (one thread) */

@@ -413,19 +413,54 @@ static int group(struct run *run)
 	return rc;
 }
 
-/* Each model's name: p4r_import_name_models. */
+/* Whether model M is a folder model: as its newest version is, else as
+ * its first output here is (*DIR). A revision of the other kind is refused
+ * alone: a model never switches between file and folder (add's rule). */
+static int settle_kind(struct run *run, struct model *m, bool *dir)
+{
+	p4r_version v = { 0 };
+	size_t i;
+	int rc = p4r_registry_version_latest(p4r_repo_registry(run->repo), m->base.name, &v);
+
+	if (rc < 0 && rc != P4R_ENOTFOUND)
+		return rc;
+	*dir = rc == 0 ? v.kind == P4R_KIND_DIR : run->items[m->items[0]].dir;
+	p4r_error_clear();
+	p4r_version_clear(&v);
+	for (i = 0, rc = 0; i < m->n && rc == 0; i++) {
+		struct item *it = &run->items[m->items[i]];
+
+		if (it->dir == *dir || it->plan == PLAN_REFUSED)
+			continue;
+		p4r_error_set(P4R_ERROR, "model '%s' is a %s model; this output is a %s (a model cannot switch "
+			      "between file and folder: import it alone with --name)", m->base.name,
+			      *dir ? "folder" : "file", it->dir ? "folder" : "file");
+		it->plan = PLAN_REFUSED;
+		rc = p4r_import_dvc_refuse(run, it->dvc, it->rel, p4r_import_dvc_change(run, it), P4R_ERROR);
+	}
+	return rc;
+}
+
+/* Each model's name (p4r_import_name_models), its kind, and that it does
+ * not nest in a folder model nor hold one (p4r_import_check_nesting). */
 static int name_models(struct run *run)
 {
-	p4r_import_model **models = malloc((run->nmodels ? run->nmodels : 1) * sizeof(*models));
-	size_t k;
-	int rc;
+	size_t n = run->nmodels ? run->nmodels : 1, k;
+	p4r_import_model **models = malloc(n * sizeof(*models));
+	bool *dir = calloc(n, sizeof(*dir));
+	int rc = models && dir ? 0 : p4r_error_set(P4R_ERROR, "out of memory");
 
-	if (!models)
-		return p4r_error_set(P4R_ERROR, "out of memory");
-	for (k = 0; k < run->nmodels; k++)
+	for (k = 0; k < run->nmodels && rc == 0; k++)
 		models[k] = &run->models[k].base;
-	rc = p4r_import_name_models(run->repo, run->opts->name, models, run->nmodels);
+	if (rc == 0)
+		rc = p4r_import_name_models(run->repo, run->opts->name, models, run->nmodels);
+	for (k = 0; k < run->nmodels && rc == 0; k++)
+		if (!run->models[k].base.code)
+			rc = settle_kind(run, &run->models[k], &dir[k]);
+	if (rc == 0)
+		rc = p4r_import_check_nesting(run->repo, models, dir, run->nmodels);
 	free(models);
+	free(dir);
 	return rc;
 }
 

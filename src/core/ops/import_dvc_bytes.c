@@ -11,6 +11,7 @@
 #include "p4reg/fsutil.h"
 #include "p4reg/hash.h"
 #include "p4reg/parallel.h"
+#include "util/testknob.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -162,149 +163,173 @@ static int cache_for(struct run *run, const char *dvc, size_t *out)
 	return 0;
 }
 
-/* ---- what to read: a task per file entry, a listing per folder ---- */
+/* A batch of directory listings is read, stored and let go once it holds
+ * this many files (a listing holds at most P4R_MANIFEST_MAX_FILES); tests
+ * make batches small with P4REG_TEST_DVC_BATCH. */
+static size_t batch_files(void)
+{
+	long knob = p4r_test_knob("P4REG_TEST_DVC_BATCH");
 
-/* Where KEY (an MD5, how it is hashed, its cache) is in the index of
- * tasks (LISTINGS false) or listings: its slot, holding DVC_NONE when it
- * is not there yet. */
-struct key {
+	return knob > 0 ? (size_t)knob : (size_t)1 << 18;
+}
+
+/* ---- what to read: a task per file entry, a listing per folder ----
+ * Every item and listing entry asks for its bytes by (MD5, rule, cache);
+ * the asks are sorted and each distinct one becomes one task (or
+ * listing): the MD5s are a repository's text, so no hash table an
+ * attacker could fill with collisions, and n log n whatever they are. */
+
+struct ask {
 	const char *md5;
 	bool dos2unix;
 	size_t cache;
-	bool listing;
+	int64_t size;             /* -1: not said */
+	const char *rel;
+	size_t *out;              /* where the task's (listing's) index goes */
 };
 
-static uint64_t key_hash(const struct key *k)
+struct asks {
+	struct ask *v;
+	size_t n, cap;
+};
+
+static int ask(struct asks *a, const char *md5, bool dos2unix, size_t cache, int64_t size, const char *rel,
+	       size_t *out)
 {
-	uint64_t h = 0;
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 64;
+		void *p = realloc(a->v, cap * sizeof(*a->v));
+
+		if (!p)
+			return p4r_error_set(P4R_ERROR, "out of memory");
+		a->v = p;
+		a->cap = cap;
+	}
+	a->v[a->n++] = (struct ask){ md5, dos2unix, cache, size, rel, out };
+	return 0;
+}
+
+static int cmp_ask(const void *x, const void *y)
+{
+	const struct ask *a = x, *b = y;
+	int c = memcmp(a->md5, b->md5, 32);
+
+	if (c)
+		return c;
+	if (a->dos2unix != b->dos2unix)
+		return a->dos2unix ? 1 : -1;
+	return (a->cache > b->cache) - (a->cache < b->cache);
+}
+
+static bool same_ask(const struct ask *a, const struct ask *b)
+{
+	return !cmp_ask(a, b);
+}
+
+static const struct run *sort_run; /* qsort's context (one thread) */
+
+static int cmp_task_key(const void *x, const void *y)
+{
+	const struct task *a = &sort_run->tasks[*(const size_t *)x], *b = &sort_run->tasks[*(const size_t *)y];
+	struct ask ka = { a->md5, a->dos2unix, a->cache, 0, NULL, NULL };
+	struct ask kb = { b->md5, b->dos2unix, b->cache, 0, NULL, NULL };
+
+	return cmp_ask(&ka, &kb);
+}
+
+/* The task an earlier batch made for K, or DVC_NONE. */
+static size_t task_had(const struct run *run, const struct ask *k, size_t nhad)
+{
+	size_t lo = 0, hi = nhad;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct task *t = &run->tasks[run->by_key[mid]];
+		struct ask kt = { t->md5, t->dos2unix, t->cache, 0, NULL, NULL };
+		int c = cmp_ask(&kt, k);
+
+		if (c == 0)
+			return run->by_key[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return DVC_NONE;
+}
+
+/* One task per distinct ask of A that no earlier batch has, appended to
+ * the run's (RUN->first_new: the first of them); A emptied. */
+static int make_tasks(struct run *run, struct asks *a)
+{
+	size_t i, nhad = run->ntasks, had;
+	void *p;
+
+	run->first_new = run->ntasks;
+	if (!a->n)
+		return 0;
+	qsort(a->v, a->n, sizeof(*a->v), cmp_ask);
+	if (!(p = realloc(run->tasks, (run->ntasks + a->n) * sizeof(*run->tasks))))
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	run->tasks = p;
+	if (!(p = realloc(run->by_key, (run->ntasks + a->n) * sizeof(*run->by_key))))
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	run->by_key = p;
+	for (i = 0; i < a->n; i++) {
+		const struct ask *k = &a->v[i];
+		struct task *t;
+
+		if (i && same_ask(k, &a->v[i - 1])) {
+			*k->out = run->ntasks - 1;
+			continue;
+		}
+		if ((had = task_had(run, k, nhad)) != DVC_NONE) {
+			*k->out = had;
+			continue;
+		}
+		t = &run->tasks[run->ntasks];
+		memset(t, 0, sizeof(*t));
+		memcpy(t->md5, k->md5, 32);
+		t->dos2unix = k->dos2unix;
+		t->cache = k->cache;
+		t->size = k->size;
+		t->rel = k->rel;
+		t->run = run;
+		run->total += k->size > 0 ? (uint64_t)k->size : 0;
+		run->by_key[run->ntasks] = run->ntasks;
+		*k->out = run->ntasks++;
+	}
+	/* the index sorted again for the next batch */
+	sort_run = run;
+	qsort(run->by_key, run->ntasks, sizeof(*run->by_key), cmp_task_key);
+	a->n = 0;
+	return 0;
+}
+
+/* One listing per distinct ask of A. */
+static int make_listings(struct run *run, struct asks *a)
+{
 	size_t i;
 
-	for (i = 0; i < 16; i++)
-		h = h * 16 + (uint64_t)(k->md5[i] <= '9' ? k->md5[i] - '0' : k->md5[i] - 'a' + 10);
-	return h ^ ((uint64_t)k->cache << 1 | k->dos2unix) * 0x9e3779b97f4a7c15ull ^ (uint64_t)k->listing << 63;
-}
-
-static bool key_is(const struct run *run, size_t v, const struct key *k)
-{
-	bool listing = v & ((size_t)1 << (sizeof(size_t) * 8 - 1));
-	size_t i = v & ~((size_t)1 << (sizeof(size_t) * 8 - 1));
-
-	if (listing != k->listing)
-		return false;
-	if (listing)
-		return !strcmp(run->listings[i].md5, k->md5) && run->listings[i].dos2unix == k->dos2unix &&
-		       run->listings[i].cache == k->cache;
-	return !strcmp(run->tasks[i].md5, k->md5) && run->tasks[i].dos2unix == k->dos2unix &&
-	       run->tasks[i].cache == k->cache;
-}
-
-static size_t *slot_of(struct run *run, const struct key *k)
-{
-	size_t i = (size_t)key_hash(k) & (run->nslots - 1);
-
-	while (run->slots[i] != DVC_NONE && !key_is(run, run->slots[i], k))
-		i = (i + 1) & (run->nslots - 1);
-	return &run->slots[i];
-}
-
-/* Room in the index for one more (kept at most half full). */
-static int index_grow(struct run *run)
-{
-	size_t *old = run->slots, nold = run->nslots, i, top = (size_t)1 << (sizeof(size_t) * 8 - 1);
-
-	if ((run->ntasks + run->nlistings + 1) * 2 <= run->nslots)
+	if (!a->n)
 		return 0;
-	run->nslots = nold ? nold * 2 : 256;
-	if (!(run->slots = malloc(run->nslots * sizeof(size_t)))) {
-		run->slots = old;
-		run->nslots = nold;
+	qsort(a->v, a->n, sizeof(*a->v), cmp_ask);
+	if (!(run->listings = calloc(a->n, sizeof(*run->listings))))
 		return p4r_error_set(P4R_ERROR, "out of memory");
+	for (i = 0; i < a->n; i++) {
+		const struct ask *k = &a->v[i];
+		struct listing *l;
+
+		if (!i || !same_ask(k, &a->v[i - 1])) {
+			l = &run->listings[run->nlistings++];
+			memcpy(l->md5, k->md5, 32);
+			l->dos2unix = k->dos2unix;
+			l->cache = k->cache;
+			l->rel = k->rel;
+		}
+		*k->out = run->nlistings - 1;
 	}
-	memset(run->slots, 0xff, run->nslots * sizeof(size_t));
-	for (i = 0; i < nold; i++) {
-		size_t v = old[i], j = v & ~top;
-		struct key k;
-
-		if (v == DVC_NONE)
-			continue;
-		k = v & top ? (struct key){ run->listings[j].md5, run->listings[j].dos2unix, run->listings[j].cache, true } :
-			      (struct key){ run->tasks[j].md5, run->tasks[j].dos2unix, run->tasks[j].cache, false };
-		*slot_of(run, &k) = v;
-	}
-	free(old);
-	return 0;
-}
-
-/* The task of the file entry MD5 (hashed as DOS2UNIX says) in cache
- * CACHE, of an output REL; SIZE when its .dvc file or listing says. */
-static int task_get(struct run *run, const char *md5, bool dos2unix, size_t cache, int64_t size, const char *rel,
-		    size_t *out)
-{
-	struct key k = { md5, dos2unix, cache, false };
-	struct task *t;
-	size_t *slot;
-	int rc;
-
-	if ((rc = index_grow(run)) < 0)
-		return rc;
-	if (*(slot = slot_of(run, &k)) != DVC_NONE) {
-		*out = *slot;
-		return 0;
-	}
-	if (run->ntasks == run->captasks) {
-		size_t cap = run->captasks ? run->captasks * 2 : 64;
-		void *p = realloc(run->tasks, cap * sizeof(*run->tasks));
-
-		if (!p)
-			return p4r_error_set(P4R_ERROR, "out of memory");
-		run->tasks = p;
-		run->captasks = cap;
-	}
-	t = &run->tasks[run->ntasks];
-	memset(t, 0, sizeof(*t));
-	memcpy(t->md5, md5, sizeof(t->md5));
-	t->dos2unix = dos2unix;
-	t->cache = cache;
-	t->size = size;
-	t->rel = rel;
-	t->run = run;
-	run->total += size > 0 ? (uint64_t)size : 0;
-	*slot = *out = run->ntasks++;
-	return 0;
-}
-
-/* The listing of the directory output MD5 in cache CACHE, of output REL. */
-static int listing_get(struct run *run, const char *md5, bool dos2unix, size_t cache, const char *rel,
-		       size_t *out)
-{
-	struct key k = { md5, dos2unix, cache, true };
-	size_t *slot, top = (size_t)1 << (sizeof(size_t) * 8 - 1);
-	struct listing *l;
-	int rc;
-
-	if ((rc = index_grow(run)) < 0)
-		return rc;
-	if (*(slot = slot_of(run, &k)) != DVC_NONE) {
-		*out = *slot & ~top;
-		return 0;
-	}
-	if (run->nlistings == run->caplistings) {
-		size_t cap = run->caplistings ? run->caplistings * 2 : 16;
-		void *p = realloc(run->listings, cap * sizeof(*run->listings));
-
-		if (!p)
-			return p4r_error_set(P4R_ERROR, "out of memory");
-		run->listings = p;
-		run->caplistings = cap;
-	}
-	l = &run->listings[run->nlistings];
-	memset(l, 0, sizeof(*l));
-	memcpy(l->md5, md5, sizeof(l->md5));
-	l->dos2unix = dos2unix;
-	l->cache = cache;
-	l->rel = rel;
-	*out = run->nlistings++;
-	*slot = *out | top;
+	a->n = 0;
 	return 0;
 }
 
@@ -443,7 +468,7 @@ static int store_entry(int dirfd, const char *base, const char *show, void *payl
 static int store_one(size_t i, void *payload)
 {
 	struct run *run = payload;
-	struct task *t = &run->tasks[i];
+	struct task *t = &run->tasks[run->first_new + i];
 	int rc = with_entry(run, t->cache, t->md5, "", store_entry, t);
 
 	if (rc < 0) {
@@ -490,26 +515,30 @@ static void listing_fail(struct listing *l, int code)
 	p4r_error_clear();
 }
 
-/* Every listing read, and a task for each of its files. */
-static int plan_listings(struct run *run)
+/* Listings FIRST.. read until the batch holds BATCH_FILES entries (at
+ * least one listing), an ask for each of their files into FILES; *END
+ * gets the end of the batch. */
+static int read_batch(struct run *run, size_t first, size_t *end, struct asks *files)
 {
-	size_t i, j;
+	size_t i, j, held = 0, most = batch_files();
 	int rc;
 
-	for (i = 0; i < run->nlistings; i++) {
+	for (i = first; i < run->nlistings && (i == first || held < most); i++) {
 		struct listing *l = &run->listings[i];
 
 		if ((rc = with_entry(run, l->cache, l->md5, ".dir", read_listing, l)) < 0) {
 			listing_fail(l, rc);
 			continue;
 		}
+		held += l->dir.n;
 		if (!(l->tasks = calloc(l->dir.n, sizeof(*l->tasks))))
 			return p4r_error_set(P4R_ERROR, "out of memory");
 		for (j = 0; j < l->dir.n; j++)
-			if ((rc = task_get(run, l->dir.v[j].md5, l->dos2unix, l->cache, l->dir.v[j].size, l->rel,
-					   &l->tasks[j])) < 0)
+			if ((rc = ask(files, l->dir.v[j].md5, l->dos2unix, l->cache, l->dir.v[j].size, l->rel,
+				      &l->tasks[j])) < 0)
 				return rc;
 	}
+	*end = i;
 	return 0;
 }
 
@@ -528,6 +557,7 @@ static int make_manifest(struct run *run, struct listing *l)
 			p4r_error_set(t->rc, "'%s' of the folder: %s", l->dir.v[j].relpath, t->why ? t->why :
 				      "out of memory");
 			listing_fail(l, t->rc);
+			l->files = (int64_t)l->dir.n;
 			return 0;
 		}
 		rc = p4r_manifest_add(&l->m, l->dir.v[j].relpath, &t->oid, t->size, l->dir.v[j].exec);
@@ -545,13 +575,25 @@ static int make_manifest(struct run *run, struct listing *l)
 		listing_fail(l, P4R_EINTEGRITY);
 		rc = 0;
 	}
+	l->files = (int64_t)l->m.n;
+	l->total = p4r_manifest_total(&l->m);
 	return rc;
+}
+
+/* Listing L's batch is done: what it held goes (its manifest is stored). */
+static void listing_drop(struct listing *l)
+{
+	p4r_dvc_dir_clear(&l->dir);
+	p4r_manifest_clear(&l->m);
+	free(l->tasks);
+	l->tasks = NULL;
 }
 
 /* ---- the run's bytes ---- */
 
-/* A task or listing for every new item of a model that has not failed. */
-static int plan_bytes(struct run *run)
+/* An ask for every new item of a model that has not failed: a file's
+ * bytes into FILES, a folder's listing into FOLDERS. */
+static int plan_bytes(struct run *run, struct asks *files, struct asks *folders)
 {
 	size_t k, i, cache;
 	int rc = 0;
@@ -562,8 +604,8 @@ static int plan_bytes(struct run *run)
 
 			if (it->plan != PLAN_NEW || (rc = cache_for(run, it->dvc, &cache)) < 0)
 				continue;
-			rc = it->dir ? listing_get(run, it->md5, it->dos2unix, cache, it->rel, &it->bytes) :
-				       task_get(run, it->md5, it->dos2unix, cache, it->size, it->rel, &it->bytes);
+			rc = ask(it->dir ? folders : files, it->md5, it->dos2unix, cache, it->dir ? -1 : it->size, it->rel,
+				 &it->bytes);
 		}
 	return rc;
 }
@@ -590,11 +632,9 @@ static int settle(struct run *run)
 			else if (!it->dir && (code = run->tasks[it->bytes].rc))
 				p4r_error_set(code, "%s", run->tasks[it->bytes].why ? run->tasks[it->bytes].why :
 					      "out of memory");
-			if (!code && it->dir && it->size >= 0 &&
-			    p4r_manifest_total(&run->listings[it->bytes].m) != it->size)
+			if (!code && it->dir && it->size >= 0 && run->listings[it->bytes].total != it->size)
 				code = p4r_error_set(P4R_EINTEGRITY, "the files of folder '%s' total %lld bytes; its .dvc "
-						     "file says %lld", it->rel,
-						     (long long)p4r_manifest_total(&run->listings[it->bytes].m),
+						     "file says %lld", it->rel, (long long)run->listings[it->bytes].total,
 						     (long long)it->size);
 			if (code == P4R_ENOTFOUND) {
 				it->plan = PLAN_REFUSED;
@@ -607,27 +647,93 @@ static int settle(struct run *run)
 	return rc;
 }
 
-int p4r_import_dvc_store(struct run *run)
+/* The tasks of the current batch (RUN->first_new onwards) stored in
+ * parallel; each keeps its own failure. */
+static int store_batch(struct run *run)
 {
 	p4r_store *store = p4r_repo_store(run->repo);
-	size_t i;
+	size_t n = run->ntasks - run->first_new;
 	int rc;
 
-	if ((rc = plan_bytes(run)) < 0 || (rc = plan_listings(run)) < 0)
+	if (!n)
+		return 0;
+	if (!run->norder && (rc = p4r_repo_link_order(run->repo, run->order, &run->norder)) < 0)
 		return rc;
-	if (run->ntasks) {
-		if ((rc = p4r_repo_link_order(run->repo, run->order, &run->norder)) < 0)
-			return rc;
-		p4r_store_defer_sync(store, run->ntasks >= 128);
-		rc = p4r_parallel_for(run->ntasks, run->opts->threads, store_one, run);
-		p4r_store_defer_sync(store, false);
-		if (rc == 0 && !run->opts->dry_run)
-			rc = p4r_store_sync(store);
+	p4r_store_defer_sync(store, n >= 128);
+	rc = p4r_parallel_for(n, run->opts->threads, store_one, run);
+	p4r_store_defer_sync(store, false);
+	if (rc == 0 && !run->opts->dry_run)
+		rc = p4r_store_sync(store);
+	return rc;
+}
+
+static int cmp_task_oid(const void *x, const void *y)
+{
+	const struct task *a = &sort_run->tasks[*(const size_t *)x], *b = &sort_run->tasks[*(const size_t *)y];
+
+	return memcmp(a->oid.hex, b->oid.hex, sizeof(a->oid.hex));
+}
+
+/* The stored tasks by oid, for the registration (p4r_import_dvc_task_of). */
+static int index_by_oid(struct run *run)
+{
+	size_t i;
+
+	if (!(run->by_oid = malloc((run->ntasks ? run->ntasks : 1) * sizeof(*run->by_oid))))
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	for (i = 0; i < run->ntasks; i++)
+		if (!run->tasks[i].rc)
+			run->by_oid[run->nby_oid++] = i;
+	sort_run = run;
+	qsort(run->by_oid, run->nby_oid, sizeof(*run->by_oid), cmp_task_oid);
+	return 0;
+}
+
+const struct task *p4r_import_dvc_task_of(const struct run *run, const p4r_oid *oid)
+{
+	size_t lo = 0, hi = run->nby_oid;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = memcmp(run->tasks[run->by_oid[mid]].oid.hex, oid->hex, sizeof(oid->hex));
+
+		if (c == 0)
+			return &run->tasks[run->by_oid[mid]];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	for (i = 0; i < run->nlistings && rc == 0; i++)
-		if (!run->listings[i].rc)
-			rc = make_manifest(run, &run->listings[i]);
-	return rc < 0 ? rc : settle(run);
+	return NULL;
+}
+
+int p4r_import_dvc_store(struct run *run)
+{
+	struct asks files = { 0 }, folders = { 0 };
+	size_t i, end = 0;
+	int rc;
+
+	/* the file outputs first, then the listings a batch at a time: each
+	 * batch's new files stored, its manifests made, what it held freed */
+	if ((rc = plan_bytes(run, &files, &folders)) < 0 || (rc = make_listings(run, &folders)) < 0 ||
+	    (rc = make_tasks(run, &files)) < 0 || (rc = store_batch(run)) < 0)
+		goto done;
+	for (i = 0; i < run->nlistings && rc == 0; i = end) {
+		if ((rc = read_batch(run, i, &end, &files)) < 0 || (rc = make_tasks(run, &files)) < 0 ||
+		    (rc = store_batch(run)) < 0)
+			break;
+		for (; i < end && rc == 0; i++) {
+			if (!run->listings[i].rc)
+				rc = make_manifest(run, &run->listings[i]);
+			listing_drop(&run->listings[i]);
+		}
+	}
+	if (rc == 0 && (rc = index_by_oid(run)) == 0)
+		rc = settle(run);
+done:
+	free(files.v);
+	free(folders.v);
+	return rc;
 }
 
 void p4r_import_dvc_store_free(struct run *run)
@@ -638,13 +744,12 @@ void p4r_import_dvc_store_free(struct run *run)
 		free(run->tasks[i].why);
 	free(run->tasks);
 	for (i = 0; i < run->nlistings; i++) {
-		p4r_dvc_dir_clear(&run->listings[i].dir);
-		p4r_manifest_clear(&run->listings[i].m);
-		free(run->listings[i].tasks);
+		listing_drop(&run->listings[i]);
 		free(run->listings[i].why);
 	}
 	free(run->listings);
-	free(run->slots);
+	free(run->by_key);
+	free(run->by_oid);
 	for (i = 0; i < run->ncaches; i++) {
 		if (run->caches[i].fd >= 0)
 			close(run->caches[i].fd);

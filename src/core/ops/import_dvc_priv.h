@@ -68,7 +68,10 @@ struct task {
 	char *why;
 };
 
-/* A directory output's listing (its .dir entry) and its manifest. */
+/* A directory output's listing (its .dir entry) and the manifest made of
+ * it. DIR, TASKS and M are held only while its batch is read and stored
+ * (p4r_import_dvc_store): a long history of a large folder would not fit
+ * in memory at once; the registration reads the stored manifest again. */
 struct listing {
 	char md5[33];
 	bool dos2unix;            /* its files' MD5s are DVC 2's */
@@ -79,6 +82,7 @@ struct listing {
 	p4r_manifest m;
 	p4r_oid oid;              /* the manifest's, once made */
 	int64_t size;
+	int64_t files, total;     /* its files' count and bytes */
 	int rc;                   /* failed: P4R_ENOTFOUND when something is not
 				   * in the cache, else the model fails */
 	char *why;
@@ -107,11 +111,13 @@ struct run {
 	char **cache_dirs;        /* per .dvc file's folder seen: its cache */
 	size_t *cache_of, ncache_dirs;
 	struct task *tasks;
-	size_t ntasks, captasks;
-	size_t *slots;            /* MD5 -> task (open addressing), NSLOTS a power of 2 */
-	size_t nslots;
+	size_t ntasks;
+	size_t *by_key;           /* the tasks sorted by (MD5, rule, cache), NTASKS */
+	size_t *by_oid;           /* the stored ones sorted by oid, NBY_OID */
+	size_t nby_oid;
+	size_t first_new;         /* the first task of the batch being stored */
 	struct listing *listings;
-	size_t nlistings, caplistings;
+	size_t nlistings;
 	p4r_link_type order[P4R_LINK_MAX];
 	size_t norder;
 	pthread_mutex_t lock;
@@ -137,6 +143,9 @@ int p4r_import_dvc_match(struct run *run, struct model *m, bool by_oid);
 /* What new item IT registers, once read: a file's object or a folder's
  * manifest. */
 void p4r_import_dvc_object(const struct run *run, const struct item *it, p4r_oid *oid, int64_t *size);
+
+/* The stored task of the object OID, or NULL. */
+const struct task *p4r_import_dvc_task_of(const struct run *run, const p4r_oid *oid);
 
 /* Every new item's bytes from DVC's cache into the store (a dry run: only
  * read), in parallel; a directory output's files each so, then its

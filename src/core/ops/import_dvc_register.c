@@ -49,75 +49,101 @@ static int64_t number_of_commit(const char *commit, void *payload)
 	return number;
 }
 
-/* The objects of new item IT are still in the store and recorded by the
- * object guard (inside the model's transaction: gc deletes only under the
- * write lock it holds). */
-static int keep_objects(struct run *run, const struct item *it, const struct model *m)
+/* Object OID of model M is still in the store and recorded by the object
+ * guard when this import stored it (inside the model's transaction: gc
+ * deletes only under the write lock it holds). */
+static int keep_object(struct run *run, const p4r_oid *oid, const struct model *m)
 {
-	p4r_store *store = p4r_repo_store(run->repo);
-	const struct listing *l = it->dir ? &run->listings[it->bytes] : NULL;
-	size_t j, n = l ? l->dir.n : 1;
-	int rc = 0;
+	const struct task *t = p4r_import_dvc_task_of(run, oid);
 
-	if (run->opts->dry_run)
-		return 0;
-	if (l)
-		rc = p4r_objguard_record(run->repo, &l->oid, NULL);
-	for (j = 0; j < n && rc == 0; j++) {
-		const struct task *t = &run->tasks[l ? l->tasks[j] : it->bytes];
+	if (!p4r_store_has(p4r_repo_store(run->repo), oid))
+		return p4r_error_set(P4R_ERROR, "object %.12s of '%s' left the store while it was being imported "
+				     "(gc?); run import again", oid->hex, m->base.rel);
+	return t && !t->ins.existed ? p4r_objguard_record(run->repo, oid, &t->ins.placed) : 0;
+}
 
-		if (!p4r_store_has(store, &t->oid))
-			rc = p4r_error_set(P4R_ERROR, "object %.12s of '%s' left the store while it was being "
-					   "imported (gc?); run import again", t->oid.hex, m->base.rel);
-		else if (!t->ins.existed)
-			rc = p4r_objguard_record(run->repo, &t->oid, &t->ins.placed);
-	}
+/* The objects of new item IT kept (keep_object): a file's, or a folder's
+ * manifest and every file it lists (MF, read back from the store). */
+static int keep_objects(struct run *run, const struct item *it, const struct model *m, const p4r_manifest *mf)
+{
+	size_t j;
+	int rc;
+
+	if (!it->dir)
+		return keep_object(run, &run->tasks[it->bytes].oid, m);
+	if (!p4r_store_has(p4r_repo_store(run->repo), &run->listings[it->bytes].oid))
+		return p4r_error_set(P4R_ERROR, "the manifest %.12s of '%s' left the store while it was being "
+				     "imported (gc?); run import again", run->listings[it->bytes].oid.hex, m->base.rel);
+	rc = p4r_objguard_record(run->repo, &run->listings[it->bytes].oid, NULL);
+	for (j = 0; j < mf->n && rc == 0; j++)
+		rc = keep_object(run, &mf->v[j].oid, m);
 	return rc;
 }
 
-/* New item IT of model M as a version: with its commit's author, date and
- * subject (--history), else as add registers the work tree's. */
-static int register_item(struct run *run, struct model *m, struct item *it, const p4r_git_provenance *prov,
-			 const char *actor, const char *detail)
+/* IT's version: with its commit's author, date and subject (--history),
+ * else as add registers the work tree's. */
+static int register_version(struct run *run, struct item *it, p4r_version_input *in,
+			    const p4r_git_provenance *prov, const char *actor, const char *detail)
 {
-	p4r_registry *reg = p4r_repo_registry(run->repo);
 	const p4r_git_lfs_change *c = p4r_import_dvc_change(run, it);
-	const struct listing *l = it->dir ? &run->listings[it->bytes] : NULL;
-	p4r_version_input in = { .model = m->base.name, .path = m->base.rel, .git_dirty = -1,
-				 .kind = l ? P4R_KIND_DIR : P4R_KIND_FILE };
 	p4r_add_outcome outcome = P4R_ADD_NEW;
 	char message[PATH_MAX + 32];
 	p4r_version v = { 0 };
 	int rc;
 
+	if (c) {
+		in->author = c->author;
+		in->message = c->subject;
+		in->git_commit = c->commit;
+		in->git_dirty = 0;
+		in->now_ms = c->time_ms;
+		return p4r_registry_import_version(p4r_repo_registry(run->repo), in, detail, &it->number);
+	}
+	snprintf(message, sizeof(message), "imported from %s", it->dvc);
+	in->author = actor;
+	in->message = message;
+	in->git_commit = prov->commit;
+	in->git_branch = prov->branch;
+	in->git_dirty = prov->dirty;
+	if ((rc = p4r_registry_register_version(p4r_repo_registry(run->repo), in, &v, &outcome)) == 0) {
+		it->number = v.number;
+		it->unchanged = outcome != P4R_ADD_NEW;
+	}
+	p4r_version_clear(&v);
+	return rc;
+}
+
+/* New item IT of model M as a version, its objects kept; a folder's
+ * manifest read back from the store for its rows (a dry run stored none,
+ * and its transaction is rolled back anyway). */
+static int register_item(struct run *run, struct model *m, struct item *it, const p4r_git_provenance *prov,
+			 const char *actor, const char *detail)
+{
+	p4r_registry *reg = p4r_repo_registry(run->repo);
+	const struct listing *l = it->dir ? &run->listings[it->bytes] : NULL;
+	p4r_version_input in = { .model = m->base.name, .path = m->base.rel, .git_dirty = -1,
+				 .kind = l ? P4R_KIND_DIR : P4R_KIND_FILE };
+	p4r_manifest mf = { 0 };
+	char what[P4R_MODEL_NAME_MAX + 32];
+	bool stored = !run->opts->dry_run;
+	int rc = 0;
+
 	p4r_import_dvc_object(run, it, &in.oid, &in.size);
 	if (l) {
-		in.files = (int64_t)l->m.n;
-		in.tree_size = p4r_manifest_total(&l->m);
+		in.files = l->files;
+		in.tree_size = l->total;
+		snprintf(what, sizeof(what), "manifest of %s", m->base.name);
+		if (stored)
+			rc = p4r_manifest_peek(run->repo, &l->oid, what, &mf);
 	}
-	if ((rc = keep_objects(run, it, m)) < 0)
-		return rc;
-	if (c) {
-		in.author = c->author;
-		in.message = c->subject;
-		in.git_commit = c->commit;
-		in.git_dirty = 0;
-		in.now_ms = c->time_ms;
-		rc = p4r_registry_import_version(reg, &in, detail, &it->number);
-	} else {
-		snprintf(message, sizeof(message), "imported from %s", it->dvc);
-		in.author = actor;
-		in.message = message;
-		in.git_commit = prov->commit;
-		in.git_branch = prov->branch;
-		in.git_dirty = prov->dirty;
-		if ((rc = p4r_registry_register_version(reg, &in, &v, &outcome)) == 0) {
-			it->number = v.number;
-			it->unchanged = outcome != P4R_ADD_NEW;
-		}
-		p4r_version_clear(&v);
-	}
-	return rc == 0 && l ? p4r_registry_manifest_put(reg, &l->oid, &l->m) : rc;
+	if (rc == 0 && stored)
+		rc = keep_objects(run, it, m, &mf);
+	if (rc == 0)
+		rc = register_version(run, it, &in, prov, actor, detail);
+	if (rc == 0 && l && stored)
+		rc = p4r_registry_manifest_put(reg, &l->oid, &mf);
+	p4r_manifest_clear(&mf);
+	return rc;
 }
 
 /* Model M's new versions in one transaction (rolled back by a dry run),
@@ -162,8 +188,8 @@ static int row_registered(struct run *run, const struct model *m, const struct i
 	p4r_import_dvc_object(run, it, &r->oid, &size);
 	r->size = (uint64_t)size;
 	if (it->dir) {
-		r->files = (int64_t)run->listings[it->bytes].m.n;
-		r->tree_size = p4r_manifest_total(&run->listings[it->bytes].m);
+		r->files = run->listings[it->bytes].files;
+		r->tree_size = run->listings[it->bytes].total;
 	}
 	r->downloaded = true;
 	snprintf(message, sizeof(message), "imported from %s", it->dvc);

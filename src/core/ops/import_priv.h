@@ -39,6 +39,13 @@ void p4r_import_model_fail(p4r_import_model *m, int code);
  * registry cannot be read. */
 int p4r_import_name_models(p4r_repo *repo, const char *name, p4r_import_model *const *models, size_t n);
 
+/* Fails each of the N MODELS that would nest: one inside the folder of a
+ * folder model (the registry's, or one of MODELS whose DIR[k] is true),
+ * or a folder (DIR[k]) that holds another model's path, as add refuses
+ * both (a folder version's checkout would overwrite the other). DIR may be
+ * NULL (every model a file). Sorted: n log n. */
+int p4r_import_check_nesting(p4r_repo *repo, p4r_import_model *const *models, const bool *dir, size_t n);
+
 /* The detail of an imported version's register event,
  * {"import":SOURCE,"by":ACTOR}: malloc'd, NULL when out of memory. */
 char *p4r_import_detail(const char *source, const char *actor);
