@@ -81,4 +81,8 @@ int p4r_json_sanitize(cJSON *doc);
  * memory. They can only occur inside strings, so no parsing is needed. */
 char *p4r_json_escape_hidden(const char *text);
 
+/* The compact JSON object {K1:V1,K2:V2} of two text fields (an event's
+ * detail): malloc'd, NULL when out of memory. */
+char *p4r_json_text_pair(const char *k1, const char *v1, const char *k2, const char *v2);
+
 #endif

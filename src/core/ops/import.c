@@ -76,8 +76,7 @@ struct run {
 	size_t ntasks;
 	p4r_link_type order[P4R_LINK_MAX];
 	size_t norder;
-	pthread_mutex_t lock;     /* the progress counts */
-	uint64_t done, total, items;
+	p4r_import_progress progress;
 	char (*stage_commits)[41]; /* --stage: each REV's commit */
 	const char *actor;
 };
@@ -378,11 +377,12 @@ static int make_tasks(struct run *run, struct step **need, size_t n)
 			t = &run->tasks[run->ntasks++];
 			*t = (struct task){ .oid = c->oid, .size = c->size, .most = c->size, .path = c->path,
 					    .commit = c->commit, .run = run };
-			run->total += c->size;
+			run->progress.total += c->size;
 		}
 		t->most = c->size > t->most ? c->size : t->most;
 		need[i]->task = run->ntasks - 1;
 	}
+	run->progress.nitems = run->ntasks;
 	return 0;
 }
 
@@ -430,28 +430,12 @@ static int plan_bytes(struct run *run)
 	return rc;
 }
 
-static void report_bytes(struct run *run)
-{
-	p4r_progress p = { .label = "import", .unit = "objects", .items = run->items,
-			   .items_total = run->ntasks, .has_bytes = true, .bytes = run->done,
-			   .bytes_total = run->total };
-
-	p4r_op_progress_count(run->report, &p);
-}
-
-/* One object's progress (DONE of its bytes) as the run's: one line for
- * every object read in parallel. */
 static void task_progress(uint64_t done, uint64_t total, void *payload)
 {
 	struct task *t = payload;
-	struct run *run = t->run;
 
 	(void)total;
-	pthread_mutex_lock(&run->lock);
-	run->done += done - t->reported;
-	t->reported = done;
-	report_bytes(run);
-	pthread_mutex_unlock(&run->lock);
+	p4r_import_progress_bytes(&t->run->progress, &t->reported, done, false);
 }
 
 /* Task I's object from Git LFS into the store, verified: its size (read
@@ -488,11 +472,7 @@ static int store_one(size_t i, void *payload)
 		t->why = strdup(p4r_error_message());
 		p4r_error_clear();
 	}
-	pthread_mutex_lock(&run->lock);
-	run->done += t->size > t->reported ? t->size - t->reported : 0;
-	run->items++;
-	report_bytes(run);
-	pthread_mutex_unlock(&run->lock);
+	p4r_import_progress_bytes(&run->progress, &t->reported, t->size, true);
 	return 0;
 }
 
@@ -813,7 +793,7 @@ int p4r_import_git_lfs(p4r_repo *repo, const p4r_import_opts *opts, const p4r_op
 		       p4r_import_result *out)
 {
 	struct run run = { .repo = repo, .opts = opts, .report = report, .objects_fd = -1,
-			   .lock = PTHREAD_MUTEX_INITIALIZER };
+			   .progress = { .report = report, .lock = PTHREAD_MUTEX_INITIALIZER } };
 	p4r_git_lfs_walk walk = { .since = opts->since, .all_parents = opts->all_parents, .want = want_path,
 				  .payload = &run };
 	size_t k;

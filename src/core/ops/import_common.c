@@ -6,10 +6,10 @@
 #include "p4reg/gitio.h"
 #include "p4reg/gitscan.h"
 #include "p4reg/lifecycle.h"
+#include "p4reg/output.h"
 #include "p4reg/relpath.h"
 #include "p4reg/worktree.h"
 
-#include <cjson/cJSON.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,18 +110,25 @@ done:
 }
 
 /* What a register event of an import says beside the version record. */
+void p4r_import_progress_bytes(p4r_import_progress *p, uint64_t *reported, uint64_t done, bool finished)
+{
+	p4r_progress line = { .label = "import", .unit = "objects", .has_bytes = true };
+
+	pthread_mutex_lock(&p->lock);
+	p->done += done > *reported ? done - *reported : 0;
+	*reported = done > *reported ? done : *reported;
+	p->items += finished;
+	line.items = p->items;
+	line.items_total = p->nitems;
+	line.bytes = p->done;
+	line.bytes_total = p->total;
+	p4r_op_progress_count(p->report, &line);
+	pthread_mutex_unlock(&p->lock);
+}
+
 char *p4r_import_detail(const char *source, const char *actor)
 {
-	cJSON *o = cJSON_CreateObject();
-	char *text = NULL, *out = NULL;
-
-	if (o && cJSON_AddStringToObject(o, "import", source) && cJSON_AddStringToObject(o, "by", actor))
-		text = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	if (text)
-		out = strdup(text);
-	cJSON_free(text);
-	return out;
+	return p4r_json_text_pair("import", source, "by", actor);
 }
 
 p4r_import_row *p4r_import_row_new(p4r_import_result *out, size_t *cap)

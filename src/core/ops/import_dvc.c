@@ -608,7 +608,7 @@ int p4r_import_dvc(p4r_repo *repo, const p4r_import_opts *opts, const p4r_op_rep
 		   p4r_import_result *out)
 {
 	struct run run = { .repo = repo, .opts = opts, .report = report, .out = out,
-			   .lock = PTHREAD_MUTEX_INITIALIZER };
+			   .progress = { .report = report, .lock = PTHREAD_MUTEX_INITIALIZER } };
 	const char *why = NULL;
 	size_t k;
 	int rc;

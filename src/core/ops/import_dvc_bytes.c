@@ -295,10 +295,11 @@ static int make_tasks(struct run *run, struct asks *a)
 		t->size = k->size;
 		t->rel = k->rel;
 		t->run = run;
-		run->total += k->size > 0 ? (uint64_t)k->size : 0;
+		run->progress.total += k->size > 0 ? (uint64_t)k->size : 0;
 		run->by_key[run->ntasks] = run->ntasks;
 		*k->out = run->ntasks++;
 	}
+	run->progress.nitems = run->ntasks;
 	/* the index sorted again for the next batch */
 	sort_run = run;
 	qsort(run->by_key, run->ntasks, sizeof(*run->by_key), cmp_task_key);
@@ -374,26 +375,12 @@ static int with_entry(struct run *run, size_t cache, const char *md5, const char
 	return rc;
 }
 
-static void report_bytes(struct run *run)
-{
-	p4r_progress p = { .label = "import", .unit = "objects", .items = run->items_done,
-			   .items_total = run->ntasks, .has_bytes = true, .bytes = run->done,
-			   .bytes_total = run->total };
-
-	p4r_op_progress_count(run->report, &p);
-}
-
 static void task_progress(uint64_t done, uint64_t total, void *payload)
 {
 	struct task *t = payload;
-	struct run *run = t->run;
 
 	(void)total;
-	pthread_mutex_lock(&run->lock);
-	run->done += done > t->reported ? done - t->reported : 0;
-	t->reported = done;
-	report_bytes(run);
-	pthread_mutex_unlock(&run->lock);
+	p4r_import_progress_bytes(&t->run->progress, &t->reported, done, false);
 }
 
 /* DVC's MD5 of OID's object in the store (the bytes that will be
@@ -476,10 +463,7 @@ static int store_one(size_t i, void *payload)
 		t->why = strdup(p4r_error_message());
 		p4r_error_clear();
 	}
-	pthread_mutex_lock(&run->lock);
-	run->items_done++;
-	report_bytes(run);
-	pthread_mutex_unlock(&run->lock);
+	p4r_import_progress_bytes(&run->progress, &t->reported, t->size > 0 ? (uint64_t)t->size : 0, true);
 	return 0;
 }
 

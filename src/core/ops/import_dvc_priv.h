@@ -120,8 +120,7 @@ struct run {
 	size_t nlistings;
 	p4r_link_type order[P4R_LINK_MAX];
 	size_t norder;
-	pthread_mutex_t lock;
-	uint64_t done, total, items_done;
+	p4r_import_progress progress;
 	size_t caprows, capfail;
 };
 

@@ -8,6 +8,8 @@
 #include "p4reg/imported.h"
 #include "p4reg/ops/import.h"
 
+#include <pthread.h>
+
 /* ARG (relative to the current folder, or absolute) as a path of the
  * repository, by its text alone (it need not exist): "." and ".."
  * resolved, "" for the root, malloc'd into *OUT; P4R_EUSAGE outside. */
@@ -45,6 +47,19 @@ int p4r_import_name_models(p4r_repo *repo, const char *name, p4r_import_model *c
  * both (a folder version's checkout would overwrite the other). DIR may be
  * NULL (every model a file). Sorted: n log n. */
 int p4r_import_check_nesting(p4r_repo *repo, p4r_import_model *const *models, const bool *dir, size_t n);
+
+/* The progress of an import's parallel reads: ITEMS of the NITEMS objects
+ * read, DONE of the TOTAL bytes, one line for all of them. */
+typedef struct p4r_import_progress {
+	const p4r_op_report *report;
+	pthread_mutex_t lock;
+	uint64_t done, total;
+	size_t items, nitems;
+} p4r_import_progress;
+
+/* One object has read DONE bytes (*REPORTED: what it said before, now
+ * DONE); with FINISHED it is done and counted. Thread-safe. */
+void p4r_import_progress_bytes(p4r_import_progress *p, uint64_t *reported, uint64_t done, bool finished);
 
 /* The detail of an imported version's register event,
  * {"import":SOURCE,"by":ACTOR}: malloc'd, NULL when out of memory. */

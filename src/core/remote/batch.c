@@ -4,6 +4,7 @@
 #include "p4reg/batch.h"
 #include "p4reg/alias.h"
 #include "p4reg/error.h"
+#include "p4reg/output.h"
 #include "p4reg/tag.h"
 
 #include <math.h>
@@ -132,16 +133,7 @@ static const char *kind_problem(p4r_version_kind kind, int64_t files, int64_t tr
 
 char *p4r_move_detail(const char *from, const char *to)
 {
-	cJSON *o = cJSON_CreateObject();
-	char *text = NULL, *out = NULL;
-
-	if (o && cJSON_AddStringToObject(o, "from_path", from) && cJSON_AddStringToObject(o, "to_path", to))
-		text = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	if (text)
-		out = strdup(text);
-	cJSON_free(text);
-	return out;
+	return p4r_json_text_pair("from_path", from, "to_path", to);
 }
 
 static const char *const move_keys[] = { "from_path", "to_path", NULL };

@@ -469,3 +469,17 @@ char *p4r_json_escape_hidden(const char *text)
 		json_hidden_into(out, text);
 	return out;
 }
+
+char *p4r_json_text_pair(const char *k1, const char *v1, const char *k2, const char *v2)
+{
+	cJSON *o = cJSON_CreateObject();
+	char *text = NULL, *out = NULL;
+
+	if (o && cJSON_AddStringToObject(o, k1, v1) && cJSON_AddStringToObject(o, k2, v2))
+		text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (text)
+		out = strdup(text);
+	cJSON_free(text);
+	return out;
+}
