@@ -50,24 +50,42 @@ assert_eq "$OUT" '{"source":"dvc","dry_run":true,"versions":[],"failed":[],"regi
 begin "--history: each revision of the folder, unchanged files shared; the older cache layout; JSON"
 dirs_repo
 C1=$(git rev-parse HEAD)
-dvc_dir_put enc 2 config.json '{"dim": 384}' tokenizer/vocab.txt "a b c" weights.bin "v2 weights, longer"
+# the copy has the bytes of vocab.txt, and the new weights an MD5 that
+# sorts before theirs (01a0... < 06f0...): a batch that takes vocab.txt's
+# task from an earlier one must take it for the copy too
+dvc_dir_put enc 2 config.json '{"dim": 384}' tokenizer/vocab.txt "a b c" weights.bin "v2 weights, longer 15" \
+	tokenizer/vocab-copy.txt "a b c"
 git add enc.dvc && commit_as Eve "2024-06-01T12:00:00Z" "retrain enc"
 C2=$(git rev-parse HEAD)
 run 0 p4reg --json import dvc --history
 assert_eq "$(echo "$OUT" | jq -c '[.versions[] | [.model, .version, .kind, .files, .tree_size, .git_commit, .author]]')" \
-	"[[\"enc\",1,\"dir\",3,27,\"$C1\",\"Dee <dee@example.com>\"],[\"enc\",2,\"dir\",3,35,\"$C2\",\"Eve <eve@example.com>\"]]"
+	"[[\"enc\",1,\"dir\",3,27,\"$C1\",\"Dee <dee@example.com>\"],[\"enc\",2,\"dir\",4,43,\"$C2\",\"Eve <eve@example.com>\"]]"
 M1=$(db "SELECT oid FROM versions WHERE number = 1"); M2=$(db "SELECT oid FROM versions WHERE number = 2")
 assert_eq "$(manifest_of "$M1" | sed -n 2p)" "$(manifest_of "$M2" | sed -n 2p)" "config.json is one object"
-assert_eq "$(manifest_of "$M2" | sed -n 4p)" "644 $(sha enc/weights.bin) 18 weights.bin"
+assert_eq "$(manifest_of "$M2" | sed -n 3,5p)" "644 $(sha enc/tokenizer/vocab-copy.txt) 5 tokenizer/vocab-copy.txt
+644 $(sha enc/tokenizer/vocab.txt) 5 tokenizer/vocab.txt
+644 $(sha enc/weights.bin) 21 weights.bin"
 run 0 p4reg import dvc --history && assert_eq "$OUT" "nothing new to import (2 outputs already registered)"
 run 0 p4reg fsck && assert_contains "$OUT" "ok"
 # the same in batches of one listing at a time (a long history of a large
-# folder is never held whole): the same versions, the same manifests
+# folder is never held whole): the same versions, the same manifests. A
+# third revision in the same layout has vocab.txt's bytes twice and new
+# weights whose MD5 sorts before theirs (024c... < 06f0...): its batch takes
+# their task from the batch before, for both paths.
+dvc_dir_put enc 2 config.json '{"dim": 384}' tokenizer/vocab.txt "a b c" weights.bin "v3 weights 26" \
+	tokenizer/vocab-copy.txt "a b c"
+git add enc.dvc && commit_as Eve "2024-06-02T12:00:00Z" "retrain enc again"
+run 0 p4reg import dvc --history
+M3=$(db "SELECT oid FROM versions WHERE number = 3")
+assert_eq "$(manifest_of "$M3" | sed -n 3,5p)" "644 $(sha enc/tokenizer/vocab-copy.txt) 5 tokenizer/vocab-copy.txt
+644 $(sha enc/tokenizer/vocab.txt) 5 tokenizer/vocab.txt
+644 $(sha enc/weights.bin) 13 weights.bin"
 src=$PWD && rm -rf "$ROOT_TMP/batched" && cp -a "$src" "$ROOT_TMP/batched" && cd "$ROOT_TMP/batched"
 rm -rf .p4reg && p4reg init >/dev/null
 P4REG_TEST_DVC_BATCH=1 run 0 p4reg import dvc --history
 assert_eq "$(db "SELECT number, oid, files, tree_size FROM versions ORDER BY number")" "1|$M1|3|27
-2|$M2|3|35"
+2|$M2|4|43
+3|$M3|4|35"
 run 0 p4reg fsck
 
 begin "an executable file of the listing keeps its mode"

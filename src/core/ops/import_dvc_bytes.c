@@ -279,8 +279,9 @@ static int make_tasks(struct run *run, struct asks *a)
 		const struct ask *k = &a->v[i];
 		struct task *t;
 
+		/* the same as the ask before: the same task, new or had */
 		if (i && same_ask(k, &a->v[i - 1])) {
-			*k->out = run->ntasks - 1;
+			*k->out = *a->v[i - 1].out;
 			continue;
 		}
 		if ((had = task_had(run, k, nhad)) != DVC_NONE) {
