@@ -545,6 +545,11 @@ static int make_manifest(struct run *run, struct listing *l)
 			l->files = (int64_t)l->dir.n;
 			return 0;
 		}
+		/* the bytes read are those the listing names, whatever the
+		 * bookkeeping between them did */
+		if (strcmp(t->md5, l->dir.v[j].md5))
+			return p4r_error_set(P4R_ERROR, "internal error: '%s' of '%s' was read as %s, not %s",
+					     l->dir.v[j].relpath, l->rel, t->md5, l->dir.v[j].md5);
 		rc = p4r_manifest_add(&l->m, l->dir.v[j].relpath, &t->oid, t->size, l->dir.v[j].exec);
 	}
 	if (rc == 0 && run->opts->dry_run) {
