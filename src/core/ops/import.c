@@ -395,7 +395,6 @@ static int plan_bytes(struct run *run)
 	struct step **need = NULL;
 	size_t k, i, n = 0, total = 0;
 	struct stat st;
-	char path[PATH_MAX];
 	int rc;
 
 	for (k = 0; k < run->nmodels; k++)
@@ -411,12 +410,12 @@ static int plan_bytes(struct run *run)
 
 			if (s->plan == PLAN_REFUSED)
 				continue;
-			if (p4r_store_has(store, &c->oid)) {
+			if (p4r_store_object_stat(store, &c->oid, &st) == 0) {
 				s->downloaded = true;
-				if (p4r_store_object_path(store, &c->oid, path, sizeof(path)) == 0 && stat(path, &st) == 0)
-					check_size(s, c, (uint64_t)st.st_size);
+				check_size(s, c, (uint64_t)st.st_size);
 				continue;
 			}
+			p4r_error_clear();
 			if (!lfs_has(run, &c->oid))
 				continue;
 			s->downloaded = true;

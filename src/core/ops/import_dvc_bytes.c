@@ -389,12 +389,11 @@ static void task_progress(uint64_t done, uint64_t total, void *payload)
 static int sum_stored(struct run *run, const struct task *t, p4r_dvc_sum *sum)
 {
 	char path[PATH_MAX];
+	struct stat st;
 	int fd, rc;
 
-	if ((rc = p4r_store_object_path(p4r_repo_store(run->repo), &t->oid, path, sizeof(path))) < 0)
+	if ((rc = p4r_store_object_open(p4r_repo_store(run->repo), &t->oid, &fd, &st, path, sizeof(path))) < 0)
 		return rc;
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
-		return p4r_error_errno("cannot open '%s'", path);
 	rc = p4r_dvc_sum_fd(sum, fd, path, t->dos2unix);
 	close(fd);
 	return rc;

@@ -29,7 +29,8 @@
 #define GITIGNORE ".gitignore"
 #define GITIGNORE_TEXT "# Written by p4reg: chunk lists are this machine's own, never committed.\n*\n"
 #define REL_ROOT P4R_META_DIR "/" P4R_CHUNKS_DIR
-/* p4r_mkstemp_at's ".<oid>.XXXXXX" beside a list being written. */
+/* The length of the temporary name p4r_mkstemp_at makes beside a list
+ * being written (a dot, the oid, a dot and six random characters). */
 #define TMP_NAME_LEN (1 + P4R_OID_HEXLEN + 7)
 
 /* The most bytes a list of an object of SIZE bytes can have: chunks not
