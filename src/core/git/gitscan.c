@@ -218,8 +218,8 @@ static bool in_other(git_tree *const *others, size_t n, const char *path, const 
  * it (a merge brings nothing new that one of its parents had). WHAT names
  * the commit in messages. */
 typedef int (*new_blob_fn)(const char *path, const git_oid *id, void *payload);
-static int each_new_blob(git_repository *repo, git_tree *old, git_tree *new, git_tree *const *others,
-			 size_t nothers, const char *what, new_blob_fn fn, void *payload)
+static int diff_new_blobs(git_repository *repo, git_tree *old, git_tree *new, git_tree *const *others,
+			  size_t nothers, const char *what, new_blob_fn fn, void *payload)
 {
 	git_diff_options opts;
 	git_diff *diff = NULL;
@@ -244,6 +244,39 @@ static int each_new_blob(git_repository *repo, git_tree *old, git_tree *new, git
 	return rc;
 }
 
+/* Calls FN for each blob commit C brings: against its first parent, less
+ * what its other parents had, reading NPARENTS of them (0: every blob, as
+ * for a root commit; 1: the first parent alone). WHAT names C in messages. */
+static int each_new_blob(git_repository *repo, git_commit *c, unsigned int nparents, const char *what,
+			 new_blob_fn fn, void *payload)
+{
+	git_tree *tree = NULL, **ptrees = NULL;
+	unsigned int i;
+	int rc = 0;
+
+	if (git_commit_tree(&tree, c) < 0)
+		return p4r_error_git(P4R_ERROR, "cannot read %s", what);
+	if (nparents && !(ptrees = calloc(nparents, sizeof(*ptrees)))) {
+		git_tree_free(tree);
+		return p4r_error_set(P4R_ERROR, "out of memory");
+	}
+	for (i = 0; i < nparents && rc == 0; i++) {
+		git_commit *parent = NULL;
+
+		if (git_commit_parent(&parent, c, i) < 0 || git_commit_tree(&ptrees[i], parent) < 0)
+			rc = p4r_error_git(P4R_ERROR, "cannot read a parent of %s", what);
+		git_commit_free(parent);
+	}
+	if (rc == 0)
+		rc = diff_new_blobs(repo, nparents ? ptrees[0] : NULL, tree, nparents ? ptrees + 1 : NULL,
+				    nparents ? nparents - 1 : 0, what, fn, payload);
+	for (i = 0; i < nparents; i++)
+		git_tree_free(ptrees[i]);
+	free(ptrees);
+	git_tree_free(tree);
+	return rc;
+}
+
 /* A blob a pushed commit brings: a pointer, the first time it is seen. */
 static int scan_blob(const char *path, const git_oid *id, void *payload)
 {
@@ -259,45 +292,16 @@ static int scan_blob(const char *path, const git_oid *id, void *payload)
 	return rc;
 }
 
-static int scan_diff(struct found *f, git_tree *old_tree, git_tree *new_tree, git_tree *const *others,
-		     size_t nothers)
-{
-	return each_new_blob(f->repo, old_tree, new_tree, others, nothers, "a pushed commit", scan_blob, f);
-}
-
 /* The blobs commit ID brings: against its first parent, less what its
  * other parents had (all of them for a root commit). */
 static int scan_commit(struct found *f, const git_oid *id)
 {
 	git_commit *c = NULL;
-	git_tree *tree = NULL, **ptrees = NULL;
-	unsigned int i, np = 0;
-	int rc = 0;
+	int rc;
 
-	if (git_commit_lookup(&c, f->repo, id) < 0 || git_commit_tree(&tree, c) < 0) {
-		rc = p4r_error_git(P4R_ERROR, "cannot read a pushed commit");
-		goto done;
-	}
-	np = git_commit_parentcount(c);
-	if (np && !(ptrees = calloc(np, sizeof(*ptrees)))) {
-		rc = p4r_error_set(P4R_ERROR, "out of memory");
-		goto done;
-	}
-	for (i = 0; i < np; i++) {
-		git_commit *parent = NULL;
-
-		if (git_commit_parent(&parent, c, i) < 0 || git_commit_tree(&ptrees[i], parent) < 0)
-			rc = p4r_error_git(P4R_ERROR, "cannot read the parent of a pushed commit");
-		git_commit_free(parent);
-		if (rc < 0)
-			goto done;
-	}
-	rc = scan_diff(f, np ? ptrees[0] : NULL, tree, np ? ptrees + 1 : NULL, np ? np - 1 : 0);
-done:
-	for (i = 0; ptrees && i < np; i++)
-		git_tree_free(ptrees[i]);
-	free(ptrees);
-	git_tree_free(tree);
+	if (git_commit_lookup(&c, f->repo, id) < 0)
+		return p4r_error_git(P4R_ERROR, "cannot read a pushed commit");
+	rc = each_new_blob(f->repo, c, git_commit_parentcount(c), "a pushed commit", scan_blob, f);
 	git_commit_free(c);
 	return rc;
 }
@@ -693,51 +697,20 @@ static int history_new_blob(const char *path, const git_oid *id, void *payload)
 	return history_blob(h, path, id);
 }
 
-/* The pointers the current commit's tree TREE sets against OLD (nullable:
- * every blob), less what one of OTHERS[0..NOTHERS) had at the same path. */
-static int history_diff(struct history *h, git_tree *old, git_tree *tree, git_tree *const *others,
-			size_t nothers)
-{
-	char what[80];
-
-	snprintf(what, sizeof(what), "commit %s", h->commit_hex);
-	return each_new_blob(h->repo, old, tree, others, nothers, what, history_new_blob, h);
-}
-
 /* Commit ID's changes: against its first parent; walking every parent,
  * less what its other parents had. */
 static int history_commit(struct history *h, const git_oid *id)
 {
-	git_tree *tree = NULL, **ptrees = NULL;
-	unsigned int i, np = 0, nread;
-	int rc = 0;
+	unsigned int np;
+	char what[80];
+	int rc;
 
 	git_oid_tostr(h->commit_hex, sizeof(h->commit_hex), id);
-	if (git_commit_lookup(&h->commit, h->repo, id) < 0 || git_commit_tree(&tree, h->commit) < 0) {
-		rc = p4r_error_git(P4R_ERROR, "cannot read commit %s", h->commit_hex);
-		goto done;
-	}
+	snprintf(what, sizeof(what), "commit %s", h->commit_hex);
+	if (git_commit_lookup(&h->commit, h->repo, id) < 0)
+		return p4r_error_git(P4R_ERROR, "cannot read %s", what);
 	np = git_commit_parentcount(h->commit);
-	nread = h->w->all_parents ? np : (np ? 1 : 0);
-	if (nread && !(ptrees = calloc(nread, sizeof(*ptrees)))) {
-		rc = p4r_error_set(P4R_ERROR, "out of memory");
-		goto done;
-	}
-	for (i = 0; i < nread; i++) {
-		git_commit *parent = NULL;
-
-		if (git_commit_parent(&parent, h->commit, i) < 0 || git_commit_tree(&ptrees[i], parent) < 0)
-			rc = p4r_error_git(P4R_ERROR, "cannot read a parent of commit %s", h->commit_hex);
-		git_commit_free(parent);
-		if (rc < 0)
-			goto done;
-	}
-	rc = history_diff(h, nread ? ptrees[0] : NULL, tree, nread ? ptrees + 1 : NULL, nread ? nread - 1 : 0);
-done:
-	for (i = 0; ptrees && i < nread; i++)
-		git_tree_free(ptrees[i]);
-	free(ptrees);
-	git_tree_free(tree);
+	rc = each_new_blob(h->repo, h->commit, h->w->all_parents ? np : (np ? 1 : 0), what, history_new_blob, h);
 	git_commit_free(h->commit);
 	h->commit = NULL;
 	return rc;
