@@ -18,12 +18,7 @@
 
 #include "registry/sql.h"
 
-struct fx {
-	char *dir;
-	p4r_repo *repo;
-};
-
-static int64_t db_int(struct fx *fx, const char *sql)
+static int64_t db_int(tu_fx *fx, const char *sql)
 {
 	sqlite3_stmt *st = NULL;
 	int64_t v;
@@ -36,7 +31,7 @@ static int64_t db_int(struct fx *fx, const char *sql)
 	return v;
 }
 
-static void add(struct fx *fx, const char *bytes)
+static void add(tu_fx *fx, const char *bytes)
 {
 	const char *paths[1];
 	p4r_add_opts opts = { .paths = paths, .npaths = 1, .no_stage = true };
@@ -52,7 +47,7 @@ static void add(struct fx *fx, const char *bytes)
 /* m@1..m@3 */
 static int setup(void **state)
 {
-	struct fx *fx = calloc(1, sizeof(*fx));
+	tu_fx *fx = calloc(1, sizeof(*fx));
 
 	fx->repo = tu_repo_isolated(&fx->dir, NULL);
 	add(fx, "one");
@@ -62,17 +57,7 @@ static int setup(void **state)
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	struct fx *fx = *state;
-
-	p4r_repo_free(fx->repo);
-	tu_rmtree_free(fx->dir);
-	free(fx);
-	return 0;
-}
-
-static int alias(struct fx *fx, p4r_alias_action action, const char *model, const char *name,
+static int alias(tu_fx *fx, p4r_alias_action action, const char *model, const char *name,
 		 const char *version, p4r_alias_result *res)
 {
 	p4r_alias_opts opts = { .action = action, .model = model, .name = name, .version = version,
@@ -81,7 +66,7 @@ static int alias(struct fx *fx, p4r_alias_action action, const char *model, cons
 	return p4r_alias(fx->repo, &opts, NULL, res);
 }
 
-static int64_t resolves_to(struct fx *fx, const char *ref)
+static int64_t resolves_to(tu_fx *fx, const char *ref)
 {
 	p4r_version v = { 0 };
 	int64_t n;
@@ -94,7 +79,7 @@ static int64_t resolves_to(struct fx *fx, const char *ref)
 
 static void test_set_move_keep_delete(void **state)
 {
-	struct fx *fx = *state;
+	tu_fx *fx = *state;
 	p4r_alias_result res;
 
 	assert_int_equal(alias(fx, P4R_ALIAS_SET, "m", "champion", "2", &res), 0);
@@ -136,7 +121,7 @@ static void test_set_move_keep_delete(void **state)
 }
 
 /* Each refused name: P4R_EUSAGE with MSG, and nothing recorded. */
-static void refused(struct fx *fx, const char *name, const char *msg)
+static void refused(tu_fx *fx, const char *name, const char *msg)
 {
 	p4r_alias_result res;
 	int64_t events = db_int(fx, "SELECT count(*) FROM events");
@@ -186,7 +171,7 @@ static void test_reserved_and_hostile_names(void **state)
 
 static void test_unknown_things(void **state)
 {
-	struct fx *fx = *state;
+	tu_fx *fx = *state;
 	p4r_alias_result res;
 
 	assert_int_equal(alias(fx, P4R_ALIAS_SET, "nope", "champion", "1", &res), P4R_ENOTFOUND);
@@ -204,7 +189,7 @@ static void test_unknown_things(void **state)
 
 static void test_deleted_versions(void **state)
 {
-	struct fx *fx = *state;
+	tu_fx *fx = *state;
 	p4r_rm_opts ro = { .ref = "m@2", .force = true };
 	p4r_rm_result rr;
 	p4r_alias_result res;
@@ -223,7 +208,7 @@ static void test_deleted_versions(void **state)
 	assert_int_equal(db_int(fx, "SELECT count(*) FROM aliases"), 1);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, tu_fx_teardown)
 
 int main(void)
 {

@@ -18,14 +18,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-struct fx {
-	char *dir;
-	p4r_repo *repo;
-};
-
 static int setup(void **state)
 {
-	struct fx *fx = calloc(1, sizeof(*fx));
+	tu_fx *fx = calloc(1, sizeof(*fx));
 
 	assert_non_null(fx);
 	/* the user's own config (core.remote, core.offline) must not leak in */
@@ -34,19 +29,9 @@ static int setup(void **state)
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	struct fx *fx = *state;
-
-	p4r_repo_free(fx->repo);
-	tu_rmtree_free(fx->dir);
-	free(fx);
-	return 0;
-}
-
 /* Registers BYTES as the next version of model "m" at models/m.bin (stored
  * when STORE) and leaves the file and its pointer at that version. */
-static void add_version(struct fx *fx, const char *bytes, bool store, int64_t want)
+static void add_version(tu_fx *fx, const char *bytes, bool store, int64_t want)
 {
 	p4r_version_input in = { 0 };
 	p4r_version v;
@@ -70,7 +55,7 @@ static void add_version(struct fx *fx, const char *bytes, bool store, int64_t wa
 	free(path);
 }
 
-static char *work_file(struct fx *fx)
+static char *work_file(tu_fx *fx)
 {
 	char path[4096];
 
@@ -78,7 +63,7 @@ static char *work_file(struct fx *fx)
 	return tu_slurp(path, NULL);
 }
 
-static int checkout(struct fx *fx, const char *arg, bool force, p4r_checkout_result *res)
+static int checkout(tu_fx *fx, const char *arg, bool force, p4r_checkout_result *res)
 {
 	char *args[] = { (char *)arg };
 	p4r_checkout_opts opts = { .args = args, .nargs = arg ? 1 : 0, .force = force };
@@ -89,7 +74,7 @@ static int checkout(struct fx *fx, const char *arg, bool force, p4r_checkout_res
 
 static void test_checkout_version_bytes(void **state)
 {
-	struct fx *fx = *state;
+	tu_fx *fx = *state;
 	p4r_checkout_result res;
 	p4r_pointer ptr;
 	char *bytes;
@@ -121,7 +106,7 @@ static void test_checkout_version_bytes(void **state)
 
 static void test_checkout_refuses_local_changes(void **state)
 {
-	struct fx *fx = *state;
+	tu_fx *fx = *state;
 	p4r_checkout_result res;
 	char *bytes;
 
@@ -147,7 +132,7 @@ static void test_checkout_refuses_local_changes(void **state)
 
 static void test_checkout_missing_object_no_remote(void **state)
 {
-	struct fx *fx = *state;
+	tu_fx *fx = *state;
 	p4r_checkout_result res;
 	char *bytes;
 
@@ -168,7 +153,7 @@ static void test_checkout_missing_object_no_remote(void **state)
 
 static void test_checkout_unknown_argument(void **state)
 {
-	struct fx *fx = *state;
+	tu_fx *fx = *state;
 	p4r_checkout_result res;
 
 	assert_int_equal(checkout(fx, "no/such/file.bin", false, &res), P4R_ENOTFOUND);
@@ -199,7 +184,7 @@ static const struct dfile D2[] = {
 
 /* Registers FILES as version WANT of the folder model "d" at models/d, as
  * add does: objects, the manifest object, the version and its rows. */
-static void add_dir_version(struct fx *fx, const struct dfile *files, size_t n, int64_t want)
+static void add_dir_version(tu_fx *fx, const struct dfile *files, size_t n, int64_t want)
 {
 	p4r_version_input in = { .model = "d", .path = "models/d", .author = "tester", .git_dirty = -1,
 				 .kind = P4R_KIND_DIR, .files = (int64_t)n };
@@ -225,7 +210,7 @@ static void add_dir_version(struct fx *fx, const struct dfile *files, size_t n, 
 }
 
 /* models/d holds exactly FILES (bytes and modes) and nothing else. */
-static void assert_dir(struct fx *fx, const struct dfile *files, size_t n)
+static void assert_dir(tu_fx *fx, const struct dfile *files, size_t n)
 {
 	char cmd[8192], *p, *got, *list;
 	struct stat st;
@@ -269,7 +254,7 @@ static void assert_dir_row(const p4r_checkout_row *r, p4r_checkout_action action
  * by pointer, and with no argument. */
 static void test_checkout_dir_versions(void **state)
 {
-	struct fx *fx = *state;
+	tu_fx *fx = *state;
 	const char *const args[] = { "models/d", "models/d/", "models/d.p4reg", NULL };
 	p4r_checkout_result res;
 	p4r_pointer ptr;
@@ -312,7 +297,7 @@ static void test_checkout_dir_versions(void **state)
  * force removes it. */
 static void test_checkout_dir_foreign(void **state)
 {
-	struct fx *fx = *state;
+	tu_fx *fx = *state;
 	p4r_checkout_result res;
 	p4r_pointer ptr;
 
@@ -339,12 +324,12 @@ static void test_checkout_dir_foreign(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_checkout_version_bytes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_checkout_refuses_local_changes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_checkout_missing_object_no_remote, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_checkout_unknown_argument, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_checkout_dir_versions, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_checkout_dir_foreign, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_checkout_version_bytes, setup, tu_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_checkout_refuses_local_changes, setup, tu_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_checkout_missing_object_no_remote, setup, tu_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_checkout_unknown_argument, setup, tu_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_checkout_dir_versions, setup, tu_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_checkout_dir_foreign, setup, tu_fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,11 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct fx {
-	char *dir;
-	p4r_repo *repo;
-};
-
 static void add_version(p4r_registry *reg, const char *model, unsigned seed, p4r_version *out)
 {
 	char path[64];
@@ -35,7 +30,7 @@ static void add_version(p4r_registry *reg, const char *model, unsigned seed, p4r
 
 static int setup(void **state)
 {
-	struct fx *fx = calloc(1, sizeof(*fx));
+	tu_fx *fx = calloc(1, sizeof(*fx));
 	p4r_registry *reg;
 	p4r_version v = { 0 };
 	unsigned i;
@@ -53,16 +48,6 @@ static int setup(void **state)
 	add_version(reg, "bert", 9, &v);
 	p4r_version_clear(&v);
 	*state = fx;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *fx = *state;
-
-	p4r_repo_free(fx->repo);
-	tu_rmtree_free(fx->dir);
-	free(fx);
 	return 0;
 }
 
@@ -96,7 +81,7 @@ static void expect(const char *start, p4r_complete_kind kind, const char *prefix
 
 static void test_models(void **state)
 {
-	struct fx *fx = *state;
+	tu_fx *fx = *state;
 
 	expect(fx->dir, P4R_COMPLETE_MODELS, "", "bert emb");
 	expect(fx->dir, P4R_COMPLETE_MODELS, "e", "emb");
@@ -105,7 +90,7 @@ static void test_models(void **state)
 
 static void test_refs(void **state)
 {
-	struct fx *fx = *state;
+	tu_fx *fx = *state;
 	char *sub = p4r_path_join(fx->dir, "sub");
 
 	expect(fx->dir, P4R_COMPLETE_REFS, "", "bert@ emb@");
@@ -121,7 +106,7 @@ static void test_refs(void **state)
 
 static void test_remotes(void **state)
 {
-	struct fx *fx = *state;
+	tu_fx *fx = *state;
 	p4r_config *cfg = p4r_repo_config(fx->repo);
 	char *user = p4r_path_join(fx->dir, "p4reg/config"), cmd[1024];
 
@@ -157,10 +142,10 @@ static void test_no_repository(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_models, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_refs, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_remotes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_no_repository, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_models, setup, tu_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_refs, setup, tu_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_remotes, setup, tu_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_no_repository, setup, tu_fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

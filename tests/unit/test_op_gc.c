@@ -30,32 +30,8 @@
 
 #include "registry/sql.h"
 
-struct fx {
-	char *dir;
-	p4r_repo *repo;
-};
-
-static int setup(void **state)
-{
-	struct fx *fx = calloc(1, sizeof(*fx));
-
-	fx->repo = tu_repo_isolated(&fx->dir, NULL);
-	*state = fx;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *fx = *state;
-
-	p4r_repo_free(fx->repo);
-	tu_rmtree_free(fx->dir);
-	free(fx);
-	return 0;
-}
-
 /* Adds BYTES as the next version of the model of file NAME. */
-static void add(struct fx *fx, const char *name, const char *bytes)
+static void add(tu_fx *fx, const char *name, const char *bytes)
 {
 	const char *paths[1];
 	p4r_add_opts opts = { .paths = paths, .npaths = 1, .no_stage = true };
@@ -68,7 +44,7 @@ static void add(struct fx *fx, const char *name, const char *bytes)
 	free(file);
 }
 
-static int64_t db_int(struct fx *fx, const char *sql)
+static int64_t db_int(tu_fx *fx, const char *sql)
 {
 	sqlite3_stmt *st = NULL;
 	int64_t v;
@@ -81,7 +57,7 @@ static int64_t db_int(struct fx *fx, const char *sql)
 	return v;
 }
 
-static void promote(struct fx *fx, int64_t number, p4r_stage to)
+static void promote(tu_fx *fx, int64_t number, p4r_stage to)
 {
 	p4r_promote_req req = { .model = "m", .number = number, .to = to, .force = true, .actor = "t" };
 	p4r_promotion p = { 0 };
@@ -90,7 +66,7 @@ static void promote(struct fx *fx, int64_t number, p4r_stage to)
 	p4r_promotion_clear(&p);
 }
 
-static void alias(struct fx *fx, const char *name, const char *version)
+static void alias(tu_fx *fx, const char *name, const char *version)
 {
 	p4r_alias_opts ao = { .action = P4R_ALIAS_SET, .model = "m", .name = name, .version = version };
 	p4r_alias_result ar;
@@ -101,7 +77,7 @@ static void alias(struct fx *fx, const char *name, const char *version)
 
 /* gc --keep-last KEEP (and --keep-stages) with no grace and a clock past
  * every file, so the store's part is exact too. */
-static int gc(struct fx *fx, int64_t keep, bool stages, bool dry_run, p4r_gc_op_result *res)
+static int gc(tu_fx *fx, int64_t keep, bool stages, bool dry_run, p4r_gc_op_result *res)
 {
 	p4r_gc_op_opts opts = { .gc = { .dry_run = dry_run, .grace_s = 0, .now_s = (int64_t)time(NULL) + 10 },
 				.keep_last = keep, .keep_stages = stages };
@@ -121,7 +97,7 @@ static const p4r_retain_item *item(const p4r_gc_op_result *res, int64_t number)
 
 /* m@1..7: 1 an alias, 2 rollback's target, 3 production, 4 staging; 5
  * archived after validation; 6 and 7 the newest two. */
-static void seven(struct fx *fx)
+static void seven(tu_fx *fx)
 {
 	static const char *const bytes[] = { "one", "two", "three", "four", "five!", "six", "seven" };
 	size_t i;
@@ -138,7 +114,7 @@ static void seven(struct fx *fx)
 
 static void test_keep_last_rules(void **state)
 {
-	struct fx *fx = *state;
+	tu_fx *fx = *state;
 	p4r_gc_op_result res;
 
 	seven(fx);
@@ -177,7 +153,7 @@ static void test_keep_last_rules(void **state)
 
 static void test_keep_stages(void **state)
 {
-	struct fx *fx = *state;
+	tu_fx *fx = *state;
 	p4r_gc_op_result res;
 
 	seven(fx);
@@ -205,7 +181,7 @@ static void test_keep_stages(void **state)
  * nothing in the registry or the store changes. */
 static void test_dry_run_equals_run(void **state)
 {
-	struct fx *fx = *state;
+	tu_fx *fx = *state;
 	p4r_gc_op_result dry, real;
 	char *before, *after;
 	size_t i;
@@ -240,7 +216,7 @@ static void test_dry_run_equals_run(void **state)
  * deleted versions share is counted once, at the first. */
 static void test_freed_bytes_exact(void **state)
 {
-	struct fx *fx = *state;
+	tu_fx *fx = *state;
 	p4r_gc_op_result res;
 	const char *named[] = { "a", "b", "a" };
 	p4r_gc_op_opts opts = { .gc = { .grace_s = 0, .now_s = (int64_t)time(NULL) + 10 }, .keep_last = 1,
@@ -276,7 +252,7 @@ static void test_freed_bytes_exact(void **state)
 
 static void test_bad_options(void **state)
 {
-	struct fx *fx = *state;
+	tu_fx *fx = *state;
 	const char *unknown[] = { "m", "nope" }, *bad[] = { "Bad Name" };
 	p4r_gc_op_opts opts = { .gc = { .grace_s = 0 }, .keep_last = 1, .models = unknown, .nmodels = 2 };
 	p4r_gc_op_result res;
@@ -550,11 +526,11 @@ static void test_remote_pack_reused_during_gc(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_keep_last_rules, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_keep_stages, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_dry_run_equals_run, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_freed_bytes_exact, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_options, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_keep_last_rules, tu_fx_setup, tu_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_keep_stages, tu_fx_setup, tu_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_dry_run_equals_run, tu_fx_setup, tu_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_freed_bytes_exact, tu_fx_setup, tu_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_bad_options, tu_fx_setup, tu_fx_teardown),
 		cmocka_unit_test_setup_teardown(test_remote_objects, sync_setup, sync_teardown),
 		cmocka_unit_test_setup_teardown(test_remote_bad_log, sync_setup, sync_teardown),
 		cmocka_unit_test_setup_teardown(test_remote_pack_reused_during_gc, sync_setup, sync_teardown),

@@ -26,14 +26,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-struct fx {
-	char *dir;
-	p4r_repo *repo;
-};
-
 static int setup(void **state)
 {
-	struct fx *fx = calloc(1, sizeof(*fx));
+	tu_fx *fx = calloc(1, sizeof(*fx));
 
 	fx->repo = tu_repo_isolated(&fx->dir, NULL);
 	p4r_repo_free(fx->repo);
@@ -43,19 +38,9 @@ static int setup(void **state)
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	struct fx *fx = *state;
-
-	p4r_repo_free(fx->repo);
-	tu_rmtree_free(fx->dir);
-	free(fx);
-	return 0;
-}
-
 /* BYTES as Git LFS's object OID in .git/lfs/objects (other bytes than
  * OID's make a corrupt one). */
-static void lfs_put(struct fx *fx, const p4r_oid *oid, const char *bytes)
+static void lfs_put(tu_fx *fx, const p4r_oid *oid, const char *bytes)
 {
 	char rel[128];
 
@@ -67,7 +52,7 @@ static void lfs_put(struct fx *fx, const p4r_oid *oid, const char *bytes)
 
 /* Commits the pointer of TEXT at REL (by AUTHOR); with LOCAL, Git LFS has
  * its object. OID gets its oid. */
-static void commit_pointer(struct fx *fx, const char *rel, const char *text, bool local, p4r_oid *oid)
+static void commit_pointer(tu_fx *fx, const char *rel, const char *text, bool local, p4r_oid *oid)
 {
 	char buf[P4R_LFS_POINTER_MAX + 1];
 	size_t len;
@@ -93,7 +78,7 @@ static const p4r_import_row *row_of(const p4r_import_result *r, const char *mode
 
 static void test_new_had_refused_failed(void **state)
 {
-	struct fx *fx = *state;
+	tu_fx *fx = *state;
 	p4r_import_opts opts = { 0 };
 	p4r_import_result res;
 	p4r_store *store = p4r_repo_store(fx->repo);
@@ -176,7 +161,7 @@ static void test_new_had_refused_failed(void **state)
 
 static void test_earlier_add_and_deleted(void **state)
 {
-	struct fx *fx = *state;
+	tu_fx *fx = *state;
 	p4r_registry *reg = p4r_repo_registry(fx->repo);
 	p4r_import_opts opts = { 0 };
 	p4r_import_result res;
@@ -226,7 +211,7 @@ static void test_earlier_add_and_deleted(void **state)
 
 static void test_paths_and_errors(void **state)
 {
-	struct fx *fx = *state;
+	tu_fx *fx = *state;
 	p4r_import_opts opts = { 0 };
 	p4r_import_result res;
 	p4r_oid a, b;
@@ -273,7 +258,7 @@ static void test_paths_and_errors(void **state)
 
 /* A DVC output REL holding TEXT, its .dvc file and (with CACHED) its
  * cache entry in DVC 3's layout, which holds CACHE_TEXT (NULL: TEXT). */
-static void dvc_put(struct fx *fx, const char *rel, const char *text, bool cached, const char *cache_text)
+static void dvc_put(tu_fx *fx, const char *rel, const char *text, bool cached, const char *cache_text)
 {
 	char *path = tu_write(fx->dir, rel, text, strlen(text)), md5[33], dvc[512], entry[256];
 	size_t size = strlen(text);
@@ -293,7 +278,7 @@ static void dvc_put(struct fx *fx, const char *rel, const char *text, bool cache
 
 static void test_dvc(void **state)
 {
-	struct fx *fx = *state;
+	tu_fx *fx = *state;
 	p4r_import_opts opts = { .dry_run = true };
 	p4r_import_result res;
 	char *before, *after, *cwd = getcwd(NULL, 0);
@@ -359,7 +344,7 @@ static void test_dvc(void **state)
  * the version the folder's manifest, each file an object. */
 static void test_dvc_folder(void **state)
 {
-	struct fx *fx = *state;
+	tu_fx *fx = *state;
 	p4r_import_opts opts = { 0 };
 	p4r_import_result res;
 	p4r_manifest m = { 0 };
@@ -409,7 +394,7 @@ static void test_dvc_folder(void **state)
  * import's own commits left out, and what an earlier change took. */
 static void test_known_index(void **state)
 {
-	struct fx *fx = *state;
+	tu_fx *fx = *state;
 	const char *c1 = "1111111111111111111111111111111111111111", *c2 = "2222222222222222222222222222222222222222";
 	p4r_version_input in = { .model = "m", .path = "m.bin", .size = 4, .author = "A <a@b>", .git_dirty = 0 };
 	p4r_import_known k;
@@ -451,12 +436,12 @@ static void test_known_index(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_new_had_refused_failed, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_earlier_add_and_deleted, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_paths_and_errors, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_dvc, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_dvc_folder, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_known_index, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_new_had_refused_failed, setup, tu_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_earlier_add_and_deleted, setup, tu_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_paths_and_errors, setup, tu_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_dvc, setup, tu_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_dvc_folder, setup, tu_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_known_index, setup, tu_fx_teardown),
 	};
 	char *home = tu_mkdtemp();
 	int rc;

@@ -16,13 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct fx {
-	char *dir;
-	p4r_repo *repo;
-};
-
 /* Registers version N of "m" (a fake oid: the operation never reads it). */
-static void add_version(struct fx *fx, int n)
+static void add_version(tu_fx *fx, int n)
 {
 	p4r_version_input in = { .model = "m", .path = "models/m.bin", .author = "t", .git_dirty = -1 };
 	p4r_version v;
@@ -34,7 +29,7 @@ static void add_version(struct fx *fx, int n)
 	p4r_version_clear(&v);
 }
 
-static void log_metric(struct fx *fx, int number, const char *key, double value)
+static void log_metric(tu_fx *fx, int number, const char *key, double value)
 {
 	p4r_metric_kv kv = { key, value };
 	p4r_metric_log log = { .metrics = &kv, .nmetrics = 1, .actor = "t" };
@@ -48,7 +43,7 @@ static void log_metric(struct fx *fx, int number, const char *key, double value)
 
 static int setup(void **state)
 {
-	struct fx *fx = calloc(1, sizeof(*fx));
+	tu_fx *fx = calloc(1, sizeof(*fx));
 	int i;
 
 	assert_non_null(fx);
@@ -59,19 +54,9 @@ static int setup(void **state)
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	struct fx *fx = *state;
-
-	p4r_repo_free(fx->repo);
-	tu_rmtree_free(fx->dir);
-	free(fx);
-	return 0;
-}
-
 /* p4r_promote dry, then for real: the same answer; the dry run changed no
  * row, a refusal neither. Returns the code; the real outcome in *OUT. */
-static int promote_both(struct fx *fx, p4r_promote_opts *opts, p4r_refusal_kind want, p4r_promotion *out)
+static int promote_both(tu_fx *fx, p4r_promote_opts *opts, p4r_refusal_kind want, p4r_promotion *out)
 {
 	char *before = tu_registry_dump(p4r_repo_registry(fx->repo)), *after;
 	p4r_promotion dry = { 0 };
@@ -112,7 +97,7 @@ static int promote_both(struct fx *fx, p4r_promote_opts *opts, p4r_refusal_kind 
 
 static void test_dry_run_decides_as_promote(void **state)
 {
-	struct fx *fx = *state;
+	tu_fx *fx = *state;
 	const char *const req[] = { "f1>=0.8", "f1>=production" };
 	p4r_promote_opts o = { .ref = "m@1", .to = "validation" };
 	p4r_promotion p;
@@ -148,7 +133,7 @@ static void test_dry_run_decides_as_promote(void **state)
  * named, dry or not. */
 static void test_dry_run_policy_gate(void **state)
 {
-	struct fx *fx = *state;
+	tu_fx *fx = *state;
 	p4r_promote_opts o = { .ref = "m@3", .to = "validation" };
 	p4r_promotion p;
 
@@ -162,7 +147,7 @@ static void test_dry_run_policy_gate(void **state)
 /* Bad input is the same error dry or not, before anything is read. */
 static void test_dry_run_bad_input(void **state)
 {
-	struct fx *fx = *state;
+	tu_fx *fx = *state;
 	const char *const bad[] = { "f1=0.8" };
 	p4r_promote_opts cases[] = {
 		{ .ref = "m@1", .to = "prod" },
@@ -184,9 +169,9 @@ static void test_dry_run_bad_input(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_dry_run_decides_as_promote, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_dry_run_policy_gate, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_dry_run_bad_input, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dry_run_decides_as_promote, setup, tu_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_dry_run_policy_gate, setup, tu_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_dry_run_bad_input, setup, tu_fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

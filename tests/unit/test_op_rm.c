@@ -23,32 +23,8 @@
 
 #include "registry/sql.h"
 
-struct fx {
-	char *dir;
-	p4r_repo *repo;
-};
-
-static int setup(void **state)
-{
-	struct fx *fx = calloc(1, sizeof(*fx));
-
-	fx->repo = tu_repo_isolated(&fx->dir, NULL);
-	*state = fx;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *fx = *state;
-
-	p4r_repo_free(fx->repo);
-	tu_rmtree_free(fx->dir);
-	free(fx);
-	return 0;
-}
-
 /* Adds BYTES as the next version of the model of file NAME; its number. */
-static int64_t add(struct fx *fx, const char *name, const char *bytes)
+static int64_t add(tu_fx *fx, const char *name, const char *bytes)
 {
 	const char *paths[1];
 	p4r_add_opts opts = { .paths = paths, .npaths = 1, .no_stage = true };
@@ -64,7 +40,7 @@ static int64_t add(struct fx *fx, const char *name, const char *bytes)
 	return n;
 }
 
-static int64_t db_int(struct fx *fx, const char *sql)
+static int64_t db_int(tu_fx *fx, const char *sql)
 {
 	sqlite3_stmt *st = NULL;
 	int64_t v;
@@ -77,14 +53,14 @@ static int64_t db_int(struct fx *fx, const char *sql)
 	return v;
 }
 
-static int rm(struct fx *fx, const char *ref, bool force, bool dry_run, p4r_rm_result *res)
+static int rm(tu_fx *fx, const char *ref, bool force, bool dry_run, p4r_rm_result *res)
 {
 	p4r_rm_opts opts = { .ref = ref, .force = force, .dry_run = dry_run, .reason = "bad data" };
 
 	return p4r_rm(fx->repo, &opts, NULL, res);
 }
 
-static void rm_ok(struct fx *fx, const char *ref, bool force)
+static void rm_ok(tu_fx *fx, const char *ref, bool force)
 {
 	p4r_rm_result res;
 
@@ -93,7 +69,7 @@ static void rm_ok(struct fx *fx, const char *ref, bool force)
 	p4r_rm_result_free(&res);
 }
 
-static void promote(struct fx *fx, int64_t number, p4r_stage to)
+static void promote(tu_fx *fx, int64_t number, p4r_stage to)
 {
 	p4r_promote_req req = { .model = "m", .number = number, .to = to, .force = true, .actor = "t" };
 	p4r_promotion p = { 0 };
@@ -104,7 +80,7 @@ static void promote(struct fx *fx, int64_t number, p4r_stage to)
 
 static void test_number_never_reused(void **state)
 {
-	struct fx *fx = *state;
+	tu_fx *fx = *state;
 	p4r_registry *reg = p4r_repo_registry(fx->repo);
 	p4r_version v = { 0 };
 	p4r_model m = { 0 };
@@ -144,7 +120,7 @@ static void test_number_never_reused(void **state)
 
 static void test_refusals(void **state)
 {
-	struct fx *fx = *state;
+	tu_fx *fx = *state;
 	p4r_alias_opts ao = { .action = P4R_ALIAS_SET, .model = "m", .name = "champion", .version = "3" };
 	p4r_alias_result ar;
 	p4r_rm_result res;
@@ -201,7 +177,7 @@ static void test_refusals(void **state)
 /* A deleted production version is never rollback's target: the walk goes past it. */
 static void test_rollback_skips_deleted(void **state)
 {
-	struct fx *fx = *state;
+	tu_fx *fx = *state;
 	int64_t t = 0;
 
 	add(fx, "m.bin", "one");
@@ -219,7 +195,7 @@ static void test_rollback_skips_deleted(void **state)
 
 static void test_dry_run(void **state)
 {
-	struct fx *fx = *state;
+	tu_fx *fx = *state;
 	p4r_rm_result res;
 	int64_t events;
 
@@ -235,14 +211,14 @@ static void test_dry_run(void **state)
 	assert_int_equal(db_int(fx, "SELECT count(*) FROM versions WHERE deleted_ms IS NOT NULL"), 0);
 }
 
-static bool stored(struct fx *fx, const p4r_oid *oid)
+static bool stored(tu_fx *fx, const p4r_oid *oid)
 {
 	return p4r_store_has(p4r_repo_store(fx->repo), oid);
 }
 
 static void test_object_garbage(void **state)
 {
-	struct fx *fx = *state;
+	tu_fx *fx = *state;
 	p4r_gc_opts go = { .grace_s = 0 };
 	p4r_gc_result gr;
 	p4r_rm_result res;
@@ -270,7 +246,7 @@ static void test_object_garbage(void **state)
 
 static void test_checked_out_stays(void **state)
 {
-	struct fx *fx = *state;
+	tu_fx *fx = *state;
 	p4r_rm_result res;
 	char *path;
 	struct stat st;
@@ -296,7 +272,7 @@ static void test_checked_out_stays(void **state)
 
 static void test_bad_refs(void **state)
 {
-	struct fx *fx = *state;
+	tu_fx *fx = *state;
 	p4r_rm_result res;
 
 	add(fx, "m.bin", "one");
@@ -309,7 +285,7 @@ static void test_bad_refs(void **state)
 	assert_int_equal(db_int(fx, "SELECT count(*) FROM versions WHERE deleted_ms IS NOT NULL"), 0);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, tu_fx_setup, tu_fx_teardown)
 
 int main(void)
 {

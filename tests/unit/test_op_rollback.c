@@ -25,14 +25,9 @@
 static const char V1[] = "bytes of version one\n";
 static const char V2[] = "bytes of version two, longer\n";
 
-struct fx {
-	char *dir;
-	p4r_repo *repo;
-};
-
 /* Registers BYTES as version WANT of "m" at models/m.bin (stored), leaves
  * the file and pointer there, and puts it in production. */
-static void add_production(struct fx *fx, const char *bytes, int64_t want)
+static void add_production(tu_fx *fx, const char *bytes, int64_t want)
 {
 	p4r_version_input in = { 0 };
 	p4r_promote_req req = { .model = "m", .number = want, .to = P4R_STAGE_PRODUCTION,
@@ -59,7 +54,7 @@ static void add_production(struct fx *fx, const char *bytes, int64_t want)
 
 static int setup(void **state)
 {
-	struct fx *fx = calloc(1, sizeof(*fx));
+	tu_fx *fx = calloc(1, sizeof(*fx));
 
 	assert_non_null(fx);
 	/* the user's own config (a hook, a remote) must not leak in */
@@ -70,17 +65,7 @@ static int setup(void **state)
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	struct fx *fx = *state;
-
-	p4r_repo_free(fx->repo);
-	tu_rmtree_free(fx->dir);
-	free(fx);
-	return 0;
-}
-
-static char *repo_file(struct fx *fx, const char *rel)
+static char *repo_file(tu_fx *fx, const char *rel)
 {
 	char path[4096];
 
@@ -88,7 +73,7 @@ static char *repo_file(struct fx *fx, const char *rel)
 	return tu_slurp(path, NULL);
 }
 
-static p4r_stage stage_of(struct fx *fx, int64_t number)
+static p4r_stage stage_of(tu_fx *fx, int64_t number)
 {
 	p4r_version v;
 	p4r_stage s;
@@ -100,7 +85,7 @@ static p4r_stage stage_of(struct fx *fx, int64_t number)
 }
 
 /* The reason of the newest event of "m". */
-static char *last_event_reason(struct fx *fx, const char *kind)
+static char *last_event_reason(tu_fx *fx, const char *kind)
 {
 	p4r_event *ev;
 	size_t n;
@@ -116,7 +101,7 @@ static char *last_event_reason(struct fx *fx, const char *kind)
 
 static void test_rollback_restores_and_runs_hook(void **state)
 {
-	struct fx *fx = *state;
+	tu_fx *fx = *state;
 	p4r_rollback_opts opts = { .model = "m", .reason = "bad latency" };
 	p4r_rollback_outcome oc = { 0 };
 	char want[4200], *got;
@@ -154,7 +139,7 @@ static void test_rollback_restores_and_runs_hook(void **state)
 
 static void test_rollback_hook_failure_reported(void **state)
 {
-	struct fx *fx = *state;
+	tu_fx *fx = *state;
 	p4r_rollback_opts opts = { .model = "m" };
 	p4r_rollback_outcome oc = { 0 };
 	char *got;
@@ -179,7 +164,7 @@ static void test_rollback_hook_failure_reported(void **state)
 
 static void test_rollback_no_checkout_leaves_file(void **state)
 {
-	struct fx *fx = *state;
+	tu_fx *fx = *state;
 	p4r_rollback_opts opts = { .model = "m", .no_checkout = true };
 	p4r_rollback_outcome oc = { 0 };
 	char *got;
@@ -198,7 +183,7 @@ static void test_rollback_no_checkout_leaves_file(void **state)
 
 static void test_rollback_refused_changes_nothing(void **state)
 {
-	struct fx *fx = *state;
+	tu_fx *fx = *state;
 	p4r_rollback_opts opts = { .model = "m", .to = 2 };
 	p4r_rollback_outcome oc = { 0 };
 
@@ -217,7 +202,7 @@ static void test_rollback_refused_changes_nothing(void **state)
 
 /* Registers folder version WANT of "d" at models/d holding "a.json" = A and
  * "B" = its bytes, and puts it in production. */
-static void add_dir_production(struct fx *fx, const char *a, const char *bname, int64_t want)
+static void add_dir_production(tu_fx *fx, const char *a, const char *bname, int64_t want)
 {
 	p4r_version_input in = { .model = "d", .path = "models/d", .author = "tester", .git_dirty = -1,
 				 .kind = P4R_KIND_DIR, .files = 2 };
@@ -251,7 +236,7 @@ static void add_dir_production(struct fx *fx, const char *a, const char *bname, 
  * files (v2's own file removed), the folder pointer, then the hook. */
 static void test_rollback_restores_folder(void **state)
 {
-	struct fx *fx = *state;
+	tu_fx *fx = *state;
 	char *const args[] = { "d@2" };
 	p4r_checkout_opts co = { .args = args, .nargs = 1 };
 	p4r_checkout_result res = { 0 };
@@ -318,7 +303,7 @@ static int tree_add(const char *path, const struct stat *st, int flag, struct FT
 /* Every file and folder below the repository (the work tree, .p4reg's
  * store and config) with its mode, size and bytes, but not the registry
  * file itself (tu_registry_dump compares its rows). */
-static char *tree_dump(struct fx *fx)
+static char *tree_dump(tu_fx *fx)
 {
 	tree_buf = NULL;
 	tree_len = 0;
@@ -330,14 +315,14 @@ struct snap {
 	char *tree, *rows;
 };
 
-static void snap_take(struct fx *fx, struct snap *s)
+static void snap_take(tu_fx *fx, struct snap *s)
 {
 	s->tree = tree_dump(fx);
 	s->rows = tu_registry_dump(p4r_repo_registry(fx->repo));
 }
 
 /* Nothing changed since S (then freed). */
-static void snap_same(struct fx *fx, struct snap *s)
+static void snap_same(tu_fx *fx, struct snap *s)
 {
 	struct snap now;
 
@@ -352,7 +337,7 @@ static void snap_same(struct fx *fx, struct snap *s)
 
 /* Runs OPTS dry (nothing changes), then for real: the same code, refusal
  * and versions. The dry outcome stays in *DRY (the caller frees it). */
-static int rollback_both(struct fx *fx, p4r_rollback_opts *opts, p4r_rollback_outcome *dry)
+static int rollback_both(tu_fx *fx, p4r_rollback_opts *opts, p4r_rollback_outcome *dry)
 {
 	p4r_rollback_outcome real = { 0 };
 	char msg[1024];
@@ -386,7 +371,7 @@ static int rollback_both(struct fx *fx, p4r_rollback_opts *opts, p4r_rollback_ou
  * rollback then does what it said. */
 static void test_dry_run_file(void **state)
 {
-	struct fx *fx = *state;
+	tu_fx *fx = *state;
 	p4r_rollback_opts opts = { .model = "m" };
 	p4r_rollback_outcome dry;
 	char *got;
@@ -413,7 +398,7 @@ static void test_dry_run_file(void **state)
 /* The file already holds the restored bytes: unchanged, dry and real. */
 static void test_dry_run_unchanged(void **state)
 {
-	struct fx *fx = *state;
+	tu_fx *fx = *state;
 	p4r_rollback_opts opts = { .model = "m" };
 	p4r_rollback_outcome dry;
 
@@ -428,7 +413,7 @@ static void test_dry_run_unchanged(void **state)
  * (exit 1); the dry run says so, with the same code, and changes nothing. */
 static void test_dry_run_blocked(void **state)
 {
-	struct fx *fx = *state;
+	tu_fx *fx = *state;
 	p4r_rollback_opts opts = { .model = "m" };
 	p4r_rollback_outcome dry;
 
@@ -446,7 +431,7 @@ static void test_dry_run_blocked(void **state)
 /* Refusals: the same kind and message; --no-checkout plans no file. */
 static void test_dry_run_refusals(void **state)
 {
-	struct fx *fx = *state;
+	tu_fx *fx = *state;
 	p4r_rollback_opts opts = { .model = "m", .to = 2 };
 	p4r_rollback_outcome dry;
 
@@ -472,7 +457,7 @@ static void test_dry_run_refusals(void **state)
  * word for word, before anything changed. */
 static void test_dry_run_needs_download(void **state)
 {
-	struct fx *fx = *state;
+	tu_fx *fx = *state;
 	p4r_rollback_opts opts = { .model = "m" };
 	p4r_rollback_outcome dry;
 	char path[4096];
@@ -497,7 +482,7 @@ static void test_dry_run_needs_download(void **state)
 /* A folder: the files that would be written and removed, nothing touched. */
 static void test_dry_run_folder(void **state)
 {
-	struct fx *fx = *state;
+	tu_fx *fx = *state;
 	char *const args[] = { "d@2" };
 	p4r_checkout_opts co = { .args = args, .nargs = 1 };
 	p4r_checkout_result res = { 0 };
@@ -522,17 +507,17 @@ static void test_dry_run_folder(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_dry_run_file, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_dry_run_unchanged, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_dry_run_blocked, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_dry_run_refusals, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_dry_run_needs_download, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_dry_run_folder, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rollback_restores_and_runs_hook, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rollback_hook_failure_reported, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rollback_no_checkout_leaves_file, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rollback_refused_changes_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rollback_restores_folder, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dry_run_file, setup, tu_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_dry_run_unchanged, setup, tu_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_dry_run_blocked, setup, tu_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_dry_run_refusals, setup, tu_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_dry_run_needs_download, setup, tu_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_dry_run_folder, setup, tu_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_rollback_restores_and_runs_hook, setup, tu_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_rollback_hook_failure_reported, setup, tu_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_rollback_no_checkout_leaves_file, setup, tu_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_rollback_refused_changes_nothing, setup, tu_fx_teardown),
+		cmocka_unit_test_setup_teardown(test_rollback_restores_folder, setup, tu_fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

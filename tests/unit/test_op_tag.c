@@ -15,12 +15,7 @@
 
 #include "registry/sql.h"
 
-struct fx {
-	char *dir;
-	p4r_repo *repo;
-};
-
-static int64_t db_int(struct fx *fx, const char *sql)
+static int64_t db_int(tu_fx *fx, const char *sql)
 {
 	sqlite3_stmt *st = NULL;
 	int64_t v;
@@ -33,7 +28,7 @@ static int64_t db_int(struct fx *fx, const char *sql)
 	return v;
 }
 
-static int add(struct fx *fx, const char *bytes, const char *const *tags, size_t ntags)
+static int add(tu_fx *fx, const char *bytes, const char *const *tags, size_t ntags)
 {
 	const char *paths[1];
 	p4r_add_opts opts = { .paths = paths, .npaths = 1, .no_stage = true, .tags = tags, .ntags = ntags };
@@ -50,7 +45,7 @@ static int add(struct fx *fx, const char *bytes, const char *const *tags, size_t
 
 static int setup(void **state)
 {
-	struct fx *fx = calloc(1, sizeof(*fx));
+	tu_fx *fx = calloc(1, sizeof(*fx));
 
 	fx->repo = tu_repo_isolated(&fx->dir, NULL);
 	assert_int_equal(add(fx, "one", NULL, 0), 0);
@@ -59,17 +54,7 @@ static int setup(void **state)
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	struct fx *fx = *state;
-
-	p4r_repo_free(fx->repo);
-	tu_rmtree_free(fx->dir);
-	free(fx);
-	return 0;
-}
-
-static int tag(struct fx *fx, const char *target, bool model, bool remove, const char *const *args,
+static int tag(tu_fx *fx, const char *target, bool model, bool remove, const char *const *args,
 	       size_t n, p4r_tag_result *res)
 {
 	p4r_tag_opts opts = { .target = target, .model = model, .remove = remove, .args = args, .nargs = n,
@@ -80,7 +65,7 @@ static int tag(struct fx *fx, const char *target, bool model, bool remove, const
 
 static void test_version_tags(void **state)
 {
-	struct fx *fx = *state;
+	tu_fx *fx = *state;
 	const char *set[] = { "team=nlp", "note=hello = world", "empty=" };
 	const char *again[] = { "team=nlp", "note=changed" };
 	const char *del[] = { "team" };
@@ -122,7 +107,7 @@ static void test_version_tags(void **state)
 
 static void test_model_tags_and_description(void **state)
 {
-	struct fx *fx = *state;
+	tu_fx *fx = *state;
 	const char *set[] = { "owner=ann" };
 	p4r_tag_opts desc = { .target = "m", .description = "line one\nline\ttwo" };
 	p4r_tag_result res;
@@ -150,7 +135,7 @@ static void test_model_tags_and_description(void **state)
 }
 
 /* ARG as the one KEY=VALUE is P4R_EUSAGE with MSG; nothing recorded. */
-static void refused(struct fx *fx, const char *arg, const char *msg)
+static void refused(tu_fx *fx, const char *arg, const char *msg)
 {
 	const char *args[] = { arg };
 	p4r_tag_result res;
@@ -164,7 +149,7 @@ static void refused(struct fx *fx, const char *arg, const char *msg)
 
 static void test_hostile_input(void **state)
 {
-	struct fx *fx = *state;
+	tu_fx *fx = *state;
 	const char *twice[] = { "a=1", "a=2" };
 	char big[P4R_TAG_VALUE_MAX + 8], key[P4R_TAG_KEY_MAX + 8];
 	p4r_tag_result res;
@@ -204,7 +189,7 @@ static void test_hostile_input(void **state)
 
 static void test_add_tags(void **state)
 {
-	struct fx *fx = *state;
+	tu_fx *fx = *state;
 	const char *tags[] = { "run=r42", "data=2026-02" };
 	const char *bad[] = { "run=r1", "run=r2" };
 
@@ -221,7 +206,7 @@ static void test_add_tags(void **state)
 	assert_int_equal(db_int(fx, "SELECT count(*) FROM versions"), 3);
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, tu_fx_teardown)
 
 int main(void)
 {

@@ -236,3 +236,23 @@ void tu_sh(const char *dir, const char *fmt, ...)
 	if (system(cmd) != 0)
 		fail_msg("'%s' failed", cmd);
 }
+
+int tu_fx_setup(void **state)
+{
+	tu_fx *fx = calloc(1, sizeof(*fx));
+
+	assert_non_null(fx);
+	fx->repo = tu_repo_isolated(&fx->dir, NULL);
+	*state = fx;
+	return 0;
+}
+
+int tu_fx_teardown(void **state)
+{
+	tu_fx *fx = *state;
+
+	p4r_repo_free(fx->repo);
+	tu_rmtree_free(fx->dir);
+	free(fx);
+	return 0;
+}

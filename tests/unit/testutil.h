@@ -27,6 +27,17 @@ void tu_sh(const char *dir, const char *fmt, ...) __attribute__((format(printf, 
 /* A repository made with p4r_repo_init in the new folder TOP/NAME, open. */
 p4r_repo *tu_repo_new(const char *top, const char *name);
 
+/* The fixture of most operation tests: a repository of its own. */
+typedef struct tu_fx {
+	char *dir;
+	p4r_repo *repo;
+} tu_fx;
+
+/* cmocka setup: a tu_fx with tu_repo_isolated's repository in *STATE. */
+int tu_fx_setup(void **state);
+/* cmocka teardown of a tu_fx: the repository closed, its folder removed. */
+int tu_fx_teardown(void **state);
+
 /* A repository in a new temporary folder (its malloc'd path to *DIR) with
  * an empty folder SUBDIR (nullable) in it, open; XDG_CONFIG_HOME points
  * into it, so the user's own config (a remote, a hook) cannot leak in. */
